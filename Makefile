@@ -1,0 +1,91 @@
+# cpqd build. Top-level targets install Debian packages first (scripts/
+# install-deps.sh, a no-op once done) and then build in build/$(MODE):
+#   release  -O2, fortified      (make all, make run, make bench)
+#   asan     ASan + UBSan, -O1 -g (make asan; part of make test)
+
+MODE    ?= release
+BUILD   := build/$(MODE)
+PKGS    := libevent libevent_pthreads yaml-0.1 lua5.4 libpcre2-8 jansson libcrypto
+LISTEN  ?= 127.0.0.1:8080
+THREADS ?=
+
+WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+        -Wmissing-prototypes -Wvla -Wformat=2 -Wimplicit-fallthrough
+DEFS := -D_GNU_SOURCE -DPCRE2_CODE_UNIT_WIDTH=8
+ifeq ($(MODE),asan)
+OPT  := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
+        -fno-omit-frame-pointer -DCPQD_TESTING
+LOPT := -fsanitize=address,undefined
+else
+OPT  := -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+LOPT :=
+endif
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS  = $(WARN) $(DEFS) $(OPT) -Iinclude -Isrc $(PKG_CFLAGS) -MMD -MP
+LDLIBS  = $(PKG_LIBS) -lpthread -lm
+
+LIB_SRC  := $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
+TEST_SRC := $(wildcard tests/test_*.c)
+TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+TOOLS    := $(BUILD)/gencat
+
+.PHONY: all deps run test asan check unit e2e bench install clean fmt tidy
+.DEFAULT_GOAL := all
+
+all: deps
+	@$(MAKE) --no-print-directory MODE=release $(BUILD)/cpqd
+
+deps:
+	@sh scripts/install-deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory MODE=release build/release/cpqd
+	./build/release/cpqd serve --catalogs catalogs --listen $(LISTEN) $(if $(THREADS),--threads $(THREADS))
+
+# The whole suite: unit + end-to-end tests, once optimised, once under
+# AddressSanitizer and UndefinedBehaviorSanitizer.
+test: deps
+	@$(MAKE) --no-print-directory MODE=release check
+	@$(MAKE) --no-print-directory MODE=asan check
+
+asan: deps
+	@$(MAKE) --no-print-directory MODE=asan check
+
+check: $(BUILD)/cpqd $(TESTS) $(TOOLS)
+	@sh tests/run-tests.sh $(BUILD)
+
+bench: deps
+	@$(MAKE) --no-print-directory MODE=release build/release/cpqd build/release/gencat
+	@sh tests/bench/bench.sh build/release
+
+install: all
+	install -D -m 0755 build/release/cpqd $(DESTDIR)$(or $(PREFIX),/usr/local)/bin/cpqd
+
+$(BUILD)/cpqd: $(BUILD)/obj/main.o $(LIB_OBJ)
+	$(CC) $(LOPT) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/gencat: tools/gencat.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(DEFS) $(OPT) $(LOPT) -o $@ $<
+
+$(BUILD)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/%.c $(LIB_OBJ) tests/testutil.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests -o $@ $< $(LIB_OBJ) $(LDLIBS) -lcmocka $(LOPT)
+
+fmt:
+	clang-format -i src/*.c src/*.h include/cpqd/*.h tests/*.c
+
+tidy:
+	cppcheck --quiet --enable=warning,portability --inline-suppr -Iinclude -Isrc src
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJ:.o=.d) $(BUILD)/obj/main.d

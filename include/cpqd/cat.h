@@ -1,0 +1,417 @@
+/*
+ * cat: product catalogs loaded from YAML into an immutable snapshot.
+ *
+ * Owns: reading and validating catalog files (docs/catalog.md), the
+ * snapshot they compile into (products, attributes, BOM groups,
+ * constraints, price books, promotions, partners, terms), its content-hash
+ * version, and the process-wide "current snapshot" pointer.
+ * Does not own: solving constraints (solver), pricing (price), running Lua
+ * (rules), JSON (http).
+ *
+ * Ownership: a snapshot owns every struct and string reachable from it;
+ * pointers obtained from a snapshot stay valid while the caller holds a
+ * reference (cat_snapshot_retain / cat_snapshot_release).
+ * Thread-safety: a published snapshot is immutable, share freely; the
+ * reference count is atomic. The current-snapshot functions are safe from
+ * any thread.
+ */
+#ifndef CPQD_CAT_H
+#define CPQD_CAT_H
+
+#include "cpqd/date.h"
+#include "cpqd/err.h"
+#include "cpqd/money.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct cat_snapshot cat_snapshot; /* opaque */
+
+typedef struct cat_pos {
+    const char *file; /* path as given to the loader */
+    unsigned line, col;
+} cat_pos;
+
+typedef enum cat_attr_type {
+    CAT_ATTR_ENUM,
+    CAT_ATTR_INTEGER,
+    CAT_ATTR_DECIMAL,
+    CAT_ATTR_TEXT,
+} cat_attr_type;
+
+typedef struct cat_value {
+    const char *id;
+    const char *name;
+    bool has_adder;
+    money_dec adder; /* price adder in the catalog currency */
+    cat_pos pos;
+} cat_value;
+
+typedef struct cat_attr {
+    const char *id;
+    const char *name;
+    const char *unit;  /* NULL if none */
+    cat_attr_type type;
+    const cat_value *values; /* enum only */
+    size_t nvalues;
+    bool has_min, has_max, has_step;
+    money_dec min, max, step; /* integer: scale 0 */
+    const char *pattern;      /* text: PCRE2 source, NULL if none */
+    size_t max_length;        /* text */
+    const char *default_value; /* NULL if none */
+    const void *re;            /* internal: compiled pattern (pcre2_code) */
+    cat_pos pos;
+} cat_attr;
+
+/* An attribute as carried by one product. */
+typedef struct cat_prod_attr {
+    const cat_attr *attr;
+    const char *default_value; /* product default, else attr default, else NULL */
+    const char *const *values; /* enum subset allowed here; NULL = all */
+    size_t nvalues;
+    const cat_value *adders; /* per-value adder overrides (id, adder) */
+    size_t nadders;
+    bool required;
+    cat_pos pos;
+} cat_prod_attr;
+
+struct cat_product;
+
+typedef struct cat_option {
+    const char *sku;
+    const struct cat_product *product;
+    bool ranged;         /* quantity chosen within [qty_min, qty_max] */
+    money_dec qty;       /* fixed, or the default of a ranged quantity */
+    money_dec qty_min, qty_max;
+    bool is_default;
+    cat_pos pos;
+} cat_option;
+
+typedef struct cat_group {
+    const char *id;
+    const char *name;
+    unsigned min, max; /* cardinality */
+    const cat_option *options;
+    size_t noptions;
+    cat_pos pos;
+} cat_group;
+
+typedef enum cat_lit_op { CAT_LIT_EQ, CAT_LIT_NE, CAT_LIT_IN } cat_lit_op;
+
+/* "PATH = V", "PATH != V", "PATH in [V, ...]" (docs/catalog.md). */
+typedef struct cat_literal {
+    const char *path;
+    cat_lit_op op;
+    const char *const *values;
+    size_t nvalues;
+    cat_pos pos;
+} cat_literal;
+
+typedef enum cat_constraint_kind {
+    CAT_CON_REQUIRES, /* lits[0] -> lits[1] */
+    CAT_CON_EXCLUDES, /* not all of lits */
+    CAT_CON_TABLE,    /* vars + rows, allowed or forbidden */
+    CAT_CON_IF,       /* all of lits[0..nif) -> all of lits[nif..nlits) */
+    CAT_CON_QUANTITY, /* path, qmin..qmax */
+} cat_constraint_kind;
+
+typedef struct cat_constraint {
+    const char *id;
+    const char *description; /* NULL if none */
+    cat_constraint_kind kind;
+    const cat_literal *lits;
+    size_t nlits, nif;
+    const char *const *vars;  /* table: column paths */
+    size_t nvars;
+    const char *const *cells; /* table: nrows * nvars values, row-major */
+    size_t nrows;
+    bool forbidden;         /* table rows are forbidden combinations */
+    const char *qty_path;   /* quantity */
+    money_dec qty_min, qty_max;
+    cat_pos pos;
+} cat_constraint;
+
+typedef enum cat_mode {
+    CAT_MODE_GOODS,
+    CAT_MODE_GOODS_WITH_SERVICE,
+    CAT_MODE_SUBSCRIPTION,
+    CAT_MODE_USAGE,
+    CAT_MODE_MILESTONE,
+} cat_mode;
+
+typedef enum cat_period { CAT_PERIOD_NONE, CAT_PERIOD_MONTHLY, CAT_PERIOD_QUARTERLY, CAT_PERIOD_YEARLY } cat_period;
+
+typedef struct cat_milestone {
+    const char *id;
+    const char *name;
+    bool is_percent;
+    money_dec percent; /* when is_percent */
+    money_dec amount;  /* otherwise */
+    cat_pos pos;
+} cat_milestone;
+
+typedef struct cat_delivery {
+    cat_mode mode;
+    int lead_time_days;  /* -1 if unset */
+    const char *payment_term; /* NULL if unset */
+    const char *const *service_items; /* goods_with_service */
+    size_t nservice_items;
+    int acceptance_days; /* -1 if unset */
+    cat_period billing_period; /* subscription, usage */
+    int term_months;           /* subscription */
+    bool in_arrears;           /* subscription billing (usage: always) */
+    bool auto_renew;
+    const char *metered_unit;  /* usage */
+    bool has_minimum_commitment;
+    money_dec minimum_commitment;
+    const cat_milestone *milestones;
+    size_t nmilestones;
+} cat_delivery;
+
+struct cat_catalog;
+
+typedef struct cat_product {
+    const char *sku;
+    const char *name;
+    const char *category;
+    const char *uom;
+    const char *tax_class; /* resolved: never NULL */
+    const char *description; /* NULL if none */
+    bool sellable;
+    cat_delivery delivery;
+    const cat_prod_attr *attrs;
+    size_t nattrs;
+    const cat_group *groups;
+    size_t ngroups;
+    const cat_constraint *constraints;
+    size_t nconstraints;
+    const char *formula; /* rule path relative to the rules dir, NULL if none */
+    const struct cat_catalog *catalog;
+    cat_pos pos;
+} cat_product;
+
+typedef enum cat_tier_type { CAT_TIER_VOLUME, CAT_TIER_GRADUATED, CAT_TIER_BLOCK, CAT_TIER_PACKAGE } cat_tier_type;
+
+typedef struct cat_tier_band {
+    money_dec from; /* quantity where the band starts */
+    money_dec price;
+} cat_tier_band;
+
+typedef struct cat_pb_entry {
+    const char *sku;
+    const cat_product *product;
+    money_dec list;
+    bool has_floor, has_ceiling, has_cost;
+    money_dec floor, ceiling, cost; /* cost: internal, never to partners */
+    bool has_valid_to;
+    date_days valid_from, valid_to; /* inherited from the book when unset */
+    bool unit_price;                /* up to 6 decimals allowed */
+    bool has_tiers;
+    cat_tier_type tier_type;
+    unsigned block_size;
+    const cat_tier_band *bands;
+    size_t nbands;
+    cat_pos pos;
+} cat_pb_entry;
+
+typedef enum cat_audience { CAT_AUD_ALL, CAT_AUD_SEGMENT, CAT_AUD_PARTNER } cat_audience;
+
+typedef struct cat_price_book {
+    const char *id;
+    const char *name;
+    char currency[4];
+    date_days valid_from;
+    bool has_valid_to;
+    date_days valid_to;
+    cat_audience audience;
+    const char *audience_id; /* segment or partner id */
+    money_round rounding;
+    bool clamp; /* floor/ceiling: clamp (true) or flag for approval */
+    const cat_pb_entry *entries;
+    size_t nentries;
+    const struct cat_catalog *catalog;
+    cat_pos pos;
+} cat_price_book;
+
+typedef enum cat_effect {
+    CAT_EFF_PERCENT_OFF,
+    CAT_EFF_AMOUNT_OFF,
+    CAT_EFF_SPECIAL_PRICE,
+    CAT_EFF_FREE_ITEM,
+    CAT_EFF_BUNDLE_PRICE,
+} cat_effect;
+
+typedef struct cat_promotion {
+    const char *id;
+    const char *name;
+    date_days valid_from;
+    bool has_valid_to;
+    date_days valid_to;
+    const char *const *skus; size_t nskus;
+    const char *const *categories; size_t ncategories;
+    const char *const *segments; size_t nsegments;
+    const char *const *channels; size_t nchannels;
+    bool has_min_quantity, has_min_amount;
+    money_dec min_quantity, min_amount;
+    const char *coupon; /* NULL if none */
+    cat_effect effect;
+    money_dec effect_value;  /* percent, amount or price */
+    const char *free_sku;    /* free_item */
+    money_dec free_qty;
+    const char *stack_group; /* NULL if none */
+    int priority;
+    bool exclusive, best;
+    const char *limit; /* limit rule path, NULL if none */
+    cat_pos pos;
+} cat_promotion;
+
+typedef struct cat_formula {
+    const char *id;
+    const char *file;
+    const char *const *skus; size_t nskus;
+    const char *const *categories; size_t ncategories;
+    cat_pos pos;
+} cat_formula;
+
+typedef struct cat_segment {
+    const char *id;
+    const char *name;
+    cat_pos pos;
+} cat_segment;
+
+typedef struct cat_partner {
+    const char *id;
+    const char *name;
+    const char *segment; /* NULL if none */
+    money_dec discount_authority; /* percent */
+    cat_pos pos;
+} cat_partner;
+
+typedef enum cat_due { CAT_DUE_SIGNING, CAT_DUE_DELIVERY, CAT_DUE_ACCEPTANCE, CAT_DUE_END_OF_MONTH, CAT_DUE_DATE } cat_due;
+
+typedef struct cat_installment {
+    bool is_percent;
+    money_dec percent, amount;
+    cat_due due;
+    int days;        /* after the event */
+    date_days date;  /* CAT_DUE_DATE */
+    cat_pos pos;
+} cat_installment;
+
+typedef struct cat_term {
+    const char *id;
+    const char *name;
+    const cat_installment *installments;
+    size_t ninstallments;
+    cat_pos pos;
+} cat_term;
+
+typedef struct cat_fx_rate {
+    char from[4], to[4];
+    money_dec rate;
+    cat_pos pos;
+} cat_fx_rate;
+
+typedef struct cat_tax_class {
+    const char *id;
+    money_dec rate;
+} cat_tax_class;
+
+typedef struct cat_catalog {
+    const char *id;
+    const char *version; /* the author's label */
+    const char *name;
+    const char *description;
+    char currency[4];
+    const char *timezone;
+    money_round rounding;
+    bool prices_include_tax;
+    bool tax_per_document;
+    const cat_tax_class *tax_classes;
+    size_t ntax_classes;
+    const char *file; /* path of its YAML file */
+    const char *hash; /* hex SHA-256 of the file */
+    const cat_attr *attrs; size_t nattrs;
+    const cat_product *products; size_t nproducts;
+    const cat_price_book *books; size_t nbooks;
+    const cat_promotion *promotions; size_t npromotions;
+    const cat_formula *formulas; size_t nformulas;
+    const cat_partner *partners; size_t npartners;
+    const cat_segment *segments; size_t nsegments;
+    const cat_term *terms; size_t nterms;
+    const cat_fx_rate *fx_rates; size_t nfx_rates;
+} cat_catalog;
+
+/* ---- loading ---- */
+
+/* Loads every *.yaml / *.yml file below catalog_dir (sorted by path) and
+ * validates it completely; rule paths resolve under rules_dir (NULL:
+ * "<catalog_dir>/../rules"). Every error found is appended to errs
+ * (file:line:col). Returns a snapshot with one reference, or NULL when
+ * anything failed (errs then holds at least one error). */
+cat_snapshot *cat_snapshot_load(const char *catalog_dir, const char *rules_dir, cpqd_errs *errs);
+
+/* Like cat_snapshot_load but for one file or directory argument, as
+ * `cpqd check PATH` takes it. */
+cat_snapshot *cat_snapshot_load_path(const char *path, const char *rules_dir, cpqd_errs *errs);
+
+cat_snapshot *cat_snapshot_retain(cat_snapshot *s);
+/* Drops a reference; frees at zero. NULL is a no-op. */
+void cat_snapshot_release(cat_snapshot *s);
+
+/* Hex SHA-256 over the loaded files' paths and contents (and rule files). */
+const char *cat_snapshot_version(const cat_snapshot *s);
+/* Monotonic load timestamp (seconds since the epoch). */
+long long cat_snapshot_loaded_at(const cat_snapshot *s);
+/* Bytes of memory the snapshot holds. */
+size_t cat_snapshot_bytes(const cat_snapshot *s);
+/* Directories it was loaded from. */
+const char *cat_snapshot_catalog_dir(const cat_snapshot *s);
+const char *cat_snapshot_rules_dir(const cat_snapshot *s);
+
+size_t cat_snapshot_catalog_count(const cat_snapshot *s);
+const cat_catalog *cat_snapshot_catalog_at(const cat_snapshot *s, size_t i);
+
+/* All products of all catalogs, sorted by SKU (bytewise). */
+size_t cat_snapshot_product_count(const cat_snapshot *s);
+const cat_product *cat_snapshot_product_at(const cat_snapshot *s, size_t i);
+/* Product by SKU, or NULL. O(log n). */
+const cat_product *cat_snapshot_product(const cat_snapshot *s, const char *sku, size_t len);
+
+/* Price-book entries for a product, across the books of its catalog, in
+ * book order; out receives up to cap (book, entry) pairs; returns the total
+ * count (which may exceed cap). */
+typedef struct cat_price_ref {
+    const cat_price_book *book;
+    const cat_pb_entry *entry;
+} cat_price_ref;
+size_t cat_snapshot_prices(const cat_snapshot *s, const cat_product *p, cat_price_ref *out, size_t cap);
+
+/* Checks a value (as text) against an attribute: enum membership,
+ * integer/decimal syntax, range and step, text length and pattern.
+ * Returns 0, or CPQD_EINVAL with *why set to a static explanation. */
+int cat_attr_value_check(const cat_attr *a, const char *v, size_t len, const char **why);
+
+/* Partner by id (any catalog), or NULL. */
+const cat_partner *cat_snapshot_partner(const cat_snapshot *s, const char *id);
+
+/* Helpers for rendering. */
+const char *cat_mode_name(cat_mode m);
+const char *cat_period_name(cat_period p);
+const char *cat_attr_type_name(cat_attr_type t);
+const char *cat_tier_type_name(cat_tier_type t);
+const char *cat_effect_name(cat_effect e);
+const char *cat_due_name(cat_due d);
+
+/* ---- the current snapshot (process-wide) ----
+ * One global pointer, guarded by a mutex held only to swap it or to take a
+ * reference; requests hold their own reference, so in-flight requests
+ * finish on the snapshot they started with. */
+
+/* A new reference to the current snapshot, or NULL if none is published. */
+cat_snapshot *cat_current_acquire(void);
+/* Publishes s (taking over the caller's reference) and releases the
+ * previous one. */
+void cat_current_publish_take(cat_snapshot *s);
+
+#endif

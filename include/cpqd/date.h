@@ -1,0 +1,29 @@
+/*
+ * date: calendar dates (no time, no zone) as days since 1970-01-01.
+ *
+ * Dates of catalogs and schedules are calendar dates in the catalog's
+ * timezone, never instants. Values, share freely.
+ */
+#ifndef CPQD_DATE_H
+#define CPQD_DATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef int32_t date_days; /* days since 1970-01-01 (negative before) */
+
+#define DATE_FMT_LEN 11 /* "YYYY-MM-DD" + NUL */
+
+/* Parses exactly "YYYY-MM-DD" (years 1900..9999, a real calendar day).
+ * Returns 0 or CPQD_EINVAL. */
+int date_parse(const char *s, size_t len, date_days *out);
+/* Writes "YYYY-MM-DD" into buf (DATE_FMT_LEN bytes). */
+void date_format(date_days d, char buf[DATE_FMT_LEN]);
+/* Days from a civil date (proleptic Gregorian; month 1..12). */
+date_days date_from_ymd(int y, int m, int d);
+/* Civil date of d. */
+void date_to_ymd(date_days d, int *y, int *m, int *dd);
+/* Days in month m (1..12) of year y. */
+int date_month_days(int y, int m);
+
+#endif

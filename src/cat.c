@@ -1,0 +1,600 @@
+/*
+ * cat: catalog snapshots (see include/cpqd/cat.h).
+ *
+ * Owns: finding and reading catalog files, the content-hash version, the
+ * snapshot's lifetime (atomic reference count) and lookups, and the one
+ * process-wide current-snapshot pointer.
+ *
+ * Globals: `current` (the published snapshot), guarded by current_lock,
+ * which is held only to swap the pointer or to take a reference, so a
+ * reader can never retain a snapshot that is being freed.
+ *
+ * Invariant: a snapshot is never modified after cat_snapshot_load returns
+ * it; its products[] is sorted by SKU with no duplicates.
+ */
+#include "cat_int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <openssl/evp.h>
+#include <pcre2.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define CAT_MAX_FILE (512u << 20) /* one catalog file, bytes */
+#define CAT_MAX_FILES 10000
+
+struct cat_snapshot {
+    atomic_long refs;
+    arena *a;                  /* owns every catalog struct and string */
+    cat_catalog *catalogs;     /* ncatalogs, malloc'ed */
+    size_t ncatalogs;
+    const cat_product **products; /* sorted by SKU, malloc'ed */
+    size_t nproducts;
+    void **regexes;            /* pcre2_code*, freed with the snapshot */
+    size_t nregexes;
+    char version[65];          /* hex SHA-256 */
+    char *catalog_dir, *rules_dir;
+    long long loaded_at;
+};
+
+static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
+static cat_snapshot *current; /* guarded by current_lock */
+
+/* ---- finding files ---- */
+
+typedef struct path_list {
+    char **v;
+    size_t n, cap;
+} path_list;
+
+static int path_push(path_list *l, char *p)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        char **v = realloc(l->v, cap * sizeof(char *));
+        if (!v) {
+            free(p);
+            return CPQD_ENOMEM;
+        }
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = p;
+    return 0;
+}
+
+static void path_list_fini(path_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static bool is_yaml(const char *name)
+{
+    size_t n = strlen(name);
+    return name[0] != '.' && ((n > 5 && !strcmp(name + n - 5, ".yaml")) ||
+                              (n > 4 && !strcmp(name + n - 4, ".yml")));
+}
+
+/* Collects YAML files below dir (depth-limited), unsorted. */
+static int walk(const char *dir, int depth, path_list *out, cpqd_errs *errs)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        errs_add(errs, CPQD_EIO, dir, 0, 0, "cannot open directory: %s", strerror(errno));
+        return CPQD_EIO;
+    }
+    int rc = 0;
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char *p = NULL;
+        if (asprintf(&p, "%s/%s", dir, e->d_name) < 0) {
+            rc = CPQD_ENOMEM;
+            break;
+        }
+        struct stat st;
+        if (stat(p, &st) == 0 && S_ISDIR(st.st_mode) && depth < 8) {
+            rc = walk(p, depth + 1, out, errs);
+            free(p);
+        } else if (stat(p, &st) == 0 && S_ISREG(st.st_mode) && is_yaml(e->d_name)) {
+            rc = out->n >= CAT_MAX_FILES ? CPQD_ELIMIT : path_push(out, p);
+        } else {
+            free(p);
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+static int read_file(const char *path, char **buf, size_t *len, cpqd_errs *errs)
+{
+    FILE *f = fopen(path, "rb");
+    struct stat st;
+    if (!f || fstat(fileno(f), &st) != 0) {
+        errs_add(errs, CPQD_EIO, path, 0, 0, "cannot read: %s", strerror(errno));
+        if (f)
+            fclose(f);
+        return CPQD_EIO;
+    }
+    if (st.st_size > CAT_MAX_FILE) {
+        errs_add(errs, CPQD_ELIMIT, path, 0, 0, "file larger than %u MiB", CAT_MAX_FILE >> 20);
+        fclose(f);
+        return CPQD_ELIMIT;
+    }
+    *len = (size_t)st.st_size;
+    *buf = malloc(*len + 1);
+    int rc = 0;
+    if (!*buf)
+        rc = CPQD_ENOMEM;
+    else if (fread(*buf, 1, *len, f) != *len) {
+        errs_add(errs, CPQD_EIO, path, 0, 0, "short read");
+        rc = CPQD_EIO;
+    }
+    fclose(f);
+    if (rc) {
+        free(*buf);
+        *buf = NULL;
+    }
+    return rc;
+}
+
+static void hex(const unsigned char *d, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[d[i] >> 4];
+        out[2 * i + 1] = digits[d[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static void sha256_hex(const char *buf, size_t len, char out[65])
+{
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    EVP_Digest(buf, len, md, &mdlen, EVP_sha256(), NULL);
+    hex(md, 32, out);
+}
+
+/* ---- loading ---- */
+
+static void snapshot_free(cat_snapshot *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->nregexes; i++)
+        pcre2_code_free(s->regexes[i]);
+    free(s->regexes);
+    free(s->catalogs);
+    free(s->products);
+    free(s->catalog_dir);
+    free(s->rules_dir);
+    arena_free(s->a);
+    free(s);
+}
+
+/* Parses and decodes one file; feeds its path and bytes to the version. */
+static int load_one(cat_build *b, const char *path, size_t rel, EVP_MD_CTX *md)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    int rc = read_file(path, &buf, &len, b->errs);
+    if (rc)
+        return rc;
+    char h[65];
+    sha256_hex(buf, len, h);
+    /* the name relative to the catalog directory: the version must not
+     * depend on where the directory is or how it was spelled */
+    EVP_DigestUpdate(md, path + rel, strlen(path + rel) + 1);
+    EVP_DigestUpdate(md, h, 64);
+    arena *tree = arena_new(1 << 20);
+    yn *root = NULL;
+    rc = tree ? yn_parse(tree, path, buf, len, b->errs, &root) : CPQD_ENOMEM;
+    if (rc == 0)
+        rc = cat_load_file(b, path, h, root);
+    arena_free(tree);
+    free(buf);
+    return rc;
+}
+
+static int prod_cmp(const void *pa, const void *pb)
+{
+    const cat_product *a = *(const cat_product *const *)pa, *b = *(const cat_product *const *)pb;
+    int c = strcmp(a->sku, b->sku);
+    if (c)
+        return c;
+    c = strcmp(a->pos.file, b->pos.file);
+    return c ? c : (a->pos.line > b->pos.line) - (a->pos.line < b->pos.line);
+}
+
+static int index_products(cat_snapshot *s, cat_build *b)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < b->ncatalogs; i++)
+        n += b->catalogs[i].nproducts;
+    s->products = malloc((n ? n : 1) * sizeof(*s->products));
+    if (!s->products)
+        return CPQD_ENOMEM;
+    for (size_t i = 0; i < b->ncatalogs; i++)
+        for (size_t k = 0; k < b->catalogs[i].nproducts; k++)
+            s->products[s->nproducts++] = &b->catalogs[i].products[k];
+    qsort(s->products, n, sizeof(*s->products), prod_cmp);
+    return cat_load_link(b, s->products, n);
+}
+
+/* Rule files are part of the version: a changed formula is a new catalog. */
+static void hash_rules(cat_build *b, EVP_MD_CTX *md)
+{
+    if (b->nrule_files)
+        qsort(b->rule_files, b->nrule_files, sizeof(char *), str_cmp);
+    for (size_t i = 0; i < b->nrule_files; i++) {
+        if (i && strcmp(b->rule_files[i], b->rule_files[i - 1]) == 0)
+            continue;
+        char *buf = NULL;
+        size_t len = 0;
+        if (read_file(b->rule_files[i], &buf, &len, b->errs) == 0) {
+            const char *rel = b->rule_files[i] + strlen(b->rules_dir);
+            EVP_DigestUpdate(md, rel, strlen(rel) + 1);
+            EVP_DigestUpdate(md, buf, len);
+            free(buf);
+        }
+    }
+}
+
+static char *default_rules_dir(const char *path)
+{
+    struct stat st;
+    char *dir = strdup(path);
+    if (!dir)
+        return NULL;
+    if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode)) {
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *slash = '\0';
+        else
+            strcpy(dir, ".");
+    }
+    char *out = NULL;
+    if (asprintf(&out, "%s/../rules", dir) < 0)
+        out = NULL;
+    free(dir);
+    return out;
+}
+
+static int collect(const char *path, path_list *files, cpqd_errs *errs)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        errs_add(errs, CPQD_EIO, path, 0, 0, "cannot open: %s", strerror(errno));
+        return CPQD_EIO;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        char *p = strdup(path);
+        return p ? path_push(files, p) : CPQD_ENOMEM;
+    }
+    int rc = walk(path, 0, files, errs);
+    if (rc == 0 && files->n == 0) {
+        errs_add(errs, CPQD_EINVAL, path, 0, 0, "no catalog files (*.yaml, *.yml) found");
+        rc = CPQD_EINVAL;
+    }
+    qsort(files->v, files->n, sizeof(char *), str_cmp);
+    return rc;
+}
+
+static int build(cat_snapshot *s, const path_list *files, cpqd_errs *errs)
+{
+    struct stat st;
+    size_t rel = stat(s->catalog_dir, &st) == 0 && S_ISDIR(st.st_mode) ? strlen(s->catalog_dir) : 0;
+    if (!rel && strrchr(s->catalog_dir, '/'))
+        rel = (size_t)(strrchr(s->catalog_dir, '/') - s->catalog_dir);
+    cat_build b = {.a = s->a, .errs = errs, .rules_dir = s->rules_dir};
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    int rc = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) ? 0 : CPQD_ENOMEM;
+    for (size_t i = 0; rc != CPQD_ENOMEM && i < files->n; i++) {
+        int r = load_one(&b, files->v[i], rel, md);
+        if (r && !rc)
+            rc = r;
+    }
+    s->catalogs = b.catalogs;
+    s->ncatalogs = b.ncatalogs;
+    s->regexes = b.regexes;
+    s->nregexes = b.nregexes;
+    if (rc != CPQD_ENOMEM) {
+        int r = index_products(s, &b);
+        rc = rc ? rc : r;
+    }
+    if (md) {
+        hash_rules(&b, md);
+        unsigned char d[32];
+        unsigned int dl = 0;
+        EVP_DigestFinal_ex(md, d, &dl);
+        hex(d, 32, s->version);
+    }
+    EVP_MD_CTX_free(md);
+    for (size_t i = 0; i < b.nrule_files; i++)
+        free(b.rule_files[i]);
+    free(b.rule_files);
+    return rc;
+}
+
+cat_snapshot *cat_snapshot_load_path(const char *path, const char *rules_dir, cpqd_errs *errs)
+{
+    path_list files = {0};
+    cat_snapshot *s = calloc(1, sizeof(*s));
+    size_t before = errs_count(errs);
+    int rc = CPQD_ENOMEM;
+    if (!s)
+        goto out;
+    atomic_init(&s->refs, 1);
+    s->a = arena_new(1 << 20);
+    s->catalog_dir = strdup(path);
+    s->rules_dir = rules_dir ? strdup(rules_dir) : default_rules_dir(path);
+    if (!s->a || !s->catalog_dir || !s->rules_dir)
+        goto out;
+    rc = collect(path, &files, errs);
+    if (rc == 0)
+        rc = build(s, &files, errs);
+    s->loaded_at = (long long)time(NULL);
+out:
+    if (rc == CPQD_ENOMEM)
+        errs_add(errs, CPQD_ENOMEM, NULL, 0, 0, "out of memory while loading catalogs");
+    else if (rc && errs_count(errs) == before)
+        errs_add(errs, rc, path, 0, 0, "catalog load failed");
+    path_list_fini(&files);
+    if (rc) {
+        snapshot_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+cat_snapshot *cat_snapshot_load(const char *catalog_dir, const char *rules_dir, cpqd_errs *errs)
+{
+    return cat_snapshot_load_path(catalog_dir, rules_dir, errs);
+}
+
+cat_snapshot *cat_snapshot_retain(cat_snapshot *s)
+{
+    if (s)
+        atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+    return s;
+}
+
+void cat_snapshot_release(cat_snapshot *s)
+{
+    if (s && atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1)
+        snapshot_free(s);
+}
+
+/* ---- accessors ---- */
+
+const char *cat_snapshot_version(const cat_snapshot *s)
+{
+    return s->version;
+}
+
+long long cat_snapshot_loaded_at(const cat_snapshot *s)
+{
+    return s->loaded_at;
+}
+
+size_t cat_snapshot_bytes(const cat_snapshot *s)
+{
+    return sizeof(*s) + arena_bytes(s->a) + s->nproducts * sizeof(*s->products) +
+           s->ncatalogs * sizeof(*s->catalogs);
+}
+
+const char *cat_snapshot_catalog_dir(const cat_snapshot *s)
+{
+    return s->catalog_dir;
+}
+
+const char *cat_snapshot_rules_dir(const cat_snapshot *s)
+{
+    return s->rules_dir;
+}
+
+size_t cat_snapshot_catalog_count(const cat_snapshot *s)
+{
+    return s->ncatalogs;
+}
+
+const cat_catalog *cat_snapshot_catalog_at(const cat_snapshot *s, size_t i)
+{
+    return i < s->ncatalogs ? &s->catalogs[i] : NULL;
+}
+
+size_t cat_snapshot_product_count(const cat_snapshot *s)
+{
+    return s->nproducts;
+}
+
+const cat_product *cat_snapshot_product_at(const cat_snapshot *s, size_t i)
+{
+    return i < s->nproducts ? s->products[i] : NULL;
+}
+
+const cat_product *cat_snapshot_product(const cat_snapshot *s, const char *sku, size_t len)
+{
+    size_t lo = 0, hi = s->nproducts;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const char *m = s->products[mid]->sku;
+        int c = strncmp(m, sku, len);
+        if (c == 0 && m[len] != '\0')
+            c = 1;
+        if (c == 0)
+            return s->products[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+size_t cat_snapshot_prices(const cat_snapshot *s, const cat_product *p, cat_price_ref *out,
+                           size_t cap)
+{
+    (void)s;
+    const cat_catalog *c = p->catalog;
+    size_t n = 0;
+    for (size_t b = 0; b < c->nbooks; b++) {
+        const cat_price_book *pb = &c->books[b];
+        for (size_t e = 0; e < pb->nentries; e++) {
+            if (pb->entries[e].product != p)
+                continue;
+            if (n < cap)
+                out[n] = (cat_price_ref){pb, &pb->entries[e]};
+            n++;
+        }
+    }
+    return n;
+}
+
+const cat_partner *cat_snapshot_partner(const cat_snapshot *s, const char *id)
+{
+    for (size_t i = 0; i < s->ncatalogs; i++)
+        for (size_t k = 0; k < s->catalogs[i].npartners; k++)
+            if (strcmp(s->catalogs[i].partners[k].id, id) == 0)
+                return &s->catalogs[i].partners[k];
+    return NULL;
+}
+
+/* ---- attribute values ---- */
+
+static int check_number(const cat_attr *a, const char *v, size_t len, const char **why)
+{
+    money_dec x, k;
+    if (money_parse(v, len, &x) != 0 || (a->type == CAT_ATTR_INTEGER && x.scale != 0)) {
+        *why = a->type == CAT_ATTR_INTEGER ? "is not an integer" : "is not a decimal number";
+        return CPQD_EINVAL;
+    }
+    if ((a->has_min && money_cmp(x, a->min) < 0) || (a->has_max && money_cmp(x, a->max) > 0)) {
+        *why = "is out of the attribute's range";
+        return CPQD_EINVAL;
+    }
+    if (a->has_step && a->has_min) {
+        money_dec d, back;
+        if (money_sub(x, a->min, &d) || money_div(d, a->step, 0, MONEY_DOWN, &k) ||
+            money_mul(k, a->step, d.scale > a->step.scale ? d.scale : a->step.scale, MONEY_DOWN,
+                      &back) ||
+            money_cmp(back, d) != 0) {
+            *why = "is not on the attribute's step (min + k*step)";
+            return CPQD_EINVAL;
+        }
+    }
+    return 0;
+}
+
+static int check_text(const cat_attr *a, const char *v, size_t len, const char **why)
+{
+    if (len > a->max_length) {
+        *why = "is longer than max_length";
+        return CPQD_EINVAL;
+    }
+    if (!a->re)
+        return 0;
+    pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+    if (!md) {
+        *why = "could not be checked (out of memory)";
+        return CPQD_ENOMEM;
+    }
+    int r = pcre2_match(a->re, (PCRE2_SPTR)v, len, 0, 0, md, NULL);
+    pcre2_match_data_free(md);
+    if (r >= 0)
+        return 0;
+    *why = r == PCRE2_ERROR_NOMATCH ? "does not match the attribute's pattern"
+                                    : "is not valid UTF-8 or could not be matched";
+    return CPQD_EINVAL;
+}
+
+int cat_attr_value_check(const cat_attr *a, const char *v, size_t len, const char **why)
+{
+    switch (a->type) {
+    case CAT_ATTR_ENUM:
+        for (size_t i = 0; i < a->nvalues; i++)
+            if (strlen(a->values[i].id) == len && !memcmp(a->values[i].id, v, len))
+                return 0;
+        *why = "is not one of the attribute's values";
+        return CPQD_EINVAL;
+    case CAT_ATTR_INTEGER:
+    case CAT_ATTR_DECIMAL:
+        return check_number(a, v, len, why);
+    default:
+        return check_text(a, v, len, why);
+    }
+}
+
+/* ---- names ---- */
+
+const char *cat_mode_name(cat_mode m)
+{
+    static const char *const n[] = {"goods", "goods_with_service", "subscription", "usage",
+                                    "milestone"};
+    return (unsigned)m < 5 ? n[m] : "?";
+}
+
+const char *cat_period_name(cat_period p)
+{
+    static const char *const n[] = {"none", "monthly", "quarterly", "yearly"};
+    return (unsigned)p < 4 ? n[p] : "?";
+}
+
+const char *cat_attr_type_name(cat_attr_type t)
+{
+    static const char *const n[] = {"enum", "integer", "decimal", "text"};
+    return (unsigned)t < 4 ? n[t] : "?";
+}
+
+const char *cat_tier_type_name(cat_tier_type t)
+{
+    static const char *const n[] = {"volume", "graduated", "block", "package"};
+    return (unsigned)t < 4 ? n[t] : "?";
+}
+
+const char *cat_effect_name(cat_effect e)
+{
+    static const char *const n[] = {"percent_off", "amount_off", "special_price", "free_item",
+                                    "bundle_price"};
+    return (unsigned)e < 5 ? n[e] : "?";
+}
+
+const char *cat_due_name(cat_due d)
+{
+    static const char *const n[] = {"signing", "delivery", "acceptance", "end_of_month", "date"};
+    return (unsigned)d < 5 ? n[d] : "?";
+}
+
+/* ---- the current snapshot ---- */
+
+cat_snapshot *cat_current_acquire(void)
+{
+    pthread_mutex_lock(&current_lock);
+    cat_snapshot *s = cat_snapshot_retain(current);
+    pthread_mutex_unlock(&current_lock);
+    return s;
+}
+
+void cat_current_publish_take(cat_snapshot *s)
+{
+    pthread_mutex_lock(&current_lock);
+    cat_snapshot *old = current;
+    current = s;
+    pthread_mutex_unlock(&current_lock);
+    cat_snapshot_release(old);
+}

@@ -1,0 +1,65 @@
+/*
+ * cat internals shared by cat.c (snapshot), cat_yaml.c (YAML -> node
+ * tree) and cat_load.c (node tree -> validated catalog structs).
+ */
+#ifndef CPQD_CAT_INT_H
+#define CPQD_CAT_INT_H
+
+#include "cpqd/arena.h"
+#include "cpqd/cat.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* ---- YAML node tree (cat_yaml.c) ---- */
+
+typedef enum yn_type { YN_SCALAR, YN_MAP, YN_SEQ } yn_type;
+
+typedef struct yn {
+    yn_type type;
+    unsigned line, col; /* 1-based */
+    const char *str;    /* scalar bytes, NUL-terminated copy */
+    size_t len;
+    bool quoted;        /* scalar was single/double quoted or a block */
+    struct yn **keys;   /* map: scalar keys */
+    struct yn **vals;   /* map values / seq items */
+    size_t n;
+} yn;
+
+#define YN_MAX_DEPTH 64
+
+/* Parses buf[0..len) into a node tree allocated from a; the root is a
+ * mapping, a sequence or a scalar, or NULL for an empty document. Syntax
+ * errors, anchors/aliases, duplicate keys, non-scalar keys, more than one
+ * document and nesting deeper than YN_MAX_DEPTH are added to errs with
+ * file:line:col; returns 0 or the first error code. */
+int yn_parse(arena *a, const char *file, const char *buf, size_t len, cpqd_errs *errs,
+             yn **root);
+
+/* Value of key in a map, or NULL. */
+const yn *yn_get(const yn *map, const char *key);
+const char *yn_type_name(yn_type t);
+
+/* ---- snapshot internals (cat.c) ---- */
+
+/* Everything one load produces; cat_load.c fills it, cat.c publishes it. */
+typedef struct cat_build {
+    arena *a;               /* owns all catalog memory */
+    cpqd_errs *errs;
+    const char *rules_dir;
+    cat_catalog *catalogs;  /* ncatalogs */
+    size_t ncatalogs, capcatalogs;
+    void **regexes;         /* pcre2_code*, freed with the snapshot */
+    size_t nregexes, capregexes;
+    char **rule_files;      /* resolved rule paths used, for hashing */
+    size_t nrule_files, caprule_files;
+} cat_build;
+
+/* Decodes one file's tree into a new catalog appended to b. Collects
+ * every error; returns 0 or a negative code if anything in it failed. */
+int cat_load_file(cat_build *b, const char *file, const char *hash, const yn *root);
+/* Cross-catalog checks and resolution (SKUs unique, references, BOM
+ * cycles, constraint paths, rule files). Requires all files decoded. */
+int cat_load_link(cat_build *b, const cat_product **sorted, size_t nproducts);
+
+#endif

@@ -1,0 +1,82 @@
+/*
+ * date: civil calendar arithmetic (see include/cpqd/date.h). The
+ * conversions are Howard Hinnant's days_from_civil / civil_from_days
+ * algorithms, exact over the proleptic Gregorian calendar.
+ */
+#include "cpqd/date.h"
+
+#include "cpqd/err.h"
+
+
+static int is_leap(int y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+int date_month_days(int y, int m)
+{
+    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return m == 2 && is_leap(y) ? 29 : days[m - 1];
+}
+
+date_days date_from_ymd(int y, int m, int d)
+{
+    y -= m <= 2;
+    const int era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = (unsigned)(y - era * 400);
+    const unsigned doy = (unsigned)((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1);
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return (date_days)(era * 146097 + (int)doe - 719468);
+}
+
+void date_to_ymd(date_days z0, int *y, int *m, int *d)
+{
+    const int z = z0 + 719468;
+    const int era = (z >= 0 ? z : z - 146096) / 146097;
+    const unsigned doe = (unsigned)(z - era * 146097);
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const unsigned mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (int)yoe + era * 400 + (*m <= 2);
+}
+
+static int digits(const char *s, size_t n, int *out)
+{
+    int v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+int date_parse(const char *s, size_t len, date_days *out)
+{
+    int y, m, d;
+    if (len != 10 || s[4] != '-' || s[7] != '-' || digits(s, 4, &y) || digits(s + 5, 2, &m) ||
+        digits(s + 8, 2, &d))
+        return CPQD_EINVAL;
+    if (y < 1900 || m < 1 || m > 12 || d < 1 || d > date_month_days(y, m))
+        return CPQD_EINVAL;
+    *out = date_from_ymd(y, m, d);
+    return 0;
+}
+
+void date_format(date_days dd, char buf[DATE_FMT_LEN])
+{
+    int y, m, d;
+    date_to_ymd(dd, &y, &m, &d);
+    y = y < 0 ? 0 : y % 10000;
+    const int parts[3][2] = {{y, 4}, {m, 2}, {d, 2}};
+    char *p = buf;
+    for (int i = 0; i < 3; i++) {
+        for (int k = parts[i][1] - 1, v = parts[i][0]; k >= 0; k--, v /= 10)
+            p[k] = (char)('0' + v % 10);
+        p += parts[i][1];
+        *p++ = i < 2 ? '-' : '\0';
+    }
+}

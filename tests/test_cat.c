@@ -1,0 +1,349 @@
+/*
+ * Unit tests for cat: loading, validation errors with exact positions,
+ * lookups, attribute values, versions and the current-snapshot swap.
+ * Run from the repository root (CPQD_ROOT), fixtures in tests/data/cat and
+ * tests/data/check.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "cpqd/cat.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define GOOD "tests/data/cat/good"
+#define RULES "tests/data/cat/rules"
+#define CHECK "tests/data/check"
+
+static cat_snapshot *load_ok(const char *path)
+{
+    cpqd_errs *e = errs_new();
+    cat_snapshot *s = cat_snapshot_load_path(path, RULES, e);
+    for (size_t i = 0; i < errs_count(e); i++) {
+        char *m = errs_format(e, i);
+        fprintf(stderr, "unexpected: %s\n", m);
+        free(m);
+    }
+    assert_int_equal(errs_count(e), 0);
+    assert_non_null(s);
+    errs_free(e);
+    return s;
+}
+
+/* Loads path expecting failure; returns the sorted, formatted errors
+ * joined by newlines (malloc'ed). */
+static char *load_errors(const char *path)
+{
+    cpqd_errs *e = errs_new();
+    cat_snapshot *s = cat_snapshot_load_path(path, RULES, e);
+    assert_null(s);
+    assert_true(errs_count(e) > 0);
+    errs_sort(e);
+    size_t cap = 1, len = 0;
+    char *all = calloc(1, 1);
+    for (size_t i = 0; i < errs_count(e); i++) {
+        char *m = errs_format(e, i);
+        cap += strlen(m) + 1;
+        all = realloc(all, cap);
+        len += (size_t)sprintf(all + len, "%s\n", m);
+        free(m);
+    }
+    errs_free(e);
+    return all;
+}
+
+static void expect_error(const char *file, const char *expected)
+{
+    char path[256];
+    snprintf(path, sizeof(path), CHECK "/%s", file);
+    char *all = load_errors(path);
+    if (!strstr(all, expected))
+        fail_msg("expected error\n  %s\nin\n%s", expected, all);
+    free(all);
+}
+
+static void test_cat_loads_every_feature(void **state)
+{
+    (void)state;
+    cat_snapshot *s = load_ok(GOOD);
+    assert_int_equal(cat_snapshot_catalog_count(s), 1);
+    const cat_catalog *c = cat_snapshot_catalog_at(s, 0);
+    assert_string_equal(c->id, "demo");
+    assert_string_equal(c->currency, "CNY");
+    assert_int_equal(c->rounding, MONEY_HALF_EVEN);
+    assert_true(c->tax_per_document);
+    assert_false(c->prices_include_tax);
+    assert_int_equal(c->ntax_classes, 2);
+    assert_int_equal(cat_snapshot_product_count(s), 10);
+    assert_int_equal(c->nbooks, 3);
+    assert_int_equal(c->npromotions, 2);
+    assert_int_equal(c->npartners, 1);
+    assert_int_equal(c->nterms, 1);
+    assert_int_equal(c->nfx_rates, 1);
+    assert_int_equal(strlen(cat_snapshot_version(s)), 64);
+    cat_snapshot_release(s);
+}
+
+static void test_cat_product_lookup_and_bom(void **state)
+{
+    (void)state;
+    cat_snapshot *s = load_ok(GOOD);
+    const cat_product *p = cat_snapshot_product(s, "MX-100", 6);
+    assert_non_null(p);
+    /* UTF-8 names are kept byte for byte */
+    assert_string_equal(p->name, "\xe4\xba\x94\xe8\xbd\xb4\xe5\x8a\xa0\xe5\xb7\xa5\xe4\xb8\xad"
+                                 "\xe5\xbf\x83 5-axis machining centre");
+    assert_int_equal(p->delivery.mode, CAT_MODE_GOODS_WITH_SERVICE);
+    assert_int_equal(p->delivery.nservice_items, 1);
+    assert_int_equal(p->delivery.acceptance_days, 30);
+    assert_int_equal(p->ngroups, 2);
+    assert_int_equal(p->nconstraints, 6);
+    assert_int_equal(p->constraints[0].kind, CAT_CON_REQUIRES);
+    assert_int_equal(p->constraints[0].nif, 1);
+    assert_int_equal(p->constraints[2].kind, CAT_CON_TABLE);
+    assert_int_equal(p->constraints[2].nrows, 3);
+    assert_int_equal(p->constraints[3].kind, CAT_CON_IF);
+    assert_int_equal(p->constraints[3].lits[1].op, CAT_LIT_IN);
+    const cat_option *pro = &p->groups[1].options[1];
+    assert_string_equal(pro->sku, "CTL-PRO");
+    assert_true(pro->ranged);
+    assert_int_equal(pro->qty_max.coef, 2);
+    /* third level: CTL-PRO's own io group */
+    assert_non_null(pro->product);
+    assert_string_equal(pro->product->groups[0].id, "io");
+    assert_string_equal(pro->product->groups[0].options[0].product->sku, "IO-16");
+    assert_int_equal(pro->product->groups[0].options[0].qty.coef, 2);
+    assert_string_equal(p->tax_class, "standard");
+    assert_string_equal(cat_snapshot_product(s, "IO-16", 5)->tax_class, "standard");
+    assert_null(cat_snapshot_product(s, "MX-10", 5));
+    assert_null(cat_snapshot_product(s, "MX-1000", 7));
+    cat_snapshot_release(s);
+}
+
+static void test_cat_price_entries(void **state)
+{
+    (void)state;
+    cat_snapshot *s = load_ok(GOOD);
+    const cat_product *p = cat_snapshot_product(s, "MX-100", 6);
+    cat_price_ref refs[8];
+    assert_int_equal(cat_snapshot_prices(s, p, refs, 8), 4);
+    assert_int_equal(refs[0].entry->list.coef, 128000000);
+    assert_true(refs[0].entry->has_cost);
+    assert_true(refs[0].book->clamp);
+    assert_int_equal(refs[2].book->audience, CAT_AUD_SEGMENT);
+    assert_string_equal(refs[2].book->currency, "USD");
+    const cat_product *api = cat_snapshot_product(s, "API-CALL", 8);
+    assert_int_equal(cat_snapshot_prices(s, api, refs, 8), 1);
+    assert_int_equal(refs[0].entry->list.coef, 35);
+    assert_int_equal(refs[0].entry->list.scale, 4);
+    assert_int_equal(refs[0].entry->tier_type, CAT_TIER_BLOCK);
+    assert_int_equal(refs[0].entry->block_size, 1000);
+    cat_snapshot_release(s);
+}
+
+static void test_cat_attr_value_check(void **state)
+{
+    (void)state;
+    cat_snapshot *s = load_ok(GOOD);
+    const cat_catalog *c = cat_snapshot_catalog_at(s, 0);
+    const char *why = NULL;
+    assert_int_equal(cat_attr_value_check(&c->attrs[0], "red", 3, &why), 0);
+    assert_int_equal(cat_attr_value_check(&c->attrs[0], "blue", 4, &why), CPQD_EINVAL);
+    assert_int_equal(cat_attr_value_check(&c->attrs[1], "380", 3, &why), 0);
+    assert_int_equal(cat_attr_value_check(&c->attrs[1], "300", 3, &why), CPQD_EINVAL);
+    assert_non_null(strstr(why, "step"));
+    assert_int_equal(cat_attr_value_check(&c->attrs[1], "540", 3, &why), CPQD_EINVAL);
+    assert_int_equal(cat_attr_value_check(&c->attrs[1], "380.0", 5, &why), CPQD_EINVAL);
+    assert_int_equal(cat_attr_value_check(&c->attrs[2], "2.5", 3, &why), 0);
+    assert_int_equal(cat_attr_value_check(&c->attrs[2], "2.25", 4, &why), CPQD_EINVAL);
+    assert_int_equal(cat_attr_value_check(&c->attrs[3], "SH-0021", 7, &why), 0);
+    assert_int_equal(cat_attr_value_check(&c->attrs[3], "SH-0021x", 8, &why), CPQD_EINVAL);
+    assert_int_equal(cat_attr_value_check(&c->attrs[3], "xSH-0021", 8, &why), CPQD_EINVAL);
+    cat_snapshot_release(s);
+}
+
+static void test_cat_version_is_content_hash(void **state)
+{
+    (void)state;
+    cat_snapshot *a = load_ok(GOOD);
+    cat_snapshot *b = load_ok(GOOD);
+    assert_string_equal(cat_snapshot_version(a), cat_snapshot_version(b));
+    cat_snapshot *c = load_ok(CHECK "/ok.yaml");
+    assert_string_not_equal(cat_snapshot_version(a), cat_snapshot_version(c));
+    cat_snapshot_release(a);
+    cat_snapshot_release(b);
+    cat_snapshot_release(c);
+}
+
+static void test_cat_current_swap_keeps_old_alive(void **state)
+{
+    (void)state;
+    assert_null(cat_current_acquire());
+    cat_current_publish_take(load_ok(GOOD));
+    cat_snapshot *held = cat_current_acquire();
+    cat_current_publish_take(load_ok(CHECK "/ok.yaml"));
+    /* the old snapshot stays readable while a request holds it */
+    assert_non_null(cat_snapshot_product(held, "MX-100", 6));
+    cat_snapshot *now = cat_current_acquire();
+    assert_null(cat_snapshot_product(now, "MX-100", 6));
+    cat_snapshot_release(held);
+    cat_snapshot_release(now);
+    cat_current_publish_take(NULL);
+}
+
+/* ---- one test per `cpqd check` error class, exact positions ---- */
+
+static void test_check_yaml_syntax(void **s)
+{
+    (void)s;
+    expect_error("syntax.yaml", CHECK "/syntax.yaml:14:1: YAML syntax error");
+}
+
+static void test_check_unknown_key(void **s)
+{
+    (void)s;
+    expect_error("unknown_key.yaml", CHECK "/unknown_key.yaml:13:5: unknown key 'colour' in product");
+}
+
+static void test_check_wrong_type(void **s)
+{
+    (void)s;
+    expect_error("wrong_type.yaml", CHECK "/wrong_type.yaml:10:11: name must be a scalar, not a sequence");
+}
+
+static void test_check_missing_field(void **s)
+{
+    (void)s;
+    expect_error("missing_field.yaml", CHECK "/missing_field.yaml:9:5: missing required key 'category'");
+}
+
+static void test_check_duplicate_sku(void **s)
+{
+    (void)s;
+    expect_error("dup_sku.yaml", CHECK "/dup_sku.yaml:13:5: duplicate SKU 'A-1' (first defined at " CHECK "/dup_sku.yaml:9)");
+}
+
+static void test_check_unknown_product(void **s)
+{
+    (void)s;
+    expect_error("unknown_product.yaml", CHECK "/unknown_product.yaml:16:19: option refers to unknown product 'NOPE-1'");
+}
+
+static void test_check_bom_cycle(void **s)
+{
+    (void)s;
+    expect_error("cycle.yaml", CHECK "/cycle.yaml:24:19: BOM cycle: A-1 contains itself (A-1 -> B-1 -> A-1)");
+}
+
+static void test_check_unknown_attribute(void **s)
+{
+    (void)s;
+    expect_error("unknown_attribute.yaml", CHECK "/unknown_attribute.yaml:13:24: unknown attribute 'size'");
+}
+
+static void test_check_missing_rule_file(void **s)
+{
+    (void)s;
+    expect_error("missing_rule.yaml", CHECK "/missing_rule.yaml:9:5: rule file '" RULES "/missing/none.lua' does not exist");
+}
+
+static void test_check_invalid_pattern(void **s)
+{
+    (void)s;
+    expect_error("bad_pattern.yaml", CHECK "/bad_pattern.yaml:2:49: invalid pattern for attribute 'code' at offset 4: missing terminating ]");
+}
+
+static void test_check_value_outside_pattern_and_domain(void **s)
+{
+    (void)s;
+    expect_error("bad_value.yaml", CHECK "/bad_value.yaml:16:39: default 'ab1234' of attribute 'code': does not match the attribute's pattern");
+    expect_error("bad_value.yaml", CHECK "/bad_value.yaml:16:71: default 'blue' of attribute 'colour': is not one of the attribute's values");
+}
+
+static void test_check_too_many_decimals(void **s)
+{
+    (void)s;
+    expect_error("decimals.yaml", CHECK "/decimals.yaml:19:26: amount '12.345' has 3 decimals; CNY allows 2");
+    expect_error("decimals.yaml", CHECK "/decimals.yaml:20:26: amount 'list' must be a quoted decimal string");
+}
+
+static void test_check_window_ends_before_start(void **s)
+{
+    (void)s;
+    expect_error("window.yaml", CHECK "/window.yaml:18:15: price book 'pb' ends (valid_to) before it starts");
+}
+
+static void test_check_overlapping_entries(void **s)
+{
+    (void)s;
+    expect_error("overlap.yaml", CHECK "/overlap.yaml:20:9: price-book entry for A-1 overlaps the entry at line 19");
+}
+
+static void test_check_constraint_references(void **s)
+{
+    (void)s;
+    expect_error("bad_constraint.yaml", CHECK "/bad_constraint.yaml:19:41: constraint 'c1': product A-1 has no group 'nogroup'");
+    expect_error("bad_constraint.yaml", CHECK "/bad_constraint.yaml:21:20: constraint 'c2': value 'A-3' of g is not an option of the group");
+}
+
+static void test_check_milestones_add_to_100(void **s)
+{
+    (void)s;
+    expect_error("milestones.yaml", CHECK "/milestones.yaml:19:9: milestone percents add up to");
+}
+
+static void test_check_reports_every_file_at_once(void **state)
+{
+    (void)state;
+    char *all = load_errors(CHECK);
+    static const char *const files[] = {
+        "syntax", "unknown_key", "wrong_type", "missing_field", "dup_sku", "unknown_product",
+        "cycle", "unknown_attribute", "missing_rule", "bad_pattern", "bad_value", "decimals",
+        "window", "overlap", "bad_constraint", "milestones"};
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        char want[128];
+        snprintf(want, sizeof(want), CHECK "/%s.yaml:", files[i]);
+        if (!strstr(all, want))
+            fail_msg("no error for %s in\n%s", files[i], all);
+    }
+    free(all);
+}
+
+int main(void)
+{
+    const char *root = getenv("CPQD_ROOT");
+    if (root && chdir(root) != 0)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cat_loads_every_feature),
+        cmocka_unit_test(test_cat_product_lookup_and_bom),
+        cmocka_unit_test(test_cat_price_entries),
+        cmocka_unit_test(test_cat_attr_value_check),
+        cmocka_unit_test(test_cat_version_is_content_hash),
+        cmocka_unit_test(test_cat_current_swap_keeps_old_alive),
+        cmocka_unit_test(test_check_yaml_syntax),
+        cmocka_unit_test(test_check_unknown_key),
+        cmocka_unit_test(test_check_wrong_type),
+        cmocka_unit_test(test_check_missing_field),
+        cmocka_unit_test(test_check_duplicate_sku),
+        cmocka_unit_test(test_check_unknown_product),
+        cmocka_unit_test(test_check_bom_cycle),
+        cmocka_unit_test(test_check_unknown_attribute),
+        cmocka_unit_test(test_check_missing_rule_file),
+        cmocka_unit_test(test_check_invalid_pattern),
+        cmocka_unit_test(test_check_value_outside_pattern_and_domain),
+        cmocka_unit_test(test_check_too_many_decimals),
+        cmocka_unit_test(test_check_window_ends_before_start),
+        cmocka_unit_test(test_check_overlapping_entries),
+        cmocka_unit_test(test_check_constraint_references),
+        cmocka_unit_test(test_check_milestones_add_to_100),
+        cmocka_unit_test(test_check_reports_every_file_at_once),
+    };
+    return cmocka_run_group_tests_name("cat", tests, NULL, NULL);
+}
