@@ -1,0 +1,59 @@
+/*
+ * http: the HTTP service (libevent evhttp), its routes, limits and JSON.
+ *
+ * Owns: the listening socket, one worker thread per core each with its own
+ * event base and evhttp accepting on that socket, routing, request limits
+ * (body size, header size, timeouts), the JSON views of the catalog, the
+ * one table mapping CPQD_E* codes to HTTP statuses and error codes, live
+ * reload (SIGHUP and POST /v1/admin/reload) and the graceful shutdown
+ * (SIGTERM/SIGINT drain in-flight requests, then return).
+ * Does not own: loading catalogs (cat), publishing the first snapshot (the
+ * caller does that before http_serve), logging format (log).
+ *
+ * Routes (docs and tests: tests/test_e2e.c):
+ *   GET  /healthz               {"status":"ok","version":...}
+ *   GET  /v1/catalog            snapshot version, load time, catalogs
+ *   GET  /v1/products           filtered, paginated product list
+ *   GET  /v1/products/{sku}     one product with BOM, delivery, prices
+ *   POST /v1/admin/reload       reload catalogs; 200 or 422 with errors
+ * Every error is {"error":{"code","message","details":[...]}}.
+ *
+ * Ownership: http_serve copies nothing it needs after returning; the
+ * config's strings must outlive the call.
+ * Thread-safety: call http_serve from the main thread only, once at a time.
+ * It installs the process's SIGTERM, SIGINT and SIGHUP handling and
+ * ignores SIGPIPE for as long as it runs (SIGPIPE stays ignored).
+ */
+#ifndef CPQD_HTTP_H
+#define CPQD_HTTP_H
+
+#include <stddef.h>
+
+#define HTTP_DEFAULT_MAX_BODY ((size_t)1 << 20)     /* bytes of a request body */
+#define HTTP_DEFAULT_MAX_HEADERS ((size_t)64 << 10) /* bytes of request line + headers */
+#define HTTP_DEFAULT_TIMEOUT 30                     /* seconds a read or write may stall */
+
+/* Server settings; the caller's, read-only while http_serve runs. */
+typedef struct http_config {
+    const char *listen;      /* "ADDR:PORT" or "[IPv6]:PORT"; port 0 picks a free one */
+    const char *catalog_dir; /* reloaded from on SIGHUP and POST /v1/admin/reload */
+    const char *rules_dir;   /* NULL: the loader's default (catalogs/../rules) */
+    unsigned threads;        /* worker threads, >= 1 */
+    size_t max_body;         /* larger request bodies get 413 */
+    size_t max_headers;      /* larger request heads get 413 */
+    unsigned timeout_s;      /* a connection stalled this long is closed, >= 1 */
+} http_config;
+
+/* Fills cfg with the defaults above, one thread per online CPU, and NULL
+ * listen and catalog_dir (which the caller must set). */
+void http_config_init(http_config *cfg);
+
+/* Binds cfg->listen and serves the current catalog snapshot
+ * (cat_current_acquire) until SIGTERM or SIGINT; then stops accepting,
+ * lets in-flight requests finish (at most 2 * timeout_s + 5 seconds) and
+ * returns 0. Returns a negative CPQD_E* code, after logging why, if it
+ * cannot start (bad address, port in use, no memory); CPQD_EINVAL for an
+ * invalid config. Blocks the calling thread throughout. */
+int http_serve(const http_config *cfg);
+
+#endif

@@ -1,0 +1,482 @@
+/*
+ * http: the server's skeleton (see include/cpqd/http.h).
+ *
+ * Owns: the listening socket, worker threads (one event base and one
+ * evhttp each, all accepting on dups of one socket), the limits set on
+ * each evhttp, the main thread's signal events (SIGTERM/SIGINT: drain and
+ * stop; SIGHUP: reload), reload serialisation and the drain.
+ * Does not own: routes and replies (http_route.c), JSON views
+ * (http_view.c), loading catalogs (cat).
+ *
+ * Globals: `http_self`, a thread-local pointer to the worker running on
+ * this thread (NULL elsewhere), set once when a worker thread starts; it
+ * exists for the one libevent callback that carries no argument of ours
+ * (evhttp_send_error in http_route.c).
+ *
+ * Threads: the main thread runs an event base for signals only; signals
+ * are blocked in the workers, so libevent's handlers run on the main
+ * thread and never do work inside a signal handler. The main thread tells
+ * a worker to drain with event_active() on its stop event, which is safe
+ * across threads because evthread_use_pthreads() makes bases lockable.
+ */
+#include "http_int.h"
+
+#include "cpqd/log.h"
+
+#include <errno.h>
+#include <event2/thread.h>
+#include <event2/util.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define HTTP_BACKLOG 1024
+#define HTTP_DRAIN_TICK_MS 20
+
+struct http_server {
+    http_config cfg;
+    evutil_socket_t fd;          /* the listening socket */
+    struct event_base *base;     /* main thread: signals */
+    struct event *sigs[3];       /* SIGTERM, SIGINT, SIGHUP */
+    http_worker *workers;        /* cfg.threads */
+    pthread_mutex_t reload_lock; /* serialises reloads */
+};
+
+static _Thread_local http_worker *http_self;
+
+http_worker *http_worker_self(void)
+{
+    return http_self;
+}
+
+void http_config_init(http_config *cfg)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    *cfg = (http_config){
+        .threads = n > 0 && n < 1024 ? (unsigned)n : 1,
+        .max_body = HTTP_DEFAULT_MAX_BODY,
+        .max_headers = HTTP_DEFAULT_MAX_HEADERS,
+        .timeout_s = HTTP_DEFAULT_TIMEOUT,
+    };
+}
+
+/* ---- reload ---- */
+
+static void log_errs(const cpqd_errs *errs)
+{
+    enum { LOG_MAX_ERRS = 1000 };
+    size_t n = errs_count(errs);
+    for (size_t i = 0; i < n && i < LOG_MAX_ERRS; i++) {
+        char *line = errs_format(errs, i);
+        log_error("reload: %s", line ? line : "(out of memory)");
+        free(line);
+    }
+    if (n > LOG_MAX_ERRS)
+        log_error("reload: ... and %zu more errors", n - LOG_MAX_ERRS);
+}
+
+static void copy_version(char *dst, const cat_snapshot *s)
+{
+    snprintf(dst, HTTP_VERSION_MAX, "%s", s ? cat_snapshot_version(s) : "");
+}
+
+/* Loads and publishes; the caller holds reload_lock. */
+static int reload_locked(http_server *srv, cpqd_errs *errs, http_reload_result *res)
+{
+    cat_snapshot *old = cat_current_acquire();
+    copy_version(res->previous, old);
+    copy_version(res->version, old);
+    cat_snapshot *fresh = cat_snapshot_load(srv->cfg.catalog_dir, srv->cfg.rules_dir, errs);
+    int rc = 0;
+    if (!fresh) {
+        rc = errs_count(errs) ? CPQD_EINVAL : CPQD_ENOMEM;
+        goto out;
+    }
+    copy_version(res->version, fresh);
+    res->ncatalogs = cat_snapshot_catalog_count(fresh);
+    res->nproducts = cat_snapshot_product_count(fresh);
+    cat_current_publish_take(fresh); /* in-flight requests keep their own reference */
+out:
+    cat_snapshot_release(old);
+    return rc;
+}
+
+int http_reload(http_server *srv, cpqd_errs *errs, http_reload_result *res)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pthread_mutex_lock(&srv->reload_lock);
+    int rc = reload_locked(srv, errs, res);
+    pthread_mutex_unlock(&srv->reload_lock);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long ms = (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+    if (rc == 0) {
+        log_info("reload: version %s -> %s (%zu catalogs, %zu products, %ld ms)", res->previous,
+                 res->version, res->ncatalogs, res->nproducts, ms);
+        return 0;
+    }
+    errs_sort(errs);
+    log_error("reload failed with %zu errors (%s); the previous snapshot keeps serving",
+              errs_count(errs), err_code_name(rc));
+    log_errs(errs);
+    return rc;
+}
+
+/* ---- workers ---- */
+
+static void worker_drain_check(evutil_socket_t fd, short what, void *arg)
+{
+    http_worker *w = arg;
+    struct timespec now;
+    (void)fd;
+    (void)what;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    bool late = now.tv_sec > w->drain_deadline.tv_sec;
+    if (w->inflight == 0 || late) {
+        if (w->inflight)
+            log_warn("w%u: drain deadline passed with %zu replies unfinished", w->id, w->inflight);
+        event_base_loopexit(w->base, NULL);
+    }
+}
+
+/* Runs on the worker: stop accepting, then wait for replies in flight. */
+static void worker_stop(evutil_socket_t fd, short what, void *arg)
+{
+    http_worker *w = arg;
+    struct timeval tick = {0, (suseconds_t)HTTP_DRAIN_TICK_MS * 1000};
+    (void)fd;
+    (void)what;
+    if (w->draining)
+        return;
+    w->draining = true;
+    if (w->bound) {
+        evhttp_del_accept_socket(w->http, w->bound); /* closes this worker's dup */
+        w->bound = NULL;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &w->drain_deadline);
+    w->drain_deadline.tv_sec += 2 * (time_t)w->cfg->timeout_s + 5;
+    if (w->inflight == 0 || !w->drain_ev || event_add(w->drain_ev, &tick) != 0)
+        event_base_loopexit(w->base, NULL);
+}
+
+static void *worker_main(void *arg)
+{
+    http_worker *w = arg;
+    http_self = w;
+    event_base_dispatch(w->base);
+    http_self = NULL;
+    return NULL;
+}
+
+static int worker_evhttp(http_worker *w, evutil_socket_t fd)
+{
+    const http_config *cfg = w->cfg;
+    w->http = evhttp_new(w->base);
+    if (!w->http)
+        return CPQD_ENOMEM;
+    evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
+                                            EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                            EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+    evhttp_set_max_body_size(w->http, (ev_ssize_t)cfg->max_body);
+    evhttp_set_max_headers_size(w->http, (ev_ssize_t)cfg->max_headers);
+    evhttp_set_timeout(w->http, (int)cfg->timeout_s);
+    /* Read (and drop) an oversized body before answering 413, so that the
+     * client sees the reply instead of a reset connection. */
+    evhttp_set_flags(w->http, EVHTTP_SERVER_LINGERING_CLOSE);
+    evhttp_set_default_content_type(w->http, "application/json");
+    evhttp_set_gencb(w->http, http_route_request, w);
+    evutil_socket_t dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (dup < 0)
+        return CPQD_EIO;
+    w->bound = evhttp_accept_socket_with_handle(w->http, dup);
+    if (!w->bound) {
+        close(dup);
+        return CPQD_ENOMEM;
+    }
+    return 0;
+}
+
+static int worker_init(http_server *srv, http_worker *w, unsigned id)
+{
+    w->srv = srv;
+    w->cfg = &srv->cfg;
+    w->id = id;
+    w->base = event_base_new();
+    if (!w->base)
+        return CPQD_ENOMEM;
+    w->stop_ev = event_new(w->base, -1, 0, worker_stop, w);
+    w->drain_ev = event_new(w->base, -1, EV_PERSIST, worker_drain_check, w);
+    if (!w->stop_ev || !w->drain_ev)
+        return CPQD_ENOMEM;
+    return worker_evhttp(w, srv->fd);
+}
+
+/* Frees what worker_init made; the thread must have ended. evhttp_free
+ * closes the connections still open (idle keep-alives after a drain). */
+static void worker_fini(http_worker *w)
+{
+    if (w->http)
+        evhttp_free(w->http);
+    if (w->stop_ev)
+        event_free(w->stop_ev);
+    if (w->drain_ev)
+        event_free(w->drain_ev);
+    if (w->base)
+        event_base_free(w->base);
+}
+
+/* Starts every worker thread with the signals the main thread handles
+ * blocked, so they are delivered to the main thread only. */
+static int workers_start(http_server *srv)
+{
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    int rc = 0;
+    for (unsigned i = 0; i < srv->cfg.threads && rc == 0; i++) {
+        http_worker *w = &srv->workers[i];
+        if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+            rc = CPQD_ENOMEM;
+        else
+            w->started = true;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
+
+/* Tells every started worker to drain and waits for all of them. */
+static void workers_stop(http_server *srv)
+{
+    if (!srv->workers)
+        return;
+    for (unsigned i = 0; i < srv->cfg.threads; i++) {
+        if (srv->workers[i].started)
+            event_active(srv->workers[i].stop_ev, EV_READ, 0);
+    }
+    for (unsigned i = 0; i < srv->cfg.threads; i++) {
+        if (srv->workers[i].started)
+            pthread_join(srv->workers[i].thread, NULL);
+        srv->workers[i].started = false;
+    }
+}
+
+/* ---- listening socket ---- */
+
+/* Parses "A.B.C.D:PORT" or "[IPv6]:PORT" (numeric only, port 0..65535;
+ * port 0 lets the kernel choose). Returns 0 or CPQD_EINVAL. */
+static int listen_parse(const char *addr, struct sockaddr_storage *ss, socklen_t *len)
+{
+    char host[64];
+    const char *colon = strrchr(addr, ':');
+    size_t hl = colon ? (size_t)(colon - addr) : 0;
+    unsigned long port = 0;
+    char *end = NULL;
+    if (!colon || hl == 0 || hl >= sizeof(host) || !colon[1])
+        return CPQD_EINVAL;
+    port = strtoul(colon + 1, &end, 10);
+    if (*end || port > 65535 || colon[1] == '-' || colon[1] == '+')
+        return CPQD_EINVAL;
+    memset(ss, 0, sizeof(*ss));
+    if (addr[0] == '[' && addr[hl - 1] == ']') {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+        snprintf(host, sizeof(host), "%.*s", (int)hl - 2, addr + 1);
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)port);
+        *len = sizeof(*in6);
+        return evutil_inet_pton(AF_INET6, host, &in6->sin6_addr) == 1 ? 0 : CPQD_EINVAL;
+    }
+    struct sockaddr_in *in = (struct sockaddr_in *)ss;
+    snprintf(host, sizeof(host), "%.*s", (int)hl, addr);
+    in->sin_family = AF_INET;
+    in->sin_port = htons((uint16_t)port);
+    *len = sizeof(*in);
+    return evutil_inet_pton(AF_INET, host, &in->sin_addr) == 1 ? 0 : CPQD_EINVAL;
+}
+
+/* Binds and listens on addr. */
+static int listen_open(const char *addr, evutil_socket_t *out)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = 0;
+    if (listen_parse(addr, &ss, &len) != 0) {
+        log_error("invalid listen address '%s' (expected IPv4:PORT or [IPv6]:PORT)", addr);
+        return CPQD_EINVAL;
+    }
+    evutil_socket_t fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, HTTP_BACKLOG) != 0) {
+        log_error("cannot listen on %s: %s", addr, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return CPQD_EIO;
+    }
+    *out = fd;
+    return 0;
+}
+
+/* "ADDR:PORT" of the bound socket (the port is real even for port 0). */
+static void listen_name(evutil_socket_t fd, char *buf, size_t cap)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    char host[64] = "?";
+    unsigned port = 0;
+    getsockname(fd, (struct sockaddr *)&ss, &len);
+    if (ss.ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
+        evutil_inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+        port = ntohs(in->sin_port);
+        snprintf(buf, cap, "%s:%u", host, port);
+    } else {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
+        evutil_inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+        port = ntohs(in6->sin6_port);
+        snprintf(buf, cap, "[%s]:%u", host, port);
+    }
+}
+
+/* ---- signals (main thread) ---- */
+
+static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
+{
+    http_server *srv = arg;
+    (void)what;
+    log_info("received %s: no longer accepting, draining in-flight requests",
+             sig == SIGINT ? "SIGINT" : "SIGTERM");
+    /* Once every worker has dropped its dup too, the socket is closed and
+     * new connections are refused instead of queueing unanswered. */
+    close(srv->fd);
+    srv->fd = -1;
+    event_base_loopexit(srv->base, NULL);
+}
+
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+    http_server *srv = arg;
+    http_reload_result res;
+    (void)sig;
+    (void)what;
+    log_info("received SIGHUP: reloading catalogs from %s", srv->cfg.catalog_dir);
+    cpqd_errs *errs = errs_new();
+    if (!errs) {
+        log_error("reload: out of memory");
+        return;
+    }
+    http_reload(srv, errs, &res); /* logs its outcome */
+    errs_free(errs);
+}
+
+static int signals_init(http_server *srv)
+{
+    static const int sigs[3] = {SIGTERM, SIGINT, SIGHUP};
+    for (size_t i = 0; i < 3; i++) {
+        event_callback_fn fn = sigs[i] == SIGHUP ? on_hup : on_stop_signal;
+        srv->sigs[i] = evsignal_new(srv->base, sigs[i], fn, srv);
+        if (!srv->sigs[i] || evsignal_add(srv->sigs[i], NULL) != 0)
+            return CPQD_ENOMEM;
+    }
+    return 0;
+}
+
+/* ---- the server ---- */
+
+static int config_check(const http_config *cfg)
+{
+    if (!cfg->listen || !cfg->catalog_dir || cfg->threads < 1 || cfg->threads > 1024 ||
+        cfg->timeout_s < 1 || cfg->max_body < 1 || cfg->max_body > (size_t)1 << 40 ||
+        cfg->max_headers < 256 || cfg->max_headers > (size_t)1 << 30) {
+        log_error("invalid server configuration");
+        return CPQD_EINVAL;
+    }
+    return 0;
+}
+
+static void server_free(http_server *srv)
+{
+    if (!srv)
+        return;
+    workers_stop(srv);
+    for (unsigned i = 0; srv->workers && i < srv->cfg.threads; i++)
+        worker_fini(&srv->workers[i]);
+    free(srv->workers);
+    for (size_t i = 0; i < 3; i++) {
+        if (srv->sigs[i])
+            event_free(srv->sigs[i]);
+    }
+    if (srv->base)
+        event_base_free(srv->base);
+    if (srv->fd >= 0)
+        close(srv->fd);
+    pthread_mutex_destroy(&srv->reload_lock);
+    free(srv);
+}
+
+static http_server *server_new(const http_config *cfg, int *err)
+{
+    http_server *srv = calloc(1, sizeof(*srv));
+    if (!srv) {
+        *err = CPQD_ENOMEM;
+        return NULL;
+    }
+    srv->cfg = *cfg;
+    srv->fd = -1;
+    pthread_mutex_init(&srv->reload_lock, NULL);
+    srv->workers = calloc(cfg->threads, sizeof(*srv->workers));
+    srv->base = event_base_new();
+    *err = srv->workers && srv->base ? listen_open(cfg->listen, &srv->fd) : CPQD_ENOMEM;
+    if (*err == 0)
+        *err = signals_init(srv);
+    for (unsigned i = 0; *err == 0 && i < cfg->threads; i++)
+        *err = worker_init(srv, &srv->workers[i], i);
+    if (*err) {
+        server_free(srv);
+        return NULL;
+    }
+    return srv;
+}
+
+int http_serve(const http_config *cfg)
+{
+    int rc = config_check(cfg);
+    if (rc)
+        return rc;
+    /* Before any base exists: makes bases lockable, so the main thread may
+     * activate a worker's stop event. */
+    if (evthread_use_pthreads() != 0) {
+        log_error("libevent has no pthreads support");
+        return CPQD_EINTERNAL;
+    }
+    /* jansson seeds its hash function on first use; do it before any
+     * worker thread can race for it. */
+    json_object_seed(0);
+    /* A client that disconnects mid-reply must cost an EPIPE, not the
+     * process (libevent writes with writev, without MSG_NOSIGNAL). */
+    signal(SIGPIPE, SIG_IGN);
+    http_server *srv = server_new(cfg, &rc);
+    if (!srv)
+        return rc;
+    rc = workers_start(srv);
+    if (rc == 0) {
+        char name[96];
+        listen_name(srv->fd, name, sizeof(name));
+        log_info("listening on %s (%u threads, max body %zu bytes, timeout %us)", name,
+                 cfg->threads, cfg->max_body, cfg->timeout_s);
+        event_base_dispatch(srv->base);
+    } else {
+        log_error("cannot start worker threads");
+    }
+    server_free(srv); /* drains: stops accepting, waits for in-flight replies */
+    if (rc == 0)
+        log_info("stopped");
+    return rc;
+}

@@ -1,0 +1,123 @@
+/*
+ * http internals shared by http.c (server: socket, workers, signals,
+ * drain, reload), http_route.c (routing, limits, errors, query strings)
+ * and http_view.c (JSON views of the catalog).
+ *
+ * libevent and jansson types appear here and nowhere outside http.
+ */
+#ifndef CPQD_HTTP_INT_H
+#define CPQD_HTTP_INT_H
+
+#include "cpqd/cat.h"
+#include "cpqd/err.h"
+#include "cpqd/http.h"
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+/* ---- server and workers (http.c) ---- */
+
+typedef struct http_server http_server; /* opaque outside http.c */
+
+/* One worker thread: its own event base and evhttp, accepting on a dup of
+ * the shared listening socket. Per-worker: every field is touched only by
+ * its thread, except stop_ev (activated by the main thread; libevent locks
+ * it) and the fields http.c sets before the thread starts. */
+typedef struct http_worker {
+    http_server *srv;
+    const http_config *cfg;
+    unsigned id; /* 0-based, for logs */
+    struct event_base *base;
+    struct evhttp *http;
+    struct evhttp_bound_socket *bound; /* NULL once it stopped accepting */
+    struct event *stop_ev;             /* main thread -> worker: start draining */
+    struct event *drain_ev;            /* periodic check while draining */
+    pthread_t thread;
+    bool started;    /* thread was created */
+    size_t inflight; /* replies queued and not yet flushed */
+    bool draining;
+    struct timespec drain_deadline; /* CLOCK_MONOTONIC */
+} http_worker;
+
+/* The worker running on the calling thread, or NULL off worker threads. */
+http_worker *http_worker_self(void);
+
+#define HTTP_VERSION_MAX 80 /* bytes of a snapshot version, NUL included */
+
+typedef struct http_reload_result {
+    char previous[HTTP_VERSION_MAX]; /* version served before ("" if none) */
+    char version[HTTP_VERSION_MAX];  /* version served after (on failure: previous) */
+    size_t ncatalogs, nproducts;     /* of the new snapshot */
+} http_reload_result;
+
+/* Reloads the catalogs from the configured directories and, only if they
+ * load without a single error, publishes the new snapshot. Reloads are
+ * serialized by a mutex. Runs on the calling thread: a worker calling it
+ * stops serving its other connections for the load's duration (about a
+ * second for 100,000 SKUs); the other workers keep serving.
+ * Returns 0, or a negative code with every error in errs, sorted (the old
+ * snapshot keeps serving); fills *res either way. Logs the outcome and
+ * every error. */
+int http_reload(http_server *srv, cpqd_errs *errs, http_reload_result *res);
+
+/* ---- routing (http_route.c) ---- */
+
+/* The evhttp generic callback: routes one complete request (arg: its
+ * http_worker) and always sends a reply. */
+void http_route_request(struct evhttp_request *req, void *arg);
+
+/* ---- views (http_view.c) ----
+ * Every view returns a new JSON value (the caller owns the reference), or
+ * NULL when building it failed (no memory, or a string that is not valid
+ * UTF-8). Decimals (money, quantities, percents, bounds) are JSON strings
+ * formatted by money_format, never JSON numbers. */
+
+typedef enum http_role {
+    HTTP_ROLE_INTERNAL, /* staff and service accounts: sees everything */
+    HTTP_ROLE_PARTNER,  /* channel partner: never sees cost or floor prices */
+} http_role;
+
+/* Who is asking; auth fills it in a later issue, until then every caller
+ * is internal. Per-request. */
+typedef struct http_caller {
+    http_role role;
+    const char *partner_id; /* partner: its id */
+    const char *segment;    /* partner: its segment, NULL if none */
+} http_caller;
+
+#define HTTP_PER_PAGE_DEFAULT 50
+#define HTTP_PER_PAGE_MAX 500
+#define HTTP_PAGE_MAX 1000000
+
+/* GET /v1/products filters; NULL / -1 means "any". */
+typedef struct http_list_query {
+    const char *category; /* exact */
+    const char *catalog;  /* exact catalog id */
+    int mode;             /* cat_mode, or -1 */
+    const char *q;        /* ASCII-case-insensitive substring of SKU or name */
+    size_t qlen;
+    size_t page;     /* 1-based */
+    size_t per_page; /* 1..HTTP_PER_PAGE_MAX */
+} http_list_query;
+
+/* {"version","loaded_at","catalogs":[...]} */
+json_t *http_view_catalog(const cat_snapshot *s);
+/* {"items":[...],"page","per_page","total","next"} */
+json_t *http_view_products(const cat_snapshot *s, const http_list_query *q);
+/* One product with attributes, BOM groups (nested products inline up to
+ * HTTP_VIEW_MAX_DEPTH levels), constraints, delivery and the price-book
+ * entries the caller may see (partner: only books for all, its segment or
+ * itself; never cost or floor). */
+json_t *http_view_product(const cat_snapshot *s, const cat_product *p, const http_caller *c);
+/* [{"file","line","col","message"}] for at most max errors of e. */
+json_t *http_view_errs(const cpqd_errs *e, size_t max);
+
+#define HTTP_VIEW_MAX_DEPTH 4      /* product levels rendered inline */
+#define HTTP_VIEW_MAX_OPTIONS 2000 /* options rendered per product view */
+
+#endif

@@ -1,0 +1,730 @@
+/*
+ * http_route: from one complete evhttp request to one reply.
+ *
+ * Owns: the route table, the one table mapping CPQD_E* codes (and the
+ * HTTP-level problems) to statuses and error codes, JSON replies and
+ * error bodies, strict query-string parsing, the per-request snapshot
+ * reference and the tracking of replies still being written (which the
+ * drain on shutdown waits for).
+ * Does not own: sockets, threads, signals, reload mechanics (http.c) or
+ * the JSON shape of catalog data (http_view.c).
+ *
+ * Invariant: every request that reaches http_route_request gets exactly
+ * one reply, and every reply is JSON. libevent's own protocol-level error
+ * replies are JSON too: see evhttp_send_error at the end of this file.
+ */
+#include "http_int.h"
+
+#include "cpqd/log.h"
+
+#include <event2/buffer.h>
+#include <event2/http_struct.h>
+#include <event2/keyvalq_struct.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HTTP_MAX_PARAMS 16        /* query parameters per request */
+#define HTTP_MAX_ERR_DETAILS 1000 /* errors listed in one reply (all are logged) */
+
+/* ---- problems: the one status table ---- */
+
+typedef enum http_problem {
+    HP_BAD_REQUEST,
+    HP_INVALID_PARAMETER,
+    HP_NOT_FOUND,
+    HP_METHOD_NOT_ALLOWED,
+    HP_CONFLICT,
+    HP_PAYLOAD_TOO_LARGE,
+    HP_CATALOG_INVALID,
+    HP_OUT_OF_RANGE,
+    HP_DIVISION_BY_ZERO,
+    HP_LIMIT_EXCEEDED,
+    HP_EXPECTATION_FAILED,
+    HP_INTERNAL,
+    HP_IO,
+    HP_NOT_IMPLEMENTED,
+    HP_UNAVAILABLE,
+    HP_OUT_OF_MEMORY,
+} http_problem;
+
+typedef struct http_problem_row {
+    int cpqd; /* the CPQD_E* code this row answers, 0 if HTTP-only */
+    int status;
+    const char *code;   /* "error.code" in the body */
+    const char *reason; /* status line reason phrase */
+} http_problem_row;
+
+/* Every status cpqd answers with outside 2xx, and which CPQD_E* code maps
+ * to it. A code appears at most once; codes not listed are internal. */
+static const http_problem_row http_problems[] = {
+    [HP_BAD_REQUEST] = {0, 400, "bad_request", "Bad Request"},
+    [HP_INVALID_PARAMETER] = {CPQD_EINVAL, 400, "invalid_parameter", "Bad Request"},
+    [HP_NOT_FOUND] = {CPQD_ENOTFOUND, 404, "not_found", "Not Found"},
+    [HP_METHOD_NOT_ALLOWED] = {0, 405, "method_not_allowed", "Method Not Allowed"},
+    [HP_CONFLICT] = {CPQD_ECONFLICT, 409, "conflict", "Conflict"},
+    [HP_PAYLOAD_TOO_LARGE] = {0, 413, "payload_too_large", "Payload Too Large"},
+    [HP_EXPECTATION_FAILED] = {0, 417, "expectation_failed", "Expectation Failed"},
+    [HP_CATALOG_INVALID] = {0, 422, "catalog_invalid", "Unprocessable Entity"},
+    [HP_OUT_OF_RANGE] = {CPQD_ERANGE, 422, "out_of_range", "Unprocessable Entity"},
+    [HP_DIVISION_BY_ZERO] = {CPQD_EDIVZERO, 422, "division_by_zero", "Unprocessable Entity"},
+    [HP_LIMIT_EXCEEDED] = {CPQD_ELIMIT, 422, "limit_exceeded", "Unprocessable Entity"},
+    [HP_INTERNAL] = {CPQD_EINTERNAL, 500, "internal", "Internal Server Error"},
+    [HP_IO] = {CPQD_EIO, 500, "io_error", "Internal Server Error"},
+    [HP_NOT_IMPLEMENTED] = {0, 501, "not_implemented", "Not Implemented"},
+    [HP_UNAVAILABLE] = {0, 503, "unavailable", "Service Unavailable"},
+    [HP_OUT_OF_MEMORY] = {CPQD_ENOMEM, 503, "out_of_memory", "Service Unavailable"},
+};
+
+#define HTTP_NPROBLEMS (sizeof(http_problems) / sizeof(http_problems[0]))
+
+/* The problem for a CPQD_E* code (anything unknown is internal). */
+static http_problem problem_of_code(int cpqd)
+{
+    for (size_t i = 0; i < HTTP_NPROBLEMS; i++) {
+        if (cpqd != 0 && http_problems[i].cpqd == cpqd)
+            return (http_problem)i;
+    }
+    return HP_INTERNAL;
+}
+
+/* The problem for a status libevent chose itself (first row wins). */
+static http_problem problem_of_status(int status)
+{
+    for (size_t i = 0; i < HTTP_NPROBLEMS; i++) {
+        if (http_problems[i].status == status)
+            return (http_problem)i;
+    }
+    return status >= 500 ? HP_INTERNAL : HP_BAD_REQUEST;
+}
+
+/* ---- replies ---- */
+
+typedef struct http_ctx {
+    struct evhttp_request *req;
+    http_worker *w;
+    cat_snapshot *snap; /* this request's reference; NULL if none published */
+    http_caller caller;
+    const char *query; /* raw query string, NULL if none */
+    char *param;       /* decoded {sku} path segment, malloc'ed */
+    size_t param_len;
+    int status; /* of the reply, for the access log */
+} http_ctx;
+
+static int dump_cb(const char *buf, size_t size, void *data)
+{
+    return evbuffer_add(data, buf, size);
+}
+
+/* Serialises body (taking it) into out. Returns 0 or -1. */
+static int json_to_evbuffer(json_t *body, struct evbuffer *out)
+{
+    int rc = json_dump_callback(body, dump_cb, out, JSON_COMPACT);
+    json_decref(body);
+    return rc;
+}
+
+static json_t *error_body(http_problem p, const char *msg, json_t *details)
+{
+    json_t *m = json_string(msg);
+    if (!m) /* not UTF-8: never echo such bytes back */
+        m = json_string(http_problems[p].code);
+    return json_pack("{s:{s:s,s:o,s:o}}", "error", "code", http_problems[p].code, "message", m,
+                     "details", details ? details : json_array());
+}
+
+/* Sends status with body (taken). A body that could not be built (NULL)
+ * or serialised becomes a 500. The only sender of replies on cpqd's own
+ * paths. */
+static void reply_json(http_ctx *c, int status, const char *reason, json_t *body)
+{
+    static const char fallback[] = "{\"error\":{\"code\":\"internal\",\"message\":"
+                                   "\"could not build the response\",\"details\":[]}}";
+    struct evbuffer *buf = evbuffer_new();
+    struct evkeyvalq *h = evhttp_request_get_output_headers(c->req);
+    int rc = -1;
+    if (body && buf)
+        rc = json_to_evbuffer(body, buf);
+    else
+        json_decref(body);
+    if (rc != 0) {
+        status = http_problems[HP_INTERNAL].status;
+        reason = http_problems[HP_INTERNAL].reason;
+        if (buf) {
+            evbuffer_drain(buf, evbuffer_get_length(buf));
+            evbuffer_add(buf, fallback, sizeof(fallback) - 1);
+        }
+    }
+    evhttp_add_header(h, "Content-Type", "application/json");
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    if (c->w->draining) /* shutting down: no further requests on this connection */
+        evhttp_add_header(h, "Connection", "close");
+    c->status = status;
+    evhttp_send_reply(c->req, status, reason, buf);
+    if (buf)
+        evbuffer_free(buf);
+}
+
+/* Replies with problem p; takes details (NULL: []). */
+static void reply_problem(http_ctx *c, http_problem p, json_t *details, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void reply_problem(http_ctx *c, http_problem p, json_t *details, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    reply_json(c, http_problems[p].status, http_problems[p].reason, error_body(p, msg, details));
+}
+
+/* ---- query strings ---- */
+
+typedef struct http_param {
+    const char *key;
+    const char *val;
+    size_t vlen;
+} http_param;
+
+typedef struct http_query {
+    char *buf; /* decoded copy; keys and values point into it */
+    http_param p[HTTP_MAX_PARAMS];
+    size_t n;
+    const char *bad; /* the parameter at fault after an error, NULL if unknown */
+} http_query;
+
+static int hexval(int ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes s[0..len) in place ('+' is a space when plus) and NUL-
+ * terminates it; returns the new length, or -1 on a malformed escape or a
+ * decoded NUL (which no parameter or SKU may contain). */
+static long pct_decode(char *s, size_t len, bool plus)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        int ch = (unsigned char)s[i];
+        if (ch == '%') {
+            if (i + 2 >= len || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0)
+                return -1;
+            ch = hexval(s[i + 1]) * 16 + hexval(s[i + 2]);
+            i += 2;
+        } else if (ch == '+' && plus) {
+            ch = ' ';
+        }
+        if (ch == 0)
+            return -1;
+        s[o++] = (char)ch;
+    }
+    s[o] = '\0';
+    return (long)o;
+}
+
+/* s itself if it is short printable ASCII, else a placeholder: error
+ * messages echo names back, never arbitrary bytes. */
+static const char *printable(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++) {
+        if ((unsigned char)s[n] < 0x20 || (unsigned char)s[n] >= 0x7f || n >= 64)
+            return "(unprintable)";
+    }
+    return s;
+}
+
+static bool name_in(const char *k, const char *const *names)
+{
+    for (size_t i = 0; names && names[i]; i++) {
+        if (strcmp(k, names[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Decodes one "key=value" token into q. */
+static int query_param(http_query *q, char *tok, const char *const *allowed, char *why, size_t cap)
+{
+    char *eq = strchr(tok, '=');
+    if (!eq || eq == tok) {
+        q->bad = eq ? NULL : tok;
+        snprintf(why, cap, "malformed query parameter (expected key=value)");
+        return CPQD_EINVAL;
+    }
+    *eq = '\0';
+    long vlen = pct_decode(eq + 1, strlen(eq + 1), true);
+    if (pct_decode(tok, strlen(tok), true) < 0) {
+        snprintf(why, cap, "malformed percent-encoding in a query parameter name");
+        return CPQD_EINVAL;
+    }
+    q->bad = tok;
+    if (vlen < 0) {
+        snprintf(why, cap, "malformed percent-encoding in query parameter '%s'", printable(tok));
+        return CPQD_EINVAL;
+    }
+    if (!name_in(tok, allowed)) {
+        snprintf(why, cap, "unknown query parameter '%s'", printable(tok));
+        return CPQD_EINVAL;
+    }
+    for (size_t i = 0; i < q->n; i++) {
+        if (strcmp(q->p[i].key, tok) == 0) {
+            snprintf(why, cap, "query parameter '%s' given twice", tok);
+            return CPQD_EINVAL;
+        }
+    }
+    if (vlen == 0) {
+        snprintf(why, cap, "query parameter '%s' is empty", tok);
+        return CPQD_EINVAL;
+    }
+    q->p[q->n++] = (http_param){tok, eq + 1, (size_t)vlen};
+    q->bad = NULL;
+    return 0;
+}
+
+/* Parses raw (NULL: no query) strictly: every parameter is key=value with
+ * a non-empty value, named in allowed (NULL-ended), at most once. Typos
+ * such as per_pgae must not be silently ignored. Returns 0, CPQD_ENOMEM,
+ * or CPQD_EINVAL with why filled; q->buf must be freed either way. */
+static int query_parse(const char *raw, const char *const *allowed, http_query *q, char *why,
+                       size_t cap)
+{
+    memset(q, 0, sizeof(*q));
+    if (!raw || !*raw)
+        return 0;
+    q->buf = strdup(raw);
+    if (!q->buf)
+        return CPQD_ENOMEM;
+    char *save = NULL;
+    for (char *tok = strtok_r(q->buf, "&", &save); tok; tok = strtok_r(NULL, "&", &save)) {
+        if (q->n == HTTP_MAX_PARAMS) {
+            snprintf(why, cap, "more than %d query parameters", HTTP_MAX_PARAMS);
+            return CPQD_EINVAL;
+        }
+        int rc = query_param(q, tok, allowed, why, cap);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* A decimal integer in [lo, hi], digits only. */
+static bool parse_size(const char *s, size_t lo, size_t hi, size_t *out)
+{
+    size_t v = 0;
+    if (!*s)
+        return false;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9' || v > hi)
+            return false;
+        v = v * 10 + (size_t)(*s - '0');
+    }
+    if (v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool parse_mode(const char *s, int *out)
+{
+    for (int m = CAT_MODE_GOODS; m <= CAT_MODE_MILESTONE; m++) {
+        if (strcmp(s, cat_mode_name((cat_mode)m)) == 0) {
+            *out = m;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* One GET /v1/products parameter into lq; CPQD_EINVAL with why filled. */
+static int list_param(const http_param *p, http_list_query *lq, char *why, size_t cap)
+{
+    const char *k = p->key;
+    if (strcmp(k, "category") == 0) {
+        lq->category = p->val;
+    } else if (strcmp(k, "catalog") == 0) {
+        lq->catalog = p->val;
+    } else if (strcmp(k, "q") == 0) {
+        lq->q = p->val;
+        lq->qlen = p->vlen;
+    } else if (strcmp(k, "mode") == 0) {
+        if (parse_mode(p->val, &lq->mode))
+            return 0;
+        snprintf(why, cap,
+                 "mode must be one of goods, goods_with_service, subscription, "
+                 "usage, milestone");
+        return CPQD_EINVAL;
+    } else if (strcmp(k, "page") == 0) {
+        if (parse_size(p->val, 1, HTTP_PAGE_MAX, &lq->page))
+            return 0;
+        snprintf(why, cap, "page must be an integer from 1 to %d", HTTP_PAGE_MAX);
+        return CPQD_EINVAL;
+    } else if (strcmp(k, "per_page") == 0) {
+        if (parse_size(p->val, 1, HTTP_PER_PAGE_MAX, &lq->per_page))
+            return 0;
+        snprintf(why, cap, "per_page must be an integer from 1 to %d", HTTP_PER_PAGE_MAX);
+        return CPQD_EINVAL;
+    }
+    return 0;
+}
+
+/* ---- handlers ---- */
+
+typedef void (*http_handler)(http_ctx *c, const http_query *q);
+
+/* Details naming one offending parameter. */
+static json_t *param_details(const char *name)
+{
+    return json_pack("[{s:s}]", "parameter", name);
+}
+
+static bool need_snapshot(http_ctx *c)
+{
+    if (c->snap)
+        return true;
+    reply_problem(c, HP_UNAVAILABLE, NULL, "no catalog snapshot is loaded");
+    return false;
+}
+
+static void h_healthz(http_ctx *c, const http_query *q)
+{
+    (void)q;
+    if (need_snapshot(c))
+        reply_json(
+            c, 200, "OK",
+            json_pack("{s:s,s:s}", "status", "ok", "version", cat_snapshot_version(c->snap)));
+}
+
+static void h_catalog(http_ctx *c, const http_query *q)
+{
+    (void)q;
+    if (need_snapshot(c))
+        reply_json(c, 200, "OK", http_view_catalog(c->snap));
+}
+
+static void h_products(http_ctx *c, const http_query *q)
+{
+    http_list_query lq = {.mode = -1, .page = 1, .per_page = HTTP_PER_PAGE_DEFAULT};
+    char why[256];
+    for (size_t i = 0; i < q->n; i++) {
+        if (list_param(&q->p[i], &lq, why, sizeof(why)) != 0) {
+            reply_problem(c, HP_INVALID_PARAMETER, param_details(q->p[i].key), "%s", why);
+            return;
+        }
+    }
+    if (need_snapshot(c))
+        reply_json(c, 200, "OK", http_view_products(c->snap, &lq));
+}
+
+static void h_product(http_ctx *c, const http_query *q)
+{
+    (void)q;
+    if (!need_snapshot(c))
+        return;
+    const cat_product *p = cat_snapshot_product(c->snap, c->param, c->param_len);
+    if (!p) {
+        reply_problem(c, HP_NOT_FOUND, json_pack("[{s:s}]", "sku", printable(c->param)),
+                      "no product with SKU '%s'", printable(c->param));
+        return;
+    }
+    reply_json(c, 200, "OK", http_view_product(c->snap, p, &c->caller));
+}
+
+static void h_reload(http_ctx *c, const http_query *q)
+{
+    (void)q;
+    http_reload_result r;
+    cpqd_errs *errs = errs_new();
+    int rc = errs ? http_reload(c->w->srv, errs, &r) : CPQD_ENOMEM;
+    if (rc == 0) {
+        reply_json(c, 200, "OK",
+                   json_pack("{s:s,s:s,s:I,s:I}", "version", r.version, "previous_version",
+                             r.previous, "catalogs", (json_int_t)r.ncatalogs, "products",
+                             (json_int_t)r.nproducts));
+    } else if (errs_count(errs) == 0) {
+        reply_problem(c, problem_of_code(rc), NULL, "catalog reload failed: %s", err_code_name(rc));
+    } else {
+        size_t n = errs_count(errs);
+        reply_problem(c, HP_CATALOG_INVALID, http_view_errs(errs, HTTP_MAX_ERR_DETAILS),
+                      "catalog reload failed with %zu error%s%s; still serving version %s", n,
+                      n == 1 ? "" : "s", n > HTTP_MAX_ERR_DETAILS ? " (first 1000 listed)" : "",
+                      *r.previous ? r.previous : "(none)");
+    }
+    errs_free(errs);
+}
+
+/* ---- routing ---- */
+
+static const char *const list_params[] = {"category", "mode",     "q", "catalog",
+                                          "page",     "per_page", NULL};
+
+typedef struct http_route {
+    const char *path; /* exact path, or the prefix before {sku} */
+    bool param;       /* a non-empty segment follows the prefix */
+    enum evhttp_cmd_type method;
+    const char *const *params; /* allowed query parameters, NULL: none */
+    http_handler fn;
+} http_route;
+
+static const http_route http_routes[] = {
+    {"/healthz", false, EVHTTP_REQ_GET, NULL, h_healthz},
+    {"/v1/catalog", false, EVHTTP_REQ_GET, NULL, h_catalog},
+    {"/v1/products", false, EVHTTP_REQ_GET, list_params, h_products},
+    {"/v1/products/", true, EVHTTP_REQ_GET, NULL, h_product},
+    {"/v1/admin/reload", false, EVHTTP_REQ_POST, NULL, h_reload},
+};
+
+static bool route_match(const http_route *r, const char *path)
+{
+    size_t n = strlen(r->path);
+    if (!r->param)
+        return strcmp(path, r->path) == 0;
+    return strncmp(path, r->path, n) == 0 && path[n] && !strchr(path + n, '/');
+}
+
+static const char *method_names(enum evhttp_cmd_type m)
+{
+    switch (m) {
+    case EVHTTP_REQ_GET:
+        return "GET, HEAD";
+    case EVHTTP_REQ_POST:
+        return "POST";
+    case EVHTTP_REQ_PUT:
+        return "PUT";
+    case EVHTTP_REQ_DELETE:
+        return "DELETE";
+    case EVHTTP_REQ_PATCH:
+        return "PATCH";
+    default:
+        return "";
+    }
+}
+
+static const char *method_of(struct evhttp_request *req)
+{
+    switch (evhttp_request_get_command(req)) {
+    case EVHTTP_REQ_GET:
+        return "GET";
+    case EVHTTP_REQ_HEAD:
+        return "HEAD";
+    case EVHTTP_REQ_POST:
+        return "POST";
+    case EVHTTP_REQ_PUT:
+        return "PUT";
+    case EVHTTP_REQ_DELETE:
+        return "DELETE";
+    case EVHTTP_REQ_OPTIONS:
+        return "OPTIONS";
+    case EVHTTP_REQ_PATCH:
+        return "PATCH";
+    default:
+        return "OTHER";
+    }
+}
+
+/* Runs route r: decodes the {sku} segment and the query, then the handler. */
+static void route_run(http_ctx *c, const http_route *r, const char *path)
+{
+    char why[256] = "";
+    http_query q;
+    if (r->param) {
+        const char *seg = path + strlen(r->path);
+        c->param = strdup(seg);
+        long n = c->param ? pct_decode(c->param, strlen(c->param), false) : -2;
+        if (n < 0) {
+            reply_problem(c, n == -2 ? HP_OUT_OF_MEMORY : HP_BAD_REQUEST, NULL,
+                          "malformed percent-encoding in the path");
+            return;
+        }
+        c->param_len = (size_t)n;
+    }
+    int rc = query_parse(c->query, r->params, &q, why, sizeof(why));
+    if (rc == CPQD_EINVAL)
+        reply_problem(c, HP_INVALID_PARAMETER, q.bad ? param_details(printable(q.bad)) : NULL, "%s",
+                      why);
+    else if (rc)
+        reply_problem(c, problem_of_code(rc), NULL, "cannot parse the query string");
+    else
+        r->fn(c, &q);
+    free(q.buf);
+}
+
+static void dispatch(http_ctx *c)
+{
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(c->req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    enum evhttp_cmd_type m = evhttp_request_get_command(c->req);
+    char allow[64] = "";
+    if (!path || !*path)
+        path = "/";
+    c->query = uri ? evhttp_uri_get_query(uri) : NULL;
+    if (m == EVHTTP_REQ_HEAD) /* evhttp sends HEAD replies without their body */
+        m = EVHTTP_REQ_GET;
+    for (size_t i = 0; i < sizeof(http_routes) / sizeof(http_routes[0]); i++) {
+        const http_route *r = &http_routes[i];
+        if (!route_match(r, path))
+            continue;
+        if (r->method == m) {
+            route_run(c, r, path);
+            return;
+        }
+        size_t used = strlen(allow);
+        snprintf(allow + used, sizeof(allow) - used, "%s%s", used ? ", " : "",
+                 method_names(r->method));
+    }
+    if (!*allow) {
+        reply_problem(c, HP_NOT_FOUND, NULL, "no route for '%s'", printable(path));
+        return;
+    }
+    evhttp_add_header(evhttp_request_get_output_headers(c->req), "Allow", allow);
+    reply_problem(c, HP_METHOD_NOT_ALLOWED, json_pack("[{s:s}]", "allow", allow),
+                  "%s is not allowed on %s (allowed: %s)", method_of(c->req), printable(path),
+                  allow);
+}
+
+/* ---- replies still being written ----
+ * The drain on shutdown waits until every queued reply has been flushed.
+ * evhttp calls on_complete after a reply was written, or frees the
+ * connection (calling its close callback, never on_complete) when the
+ * client went away first; whichever comes first ends the tracking. One
+ * request is in progress per connection at a time, so the connection's
+ * close callback is free to carry this request's tracker. */
+
+typedef struct http_track {
+    http_worker *w;
+    struct evhttp_connection *evcon;
+} http_track;
+
+static void track_end(http_track *t)
+{
+    t->w->inflight--;
+    free(t);
+}
+
+static void track_complete(struct evhttp_request *req, void *arg)
+{
+    http_track *t = arg;
+    (void)req;
+    evhttp_connection_set_closecb(t->evcon, NULL, NULL);
+    track_end(t);
+}
+
+static void track_closed(struct evhttp_connection *evcon, void *arg)
+{
+    (void)evcon;
+    track_end(arg);
+}
+
+/* Starts tracking req's reply. Without memory the reply goes untracked:
+ * it is still sent, the drain just cannot wait for it. */
+static void track_start(http_worker *w, struct evhttp_request *req)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    http_track *t = evcon ? malloc(sizeof(*t)) : NULL;
+    if (!t)
+        return;
+    *t = (http_track){w, evcon};
+    w->inflight++;
+    evhttp_request_set_on_complete_cb(req, track_complete, t);
+    evhttp_connection_set_closecb(evcon, track_closed, t);
+}
+
+static double ms_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+void http_route_request(struct evhttp_request *req, void *arg)
+{
+    http_worker *w = arg;
+    http_ctx c = {.req = req, .w = w, .caller = {HTTP_ROLE_INTERNAL, NULL, NULL}};
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    /* taken now: once replied to, req may be freed at any time */
+    const char *method = method_of(req);
+    char *uri = log_enabled(CPQD_LOG_DEBUG) ? strdup(evhttp_request_get_uri(req)) : NULL;
+    track_start(w, req);
+    /* The request keeps this snapshot even if a reload publishes another
+     * meanwhile. The reply is fully serialised once dispatch returns, so
+     * the reference ends here rather than when the last byte is written:
+     * a slow client must not pin a replaced snapshot in memory. */
+    c.snap = cat_current_acquire();
+    dispatch(&c);
+    cat_snapshot_release(c.snap);
+    free(c.param);
+    if (uri)
+        log_debug("w%u %s %s %d %.3fms", w->id, method, uri, c.status, ms_since(&t0));
+    free(uri);
+}
+
+/* ---- libevent's own error replies ----
+ * libevent 2.1 answers protocol-level errors itself, before any callback
+ * of ours runs: a malformed request line or URI (400), a request head or
+ * body over the limits (413), a method it does not parse (501), an Expect
+ * other than 100-continue (417). It does so through evhttp_send_error,
+ * which writes an HTML page and has no hook to change it (libevent 2.2
+ * adds evhttp_set_errorcb). Every cpqd error must be JSON, so the
+ * executable defines evhttp_send_error itself: libevent's shared library
+ * calls it through its PLT, so the dynamic linker binds those calls to
+ * this definition. tests/test_e2e.c checks these replies byte for byte,
+ * so a libevent built with -Bsymbolic or linked statically (where this
+ * would not link) cannot go unnoticed. cpqd's own code never calls it. */
+
+static void limits_message(http_problem p, char *msg, size_t cap)
+{
+    const http_worker *w = http_worker_self();
+    if (p == HP_PAYLOAD_TOO_LARGE && w)
+        snprintf(msg, cap,
+                 "request too large: bodies are limited to %zu bytes, request heads "
+                 "to %zu bytes",
+                 w->cfg->max_body, w->cfg->max_headers);
+    else if (p == HP_PAYLOAD_TOO_LARGE)
+        snprintf(msg, cap, "request too large");
+    else if (p == HP_NOT_IMPLEMENTED)
+        snprintf(msg, cap, "method not implemented");
+    else if (p == HP_EXPECTATION_FAILED)
+        snprintf(msg, cap, "only 'Expect: 100-continue' is supported");
+    else if (w)
+        snprintf(msg, cap, "malformed HTTP request (or a request head over %zu bytes)",
+                 w->cfg->max_headers);
+    else
+        snprintf(msg, cap, "malformed HTTP request");
+}
+
+void evhttp_send_error(struct evhttp_request *req, int error, const char *reason)
+{
+    http_problem p = problem_of_status(error);
+    char msg[256];
+    limits_message(p, msg, sizeof(msg));
+    json_t *body = error_body(p, msg, NULL);
+    struct evbuffer *buf = evbuffer_new();
+    if (!body || !buf || json_to_evbuffer(body, buf) != 0) {
+        if (buf)
+            evbuffer_free(buf);
+        evhttp_connection_free(evhttp_request_get_connection(req));
+        return;
+    }
+    /* as libevent's own version: a request line it could not parse left
+     * no version; answer in HTTP/1.1 */
+    if (req->major == 0 && req->minor == 0) {
+        req->major = 1;
+        req->minor = 1;
+    }
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_clear_headers(h);
+    evhttp_add_header(h, "Content-Type", "application/json");
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    evhttp_add_header(h, "Connection", "close"); /* the stream may be out of sync */
+    evhttp_send_reply(req, error, reason ? reason : http_problems[p].reason, buf);
+    evbuffer_free(buf);
+}

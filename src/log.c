@@ -1,0 +1,122 @@
+/*
+ * log: one line per event on stderr (see include/cpqd/log.h).
+ *
+ * Globals: `log_cur`, the minimum level written; an atomic int read with
+ * relaxed ordering (a level change becoming visible a little late is
+ * harmless; it is set once at startup in practice).
+ *
+ * Invariant: a line is always written with one write(2) call of at most
+ * LOG_LINE_MAX bytes, so concurrent writers never interleave within a
+ * line (POSIX makes writes of up to PIPE_BUF to a pipe atomic; regular
+ * files opened O_APPEND and terminals behave the same in practice).
+ */
+#include "cpqd/log.h"
+
+#include "cpqd/err.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static atomic_int log_cur = CPQD_LOG_INFO;
+
+static const char *const log_names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
+static const char *const log_keys[] = {"debug", "info", "warn", "error"};
+
+void log_level_set(log_level l)
+{
+    atomic_store_explicit(&log_cur, (int)l, memory_order_relaxed);
+}
+
+log_level log_level_get(void)
+{
+    return (log_level)atomic_load_explicit(&log_cur, memory_order_relaxed);
+}
+
+bool log_enabled(log_level l)
+{
+    return (int)l >= atomic_load_explicit(&log_cur, memory_order_relaxed);
+}
+
+int log_level_parse(const char *s, log_level *out)
+{
+    for (size_t i = 0; i < sizeof(log_keys) / sizeof(log_keys[0]); i++) {
+        if (strcmp(s, log_keys[i]) == 0) {
+            *out = (log_level)i;
+            return 0;
+        }
+    }
+    return CPQD_EINVAL;
+}
+
+const char *log_level_name(log_level l)
+{
+    return (unsigned)l < sizeof(log_names) / sizeof(log_names[0]) ? log_names[l] : "?";
+}
+
+/* "2026-05-01T12:34:56.789Z" into buf; returns its length. */
+static size_t log_stamp(char *buf, size_t cap)
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    int n =
+        snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+/* Appends msg to line[*len..cap), escaping control bytes so that one event
+ * stays one line; stops (and marks "...") when the line is full. Bytes
+ * >= 0x80 pass through: UTF-8 names must stay readable in the log. */
+static void log_escape(char *line, size_t *len, size_t cap, const char *msg)
+{
+    static const char hexd[] = "0123456789abcdef";
+    size_t n = *len;
+    for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
+        if (n + 5 >= cap) {
+            memcpy(line + n, "...", 3);
+            n += 3;
+            break;
+        }
+        if (*p >= 0x20 && *p != 0x7f) {
+            line[n++] = (char)*p;
+        } else if (*p == '\n' || *p == '\t' || *p == '\r') {
+            line[n++] = '\\';
+            line[n++] = *p == '\n' ? 'n' : *p == '\t' ? 't' : 'r';
+        } else {
+            line[n++] = '\\';
+            line[n++] = 'x';
+            line[n++] = hexd[*p >> 4];
+            line[n++] = hexd[*p & 15];
+        }
+    }
+    *len = n;
+}
+
+void log_msg(log_level l, const char *fmt, ...)
+{
+    if (!log_enabled(l))
+        return;
+    char msg[LOG_LINE_MAX];
+    char line[LOG_LINE_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    size_t n = log_stamp(line, sizeof(line));
+    int k = snprintf(line + n, sizeof(line) - n, " %s ", log_level_name(l));
+    if (k > 0)
+        n += (size_t)k;
+    log_escape(line, &n, sizeof(line) - 1, msg);
+    line[n++] = '\n';
+    int saved = errno; /* logging must not disturb the caller's errno */
+    ssize_t w = write(STDERR_FILENO, line, n);
+    (void)w;
+    errno = saved;
+}

@@ -1,0 +1,353 @@
+/*
+ * main: the `cpqd` command line.
+ *
+ * Owns: parsing arguments, the table of commands, exit codes and what the
+ * CLI prints. Does not own: what the commands do (cat loads and checks
+ * catalogs, http serves).
+ *
+ * Exit codes: 0 success; 1 the command ran and failed (invalid catalogs,
+ * cannot listen); 2 usage error (unknown command or flag, bad value).
+ * To add a command, write cmd_<name>(argc, argv) and add one row to
+ * `commands` (its usage line comes from the same row).
+ */
+#include "cpqd/cat.h"
+#include "cpqd/err.h"
+#include "cpqd/http.h"
+#include "cpqd/log.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef CPQD_VERSION
+#define CPQD_VERSION "0.1.0"
+#endif
+
+#define EXIT_USAGE 2
+#define MAX_POSITIONAL 256
+
+typedef struct cmd {
+    const char *name;
+    int (*run)(int argc, char **argv); /* argv[0] is the command's name */
+    const char *args;                  /* synopsis after the name */
+    const char *summary;
+} cmd;
+
+static int cmd_serve(int argc, char **argv);
+static int cmd_check(int argc, char **argv);
+static int cmd_version(int argc, char **argv);
+static int cmd_help(int argc, char **argv);
+
+static const cmd commands[] = {
+    {"serve", cmd_serve,
+     "--catalogs DIR --listen ADDR:PORT [--rules DIR] [--threads N]\n"
+     "        [--max-body BYTES] [--timeout SECONDS] [--log-level debug|info|warn|error]",
+     "serve the HTTP API on the catalogs in DIR (SIGHUP reloads, SIGTERM drains and exits)"},
+    {"check", cmd_check, "PATH... [--rules DIR]",
+     "validate catalog files or directories; print every error as file:line:col: message"},
+    {"version", cmd_version, "", "print the version"},
+    {"help", cmd_help, "[COMMAND]", "print this help"},
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *f, const cmd *only)
+{
+    fputs("usage: cpqd <command> [options]\n\n", f);
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        const cmd *c = &commands[i];
+        if (!only || only == c)
+            fprintf(f, "  cpqd %s%s%s\n      %s\n", c->name, *c->args ? " " : "", c->args,
+                    c->summary);
+    }
+}
+
+static const cmd *cmd_find(const char *name)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    }
+    return NULL;
+}
+
+/* ---- flags ---- */
+
+typedef struct flag {
+    const char *name;   /* "--catalogs" */
+    const char **value; /* receives the value; every flag takes one */
+} flag;
+
+typedef struct args {
+    const char *pos[MAX_POSITIONAL]; /* positional arguments */
+    size_t npos;
+} args;
+
+/* Matches argv[*i] against flags ("--name VALUE" or "--name=VALUE"). */
+static int flag_one(int argc, char **argv, int *i, const flag *flags)
+{
+    const char *a = argv[*i];
+    for (const flag *f = flags; f->name; f++) {
+        size_t n = strlen(f->name);
+        if (strncmp(a, f->name, n) != 0)
+            continue;
+        if (a[n] == '=') {
+            *f->value = a + n + 1;
+            return 0;
+        }
+        if (a[n] == '\0' && *i + 1 < argc) {
+            *f->value = argv[++*i];
+            return 0;
+        }
+        if (a[n] == '\0') {
+            fprintf(stderr, "cpqd %s: flag %s needs a value\n", argv[0], f->name);
+            return EXIT_USAGE;
+        }
+    }
+    fprintf(stderr, "cpqd %s: unknown flag '%s'\n", argv[0], a);
+    return EXIT_USAGE;
+}
+
+/* Parses argv[1..argc) of a command: flags anywhere, "--" ends them.
+ * Returns 0 or EXIT_USAGE after printing why and the usage. */
+static int args_parse(int argc, char **argv, const flag *flags, args *out)
+{
+    bool only_pos = false;
+    out->npos = 0;
+    for (int i = 1; i < argc; i++) {
+        int rc = 0;
+        if (!only_pos && strcmp(argv[i], "--") == 0)
+            only_pos = true;
+        else if (!only_pos && argv[i][0] == '-' && argv[i][1] != '\0')
+            rc = flag_one(argc, argv, &i, flags);
+        else if (out->npos < MAX_POSITIONAL)
+            out->pos[out->npos++] = argv[i];
+        else
+            rc = EXIT_USAGE;
+        if (rc) {
+            usage(stderr, cmd_find(argv[0]));
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* A decimal integer in [lo, hi] (digits only). */
+static bool parse_num(const char *s, unsigned long long lo, unsigned long long hi,
+                      unsigned long long *out)
+{
+    unsigned long long v = 0;
+    if (!s || !*s)
+        return false;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9' || v > hi)
+            return false;
+        v = v * 10 + (unsigned long long)(*s - '0');
+    }
+    if (v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
+}
+
+static int bad_value(const char *cmd_name, const char *flag_name, const char *v, const char *want)
+{
+    fprintf(stderr, "cpqd %s: invalid %s '%s' (%s)\n", cmd_name, flag_name, v, want);
+    usage(stderr, cmd_find(cmd_name));
+    return EXIT_USAGE;
+}
+
+/* ---- errors ---- */
+
+/* Prints every error, sorted, as "file:line:col: message". */
+static void print_errs(cpqd_errs *errs)
+{
+    errs_sort(errs);
+    for (size_t i = 0; i < errs_count(errs); i++) {
+        char *line = errs_format(errs, i);
+        fprintf(stderr, "%s\n", line ? line : "(out of memory formatting an error)");
+        free(line);
+    }
+}
+
+/* ---- check ---- */
+
+typedef struct check_sum {
+    size_t catalogs, products;
+} check_sum;
+
+/* Loads one path; on success prints its summary line. */
+static bool check_one(const char *path, const char *rules, bool name_it, cpqd_errs *errs,
+                      check_sum *sum)
+{
+    cat_snapshot *s = cat_snapshot_load_path(path, rules, errs);
+    if (!s)
+        return false;
+    sum->catalogs += cat_snapshot_catalog_count(s);
+    sum->products += cat_snapshot_product_count(s);
+    printf("ok: %zu catalogs, %zu products, version %s%s%s%s\n", cat_snapshot_catalog_count(s),
+           cat_snapshot_product_count(s), cat_snapshot_version(s), name_it ? " (" : "",
+           name_it ? path : "", name_it ? ")" : "");
+    cat_snapshot_release(s);
+    return true;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+    const char *rules = NULL;
+    const flag flags[] = {{"--rules", &rules}, {NULL, NULL}};
+    args a;
+    int rc = args_parse(argc, argv, flags, &a);
+    if (rc)
+        return rc;
+    if (a.npos == 0) {
+        fprintf(stderr, "cpqd check: no PATH given\n");
+        usage(stderr, cmd_find("check"));
+        return EXIT_USAGE;
+    }
+    cpqd_errs *errs = errs_new();
+    if (!errs)
+        return EXIT_FAILURE;
+    check_sum sum = {0, 0};
+    size_t failed = 0;
+    for (size_t i = 0; i < a.npos; i++)
+        failed += !check_one(a.pos[i], rules, a.npos > 1, errs, &sum);
+    print_errs(errs);
+    size_t n = errs_count(errs);
+    if (failed)
+        fprintf(stderr, "check failed: %zu error%s in %zu of %zu path%s\n", n, n == 1 ? "" : "s",
+                failed, a.npos, a.npos == 1 ? "" : "s");
+    errs_free(errs);
+    return failed ? EXIT_FAILURE : 0;
+}
+
+/* ---- serve ---- */
+
+typedef struct serve_flags {
+    const char *catalogs, *rules, *listen, *threads, *max_body, *timeout, *log_level;
+} serve_flags;
+
+/* Turns the flag strings into cfg; EXIT_USAGE on a bad value. */
+static int serve_config(const serve_flags *sf, http_config *cfg)
+{
+    unsigned long long v = 0;
+    log_level lvl;
+    if (!sf->catalogs || !sf->listen) {
+        fprintf(stderr, "cpqd serve: --catalogs and --listen are required\n");
+        usage(stderr, cmd_find("serve"));
+        return EXIT_USAGE;
+    }
+    http_config_init(cfg);
+    cfg->catalog_dir = sf->catalogs;
+    cfg->rules_dir = sf->rules;
+    cfg->listen = sf->listen;
+    if (sf->threads && !parse_num(sf->threads, 1, 1024, &v))
+        return bad_value("serve", "--threads", sf->threads, "1 to 1024");
+    cfg->threads = sf->threads ? (unsigned)v : cfg->threads;
+    if (sf->max_body && !parse_num(sf->max_body, 1, 1ull << 40, &v))
+        return bad_value("serve", "--max-body", sf->max_body, "bytes, at least 1");
+    cfg->max_body = sf->max_body ? (size_t)v : cfg->max_body;
+    if (sf->timeout && !parse_num(sf->timeout, 1, 86400, &v))
+        return bad_value("serve", "--timeout", sf->timeout, "seconds, 1 to 86400");
+    cfg->timeout_s = sf->timeout ? (unsigned)v : cfg->timeout_s;
+    if (sf->log_level && log_level_parse(sf->log_level, &lvl) != 0)
+        return bad_value("serve", "--log-level", sf->log_level, "debug, info, warn or error");
+    if (sf->log_level)
+        log_level_set(lvl);
+    return 0;
+}
+
+/* Loads and publishes the first snapshot; prints every error if it fails. */
+static int serve_load(const http_config *cfg)
+{
+    cpqd_errs *errs = errs_new();
+    if (!errs)
+        return EXIT_FAILURE;
+    cat_snapshot *s = cat_snapshot_load(cfg->catalog_dir, cfg->rules_dir, errs);
+    if (!s) {
+        print_errs(errs);
+        fprintf(stderr, "cpqd serve: %zu errors in %s; not starting\n", errs_count(errs),
+                cfg->catalog_dir);
+        errs_free(errs);
+        return EXIT_FAILURE;
+    }
+    errs_free(errs);
+    log_info("loaded %zu catalogs, %zu products from %s, version %s", cat_snapshot_catalog_count(s),
+             cat_snapshot_product_count(s), cfg->catalog_dir, cat_snapshot_version(s));
+    cat_current_publish_take(s);
+    return 0;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+    serve_flags sf = {0};
+    const flag flags[] = {
+        {"--catalogs", &sf.catalogs},   {"--rules", &sf.rules},
+        {"--listen", &sf.listen},       {"--threads", &sf.threads},
+        {"--max-body", &sf.max_body},   {"--timeout", &sf.timeout},
+        {"--log-level", &sf.log_level}, {NULL, NULL},
+    };
+    args a;
+    http_config cfg;
+    int rc = args_parse(argc, argv, flags, &a);
+    if (rc == 0 && a.npos > 0) {
+        fprintf(stderr, "cpqd serve: unexpected argument '%s'\n", a.pos[0]);
+        usage(stderr, cmd_find("serve"));
+        rc = EXIT_USAGE;
+    }
+    if (rc == 0)
+        rc = serve_config(&sf, &cfg);
+    if (rc == 0)
+        rc = serve_load(&cfg);
+    if (rc == 0)
+        rc = http_serve(&cfg) == 0 ? 0 : EXIT_FAILURE;
+    cat_current_publish_take(NULL); /* drops the last snapshot before exit */
+    return rc;
+}
+
+/* ---- version, help ---- */
+
+static int cmd_version(int argc, char **argv)
+{
+    args a;
+    const flag none[] = {{NULL, NULL}};
+    int rc = args_parse(argc, argv, none, &a);
+    if (rc == 0 && a.npos > 0) {
+        usage(stderr, cmd_find("version"));
+        return EXIT_USAGE;
+    }
+    if (rc == 0)
+        printf("cpqd %s\n", CPQD_VERSION);
+    return rc;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+    const cmd *only = argc > 1 ? cmd_find(argv[1]) : NULL;
+    if (argc > 2 || (argc == 2 && !only)) {
+        usage(stderr, NULL);
+        return EXIT_USAGE;
+    }
+    usage(stdout, only);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr, NULL);
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+        return cmd_help(1, argv + 1);
+    if (strcmp(argv[1], "--version") == 0)
+        return cmd_version(1, argv + 1);
+    const cmd *c = cmd_find(argv[1]);
+    if (!c) {
+        fprintf(stderr, "cpqd: unknown command '%s'\n", argv[1]);
+        usage(stderr, NULL);
+        return EXIT_USAGE;
+    }
+    return c->run(argc - 1, argv + 1);
+}

@@ -1,0 +1,71 @@
+#!/bin/sh
+# Runs every BUILD_DIR/tests/test_* binary from the repository root with
+#   CPQD_BIN=BUILD_DIR/cpqd CPQD_ROOT=<repo> CPQD_SHARED=<repo>/../shared
+# prints each binary's output, adds up cmocka's passed/failed counts and
+# ends with exactly one line "tests: N passed, N failed".
+# Exits non-zero if any test failed, or any binary crashed, timed out or
+# printed no cmocka summary (each such binary counts as one failure).
+#
+# usage: tests/run-tests.sh BUILD_DIR      (e.g. build/release, build/asan)
+set -u
+
+if [ $# -ne 1 ] || [ ! -d "$1" ]; then
+    echo "usage: $0 BUILD_DIR" >&2
+    exit 2
+fi
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$(cd "$1" && pwd)
+PER_BINARY_TIMEOUT=${CPQD_TEST_TIMEOUT:-600}
+
+export CPQD_BIN="$BUILD/cpqd"
+export CPQD_ROOT="$ROOT"
+export CPQD_SHARED="$ROOT/../shared"
+# Sanitizer builds: fail on the first report, and report leaks.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+
+echo "mode: $(basename "$BUILD")"
+if [ ! -x "$CPQD_BIN" ]; then
+    echo "run-tests: $CPQD_BIN is missing (build first)" >&2
+    echo "tests: 0 passed, 1 failed"
+    exit 1
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/cpqd-run-XXXXXX")
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+passed=0
+failed=0
+found=0
+for t in "$BUILD"/tests/test_*; do
+    [ -f "$t" ] && [ -x "$t" ] || continue
+    found=$((found + 1))
+    name=$(basename "$t")
+    echo "==> $name"
+    (cd "$ROOT" && timeout "$PER_BINARY_TIMEOUT" "$t"; echo $? > "$tmp/rc") 2>&1 | tee "$tmp/out"
+    rc=$(cat "$tmp/rc" 2>/dev/null || echo 1)
+    # cmocka prints one summary per group: "[  PASSED  ] N test(s)." and,
+    # when some failed, "[  FAILED  ] N test(s), listed below:".
+    p=$(sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) test.*/\1/p' "$tmp/out" | awk '{s += $1} END {print s + 0}')
+    f=$(sed -n 's/^\[  FAILED  \] \([0-9][0-9]*\) test(s), listed below.*/\1/p' "$tmp/out" | awk '{s += $1} END {print s + 0}')
+    # a failed group setup or teardown is reported, but in no count
+    f=$((f + $(grep -c '^\[  FAILED  \] GROUP ' "$tmp/out")))
+    groups=$(grep -c '^\[==========\] .*test(s) run\.$' "$tmp/out")
+    passed=$((passed + p))
+    failed=$((failed + f))
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        # a crash, a sanitizer report, a timeout (124) or a failed setup
+        echo "run-tests: $name exited with status $rc" >&2
+        failed=$((failed + 1))
+    elif [ "$groups" -eq 0 ]; then
+        echo "run-tests: $name printed no cmocka summary" >&2
+        failed=$((failed + 1))
+    fi
+done
+
+if [ "$found" -eq 0 ]; then
+    echo "run-tests: no test binaries in $BUILD/tests" >&2
+    failed=$((failed + 1))
+fi
+echo "tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

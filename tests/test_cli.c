@@ -1,0 +1,262 @@
+/*
+ * CLI tests: run the real `cpqd` binary (tests/testutil.h) and check exit
+ * codes and output: `check` summaries and sorted file:line:col errors,
+ * usage errors (exit 2, usage on stderr), help and version.
+ */
+/* cmocka.h needs these first */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "testutil.h"
+
+typedef struct run {
+    int status;
+    char *out, *err;
+} run;
+
+static run cpqd(const char *const *argv)
+{
+    run r = {0, NULL, NULL};
+    r.status = tu_run(argv, &r.out, &r.err);
+    assert_non_null(r.out);
+    assert_non_null(r.err);
+    return r;
+}
+
+static void run_free(run *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+/* A usage error: exit 2, nothing on stdout, why and the usage on stderr. */
+static void assert_usage_error(const char *const *argv, const char *why)
+{
+    run r = cpqd(argv);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.out, "");
+    if (!strstr(r.err, why))
+        fail_msg("expected '%s' in stderr:\n%s", why, r.err);
+    assert_non_null(strstr(r.err, "usage: cpqd <command> [options]"));
+    run_free(&r);
+}
+
+/* "ok: 2 catalogs, 18 products, version <64 hex>\n" */
+static void assert_ok_line(const char *s, const char *suffix)
+{
+    static const char head[] = "ok: 2 catalogs, 18 products, version ";
+    assert_true(strncmp(s, head, sizeof(head) - 1) == 0);
+    const char *v = s + sizeof(head) - 1;
+    for (int i = 0; i < 64; i++)
+        assert_true((v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' && v[i] <= 'f'));
+    assert_string_equal(v + 64, suffix);
+}
+
+static void test_cli_check_ok_prints_one_summary_line(void **state)
+{
+    (void)state;
+    char *cats = tu_path("tests/data/e2e/catalogs"), *rules = tu_path("tests/data/e2e/rules");
+    const char *argv[] = {"check", cats, "--rules", rules, NULL};
+    run r = cpqd(argv);
+    assert_int_equal(r.status, 0);
+    assert_ok_line(r.out, "\n");
+    assert_string_equal(r.err, "");
+    run_free(&r);
+    /* --flag=value works too */
+    char *eq = tu_fmt("--rules=%s", rules);
+    const char *argv2[] = {"check", eq, cats, NULL};
+    r = cpqd(argv2);
+    assert_int_equal(r.status, 0);
+    assert_ok_line(r.out, "\n");
+    run_free(&r);
+    free(eq);
+    free(cats);
+    free(rules);
+}
+
+static void test_cli_check_names_each_of_several_paths(void **state)
+{
+    (void)state;
+    char *cats = tu_path("tests/data/e2e/catalogs"), *rules = tu_path("tests/data/e2e/rules");
+    const char *argv[] = {"check", cats, cats, "--rules", rules, NULL};
+    run r = cpqd(argv);
+    assert_int_equal(r.status, 0);
+    char *suffix = tu_fmt(" (%s)\n", cats);
+    char *second = strchr(r.out, '\n') + 1;
+    second[-1] = '\0';
+    char *first_suffix = tu_fmt(" (%s)", cats);
+    assert_ok_line(r.out, first_suffix);
+    assert_ok_line(second, suffix);
+    run_free(&r);
+    free(suffix);
+    free(first_suffix);
+    free(cats);
+    free(rules);
+}
+
+static void test_cli_check_prints_every_error_sorted_and_fails(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char *src = tu_path("tests/data/e2e/catalogs"), *rules = tu_path("tests/data/e2e/rules");
+    char *cats = tu_fmt("%s/catalogs", dir);
+    char *broken = tu_path("tests/data/e2e/reload/broken.yaml");
+    char *dst = tu_fmt("%s/extra.yaml", cats);
+    assert_int_equal(tu_copy_tree(src, cats), 0);
+    assert_int_equal(tu_copy_file(broken, dst), 0);
+    const char *argv[] = {"check", cats, "--rules", rules, NULL};
+    run r = cpqd(argv);
+    assert_int_equal(r.status, 1);
+    assert_string_equal(r.out, "");
+    /* line 1: 14:5, line 2: 15:22 (sorted by position), then the summary */
+    char *l1 = tu_fmt("%s:14:5: unknown key 'colour' in product", dst);
+    char *l2 = tu_fmt("%s:15:22: delivery mode must be", dst);
+    char *nl1 = strchr(r.err, '\n');
+    assert_non_null(nl1);
+    char *nl2 = strchr(nl1 + 1, '\n');
+    assert_non_null(nl2);
+    assert_true(strncmp(r.err, l1, strlen(l1)) == 0);
+    assert_true(strncmp(nl1 + 1, l2, strlen(l2)) == 0);
+    assert_string_equal(nl2 + 1, "check failed: 2 errors in 1 of 1 path\n");
+    run_free(&r);
+    free(l1);
+    free(l2);
+    free(dst);
+    free(broken);
+    free(cats);
+    free(src);
+    free(rules);
+    tu_rm_tree(dir);
+    free(dir);
+}
+
+static void test_cli_check_missing_path_is_an_error(void **state)
+{
+    (void)state;
+    const char *argv[] = {"check", "/nonexistent/cpqd-catalogs", NULL};
+    run r = cpqd(argv);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "/nonexistent/cpqd-catalogs"));
+    assert_non_null(strstr(r.err, "check failed: 1 error in 1 of 1 path\n"));
+    run_free(&r);
+}
+
+static void test_cli_usage_errors_exit_2(void **state)
+{
+    (void)state;
+    const char *none[] = {NULL};
+    assert_usage_error(none, "");
+    const char *unknown[] = {"frobnicate", NULL};
+    assert_usage_error(unknown, "cpqd: unknown command 'frobnicate'");
+    const char *check_nopath[] = {"check", NULL};
+    assert_usage_error(check_nopath, "cpqd check: no PATH given");
+    const char *check_flag[] = {"check", "x", "--verbose", NULL};
+    assert_usage_error(check_flag, "cpqd check: unknown flag '--verbose'");
+    const char *needs[] = {"check", "x", "--rules", NULL};
+    assert_usage_error(needs, "cpqd check: flag --rules needs a value");
+    const char *serve_flag[] = {"serve",       "--catalogs", "c", "--listen",
+                                "127.0.0.1:0", "--bogus",    "1", NULL};
+    assert_usage_error(serve_flag, "cpqd serve: unknown flag '--bogus'");
+    const char *serve_req[] = {"serve", "--catalogs", "c", NULL};
+    assert_usage_error(serve_req, "cpqd serve: --catalogs and --listen are required");
+    const char *serve_extra[] = {"serve", "--catalogs", "c", "--listen", "x:1", "more", NULL};
+    assert_usage_error(serve_extra, "cpqd serve: unexpected argument 'more'");
+    const char *version_extra[] = {"version", "now", NULL};
+    assert_usage_error(version_extra, "");
+    const char *help_unknown[] = {"help", "nothing", NULL};
+    assert_usage_error(help_unknown, "");
+}
+
+static void test_cli_serve_rejects_bad_values(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *flag, *value, *why;
+    } bad[] = {
+        {"--threads", "0", "cpqd serve: invalid --threads '0' (1 to 1024)"},
+        {"--threads", "2x", "cpqd serve: invalid --threads '2x' (1 to 1024)"},
+        {"--max-body", "-5", "cpqd serve: invalid --max-body '-5' (bytes, at least 1)"},
+        {"--timeout", "0", "cpqd serve: invalid --timeout '0' (seconds, 1 to 86400)"},
+        {"--log-level", "loud",
+         "cpqd serve: invalid --log-level 'loud' (debug, info, warn or error)"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *argv[] = {"serve",       "--catalogs", "c",          "--listen",
+                              "127.0.0.1:0", bad[i].flag,  bad[i].value, NULL};
+        assert_usage_error(argv, bad[i].why);
+    }
+}
+
+static void test_cli_serve_rejects_a_bad_listen_address(void **state)
+{
+    (void)state;
+    char *cats = tu_path("tests/data/e2e/catalogs"), *rules = tu_path("tests/data/e2e/rules");
+    static const char *const addrs[] = {"localhost",    "127.0.0.1", "127.0.0.1:99999",
+                                        "300.1.1.1:80", "[::1:80",   ":80"};
+    for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+        const char *argv[] = {"serve", "--catalogs", cats,     "--rules",
+                              rules,   "--listen",   addrs[i], NULL};
+        run r = cpqd(argv);
+        char *want = tu_fmt("invalid listen address '%s'", addrs[i]);
+        assert_int_equal(r.status, 1);
+        if (!strstr(r.err, want))
+            fail_msg("expected '%s' in:\n%s", want, r.err);
+        free(want);
+        run_free(&r);
+    }
+    free(cats);
+    free(rules);
+}
+
+static void test_cli_help_and_version(void **state)
+{
+    (void)state;
+    const char *help[] = {"help", NULL};
+    run r = cpqd(help);
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.err, "");
+    static const char *const names[] = {"cpqd serve --catalogs DIR --listen ADDR:PORT",
+                                        "cpqd check PATH...", "cpqd version", "cpqd help"};
+    for (size_t i = 0; i < 4; i++)
+        assert_non_null(strstr(r.out, names[i]));
+    run_free(&r);
+    const char *help_check[] = {"help", "check", NULL};
+    r = cpqd(help_check);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "cpqd check PATH... [--rules DIR]"));
+    assert_null(strstr(r.out, "cpqd serve"));
+    run_free(&r);
+    const char *dash_h[] = {"--help", NULL};
+    r = cpqd(dash_h);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "cpqd serve"));
+    run_free(&r);
+    const char *version[] = {"version", NULL};
+    r = cpqd(version);
+    int major = -1, minor = -1, patch = -1;
+    char nl = 0;
+    assert_int_equal(r.status, 0);
+    assert_int_equal(sscanf(r.out, "cpqd %d.%d.%d%c", &major, &minor, &patch, &nl), 4);
+    assert_int_equal(nl, '\n');
+    assert_string_equal(r.err, "");
+    run_free(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cli_check_ok_prints_one_summary_line),
+        cmocka_unit_test(test_cli_check_names_each_of_several_paths),
+        cmocka_unit_test(test_cli_check_prints_every_error_sorted_and_fails),
+        cmocka_unit_test(test_cli_check_missing_path_is_an_error),
+        cmocka_unit_test(test_cli_usage_errors_exit_2),
+        cmocka_unit_test(test_cli_serve_rejects_bad_values),
+        cmocka_unit_test(test_cli_serve_rejects_a_bad_listen_address),
+        cmocka_unit_test(test_cli_help_and_version),
+    };
+    return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
+}
