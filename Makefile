@@ -31,6 +31,7 @@ LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TOOLS    := $(BUILD)/gencat
+BENCHES  := $(BUILD)/bench/bench_load
 
 .PHONY: all deps run test asan check unit e2e bench install clean fmt tidy
 .DEFAULT_GOAL := all
@@ -54,11 +55,12 @@ test: deps
 asan: deps
 	@$(MAKE) --no-print-directory MODE=asan check
 
-check: $(BUILD)/cpqd $(TESTS) $(TOOLS)
+check: $(BUILD)/cpqd $(TESTS) $(TOOLS) $(BENCHES)
 	@sh tests/run-tests.sh $(BUILD)
 
 bench: deps
-	@$(MAKE) --no-print-directory MODE=release build/release/cpqd build/release/gencat
+	@$(MAKE) --no-print-directory MODE=release build/release/cpqd build/release/gencat \
+		build/release/bench/bench_load
 	@sh tests/bench/bench.sh build/release
 
 install: all
@@ -70,6 +72,10 @@ $(BUILD)/cpqd: $(BUILD)/obj/main.o $(LIB_OBJ)
 $(BUILD)/gencat: tools/gencat.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(DEFS) $(OPT) $(LOPT) -o $@ $<
+
+$(BUILD)/bench/%: tests/bench/%.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS) $(LOPT)
 
 $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)

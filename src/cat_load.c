@@ -420,6 +420,14 @@ static int ld_currency(ld *l, const yn *map, const char *key, char out[4], int *
     return 0;
 }
 
+static const cat_tax_class *ld_tax_class(const cat_catalog *c, const char *id)
+{
+    for (size_t i = 0; i < c->ntax_classes; i++)
+        if (c->tax_classes[i].id && strcmp(c->tax_classes[i].id, id) == 0)
+            return &c->tax_classes[i];
+    return NULL;
+}
+
 static void ld_tax(ld *l, const yn *t)
 {
     static const char *const keys[] = {"prices_include_tax", "rounding", "classes",
@@ -456,14 +464,11 @@ static void ld_tax(ld *l, const yn *t)
     c->ntax_classes = cl->n;
     if (cl->n == 0)
         ld_err(l, cl, "tax classes must name at least one class");
-}
-
-static const cat_tax_class *ld_tax_class(const cat_catalog *c, const char *id)
-{
-    for (size_t i = 0; i < c->ntax_classes; i++)
-        if (c->tax_classes[i].id && strcmp(c->tax_classes[i].id, id) == 0)
-            return &c->tax_classes[i];
-    return NULL;
+    const char *dflt = NULL;
+    if (!ld_id(l, t, "default_class", false, &dflt) && dflt && !ld_tax_class(c, dflt))
+        ld_err(l, yn_get(t, "default_class"), "unknown tax class '%s'", dflt);
+    else if (dflt)
+        c->tax_default = dflt;
 }
 
 static int ld_header(ld *l, const yn *h)
@@ -1928,7 +1933,9 @@ static void ld_resolve_promotions(ld *l)
 static void ld_resolve_products(ld *l)
 {
     cat_catalog *c = l->cat;
-    const char *dflt = c->ntax_classes ? c->tax_classes[0].id : "standard";
+    const char *dflt = c->tax_default       ? c->tax_default
+                       : c->ntax_classes ? c->tax_classes[0].id
+                                         : "standard";
     for (size_t i = 0; i < c->nproducts; i++) {
         cat_product *p = (cat_product *)&c->products[i];
         ld_resolve_options(l, p);

@@ -329,6 +329,7 @@ typedef struct cat_catalog {
     bool tax_per_document;
     const cat_tax_class *tax_classes;
     size_t ntax_classes;
+    const char *tax_default; /* default_class, NULL: the first class */
     const char *file; /* path of its YAML file */
     const char *hash; /* hex SHA-256 of the file */
     const cat_attr *attrs; size_t nattrs;

@@ -1,0 +1,58 @@
+#!/bin/sh
+# make bench: catalog load time and memory, HTTP throughput on loopback.
+# Every figure is printed under the command that produced it.
+#   tests/bench/bench.sh BUILD_DIR   (BUILD_DIR holds cpqd, gencat, bench/)
+# Bounded: each wrk run lasts $BENCH_SECONDS (default 10) on 127.0.0.1 only.
+set -eu
+B=${1:-build/release}
+SECS=${BENCH_SECONDS:-10}
+TMP=$(mktemp -d)
+PID=""
+cleanup() {
+    [ -n "$PID" ] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
+    rm -rf "$TMP"
+}
+trap cleanup EXIT INT TERM
+
+run() {
+    echo "\$ $*"
+    "$@"
+}
+
+free_port() {
+    p=$(( 20000 + $$ % 20000 ))
+    while (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; do p=$((p + 1)); done
+    echo "$p"
+}
+
+echo "== machine: $(nproc) cores, $(uname -m), $(date -u +%Y-%m-%d)"
+echo
+echo "== catalog load, in-process (best/median of N runs, resident memory)"
+run "$B/bench/bench_load" catalogs "" 10
+echo "\$ $B/gencat 100000 --seed 1 > gen/catalog.yaml"
+mkdir -p "$TMP/gen"
+"$B/gencat" 100000 --seed 1 > "$TMP/gen/catalog.yaml"
+echo "generated: $(du -h "$TMP/gen/catalog.yaml" | cut -f1), $(grep -c '^  - sku:' "$TMP/gen/catalog.yaml") products"
+run "$B/bench/bench_load" "$TMP/gen" rules 3
+
+echo
+echo "== HTTP on loopback (wrk -t2 -c64 -d${SECS}s; server --threads 2, sample catalogs)"
+PORT=$(free_port)
+"$B/cpqd" serve --catalogs catalogs --listen 127.0.0.1:"$PORT" --threads 2 --log-level warn &
+PID=$!
+i=0
+until curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; do
+    i=$((i + 1))
+    [ $i -gt 100 ] && { echo "server did not start" >&2; exit 1; }
+    sleep 0.1
+done
+SKU=$(curl -fs "http://127.0.0.1:$PORT/v1/products?per_page=1&mode=goods_with_service" |
+      sed -n 's/.*"sku": *"\([^"]*\)".*/\1/p' | head -n 1)
+for path in /healthz "/v1/products/$SKU"; do
+    run wrk -t2 -c64 -d"${SECS}s" --latency "http://127.0.0.1:$PORT$path" > "$TMP/wrk.txt"
+    grep -E 'Requests/sec|Latency  |^ +(50|90|99)%|requests in|Non-2xx' "$TMP/wrk.txt"
+done
+echo "server resident memory after the runs: $(grep VmRSS /proc/$PID/status | tr -s ' ')"
+kill -TERM "$PID"
+wait "$PID" && echo "server exited 0 on SIGTERM"
+PID=""
