@@ -65,17 +65,15 @@ void arena_reset(arena *a)
     a->head = last;
 }
 
-void *arena_alloc(arena *a, size_t size)
+/* size bytes aligned to align (a power of two, at most max_align_t's). */
+static void *arena_take(arena *a, size_t size, size_t align)
 {
-    const size_t align = alignof(max_align_t);
-    if (size > SIZE_MAX - align)
+    if (size > SIZE_MAX - 2 * alignof(max_align_t))
         return NULL;
-    size_t need = (size + align - 1) & ~(align - 1);
-    if (need == 0)
-        need = align;
     chunk *c = a->head;
-    if (!c || c->cap - c->used < need) {
-        size_t cap = need > a->chunk_size ? need : a->chunk_size;
+    size_t at = c ? (c->used + align - 1) & ~(align - 1) : 0;
+    if (!c || at > c->cap || c->cap - at < size) {
+        size_t cap = size > a->chunk_size ? size : a->chunk_size;
         c = malloc(sizeof(chunk) + cap);
         if (!c)
             return NULL;
@@ -84,10 +82,17 @@ void *arena_alloc(arena *a, size_t size)
         c->next = a->head;
         a->head = c;
         a->bytes += sizeof(chunk) + cap;
+        at = 0;
     }
-    void *p = c->data + c->used;
-    c->used += need;
-    memset(p, 0, size);
+    c->used = at + size;
+    return c->data + at;
+}
+
+void *arena_alloc(arena *a, size_t size)
+{
+    void *p = arena_take(a, size ? size : 1, alignof(max_align_t));
+    if (p)
+        memset(p, 0, size);
     return p;
 }
 
@@ -103,7 +108,7 @@ char *arena_strndup(arena *a, const char *s, size_t len)
 {
     if (len == SIZE_MAX)
         return NULL;
-    char *p = arena_alloc(a, len + 1);
+    char *p = arena_take(a, len + 1, 1); /* strings need no alignment */
     if (p) {
         memcpy(p, s, len);
         p[len] = '\0';

@@ -16,6 +16,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <malloc.h>
 #include <openssl/evp.h>
 #include <pcre2.h>
 #include <pthread.h>
@@ -355,11 +356,12 @@ out:
     else if (rc && errs_count(errs) == before)
         errs_add(errs, rc, path, 0, 0, "catalog load failed");
     path_list_fini(&files);
-    if (rc) {
+    if (rc)
         snapshot_free(s);
-        return NULL;
-    }
-    return s;
+    /* The parse trees of a large catalog are hundreds of MiB, freed by now;
+     * glibc keeps freed heap pages unless asked, so give them back. */
+    malloc_trim(0);
+    return rc ? NULL : s;
 }
 
 cat_snapshot *cat_snapshot_load(const char *catalog_dir, const char *rules_dir, cpqd_errs *errs)

@@ -16,14 +16,14 @@
 typedef enum yn_type { YN_SCALAR, YN_MAP, YN_SEQ } yn_type;
 
 typedef struct yn {
-    yn_type type;
-    unsigned line, col; /* 1-based */
-    const char *str;    /* scalar bytes, NUL-terminated copy */
-    size_t len;
+    unsigned char type; /* yn_type */
     bool quoted;        /* scalar was single/double quoted or a block */
+    unsigned line, col; /* 1-based */
+    unsigned n;         /* map: pairs; seq: items */
+    size_t len;         /* scalar length */
+    const char *str;    /* scalar bytes, NUL-terminated copy */
     struct yn **keys;   /* map: scalar keys */
     struct yn **vals;   /* map values / seq items */
-    size_t n;
 } yn;
 
 #define YN_MAX_DEPTH 64

@@ -1045,7 +1045,7 @@ static int ld_con_table(ld *l, const yn *t, cat_constraint *c)
         if (!ld_is(l, row, YN_SEQ, "table row"))
             return -1;
         if (row->n != c->nvars) {
-            ld_err(l, row, "table row has %zu values for %zu vars", row->n, c->nvars);
+            ld_err(l, row, "table row has %zu values for %zu vars", (size_t)row->n, c->nvars);
             return -1;
         }
         for (size_t k = 0; k < c->nvars; k++) {

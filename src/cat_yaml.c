@@ -17,6 +17,8 @@ typedef struct yb {
     cpqd_errs *errs;
     yaml_parser_t parser;
     int rc;
+    yn **stack; /* children of the open containers, innermost last */
+    size_t top, cap;
 } yb;
 
 const char *yn_type_name(yn_type t)
@@ -73,28 +75,51 @@ static yn *yn_node(yb *b, yn_type t, yaml_mark_t m)
     return n;
 }
 
-/* Appends child (and key) to a container, doubling arrays in the arena. */
-static int yn_push(yb *b, yn *parent, yn *key, yn *val, size_t *cap)
+/* Children are collected on one reusable stack and copied into the arena
+ * at their exact size when their container closes: no doubling garbage. */
+static int yb_push(yb *b, yn *x)
 {
-    if (parent->n == *cap) {
-        size_t nc = *cap ? *cap * 2 : 8;
-        yn **vals = arena_calloc(b->a, nc, sizeof(yn *));
-        yn **keys = parent->type == YN_MAP ? arena_calloc(b->a, nc, sizeof(yn *)) : NULL;
-        if (!vals || (parent->type == YN_MAP && !keys))
+    if (b->top == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 256;
+        yn **s = realloc(b->stack, cap * sizeof(yn *));
+        if (!s)
             return CPQD_ENOMEM;
-        if (parent->n) {
-            memcpy(vals, parent->vals, parent->n * sizeof(yn *));
-            if (keys)
-                memcpy(keys, parent->keys, parent->n * sizeof(yn *));
-        }
-        parent->vals = vals;
-        parent->keys = keys;
-        *cap = nc;
+        b->stack = s;
+        b->cap = cap;
     }
-    if (parent->keys)
-        parent->keys[parent->n] = key;
-    parent->vals[parent->n++] = val;
+    b->stack[b->top++] = x;
     return 0;
+}
+
+/* Moves the children pushed since base into n's arrays. */
+static int yb_close(yb *b, yn *n, size_t base)
+{
+    size_t count = b->top - base;
+    bool map = n->type == YN_MAP;
+    n->n = (unsigned)(map ? count / 2 : count);
+    n->vals = arena_calloc(b->a, n->n ? n->n : 1, sizeof(yn *));
+    n->keys = map ? arena_calloc(b->a, n->n ? n->n : 1, sizeof(yn *)) : NULL;
+    if (!n->vals || (map && !n->keys))
+        return CPQD_ENOMEM;
+    for (size_t i = 0; i < n->n; i++) {
+        if (map) {
+            n->keys[i] = b->stack[base + 2 * i];
+            n->vals[i] = b->stack[base + 2 * i + 1];
+        } else {
+            n->vals[i] = b->stack[base + i];
+        }
+    }
+    b->top = base;
+    return 0;
+}
+
+/* A key already among the pairs pushed since base? */
+static bool yb_dup_key(const yb *b, size_t base, const yn *key)
+{
+    for (size_t i = base; i + 1 < b->top; i += 2)
+        if (b->stack[i]->len == key->len && memcmp(b->stack[i]->str, key->str, key->len) == 0)
+            return true;
+    return false;
 }
 
 static int yb_node(yb *b, yaml_event_t *ev, int depth, yn **out);
@@ -109,22 +134,20 @@ static int yb_scalar(yb *b, yaml_event_t *ev, yn **out)
     if (!n->str)
         return CPQD_ENOMEM;
     n->quoted = ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
-    if (!n->quoted && memchr(n->str, '\0', n->len) == NULL && n->len == 0)
-        n->quoted = false;
     *out = n;
     return 0;
 }
 
 static int yb_children(yb *b, yn *n, yaml_event_type_t end, int depth)
 {
-    size_t cap = 0;
+    size_t base = b->top;
     for (;;) {
         yaml_event_t ev;
         if (yb_next(b, &ev))
             return b->rc;
         if (ev.type == end) {
             yaml_event_delete(&ev);
-            return 0;
+            return yb_close(b, n, base);
         }
         yn *key = NULL, *val = NULL;
         int rc = yb_node(b, &ev, depth + 1, n->type == YN_MAP ? &key : &val);
@@ -142,14 +165,16 @@ static int yb_children(yb *b, yn *n, yaml_event_type_t end, int depth)
                 yb_err(b, (yaml_mark_t){0, key->line - 1, key->col - 1}, "mapping keys must be scalars", NULL);
                 continue;
             }
-            if (yn_get(n, key->str)) {
+            if (yb_dup_key(b, base, key)) {
                 char msg[160];
                 snprintf(msg, sizeof(msg), "duplicate key '%.100s'", key->str);
                 yb_err(b, (yaml_mark_t){0, key->line - 1, key->col - 1}, msg, NULL);
                 continue;
             }
+            if (yb_push(b, key))
+                return CPQD_ENOMEM;
         }
-        if (yn_push(b, n, key, val, &cap))
+        if (yb_push(b, val))
             return CPQD_ENOMEM;
     }
 }
@@ -217,6 +242,7 @@ int yn_parse(arena *a, const char *file, const char *buf, size_t len, cpqd_errs 
             break;
     }
     yaml_parser_delete(&b.parser);
+    free(b.stack);
     if (rc == CPQD_ENOMEM)
         return rc;
     return b.rc ? b.rc : rc;
