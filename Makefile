@@ -49,8 +49,11 @@ run: deps
 # The whole suite: unit + end-to-end tests, once optimised, once under
 # AddressSanitizer and UndefinedBehaviorSanitizer.
 test: deps
+	@rm -f build/release/test-summary build/asan/test-summary
 	@$(MAKE) --no-print-directory MODE=release check
 	@$(MAKE) --no-print-directory MODE=asan check
+	@cat build/release/test-summary build/asan/test-summary | \
+		awk '{p += $$1; f += $$2} END {print "all: " p " passed, " f " failed"}'
 
 asan: deps
 	@$(MAKE) --no-print-directory MODE=asan check

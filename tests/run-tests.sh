@@ -68,4 +68,5 @@ if [ "$found" -eq 0 ]; then
     failed=$((failed + 1))
 fi
 echo "tests: $passed passed, $failed failed"
+echo "$passed $failed" > "$BUILD/test-summary"
 [ "$failed" -eq 0 ]

@@ -49,7 +49,8 @@ done
 SKU=$(curl -fs "http://127.0.0.1:$PORT/v1/products?per_page=1&mode=goods_with_service" |
       sed -n 's/.*"sku": *"\([^"]*\)".*/\1/p' | head -n 1)
 for path in /healthz "/v1/products/$SKU"; do
-    run wrk -t2 -c64 -d"${SECS}s" --latency "http://127.0.0.1:$PORT$path" > "$TMP/wrk.txt"
+    echo "\$ wrk -t2 -c64 -d${SECS}s --latency http://127.0.0.1:PORT$path"
+    wrk -t2 -c64 -d"${SECS}s" --latency "http://127.0.0.1:$PORT$path" > "$TMP/wrk.txt"
     grep -E 'Requests/sec|Latency  |^ +(50|90|99)%|requests in|Non-2xx' "$TMP/wrk.txt"
 done
 echo "server resident memory after the runs: $(grep VmRSS /proc/$PID/status | tr -s ' ')"
