@@ -5,7 +5,7 @@
 
 MODE    ?= release
 BUILD   := build/$(MODE)
-PKGS    := libevent libevent_pthreads yaml-0.1 lua5.4 libpcre2-8 jansson libcrypto
+PKGS    := libevent libevent_pthreads yaml-0.1 lua5.4 libpcre2-8 jansson libcrypto libxml-2.0
 LISTEN  ?= 127.0.0.1:8080
 THREADS ?=
 
@@ -24,7 +24,7 @@ endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS  = $(WARN) $(DEFS) $(OPT) -Iinclude -Isrc $(PKG_CFLAGS) -MMD -MP
-LDLIBS  = $(PKG_LIBS) -lpthread -lm
+LDLIBS  = $(PKG_LIBS) -lcadical -lstdc++ -lpthread -lm
 
 LIB_SRC  := $(filter-out src/main.c,$(wildcard src/*.c))
 LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)

@@ -42,7 +42,23 @@ struct cat_snapshot {
     char version[65];          /* hex SHA-256 */
     char *catalog_dir, *rules_dir;
     long long loaded_at;
+    cat_rule *rules;           /* compiled rule files, sorted by path, malloc'ed */
+    size_t nrules;
+    void *ext[CAT_EXT_N];      /* compiled per-snapshot data of other modules */
 };
+
+/* A rule file compiled once per snapshot. */
+struct cat_rule {
+    char *path; /* relative to the rules directory */
+    rules_chunk *chunk;
+};
+
+typedef struct ext_hook {
+    int (*build)(cat_snapshot *s, cpqd_errs *errs, void **out);
+    void (*free)(void *ext);
+} ext_hook;
+
+static ext_hook ext_hooks[CAT_EXT_N]; /* set once at startup, before any load */
 
 static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
 static cat_snapshot *current; /* guarded by current_lock */
@@ -177,6 +193,14 @@ static void snapshot_free(cat_snapshot *s)
 {
     if (!s)
         return;
+    for (size_t i = 0; i < CAT_EXT_N; i++)
+        if (s->ext[i] && ext_hooks[i].free)
+            ext_hooks[i].free(s->ext[i]);
+    for (size_t i = 0; i < s->nrules; i++) {
+        free(s->rules[i].path);
+        rules_chunk_free(s->rules[i].chunk);
+    }
+    free(s->rules);
     for (size_t i = 0; i < s->nregexes; i++)
         pcre2_code_free(s->regexes[i]);
     free(s->regexes);
@@ -237,23 +261,50 @@ static int index_products(cat_snapshot *s, cat_build *b)
     return cat_load_link(b, s->products, n);
 }
 
-/* Rule files are part of the version: a changed formula is a new catalog. */
-static void hash_rules(cat_build *b, EVP_MD_CTX *md)
+/* Rule files are part of the version: a changed formula is a new catalog.
+ * Each is compiled here, once per snapshot; a syntax error fails the load
+ * with the rule's file:line. */
+static int compile_rules(cat_snapshot *s, cat_build *b, EVP_MD_CTX *md)
 {
     if (b->nrule_files)
         qsort(b->rule_files, b->nrule_files, sizeof(char *), str_cmp);
+    s->rules = calloc(b->nrule_files ? b->nrule_files : 1, sizeof(*s->rules));
+    if (!s->rules)
+        return CPQD_ENOMEM;
+    int rc = 0;
+    size_t skip = strlen(b->rules_dir);
     for (size_t i = 0; i < b->nrule_files; i++) {
         if (i && strcmp(b->rule_files[i], b->rule_files[i - 1]) == 0)
             continue;
         char *buf = NULL;
         size_t len = 0;
-        if (read_file(b->rule_files[i], &buf, &len, b->errs) == 0) {
-            const char *rel = b->rule_files[i] + strlen(b->rules_dir);
+        int r = read_file(b->rule_files[i], &buf, &len, b->errs);
+        if (r) {
+            rc = rc ? rc : r;
+            continue;
+        }
+        const char *rel = b->rule_files[i] + skip;
+        while (*rel == '/')
+            rel++;
+        if (md) {
             EVP_DigestUpdate(md, rel, strlen(rel) + 1);
             EVP_DigestUpdate(md, buf, len);
-            free(buf);
         }
+        rules_chunk *ch = NULL;
+        r = rules_compile(NULL, b->rule_files[i], buf, len, &ch, b->errs);
+        free(buf);
+        if (r) {
+            rc = rc ? rc : r;
+            continue;
+        }
+        cat_rule *cr = &s->rules[s->nrules];
+        cr->path = strdup(rel);
+        cr->chunk = ch;
+        s->nrules++;
+        if (!cr->path)
+            return CPQD_ENOMEM;
     }
+    return rc;
 }
 
 static char *default_rules_dir(const char *path)
@@ -318,8 +369,11 @@ static int build(cat_snapshot *s, const path_list *files, cpqd_errs *errs)
         int r = index_products(s, &b);
         rc = rc ? rc : r;
     }
+    if (rc != CPQD_ENOMEM) {
+        int r = compile_rules(s, &b, md);
+        rc = rc ? rc : r;
+    }
     if (md) {
-        hash_rules(&b, md);
         unsigned char d[32];
         unsigned int dl = 0;
         EVP_DigestFinal_ex(md, d, &dl);
@@ -350,6 +404,9 @@ cat_snapshot *cat_snapshot_load_path(const char *path, const char *rules_dir, cp
     if (rc == 0)
         rc = build(s, &files, errs);
     s->loaded_at = (long long)time(NULL);
+    for (int i = 0; rc == 0 && i < CAT_EXT_N; i++)
+        if (ext_hooks[i].build)
+            rc = ext_hooks[i].build(s, errs, &s->ext[i]);
 out:
     if (rc == CPQD_ENOMEM)
         errs_add(errs, CPQD_ENOMEM, NULL, 0, 0, "out of memory while loading catalogs");
@@ -380,6 +437,38 @@ void cat_snapshot_release(cat_snapshot *s)
 {
     if (s && atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1)
         snapshot_free(s);
+}
+
+/* ---- compiled extensions ---- */
+
+void cat_ext_register(cat_ext_slot slot, int (*build_fn)(cat_snapshot *s, cpqd_errs *errs, void **out),
+                      void (*free_fn)(void *ext))
+{
+    if ((int)slot >= 0 && slot < CAT_EXT_N)
+        ext_hooks[slot] = (ext_hook){build_fn, free_fn};
+}
+
+void *cat_snapshot_ext(const cat_snapshot *s, cat_ext_slot slot)
+{
+    return (int)slot >= 0 && slot < CAT_EXT_N ? s->ext[slot] : NULL;
+}
+
+static int rule_cmp(const void *key, const void *elem)
+{
+    return strcmp(key, ((const cat_rule *)elem)->path);
+}
+
+const rules_chunk *cat_snapshot_rule(const cat_snapshot *s, const char *path)
+{
+    if (!path || !s->nrules)
+        return NULL;
+    const cat_rule *r = bsearch(path, s->rules, s->nrules, sizeof(*s->rules), rule_cmp);
+    return r ? r->chunk : NULL;
+}
+
+size_t cat_snapshot_rule_count(const cat_snapshot *s)
+{
+    return s->nrules;
 }
 
 /* ---- accessors ---- */

@@ -14,6 +14,7 @@
 #include "cpqd/err.h"
 #include "cpqd/http.h"
 #include "cpqd/log.h"
+#include "cpqd/rules.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -36,6 +37,7 @@ typedef struct cmd {
 
 static int cmd_serve(int argc, char **argv);
 static int cmd_check(int argc, char **argv);
+static int cmd_rule(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 
@@ -46,6 +48,8 @@ static const cmd commands[] = {
      "serve the HTTP API on the catalogs in DIR (SIGHUP reloads, SIGTERM drains and exits)"},
     {"check", cmd_check, "PATH... [--rules DIR]",
      "validate catalog files or directories; print every error as file:line:col: message"},
+    {"rule", cmd_rule, "eval FILE [--input JSON]",
+     "evaluate one Lua rule in the production sandbox; print OK|ERR_* and its value or message"},
     {"version", cmd_version, "", "print the version"},
     {"help", cmd_help, "[COMMAND]", "print this help"},
 };
@@ -304,6 +308,17 @@ static int cmd_serve(int argc, char **argv)
         rc = http_serve(&cfg) == 0 ? 0 : EXIT_FAILURE;
     cat_current_publish_take(NULL); /* drops the last snapshot before exit */
     return rc;
+}
+
+/* ---- rule ---- */
+
+static int cmd_rule(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "eval") != 0) {
+        usage(stderr, cmd_find("rule"));
+        return EXIT_USAGE;
+    }
+    return rules_cli_eval(argc - 1, argv + 1);
 }
 
 /* ---- version, help ---- */

@@ -253,6 +253,27 @@ static void test_check_missing_rule_file(void **s)
     expect_error("missing_rule.yaml", CHECK "/missing_rule.yaml:9:5: rule file '" RULES "/missing/none.lua' does not exist");
 }
 
+static void test_check_rule_that_does_not_compile(void **s)
+{
+    (void)s;
+    expect_error("bad_rule.yaml", RULES "/broken/syntax.lua:4:0: unexpected symbol near <eof>");
+}
+
+/* Every rule a catalog refers to is compiled once, at load. */
+static void test_cat_rules_compiled_at_load(void **state)
+{
+    (void)state;
+    cat_snapshot *s = load_ok(GOOD);
+    assert_int_equal(cat_snapshot_rule_count(s), 2);
+    const rules_chunk *f = cat_snapshot_rule(s, "demo/formula.lua");
+    assert_non_null(f);
+    assert_string_equal(rules_chunk_name(f), RULES "/demo/formula.lua");
+    assert_non_null(cat_snapshot_rule(s, "demo/limit.lua"));
+    assert_null(cat_snapshot_rule(s, "demo/none.lua"));
+    assert_null(cat_snapshot_rule(s, NULL));
+    cat_snapshot_release(s);
+}
+
 static void test_check_invalid_pattern(void **s)
 {
     (void)s;
@@ -305,7 +326,7 @@ static void test_check_reports_every_file_at_once(void **state)
     static const char *const files[] = {
         "syntax", "unknown_key", "wrong_type", "missing_field", "dup_sku", "unknown_product",
         "cycle", "unknown_attribute", "missing_rule", "bad_pattern", "bad_value", "decimals",
-        "window", "overlap", "bad_constraint", "milestones"};
+        "window", "overlap", "bad_constraint", "milestones", "bad_rule"};
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         char want[128];
         snprintf(want, sizeof(want), CHECK "/%s.yaml:", files[i]);
@@ -336,6 +357,8 @@ int main(void)
         cmocka_unit_test(test_check_bom_cycle),
         cmocka_unit_test(test_check_unknown_attribute),
         cmocka_unit_test(test_check_missing_rule_file),
+        cmocka_unit_test(test_check_rule_that_does_not_compile),
+        cmocka_unit_test(test_cat_rules_compiled_at_load),
         cmocka_unit_test(test_check_invalid_pattern),
         cmocka_unit_test(test_check_value_outside_pattern_and_domain),
         cmocka_unit_test(test_check_too_many_decimals),

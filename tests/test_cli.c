@@ -246,6 +246,47 @@ static void test_cli_help_and_version(void **state)
     run_free(&r);
 }
 
+/* `cpqd rule eval` runs one chunk in the production sandbox through the
+ * real binary: class and value on stdout, exit 0 only when OK. */
+static void test_cli_rule_eval(void **state)
+{
+    (void)state;
+    const char *ok[] = {"rule", "eval", "rules/appliances/carry_up_fee.lua", "--input",
+                        "{\"ctx\":{\"price\":{\"$dec\":\"1999.00\"},"
+                        "\"attributes\":{\"delivery_floor\":7}}}",
+                        NULL};
+    run r = cpqd(ok);
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.out, "OK 2039.00\n");
+    run_free(&r);
+    char *dir = tu_tmpdir();
+    assert_int_equal(tu_write(dir, "loop.lua", "while true do end\n"), 0);
+    char *loop = tu_fmt("%s/loop.lua", dir);
+    const char *cpu[] = {"rule", "eval", loop, NULL};
+    r = cpqd(cpu);
+    assert_int_equal(r.status, 1);
+    assert_string_equal(r.out, "ERR_CPU instruction budget exceeded\n");
+    run_free(&r);
+    assert_int_equal(tu_write(dir, "float.lua", "return 0.1 + 0.2\n"), 0);
+    char *flt = tu_fmt("%s/float.lua", dir);
+    const char *fl[] = {"rule", "eval", flt, NULL};
+    r = cpqd(fl);
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.out, "OK 0.3\n");
+    run_free(&r);
+    const char *bad_json[] = {"rule", "eval", loop, "--input", "{\"x\": 1.5}", NULL};
+    r = cpqd(bad_json);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.out, "");
+    run_free(&r);
+    const char *no_sub[] = {"rule", NULL};
+    assert_usage_error(no_sub, "cpqd rule eval FILE");
+    tu_rm_tree(dir);
+    free(flt);
+    free(loop);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -257,6 +298,7 @@ int main(void)
         cmocka_unit_test(test_cli_serve_rejects_bad_values),
         cmocka_unit_test(test_cli_serve_rejects_a_bad_listen_address),
         cmocka_unit_test(test_cli_help_and_version),
+        cmocka_unit_test(test_cli_rule_eval),
     };
     return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }

@@ -21,11 +21,13 @@
 #include "cpqd/date.h"
 #include "cpqd/err.h"
 #include "cpqd/money.h"
+#include "cpqd/rules.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 
 typedef struct cat_snapshot cat_snapshot; /* opaque */
+typedef struct cat_rule cat_rule;         /* opaque: one compiled rule file */
 
 typedef struct cat_pos {
     const char *file; /* path as given to the loader */
@@ -359,6 +361,24 @@ cat_snapshot *cat_snapshot_load_path(const char *path, const char *rules_dir, cp
 cat_snapshot *cat_snapshot_retain(cat_snapshot *s);
 /* Drops a reference; frees at zero. NULL is a no-op. */
 void cat_snapshot_release(cat_snapshot *s);
+
+/* The compiled rule for a path relative to the rules directory, as the
+ * catalog wrote it (cat_product.formula, cat_promotion.limit,
+ * cat_formula.file), or NULL. Every rule a catalog refers to is compiled
+ * once at load; a rule that does not compile fails the load. */
+const rules_chunk *cat_snapshot_rule(const cat_snapshot *s, const char *path);
+size_t cat_snapshot_rule_count(const cat_snapshot *s);
+
+/* Per-snapshot data other modules compile from a snapshot (the
+ * configurator's models, ...), built once at load, freed with it. cat
+ * does not know what they hold: a module registers its build and free
+ * functions once at startup, before any load; a build that fails fails
+ * the load with its errors. */
+typedef enum cat_ext_slot { CAT_EXT_SOLVER, CAT_EXT_N } cat_ext_slot;
+void cat_ext_register(cat_ext_slot slot, int (*build)(cat_snapshot *s, cpqd_errs *errs, void **out),
+                      void (*free_fn)(void *ext));
+/* The slot's data, or NULL if no module is registered for it. */
+void *cat_snapshot_ext(const cat_snapshot *s, cat_ext_slot slot);
 
 /* Hex SHA-256 over the loaded files' paths and contents (and rule files). */
 const char *cat_snapshot_version(const cat_snapshot *s);
