@@ -31,7 +31,7 @@ LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TOOLS    := $(BUILD)/gencat
-BENCHES  := $(BUILD)/bench/bench_load
+BENCHES  := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/bench_*.c))
 
 .PHONY: all deps run test asan check unit e2e bench install clean fmt tidy
 .DEFAULT_GOAL := all
@@ -63,7 +63,7 @@ check: $(BUILD)/cpqd $(TESTS) $(TOOLS) $(BENCHES)
 
 bench: deps
 	@$(MAKE) --no-print-directory MODE=release build/release/cpqd build/release/gencat \
-		build/release/bench/bench_load
+		$(patsubst tests/bench/%.c,build/release/bench/%,$(wildcard tests/bench/bench_*.c))
 	@sh tests/bench/bench.sh build/release
 
 install: all

@@ -439,6 +439,21 @@ void cat_snapshot_release(cat_snapshot *s)
         snapshot_free(s);
 }
 
+const char *cat_audience_name(cat_audience a)
+{
+    switch (a) {
+    case CAT_AUD_ALL:
+        return "all";
+    case CAT_AUD_SEGMENT:
+        return "segment";
+    case CAT_AUD_PARTNER:
+        return "partner";
+    case CAT_AUD_CUSTOMER:
+        return "customer";
+    }
+    return "?";
+}
+
 /* ---- compiled extensions ---- */
 
 void cat_ext_register(cat_ext_slot slot, int (*build_fn)(cat_snapshot *s, cpqd_errs *errs, void **out),

@@ -1324,18 +1324,19 @@ static void ld_entry_overlaps(ld *l, const cat_pb_entry *e, size_t n)
 
 static int ld_audience(ld *l, const yn *it, cat_price_book *pb)
 {
-    static const char *const keys[] = {"segment", "partner", NULL};
+    static const char *const keys[] = {"segment", "partner", "customer", NULL};
     const yn *a = yn_get(it, "audience");
     pb->audience = CAT_AUD_ALL;
     if (!a || (a->type == YN_SCALAR && strcmp(a->str, "all") == 0))
         return 0;
     if (a->type == YN_SCALAR || !ld_keys(l, a, "audience", keys) || a->n != 1) {
-        ld_err(l, a, "audience must be 'all', {segment: ID} or {partner: ID}");
+        ld_err(l, a, "audience must be 'all', {segment: ID}, {partner: ID} or {customer: ID}");
         return -1;
     }
-    pb->audience = yn_get(a, "segment") ? CAT_AUD_SEGMENT : CAT_AUD_PARTNER;
-    return ld_id(l, a, pb->audience == CAT_AUD_SEGMENT ? "segment" : "partner", true,
-                 &pb->audience_id);
+    pb->audience = yn_get(a, "segment")   ? CAT_AUD_SEGMENT
+                   : yn_get(a, "partner") ? CAT_AUD_PARTNER
+                                          : CAT_AUD_CUSTOMER;
+    return ld_id(l, a, cat_audience_name(pb->audience), true, &pb->audience_id);
 }
 
 static int ld_book(ld *l, const yn *it, cat_price_book *pb)
@@ -1484,6 +1485,28 @@ static int ld_segment(ld *l, const yn *it, cat_segment *s)
     s->pos = ld_pos(l, it);
     ld_str(l, it, "name", true, &s->name);
     return 0;
+}
+
+static int ld_approval(ld *l, const yn *it, cat_approval_level *a)
+{
+    static const char *const keys[] = {"id", "name", "max_discount", NULL};
+    if (!ld_keys(l, it, "approval level", keys) || ld_id(l, it, "id", true, &a->id))
+        return -1;
+    a->pos = ld_pos(l, it);
+    ld_str(l, it, "name", false, &a->name);
+    return ld_percent(l, it, "max_discount", true, NULL, &a->max_discount) ? -1 : 0;
+}
+
+/* Levels are listed from the lowest authority up. */
+static void ld_approvals_order(ld *l)
+{
+    const cat_catalog *c = l->cat;
+    for (size_t i = 1; i < c->napprovals; i++)
+        if (money_cmp(c->approvals[i].max_discount, c->approvals[i - 1].max_discount) <= 0)
+            ld_err_pos(l, c->approvals[i].pos,
+                       "approval level '%s' must allow more than '%s' (levels go from the "
+                       "lowest authority up)",
+                       c->approvals[i].id, c->approvals[i - 1].id);
 }
 
 static int ld_partner(ld *l, const yn *it, cat_partner *p)
@@ -1978,6 +2001,7 @@ static void ld_sections(ld *l, const yn *root)
     cat_segment *s;
     cat_term *t;
     cat_fx_rate *fx;
+    cat_approval_level *ap;
     const yn *attrs = ld_seq(l, root, "attributes", false);
     if (attrs)
         ld_attrs(l, attrs);
@@ -1985,6 +2009,11 @@ static void ld_sections(ld *l, const yn *root)
     LD_LIST(l, root, "partners", false, cat_partner, ld_partner, pa, c->npartners);
     LD_LIST(l, root, "payment_terms", false, cat_term, ld_term, t, c->nterms);
     LD_LIST(l, root, "fx_rates", false, cat_fx_rate, ld_fx, fx, c->nfx_rates);
+    LD_LIST(l, root, "approval_levels", false, cat_approval_level, ld_approval, ap,
+            c->napprovals);
+    c->approvals = ap;
+    LD_DUPS(l, ap, c->napprovals, cat_approval_level, "approval level");
+    ld_approvals_order(l);
     LD_LIST(l, root, "products", true, cat_product, ld_product, p, c->nproducts);
     LD_LIST(l, root, "price_books", false, cat_price_book, ld_book, pb, c->nbooks);
     LD_LIST(l, root, "promotions", false, cat_promotion, ld_promotion, pr, c->npromotions);
@@ -2011,7 +2040,7 @@ int cat_load_file(cat_build *b, const char *file, const char *hash, const yn *ro
 {
     static const char *const keys[] = {"catalog", "attributes", "products", "price_books",
                                        "promotions", "formulas", "partners", "segments",
-                                       "payment_terms", "fx_rates", NULL};
+                                       "payment_terms", "fx_rates", "approval_levels", NULL};
     if (b->ncatalogs == b->capcatalogs) {
         size_t cap = b->capcatalogs ? b->capcatalogs * 2 : 8;
         cat_catalog *cs = realloc(b->catalogs, cap * sizeof(*cs));

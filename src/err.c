@@ -27,6 +27,7 @@ const char *err_code_name(int code)
     case CPQD_EDIVZERO: return "division_by_zero";
     case CPQD_ECONFLICT: return "conflict";
     case CPQD_ELIMIT: return "limit_exceeded";
+    case CPQD_ERULE: return "rule_failed";
     default: return "internal";
     }
 }

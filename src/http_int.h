@@ -42,6 +42,7 @@ typedef struct http_worker {
     size_t inflight; /* replies queued and not yet flushed */
     bool draining;
     struct timespec drain_deadline; /* CLOCK_MONOTONIC */
+    struct price_worker *price;     /* this thread's pricing engine, made on first use */
 } http_worker;
 
 /* The worker running on the calling thread, or NULL off worker threads. */

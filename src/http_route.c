@@ -16,6 +16,7 @@
 #include "http_int.h"
 
 #include "cpqd/log.h"
+#include "cpqd/price.h"
 
 #include <event2/buffer.h>
 #include <event2/http_struct.h>
@@ -44,6 +45,7 @@ typedef enum http_problem {
     HP_EXPECTATION_FAILED,
     HP_INTERNAL,
     HP_IO,
+    HP_RULE_FAILED,
     HP_NOT_IMPLEMENTED,
     HP_UNAVAILABLE,
     HP_OUT_OF_MEMORY,
@@ -72,6 +74,7 @@ static const http_problem_row http_problems[] = {
     [HP_LIMIT_EXCEEDED] = {CPQD_ELIMIT, 422, "limit_exceeded", "Unprocessable Entity"},
     [HP_INTERNAL] = {CPQD_EINTERNAL, 500, "internal", "Internal Server Error"},
     [HP_IO] = {CPQD_EIO, 500, "io_error", "Internal Server Error"},
+    [HP_RULE_FAILED] = {CPQD_ERULE, 422, "rule_failed", "Unprocessable Entity"},
     [HP_NOT_IMPLEMENTED] = {0, 501, "not_implemented", "Not Implemented"},
     [HP_UNAVAILABLE] = {0, 503, "unavailable", "Service Unavailable"},
     [HP_OUT_OF_MEMORY] = {CPQD_ENOMEM, 503, "out_of_memory", "Service Unavailable"},
@@ -137,17 +140,35 @@ static json_t *error_body(http_problem p, const char *msg, json_t *details)
 /* Sends status with body (taken). A body that could not be built (NULL)
  * or serialised becomes a 500. The only sender of replies on cpqd's own
  * paths. */
+static void reply_send(http_ctx *c, int status, const char *reason, struct evbuffer *buf, int rc);
+
 static void reply_json(http_ctx *c, int status, const char *reason, json_t *body)
 {
-    static const char fallback[] = "{\"error\":{\"code\":\"internal\",\"message\":"
-                                   "\"could not build the response\",\"details\":[]}}";
     struct evbuffer *buf = evbuffer_new();
-    struct evkeyvalq *h = evhttp_request_get_output_headers(c->req);
     int rc = -1;
     if (body && buf)
         rc = json_to_evbuffer(body, buf);
     else
         json_decref(body);
+    reply_send(c, status, reason, buf, rc);
+}
+
+/* Sends text (taken: a JSON document built elsewhere, or NULL when
+ * building it failed: a 500). */
+static void reply_text(http_ctx *c, int status, const char *reason, char *text)
+{
+    struct evbuffer *buf = evbuffer_new();
+    int rc = text && buf ? evbuffer_add(buf, text, strlen(text)) : -1;
+    free(text);
+    reply_send(c, status, reason, buf, rc);
+}
+
+/* Sends buf (freed here) unless rc says building it failed. */
+static void reply_send(http_ctx *c, int status, const char *reason, struct evbuffer *buf, int rc)
+{
+    static const char fallback[] = "{\"error\":{\"code\":\"internal\",\"message\":"
+                                   "\"could not build the response\",\"details\":[]}}";
+    struct evkeyvalq *h = evhttp_request_get_output_headers(c->req);
     if (rc != 0) {
         status = http_problems[HP_INTERNAL].status;
         reason = http_problems[HP_INTERNAL].reason;
@@ -461,6 +482,52 @@ static void h_reload(http_ctx *c, const http_query *q)
     errs_free(errs);
 }
 
+/* POST /v1/price: the request's lines priced through the waterfall
+ * (docs/pricing.md). A partner caller prices as itself: its role, its
+ * partner id and segment replace whatever the body says. */
+static void h_price(http_ctx *c, const http_query *q)
+{
+    (void)q;
+    if (!need_snapshot(c))
+        return;
+    struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
+    size_t len = evbuffer_get_length(in);
+    const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
+    cpqd_errs *errs = errs_new();
+    price_req_buf *buf = NULL;
+    price_request *rq = NULL;
+    price_result res;
+    int rc = errs ? price_json_parse(body, len, &buf, &rq, errs) : CPQD_ENOMEM;
+    bool partner = c->caller.role == HTTP_ROLE_PARTNER;
+    if (rc == 0) {
+        if (partner) {
+            rq->role = "partner";
+            rq->partner_id = c->caller.partner_id;
+            rq->segment = c->caller.segment;
+        } else if (!rq->role) {
+            rq->role = "rep";
+        }
+        rq->partner_view = partner;
+        if (!c->w->price && !(c->w->price = price_worker_new()))
+            rc = CPQD_ENOMEM;
+    }
+    if (rc == 0)
+        rc = price_compute(c->w->price, c->snap, c->w->cfg->price_store, rq, &res, errs);
+    if (rc == 0) {
+        reply_text(c, 200, "OK", price_json_render(&res, c->snap, partner));
+        price_result_fini(&res);
+    } else if (!errs || errs_count(errs) == 0) {
+        reply_problem(c, problem_of_code(rc), NULL, "pricing failed: %s", err_code_name(rc));
+    } else {
+        const cpqd_err *first = errs_get(errs, 0);
+        reply_problem(c, problem_of_code(rc), http_view_errs(errs, HTTP_MAX_ERR_DETAILS),
+                      "%s%s", first->msg,
+                      errs_count(errs) > 1 ? " (and more: see details)" : "");
+    }
+    price_req_buf_free(buf);
+    errs_free(errs);
+}
+
 /* ---- routing ---- */
 
 static const char *const list_params[] = {"category", "mode",     "q", "catalog",
@@ -480,6 +547,7 @@ static const http_route http_routes[] = {
     {"/v1/products", false, EVHTTP_REQ_GET, list_params, h_products},
     {"/v1/products/", true, EVHTTP_REQ_GET, NULL, h_product},
     {"/v1/admin/reload", false, EVHTTP_REQ_POST, NULL, h_reload},
+    {"/v1/price", false, EVHTTP_REQ_POST, NULL, h_price},
 };
 
 static bool route_match(const http_route *r, const char *path)

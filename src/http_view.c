@@ -452,6 +452,8 @@ static bool book_visible(const cat_price_book *bk, const http_caller *c)
 {
     if (c->role == HTTP_ROLE_INTERNAL || bk->audience == CAT_AUD_ALL)
         return true;
+    if (bk->audience == CAT_AUD_CUSTOMER)
+        return false; /* another customer's contracted prices */
     const char *mine = bk->audience == CAT_AUD_SEGMENT ? c->segment : c->partner_id;
     return mine && bk->audience_id && strcmp(mine, bk->audience_id) == 0;
 }
@@ -461,7 +463,7 @@ static json_t *view_audience(hv *b, const cat_price_book *bk)
     if (bk->audience == CAT_AUD_ALL)
         return hv_new(b, json_string("all"));
     json_t *o = hv_new(b, json_object());
-    hv_str(b, o, bk->audience == CAT_AUD_SEGMENT ? "segment" : "partner", bk->audience_id);
+    hv_str(b, o, cat_audience_name(bk->audience), bk->audience_id);
     return o;
 }
 

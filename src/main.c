@@ -14,6 +14,7 @@
 #include "cpqd/err.h"
 #include "cpqd/http.h"
 #include "cpqd/log.h"
+#include "cpqd/price.h"
 #include "cpqd/rules.h"
 
 #include <stdbool.h>
@@ -302,11 +303,17 @@ static int cmd_serve(int argc, char **argv)
     }
     if (rc == 0)
         rc = serve_config(&sf, &cfg);
+    /* promotion usage counters: in memory until the store lands */
+    price_store *usage = rc == 0 ? price_memstore_new() : NULL;
+    if (rc == 0 && !usage)
+        rc = EXIT_FAILURE;
+    cfg.price_store = usage;
     if (rc == 0)
         rc = serve_load(&cfg);
     if (rc == 0)
         rc = http_serve(&cfg) == 0 ? 0 : EXIT_FAILURE;
     cat_current_publish_take(NULL); /* drops the last snapshot before exit */
+    price_memstore_free(usage);
     return rc;
 }
 
@@ -350,6 +357,7 @@ static int cmd_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    price_register(); /* per-snapshot price index, built at every load */
     if (argc < 2) {
         usage(stderr, NULL);
         return EXIT_USAGE;

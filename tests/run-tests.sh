@@ -19,7 +19,7 @@ PER_BINARY_TIMEOUT=${CPQD_TEST_TIMEOUT:-600}
 
 export CPQD_BIN="$BUILD/cpqd"
 export CPQD_ROOT="$ROOT"
-export CPQD_SHARED="$ROOT/../shared"
+export CPQD_SHARED="${CPQD_SHARED:-$ROOT/../shared}"
 # Sanitizer builds: fail on the first report, and report leaks.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"

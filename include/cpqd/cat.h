@@ -216,7 +216,12 @@ typedef struct cat_pb_entry {
     cat_pos pos;
 } cat_pb_entry;
 
-typedef enum cat_audience { CAT_AUD_ALL, CAT_AUD_SEGMENT, CAT_AUD_PARTNER } cat_audience;
+/* Who a price book is for: everyone (list prices), a customer segment, one
+ * partner (partner prices) or one customer (contracted prices). */
+typedef enum cat_audience { CAT_AUD_ALL, CAT_AUD_SEGMENT, CAT_AUD_PARTNER, CAT_AUD_CUSTOMER } cat_audience;
+
+/* "all", "segment", "partner", "customer". */
+const char *cat_audience_name(cat_audience a);
 
 typedef struct cat_price_book {
     const char *id;
@@ -314,6 +319,15 @@ typedef struct cat_fx_rate {
     cat_pos pos;
 } cat_fx_rate;
 
+/* One level of discount authority: who may approve a discount up to
+ * max_discount percent. A catalog lists its levels from the lowest up. */
+typedef struct cat_approval_level {
+    const char *id; /* rep, manager, director, ... */
+    const char *name; /* NULL if none */
+    money_dec max_discount;
+    cat_pos pos;
+} cat_approval_level;
+
 typedef struct cat_tax_class {
     const char *id;
     money_dec rate;
@@ -343,6 +357,7 @@ typedef struct cat_catalog {
     const cat_segment *segments; size_t nsegments;
     const cat_term *terms; size_t nterms;
     const cat_fx_rate *fx_rates; size_t nfx_rates;
+    const cat_approval_level *approvals; size_t napprovals;
 } cat_catalog;
 
 /* ---- loading ---- */
@@ -374,7 +389,7 @@ size_t cat_snapshot_rule_count(const cat_snapshot *s);
  * does not know what they hold: a module registers its build and free
  * functions once at startup, before any load; a build that fails fails
  * the load with its errors. */
-typedef enum cat_ext_slot { CAT_EXT_SOLVER, CAT_EXT_N } cat_ext_slot;
+typedef enum cat_ext_slot { CAT_EXT_SOLVER, CAT_EXT_PRICE, CAT_EXT_N } cat_ext_slot;
 void cat_ext_register(cat_ext_slot slot, int (*build)(cat_snapshot *s, cpqd_errs *errs, void **out),
                       void (*free_fn)(void *ext));
 /* The slot's data, or NULL if no module is registered for it. */

@@ -25,6 +25,7 @@ enum {
     CPQD_ECONFLICT = -7, /* state conflict (duplicate, illegal transition) */
     CPQD_ELIMIT = -8,    /* a configured limit was exceeded */
     CPQD_EINTERNAL = -9, /* a bug: an invariant did not hold */
+    CPQD_ERULE = -10,    /* a catalog's Lua rule failed or hit a sandbox limit */
 };
 
 /* Short stable name of a code ("invalid", "not_found", ...). */

@@ -42,6 +42,7 @@ typedef struct http_config {
     size_t max_body;         /* larger request bodies get 413 */
     size_t max_headers;      /* larger request heads get 413 */
     unsigned timeout_s;      /* a connection stalled this long is closed, >= 1 */
+    struct price_store *price_store; /* usage counters promotion limits read; NULL: none */
 } http_config;
 
 /* Fills cfg with the defaults above, one thread per online CPU, and NULL

@@ -5,8 +5,8 @@
 -- beyond (attribute pipe_length, 0.5 m steps) costs 65.00 CNY per unit.
 -- Pipe ordered as APL-AC-PIPE options is priced on its own line.
 --
--- Inputs (globals of the evaluation; their exact shape is fixed by the
--- Pricing issue and docs/rules.md, so this rule reads them defensively):
+-- Inputs (docs/rules.md "Formula rules"; read defensively, so the rule
+-- also runs alone under `cpqd rule eval` with partial input):
 --   ctx.price                  unit price at this step (decimal)
 --   ctx.attributes.pipe_length  decimal attribute, 3.0..15.0 m
 -- Output: the unit price plus the surcharge (decimal, 2 places, half up);

@@ -4,8 +4,8 @@
 -- Rule: deliveries without a lift are free up to the 3rd floor; every floor
 -- above adds 10.00 CNY per unit (tax included, like the list prices).
 --
--- Inputs (globals of the evaluation; their exact shape is fixed by the
--- Pricing issue and docs/rules.md, so this rule reads them defensively):
+-- Inputs (docs/rules.md "Formula rules"; read defensively, so the rule
+-- also runs alone under `cpqd rule eval` with partial input):
 --   ctx.price                  unit price at this step (decimal)
 --   ctx.attributes.delivery_floor  integer attribute, 1..40
 -- Output: the unit price plus the fee (decimal, 2 places);

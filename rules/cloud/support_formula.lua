@@ -6,8 +6,8 @@
 -- 2,000.00 floor. This rule only guards the rate: a rate above 0.10 per CNY
 -- (a mistyped book entry) is capped at 0.10.
 --
--- Inputs (globals of the evaluation; their exact shape is fixed by the
--- Pricing issue and docs/rules.md, so this rule reads them defensively):
+-- Inputs (docs/rules.md "Formula rules"; read defensively, so the rule
+-- also runs alone under `cpqd rule eval` with partial input):
 --   ctx.price                  rate per CNY of spend at this step (decimal,
 --                              a unit price: up to 6 places)
 -- Output: 0.10 (decimal) when the rate is above it; otherwise nil (no

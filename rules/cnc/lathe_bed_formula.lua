@@ -5,8 +5,8 @@
 -- (attribute bed_length, 1.0..3.0 m) adds 12,000.00 CNY. Shorter beds are
 -- not cheaper.
 --
--- Inputs (globals of the evaluation; their exact shape is fixed by the
--- Pricing issue and docs/rules.md, so this rule reads them defensively):
+-- Inputs (docs/rules.md "Formula rules"; read defensively, so the rule
+-- also runs alone under `cpqd rule eval` with partial input):
 --   ctx.price                  unit price at this step (decimal)
 --   ctx.attributes.bed_length  decimal attribute, metres
 -- Output: the unit price plus the surcharge (decimal, 2 places);

@@ -4,8 +4,8 @@
 -- Rule: 12 months of warranty are included; every further 12 months
 -- (attribute warranty_months = 24 or 36) adds 3% of the unit price.
 --
--- Inputs (globals of the evaluation; their exact shape is fixed by the
--- Pricing issue and docs/rules.md, so this rule reads them defensively):
+-- Inputs (docs/rules.md "Formula rules"; read defensively, so the rule
+-- also runs alone under `cpqd rule eval` with partial input):
 --   ctx.price                  unit price at this step (decimal)
 --   ctx.attributes.warranty_months  integer attribute: 12, 24 or 36
 -- Output: the unit price plus 3% per extra year (decimal, 2 places, half up);

@@ -4,8 +4,8 @@
 -- Rule: the yearly fee is 8% of the list value of the covered installed
 -- base, never below the contract's list price (the minimum fee).
 --
--- Inputs (globals of the evaluation; their exact shape is fixed by the
--- Pricing issue and docs/rules.md, so this rule reads them defensively):
+-- Inputs (docs/rules.md "Formula rules"; read defensively, so the rule
+-- also runs alone under `cpqd rule eval` with partial input):
 --   ctx.price                  unit price at this step (decimal) (the minimum)
 --   ctx.installed_base         list value of the covered devices (decimal)
 -- Output: the yearly fee (decimal, 2 places, half up) when above the price;

@@ -3,9 +3,9 @@
 --
 -- Rule: the trade-in budget covers 500 patient monitors in 2026 H2.
 --
--- Inputs: none yet (the Pricing issue fixes the rule API; ctx will carry the
--- promotion, the customer and the request). The host keeps the usage
--- counters, shared across instances (DESIGN.md "Scaling out").
+-- Inputs: ctx (docs/rules.md "Limit rules"); this quota needs none of it:
+-- the host compares the cap with ctx.usage.uses, the redemptions counted
+-- by the usage store, shared across instances (DESIGN.md "Scaling out").
 -- Output: the cap on redemptions of this promotion across all instances
 -- (an integer), or nil for no cap.
 

@@ -4,8 +4,8 @@
 -- Rule: the book's list price is per MWp; the project price is that times
 -- the pv_capacity attribute (0.5 to 20.0 MWp in 0.1 steps).
 --
--- Inputs (globals of the evaluation; their exact shape is fixed by the
--- Pricing issue and docs/rules.md, so this rule reads them defensively):
+-- Inputs (docs/rules.md "Formula rules"; read defensively, so the rule
+-- also runs alone under `cpqd rule eval` with partial input):
 --   ctx.price                  price per MWp at this step (decimal)
 --   ctx.attributes.pv_capacity  decimal attribute, MWp
 -- Output: the project price (decimal, 2 places, half up);

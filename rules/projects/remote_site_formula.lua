@@ -5,8 +5,8 @@
 -- below. The northwest remote-site allowance is a flat adder of the
 -- site_region attribute, not part of this rule.
 --
--- Inputs (globals of the evaluation; their exact shape is fixed by the
--- Pricing issue and docs/rules.md, so this rule reads them defensively):
+-- Inputs (docs/rules.md "Formula rules"; read defensively, so the rule
+-- also runs alone under `cpqd rule eval` with partial input):
 --   ctx.price                  unit price at this step (decimal)
 --   ctx.attributes.site_region  enum value: east, south, southwest, northwest
 -- Output: the indexed price (decimal, 2 places, half up);

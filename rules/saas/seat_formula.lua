@@ -5,8 +5,8 @@
 -- pro rata by days: price * days_used / period_days, rounded once, half up,
 -- to the fen. Full periods pay the price unchanged.
 --
--- Inputs (globals of the evaluation; their exact shape is fixed by the
--- Pricing issue and docs/rules.md, so this rule reads them defensively):
+-- Inputs (docs/rules.md "Formula rules"; read defensively, so the rule
+-- also runs alone under `cpqd rule eval` with partial input):
 --   ctx.price                  seat price per billing period (decimal)
 --   ctx.period_days            days in the period being priced (integer)
 --   ctx.days_used              days of it the subscription covers (integer)

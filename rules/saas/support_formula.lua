@@ -4,8 +4,8 @@
 -- Rule: premium support costs 15% of the yearly subscription value on the
 -- same quote, with the list price as the minimum.
 --
--- Inputs (globals of the evaluation; their exact shape is fixed by the
--- Pricing issue and docs/rules.md, so this rule reads them defensively):
+-- Inputs (docs/rules.md "Formula rules"; read defensively, so the rule
+-- also runs alone under `cpqd rule eval` with partial input):
 --   ctx.price                  support list price, the minimum (decimal)
 --   ctx.subscription_total     yearly subscription value of the quote (decimal)
 -- Output: the fee (decimal, 2 places, half up) when above the price;

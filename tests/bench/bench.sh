@@ -53,6 +53,50 @@ for path in /healthz "/v1/products/$SKU"; do
     wrk -t2 -c64 -d"${SECS}s" --latency "http://127.0.0.1:$PORT$path" > "$TMP/wrk.txt"
     grep -E 'Requests/sec|Latency  |^ +(50|90|99)%|requests in|Non-2xx' "$TMP/wrk.txt"
 done
+echo
+echo "== pricing in-process (parse JSON, price, render JSON; appliances catalog, 2026-11-05:"
+echo "   formulas, adders, requested discounts, Singles' Day + coupon with limit rules, exclusive bundle)"
+run "$B/bench/bench_price" catalogs rules --write "$TMP"
+
+echo
+echo "== POST /v1/price over HTTP (same requests; curl, 1 connection, median of N)"
+for n in 1 20 1000 10000; do
+    case $n in 1|20) reps=50 ;; 1000) reps=20 ;; *) reps=7 ;; esac
+    echo "\$ curl -s -o /dev/null -w '%{http_code} %{time_total}' -d @price-$n.json http://127.0.0.1:PORT/v1/price  (x$reps)"
+    : > "$TMP/times"
+    i=0
+    while [ $i -lt $reps ]; do
+        curl -s -o /dev/null -w '%{http_code} %{time_total}\n' -H 'Content-Type: application/json' \
+            --data-binary @"$TMP/price-$n.json" "http://127.0.0.1:$PORT/v1/price" >> "$TMP/times"
+        i=$((i + 1))
+    done
+    bad=$(awk '$1 != 200' "$TMP/times" | wc -l)
+    sort -n -k2 "$TMP/times" | awk -v n=$n -v bad="$bad" '{t[NR] = $2} END {
+        m = t[int((NR + 1) / 2)] * 1000;
+        printf "%6d lines: median %.2f ms per request, %.2f us per line (%d requests, %d non-200)\n",
+               n, m, m * 1000 / n, NR, bad }'
+done
+
+echo
+echo "== wrk: POST /v1/price with 20 lines next to GET /healthz (same server, same run)"
+sed "s|@BODY@|$TMP/price-20.json|" > "$TMP/post.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local f = io.open("@BODY@", "rb")
+wrk.body = f:read("*a")
+f:close()
+LUA
+echo "\$ wrk -t2 -c64 -d${SECS}s --latency -s post.lua http://127.0.0.1:PORT/v1/price"
+wrk -t2 -c64 -d"${SECS}s" --latency -s "$TMP/post.lua" "http://127.0.0.1:$PORT/v1/price" > "$TMP/wrk.txt"
+grep -E 'Requests/sec|Latency  |^ +(50|90|99)%|requests in|Non-2xx' "$TMP/wrk.txt"
+price_rps=$(sed -n 's/^Requests\/sec: *//p' "$TMP/wrk.txt")
+echo "\$ wrk -t2 -c64 -d${SECS}s --latency http://127.0.0.1:PORT/healthz"
+wrk -t2 -c64 -d"${SECS}s" --latency "http://127.0.0.1:$PORT/healthz" > "$TMP/wrk.txt"
+grep -E 'Requests/sec|Latency  |^ +(50|90|99)%|requests in|Non-2xx' "$TMP/wrk.txt"
+health_rps=$(sed -n 's/^Requests\/sec: *//p' "$TMP/wrk.txt")
+awk -v p="$price_rps" -v h="$health_rps" 'BEGIN {
+    printf "20-line price requests run at %.0f%% of the /healthz rate (%.0f vs %.0f req/s)\n",
+           100 * p / h, p, h }'
 echo "server resident memory after the runs: $(grep VmRSS /proc/$PID/status | tr -s ' ')"
 kill -TERM "$PID"
 wait "$PID" && echo "server exited 0 on SIGTERM"

@@ -1,0 +1,220 @@
+/*
+ * price: the price waterfall of quote lines, promotions and their limits,
+ * discount authority and approvals, tax and totals (docs/pricing.md).
+ *
+ * Owns: choosing the price book entry that applies to a line, every step
+ * of the waterfall (list, adders and options, Lua formulas, tiers,
+ * contracted or partner price, requested discount, promotions, floor and
+ * ceiling, rounding, tax), promotion eligibility, stacking and limits,
+ * allocating order-level discounts onto lines, the usage-counter store
+ * interface (with an in-memory implementation), and the JSON wire form of
+ * price requests and results (price_json.c).
+ * Does not own: catalogs (cat), decimal arithmetic (money), running Lua
+ * (rules), the configurator (solver), HTTP (http).
+ *
+ * Money: every amount is a money_dec; intermediate amounts stay exact up
+ * to PRICE_WORK_SCALE places and are rounded once, at step 9, to the
+ * currency's minor unit. No double anywhere.
+ *
+ * Ownership: a price_result owns everything it points to except catalog
+ * structs (products, promotions, positions), which belong to the snapshot
+ * the caller holds a reference to while it reads the result.
+ * Thread-safety: a price_worker (it owns a Lua sandbox state) is used by
+ * one thread at a time; results are plain data. The in-memory store is
+ * safe from any thread.
+ */
+#ifndef CPQD_PRICE_H
+#define CPQD_PRICE_H
+
+#include "cpqd/cat.h"
+#include "cpqd/date.h"
+#include "cpqd/err.h"
+#include "cpqd/money.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PRICE_WORK_SCALE 10     /* places kept between steps */
+#define PRICE_MAX_LINES 20000   /* lines per request */
+#define PRICE_MAX_OPTIONS 256   /* options per line */
+#define PRICE_MAX_ATTRS 64      /* attribute values per line */
+#define PRICE_MAX_COUPONS 16
+#define PRICE_MAX_BEST 8        /* `best: true` promotions tried in every combination */
+
+/* ---- usage counters that promotion limits read ---- */
+
+typedef struct price_usage {
+    int64_t uses;          /* redemptions of the promotion, all customers */
+    int64_t customer_uses; /* by this customer */
+    int64_t partner_uses;  /* through this partner */
+    money_dec spent;       /* discount granted so far (budget spent) */
+} price_usage;
+
+/* The store interface: a persistent one comes with quotes; the in-memory
+ * one below implements the same contract. usage fills *out (zeros for a
+ * promotion never redeemed); customer or partner may be NULL. */
+typedef struct price_store price_store;
+struct price_store {
+    int (*usage)(price_store *st, const char *promo, const char *customer, const char *partner,
+                 price_usage *out);
+};
+
+/* In-memory store (tests, and the service until persistence lands). */
+price_store *price_memstore_new(void);
+void price_memstore_free(price_store *st);
+/* Records one redemption of promo worth amount. Returns 0 or CPQD_ENOMEM. */
+int price_memstore_redeem(price_store *st, const char *promo, const char *customer,
+                          const char *partner, money_dec amount);
+
+/* ---- request ---- */
+
+typedef struct price_attr_in {
+    const char *id;
+    const char *value; /* as text: "white", "380", "4.5" */
+} price_attr_in;
+
+typedef struct price_option_in {
+    const char *sku;
+    money_dec qty; /* per unit of the line's product */
+} price_option_in;
+
+typedef struct price_line_in {
+    const char *id; /* the caller's line id, NULL: its 1-based position */
+    const char *sku;
+    money_dec qty;
+    const price_attr_in *attrs;
+    size_t nattrs;
+    const price_option_in *options; /* explicit option list (or the exploded BOM) */
+    size_t noptions;
+    bool has_discount;
+    money_dec discount; /* requested discount, percent */
+} price_line_in;
+
+typedef struct price_request {
+    const char *customer_id;
+    const char *segment;   /* NULL if none */
+    const char *partner_id; /* NULL if none */
+    const char *channel;   /* NULL if none */
+    const char *role;      /* whose discount authority: partner, rep, manager, ... */
+    bool partner_view;     /* the caller is a partner: no cost, floor or margin */
+    bool has_currency;
+    char currency[4];      /* default: the catalog currency of the first line */
+    date_days date;
+    const char *const *coupons;
+    size_t ncoupons;
+    const price_line_in *lines;
+    size_t nlines;
+} price_request;
+
+/* ---- result ---- */
+
+typedef enum price_step_kind {
+    PRICE_STEP_LIST,      /* 1 list price from the book that applies */
+    PRICE_STEP_ADDER,     /* 2 attribute adder */
+    PRICE_STEP_OPTION,    /* 2 option of the BOM */
+    PRICE_STEP_FORMULA,   /* 3 Lua formula */
+    PRICE_STEP_TIER,      /* 4 volume / graduated / block / package */
+    PRICE_STEP_CONTRACT,  /* 5 contracted (customer) or partner price */
+    PRICE_STEP_DISCOUNT,  /* 6 requested discount */
+    PRICE_STEP_PROMOTION, /* 7 one promotion */
+    PRICE_STEP_FLOOR,     /* 8 clamped up to the floor */
+    PRICE_STEP_CEILING,   /* 8 clamped down to the ceiling */
+    PRICE_STEP_ROUNDING,  /* 9 to the currency's minor unit */
+} price_step_kind;
+
+/* One step: the line's extended amount after it, and the change. */
+typedef struct price_step {
+    price_step_kind kind;
+    const char *label;  /* human-readable: "list price (book med-2026h2)" */
+    const char *ref;    /* book id, attribute=value, option SKU, rule path, promotion id */
+    money_dec delta;
+    money_dec amount;
+    cat_pos source;     /* catalog or rule file:line; file NULL if none */
+} price_step;
+
+typedef struct price_line_out {
+    const char *id;
+    const cat_product *product;
+    money_dec qty;
+    money_dec list_unit;    /* unit list price (step 1), in the request currency */
+    const char *book;       /* id of the list book */
+    price_step *steps;
+    size_t nsteps;
+    money_dec net, tax, total; /* total = what the customer pays for the line */
+    money_dec tax_rate;        /* fraction: 0.13 */
+    bool has_cost;
+    money_dec cost;            /* extended cost, internal only */
+    bool approval_required;
+    const char *approval_level; /* lowest level allowed to approve, NULL if none needed */
+    const char *approval_reason;
+    const char *free_from;      /* free-item line: the promotion that added it */
+} price_line_out;
+
+typedef struct price_promo_out {
+    const cat_promotion *promo;
+    bool applied;
+    money_dec amount;      /* discount granted (applied) */
+    const char *reason;    /* why rejected, or a note on a capped effect; NULL */
+} price_promo_out;
+
+typedef struct price_result {
+    struct arena *mem;     /* owns the result's memory */
+    char currency[4];
+    date_days date;
+    price_line_out *lines;
+    size_t nlines;
+    price_promo_out *promos; /* considered: applied first, then rejected */
+    size_t npromos;
+    money_dec subtotal;    /* sum of line nets */
+    money_dec tax;         /* sum of line taxes */
+    money_dec total;       /* sum of line totals, exactly */
+    money_dec discount;    /* requested discounts and promotions, before rounding */
+    bool approval_required;
+    const char *approval_level; /* highest level any line needs */
+    size_t rule_evals;     /* Lua evaluations run */
+} price_result;
+
+/* ---- the engine ---- */
+
+typedef struct price_worker price_worker;
+
+/* A worker owns a Lua sandbox state; one per thread. NULL on ENOMEM. */
+price_worker *price_worker_new(void);
+void price_worker_free(price_worker *w);
+
+/* Registers the per-snapshot price index with cat (call once at startup,
+ * before loading catalogs). price_compute works without it, slower. */
+void price_register(void);
+
+/* Prices rq against snapshot s. On success fills *out (free it with
+ * price_result_fini) and returns 0. Otherwise returns CPQD_EINVAL (the
+ * request names something unknown or invalid), CPQD_ENOTFOUND (no price
+ * for a line), CPQD_ERULE (a formula or limit rule failed or hit a
+ * sandbox limit), CPQD_ELIMIT (too many lines), CPQD_ERANGE or CPQD_ENOMEM,
+ * with the reasons in errs (file:line of the rule or catalog when they
+ * are the cause); *out is then empty. st may be NULL (no usage). */
+int price_compute(price_worker *w, const cat_snapshot *s, price_store *st,
+                  const price_request *rq, price_result *out, cpqd_errs *errs);
+void price_result_fini(price_result *r);
+
+const char *price_step_name(price_step_kind k);
+
+/* ---- JSON (price_json.c) ---- */
+
+/* A parsed request: owns its strings. */
+typedef struct price_req_buf price_req_buf;
+
+/* Parses a /v1/price body (docs/pricing.md). On success *out points to a
+ * request valid until price_req_buf_free(*buf). On failure returns
+ * CPQD_EINVAL with one error per problem in errs, file NULL and the
+ * message naming the JSON field ("lines[2].quantity: ..."). */
+int price_json_parse(const char *body, size_t len, price_req_buf **buf, price_request **out,
+                     cpqd_errs *errs);
+void price_req_buf_free(price_req_buf *buf);
+
+/* Renders r as the /v1/price response (a malloc'ed NUL-terminated JSON
+ * text; partner_view drops cost, floor and margin). NULL on ENOMEM. */
+char *price_json_render(const price_result *r, const cat_snapshot *s, bool partner_view);
+
+#endif

@@ -1,0 +1,80 @@
+/*
+ * price_int: declarations shared inside the price module (price.c,
+ * price_promo.c, price_json.c). Not for other modules.
+ */
+#ifndef CPQD_PRICE_INT_H
+#define CPQD_PRICE_INT_H
+
+#include "cpqd/arena.h"
+#include "cpqd/price.h"
+#include "cpqd/rules.h"
+
+/* One line while it is being priced. */
+typedef struct pline {
+    price_line_out *o;
+    const cat_product *p;
+    const cat_price_book *book;  /* list book (step 1) */
+    const cat_pb_entry *entry;   /* its entry */
+    money_dec rate;              /* book currency -> request currency (1 if same) */
+    const cat_pb_entry *floor_entry; /* entry whose floor/ceiling apply */
+    const cat_price_book *floor_book;
+    money_dec floor_rate;
+    money_dec amount;            /* running extended amount */
+    size_t cap;                  /* capacity of o->steps */
+    bool eligible_done;
+} pline;
+
+/* The state of one price_compute call. */
+typedef struct pctx {
+    price_worker *w;
+    const cat_snapshot *s;
+    price_store *store;
+    const price_request *rq;
+    price_result *r;
+    cpqd_errs *errs;
+    arena *a;
+    pline *lines;
+    size_t nlines, caplines;
+    int minor; /* minor units of the request currency */
+} pctx;
+
+struct price_worker {
+    rules_state *rules;
+    size_t evals;
+};
+
+/* Arithmetic on working amounts: exact while the result fits at
+ * PRICE_WORK_SCALE places, trailing zeros dropped. */
+int pw_add(money_dec a, money_dec b, money_dec *out);
+int pw_sub(money_dec a, money_dec b, money_dec *out);
+int pw_mul(money_dec a, money_dec b, money_dec *out);
+/* a * pct / 100 */
+int pw_percent(money_dec a, money_dec pct, money_dec *out);
+money_dec pw_zero(void);
+money_dec pw_min(money_dec a, money_dec b);
+
+/* Appends a step to line l (amount is the line's amount after it). */
+int pline_step(pctx *c, pline *l, price_step_kind k, const char *label, const char *ref,
+               money_dec delta, cat_pos src);
+/* Printf into the request arena; NULL on ENOMEM. */
+char *pfmt(pctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Money as text in the request arena. */
+const char *pmoney(pctx *c, money_dec v);
+
+/* The list-book entry for sku on the request date and currency (step 1),
+ * or the contracted/partner entry (step 5) when contract is true. Sets
+ * *book, *entry and the conversion *rate; returns 0 or CPQD_ENOTFOUND. */
+int price_find_entry(pctx *c, const cat_product *p, bool contract, const cat_price_book **book,
+                     const cat_pb_entry **entry, money_dec *rate);
+/* An amount of the book's currency in the request currency, rounded to
+ * the request currency's minor units (or 6 places for unit prices). */
+int price_convert(pctx *c, money_dec v, money_dec rate, bool unit_price, money_dec *out);
+
+/* Runs a Lua rule; turns failures into errors that name the rule. */
+int price_rule(pctx *c, const char *path, cat_pos declared, const rules_value *input,
+               unsigned accept, rules_result *res);
+
+/* Step 7 (price_promo.c): selects and applies promotions. */
+int price_promotions(pctx *c);
+
+#endif
