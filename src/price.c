@@ -462,9 +462,16 @@ static int step_adders(pctx *c, pline *l, const price_line_in *in, money_dec *un
         const cat_value *ad = pa->attr->type == CAT_ATTR_ENUM ? adder_of(pa, v) : NULL;
         if (!ad || money_is_zero(ad->adder))
             continue;
-        money_dec add, ext;
+        /* adders are in the catalog's currency (docs/catalog.md), not the
+         * list book's: convert with the catalog's rate, not l->rate (a USD
+         * book in a KWD catalog must not convert a KWD adder as dollars) */
+        money_dec add, ext, rate;
         int rc;
-        if ((rc = price_convert(c, ad->adder, l->rate, false, &add)) ||
+        if (!fx_rate(c, p->catalog, p->catalog->currency, &rate))
+            return perr(c, CPQD_ENOTFOUND, ad->pos,
+                        "line %s: no exchange rate %s->%s for the adder %s = %s", l->o->id,
+                        p->catalog->currency, c->r->currency, pa->attr->id, v);
+        if ((rc = price_convert(c, ad->adder, rate, false, &add)) ||
             (rc = pw_add(*unit, add, unit)) || (rc = pw_mul(add, l->o->qty, &ext)) ||
             (rc = pw_add(l->amount, ext, &l->amount)))
             return rc;
@@ -604,9 +611,13 @@ static int run_formula(pctx *c, pline *l, const price_line_in *in, const char *p
         return 0;
     money_dec nu = res->values[0].type == RULES_T_INT ? money_from_int(res->values[0].u.i)
                                                       : res->values[0].u.dec;
-    if (money_sign(nu) < 0)
-        return perr(c, CPQD_EINVAL, pos, "line %s: formula %s returned a negative price %s",
+    /* the rule is at fault, not the request: rule_failed (422) with the
+     * rule file, like a float result (docs/pricing.md "Errors") */
+    if (money_sign(nu) < 0) {
+        cat_pos rule = {rules_chunk_name(cat_snapshot_rule(c->s, path)), 0, 0};
+        return perr(c, CPQD_ERULE, rule, "line %s: formula %s returned a negative price %s",
                     l->o->id, path, pmoney(c, nu));
+    }
     money_dec d, ext;
     if ((rc = pw_sub(nu, *unit, &d)) || (rc = pw_mul(d, l->o->qty, &ext)) ||
         (rc = pw_add(l->amount, ext, &l->amount)))
@@ -679,7 +690,13 @@ static int step_contract(pctx *c, pline *l, money_dec base)
 static bool authority(pctx *c, const cat_catalog *cc, money_dec *pct)
 {
     const price_request *rq = c->rq;
-    if (rq->role && !strcmp(rq->role, "partner")) {
+    if (rq->has_authority) { /* set on the caller's API key */
+        *pct = rq->authority;
+        return true;
+    }
+    /* no role in the request means a rep (docs/pricing.md, `role`) */
+    const char *role = rq->role ? rq->role : "rep";
+    if (!strcmp(role, "partner")) {
         for (size_t i = 0; rq->partner_id && i < cc->npartners; i++)
             if (!strcmp(cc->partners[i].id, rq->partner_id)) {
                 *pct = cc->partners[i].discount_authority;
@@ -687,8 +704,8 @@ static bool authority(pctx *c, const cat_catalog *cc, money_dec *pct)
             }
         return false;
     }
-    for (size_t i = 0; rq->role && i < cc->napprovals; i++)
-        if (!strcmp(cc->approvals[i].id, rq->role)) {
+    for (size_t i = 0; i < cc->napprovals; i++)
+        if (!strcmp(cc->approvals[i].id, role)) {
             *pct = cc->approvals[i].max_discount;
             return true;
         }
@@ -745,7 +762,7 @@ static int step_discount(pctx *c, pline *l, const price_line_in *in)
         return rc;
     const cat_catalog *cc = l->p->catalog;
     money_dec auth;
-    const char *role = c->rq->role ? c->rq->role : "caller";
+    const char *role = c->rq->role ? c->rq->role : "rep"; /* the default, as in authority() */
     if (!authority(c, cc, &auth))
         need_approval(c, l, level_for(cc, in->discount),
                       pfmt(c, "discount %s%%: the %s role has no discount authority",
@@ -865,11 +882,15 @@ static int tax_of(pctx *c, const cat_catalog *cc, money_dec amount, money_dec ra
     int rc;
     if (!cc->prices_include_tax)
         return money_mul(amount, rate, c->minor, MONEY_HALF_EVEN, tax);
-    money_dec one_plus, net;
+    /* round the tax itself, as docs/pricing.md says, not the net: the
+     * exact tax amount - amount / (1 + rate) is amount x rate / (1 + rate).
+     * Rounding the net instead gives another fen on exact halves (3.03 at
+     * 20%: net 2.525, tax 0.505 -> 0.50, not 3.03 - 2.52 = 0.51). */
+    money_dec one_plus, part;
     if ((rc = money_add(money_from_int(1), rate, &one_plus)) ||
-        (rc = money_div(amount, one_plus, c->minor, MONEY_HALF_EVEN, &net)))
+        (rc = money_mul(amount, rate, amount.scale + rate.scale, MONEY_HALF_EVEN, &part)))
         return rc;
-    return money_sub(amount, net, tax);
+    return money_div(part, one_plus, c->minor, MONEY_HALF_EVEN, tax);
 }
 
 static int step_round(pctx *c, pline *l)
@@ -933,8 +954,10 @@ static int taxes(pctx *c)
         for (size_t k = 0; k < n; k++)
             any |= money_sign(w[k]) > 0;
         if (!any) {
+            /* zero at the currency's minor places, like every other tax */
+            money_dec zero = {0, c->minor};
             for (size_t k = 0; k < n; k++)
-                c->lines[idx[k]].o->tax = money_from_int(0);
+                c->lines[idx[k]].o->tax = zero;
             continue;
         }
         if ((rc = money_allocate(tax, w, n, c->minor, part)))

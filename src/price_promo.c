@@ -100,7 +100,12 @@ static int eligible(pctx *c, pcand *pc)
     const price_request *rq = c->rq;
     if (rq->date < p->valid_from || (p->has_valid_to && rq->date > p->valid_to))
         return 0;
-    pc->on = arena_calloc(c->a, c->nlines + 1, sizeof(bool));
+    /* sized for every line the request may reach, not only the lines of
+     * now: free-item lines appended by promotions applied before this one
+     * are read (as not eligible) by effect(), free_value() and cap_to();
+     * sized nlines + 1, a third promotion after two free items read past
+     * the end (test_price_promo_three_free_items) */
+    pc->on = arena_calloc(c->a, c->caplines + 1, sizeof(bool));
     if (!pc->on)
         return CPQD_ENOMEM;
     money_dec qty = pw_zero(), amount = pw_zero();
@@ -135,8 +140,13 @@ static int eligible(pctx *c, pcand *pc)
         if ((rc = price_convert(c, p->min_amount, pc->rate, false, &min)))
             return rc;
         if (money_cmp(amount, min) < 0) {
+            /* show the amount as money ("4200.00", docs/pricing.md), not
+             * the working value with its trailing zeros dropped ("4200") */
+            money_dec shown;
+            if ((rc = money_rescale(amount, c->minor, MONEY_HALF_EVEN, &shown)))
+                return rc;
             pc->reason = pfmt(c, "minimum amount %s not reached (%s)", pmoney(c, min),
-                              pmoney(c, amount));
+                              pmoney(c, shown));
             return 1;
         }
     }
@@ -329,8 +339,9 @@ static int effect(pctx *c, const pcand *pc, const money_dec *amt, money_dec *d, 
             money_dec at;
             if (!pc->on[i] || (rc = pw_mul(v, c->lines[i].o->qty, &at)))
                 continue;
-            if (money_cmp(amt[i], at) > 0)
-                rc = pw_sub(amt[i], at, &d[i]);
+            /* whole minor units, rounded down: never below the special price */
+            if (money_cmp(amt[i], at) > 0 && !(rc = pw_sub(amt[i], at, &d[i])))
+                rc = money_rescale(d[i], c->minor, MONEY_DOWN, &d[i]);
         }
         return rc;
     case CAT_EFF_AMOUNT_OFF:
@@ -389,8 +400,17 @@ static int effect(pctx *c, const pcand *pc, const money_dec *amt, money_dec *d, 
         if ((rc = money_rescale(off, c->minor, MONEY_DOWN, &off)) ||
             (rc = money_allocate(off, w, k, c->minor, part)))
             return rc;
-        for (size_t j = 0; j < k; j++)
-            d[idx[j]] = pw_min(part[j], amt[idx[j]]);
+        /* a part may exceed its line by less than one minor unit (largest
+         * remainder); clamp it to the line's amount rounded down to whole
+         * minor units, so the line never goes negative and the discount
+         * stays in whole minor units (docs/pricing.md) even when the line
+         * amount carries fractions of a unit */
+        for (size_t j = 0; j < k; j++) {
+            money_dec whole;
+            if ((rc = money_rescale(amt[idx[j]], c->minor, MONEY_DOWN, &whole)))
+                return rc;
+            d[idx[j]] = pw_min(part[j], whole);
+        }
         return 0;
     }
     case CAT_EFF_FREE_ITEM: {

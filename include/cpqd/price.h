@@ -97,6 +97,8 @@ typedef struct price_request {
     const char *partner_id; /* NULL if none */
     const char *channel;   /* NULL if none */
     const char *role;      /* whose discount authority: partner, rep, manager, ... */
+    bool has_authority;    /* an explicit authority (API key setting) overrides the role's */
+    money_dec authority;   /* percent */
     bool partner_view;     /* the caller is a partner: no cost, floor or margin */
     bool has_currency;
     char currency[4];      /* default: the catalog currency of the first line */
