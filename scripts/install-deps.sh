@@ -3,7 +3,7 @@
 # Idempotent: does nothing when every package is already there.
 set -eu
 PKGS="build-essential pkg-config libevent-dev libyaml-dev liblua5.4-dev \
-libpcre2-dev libcmocka-dev libjansson-dev libssl-dev libcadical-dev libxml2-dev \
+libpcre2-dev libcmocka-dev libjansson-dev libssl-dev libcadical-dev libxml2-dev libsqlite3-dev \
 wrk curl"
 missing=""
 for p in $PKGS; do

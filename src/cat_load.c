@@ -33,6 +33,7 @@ typedef struct ld {
     int rc;
     const cat_product **index; /* this file's products sorted by SKU */
     size_t nindex;
+    struct ld_cache *cache; /* lookup indexes, built on first use (ld_cache_free) */
 } ld;
 
 static void ld_err(ld *l, const yn *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -647,20 +648,217 @@ static void ld_attrs(ld *l, const yn *seq)
     l->cat->nattrs = n;
 }
 
-static const cat_attr *ld_find_attr(const cat_catalog *c, const char *id)
+/* ---- lookups by id ----
+ * Catalogs imported from configuration benchmarks carry thousands of
+ * attributes and hundreds of thousands of constraint literals; resolving
+ * each id by a linear scan made loading quadratic (automotive02, 14,010
+ * attributes and 237,685 clauses: 28 s). A list longer than LD_IX_MIN gets
+ * a hash index on its first lookup, kept in l->cache until the file is
+ * loaded; shorter lists are scanned, which costs nothing to set up. An
+ * index keeps the first item of a duplicated id, as the scan did (the
+ * duplicate itself is reported by ld_dups). If building an index runs out
+ * of memory the lookup falls back to the scan: slower, same answer. */
+
+#define LD_IX_MIN 8
+
+typedef const char *(*ld_key_fn)(const void *items, size_t i);
+
+typedef struct ld_ix {
+    size_t *slot; /* item index + 1; 0: empty */
+    size_t cap;   /* power of two; 0: not built */
+} ld_ix;
+
+typedef struct ld_pix { /* one product's indexes */
+    ld_ix attrs, groups;
+    ld_ix *options; /* per group: options by SKU */
+    ld_ix *values;  /* per carried attribute: its allowed subset */
+} ld_pix;
+
+struct ld_cache {
+    ld_ix attrs;        /* catalog attributes by id */
+    ld_ix *attr_values; /* per catalog attribute: values by id */
+    ld_pix *prods;      /* per product of the file */
+};
+
+static size_t ix_hash(const char *s, size_t n)
 {
-    for (size_t i = 0; i < c->nattrs; i++)
-        if (strcmp(c->attrs[i].id, id) == 0)
-            return &c->attrs[i];
-    return NULL;
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    return (size_t)(h ^ (h >> 31));
 }
 
-static const cat_value *attr_value(const cat_attr *a, const char *id)
+static bool key_eq(const char *k, const char *s, size_t n)
 {
-    for (size_t i = 0; i < a->nvalues; i++)
-        if (strcmp(a->values[i].id, id) == 0)
-            return &a->values[i];
-    return NULL;
+    return k && strncmp(k, s, n) == 0 && k[n] == '\0';
+}
+
+static size_t ix_probe(const ld_ix *ix, const void *items, ld_key_fn key, const char *s, size_t n)
+{
+    size_t h = ix_hash(s, n) & (ix->cap - 1);
+    while (ix->slot[h] && !key_eq(key(items, ix->slot[h] - 1), s, n))
+        h = (h + 1) & (ix->cap - 1);
+    return h;
+}
+
+/* Indexes items[0..n); false when out of memory. */
+static bool ix_build(ld_ix *ix, const void *items, size_t n, ld_key_fn key)
+{
+    size_t cap = 16;
+    while (cap < n * 2)
+        cap *= 2;
+    ix->slot = calloc(cap, sizeof(size_t));
+    if (!ix->slot)
+        return false;
+    ix->cap = cap;
+    for (size_t i = 0; i < n; i++) {
+        const char *k = key(items, i);
+        size_t h = k ? ix_probe(ix, items, key, k, strlen(k)) : 0;
+        if (k && !ix->slot[h])
+            ix->slot[h] = i + 1;
+    }
+    return true;
+}
+
+/* Position of the first item whose key is s[0..n), or SIZE_MAX. ix may be
+ * NULL (scan). */
+static size_t ld_lookup(ld_ix *ix, const void *items, size_t count, ld_key_fn key, const char *s,
+                        size_t n)
+{
+    if (ix && !ix->cap && count > LD_IX_MIN)
+        ix_build(ix, items, count, key);
+    if (ix && ix->cap) {
+        size_t h = ix_probe(ix, items, key, s, n);
+        return ix->slot[h] ? ix->slot[h] - 1 : SIZE_MAX;
+    }
+    for (size_t i = 0; i < count; i++)
+        if (key_eq(key(items, i), s, n))
+            return i;
+    return SIZE_MAX;
+}
+
+static const char *key_attr(const void *items, size_t i)
+{
+    return ((const cat_attr *)items)[i].id;
+}
+
+static const char *key_value(const void *items, size_t i)
+{
+    return ((const cat_value *)items)[i].id;
+}
+
+static const char *key_prod_attr(const void *items, size_t i)
+{
+    const cat_attr *a = ((const cat_prod_attr *)items)[i].attr;
+    return a ? a->id : NULL;
+}
+
+static const char *key_group(const void *items, size_t i)
+{
+    return ((const cat_group *)items)[i].id;
+}
+
+static const char *key_option(const void *items, size_t i)
+{
+    return ((const cat_option *)items)[i].sku;
+}
+
+static const char *key_str(const void *items, size_t i)
+{
+    return ((const char *const *)items)[i];
+}
+
+/* The file's cache, allocated on first use; NULL without memory. */
+static struct ld_cache *ld_cache_get(ld *l)
+{
+    if (!l->cache)
+        l->cache = calloc(1, sizeof(*l->cache));
+    return l->cache;
+}
+
+/* A calloc'ed array of n indexes kept in *slot, or NULL. */
+static ld_ix *ix_array(ld_ix **slot, size_t n)
+{
+    if (!*slot && n)
+        *slot = calloc(n, sizeof(ld_ix));
+    return *slot;
+}
+
+static void ix_free_n(ld_ix *v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i].slot);
+    free(v);
+}
+
+static void ld_cache_free(ld *l)
+{
+    struct ld_cache *c = l->cache;
+    if (!c)
+        return;
+    free(c->attrs.slot);
+    ix_free_n(c->attr_values, l->cat->nattrs);
+    for (size_t i = 0; c->prods && i < l->cat->nproducts; i++) {
+        ld_pix *p = &c->prods[i];
+        free(p->attrs.slot);
+        free(p->groups.slot);
+        ix_free_n(p->options, l->cat->products[i].ngroups);
+        ix_free_n(p->values, l->cat->products[i].nattrs);
+    }
+    free(c->prods);
+    free(c);
+    l->cache = NULL;
+}
+
+static const cat_attr *ld_find_attr(ld *l, const char *id)
+{
+    const cat_catalog *c = l->cat;
+    struct ld_cache *k = ld_cache_get(l);
+    size_t i = ld_lookup(k ? &k->attrs : NULL, c->attrs, c->nattrs, key_attr, id, strlen(id));
+    return i == SIZE_MAX ? NULL : &c->attrs[i];
+}
+
+/* Value id of enum attribute a (an attribute of this catalog). */
+static const cat_value *attr_value(ld *l, const cat_attr *a, const char *id, size_t len)
+{
+    struct ld_cache *k = ld_cache_get(l);
+    size_t ai = (size_t)(a - l->cat->attrs);
+    ld_ix *ix = k && ai < l->cat->nattrs ? ix_array(&k->attr_values, l->cat->nattrs) : NULL;
+    size_t i = ld_lookup(ix ? &ix[ai] : NULL, a->values, a->nvalues, key_value, id, len);
+    return i == SIZE_MAX ? NULL : &a->values[i];
+}
+
+/* Reports each later listing of an attribute a product already carries.
+ * Sorting pairs keeps it O(n log n) for products with thousands. */
+typedef struct ld_pa_key {
+    const cat_attr *attr;
+    size_t idx;
+} ld_pa_key;
+
+static int pa_key_cmp(const void *pa, const void *pb)
+{
+    const ld_pa_key *a = pa, *b = pb;
+    if (a->attr != b->attr)
+        return (uintptr_t)a->attr < (uintptr_t)b->attr ? -1 : 1;
+    return (a->idx > b->idx) - (a->idx < b->idx);
+}
+
+static void ld_prod_attr_dups(ld *l, const cat_prod_attr *pa, size_t n)
+{
+    if (n < 2)
+        return;
+    ld_pa_key *k = malloc(n * sizeof(*k));
+    if (!k) {
+        l->rc = CPQD_ENOMEM;
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        k[i] = (ld_pa_key){pa[i].attr, i};
+    qsort(k, n, sizeof(*k), pa_key_cmp);
+    for (size_t i = 1; i < n; i++)
+        if (k[i].attr == k[i - 1].attr)
+            ld_err_pos(l, pa[k[i].idx].pos, "attribute '%s' listed twice", k[i].attr->id);
+    free(k);
 }
 
 /* ---- products: delivery ---- */
@@ -796,7 +994,7 @@ static void ld_prod_attr_adders(ld *l, const yn *map, const cat_attr *a, cat_pro
         v[i].id = ld_dup(l, k);
         v[i].pos = ld_pos(l, k);
         v[i].has_adder = true;
-        if (a->type != CAT_ATTR_ENUM || !attr_value(a, k->str))
+        if (a->type != CAT_ATTR_ENUM || !attr_value(l, a, k->str, k->len))
             ld_err(l, k, "attribute '%s' has no value '%.64s'", a->id, k->str);
         ld_money_node(l, map->vals[i], "adder", l->minor, l->cat->currency, &v[i].adder);
     }
@@ -811,7 +1009,7 @@ static int ld_prod_attr(ld *l, const yn *it, cat_prod_attr *pa)
     if (!ld_keys(l, it, "product attribute", keys) || ld_id(l, it, "ref", true, &ref) || !ref)
         return -1;
     pa->pos = ld_pos(l, it);
-    pa->attr = ld_find_attr(l->cat, ref);
+    pa->attr = ld_find_attr(l, ref);
     if (!pa->attr) {
         ld_err(l, yn_get(it, "ref"), "unknown attribute '%s'", ref);
         return -1;
@@ -822,7 +1020,7 @@ static int ld_prod_attr(ld *l, const yn *it, cat_prod_attr *pa)
     if (yn_get(it, "values") && a->type != CAT_ATTR_ENUM)
         ld_err(l, yn_get(it, "values"), "'values' restricts enum attributes only");
     for (size_t i = 0; i < pa->nvalues && a->type == CAT_ATTR_ENUM; i++)
-        if (!attr_value(a, pa->values[i]))
+        if (!attr_value(l, a, pa->values[i], strlen(pa->values[i])))
             ld_err(l, yn_get(it, "values")->vals[i], "attribute '%s' has no value '%s'", a->id,
                    pa->values[i]);
     if (yn_get(it, "adders"))
@@ -1129,8 +1327,9 @@ static int ld_constraint(ld *l, const yn *it, cat_constraint *c)
     c->nif = n;
     if (b && ld_literals(l, b, lits, &n))
         rc = -1;
-    if (c->kind == CAT_CON_EXCLUDES && n < 2 && rc == 0) {
-        ld_err(l, body, "excludes needs at least two literals");
+    /* One literal is a valid excludes ("not L"): DIMACS unit clauses need it. */
+    if (c->kind == CAT_CON_EXCLUDES && n == 0 && lit_count(body) == 0) {
+        ld_err(l, body, "excludes needs at least one literal");
         rc = -1;
     }
     if (c->kind != CAT_CON_IF && c->kind != CAT_CON_REQUIRES)
@@ -1191,10 +1390,7 @@ static int ld_product(ld *l, const yn *it, cat_product *p)
     p->constraints = c;
     LD_DUPS(l, g, p->ngroups, cat_group, "group");
     LD_DUPS(l, c, p->nconstraints, cat_constraint, "constraint");
-    for (size_t i = 1; i < p->nattrs; i++)
-        for (size_t j = 0; j < i; j++)
-            if (pa[i].attr == pa[j].attr)
-                ld_err_pos(l, pa[i].pos, "attribute '%s' listed twice", pa[i].attr->id);
+    ld_prod_attr_dups(l, pa, p->nattrs);
     return 0;
 }
 
@@ -1638,12 +1834,61 @@ static void ld_resolve_options(ld *l, cat_product *p)
 }
 
 typedef struct ld_var {
+    const cat_product *prod; /* the product that holds the variable */
     const cat_group *group;
     const cat_prod_attr *attr;
 } ld_var;
 
+/* Product p's indexes, or NULL (then lookups scan). */
+static ld_pix *ld_pix_get(ld *l, const cat_product *p)
+{
+    struct ld_cache *k = ld_cache_get(l);
+    size_t i = (size_t)(p - l->cat->products);
+    if (!k || i >= l->cat->nproducts)
+        return NULL;
+    if (!k->prods)
+        k->prods = calloc(l->cat->nproducts, sizeof(ld_pix));
+    return k->prods ? &k->prods[i] : NULL;
+}
+
+static const cat_prod_attr *ld_prod_attr_find(ld *l, const cat_product *p, const char *s,
+                                              size_t n)
+{
+    ld_pix *x = ld_pix_get(l, p);
+    size_t i = ld_lookup(x ? &x->attrs : NULL, p->attrs, p->nattrs, key_prod_attr, s, n);
+    return i == SIZE_MAX ? NULL : &p->attrs[i];
+}
+
+static const cat_group *ld_group_find(ld *l, const cat_product *p, const char *s, size_t n)
+{
+    ld_pix *x = ld_pix_get(l, p);
+    size_t i = ld_lookup(x ? &x->groups : NULL, p->groups, p->ngroups, key_group, s, n);
+    return i == SIZE_MAX ? NULL : &p->groups[i];
+}
+
+/* Option with SKU s of group g of product p. */
+static const cat_option *ld_option_find(ld *l, const cat_product *p, const cat_group *g,
+                                        const char *s, size_t n)
+{
+    ld_pix *x = ld_pix_get(l, p);
+    size_t gi = (size_t)(g - p->groups);
+    ld_ix *ix = x && gi < p->ngroups ? ix_array(&x->options, p->ngroups) : NULL;
+    size_t i = ld_lookup(ix ? &ix[gi] : NULL, g->options, g->noptions, key_option, s, n);
+    return i == SIZE_MAX ? NULL : &g->options[i];
+}
+
+/* Whether val is in the enum subset product attribute pa allows. */
+static bool ld_subset_has(ld *l, const cat_product *p, const cat_prod_attr *pa, const char *val)
+{
+    ld_pix *x = ld_pix_get(l, p);
+    size_t ai = (size_t)(pa - p->attrs);
+    ld_ix *ix = x && ai < p->nattrs ? ix_array(&x->values, p->nattrs) : NULL;
+    return ld_lookup(ix ? &ix[ai] : NULL, pa->values, pa->nvalues, key_str, val, strlen(val)) !=
+           SIZE_MAX;
+}
+
 /* Resolves a constraint path from product p; returns NULL or a message. */
-static const char *ld_path(const cat_product *p, const char *path, ld_var *out, char *buf,
+static const char *ld_path(ld *l, const cat_product *p, const char *path, ld_var *out, char *buf,
                            size_t cap)
 {
     const char *s = path;
@@ -1652,33 +1897,29 @@ static const char *ld_path(const cat_product *p, const char *path, ld_var *out, 
         const char *slash = strchr(s, '/');
         size_t n = slash ? (size_t)(slash - s) : strlen(s);
         if (s[0] == '@') {
-            for (size_t i = 0; !slash && i < p->nattrs; i++)
-                if (strlen(p->attrs[i].attr->id) == n - 1 && !memcmp(p->attrs[i].attr->id, s + 1, n - 1)) {
-                    out->attr = &p->attrs[i];
-                    return NULL;
-                }
+            const cat_prod_attr *pa = slash ? NULL : ld_prod_attr_find(l, p, s + 1, n - 1);
+            if (pa) {
+                out->prod = p;
+                out->attr = pa;
+                return NULL;
+            }
             snprintf(buf, cap, "product %s has no attribute '%.*s'", p->sku, (int)n - 1, s + 1);
             return buf;
         }
-        const cat_group *g = NULL;
-        for (size_t i = 0; i < p->ngroups && !g; i++)
-            if (strlen(p->groups[i].id) == n && !memcmp(p->groups[i].id, s, n))
-                g = &p->groups[i];
+        const cat_group *g = ld_group_find(l, p, s, n);
         if (!g) {
             snprintf(buf, cap, "product %s has no group '%.*s'", p->sku, (int)n, s);
             return buf;
         }
         if (!slash) {
+            out->prod = p;
             out->group = g;
             return NULL;
         }
         s = slash + 1;
         slash = strchr(s, '/');
         n = slash ? (size_t)(slash - s) : strlen(s);
-        const cat_option *o = NULL;
-        for (size_t i = 0; i < g->noptions && !o; i++)
-            if (strlen(g->options[i].sku) == n && !memcmp(g->options[i].sku, s, n))
-                o = &g->options[i];
+        const cat_option *o = ld_option_find(l, p, g, s, n);
         if (!o) {
             snprintf(buf, cap, "group %s has no option '%.*s'", g->id, (int)n, s);
             return buf;
@@ -1694,25 +1935,23 @@ static const char *ld_path(const cat_product *p, const char *path, ld_var *out, 
 }
 
 /* Checks that v is a value of var; "*" is a wildcard when allow_any. */
-static const char *ld_var_value(const ld_var *v, const char *val, bool allow_any)
+static const char *ld_var_value(ld *l, const ld_var *v, const char *val, bool allow_any)
 {
     const char *why = NULL;
     if (allow_any && strcmp(val, "*") == 0)
         return NULL;
-    if (v->group) {
-        for (size_t i = 0; i < v->group->noptions; i++)
-            if (strcmp(v->group->options[i].sku, val) == 0)
-                return NULL;
-        return "is not an option of the group";
-    }
-    if (cat_attr_value_check(v->attr->attr, val, strlen(val), &why))
+    if (v->group)
+        return ld_option_find(l, v->prod, v->group, val, strlen(val))
+                   ? NULL
+                   : "is not an option of the group";
+    const cat_attr *a = v->attr->attr;
+    /* an enum value found by id is valid: that is all the check asks of
+     * an enum; otherwise the check says why not */
+    bool known = a->type == CAT_ATTR_ENUM && attr_value(l, a, val, strlen(val));
+    if (!known && cat_attr_value_check(a, val, strlen(val), &why))
         return why;
-    if (v->attr->values) {
-        for (size_t i = 0; i < v->attr->nvalues; i++)
-            if (strcmp(v->attr->values[i], val) == 0)
-                return NULL;
+    if (v->attr->values && !ld_subset_has(l, v->prod, v->attr, val))
         return "is not offered on this product";
-    }
     return NULL;
 }
 
@@ -1723,27 +1962,27 @@ static void ld_resolve_constraint(ld *l, const cat_product *p, const cat_constra
     const char *why;
     for (size_t i = 0; i < c->nlits; i++) {
         const cat_literal *lit = &c->lits[i];
-        if ((why = ld_path(p, lit->path, &v, buf, sizeof(buf)))) {
+        if ((why = ld_path(l, p, lit->path, &v, buf, sizeof(buf)))) {
             ld_err_pos(l, lit->pos, "constraint '%s': %s", c->id, why);
             continue;
         }
         for (size_t k = 0; k < lit->nvalues; k++)
-            if ((why = ld_var_value(&v, lit->values[k], false)))
+            if ((why = ld_var_value(l, &v, lit->values[k], false)))
                 ld_err_pos(l, lit->pos, "constraint '%s': value '%.64s' of %s %s", c->id,
                            lit->values[k], lit->path, why);
     }
     for (size_t k = 0; k < c->nvars; k++) {
-        if ((why = ld_path(p, c->vars[k], &v, buf, sizeof(buf)))) {
+        if ((why = ld_path(l, p, c->vars[k], &v, buf, sizeof(buf)))) {
             ld_err_pos(l, c->pos, "constraint '%s': %s", c->id, why);
             continue;
         }
         for (size_t r = 0; r < c->nrows; r++)
-            if ((why = ld_var_value(&v, c->cells[r * c->nvars + k], true)))
+            if ((why = ld_var_value(l, &v, c->cells[r * c->nvars + k], true)))
                 ld_err_pos(l, c->pos, "constraint '%s' row %zu: value '%.64s' of %s %s", c->id,
                            r + 1, c->cells[r * c->nvars + k], c->vars[k], why);
     }
     if (c->kind == CAT_CON_QUANTITY) {
-        if ((why = ld_path(p, c->qty_path, &v, buf, sizeof(buf))))
+        if ((why = ld_path(l, p, c->qty_path, &v, buf, sizeof(buf))))
             ld_err_pos(l, c->pos, "constraint '%s': %s", c->id, why);
         else if (!v.group)
             ld_err_pos(l, c->pos, "constraint '%s': quantity bounds apply to groups", c->id);
@@ -2073,6 +2312,7 @@ int cat_load_file(cat_build *b, const char *file, const char *hash, const yn *ro
     ld_resolve_promotions(&l);
 out:
     free(l.index);
+    ld_cache_free(&l);
     if (c->id)
         b->ncatalogs++;
     return l.rc;

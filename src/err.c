@@ -28,6 +28,7 @@ const char *err_code_name(int code)
     case CPQD_ECONFLICT: return "conflict";
     case CPQD_ELIMIT: return "limit_exceeded";
     case CPQD_ERULE: return "rule_failed";
+    case CPQD_EFORBIDDEN: return "forbidden";
     default: return "internal";
     }
 }

@@ -23,6 +23,8 @@
 
 #include "cpqd/log.h"
 #include "cpqd/price.h"
+#include "cpqd/solver.h"
+#include "cpqd/store.h"
 
 #include <errno.h>
 #include <event2/thread.h>
@@ -224,6 +226,8 @@ static int worker_init(http_server *srv, http_worker *w, unsigned id)
 static void worker_fini(http_worker *w)
 {
     price_worker_free(w->price);
+    store_close(w->store);
+    solver_ctx_free(w->solver);
     if (w->http)
         evhttp_free(w->http);
     if (w->stop_ev)
@@ -306,12 +310,21 @@ static int listen_parse(const char *addr, struct sockaddr_storage *ss, socklen_t
 }
 
 /* Binds and listens on addr. */
-static int listen_open(const char *addr, evutil_socket_t *out)
+static int listen_open(const char *addr, bool loopback_only, evutil_socket_t *out)
 {
     struct sockaddr_storage ss;
     socklen_t len = 0;
     if (listen_parse(addr, &ss, &len) != 0) {
         log_error("invalid listen address '%s' (expected IPv4:PORT or [IPv6]:PORT)", addr);
+        return CPQD_EINVAL;
+    }
+    bool loopback = ss.ss_family == AF_INET
+                        ? (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127
+                        : IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&ss)->sin6_addr);
+    if (loopback_only && !loopback) {
+        log_error("--keys is required to listen on %s: without API keys only a loopback "
+                  "address is allowed",
+                  addr);
         return CPQD_EINVAL;
     }
     evutil_socket_t fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -440,7 +453,7 @@ static http_server *server_new(const http_config *cfg, int *err)
     pthread_mutex_init(&srv->reload_lock, NULL);
     srv->workers = calloc(cfg->threads, sizeof(*srv->workers));
     srv->base = event_base_new();
-    *err = srv->workers && srv->base ? listen_open(cfg->listen, &srv->fd) : CPQD_ENOMEM;
+    *err = srv->workers && srv->base ? listen_open(cfg->listen, cfg->keys == NULL, &srv->fd) : CPQD_ENOMEM;
     if (*err == 0)
         *err = signals_init(srv);
     for (unsigned i = 0; *err == 0 && i < cfg->threads; i++)

@@ -43,6 +43,8 @@ typedef struct http_worker {
     bool draining;
     struct timespec drain_deadline; /* CLOCK_MONOTONIC */
     struct price_worker *price;     /* this thread's pricing engine, made on first use */
+    struct store *store;            /* this thread's database connection, opened on first use */
+    struct solver_ctx *solver;      /* this thread's configurator state, made on first use */
 } http_worker;
 
 /* The worker running on the calling thread, or NULL off worker threads. */
@@ -72,6 +74,15 @@ int http_reload(http_server *srv, cpqd_errs *errs, http_reload_result *res);
  * http_worker) and always sends a reply. */
 void http_route_request(struct evhttp_request *req, void *arg);
 
+/* ---- configure (http_configure.c) ---- */
+
+struct solver_ctx;
+/* POST /v1/configure: parses body, runs the product's model in *ctx
+ * (created on first use), renders the result. Returns 0 with *out (a
+ * malloc'ed JSON text), or a CPQD_E* code with the reasons in errs. */
+int http_configure(const cat_snapshot *s, struct solver_ctx **ctx, const char *body, size_t len,
+                   char **out, cpqd_errs *errs);
+
 /* ---- views (http_view.c) ----
  * Every view returns a new JSON value (the caller owns the reference), or
  * NULL when building it failed (no memory, or a string that is not valid
@@ -83,12 +94,15 @@ typedef enum http_role {
     HTTP_ROLE_PARTNER,  /* channel partner: never sees cost or floor prices */
 } http_role;
 
-/* Who is asking; auth fills it in a later issue, until then every caller
- * is internal. Per-request. */
+/* Who is asking, from the request's API key (docs/auth.md). Per-request. */
 typedef struct http_caller {
-    http_role role;
+    http_role role;         /* what the catalog views may show */
     const char *partner_id; /* partner: its id */
     const char *segment;    /* partner: its segment, NULL if none */
+    int auth_role;          /* auth_role of the key (admin without --keys) */
+    const char *key_id;     /* "k_..." ("dev" without --keys) */
+    bool has_authority;     /* discount authority set on the key */
+    money_dec authority;
 } http_caller;
 
 #define HTTP_PER_PAGE_DEFAULT 50

@@ -16,11 +16,15 @@
 #include "http_int.h"
 
 #include "cpqd/log.h"
+#include "cpqd/auth.h"
 #include "cpqd/price.h"
+#include "cpqd/quote.h"
+#include "cpqd/store.h"
 
 #include <event2/buffer.h>
 #include <event2/http_struct.h>
 #include <event2/keyvalq_struct.h>
+#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,11 +32,14 @@
 
 #define HTTP_MAX_PARAMS 16        /* query parameters per request */
 #define HTTP_MAX_ERR_DETAILS 1000 /* errors listed in one reply (all are logged) */
+#define HTTP_MAX_PATH_PARAMS 3    /* {} segments in a route */
 
 /* ---- problems: the one status table ---- */
 
 typedef enum http_problem {
     HP_BAD_REQUEST,
+    HP_UNAUTHORIZED,
+    HP_FORBIDDEN,
     HP_INVALID_PARAMETER,
     HP_NOT_FOUND,
     HP_METHOD_NOT_ALLOWED,
@@ -62,6 +69,8 @@ typedef struct http_problem_row {
  * to it. A code appears at most once; codes not listed are internal. */
 static const http_problem_row http_problems[] = {
     [HP_BAD_REQUEST] = {0, 400, "bad_request", "Bad Request"},
+    [HP_UNAUTHORIZED] = {0, 401, "unauthorized", "Unauthorized"},
+    [HP_FORBIDDEN] = {CPQD_EFORBIDDEN, 403, "forbidden", "Forbidden"},
     [HP_INVALID_PARAMETER] = {CPQD_EINVAL, 400, "invalid_parameter", "Bad Request"},
     [HP_NOT_FOUND] = {CPQD_ENOTFOUND, 404, "not_found", "Not Found"},
     [HP_METHOD_NOT_ALLOWED] = {0, 405, "method_not_allowed", "Method Not Allowed"},
@@ -110,8 +119,10 @@ typedef struct http_ctx {
     cat_snapshot *snap; /* this request's reference; NULL if none published */
     http_caller caller;
     const char *query; /* raw query string, NULL if none */
-    char *param;       /* decoded {sku} path segment, malloc'ed */
+    char *param;       /* the first decoded {} path segment (params[0]) */
     size_t param_len;
+    char *params[HTTP_MAX_PATH_PARAMS]; /* decoded {} path segments, malloc'ed */
+    size_t nparams;
     int status; /* of the reply, for the access log */
 } http_ctx;
 
@@ -504,8 +515,19 @@ static void h_price(http_ctx *c, const http_query *q)
             rq->role = "partner";
             rq->partner_id = c->caller.partner_id;
             rq->segment = c->caller.segment;
+        } else if (c->w->cfg->keys) {
+            /* with API keys the authority is the key's, whatever the body says */
+            rq->role = auth_role_name((auth_role)c->caller.auth_role);
+            if (c->caller.auth_role == AUTH_ROLE_ADMIN) {
+                rq->has_authority = true;
+                rq->authority = money_from_int(100);
+            }
         } else if (!rq->role) {
             rq->role = "rep";
+        }
+        if (c->caller.has_authority) {
+            rq->has_authority = true;
+            rq->authority = c->caller.authority;
         }
         rq->partner_view = partner;
         if (!c->w->price && !(c->w->price = price_worker_new()))
@@ -528,34 +550,362 @@ static void h_price(http_ctx *c, const http_query *q)
     errs_free(errs);
 }
 
+/* ---- quotes (docs/quotes.md) ---- */
+
+/* This worker's store connection, opened on first use. */
+static store *need_store(http_ctx *c)
+{
+    if (c->w->store)
+        return c->w->store;
+    cpqd_errs *errs = errs_new();
+    int rc = errs ? store_open(c->w->cfg->db_path, false, &c->w->store, errs) : CPQD_ENOMEM;
+    if (rc) {
+        const cpqd_err *e = errs && errs_count(errs) ? errs_get(errs, 0) : NULL;
+        reply_problem(c, HP_UNAVAILABLE, NULL, "the store is not available: %s",
+                      e ? e->msg : err_code_name(rc));
+        c->w->store = NULL;
+    }
+    errs_free(errs);
+    return c->w->store;
+}
+
+static void reply_errs(http_ctx *c, int rc, cpqd_errs *errs, const char *what)
+{
+    if (!errs || errs_count(errs) == 0) {
+        reply_problem(c, problem_of_code(rc), NULL, "%s failed: %s", what, err_code_name(rc));
+        return;
+    }
+    const cpqd_err *first = errs_get(errs, 0);
+    reply_problem(c, problem_of_code(rc), http_view_errs(errs, HTTP_MAX_ERR_DETAILS), "%s%s",
+                  first->msg, errs_count(errs) > 1 ? " (and more: see details)" : "");
+}
+
+static date_days today_utc(void)
+{
+    return (date_days)(time(NULL) / 86400);
+}
+
+/* Runs one quote operation with everything it needs. */
+typedef int (*quote_fn)(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
+                        const http_query *q, quote_reply *out, cpqd_errs *errs);
+
+static void quote_run(http_ctx *c, const http_query *q, quote_fn fn, const char *what)
+{
+    if (!need_snapshot(c) || !need_store(c))
+        return;
+    if (!c->w->price && !(c->w->price = price_worker_new())) {
+        reply_problem(c, HP_OUT_OF_MEMORY, NULL, "out of memory");
+        return;
+    }
+    quote_caller qk = {.key_id = c->caller.key_id,
+                       .role = auth_role_name((auth_role)c->caller.auth_role),
+                       .partner_id = c->caller.partner_id,
+                       .segment = c->caller.segment,
+                       .has_authority = c->caller.has_authority,
+                       .authority = c->caller.authority};
+    quote_ctx qc = {.st = c->w->store,
+                    .snap = c->snap,
+                    .pw = c->w->price,
+                    .usage = c->w->cfg->price_store,
+                    .caller = &qk,
+                    .today = today_utc()};
+    struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
+    size_t len = evbuffer_get_length(in);
+    const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
+    cpqd_errs *errs = errs_new();
+    quote_reply r = {0, NULL};
+    int rc = errs ? fn(c, &qc, body, len, q, &r, errs) : CPQD_ENOMEM;
+    if (rc == 0)
+        reply_text(c, r.created ? 201 : 200, r.created ? "Created" : "OK", r.body);
+    else
+        reply_errs(c, rc, errs, what);
+    errs_free(errs);
+}
+
+static const char *idem_header(http_ctx *c)
+{
+    return evhttp_find_header(evhttp_request_get_input_headers(c->req), "Idempotency-Key");
+}
+
+static int op_create(http_ctx *c, quote_ctx *qc, const char *body, size_t len, const http_query *q,
+                     quote_reply *out, cpqd_errs *errs)
+{
+    (void)q;
+    return quote_create(qc, body, len, idem_header(c), out, errs);
+}
+
+static int op_get(http_ctx *c, quote_ctx *qc, const char *body, size_t len, const http_query *q,
+                  quote_reply *out, cpqd_errs *errs)
+{
+    (void)body, (void)len, (void)q;
+    int version = 0;
+    if (c->nparams > 1) {
+        char *end;
+        long v = strtol(c->params[1], &end, 10);
+        if (*end || v < 1 || v > 1000000) {
+            errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "version must be a positive integer");
+            return CPQD_EINVAL;
+        }
+        version = (int)v;
+    }
+    return quote_get(qc, c->params[0], version, out, errs);
+}
+
+static int op_list(http_ctx *c, quote_ctx *qc, const char *body, size_t len, const http_query *q,
+                   quote_reply *out, cpqd_errs *errs)
+{
+    (void)c, (void)body, (void)len;
+    store_quote_filter f = {.page = 1, .per_page = HTTP_PER_PAGE_DEFAULT};
+    for (size_t i = 0; i < q->n; i++) {
+        const http_param *p = &q->p[i];
+        if (!strcmp(p->key, "customer"))
+            f.customer = p->val;
+        else if (!strcmp(p->key, "status"))
+            f.status = p->val;
+        else if (!strcmp(p->key, "partner"))
+            f.partner = p->val;
+        else if (!strcmp(p->key, "q"))
+            f.q = p->val;
+        else if ((!strcmp(p->key, "page") && !parse_size(p->val, 1, HTTP_PAGE_MAX, &f.page)) ||
+                 (!strcmp(p->key, "per_page") &&
+                  !parse_size(p->val, 1, HTTP_PER_PAGE_MAX, &f.per_page))) {
+            errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "%s: must be an integer in range", p->key);
+            return CPQD_EINVAL;
+        }
+    }
+    return quote_list(qc, &f, out, errs);
+}
+
+static int op_revise(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
+                     const http_query *q, quote_reply *out, cpqd_errs *errs)
+{
+    (void)q;
+    return quote_revise(qc, c->params[0], body, len, idem_header(c), out, errs);
+}
+
+static int op_action(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
+                     const http_query *q, quote_reply *out, cpqd_errs *errs)
+{
+    (void)q;
+    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(c->req));
+    const char *action = strrchr(path, '/') + 1;
+    return quote_action(qc, c->params[0], action, body, len, out, errs);
+}
+
+static void h_quote_create(http_ctx *c, const http_query *q)
+{
+    quote_run(c, q, op_create, "creating the quote");
+}
+
+static void h_quote_get(http_ctx *c, const http_query *q)
+{
+    quote_run(c, q, op_get, "reading the quote");
+}
+
+static void h_quote_list(http_ctx *c, const http_query *q)
+{
+    quote_run(c, q, op_list, "listing quotes");
+}
+
+static void h_quote_revise(http_ctx *c, const http_query *q)
+{
+    quote_run(c, q, op_revise, "revising the quote");
+}
+
+static void h_quote_action(http_ctx *c, const http_query *q)
+{
+    quote_run(c, q, op_action, "moving the quote");
+}
+
+/* POST /v1/configure (docs/configurator.md). */
+static void h_configure(http_ctx *c, const http_query *q)
+{
+    (void)q;
+    if (!need_snapshot(c))
+        return;
+    struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
+    size_t len = evbuffer_get_length(in);
+    const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
+    cpqd_errs *errs = errs_new();
+    char *out = NULL;
+    int rc = errs ? http_configure(c->snap, &c->w->solver, body, len, &out, errs) : CPQD_ENOMEM;
+    if (rc == 0)
+        reply_text(c, 200, "OK", out);
+    else
+        reply_errs(c, rc, errs, "configuring");
+    errs_free(errs);
+}
+
+/* GET /v1/partners: the partners of every catalog. */
+static void h_partners(http_ctx *c, const http_query *q)
+{
+    (void)q;
+    if (!need_snapshot(c))
+        return;
+    json_t *items = json_array();
+    for (size_t i = 0; items && i < cat_snapshot_catalog_count(c->snap); i++) {
+        const cat_catalog *cc = cat_snapshot_catalog_at(c->snap, i);
+        for (size_t k = 0; k < cc->npartners; k++) {
+            const cat_partner *p = &cc->partners[k];
+            char auth[MONEY_FMT_MAX];
+            if (money_format(p->discount_authority, auth, sizeof(auth)) < 0)
+                strcpy(auth, "0");
+            json_array_append_new(items, json_pack("{s:s,s:s,s:s?,s:s,s:s}", "id", p->id, "name",
+                                                   p->name, "segment", p->segment,
+                                                   "discount_authority", auth, "catalog", cc->id));
+        }
+    }
+    reply_json(c, 200, "OK", items ? json_pack("{s:o}", "items", items) : NULL);
+}
+
 /* ---- routing ---- */
 
 static const char *const list_params[] = {"category", "mode",     "q", "catalog",
                                           "page",     "per_page", NULL};
+static const char *const quote_params[] = {"customer", "status", "partner", "q",
+                                           "page",     "per_page", NULL};
+
+/* Roles a route admits (bits of auth_role); PUBLIC needs no key. */
+#define R(role) (1u << (role))
+#define R_PUBLIC 0u
+#define R_ALL (R(AUTH_ROLE_PARTNER) | R(AUTH_ROLE_REP) | R(AUTH_ROLE_MANAGER) | R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN))
+#define R_STAFF (R(AUTH_ROLE_REP) | R(AUTH_ROLE_MANAGER) | R(AUTH_ROLE_ADMIN))
+#define R_SELLERS (R(AUTH_ROLE_PARTNER) | R_STAFF)
 
 typedef struct http_route {
-    const char *path; /* exact path, or the prefix before {sku} */
-    bool param;       /* a non-empty segment follows the prefix */
+    const char *path; /* "/v1/quotes/{}/versions/{}": {} is one non-empty segment */
     enum evhttp_cmd_type method;
+    unsigned roles;   /* who may call it (docs/auth.md "Routes by role") */
     const char *const *params; /* allowed query parameters, NULL: none */
     http_handler fn;
 } http_route;
 
+/* The one table of routes and who may call them. Partner scoping of
+ * what a route returns is in the views (catalog) and in quote.c. */
 static const http_route http_routes[] = {
-    {"/healthz", false, EVHTTP_REQ_GET, NULL, h_healthz},
-    {"/v1/catalog", false, EVHTTP_REQ_GET, NULL, h_catalog},
-    {"/v1/products", false, EVHTTP_REQ_GET, list_params, h_products},
-    {"/v1/products/", true, EVHTTP_REQ_GET, NULL, h_product},
-    {"/v1/admin/reload", false, EVHTTP_REQ_POST, NULL, h_reload},
-    {"/v1/price", false, EVHTTP_REQ_POST, NULL, h_price},
+    {"/healthz", EVHTTP_REQ_GET, R_PUBLIC, NULL, h_healthz},
+    {"/v1/catalog", EVHTTP_REQ_GET, R_ALL, NULL, h_catalog},
+    {"/v1/products", EVHTTP_REQ_GET, R_ALL, list_params, h_products},
+    {"/v1/products/{}", EVHTTP_REQ_GET, R_ALL, NULL, h_product},
+    {"/v1/partners", EVHTTP_REQ_GET, R_STAFF, NULL, h_partners},
+    {"/v1/admin/reload", EVHTTP_REQ_POST, R(AUTH_ROLE_ADMIN), NULL, h_reload},
+    {"/v1/price", EVHTTP_REQ_POST, R_ALL, NULL, h_price},
+    {"/v1/configure", EVHTTP_REQ_POST, R_ALL, NULL, h_configure},
+    {"/v1/quotes", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL, h_quote_create},
+    {"/v1/quotes", EVHTTP_REQ_GET, R_ALL, quote_params, h_quote_list},
+    {"/v1/quotes/{}", EVHTTP_REQ_GET, R_ALL, NULL, h_quote_get},
+    {"/v1/quotes/{}/versions/{}", EVHTTP_REQ_GET, R_ALL, NULL, h_quote_get},
+    {"/v1/quotes/{}/revise", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL, h_quote_revise},
+    {"/v1/quotes/{}/submit", EVHTTP_REQ_POST, R_SELLERS, NULL, h_quote_action},
+    {"/v1/quotes/{}/approve", EVHTTP_REQ_POST, R_STAFF, NULL, h_quote_action},
+    {"/v1/quotes/{}/reject", EVHTTP_REQ_POST, R_STAFF, NULL, h_quote_action},
+    {"/v1/quotes/{}/send", EVHTTP_REQ_POST, R_SELLERS, NULL, h_quote_action},
 };
 
+static const char *method_of(struct evhttp_request *req);
+
+/* Does path match r's pattern? Segment by segment; {} takes one
+ * non-empty segment. */
 static bool route_match(const http_route *r, const char *path)
 {
-    size_t n = strlen(r->path);
-    if (!r->param)
-        return strcmp(path, r->path) == 0;
-    return strncmp(path, r->path, n) == 0 && path[n] && !strchr(path + n, '/');
+    const char *p = r->path, *s = path;
+    while (*p && *s) {
+        if (p[0] == '{' && p[1] == '}') {
+            size_t seg = strcspn(s, "/");
+            if (seg == 0)
+                return false;
+            s += seg;
+            p += 2;
+            continue;
+        }
+        if (*p != *s)
+            return false;
+        p++, s++;
+    }
+    return !*p && !*s;
+}
+
+/* The {} segments of path under r, decoded into c->params. Returns 0,
+ * -1 (malformed percent-encoding) or -2 (no memory). */
+static int route_params(http_ctx *c, const http_route *r, const char *path)
+{
+    const char *p = r->path, *s = path;
+    while (*p && *s) {
+        if (p[0] == '{' && p[1] == '}') {
+            size_t seg = strcspn(s, "/");
+            if (c->nparams == HTTP_MAX_PATH_PARAMS)
+                return -1;
+            char *v = strndup(s, seg);
+            if (!v)
+                return -2;
+            c->params[c->nparams++] = v;
+            long n = pct_decode(v, seg, false);
+            if (n < 0)
+                return (int)n;
+            if (c->nparams == 1)
+                c->param_len = (size_t)n;
+            s += seg;
+            p += 2;
+            continue;
+        }
+        p++, s++;
+    }
+    c->param = c->nparams ? c->params[0] : NULL;
+    return 0;
+}
+
+/* The partner's segment, from any catalog that declares it. */
+static const char *partner_segment(const cat_snapshot *s, const char *partner)
+{
+    for (size_t i = 0; s && partner && i < cat_snapshot_catalog_count(s); i++) {
+        const cat_catalog *cc = cat_snapshot_catalog_at(s, i);
+        for (size_t k = 0; k < cc->npartners; k++)
+            if (!strcmp(cc->partners[k].id, partner))
+                return cc->partners[k].segment;
+    }
+    return NULL;
+}
+
+/* Authenticates the request for route r: fills c->caller, or replies 401
+ * (no or unknown key) / 403 (the key's role may not call r) and returns
+ * false. Without --keys every caller is an admin (development only). */
+static bool authenticate(http_ctx *c, const http_route *r)
+{
+    const auth_keys *keys = c->w->cfg->keys;
+    if (r->roles == R_PUBLIC)
+        return true;
+    if (!keys) {
+        c->caller = (http_caller){.role = HTTP_ROLE_INTERNAL, .auth_role = AUTH_ROLE_ADMIN,
+                                  .key_id = "dev"};
+        return true;
+    }
+    struct evkeyvalq *h = evhttp_request_get_input_headers(c->req);
+    const char *a = evhttp_find_header(h, "Authorization");
+    const auth_key *k = NULL;
+    if (a && strncasecmp(a, "Bearer ", 7) == 0)
+        k = auth_keys_lookup(keys, a + 7, strlen(a + 7));
+    if (!k) {
+        evhttp_add_header(evhttp_request_get_output_headers(c->req), "WWW-Authenticate",
+                          "Bearer realm=\"cpqd\"");
+        reply_problem(c, HP_UNAUTHORIZED, NULL,
+                      a ? "unknown API key" : "an API key is required: Authorization: Bearer <key>");
+        return false;
+    }
+    c->caller = (http_caller){
+        .role = k->role == AUTH_ROLE_PARTNER ? HTTP_ROLE_PARTNER : HTTP_ROLE_INTERNAL,
+        .partner_id = k->partner,
+        .segment = partner_segment(c->snap, k->partner),
+        .auth_role = (int)k->role,
+        .key_id = k->id,
+        .has_authority = k->has_authority,
+        .authority = k->authority,
+    };
+    if (!(r->roles & R(k->role))) {
+        reply_problem(c, HP_FORBIDDEN, NULL, "the %s role may not call %s %s",
+                      auth_role_name(k->role), method_of(c->req), r->path);
+        return false;
+    }
+    return true;
 }
 
 static const char *method_names(enum evhttp_cmd_type m)
@@ -603,17 +953,14 @@ static void route_run(http_ctx *c, const http_route *r, const char *path)
 {
     char why[256] = "";
     http_query q;
-    if (r->param) {
-        const char *seg = path + strlen(r->path);
-        c->param = strdup(seg);
-        long n = c->param ? pct_decode(c->param, strlen(c->param), false) : -2;
-        if (n < 0) {
-            reply_problem(c, n == -2 ? HP_OUT_OF_MEMORY : HP_BAD_REQUEST, NULL,
-                          "malformed percent-encoding in the path");
-            return;
-        }
-        c->param_len = (size_t)n;
+    int pr = route_params(c, r, path);
+    if (pr < 0) {
+        reply_problem(c, pr == -2 ? HP_OUT_OF_MEMORY : HP_BAD_REQUEST, NULL,
+                      "malformed percent-encoding in the path");
+        return;
     }
+    if (!authenticate(c, r))
+        return;
     int rc = query_parse(c->query, r->params, &q, why, sizeof(why));
     if (rc == CPQD_EINVAL)
         reply_problem(c, HP_INVALID_PARAMETER, q.bad ? param_details(printable(q.bad)) : NULL, "%s",
@@ -715,7 +1062,7 @@ static double ms_since(const struct timespec *t0)
 void http_route_request(struct evhttp_request *req, void *arg)
 {
     http_worker *w = arg;
-    http_ctx c = {.req = req, .w = w, .caller = {HTTP_ROLE_INTERNAL, NULL, NULL}};
+    http_ctx c = {.req = req, .w = w, .caller = {.role = HTTP_ROLE_INTERNAL}};
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     /* taken now: once replied to, req may be freed at any time */
@@ -729,7 +1076,8 @@ void http_route_request(struct evhttp_request *req, void *arg)
     c.snap = cat_current_acquire();
     dispatch(&c);
     cat_snapshot_release(c.snap);
-    free(c.param);
+    for (size_t i = 0; i < c.nparams; i++)
+        free(c.params[i]);
     if (uri)
         log_debug("w%u %s %s %d %.3fms", w->id, method, uri, c.status, ms_since(&t0));
     free(uri);

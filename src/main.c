@@ -10,13 +10,18 @@
  * To add a command, write cmd_<name>(argc, argv) and add one row to
  * `commands` (its usage line comes from the same row).
  */
+#include "cpqd/auth.h"
 #include "cpqd/cat.h"
 #include "cpqd/err.h"
 #include "cpqd/http.h"
+#include "cpqd/import.h"
 #include "cpqd/log.h"
 #include "cpqd/price.h"
 #include "cpqd/rules.h"
+#include "cpqd/solver.h"
+#include "cpqd/store.h"
 
+#include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,18 +44,27 @@ typedef struct cmd {
 static int cmd_serve(int argc, char **argv);
 static int cmd_check(int argc, char **argv);
 static int cmd_rule(int argc, char **argv);
+static int cmd_key(int argc, char **argv);
+static int cmd_migrate(int argc, char **argv);
+static int cmd_import(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 
 static const cmd commands[] = {
     {"serve", cmd_serve,
-     "--catalogs DIR --listen ADDR:PORT [--rules DIR] [--threads N]\n"
-     "        [--max-body BYTES] [--timeout SECONDS] [--log-level debug|info|warn|error]",
+     "--catalogs DIR --listen ADDR:PORT [--rules DIR] [--threads N] [--keys FILE]\n"
+     "        [--db PATH] [--max-body BYTES] [--timeout SECONDS]\n"
+     "        [--log-level debug|info|warn|error]",
      "serve the HTTP API on the catalogs in DIR (SIGHUP reloads, SIGTERM drains and exits)"},
     {"check", cmd_check, "PATH... [--rules DIR]",
      "validate catalog files or directories; print every error as file:line:col: message"},
     {"rule", cmd_rule, "eval FILE [--input JSON]",
      "evaluate one Lua rule in the production sandbox; print OK|ERR_* and its value or message"},
+    {"import", cmd_import, "xcsp|clib|dimacs INPUT... [-o OUT.yaml] [--id ID]",
+     "convert a configuration benchmark (XCSP 2.1, CLib tables, DIMACS CNF) into a catalog"},
+    {"key", cmd_key, "new --keys FILE --role partner|rep|manager|crm|admin [--partner P] [--name N]",
+     "add an API key to FILE (creating it) and print the key, the only time it is shown"},
+    {"migrate", cmd_migrate, "--db PATH", "create or migrate the database to this binary's schema"},
     {"version", cmd_version, "", "print the version"},
     {"help", cmd_help, "[COMMAND]", "print this help"},
 };
@@ -189,6 +203,23 @@ static bool check_one(const char *path, const char *rules, bool name_it, cpqd_er
     cat_snapshot *s = cat_snapshot_load_path(path, rules, errs);
     if (!s)
         return false;
+    /* the configurator's static checks: a constraint that can never hold
+     * and a product with no valid configuration are errors; dead and
+     * always-forced options are warnings (reported, not failing) */
+    size_t before = errs_count(errs);
+    cpqd_errs *notes = errs_new();
+    if (!notes || solver_snapshot_check(s, errs, notes) != 0)
+        errs_add(errs, CPQD_ENOMEM, path, 0, 0, "out of memory while checking constraints");
+    for (size_t i = 0; notes && i < errs_count(notes); i++) {
+        char *line = errs_format(notes, i);
+        fprintf(stderr, "warning: %s\n", line ? line : "?");
+        free(line);
+    }
+    errs_free(notes);
+    if (errs_count(errs) > before) {
+        cat_snapshot_release(s);
+        return false;
+    }
     sum->catalogs += cat_snapshot_catalog_count(s);
     sum->products += cat_snapshot_product_count(s);
     printf("ok: %zu catalogs, %zu products, version %s%s%s%s\n", cat_snapshot_catalog_count(s),
@@ -230,8 +261,10 @@ static int cmd_check(int argc, char **argv)
 /* ---- serve ---- */
 
 typedef struct serve_flags {
-    const char *catalogs, *rules, *listen, *threads, *max_body, *timeout, *log_level;
+    const char *catalogs, *rules, *listen, *threads, *max_body, *timeout, *log_level, *keys, *db;
 } serve_flags;
+
+#define DEFAULT_DB "var/cpqd.db"
 
 /* Turns the flag strings into cfg; EXIT_USAGE on a bad value. */
 static int serve_config(const serve_flags *sf, http_config *cfg)
@@ -247,6 +280,7 @@ static int serve_config(const serve_flags *sf, http_config *cfg)
     cfg->catalog_dir = sf->catalogs;
     cfg->rules_dir = sf->rules;
     cfg->listen = sf->listen;
+    cfg->db_path = sf->db ? sf->db : DEFAULT_DB;
     if (sf->threads && !parse_num(sf->threads, 1, 1024, &v))
         return bad_value("serve", "--threads", sf->threads, "1 to 1024");
     cfg->threads = sf->threads ? (unsigned)v : cfg->threads;
@@ -284,6 +318,45 @@ static int serve_load(const http_config *cfg)
     return 0;
 }
 
+/* Loads --keys; without it, serves loopback only, every caller an admin. */
+static int serve_auth(const serve_flags *sf, http_config *cfg, auth_keys **keys)
+{
+    if (!sf->keys) {
+        /* http refuses a non-loopback address without keys */
+        log_warn("no --keys: authentication is off and every caller is an admin "
+                 "(development only, loopback only)");
+        return 0;
+    }
+    cpqd_errs *errs = errs_new();
+    int rc = errs ? auth_keys_load(sf->keys, keys, errs) : CPQD_ENOMEM;
+    if (rc) {
+        if (errs)
+            print_errs(errs);
+        fprintf(stderr, "cpqd serve: cannot use the key file %s; not starting\n", sf->keys);
+    } else {
+        cfg->keys = *keys;
+        log_info("%zu API keys from %s", auth_keys_count(*keys), sf->keys);
+    }
+    errs_free(errs);
+    return rc ? EXIT_FAILURE : 0;
+}
+
+/* Creates or migrates the database before serving. */
+static int serve_store(const http_config *cfg)
+{
+    cpqd_errs *errs = errs_new();
+    store *st = NULL;
+    int rc = errs ? store_open(cfg->db_path, true, &st, errs) : CPQD_ENOMEM;
+    if (rc) {
+        if (errs)
+            print_errs(errs);
+        fprintf(stderr, "cpqd serve: cannot open the database %s; not starting\n", cfg->db_path);
+    }
+    store_close(st);
+    errs_free(errs);
+    return rc ? EXIT_FAILURE : 0;
+}
+
 static int cmd_serve(int argc, char **argv)
 {
     serve_flags sf = {0};
@@ -291,7 +364,8 @@ static int cmd_serve(int argc, char **argv)
         {"--catalogs", &sf.catalogs},   {"--rules", &sf.rules},
         {"--listen", &sf.listen},       {"--threads", &sf.threads},
         {"--max-body", &sf.max_body},   {"--timeout", &sf.timeout},
-        {"--log-level", &sf.log_level}, {NULL, NULL},
+        {"--log-level", &sf.log_level}, {"--keys", &sf.keys},
+        {"--db", &sf.db},               {NULL, NULL},
     };
     args a;
     http_config cfg;
@@ -308,12 +382,18 @@ static int cmd_serve(int argc, char **argv)
     if (rc == 0 && !usage)
         rc = EXIT_FAILURE;
     cfg.price_store = usage;
+    auth_keys *keys = NULL;
+    if (rc == 0)
+        rc = serve_auth(&sf, &cfg, &keys);
+    if (rc == 0)
+        rc = serve_store(&cfg);
     if (rc == 0)
         rc = serve_load(&cfg);
     if (rc == 0)
         rc = http_serve(&cfg) == 0 ? 0 : EXIT_FAILURE;
     cat_current_publish_take(NULL); /* drops the last snapshot before exit */
     price_memstore_free(usage);
+    auth_keys_free(keys);
     return rc;
 }
 
@@ -326,6 +406,38 @@ static int cmd_rule(int argc, char **argv)
         return EXIT_USAGE;
     }
     return rules_cli_eval(argc - 1, argv + 1);
+}
+
+/* ---- import ---- */
+
+static int cmd_import(int argc, char **argv)
+{
+    int rc = import_cli(argc, argv);
+    if (rc == EXIT_USAGE)
+        usage(stderr, cmd_find("import"));
+    return rc;
+}
+
+/* ---- key, migrate ---- */
+
+static int cmd_key(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "new") != 0) {
+        usage(stderr, cmd_find("key"));
+        return EXIT_USAGE;
+    }
+    int rc = auth_cli_key(argc - 1, argv + 1);
+    if (rc == EXIT_USAGE)
+        usage(stderr, cmd_find("key"));
+    return rc;
+}
+
+static int cmd_migrate(int argc, char **argv)
+{
+    int rc = store_cli_migrate(argc, argv);
+    if (rc == EXIT_USAGE)
+        usage(stderr, cmd_find("migrate"));
+    return rc;
 }
 
 /* ---- version, help ---- */
@@ -358,6 +470,7 @@ static int cmd_help(int argc, char **argv)
 int main(int argc, char **argv)
 {
     price_register(); /* per-snapshot price index, built at every load */
+    cat_ext_register(CAT_EXT_SOLVER, solver_snapshot_build, solver_snapshot_free);
     if (argc < 2) {
         usage(stderr, NULL);
         return EXIT_USAGE;

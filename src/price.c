@@ -8,6 +8,8 @@
  */
 #include "price_int.h"
 
+#include "cpqd/solver.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -776,8 +778,91 @@ static int step_discount(pctx *c, pline *l, const price_line_in *in)
                       money_neg(d), no_pos);
 }
 
+/* A configured line: the solver checks the configuration and explodes
+ * its BOM; the selected and implied options (total quantity per unit of
+ * the line) become the line's options, and attribute choices of the root
+ * product its attributes (explicit ones win). *out is a copy of in. */
+static int expand_config(pctx *c, pline *l, const price_line_in *in, price_line_in *out)
+{
+    *out = *in;
+    const solver_model *m = solver_snapshot_model(c->s, l->p);
+    if (!m)
+        return perr(c, CPQD_EINVAL, no_pos, "line %s: %s has nothing to configure", l->o->id,
+                    l->p->sku);
+    if (!c->w->solver && !(c->w->solver = solver_ctx_new()))
+        return CPQD_ENOMEM;
+    solver_choice *ch = arena_calloc(c->a, in->nconfig + 1, sizeof(*ch));
+    price_attr_in *attrs = arena_calloc(c->a, in->nattrs + in->nconfig + 1, sizeof(*attrs));
+    if (!ch || !attrs)
+        return CPQD_ENOMEM;
+    if (in->nattrs) /* memcpy from NULL is undefined even for 0 bytes */
+        memcpy(attrs, in->attrs, in->nattrs * sizeof(*attrs));
+    size_t na = in->nattrs;
+    for (size_t i = 0; i < in->nconfig; i++) {
+        const price_choice_in *x = &in->config[i];
+        const char *why = NULL;
+        size_t var = solver_var_find(m, x->path, strlen(x->path));
+        size_t val = var == SIZE_MAX ? SIZE_MAX
+                                     : solver_value_find(m, var, x->value, strlen(x->value), &why);
+        if (val == SIZE_MAX)
+            return perr(c, CPQD_EINVAL, no_pos, "line %s: configuration[%zu]: %s '%s'%s%s",
+                        l->o->id, i, var == SIZE_MAX ? "no variable" : "no value of",
+                        var == SIZE_MAX ? x->path : x->value, why ? ": " : "", why ? why : "");
+        ch[i] = (solver_choice){var, val, x->exclude, x->has_qty, x->qty};
+        bool given = false;
+        for (size_t k = 0; k < in->nattrs && !given; k++)
+            given = !strcmp(in->attrs[k].id, x->path + 1);
+        if (x->path[0] == '@' && !strchr(x->path, '/') && !x->exclude && !given)
+            attrs[na++] = (price_attr_in){x->path + 1, x->value};
+    }
+    solver_result r;
+    int rc = solver_configure(c->w->solver, m, ch, in->nconfig, SOLVER_EXPLAIN_NONE, &r);
+    if (rc == CPQD_EINVAL)
+        return perr(c, rc, no_pos, "line %s: a configured quantity is outside its range", l->o->id);
+    if (rc)
+        return rc;
+    if (!r.consistent) {
+        char buf[400] = "";
+        size_t len = 0;
+        for (size_t i = 0; i < r.conflict.nchoices && len < sizeof(buf) - 80; i++) {
+            const price_choice_in *x = &in->config[r.conflict.choices[i]];
+            len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s = %s", i ? ", " : "",
+                                    x->path, x->value);
+        }
+        solver_result_fini(&r);
+        return perr(c, CPQD_EINVAL, no_pos,
+                    "line %s: the configuration of %s is inconsistent (conflicting choices: %s; "
+                    "POST /v1/configure explains)",
+                    l->o->id, l->p->sku, buf);
+    }
+    price_option_in *opts = arena_calloc(c->a, in->noptions + r.nbom + 1, sizeof(*opts));
+    if (!opts) {
+        solver_result_fini(&r);
+        return CPQD_ENOMEM;
+    }
+    if (in->noptions)
+        memcpy(opts, in->options, in->noptions * sizeof(*opts));
+    for (size_t i = 0; i < r.nbom; i++)
+        opts[in->noptions + i] = (price_option_in){r.bom[i].product->sku, r.bom[i].total_qty};
+    out->options = opts;
+    out->noptions = in->noptions + r.nbom;
+    out->attrs = attrs;
+    out->nattrs = na;
+    l->o->configured = true;
+    l->o->config_complete = r.complete;
+    solver_result_fini(&r);
+    return 0;
+}
+
 static int price_line(pctx *c, pline *l, const price_line_in *in)
 {
+    price_line_in expanded;
+    if (in->nconfig) {
+        int rc = expand_config(c, l, in, &expanded);
+        if (rc)
+            return rc;
+        in = &expanded;
+    }
     const cat_product *p = l->p;
     price_line_out *o = l->o;
     if (money_sign(in->qty) < 0)
@@ -1034,6 +1119,7 @@ void price_worker_free(price_worker *w)
     if (!w)
         return;
     rules_state_free(w->rules);
+    solver_ctx_free(w->solver);
     free(w);
 }
 

@@ -40,6 +40,7 @@ typedef struct pctx {
 
 struct price_worker {
     rules_state *rules;
+    struct solver_ctx *solver; /* made on the first configured line */
     size_t evals;
 };
 

@@ -175,6 +175,54 @@ static void jp_options(jp *p, json_t *a, size_t li, price_line_in *ln)
     ln->noptions = n;
 }
 
+/* "configuration": [{path, value, quantity?, exclude?}] as /v1/configure. */
+static void jp_config(jp *p, json_t *a, size_t li, price_line_in *ln)
+{
+    if (!json_is_array(a) || json_array_size(a) > 4096) {
+        jp_err(p, jp_field(p, li, "configuration"),
+               "must be an array of {path, value, quantity?, exclude?} (at most 4096)");
+        return;
+    }
+    size_t n = json_array_size(a);
+    price_choice_in *v = arena_calloc(p->a, n + 1, sizeof(*v));
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_array_get(a, i);
+        char where[64], f[96];
+        snprintf(where, sizeof(where), "lines[%zu].configuration[%zu]", li, i);
+        if (!json_is_object(o)) {
+            jp_err(p, where, "must be an object {path, value, quantity?, exclude?}");
+            continue;
+        }
+        static const char *const keys[] = {"path", "value", "quantity", "exclude", NULL};
+        jp_keys(p, o, where, keys);
+        snprintf(f, sizeof(f), "%s.path", where);
+        v[i].path = jp_str(p, o, "path", f, true, 256);
+        json_t *val = json_object_get(o, "value");
+        char buf[32];
+        if (json_is_integer(val)) {
+            snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(val));
+            v[i].value = arena_strdup(p->a, buf);
+        } else {
+            snprintf(f, sizeof(f), "%s.value", where);
+            v[i].value = jp_str(p, o, "value", f, true, 256);
+        }
+        json_t *q = json_object_get(o, "quantity");
+        snprintf(f, sizeof(f), "%s.quantity", where);
+        if (q && jp_dec(p, q, f, &v[i].qty))
+            v[i].has_qty = true;
+        json_t *x = json_object_get(o, "exclude");
+        if (x && !json_is_boolean(x)) {
+            snprintf(f, sizeof(f), "%s.exclude", where);
+            jp_err(p, f, "must be true or false");
+        }
+        v[i].exclude = json_is_true(x);
+    }
+    ln->config = v;
+    ln->nconfig = n;
+}
+
 static void jp_line(jp *p, json_t *o, size_t i, price_line_in *ln)
 {
     char where[32];
@@ -183,8 +231,8 @@ static void jp_line(jp *p, json_t *o, size_t i, price_line_in *ln)
         jp_err(p, where, "must be an object");
         return;
     }
-    static const char *const keys[] = {"id", "sku", "quantity", "attributes", "options",
-                                       "discount", NULL};
+    static const char *const keys[] = {"id",       "sku",           "quantity", "attributes",
+                                       "options",  "configuration", "discount", NULL};
     jp_keys(p, o, where, keys);
     ln->id = jp_str(p, o, "id", jp_field(p, i, "id"), false, 64);
     ln->sku = jp_str(p, o, "sku", jp_field(p, i, "sku"), true, 128);
@@ -208,6 +256,9 @@ static void jp_line(jp *p, json_t *o, size_t i, price_line_in *ln)
     json_t *op = json_object_get(o, "options");
     if (op && !json_is_null(op))
         jp_options(p, op, i, ln);
+    json_t *cf = json_object_get(o, "configuration");
+    if (cf && !json_is_null(cf))
+        jp_config(p, cf, i, ln);
 }
 
 static void jp_customer(jp *p, json_t *root, price_request *rq)
@@ -526,6 +577,8 @@ static void jw_line(jw *w, const price_line_out *l, int minor, bool partner_view
     }
     if (l->free_from)
         jw_kstr(w, &f, "free_item_of", l->free_from);
+    if (l->configured)
+        jw_kbool(w, &f, "configuration_complete", l->config_complete);
     jw_kbool(w, &f, "approval_required", l->approval_required);
     if (l->approval_required) {
         bool g = true;

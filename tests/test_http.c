@@ -91,7 +91,7 @@ static json_t *view(const cat_snapshot *s, const char *sku, const http_caller *c
 
 static void test_http_view_internal_sees_every_book_with_cost_and_floor(void **state)
 {
-    http_caller internal = {HTTP_ROLE_INTERNAL, NULL, NULL};
+    http_caller internal = {.role = HTTP_ROLE_INTERNAL};
     json_t *j = view(*state, "MX-100", &internal);
     assert_string_equal(books_of(j), "list-2026,list-2026,factory-2026,p007,other-partner");
     json_t *first = json_array_get(json_object_get(j, "prices"), 0);
@@ -102,7 +102,7 @@ static void test_http_view_internal_sees_every_book_with_cost_and_floor(void **s
 
 static void test_http_view_partner_never_sees_cost_or_floor(void **state)
 {
-    http_caller partner = {HTTP_ROLE_PARTNER, "P-007", "factory"};
+    http_caller partner = {.role = HTTP_ROLE_PARTNER, .partner_id = "P-007", .segment = "factory"};
     json_t *j = view(*state, "MX-100", &partner);
     /* books for all, its segment and itself; not another partner's */
     assert_string_equal(books_of(j), "list-2026,list-2026,factory-2026,p007");
@@ -121,12 +121,12 @@ static void test_http_view_partner_never_sees_cost_or_floor(void **state)
 
 static void test_http_view_partner_without_segment_sees_only_its_books(void **state)
 {
-    http_caller partner = {HTTP_ROLE_PARTNER, "P-999", NULL};
+    http_caller partner = {.role = HTTP_ROLE_PARTNER, .partner_id = "P-999"};
     json_t *j = view(*state, "MX-100", &partner);
     assert_string_equal(books_of(j), "list-2026,list-2026,other-partner");
     assert_false(has_key(j, "cost"));
     json_decref(j);
-    http_caller stranger = {HTTP_ROLE_PARTNER, "P-000", "hospital"};
+    http_caller stranger = {.role = HTTP_ROLE_PARTNER, .partner_id = "P-000", .segment = "hospital"};
     j = view(*state, "MX-100", &stranger);
     assert_string_equal(books_of(j), "list-2026,list-2026");
     json_decref(j);
@@ -155,7 +155,7 @@ static void test_http_view_bounds_inline_bom_depth(void **state)
     }
     assert_int_equal(tu_write(dir, "deep.yaml", yaml), 0);
     cat_snapshot *s = load(dir, dir);
-    http_caller internal = {HTTP_ROLE_INTERNAL, NULL, NULL};
+    http_caller internal = {.role = HTTP_ROLE_INTERNAL};
     json_t *j = view(s, "D-1", &internal);
     json_t *opt = j;
     /* levels 2..4 are inline; level 5 says it has groups but does not

@@ -26,6 +26,7 @@ enum {
     CPQD_ELIMIT = -8,    /* a configured limit was exceeded */
     CPQD_EINTERNAL = -9, /* a bug: an invariant did not hold */
     CPQD_ERULE = -10,    /* a catalog's Lua rule failed or hit a sandbox limit */
+    CPQD_EFORBIDDEN = -11, /* the caller may not do this (authority, role) */
 };
 
 /* Short stable name of a code ("invalid", "not_found", ...). */

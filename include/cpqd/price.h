@@ -79,6 +79,16 @@ typedef struct price_option_in {
     money_dec qty; /* per unit of the line's product */
 } price_option_in;
 
+/* One configurator choice of a configured line (as POST /v1/configure
+ * takes them). */
+typedef struct price_choice_in {
+    const char *path;  /* "spindle", "@voltage", "controller/CNC-CTL-PRO/io" */
+    const char *value;
+    bool has_qty;
+    money_dec qty;     /* a ranged option's quantity */
+    bool exclude;
+} price_choice_in;
+
 typedef struct price_line_in {
     const char *id; /* the caller's line id, NULL: its 1-based position */
     const char *sku;
@@ -87,6 +97,9 @@ typedef struct price_line_in {
     size_t nattrs;
     const price_option_in *options; /* explicit option list (or the exploded BOM) */
     size_t noptions;
+    const price_choice_in *config;  /* a configuration: its exploded BOM becomes options, its
+                                       root attribute choices attributes (docs/pricing.md) */
+    size_t nconfig;
     bool has_discount;
     money_dec discount; /* requested discount, percent */
 } price_line_in;
@@ -151,6 +164,8 @@ typedef struct price_line_out {
     const char *approval_level; /* lowest level allowed to approve, NULL if none needed */
     const char *approval_reason;
     const char *free_from;      /* free-item line: the promotion that added it */
+    bool configured;            /* priced from a configuration */
+    bool config_complete;       /* ... which was complete */
 } price_line_out;
 
 typedef struct price_promo_out {

@@ -101,3 +101,31 @@ echo "server resident memory after the runs: $(grep VmRSS /proc/$PID/status | tr
 kill -TERM "$PID"
 wait "$PID" && echo "server exited 0 on SIGTERM"
 PID=""
+
+echo
+echo "== configurator on the public benchmarks (\$CPQD_SHARED/configbench, imported by cpqd import)"
+# Replays are bounded for time: BENCH_REPLAY_MEDIUM (default 1000 of 8,252
+# sold configurations; "all" for every one) and BENCH_REPLAY_BIG (default
+# 3 of 8,337: big's steps take ~0.1 s each on this engine).
+CB="${CPQD_SHARED:-$(cd "$(dirname "$0")/../.." && pwd)/../shared}/configbench"
+if [ -d "$CB" ]; then
+    for spec in "xcsp medium renault_fargier/medium_domainsorted.xml" \
+                "xcsp big renault_fargier/big_domainsorted.xml" \
+                "clib clib-renault clib_renault_partial" \
+                "dimacs linux featuremodels/linux_2.6.33.3_Knueppel2017.dimacs" \
+                "dimacs automotive02 featuremodels/automotive02_v1_Knueppel2017.dimacs"; do
+        set -- $spec
+        mkdir -p "$TMP/cb/$2"
+        run "$B/cpqd" import "$1" "$CB/$3" -o "$TMP/cb/$2/catalog.yaml" --id "$2"
+        run "$B/bench/bench_load" "$TMP/cb/$2" "" 3
+    done
+    # bench_config prints its own command line first
+    "$B/bench/bench_config" "$TMP/cb/medium/catalog.yaml" \
+        --replay "$CB/renault_fargier/config_medium_filtered.txt" --limit "${BENCH_REPLAY_MEDIUM:-1000}"
+    "$B/bench/bench_config" "$TMP/cb/big/catalog.yaml" \
+        --replay "$CB/renault_fargier/config_big_filtered.txt" --limit "${BENCH_REPLAY_BIG:-3}"
+    # README: Linux 2.6.33.3 has 456 variables with a single valid value (core + dead)
+    "$B/bench/bench_config" "$TMP/cb/linux/catalog.yaml" --root --expect-singletons 456
+else
+    echo "skipped: $CB not found (set CPQD_SHARED)"
+fi

@@ -1,0 +1,86 @@
+/*
+ * quote: durable, versioned quotes and their status machine
+ * (docs/quotes.md).
+ *
+ * Owns: turning a quote request into a priced, stored quote (one store
+ * transaction per request, with its idempotency record), versions and
+ * revisions, the status machine draft -> pending_approval -> approved ->
+ * sent -> accepted | rejected | expired and who may move it, partner
+ * scoping of quotes (another partner's quote does not exist), and the JSON
+ * of quotes.
+ * Does not own: pricing (price), persistence (store), authentication and
+ * the route-by-role table (auth, http).
+ *
+ * Every function returns 0 with *out filled (an HTTP-ready JSON body and
+ * whether it created something), or a CPQD_E* code with the reasons in
+ * errs: CPQD_EINVAL (bad request), CPQD_ENOTFOUND (no such quote, or not
+ * the caller's), CPQD_ECONFLICT (illegal transition: errs lists the
+ * allowed actions; Idempotency-Key reused with another body),
+ * CPQD_EFORBIDDEN (not enough authority to approve), and whatever pricing
+ * or the store returned.
+ * Thread-safety: a quote_ctx is per request, on one thread.
+ */
+#ifndef CPQD_QUOTE_H
+#define CPQD_QUOTE_H
+
+#include "cpqd/cat.h"
+#include "cpqd/date.h"
+#include "cpqd/err.h"
+#include "cpqd/money.h"
+#include "cpqd/price.h"
+#include "cpqd/store.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Who is calling (filled by http from the API key). */
+typedef struct quote_caller {
+    const char *key_id;     /* for created_by and the audit trail */
+    const char *role;       /* partner, rep, manager, crm, admin */
+    const char *partner_id; /* partner callers: their partner */
+    const char *segment;    /* partner callers: the partner's segment, if any */
+    bool has_authority;     /* a discount authority set on the key */
+    money_dec authority;    /* percent */
+} quote_caller;
+
+typedef struct quote_ctx {
+    store *st;
+    const cat_snapshot *snap;
+    price_worker *pw;
+    price_store *usage;
+    const quote_caller *caller;
+    date_days today;
+} quote_ctx;
+
+typedef struct quote_reply {
+    int created; /* 1: a new quote or version was stored (201), 0: read or moved (200) */
+    char *body;  /* malloc'ed JSON text */
+} quote_reply;
+
+/* POST /v1/quotes: the /v1/price request plus optional "valid_until"
+ * (YYYY-MM-DD, default today + 30 days). idem_key may be NULL. A repeated
+ * key with the same body returns the stored reply (created = 1 again,
+ * same quote); with another body, CPQD_ECONFLICT. */
+int quote_create(quote_ctx *c, const char *body, size_t len, const char *idem_key,
+                 quote_reply *out, cpqd_errs *errs);
+
+/* GET /v1/quotes/{id} (version 0) and /v1/quotes/{id}/versions/{n}. */
+int quote_get(quote_ctx *c, const char *id, int version, quote_reply *out, cpqd_errs *errs);
+
+/* GET /v1/quotes?customer=&status=&partner=&q=&page=&per_page= (partner
+ * callers only ever see their own). */
+int quote_list(quote_ctx *c, const store_quote_filter *f, quote_reply *out, cpqd_errs *errs);
+
+/* POST /v1/quotes/{id}/revise: a new version from a body like
+ * quote_create's, re-priced on the current catalogs, status draft. */
+int quote_revise(quote_ctx *c, const char *id, const char *body, size_t len,
+                 const char *idem_key, quote_reply *out, cpqd_errs *errs);
+
+/* POST /v1/quotes/{id}/{action} with action submit, approve, reject or
+ * send; body may hold {"note": "..."}. */
+int quote_action(quote_ctx *c, const char *id, const char *action, const char *body, size_t len,
+                 quote_reply *out, cpqd_errs *errs);
+
+void quote_reply_fini(quote_reply *r);
+
+#endif

@@ -1,0 +1,220 @@
+/*
+ * store: durable state (quotes, their versions and status history,
+ * idempotency records; contracts and receivables come later) behind one
+ * interface, with SQLite as the embedded backend.
+ *
+ * Owns: the database file, its schema and migrations (schema version in
+ * table schema_version), transactions, and the SQL. The SQL is written to
+ * be accepted by PostgreSQL too (TEXT/INTEGER/BIGINT columns, no
+ * SQLite-only functions or AUTOINCREMENT, parameters written $1..$n,
+ * timestamps as ISO 8601 text in UTC, money as exact decimal TEXT, never
+ * REAL), so a PostgreSQL backend can implement this header later.
+ * Does not own: what a quote means, its status machine or pricing
+ * (quote, price), JSON (callers pass and get text; the store only checks
+ * that text is valid UTF-8, as PostgreSQL would).
+ *
+ * Durability: WAL journal with synchronous=FULL: a transaction that
+ * store_commit returned 0 for survives kill -9 and power loss of the
+ * process (fsync of the WAL on every commit).
+ *
+ * Transactions: a write function (store_quote_insert, _add_version,
+ * _set_status, store_idem_put) joins the caller's transaction when one is
+ * open (store_begin) and otherwise runs in a transaction of its own. Either
+ * way a write that fails changes nothing: it undoes its own partial work
+ * (a savepoint), and the caller's transaction stays usable, so the caller
+ * decides whether to commit the rest or roll everything back.
+ *
+ * Ownership: every string in a store_quote / store_idem / store_event
+ * filled by the store is malloc'ed and freed by the matching _fini;
+ * inputs are only read. The fields a write assigns (see each function)
+ * are overwritten without being freed.
+ * Thread-safety: a store handle is one SQLite connection: use it from one
+ * thread at a time (one handle per worker thread); several handles on one
+ * file, in one process or several, are safe (SQLite locking, busy timeout
+ * STORE_BUSY_TIMEOUT_MS).
+ */
+#ifndef CPQD_STORE_H
+#define CPQD_STORE_H
+
+#include "cpqd/err.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_SCHEMA_VERSION 1
+#define STORE_DEFAULT_PATH "var/cpqd.db" /* `serve` and `migrate` without --db */
+#define STORE_BUSY_TIMEOUT_MS 5000       /* a writer waits this long for another */
+#define STORE_PER_PAGE_MAX 500
+
+typedef struct store store; /* opaque: one connection, per-worker */
+
+/* Opens (creating the file and its parent directories if missing) the
+ * database at path, in WAL mode with synchronous=FULL and foreign keys on.
+ * A new, empty database gets the current schema. With migrate, an older
+ * schema is migrated to STORE_SCHEMA_VERSION first (each step in one
+ * transaction); without it, an older schema is an error telling the
+ * operator to run `cpqd migrate`. A newer schema than this binary knows,
+ * or a file that is not a cpqd database, is always an error. errs may be
+ * NULL. Returns 0 (and *out), CPQD_EIO (file or SQLite failure),
+ * CPQD_EINVAL (wrong schema, reason in errs) or CPQD_ENOMEM. */
+int store_open(const char *path, bool migrate, store **out, cpqd_errs *errs);
+/* Closes the connection, rolling back an open transaction; NULL is a
+ * no-op. */
+void store_close(store *st);
+
+/* Migrates the database at path (creating it if missing) to
+ * STORE_SCHEMA_VERSION: *from is its version before, *to after. Returns
+ * as store_open. */
+int store_migrate(const char *path, int *from, int *to, cpqd_errs *errs);
+/* `cpqd migrate [--db PATH]` (argv[0] == "migrate"; PATH defaults to
+ * STORE_DEFAULT_PATH): prints "schema version A -> B" on stdout, errors
+ * on stderr. Returns the exit status: 0 done, 1 failed, 2 usage. */
+int store_cli_migrate(int argc, char **argv);
+
+/* The schema version recorded in the database. 0 or CPQD_EIO. */
+int store_schema_version(store *st, int *out);
+
+/* What the connection actually runs with, read back from SQLite (for the
+ * startup log and the tests). */
+typedef struct store_info {
+    char journal_mode[16]; /* "wal" */
+    int synchronous;       /* 0 off, 1 normal, 2 full, 3 extra */
+    bool foreign_keys;
+    int busy_timeout_ms;
+    int schema_version;
+} store_info;
+int store_info_get(store *st, store_info *out);
+
+/* A human-readable reason for the last failed call on st ("" if none),
+ * for logs; valid until the next call on st. */
+const char *store_last_error(const store *st);
+
+/* One transaction per request: BEGIN IMMEDIATE (so two writers never
+ * deadlock on upgrade; waits up to STORE_BUSY_TIMEOUT_MS for another
+ * writer) ... COMMIT. store_begin returns 0, CPQD_EIO, or CPQD_EINVAL if
+ * a transaction is already open. store_commit returns 0 once the
+ * transaction is durable, CPQD_EINVAL outside a transaction, or CPQD_EIO
+ * (the transaction is then rolled back: nothing of it was written).
+ * Rollback never fails visibly and is a no-op outside a transaction. */
+int store_begin(store *st);
+int store_commit(store *st);
+void store_rollback(store *st);
+
+/* ---- idempotency records ---- */
+
+/* What a request with an Idempotency-Key produced, keyed by (caller, key). */
+typedef struct store_idem {
+    char *caller;      /* key id of the caller */
+    char *key;         /* the Idempotency-Key header */
+    char *route;       /* "POST /v1/quotes" */
+    char *body_hash;   /* hex SHA-256 of the request body */
+    int status;        /* HTTP status of the stored response, 100..599 */
+    char *response;    /* response body ("" allowed) */
+    char *resource_id; /* what it created, NULL if nothing */
+    char *created_at;  /* assigned by store_idem_put */
+} store_idem;
+
+/* Fills *out (then free it with store_idem_fini). CPQD_ENOTFOUND if there
+ * is none, CPQD_EINVAL if caller or key is NULL or empty. */
+int store_idem_get(store *st, const char *caller, const char *key, store_idem *out);
+/* Inserts in->created_at ignored (the store assigns it). CPQD_ECONFLICT if
+ * (caller, key) exists; CPQD_EINVAL (nothing written) if a required field
+ * is NULL or empty, not UTF-8, or status is out of range. */
+int store_idem_put(store *st, const store_idem *in);
+void store_idem_fini(store_idem *x);
+
+/* ---- quotes ---- */
+
+typedef struct store_quote {
+    char *id;     /* "q_" + 16 hex, assigned by store_quote_insert */
+    char *number; /* "Q-2026-000123", assigned by store_quote_insert */
+    int version;  /* 1.. */
+    char *status; /* draft, pending_approval, approved, sent, accepted, rejected, expired */
+    char *customer_id;
+    char *partner_id; /* NULL if the quote belongs to no partner */
+    char *currency;
+    char *total;           /* exact decimal text: -?[0-9]+(.[0-9]+)?, kept byte for byte */
+    char *catalog_version; /* snapshot version it was priced on */
+    char *request;         /* JSON text: the request as accepted (lines, context) */
+    char *priced;          /* JSON text: the full priced result */
+    char *valid_until;     /* YYYY-MM-DD, NULL if none */
+    bool approval_required;
+    char *approval_level; /* NULL if none */
+    char *created_by;     /* key id */
+    char *created_at;     /* of this version, ISO 8601 UTC "2026-11-26T08:41:14Z" */
+    char *updated_at;     /* of this version: its creation or last status change */
+} store_quote;
+
+/* Required in q for insert and add_version: status, customer_id, currency,
+ * total (a decimal), catalog_version, request, priced, created_by, all
+ * non-empty UTF-8; the optional ones NULL or non-empty UTF-8, valid_until
+ * shaped YYYY-MM-DD. Otherwise CPQD_EINVAL and nothing is written. */
+
+/* Inserts a new quote with version 1 from q (id, number, version,
+ * created_at, updated_at are ignored and assigned: the number is the next
+ * one of `year` (1000..9999), gap-free per year because it is taken in
+ * the same transaction as the insert, so a rolled-back insert gives its
+ * number back). Records the creation (from NULL to q->status) in the
+ * history. On success overwrites q->id, q->number, q->created_at,
+ * q->updated_at with malloc'ed strings and sets q->version = 1.
+ * Returns 0, CPQD_EINVAL, CPQD_EIO, CPQD_ENOMEM. */
+int store_quote_insert(store *st, store_quote *q, int year);
+
+/* Adds version q->version (must be the latest + 1, else CPQD_ECONFLICT
+ * and nothing changes) of quote q->id with q's content, and makes it the
+ * latest: status, total and the rest of the head follow it. Older
+ * versions stay unchanged. Records the step (old status -> q->status, at
+ * the new version, by q->created_by) in the history. On success
+ * overwrites q->created_at and q->updated_at (malloc'ed). q->number is
+ * ignored. CPQD_ENOTFOUND if there is no such quote. */
+int store_quote_add_version(store *st, store_quote *q);
+
+/* Version `version` of quote id (0: the latest) into *out (free with
+ * store_quote_fini). CPQD_ENOTFOUND, CPQD_EINVAL (id NULL/empty, version
+ * negative). */
+int store_quote_get(store *st, const char *id, int version, store_quote *out);
+
+/* Moves quote id from status `from` to `to` (the latest version's status
+ * and the quote's), records who did it and an optional note (NULL) in the
+ * quote's history. CPQD_ENOTFOUND; CPQD_ECONFLICT if the current status
+ * is not `from` (someone else moved it); CPQD_EINVAL if id, from, to or
+ * actor is NULL or empty. Nothing changes on failure. */
+int store_quote_set_status(store *st, const char *id, const char *from, const char *to,
+                           const char *actor, const char *note);
+
+typedef struct store_quote_filter {
+    const char *customer; /* exact, NULL: any */
+    const char *status;   /* exact */
+    const char *partner;  /* exact; the scope of a partner caller goes here */
+    const char *q;        /* substring of number or customer id, ASCII case-insensitive */
+    size_t page;          /* 1.. */
+    size_t per_page;      /* 1..STORE_PER_PAGE_MAX */
+} store_quote_filter;
+
+/* The latest version of the matching quotes, newest first (the quote's
+ * creation time, then its number), one page. *items is a malloc'ed array
+ * of n quotes (free each with store_quote_fini, then the array; NULL when
+ * n is 0); *total counts all matches (items and total come from one read
+ * snapshot). The heavy fields (request, priced) are NULL in list results.
+ * CPQD_EINVAL for a page or per_page out of range. */
+int store_quote_list(store *st, const store_quote_filter *f, store_quote **items, size_t *n,
+                     size_t *total);
+
+/* One entry of a quote's status history. */
+typedef struct store_event {
+    char *from; /* NULL for the creation */
+    char *to, *actor;
+    char *note;  /* NULL if none */
+    char *at;    /* ISO 8601 UTC */
+    int version; /* the quote's latest version when it happened */
+} store_event;
+/* The history of quote id, oldest first: *items is a malloc'ed array of n
+ * events (free each with store_event_fini, then the array).
+ * CPQD_ENOTFOUND if there is no such quote. */
+int store_quote_history(store *st, const char *id, store_event **items, size_t *n);
+void store_event_fini(store_event *e);
+
+void store_quote_fini(store_quote *q);
+
+#endif

@@ -1,0 +1,748 @@
+/*
+ * quote: see include/cpqd/quote.h and docs/quotes.md.
+ *
+ * One request, one store transaction: the idempotency lookup, the quote
+ * (or version, or status move) and the idempotency record are written
+ * together or not at all. A quote's priced result is stored as rendered
+ * for internal callers; partner callers get it filtered (no cost, margin
+ * or floor/ceiling detail) when they read it.
+ */
+#include "cpqd/quote.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#define QUOTE_DEFAULT_VALID_DAYS 30
+
+/* The actions allowed in each status (docs/quotes.md). */
+static const char *allowed_actions(const char *status)
+{
+    if (!strcmp(status, "draft"))
+        return "submit,revise";
+    if (!strcmp(status, "pending_approval"))
+        return "approve,reject,revise";
+    if (!strcmp(status, "approved"))
+        return "send,revise";
+    if (!strcmp(status, "sent"))
+        return "accept,revise";
+    if (!strcmp(status, "rejected"))
+        return "revise";
+    return "";
+}
+
+static bool action_allowed(const char *status, const char *action)
+{
+    const char *a = allowed_actions(status);
+    size_t n = strlen(action);
+    while (*a) {
+        const char *comma = strchr(a, ',');
+        size_t len = comma ? (size_t)(comma - a) : strlen(a);
+        if (len == n && !strncmp(a, action, n))
+            return true;
+        a += len + (comma ? 1 : 0);
+    }
+    return false;
+}
+
+/* A quote past its valid_until is expired, whatever was stored, until it
+ * is accepted, rejected or already expired. */
+static const char *effective_status(const quote_ctx *c, const store_quote *q)
+{
+    date_days until;
+    if (q->valid_until && date_parse(q->valid_until, strlen(q->valid_until), &until) == 0 &&
+        c->today > until &&
+        (!strcmp(q->status, "draft") || !strcmp(q->status, "pending_approval") ||
+         !strcmp(q->status, "approved") || !strcmp(q->status, "sent")))
+        return "expired";
+    return q->status;
+}
+
+static bool partner_caller(const quote_ctx *c)
+{
+    return c->caller->role && !strcmp(c->caller->role, "partner");
+}
+
+/* A partner sees only its own quotes; anything else does not exist. */
+static bool in_scope(const quote_ctx *c, const store_quote *q)
+{
+    if (!partner_caller(c))
+        return true;
+    return q->partner_id && c->caller->partner_id && !strcmp(q->partner_id, c->caller->partner_id);
+}
+
+static void sha256_hex(const char *buf, size_t len, char out[65])
+{
+    unsigned char md[32];
+    unsigned int n = 0;
+    static const char hex[] = "0123456789abcdef";
+    EVP_Digest(buf, len, md, &n, EVP_sha256(), NULL);
+    for (int i = 0; i < 32; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[64] = '\0';
+}
+
+/* ---- JSON of a quote ---- */
+
+/* Drops what a partner must not see from a stored priced result. */
+static void partner_filter(json_t *priced)
+{
+    json_t *lines = json_object_get(priced, "lines");
+    size_t i;
+    json_t *l;
+    json_array_foreach(lines, i, l)
+    {
+        json_object_del(l, "cost");
+        json_object_del(l, "margin");
+        size_t k;
+        json_t *st;
+        json_array_foreach(json_object_get(l, "waterfall"), k, st)
+        {
+            const char *kind = json_string_value(json_object_get(st, "step"));
+            if (kind && (!strcmp(kind, "floor") || !strcmp(kind, "ceiling"))) {
+                json_object_set_new(st, "step", json_string("adjustment"));
+                json_object_set_new(st, "label", json_string("price adjusted to the book's limits"));
+                json_object_del(st, "ref");
+                json_object_set_new(st, "source", json_null());
+            }
+        }
+    }
+}
+
+static json_t *jstr_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+static json_t *quote_json(const quote_ctx *c, const store_quote *q, bool with_priced)
+{
+    const char *status = effective_status(c, q);
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    json_object_set_new(o, "id", json_string(q->id));
+    json_object_set_new(o, "number", json_string(q->number));
+    json_object_set_new(o, "version", json_integer(q->version));
+    json_object_set_new(o, "status", json_string(status));
+    json_object_set_new(o, "customer_id", jstr_or_null(q->customer_id));
+    json_object_set_new(o, "partner_id", jstr_or_null(q->partner_id));
+    json_object_set_new(o, "currency", jstr_or_null(q->currency));
+    json_object_set_new(o, "total", jstr_or_null(q->total));
+    json_object_set_new(o, "valid_until", jstr_or_null(q->valid_until));
+    json_object_set_new(o, "approval_required", json_boolean(q->approval_required));
+    json_object_set_new(o, "approval_level", jstr_or_null(q->approval_level));
+    json_object_set_new(o, "catalog_version", jstr_or_null(q->catalog_version));
+    json_object_set_new(o, "created_by", jstr_or_null(q->created_by));
+    json_object_set_new(o, "created_at", jstr_or_null(q->created_at));
+    json_object_set_new(o, "updated_at", jstr_or_null(q->updated_at));
+    json_t *acts = json_array();
+    const char *a = allowed_actions(status);
+    while (acts && *a) {
+        const char *comma = strchr(a, ',');
+        size_t len = comma ? (size_t)(comma - a) : strlen(a);
+        json_array_append_new(acts, json_stringn(a, len));
+        a += len + (comma ? 1 : 0);
+    }
+    json_object_set_new(o, "actions", acts ? acts : json_array());
+    if (with_priced && q->priced) {
+        json_error_t je;
+        json_t *p = json_loads(q->priced, 0, &je);
+        if (p && partner_caller(c))
+            partner_filter(p);
+        json_object_set_new(o, "priced", p ? p : json_null());
+    }
+    return o;
+}
+
+static char *dump(json_t *o)
+{
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    return s;
+}
+
+/* ---- pricing a quote request ---- */
+
+typedef struct qreq {
+    price_req_buf *buf;
+    price_request *rq;
+    char *request;     /* normalised JSON text of the whole body */
+    char valid_until[DATE_FMT_LEN];
+    const char *partner_id; /* points into buf or the caller */
+    money_dec max_discount;
+} qreq;
+
+static void qreq_fini(qreq *r)
+{
+    price_req_buf_free(r->buf);
+    free(r->request);
+}
+
+/* Splits "valid_until" off the body, parses the rest as a price request
+ * and applies the caller's identity. */
+static int qreq_parse(quote_ctx *c, const char *body, size_t len, qreq *r, cpqd_errs *errs)
+{
+    memset(r, 0, sizeof(*r));
+    json_error_t je;
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+    if (!root || !json_is_object(root)) {
+        errs_add(errs, CPQD_EINVAL, NULL, 0, 0,
+                 root ? "body: must be a JSON object"
+                      : "invalid JSON at line %d column %d: %s",
+                 je.line, je.column, je.text);
+        json_decref(root);
+        return CPQD_EINVAL;
+    }
+    date_days until = c->today + QUOTE_DEFAULT_VALID_DAYS;
+    json_t *vu = json_object_get(root, "valid_until");
+    if (vu && (!json_is_string(vu) ||
+               date_parse(json_string_value(vu), json_string_length(vu), &until) != 0)) {
+        errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "valid_until: must be a date YYYY-MM-DD");
+        json_decref(root);
+        return CPQD_EINVAL;
+    }
+    if (until < c->today) {
+        errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "valid_until: must not be in the past");
+        json_decref(root);
+        return CPQD_EINVAL;
+    }
+    date_format(until, r->valid_until);
+    r->request = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
+    json_object_del(root, "valid_until");
+    char *rest = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    if (!rest || !r->request) {
+        free(rest);
+        return CPQD_ENOMEM;
+    }
+    int rc = price_json_parse(rest, strlen(rest), &r->buf, &r->rq, errs);
+    free(rest);
+    if (rc)
+        return rc;
+    const quote_caller *k = c->caller;
+    price_request *rq = r->rq;
+    if (partner_caller(c)) {
+        rq->role = "partner";
+        rq->partner_id = k->partner_id;
+        rq->segment = k->segment;
+        rq->partner_view = true;
+    } else {
+        rq->role = k->role;
+        if (!strcmp(k->role, "admin")) {
+            rq->has_authority = true;
+            rq->authority = money_from_int(100);
+        }
+    }
+    if (k->has_authority) {
+        rq->has_authority = true;
+        rq->authority = k->authority;
+    }
+    r->partner_id = rq->partner_id;
+    r->max_discount = money_from_int(0);
+    for (size_t i = 0; i < rq->nlines; i++)
+        if (rq->lines[i].has_discount && money_cmp(rq->lines[i].discount, r->max_discount) > 0)
+            r->max_discount = rq->lines[i].discount;
+    return 0;
+}
+
+/* Prices r and fills the quote's priced fields. */
+static int qreq_price(quote_ctx *c, qreq *r, store_quote *q, cpqd_errs *errs)
+{
+    price_result res;
+    int rc = price_compute(c->pw, c->snap, c->usage, r->rq, &res, errs);
+    if (rc)
+        return rc;
+    char total[MONEY_FMT_MAX];
+    char *priced = price_json_render(&res, c->snap, false);
+    if (!priced || money_format(res.total, total, sizeof(total)) < 0) {
+        free(priced);
+        price_result_fini(&res);
+        return CPQD_ENOMEM;
+    }
+    q->priced = priced;
+    q->total = strdup(total);
+    q->currency = strdup(res.currency);
+    q->approval_required = res.approval_required;
+    q->approval_level = res.approval_level ? strdup(res.approval_level) : NULL;
+    q->catalog_version = strdup(cat_snapshot_version(c->snap));
+    q->customer_id = strdup(r->rq->customer_id);
+    q->partner_id = r->partner_id ? strdup(r->partner_id) : NULL;
+    q->request = strdup(r->request);
+    q->valid_until = strdup(r->valid_until);
+    q->created_by = strdup(c->caller->key_id ? c->caller->key_id : "anonymous");
+    q->status = strdup("draft");
+    price_result_fini(&res);
+    if (!q->total || !q->currency || !q->catalog_version || !q->customer_id || !q->request ||
+        !q->valid_until || !q->created_by || !q->status)
+        return CPQD_ENOMEM;
+    return 0;
+}
+
+/* ---- idempotency ---- */
+
+/* Looks the key up: 1 if a stored reply was copied to *out, 0 if none,
+ * or an error (CPQD_ECONFLICT: the key was used with another body). */
+static int idem_replay(quote_ctx *c, const char *route, const char *key, const char *hash,
+                       quote_reply *out, cpqd_errs *errs)
+{
+    if (!key)
+        return 0;
+    store_idem x;
+    int rc = store_idem_get(c->st, c->caller->key_id, key, &x);
+    if (rc == CPQD_ENOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    if (strcmp(x.body_hash, hash) != 0 || strcmp(x.route, route) != 0) {
+        errs_add(errs, CPQD_ECONFLICT, NULL, 0, 0,
+                 "Idempotency-Key '%.64s' was already used with a different request", key);
+        store_idem_fini(&x);
+        return CPQD_ECONFLICT;
+    }
+    out->created = x.status == 201;
+    out->body = x.response;
+    x.response = NULL;
+    store_idem_fini(&x);
+    return 1;
+}
+
+static int idem_record(quote_ctx *c, const char *route, const char *key, const char *hash,
+                       const quote_reply *r, const char *id)
+{
+    if (!key)
+        return 0;
+    store_idem x = {.caller = (char *)c->caller->key_id,
+                    .key = (char *)key,
+                    .route = (char *)route,
+                    .body_hash = (char *)hash,
+                    .status = r->created ? 201 : 200,
+                    .response = r->body,
+                    .resource_id = (char *)id};
+    return store_idem_put(c->st, &x);
+}
+
+static int check_idem_key(const char *key, cpqd_errs *errs)
+{
+    if (!key)
+        return 0;
+    size_t n = strlen(key);
+    for (size_t i = 0; i < n; i++)
+        if (key[i] < 0x21 || key[i] > 0x7e)
+            n = 0;
+    if (n == 0 || n > 128) {
+        errs_add(errs, CPQD_EINVAL, NULL, 0, 0,
+                 "Idempotency-Key: 1 to 128 printable ASCII characters");
+        return CPQD_EINVAL;
+    }
+    return 0;
+}
+
+/* ---- the routes ---- */
+
+static int year_of(date_days d)
+{
+    int y, m, dd;
+    date_to_ymd(d, &y, &m, &dd);
+    return y;
+}
+
+int quote_create(quote_ctx *c, const char *body, size_t len, const char *idem_key,
+                 quote_reply *out, cpqd_errs *errs)
+{
+    static const char route[] = "POST /v1/quotes";
+    char hash[65];
+    qreq r;
+    store_quote q;
+    memset(out, 0, sizeof(*out));
+    memset(&q, 0, sizeof(q));
+    memset(&r, 0, sizeof(r));
+    int rc = check_idem_key(idem_key, errs);
+    if (rc)
+        return rc;
+    sha256_hex(body, len, hash);
+    if ((rc = store_begin(c->st)))
+        return rc;
+    if ((rc = idem_replay(c, route, idem_key, hash, out, errs)) != 0) {
+        store_rollback(c->st);
+        return rc == 1 ? 0 : rc;
+    }
+    if ((rc = qreq_parse(c, body, len, &r, errs)) == 0 && (rc = qreq_price(c, &r, &q, errs)) == 0 &&
+        (rc = store_quote_insert(c->st, &q, year_of(c->today))) == 0) {
+        out->created = 1;
+        out->body = dump(quote_json(c, &q, true));
+        rc = out->body ? idem_record(c, route, idem_key, hash, out, q.id) : CPQD_ENOMEM;
+    }
+    if (rc == 0)
+        rc = store_commit(c->st);
+    if (rc) {
+        store_rollback(c->st);
+        quote_reply_fini(out);
+    }
+    qreq_fini(&r);
+    store_quote_fini(&q);
+    return rc;
+}
+
+static int load_scoped(quote_ctx *c, const char *id, int version, store_quote *q,
+                       cpqd_errs *errs)
+{
+    int rc = store_quote_get(c->st, id, version, q);
+    if (rc == 0 && !in_scope(c, q)) {
+        store_quote_fini(q);
+        rc = CPQD_ENOTFOUND;
+    }
+    if (rc == CPQD_ENOTFOUND) {
+        if (version)
+            errs_add(errs, rc, NULL, 0, 0, "no version %d of quote '%.64s'", version, id);
+        else
+            errs_add(errs, rc, NULL, 0, 0, "no quote '%.64s'", id);
+    }
+    return rc;
+}
+
+int quote_get(quote_ctx *c, const char *id, int version, quote_reply *out, cpqd_errs *errs)
+{
+    store_quote q;
+    memset(out, 0, sizeof(*out));
+    if (version < 0) {
+        errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "version must be a positive integer");
+        return CPQD_EINVAL;
+    }
+    int rc = load_scoped(c, id, version, &q, errs);
+    if (rc)
+        return rc;
+    out->body = dump(quote_json(c, &q, true));
+    store_quote_fini(&q);
+    return out->body ? 0 : CPQD_ENOMEM;
+}
+
+int quote_list(quote_ctx *c, const store_quote_filter *f, quote_reply *out, cpqd_errs *errs)
+{
+    memset(out, 0, sizeof(*out));
+    store_quote_filter scoped = *f;
+    if (partner_caller(c)) {
+        if (f->partner && (!c->caller->partner_id || strcmp(f->partner, c->caller->partner_id))) {
+            /* another partner's quotes: none, as if there were none */
+            out->body = strdup("{\"items\":[],\"page\":1,\"per_page\":50,\"total\":0}");
+            return out->body ? 0 : CPQD_ENOMEM;
+        }
+        scoped.partner = c->caller->partner_id;
+    }
+    store_quote *items = NULL;
+    size_t n = 0, total = 0;
+    int rc = store_quote_list(c->st, &scoped, &items, &n, &total);
+    if (rc) {
+        errs_add(errs, rc, NULL, 0, 0, "cannot list quotes");
+        return rc;
+    }
+    json_t *o = json_object(), *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        if (arr)
+            json_array_append_new(arr, quote_json(c, &items[i], false));
+        store_quote_fini(&items[i]);
+    }
+    free(items);
+    if (!o || !arr) {
+        json_decref(o);
+        json_decref(arr);
+        return CPQD_ENOMEM;
+    }
+    json_object_set_new(o, "items", arr);
+    json_object_set_new(o, "page", json_integer((json_int_t)scoped.page));
+    json_object_set_new(o, "per_page", json_integer((json_int_t)scoped.per_page));
+    json_object_set_new(o, "total", json_integer((json_int_t)total));
+    out->body = dump(o);
+    (void)errs;
+    return out->body ? 0 : CPQD_ENOMEM;
+}
+
+static int illegal(cpqd_errs *errs, const char *id, const char *status, const char *action)
+{
+    const char *allowed = allowed_actions(status);
+    errs_add(errs, CPQD_ECONFLICT, NULL, 0, 0,
+             "quote '%.64s' is %s: '%s' is not allowed (allowed: %s)", id, status, action,
+             *allowed ? allowed : "none");
+    return CPQD_ECONFLICT;
+}
+
+/* A stored quote that expired is marked expired on the first attempt to
+ * move it; the attempt itself is refused. */
+static int refuse_expired(quote_ctx *c, store_quote *q, const char *action, cpqd_errs *errs)
+{
+    int rc = store_quote_set_status(c->st, q->id, q->status, "expired", c->caller->key_id,
+                                    "valid_until passed");
+    if (rc == 0)
+        rc = store_commit(c->st);
+    if (rc)
+        store_rollback(c->st);
+    return illegal(errs, q->id, "expired", action);
+}
+
+int quote_revise(quote_ctx *c, const char *id, const char *body, size_t len,
+                 const char *idem_key, quote_reply *out, cpqd_errs *errs)
+{
+    char route[128], hash[65];
+    store_quote cur, q;
+    qreq r;
+    memset(out, 0, sizeof(*out));
+    memset(&q, 0, sizeof(q));
+    memset(&r, 0, sizeof(r));
+    snprintf(route, sizeof(route), "POST /v1/quotes/%.64s/revise", id);
+    int rc = check_idem_key(idem_key, errs);
+    if (rc)
+        return rc;
+    sha256_hex(body, len, hash);
+    if ((rc = store_begin(c->st)))
+        return rc;
+    if ((rc = idem_replay(c, route, idem_key, hash, out, errs)) != 0) {
+        store_rollback(c->st);
+        return rc == 1 ? 0 : rc;
+    }
+    if ((rc = load_scoped(c, id, 0, &cur, errs))) {
+        store_rollback(c->st);
+        return rc;
+    }
+    const char *st = effective_status(c, &cur);
+    if (!strcmp(st, "expired") && strcmp(cur.status, "expired") != 0) {
+        rc = refuse_expired(c, &cur, "revise", errs);
+        store_quote_fini(&cur);
+        return rc;
+    }
+    if (!action_allowed(st, "revise")) {
+        rc = illegal(errs, id, st, "revise");
+        goto out;
+    }
+    if ((rc = qreq_parse(c, body, len, &r, errs)) || (rc = qreq_price(c, &r, &q, errs)))
+        goto out;
+    if (partner_caller(c) || !q.partner_id) { /* a revision keeps the quote's partner */
+        free(q.partner_id);
+        q.partner_id = cur.partner_id ? strdup(cur.partner_id) : NULL;
+    }
+    if (strcmp(q.customer_id, cur.customer_id) != 0) {
+        errs_add(errs, CPQD_EINVAL, NULL, 0, 0,
+                 "customer.id: a revision cannot change the customer ('%.64s')", cur.customer_id);
+        rc = CPQD_EINVAL;
+        goto out;
+    }
+    q.id = strdup(cur.id);
+    q.number = strdup(cur.number);
+    q.version = cur.version + 1;
+    if (!q.id || !q.number) {
+        rc = CPQD_ENOMEM;
+        goto out;
+    }
+    if ((rc = store_quote_add_version(c->st, &q)))
+        goto out;
+    store_quote_fini(&cur);
+    memset(&cur, 0, sizeof(cur));
+    if ((rc = store_quote_get(c->st, id, 0, &cur)))
+        goto out;
+    out->created = 1;
+    out->body = dump(quote_json(c, &cur, true));
+    rc = out->body ? idem_record(c, route, idem_key, hash, out, id) : CPQD_ENOMEM;
+    if (rc == 0)
+        rc = store_commit(c->st);
+out:
+    if (rc) {
+        store_rollback(c->st);
+        quote_reply_fini(out);
+    }
+    store_quote_fini(&cur);
+    store_quote_fini(&q);
+    qreq_fini(&r);
+    return rc;
+}
+
+/* The largest requested discount of a stored request, and whether any
+ * price was flagged (outside a floor or ceiling). */
+static void request_facts(const store_quote *q, money_dec *max_disc, bool *flagged)
+{
+    json_error_t je;
+    *max_disc = money_from_int(0);
+    *flagged = false;
+    json_t *req = q->request ? json_loads(q->request, 0, &je) : NULL;
+    size_t i;
+    json_t *l;
+    json_array_foreach(json_object_get(req, "lines"), i, l)
+    {
+        json_t *d = json_object_get(l, "discount");
+        money_dec v;
+        if (json_is_string(d) && money_parse(json_string_value(d), json_string_length(d), &v) == 0 &&
+            money_cmp(v, *max_disc) > 0)
+            *max_disc = v;
+        if (json_is_integer(d) && money_cmp(money_from_int(json_integer_value(d)), *max_disc) > 0)
+            *max_disc = money_from_int(json_integer_value(d));
+    }
+    json_decref(req);
+    json_t *priced = q->priced ? json_loads(q->priced, 0, &je) : NULL;
+    json_array_foreach(json_object_get(priced, "lines"), i, l)
+    {
+        const char *why = json_string_value(json_object_get(json_object_get(l, "approval"), "reason"));
+        if (why && (strstr(why, "floor") || strstr(why, "ceiling")))
+            *flagged = true;
+    }
+    json_decref(priced);
+}
+
+/* The caller's discount authority for the quote's catalogs (percent). */
+static bool caller_authority(const quote_ctx *c, money_dec *pct)
+{
+    const quote_caller *k = c->caller;
+    if (k->has_authority) {
+        *pct = k->authority;
+        return true;
+    }
+    if (!strcmp(k->role, "admin")) {
+        *pct = money_from_int(100);
+        return true;
+    }
+    for (size_t i = 0; i < cat_snapshot_catalog_count(c->snap); i++) {
+        const cat_catalog *cc = cat_snapshot_catalog_at(c->snap, i);
+        if (!strcmp(k->role, "partner")) {
+            for (size_t j = 0; k->partner_id && j < cc->npartners; j++)
+                if (!strcmp(cc->partners[j].id, k->partner_id)) {
+                    *pct = cc->partners[j].discount_authority;
+                    return true;
+                }
+            continue;
+        }
+        for (size_t j = 0; j < cc->napprovals; j++)
+            if (!strcmp(cc->approvals[j].id, k->role)) {
+                *pct = cc->approvals[j].max_discount;
+                return true;
+            }
+    }
+    return false;
+}
+
+/* The max_discount of approval level `level` in any catalog. */
+static bool level_percent(const quote_ctx *c, const char *level, money_dec *pct)
+{
+    for (size_t i = 0; level && i < cat_snapshot_catalog_count(c->snap); i++) {
+        const cat_catalog *cc = cat_snapshot_catalog_at(c->snap, i);
+        for (size_t j = 0; j < cc->napprovals; j++)
+            if (!strcmp(cc->approvals[j].id, level)) {
+                *pct = cc->approvals[j].max_discount;
+                return true;
+            }
+    }
+    return false;
+}
+
+static int note_of(const char *body, size_t len, char **note, cpqd_errs *errs)
+{
+    *note = NULL;
+    if (!body || len == 0)
+        return 0;
+    json_error_t je;
+    json_t *o = json_loadb(body, len, 0, &je);
+    json_t *n = o ? json_object_get(o, "note") : NULL;
+    if (!o || !json_is_object(o) || json_object_size(o) > (n ? 1u : 0u) ||
+        (n && (!json_is_string(n) || json_string_length(n) > 2000))) {
+        errs_add(errs, CPQD_EINVAL, NULL, 0, 0,
+                 "body: must be empty or {\"note\": \"...\"} (at most 2000 bytes)");
+        json_decref(o);
+        return CPQD_EINVAL;
+    }
+    *note = n ? strdup(json_string_value(n)) : NULL;
+    json_decref(o);
+    return 0;
+}
+
+int quote_action(quote_ctx *c, const char *id, const char *action, const char *body, size_t len,
+                 quote_reply *out, cpqd_errs *errs)
+{
+    store_quote q;
+    char *note = NULL;
+    memset(out, 0, sizeof(*out));
+    int rc = note_of(body, len, &note, errs);
+    if (rc)
+        return rc;
+    if ((rc = store_begin(c->st))) {
+        free(note);
+        return rc;
+    }
+    if ((rc = load_scoped(c, id, 0, &q, errs))) {
+        store_rollback(c->st);
+        free(note);
+        return rc;
+    }
+    const char *st = effective_status(c, &q);
+    const char *to = NULL;
+    if (!strcmp(st, "expired") && strcmp(q.status, "expired") != 0) {
+        rc = refuse_expired(c, &q, action, errs);
+        goto done;
+    }
+    if (!action_allowed(st, action) || !strcmp(action, "accept")) {
+        rc = !strcmp(action, "accept") && action_allowed(st, action)
+                 ? (errs_add(errs, CPQD_ECONFLICT, NULL, 0, 0,
+                             "accepting a quote creates a contract (POST /v1/quotes/{id}/accept, "
+                             "Contracts)"),
+                    CPQD_ECONFLICT)
+                 : illegal(errs, id, st, action);
+        goto out;
+    }
+    money_dec auth = money_from_int(0), need;
+    bool has_auth = caller_authority(c, &auth);
+    if (!strcmp(action, "submit")) {
+        money_dec max_disc;
+        bool flagged;
+        request_facts(&q, &max_disc, &flagged);
+        bool within = money_is_zero(max_disc) || (has_auth && money_cmp(max_disc, auth) <= 0);
+        to = within && !flagged ? "approved" : "pending_approval";
+    } else if (!strcmp(action, "approve")) {
+        /* the approver's authority must cover the level the quote needs */
+        if (q.approval_level && level_percent(c, q.approval_level, &need) &&
+            (!has_auth || money_cmp(auth, need) < 0)) {
+            char nb[MONEY_FMT_MAX] = "?", ab[MONEY_FMT_MAX] = "none";
+            money_format(need, nb, sizeof(nb));
+            if (has_auth && money_format(auth, ab, sizeof(ab)) >= 0)
+                strcat(ab, "%");
+            errs_add(errs, CPQD_EFORBIDDEN, NULL, 0, 0,
+                     "approving quote '%.64s' needs the %s level (up to %s%%); your authority "
+                     "is %s",
+                     id, q.approval_level, nb, ab);
+            rc = CPQD_EFORBIDDEN;
+            goto out;
+        }
+        to = "approved";
+    } else if (!strcmp(action, "reject")) {
+        to = "rejected";
+    } else if (!strcmp(action, "send")) {
+        to = "sent";
+    }
+    if (!to) {
+        rc = illegal(errs, id, st, action);
+        goto out;
+    }
+    if ((rc = store_quote_set_status(c->st, id, q.status, to, c->caller->key_id, note)))
+        goto out;
+    store_quote_fini(&q);
+    memset(&q, 0, sizeof(q));
+    if ((rc = store_quote_get(c->st, id, 0, &q)))
+        goto out;
+    out->body = dump(quote_json(c, &q, true));
+    rc = out->body ? store_commit(c->st) : CPQD_ENOMEM;
+out:
+    if (rc)
+        store_rollback(c->st);
+done:
+    if (rc)
+        quote_reply_fini(out);
+    store_quote_fini(&q);
+    free(note);
+    return rc;
+}
+
+void quote_reply_fini(quote_reply *r)
+{
+    if (!r)
+        return;
+    free(r->body);
+    r->body = NULL;
+}

@@ -1,0 +1,107 @@
+/*
+ * solver internals shared by solver_build.c (catalog product -> model and
+ * clauses), solver.c (queries, explanations, BOM) and solver_check.c
+ * (static checks).
+ *
+ * SAT variables: 1 is the constant TRUE; then one per value of every
+ * variable (option selected, attribute value, quantity value), one
+ * selector per constraint per instance and per group cardinality per
+ * instance, and auxiliary variables of the encodings. Every value and
+ * selector variable is frozen in the solver so that it survives
+ * preprocessing and can be assumed.
+ */
+#ifndef CPQD_SOLVER_INT_H
+#define CPQD_SOLVER_INT_H
+
+#include "cpqd/arena.h"
+#include "cpqd/solver.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SV_TRUE 1 /* SAT variable fixed true */
+
+/* One unfolded BOM instance. */
+typedef struct sv_inst {
+    const cat_product *product;
+    const char *path;  /* "" for the root */
+    size_t parent;     /* SIZE_MAX for the root */
+    size_t opt_var, opt_value; /* the option that activates it (SIZE_MAX at the root) */
+    int act;           /* SAT literal: SV_TRUE at the root, else the option's literal */
+    size_t depth;
+    size_t gvar0;      /* var index of group 0 of the product (ngroups consecutive) */
+    size_t avar0;      /* var index of attribute 0 (nattrs consecutive) */
+} sv_inst;
+
+/* Internal data per variable, beside the public solver_var. */
+typedef struct sv_varx {
+    size_t inst;          /* owning instance */
+    size_t val0;          /* index of value 0 in the flat value arrays */
+    size_t *child;        /* GROUP: instance per option, or SIZE_MAX */
+    size_t *qty;          /* GROUP: quantity variable per option, or SIZE_MAX */
+    const money_dec *num; /* numeric ATTR and QTY: value per index (other excluded) */
+    bool numeric;
+    money_dec qcap;       /* GROUP: smallest quantity max over quantity constraints */
+    bool has_qcap;
+} sv_varx;
+
+typedef enum sv_sel_kind { SV_SEL_CONSTRAINT, SV_SEL_GROUP } sv_sel_kind;
+
+/* A selector: assumed true, so that failed assumptions name it. */
+typedef struct sv_sel {
+    sv_sel_kind kind;
+    const cat_constraint *con; /* SV_SEL_CONSTRAINT */
+    const cat_group *group;    /* SV_SEL_GROUP */
+    size_t inst;               /* where it applies */
+    size_t var;                /* SV_SEL_GROUP: the group variable */
+    int sat;                   /* its SAT variable */
+} sv_sel;
+
+typedef struct sv_path {
+    const char *path; /* the variable's path (in the model's arena) */
+    size_t var;
+} sv_path;
+
+struct solver_model {
+    uint64_t uid;              /* unique per build: keys the per-worker solvers */
+    const cat_product *product;
+    arena *a;                  /* strings and arrays below */
+    solver_var *vars;
+    sv_varx *vx;
+    size_t nvars;
+    int *vlit;                 /* SAT variable per flat value index */
+    size_t *vvar;              /* variable per flat value index */
+    size_t nvals;
+    sv_inst *insts;
+    size_t ninsts;
+    sv_sel *sels;
+    size_t nsels;
+    int *clauses;              /* literals, each clause ended by 0 (malloc'ed) */
+    size_t nlits, nclauses;
+    int nsat;                  /* SAT variables used */
+    sv_path *by_path;          /* variables sorted by path (solver_var_find) */
+};
+
+/* Flat index of value `value` of variable `var`. */
+static inline size_t sv_val(const solver_model *m, size_t var, size_t value)
+{
+    return m->vx[var].val0 + value;
+}
+
+/* The SAT literal true when value `value` of variable `var` holds. */
+static inline int sv_lit(const solver_model *m, size_t var, size_t value)
+{
+    return m->vlit[sv_val(m, var, value)];
+}
+
+/* Adds the model's clauses to a fresh CaDiCaL instance and freezes its
+ * value and selector variables. */
+struct CCaDiCaL;
+void sv_load_solver(const solver_model *m, struct CCaDiCaL *sat);
+
+/* The snapshot's models in SKU order: writes up to cap to out, returns the
+ * count. */
+size_t sv_snapshot_models(const cat_snapshot *s, const solver_model **out, size_t cap);
+
+#endif

@@ -1,0 +1,108 @@
+/*
+ * store_idem: idempotency records, keyed by (caller, key).
+ *
+ * Owns: storing what a request with an Idempotency-Key produced and
+ * finding it again. Does not own: hashing the body, comparing routes or
+ * replaying the response (http).
+ *
+ * Invariant: a record is written once and never changed; a second put for
+ * the same (caller, key) is CPQD_ECONFLICT and leaves the first intact.
+ */
+#include "store_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void store_idem_fini(store_idem *x)
+{
+    if (!x)
+        return;
+    free(x->caller), free(x->key), free(x->route), free(x->body_hash);
+    free(x->response), free(x->resource_id), free(x->created_at);
+    memset(x, 0, sizeof(*x));
+}
+
+static int idem_read(sqlite3_stmt *s, store_idem *out)
+{
+    char **const f[] = {&out->caller, &out->key,      &out->route,       &out->body_hash,
+                        NULL,         &out->response, &out->resource_id, &out->created_at};
+    for (int i = 0; i < 8; i++) {
+        if (f[i] && store_col_dup(s, i, f[i]) != 0) {
+            store_idem_fini(out);
+            return CPQD_ENOMEM;
+        }
+    }
+    out->status = sqlite3_column_int(s, 4);
+    return 0;
+}
+
+int store_idem_get(store *st, const char *caller, const char *key, store_idem *out)
+{
+    sqlite3_stmt *s;
+    memset(out, 0, sizeof(*out));
+    if (!store_text_ok(caller) || !store_text_ok(key))
+        return store_failf(st, CPQD_EINVAL, "idempotency: caller and key are required (UTF-8)");
+    int rc = store_stmt(st, STMT_IDEM_GET, &s);
+    if (rc != 0)
+        return rc;
+    store_bind_text(st, s, 1, caller);
+    store_bind_text(st, s, 2, key);
+    int r = store_step(st, s);
+    if (r == SQLITE_ROW)
+        rc = idem_read(s, out);
+    else if (r == SQLITE_DONE)
+        rc = store_failf(st, CPQD_ENOTFOUND, "idempotency: no record for this key");
+    else
+        rc = store_fail(st, r, "idempotency get");
+    store_stmt_done(s);
+    return rc;
+}
+
+static int idem_check(store *st, const store_idem *in)
+{
+    if (!store_text_ok(in->caller) || !store_text_ok(in->key) || !store_text_ok(in->route) ||
+        !store_text_ok(in->body_hash))
+        return store_failf(st, CPQD_EINVAL,
+                           "idempotency: caller, key, route and body_hash are required (UTF-8)");
+    if (!in->response || (*in->response && !store_text_ok(in->response)) ||
+        !store_opt_text_ok(in->resource_id))
+        return store_failf(st, CPQD_EINVAL,
+                           "idempotency: response missing or not UTF-8, or resource_id empty");
+    if (in->status < 100 || in->status > 599)
+        return store_failf(st, CPQD_EINVAL, "idempotency: status %d is not an HTTP status",
+                           in->status);
+    return 0;
+}
+
+static int idem_insert(store *st, const store_idem *in, const char *now)
+{
+    sqlite3_stmt *s;
+    int rc = store_stmt(st, STMT_IDEM_INSERT, &s);
+    if (rc != 0)
+        return rc;
+    const char *a[] = {in->caller, in->key, in->route, in->body_hash};
+    for (int i = 0; i < 4; i++)
+        store_bind_text(st, s, i + 1, a[i]);
+    store_bind_int64(st, s, 5, in->status);
+    store_bind_text(st, s, 6, in->response);
+    store_bind_text(st, s, 7, in->resource_id);
+    store_bind_text(st, s, 8, now);
+    int r = store_step(st, s);
+    if (r != SQLITE_DONE)
+        rc = store_fail(st, r, "idempotency put");
+    store_stmt_done(s);
+    return rc;
+}
+
+int store_idem_put(store *st, const store_idem *in)
+{
+    char now[STORE_TS_LEN];
+    bool own;
+    int rc = idem_check(st, in);
+    if (rc != 0)
+        return rc;
+    store_now(now);
+    if ((rc = store_write_begin(st, &own)) != 0)
+        return rc;
+    return store_write_end(st, own, idem_insert(st, in, now));
+}

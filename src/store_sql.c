@@ -1,0 +1,176 @@
+/*
+ * store_sql: the store's SQL, written once for SQLite and PostgreSQL.
+ *
+ * Owns: the schema (as an ordered list of migrations) and the text of
+ * every statement the store prepares. Does not own: running them
+ * (store.c, store_schema.c, store_quote.c, store_idem.c).
+ *
+ * Portability rules this file keeps, so a PostgreSQL backend can reuse it
+ * verbatim: types TEXT, INTEGER, BIGINT only; no AUTOINCREMENT, rowid,
+ * instr, datetime or other SQLite-only functions; parameters $1..$n,
+ * numbered in order of first appearance (SQLite numbers `$NAME`
+ * parameters that way; store_stmt checks it at prepare time); UPSERT as
+ * INSERT ... ON CONFLICT (...) DO UPDATE ... RETURNING (SQLite >= 3.35,
+ * PostgreSQL >= 9.5). Money is TEXT holding an exact decimal (TEXT
+ * affinity: SQLite never converts it to a number), timestamps are TEXT in
+ * ISO 8601 UTC, booleans INTEGER 0/1.
+ *
+ * Invariant: a migration, once released, never changes; a schema change
+ * is a new entry at the end (and STORE_SCHEMA_VERSION + 1).
+ */
+#include "store_int.h"
+
+/* clang-format off */
+const char store_sql_bootstrap[] =
+    "CREATE TABLE IF NOT EXISTS schema_version ("
+    "  version    INTEGER NOT NULL PRIMARY KEY,"
+    "  applied_at TEXT NOT NULL"
+    ")";
+
+const char *const store_migrations[STORE_SCHEMA_VERSION] = {
+    /* 0 -> 1: quotes, their versions and history, numbering, idempotency. */
+    "CREATE TABLE quote_counters ("
+    "  year     INTEGER NOT NULL PRIMARY KEY,"
+    "  last_seq BIGINT NOT NULL CHECK (last_seq > 0)"
+    ");"
+    /* The head of a quote: one row per quote, mirroring its latest version
+     * for lookups, filters and ordering. */
+    "CREATE TABLE quotes ("
+    "  id             TEXT NOT NULL PRIMARY KEY,"
+    "  number         TEXT NOT NULL UNIQUE,"
+    "  year           INTEGER NOT NULL,"
+    "  seq            BIGINT NOT NULL,"
+    "  latest_version INTEGER NOT NULL CHECK (latest_version > 0),"
+    "  status         TEXT NOT NULL,"
+    "  customer_id    TEXT NOT NULL,"
+    "  partner_id     TEXT,"
+    "  currency       TEXT NOT NULL,"
+    "  total          TEXT NOT NULL,"
+    "  created_by     TEXT NOT NULL,"
+    "  created_at     TEXT NOT NULL,"
+    "  updated_at     TEXT NOT NULL,"
+    "  UNIQUE (year, seq)"
+    ");"
+    "CREATE INDEX quotes_by_created ON quotes (created_at, year, seq);"
+    "CREATE INDEX quotes_by_customer ON quotes (customer_id, created_at);"
+    "CREATE INDEX quotes_by_partner ON quotes (partner_id, created_at);"
+    "CREATE INDEX quotes_by_status ON quotes (status, created_at);"
+    /* Every version as it was priced; a row is never changed once a newer
+     * version exists (only the latest one's status and updated_at move). */
+    "CREATE TABLE quote_versions ("
+    "  quote_id          TEXT NOT NULL REFERENCES quotes (id),"
+    "  version           INTEGER NOT NULL CHECK (version > 0),"
+    "  status            TEXT NOT NULL,"
+    "  customer_id       TEXT NOT NULL,"
+    "  partner_id        TEXT,"
+    "  currency          TEXT NOT NULL,"
+    "  total             TEXT NOT NULL,"
+    "  catalog_version   TEXT NOT NULL,"
+    "  request           TEXT NOT NULL,"
+    "  priced            TEXT NOT NULL,"
+    "  valid_until       TEXT,"
+    "  approval_required INTEGER NOT NULL CHECK (approval_required IN (0, 1)),"
+    "  approval_level    TEXT,"
+    "  created_by        TEXT NOT NULL,"
+    "  created_at        TEXT NOT NULL,"
+    "  updated_at        TEXT NOT NULL,"
+    "  PRIMARY KEY (quote_id, version)"
+    ");"
+    /* Status history, oldest first by seq (1.. per quote). */
+    "CREATE TABLE quote_events ("
+    "  quote_id    TEXT NOT NULL REFERENCES quotes (id),"
+    "  seq         INTEGER NOT NULL CHECK (seq > 0),"
+    "  version     INTEGER NOT NULL,"
+    "  from_status TEXT,"
+    "  to_status   TEXT NOT NULL,"
+    "  actor       TEXT NOT NULL,"
+    "  note        TEXT,"
+    "  at          TEXT NOT NULL,"
+    "  PRIMARY KEY (quote_id, seq)"
+    ");"
+    "CREATE TABLE idempotency ("
+    "  caller      TEXT NOT NULL,"
+    "  idem_key    TEXT NOT NULL,"
+    "  route       TEXT NOT NULL,"
+    "  body_hash   TEXT NOT NULL,"
+    "  status      INTEGER NOT NULL,"
+    "  response    TEXT NOT NULL,"
+    "  resource_id TEXT,"
+    "  created_at  TEXT NOT NULL,"
+    "  PRIMARY KEY (caller, idem_key)"
+    ");",
+};
+
+/* The columns of a store_quote, in the order store_quote.c reads them. */
+#define QUOTE_COLS(request, priced)                                                             \
+    "q.id, q.number, v.version, v.status, v.customer_id, v.partner_id, v.currency, v.total,"   \
+    " v.catalog_version, " request ", " priced ", v.valid_until, v.approval_required,"         \
+    " v.approval_level, v.created_by, v.created_at, v.updated_at"
+
+/* Filters of the list; $1 customer, $2 status, $3 partner, $4 LIKE pattern. */
+#define LIST_WHERE                                                                              \
+    " WHERE ($1 IS NULL OR q.customer_id = $1)"                                                 \
+    " AND ($2 IS NULL OR q.status = $2)"                                                        \
+    " AND ($3 IS NULL OR q.partner_id = $3)"                                                    \
+    " AND ($4 IS NULL OR lower(q.number) LIKE lower($4) ESCAPE '\\'"                           \
+    "      OR lower(q.customer_id) LIKE lower($4) ESCAPE '\\')"
+
+const char *const store_sql[STMT_COUNT] = {
+    [STMT_COUNTER_NEXT] =
+        "INSERT INTO quote_counters (year, last_seq) VALUES ($1, 1)"
+        " ON CONFLICT (year) DO UPDATE SET last_seq = quote_counters.last_seq + 1"
+        " RETURNING last_seq",
+    [STMT_QUOTE_INSERT] =
+        "INSERT INTO quotes (id, number, year, seq, latest_version, status, customer_id,"
+        " partner_id, currency, total, created_by, created_at, updated_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    [STMT_VERSION_INSERT] =
+        "INSERT INTO quote_versions (quote_id, version, status, customer_id, partner_id,"
+        " currency, total, catalog_version, request, priced, valid_until, approval_required,"
+        " approval_level, created_by, created_at, updated_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+    [STMT_QUOTE_HEAD] =
+        "SELECT latest_version, status FROM quotes WHERE id = $1",
+    /* The latest_version condition makes a concurrent add_version (on
+     * PostgreSQL, without BEGIN IMMEDIATE) lose cleanly. */
+    [STMT_QUOTE_HEAD_UPDATE] =
+        "UPDATE quotes SET latest_version = $1, status = $2, customer_id = $3, partner_id = $4,"
+        " currency = $5, total = $6, updated_at = $7"
+        " WHERE id = $8 AND latest_version = $9",
+    [STMT_QUOTE_GET] =
+        "SELECT " QUOTE_COLS("v.request", "v.priced")
+        " FROM quotes q JOIN quote_versions v ON v.quote_id = q.id"
+        " WHERE q.id = $1 AND v.version = CASE WHEN $2 = 0 THEN q.latest_version ELSE $2 END",
+    [STMT_STATUS_UPDATE] =
+        "UPDATE quotes SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4",
+    [STMT_VERSION_STATUS_UPDATE] =
+        "UPDATE quote_versions SET status = $1, updated_at = $2"
+        " WHERE quote_id = $3 AND version = $4",
+    [STMT_EVENT_NEXT] =
+        "SELECT COALESCE(MAX(seq), 0) + 1 FROM quote_events WHERE quote_id = $1",
+    [STMT_EVENT_INSERT] =
+        "INSERT INTO quote_events (quote_id, seq, version, from_status, to_status, actor, note, at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    [STMT_EVENTS] =
+        "SELECT from_status, to_status, actor, note, at, version FROM quote_events"
+        " WHERE quote_id = $1 ORDER BY seq",
+    [STMT_LIST] =
+        "SELECT " QUOTE_COLS("NULL", "NULL")
+        " FROM quotes q JOIN quote_versions v"
+        " ON v.quote_id = q.id AND v.version = q.latest_version"
+        LIST_WHERE
+        " ORDER BY q.created_at DESC, q.year DESC, q.seq DESC LIMIT $5 OFFSET $6",
+    [STMT_LIST_COUNT] =
+        "SELECT COUNT(*) FROM quotes q" LIST_WHERE,
+    [STMT_IDEM_GET] =
+        "SELECT caller, idem_key, route, body_hash, status, response, resource_id, created_at"
+        " FROM idempotency WHERE caller = $1 AND idem_key = $2",
+    [STMT_IDEM_INSERT] =
+        "INSERT INTO idempotency (caller, idem_key, route, body_hash, status, response,"
+        " resource_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    [STMT_VERSION_GET] =
+        "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+    [STMT_VERSION_RECORD] =
+        "INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)",
+};
+/* clang-format on */

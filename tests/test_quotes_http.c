@@ -1,0 +1,431 @@
+/*
+ * End-to-end tests of API keys and quotes: the real binary with --keys
+ * and --db on the sample catalogs, keys made with `cpqd key new`. Covers
+ * 401/403 for every route and role, partner scoping (404, never 403),
+ * idempotency, versions, the status machine, bad inputs that change
+ * nothing, and durability across kill -9.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "testutil.h"
+
+#include <jansson.h>
+#include <time.h>
+
+enum { K_ADMIN, K_REP, K_MANAGER, K_CRM, K_PARTNER_A, K_PARTNER_B, NKEYS };
+static const char *const key_role[NKEYS] = {"admin", "rep", "manager", "crm", "partner", "partner"};
+static const char *const key_partner[NKEYS] = {NULL, NULL, NULL, NULL, "P-101", "P-102"};
+
+typedef struct fx {
+    char *dir, *keys, *db, *logp;
+    char key[NKEYS][80];
+    tu_server s;
+} fx;
+
+static void make_keys(fx *f)
+{
+    for (int i = 0; i < NKEYS; i++) {
+        const char *argv[12] = {"key", "new", "--keys", f->keys, "--role", key_role[i], NULL};
+        if (key_partner[i]) {
+            argv[6] = "--partner";
+            argv[7] = key_partner[i];
+            argv[8] = NULL;
+        }
+        char *out = NULL, *err = NULL;
+        int st = tu_run(argv, &out, &err);
+        if (st != 0)
+            fail_msg("cpqd key new failed (%d): %s", st, err ? err : "");
+        size_t n = strcspn(out, "\n");
+        assert_true(n > 10 && n < sizeof(f->key[i]));
+        assert_string_equal(out + n, "\n"); /* the key alone on stdout */
+        memcpy(f->key[i], out, n);
+        f->key[i][n] = '\0';
+        free(out);
+        free(err);
+    }
+}
+
+static void start(fx *f)
+{
+    char *cats = tu_path("catalogs"), *rules = tu_path("rules");
+    const char *args[] = {"--catalogs", cats, "--rules", rules, "--threads", "2",
+                          "--keys", f->keys, "--db", f->db, NULL};
+    assert_int_equal(tu_server_start(&f->s, f->logp, args), 0);
+    free(cats);
+    free(rules);
+}
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    *state = f;
+    f->dir = tu_tmpdir();
+    f->keys = tu_fmt("%s/keys.yaml", f->dir);
+    f->db = tu_fmt("%s/var/cpqd.db", f->dir);
+    f->logp = tu_fmt("%s/cpqd.log", f->dir);
+    make_keys(f);
+    start(f);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    if (!f)
+        return 0;
+    int st = f->s.pid > 0 ? tu_server_stop(&f->s) : 0;
+    tu_rm_tree(f->dir);
+    free(f->dir);
+    free(f->keys);
+    free(f->db);
+    free(f->logp);
+    free(f);
+    return st == 0 ? 0 : -1;
+}
+
+/* One request as key k (-1: no Authorization); returns the status and,
+ * if out, the parsed JSON body. */
+static int call(fx *f, int k, const char *method, const char *path, const char *body,
+                const char *extra_headers, json_t **out)
+{
+    char hdr[512];
+    snprintf(hdr, sizeof(hdr), "%s%s%s%s", k >= 0 ? "Authorization: Bearer " : "",
+             k >= 0 ? f->key[k] : "", k >= 0 ? "\r\n" : "", extra_headers ? extra_headers : "");
+    tu_resp r;
+    assert_int_equal(tu_http(f->s.port, method, path, hdr, body, body ? strlen(body) : 0, &r), 0);
+    int st = r.status;
+    if (out) {
+        json_error_t je;
+        *out = json_loadb(r.body ? r.body : "", r.body_len, 0, &je);
+        if (!*out)
+            fail_msg("%s %s: not JSON (%d): %s", method, path, st, r.body ? r.body : "");
+    }
+    tu_resp_free(&r);
+    return st;
+}
+
+static const char *js(json_t *o, const char *k)
+{
+    const char *v = json_string_value(json_object_get(o, k));
+    if (!v)
+        fail_msg("no string '%s' in %s", k, json_dumps(o, 0));
+    return v;
+}
+
+#define KETTLE "{\"customer\":{\"id\":\"C-1\"},\"date\":\"2026-12-01\",\"lines\":[{\"sku\":\"APL-KTL-17\",\"quantity\":\"2\"%s}]}"
+
+/* Creates a quote as key k; returns its id (malloc'ed). */
+static char *create(fx *f, int k, const char *discount)
+{
+    char extra[64] = "";
+    if (discount)
+        snprintf(extra, sizeof(extra), ",\"discount\":\"%s\"", discount);
+    char *body = tu_fmt(KETTLE, extra);
+    json_t *j;
+    int st = call(f, k, "POST", "/v1/quotes", body, NULL, &j);
+    if (st != 201)
+        fail_msg("create as %s: %d %s", key_role[k], st, json_dumps(j, 0));
+    char *id = strdup(js(j, "id"));
+    json_decref(j);
+    free(body);
+    return id;
+}
+
+static void test_keys_are_required(void **state)
+{
+    fx *f = *state;
+    json_t *j;
+    assert_int_equal(call(f, -1, "GET", "/v1/quotes", NULL, NULL, &j), 401);
+    assert_string_equal(js(json_object_get(j, "error"), "code"), "unauthorized");
+    json_decref(j);
+    assert_int_equal(call(f, -1, "GET", "/v1/quotes", NULL,
+                          "Authorization: Bearer cpqd_notakeynotakeynotakeynotakeynotakeynotak\r\n", &j),
+                     401);
+    json_decref(j);
+    assert_int_equal(call(f, -1, "GET", "/healthz", NULL, NULL, NULL), 200);
+}
+
+/* Every route x every role: 403 exactly where the role table says so. */
+static void test_every_route_and_role(void **state)
+{
+    fx *f = *state;
+    char *id = create(f, K_PARTNER_A, NULL);
+    struct {
+        const char *method, *path, *body;
+        unsigned allowed; /* bit per key index */
+    } routes[] = {
+        {"GET", "/v1/catalog", NULL, 077},
+        {"GET", "/v1/products", NULL, 077},
+        {"GET", "/v1/products/APL-KTL-17", NULL, 077},
+        {"GET", "/v1/partners", NULL, 1u << K_ADMIN | 1u << K_REP | 1u << K_MANAGER},
+        {"POST", "/v1/admin/reload", "", 1u << K_ADMIN},
+        {"POST", "/v1/price", "{}", 077},
+        {"POST", "/v1/quotes", "{}", 077},
+        {"GET", "/v1/quotes", NULL, 077},
+        {"GET", "/v1/quotes/@", NULL, 077},
+        {"GET", "/v1/quotes/@/versions/1", NULL, 077},
+        {"POST", "/v1/quotes/@/revise", "{}", 077},
+        {"POST", "/v1/quotes/@/submit", "{}",
+         1u << K_ADMIN | 1u << K_REP | 1u << K_MANAGER | 1u << K_PARTNER_A | 1u << K_PARTNER_B},
+        {"POST", "/v1/quotes/@/approve", "{}", 1u << K_ADMIN | 1u << K_REP | 1u << K_MANAGER},
+        {"POST", "/v1/quotes/@/reject", "{}", 1u << K_ADMIN | 1u << K_REP | 1u << K_MANAGER},
+        {"POST", "/v1/quotes/@/send", "{}",
+         1u << K_ADMIN | 1u << K_REP | 1u << K_MANAGER | 1u << K_PARTNER_A | 1u << K_PARTNER_B},
+    };
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        char path[160];
+        const char *at = strchr(routes[i].path, '@');
+        if (at)
+            snprintf(path, sizeof(path), "%.*s%s%s", (int)(at - routes[i].path), routes[i].path,
+                     id, at + 1);
+        else
+            snprintf(path, sizeof(path), "%s", routes[i].path);
+        for (int k = 0; k < NKEYS; k++) {
+            int st = call(f, k, routes[i].method, path, routes[i].body, NULL, NULL);
+            bool allowed = routes[i].allowed & (1u << k);
+            if (allowed ? (st == 401 || st == 403) : st != 403)
+                fail_msg("%s %s as %s%s%s: got %d, expected %s", routes[i].method, path,
+                         key_role[k], key_partner[k] ? " " : "", key_partner[k] ? key_partner[k] : "",
+                         st, allowed ? "not 401/403" : "403");
+        }
+        assert_int_equal(call(f, -1, routes[i].method, path, routes[i].body, NULL, NULL), 401);
+    }
+    free(id);
+}
+
+static void test_create_read_and_number(void **state)
+{
+    fx *f = *state;
+    json_t *j;
+    char *body = tu_fmt(KETTLE, "");
+    assert_int_equal(call(f, K_REP, "POST", "/v1/quotes", body, NULL, &j), 201);
+    int year = 1970 + (int)(time(NULL) / 86400 / 365.2425); /* approximate; checked by prefix */
+    (void)year;
+    const char *num = js(j, "number");
+    assert_int_equal(strlen(num), strlen("Q-2026-000001"));
+    assert_true(!strncmp(num, "Q-20", 4) && num[6] == '-');
+    assert_string_equal(js(j, "status"), "draft");
+    assert_string_equal(js(j, "total"), "298.00");
+    assert_int_equal(json_integer_value(json_object_get(j, "version")), 1);
+    assert_non_null(json_object_get(json_object_get(j, "priced"), "lines"));
+    char *path = tu_fmt("/v1/quotes/%s", js(j, "id"));
+    json_t *g;
+    assert_int_equal(call(f, K_MANAGER, "GET", path, NULL, NULL, &g), 200);
+    assert_string_equal(js(g, "number"), num);
+    /* internal callers see cost; the quote has no partner */
+    json_t *line = json_array_get(json_object_get(json_object_get(g, "priced"), "lines"), 0);
+    assert_non_null(json_object_get(line, "cost"));
+    json_decref(g);
+    /* a second quote gets the next number */
+    json_t *j2;
+    assert_int_equal(call(f, K_REP, "POST", "/v1/quotes", body, NULL, &j2), 201);
+    assert_int_equal(atoi(js(j2, "number") + 7), atoi(num + 7) + 1);
+    json_decref(j2);
+    json_decref(j);
+    free(path);
+    free(body);
+}
+
+static void test_idempotency(void **state)
+{
+    fx *f = *state;
+    char *body = tu_fmt(KETTLE, "");
+    json_t *a, *b, *c;
+    assert_int_equal(call(f, K_REP, "POST", "/v1/quotes", body, "Idempotency-Key: abc-1\r\n", &a), 201);
+    assert_int_equal(call(f, K_REP, "POST", "/v1/quotes", body, "Idempotency-Key: abc-1\r\n", &b), 201);
+    assert_string_equal(js(a, "id"), js(b, "id"));
+    assert_string_equal(js(a, "number"), js(b, "number"));
+    char *other = tu_fmt(KETTLE, ",\"discount\":\"1\"");
+    assert_int_equal(call(f, K_REP, "POST", "/v1/quotes", other, "Idempotency-Key: abc-1\r\n", &c), 409);
+    assert_string_equal(js(json_object_get(c, "error"), "code"), "conflict");
+    json_decref(a);
+    json_decref(b);
+    json_decref(c);
+    free(body);
+    free(other);
+}
+
+static void test_partner_scoping(void **state)
+{
+    fx *f = *state;
+    char *id = create(f, K_PARTNER_A, NULL);
+    char *path = tu_fmt("/v1/quotes/%s", id);
+    json_t *j;
+    assert_int_equal(call(f, K_PARTNER_A, "GET", path, NULL, NULL, &j), 200);
+    assert_string_equal(js(j, "partner_id"), "P-101");
+    json_t *line = json_array_get(json_object_get(json_object_get(j, "priced"), "lines"), 0);
+    assert_null(json_object_get(line, "cost"));
+    assert_null(json_object_get(line, "margin"));
+    json_decref(j);
+    /* another partner: does not exist */
+    assert_int_equal(call(f, K_PARTNER_B, "GET", path, NULL, NULL, &j), 404);
+    json_decref(j);
+    char *sub = tu_fmt("/v1/quotes/%s/submit", id);
+    assert_int_equal(call(f, K_PARTNER_B, "POST", sub, "{}", NULL, NULL), 404);
+    assert_int_equal(call(f, K_PARTNER_B, "GET", "/v1/quotes?partner=P-101", NULL, NULL, &j), 200);
+    assert_int_equal(json_integer_value(json_object_get(j, "total")), 0);
+    json_decref(j);
+    assert_int_equal(call(f, K_PARTNER_B, "GET", "/v1/quotes", NULL, NULL, &j), 200);
+    size_t i;
+    json_t *q;
+    json_array_foreach(json_object_get(j, "items"), i, q)
+        assert_string_equal(js(q, "partner_id"), "P-102");
+    json_decref(j);
+    /* staff see it */
+    assert_int_equal(call(f, K_MANAGER, "GET", path, NULL, NULL, NULL), 200);
+    free(sub);
+    free(path);
+    free(id);
+}
+
+static void test_versions(void **state)
+{
+    fx *f = *state;
+    char *id = create(f, K_REP, NULL);
+    char *v1p = tu_fmt("/v1/quotes/%s/versions/1", id);
+    json_t *before, *after, *rev, *latest;
+    assert_int_equal(call(f, K_REP, "GET", v1p, NULL, NULL, &before), 200);
+    char *rpath = tu_fmt("/v1/quotes/%s/revise", id);
+    char *body = tu_fmt("{\"customer\":{\"id\":\"C-1\"},\"date\":\"2026-12-01\",\"lines\":[{\"sku\":"
+                        "\"APL-KTL-17\",\"quantity\":\"3\"}]}");
+    assert_int_equal(call(f, K_REP, "POST", rpath, body, NULL, &rev), 201);
+    assert_int_equal(json_integer_value(json_object_get(rev, "version")), 2);
+    assert_string_equal(js(rev, "total"), "447.00"); /* 149.00 x 3 */
+    char *lp = tu_fmt("/v1/quotes/%s", id);
+    assert_int_equal(call(f, K_REP, "GET", lp, NULL, NULL, &latest), 200);
+    assert_int_equal(json_integer_value(json_object_get(latest, "version")), 2);
+    assert_int_equal(call(f, K_REP, "GET", v1p, NULL, NULL, &after), 200);
+    assert_true(json_equal(before, after)); /* version 1 unchanged */
+    assert_string_equal(js(after, "total"), "298.00");
+    /* a revision cannot change the customer */
+    char *bad = tu_fmt("{\"customer\":{\"id\":\"C-2\"},\"lines\":[{\"sku\":\"APL-KTL-17\",\"quantity\":\"1\"}]}");
+    assert_int_equal(call(f, K_REP, "POST", rpath, bad, NULL, NULL), 400);
+    char *v9 = tu_fmt("/v1/quotes/%s/versions/9", id);
+    assert_int_equal(call(f, K_REP, "GET", v9, NULL, NULL, NULL), 404);
+    json_decref(before);
+    json_decref(after);
+    json_decref(rev);
+    json_decref(latest);
+    free(v1p);
+    free(v9);
+    free(rpath);
+    free(lp);
+    free(body);
+    free(bad);
+    free(id);
+}
+
+static const char *status_after(fx *f, int k, const char *id, const char *action, int want)
+{
+    static char st[32];
+    char *p = tu_fmt("/v1/quotes/%s/%s", id, action);
+    json_t *j;
+    int got = call(f, k, "POST", p, "{\"note\":\"ok\"}", NULL, &j);
+    if (got != want)
+        fail_msg("%s as %s: %d (want %d) %s", action, key_role[k], got, want, json_dumps(j, 0));
+    snprintf(st, sizeof(st), "%s",
+             got == 200 ? js(j, "status") : js(json_object_get(j, "error"), "code"));
+    if (got == 409 && !strstr(js(json_object_get(j, "error"), "message"), "allowed:"))
+        fail_msg("409 without the allowed actions: %s", json_dumps(j, 0));
+    json_decref(j);
+    free(p);
+    return st;
+}
+
+static void test_status_machine(void **state)
+{
+    fx *f = *state;
+    /* within the rep's 10%: submit approves directly */
+    char *id = create(f, K_REP, "5");
+    assert_string_equal(status_after(f, K_REP, id, "approve", 409), "conflict");
+    assert_string_equal(status_after(f, K_REP, id, "submit", 200), "approved");
+    assert_string_equal(status_after(f, K_REP, id, "submit", 409), "conflict");
+    assert_string_equal(status_after(f, K_REP, id, "send", 200), "sent");
+    free(id);
+    /* 15% is beyond the rep (10%): pending; the rep cannot approve the
+     * manager level (20%), the manager can */
+    id = create(f, K_REP, "15");
+    assert_string_equal(status_after(f, K_REP, id, "submit", 200), "pending_approval");
+    assert_string_equal(status_after(f, K_REP, id, "approve", 403), "forbidden");
+    assert_string_equal(status_after(f, K_MANAGER, id, "approve", 200), "approved");
+    free(id);
+    /* reject, then revise back to draft */
+    id = create(f, K_REP, "15");
+    assert_string_equal(status_after(f, K_REP, id, "submit", 200), "pending_approval");
+    assert_string_equal(status_after(f, K_MANAGER, id, "reject", 200), "rejected");
+    assert_string_equal(status_after(f, K_REP, id, "send", 409), "conflict");
+    free(id);
+}
+
+static void test_bad_inputs_change_nothing(void **state)
+{
+    fx *f = *state;
+    json_t *j;
+    assert_int_equal(call(f, K_ADMIN, "GET", "/v1/quotes", NULL, NULL, &j), 200);
+    json_int_t before = json_integer_value(json_object_get(j, "total"));
+    json_decref(j);
+    static const char *const bad[] = {
+        "{\"customer\":",
+        "{\"customer\":{\"id\":\"C-1\"},\"lines\":[{\"sku\":\"NOPE\",\"quantity\":\"1\"}]}",
+        "{\"customer\":{\"id\":\"C-1\"},\"valid_until\":\"2001-01-01\",\"lines\":[{\"sku\":\"APL-KTL-17\",\"quantity\":\"1\"}]}",
+        "{\"customer\":{\"id\":\"C-1\"},\"valid_until\":\"soon\",\"lines\":[{\"sku\":\"APL-KTL-17\",\"quantity\":\"1\"}]}",
+        "{\"customer\":{\"id\":\"C-1\"},\"lines\":[{\"sku\":\"APL-KTL-17\",\"quantity\":1.5}]}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int st = call(f, K_ADMIN, "POST", "/v1/quotes", bad[i], NULL, &j);
+        if (st != 400)
+            fail_msg("%s: %d %s", bad[i], st, json_dumps(j, 0));
+        assert_string_equal(js(json_object_get(j, "error"), "code"), "invalid_parameter");
+        json_decref(j);
+    }
+    assert_int_equal(call(f, K_ADMIN, "POST", "/v1/quotes", bad[1], "Idempotency-Key: \x01\r\n", NULL), 400);
+    assert_int_equal(call(f, K_ADMIN, "GET", "/v1/quotes/q_0000000000000000", NULL, NULL, NULL), 404);
+    assert_int_equal(call(f, K_ADMIN, "GET", "/v1/quotes", NULL, NULL, &j), 200);
+    assert_int_equal(json_integer_value(json_object_get(j, "total")), before);
+    json_decref(j);
+}
+
+/* A 201 is durable: kill -9 right after it, restart, read it back. */
+static void test_kill9_loses_nothing(void **state)
+{
+    fx *f = *state;
+    char *ids[5];
+    for (int i = 0; i < 5; i++)
+        ids[i] = create(f, K_REP, NULL);
+    kill(f->s.pid, SIGKILL);
+    tu_wait_exit(f->s.pid, TU_WAIT_MS);
+    f->s.pid = 0;
+    free(f->logp); /* a fresh log: the old one names the old port */
+    f->logp = tu_fmt("%s/cpqd-restarted.log", f->dir);
+    start(f);
+    for (int i = 0; i < 5; i++) {
+        char *p = tu_fmt("/v1/quotes/%s", ids[i]);
+        assert_int_equal(call(f, K_REP, "GET", p, NULL, NULL, NULL), 200);
+        free(p);
+        free(ids[i]);
+    }
+}
+
+int main(void)
+{
+    const char *root = getenv("CPQD_ROOT");
+    if (root && chdir(root) != 0)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_keys_are_required),
+        cmocka_unit_test(test_every_route_and_role),
+        cmocka_unit_test(test_create_read_and_number),
+        cmocka_unit_test(test_idempotency),
+        cmocka_unit_test(test_partner_scoping),
+        cmocka_unit_test(test_versions),
+        cmocka_unit_test(test_status_machine),
+        cmocka_unit_test(test_bad_inputs_change_nothing),
+        cmocka_unit_test(test_kill9_loses_nothing),
+    };
+    return cmocka_run_group_tests_name("quotes_http", tests, setup, teardown);
+}

@@ -1,0 +1,1285 @@
+/*
+ * Unit tests for store: opening (directory, pragmas, schema version,
+ * refusing older/newer/foreign databases, `cpqd migrate`), quotes
+ * (gap-free numbering per year, versions, status moves, history, list),
+ * idempotency records, exact text round trips, bad input changing
+ * nothing, injected I/O failures, durability across kill -9 and two
+ * concurrent writers. Each test works in its own temporary directory;
+ * some look at the file with the raw SQLite API to check what the store
+ * wrote (or did not).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+/* cmocka needs the four above first */
+#include <cmocka.h>
+
+#include "cpqd/store.h"
+#include "store_int.h" /* store_test_fail_step */
+#include "testutil.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+typedef struct fx {
+    char *dir; /* temporary directory, removed after the test */
+    char *db;  /* dir/var/cpqd.db (var/ does not exist yet) */
+} fx;
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof(*f));
+    if (!f)
+        return -1;
+    f->dir = tu_tmpdir();
+    f->db = tu_fmt("%s/var/cpqd.db", f->dir);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    tu_rm_tree(f->dir);
+    free(f->dir);
+    free(f->db);
+    free(f);
+    return 0;
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+/* ---- helpers ---- */
+
+static store *open_ok(const char *path)
+{
+    cpqd_errs *e = errs_new();
+    store *st = NULL;
+    int rc = store_open(path, false, &st, e);
+    for (size_t i = 0; i < errs_count(e); i++) {
+        char *m = errs_format(e, i);
+        fprintf(stderr, "unexpected: %s\n", m);
+        free(m);
+    }
+    assert_int_equal(rc, 0);
+    assert_non_null(st);
+    errs_free(e);
+    return st;
+}
+
+/* Opens expecting failure code; returns the formatted first error. */
+static char *open_fails(const char *path, bool migrate, int code)
+{
+    cpqd_errs *e = errs_new();
+    store *st = (store *)1;
+    assert_int_equal(store_open(path, migrate, &st, e), code);
+    assert_null(st);
+    assert_true(errs_count(e) >= 1);
+    char *m = errs_format(e, 0);
+    errs_free(e);
+    return m;
+}
+
+/* A valid quote (string literals: inputs are only read). */
+static store_quote sample(const char *customer)
+{
+    store_quote q = {0};
+    q.status = "draft";
+    q.customer_id = (char *)customer;
+    q.currency = "CNY";
+    q.total = "1180.00";
+    q.catalog_version = "cat-3f2a";
+    q.request = "{\"lines\":[{\"sku\":\"A-1\",\"qty\":2}]}";
+    q.priced = "{\"total\":\"1180.00\"}";
+    q.valid_until = "2026-12-31";
+    q.approval_required = true;
+    q.approval_level = "manager";
+    q.created_by = "key_sales";
+    return q;
+}
+
+/* Frees what store_quote_insert assigned. */
+static void insert_outputs_free(store_quote *q)
+{
+    free(q->id), free(q->number), free(q->created_at), free(q->updated_at);
+    q->id = q->number = q->created_at = q->updated_at = NULL;
+}
+
+/* Inserts a sample quote in its own transaction; returns the malloc'ed id
+ * and, if number is non-NULL, its number. */
+static char *insert_one(store *st, const char *customer, int year, char **number)
+{
+    store_quote q = sample(customer);
+    assert_int_equal(store_begin(st), 0);
+    assert_int_equal(store_quote_insert(st, &q, year), 0);
+    assert_int_equal(store_commit(st), 0);
+    char *id = q.id;
+    if (number)
+        *number = q.number;
+    else
+        free(q.number);
+    free(q.created_at), free(q.updated_at);
+    return id;
+}
+
+static void assert_number(store *st, const char *customer, int year, const char *want)
+{
+    char *number = NULL;
+    free(insert_one(st, customer, year, &number));
+    assert_string_equal(number, want);
+    free(number);
+}
+
+/* The raw SQLite connection to path, for looking behind the store. */
+static sqlite3 *raw_open(const char *path)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    return db;
+}
+
+static long long raw_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    long long v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+static long long db_int(const char *path, const char *sql)
+{
+    sqlite3 *db = raw_open(path);
+    long long v = raw_int(db, sql);
+    sqlite3_close(db);
+    return v;
+}
+
+static void raw_exec(const char *path, const char *sql)
+{
+    sqlite3 *db = raw_open(path);
+    char *err = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
+        fail_msg("raw exec: %s", err);
+    sqlite3_close(db);
+}
+
+static bool is_iso_utc(const char *s)
+{
+    int y, mo, d, h, mi, se;
+    char z;
+    return s && strlen(s) == 20 &&
+           sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &se, &z) == 7 && z == 'Z';
+}
+
+static size_t history_len(store *st, const char *id)
+{
+    store_event *ev = NULL;
+    size_t n = 0;
+    assert_int_equal(store_quote_history(st, id, &ev, &n), 0);
+    for (size_t i = 0; i < n; i++)
+        store_event_fini(&ev[i]);
+    free(ev);
+    return n;
+}
+
+static void assert_same_quote(const store_quote *a, const store_quote *b)
+{
+    assert_string_equal(a->id, b->id);
+    assert_string_equal(a->number, b->number);
+    assert_int_equal(a->version, b->version);
+    assert_string_equal(a->status, b->status);
+    assert_string_equal(a->customer_id, b->customer_id);
+    assert_string_equal(a->currency, b->currency);
+    assert_string_equal(a->total, b->total);
+    assert_string_equal(a->catalog_version, b->catalog_version);
+    assert_string_equal(a->request, b->request);
+    assert_string_equal(a->priced, b->priced);
+    assert_int_equal(a->approval_required, b->approval_required);
+    assert_string_equal(a->created_by, b->created_by);
+    assert_string_equal(a->created_at, b->created_at);
+    assert_string_equal(a->updated_at, b->updated_at);
+    assert_true((a->partner_id == NULL) == (b->partner_id == NULL));
+    assert_true((a->valid_until == NULL) == (b->valid_until == NULL));
+    assert_true((a->approval_level == NULL) == (b->approval_level == NULL));
+}
+
+/* ---- opening and schema ---- */
+
+static void test_store_open_creates_dir_and_file(void **state)
+{
+    fx *f = *state;
+    char *deep = tu_fmt("%s/a/b/c/q.db", f->dir);
+    store *st = open_ok(deep);
+    struct stat sb;
+    assert_int_equal(stat(deep, &sb), 0);
+    assert_true(S_ISREG(sb.st_mode));
+    assert_string_equal(store_last_error(st), "");
+    store_close(st);
+    free(deep);
+
+    store *st2 = open_ok(f->db); /* var/ created too */
+    store_close(st2);
+    assert_int_equal(stat(f->db, &sb), 0);
+}
+
+static void test_store_pragmas_in_effect(void **state)
+{
+    fx *f = *state;
+    for (int round = 0; round < 2; round++) { /* created, then reopened */
+        store *st = open_ok(f->db);
+        store_info info;
+        assert_int_equal(store_info_get(st, &info), 0);
+        assert_string_equal(info.journal_mode, "wal");
+        assert_int_equal(info.synchronous, 2); /* FULL */
+        assert_true(info.foreign_keys);
+        assert_int_equal(info.busy_timeout_ms, STORE_BUSY_TIMEOUT_MS);
+        assert_int_equal(info.schema_version, STORE_SCHEMA_VERSION);
+        store_close(st);
+    }
+    /* WAL is a property of the file: a plain connection sees it too */
+    sqlite3 *db = raw_open(f->db);
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(s, 0), "wal");
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+}
+
+static void test_store_schema_version_recorded(void **state)
+{
+    fx *f = *state;
+    store *st = open_ok(f->db);
+    int v = -1;
+    assert_int_equal(store_schema_version(st, &v), 0);
+    assert_int_equal(v, STORE_SCHEMA_VERSION);
+    store_close(st);
+    assert_int_equal(db_int(f->db, "SELECT MAX(version) FROM schema_version"), 1);
+    assert_int_equal(db_int(f->db, "SELECT count(*) FROM schema_version WHERE length(applied_at)"
+                                   " = 20 AND applied_at LIKE '____-__-__T__:__:__Z'"),
+                     1);
+    /* migrating a current database is a no-op */
+    int from = -1, to = -1;
+    assert_int_equal(store_migrate(f->db, &from, &to, NULL), 0);
+    assert_int_equal(from, 1);
+    assert_int_equal(to, 1);
+    assert_int_equal(db_int(f->db, "SELECT count(*) FROM schema_version"), 1);
+}
+
+/* A database as an older cpqd left it: schema_version at 0, no tables. */
+static void make_v0(const fx *f)
+{
+    store_close(open_ok(f->db)); /* creates var/ */
+    unlink(f->db);
+    char *wal = tu_fmt("%s-wal", f->db), *shm = tu_fmt("%s-shm", f->db);
+    unlink(wal), unlink(shm);
+    free(wal), free(shm);
+    raw_exec(f->db, "CREATE TABLE schema_version (version INTEGER NOT NULL PRIMARY KEY,"
+                    " applied_at TEXT NOT NULL);"
+                    "INSERT INTO schema_version VALUES (0, '2025-01-01T00:00:00Z');");
+}
+
+static void test_store_older_schema_needs_migrate(void **state)
+{
+    fx *f = *state;
+    make_v0(f);
+    char *m = open_fails(f->db, false, CPQD_EINVAL);
+    assert_non_null(strstr(m, "schema version 0"));
+    assert_non_null(strstr(m, "needs 1"));
+    assert_non_null(strstr(m, "cpqd migrate --db"));
+    free(m);
+    /* refusing changed nothing */
+    assert_int_equal(db_int(f->db, "SELECT count(*) FROM sqlite_master WHERE name = 'quotes'"), 0);
+
+    int from = -1, to = -1;
+    assert_int_equal(store_migrate(f->db, &from, &to, NULL), 0);
+    assert_int_equal(from, 0);
+    assert_int_equal(to, STORE_SCHEMA_VERSION);
+    store *st = open_ok(f->db);
+    assert_number(st, "c1", 2026, "Q-2026-000001");
+    store_close(st);
+}
+
+static void test_store_open_with_migrate_flag(void **state)
+{
+    fx *f = *state;
+    make_v0(f);
+    store *st = NULL;
+    assert_int_equal(store_open(f->db, true, &st, NULL), 0);
+    int v = 0;
+    assert_int_equal(store_schema_version(st, &v), 0);
+    assert_int_equal(v, 1);
+    store_close(st);
+}
+
+static void test_store_newer_schema_refused(void **state)
+{
+    fx *f = *state;
+    store_close(open_ok(f->db));
+    raw_exec(f->db, "INSERT INTO schema_version VALUES (99, '2099-01-01T00:00:00Z')");
+    for (int migrate = 0; migrate < 2; migrate++) {
+        char *m = open_fails(f->db, migrate, CPQD_EINVAL);
+        assert_non_null(strstr(m, "schema version 99"));
+        assert_non_null(strstr(m, "newer than this cpqd"));
+        free(m);
+    }
+}
+
+static void test_store_foreign_file_refused(void **state)
+{
+    fx *f = *state;
+    char *other = tu_fmt("%s/other.db", f->dir);
+    raw_exec(other, "CREATE TABLE t (x INTEGER)");
+    char *m = open_fails(other, true, CPQD_EINVAL);
+    assert_non_null(strstr(m, "not a cpqd database"));
+    free(m);
+    assert_int_equal(db_int(other, "SELECT count(*) FROM sqlite_master"), 1);
+
+    assert_int_equal(tu_write(f->dir, "junk.db",
+                              "this is not a database, not at all....."
+                              "................................................"
+                              "................................................"),
+                     0);
+    char *junk = tu_fmt("%s/junk.db", f->dir);
+    m = open_fails(junk, false, CPQD_EINVAL);
+    assert_non_null(strstr(m, "not a SQLite database"));
+    free(m);
+    free(junk);
+    free(other);
+
+    m = open_fails("", false, CPQD_EINVAL);
+    free(m);
+}
+
+/* Runs store_cli_migrate with stdout and stderr captured into *out / *err. */
+static int run_cli(const fx *f, int argc, char **argv, char **out, char **err)
+{
+    char *po = tu_fmt("%s/stdout", f->dir), *pe = tu_fmt("%s/stderr", f->dir);
+    fflush(stdout), fflush(stderr);
+    int so = dup(1), se = dup(2);
+    int fo = open(po, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int fe = open(pe, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(so >= 0 && se >= 0 && fo >= 0 && fe >= 0);
+    dup2(fo, 1), dup2(fe, 2);
+    close(fo), close(fe);
+    int rc = store_cli_migrate(argc, argv);
+    fflush(stdout), fflush(stderr);
+    dup2(so, 1), dup2(se, 2);
+    close(so), close(se);
+    *out = tu_read_file(po, NULL);
+    *err = tu_read_file(pe, NULL);
+    free(po), free(pe);
+    return rc;
+}
+
+static void test_store_cli_migrate(void **state)
+{
+    fx *f = *state;
+    char *out, *err;
+    char *a1[] = {"migrate", "--db", f->db};
+    assert_int_equal(run_cli(f, 3, a1, &out, &err), 0);
+    assert_string_equal(out, "schema version 0 -> 1\n");
+    free(out), free(err);
+
+    char *eq = tu_fmt("--db=%s", f->db);
+    char *a2[] = {"migrate", eq};
+    assert_int_equal(run_cli(f, 2, a2, &out, &err), 0);
+    assert_string_equal(out, "schema version 1 -> 1\n");
+    free(out), free(err), free(eq);
+
+    char *a3[] = {"migrate", "--bogus"};
+    assert_int_equal(run_cli(f, 2, a3, &out, &err), 2);
+    assert_string_equal(out, "");
+    assert_non_null(strstr(err, "usage: cpqd migrate"));
+    free(out), free(err);
+
+    char *a4[] = {"migrate", "--db"};
+    assert_int_equal(run_cli(f, 2, a4, &out, &err), 2);
+    free(out), free(err);
+
+    raw_exec(f->db, "INSERT INTO schema_version VALUES (7, '2099-01-01T00:00:00Z')");
+    assert_int_equal(run_cli(f, 3, a1, &out, &err), 1);
+    assert_string_equal(out, "");
+    assert_non_null(strstr(err, "newer than this cpqd"));
+    free(out), free(err);
+}
+
+static void test_store_schema_has_no_real_columns(void **state)
+{
+    fx *f = *state;
+    store_close(open_ok(f->db));
+    /* every declared column type is one PostgreSQL shares, money is TEXT */
+    long long bad =
+        db_int(f->db, "SELECT count(*) FROM sqlite_master m, pragma_table_info(m.name) c"
+                      " WHERE m.type = 'table'"
+                      " AND c.type NOT IN ('TEXT', 'INTEGER', 'BIGINT')");
+    assert_int_equal(bad, 0);
+    assert_int_equal(db_int(f->db, "SELECT count(*) FROM sqlite_master m,"
+                                   " pragma_table_info(m.name) c WHERE c.name = 'total'"
+                                   " AND c.type = 'TEXT'"),
+                     2);
+    assert_int_equal(db_int(f->db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND"
+                                   " name IN ('quotes', 'quote_versions', 'quote_events',"
+                                   " 'quote_counters', 'idempotency', 'schema_version')"),
+                     6);
+}
+
+/* ---- transactions ---- */
+
+static void test_store_transaction_misuse(void **state)
+{
+    fx *f = *state;
+    store *st = open_ok(f->db);
+    assert_int_equal(store_commit(st), CPQD_EINVAL);
+    store_rollback(st); /* no-op outside a transaction */
+    assert_int_equal(store_begin(st), 0);
+    assert_int_equal(store_begin(st), CPQD_EINVAL);
+    assert_non_null(strstr(store_last_error(st), "already open"));
+    assert_int_equal(store_commit(st), 0);
+    store_close(st);
+    store_close(NULL);
+    store_rollback(NULL);
+    store_quote_fini(NULL);
+    store_idem_fini(NULL);
+    store_event_fini(NULL);
+}
+
+/* ---- quotes ---- */
+
+static void test_store_quote_numbers_per_year(void **state)
+{
+    fx *f = *state;
+    store *st = open_ok(f->db);
+    store_quote q = sample("c1");
+    assert_int_equal(store_begin(st), 0);
+    assert_int_equal(store_quote_insert(st, &q, 2026), 0);
+    assert_int_equal(store_commit(st), 0);
+    assert_string_equal(q.number, "Q-2026-000001");
+    assert_int_equal(q.version, 1);
+    assert_int_equal(strlen(q.id), 18);
+    assert_memory_equal(q.id, "q_", 2);
+    assert_int_equal(strspn(q.id + 2, "0123456789abcdef"), 16);
+    assert_true(is_iso_utc(q.created_at));
+    assert_string_equal(q.created_at, q.updated_at);
+    insert_outputs_free(&q);
+
+    assert_number(st, "c1", 2026, "Q-2026-000002");
+    assert_number(st, "c2", 2025, "Q-2025-000001");
+    assert_number(st, "c2", 2027, "Q-2027-000001");
+    assert_number(st, "c3", 2026, "Q-2026-000003");
+    assert_number(st, "c3", 2025, "Q-2025-000002");
+    store_close(st);
+    assert_int_equal(db_int(f->db, "SELECT last_seq FROM quote_counters WHERE year = 2026"), 3);
+}
+
+static void test_store_rolled_back_insert_keeps_number(void **state)
+{
+    fx *f = *state;
+    store *st = open_ok(f->db);
+    assert_number(st, "c1", 2026, "Q-2026-000001");
+
+    store_quote q = sample("c1");
+    assert_int_equal(store_begin(st), 0);
+    assert_int_equal(store_quote_insert(st, &q, 2026), 0);
+    assert_string_equal(q.number, "Q-2026-000002");
+    store_rollback(st);
+    store_quote got;
+    assert_int_equal(store_quote_get(st, q.id, 0, &got), CPQD_ENOTFOUND);
+    insert_outputs_free(&q);
+
+    assert_number(st, "c1", 2026, "Q-2026-000002"); /* given back, no gap */
+    store_close(st);
+}
+
+static void test_store_failed_insert_inside_tx_undoes_itself(void **state)
+{
+    fx *f = *state;
+    store *st = open_ok(f->db);
+    assert_int_equal(store_begin(st), 0);
+    store_quote a = sample("c1"), b = sample("c2"), c = sample("c3");
+    assert_int_equal(store_quote_insert(st, &a, 2026), 0);
+    /* steps of an insert: SAVEPOINT, counter, head, version: fail the 4th */
+    store_test_fail_step(st, 4);
+    assert_int_equal(store_quote_insert(st, &b, 2026), CPQD_EIO);
+    assert_null(b.id);
+    assert_non_null(strstr(store_last_error(st), "quote version insert"));
+    assert_int_equal(store_quote_insert(st, &c, 2026), 0);
+    assert_string_equal(c.number, "Q-2026-000002");
+    assert_int_equal(store_commit(st), 0);
+
+    store_quote *items = NULL;
+    size_t n = 0, total = 0;
+    store_quote_filter flt = {.page = 1, .per_page = 10};
+    assert_int_equal(store_quote_list(st, &flt, &items, &n, &total), 0);
+    assert_int_equal(total, 2);
+    for (size_t i = 0; i < n; i++)
+        store_quote_fini(&items[i]);
+    free(items);
+    insert_outputs_free(&a);
+    insert_outputs_free(&c);
+    store_close(st);
+    assert_int_equal(db_int(f->db, "SELECT count(*) FROM quote_versions"), 2);
+    assert_int_equal(db_int(f->db, "SELECT count(*) FROM quote_events"), 2);
+}
+
+static void test_store_failed_commit_writes_nothing(void **state)
+{
+    fx *f = *state;
+    store *st = open_ok(f->db);
+    store_quote q = sample("c1");
+    assert_int_equal(store_begin(st), 0);
+    assert_int_equal(store_quote_insert(st, &q, 2026), 0);
+    store_test_fail_step(st, 1); /* the COMMIT */
+    assert_int_equal(store_commit(st), CPQD_EIO);
+    store_quote got;
+    assert_int_equal(store_quote_get(st, q.id, 0, &got), CPQD_ENOTFOUND);
+    insert_outputs_free(&q);
+    assert_number(st, "c1", 2026, "Q-2026-000001");
+    store_close(st);
+}
+
+static void test_store_write_outside_tx_commits_itself(void **state)
+{
+    fx *f = *state;
+    store *st = open_ok(f->db);
+    store_quote q = sample("c1");
+    assert_int_equal(store_quote_insert(st, &q, 2026), 0);
+    store *other = open_ok(f->db);
+    store_quote got;
+    assert_int_equal(store_quote_get(other, q.id, 0, &got), 0);
+    assert_string_equal(got.number, "Q-2026-000001");
+    store_quote_fini(&got);
+    /* an injected failure outside a transaction rolls the whole call back */
+    store_quote r = sample("c2");
+    store_test_fail_step(st, 5); /* the history entry */
+    assert_int_equal(store_quote_insert(st, &r, 2026), CPQD_EIO);
+    assert_int_equal(store_quote_insert(st, &r, 2026), 0);
+    assert_string_equal(r.number, "Q-2026-000002");
+    insert_outputs_free(&q);
+    insert_outputs_free(&r);
+    store_close(other);
+    store_close(st);
+}
+
+static void test_store_quote_get_fields(void **state)
+{
+    fx *f = *state;
+    store *st = open_ok(f->db);
+    store_quote q = sample("c1");
+    q.partner_id = "p_42";
+    assert_int_equal(store_quote_insert(st, &q, 2026), 0);
+    store_quote got;
+    assert_int_equal(store_quote_get(st, q.id, 0, &got), 0);
+    assert_string_equal(got.id, q.id);
+    assert_string_equal(got.number, "Q-2026-000001");
+    assert_int_equal(got.version, 1);
+    assert_string_equal(got.status, "draft");
+    assert_string_equal(got.customer_id, "c1");
+    assert_string_equal(got.partner_id, "p_42");
+    assert_string_equal(got.currency, "CNY");
+    assert_string_equal(got.total, "1180.00");
+    assert_string_equal(got.catalog_version, "cat-3f2a");
+    assert_string_equal(got.request, q.request);
+    assert_string_equal(got.priced, q.priced);
+    assert_string_equal(got.valid_until, "2026-12-31");
+    assert_true(got.approval_required);
+    assert_string_equal(got.approval_level, "manager");
+    assert_string_equal(got.created_by, "key_sales");
+    assert_string_equal(got.created_at, q.created_at);
+    assert_string_equal(got.updated_at, q.updated_at);
+    store_quote_fini(&got);
+    assert_null(got.id);
+
+    store_quote g1;
+    assert_int_equal(store_quote_get(st, q.id, 1, &g1), 0);
+    store_quote_fini(&g1);
+    assert_int_equal(store_quote_get(st, q.id, 2, &g1), CPQD_ENOTFOUND);
+    assert_int_equal(store_quote_get(st, "q_0000000000000000", 0, &g1), CPQD_ENOTFOUND);
+    assert_int_equal(store_quote_get(st, q.id, -1, &g1), CPQD_EINVAL);
+    assert_int_equal(store_quote_get(st, NULL, 0, &g1), CPQD_EINVAL);
+    assert_int_equal(store_quote_get(st, "", 0, &g1), CPQD_EINVAL);
+
+    /* optional fields absent */
+    store_quote n = sample("c2");
+    n.valid_until = NULL;
+    n.approval_level = NULL;
+    n.approval_required = false;
+    assert_int_equal(store_quote_insert(st, &n, 2026), 0);
+    assert_int_equal(store_quote_get(st, n.id, 0, &got), 0);
+    assert_null(got.partner_id);
+    assert_null(got.valid_until);
+    assert_null(got.approval_level);
+    assert_false(got.approval_required);
+    store_quote_fini(&got);
+    insert_outputs_free(&q);
+    insert_outputs_free(&n);
+    store_close(st);
+}
+
+static void test_store_add_version(void **state)
+{
+    fx *f = *state;
+    store *st = open_ok(f->db);
+    char *id = insert_one(st, "c1", 2026, NULL);
+    store_quote v1;
+    assert_int_equal(store_quote_get(st, id, 0, &v1), 0);
+
+    store_quote q = sample("c1-renamed");
+    q.id = id;
+    q.version = 2;
+    q.status = "pending_approval";
+    q.total = "999.99";
+    q.request = "{\"lines\":[{\"sku\":\"A-1\",\"qty\":1}]}";
+    q.created_by = "key_rep2";
+    assert_int_equal(store_begin(st), 0);
+    assert_int_equal(store_quote_add_version(st, &q), 0);
+    assert_int_equal(store_commit(st), 0);
+    assert_true(is_iso_utc(q.created_at));
+    free(q.created_at), free(q.updated_at);
+
+    store_quote latest, old;
+    assert_int_equal(store_quote_get(st, id, 0, &latest), 0);
+    assert_int_equal(latest.version, 2);
+    assert_string_equal(latest.number, v1.number);
+    assert_string_equal(latest.status, "pending_approval");
+    assert_string_equal(latest.total, "999.99");
+    assert_string_equal(latest.customer_id, "c1-renamed");
+    assert_string_equal(latest.request, q.request);
+    assert_string_equal(latest.created_by, "key_rep2");
+    assert_int_equal(store_quote_get(st, id, 1, &old), 0);
+    assert_same_quote(&old, &v1); /* version 1 is exactly as it was */
+    store_quote_fini(&old);
+
+    /* a stale or skipping version conflicts and changes nothing */
+    size_t events = history_len(st, id);
+    store_quote bad = q;
+    bad.created_at = bad.updated_at = NULL;
+    bad.total = "1.00";
+    for (int v = 0; v < 3; v++) {
+        bad.version = v == 0 ? 2 : v == 1 ? 4 : 1;
+        assert_int_equal(store_quote_add_version(st, &bad), CPQD_ECONFLICT);
+        assert_null(bad.created_at);
+    }
+    assert_non_null(strstr(store_last_error(st), "is at version 2"));
+    store_quote again;
+    assert_int_equal(store_quote_get(st, id, 0, &again), 0);
+    assert_same_quote(&again, &latest);
+    assert_int_equal(store_quote_get(st, id, 3, &old), CPQD_ENOTFOUND);
+    assert_int_equal(history_len(st, id), events);
+    store_quote_fini(&again);
+
+    bad.id = "q_ffffffffffffffff";
+    bad.version = 2;
+    assert_int_equal(store_quote_add_version(st, &bad), CPQD_ENOTFOUND);
+    bad.id = id;
+    bad.version = 0;
+    assert_int_equal(store_quote_add_version(st, &bad), CPQD_EINVAL);
+
+    store_quote_fini(&latest);
+    store_quote_fini(&v1);
+    free(id);
+    store_close(st);
+}
+
+static void test_store_set_status_and_history(void **state)
+{
+    fx *f = *state;
+    store *st = open_ok(f->db);
+    char *id = insert_one(st, "c1", 2026, NULL);
+    assert_int_equal(store_begin(st), 0);
+    assert_int_equal(store_quote_set_status(st, id, "draft", "sent", "key_rep", "emailed"), 0);
+    assert_int_equal(store_commit(st), 0);
+
+    store_quote got;
+    assert_int_equal(store_quote_get(st, id, 0, &got), 0);
+    assert_string_equal(got.status, "sent");
+    assert_true(is_iso_utc(got.updated_at));
+    store_quote_fini(&got);
+
+    /* wrong `from`: conflict, nothing changed */
+    assert_int_equal(store_quote_set_status(st, id, "draft", "accepted", "key_rep", NULL),
+                     CPQD_ECONFLICT);
+    assert_non_null(strstr(store_last_error(st), "is sent, not draft"));
+    assert_int_equal(store_quote_get(st, id, 0, &got), 0);
+    assert_string_equal(got.status, "sent");
+    store_quote_fini(&got);
+    assert_int_equal(history_len(st, id), 2);
+    assert_int_equal(store_quote_set_status(st, "q_0123456789abcdef", "draft", "sent", "k", NULL),
+                     CPQD_ENOTFOUND);
+
+    /* a new version, then a move: version 1 keeps its status */
+    store_quote q = sample("c1");
+    q.id = id;
+    q.version = 2;
+    q.status = "draft";
+    q.created_by = "key_rep2";
+    assert_int_equal(store_quote_add_version(st, &q), 0);
+    free(q.created_at), free(q.updated_at);
+    assert_int_equal(store_quote_set_status(st, id, "draft", "accepted", "crm", NULL), 0);
+    assert_int_equal(store_quote_get(st, id, 1, &got), 0);
+    assert_string_equal(got.status, "sent");
+    store_quote_fini(&got);
+    assert_int_equal(store_quote_get(st, id, 2, &got), 0);
+    assert_string_equal(got.status, "accepted");
+    store_quote_fini(&got);
+
+    store_event *ev = NULL;
+    size_t n = 0;
+    assert_int_equal(store_quote_history(st, id, &ev, &n), 0);
+    assert_int_equal(n, 4);
+    assert_null(ev[0].from);
+    assert_string_equal(ev[0].to, "draft");
+    assert_string_equal(ev[0].actor, "key_sales");
+    assert_int_equal(ev[0].version, 1);
+    assert_string_equal(ev[1].from, "draft");
+    assert_string_equal(ev[1].to, "sent");
+    assert_string_equal(ev[1].actor, "key_rep");
+    assert_string_equal(ev[1].note, "emailed");
+    assert_int_equal(ev[1].version, 1);
+    assert_string_equal(ev[2].from, "sent");
+    assert_string_equal(ev[2].to, "draft");
+    assert_string_equal(ev[2].actor, "key_rep2");
+    assert_int_equal(ev[2].version, 2);
+    assert_string_equal(ev[3].from, "draft");
+    assert_string_equal(ev[3].to, "accepted");
+    assert_null(ev[3].note);
+    assert_int_equal(ev[3].version, 2);
+    for (size_t i = 0; i < n; i++) {
+        assert_true(is_iso_utc(ev[i].at));
+        store_event_fini(&ev[i]);
+    }
+    free(ev);
+    assert_int_equal(store_quote_history(st, "q_0123456789abcdef", &ev, &n), CPQD_ENOTFOUND);
+    assert_null(ev);
+    assert_int_equal(n, 0);
+    free(id);
+    store_close(st);
+}
+
+/* ---- list ---- */
+
+static void list(store *st, const store_quote_filter *flt, size_t want_total, size_t want_n,
+                 const char *const *want_numbers)
+{
+    store_quote *items = NULL;
+    size_t n = 99, total = 99;
+    assert_int_equal(store_quote_list(st, flt, &items, &n, &total), 0);
+    assert_int_equal(total, want_total);
+    assert_int_equal(n, want_n);
+    for (size_t i = 0; i < n; i++) {
+        if (want_numbers)
+            assert_string_equal(items[i].number, want_numbers[i]);
+        assert_null(items[i].request);
+        assert_null(items[i].priced);
+        assert_non_null(items[i].total);
+        store_quote_fini(&items[i]);
+    }
+    free(items);
+}
+
+static void test_store_list_filters_and_pages(void **state)
+{
+    fx *f = *state;
+    store *st = open_ok(f->db);
+    /* seven quotes: customers, partners and statuses mixed */
+    const char *cust[] = {"ACME_1", "ACMEx1", "beta", "beta", "gamma%", "acme_1", "delta"};
+    char *ids[7];
+    for (int i = 0; i < 7; i++) {
+        store_quote q = sample(cust[i]);
+        q.partner_id = i % 2 ? "p_1" : NULL;
+        assert_int_equal(store_quote_insert(st, &q, i == 6 ? 2025 : 2026), 0);
+        ids[i] = q.id;
+        free(q.number), free(q.created_at), free(q.updated_at);
+    }
+    assert_int_equal(store_quote_set_status(st, ids[2], "draft", "sent", "k", NULL), 0);
+    assert_int_equal(store_quote_set_status(st, ids[3], "draft", "sent", "k", NULL), 0);
+
+    /* all, newest first: same second, so by year then number, descending */
+    const char *all[] = {"Q-2026-000006", "Q-2026-000005", "Q-2026-000004", "Q-2026-000003",
+                         "Q-2026-000002", "Q-2026-000001", "Q-2025-000001"};
+    store_quote_filter flt = {.page = 1, .per_page = 10};
+    list(st, &flt, 7, 7, all);
+    flt.per_page = 3;
+    list(st, &flt, 7, 3, all);
+    flt.page = 2;
+    list(st, &flt, 7, 3, all + 3);
+    flt.page = 3;
+    list(st, &flt, 7, 1, all + 6);
+    flt.page = 4;
+    list(st, &flt, 7, 0, NULL);
+
+    store_quote_filter by_cust = {.customer = "beta", .page = 1, .per_page = 10};
+    const char *beta[] = {"Q-2026-000004", "Q-2026-000003"};
+    list(st, &by_cust, 2, 2, beta);
+    store_quote_filter by_status = {.status = "sent", .page = 1, .per_page = 10};
+    list(st, &by_status, 2, 2, beta);
+    store_quote_filter by_partner = {.partner = "p_1", .page = 1, .per_page = 10};
+    const char *odd[] = {"Q-2026-000006", "Q-2026-000004", "Q-2026-000002"};
+    list(st, &by_partner, 3, 3, odd);
+    store_quote_filter combo = {.status = "sent", .partner = "p_1", .page = 1, .per_page = 10};
+    list(st, &combo, 1, 1, odd + 1);
+    store_quote_filter none = {.customer = "nobody", .page = 1, .per_page = 10};
+    list(st, &none, 0, 0, NULL);
+
+    /* q: substring of number or customer, ASCII case-insensitive, with
+     * LIKE's % and _ taken literally */
+    store_quote_filter q = {.q = "acme_", .page = 1, .per_page = 10};
+    const char *acme_[] = {"Q-2026-000006", "Q-2026-000001"};
+    list(st, &q, 2, 2, acme_);
+    q.q = "ACME";
+    list(st, &q, 3, 3, NULL);
+    q.q = "%";
+    const char *pct[] = {"Q-2026-000005"};
+    list(st, &q, 1, 1, pct);
+    q.q = "2025-0";
+    list(st, &q, 1, 1, all + 6);
+    q.q = "";
+    list(st, &q, 7, 7, all);
+
+    /* creation time first: make the oldest quote the newest */
+    store_close(st);
+    char *sql =
+        tu_fmt("UPDATE quotes SET created_at = '2099-01-01T00:00:00Z' WHERE id = '%s'", ids[6]);
+    raw_exec(f->db, sql);
+    free(sql);
+    st = open_ok(f->db);
+    const char *moved[] = {"Q-2025-000001", "Q-2026-000006"};
+    flt.page = 1;
+    flt.per_page = 2;
+    list(st, &flt, 7, 2, moved);
+    for (int i = 0; i < 7; i++)
+        free(ids[i]);
+    store_close(st);
+}
+
+static void test_store_list_bad_filter(void **state)
+{
+    fx *f = *state;
+    store *st = open_ok(f->db);
+    store_quote *items = (store_quote *)1;
+    size_t n = 5, total = 5;
+    store_quote_filter bad[] = {
+        {.page = 0, .per_page = 10},
+        {.page = 1, .per_page = 0},
+        {.page = 1, .per_page = STORE_PER_PAGE_MAX + 1},
+        {.page = SIZE_MAX, .per_page = 500},
+        {.customer = "", .page = 1, .per_page = 10},
+        {.q = "\xff", .page = 1, .per_page = 10},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(store_quote_list(st, &bad[i], &items, &n, &total), CPQD_EINVAL);
+        assert_null(items);
+        assert_int_equal(n, 0);
+    }
+    assert_int_equal(store_quote_list(st, NULL, &items, &n, &total), CPQD_EINVAL);
+    store_quote_filter max = {.page = 1, .per_page = STORE_PER_PAGE_MAX};
+    assert_int_equal(store_quote_list(st, &max, &items, &n, &total), 0);
+    assert_int_equal(n, 0);
+    store_close(st);
+}
+
+/* ---- idempotency ---- */
+
+static store_idem idem_sample(void)
+{
+    store_idem x = {0};
+    x.caller = "key_crm";
+    x.key = "8e1f-retry-1";
+    x.route = "POST /v1/quotes";
+    x.body_hash = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    x.status = 201;
+    x.response = "{\"id\":\"q_0123456789abcdef\",\"number\":\"Q-2026-000001\"}";
+    x.resource_id = "q_0123456789abcdef";
+    return x;
+}
+
+static void test_store_idem_put_get_duplicate(void **state)
+{
+    fx *f = *state;
+    store *st = open_ok(f->db);
+    store_idem in = idem_sample(), out;
+    assert_int_equal(store_idem_get(st, in.caller, in.key, &out), CPQD_ENOTFOUND);
+    assert_int_equal(store_begin(st), 0);
+    assert_int_equal(store_idem_put(st, &in), 0);
+    assert_int_equal(store_commit(st), 0);
+    assert_int_equal(store_idem_get(st, in.caller, in.key, &out), 0);
+    assert_string_equal(out.caller, in.caller);
+    assert_string_equal(out.key, in.key);
+    assert_string_equal(out.route, in.route);
+    assert_string_equal(out.body_hash, in.body_hash);
+    assert_int_equal(out.status, 201);
+    assert_string_equal(out.response, in.response);
+    assert_string_equal(out.resource_id, in.resource_id);
+    assert_true(is_iso_utc(out.created_at));
+    store_idem_fini(&out);
+    assert_null(out.caller);
+
+    /* duplicate: conflict, first record intact */
+    store_idem dup = in;
+    dup.status = 500;
+    dup.response = "{}";
+    assert_int_equal(store_idem_put(st, &dup), CPQD_ECONFLICT);
+    assert_int_equal(store_idem_get(st, in.caller, in.key, &out), 0);
+    assert_int_equal(out.status, 201);
+    assert_string_equal(out.response, in.response);
+    store_idem_fini(&out);
+
+    /* same key, another caller: a different record */
+    store_idem other = in;
+    other.caller = "key_portal";
+    other.resource_id = NULL;
+    other.response = "";
+    other.status = 422;
+    assert_int_equal(store_idem_put(st, &other), 0);
+    assert_int_equal(store_idem_get(st, "key_portal", in.key, &out), 0);
+    assert_null(out.resource_id);
+    assert_string_equal(out.response, "");
+    assert_int_equal(out.status, 422);
+    store_idem_fini(&out);
+    store_close(st);
+}
+
+static void test_store_idem_bad_input_writes_nothing(void **state)
+{
+    fx *f = *state;
+    store *st = open_ok(f->db);
+    store_idem b[8];
+    for (int i = 0; i < 8; i++)
+        b[i] = idem_sample();
+    b[0].caller = NULL;
+    b[1].key = "";
+    b[2].route = NULL;
+    b[3].body_hash = "";
+    b[4].response = NULL;
+    b[5].status = 42;
+    b[6].resource_id = "";
+    b[7].key = "bad\xc3\x28utf8";
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(store_idem_put(st, &b[i]), CPQD_EINVAL);
+    store_idem out;
+    assert_int_equal(store_idem_get(st, NULL, "k", &out), CPQD_EINVAL);
+    assert_int_equal(store_idem_get(st, "c", "", &out), CPQD_EINVAL);
+    store_close(st);
+    assert_int_equal(db_int(f->db, "SELECT count(*) FROM idempotency"), 0);
+}
+
+/* ---- exact text ---- */
+
+static void test_store_utf8_and_json_round_trip(void **state)
+{
+    fx *f = *state;
+    store *st = open_ok(f->db);
+    store_quote q = sample("上海某某科技有限公司");
+    q.request = "{\"customer\":\"北京测试客户\",\"note\":\"line1\\nline2 \\\"q\\\" \\u00e9 😀\","
+                "\"lines\":[ {\"sku\" : \"服务-01\",  \"qty\":3} ]}\n";
+    q.priced = "{\"lines\":[{\"name\":\"安装服务\",\"total\":\"0.30\"}],\"total\":\"0.30\"}";
+    q.approval_level = "区域经理";
+    assert_int_equal(store_quote_insert(st, &q, 2026), 0);
+    store_quote got;
+    assert_int_equal(store_quote_get(st, q.id, 0, &got), 0);
+    assert_int_equal(strlen(got.customer_id), strlen(q.customer_id));
+    assert_memory_equal(got.customer_id, q.customer_id, strlen(q.customer_id) + 1);
+    assert_int_equal(strlen(got.request), strlen(q.request));
+    assert_memory_equal(got.request, q.request, strlen(q.request) + 1);
+    assert_memory_equal(got.priced, q.priced, strlen(q.priced) + 1);
+    assert_string_equal(got.approval_level, "区域经理");
+    store_quote_fini(&got);
+
+    store_quote_filter flt = {.q = "某某科技", .page = 1, .per_page = 10};
+    list(st, &flt, 1, 1, NULL);
+    insert_outputs_free(&q);
+
+    /* not UTF-8: refused, as PostgreSQL would */
+    const char *bad[] = {"\xff", "\xc0\xaf", "\xed\xa0\x80", "\xe4\xb8", "\xf4\x90\x80\x80"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        store_quote b = sample(bad[i]);
+        assert_int_equal(store_quote_insert(st, &b, 2026), CPQD_EINVAL);
+    }
+    store_close(st);
+    assert_int_equal(db_int(f->db, "SELECT count(*) FROM quotes"), 1);
+}
+
+static void test_store_money_text_exact(void **state)
+{
+    fx *f = *state;
+    store *st = open_ok(f->db);
+    const char *totals[] = {"1234567890123.45",
+                            "0.10",
+                            "-5.00",
+                            "00012.3400",
+                            "99999999999999999999999999999999.0000000001",
+                            "0"};
+    for (size_t i = 0; i < sizeof(totals) / sizeof(totals[0]); i++) {
+        store_quote q = sample("c1");
+        q.total = (char *)totals[i];
+        assert_int_equal(store_quote_insert(st, &q, 2026), 0);
+        store_quote got;
+        assert_int_equal(store_quote_get(st, q.id, 0, &got), 0);
+        assert_string_equal(got.total, totals[i]);
+        store_quote_fini(&got);
+        insert_outputs_free(&q);
+    }
+    const char *bad[] = {"", "1e5", "12.", ".5", "1,50", "12.3.4", "+1", " 1", "NaN", "0x10"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        store_quote q = sample("c1");
+        q.total = (char *)bad[i];
+        assert_int_equal(store_quote_insert(st, &q, 2026), CPQD_EINVAL);
+    }
+    store_close(st);
+    /* stored as text, never converted to a number */
+    assert_int_equal(db_int(f->db, "SELECT count(*) FROM quotes WHERE typeof(total) <> 'text'"), 0);
+    assert_int_equal(
+        db_int(f->db, "SELECT count(*) FROM quote_versions WHERE typeof(total) <> 'text'"), 0);
+    assert_int_equal(db_int(f->db, "SELECT count(*) FROM quote_versions"), 6);
+}
+
+/* ---- bad input ---- */
+
+static void test_store_bad_quote_input_writes_nothing(void **state)
+{
+    fx *f = *state;
+    store *st = open_ok(f->db);
+    for (int i = 0; i < 14; i++) {
+        store_quote q = sample("c1");
+        switch (i) {
+        case 0:
+            q.status = NULL;
+            break;
+        case 1:
+            q.customer_id = "";
+            break;
+        case 2:
+            q.currency = NULL;
+            break;
+        case 3:
+            q.total = NULL;
+            break;
+        case 4:
+            q.catalog_version = "";
+            break;
+        case 5:
+            q.request = NULL;
+            break;
+        case 6:
+            q.priced = "";
+            break;
+        case 7:
+            q.created_by = NULL;
+            break;
+        case 8:
+            q.partner_id = "";
+            break;
+        case 9:
+            q.approval_level = "";
+            break;
+        case 10:
+            q.valid_until = "2026-02-30";
+            break;
+        case 11:
+            q.valid_until = "31.12.2026";
+            break;
+        case 12:
+            q.status = "";
+            break;
+        default:
+            q.customer_id = NULL;
+            break;
+        }
+        assert_int_equal(store_quote_insert(st, &q, 2026), CPQD_EINVAL);
+        assert_null(q.id);
+        assert_null(q.number);
+    }
+    store_quote q = sample("c1");
+    assert_int_equal(store_quote_insert(st, &q, 99), CPQD_EINVAL);
+    assert_int_equal(store_quote_insert(st, &q, 10000), CPQD_EINVAL);
+
+    /* inside a transaction too, which stays usable */
+    assert_int_equal(store_begin(st), 0);
+    q.total = "abc";
+    assert_int_equal(store_quote_insert(st, &q, 2026), CPQD_EINVAL);
+    assert_int_equal(store_quote_set_status(st, NULL, "draft", "sent", "k", NULL), CPQD_EINVAL);
+    assert_int_equal(store_quote_set_status(st, "q_1", "", "sent", "k", NULL), CPQD_EINVAL);
+    assert_int_equal(store_quote_set_status(st, "q_1", "draft", NULL, "k", NULL), CPQD_EINVAL);
+    assert_int_equal(store_quote_set_status(st, "q_1", "draft", "sent", NULL, NULL), CPQD_EINVAL);
+    assert_int_equal(store_quote_set_status(st, "q_1", "draft", "sent", "k", ""), CPQD_EINVAL);
+    store_quote v = sample("c1");
+    v.id = NULL;
+    v.version = 2;
+    assert_int_equal(store_quote_add_version(st, &v), CPQD_EINVAL);
+    v.id = "q_1";
+    v.request = NULL;
+    assert_int_equal(store_quote_add_version(st, &v), CPQD_EINVAL);
+    assert_int_equal(store_commit(st), 0);
+    store_close(st);
+
+    assert_int_equal(db_int(f->db, "SELECT count(*) FROM quotes"), 0);
+    assert_int_equal(db_int(f->db, "SELECT count(*) FROM quote_versions"), 0);
+    assert_int_equal(db_int(f->db, "SELECT count(*) FROM quote_events"), 0);
+    assert_int_equal(db_int(f->db, "SELECT count(*) FROM quote_counters"), 0);
+}
+
+/* ---- durability ---- */
+
+static void test_store_durable_after_kill9(void **state)
+{
+    fx *f = *state;
+    store_close(open_ok(f->db)); /* created before the fork, closed */
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(p[0]);
+        store *st = NULL;
+        store_quote q = sample("durable-customer");
+        q.total = "4321.09";
+        if (store_open(f->db, false, &st, NULL) != 0 || store_begin(st) != 0 ||
+            store_quote_insert(st, &q, 2026) != 0 || store_commit(st) != 0)
+            _exit(3);
+        dprintf(p[1], "done %s\n", q.id);
+        for (;;)
+            pause(); /* killed here, the connection still open */
+    }
+    close(p[1]);
+    char buf[64] = {0};
+    size_t got = 0;
+    long long deadline = tu_now_ms() + TU_WAIT_MS;
+    while (got < sizeof(buf) - 1 && !strchr(buf, '\n') && tu_now_ms() < deadline) {
+        struct pollfd pfd = {p[0], POLLIN, 0};
+        if (poll(&pfd, 1, 100) <= 0)
+            continue;
+        ssize_t n = read(p[0], buf + got, sizeof(buf) - 1 - got);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    close(p[0]);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    assert_memory_equal(buf, "done q_", 7);
+    char id[19];
+    memcpy(id, buf + 5, 18);
+    id[18] = '\0';
+
+    store *st = open_ok(f->db);
+    store_quote got_q;
+    assert_int_equal(store_quote_get(st, id, 0, &got_q), 0);
+    assert_string_equal(got_q.customer_id, "durable-customer");
+    assert_string_equal(got_q.total, "4321.09");
+    assert_string_equal(got_q.number, "Q-2026-000001");
+    store_quote_fini(&got_q);
+    assert_int_equal(history_len(st, id), 1);
+    assert_number(st, "after", 2026, "Q-2026-000002");
+    store_close(st);
+}
+
+/* ---- concurrency ---- */
+
+#define WRITERS 2
+#define PER_WRITER 200
+
+typedef struct writer {
+    const char *db;
+    int failures;              /* checked on the main thread */
+    char *numbers[PER_WRITER]; /* malloc'ed */
+} writer;
+
+static void *writer_run(void *arg)
+{
+    writer *w = arg;
+    store *st = NULL;
+    if (store_open(w->db, false, &st, NULL) != 0) {
+        w->failures = PER_WRITER;
+        return NULL;
+    }
+    for (int i = 0; i < PER_WRITER; i++) {
+        store_quote q = sample("concurrent");
+        if (store_begin(st) != 0 || store_quote_insert(st, &q, 2026) != 0 ||
+            store_commit(st) != 0) {
+            store_rollback(st);
+            w->failures++;
+            continue;
+        }
+        w->numbers[i] = q.number;
+        free(q.id), free(q.created_at), free(q.updated_at);
+    }
+    store_close(st);
+    return NULL;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void test_store_concurrent_writers_gap_free(void **state)
+{
+    fx *f = *state;
+    store_close(open_ok(f->db));
+    writer w[WRITERS] = {{0}};
+    pthread_t t[WRITERS];
+    for (int i = 0; i < WRITERS; i++) {
+        w[i].db = f->db;
+        assert_int_equal(pthread_create(&t[i], NULL, writer_run, &w[i]), 0);
+    }
+    for (int i = 0; i < WRITERS; i++)
+        pthread_join(t[i], NULL);
+    char *all[WRITERS * PER_WRITER];
+    size_t n = 0;
+    for (int i = 0; i < WRITERS; i++) {
+        assert_int_equal(w[i].failures, 0);
+        for (int j = 0; j < PER_WRITER; j++)
+            all[n++] = w[i].numbers[j];
+    }
+    qsort(all, n, sizeof(all[0]), cmp_str);
+    for (size_t i = 0; i < n; i++) {
+        char want[32];
+        snprintf(want, sizeof(want), "Q-2026-%06zu", i + 1);
+        assert_string_equal(all[i], want);
+        free(all[i]);
+    }
+    assert_int_equal(db_int(f->db, "SELECT count(DISTINCT id) FROM quotes"), 400);
+    assert_int_equal(db_int(f->db, "SELECT last_seq FROM quote_counters WHERE year = 2026"), 400);
+}
+
+int main(void)
+{
+    const char *root = getenv("CPQD_ROOT");
+    if (root && chdir(root) != 0)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        T(test_store_open_creates_dir_and_file),
+        T(test_store_pragmas_in_effect),
+        T(test_store_schema_version_recorded),
+        T(test_store_older_schema_needs_migrate),
+        T(test_store_open_with_migrate_flag),
+        T(test_store_newer_schema_refused),
+        T(test_store_foreign_file_refused),
+        T(test_store_cli_migrate),
+        T(test_store_schema_has_no_real_columns),
+        T(test_store_transaction_misuse),
+        T(test_store_quote_numbers_per_year),
+        T(test_store_rolled_back_insert_keeps_number),
+        T(test_store_failed_insert_inside_tx_undoes_itself),
+        T(test_store_failed_commit_writes_nothing),
+        T(test_store_write_outside_tx_commits_itself),
+        T(test_store_quote_get_fields),
+        T(test_store_add_version),
+        T(test_store_set_status_and_history),
+        T(test_store_list_filters_and_pages),
+        T(test_store_list_bad_filter),
+        T(test_store_idem_put_get_duplicate),
+        T(test_store_idem_bad_input_writes_nothing),
+        T(test_store_utf8_and_json_round_trip),
+        T(test_store_money_text_exact),
+        T(test_store_bad_quote_input_writes_nothing),
+        T(test_store_durable_after_kill9),
+        T(test_store_concurrent_writers_gap_free),
+    };
+    return cmocka_run_group_tests_name("store", tests, NULL, NULL);
+}
