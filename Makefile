@@ -8,6 +8,8 @@ BUILD   := build/$(MODE)
 PKGS    := libevent libevent_pthreads yaml-0.1 lua5.4 libpcre2-8 jansson libcrypto libxml-2.0 sqlite3
 LISTEN  ?= 127.0.0.1:8080
 THREADS ?=
+KEYS    ?=
+DB      ?= var/cpqd.db
 
 WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
         -Wmissing-prototypes -Wvla -Wformat=2 -Wimplicit-fallthrough
@@ -44,7 +46,8 @@ deps:
 
 run: deps
 	@$(MAKE) --no-print-directory MODE=release build/release/cpqd
-	./build/release/cpqd serve --catalogs catalogs --listen $(LISTEN) $(if $(THREADS),--threads $(THREADS))
+	./build/release/cpqd serve --catalogs catalogs --listen $(LISTEN) --db $(DB) \
+		$(if $(THREADS),--threads $(THREADS)) $(if $(KEYS),--keys $(KEYS))
 
 # The whole suite: unit + end-to-end tests, once optimised, once under
 # AddressSanitizer and UndefinedBehaviorSanitizer.
