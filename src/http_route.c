@@ -164,6 +164,9 @@ static void reply_json(http_ctx *c, int status, const char *reason, json_t *body
     reply_send(c, status, reason, buf, rc);
 }
 
+static void reply_send_as(http_ctx *c, int status, const char *reason, struct evbuffer *buf,
+                          int rc, const char *content_type);
+
 /* Sends text (taken: a JSON document built elsewhere, or NULL when
  * building it failed: a 500). */
 static void reply_text(http_ctx *c, int status, const char *reason, char *text)
@@ -174,8 +177,23 @@ static void reply_text(http_ctx *c, int status, const char *reason, char *text)
     reply_send(c, status, reason, buf, rc);
 }
 
+/* Sends a document of another type (taken; NULL: a 500 in JSON). */
+static void reply_doc(http_ctx *c, const char *content_type, char *text)
+{
+    struct evbuffer *buf = evbuffer_new();
+    int rc = text && buf ? evbuffer_add(buf, text, strlen(text)) : -1;
+    free(text);
+    reply_send_as(c, 200, "OK", buf, rc, content_type);
+}
+
 /* Sends buf (freed here) unless rc says building it failed. */
 static void reply_send(http_ctx *c, int status, const char *reason, struct evbuffer *buf, int rc)
+{
+    reply_send_as(c, status, reason, buf, rc, "application/json");
+}
+
+static void reply_send_as(http_ctx *c, int status, const char *reason, struct evbuffer *buf,
+                          int rc, const char *content_type)
 {
     static const char fallback[] = "{\"error\":{\"code\":\"internal\",\"message\":"
                                    "\"could not build the response\",\"details\":[]}}";
@@ -188,7 +206,7 @@ static void reply_send(http_ctx *c, int status, const char *reason, struct evbuf
             evbuffer_add(buf, fallback, sizeof(fallback) - 1);
         }
     }
-    evhttp_add_header(h, "Content-Type", "application/json");
+    evhttp_add_header(h, "Content-Type", rc == 0 ? content_type : "application/json");
     evhttp_add_header(h, "Cache-Control", "no-store");
     if (c->w->draining) /* shutting down: no further requests on this connection */
         evhttp_add_header(h, "Connection", "close");
@@ -613,9 +631,11 @@ static void quote_run(http_ctx *c, const http_query *q, quote_fn fn, const char 
     size_t len = evbuffer_get_length(in);
     const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
     cpqd_errs *errs = errs_new();
-    quote_reply r = {0, NULL};
+    quote_reply r = {.created = 0};
     int rc = errs ? fn(c, &qc, body, len, q, &r, errs) : CPQD_ENOMEM;
-    if (rc == 0)
+    if (rc == 0 && r.content_type)
+        reply_doc(c, r.content_type, r.body);
+    else if (rc == 0)
         reply_text(c, r.created ? 201 : 200, r.created ? "Created" : "OK", r.body);
     else
         reply_errs(c, rc, errs, what);
@@ -690,6 +710,18 @@ static int op_action(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
     const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(c->req));
     const char *action = strrchr(path, '/') + 1;
     return quote_action(qc, c->params[0], action, body, len, out, errs);
+}
+
+static int op_document(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
+                       const http_query *q, quote_reply *out, cpqd_errs *errs)
+{
+    (void)body, (void)len, (void)q;
+    return quote_document(qc, c->params[0], out, errs);
+}
+
+static void h_quote_document(http_ctx *c, const http_query *q)
+{
+    quote_run(c, q, op_document, "rendering the quote");
 }
 
 static void h_quote_create(http_ctx *c, const http_query *q)
@@ -795,6 +827,7 @@ static const http_route http_routes[] = {
     {"/v1/quotes", EVHTTP_REQ_GET, R_ALL, quote_params, h_quote_list},
     {"/v1/quotes/{}", EVHTTP_REQ_GET, R_ALL, NULL, h_quote_get},
     {"/v1/quotes/{}/versions/{}", EVHTTP_REQ_GET, R_ALL, NULL, h_quote_get},
+    {"/v1/quotes/{}/document", EVHTTP_REQ_GET, R_ALL, NULL, h_quote_document},
     {"/v1/quotes/{}/revise", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL, h_quote_revise},
     {"/v1/quotes/{}/submit", EVHTTP_REQ_POST, R_SELLERS, NULL, h_quote_action},
     {"/v1/quotes/{}/approve", EVHTTP_REQ_POST, R_STAFF, NULL, h_quote_action},

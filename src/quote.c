@@ -159,6 +159,26 @@ static json_t *quote_json(const quote_ctx *c, const store_quote *q, bool with_pr
     return o;
 }
 
+/* The quote's status history (who moved it, when, with what note). */
+static json_t *history_json(const quote_ctx *c, const char *id)
+{
+    store_event *ev = NULL;
+    size_t n = 0;
+    json_t *a = json_array();
+    if (!a || store_quote_history(c->st, id, &ev, &n) != 0)
+        return a;
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(
+            a, json_pack("{s:o,s:s,s:I,s:o,s:o,s:o}", "from", jstr_or_null(ev[i].from), "to",
+                         ev[i].to ? ev[i].to : "", "version", (json_int_t)ev[i].version, "actor",
+                         jstr_or_null(ev[i].actor), "note", jstr_or_null(ev[i].note), "at",
+                         jstr_or_null(ev[i].at)));
+        store_event_fini(&ev[i]);
+    }
+    free(ev);
+    return a;
+}
+
 static char *dump(json_t *o)
 {
     char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
@@ -212,6 +232,13 @@ static int qreq_parse(quote_ctx *c, const char *body, size_t len, qreq *r, cpqd_
         return CPQD_EINVAL;
     }
     date_format(until, r->valid_until);
+    /* the pricing date is pinned in the stored request: a quote re-priced
+     * later prices on the same date */
+    if (!json_object_get(root, "date")) {
+        char today[DATE_FMT_LEN];
+        date_format(c->today, today);
+        json_object_set_new(root, "date", json_string(today));
+    }
     r->request = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
     json_object_del(root, "valid_until");
     char *rest = json_dumps(root, JSON_COMPACT);
@@ -405,6 +432,15 @@ static int load_scoped(quote_ctx *c, const char *id, int version, store_quote *q
     return rc;
 }
 
+/* A quote with its priced result and its history. */
+static char *quote_full(const quote_ctx *c, const store_quote *q)
+{
+    json_t *o = quote_json(c, q, true);
+    if (o)
+        json_object_set_new(o, "history", history_json(c, q->id));
+    return dump(o);
+}
+
 int quote_get(quote_ctx *c, const char *id, int version, quote_reply *out, cpqd_errs *errs)
 {
     store_quote q;
@@ -416,7 +452,7 @@ int quote_get(quote_ctx *c, const char *id, int version, quote_reply *out, cpqd_
     int rc = load_scoped(c, id, version, &q, errs);
     if (rc)
         return rc;
-    out->body = dump(quote_json(c, &q, true));
+    out->body = quote_full(c, &q);
     store_quote_fini(&q);
     return out->body ? 0 : CPQD_ENOMEM;
 }
@@ -634,6 +670,33 @@ static bool level_percent(const quote_ctx *c, const char *level, money_dec *pct)
     return false;
 }
 
+/* The level a quote needs: NULL when nothing needs approval. */
+static const char *needed_level(const quote_ctx *c, money_dec max_disc, bool flagged)
+{
+    const char *best = NULL, *top = NULL;
+    money_dec best_pct = money_from_int(0), top_pct = money_from_int(-1);
+    for (size_t i = 0; i < cat_snapshot_catalog_count(c->snap); i++) {
+        const cat_catalog *cc = cat_snapshot_catalog_at(c->snap, i);
+        for (size_t j = 0; j < cc->napprovals; j++) {
+            const cat_approval_level *a = &cc->approvals[j];
+            if (money_cmp(a->max_discount, top_pct) > 0) {
+                top = a->id;
+                top_pct = a->max_discount;
+            }
+            if (money_cmp(a->max_discount, max_disc) >= 0 &&
+                (!best || money_cmp(a->max_discount, best_pct) < 0)) {
+                best = a->id;
+                best_pct = a->max_discount;
+            }
+        }
+    }
+    if (flagged)
+        return top;
+    if (money_is_zero(max_disc))
+        return NULL;
+    return best ? best : top;
+}
+
 static int note_of(const char *body, size_t len, char **note, cpqd_errs *errs)
 {
     *note = NULL;
@@ -696,7 +759,15 @@ int quote_action(quote_ctx *c, const char *id, const char *action, const char *b
         bool within = money_is_zero(max_disc) || (has_auth && money_cmp(max_disc, auth) <= 0);
         to = within && !flagged ? "approved" : "pending_approval";
     } else if (!strcmp(action, "approve")) {
-        /* the approver's authority must cover the level the quote needs */
+        /* the approver's authority must cover the level the quote needs:
+         * the lowest level whose max_discount covers the largest requested
+         * discount, the highest level for a flagged (floor/ceiling) price */
+        money_dec max_disc;
+        bool flagged;
+        request_facts(&q, &max_disc, &flagged);
+        const char *lvl = needed_level(c, max_disc, flagged);
+        free(q.approval_level);
+        q.approval_level = lvl ? strdup(lvl) : NULL;
         if (q.approval_level && level_percent(c, q.approval_level, &need) &&
             (!has_auth || money_cmp(auth, need) < 0)) {
             char nb[MONEY_FMT_MAX] = "?", ab[MONEY_FMT_MAX] = "none";
@@ -726,7 +797,7 @@ int quote_action(quote_ctx *c, const char *id, const char *action, const char *b
     memset(&q, 0, sizeof(q));
     if ((rc = store_quote_get(c->st, id, 0, &q)))
         goto out;
-    out->body = dump(quote_json(c, &q, true));
+    out->body = quote_full(c, &q);
     rc = out->body ? store_commit(c->st) : CPQD_ENOMEM;
 out:
     if (rc)
@@ -745,4 +816,205 @@ void quote_reply_fini(quote_reply *r)
         return;
     free(r->body);
     r->body = NULL;
+}
+
+/* ---- the printable document ---- */
+
+typedef struct hbuf {
+    char *b;
+    size_t len, cap;
+    bool failed;
+} hbuf;
+
+static void h_raw(hbuf *h, const char *s, size_t n)
+{
+    if (h->failed)
+        return;
+    if (h->len + n + 1 > h->cap) {
+        size_t cap = h->cap ? h->cap : 8192;
+        while (cap < h->len + n + 1)
+            cap *= 2;
+        char *b = realloc(h->b, cap);
+        if (!b) {
+            h->failed = true;
+            return;
+        }
+        h->b = b;
+        h->cap = cap;
+    }
+    memcpy(h->b + h->len, s, n);
+    h->len += n;
+    h->b[h->len] = '\0';
+}
+
+static void h_lit(hbuf *h, const char *s)
+{
+    h_raw(h, s, strlen(s));
+}
+
+/* Text, HTML-escaped; UTF-8 passes through unchanged. */
+static void h_text(hbuf *h, const char *s)
+{
+    for (; s && *s; s++) {
+        switch (*s) {
+        case '<':
+            h_lit(h, "&lt;");
+            break;
+        case '>':
+            h_lit(h, "&gt;");
+            break;
+        case '&':
+            h_lit(h, "&amp;");
+            break;
+        case '"':
+            h_lit(h, "&quot;");
+            break;
+        case '\'':
+            h_lit(h, "&#39;");
+            break;
+        default:
+            h_raw(h, s, 1);
+        }
+    }
+}
+
+static void h_cell(hbuf *h, const char *tag, const char *cls, const char *text)
+{
+    h_lit(h, "<");
+    h_lit(h, tag);
+    if (cls) {
+        h_lit(h, " class=\"");
+        h_lit(h, cls);
+        h_lit(h, "\"");
+    }
+    h_lit(h, ">");
+    h_text(h, text);
+    h_lit(h, "</");
+    h_lit(h, tag);
+    h_lit(h, ">");
+}
+
+static const char *jget(json_t *o, const char *k)
+{
+    const char *v = json_string_value(json_object_get(o, k));
+    return v ? v : "";
+}
+
+/* Payment term names of the products on the quote. */
+static void h_terms(hbuf *h, const quote_ctx *c, json_t *lines)
+{
+    size_t i;
+    json_t *l;
+    bool any = false;
+    json_array_foreach(lines, i, l)
+    {
+        const char *sku = jget(l, "sku");
+        const cat_product *p = cat_snapshot_product(c->snap, sku, strlen(sku));
+        if (!p || !p->delivery.payment_term)
+            continue;
+        for (size_t t = 0; t < p->catalog->nterms; t++)
+            if (!strcmp(p->catalog->terms[t].id, p->delivery.payment_term)) {
+                h_lit(h, any ? "" : "<h2>Payment terms</h2><ul>");
+                any = true;
+                h_lit(h, "<li>");
+                h_text(h, sku);
+                h_lit(h, ": ");
+                h_text(h, p->catalog->terms[t].name);
+                h_lit(h, "</li>");
+            }
+    }
+    if (any)
+        h_lit(h, "</ul>");
+}
+
+int quote_document(quote_ctx *c, const char *id, quote_reply *out, cpqd_errs *errs)
+{
+    store_quote q;
+    memset(out, 0, sizeof(*out));
+    int rc = load_scoped(c, id, 0, &q, errs);
+    if (rc)
+        return rc;
+    json_error_t je;
+    json_t *priced = q.priced ? json_loads(q.priced, 0, &je) : NULL;
+    if (priced && partner_caller(c))
+        partner_filter(priced);
+    hbuf h = {0};
+    char ver[32];
+    snprintf(ver, sizeof(ver), "%d", q.version);
+    h_lit(&h, "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>");
+    h_text(&h, q.number);
+    h_lit(&h, "</title><style>body{font-family:sans-serif;margin:2em}table{border-collapse:"
+              "collapse;width:100%}td,th{border-bottom:1px solid #ccc;padding:4px 8px;text-align:"
+              "left}.n{text-align:right;white-space:nowrap}.opt td{color:#555;font-size:90%}"
+              "</style></head><body>\n<h1>Quote ");
+    h_text(&h, q.number);
+    h_lit(&h, "</h1>\n<table class=\"head\"><tr><th>Version</th>");
+    h_cell(&h, "td", NULL, ver);
+    h_lit(&h, "</tr><tr><th>Status</th>");
+    h_cell(&h, "td", NULL, effective_status(c, &q));
+    h_lit(&h, "</tr><tr><th>Customer</th>");
+    h_cell(&h, "td", NULL, q.customer_id);
+    if (q.partner_id) {
+        h_lit(&h, "</tr><tr><th>Partner</th>");
+        h_cell(&h, "td", NULL, q.partner_id);
+    }
+    h_lit(&h, "</tr><tr><th>Pricing date</th>");
+    h_cell(&h, "td", NULL, jget(priced, "date"));
+    h_lit(&h, "</tr><tr><th>Valid until</th>");
+    h_cell(&h, "td", NULL, q.valid_until ? q.valid_until : "");
+    h_lit(&h, "</tr><tr><th>Currency</th>");
+    h_cell(&h, "td", NULL, q.currency);
+    h_lit(&h, "</tr></table>\n<h2>Lines</h2><table class=\"lines\"><tr><th>#</th><th>SKU</th>"
+              "<th>Description</th><th class=\"n\">Quantity</th><th class=\"n\">Unit price</th>"
+              "<th class=\"n\">Net</th><th class=\"n\">Tax</th><th class=\"n\">Total</th></tr>\n");
+    size_t i;
+    json_t *l;
+    json_t *lines = json_object_get(priced, "lines");
+    json_array_foreach(lines, i, l)
+    {
+        h_lit(&h, "<tr>");
+        h_cell(&h, "td", NULL, jget(l, "id"));
+        h_cell(&h, "td", NULL, jget(l, "sku"));
+        h_cell(&h, "td", NULL, jget(l, "name"));
+        h_cell(&h, "td", "n", jget(l, "quantity"));
+        h_cell(&h, "td", "n", jget(l, "unit_price"));
+        h_cell(&h, "td", "n", jget(l, "net"));
+        h_cell(&h, "td", "n", jget(l, "tax"));
+        h_cell(&h, "td", "n", jget(l, "total"));
+        h_lit(&h, "</tr>\n");
+        size_t k;
+        json_t *st;
+        json_array_foreach(json_object_get(l, "waterfall"), k, st)
+        {
+            const char *kind = jget(st, "step");
+            if (strcmp(kind, "option") && strcmp(kind, "adder") && strcmp(kind, "promotion") &&
+                strcmp(kind, "discount"))
+                continue;
+            h_lit(&h, "<tr class=\"opt\"><td></td><td></td>");
+            h_cell(&h, "td", NULL, jget(st, "label"));
+            h_lit(&h, "<td></td><td></td>");
+            h_cell(&h, "td", "n", jget(st, "delta"));
+            h_lit(&h, "<td></td><td></td></tr>\n");
+        }
+    }
+    h_lit(&h, "</table>\n<table class=\"totals\"><tr><th>Subtotal</th>");
+    h_cell(&h, "td", "n", jget(priced, "subtotal"));
+    h_lit(&h, "</tr><tr><th>Tax</th>");
+    h_cell(&h, "td", "n", jget(priced, "tax"));
+    h_lit(&h, "</tr><tr><th>Total</th>");
+    h_cell(&h, "td", "n", jget(priced, "total"));
+    h_lit(&h, "</tr></table>\n");
+    h_terms(&h, c, lines);
+    h_lit(&h, "<p>Priced on catalog version ");
+    h_text(&h, q.catalog_version);
+    h_lit(&h, ".</p>\n</body></html>\n");
+    json_decref(priced);
+    store_quote_fini(&q);
+    if (h.failed) {
+        free(h.b);
+        return CPQD_ENOMEM;
+    }
+    out->body = h.b;
+    out->content_type = "text/html; charset=utf-8";
+    return 0;
 }

@@ -300,7 +300,10 @@ static void test_versions(void **state)
     assert_int_equal(call(f, K_REP, "GET", lp, NULL, NULL, &latest), 200);
     assert_int_equal(json_integer_value(json_object_get(latest, "version")), 2);
     assert_int_equal(call(f, K_REP, "GET", v1p, NULL, NULL, &after), 200);
-    assert_true(json_equal(before, after)); /* version 1 unchanged */
+    /* version 1 unchanged (the quote's history grew, which is the point) */
+    json_object_del(before, "history");
+    json_object_del(after, "history");
+    assert_true(json_equal(before, after));
     assert_string_equal(js(after, "total"), "298.00");
     /* a revision cannot change the customer */
     char *bad = tu_fmt("{\"customer\":{\"id\":\"C-2\"},\"lines\":[{\"sku\":\"APL-KTL-17\",\"quantity\":\"1\"}]}");
@@ -390,6 +393,60 @@ static void test_bad_inputs_change_nothing(void **state)
     json_decref(j);
 }
 
+/* The printable document: HTML in UTF-8 with the Chinese names byte for
+ * byte, scoped like the quote itself. */
+static void test_document(void **state)
+{
+    fx *f = *state;
+    char *id = create(f, K_PARTNER_A, NULL);
+    char *p = tu_fmt("/v1/quotes/%s/document", id);
+    char hdr[256];
+    snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\r\n", f->key[K_PARTNER_A]);
+    tu_resp r;
+    assert_int_equal(tu_http(f->s.port, "GET", p, hdr, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    char ct[128];
+    assert_non_null(tu_header(&r, "Content-Type", ct, sizeof(ct)));
+    assert_string_equal(ct, "text/html; charset=utf-8");
+    assert_non_null(strstr(r.body, "<!DOCTYPE html>"));
+    assert_non_null(strstr(r.body, "电热水壶 1.7升")); /* APL-KTL-17's name, as in the catalog */
+    json_t *q;
+    char *qp = tu_fmt("/v1/quotes/%s", id);
+    assert_int_equal(call(f, K_PARTNER_A, "GET", qp, NULL, NULL, &q), 200);
+    assert_non_null(strstr(r.body, js(q, "number")));
+    assert_non_null(strstr(r.body, js(q, "total")));
+    json_decref(q);
+    free(qp);
+    assert_null(strstr(r.body, "cost"));
+    tu_resp_free(&r);
+    assert_int_equal(call(f, K_PARTNER_B, "GET", p, NULL, NULL, NULL), 404);
+    free(p);
+    free(id);
+}
+
+/* Every move is recorded: who, when, from what to what, with the note. */
+static void test_history(void **state)
+{
+    fx *f = *state;
+    char *id = create(f, K_REP, "15");
+    assert_string_equal(status_after(f, K_REP, id, "submit", 200), "pending_approval");
+    assert_string_equal(status_after(f, K_MANAGER, id, "approve", 200), "approved");
+    char *p = tu_fmt("/v1/quotes/%s", id);
+    json_t *j;
+    assert_int_equal(call(f, K_REP, "GET", p, NULL, NULL, &j), 200);
+    json_t *h = json_object_get(j, "history");
+    assert_int_equal(json_array_size(h), 3); /* created, submitted, approved */
+    json_t *last = json_array_get(h, 2);
+    assert_string_equal(js(last, "from"), "pending_approval");
+    assert_string_equal(js(last, "to"), "approved");
+    assert_string_equal(js(last, "note"), "ok");
+    assert_true(!strncmp(js(last, "actor"), "k_", 2));
+    assert_true(strcmp(js(last, "actor"), js(json_array_get(h, 1), "actor")) != 0);
+    json_decref(j);
+    free(p);
+    free(id);
+}
+
 /* A 201 is durable: kill -9 right after it, restart, read it back. */
 static void test_kill9_loses_nothing(void **state)
 {
@@ -425,6 +482,8 @@ int main(void)
         cmocka_unit_test(test_versions),
         cmocka_unit_test(test_status_machine),
         cmocka_unit_test(test_bad_inputs_change_nothing),
+        cmocka_unit_test(test_document),
+        cmocka_unit_test(test_history),
         cmocka_unit_test(test_kill9_loses_nothing),
     };
     return cmocka_run_group_tests_name("quotes_http", tests, setup, teardown);

@@ -54,7 +54,8 @@ typedef struct quote_ctx {
 
 typedef struct quote_reply {
     int created; /* 1: a new quote or version was stored (201), 0: read or moved (200) */
-    char *body;  /* malloc'ed JSON text */
+    char *body;  /* malloc'ed text: JSON unless content_type says otherwise */
+    const char *content_type; /* NULL: application/json */
 } quote_reply;
 
 /* POST /v1/quotes: the /v1/price request plus optional "valid_until"
@@ -80,6 +81,11 @@ int quote_revise(quote_ctx *c, const char *id, const char *body, size_t len,
  * send; body may hold {"note": "..."}. */
 int quote_action(quote_ctx *c, const char *id, const char *action, const char *body, size_t len,
                  quote_reply *out, cpqd_errs *errs);
+
+/* GET /v1/quotes/{id}/document: the latest version as a printable HTML
+ * page (UTF-8): customer, lines with their BOM options, adders and
+ * discounts, totals, tax, payment terms, validity. */
+int quote_document(quote_ctx *c, const char *id, quote_reply *out, cpqd_errs *errs);
 
 void quote_reply_fini(quote_reply *r);
 

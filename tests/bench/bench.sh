@@ -38,7 +38,8 @@ run "$B/bench/bench_load" "$TMP/gen" rules 3
 echo
 echo "== HTTP on loopback (wrk -t2 -c64 -d${SECS}s; server --threads 2, sample catalogs)"
 PORT=$(free_port)
-"$B/cpqd" serve --catalogs catalogs --listen 127.0.0.1:"$PORT" --threads 2 --log-level warn &
+"$B/cpqd" serve --catalogs catalogs --listen 127.0.0.1:"$PORT" --threads 2 --log-level warn \
+    --db "$TMP/bench.db" &
 PID=$!
 i=0
 until curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; do
@@ -94,6 +95,19 @@ echo "\$ wrk -t2 -c64 -d${SECS}s --latency http://127.0.0.1:PORT/healthz"
 wrk -t2 -c64 -d"${SECS}s" --latency "http://127.0.0.1:$PORT/healthz" > "$TMP/wrk.txt"
 grep -E 'Requests/sec|Latency  |^ +(50|90|99)%|requests in|Non-2xx' "$TMP/wrk.txt"
 health_rps=$(sed -n 's/^Requests\/sec: *//p' "$TMP/wrk.txt")
+
+echo
+echo "== wrk: POST /v1/quotes with 20 lines (each request stores a new quote: one SQLite"
+echo "   transaction, WAL, synchronous=FULL), next to the /healthz run above"
+sed "s|@BODY@|$TMP/price-20.json|; s|/v1/price|/v1/quotes|" "$TMP/post.lua" > "$TMP/quote.lua"
+echo "\$ wrk -t2 -c16 -d${SECS}s --latency -s post.lua http://127.0.0.1:PORT/v1/quotes"
+wrk -t2 -c16 -d"${SECS}s" --latency -s "$TMP/quote.lua" "http://127.0.0.1:$PORT/v1/quotes" > "$TMP/wrk.txt"
+grep -E 'Requests/sec|Latency  |^ +(50|90|99)%|requests in|Non-2xx' "$TMP/wrk.txt"
+quotes=$(curl -fs "http://127.0.0.1:$PORT/v1/quotes?per_page=1" | sed -n 's/.*"total": *\([0-9]*\).*/\1/p')
+bytes=$(cat "$TMP"/bench.db* | wc -c)
+awk -v q="$quotes" -v b="$bytes" 'BEGIN {
+    if (q > 0) printf "store: %d quotes in %.1f MiB (db + WAL): %.1f MiB per 1,000 quotes of 20 lines\n",
+                      q, b / 1048576, b / 1048576 / q * 1000 }'
 awk -v p="$price_rps" -v h="$health_rps" 'BEGIN {
     printf "20-line price requests run at %.0f%% of the /healthz rate (%.0f vs %.0f req/s)\n",
            100 * p / h, p, h }'
