@@ -44,6 +44,9 @@ struct cat_snapshot {
     long long loaded_at;
     cat_rule *rules;           /* compiled rule files, sorted by path, malloc'ed */
     size_t nrules;
+    char **files;              /* real paths of the catalog files, sorted, malloc'ed */
+    size_t nfiles, files_rel;  /* files[i] + files_rel: the name relative to catalog_dir */
+    char *shown_dir, *shown_rules_dir; /* positions name files under these (load_as) */
     void *ext[CAT_EXT_N];      /* compiled per-snapshot data of other modules */
 };
 
@@ -201,6 +204,11 @@ static void snapshot_free(cat_snapshot *s)
         rules_chunk_free(s->rules[i].chunk);
     }
     free(s->rules);
+    for (size_t i = 0; i < s->nfiles; i++)
+        free(s->files[i]);
+    free(s->files);
+    free(s->shown_dir);
+    free(s->shown_rules_dir);
     for (size_t i = 0; i < s->nregexes; i++)
         pcre2_code_free(s->regexes[i]);
     free(s->regexes);
@@ -212,8 +220,10 @@ static void snapshot_free(cat_snapshot *s)
     free(s);
 }
 
-/* Parses and decodes one file; feeds its path and bytes to the version. */
-static int load_one(cat_build *b, const char *path, size_t rel, EVP_MD_CTX *md)
+/* Parses and decodes one file (read from path, named shown in positions);
+ * feeds its relative name and bytes to the version. */
+static int load_one(cat_build *b, const char *path, const char *shown, size_t rel,
+                    EVP_MD_CTX *md)
 {
     char *buf = NULL;
     size_t len = 0;
@@ -228,9 +238,9 @@ static int load_one(cat_build *b, const char *path, size_t rel, EVP_MD_CTX *md)
     EVP_DigestUpdate(md, h, 64);
     arena *tree = arena_new(1 << 20);
     yn *root = NULL;
-    rc = tree ? yn_parse(tree, path, buf, len, b->errs, &root) : CPQD_ENOMEM;
+    rc = tree ? yn_parse(tree, shown, buf, len, b->errs, &root) : CPQD_ENOMEM;
     if (rc == 0)
-        rc = cat_load_file(b, path, h, root);
+        rc = cat_load_file(b, shown, h, root);
     arena_free(tree);
     free(buf);
     return rc;
@@ -291,7 +301,11 @@ static int compile_rules(cat_snapshot *s, cat_build *b, EVP_MD_CTX *md)
             EVP_DigestUpdate(md, buf, len);
         }
         rules_chunk *ch = NULL;
-        r = rules_compile(NULL, b->rule_files[i], buf, len, &ch, b->errs);
+        char *shown = NULL;
+        if (s->shown_rules_dir && asprintf(&shown, "%s/%s", s->shown_rules_dir, rel) < 0)
+            shown = NULL;
+        r = rules_compile(NULL, shown ? shown : b->rule_files[i], buf, len, &ch, b->errs);
+        free(shown);
         free(buf);
         if (r) {
             rc = rc ? rc : r;
@@ -357,10 +371,21 @@ static int build(cat_snapshot *s, const path_list *files, cpqd_errs *errs)
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     int rc = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) ? 0 : CPQD_ENOMEM;
     for (size_t i = 0; rc != CPQD_ENOMEM && i < files->n; i++) {
-        int r = load_one(&b, files->v[i], rel, md);
+        char *shown = NULL;
+        if (s->shown_dir && asprintf(&shown, "%s%s", s->shown_dir, files->v[i] + rel) < 0)
+            return CPQD_ENOMEM;
+        int r = load_one(&b, files->v[i], shown ? shown : files->v[i], rel, md);
+        free(shown);
         if (r && !rc)
             rc = r;
     }
+    s->files = calloc(files->n ? files->n : 1, sizeof(char *));
+    for (size_t i = 0; s->files && i < files->n; i++)
+        if ((s->files[i] = strdup(files->v[i])))
+            s->nfiles++;
+    s->files_rel = rel;
+    if (!s->files || s->nfiles != files->n)
+        rc = CPQD_ENOMEM;
     s->catalogs = b.catalogs;
     s->ncatalogs = b.ncatalogs;
     s->regexes = b.regexes;
@@ -386,7 +411,8 @@ static int build(cat_snapshot *s, const path_list *files, cpqd_errs *errs)
     return rc;
 }
 
-cat_snapshot *cat_snapshot_load_path(const char *path, const char *rules_dir, cpqd_errs *errs)
+static cat_snapshot *load(const char *path, const char *rules_dir, const char *shown_dir,
+                          const char *shown_rules_dir, cpqd_errs *errs)
 {
     path_list files = {0};
     cat_snapshot *s = calloc(1, sizeof(*s));
@@ -398,7 +424,10 @@ cat_snapshot *cat_snapshot_load_path(const char *path, const char *rules_dir, cp
     s->a = arena_new(1 << 20);
     s->catalog_dir = strdup(path);
     s->rules_dir = rules_dir ? strdup(rules_dir) : default_rules_dir(path);
-    if (!s->a || !s->catalog_dir || !s->rules_dir)
+    s->shown_dir = shown_dir ? strdup(shown_dir) : NULL;
+    s->shown_rules_dir = shown_rules_dir ? strdup(shown_rules_dir) : NULL;
+    if (!s->a || !s->catalog_dir || !s->rules_dir || (shown_dir && !s->shown_dir) ||
+        (shown_rules_dir && !s->shown_rules_dir))
         goto out;
     rc = collect(path, &files, errs);
     if (rc == 0)
@@ -421,9 +450,67 @@ out:
     return rc ? NULL : s;
 }
 
+cat_snapshot *cat_snapshot_load_path(const char *path, const char *rules_dir, cpqd_errs *errs)
+{
+    return load(path, rules_dir, NULL, NULL, errs);
+}
+
 cat_snapshot *cat_snapshot_load(const char *catalog_dir, const char *rules_dir, cpqd_errs *errs)
 {
-    return cat_snapshot_load_path(catalog_dir, rules_dir, errs);
+    return load(catalog_dir, rules_dir, NULL, NULL, errs);
+}
+
+cat_snapshot *cat_snapshot_load_as(const char *catalog_dir, const char *rules_dir,
+                                   const char *shown_dir, const char *shown_rules_dir,
+                                   cpqd_errs *errs)
+{
+    return load(catalog_dir, rules_dir, shown_dir, shown_rules_dir, errs);
+}
+
+static const char *strip_dir(const char *file, const char *dir)
+{
+    size_t n = dir ? strlen(dir) : 0;
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    if (n && strncmp(file, dir, n) == 0 && file[n] == '/')
+        return file + n + 1;
+    return NULL;
+}
+
+const char *cat_snapshot_relpath(const cat_snapshot *s, const char *file)
+{
+    if (!file)
+        return NULL;
+    const char *dir = s->shown_dir ? s->shown_dir : s->catalog_dir;
+    const char *rdir = s->shown_rules_dir ? s->shown_rules_dir : s->rules_dir;
+    const char *r = strip_dir(file, rdir);
+    if (!r)
+        r = strip_dir(file, dir);
+    return r ? r : file;
+}
+
+int cat_snapshot_each_file(const cat_snapshot *s,
+                           int (*fn)(void *ctx, bool is_rule, const char *rel, const char *path),
+                           void *ctx)
+{
+    for (size_t i = 0; i < s->nfiles; i++) {
+        const char *rel = s->files[i] + s->files_rel;
+        while (*rel == '/')
+            rel++;
+        int rc = fn(ctx, false, rel, s->files[i]);
+        if (rc)
+            return rc;
+    }
+    for (size_t i = 0; i < s->nrules; i++) {
+        char *path = NULL;
+        if (asprintf(&path, "%s/%s", s->rules_dir, s->rules[i].path) < 0)
+            return CPQD_ENOMEM;
+        int rc = fn(ctx, true, s->rules[i].path, path);
+        free(path);
+        if (rc)
+            return rc;
+    }
+    return 0;
 }
 
 cat_snapshot *cat_snapshot_retain(cat_snapshot *s)

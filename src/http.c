@@ -23,6 +23,7 @@
 
 #include "cpqd/log.h"
 #include "cpqd/price.h"
+#include "cpqd/quote.h"
 #include "cpqd/solver.h"
 #include "cpqd/store.h"
 
@@ -90,6 +91,22 @@ static void copy_version(char *dst, const cat_snapshot *s)
     snprintf(dst, HTTP_VERSION_MAX, "%s", s ? cat_snapshot_version(s) : "");
 }
 
+/* Archives a freshly loaded snapshot's files in the store (quotes priced
+ * on it re-price on exactly it later). A failure is logged, not fatal:
+ * quote creation archives again if it finds none. */
+static void archive(const char *db_path, const cat_snapshot *s)
+{
+    cpqd_errs *errs = errs_new();
+    store *st = NULL;
+    if (db_path && errs && store_open(db_path, false, &st, errs) == 0)
+        quote_archive_snapshot(st, s, errs);
+    for (size_t i = 0; errs && i < errs_count(errs); i++)
+        log_warn("archiving catalog version %s: %s", cat_snapshot_version(s),
+                 errs_get(errs, i)->msg);
+    store_close(st);
+    errs_free(errs);
+}
+
 /* Loads and publishes; the caller holds reload_lock. */
 static int reload_locked(http_server *srv, cpqd_errs *errs, http_reload_result *res)
 {
@@ -105,6 +122,7 @@ static int reload_locked(http_server *srv, cpqd_errs *errs, http_reload_result *
     copy_version(res->version, fresh);
     res->ncatalogs = cat_snapshot_catalog_count(fresh);
     res->nproducts = cat_snapshot_product_count(fresh);
+    archive(srv->cfg.db_path, fresh);
     cat_current_publish_take(fresh); /* in-flight requests keep their own reference */
 out:
     cat_snapshot_release(old);

@@ -719,6 +719,22 @@ static int op_document(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
     return quote_document(qc, c->params[0], out, errs);
 }
 
+static int op_reprice(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
+                      const http_query *q, quote_reply *out, cpqd_errs *errs)
+{
+    (void)body, (void)len;
+    const char *on = "original";
+    for (size_t i = 0; i < q->n; i++)
+        if (!strcmp(q->p[i].key, "on"))
+            on = q->p[i].val;
+    return quote_reprice(qc, c->params[0], on, out, errs);
+}
+
+static void h_quote_reprice(http_ctx *c, const http_query *q)
+{
+    quote_run(c, q, op_reprice, "re-pricing the quote");
+}
+
 static void h_quote_document(http_ctx *c, const http_query *q)
 {
     quote_run(c, q, op_document, "rendering the quote");
@@ -794,6 +810,7 @@ static void h_partners(http_ctx *c, const http_query *q)
 
 static const char *const list_params[] = {"category", "mode",     "q", "catalog",
                                           "page",     "per_page", NULL};
+static const char *const reprice_params[] = {"on", NULL};
 static const char *const quote_params[] = {"customer", "status", "partner", "q",
                                            "page",     "per_page", NULL};
 
@@ -828,6 +845,7 @@ static const http_route http_routes[] = {
     {"/v1/quotes/{}", EVHTTP_REQ_GET, R_ALL, NULL, h_quote_get},
     {"/v1/quotes/{}/versions/{}", EVHTTP_REQ_GET, R_ALL, NULL, h_quote_get},
     {"/v1/quotes/{}/document", EVHTTP_REQ_GET, R_ALL, NULL, h_quote_document},
+    {"/v1/quotes/{}/reprice", EVHTTP_REQ_POST, R_ALL, reprice_params, h_quote_reprice},
     {"/v1/quotes/{}/revise", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL, h_quote_revise},
     {"/v1/quotes/{}/submit", EVHTTP_REQ_POST, R_SELLERS, NULL, h_quote_action},
     {"/v1/quotes/{}/approve", EVHTTP_REQ_POST, R_STAFF, NULL, h_quote_action},

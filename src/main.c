@@ -17,6 +17,7 @@
 #include "cpqd/import.h"
 #include "cpqd/log.h"
 #include "cpqd/price.h"
+#include "cpqd/quote.h"
 #include "cpqd/rules.h"
 #include "cpqd/solver.h"
 #include "cpqd/store.h"
@@ -314,6 +315,15 @@ static int serve_load(const http_config *cfg)
     errs_free(errs);
     log_info("loaded %zu catalogs, %zu products from %s, version %s", cat_snapshot_catalog_count(s),
              cat_snapshot_product_count(s), cfg->catalog_dir, cat_snapshot_version(s));
+    /* archived for re-pricing quotes on exactly these catalogs later */
+    errs = errs_new();
+    store *st = NULL;
+    if (errs && store_open(cfg->db_path, false, &st, errs) == 0 &&
+        quote_archive_snapshot(st, s, errs) != 0)
+        log_warn("archiving catalog version %s failed; quotes archive it when they need it",
+                 cat_snapshot_version(s));
+    store_close(st);
+    errs_free(errs);
     cat_current_publish_take(s);
     return 0;
 }
@@ -394,6 +404,7 @@ static int cmd_serve(int argc, char **argv)
     cat_current_publish_take(NULL); /* drops the last snapshot before exit */
     price_memstore_free(usage);
     auth_keys_free(keys);
+    quote_archive_cache_clear();
     return rc;
 }
 

@@ -401,6 +401,7 @@ typedef struct jw {
     char *b;
     size_t len, cap;
     bool failed;
+    const cat_snapshot *s; /* to name files relative to the catalog and rules directories */
 } jw;
 
 static void jw_grow(jw *w, size_t more)
@@ -516,12 +517,13 @@ static void jw_kpos(jw *w, bool *first, const char *k, cat_pos pos)
         jw_lit(w, "null");
         return;
     }
+    const char *file = cat_snapshot_relpath(w->s, pos.file);
     if (!pos.line) {
-        jw_str(w, pos.file);
+        jw_str(w, file);
         return;
     }
     char buf[600];
-    snprintf(buf, sizeof(buf), "%s:%u", pos.file, pos.line);
+    snprintf(buf, sizeof(buf), "%s:%u", file, pos.line);
     jw_str(w, buf);
 }
 
@@ -616,7 +618,7 @@ static void jw_promos(jw *w, const price_result *res, int minor, bool applied)
 
 char *price_json_render(const price_result *res, const cat_snapshot *s, bool partner_view)
 {
-    jw w = {0};
+    jw w = {.s = s};
     bool f = true;
     int minor = 2;
     money_currency_minor(res->currency, &minor);

@@ -7,6 +7,7 @@
  * store_sql.c    the portable SQL: migrations and statements
  * store_quote.c  quotes, versions, history, list
  * store_idem.c   idempotency records
+ * store_archive.c catalog archives (files of quoted snapshots)
  */
 #ifndef CPQD_STORE_INT_H
 #define CPQD_STORE_INT_H
@@ -35,6 +36,10 @@ typedef enum store_stmt_id {
     STMT_IDEM_INSERT,
     STMT_VERSION_GET,
     STMT_VERSION_RECORD,
+    STMT_ARCHIVE_GET,
+    STMT_ARCHIVE_INSERT,
+    STMT_ARCHIVE_FILE_INSERT,
+    STMT_ARCHIVE_FILES,
     STMT_COUNT
 } store_stmt_id;
 

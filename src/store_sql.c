@@ -99,6 +99,21 @@ const char *const store_migrations[STORE_SCHEMA_VERSION] = {
     "  created_at  TEXT NOT NULL,"
     "  PRIMARY KEY (caller, idem_key)"
     ");",
+    /* 1 -> 2: the catalog files each quoted snapshot was loaded from, so a
+     * quote re-prices on exactly its catalogs after any reload or restart. */
+    "CREATE TABLE catalog_archives ("
+    "  version     TEXT NOT NULL PRIMARY KEY,"
+    "  catalog_dir TEXT NOT NULL,"
+    "  rules_dir   TEXT NOT NULL,"
+    "  archived_at TEXT NOT NULL"
+    ");"
+    "CREATE TABLE catalog_files ("
+    "  version TEXT NOT NULL REFERENCES catalog_archives (version),"
+    "  kind    TEXT NOT NULL CHECK (kind IN ('catalog', 'rule')),"
+    "  path    TEXT NOT NULL,"
+    "  content TEXT NOT NULL,"
+    "  PRIMARY KEY (version, kind, path)"
+    ");",
 };
 
 /* The columns of a store_quote, in the order store_quote.c reads them. */
@@ -172,5 +187,14 @@ const char *const store_sql[STMT_COUNT] = {
         "SELECT COALESCE(MAX(version), 0) FROM schema_version",
     [STMT_VERSION_RECORD] =
         "INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)",
+    [STMT_ARCHIVE_GET] =
+        "SELECT catalog_dir, rules_dir FROM catalog_archives WHERE version = $1",
+    [STMT_ARCHIVE_INSERT] =
+        "INSERT INTO catalog_archives (version, catalog_dir, rules_dir, archived_at)"
+        " VALUES ($1, $2, $3, $4)",
+    [STMT_ARCHIVE_FILE_INSERT] =
+        "INSERT INTO catalog_files (version, kind, path, content) VALUES ($1, $2, $3, $4)",
+    [STMT_ARCHIVE_FILES] =
+        "SELECT kind, path, content FROM catalog_files WHERE version = $1 ORDER BY kind, path",
 };
 /* clang-format on */

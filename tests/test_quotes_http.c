@@ -468,6 +468,77 @@ static void test_kill9_loses_nothing(void **state)
     }
 }
 
+/* Re-pricing: on the original catalogs the stored result comes back byte
+ * for byte, also after the catalogs changed, a reload and a restart; on
+ * the current catalogs the change shows line by line. */
+static void test_reprice(void **state)
+{
+    fx *f = *state;
+    /* this test runs its own server on a copy of the catalogs it edits */
+    assert_int_equal(tu_server_stop(&f->s), 0);
+    char *cats = tu_fmt("%s/catalogs", f->dir), *rules = tu_fmt("%s/rules", f->dir);
+    char *src = tu_path("catalogs"), *rsrc = tu_path("rules");
+    assert_int_equal(tu_copy_tree(src, cats), 0);
+    assert_int_equal(tu_copy_tree(rsrc, rules), 0);
+    free(src);
+    free(rsrc);
+    char *log2 = tu_fmt("%s/reprice.log", f->dir);
+    const char *args[] = {"--catalogs", cats, "--rules", rules, "--threads", "2",
+                          "--keys", f->keys, "--db", f->db, NULL};
+    assert_int_equal(tu_server_start(&f->s, log2, args), 0);
+    char *id = create(f, K_REP, NULL); /* APL-KTL-17 x 2 at 149.00 = 298.00 */
+    char *orig = tu_fmt("/v1/quotes/%s/reprice?on=original", id);
+    char *cur = tu_fmt("/v1/quotes/%s/reprice?on=current", id);
+    json_t *j;
+    assert_int_equal(call(f, K_REP, "POST", orig, "", NULL, &j), 200);
+    assert_true(json_is_true(json_object_get(j, "identical")));
+    char *v0 = strdup(js(j, "catalog_version"));
+    json_decref(j);
+    /* the list price of the kettle goes up to 159.00, and the service reloads */
+    char *yaml = tu_fmt("%s/appliances.yaml", cats);
+    char *text = tu_read_file(yaml, NULL);
+    char *at = strstr(text, "- sku: APL-KTL-17\n        list: \"149.00\"");
+    assert_non_null(at);
+    memcpy(strstr(at, "149.00"), "159.00", 6); /* the list price ... */
+    memcpy(strstr(at, "149.00"), "159.00", 6); /* ... and its first volume band */
+    assert_int_equal(tu_write(cats, "appliances.yaml", text), 0);
+    free(text);
+    free(yaml);
+    assert_int_equal(call(f, K_ADMIN, "POST", "/v1/admin/reload", "", NULL, NULL), 200);
+    assert_int_equal(call(f, K_REP, "POST", orig, "", NULL, &j), 200);
+    assert_true(json_is_true(json_object_get(j, "identical")));
+    assert_string_equal(js(j, "catalog_version"), v0);
+    json_decref(j);
+    assert_int_equal(call(f, K_REP, "POST", cur, "", NULL, &j), 200);
+    assert_true(strcmp(js(j, "catalog_version"), v0) != 0);
+    json_t *l0 = json_array_get(json_object_get(json_object_get(j, "changes"), "lines"), 0);
+    assert_string_equal(js(l0, "before"), "298.00");
+    assert_string_equal(js(l0, "after"), "318.00"); /* 159.00 x 2 */
+    assert_string_equal(js(l0, "delta"), "20.00");
+    json_decref(j);
+    /* after a restart the original catalogs come back from the store */
+    kill(f->s.pid, SIGKILL);
+    tu_wait_exit(f->s.pid, TU_WAIT_MS);
+    f->s.pid = 0;
+    free(log2);
+    log2 = tu_fmt("%s/reprice2.log", f->dir);
+    assert_int_equal(tu_server_start(&f->s, log2, args), 0);
+    assert_int_equal(call(f, K_REP, "POST", orig, "", NULL, &j), 200);
+    assert_true(json_is_true(json_object_get(j, "identical")));
+    json_decref(j);
+    char *bad = tu_fmt("/v1/quotes/%s/reprice?on=tomorrow", id);
+    assert_int_equal(call(f, K_REP, "POST", bad, "", NULL, NULL), 400);
+    assert_int_equal(call(f, K_PARTNER_A, "POST", orig, "", NULL, NULL), 404);
+    free(bad);
+    free(v0);
+    free(orig);
+    free(cur);
+    free(id);
+    free(log2);
+    free(cats);
+    free(rules);
+}
+
 int main(void)
 {
     const char *root = getenv("CPQD_ROOT");
@@ -485,6 +556,7 @@ int main(void)
         cmocka_unit_test(test_document),
         cmocka_unit_test(test_history),
         cmocka_unit_test(test_kill9_loses_nothing),
+        cmocka_unit_test(test_reprice),
     };
     return cmocka_run_group_tests_name("quotes_http", tests, setup, teardown);
 }

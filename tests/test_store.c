@@ -257,16 +257,17 @@ static void test_store_schema_version_recorded(void **state)
     assert_int_equal(store_schema_version(st, &v), 0);
     assert_int_equal(v, STORE_SCHEMA_VERSION);
     store_close(st);
-    assert_int_equal(db_int(f->db, "SELECT MAX(version) FROM schema_version"), 1);
+    assert_int_equal(db_int(f->db, "SELECT MAX(version) FROM schema_version"), STORE_SCHEMA_VERSION);
+    /* one row per migration applied */
     assert_int_equal(db_int(f->db, "SELECT count(*) FROM schema_version WHERE length(applied_at)"
                                    " = 20 AND applied_at LIKE '____-__-__T__:__:__Z'"),
-                     1);
+                     STORE_SCHEMA_VERSION);
     /* migrating a current database is a no-op */
     int from = -1, to = -1;
     assert_int_equal(store_migrate(f->db, &from, &to, NULL), 0);
-    assert_int_equal(from, 1);
-    assert_int_equal(to, 1);
-    assert_int_equal(db_int(f->db, "SELECT count(*) FROM schema_version"), 1);
+    assert_int_equal(from, STORE_SCHEMA_VERSION);
+    assert_int_equal(to, STORE_SCHEMA_VERSION);
+    assert_int_equal(db_int(f->db, "SELECT count(*) FROM schema_version"), STORE_SCHEMA_VERSION);
 }
 
 /* A database as an older cpqd left it: schema_version at 0, no tables. */
@@ -288,7 +289,9 @@ static void test_store_older_schema_needs_migrate(void **state)
     make_v0(f);
     char *m = open_fails(f->db, false, CPQD_EINVAL);
     assert_non_null(strstr(m, "schema version 0"));
-    assert_non_null(strstr(m, "needs 1"));
+    char *needs = tu_fmt("needs %d", STORE_SCHEMA_VERSION);
+    assert_non_null(strstr(m, needs));
+    free(needs);
     assert_non_null(strstr(m, "cpqd migrate --db"));
     free(m);
     /* refusing changed nothing */
@@ -311,7 +314,52 @@ static void test_store_open_with_migrate_flag(void **state)
     assert_int_equal(store_open(f->db, true, &st, NULL), 0);
     int v = 0;
     assert_int_equal(store_schema_version(st, &v), 0);
-    assert_int_equal(v, 1);
+    assert_int_equal(v, STORE_SCHEMA_VERSION);
+    store_close(st);
+}
+
+typedef struct arch_seen {
+    size_t n;
+    char buf[512];
+} arch_seen;
+
+static int arch_collect(void *ctx, const store_archive_file *f)
+{
+    arch_seen *a = ctx;
+    size_t len = strlen(a->buf);
+    snprintf(a->buf + len, sizeof(a->buf) - len, "%s:%s=%.*s;", f->is_rule ? "rule" : "catalog",
+             f->path, (int)f->len, f->content);
+    a->n++;
+    return 0;
+}
+
+/* Catalog archives: written once with their files, read back byte for
+ * byte (UTF-8 included), a second put of the same version is a no-op. */
+static void test_store_catalog_archive(void **state)
+{
+    fx *f = *state;
+    store *st = open_ok(f->db);
+    char *cd = NULL, *rd = NULL;
+    assert_int_equal(store_archive_get(st, "v1", &cd, &rd), CPQD_ENOTFOUND);
+    store_archive_file files[] = {
+        {false, "a.yaml", "name: 电热水壶\n", strlen("name: 电热水壶\n")},
+        {true, "x/r.lua", "return 1\n", 9},
+    };
+    assert_int_equal(store_archive_put(st, "v1", "catalogs", "rules", files, 2), 0);
+    assert_int_equal(store_archive_get(st, "v1", &cd, &rd), 0);
+    assert_string_equal(cd, "catalogs");
+    assert_string_equal(rd, "rules");
+    free(cd), free(rd);
+    store_archive_file other = {false, "b.yaml", "x", 1};
+    assert_int_equal(store_archive_put(st, "v1", "elsewhere", "r2", &other, 1), 0); /* no-op */
+    arch_seen seen = {0};
+    assert_int_equal(store_archive_files(st, "v1", arch_collect, &seen), 0);
+    assert_int_equal(seen.n, 2);
+    assert_string_equal(seen.buf, "catalog:a.yaml=name: 电热水壶\n;rule:x/r.lua=return 1\n;");
+    /* a file with a NUL is refused and nothing is written */
+    store_archive_file bin = {false, "c.yaml", "a\0b", 3};
+    assert_int_equal(store_archive_put(st, "v2", "catalogs", "rules", &bin, 1), CPQD_EINVAL);
+    assert_int_equal(store_archive_get(st, "v2", NULL, NULL), CPQD_ENOTFOUND);
     store_close(st);
 }
 
@@ -381,13 +429,13 @@ static void test_store_cli_migrate(void **state)
     char *out, *err;
     char *a1[] = {"migrate", "--db", f->db};
     assert_int_equal(run_cli(f, 3, a1, &out, &err), 0);
-    assert_string_equal(out, "schema version 0 -> 1\n");
+    assert_string_equal(out, "schema version 0 -> 2\n");
     free(out), free(err);
 
     char *eq = tu_fmt("--db=%s", f->db);
     char *a2[] = {"migrate", eq};
     assert_int_equal(run_cli(f, 2, a2, &out, &err), 0);
-    assert_string_equal(out, "schema version 1 -> 1\n");
+    assert_string_equal(out, "schema version 2 -> 2\n");
     free(out), free(err), free(eq);
 
     char *a3[] = {"migrate", "--bogus"};
@@ -1258,6 +1306,7 @@ int main(void)
         T(test_store_schema_version_recorded),
         T(test_store_older_schema_needs_migrate),
         T(test_store_open_with_migrate_flag),
+        T(test_store_catalog_archive),
         T(test_store_newer_schema_refused),
         T(test_store_foreign_file_refused),
         T(test_store_cli_migrate),

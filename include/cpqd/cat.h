@@ -373,6 +373,30 @@ cat_snapshot *cat_snapshot_load(const char *catalog_dir, const char *rules_dir, 
  * `cpqd check PATH` takes it. */
 cat_snapshot *cat_snapshot_load_path(const char *path, const char *rules_dir, cpqd_errs *errs);
 
+/* Like cat_snapshot_load, reading the files from catalog_dir and
+ * rules_dir but naming them in positions and rule names as if they were
+ * under shown_dir and shown_rules_dir: a snapshot restored from an archive
+ * into a temporary directory reads exactly as the original (quotes
+ * re-priced on it give byte-identical results). */
+cat_snapshot *cat_snapshot_load_as(const char *catalog_dir, const char *rules_dir,
+                                   const char *shown_dir, const char *shown_rules_dir,
+                                   cpqd_errs *errs);
+
+/* A catalog or rule file name as clients see it: relative to the catalog
+ * directory ("appliances.yaml") or to the rules directory
+ * ("appliances/carry_up_fee.lua"), so responses never show the server's
+ * layout and do not change when the same catalogs load from elsewhere.
+ * Other names are returned unchanged. */
+const char *cat_snapshot_relpath(const cat_snapshot *s, const char *file);
+
+/* Calls fn for every file the snapshot was loaded from: the catalog files
+ * (is_rule false; rel relative to the catalog directory) in path order,
+ * then the rule files (rel relative to the rules directory); path is
+ * where to read it now. Stops at and returns fn's first non-zero result. */
+int cat_snapshot_each_file(const cat_snapshot *s,
+                           int (*fn)(void *ctx, bool is_rule, const char *rel, const char *path),
+                           void *ctx);
+
 cat_snapshot *cat_snapshot_retain(cat_snapshot *s);
 /* Drops a reference; frees at zero. NULL is a no-op. */
 void cat_snapshot_release(cat_snapshot *s);

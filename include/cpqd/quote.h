@@ -87,6 +87,21 @@ int quote_action(quote_ctx *c, const char *id, const char *action, const char *b
  * discounts, totals, tax, payment terms, validity. */
 int quote_document(quote_ctx *c, const char *id, quote_reply *out, cpqd_errs *errs);
 
+/* POST /v1/quotes/{id}/reprice?on=original|current: the latest version
+ * priced again with the identity and date it was priced with, on the
+ * catalog snapshot it was priced on (restored from the store's archive if
+ * the service has moved on; "identical" tells whether the result equals
+ * the stored one byte for byte) or on today's catalogs ("changes" lists
+ * the differences line by line). Nothing is stored. */
+int quote_reprice(quote_ctx *c, const char *id, const char *on, quote_reply *out,
+                  cpqd_errs *errs);
+
+/* Archives the files of snapshot s in the store (once per version), so
+ * quotes priced on it can be re-priced on it later. */
+int quote_archive_snapshot(store *st, const cat_snapshot *s, cpqd_errs *errs);
+/* Drops the restored snapshots kept for re-pricing (at shutdown). */
+void quote_archive_cache_clear(void);
+
 void quote_reply_fini(quote_reply *r);
 
 #endif

@@ -42,7 +42,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_DEFAULT_PATH "var/cpqd.db" /* `serve` and `migrate` without --db */
 #define STORE_BUSY_TIMEOUT_MS 5000       /* a writer waits this long for another */
 #define STORE_PER_PAGE_MAX 500
@@ -216,5 +216,28 @@ int store_quote_history(store *st, const char *id, store_event **items, size_t *
 void store_event_fini(store_event *e);
 
 void store_quote_fini(store_quote *q);
+
+/* ---- catalog archives ----
+ * The files of every catalog snapshot quotes were priced on, by snapshot
+ * version, so a quote can be re-priced on exactly its catalogs later. */
+
+typedef struct store_archive_file {
+    bool is_rule;
+    const char *path; /* relative to the catalog (or rules) directory */
+    const char *content;
+    size_t len;
+} store_archive_file;
+
+/* Whether version is archived; if so and dirs are wanted, the directory
+ * names the snapshot was loaded with (malloc'ed). CPQD_ENOTFOUND if not. */
+int store_archive_get(store *st, const char *version, char **catalog_dir, char **rules_dir);
+/* Archives version with its files in one transaction (nothing if it is
+ * already there: returns 0). */
+int store_archive_put(store *st, const char *version, const char *catalog_dir,
+                      const char *rules_dir, const store_archive_file *files, size_t n);
+/* Calls fn for each file of version (catalogs first, by path); stops at a
+ * non-zero result and returns it. */
+int store_archive_files(store *st, const char *version,
+                        int (*fn)(void *ctx, const store_archive_file *f), void *ctx);
 
 #endif

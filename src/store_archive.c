@@ -1,0 +1,125 @@
+/*
+ * store_archive: the catalog files of the snapshots quotes were priced on
+ * (see store.h "catalog archives").
+ *
+ * Invariant: an archive is written once, files and all, in one
+ * transaction, and never changed: its version is the content hash of
+ * exactly those files.
+ */
+#include "store_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int store_archive_get(store *st, const char *version, char **catalog_dir, char **rules_dir)
+{
+    sqlite3_stmt *s;
+    if (catalog_dir)
+        *catalog_dir = NULL;
+    if (rules_dir)
+        *rules_dir = NULL;
+    if (!store_text_ok(version))
+        return store_failf(st, CPQD_EINVAL, "archive: a version is required");
+    int rc = store_stmt(st, STMT_ARCHIVE_GET, &s);
+    if (rc != 0)
+        return rc;
+    store_bind_text(st, s, 1, version);
+    int r = store_step(st, s);
+    if (r == SQLITE_ROW) {
+        if ((catalog_dir && store_col_dup(s, 0, catalog_dir) != 0) ||
+            (rules_dir && store_col_dup(s, 1, rules_dir) != 0))
+            rc = CPQD_ENOMEM;
+    } else if (r == SQLITE_DONE) {
+        rc = store_failf(st, CPQD_ENOTFOUND, "archive: no catalog version %.64s", version);
+    } else {
+        rc = store_fail(st, r, "archive get");
+    }
+    store_stmt_done(s);
+    if (rc && catalog_dir) {
+        free(*catalog_dir);
+        *catalog_dir = NULL;
+    }
+    if (rc && rules_dir) {
+        free(*rules_dir);
+        *rules_dir = NULL;
+    }
+    return rc;
+}
+
+static int put_all(store *st, const char *version, const char *catalog_dir,
+                   const char *rules_dir, const store_archive_file *files, size_t n)
+{
+    char now[STORE_TS_LEN];
+    sqlite3_stmt *s;
+    store_now(now);
+    int rc = store_stmt(st, STMT_ARCHIVE_INSERT, &s);
+    if (rc != 0)
+        return rc;
+    store_bind_text(st, s, 1, version);
+    store_bind_text(st, s, 2, catalog_dir);
+    store_bind_text(st, s, 3, rules_dir);
+    store_bind_text(st, s, 4, now);
+    int r = store_step(st, s);
+    store_stmt_done(s);
+    if (r != SQLITE_DONE)
+        return store_fail(st, r, "archive put");
+    for (size_t i = 0; i < n; i++) {
+        if ((rc = store_stmt(st, STMT_ARCHIVE_FILE_INSERT, &s)) != 0)
+            return rc;
+        store_bind_text(st, s, 1, version);
+        store_bind_text(st, s, 2, files[i].is_rule ? "rule" : "catalog");
+        store_bind_text(st, s, 3, files[i].path);
+        int b = sqlite3_bind_text(s, 4, files[i].content, (int)files[i].len, SQLITE_STATIC);
+        r = b == SQLITE_OK ? store_step(st, s) : b;
+        store_stmt_done(s);
+        if (r != SQLITE_DONE)
+            return store_fail(st, r, "archive file put");
+    }
+    return 0;
+}
+
+int store_archive_put(store *st, const char *version, const char *catalog_dir,
+                      const char *rules_dir, const store_archive_file *files, size_t n)
+{
+    bool own;
+    if (!store_text_ok(version) || !store_text_ok(catalog_dir) || !store_text_ok(rules_dir))
+        return store_failf(st, CPQD_EINVAL, "archive: version and directories are required");
+    for (size_t i = 0; i < n; i++)
+        if (!store_text_ok(files[i].path) || !files[i].content || files[i].len > INT32_MAX ||
+            memchr(files[i].content, 0, files[i].len))
+            return store_failf(st, CPQD_EINVAL, "archive: file %zu is not a text file", i);
+    int rc = store_archive_get(st, version, NULL, NULL);
+    if (rc == 0)
+        return 0; /* already archived */
+    if (rc != CPQD_ENOTFOUND)
+        return rc;
+    if ((rc = store_write_begin(st, &own)) != 0)
+        return rc;
+    return store_write_end(st, own, put_all(st, version, catalog_dir, rules_dir, files, n));
+}
+
+int store_archive_files(store *st, const char *version,
+                        int (*fn)(void *ctx, const store_archive_file *f), void *ctx)
+{
+    sqlite3_stmt *s;
+    int rc = store_stmt(st, STMT_ARCHIVE_FILES, &s);
+    if (rc != 0)
+        return rc;
+    store_bind_text(st, s, 1, version);
+    int r;
+    while (rc == 0 && (r = store_step(st, s)) == SQLITE_ROW) {
+        const char *kind = (const char *)sqlite3_column_text(s, 0);
+        store_archive_file f = {.is_rule = kind && !strcmp(kind, "rule"),
+                                .path = (const char *)sqlite3_column_text(s, 1),
+                                .content = (const char *)sqlite3_column_text(s, 2),
+                                .len = (size_t)sqlite3_column_bytes(s, 2)};
+        if (!f.path || !f.content)
+            rc = CPQD_ENOMEM;
+        else
+            rc = fn(ctx, &f);
+    }
+    if (rc == 0 && r != SQLITE_DONE)
+        rc = store_fail(st, r, "archive files");
+    store_stmt_done(s);
+    return rc;
+}
