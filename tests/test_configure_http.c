@@ -234,6 +234,54 @@ static void test_price_of_a_configuration(void **state)
     free(bad);
 }
 
+/* A 3-level BOM rolls quantities up through /v1/configure: the solver's
+ * rig (tests/data/solver/rig): CTL-B x2 -> IO-1 x3 = 6, SW-X x1 = 2,
+ * SW-X's protocol P-2 x1 = 2 at level 3. */
+static void test_three_level_rollup(void **state)
+{
+    (void)state;
+    fx f = {0};
+    f.dir = tu_tmpdir();
+    f.logp = tu_fmt("%s/rig.log", f.dir);
+    f.db = tu_fmt("%s/rig.db", f.dir);
+    char *cats = tu_path("tests/data/solver/rig");
+    const char *args[] = {"--catalogs", cats, "--rules", f.dir, "--db", f.db, NULL};
+    assert_int_equal(tu_server_start(&f.s, f.logp, args), 0);
+    int st;
+    json_t *j = configure(&f,
+                          "{\"product\":\"RIG\",\"explain\":\"none\",\"choices\":["
+                          "{\"path\":\"ctl\",\"value\":\"CTL-B\"},"
+                          "{\"path\":\"ctl/CTL-B/io\",\"value\":\"IO-1\",\"quantity\":\"3\"},"
+                          "{\"path\":\"ctl/CTL-B/sw\",\"value\":\"SW-X\"},"
+                          "{\"path\":\"ctl/CTL-B/sw/SW-X/proto\",\"value\":\"P-2\"}]}",
+                          &st);
+    assert_int_equal(st, 200);
+    static const struct {
+        const char *sku, *qty, *total;
+        int level;
+    } want[] = {{"CTL-B", "2", "2", 1}, {"IO-1", "3", "6", 2}, {"SW-X", "1", "2", 2},
+                {"P-2", "1", "2", 3}};
+    json_t *bom = json_object_get(j, "bom");
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        json_t *b = NULL, *x;
+        size_t k;
+        json_array_foreach(bom, k, x) if (!strcmp(json_string_value(json_object_get(x, "sku")),
+                                                  want[i].sku)) b = x;
+        if (!b)
+            fail_msg("%s missing from the BOM", want[i].sku);
+        assert_string_equal(json_string_value(json_object_get(b, "quantity")), want[i].qty);
+        assert_string_equal(json_string_value(json_object_get(b, "total_quantity")), want[i].total);
+        assert_int_equal(json_integer_value(json_object_get(b, "level")), want[i].level);
+    }
+    json_decref(j);
+    assert_int_equal(tu_server_stop(&f.s), 0);
+    tu_rm_tree(f.dir);
+    free(cats);
+    free(f.dir);
+    free(f.logp);
+    free(f.db);
+}
+
 int main(void)
 {
     const char *root = getenv("CPQD_ROOT");
@@ -245,6 +293,7 @@ int main(void)
         cmocka_unit_test(test_conflict_is_minimal),
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_price_of_a_configuration),
+        cmocka_unit_test(test_three_level_rollup),
     };
     return cmocka_run_group_tests_name("configure_http", tests, setup, teardown);
 }

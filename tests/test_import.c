@@ -643,6 +643,67 @@ static void test_fact_renault_medium_root_421_of_426(void **state)
     expect_root(0, 426, 421, SIZE_MAX, "v14=4 v18=3 v18=8 v18=15 v18=16");
 }
 
+/* A sample of the real Renault sales (the first 25 of 8,252; make bench
+ * replays them all): each customer's choices, made one by one in the
+ * file's column order, are each still possible when they are made. */
+static void test_replay_renault_medium_sales_sample(void **state)
+{
+    (void)state;
+    if (!have_configbench())
+        skip();
+    char *dir = tu_tmpdir();
+    cat_snapshot *s = bench_load(&benches[0], dir);
+    cpqd_errs *e = errs_new();
+    solver_model *m = solver_model_build(only_product(s), e);
+    assert_non_null(m);
+    solver_ctx *c = solver_ctx_new();
+    char *path = shared_path("renault_fargier/config_medium_filtered.txt");
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char *line = NULL, *hdr[128];
+    size_t cap = 0, nh = 0, rows = 0, steps = 0;
+    assert_true(getline(&line, &cap, f) > 0);
+    for (char *t = strtok(line, " \t\r\n"); t && nh < 128; t = strtok(NULL, " \t\r\n")) {
+        hdr[nh] = tu_fmt("@%s", t);
+        nh++;
+    }
+    assert_int_equal(nh, 44);
+    solver_choice ch[128];
+    while (rows < 25 && getline(&line, &cap, f) > 0) {
+        size_t n = 0;
+        for (char *t = strtok(line, " \t\r\n"); t && n < nh; t = strtok(NULL, " \t\r\n")) {
+            size_t var = solver_var_find(m, hdr[n], strlen(hdr[n]));
+            assert_true(var != SIZE_MAX);
+            const char *why = NULL;
+            size_t val = solver_value_find(m, var, t, strlen(t), &why);
+            assert_true(val != SIZE_MAX);
+            solver_result r;
+            assert_int_equal(solver_configure(c, m, ch, n, SOLVER_EXPLAIN_NONE, &r), 0);
+            assert_true(r.consistent);
+            if (r.values[var][val].state == SOLVER_EXCLUDED)
+                fail_msg("row %zu: %s = %s excluded after %zu choices", rows + 1, hdr[n], t, n);
+            solver_result_fini(&r);
+            ch[n++] = (solver_choice){.var = var, .value = val};
+            steps++;
+        }
+        assert_int_equal(n, nh);
+        rows++;
+    }
+    assert_int_equal(rows, 25);
+    assert_int_equal(steps, 25 * 44);
+    fclose(f);
+    free(line);
+    for (size_t i = 0; i < nh; i++)
+        free(hdr[i]);
+    free(path);
+    solver_ctx_free(c);
+    solver_model_free(m);
+    errs_free(e);
+    cat_snapshot_release(s);
+    tu_rm_tree(dir);
+    free(dir);
+}
+
 static void test_fact_renault_big_root_all_1273_valid(void **state)
 {
     (void)state;
@@ -696,6 +757,7 @@ int main(void)
         cmocka_unit_test(test_loader_excludes_one_literal_but_not_none),
         cmocka_unit_test(test_import_configbench_all_load_with_readme_counts),
         cmocka_unit_test(test_fact_renault_medium_root_421_of_426),
+        cmocka_unit_test(test_replay_renault_medium_sales_sample),
         cmocka_unit_test(test_fact_renault_big_root_all_1273_valid),
         cmocka_unit_test(test_fact_clib_renault_root_392_of_396),
         cmocka_unit_test(test_fact_feature_models_core_plus_dead),
