@@ -735,6 +735,30 @@ static void h_quote_reprice(http_ctx *c, const http_query *q)
     quote_run(c, q, op_reprice, "re-pricing the quote");
 }
 
+static int op_history(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
+                      const http_query *q, quote_reply *out, cpqd_errs *errs)
+{
+    (void)c, (void)body, (void)len;
+    const char *sku = NULL, *customer = NULL;
+    size_t last = 10;
+    for (size_t i = 0; i < q->n; i++) {
+        if (!strcmp(q->p[i].key, "sku"))
+            sku = q->p[i].val;
+        else if (!strcmp(q->p[i].key, "customer"))
+            customer = q->p[i].val;
+        else if (!strcmp(q->p[i].key, "last") && !parse_size(q->p[i].val, 1, 100, &last)) {
+            errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "last: an integer from 1 to 100");
+            return CPQD_EINVAL;
+        }
+    }
+    return quote_price_history(qc, sku, customer, last, out, errs);
+}
+
+static void h_price_history(http_ctx *c, const http_query *q)
+{
+    quote_run(c, q, op_history, "reading the price history");
+}
+
 static void h_quote_document(http_ctx *c, const http_query *q)
 {
     quote_run(c, q, op_document, "rendering the quote");
@@ -811,6 +835,7 @@ static void h_partners(http_ctx *c, const http_query *q)
 static const char *const list_params[] = {"category", "mode",     "q", "catalog",
                                           "page",     "per_page", NULL};
 static const char *const reprice_params[] = {"on", NULL};
+static const char *const history_params[] = {"sku", "customer", "last", NULL};
 static const char *const quote_params[] = {"customer", "status", "partner", "q",
                                            "page",     "per_page", NULL};
 
@@ -840,6 +865,7 @@ static const http_route http_routes[] = {
     {"/v1/admin/reload", EVHTTP_REQ_POST, R(AUTH_ROLE_ADMIN), NULL, h_reload},
     {"/v1/price", EVHTTP_REQ_POST, R_ALL, NULL, h_price},
     {"/v1/configure", EVHTTP_REQ_POST, R_ALL, NULL, h_configure},
+    {"/v1/price-history", EVHTTP_REQ_GET, R_ALL, history_params, h_price_history},
     {"/v1/quotes", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL, h_quote_create},
     {"/v1/quotes", EVHTTP_REQ_GET, R_ALL, quote_params, h_quote_list},
     {"/v1/quotes/{}", EVHTTP_REQ_GET, R_ALL, NULL, h_quote_get},

@@ -13,6 +13,8 @@
 
 #include "testutil.h"
 
+#include "cpqd/store.h"
+
 #include <jansson.h>
 #include <time.h>
 
@@ -165,10 +167,14 @@ static void test_every_route_and_role(void **state)
         {"GET", "/v1/partners", NULL, 1u << K_ADMIN | 1u << K_REP | 1u << K_MANAGER},
         {"POST", "/v1/admin/reload", "", 1u << K_ADMIN},
         {"POST", "/v1/price", "{}", 077},
+        {"POST", "/v1/configure", "{}", 077},
+        {"GET", "/v1/price-history?sku=APL-KTL-17", NULL, 077},
         {"POST", "/v1/quotes", "{}", 077},
         {"GET", "/v1/quotes", NULL, 077},
         {"GET", "/v1/quotes/@", NULL, 077},
         {"GET", "/v1/quotes/@/versions/1", NULL, 077},
+        {"GET", "/v1/quotes/@/document", NULL, 077},
+        {"POST", "/v1/quotes/@/reprice?on=current", "", 077},
         {"POST", "/v1/quotes/@/revise", "{}", 077},
         {"POST", "/v1/quotes/@/submit", "{}",
          1u << K_ADMIN | 1u << K_REP | 1u << K_MANAGER | 1u << K_PARTNER_A | 1u << K_PARTNER_B},
@@ -539,6 +545,58 @@ static void test_reprice(void **state)
     free(rules);
 }
 
+/* Price history reads accepted quotes (accepting comes with contracts:
+ * here the store marks them accepted directly, the server stopped). */
+static void test_price_history(void **state)
+{
+    fx *f = *state;
+    char *a = create(f, K_REP, NULL); /* C-1, APL-KTL-17 x 2 */
+    char *b = create(f, K_REP, "10");
+    char *p = create(f, K_PARTNER_A, NULL);
+    assert_int_equal(tu_server_stop(&f->s), 0);
+    store *st = NULL;
+    assert_int_equal(store_open(f->db, false, &st, NULL), 0);
+    const char *ids[] = {a, b, p};
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(store_quote_set_status(st, ids[i], "draft", "accepted", "test", NULL), 0);
+    store_close(st);
+    free(f->logp);
+    f->logp = tu_fmt("%s/history.log", f->dir);
+    start(f);
+    json_t *j;
+    assert_int_equal(call(f, K_REP, "GET", "/v1/price-history?sku=APL-KTL-17&customer=C-1", NULL,
+                          NULL, &j),
+                     200);
+    json_t *all = json_object_get(j, "overall");
+    assert_int_equal(json_integer_value(json_object_get(all, "count")), 3);
+    json_t *mine = json_object_get(json_object_get(j, "customer"), "prices");
+    assert_int_equal(json_integer_value(json_object_get(mine, "count")), 3);
+    /* rep: 298.00 gross = 263.72 net, 131.86 per unit; 10% off: 268.20 gross =
+     * 237.35 net, 118.675 per unit;
+     * partner P-101 (segment retail): a whole package of 12 for 1140.00 gross,
+     * 570.00 per unit of the 2, 504.425 net: min 118.675, median 131.86, max 504.425 */
+    assert_string_equal(js(all, "min"), "118.6750");
+    assert_string_equal(js(all, "median"), "131.8600");
+    assert_string_equal(js(all, "max"), "504.4250");
+    json_t *last = json_array_get(json_object_get(all, "last"), 0);
+    assert_non_null(json_object_get(last, "quote"));
+    assert_string_equal(js(last, "quantity"), "2");
+    json_decref(j);
+    /* a partner sees only its own quotes' prices */
+    assert_int_equal(call(f, K_PARTNER_B, "GET", "/v1/price-history?sku=APL-KTL-17", NULL, NULL, &j),
+                     200);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "overall"), "count")), 0);
+    json_decref(j);
+    assert_int_equal(call(f, K_PARTNER_A, "GET", "/v1/price-history?sku=APL-KTL-17", NULL, NULL, &j),
+                     200);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "overall"), "count")), 1);
+    json_decref(j);
+    assert_int_equal(call(f, K_REP, "GET", "/v1/price-history", NULL, NULL, NULL), 400);
+    free(a);
+    free(b);
+    free(p);
+}
+
 int main(void)
 {
     const char *root = getenv("CPQD_ROOT");
@@ -556,6 +614,7 @@ int main(void)
         cmocka_unit_test(test_document),
         cmocka_unit_test(test_history),
         cmocka_unit_test(test_kill9_loses_nothing),
+        cmocka_unit_test(test_price_history),
         cmocka_unit_test(test_reprice),
     };
     return cmocka_run_group_tests_name("quotes_http", tests, setup, teardown);

@@ -96,6 +96,13 @@ int quote_document(quote_ctx *c, const char *id, quote_reply *out, cpqd_errs *er
 int quote_reprice(quote_ctx *c, const char *id, const char *on, quote_reply *out,
                   cpqd_errs *errs);
 
+/* GET /v1/price-history?sku=&customer=&last=: the unit prices of sku on
+ * the most recent accepted quotes the caller may see (a partner: its
+ * own), overall and for that customer: count, min / median / max and the
+ * last `last` ones (newest first). */
+int quote_price_history(quote_ctx *c, const char *sku, const char *customer, size_t last,
+                        quote_reply *out, cpqd_errs *errs);
+
 /* Archives the files of snapshot s in the store (once per version), so
  * quotes priced on it can be re-priced on it later. */
 int quote_archive_snapshot(store *st, const cat_snapshot *s, cpqd_errs *errs);
