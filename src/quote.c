@@ -391,6 +391,24 @@ static int check_idem_key(const char *key, cpqd_errs *errs)
     return 0;
 }
 
+/* Opens the request's transaction and handles its Idempotency-Key:
+ * returns 0 inside an open transaction (go on and record under hash),
+ * 1 when a stored reply was replayed into *out (transaction closed), or
+ * an error (transaction closed). */
+static int idem_open(quote_ctx *c, const char *route, const char *idem_key, const char *body,
+                     size_t len, char hash[65], quote_reply *out, cpqd_errs *errs)
+{
+    int rc = check_idem_key(idem_key, errs);
+    if (rc)
+        return rc;
+    sha256_hex(body, len, hash);
+    if ((rc = store_begin(c->st)))
+        return rc;
+    if ((rc = idem_replay(c, route, idem_key, hash, out, errs)) != 0)
+        store_rollback(c->st);
+    return rc;
+}
+
 /* ---- the routes ---- */
 
 static int year_of(date_days d)
@@ -410,16 +428,9 @@ int quote_create(quote_ctx *c, const char *body, size_t len, const char *idem_ke
     memset(out, 0, sizeof(*out));
     memset(&q, 0, sizeof(q));
     memset(&r, 0, sizeof(r));
-    int rc = check_idem_key(idem_key, errs);
+    int rc = idem_open(c, route, idem_key, body, len, hash, out, errs);
     if (rc)
-        return rc;
-    sha256_hex(body, len, hash);
-    if ((rc = store_begin(c->st)))
-        return rc;
-    if ((rc = idem_replay(c, route, idem_key, hash, out, errs)) != 0) {
-        store_rollback(c->st);
         return rc == 1 ? 0 : rc;
-    }
     if ((rc = qreq_parse(c, body, len, &r, errs)) == 0 && (rc = qreq_price(c, &r, &q, errs)) == 0 &&
         (rc = quote_archive_snapshot(c->st, c->snap, errs)) == 0 &&
         (rc = store_quote_insert(c->st, &q, year_of(c->today))) == 0) {
@@ -552,16 +563,9 @@ int quote_revise(quote_ctx *c, const char *id, const char *body, size_t len,
     memset(&q, 0, sizeof(q));
     memset(&r, 0, sizeof(r));
     snprintf(route, sizeof(route), "POST /v1/quotes/%.64s/revise", id);
-    int rc = check_idem_key(idem_key, errs);
+    int rc = idem_open(c, route, idem_key, body, len, hash, out, errs);
     if (rc)
-        return rc;
-    sha256_hex(body, len, hash);
-    if ((rc = store_begin(c->st)))
-        return rc;
-    if ((rc = idem_replay(c, route, idem_key, hash, out, errs)) != 0) {
-        store_rollback(c->st);
         return rc == 1 ? 0 : rc;
-    }
     if ((rc = load_scoped(c, id, 0, &cur, errs))) {
         store_rollback(c->st);
         return rc;
