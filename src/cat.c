@@ -541,6 +541,119 @@ const char *cat_audience_name(cat_audience a)
     return "?";
 }
 
+/* ---- tiers ----
+ * A tier schedule is catalog data with one meaning (docs/pricing.md
+ * "Tiers"), used by pricing (quote lines) and by receivables (usage
+ * periods). Working amounts are exact up to TIER_SCALE places, as in the
+ * price waterfall (PRICE_WORK_SCALE). */
+
+#define TIER_SCALE 10
+
+static int tw_fit(money_dec v, money_dec *out)
+{
+    money_dec n;
+    int rc = money_normalize(v, &n);
+    if (rc)
+        return rc;
+    if (n.scale > TIER_SCALE)
+        return money_rescale(n, TIER_SCALE, MONEY_HALF_EVEN, out);
+    *out = n;
+    return 0;
+}
+
+static int tw_add(money_dec a, money_dec b, money_dec *out)
+{
+    money_dec r;
+    int rc = money_add(a, b, &r);
+    return rc ? rc : tw_fit(r, out);
+}
+
+static int tw_sub(money_dec a, money_dec b, money_dec *out)
+{
+    money_dec r;
+    int rc = money_sub(a, b, &r);
+    return rc ? rc : tw_fit(r, out);
+}
+
+static int tw_mul(money_dec a, money_dec b, money_dec *out)
+{
+    int scale = a.scale + b.scale > TIER_SCALE ? TIER_SCALE : a.scale + b.scale;
+    money_dec r;
+    int rc;
+    while ((rc = money_mul(a, b, scale, MONEY_HALF_EVEN, &r)) == CPQD_ERANGE && scale > 2)
+        scale--;
+    return rc ? rc : tw_fit(r, out);
+}
+
+static money_dec tw_min(money_dec a, money_dec b)
+{
+    return money_cmp(a, b) <= 0 ? a : b;
+}
+
+/* Quantity counted by the bands: units, or whole blocks/packages. */
+static int tier_units(const cat_pb_entry *e, money_dec qty, money_dec *units)
+{
+    if (e->tier_type != CAT_TIER_BLOCK && e->tier_type != CAT_TIER_PACKAGE) {
+        *units = qty;
+        return 0;
+    }
+    return money_div(qty, money_from_int(e->block_size ? e->block_size : 1), 0, MONEY_CEILING,
+                     units);
+}
+
+/* A band price of the book's currency in the request currency: a unit
+ * price, so rounded half-even to 6 places after conversion. */
+static int band_price(money_dec v, money_dec rate, money_dec *out)
+{
+    if (rate.coef == 1 && rate.scale == 0) {
+        *out = v;
+        return 0;
+    }
+    money_dec x;
+    int rc = tw_mul(v, rate, &x);
+    return rc ? rc : money_rescale(x, 6, MONEY_HALF_EVEN, out);
+}
+
+/* The tiered amount of qty (docs/pricing.md "Tiers"): volume and package
+ * price every unit (package) at the band reached; graduated and block
+ * price each band's share at its own price. Band i covers counted
+ * quantities from its `from` up to the next band's, offset by the first
+ * band's `from` (0: continuous quantities, 1: unit numbers). */
+int cat_tier_amount(const cat_pb_entry *e, money_dec rate, money_dec qty, money_dec *out)
+{
+    money_dec units;
+    if (!e || !e->has_tiers || e->nbands == 0 || !money_is_valid(qty) || money_sign(qty) < 0)
+        return CPQD_EINVAL;
+    int rc = tier_units(e, qty, &units);
+    if (rc)
+        return rc;
+    bool graduated = e->tier_type == CAT_TIER_GRADUATED || e->tier_type == CAT_TIER_BLOCK;
+    money_dec off = e->bands[0].from, total = money_from_int(0), price;
+    if (!graduated) {
+        size_t k = 0;
+        for (size_t i = 1; i < e->nbands; i++)
+            if (money_cmp(units, e->bands[i].from) >= 0)
+                k = i;
+        rc = band_price(e->bands[k].price, rate, &price);
+        return rc ? rc : tw_mul(units, price, out);
+    }
+    money_dec top; /* units + off: the end of the counted range */
+    if ((rc = tw_add(units, off, &top)))
+        return rc;
+    for (size_t i = 0; i < e->nbands; i++) {
+        money_dec lo = e->bands[i].from, hi = i + 1 < e->nbands ? e->bands[i + 1].from : top;
+        hi = tw_min(hi, top);
+        if (money_cmp(hi, lo) <= 0)
+            break;
+        money_dec span, part;
+        if ((rc = tw_sub(hi, lo, &span)) || (rc = band_price(e->bands[i].price, rate, &price)) ||
+            (rc = tw_mul(span, price, &part)) || (rc = tw_add(total, part, &total)))
+            return rc;
+    }
+    *out = total;
+    return 0;
+}
+
 /* ---- compiled extensions ---- */
 
 void cat_ext_register(cat_ext_slot slot, int (*build_fn)(cat_snapshot *s, cpqd_errs *errs, void **out),

@@ -314,57 +314,6 @@ int price_find_entry(pctx *c, const cat_product *p, bool contract, const cat_pri
 
 /* ---- step 4: tiers ---- */
 
-/* Quantity counted by the bands: units, or whole blocks/packages. */
-static int tier_units(const cat_pb_entry *e, money_dec qty, money_dec *units)
-{
-    if (e->tier_type != CAT_TIER_BLOCK && e->tier_type != CAT_TIER_PACKAGE) {
-        *units = qty;
-        return 0;
-    }
-    return money_div(qty, money_from_int(e->block_size ? e->block_size : 1), 0, MONEY_CEILING,
-                     units);
-}
-
-/* The tiered amount of qty (docs/pricing.md "Tiers"): volume and package
- * price every unit (package) at the band reached; graduated and block
- * price each band's share at its own price. Band i covers counted
- * quantities from its `from` up to the next band's, offset by the first
- * band's `from` (0: continuous quantities, 1: unit numbers). */
-static int tier_amount(pctx *c, const cat_pb_entry *e, money_dec rate, money_dec qty,
-                       money_dec *out)
-{
-    money_dec units;
-    int rc = tier_units(e, qty, &units);
-    if (rc)
-        return rc;
-    bool graduated = e->tier_type == CAT_TIER_GRADUATED || e->tier_type == CAT_TIER_BLOCK;
-    money_dec off = e->bands[0].from, total = pw_zero(), price;
-    if (!graduated) {
-        size_t k = 0;
-        for (size_t i = 1; i < e->nbands; i++)
-            if (money_cmp(units, e->bands[i].from) >= 0)
-                k = i;
-        rc = price_convert(c, e->bands[k].price, rate, true, &price);
-        return rc ? rc : pw_mul(units, price, out);
-    }
-    money_dec top; /* units + off: the end of the counted range */
-    if ((rc = pw_add(units, off, &top)))
-        return rc;
-    for (size_t i = 0; i < e->nbands; i++) {
-        money_dec lo = e->bands[i].from, hi = i + 1 < e->nbands ? e->bands[i + 1].from : top;
-        hi = pw_min(hi, top);
-        if (money_cmp(hi, lo) <= 0)
-            break;
-        money_dec span, part;
-        if ((rc = pw_sub(hi, lo, &span)) || (rc = price_convert(c, e->bands[i].price, rate, true,
-                                                                 &price)) ||
-            (rc = pw_mul(span, price, &part)) || (rc = pw_add(total, part, &total)))
-            return rc;
-    }
-    *out = total;
-    return 0;
-}
-
 static const char *const tier_names[] = {"volume", "graduated", "block", "package"};
 
 /* ---- rules ---- */
@@ -651,7 +600,7 @@ static int step_tiers(pctx *c, pline *l, const cat_pb_entry *e, money_dec rate, 
         return 0;
     money_dec t, d;
     int rc;
-    if ((rc = tier_amount(c, e, rate, l->o->qty, &t)) || (rc = pw_sub(t, *base, &d)))
+    if ((rc = cat_tier_amount(e, rate, l->o->qty, &t)) || (rc = pw_sub(t, *base, &d)))
         return rc;
     *base = t;
     if (money_is_zero(d))
@@ -674,7 +623,7 @@ static int step_contract(pctx *c, pline *l, money_dec base)
         return 0;
     int rc;
     if (e->has_tiers && e->nbands)
-        rc = tier_amount(c, e, rate, l->o->qty, &t);
+        rc = cat_tier_amount(e, rate, l->o->qty, &t);
     else if (!(rc = price_convert(c, e->list, rate, e->unit_price, &price)))
         rc = pw_mul(price, l->o->qty, &t);
     if (rc || (rc = pw_sub(t, base, &d)) || (rc = pw_add(l->amount, d, &l->amount)))

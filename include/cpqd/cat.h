@@ -382,6 +382,14 @@ cat_snapshot *cat_snapshot_load_as(const char *catalog_dir, const char *rules_di
                                    const char *shown_dir, const char *shown_rules_dir,
                                    cpqd_errs *errs);
 
+/* The tiered amount of qty units under entry e's tiers (docs/pricing.md
+ * "Tiers": volume, graduated, block, package), band prices converted at
+ * rate (1 for the book's own currency) and rounded half-even to 6 places;
+ * otherwise exact up to 10 places, not rounded to a currency. Used by
+ * pricing and by receivables (usage periods). Returns 0, CPQD_EINVAL (no
+ * tiers, negative or invalid qty) or CPQD_ERANGE. */
+int cat_tier_amount(const cat_pb_entry *e, money_dec rate, money_dec qty, money_dec *out);
+
 /* A catalog or rule file name as clients see it: relative to the catalog
  * directory ("appliances.yaml") or to the rules directory
  * ("appliances/carry_up_fee.lua"), so responses never show the server's
