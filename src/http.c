@@ -22,6 +22,7 @@
 #include "http_int.h"
 
 #include "cpqd/log.h"
+#include "cpqd/outbox.h"
 #include "cpqd/price.h"
 #include "cpqd/quote.h"
 #include "cpqd/solver.h"
@@ -51,6 +52,7 @@ struct http_server {
     struct event *sigs[3];       /* SIGTERM, SIGINT, SIGHUP */
     http_worker *workers;        /* cfg.threads */
     pthread_mutex_t reload_lock; /* serialises reloads */
+    outbox_worker *outbox;       /* webhook delivery thread; NULL without --webhook */
 };
 
 static _Thread_local http_worker *http_self;
@@ -68,7 +70,13 @@ void http_config_init(http_config *cfg)
         .max_body = HTTP_DEFAULT_MAX_BODY,
         .max_headers = HTTP_DEFAULT_MAX_HEADERS,
         .timeout_s = HTTP_DEFAULT_TIMEOUT,
+        .webhook_max_attempts = OUTBOX_DEFAULT_MAX_ATTEMPTS,
     };
+}
+
+void http_outbox_wake(http_server *srv)
+{
+    outbox_worker_wake(srv->outbox);
 }
 
 /* ---- reload ---- */
@@ -444,6 +452,7 @@ static void server_free(http_server *srv)
     if (!srv)
         return;
     workers_stop(srv);
+    outbox_worker_stop(srv->outbox); /* after the drain: it may have committed events */
     for (unsigned i = 0; srv->workers && i < srv->cfg.threads; i++)
         worker_fini(&srv->workers[i]);
     free(srv->workers);
@@ -476,6 +485,14 @@ static http_server *server_new(const http_config *cfg, int *err)
         *err = signals_init(srv);
     for (unsigned i = 0; *err == 0 && i < cfg->threads; i++)
         *err = worker_init(srv, &srv->workers[i], i);
+    if (*err == 0 && cfg->webhook_url) {
+        outbox_config oc = {.db_path = cfg->db_path,
+                            .url = cfg->webhook_url,
+                            .secret = cfg->webhook_secret,
+                            .secret_len = cfg->webhook_secret_len,
+                            .max_attempts = cfg->webhook_max_attempts};
+        *err = outbox_worker_start(&oc, &srv->outbox);
+    }
     if (*err) {
         server_free(srv);
         return NULL;

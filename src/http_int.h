@@ -68,11 +68,53 @@ typedef struct http_reload_result {
  * every error. */
 int http_reload(http_server *srv, cpqd_errs *errs, http_reload_result *res);
 
+/* Tells the webhook delivery thread (if any) that an event was committed.
+ * Any thread. */
+void http_outbox_wake(http_server *srv);
+
 /* ---- routing (http_route.c) ---- */
 
 /* The evhttp generic callback: routes one complete request (arg: its
  * http_worker) and always sends a reply. */
 void http_route_request(struct evhttp_request *req, void *arg);
+
+/* ---- what route handlers in other files share (http_route.c) ---- */
+
+#define HTTP_MAX_PARAMS 16 /* query parameters per request */
+
+typedef struct http_ctx http_ctx; /* one request being answered (http_route.c) */
+
+typedef struct http_param {
+    const char *key;
+    const char *val;
+    size_t vlen;
+} http_param;
+
+typedef struct http_query {
+    char *buf; /* decoded copy; keys and values point into it */
+    http_param p[HTTP_MAX_PARAMS];
+    size_t n;
+    const char *bad; /* the parameter at fault after an error, NULL if unknown */
+} http_query;
+
+/* The worker serving c. */
+http_worker *http_ctx_worker(const http_ctx *c);
+/* Decoded {} path segment i of c's route, or NULL. */
+const char *http_ctx_param(const http_ctx *c, size_t i);
+/* The worker's store connection (opened on first use), or NULL after
+ * replying 503. */
+struct store *http_ctx_store(http_ctx *c);
+/* Sends text (taken; NULL: a 500) as a JSON reply with status. */
+void http_reply_text(http_ctx *c, int status, char *text);
+/* Replies with the error of rc, the reasons in errs (may be NULL or
+ * empty: then "what failed: <code>"). */
+void http_reply_errs(http_ctx *c, int rc, cpqd_errs *errs, const char *what);
+
+/* ---- events (http_events.c, docs/events.md) ---- */
+
+void http_events_feed(http_ctx *c, const http_query *q);   /* GET /v1/events */
+void http_events_admin(http_ctx *c, const http_query *q);  /* GET /v1/admin/events */
+void http_events_replay(http_ctx *c, const http_query *q); /* POST /v1/admin/events/{}/replay */
 
 /* ---- configure (http_configure.c) ---- */
 

@@ -30,7 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HTTP_MAX_PARAMS 16        /* query parameters per request */
 #define HTTP_MAX_ERR_DETAILS 1000 /* errors listed in one reply (all are logged) */
 #define HTTP_MAX_PATH_PARAMS 3    /* {} segments in a route */
 
@@ -232,18 +231,7 @@ static void reply_problem(http_ctx *c, http_problem p, json_t *details, const ch
 
 /* ---- query strings ---- */
 
-typedef struct http_param {
-    const char *key;
-    const char *val;
-    size_t vlen;
-} http_param;
-
-typedef struct http_query {
-    char *buf; /* decoded copy; keys and values point into it */
-    http_param p[HTTP_MAX_PARAMS];
-    size_t n;
-    const char *bad; /* the parameter at fault after an error, NULL if unknown */
-} http_query;
+/* http_param and http_query: see http_int.h */
 
 static int hexval(int ch)
 {
@@ -598,6 +586,33 @@ static void reply_errs(http_ctx *c, int rc, cpqd_errs *errs, const char *what)
                   first->msg, errs_count(errs) > 1 ? " (and more: see details)" : "");
 }
 
+/* ---- what http_events.c uses (http_int.h) ---- */
+
+http_worker *http_ctx_worker(const http_ctx *c)
+{
+    return c->w;
+}
+
+const char *http_ctx_param(const http_ctx *c, size_t i)
+{
+    return i < c->nparams ? c->params[i] : NULL;
+}
+
+store *http_ctx_store(http_ctx *c)
+{
+    return need_store(c);
+}
+
+void http_reply_text(http_ctx *c, int status, char *text)
+{
+    reply_text(c, status, status == 201 ? "Created" : "OK", text);
+}
+
+void http_reply_errs(http_ctx *c, int rc, cpqd_errs *errs, const char *what)
+{
+    reply_errs(c, rc, errs, what);
+}
+
 static date_days today_utc(void)
 {
     return (date_days)(time(NULL) / 86400);
@@ -633,6 +648,9 @@ static void quote_run(http_ctx *c, const http_query *q, quote_fn fn, const char 
     cpqd_errs *errs = errs_new();
     quote_reply r = {.created = 0};
     int rc = errs ? fn(c, &qc, body, len, q, &r, errs) : CPQD_ENOMEM;
+    /* a committed POST may have written events: send them now */
+    if (rc == 0 && evhttp_request_get_command(c->req) == EVHTTP_REQ_POST)
+        http_outbox_wake(c->w->srv);
     if (rc == 0 && r.content_type)
         reply_doc(c, r.content_type, r.body);
     else if (rc == 0)
@@ -838,6 +856,8 @@ static const char *const reprice_params[] = {"on", NULL};
 static const char *const history_params[] = {"sku", "customer", "last", NULL};
 static const char *const quote_params[] = {"customer", "status", "partner", "q",
                                            "page",     "per_page", NULL};
+static const char *const events_params[] = {"after", "limit", NULL};
+static const char *const admin_events_params[] = {"status", "after", "limit", NULL};
 
 /* Roles a route admits (bits of auth_role); PUBLIC needs no key. */
 #define R(role) (1u << (role))
@@ -877,6 +897,11 @@ static const http_route http_routes[] = {
     {"/v1/quotes/{}/approve", EVHTTP_REQ_POST, R_STAFF, NULL, h_quote_action},
     {"/v1/quotes/{}/reject", EVHTTP_REQ_POST, R_STAFF, NULL, h_quote_action},
     {"/v1/quotes/{}/send", EVHTTP_REQ_POST, R_SELLERS, NULL, h_quote_action},
+    {"/v1/events", EVHTTP_REQ_GET, R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN), events_params,
+     http_events_feed},
+    {"/v1/admin/events", EVHTTP_REQ_GET, R(AUTH_ROLE_ADMIN), admin_events_params,
+     http_events_admin},
+    {"/v1/admin/events/{}/replay", EVHTTP_REQ_POST, R(AUTH_ROLE_ADMIN), NULL, http_events_replay},
 };
 
 static const char *method_of(struct evhttp_request *req);

@@ -55,6 +55,7 @@ static const cmd commands[] = {
     {"serve", cmd_serve,
      "--catalogs DIR --listen ADDR:PORT [--rules DIR] [--threads N] [--keys FILE]\n"
      "        [--db PATH] [--max-body BYTES] [--timeout SECONDS]\n"
+     "        [--webhook URL --webhook-secret FILE [--webhook-max-attempts N]]\n"
      "        [--log-level debug|info|warn|error]",
      "serve the HTTP API on the catalogs in DIR (SIGHUP reloads, SIGTERM drains and exits)"},
     {"check", cmd_check, "PATH... [--rules DIR]",
@@ -263,6 +264,7 @@ static int cmd_check(int argc, char **argv)
 
 typedef struct serve_flags {
     const char *catalogs, *rules, *listen, *threads, *max_body, *timeout, *log_level, *keys, *db;
+    const char *webhook, *webhook_secret, *webhook_attempts;
 } serve_flags;
 
 #define DEFAULT_DB "var/cpqd.db"
@@ -291,6 +293,15 @@ static int serve_config(const serve_flags *sf, http_config *cfg)
     if (sf->timeout && !parse_num(sf->timeout, 1, 86400, &v))
         return bad_value("serve", "--timeout", sf->timeout, "seconds, 1 to 86400");
     cfg->timeout_s = sf->timeout ? (unsigned)v : cfg->timeout_s;
+    if (!sf->webhook != !sf->webhook_secret || (sf->webhook_attempts && !sf->webhook)) {
+        fprintf(stderr, "cpqd serve: --webhook and --webhook-secret go together\n");
+        usage(stderr, cmd_find("serve"));
+        return EXIT_USAGE;
+    }
+    cfg->webhook_url = sf->webhook;
+    if (sf->webhook_attempts && !parse_num(sf->webhook_attempts, 1, 1000, &v))
+        return bad_value("serve", "--webhook-max-attempts", sf->webhook_attempts, "1 to 1000");
+    cfg->webhook_max_attempts = sf->webhook_attempts ? (unsigned)v : cfg->webhook_max_attempts;
     if (sf->log_level && log_level_parse(sf->log_level, &lvl) != 0)
         return bad_value("serve", "--log-level", sf->log_level, "debug, info, warn or error");
     if (sf->log_level)
@@ -351,6 +362,34 @@ static int serve_auth(const serve_flags *sf, http_config *cfg, auth_keys **keys)
     return rc ? EXIT_FAILURE : 0;
 }
 
+/* Reads the webhook secret from --webhook-secret FILE (trailing newlines
+ * dropped) into *secret (malloc'ed, freed by the caller). */
+static int serve_secret(const serve_flags *sf, http_config *cfg, char **secret)
+{
+    if (!sf->webhook_secret)
+        return 0;
+    FILE *f = fopen(sf->webhook_secret, "rb");
+    size_t cap = 4096, n = 0;
+    char *b = f ? malloc(cap) : NULL;
+    if (b)
+        n = fread(b, 1, cap, f);
+    if (f)
+        fclose(f);
+    while (n > 0 && (b[n - 1] == '\n' || b[n - 1] == '\r'))
+        n--;
+    if (!b || n == 0 || n == cap) {
+        fprintf(stderr, "cpqd serve: cannot read a secret from %s (1 to %zu bytes); not "
+                        "starting\n",
+                sf->webhook_secret, cap - 1);
+        free(b);
+        return EXIT_FAILURE;
+    }
+    *secret = b;
+    cfg->webhook_secret = b;
+    cfg->webhook_secret_len = n;
+    return 0;
+}
+
 /* Creates or migrates the database before serving. */
 static int serve_store(const http_config *cfg)
 {
@@ -375,7 +414,10 @@ static int cmd_serve(int argc, char **argv)
         {"--listen", &sf.listen},       {"--threads", &sf.threads},
         {"--max-body", &sf.max_body},   {"--timeout", &sf.timeout},
         {"--log-level", &sf.log_level}, {"--keys", &sf.keys},
-        {"--db", &sf.db},               {NULL, NULL},
+        {"--db", &sf.db},               {"--webhook", &sf.webhook},
+        {"--webhook-secret", &sf.webhook_secret},
+        {"--webhook-max-attempts", &sf.webhook_attempts},
+        {NULL, NULL},
     };
     args a;
     http_config cfg;
@@ -395,6 +437,9 @@ static int cmd_serve(int argc, char **argv)
     auth_keys *keys = NULL;
     if (rc == 0)
         rc = serve_auth(&sf, &cfg, &keys);
+    char *secret = NULL;
+    if (rc == 0)
+        rc = serve_secret(&sf, &cfg, &secret);
     if (rc == 0)
         rc = serve_store(&cfg);
     if (rc == 0)
@@ -404,6 +449,7 @@ static int cmd_serve(int argc, char **argv)
     cat_current_publish_take(NULL); /* drops the last snapshot before exit */
     price_memstore_free(usage);
     auth_keys_free(keys);
+    free(secret);
     quote_archive_cache_clear();
     return rc;
 }

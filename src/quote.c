@@ -192,6 +192,30 @@ static char *dump(json_t *o)
     return s;
 }
 
+/* Writes event `type` about q in the caller's open transaction (the
+ * outbox, docs/events.md): the payload is the quote as GET
+ * /v1/quotes/{id} shows it to the CRM (an internal caller, so never
+ * partner-filtered), history included. */
+static int quote_emit(const quote_ctx *c, const char *type, const store_quote *q)
+{
+    quote_caller crm = *c->caller;
+    crm.role = "crm";
+    quote_ctx as_crm = *c;
+    as_crm.caller = &crm;
+    json_t *o = quote_json(&as_crm, q, true);
+    if (o)
+        json_object_set_new(o, "history", history_json(&as_crm, q->id));
+    char *payload = dump(o), key[96];
+    if (!payload)
+        return CPQD_ENOMEM;
+    snprintf(key, sizeof(key), "quote:%s", q->id);
+    store_outbox_new ev = {.type = type, .resource_kind = "quote", .resource_id = q->id,
+                           .order_key = key, .payload = payload};
+    int rc = store_outbox_add(c->st, &ev, NULL, NULL);
+    free(payload);
+    return rc;
+}
+
 /* ---- pricing a quote request ---- */
 
 typedef struct qreq {
@@ -439,6 +463,8 @@ int quote_create(quote_ctx *c, const char *body, size_t len, const char *idem_ke
         rc = out->body ? idem_record(c, route, idem_key, hash, out, q.id) : CPQD_ENOMEM;
     }
     if (rc == 0)
+        rc = quote_emit(c, "quote.created", &q);
+    if (rc == 0)
         rc = store_commit(c->st);
     if (rc) {
         store_rollback(c->st);
@@ -546,6 +572,11 @@ static int refuse_expired(quote_ctx *c, store_quote *q, const char *action, cpqd
 {
     int rc = store_quote_set_status(c->st, q->id, q->status, "expired", c->caller->key_id,
                                     "valid_until passed");
+    store_quote now;
+    if (rc == 0 && (rc = store_quote_get(c->st, q->id, 0, &now)) == 0) {
+        rc = quote_emit(c, "quote.status_changed", &now);
+        store_quote_fini(&now);
+    }
     if (rc == 0)
         rc = store_commit(c->st);
     if (rc)
@@ -608,6 +639,8 @@ int quote_revise(quote_ctx *c, const char *id, const char *body, size_t len,
     out->created = 1;
     out->body = dump(quote_json(c, &cur, true));
     rc = out->body ? idem_record(c, route, idem_key, hash, out, id) : CPQD_ENOMEM;
+    if (rc == 0)
+        rc = quote_emit(c, "quote.revised", &cur);
     if (rc == 0)
         rc = store_commit(c->st);
 out:
@@ -825,7 +858,9 @@ int quote_action(quote_ctx *c, const char *id, const char *action, const char *b
     if ((rc = store_quote_get(c->st, id, 0, &q)))
         goto out;
     out->body = quote_full(c, &q);
-    rc = out->body ? store_commit(c->st) : CPQD_ENOMEM;
+    rc = out->body ? quote_emit(c, "quote.status_changed", &q) : CPQD_ENOMEM;
+    if (rc == 0)
+        rc = store_commit(c->st);
 out:
     if (rc)
         store_rollback(c->st);

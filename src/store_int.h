@@ -8,6 +8,7 @@
  * store_quote.c  quotes, versions, history, list
  * store_idem.c   idempotency records
  * store_archive.c catalog archives (files of quoted snapshots)
+ * store_outbox.c the outbox: events to the CRM, their delivery state
  */
 #ifndef CPQD_STORE_INT_H
 #define CPQD_STORE_INT_H
@@ -40,6 +41,15 @@ typedef enum store_stmt_id {
     STMT_ARCHIVE_INSERT,
     STMT_ARCHIVE_FILE_INSERT,
     STMT_ARCHIVE_FILES,
+    STMT_OUTBOX_SEQ_NEXT,
+    STMT_OUTBOX_INSERT,
+    STMT_OUTBOX_LIST,
+    STMT_OUTBOX_DUE,
+    STMT_OUTBOX_GET,
+    STMT_OUTBOX_STATUS,
+    STMT_OUTBOX_DELIVERED,
+    STMT_OUTBOX_FAILED,
+    STMT_OUTBOX_REPLAY,
     STMT_COUNT
 } store_stmt_id;
 

@@ -3,7 +3,7 @@
  *
  * Owns: the schema (as an ordered list of migrations) and the text of
  * every statement the store prepares. Does not own: running them
- * (store.c, store_schema.c, store_quote.c, store_idem.c).
+ * (store.c, store_schema.c, store_quote.c, store_idem.c, store_outbox.c).
  *
  * Portability rules this file keeps, so a PostgreSQL backend can reuse it
  * verbatim: types TEXT, INTEGER, BIGINT only; no AUTOINCREMENT, rowid,
@@ -114,6 +114,33 @@ const char *const store_migrations[STORE_SCHEMA_VERSION] = {
     "  content TEXT NOT NULL,"
     "  PRIMARY KEY (version, kind, path)"
     ");",
+    /* 2 -> 3: the outbox (events to the CRM, written in the transaction of
+     * the change they report) and the counter behind its cursor. */
+    "CREATE TABLE outbox_counter ("
+    "  id       INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),"
+    "  last_seq BIGINT NOT NULL CHECK (last_seq > 0)"
+    ");"
+    "CREATE TABLE outbox ("
+    "  seq             BIGINT NOT NULL PRIMARY KEY,"
+    "  id              TEXT NOT NULL UNIQUE,"
+    "  type            TEXT NOT NULL,"
+    "  resource_kind   TEXT NOT NULL,"
+    "  resource_id     TEXT NOT NULL,"
+    "  order_key       TEXT NOT NULL,"
+    "  payload         TEXT NOT NULL,"
+    "  body            TEXT NOT NULL,"
+    "  created_at      TEXT NOT NULL,"
+    "  status          TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),"
+    "  attempts        INTEGER NOT NULL CHECK (attempts >= 0),"
+    "  next_attempt_at TEXT NOT NULL,"
+    "  last_error      TEXT,"
+    "  delivered_at    TEXT"
+    ");"
+    /* what blocks a key, and what is due: both stay small however many
+     * events were delivered (partial indexes: SQLite and PostgreSQL) */
+    "CREATE INDEX outbox_undelivered ON outbox (order_key, seq) WHERE status <> 'delivered';"
+    "CREATE INDEX outbox_due ON outbox (next_attempt_at, seq) WHERE status = 'pending';"
+    "CREATE INDEX outbox_by_status ON outbox (status, seq);",
 };
 
 /* The columns of a store_quote, in the order store_quote.c reads them. */
@@ -129,6 +156,12 @@ const char *const store_migrations[STORE_SCHEMA_VERSION] = {
     " AND ($3 IS NULL OR q.partner_id = $3)"                                                    \
     " AND ($4 IS NULL OR lower(q.number) LIKE lower($4) ESCAPE '\\'"                           \
     "      OR lower(q.customer_id) LIKE lower($4) ESCAPE '\\')"
+
+/* The columns of a store_outbox_event, in the order store_outbox.c reads
+ * them (body: a column, or NULL where lists leave it out). */
+#define OUTBOX_COLS(body)                                                                       \
+    "id, seq, type, resource_kind, resource_id, order_key, payload, " body ", created_at,"     \
+    " status, attempts, next_attempt_at, last_error, delivered_at"
 
 const char *const store_sql[STMT_COUNT] = {
     [STMT_COUNTER_NEXT] =
@@ -196,5 +229,39 @@ const char *const store_sql[STMT_COUNT] = {
         "INSERT INTO catalog_files (version, kind, path, content) VALUES ($1, $2, $3, $4)",
     [STMT_ARCHIVE_FILES] =
         "SELECT kind, path, content FROM catalog_files WHERE version = $1 ORDER BY kind, path",
+    /* The row lock this takes is held to commit, so seqs are handed out
+     * in commit order (the pull cursor never skips a late commit). */
+    [STMT_OUTBOX_SEQ_NEXT] =
+        "INSERT INTO outbox_counter (id, last_seq) VALUES (1, 1)"
+        " ON CONFLICT (id) DO UPDATE SET last_seq = outbox_counter.last_seq + 1"
+        " RETURNING last_seq",
+    [STMT_OUTBOX_INSERT] =
+        "INSERT INTO outbox (seq, id, type, resource_kind, resource_id, order_key, payload, body,"
+        " created_at, status, attempts, next_attempt_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10)",
+    [STMT_OUTBOX_LIST] =
+        "SELECT " OUTBOX_COLS("NULL") " FROM outbox"
+        " WHERE seq > $1 AND ($2 IS NULL OR status = $2) ORDER BY seq LIMIT $3",
+    /* the head of each key: nothing earlier of the same key undelivered */
+    [STMT_OUTBOX_DUE] =
+        "SELECT " OUTBOX_COLS("o.body") " FROM outbox o"
+        " WHERE o.status = 'pending' AND o.next_attempt_at <= $1"
+        " AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.order_key = o.order_key"
+        "                 AND p.seq < o.seq AND p.status <> 'delivered')"
+        " ORDER BY o.seq LIMIT $2",
+    [STMT_OUTBOX_GET] =
+        "SELECT " OUTBOX_COLS("body") " FROM outbox WHERE id = $1",
+    [STMT_OUTBOX_STATUS] =
+        "SELECT status FROM outbox WHERE id = $1",
+    [STMT_OUTBOX_DELIVERED] =
+        "UPDATE outbox SET status = 'delivered', attempts = attempts + 1, delivered_at = $1,"
+        " last_error = NULL WHERE id = $2 AND status = 'pending'",
+    [STMT_OUTBOX_FAILED] =
+        "UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2,"
+        " status = CASE WHEN $3 = 1 THEN 'failed' ELSE 'pending' END"
+        " WHERE id = $4 AND status = 'pending'",
+    [STMT_OUTBOX_REPLAY] =
+        "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = $1"
+        " WHERE id = $2 AND status = 'failed'",
 };
 /* clang-format on */

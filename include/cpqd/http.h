@@ -45,6 +45,10 @@ typedef struct http_config {
     struct price_store *price_store; /* usage counters promotion limits read; NULL: none */
     const struct auth_keys *keys; /* API keys; NULL: no authentication (development only) */
     const char *db_path;     /* the store (SQLite file), migrated before serving */
+    const char *webhook_url; /* POST outbox events here (docs/events.md); NULL: pull feed only */
+    const char *webhook_secret;    /* HMAC key of the signatures (required with webhook_url) */
+    size_t webhook_secret_len;
+    unsigned webhook_max_attempts; /* then an event is parked as failed, >= 1 */
 } http_config;
 
 /* Fills cfg with the defaults above, one thread per online CPU, and NULL

@@ -24,8 +24,8 @@
  * (a savepoint), and the caller's transaction stays usable, so the caller
  * decides whether to commit the rest or roll everything back.
  *
- * Ownership: every string in a store_quote / store_idem / store_event
- * filled by the store is malloc'ed and freed by the matching _fini;
+ * Ownership: every string in a store_quote / store_idem / store_event /
+ * store_outbox_event filled by the store is malloc'ed and freed by the matching _fini;
  * inputs are only read. The fields a write assigns (see each function)
  * are overwritten without being freed.
  * Thread-safety: a store handle is one SQLite connection: use it from one
@@ -42,7 +42,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STORE_DEFAULT_PATH "var/cpqd.db" /* `serve` and `migrate` without --db */
 #define STORE_BUSY_TIMEOUT_MS 5000       /* a writer waits this long for another */
 #define STORE_PER_PAGE_MAX 500
@@ -239,5 +239,88 @@ int store_archive_put(store *st, const char *version, const char *catalog_dir,
  * non-zero result and returns it. */
 int store_archive_files(store *st, const char *version,
                         int (*fn)(void *ctx, const store_archive_file *f), void *ctx);
+
+/* ---- outbox: events to the CRM (docs/events.md) ----
+ * An event is written in the transaction of the change it reports, so it
+ * exists if and only if the change committed. seq is strictly increasing
+ * in commit order (taken from a counter row that serialises writers until
+ * commit, on PostgreSQL too), so a reader holding cursor N never misses
+ * an event committed later with seq <= N. Events of one ordering key are
+ * delivered in seq order: an event is deliverable only when every earlier
+ * event of its key is delivered (a parked, failed one blocks its key until
+ * it is replayed). The body is built once at insert and never changed:
+ * every delivery attempt sends exactly these bytes. */
+
+#define STORE_OUTBOX_ID_LEN 20  /* "ev_" + 16 hex + NUL */
+#define STORE_OUTBOX_TYPE_MAX 64 /* bytes of an event type */
+
+typedef struct store_outbox_new {
+    const char *type;          /* "quote.created": [a-z0-9_.] only, 1..64 bytes */
+    const char *resource_kind; /* "quote" (same alphabet) */
+    const char *resource_id;   /* "q_..." */
+    const char *order_key;     /* "quote:q_...": delivery order is per key */
+    const char *payload;       /* JSON text of the full resource (not parsed here) */
+} store_outbox_new;
+
+typedef struct store_outbox_event {
+    char id[STORE_OUTBOX_ID_LEN]; /* "ev_" + 16 hex */
+    int64_t seq;                  /* 1.., the pull cursor */
+    char *type, *resource_kind, *resource_id, *order_key;
+    char *payload;        /* JSON text */
+    char *body;           /* {"id","type","created_at","payload"} as POSTed; NULL in lists */
+    char *created_at;     /* ISO 8601 UTC */
+    char *status;         /* pending, delivered, failed */
+    int attempts;         /* delivery attempts made (reset by a replay) */
+    char *next_attempt_at; /* ISO 8601 UTC with milliseconds */
+    char *last_error;     /* NULL if none */
+    char *delivered_at;   /* NULL until delivered */
+} store_outbox_event;
+
+/* Writes a pending event (due now) for in, joining the caller's
+ * transaction (store_begin) or in one of its own. Assigns the id, seq,
+ * created_at and the body: {"id":ID,"type":TYPE,"created_at":TS,
+ * "payload":PAYLOAD} with PAYLOAD verbatim. id and seq may be NULL.
+ * Returns 0, CPQD_EINVAL (a field missing or not UTF-8, a type or kind
+ * outside [a-z0-9_.]; nothing written), CPQD_EIO, CPQD_ENOMEM. */
+int store_outbox_add(store *st, const store_outbox_new *in, char id[STORE_OUTBOX_ID_LEN],
+                     int64_t *seq);
+
+/* The events after cursor `after` (seq > after), oldest first, at most
+ * limit (1..STORE_PER_PAGE_MAX): the pull feed. With status non-NULL only
+ * those in that status (pending, delivered, failed). *items is a malloc'ed
+ * array of n events (free each with store_outbox_event_fini, then the
+ * array; NULL when n is 0); body is NULL in them. CPQD_EINVAL for a bad
+ * limit, a negative cursor or an unknown status. */
+int store_outbox_list(store *st, int64_t after, const char *status, size_t limit,
+                      store_outbox_event **items, size_t *n);
+
+/* The events deliverable at now_ms (unix milliseconds): pending, due
+ * (next_attempt_at <= now), and first undelivered of their ordering key;
+ * oldest first, at most limit, body included. Same ownership as
+ * store_outbox_list. */
+int store_outbox_due(store *st, int64_t now_ms, size_t limit, store_outbox_event **items,
+                     size_t *n);
+
+/* One event by id, body included. CPQD_ENOTFOUND, CPQD_EINVAL. */
+int store_outbox_get(store *st, const char *id, store_outbox_event *out);
+
+/* Records a successful delivery of pending event id (attempts + 1,
+ * delivered_at now). CPQD_ENOTFOUND if there is no such event,
+ * CPQD_ECONFLICT if it is not pending. */
+int store_outbox_mark_delivered(store *st, const char *id);
+
+/* Records a failed attempt of pending event id: attempts + 1, last_error
+ * (NULL: none), and either next_attempt_at = next_ms (unix milliseconds)
+ * or, with park, status failed (it then waits for a replay). Errors as
+ * store_outbox_mark_delivered. */
+int store_outbox_mark_failed(store *st, const char *id, const char *error, int64_t next_ms,
+                             bool park);
+
+/* Puts failed event id back to pending, due now, attempts 0 (last_error
+ * kept). CPQD_ENOTFOUND; CPQD_ECONFLICT if it is not failed. */
+int store_outbox_replay(store *st, const char *id);
+
+/* Frees the strings of e (not e itself); NULL is a no-op. */
+void store_outbox_event_fini(store_outbox_event *e);
 
 #endif

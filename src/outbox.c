@@ -1,0 +1,366 @@
+/*
+ * outbox: the webhook delivery thread (see include/cpqd/outbox.h).
+ *
+ * Owns: one thread with its own event base, store handle and libevent
+ * HTTP client connection to the webhook; signing; retry and parking.
+ * Does not own: the events and their state (store_outbox.c), when they
+ * are written (the modules that change state), the HTTP server (http).
+ *
+ * Order: one attempt is in flight at a time, and the store only hands
+ * out the first undelivered event of each ordering key, so the events of
+ * a key reach the receiver in seq order (an event is sent only after
+ * every earlier one of its key got a 2xx).
+ *
+ * Globals: none. Everything below runs on the delivery thread except
+ * outbox_worker_wake (event_active on a lockable base) and start/stop.
+ */
+#include "cpqd/outbox.h"
+
+#include "cpqd/err.h"
+#include "cpqd/log.h"
+#include "cpqd/store.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+
+struct outbox_worker {
+    char *db_path, *url, *secret;
+    size_t secret_len;
+    unsigned max_attempts;
+    char *host;   /* of the URL */
+    int port;     /* of the URL, 80 by default */
+    char *target; /* path and query sent in the request line */
+    char host_hdr[300];
+    struct event_base *base;
+    struct evhttp_connection *conn;
+    struct event *wake_ev, *stop_ev, *poll_ev;
+    store *st;
+    pthread_t thread;
+    bool started;
+    bool stopping;                     /* delivery thread only */
+    bool inflight;                     /* an attempt is waiting for its reply */
+    char cur_id[STORE_OUTBOX_ID_LEN];  /* the event in flight */
+    int cur_attempts;                  /* its attempts before this one */
+    uint64_t rng;                      /* xorshift64 state for the jitter */
+};
+
+/* ---- signing and backoff (pure) ---- */
+
+int outbox_sign(const char *secret, size_t secret_len, const char *ts, const char *body,
+                size_t body_len, char out[OUTBOX_SIG_LEN])
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t tl = strlen(ts);
+    char *msg = malloc(tl + 1 + body_len);
+    if (!msg)
+        return CPQD_ENOMEM;
+    memcpy(msg, ts, tl);
+    msg[tl] = '.';
+    memcpy(msg + tl + 1, body, body_len);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    unsigned char *ok = HMAC(EVP_sha256(), secret, (int)secret_len, (const unsigned char *)msg,
+                             tl + 1 + body_len, md, &n);
+    free(msg);
+    if (!ok || n != 32)
+        return CPQD_ENOMEM;
+    memcpy(out, "sha256=", 7);
+    for (unsigned i = 0; i < 32; i++) {
+        out[7 + 2 * i] = hex[md[i] >> 4];
+        out[7 + 2 * i + 1] = hex[md[i] & 15];
+    }
+    out[71] = '\0';
+    return 0;
+}
+
+int64_t outbox_backoff_ms(unsigned attempts, uint64_t r)
+{
+    int64_t cap = OUTBOX_BACKOFF_BASE_MS;
+    for (unsigned i = 1; i < attempts && cap < OUTBOX_BACKOFF_MAX_MS; i++)
+        cap *= 2;
+    if (cap > OUTBOX_BACKOFF_MAX_MS)
+        cap = OUTBOX_BACKOFF_MAX_MS;
+    return (int64_t)(r % (uint64_t)(cap + 1));
+}
+
+static uint64_t rng_next(outbox_worker *w)
+{
+    uint64_t x = w->rng;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return w->rng = x;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- one attempt ---- */
+
+static void tick(outbox_worker *w);
+
+/* Records the outcome of the attempt in flight. A failure to record is
+ * logged: the event then stays pending as it was and is sent again (at
+ * least once). */
+static int record(outbox_worker *w, int code)
+{
+    int rc;
+    if (code >= 200 && code < 300) {
+        rc = store_outbox_mark_delivered(w->st, w->cur_id);
+        log_debug("outbox: %s delivered (HTTP %d)", w->cur_id, code);
+    } else {
+        char why[64];
+        unsigned attempts = (unsigned)w->cur_attempts + 1;
+        bool park = attempts >= w->max_attempts;
+        int64_t delay = outbox_backoff_ms(attempts, rng_next(w));
+        if (code > 0)
+            snprintf(why, sizeof(why), "HTTP %d", code);
+        else
+            snprintf(why, sizeof(why), "no reply (connection failed or timed out)");
+        rc = store_outbox_mark_failed(w->st, w->cur_id, why, now_ms() + delay, park);
+        if (park)
+            log_warn("outbox: %s parked as failed after %u attempts (%s)", w->cur_id, attempts,
+                     why);
+        else
+            log_info("outbox: %s attempt %u failed (%s); retry in %lld ms", w->cur_id, attempts,
+                     why, (long long)delay);
+    }
+    if (rc != 0)
+        log_warn("outbox: cannot record the attempt of %s: %s", w->cur_id,
+                 store_last_error(w->st));
+    return rc;
+}
+
+static void on_reply(struct evhttp_request *req, void *arg)
+{
+    outbox_worker *w = arg;
+    int code = req ? evhttp_request_get_response_code(req) : 0;
+    w->inflight = false;
+    if (w->stopping)
+        return; /* abandoned: the event stays pending */
+    /* the next one at once; after a store failure, at the next poll */
+    if (record(w, code) == 0)
+        event_active(w->wake_ev, EV_READ, 0);
+}
+
+/* Starts the POST of e; false if it could not even be started (then it
+ * counts as a failed attempt). */
+static bool post(outbox_worker *w, const store_outbox_event *e)
+{
+    char ts[24], sig[OUTBOX_SIG_LEN];
+    snprintf(ts, sizeof(ts), "%lld", (long long)time(NULL));
+    size_t len = strlen(e->body);
+    if (outbox_sign(w->secret, w->secret_len, ts, e->body, len, sig) != 0)
+        return false;
+    struct evhttp_request *req = evhttp_request_new(on_reply, w);
+    if (!req)
+        return false;
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Host", w->host_hdr);
+    evhttp_add_header(h, "Content-Type", "application/json");
+    evhttp_add_header(h, "User-Agent", "cpqd-outbox");
+    evhttp_add_header(h, "X-Cpqd-Event-Id", e->id);
+    evhttp_add_header(h, "X-Cpqd-Timestamp", ts);
+    evhttp_add_header(h, "X-Cpqd-Signature", sig);
+    evbuffer_add(evhttp_request_get_output_buffer(req), e->body, len);
+    w->inflight = true;
+    if (evhttp_make_request(w->conn, req, EVHTTP_REQ_POST, w->target) != 0) {
+        w->inflight = false;
+        return false;
+    }
+    return true;
+}
+
+/* Sends the next due event, unless one is in flight. */
+static void tick(outbox_worker *w)
+{
+    store_outbox_event *items = NULL;
+    size_t n = 0;
+    if (w->inflight || w->stopping)
+        return;
+    if (store_outbox_due(w->st, now_ms(), 1, &items, &n) != 0) {
+        log_warn("outbox: cannot read due events: %s", store_last_error(w->st));
+        return;
+    }
+    if (n == 1) {
+        snprintf(w->cur_id, sizeof(w->cur_id), "%s", items[0].id);
+        w->cur_attempts = items[0].attempts;
+        if (!post(w, &items[0]) && record(w, 0) == 0)
+            event_active(w->wake_ev, EV_READ, 0);
+    }
+    for (size_t i = 0; i < n; i++)
+        store_outbox_event_fini(&items[i]);
+    free(items);
+}
+
+static void on_wake(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    tick(arg);
+}
+
+static void on_stop(evutil_socket_t fd, short what, void *arg)
+{
+    outbox_worker *w = arg;
+    (void)fd, (void)what;
+    w->stopping = true;
+    event_base_loopexit(w->base, NULL);
+}
+
+static void *worker_main(void *arg)
+{
+    outbox_worker *w = arg;
+    tick(w); /* whatever a previous run left pending */
+    event_base_dispatch(w->base);
+    return NULL;
+}
+
+/* ---- start, stop ---- */
+
+static void worker_free(outbox_worker *w)
+{
+    if (!w)
+        return;
+    if (w->conn)
+        evhttp_connection_free(w->conn); /* frees an abandoned request, no callback */
+    if (w->wake_ev)
+        event_free(w->wake_ev);
+    if (w->stop_ev)
+        event_free(w->stop_ev);
+    if (w->poll_ev)
+        event_free(w->poll_ev);
+    if (w->base)
+        event_base_free(w->base);
+    store_close(w->st);
+    free(w->db_path), free(w->url), free(w->secret), free(w->host), free(w->target);
+    free(w);
+}
+
+/* Splits the URL into host, port and request target: http:// only. */
+static int url_parse(outbox_worker *w)
+{
+    struct evhttp_uri *u = evhttp_uri_parse(w->url);
+    const char *scheme = u ? evhttp_uri_get_scheme(u) : NULL;
+    const char *host = u ? evhttp_uri_get_host(u) : NULL;
+    int rc = 0;
+    if (!scheme || strcasecmp(scheme, "http") != 0 || !host || !*host) {
+        log_error("--webhook %s: expected http://HOST[:PORT]/PATH (https is not supported yet: "
+                  "terminate TLS in a local proxy)",
+                  w->url);
+        rc = CPQD_EINVAL;
+    } else {
+        const char *path = evhttp_uri_get_path(u), *query = evhttp_uri_get_query(u);
+        w->port = evhttp_uri_get_port(u) > 0 ? evhttp_uri_get_port(u) : 80;
+        w->host = strdup(host);
+        if (asprintf(&w->target, "%s%s%s", path && *path ? path : "/", query ? "?" : "",
+                     query ? query : "") < 0)
+            w->target = NULL;
+        snprintf(w->host_hdr, sizeof(w->host_hdr), w->port == 80 ? "%s" : "%s:%d", host,
+                 w->port);
+        rc = w->host && w->target ? 0 : CPQD_ENOMEM;
+    }
+    if (u)
+        evhttp_uri_free(u);
+    return rc;
+}
+
+static int worker_init(outbox_worker *w, const outbox_config *cfg)
+{
+    w->db_path = strdup(cfg->db_path);
+    w->url = strdup(cfg->url);
+    w->secret = malloc(cfg->secret_len);
+    if (!w->db_path || !w->url || !w->secret)
+        return CPQD_ENOMEM;
+    memcpy(w->secret, cfg->secret, cfg->secret_len);
+    w->secret_len = cfg->secret_len;
+    w->max_attempts = cfg->max_attempts;
+    if (getrandom(&w->rng, sizeof(w->rng), 0) != (ssize_t)sizeof(w->rng) || w->rng == 0)
+        w->rng = (uint64_t)now_ms() | 1;
+    int rc = url_parse(w);
+    if (rc)
+        return rc;
+    if (store_open(w->db_path, false, &w->st, NULL) != 0) {
+        log_error("outbox: cannot open the database %s", w->db_path);
+        return CPQD_EIO;
+    }
+    struct timeval poll = {OUTBOX_POLL_MS / 1000, (OUTBOX_POLL_MS % 1000) * 1000};
+    if (!(w->base = event_base_new()) ||
+        !(w->conn = evhttp_connection_base_new(w->base, NULL, w->host, (unsigned short)w->port)) ||
+        !(w->wake_ev = event_new(w->base, -1, 0, on_wake, w)) ||
+        !(w->stop_ev = event_new(w->base, -1, 0, on_stop, w)) ||
+        !(w->poll_ev = event_new(w->base, -1, EV_PERSIST, on_wake, w)) ||
+        event_add(w->poll_ev, &poll) != 0)
+        return CPQD_ENOMEM;
+    evhttp_connection_set_timeout(w->conn, OUTBOX_REQUEST_TIMEOUT_S);
+    evhttp_connection_set_retries(w->conn, 0);
+    return 0;
+}
+
+int outbox_worker_start(const outbox_config *cfg, outbox_worker **out)
+{
+    *out = NULL;
+    if (!cfg->db_path || !cfg->url || !cfg->secret || cfg->secret_len == 0 ||
+        cfg->max_attempts < 1) {
+        log_error("outbox: a webhook needs a URL, a non-empty secret and max attempts >= 1");
+        return CPQD_EINVAL;
+    }
+    outbox_worker *w = calloc(1, sizeof(*w));
+    if (!w)
+        return CPQD_ENOMEM;
+    int rc = worker_init(w, cfg);
+    if (rc) {
+        worker_free(w);
+        return rc;
+    }
+    /* signals go to the main thread, never to this one */
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    w->started = pthread_create(&w->thread, NULL, worker_main, w) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (!w->started) {
+        worker_free(w);
+        return CPQD_ENOMEM;
+    }
+    log_info("outbox: delivering events to %s (at most %u attempts each)", w->url,
+             w->max_attempts);
+    *out = w;
+    return 0;
+}
+
+void outbox_worker_wake(outbox_worker *w)
+{
+    if (w)
+        event_active(w->wake_ev, EV_READ, 0);
+}
+
+void outbox_worker_stop(outbox_worker *w)
+{
+    if (!w)
+        return;
+    if (w->started) {
+        event_active(w->stop_ev, EV_READ, 0);
+        pthread_join(w->thread, NULL);
+    }
+    worker_free(w);
+}

@@ -1,0 +1,382 @@
+/*
+ * store_outbox: the outbox table (see store.h "outbox").
+ *
+ * Owns: writing events in the caller's transaction, their cursor (seq),
+ * the webhook body (built once, at insert), and their delivery state
+ * (pending -> delivered, pending -> failed -> pending on replay).
+ * Does not own: what an event means or its payload (quote and later
+ * contract, sched), sending it or the retry policy (outbox), the HTTP
+ * feed (http_events).
+ *
+ * Invariants: seq and body never change once written; an event leaves
+ * pending only through mark_delivered or a parking mark_failed, and
+ * comes back only through replay; each of these checks the status it
+ * expects in the UPDATE itself, so two deliverers cannot both win.
+ */
+#include "store_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#define OUTBOX_TS_LEN 25 /* "2026-11-26T08:41:14.123Z" + NUL */
+
+void store_outbox_event_fini(store_outbox_event *e)
+{
+    if (!e)
+        return;
+    free(e->type), free(e->resource_kind), free(e->resource_id), free(e->order_key);
+    free(e->payload), free(e->body), free(e->created_at), free(e->status);
+    free(e->next_attempt_at), free(e->last_error), free(e->delivered_at);
+    memset(e, 0, sizeof(*e));
+}
+
+/* Unix milliseconds as ISO 8601 UTC with milliseconds: fixed width, so
+ * text order is time order (the due query compares text). */
+static void ts_ms(int64_t ms, char buf[OUTBOX_TS_LEN])
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    char s[STORE_TS_LEN];
+    if (ms < 0 || !gmtime_r(&t, &tm) || strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+        snprintf(s, sizeof(s), "1970-01-01T00:00:00");
+    snprintf(buf, OUTBOX_TS_LEN, "%.19s.%03dZ", s, (int)(ms >= 0 ? ms % 1000 : 0));
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Event types and resource kinds are open (later issues add
+ * contract.signed, receivables.*) but plain: they go into the body
+ * without escaping. */
+static bool name_ok(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > STORE_OUTBOX_TYPE_MAX)
+        return false;
+    return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_.") == n;
+}
+
+/* An id, a resource id or a key also goes into the body unescaped or into
+ * headers: printable ASCII without quotes or backslashes. */
+static bool token_ok(const char *s)
+{
+    if (!s || !*s || strlen(s) > 200)
+        return false;
+    for (; *s; s++)
+        if (*s <= 0x20 || *s >= 0x7f || *s == '"' || *s == '\\')
+            return false;
+    return true;
+}
+
+static int check_new(store *st, const store_outbox_new *in)
+{
+    if (!name_ok(in->type) || !name_ok(in->resource_kind))
+        return store_failf(st, CPQD_EINVAL,
+                           "outbox: type and resource kind are required, [a-z0-9_.] only");
+    if (!token_ok(in->resource_id) || !token_ok(in->order_key))
+        return store_failf(st, CPQD_EINVAL,
+                           "outbox: resource id and ordering key are required (printable ASCII)");
+    if (!store_text_ok(in->payload))
+        return store_failf(st, CPQD_EINVAL, "outbox: payload is required (UTF-8 JSON text)");
+    return 0;
+}
+
+static int id_new(store *st, char out[STORE_OUTBOX_ID_LEN])
+{
+    unsigned char b[8];
+    size_t got = 0;
+    while (got < sizeof(b)) {
+        ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
+        if (n < 0 && errno != EINTR)
+            return store_failf(st, CPQD_EIO, "outbox id: getrandom: %s", strerror(errno));
+        got += n > 0 ? (size_t)n : 0;
+    }
+    snprintf(out, STORE_OUTBOX_ID_LEN, "ev_%02x%02x%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
+             b[3], b[4], b[5], b[6], b[7]);
+    return 0;
+}
+
+static int seq_next(store *st, int64_t *seq)
+{
+    sqlite3_stmt *s;
+    int rc = store_stmt(st, STMT_OUTBOX_SEQ_NEXT, &s);
+    if (rc != 0)
+        return rc;
+    int r = store_step(st, s);
+    if (r == SQLITE_ROW)
+        *seq = sqlite3_column_int64(s, 0);
+    else
+        rc = store_fail(st, r, "outbox seq");
+    store_stmt_done(s);
+    return rc;
+}
+
+/* The webhook body: fixed key order, payload verbatim. Every part but the
+ * payload was checked to need no escaping. */
+static char *body_new(const char *id, const store_outbox_new *in, const char *created_at)
+{
+    static const char fmt[] = "{\"id\":\"%s\",\"type\":\"%s\",\"created_at\":\"%s\",\"payload\":%s}";
+    int n = snprintf(NULL, 0, fmt, id, in->type, created_at, in->payload);
+    char *b = n > 0 ? malloc((size_t)n + 1) : NULL;
+    if (b)
+        snprintf(b, (size_t)n + 1, fmt, id, in->type, created_at, in->payload);
+    return b;
+}
+
+static int insert(store *st, const store_outbox_new *in, char id[STORE_OUTBOX_ID_LEN],
+                  int64_t *seq)
+{
+    char created[STORE_TS_LEN], due[OUTBOX_TS_LEN];
+    sqlite3_stmt *s;
+    int rc = id_new(st, id);
+    if (rc == 0)
+        rc = seq_next(st, seq);
+    if (rc != 0)
+        return rc;
+    store_now(created);
+    ts_ms(now_ms(), due);
+    char *body = body_new(id, in, created);
+    if (!body)
+        return store_failf(st, CPQD_ENOMEM, "outbox: out of memory");
+    if ((rc = store_stmt(st, STMT_OUTBOX_INSERT, &s)) == 0) {
+        const char *t[] = {id, in->type, in->resource_kind, in->resource_id, in->order_key,
+                           in->payload, body, created, due};
+        store_bind_int64(st, s, 1, *seq);
+        for (int i = 0; i < 9; i++)
+            store_bind_text(st, s, i + 2, t[i]);
+        int r = store_step(st, s);
+        if (r != SQLITE_DONE)
+            rc = store_fail(st, r, "outbox add");
+        store_stmt_done(s);
+    }
+    free(body);
+    return rc;
+}
+
+int store_outbox_add(store *st, const store_outbox_new *in, char id[STORE_OUTBOX_ID_LEN],
+                     int64_t *seq)
+{
+    char idbuf[STORE_OUTBOX_ID_LEN];
+    int64_t seqbuf = 0;
+    bool own;
+    int rc = check_new(st, in);
+    if (rc != 0)
+        return rc;
+    if ((rc = store_write_begin(st, &own)) != 0)
+        return rc;
+    rc = store_write_end(st, own, insert(st, in, idbuf, &seqbuf));
+    if (rc == 0 && id)
+        memcpy(id, idbuf, sizeof(idbuf));
+    if (rc == 0 && seq)
+        *seq = seqbuf;
+    return rc;
+}
+
+/* ---- reads ---- */
+
+static int row_read(sqlite3_stmt *s, store_outbox_event *e)
+{
+    memset(e, 0, sizeof(*e));
+    const unsigned char *id = sqlite3_column_text(s, 0);
+    snprintf(e->id, sizeof(e->id), "%s", id ? (const char *)id : "");
+    e->seq = sqlite3_column_int64(s, 1);
+    e->attempts = sqlite3_column_int(s, 10);
+    char **const f[] = {NULL,           NULL,          &e->type,       &e->resource_kind,
+                        &e->resource_id, &e->order_key, &e->payload,    &e->body,
+                        &e->created_at, &e->status,    NULL,           &e->next_attempt_at,
+                        &e->last_error, &e->delivered_at};
+    for (int i = 0; i < 14; i++) {
+        if (f[i] && store_col_dup(s, i, f[i]) != 0) {
+            store_outbox_event_fini(e);
+            return CPQD_ENOMEM;
+        }
+    }
+    return 0;
+}
+
+/* Steps s to the end, collecting rows into a malloc'ed array. */
+static int rows_read(store *st, sqlite3_stmt *s, size_t limit, store_outbox_event **items,
+                     size_t *n, const char *what)
+{
+    store_outbox_event *v = calloc(limit, sizeof(*v));
+    size_t k = 0;
+    int rc = v ? 0 : CPQD_ENOMEM, r = SQLITE_DONE;
+    while (rc == 0 && k < limit && (r = store_step(st, s)) == SQLITE_ROW) {
+        if ((rc = row_read(s, &v[k])) == 0)
+            k++;
+    }
+    if (rc == 0 && r != SQLITE_DONE && r != SQLITE_ROW)
+        rc = store_fail(st, r, what);
+    store_stmt_done(s);
+    if (rc != 0 || k == 0) {
+        for (size_t i = 0; i < k; i++)
+            store_outbox_event_fini(&v[i]);
+        free(v);
+        return rc;
+    }
+    *items = v;
+    *n = k;
+    return 0;
+}
+
+static bool status_ok(const char *s)
+{
+    return s && (!strcmp(s, "pending") || !strcmp(s, "delivered") || !strcmp(s, "failed"));
+}
+
+int store_outbox_list(store *st, int64_t after, const char *status, size_t limit,
+                      store_outbox_event **items, size_t *n)
+{
+    sqlite3_stmt *s;
+    *items = NULL;
+    *n = 0;
+    if (limit < 1 || limit > STORE_PER_PAGE_MAX || after < 0 || (status && !status_ok(status)))
+        return store_failf(st, CPQD_EINVAL,
+                           "outbox list: limit 1..%d, cursor >= 0, status pending, delivered "
+                           "or failed",
+                           STORE_PER_PAGE_MAX);
+    int rc = store_stmt(st, STMT_OUTBOX_LIST, &s);
+    if (rc != 0)
+        return rc;
+    store_bind_int64(st, s, 1, after);
+    store_bind_text(st, s, 2, status);
+    store_bind_int64(st, s, 3, (int64_t)limit);
+    return rows_read(st, s, limit, items, n, "outbox list");
+}
+
+int store_outbox_due(store *st, int64_t now, size_t limit, store_outbox_event **items, size_t *n)
+{
+    char ts[OUTBOX_TS_LEN];
+    sqlite3_stmt *s;
+    *items = NULL;
+    *n = 0;
+    if (limit < 1 || limit > STORE_PER_PAGE_MAX)
+        return store_failf(st, CPQD_EINVAL, "outbox due: limit 1..%d", STORE_PER_PAGE_MAX);
+    int rc = store_stmt(st, STMT_OUTBOX_DUE, &s);
+    if (rc != 0)
+        return rc;
+    ts_ms(now, ts);
+    store_bind_text(st, s, 1, ts);
+    store_bind_int64(st, s, 2, (int64_t)limit);
+    return rows_read(st, s, limit, items, n, "outbox due");
+}
+
+int store_outbox_get(store *st, const char *id, store_outbox_event *out)
+{
+    sqlite3_stmt *s;
+    memset(out, 0, sizeof(*out));
+    if (!store_text_ok(id))
+        return store_failf(st, CPQD_EINVAL, "outbox: an event id is required");
+    int rc = store_stmt(st, STMT_OUTBOX_GET, &s);
+    if (rc != 0)
+        return rc;
+    store_bind_text(st, s, 1, id);
+    int r = store_step(st, s);
+    if (r == SQLITE_ROW)
+        rc = row_read(s, out);
+    else if (r == SQLITE_DONE)
+        rc = store_failf(st, CPQD_ENOTFOUND, "outbox: no event %.64s", id);
+    else
+        rc = store_fail(st, r, "outbox get");
+    store_stmt_done(s);
+    return rc;
+}
+
+/* ---- state moves ---- */
+
+/* Why an UPDATE guarded by a status changed no row: no such event
+ * (CPQD_ENOTFOUND) or not in the expected status (CPQD_ECONFLICT). */
+static int why_unchanged(store *st, const char *id, const char *want)
+{
+    sqlite3_stmt *s;
+    int rc = store_stmt(st, STMT_OUTBOX_STATUS, &s);
+    if (rc != 0)
+        return rc;
+    store_bind_text(st, s, 1, id);
+    int r = store_step(st, s);
+    if (r == SQLITE_ROW)
+        rc = store_failf(st, CPQD_ECONFLICT, "outbox: event %.64s is %s, not %s", id,
+                         (const char *)sqlite3_column_text(s, 0), want);
+    else if (r == SQLITE_DONE)
+        rc = store_failf(st, CPQD_ENOTFOUND, "outbox: no event %.64s", id);
+    else
+        rc = store_fail(st, r, "outbox status");
+    store_stmt_done(s);
+    return rc;
+}
+
+/* Steps a prepared, bound UPDATE on id in a write scope of its own (or
+ * the caller's transaction); 0 if it changed the row. */
+static int update_one(store *st, sqlite3_stmt *s, const char *id, const char *want)
+{
+    bool own;
+    int rc = store_write_begin(st, &own);
+    if (rc != 0) {
+        store_stmt_done(s);
+        return rc;
+    }
+    int r = store_step(st, s);
+    int changed = sqlite3_changes(st->db);
+    store_stmt_done(s);
+    if (r != SQLITE_DONE)
+        rc = store_fail(st, r, "outbox update");
+    else if (changed == 0)
+        rc = why_unchanged(st, id, want);
+    return store_write_end(st, own, rc);
+}
+
+int store_outbox_mark_delivered(store *st, const char *id)
+{
+    char now[STORE_TS_LEN];
+    sqlite3_stmt *s;
+    if (!store_text_ok(id))
+        return store_failf(st, CPQD_EINVAL, "outbox: an event id is required");
+    int rc = store_stmt(st, STMT_OUTBOX_DELIVERED, &s);
+    if (rc != 0)
+        return rc;
+    store_now(now);
+    store_bind_text(st, s, 1, now);
+    store_bind_text(st, s, 2, id);
+    return update_one(st, s, id, "pending");
+}
+
+int store_outbox_mark_failed(store *st, const char *id, const char *error, int64_t next_ms,
+                             bool park)
+{
+    char next[OUTBOX_TS_LEN];
+    sqlite3_stmt *s;
+    if (!store_text_ok(id) || !store_opt_text_ok(error))
+        return store_failf(st, CPQD_EINVAL, "outbox: an event id is required, error UTF-8");
+    int rc = store_stmt(st, STMT_OUTBOX_FAILED, &s);
+    if (rc != 0)
+        return rc;
+    ts_ms(next_ms, next);
+    store_bind_text(st, s, 1, error);
+    store_bind_text(st, s, 2, next);
+    store_bind_int64(st, s, 3, park ? 1 : 0);
+    store_bind_text(st, s, 4, id);
+    return update_one(st, s, id, "pending");
+}
+
+int store_outbox_replay(store *st, const char *id)
+{
+    char due[OUTBOX_TS_LEN];
+    sqlite3_stmt *s;
+    if (!store_text_ok(id))
+        return store_failf(st, CPQD_EINVAL, "outbox: an event id is required");
+    int rc = store_stmt(st, STMT_OUTBOX_REPLAY, &s);
+    if (rc != 0)
+        return rc;
+    ts_ms(now_ms(), due);
+    store_bind_text(st, s, 1, due);
+    store_bind_text(st, s, 2, id);
+    return update_one(st, s, id, "failed");
+}

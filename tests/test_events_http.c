@@ -1,0 +1,663 @@
+/*
+ * End-to-end tests of events to the CRM (docs/events.md): the real binary
+ * with --keys, --db and --webhook pointing at a receiver that runs in
+ * this process (a small blocking HTTP server on a loopback port, in a
+ * thread), which checks every signature with the shared secret and
+ * answers 500 to the first N attempts, then 200.
+ * Covers: retries until delivered with the same id and bytes; order per
+ * quote; kill -9 between commit and delivery; the pull feed and its
+ * cursor; the failed list and replay; who may call the event routes.
+ * Waits poll with deadlines; nothing asserts on timing.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "testutil.h"
+
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+
+#define SECRET "whsec_test_5e5b0a1c"
+#define RX_MAX 64
+
+enum { K_ADMIN, K_REP, K_MANAGER, K_CRM, K_PARTNER, NKEYS };
+static const char *const key_role[NKEYS] = {"admin", "rep", "manager", "crm", "partner"};
+
+/* ---- the receiver ---- */
+
+typedef struct rx_req {
+    char id[64];
+    char *body; /* as received */
+    size_t len;
+    bool sig_ok; /* signature and timestamp verified */
+    int status;  /* what the receiver answered */
+} rx_req;
+
+typedef struct receiver {
+    int port, fd;
+    pthread_t th;
+    bool running;
+    atomic_bool stop;
+    pthread_mutex_t mu;
+    int fail_first; /* answer 500 to this many more requests */
+    bool stall;     /* never answer (until stopped): an attempt stays in flight */
+    rx_req reqs[RX_MAX];
+    size_t n;
+} receiver;
+
+static bool sig_ok(const char *ts, const char *sig, const char *body, size_t len)
+{
+    char *msg = tu_fmt("%s.", ts);
+    size_t tl = strlen(msg);
+    msg = realloc(msg, tl + len + 1);
+    memcpy(msg + tl, body, len);
+    unsigned char md[32];
+    unsigned n = 0;
+    HMAC(EVP_sha256(), SECRET, (int)strlen(SECRET), (unsigned char *)msg, tl + len, md, &n);
+    free(msg);
+    char hex[65];
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    long long t = atoll(ts);
+    return n == 32 && !strncmp(sig, "sha256=", 7) && !strncmp(sig + 7, hex, 64) &&
+           (sig[71] == '\r' || sig[71] == '\0') && llabs((long long)time(NULL) - t) < 300;
+}
+
+/* The value of header name in head (up to CR), copied into out. */
+static bool header(const char *head, const char *name, char *out, size_t cap)
+{
+    char *needle = tu_fmt("\r\n%s:", name);
+    const char *at = strcasestr(head, needle);
+    free(needle);
+    if (!at)
+        return false;
+    at += strlen(name) + 3;
+    while (*at == ' ')
+        at++;
+    size_t n = strcspn(at, "\r\n");
+    if (n >= cap)
+        return false;
+    memcpy(out, at, n);
+    out[n] = '\0';
+    return true;
+}
+
+/* Reads one request from c, records it, answers it, closes. */
+static void rx_serve(receiver *r, int c)
+{
+    char *buf = NULL;
+    size_t len = 0, cap = 0, head = 0, need = 0; /* head: offset of the blank line */
+    long long deadline = tu_now_ms() + 5000;
+    while (tu_now_ms() < deadline) {
+        if (tu_read_some(c, &buf, &len, &cap, deadline) <= 0)
+            break;
+        char *end = head ? NULL : strstr(buf, "\r\n\r\n");
+        if (end) {
+            char cl[32] = "0";
+            *end = '\0';
+            header(buf, "Content-Length", cl, sizeof(cl));
+            *end = '\r';
+            head = (size_t)(end - buf);
+            need = head + 4 + (size_t)atol(cl);
+        }
+        if (head && len >= need)
+            break;
+    }
+    if (!head || len < need) {
+        free(buf);
+        close(c);
+        return;
+    }
+    char *end = buf + head;
+    rx_req q = {0};
+    char ts[32] = "", sig[128] = "";
+    *end = '\0';
+    header(buf, "X-Cpqd-Event-Id", q.id, sizeof(q.id));
+    header(buf, "X-Cpqd-Timestamp", ts, sizeof(ts));
+    header(buf, "X-Cpqd-Signature", sig, sizeof(sig));
+    q.len = need - (size_t)(end - buf) - 4;
+    q.body = malloc(q.len + 1);
+    memcpy(q.body, end + 4, q.len);
+    q.body[q.len] = '\0';
+    q.sig_ok = sig_ok(ts, sig, q.body, q.len);
+    pthread_mutex_lock(&r->mu);
+    bool stall = r->stall;
+    q.status = stall ? 0 : r->fail_first > 0 ? 500 : 200;
+    if (r->fail_first > 0)
+        r->fail_first--;
+    if (r->n < RX_MAX)
+        r->reqs[r->n++] = q;
+    else
+        free(q.body);
+    pthread_mutex_unlock(&r->mu);
+    const char *reply = q.status == 200 ? "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+                                          "Connection: close\r\n\r\nok"
+                                        : "HTTP/1.1 500 Internal Server Error\r\nContent-Length: "
+                                          "4\r\nConnection: close\r\n\r\nnope";
+    while (stall && !atomic_load(&r->stop))
+        tu_sleep_ms(10);
+    if (!stall)
+        tu_send(c, reply, strlen(reply));
+    free(buf);
+    close(c);
+}
+
+static void *rx_main(void *arg)
+{
+    receiver *r = arg;
+    while (!atomic_load(&r->stop)) {
+        struct pollfd p = {r->fd, POLLIN, 0};
+        if (poll(&p, 1, 20) <= 0)
+            continue;
+        int c = accept(r->fd, NULL, NULL);
+        if (c >= 0)
+            rx_serve(r, c);
+    }
+    return NULL;
+}
+
+/* Listens on port (0: any free one) and starts serving. */
+static void rx_start(receiver *r, int port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int one = 1;
+    r->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(r->fd >= 0);
+    setsockopt(r->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    assert_int_equal(bind(r->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(r->fd, 16), 0);
+    socklen_t al = sizeof(a);
+    getsockname(r->fd, (struct sockaddr *)&a, &al);
+    r->port = ntohs(a.sin_port);
+    atomic_store(&r->stop, false);
+    assert_int_equal(pthread_create(&r->th, NULL, rx_main, r), 0);
+    r->running = true;
+}
+
+static void rx_stop(receiver *r)
+{
+    if (!r->running)
+        return;
+    atomic_store(&r->stop, true);
+    pthread_join(r->th, NULL);
+    close(r->fd);
+    r->running = false;
+}
+
+/* Index of the first request answered 200 for event id, or -1. */
+static int rx_delivered(receiver *r, const char *id)
+{
+    int at = -1;
+    pthread_mutex_lock(&r->mu);
+    for (size_t i = 0; i < r->n && at < 0; i++)
+        if (r->reqs[i].status == 200 && (!id || !strcmp(r->reqs[i].id, id)))
+            at = (int)i;
+    pthread_mutex_unlock(&r->mu);
+    return at;
+}
+
+static size_t rx_count(receiver *r)
+{
+    pthread_mutex_lock(&r->mu);
+    size_t n = r->n;
+    pthread_mutex_unlock(&r->mu);
+    return n;
+}
+
+/* ---- fixture ---- */
+
+typedef struct fx {
+    char *dir, *keys, *db, *logp, *secret;
+    char key[NKEYS][80];
+    tu_server s;
+    receiver rx;
+} fx;
+
+static void make_keys(fx *f)
+{
+    for (int i = 0; i < NKEYS; i++) {
+        const char *argv[12] = {"key", "new", "--keys", f->keys, "--role", key_role[i], NULL};
+        if (i == K_PARTNER) {
+            argv[6] = "--partner";
+            argv[7] = "P-101";
+        }
+        char *out = NULL, *err = NULL;
+        if (tu_run(argv, &out, &err) != 0)
+            fail_msg("cpqd key new failed: %s", err ? err : "");
+        size_t n = strcspn(out, "\n");
+        assert_true(n > 10 && n < sizeof(f->key[i]));
+        memcpy(f->key[i], out, n);
+        f->key[i][n] = '\0';
+        free(out);
+        free(err);
+    }
+}
+
+/* Starts cpqd; with a webhook to the receiver's port when port > 0. */
+static void start(fx *f, int port, const char *max_attempts)
+{
+    char *cats = tu_path("catalogs"), *rules = tu_path("rules");
+    char *url = tu_fmt("http://127.0.0.1:%d/hooks/cpqd?src=test", port);
+    const char *args[20] = {"--catalogs", cats, "--rules", rules, "--threads", "2",
+                            "--keys", f->keys, "--db", f->db, NULL};
+    size_t n = 10;
+    if (port > 0) {
+        args[n++] = "--webhook";
+        args[n++] = url;
+        args[n++] = "--webhook-secret";
+        args[n++] = f->secret;
+    }
+    if (max_attempts) {
+        args[n++] = "--webhook-max-attempts";
+        args[n++] = max_attempts;
+    }
+    args[n] = NULL;
+    free(f->logp);
+    static int nstart;
+    f->logp = tu_fmt("%s/cpqd-%d.log", f->dir, ++nstart);
+    assert_int_equal(tu_server_start(&f->s, f->logp, args), 0);
+    free(cats);
+    free(rules);
+    free(url);
+}
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    *state = f;
+    f->dir = tu_tmpdir();
+    f->keys = tu_fmt("%s/keys.yaml", f->dir);
+    f->db = tu_fmt("%s/var/cpqd.db", f->dir);
+    f->secret = tu_fmt("%s/webhook.secret", f->dir);
+    assert_int_equal(tu_write(f->dir, "webhook.secret", SECRET "\n"), 0);
+    pthread_mutex_init(&f->rx.mu, NULL);
+    make_keys(f);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    int st = f->s.pid > 0 ? tu_server_stop(&f->s) : 0;
+    rx_stop(&f->rx);
+    for (size_t i = 0; i < f->rx.n; i++)
+        free(f->rx.reqs[i].body);
+    pthread_mutex_destroy(&f->rx.mu);
+    tu_rm_tree(f->dir);
+    free(f->dir), free(f->keys), free(f->db), free(f->logp), free(f->secret);
+    free(f);
+    return st == 0 ? 0 : -1;
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+/* ---- calls ---- */
+
+static int call(fx *f, int k, const char *method, const char *path, const char *body,
+                json_t **out)
+{
+    char hdr[256];
+    snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\r\n", f->key[k]);
+    tu_resp r;
+    assert_int_equal(tu_http(f->s.port, method, path, hdr, body, body ? strlen(body) : 0, &r), 0);
+    int st = r.status;
+    if (out) {
+        json_error_t je;
+        *out = json_loadb(r.body ? r.body : "", r.body_len, 0, &je);
+        if (!*out)
+            fail_msg("%s %s: not JSON (%d): %s", method, path, st, r.body ? r.body : "");
+    }
+    tu_resp_free(&r);
+    return st;
+}
+
+static const char *js(json_t *o, const char *k)
+{
+    const char *v = json_string_value(json_object_get(o, k));
+    if (!v)
+        fail_msg("no string '%s'", k);
+    return v;
+}
+
+static char *create(fx *f)
+{
+    json_t *j;
+    const char *body = "{\"customer\":{\"id\":\"C-1\"},\"date\":\"2026-12-01\","
+                       "\"lines\":[{\"sku\":\"APL-KTL-17\",\"quantity\":\"2\"}]}";
+    int st = call(f, K_REP, "POST", "/v1/quotes", body, &j);
+    if (st != 201)
+        fail_msg("create: %d", st);
+    char *id = strdup(js(j, "id"));
+    json_decref(j);
+    return id;
+}
+
+/* The events of the pull feed (all of them), as JSON. */
+static json_t *feed_all(fx *f)
+{
+    json_t *j;
+    assert_int_equal(call(f, K_CRM, "GET", "/v1/events?limit=500", NULL, &j), 200);
+    json_t *items = json_incref(json_object_get(j, "items"));
+    json_decref(j);
+    return items;
+}
+
+/* The id of the event of type for quote qid in the feed; NULL if none. */
+static char *event_of(fx *f, const char *type, const char *qid)
+{
+    json_t *items = feed_all(f), *e;
+    size_t i;
+    char *id = NULL;
+    json_array_foreach(items, i, e)
+    {
+        if (!id && !strcmp(js(e, "type"), type) &&
+            !strcmp(js(json_object_get(e, "resource"), "id"), qid))
+            id = strdup(js(e, "id"));
+    }
+    json_decref(items);
+    return id;
+}
+
+static void wait_delivered(fx *f, const char *id)
+{
+    long long deadline = tu_now_ms() + 4 * TU_WAIT_MS;
+    while (rx_delivered(&f->rx, id) < 0 && tu_now_ms() < deadline)
+        tu_sleep_ms(20);
+    if (rx_delivered(&f->rx, id) < 0) {
+        tu_server_dump(&f->s);
+        fail_msg("event %s not delivered in time (%zu requests seen)", id, rx_count(&f->rx));
+    }
+}
+
+/* ---- tests ---- */
+
+/* A receiver failing the first attempts still gets the event, every time
+ * with the same id and the same bytes, each attempt validly signed. */
+static void test_webhook_retried_until_delivered_same_bytes(void **state)
+{
+    fx *f = *state;
+    f->rx.fail_first = 2;
+    rx_start(&f->rx, 0);
+    start(f, f->rx.port, NULL);
+    char *qid = create(f);
+    char *ev = event_of(f, "quote.created", qid);
+    assert_non_null(ev);
+    wait_delivered(f, ev);
+    int ok = rx_delivered(&f->rx, ev);
+    assert_true(ok >= 2);
+    pthread_mutex_lock(&f->rx.mu);
+    const rx_req *last = &f->rx.reqs[ok];
+    for (int i = 0; i <= ok; i++) {
+        const rx_req *q = &f->rx.reqs[i];
+        assert_string_equal(q->id, ev);
+        assert_true(q->sig_ok);
+        assert_int_equal(q->len, last->len);
+        assert_memory_equal(q->body, last->body, q->len);
+        assert_int_equal(q->status, i < 2 ? 500 : 200);
+    }
+    json_error_t je;
+    json_t *b = json_loadb(last->body, last->len, 0, &je);
+    pthread_mutex_unlock(&f->rx.mu);
+    assert_non_null(b);
+    assert_string_equal(js(b, "id"), ev);
+    assert_string_equal(js(b, "type"), "quote.created");
+    assert_non_null(json_object_get(b, "created_at"));
+    json_t *p = json_object_get(b, "payload");
+    assert_string_equal(js(p, "id"), qid);
+    assert_string_equal(js(p, "status"), "draft");
+    assert_non_null(json_object_get(p, "priced"));
+    assert_int_equal(json_object_size(b), 4);
+    json_decref(b);
+
+    /* the store saw 3 attempts and the delivery */
+    json_t *j;
+    assert_int_equal(call(f, K_ADMIN, "GET", "/v1/admin/events?status=delivered", NULL, &j), 200);
+    json_t *e = json_array_get(json_object_get(j, "items"), 0);
+    assert_string_equal(js(e, "id"), ev);
+    assert_int_equal(json_integer_value(json_object_get(e, "attempts")), 3);
+    json_decref(j);
+    free(ev);
+    free(qid);
+}
+
+/* The events of one quote arrive in the order they were committed. */
+static void test_webhook_in_order_per_quote(void **state)
+{
+    fx *f = *state;
+    rx_start(&f->rx, 0);
+    start(f, f->rx.port, NULL);
+    char *qid = create(f);
+    char *path = tu_fmt("/v1/quotes/%s/submit", qid);
+    assert_int_equal(call(f, K_REP, "POST", path, "", NULL), 200);
+    free(path);
+    path = tu_fmt("/v1/quotes/%s/revise", qid);
+    assert_int_equal(call(f, K_REP, "POST", path,
+                          "{\"customer\":{\"id\":\"C-1\"},\"date\":\"2026-12-01\",\"lines\":"
+                          "[{\"sku\":\"APL-KTL-17\",\"quantity\":\"3\"}]}",
+                          NULL),
+                     201);
+    free(path);
+    const char *types[] = {"quote.created", "quote.status_changed", "quote.revised"};
+    char *ids[3];
+    for (int i = 0; i < 3; i++) {
+        ids[i] = event_of(f, types[i], qid);
+        assert_non_null(ids[i]);
+    }
+    wait_delivered(f, ids[2]);
+    int at[3];
+    for (int i = 0; i < 3; i++)
+        at[i] = rx_delivered(&f->rx, ids[i]);
+    assert_true(at[0] >= 0 && at[0] < at[1] && at[1] < at[2]);
+    /* the status change carries the quote as it is after the move */
+    pthread_mutex_lock(&f->rx.mu);
+    json_error_t je;
+    json_t *b = json_loads(f->rx.reqs[at[1]].body, 0, &je);
+    pthread_mutex_unlock(&f->rx.mu);
+    const char *status = js(json_object_get(b, "payload"), "status");
+    assert_true(!strcmp(status, "approved") || !strcmp(status, "pending_approval"));
+    json_decref(b);
+    for (int i = 0; i < 3; i++)
+        free(ids[i]);
+    free(qid);
+}
+
+/* kill -9 after the commit, before any delivery: the event is delivered
+ * after the restart. */
+static void test_kill9_between_commit_and_delivery(void **state)
+{
+    fx *f = *state;
+    rx_start(&f->rx, 0); /* only to learn a free port */
+    int port = f->rx.port;
+    rx_stop(&f->rx);
+    start(f, port, NULL); /* the receiver is down: attempts fail */
+    char *qid = create(f);
+    char *ev = event_of(f, "quote.created", qid);
+    assert_non_null(ev);
+    kill(f->s.pid, SIGKILL);
+    tu_wait_exit(f->s.pid, TU_WAIT_MS);
+    f->s.pid = 0;
+    assert_int_equal(rx_count(&f->rx), 0);
+    rx_start(&f->rx, port);
+    start(f, port, NULL);
+    wait_delivered(f, ev);
+    int ok = rx_delivered(&f->rx, ev);
+    pthread_mutex_lock(&f->rx.mu);
+    assert_true(f->rx.reqs[ok].sig_ok);
+    assert_string_equal(f->rx.reqs[ok].id, ev);
+    pthread_mutex_unlock(&f->rx.mu);
+    free(ev);
+    free(qid);
+}
+
+static void test_pull_feed_follows_cursor(void **state)
+{
+    fx *f = *state;
+    start(f, 0, NULL); /* no webhook: the feed serves CRMs that poll */
+    char *q[3];
+    for (int i = 0; i < 3; i++)
+        q[i] = create(f);
+    json_t *j;
+    assert_int_equal(call(f, K_CRM, "GET", "/v1/events?limit=2", NULL, &j), 200);
+    json_t *items = json_object_get(j, "items");
+    assert_int_equal(json_array_size(items), 2);
+    json_t *e0 = json_array_get(items, 0), *e1 = json_array_get(items, 1);
+    assert_memory_equal(js(e0, "id"), "ev_", 3);
+    assert_string_equal(js(e0, "type"), "quote.created");
+    assert_string_equal(js(json_object_get(e0, "resource"), "kind"), "quote");
+    assert_string_equal(js(json_object_get(e0, "resource"), "id"), q[0]);
+    assert_string_equal(js(json_object_get(e0, "payload"), "id"), q[0]);
+    assert_non_null(json_object_get(e0, "created_at"));
+    assert_true(json_integer_value(json_object_get(e0, "seq")) <
+                json_integer_value(json_object_get(e1, "seq")));
+    char *path = tu_fmt("/v1/events?after=%s", js(j, "next"));
+    json_decref(j);
+    assert_int_equal(call(f, K_ADMIN, "GET", path, NULL, &j), 200);
+    free(path);
+    items = json_object_get(j, "items");
+    assert_int_equal(json_array_size(items), 1);
+    assert_string_equal(js(json_object_get(json_array_get(items, 0), "resource"), "id"), q[2]);
+    char *next = strdup(js(j, "next"));
+    json_decref(j);
+    path = tu_fmt("/v1/events?after=%s", next);
+    assert_int_equal(call(f, K_CRM, "GET", path, NULL, &j), 200);
+    free(path);
+    assert_int_equal(json_array_size(json_object_get(j, "items")), 0);
+    assert_string_equal(js(j, "next"), next); /* nothing new: the same cursor */
+    json_decref(j);
+    free(next);
+    /* a request that fails writes no event */
+    assert_int_equal(call(f, K_REP, "POST", "/v1/quotes", "{\"lines\":[]}", NULL), 400);
+    json_t *all = feed_all(f);
+    assert_int_equal(json_array_size(all), 3);
+    json_decref(all);
+    assert_int_equal(call(f, K_CRM, "GET", "/v1/events?after=-1", NULL, NULL), 400);
+    assert_int_equal(call(f, K_CRM, "GET", "/v1/events?limit=501", NULL, NULL), 400);
+    assert_int_equal(call(f, K_CRM, "GET", "/v1/events?cursor=1", NULL, NULL), 400);
+    for (int i = 0; i < 3; i++)
+        free(q[i]);
+}
+
+static void test_failed_list_and_replay(void **state)
+{
+    fx *f = *state;
+    f->rx.fail_first = 1000000;
+    rx_start(&f->rx, 0);
+    start(f, f->rx.port, "2");
+    char *qid = create(f);
+    char *ev = event_of(f, "quote.created", qid);
+    json_t *j = NULL, *e = NULL;
+    long long deadline = tu_now_ms() + 4 * TU_WAIT_MS;
+    while (!e && tu_now_ms() < deadline) {
+        json_decref(j);
+        assert_int_equal(call(f, K_ADMIN, "GET", "/v1/admin/events?status=failed", NULL, &j),
+                         200);
+        e = json_array_get(json_object_get(j, "items"), 0);
+        if (!e)
+            tu_sleep_ms(50);
+    }
+    assert_non_null(e);
+    assert_string_equal(js(e, "id"), ev);
+    assert_string_equal(js(e, "status"), "failed");
+    assert_int_equal(json_integer_value(json_object_get(e, "attempts")), 2);
+    assert_string_equal(js(e, "last_error"), "HTTP 500");
+    json_decref(j);
+    assert_int_equal(rx_count(&f->rx), 2); /* parked: no third attempt */
+
+    pthread_mutex_lock(&f->rx.mu);
+    f->rx.fail_first = 0;
+    pthread_mutex_unlock(&f->rx.mu);
+    char *path = tu_fmt("/v1/admin/events/%s/replay", ev);
+    assert_int_equal(call(f, K_ADMIN, "POST", path, "", &j), 200);
+    assert_string_equal(js(j, "id"), ev);
+    json_decref(j);
+    wait_delivered(f, ev);
+    assert_int_equal(call(f, K_ADMIN, "POST", path, "", NULL), 409); /* not failed any more */
+    free(path);
+    assert_int_equal(call(f, K_ADMIN, "POST", "/v1/admin/events/ev_0000000000000000/replay", "",
+                          NULL),
+                     404);
+    assert_int_equal(call(f, K_ADMIN, "GET", "/v1/admin/events?status=lost", NULL, NULL), 400);
+    /* the same bytes as the attempts that failed */
+    int ok = rx_delivered(&f->rx, ev);
+    pthread_mutex_lock(&f->rx.mu);
+    assert_int_equal(f->rx.reqs[0].len, f->rx.reqs[ok].len);
+    assert_memory_equal(f->rx.reqs[0].body, f->rx.reqs[ok].body, f->rx.reqs[0].len);
+    pthread_mutex_unlock(&f->rx.mu);
+    free(ev);
+    free(qid);
+}
+
+/* SIGTERM while an attempt waits for its reply: the server stops cleanly
+ * and the event stays pending, to be sent again. */
+static void test_stop_abandons_inflight_attempt(void **state)
+{
+    fx *f = *state;
+    f->rx.stall = true;
+    rx_start(&f->rx, 0);
+    start(f, f->rx.port, NULL);
+    char *qid = create(f);
+    long long deadline = tu_now_ms() + TU_WAIT_MS;
+    while (rx_count(&f->rx) == 0 && tu_now_ms() < deadline)
+        tu_sleep_ms(20);
+    assert_int_equal(rx_count(&f->rx), 1);
+    assert_int_equal(tu_server_stop(&f->s), 0);
+    start(f, 0, NULL); /* no webhook: look at the event's state */
+    json_t *j;
+    assert_int_equal(call(f, K_ADMIN, "GET", "/v1/admin/events?status=pending", NULL, &j), 200);
+    json_t *e = json_array_get(json_object_get(j, "items"), 0);
+    assert_non_null(e);
+    assert_string_equal(js(json_object_get(e, "resource"), "id"), qid);
+    assert_int_equal(json_integer_value(json_object_get(e, "attempts")), 0);
+    json_decref(j);
+    free(qid);
+}
+
+static void test_event_routes_by_role(void **state)
+{
+    fx *f = *state;
+    start(f, 0, NULL);
+    struct {
+        const char *method, *path;
+        unsigned allowed;
+    } routes[] = {
+        {"GET", "/v1/events", 1u << K_CRM | 1u << K_ADMIN},
+        {"GET", "/v1/admin/events", 1u << K_ADMIN},
+        {"POST", "/v1/admin/events/ev_0000000000000000/replay", 1u << K_ADMIN},
+    };
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+        for (int k = 0; k < NKEYS; k++) {
+            int st = call(f, k, routes[i].method, routes[i].path,
+                          routes[i].method[0] == 'P' ? "" : NULL, NULL);
+            bool allowed = routes[i].allowed & (1u << k);
+            if (allowed ? (st == 401 || st == 403) : st != 403)
+                fail_msg("%s %s as %s: %d", routes[i].method, routes[i].path, key_role[k], st);
+        }
+    tu_resp r;
+    assert_int_equal(tu_http(f->s.port, "GET", "/v1/events", NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 401);
+    tu_resp_free(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_webhook_retried_until_delivered_same_bytes),
+        T(test_webhook_in_order_per_quote),
+        T(test_kill9_between_commit_and_delivery),
+        T(test_pull_feed_follows_cursor),
+        T(test_failed_list_and_replay),
+        T(test_stop_abandons_inflight_attempt),
+        T(test_event_routes_by_role),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
