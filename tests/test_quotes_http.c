@@ -15,6 +15,7 @@
 
 #include "cpqd/store.h"
 
+#include <sqlite3.h>
 #include <jansson.h>
 #include <time.h>
 
@@ -597,6 +598,43 @@ static void test_price_history(void **state)
     free(p);
 }
 
+/* Past its valid_until a quote reads as expired, and cannot move: the
+ * first attempt records expired and is refused. (valid_until is put in
+ * the past directly in the database, the server stopped.) */
+static void test_expiry(void **state)
+{
+    fx *f = *state;
+    char *id = create(f, K_REP, "5");
+    assert_string_equal(status_after(f, K_REP, id, "submit", 200), "approved");
+    assert_int_equal(tu_server_stop(&f->s), 0);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    char *sql = sqlite3_mprintf("UPDATE quote_versions SET valid_until = '2020-01-01' WHERE "
+                                "quote_id = %Q",
+                                id);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_changes(db), 1);
+    sqlite3_free(sql);
+    sqlite3_close(db);
+    free(f->logp);
+    f->logp = tu_fmt("%s/expiry.log", f->dir);
+    start(f);
+    char *p = tu_fmt("/v1/quotes/%s", id);
+    json_t *j;
+    assert_int_equal(call(f, K_REP, "GET", p, NULL, NULL, &j), 200);
+    assert_string_equal(js(j, "status"), "expired");
+    assert_int_equal(json_array_size(json_object_get(j, "actions")), 0);
+    json_decref(j);
+    assert_string_equal(status_after(f, K_REP, id, "send", 409), "conflict");
+    assert_int_equal(call(f, K_REP, "GET", p, NULL, NULL, &j), 200);
+    json_t *h = json_object_get(j, "history");
+    assert_string_equal(js(json_array_get(h, json_array_size(h) - 1), "to"), "expired");
+    json_decref(j);
+    assert_string_equal(status_after(f, K_REP, id, "send", 409), "conflict");
+    free(p);
+    free(id);
+}
+
 int main(void)
 {
     const char *root = getenv("CPQD_ROOT");
@@ -615,6 +653,7 @@ int main(void)
         cmocka_unit_test(test_history),
         cmocka_unit_test(test_kill9_loses_nothing),
         cmocka_unit_test(test_price_history),
+        cmocka_unit_test(test_expiry),
         cmocka_unit_test(test_reprice),
     };
     return cmocka_run_group_tests_name("quotes_http", tests, setup, teardown);
