@@ -1,7 +1,8 @@
 /*
  * http internals shared by http.c (server: socket, workers, signals,
- * drain, reload), http_route.c (routing, limits, errors, query strings)
- * and http_view.c (JSON views of the catalog).
+ * drain, reload), http_route.c (routing, limits, errors, query strings),
+ * http_view.c (JSON views of the catalog), http_events.c (the outbox) and
+ * http_contracts.c (contracts and receivables).
  *
  * libevent and jansson types appear here and nowhere outside http.
  */
@@ -109,6 +110,29 @@ void http_reply_text(http_ctx *c, int status, char *text);
 /* Replies with the error of rc, the reasons in errs (may be NULL or
  * empty: then "what failed: <code>"). */
 void http_reply_errs(http_ctx *c, int rc, cpqd_errs *errs, const char *what);
+
+/* Runs one operation of the quote family (quotes, contracts,
+ * receivables) with a quote_ctx for the caller: the worker's store and
+ * pricing engine, the request's snapshot, today (UTC); replies 200/201
+ * with the operation's body or the error of its code (http_route.c). */
+struct quote_ctx;
+struct quote_reply;
+typedef int (*http_quote_fn)(http_ctx *c, struct quote_ctx *qc, const char *body, size_t len,
+                             const http_query *q, struct quote_reply *out, cpqd_errs *errs);
+void http_quote_run(http_ctx *c, const http_query *q, http_quote_fn fn, const char *what);
+/* The value of request header name, or NULL. */
+const char *http_ctx_header(http_ctx *c, const char *name);
+
+/* ---- contracts and receivables (http_contracts.c, docs/receivables.md) ---- */
+
+extern const char *const http_receivables_params[]; /* GET /v1/receivables */
+extern const char *const http_as_of_params[];       /* GET /v1/contracts/{}/receivables */
+void http_contract_accept(http_ctx *c, const http_query *q);      /* POST /v1/quotes/{}/accept */
+void http_contract_get(http_ctx *c, const http_query *q);         /* GET /v1/contracts/{} */
+void http_contract_receivables(http_ctx *c, const http_query *q); /* GET .../receivables */
+void http_receivable_pay(http_ctx *c, const http_query *q);       /* POST /v1/receivables/{}/payments */
+void http_receivables_due(http_ctx *c, const http_query *q);      /* GET /v1/receivables */
+void http_receivables_sweep(http_ctx *c, const http_query *q);    /* POST /v1/receivables/sweep */
 
 /* ---- events (http_events.c, docs/events.md) ---- */
 

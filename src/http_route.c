@@ -619,8 +619,7 @@ static date_days today_utc(void)
 }
 
 /* Runs one quote operation with everything it needs. */
-typedef int (*quote_fn)(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
-                        const http_query *q, quote_reply *out, cpqd_errs *errs);
+typedef http_quote_fn quote_fn;
 
 static void quote_run(http_ctx *c, const http_query *q, quote_fn fn, const char *what)
 {
@@ -658,6 +657,16 @@ static void quote_run(http_ctx *c, const http_query *q, quote_fn fn, const char 
     else
         reply_errs(c, rc, errs, what);
     errs_free(errs);
+}
+
+void http_quote_run(http_ctx *c, const http_query *q, http_quote_fn fn, const char *what)
+{
+    quote_run(c, q, fn, what);
+}
+
+const char *http_ctx_header(http_ctx *c, const char *name)
+{
+    return evhttp_find_header(evhttp_request_get_input_headers(c->req), name);
 }
 
 static const char *idem_header(http_ctx *c)
@@ -897,6 +906,16 @@ static const http_route http_routes[] = {
     {"/v1/quotes/{}/approve", EVHTTP_REQ_POST, R_STAFF, NULL, h_quote_action},
     {"/v1/quotes/{}/reject", EVHTTP_REQ_POST, R_STAFF, NULL, h_quote_action},
     {"/v1/quotes/{}/send", EVHTTP_REQ_POST, R_SELLERS, NULL, h_quote_action},
+    {"/v1/quotes/{}/accept", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
+     http_contract_accept},
+    {"/v1/contracts/{}", EVHTTP_REQ_GET, R_ALL, NULL, http_contract_get},
+    {"/v1/contracts/{}/receivables", EVHTTP_REQ_GET, R_ALL, http_as_of_params,
+     http_contract_receivables},
+    {"/v1/receivables", EVHTTP_REQ_GET, R_ALL, http_receivables_params, http_receivables_due},
+    {"/v1/receivables/sweep", EVHTTP_REQ_POST, R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN), NULL,
+     http_receivables_sweep},
+    {"/v1/receivables/{}/payments", EVHTTP_REQ_POST, R_STAFF | R(AUTH_ROLE_CRM), NULL,
+     http_receivable_pay},
     {"/v1/events", EVHTTP_REQ_GET, R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN), events_params,
      http_events_feed},
     {"/v1/admin/events", EVHTTP_REQ_GET, R(AUTH_ROLE_ADMIN), admin_events_params,

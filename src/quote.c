@@ -32,7 +32,7 @@ static const char *allowed_actions(const char *status)
     if (!strcmp(status, "pending_approval"))
         return "approve,reject,revise";
     if (!strcmp(status, "approved"))
-        return "send,revise";
+        return "send,accept,revise";
     if (!strcmp(status, "sent"))
         return "accept,revise";
     if (!strcmp(status, "rejected"))
@@ -802,12 +802,8 @@ int quote_action(quote_ctx *c, const char *id, const char *action, const char *b
         goto done;
     }
     if (!action_allowed(st, action) || !strcmp(action, "accept")) {
-        rc = !strcmp(action, "accept") && action_allowed(st, action)
-                 ? (errs_add(errs, CPQD_ECONFLICT, NULL, 0, 0,
-                             "accepting a quote creates a contract (POST /v1/quotes/{id}/accept, "
-                             "Contracts)"),
-                    CPQD_ECONFLICT)
-                 : illegal(errs, id, st, action);
+        /* accepting creates a contract: contract_accept, through quote_accept */
+        rc = illegal(errs, id, st, action);
         goto out;
     }
     money_dec auth = money_from_int(0), need;
@@ -869,6 +865,39 @@ done:
         quote_reply_fini(out);
     store_quote_fini(&q);
     free(note);
+    return rc;
+}
+
+int quote_idem_open(quote_ctx *c, const char *route, const char *idem_key, const char *body,
+                    size_t len, char hash[65], quote_reply *out, cpqd_errs *errs)
+{
+    return idem_open(c, route, idem_key, body, len, hash, out, errs);
+}
+
+int quote_idem_record(quote_ctx *c, const char *route, const char *key, const char *hash,
+                      const quote_reply *r, const char *id)
+{
+    return idem_record(c, route, key, hash, r, id);
+}
+
+int quote_accept(quote_ctx *c, const char *id, store_quote *q, cpqd_errs *errs)
+{
+    store_quote cur;
+    memset(q, 0, sizeof(*q));
+    int rc = load_scoped(c, id, 0, &cur, errs);
+    if (rc)
+        return rc;
+    const char *st = effective_status(c, &cur);
+    if (!strcmp(st, "expired") && strcmp(cur.status, "expired") != 0)
+        rc = refuse_expired(c, &cur, "accept", errs);
+    else if (!action_allowed(st, "accept"))
+        rc = illegal(errs, id, st, "accept");
+    else if ((rc = store_quote_set_status(c->st, id, cur.status, "accepted", c->caller->key_id,
+                                          NULL)) == 0 &&
+             (rc = store_quote_get(c->st, id, 0, q)) == 0 &&
+             (rc = quote_emit(c, "quote.status_changed", q)) != 0)
+        store_quote_fini(q);
+    store_quote_fini(&cur);
     return rc;
 }
 

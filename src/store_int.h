@@ -9,6 +9,7 @@
  * store_idem.c   idempotency records
  * store_archive.c catalog archives (files of quoted snapshots)
  * store_outbox.c the outbox: events to the CRM, their delivery state
+ * store_contract.c contracts, receivable items, payments, warnings
  */
 #ifndef CPQD_STORE_INT_H
 #define CPQD_STORE_INT_H
@@ -50,6 +51,20 @@ typedef enum store_stmt_id {
     STMT_OUTBOX_DELIVERED,
     STMT_OUTBOX_FAILED,
     STMT_OUTBOX_REPLAY,
+    STMT_CONTRACT_COUNTER_NEXT,
+    STMT_CONTRACT_INSERT,
+    STMT_CONTRACT_GET,
+    STMT_CONTRACT_BY_QUOTE,
+    STMT_RECV_INSERT,
+    STMT_RECV_OF_CONTRACT,
+    STMT_RECV_GET,
+    STMT_RECV_DUE_UNTIL,
+    STMT_RECV_SET_PAID,
+    STMT_RECV_SET_DATES,
+    STMT_PAYMENT_INSERT,
+    STMT_PAYMENT_GET,
+    STMT_PAYMENTS_OF,
+    STMT_WARNING_INSERT,
     STMT_COUNT
 } store_stmt_id;
 

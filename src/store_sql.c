@@ -3,7 +3,8 @@
  *
  * Owns: the schema (as an ordered list of migrations) and the text of
  * every statement the store prepares. Does not own: running them
- * (store.c, store_schema.c, store_quote.c, store_idem.c, store_outbox.c).
+ * (store.c, store_schema.c, store_quote.c, store_idem.c, store_outbox.c,
+ * store_contract.c).
  *
  * Portability rules this file keeps, so a PostgreSQL backend can reuse it
  * verbatim: types TEXT, INTEGER, BIGINT only; no AUTOINCREMENT, rowid,
@@ -141,6 +142,75 @@ const char *const store_migrations[STORE_SCHEMA_VERSION] = {
     "CREATE INDEX outbox_undelivered ON outbox (order_key, seq) WHERE status <> 'delivered';"
     "CREATE INDEX outbox_due ON outbox (next_attempt_at, seq) WHERE status = 'pending';"
     "CREATE INDEX outbox_by_status ON outbox (status, seq);",
+    /* 3 -> 4: contracts (an accepted quote), their receivable items,
+     * payments, and the warnings already emitted (docs/receivables.md
+     * "Contracts"). */
+    "CREATE TABLE contract_counters ("
+    "  year     INTEGER NOT NULL PRIMARY KEY,"
+    "  last_seq BIGINT NOT NULL CHECK (last_seq > 0)"
+    ");"
+    "CREATE TABLE contracts ("
+    "  id              TEXT NOT NULL PRIMARY KEY,"
+    "  number          TEXT NOT NULL UNIQUE,"
+    "  year            INTEGER NOT NULL,"
+    "  seq             BIGINT NOT NULL,"
+    "  quote_id        TEXT NOT NULL UNIQUE REFERENCES quotes (id),"
+    "  quote_version   INTEGER NOT NULL CHECK (quote_version > 0),"
+    "  customer_id     TEXT NOT NULL,"
+    "  partner_id      TEXT,"
+    "  currency        TEXT NOT NULL,"
+    "  total           TEXT NOT NULL,"
+    "  signed_on       TEXT NOT NULL,"
+    "  start_on        TEXT NOT NULL,"
+    "  catalog_version TEXT NOT NULL,"
+    "  request         TEXT NOT NULL,"
+    "  created_by      TEXT NOT NULL,"
+    "  created_at      TEXT NOT NULL,"
+    "  UNIQUE (year, seq)"
+    ");"
+    "CREATE INDEX contracts_by_partner ON contracts (partner_id, created_at);"
+    /* One row per sched item; (contract, line_no, kind, service, seq,
+     * part) is the item's stable key: a recomputed line updates by it. */
+    "CREATE TABLE receivables ("
+    "  id           TEXT NOT NULL PRIMARY KEY,"
+    "  contract_id  TEXT NOT NULL REFERENCES contracts (id),"
+    "  line_id      TEXT NOT NULL,"
+    "  line_no      INTEGER NOT NULL CHECK (line_no >= 0),"
+    "  kind         TEXT NOT NULL,"
+    "  service      INTEGER NOT NULL,"
+    "  seq          INTEGER NOT NULL,"
+    "  part         INTEGER NOT NULL,"
+    "  ref          TEXT,"
+    "  waits_for    TEXT,"
+    "  due_on       TEXT,"
+    "  bill_on      TEXT,"
+    "  expected_on  TEXT,"
+    "  period_from  TEXT,"
+    "  period_to    TEXT,"
+    "  amount       TEXT NOT NULL,"
+    "  amount_known INTEGER NOT NULL CHECK (amount_known IN (0, 1)),"
+    "  description  TEXT NOT NULL,"
+    "  paid         TEXT NOT NULL,"
+    "  UNIQUE (contract_id, line_no, kind, service, seq, part)"
+    ");"
+    "CREATE INDEX receivables_by_due ON receivables (due_on);"
+    "CREATE TABLE payments ("
+    "  id            TEXT NOT NULL PRIMARY KEY,"
+    "  receivable_id TEXT NOT NULL REFERENCES receivables (id),"
+    "  client_id     TEXT NOT NULL,"
+    "  amount        TEXT NOT NULL,"
+    "  paid_on       TEXT NOT NULL,"
+    "  created_at    TEXT NOT NULL,"
+    "  UNIQUE (receivable_id, client_id)"
+    ");"
+    /* a warning event (due_soon, overdue) is emitted once per item and
+     * state: the row is its proof */
+    "CREATE TABLE receivable_warnings ("
+    "  receivable_id TEXT NOT NULL REFERENCES receivables (id),"
+    "  state         TEXT NOT NULL,"
+    "  at            TEXT NOT NULL,"
+    "  PRIMARY KEY (receivable_id, state)"
+    ");",
 };
 
 /* The columns of a store_quote, in the order store_quote.c reads them. */
@@ -162,6 +232,17 @@ const char *const store_migrations[STORE_SCHEMA_VERSION] = {
 #define OUTBOX_COLS(body)                                                                       \
     "id, seq, type, resource_kind, resource_id, order_key, payload, " body ", created_at,"     \
     " status, attempts, next_attempt_at, last_error, delivered_at"
+
+/* The columns of a store_contract, store_receivable and store_payment,
+ * in the order store_contract.c reads them. */
+#define CONTRACT_COLS                                                                           \
+    "id, number, quote_id, quote_version, customer_id, partner_id, currency, total, signed_on," \
+    " start_on, catalog_version, request, created_by, created_at"
+#define RECV_COLS                                                                               \
+    "r.id, r.contract_id, r.line_id, r.line_no, r.kind, r.service, r.seq, r.part, r.ref,"      \
+    " r.waits_for, r.due_on, r.bill_on, r.expected_on, r.period_from, r.period_to, r.amount,"  \
+    " r.amount_known, r.description, r.paid, c.number, c.currency, c.partner_id, c.customer_id"
+#define PAYMENT_COLS "id, receivable_id, client_id, amount, paid_on, created_at"
 
 const char *const store_sql[STMT_COUNT] = {
     [STMT_COUNTER_NEXT] =
@@ -263,5 +344,52 @@ const char *const store_sql[STMT_COUNT] = {
     [STMT_OUTBOX_REPLAY] =
         "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = $1"
         " WHERE id = $2 AND status = 'failed'",
+    [STMT_CONTRACT_COUNTER_NEXT] =
+        "INSERT INTO contract_counters (year, last_seq) VALUES ($1, 1)"
+        " ON CONFLICT (year) DO UPDATE SET last_seq = contract_counters.last_seq + 1"
+        " RETURNING last_seq",
+    [STMT_CONTRACT_INSERT] =
+        "INSERT INTO contracts (id, number, year, seq, quote_id, quote_version, customer_id,"
+        " partner_id, currency, total, signed_on, start_on, catalog_version, request, created_by,"
+        " created_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+    [STMT_CONTRACT_GET] =
+        "SELECT " CONTRACT_COLS " FROM contracts WHERE id = $1",
+    [STMT_CONTRACT_BY_QUOTE] =
+        "SELECT " CONTRACT_COLS " FROM contracts WHERE quote_id = $1",
+    [STMT_RECV_INSERT] =
+        "INSERT INTO receivables (id, contract_id, line_id, line_no, kind, service, seq, part, ref,"
+        " waits_for, due_on, bill_on, expected_on, period_from, period_to, amount, amount_known,"
+        " description, paid)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,"
+        " $18, $19)",
+    [STMT_RECV_OF_CONTRACT] =
+        "SELECT " RECV_COLS " FROM receivables r JOIN contracts c ON c.id = r.contract_id"
+        " WHERE r.contract_id = $1",
+    [STMT_RECV_GET] =
+        "SELECT " RECV_COLS " FROM receivables r JOIN contracts c ON c.id = r.contract_id"
+        " WHERE r.id = $1",
+    /* candidates of the due-soon and overdue lists: known due dates up to
+     * $1, optionally one partner's ($2) */
+    [STMT_RECV_DUE_UNTIL] =
+        "SELECT " RECV_COLS " FROM receivables r JOIN contracts c ON c.id = r.contract_id"
+        " WHERE r.due_on IS NOT NULL AND r.due_on <= $1 AND ($2 IS NULL OR c.partner_id = $2)"
+        " ORDER BY r.due_on, c.number, r.line_no, r.id",
+    [STMT_RECV_SET_PAID] =
+        "UPDATE receivables SET paid = $1 WHERE id = $2 AND paid = $3",
+    [STMT_RECV_SET_DATES] =
+        "UPDATE receivables SET waits_for = $1, due_on = $2, bill_on = $3, expected_on = $4,"
+        " description = $5 WHERE contract_id = $6 AND line_no = $7 AND kind = $8"
+        " AND service = $9 AND seq = $10 AND part = $11",
+    [STMT_PAYMENT_INSERT] =
+        "INSERT INTO payments (id, receivable_id, client_id, amount, paid_on, created_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6)",
+    [STMT_PAYMENT_GET] =
+        "SELECT " PAYMENT_COLS " FROM payments WHERE receivable_id = $1 AND client_id = $2",
+    [STMT_PAYMENTS_OF] =
+        "SELECT " PAYMENT_COLS " FROM payments WHERE receivable_id = $1 ORDER BY paid_on, created_at, id",
+    [STMT_WARNING_INSERT] =
+        "INSERT INTO receivable_warnings (receivable_id, state, at) VALUES ($1, $2, $3)"
+        " ON CONFLICT (receivable_id, state) DO NOTHING",
 };
 /* clang-format on */

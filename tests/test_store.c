@@ -470,7 +470,7 @@ static void test_store_schema_has_no_real_columns(void **state)
     assert_int_equal(db_int(f->db, "SELECT count(*) FROM sqlite_master m,"
                                    " pragma_table_info(m.name) c WHERE c.name = 'total'"
                                    " AND c.type = 'TEXT'"),
-                     2);
+                     3); /* quotes, quote_versions, contracts */
     assert_int_equal(db_int(f->db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND"
                                    " name IN ('quotes', 'quote_versions', 'quote_events',"
                                    " 'quote_counters', 'idempotency', 'schema_version')"),

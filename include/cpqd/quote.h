@@ -109,6 +109,28 @@ int quote_archive_snapshot(store *st, const cat_snapshot *s, cpqd_errs *errs);
 /* Drops the restored snapshots kept for re-pricing (at shutdown). */
 void quote_archive_cache_clear(void);
 
+/* ---- what contract (POST /v1/quotes/{id}/accept) shares ---- */
+
+/* Opens the request's transaction and looks its Idempotency-Key up
+ * (route names the request; key may be NULL): 0 inside the open
+ * transaction, hash filled for quote_idem_record; 1 when the stored reply
+ * was copied to *out (transaction closed); or an error (closed):
+ * CPQD_ECONFLICT when the key was used with another body. */
+int quote_idem_open(quote_ctx *c, const char *route, const char *idem_key, const char *body,
+                    size_t len, char hash[65], quote_reply *out, cpqd_errs *errs);
+/* Records reply r (for resource id) under key in the open transaction;
+ * key NULL: nothing. */
+int quote_idem_record(quote_ctx *c, const char *route, const char *key, const char *hash,
+                      const quote_reply *r, const char *id);
+/* In the caller's open transaction: moves quote id (as the caller may see
+ * it, else CPQD_ENOTFOUND) from approved or sent to accepted, with its
+ * history entry and a quote.status_changed event, and fills *q with the
+ * quote after the move (free with store_quote_fini). CPQD_ECONFLICT with
+ * the allowed actions in errs when accept is not allowed; a quote found
+ * expired is marked expired and that is committed (the transaction is
+ * then closed). On failure the caller rolls back (a no-op if closed). */
+int quote_accept(quote_ctx *c, const char *id, store_quote *q, cpqd_errs *errs);
+
 void quote_reply_fini(quote_reply *r);
 
 #endif

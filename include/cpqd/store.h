@@ -1,6 +1,7 @@
 /*
  * store: durable state (quotes, their versions and status history,
- * idempotency records; contracts and receivables come later) behind one
+ * idempotency records, contracts, receivables and payments, the outbox)
+ * behind one
  * interface, with SQLite as the embedded backend.
  *
  * Owns: the database file, its schema and migrations (schema version in
@@ -42,7 +43,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 #define STORE_DEFAULT_PATH "var/cpqd.db" /* `serve` and `migrate` without --db */
 #define STORE_BUSY_TIMEOUT_MS 5000       /* a writer waits this long for another */
 #define STORE_PER_PAGE_MAX 500
@@ -322,5 +323,111 @@ int store_outbox_replay(store *st, const char *id);
 
 /* Frees the strings of e (not e itself); NULL is a no-op. */
 void store_outbox_event_fini(store_outbox_event *e);
+
+/* ---- contracts, receivables, payments (docs/receivables.md "Contracts") ----
+ * A contract is written once, with all its receivable items, in one write
+ * scope (usually the accept request's transaction, beside the quote's
+ * status move and the outbox events). Amounts are exact decimal text at
+ * the currency's minor places. Dates are YYYY-MM-DD or NULL. */
+
+#define STORE_CONTRACT_ID_LEN 19 /* "c_" + 16 hex + NUL */
+#define STORE_RECV_ID_LEN 19     /* "r_" + 16 hex + NUL */
+#define STORE_PAYMENT_ID_LEN 19  /* "p_" + 16 hex + NUL */
+
+typedef struct store_contract {
+    char *id;     /* "c_" + 16 hex, assigned by store_contract_insert */
+    char *number; /* "C-2026-000001", assigned: gap-free per year */
+    char *quote_id;
+    int quote_version;
+    char *customer_id;
+    char *partner_id; /* NULL: no partner */
+    char *currency;
+    char *total;     /* decimal text: what the items add up to */
+    char *signed_on; /* YYYY-MM-DD */
+    char *start_on;  /* YYYY-MM-DD */
+    char *catalog_version; /* the snapshot whose products gave the delivery data */
+    char *request;   /* JSON text: the accept request as given */
+    char *created_by;
+    char *created_at; /* assigned */
+} store_contract;
+
+typedef struct store_receivable {
+    char *id;          /* "r_" + 16 hex, assigned by store_contract_insert */
+    char *contract_id; /* assigned by store_contract_insert */
+    char *line_id;     /* the quote line's id */
+    int line_no;       /* index of the line in the contract's schedule */
+    char *kind;        /* sched_kind_name */
+    int service, seq, part; /* with line_no and kind: the item's stable key */
+    char *ref;         /* milestone id or service SKU, NULL if none */
+    char *waits_for;   /* sched_wait_name, NULL once due_on is known */
+    char *due_on, *bill_on, *expected_on, *period_from, *period_to; /* NULL if none */
+    char *amount;      /* decimal text */
+    bool amount_known;
+    char *description;
+    char *paid;        /* decimal text, sum of its payments */
+    /* read only (from the contract): */
+    char *contract_number, *currency, *partner_id, *customer_id;
+} store_receivable;
+
+typedef struct store_payment {
+    char *id;            /* "p_" + 16 hex, assigned */
+    char *receivable_id;
+    char *client_id;     /* the client's payment id: unique per receivable */
+    char *amount;        /* decimal text, > 0 */
+    char *paid_on;       /* YYYY-MM-DD */
+    char *created_at;    /* assigned */
+} store_payment;
+
+/* Inserts contract c (id, number, created_at ignored and assigned; the
+ * number is the next of `year`, taken in the same write scope) and its n
+ * items (id and contract_id ignored and assigned; paid starts at their
+ * `paid`, normally "0.00"). Required: quote_id, customer_id, currency,
+ * total, signed_on, start_on, catalog_version, request, created_by; each
+ * item's line_id, kind, amount, paid, description. On success overwrites
+ * c->id, c->number, c->created_at and each item's id and contract_id with
+ * malloc'ed strings. CPQD_EINVAL (nothing written), CPQD_ECONFLICT (the
+ * quote already has a contract), CPQD_EIO, CPQD_ENOMEM. */
+int store_contract_insert(store *st, store_contract *c, int year, store_receivable *items,
+                          size_t n);
+/* Contract id (or the contract of quote quote_id) into *out (free with
+ * store_contract_fini). CPQD_ENOTFOUND, CPQD_EINVAL. */
+int store_contract_get(store *st, const char *id, store_contract *out);
+int store_contract_by_quote(store *st, const char *quote_id, store_contract *out);
+void store_contract_fini(store_contract *c);
+
+/* The items of contract id (any order): *items is a malloc'ed array of n
+ * (free each with store_receivable_fini, then the array; NULL when n is 0). */
+int store_receivables_of(store *st, const char *contract_id, store_receivable **items, size_t *n);
+/* One item by id. CPQD_ENOTFOUND, CPQD_EINVAL. */
+int store_receivable_get(store *st, const char *id, store_receivable *out);
+/* Items with a known due date on or before `until` (YYYY-MM-DD), of
+ * partner's contracts only unless partner is NULL, by due date. Same
+ * ownership as store_receivables_of. */
+int store_receivables_due_until(store *st, const char *until, const char *partner,
+                                store_receivable **items, size_t *n);
+/* Updates the dates, waits_for and description of the item of contract
+ * r->contract_id with r's key (line_no, kind, service, seq, part): a line
+ * recomputed after an event. CPQD_ENOTFOUND if no item has that key. */
+int store_receivable_set_dates(store *st, const store_receivable *r);
+void store_receivable_fini(store_receivable *r);
+
+/* Records payment p (id, created_at assigned) of receivable
+ * p->receivable_id and sets the item's paid from old_paid to new_paid
+ * (decimal texts the caller computed; the update checks old_paid, so a
+ * concurrent payment makes this one fail with CPQD_ECONFLICT). CPQD_ECONFLICT
+ * too when the client payment id was already used on this item. On
+ * success overwrites p->id and p->created_at (malloc'ed). */
+int store_payment_add(store *st, store_payment *p, const char *old_paid, const char *new_paid);
+/* The payment with client id client_id on receivable rid. CPQD_ENOTFOUND. */
+int store_payment_get(store *st, const char *rid, const char *client_id, store_payment *out);
+/* The payments of receivable rid, by paid_on. Ownership as
+ * store_receivables_of. */
+int store_payments_of(store *st, const char *rid, store_payment **items, size_t *n);
+void store_payment_fini(store_payment *p);
+
+/* Records that warning `state` ("due_soon", "overdue") of receivable rid
+ * was emitted: *first is true if it was not recorded before (the caller
+ * then emits its event in the same transaction). */
+int store_receivable_warn(store *st, const char *rid, const char *state, bool *first);
 
 #endif

@@ -1,0 +1,61 @@
+/*
+ * contract: an accepted quote becomes a contract with its receivable
+ * schedule; payments, due and overdue receivables, warnings
+ * (docs/receivables.md "Contracts").
+ *
+ * Owns: the accept request (signing and event dates per line), turning a
+ * stored priced quote and the catalog products into sched lines, the
+ * contract and receivable JSON, payments (idempotent per client payment
+ * id, never above what is outstanding), the due-soon and overdue lists,
+ * the warning sweep, and the contract and receivable events.
+ * Does not own: the schedule arithmetic and statuses (sched), the quote's
+ * status machine and idempotency records (quote), persistence (store),
+ * routes and roles (http).
+ *
+ * Every function returns 0 with *out filled (created = 1 for 201), or a
+ * CPQD_E* code with the reasons in errs: CPQD_EINVAL (bad request),
+ * CPQD_ENOTFOUND (no such contract or receivable, or not the caller's),
+ * CPQD_ECONFLICT (quote not acceptable, payment over the outstanding
+ * amount, a key or payment id reused with other content), and what the
+ * store returned. Writes are one transaction each, events included.
+ * Thread-safety: per request, on one thread (the quote_ctx's).
+ */
+#ifndef CPQD_CONTRACT_H
+#define CPQD_CONTRACT_H
+
+#include "cpqd/err.h"
+#include "cpqd/quote.h"
+
+#include <stddef.h>
+
+/* POST /v1/quotes/{id}/accept: {"signed_on", "start_on"?, "lines"?:
+ * {"<line id>": {"delivered_on"?, "accepted_on"?, "milestones"?:
+ * {"<milestone id>": date}}}}. idem_key may be NULL. */
+int contract_accept(quote_ctx *c, const char *quote_id, const char *body, size_t len,
+                    const char *idem_key, quote_reply *out, cpqd_errs *errs);
+
+/* GET /v1/contracts/{id}: the contract with its items (status as of
+ * today). */
+int contract_get(quote_ctx *c, const char *id, quote_reply *out, cpqd_errs *errs);
+
+/* GET /v1/contracts/{id}/receivables?as_of=: {"items", "total"} ordered
+ * by due date (pending items last); as_of NULL: today. */
+int contract_receivables(quote_ctx *c, const char *id, const char *as_of, quote_reply *out,
+                         cpqd_errs *errs);
+
+/* POST /v1/receivables/{id}/payments: {"id", "amount", "paid_on"}. */
+int contract_pay(quote_ctx *c, const char *rid, const char *body, size_t len, quote_reply *out,
+                 cpqd_errs *errs);
+
+/* GET /v1/receivables?status=overdue|due_soon&as_of=&within=: the
+ * caller's items in that state as of as_of (NULL: today); within (NULL:
+ * 7) days ahead for due_soon. */
+int contract_due_list(quote_ctx *c, const char *status, const char *as_of, const char *within,
+                      quote_reply *out, cpqd_errs *errs);
+
+/* POST /v1/receivables/sweep: {"as_of"?, "within"?}: writes a
+ * receivable.overdue / receivable.due_soon event for every item found in
+ * that state that has not had one for it yet. */
+int contract_sweep(quote_ctx *c, const char *body, size_t len, quote_reply *out, cpqd_errs *errs);
+
+#endif

@@ -1,0 +1,1262 @@
+/*
+ * contract: see include/cpqd/contract.h and docs/receivables.md
+ * "Contracts".
+ *
+ * One request, one store transaction: accepting writes the quote's
+ * status move, the contract, every receivable item, the idempotency
+ * record and the events together or not at all. The schedule is computed
+ * by sched from the quote's stored priced lines (their totals, books and
+ * pricing date) and the products of the current catalog snapshot (their
+ * delivery mode, payment term, services, tiers and milestones).
+ */
+#include "cpqd/contract.h"
+
+#include "cpqd/sched.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#define CONTRACT_WITHIN_DEFAULT 7
+#define CONTRACT_WITHIN_MAX 366
+
+/* ---- small helpers ---- */
+
+static bool partner_caller(const quote_ctx *c)
+{
+    return c->caller->role && !strcmp(c->caller->role, "partner");
+}
+
+/* A partner sees only its own contracts; anything else does not exist. */
+static bool in_scope(const quote_ctx *c, const char *partner_id)
+{
+    if (!partner_caller(c))
+        return true;
+    return partner_id && c->caller->partner_id && !strcmp(partner_id, c->caller->partner_id);
+}
+
+static char *dump(json_t *o)
+{
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    return s;
+}
+
+static json_t *jstr_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+static int bad(cpqd_errs *errs, const char *msg)
+{
+    errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "%s", msg);
+    return CPQD_EINVAL;
+}
+
+/* A date string member k of o into *d; absent: *d unchanged, 0. */
+static int date_member(json_t *o, const char *k, const char *where, date_days *d, cpqd_errs *errs)
+{
+    json_t *v = json_object_get(o, k);
+    if (!v)
+        return 0;
+    if (!json_is_string(v) || json_string_length(v) != 10 ||
+        date_parse(json_string_value(v), 10, d) != 0) {
+        errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "%s%s: must be a date YYYY-MM-DD", where, k);
+        return CPQD_EINVAL;
+    }
+    return 0;
+}
+
+static int date_text(const char *s, date_days *d)
+{
+    return s && strlen(s) == 10 ? date_parse(s, 10, d) : CPQD_EINVAL;
+}
+
+/* as_of text or today. */
+static int as_of_of(const quote_ctx *c, const char *s, date_days *d, cpqd_errs *errs)
+{
+    *d = c->today;
+    if (s && date_text(s, d) != 0)
+        return bad(errs, "as_of: must be a date YYYY-MM-DD");
+    return 0;
+}
+
+/* Only the listed members in object o. */
+static int only_keys(json_t *o, const char *const *keys, const char *where, cpqd_errs *errs)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v)
+    {
+        bool known = false;
+        for (size_t i = 0; keys[i]; i++)
+            known = known || !strcmp(k, keys[i]);
+        if (!known) {
+            errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "%sunknown member '%.64s'", where, k);
+            return CPQD_EINVAL;
+        }
+    }
+    return 0;
+}
+
+static json_t *parse_object(const char *body, size_t len, cpqd_errs *errs)
+{
+    json_error_t je;
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+    if (!root || !json_is_object(root)) {
+        errs_add(errs, CPQD_EINVAL, NULL, 0, 0,
+                 root ? "body: must be a JSON object" : "invalid JSON at line %d column %d: %s",
+                 je.line, je.column, je.text);
+        json_decref(root);
+        return NULL;
+    }
+    return root;
+}
+
+static int fmt_date(date_days d, char **out)
+{
+    char b[DATE_FMT_LEN];
+    *out = NULL;
+    if (d == SCHED_NO_DATE)
+        return 0;
+    date_format(d, b);
+    return (*out = strdup(b)) ? 0 : CPQD_ENOMEM;
+}
+
+static int fmt_money(money_dec v, char **out)
+{
+    char b[MONEY_FMT_MAX];
+    *out = NULL;
+    if (money_format(v, b, sizeof(b)) < 0)
+        return CPQD_ERANGE;
+    return (*out = strdup(b)) ? 0 : CPQD_ENOMEM;
+}
+
+/* ---- stored items as sched items ---- */
+
+static int kind_of(const char *name, sched_kind *k)
+{
+    for (int i = SCHED_KIND_INSTALLMENT; i <= SCHED_KIND_CHARGE; i++)
+        if (name && !strcmp(name, sched_kind_name((sched_kind)i))) {
+            *k = (sched_kind)i;
+            return 0;
+        }
+    return CPQD_EINTERNAL;
+}
+
+static date_days opt_date(const char *s)
+{
+    date_days d;
+    return s && date_text(s, &d) == 0 ? d : SCHED_NO_DATE;
+}
+
+/* The sched item a stored row describes (amount, dates, key). */
+static int row_item(const store_receivable *r, sched_item *it)
+{
+    memset(it, 0, sizeof(*it));
+    if (kind_of(r->kind, &it->kind) != 0 ||
+        money_parse(r->amount, strlen(r->amount), &it->amount) != 0)
+        return CPQD_EINTERNAL;
+    it->line = (size_t)r->line_no;
+    it->service = (unsigned)r->service, it->seq = (unsigned)r->seq, it->part = (unsigned)r->part;
+    it->waits_for = SCHED_WAIT_NONE;
+    for (int w = SCHED_WAIT_DELIVERY; r->waits_for && w <= SCHED_WAIT_MILESTONE; w++)
+        if (!strcmp(r->waits_for, sched_wait_name((sched_wait)w)))
+            it->waits_for = (sched_wait)w;
+    it->due_on = opt_date(r->due_on);
+    it->bill_on = opt_date(r->bill_on);
+    it->expected_on = opt_date(r->expected_on);
+    it->period_from = opt_date(r->period_from);
+    it->period_to = opt_date(r->period_to);
+    it->has_period = it->period_from != SCHED_NO_DATE;
+    it->amount_known = r->amount_known;
+    return 0;
+}
+
+/* The standing of row r as of as_of, from its stored payments. */
+static int row_standing(quote_ctx *c, const store_receivable *r, date_days as_of,
+                        sched_standing *sd)
+{
+    sched_item it;
+    store_payment *ps = NULL;
+    size_t n = 0;
+    int rc = row_item(r, &it);
+    if (rc == 0 && r->id)
+        rc = store_payments_of(c->st, r->id, &ps, &n);
+    sched_payment *v = n ? calloc(n, sizeof(*v)) : NULL;
+    if (rc == 0 && n && !v)
+        rc = CPQD_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        v[i].paid_on = opt_date(ps[i].paid_on);
+        if (money_parse(ps[i].amount, strlen(ps[i].amount), &v[i].amount) != 0)
+            rc = CPQD_EINTERNAL;
+    }
+    if (rc == 0)
+        rc = sched_item_classify(&it, v, n, as_of, sd);
+    for (size_t i = 0; i < n; i++)
+        store_payment_fini(&ps[i]);
+    free(ps);
+    free(v);
+    return rc;
+}
+
+static json_t *item_json(const store_receivable *r, const sched_standing *sd)
+{
+    char paid[MONEY_FMT_MAX] = "0", outs[MONEY_FMT_MAX] = "0";
+    money_format(sd->paid, paid, sizeof(paid));
+    money_format(sd->outstanding, outs, sizeof(outs));
+    json_t *o = json_object();
+    json_object_set_new(o, "id", jstr_or_null(r->id));
+    json_object_set_new(o, "line", json_string(r->line_id));
+    json_object_set_new(o, "line_no", json_integer(r->line_no));
+    json_object_set_new(o, "kind", json_string(r->kind));
+    json_object_set_new(o, "service", json_integer(r->service));
+    json_object_set_new(o, "seq", json_integer(r->seq));
+    json_object_set_new(o, "part", json_integer(r->part));
+    json_object_set_new(o, "ref", jstr_or_null(r->ref));
+    json_object_set_new(o, "waits_for", jstr_or_null(r->waits_for));
+    json_object_set_new(o, "due_on", jstr_or_null(r->due_on));
+    json_object_set_new(o, "bill_on", jstr_or_null(r->bill_on));
+    json_object_set_new(o, "expected_on", jstr_or_null(r->expected_on));
+    json_object_set_new(o, "period_from", jstr_or_null(r->period_from));
+    json_object_set_new(o, "period_to", jstr_or_null(r->period_to));
+    json_object_set_new(o, "amount", json_string(r->amount));
+    json_object_set_new(o, "amount_known", json_boolean(r->amount_known));
+    json_object_set_new(o, "description", json_string(r->description));
+    json_object_set_new(o, "status", json_string(sched_status_name(sd->status)));
+    json_object_set_new(o, "paid", json_string(paid));
+    json_object_set_new(o, "outstanding", json_string(outs));
+    json_object_set_new(o, "days_overdue", json_integer(sd->days_overdue));
+    json_object_set_new(o, "aging",
+                        sd->aging == SCHED_AGING_NONE ? json_null()
+                                                      : json_string(sched_aging_name(sd->aging)));
+    return o;
+}
+
+/* Adds the contract's fields to an item shown outside its contract. */
+static void item_context(json_t *o, const store_receivable *r)
+{
+    json_object_set_new(o, "contract_id", jstr_or_null(r->contract_id));
+    json_object_set_new(o, "contract_number", jstr_or_null(r->contract_number));
+    json_object_set_new(o, "currency", jstr_or_null(r->currency));
+    json_object_set_new(o, "customer_id", jstr_or_null(r->customer_id));
+}
+
+/* ---- ordering: by due date, pending last (as sched_list_sort) ---- */
+
+typedef struct sorted_row {
+    sched_item it;
+    store_receivable *r;
+} sorted_row;
+
+static int64_t sort_date(const sched_item *it)
+{
+    if (it->due_on != SCHED_NO_DATE)
+        return it->due_on;
+    int64_t far = (int64_t)INT32_MAX + 1;
+    return it->expected_on != SCHED_NO_DATE ? far + it->expected_on - INT32_MIN : far * 4;
+}
+
+static int cmp_u(size_t a, size_t b)
+{
+    return (a > b) - (a < b);
+}
+
+static int row_cmp(const void *pa, const void *pb)
+{
+    const sched_item *a = &((const sorted_row *)pa)->it, *b = &((const sorted_row *)pb)->it;
+    int64_t da = sort_date(a), db = sort_date(b);
+    if (da != db)
+        return da < db ? -1 : 1;
+    int r = cmp_u(a->line, b->line);
+    if (!r)
+        r = cmp_u(a->kind, b->kind);
+    if (!r)
+        r = cmp_u(a->service, b->service);
+    if (!r)
+        r = cmp_u(a->seq, b->seq);
+    return r ? r : cmp_u(a->part, b->part);
+}
+
+/* {"items": [...], "total"} of rows, sorted, with statuses as of as_of;
+ * *lines (if wanted) gets [{"line","total"}] per contract line. */
+static int items_json(quote_ctx *c, store_receivable *rows, size_t n, const char *currency,
+                      date_days as_of, json_t **items, money_dec *total, json_t **lines)
+{
+    int minor = 2, rc = money_currency_minor(currency, &minor);
+    sorted_row *v = n ? calloc(n, sizeof(*v)) : NULL;
+    *total = (money_dec){0, minor < 0 ? 0 : minor};
+    if (rc == 0 && n && !v)
+        rc = CPQD_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        v[i].r = &rows[i];
+        rc = row_item(&rows[i], &v[i].it);
+        if (rc == 0)
+            rc = money_add(*total, v[i].it.amount, total);
+    }
+    if (rc == 0 && n)
+        qsort(v, n, sizeof(*v), row_cmp);
+    json_t *a = json_array();
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        sched_standing sd;
+        if ((rc = row_standing(c, v[i].r, as_of, &sd)) == 0)
+            json_array_append_new(a, item_json(v[i].r, &sd));
+    }
+    if (rc == 0 && lines) {
+        /* per contract line (line_no), in line order */
+        *lines = json_array();
+        int max = -1;
+        for (size_t i = 0; i < n; i++)
+            max = rows[i].line_no > max ? rows[i].line_no : max;
+        for (int l = 0; rc == 0 && l <= max; l++) {
+            money_dec s = {0, total->scale};
+            const char *id = NULL;
+            for (size_t i = 0; rc == 0 && i < n; i++)
+                if (v[i].r->line_no == l) {
+                    id = v[i].r->line_id;
+                    rc = money_add(s, v[i].it.amount, &s);
+                }
+            char b[MONEY_FMT_MAX];
+            if (id && rc == 0 && money_format(s, b, sizeof(b)) >= 0)
+                json_array_append_new(
+                    *lines, json_pack("{s:s,s:i,s:s}", "line", id, "line_no", l, "total", b));
+        }
+    }
+    free(v);
+    if (rc != 0) {
+        json_decref(a);
+        if (lines) {
+            json_decref(*lines);
+            *lines = NULL;
+        }
+        return rc;
+    }
+    *items = a;
+    return 0;
+}
+
+static json_t *contract_head_json(const store_contract *k)
+{
+    return json_pack("{s:s,s:s,s:s,s:i,s:s,s:o,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "id", k->id, "number",
+                     k->number, "quote_id", k->quote_id, "quote_version", k->quote_version,
+                     "customer_id", k->customer_id, "partner_id", jstr_or_null(k->partner_id),
+                     "currency", k->currency, "total", k->total, "signed_on", k->signed_on,
+                     "start_on", k->start_on, "catalog_version", k->catalog_version, "created_by",
+                     k->created_by, "created_at", k->created_at);
+}
+
+/* The whole contract: head, lines and items as of as_of. */
+static int contract_json(quote_ctx *c, const store_contract *k, store_receivable *rows, size_t n,
+                         date_days as_of, json_t **out)
+{
+    json_t *items = NULL, *lines = NULL;
+    money_dec total;
+    int rc = items_json(c, rows, n, k->currency, as_of, &items, &total, &lines);
+    if (rc)
+        return rc;
+    json_t *o = contract_head_json(k);
+    if (!o) {
+        json_decref(items);
+        json_decref(lines);
+        return CPQD_ENOMEM;
+    }
+    json_object_set_new(o, "lines", lines);
+    json_object_set_new(o, "items", items);
+    *out = o;
+    return 0;
+}
+
+/* Writes event type about contract k (ordered per contract). */
+static int contract_emit(quote_ctx *c, const char *type, const char *kind, const char *rid,
+                         const char *contract_id, json_t *payload)
+{
+    char key[96];
+    char *text = dump(payload);
+    if (!text)
+        return CPQD_ENOMEM;
+    snprintf(key, sizeof(key), "contract:%s", contract_id);
+    store_outbox_new ev = {
+        .type = type, .resource_kind = kind, .resource_id = rid, .order_key = key, .payload = text};
+    int rc = store_outbox_add(c->st, &ev, NULL, NULL);
+    free(text);
+    return rc;
+}
+
+/* ---- the accept request ---- */
+
+typedef struct accept_req {
+    json_t *root;
+    date_days signed_on, start_on;
+    json_t *lines; /* the "lines" overrides object, or NULL */
+} accept_req;
+
+static int line_override_check(const char *id, json_t *o, cpqd_errs *errs)
+{
+    static const char *const keys[] = {"delivered_on", "accepted_on", "milestones", NULL};
+    char where[128];
+    date_days d;
+    snprintf(where, sizeof(where), "lines.%.64s.", id);
+    if (!json_is_object(o)) {
+        errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "lines.%.64s: must be an object", id);
+        return CPQD_EINVAL;
+    }
+    int rc = only_keys(o, keys, where, errs);
+    if (rc == 0)
+        rc = date_member(o, "delivered_on", where, &d, errs);
+    if (rc == 0)
+        rc = date_member(o, "accepted_on", where, &d, errs);
+    json_t *ms = json_object_get(o, "milestones");
+    if (rc == 0 && ms && !json_is_object(ms)) {
+        errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "%smilestones: must be an object", where);
+        return CPQD_EINVAL;
+    }
+    const char *mk;
+    json_t *mv;
+    json_object_foreach(ms, mk, mv)
+    {
+        if (rc == 0 && (!json_is_string(mv) || json_string_length(mv) != 10 ||
+                        date_parse(json_string_value(mv), 10, &d) != 0)) {
+            errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "%smilestones.%.64s: must be a date YYYY-MM-DD",
+                     where, mk);
+            rc = CPQD_EINVAL;
+        }
+    }
+    return rc;
+}
+
+static int accept_parse(const char *body, size_t len, accept_req *r, cpqd_errs *errs)
+{
+    static const char *const keys[] = {"signed_on", "start_on", "lines", NULL};
+    memset(r, 0, sizeof(*r));
+    r->signed_on = SCHED_NO_DATE;
+    if (!(r->root = parse_object(body, len, errs)))
+        return CPQD_EINVAL;
+    int rc = only_keys(r->root, keys, "", errs);
+    if (rc == 0)
+        rc = date_member(r->root, "signed_on", "", &r->signed_on, errs);
+    if (rc == 0 && r->signed_on == SCHED_NO_DATE)
+        rc = bad(errs, "signed_on: required, a date YYYY-MM-DD");
+    r->start_on = r->signed_on;
+    if (rc == 0)
+        rc = date_member(r->root, "start_on", "", &r->start_on, errs);
+    r->lines = json_object_get(r->root, "lines");
+    if (rc == 0 && r->lines && !json_is_object(r->lines))
+        rc = bad(errs, "lines: must be an object keyed by quote line id");
+    const char *k;
+    json_t *v;
+    json_object_foreach(r->lines, k, v)
+    {
+        if (rc == 0)
+            rc = line_override_check(k, v, errs);
+    }
+    return rc;
+}
+
+/* ---- from the stored quote to sched lines ---- */
+
+typedef struct cbuild {
+    sched_line *lines;
+    sched_service **svcs;
+    date_days **ms;
+    const char **ids; /* priced line ids (borrowed from priced) */
+    size_t n;
+    json_t *priced;
+    money_round rounding;
+    bool has_rounding;
+} cbuild;
+
+static void cbuild_fini(cbuild *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        free(b->svcs[i]);
+        free(b->ms[i]);
+    }
+    free(b->lines), free(b->svcs), free(b->ms), free(b->ids);
+    json_decref(b->priced);
+    memset(b, 0, sizeof(*b));
+}
+
+static const cat_price_book *book_of(const cat_product *p, const char *id)
+{
+    for (size_t i = 0; id && i < p->catalog->nbooks; i++)
+        if (!strcmp(p->catalog->books[i].id, id))
+            return &p->catalog->books[i];
+    return NULL;
+}
+
+static const cat_pb_entry *entry_of(const cat_price_book *b, const char *sku, date_days on)
+{
+    for (size_t i = 0; b && i < b->nentries; i++) {
+        const cat_pb_entry *e = &b->entries[i];
+        if (!strcmp(e->sku, sku) && on >= e->valid_from && (!e->has_valid_to || on <= e->valid_to))
+            return e;
+    }
+    return NULL;
+}
+
+static int line_fail(cpqd_errs *errs, int code, const char *id, const char *why)
+{
+    errs_add(errs, code, NULL, 0, 0, "line %.64s: %s", id, why);
+    return code;
+}
+
+/* The event dates the request gives line id. */
+static int line_events(const accept_req *r, const char *id, sched_line *l, date_days **ms,
+                       cpqd_errs *errs)
+{
+    json_t *o = json_object_get(r->lines, id);
+    if (!o)
+        return 0;
+    date_member(o, "delivered_on", "", &l->delivered_on, errs);
+    date_member(o, "accepted_on", "", &l->accepted_on, errs);
+    json_t *given = json_object_get(o, "milestones");
+    if (!given)
+        return 0;
+    if (l->mode != CAT_MODE_MILESTONE)
+        return line_fail(errs, CPQD_EINVAL, id, "milestones given for a line without milestones");
+    *ms = calloc(l->nmilestones ? l->nmilestones : 1, sizeof(**ms));
+    if (!*ms)
+        return CPQD_ENOMEM;
+    size_t found = 0;
+    for (size_t m = 0; m < l->nmilestones; m++) {
+        json_t *v = json_object_get(given, l->milestones[m].id);
+        (*ms)[m] = SCHED_NO_DATE;
+        if (v && date_parse(json_string_value(v), 10, &(*ms)[m]) == 0)
+            found++;
+    }
+    if (found != json_object_size(given))
+        return line_fail(errs, CPQD_EINVAL, id, "unknown milestone id in milestones");
+    l->milestone_accepted = *ms;
+    return 0;
+}
+
+/* Mode-specific inputs of line i from its product and price book. */
+static int line_mode_data(const quote_ctx *c, cbuild *b, size_t i, const cat_product *p, json_t *pl,
+                          date_days priced_on, cpqd_errs *errs)
+{
+    sched_line *l = &b->lines[i];
+    const char *bookid = json_string_value(json_object_get(pl, "book"));
+    const cat_price_book *book = book_of(p, bookid);
+    if (book && !b->has_rounding) {
+        b->rounding = book->rounding;
+        b->has_rounding = true;
+    }
+    if (l->mode == CAT_MODE_GOODS_WITH_SERVICE) {
+        size_t cap = p->delivery.nservice_items, n = 0;
+        b->svcs[i] = calloc(cap ? cap : 1, sizeof(sched_service));
+        if (!b->svcs[i])
+            return CPQD_ENOMEM;
+        if (!book || sched_services_from_book(c->snap, book, p, priced_on, b->svcs[i], cap,
+                                              &l->goods_weight, &n) != 0)
+            return line_fail(errs, CPQD_ECONFLICT, b->ids[i],
+                             "its price book or bundled services are not in the catalog");
+        l->services = b->svcs[i];
+        l->nservices = n;
+    } else if (l->mode == CAT_MODE_USAGE) {
+        const cat_pb_entry *e = entry_of(book, p->sku, priced_on);
+        if (!e)
+            return line_fail(errs, CPQD_ECONFLICT, b->ids[i],
+                             "its price book entry is not in the catalog");
+        if (e->has_tiers)
+            l->tiers = e;
+        l->unit_price = e->list;
+        const char *tr = json_string_value(json_object_get(pl, "tax_rate"));
+        if (!p->catalog->prices_include_tax && tr && money_parse(tr, strlen(tr), &l->tax_rate) != 0)
+            return line_fail(errs, CPQD_EINTERNAL, b->ids[i], "stored tax rate unreadable");
+    }
+    return 0;
+}
+
+/* Line i of the contract from priced line pl. */
+static int line_build(const quote_ctx *c, const accept_req *r, cbuild *b, json_t *pl,
+                      date_days priced_on, cpqd_errs *errs)
+{
+    size_t i = b->n;
+    const char *id = json_string_value(json_object_get(pl, "id"));
+    const char *sku = json_string_value(json_object_get(pl, "sku"));
+    const char *tot = json_string_value(json_object_get(pl, "total"));
+    money_dec total;
+    if (!id || !sku || !tot || money_parse(tot, strlen(tot), &total) != 0)
+        return line_fail(errs, CPQD_EINTERNAL, id ? id : "?", "stored priced line unreadable");
+    const cat_product *p = cat_snapshot_product(c->snap, sku, strlen(sku));
+    if (!p)
+        return line_fail(errs, CPQD_ECONFLICT, id,
+                         "its product is no longer in the catalogs: revise the quote");
+    /* free items and zero totals have nothing to collect; usage lines
+     * are priced per period later, whatever their estimate */
+    if (json_object_get(pl, "free_item_of") ||
+        (money_is_zero(total) && p->delivery.mode != CAT_MODE_USAGE))
+        return 0;
+    b->ids[i] = id;
+    b->n++;
+    sched_line *l = &b->lines[i];
+    if (sched_line_from_product(p, total, l) != 0)
+        return line_fail(errs, CPQD_ECONFLICT, id, "its payment term is not in its catalog");
+    l->id = id;
+    l->start_on = r->start_on;
+    int rc = line_mode_data(c, b, i, p, pl, priced_on, errs);
+    if (rc == 0)
+        rc = line_events(r, id, l, &b->ms[i], errs);
+    if (rc == 0 && !b->has_rounding) {
+        b->rounding = p->catalog->rounding;
+        b->has_rounding = true;
+    }
+    return rc;
+}
+
+/* Every override names a line of the quote. */
+static int overrides_known(const accept_req *r, json_t *plines, cpqd_errs *errs)
+{
+    const char *k;
+    json_t *v;
+    int rc = 0;
+    json_object_foreach(r->lines, k, v)
+    {
+        bool found = false;
+        size_t i;
+        json_t *pl;
+        json_array_foreach(plines, i, pl)
+        {
+            const char *id = json_string_value(json_object_get(pl, "id"));
+            found = found || (id && !strcmp(id, k));
+        }
+        if (!found)
+            rc = line_fail(errs, CPQD_EINVAL, k, "no such line on the quote");
+    }
+    return rc;
+}
+
+static int cbuild_make(const quote_ctx *c, const accept_req *r, const store_quote *q, cbuild *b,
+                       cpqd_errs *errs)
+{
+    json_error_t je;
+    memset(b, 0, sizeof(*b));
+    b->priced = q->priced ? json_loads(q->priced, 0, &je) : NULL;
+    json_t *plines = json_object_get(b->priced, "lines");
+    date_days priced_on;
+    const char *pd = json_string_value(json_object_get(b->priced, "date"));
+    if (!plines || !pd || date_text(pd, &priced_on) != 0) {
+        errs_add(errs, CPQD_EINTERNAL, NULL, 0, 0, "quote %.64s: stored priced result unreadable",
+                 q->id);
+        return CPQD_EINTERNAL;
+    }
+    size_t n = json_array_size(plines), cap = n ? n : 1;
+    b->lines = calloc(cap, sizeof(*b->lines));
+    b->svcs = calloc(cap, sizeof(*b->svcs));
+    b->ms = calloc(cap, sizeof(*b->ms));
+    b->ids = calloc(cap, sizeof(*b->ids));
+    if (!b->lines || !b->svcs || !b->ms || !b->ids)
+        return CPQD_ENOMEM;
+    int rc = overrides_known(r, plines, errs);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = line_build(c, r, b, json_array_get(plines, i), priced_on, errs);
+    if (rc == 0 && b->n == 0)
+        rc = bad(errs, "the quote has no line with something to collect");
+    return rc;
+}
+
+/* ---- contract rows from the schedule ---- */
+
+static void rows_free(store_receivable *rows, size_t n)
+{
+    for (size_t i = 0; rows && i < n; i++)
+        store_receivable_fini(&rows[i]);
+    free(rows);
+}
+
+static int row_from_item(const cbuild *b, const sched_item *it, int minor, store_receivable *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->line_no = (int)it->line;
+    r->service = (int)it->service, r->seq = (int)it->seq, r->part = (int)it->part;
+    r->amount_known = it->amount_known;
+    r->line_id = strdup(b->ids[it->line]);
+    r->kind = strdup(sched_kind_name(it->kind));
+    r->description = strdup(it->desc[0] ? it->desc : sched_kind_name(it->kind));
+    r->ref = it->ref ? strdup(it->ref) : NULL;
+    r->waits_for = it->waits_for != SCHED_WAIT_NONE ? strdup(sched_wait_name(it->waits_for)) : NULL;
+    int rc = fmt_money(it->amount, &r->amount);
+    if (rc == 0)
+        rc = fmt_money((money_dec){0, minor}, &r->paid);
+    date_days d[] = {it->due_on, it->bill_on, it->expected_on,
+                     it->has_period ? it->period_from : SCHED_NO_DATE,
+                     it->has_period ? it->period_to : SCHED_NO_DATE};
+    char **f[] = {&r->due_on, &r->bill_on, &r->expected_on, &r->period_from, &r->period_to};
+    for (int i = 0; rc == 0 && i < 5; i++)
+        rc = fmt_date(d[i], f[i]);
+    if (rc == 0 && (!r->line_id || !r->kind || !r->description || (it->ref && !r->ref) ||
+                    (it->waits_for != SCHED_WAIT_NONE && !r->waits_for)))
+        rc = CPQD_ENOMEM;
+    return rc;
+}
+
+static int rows_make(const cbuild *b, const sched_schedule *s, int minor, store_receivable **out)
+{
+    size_t n = s->items.n;
+    store_receivable *rows = calloc(n ? n : 1, sizeof(*rows));
+    int rc = rows ? 0 : CPQD_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = row_from_item(b, &s->items.items[i], minor, &rows[i]);
+    if (rc) {
+        rows_free(rows, n);
+        return rc;
+    }
+    *out = rows;
+    return 0;
+}
+
+static int year_of(date_days d)
+{
+    int y, m, dd;
+    date_to_ymd(d, &y, &m, &dd);
+    return y;
+}
+
+/* Fills the head of contract k from quote q and request r. */
+static int head_make(const quote_ctx *c, const accept_req *r, const store_quote *q,
+                     const sched_schedule *s, store_contract *k)
+{
+    memset(k, 0, sizeof(*k));
+    k->quote_id = strdup(q->id);
+    k->quote_version = q->version;
+    k->customer_id = strdup(q->customer_id);
+    k->partner_id = q->partner_id ? strdup(q->partner_id) : NULL;
+    k->currency = strdup(q->currency);
+    k->catalog_version = strdup(cat_snapshot_version(c->snap));
+    k->request = json_dumps(r->root, JSON_COMPACT | JSON_SORT_KEYS);
+    k->created_by = strdup(c->caller->key_id ? c->caller->key_id : "anonymous");
+    int rc = fmt_money(s->total, &k->total);
+    if (rc == 0)
+        rc = fmt_date(r->signed_on, &k->signed_on);
+    if (rc == 0)
+        rc = fmt_date(r->start_on, &k->start_on);
+    if (rc == 0 && (!k->quote_id || !k->customer_id || (q->partner_id && !k->partner_id) ||
+                    !k->currency || !k->catalog_version || !k->request || !k->created_by))
+        rc = CPQD_ENOMEM;
+    return rc;
+}
+
+/* The schedule, the contract rows, the insert and the events, in the
+ * open transaction; *out gets the reply. */
+static int accept_write(quote_ctx *c, const accept_req *r, const store_quote *q, quote_reply *out,
+                        char **cid, cpqd_errs *errs)
+{
+    cbuild b;
+    sched_schedule s = {0};
+    store_contract k = {0};
+    store_receivable *rows = NULL;
+    int minor = 2;
+    int rc = cbuild_make(c, r, q, &b, errs);
+    if (rc == 0) {
+        sched_contract sc = {.currency = q->currency,
+                             .rounding = b.has_rounding ? b.rounding : MONEY_HALF_EVEN,
+                             .signed_on = r->signed_on,
+                             .lines = b.lines,
+                             .nlines = b.n};
+        rc = sched_contract_build(&sc, &s, errs);
+    }
+    if (rc == 0)
+        rc = money_currency_minor(q->currency, &minor);
+    if (rc == 0)
+        rc = rows_make(&b, &s, minor, &rows);
+    if (rc == 0)
+        rc = head_make(c, r, q, &s, &k);
+    if (rc == 0 &&
+        (rc = store_contract_insert(c->st, &k, year_of(r->signed_on), rows, s.items.n)) != 0)
+        errs_add(errs, rc, NULL, 0, 0, "cannot store the contract: %s", store_last_error(c->st));
+    json_t *body = NULL, *ev = NULL;
+    if (rc == 0)
+        rc = contract_json(c, &k, rows, s.items.n, c->today, &body);
+    if (rc == 0 && !(ev = json_deep_copy(body)))
+        rc = CPQD_ENOMEM;
+    if (rc == 0)
+        rc = contract_emit(c, "contract.signed", "contract", k.id, k.id, ev);
+    if (rc == 0) {
+        json_t *sch =
+            json_pack("{s:s,s:s,s:s,s:s,s:O,s:O}", "contract_id", k.id, "contract_number", k.number,
+                      "currency", k.currency, "total", k.total, "lines",
+                      json_object_get(body, "lines"), "items", json_object_get(body, "items"));
+        rc = contract_emit(c, "receivables.scheduled", "contract", k.id, k.id, sch);
+    }
+    if (rc == 0) {
+        out->created = 1;
+        out->body = dump(json_incref(body));
+        *cid = strdup(k.id);
+        rc = out->body && *cid ? 0 : CPQD_ENOMEM;
+    }
+    json_decref(body);
+    rows_free(rows, s.items.n);
+    store_contract_fini(&k);
+    sched_schedule_fini(&s);
+    cbuild_fini(&b);
+    return rc;
+}
+
+/* ---- the routes ---- */
+
+int contract_accept(quote_ctx *c, const char *quote_id, const char *body, size_t len,
+                    const char *idem_key, quote_reply *out, cpqd_errs *errs)
+{
+    char route[128], hash[65];
+    accept_req r;
+    store_quote q = {0};
+    char *cid = NULL;
+    memset(out, 0, sizeof(*out));
+    snprintf(route, sizeof(route), "POST /v1/quotes/%.64s/accept", quote_id);
+    /* the body is checked before anything is opened: a bad request
+     * changes nothing, not even an expired quote's stored status */
+    int rc = accept_parse(body, len, &r, errs);
+    if (rc == 0)
+        rc = quote_idem_open(c, route, idem_key, body, len, hash, out, errs);
+    if (rc != 0) {
+        json_decref(r.root);
+        return rc == 1 ? 0 : rc;
+    }
+    rc = quote_accept(c, quote_id, &q, errs);
+    if (rc == 0)
+        rc = accept_write(c, &r, &q, out, &cid, errs);
+    if (rc == 0)
+        rc = quote_idem_record(c, route, idem_key, hash, out, cid);
+    if (rc == 0)
+        rc = store_commit(c->st);
+    if (rc) {
+        store_rollback(c->st);
+        quote_reply_fini(out);
+    }
+    free(cid);
+    store_quote_fini(&q);
+    json_decref(r.root);
+    return rc;
+}
+
+/* Contract id as the caller may see it, with its items. */
+static int load_contract(quote_ctx *c, const char *id, store_contract *k, store_receivable **rows,
+                         size_t *n, cpqd_errs *errs)
+{
+    *rows = NULL;
+    *n = 0;
+    int rc = store_contract_get(c->st, id, k);
+    if (rc == 0 && !in_scope(c, k->partner_id)) {
+        store_contract_fini(k);
+        rc = CPQD_ENOTFOUND;
+    }
+    if (rc == CPQD_ENOTFOUND)
+        errs_add(errs, rc, NULL, 0, 0, "no contract '%.64s'", id);
+    if (rc == 0 && (rc = store_receivables_of(c->st, id, rows, n)) != 0)
+        store_contract_fini(k);
+    return rc;
+}
+
+int contract_get(quote_ctx *c, const char *id, quote_reply *out, cpqd_errs *errs)
+{
+    store_contract k;
+    store_receivable *rows;
+    size_t n;
+    json_t *o = NULL;
+    memset(out, 0, sizeof(*out));
+    int rc = load_contract(c, id, &k, &rows, &n, errs);
+    if (rc)
+        return rc;
+    rc = contract_json(c, &k, rows, n, c->today, &o);
+    if (rc == 0)
+        rc = (out->body = dump(o)) ? 0 : CPQD_ENOMEM;
+    rows_free(rows, n);
+    store_contract_fini(&k);
+    return rc;
+}
+
+int contract_receivables(quote_ctx *c, const char *id, const char *as_of_s, quote_reply *out,
+                         cpqd_errs *errs)
+{
+    store_contract k;
+    store_receivable *rows;
+    size_t n;
+    date_days as_of;
+    json_t *items = NULL;
+    money_dec total;
+    memset(out, 0, sizeof(*out));
+    int rc = as_of_of(c, as_of_s, &as_of, errs);
+    if (rc == 0)
+        rc = load_contract(c, id, &k, &rows, &n, errs);
+    if (rc)
+        return rc;
+    rc = items_json(c, rows, n, k.currency, as_of, &items, &total, NULL);
+    char t[MONEY_FMT_MAX], d[DATE_FMT_LEN];
+    date_format(as_of, d);
+    if (rc == 0 && money_format(total, t, sizeof(t)) < 0)
+        rc = CPQD_ERANGE;
+    if (rc == 0)
+        rc = (out->body = dump(json_pack("{s:s,s:s,s:s,s:s,s:o,s:s}", "contract_id", k.id,
+                                         "contract_number", k.number, "currency", k.currency,
+                                         "as_of", d, "items", items, "total", t)))
+                 ? 0
+                 : CPQD_ENOMEM;
+    else
+        json_decref(items);
+    rows_free(rows, n);
+    store_contract_fini(&k);
+    return rc;
+}
+
+/* ---- payments ---- */
+
+typedef struct pay_req {
+    json_t *root;
+    const char *client_id;
+    money_dec amount;
+    date_days paid_on;
+    const char *paid_on_text;
+} pay_req;
+
+static int pay_parse(const char *body, size_t len, pay_req *p, cpqd_errs *errs)
+{
+    static const char *const keys[] = {"id", "amount", "paid_on", NULL};
+    memset(p, 0, sizeof(*p));
+    p->paid_on = SCHED_NO_DATE;
+    if (!(p->root = parse_object(body, len, errs)))
+        return CPQD_EINVAL;
+    int rc = only_keys(p->root, keys, "", errs);
+    json_t *id = json_object_get(p->root, "id"), *a = json_object_get(p->root, "amount");
+    p->client_id = json_string_value(id);
+    if (rc == 0 && (!p->client_id || json_string_length(id) < 1 || json_string_length(id) > 128))
+        rc = bad(errs, "id: required, the client's payment id (1 to 128 characters)");
+    if (rc == 0 && (!json_is_string(a) ||
+                    money_parse(json_string_value(a), json_string_length(a), &p->amount) != 0 ||
+                    money_sign(p->amount) <= 0))
+        rc = bad(errs, "amount: required, a positive decimal string such as \"100.00\"");
+    if (rc == 0)
+        rc = date_member(p->root, "paid_on", "", &p->paid_on, errs);
+    if (rc == 0 && p->paid_on == SCHED_NO_DATE)
+        rc = bad(errs, "paid_on: required, a date YYYY-MM-DD");
+    p->paid_on_text = json_string_value(json_object_get(p->root, "paid_on"));
+    return rc;
+}
+
+/* The payment and the item after it, with statuses as of the later of
+ * today and the payment date (a payment dated ahead counts at once). */
+static int pay_reply(quote_ctx *c, const store_payment *p, const char *rid, date_days paid_on,
+                     int created, quote_reply *out)
+{
+    store_receivable r;
+    sched_standing sd;
+    int rc = store_receivable_get(c->st, rid, &r);
+    if (rc == 0)
+        rc = row_standing(c, &r, paid_on > c->today ? paid_on : c->today, &sd);
+    if (rc == 0) {
+        json_t *it = item_json(&r, &sd);
+        item_context(it, &r);
+        out->created = created;
+        out->body = dump(json_pack("{s:{s:s,s:s,s:s,s:s,s:s},s:o}", "payment", "id", p->id,
+                                   "client_id", p->client_id, "amount", p->amount, "paid_on",
+                                   p->paid_on, "created_at", p->created_at, "receivable", it));
+        rc = out->body ? 0 : CPQD_ENOMEM;
+    }
+    store_receivable_fini(&r);
+    return rc;
+}
+
+/* The amount must be payable now: known, positive, within the currency's
+ * places and the outstanding amount. new_paid gets the new total paid. */
+static int pay_check(const store_receivable *r, const pay_req *p, money_dec *new_paid,
+                     cpqd_errs *errs)
+{
+    money_dec amount, paid, norm;
+    int minor = 2;
+    if (money_currency_minor(r->currency, &minor) != 0 ||
+        money_parse(r->amount, strlen(r->amount), &amount) != 0 ||
+        money_parse(r->paid, strlen(r->paid), &paid) != 0)
+        return bad(errs, "stored receivable unreadable");
+    if (money_normalize(p->amount, &norm) != 0 || norm.scale > minor) {
+        errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "amount: %s has %d decimal places", r->currency,
+                 minor);
+        return CPQD_EINVAL;
+    }
+    if (!r->amount_known || money_sign(amount) <= 0) {
+        errs_add(errs, CPQD_ECONFLICT, NULL, 0, 0,
+                 "receivable '%.64s' has nothing to collect yet (amount %s%s)", r->id, r->amount,
+                 r->amount_known ? "" : ", not known until its period closes");
+        return CPQD_ECONFLICT;
+    }
+    if (money_add(paid, p->amount, new_paid) != 0 ||
+        money_rescale(*new_paid, minor, MONEY_HALF_EVEN, new_paid) != 0 ||
+        money_cmp(*new_paid, amount) > 0) {
+        money_dec outs;
+        char o[MONEY_FMT_MAX] = "?";
+        if (money_sub(amount, paid, &outs) == 0)
+            money_format(outs, o, sizeof(o));
+        errs_add(errs, CPQD_ECONFLICT, NULL, 0, 0,
+                 "overpayment: receivable '%.64s' has %s %s outstanding", r->id, o, r->currency);
+        return CPQD_ECONFLICT;
+    }
+    return 0;
+}
+
+/* A payment id seen before on this item: the same payment again (200)
+ * or a conflict. */
+static int pay_replay(quote_ctx *c, const char *rid, const pay_req *p, store_payment *old,
+                      quote_reply *out, cpqd_errs *errs)
+{
+    money_dec was;
+    if (money_parse(old->amount, strlen(old->amount), &was) != 0 ||
+        money_cmp(was, p->amount) != 0 || strcmp(old->paid_on, p->paid_on_text) != 0) {
+        errs_add(errs, CPQD_ECONFLICT, NULL, 0, 0,
+                 "payment id '%.64s' was already used with another amount or date", p->client_id);
+        return CPQD_ECONFLICT;
+    }
+    return pay_reply(c, old, rid, p->paid_on, 0, out);
+}
+
+/* receivable.paid: the item, fully paid, with its contract's fields. */
+static int emit_paid(quote_ctx *c, const char *rid, date_days as_of)
+{
+    store_receivable r;
+    sched_standing sd;
+    int rc = store_receivable_get(c->st, rid, &r);
+    if (rc == 0)
+        rc = row_standing(c, &r, as_of, &sd);
+    if (rc == 0) {
+        json_t *it = item_json(&r, &sd);
+        item_context(it, &r);
+        rc = contract_emit(c, "receivable.paid", "receivable", r.id, r.contract_id, it);
+    }
+    store_receivable_fini(&r);
+    return rc;
+}
+
+static int pay_write(quote_ctx *c, const char *rid, const pay_req *p, quote_reply *out,
+                     cpqd_errs *errs)
+{
+    store_receivable r;
+    store_payment old, np = {0};
+    money_dec new_paid, amount;
+    int rc = store_receivable_get(c->st, rid, &r);
+    if (rc == 0 && !in_scope(c, r.partner_id)) {
+        store_receivable_fini(&r);
+        rc = CPQD_ENOTFOUND;
+    }
+    if (rc == CPQD_ENOTFOUND)
+        errs_add(errs, rc, NULL, 0, 0, "no receivable '%.64s'", rid);
+    if (rc)
+        return rc;
+    if ((rc = store_payment_get(c->st, rid, p->client_id, &old)) == 0) {
+        rc = pay_replay(c, rid, p, &old, out, errs);
+        store_payment_fini(&old);
+        store_receivable_fini(&r);
+        return rc;
+    }
+    if (rc == CPQD_ENOTFOUND)
+        rc = pay_check(&r, p, &new_paid, errs);
+    char np_text[MONEY_FMT_MAX], amt[MONEY_FMT_MAX];
+    if (rc == 0 && (money_format(new_paid, np_text, sizeof(np_text)) < 0 ||
+                    money_format(p->amount, amt, sizeof(amt)) < 0))
+        rc = CPQD_ERANGE;
+    if (rc == 0) {
+        np = (store_payment){.receivable_id = r.id,
+                             .client_id = (char *)p->client_id,
+                             .amount = amt,
+                             .paid_on = (char *)p->paid_on_text};
+        rc = store_payment_add(c->st, &np, r.paid, np_text);
+    }
+    if (rc == 0)
+        rc = pay_reply(c, &np, rid, p->paid_on, 1, out);
+    if (rc == 0 && money_parse(r.amount, strlen(r.amount), &amount) == 0 &&
+        money_cmp(new_paid, amount) == 0)
+        rc = emit_paid(c, rid, p->paid_on > c->today ? p->paid_on : c->today);
+    free(np.id);
+    free(np.created_at);
+    store_receivable_fini(&r);
+    return rc;
+}
+
+int contract_pay(quote_ctx *c, const char *rid, const char *body, size_t len, quote_reply *out,
+                 cpqd_errs *errs)
+{
+    pay_req p;
+    memset(out, 0, sizeof(*out));
+    int rc = pay_parse(body, len, &p, errs);
+    if (rc == 0 && (rc = store_begin(c->st)) == 0) {
+        rc = pay_write(c, rid, &p, out, errs);
+        if (rc == 0)
+            rc = store_commit(c->st);
+        if (rc)
+            store_rollback(c->st);
+    }
+    if (rc)
+        quote_reply_fini(out);
+    json_decref(p.root);
+    return rc;
+}
+
+/* ---- due soon and overdue ---- */
+
+typedef enum due_state { DUE_OVERDUE, DUE_SOON } due_state;
+
+static int within_of(const char *s, int *days, cpqd_errs *errs)
+{
+    *days = CONTRACT_WITHIN_DEFAULT;
+    if (!s)
+        return 0;
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*end || end == s || v < 0 || v > CONTRACT_WITHIN_MAX) {
+        errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "within: days, an integer from 0 to %d",
+                 CONTRACT_WITHIN_MAX);
+        return CPQD_EINVAL;
+    }
+    *days = (int)v;
+    return 0;
+}
+
+/* Whether row r is in state st as of as_of (due soon: due within days,
+ * something outstanding, not overdue); *sd gets its standing. */
+static int row_in_state(quote_ctx *c, const store_receivable *r, due_state st, date_days as_of,
+                        int days, sched_standing *sd, bool *yes)
+{
+    *yes = false;
+    int rc = row_standing(c, r, as_of, sd);
+    if (rc)
+        return rc;
+    date_days due = opt_date(r->due_on);
+    if (st == DUE_OVERDUE)
+        *yes = sd->status == SCHED_ST_OVERDUE;
+    else
+        *yes = sd->status != SCHED_ST_OVERDUE && sd->status != SCHED_ST_PAID &&
+               money_sign(sd->outstanding) > 0 && due >= as_of && due <= as_of + days;
+    return 0;
+}
+
+/* Calls fn for every item of the caller's (partner: its own) in state st
+ * as of as_of. */
+static int due_each(quote_ctx *c, due_state st, date_days as_of, int days,
+                    int (*fn)(quote_ctx *c, const store_receivable *r, const sched_standing *sd,
+                              void *ctx),
+                    void *ctx)
+{
+    char until[DATE_FMT_LEN];
+    store_receivable *rows = NULL;
+    size_t n = 0;
+    date_format(st == DUE_OVERDUE ? as_of - 1 : as_of + days, until);
+    const char *partner =
+        partner_caller(c) ? (c->caller->partner_id ? c->caller->partner_id : "") : NULL;
+    int rc = store_receivables_due_until(c->st, until, partner, &rows, &n);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        sched_standing sd;
+        bool yes;
+        rc = row_in_state(c, &rows[i], st, as_of, days, &sd, &yes);
+        if (rc == 0 && yes)
+            rc = fn(c, &rows[i], &sd, ctx);
+    }
+    rows_free(rows, n);
+    return rc;
+}
+
+static int list_add(quote_ctx *c, const store_receivable *r, const sched_standing *sd, void *ctx)
+{
+    (void)c;
+    json_t *it = item_json(r, sd);
+    item_context(it, r);
+    return json_array_append_new(ctx, it) == 0 ? 0 : CPQD_ENOMEM;
+}
+
+static int state_of(const char *s, due_state *st, cpqd_errs *errs)
+{
+    if (s && !strcmp(s, "overdue"))
+        *st = DUE_OVERDUE;
+    else if (s && !strcmp(s, "due_soon"))
+        *st = DUE_SOON;
+    else
+        return bad(errs, "status: required, overdue or due_soon");
+    return 0;
+}
+
+int contract_due_list(quote_ctx *c, const char *status, const char *as_of_s, const char *within,
+                      quote_reply *out, cpqd_errs *errs)
+{
+    due_state st;
+    date_days as_of;
+    int days;
+    memset(out, 0, sizeof(*out));
+    int rc = state_of(status, &st, errs);
+    if (rc == 0)
+        rc = as_of_of(c, as_of_s, &as_of, errs);
+    if (rc == 0)
+        rc = within_of(within, &days, errs);
+    if (rc)
+        return rc;
+    json_t *items = json_array();
+    rc = items ? due_each(c, st, as_of, days, list_add, items) : CPQD_ENOMEM;
+    char d[DATE_FMT_LEN];
+    date_format(as_of, d);
+    if (rc == 0) {
+        json_t *o = json_pack("{s:s,s:s,s:I,s:o}", "status", status, "as_of", d, "count",
+                              (json_int_t)json_array_size(items), "items", items);
+        if (o && st == DUE_SOON)
+            json_object_set_new(o, "within", json_integer(days));
+        return (out->body = dump(o)) ? 0 : CPQD_ENOMEM;
+    }
+    json_decref(items);
+    return rc;
+}
+
+typedef struct sweep_ctx {
+    const char *state; /* "overdue", "due_soon" */
+    size_t emitted;
+} sweep_ctx;
+
+static int sweep_one(quote_ctx *c, const store_receivable *r, const sched_standing *sd, void *ctx)
+{
+    sweep_ctx *w = ctx;
+    bool first = false;
+    char type[40];
+    int rc = store_receivable_warn(c->st, r->id, w->state, &first);
+    if (rc || !first)
+        return rc;
+    json_t *it = item_json(r, sd);
+    item_context(it, r);
+    snprintf(type, sizeof(type), "receivable.%s", w->state);
+    rc = contract_emit(c, type, "receivable", r->id, r->contract_id, it);
+    w->emitted += rc == 0;
+    return rc;
+}
+
+int contract_sweep(quote_ctx *c, const char *body, size_t len, quote_reply *out, cpqd_errs *errs)
+{
+    static const char *const keys[] = {"as_of", "within", NULL};
+    date_days as_of = c->today;
+    int days = CONTRACT_WITHIN_DEFAULT;
+    json_t *root = len ? parse_object(body, len, errs) : json_object();
+    memset(out, 0, sizeof(*out));
+    if (!root)
+        return CPQD_EINVAL;
+    int rc = only_keys(root, keys, "", errs);
+    if (rc == 0)
+        rc = date_member(root, "as_of", "", &as_of, errs);
+    json_t *w = json_object_get(root, "within");
+    if (rc == 0 && w &&
+        (!json_is_integer(w) || json_integer_value(w) < 0 ||
+         json_integer_value(w) > CONTRACT_WITHIN_MAX))
+        rc = bad(errs, "within: days, an integer from 0 to 366");
+    if (w && rc == 0)
+        days = (int)json_integer_value(w);
+    json_decref(root);
+    if (rc || (rc = store_begin(c->st)))
+        return rc;
+    sweep_ctx ov = {"overdue", 0}, soon = {"due_soon", 0};
+    rc = due_each(c, DUE_OVERDUE, as_of, days, sweep_one, &ov);
+    if (rc == 0)
+        rc = due_each(c, DUE_SOON, as_of, days, sweep_one, &soon);
+    if (rc == 0)
+        rc = store_commit(c->st);
+    if (rc) {
+        store_rollback(c->st);
+        return rc;
+    }
+    char d[DATE_FMT_LEN];
+    date_format(as_of, d);
+    out->body =
+        dump(json_pack("{s:s,s:i,s:{s:I,s:I}}", "as_of", d, "within", days, "emitted", "overdue",
+                       (json_int_t)ov.emitted, "due_soon", (json_int_t)soon.emitted));
+    return out->body ? 0 : CPQD_ENOMEM;
+}

@@ -1,0 +1,99 @@
+/*
+ * http_contracts: the contract and receivable routes
+ * (docs/receivables.md "Contracts").
+ *
+ * Owns: reading these routes' path segments, query parameters and
+ * headers into calls of the contract module. Does not own: what they do
+ * (contract), who may call them (the route table in http_route.c), the
+ * reply and error mapping (http_quote_run).
+ */
+#include "http_int.h"
+
+#include "cpqd/contract.h"
+
+#include <string.h>
+
+const char *const http_receivables_params[] = {"status", "as_of", "within", NULL};
+const char *const http_as_of_params[] = {"as_of", NULL};
+
+/* The value of query parameter key, or NULL. */
+static const char *qval(const http_query *q, const char *key)
+{
+    for (size_t i = 0; i < q->n; i++)
+        if (!strcmp(q->p[i].key, key))
+            return q->p[i].val;
+    return NULL;
+}
+
+static int op_accept(http_ctx *c, quote_ctx *qc, const char *body, size_t len, const http_query *q,
+                     quote_reply *out, cpqd_errs *errs)
+{
+    (void)q;
+    return contract_accept(qc, http_ctx_param(c, 0), body, len,
+                           http_ctx_header(c, "Idempotency-Key"), out, errs);
+}
+
+static int op_get(http_ctx *c, quote_ctx *qc, const char *body, size_t len, const http_query *q,
+                  quote_reply *out, cpqd_errs *errs)
+{
+    (void)body, (void)len, (void)q;
+    return contract_get(qc, http_ctx_param(c, 0), out, errs);
+}
+
+static int op_receivables(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
+                          const http_query *q, quote_reply *out, cpqd_errs *errs)
+{
+    (void)body, (void)len;
+    return contract_receivables(qc, http_ctx_param(c, 0), qval(q, "as_of"), out, errs);
+}
+
+static int op_pay(http_ctx *c, quote_ctx *qc, const char *body, size_t len, const http_query *q,
+                  quote_reply *out, cpqd_errs *errs)
+{
+    (void)q;
+    return contract_pay(qc, http_ctx_param(c, 0), body, len, out, errs);
+}
+
+static int op_due(http_ctx *c, quote_ctx *qc, const char *body, size_t len, const http_query *q,
+                  quote_reply *out, cpqd_errs *errs)
+{
+    (void)c, (void)body, (void)len;
+    return contract_due_list(qc, qval(q, "status"), qval(q, "as_of"), qval(q, "within"), out, errs);
+}
+
+static int op_sweep(http_ctx *c, quote_ctx *qc, const char *body, size_t len, const http_query *q,
+                    quote_reply *out, cpqd_errs *errs)
+{
+    (void)c, (void)q;
+    return contract_sweep(qc, body, len, out, errs);
+}
+
+void http_contract_accept(http_ctx *c, const http_query *q)
+{
+    http_quote_run(c, q, op_accept, "accepting the quote");
+}
+
+void http_contract_get(http_ctx *c, const http_query *q)
+{
+    http_quote_run(c, q, op_get, "reading the contract");
+}
+
+void http_contract_receivables(http_ctx *c, const http_query *q)
+{
+    http_quote_run(c, q, op_receivables, "reading the receivables");
+}
+
+void http_receivable_pay(http_ctx *c, const http_query *q)
+{
+    http_quote_run(c, q, op_pay, "recording the payment");
+}
+
+void http_receivables_due(http_ctx *c, const http_query *q)
+{
+    http_quote_run(c, q, op_due, "listing receivables");
+}
+
+void http_receivables_sweep(http_ctx *c, const http_query *q)
+{
+    http_quote_run(c, q, op_sweep, "sweeping receivables");
+}

@@ -1,0 +1,658 @@
+/*
+ * store_contract: contracts, their receivable items, payments and the
+ * warnings already emitted (see store.h "contracts").
+ *
+ * Owns: contract ids and numbers (C-YYYY-NNNNNN, gap-free per year: the
+ * counter moves in the write scope of the insert), receivable ids, the
+ * item rows keyed by (contract, line_no, kind, service, seq, part), the
+ * paid amount of an item (changed only together with a payment row),
+ * and the once-per-state record of warnings. Does not own: computing
+ * schedules or statuses (sched), what may be paid (contract), events
+ * (the caller writes them with store_outbox_add in the same transaction).
+ *
+ * Invariant: a contract and all its items land in one write scope or not
+ * at all; an item's paid is the sum of its payment rows, because both
+ * change in one write scope and the paid update checks the old value.
+ */
+#include "store_int.h"
+
+#include "cpqd/date.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#define CONTRACT_NUMBER_LEN 32
+#define ID_ATTEMPTS 4 /* fresh ids tried when one collides (2^-64 each) */
+
+/* ---- helpers ---- */
+
+/* -?[0-9]+(.[0-9]+)? : the exact decimal text money is stored as. */
+static bool decimal_ok(const char *s)
+{
+    if (!s)
+        return false;
+    s += *s == '-';
+    size_t ints = strspn(s, "0123456789");
+    if (ints == 0)
+        return false;
+    s += ints;
+    if (*s == '.') {
+        size_t frac = strspn(s + 1, "0123456789");
+        if (frac == 0)
+            return false;
+        s += frac + 1;
+    }
+    return *s == '\0';
+}
+
+/* NULL or a date YYYY-MM-DD. */
+static bool opt_date_ok(const char *s)
+{
+    date_days d;
+    return !s || (strlen(s) == 10 && date_parse(s, 10, &d) == 0);
+}
+
+static int random_id(store *st, const char *prefix, char *out, size_t cap)
+{
+    unsigned char b[8];
+    size_t got = 0;
+    while (got < sizeof(b)) {
+        ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
+        if (n < 0 && errno != EINTR)
+            return store_failf(st, CPQD_EIO, "id: getrandom: %s", strerror(errno));
+        got += n > 0 ? (size_t)n : 0;
+    }
+    snprintf(out, cap, "%s%02x%02x%02x%02x%02x%02x%02x%02x", prefix, b[0], b[1], b[2], b[3], b[4],
+             b[5], b[6], b[7]);
+    return 0;
+}
+
+/* Steps a statement that returns no row; *changes gets the rows changed. */
+static int run(store *st, sqlite3_stmt *s, const char *what, int *changes)
+{
+    int r = store_step(st, s);
+    int rc = r == SQLITE_DONE ? 0 : store_fail(st, r, what);
+    if (changes)
+        *changes = rc == 0 ? sqlite3_changes(st->db) : 0;
+    store_stmt_done(s);
+    return rc;
+}
+
+static void bind_texts(store *st, sqlite3_stmt *s, int first, const char *const *v, int n)
+{
+    for (int i = 0; i < n; i++)
+        store_bind_text(st, s, first + i, v[i]);
+}
+
+/* Reads the text columns listed in cols (NULL entries skipped). */
+static int cols_dup(sqlite3_stmt *s, char **const *cols, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (cols[i] && store_col_dup(s, i, cols[i]) != 0)
+            return CPQD_ENOMEM;
+    return 0;
+}
+
+/* ---- contracts ---- */
+
+void store_contract_fini(store_contract *c)
+{
+    if (!c)
+        return;
+    char *const f[] = {c->id,       c->number,     c->quote_id,  c->customer_id, c->partner_id,
+                       c->currency, c->total,      c->signed_on, c->start_on,    c->catalog_version,
+                       c->request,  c->created_by, c->created_at};
+    for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+        free(f[i]);
+    memset(c, 0, sizeof(*c));
+}
+
+void store_receivable_fini(store_receivable *r)
+{
+    if (!r)
+        return;
+    char *const f[] = {r->id,          r->contract_id, r->line_id,         r->kind,
+                       r->ref,         r->waits_for,   r->due_on,          r->bill_on,
+                       r->expected_on, r->period_from, r->period_to,       r->amount,
+                       r->description, r->paid,        r->contract_number, r->currency,
+                       r->partner_id,  r->customer_id};
+    for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+        free(f[i]);
+    memset(r, 0, sizeof(*r));
+}
+
+void store_payment_fini(store_payment *p)
+{
+    if (!p)
+        return;
+    free(p->id), free(p->receivable_id), free(p->client_id), free(p->amount);
+    free(p->paid_on), free(p->created_at);
+    memset(p, 0, sizeof(*p));
+}
+
+static int contract_check(store *st, const store_contract *c)
+{
+    const char *req[] = {c->quote_id, c->customer_id,     c->currency, c->signed_on,
+                         c->start_on, c->catalog_version, c->request,  c->created_by};
+    for (size_t i = 0; i < sizeof(req) / sizeof(req[0]); i++)
+        if (!store_text_ok(req[i]))
+            return store_failf(st, CPQD_EINVAL, "contract: a required field is missing");
+    if (!decimal_ok(c->total) || !opt_date_ok(c->signed_on) || !opt_date_ok(c->start_on) ||
+        !store_opt_text_ok(c->partner_id) || c->quote_version < 1)
+        return store_failf(st, CPQD_EINVAL, "contract: bad total, date, partner or version");
+    return 0;
+}
+
+static int item_check(store *st, const store_receivable *r)
+{
+    if (!store_text_ok(r->line_id) || !store_text_ok(r->kind) || !store_text_ok(r->description) ||
+        !decimal_ok(r->amount) || !decimal_ok(r->paid) || r->line_no < 0 ||
+        !store_opt_text_ok(r->ref) || !store_opt_text_ok(r->waits_for))
+        return store_failf(st, CPQD_EINVAL, "receivable: line, kind, amounts or text missing");
+    const char *d[] = {r->due_on, r->bill_on, r->expected_on, r->period_from, r->period_to};
+    for (int i = 0; i < 5; i++)
+        if (!opt_date_ok(d[i]))
+            return store_failf(st, CPQD_EINVAL, "receivable: dates must be YYYY-MM-DD");
+    return 0;
+}
+
+static int counter_next(store *st, int year, int64_t *seq)
+{
+    sqlite3_stmt *s;
+    int rc = store_stmt(st, STMT_CONTRACT_COUNTER_NEXT, &s);
+    if (rc != 0)
+        return rc;
+    store_bind_int64(st, s, 1, year);
+    int r = store_step(st, s);
+    if (r == SQLITE_ROW)
+        *seq = sqlite3_column_int64(s, 0);
+    else
+        rc = store_fail(st, r, "contract number");
+    store_stmt_done(s);
+    return rc;
+}
+
+/* Whether quote_id already has a contract (CPQD_ECONFLICT if so). */
+static int quote_free(store *st, const char *quote_id)
+{
+    store_contract x;
+    int rc = store_contract_by_quote(st, quote_id, &x);
+    if (rc == 0) {
+        store_contract_fini(&x);
+        return store_failf(st, CPQD_ECONFLICT, "quote %.64s already has a contract", quote_id);
+    }
+    return rc == CPQD_ENOTFOUND ? 0 : rc;
+}
+
+static int head_insert(store *st, const store_contract *c, char *id, const char *number, int year,
+                       int64_t seq, const char *now)
+{
+    int rc = CPQD_ECONFLICT;
+    for (int a = 0; a < ID_ATTEMPTS && rc == CPQD_ECONFLICT; a++) {
+        sqlite3_stmt *s;
+        if ((rc = random_id(st, "c_", id, STORE_CONTRACT_ID_LEN)) != 0 ||
+            (rc = store_stmt(st, STMT_CONTRACT_INSERT, &s)) != 0)
+            return rc;
+        store_bind_text(st, s, 1, id);
+        store_bind_text(st, s, 2, number);
+        store_bind_int64(st, s, 3, year);
+        store_bind_int64(st, s, 4, seq);
+        store_bind_text(st, s, 5, c->quote_id);
+        store_bind_int64(st, s, 6, c->quote_version);
+        const char *t[] = {
+            c->customer_id, c->partner_id,      c->currency, c->total,      c->signed_on,
+            c->start_on,    c->catalog_version, c->request,  c->created_by, now};
+        bind_texts(st, s, 7, t, 10);
+        rc = run(st, s, "contract insert", NULL);
+    }
+    return rc;
+}
+
+static int item_insert(store *st, const store_receivable *r, const char *cid, char *id)
+{
+    int rc = CPQD_ECONFLICT;
+    for (int a = 0; a < ID_ATTEMPTS && rc == CPQD_ECONFLICT; a++) {
+        sqlite3_stmt *s;
+        if ((rc = random_id(st, "r_", id, STORE_RECV_ID_LEN)) != 0 ||
+            (rc = store_stmt(st, STMT_RECV_INSERT, &s)) != 0)
+            return rc;
+        const char *a1[] = {id, cid, r->line_id};
+        bind_texts(st, s, 1, a1, 3);
+        store_bind_int64(st, s, 4, r->line_no);
+        store_bind_text(st, s, 5, r->kind);
+        store_bind_int64(st, s, 6, r->service);
+        store_bind_int64(st, s, 7, r->seq);
+        store_bind_int64(st, s, 8, r->part);
+        const char *a2[] = {r->ref,         r->waits_for,   r->due_on,    r->bill_on,
+                            r->expected_on, r->period_from, r->period_to, r->amount};
+        bind_texts(st, s, 9, a2, 8);
+        store_bind_int64(st, s, 17, r->amount_known ? 1 : 0);
+        store_bind_text(st, s, 18, r->description);
+        store_bind_text(st, s, 19, r->paid);
+        rc = run(st, s, "receivable insert", NULL);
+    }
+    return rc;
+}
+
+/* Writes head and items; ids[i] gets item i's id. */
+static int contract_write(store *st, const store_contract *c, int year,
+                          const store_receivable *items, size_t n, char *id, char *number,
+                          char (*ids)[STORE_RECV_ID_LEN], const char *now)
+{
+    int64_t seq = 0;
+    int rc = quote_free(st, c->quote_id);
+    if (rc == 0)
+        rc = counter_next(st, year, &seq);
+    if (rc == 0) {
+        snprintf(number, CONTRACT_NUMBER_LEN, "C-%04d-%06lld", year, (long long)seq);
+        rc = head_insert(st, c, id, number, year, seq, now);
+    }
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = item_insert(st, &items[i], id, ids[i]);
+    return rc;
+}
+
+int store_contract_insert(store *st, store_contract *c, int year, store_receivable *items, size_t n)
+{
+    char id[STORE_CONTRACT_ID_LEN], number[CONTRACT_NUMBER_LEN], now[STORE_TS_LEN];
+    bool own;
+    int rc = contract_check(st, c);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = item_check(st, &items[i]);
+    if (rc == 0 && (year < 1000 || year > 9999))
+        rc = store_failf(st, CPQD_EINVAL, "contract: year %d out of range", year);
+    if (rc != 0)
+        return rc;
+    char(*ids)[STORE_RECV_ID_LEN] = calloc(n ? n : 1, sizeof(*ids));
+    /* every output allocated before committing: a committed contract is
+     * never reported as failed for want of memory */
+    char **outs = calloc(2 * n + 3, sizeof(char *));
+    if (!ids || !outs) {
+        free(ids), free(outs);
+        return store_failf(st, CPQD_ENOMEM, "out of memory");
+    }
+    store_now(now);
+    if ((rc = store_write_begin(st, &own)) != 0) {
+        free(ids), free(outs);
+        return rc;
+    }
+    rc = contract_write(st, c, year, items, n, id, number, ids, now);
+    if (rc == 0) {
+        outs[0] = store_strdup(id), outs[1] = store_strdup(number), outs[2] = store_strdup(now);
+        for (size_t i = 0; i < n; i++)
+            outs[3 + 2 * i] = store_strdup(ids[i]), outs[4 + 2 * i] = store_strdup(id);
+        for (size_t i = 0; i < 2 * n + 3; i++)
+            if (!outs[i])
+                rc = store_failf(st, CPQD_ENOMEM, "out of memory");
+    }
+    if ((rc = store_write_end(st, own, rc)) != 0) {
+        for (size_t i = 0; i < 2 * n + 3; i++)
+            free(outs[i]);
+    } else {
+        c->id = outs[0], c->number = outs[1], c->created_at = outs[2];
+        for (size_t i = 0; i < n; i++)
+            items[i].id = outs[3 + 2 * i], items[i].contract_id = outs[4 + 2 * i];
+    }
+    free(ids);
+    free(outs);
+    return rc;
+}
+
+static int contract_read(sqlite3_stmt *s, store_contract *out)
+{
+    memset(out, 0, sizeof(*out));
+    char **const cols[] = {
+        &out->id,          &out->number,     &out->quote_id,        NULL,
+        &out->customer_id, &out->partner_id, &out->currency,        &out->total,
+        &out->signed_on,   &out->start_on,   &out->catalog_version, &out->request,
+        &out->created_by,  &out->created_at};
+    out->quote_version = sqlite3_column_int(s, 3);
+    if (cols_dup(s, cols, 14) != 0) {
+        store_contract_fini(out);
+        return CPQD_ENOMEM;
+    }
+    return 0;
+}
+
+static int contract_one(store *st, store_stmt_id sid, const char *key, store_contract *out)
+{
+    sqlite3_stmt *s;
+    memset(out, 0, sizeof(*out));
+    if (!store_text_ok(key))
+        return store_failf(st, CPQD_EINVAL, "contract: an id is required");
+    int rc = store_stmt(st, sid, &s);
+    if (rc != 0)
+        return rc;
+    store_bind_text(st, s, 1, key);
+    int r = store_step(st, s);
+    if (r == SQLITE_ROW)
+        rc = contract_read(s, out);
+    else if (r == SQLITE_DONE)
+        rc = store_failf(st, CPQD_ENOTFOUND, "contract %.64s: not found", key);
+    else
+        rc = store_fail(st, r, "contract get");
+    store_stmt_done(s);
+    return rc;
+}
+
+int store_contract_get(store *st, const char *id, store_contract *out)
+{
+    return contract_one(st, STMT_CONTRACT_GET, id, out);
+}
+
+int store_contract_by_quote(store *st, const char *quote_id, store_contract *out)
+{
+    return contract_one(st, STMT_CONTRACT_BY_QUOTE, quote_id, out);
+}
+
+/* ---- receivables ---- */
+
+static int recv_read(sqlite3_stmt *s, store_receivable *out)
+{
+    memset(out, 0, sizeof(*out));
+    char **const cols[] = {
+        &out->id,
+        &out->contract_id,
+        &out->line_id,
+        NULL,
+        &out->kind,
+        NULL,
+        NULL,
+        NULL,
+        &out->ref,
+        &out->waits_for,
+        &out->due_on,
+        &out->bill_on,
+        &out->expected_on,
+        &out->period_from,
+        &out->period_to,
+        &out->amount,
+        NULL,
+        &out->description,
+        &out->paid,
+        &out->contract_number,
+        &out->currency,
+        &out->partner_id,
+        &out->customer_id,
+    };
+    out->line_no = sqlite3_column_int(s, 3);
+    out->service = sqlite3_column_int(s, 5);
+    out->seq = sqlite3_column_int(s, 6);
+    out->part = sqlite3_column_int(s, 7);
+    out->amount_known = sqlite3_column_int(s, 16) != 0;
+    if (cols_dup(s, cols, 23) != 0) {
+        store_receivable_fini(out);
+        return CPQD_ENOMEM;
+    }
+    return 0;
+}
+
+/* Steps s to the end, collecting items into a malloc'ed array. */
+static int recv_rows(store *st, sqlite3_stmt *s, store_receivable **items, size_t *n)
+{
+    store_receivable *v = NULL;
+    size_t k = 0, cap = 0;
+    int rc = 0, r = SQLITE_DONE;
+    while (rc == 0 && (r = store_step(st, s)) == SQLITE_ROW) {
+        if (k == cap) {
+            size_t nc = cap ? cap * 2 : 16;
+            store_receivable *nv = realloc(v, nc * sizeof(*nv));
+            if (!nv) {
+                rc = CPQD_ENOMEM;
+                break;
+            }
+            v = nv, cap = nc;
+        }
+        if ((rc = recv_read(s, &v[k])) == 0)
+            k++;
+    }
+    if (rc == 0 && r != SQLITE_DONE)
+        rc = store_fail(st, r, "receivables");
+    store_stmt_done(s);
+    if (rc != 0) {
+        for (size_t i = 0; i < k; i++)
+            store_receivable_fini(&v[i]);
+        free(v);
+        return rc;
+    }
+    *items = k ? v : NULL;
+    if (!k)
+        free(v);
+    *n = k;
+    return 0;
+}
+
+int store_receivables_of(store *st, const char *contract_id, store_receivable **items, size_t *n)
+{
+    sqlite3_stmt *s;
+    *items = NULL;
+    *n = 0;
+    if (!store_text_ok(contract_id))
+        return store_failf(st, CPQD_EINVAL, "receivables: a contract id is required");
+    int rc = store_stmt(st, STMT_RECV_OF_CONTRACT, &s);
+    if (rc != 0)
+        return rc;
+    store_bind_text(st, s, 1, contract_id);
+    return recv_rows(st, s, items, n);
+}
+
+int store_receivables_due_until(store *st, const char *until, const char *partner,
+                                store_receivable **items, size_t *n)
+{
+    sqlite3_stmt *s;
+    *items = NULL;
+    *n = 0;
+    if (!until || !opt_date_ok(until) || !store_opt_text_ok(partner))
+        return store_failf(st, CPQD_EINVAL, "receivables: a date YYYY-MM-DD is required");
+    int rc = store_stmt(st, STMT_RECV_DUE_UNTIL, &s);
+    if (rc != 0)
+        return rc;
+    store_bind_text(st, s, 1, until);
+    store_bind_text(st, s, 2, partner);
+    return recv_rows(st, s, items, n);
+}
+
+int store_receivable_get(store *st, const char *id, store_receivable *out)
+{
+    sqlite3_stmt *s;
+    memset(out, 0, sizeof(*out));
+    if (!store_text_ok(id))
+        return store_failf(st, CPQD_EINVAL, "receivable: an id is required");
+    int rc = store_stmt(st, STMT_RECV_GET, &s);
+    if (rc != 0)
+        return rc;
+    store_bind_text(st, s, 1, id);
+    int r = store_step(st, s);
+    if (r == SQLITE_ROW)
+        rc = recv_read(s, out);
+    else if (r == SQLITE_DONE)
+        rc = store_failf(st, CPQD_ENOTFOUND, "receivable %.64s: not found", id);
+    else
+        rc = store_fail(st, r, "receivable get");
+    store_stmt_done(s);
+    return rc;
+}
+
+int store_receivable_set_dates(store *st, const store_receivable *r)
+{
+    sqlite3_stmt *s;
+    bool own;
+    int changed = 0;
+    if (!store_text_ok(r->contract_id) || !store_text_ok(r->kind) ||
+        !store_text_ok(r->description) || !opt_date_ok(r->due_on) || !opt_date_ok(r->bill_on) ||
+        !opt_date_ok(r->expected_on) || !store_opt_text_ok(r->waits_for))
+        return store_failf(st, CPQD_EINVAL, "receivable update: key, dates or text invalid");
+    int rc = store_write_begin(st, &own);
+    if (rc != 0)
+        return rc;
+    if ((rc = store_stmt(st, STMT_RECV_SET_DATES, &s)) == 0) {
+        const char *t[] = {r->waits_for,   r->due_on,      r->bill_on,
+                           r->expected_on, r->description, r->contract_id};
+        bind_texts(st, s, 1, t, 6);
+        store_bind_int64(st, s, 7, r->line_no);
+        store_bind_text(st, s, 8, r->kind);
+        store_bind_int64(st, s, 9, r->service);
+        store_bind_int64(st, s, 10, r->seq);
+        store_bind_int64(st, s, 11, r->part);
+        rc = run(st, s, "receivable update", &changed);
+    }
+    if (rc == 0 && changed == 0)
+        rc = store_failf(st, CPQD_ENOTFOUND, "receivable update: no item with that key");
+    return store_write_end(st, own, rc);
+}
+
+/* ---- payments ---- */
+
+static int payment_read(sqlite3_stmt *s, store_payment *out)
+{
+    memset(out, 0, sizeof(*out));
+    char **const cols[] = {&out->id,     &out->receivable_id, &out->client_id,
+                           &out->amount, &out->paid_on,       &out->created_at};
+    if (cols_dup(s, cols, 6) != 0) {
+        store_payment_fini(out);
+        return CPQD_ENOMEM;
+    }
+    return 0;
+}
+
+int store_payment_get(store *st, const char *rid, const char *client_id, store_payment *out)
+{
+    sqlite3_stmt *s;
+    memset(out, 0, sizeof(*out));
+    if (!store_text_ok(rid) || !store_text_ok(client_id))
+        return store_failf(st, CPQD_EINVAL, "payment: receivable and client id are required");
+    int rc = store_stmt(st, STMT_PAYMENT_GET, &s);
+    if (rc != 0)
+        return rc;
+    store_bind_text(st, s, 1, rid);
+    store_bind_text(st, s, 2, client_id);
+    int r = store_step(st, s);
+    if (r == SQLITE_ROW)
+        rc = payment_read(s, out);
+    else if (r == SQLITE_DONE)
+        rc = store_failf(st, CPQD_ENOTFOUND, "payment %.64s: not found", client_id);
+    else
+        rc = store_fail(st, r, "payment get");
+    store_stmt_done(s);
+    return rc;
+}
+
+int store_payments_of(store *st, const char *rid, store_payment **items, size_t *n)
+{
+    sqlite3_stmt *s;
+    store_payment *v = NULL;
+    size_t k = 0, cap = 0;
+    *items = NULL;
+    *n = 0;
+    if (!store_text_ok(rid))
+        return store_failf(st, CPQD_EINVAL, "payments: a receivable id is required");
+    int rc = store_stmt(st, STMT_PAYMENTS_OF, &s), r = SQLITE_DONE;
+    if (rc != 0)
+        return rc;
+    store_bind_text(st, s, 1, rid);
+    while (rc == 0 && (r = store_step(st, s)) == SQLITE_ROW) {
+        if (k == cap) {
+            size_t nc = cap ? cap * 2 : 8;
+            store_payment *nv = realloc(v, nc * sizeof(*nv));
+            if (!nv) {
+                rc = CPQD_ENOMEM;
+                break;
+            }
+            v = nv, cap = nc;
+        }
+        if ((rc = payment_read(s, &v[k])) == 0)
+            k++;
+    }
+    if (rc == 0 && r != SQLITE_DONE)
+        rc = store_fail(st, r, "payments");
+    store_stmt_done(s);
+    if (rc != 0 || k == 0) {
+        for (size_t i = 0; i < k; i++)
+            store_payment_fini(&v[i]);
+        free(v);
+        return rc;
+    }
+    *items = v;
+    *n = k;
+    return 0;
+}
+
+static int payment_write(store *st, const store_payment *p, const char *old_paid,
+                         const char *new_paid, char *id, const char *now)
+{
+    store_payment x;
+    int rc = store_payment_get(st, p->receivable_id, p->client_id, &x), changed = 0;
+    if (rc == 0) {
+        store_payment_fini(&x);
+        return store_failf(st, CPQD_ECONFLICT, "payment %.64s was already recorded", p->client_id);
+    }
+    if (rc != CPQD_ENOTFOUND)
+        return rc;
+    sqlite3_stmt *s;
+    if ((rc = random_id(st, "p_", id, STORE_PAYMENT_ID_LEN)) != 0 ||
+        (rc = store_stmt(st, STMT_PAYMENT_INSERT, &s)) != 0)
+        return rc;
+    const char *t[] = {id, p->receivable_id, p->client_id, p->amount, p->paid_on, now};
+    bind_texts(st, s, 1, t, 6);
+    if ((rc = run(st, s, "payment insert", NULL)) != 0 ||
+        (rc = store_stmt(st, STMT_RECV_SET_PAID, &s)) != 0)
+        return rc;
+    const char *u[] = {new_paid, p->receivable_id, old_paid};
+    bind_texts(st, s, 1, u, 3);
+    if ((rc = run(st, s, "receivable paid", &changed)) == 0 && changed == 0)
+        rc =
+            store_failf(st, CPQD_ECONFLICT, "receivable %.64s changed meanwhile", p->receivable_id);
+    return rc;
+}
+
+int store_payment_add(store *st, store_payment *p, const char *old_paid, const char *new_paid)
+{
+    char id[STORE_PAYMENT_ID_LEN], now[STORE_TS_LEN];
+    bool own;
+    if (!store_text_ok(p->receivable_id) || !store_text_ok(p->client_id) ||
+        !decimal_ok(p->amount) || p->amount[0] == '-' ||
+        strspn(p->amount, "0.") == strlen(p->amount) || !p->paid_on || !opt_date_ok(p->paid_on) ||
+        !decimal_ok(old_paid) || !decimal_ok(new_paid))
+        return store_failf(st, CPQD_EINVAL,
+                           "payment: receivable, client id, positive amount, paid_on required");
+    store_now(now);
+    int rc = store_write_begin(st, &own);
+    if (rc != 0)
+        return rc;
+    rc = payment_write(st, p, old_paid, new_paid, id, now);
+    char *a = rc == 0 ? store_strdup(id) : NULL, *b = rc == 0 ? store_strdup(now) : NULL;
+    if (rc == 0 && (!a || !b))
+        rc = store_failf(st, CPQD_ENOMEM, "out of memory");
+    if ((rc = store_write_end(st, own, rc)) != 0) {
+        free(a), free(b);
+        return rc;
+    }
+    p->id = a, p->created_at = b;
+    return 0;
+}
+
+int store_receivable_warn(store *st, const char *rid, const char *state, bool *first)
+{
+    char now[STORE_TS_LEN];
+    sqlite3_stmt *s;
+    bool own;
+    int changed = 0;
+    *first = false;
+    if (!store_text_ok(rid) || !store_text_ok(state))
+        return store_failf(st, CPQD_EINVAL, "warning: receivable and state are required");
+    store_now(now);
+    int rc = store_write_begin(st, &own);
+    if (rc != 0)
+        return rc;
+    if ((rc = store_stmt(st, STMT_WARNING_INSERT, &s)) == 0) {
+        const char *t[] = {rid, state, now};
+        bind_texts(st, s, 1, t, 3);
+        rc = run(st, s, "warning insert", &changed);
+    }
+    if ((rc = store_write_end(st, own, rc)) == 0)
+        *first = changed > 0;
+    return rc;
+}

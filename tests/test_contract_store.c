@@ -1,0 +1,314 @@
+/*
+ * Unit tests of the store's contracts, receivables, payments and warnings
+ * (src/store_contract.c): numbering gap-free per year, one contract per
+ * quote, items round-trip, payments idempotent per client id and checked
+ * against the paid amount they replace, warnings once per item and state,
+ * the due list scoped by partner, dates updated by item key, and a failed
+ * write that leaves nothing behind.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "cpqd/store.h"
+#include "store_int.h" /* store_test_fail_step */
+#include "testutil.h"
+
+typedef struct fx {
+    char *dir, *db;
+    store *st;
+} fx;
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof(*f));
+    if (!f)
+        return -1;
+    f->dir = tu_tmpdir();
+    f->db = tu_fmt("%s/var/cpqd.db", f->dir);
+    if (store_open(f->db, false, &f->st, NULL) != 0)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    store_close(f->st);
+    tu_rm_tree(f->dir);
+    free(f->dir), free(f->db);
+    free(f);
+    return 0;
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+/* A stored quote (the contract's foreign key); returns its malloc'ed id. */
+static char *quote_new(store *st, const char *partner)
+{
+    store_quote q = {.status = "approved",
+                     .customer_id = "C-1",
+                     .partner_id = (char *)partner,
+                     .currency = "CNY",
+                     .total = "100.00",
+                     .catalog_version = "v1",
+                     .request = "{}",
+                     .priced = "{}",
+                     .created_by = "k_1"};
+    assert_int_equal(store_quote_insert(st, &q, 2026), 0);
+    free(q.number), free(q.created_at), free(q.updated_at);
+    return q.id;
+}
+
+static store_contract contract_of(const char *quote, const char *partner)
+{
+    return (store_contract){.quote_id = (char *)quote,
+                            .quote_version = 1,
+                            .customer_id = "C-1",
+                            .partner_id = (char *)partner,
+                            .currency = "CNY",
+                            .total = "100.00",
+                            .signed_on = "2026-12-02",
+                            .start_on = "2026-12-02",
+                            .catalog_version = "v1",
+                            .request = "{\"signed_on\":\"2026-12-02\"}",
+                            .created_by = "k_1"};
+}
+
+/* Two items of line "1": 33.34 due Dec 2, 66.66 pending delivery. */
+static void items_of(store_receivable it[2])
+{
+    it[0] = (store_receivable){.line_id = "1",
+                               .kind = "installment",
+                               .amount = "33.34",
+                               .amount_known = true,
+                               .description = "first",
+                               .paid = "0.00",
+                               .due_on = "2026-12-02",
+                               .bill_on = "2026-12-02"};
+    it[1] = (store_receivable){.line_id = "1",
+                               .kind = "installment",
+                               .part = 1,
+                               .amount = "66.66",
+                               .amount_known = true,
+                               .description = "second",
+                               .paid = "0.00",
+                               .waits_for = "delivery",
+                               .expected_on = "2026-12-05"};
+}
+
+static void outputs_free(store_contract *c, store_receivable *it, size_t n)
+{
+    free(c->id), free(c->number), free(c->created_at);
+    for (size_t i = 0; i < n; i++)
+        free(it[i].id), free(it[i].contract_id);
+}
+
+static void test_contract_insert_numbers_and_reads(void **state)
+{
+    fx *f = *state;
+    char *q1 = quote_new(f->st, NULL), *q2 = quote_new(f->st, "P-1");
+    store_contract c = contract_of(q1, NULL);
+    store_receivable it[2];
+    items_of(it);
+    assert_int_equal(store_contract_insert(f->st, &c, 2026, it, 2), 0);
+    assert_string_equal(c.number, "C-2026-000001");
+    assert_memory_equal(c.id, "c_", 2);
+    assert_int_equal(strlen(c.id), 18);
+    assert_memory_equal(it[0].id, "r_", 2);
+    assert_string_equal(it[1].contract_id, c.id);
+    /* one contract per quote: refused, and the number is given back */
+    store_contract dup = contract_of(q1, NULL);
+    assert_int_equal(store_contract_insert(f->st, &dup, 2026, NULL, 0), CPQD_ECONFLICT);
+    assert_null(dup.id);
+    store_contract c2 = contract_of(q2, "P-1");
+    assert_int_equal(store_contract_insert(f->st, &c2, 2026, NULL, 0), 0);
+    assert_string_equal(c2.number, "C-2026-000002");
+    store_contract c3 = contract_of(quote_new(f->st, NULL), NULL);
+    assert_int_equal(store_contract_insert(f->st, &c3, 2027, NULL, 0), 0);
+    assert_string_equal(c3.number, "C-2027-000001");
+    free(c3.quote_id);
+
+    store_contract g;
+    assert_int_equal(store_contract_get(f->st, c.id, &g), 0);
+    assert_string_equal(g.quote_id, q1);
+    assert_string_equal(g.total, "100.00");
+    assert_string_equal(g.signed_on, "2026-12-02");
+    assert_null(g.partner_id);
+    assert_int_equal(g.quote_version, 1);
+    store_contract_fini(&g);
+    assert_int_equal(store_contract_by_quote(f->st, q2, &g), 0);
+    assert_string_equal(g.partner_id, "P-1");
+    store_contract_fini(&g);
+    assert_int_equal(store_contract_get(f->st, "c_nope", &g), CPQD_ENOTFOUND);
+
+    store_receivable *rows;
+    size_t n;
+    assert_int_equal(store_receivables_of(f->st, c.id, &rows, &n), 0);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        const store_receivable *r = &rows[i];
+        int k = !strcmp(r->id, it[0].id) ? 0 : 1;
+        assert_string_equal(r->amount, it[k].amount);
+        assert_string_equal(r->paid, "0.00");
+        assert_string_equal(r->currency, "CNY");
+        assert_string_equal(r->contract_number, "C-2026-000001");
+        assert_int_equal(r->part, k);
+        if (k == 1) {
+            assert_null(r->due_on);
+            assert_string_equal(r->waits_for, "delivery");
+            assert_string_equal(r->expected_on, "2026-12-05");
+        }
+        store_receivable_fini(&rows[i]);
+    }
+    free(rows);
+    store_receivable_fini(NULL);
+    store_contract_fini(NULL);
+    store_payment_fini(NULL);
+    outputs_free(&c, it, 2);
+    free(c2.id), free(c2.number), free(c2.created_at);
+    free(c3.id), free(c3.number), free(c3.created_at);
+    free(q1), free(q2);
+}
+
+static void test_contract_bad_input_and_failure_write_nothing(void **state)
+{
+    fx *f = *state;
+    char *q = quote_new(f->st, NULL);
+    store_contract c = contract_of(q, NULL);
+    c.total = "1,00";
+    assert_int_equal(store_contract_insert(f->st, &c, 2026, NULL, 0), CPQD_EINVAL);
+    c = contract_of(q, NULL);
+    store_receivable it[2];
+    items_of(it);
+    it[1].due_on = "2026-02-30";
+    assert_int_equal(store_contract_insert(f->st, &c, 2026, it, 2), CPQD_EINVAL);
+    /* an I/O failure on the second item: nothing stays, no number used */
+    items_of(it);
+    store_test_fail_step(f->st, 5);
+    assert_int_equal(store_contract_insert(f->st, &c, 2026, it, 2), CPQD_EIO);
+    assert_null(c.id);
+    store_test_fail_step(f->st, 0);
+    store_contract g;
+    assert_int_equal(store_contract_by_quote(f->st, q, &g), CPQD_ENOTFOUND);
+    assert_int_equal(store_contract_insert(f->st, &c, 2026, it, 2), 0);
+    assert_string_equal(c.number, "C-2026-000001");
+    outputs_free(&c, it, 2);
+    free(q);
+}
+
+static void test_payments_idempotent_and_checked(void **state)
+{
+    fx *f = *state;
+    char *q = quote_new(f->st, NULL);
+    store_contract c = contract_of(q, NULL);
+    store_receivable it[2];
+    items_of(it);
+    assert_int_equal(store_contract_insert(f->st, &c, 2026, it, 2), 0);
+    store_payment p = {.receivable_id = it[0].id,
+                       .client_id = "pay-1",
+                       .amount = "10.00",
+                       .paid_on = "2026-12-03"};
+    assert_int_equal(store_payment_add(f->st, &p, "0.00", "10.00"), 0);
+    assert_memory_equal(p.id, "p_", 2);
+    free(p.id), free(p.created_at);
+    p.id = p.created_at = NULL;
+    /* the same client id again: refused, nothing changes */
+    assert_int_equal(store_payment_add(f->st, &p, "10.00", "20.00"), CPQD_ECONFLICT);
+    /* a stale paid amount (someone paid meanwhile): refused, no row */
+    store_payment p2 = {
+        .receivable_id = it[0].id, .client_id = "pay-2", .amount = "5.00", .paid_on = "2026-12-04"};
+    assert_int_equal(store_payment_add(f->st, &p2, "0.00", "5.00"), CPQD_ECONFLICT);
+    store_payment got;
+    assert_int_equal(store_payment_get(f->st, it[0].id, "pay-2", &got), CPQD_ENOTFOUND);
+    assert_int_equal(store_payment_add(f->st, &p2, "10.00", "15.00"), 0);
+    free(p2.id), free(p2.created_at);
+    store_receivable r;
+    assert_int_equal(store_receivable_get(f->st, it[0].id, &r), 0);
+    assert_string_equal(r.paid, "15.00");
+    store_receivable_fini(&r);
+    store_payment *ps;
+    size_t n;
+    assert_int_equal(store_payments_of(f->st, it[0].id, &ps, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(ps[0].client_id, "pay-1");
+    assert_string_equal(ps[1].amount, "5.00");
+    for (size_t i = 0; i < n; i++)
+        store_payment_fini(&ps[i]);
+    free(ps);
+    p2.amount = "-1";
+    assert_int_equal(store_payment_add(f->st, &p2, "15.00", "14.00"), CPQD_EINVAL);
+    outputs_free(&c, it, 2);
+    free(q);
+}
+
+static void test_warnings_once_due_list_and_dates(void **state)
+{
+    fx *f = *state;
+    char *qa = quote_new(f->st, "P-1"), *qb = quote_new(f->st, "P-2");
+    store_contract a = contract_of(qa, "P-1"), b = contract_of(qb, "P-2");
+    store_receivable ia[2], ib[2];
+    items_of(ia);
+    items_of(ib);
+    assert_int_equal(store_contract_insert(f->st, &a, 2026, ia, 2), 0);
+    assert_int_equal(store_contract_insert(f->st, &b, 2026, ib, 2), 0);
+    bool first;
+    assert_int_equal(store_receivable_warn(f->st, ia[0].id, "overdue", &first), 0);
+    assert_true(first);
+    assert_int_equal(store_receivable_warn(f->st, ia[0].id, "overdue", &first), 0);
+    assert_false(first);
+    assert_int_equal(store_receivable_warn(f->st, ia[0].id, "due_soon", &first), 0);
+    assert_true(first);
+    /* known due dates only, up to the date, scoped by partner */
+    store_receivable *rows;
+    size_t n;
+    assert_int_equal(store_receivables_due_until(f->st, "2026-12-31", NULL, &rows, &n), 0);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++)
+        store_receivable_fini(&rows[i]);
+    free(rows);
+    assert_int_equal(store_receivables_due_until(f->st, "2026-12-31", "P-2", &rows, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(rows[0].id, ib[0].id);
+    assert_string_equal(rows[0].partner_id, "P-2");
+    store_receivable_fini(&rows[0]);
+    free(rows);
+    assert_int_equal(store_receivables_due_until(f->st, "2026-12-01", NULL, &rows, &n), 0);
+    assert_int_equal(n, 0);
+    /* delivery known: the pending item gets its dates, by key */
+    store_receivable k = {.contract_id = a.id,
+                          .line_no = 0,
+                          .kind = "installment",
+                          .part = 1,
+                          .due_on = "2026-12-20",
+                          .bill_on = "2026-12-20",
+                          .description = "second, delivered"};
+    assert_int_equal(store_receivable_set_dates(f->st, &k), 0);
+    store_receivable r;
+    assert_int_equal(store_receivable_get(f->st, ia[1].id, &r), 0);
+    assert_string_equal(r.due_on, "2026-12-20");
+    assert_null(r.waits_for);
+    assert_null(r.expected_on);
+    assert_string_equal(r.amount, "66.66");
+    store_receivable_fini(&r);
+    k.part = 7;
+    assert_int_equal(store_receivable_set_dates(f->st, &k), CPQD_ENOTFOUND);
+    outputs_free(&a, ia, 2);
+    outputs_free(&b, ib, 2);
+    free(qa), free(qb);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_contract_insert_numbers_and_reads),
+        T(test_contract_bad_input_and_failure_write_nothing),
+        T(test_payments_idempotent_and_checked),
+        T(test_warnings_once_due_list_and_dates),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

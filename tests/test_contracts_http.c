@@ -1,0 +1,758 @@
+/*
+ * End-to-end tests of contracts and receivables (docs/receivables.md
+ * "Contracts"): the real binary with --keys and --db on the sample
+ * catalogs. Covers accepting a quote of each sample catalog's delivery
+ * mode with its schedule checked against hand-computed amounts and dates,
+ * exact sums per line and per contract, 409 for a draft and an expired
+ * quote, idempotent accept, payments (partial, full, overpayment, too many
+ * decimals, replay), the overdue and due-soon lists with as_of and aging,
+ * the warning sweep (once per item and state), partner scoping (404), the
+ * events in the pull feed, and kill -9 right after a 201.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "testutil.h"
+
+#include "cpqd/money.h"
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+enum { K_ADMIN, K_REP, K_CRM, K_PARTNER_A, K_PARTNER_B, NKEYS };
+static const char *const key_role[NKEYS] = {"admin", "rep", "crm", "partner", "partner"};
+static const char *const key_partner[NKEYS] = {NULL, NULL, NULL, "P-101", "P-102"};
+
+typedef struct fx {
+    char *dir, *keys, *db, *logp;
+    char key[NKEYS][80];
+    tu_server s;
+} fx;
+
+static void make_keys(fx *f)
+{
+    for (int i = 0; i < NKEYS; i++) {
+        const char *argv[12] = {"key", "new", "--keys", f->keys, "--role", key_role[i], NULL};
+        if (key_partner[i]) {
+            argv[6] = "--partner";
+            argv[7] = key_partner[i];
+        }
+        char *out = NULL, *err = NULL;
+        if (tu_run(argv, &out, &err) != 0)
+            fail_msg("cpqd key new failed: %s", err ? err : "");
+        size_t n = strcspn(out, "\n");
+        assert_true(n > 10 && n < sizeof(f->key[i]));
+        memcpy(f->key[i], out, n);
+        f->key[i][n] = '\0';
+        free(out);
+        free(err);
+    }
+}
+
+static void start(fx *f)
+{
+    static int nstart;
+    char *cats = tu_path("catalogs"), *rules = tu_path("rules");
+    const char *args[] = {"--catalogs", cats,    "--rules", rules, "--threads", "2",
+                          "--keys",     f->keys, "--db",    f->db, NULL};
+    free(f->logp);
+    f->logp = tu_fmt("%s/cpqd-%d.log", f->dir, ++nstart);
+    assert_int_equal(tu_server_start(&f->s, f->logp, args), 0);
+    free(cats);
+    free(rules);
+}
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    *state = f;
+    f->dir = tu_tmpdir();
+    f->keys = tu_fmt("%s/keys.yaml", f->dir);
+    f->db = tu_fmt("%s/var/cpqd.db", f->dir);
+    make_keys(f);
+    start(f);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    int st = f->s.pid > 0 ? tu_server_stop(&f->s) : 0;
+    tu_rm_tree(f->dir);
+    free(f->dir), free(f->keys), free(f->db), free(f->logp);
+    free(f);
+    return st == 0 ? 0 : -1;
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+/* ---- calls ---- */
+
+static int call_h(fx *f, int k, const char *method, const char *path, const char *body,
+                  const char *extra, json_t **out)
+{
+    char hdr[512];
+    snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\r\n%s", f->key[k], extra ? extra : "");
+    tu_resp r;
+    assert_int_equal(tu_http(f->s.port, method, path, hdr, body, body ? strlen(body) : 0, &r), 0);
+    int st = r.status;
+    if (out) {
+        json_error_t je;
+        *out = json_loadb(r.body ? r.body : "", r.body_len, 0, &je);
+        if (!*out)
+            fail_msg("%s %s: not JSON (%d): %s", method, path, st, r.body ? r.body : "");
+    }
+    tu_resp_free(&r);
+    return st;
+}
+
+static int call(fx *f, int k, const char *method, const char *path, const char *body, json_t **out)
+{
+    return call_h(f, k, method, path, body, NULL, out);
+}
+
+static const char *js(json_t *o, const char *k)
+{
+    const char *v = json_string_value(json_object_get(o, k));
+    if (!v) {
+        char *d = json_dumps(o, 0);
+        fail_msg("no string '%s' in %.2000s", k, d ? d : "?");
+    }
+    return v;
+}
+
+static money_dec dec(const char *s)
+{
+    money_dec v;
+    assert_int_equal(money_parse(s, strlen(s), &v), 0);
+    return v;
+}
+
+static void assert_dec_eq(money_dec a, const char *want)
+{
+    if (money_cmp(a, dec(want)) != 0) {
+        char b[MONEY_FMT_MAX];
+        money_format(a, b, sizeof(b));
+        fail_msg("amount %s, expected %s", b, want);
+    }
+}
+
+/* Creates a quote as k and submits it (approved without a discount);
+ * returns the quote (its priced lines) as JSON. */
+static json_t *approved_quote(fx *f, int k, const char *body)
+{
+    json_t *j;
+    int st = call(f, k, "POST", "/v1/quotes", body, &j);
+    if (st != 201)
+        fail_msg("create: %d %s", st, json_dumps(j, 0));
+    char *path = tu_fmt("/v1/quotes/%s/submit", js(j, "id"));
+    json_decref(j);
+    st = call(f, k, "POST", path, "", &j);
+    free(path);
+    if (st != 200 || strcmp(js(j, "status"), "approved") != 0)
+        fail_msg("submit: %d %s", st, json_dumps(j, 0));
+    return j;
+}
+
+static int accept_q(fx *f, int k, const char *qid, const char *body, const char *extra,
+                    json_t **out)
+{
+    char *path = tu_fmt("/v1/quotes/%s/accept", qid);
+    int st = call_h(f, k, "POST", path, body, extra, out);
+    free(path);
+    return st;
+}
+
+static json_t *accept_ok(fx *f, int k, const char *qid, const char *body)
+{
+    json_t *j;
+    int st = accept_q(f, k, qid, body, NULL, &j);
+    if (st != 201)
+        fail_msg("accept: %d %s", st, json_dumps(j, 0));
+    return j;
+}
+
+/* The priced total of quote line id. */
+static const char *line_total(json_t *quote, const char *id)
+{
+    size_t i;
+    json_t *l;
+    json_array_foreach(json_object_get(json_object_get(quote, "priced"), "lines"), i,
+                       l) if (!strcmp(js(l, "id"), id)) return js(l, "total");
+    fail_msg("no line %s", id);
+    return NULL;
+}
+
+/* Sum of the items' amounts, of line `line` only when non-NULL. */
+static money_dec items_sum(json_t *items, const char *line)
+{
+    money_dec s = money_from_int(0);
+    size_t i;
+    json_t *it;
+    json_array_foreach(items, i, it) if (!line || !strcmp(js(it, "line"), line))
+        assert_int_equal(money_add(s, dec(js(it, "amount")), &s), 0);
+    return s;
+}
+
+/* GET /v1/contracts/{id}/receivables (as_of may be NULL), checked: items
+ * add up to the total; returns the body. */
+static json_t *receivables(fx *f, int k, const char *cid, const char *as_of)
+{
+    char *path = as_of ? tu_fmt("/v1/contracts/%s/receivables?as_of=%s", cid, as_of)
+                       : tu_fmt("/v1/contracts/%s/receivables", cid);
+    json_t *j;
+    int st = call(f, k, "GET", path, NULL, &j);
+    free(path);
+    if (st != 200)
+        fail_msg("receivables: %d %s", st, json_dumps(j, 0));
+    assert_dec_eq(items_sum(json_object_get(j, "items"), NULL), js(j, "total"));
+    return j;
+}
+
+static json_t *item_at(json_t *c, size_t i)
+{
+    json_t *it = json_array_get(json_object_get(c, "items"), i);
+    assert_non_null(it);
+    return it;
+}
+
+static void expect_item(json_t *it, const char *line, const char *kind, const char *amount,
+                        const char *due_on, const char *bill_on)
+{
+    assert_string_equal(js(it, "line"), line);
+    assert_string_equal(js(it, "kind"), kind);
+    assert_string_equal(js(it, "amount"), amount);
+    if (due_on)
+        assert_string_equal(js(it, "due_on"), due_on);
+    else
+        assert_true(json_is_null(json_object_get(it, "due_on")));
+    if (bill_on)
+        assert_string_equal(js(it, "bill_on"), bill_on);
+}
+
+/* ---- tests ---- */
+
+#define GOODS_Q                                                                                    \
+    "{\"customer\":{\"id\":\"C-1\"},\"date\":\"2026-12-01\",\"lines\":["                           \
+    "{\"id\":\"oven\",\"sku\":\"APL-OVN-STEAM\",\"quantity\":\"1\"},"                              \
+    "{\"id\":\"kettle\",\"sku\":\"APL-KTL-17\",\"quantity\":\"2\"},"                               \
+    "{\"id\":\"kettle2\",\"sku\":\"APL-KTL-17\",\"quantity\":\"2\"}]}"
+
+/* goods: APL-OVN-STEAM (prepaid: 100% on signing) and two kettle lines
+ * without a term (100% on delivery; one delivered, one pending with its
+ * estimate at signing + lead time 1 day). */
+static void test_accept_goods(void **state)
+{
+    fx *f = *state;
+    json_t *q = approved_quote(f, K_REP, GOODS_Q);
+    assert_string_equal(line_total(q, "kettle"), "298.00"); /* 2 x 149.00 */
+    json_t *c = accept_ok(f, K_REP, js(q, "id"),
+                          "{\"signed_on\":\"2026-12-02\",\"lines\":{\"kettle\":"
+                          "{\"delivered_on\":\"2026-12-05\"}}}");
+    assert_memory_equal(js(c, "id"), "c_", 2);
+    assert_string_equal(js(c, "number"), "C-2026-000001");
+    assert_string_equal(js(c, "currency"), "CNY");
+    /* the quote's total: no line is a subscription or usage */
+    assert_string_equal(js(c, "total"), js(q, "total"));
+    json_t *items = json_object_get(c, "items");
+    assert_int_equal(json_array_size(items), 3);
+    expect_item(item_at(c, 0), "oven", "installment", line_total(q, "oven"), "2026-12-02",
+                "2026-12-02");
+    expect_item(item_at(c, 1), "kettle", "installment", "298.00", "2026-12-05", "2026-12-05");
+    /* pending items come last, with their estimate */
+    expect_item(item_at(c, 2), "kettle2", "installment", "298.00", NULL, NULL);
+    assert_string_equal(js(item_at(c, 2), "waits_for"), "delivery");
+    assert_string_equal(js(item_at(c, 2), "expected_on"), "2026-12-03");
+    const char *lines[] = {"oven", "kettle", "kettle2"};
+    for (int i = 0; i < 3; i++)
+        assert_dec_eq(items_sum(items, lines[i]), line_total(q, lines[i]));
+    assert_dec_eq(items_sum(items, NULL), js(c, "total"));
+    /* the quote is accepted, with its history */
+    json_t *g;
+    char *path = tu_fmt("/v1/quotes/%s", js(q, "id"));
+    assert_int_equal(call(f, K_REP, "GET", path, NULL, &g), 200);
+    free(path);
+    assert_string_equal(js(g, "status"), "accepted");
+    json_t *h = json_object_get(g, "history");
+    assert_string_equal(js(json_array_get(h, json_array_size(h) - 1), "to"), "accepted");
+    json_decref(g);
+    /* GET the contract and its receivables */
+    path = tu_fmt("/v1/contracts/%s", js(c, "id"));
+    assert_int_equal(call(f, K_CRM, "GET", path, NULL, &g), 200);
+    free(path);
+    assert_string_equal(js(g, "number"), "C-2026-000001");
+    assert_string_equal(js(g, "quote_id"), js(q, "id"));
+    json_decref(g);
+    json_t *r = receivables(f, K_REP, js(c, "id"), "2026-12-01");
+    assert_int_equal(json_array_size(json_object_get(r, "items")), 3);
+    assert_string_equal(js(json_array_get(json_object_get(r, "items"), 0), "status"), "scheduled");
+    json_decref(r);
+    r = receivables(f, K_REP, js(c, "id"), "2026-12-02");
+    assert_string_equal(js(json_array_get(json_object_get(r, "items"), 0), "status"), "due");
+    json_decref(r);
+    /* a second accept of an accepted quote */
+    assert_int_equal(accept_q(f, K_REP, js(q, "id"), "{\"signed_on\":\"2026-12-02\"}", NULL, &g),
+                     409);
+    assert_non_null(strstr(js(json_object_get(g, "error"), "message"), "allowed"));
+    json_decref(g);
+    json_decref(c);
+    json_decref(q);
+}
+
+/* subscription: SAS-CRM-STD-Q x 10, 282.00 per seat per quarter + 6% =
+ * 2,989.20 per period, 12 months from Jan 31 2027: periods anchored on
+ * the 31st (Jan 31, Apr 30, Jul 31, Oct 31), billed in advance, due 15
+ * days after billing (saas-net15). */
+static void test_accept_subscription(void **state)
+{
+    fx *f = *state;
+    json_t *q = approved_quote(f, K_REP,
+                               "{\"customer\":{\"id\":\"S-1\"},\"date\":\"2026-12-01\",\"lines\":"
+                               "[{\"id\":\"seats\",\"sku\":\"SAS-CRM-STD-Q\",\"quantity\":\"10\","
+                               "\"attributes\":{\"tenant\":\"acme\"}}]}");
+    assert_string_equal(line_total(q, "seats"), "2989.20");
+    json_t *c = accept_ok(f, K_CRM, js(q, "id"),
+                          "{\"signed_on\":\"2026-12-02\",\"start_on\":\"2027-01-31\"}");
+    assert_string_equal(js(c, "total"), "11956.80"); /* 4 x 2989.20 */
+    assert_string_equal(js(c, "start_on"), "2027-01-31");
+    static const char *const from[] = {"2027-01-31", "2027-04-30", "2027-07-31", "2027-10-31"};
+    static const char *const to[] = {"2027-04-30", "2027-07-31", "2027-10-31", "2028-01-31"};
+    static const char *const due[] = {"2027-02-15", "2027-05-15", "2027-08-15", "2027-11-15"};
+    json_t *items = json_object_get(c, "items");
+    assert_int_equal(json_array_size(items), 4);
+    for (size_t i = 0; i < 4; i++) {
+        json_t *it = item_at(c, i);
+        expect_item(it, "seats", "period", "2989.20", due[i], from[i]);
+        assert_string_equal(js(it, "period_from"), from[i]);
+        assert_string_equal(js(it, "period_to"), to[i]);
+        assert_int_equal(json_integer_value(json_object_get(it, "seq")), (json_int_t)i);
+    }
+    assert_dec_eq(items_sum(items, "seats"), "11956.80");
+    json_t *l0 = json_array_get(json_object_get(c, "lines"), 0);
+    assert_string_equal(js(l0, "total"), "11956.80");
+    json_decref(c);
+    json_decref(q);
+}
+
+/* goods_with_service: MED-IP-V1 with training; usage: CLD-OSS-STD;
+ * milestone: PRJ-MES-IMPL (10/20/40/20/10, milestone-net30). */
+static void test_accept_other_modes(void **state)
+{
+    fx *f = *state;
+    /* goods_with_service, delivered and accepted: the training (100% on
+     * acceptance) and the goods (hospital-180: acceptance + 180 days) */
+    json_t *q = approved_quote(f, K_REP,
+                               "{\"customer\":{\"id\":\"H-1\"},\"date\":\"2026-12-01\",\"lines\":"
+                               "[{\"id\":\"pump\",\"sku\":\"MED-IP-V1\",\"quantity\":\"2\"}]}");
+    json_t *c = accept_ok(f, K_REP, js(q, "id"),
+                          "{\"signed_on\":\"2026-12-02\",\"lines\":{\"pump\":{\"delivered_on\":"
+                          "\"2026-12-10\",\"accepted_on\":\"2026-12-20\"}}}");
+    json_t *items = json_object_get(c, "items");
+    assert_int_equal(json_array_size(items), 2);
+    assert_string_equal(js(item_at(c, 0), "kind"), "service");
+    assert_string_equal(js(item_at(c, 0), "ref"), "MED-SVC-TRAIN");
+    assert_string_equal(js(item_at(c, 0), "due_on"), "2026-12-20");
+    assert_string_equal(js(item_at(c, 1), "kind"), "installment");
+    assert_string_equal(js(item_at(c, 1), "due_on"), "2027-06-18"); /* Dec 20 + 180 */
+    assert_dec_eq(items_sum(items, "pump"), line_total(q, "pump"));
+    assert_string_equal(js(c, "total"), js(q, "total"));
+    json_decref(c);
+    json_decref(q);
+
+    /* usage: one period in arrears, amount unknown until it closes */
+    q = approved_quote(f, K_REP,
+                       "{\"customer\":{\"id\":\"U-1\"},\"date\":\"2026-12-01\",\"lines\":[{\"id\":"
+                       "\"oss\",\"sku\":\"CLD-OSS-STD\",\"quantity\":\"1000\",\"attributes\":"
+                       "{\"region\":\"cn-shanghai\"}}]}");
+    c = accept_ok(f, K_REP, js(q, "id"),
+                  "{\"signed_on\":\"2026-12-02\",\"start_on\":\"2027-01-01\"}");
+    assert_int_equal(json_array_size(json_object_get(c, "items")), 1);
+    json_t *u = item_at(c, 0);
+    expect_item(u, "oss", "usage", "0.00", "2027-02-15", "2027-01-31"); /* eom + 15 */
+    assert_false(json_boolean_value(json_object_get(u, "amount_known")));
+    assert_string_equal(js(u, "period_from"), "2027-01-01");
+    assert_string_equal(js(u, "period_to"), "2027-02-01");
+    assert_string_equal(js(c, "total"), "0.00");
+    /* nothing to collect yet: a payment is refused */
+    json_t *j;
+    char *path = tu_fmt("/v1/receivables/%s/payments", js(u, "id"));
+    assert_int_equal(call(f, K_REP, "POST", path,
+                          "{\"id\":\"pay-1\",\"amount\":\"1.00\",\"paid_on\":\"2027-02-01\"}", &j),
+                     409);
+    free(path);
+    json_decref(j);
+    json_decref(c);
+    json_decref(q);
+
+    /* milestone: 2,968,000.00 in 10/20/40/20/10; the first milestone
+     * accepted at signing is due 30 days later, the others wait */
+    q = approved_quote(f, K_REP,
+                       "{\"customer\":{\"id\":\"P-1\"},\"date\":\"2026-12-01\",\"lines\":[{\"id\":"
+                       "\"mes\",\"sku\":\"PRJ-MES-IMPL\",\"quantity\":\"1\",\"attributes\":"
+                       "{\"project_code\":\"PJ-2026-0001\"}}]}");
+    assert_string_equal(line_total(q, "mes"), "2968000.00");
+    c = accept_ok(f, K_REP, js(q, "id"),
+                  "{\"signed_on\":\"2026-12-02\",\"lines\":{\"mes\":{\"milestones\":"
+                  "{\"signed\":\"2026-12-02\"}}}}");
+    static const char *const ms[] = {"signed", "blueprint", "go-live", "final", "warranty-end"};
+    static const char *const amt[] = {"296800.00", "593600.00", "1187200.00", "593600.00",
+                                      "296800.00"};
+    assert_int_equal(json_array_size(json_object_get(c, "items")), 5);
+    for (size_t i = 0; i < 5; i++) {
+        json_t *it = item_at(c, i);
+        expect_item(it, "mes", "milestone", amt[i], i == 0 ? "2027-01-01" : NULL, NULL);
+        assert_string_equal(js(it, "ref"), ms[i]);
+        if (i)
+            assert_string_equal(js(it, "waits_for"), "milestone");
+    }
+    assert_dec_eq(items_sum(json_object_get(c, "items"), "mes"), "2968000.00");
+    json_decref(c);
+    json_decref(q);
+    /* bad requests change nothing */
+    q = approved_quote(f, K_REP, GOODS_Q);
+    const char *bad[] = {"{}",
+                         "{\"signed_on\":\"2026-13-01\"}",
+                         "not json",
+                         "{\"signed_on\":\"2026-12-02\",\"lines\":{\"nope\":{}}}",
+                         "{\"signed_on\":\"2026-12-02\",\"colour\":1}",
+                         "{\"signed_on\":\"2026-12-02\",\"lines\":{\"kettle\":{\"delivered_on\":"
+                         "\"2026-11-01\"}}}"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int st = accept_q(f, K_REP, js(q, "id"), bad[i], NULL, &j);
+        if (st != 400)
+            fail_msg("%s: %d %s", bad[i], st, json_dumps(j, 0));
+        json_decref(j);
+    }
+    path = tu_fmt("/v1/quotes/%s", js(q, "id"));
+    assert_int_equal(call(f, K_REP, "GET", path, NULL, &j), 200);
+    free(path);
+    assert_string_equal(js(j, "status"), "approved");
+    json_decref(j);
+    json_decref(q);
+}
+
+/* Sets valid_until of every version of quote id in the store (server
+ * stopped). */
+static void set_valid_until(fx *f, const char *id, const char *date)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    char *sql =
+        sqlite3_mprintf("UPDATE quote_versions SET valid_until = %Q WHERE quote_id = %Q", date, id);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_free(sql);
+    sqlite3_close(db);
+}
+
+static void test_accept_refused_draft_expired_and_idempotent(void **state)
+{
+    fx *f = *state;
+    json_t *j;
+    /* a draft */
+    assert_int_equal(call(f, K_REP, "POST", "/v1/quotes", GOODS_Q, &j), 201);
+    char *draft = strdup(js(j, "id"));
+    json_decref(j);
+    assert_int_equal(accept_q(f, K_REP, draft, "{\"signed_on\":\"2026-12-02\"}", NULL, &j), 409);
+    assert_non_null(strstr(js(json_object_get(j, "error"), "message"), "allowed: submit"));
+    json_decref(j);
+    /* an expired one */
+    json_t *q = approved_quote(f, K_REP, GOODS_Q);
+    char *old = strdup(js(q, "id"));
+    json_decref(q);
+    assert_int_equal(tu_server_stop(&f->s), 0);
+    set_valid_until(f, old, "2020-01-01");
+    start(f);
+    assert_int_equal(accept_q(f, K_REP, old, "{\"signed_on\":\"2026-12-02\"}", NULL, &j), 409);
+    assert_non_null(strstr(js(json_object_get(j, "error"), "message"), "expired"));
+    json_decref(j);
+    char *path = tu_fmt("/v1/quotes/%s", old);
+    assert_int_equal(call(f, K_REP, "GET", path, NULL, &j), 200);
+    assert_string_equal(js(j, "status"), "expired");
+    json_decref(j);
+    free(path);
+
+    /* idempotent: same key and body, the same contract; another body 409 */
+    q = approved_quote(f, K_REP, GOODS_Q);
+    const char *body = "{\"signed_on\":\"2026-12-02\"}";
+    const char *hdr = "Idempotency-Key: acc-1\r\n";
+    json_t *a, *b;
+    assert_int_equal(accept_q(f, K_REP, js(q, "id"), body, hdr, &a), 201);
+    assert_int_equal(accept_q(f, K_REP, js(q, "id"), body, hdr, &b), 201);
+    assert_string_equal(js(a, "id"), js(b, "id"));
+    assert_string_equal(js(a, "number"), js(b, "number"));
+    json_decref(b);
+    assert_int_equal(accept_q(f, K_REP, js(q, "id"), "{\"signed_on\":\"2026-12-03\"}", hdr, &b),
+                     409);
+    json_decref(b);
+    /* the number is gap-free: refused accepts took none */
+    assert_string_equal(js(a, "number"), "C-2026-000001");
+    json_decref(a);
+    json_decref(q);
+    free(draft);
+    free(old);
+}
+
+/* The id of the item of line `line` in contract c. */
+static char *item_of(json_t *c, const char *line)
+{
+    size_t i;
+    json_t *it;
+    json_array_foreach(json_object_get(c, "items"), i,
+                       it) if (!strcmp(js(it, "line"), line)) return strdup(js(it, "id"));
+    fail_msg("no item for line %s", line);
+    return NULL;
+}
+
+static int pay(fx *f, int k, const char *rid, const char *id, const char *amount,
+               const char *paid_on, json_t **out)
+{
+    char *path = tu_fmt("/v1/receivables/%s/payments", rid);
+    char *body =
+        tu_fmt("{\"id\":\"%s\",\"amount\":\"%s\",\"paid_on\":\"%s\"}", id, amount, paid_on);
+    int st = call(f, k, "POST", path, body, out);
+    free(path);
+    free(body);
+    return st;
+}
+
+static json_t *feed(fx *f)
+{
+    json_t *j;
+    assert_int_equal(call(f, K_CRM, "GET", "/v1/events?limit=500", NULL, &j), 200);
+    json_t *items = json_incref(json_object_get(j, "items"));
+    json_decref(j);
+    return items;
+}
+
+/* How many events of type about resource id are in the feed. */
+static size_t events_of(json_t *items, const char *type, const char *id)
+{
+    size_t i, n = 0;
+    json_t *e;
+    json_array_foreach(items, i, e) if (!strcmp(js(e, "type"), type) &&
+                                        !strcmp(js(json_object_get(e, "resource"), "id"), id)) n++;
+    return n;
+}
+
+static void test_payments_overdue_and_events(void **state)
+{
+    fx *f = *state;
+    json_t *q = approved_quote(f, K_REP, GOODS_Q);
+    json_t *c = accept_ok(f, K_REP, js(q, "id"),
+                          "{\"signed_on\":\"2026-12-02\",\"lines\":{\"kettle\":"
+                          "{\"delivered_on\":\"2026-12-05\"}}}");
+    char *kettle = item_of(c, "kettle"), *oven = item_of(c, "oven");
+    json_t *j;
+    /* partial, then the rest: 298.00 = 100.00 + 198.00 */
+    assert_int_equal(pay(f, K_REP, kettle, "p-1", "100.00", "2026-12-05", &j), 201);
+    json_t *r = json_object_get(j, "receivable");
+    assert_string_equal(js(r, "status"), "partially_paid");
+    assert_string_equal(js(r, "paid"), "100.00");
+    assert_string_equal(js(r, "outstanding"), "198.00");
+    json_decref(j);
+    /* the same payment again: recorded once */
+    assert_int_equal(pay(f, K_REP, kettle, "p-1", "100.00", "2026-12-05", &j), 200);
+    assert_string_equal(js(json_object_get(j, "receivable"), "paid"), "100.00");
+    json_decref(j);
+    assert_int_equal(pay(f, K_REP, kettle, "p-1", "101.00", "2026-12-05", &j), 409);
+    json_decref(j);
+    /* more than outstanding; more places than CNY has; not positive */
+    assert_int_equal(pay(f, K_REP, kettle, "p-2", "198.01", "2026-12-06", &j), 409);
+    assert_non_null(strstr(js(json_object_get(j, "error"), "message"), "198.00"));
+    json_decref(j);
+    assert_int_equal(pay(f, K_REP, kettle, "p-2", "1.005", "2026-12-06", &j), 400);
+    json_decref(j);
+    assert_int_equal(pay(f, K_REP, kettle, "p-2", "0", "2026-12-06", &j), 400);
+    json_decref(j);
+    /* partners do not record payments */
+    assert_int_equal(pay(f, K_PARTNER_A, kettle, "p-2", "1.00", "2026-12-06", NULL), 403);
+    assert_int_equal(pay(f, K_CRM, kettle, "p-2", "198.00", "2026-12-06", &j), 201);
+    assert_string_equal(js(json_object_get(j, "receivable"), "status"), "paid");
+    assert_string_equal(js(json_object_get(j, "receivable"), "outstanding"), "0.00");
+    json_decref(j);
+    assert_int_equal(pay(f, K_REP, kettle, "p-3", "0.01", "2026-12-07", &j), 409);
+    json_decref(j);
+    /* as of Dec 5 only the first payment counted */
+    json_t *rs = receivables(f, K_REP, js(c, "id"), "2026-12-05");
+    size_t i;
+    json_t *it;
+    json_array_foreach(json_object_get(rs, "items"), i, it) if (!strcmp(js(it, "id"), kettle))
+        assert_string_equal(js(it, "status"), "partially_paid");
+    json_decref(rs);
+
+    /* overdue as of Jan 20 2027: the oven (due Dec 2: 49 days, 31-60);
+     * the kettle is paid */
+    assert_int_equal(
+        call(f, K_REP, "GET", "/v1/receivables?status=overdue&as_of=2027-01-20", NULL, &j), 200);
+    json_t *items = json_object_get(j, "items");
+    assert_int_equal(json_array_size(items), 1);
+    it = json_array_get(items, 0);
+    assert_string_equal(js(it, "id"), oven);
+    assert_string_equal(js(it, "status"), "overdue");
+    assert_int_equal(json_integer_value(json_object_get(it, "days_overdue")), 49);
+    assert_string_equal(js(it, "aging"), "31-60");
+    assert_string_equal(js(it, "contract_id"), js(c, "id"));
+    json_decref(j);
+    assert_int_equal(
+        call(f, K_REP, "GET", "/v1/receivables?status=overdue&as_of=2027-03-10", NULL, &j), 200);
+    assert_string_equal(js(json_array_get(json_object_get(j, "items"), 0), "aging"), "90+");
+    json_decref(j);
+    /* due soon: within 7 days of Nov 30 the oven (Dec 2) and the kettle
+     * (Dec 5: its payments came later); within 3 days only the oven */
+    assert_int_equal(call(f, K_REP, "GET",
+                          "/v1/receivables?status=due_soon&as_of=2026-11-30&within=7", NULL, &j),
+                     200);
+    assert_int_equal(json_array_size(json_object_get(j, "items")), 2);
+    assert_string_equal(js(json_array_get(json_object_get(j, "items"), 0), "id"), oven);
+    assert_string_equal(js(json_array_get(json_object_get(j, "items"), 1), "id"), kettle);
+    json_decref(j);
+    assert_int_equal(call(f, K_REP, "GET",
+                          "/v1/receivables?status=due_soon&as_of=2026-11-30&within=3", NULL, &j),
+                     200);
+    assert_int_equal(json_array_size(json_object_get(j, "items")), 1);
+    json_decref(j);
+    assert_int_equal(call(f, K_REP, "GET", "/v1/receivables?status=late", NULL, NULL), 400);
+    assert_int_equal(call(f, K_REP, "GET", "/v1/receivables?status=overdue&as_of=x", NULL, NULL),
+                     400);
+    /* partner B sees none of these */
+    assert_int_equal(
+        call(f, K_PARTNER_B, "GET", "/v1/receivables?status=overdue&as_of=2027-01-20", NULL, &j),
+        200);
+    assert_int_equal(json_array_size(json_object_get(j, "items")), 0);
+    json_decref(j);
+
+    /* warnings: once per item and state */
+    assert_int_equal(
+        call(f, K_CRM, "POST", "/v1/receivables/sweep", "{\"as_of\":\"2026-11-30\"}", &j), 200);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "emitted"), "due_soon")),
+                     2);
+    json_decref(j);
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(
+            call(f, K_ADMIN, "POST", "/v1/receivables/sweep", "{\"as_of\":\"2027-01-20\"}", &j),
+            200);
+        assert_int_equal(
+            json_integer_value(json_object_get(json_object_get(j, "emitted"), "overdue")),
+            round == 0 ? 1 : 0);
+        json_decref(j);
+    }
+    assert_int_equal(call(f, K_REP, "POST", "/v1/receivables/sweep", "{}", NULL), 403);
+
+    /* the events, each once */
+    json_t *ev = feed(f);
+    assert_int_equal(events_of(ev, "quote.status_changed", js(q, "id")), 2); /* submit, accept */
+    assert_int_equal(events_of(ev, "contract.signed", js(c, "id")), 1);
+    assert_int_equal(events_of(ev, "receivables.scheduled", js(c, "id")), 1);
+    assert_int_equal(events_of(ev, "receivable.paid", kettle), 1);
+    assert_int_equal(events_of(ev, "receivable.due_soon", oven), 1);
+    assert_int_equal(events_of(ev, "receivable.overdue", oven), 1);
+    json_array_foreach(ev, i, it)
+    {
+        const char *type = js(it, "type");
+        json_t *p = json_object_get(it, "payload");
+        if (!strcmp(type, "contract.signed")) {
+            assert_string_equal(js(p, "id"), js(c, "id"));
+            assert_int_equal(json_array_size(json_object_get(p, "items")), 3);
+        } else if (!strcmp(type, "receivables.scheduled")) {
+            assert_string_equal(js(p, "contract_id"), js(c, "id"));
+            assert_dec_eq(items_sum(json_object_get(p, "items"), NULL), js(p, "total"));
+        } else if (!strcmp(type, "receivable.paid")) {
+            assert_string_equal(js(p, "status"), "paid");
+        } else if (!strcmp(type, "quote.status_changed") && !strcmp(js(p, "id"), js(q, "id")) &&
+                   i + 1 < json_array_size(ev)) {
+            /* the accept's move comes right before the contract */
+            json_t *next = json_array_get(ev, i + 1);
+            if (!strcmp(js(p, "status"), "accepted"))
+                assert_string_equal(js(next, "type"), "contract.signed");
+        }
+    }
+    json_decref(ev);
+    free(kettle);
+    free(oven);
+    json_decref(c);
+    json_decref(q);
+}
+
+#define PARTNER_Q                                                                                  \
+    "{\"customer\":{\"id\":\"C-9\"},\"date\":\"2026-12-01\",\"lines\":[{\"id\":\"k\",\"sku\":"     \
+    "\"APL-KTL-17\",\"quantity\":\"2\"}]}"
+
+static void test_partner_scoping(void **state)
+{
+    fx *f = *state;
+    json_t *q = approved_quote(f, K_PARTNER_A, PARTNER_Q);
+    json_t *j;
+    /* another partner cannot accept it */
+    assert_int_equal(
+        accept_q(f, K_PARTNER_B, js(q, "id"), "{\"signed_on\":\"2026-12-02\"}", NULL, &j), 404);
+    json_decref(j);
+    json_t *c = accept_ok(f, K_PARTNER_A, js(q, "id"),
+                          "{\"signed_on\":\"2026-12-02\",\"lines\":{\"k\":{\"delivered_on\":"
+                          "\"2026-12-04\"}}}");
+    assert_string_equal(js(c, "partner_id"), "P-101");
+    assert_dec_eq(items_sum(json_object_get(c, "items"), "k"), line_total(q, "k"));
+    char *get = tu_fmt("/v1/contracts/%s", js(c, "id"));
+    char *recv = tu_fmt("/v1/contracts/%s/receivables", js(c, "id"));
+    assert_int_equal(call(f, K_PARTNER_A, "GET", get, NULL, NULL), 200);
+    assert_int_equal(call(f, K_PARTNER_A, "GET", recv, NULL, NULL), 200);
+    assert_int_equal(call(f, K_PARTNER_B, "GET", get, NULL, NULL), 404);
+    assert_int_equal(call(f, K_PARTNER_B, "GET", recv, NULL, NULL), 404);
+    assert_int_equal(call(f, K_REP, "GET", get, NULL, NULL), 200);
+    assert_int_equal(call(f, K_REP, "GET", "/v1/contracts/c_0000000000000000", NULL, NULL), 404);
+    /* the overdue list is scoped to the caller */
+    const char *list = "/v1/receivables?status=overdue&as_of=2027-02-01";
+    assert_int_equal(call(f, K_PARTNER_A, "GET", list, NULL, &j), 200);
+    assert_int_equal(json_array_size(json_object_get(j, "items")), 1);
+    json_decref(j);
+    assert_int_equal(call(f, K_PARTNER_B, "GET", list, NULL, &j), 200);
+    assert_int_equal(json_array_size(json_object_get(j, "items")), 0);
+    json_decref(j);
+    free(get);
+    free(recv);
+    json_decref(c);
+    json_decref(q);
+}
+
+/* kill -9 right after the 201: the contract, its items and its events
+ * are there after the restart. */
+static void test_kill9_after_accept(void **state)
+{
+    fx *f = *state;
+    json_t *q = approved_quote(f, K_REP, GOODS_Q);
+    json_t *c = accept_ok(f, K_REP, js(q, "id"), "{\"signed_on\":\"2026-12-02\"}");
+    kill(f->s.pid, SIGKILL);
+    tu_wait_exit(f->s.pid, TU_WAIT_MS);
+    f->s.pid = 0;
+    start(f);
+    json_t *g;
+    char *path = tu_fmt("/v1/contracts/%s", js(c, "id"));
+    assert_int_equal(call(f, K_REP, "GET", path, NULL, &g), 200);
+    free(path);
+    assert_string_equal(js(g, "number"), js(c, "number"));
+    assert_int_equal(json_array_size(json_object_get(g, "items")), 3);
+    json_decref(g);
+    json_t *ev = feed(f);
+    assert_int_equal(events_of(ev, "contract.signed", js(c, "id")), 1);
+    json_decref(ev);
+    json_decref(c);
+    json_decref(q);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_accept_goods),
+        T(test_accept_subscription),
+        T(test_accept_other_modes),
+        T(test_accept_refused_draft_expired_and_idempotent),
+        T(test_payments_overdue_and_events),
+        T(test_partner_scoping),
+        T(test_kill9_after_accept),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
