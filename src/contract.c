@@ -11,6 +11,7 @@
  */
 #include "cpqd/contract.h"
 
+#include "contract_int.h"
 #include "cpqd/sched.h"
 
 #include <stdio.h>
@@ -24,20 +25,20 @@
 
 /* ---- small helpers ---- */
 
-static bool partner_caller(const quote_ctx *c)
+static bool contract_partner_caller(const quote_ctx *c)
 {
     return c->caller->role && !strcmp(c->caller->role, "partner");
 }
 
 /* A partner sees only its own contracts; anything else does not exist. */
-static bool in_scope(const quote_ctx *c, const char *partner_id)
+bool contract_in_scope(const quote_ctx *c, const char *partner_id)
 {
-    if (!partner_caller(c))
+    if (!contract_partner_caller(c))
         return true;
     return partner_id && c->caller->partner_id && !strcmp(partner_id, c->caller->partner_id);
 }
 
-static char *dump(json_t *o)
+char *contract_dump(json_t *o)
 {
     char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
@@ -49,14 +50,14 @@ static json_t *jstr_or_null(const char *s)
     return s ? json_string(s) : json_null();
 }
 
-static int bad(cpqd_errs *errs, const char *msg)
+int contract_bad(cpqd_errs *errs, const char *msg)
 {
     errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "%s", msg);
     return CPQD_EINVAL;
 }
 
 /* A date string member k of o into *d; absent: *d unchanged, 0. */
-static int date_member(json_t *o, const char *k, const char *where, date_days *d, cpqd_errs *errs)
+int contract_date_member(json_t *o, const char *k, const char *where, date_days *d, cpqd_errs *errs)
 {
     json_t *v = json_object_get(o, k);
     if (!v)
@@ -69,7 +70,7 @@ static int date_member(json_t *o, const char *k, const char *where, date_days *d
     return 0;
 }
 
-static int date_text(const char *s, date_days *d)
+int contract_date_text(const char *s, date_days *d)
 {
     return s && strlen(s) == 10 ? date_parse(s, 10, d) : CPQD_EINVAL;
 }
@@ -78,13 +79,13 @@ static int date_text(const char *s, date_days *d)
 static int as_of_of(const quote_ctx *c, const char *s, date_days *d, cpqd_errs *errs)
 {
     *d = c->today;
-    if (s && date_text(s, d) != 0)
-        return bad(errs, "as_of: must be a date YYYY-MM-DD");
+    if (s && contract_date_text(s, d) != 0)
+        return contract_bad(errs, "as_of: must be a date YYYY-MM-DD");
     return 0;
 }
 
 /* Only the listed members in object o. */
-static int only_keys(json_t *o, const char *const *keys, const char *where, cpqd_errs *errs)
+int contract_only_keys(json_t *o, const char *const *keys, const char *where, cpqd_errs *errs)
 {
     const char *k;
     json_t *v;
@@ -101,7 +102,7 @@ static int only_keys(json_t *o, const char *const *keys, const char *where, cpqd
     return 0;
 }
 
-static json_t *parse_object(const char *body, size_t len, cpqd_errs *errs)
+json_t *contract_parse_object(const char *body, size_t len, cpqd_errs *errs)
 {
     json_error_t je;
     json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
@@ -115,7 +116,7 @@ static json_t *parse_object(const char *body, size_t len, cpqd_errs *errs)
     return root;
 }
 
-static int fmt_date(date_days d, char **out)
+int contract_fmt_date(date_days d, char **out)
 {
     char b[DATE_FMT_LEN];
     *out = NULL;
@@ -125,7 +126,7 @@ static int fmt_date(date_days d, char **out)
     return (*out = strdup(b)) ? 0 : CPQD_ENOMEM;
 }
 
-static int fmt_money(money_dec v, char **out)
+int contract_fmt_money(money_dec v, char **out)
 {
     char b[MONEY_FMT_MAX];
     *out = NULL;
@@ -146,14 +147,14 @@ static int kind_of(const char *name, sched_kind *k)
     return CPQD_EINTERNAL;
 }
 
-static date_days opt_date(const char *s)
+date_days contract_opt_date(const char *s)
 {
     date_days d;
-    return s && date_text(s, &d) == 0 ? d : SCHED_NO_DATE;
+    return s && contract_date_text(s, &d) == 0 ? d : SCHED_NO_DATE;
 }
 
 /* The sched item a stored row describes (amount, dates, key). */
-static int row_item(const store_receivable *r, sched_item *it)
+int contract_row_item(const store_receivable *r, sched_item *it)
 {
     memset(it, 0, sizeof(*it));
     if (kind_of(r->kind, &it->kind) != 0 ||
@@ -165,31 +166,31 @@ static int row_item(const store_receivable *r, sched_item *it)
     for (int w = SCHED_WAIT_DELIVERY; r->waits_for && w <= SCHED_WAIT_MILESTONE; w++)
         if (!strcmp(r->waits_for, sched_wait_name((sched_wait)w)))
             it->waits_for = (sched_wait)w;
-    it->due_on = opt_date(r->due_on);
-    it->bill_on = opt_date(r->bill_on);
-    it->expected_on = opt_date(r->expected_on);
-    it->period_from = opt_date(r->period_from);
-    it->period_to = opt_date(r->period_to);
+    it->due_on = contract_opt_date(r->due_on);
+    it->bill_on = contract_opt_date(r->bill_on);
+    it->expected_on = contract_opt_date(r->expected_on);
+    it->period_from = contract_opt_date(r->period_from);
+    it->period_to = contract_opt_date(r->period_to);
     it->has_period = it->period_from != SCHED_NO_DATE;
     it->amount_known = r->amount_known;
     return 0;
 }
 
 /* The standing of row r as of as_of, from its stored payments. */
-static int row_standing(quote_ctx *c, const store_receivable *r, date_days as_of,
+int contract_row_standing(quote_ctx *c, const store_receivable *r, date_days as_of,
                         sched_standing *sd)
 {
     sched_item it;
     store_payment *ps = NULL;
     size_t n = 0;
-    int rc = row_item(r, &it);
+    int rc = contract_row_item(r, &it);
     if (rc == 0 && r->id)
         rc = store_payments_of(c->st, r->id, &ps, &n);
     sched_payment *v = n ? calloc(n, sizeof(*v)) : NULL;
     if (rc == 0 && n && !v)
         rc = CPQD_ENOMEM;
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        v[i].paid_on = opt_date(ps[i].paid_on);
+        v[i].paid_on = contract_opt_date(ps[i].paid_on);
         if (money_parse(ps[i].amount, strlen(ps[i].amount), &v[i].amount) != 0)
             rc = CPQD_EINTERNAL;
     }
@@ -202,7 +203,7 @@ static int row_standing(quote_ctx *c, const store_receivable *r, date_days as_of
     return rc;
 }
 
-static json_t *item_json(const store_receivable *r, const sched_standing *sd)
+json_t *contract_item_json(const store_receivable *r, const sched_standing *sd)
 {
     char paid[MONEY_FMT_MAX] = "0", outs[MONEY_FMT_MAX] = "0";
     money_format(sd->paid, paid, sizeof(paid));
@@ -236,7 +237,7 @@ static json_t *item_json(const store_receivable *r, const sched_standing *sd)
 }
 
 /* Adds the contract's fields to an item shown outside its contract. */
-static void item_context(json_t *o, const store_receivable *r)
+void contract_item_context(json_t *o, const store_receivable *r)
 {
     json_object_set_new(o, "contract_id", jstr_or_null(r->contract_id));
     json_object_set_new(o, "contract_number", jstr_or_null(r->contract_number));
@@ -292,7 +293,7 @@ static int items_json(quote_ctx *c, store_receivable *rows, size_t n, const char
         rc = CPQD_ENOMEM;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         v[i].r = &rows[i];
-        rc = row_item(&rows[i], &v[i].it);
+        rc = contract_row_item(&rows[i], &v[i].it);
         if (rc == 0)
             rc = money_add(*total, v[i].it.amount, total);
     }
@@ -301,8 +302,8 @@ static int items_json(quote_ctx *c, store_receivable *rows, size_t n, const char
     json_t *a = json_array();
     for (size_t i = 0; rc == 0 && i < n; i++) {
         sched_standing sd;
-        if ((rc = row_standing(c, v[i].r, as_of, &sd)) == 0)
-            json_array_append_new(a, item_json(v[i].r, &sd));
+        if ((rc = contract_row_standing(c, v[i].r, as_of, &sd)) == 0)
+            json_array_append_new(a, contract_item_json(v[i].r, &sd));
     }
     if (rc == 0 && lines) {
         /* per contract line (line_no), in line order */
@@ -348,7 +349,7 @@ static json_t *contract_head_json(const store_contract *k)
 }
 
 /* The whole contract: head, lines and items as of as_of. */
-static int contract_json(quote_ctx *c, const store_contract *k, store_receivable *rows, size_t n,
+int contract_json_of(quote_ctx *c, const store_contract *k, store_receivable *rows, size_t n,
                          date_days as_of, json_t **out)
 {
     json_t *items = NULL, *lines = NULL;
@@ -369,11 +370,11 @@ static int contract_json(quote_ctx *c, const store_contract *k, store_receivable
 }
 
 /* Writes event type about contract k (ordered per contract). */
-static int contract_emit(quote_ctx *c, const char *type, const char *kind, const char *rid,
+int contract_emit(quote_ctx *c, const char *type, const char *kind, const char *rid,
                          const char *contract_id, json_t *payload)
 {
     char key[96];
-    char *text = dump(payload);
+    char *text = contract_dump(payload);
     if (!text)
         return CPQD_ENOMEM;
     snprintf(key, sizeof(key), "contract:%s", contract_id);
@@ -386,11 +387,6 @@ static int contract_emit(quote_ctx *c, const char *type, const char *kind, const
 
 /* ---- the accept request ---- */
 
-typedef struct accept_req {
-    json_t *root;
-    date_days signed_on, start_on;
-    json_t *lines; /* the "lines" overrides object, or NULL */
-} accept_req;
 
 static int line_override_check(const char *id, json_t *o, cpqd_errs *errs)
 {
@@ -402,11 +398,11 @@ static int line_override_check(const char *id, json_t *o, cpqd_errs *errs)
         errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "lines.%.64s: must be an object", id);
         return CPQD_EINVAL;
     }
-    int rc = only_keys(o, keys, where, errs);
+    int rc = contract_only_keys(o, keys, where, errs);
     if (rc == 0)
-        rc = date_member(o, "delivered_on", where, &d, errs);
+        rc = contract_date_member(o, "delivered_on", where, &d, errs);
     if (rc == 0)
-        rc = date_member(o, "accepted_on", where, &d, errs);
+        rc = contract_date_member(o, "accepted_on", where, &d, errs);
     json_t *ms = json_object_get(o, "milestones");
     if (rc == 0 && ms && !json_is_object(ms)) {
         errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "%smilestones: must be an object", where);
@@ -426,24 +422,24 @@ static int line_override_check(const char *id, json_t *o, cpqd_errs *errs)
     return rc;
 }
 
-static int accept_parse(const char *body, size_t len, accept_req *r, cpqd_errs *errs)
+int contract_accept_parse(const char *body, size_t len, accept_req *r, cpqd_errs *errs)
 {
     static const char *const keys[] = {"signed_on", "start_on", "lines", NULL};
     memset(r, 0, sizeof(*r));
     r->signed_on = SCHED_NO_DATE;
-    if (!(r->root = parse_object(body, len, errs)))
+    if (!(r->root = contract_parse_object(body, len, errs)))
         return CPQD_EINVAL;
-    int rc = only_keys(r->root, keys, "", errs);
+    int rc = contract_only_keys(r->root, keys, "", errs);
     if (rc == 0)
-        rc = date_member(r->root, "signed_on", "", &r->signed_on, errs);
+        rc = contract_date_member(r->root, "signed_on", "", &r->signed_on, errs);
     if (rc == 0 && r->signed_on == SCHED_NO_DATE)
-        rc = bad(errs, "signed_on: required, a date YYYY-MM-DD");
+        rc = contract_bad(errs, "signed_on: required, a date YYYY-MM-DD");
     r->start_on = r->signed_on;
     if (rc == 0)
-        rc = date_member(r->root, "start_on", "", &r->start_on, errs);
+        rc = contract_date_member(r->root, "start_on", "", &r->start_on, errs);
     r->lines = json_object_get(r->root, "lines");
     if (rc == 0 && r->lines && !json_is_object(r->lines))
-        rc = bad(errs, "lines: must be an object keyed by quote line id");
+        rc = contract_bad(errs, "lines: must be an object keyed by quote line id");
     const char *k;
     json_t *v;
     json_object_foreach(r->lines, k, v)
@@ -456,18 +452,8 @@ static int accept_parse(const char *body, size_t len, accept_req *r, cpqd_errs *
 
 /* ---- from the stored quote to sched lines ---- */
 
-typedef struct cbuild {
-    sched_line *lines;
-    sched_service **svcs;
-    date_days **ms;
-    const char **ids; /* priced line ids (borrowed from priced) */
-    size_t n;
-    json_t *priced;
-    money_round rounding;
-    bool has_rounding;
-} cbuild;
 
-static void cbuild_fini(cbuild *b)
+void contract_cbuild_fini(cbuild *b)
 {
     for (size_t i = 0; i < b->n; i++) {
         free(b->svcs[i]);
@@ -509,8 +495,8 @@ static int line_events(const accept_req *r, const char *id, sched_line *l, date_
     json_t *o = json_object_get(r->lines, id);
     if (!o)
         return 0;
-    date_member(o, "delivered_on", "", &l->delivered_on, errs);
-    date_member(o, "accepted_on", "", &l->accepted_on, errs);
+    contract_date_member(o, "delivered_on", "", &l->delivered_on, errs);
+    contract_date_member(o, "accepted_on", "", &l->accepted_on, errs);
     json_t *given = json_object_get(o, "milestones");
     if (!given)
         return 0;
@@ -628,7 +614,7 @@ static int overrides_known(const accept_req *r, json_t *plines, cpqd_errs *errs)
     return rc;
 }
 
-static int cbuild_make(const quote_ctx *c, const accept_req *r, const store_quote *q, cbuild *b,
+int contract_cbuild_make(const quote_ctx *c, const accept_req *r, const store_quote *q, cbuild *b,
                        cpqd_errs *errs)
 {
     json_error_t je;
@@ -637,7 +623,7 @@ static int cbuild_make(const quote_ctx *c, const accept_req *r, const store_quot
     json_t *plines = json_object_get(b->priced, "lines");
     date_days priced_on;
     const char *pd = json_string_value(json_object_get(b->priced, "date"));
-    if (!plines || !pd || date_text(pd, &priced_on) != 0) {
+    if (!plines || !pd || contract_date_text(pd, &priced_on) != 0) {
         errs_add(errs, CPQD_EINTERNAL, NULL, 0, 0, "quote %.64s: stored priced result unreadable",
                  q->id);
         return CPQD_EINTERNAL;
@@ -653,20 +639,20 @@ static int cbuild_make(const quote_ctx *c, const accept_req *r, const store_quot
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = line_build(c, r, b, json_array_get(plines, i), priced_on, errs);
     if (rc == 0 && b->n == 0)
-        rc = bad(errs, "the quote has no line with something to collect");
+        rc = contract_bad(errs, "the quote has no line with something to collect");
     return rc;
 }
 
 /* ---- contract rows from the schedule ---- */
 
-static void rows_free(store_receivable *rows, size_t n)
+void contract_rows_free(store_receivable *rows, size_t n)
 {
     for (size_t i = 0; rows && i < n; i++)
         store_receivable_fini(&rows[i]);
     free(rows);
 }
 
-static int row_from_item(const cbuild *b, const sched_item *it, int minor, store_receivable *r)
+int contract_row_from_item(const cbuild *b, const sched_item *it, int minor, store_receivable *r)
 {
     memset(r, 0, sizeof(*r));
     r->line_no = (int)it->line;
@@ -677,15 +663,15 @@ static int row_from_item(const cbuild *b, const sched_item *it, int minor, store
     r->description = strdup(it->desc[0] ? it->desc : sched_kind_name(it->kind));
     r->ref = it->ref ? strdup(it->ref) : NULL;
     r->waits_for = it->waits_for != SCHED_WAIT_NONE ? strdup(sched_wait_name(it->waits_for)) : NULL;
-    int rc = fmt_money(it->amount, &r->amount);
+    int rc = contract_fmt_money(it->amount, &r->amount);
     if (rc == 0)
-        rc = fmt_money((money_dec){0, minor}, &r->paid);
+        rc = contract_fmt_money((money_dec){0, minor}, &r->paid);
     date_days d[] = {it->due_on, it->bill_on, it->expected_on,
                      it->has_period ? it->period_from : SCHED_NO_DATE,
                      it->has_period ? it->period_to : SCHED_NO_DATE};
     char **f[] = {&r->due_on, &r->bill_on, &r->expected_on, &r->period_from, &r->period_to};
     for (int i = 0; rc == 0 && i < 5; i++)
-        rc = fmt_date(d[i], f[i]);
+        rc = contract_fmt_date(d[i], f[i]);
     if (rc == 0 && (!r->line_id || !r->kind || !r->description || (it->ref && !r->ref) ||
                     (it->waits_for != SCHED_WAIT_NONE && !r->waits_for)))
         rc = CPQD_ENOMEM;
@@ -698,9 +684,9 @@ static int rows_make(const cbuild *b, const sched_schedule *s, int minor, store_
     store_receivable *rows = calloc(n ? n : 1, sizeof(*rows));
     int rc = rows ? 0 : CPQD_ENOMEM;
     for (size_t i = 0; rc == 0 && i < n; i++)
-        rc = row_from_item(b, &s->items.items[i], minor, &rows[i]);
+        rc = contract_row_from_item(b, &s->items.items[i], minor, &rows[i]);
     if (rc) {
-        rows_free(rows, n);
+        contract_rows_free(rows, n);
         return rc;
     }
     *out = rows;
@@ -727,11 +713,11 @@ static int head_make(const quote_ctx *c, const accept_req *r, const store_quote 
     k->catalog_version = strdup(cat_snapshot_version(c->snap));
     k->request = json_dumps(r->root, JSON_COMPACT | JSON_SORT_KEYS);
     k->created_by = strdup(c->caller->key_id ? c->caller->key_id : "anonymous");
-    int rc = fmt_money(s->total, &k->total);
+    int rc = contract_fmt_money(s->total, &k->total);
     if (rc == 0)
-        rc = fmt_date(r->signed_on, &k->signed_on);
+        rc = contract_fmt_date(r->signed_on, &k->signed_on);
     if (rc == 0)
-        rc = fmt_date(r->start_on, &k->start_on);
+        rc = contract_fmt_date(r->start_on, &k->start_on);
     if (rc == 0 && (!k->quote_id || !k->customer_id || (q->partner_id && !k->partner_id) ||
                     !k->currency || !k->catalog_version || !k->request || !k->created_by))
         rc = CPQD_ENOMEM;
@@ -748,7 +734,7 @@ static int accept_write(quote_ctx *c, const accept_req *r, const store_quote *q,
     store_contract k = {0};
     store_receivable *rows = NULL;
     int minor = 2;
-    int rc = cbuild_make(c, r, q, &b, errs);
+    int rc = contract_cbuild_make(c, r, q, &b, errs);
     if (rc == 0) {
         sched_contract sc = {.currency = q->currency,
                              .rounding = b.has_rounding ? b.rounding : MONEY_HALF_EVEN,
@@ -768,7 +754,7 @@ static int accept_write(quote_ctx *c, const accept_req *r, const store_quote *q,
         errs_add(errs, rc, NULL, 0, 0, "cannot store the contract: %s", store_last_error(c->st));
     json_t *body = NULL, *ev = NULL;
     if (rc == 0)
-        rc = contract_json(c, &k, rows, s.items.n, c->today, &body);
+        rc = contract_json_of(c, &k, rows, s.items.n, c->today, &body);
     if (rc == 0 && !(ev = json_deep_copy(body)))
         rc = CPQD_ENOMEM;
     if (rc == 0)
@@ -782,15 +768,15 @@ static int accept_write(quote_ctx *c, const accept_req *r, const store_quote *q,
     }
     if (rc == 0) {
         out->created = 1;
-        out->body = dump(json_incref(body));
+        out->body = contract_dump(json_incref(body));
         *cid = strdup(k.id);
         rc = out->body && *cid ? 0 : CPQD_ENOMEM;
     }
     json_decref(body);
-    rows_free(rows, s.items.n);
+    contract_rows_free(rows, s.items.n);
     store_contract_fini(&k);
     sched_schedule_fini(&s);
-    cbuild_fini(&b);
+    contract_cbuild_fini(&b);
     return rc;
 }
 
@@ -807,7 +793,7 @@ int contract_accept(quote_ctx *c, const char *quote_id, const char *body, size_t
     snprintf(route, sizeof(route), "POST /v1/quotes/%.64s/accept", quote_id);
     /* the body is checked before anything is opened: a bad request
      * changes nothing, not even an expired quote's stored status */
-    int rc = accept_parse(body, len, &r, errs);
+    int rc = contract_accept_parse(body, len, &r, errs);
     if (rc == 0)
         rc = quote_idem_open(c, route, idem_key, body, len, hash, out, errs);
     if (rc != 0) {
@@ -832,13 +818,13 @@ int contract_accept(quote_ctx *c, const char *quote_id, const char *body, size_t
 }
 
 /* Contract id as the caller may see it, with its items. */
-static int load_contract(quote_ctx *c, const char *id, store_contract *k, store_receivable **rows,
+int contract_load(quote_ctx *c, const char *id, store_contract *k, store_receivable **rows,
                          size_t *n, cpqd_errs *errs)
 {
     *rows = NULL;
     *n = 0;
     int rc = store_contract_get(c->st, id, k);
-    if (rc == 0 && !in_scope(c, k->partner_id)) {
+    if (rc == 0 && !contract_in_scope(c, k->partner_id)) {
         store_contract_fini(k);
         rc = CPQD_ENOTFOUND;
     }
@@ -856,13 +842,13 @@ int contract_get(quote_ctx *c, const char *id, quote_reply *out, cpqd_errs *errs
     size_t n;
     json_t *o = NULL;
     memset(out, 0, sizeof(*out));
-    int rc = load_contract(c, id, &k, &rows, &n, errs);
+    int rc = contract_load(c, id, &k, &rows, &n, errs);
     if (rc)
         return rc;
-    rc = contract_json(c, &k, rows, n, c->today, &o);
+    rc = contract_json_of(c, &k, rows, n, c->today, &o);
     if (rc == 0)
-        rc = (out->body = dump(o)) ? 0 : CPQD_ENOMEM;
-    rows_free(rows, n);
+        rc = (out->body = contract_dump(o)) ? 0 : CPQD_ENOMEM;
+    contract_rows_free(rows, n);
     store_contract_fini(&k);
     return rc;
 }
@@ -879,7 +865,7 @@ int contract_receivables(quote_ctx *c, const char *id, const char *as_of_s, quot
     memset(out, 0, sizeof(*out));
     int rc = as_of_of(c, as_of_s, &as_of, errs);
     if (rc == 0)
-        rc = load_contract(c, id, &k, &rows, &n, errs);
+        rc = contract_load(c, id, &k, &rows, &n, errs);
     if (rc)
         return rc;
     rc = items_json(c, rows, n, k.currency, as_of, &items, &total, NULL);
@@ -888,14 +874,14 @@ int contract_receivables(quote_ctx *c, const char *id, const char *as_of_s, quot
     if (rc == 0 && money_format(total, t, sizeof(t)) < 0)
         rc = CPQD_ERANGE;
     if (rc == 0)
-        rc = (out->body = dump(json_pack("{s:s,s:s,s:s,s:s,s:o,s:s}", "contract_id", k.id,
+        rc = (out->body = contract_dump(json_pack("{s:s,s:s,s:s,s:s,s:o,s:s}", "contract_id", k.id,
                                          "contract_number", k.number, "currency", k.currency,
                                          "as_of", d, "items", items, "total", t)))
                  ? 0
                  : CPQD_ENOMEM;
     else
         json_decref(items);
-    rows_free(rows, n);
+    contract_rows_free(rows, n);
     store_contract_fini(&k);
     return rc;
 }
@@ -915,21 +901,21 @@ static int pay_parse(const char *body, size_t len, pay_req *p, cpqd_errs *errs)
     static const char *const keys[] = {"id", "amount", "paid_on", NULL};
     memset(p, 0, sizeof(*p));
     p->paid_on = SCHED_NO_DATE;
-    if (!(p->root = parse_object(body, len, errs)))
+    if (!(p->root = contract_parse_object(body, len, errs)))
         return CPQD_EINVAL;
-    int rc = only_keys(p->root, keys, "", errs);
+    int rc = contract_only_keys(p->root, keys, "", errs);
     json_t *id = json_object_get(p->root, "id"), *a = json_object_get(p->root, "amount");
     p->client_id = json_string_value(id);
     if (rc == 0 && (!p->client_id || json_string_length(id) < 1 || json_string_length(id) > 128))
-        rc = bad(errs, "id: required, the client's payment id (1 to 128 characters)");
+        rc = contract_bad(errs, "id: required, the client's payment id (1 to 128 characters)");
     if (rc == 0 && (!json_is_string(a) ||
                     money_parse(json_string_value(a), json_string_length(a), &p->amount) != 0 ||
                     money_sign(p->amount) <= 0))
-        rc = bad(errs, "amount: required, a positive decimal string such as \"100.00\"");
+        rc = contract_bad(errs, "amount: required, a positive decimal string such as \"100.00\"");
     if (rc == 0)
-        rc = date_member(p->root, "paid_on", "", &p->paid_on, errs);
+        rc = contract_date_member(p->root, "paid_on", "", &p->paid_on, errs);
     if (rc == 0 && p->paid_on == SCHED_NO_DATE)
-        rc = bad(errs, "paid_on: required, a date YYYY-MM-DD");
+        rc = contract_bad(errs, "paid_on: required, a date YYYY-MM-DD");
     p->paid_on_text = json_string_value(json_object_get(p->root, "paid_on"));
     return rc;
 }
@@ -943,12 +929,12 @@ static int pay_reply(quote_ctx *c, const store_payment *p, const char *rid, date
     sched_standing sd;
     int rc = store_receivable_get(c->st, rid, &r);
     if (rc == 0)
-        rc = row_standing(c, &r, paid_on > c->today ? paid_on : c->today, &sd);
+        rc = contract_row_standing(c, &r, paid_on > c->today ? paid_on : c->today, &sd);
     if (rc == 0) {
-        json_t *it = item_json(&r, &sd);
-        item_context(it, &r);
+        json_t *it = contract_item_json(&r, &sd);
+        contract_item_context(it, &r);
         out->created = created;
-        out->body = dump(json_pack("{s:{s:s,s:s,s:s,s:s,s:s},s:o}", "payment", "id", p->id,
+        out->body = contract_dump(json_pack("{s:{s:s,s:s,s:s,s:s,s:s},s:o}", "payment", "id", p->id,
                                    "client_id", p->client_id, "amount", p->amount, "paid_on",
                                    p->paid_on, "created_at", p->created_at, "receivable", it));
         rc = out->body ? 0 : CPQD_ENOMEM;
@@ -967,7 +953,7 @@ static int pay_check(const store_receivable *r, const pay_req *p, money_dec *new
     if (money_currency_minor(r->currency, &minor) != 0 ||
         money_parse(r->amount, strlen(r->amount), &amount) != 0 ||
         money_parse(r->paid, strlen(r->paid), &paid) != 0)
-        return bad(errs, "stored receivable unreadable");
+        return contract_bad(errs, "stored receivable unreadable");
     if (money_normalize(p->amount, &norm) != 0 || norm.scale > minor) {
         errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "amount: %s has %d decimal places", r->currency,
                  minor);
@@ -1015,10 +1001,10 @@ static int emit_paid(quote_ctx *c, const char *rid, date_days as_of)
     sched_standing sd;
     int rc = store_receivable_get(c->st, rid, &r);
     if (rc == 0)
-        rc = row_standing(c, &r, as_of, &sd);
+        rc = contract_row_standing(c, &r, as_of, &sd);
     if (rc == 0) {
-        json_t *it = item_json(&r, &sd);
-        item_context(it, &r);
+        json_t *it = contract_item_json(&r, &sd);
+        contract_item_context(it, &r);
         rc = contract_emit(c, "receivable.paid", "receivable", r.id, r.contract_id, it);
     }
     store_receivable_fini(&r);
@@ -1032,7 +1018,7 @@ static int pay_write(quote_ctx *c, const char *rid, const pay_req *p, quote_repl
     store_payment old, np = {0};
     money_dec new_paid, amount;
     int rc = store_receivable_get(c->st, rid, &r);
-    if (rc == 0 && !in_scope(c, r.partner_id)) {
+    if (rc == 0 && !contract_in_scope(c, r.partner_id)) {
         store_receivable_fini(&r);
         rc = CPQD_ENOTFOUND;
     }
@@ -1115,10 +1101,10 @@ static int row_in_state(quote_ctx *c, const store_receivable *r, due_state st, d
                         int days, sched_standing *sd, bool *yes)
 {
     *yes = false;
-    int rc = row_standing(c, r, as_of, sd);
+    int rc = contract_row_standing(c, r, as_of, sd);
     if (rc)
         return rc;
-    date_days due = opt_date(r->due_on);
+    date_days due = contract_opt_date(r->due_on);
     if (st == DUE_OVERDUE)
         *yes = sd->status == SCHED_ST_OVERDUE;
     else
@@ -1139,7 +1125,7 @@ static int due_each(quote_ctx *c, due_state st, date_days as_of, int days,
     size_t n = 0;
     date_format(st == DUE_OVERDUE ? as_of - 1 : as_of + days, until);
     const char *partner =
-        partner_caller(c) ? (c->caller->partner_id ? c->caller->partner_id : "") : NULL;
+        contract_partner_caller(c) ? (c->caller->partner_id ? c->caller->partner_id : "") : NULL;
     int rc = store_receivables_due_until(c->st, until, partner, &rows, &n);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         sched_standing sd;
@@ -1148,15 +1134,15 @@ static int due_each(quote_ctx *c, due_state st, date_days as_of, int days,
         if (rc == 0 && yes)
             rc = fn(c, &rows[i], &sd, ctx);
     }
-    rows_free(rows, n);
+    contract_rows_free(rows, n);
     return rc;
 }
 
 static int list_add(quote_ctx *c, const store_receivable *r, const sched_standing *sd, void *ctx)
 {
     (void)c;
-    json_t *it = item_json(r, sd);
-    item_context(it, r);
+    json_t *it = contract_item_json(r, sd);
+    contract_item_context(it, r);
     return json_array_append_new(ctx, it) == 0 ? 0 : CPQD_ENOMEM;
 }
 
@@ -1167,7 +1153,7 @@ static int state_of(const char *s, due_state *st, cpqd_errs *errs)
     else if (s && !strcmp(s, "due_soon"))
         *st = DUE_SOON;
     else
-        return bad(errs, "status: required, overdue or due_soon");
+        return contract_bad(errs, "status: required, overdue or due_soon");
     return 0;
 }
 
@@ -1194,7 +1180,7 @@ int contract_due_list(quote_ctx *c, const char *status, const char *as_of_s, con
                               (json_int_t)json_array_size(items), "items", items);
         if (o && st == DUE_SOON)
             json_object_set_new(o, "within", json_integer(days));
-        return (out->body = dump(o)) ? 0 : CPQD_ENOMEM;
+        return (out->body = contract_dump(o)) ? 0 : CPQD_ENOMEM;
     }
     json_decref(items);
     return rc;
@@ -1213,8 +1199,8 @@ static int sweep_one(quote_ctx *c, const store_receivable *r, const sched_standi
     int rc = store_receivable_warn(c->st, r->id, w->state, &first);
     if (rc || !first)
         return rc;
-    json_t *it = item_json(r, sd);
-    item_context(it, r);
+    json_t *it = contract_item_json(r, sd);
+    contract_item_context(it, r);
     snprintf(type, sizeof(type), "receivable.%s", w->state);
     rc = contract_emit(c, type, "receivable", r->id, r->contract_id, it);
     w->emitted += rc == 0;
@@ -1226,25 +1212,30 @@ int contract_sweep(quote_ctx *c, const char *body, size_t len, quote_reply *out,
     static const char *const keys[] = {"as_of", "within", NULL};
     date_days as_of = c->today;
     int days = CONTRACT_WITHIN_DEFAULT;
-    json_t *root = len ? parse_object(body, len, errs) : json_object();
+    json_t *root = len ? contract_parse_object(body, len, errs) : json_object();
     memset(out, 0, sizeof(*out));
     if (!root)
         return CPQD_EINVAL;
-    int rc = only_keys(root, keys, "", errs);
+    int rc = contract_only_keys(root, keys, "", errs);
     if (rc == 0)
-        rc = date_member(root, "as_of", "", &as_of, errs);
+        rc = contract_date_member(root, "as_of", "", &as_of, errs);
     json_t *w = json_object_get(root, "within");
     if (rc == 0 && w &&
         (!json_is_integer(w) || json_integer_value(w) < 0 ||
          json_integer_value(w) > CONTRACT_WITHIN_MAX))
-        rc = bad(errs, "within: days, an integer from 0 to 366");
+        rc = contract_bad(errs, "within: days, an integer from 0 to 366");
     if (w && rc == 0)
         days = (int)json_integer_value(w);
     json_decref(root);
     if (rc || (rc = store_begin(c->st)))
         return rc;
     sweep_ctx ov = {"overdue", 0}, soon = {"due_soon", 0};
-    rc = due_each(c, DUE_OVERDUE, as_of, days, sweep_one, &ov);
+    size_t closed = 0;
+    /* periods that ended are closed first, so that their amounts can be
+     * warned about in the same sweep */
+    rc = contract_usage_close_due(c, as_of, &closed, errs);
+    if (rc == 0)
+        rc = due_each(c, DUE_OVERDUE, as_of, days, sweep_one, &ov);
     if (rc == 0)
         rc = due_each(c, DUE_SOON, as_of, days, sweep_one, &soon);
     if (rc == 0)
@@ -1256,7 +1247,8 @@ int contract_sweep(quote_ctx *c, const char *body, size_t len, quote_reply *out,
     char d[DATE_FMT_LEN];
     date_format(as_of, d);
     out->body =
-        dump(json_pack("{s:s,s:i,s:{s:I,s:I}}", "as_of", d, "within", days, "emitted", "overdue",
-                       (json_int_t)ov.emitted, "due_soon", (json_int_t)soon.emitted));
+        contract_dump(json_pack("{s:s,s:i,s:{s:I,s:I},s:I}", "as_of", d, "within", days,
+                                "emitted", "overdue", (json_int_t)ov.emitted, "due_soon",
+                                (json_int_t)soon.emitted, "closed_periods", (json_int_t)closed));
     return out->body ? 0 : CPQD_ENOMEM;
 }

@@ -68,6 +68,70 @@ static int op_sweep(http_ctx *c, quote_ctx *qc, const char *body, size_t len, co
     return contract_sweep(qc, body, len, out, errs);
 }
 
+static int op_delivered(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
+                        const http_query *q, quote_reply *out, cpqd_errs *errs)
+{
+    (void)q;
+    return contract_line_event(qc, http_ctx_param(c, 0), http_ctx_param(c, 1), "delivered", body,
+                               len, out, errs);
+}
+
+static int op_accepted(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
+                       const http_query *q, quote_reply *out, cpqd_errs *errs)
+{
+    (void)q;
+    return contract_line_event(qc, http_ctx_param(c, 0), http_ctx_param(c, 1), "accepted", body,
+                               len, out, errs);
+}
+
+static int op_milestone(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
+                        const http_query *q, quote_reply *out, cpqd_errs *errs)
+{
+    (void)q;
+    return contract_milestone_accept(qc, http_ctx_param(c, 0), http_ctx_param(c, 1), body, len,
+                                     out, errs);
+}
+
+static int op_usage(http_ctx *c, quote_ctx *qc, const char *body, size_t len, const http_query *q,
+                    quote_reply *out, cpqd_errs *errs)
+{
+    (void)q;
+    return contract_usage_record(qc, http_ctx_param(c, 0), body, len, out, errs);
+}
+
+static int op_close(http_ctx *c, quote_ctx *qc, const char *body, size_t len, const http_query *q,
+                    quote_reply *out, cpqd_errs *errs)
+{
+    (void)q;
+    return contract_period_close(qc, http_ctx_param(c, 0), http_ctx_param(c, 1), body, len, out,
+                                 errs);
+}
+
+void http_contract_delivered(http_ctx *c, const http_query *q)
+{
+    http_quote_run(c, q, op_delivered, "recording the delivery");
+}
+
+void http_contract_accepted(http_ctx *c, const http_query *q)
+{
+    http_quote_run(c, q, op_accepted, "recording the acceptance");
+}
+
+void http_contract_milestone(http_ctx *c, const http_query *q)
+{
+    http_quote_run(c, q, op_milestone, "recording the milestone acceptance");
+}
+
+void http_contract_usage(http_ctx *c, const http_query *q)
+{
+    http_quote_run(c, q, op_usage, "recording usage");
+}
+
+void http_contract_close(http_ctx *c, const http_query *q)
+{
+    http_quote_run(c, q, op_close, "closing the period");
+}
+
 void http_contract_accept(http_ctx *c, const http_query *q)
 {
     http_quote_run(c, q, op_accept, "accepting the quote");

@@ -133,6 +133,11 @@ void http_contract_receivables(http_ctx *c, const http_query *q); /* GET .../rec
 void http_receivable_pay(http_ctx *c, const http_query *q);       /* POST /v1/receivables/{}/payments */
 void http_receivables_due(http_ctx *c, const http_query *q);      /* GET /v1/receivables */
 void http_receivables_sweep(http_ctx *c, const http_query *q);    /* POST /v1/receivables/sweep */
+void http_contract_delivered(http_ctx *c, const http_query *q); /* POST .../lines/{}/delivered */
+void http_contract_accepted(http_ctx *c, const http_query *q);  /* POST .../lines/{}/accepted */
+void http_contract_milestone(http_ctx *c, const http_query *q); /* POST .../milestones/{}/accept */
+void http_contract_usage(http_ctx *c, const http_query *q);     /* POST /v1/contracts/{}/usage */
+void http_contract_close(http_ctx *c, const http_query *q);     /* POST .../periods/{}/close */
 
 /* ---- events (http_events.c, docs/events.md) ---- */
 

@@ -42,6 +42,13 @@ date_days sched_anchor_add(int y, int m, int anchor_day, int months)
     return date_from_ymd((int)ny, nm, anchor_day < md ? anchor_day : md);
 }
 
+date_days sched_period_start(date_days anchor, int months, int j)
+{
+    int y, m, d;
+    date_to_ymd(anchor, &y, &m, &d);
+    return sched_anchor_add(y, m, d, months * j);
+}
+
 date_days sched_month_end(date_days d)
 {
     int y, m, dd;

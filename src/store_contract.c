@@ -656,3 +656,338 @@ int store_receivable_warn(store *st, const char *rid, const char *state, bool *f
         *first = changed > 0;
     return rc;
 }
+
+/* ---- after signing: event dates, usage records, amounts ---- */
+
+void store_line_event_fini(store_line_event *e)
+{
+    if (!e)
+        return;
+    free(e->contract_id), free(e->event), free(e->ref), free(e->happened_on);
+    free(e->recorded_by), free(e->recorded_at);
+    memset(e, 0, sizeof(*e));
+}
+
+void store_usage_fini(store_usage *u)
+{
+    if (!u)
+        return;
+    free(u->contract_id), free(u->client_id), free(u->quantity), free(u->recorded_on);
+    free(u->recorded_by), free(u->created_at);
+    memset(u, 0, sizeof(*u));
+}
+
+static int line_event_read(sqlite3_stmt *s, store_line_event *out)
+{
+    memset(out, 0, sizeof(*out));
+    char **const cols[] = {&out->contract_id, NULL,        &out->event, &out->ref, &out->happened_on,
+                           &out->recorded_by, &out->recorded_at};
+    out->line_no = sqlite3_column_int(s, 1);
+    if (cols_dup(s, cols, 7) != 0) {
+        store_line_event_fini(out);
+        return CPQD_ENOMEM;
+    }
+    return 0;
+}
+
+static int usage_read(sqlite3_stmt *s, store_usage *out)
+{
+    memset(out, 0, sizeof(*out));
+    char **const cols[] = {&out->contract_id, &out->client_id,   NULL,
+                           NULL,              &out->quantity,    &out->recorded_on,
+                           &out->recorded_by, &out->created_at};
+    out->line_no = sqlite3_column_int(s, 2);
+    out->seq = sqlite3_column_int(s, 3);
+    if (cols_dup(s, cols, 8) != 0) {
+        store_usage_fini(out);
+        return CPQD_ENOMEM;
+    }
+    return 0;
+}
+
+/* Reads every row of s (bound) into a malloc'ed array of `size`-byte
+ * elements with read(); fini frees one element. */
+static int rows_read(store *st, sqlite3_stmt *s, size_t size, int (*read)(sqlite3_stmt *, void *),
+                     void (*fini)(void *), void **items, size_t *n)
+{
+    char *v = NULL;
+    size_t k = 0, cap = 0;
+    int rc = 0, r = SQLITE_DONE;
+    while (rc == 0 && (r = store_step(st, s)) == SQLITE_ROW) {
+        if (k == cap) {
+            size_t nc = cap ? cap * 2 : 8;
+            char *nv = realloc(v, nc * size);
+            if (!nv) {
+                rc = CPQD_ENOMEM;
+                break;
+            }
+            v = nv, cap = nc;
+        }
+        if ((rc = read(s, v + k * size)) == 0)
+            k++;
+    }
+    if (rc == 0 && r != SQLITE_DONE)
+        rc = store_fail(st, r, "rows");
+    store_stmt_done(s);
+    if (rc != 0 || k == 0) {
+        for (size_t i = 0; i < k; i++)
+            fini(v + i * size);
+        free(v);
+        return rc;
+    }
+    *items = v;
+    *n = k;
+    return 0;
+}
+
+static int line_event_read_v(sqlite3_stmt *s, void *out)
+{
+    return line_event_read(s, out);
+}
+static void line_event_fini_v(void *e)
+{
+    store_line_event_fini(e);
+}
+static int usage_read_v(sqlite3_stmt *s, void *out)
+{
+    return usage_read(s, out);
+}
+static void usage_fini_v(void *u)
+{
+    store_usage_fini(u);
+}
+
+int store_line_events_of(store *st, const char *contract_id, store_line_event **items, size_t *n)
+{
+    sqlite3_stmt *s;
+    *items = NULL;
+    *n = 0;
+    if (!store_text_ok(contract_id))
+        return store_failf(st, CPQD_EINVAL, "line events: a contract id is required");
+    int rc = store_stmt(st, STMT_LINE_EVENTS_OF, &s);
+    if (rc != 0)
+        return rc;
+    store_bind_text(st, s, 1, contract_id);
+    return rows_read(st, s, sizeof(**items), line_event_read_v, line_event_fini_v,
+                     (void **)items, n);
+}
+
+int store_line_event_add(store *st, store_line_event *e, bool *first)
+{
+    char now[STORE_TS_LEN];
+    sqlite3_stmt *s;
+    bool own;
+    int changed = 0;
+    *first = false;
+    if (!store_text_ok(e->contract_id) || e->line_no < 0 || !store_text_ok(e->event) || !e->ref ||
+        !e->happened_on || !opt_date_ok(e->happened_on) || !store_text_ok(e->recorded_by))
+        return store_failf(st, CPQD_EINVAL, "line event: contract, line, event, date required");
+    store_now(now);
+    int rc = store_write_begin(st, &own);
+    if (rc != 0)
+        return rc;
+    if ((rc = store_stmt(st, STMT_LINE_EVENT_INSERT, &s)) == 0) {
+        store_bind_text(st, s, 1, e->contract_id);
+        store_bind_int64(st, s, 2, e->line_no);
+        const char *t[] = {e->event, e->ref, e->happened_on, e->recorded_by, now};
+        bind_texts(st, s, 3, t, 5);
+        rc = run(st, s, "line event insert", &changed);
+    }
+    char *at = rc == 0 && changed ? store_strdup(now) : NULL;
+    if (rc == 0 && changed && !at)
+        rc = store_failf(st, CPQD_ENOMEM, "out of memory");
+    if ((rc = store_write_end(st, own, rc)) != 0) {
+        free(at);
+        return rc;
+    }
+    if (changed) {
+        free(e->recorded_at);
+        e->recorded_at = at;
+    }
+    *first = changed > 0;
+    return 0;
+}
+
+int store_usage_get(store *st, const char *contract_id, const char *client_id, store_usage *out)
+{
+    sqlite3_stmt *s;
+    memset(out, 0, sizeof(*out));
+    if (!store_text_ok(contract_id) || !store_text_ok(client_id))
+        return store_failf(st, CPQD_EINVAL, "usage: contract and record id are required");
+    int rc = store_stmt(st, STMT_USAGE_GET, &s);
+    if (rc != 0)
+        return rc;
+    store_bind_text(st, s, 1, contract_id);
+    store_bind_text(st, s, 2, client_id);
+    int r = store_step(st, s);
+    if (r == SQLITE_ROW)
+        rc = usage_read(s, out);
+    else if (r == SQLITE_DONE)
+        rc = store_failf(st, CPQD_ENOTFOUND, "usage record %.64s: not found", client_id);
+    else
+        rc = store_fail(st, r, "usage get");
+    store_stmt_done(s);
+    return rc;
+}
+
+int store_usage_add(store *st, store_usage *u)
+{
+    char now[STORE_TS_LEN];
+    sqlite3_stmt *s;
+    bool own;
+    int changed = 0;
+    if (!store_text_ok(u->contract_id) || !store_text_ok(u->client_id) || u->line_no < 0 ||
+        u->seq < 0 || !decimal_ok(u->quantity) || u->quantity[0] == '-' || !u->recorded_on ||
+        !opt_date_ok(u->recorded_on) || !store_text_ok(u->recorded_by))
+        return store_failf(st, CPQD_EINVAL, "usage: contract, id, line, period, quantity required");
+    store_now(now);
+    int rc = store_write_begin(st, &own);
+    if (rc != 0)
+        return rc;
+    if ((rc = store_stmt(st, STMT_USAGE_INSERT, &s)) == 0) {
+        store_bind_text(st, s, 1, u->contract_id);
+        store_bind_text(st, s, 2, u->client_id);
+        store_bind_int64(st, s, 3, u->line_no);
+        store_bind_int64(st, s, 4, u->seq);
+        const char *t[] = {u->quantity, u->recorded_on, u->recorded_by, now};
+        bind_texts(st, s, 5, t, 4);
+        rc = run(st, s, "usage insert", &changed);
+    }
+    if (rc == 0 && !changed)
+        rc = store_failf(st, CPQD_ECONFLICT, "usage record %.64s was already recorded",
+                         u->client_id);
+    char *at = rc == 0 ? store_strdup(now) : NULL;
+    if (rc == 0 && !at)
+        rc = store_failf(st, CPQD_ENOMEM, "out of memory");
+    if ((rc = store_write_end(st, own, rc)) != 0) {
+        free(at);
+        return rc;
+    }
+    free(u->created_at);
+    u->created_at = at;
+    return 0;
+}
+
+int store_usage_of_period(store *st, const char *contract_id, int line_no, int seq,
+                          store_usage **items, size_t *n)
+{
+    sqlite3_stmt *s;
+    *items = NULL;
+    *n = 0;
+    if (!store_text_ok(contract_id) || line_no < 0 || seq < 0)
+        return store_failf(st, CPQD_EINVAL, "usage: contract, line and period are required");
+    int rc = store_stmt(st, STMT_USAGE_OF_PERIOD, &s);
+    if (rc != 0)
+        return rc;
+    store_bind_text(st, s, 1, contract_id);
+    store_bind_int64(st, s, 2, line_no);
+    store_bind_int64(st, s, 3, seq);
+    return rows_read(st, s, sizeof(**items), usage_read_v, usage_fini_v, (void **)items, n);
+}
+
+int store_receivable_set_amount(store *st, const store_receivable *r)
+{
+    sqlite3_stmt *s;
+    bool own;
+    int changed = 0;
+    if (!store_text_ok(r->contract_id) || !store_text_ok(r->kind) ||
+        !store_text_ok(r->description) || !decimal_ok(r->amount) || !opt_date_ok(r->due_on) ||
+        !opt_date_ok(r->bill_on) || !opt_date_ok(r->expected_on) ||
+        !store_opt_text_ok(r->waits_for))
+        return store_failf(st, CPQD_EINVAL, "receivable amount: key, amount, dates or text invalid");
+    int rc = store_write_begin(st, &own);
+    if (rc != 0)
+        return rc;
+    if ((rc = store_stmt(st, STMT_RECV_SET_AMOUNT, &s)) == 0) {
+        const char *t[] = {r->amount,      r->waits_for,   r->due_on,     r->bill_on,
+                           r->expected_on, r->description, r->contract_id};
+        bind_texts(st, s, 1, t, 7);
+        store_bind_int64(st, s, 8, r->line_no);
+        store_bind_text(st, s, 9, r->kind);
+        store_bind_int64(st, s, 10, r->service);
+        store_bind_int64(st, s, 11, r->seq);
+        store_bind_int64(st, s, 12, r->part);
+        rc = run(st, s, "receivable amount", &changed);
+    }
+    if (rc == 0 && changed == 0)
+        rc = store_failf(st, CPQD_ECONFLICT,
+                         "receivable amount: no open item with that key (closed already?)");
+    return store_write_end(st, own, rc);
+}
+
+int store_receivables_add(store *st, const char *contract_id, store_receivable *items, size_t n)
+{
+    bool own;
+    if (!store_text_ok(contract_id))
+        return store_failf(st, CPQD_EINVAL, "receivables: a contract id is required");
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = item_check(st, &items[i]);
+    if (rc != 0)
+        return rc;
+    char(*ids)[STORE_RECV_ID_LEN] = calloc(n ? n : 1, sizeof(*ids));
+    char **outs = calloc(2 * n + 1, sizeof(char *));
+    if (!ids || !outs) {
+        free(ids), free(outs);
+        return store_failf(st, CPQD_ENOMEM, "out of memory");
+    }
+    if ((rc = store_write_begin(st, &own)) != 0) {
+        free(ids), free(outs);
+        return rc;
+    }
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = item_insert(st, &items[i], contract_id, ids[i]);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        outs[2 * i] = store_strdup(ids[i]), outs[2 * i + 1] = store_strdup(contract_id);
+        if (!outs[2 * i] || !outs[2 * i + 1])
+            rc = store_failf(st, CPQD_ENOMEM, "out of memory");
+    }
+    if ((rc = store_write_end(st, own, rc)) != 0) {
+        for (size_t i = 0; i < 2 * n; i++)
+            free(outs[i]);
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            free(items[i].id), free(items[i].contract_id);
+            items[i].id = outs[2 * i], items[i].contract_id = outs[2 * i + 1];
+        }
+    }
+    free(ids);
+    free(outs);
+    return rc;
+}
+
+int store_receivables_open_usage(store *st, const char *until, store_receivable **items,
+                                 size_t *n)
+{
+    sqlite3_stmt *s;
+    *items = NULL;
+    *n = 0;
+    if (!until || !opt_date_ok(until))
+        return store_failf(st, CPQD_EINVAL, "receivables: a date YYYY-MM-DD is required");
+    int rc = store_stmt(st, STMT_RECV_OPEN_USAGE, &s);
+    if (rc != 0)
+        return rc;
+    store_bind_text(st, s, 1, until);
+    return recv_rows(st, s, items, n);
+}
+
+int store_contract_set_total(store *st, const char *id, const char *old_total,
+                             const char *new_total)
+{
+    sqlite3_stmt *s;
+    bool own;
+    int changed = 0;
+    if (!store_text_ok(id) || !decimal_ok(old_total) || !decimal_ok(new_total))
+        return store_failf(st, CPQD_EINVAL, "contract total: id and decimal totals required");
+    int rc = store_write_begin(st, &own);
+    if (rc != 0)
+        return rc;
+    if ((rc = store_stmt(st, STMT_CONTRACT_SET_TOTAL, &s)) == 0) {
+        const char *t[] = {new_total, id, old_total};
+        bind_texts(st, s, 1, t, 3);
+        rc = run(st, s, "contract total", &changed);
+    }
+    if (rc == 0 && changed == 0)
+        rc = store_failf(st, CPQD_ECONFLICT, "contract %.64s changed meanwhile", id);
+    return store_write_end(st, own, rc);
+}

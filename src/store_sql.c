@@ -211,6 +211,33 @@ const char *const store_migrations[STORE_SCHEMA_VERSION] = {
     "  at            TEXT NOT NULL,"
     "  PRIMARY KEY (receivable_id, state)"
     ");",
+    /* 4 -> 5: what happens after signing (docs/receivables.md
+     * "After signing"): event dates reported per line (delivery, service
+     * acceptance, a milestone's acceptance; ref is the milestone id, ''
+     * otherwise: one date per event, never changed), and metered usage
+     * records, idempotent per client id within a contract. */
+    "CREATE TABLE contract_line_events ("
+    "  contract_id TEXT NOT NULL REFERENCES contracts (id),"
+    "  line_no     INTEGER NOT NULL CHECK (line_no >= 0),"
+    "  event       TEXT NOT NULL CHECK (event IN ('delivered', 'accepted', 'milestone')),"
+    "  ref         TEXT NOT NULL,"
+    "  happened_on TEXT NOT NULL,"
+    "  recorded_by TEXT NOT NULL,"
+    "  recorded_at TEXT NOT NULL,"
+    "  PRIMARY KEY (contract_id, line_no, event, ref)"
+    ");"
+    "CREATE TABLE usage_records ("
+    "  contract_id TEXT NOT NULL REFERENCES contracts (id),"
+    "  client_id   TEXT NOT NULL,"
+    "  line_no     INTEGER NOT NULL CHECK (line_no >= 0),"
+    "  seq         INTEGER NOT NULL CHECK (seq >= 0),"
+    "  quantity    TEXT NOT NULL,"
+    "  recorded_on TEXT NOT NULL,"
+    "  recorded_by TEXT NOT NULL,"
+    "  created_at  TEXT NOT NULL,"
+    "  PRIMARY KEY (contract_id, client_id)"
+    ");"
+    "CREATE INDEX usage_by_period ON usage_records (contract_id, line_no, seq);",
 };
 
 /* The columns of a store_quote, in the order store_quote.c reads them. */
@@ -243,6 +270,8 @@ const char *const store_migrations[STORE_SCHEMA_VERSION] = {
     " r.waits_for, r.due_on, r.bill_on, r.expected_on, r.period_from, r.period_to, r.amount,"  \
     " r.amount_known, r.description, r.paid, c.number, c.currency, c.partner_id, c.customer_id"
 #define PAYMENT_COLS "id, receivable_id, client_id, amount, paid_on, created_at"
+#define USAGE_COLS                                                                              \
+    "contract_id, client_id, line_no, seq, quantity, recorded_on, recorded_by, created_at"
 
 const char *const store_sql[STMT_COUNT] = {
     [STMT_COUNTER_NEXT] =
@@ -388,6 +417,36 @@ const char *const store_sql[STMT_COUNT] = {
         "SELECT " PAYMENT_COLS " FROM payments WHERE receivable_id = $1 AND client_id = $2",
     [STMT_PAYMENTS_OF] =
         "SELECT " PAYMENT_COLS " FROM payments WHERE receivable_id = $1 ORDER BY paid_on, created_at, id",
+    [STMT_LINE_EVENTS_OF] =
+        "SELECT contract_id, line_no, event, ref, happened_on, recorded_by, recorded_at"
+        " FROM contract_line_events WHERE contract_id = $1 ORDER BY line_no, event, ref",
+    [STMT_LINE_EVENT_INSERT] =
+        "INSERT INTO contract_line_events (contract_id, line_no, event, ref, happened_on,"
+        " recorded_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        " ON CONFLICT (contract_id, line_no, event, ref) DO NOTHING",
+    [STMT_USAGE_GET] =
+        "SELECT " USAGE_COLS " FROM usage_records WHERE contract_id = $1 AND client_id = $2",
+    [STMT_USAGE_INSERT] =
+        "INSERT INTO usage_records (contract_id, client_id, line_no, seq, quantity, recorded_on,"
+        " recorded_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        " ON CONFLICT (contract_id, client_id) DO NOTHING",
+    [STMT_USAGE_OF_PERIOD] =
+        "SELECT " USAGE_COLS " FROM usage_records"
+        " WHERE contract_id = $1 AND line_no = $2 AND seq = $3 ORDER BY created_at, client_id",
+    /* an open usage item gets its amount once: amount_known = 0 guards
+     * against a second close racing the first */
+    [STMT_RECV_SET_AMOUNT] =
+        "UPDATE receivables SET amount = $1, amount_known = 1, waits_for = $2, due_on = $3,"
+        " bill_on = $4, expected_on = $5, description = $6 WHERE contract_id = $7"
+        " AND line_no = $8 AND kind = $9 AND service = $10 AND seq = $11 AND part = $12"
+        " AND amount_known = 0",
+    [STMT_CONTRACT_SET_TOTAL] =
+        "UPDATE contracts SET total = $1 WHERE id = $2 AND total = $3",
+    /* open usage items whose period ended on or before $1 */
+    [STMT_RECV_OPEN_USAGE] =
+        "SELECT " RECV_COLS " FROM receivables r JOIN contracts c ON c.id = r.contract_id"
+        " WHERE r.kind = 'usage' AND r.amount_known = 0 AND r.period_to <= $1"
+        " ORDER BY c.number, r.line_no, r.seq, r.part",
     [STMT_WARNING_INSERT] =
         "INSERT INTO receivable_warnings (receivable_id, state, at) VALUES ($1, $2, $3)"
         " ON CONFLICT (receivable_id, state) DO NOTHING",

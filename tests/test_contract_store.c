@@ -302,6 +302,126 @@ static void test_warnings_once_due_list_and_dates(void **state)
     free(qa), free(qb);
 }
 
+/* Event dates: one per (line, event, ref); a second add writes nothing
+ * and says so. */
+static void test_line_events_once_per_event(void **state)
+{
+    fx *f = *state;
+    store_contract c = contract_of(quote_new(f->st, NULL), NULL);
+    assert_int_equal(store_contract_insert(f->st, &c, 2026, NULL, 0), 0);
+    store_line_event e = {.contract_id = c.id, .line_no = 0, .event = "delivered", .ref = "",
+                          .happened_on = "2026-12-09", .recorded_by = "k_1"};
+    bool first = false;
+    assert_int_equal(store_line_event_add(f->st, &e, &first), 0);
+    assert_true(first);
+    assert_non_null(e.recorded_at);
+    free(e.recorded_at), e.recorded_at = NULL;
+    e.happened_on = "2026-12-10";
+    assert_int_equal(store_line_event_add(f->st, &e, &first), 0);
+    assert_false(first);
+    assert_null(e.recorded_at);
+    store_line_event m = {.contract_id = c.id, .line_no = 1, .event = "milestone",
+                          .ref = "blueprint", .happened_on = "2027-02-01", .recorded_by = "k_1"};
+    assert_int_equal(store_line_event_add(f->st, &m, &first), 0);
+    assert_true(first);
+    free(m.recorded_at);
+    m.event = "shipped", m.recorded_at = NULL; /* not an event the schema knows */
+    assert_int_not_equal(store_line_event_add(f->st, &m, &first), 0);
+    m.event = "milestone", m.happened_on = "2027-02-30";
+    assert_int_equal(store_line_event_add(f->st, &m, &first), CPQD_EINVAL);
+    store_line_event *v;
+    size_t n;
+    assert_int_equal(store_line_events_of(f->st, c.id, &v, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(v[0].event, "delivered");
+    assert_string_equal(v[0].happened_on, "2026-12-09"); /* the first date stays */
+    assert_string_equal(v[1].ref, "blueprint");
+    for (size_t i = 0; i < n; i++)
+        store_line_event_fini(&v[i]);
+    free(v);
+    free(c.quote_id);
+    outputs_free(&c, NULL, 0);
+}
+
+/* Usage records: idempotent ids per contract, listed per period; an
+ * open usage item's amount is set once; items added later get ids; the
+ * total moves only from the value it replaces. */
+static void test_usage_amount_once_and_items_added(void **state)
+{
+    fx *f = *state;
+    store_contract c = contract_of(quote_new(f->st, NULL), NULL);
+    c.total = "0.00";
+    store_receivable it = {.line_id = "1", .kind = "usage", .amount = "0.00",
+                           .description = "usage", .paid = "0.00", .due_on = "2027-02-15",
+                           .bill_on = "2027-01-31", .period_from = "2027-01-01",
+                           .period_to = "2027-02-01"};
+    assert_int_equal(store_contract_insert(f->st, &c, 2026, &it, 1), 0);
+    store_usage u = {.contract_id = c.id, .client_id = "u1", .seq = 0, .quantity = "60000",
+                     .recorded_on = "2027-01-31", .recorded_by = "k_1"};
+    assert_int_equal(store_usage_add(f->st, &u), 0);
+    assert_non_null(u.created_at);
+    free(u.created_at), u.created_at = NULL;
+    assert_int_equal(store_usage_add(f->st, &u), CPQD_ECONFLICT);
+    u.client_id = "u2", u.quantity = "-1";
+    assert_int_equal(store_usage_add(f->st, &u), CPQD_EINVAL);
+    u.quantity = "40000.5";
+    assert_int_equal(store_usage_add(f->st, &u), 0);
+    free(u.created_at);
+    u.client_id = "u3", u.seq = 1, u.created_at = NULL;
+    assert_int_equal(store_usage_add(f->st, &u), 0);
+    free(u.created_at);
+    store_usage *v;
+    size_t n;
+    assert_int_equal(store_usage_of_period(f->st, c.id, 0, 0, &v, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(v[1].quantity, "40000.5");
+    for (size_t i = 0; i < n; i++)
+        store_usage_fini(&v[i]);
+    free(v);
+    store_usage g;
+    assert_int_equal(store_usage_get(f->st, c.id, "u1", &g), 0);
+    assert_string_equal(g.quantity, "60000");
+    store_usage_fini(&g);
+    assert_int_equal(store_usage_get(f->st, c.id, "nope", &g), CPQD_ENOTFOUND);
+    /* open usage before the close, none after */
+    store_receivable *open;
+    assert_int_equal(store_receivables_open_usage(f->st, "2027-01-31", &open, &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(store_receivables_open_usage(f->st, "2027-02-01", &open, &n), 0);
+    assert_int_equal(n, 1);
+    store_receivable_fini(&open[0]);
+    free(open);
+    store_receivable set = it;
+    set.contract_id = c.id, set.amount = "12461.36", set.description = "closed";
+    assert_int_equal(store_receivable_set_amount(f->st, &set), 0);
+    set.amount = "1.00";
+    assert_int_equal(store_receivable_set_amount(f->st, &set), CPQD_ECONFLICT);
+    assert_int_equal(store_receivables_open_usage(f->st, "2027-02-01", &open, &n), 0);
+    assert_int_equal(n, 0);
+    store_receivable r;
+    assert_int_equal(store_receivable_get(f->st, it.id, &r), 0);
+    assert_string_equal(r.amount, "12461.36");
+    assert_true(r.amount_known);
+    store_receivable_fini(&r);
+    /* the next period's item */
+    store_receivable nx = {.line_id = "1", .kind = "usage", .seq = 1, .amount = "0.00",
+                           .description = "usage", .paid = "0.00"};
+    assert_int_equal(store_receivables_add(f->st, c.id, &nx, 1), 0);
+    assert_memory_equal(nx.id, "r_", 2);
+    assert_string_equal(nx.contract_id, c.id);
+    assert_int_equal(store_receivables_add(f->st, c.id, &nx, 1), CPQD_ECONFLICT); /* same key */
+    /* totals: compare-and-set */
+    assert_int_equal(store_contract_set_total(f->st, c.id, "1.00", "12461.36"), CPQD_ECONFLICT);
+    assert_int_equal(store_contract_set_total(f->st, c.id, "0.00", "12461.36"), 0);
+    store_contract k;
+    assert_int_equal(store_contract_get(f->st, c.id, &k), 0);
+    assert_string_equal(k.total, "12461.36");
+    store_contract_fini(&k);
+    free(nx.id), free(nx.contract_id);
+    free(c.quote_id);
+    outputs_free(&c, &it, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -309,6 +429,8 @@ int main(void)
         T(test_contract_bad_input_and_failure_write_nothing),
         T(test_payments_idempotent_and_checked),
         T(test_warnings_once_due_list_and_dates),
+        T(test_line_events_once_per_event),
+        T(test_usage_amount_once_and_items_added),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

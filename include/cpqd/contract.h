@@ -53,9 +53,46 @@ int contract_pay(quote_ctx *c, const char *rid, const char *body, size_t len, qu
 int contract_due_list(quote_ctx *c, const char *status, const char *as_of, const char *within,
                       quote_reply *out, cpqd_errs *errs);
 
-/* POST /v1/receivables/sweep: {"as_of"?, "within"?}: writes a
- * receivable.overdue / receivable.due_soon event for every item found in
- * that state that has not had one for it yet. */
+/* POST /v1/receivables/sweep: {"as_of"?, "within"?}: first closes every
+ * usage period that ended on or before as_of (as contract_period_close),
+ * then writes a receivable.overdue / receivable.due_soon event for every
+ * item found in that state that has not had one for it yet. */
 int contract_sweep(quote_ctx *c, const char *body, size_t len, quote_reply *out, cpqd_errs *errs);
+
+/* ---- after signing (src/contract_after.c, docs/receivables.md "After
+ * signing"). Each is one transaction with its events; a replay of the
+ * same request writes nothing and answers 200 (created = 0). ---- */
+
+/* POST /v1/contracts/{id}/lines/{line}/delivered and .../accepted:
+ * {"on": date}. event is "delivered" or "accepted". Recomputes the
+ * line's items (sched_line_build) and updates their due dates by key;
+ * writes receivables.rescheduled. *out gets the contract. CPQD_EINVAL for
+ * a date before signing, CPQD_ECONFLICT for another date already
+ * recorded or a line of a mode without that event, CPQD_ENOTFOUND for
+ * an unknown line. */
+int contract_line_event(quote_ctx *c, const char *id, const char *line, const char *event,
+                        const char *body, size_t len, quote_reply *out, cpqd_errs *errs);
+
+/* POST /v1/contracts/{id}/milestones/{m}/accept: {"on", "line"?} (line
+ * only needed when several milestone lines have milestone m). As
+ * contract_line_event. */
+int contract_milestone_accept(quote_ctx *c, const char *id, const char *milestone,
+                              const char *body, size_t len, quote_reply *out, cpqd_errs *errs);
+
+/* POST /v1/contracts/{id}/usage: {"id", "line", "period", "quantity",
+ * "recorded_on"?}: records metered usage of a usage line for one billing
+ * period (201; the same record again 200; the same id with other content
+ * or a closed period CPQD_ECONFLICT); writes usage.recorded. */
+int contract_usage_record(quote_ctx *c, const char *id, const char *body, size_t len,
+                          quote_reply *out, cpqd_errs *errs);
+
+/* POST /v1/contracts/{id}/periods/{p}/close: {"line"?}: closes billing
+ * period p (YYYY-MM or its first day) of every usage line of the
+ * contract (or of that line): the period's total usage priced by
+ * sched_usage_close sets its items' amounts; an open-ended line gets its
+ * next period scheduled. Writes receivable.amount_set per item and
+ * usage.period_closed. Closing a closed period is a no-op (200). */
+int contract_period_close(quote_ctx *c, const char *id, const char *period, const char *body,
+                          size_t len, quote_reply *out, cpqd_errs *errs);
 
 #endif

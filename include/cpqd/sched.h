@@ -283,4 +283,9 @@ const char *sched_status_name(sched_status s);
 const char *sched_aging_name(sched_aging a);
 const char *sched_wait_name(sched_wait w);
 
+/* Start of period j (0: the anchor's own) of a series of `months`-month
+ * periods anchored on `anchor`: the anchor day, clamped to each month's
+ * last day (docs/receivables.md "Anchoring": Jan 31 -> Feb 28/29 -> Mar 31). */
+date_days sched_period_start(date_days anchor, int months, int j);
+
 #endif

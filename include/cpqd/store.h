@@ -43,7 +43,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 #define STORE_DEFAULT_PATH "var/cpqd.db" /* `serve` and `migrate` without --db */
 #define STORE_BUSY_TIMEOUT_MS 5000       /* a writer waits this long for another */
 #define STORE_PER_PAGE_MAX 500
@@ -429,5 +429,69 @@ void store_payment_fini(store_payment *p);
  * was emitted: *first is true if it was not recorded before (the caller
  * then emits its event in the same transaction). */
 int store_receivable_warn(store *st, const char *rid, const char *state, bool *first);
+
+/* ---- after signing: event dates, usage, amounts (docs/receivables.md
+ * "After signing"; migration 5) ----
+ * Same conventions as the contract functions above: a write runs in the
+ * caller's transaction or one of its own; strings filled by the store
+ * are malloc'ed and freed by the matching _fini. */
+
+typedef struct store_line_event {
+    char *contract_id;
+    int line_no;
+    char *event;       /* "delivered", "accepted", "milestone" */
+    char *ref;         /* the milestone id; "" for the line's own events */
+    char *happened_on; /* YYYY-MM-DD */
+    char *recorded_by;
+    char *recorded_at; /* assigned */
+} store_line_event;
+
+/* The event dates reported for contract id, by line. Ownership as
+ * store_receivables_of (free each with store_line_event_fini). */
+int store_line_events_of(store *st, const char *contract_id, store_line_event **items, size_t *n);
+/* Records e (recorded_at assigned). *first is false, and nothing is
+ * written, when that (line, event, ref) already has a date: the caller
+ * compares it. */
+int store_line_event_add(store *st, store_line_event *e, bool *first);
+void store_line_event_fini(store_line_event *e);
+
+typedef struct store_usage {
+    char *contract_id;
+    char *client_id;   /* the client's usage record id: unique per contract */
+    int line_no;
+    int seq;           /* the usage period (0-based from start_on) */
+    char *quantity;    /* decimal text, >= 0 */
+    char *recorded_on; /* YYYY-MM-DD */
+    char *recorded_by;
+    char *created_at;  /* assigned */
+} store_usage;
+
+/* Usage record client_id of contract_id. CPQD_ENOTFOUND. */
+int store_usage_get(store *st, const char *contract_id, const char *client_id, store_usage *out);
+/* Records u (created_at assigned); CPQD_ECONFLICT if its client id is
+ * already used in the contract. */
+int store_usage_add(store *st, store_usage *u);
+/* The records of one period of one line. Ownership as
+ * store_receivables_of (free each with store_usage_fini). */
+int store_usage_of_period(store *st, const char *contract_id, int line_no, int seq,
+                          store_usage **items, size_t *n);
+void store_usage_fini(store_usage *u);
+
+/* Sets the amount of the open usage item of contract r->contract_id with
+ * r's key (amount_known becomes true; dates, waits_for and description
+ * as in r). CPQD_ECONFLICT if that item's amount is already known,
+ * CPQD_ENOTFOUND if there is no such item. */
+int store_receivable_set_amount(store *st, const store_receivable *r);
+/* Adds items to contract contract_id (ids assigned as by
+ * store_contract_insert; paid starts at their paid). */
+int store_receivables_add(store *st, const char *contract_id, store_receivable *items, size_t n);
+/* Usage items still open whose period ended on or before `until`
+ * (YYYY-MM-DD), all contracts. Ownership as store_receivables_of. */
+int store_receivables_open_usage(store *st, const char *until, store_receivable **items,
+                                 size_t *n);
+/* Sets contract id's total from old_total (CPQD_ECONFLICT if it is no
+ * longer that) to new_total. */
+int store_contract_set_total(store *st, const char *id, const char *old_total,
+                             const char *new_total);
 
 #endif

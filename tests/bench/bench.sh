@@ -143,3 +143,11 @@ if [ -d "$CB" ]; then
 else
     echo "skipped: $CB not found (set CPQD_SHARED)"
 fi
+
+echo
+echo "== contracts: schedule generation, outbox writes, webhook delivery (in-process, loopback)"
+# bench_contracts prints its own command line first; WORK is a fresh
+# directory under \$TMP. Bounded: 20 schedule runs, 20,300 outbox writes,
+# delivery gives up after 60 s (about 0.3 s here for 1,000 events).
+mkdir -p "$TMP/contracts"
+"$B/bench/bench_contracts" catalogs rules "$TMP/contracts" --lines 1000 --events 1000

@@ -1,0 +1,907 @@
+/*
+ * contract_after: what happens to a contract after signing
+ * (docs/receivables.md "After signing"): delivery, service acceptance and
+ * milestone acceptance dates reported later, metered usage records, and
+ * closing usage periods.
+ *
+ * Owns: rebuilding a contract's sched lines from its stored quote, its
+ * accept request and the event dates reported since; the refusals (a date
+ * before signing, a second different date, a line of the wrong mode, a
+ * usage record for a closed period); updating items by key with their
+ * events. Does not own: the arithmetic (sched), the rows (store), the
+ * signing itself (contract.c).
+ *
+ * Invariant: recomputing changes due dates only, never keys or amounts of
+ * items already known; a usage period's amount is set once, from all the
+ * records of that period, in the transaction that records the close.
+ * Every write is one transaction with its events.
+ */
+#include "contract_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define USAGE_ID_MAX 128
+/* Periods searched when a period text is matched to a usage line (100
+ * years of months). */
+#define PERIOD_SEARCH_MAX SCHED_MAX_MONTHS
+
+/* ---- the contract rebuilt: stored request + reported dates ---- */
+
+typedef struct after {
+    store_contract k;
+    store_receivable *rows;
+    size_t n;
+    accept_req r;
+    store_quote q;
+    cbuild b;
+    sched_contract sc;
+    int minor;
+} after;
+
+static void after_fini(after *a)
+{
+    contract_cbuild_fini(&a->b);
+    store_quote_fini(&a->q);
+    json_decref(a->r.root);
+    contract_rows_free(a->rows, a->n);
+    store_contract_fini(&a->k);
+    memset(a, 0, sizeof(*a));
+}
+
+static const char *line_id_of(const after *a, int line_no)
+{
+    for (size_t i = 0; i < a->n; i++)
+        if (a->rows[i].line_no == line_no)
+            return a->rows[i].line_id;
+    return NULL;
+}
+
+/* The object r.lines[id] (created when missing). */
+static json_t *line_overrides(accept_req *r, const char *id)
+{
+    if (!r->lines) {
+        r->lines = json_object();
+        if (json_object_set_new(r->root, "lines", r->lines) != 0)
+            return NULL;
+    }
+    json_t *o = json_object_get(r->lines, id);
+    if (!o && json_object_set_new(r->lines, id, o = json_object()) != 0)
+        return NULL;
+    return o;
+}
+
+/* Adds the dates reported since signing to the stored accept request, so
+ * that rebuilding gives every known date. */
+static int merge_events(quote_ctx *c, after *a)
+{
+    store_line_event *ev = NULL;
+    size_t n = 0;
+    int rc = store_line_events_of(c->st, a->k.id, &ev, &n);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const char *id = line_id_of(a, ev[i].line_no);
+        json_t *o = id ? line_overrides(&a->r, id) : NULL;
+        if (!o) {
+            rc = id ? CPQD_ENOMEM : CPQD_EINTERNAL;
+            break;
+        }
+        json_t *d = json_string(ev[i].happened_on);
+        if (!strcmp(ev[i].event, "milestone")) {
+            json_t *ms = json_object_get(o, "milestones");
+            if (!ms)
+                json_object_set_new(o, "milestones", ms = json_object());
+            json_object_set_new(ms, ev[i].ref, d);
+        } else {
+            json_object_set_new(o, !strcmp(ev[i].event, "delivered") ? "delivered_on" : "accepted_on",
+                                d);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        store_line_event_fini(&ev[i]);
+    free(ev);
+    return rc;
+}
+
+/* Loads contract id (as the caller may see it) and rebuilds its lines,
+ * in the caller's open transaction. */
+static int after_open(quote_ctx *c, const char *id, after *a, cpqd_errs *errs)
+{
+    memset(a, 0, sizeof(*a));
+    int rc = contract_load(c, id, &a->k, &a->rows, &a->n, errs);
+    if (rc)
+        return rc;
+    if (contract_accept_parse(a->k.request, strlen(a->k.request), &a->r, errs) != 0 ||
+        money_currency_minor(a->k.currency, &a->minor) != 0) {
+        errs_add(errs, CPQD_EINTERNAL, NULL, 0, 0, "contract %.64s: stored request unreadable", id);
+        return CPQD_EINTERNAL;
+    }
+    rc = merge_events(c, a);
+    if (rc == 0 && (rc = store_quote_get(c->st, a->k.quote_id, a->k.quote_version, &a->q)) != 0)
+        errs_add(errs, rc, NULL, 0, 0, "contract %.64s: its quote: %s", id,
+                 store_last_error(c->st));
+    if (rc == 0)
+        rc = contract_cbuild_make(c, &a->r, &a->q, &a->b, errs);
+    a->sc = (sched_contract){.currency = a->k.currency,
+                             .rounding = a->b.has_rounding ? a->b.rounding : MONEY_HALF_EVEN,
+                             .signed_on = a->r.signed_on,
+                             .lines = a->b.lines,
+                             .nlines = a->b.n};
+    return rc;
+}
+
+/* Line `id` of the contract: its line_no, or CPQD_ENOTFOUND. */
+static int line_find(const after *a, const char *id, size_t *li, cpqd_errs *errs)
+{
+    for (size_t i = 0; id && i < a->b.n; i++)
+        if (!strcmp(a->b.ids[i], id)) {
+            *li = i;
+            return 0;
+        }
+    errs_add(errs, CPQD_ENOTFOUND, NULL, 0, 0, "contract '%.64s' has no line '%.64s'", a->k.id,
+             id ? id : "");
+    return CPQD_ENOTFOUND;
+}
+
+static int wrong_mode(const after *a, size_t li, const char *what, cpqd_errs *errs)
+{
+    errs_add(errs, CPQD_ECONFLICT, NULL, 0, 0, "line '%.64s' is %s: it has no %s", a->b.ids[li],
+             cat_mode_name(a->b.lines[li].mode), what);
+    return CPQD_ECONFLICT;
+}
+
+/* The stored row of contract line li with item it's key, or NULL. */
+static store_receivable *row_of(after *a, const sched_item *it)
+{
+    const char *kind = sched_kind_name(it->kind);
+    for (size_t i = 0; i < a->n; i++) {
+        store_receivable *r = &a->rows[i];
+        if ((size_t)r->line_no == it->line && !strcmp(r->kind, kind) &&
+            r->service == (int)it->service && r->seq == (int)it->seq && r->part == (int)it->part)
+            return r;
+    }
+    return NULL;
+}
+
+static int reload_rows(quote_ctx *c, after *a)
+{
+    contract_rows_free(a->rows, a->n);
+    a->rows = NULL;
+    a->n = 0;
+    return store_receivables_of(c->st, a->k.id, &a->rows, &a->n);
+}
+
+/* [items of line li] as of today, with their contract's fields. */
+static json_t *line_items_json(quote_ctx *c, after *a, size_t li, int seq)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < a->n; i++) {
+        sched_standing sd;
+        store_receivable *r = &a->rows[i];
+        if ((size_t)r->line_no != li || (seq >= 0 && r->seq != seq))
+            continue;
+        if (contract_row_standing(c, r, c->today, &sd) != 0) {
+            json_decref(arr);
+            return NULL;
+        }
+        json_array_append_new(arr, contract_item_json(r, &sd));
+    }
+    return arr;
+}
+
+/* The reply: the contract as GET shows it. */
+static int reply_contract(quote_ctx *c, after *a, int created, quote_reply *out)
+{
+    json_t *o = NULL;
+    int rc = reload_rows(c, a);
+    if (rc == 0)
+        rc = contract_json_of(c, &a->k, a->rows, a->n, c->today, &o);
+    if (rc == 0) {
+        out->created = created;
+        rc = (out->body = contract_dump(o)) ? 0 : CPQD_ENOMEM;
+    }
+    return rc;
+}
+
+/* Runs fn in one transaction; on failure nothing stays and out is empty. */
+static int in_tx(quote_ctx *c, int (*fn)(quote_ctx *, void *, quote_reply *, cpqd_errs *),
+                 void *ctx, quote_reply *out, cpqd_errs *errs)
+{
+    int rc = store_begin(c->st);
+    if (rc == 0) {
+        rc = fn(c, ctx, out, errs);
+        if (rc == 0)
+            rc = store_commit(c->st);
+        if (rc)
+            store_rollback(c->st);
+    }
+    if (rc)
+        quote_reply_fini(out);
+    return rc;
+}
+
+/* ---- event dates: delivered, accepted, milestone accepted ---- */
+
+typedef struct event_req {
+    json_t *root;
+    const char *contract_id;
+    const char *line;      /* line id; milestone: from the body or found */
+    const char *event;     /* "delivered", "accepted", "milestone" */
+    const char *milestone; /* milestone id, or NULL */
+    date_days on;
+    const char *on_text;
+} event_req;
+
+static int event_parse(const char *body, size_t len, bool milestone, event_req *e,
+                       cpqd_errs *errs)
+{
+    static const char *const keys[] = {"on", NULL}, *const mkeys[] = {"on", "line", NULL};
+    e->on = SCHED_NO_DATE;
+    if (!(e->root = contract_parse_object(body, len, errs)))
+        return CPQD_EINVAL;
+    int rc = contract_only_keys(e->root, milestone ? mkeys : keys, "", errs);
+    if (rc == 0)
+        rc = contract_date_member(e->root, "on", "", &e->on, errs);
+    if (rc == 0 && e->on == SCHED_NO_DATE)
+        rc = contract_bad(errs, "on: required, a date YYYY-MM-DD");
+    e->on_text = json_string_value(json_object_get(e->root, "on"));
+    json_t *l = json_object_get(e->root, "line");
+    if (rc == 0 && l && !json_is_string(l))
+        rc = contract_bad(errs, "line: must be a line id");
+    if (l)
+        e->line = json_string_value(l);
+    return rc;
+}
+
+/* The milestone's line: the one given, or the only milestone line that
+ * has a milestone with that id. */
+static int milestone_line(const after *a, const event_req *e, size_t *li, size_t *mi,
+                          cpqd_errs *errs)
+{
+    size_t found = 0;
+    for (size_t i = 0; i < a->b.n; i++) {
+        const sched_line *l = &a->b.lines[i];
+        if (l->mode != CAT_MODE_MILESTONE || (e->line && strcmp(a->b.ids[i], e->line)))
+            continue;
+        for (size_t m = 0; m < l->nmilestones; m++)
+            if (!strcmp(l->milestones[m].id, e->milestone))
+                *li = i, *mi = m, found++;
+    }
+    if (found == 1)
+        return 0;
+    if (found > 1)
+        return contract_bad(errs, "line: required, several lines have that milestone");
+    if (e->line) {
+        size_t x;
+        int rc = line_find(a, e->line, &x, errs);
+        if (rc)
+            return rc;
+        if (a->b.lines[x].mode != CAT_MODE_MILESTONE)
+            return wrong_mode(a, x, "milestones", errs);
+    }
+    errs_add(errs, CPQD_ENOTFOUND, NULL, 0, 0, "contract '%.64s' has no milestone '%.64s'",
+             a->k.id, e->milestone);
+    return CPQD_ENOTFOUND;
+}
+
+/* Points *slot at the line's date of event e (allocating the milestone
+ * dates when none were given yet). */
+static int event_slot(after *a, const event_req *e, size_t li, size_t mi, date_days **slot,
+                      cpqd_errs *errs)
+{
+    sched_line *l = &a->b.lines[li];
+    if (!strcmp(e->event, "milestone")) {
+        if (!a->b.ms[li]) {
+            a->b.ms[li] = malloc((l->nmilestones ? l->nmilestones : 1) * sizeof(date_days));
+            if (!a->b.ms[li])
+                return CPQD_ENOMEM;
+            for (size_t m = 0; m < l->nmilestones; m++)
+                a->b.ms[li][m] = SCHED_NO_DATE;
+            l->milestone_accepted = a->b.ms[li];
+        }
+        *slot = &a->b.ms[li][mi];
+        return 0;
+    }
+    bool delivered = !strcmp(e->event, "delivered");
+    if (l->mode != CAT_MODE_GOODS && l->mode != CAT_MODE_GOODS_WITH_SERVICE)
+        return wrong_mode(a, li, delivered ? "delivery" : "acceptance", errs);
+    *slot = delivered ? &l->delivered_on : &l->accepted_on;
+    return 0;
+}
+
+/* Writes the recomputed items of line li: due dates by key. Amounts
+ * must be those stored (else the catalog changed how the line splits). */
+static int write_dates(quote_ctx *c, after *a, const sched_list *list, cpqd_errs *errs)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < list->n; i++) {
+        const sched_item *it = &list->items[i];
+        store_receivable *old = row_of(a, it), nr;
+        money_dec was;
+        if (!old || money_parse(old->amount, strlen(old->amount), &was) != 0 ||
+            (old->amount_known && money_cmp(was, it->amount) != 0)) {
+            errs_add(errs, CPQD_ECONFLICT, NULL, 0, 0,
+                     "line '%.64s': the catalog no longer splits it as at signing",
+                     a->b.ids[it->line]);
+            return CPQD_ECONFLICT;
+        }
+        if ((rc = contract_row_from_item(&a->b, it, a->minor, &nr)) == 0) {
+            nr.contract_id = a->k.id;
+            rc = store_receivable_set_dates(c->st, &nr);
+            nr.contract_id = NULL;
+        }
+        store_receivable_fini(&nr);
+    }
+    return rc;
+}
+
+static int event_emit(quote_ctx *c, after *a, const event_req *e, size_t li)
+{
+    json_t *items = line_items_json(c, a, li, -1);
+    if (!items)
+        return CPQD_ENOMEM;
+    json_t *p = json_pack("{s:s,s:s,s:s,s:s,s:i,s:s,s:o,s:s,s:o}", "contract_id", a->k.id,
+                          "contract_number", a->k.number, "currency", a->k.currency, "line",
+                          a->b.ids[li], "line_no", (int)li, "event", e->event, "ref",
+                          e->milestone ? json_string(e->milestone) : json_null(), "on", e->on_text,
+                          "items", items);
+    return p ? contract_emit(c, "receivables.rescheduled", "contract", a->k.id, a->k.id, p)
+             : CPQD_ENOMEM;
+}
+
+static int event_record(quote_ctx *c, after *a, const event_req *e, size_t li)
+{
+    store_line_event ev = {.contract_id = a->k.id,
+                           .line_no = (int)li,
+                           .event = (char *)e->event,
+                           .ref = (char *)(e->milestone ? e->milestone : ""),
+                           .happened_on = (char *)e->on_text,
+                           .recorded_by = (char *)(c->caller->key_id ? c->caller->key_id
+                                                                     : "anonymous")};
+    bool first;
+    int rc = store_line_event_add(c->st, &ev, &first);
+    free(ev.recorded_at);
+    return rc == 0 && !first ? CPQD_ECONFLICT : rc;
+}
+
+static int event_run(quote_ctx *c, void *ctx, quote_reply *out, cpqd_errs *errs)
+{
+    event_req *e = ctx;
+    after a;
+    size_t li = 0, mi = 0;
+    date_days *slot = NULL;
+    sched_list list = {0};
+    int rc = after_open(c, e->contract_id, &a, errs);
+    if (rc == 0)
+        rc = e->milestone ? milestone_line(&a, e, &li, &mi, errs) : line_find(&a, e->line, &li, errs);
+    if (rc == 0)
+        rc = event_slot(&a, e, li, mi, &slot, errs);
+    if (rc == 0 && e->on < a.r.signed_on) {
+        char d[DATE_FMT_LEN];
+        date_format(a.r.signed_on, d);
+        errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "on: %s is before the signing date %s", e->on_text,
+                 d);
+        rc = CPQD_EINVAL;
+    }
+    if (rc == 0 && *slot != SCHED_NO_DATE) {
+        /* one date per event: the same again is a replay, another is a
+         * conflict (correcting a date is not an API operation) */
+        char d[DATE_FMT_LEN];
+        date_format(*slot, d);
+        if (*slot == e->on)
+            rc = reply_contract(c, &a, 0, out);
+        else {
+            errs_add(errs, CPQD_ECONFLICT, NULL, 0, 0,
+                     "line '%.64s': %s%s%.64s already recorded on %s", a.b.ids[li], e->event,
+                     e->milestone ? " of milestone " : "", e->milestone ? e->milestone : "", d);
+            rc = CPQD_ECONFLICT;
+        }
+        after_fini(&a);
+        return rc;
+    }
+    if (rc == 0) {
+        *slot = e->on;
+        rc = sched_line_build(&a.sc, li, &list, NULL, errs);
+    }
+    if (rc == 0)
+        rc = write_dates(c, &a, &list, errs);
+    if (rc == 0)
+        rc = event_record(c, &a, e, li);
+    if (rc == 0)
+        rc = reload_rows(c, &a);
+    if (rc == 0)
+        rc = event_emit(c, &a, e, li);
+    if (rc == 0)
+        rc = reply_contract(c, &a, 0, out);
+    sched_list_fini(&list);
+    after_fini(&a);
+    return rc;
+}
+
+static int event_do(quote_ctx *c, event_req *e, const char *body, size_t len, quote_reply *out,
+                    cpqd_errs *errs)
+{
+    memset(out, 0, sizeof(*out));
+    int rc = event_parse(body, len, e->milestone != NULL, e, errs);
+    if (rc == 0)
+        rc = in_tx(c, event_run, e, out, errs);
+    json_decref(e->root);
+    return rc;
+}
+
+int contract_line_event(quote_ctx *c, const char *id, const char *line, const char *event,
+                        const char *body, size_t len, quote_reply *out, cpqd_errs *errs)
+{
+    event_req e = {.contract_id = id, .line = line, .event = event};
+    return event_do(c, &e, body, len, out, errs);
+}
+
+int contract_milestone_accept(quote_ctx *c, const char *id, const char *milestone,
+                              const char *body, size_t len, quote_reply *out, cpqd_errs *errs)
+{
+    event_req e = {.contract_id = id, .event = "milestone", .milestone = milestone};
+    return event_do(c, &e, body, len, out, errs);
+}
+
+/* ---- usage periods ---- */
+
+static int period_months(cat_period p)
+{
+    return p == CAT_PERIOD_MONTHLY ? 1 : p == CAT_PERIOD_QUARTERLY ? 3 : p == CAT_PERIOD_YEARLY ? 12 : 0;
+}
+
+/* Period text ("YYYY-MM": the period that starts in that month, or
+ * "YYYY-MM-DD": the period that starts that day) of usage line l:
+ * *seq, or CPQD_EINVAL (malformed: -1 in *seq; not a period: 0). */
+static int period_find(const sched_line *l, const char *text, int *seq)
+{
+    int months = period_months(l->period), y = 0, m = 0;
+    date_days day = SCHED_NO_DATE;
+    size_t len = text ? strlen(text) : 0;
+    bool month_only = len == 7 && sscanf(text, "%4d-%2d", &y, &m) == 2 && m >= 1 && m <= 12;
+    *seq = -1;
+    if (!month_only && (len != 10 || date_parse(text, 10, &day) != 0))
+        return CPQD_EINVAL;
+    *seq = 0;
+    int max = l->term_months > 0 && months ? l->term_months / months : PERIOD_SEARCH_MAX;
+    for (int j = 0; months && j < max; j++) {
+        date_days s = sched_period_start(l->start_on, months, j);
+        int sy, sm, sd;
+        date_to_ymd(s, &sy, &sm, &sd);
+        if (month_only ? (sy == y && sm == m) : s == day) {
+            *seq = j;
+            return 0;
+        }
+        if (month_only ? (sy > y || (sy == y && sm > m)) : s > day)
+            break;
+    }
+    return CPQD_EINVAL;
+}
+
+/* period_find, with the reason in errs. */
+static int period_seq(const sched_line *l, const char *text, int *seq, cpqd_errs *errs)
+{
+    if (period_find(l, text, seq) == 0)
+        return 0;
+    if (*seq < 0)
+        return contract_bad(errs, "period: required, YYYY-MM or the period's first day YYYY-MM-DD");
+    errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "period: '%.16s' is not a billing period of line '%.64s'",
+             text, l->id ? l->id : "?");
+    return CPQD_EINVAL;
+}
+
+/* Whether period seq of line li is closed (its usage amount is known). */
+static bool period_closed(const after *a, size_t li, int seq)
+{
+    for (size_t i = 0; i < a->n; i++) {
+        const store_receivable *r = &a->rows[i];
+        if ((size_t)r->line_no == li && r->seq == seq && !strcmp(r->kind, "usage") &&
+            r->amount_known)
+            return true;
+    }
+    return false;
+}
+
+typedef struct usage_req {
+    json_t *root;
+    const char *contract_id;
+    const char *id, *line, *period, *quantity_text, *recorded_on_text;
+    money_dec quantity;
+    date_days recorded_on;
+} usage_req;
+
+static int usage_parse(const char *body, size_t len, usage_req *u, cpqd_errs *errs)
+{
+    static const char *const keys[] = {"id", "line", "period", "quantity", "recorded_on", NULL};
+    if (!(u->root = contract_parse_object(body, len, errs)))
+        return CPQD_EINVAL;
+    int rc = contract_only_keys(u->root, keys, "", errs);
+    json_t *id = json_object_get(u->root, "id"), *q = json_object_get(u->root, "quantity");
+    u->id = json_string_value(id);
+    u->line = json_string_value(json_object_get(u->root, "line"));
+    u->period = json_string_value(json_object_get(u->root, "period"));
+    u->quantity_text = json_string_value(q);
+    u->recorded_on = SCHED_NO_DATE;
+    if (rc == 0 && (!u->id || json_string_length(id) < 1 || json_string_length(id) > USAGE_ID_MAX))
+        rc = contract_bad(errs, "id: required, the usage record id (1 to 128 characters)");
+    if (rc == 0 && !u->line)
+        rc = contract_bad(errs, "line: required, the contract line id");
+    if (rc == 0 && !u->period)
+        rc = contract_bad(errs, "period: required, YYYY-MM or the period's first day YYYY-MM-DD");
+    if (rc == 0 &&
+        (!u->quantity_text || money_parse(u->quantity_text, strlen(u->quantity_text), &u->quantity) != 0 ||
+         money_sign(u->quantity) < 0))
+        rc = contract_bad(errs, "quantity: required, a decimal string >= 0 such as \"1250.5\"");
+    if (rc == 0)
+        rc = contract_date_member(u->root, "recorded_on", "", &u->recorded_on, errs);
+    u->recorded_on_text = json_string_value(json_object_get(u->root, "recorded_on"));
+    return rc;
+}
+
+static json_t *usage_json(const after *a, const store_usage *s, size_t li, const char *from,
+                          const char *to)
+{
+    return json_pack("{s:s,s:s,s:s,s:s,s:i,s:i,s:s,s:s,s:s,s:s,s:s,s:s}", "id", s->client_id,
+                     "contract_id", a->k.id, "contract_number", a->k.number, "line", a->b.ids[li],
+                     "line_no", (int)li, "seq", s->seq, "period_from", from, "period_to", to,
+                     "quantity", s->quantity, "recorded_on", s->recorded_on, "recorded_by",
+                     s->recorded_by, "created_at", s->created_at);
+}
+
+/* A record id seen before: the same record (200) or a conflict. */
+static int usage_replay(const after *a, const usage_req *u, const store_usage *old, size_t li,
+                        int seq, cpqd_errs *errs)
+{
+    money_dec was;
+    if ((size_t)old->line_no != li || old->seq != seq ||
+        money_parse(old->quantity, strlen(old->quantity), &was) != 0 ||
+        money_cmp(was, u->quantity) != 0 ||
+        (u->recorded_on_text && strcmp(u->recorded_on_text, old->recorded_on) != 0)) {
+        errs_add(errs, CPQD_ECONFLICT, NULL, 0, 0,
+                 "usage record '%.64s' was already recorded with another line, period or quantity",
+                 u->id);
+        return CPQD_ECONFLICT;
+    }
+    (void)a;
+    return 0;
+}
+
+static int usage_run(quote_ctx *c, void *ctx, quote_reply *out, cpqd_errs *errs)
+{
+    usage_req *u = ctx;
+    after a;
+    size_t li = 0;
+    int seq = 0, created = 1;
+    store_usage old = {0};
+    char from[DATE_FMT_LEN], to[DATE_FMT_LEN], today[DATE_FMT_LEN], qty[MONEY_FMT_MAX];
+    int rc = after_open(c, u->contract_id, &a, errs);
+    if (rc == 0)
+        rc = line_find(&a, u->line, &li, errs);
+    if (rc == 0 && a.b.lines[li].mode != CAT_MODE_USAGE)
+        rc = wrong_mode(&a, li, "metered usage", errs);
+    if (rc == 0)
+        rc = period_seq(&a.b.lines[li], u->period, &seq, errs);
+    if (rc == 0) {
+        int months = period_months(a.b.lines[li].period);
+        date_format(sched_period_start(a.b.lines[li].start_on, months, seq), from);
+        date_format(sched_period_start(a.b.lines[li].start_on, months, seq + 1), to);
+        date_format(c->today, today);
+        rc = money_format(u->quantity, qty, sizeof(qty)) < 0 ? CPQD_ERANGE : 0;
+    }
+    int found = rc == 0 ? store_usage_get(c->st, a.k.id, u->id, &old) : rc;
+    if (rc == 0 && found == 0) {
+        rc = usage_replay(&a, u, &old, li, seq, errs);
+        created = 0;
+    } else if (rc == 0 && found != CPQD_ENOTFOUND) {
+        rc = found;
+    } else if (rc == 0) {
+        if (period_closed(&a, li, seq)) {
+            errs_add(errs, CPQD_ECONFLICT, NULL, 0, 0,
+                     "line '%.64s': period %s..%s is closed: usage for it is refused", u->line,
+                     from, to);
+            rc = CPQD_ECONFLICT;
+        } else {
+            old = (store_usage){.contract_id = a.k.id,
+                                .client_id = (char *)u->id,
+                                .line_no = (int)li,
+                                .seq = seq,
+                                .quantity = qty,
+                                .recorded_on =
+                                    (char *)(u->recorded_on_text ? u->recorded_on_text : today),
+                                .recorded_by = (char *)(c->caller->key_id ? c->caller->key_id
+                                                                          : "anonymous")};
+            rc = store_usage_add(c->st, &old);
+            json_t *ev = rc == 0 ? usage_json(&a, &old, li, from, to) : NULL;
+            if (rc == 0)
+                rc = ev ? contract_emit(c, "usage.recorded", "usage", u->id, a.k.id, ev)
+                        : CPQD_ENOMEM;
+            /* only created_at is ours */
+            char *at = old.created_at;
+            memset(&old, 0, sizeof(old));
+            old.created_at = at;
+            old.client_id = strdup(u->id), old.quantity = strdup(qty);
+            old.recorded_on = strdup(u->recorded_on_text ? u->recorded_on_text : today);
+            old.recorded_by = strdup(c->caller->key_id ? c->caller->key_id : "anonymous");
+            old.seq = seq, old.line_no = (int)li;
+            if (rc == 0 && (!old.client_id || !old.quantity || !old.recorded_on || !old.recorded_by))
+                rc = CPQD_ENOMEM;
+        }
+    }
+    if (rc == 0) {
+        out->created = created;
+        rc = (out->body = contract_dump(usage_json(&a, &old, li, from, to))) ? 0 : CPQD_ENOMEM;
+    }
+    store_usage_fini(&old);
+    after_fini(&a);
+    return rc;
+}
+
+int contract_usage_record(quote_ctx *c, const char *id, const char *body, size_t len,
+                          quote_reply *out, cpqd_errs *errs)
+{
+    usage_req u = {.contract_id = id};
+    memset(out, 0, sizeof(*out));
+    int rc = usage_parse(body, len, &u, errs);
+    if (rc == 0)
+        rc = in_tx(c, usage_run, &u, out, errs);
+    json_decref(u.root);
+    return rc;
+}
+
+/* ---- closing a usage period ---- */
+
+/* The metered total of period seq of line li: the sum of its records. */
+static int usage_total(quote_ctx *c, const after *a, size_t li, int seq, money_dec *qty,
+                       size_t *nrec)
+{
+    store_usage *v = NULL;
+    size_t n = 0;
+    int rc = store_usage_of_period(c->st, a->k.id, (int)li, seq, &v, &n);
+    *qty = money_from_int(0);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        money_dec q;
+        rc = money_parse(v[i].quantity, strlen(v[i].quantity), &q) == 0 ? money_add(*qty, q, qty)
+                                                                          : CPQD_EINTERNAL;
+    }
+    for (size_t i = 0; i < n; i++)
+        store_usage_fini(&v[i]);
+    free(v);
+    *nrec = n;
+    return rc;
+}
+
+/* Writes the closed items: amounts by key, or new rows for a period that
+ * had none scheduled yet. */
+static int write_amounts(quote_ctx *c, after *a, const sched_list *list)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < list->n; i++) {
+        store_receivable nr;
+        bool exists = row_of(a, &list->items[i]) != NULL;
+        if ((rc = contract_row_from_item(&a->b, &list->items[i], a->minor, &nr)) == 0) {
+            if (exists) {
+                nr.contract_id = a->k.id;
+                rc = store_receivable_set_amount(c->st, &nr);
+                nr.contract_id = NULL;
+            } else {
+                rc = store_receivables_add(c->st, a->k.id, &nr, 1);
+            }
+        }
+        store_receivable_fini(&nr);
+    }
+    return rc;
+}
+
+/* An open-ended usage line always shows its next period: after closing
+ * period seq, period seq + 1 is scheduled if it is not yet. */
+static int schedule_next(quote_ctx *c, after *a, size_t li, int seq, cpqd_errs *errs)
+{
+    sched_list next = {0};
+    const sched_line *l = &a->b.lines[li];
+    if (l->term_months > 0)
+        return 0;
+    for (size_t i = 0; i < a->n; i++)
+        if ((size_t)a->rows[i].line_no == li && a->rows[i].seq == seq + 1)
+            return 0;
+    int rc = sched_line_renew(&a->sc, li, (unsigned)seq + 1, (money_dec){0, a->minor}, &next, errs);
+    for (size_t i = 0; rc == 0 && i < next.n; i++) {
+        store_receivable nr;
+        if ((rc = contract_row_from_item(&a->b, &next.items[i], a->minor, &nr)) == 0)
+            rc = store_receivables_add(c->st, a->k.id, &nr, 1);
+        store_receivable_fini(&nr);
+    }
+    sched_list_fini(&next);
+    return rc;
+}
+
+/* The contract's total is what its items add up to: updated with them. */
+static int total_update(quote_ctx *c, after *a)
+{
+    money_dec t = {0, a->minor};
+    char *text = NULL;
+    int rc = reload_rows(c, a);
+    for (size_t i = 0; rc == 0 && i < a->n; i++) {
+        money_dec v;
+        rc = money_parse(a->rows[i].amount, strlen(a->rows[i].amount), &v) == 0 ? money_add(t, v, &t)
+                                                                                : CPQD_EINTERNAL;
+    }
+    if (rc == 0)
+        rc = contract_fmt_money(t, &text);
+    if (rc == 0 && strcmp(text, a->k.total) != 0 &&
+        (rc = store_contract_set_total(c->st, a->k.id, a->k.total, text)) == 0) {
+        free(a->k.total);
+        a->k.total = text;
+        text = NULL;
+    }
+    free(text);
+    return rc;
+}
+
+/* receivable.amount_set for each item of the closed period, and
+ * usage.period_closed once. */
+static int close_emit(quote_ctx *c, after *a, size_t li, int seq, const char *qty, size_t nrec)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < a->n; i++) {
+        store_receivable *r = &a->rows[i];
+        sched_standing sd;
+        if ((size_t)r->line_no != li || r->seq != seq || strcmp(r->kind, "usage"))
+            continue;
+        if ((rc = contract_row_standing(c, r, c->today, &sd)) != 0)
+            break;
+        json_t *it = contract_item_json(r, &sd);
+        contract_item_context(it, r);
+        json_object_set_new(it, "usage", json_pack("{s:s,s:I}", "quantity", qty, "records",
+                                                   (json_int_t)nrec));
+        rc = contract_emit(c, "receivable.amount_set", "receivable", r->id, a->k.id, it);
+    }
+    json_t *items = rc == 0 ? line_items_json(c, a, li, seq) : NULL;
+    json_t *next = rc == 0 ? line_items_json(c, a, li, seq + 1) : NULL;
+    if (rc == 0 && (!items || !next))
+        rc = CPQD_ENOMEM;
+    if (rc == 0)
+        rc = contract_emit(c, "usage.period_closed", "contract", a->k.id, a->k.id,
+                           json_pack("{s:s,s:s,s:s,s:s,s:i,s:i,s:s,s:I,s:s,s:O,s:O}",
+                                     "contract_id", a->k.id, "contract_number", a->k.number,
+                                     "currency", a->k.currency, "line", a->b.ids[li], "line_no",
+                                     (int)li, "seq", seq, "quantity", qty, "records",
+                                     (json_int_t)nrec, "total", a->k.total, "items", items,
+                                     "next", next));
+    json_decref(items);
+    json_decref(next);
+    return rc;
+}
+
+/* Closes period seq of usage line li (a no-op if closed); *res gets
+ * {"line","seq","period_from","period_to","quantity","records","amount",
+ * "closed_now"}. */
+static int close_one(quote_ctx *c, after *a, size_t li, int seq, json_t **res, cpqd_errs *errs)
+{
+    sched_list list = {0};
+    money_dec qty, amount = {0, a->minor};
+    size_t nrec = 0;
+    char q[MONEY_FMT_MAX], am[MONEY_FMT_MAX], from[DATE_FMT_LEN], to[DATE_FMT_LEN];
+    bool was_closed = period_closed(a, li, seq);
+    int rc = usage_total(c, a, li, seq, &qty, &nrec);
+    if (rc == 0 && !was_closed)
+        rc = sched_usage_close(&a->sc, li, (unsigned)seq, qty, &list, errs);
+    if (rc == 0 && !was_closed)
+        rc = write_amounts(c, a, &list);
+    if (rc == 0 && !was_closed)
+        rc = schedule_next(c, a, li, seq, errs);
+    if (rc == 0 && !was_closed)
+        rc = total_update(c, a);
+    for (size_t i = 0; rc == 0 && i < a->n; i++)
+        if ((size_t)a->rows[i].line_no == li && a->rows[i].seq == seq &&
+            !strcmp(a->rows[i].kind, "usage")) {
+            money_dec v;
+            rc = money_parse(a->rows[i].amount, strlen(a->rows[i].amount), &v) == 0
+                     ? money_add(amount, v, &amount)
+                     : CPQD_EINTERNAL;
+        }
+    if (rc == 0 && (money_format(qty, q, sizeof(q)) < 0 || money_format(amount, am, sizeof(am)) < 0))
+        rc = CPQD_ERANGE;
+    if (rc == 0 && !was_closed)
+        rc = close_emit(c, a, li, seq, q, nrec);
+    if (rc == 0) {
+        int months = period_months(a->b.lines[li].period);
+        date_format(sched_period_start(a->b.lines[li].start_on, months, seq), from);
+        date_format(sched_period_start(a->b.lines[li].start_on, months, seq + 1), to);
+        *res = json_pack("{s:s,s:i,s:i,s:s,s:s,s:s,s:I,s:s,s:b}", "line", a->b.ids[li], "line_no",
+                         (int)li, "seq", seq, "period_from", from, "period_to", to, "quantity", q,
+                         "records", (json_int_t)nrec, "amount", am, "closed_now", !was_closed);
+        rc = *res ? 0 : CPQD_ENOMEM;
+    }
+    sched_list_fini(&list);
+    return rc;
+}
+
+typedef struct close_req {
+    json_t *root;
+    const char *contract_id, *period, *line;
+} close_req;
+
+static int close_run(quote_ctx *c, void *ctx, quote_reply *out, cpqd_errs *errs)
+{
+    close_req *r = ctx;
+    after a;
+    json_t *done = json_array();
+    int rc = after_open(c, r->contract_id, &a, errs);
+    if (rc == 0 && !done)
+        rc = CPQD_ENOMEM;
+    size_t only = 0;
+    if (r->line && (rc = line_find(&a, r->line, &only, errs)) == 0 &&
+        a.b.lines[only].mode != CAT_MODE_USAGE)
+        rc = wrong_mode(&a, only, "usage periods", errs);
+    for (size_t li = 0; rc == 0 && li < a.b.n; li++) {
+        int seq = 0;
+        json_t *res = NULL;
+        if (a.b.lines[li].mode != CAT_MODE_USAGE || (r->line && li != only))
+            continue;
+        /* without a line, a period text that is not one of this line's
+         * periods is not an error: other usage lines may bill otherwise */
+        if (period_find(&a.b.lines[li], r->period, &seq) != 0) {
+            rc = r->line ? period_seq(&a.b.lines[li], r->period, &seq, errs) : 0;
+            continue;
+        }
+        if ((rc = close_one(c, &a, li, seq, &res, errs)) == 0)
+            json_array_append_new(done, res);
+    }
+    if (rc == 0 && json_array_size(done) == 0 && !r->line)
+        rc = contract_bad(errs, "period: no usage line of the contract has that billing period");
+    if (rc == 0) {
+        out->body = contract_dump(json_pack("{s:s,s:s,s:s,s:O}", "contract_id", a.k.id,
+                                            "contract_number", a.k.number, "total", a.k.total,
+                                            "closed", done));
+        rc = out->body ? 0 : CPQD_ENOMEM;
+    }
+    json_decref(done);
+    after_fini(&a);
+    return rc;
+}
+
+int contract_period_close(quote_ctx *c, const char *id, const char *period, const char *body,
+                          size_t len, quote_reply *out, cpqd_errs *errs)
+{
+    static const char *const keys[] = {"line", NULL};
+    close_req r = {.contract_id = id, .period = period};
+    memset(out, 0, sizeof(*out));
+    r.root = len ? contract_parse_object(body, len, errs) : json_object();
+    if (!r.root)
+        return CPQD_EINVAL;
+    int rc = contract_only_keys(r.root, keys, "", errs);
+    json_t *l = json_object_get(r.root, "line");
+    if (rc == 0 && l && !json_is_string(l))
+        rc = contract_bad(errs, "line: must be a line id");
+    r.line = json_string_value(l);
+    if (rc == 0)
+        rc = in_tx(c, close_run, &r, out, errs);
+    json_decref(r.root);
+    return rc;
+}
+
+int contract_usage_close_due(quote_ctx *c, date_days as_of, size_t *closed, cpqd_errs *errs)
+{
+    char until[DATE_FMT_LEN];
+    store_receivable *open = NULL;
+    size_t n = 0;
+    *closed = 0;
+    date_format(as_of, until);
+    int rc = store_receivables_open_usage(c->st, until, &open, &n);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        /* one close per (contract, line, period): its other parts follow */
+        if (i > 0 && !strcmp(open[i].contract_id, open[i - 1].contract_id) &&
+            open[i].line_no == open[i - 1].line_no && open[i].seq == open[i - 1].seq)
+            continue;
+        after a;
+        json_t *res = NULL;
+        rc = after_open(c, open[i].contract_id, &a, errs);
+        if (rc == 0 && (size_t)open[i].line_no < a.b.n)
+            rc = close_one(c, &a, (size_t)open[i].line_no, open[i].seq, &res, errs);
+        *closed += rc == 0 && res;
+        json_decref(res);
+        after_fini(&a);
+    }
+    contract_rows_free(open, n);
+    return rc;
+}

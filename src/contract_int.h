@@ -1,0 +1,83 @@
+/*
+ * contract_int: what contract.c (signing, reads, payments, warnings)
+ * shares with contract_after.c (event dates, usage and period closing
+ * after signing). Not for other modules.
+ *
+ * Ownership as in contract.h: functions that fill a pointer hand over a
+ * malloc'ed value the caller frees with the matching _fini/_free;
+ * contract_dump consumes its argument.
+ */
+#ifndef CPQD_CONTRACT_INT_H
+#define CPQD_CONTRACT_INT_H
+
+#include "cpqd/contract.h"
+#include "cpqd/sched.h"
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+/* The accept request (as given, or as stored in the contract). */
+typedef struct accept_req {
+    json_t *root;
+    date_days signed_on, start_on;
+    json_t *lines; /* the "lines" overrides object, or NULL */
+} accept_req;
+
+/* The sched lines of a contract, rebuilt from its quote's priced lines
+ * and the current catalog products. Line i is the contract's line_no i. */
+typedef struct cbuild {
+    sched_line *lines;
+    sched_service **svcs;
+    date_days **ms;
+    const char **ids; /* priced line ids (borrowed from priced) */
+    size_t n;
+    json_t *priced;
+    money_round rounding;
+    bool has_rounding;
+} cbuild;
+
+/* ---- helpers (contract.c) ---- */
+bool contract_in_scope(const quote_ctx *c, const char *partner_id);
+char *contract_dump(json_t *o); /* consumes o; NULL on failure */
+int contract_bad(cpqd_errs *errs, const char *msg); /* CPQD_EINVAL with msg */
+int contract_date_member(json_t *o, const char *k, const char *where, date_days *d,
+                         cpqd_errs *errs);
+int contract_date_text(const char *s, date_days *d);
+int contract_only_keys(json_t *o, const char *const *keys, const char *where, cpqd_errs *errs);
+json_t *contract_parse_object(const char *body, size_t len, cpqd_errs *errs);
+int contract_fmt_date(date_days d, char **out);
+int contract_fmt_money(money_dec v, char **out);
+date_days contract_opt_date(const char *s);
+
+/* ---- stored items ---- */
+int contract_row_item(const store_receivable *r, sched_item *it);
+int contract_row_standing(quote_ctx *c, const store_receivable *r, date_days as_of,
+                          sched_standing *sd);
+json_t *contract_item_json(const store_receivable *r, const sched_standing *sd);
+void contract_item_context(json_t *o, const store_receivable *r);
+void contract_rows_free(store_receivable *rows, size_t n);
+/* The row of item it (line id from b; contract_id left NULL). */
+int contract_row_from_item(const cbuild *b, const sched_item *it, int minor, store_receivable *r);
+
+/* ---- contracts ---- */
+int contract_json_of(quote_ctx *c, const store_contract *k, store_receivable *rows, size_t n,
+                     date_days as_of, json_t **out);
+/* Writes event type (ordered per contract); consumes payload. */
+int contract_emit(quote_ctx *c, const char *type, const char *kind, const char *rid,
+                  const char *contract_id, json_t *payload);
+int contract_accept_parse(const char *body, size_t len, accept_req *r, cpqd_errs *errs);
+int contract_cbuild_make(const quote_ctx *c, const accept_req *r, const store_quote *q, cbuild *b,
+                         cpqd_errs *errs);
+void contract_cbuild_fini(cbuild *b);
+/* Contract id as the caller may see it (else CPQD_ENOTFOUND), with its
+ * items. */
+int contract_load(quote_ctx *c, const char *id, store_contract *k, store_receivable **rows,
+                  size_t *n, cpqd_errs *errs);
+
+/* ---- after signing (contract_after.c) ---- */
+/* In the caller's transaction: closes every open usage period that
+ * ended on or before as_of (all contracts); *closed gets the count. */
+int contract_usage_close_due(quote_ctx *c, date_days as_of, size_t *closed, cpqd_errs *errs);
+
+#endif
