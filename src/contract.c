@@ -1230,10 +1230,12 @@ int contract_sweep(quote_ctx *c, const char *body, size_t len, quote_reply *out,
     if (rc || (rc = store_begin(c->st)))
         return rc;
     sweep_ctx ov = {"overdue", 0}, soon = {"due_soon", 0};
-    size_t closed = 0;
-    /* periods that ended are closed first, so that their amounts can be
-     * warned about in the same sweep */
+    size_t closed = 0, renewed = 0;
+    /* usage periods that ended are closed and terms that ended renewed
+     * first, so that their items can be warned about in the same sweep */
     rc = contract_usage_close_due(c, as_of, &closed, errs);
+    if (rc == 0)
+        rc = contract_renew_due(c, as_of, &renewed, errs);
     if (rc == 0)
         rc = due_each(c, DUE_OVERDUE, as_of, days, sweep_one, &ov);
     if (rc == 0)
@@ -1247,8 +1249,9 @@ int contract_sweep(quote_ctx *c, const char *body, size_t len, quote_reply *out,
     char d[DATE_FMT_LEN];
     date_format(as_of, d);
     out->body =
-        contract_dump(json_pack("{s:s,s:i,s:{s:I,s:I},s:I}", "as_of", d, "within", days,
+        contract_dump(json_pack("{s:s,s:i,s:{s:I,s:I},s:I,s:I}", "as_of", d, "within", days,
                                 "emitted", "overdue", (json_int_t)ov.emitted, "due_soon",
-                                (json_int_t)soon.emitted, "closed_periods", (json_int_t)closed));
+                                (json_int_t)soon.emitted, "closed_periods", (json_int_t)closed,
+                                "renewed_terms", (json_int_t)renewed));
     return out->body ? 0 : CPQD_ENOMEM;
 }

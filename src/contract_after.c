@@ -29,18 +29,9 @@
 
 /* ---- the contract rebuilt: stored request + reported dates ---- */
 
-typedef struct after {
-    store_contract k;
-    store_receivable *rows;
-    size_t n;
-    accept_req r;
-    store_quote q;
-    cbuild b;
-    sched_contract sc;
-    int minor;
-} after;
 
-static void after_fini(after *a)
+
+void contract_after_fini(contract_after *a)
 {
     contract_cbuild_fini(&a->b);
     store_quote_fini(&a->q);
@@ -50,7 +41,7 @@ static void after_fini(after *a)
     memset(a, 0, sizeof(*a));
 }
 
-static const char *line_id_of(const after *a, int line_no)
+static const char *line_id_of(const contract_after *a, int line_no)
 {
     for (size_t i = 0; i < a->n; i++)
         if (a->rows[i].line_no == line_no)
@@ -74,7 +65,7 @@ static json_t *line_overrides(accept_req *r, const char *id)
 
 /* Adds the dates reported since signing to the stored accept request, so
  * that rebuilding gives every known date. */
-static int merge_events(quote_ctx *c, after *a)
+static int merge_events(quote_ctx *c, contract_after *a)
 {
     store_line_event *ev = NULL;
     size_t n = 0;
@@ -105,7 +96,7 @@ static int merge_events(quote_ctx *c, after *a)
 
 /* Loads contract id (as the caller may see it) and rebuilds its lines,
  * in the caller's open transaction. */
-static int after_open(quote_ctx *c, const char *id, after *a, cpqd_errs *errs)
+int contract_after_open(quote_ctx *c, const char *id, contract_after *a, cpqd_errs *errs)
 {
     memset(a, 0, sizeof(*a));
     int rc = contract_load(c, id, &a->k, &a->rows, &a->n, errs);
@@ -131,7 +122,7 @@ static int after_open(quote_ctx *c, const char *id, after *a, cpqd_errs *errs)
 }
 
 /* Line `id` of the contract: its line_no, or CPQD_ENOTFOUND. */
-static int line_find(const after *a, const char *id, size_t *li, cpqd_errs *errs)
+int contract_line_find(const contract_after *a, const char *id, size_t *li, cpqd_errs *errs)
 {
     for (size_t i = 0; id && i < a->b.n; i++)
         if (!strcmp(a->b.ids[i], id)) {
@@ -143,7 +134,7 @@ static int line_find(const after *a, const char *id, size_t *li, cpqd_errs *errs
     return CPQD_ENOTFOUND;
 }
 
-static int wrong_mode(const after *a, size_t li, const char *what, cpqd_errs *errs)
+int contract_wrong_mode(const contract_after *a, size_t li, const char *what, cpqd_errs *errs)
 {
     errs_add(errs, CPQD_ECONFLICT, NULL, 0, 0, "line '%.64s' is %s: it has no %s", a->b.ids[li],
              cat_mode_name(a->b.lines[li].mode), what);
@@ -151,7 +142,7 @@ static int wrong_mode(const after *a, size_t li, const char *what, cpqd_errs *er
 }
 
 /* The stored row of contract line li with item it's key, or NULL. */
-static store_receivable *row_of(after *a, const sched_item *it)
+store_receivable *contract_row_of(contract_after *a, const sched_item *it)
 {
     const char *kind = sched_kind_name(it->kind);
     for (size_t i = 0; i < a->n; i++) {
@@ -163,7 +154,7 @@ static store_receivable *row_of(after *a, const sched_item *it)
     return NULL;
 }
 
-static int reload_rows(quote_ctx *c, after *a)
+int contract_reload_rows(quote_ctx *c, contract_after *a)
 {
     contract_rows_free(a->rows, a->n);
     a->rows = NULL;
@@ -172,7 +163,7 @@ static int reload_rows(quote_ctx *c, after *a)
 }
 
 /* [items of line li] as of today, with their contract's fields. */
-static json_t *line_items_json(quote_ctx *c, after *a, size_t li, int seq)
+json_t *contract_line_items_json(quote_ctx *c, contract_after *a, size_t li, int seq)
 {
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < a->n; i++) {
@@ -190,10 +181,10 @@ static json_t *line_items_json(quote_ctx *c, after *a, size_t li, int seq)
 }
 
 /* The reply: the contract as GET shows it. */
-static int reply_contract(quote_ctx *c, after *a, int created, quote_reply *out)
+int contract_reply(quote_ctx *c, contract_after *a, int created, quote_reply *out)
 {
     json_t *o = NULL;
-    int rc = reload_rows(c, a);
+    int rc = contract_reload_rows(c, a);
     if (rc == 0)
         rc = contract_json_of(c, &a->k, a->rows, a->n, c->today, &o);
     if (rc == 0) {
@@ -204,7 +195,7 @@ static int reply_contract(quote_ctx *c, after *a, int created, quote_reply *out)
 }
 
 /* Runs fn in one transaction; on failure nothing stays and out is empty. */
-static int in_tx(quote_ctx *c, int (*fn)(quote_ctx *, void *, quote_reply *, cpqd_errs *),
+int contract_in_tx(quote_ctx *c, int (*fn)(quote_ctx *, void *, quote_reply *, cpqd_errs *),
                  void *ctx, quote_reply *out, cpqd_errs *errs)
 {
     int rc = store_begin(c->st);
@@ -255,7 +246,7 @@ static int event_parse(const char *body, size_t len, bool milestone, event_req *
 
 /* The milestone's line: the one given, or the only milestone line that
  * has a milestone with that id. */
-static int milestone_line(const after *a, const event_req *e, size_t *li, size_t *mi,
+static int milestone_line(const contract_after *a, const event_req *e, size_t *li, size_t *mi,
                           cpqd_errs *errs)
 {
     size_t found = 0;
@@ -273,11 +264,11 @@ static int milestone_line(const after *a, const event_req *e, size_t *li, size_t
         return contract_bad(errs, "line: required, several lines have that milestone");
     if (e->line) {
         size_t x;
-        int rc = line_find(a, e->line, &x, errs);
+        int rc = contract_line_find(a, e->line, &x, errs);
         if (rc)
             return rc;
         if (a->b.lines[x].mode != CAT_MODE_MILESTONE)
-            return wrong_mode(a, x, "milestones", errs);
+            return contract_wrong_mode(a, x, "milestones", errs);
     }
     errs_add(errs, CPQD_ENOTFOUND, NULL, 0, 0, "contract '%.64s' has no milestone '%.64s'",
              a->k.id, e->milestone);
@@ -286,7 +277,7 @@ static int milestone_line(const after *a, const event_req *e, size_t *li, size_t
 
 /* Points *slot at the line's date of event e (allocating the milestone
  * dates when none were given yet). */
-static int event_slot(after *a, const event_req *e, size_t li, size_t mi, date_days **slot,
+static int event_slot(contract_after *a, const event_req *e, size_t li, size_t mi, date_days **slot,
                       cpqd_errs *errs)
 {
     sched_line *l = &a->b.lines[li];
@@ -304,19 +295,19 @@ static int event_slot(after *a, const event_req *e, size_t li, size_t mi, date_d
     }
     bool delivered = !strcmp(e->event, "delivered");
     if (l->mode != CAT_MODE_GOODS && l->mode != CAT_MODE_GOODS_WITH_SERVICE)
-        return wrong_mode(a, li, delivered ? "delivery" : "acceptance", errs);
+        return contract_wrong_mode(a, li, delivered ? "delivery" : "acceptance", errs);
     *slot = delivered ? &l->delivered_on : &l->accepted_on;
     return 0;
 }
 
 /* Writes the recomputed items of line li: due dates by key. Amounts
  * must be those stored (else the catalog changed how the line splits). */
-static int write_dates(quote_ctx *c, after *a, const sched_list *list, cpqd_errs *errs)
+static int write_dates(quote_ctx *c, contract_after *a, const sched_list *list, cpqd_errs *errs)
 {
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < list->n; i++) {
         const sched_item *it = &list->items[i];
-        store_receivable *old = row_of(a, it), nr;
+        store_receivable *old = contract_row_of(a, it), nr;
         money_dec was;
         if (!old || money_parse(old->amount, strlen(old->amount), &was) != 0 ||
             (old->amount_known && money_cmp(was, it->amount) != 0)) {
@@ -335,9 +326,9 @@ static int write_dates(quote_ctx *c, after *a, const sched_list *list, cpqd_errs
     return rc;
 }
 
-static int event_emit(quote_ctx *c, after *a, const event_req *e, size_t li)
+static int event_emit(quote_ctx *c, contract_after *a, const event_req *e, size_t li)
 {
-    json_t *items = line_items_json(c, a, li, -1);
+    json_t *items = contract_line_items_json(c, a, li, -1);
     if (!items)
         return CPQD_ENOMEM;
     json_t *p = json_pack("{s:s,s:s,s:s,s:s,s:i,s:s,s:o,s:s,s:o}", "contract_id", a->k.id,
@@ -349,7 +340,7 @@ static int event_emit(quote_ctx *c, after *a, const event_req *e, size_t li)
              : CPQD_ENOMEM;
 }
 
-static int event_record(quote_ctx *c, after *a, const event_req *e, size_t li)
+static int event_record(quote_ctx *c, contract_after *a, const event_req *e, size_t li)
 {
     store_line_event ev = {.contract_id = a->k.id,
                            .line_no = (int)li,
@@ -367,13 +358,13 @@ static int event_record(quote_ctx *c, after *a, const event_req *e, size_t li)
 static int event_run(quote_ctx *c, void *ctx, quote_reply *out, cpqd_errs *errs)
 {
     event_req *e = ctx;
-    after a;
+    contract_after a;
     size_t li = 0, mi = 0;
     date_days *slot = NULL;
     sched_list list = {0};
-    int rc = after_open(c, e->contract_id, &a, errs);
+    int rc = contract_after_open(c, e->contract_id, &a, errs);
     if (rc == 0)
-        rc = e->milestone ? milestone_line(&a, e, &li, &mi, errs) : line_find(&a, e->line, &li, errs);
+        rc = e->milestone ? milestone_line(&a, e, &li, &mi, errs) : contract_line_find(&a, e->line, &li, errs);
     if (rc == 0)
         rc = event_slot(&a, e, li, mi, &slot, errs);
     if (rc == 0 && e->on < a.r.signed_on) {
@@ -389,14 +380,14 @@ static int event_run(quote_ctx *c, void *ctx, quote_reply *out, cpqd_errs *errs)
         char d[DATE_FMT_LEN];
         date_format(*slot, d);
         if (*slot == e->on)
-            rc = reply_contract(c, &a, 0, out);
+            rc = contract_reply(c, &a, 0, out);
         else {
             errs_add(errs, CPQD_ECONFLICT, NULL, 0, 0,
                      "line '%.64s': %s%s%.64s already recorded on %s", a.b.ids[li], e->event,
                      e->milestone ? " of milestone " : "", e->milestone ? e->milestone : "", d);
             rc = CPQD_ECONFLICT;
         }
-        after_fini(&a);
+        contract_after_fini(&a);
         return rc;
     }
     if (rc == 0) {
@@ -408,13 +399,13 @@ static int event_run(quote_ctx *c, void *ctx, quote_reply *out, cpqd_errs *errs)
     if (rc == 0)
         rc = event_record(c, &a, e, li);
     if (rc == 0)
-        rc = reload_rows(c, &a);
+        rc = contract_reload_rows(c, &a);
     if (rc == 0)
         rc = event_emit(c, &a, e, li);
     if (rc == 0)
-        rc = reply_contract(c, &a, 0, out);
+        rc = contract_reply(c, &a, 0, out);
     sched_list_fini(&list);
-    after_fini(&a);
+    contract_after_fini(&a);
     return rc;
 }
 
@@ -424,7 +415,7 @@ static int event_do(quote_ctx *c, event_req *e, const char *body, size_t len, qu
     memset(out, 0, sizeof(*out));
     int rc = event_parse(body, len, e->milestone != NULL, e, errs);
     if (rc == 0)
-        rc = in_tx(c, event_run, e, out, errs);
+        rc = contract_in_tx(c, event_run, e, out, errs);
     json_decref(e->root);
     return rc;
 }
@@ -491,7 +482,7 @@ static int period_seq(const sched_line *l, const char *text, int *seq, cpqd_errs
 }
 
 /* Whether period seq of line li is closed (its usage amount is known). */
-static bool period_closed(const after *a, size_t li, int seq)
+static bool period_closed(const contract_after *a, size_t li, int seq)
 {
     for (size_t i = 0; i < a->n; i++) {
         const store_receivable *r = &a->rows[i];
@@ -538,7 +529,7 @@ static int usage_parse(const char *body, size_t len, usage_req *u, cpqd_errs *er
     return rc;
 }
 
-static json_t *usage_json(const after *a, const store_usage *s, size_t li, const char *from,
+static json_t *usage_json(const contract_after *a, const store_usage *s, size_t li, const char *from,
                           const char *to)
 {
     return json_pack("{s:s,s:s,s:s,s:s,s:i,s:i,s:s,s:s,s:s,s:s,s:s,s:s}", "id", s->client_id,
@@ -549,7 +540,7 @@ static json_t *usage_json(const after *a, const store_usage *s, size_t li, const
 }
 
 /* A record id seen before: the same record (200) or a conflict. */
-static int usage_replay(const after *a, const usage_req *u, const store_usage *old, size_t li,
+static int usage_replay(const contract_after *a, const usage_req *u, const store_usage *old, size_t li,
                         int seq, cpqd_errs *errs)
 {
     money_dec was;
@@ -569,16 +560,16 @@ static int usage_replay(const after *a, const usage_req *u, const store_usage *o
 static int usage_run(quote_ctx *c, void *ctx, quote_reply *out, cpqd_errs *errs)
 {
     usage_req *u = ctx;
-    after a;
+    contract_after a;
     size_t li = 0;
     int seq = 0, created = 1;
     store_usage old = {0};
     char from[DATE_FMT_LEN], to[DATE_FMT_LEN], today[DATE_FMT_LEN], qty[MONEY_FMT_MAX];
-    int rc = after_open(c, u->contract_id, &a, errs);
+    int rc = contract_after_open(c, u->contract_id, &a, errs);
     if (rc == 0)
-        rc = line_find(&a, u->line, &li, errs);
+        rc = contract_line_find(&a, u->line, &li, errs);
     if (rc == 0 && a.b.lines[li].mode != CAT_MODE_USAGE)
-        rc = wrong_mode(&a, li, "metered usage", errs);
+        rc = contract_wrong_mode(&a, li, "metered usage", errs);
     if (rc == 0)
         rc = period_seq(&a.b.lines[li], u->period, &seq, errs);
     if (rc == 0) {
@@ -632,7 +623,7 @@ static int usage_run(quote_ctx *c, void *ctx, quote_reply *out, cpqd_errs *errs)
         rc = (out->body = contract_dump(usage_json(&a, &old, li, from, to))) ? 0 : CPQD_ENOMEM;
     }
     store_usage_fini(&old);
-    after_fini(&a);
+    contract_after_fini(&a);
     return rc;
 }
 
@@ -643,7 +634,7 @@ int contract_usage_record(quote_ctx *c, const char *id, const char *body, size_t
     memset(out, 0, sizeof(*out));
     int rc = usage_parse(body, len, &u, errs);
     if (rc == 0)
-        rc = in_tx(c, usage_run, &u, out, errs);
+        rc = contract_in_tx(c, usage_run, &u, out, errs);
     json_decref(u.root);
     return rc;
 }
@@ -651,7 +642,7 @@ int contract_usage_record(quote_ctx *c, const char *id, const char *body, size_t
 /* ---- closing a usage period ---- */
 
 /* The metered total of period seq of line li: the sum of its records. */
-static int usage_total(quote_ctx *c, const after *a, size_t li, int seq, money_dec *qty,
+static int usage_total(quote_ctx *c, const contract_after *a, size_t li, int seq, money_dec *qty,
                        size_t *nrec)
 {
     store_usage *v = NULL;
@@ -672,12 +663,12 @@ static int usage_total(quote_ctx *c, const after *a, size_t li, int seq, money_d
 
 /* Writes the closed items: amounts by key, or new rows for a period that
  * had none scheduled yet. */
-static int write_amounts(quote_ctx *c, after *a, const sched_list *list)
+static int write_amounts(quote_ctx *c, contract_after *a, const sched_list *list)
 {
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < list->n; i++) {
         store_receivable nr;
-        bool exists = row_of(a, &list->items[i]) != NULL;
+        bool exists = contract_row_of(a, &list->items[i]) != NULL;
         if ((rc = contract_row_from_item(&a->b, &list->items[i], a->minor, &nr)) == 0) {
             if (exists) {
                 nr.contract_id = a->k.id;
@@ -694,7 +685,7 @@ static int write_amounts(quote_ctx *c, after *a, const sched_list *list)
 
 /* An open-ended usage line always shows its next period: after closing
  * period seq, period seq + 1 is scheduled if it is not yet. */
-static int schedule_next(quote_ctx *c, after *a, size_t li, int seq, cpqd_errs *errs)
+static int schedule_next(quote_ctx *c, contract_after *a, size_t li, int seq, cpqd_errs *errs)
 {
     sched_list next = {0};
     const sched_line *l = &a->b.lines[li];
@@ -715,11 +706,11 @@ static int schedule_next(quote_ctx *c, after *a, size_t li, int seq, cpqd_errs *
 }
 
 /* The contract's total is what its items add up to: updated with them. */
-static int total_update(quote_ctx *c, after *a)
+int contract_total_update(quote_ctx *c, contract_after *a)
 {
     money_dec t = {0, a->minor};
     char *text = NULL;
-    int rc = reload_rows(c, a);
+    int rc = contract_reload_rows(c, a);
     for (size_t i = 0; rc == 0 && i < a->n; i++) {
         money_dec v;
         rc = money_parse(a->rows[i].amount, strlen(a->rows[i].amount), &v) == 0 ? money_add(t, v, &t)
@@ -739,7 +730,7 @@ static int total_update(quote_ctx *c, after *a)
 
 /* receivable.amount_set for each item of the closed period, and
  * usage.period_closed once. */
-static int close_emit(quote_ctx *c, after *a, size_t li, int seq, const char *qty, size_t nrec)
+static int close_emit(quote_ctx *c, contract_after *a, size_t li, int seq, const char *qty, size_t nrec)
 {
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < a->n; i++) {
@@ -755,8 +746,8 @@ static int close_emit(quote_ctx *c, after *a, size_t li, int seq, const char *qt
                                                    (json_int_t)nrec));
         rc = contract_emit(c, "receivable.amount_set", "receivable", r->id, a->k.id, it);
     }
-    json_t *items = rc == 0 ? line_items_json(c, a, li, seq) : NULL;
-    json_t *next = rc == 0 ? line_items_json(c, a, li, seq + 1) : NULL;
+    json_t *items = rc == 0 ? contract_line_items_json(c, a, li, seq) : NULL;
+    json_t *next = rc == 0 ? contract_line_items_json(c, a, li, seq + 1) : NULL;
     if (rc == 0 && (!items || !next))
         rc = CPQD_ENOMEM;
     if (rc == 0)
@@ -775,7 +766,7 @@ static int close_emit(quote_ctx *c, after *a, size_t li, int seq, const char *qt
 /* Closes period seq of usage line li (a no-op if closed); *res gets
  * {"line","seq","period_from","period_to","quantity","records","amount",
  * "closed_now"}. */
-static int close_one(quote_ctx *c, after *a, size_t li, int seq, json_t **res, cpqd_errs *errs)
+static int close_one(quote_ctx *c, contract_after *a, size_t li, int seq, json_t **res, cpqd_errs *errs)
 {
     sched_list list = {0};
     money_dec qty, amount = {0, a->minor};
@@ -790,7 +781,7 @@ static int close_one(quote_ctx *c, after *a, size_t li, int seq, json_t **res, c
     if (rc == 0 && !was_closed)
         rc = schedule_next(c, a, li, seq, errs);
     if (rc == 0 && !was_closed)
-        rc = total_update(c, a);
+        rc = contract_total_update(c, a);
     for (size_t i = 0; rc == 0 && i < a->n; i++)
         if ((size_t)a->rows[i].line_no == li && a->rows[i].seq == seq &&
             !strcmp(a->rows[i].kind, "usage")) {
@@ -824,15 +815,15 @@ typedef struct close_req {
 static int close_run(quote_ctx *c, void *ctx, quote_reply *out, cpqd_errs *errs)
 {
     close_req *r = ctx;
-    after a;
+    contract_after a;
     json_t *done = json_array();
-    int rc = after_open(c, r->contract_id, &a, errs);
+    int rc = contract_after_open(c, r->contract_id, &a, errs);
     if (rc == 0 && !done)
         rc = CPQD_ENOMEM;
     size_t only = 0;
-    if (r->line && (rc = line_find(&a, r->line, &only, errs)) == 0 &&
+    if (r->line && (rc = contract_line_find(&a, r->line, &only, errs)) == 0 &&
         a.b.lines[only].mode != CAT_MODE_USAGE)
-        rc = wrong_mode(&a, only, "usage periods", errs);
+        rc = contract_wrong_mode(&a, only, "usage periods", errs);
     for (size_t li = 0; rc == 0 && li < a.b.n; li++) {
         int seq = 0;
         json_t *res = NULL;
@@ -856,7 +847,7 @@ static int close_run(quote_ctx *c, void *ctx, quote_reply *out, cpqd_errs *errs)
         rc = out->body ? 0 : CPQD_ENOMEM;
     }
     json_decref(done);
-    after_fini(&a);
+    contract_after_fini(&a);
     return rc;
 }
 
@@ -875,7 +866,7 @@ int contract_period_close(quote_ctx *c, const char *id, const char *period, cons
         rc = contract_bad(errs, "line: must be a line id");
     r.line = json_string_value(l);
     if (rc == 0)
-        rc = in_tx(c, close_run, &r, out, errs);
+        rc = contract_in_tx(c, close_run, &r, out, errs);
     json_decref(r.root);
     return rc;
 }
@@ -893,14 +884,14 @@ int contract_usage_close_due(quote_ctx *c, date_days as_of, size_t *closed, cpqd
         if (i > 0 && !strcmp(open[i].contract_id, open[i - 1].contract_id) &&
             open[i].line_no == open[i - 1].line_no && open[i].seq == open[i - 1].seq)
             continue;
-        after a;
+        contract_after a;
         json_t *res = NULL;
-        rc = after_open(c, open[i].contract_id, &a, errs);
+        rc = contract_after_open(c, open[i].contract_id, &a, errs);
         if (rc == 0 && (size_t)open[i].line_no < a.b.n)
             rc = close_one(c, &a, (size_t)open[i].line_no, open[i].seq, &res, errs);
         *closed += rc == 0 && res;
         json_decref(res);
-        after_fini(&a);
+        contract_after_fini(&a);
     }
     contract_rows_free(open, n);
     return rc;

@@ -76,8 +76,50 @@ int contract_load(quote_ctx *c, const char *id, store_contract *k, store_receiva
                   size_t *n, cpqd_errs *errs);
 
 /* ---- after signing (contract_after.c) ---- */
+
+/* A stored contract rebuilt: its head and items, the accept request with
+ * every event date reported since, its quote and its sched lines. */
+typedef struct contract_after {
+    store_contract k;
+    store_receivable *rows;
+    size_t n;
+    accept_req r;
+    store_quote q;
+    cbuild b;
+    sched_contract sc;
+    int minor;
+} contract_after;
+
+/* Loads contract id (as the caller may see it, else CPQD_ENOTFOUND) and
+ * rebuilds its lines, in the caller's open transaction. *a is always
+ * safe to contract_after_fini. */
+int contract_after_open(quote_ctx *c, const char *id, contract_after *a, cpqd_errs *errs);
+void contract_after_fini(contract_after *a);
+/* Line id of the contract: *li, or CPQD_ENOTFOUND. */
+int contract_line_find(const contract_after *a, const char *id, size_t *li, cpqd_errs *errs);
+/* CPQD_ECONFLICT "line 'x' is <mode>: it has no <what>". */
+int contract_wrong_mode(const contract_after *a, size_t li, const char *what, cpqd_errs *errs);
+/* The stored row with item it's key, or NULL. */
+store_receivable *contract_row_of(contract_after *a, const sched_item *it);
+int contract_reload_rows(quote_ctx *c, contract_after *a);
+/* [items of line li (of period seq only when seq >= 0)] as of today. */
+json_t *contract_line_items_json(quote_ctx *c, contract_after *a, size_t li, int seq);
+/* out->body = the contract as GET shows it (rows reloaded). */
+int contract_reply(quote_ctx *c, contract_after *a, int created, quote_reply *out);
+/* Runs fn in one transaction; on failure nothing stays and out is empty. */
+int contract_in_tx(quote_ctx *c, int (*fn)(quote_ctx *, void *, quote_reply *, cpqd_errs *),
+                   void *ctx, quote_reply *out, cpqd_errs *errs);
+/* Sets the contract's total to what its items add up to (rows reloaded). */
+int contract_total_update(quote_ctx *c, contract_after *a);
+
 /* In the caller's transaction: closes every open usage period that
  * ended on or before as_of (all contracts); *closed gets the count. */
 int contract_usage_close_due(quote_ctx *c, date_days as_of, size_t *closed, cpqd_errs *errs);
+
+/* ---- renewals and seat changes (contract_term.c) ---- */
+/* In the caller's transaction: renews every auto_renew subscription line
+ * whose term ended on or before as_of (all contracts), term after term
+ * until the last one reaches past as_of; *renewed gets the count. */
+int contract_renew_due(quote_ctx *c, date_days as_of, size_t *renewed, cpqd_errs *errs);
 
 #endif

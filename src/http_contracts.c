@@ -107,6 +107,32 @@ static int op_close(http_ctx *c, quote_ctx *qc, const char *body, size_t len, co
                                  errs);
 }
 
+static int op_renew(http_ctx *c, quote_ctx *qc, const char *body, size_t len, const http_query *q,
+                    quote_reply *out, cpqd_errs *errs)
+{
+    (void)q;
+    return contract_line_renew(qc, http_ctx_param(c, 0), http_ctx_param(c, 1), body, len, out,
+                               errs);
+}
+
+static int op_seats(http_ctx *c, quote_ctx *qc, const char *body, size_t len, const http_query *q,
+                    quote_reply *out, cpqd_errs *errs)
+{
+    (void)q;
+    return contract_seat_change(qc, http_ctx_param(c, 0), http_ctx_param(c, 1), body, len, out,
+                                errs);
+}
+
+void http_contract_renew(http_ctx *c, const http_query *q)
+{
+    http_quote_run(c, q, op_renew, "renewing the line");
+}
+
+void http_contract_seats(http_ctx *c, const http_query *q)
+{
+    http_quote_run(c, q, op_seats, "changing the seats");
+}
+
 void http_contract_delivered(http_ctx *c, const http_query *q)
 {
     http_quote_run(c, q, op_delivered, "recording the delivery");

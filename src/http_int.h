@@ -138,6 +138,8 @@ void http_contract_accepted(http_ctx *c, const http_query *q);  /* POST .../line
 void http_contract_milestone(http_ctx *c, const http_query *q); /* POST .../milestones/{}/accept */
 void http_contract_usage(http_ctx *c, const http_query *q);     /* POST /v1/contracts/{}/usage */
 void http_contract_close(http_ctx *c, const http_query *q);     /* POST .../periods/{}/close */
+void http_contract_renew(http_ctx *c, const http_query *q);     /* POST .../lines/{}/renew */
+void http_contract_seats(http_ctx *c, const http_query *q);     /* POST .../lines/{}/seats */
 
 /* ---- events (http_events.c, docs/events.md) ---- */
 

@@ -991,3 +991,143 @@ int store_contract_set_total(store *st, const char *id, const char *old_total,
         rc = store_failf(st, CPQD_ECONFLICT, "contract %.64s changed meanwhile", id);
     return store_write_end(st, own, rc);
 }
+
+/* ---- term changes: renewals and seat changes ---- */
+
+void store_line_change_fini(store_line_change *c)
+{
+    if (!c)
+        return;
+    free(c->contract_id), free(c->kind), free(c->client_id), free(c->effective_on);
+    free(c->quantity), free(c->old_quantity), free(c->period_amount), free(c->old_amount);
+    free(c->source), free(c->created_by), free(c->created_at);
+    memset(c, 0, sizeof(*c));
+}
+
+static int change_read_v(sqlite3_stmt *s, void *out)
+{
+    store_line_change *c = out;
+    memset(c, 0, sizeof(*c));
+    char **const cols[] = {&c->contract_id,  &c->kind,          &c->client_id,     NULL,
+                           NULL,             NULL,              &c->effective_on,  &c->quantity,
+                           &c->old_quantity, &c->period_amount, &c->old_amount,    &c->source,
+                           &c->created_by,   &c->created_at};
+    c->line_no = sqlite3_column_int(s, 3);
+    c->term_no = sqlite3_column_int(s, 4);
+    c->change_no = sqlite3_column_int(s, 5);
+    if (cols_dup(s, cols, 14) != 0) {
+        store_line_change_fini(c);
+        return CPQD_ENOMEM;
+    }
+    return 0;
+}
+
+static void change_fini_v(void *c)
+{
+    store_line_change_fini(c);
+}
+
+int store_line_changes_of(store *st, const char *contract_id, store_line_change **items,
+                          size_t *n)
+{
+    sqlite3_stmt *s;
+    *items = NULL;
+    *n = 0;
+    if (!store_text_ok(contract_id))
+        return store_failf(st, CPQD_EINVAL, "line changes: a contract id is required");
+    int rc = store_stmt(st, STMT_CHANGES_OF, &s);
+    if (rc != 0)
+        return rc;
+    store_bind_text(st, s, 1, contract_id);
+    return rows_read(st, s, sizeof(**items), change_read_v, change_fini_v, (void **)items, n);
+}
+
+static bool change_ok(const store_line_change *c)
+{
+    return store_text_ok(c->contract_id) && store_text_ok(c->kind) &&
+           store_text_ok(c->client_id) && c->line_no >= 0 && c->term_no >= 0 &&
+           c->change_no >= 0 && c->effective_on && opt_date_ok(c->effective_on) &&
+           decimal_ok(c->quantity) && decimal_ok(c->old_quantity) &&
+           decimal_ok(c->period_amount) && decimal_ok(c->old_amount) &&
+           store_text_ok(c->source) && store_text_ok(c->created_by);
+}
+
+int store_line_change_add(store *st, store_line_change *c)
+{
+    char now[STORE_TS_LEN];
+    sqlite3_stmt *s;
+    bool own;
+    int changed = 0;
+    if (!change_ok(c))
+        return store_failf(st, CPQD_EINVAL, "line change: a field is missing or invalid");
+    store_now(now);
+    int rc = store_write_begin(st, &own);
+    if (rc != 0)
+        return rc;
+    if ((rc = store_stmt(st, STMT_CHANGE_INSERT, &s)) == 0) {
+        const char *t[] = {c->contract_id, c->kind, c->client_id};
+        bind_texts(st, s, 1, t, 3);
+        store_bind_int64(st, s, 4, c->line_no);
+        store_bind_int64(st, s, 5, c->term_no);
+        store_bind_int64(st, s, 6, c->change_no);
+        const char *u[] = {c->effective_on,  c->quantity, c->old_quantity, c->period_amount,
+                           c->old_amount,    c->source,   c->created_by,   now};
+        bind_texts(st, s, 7, u, 8);
+        rc = run(st, s, "line change insert", &changed);
+    }
+    if (rc == 0 && !changed)
+        rc = store_failf(st, CPQD_ECONFLICT, "line change %.64s was already recorded",
+                         c->client_id);
+    char *at = rc == 0 ? store_strdup(now) : NULL;
+    if (rc == 0 && !at)
+        rc = store_failf(st, CPQD_ENOMEM, "out of memory");
+    if ((rc = store_write_end(st, own, rc)) != 0) {
+        free(at);
+        return rc;
+    }
+    free(c->created_at);
+    c->created_at = at;
+    return 0;
+}
+
+int store_receivable_reset_amount(store *st, const store_receivable *r, const char *old_amount)
+{
+    sqlite3_stmt *s;
+    bool own;
+    int changed = 0;
+    if (!store_text_ok(r->contract_id) || !store_text_ok(r->kind) || !decimal_ok(r->amount) ||
+        !decimal_ok(old_amount))
+        return store_failf(st, CPQD_EINVAL, "receivable amount: key or amounts invalid");
+    int rc = store_write_begin(st, &own);
+    if (rc != 0)
+        return rc;
+    if ((rc = store_stmt(st, STMT_RECV_RESET_AMOUNT, &s)) == 0) {
+        store_bind_text(st, s, 1, r->amount);
+        store_bind_text(st, s, 2, r->contract_id);
+        store_bind_int64(st, s, 3, r->line_no);
+        store_bind_text(st, s, 4, r->kind);
+        store_bind_int64(st, s, 5, r->service);
+        store_bind_int64(st, s, 6, r->seq);
+        store_bind_int64(st, s, 7, r->part);
+        store_bind_text(st, s, 8, old_amount);
+        rc = run(st, s, "receivable reprice", &changed);
+    }
+    if (rc == 0 && changed == 0)
+        rc = store_failf(st, CPQD_ECONFLICT, "receivable amount: the item changed meanwhile");
+    return store_write_end(st, own, rc);
+}
+
+int store_receivables_terms_ended(store *st, const char *until, store_receivable **items,
+                                  size_t *n)
+{
+    sqlite3_stmt *s;
+    *items = NULL;
+    *n = 0;
+    if (!until || !opt_date_ok(until))
+        return store_failf(st, CPQD_EINVAL, "receivables: a date YYYY-MM-DD is required");
+    int rc = store_stmt(st, STMT_RECV_TERMS_ENDED, &s);
+    if (rc != 0)
+        return rc;
+    store_bind_text(st, s, 1, until);
+    return recv_rows(st, s, items, n);
+}

@@ -73,6 +73,10 @@ typedef enum store_stmt_id {
     STMT_RECV_SET_AMOUNT,
     STMT_CONTRACT_SET_TOTAL,
     STMT_RECV_OPEN_USAGE,
+    STMT_CHANGES_OF,
+    STMT_CHANGE_INSERT,
+    STMT_RECV_RESET_AMOUNT,
+    STMT_RECV_TERMS_ENDED,
     STMT_COUNT
 } store_stmt_id;
 

@@ -238,6 +238,28 @@ const char *const store_migrations[STORE_SCHEMA_VERSION] = {
     "  PRIMARY KEY (contract_id, client_id)"
     ");"
     "CREATE INDEX usage_by_period ON usage_records (contract_id, line_no, seq);",
+    /* 5 -> 6: a subscription line's term changes (docs/receivables.md
+     * "Renewals and seat changes"): a renewal (kind 'renewal', client_id
+     * "<line_no>:<term>") or a mid-term seat change (kind 'seats', the
+     * client's change id, change_no 1.. per line: the `service` of its
+     * credit and charge items). One row per change, never changed. */
+    "CREATE TABLE contract_line_changes ("
+    "  contract_id   TEXT NOT NULL REFERENCES contracts (id),"
+    "  kind          TEXT NOT NULL CHECK (kind IN ('renewal', 'seats')),"
+    "  client_id     TEXT NOT NULL,"
+    "  line_no       INTEGER NOT NULL CHECK (line_no >= 0),"
+    "  term_no       INTEGER NOT NULL CHECK (term_no >= 0),"
+    "  change_no     INTEGER NOT NULL CHECK (change_no >= 0),"
+    "  effective_on  TEXT NOT NULL,"
+    "  quantity      TEXT NOT NULL,"
+    "  old_quantity  TEXT NOT NULL,"
+    "  period_amount TEXT NOT NULL,"
+    "  old_amount    TEXT NOT NULL,"
+    "  source        TEXT NOT NULL,"
+    "  created_by    TEXT NOT NULL,"
+    "  created_at    TEXT NOT NULL,"
+    "  PRIMARY KEY (contract_id, kind, client_id)"
+    ");",
 };
 
 /* The columns of a store_quote, in the order store_quote.c reads them. */
@@ -272,6 +294,10 @@ const char *const store_migrations[STORE_SCHEMA_VERSION] = {
 #define PAYMENT_COLS "id, receivable_id, client_id, amount, paid_on, created_at"
 #define USAGE_COLS                                                                              \
     "contract_id, client_id, line_no, seq, quantity, recorded_on, recorded_by, created_at"
+
+#define CHANGE_COLS                                                                             \
+    "contract_id, kind, client_id, line_no, term_no, change_no, effective_on, quantity,"         \
+    " old_quantity, period_amount, old_amount, source, created_by, created_at"
 
 const char *const store_sql[STMT_COUNT] = {
     [STMT_COUNTER_NEXT] =
@@ -450,5 +476,23 @@ const char *const store_sql[STMT_COUNT] = {
     [STMT_WARNING_INSERT] =
         "INSERT INTO receivable_warnings (receivable_id, state, at) VALUES ($1, $2, $3)"
         " ON CONFLICT (receivable_id, state) DO NOTHING",
+    [STMT_CHANGES_OF] =
+        "SELECT " CHANGE_COLS " FROM contract_line_changes WHERE contract_id = $1"
+        " ORDER BY line_no, effective_on, change_no, term_no, created_at",
+    [STMT_CHANGE_INSERT] =
+        "INSERT INTO contract_line_changes (" CHANGE_COLS ")"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        " ON CONFLICT (contract_id, kind, client_id) DO NOTHING",
+    /* a seat change reprices a later period: the old amount guards it */
+    [STMT_RECV_RESET_AMOUNT] =
+        "UPDATE receivables SET amount = $1 WHERE contract_id = $2 AND line_no = $3 AND kind = $4"
+        " AND service = $5 AND seq = $6 AND part = $7 AND amount = $8",
+    /* the last period items of subscription lines whose term ended on or
+     * before $1 (renewal candidates of the sweep) */
+    [STMT_RECV_TERMS_ENDED] =
+        "SELECT " RECV_COLS " FROM receivables r JOIN contracts c ON c.id = r.contract_id"
+        " WHERE r.kind = 'period' AND r.period_to <= $1 AND r.period_to = (SELECT MAX(x.period_to)"
+        " FROM receivables x WHERE x.contract_id = r.contract_id AND x.line_no = r.line_no"
+        " AND x.kind = 'period') ORDER BY c.number, r.line_no, r.seq, r.part",
 };
 /* clang-format on */

@@ -54,8 +54,9 @@ int contract_due_list(quote_ctx *c, const char *status, const char *as_of, const
                       quote_reply *out, cpqd_errs *errs);
 
 /* POST /v1/receivables/sweep: {"as_of"?, "within"?}: first closes every
- * usage period that ended on or before as_of (as contract_period_close),
- * then writes a receivable.overdue / receivable.due_soon event for every
+ * usage period that ended on or before as_of (as contract_period_close)
+ * and renews every auto_renew subscription line whose term ended on or
+ * before as_of (as contract_line_renew), then writes a receivable.overdue / receivable.due_soon event for every
  * item found in that state that has not had one for it yet. */
 int contract_sweep(quote_ctx *c, const char *body, size_t len, quote_reply *out, cpqd_errs *errs);
 
@@ -94,5 +95,32 @@ int contract_usage_record(quote_ctx *c, const char *id, const char *body, size_t
  * usage.period_closed. Closing a closed period is a no-op (200). */
 int contract_period_close(quote_ctx *c, const char *id, const char *period, const char *body,
                           size_t len, quote_reply *out, cpqd_errs *errs);
+
+/* ---- term changes of subscription lines (src/contract_term.c,
+ * docs/receivables.md "Renewals and seat changes"). One transaction each
+ * with its event; 201 when written, 200 for a replay. ---- */
+
+/* POST /v1/contracts/{id}/lines/{line}/renew: {"term"?, "period_amount"?}
+ * (body optional): schedules renewal term `term` (default: the next one)
+ * of a subscription line at period_amount per full period (default: the
+ * amount in force at the end of the previous term); writes
+ * contract.renewed. The same term again is a replay (200) unless another
+ * period_amount is given (CPQD_ECONFLICT); CPQD_ECONFLICT too for a term
+ * after the next one or a line that is not a subscription. */
+int contract_line_renew(quote_ctx *c, const char *id, const char *line, const char *body,
+                        size_t len, quote_reply *out, cpqd_errs *errs);
+
+/* POST /v1/contracts/{id}/lines/{line}/seats: {"id", "quantity",
+ * "effective_on", "period_amount"?}: a mid-term seat change
+ * (sched_seat_change): credit and charge for the rest of the period, the
+ * term's later periods repriced; writes receivables.rescheduled.
+ * Idempotent per change id (another content: CPQD_ECONFLICT).
+ * CPQD_EINVAL for a quantity that is not a positive integer or unchanged,
+ * a date before signing or outside the line's scheduled terms;
+ * CPQD_ECONFLICT for a date before the line's last change, a line that
+ * is not a subscription, or a later period already paid above its new
+ * amount. */
+int contract_seat_change(quote_ctx *c, const char *id, const char *line, const char *body,
+                         size_t len, quote_reply *out, cpqd_errs *errs);
 
 #endif

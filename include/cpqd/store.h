@@ -43,7 +43,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 #define STORE_DEFAULT_PATH "var/cpqd.db" /* `serve` and `migrate` without --db */
 #define STORE_BUSY_TIMEOUT_MS 5000       /* a writer waits this long for another */
 #define STORE_PER_PAGE_MAX 500
@@ -493,5 +493,45 @@ int store_receivables_open_usage(store *st, const char *until, store_receivable 
  * longer that) to new_total. */
 int store_contract_set_total(store *st, const char *id, const char *old_total,
                              const char *new_total);
+
+/* ---- term changes of subscription lines: renewals and seat changes
+ * (docs/receivables.md "Renewals and seat changes"; migration 6) ---- */
+
+typedef struct store_line_change {
+    char *contract_id;
+    char *kind;          /* "renewal" or "seats" */
+    char *client_id;     /* seats: the client's change id; renewal: "<line_no>:<term>" */
+    int line_no;
+    int term_no;         /* the term it applies to (renewal: the new term, >= 1) */
+    int change_no;       /* seats: 1.. per line (its credit/charge items' service); renewal 0 */
+    char *effective_on;  /* seats: the change date; renewal: the new term's first day */
+    char *quantity;      /* seats in force after it */
+    char *old_quantity;  /* seats in force before it */
+    char *period_amount; /* decimal text: the full period's amount after it */
+    char *old_amount;    /* before it */
+    char *source;        /* "api" or "sweep" */
+    char *created_by;
+    char *created_at;    /* assigned */
+} store_line_change;
+
+/* The changes of contract id, by line then effective date. Ownership as
+ * store_receivables_of (free each with store_line_change_fini). */
+int store_line_changes_of(store *st, const char *contract_id, store_line_change **items,
+                          size_t *n);
+/* Records c (created_at assigned). CPQD_ECONFLICT, and nothing written,
+ * if (contract, kind, client_id) is already recorded: the caller compares
+ * the stored change. */
+int store_line_change_add(store *st, store_line_change *c);
+void store_line_change_fini(store_line_change *c);
+/* Sets the amount of the item of contract r->contract_id with r's key
+ * from old_amount to r->amount (a period repriced by a seat change).
+ * CPQD_ECONFLICT if the item's amount is no longer old_amount (or there
+ * is no such item). */
+int store_receivable_reset_amount(store *st, const store_receivable *r, const char *old_amount);
+/* The last period items of the subscription lines whose last scheduled
+ * period ended on or before `until` (YYYY-MM-DD), all contracts.
+ * Ownership as store_receivables_of. */
+int store_receivables_terms_ended(store *st, const char *until, store_receivable **items,
+                                  size_t *n);
 
 #endif
