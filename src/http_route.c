@@ -502,11 +502,15 @@ static void h_reload(http_ctx *c, const http_query *q)
 /* POST /v1/price: the request's lines priced through the waterfall
  * (docs/pricing.md). A partner caller prices as itself: its role, its
  * partner id and segment replace whatever the body says. */
+static store *need_store(http_ctx *c);
+
 static void h_price(http_ctx *c, const http_query *q)
 {
     (void)q;
-    if (!need_snapshot(c))
+    if (!need_snapshot(c) || !need_store(c))
         return;
+    quote_usage usage; /* the counters promotion limits read */
+    quote_usage_init(&usage, c->w->store);
     struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
     size_t len = evbuffer_get_length(in);
     const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
@@ -540,7 +544,7 @@ static void h_price(http_ctx *c, const http_query *q)
             rc = CPQD_ENOMEM;
     }
     if (rc == 0)
-        rc = price_compute(c->w->price, c->snap, c->w->cfg->price_store, rq, &res, errs);
+        rc = price_compute(c->w->price, c->snap, &usage.base, rq, &res, errs);
     if (rc == 0) {
         reply_text(c, 200, "OK", price_json_render(&res, c->snap, partner));
         price_result_fini(&res);
@@ -635,10 +639,12 @@ static void quote_run(http_ctx *c, const http_query *q, quote_fn fn, const char 
                        .segment = c->caller.segment,
                        .has_authority = c->caller.has_authority,
                        .authority = c->caller.authority};
+    quote_usage usage;
+    quote_usage_init(&usage, c->w->store);
     quote_ctx qc = {.st = c->w->store,
                     .snap = c->snap,
                     .pw = c->w->price,
-                    .usage = c->w->cfg->price_store,
+                    .usage = &usage.base,
                     .caller = &qk,
                     .today = today_utc()};
     struct evbuffer *in = evhttp_request_get_input_buffer(c->req);

@@ -429,11 +429,6 @@ static int cmd_serve(int argc, char **argv)
     }
     if (rc == 0)
         rc = serve_config(&sf, &cfg);
-    /* promotion usage counters: in memory until the store lands */
-    price_store *usage = rc == 0 ? price_memstore_new() : NULL;
-    if (rc == 0 && !usage)
-        rc = EXIT_FAILURE;
-    cfg.price_store = usage;
     auth_keys *keys = NULL;
     if (rc == 0)
         rc = serve_auth(&sf, &cfg, &keys);
@@ -447,7 +442,6 @@ static int cmd_serve(int argc, char **argv)
     if (rc == 0)
         rc = http_serve(&cfg) == 0 ? 0 : EXIT_FAILURE;
     cat_current_publish_take(NULL); /* drops the last snapshot before exit */
-    price_memstore_free(usage);
     auth_keys_free(keys);
     free(secret);
     quote_archive_cache_clear();

@@ -1577,3 +1577,62 @@ int quote_price_history(quote_ctx *c, const char *sku, const char *customer, siz
     hist_free(&mine);
     return rc;
 }
+
+/* ---- promotion usage counters ---- */
+
+static int usage_scope(store *st, const char *promo, const char *scope, int64_t *uses,
+                       money_dec *spent)
+{
+    char *text = NULL;
+    int rc = store_promo_usage(st, promo, scope, uses, &text);
+    if (rc == 0 && (!text || money_parse(text, strlen(text), spent) != 0))
+        rc = CPQD_EINTERNAL;
+    free(text);
+    return rc;
+}
+
+static int usage_of(price_store *ps, const char *promo, const char *customer, const char *partner,
+                    price_usage *out)
+{
+    quote_usage *u = (quote_usage *)ps;
+    char scope[300];
+    int64_t n;
+    money_dec ignored;
+    *out = (price_usage){0, 0, 0, money_from_int(0)};
+    int rc = usage_scope(u->st, promo, "*", &out->uses, &out->spent);
+    if (rc == 0 && customer) {
+        snprintf(scope, sizeof(scope), "c:%s", customer);
+        if ((rc = usage_scope(u->st, promo, scope, &n, &ignored)) == 0)
+            out->customer_uses = n;
+    }
+    if (rc == 0 && partner) {
+        snprintf(scope, sizeof(scope), "p:%s", partner);
+        if ((rc = usage_scope(u->st, promo, scope, &n, &ignored)) == 0)
+            out->partner_uses = n;
+    }
+    return rc;
+}
+
+void quote_usage_init(quote_usage *u, store *st)
+{
+    u->base.usage = usage_of;
+    u->st = st;
+}
+
+int quote_usage_redeem(store *st, const char *priced, const char *customer, const char *partner)
+{
+    json_error_t je;
+    json_t *p = priced ? json_loads(priced, 0, &je) : NULL;
+    size_t i;
+    json_t *x;
+    int rc = 0;
+    json_array_foreach(json_object_get(json_object_get(p, "promotions"), "applied"), i, x)
+    {
+        const char *id = json_string_value(json_object_get(x, "id"));
+        const char *amount = json_string_value(json_object_get(x, "amount"));
+        if (rc == 0 && id && amount)
+            rc = store_promo_redeem(st, id, customer, partner, amount);
+    }
+    json_decref(p);
+    return rc;
+}

@@ -8,6 +8,7 @@
  * store_quote.c  quotes, versions, history, list
  * store_idem.c   idempotency records
  * store_archive.c catalog archives (files of quoted snapshots)
+ * store_usage.c  promotion usage counters
  * store_outbox.c the outbox: events to the CRM, their delivery state
  * store_contract.c contracts, receivable items, payments, warnings
  */
@@ -77,6 +78,8 @@ typedef enum store_stmt_id {
     STMT_CHANGE_INSERT,
     STMT_RECV_RESET_AMOUNT,
     STMT_RECV_TERMS_ENDED,
+    STMT_PROMO_USAGE_GET,
+    STMT_PROMO_USAGE_SET,
     STMT_COUNT
 } store_stmt_id;
 

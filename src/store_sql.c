@@ -260,6 +260,16 @@ const char *const store_migrations[STORE_SCHEMA_VERSION] = {
     "  created_at    TEXT NOT NULL,"
     "  PRIMARY KEY (contract_id, kind, client_id)"
     ");",
+    /* 6 -> 7: promotion usage counters that limit rules read: redemptions
+     * and discount granted, overall (scope '*'), per customer ('c:<id>')
+     * and per partner ('p:<id>'); counted when a quote becomes a contract. */
+    "CREATE TABLE promotion_usage ("
+    "  promotion TEXT NOT NULL,"
+    "  scope     TEXT NOT NULL,"
+    "  uses      BIGINT NOT NULL CHECK (uses >= 0),"
+    "  spent     TEXT NOT NULL,"
+    "  PRIMARY KEY (promotion, scope)"
+    ");",
 };
 
 /* The columns of a store_quote, in the order store_quote.c reads them. */
@@ -494,5 +504,10 @@ const char *const store_sql[STMT_COUNT] = {
         " WHERE r.kind = 'period' AND r.period_to <= $1 AND r.period_to = (SELECT MAX(x.period_to)"
         " FROM receivables x WHERE x.contract_id = r.contract_id AND x.line_no = r.line_no"
         " AND x.kind = 'period') ORDER BY c.number, r.line_no, r.seq, r.part",
+    [STMT_PROMO_USAGE_GET] =
+        "SELECT uses, spent FROM promotion_usage WHERE promotion = $1 AND scope = $2",
+    [STMT_PROMO_USAGE_SET] =
+        "INSERT INTO promotion_usage (promotion, scope, uses, spent) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT (promotion, scope) DO UPDATE SET uses = $3, spent = $4",
 };
 /* clang-format on */

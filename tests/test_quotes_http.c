@@ -475,6 +475,78 @@ static void test_kill9_loses_nothing(void **state)
     }
 }
 
+/* Promotion limits read persistent usage counters: a redemption counts
+ * when its quote becomes a contract. With Singles' Day capped at one
+ * redemption, the second customer's price no longer gets it. */
+static void test_promotion_usage_counts_at_accept(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(tu_server_stop(&f->s), 0);
+    char *cats = tu_fmt("%s/cat-usage", f->dir), *rules = tu_fmt("%s/rules-usage", f->dir);
+    char *src = tu_path("catalogs"), *rsrc = tu_path("rules");
+    assert_int_equal(tu_copy_tree(src, cats), 0);
+    assert_int_equal(tu_copy_tree(rsrc, rules), 0);
+    free(src);
+    free(rsrc);
+    char *ldir = tu_fmt("%s/appliances", rules);
+    assert_int_equal(tu_write(ldir, "double11_limit.lua", "return 1 -- one redemption\n"), 0);
+    free(ldir);
+    char *log2 = tu_fmt("%s/usage.log", f->dir);
+    const char *args[] = {"--catalogs", cats, "--rules", rules, "--threads", "2",
+                          "--keys", f->keys, "--db", f->db, NULL};
+    assert_int_equal(tu_server_start(&f->s, log2, args), 0);
+    static const char body[] =
+        "{\"customer\":{\"id\":\"%s\",\"segment\":\"consumer\"},\"channel\":\"online\","
+        "\"date\":\"2026-11-05\",\"valid_until\":\"2099-12-31\",\"lines\":[{\"sku\":"
+        "\"APL-FRG-MINI\",\"quantity\":\"1\"}]}";
+    char *b1 = tu_fmt(body, "U-1");
+    char *b2 = tu_fmt("{\"customer\":{\"id\":\"U-2\",\"segment\":\"consumer\"},\"channel\":"
+                      "\"online\",\"date\":\"2026-11-05\",\"lines\":[{\"sku\":\"APL-FRG-MINI\","
+                      "\"quantity\":\"1\"}]}");
+    json_t *j;
+    assert_int_equal(call(f, K_ADMIN, "POST", "/v1/quotes", b1, NULL, &j), 201);
+    json_t *app = json_object_get(json_object_get(json_object_get(j, "priced"), "promotions"),
+                                  "applied");
+    assert_int_equal(json_array_size(app), 1); /* double11, 15% off */
+    char *id = strdup(js(j, "id"));
+    json_decref(j);
+    /* submit (a price below the floor waits for approval), approve, accept */
+    char *p = tu_fmt("/v1/quotes/%s/submit", id);
+    assert_int_equal(call(f, K_ADMIN, "POST", p, "{}", NULL, &j), 200);
+    bool pending = !strcmp(js(j, "status"), "pending_approval");
+    json_decref(j);
+    free(p);
+    if (pending) {
+        p = tu_fmt("/v1/quotes/%s/approve", id);
+        assert_int_equal(call(f, K_ADMIN, "POST", p, "{}", NULL, NULL), 200);
+        free(p);
+    }
+    p = tu_fmt("/v1/quotes/%s/accept", id);
+    assert_int_equal(call(f, K_ADMIN, "POST", p, "{\"signed_on\":\"2026-11-20\"}", NULL, &j), 201);
+    json_decref(j);
+    free(p);
+    /* the cap is reached: another customer's price is refused the promotion */
+    assert_int_equal(call(f, K_ADMIN, "POST", "/v1/price", b2, NULL, &j), 200);
+    json_t *pr = json_object_get(j, "promotions");
+    assert_int_equal(json_array_size(json_object_get(pr, "applied")), 0);
+    bool seen = false;
+    size_t i;
+    json_t *x;
+    json_array_foreach(json_object_get(pr, "rejected"), i, x) if (!strcmp(js(x, "id"), "double11"))
+    {
+        assert_string_equal(js(x, "reason"), "redemption cap of 1 reached");
+        seen = true;
+    }
+    assert_true(seen);
+    json_decref(j);
+    free(id);
+    free(b1);
+    free(b2);
+    free(log2);
+    free(cats);
+    free(rules);
+}
+
 /* Re-pricing: on the original catalogs the stored result comes back byte
  * for byte, also after the catalogs changed, a reload and a restart; on
  * the current catalogs the change shows line by line. */
@@ -654,6 +726,7 @@ int main(void)
         cmocka_unit_test(test_kill9_loses_nothing),
         cmocka_unit_test(test_price_history),
         cmocka_unit_test(test_expiry),
+        cmocka_unit_test(test_promotion_usage_counts_at_accept),
         cmocka_unit_test(test_reprice),
     };
     return cmocka_run_group_tests_name("quotes_http", tests, setup, teardown);

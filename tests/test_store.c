@@ -318,6 +318,38 @@ static void test_store_open_with_migrate_flag(void **state)
     store_close(st);
 }
 
+/* Promotion usage: per scope, exact sums, nothing written on bad input. */
+static void test_store_promotion_usage(void **state)
+{
+    fx *f = *state;
+    store *st = open_ok(f->db);
+    int64_t uses = -1;
+    char *spent = NULL;
+    assert_int_equal(store_promo_usage(st, "d11", "*", &uses, &spent), 0);
+    assert_int_equal(uses, 0);
+    assert_string_equal(spent, "0");
+    free(spent);
+    assert_int_equal(store_promo_redeem(st, "d11", "C-1", "P-1", "359.55"), 0);
+    assert_int_equal(store_promo_redeem(st, "d11", "C-2", NULL, "0.45"), 0);
+    assert_int_equal(store_promo_usage(st, "d11", "*", &uses, &spent), 0);
+    assert_int_equal(uses, 2);
+    assert_string_equal(spent, "360.00");
+    free(spent);
+    assert_int_equal(store_promo_usage(st, "d11", "c:C-1", &uses, &spent), 0);
+    assert_int_equal(uses, 1);
+    free(spent);
+    assert_int_equal(store_promo_usage(st, "d11", "p:P-1", &uses, &spent), 0);
+    assert_int_equal(uses, 1);
+    assert_string_equal(spent, "359.55");
+    free(spent);
+    assert_int_equal(store_promo_redeem(st, "d11", "C-1", NULL, "-1"), CPQD_EINVAL);
+    assert_int_equal(store_promo_redeem(st, "d11", "C-1", NULL, "1.5e3"), CPQD_EINVAL);
+    assert_int_equal(store_promo_usage(st, "d11", "*", &uses, &spent), 0);
+    assert_int_equal(uses, 2); /* unchanged */
+    free(spent);
+    store_close(st);
+}
+
 typedef struct arch_seen {
     size_t n;
     char buf[512];
@@ -450,7 +482,10 @@ static void test_store_cli_migrate(void **state)
     assert_int_equal(run_cli(f, 2, a4, &out, &err), 2);
     free(out), free(err);
 
-    raw_exec(f->db, "INSERT INTO schema_version VALUES (7, '2099-01-01T00:00:00Z')");
+    char *newer = tu_fmt("INSERT INTO schema_version VALUES (%d, '2099-01-01T00:00:00Z')",
+                         STORE_SCHEMA_VERSION + 1);
+    raw_exec(f->db, newer);
+    free(newer);
     assert_int_equal(run_cli(f, 3, a1, &out, &err), 1);
     assert_string_equal(out, "");
     assert_non_null(strstr(err, "newer than this cpqd"));
@@ -1309,6 +1344,7 @@ int main(void)
         T(test_store_older_schema_needs_migrate),
         T(test_store_open_with_migrate_flag),
         T(test_store_catalog_archive),
+        T(test_store_promotion_usage),
         T(test_store_newer_schema_refused),
         T(test_store_foreign_file_refused),
         T(test_store_cli_migrate),

@@ -42,7 +42,6 @@ typedef struct http_config {
     size_t max_body;         /* larger request bodies get 413 */
     size_t max_headers;      /* larger request heads get 413 */
     unsigned timeout_s;      /* a connection stalled this long is closed, >= 1 */
-    struct price_store *price_store; /* usage counters promotion limits read; NULL: none */
     const struct auth_keys *keys; /* API keys; NULL: no authentication (development only) */
     const char *db_path;     /* the store (SQLite file), migrated before serving */
     const char *webhook_url; /* POST outbox events here (docs/events.md); NULL: pull feed only */

@@ -33,6 +33,18 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* The usage counters promotion limits read, from the store: the
+ * price_store interface over a store handle (one per thread). Counters
+ * move when a quote becomes a contract (quote_usage_redeem). */
+typedef struct quote_usage {
+    price_store base; /* first: the interface */
+    store *st;
+} quote_usage;
+void quote_usage_init(quote_usage *u, store *st);
+/* Counts the promotions applied in a stored priced result (its
+ * "promotions.applied"), inside the caller's transaction. */
+int quote_usage_redeem(store *st, const char *priced, const char *customer, const char *partner);
+
 /* Who is calling (filled by http from the API key). */
 typedef struct quote_caller {
     const char *key_id;     /* for created_by and the audit trail */

@@ -43,7 +43,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 #define STORE_DEFAULT_PATH "var/cpqd.db" /* `serve` and `migrate` without --db */
 #define STORE_BUSY_TIMEOUT_MS 5000       /* a writer waits this long for another */
 #define STORE_PER_PAGE_MAX 500
@@ -533,5 +533,18 @@ int store_receivable_reset_amount(store *st, const store_receivable *r, const ch
  * Ownership as store_receivables_of. */
 int store_receivables_terms_ended(store *st, const char *until, store_receivable **items,
                                   size_t *n);
+
+/* ---- promotion usage counters (what limit rules read) ---- */
+
+/* Redemptions and discount granted (exact decimal text, malloc'ed in
+ * *spent) of promo in one scope: "*" (everyone), "c:<customer>" or
+ * "p:<partner>"; zeros ("0") when never redeemed. */
+int store_promo_usage(store *st, const char *promo, const char *scope, int64_t *uses,
+                      char **spent);
+/* Counts one redemption of promo worth amount (exact decimal text) in
+ * every scope given (customer, partner may be NULL), in the caller's
+ * transaction. */
+int store_promo_redeem(store *st, const char *promo, const char *customer, const char *partner,
+                       const char *amount);
 
 #endif

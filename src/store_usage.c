@@ -1,0 +1,95 @@
+/*
+ * store_usage: promotion usage counters (see store.h). Amounts are exact
+ * decimal text added in C (TEXT columns cannot be summed portably), so a
+ * redemption reads and writes its rows inside one transaction.
+ */
+#include "store_int.h"
+
+#include "cpqd/money.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int store_promo_usage(store *st, const char *promo, const char *scope, int64_t *uses,
+                      char **spent)
+{
+    sqlite3_stmt *s;
+    *uses = 0;
+    *spent = NULL;
+    if (!store_text_ok(promo) || !store_text_ok(scope))
+        return store_failf(st, CPQD_EINVAL, "usage: promotion and scope are required");
+    int rc = store_stmt(st, STMT_PROMO_USAGE_GET, &s);
+    if (rc != 0)
+        return rc;
+    store_bind_text(st, s, 1, promo);
+    store_bind_text(st, s, 2, scope);
+    int r = store_step(st, s);
+    if (r == SQLITE_ROW) {
+        *uses = sqlite3_column_int64(s, 0);
+        rc = store_col_dup(s, 1, spent);
+    } else if (r != SQLITE_DONE) {
+        rc = store_fail(st, r, "usage get");
+    }
+    store_stmt_done(s);
+    if (rc == 0 && !*spent && !(*spent = strdup("0")))
+        rc = CPQD_ENOMEM;
+    return rc;
+}
+
+static int add_one(store *st, const char *promo, const char *scope, money_dec amount)
+{
+    int64_t uses;
+    char *spent = NULL;
+    money_dec was, now;
+    char text[MONEY_FMT_MAX];
+    int rc = store_promo_usage(st, promo, scope, &uses, &spent);
+    if (rc == 0 && (money_parse(spent, strlen(spent), &was) != 0 ||
+                    money_add(was, amount, &now) != 0 || money_format(now, text, sizeof(text)) < 0))
+        rc = store_failf(st, CPQD_ERANGE, "usage: spent of %s overflows", promo);
+    free(spent);
+    if (rc)
+        return rc;
+    sqlite3_stmt *s;
+    if ((rc = store_stmt(st, STMT_PROMO_USAGE_SET, &s)) != 0)
+        return rc;
+    store_bind_text(st, s, 1, promo);
+    store_bind_text(st, s, 2, scope);
+    store_bind_int64(st, s, 3, uses + 1);
+    store_bind_text(st, s, 4, text);
+    int r = store_step(st, s);
+    store_stmt_done(s);
+    return r == SQLITE_DONE ? 0 : store_fail(st, r, "usage set");
+}
+
+static int redeem_all(store *st, const char *promo, const char *customer, const char *partner,
+                      money_dec amount)
+{
+    char scope[300];
+    int rc = add_one(st, promo, "*", amount);
+    if (rc == 0 && customer) {
+        snprintf(scope, sizeof(scope), "c:%s", customer);
+        rc = add_one(st, promo, scope, amount);
+    }
+    if (rc == 0 && partner) {
+        snprintf(scope, sizeof(scope), "p:%s", partner);
+        rc = add_one(st, promo, scope, amount);
+    }
+    return rc;
+}
+
+int store_promo_redeem(store *st, const char *promo, const char *customer, const char *partner,
+                       const char *amount)
+{
+    money_dec a;
+    bool own;
+    if (!store_text_ok(promo) || !store_opt_text_ok(customer) || !store_opt_text_ok(partner) ||
+        (customer && strlen(customer) > 256) || (partner && strlen(partner) > 256))
+        return store_failf(st, CPQD_EINVAL, "usage: promotion required, ids at most 256 bytes");
+    if (!amount || money_parse(amount, strlen(amount), &a) != 0 || money_sign(a) < 0)
+        return store_failf(st, CPQD_EINVAL, "usage: amount must be a non-negative decimal");
+    int rc = store_write_begin(st, &own);
+    if (rc != 0)
+        return rc;
+    return store_write_end(st, own, redeem_all(st, promo, customer, partner, a));
+}
