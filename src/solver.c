@@ -2,22 +2,27 @@
  * solver: configuration queries over a compiled model (see
  * include/cpqd/solver.h; the encoding is built in solver_build.c).
  *
- * Owns: the per-worker context (one CaDiCaL instance per model used, kept
- * across requests and queried under assumptions; a ring of recent witness
- * configurations per model), valid domains, minimal explanations, the
- * completeness test and the BOM roll-up.
+ * Owns: the per-worker context (per model used: a domain solver with
+ * every constraint on and an explanation solver with constraints under
+ * selectors, CaDiCaL instances kept across requests and queried under
+ * assumptions; a pool of witness configurations; the results of recent
+ * requests; a local-search state), valid domains, minimal explanations,
+ * the completeness test and the BOM roll-up.
  * Does not own: compiling models (solver_build.c), static checks
  * (solver_check.c).
  *
  * Valid domains: every value starts unknown; every valid configuration
- * found (a SAT model with all selectors assumed, cached or new) marks the
- * values true in it "can be true" and the others "can be false". Then one
- * SAT call at a time with a temporary clause (ccadical_constrain) "one of
- * the values not yet seen true is true" either finds a configuration that
- * covers at least one more, or proves all of them excluded at once; the
- * same with "one of the values not yet seen false is false" for implied
- * values. The answer is exact: no value is decided by anything but a
- * model or an UNSAT proof.
+ * found that satisfies the choices (pooled, found by local search from a
+ * known one, or a SAT model) marks the values true in it "can be true"
+ * and the others "can be false"; a remembered result for a subset of the
+ * choices gives the values still excluded and implied. Then one SAT call
+ * at a time with a temporary clause (ccadical_constrain) "one of the
+ * values not yet seen true is true", decision phases toward those
+ * values, either finds a configuration that covers at least one more, or
+ * proves all of them excluded at once; the same with "one of the values
+ * not yet seen false is false" for implied values (not needed for
+ * attributes of always active instances). The answer is exact: no value
+ * is decided by anything but a valid configuration or an UNSAT proof.
  *
  * Explanations: from the failed assumptions of the UNSAT call, deletion
  * over the choices (each removal re-solved; a removal that keeps UNSAT
@@ -32,17 +37,314 @@
 #include <string.h>
 
 #define SV_SLOTS 16                /* models with a live SAT solver per worker */
-#define SV_WITNESSES 32            /* cached witness configurations per model */
+#define SV_POOL_BYTES (1u << 20)   /* witness pool per model per worker, at most ... */
+#define SV_POOL_MIN 32             /* ... but at least this many witnesses */
+#define SV_POOL_MAX 2048           /* ... and at most this many */
+#define SV_PREFIXES 64             /* remembered request results per model, */
+#define SV_PREFIX_SHORT 2          /* of them up to SV_PREFIX_SHORT_MAX with at most */
+#define SV_PREFIX_SHORT_MAX 16     /* ... this many choices */
 #define SV_DEFAULT_BUDGET 4000     /* explanation SAT calls per request */
 #define SV_EXPLAIN_CONFLICTS 50000 /* conflicts per explanation SAT call */
 
+/* The result of an earlier request: with more choices, an excluded value
+ * stays excluded and an implied one implied (fewer valid
+ * configurations). */
+typedef struct sv_prefix {
+    int *lits;      /* its assumptions (choices and their quantities), sorted */
+    size_t n;
+    uint64_t *excl; /* values excluded under them */
+    uint64_t *impl; /* values implied under them */
+    uint64_t used;  /* LRU tick, 0 when empty */
+} sv_prefix;
+
+/* ---- local-search witnesses ----
+ * A complete valid configuration differs from another one that has value
+ * v by a few changes, often: selecting one alternative deselects its
+ * sibling. So before asking the solver, each value still to witness is
+ * tried on a known model of the valid-domain clauses (all constraints
+ * on): set it, then repair the clauses that broke by flipping other
+ * variables (WalkSAT moves, least breaking or, now and then, random),
+ * never a choice's variable, a bounded number of times. Success leaves an
+ * assignment that satisfies every clause (counted: a clause is broken
+ * when none of its literals holds) and every choice: a witness as good as
+ * a SAT model. Failure undoes the flips. Nothing is ever concluded from a
+ * failure. */
+
+#define SV_LS_FLIPS 48        /* repair flips per value tried */
+#define SV_LS_WORK 4          /* clause visits per request: this many times the literals, */
+#define SV_LS_WORK_MIN 100000 /* at least this many */
+#define SV_LS_FAILS 16        /* failures per attempt before giving up (plus 2 per success) */
+
+typedef struct sv_ls {
+    int nvar;            /* variables 1..nvar */
+    uint32_t ncl;
+    uint32_t *cstart;    /* clause c: lits[cstart[c]] up to the next 0 */
+    int *lits;
+    uint32_t *ostart;    /* literal l's clauses: occ[ostart[x]..ostart[x + 1]), x = 2|l| + (l < 0) */
+    uint32_t *occ;
+    signed char *val;    /* the assignment, 1 or 0 per variable */
+    uint32_t *tc;        /* literals true per clause */
+    uint32_t *bpos;      /* per clause: its position in broken */
+    uint32_t *broken, nbroken;
+    int *log;            /* variables flipped since the last commit */
+    size_t nlog, caplog;
+    unsigned char *tabu; /* per variable: not to be flipped */
+    size_t *vval;        /* per variable: its flat value index, or SIZE_MAX */
+    bool valid;          /* val satisfies every clause */
+    size_t nlits;        /* literals of the clauses */
+    size_t work;         /* clause visits (flips, break counts) in this request */
+    uint64_t rng;
+} sv_ls;
+
+static void ls_free(sv_ls *ls)
+{
+    if (!ls)
+        return;
+    free(ls->cstart);
+    free(ls->lits);
+    free(ls->ostart);
+    free(ls->occ);
+    free(ls->val);
+    free(ls->tc);
+    free(ls->bpos);
+    free(ls->broken);
+    free(ls->log);
+    free(ls->tabu);
+    free(ls->vval);
+    free(ls);
+}
+
+static size_t ls_x(int l)
+{
+    return 2 * (size_t)(l < 0 ? -l : l) + (l < 0);
+}
+
+/* The clause index of model m for local search, or NULL (ENOMEM, or too
+ * large for 32-bit clause numbers). */
+static sv_ls *ls_new(const solver_model *m)
+{
+    size_t n = 0;
+    sv_ls *ls = calloc(1, sizeof(*ls));
+    if (!ls || !(ls->lits = sv_domain_clauses(m, &n)) || n >= UINT32_MAX)
+        goto fail;
+    ls->nvar = m->nsat;
+    ls->nlits = n;
+    size_t nv = (size_t)m->nsat + 1, ncl = 0;
+    for (size_t i = 0; i < n; i++)
+        ncl += ls->lits[i] == 0;
+    ls->ncl = (uint32_t)ncl;
+    ls->cstart = malloc((ncl + 1) * sizeof(uint32_t));
+    ls->ostart = calloc(2 * nv + 1, sizeof(uint32_t));
+    ls->occ = malloc((n ? n : 1) * sizeof(uint32_t));
+    ls->val = calloc(nv, 1);
+    ls->tc = calloc(ncl + 1, sizeof(uint32_t));
+    ls->bpos = malloc((ncl + 1) * sizeof(uint32_t));
+    ls->broken = malloc((ncl + 1) * sizeof(uint32_t));
+    ls->tabu = calloc(nv, 1);
+    ls->vval = malloc(nv * sizeof(size_t));
+    if (!ls->cstart || !ls->ostart || !ls->occ || !ls->val || !ls->tc || !ls->bpos ||
+        !ls->broken || !ls->tabu || !ls->vval)
+        goto fail;
+    uint32_t c = 0;
+    bool start = true;
+    for (size_t i = 0; i < n; i++) {
+        if (start)
+            ls->cstart[c] = (uint32_t)i;
+        start = ls->lits[i] == 0;
+        if (start)
+            c++;
+        else
+            ls->ostart[ls_x(ls->lits[i]) + 1]++;
+    }
+    for (size_t x = 1; x <= 2 * nv; x++)
+        ls->ostart[x] += ls->ostart[x - 1];
+    uint32_t *fill = malloc(2 * nv * sizeof(uint32_t));
+    if (!fill)
+        goto fail;
+    memcpy(fill, ls->ostart, 2 * nv * sizeof(uint32_t));
+    c = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (ls->lits[i] == 0)
+            c++;
+        else
+            ls->occ[fill[ls_x(ls->lits[i])]++] = c;
+    }
+    free(fill);
+    for (size_t v = 0; v < nv; v++)
+        ls->vval[v] = SIZE_MAX;
+    for (size_t i = 0; i < m->nvals; i++)
+        ls->vval[m->vlit[i]] = i;
+    ls->tabu[SV_TRUE] = 1;
+    ls->rng = 0x9E3779B97F4A7C15ULL;
+    return ls;
+fail:
+    ls_free(ls);
+    return NULL;
+}
+
+static uint32_t ls_rand(sv_ls *ls, uint32_t n)
+{
+    ls->rng ^= ls->rng << 13;
+    ls->rng ^= ls->rng >> 7;
+    ls->rng ^= ls->rng << 17;
+    return (uint32_t)(ls->rng % n);
+}
+
+static void ls_flip_raw(sv_ls *ls, int v)
+{
+    int t = ls->val[v] ? v : -v; /* the literal true before */
+    ls->val[v] ^= 1;
+    ls->work += ls->ostart[ls_x(t) + 1] - ls->ostart[ls_x(t)] + ls->ostart[ls_x(-t) + 1] -
+                ls->ostart[ls_x(-t)];
+    for (uint32_t k = ls->ostart[ls_x(t)]; k < ls->ostart[ls_x(t) + 1]; k++) {
+        uint32_t c = ls->occ[k];
+        if (--ls->tc[c] == 0) {
+            ls->bpos[c] = ls->nbroken;
+            ls->broken[ls->nbroken++] = c;
+        }
+    }
+    for (uint32_t k = ls->ostart[ls_x(-t)]; k < ls->ostart[ls_x(-t) + 1]; k++) {
+        uint32_t c = ls->occ[k];
+        if (ls->tc[c]++ == 0) {
+            uint32_t last = ls->broken[--ls->nbroken];
+            ls->broken[ls->bpos[c]] = last;
+            ls->bpos[last] = ls->bpos[c];
+        }
+    }
+}
+
+static bool ls_flip(sv_ls *ls, int v)
+{
+    if (ls->nlog == ls->caplog) {
+        size_t nc = ls->caplog ? 2 * ls->caplog : 256;
+        int *q = realloc(ls->log, nc * sizeof(int));
+        if (!q)
+            return false;
+        ls->log = q;
+        ls->caplog = nc;
+    }
+    ls->log[ls->nlog++] = v;
+    ls_flip_raw(ls, v);
+    return true;
+}
+
+static void ls_revert(sv_ls *ls)
+{
+    while (ls->nlog)
+        ls_flip_raw(ls, ls->log[--ls->nlog]);
+}
+
+/* Clauses that flipping v would break. */
+static uint32_t ls_breaks(sv_ls *ls, int v)
+{
+    int t = ls->val[v] ? v : -v;
+    uint32_t b = 0;
+    ls->work += ls->ostart[ls_x(t) + 1] - ls->ostart[ls_x(t)];
+    for (uint32_t k = ls->ostart[ls_x(t)]; k < ls->ostart[ls_x(t) + 1]; k++)
+        b += ls->tc[ls->occ[k]] == 1;
+    return b;
+}
+
+/* Makes literal l true and repairs; false (with the flips still logged,
+ * for ls_revert) when it could not within SV_LS_FLIPS flips or once
+ * ls->work reaches budget. */
+static bool ls_try(sv_ls *ls, int l, size_t budget)
+{
+    int v = l < 0 ? -l : l;
+    if (ls->val[v] == (l > 0))
+        return true;
+    if (ls->tabu[v] || !ls_flip(ls, v))
+        return false;
+    ls->tabu[v]++;
+    bool ok = true;
+    for (int f = 0; ls->nbroken && ok; f++) {
+        if (f >= SV_LS_FLIPS || ls->work >= budget) {
+            ok = false;
+            break;
+        }
+        uint32_t c = ls->broken[ls_rand(ls, ls->nbroken)];
+        bool noise = ls_rand(ls, 100) < 20;
+        int best = 0;
+        uint32_t bb = UINT32_MAX, seen = 0;
+        for (uint32_t k = ls->cstart[c]; ls->lits[k]; k++) {
+            int w = ls->lits[k] < 0 ? -ls->lits[k] : ls->lits[k];
+            if (ls->tabu[w])
+                continue;
+            seen++;
+            uint32_t b = noise ? 0 : ls_breaks(ls, w);
+            if (noise ? ls_rand(ls, seen) == 0 : b < bb) {
+                best = w;
+                bb = b;
+            }
+        }
+        ok = best && ls_flip(ls, best);
+    }
+    ls->tabu[v]--;
+    return ok;
+}
+
+/* Loads the SAT solver's current model (all constraints on); valid iff it
+ * satisfies every clause, as it must. */
+static void ls_load(sv_ls *ls, CCaDiCaL *sat)
+{
+    for (int v = 1; v <= ls->nvar; v++) {
+        bool used = ls->ostart[2 * (size_t)v + 2] > ls->ostart[2 * (size_t)v] ||
+                    ls->vval[v] != SIZE_MAX;
+        ls->val[v] = used && ccadical_val(sat, v) > 0;
+    }
+    ls->nbroken = 0;
+    ls->nlog = 0;
+    for (uint32_t c = 0; c < ls->ncl; c++) {
+        uint32_t t = 0;
+        for (uint32_t k = ls->cstart[c]; ls->lits[k]; k++) {
+            int l = ls->lits[k];
+            t += ls->val[l < 0 ? -l : l] == (l > 0);
+        }
+        ls->tc[c] = t;
+        if (!t) {
+            ls->bpos[c] = ls->nbroken;
+            ls->broken[ls->nbroken++] = c;
+        }
+    }
+    ls->valid = ls->nbroken == 0;
+}
+
+/* Decision phases. The C API of CaDiCaL 1.5.3 (ccadical.h) cannot set
+ * them; its C++ API can (Solver::phase). The C handle is a pointer to
+ * ccadical.cpp's `struct Wrapper : Learner, Terminator { Solver *solver;
+ * ... }`: the Solver pointer follows the two vtable pointers
+ * (ccadical_add compiles to `mov 0x10(%rdi),%rdi; jmp Solver::add`), and
+ * a non-virtual member function takes `this` first. The library is
+ * linked statically, and phases are used only when its signature is the
+ * one this layout was checked against (Debian's libcadical-dev 1.5.3-2
+ * reports "cadical-sc2021"); otherwise the solver's own phases are used,
+ * which is slower on large models, never less exact. A one-line C++
+ * shim (`ccadical_phase`, in ccadical.h from CaDiCaL 1.9 on) would
+ * replace this. */
+#define SV_CADICAL_SIGNATURE "cadical-sc2021"
+void sv_cadical_phase(void *solver, int lit) __asm__("_ZN7CaDiCaL6Solver5phaseEi");
+
+static void *sv_cadical_solver(CCaDiCaL *w)
+{
+    void *s;
+    memcpy(&s, (char *)w + 2 * sizeof(void *), sizeof(s));
+    return s;
+}
+
 typedef struct sv_slot {
-    uint64_t uid;   /* model id, 0 when empty */
-    CCaDiCaL *sat;
-    size_t words;   /* 64-bit words per witness */
-    uint64_t *wit;  /* SV_WITNESSES witnesses, bit per flat value */
-    size_t nwit, next;
-    uint64_t used;  /* LRU tick */
+    uint64_t uid;    /* model id, 0 when empty */
+    CCaDiCaL *sat;   /* valid domains: every constraint on, no selectors */
+    CCaDiCaL *xsat;  /* explanations: constraints under selectors (on first use) */
+    size_t words;    /* 64-bit words per witness */
+    uint64_t *wit;   /* witness pool: cap complete valid configurations, bit per value */
+    uint64_t *wlast; /* per witness: tick of the last request it applied to */
+    size_t nwit, cap;
+    uint64_t *imask; /* values whose "implied" needs a SAT proof (see domains) */
+    signed char *ph; /* per value: decision phase set on sat (1, -1, 0 unset), or
+                        NULL when phases cannot be set (see sv_cadical_solver) */
+    sv_prefix pre[SV_PREFIXES];
+    sv_ls *ls;       /* local-search witnesses, or NULL */
+    uint64_t used;   /* LRU tick */
 } sv_slot;
 
 struct solver_ctx {
@@ -63,7 +365,17 @@ static void slot_clear(sv_slot *s)
 {
     if (s->sat)
         ccadical_release(s->sat);
+    if (s->xsat)
+        ccadical_release(s->xsat);
     free(s->wit);
+    free(s->wlast);
+    free(s->imask);
+    free(s->ph);
+    ls_free(s->ls);
+    for (size_t i = 0; i < SV_PREFIXES; i++) {
+        free(s->pre[i].lits);
+        free(s->pre[i].excl);
+    }
     memset(s, 0, sizeof(*s));
 }
 
@@ -97,14 +409,37 @@ static sv_slot *ctx_slot(solver_ctx *c, const solver_model *m)
             victim = s;
     }
     slot_clear(victim);
-    victim->words = (m->nvals + 63) / 64;
-    victim->wit = calloc(SV_WITNESSES * (victim->words ? victim->words : 1), sizeof(uint64_t));
+    size_t words = (m->nvals + 63) / 64 ? (m->nvals + 63) / 64 : 1;
+    size_t cap = SV_POOL_BYTES / (words * sizeof(uint64_t));
+    cap = cap < SV_POOL_MIN ? SV_POOL_MIN : cap > SV_POOL_MAX ? SV_POOL_MAX : cap;
+    victim->words = words;
+    victim->cap = cap;
+    victim->wit = calloc(cap * words, sizeof(uint64_t));
+    victim->wlast = calloc(cap, sizeof(uint64_t));
+    victim->imask = calloc(words, sizeof(uint64_t));
     victim->sat = ccadical_init();
-    if (!victim->wit || !victim->sat) {
+    if (!victim->wit || !victim->wlast || !victim->imask || !victim->sat) {
         slot_clear(victim);
         return NULL;
     }
-    sv_load_solver(m, victim->sat);
+    /* An attribute of an always active instance has exactly one value in
+     * every configuration: once the first pass has witnessed or excluded
+     * each value, a value is implied iff it is the only one witnessed
+     * (two witnessed values witness each other false). Other values
+     * (options, quantities, attributes of sub-assemblies) need the
+     * second pass. */
+    for (size_t v = 0; v < m->nvars; v++) {
+        bool eo = m->vars[v].kind == SOLVER_VAR_ATTR && m->insts[m->vx[v].inst].act == SV_TRUE;
+        for (size_t i = 0; !eo && i < m->vars[v].nvalues; i++)
+            victim->imask[sv_val(m, v, i) / 64] |= (uint64_t)1 << (sv_val(m, v, i) % 64);
+    }
+    if (strcmp(ccadical_signature(), SV_CADICAL_SIGNATURE) == 0 &&
+        !(victim->ph = calloc(m->nvals ? m->nvals : 1, 1))) {
+        slot_clear(victim);
+        return NULL;
+    }
+    sv_load_solver(m, victim->sat, false);
+    victim->ls = ls_new(m); /* NULL: without local search */
     victim->uid = m->uid;
     victim->used = c->tick;
     return victim;
@@ -116,7 +451,8 @@ typedef struct sv_run {
     solver_ctx *c;
     const solver_model *m;
     sv_slot *sl;
-    CCaDiCaL *sat;
+    CCaDiCaL *sat; /* the solver in use: sl->sat, or sl->xsat while explaining */
+    bool guarded;  /* sat is sl->xsat: selectors must be assumed */
     size_t nch;
     size_t *cv;    /* per choice: flat value index */
     bool *cneg;    /* per choice: negated */
@@ -125,6 +461,11 @@ typedef struct sv_run {
     size_t calls;  /* SAT calls */
     size_t spent;  /* of them, for explanations */
     size_t hits;   /* cached witnesses used */
+    int *ls_tl;    /* assumption literals made tabu in sl->ls */
+    size_t ls_ntl;
+    size_t ls_budget; /* local-search work allowed (sv_ls.work) */
+    bool ls_fit;   /* sl->ls satisfies the choices (and they are tabu) */
+    bool ls_refresh; /* reload sl->ls from the next SAT model */
     int last_q;    /* the extra literal of the last call */
     bool truncated;
 } sv_run;
@@ -166,21 +507,119 @@ static void witness_use(sv_run *r, const uint64_t *w)
 }
 
 /* Records the solver's current model (a valid configuration: every
- * selector was assumed) in the ring and, if it fits the choices, in the
- * request's knowledge. */
-static void witness_take(sv_run *r)
+ * constraint was on) in the pool, replacing the witness that has gone
+ * longest without applying to a request, and, if it fits the choices, in
+ * the request's knowledge. */
+static uint64_t *pool_slot(sv_run *r)
 {
     sv_slot *sl = r->sl;
-    uint64_t *w = sl->wit + sl->next * sl->words;
+    size_t slot = sl->nwit;
+    if (sl->nwit < sl->cap) {
+        sl->nwit++;
+    } else {
+        slot = 0;
+        for (size_t k = 1; k < sl->cap; k++)
+            if (sl->wlast[k] < sl->wlast[slot])
+                slot = k;
+    }
+    uint64_t *w = sl->wit + slot * sl->words;
     memset(w, 0, sl->words * sizeof(uint64_t));
+    sl->wlast[slot] = r->c->tick;
+    return w;
+}
+
+static void witness_take(sv_run *r)
+{
+    uint64_t *w = pool_slot(r);
     for (size_t i = 0; i < r->m->nvals; i++)
         if (ccadical_val(r->sat, r->m->vlit[i]) > 0)
             bit_set(w, i);
-    sl->next = (sl->next + 1) % SV_WITNESSES;
-    if (sl->nwit < SV_WITNESSES)
-        sl->nwit++;
     if (r->can_t && witness_fits(r, w))
         witness_use(r, w);
+    if (r->ls_refresh && r->sat == r->sl->sat && r->sl->ls) {
+        ls_load(r->sl->ls, r->sat);
+        r->ls_refresh = false;
+    }
+}
+
+/* The local-search assignment as a witness (it satisfies the choices). */
+static void witness_ls(sv_run *r)
+{
+    const sv_ls *ls = r->sl->ls;
+    uint64_t *w = pool_slot(r);
+    for (size_t i = 0; i < r->m->nvals; i++)
+        if (ls->val[r->m->vlit[i]])
+            bit_set(w, i);
+    witness_use(r, w);
+}
+
+static void ls_release(sv_run *r)
+{
+    sv_ls *ls = r->sl ? r->sl->ls : NULL;
+    for (size_t k = 0; ls && k < r->ls_ntl; k++)
+        ls->tabu[r->ls_tl[k] < 0 ? -r->ls_tl[k] : r->ls_tl[k]]--;
+    r->ls_ntl = 0;
+    r->ls_fit = false;
+}
+
+/* Makes the local-search assignment satisfy the choices and takes it as a
+ * witness; false (assignment unchanged, reloaded from the next SAT
+ * model) when that fails. */
+static bool ls_fit(sv_run *r)
+{
+    sv_ls *ls = r->sl->ls;
+    if (r->ls_fit)
+        return true;
+    if (!ls || !ls->valid || !r->ls_tl)
+        return false;
+    for (size_t i = 0; i < r->nch; i++) {
+        int l[2] = {choice_lit(r, i), r->qv[i] != SIZE_MAX ? r->m->vlit[r->qv[i]] : 0};
+        for (int k = 0; k < 2 && l[k]; k++) {
+            if (!ls_try(ls, l[k], r->ls_budget)) {
+                ls_revert(ls);
+                ls_release(r);
+                r->ls_refresh = true;
+                return false;
+            }
+            ls->tabu[l[k] < 0 ? -l[k] : l[k]]++;
+            r->ls_tl[r->ls_ntl++] = l[k];
+        }
+    }
+    ls->nlog = 0;
+    r->ls_fit = true;
+    witness_ls(r);
+    return true;
+}
+
+/* Tries to witness, by local search, each value of mask not yet in have
+ * (true, or false when !positive). */
+static void ls_cover(sv_run *r, const uint64_t *have, bool positive, const uint64_t *mask)
+{
+    if (!ls_fit(r))
+        return;
+    sv_ls *ls = r->sl->ls;
+    size_t wins = 0, fails = 0;
+    for (size_t i = 0; i < r->m->nvals && ls->work < r->ls_budget; i++) {
+        if (bit(have, i) || !bit(mask, i))
+            continue;
+        if (fails > SV_LS_FAILS + 2 * wins)
+            break; /* mostly failing here: leave the rest to the solver */
+        int l = positive ? r->m->vlit[i] : -r->m->vlit[i];
+        if (!ls_try(ls, l, r->ls_budget)) {
+            ls_revert(ls);
+            fails++;
+            continue;
+        }
+        for (size_t k = 0; k < ls->nlog; k++) {
+            size_t j = ls->vval[ls->log[k]];
+            if (j != SIZE_MAX)
+                bit_set(ls->val[ls->log[k]] ? r->can_t : r->can_f, j);
+        }
+        ls->nlog = 0;
+        wins++;
+    }
+    if (wins)
+        witness_ls(r);
 }
 
 /* Assumes the choices listed in chs (all if chs is NULL), the extra
@@ -200,7 +639,7 @@ static int run_solve(sv_run *r, const size_t *chs, size_t nchs, int q, const siz
     if (q)
         ccadical_assume(r->sat, q);
     r->last_q = q;
-    size_t ns = sels ? nsels : m->nsels;
+    size_t ns = sels ? nsels : r->guarded ? m->nsels : 0;
     for (size_t k = 0; k < ns; k++)
         ccadical_assume(r->sat, m->sels[sels ? sels[k] : k].sat);
     if (limit > 0)
@@ -246,14 +685,29 @@ static void keep_failed(const sv_run *r, size_t *set, size_t *n, bool sel)
 
 /* ---- valid domains ---- */
 
-/* One temporary clause over the values in want (bit clear in have), true
- * or negated; SAT adds a witness, UNSAT proves none of them possible.
- * Returns 10, 20, or 0 when nothing was left to test. */
+/* Sets the decision phase of value i's variable to "true" (want) or
+ * "false". Phases only steer which configuration the solver finds,
+ * never what is decided. */
+static void value_phase(sv_run *r, size_t i, bool want)
+{
+    sv_slot *sl = r->sl;
+    if (!sl->ph || sl->ph[i] == (want ? 1 : -1))
+        return;
+    sl->ph[i] = want ? 1 : -1;
+    int l = r->m->vlit[i];
+    sv_cadical_phase(sv_cadical_solver(sl->sat), want ? l : -l);
+}
+
+/* One temporary clause over the values in mask with their bit clear in
+ * have, true or negated; SAT adds a witness, UNSAT proves none of them
+ * possible. Returns 10, 20, or 0 when nothing was left to test. */
 static int cover_step(sv_run *r, const uint64_t *have, bool positive, const uint64_t *mask)
 {
     size_t cnt = 0;
     for (size_t i = 0; i < r->m->nvals; i++) {
-        if (bit(have, i) || (mask && !bit(mask, i)))
+        bool want = !bit(have, i) && bit(mask, i);
+        value_phase(r, i, positive == want);
+        if (!want)
             continue;
         ccadical_constrain(r->sat, positive ? r->m->vlit[i] : -r->m->vlit[i]);
         cnt++;
@@ -267,16 +721,140 @@ static int cover_step(sv_run *r, const uint64_t *have, bool positive, const uint
     return res;
 }
 
-static int domains(sv_run *r)
+/* The remembered result whose choices are a subset of this request's
+ * (the largest such), or NULL. */
+static sv_prefix *prefix_find(const sv_run *r, const int *lits, size_t n)
 {
+    sv_prefix *best = NULL;
+    for (size_t e = 0; e < SV_PREFIXES; e++) {
+        sv_prefix *p = &r->sl->pre[e];
+        if (!p->used || p->n > n || (best && p->n <= best->n))
+            continue;
+        size_t i = 0;
+        for (size_t k = 0; k < n && i < p->n; k++)
+            if (lits[k] == p->lits[i])
+                i++;
+        if (i == p->n)
+            best = p;
+    }
+    return best;
+}
+
+static int lit_cmp(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+/* This request's assumptions, sorted and unique; NULL on ENOMEM. */
+static int *request_lits(const sv_run *r, size_t *n)
+{
+    int *l = malloc((2 * r->nch + 1) * sizeof(int));
+    if (!l)
+        return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < r->nch; i++) {
+        l[k++] = choice_lit(r, i);
+        if (r->qv[i] != SIZE_MAX)
+            l[k++] = r->m->vlit[r->qv[i]];
+    }
+    qsort(l, k, sizeof(int), lit_cmp);
+    size_t u = 0;
+    for (size_t i = 0; i < k; i++)
+        if (!u || l[i] != l[u - 1])
+            l[u++] = l[i];
+    *n = u;
+    return l;
+}
+
+/* Remembers this request's excluded and implied values, in place of the
+ * entry with the same choices, else of an empty one, else of the least
+ * recently used one of its class: results with at most SV_PREFIX_SHORT
+ * choices (the first steps, which every configuration session shares)
+ * keep up to SV_PREFIX_SHORT_MAX entries apart from the deeper ones; the
+ * result without choices is never replaced. Best effort: nothing on
+ * ENOMEM. */
+static void prefix_store(sv_run *r, int *lits, size_t n)
+{
+    sv_slot *sl = r->sl;
+    sv_prefix *p = NULL, *same = NULL, *empty = NULL, *lru_short = NULL, *lru_deep = NULL;
+    size_t nshort = 0;
+    for (size_t e = 0; e < SV_PREFIXES && !same; e++) {
+        sv_prefix *q = &sl->pre[e];
+        if (!q->used) {
+            empty = empty ? empty : q;
+            continue;
+        }
+        if (q->n == n && memcmp(q->lits, lits, n * sizeof(int)) == 0)
+            same = q;
+        else if (q->n > SV_PREFIX_SHORT)
+            lru_deep = !lru_deep || q->used < lru_deep->used ? q : lru_deep;
+        else if (q->n > 0)
+            lru_short = !lru_short || q->used < lru_short->used ? q : lru_short;
+        nshort += q->n <= SV_PREFIX_SHORT;
+    }
+    if (same)
+        p = same;
+    else if (empty)
+        p = empty;
+    else if (n <= SV_PREFIX_SHORT && nshort < SV_PREFIX_SHORT_MAX)
+        p = lru_deep ? lru_deep : lru_short;
+    else
+        p = n <= SV_PREFIX_SHORT ? (lru_short ? lru_short : lru_deep)
+                                 : (lru_deep ? lru_deep : lru_short);
+    if (!p) { /* nothing replaceable */
+        free(lits);
+        return;
+    }
+    if (!p->excl && !(p->excl = malloc(2 * sl->words * sizeof(uint64_t)))) {
+        free(lits);
+        return;
+    }
+    p->impl = p->excl + sl->words;
+    free(p->lits);
+    p->lits = lits;
+    p->n = n;
+    for (size_t k = 0; k < sl->words; k++) {
+        p->excl[k] = ~r->can_t[k];
+        p->impl[k] = r->can_t[k] & ~r->can_f[k];
+    }
+    p->used = r->c->tick;
+}
+
+/* With the same choices as a remembered result, its answer. Otherwise:
+ * pass 1 covers every value not known excluded: SAT calls until each is
+ * witnessed true or one UNSAT call proves the rest excluded. Pass 2 the
+ * same for "witnessed false" among the values of imask witnessed true
+ * and not known implied; the others are decided by pass 1 (see
+ * ctx_slot). known: a remembered result for a subset of the choices. */
+static int domains(sv_run *r, const sv_prefix *known, size_t nlits)
+{
+    size_t words = r->sl->words;
+    if (known && known->n == nlits) {
+        /* the same choices: the same answer */
+        for (size_t k = 0; k < words; k++) {
+            r->can_t[k] = ~known->excl[k];
+            r->can_f[k] = ~known->impl[k];
+        }
+        return 0;
+    }
+    uint64_t *mask = malloc(words * sizeof(uint64_t));
+    if (!mask)
+        return CPQD_ENOMEM;
+    for (size_t k = 0; k < words; k++)
+        mask[k] = known ? ~known->excl[k] : ~(uint64_t)0;
     int res;
-    while ((res = cover_step(r, r->can_t, true, NULL)) == 10)
-        ;
-    if (res != 0 && res != 20)
-        return CPQD_EINTERNAL;
-    /* implied candidates: seen true, never seen false */
-    while ((res = cover_step(r, r->can_f, false, r->can_t)) == 10)
-        ;
+    ls_cover(r, r->can_t, true, mask);
+    while ((res = cover_step(r, r->can_t, true, mask)) == 10)
+        ls_cover(r, r->can_t, true, mask);
+    if (res == 0 || res == 20) {
+        for (size_t k = 0; k < words; k++)
+            mask[k] = r->can_t[k] & r->sl->imask[k] & (known ? ~known->impl[k] : ~(uint64_t)0);
+        ls_cover(r, r->can_f, false, mask);
+        while ((res = cover_step(r, r->can_f, false, mask)) == 10)
+            ls_cover(r, r->can_f, false, mask);
+    }
+    free(mask);
     return res == 0 || res == 20 ? 0 : CPQD_EINTERNAL;
 }
 
@@ -365,8 +943,45 @@ static void minimise(sv_run *r, int q, size_t *chs, size_t *nchs, size_t *sels, 
     free(test);
 }
 
-/* Explains why q (0: the choices themselves) cannot hold. */
+/* Switches r to the explanation solver (created on first use). */
+static int use_xsat(sv_run *r)
+{
+    sv_slot *sl = r->sl;
+    if (!sl->xsat) {
+        if (!(sl->xsat = ccadical_init()))
+            return CPQD_ENOMEM;
+        sv_load_solver(r->m, sl->xsat, true);
+        /* a selector left free is best off: fewer constraints, models
+         * found faster (during minimisation most are free) */
+        for (size_t i = 0; sl->ph && i < r->m->nsels; i++)
+            sv_cadical_phase(sv_cadical_solver(sl->xsat), -r->m->sels[i].sat);
+    }
+    r->sat = sl->xsat;
+    r->guarded = true;
+    return 0;
+}
+
+static void use_sat(sv_run *r)
+{
+    r->sat = r->sl->sat;
+    r->guarded = false;
+}
+
+/* Explains why q (0: the choices themselves) cannot hold, on the
+ * explanation solver. */
+static int explain_x(sv_run *r, int q, solver_explain lvl, solver_reason *out);
+
 static int explain(sv_run *r, int q, solver_explain lvl, solver_reason *out)
+{
+    int rc = use_xsat(r);
+    if (rc)
+        return rc;
+    rc = explain_x(r, q, lvl, out);
+    use_sat(r);
+    return rc;
+}
+
+static int explain_x(sv_run *r, int q, solver_explain lvl, solver_reason *out)
 {
     const solver_model *m = r->m;
     size_t *chs = malloc((r->nch ? r->nch : 1) * sizeof(size_t));
@@ -665,13 +1280,27 @@ static int configure_run(sv_run *r, const solver_choice *choices, solver_explain
     sv_slot *sl = r->sl;
     for (size_t w = 0; w < sl->nwit; w++) {
         const uint64_t *wit = sl->wit + w * sl->words;
-        if (witness_fits(r, wit)) {
-            witness_use(r, wit);
-            r->hits++;
-        }
+        if (!witness_fits(r, wit))
+            continue;
+        /* a witness that adds nothing to those before it ages: near
+         * duplicates leave the pool, diverse ones stay */
+        bool news = false;
+        for (size_t k = 0; k < sl->words && !news; k++)
+            news = (wit[k] & ~r->can_t[k]) || (~wit[k] & ~r->can_f[k]);
+        if (news)
+            sl->wlast[w] = r->c->tick;
+        witness_use(r, wit);
+        r->hits++;
     }
-    if (!r->hits) {
+    size_t nl = 0;
+    int *lits = request_lits(r, &nl);
+    if (!lits)
+        return CPQD_ENOMEM;
+    const sv_prefix *known = prefix_find(r, lits, nl);
+    if (!r->hits && !(known && known->n == nl)) { /* remembered results are consistent */
         int res = run_solve(r, NULL, 0, 0, NULL, 0, 0);
+        if (res != 10)
+            free(lits);
         if (res == 20) {
             out->consistent = false;
             return explain(r, 0, explain_lvl == SOLVER_EXPLAIN_FULL ? SOLVER_EXPLAIN_FULL
@@ -683,7 +1312,11 @@ static int configure_run(sv_run *r, const solver_choice *choices, solver_explain
         witness_take(r);
     }
     out->consistent = true;
-    int rc = domains(r);
+    int rc = domains(r, known, nl);
+    if (!rc)
+        prefix_store(r, lits, nl); /* takes lits */
+    else
+        free(lits);
     if (rc || (rc = alloc_values(m, out)))
         return rc;
     fill_states(r, out);
@@ -760,7 +1393,8 @@ int solver_configure(solver_ctx *c, const solver_model *m, const solver_choice *
     r.cneg = malloc((nchoices ? nchoices : 1) * sizeof(bool));
     r.can_t = calloc(words ? words : 1, sizeof(uint64_t));
     r.can_f = calloc(words ? words : 1, sizeof(uint64_t));
-    if (!r.cv || !r.qv || !r.cneg || !r.can_t || !r.can_f)
+    r.ls_tl = malloc((2 * nchoices + 1) * sizeof(int));
+    if (!r.cv || !r.qv || !r.cneg || !r.can_t || !r.can_f || !r.ls_tl)
         goto out;
     if ((rc = read_choices(&r, choices, nchoices)))
         goto out;
@@ -768,7 +1402,13 @@ int solver_configure(solver_ctx *c, const solver_model *m, const solver_choice *
     if (!(r.sl = ctx_slot(c, m)))
         goto out;
     r.sat = r.sl->sat;
+    r.ls_refresh = r.sl->ls && !r.sl->ls->valid;
+    if (r.sl->ls) {
+        r.sl->ls->work = 0;
+        r.ls_budget = SV_LS_WORK * r.sl->ls->nlits + SV_LS_WORK_MIN;
+    }
     rc = configure_run(&r, choices, explain_lvl, out);
+    ls_release(&r);
 out:
     out->sat_calls = r.calls;
     out->witness_hits = r.hits;
@@ -781,5 +1421,6 @@ out:
     free(r.cneg);
     free(r.can_t);
     free(r.can_f);
+    free(r.ls_tl);
     return rc;
 }

@@ -44,6 +44,8 @@ typedef struct sb {
     const char ***ment;
     size_t *nment, *cap_ment;
     size_t ment_vars;  /* length of ment, nment, cap_ment */
+    struct sb_aidx *aidx; /* attribute indexes by id, per product with many attributes */
+    size_t naidx, cap_aidx;
     unsigned *seen_gen; /* per SAT variable: clause generation that last saw it */
     int *seen_lit;      /* ... and with which sign */
     size_t cap_seen, cap_seen2;
@@ -427,19 +429,81 @@ static int sb_unfold(sb *b, const cat_product *p, const char *path, size_t paren
 
 /* Resolves a constraint path relative to instance inst: the variable, or
  * SIZE_MAX. */
-static size_t sb_resolve(const solver_model *m, size_t inst, const char *path)
+/* A product's attributes sorted by id (imported feature models have
+ * thousands of attributes and constraints naming them). */
+typedef struct sb_aidx {
+    const cat_product *p;
+    size_t *ord;
+} sb_aidx;
+
+#define SB_AIDX_MIN 16 /* attributes from which a product gets an index */
+
+static int aidx_cmp(const void *pa, const void *pb, void *ctx)
 {
+    const cat_product *p = ctx;
+    size_t a = *(const size_t *)pa, c = *(const size_t *)pb;
+    int r = strcmp(p->attrs[a].attr->id, p->attrs[c].attr->id);
+    return r ? r : (a > c) - (a < c); /* equal ids: the first one first, as a scan finds it */
+}
+
+/* Index of attribute id s[0..n) of product p, or SIZE_MAX. */
+static size_t sb_attr_find(sb *b, const cat_product *p, const char *s, size_t n)
+{
+    const size_t *ord = NULL;
+    for (size_t k = 0; p->nattrs >= SB_AIDX_MIN && k < b->naidx && !ord; k++)
+        if (b->aidx[k].p == p)
+            ord = b->aidx[k].ord;
+    if (!ord && p->nattrs >= SB_AIDX_MIN) {
+        void *q = grow(b->aidx, &b->cap_aidx, b->naidx + 1, sizeof(*b->aidx));
+        size_t *o = malloc(p->nattrs * sizeof(size_t));
+        if (q)
+            b->aidx = q;
+        if (q && o) {
+            for (size_t i = 0; i < p->nattrs; i++)
+                o[i] = i;
+            qsort_r(o, p->nattrs, sizeof(size_t), aidx_cmp, (void *)p);
+            b->aidx[b->naidx++] = (sb_aidx){p, o};
+            ord = o;
+        } else {
+            free(o); /* no index: the linear scan below */
+        }
+    }
+    if (!ord) {
+        for (size_t i = 0; i < p->nattrs; i++)
+            if (strlen(p->attrs[i].attr->id) == n && !memcmp(p->attrs[i].attr->id, s, n))
+                return i;
+        return SIZE_MAX;
+    }
+    size_t lo = 0, hi = p->nattrs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const char *id = p->attrs[ord[mid]].attr->id;
+        int c = strncmp(id, s, n);
+        if (c == 0 && id[n] != '\0')
+            c = 1;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    /* lo: the first id not below s */
+    if (lo < p->nattrs && strncmp(p->attrs[ord[lo]].attr->id, s, n) == 0 &&
+        p->attrs[ord[lo]].attr->id[n] == '\0')
+        return ord[lo];
+    return SIZE_MAX;
+}
+
+static size_t sb_resolve(sb *b, size_t inst, const char *path)
+{
+    const solver_model *m = b->m;
     const char *s = path;
     for (;;) {
         const cat_product *p = m->insts[inst].product;
         const char *slash = strchr(s, '/');
         size_t n = slash ? (size_t)(slash - s) : strlen(s);
         if (s[0] == '@') {
-            for (size_t i = 0; !slash && i < p->nattrs; i++)
-                if (strlen(p->attrs[i].attr->id) == n - 1 &&
-                    !memcmp(p->attrs[i].attr->id, s + 1, n - 1))
-                    return m->insts[inst].avar0 + i;
-            return SIZE_MAX;
+            size_t i = slash ? SIZE_MAX : sb_attr_find(b, p, s + 1, n - 1);
+            return i == SIZE_MAX ? SIZE_MAX : m->insts[inst].avar0 + i;
         }
         size_t g = SIZE_MAX;
         for (size_t i = 0; i < p->ngroups && g == SIZE_MAX; i++)
@@ -540,13 +604,13 @@ static int sb_mentions_of(sb *b, size_t inst)
     for (size_t k = 0; k < p->nconstraints; k++) {
         const cat_constraint *c = &p->constraints[k];
         for (size_t i = 0; i < c->nlits; i++) {
-            size_t v = sb_resolve(b->m, inst, c->lits[i].path);
+            size_t v = sb_resolve(b, inst, c->lits[i].path);
             for (size_t j = 0; v != SIZE_MAX && b->open[v] && j < c->lits[i].nvalues; j++)
                 if (sb_mention(b, v, c->lits[i].values[j]))
                     return b->rc;
         }
         for (size_t col = 0; col < c->nvars; col++) {
-            size_t v = sb_resolve(b->m, inst, c->vars[col]);
+            size_t v = sb_resolve(b, inst, c->vars[col]);
             for (size_t r = 0; v != SIZE_MAX && b->open[v] && r < c->nrows; r++)
                 if (sb_mention(b, v, c->cells[r * c->nvars + col]))
                     return b->rc;
@@ -682,7 +746,7 @@ static int sb_qty_caps(sb *b)
             const cat_constraint *c = &p->constraints[k];
             if (c->kind != CAT_CON_QUANTITY)
                 continue;
-            size_t v = sb_resolve(m, I, c->qty_path);
+            size_t v = sb_resolve(b, I, c->qty_path);
             if (v == SIZE_MAX || m->vars[v].kind != SOLVER_VAR_GROUP)
                 return sb_error(b, CPQD_EINVAL, c->pos, "constraint '%s': cannot resolve %s",
                                 c->id, c->qty_path);
@@ -818,7 +882,7 @@ static int sb_literal(sb *b, size_t inst, const cat_constraint *c, const cat_lit
                       int *out)
 {
     solver_model *m = b->m;
-    size_t var = sb_resolve(m, inst, lit->path);
+    size_t var = sb_resolve(b, inst, lit->path);
     if (var == SIZE_MAX)
         return sb_error(b, CPQD_EINVAL, lit->pos, "constraint '%s': cannot resolve %s", c->id,
                         lit->path);
@@ -927,6 +991,184 @@ static void sb_forbidden(sb *b, const sb_table *t, int sel, int act)
     }
 }
 
+/* ---- compressed tuples ----
+ * The plain rows of an allowed table (no wildcard, no value the column
+ * can never take) as value sets, one bitset per cell, merged while two
+ * rows differ in one column only (compressed tuples, Katsirelos & Walsh
+ * 2007): the cells of a merged row are the union of the rows it stands
+ * for in that column and equal elsewhere, so the product of its cells is
+ * exactly the set of those rows. Real configuration tables are close to
+ * products: Renault big's 107 110 rows of arity 3 to 12 become a few
+ * hundred. */
+
+typedef struct sb_ctab {
+    size_t nv, W;        /* columns; words per row */
+    size_t *off, *words; /* per column: first word in a row, words */
+    uint64_t *rows;      /* n rows of W words */
+    size_t n;
+    size_t key;          /* the column a merge pass leaves out of the comparison */
+} sb_ctab;
+
+static int ctab_cmp(const void *pa, const void *pb, void *ctx)
+{
+    const sb_ctab *t = ctx;
+    const uint64_t *x = t->rows + *(const size_t *)pa * t->W;
+    const uint64_t *y = t->rows + *(const size_t *)pb * t->W;
+    size_t k0 = t->off[t->key], k1 = k0 + t->words[t->key];
+    int c = memcmp(x, y, k0 * sizeof(uint64_t));
+    if (c == 0)
+        c = memcmp(x + k1, y + k1, (t->W - k1) * sizeof(uint64_t));
+    return c;
+}
+
+/* One merge pass over column k: rows equal outside k become one row with
+ * the union of their k cells. Returns whether the table shrank, or -1 on
+ * ENOMEM. */
+static int ctab_merge(sb_ctab *t, size_t k)
+{
+    size_t *idx = malloc((t->n ? t->n : 1) * sizeof(size_t));
+    uint64_t *out = malloc((t->n ? t->n : 1) * t->W * sizeof(uint64_t));
+    if (!idx || !out) {
+        free(idx);
+        free(out);
+        return -1;
+    }
+    for (size_t i = 0; i < t->n; i++)
+        idx[i] = i;
+    t->key = k;
+    qsort_r(idx, t->n, sizeof(size_t), ctab_cmp, t);
+    size_t n = 0, o = t->off[k];
+    for (size_t i = 0; i < t->n; i++) {
+        const uint64_t *row = t->rows + idx[i] * t->W;
+        if (n && ctab_cmp(&idx[i - 1], &idx[i], t) == 0) {
+            uint64_t *last = out + (n - 1) * t->W;
+            for (size_t w = 0; w < t->words[k]; w++)
+                last[o + w] |= row[o + w];
+            continue;
+        }
+        memcpy(out + n * t->W, row, t->W * sizeof(uint64_t));
+        n++;
+    }
+    int shrank = n < t->n;
+    free(t->rows);
+    free(idx);
+    t->rows = out;
+    t->n = n;
+    return shrank;
+}
+
+/* Allowed table with compressed tuples: a tuple variable per merged row
+ * implies one of its values in each column (an attribute cell holding
+ * every value is left out: the support clauses that use the tuple need
+ * every column's instance active, and an active attribute has a value);
+ * rows with wildcards keep one variable each. Support clauses as in
+ * sb_allowed. */
+static void sb_allowed_ctab(sb *b, const sb_table *t, int sel, int act)
+{
+    solver_model *m = b->m;
+    sb_ctab c = {.nv = t->nv};
+    size_t *wild = malloc((t->nrows ? t->nrows : 1) * sizeof(size_t)), nwild = 0;
+    int *tv = NULL, *wv = NULL;
+    c.off = calloc(t->nv + 1, sizeof(size_t));
+    c.words = calloc(t->nv + 1, sizeof(size_t));
+    if (!wild || !c.off || !c.words)
+        goto oom;
+    for (size_t k = 0; k < t->nv; k++) {
+        c.off[k] = c.W;
+        c.words[k] = (m->vars[t->col[k]].nvalues + 63) / 64;
+        c.W += c.words[k];
+    }
+    c.rows = calloc((t->nrows ? t->nrows : 1) * (c.W ? c.W : 1), sizeof(uint64_t));
+    if (!c.rows)
+        goto oom;
+    for (size_t r = 0; r < t->nrows; r++) {
+        bool never = false, star = false;
+        for (size_t k = 0; k < t->nv; k++) {
+            size_t idx = t->cell[r * t->nv + k];
+            never |= idx == SIZE_MAX;
+            star |= idx == SB_WILD;
+        }
+        if (never)
+            continue; /* a row that never holds supports nothing */
+        if (star) {
+            wild[nwild++] = r;
+            continue;
+        }
+        uint64_t *row = c.rows + c.n++ * c.W;
+        for (size_t k = 0; k < t->nv; k++) {
+            size_t idx = t->cell[r * t->nv + k];
+            row[c.off[k] + idx / 64] |= (uint64_t)1 << (idx % 64);
+        }
+    }
+    for (int round = 0, more = 1; more && round < 4; round++) {
+        more = 0;
+        for (size_t k = 0; k < t->nv; k++) {
+            int s = ctab_merge(&c, k);
+            if (s < 0)
+                goto oom;
+            more |= s;
+        }
+    }
+    tv = malloc((c.n ? c.n : 1) * sizeof(int));
+    wv = malloc((nwild ? nwild : 1) * sizeof(int));
+    if (!tv || !wv)
+        goto oom;
+    for (size_t r = 0; r < c.n && !b->rc; r++) {
+        const uint64_t *row = c.rows + r * c.W;
+        tv[r] = sb_new_var(b);
+        for (size_t k = 0; k < t->nv; k++) {
+            size_t var = t->col[k], nval = m->vars[var].nvalues, cnt = 0;
+            for (size_t i = 0; i < nval; i++)
+                cnt += (row[c.off[k] + i / 64] >> (i % 64)) & 1;
+            if (cnt == nval && m->vars[var].kind == SOLVER_VAR_ATTR)
+                continue;
+            cl_begin(b);
+            cl_add(b, -tv[r]);
+            for (size_t i = 0; i < nval; i++)
+                if ((row[c.off[k] + i / 64] >> (i % 64)) & 1)
+                    cl_add(b, sv_lit(m, var, i));
+            cl_end(b);
+        }
+    }
+    for (size_t w = 0; w < nwild && !b->rc; w++) {
+        wv[w] = sb_new_var(b);
+        for (size_t k = 0; k < t->nv; k++)
+            if (t->cell[wild[w] * t->nv + k] != SB_WILD)
+                cl2(b, -wv[w], sb_cell_lit(m, t, wild[w], k));
+    }
+    for (size_t k = 0; k < t->nv && !b->rc; k++) {
+        size_t var = t->col[k], nval = m->vars[var].nvalues;
+        for (size_t i = 0; i < nval && !b->rc; i++) {
+            cl_begin(b);
+            cl_add(b, -sel);
+            cl_add(b, -act);
+            for (size_t j = 0; j < t->nv; j++)
+                if (j != k)
+                    cl_add(b, -t->colact[j]);
+            cl_add(b, -sv_lit(m, var, i));
+            for (size_t r = 0; r < c.n; r++)
+                if ((c.rows[r * c.W + c.off[k] + i / 64] >> (i % 64)) & 1)
+                    cl_add(b, tv[r]);
+            for (size_t w = 0; w < nwild; w++) {
+                size_t idx = t->cell[wild[w] * t->nv + k];
+                if (idx == i || idx == SB_WILD)
+                    cl_add(b, wv[w]);
+            }
+            cl_end(b);
+        }
+    }
+    goto out;
+oom:
+    sb_oom(b);
+out:
+    free(wild);
+    free(tv);
+    free(wv);
+    free(c.off);
+    free(c.words);
+    free(c.rows);
+}
+
 /* Allowed rows, support semantics: every value a column takes needs a
  * row that holds and has that value (or *) in that column; a row holds
  * when all its non-wildcard cells do (a tuple variable per row, or the
@@ -936,6 +1178,10 @@ static void sb_allowed(sb *b, const sb_table *t, int sel, int act)
     solver_model *m = b->m;
     bool binary = t->nv == 2;
     int *tv = NULL;
+    if (!binary) {
+        sb_allowed_ctab(b, t, sel, act);
+        return;
+    }
     size_t *order = malloc((t->nrows ? t->nrows : 1) * sizeof(size_t));
     size_t *start = NULL;
     if (!order)
@@ -1020,7 +1266,7 @@ static void sb_con_table(sb *b, size_t inst, const cat_constraint *c, int sel)
         goto out;
     }
     for (size_t k = 0; k < c->nvars; k++) {
-        t.col[k] = sb_resolve(m, inst, c->vars[k]);
+        t.col[k] = sb_resolve(b, inst, c->vars[k]);
         if (t.col[k] == SIZE_MAX) {
             sb_error(b, CPQD_EINVAL, c->pos, "constraint '%s': cannot resolve %s", c->id,
                      c->vars[k]);
@@ -1103,7 +1349,7 @@ static int sb_contribs(sb *b, size_t gv, sb_contrib **out, size_t **first)
 static void sb_con_quantity(sb *b, size_t inst, const cat_constraint *c, int sel)
 {
     solver_model *m = b->m;
-    size_t gv = sb_resolve(m, inst, c->qty_path);
+    size_t gv = sb_resolve(b, inst, c->qty_path);
     sb_contrib *cs = NULL;
     size_t *first = NULL;
     int *cur = NULL, *nxt = NULL;
@@ -1224,6 +1470,9 @@ static void sb_fini(sb *b)
     free(b->ment);
     free(b->nment);
     free(b->cap_ment);
+    for (size_t k = 0; k < b->naidx; k++)
+        free(b->aidx[k].ord);
+    free(b->aidx);
 }
 
 static int sb_run(sb *b)
@@ -1341,14 +1590,64 @@ void solver_model_stats_get(const solver_model *m, solver_model_stats *out)
                                 m->nlits - m->nclauses, m->nsels};
 }
 
-void sv_load_solver(const solver_model *m, struct CCaDiCaL *sat)
+int *sv_domain_clauses(const solver_model *m, size_t *nlits)
 {
-    for (size_t i = 0; i < m->nlits; i++)
-        ccadical_add(sat, m->clauses[i]);
+    uint8_t *is_sel = calloc((size_t)m->nsat + 1, 1);
+    int *out = malloc((m->nlits ? m->nlits : 1) * sizeof(int));
+    if (!is_sel || !out) {
+        free(is_sel);
+        free(out);
+        return NULL;
+    }
+    for (size_t i = 0; i < m->nsels; i++)
+        is_sel[m->sels[i].sat] = 1;
+    size_t n = 0, start = 0;
+    for (size_t i = 0; i < m->nlits; i++) {
+        if (m->clauses[i] != 0)
+            continue;
+        bool sat_by_sel = false; /* a selector occurring positively: none do */
+        for (size_t k = start; k < i; k++)
+            sat_by_sel |= m->clauses[k] > 0 && is_sel[m->clauses[k]];
+        if (!sat_by_sel) {
+            for (size_t k = start; k < i; k++)
+                if (m->clauses[k] > 0 || !is_sel[-m->clauses[k]])
+                    out[n++] = m->clauses[k];
+            out[n++] = 0;
+        }
+        start = i + 1;
+    }
+    free(is_sel);
+    *nlits = n;
+    return out;
+}
+
+void sv_load_solver(const solver_model *m, struct CCaDiCaL *sat, bool guarded)
+{
+    /* CaDiCaL prints "c found falsified original clause" when a model
+     * without valid configuration is loaded with its constraints on */
+    ccadical_set_option(sat, "quiet", 1);
+    size_t n = 0;
+    int *dom = guarded ? NULL : sv_domain_clauses(m, &n);
+    if (dom) {
+        for (size_t i = 0; i < n; i++)
+            ccadical_add(sat, dom[i]);
+        free(dom);
+    } else {
+        /* as built (also without memory for the domain clauses: then the
+         * selectors are units) */
+        for (size_t i = 0; i < m->nlits; i++)
+            ccadical_add(sat, m->clauses[i]);
+        for (size_t i = 0; i < m->nsels; i++) {
+            if (guarded) {
+                ccadical_freeze(sat, m->sels[i].sat);
+            } else {
+                ccadical_add(sat, m->sels[i].sat);
+                ccadical_add(sat, 0);
+            }
+        }
+    }
     for (size_t i = 0; i < m->nvals; i++)
         ccadical_freeze(sat, m->vlit[i]);
-    for (size_t i = 0; i < m->nsels; i++)
-        ccadical_freeze(sat, m->sels[i].sat);
 }
 
 /* ---- per snapshot ---- */

@@ -74,24 +74,55 @@ static bool local_unsat(CCaDiCaL *sat, const solver_model *m, size_t J, int x)
     return ccadical_solve(sat) == 20;
 }
 
+/* Root constraints that can never hold with only the BOM structure and
+ * the group cardinalities. One SAT call with everything on settles the
+ * usual case (each constraint holds in that configuration); otherwise
+ * the same covering as for valid domains, over the selectors: "one of
+ * the constraints not yet seen on is on", with the group selectors
+ * assumed, until UNSAT proves every remaining one impossible. */
 static int check_constraints(CCaDiCaL *sat, const solver_model *m, cpqd_errs *errors)
 {
+    bool *held = calloc(m->nsels ? m->nsels : 1, sizeof(bool));
+    if (!held)
+        return CPQD_ENOMEM;
     for (size_t s = 0; s < m->nsels; s++) {
         const sv_sel *sel = &m->sels[s];
-        if (sel->kind != SV_SEL_CONSTRAINT || sel->inst != 0)
-            continue;
+        held[s] = sel->kind != SV_SEL_CONSTRAINT || sel->inst != 0;
         ccadical_assume(sat, sel->sat);
+    }
+    if (ccadical_solve(sat) == 10) {
+        free(held);
+        return 0;
+    }
+    for (;;) {
+        size_t cnt = 0;
+        for (size_t s = 0; s < m->nsels; s++)
+            if (!held[s]) {
+                ccadical_constrain(sat, m->sels[s].sat);
+                cnt++;
+            }
+        if (!cnt)
+            break;
+        ccadical_constrain(sat, 0);
         for (size_t g = 0; g < m->nsels; g++)
             if (m->sels[g].kind == SV_SEL_GROUP)
                 ccadical_assume(sat, m->sels[g].sat);
-        if (ccadical_solve(sat) != 20)
+        if (ccadical_solve(sat) != 10)
+            break;
+        for (size_t s = 0; s < m->nsels; s++)
+            held[s] |= ccadical_val(sat, m->sels[s].sat) > 0;
+    }
+    int rc = 0;
+    for (size_t s = 0; s < m->nsels && !rc; s++) {
+        if (held[s])
             continue;
-        const cat_constraint *c = sel->con;
+        const cat_constraint *c = m->sels[s].con;
         if (errs_add(errors, CPQD_EINVAL, c->pos.file, c->pos.line, c->pos.col,
                      "product %s: constraint '%s' can never hold", m->product->sku, c->id))
-            return CPQD_ENOMEM;
+            rc = CPQD_ENOMEM;
     }
-    return 0;
+    free(held);
+    return rc;
 }
 
 typedef struct ck {
@@ -156,7 +187,7 @@ int solver_check(const solver_model *m, cpqd_errs *errors, cpqd_errs *notes)
     int rc = CPQD_ENOMEM;
     if (!c || !sat)
         goto out;
-    sv_load_solver(m, sat);
+    sv_load_solver(m, sat, true);
     if ((rc = check_constraints(sat, m, errors)))
         goto out;
     if ((rc = solver_configure(c, m, NULL, 0, SOLVER_EXPLAIN_FULL, &r)))

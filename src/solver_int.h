@@ -96,9 +96,17 @@ static inline int sv_lit(const solver_model *m, size_t var, size_t value)
 }
 
 /* Adds the model's clauses to a fresh CaDiCaL instance and freezes its
- * value and selector variables. */
+ * value variables. guarded: as built, every constraint and cardinality
+ * under its selector (frozen too; queries assume them, cores name them);
+ * otherwise with every selector true, i.e. the constraints always on
+ * (smaller clauses, no selector assumptions: the valid-domain solver). */
 struct CCaDiCaL;
-void sv_load_solver(const solver_model *m, struct CCaDiCaL *sat);
+void sv_load_solver(const solver_model *m, struct CCaDiCaL *sat, bool guarded);
+
+/* The model's clauses with every selector true (literals -s dropped):
+ * malloc'ed, each clause ended by 0, *nlits literals in all; NULL on
+ * ENOMEM. */
+int *sv_domain_clauses(const solver_model *m, size_t *nlits);
 
 /* The snapshot's models in SKU order: writes up to cap to out, returns the
  * count. */

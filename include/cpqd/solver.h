@@ -117,9 +117,12 @@ const solver_model *solver_snapshot_model(const cat_snapshot *s, const cat_produ
 
 /* ---- configuring ---- */
 
-/* Per-worker context; NULL on ENOMEM. Holds one SAT solver per model used
- * (created on first use from the model's clauses, reused across requests;
- * least recently used dropped beyond a bound) and recent witness models. */
+/* Per-worker context; NULL on ENOMEM. Holds, per model used (created on
+ * first use from the model's clauses, reused across requests; least
+ * recently used dropped beyond a bound): a SAT solver for valid domains,
+ * one for explanations (on the first explanation), a pool of witness
+ * configurations (up to 1 MiB), the results of recent requests and a
+ * local-search copy of the clauses. */
 solver_ctx *solver_ctx_new(void);
 /* NULL is a no-op. */
 void solver_ctx_free(solver_ctx *c);
