@@ -140,6 +140,58 @@ if [ -d "$CB" ]; then
         --replay "$CB/renault_fargier/config_big_filtered.txt" --limit "${BENCH_REPLAY_BIG:-1000}"
     # README: Linux 2.6.33.3 has 456 variables with a single valid value (core + dead)
     "$B/bench/bench_config" "$TMP/cb/linux/catalog.yaml" --root --expect-singletons 456
+
+    echo
+    echo "== configurator: random sessions on every feature model (valid domains of every value"
+    echo "   after each choice; 5 sessions from the root, up to 20 choices each, seed 7)"
+    # Bounded: a model whose import exceeds BENCH_FM_IMPORT_BUDGET seconds
+    # (default 60) or whose sessions exceed BENCH_FM_WALK_BUDGET (default
+    # 120; the largest here, Automotive02, takes about 4 s) is skipped, and
+    # said so. The whole section takes about 90 s on 2 cores.
+    for fm in "$CB"/featuremodels/*.dimacs; do
+        id=$(basename "$fm" .dimacs)
+        mkdir -p "$TMP/fm/$id"
+        echo "\$ $B/cpqd import dimacs \$CB/featuremodels/$id.dimacs -o fm/$id/catalog.yaml --id $id"
+        rc=0
+        timeout "${BENCH_FM_IMPORT_BUDGET:-60}" "$B/cpqd" import dimacs "$fm" \
+            -o "$TMP/fm/$id/catalog.yaml" --id "$id" || rc=$?
+        if [ $rc -ne 0 ]; then
+            echo "skipped $id: import $([ $rc -eq 124 ] && echo "exceeded ${BENCH_FM_IMPORT_BUDGET:-60} s" || echo "failed ($rc)")"
+            continue
+        fi
+        rc=0
+        timeout "${BENCH_FM_WALK_BUDGET:-120}" "$B/bench/bench_config" "$TMP/fm/$id/catalog.yaml" \
+            --walk 5 --steps 20 --seed 7 > "$TMP/walk.txt" || rc=$?
+        cat "$TMP/walk.txt"
+        case $rc in
+            0) ;;
+            124) echo "skipped $id: sessions exceeded ${BENCH_FM_WALK_BUDGET:-120} s" ;;
+            *) echo "FAILED $id: bench_config exited $rc"; exit 1 ;;
+        esac
+        rm -rf "$TMP/fm/$id"
+    done
+
+    echo
+    echo "== configurator over HTTP: Renault medium, first ${BENCH_HTTP_REPLAY:-200} sales, in-process then"
+    echo "   POST /v1/configure (explain none), one keep-alive loopback connection, same steps"
+    PORT=$(free_port)
+    echo "\$ $B/cpqd serve --catalogs cb/medium --listen 127.0.0.1:PORT --db x.db"
+    "$B/cpqd" serve --catalogs "$TMP/cb/medium" --listen 127.0.0.1:"$PORT" --log-level warn \
+        --db "$TMP/x.db" &
+    PID=$!
+    i=0
+    until curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; do
+        i=$((i + 1))
+        [ $i -gt 100 ] && { echo "server did not start" >&2; exit 1; }
+        sleep 0.1
+    done
+    SKU=$(sed -n 's/^  - sku: *"\{0,1\}\([^"]*\)"\{0,1\} *$/\1/p' "$TMP/cb/medium/catalog.yaml" | head -n 1)
+    timeout 300 "$B/bench/bench_config" "$TMP/cb/medium/catalog.yaml" \
+        --replay "$CB/renault_fargier/config_medium_filtered.txt" --limit "${BENCH_HTTP_REPLAY:-200}" \
+        --http "$PORT" --product "$SKU"
+    kill -TERM "$PID"
+    wait "$PID" && echo "server exited 0 on SIGTERM"
+    PID=""
 else
     echo "skipped: $CB not found (set CPQD_SHARED)"
 fi
