@@ -1392,7 +1392,7 @@ static void test_solver_random_models_match_brute_force(void **state)
     (void)state;
     const char *env = getenv("CPQD_SOLVER_SEED");
     uint64_t base = env ? strtoull(env, NULL, 10) : 20261126;
-    int models = getenv("CPQD_SOLVER_MODELS") ? atoi(getenv("CPQD_SOLVER_MODELS")) : 500;
+    int models = getenv("CPQD_SOLVER_MODELS") ? atoi(getenv("CPQD_SOLVER_MODELS")) : 2000;
     char *dir = tu_tmpdir();
     solver_ctx *ctx = solver_ctx_new();
     int done = 0;
