@@ -1342,6 +1342,15 @@ static int ld_constraint(ld *l, const yn *it, cat_constraint *c)
 /* ---- products ---- */
 
 /* Decodes list `key` of map with fn into a new array of n items. */
+/* An optional payment_term: key (a term id, resolved after the file's
+ * sections are read); *pos gets the value's position for errors. */
+static void ld_term_ref(ld *l, const yn *map, const char **out, cat_pos *pos)
+{
+    const yn *v = yn_get(map, "payment_term");
+    *pos = ld_pos(l, v ? v : map);
+    ld_id(l, map, "payment_term", false, out);
+}
+
 #define LD_LIST(l, map, key, req, type, fn, out, nout)                        \
     do {                                                                      \
         const yn *seq_ = ld_seq((l), (map), (key), (req));                    \
@@ -1538,10 +1547,12 @@ static int ld_audience(ld *l, const yn *it, cat_price_book *pb)
 static int ld_book(ld *l, const yn *it, cat_price_book *pb)
 {
     static const char *const keys[] = {"id", "name", "currency", "valid_from", "valid_to",
-                                       "audience", "rounding", "out_of_range", "entries", NULL};
+                                       "audience", "rounding", "out_of_range", "entries",
+                                       "payment_term", NULL};
     if (!ld_keys(l, it, "price book", keys) || ld_id(l, it, "id", true, &pb->id))
         return -1;
     pb->pos = ld_pos(l, it);
+    ld_term_ref(l, it, &pb->payment_term, &pb->payment_term_pos);
     pb->catalog = l->cat;
     int minor = 2;
     ld_str(l, it, "name", true, &pb->name);
@@ -1675,10 +1686,11 @@ static int ld_formula(ld *l, const yn *it, cat_formula *f)
 
 static int ld_segment(ld *l, const yn *it, cat_segment *s)
 {
-    static const char *const keys[] = {"id", "name", NULL};
+    static const char *const keys[] = {"id", "name", "payment_term", NULL};
     if (!ld_keys(l, it, "segment", keys) || ld_id(l, it, "id", true, &s->id))
         return -1;
     s->pos = ld_pos(l, it);
+    ld_term_ref(l, it, &s->payment_term, &s->payment_term_pos);
     ld_str(l, it, "name", true, &s->name);
     return 0;
 }
@@ -1707,10 +1719,12 @@ static void ld_approvals_order(ld *l)
 
 static int ld_partner(ld *l, const yn *it, cat_partner *p)
 {
-    static const char *const keys[] = {"id", "name", "segment", "discount_authority", NULL};
+    static const char *const keys[] = {"id", "name", "segment", "discount_authority",
+                                       "payment_term", NULL};
     if (!ld_keys(l, it, "partner", keys) || ld_id(l, it, "id", true, &p->id))
         return -1;
     p->pos = ld_pos(l, it);
+    ld_term_ref(l, it, &p->payment_term, &p->payment_term_pos);
     ld_str(l, it, "name", true, &p->name);
     ld_id(l, it, "segment", false, &p->segment);
     ld_percent(l, it, "discount_authority", false, NULL, &p->discount_authority);
@@ -2143,6 +2157,9 @@ static void ld_resolve_books(ld *l)
             ld_err_pos(l, pb->pos, "price book '%s': unknown segment '%s'", pb->id, pb->audience_id);
         if (pb->audience == CAT_AUD_PARTNER && pb->audience_id && !has_partner(c, pb->audience_id))
             ld_err_pos(l, pb->pos, "price book '%s': unknown partner '%s'", pb->id, pb->audience_id);
+        if (pb->payment_term && !has_term(c, pb->payment_term))
+            ld_err_pos(l, pb->payment_term_pos, "price book '%s': unknown payment term '%s'",
+                       pb->id, pb->payment_term);
         for (size_t k = 0; k < pb->nentries; k++) {
             cat_pb_entry *e = (cat_pb_entry *)&pb->entries[k];
             e->product = ld_product_find(l, e->sku);
@@ -2190,6 +2207,16 @@ static void ld_resolve_promotions(ld *l)
         if (c->partners[i].segment && !has_segment(c, c->partners[i].segment))
             ld_err_pos(l, c->partners[i].pos, "partner '%s': unknown segment '%s'",
                        c->partners[i].id, c->partners[i].segment);
+    for (size_t i = 0; i < c->npartners; i++)
+        if (c->partners[i].payment_term && !has_term(c, c->partners[i].payment_term))
+            ld_err_pos(l, c->partners[i].payment_term_pos,
+                       "partner '%s': unknown payment term '%s'", c->partners[i].id,
+                       c->partners[i].payment_term);
+    for (size_t i = 0; i < c->nsegments; i++)
+        if (c->segments[i].payment_term && !has_term(c, c->segments[i].payment_term))
+            ld_err_pos(l, c->segments[i].payment_term_pos,
+                       "segment '%s': unknown payment term '%s'", c->segments[i].id,
+                       c->segments[i].payment_term);
 }
 
 static void ld_resolve_products(ld *l)

@@ -390,7 +390,8 @@ int contract_emit(quote_ctx *c, const char *type, const char *kind, const char *
 
 static int line_override_check(const char *id, json_t *o, cpqd_errs *errs)
 {
-    static const char *const keys[] = {"delivered_on", "accepted_on", "milestones", NULL};
+    static const char *const keys[] = {"delivered_on", "accepted_on", "milestones",
+                                       "payment_term", NULL};
     char where[128];
     date_days d;
     snprintf(where, sizeof(where), "lines.%.64s.", id);
@@ -399,6 +400,13 @@ static int line_override_check(const char *id, json_t *o, cpqd_errs *errs)
         return CPQD_EINVAL;
     }
     int rc = contract_only_keys(o, keys, where, errs);
+    json_t *pt = json_object_get(o, "payment_term");
+    if (rc == 0 && pt && (!json_is_string(pt) || json_string_length(pt) == 0 ||
+                          json_string_length(pt) > 64)) {
+        errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "%spayment_term: must be a payment term id",
+                 where);
+        rc = CPQD_EINVAL;
+    }
     if (rc == 0)
         rc = contract_date_member(o, "delivered_on", where, &d, errs);
     if (rc == 0)
@@ -555,9 +563,73 @@ static int line_mode_data(const quote_ctx *c, cbuild *b, size_t i, const cat_pro
     return 0;
 }
 
+/* Who the quote is for, as far as payment terms go: its partner and the
+ * customer segment it was priced with (borrowed from the quote). */
+typedef struct line_who {
+    const char *partner_id; /* NULL: none */
+    const char *segment;    /* NULL: none */
+    json_t *request;        /* the quote's parsed request (owned) */
+} line_who;
+
+static const cat_term *term_in(const cat_catalog *cat, const char *id)
+{
+    for (size_t i = 0; id && i < cat->nterms; i++)
+        if (!strcmp(cat->terms[i].id, id))
+            return &cat->terms[i];
+    return NULL;
+}
+
+/* The payment term of line id of product p (docs/receivables.md "Which
+ * term applies"): the accept request's override, else the quote's
+ * partner's, the line's price book's, the customer segment's, the
+ * product's (already in l->term), else none (the mode's default). Term
+ * ids are looked up in p's catalog; an unknown override is 400. */
+static int line_term(const accept_req *r, const line_who *who, const cat_product *p, json_t *pl,
+                     const char *id, sched_line *l, cpqd_errs *errs)
+{
+    const cat_catalog *cat = p->catalog;
+    const char *ov = json_string_value(
+        json_object_get(json_object_get(r->lines, id), "payment_term"));
+    if (ov) {
+        const cat_term *t = term_in(cat, ov);
+        if (!t) {
+            errs_add(errs, CPQD_EINVAL, NULL, 0, 0,
+                     "line %.64s: unknown payment term '%.64s' (not in catalog '%s')", id, ov,
+                     cat->id);
+            return CPQD_EINVAL;
+        }
+        if (l)
+            l->term = t;
+        return 0;
+    }
+    if (!l)
+        return 0;
+    const char *named = NULL;
+    for (size_t i = 0; who->partner_id && !named && i < cat->npartners; i++)
+        if (!strcmp(cat->partners[i].id, who->partner_id))
+            named = cat->partners[i].payment_term;
+    const cat_price_book *book = NULL;
+    const char *bookid = json_string_value(json_object_get(pl, "book"));
+    for (size_t i = 0; bookid && !book && i < cat->nbooks; i++)
+        if (!strcmp(cat->books[i].id, bookid))
+            book = &cat->books[i];
+    if (!named && book)
+        named = book->payment_term;
+    for (size_t i = 0; who->segment && !named && i < cat->nsegments; i++)
+        if (!strcmp(cat->segments[i].id, who->segment))
+            named = cat->segments[i].payment_term;
+    if (named) {
+        const cat_term *t = term_in(cat, named);
+        if (!t) /* the loader refuses this: only a stale snapshot could */
+            return line_fail(errs, CPQD_ECONFLICT, id, "its payment term is not in its catalog");
+        l->term = t;
+    }
+    return 0;
+}
+
 /* Line i of the contract from priced line pl. */
-static int line_build(const quote_ctx *c, const accept_req *r, cbuild *b, json_t *pl,
-                      date_days priced_on, cpqd_errs *errs)
+static int line_build(const quote_ctx *c, const accept_req *r, const line_who *who, cbuild *b,
+                      json_t *pl, date_days priced_on, cpqd_errs *errs)
 {
     size_t i = b->n;
     const char *id = json_string_value(json_object_get(pl, "id"));
@@ -571,10 +643,11 @@ static int line_build(const quote_ctx *c, const accept_req *r, cbuild *b, json_t
         return line_fail(errs, CPQD_ECONFLICT, id,
                          "its product is no longer in the catalogs: revise the quote");
     /* free items and zero totals have nothing to collect; usage lines
-     * are priced per period later, whatever their estimate */
+     * are priced per period later, whatever their estimate (an override
+     * of their term is still checked) */
     if (json_object_get(pl, "free_item_of") ||
         (money_is_zero(total) && p->delivery.mode != CAT_MODE_USAGE))
-        return 0;
+        return line_term(r, who, p, pl, id, NULL, errs);
     b->ids[i] = id;
     b->n++;
     sched_line *l = &b->lines[i];
@@ -582,7 +655,9 @@ static int line_build(const quote_ctx *c, const accept_req *r, cbuild *b, json_t
         return line_fail(errs, CPQD_ECONFLICT, id, "its payment term is not in its catalog");
     l->id = id;
     l->start_on = r->start_on;
-    int rc = line_mode_data(c, b, i, p, pl, priced_on, errs);
+    int rc = line_term(r, who, p, pl, id, l, errs);
+    if (rc == 0)
+        rc = line_mode_data(c, b, i, p, pl, priced_on, errs);
     if (rc == 0)
         rc = line_events(r, id, l, &b->ms[i], errs);
     if (rc == 0 && !b->has_rounding) {
@@ -636,8 +711,16 @@ int contract_cbuild_make(const quote_ctx *c, const accept_req *r, const store_qu
     if (!b->lines || !b->svcs || !b->ms || !b->ids)
         return CPQD_ENOMEM;
     int rc = overrides_known(r, plines, errs);
+    line_who who = {.partner_id = q->partner_id};
+    who.request = q->request ? json_loads(q->request, 0, &je) : NULL;
+    json_t *caller = json_object_get(who.request, "caller");
+    who.segment = json_string_value(json_object_get(caller, "segment"));
+    if (!who.segment)
+        who.segment = json_string_value(
+            json_object_get(json_object_get(who.request, "customer"), "segment"));
     for (size_t i = 0; rc == 0 && i < n; i++)
-        rc = line_build(c, r, b, json_array_get(plines, i), priced_on, errs);
+        rc = line_build(c, r, &who, b, json_array_get(plines, i), priced_on, errs);
+    json_decref(who.request);
     if (rc == 0 && b->n == 0)
         rc = contract_bad(errs, "the quote has no line with something to collect");
     return rc;

@@ -5,6 +5,9 @@
  */
 #include "cpqd/date.h"
 
+#include <stdatomic.h>
+#include <time.h>
+
 #include "cpqd/err.h"
 
 
@@ -79,4 +82,17 @@ void date_format(date_days dd, char buf[DATE_FMT_LEN])
         p += parts[i][1];
         *p++ = i < 2 ? '-' : '\0';
     }
+}
+
+static atomic_int clock_fixed = DATE_CLOCK_REAL;
+
+date_days date_today(void)
+{
+    int fixed = atomic_load_explicit(&clock_fixed, memory_order_relaxed);
+    return fixed != DATE_CLOCK_REAL ? (date_days)fixed : (date_days)(time(NULL) / 86400);
+}
+
+void date_clock_set(date_days d)
+{
+    atomic_store_explicit(&clock_fixed, (int)d, memory_order_relaxed);
 }

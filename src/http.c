@@ -21,6 +21,8 @@
  */
 #include "http_int.h"
 
+#include "cpqd/contract.h"
+#include "cpqd/date.h"
 #include "cpqd/log.h"
 #include "cpqd/outbox.h"
 #include "cpqd/price.h"
@@ -53,6 +55,9 @@ struct http_server {
     http_worker *workers;        /* cfg.threads */
     pthread_mutex_t reload_lock; /* serialises reloads */
     outbox_worker *outbox;       /* webhook delivery thread; NULL without --webhook */
+    struct event *sweep_ev;      /* main thread: periodic receivables sweep; NULL if off */
+    struct store *sweep_store;   /* its own connection, opened on first use */
+    struct price_worker *sweep_price; /* made on first use */
 };
 
 static _Thread_local http_worker *http_self;
@@ -71,6 +76,7 @@ void http_config_init(http_config *cfg)
         .max_headers = HTTP_DEFAULT_MAX_HEADERS,
         .timeout_s = HTTP_DEFAULT_TIMEOUT,
         .webhook_max_attempts = OUTBOX_DEFAULT_MAX_ATTEMPTS,
+        .sweep_every_s = HTTP_DEFAULT_SWEEP_EVERY,
     };
 }
 
@@ -391,6 +397,71 @@ static void listen_name(evutil_socket_t fd, char *buf, size_t cap)
     }
 }
 
+/* ---- periodic sweep (main thread) ---- */
+
+/* One sweep as POST /v1/receivables/sweep with an empty body would run
+ * it (as_of today UTC, the default window), as an internal admin. */
+static int sweep_run(http_server *srv, cpqd_errs *errs, char **summary)
+{
+    if (!srv->sweep_store && store_open(srv->cfg.db_path, false, &srv->sweep_store, errs) != 0)
+        return CPQD_EIO;
+    if (!srv->sweep_price && !(srv->sweep_price = price_worker_new()))
+        return CPQD_ENOMEM;
+    cat_snapshot *snap = cat_current_acquire();
+    if (!snap) {
+        errs_add(errs, CPQD_ENOTFOUND, NULL, 0, 0, "no catalog snapshot");
+        return CPQD_ENOTFOUND;
+    }
+    quote_caller who = {.key_id = "sweep", .role = "admin"};
+    quote_usage usage;
+    quote_usage_init(&usage, srv->sweep_store);
+    quote_ctx qc = {.st = srv->sweep_store,
+                    .snap = snap,
+                    .pw = srv->sweep_price,
+                    .usage = &usage.base,
+                    .caller = &who,
+                    .today = date_today()};
+    quote_reply r = {.created = 0};
+    int rc = contract_sweep(&qc, "", 0, &r, errs);
+    cat_snapshot_release(snap);
+    *summary = r.body;
+    return rc;
+}
+
+static void on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+    http_server *srv = arg;
+    (void)fd;
+    (void)what;
+    cpqd_errs *errs = errs_new();
+    char *summary = NULL;
+    int rc = errs ? sweep_run(srv, errs, &summary) : CPQD_ENOMEM;
+    if (rc == 0) {
+        log_info("sweep: %s", summary ? summary : "{}");
+        http_outbox_wake(srv);
+    } else {
+        log_error("sweep failed (%s)", err_code_name(rc));
+        for (size_t i = 0; errs && i < errs_count(errs); i++)
+            log_error("sweep: %s", errs_get(errs, i)->msg);
+        /* a broken connection is reopened on the next tick */
+        store_close(srv->sweep_store);
+        srv->sweep_store = NULL;
+    }
+    free(summary);
+    errs_free(errs);
+}
+
+static int sweep_init(http_server *srv)
+{
+    if (srv->cfg.sweep_every_s == 0 || !srv->cfg.db_path)
+        return 0;
+    struct timeval every = {(time_t)srv->cfg.sweep_every_s, 0};
+    srv->sweep_ev = event_new(srv->base, -1, EV_PERSIST, on_sweep, srv);
+    if (!srv->sweep_ev || event_add(srv->sweep_ev, &every) != 0)
+        return CPQD_ENOMEM;
+    return 0;
+}
+
 /* ---- signals (main thread) ---- */
 
 static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
@@ -460,6 +531,10 @@ static void server_free(http_server *srv)
         if (srv->sigs[i])
             event_free(srv->sigs[i]);
     }
+    if (srv->sweep_ev)
+        event_free(srv->sweep_ev);
+    store_close(srv->sweep_store);
+    price_worker_free(srv->sweep_price);
     if (srv->base)
         event_base_free(srv->base);
     if (srv->fd >= 0)
@@ -483,6 +558,8 @@ static http_server *server_new(const http_config *cfg, int *err)
     *err = srv->workers && srv->base ? listen_open(cfg->listen, cfg->keys == NULL, &srv->fd) : CPQD_ENOMEM;
     if (*err == 0)
         *err = signals_init(srv);
+    if (*err == 0)
+        *err = sweep_init(srv);
     for (unsigned i = 0; *err == 0 && i < cfg->threads; i++)
         *err = worker_init(srv, &srv->workers[i], i);
     if (*err == 0 && cfg->webhook_url) {
@@ -526,6 +603,8 @@ int http_serve(const http_config *cfg)
         listen_name(srv->fd, name, sizeof(name));
         log_info("listening on %s (%u threads, max body %zu bytes, timeout %us)", name,
                  cfg->threads, cfg->max_body, cfg->timeout_s);
+        if (srv->sweep_ev)
+            log_info("receivables sweep every %us", cfg->sweep_every_s);
         event_base_dispatch(srv->base);
     } else {
         log_error("cannot start worker threads");

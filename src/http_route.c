@@ -617,10 +617,6 @@ void http_reply_errs(http_ctx *c, int rc, cpqd_errs *errs, const char *what)
     reply_errs(c, rc, errs, what);
 }
 
-static date_days today_utc(void)
-{
-    return (date_days)(time(NULL) / 86400);
-}
 
 /* Runs one quote operation with everything it needs. */
 typedef http_quote_fn quote_fn;
@@ -646,7 +642,7 @@ static void quote_run(http_ctx *c, const http_query *q, quote_fn fn, const char 
                     .pw = c->w->price,
                     .usage = &usage.base,
                     .caller = &qk,
-                    .today = today_utc()};
+                    .today = date_today()};
     struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
     size_t len = evbuffer_get_length(in);
     const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";

@@ -12,6 +12,7 @@
  */
 #include "cpqd/auth.h"
 #include "cpqd/cat.h"
+#include "cpqd/date.h"
 #include "cpqd/err.h"
 #include "cpqd/http.h"
 #include "cpqd/import.h"
@@ -56,6 +57,7 @@ static const cmd commands[] = {
      "--catalogs DIR --listen ADDR:PORT [--rules DIR] [--threads N] [--keys FILE]\n"
      "        [--db PATH] [--max-body BYTES] [--timeout SECONDS]\n"
      "        [--webhook URL --webhook-secret FILE [--webhook-max-attempts N]]\n"
+     "        [--sweep-every SECONDS] [--clock YYYY-MM-DD]\n"
      "        [--log-level debug|info|warn|error]",
      "serve the HTTP API on the catalogs in DIR (SIGHUP reloads, SIGTERM drains and exits)"},
     {"check", cmd_check, "PATH... [--rules DIR]",
@@ -264,7 +266,7 @@ static int cmd_check(int argc, char **argv)
 
 typedef struct serve_flags {
     const char *catalogs, *rules, *listen, *threads, *max_body, *timeout, *log_level, *keys, *db;
-    const char *webhook, *webhook_secret, *webhook_attempts;
+    const char *webhook, *webhook_secret, *webhook_attempts, *sweep_every, *clock;
 } serve_flags;
 
 #define DEFAULT_DB "var/cpqd.db"
@@ -302,6 +304,17 @@ static int serve_config(const serve_flags *sf, http_config *cfg)
     if (sf->webhook_attempts && !parse_num(sf->webhook_attempts, 1, 1000, &v))
         return bad_value("serve", "--webhook-max-attempts", sf->webhook_attempts, "1 to 1000");
     cfg->webhook_max_attempts = sf->webhook_attempts ? (unsigned)v : cfg->webhook_max_attempts;
+    date_days today;
+    if (sf->clock && date_parse(sf->clock, strlen(sf->clock), &today) != 0)
+        return bad_value("serve", "--clock", sf->clock, "a date YYYY-MM-DD");
+    if (sf->clock) { /* tests: the service's "today" without waiting */
+        date_clock_set(today);
+        log_warn("--clock: today is %s for this process (testing only)", sf->clock);
+    }
+    if (sf->sweep_every && !parse_num(sf->sweep_every, 0, 31u * 86400, &v))
+        return bad_value("serve", "--sweep-every", sf->sweep_every,
+                         "seconds, 0 (off) to 2678400");
+    cfg->sweep_every_s = sf->sweep_every ? (unsigned)v : cfg->sweep_every_s;
     if (sf->log_level && log_level_parse(sf->log_level, &lvl) != 0)
         return bad_value("serve", "--log-level", sf->log_level, "debug, info, warn or error");
     if (sf->log_level)
@@ -417,6 +430,7 @@ static int cmd_serve(int argc, char **argv)
         {"--db", &sf.db},               {"--webhook", &sf.webhook},
         {"--webhook-secret", &sf.webhook_secret},
         {"--webhook-max-attempts", &sf.webhook_attempts},
+        {"--sweep-every", &sf.sweep_every}, {"--clock", &sf.clock},
         {NULL, NULL},
     };
     args a;

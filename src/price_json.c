@@ -300,10 +300,6 @@ static void jp_coupons(jp *p, json_t *a, price_request *rq)
     rq->coupons = v;
 }
 
-static date_days today_utc(void)
-{
-    return (date_days)(time(NULL) / 86400);
-}
 
 int price_json_parse(const char *body, size_t len, price_req_buf **buf, price_request **out,
                      cpqd_errs *errs)
@@ -346,7 +342,7 @@ int price_json_parse(const char *body, size_t len, price_req_buf **buf, price_re
         memcpy(rq->currency, cur, 4);
     }
     const char *date = jp_str(&p, root, "date", "date", false, 10);
-    rq->date = today_utc();
+    rq->date = date_today();
     if (date && date_parse(date, strlen(date), &rq->date) != 0)
         jp_err(&p, "date", "must be a date YYYY-MM-DD");
     json_t *cp = json_object_get(root, "coupons");

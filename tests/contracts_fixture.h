@@ -38,17 +38,33 @@ static void make_keys(fx *f)
     }
 }
 
-static void start(fx *f)
+/* Starts the server on catalog_dir (NULL: the sample catalogs) with up to
+ * 8 extra arguments (NULL-terminated, may be NULL). */
+static inline void start_with(fx *f, const char *catalog_dir, const char *const *extra)
 {
     static int nstart;
-    char *cats = tu_path("catalogs"), *rules = tu_path("rules");
-    const char *args[] = {"--catalogs", cats,    "--rules", rules, "--threads", "2",
-                          "--keys",     f->keys, "--db",    f->db, NULL};
+    char *cats = catalog_dir ? strdup(catalog_dir) : tu_path("catalogs"), *rules = tu_path("rules");
+    const char *args[20] = {"--catalogs", cats,    "--rules", rules, "--threads", "2",
+                            "--keys",     f->keys, "--db",    f->db, NULL};
+    for (size_t i = 0, n = 10; extra && extra[i] && i < 8; i++)
+        args[n++] = extra[i];
     free(f->logp);
     f->logp = tu_fmt("%s/cpqd-%d.log", f->dir, ++nstart);
     assert_int_equal(tu_server_start(&f->s, f->logp, args), 0);
     free(cats);
     free(rules);
+}
+
+static void start(fx *f)
+{
+    start_with(f, NULL, NULL);
+}
+
+/* Stops the running server and starts it again as start_with does. */
+static inline void restart_with(fx *f, const char *catalog_dir, const char *const *extra)
+{
+    assert_int_equal(tu_server_stop(&f->s), 0);
+    start_with(f, catalog_dir, extra);
 }
 
 static int setup(void **state)

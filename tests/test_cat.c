@@ -319,6 +319,54 @@ static void test_check_milestones_add_to_100(void **s)
     expect_error("milestones.yaml", CHECK "/milestones.yaml:19:9: milestone percents add up to");
 }
 
+static void test_check_unknown_payment_term_refs(void **s)
+{
+    (void)s;
+    /* segments, partners and price books name a term like products do; an
+     * unknown one is reported at its payment_term value */
+    expect_error("payment_term_refs.yaml", CHECK "/payment_term_refs.yaml:9:46: segment 'retail': unknown payment term 'net60'");
+    expect_error("payment_term_refs.yaml", CHECK "/payment_term_refs.yaml:12:55: partner 'P-1': unknown payment term 'net90'");
+    expect_error("payment_term_refs.yaml", CHECK "/payment_term_refs.yaml:28:19: price book 'list': unknown payment term 'net45'");
+    char *all = load_errors(CHECK "/payment_term_refs.yaml");
+    if (strstr(all, "'web'") || strstr(all, "'prepaid'"))
+        fail_msg("a known term was refused:\n%s", all);
+    free(all);
+}
+
+static void test_cat_payment_term_refs_loaded(void **state)
+{
+    (void)state;
+    char *dir = strdup("/tmp/cpqd-test-cat-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    char path[512];
+    snprintf(path, sizeof(path), "%s/t.yaml", dir);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("catalog: {id: t, version: \"1\", name: T, currency: CNY, timezone: Asia/Shanghai,\n"
+          "  tax: {prices_include_tax: true, classes: {standard: \"0.13\"}}}\n"
+          "segments:\n  - {id: retail, name: R, payment_term: net30}\n  - {id: web, name: W}\n"
+          "partners:\n  - {id: P-1, name: P, payment_term: pre}\n"
+          "payment_terms:\n"
+          "  - {id: pre, name: Pre, installments: [{percent: \"100\", due: signing}]}\n"
+          "  - {id: net30, name: N, installments: [{percent: \"100\", due: delivery, days: 30}]}\n"
+          "products:\n  - {sku: A-1, name: A, category: c, delivery: {mode: goods}}\n"
+          "price_books:\n  - {id: list, name: L, currency: CNY, valid_from: 2026-01-01,\n"
+          "     payment_term: net30, entries: [{sku: A-1, list: \"10.00\"}]}\n",
+          fp);
+    fclose(fp);
+    cat_snapshot *snap = load_ok(path);
+    const cat_catalog *c = cat_snapshot_catalog_at(snap, 0);
+    assert_string_equal(c->segments[0].payment_term, "net30");
+    assert_null(c->segments[1].payment_term);
+    assert_string_equal(c->partners[0].payment_term, "pre");
+    assert_string_equal(cat_snapshot_partner(snap, "P-1")->payment_term, "pre");
+    assert_string_equal(c->books[0].payment_term, "net30");
+    cat_snapshot_release(snap);
+    unlink(path);
+    rmdir(dir);
+    free(dir);
+}
+
 static void test_check_reports_every_file_at_once(void **state)
 {
     (void)state;
@@ -326,7 +374,7 @@ static void test_check_reports_every_file_at_once(void **state)
     static const char *const files[] = {
         "syntax", "unknown_key", "wrong_type", "missing_field", "dup_sku", "unknown_product",
         "cycle", "unknown_attribute", "missing_rule", "bad_pattern", "bad_value", "decimals",
-        "window", "overlap", "bad_constraint", "milestones", "bad_rule"};
+        "window", "overlap", "bad_constraint", "milestones", "bad_rule", "payment_term_refs"};
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         char want[128];
         snprintf(want, sizeof(want), CHECK "/%s.yaml:", files[i]);
@@ -366,6 +414,8 @@ int main(void)
         cmocka_unit_test(test_check_overlapping_entries),
         cmocka_unit_test(test_check_constraint_references),
         cmocka_unit_test(test_check_milestones_add_to_100),
+        cmocka_unit_test(test_check_unknown_payment_term_refs),
+        cmocka_unit_test(test_cat_payment_term_refs_loaded),
         cmocka_unit_test(test_check_reports_every_file_at_once),
     };
     return cmocka_run_group_tests_name("cat", tests, NULL, NULL);

@@ -531,6 +531,142 @@ static void test_partner_scoping(void **state)
 
 /* kill -9 right after the 201: the contract, its items and its events
  * are there after the restart. */
+/* A copy of the sample catalogs in f->dir/cats where partner P-101
+ * (appliances) names the payment term retail-30-70 (30% on signing, 70%
+ * 15 days after delivery). Returns the directory (malloc'ed). */
+static char *catalogs_with_partner_term(fx *f)
+{
+    char *src = tu_path("catalogs"), *dst = tu_fmt("%s/cats", f->dir);
+    assert_int_equal(tu_copy_tree(src, dst), 0);
+    char *file = tu_fmt("%s/appliances.yaml", dst);
+    size_t len = 0;
+    char *text = tu_read_file(file, &len);
+    assert_non_null(text);
+    static const char from[] = "segment: retail, discount_authority: \"8\"}";
+    char *at = strstr(text, from);
+    assert_non_null(at);
+    char *out = tu_fmt("%.*ssegment: retail, discount_authority: \"8\", payment_term: "
+                       "retail-30-70}%s",
+                       (int)(at - text), text, at + strlen(from));
+    assert_int_equal(tu_write(dst, "appliances.yaml", out), 0);
+    free(out), free(text), free(file), free(src);
+    return dst;
+}
+
+/* The item of line `line`, installment `part`. */
+static json_t *part_of(json_t *c, const char *line, int part)
+{
+    size_t i;
+    json_t *it;
+    json_array_foreach(json_object_get(c, "items"), i, it) if (
+        !strcmp(js(it, "line"), line) && json_integer_value(json_object_get(it, "part")) == part)
+        return it;
+    fail_msg("no item %s/%d", line, part);
+    return NULL;
+}
+
+/* Payment term precedence (docs/receivables.md "Which term applies"):
+ * the quote's partner's term beats the product's, and an override in the
+ * accept request beats the partner's. */
+static void test_payment_term_partner_and_override(void **state)
+{
+    fx *f = *state;
+    char *cats = catalogs_with_partner_term(f);
+    restart_with(f, cats, NULL);
+    free(cats);
+    json_t *q = approved_quote(f, K_PARTNER_A,
+                               "{\"customer\":{\"id\":\"C-9\"},\"date\":\"2026-12-01\",\"lines\":["
+                               "{\"id\":\"oven\",\"sku\":\"APL-OVN-STEAM\",\"quantity\":\"1\"},"
+                               "{\"id\":\"oven2\",\"sku\":\"APL-OVN-STEAM\",\"quantity\":\"1\"},"
+                               "{\"id\":\"kettle\",\"sku\":\"APL-KTL-17\",\"quantity\":\"2\"}]}");
+    const char *oven = line_total(q, "oven"), *kettle = line_total(q, "kettle");
+    json_t *j;
+    /* an unknown term in an override: 400, nothing written */
+    assert_int_equal(accept_q(f, K_PARTNER_A, js(q, "id"),
+                              "{\"signed_on\":\"2026-12-02\",\"lines\":{\"oven\":"
+                              "{\"payment_term\":\"net-999\"}}}",
+                              NULL, &j),
+                     400);
+    assert_non_null(strstr(js(json_object_get(j, "error"), "message"), "net-999"));
+    json_decref(j);
+    assert_int_equal(accept_q(f, K_PARTNER_A, js(q, "id"),
+                              "{\"signed_on\":\"2026-12-02\",\"lines\":{\"oven\":"
+                              "{\"payment_term\":7}}}",
+                              NULL, &j),
+                     400);
+    json_decref(j);
+    json_t *c = accept_ok(f, K_PARTNER_A, js(q, "id"),
+                          "{\"signed_on\":\"2026-12-02\",\"lines\":{"
+                          "\"oven\":{\"payment_term\":\"retail-eom60\"},"
+                          "\"oven2\":{\"delivered_on\":\"2026-12-10\"},"
+                          "\"kettle\":{\"delivered_on\":\"2026-12-05\"}}}");
+    assert_int_equal(json_array_size(json_object_get(c, "items")), 5);
+    /* oven: the override retail-eom60, 100% end of month + 60 from
+     * signing: Dec 31 2026 + 60 days = Mar 1 2027 (31 + 28 + 1) */
+    expect_item(part_of(c, "oven", 0), "oven", "installment", oven, "2027-03-01", "2026-12-02");
+    /* oven2: the product says prepaid, the partner's retail-30-70 wins:
+     * 30% of the line on signing, 70% on delivery (Dec 10) + 15 = Dec 25 */
+    assert_string_equal(line_total(q, "oven2"), "5999.00");
+    expect_item(part_of(c, "oven2", 0), "oven2", "installment", "1799.70", "2026-12-02",
+                "2026-12-02");
+    expect_item(part_of(c, "oven2", 1), "oven2", "installment", "4199.30", "2026-12-25",
+                "2026-12-10");
+    /* kettle (no product term): the partner's too; the line is 1140.00
+     * (one package of 12 in the partners' book): 342.00 on signing, 798.00 on Dec 5 + 15 = Dec 20 */
+    assert_string_equal(kettle, "1140.00");
+    expect_item(part_of(c, "kettle", 0), "kettle", "installment", "342.00", "2026-12-02",
+                "2026-12-02");
+    expect_item(part_of(c, "kettle", 1), "kettle", "installment", "798.00", "2026-12-20",
+                "2026-12-05");
+    assert_string_equal(js(c, "total"), js(q, "total"));
+    /* rebuilt after signing (a later event), the override still holds */
+    char *path = tu_fmt("/v1/contracts/%s/receivables", js(c, "id"));
+    assert_int_equal(call(f, K_PARTNER_A, "GET", path, NULL, &j), 200);
+    free(path);
+    size_t i;
+    json_t *it;
+    json_array_foreach(json_object_get(j, "items"), i, it) if (!strcmp(js(it, "line"), "oven"))
+        assert_string_equal(js(it, "due_on"), "2027-03-01");
+    json_decref(j);
+    json_decref(c);
+    json_decref(q);
+}
+
+/* cpqd serve --sweep-every 1: the periodic sweep warns about an item
+ * overdue as of today without anyone calling POST /v1/receivables/sweep. */
+static void test_periodic_sweep(void **state)
+{
+    fx *f = *state;
+    static const char *const extra[] = {"--sweep-every", "1", NULL};
+    restart_with(f, NULL, extra);
+    json_t *q = approved_quote(f, K_REP, GOODS_Q);
+    /* the oven is prepaid: due on signing, Nov 1 2026, overdue today */
+    json_t *c = accept_ok(f, K_REP, js(q, "id"), "{\"signed_on\":\"2026-11-01\"}");
+    char *oven = item_of(c, "oven");
+    long long deadline = tu_now_ms() + 15000;
+    size_t seen = 0;
+    while (!seen && tu_now_ms() < deadline) {
+        json_t *ev = feed(f);
+        seen = events_of(ev, "receivable.overdue", oven);
+        json_decref(ev);
+        if (!seen)
+            tu_sleep_ms(100);
+    }
+    if (!seen) {
+        tu_server_dump(&f->s);
+        fail_msg("no receivable.overdue event for %s within 15 s", oven);
+    }
+    assert_true(tu_log_wait(&f->s, "sweep: {", 5000));
+    /* once per item and state, however many sweeps ran */
+    tu_sleep_ms(1500);
+    json_t *ev = feed(f);
+    assert_int_equal(events_of(ev, "receivable.overdue", oven), 1);
+    json_decref(ev);
+    free(oven);
+    json_decref(c);
+    json_decref(q);
+}
+
 static void test_kill9_after_accept(void **state)
 {
     fx *f = *state;
@@ -563,6 +699,8 @@ int main(void)
         T(test_accept_refused_draft_expired_and_idempotent),
         T(test_payments_overdue_and_events),
         T(test_partner_scoping),
+        T(test_payment_term_partner_and_override),
+        T(test_periodic_sweep),
         T(test_kill9_after_accept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

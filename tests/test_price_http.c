@@ -437,6 +437,44 @@ static void test_price_attack_compile_errors_fail_the_catalog(void **state)
     free(dir);
 }
 
+/* `serve --clock DATE` is the service's today: a price without a date is
+ * priced on it, a quote's default validity counts from it. */
+static void test_price_clock_option(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir(), *logp = tu_fmt("%s/clock.log", dir), *db = tu_fmt("%s/c.db", dir);
+    char *cats = tu_path("catalogs"), *rules = tu_path("rules");
+    const char *args[] = {"--catalogs", cats, "--rules", rules, "--db", db,
+                          "--clock", "2027-03-01", NULL};
+    tu_server s;
+    assert_int_equal(tu_server_start(&s, logp, args), 0);
+    static const char body[] = "{\"customer\":{\"id\":\"C-1\"},\"lines\":[{\"sku\":\"APL-KTL-17\","
+                               "\"quantity\":\"1\"}]}";
+    tu_resp r;
+    assert_int_equal(tu_http(s.port, "POST", "/v1/price", NULL, body, strlen(body), &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\"date\":\"2027-03-01\""));
+    tu_resp_free(&r);
+    assert_int_equal(tu_http(s.port, "POST", "/v1/quotes", NULL, body, strlen(body), &r), 0);
+    assert_int_equal(r.status, 201);
+    assert_non_null(strstr(r.body, "\"valid_until\":\"2027-03-31\"")); /* + 30 days */
+    tu_resp_free(&r);
+    assert_int_equal(tu_server_stop(&s), 0);
+    const char *bad[] = {"serve", "--catalogs", cats, "--listen", "127.0.0.1:0", "--clock",
+                         "2027-02-30", NULL};
+    char *out = NULL, *err = NULL;
+    assert_int_equal(tu_run(bad, &out, &err), 2);
+    assert_non_null(strstr(err, "invalid --clock '2027-02-30'"));
+    free(out);
+    free(err);
+    tu_rm_tree(dir);
+    free(dir);
+    free(logp);
+    free(db);
+    free(cats);
+    free(rules);
+}
+
 int main(void)
 {
     const char *root = getenv("CPQD_ROOT");
@@ -448,11 +486,15 @@ int main(void)
         cmocka_unit_test(test_price_discount_authority),
         cmocka_unit_test(test_price_bad_inputs),
     };
+    const struct CMUnitTest clock[] = {
+        cmocka_unit_test(test_price_clock_option),
+    };
     const struct CMUnitTest attacks[] = {
         cmocka_unit_test(test_price_attacks_through_formulas),
         cmocka_unit_test(test_price_attack_compile_errors_fail_the_catalog),
     };
     int failed = cmocka_run_group_tests_name("price_http", samples, setup_samples, teardown_srv);
     failed += cmocka_run_group_tests_name("price_attacks", attacks, setup_attacks, teardown_attacks);
+    failed += cmocka_run_group_tests_name("price_clock", clock, NULL, NULL);
     return failed ? 1 : 0;
 }

@@ -238,6 +238,9 @@ typedef struct cat_price_book {
     size_t nentries;
     const struct cat_catalog *catalog;
     cat_pos pos;
+    const char *payment_term; /* term id for its lines (docs/receivables.md
+                               * "Which term applies"), NULL if unset */
+    cat_pos payment_term_pos; /* of the payment_term value */
 } cat_price_book;
 
 typedef enum cat_effect {
@@ -284,6 +287,8 @@ typedef struct cat_segment {
     const char *id;
     const char *name;
     cat_pos pos;
+    const char *payment_term; /* term id, NULL if unset */
+    cat_pos payment_term_pos;
 } cat_segment;
 
 typedef struct cat_partner {
@@ -292,6 +297,8 @@ typedef struct cat_partner {
     const char *segment; /* NULL if none */
     money_dec discount_authority; /* percent */
     cat_pos pos;
+    const char *payment_term; /* term id for its quotes' lines, NULL if unset */
+    cat_pos payment_term_pos;
 } cat_partner;
 
 typedef enum cat_due { CAT_DUE_SIGNING, CAT_DUE_DELIVERY, CAT_DUE_ACCEPTANCE, CAT_DUE_END_OF_MONTH, CAT_DUE_DATE } cat_due;

@@ -26,4 +26,14 @@ void date_to_ymd(date_days d, int *y, int *m, int *dd);
 /* Days in month m (1..12) of year y. */
 int date_month_days(int y, int m);
 
+/* Today (UTC), or the date the clock was set to. The service's one clock:
+ * pricing dates by default, quote expiry, receivable statuses and the
+ * warning sweep all read it, so tests set it (`cpqd serve --clock DATE`)
+ * instead of waiting. Safe from any thread. */
+date_days date_today(void);
+/* Fixes today to d for the rest of the process (set once at startup,
+ * before threads start); DATE_CLOCK_REAL goes back to the real clock. */
+#define DATE_CLOCK_REAL INT32_MIN
+void date_clock_set(date_days d);
+
 #endif

@@ -10,6 +10,12 @@
  * Does not own: loading catalogs (cat), publishing the first snapshot (the
  * caller does that before http_serve), logging format (log).
  *
+ * Periodic sweep: with cfg.sweep_every_s > 0 a timer on the main thread's
+ * event base runs the receivables sweep (contract_sweep: as_of today UTC,
+ * the default due-soon window) every sweep_every_s seconds on its own
+ * store connection, logs what it did and wakes the webhook worker; it
+ * stops with the server (SIGTERM/SIGINT).
+ *
  * Routes (docs and tests: tests/test_e2e.c):
  *   GET  /healthz               {"status":"ok","version":...}
  *   GET  /v1/catalog            snapshot version, load time, catalogs
@@ -48,7 +54,11 @@ typedef struct http_config {
     const char *webhook_secret;    /* HMAC key of the signatures (required with webhook_url) */
     size_t webhook_secret_len;
     unsigned webhook_max_attempts; /* then an event is parked as failed, >= 1 */
+    unsigned sweep_every_s;  /* run the receivables sweep (POST /v1/receivables/sweep with
+                              * as_of today UTC) every this many seconds; 0: never */
 } http_config;
+
+#define HTTP_DEFAULT_SWEEP_EVERY 3600 /* seconds between periodic receivables sweeps */
 
 /* Fills cfg with the defaults above, one thread per online CPU, and NULL
  * listen and catalog_dir (which the caller must set). */
