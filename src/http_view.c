@@ -511,6 +511,8 @@ static json_t *view_price(hv *b, const cat_price_ref *r)
     hv_date(b, o, "valid_from", true, r->entry->valid_from);
     hv_date(b, o, "valid_to", r->entry->has_valid_to, r->entry->valid_to);
     hv_str(b, o, "rounding", money_round_name(bk->rounding));
+    if (bk->payment_term) /* the book's payment term (docs/receivables.md) */
+        hv_str(b, o, "payment_term", bk->payment_term);
     view_amounts(b, o, r->entry);
     hv_set(b, o, "tiers", view_tiers(b, r->entry));
     return o;

@@ -205,6 +205,24 @@ static void test_every_route_and_role(void **state)
     free(id);
 }
 
+/* GET /v1/partners: the catalogs' partners with their segment, authority
+ * and payment term (null: none of their own). */
+static void test_partners_list(void **state)
+{
+    fx *f = *state;
+    json_t *j;
+    assert_int_equal(call(f, K_REP, "GET", "/v1/partners", NULL, NULL, &j), 200);
+    json_t *p = NULL, *x;
+    size_t i;
+    json_array_foreach(json_object_get(j, "items"), i, x) if (!strcmp(js(x, "id"), "P-101")) p = x;
+    assert_non_null(p);
+    assert_string_equal(js(p, "segment"), "retail");
+    assert_string_equal(js(p, "discount_authority"), "8");
+    assert_string_equal(js(p, "catalog"), "appliances");
+    assert_true(json_is_null(json_object_get(p, "payment_term")));
+    json_decref(j);
+}
+
 static void test_create_read_and_number(void **state)
 {
     fx *f = *state;
@@ -715,6 +733,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keys_are_required),
         cmocka_unit_test(test_every_route_and_role),
+        cmocka_unit_test(test_partners_list),
         cmocka_unit_test(test_create_read_and_number),
         cmocka_unit_test(test_idempotency),
         cmocka_unit_test(test_partner_scoping),
