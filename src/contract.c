@@ -252,33 +252,9 @@ typedef struct sorted_row {
     store_receivable *r;
 } sorted_row;
 
-static int64_t sort_date(const sched_item *it)
-{
-    if (it->due_on != SCHED_NO_DATE)
-        return it->due_on;
-    int64_t far = (int64_t)INT32_MAX + 1;
-    return it->expected_on != SCHED_NO_DATE ? far + it->expected_on - INT32_MIN : far * 4;
-}
-
-static int cmp_u(size_t a, size_t b)
-{
-    return (a > b) - (a < b);
-}
-
 static int row_cmp(const void *pa, const void *pb)
 {
-    const sched_item *a = &((const sorted_row *)pa)->it, *b = &((const sorted_row *)pb)->it;
-    int64_t da = sort_date(a), db = sort_date(b);
-    if (da != db)
-        return da < db ? -1 : 1;
-    int r = cmp_u(a->line, b->line);
-    if (!r)
-        r = cmp_u(a->kind, b->kind);
-    if (!r)
-        r = cmp_u(a->service, b->service);
-    if (!r)
-        r = cmp_u(a->seq, b->seq);
-    return r ? r : cmp_u(a->part, b->part);
+    return sched_item_cmp(&((const sorted_row *)pa)->it, &((const sorted_row *)pb)->it);
 }
 
 /* {"items": [...], "total"} of rows, sorted, with statuses as of as_of;

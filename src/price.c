@@ -195,7 +195,7 @@ static bool in_window(date_days d, date_days from, bool has_to, date_days to)
 }
 
 /* The rate from `from` to the request currency, or false if none. */
-static bool fx_rate(pctx *c, const cat_catalog *cc, const char *from, money_dec *rate)
+bool price_fx_rate(pctx *c, const cat_catalog *cc, const char *from, money_dec *rate)
 {
     if (strcmp(from, c->r->currency) == 0) {
         *rate = money_from_int(1);
@@ -276,7 +276,7 @@ int price_find_entry(pctx *c, const cat_product *p, bool contract, const cat_pri
         if (rank_ >= 0 && b_->catalog == p->catalog &&                                         \
             in_window(d, b_->valid_from, b_->has_valid_to, b_->valid_to) &&                    \
             in_window(d, e_->valid_from, e_->has_valid_to, e_->valid_to) &&                    \
-            fx_rate(c, b_->catalog, b_->currency, &r_)) {                                      \
+            price_fx_rate(c, b_->catalog, b_->currency, &r_)) {                                \
             bool same_ = strcmp(b_->currency, c->r->currency) == 0;                            \
             if (better(rank_, same_, b_, brank, bsame, best)) {                                \
                 best = b_, best_e = e_, brank = rank_, bsame = same_, brate = r_;              \
@@ -418,7 +418,7 @@ static int step_adders(pctx *c, pline *l, const price_line_in *in, money_dec *un
          * book in a KWD catalog must not convert a KWD adder as dollars) */
         money_dec add, ext, rate;
         int rc;
-        if (!fx_rate(c, p->catalog, p->catalog->currency, &rate))
+        if (!price_fx_rate(c, p->catalog, p->catalog->currency, &rate))
             return perr(c, CPQD_ENOTFOUND, ad->pos,
                         "line %s: no exchange rate %s->%s for the adder %s = %s", l->o->id,
                         p->catalog->currency, c->r->currency, pa->attr->id, v);
@@ -563,7 +563,7 @@ static int run_formula(pctx *c, pline *l, const price_line_in *in, const char *p
     money_dec nu = res->values[0].type == RULES_T_INT ? money_from_int(res->values[0].u.i)
                                                       : res->values[0].u.dec;
     /* the rule is at fault, not the request: rule_failed (422) with the
-     * rule file, like a float result (docs/pricing.md "Errors") */
+     * rule file, like a non-decimal result (docs/pricing.md "Errors") */
     if (money_sign(nu) < 0) {
         cat_pos rule = {rules_chunk_name(cat_snapshot_rule(c->s, path)), 0, 0};
         return perr(c, CPQD_ERULE, rule, "line %s: formula %s returned a negative price %s",

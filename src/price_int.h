@@ -67,6 +67,10 @@ const char *pmoney(pctx *c, money_dec v);
  * *book, *entry and the conversion *rate; returns 0 or CPQD_ENOTFOUND. */
 int price_find_entry(pctx *c, const cat_product *p, bool contract, const cat_price_book **book,
                      const cat_pb_entry **entry, money_dec *rate);
+/* The rate from currency `from` to the request currency under catalog
+ * cc's fx_rates (1 for the same currency); false if there is none. */
+bool price_fx_rate(pctx *c, const cat_catalog *cc, const char *from, money_dec *rate);
+
 /* An amount of the book's currency in the request currency, rounded to
  * the request currency's minor units (or 6 places for unit prices). */
 int price_convert(pctx *c, money_dec v, money_dec rate, bool unit_price, money_dec *out);

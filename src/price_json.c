@@ -2,8 +2,8 @@
  * price_json: the wire form of price requests and results
  * (docs/pricing.md "Request" and "Response"). Money, quantities and
  * percents are JSON strings; quantities may also be JSON integers; a JSON
- * number with a fraction is refused wherever an amount goes, so no binary
- * float ever reaches a price. Unknown fields are errors, so a misspelt
+ * number with a fraction is refused wherever an amount goes, so only exact
+ * decimal text ever reaches a price. Unknown fields are errors, so a misspelt
  * `discount` is never silently ignored.
  */
 #include "cpqd/arena.h"
@@ -89,7 +89,7 @@ static bool jp_dec(jp *p, json_t *v, const char *field, money_dec *out)
         return true;
     }
     if (json_is_real(v)) {
-        jp_err(p, field, "must be a decimal string such as \"1.5\" (JSON fractions are floats)");
+        jp_err(p, field, "must be a decimal string such as \"1.5\" (a JSON number with a fraction is not exact)");
         return false;
     }
     if (!json_is_string(v) ||

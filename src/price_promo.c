@@ -75,23 +75,6 @@ static const char *join(pctx *c, const char *const *v, size_t n)
     return arena_strdup(c->a, buf);
 }
 
-/* The rate from the promotion's catalog currency to the request's. */
-static bool fx_ok(pctx *c, pcand *pc)
-{
-    const cat_catalog *cc = pc->cc;
-    if (!strcmp(cc->currency, c->r->currency)) {
-        pc->rate = money_from_int(1);
-        return true;
-    }
-    for (size_t i = 0; i < cc->nfx_rates; i++)
-        if (!strcmp(cc->fx_rates[i].from, cc->currency) &&
-            !strcmp(cc->fx_rates[i].to, c->r->currency)) {
-            pc->rate = cc->fx_rates[i].rate;
-            return true;
-        }
-    return false;
-}
-
 /* Fills pc (eligibility). Returns 1 if considered (in window and some
  * line matches), 0 if not, or a negative error. */
 static int eligible(pctx *c, pcand *pc)
@@ -131,7 +114,7 @@ static int eligible(pctx *c, pcand *pc)
     else if (p->has_min_quantity && money_cmp(qty, p->min_quantity) < 0)
         pc->reason = pfmt(c, "minimum quantity %s not reached (%s)", pmoney(c, p->min_quantity),
                           pmoney(c, qty));
-    else if (!fx_ok(c, pc))
+    else if (!price_fx_rate(c, pc->cc, pc->cc->currency, &pc->rate))
         pc->reason = pfmt(c, "no exchange rate %s->%s", pc->cc->currency, c->r->currency);
     if (pc->reason)
         return 1;
@@ -166,7 +149,8 @@ static int eligible(pctx *c, pcand *pc)
                 bundles = whole;
         }
         if (money_sign(bundles) <= 0) {
-            pc->reason = pfmt(c, "bundle incomplete: needs %s together", join(c, p->skus, p->nskus));
+            pc->reason =
+                pfmt(c, "bundle incomplete: needs %s together", join(c, p->skus, p->nskus));
             return 1;
         }
         pc->bundles = bundles;
@@ -297,7 +281,8 @@ static int free_value(pctx *c, const pcand *pc, money_dec *qty, money_dec *value
     for (size_t i = 0; i < c->nlines; i++)
         if (pc->on[i] && (rc = pw_add(units, c->lines[i].o->qty, &units)))
             return rc;
-    if ((rc = money_rescale(units, 0, MONEY_DOWN, &units)) || (rc = pw_mul(units, p->free_qty, qty)))
+    if ((rc = money_rescale(units, 0, MONEY_DOWN, &units)) ||
+        (rc = pw_mul(units, p->free_qty, qty)))
         return rc;
     *prod = cat_snapshot_product(c->s, p->free_sku, strlen(p->free_sku));
     *value = pw_zero();
@@ -472,7 +457,8 @@ static int apply(pctx *c, const pcand *pc, money_dec *amt, bool record, papply *
         ap->note = "no discount on these lines";
         return 0;
     }
-    if ((rc = run_limit(c, pc, granted, quote, &cap, ap)) || (rc = cap_to(c, cap, granted, d, &free)))
+    if ((rc = run_limit(c, pc, granted, quote, &cap, ap)) ||
+        (rc = cap_to(c, cap, granted, d, &free)))
         return rc;
     ap->granted = pw_min(cap, granted);
     if (ap->refused)

@@ -131,9 +131,8 @@ static int cmp_u(size_t a, size_t b)
     return (a > b) - (a < b);
 }
 
-static int item_cmp(const void *pa, const void *pb)
+int sched_item_cmp(const sched_item *a, const sched_item *b)
 {
-    const sched_item *a = pa, *b = pb;
     int64_t da = sort_date(a), db = sort_date(b);
     if (da != db)
         return da < db ? -1 : 1;
@@ -145,6 +144,11 @@ static int item_cmp(const void *pa, const void *pb)
     if (!r)
         r = cmp_u(a->seq, b->seq);
     return r ? r : cmp_u(a->part, b->part);
+}
+
+static int item_cmp(const void *pa, const void *pb)
+{
+    return sched_item_cmp(pa, pb);
 }
 
 void sched_list_sort(sched_list *l)

@@ -13,6 +13,8 @@
  * and a savepoint can always be rolled back.
  */
 #include "store_int.h"
+#include <sys/random.h>
+#include "cpqd/date.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -517,4 +519,71 @@ int store_cli_migrate(int argc, char **argv)
         fprintf(stderr, "cpqd migrate: %s\n", err_code_name(rc));
     errs_free(errs);
     return rc == 0 ? 0 : 1;
+}
+
+/* ---- helpers shared by the store's files ---- */
+
+bool store_decimal_ok(const char *s)
+{
+    if (!s)
+        return false;
+    s += *s == '-';
+    size_t ints = strspn(s, "0123456789");
+    if (ints == 0)
+        return false;
+    s += ints;
+    if (*s == '.') {
+        size_t frac = strspn(s + 1, "0123456789");
+        if (frac == 0)
+            return false;
+        s += frac + 1;
+    }
+    return *s == '\0';
+}
+
+bool store_date_ok(const char *s)
+{
+    date_days d;
+    return !s || date_parse(s, strlen(s), &d) == 0;
+}
+
+int store_random_id(store *st, const char *prefix, char *out, size_t cap)
+{
+    unsigned char b[8];
+    size_t got = 0;
+    while (got < sizeof(b)) {
+        ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
+        if (n < 0 && errno != EINTR)
+            return store_failf(st, CPQD_EIO, "%sid: getrandom: %s", prefix, strerror(errno));
+        got += n > 0 ? (size_t)n : 0;
+    }
+    snprintf(out, cap, "%s%02x%02x%02x%02x%02x%02x%02x%02x", prefix, b[0], b[1], b[2], b[3], b[4],
+             b[5], b[6], b[7]);
+    return 0;
+}
+
+int store_run(store *st, sqlite3_stmt *s, const char *what, int *changes)
+{
+    int r = store_step(st, s);
+    int rc = r == SQLITE_DONE ? 0 : store_fail(st, r, what);
+    if (changes)
+        *changes = rc == 0 ? sqlite3_changes(st->db) : 0;
+    store_stmt_done(s);
+    return rc;
+}
+
+int store_counter_next(store *st, store_stmt_id sid, int year, const char *what, int64_t *seq)
+{
+    sqlite3_stmt *s;
+    int rc = store_stmt(st, sid, &s);
+    if (rc != 0)
+        return rc;
+    store_bind_int64(st, s, 1, year);
+    int r = store_step(st, s);
+    if (r == SQLITE_ROW)
+        *seq = sqlite3_column_int64(s, 0);
+    else
+        rc = store_fail(st, r, what);
+    store_stmt_done(s);
+    return rc;
 }

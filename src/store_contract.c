@@ -29,58 +29,6 @@
 
 /* ---- helpers ---- */
 
-/* -?[0-9]+(.[0-9]+)? : the exact decimal text money is stored as. */
-static bool decimal_ok(const char *s)
-{
-    if (!s)
-        return false;
-    s += *s == '-';
-    size_t ints = strspn(s, "0123456789");
-    if (ints == 0)
-        return false;
-    s += ints;
-    if (*s == '.') {
-        size_t frac = strspn(s + 1, "0123456789");
-        if (frac == 0)
-            return false;
-        s += frac + 1;
-    }
-    return *s == '\0';
-}
-
-/* NULL or a date YYYY-MM-DD. */
-static bool opt_date_ok(const char *s)
-{
-    date_days d;
-    return !s || (strlen(s) == 10 && date_parse(s, 10, &d) == 0);
-}
-
-static int random_id(store *st, const char *prefix, char *out, size_t cap)
-{
-    unsigned char b[8];
-    size_t got = 0;
-    while (got < sizeof(b)) {
-        ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
-        if (n < 0 && errno != EINTR)
-            return store_failf(st, CPQD_EIO, "id: getrandom: %s", strerror(errno));
-        got += n > 0 ? (size_t)n : 0;
-    }
-    snprintf(out, cap, "%s%02x%02x%02x%02x%02x%02x%02x%02x", prefix, b[0], b[1], b[2], b[3], b[4],
-             b[5], b[6], b[7]);
-    return 0;
-}
-
-/* Steps a statement that returns no row; *changes gets the rows changed. */
-static int run(store *st, sqlite3_stmt *s, const char *what, int *changes)
-{
-    int r = store_step(st, s);
-    int rc = r == SQLITE_DONE ? 0 : store_fail(st, r, what);
-    if (changes)
-        *changes = rc == 0 ? sqlite3_changes(st->db) : 0;
-    store_stmt_done(s);
-    return rc;
-}
-
 static void bind_texts(store *st, sqlite3_stmt *s, int first, const char *const *v, int n)
 {
     for (int i = 0; i < n; i++)
@@ -140,8 +88,8 @@ static int contract_check(store *st, const store_contract *c)
     for (size_t i = 0; i < sizeof(req) / sizeof(req[0]); i++)
         if (!store_text_ok(req[i]))
             return store_failf(st, CPQD_EINVAL, "contract: a required field is missing");
-    if (!decimal_ok(c->total) || !opt_date_ok(c->signed_on) || !opt_date_ok(c->start_on) ||
-        !store_opt_text_ok(c->partner_id) || c->quote_version < 1)
+    if (!store_decimal_ok(c->total) || !store_date_ok(c->signed_on) ||
+        !store_date_ok(c->start_on) || !store_opt_text_ok(c->partner_id) || c->quote_version < 1)
         return store_failf(st, CPQD_EINVAL, "contract: bad total, date, partner or version");
     return 0;
 }
@@ -149,30 +97,14 @@ static int contract_check(store *st, const store_contract *c)
 static int item_check(store *st, const store_receivable *r)
 {
     if (!store_text_ok(r->line_id) || !store_text_ok(r->kind) || !store_text_ok(r->description) ||
-        !decimal_ok(r->amount) || !decimal_ok(r->paid) || r->line_no < 0 ||
+        !store_decimal_ok(r->amount) || !store_decimal_ok(r->paid) || r->line_no < 0 ||
         !store_opt_text_ok(r->ref) || !store_opt_text_ok(r->waits_for))
         return store_failf(st, CPQD_EINVAL, "receivable: line, kind, amounts or text missing");
     const char *d[] = {r->due_on, r->bill_on, r->expected_on, r->period_from, r->period_to};
     for (int i = 0; i < 5; i++)
-        if (!opt_date_ok(d[i]))
+        if (!store_date_ok(d[i]))
             return store_failf(st, CPQD_EINVAL, "receivable: dates must be YYYY-MM-DD");
     return 0;
-}
-
-static int counter_next(store *st, int year, int64_t *seq)
-{
-    sqlite3_stmt *s;
-    int rc = store_stmt(st, STMT_CONTRACT_COUNTER_NEXT, &s);
-    if (rc != 0)
-        return rc;
-    store_bind_int64(st, s, 1, year);
-    int r = store_step(st, s);
-    if (r == SQLITE_ROW)
-        *seq = sqlite3_column_int64(s, 0);
-    else
-        rc = store_fail(st, r, "contract number");
-    store_stmt_done(s);
-    return rc;
 }
 
 /* Whether quote_id already has a contract (CPQD_ECONFLICT if so). */
@@ -193,7 +125,7 @@ static int head_insert(store *st, const store_contract *c, char *id, const char 
     int rc = CPQD_ECONFLICT;
     for (int a = 0; a < ID_ATTEMPTS && rc == CPQD_ECONFLICT; a++) {
         sqlite3_stmt *s;
-        if ((rc = random_id(st, "c_", id, STORE_CONTRACT_ID_LEN)) != 0 ||
+        if ((rc = store_random_id(st, "c_", id, STORE_CONTRACT_ID_LEN)) != 0 ||
             (rc = store_stmt(st, STMT_CONTRACT_INSERT, &s)) != 0)
             return rc;
         store_bind_text(st, s, 1, id);
@@ -206,7 +138,7 @@ static int head_insert(store *st, const store_contract *c, char *id, const char 
             c->customer_id, c->partner_id,      c->currency, c->total,      c->signed_on,
             c->start_on,    c->catalog_version, c->request,  c->created_by, now};
         bind_texts(st, s, 7, t, 10);
-        rc = run(st, s, "contract insert", NULL);
+        rc = store_run(st, s, "contract insert", NULL);
     }
     return rc;
 }
@@ -216,7 +148,7 @@ static int item_insert(store *st, const store_receivable *r, const char *cid, ch
     int rc = CPQD_ECONFLICT;
     for (int a = 0; a < ID_ATTEMPTS && rc == CPQD_ECONFLICT; a++) {
         sqlite3_stmt *s;
-        if ((rc = random_id(st, "r_", id, STORE_RECV_ID_LEN)) != 0 ||
+        if ((rc = store_random_id(st, "r_", id, STORE_RECV_ID_LEN)) != 0 ||
             (rc = store_stmt(st, STMT_RECV_INSERT, &s)) != 0)
             return rc;
         const char *a1[] = {id, cid, r->line_id};
@@ -232,7 +164,7 @@ static int item_insert(store *st, const store_receivable *r, const char *cid, ch
         store_bind_int64(st, s, 17, r->amount_known ? 1 : 0);
         store_bind_text(st, s, 18, r->description);
         store_bind_text(st, s, 19, r->paid);
-        rc = run(st, s, "receivable insert", NULL);
+        rc = store_run(st, s, "receivable insert", NULL);
     }
     return rc;
 }
@@ -245,7 +177,7 @@ static int contract_write(store *st, const store_contract *c, int year,
     int64_t seq = 0;
     int rc = quote_free(st, c->quote_id);
     if (rc == 0)
-        rc = counter_next(st, year, &seq);
+        rc = store_counter_next(st, STMT_CONTRACT_COUNTER_NEXT, year, "contract number", &seq);
     if (rc == 0) {
         snprintf(number, CONTRACT_NUMBER_LEN, "C-%04d-%06lld", year, (long long)seq);
         rc = head_insert(st, c, id, number, year, seq, now);
@@ -445,7 +377,7 @@ int store_receivables_due_until(store *st, const char *until, const char *partne
     sqlite3_stmt *s;
     *items = NULL;
     *n = 0;
-    if (!until || !opt_date_ok(until) || !store_opt_text_ok(partner))
+    if (!until || !store_date_ok(until) || !store_opt_text_ok(partner))
         return store_failf(st, CPQD_EINVAL, "receivables: a date YYYY-MM-DD is required");
     int rc = store_stmt(st, STMT_RECV_DUE_UNTIL, &s);
     if (rc != 0)
@@ -482,8 +414,8 @@ int store_receivable_set_dates(store *st, const store_receivable *r)
     bool own;
     int changed = 0;
     if (!store_text_ok(r->contract_id) || !store_text_ok(r->kind) ||
-        !store_text_ok(r->description) || !opt_date_ok(r->due_on) || !opt_date_ok(r->bill_on) ||
-        !opt_date_ok(r->expected_on) || !store_opt_text_ok(r->waits_for))
+        !store_text_ok(r->description) || !store_date_ok(r->due_on) || !store_date_ok(r->bill_on) ||
+        !store_date_ok(r->expected_on) || !store_opt_text_ok(r->waits_for))
         return store_failf(st, CPQD_EINVAL, "receivable update: key, dates or text invalid");
     int rc = store_write_begin(st, &own);
     if (rc != 0)
@@ -497,7 +429,7 @@ int store_receivable_set_dates(store *st, const store_receivable *r)
         store_bind_int64(st, s, 9, r->service);
         store_bind_int64(st, s, 10, r->seq);
         store_bind_int64(st, s, 11, r->part);
-        rc = run(st, s, "receivable update", &changed);
+        rc = store_run(st, s, "receivable update", &changed);
     }
     if (rc == 0 && changed == 0)
         rc = store_failf(st, CPQD_ENOTFOUND, "receivable update: no item with that key");
@@ -592,17 +524,17 @@ static int payment_write(store *st, const store_payment *p, const char *old_paid
     if (rc != CPQD_ENOTFOUND)
         return rc;
     sqlite3_stmt *s;
-    if ((rc = random_id(st, "p_", id, STORE_PAYMENT_ID_LEN)) != 0 ||
+    if ((rc = store_random_id(st, "p_", id, STORE_PAYMENT_ID_LEN)) != 0 ||
         (rc = store_stmt(st, STMT_PAYMENT_INSERT, &s)) != 0)
         return rc;
     const char *t[] = {id, p->receivable_id, p->client_id, p->amount, p->paid_on, now};
     bind_texts(st, s, 1, t, 6);
-    if ((rc = run(st, s, "payment insert", NULL)) != 0 ||
+    if ((rc = store_run(st, s, "payment insert", NULL)) != 0 ||
         (rc = store_stmt(st, STMT_RECV_SET_PAID, &s)) != 0)
         return rc;
     const char *u[] = {new_paid, p->receivable_id, old_paid};
     bind_texts(st, s, 1, u, 3);
-    if ((rc = run(st, s, "receivable paid", &changed)) == 0 && changed == 0)
+    if ((rc = store_run(st, s, "receivable paid", &changed)) == 0 && changed == 0)
         rc =
             store_failf(st, CPQD_ECONFLICT, "receivable %.64s changed meanwhile", p->receivable_id);
     return rc;
@@ -613,9 +545,9 @@ int store_payment_add(store *st, store_payment *p, const char *old_paid, const c
     char id[STORE_PAYMENT_ID_LEN], now[STORE_TS_LEN];
     bool own;
     if (!store_text_ok(p->receivable_id) || !store_text_ok(p->client_id) ||
-        !decimal_ok(p->amount) || p->amount[0] == '-' ||
-        strspn(p->amount, "0.") == strlen(p->amount) || !p->paid_on || !opt_date_ok(p->paid_on) ||
-        !decimal_ok(old_paid) || !decimal_ok(new_paid))
+        !store_decimal_ok(p->amount) || p->amount[0] == '-' ||
+        strspn(p->amount, "0.") == strlen(p->amount) || !p->paid_on || !store_date_ok(p->paid_on) ||
+        !store_decimal_ok(old_paid) || !store_decimal_ok(new_paid))
         return store_failf(st, CPQD_EINVAL,
                            "payment: receivable, client id, positive amount, paid_on required");
     store_now(now);
@@ -650,7 +582,7 @@ int store_receivable_warn(store *st, const char *rid, const char *state, bool *f
     if ((rc = store_stmt(st, STMT_WARNING_INSERT, &s)) == 0) {
         const char *t[] = {rid, state, now};
         bind_texts(st, s, 1, t, 3);
-        rc = run(st, s, "warning insert", &changed);
+        rc = store_run(st, s, "warning insert", &changed);
     }
     if ((rc = store_write_end(st, own, rc)) == 0)
         *first = changed > 0;
@@ -680,8 +612,9 @@ void store_usage_fini(store_usage *u)
 static int line_event_read(sqlite3_stmt *s, store_line_event *out)
 {
     memset(out, 0, sizeof(*out));
-    char **const cols[] = {&out->contract_id, NULL,        &out->event, &out->ref, &out->happened_on,
-                           &out->recorded_by, &out->recorded_at};
+    char **const cols[] = {
+        &out->contract_id, NULL, &out->event, &out->ref, &out->happened_on, &out->recorded_by,
+        &out->recorded_at};
     out->line_no = sqlite3_column_int(s, 1);
     if (cols_dup(s, cols, 7) != 0) {
         store_line_event_fini(out);
@@ -780,7 +713,7 @@ int store_line_event_add(store *st, store_line_event *e, bool *first)
     int changed = 0;
     *first = false;
     if (!store_text_ok(e->contract_id) || e->line_no < 0 || !store_text_ok(e->event) || !e->ref ||
-        !e->happened_on || !opt_date_ok(e->happened_on) || !store_text_ok(e->recorded_by))
+        !e->happened_on || !store_date_ok(e->happened_on) || !store_text_ok(e->recorded_by))
         return store_failf(st, CPQD_EINVAL, "line event: contract, line, event, date required");
     store_now(now);
     int rc = store_write_begin(st, &own);
@@ -791,7 +724,7 @@ int store_line_event_add(store *st, store_line_event *e, bool *first)
         store_bind_int64(st, s, 2, e->line_no);
         const char *t[] = {e->event, e->ref, e->happened_on, e->recorded_by, now};
         bind_texts(st, s, 3, t, 5);
-        rc = run(st, s, "line event insert", &changed);
+        rc = store_run(st, s, "line event insert", &changed);
     }
     char *at = rc == 0 && changed ? store_strdup(now) : NULL;
     if (rc == 0 && changed && !at)
@@ -837,8 +770,8 @@ int store_usage_add(store *st, store_usage *u)
     bool own;
     int changed = 0;
     if (!store_text_ok(u->contract_id) || !store_text_ok(u->client_id) || u->line_no < 0 ||
-        u->seq < 0 || !decimal_ok(u->quantity) || u->quantity[0] == '-' || !u->recorded_on ||
-        !opt_date_ok(u->recorded_on) || !store_text_ok(u->recorded_by))
+        u->seq < 0 || !store_decimal_ok(u->quantity) || u->quantity[0] == '-' || !u->recorded_on ||
+        !store_date_ok(u->recorded_on) || !store_text_ok(u->recorded_by))
         return store_failf(st, CPQD_EINVAL, "usage: contract, id, line, period, quantity required");
     store_now(now);
     int rc = store_write_begin(st, &own);
@@ -851,7 +784,7 @@ int store_usage_add(store *st, store_usage *u)
         store_bind_int64(st, s, 4, u->seq);
         const char *t[] = {u->quantity, u->recorded_on, u->recorded_by, now};
         bind_texts(st, s, 5, t, 4);
-        rc = run(st, s, "usage insert", &changed);
+        rc = store_run(st, s, "usage insert", &changed);
     }
     if (rc == 0 && !changed)
         rc = store_failf(st, CPQD_ECONFLICT, "usage record %.64s was already recorded",
@@ -891,10 +824,11 @@ int store_receivable_set_amount(store *st, const store_receivable *r)
     bool own;
     int changed = 0;
     if (!store_text_ok(r->contract_id) || !store_text_ok(r->kind) ||
-        !store_text_ok(r->description) || !decimal_ok(r->amount) || !opt_date_ok(r->due_on) ||
-        !opt_date_ok(r->bill_on) || !opt_date_ok(r->expected_on) ||
+        !store_text_ok(r->description) || !store_decimal_ok(r->amount) ||
+        !store_date_ok(r->due_on) || !store_date_ok(r->bill_on) || !store_date_ok(r->expected_on) ||
         !store_opt_text_ok(r->waits_for))
-        return store_failf(st, CPQD_EINVAL, "receivable amount: key, amount, dates or text invalid");
+        return store_failf(st, CPQD_EINVAL,
+                           "receivable amount: key, amount, dates or text invalid");
     int rc = store_write_begin(st, &own);
     if (rc != 0)
         return rc;
@@ -907,7 +841,7 @@ int store_receivable_set_amount(store *st, const store_receivable *r)
         store_bind_int64(st, s, 10, r->service);
         store_bind_int64(st, s, 11, r->seq);
         store_bind_int64(st, s, 12, r->part);
-        rc = run(st, s, "receivable amount", &changed);
+        rc = store_run(st, s, "receivable amount", &changed);
     }
     if (rc == 0 && changed == 0)
         rc = store_failf(st, CPQD_ECONFLICT,
@@ -962,7 +896,7 @@ int store_receivables_open_usage(store *st, const char *until, store_receivable 
     sqlite3_stmt *s;
     *items = NULL;
     *n = 0;
-    if (!until || !opt_date_ok(until))
+    if (!until || !store_date_ok(until))
         return store_failf(st, CPQD_EINVAL, "receivables: a date YYYY-MM-DD is required");
     int rc = store_stmt(st, STMT_RECV_OPEN_USAGE, &s);
     if (rc != 0)
@@ -977,7 +911,7 @@ int store_contract_set_total(store *st, const char *id, const char *old_total,
     sqlite3_stmt *s;
     bool own;
     int changed = 0;
-    if (!store_text_ok(id) || !decimal_ok(old_total) || !decimal_ok(new_total))
+    if (!store_text_ok(id) || !store_decimal_ok(old_total) || !store_decimal_ok(new_total))
         return store_failf(st, CPQD_EINVAL, "contract total: id and decimal totals required");
     int rc = store_write_begin(st, &own);
     if (rc != 0)
@@ -985,7 +919,7 @@ int store_contract_set_total(store *st, const char *id, const char *old_total,
     if ((rc = store_stmt(st, STMT_CONTRACT_SET_TOTAL, &s)) == 0) {
         const char *t[] = {new_total, id, old_total};
         bind_texts(st, s, 1, t, 3);
-        rc = run(st, s, "contract total", &changed);
+        rc = store_run(st, s, "contract total", &changed);
     }
     if (rc == 0 && changed == 0)
         rc = store_failf(st, CPQD_ECONFLICT, "contract %.64s changed meanwhile", id);
@@ -1046,9 +980,9 @@ static bool change_ok(const store_line_change *c)
 {
     return store_text_ok(c->contract_id) && store_text_ok(c->kind) &&
            store_text_ok(c->client_id) && c->line_no >= 0 && c->term_no >= 0 &&
-           c->change_no >= 0 && c->effective_on && opt_date_ok(c->effective_on) &&
-           decimal_ok(c->quantity) && decimal_ok(c->old_quantity) &&
-           decimal_ok(c->period_amount) && decimal_ok(c->old_amount) &&
+           c->change_no >= 0 && c->effective_on && store_date_ok(c->effective_on) &&
+           store_decimal_ok(c->quantity) && store_decimal_ok(c->old_quantity) &&
+           store_decimal_ok(c->period_amount) && store_decimal_ok(c->old_amount) &&
            store_text_ok(c->source) && store_text_ok(c->created_by);
 }
 
@@ -1073,7 +1007,7 @@ int store_line_change_add(store *st, store_line_change *c)
         const char *u[] = {c->effective_on,  c->quantity, c->old_quantity, c->period_amount,
                            c->old_amount,    c->source,   c->created_by,   now};
         bind_texts(st, s, 7, u, 8);
-        rc = run(st, s, "line change insert", &changed);
+        rc = store_run(st, s, "line change insert", &changed);
     }
     if (rc == 0 && !changed)
         rc = store_failf(st, CPQD_ECONFLICT, "line change %.64s was already recorded",
@@ -1095,8 +1029,8 @@ int store_receivable_reset_amount(store *st, const store_receivable *r, const ch
     sqlite3_stmt *s;
     bool own;
     int changed = 0;
-    if (!store_text_ok(r->contract_id) || !store_text_ok(r->kind) || !decimal_ok(r->amount) ||
-        !decimal_ok(old_amount))
+    if (!store_text_ok(r->contract_id) || !store_text_ok(r->kind) || !store_decimal_ok(r->amount) ||
+        !store_decimal_ok(old_amount))
         return store_failf(st, CPQD_EINVAL, "receivable amount: key or amounts invalid");
     int rc = store_write_begin(st, &own);
     if (rc != 0)
@@ -1110,7 +1044,7 @@ int store_receivable_reset_amount(store *st, const store_receivable *r, const ch
         store_bind_int64(st, s, 6, r->seq);
         store_bind_int64(st, s, 7, r->part);
         store_bind_text(st, s, 8, old_amount);
-        rc = run(st, s, "receivable reprice", &changed);
+        rc = store_run(st, s, "receivable reprice", &changed);
     }
     if (rc == 0 && changed == 0)
         rc = store_failf(st, CPQD_ECONFLICT, "receivable amount: the item changed meanwhile");
@@ -1123,7 +1057,7 @@ int store_receivables_terms_ended(store *st, const char *until, store_receivable
     sqlite3_stmt *s;
     *items = NULL;
     *n = 0;
-    if (!until || !opt_date_ok(until))
+    if (!until || !store_date_ok(until))
         return store_failf(st, CPQD_EINVAL, "receivables: a date YYYY-MM-DD is required");
     int rc = store_stmt(st, STMT_RECV_TERMS_ENDED, &s);
     if (rc != 0)

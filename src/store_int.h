@@ -144,6 +144,20 @@ char *store_strdup(const char *s);
  * version found. */
 int store_schema_open(store *st, bool migrate, int *from);
 
+/* Helpers the store's files share. */
+/* -?[0-9]+(.[0-9]+)? : the exact decimal text money is stored as. */
+bool store_decimal_ok(const char *s);
+/* NULL, or a calendar date YYYY-MM-DD. */
+bool store_date_ok(const char *s);
+/* prefix + 16 hex characters from getrandom into out[0..cap). */
+int store_random_id(store *st, const char *prefix, char *out, size_t cap);
+/* Steps a statement that returns no row and resets it; *changes (if
+ * wanted) gets the rows it changed. */
+int store_run(store *st, sqlite3_stmt *s, const char *what, int *changes);
+/* The next number of `year` from the counter statement sid, inside the
+ * caller's write scope. */
+int store_counter_next(store *st, store_stmt_id sid, int year, const char *what, int64_t *seq);
+
 /* Test hook: the n-th store_step from now on st fails with SQLITE_IOERR
  * (0 disarms). For the failure-path tests only. */
 void store_test_fail_step(store *st, int n);

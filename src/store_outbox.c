@@ -89,21 +89,6 @@ static int check_new(store *st, const store_outbox_new *in)
     return 0;
 }
 
-static int id_new(store *st, char out[STORE_OUTBOX_ID_LEN])
-{
-    unsigned char b[8];
-    size_t got = 0;
-    while (got < sizeof(b)) {
-        ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
-        if (n < 0 && errno != EINTR)
-            return store_failf(st, CPQD_EIO, "outbox id: getrandom: %s", strerror(errno));
-        got += n > 0 ? (size_t)n : 0;
-    }
-    snprintf(out, STORE_OUTBOX_ID_LEN, "ev_%02x%02x%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
-             b[3], b[4], b[5], b[6], b[7]);
-    return 0;
-}
-
 static int seq_next(store *st, int64_t *seq)
 {
     sqlite3_stmt *s;
@@ -123,7 +108,8 @@ static int seq_next(store *st, int64_t *seq)
  * payload was checked to need no escaping. */
 static char *body_new(const char *id, const store_outbox_new *in, const char *created_at)
 {
-    static const char fmt[] = "{\"id\":\"%s\",\"type\":\"%s\",\"created_at\":\"%s\",\"payload\":%s}";
+    static const char fmt[] =
+        "{\"id\":\"%s\",\"type\":\"%s\",\"created_at\":\"%s\",\"payload\":%s}";
     int n = snprintf(NULL, 0, fmt, id, in->type, created_at, in->payload);
     char *b = n > 0 ? malloc((size_t)n + 1) : NULL;
     if (b)
@@ -136,7 +122,7 @@ static int insert(store *st, const store_outbox_new *in, char id[STORE_OUTBOX_ID
 {
     char created[STORE_TS_LEN], due[OUTBOX_TS_LEN];
     sqlite3_stmt *s;
-    int rc = id_new(st, id);
+    int rc = store_random_id(st, "ev_", id, STORE_OUTBOX_ID_LEN);
     if (rc == 0)
         rc = seq_next(st, seq);
     if (rc != 0)

@@ -27,31 +27,6 @@
 
 /* ---- validation ---- */
 
-/* -?[0-9]+(.[0-9]+)? : the exact decimal text money is stored as. */
-static bool decimal_ok(const char *s)
-{
-    if (!s)
-        return false;
-    s += *s == '-';
-    size_t ints = strspn(s, "0123456789");
-    if (ints == 0)
-        return false;
-    s += ints;
-    if (*s == '.') {
-        size_t frac = strspn(s + 1, "0123456789");
-        if (frac == 0)
-            return false;
-        s += frac + 1;
-    }
-    return *s == '\0';
-}
-
-static bool date_ok(const char *s)
-{
-    date_days d;
-    return !s || date_parse(s, strlen(s), &d) == 0;
-}
-
 /* The content fields of q (not id, number, version or timestamps). */
 static int quote_check(store *st, const store_quote *q)
 {
@@ -68,13 +43,13 @@ static int quote_check(store *st, const store_quote *q)
             return store_failf(st, CPQD_EINVAL, "quote: %s is missing, empty or not UTF-8",
                                req[i].name);
     }
-    if (!decimal_ok(q->total))
+    if (!store_decimal_ok(q->total))
         return store_failf(st, CPQD_EINVAL, "quote: total must be a decimal such as 1234.50");
     if (!store_opt_text_ok(q->partner_id) || !store_opt_text_ok(q->approval_level))
         return store_failf(st, CPQD_EINVAL,
                            "quote: partner_id or approval_level is empty or "
                            "not UTF-8");
-    if (!date_ok(q->valid_until))
+    if (!store_date_ok(q->valid_until))
         return store_failf(st, CPQD_EINVAL, "quote: valid_until must be a date YYYY-MM-DD");
     return 0;
 }
@@ -162,49 +137,6 @@ static int head_read(store *st, const char *id, int *latest, char **status)
 
 /* ---- writing ---- */
 
-/* Steps a statement that returns no row; *changes gets the rows it changed. */
-static int run(store *st, sqlite3_stmt *s, const char *what, int *changes)
-{
-    int r = store_step(st, s);
-    int rc = r == SQLITE_DONE ? 0 : store_fail(st, r, what);
-    if (changes)
-        *changes = rc == 0 ? sqlite3_changes(st->db) : 0;
-    store_stmt_done(s);
-    return rc;
-}
-
-/* The next number of `year`, inside the caller's write scope. */
-static int counter_next(store *st, int year, int64_t *seq)
-{
-    sqlite3_stmt *s;
-    int rc = store_stmt(st, STMT_COUNTER_NEXT, &s);
-    if (rc != 0)
-        return rc;
-    store_bind_int64(st, s, 1, year);
-    int r = store_step(st, s);
-    if (r == SQLITE_ROW)
-        *seq = sqlite3_column_int64(s, 0);
-    else
-        rc = store_fail(st, r, "quote number");
-    store_stmt_done(s);
-    return rc;
-}
-
-static int id_new(store *st, char out[QUOTE_ID_LEN])
-{
-    unsigned char b[8];
-    size_t got = 0;
-    while (got < sizeof(b)) {
-        ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
-        if (n < 0 && errno != EINTR)
-            return store_failf(st, CPQD_EIO, "quote id: getrandom: %s", strerror(errno));
-        got += n > 0 ? (size_t)n : 0;
-    }
-    snprintf(out, QUOTE_ID_LEN, "q_%02x%02x%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4],
-             b[5], b[6], b[7]);
-    return 0;
-}
-
 /* The head row of a new quote, under a fresh random id in id. */
 static int head_insert(store *st, const store_quote *q, char id[QUOTE_ID_LEN], const char *number,
                        int year, int64_t seq, const char *now)
@@ -212,7 +144,8 @@ static int head_insert(store *st, const store_quote *q, char id[QUOTE_ID_LEN], c
     int rc = CPQD_ECONFLICT;
     for (int attempt = 0; attempt < ID_ATTEMPTS && rc == CPQD_ECONFLICT; attempt++) {
         sqlite3_stmt *s;
-        if ((rc = id_new(st, id)) != 0 || (rc = store_stmt(st, STMT_QUOTE_INSERT, &s)) != 0)
+        if ((rc = store_random_id(st, "q_", id, QUOTE_ID_LEN)) != 0 ||
+            (rc = store_stmt(st, STMT_QUOTE_INSERT, &s)) != 0)
             return rc;
         const char *text[] = {id, number};
         for (int i = 0; i < 2; i++)
@@ -224,7 +157,7 @@ static int head_insert(store *st, const store_quote *q, char id[QUOTE_ID_LEN], c
                               q->total,  q->created_by,  now,           now};
         for (int i = 0; i < 8; i++)
             store_bind_text(st, s, i + 6, rest[i]);
-        rc = run(st, s, "quote insert", NULL);
+        rc = store_run(st, s, "quote insert", NULL);
     }
     return rc;
 }
@@ -246,7 +179,7 @@ static int version_insert(store *st, const char *id, int version, const store_qu
     const char *b[] = {q->approval_level, q->created_by, now, now};
     for (int i = 0; i < 4; i++)
         store_bind_text(st, s, i + 13, b[i]);
-    return run(st, s, "quote version insert", NULL);
+    return store_run(st, s, "quote version insert", NULL);
 }
 
 /* Appends to the history of quote id (inside a write scope). */
@@ -273,7 +206,7 @@ static int event_insert(store *st, const char *id, int version, const char *from
     const char *t[] = {from, to, actor, note, now};
     for (int i = 0; i < 5; i++)
         store_bind_text(st, s, i + 4, t[i]);
-    return run(st, s, "quote history", NULL);
+    return store_run(st, s, "quote history", NULL);
 }
 
 /* The four strings store_quote_insert hands back, all or none. */
@@ -302,7 +235,7 @@ int store_quote_insert(store *st, store_quote *q, int year)
     store_now(now);
     if ((rc = store_write_begin(st, &own)) != 0)
         return rc;
-    rc = counter_next(st, year, &seq);
+    rc = store_counter_next(st, STMT_COUNTER_NEXT, year, "quote number", &seq);
     if (rc == 0) {
         snprintf(number, sizeof(number), "Q-%04d-%06lld", year, (long long)seq);
         rc = head_insert(st, q, id, number, year, seq, now);
@@ -337,7 +270,7 @@ static int head_update(store *st, const store_quote *q, const char *now)
     for (int i = 0; i < 7; i++)
         store_bind_text(st, s, i + 2, t[i]);
     store_bind_int64(st, s, 9, q->version - 1);
-    rc = run(st, s, "quote update", &changes);
+    rc = store_run(st, s, "quote update", &changes);
     if (rc == 0 && changes != 1)
         rc = store_failf(st, CPQD_ECONFLICT, "quote %s: moved on concurrently", q->id);
     return rc;
@@ -400,7 +333,7 @@ static int status_move(store *st, const char *id, const char *from, const char *
     const char *t[] = {to, now, id, from};
     for (int i = 0; i < 4; i++)
         store_bind_text(st, s, i + 1, t[i]);
-    if ((rc = run(st, s, "quote status", &changes)) != 0)
+    if ((rc = store_run(st, s, "quote status", &changes)) != 0)
         return rc;
     if (changes != 1)
         return store_failf(st, CPQD_ECONFLICT, "quote %s: moved on concurrently", id);
@@ -410,7 +343,7 @@ static int status_move(store *st, const char *id, const char *from, const char *
     store_bind_text(st, s, 2, now);
     store_bind_text(st, s, 3, id);
     store_bind_int64(st, s, 4, latest);
-    if ((rc = run(st, s, "quote status", NULL)) != 0)
+    if ((rc = store_run(st, s, "quote status", NULL)) != 0)
         return rc;
     return event_insert(st, id, latest, from, to, actor, note, now);
 }

@@ -14,7 +14,7 @@
  *
  * Money: every amount is a money_dec; intermediate amounts stay exact up
  * to PRICE_WORK_SCALE places and are rounded once, at step 9, to the
- * currency's minor unit. No double anywhere.
+ * currency's minor unit. Only exact decimals.
  *
  * Ownership: a price_result owns everything it points to except catalog
  * structs (products, promotions, positions), which belong to the snapshot

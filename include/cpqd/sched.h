@@ -115,6 +115,10 @@ void sched_list_fini(sched_list *l);
 /* Sorts by due_on (pending items last, by expected_on), then line, kind,
  * seq, part: the order GET .../receivables lists them in. */
 void sched_list_sort(sched_list *l);
+/* The order sched_list_sort uses (by due date, pending items last by
+ * their estimate, then line, kind, service, seq, part): <0, 0, >0. For
+ * callers sorting their own rows that carry sched items. */
+int sched_item_cmp(const sched_item *a, const sched_item *b);
 
 /* A service bundled with a goods_with_service line (docs/receivables.md
  * "goods_with_service"). */
