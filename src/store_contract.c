@@ -44,6 +44,57 @@ static int cols_dup(sqlite3_stmt *s, char **const *cols, int n)
     return 0;
 }
 
+/* Reads every row of s (bound) into a malloc'ed array of `size`-byte
+ * elements with read(); fini frees one element. */
+static int rows_read(store *st, sqlite3_stmt *s, size_t size, int (*read)(sqlite3_stmt *, void *),
+                     void (*fini)(void *), void **items, size_t *n)
+{
+    char *v = NULL;
+    size_t k = 0, cap = 0;
+    int rc = 0, r = SQLITE_DONE;
+    while (rc == 0 && (r = store_step(st, s)) == SQLITE_ROW) {
+        if (k == cap) {
+            size_t nc = cap ? cap * 2 : 8;
+            char *nv = realloc(v, nc * size);
+            if (!nv) {
+                rc = CPQD_ENOMEM;
+                break;
+            }
+            v = nv, cap = nc;
+        }
+        if ((rc = read(s, v + k * size)) == 0)
+            k++;
+    }
+    if (rc == 0 && r != SQLITE_DONE)
+        rc = store_fail(st, r, "rows");
+    store_stmt_done(s);
+    if (rc != 0 || k == 0) {
+        for (size_t i = 0; i < k; i++)
+            fini(v + i * size);
+        free(v);
+        return rc;
+    }
+    *items = v;
+    *n = k;
+    return 0;
+}
+
+/* Reads the one row s (bound) yields into out with read(); no row is
+ * CPQD_ENOTFOUND naming `what` and `key`. */
+static int row_one(store *st, sqlite3_stmt *s, int (*read)(sqlite3_stmt *, void *), void *out,
+                   const char *what, const char *key)
+{
+    int rc, r = store_step(st, s);
+    if (r == SQLITE_ROW)
+        rc = read(s, out);
+    else if (r == SQLITE_DONE)
+        rc = store_failf(st, CPQD_ENOTFOUND, "%s %.64s: not found", what, key);
+    else
+        rc = store_fail(st, r, what);
+    store_stmt_done(s);
+    return rc;
+}
+
 /* ---- contracts ---- */
 
 void store_contract_fini(store_contract *c)
@@ -249,6 +300,11 @@ static int contract_read(sqlite3_stmt *s, store_contract *out)
     return 0;
 }
 
+static int contract_read_v(sqlite3_stmt *s, void *out)
+{
+    return contract_read(s, out);
+}
+
 static int contract_one(store *st, store_stmt_id sid, const char *key, store_contract *out)
 {
     sqlite3_stmt *s;
@@ -259,15 +315,7 @@ static int contract_one(store *st, store_stmt_id sid, const char *key, store_con
     if (rc != 0)
         return rc;
     store_bind_text(st, s, 1, key);
-    int r = store_step(st, s);
-    if (r == SQLITE_ROW)
-        rc = contract_read(s, out);
-    else if (r == SQLITE_DONE)
-        rc = store_failf(st, CPQD_ENOTFOUND, "contract %.64s: not found", key);
-    else
-        rc = store_fail(st, r, "contract get");
-    store_stmt_done(s);
-    return rc;
+    return row_one(st, s, contract_read_v, out, "contract", key);
 }
 
 int store_contract_get(store *st, const char *id, store_contract *out)
@@ -322,39 +370,19 @@ static int recv_read(sqlite3_stmt *s, store_receivable *out)
     return 0;
 }
 
+static int recv_read_v(sqlite3_stmt *s, void *out)
+{
+    return recv_read(s, out);
+}
+static void recv_fini_v(void *r)
+{
+    store_receivable_fini(r);
+}
+
 /* Steps s to the end, collecting items into a malloc'ed array. */
 static int recv_rows(store *st, sqlite3_stmt *s, store_receivable **items, size_t *n)
 {
-    store_receivable *v = NULL;
-    size_t k = 0, cap = 0;
-    int rc = 0, r = SQLITE_DONE;
-    while (rc == 0 && (r = store_step(st, s)) == SQLITE_ROW) {
-        if (k == cap) {
-            size_t nc = cap ? cap * 2 : 16;
-            store_receivable *nv = realloc(v, nc * sizeof(*nv));
-            if (!nv) {
-                rc = CPQD_ENOMEM;
-                break;
-            }
-            v = nv, cap = nc;
-        }
-        if ((rc = recv_read(s, &v[k])) == 0)
-            k++;
-    }
-    if (rc == 0 && r != SQLITE_DONE)
-        rc = store_fail(st, r, "receivables");
-    store_stmt_done(s);
-    if (rc != 0) {
-        for (size_t i = 0; i < k; i++)
-            store_receivable_fini(&v[i]);
-        free(v);
-        return rc;
-    }
-    *items = k ? v : NULL;
-    if (!k)
-        free(v);
-    *n = k;
-    return 0;
+    return rows_read(st, s, sizeof(**items), recv_read_v, recv_fini_v, (void **)items, n);
 }
 
 int store_receivables_of(store *st, const char *contract_id, store_receivable **items, size_t *n)
@@ -397,15 +425,7 @@ int store_receivable_get(store *st, const char *id, store_receivable *out)
     if (rc != 0)
         return rc;
     store_bind_text(st, s, 1, id);
-    int r = store_step(st, s);
-    if (r == SQLITE_ROW)
-        rc = recv_read(s, out);
-    else if (r == SQLITE_DONE)
-        rc = store_failf(st, CPQD_ENOTFOUND, "receivable %.64s: not found", id);
-    else
-        rc = store_fail(st, r, "receivable get");
-    store_stmt_done(s);
-    return rc;
+    return row_one(st, s, recv_read_v, out, "receivable", id);
 }
 
 int store_receivable_set_dates(store *st, const store_receivable *r)
@@ -450,6 +470,15 @@ static int payment_read(sqlite3_stmt *s, store_payment *out)
     return 0;
 }
 
+static int payment_read_v(sqlite3_stmt *s, void *out)
+{
+    return payment_read(s, out);
+}
+static void payment_fini_v(void *p)
+{
+    store_payment_fini(p);
+}
+
 int store_payment_get(store *st, const char *rid, const char *client_id, store_payment *out)
 {
     sqlite3_stmt *s;
@@ -461,55 +490,21 @@ int store_payment_get(store *st, const char *rid, const char *client_id, store_p
         return rc;
     store_bind_text(st, s, 1, rid);
     store_bind_text(st, s, 2, client_id);
-    int r = store_step(st, s);
-    if (r == SQLITE_ROW)
-        rc = payment_read(s, out);
-    else if (r == SQLITE_DONE)
-        rc = store_failf(st, CPQD_ENOTFOUND, "payment %.64s: not found", client_id);
-    else
-        rc = store_fail(st, r, "payment get");
-    store_stmt_done(s);
-    return rc;
+    return row_one(st, s, payment_read_v, out, "payment", client_id);
 }
 
 int store_payments_of(store *st, const char *rid, store_payment **items, size_t *n)
 {
     sqlite3_stmt *s;
-    store_payment *v = NULL;
-    size_t k = 0, cap = 0;
     *items = NULL;
     *n = 0;
     if (!store_text_ok(rid))
         return store_failf(st, CPQD_EINVAL, "payments: a receivable id is required");
-    int rc = store_stmt(st, STMT_PAYMENTS_OF, &s), r = SQLITE_DONE;
+    int rc = store_stmt(st, STMT_PAYMENTS_OF, &s);
     if (rc != 0)
         return rc;
     store_bind_text(st, s, 1, rid);
-    while (rc == 0 && (r = store_step(st, s)) == SQLITE_ROW) {
-        if (k == cap) {
-            size_t nc = cap ? cap * 2 : 8;
-            store_payment *nv = realloc(v, nc * sizeof(*nv));
-            if (!nv) {
-                rc = CPQD_ENOMEM;
-                break;
-            }
-            v = nv, cap = nc;
-        }
-        if ((rc = payment_read(s, &v[k])) == 0)
-            k++;
-    }
-    if (rc == 0 && r != SQLITE_DONE)
-        rc = store_fail(st, r, "payments");
-    store_stmt_done(s);
-    if (rc != 0 || k == 0) {
-        for (size_t i = 0; i < k; i++)
-            store_payment_fini(&v[i]);
-        free(v);
-        return rc;
-    }
-    *items = v;
-    *n = k;
-    return 0;
+    return rows_read(st, s, sizeof(**items), payment_read_v, payment_fini_v, (void **)items, n);
 }
 
 static int payment_write(store *st, const store_payment *p, const char *old_paid,
@@ -638,41 +633,6 @@ static int usage_read(sqlite3_stmt *s, store_usage *out)
     return 0;
 }
 
-/* Reads every row of s (bound) into a malloc'ed array of `size`-byte
- * elements with read(); fini frees one element. */
-static int rows_read(store *st, sqlite3_stmt *s, size_t size, int (*read)(sqlite3_stmt *, void *),
-                     void (*fini)(void *), void **items, size_t *n)
-{
-    char *v = NULL;
-    size_t k = 0, cap = 0;
-    int rc = 0, r = SQLITE_DONE;
-    while (rc == 0 && (r = store_step(st, s)) == SQLITE_ROW) {
-        if (k == cap) {
-            size_t nc = cap ? cap * 2 : 8;
-            char *nv = realloc(v, nc * size);
-            if (!nv) {
-                rc = CPQD_ENOMEM;
-                break;
-            }
-            v = nv, cap = nc;
-        }
-        if ((rc = read(s, v + k * size)) == 0)
-            k++;
-    }
-    if (rc == 0 && r != SQLITE_DONE)
-        rc = store_fail(st, r, "rows");
-    store_stmt_done(s);
-    if (rc != 0 || k == 0) {
-        for (size_t i = 0; i < k; i++)
-            fini(v + i * size);
-        free(v);
-        return rc;
-    }
-    *items = v;
-    *n = k;
-    return 0;
-}
-
 static int line_event_read_v(sqlite3_stmt *s, void *out)
 {
     return line_event_read(s, out);
@@ -752,15 +712,7 @@ int store_usage_get(store *st, const char *contract_id, const char *client_id, s
         return rc;
     store_bind_text(st, s, 1, contract_id);
     store_bind_text(st, s, 2, client_id);
-    int r = store_step(st, s);
-    if (r == SQLITE_ROW)
-        rc = usage_read(s, out);
-    else if (r == SQLITE_DONE)
-        rc = store_failf(st, CPQD_ENOTFOUND, "usage record %.64s: not found", client_id);
-    else
-        rc = store_fail(st, r, "usage get");
-    store_stmt_done(s);
-    return rc;
+    return row_one(st, s, usage_read_v, out, "usage record", client_id);
 }
 
 int store_usage_add(store *st, store_usage *u)
