@@ -68,6 +68,22 @@ static json_t *priced_line(const contract_after *a, size_t li)
     return NULL;
 }
 
+/* The end of a term change: on success the reply is res (consumed either
+ * way); the loaded terms and contract are freed. */
+static int term_done(int rc, int created, json_t *res, terms *t, contract_after *a,
+                     quote_reply *out)
+{
+    if (rc == 0) {
+        out->created = created;
+        rc = (out->body = contract_dump(res)) ? 0 : CPQD_ENOMEM;
+    } else {
+        json_decref(res);
+    }
+    terms_fini(t);
+    contract_after_fini(a);
+    return rc;
+}
+
 static int terms_load(quote_ctx *c, const contract_after *a, size_t li, terms *t)
 {
     memset(t, 0, sizeof(*t));
@@ -367,15 +383,7 @@ static int renew_run(quote_ctx *c, void *ctx, quote_reply *out, cpqd_errs *errs)
         rc = renew_write(c, &a, &t, term, r->has_amount ? &r->amount : NULL, "api", &res, errs);
         created = 1;
     }
-    if (rc == 0) {
-        out->created = created;
-        rc = (out->body = contract_dump(res)) ? 0 : CPQD_ENOMEM;
-        res = NULL;
-    }
-    json_decref(res);
-    terms_fini(&t);
-    contract_after_fini(&a);
-    return rc;
+    return term_done(rc, created, res, &t, &a, out);
 }
 
 int contract_line_renew(quote_ctx *c, const char *id, const char *line, const char *body,
@@ -762,15 +770,7 @@ static int seat_run(quote_ctx *c, void *ctx, quote_reply *out, cpqd_errs *errs)
             rc = seat_write(c, &a, &t, r, term, &res, errs);
         created = 1;
     }
-    if (rc == 0) {
-        out->created = created;
-        rc = (out->body = contract_dump(res)) ? 0 : CPQD_ENOMEM;
-        res = NULL;
-    }
-    json_decref(res);
-    terms_fini(&t);
-    contract_after_fini(&a);
-    return rc;
+    return term_done(rc, created, res, &t, &a, out);
 }
 
 int contract_seat_change(quote_ctx *c, const char *id, const char *line, const char *body,

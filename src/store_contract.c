@@ -44,6 +44,24 @@ static int cols_dup(sqlite3_stmt *s, char **const *cols, int n)
     return 0;
 }
 
+/* Ends the write begun with store_write_begin (committing when rc is 0);
+ * once committed, *stamp (when given) becomes a copy of now. */
+static int write_end_stamp(store *st, bool own, int rc, const char *now, char **stamp)
+{
+    char *at = rc == 0 && stamp ? store_strdup(now) : NULL;
+    if (rc == 0 && stamp && !at)
+        rc = store_failf(st, CPQD_ENOMEM, "out of memory");
+    if ((rc = store_write_end(st, own, rc)) != 0) {
+        free(at);
+        return rc;
+    }
+    if (stamp) {
+        free(*stamp);
+        *stamp = at;
+    }
+    return 0;
+}
+
 /* Reads every row of s (bound) into a malloc'ed array of `size`-byte
  * elements with read(); fini frees one element. */
 static int rows_read(store *st, sqlite3_stmt *s, size_t size, int (*read)(sqlite3_stmt *, void *),
@@ -686,17 +704,8 @@ int store_line_event_add(store *st, store_line_event *e, bool *first)
         bind_texts(st, s, 3, t, 5);
         rc = store_run(st, s, "line event insert", &changed);
     }
-    char *at = rc == 0 && changed ? store_strdup(now) : NULL;
-    if (rc == 0 && changed && !at)
-        rc = store_failf(st, CPQD_ENOMEM, "out of memory");
-    if ((rc = store_write_end(st, own, rc)) != 0) {
-        free(at);
+    if ((rc = write_end_stamp(st, own, rc, now, changed ? &e->recorded_at : NULL)) != 0)
         return rc;
-    }
-    if (changed) {
-        free(e->recorded_at);
-        e->recorded_at = at;
-    }
     *first = changed > 0;
     return 0;
 }
@@ -741,16 +750,7 @@ int store_usage_add(store *st, store_usage *u)
     if (rc == 0 && !changed)
         rc = store_failf(st, CPQD_ECONFLICT, "usage record %.64s was already recorded",
                          u->client_id);
-    char *at = rc == 0 ? store_strdup(now) : NULL;
-    if (rc == 0 && !at)
-        rc = store_failf(st, CPQD_ENOMEM, "out of memory");
-    if ((rc = store_write_end(st, own, rc)) != 0) {
-        free(at);
-        return rc;
-    }
-    free(u->created_at);
-    u->created_at = at;
-    return 0;
+    return write_end_stamp(st, own, rc, now, &u->created_at);
 }
 
 int store_usage_of_period(store *st, const char *contract_id, int line_no, int seq,
@@ -964,16 +964,7 @@ int store_line_change_add(store *st, store_line_change *c)
     if (rc == 0 && !changed)
         rc = store_failf(st, CPQD_ECONFLICT, "line change %.64s was already recorded",
                          c->client_id);
-    char *at = rc == 0 ? store_strdup(now) : NULL;
-    if (rc == 0 && !at)
-        rc = store_failf(st, CPQD_ENOMEM, "out of memory");
-    if ((rc = store_write_end(st, own, rc)) != 0) {
-        free(at);
-        return rc;
-    }
-    free(c->created_at);
-    c->created_at = at;
-    return 0;
+    return write_end_stamp(st, own, rc, now, &c->created_at);
 }
 
 int store_receivable_reset_amount(store *st, const store_receivable *r, const char *old_amount)
