@@ -35,7 +35,7 @@ TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TOOLS    := $(BUILD)/gencat
 BENCHES  := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/bench_*.c))
 
-.PHONY: all deps run test asan check unit e2e bench install clean fmt tidy
+.PHONY: all deps run test asan check check-dates unit e2e bench install clean fmt tidy
 .DEFAULT_GOAL := all
 
 all: deps
@@ -49,14 +49,27 @@ run: deps
 	./build/release/cpqd serve --catalogs catalogs --listen $(LISTEN) --db $(DB) \
 		$(if $(THREADS),--threads $(THREADS)) $(if $(KEYS),--keys $(KEYS))
 
-# The whole suite: unit + end-to-end tests, once optimised, once under
-# AddressSanitizer and UndefinedBehaviorSanitizer.
+# The whole suite: unit + end-to-end tests, once optimised, again
+# optimised under faketime (two years ahead, and a 31 December 23:59:30
+# that turns into a new year during the run) so that a test reading the
+# calendar fails the day it is written, and once under AddressSanitizer and
+# UndefinedBehaviorSanitizer.
 test: deps
-	@rm -f build/release/test-summary build/asan/test-summary
+	@rm -f build/release/test-summary* build/asan/test-summary*
 	@$(MAKE) --no-print-directory MODE=release check
+	@$(MAKE) --no-print-directory MODE=release check-dates
 	@$(MAKE) --no-print-directory MODE=asan check
-	@cat build/release/test-summary build/asan/test-summary | \
+	@cat build/release/test-summary* build/asan/test-summary* | \
 		awk '{p += $$1; f += $$2} END {print "all: " p " passed, " f " failed"}'
+
+# The optimised suite on other dates (Debian's faketime; the clock runs on
+# from the date given).
+check-dates: $(BUILD)/cpqd $(TESTS) $(TOOLS) $(BENCHES)
+	@echo "faketime: +730 days"
+	@CPQD_SUMMARY=$(BUILD)/test-summary-730d faketime -f '+730d' sh tests/run-tests.sh $(BUILD)
+	@y=$$(( $$(date +%Y) + 2 )); echo "faketime: $$y-12-31 23:59:30"; \
+		CPQD_SUMMARY=$(BUILD)/test-summary-eoy faketime -f "@$$y-12-31 23:59:30" \
+		sh tests/run-tests.sh $(BUILD)
 
 asan: deps
 	@$(MAKE) --no-print-directory MODE=asan check

@@ -926,11 +926,7 @@ static int ak_new_fill(ak_new *n, const ak_doc *d, const char *key)
     if (ak_sha256(key, strlen(key), n->digest))
         return CPQD_ENOMEM;
     ak_hash_format(n->digest, n->hash);
-    time_t now = time(NULL);
-    struct tm tm;
-    if (!gmtime_r(&now, &tm))
-        return CPQD_EINTERNAL;
-    date_format(date_from_ymd(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday), n->created);
+    date_format(date_today(), n->created);
     return 0;
 }
 

@@ -13,6 +13,7 @@
  * it; its products[] is sorted by SKU with no duplicates.
  */
 #include "cat_int.h"
+#include "cpqd/date.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -432,7 +433,7 @@ static cat_snapshot *load(const char *path, const char *rules_dir, const char *s
     rc = collect(path, &files, errs);
     if (rc == 0)
         rc = build(s, &files, errs);
-    s->loaded_at = (long long)time(NULL);
+    s->loaded_at = (long long)date_now();
     for (int i = 0; rc == 0 && i < CAT_EXT_N; i++)
         if (ext_hooks[i].build)
             rc = ext_hooks[i].build(s, errs, &s->ext[i]);

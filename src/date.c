@@ -84,15 +84,53 @@ void date_format(date_days dd, char buf[DATE_FMT_LEN])
     }
 }
 
+/* The one clock. clock_fixed is DATE_CLOCK_REAL or the fixed day;
+ * clock_base is the monotonic second at which it was fixed. Both are set
+ * once at startup (date_clock_set) and read from any thread. */
 static atomic_int clock_fixed = DATE_CLOCK_REAL;
+static _Atomic int64_t clock_base;
+
+static int64_t mono_secs(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec;
+}
 
 date_days date_today(void)
 {
     int fixed = atomic_load_explicit(&clock_fixed, memory_order_relaxed);
-    return fixed != DATE_CLOCK_REAL ? (date_days)fixed : (date_days)(time(NULL) / 86400);
+    return fixed != DATE_CLOCK_REAL ? (date_days)fixed : (date_days)(date_now() / 86400);
+}
+
+int64_t date_now(void)
+{
+    int fixed = atomic_load_explicit(&clock_fixed, memory_order_relaxed);
+    if (fixed == DATE_CLOCK_REAL)
+        return (int64_t)time(NULL);
+    /* noon of the fixed day, advancing with the process so that stamps
+     * still order the writes they record */
+    int64_t since = mono_secs() - atomic_load_explicit(&clock_base, memory_order_relaxed);
+    return (int64_t)fixed * 86400 + 12 * 3600 + (since > 0 ? since : 0);
 }
 
 void date_clock_set(date_days d)
 {
+    atomic_store_explicit(&clock_base, mono_secs(), memory_order_relaxed);
     atomic_store_explicit(&clock_fixed, (int)d, memory_order_relaxed);
+}
+
+void date_stamp(int64_t secs, char buf[DATE_TS_LEN])
+{
+    date_days d = (date_days)(secs >= 0 ? secs / 86400 : (secs - 86399) / 86400);
+    int64_t s = secs - (int64_t)d * 86400;
+    const int hms[3] = {(int)(s / 3600), (int)(s / 60 % 60), (int)(s % 60)};
+    date_format(d, buf);
+    for (int i = 0; i < 3; i++) {
+        buf[10 + 3 * i] = i == 0 ? 'T' : ':';
+        buf[11 + 3 * i] = (char)('0' + hms[i] / 10);
+        buf[12 + 3 * i] = (char)('0' + hms[i] % 10);
+    }
+    buf[19] = 'Z';
+    buf[20] = '\0';
 }

@@ -13,6 +13,7 @@
  */
 #include "http_int.h"
 
+#include "cpqd/date.h"
 #include "cpqd/money.h"
 
 #include <stdlib.h>
@@ -136,13 +137,8 @@ static json_t *view_catalog_one(hv *b, const cat_catalog *c)
 /* Seconds since the epoch as "2026-05-01T12:34:56Z". */
 static json_t *hv_instant(hv *b, long long secs)
 {
-    char buf[32];
-    struct tm tm;
-    time_t t = (time_t)secs;
-    if (!gmtime_r(&t, &tm) || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
-        b->failed = true;
-        return NULL;
-    }
+    char buf[DATE_TS_LEN];
+    date_stamp(secs, buf);
     return hv_new(b, json_string(buf));
 }
 

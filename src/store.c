@@ -35,10 +35,7 @@ char *store_strdup(const char *s)
 
 void store_now(char buf[STORE_TS_LEN])
 {
-    time_t t = time(NULL);
-    struct tm tm;
-    if (!gmtime_r(&t, &tm) || strftime(buf, STORE_TS_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-        snprintf(buf, STORE_TS_LEN, "1970-01-01T00:00:00Z");
+    date_stamp(date_now(), buf);
 }
 
 /* Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, at most

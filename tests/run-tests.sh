@@ -7,6 +7,7 @@
 # printed no cmocka summary (each such binary counts as one failure).
 #
 # usage: tests/run-tests.sh BUILD_DIR      (e.g. build/release, build/asan)
+# The counts also go to $CPQD_SUMMARY (default BUILD_DIR/test-summary).
 set -u
 
 if [ $# -ne 1 ] || [ ! -d "$1" ]; then
@@ -68,5 +69,5 @@ if [ "$found" -eq 0 ]; then
     failed=$((failed + 1))
 fi
 echo "tests: $passed passed, $failed failed"
-echo "$passed $failed" > "$BUILD/test-summary"
+echo "$passed $failed" > "${CPQD_SUMMARY:-$BUILD/test-summary}"
 [ "$failed" -eq 0 ]

@@ -147,6 +147,36 @@ static void test_cat_price_entries(void **state)
     cat_snapshot_release(s);
 }
 
+/* The sample catalogs serve `make run` on any future date: every sellable
+ * product has a list-book entry (audience all) open at the end, in a book
+ * open at the end. Dated windows stay beside it as examples. */
+static void test_cat_samples_price_every_sellable_product_forever(void **state)
+{
+    (void)state;
+    cpqd_errs *e = errs_new();
+    cat_snapshot *s = cat_snapshot_load("catalogs", "rules", e);
+    assert_non_null(s);
+    errs_free(e);
+    size_t missing = 0;
+    for (size_t i = 0; i < cat_snapshot_product_count(s); i++) {
+        const cat_product *p = cat_snapshot_product_at(s, i);
+        if (!p->sellable)
+            continue;
+        cat_price_ref refs[64];
+        size_t n = cat_snapshot_prices(s, p, refs, 64);
+        bool open = false;
+        for (size_t k = 0; k < n && k < 64 && !open; k++)
+            open = refs[k].book->audience == CAT_AUD_ALL && !refs[k].book->has_valid_to &&
+                   !refs[k].entry->has_valid_to;
+        if (!open) {
+            fprintf(stderr, "%s: no open-ended list price\n", p->sku);
+            missing++;
+        }
+    }
+    assert_int_equal(missing, 0);
+    cat_snapshot_release(s);
+}
+
 static void test_cat_attr_value_check(void **state)
 {
     (void)state;
@@ -393,6 +423,7 @@ int main(void)
         cmocka_unit_test(test_cat_loads_every_feature),
         cmocka_unit_test(test_cat_product_lookup_and_bom),
         cmocka_unit_test(test_cat_price_entries),
+        cmocka_unit_test(test_cat_samples_price_every_sellable_product_forever),
         cmocka_unit_test(test_cat_attr_value_check),
         cmocka_unit_test(test_cat_version_is_content_hash),
         cmocka_unit_test(test_cat_current_swap_keeps_old_alive),

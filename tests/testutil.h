@@ -8,7 +8,8 @@
  *   tu_http() for one request, tu_connect()/tu_send()/tu_read_response()
  *   for tests that need to misbehave (stall, read slowly, pipeline);
  * - the real server: tu_server_start() runs `cpqd serve --listen
- *   127.0.0.1:0 ...` with its log in a file, learns the port from the log
+ *   127.0.0.1:0 ... --clock TU_TODAY` (unless the test sets its own
+ *   clock) with its log in a file, learns the port from the log
  *   line "listening on 127.0.0.1:PORT" (no port race) and waits until
  *   /healthz answers; tu_server_stop() sends SIGTERM and returns the exit
  *   status; tu_run() runs a cpqd command and captures its output.
@@ -43,6 +44,9 @@
 #include <unistd.h>
 
 #define TU_WAIT_MS 15000 /* longest any helper waits (sanitizer builds are slow) */
+/* The service's today in every end-to-end test that does not set its own
+ * `--clock`: no test reads the calendar, so the suite passes on any date. */
+#define TU_TODAY "2026-12-01"
 
 /* ---- locations ---- */
 
@@ -502,8 +506,15 @@ static inline int tu_server_start(tu_server *s, const char *log_path, const char
 {
     const char *argv[64] = {"serve", "--listen", "127.0.0.1:0"};
     size_t n = 3;
-    for (size_t i = 0; args[i] && n < 63; i++)
+    bool clock = false;
+    for (size_t i = 0; args[i] && n < 61; i++) {
+        clock = clock || !strcmp(args[i], "--clock");
         argv[n++] = args[i];
+    }
+    if (!clock) {
+        argv[n++] = "--clock";
+        argv[n++] = TU_TODAY;
+    }
     argv[n] = NULL;
     memset(s, 0, sizeof(*s));
     snprintf(s->log, sizeof(s->log), "%s", log_path);

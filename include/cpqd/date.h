@@ -13,6 +13,7 @@
 typedef int32_t date_days; /* days since 1970-01-01 (negative before) */
 
 #define DATE_FMT_LEN 11 /* "YYYY-MM-DD" + NUL */
+#define DATE_TS_LEN 21  /* "YYYY-MM-DDThh:mm:ssZ" + NUL */
 
 /* Parses exactly "YYYY-MM-DD" (years 1900..9999, a real calendar day).
  * Returns 0 or CPQD_EINVAL. */
@@ -35,5 +36,11 @@ date_days date_today(void);
  * before threads start); DATE_CLOCK_REAL goes back to the real clock. */
 #define DATE_CLOCK_REAL INT32_MIN
 void date_clock_set(date_days d);
+/* Now, in seconds since the epoch, from the same clock: the real time,
+ * or once the clock is fixed, noon (UTC) of that day plus the seconds
+ * since it was fixed. Every stored timestamp reads it. */
+int64_t date_now(void);
+/* Writes secs as "YYYY-MM-DDThh:mm:ssZ" (UTC) into buf. */
+void date_stamp(int64_t secs, char buf[DATE_TS_LEN]);
 
 #endif
