@@ -482,17 +482,18 @@ static json_t *view_tiers(hv *b, const cat_pb_entry *e)
     return o;
 }
 
-/* The amounts of an entry; cost and floor only for internal callers
- * (DESIGN.md: a partner never gets cost or floor prices). */
+/* The amounts of an entry; cost, floor and ceiling only for internal
+ * callers (DESIGN.md: a partner never gets internal prices; a bound is
+ * one a partner could price against). */
 static void view_amounts(hv *b, json_t *o, const cat_pb_entry *e)
 {
     bool internal = b->caller->role == HTTP_ROLE_INTERNAL;
     hv_dec(b, o, "list", true, e->list);
-    if (internal)
+    if (internal) {
         hv_dec(b, o, "floor", e->has_floor, e->floor);
-    hv_dec(b, o, "ceiling", e->has_ceiling, e->ceiling);
-    if (internal)
+        hv_dec(b, o, "ceiling", e->has_ceiling, e->ceiling);
         hv_dec(b, o, "cost", e->has_cost, e->cost);
+    }
     hv_bool(b, o, "unit_price", e->unit_price);
 }
 
