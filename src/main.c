@@ -220,6 +220,13 @@ static bool check_one(const char *path, const char *rules, bool name_it, cpqd_er
         free(line);
     }
     errs_free(notes);
+    /* every formula and limit rule once on a sample line of each product
+     * it applies to: a rule that always fails (a runaway loop, a runtime
+     * error) is found here rather than by every price */
+    price_worker *pw = price_worker_new();
+    if (!pw || price_rules_check(pw, s, errs, NULL) != 0)
+        errs_add(errs, CPQD_ENOMEM, path, 0, 0, "out of memory while running the rules");
+    price_worker_free(pw);
     if (errs_count(errs) > before) {
         cat_snapshot_release(s);
         return false;
