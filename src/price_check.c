@@ -32,25 +32,21 @@ typedef struct sample {
     date_days day; /* the pricing date */
 } sample;
 
-/* The list entry of p to sample: a book for everyone first, else any book
- * of its catalog that prices it. false if no book prices p (pricing then
- * never reaches its formulas). */
-static bool sample_of(const cat_product *p, sample *out)
-{
-    const cat_catalog *cc = p->catalog;
-    for (int pass = 0; pass < 2; pass++)
-        for (size_t b = 0; b < cc->nbooks; b++) {
-            const cat_price_book *bk = &cc->books[b];
-            if (pass == 0 && bk->audience != CAT_AUD_ALL)
-                continue;
-            for (size_t e = 0; e < bk->nentries; e++)
-                if (!strcmp(bk->entries[e].sku, p->sku)) {
-                    *out = (sample){p, bk, &bk->entries[e], bk->entries[e].valid_from};
-                    return true;
-                }
-        }
-    return false;
-}
+/* A list entry of a catalog, in the order sample_of prefers them. */
+typedef struct entry_ref {
+    const char *sku;
+    const cat_price_book *book;
+    const cat_pb_entry *entry;
+    size_t rank; /* books for everyone first, then the others, each in file order */
+} entry_ref;
+
+/* How far a rule (by path, as a formula or as a limit) was sampled. */
+typedef struct tally {
+    const char *path;
+    bool limit;
+    size_t tried;
+    bool done; /* failed (reported) */
+} tally;
 
 /* The state of one check. */
 typedef struct checker {
@@ -58,9 +54,91 @@ typedef struct checker {
     const cat_snapshot *s;
     cpqd_errs *errs;
     arena *a;
+    entry_ref *idx; /* the current catalog's entries, by SKU then rank */
+    size_t nidx;
+    tally *tallies;
+    size_t ntallies, captallies;
     size_t failed; /* rules reported */
     int rc;        /* CPQD_ENOMEM once memory ran out (the check stops) */
 } checker;
+
+static bool nomem(checker *k)
+{
+    k->rc = CPQD_ENOMEM;
+    return false;
+}
+
+static int ref_cmp(const void *a, const void *b)
+{
+    const entry_ref *x = a, *y = b;
+    int c = strcmp(x->sku, y->sku);
+    return c ? c : x->rank < y->rank ? -1 : x->rank > y->rank;
+}
+
+/* Indexes the list entries of cc (one sort, so that a catalog of many
+ * products is not scanned once per product). */
+static bool index_catalog(checker *k, const cat_catalog *cc)
+{
+    size_t n = 0;
+    for (size_t b = 0; b < cc->nbooks; b++)
+        n += cc->books[b].nentries;
+    free(k->idx);
+    k->idx = calloc(n ? n : 1, sizeof(*k->idx));
+    k->nidx = 0;
+    if (!k->idx)
+        return nomem(k);
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t b = 0; b < cc->nbooks; b++) {
+            const cat_price_book *bk = &cc->books[b];
+            if ((bk->audience == CAT_AUD_ALL) != (pass == 0))
+                continue;
+            for (size_t e = 0; e < bk->nentries; e++, k->nidx++)
+                k->idx[k->nidx] = (entry_ref){bk->entries[e].sku, bk, &bk->entries[e], k->nidx};
+        }
+    qsort(k->idx, k->nidx, sizeof(*k->idx), ref_cmp);
+    return true;
+}
+
+/* The list entry of p to sample: a book for everyone first, else any book
+ * of its catalog that prices it. false if no book prices p (pricing then
+ * never reaches its rules). */
+static bool sample_of(const checker *k, const cat_product *p, sample *out)
+{
+    size_t lo = 0, hi = k->nidx;
+    while (lo < hi) { /* the first entry whose SKU is not below p's */
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(k->idx[mid].sku, p->sku) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == k->nidx || strcmp(k->idx[lo].sku, p->sku) != 0)
+        return false;
+    const entry_ref *r = &k->idx[lo];
+    *out = (sample){p, r->book, r->entry, r->entry->valid_from};
+    return true;
+}
+
+/* The tally of rule path (as a limit or a formula); NULL when memory ran
+ * out. */
+static tally *tally_of(checker *k, const char *path, bool limit)
+{
+    for (size_t i = 0; i < k->ntallies; i++)
+        if (k->tallies[i].limit == limit && !strcmp(k->tallies[i].path, path))
+            return &k->tallies[i];
+    if (k->ntallies == k->captallies) {
+        size_t cap = k->captallies ? 2 * k->captallies : 16;
+        tally *t = realloc(k->tallies, cap * sizeof(*t));
+        if (!t) {
+            nomem(k);
+            return NULL;
+        }
+        k->tallies = t;
+        k->captallies = cap;
+    }
+    k->tallies[k->ntallies] = (tally){path, limit, 0, false};
+    return &k->tallies[k->ntallies++];
+}
 
 /* A sample pctx: one line of qty units of sm, customer SAMPLE_CUSTOMER,
  * on the first day of its entry, in the book's currency. */
@@ -101,12 +179,6 @@ static void report(checker *k, const char *path, const char *what, const sample 
     k->failed++;
 }
 
-static bool nomem(checker *k)
-{
-    k->rc = CPQD_ENOMEM;
-    return false;
-}
-
 /* Runs rule path on input; true if it passed (else reported, or memory
  * ran out). */
 static bool run(checker *k, const char *path, const rules_value *input, unsigned accept,
@@ -140,7 +212,7 @@ static bool run(checker *k, const char *path, const rules_value *input, unsigned
 static bool check_formula(checker *k, const char *path, cat_pos pos, const cat_product *p)
 {
     sample sm;
-    if (!sample_of(p, &sm))
+    if (!sample_of(k, p, &sm))
         return true;
     money_dec one = money_from_int(1);
     price_request rq;
@@ -212,7 +284,7 @@ static money_dec sample_discount(const cat_promotion *pr, const sample *sm, mone
 static bool check_limit(checker *k, const cat_promotion *pr, const cat_product *p)
 {
     sample sm;
-    if (!sample_of(p, &sm))
+    if (!sample_of(k, p, &sm))
         return true;
     money_dec qty = money_from_int(1), amount;
     if (pr->has_min_quantity && money_cmp(pr->min_quantity, qty) > 0)
@@ -241,37 +313,60 @@ static bool check_limit(checker *k, const cat_promotion *pr, const cat_product *
     return run(k, pr->limit, &input, PRICE_LIMIT_ACCEPT, what, &sm, qty, false);
 }
 
-/* Catalog formula f: on each product it applies to, up to
- * PRICE_CHECK_SAMPLES, until it fails. */
-static void each_formula(checker *k, const cat_catalog *cc, const cat_formula *f)
+/* Samples rule path (a limit or a formula) with fn on product p when it
+ * applies there, unless the rule already failed or was tried on
+ * PRICE_CHECK_SAMPLES products. */
+static void sample_rule(checker *k, const char *path, bool limit, bool applies,
+                        bool (*fn)(checker *k, const void *rule, const cat_product *p),
+                        const void *rule, const cat_product *p)
 {
-    size_t tried = 0;
-    for (size_t i = 0; i < cc->nproducts && tried < PRICE_CHECK_SAMPLES && !k->rc; i++) {
-        const cat_product *p = &cc->products[i];
-        if (!price_formula_applies(f, p))
-            continue;
-        tried++;
-        bool ok = check_formula(k, f->file, f->pos, p);
-        arena_reset(k->a);
-        if (!ok)
-            return;
-    }
+    tally *t = applies && !k->rc ? tally_of(k, path, limit) : NULL;
+    if (!t || t->done || t->tried >= PRICE_CHECK_SAMPLES)
+        return;
+    t->tried++;
+    if (!fn(k, rule, p)) /* fn adds no tally: t stays valid */
+        t->done = true;
+    arena_reset(k->a);
 }
 
-/* The limit rule of promotion pr: likewise, on the products it can apply
- * to. */
-static void each_limit(checker *k, const cat_catalog *cc, const cat_promotion *pr)
+static bool try_catalog_formula(checker *k, const void *rule, const cat_product *p)
 {
-    size_t tried = 0;
-    for (size_t i = 0; i < cc->nproducts && tried < PRICE_CHECK_SAMPLES && !k->rc; i++) {
-        if (!promo_applies(pr, &cc->products[i]))
-            continue;
-        tried++;
-        bool ok = check_limit(k, pr, &cc->products[i]);
-        arena_reset(k->a);
-        if (!ok)
-            return;
-    }
+    const cat_formula *f = rule;
+    return check_formula(k, f->file, f->pos, p);
+}
+
+static bool try_product_formula(checker *k, const void *rule, const cat_product *p)
+{
+    (void)rule;
+    return check_formula(k, p->formula, p->pos, p);
+}
+
+static bool try_limit(checker *k, const void *rule, const cat_product *p)
+{
+    return check_limit(k, rule, p);
+}
+
+/* Every rule of catalog cc on the products it applies to, in catalog
+ * order: each rule (by path) on at most PRICE_CHECK_SAMPLES products,
+ * until its first failure. */
+static void check_catalog(checker *k, const cat_catalog *cc)
+{
+    if (!index_catalog(k, cc))
+        return;
+    for (size_t f = 0; f < cc->nformulas; f++)
+        for (size_t i = 0; i < cc->nproducts; i++)
+            sample_rule(k, cc->formulas[f].file, false,
+                        price_formula_applies(&cc->formulas[f], &cc->products[i]),
+                        try_catalog_formula, &cc->formulas[f], &cc->products[i]);
+    for (size_t i = 0; i < cc->nproducts; i++)
+        if (cc->products[i].formula)
+            sample_rule(k, cc->products[i].formula, false, true, try_product_formula, NULL,
+                        &cc->products[i]);
+    for (size_t pr = 0; pr < cc->npromotions; pr++)
+        for (size_t i = 0; cc->promotions[pr].limit && i < cc->nproducts; i++)
+            sample_rule(k, cc->promotions[pr].limit, true,
+                        promo_applies(&cc->promotions[pr], &cc->products[i]), try_limit,
+                        &cc->promotions[pr], &cc->products[i]);
 }
 
 int price_rules_check(price_worker *w, const cat_snapshot *s, cpqd_errs *errs, size_t *failed)
@@ -281,21 +376,11 @@ int price_rules_check(price_worker *w, const cat_snapshot *s, cpqd_errs *errs, s
         *failed = 0;
     if (!k.a)
         return CPQD_ENOMEM;
-    for (size_t i = 0; i < cat_snapshot_catalog_count(s); i++) {
-        const cat_catalog *cc = cat_snapshot_catalog_at(s, i);
-        for (size_t f = 0; f < cc->nformulas; f++)
-            each_formula(&k, cc, &cc->formulas[f]);
-        for (size_t p = 0; p < cc->nproducts && !k.rc; p++) {
-            const cat_product *pp = &cc->products[p];
-            if (pp->formula)
-                check_formula(&k, pp->formula, pp->pos, pp);
-            arena_reset(k.a);
-        }
-        for (size_t p = 0; p < cc->npromotions; p++)
-            if (cc->promotions[p].limit)
-                each_limit(&k, cc, &cc->promotions[p]);
-    }
+    for (size_t i = 0; i < cat_snapshot_catalog_count(s) && !k.rc; i++)
+        check_catalog(&k, cat_snapshot_catalog_at(s, i));
     arena_free(k.a);
+    free(k.idx);
+    free(k.tallies);
     if (failed)
         *failed = k.failed;
     return k.rc;

@@ -221,8 +221,9 @@ const char *price_step_name(price_step_kind k);
 
 #define PRICE_CHECK_SAMPLES 64 /* products a rule is tried on, at most */
 
-/* Runs every formula and promotion limit rule of s once on each product
- * it applies to (up to PRICE_CHECK_SAMPLES, catalog order), with the
+/* Runs every formula and promotion limit rule of s (each rule file, as a
+ * formula or as a limit) once on each product it applies to (at most
+ * PRICE_CHECK_SAMPLES products, catalog order, until it fails), with the
  * inputs pricing would build for a sample line of that product: its list
  * price from a book for everyone (else any book that prices it), the day
  * that entry opens (a limit: or the promotion's first day, if later),
