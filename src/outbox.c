@@ -16,8 +16,9 @@
  * http.server) or after some idle time leaves a socket libevent may not
  * have seen closed yet: a request sent on it gets no reply. So an attempt
  * that went out on a kept connection and found it closed is sent once
- * more at once on a fresh connection before it counts as failed (the
- * receiver never read the first copy).
+ * more at once on a fresh connection before it counts as failed (a
+ * receiver that had closed it never read the first copy; one that read it
+ * and closed without answering drops the duplicate by id).
  *
  * Globals: none. Everything below runs on the delivery thread except
  * outbox_worker_wake (event_active on a lockable base) and start/stop.
