@@ -148,6 +148,16 @@ static void test_cli_check_runs_every_rule_on_a_sample(void **state)
     run r = cpqd(argv);
     assert_int_equal(r.status, 1);
     assert_string_equal(r.out, "");
+    /* check runs with the production limits: on a loaded machine the 50 ms
+     * deadline may trip before the instruction budget; either way the
+     * rule never ends, at the same line */
+    static const char cpu[] = "ERR_CPU instruction budget exceeded";
+    static const char tim[] = "ERR_TIME wall-clock deadline exceeded";
+    char *at = strstr(r.err, tim);
+    if (at) {
+        memmove(at + strlen(cpu), at + strlen(tim), strlen(at + strlen(tim)) + 1);
+        memcpy(at, cpu, strlen(cpu));
+    }
     char *want = tu_fmt(
         "%s/runfail/bomb.lua:4:0: ERR_MEM memory limit exceeded (formula of B-1 at "
         "%s/runfail.yaml:16:5, on a sample line of B-1: list 4999.00 CNY, quantity 1, "
