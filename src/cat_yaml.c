@@ -14,6 +14,8 @@
 typedef struct yb {
     arena *a;
     const char *file;
+    const char *buf; /* the text being parsed */
+    size_t len;
     cpqd_errs *errs;
     yaml_parser_t parser;
     int rc;
@@ -48,12 +50,61 @@ static void yb_err(yb *b, yaml_mark_t m, const char *msg, const char *detail)
         b->rc = CPQD_EINVAL;
 }
 
+/* Length of the well-formed UTF-8 sequence at s[0..n) (RFC 3629: no
+ * overlong forms, no surrogates, nothing above U+10FFFF), or 0. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t len = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
+                          : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    if (len == 0 || len > n)
+        return 0;
+    unsigned char lo = 0x80, hi = 0xBF; /* the second byte's range */
+    if (c == 0xE0)
+        lo = 0xA0;
+    else if (c == 0xED)
+        hi = 0x9F;
+    else if (c == 0xF0)
+        lo = 0x90;
+    else if (c == 0xF4)
+        hi = 0x8F;
+    for (size_t i = 1; i < len; i++) {
+        if (s[i] < (i == 1 ? lo : 0x80) || s[i] > (i == 1 ? hi : 0xBF))
+            return 0;
+    }
+    return len;
+}
+
+/* The mark of byte offset off of the text: its line and column, counted
+ * in characters as libyaml counts them (a byte that is not UTF-8 counts
+ * as one). */
+static yaml_mark_t mark_at(const yb *b, size_t off)
+{
+    const unsigned char *s = (const unsigned char *)b->buf;
+    yaml_mark_t m = {off, 0, 0};
+    for (size_t i = 0; i < off && i < b->len;) {
+        size_t n = s[i] == '\n' ? 1 : utf8_seq(s + i, b->len - i);
+        if (s[i] == '\n') {
+            m.line++;
+            m.column = 0;
+        } else {
+            m.column++;
+        }
+        i += n ? n : 1;
+    }
+    return m;
+}
+
 static int yb_next(yb *b, yaml_event_t *ev)
 {
     if (yaml_parser_parse(&b->parser, ev))
         return 0;
     const char *what = b->parser.problem ? b->parser.problem : "syntax error";
     yaml_mark_t m = b->parser.problem_mark;
+    /* a reader error (bad encoding, a control character) has no mark,
+     * only the byte offset */
+    if (b->parser.error == YAML_READER_ERROR)
+        m = mark_at(b, b->parser.problem_offset);
     if (b->parser.context) {
         char msg[256];
         snprintf(msg, sizeof(msg), "YAML syntax error: %s (%s)", what, b->parser.context);
@@ -213,11 +264,47 @@ anchor:
     return CPQD_EINVAL;
 }
 
+#define YB_MAX_ENCODING_ERRORS 20
+
+/* Reports every byte sequence of the text that is not UTF-8 at its own
+ * line and column (libyaml would stop at the first one with no position),
+ * at most YB_MAX_ENCODING_ERRORS. Returns how many there were. */
+static size_t utf8_scan(yb *b)
+{
+    const unsigned char *s = (const unsigned char *)b->buf;
+    size_t bad = 0;
+    for (size_t i = 0; i < b->len;) {
+        size_t n = utf8_seq(s + i, b->len - i);
+        if (n) {
+            i += n;
+            continue;
+        }
+        /* one error per broken sequence: its first byte and the
+         * continuation bytes that follow it */
+        size_t end = i + 1;
+        while (end < b->len && end < i + 4 && (s[end] & 0xC0) == 0x80)
+            end++;
+        if (++bad <= YB_MAX_ENCODING_ERRORS) {
+            char detail[96];
+            int at = snprintf(detail, sizeof(detail), "byte%s", end - i > 1 ? "s" : "");
+            for (size_t k = i; k < end; k++)
+                at += snprintf(detail + at, sizeof(detail) - (size_t)at, " 0x%02X", s[k]);
+            snprintf(detail + at, sizeof(detail) - (size_t)at, "%s",
+                     bad == YB_MAX_ENCODING_ERRORS ? " (and maybe more: stopped looking)" : "");
+            yb_err(b, mark_at(b, i), "invalid UTF-8 (catalog files are UTF-8 text)", detail);
+        }
+        i = end;
+    }
+    return bad;
+}
+
 int yn_parse(arena *a, const char *file, const char *buf, size_t len, cpqd_errs *errs,
              yn **root)
 {
-    yb b = {.a = a, .file = file, .errs = errs};
+    yb b = {.a = a, .file = file, .buf = buf, .len = len, .errs = errs};
     *root = NULL;
+    if (utf8_scan(&b))
+        return b.rc;
     if (!yaml_parser_initialize(&b.parser))
         return CPQD_ENOMEM;
     yaml_parser_set_input_string(&b.parser, (const unsigned char *)buf, len);

@@ -178,9 +178,13 @@ void http_receivable_pay(http_ctx *c, const http_query *q)
     http_quote_run(c, q, op_pay, "recording the payment");
 }
 
+/* The states GET /v1/receivables lists (docs/receivables.md). */
+static const char *const due_states[] = {"overdue", "due_soon", NULL};
+
 void http_receivables_due(http_ctx *c, const http_query *q)
 {
-    http_quote_run(c, q, op_due, "listing receivables");
+    if (http_query_enum(c, q, "status", due_states, NULL))
+        http_quote_run(c, q, op_due, "listing receivables");
 }
 
 void http_receivables_sweep(http_ctx *c, const http_query *q)

@@ -64,15 +64,6 @@ static int query_read(const http_query *q, events_query *eq, cpqd_errs *errs)
             }
             eq->limit = (size_t)v;
         }
-        if (!strcmp(p->key, "status")) {
-            if (strcmp(p->val, "failed") && strcmp(p->val, "pending") &&
-                strcmp(p->val, "delivered")) {
-                errs_add(errs, CPQD_EINVAL, NULL, 0, 0,
-                         "status: one of failed, pending, delivered");
-                return CPQD_EINVAL;
-            }
-            eq->status = p->val;
-        }
     }
     return 0;
 }
@@ -155,9 +146,14 @@ void http_events_feed(http_ctx *c, const http_query *q)
     list(c, q, (events_query){.limit = EVENTS_LIMIT_DEFAULT}, false);
 }
 
+/* The delivery states of an event (store_outbox). */
+static const char *const event_states[] = {"failed", "pending", "delivered", NULL};
+
 void http_events_admin(http_ctx *c, const http_query *q)
 {
-    list(c, q, (events_query){.limit = EVENTS_LIMIT_DEFAULT, .status = "failed"}, true);
+    events_query eq = {.limit = EVENTS_LIMIT_DEFAULT, .status = "failed"};
+    if (http_query_enum(c, q, "status", event_states, &eq.status))
+        list(c, q, eq, true);
 }
 
 void http_events_replay(http_ctx *c, const http_query *q)

@@ -98,6 +98,15 @@ typedef struct http_query {
     const char *bad; /* the parameter at fault after an error, NULL if unknown */
 } http_query;
 
+/* Checks the value of query parameter key against values (NULL-ended),
+ * the closed set an enum-valued parameter takes: true when the parameter
+ * is absent or one of them (then *out, if out, points to it); otherwise
+ * replies 400 invalid_parameter, whose message names every allowed value
+ * and whose details are [{"parameter":key,"allowed":[values...]}], and
+ * returns false. Every route with an enum-valued parameter calls it
+ * before doing anything else. */
+bool http_query_enum(http_ctx *c, const http_query *q, const char *key,
+                     const char *const *values, const char **out);
 /* The worker serving c. */
 http_worker *http_ctx_worker(const http_ctx *c);
 /* Decoded {} path segment i of c's route, or NULL. */

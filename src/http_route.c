@@ -414,6 +414,37 @@ static int list_param(const http_param *p, http_list_query *lq, char *why, size_
     return 0;
 }
 
+/* ---- enum-valued query parameters (http_int.h) ---- */
+
+bool http_query_enum(http_ctx *c, const http_query *q, const char *key,
+                     const char *const *values, const char **out)
+{
+    const http_param *p = NULL;
+    for (size_t i = 0; i < q->n && !p; i++)
+        if (!strcmp(q->p[i].key, key))
+            p = &q->p[i];
+    if (!p)
+        return true;
+    if (name_in(p->val, values)) {
+        if (out)
+            *out = p->val;
+        return true;
+    }
+    char list[256] = "";
+    size_t len = 0;
+    json_t *allowed = json_array();
+    for (size_t i = 0; values[i]; i++) {
+        int n = snprintf(list + len, sizeof(list) - len, "%s%s", i ? ", " : "", values[i]);
+        if (n > 0 && (size_t)n < sizeof(list) - len)
+            len += (size_t)n;
+        json_array_append_new(allowed, json_string(values[i]));
+    }
+    json_t *details = allowed ? json_pack("[{s:s,s:o}]", "parameter", key, "allowed", allowed) : NULL;
+    reply_problem(c, HP_INVALID_PARAMETER, details, "%s must be one of %s (got '%s')", key, list,
+                  printable(p->val));
+    return false;
+}
+
 /* ---- handlers ---- */
 
 typedef void (*http_handler)(http_ctx *c, const http_query *q);
@@ -759,9 +790,12 @@ static int op_reprice(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
     return quote_reprice(qc, c->params[0], on, out, errs);
 }
 
+static const char *const reprice_on[] = {"original", "current", NULL};
+
 static void h_quote_reprice(http_ctx *c, const http_query *q)
 {
-    quote_run(c, q, op_reprice, "re-pricing the quote");
+    if (http_query_enum(c, q, "on", reprice_on, NULL))
+        quote_run(c, q, op_reprice, "re-pricing the quote");
 }
 
 static int op_history(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
@@ -803,9 +837,14 @@ static void h_quote_get(http_ctx *c, const http_query *q)
     quote_run(c, q, op_get, "reading the quote");
 }
 
+/* Every status a quote can have (docs/quotes.md "Status"). */
+static const char *const quote_statuses[] = {"draft",    "pending_approval", "approved", "sent",
+                                             "accepted", "rejected",         "expired",  NULL};
+
 static void h_quote_list(http_ctx *c, const http_query *q)
 {
-    quote_run(c, q, op_list, "listing quotes");
+    if (http_query_enum(c, q, "status", quote_statuses, NULL))
+        quote_run(c, q, op_list, "listing quotes");
 }
 
 static void h_quote_revise(http_ctx *c, const http_query *q)

@@ -49,6 +49,7 @@ static int cmd_rule(int argc, char **argv);
 static int cmd_key(int argc, char **argv);
 static int cmd_migrate(int argc, char **argv);
 static int cmd_import(int argc, char **argv);
+static int cmd_health(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 
@@ -69,6 +70,8 @@ static const cmd commands[] = {
     {"key", cmd_key, "new --keys FILE --role partner|rep|manager|crm|admin [--partner P] [--name N]",
      "add an API key to FILE (creating it) and print the key, the only time it is shown"},
     {"migrate", cmd_migrate, "--db PATH", "create or migrate the database to this binary's schema"},
+    {"health", cmd_health, "URL [--timeout SECONDS]",
+     "exit 0 if GET URL/healthz answers 200 in time (default 3 s), else 1 (Docker HEALTHCHECK)"},
     {"version", cmd_version, "", "print the version"},
     {"help", cmd_help, "[COMMAND]", "print this help"},
 };
@@ -220,6 +223,13 @@ static bool check_one(const char *path, const char *rules, bool name_it, cpqd_er
         free(line);
     }
     errs_free(notes);
+    /* every formula and limit rule once on a sample line of each product
+     * it applies to: a rule that always fails (a runaway loop, a runtime
+     * error) is found here rather than by every price */
+    price_worker *pw = price_worker_new();
+    if (!pw || price_rules_check(pw, s, errs, NULL) != 0)
+        errs_add(errs, CPQD_ENOMEM, path, 0, 0, "out of memory while running the rules");
+    price_worker_free(pw);
     if (errs_count(errs) > before) {
         cat_snapshot_release(s);
         return false;
@@ -503,6 +513,35 @@ static int cmd_migrate(int argc, char **argv)
     if (rc == EXIT_USAGE)
         usage(stderr, cmd_find("migrate"));
     return rc;
+}
+
+/* ---- health ---- */
+
+static int cmd_health(int argc, char **argv)
+{
+    const char *timeout = NULL;
+    const flag flags[] = {{"--timeout", &timeout}, {NULL, NULL}};
+    args a;
+    unsigned long long t = HTTP_HEALTH_TIMEOUT;
+    int rc = args_parse(argc, argv, flags, &a);
+    if (rc)
+        return rc;
+    if (a.npos != 1) {
+        fprintf(stderr, "cpqd health: %s\n", a.npos ? "one URL only" : "no URL given");
+        usage(stderr, cmd_find("health"));
+        return EXIT_USAGE;
+    }
+    if (timeout && !parse_num(timeout, 1, 3600, &t))
+        return bad_value("health", "--timeout", timeout, "1 to 3600 seconds");
+    char why[512];
+    rc = http_health(a.pos[0], (unsigned)t, why, sizeof(why));
+    if (rc == CPQD_EINVAL) {
+        fprintf(stderr, "cpqd health: %s: %s\n", a.pos[0], why);
+        usage(stderr, cmd_find("health"));
+        return EXIT_USAGE;
+    }
+    fprintf(rc ? stderr : stdout, "%s: %s %s\n", rc ? "unhealthy" : "healthy", a.pos[0], why);
+    return rc ? 1 : 0;
 }
 
 /* ---- version, help ---- */

@@ -332,7 +332,7 @@ int price_rule(pctx *c, const char *path, cat_pos declared, const rules_value *i
         return rc;
     /* "file:line: message" from Lua already names the rule; say which one
      * ran and how it ended */
-    errs_add(c->errs, CPQD_ERULE, rules_chunk_name(ch), 0, 0, "rule failed (%s): %s",
+    errs_add(c->errs, CPQD_ERULE, rules_chunk_name(ch), res->line, 0, "rule failed (%s): %s",
              rules_outcome_name(res->outcome), res->msg);
     return CPQD_ERULE;
 }
@@ -471,10 +471,9 @@ static int step_options(pctx *c, pline *l, const price_line_in *in, money_dec *u
     return 0;
 }
 
-/* ctx for formulas: price, list, quantity, sku, category, currency, date,
- * attributes, options, customer, partner, channel (docs/rules.md). */
-static int formula_input(pctx *c, pline *l, const price_line_in *in, money_dec unit,
-                         rules_value *out)
+/* price_formula_input: see price_int.h */
+int price_formula_input(pctx *c, pline *l, const price_line_in *in, money_dec unit,
+                        rules_value *out)
 {
     const cat_product *p = l->p;
     rules_field *attrs = arena_calloc(c->a, p->nattrs + 1, sizeof(*attrs));
@@ -535,7 +534,7 @@ static int formula_input(pctx *c, pline *l, const price_line_in *in, money_dec u
     return 0;
 }
 
-static bool formula_applies(const cat_formula *f, const cat_product *p)
+bool price_formula_applies(const cat_formula *f, const cat_product *p)
 {
     for (size_t i = 0; i < f->nskus; i++)
         if (!strcmp(f->skus[i], p->sku))
@@ -553,7 +552,7 @@ static int run_formula(pctx *c, pline *l, const price_line_in *in, const char *p
 {
     rules_value input;
     rules_result *res = arena_alloc(c->a, sizeof(*res));
-    int rc = res ? formula_input(c, l, in, *unit, &input) : CPQD_ENOMEM;
+    int rc = res ? price_formula_input(c, l, in, *unit, &input) : CPQD_ENOMEM;
     if (rc)
         return rc;
     if ((rc = price_rule(c, path, pos, &input, RULES_ACCEPT_MONEY, res)))
@@ -587,7 +586,7 @@ static int step_formulas(pctx *c, pline *l, const price_line_in *in, money_dec *
         rc = run_formula(c, l, in, l->p->formula, l->p->pos, unit);
     const cat_catalog *cc = l->p->catalog;
     for (size_t i = 0; rc == 0 && i < cc->nformulas; i++)
-        if (formula_applies(&cc->formulas[i], l->p))
+        if (price_formula_applies(&cc->formulas[i], l->p))
             rc = run_formula(c, l, in, cc->formulas[i].file, cc->formulas[i].pos, unit);
     return rc;
 }

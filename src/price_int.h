@@ -79,6 +79,29 @@ int price_convert(pctx *c, money_dec v, money_dec rate, bool unit_price, money_d
 int price_rule(pctx *c, const char *path, cat_pos declared, const rules_value *input,
                unsigned accept, rules_result *res);
 
+/* The ctx a formula reads (docs/rules.md "Formula rules"): price (unit,
+ * at this step), list, quantity, sku, category, currency, date,
+ * attributes (in's values, else the product's defaults), options,
+ * customer, partner, channel; built in c's arena (price.c). Pricing and
+ * `cpqd check` (price_check.c) both build it here. Returns 0 or
+ * CPQD_ENOMEM. */
+int price_formula_input(pctx *c, pline *l, const price_line_in *in, money_dec unit,
+                        rules_value *out);
+/* Whether catalog formula f applies to product p (its skus or
+ * categories). */
+bool price_formula_applies(const cat_formula *f, const cat_product *p);
+
+/* The ctx a limit rule of promotion p reads (docs/rules.md "Limit
+ * rules"): promotion, discount (granted), quote (amount, lines),
+ * customer, usage, currency, date, partner, channel (price_promo.c).
+ * Returns 0 or CPQD_ENOMEM. */
+int price_limit_input(pctx *c, const cat_promotion *p, money_dec granted, money_dec quote,
+                      const price_usage *u, rules_value *out);
+/* The result types a limit rule may return. */
+#define PRICE_LIMIT_ACCEPT                                                                         \
+    (RULES_ACCEPT(RULES_T_NIL) | RULES_ACCEPT(RULES_T_BOOL) | RULES_ACCEPT(RULES_T_INT) |          \
+     RULES_ACCEPT(RULES_T_DEC) | RULES_ACCEPT(RULES_T_STR))
+
 /* Step 7 (price_promo.c): selects and applies promotions. */
 int price_promotions(pctx *c);
 

@@ -160,8 +160,9 @@ static int eligible(pctx *c, pcand *pc)
 
 /* ---- limits ---- */
 
-static int limit_input(pctx *c, const pcand *pc, money_dec granted, money_dec quote,
-                       const price_usage *u, rules_value *out)
+/* price_limit_input: see price_int.h */
+int price_limit_input(pctx *c, const cat_promotion *p, money_dec granted, money_dec quote,
+                      const price_usage *u, rules_value *out)
 {
     const price_request *rq = c->rq;
     rules_field *promo = arena_calloc(c->a, 2, sizeof(*promo));
@@ -175,8 +176,8 @@ static int limit_input(pctx *c, const pcand *pc, money_dec granted, money_dec qu
         return CPQD_ENOMEM;
     static const char *const effects[] = {"percent_off", "amount_off", "special_price",
                                           "free_item", "bundle_price"};
-    const char *eff = effects[pc->p->effect];
-    promo[0] = (rules_field){"id", rules_value_str(pc->p->id, strlen(pc->p->id))};
+    const char *eff = effects[p->effect];
+    promo[0] = (rules_field){"id", rules_value_str(p->id, strlen(p->id))};
     promo[1] = (rules_field){"effect", rules_value_str(eff, strlen(eff))};
     size_t nc = 0, nf = 0;
     cust[nc++] = (rules_field){"id", rules_value_str(rq->customer_id, strlen(rq->customer_id))};
@@ -220,12 +221,9 @@ static int run_limit(pctx *c, const pcand *pc, money_dec granted, money_dec quot
         return rc;
     rules_value input;
     rules_result *res = arena_alloc(c->a, sizeof(*res));
-    if (!res || (rc = limit_input(c, pc, granted, quote, &u, &input)))
+    if (!res || (rc = price_limit_input(c, pc->p, granted, quote, &u, &input)))
         return CPQD_ENOMEM;
-    unsigned accept = RULES_ACCEPT(RULES_T_NIL) | RULES_ACCEPT(RULES_T_BOOL) |
-                      RULES_ACCEPT(RULES_T_INT) | RULES_ACCEPT(RULES_T_DEC) |
-                      RULES_ACCEPT(RULES_T_STR);
-    if ((rc = price_rule(c, pc->p->limit, pc->p->pos, &input, accept, res)))
+    if ((rc = price_rule(c, pc->p->limit, pc->p->pos, &input, PRICE_LIMIT_ACCEPT, res)))
         return rc;
     const char *why = res->n > 1 && res->values[1].type == RULES_T_STR
                           ? arena_strdup(c->a, res->values[1].u.str.ptr)

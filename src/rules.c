@@ -19,6 +19,12 @@
  * the error reaches rules_eval whatever the rule does, and the outcome is
  * taken from st->kill, never from the error object.
  *
+ * Lines. A failure says where the rule stopped (rules_result.line): the
+ * message handler of the evaluation's pcall reads it for errors, the
+ * kill reads it where a limit trips, and for a refused allocation (no
+ * handler runs) the hook notes it while the rule holds over half the
+ * memory cap. Reading a line never allocates.
+ *
  * Compile once. A rules_chunk keeps its source and a process-unique id;
  * each state caches the compiled function under that id in a registry
  * table, so a chunk is compiled once per state (by rules_compile, or on
@@ -104,6 +110,8 @@ static int64_t now_ns(void)
 /* ---- allocator ---- */
 
 /* Whether L may grow by grow bytes now; charges the budget for it. */
+static void rules_hook(lua_State *L, lua_Debug *ar);
+
 static bool alloc_allowed(rules_state *st, size_t grow)
 {
 #ifdef CPQD_TESTING
@@ -122,6 +130,16 @@ static bool alloc_allowed(rules_state *st, size_t grow)
     if (st->budget < 0) {
         st->kill = RULES_ERR_CPU;
         return false;
+    }
+    /* Past half the cap: run the hook at the next instruction so that it
+     * notes the line, which a refusal later cannot read (rules_hook).
+     * lua_sethook only sets fields, safe anywhere (lua.c calls it from a
+     * signal handler); the instructions counted since the last hook (at
+     * most one period) go uncharged, once. */
+    if (!st->near_cap && st->L && st->used + grow > st->base + st->lim.memory / 2) {
+        st->near_cap = true;
+        st->period = 1;
+        lua_sethook(st->L, rules_hook, LUA_MASKCOUNT, 1);
     }
     if (grow >= RULES_BIG_ALLOC) {
         st->big = true;
@@ -242,11 +260,25 @@ static const char *kill_message(rules_outcome o)
     }
 }
 
-static void rules_hook(lua_State *L, lua_Debug *ar);
+/* The line of the innermost Lua function running in L, or 0. Only reads
+ * (no allocation): safe in hooks, message handlers and C functions; never
+ * from the allocator, where a stack being reallocated is inconsistent. */
+static unsigned current_line(lua_State *L)
+{
+    lua_Debug ar;
+    for (int level = 0; level < 8 && lua_getstack(L, level, &ar); level++)
+        if (lua_getinfo(L, "l", &ar) && ar.currentline > 0)
+            return (unsigned)ar.currentline;
+    return 0;
+}
 
 int rules_raise_kill(lua_State *L)
 {
     rules_state *st = rules_of(L);
+    if (!st->line_fixed) { /* where it tripped, not where it escapes a pcall */
+        st->line = current_line(L);
+        st->line_fixed = true;
+    }
     st->period = 1;
     lua_sethook(L, rules_hook, LUA_MASKCOUNT, 1);
     /* A literal: pushing it may allocate, which is refused now, so the
@@ -270,8 +302,16 @@ static void rules_hook(lua_State *L, lua_Debug *ar)
         rules_raise_kill(L);
         return;
     }
-    if (st->big && st->period > RULES_HOOK_PERIOD_BIG) {
-        st->period = RULES_HOOK_PERIOD_BIG;
+    /* An allocation the cap refuses fails in the VM, where the line cannot
+     * be read: remember it here while the evaluation holds more than half
+     * the cap (costs nothing for the rules that stay below). */
+    if (st->near_cap && st->used > st->base + st->lim.memory / 2 && lua_getinfo(L, "l", ar) &&
+        ar->currentline > 0)
+        st->line = (unsigned)ar->currentline;
+    /* back from the one-instruction period that noted the line */
+    int period = st->big ? RULES_HOOK_PERIOD_BIG : RULES_HOOK_PERIOD;
+    if (st->period != period) {
+        st->period = period;
         lua_sethook(L, rules_hook, LUA_MASKCOUNT, st->period);
     }
 }
@@ -605,6 +645,7 @@ static int compile_in_state(rules_state *st, const rules_chunk *ch, cpqd_errs *e
     st->budget = INT64_MAX;
     st->deadline_ns = INT64_MAX;
     st->mem_limit = st->used + st->lim.memory;
+    st->near_cap = true; /* the parser runs no VM instruction: no hook to arm */
     st->armed = true;
     lua_pushcfunction(L, compile_body);
     lua_pushlightuserdata(L, &c);
@@ -902,6 +943,9 @@ static void eval_begin(rules_state *st)
     st->mem_limit = st->used + st->lim.memory;
     st->big = false;
     st->refusals = 0;
+    st->line = 0;
+    st->line_fixed = false;
+    st->near_cap = false;
     st->period = RULES_HOOK_PERIOD;
     st->armed = true;
     lua_sethook(st->L, rules_hook, LUA_MASKCOUNT, st->period);
@@ -914,6 +958,7 @@ static void classify_failure(eval_ctx *c, int status, rules_outcome kill)
     rules_result *out = c->out;
     lua_State *L = c->st->L;
     char msg[RULES_TEXT_MAX];
+    unsigned line = c->st->line;
     if (kill != RULES_OK) {
         result_fail(out, kill, "%s", kill_message(kill));
     } else if (c->compile_failed) {
@@ -924,6 +969,19 @@ static void classify_failure(eval_ctx *c, int status, rules_outcome kill)
         error_text(L, -1, msg, sizeof(msg));
         result_fail(out, RULES_ERR_RUNTIME, "%s", msg);
     }
+    out->line = out->outcome == RULES_ERR_COMPILE ? 0 : line;
+}
+
+/* Message handler of an evaluation: notes the line where the error was
+ * raised (the stack is still there) and passes the error on unchanged.
+ * Not called for a bare allocation failure (LUA_ERRMEM). */
+static int eval_where(lua_State *L)
+{
+    rules_state *st = rules_of(L);
+    unsigned line = st->line_fixed ? 0 : current_line(L);
+    if (line)
+        st->line = line;
+    return 1;
 }
 
 /* Disarms, restores and, when worth it, collects. */
@@ -977,9 +1035,10 @@ int rules_eval(rules_state *st, const rules_chunk *ch, const rules_value *input,
     eval_ctx c = {.st = st, .ch = ch, .input = input, .accept = accept, .out = out};
     lua_State *L = st->L;
     eval_begin(st);
+    lua_pushcfunction(L, eval_where);
     lua_pushcfunction(L, eval_body);
     lua_pushlightuserdata(L, &c);
-    int status = lua_pcall(L, 1, 0, 0);
+    int status = lua_pcall(L, 1, 0, 1);
     rules_outcome kill = st->kill;
     int64_t used = (int64_t)st->lim.instructions - st->budget;
     if (status != LUA_OK || kill != RULES_OK)

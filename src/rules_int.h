@@ -60,6 +60,9 @@ struct rules_state {
     int64_t deadline_ns; /* CLOCK_MONOTONIC */
     int period;          /* hook period in force */
     rules_outcome kill;  /* RULES_OK, or the limit that tripped (sticky) */
+    unsigned line;       /* the rule's line where the evaluation stopped, 0 if unknown */
+    bool line_fixed;     /* line is where a limit tripped: the error escaping later keeps it */
+    bool near_cap;       /* the evaluation held more than half the memory cap */
 
     /* sandbox identity, checked after every evaluation */
     const void *str_mt;    /* the string metatable */

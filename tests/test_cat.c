@@ -289,6 +289,32 @@ static void test_check_rule_that_does_not_compile(void **s)
     expect_error("bad_rule.yaml", RULES "/broken/syntax.lua:4:0: unexpected symbol near <eof>");
 }
 
+/* Bytes that are not UTF-8 are reported at their own line and column
+ * (not at 1:1), every one of them. */
+static void test_check_invalid_utf8_has_its_position(void **s)
+{
+    (void)s;
+    char *all = load_errors(CHECK "/bad_utf8.yaml");
+    assert_string_equal(all,
+                        CHECK "/bad_utf8.yaml:11:18: invalid UTF-8 (catalog files are UTF-8 text): "
+                              "byte 0xE9\n"
+                        CHECK "/bad_utf8.yaml:13:20: invalid UTF-8 (catalog files are UTF-8 text): "
+                              "byte 0xE9\n"
+                        CHECK "/bad_utf8.yaml:13:22: invalid UTF-8 (catalog files are UTF-8 text): "
+                              "byte 0xE0\n");
+    free(all);
+}
+
+/* A control character, refused by libyaml's reader, is reported at its
+ * position too. */
+static void test_check_control_character_has_its_position(void **s)
+{
+    (void)s;
+    expect_error("control_char.yaml",
+                 CHECK "/control_char.yaml:4:14: YAML syntax error: control characters are not "
+                       "allowed");
+}
+
 /* Every rule a catalog refers to is compiled once, at load. */
 static void test_cat_rules_compiled_at_load(void **state)
 {
@@ -404,7 +430,7 @@ static void test_check_reports_every_file_at_once(void **state)
     static const char *const files[] = {
         "syntax", "unknown_key", "wrong_type", "missing_field", "dup_sku", "unknown_product",
         "cycle", "unknown_attribute", "missing_rule", "bad_pattern", "bad_value", "decimals",
-        "window", "overlap", "bad_constraint", "milestones", "bad_rule", "payment_term_refs"};
+        "window", "overlap", "bad_constraint", "milestones", "bad_rule", "payment_term_refs", "bad_utf8", "control_char"};
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         char want[128];
         snprintf(want, sizeof(want), CHECK "/%s.yaml:", files[i]);
@@ -428,6 +454,8 @@ int main(void)
         cmocka_unit_test(test_cat_version_is_content_hash),
         cmocka_unit_test(test_cat_current_swap_keeps_old_alive),
         cmocka_unit_test(test_check_yaml_syntax),
+        cmocka_unit_test(test_check_invalid_utf8_has_its_position),
+        cmocka_unit_test(test_check_control_character_has_its_position),
         cmocka_unit_test(test_check_unknown_key),
         cmocka_unit_test(test_check_wrong_type),
         cmocka_unit_test(test_check_missing_field),

@@ -134,6 +134,71 @@ static void test_cli_check_prints_every_error_sorted_and_fails(void **state)
     free(dir);
 }
 
+/* `check` runs every formula and limit rule on a sample line of the
+ * products it applies to: a rule that never ends, one that eats all its
+ * memory and one with a runtime error each fail the check once, at their
+ * file:line, naming the sample; the rules that work and the product no
+ * book prices add nothing. */
+static void test_cli_check_runs_every_rule_on_a_sample(void **state)
+{
+    (void)state;
+    char *cats = tu_path("tests/data/check_rules/catalogs");
+    char *rules = tu_path("tests/data/check_rules/rules");
+    const char *argv[] = {"check", cats, "--rules", rules, NULL};
+    run r = cpqd(argv);
+    assert_int_equal(r.status, 1);
+    assert_string_equal(r.out, "");
+    /* check runs with the production limits: on a loaded machine the 50 ms
+     * deadline may trip before the instruction budget; either way the
+     * rule never ends, at the same line */
+    static const char cpu[] = "ERR_CPU instruction budget exceeded";
+    static const char tim[] = "ERR_TIME wall-clock deadline exceeded";
+    char *at = strstr(r.err, tim);
+    if (at) {
+        memmove(at + strlen(cpu), at + strlen(tim), strlen(at + strlen(tim)) + 1);
+        memcpy(at, cpu, strlen(cpu));
+    }
+    char *want = tu_fmt(
+        "%s/runfail/bomb.lua:4:0: ERR_MEM memory limit exceeded (formula of B-1 at "
+        "%s/runfail.yaml:16:5, on a sample line of B-1: list 4999.00 CNY, quantity 1, "
+        "2027-01-01; every price that runs it would fail)\n"
+        "%s/runfail/boom.lua:3:0: ERR_RUNTIME attempt to index a nil value (field 'line') (limit "
+        "of promotion fans-fail at %s/runfail.yaml:37:5, on a sample line of F-1: list 99.00 "
+        "CNY, quantity 1, 2027-02-01; every price that runs it would fail)\n"
+        "%s/runfail/spin.lua:3:0: ERR_CPU instruction budget exceeded (formula of H-1 at "
+        "%s/runfail.yaml:22:5, on a sample line of H-1: list 199.00 CNY, quantity 1, "
+        "2027-01-01; every price that runs it would fail)\n"
+        "check failed: 3 errors in 1 of 1 path\n",
+        rules, cats, rules, cats, rules, cats);
+    assert_string_equal(r.err, want);
+    run_free(&r);
+    free(want);
+    free(cats);
+    free(rules);
+}
+
+/* The bundled sample catalogs pass `check`, sample evaluation included:
+ * exit 0, one summary line, nothing on stderr but warnings. */
+static void test_cli_check_sample_catalogs_are_clean(void **state)
+{
+    (void)state;
+    char *cats = tu_path("catalogs"), *rules = tu_path("rules");
+    const char *argv[] = {"check", cats, "--rules", rules, NULL};
+    run r = cpqd(argv);
+    if (r.status != 0)
+        fail_msg("check catalogs: exit %d\n%s", r.status, r.err);
+    assert_true(strncmp(r.out, "ok: 6 catalogs, 174 products, version ", 38) == 0);
+    for (const char *l = r.err; *l; l = strchr(l, '\n') + 1) {
+        if (strncmp(l, "warning: ", 9) != 0)
+            fail_msg("not a warning on stderr: %.*s", (int)strcspn(l, "\n"), l);
+        if (!strchr(l, '\n'))
+            break;
+    }
+    run_free(&r);
+    free(cats);
+    free(rules);
+}
+
 static void test_cli_check_missing_path_is_an_error(void **state)
 {
     (void)state;
@@ -294,6 +359,8 @@ int main(void)
         cmocka_unit_test(test_cli_check_names_each_of_several_paths),
         cmocka_unit_test(test_cli_check_prints_every_error_sorted_and_fails),
         cmocka_unit_test(test_cli_check_missing_path_is_an_error),
+        cmocka_unit_test(test_cli_check_runs_every_rule_on_a_sample),
+        cmocka_unit_test(test_cli_check_sample_catalogs_are_clean),
         cmocka_unit_test(test_cli_usage_errors_exit_2),
         cmocka_unit_test(test_cli_serve_rejects_bad_values),
         cmocka_unit_test(test_cli_serve_rejects_a_bad_listen_address),

@@ -5,8 +5,11 @@
  * thread), which checks every signature with the shared secret and
  * answers 500 to the first N attempts, then 200.
  * Covers: retries until delivered with the same id and bytes; order per
- * quote; kill -9 between commit and delivery; the pull feed and its
- * cursor; the failed list and replay; who may call the event routes.
+ * quote; receivers that close the connection after each response (every
+ * event delivered on its first attempt); credentials in the URL (Basic to
+ * loopback, refused elsewhere, never logged); kill -9 between commit and
+ * delivery; the pull feed and its cursor; the failed list and replay; who
+ * may call the event routes.
  * Waits poll with deadlines; nothing asserts on timing.
  */
 #include <setjmp.h>
@@ -35,6 +38,7 @@ static const char *const key_role[NKEYS] = {"admin", "rep", "manager", "crm", "p
 
 typedef struct rx_req {
     char id[64];
+    char auth[128]; /* the Authorization header, "" if none */
     char *body; /* as received */
     size_t len;
     bool sig_ok; /* signature and timestamp verified */
@@ -49,6 +53,7 @@ typedef struct receiver {
     pthread_mutex_t mu;
     int fail_first; /* answer 500 to this many more requests */
     bool stall;     /* never answer (until stopped): an attempt stays in flight */
+    const char *ok_reply; /* the 200 answer; NULL: HTTP/1.1 with Connection: close */
     rx_req reqs[RX_MAX];
     size_t n;
 } receiver;
@@ -123,6 +128,7 @@ static void rx_serve(receiver *r, int c)
     header(buf, "X-Cpqd-Event-Id", q.id, sizeof(q.id));
     header(buf, "X-Cpqd-Timestamp", ts, sizeof(ts));
     header(buf, "X-Cpqd-Signature", sig, sizeof(sig));
+    header(buf, "Authorization", q.auth, sizeof(q.auth));
     q.len = need - (size_t)(end - buf) - 4;
     q.body = malloc(q.len + 1);
     memcpy(q.body, end + 4, q.len);
@@ -138,8 +144,9 @@ static void rx_serve(receiver *r, int c)
     else
         free(q.body);
     pthread_mutex_unlock(&r->mu);
-    const char *reply = q.status == 200 ? "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
-                                          "Connection: close\r\n\r\nok"
+    const char *reply = q.status == 200 ? (r->ok_reply ? r->ok_reply
+                                                       : "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+                                                         "Connection: close\r\n\r\nok")
                                         : "HTTP/1.1 500 Internal Server Error\r\nContent-Length: "
                                           "4\r\nConnection: close\r\n\r\nnope";
     while (stall && !atomic_load(&r->stop))
@@ -242,15 +249,14 @@ static void make_keys(fx *f)
     }
 }
 
-/* Starts cpqd; with a webhook to the receiver's port when port > 0. */
-static void start(fx *f, int port, const char *max_attempts)
+/* Starts cpqd; with a webhook to url unless it is NULL. */
+static void start_url(fx *f, const char *url, const char *max_attempts)
 {
     char *cats = tu_path("catalogs"), *rules = tu_path("rules");
-    char *url = tu_fmt("http://127.0.0.1:%d/hooks/cpqd?src=test", port);
     const char *args[20] = {"--catalogs", cats, "--rules", rules, "--threads", "2",
                             "--keys", f->keys, "--db", f->db, NULL};
     size_t n = 10;
-    if (port > 0) {
+    if (url) {
         args[n++] = "--webhook";
         args[n++] = url;
         args[n++] = "--webhook-secret";
@@ -267,6 +273,13 @@ static void start(fx *f, int port, const char *max_attempts)
     assert_int_equal(tu_server_start(&f->s, f->logp, args), 0);
     free(cats);
     free(rules);
+}
+
+/* Starts cpqd; with a webhook to the receiver's port when port > 0. */
+static void start(fx *f, int port, const char *max_attempts)
+{
+    char *url = port > 0 ? tu_fmt("http://127.0.0.1:%d/hooks/cpqd?src=test", port) : NULL;
+    start_url(f, url, max_attempts);
     free(url);
 }
 
@@ -438,6 +451,146 @@ static void test_webhook_retried_until_delivered_same_bytes(void **state)
     json_decref(j);
     free(ev);
     free(qid);
+}
+
+/* Receivers that close the connection after each response (HTTP/1.0 as
+ * Python's http.server answers, with or without "Connection: close"):
+ * every event is delivered on its first attempt. A request the delivery
+ * thread sends on a connection the receiver already closed is sent again
+ * at once on a fresh connection, not counted as a failed attempt. */
+static void test_webhook_receiver_closing_each_connection(void **state)
+{
+    fx *f = *state;
+    static const char *const replies[] = {
+        "HTTP/1.0 200 OK\r\nServer: SimpleHTTP/0.6 Python/3.11.2\r\n"
+        "Content-Length: 2\r\n\r\nok",
+        "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nok",
+    };
+    for (size_t v = 0; v < sizeof(replies) / sizeof(replies[0]); v++) {
+        if (v > 0) { /* a fresh store and receiver for the second kind */
+            assert_int_equal(tu_server_stop(&f->s), 0);
+            rx_stop(&f->rx);
+            for (size_t i = 0; i < f->rx.n; i++)
+                free(f->rx.reqs[i].body);
+            f->rx.n = 0;
+            free(f->db);
+            f->db = tu_fmt("%s/var%zu/cpqd.db", f->dir, v);
+        }
+        f->rx.ok_reply = replies[v];
+        rx_start(&f->rx, 0);
+        start(f, f->rx.port, NULL);
+        enum { NQ = 6 };
+        char *last = NULL;
+        for (int i = 0; i < NQ; i++) {
+            char *qid = create(f);
+            char *path = tu_fmt("/v1/quotes/%s/submit", qid);
+            assert_int_equal(call(f, K_REP, "POST", path, "", NULL), 200);
+            free(path);
+            if (i > 0) /* pauses between events as well as bursts */
+                tu_sleep_ms(30 * i);
+            free(last);
+            last = event_of(f, "quote.status_changed", qid);
+            free(qid);
+        }
+        wait_delivered(f, last);
+        /* every event once, answered 200, nothing retried */
+        json_t *j = NULL, *items = NULL;
+        long long deadline = tu_now_ms() + 4 * TU_WAIT_MS;
+        do {
+            json_decref(j);
+            assert_int_equal(
+                call(f, K_ADMIN, "GET", "/v1/admin/events?status=delivered&limit=500", NULL, &j),
+                200);
+            items = json_object_get(j, "items");
+            if (json_array_size(items) < 2 * NQ)
+                tu_sleep_ms(20);
+        } while (json_array_size(items) < 2 * NQ && tu_now_ms() < deadline);
+        assert_int_equal(json_array_size(items), 2 * NQ);
+        size_t i;
+        json_t *e;
+        json_array_foreach(items, i, e)
+        {
+            if (json_integer_value(json_object_get(e, "attempts")) != 1)
+                fail_msg("receiver %zu: %s delivered after %lld attempts (last error %s)", v,
+                         js(e, "id"), (long long)json_integer_value(json_object_get(e, "attempts")),
+                         json_string_value(json_object_get(e, "last_error")));
+            assert_true(json_is_null(json_object_get(e, "last_error")));
+        }
+        json_decref(j);
+        assert_int_equal(rx_count(&f->rx), 2 * NQ);
+        pthread_mutex_lock(&f->rx.mu);
+        for (size_t k = 0; k < f->rx.n; k++) {
+            assert_true(f->rx.reqs[k].sig_ok);
+            assert_int_equal(f->rx.reqs[k].status, 200);
+        }
+        pthread_mutex_unlock(&f->rx.mu);
+        free(last);
+    }
+}
+
+/* Credentials in the webhook URL (percent-encoded as URLs require) go to
+ * a loopback receiver as Basic authentication (RFC 7617), on every
+ * attempt; the password never appears in the log. */
+static void test_webhook_url_credentials_sent_as_basic(void **state)
+{
+    fx *f = *state;
+    f->rx.fail_first = 1; /* a retry carries them too */
+    rx_start(&f->rx, 0);
+    char *url = tu_fmt("http://hook%%20user:p%%40ss%%3Aword@127.0.0.1:%d/hooks/cpqd", f->rx.port);
+    start_url(f, url, NULL);
+    free(url);
+    char *qid = create(f);
+    char *ev = event_of(f, "quote.created", qid);
+    wait_delivered(f, ev);
+    pthread_mutex_lock(&f->rx.mu);
+    assert_int_equal(f->rx.n, 2);
+    for (size_t i = 0; i < f->rx.n; i++) {
+        /* base64("hook user:p@ss:word") */
+        assert_string_equal(f->rx.reqs[i].auth, "Basic aG9vayB1c2VyOnBAc3M6d29yZA==");
+        assert_true(f->rx.reqs[i].sig_ok);
+    }
+    pthread_mutex_unlock(&f->rx.mu);
+    assert_int_equal(tu_server_stop(&f->s), 0);
+    char *log = tu_read_file(f->logp, NULL);
+    assert_non_null(log);
+    assert_non_null(strstr(log, "hook%20user:***@127.0.0.1"));
+    assert_null(strstr(log, "p%40ss"));
+    assert_null(strstr(log, "p@ss"));
+    free(log);
+    free(ev);
+    free(qid);
+}
+
+/* To a host that is not loopback, http:// would carry the credentials
+ * in clear text: the server refuses to start, says why, and never prints
+ * the password. */
+static void test_webhook_url_credentials_refused_off_loopback(void **state)
+{
+    fx *f = *state;
+    char *cats = tu_path("catalogs"), *rules = tu_path("rules");
+    static const char *const urls[] = {
+        "http://crm:s3cr3t-pw@192.0.2.10:8080/hooks/cpqd",
+        "http://crm:s3cr3t-pw@crm.example/hooks",
+        "https://crm:s3cr3t-pw@crm.example/hooks", /* refused as https, password masked too */
+    };
+    for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+        const char *argv[] = {"serve",   "--catalogs", cats,   "--rules",          rules,
+                              "--keys",  f->keys,      "--db", f->db,              "--listen",
+                              "127.0.0.1:0",           "--webhook", urls[i], "--webhook-secret",
+                              f->secret, NULL};
+        char *out = NULL, *err = NULL;
+        int st = tu_run(argv, &out, &err);
+        if (st <= 0)
+            fail_msg("%s: exit %d (expected a refusal): %s", urls[i], st, err ? err : "");
+        assert_non_null(strstr(err, i < 2 ? "credentials in a webhook URL" : "expected http://"));
+        assert_non_null(strstr(err, "crm:***@"));
+        assert_null(strstr(err, "s3cr3t"));
+        assert_null(strstr(out, "s3cr3t"));
+        free(out);
+        free(err);
+    }
+    free(cats);
+    free(rules);
 }
 
 /* The events of one quote arrive in the order they were committed. */
@@ -663,6 +816,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_webhook_retried_until_delivered_same_bytes),
         T(test_webhook_in_order_per_quote),
+        T(test_webhook_receiver_closing_each_connection),
+        T(test_webhook_url_credentials_sent_as_basic),
+        T(test_webhook_url_credentials_refused_off_loopback),
         T(test_kill9_between_commit_and_delivery),
         T(test_pull_feed_follows_cursor),
         T(test_failed_list_and_replay),

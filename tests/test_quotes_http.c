@@ -417,6 +417,66 @@ static void test_bad_inputs_change_nothing(void **state)
     json_decref(j);
 }
 
+/* An unknown value of an enum-valued query parameter is 400
+ * invalid_parameter naming the allowed values (in the message and as
+ * details[0].allowed), on every list route and on reprice's on=; nothing
+ * is listed or written. */
+static void test_unknown_filter_values_are_400(void **state)
+{
+    fx *f = *state;
+    char *id = create(f, K_REP, NULL);
+    char *reprice = tu_fmt("/v1/quotes/%s/reprice?on=tomorrow", id);
+    static const char *const quote_st[] = {"draft",    "pending_approval", "approved", "sent",
+                                           "accepted", "rejected",         "expired",  NULL};
+    static const char *const due_st[] = {"overdue", "due_soon", NULL};
+    static const char *const ev_st[] = {"failed", "pending", "delivered", NULL};
+    static const char *const on_vals[] = {"original", "current", NULL};
+    const struct {
+        const char *method, *path, *param;
+        const char *const *allowed;
+    } cases[] = {
+        {"GET", "/v1/quotes?status=bogus", "status", quote_st},
+        {"GET", "/v1/quotes?customer=C-1&status=DRAFT", "status", quote_st},
+        {"GET", "/v1/receivables?status=late", "status", due_st},
+        {"GET", "/v1/admin/events?status=lost", "status", ev_st},
+        {"POST", reprice, "on", on_vals},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *j;
+        int st = call(f, K_ADMIN, cases[i].method, cases[i].path, cases[i].method[0] == 'P' ? "" : NULL,
+                      NULL, &j);
+        if (st != 400)
+            fail_msg("%s %s: %d %s", cases[i].method, cases[i].path, st, json_dumps(j, 0));
+        json_t *e = json_object_get(j, "error");
+        assert_string_equal(js(e, "code"), "invalid_parameter");
+        json_t *d = json_array_get(json_object_get(e, "details"), 0);
+        assert_string_equal(js(d, "parameter"), cases[i].param);
+        json_t *allowed = json_object_get(d, "allowed");
+        size_t n = 0;
+        for (; cases[i].allowed[n]; n++) {
+            assert_string_equal(json_string_value(json_array_get(allowed, n)), cases[i].allowed[n]);
+            if (!strstr(js(e, "message"), cases[i].allowed[n]))
+                fail_msg("%s: the message does not name %s: %s", cases[i].path,
+                         cases[i].allowed[n], js(e, "message"));
+        }
+        assert_int_equal(json_array_size(allowed), n);
+        json_decref(j);
+    }
+    /* nothing was written: still one version, one event */
+    json_t *j;
+    char *get = tu_fmt("/v1/quotes/%s", id);
+    assert_int_equal(call(f, K_ADMIN, "GET", get, NULL, NULL, &j), 200);
+    assert_int_equal(json_integer_value(json_object_get(j, "version")), 1);
+    json_decref(j);
+    /* a known value still filters */
+    assert_int_equal(call(f, K_ADMIN, "GET", "/v1/quotes?status=draft", NULL, NULL, &j), 200);
+    assert_true(json_array_size(json_object_get(j, "items")) >= 1);
+    json_decref(j);
+    free(get);
+    free(reprice);
+    free(id);
+}
+
 /* The printable document: HTML in UTF-8 with the Chinese names byte for
  * byte, scoped like the quote itself. */
 static void test_document(void **state)
@@ -739,6 +799,7 @@ int main(void)
         cmocka_unit_test(test_versions),
         cmocka_unit_test(test_status_machine),
         cmocka_unit_test(test_bad_inputs_change_nothing),
+        cmocka_unit_test(test_unknown_filter_values_are_400),
         cmocka_unit_test(test_document),
         cmocka_unit_test(test_history),
         cmocka_unit_test(test_kill9_loses_nothing),

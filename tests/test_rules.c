@@ -653,6 +653,55 @@ static void test_rules_limit_trip_leaves_state_usable(void **state)
     rules_state_free(st);
 }
 
+/* A failed evaluation says on which line of the rule it stopped: a
+ * runtime error where it was raised, a limit where it tripped (also when
+ * a pcall in the rule tries to swallow it), memory in the loop that took
+ * it. */
+static void test_rules_failure_names_its_line(void **state)
+{
+    (void)state;
+    /* production memory and budget; a relaxed deadline, so that a loaded
+     * test machine cannot turn an ERR_MEM or ERR_CPU into an ERR_TIME */
+    rules_limits relaxed = {.time_ms = 5000};
+    rules_state *st = state_new(&relaxed);
+    static const struct {
+        const char *src;
+        rules_outcome o;
+        unsigned line;
+    } cases[] = {
+        {"-- spin\nlocal x = 0\nwhile true do x = x + 1 end\nreturn x\n", RULES_ERR_CPU, 3},
+        {"local s = 'x'\n\nfor i = 1, 64 do s = s .. s end\nreturn s\n", RULES_ERR_MEM, 3},
+        {"local t = {}\n-- grows\nfor i = 1, 1e8 do t[i] = {i, i, i, i} end\n", RULES_ERR_MEM, 3},
+        {"local p = ctx\n\n\nreturn p.price + 1\n", RULES_ERR_RUNTIME, 4},
+        {"local a = 1\nerror('plain', 0)\n", RULES_ERR_RUNTIME, 2},
+        {"local n = 0\nlocal ok = pcall(function()\n  while true do n = n + 1 end\nend)\n"
+         "return 'swallowed'\n",
+         RULES_ERR_CPU, 3},
+        {"local s = ('x'):rep(1000)\nfor i = 1, 1e6 do\n  s:upper()\nend\n", RULES_ERR_CPU, 3},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const rules_result *r = run(st, cases[i].src, NULL, RULES_ACCEPT_ANY);
+        if (r->outcome != cases[i].o || r->line != cases[i].line)
+            fail_msg("case %zu: expected %s at line %u, got %s at line %u", i,
+                     rules_outcome_name(cases[i].o), cases[i].line, shown(r), r->line);
+    }
+    /* the deadline, on its own limits */
+    rules_limits lim = {.instructions = (uint64_t)1 << 60, .time_ms = 5};
+    rules_state *st2 = state_new(&lim);
+    const rules_result *r = run(st2, "local x = 0\n\nwhile true do x = x + 1 end\n", NULL,
+                                RULES_ACCEPT_ANY);
+    assert_int_equal(r->outcome, RULES_ERR_TIME);
+    assert_int_equal(r->line, 3);
+    /* success and a refused result carry no line */
+    r = run(st, "local x = 1\nreturn x\n", NULL, RULES_ACCEPT_ANY);
+    assert_int_equal(r->line, 0);
+    r = run(st, "local x = 1\nreturn 1.5\n", NULL, RULES_ACCEPT_MONEY);
+    assert_int_equal(r->outcome, RULES_ERR_RESULT);
+    assert_int_equal(r->line, 0);
+    rules_state_free(st2);
+    rules_state_free(st);
+}
+
 static void test_rules_limits_are_sticky(void **state)
 {
     (void)state;
@@ -992,6 +1041,7 @@ int main(void)
         cmocka_unit_test(test_rules_invalid_inputs_are_refused),
         cmocka_unit_test(test_rules_limit_trip_leaves_state_usable),
         cmocka_unit_test(test_rules_limits_are_sticky),
+        cmocka_unit_test(test_rules_failure_names_its_line),
         cmocka_unit_test(test_rules_deadline_trips),
         cmocka_unit_test(test_rules_budget_counts_c_library_work),
         cmocka_unit_test(test_rules_cost_guards_refuse_what_cannot_fit),

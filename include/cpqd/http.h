@@ -72,4 +72,14 @@ void http_config_init(http_config *cfg);
  * invalid config. Blocks the calling thread throughout. */
 int http_serve(const http_config *cfg);
 
+#define HTTP_HEALTH_TIMEOUT 3 /* seconds `cpqd health` waits by default */
+
+/* Probes a running cpqd: GET URL/healthz (url is http://HOST[:PORT]
+ * [/PREFIX]) within timeout_s seconds. Returns 0 when it answers 200,
+ * CPQD_EIO when it answers anything else or nothing in time, CPQD_EINVAL
+ * for a URL it cannot use, CPQD_ENOMEM; why (cap bytes) says what
+ * happened either way ("GET /healthz: 200, version 9f3..."). Blocks the
+ * calling thread; uses an event base of its own (http_health.c). */
+int http_health(const char *url, unsigned timeout_s, char *why, size_t cap);
+
 #endif

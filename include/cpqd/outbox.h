@@ -33,7 +33,7 @@
 
 typedef struct outbox_config {
     const char *db_path;   /* the store */
-    const char *url;       /* http://host[:port]/path[?query] */
+    const char *url;       /* http://[user:password@]host[:port]/path[?query] */
     const char *secret;    /* HMAC key (bytes, not NUL-terminated necessarily) */
     size_t secret_len;     /* >= 1 */
     unsigned max_attempts; /* attempts before an event is parked as failed, >= 1 */
@@ -41,9 +41,11 @@ typedef struct outbox_config {
 
 typedef struct outbox_worker outbox_worker; /* opaque: the delivery thread */
 
-/* Checks cfg (the URL must be http://, the secret non-empty), opens the
- * store and starts the delivery thread with SIGTERM, SIGINT and SIGHUP
- * blocked. evthread_use_pthreads() must have been called. Returns 0 and
+/* Checks cfg (the URL must be http://, with user:password@ only before a
+ * loopback host, then sent as Authorization: Basic; the secret
+ * non-empty), opens the store and starts the delivery thread with
+ * SIGTERM, SIGINT and SIGHUP blocked. Log lines show the URL with its
+ * password masked. evthread_use_pthreads() must have been called. Returns 0 and
  * *out, CPQD_EINVAL (bad URL or secret; why in a log line), CPQD_EIO
  * (store), CPQD_ENOMEM. */
 int outbox_worker_start(const outbox_config *cfg, outbox_worker **out);

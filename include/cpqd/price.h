@@ -217,6 +217,28 @@ void price_result_fini(price_result *r);
 
 const char *price_step_name(price_step_kind k);
 
+/* ---- checking rules (price_check.c) ---- */
+
+#define PRICE_CHECK_SAMPLES 64 /* products a rule is tried on, at most */
+
+/* Runs every formula and promotion limit rule of s (each rule file, as a
+ * formula or as a limit) once on each product it applies to (at most
+ * PRICE_CHECK_SAMPLES products, catalog order, until it fails), with the
+ * inputs pricing would build for a sample line of that product: its list
+ * price from a book for everyone (else any book that prices it), the day
+ * that entry opens (a limit: or the promotion's first day, if later),
+ * quantity 1 (a limit: the promotion's minimum), customer "CHECK-SAMPLE"
+ * (a limit: the promotion's first segment and channel, nothing redeemed
+ * yet), in w's sandbox (the production limits). Products no book prices
+ * are skipped: pricing never runs their rules. The first failure of a
+ * rule adds one CPQD_ERULE error to errs: file the rule, line where it
+ * stopped (0 if unknown), column 0, message "ERR_CPU instruction budget
+ * exceeded (formula of SKU at catalog:line:col, on a sample line ...)";
+ * a formula returning a negative price is reported as ERR_RESULT. Sets
+ * *failed (may be NULL) to the rules reported. Returns 0 or
+ * CPQD_ENOMEM. */
+int price_rules_check(price_worker *w, const cat_snapshot *s, cpqd_errs *errs, size_t *failed);
+
 /* ---- JSON (price_json.c) ---- */
 
 /* A parsed request: owns its strings. */

@@ -151,6 +151,10 @@ typedef struct rules_result {
     const char *msg;                       /* "" when OK, else why (into text) */
     uint64_t cost;                         /* budget units the evaluation used */
     size_t mem_peak;                       /* most bytes it held at once */
+    unsigned line; /* failures: the rule's line where it stopped (a runtime error:
+                      where it was raised; a limit: where it tripped; ERR_MEM from
+                      the VM: the last line the sandbox saw while memory was above
+                      half the cap); 0 if unknown, for ERR_COMPILE and ERR_RESULT */
     char text[RULES_TEXT_MAX];
 } rules_result;
 
