@@ -60,6 +60,7 @@ struct rules_state {
     int64_t deadline_ns; /* CLOCK_MONOTONIC */
     int period;          /* hook period in force */
     rules_outcome kill;  /* RULES_OK, or the limit that tripped (sticky) */
+    lua_Integer labels;  /* values tostring has named in this evaluation (rules_lib.c) */
 
     /* sandbox identity, checked after every evaluation */
     const void *str_mt;    /* the string metatable */
@@ -101,6 +102,10 @@ bool rules_is_memory_error(lua_State *L, int status);
  * decimal type, and records their identities in st. Called through
  * lua_pcall with st as a light userdata at index 1. */
 int rules_lib_open(lua_State *L);
+
+/* Forgets the names tostring gave values in the evaluation that ended
+ * (rules_lib.c); call protected. Returns 0. */
+int rules_lib_labels_forget(lua_State *L);
 
 /* Registers the decimal metatable and puts `dec` and `isdec` into the
  * table at index base (rules_dec.c). Returns the metatable's identity. */
