@@ -295,7 +295,7 @@ static void accept_report(http_worker *w)
     long since = (long)(now.tv_sec - w->accept_logged.tv_sec);
     if (w->accept_unlogged == 0 && !w->accept_recovered)
         return;
-    if (w->accept_logged.tv_sec && since < HTTP_ACCEPT_LOG_EVERY_S) {
+    if (w->accept_has_logged && since < HTTP_ACCEPT_LOG_EVERY_S) {
         struct timeval left = {HTTP_ACCEPT_LOG_EVERY_S - since, 0};
         if (!evtimer_pending(w->accept_log_ev, NULL))
             evtimer_add(w->accept_log_ev, &left);
@@ -311,6 +311,7 @@ static void accept_report(http_worker *w)
                  strerror(w->accept_err), HTTP_ACCEPT_PAUSE_MS, HTTP_ACCEPT_LOG_EVERY_S);
     w->accept_unlogged = 0;
     w->accept_recovered = false;
+    w->accept_has_logged = true;
     w->accept_logged = now;
 }
 

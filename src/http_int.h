@@ -58,7 +58,8 @@ typedef struct http_worker {
     unsigned long accept_unlogged; /* failures not in the log yet */
     int accept_err;                /* errno of the last failure */
     bool accept_recovered;         /* failures ended and the log does not say so yet */
-    struct timespec accept_logged; /* CLOCK_MONOTONIC: the last line about them; 0: none */
+    bool accept_has_logged;        /* a line about them was written */
+    struct timespec accept_logged; /* CLOCK_MONOTONIC: when the last one was */
 } http_worker;
 
 /* The worker running on the calling thread, or NULL off worker threads. */
