@@ -224,6 +224,10 @@ static void on_close(struct evhttp_connection *evcon, void *arg)
     (void)evcon;
     if (c->replying)
         c->w->inflight--;
+    /* While the socket is open: evhttp deletes these events only after
+     * closing it, and epoll would keep watching a socket that a lingering
+     * duplicate keeps open. */
+    bufferevent_disable(c->bev, EV_READ | EV_WRITE);
     if (c->linger)
         linger_start(c);
     if (conn_by_fd(c->w, c->fd) == c)
