@@ -179,6 +179,10 @@ static void linger_start(http_conn *c)
     http_linger *l = calloc(1, sizeof(*l));
     evutil_socket_t fd = l ? fcntl(c->fd, F_DUPFD_CLOEXEC, 0) : -1;
     struct event *ev = fd >= 0 ? event_new(w->base, fd, EV_READ | EV_PERSIST, on_linger, l) : NULL;
+    if (ev) {
+        *l = (http_linger){.w = w, .ev = ev, .fd = fd, .until = mono_now(), .next = w->lingers};
+        l->until.tv_sec += (time_t)w->cfg->timeout_s;
+    }
     if (!ev || event_add(ev, &most) != 0) {
         if (ev)
             event_free(ev);
@@ -187,8 +191,6 @@ static void linger_start(http_conn *c)
         free(l);
         return;
     }
-    *l = (http_linger){.w = w, .ev = ev, .fd = fd, .until = mono_now(), .next = w->lingers};
-    l->until.tv_sec += (time_t)w->cfg->timeout_s;
     if (w->lingers)
         w->lingers->prev = l;
     w->lingers = l;
