@@ -5,13 +5,15 @@
  * evhttp each, all accepting on dups of one socket), the limits set on
  * each evhttp, the main thread's signal events (SIGTERM/SIGINT: drain and
  * stop; SIGHUP: reload), reload serialisation and the drain.
- * Does not own: routes and replies (http_route.c), JSON views
- * (http_view.c), loading catalogs (cat).
+ * Does not own: what happens to each connection (http_conn.c: request
+ * deadline, lingering close, accept() failures), routes and replies
+ * (http_route.c), JSON views (http_view.c), loading catalogs (cat).
  *
  * Globals: `http_self`, a thread-local pointer to the worker running on
  * this thread (NULL elsewhere), set once when a worker thread starts; it
- * exists for the one libevent callback that carries no argument of ours
- * (evhttp_send_error in http_route.c).
+ * exists for the libevent callbacks that carry no argument of ours
+ * (evhttp_send_error in http_route.c; a connection's input buffer and the
+ * listener's error callback in http_conn.c).
  *
  * Threads: the main thread runs an event base for signals only; signals
  * are blocked in the workers, so libevent's handlers run on the main
@@ -31,6 +33,7 @@
 #include "cpqd/store.h"
 
 #include <errno.h>
+#include <event2/listener.h>
 #include <event2/thread.h>
 #include <event2/util.h>
 #include <fcntl.h>
@@ -210,7 +213,7 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static int worker_evhttp(http_worker *w, evutil_socket_t fd)
+static int worker_evhttp(http_worker *w)
 {
     const http_config *cfg = w->cfg;
     w->http = evhttp_new(w->base);
@@ -219,22 +222,40 @@ static int worker_evhttp(http_worker *w, evutil_socket_t fd)
     evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
                                             EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                             EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+    /* A declared body over the limit is answered 413 as soon as the head
+     * is read (evhttp's lingering mode would first wait for the whole
+     * body); http_conn drops what the client still sends after the reply,
+     * so that it reads the 413 rather than a reset. */
     evhttp_set_max_body_size(w->http, (ev_ssize_t)cfg->max_body);
     evhttp_set_max_headers_size(w->http, (ev_ssize_t)cfg->max_headers);
     evhttp_set_timeout(w->http, (int)cfg->timeout_s);
-    /* Read (and drop) an oversized body before answering 413, so that the
-     * client sees the reply instead of a reset connection. */
-    evhttp_set_flags(w->http, EVHTTP_SERVER_LINGERING_CLOSE);
     evhttp_set_default_content_type(w->http, "application/json");
     evhttp_set_gencb(w->http, http_route_request, w);
+    evhttp_set_bevcb(w->http, http_conn_bev_new, w);
+    return http_conn_init(w);
+}
+
+/* Accepts on a dup of the listening socket fd through a listener of our
+ * own (as evhttp_accept_socket_with_handle would make it), to handle
+ * accept() failures (http_conn_accept_failed). */
+static int worker_listen(http_worker *w, evutil_socket_t fd)
+{
+    const unsigned flags = LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_CLOSE_ON_FREE;
     evutil_socket_t dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
     if (dup < 0)
         return CPQD_EIO;
-    w->bound = evhttp_accept_socket_with_handle(w->http, dup);
-    if (!w->bound) {
+    /* backlog 0: listen() was called already */
+    struct evconnlistener *l = evconnlistener_new(w->base, NULL, NULL, flags, 0, dup);
+    if (!l) {
         close(dup);
         return CPQD_ENOMEM;
     }
+    w->bound = evhttp_bind_listener(w->http, l); /* sets the accept callback */
+    if (!w->bound) {
+        evconnlistener_free(l); /* closes dup */
+        return CPQD_ENOMEM;
+    }
+    evconnlistener_set_error_cb(l, http_conn_accept_failed);
     return 0;
 }
 
@@ -250,7 +271,8 @@ static int worker_init(http_server *srv, http_worker *w, unsigned id)
     w->drain_ev = event_new(w->base, -1, EV_PERSIST, worker_drain_check, w);
     if (!w->stop_ev || !w->drain_ev)
         return CPQD_ENOMEM;
-    return worker_evhttp(w, srv->fd);
+    int rc = worker_evhttp(w);
+    return rc ? rc : worker_listen(w, srv->fd);
 }
 
 /* Frees what worker_init made; the thread must have ended. evhttp_free
@@ -262,6 +284,7 @@ static void worker_fini(http_worker *w)
     solver_ctx_free(w->solver);
     if (w->http)
         evhttp_free(w->http);
+    http_conn_fini(w);
     if (w->stop_ev)
         event_free(w->stop_ev);
     if (w->drain_ev)

@@ -1,6 +1,8 @@
 /*
  * http internals shared by http.c (server: socket, workers, signals,
- * drain, reload), http_route.c (routing, limits, errors, query strings),
+ * drain, reload), http_conn.c (connections: request deadline, lingering
+ * close, replies in flight, accept back-off), http_route.c (routing,
+ * limits, errors, query strings),
  * http_view.c (JSON views of the catalog), http_events.c (the outbox) and
  * http_contracts.c (contracts and receivables).
  *
@@ -46,6 +48,18 @@ typedef struct http_worker {
     struct price_worker *price;     /* this thread's pricing engine, made on first use */
     struct store *store;            /* this thread's database connection, opened on first use */
     struct solver_ctx *solver;      /* this thread's configurator state, made on first use */
+    /* connections (http_conn.c) */
+    struct http_conn **conns;      /* by socket descriptor, from a connection's first byte */
+    size_t nconns;                 /* entries in conns */
+    struct http_linger *lingers;   /* closed sockets still read until the client stops */
+    struct event *accept_ev;       /* resumes accepting after a failed accept() */
+    struct event *accept_log_ev;   /* writes a held-back line about accept() failures */
+    unsigned long accept_fails;    /* failed accept() calls since the last success */
+    unsigned long accept_unlogged; /* failures not in the log yet */
+    int accept_err;                /* errno of the last failure */
+    bool accept_recovered;         /* failures ended and the log does not say so yet */
+    bool accept_has_logged;        /* a line about them was written */
+    struct timespec accept_logged; /* CLOCK_MONOTONIC: when the last one was */
 } http_worker;
 
 /* The worker running on the calling thread, or NULL off worker threads. */
@@ -72,6 +86,38 @@ int http_reload(http_server *srv, cpqd_errs *errs, http_reload_result *res);
 /* Tells the webhook delivery thread (if any) that an event was committed.
  * Any thread. */
 void http_outbox_wake(http_server *srv);
+
+/* ---- connections (http_conn.c) ---- */
+
+typedef struct http_conn http_conn;     /* one client connection (http_conn.c) */
+typedef struct http_linger http_linger; /* one closed socket still being read */
+struct bufferevent;
+struct evconnlistener;
+
+/* Makes w's evhttp ready to track its connections (w->base exists).
+ * 0 or CPQD_ENOMEM. */
+int http_conn_init(http_worker *w);
+/* Frees what w's connections left behind; after evhttp_free(w->http),
+ * which closes the connections themselves. */
+void http_conn_fini(http_worker *w);
+/* evhttp's bufferevent callback (arg: the worker): makes a new
+ * connection's bufferevent and watches what the client sends, so that a
+ * request that does not arrive whole within --timeout of its first byte
+ * closes the connection. */
+struct bufferevent *http_conn_bev_new(struct event_base *base, void *arg);
+/* The listener's error callback (accept() failed, e.g. out of
+ * descriptors): pauses accepting briefly and logs at most one line per
+ * interval, with a count. */
+void http_conn_accept_failed(struct evconnlistener *l, void *arg);
+/* req has arrived whole: stops its deadline and counts its reply in
+ * w->inflight until it is written or the connection closes. Called for
+ * every request that gets a reply. */
+void http_conn_request_done(struct evhttp_request *req);
+/* req's connection closes after its (error) reply while the client may
+ * still be sending: the socket is then read and its bytes dropped for up
+ * to --timeout before it closes, so the client reads the reply instead of
+ * a reset. */
+void http_conn_linger(struct evhttp_request *req);
 
 /* ---- routing (http_route.c) ---- */
 

@@ -3,9 +3,10 @@
  *
  * Owns: the route table, the one table mapping CPQD_E* codes (and the
  * HTTP-level problems) to statuses and error codes, JSON replies and
- * error bodies, strict query-string parsing, the per-request snapshot
- * reference and the tracking of replies still being written (which the
- * drain on shutdown waits for).
+ * error bodies, refusing ambiguous requests (a header repeated that the
+ * service reads once), strict query-string parsing and the per-request
+ * snapshot reference. The tracking of replies still being written (which
+ * the drain on shutdown waits for) is http_conn.c's.
  * Does not own: sockets, threads, signals, reload mechanics (http.c) or
  * the JSON shape of catalog data (http_view.c).
  *
@@ -123,6 +124,7 @@ typedef struct http_ctx {
     char *params[HTTP_MAX_PATH_PARAMS]; /* decoded {} path segments, malloc'ed */
     size_t nparams;
     int status; /* of the reply, for the access log */
+    bool close; /* close the connection after the reply */
 } http_ctx;
 
 static int dump_cb(const char *buf, size_t size, void *data)
@@ -207,7 +209,9 @@ static void reply_send_as(http_ctx *c, int status, const char *reason, struct ev
     }
     evhttp_add_header(h, "Content-Type", rc == 0 ? content_type : "application/json");
     evhttp_add_header(h, "Cache-Control", "no-store");
-    if (c->w->draining) /* shutting down: no further requests on this connection */
+    /* shutting down, or the request was ambiguous: no further requests on
+     * this connection */
+    if (c->w->draining || c->close)
         evhttp_add_header(h, "Connection", "close");
     c->status = status;
     evhttp_send_reply(c->req, status, reason, buf);
@@ -1182,51 +1186,57 @@ static void dispatch(http_ctx *c)
                   allow);
 }
 
-/* ---- replies still being written ----
- * The drain on shutdown waits until every queued reply has been flushed.
- * evhttp calls on_complete after a reply was written, or frees the
- * connection (calling its close callback, never on_complete) when the
- * client went away first; whichever comes first ends the tracking. One
- * request is in progress per connection at a time, so the connection's
- * close callback is free to carry this request's tracker. */
+/* ---- ambiguous requests ----
+ * evhttp keeps every copy of a repeated header and evhttp_find_header
+ * answers the first, so a second Content-Length or Authorization would be
+ * ignored here while a proxy in front may have honoured it: which body,
+ * which caller? RFC 9112 §6.3 makes such framing an error, and a header
+ * the service reads as one value is as ambiguous. Such a request gets 400
+ * and its connection closes, since where the next request starts is as
+ * uncertain. Headers defined as lists (Accept, Connection, ...) may
+ * repeat. (Debian's libevent 2.1.12-8+deb12u1 already refuses a repeated
+ * Transfer-Encoding, or one beside Content-Length, before cpqd sees the
+ * request; the checks hold for a libevent that does not.) */
 
-typedef struct http_track {
-    http_worker *w;
-    struct evhttp_connection *evcon;
-} http_track;
+static const char *const single_headers[] = {
+    "Host",          "Content-Length",  "Transfer-Encoding", "Content-Type",
+    "Authorization", "Idempotency-Key", "If-Match",          NULL,
+};
 
-static void track_end(http_track *t)
+static size_t header_count(const struct evkeyvalq *h, const char *name)
 {
-    t->w->inflight--;
-    free(t);
+    size_t n = 0;
+    for (const struct evkeyval *kv = h->tqh_first; kv; kv = kv->next.tqe_next)
+        n += evutil_ascii_strcasecmp(kv->key, name) == 0;
+    return n;
 }
 
-static void track_complete(struct evhttp_request *req, void *arg)
+static void reply_ambiguous(http_ctx *c, const char *header, const char *msg)
 {
-    http_track *t = arg;
-    (void)req;
-    evhttp_connection_set_closecb(t->evcon, NULL, NULL);
-    track_end(t);
+    c->close = true;
+    http_conn_linger(c->req);
+    reply_problem(c, HP_BAD_REQUEST, json_pack("[{s:s}]", "header", header), "%s", msg);
 }
 
-static void track_closed(struct evhttp_connection *evcon, void *arg)
+/* Whether c's request is unambiguous; if not, replies 400. */
+static bool headers_unambiguous(http_ctx *c)
 {
-    (void)evcon;
-    track_end(arg);
-}
-
-/* Starts tracking req's reply. Without memory the reply goes untracked:
- * it is still sent, the drain just cannot wait for it. */
-static void track_start(http_worker *w, struct evhttp_request *req)
-{
-    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-    http_track *t = evcon ? malloc(sizeof(*t)) : NULL;
-    if (!t)
-        return;
-    *t = (http_track){w, evcon};
-    w->inflight++;
-    evhttp_request_set_on_complete_cb(req, track_complete, t);
-    evhttp_connection_set_closecb(evcon, track_closed, t);
+    const struct evkeyvalq *h = evhttp_request_get_input_headers(c->req);
+    char msg[160];
+    for (const char *const *name = single_headers; *name; name++) {
+        if (header_count(h, *name) > 1) {
+            snprintf(msg, sizeof(msg),
+                     "the %s header appears more than once: a request may carry it once", *name);
+            reply_ambiguous(c, *name, msg);
+            return false;
+        }
+    }
+    if (header_count(h, "Transfer-Encoding") && header_count(h, "Content-Length")) {
+        reply_ambiguous(c, "Transfer-Encoding",
+                        "a request may not carry both Transfer-Encoding and Content-Length");
+        return false;
+    }
+    return true;
 }
 
 static double ms_since(const struct timespec *t0)
@@ -1245,13 +1255,14 @@ void http_route_request(struct evhttp_request *req, void *arg)
     /* taken now: once replied to, req may be freed at any time */
     const char *method = method_of(req);
     char *uri = log_enabled(CPQD_LOG_DEBUG) ? strdup(evhttp_request_get_uri(req)) : NULL;
-    track_start(w, req);
+    http_conn_request_done(req);
     /* The request keeps this snapshot even if a reload publishes another
      * meanwhile. The reply is fully serialised once dispatch returns, so
      * the reference ends here rather than when the last byte is written:
      * a slow client must not pin a replaced snapshot in memory. */
     c.snap = cat_current_acquire();
-    dispatch(&c);
+    if (headers_unambiguous(&c))
+        dispatch(&c);
     cat_snapshot_release(c.snap);
     for (size_t i = 0; i < c.nparams; i++)
         free(c.params[i]);
@@ -1318,6 +1329,10 @@ void evhttp_send_error(struct evhttp_request *req, int error, const char *reason
     evhttp_add_header(h, "Content-Type", "application/json");
     evhttp_add_header(h, "Cache-Control", "no-store");
     evhttp_add_header(h, "Connection", "close"); /* the stream may be out of sync */
+    /* the client may still be sending (a body over the limit is refused
+     * as soon as the head is read): drop it after the reply */
+    http_conn_request_done(req);
+    http_conn_linger(req);
     evhttp_send_reply(req, error, reason ? reason : http_problems[p].reason, buf);
     evbuffer_free(buf);
 }

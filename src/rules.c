@@ -919,7 +919,8 @@ static int eval_body(lua_State *L)
 }
 
 /* Protected: detaches the chunk's last environment (so a large one does
- * not stay alive until the chunk runs again) and checks the strings. */
+ * not stay alive until the chunk runs again), forgets the names tostring
+ * gave values, and checks the strings. */
 static int cleanup_body(lua_State *L)
 {
     eval_ctx *c = lua_touserdata(L, 1);
@@ -929,6 +930,7 @@ static int cleanup_body(lua_State *L)
         lua_setupvalue(L, -2, 1);
     }
     lua_settop(L, 0);
+    rules_lib_labels_forget(L);
     lua_pushlightuserdata(L, c->st);
     return check_strings_body(L);
 }
@@ -936,6 +938,7 @@ static int cleanup_body(lua_State *L)
 static void eval_begin(rules_state *st)
 {
     st->kill = RULES_OK;
+    st->labels = 0;
     st->budget = (int64_t)st->lim.instructions;
     st->deadline_ns = now_ns() + (int64_t)st->lim.time_ms * 1000000;
     st->base = st->used;

@@ -63,6 +63,7 @@ struct rules_state {
     unsigned line;       /* the rule's line where the evaluation stopped, 0 if unknown */
     bool line_fixed;     /* line is where a limit tripped: the error escaping later keeps it */
     bool near_cap;       /* the evaluation held more than half the memory cap */
+    lua_Integer labels;  /* values tostring has named in this evaluation (rules_lib.c) */
 
     /* sandbox identity, checked after every evaluation */
     const void *str_mt;    /* the string metatable */
@@ -104,6 +105,10 @@ bool rules_is_memory_error(lua_State *L, int status);
  * decimal type, and records their identities in st. Called through
  * lua_pcall with st as a light userdata at index 1. */
 int rules_lib_open(lua_State *L);
+
+/* Forgets the names tostring gave values in the evaluation that ended
+ * (rules_lib.c); call protected. Returns 0. */
+int rules_lib_labels_forget(lua_State *L);
 
 /* Registers the decimal metatable and puts `dec` and `isdec` into the
  * table at index base (rules_dec.c). Returns the metatable's identity. */

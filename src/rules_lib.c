@@ -33,6 +33,17 @@
  * Guards call the original C function directly (no extra C frame); the
  * wrapped originals use no upvalues, so they see the guard's stack frame as
  * their own.
+ *
+ * No addresses. Lua prints a table, function, thread or userdata without
+ * __tostring as "table: 0x55d0c0a8e2a0", which hands a rule the layout of
+ * the host's heap and code (an ASLR leak for anyone chaining a memory
+ * bug). The two ways a rule can print a value, tostring and
+ * string.format's %s, name such values "table: 1", "function: 2", ...:
+ * a number counting the values named so far in this evaluation (the same
+ * value keeps its number; the numbering starts again with each
+ * evaluation). string.format refuses %p outright. Error objects that are
+ * not strings are described by type only (rules.c), concatenation and
+ * table.concat refuse such values, and print does not exist.
  */
 #include "rules_int.h"
 
@@ -320,10 +331,102 @@ static int g_byte(lua_State *L)
     return call_orig(L);
 }
 
+/* ---- naming values without their address ---- */
+
+static const char labels_key = 'L'; /* registry: value -> its number in this evaluation */
+
+/* Whether printing v with Lua's own tostring would show an address. */
+static bool prints_address(lua_State *L, int idx)
+{
+    switch (lua_type(L, idx)) {
+    case LUA_TTABLE:
+    case LUA_TFUNCTION:
+    case LUA_TTHREAD:
+    case LUA_TLIGHTUSERDATA:
+    case LUA_TUSERDATA:
+        if (luaL_getmetafield(L, idx, "__tostring") == LUA_TNIL)
+            return true;
+        lua_pop(L, 1);
+        return false;
+    default:
+        return false;
+    }
+}
+
+/* Pushes "<type>: <n>", n numbering the value at idx within this
+ * evaluation (see the file comment). */
+static void push_label(lua_State *L, int idx)
+{
+    idx = lua_absindex(L, idx);
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &labels_key) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &labels_key);
+    }
+    lua_pushvalue(L, idx);
+    lua_Integer n = lua_rawget(L, -2) == LUA_TNUMBER ? lua_tointeger(L, -1) : 0;
+    lua_pop(L, 1);
+    if (n == 0) {
+        n = ++rules_of(L)->labels;
+        lua_pushvalue(L, idx);
+        lua_pushinteger(L, n);
+        lua_rawset(L, -3);
+    }
+    lua_pop(L, 1);
+    lua_pushfstring(L, "%s: %I", luaL_typename(L, idx), n);
+}
+
+int rules_lib_labels_forget(lua_State *L)
+{
+    lua_pushnil(L);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &labels_key);
+    return 0;
+}
+
+static int b_tostring(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    rules_charge(L, 1);
+    if (prints_address(L, 1))
+        push_label(L, 1);
+    else
+        luaL_tolstring(L, 1, NULL);
+    return 1;
+}
+
+/* Before string.format runs: refuses %p and names the values %s would
+ * print with an address, in place. The scan follows lstrlib's: after '%'
+ * come flags, width and precision ("-+ #0", digits, '.'), then the
+ * conversion letter; "%%" takes no argument. A malformed spec is left for
+ * the original to refuse. */
+static void format_unaddress(lua_State *L, const char *fmt, size_t len)
+{
+    int arg = 1;
+    for (size_t i = 0; i < len; i++) {
+        if (fmt[i] != '%')
+            continue;
+        if (++i < len && fmt[i] == '%')
+            continue;
+        while (i < len && fmt[i] && strchr("-+ #0123456789.", fmt[i]))
+            i++;
+        if (i >= len)
+            return;
+        arg++;
+        if (fmt[i] == 'p')
+            luaL_error(L, "string.format: '%%p' is not available to rules (it prints an address)");
+        if (fmt[i] == 's' && arg <= lua_gettop(L) && prints_address(L, arg)) {
+            push_label(L, arg);
+            lua_replace(L, arg);
+        }
+    }
+}
+
 static int g_format(lua_State *L)
 {
     size_t l;
-    luaL_checklstring(L, 1, &l);
+    const char *fmt = luaL_checklstring(L, 1, &l);
+    format_unaddress(L, fmt, l);
     uint64_t out = l;
     for (int i = 2; i <= lua_gettop(L); i++)
         out += lua_type(L, i) == LUA_TSTRING ? lua_rawlen(L, i) : 32;
@@ -489,7 +592,7 @@ typedef struct lib_entry {
 static const lib_entry base_entries[] = {
     {"assert", NULL},  {"error", NULL},   {"ipairs", NULL},   {"next", NULL},
     {"pairs", NULL},   {"rawequal", NULL}, {"rawget", NULL},  {"rawlen", NULL},
-    {"select", NULL},  {"tostring", NULL}, {"type", NULL},    {"_VERSION", NULL},
+    {"select", NULL},  {"type", NULL},    {"_VERSION", NULL},
     {"tonumber", b_tonumber}, {NULL, NULL},
 };
 
@@ -597,6 +700,8 @@ int rules_lib_open(lua_State *L)
     lua_pop(L, 1);
     lua_pushcfunction(L, b_pcall);
     lua_setfield(L, 1, "pcall");
+    lua_pushcfunction(L, b_tostring);
+    lua_setfield(L, 1, "tostring");
     add_library(L, 1, LUA_STRLIBNAME, luaopen_string, string_entries);
     sanitize_strings(L, st, lua_gettop(L));
     lua_pop(L, 1);

@@ -5,7 +5,9 @@
  * hashes, UTF-8 round trips, keep-alive, libevent-level errors, body and
  * head limits, stalled clients, reload over HTTP and SIGHUP (broken
  * catalogs keep the old snapshot serving), SIGTERM draining in-flight
- * replies, and startup failures.
+ * replies, startup failures, and the network edge: requests trickling in
+ * past --timeout, declared oversize bodies, repeated single-value headers,
+ * running out of file descriptors.
  *
  * Fixtures: tests/data/e2e/{catalogs,rules,reload}, copied into a fresh
  * temporary directory per server so that reload tests can change them.
@@ -22,6 +24,7 @@
 
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <sys/resource.h>
 
 /* ---- one server with its own copy of the fixtures ---- */
 
@@ -928,6 +931,334 @@ static void test_e2e_serve_reports_a_port_in_use(void **state)
     assert_int_equal(tu_server_stop(&t->srv), 0);
 }
 
+/* Lines of the server log containing needle. */
+static size_t log_count(const tu_server *s, const char *needle)
+{
+    char *log = tu_read_file(s->log, NULL);
+    size_t n = 0;
+    for (const char *at = log ? strstr(log, needle) : NULL; at; at = strstr(at + 1, needle))
+        n++;
+    free(log);
+    return n;
+}
+
+/* Out of descriptors, accept() fails for as long as the clients stay:
+ * the server pauses accepting, says so once (not once per failure), and
+ * accepts again when descriptors are free. */
+static void test_e2e_descriptor_exhaustion_pauses_accepting_and_logs_once(void **state)
+{
+    e2e *t = *state;
+    static const char *const extra[] = {"--threads", "1", NULL};
+    enum { NCLIENTS = 40 };
+    int fds[NCLIENTS];
+    struct rlimit old, low;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    low = (struct rlimit){.rlim_cur = 32, .rlim_max = old.rlim_max};
+    /* the server inherits the low limit; the test keeps its own */
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    e2e_start(t, extra);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    for (int i = 0; i < NCLIENTS; i++) {
+        fds[i] = tu_connect(t->srv.port); /* completed by the kernel's backlog */
+        assert_true(fds[i] >= 0);
+    }
+    assert_true(tu_log_wait(&t->srv,
+                            "accept() failed 1 time since the last report: Too many "
+                            "open files",
+                            TU_WAIT_MS));
+    tu_sleep_ms(1000); /* a second at the limit: before, some 300,000 lines */
+    assert_int_equal(log_count(&t->srv, "accept"), 1);
+    assert_int_equal(log_count(&t->srv, "Too many open files"), 1);
+    for (int i = 0; i < NCLIENTS; i++)
+        close(fds[i]);
+    tu_resp r;
+    assert_int_equal(tu_get(t->srv.port, "/healthz", &r), 0);
+    assert_int_equal(r.status, 200);
+    tu_resp_free(&r);
+    /* the count since the first line comes with the next line, 10 s after
+     * the first at the earliest */
+    assert_true(tu_log_wait(&t->srv, "accepting connections again (", 2 * TU_WAIT_MS));
+    assert_int_equal(log_count(&t->srv, "accept"), 2);
+    char *log = tu_read_file(t->srv.log, NULL);
+    unsigned long more = 0;
+    const char *at = strstr(log, "accepting connections again (");
+    assert_int_equal(sscanf(at, "accepting connections again (%lu more failures", &more), 1);
+    assert_true(more >= 1);
+    free(log);
+    assert_int_equal(tu_server_stop(&t->srv), 0);
+}
+
+/* ---- the network edge: --max-body 1024 --timeout 2, API keys ----
+ * Keys of tests/data/auth/good.yaml: a partner and an admin. */
+
+#define KEY_PARTNER "cpqd_U5cuP7nrPJTe5VP4pqM3SlG4WtsrQStVnCZCyQcDMI0"
+#define KEY_ADMIN "cpqd_VBlbY_kgnaqzc42NJSqh12YVllliG_2qdDgBH322LoY"
+
+static int setup_edge(void **state)
+{
+    e2e *t = e2e_new();
+    *state = t;
+    char *keys = tu_path("tests/data/auth/good.yaml");
+    char *db = tu_fmt("%s/cpqd.db", t->dir);
+    const char *const extra[] = {"--max-body", "1024", "--timeout", "2", "--keys",
+                                 keys,         "--db", db,          NULL};
+    e2e_start(t, extra);
+    free(keys);
+    free(db);
+    return 0;
+}
+
+/* A client that sends drip[] one byte every 200 ms (well inside the
+ * silence limit) after sending lead[] at once. */
+typedef struct dripper {
+    int fd;
+    const char *drip;
+    size_t sent;
+    long long t0;     /* when the request's first byte went out */
+    long long closed; /* ms after t0 the server closed, -1 while open */
+    size_t got;       /* bytes the server sent after t0 */
+} dripper;
+
+static void drip_start(dripper *d, int fd, const char *lead, const char *drip)
+{
+    *d = (dripper){.fd = fd, .drip = drip, .closed = -1, .t0 = tu_now_ms()};
+    assert_true(fd >= 0);
+    assert_int_equal(tu_send(fd, lead, strlen(lead)), 0);
+}
+
+/* Reads what is there without waiting; notes the close. */
+static void drip_poll(dripper *d)
+{
+    char buf[4096];
+    for (;;) {
+        ssize_t n = recv(d->fd, buf, sizeof(buf), MSG_DONTWAIT);
+        if (n > 0) {
+            d->got += (size_t)n;
+            continue;
+        }
+        if (n == 0 || (errno != EAGAIN && errno != EINTR))
+            d->closed = tu_now_ms() - d->t0;
+        return;
+    }
+}
+
+/* Drips on every open dripper until all are closed or 8 s have passed. */
+static void drip_all(dripper *ds, size_t n)
+{
+    long long end = tu_now_ms() + 8000;
+    for (bool open = true; open && tu_now_ms() < end;) {
+        open = false;
+        for (size_t i = 0; i < n; i++) {
+            dripper *d = &ds[i];
+            if (d->closed >= 0)
+                continue;
+            drip_poll(d);
+            if (d->closed < 0 && d->drip[d->sent] &&
+                send(d->fd, d->drip + d->sent++, 1, MSG_NOSIGNAL) != 1)
+                d->closed = tu_now_ms() - d->t0;
+            open = open || d->closed < 0;
+        }
+        tu_sleep_ms(200);
+    }
+}
+
+static void test_e2e_slow_request_is_closed_at_the_deadline(void **state)
+{
+    e2e *t = *state;
+    static const char slow_head[] =
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Drip: "
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    static const char body[] =
+        "{\"lines\":[aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    static const char first[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    dripper ds[3];
+    tu_resp r;
+    /* 1. the head, one byte at a time from the first */
+    drip_start(&ds[0], tu_connect(t->srv.port), "G", slow_head + 1);
+    /* 2. a complete head, then the body one byte at a time */
+    drip_start(&ds[1], tu_connect(t->srv.port),
+               "POST /v1/price HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " KEY_ADMIN
+               "\r\nContent-Length: 120\r\n\r\n",
+               body);
+    /* 3. a keep-alive connection's second request: the limit counts from
+     * that request's first byte, not from the connection's */
+    int ka = tu_connect(t->srv.port);
+    assert_true(ka >= 0);
+    assert_int_equal(tu_send(ka, first, sizeof(first) - 1), 0);
+    assert_int_equal(tu_read_response(ka, &r, false, TU_WAIT_MS), 0);
+    assert_int_equal(r.status, 200);
+    tu_resp_free(&r);
+    tu_sleep_ms(1000);
+    drip_start(&ds[2], ka, "G", slow_head + 1);
+    drip_all(ds, 3);
+    for (size_t i = 0; i < 3; i++) {
+        if (ds[i].closed < 1800 || ds[i].closed > 6000 || ds[i].got != 0)
+            fail_msg("connection %zu: closed after %lld ms (want 2 s: at least 1800, at most "
+                     "6000) having received %zu bytes (want none)",
+                     i + 1, ds[i].closed, ds[i].got);
+        close(ds[i].fd);
+    }
+    assert_int_equal(tu_get(t->srv.port, "/healthz", &r), 0);
+    assert_int_equal(r.status, 200);
+    tu_resp_free(&r);
+}
+
+#define TOO_LARGE                                                                                  \
+    "{\"error\":{\"code\":\"payload_too_large\",\"message\":\"request too large: bodies are "      \
+    "limited to 1024 bytes, request heads to 65536 bytes\",\"details\":[]}}"
+
+/* Sends head on fd and expects the 413 at once, before any body byte. */
+static void expect_413_before_body(int fd, const char *head)
+{
+    tu_resp r;
+    char conn[32];
+    assert_int_equal(tu_send(fd, head, strlen(head)), 0);
+    assert_int_equal(tu_read_response(fd, &r, false, TU_WAIT_MS), 0);
+    assert_error_reply(&r, 413, TOO_LARGE);
+    assert_non_null(tu_header(&r, "Connection", conn, sizeof(conn)));
+    assert_string_equal(conn, "close");
+    tu_resp_free(&r);
+}
+
+static void test_e2e_declared_oversize_body_gets_413_at_once(void **state)
+{
+    e2e *t = *state;
+    static const char first[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    tu_resp r;
+    int fd = tu_connect(t->srv.port);
+    assert_true(fd >= 0);
+    expect_413_before_body(fd, "POST /v1/price HTTP/1.1\r\nHost: x\r\n"
+                               "Content-Length: 2000000\r\n\r\n");
+    close(fd);
+    /* a client that waits for 100-continue hears the 413 instead */
+    fd = tu_connect(t->srv.port);
+    assert_true(fd >= 0);
+    expect_413_before_body(fd, "POST /v1/admin/reload HTTP/1.1\r\nHost: x\r\nExpect: "
+                               "100-continue\r\nContent-Length: 1025\r\n\r\n");
+    close(fd);
+    /* the second request of a keep-alive connection, on any route */
+    fd = tu_connect(t->srv.port);
+    assert_true(fd >= 0);
+    assert_int_equal(tu_send(fd, first, sizeof(first) - 1), 0);
+    assert_int_equal(tu_read_response(fd, &r, false, TU_WAIT_MS), 0);
+    assert_int_equal(r.status, 200);
+    tu_resp_free(&r);
+    expect_413_before_body(fd, "GET /v1/nowhere HTTP/1.1\r\nHost: x\r\n"
+                               "Content-Length: 99999999999\r\n\r\n");
+    close(fd);
+    /* nothing was priced or reloaded */
+    assert_false(tu_log_wait(&t->srv, "reload:", 10));
+}
+
+/* Sends one request with extra headers (each "Name: value\r\n") and body
+ * on its own connection; returns the reply and whether the server closed
+ * the connection right after it. */
+static void send_with_headers(int port, const char *method, const char *path, const char *headers,
+                              const char *body, tu_resp *r)
+{
+    int fd = tu_connect(port);
+    assert_true(fd >= 0);
+    char *req = tu_fmt("%s %s HTTP/1.1\r\n%s\r\n%s", method, path, headers, body);
+    assert_int_equal(tu_send(fd, req, strlen(req)), 0);
+    free(req);
+    assert_int_equal(tu_read_response(fd, r, false, TU_WAIT_MS), 0);
+    char buf[64];
+    long long deadline = tu_now_ms() + TU_WAIT_MS;
+    r->closed = r->closed || (tu_wait_readable(fd, deadline) && recv(fd, buf, sizeof(buf), 0) <= 0);
+    close(fd);
+}
+
+static void expect_repeated(int port, const char *method, const char *path, const char *headers,
+                            const char *body, const char *header)
+{
+    tu_resp r;
+    char conn[32];
+    char *want = tu_fmt("{\"error\":{\"code\":\"bad_request\",\"message\":\"the %s header appears "
+                        "more than once: a request may carry it once\",\"details\":[{\"header\":"
+                        "\"%s\"}]}}",
+                        header, header);
+    send_with_headers(port, method, path, headers, body, &r);
+    assert_error_reply(&r, 400, want);
+    assert_non_null(tu_header(&r, "Connection", conn, sizeof(conn)));
+    assert_string_equal(conn, "close");
+    assert_true(r.closed);
+    tu_resp_free(&r);
+    free(want);
+}
+
+#define AUTH_ADMIN "Authorization: Bearer " KEY_ADMIN "\r\n"
+#define AUTH_PARTNER "Authorization: Bearer " KEY_PARTNER "\r\n"
+
+static void test_e2e_repeated_single_value_headers_are_400(void **state)
+{
+    e2e *t = *state;
+    int port = t->srv.port;
+    tu_resp r;
+    /* which key is the caller's? neither: partner first used to be 403,
+     * admin first 200 */
+    expect_repeated(port, "POST", "/v1/admin/reload", "Host: x\r\n" AUTH_PARTNER AUTH_ADMIN, "",
+                    "Authorization");
+    expect_repeated(port, "POST", "/v1/admin/reload", "Host: x\r\n" AUTH_ADMIN AUTH_PARTNER, "",
+                    "Authorization");
+    /* where does the body end? 107 then 0 used to be 200 on the first */
+    expect_repeated(port, "POST", "/v1/admin/reload",
+                    "Host: x\r\n" AUTH_ADMIN "Content-Length: 2\r\nContent-Length: 0\r\n", "{}",
+                    "Content-Length");
+    expect_repeated(port, "POST", "/v1/admin/reload",
+                    "Host: x\r\n" AUTH_ADMIN "content-length: 2\r\nCONTENT-LENGTH: 2\r\n", "{}",
+                    "Content-Length");
+    /* every other header a request may carry once */
+    static const char *const once[] = {"Host", "Content-Type", "Idempotency-Key", "If-Match"};
+    for (size_t i = 0; i < sizeof(once) / sizeof(once[0]); i++) {
+        char *h =
+            tu_fmt("%s%s: a\r\n%s: b\r\n%s", i ? "Host: x\r\n" : "", once[i], once[i], AUTH_ADMIN);
+        expect_repeated(port, "POST", "/v1/admin/reload", h, "", once[i]);
+        free(h);
+    }
+    /* a body framed twice, or both ways: Debian's libevent (2.1.12-8+deb12u1)
+     * refuses these itself before cpqd sees them, as cpqd would */
+    static const char *const framing[] = {
+        "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
+        "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n",
+    };
+    for (size_t i = 0; i < 2; i++) {
+        char *h = tu_fmt("Host: x\r\n%s%s", AUTH_ADMIN, framing[i]);
+        send_with_headers(port, "POST", "/v1/admin/reload", h, "0\r\n\r\n", &r);
+        assert_int_equal(r.status, 400);
+        json_t *j = jbody(&r);
+        assert_string_equal(jstr(j, "error.code"), "bad_request");
+        json_decref(j);
+        assert_true(r.closed);
+        tu_resp_free(&r);
+        free(h);
+    }
+    /* none of them reloaded anything */
+    assert_false(tu_log_wait(&t->srv, "reload:", 10));
+    /* a smuggled request after an ambiguous one is never answered */
+    static const char smuggle[] =
+        "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 34\r\n\r\n"
+        "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    int fd = tu_connect(port);
+    assert_true(fd >= 0);
+    assert_int_equal(tu_send(fd, smuggle, sizeof(smuggle) - 1), 0);
+    assert_int_equal(tu_read_response(fd, &r, false, TU_WAIT_MS), 0);
+    assert_int_equal(r.status, 400);
+    tu_resp_free(&r);
+    assert_int_equal(tu_read_response(fd, &r, false, TU_WAIT_MS), -1);
+    assert_true(r.closed);
+    assert_int_equal(r.status, 0);
+    tu_resp_free(&r);
+    close(fd);
+    /* headers that may repeat still do, and one of each is fine */
+    send_with_headers(port, "GET", "/v1/catalog",
+                      "Host: x\r\n" AUTH_ADMIN "Accept: a/b\r\nAccept: c/d\r\nX-Trace: 1\r\n"
+                      "X-Trace: 2\r\nContent-Type: application/json\r\nIf-Match: \"v1\"\r\n",
+                      "", &r);
+    assert_int_equal(r.status, 200);
+    tu_resp_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest read[] = {
@@ -955,9 +1286,16 @@ int main(void)
         FRESH(test_e2e_sigint_with_idle_keepalive_exits_promptly),
         FRESH(test_e2e_serve_refuses_invalid_catalogs),
         FRESH(test_e2e_serve_reports_a_port_in_use),
+        FRESH(test_e2e_descriptor_exhaustion_pauses_accepting_and_logs_once),
     };
     int failed = cmocka_run_group_tests_name("e2e_read", read, setup_read, teardown_shared);
     failed += cmocka_run_group_tests_name("e2e_limits", limits, setup_limits, teardown_shared);
+    const struct CMUnitTest edge[] = {
+        cmocka_unit_test(test_e2e_slow_request_is_closed_at_the_deadline),
+        cmocka_unit_test(test_e2e_declared_oversize_body_gets_413_at_once),
+        cmocka_unit_test(test_e2e_repeated_single_value_headers_are_400),
+    };
     failed += cmocka_run_group_tests_name("e2e_lifecycle", lifecycle, NULL, NULL);
+    failed += cmocka_run_group_tests_name("e2e_edge", edge, setup_edge, teardown_shared);
     return failed;
 }

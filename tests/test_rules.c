@@ -52,6 +52,16 @@ static rules_state *state_new(const rules_limits *lim)
     return st;
 }
 
+/* A state with the production limits except the wall-clock deadline,
+ * relaxed as for the attack suite: tests that expect the instruction
+ * budget or the memory cap to trip must not see the deadline trip first
+ * on a loaded machine. */
+static rules_state *state_steady(void)
+{
+    rules_limits lim = {.time_ms = ATTACK_TIME_MS};
+    return state_new(&lim);
+}
+
 static rules_chunk *compile_ok(rules_state *st, const char *name, const char *src)
 {
     rules_chunk *ch = NULL;
@@ -587,6 +597,47 @@ static void test_rules_sandbox_offers_no_escape(void **state)
     rules_state_free(st);
 }
 
+/* No value a rule can print carries an address (an ASLR leak for anyone
+ * chaining a memory bug): tables, functions and the like print as their
+ * type and a number that counts them within one evaluation. */
+static void test_rules_no_address_reaches_a_rule(void **state)
+{
+    (void)state;
+    rules_state *st = state_new(NULL);
+    /* tostring: type and a per-evaluation number, the same number for the
+     * same value, numbering from 1 again in the next evaluation */
+    static const char ids[] = "local a, b = {}, {}\n"
+                              "return tostring(a), tostring(b), tostring(a), tostring(tostring),"
+                              " tostring(string), tostring(_ENV)";
+    expect_line(st, ids, "OK table: 1,table: 2,table: 1,function: 3,table: 4,table: 5");
+    expect_line(st, ids, "OK table: 1,table: 2,table: 1,function: 3,table: 4,table: 5");
+    expect_line(st, "return tostring(tostring), tostring(pcall), tostring(dec)",
+                "OK function: 1,function: 2,function: 3");
+    /* %s of string.format goes through the same naming, width and all */
+    expect_line(st, "local t = {} return string.format('%s|%-10s|%s', t, {}, t)",
+                "OK table: 1|table: 2  |table: 1");
+    expect_line(st, "return ('%s %s'):format(ipairs, string.upper)", "OK function: 1 function: 2");
+    /* %p would print the address itself: refused, whatever the value */
+    expect_fail(st, "return string.format('%p', {})", RULES_ERR_RUNTIME, "'%p'");
+    expect_fail(st, "return string.format('%p', 'abc')", RULES_ERR_RUNTIME, "'%p'");
+    expect_fail(st, "return ('%d %5.1p'):format(1, print or tostring)", RULES_ERR_RUNTIME, "'%p'");
+    /* what has no address prints as before */
+    expect_line(st,
+                "return tostring(12), tostring(1.5), tostring(nil), tostring(true), tostring('x'),"
+                " tostring(dec('2.50')), string.format('%s %s %%p %d', dec('1.0'), 'y', 7)",
+                "OK 12,1.5,nil,true,x,2.50,1.0 y %p 7");
+    expect_fail(st, "return string.format('%d', {})", RULES_ERR_RUNTIME, "number expected, got table");
+    /* an error built from a table's name names it the same way */
+    expect_fail(st, "error('bad ' .. tostring({}), 0)", RULES_ERR_RUNTIME, "bad table: 1");
+    /* nothing printed anywhere looks like an address */
+    const rules_result *r =
+        run(st, "return tostring({}) .. tostring(print or tostring) .. string.format('%s', {})", NULL,
+            RULES_ACCEPT_ANY);
+    assert_null(strstr(shown(r), "0x"));
+    expect_probe_clean(st);
+    rules_state_free(st);
+}
+
 static void test_rules_inputs_are_fresh_each_evaluation(void **state)
 {
     (void)state;
@@ -640,7 +691,7 @@ static void test_rules_invalid_inputs_are_refused(void **state)
 static void test_rules_limit_trip_leaves_state_usable(void **state)
 {
     (void)state;
-    rules_state *st = state_new(NULL);
+    rules_state *st = state_steady();
     expect_fail(st, "while true do end", RULES_ERR_CPU, "instruction budget");
     expect_probe_clean(st);
     expect_fail(st, "local s = 'x' while true do s = s .. s end", RULES_ERR_MEM, "memory");
@@ -705,7 +756,7 @@ static void test_rules_failure_names_its_line(void **state)
 static void test_rules_limits_are_sticky(void **state)
 {
     (void)state;
-    rules_state *st = state_new(NULL);
+    rules_state *st = state_steady();
     expect_fail(st,
                 "for i = 1, 100 do pcall(pcall, function() while true do end end) end"
                 " return 'swallowed'",
@@ -747,7 +798,7 @@ static void test_rules_deadline_trips(void **state)
 static void test_rules_budget_counts_c_library_work(void **state)
 {
     (void)state;
-    rules_state *st = state_new(NULL);
+    rules_state *st = state_steady();
     /* each call does ~1000 bytes of C work in one VM instruction */
     expect_fail(st, "local s = ('x'):rep(1000) for i = 1, 1e6 do s:upper() end", RULES_ERR_CPU,
                 "budget");
@@ -1037,6 +1088,7 @@ int main(void)
         cmocka_unit_test(test_rules_result_type_matrix),
         cmocka_unit_test(test_rules_format_truncates_safely),
         cmocka_unit_test(test_rules_sandbox_offers_no_escape),
+        cmocka_unit_test(test_rules_no_address_reaches_a_rule),
         cmocka_unit_test(test_rules_inputs_are_fresh_each_evaluation),
         cmocka_unit_test(test_rules_invalid_inputs_are_refused),
         cmocka_unit_test(test_rules_limit_trip_leaves_state_usable),

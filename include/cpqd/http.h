@@ -3,10 +3,11 @@
  *
  * Owns: the listening socket, one worker thread per core each with its own
  * event base and evhttp accepting on that socket, routing, request limits
- * (body size, header size, timeouts), the JSON views of the catalog, the
- * one table mapping CPQD_E* codes to HTTP statuses and error codes, live
- * reload (SIGHUP and POST /v1/admin/reload) and the graceful shutdown
- * (SIGTERM/SIGINT drain in-flight requests, then return).
+ * (body size, header size, timeouts, repeated headers), the JSON views
+ * of the catalog, the one table mapping CPQD_E* codes to HTTP statuses
+ * and error codes, live reload (SIGHUP and POST /v1/admin/reload) and the
+ * graceful shutdown (SIGTERM/SIGINT drain in-flight requests, then
+ * return).
  * Does not own: loading catalogs (cat), publishing the first snapshot (the
  * caller does that before http_serve), logging format (log).
  *
@@ -37,7 +38,7 @@
 
 #define HTTP_DEFAULT_MAX_BODY ((size_t)1 << 20)     /* bytes of a request body */
 #define HTTP_DEFAULT_MAX_HEADERS ((size_t)64 << 10) /* bytes of request line + headers */
-#define HTTP_DEFAULT_TIMEOUT 30                     /* seconds a read or write may stall */
+#define HTTP_DEFAULT_TIMEOUT 30                     /* seconds: see timeout_s */
 
 /* Server settings; the caller's, read-only while http_serve runs. */
 typedef struct http_config {
@@ -47,7 +48,8 @@ typedef struct http_config {
     unsigned threads;        /* worker threads, >= 1 */
     size_t max_body;         /* larger request bodies get 413 */
     size_t max_headers;      /* larger request heads get 413 */
-    unsigned timeout_s;      /* a connection stalled this long is closed, >= 1 */
+    unsigned timeout_s;      /* a request not whole this long after its first byte, or a
+                              * connection silent this long, is closed; >= 1 */
     const struct auth_keys *keys; /* API keys; NULL: no authentication (development only) */
     const char *db_path;     /* the store (SQLite file), migrated before serving */
     const char *webhook_url; /* POST outbox events here (docs/events.md); NULL: pull feed only */
