@@ -134,9 +134,10 @@ typedef enum store_tx_op {
     STORE_TX_ROLLBACK_TO,
 } store_tx_op;
 
-/* A backend. Every function that can fail returns 0 (or a STORE_ROW /
- * STORE_DONE result) or a negative CPQD_E* code with its reason in
- * st->err (see the error protocol above). Codes: CPQD_ECONFLICT for a
+/* A backend: a constant table (immutable, share freely); its connection
+ * and statements are per store handle. Every function that can fail
+ * returns 0 (or a STORE_ROW / STORE_DONE result) or a negative CPQD_E*
+ * code with its reason in st->err (see the error protocol above). Codes: CPQD_ECONFLICT for a
  * unique or primary key violation, CPQD_EINVAL for another constraint or
  * a database that is not one, CPQD_ENOMEM, CPQD_ELIMIT for a value too
  * big, CPQD_EIO for the rest (including a lock not obtained in time). */
