@@ -100,7 +100,8 @@ $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/%: tests/%.c $(LIB_OBJ) tests/testutil.h tests/contracts_fixture.h
+$(BUILD)/tests/%: tests/%.c $(LIB_OBJ) tests/testutil.h tests/contracts_fixture.h \
+		tests/store_fixture.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests -o $@ $< $(LIB_OBJ) $(LDLIBS) -lcmocka $(LOPT)
 

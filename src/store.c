@@ -1,12 +1,13 @@
 /*
- * store: the SQLite connection behind include/cpqd/store.h.
+ * store: the backend-neutral layer behind include/cpqd/store.h.
  *
- * Owns: opening the file (and its directory), the pragmas that make a
- * commit durable (journal_mode=WAL, synchronous=FULL, set and read back on
- * every open), the per-connection statement cache, mapping SQLite codes to
- * CPQD_E* codes, transactions and write scopes, and `cpqd migrate`.
- * Does not own: the SQL text (store_sql.c), the schema steps
- * (store_schema.c), the records (store_quote.c, store_idem.c).
+ * Owns: choosing the backend from the --db value (store_driver_for: the
+ * one place that does), the per-connection statement cache, binding and
+ * stepping through the driver (store_int.h), error messages, the failure
+ * test hook, transactions, write and read scopes, the debug/test API,
+ * `cpqd migrate`. Does not own: a backend's connection, pragmas or
+ * dialect (store_sqlite.c), the SQL text (store_sql.c), the schema steps
+ * (store_schema.c), the records (store_quote.c, store_idem.c, ...).
  *
  * Invariant: between calls no statement of a connection is left stepped
  * (each use ends in store_stmt_done), so no read snapshot outlives a call
@@ -21,7 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <strings.h>
 #include <time.h>
 
 /* ---- small helpers shared by the store's files ---- */
@@ -90,30 +91,18 @@ int store_failf(store *st, int code, const char *fmt, ...)
     return code;
 }
 
-static int code_of(int sqlite_rc)
+int store_fail(store *st, int code, const char *what)
 {
-    switch (sqlite_rc & 0xFF) {
-    case SQLITE_CONSTRAINT:
-        return sqlite_rc == SQLITE_CONSTRAINT_PRIMARYKEY || sqlite_rc == SQLITE_CONSTRAINT_UNIQUE
-                   ? CPQD_ECONFLICT
-                   : CPQD_EINVAL;
-    case SQLITE_NOMEM:
-        return CPQD_ENOMEM;
-    case SQLITE_TOOBIG:
-        return CPQD_ELIMIT;
-    case SQLITE_NOTADB:
-        return CPQD_EINVAL;
-    default:
-        return CPQD_EIO;
+    char why[sizeof(st->err)];
+    if (code >= 0) {
+        snprintf(why, sizeof(why), "%s",
+                 code == STORE_ROW ? "a row where none was expected"
+                                   : "no row where one was expected");
+        code = CPQD_EIO;
+    } else {
+        snprintf(why, sizeof(why), "%s", st->err);
     }
-}
-
-int store_fail(store *st, int sqlite_rc, const char *what)
-{
-    const char *why = st->injected || !st->db ? sqlite3_errstr(sqlite_rc) : sqlite3_errmsg(st->db);
-    if ((sqlite_rc & 0xFF) == SQLITE_BUSY || (sqlite_rc & 0xFF) == SQLITE_LOCKED)
-        why = "the database stayed locked by another writer beyond the busy timeout";
-    return store_failf(st, code_of(sqlite_rc), "%s: %s", what, why);
+    return store_failf(st, code, "%s: %s", what, why);
 }
 
 const char *store_last_error(const store *st)
@@ -126,95 +115,79 @@ void store_test_fail_step(store *st, int n)
     st->fail_at = n > 0 ? n : 0;
 }
 
-/* True when the test hook says this step is the one to fail. */
+/* True when the test hook says this step is the one to fail; it then
+ * fails as a disk would. */
 static bool injected_now(store *st)
 {
-    st->injected = st->fail_at > 0 && --st->fail_at == 0;
-    return st->injected;
+    if (st->fail_at > 0 && --st->fail_at == 0) {
+        store_failf(st, CPQD_EIO, "disk I/O error");
+        return true;
+    }
+    return false;
 }
 
 /* ---- statements ---- */
 
-/* store_sql.c writes parameters $1..$n for PostgreSQL; SQLite numbers
- * `$NAME` parameters in order of first appearance, so the two agree only
- * if the n-th one to appear is $n. A statement breaking that is a bug. */
-static bool params_in_order(sqlite3_stmt *s)
-{
-    int n = sqlite3_bind_parameter_count(s);
-    for (int i = 1; i <= n; i++) {
-        char want[16];
-        const char *name = sqlite3_bind_parameter_name(s, i);
-        snprintf(want, sizeof(want), "$%d", i);
-        if (!name || strcmp(name, want) != 0)
-            return false;
-    }
-    return true;
-}
-
-int store_stmt(store *st, store_stmt_id id, sqlite3_stmt **out)
+int store_prepare(store *st, store_stmt_id id, store_stmt **out)
 {
     *out = NULL;
     if (!st->stmt[id]) {
-        sqlite3_stmt *s = NULL;
-        int rc = sqlite3_prepare_v3(st->db, store_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s, NULL);
-        if (rc != SQLITE_OK)
+        const char *sql = st->drv->sql && st->drv->sql[id] ? st->drv->sql[id] : store_sql[id];
+        int rc = st->drv->prepare(st, sql, (int)id, &st->stmt[id]);
+        if (rc != 0)
             return store_fail(st, rc, "prepare");
-        if (!params_in_order(s)) {
-            sqlite3_finalize(s);
-            return store_failf(st, CPQD_EINTERNAL,
-                               "bug: statement %d numbers its parameters "
-                               "out of order",
-                               (int)id);
-        }
-        st->stmt[id] = s;
     }
-    st->bind_rc = SQLITE_OK;
+    st->bind_rc = 0;
     *out = st->stmt[id];
     return 0;
 }
 
-void store_bind_text(store *st, sqlite3_stmt *s, int i, const char *v)
+void store_bind_text_n(store *st, store_stmt *s, int i, const char *v, size_t len)
 {
-    int rc = v ? sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(s, i);
-    if (rc != SQLITE_OK && st->bind_rc == SQLITE_OK)
-        st->bind_rc = rc;
+    if (st->bind_rc == 0)
+        st->bind_rc = st->drv->bind_text(st, s, i, v, len);
 }
 
-void store_bind_int64(store *st, sqlite3_stmt *s, int i, int64_t v)
+void store_bind_text(store *st, store_stmt *s, int i, const char *v)
 {
-    int rc = sqlite3_bind_int64(s, i, v);
-    if (rc != SQLITE_OK && st->bind_rc == SQLITE_OK)
-        st->bind_rc = rc;
+    store_bind_text_n(st, s, i, v, v ? strlen(v) : 0);
 }
 
-int store_step(store *st, sqlite3_stmt *s)
+void store_bind_int64(store *st, store_stmt *s, int i, int64_t v)
 {
-    if (st->bind_rc != SQLITE_OK) {
-        st->injected = true; /* errmsg does not describe a bind failure */
-        return st->bind_rc;
-    }
+    if (st->bind_rc == 0)
+        st->bind_rc = st->drv->bind_int64(st, s, i, v);
+}
+
+int store_step(store *st, store_stmt *s)
+{
+    if (st->bind_rc != 0)
+        return st->bind_rc; /* its reason is in st->err since the bind */
     if (injected_now(st))
-        return SQLITE_IOERR;
-    return sqlite3_step(s);
+        return CPQD_EIO;
+    return st->drv->step(st, s);
 }
 
-void store_stmt_done(sqlite3_stmt *s)
+void store_stmt_done(store_stmt *s)
 {
-    if (s) {
-        sqlite3_reset(s);
-        sqlite3_clear_bindings(s);
-    }
+    if (s)
+        s->drv->reset(s);
 }
 
-int store_col_dup(sqlite3_stmt *s, int i, char **out)
+int64_t store_changes(store *st, store_stmt *s)
+{
+    return st->drv->changes(st, s);
+}
+
+int store_col_dup(store_stmt *s, int i, char **out)
 {
     *out = NULL;
-    if (sqlite3_column_type(s, i) == SQLITE_NULL)
+    if (store_col_null(s, i))
         return 0;
-    const unsigned char *t = sqlite3_column_text(s, i);
+    size_t n = 0;
+    const char *t = store_col_text(s, i, &n);
     if (!t)
         return CPQD_ENOMEM;
-    size_t n = (size_t)sqlite3_column_bytes(s, i);
     char *d = malloc(n + 1);
     if (!d)
         return CPQD_ENOMEM;
@@ -227,26 +200,46 @@ int store_col_dup(sqlite3_stmt *s, int i, char **out)
 int store_exec(store *st, const char *sql)
 {
     if (injected_now(st))
-        return SQLITE_IOERR;
-    return sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+        return CPQD_EIO;
+    return st->drv->exec(st, sql);
 }
 
 /* ---- transactions ---- */
 
-/* After some errors (I/O, out of memory, a full disk) SQLite rolls the
- * whole transaction back by itself; then the caller's store_begin no
- * longer holds anything, and a write must not run outside it. */
-static bool tx_lost(const store *st)
+int store_tx(store *st, store_tx_op op)
 {
-    return st->in_tx && sqlite3_get_autocommit(st->db);
+    if (injected_now(st))
+        return CPQD_EIO;
+    return st->drv->tx(st, op);
+}
+
+void store_tx_quiet(store *st, store_tx_op op)
+{
+    char keep[sizeof(st->err)];
+    memcpy(keep, st->err, sizeof(keep));
+    (void)st->drv->tx(st, op);
+    memcpy(st->err, keep, sizeof(keep));
+}
+
+bool store_in_tx(store *st)
+{
+    return st->drv->in_tx(st);
+}
+
+/* After some errors (I/O, out of memory, a full disk) the backend rolls
+ * the whole transaction back by itself; then the caller's store_begin no
+ * longer holds anything, and a write must not run outside it. */
+static bool tx_lost(store *st)
+{
+    return st->in_tx && !store_in_tx(st);
 }
 
 int store_begin(store *st)
 {
-    if (st->in_tx || !sqlite3_get_autocommit(st->db))
+    if (st->in_tx || store_in_tx(st))
         return store_failf(st, CPQD_EINVAL, "begin: a transaction is already open");
-    int rc = store_exec(st, "BEGIN IMMEDIATE");
-    if (rc != SQLITE_OK) {
+    int rc = store_tx(st, STORE_TX_BEGIN);
+    if (rc != 0) {
         int code = store_fail(st, rc, "begin");
         return code == CPQD_ENOMEM ? code : CPQD_EIO;
     }
@@ -256,8 +249,8 @@ int store_begin(store *st)
 
 static void rollback_quiet(store *st)
 {
-    if (!sqlite3_get_autocommit(st->db))
-        (void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    if (store_in_tx(st))
+        store_tx_quiet(st, STORE_TX_ROLLBACK);
 }
 
 int store_commit(store *st)
@@ -265,10 +258,10 @@ int store_commit(store *st)
     if (!st->in_tx)
         return store_failf(st, CPQD_EINVAL, "commit: no transaction is open");
     st->in_tx = false;
-    if (sqlite3_get_autocommit(st->db))
+    if (!store_in_tx(st))
         return store_failf(st, CPQD_EIO, "commit: the transaction was rolled back after an error");
-    int rc = store_exec(st, "COMMIT");
-    if (rc != SQLITE_OK) {
+    int rc = store_tx(st, STORE_TX_COMMIT);
+    if (rc != 0) {
         store_fail(st, rc, "commit");
         rollback_quiet(st);
         return CPQD_EIO;
@@ -288,9 +281,9 @@ int store_write_begin(store *st, bool *own)
 {
     if (tx_lost(st))
         return store_failf(st, CPQD_EIO, "write: the transaction was rolled back after an error");
-    *own = sqlite3_get_autocommit(st->db) != 0;
-    int rc = store_exec(st, *own ? "BEGIN IMMEDIATE" : "SAVEPOINT store_write");
-    if (rc != SQLITE_OK) {
+    *own = !store_in_tx(st);
+    int rc = store_tx(st, *own ? STORE_TX_BEGIN : STORE_TX_SAVEPOINT);
+    if (rc != 0) {
         int code = store_fail(st, rc, "begin");
         return code == CPQD_ENOMEM ? code : CPQD_EIO;
     }
@@ -300,118 +293,77 @@ int store_write_begin(store *st, bool *own)
 int store_write_end(store *st, bool own, int rc)
 {
     if (rc == 0) {
-        int r = store_exec(st, own ? "COMMIT" : "RELEASE store_write");
-        if (r == SQLITE_OK)
+        int r = store_tx(st, own ? STORE_TX_COMMIT : STORE_TX_RELEASE);
+        if (r == 0)
             return 0;
         store_fail(st, r, "commit");
         rc = CPQD_EIO;
     }
-    if (own)
+    if (own) {
         rollback_quiet(st);
-    else if (!sqlite3_get_autocommit(st->db)) {
-        (void)sqlite3_exec(st->db, "ROLLBACK TO store_write", NULL, NULL, NULL);
-        (void)sqlite3_exec(st->db, "RELEASE store_write", NULL, NULL, NULL);
+    } else if (store_in_tx(st)) {
+        store_tx_quiet(st, STORE_TX_ROLLBACK_TO);
+        store_tx_quiet(st, STORE_TX_RELEASE);
     }
     return rc;
+}
+
+int store_read_begin(store *st, bool *own)
+{
+    *own = !store_in_tx(st);
+    return *own ? store_tx(st, STORE_TX_BEGIN_READ) : 0;
+}
+
+void store_read_end(store *st, bool own)
+{
+    if (own && store_in_tx(st))
+        store_tx_quiet(st, STORE_TX_COMMIT);
 }
 
 /* ---- open, close ---- */
 
-/* mkdir -p of path's directory. */
-static int make_parent_dirs(store *st, const char *path)
-{
-    char *dir = store_strdup(path);
-    if (!dir)
-        return store_failf(st, CPQD_ENOMEM, "out of memory");
-    int rc = 0;
-    char *last = strrchr(dir, '/');
-    if (last && last != dir) {
-        *last = '\0';
-        for (char *p = strchr(dir + 1, '/');; p = strchr(p + 1, '/')) {
-            if (p)
-                *p = '\0';
-            if (mkdir(dir, 0750) != 0 && errno != EEXIST)
-                rc = store_failf(st, CPQD_EIO, "cannot create directory %s: %s", dir,
-                                 strerror(errno));
-            if (!p || rc)
-                break;
-            *p = '/';
-        }
-    }
-    free(dir);
-    return rc;
-}
-
-/* Runs a pragma that returns one row and copies its first column. */
-static int pragma_text(store *st, const char *sql, char *buf, size_t cap)
-{
-    sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
-    if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        const unsigned char *t = sqlite3_column_text(s, 0);
-        snprintf(buf, cap, "%s", t ? (const char *)t : "");
-        rc = SQLITE_OK;
-    } else if (rc == SQLITE_DONE) {
-        rc = SQLITE_ERROR;
-    }
-    int code = rc == SQLITE_OK ? 0 : store_fail(st, rc, sql);
-    sqlite3_finalize(s);
-    return code;
-}
-
-/* The settings every connection runs with: they are per connection
- * (synchronous, foreign_keys, busy timeout) or checked on every open
- * (WAL, which lives in the file but may be refused by its filesystem). */
-static int configure(store *st)
-{
-    char mode[16];
-    int rc = sqlite3_extended_result_codes(st->db, 1);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
-    if (rc != SQLITE_OK)
-        return store_fail(st, rc, "configure");
-    if ((rc = pragma_text(st, "PRAGMA journal_mode=WAL", mode, sizeof(mode))) != 0)
-        return rc == CPQD_EINVAL ? store_failf(st, rc, "%s is not a SQLite database", st->path)
-                                 : rc;
-    if (strcmp(mode, "wal") != 0)
-        return store_failf(st, CPQD_EIO, "%s: cannot use the WAL journal (got \"%s\")", st->path,
-                           mode);
-    rc = sqlite3_exec(st->db, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON", NULL, NULL, NULL);
-    return rc == SQLITE_OK ? 0 : store_fail(st, rc, "configure");
-}
-
-static int connect_db(store *st)
-{
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-    int rc = sqlite3_open_v2(st->path, &st->db, flags, NULL);
-    if (!st->db)
-        return store_failf(st, CPQD_ENOMEM, "%s: out of memory", st->path);
-    if (rc != SQLITE_OK)
-        return store_failf(st, rc == SQLITE_NOMEM ? CPQD_ENOMEM : CPQD_EIO,
-                           "cannot open database %s: %s", st->path, sqlite3_errmsg(st->db));
-    return configure(st);
-}
-
-static int open_impl(const char *path, bool migrate, int *from, store **out, cpqd_errs *errs)
+/* The backend for a --db value: the one place that decides. A
+ * postgres:// or postgresql:// URL names PostgreSQL (issue 13); anything
+ * else is the path of a SQLite file. The URL is not repeated in the
+ * message: it may hold a password. */
+static int store_driver_for(store *st, const char *location, const store_driver **out)
 {
     *out = NULL;
-    if (!path || !*path) {
+    if (strncasecmp(location, "postgres://", 11) == 0 ||
+        strncasecmp(location, "postgresql://", 13) == 0)
+        return store_failf(st, CPQD_EINVAL,
+                           "--db names a PostgreSQL database, but the PostgreSQL backend is not "
+                           "built yet: give a file path to use SQLite");
+    *out = &store_sqlite_driver;
+    return 0;
+}
+
+typedef enum open_mode {
+    OPEN_USE,     /* the schema must be current (or the database new) */
+    OPEN_MIGRATE, /* an older schema is migrated */
+    OPEN_RAW,     /* the schema is not looked at (store_debug_open) */
+} open_mode;
+
+static int open_impl(const char *location, open_mode mode, int *from, store **out, cpqd_errs *errs)
+{
+    *out = NULL;
+    if (!location || !*location) {
         if (errs)
             errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "store: no database path given");
         return CPQD_EINVAL;
     }
     store *st = calloc(1, sizeof(*st));
-    if (!st || !(st->path = store_strdup(path))) {
+    if (!st || !(st->location = store_strdup(location))) {
         free(st);
         if (errs)
             errs_add(errs, CPQD_ENOMEM, NULL, 0, 0, "store: out of memory");
         return CPQD_ENOMEM;
     }
-    int rc = make_parent_dirs(st, path);
+    int rc = store_driver_for(st, location, &st->drv);
     if (rc == 0)
-        rc = connect_db(st);
-    if (rc == 0)
-        rc = store_schema_open(st, migrate, from);
+        rc = st->drv->open(st, &st->conn);
+    if (rc == 0 && mode != OPEN_RAW)
+        rc = store_schema_open(st, mode == OPEN_MIGRATE, from);
     if (rc != 0) {
         if (errs)
             errs_add(errs, rc, NULL, 0, 0, "%s", st->err);
@@ -426,7 +378,7 @@ static int open_impl(const char *path, bool migrate, int *from, store **out, cpq
 int store_open(const char *path, bool migrate, store **out, cpqd_errs *errs)
 {
     int from;
-    return open_impl(path, migrate, &from, out, errs);
+    return open_impl(path, migrate ? OPEN_MIGRATE : OPEN_USE, &from, out, errs);
 }
 
 void store_close(store *st)
@@ -434,18 +386,18 @@ void store_close(store *st)
     if (!st)
         return;
     for (size_t i = 0; i < STMT_COUNT; i++)
-        sqlite3_finalize(st->stmt[i]);
-    /* close rolls back an open transaction; _v2 never fails on a busy
-     * statement, and none is left unfinalized anyway. */
-    sqlite3_close_v2(st->db);
-    free(st->path);
+        if (st->stmt[i])
+            st->drv->finalize(st->stmt[i]);
+    if (st->conn)
+        st->drv->close(st->conn); /* rolls back an open transaction */
+    free(st->location);
     free(st);
 }
 
 int store_migrate(const char *path, int *from, int *to, cpqd_errs *errs)
 {
     store *st = NULL;
-    int rc = open_impl(path, true, from, &st, errs);
+    int rc = open_impl(path, OPEN_MIGRATE, from, &st, errs);
     if (rc == 0)
         rc = store_schema_version(st, to);
     if (rc != 0 && st && errs)
@@ -454,26 +406,59 @@ int store_migrate(const char *path, int *from, int *to, cpqd_errs *errs)
     return rc;
 }
 
-static int pragma_int(store *st, const char *sql, int *out)
+int store_info_get(store *st, store_info *out)
 {
-    char buf[32];
-    int rc = pragma_text(st, sql, buf, sizeof(buf));
-    *out = rc == 0 ? atoi(buf) : 0;
+    memset(out, 0, sizeof(*out));
+    snprintf(out->backend, sizeof(out->backend), "%s", st->drv->name);
+    int rc = st->drv->info(st, out);
+    if (rc != 0)
+        return rc;
+    return store_schema_version(st, &out->schema_version);
+}
+
+/* ---- for tests and operators ---- */
+
+int store_debug_open(const char *location, store **out, cpqd_errs *errs)
+{
+    int from = 0;
+    return open_impl(location, OPEN_RAW, &from, out, errs);
+}
+
+/* Prepares sql (one statement, uncached) and steps it once. */
+static int debug_step(store *st, const char *sql, store_stmt **s)
+{
+    *s = NULL;
+    int rc = st->drv->prepare(st, sql, -1, s);
+    if (rc != 0)
+        return store_fail(st, rc, "debug");
+    st->bind_rc = 0;
+    int r = store_step(st, *s);
+    return r >= 0 ? r : store_fail(st, r, "debug");
+}
+
+int store_debug_exec(store *st, const char *sql, int64_t *changes)
+{
+    store_stmt *s;
+    int r = debug_step(st, sql, &s);
+    int rc = r == STORE_DONE ? 0 : r < 0 ? r : store_fail(st, r, "debug");
+    if (changes)
+        *changes = rc == 0 ? store_changes(st, s) : 0;
+    if (s)
+        st->drv->finalize(s);
     return rc;
 }
 
-int store_info_get(store *st, store_info *out)
+int store_debug_int(store *st, const char *sql, int64_t *out)
 {
-    int fk = 0, rc;
-    memset(out, 0, sizeof(*out));
-    if ((rc = pragma_text(st, "PRAGMA journal_mode", out->journal_mode,
-                          sizeof(out->journal_mode))) != 0 ||
-        (rc = pragma_int(st, "PRAGMA synchronous", &out->synchronous)) != 0 ||
-        (rc = pragma_int(st, "PRAGMA foreign_keys", &fk)) != 0 ||
-        (rc = pragma_int(st, "PRAGMA busy_timeout", &out->busy_timeout_ms)) != 0)
-        return rc;
-    out->foreign_keys = fk != 0;
-    return store_schema_version(st, &out->schema_version);
+    store_stmt *s;
+    *out = 0;
+    int r = debug_step(st, sql, &s);
+    int rc = r == STORE_ROW ? 0 : r < 0 ? r : store_fail(st, r, "debug");
+    if (rc == 0)
+        *out = store_col_int64(s, 0);
+    if (s)
+        st->drv->finalize(s);
+    return rc;
 }
 
 /* ---- cpqd migrate ---- */
@@ -559,26 +544,26 @@ int store_random_id(store *st, const char *prefix, char *out, size_t cap)
     return 0;
 }
 
-int store_run(store *st, sqlite3_stmt *s, const char *what, int *changes)
+int store_run(store *st, store_stmt *s, const char *what, int *changes)
 {
     int r = store_step(st, s);
-    int rc = r == SQLITE_DONE ? 0 : store_fail(st, r, what);
+    int rc = r == STORE_DONE ? 0 : store_fail(st, r, what);
     if (changes)
-        *changes = rc == 0 ? sqlite3_changes(st->db) : 0;
+        *changes = rc == 0 ? (int)store_changes(st, s) : 0;
     store_stmt_done(s);
     return rc;
 }
 
 int store_counter_next(store *st, store_stmt_id sid, int year, const char *what, int64_t *seq)
 {
-    sqlite3_stmt *s;
-    int rc = store_stmt(st, sid, &s);
+    store_stmt *s;
+    int rc = store_prepare(st, sid, &s);
     if (rc != 0)
         return rc;
     store_bind_int64(st, s, 1, year);
     int r = store_step(st, s);
-    if (r == SQLITE_ROW)
-        *seq = sqlite3_column_int64(s, 0);
+    if (r == STORE_ROW)
+        *seq = store_col_int64(s, 0);
     else
         rc = store_fail(st, r, what);
     store_stmt_done(s);

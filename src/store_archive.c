@@ -13,23 +13,23 @@
 
 int store_archive_get(store *st, const char *version, char **catalog_dir, char **rules_dir)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     if (catalog_dir)
         *catalog_dir = NULL;
     if (rules_dir)
         *rules_dir = NULL;
     if (!store_text_ok(version))
         return store_failf(st, CPQD_EINVAL, "archive: a version is required");
-    int rc = store_stmt(st, STMT_ARCHIVE_GET, &s);
+    int rc = store_prepare(st, STMT_ARCHIVE_GET, &s);
     if (rc != 0)
         return rc;
     store_bind_text(st, s, 1, version);
     int r = store_step(st, s);
-    if (r == SQLITE_ROW) {
+    if (r == STORE_ROW) {
         if ((catalog_dir && store_col_dup(s, 0, catalog_dir) != 0) ||
             (rules_dir && store_col_dup(s, 1, rules_dir) != 0))
             rc = CPQD_ENOMEM;
-    } else if (r == SQLITE_DONE) {
+    } else if (r == STORE_DONE) {
         rc = store_failf(st, CPQD_ENOTFOUND, "archive: no catalog version %.64s", version);
     } else {
         rc = store_fail(st, r, "archive get");
@@ -50,9 +50,9 @@ static int put_all(store *st, const char *version, const char *catalog_dir,
                    const char *rules_dir, const store_archive_file *files, size_t n)
 {
     char now[STORE_TS_LEN];
-    sqlite3_stmt *s;
+    store_stmt *s;
     store_now(now);
-    int rc = store_stmt(st, STMT_ARCHIVE_INSERT, &s);
+    int rc = store_prepare(st, STMT_ARCHIVE_INSERT, &s);
     if (rc != 0)
         return rc;
     store_bind_text(st, s, 1, version);
@@ -61,18 +61,18 @@ static int put_all(store *st, const char *version, const char *catalog_dir,
     store_bind_text(st, s, 4, now);
     int r = store_step(st, s);
     store_stmt_done(s);
-    if (r != SQLITE_DONE)
+    if (r != STORE_DONE)
         return store_fail(st, r, "archive put");
     for (size_t i = 0; i < n; i++) {
-        if ((rc = store_stmt(st, STMT_ARCHIVE_FILE_INSERT, &s)) != 0)
+        if ((rc = store_prepare(st, STMT_ARCHIVE_FILE_INSERT, &s)) != 0)
             return rc;
         store_bind_text(st, s, 1, version);
         store_bind_text(st, s, 2, files[i].is_rule ? "rule" : "catalog");
         store_bind_text(st, s, 3, files[i].path);
-        int b = sqlite3_bind_text(s, 4, files[i].content, (int)files[i].len, SQLITE_STATIC);
-        r = b == SQLITE_OK ? store_step(st, s) : b;
+        store_bind_text_n(st, s, 4, files[i].content, files[i].len);
+        r = store_step(st, s);
         store_stmt_done(s);
-        if (r != SQLITE_DONE)
+        if (r != STORE_DONE)
             return store_fail(st, r, "archive file put");
     }
     return 0;
@@ -101,24 +101,23 @@ int store_archive_put(store *st, const char *version, const char *catalog_dir,
 int store_archive_files(store *st, const char *version,
                         int (*fn)(void *ctx, const store_archive_file *f), void *ctx)
 {
-    sqlite3_stmt *s;
-    int rc = store_stmt(st, STMT_ARCHIVE_FILES, &s);
+    store_stmt *s;
+    int rc = store_prepare(st, STMT_ARCHIVE_FILES, &s);
     if (rc != 0)
         return rc;
     store_bind_text(st, s, 1, version);
     int r;
-    while (rc == 0 && (r = store_step(st, s)) == SQLITE_ROW) {
-        const char *kind = (const char *)sqlite3_column_text(s, 0);
+    while (rc == 0 && (r = store_step(st, s)) == STORE_ROW) {
+        const char *kind = store_col_text(s, 0, NULL);
         store_archive_file f = {.is_rule = kind && !strcmp(kind, "rule"),
-                                .path = (const char *)sqlite3_column_text(s, 1),
-                                .content = (const char *)sqlite3_column_text(s, 2),
-                                .len = (size_t)sqlite3_column_bytes(s, 2)};
+                                .path = store_col_text(s, 1, NULL)};
+        f.content = store_col_text(s, 2, &f.len);
         if (!f.path || !f.content)
             rc = CPQD_ENOMEM;
         else
             rc = fn(ctx, &f);
     }
-    if (rc == 0 && r != SQLITE_DONE)
+    if (rc == 0 && r != STORE_DONE)
         rc = store_fail(st, r, "archive files");
     store_stmt_done(s);
     return rc;

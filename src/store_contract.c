@@ -29,14 +29,14 @@
 
 /* ---- helpers ---- */
 
-static void bind_texts(store *st, sqlite3_stmt *s, int first, const char *const *v, int n)
+static void bind_texts(store *st, store_stmt *s, int first, const char *const *v, int n)
 {
     for (int i = 0; i < n; i++)
         store_bind_text(st, s, first + i, v[i]);
 }
 
 /* Reads the text columns listed in cols (NULL entries skipped). */
-static int cols_dup(sqlite3_stmt *s, char **const *cols, int n)
+static int cols_dup(store_stmt *s, char **const *cols, int n)
 {
     for (int i = 0; i < n; i++)
         if (cols[i] && store_col_dup(s, i, cols[i]) != 0)
@@ -64,13 +64,13 @@ static int write_end_stamp(store *st, bool own, int rc, const char *now, char **
 
 /* Reads every row of s (bound) into a malloc'ed array of `size`-byte
  * elements with read(); fini frees one element. */
-static int rows_read(store *st, sqlite3_stmt *s, size_t size, int (*read)(sqlite3_stmt *, void *),
+static int rows_read(store *st, store_stmt *s, size_t size, int (*read)(store_stmt *, void *),
                      void (*fini)(void *), void **items, size_t *n)
 {
     char *v = NULL;
     size_t k = 0, cap = 0;
-    int rc = 0, r = SQLITE_DONE;
-    while (rc == 0 && (r = store_step(st, s)) == SQLITE_ROW) {
+    int rc = 0, r = STORE_DONE;
+    while (rc == 0 && (r = store_step(st, s)) == STORE_ROW) {
         if (k == cap) {
             size_t nc = cap ? cap * 2 : 8;
             char *nv = realloc(v, nc * size);
@@ -83,7 +83,7 @@ static int rows_read(store *st, sqlite3_stmt *s, size_t size, int (*read)(sqlite
         if ((rc = read(s, v + k * size)) == 0)
             k++;
     }
-    if (rc == 0 && r != SQLITE_DONE)
+    if (rc == 0 && r != STORE_DONE)
         rc = store_fail(st, r, "rows");
     store_stmt_done(s);
     if (rc != 0 || k == 0) {
@@ -99,13 +99,13 @@ static int rows_read(store *st, sqlite3_stmt *s, size_t size, int (*read)(sqlite
 
 /* Reads the one row s (bound) yields into out with read(); no row is
  * CPQD_ENOTFOUND naming `what` and `key`. */
-static int row_one(store *st, sqlite3_stmt *s, int (*read)(sqlite3_stmt *, void *), void *out,
+static int row_one(store *st, store_stmt *s, int (*read)(store_stmt *, void *), void *out,
                    const char *what, const char *key)
 {
     int rc, r = store_step(st, s);
-    if (r == SQLITE_ROW)
+    if (r == STORE_ROW)
         rc = read(s, out);
-    else if (r == SQLITE_DONE)
+    else if (r == STORE_DONE)
         rc = store_failf(st, CPQD_ENOTFOUND, "%s %.64s: not found", what, key);
     else
         rc = store_fail(st, r, what);
@@ -193,9 +193,9 @@ static int head_insert(store *st, const store_contract *c, char *id, const char 
 {
     int rc = CPQD_ECONFLICT;
     for (int a = 0; a < ID_ATTEMPTS && rc == CPQD_ECONFLICT; a++) {
-        sqlite3_stmt *s;
+        store_stmt *s;
         if ((rc = store_random_id(st, "c_", id, STORE_CONTRACT_ID_LEN)) != 0 ||
-            (rc = store_stmt(st, STMT_CONTRACT_INSERT, &s)) != 0)
+            (rc = store_prepare(st, STMT_CONTRACT_INSERT, &s)) != 0)
             return rc;
         store_bind_text(st, s, 1, id);
         store_bind_text(st, s, 2, number);
@@ -216,9 +216,9 @@ static int item_insert(store *st, const store_receivable *r, const char *cid, ch
 {
     int rc = CPQD_ECONFLICT;
     for (int a = 0; a < ID_ATTEMPTS && rc == CPQD_ECONFLICT; a++) {
-        sqlite3_stmt *s;
+        store_stmt *s;
         if ((rc = store_random_id(st, "r_", id, STORE_RECV_ID_LEN)) != 0 ||
-            (rc = store_stmt(st, STMT_RECV_INSERT, &s)) != 0)
+            (rc = store_prepare(st, STMT_RECV_INSERT, &s)) != 0)
             return rc;
         const char *a1[] = {id, cid, r->line_id};
         bind_texts(st, s, 1, a1, 3);
@@ -302,7 +302,7 @@ int store_contract_insert(store *st, store_contract *c, int year, store_receivab
     return rc;
 }
 
-static int contract_read(sqlite3_stmt *s, store_contract *out)
+static int contract_read(store_stmt *s, store_contract *out)
 {
     memset(out, 0, sizeof(*out));
     char **const cols[] = {
@@ -310,7 +310,7 @@ static int contract_read(sqlite3_stmt *s, store_contract *out)
         &out->customer_id, &out->partner_id, &out->currency,        &out->total,
         &out->signed_on,   &out->start_on,   &out->catalog_version, &out->request,
         &out->created_by,  &out->created_at};
-    out->quote_version = sqlite3_column_int(s, 3);
+    out->quote_version = store_col_int(s, 3);
     if (cols_dup(s, cols, 14) != 0) {
         store_contract_fini(out);
         return CPQD_ENOMEM;
@@ -318,18 +318,18 @@ static int contract_read(sqlite3_stmt *s, store_contract *out)
     return 0;
 }
 
-static int contract_read_v(sqlite3_stmt *s, void *out)
+static int contract_read_v(store_stmt *s, void *out)
 {
     return contract_read(s, out);
 }
 
 static int contract_one(store *st, store_stmt_id sid, const char *key, store_contract *out)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     memset(out, 0, sizeof(*out));
     if (!store_text_ok(key))
         return store_failf(st, CPQD_EINVAL, "contract: an id is required");
-    int rc = store_stmt(st, sid, &s);
+    int rc = store_prepare(st, sid, &s);
     if (rc != 0)
         return rc;
     store_bind_text(st, s, 1, key);
@@ -348,7 +348,7 @@ int store_contract_by_quote(store *st, const char *quote_id, store_contract *out
 
 /* ---- receivables ---- */
 
-static int recv_read(sqlite3_stmt *s, store_receivable *out)
+static int recv_read(store_stmt *s, store_receivable *out)
 {
     memset(out, 0, sizeof(*out));
     char **const cols[] = {
@@ -376,11 +376,11 @@ static int recv_read(sqlite3_stmt *s, store_receivable *out)
         &out->partner_id,
         &out->customer_id,
     };
-    out->line_no = sqlite3_column_int(s, 3);
-    out->service = sqlite3_column_int(s, 5);
-    out->seq = sqlite3_column_int(s, 6);
-    out->part = sqlite3_column_int(s, 7);
-    out->amount_known = sqlite3_column_int(s, 16) != 0;
+    out->line_no = store_col_int(s, 3);
+    out->service = store_col_int(s, 5);
+    out->seq = store_col_int(s, 6);
+    out->part = store_col_int(s, 7);
+    out->amount_known = store_col_int(s, 16) != 0;
     if (cols_dup(s, cols, 23) != 0) {
         store_receivable_fini(out);
         return CPQD_ENOMEM;
@@ -388,7 +388,7 @@ static int recv_read(sqlite3_stmt *s, store_receivable *out)
     return 0;
 }
 
-static int recv_read_v(sqlite3_stmt *s, void *out)
+static int recv_read_v(store_stmt *s, void *out)
 {
     return recv_read(s, out);
 }
@@ -398,19 +398,19 @@ static void recv_fini_v(void *r)
 }
 
 /* Steps s to the end, collecting items into a malloc'ed array. */
-static int recv_rows(store *st, sqlite3_stmt *s, store_receivable **items, size_t *n)
+static int recv_rows(store *st, store_stmt *s, store_receivable **items, size_t *n)
 {
     return rows_read(st, s, sizeof(**items), recv_read_v, recv_fini_v, (void **)items, n);
 }
 
 int store_receivables_of(store *st, const char *contract_id, store_receivable **items, size_t *n)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     *items = NULL;
     *n = 0;
     if (!store_text_ok(contract_id))
         return store_failf(st, CPQD_EINVAL, "receivables: a contract id is required");
-    int rc = store_stmt(st, STMT_RECV_OF_CONTRACT, &s);
+    int rc = store_prepare(st, STMT_RECV_OF_CONTRACT, &s);
     if (rc != 0)
         return rc;
     store_bind_text(st, s, 1, contract_id);
@@ -420,12 +420,12 @@ int store_receivables_of(store *st, const char *contract_id, store_receivable **
 int store_receivables_due_until(store *st, const char *until, const char *partner,
                                 store_receivable **items, size_t *n)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     *items = NULL;
     *n = 0;
     if (!until || !store_date_ok(until) || !store_opt_text_ok(partner))
         return store_failf(st, CPQD_EINVAL, "receivables: a date YYYY-MM-DD is required");
-    int rc = store_stmt(st, STMT_RECV_DUE_UNTIL, &s);
+    int rc = store_prepare(st, STMT_RECV_DUE_UNTIL, &s);
     if (rc != 0)
         return rc;
     store_bind_text(st, s, 1, until);
@@ -435,11 +435,11 @@ int store_receivables_due_until(store *st, const char *until, const char *partne
 
 int store_receivable_get(store *st, const char *id, store_receivable *out)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     memset(out, 0, sizeof(*out));
     if (!store_text_ok(id))
         return store_failf(st, CPQD_EINVAL, "receivable: an id is required");
-    int rc = store_stmt(st, STMT_RECV_GET, &s);
+    int rc = store_prepare(st, STMT_RECV_GET, &s);
     if (rc != 0)
         return rc;
     store_bind_text(st, s, 1, id);
@@ -448,7 +448,7 @@ int store_receivable_get(store *st, const char *id, store_receivable *out)
 
 int store_receivable_set_dates(store *st, const store_receivable *r)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     bool own;
     int changed = 0;
     if (!store_text_ok(r->contract_id) || !store_text_ok(r->kind) ||
@@ -458,7 +458,7 @@ int store_receivable_set_dates(store *st, const store_receivable *r)
     int rc = store_write_begin(st, &own);
     if (rc != 0)
         return rc;
-    if ((rc = store_stmt(st, STMT_RECV_SET_DATES, &s)) == 0) {
+    if ((rc = store_prepare(st, STMT_RECV_SET_DATES, &s)) == 0) {
         const char *t[] = {r->waits_for,   r->due_on,      r->bill_on,
                            r->expected_on, r->description, r->contract_id};
         bind_texts(st, s, 1, t, 6);
@@ -476,7 +476,7 @@ int store_receivable_set_dates(store *st, const store_receivable *r)
 
 /* ---- payments ---- */
 
-static int payment_read(sqlite3_stmt *s, store_payment *out)
+static int payment_read(store_stmt *s, store_payment *out)
 {
     memset(out, 0, sizeof(*out));
     char **const cols[] = {&out->id,     &out->receivable_id, &out->client_id,
@@ -488,7 +488,7 @@ static int payment_read(sqlite3_stmt *s, store_payment *out)
     return 0;
 }
 
-static int payment_read_v(sqlite3_stmt *s, void *out)
+static int payment_read_v(store_stmt *s, void *out)
 {
     return payment_read(s, out);
 }
@@ -499,11 +499,11 @@ static void payment_fini_v(void *p)
 
 int store_payment_get(store *st, const char *rid, const char *client_id, store_payment *out)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     memset(out, 0, sizeof(*out));
     if (!store_text_ok(rid) || !store_text_ok(client_id))
         return store_failf(st, CPQD_EINVAL, "payment: receivable and client id are required");
-    int rc = store_stmt(st, STMT_PAYMENT_GET, &s);
+    int rc = store_prepare(st, STMT_PAYMENT_GET, &s);
     if (rc != 0)
         return rc;
     store_bind_text(st, s, 1, rid);
@@ -513,12 +513,12 @@ int store_payment_get(store *st, const char *rid, const char *client_id, store_p
 
 int store_payments_of(store *st, const char *rid, store_payment **items, size_t *n)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     *items = NULL;
     *n = 0;
     if (!store_text_ok(rid))
         return store_failf(st, CPQD_EINVAL, "payments: a receivable id is required");
-    int rc = store_stmt(st, STMT_PAYMENTS_OF, &s);
+    int rc = store_prepare(st, STMT_PAYMENTS_OF, &s);
     if (rc != 0)
         return rc;
     store_bind_text(st, s, 1, rid);
@@ -536,14 +536,14 @@ static int payment_write(store *st, const store_payment *p, const char *old_paid
     }
     if (rc != CPQD_ENOTFOUND)
         return rc;
-    sqlite3_stmt *s;
+    store_stmt *s;
     if ((rc = store_random_id(st, "p_", id, STORE_PAYMENT_ID_LEN)) != 0 ||
-        (rc = store_stmt(st, STMT_PAYMENT_INSERT, &s)) != 0)
+        (rc = store_prepare(st, STMT_PAYMENT_INSERT, &s)) != 0)
         return rc;
     const char *t[] = {id, p->receivable_id, p->client_id, p->amount, p->paid_on, now};
     bind_texts(st, s, 1, t, 6);
     if ((rc = store_run(st, s, "payment insert", NULL)) != 0 ||
-        (rc = store_stmt(st, STMT_RECV_SET_PAID, &s)) != 0)
+        (rc = store_prepare(st, STMT_RECV_SET_PAID, &s)) != 0)
         return rc;
     const char *u[] = {new_paid, p->receivable_id, old_paid};
     bind_texts(st, s, 1, u, 3);
@@ -582,7 +582,7 @@ int store_payment_add(store *st, store_payment *p, const char *old_paid, const c
 int store_receivable_warn(store *st, const char *rid, const char *state, bool *first)
 {
     char now[STORE_TS_LEN];
-    sqlite3_stmt *s;
+    store_stmt *s;
     bool own;
     int changed = 0;
     *first = false;
@@ -592,7 +592,7 @@ int store_receivable_warn(store *st, const char *rid, const char *state, bool *f
     int rc = store_write_begin(st, &own);
     if (rc != 0)
         return rc;
-    if ((rc = store_stmt(st, STMT_WARNING_INSERT, &s)) == 0) {
+    if ((rc = store_prepare(st, STMT_WARNING_INSERT, &s)) == 0) {
         const char *t[] = {rid, state, now};
         bind_texts(st, s, 1, t, 3);
         rc = store_run(st, s, "warning insert", &changed);
@@ -622,13 +622,13 @@ void store_usage_fini(store_usage *u)
     memset(u, 0, sizeof(*u));
 }
 
-static int line_event_read(sqlite3_stmt *s, store_line_event *out)
+static int line_event_read(store_stmt *s, store_line_event *out)
 {
     memset(out, 0, sizeof(*out));
     char **const cols[] = {
         &out->contract_id, NULL, &out->event, &out->ref, &out->happened_on, &out->recorded_by,
         &out->recorded_at};
-    out->line_no = sqlite3_column_int(s, 1);
+    out->line_no = store_col_int(s, 1);
     if (cols_dup(s, cols, 7) != 0) {
         store_line_event_fini(out);
         return CPQD_ENOMEM;
@@ -636,14 +636,14 @@ static int line_event_read(sqlite3_stmt *s, store_line_event *out)
     return 0;
 }
 
-static int usage_read(sqlite3_stmt *s, store_usage *out)
+static int usage_read(store_stmt *s, store_usage *out)
 {
     memset(out, 0, sizeof(*out));
     char **const cols[] = {&out->contract_id, &out->client_id,   NULL,
                            NULL,              &out->quantity,    &out->recorded_on,
                            &out->recorded_by, &out->created_at};
-    out->line_no = sqlite3_column_int(s, 2);
-    out->seq = sqlite3_column_int(s, 3);
+    out->line_no = store_col_int(s, 2);
+    out->seq = store_col_int(s, 3);
     if (cols_dup(s, cols, 8) != 0) {
         store_usage_fini(out);
         return CPQD_ENOMEM;
@@ -651,7 +651,7 @@ static int usage_read(sqlite3_stmt *s, store_usage *out)
     return 0;
 }
 
-static int line_event_read_v(sqlite3_stmt *s, void *out)
+static int line_event_read_v(store_stmt *s, void *out)
 {
     return line_event_read(s, out);
 }
@@ -659,7 +659,7 @@ static void line_event_fini_v(void *e)
 {
     store_line_event_fini(e);
 }
-static int usage_read_v(sqlite3_stmt *s, void *out)
+static int usage_read_v(store_stmt *s, void *out)
 {
     return usage_read(s, out);
 }
@@ -670,12 +670,12 @@ static void usage_fini_v(void *u)
 
 int store_line_events_of(store *st, const char *contract_id, store_line_event **items, size_t *n)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     *items = NULL;
     *n = 0;
     if (!store_text_ok(contract_id))
         return store_failf(st, CPQD_EINVAL, "line events: a contract id is required");
-    int rc = store_stmt(st, STMT_LINE_EVENTS_OF, &s);
+    int rc = store_prepare(st, STMT_LINE_EVENTS_OF, &s);
     if (rc != 0)
         return rc;
     store_bind_text(st, s, 1, contract_id);
@@ -686,7 +686,7 @@ int store_line_events_of(store *st, const char *contract_id, store_line_event **
 int store_line_event_add(store *st, store_line_event *e, bool *first)
 {
     char now[STORE_TS_LEN];
-    sqlite3_stmt *s;
+    store_stmt *s;
     bool own;
     int changed = 0;
     *first = false;
@@ -697,7 +697,7 @@ int store_line_event_add(store *st, store_line_event *e, bool *first)
     int rc = store_write_begin(st, &own);
     if (rc != 0)
         return rc;
-    if ((rc = store_stmt(st, STMT_LINE_EVENT_INSERT, &s)) == 0) {
+    if ((rc = store_prepare(st, STMT_LINE_EVENT_INSERT, &s)) == 0) {
         store_bind_text(st, s, 1, e->contract_id);
         store_bind_int64(st, s, 2, e->line_no);
         const char *t[] = {e->event, e->ref, e->happened_on, e->recorded_by, now};
@@ -712,11 +712,11 @@ int store_line_event_add(store *st, store_line_event *e, bool *first)
 
 int store_usage_get(store *st, const char *contract_id, const char *client_id, store_usage *out)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     memset(out, 0, sizeof(*out));
     if (!store_text_ok(contract_id) || !store_text_ok(client_id))
         return store_failf(st, CPQD_EINVAL, "usage: contract and record id are required");
-    int rc = store_stmt(st, STMT_USAGE_GET, &s);
+    int rc = store_prepare(st, STMT_USAGE_GET, &s);
     if (rc != 0)
         return rc;
     store_bind_text(st, s, 1, contract_id);
@@ -727,7 +727,7 @@ int store_usage_get(store *st, const char *contract_id, const char *client_id, s
 int store_usage_add(store *st, store_usage *u)
 {
     char now[STORE_TS_LEN];
-    sqlite3_stmt *s;
+    store_stmt *s;
     bool own;
     int changed = 0;
     if (!store_text_ok(u->contract_id) || !store_text_ok(u->client_id) || u->line_no < 0 ||
@@ -738,7 +738,7 @@ int store_usage_add(store *st, store_usage *u)
     int rc = store_write_begin(st, &own);
     if (rc != 0)
         return rc;
-    if ((rc = store_stmt(st, STMT_USAGE_INSERT, &s)) == 0) {
+    if ((rc = store_prepare(st, STMT_USAGE_INSERT, &s)) == 0) {
         store_bind_text(st, s, 1, u->contract_id);
         store_bind_text(st, s, 2, u->client_id);
         store_bind_int64(st, s, 3, u->line_no);
@@ -756,12 +756,12 @@ int store_usage_add(store *st, store_usage *u)
 int store_usage_of_period(store *st, const char *contract_id, int line_no, int seq,
                           store_usage **items, size_t *n)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     *items = NULL;
     *n = 0;
     if (!store_text_ok(contract_id) || line_no < 0 || seq < 0)
         return store_failf(st, CPQD_EINVAL, "usage: contract, line and period are required");
-    int rc = store_stmt(st, STMT_USAGE_OF_PERIOD, &s);
+    int rc = store_prepare(st, STMT_USAGE_OF_PERIOD, &s);
     if (rc != 0)
         return rc;
     store_bind_text(st, s, 1, contract_id);
@@ -772,7 +772,7 @@ int store_usage_of_period(store *st, const char *contract_id, int line_no, int s
 
 int store_receivable_set_amount(store *st, const store_receivable *r)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     bool own;
     int changed = 0;
     if (!store_text_ok(r->contract_id) || !store_text_ok(r->kind) ||
@@ -784,7 +784,7 @@ int store_receivable_set_amount(store *st, const store_receivable *r)
     int rc = store_write_begin(st, &own);
     if (rc != 0)
         return rc;
-    if ((rc = store_stmt(st, STMT_RECV_SET_AMOUNT, &s)) == 0) {
+    if ((rc = store_prepare(st, STMT_RECV_SET_AMOUNT, &s)) == 0) {
         const char *t[] = {r->amount,      r->waits_for,   r->due_on,     r->bill_on,
                            r->expected_on, r->description, r->contract_id};
         bind_texts(st, s, 1, t, 7);
@@ -845,12 +845,12 @@ int store_receivables_add(store *st, const char *contract_id, store_receivable *
 int store_receivables_open_usage(store *st, const char *until, store_receivable **items,
                                  size_t *n)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     *items = NULL;
     *n = 0;
     if (!until || !store_date_ok(until))
         return store_failf(st, CPQD_EINVAL, "receivables: a date YYYY-MM-DD is required");
-    int rc = store_stmt(st, STMT_RECV_OPEN_USAGE, &s);
+    int rc = store_prepare(st, STMT_RECV_OPEN_USAGE, &s);
     if (rc != 0)
         return rc;
     store_bind_text(st, s, 1, until);
@@ -860,7 +860,7 @@ int store_receivables_open_usage(store *st, const char *until, store_receivable 
 int store_contract_set_total(store *st, const char *id, const char *old_total,
                              const char *new_total)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     bool own;
     int changed = 0;
     if (!store_text_ok(id) || !store_decimal_ok(old_total) || !store_decimal_ok(new_total))
@@ -868,7 +868,7 @@ int store_contract_set_total(store *st, const char *id, const char *old_total,
     int rc = store_write_begin(st, &own);
     if (rc != 0)
         return rc;
-    if ((rc = store_stmt(st, STMT_CONTRACT_SET_TOTAL, &s)) == 0) {
+    if ((rc = store_prepare(st, STMT_CONTRACT_SET_TOTAL, &s)) == 0) {
         const char *t[] = {new_total, id, old_total};
         bind_texts(st, s, 1, t, 3);
         rc = store_run(st, s, "contract total", &changed);
@@ -890,7 +890,7 @@ void store_line_change_fini(store_line_change *c)
     memset(c, 0, sizeof(*c));
 }
 
-static int change_read_v(sqlite3_stmt *s, void *out)
+static int change_read_v(store_stmt *s, void *out)
 {
     store_line_change *c = out;
     memset(c, 0, sizeof(*c));
@@ -898,9 +898,9 @@ static int change_read_v(sqlite3_stmt *s, void *out)
                            NULL,             NULL,              &c->effective_on,  &c->quantity,
                            &c->old_quantity, &c->period_amount, &c->old_amount,    &c->source,
                            &c->created_by,   &c->created_at};
-    c->line_no = sqlite3_column_int(s, 3);
-    c->term_no = sqlite3_column_int(s, 4);
-    c->change_no = sqlite3_column_int(s, 5);
+    c->line_no = store_col_int(s, 3);
+    c->term_no = store_col_int(s, 4);
+    c->change_no = store_col_int(s, 5);
     if (cols_dup(s, cols, 14) != 0) {
         store_line_change_fini(c);
         return CPQD_ENOMEM;
@@ -916,12 +916,12 @@ static void change_fini_v(void *c)
 int store_line_changes_of(store *st, const char *contract_id, store_line_change **items,
                           size_t *n)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     *items = NULL;
     *n = 0;
     if (!store_text_ok(contract_id))
         return store_failf(st, CPQD_EINVAL, "line changes: a contract id is required");
-    int rc = store_stmt(st, STMT_CHANGES_OF, &s);
+    int rc = store_prepare(st, STMT_CHANGES_OF, &s);
     if (rc != 0)
         return rc;
     store_bind_text(st, s, 1, contract_id);
@@ -941,7 +941,7 @@ static bool change_ok(const store_line_change *c)
 int store_line_change_add(store *st, store_line_change *c)
 {
     char now[STORE_TS_LEN];
-    sqlite3_stmt *s;
+    store_stmt *s;
     bool own;
     int changed = 0;
     if (!change_ok(c))
@@ -950,7 +950,7 @@ int store_line_change_add(store *st, store_line_change *c)
     int rc = store_write_begin(st, &own);
     if (rc != 0)
         return rc;
-    if ((rc = store_stmt(st, STMT_CHANGE_INSERT, &s)) == 0) {
+    if ((rc = store_prepare(st, STMT_CHANGE_INSERT, &s)) == 0) {
         const char *t[] = {c->contract_id, c->kind, c->client_id};
         bind_texts(st, s, 1, t, 3);
         store_bind_int64(st, s, 4, c->line_no);
@@ -969,7 +969,7 @@ int store_line_change_add(store *st, store_line_change *c)
 
 int store_receivable_reset_amount(store *st, const store_receivable *r, const char *old_amount)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     bool own;
     int changed = 0;
     if (!store_text_ok(r->contract_id) || !store_text_ok(r->kind) || !store_decimal_ok(r->amount) ||
@@ -978,7 +978,7 @@ int store_receivable_reset_amount(store *st, const store_receivable *r, const ch
     int rc = store_write_begin(st, &own);
     if (rc != 0)
         return rc;
-    if ((rc = store_stmt(st, STMT_RECV_RESET_AMOUNT, &s)) == 0) {
+    if ((rc = store_prepare(st, STMT_RECV_RESET_AMOUNT, &s)) == 0) {
         store_bind_text(st, s, 1, r->amount);
         store_bind_text(st, s, 2, r->contract_id);
         store_bind_int64(st, s, 3, r->line_no);
@@ -997,12 +997,12 @@ int store_receivable_reset_amount(store *st, const store_receivable *r, const ch
 int store_receivables_terms_ended(store *st, const char *until, store_receivable **items,
                                   size_t *n)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     *items = NULL;
     *n = 0;
     if (!until || !store_date_ok(until))
         return store_failf(st, CPQD_EINVAL, "receivables: a date YYYY-MM-DD is required");
-    int rc = store_stmt(st, STMT_RECV_TERMS_ENDED, &s);
+    int rc = store_prepare(st, STMT_RECV_TERMS_ENDED, &s);
     if (rc != 0)
         return rc;
     store_bind_text(st, s, 1, until);

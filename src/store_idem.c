@@ -22,7 +22,7 @@ void store_idem_fini(store_idem *x)
     memset(x, 0, sizeof(*x));
 }
 
-static int idem_read(sqlite3_stmt *s, store_idem *out)
+static int idem_read(store_stmt *s, store_idem *out)
 {
     char **const f[] = {&out->caller, &out->key,      &out->route,       &out->body_hash,
                         NULL,         &out->response, &out->resource_id, &out->created_at};
@@ -32,25 +32,25 @@ static int idem_read(sqlite3_stmt *s, store_idem *out)
             return CPQD_ENOMEM;
         }
     }
-    out->status = sqlite3_column_int(s, 4);
+    out->status = store_col_int(s, 4);
     return 0;
 }
 
 int store_idem_get(store *st, const char *caller, const char *key, store_idem *out)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     memset(out, 0, sizeof(*out));
     if (!store_text_ok(caller) || !store_text_ok(key))
         return store_failf(st, CPQD_EINVAL, "idempotency: caller and key are required (UTF-8)");
-    int rc = store_stmt(st, STMT_IDEM_GET, &s);
+    int rc = store_prepare(st, STMT_IDEM_GET, &s);
     if (rc != 0)
         return rc;
     store_bind_text(st, s, 1, caller);
     store_bind_text(st, s, 2, key);
     int r = store_step(st, s);
-    if (r == SQLITE_ROW)
+    if (r == STORE_ROW)
         rc = idem_read(s, out);
-    else if (r == SQLITE_DONE)
+    else if (r == STORE_DONE)
         rc = store_failf(st, CPQD_ENOTFOUND, "idempotency: no record for this key");
     else
         rc = store_fail(st, r, "idempotency get");
@@ -76,8 +76,8 @@ static int idem_check(store *st, const store_idem *in)
 
 static int idem_insert(store *st, const store_idem *in, const char *now)
 {
-    sqlite3_stmt *s;
-    int rc = store_stmt(st, STMT_IDEM_INSERT, &s);
+    store_stmt *s;
+    int rc = store_prepare(st, STMT_IDEM_INSERT, &s);
     if (rc != 0)
         return rc;
     const char *a[] = {in->caller, in->key, in->route, in->body_hash};
@@ -88,7 +88,7 @@ static int idem_insert(store *st, const store_idem *in, const char *now)
     store_bind_text(st, s, 7, in->resource_id);
     store_bind_text(st, s, 8, now);
     int r = store_step(st, s);
-    if (r != SQLITE_DONE)
+    if (r != STORE_DONE)
         rc = store_fail(st, r, "idempotency put");
     store_stmt_done(s);
     return rc;

@@ -1,8 +1,12 @@
 /*
- * store_int: what the store's files share (not for other modules).
+ * store_int: what the store's files share (not for other modules), and
+ * the driver seam under the backend-neutral store API.
  *
- * store.c        the connection: open, pragmas, statement cache, errors,
- *                transactions, the `migrate` command
+ * store.c        the neutral layer: backend selection by location, the
+ *                statement cache, binding and stepping through the
+ *                driver, errors, transactions and write scopes, the
+ *                debug/test API, the `migrate` command
+ * store_sqlite.c the SQLite driver: the only file that includes sqlite3.h
  * store_schema.c schema version and migrations
  * store_sql.c    the portable SQL: migrations and statements
  * store_quote.c  quotes, versions, history, list
@@ -11,16 +15,29 @@
  * store_usage.c  promotion usage counters
  * store_outbox.c the outbox: events to the CRM, their delivery state
  * store_contract.c contracts, receivable items, payments, warnings
+ *
+ * The record files never see a backend: they prepare a statement by id
+ * (store_prepare), bind (store_bind_*), step (store_step: STORE_ROW,
+ * STORE_DONE or a negative CPQD_E* code), read columns (store_col_*) and
+ * end its use (store_stmt_done), inside write scopes (store_write_begin /
+ * _end). A backend is a store_driver: a table of functions implementing
+ * exactly those primitives (plus connecting, transaction control and the
+ * schema probe); store.c picks it from the --db value in one place
+ * (store_driver_for) and calls nothing else of it.
+ *
+ * Error protocol: a driver function that fails returns a negative
+ * CPQD_E* code and leaves its reason, without context, in st->err
+ * (store_failf); the caller adds its context with store_fail ("quote
+ * get: <reason>"). Only open writes a whole message.
  */
 #ifndef CPQD_STORE_INT_H
 #define CPQD_STORE_INT_H
 
 #include "cpqd/store.h"
 
-#include <sqlite3.h>
-
 /* Every prepared statement, cached per connection (prepared on first use,
- * finalized by store_close). Their SQL is store_sql[id]. */
+ * finalized by store_close). Their SQL is store_sql[id], or the driver's
+ * own text for id where its dialect differs (store_driver.sql). */
 typedef enum store_stmt_id {
     STMT_COUNTER_NEXT,
     STMT_QUOTE_INSERT,
@@ -89,37 +106,169 @@ extern const char store_sql_bootstrap[];
 /* store_migrations[i] takes the schema from version i to i + 1. */
 extern const char *const store_migrations[STORE_SCHEMA_VERSION];
 
+/* ---- the driver seam ---- */
+
+typedef struct store_driver store_driver;
+
+/* A driver's prepared statement. The driver's own statement struct
+ * starts with this one (and casts back), so that the neutral helpers
+ * below find the driver from the handle alone. */
+typedef struct store_stmt {
+    const store_driver *drv;
+} store_stmt;
+
+/* What store_step returns besides a negative CPQD_E* code. */
+enum { STORE_DONE = 0, STORE_ROW = 1 };
+
+/* Transaction control. BEGIN takes the write lock at once (SQLite's
+ * BEGIN IMMEDIATE), so two writers never deadlock on upgrading a read;
+ * BEGIN_READ opens one read snapshot. The savepoint is the write scope's
+ * (one name; scopes nest, the innermost one is meant). */
+typedef enum store_tx_op {
+    STORE_TX_BEGIN,
+    STORE_TX_BEGIN_READ,
+    STORE_TX_COMMIT,
+    STORE_TX_ROLLBACK,
+    STORE_TX_SAVEPOINT,
+    STORE_TX_RELEASE,
+    STORE_TX_ROLLBACK_TO,
+} store_tx_op;
+
+/* A backend: a constant table (immutable, share freely); its connection
+ * and statements are per store handle. Every function that can fail
+ * returns 0 (or a STORE_ROW / STORE_DONE result) or a negative CPQD_E*
+ * code with its reason in st->err (see the error protocol above). Codes: CPQD_ECONFLICT for a
+ * unique or primary key violation, CPQD_EINVAL for another constraint or
+ * a database that is not one, CPQD_ENOMEM, CPQD_ELIMIT for a value too
+ * big, CPQD_EIO for the rest (including a lock not obtained in time). */
+struct store_driver {
+    const char *name; /* "sqlite": store_info.backend */
+    /* NULL, or STMT_COUNT texts: a non-NULL one replaces store_sql[id]
+     * for this backend (FOR UPDATE SKIP LOCKED, a type of its own...) */
+    const char *const *sql;
+    /* Connects to st->location (creating what it may: a file and its
+     * directories), with the settings the store's promises need
+     * (durable commits, foreign keys, a lock wait of
+     * STORE_BUSY_TIMEOUT_MS); does not look at the schema. Writes a whole
+     * message on failure and leaves *conn NULL. */
+    int (*open)(store *st, void **conn);
+    /* Rolls back an open transaction and disconnects; NULL is a no-op.
+     * Every statement was finalized before. */
+    void (*close)(void *conn);
+    /* Prepares one statement (id: its store_stmt_id, or -1 for an ad hoc
+     * one, for messages). Parameters are written $1..$n. More than one
+     * statement in sql is CPQD_EINVAL. */
+    int (*prepare)(store *st, const char *sql, int id, store_stmt **out);
+    void (*finalize)(store_stmt *s); /* NULL is a no-op */
+    /* Binds parameter i (1..): text of len bytes (v NULL: SQL NULL; v
+     * stays valid until the statement is reset) or an integer. */
+    int (*bind_text)(store *st, store_stmt *s, int i, const char *v, size_t len);
+    int (*bind_int64)(store *st, store_stmt *s, int i, int64_t v);
+    /* Runs s to its next row: STORE_ROW, STORE_DONE or a code. */
+    int (*step)(store *st, store_stmt *s);
+    /* Column i (0..) of the current row. col_text: NULL for SQL NULL or
+     * out of memory (col_null tells them apart); *len (if wanted) its
+     * bytes; valid until the next step or reset of s. */
+    bool (*col_null)(store_stmt *s, int i);
+    int64_t (*col_int64)(store_stmt *s, int i);
+    const char *(*col_text)(store_stmt *s, int i, size_t *len);
+    /* Ends a use of s: its read ends, its bindings are cleared. */
+    void (*reset)(store_stmt *s);
+    /* Rows changed by s, which just returned STORE_DONE. */
+    int64_t (*changes)(store *st, store_stmt *s);
+    /* Transaction control. A COMMIT of a transaction the backend has
+     * already undone after an error must fail, never report success. */
+    int (*tx)(store *st, store_tx_op op);
+    /* A transaction is open on the connection (begun by us and not
+     * ended, or not yet undone by the backend after an error). */
+    bool (*in_tx)(store *st);
+    /* Runs sql without parameters: DDL, one or more statements (the
+     * bootstrap and the migrations). */
+    int (*exec)(store *st, const char *sql);
+    /* How many schema objects (tables, indexes...) the database holds,
+     * and whether table schema_version is one of them. */
+    int (*schema_probe)(store *st, int *objects, bool *has_version);
+    /* The settings in effect, read back (journal_mode, synchronous,
+     * foreign_keys, busy_timeout_ms of store_info). */
+    int (*info)(store *st, store_info *out);
+};
+
+extern const store_driver store_sqlite_driver;
+
 struct store {
-    sqlite3 *db;
-    char *path;
-    sqlite3_stmt *stmt[STMT_COUNT]; /* NULL until first used */
-    bool in_tx;                     /* store_begin opened the current transaction */
-    int bind_rc;                    /* first failed bind since the last step */
-    int fail_at;                    /* test hook: the fail_at-th next step fails */
-    bool injected;                  /* the last failure came from fail_at */
-    char err[512];                  /* store_last_error */
+    const store_driver *drv;
+    void *conn;                   /* the driver's connection */
+    char *location;               /* the --db value: a path, later a URL */
+    store_stmt *stmt[STMT_COUNT]; /* NULL until first used */
+    bool in_tx;                   /* store_begin opened the current transaction */
+    int bind_rc;                  /* first failed bind since the last prepare */
+    int fail_at;                  /* test hook: the fail_at-th next step fails */
+    char err[512];                /* store_last_error, or a driver's reason */
 };
 
 #define STORE_TS_LEN 21 /* "2026-11-26T08:41:14Z" + NUL */
 
+/* ---- statements (what the record files use) ---- */
+
 /* The cached statement id (reset, without bindings) in *out: 0, or a
  * CPQD_E* code with the reason in st->err. */
-int store_stmt(store *st, store_stmt_id id, sqlite3_stmt **out);
-/* sqlite3_step, honouring a failed bind and the test hook; records the
- * reason of a failure in st->err. Returns the SQLite code. */
-int store_step(store *st, sqlite3_stmt *s);
-/* Ends a statement's use: reset (ends its read) and clear bindings. */
-void store_stmt_done(sqlite3_stmt *s);
+int store_prepare(store *st, store_stmt_id id, store_stmt **out);
+/* The driver's step, honouring a failed bind and the test hook:
+ * STORE_ROW, STORE_DONE, or a code with the reason in st->err (add the
+ * context with store_fail). */
+int store_step(store *st, store_stmt *s);
+/* Ends a statement's use: reset (ends its read) and clear bindings;
+ * NULL is a no-op. */
+void store_stmt_done(store_stmt *s);
 /* Binders: NULL binds SQL NULL; a failure is reported by the next step. */
-void store_bind_text(store *st, sqlite3_stmt *s, int i, const char *v);
-void store_bind_int64(store *st, sqlite3_stmt *s, int i, int64_t v);
-/* Maps an SQLite code to a CPQD_E* code, recording "what: reason". */
-int store_fail(store *st, int sqlite_rc, const char *what);
+void store_bind_text(store *st, store_stmt *s, int i, const char *v);
+void store_bind_text_n(store *st, store_stmt *s, int i, const char *v, size_t len);
+void store_bind_int64(store *st, store_stmt *s, int i, int64_t v);
+/* Rows changed by s, which just returned STORE_DONE. */
+int64_t store_changes(store *st, store_stmt *s);
+
+static inline bool store_col_null(store_stmt *s, int i)
+{
+    return s->drv->col_null(s, i);
+}
+static inline int64_t store_col_int64(store_stmt *s, int i)
+{
+    return s->drv->col_int64(s, i);
+}
+/* An INTEGER column that holds an int (a version, a line number...). */
+static inline int store_col_int(store_stmt *s, int i)
+{
+    return (int)s->drv->col_int64(s, i);
+}
+/* Text column i: NULL for SQL NULL or out of memory; *len (if wanted)
+ * its bytes; valid until the next step or reset. */
+static inline const char *store_col_text(store_stmt *s, int i, size_t *len)
+{
+    return s->drv->col_text(s, i, len);
+}
+/* A copy of text column i (NULL for SQL NULL) into *out: 0 or CPQD_ENOMEM. */
+int store_col_dup(store_stmt *s, int i, char **out);
+
+/* ---- errors ---- */
+
+/* Adds context to the reason a failed driver call left in st->err:
+ * "what: reason"; returns code. A STORE_ROW / STORE_DONE where the
+ * caller expected the other is CPQD_EIO. */
+int store_fail(store *st, int code, const char *what);
 /* Records a message for store_last_error and returns code. */
 int store_failf(store *st, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* A copy of text column i (NULL for SQL NULL) into *out: 0 or CPQD_ENOMEM. */
-int store_col_dup(sqlite3_stmt *s, int i, char **out);
-/* Runs one statement without parameters (transaction control, DDL). */
+
+/* ---- transactions ---- */
+
+/* Transaction control through the driver, counted by the test hook;
+ * 0 or a code with the reason in st->err. */
+int store_tx(store *st, store_tx_op op);
+/* The same, uncounted, ignoring failure and keeping st->err (undoing
+ * after an error, ending a read). */
+void store_tx_quiet(store *st, store_tx_op op);
+/* A transaction is open on the connection. */
+bool store_in_tx(store *st);
+/* Runs DDL without parameters (counted by the test hook). */
 int store_exec(store *st, const char *sql);
 
 /* Write scope: a transaction of its own when none is open (*own), else a
@@ -128,6 +277,13 @@ int store_exec(store *st, const char *sql);
  * CPQD_EIO if committing failed. */
 int store_write_begin(store *st, bool *own);
 int store_write_end(store *st, bool own, int rc);
+/* Read scope: one read snapshot (a read transaction of its own when none
+ * is open: *own) for reads that must agree, e.g. a page and its total.
+ * Returns 0 or a code with the reason in st->err. */
+int store_read_begin(store *st, bool *own);
+void store_read_end(store *st, bool own);
+
+/* ---- helpers ---- */
 
 /* Now as ISO 8601 UTC with seconds. */
 void store_now(char buf[STORE_TS_LEN]);
@@ -153,13 +309,9 @@ bool store_date_ok(const char *s);
 int store_random_id(store *st, const char *prefix, char *out, size_t cap);
 /* Steps a statement that returns no row and resets it; *changes (if
  * wanted) gets the rows it changed. */
-int store_run(store *st, sqlite3_stmt *s, const char *what, int *changes);
+int store_run(store *st, store_stmt *s, const char *what, int *changes);
 /* The next number of `year` from the counter statement sid, inside the
  * caller's write scope. */
 int store_counter_next(store *st, store_stmt_id sid, int year, const char *what, int64_t *seq);
-
-/* Test hook: the n-th store_step from now on st fails with SQLITE_IOERR
- * (0 disarms). For the failure-path tests only. */
-void store_test_fail_step(store *st, int n);
 
 #endif

@@ -91,13 +91,13 @@ static int check_new(store *st, const store_outbox_new *in)
 
 static int seq_next(store *st, int64_t *seq)
 {
-    sqlite3_stmt *s;
-    int rc = store_stmt(st, STMT_OUTBOX_SEQ_NEXT, &s);
+    store_stmt *s;
+    int rc = store_prepare(st, STMT_OUTBOX_SEQ_NEXT, &s);
     if (rc != 0)
         return rc;
     int r = store_step(st, s);
-    if (r == SQLITE_ROW)
-        *seq = sqlite3_column_int64(s, 0);
+    if (r == STORE_ROW)
+        *seq = store_col_int64(s, 0);
     else
         rc = store_fail(st, r, "outbox seq");
     store_stmt_done(s);
@@ -121,7 +121,7 @@ static int insert(store *st, const store_outbox_new *in, char id[STORE_OUTBOX_ID
                   int64_t *seq)
 {
     char created[STORE_TS_LEN], due[OUTBOX_TS_LEN];
-    sqlite3_stmt *s;
+    store_stmt *s;
     int rc = store_random_id(st, "ev_", id, STORE_OUTBOX_ID_LEN);
     if (rc == 0)
         rc = seq_next(st, seq);
@@ -132,14 +132,14 @@ static int insert(store *st, const store_outbox_new *in, char id[STORE_OUTBOX_ID
     char *body = body_new(id, in, created);
     if (!body)
         return store_failf(st, CPQD_ENOMEM, "outbox: out of memory");
-    if ((rc = store_stmt(st, STMT_OUTBOX_INSERT, &s)) == 0) {
+    if ((rc = store_prepare(st, STMT_OUTBOX_INSERT, &s)) == 0) {
         const char *t[] = {id, in->type, in->resource_kind, in->resource_id, in->order_key,
                            in->payload, body, created, due};
         store_bind_int64(st, s, 1, *seq);
         for (int i = 0; i < 9; i++)
             store_bind_text(st, s, i + 2, t[i]);
         int r = store_step(st, s);
-        if (r != SQLITE_DONE)
+        if (r != STORE_DONE)
             rc = store_fail(st, r, "outbox add");
         store_stmt_done(s);
     }
@@ -168,13 +168,13 @@ int store_outbox_add(store *st, const store_outbox_new *in, char id[STORE_OUTBOX
 
 /* ---- reads ---- */
 
-static int row_read(sqlite3_stmt *s, store_outbox_event *e)
+static int row_read(store_stmt *s, store_outbox_event *e)
 {
     memset(e, 0, sizeof(*e));
-    const unsigned char *id = sqlite3_column_text(s, 0);
-    snprintf(e->id, sizeof(e->id), "%s", id ? (const char *)id : "");
-    e->seq = sqlite3_column_int64(s, 1);
-    e->attempts = sqlite3_column_int(s, 10);
+    const char *id = store_col_text(s, 0, NULL);
+    snprintf(e->id, sizeof(e->id), "%s", id ? id : "");
+    e->seq = store_col_int64(s, 1);
+    e->attempts = store_col_int(s, 10);
     char **const f[] = {NULL,           NULL,          &e->type,       &e->resource_kind,
                         &e->resource_id, &e->order_key, &e->payload,    &e->body,
                         &e->created_at, &e->status,    NULL,           &e->next_attempt_at,
@@ -189,17 +189,17 @@ static int row_read(sqlite3_stmt *s, store_outbox_event *e)
 }
 
 /* Steps s to the end, collecting rows into a malloc'ed array. */
-static int rows_read(store *st, sqlite3_stmt *s, size_t limit, store_outbox_event **items,
+static int rows_read(store *st, store_stmt *s, size_t limit, store_outbox_event **items,
                      size_t *n, const char *what)
 {
     store_outbox_event *v = calloc(limit, sizeof(*v));
     size_t k = 0;
-    int rc = v ? 0 : CPQD_ENOMEM, r = SQLITE_DONE;
-    while (rc == 0 && k < limit && (r = store_step(st, s)) == SQLITE_ROW) {
+    int rc = v ? 0 : CPQD_ENOMEM, r = STORE_DONE;
+    while (rc == 0 && k < limit && (r = store_step(st, s)) == STORE_ROW) {
         if ((rc = row_read(s, &v[k])) == 0)
             k++;
     }
-    if (rc == 0 && r != SQLITE_DONE && r != SQLITE_ROW)
+    if (rc == 0 && r != STORE_DONE && r != STORE_ROW)
         rc = store_fail(st, r, what);
     store_stmt_done(s);
     if (rc != 0 || k == 0) {
@@ -221,7 +221,7 @@ static bool status_ok(const char *s)
 int store_outbox_list(store *st, int64_t after, const char *status, size_t limit,
                       store_outbox_event **items, size_t *n)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     *items = NULL;
     *n = 0;
     if (limit < 1 || limit > STORE_PER_PAGE_MAX || after < 0 || (status && !status_ok(status)))
@@ -229,7 +229,7 @@ int store_outbox_list(store *st, int64_t after, const char *status, size_t limit
                            "outbox list: limit 1..%d, cursor >= 0, status pending, delivered "
                            "or failed",
                            STORE_PER_PAGE_MAX);
-    int rc = store_stmt(st, STMT_OUTBOX_LIST, &s);
+    int rc = store_prepare(st, STMT_OUTBOX_LIST, &s);
     if (rc != 0)
         return rc;
     store_bind_int64(st, s, 1, after);
@@ -241,12 +241,12 @@ int store_outbox_list(store *st, int64_t after, const char *status, size_t limit
 int store_outbox_due(store *st, int64_t now, size_t limit, store_outbox_event **items, size_t *n)
 {
     char ts[OUTBOX_TS_LEN];
-    sqlite3_stmt *s;
+    store_stmt *s;
     *items = NULL;
     *n = 0;
     if (limit < 1 || limit > STORE_PER_PAGE_MAX)
         return store_failf(st, CPQD_EINVAL, "outbox due: limit 1..%d", STORE_PER_PAGE_MAX);
-    int rc = store_stmt(st, STMT_OUTBOX_DUE, &s);
+    int rc = store_prepare(st, STMT_OUTBOX_DUE, &s);
     if (rc != 0)
         return rc;
     ts_ms(now, ts);
@@ -257,18 +257,18 @@ int store_outbox_due(store *st, int64_t now, size_t limit, store_outbox_event **
 
 int store_outbox_get(store *st, const char *id, store_outbox_event *out)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     memset(out, 0, sizeof(*out));
     if (!store_text_ok(id))
         return store_failf(st, CPQD_EINVAL, "outbox: an event id is required");
-    int rc = store_stmt(st, STMT_OUTBOX_GET, &s);
+    int rc = store_prepare(st, STMT_OUTBOX_GET, &s);
     if (rc != 0)
         return rc;
     store_bind_text(st, s, 1, id);
     int r = store_step(st, s);
-    if (r == SQLITE_ROW)
+    if (r == STORE_ROW)
         rc = row_read(s, out);
-    else if (r == SQLITE_DONE)
+    else if (r == STORE_DONE)
         rc = store_failf(st, CPQD_ENOTFOUND, "outbox: no event %.64s", id);
     else
         rc = store_fail(st, r, "outbox get");
@@ -282,16 +282,16 @@ int store_outbox_get(store *st, const char *id, store_outbox_event *out)
  * (CPQD_ENOTFOUND) or not in the expected status (CPQD_ECONFLICT). */
 static int why_unchanged(store *st, const char *id, const char *want)
 {
-    sqlite3_stmt *s;
-    int rc = store_stmt(st, STMT_OUTBOX_STATUS, &s);
+    store_stmt *s;
+    int rc = store_prepare(st, STMT_OUTBOX_STATUS, &s);
     if (rc != 0)
         return rc;
     store_bind_text(st, s, 1, id);
     int r = store_step(st, s);
-    if (r == SQLITE_ROW)
+    if (r == STORE_ROW)
         rc = store_failf(st, CPQD_ECONFLICT, "outbox: event %.64s is %s, not %s", id,
-                         (const char *)sqlite3_column_text(s, 0), want);
-    else if (r == SQLITE_DONE)
+                         store_col_text(s, 0, NULL), want);
+    else if (r == STORE_DONE)
         rc = store_failf(st, CPQD_ENOTFOUND, "outbox: no event %.64s", id);
     else
         rc = store_fail(st, r, "outbox status");
@@ -301,7 +301,7 @@ static int why_unchanged(store *st, const char *id, const char *want)
 
 /* Steps a prepared, bound UPDATE on id in a write scope of its own (or
  * the caller's transaction); 0 if it changed the row. */
-static int update_one(store *st, sqlite3_stmt *s, const char *id, const char *want)
+static int update_one(store *st, store_stmt *s, const char *id, const char *want)
 {
     bool own;
     int rc = store_write_begin(st, &own);
@@ -310,9 +310,9 @@ static int update_one(store *st, sqlite3_stmt *s, const char *id, const char *wa
         return rc;
     }
     int r = store_step(st, s);
-    int changed = sqlite3_changes(st->db);
+    int changed = r == STORE_DONE ? (int)store_changes(st, s) : 0;
     store_stmt_done(s);
-    if (r != SQLITE_DONE)
+    if (r != STORE_DONE)
         rc = store_fail(st, r, "outbox update");
     else if (changed == 0)
         rc = why_unchanged(st, id, want);
@@ -322,10 +322,10 @@ static int update_one(store *st, sqlite3_stmt *s, const char *id, const char *wa
 int store_outbox_mark_delivered(store *st, const char *id)
 {
     char now[STORE_TS_LEN];
-    sqlite3_stmt *s;
+    store_stmt *s;
     if (!store_text_ok(id))
         return store_failf(st, CPQD_EINVAL, "outbox: an event id is required");
-    int rc = store_stmt(st, STMT_OUTBOX_DELIVERED, &s);
+    int rc = store_prepare(st, STMT_OUTBOX_DELIVERED, &s);
     if (rc != 0)
         return rc;
     store_now(now);
@@ -338,10 +338,10 @@ int store_outbox_mark_failed(store *st, const char *id, const char *error, int64
                              bool park)
 {
     char next[OUTBOX_TS_LEN];
-    sqlite3_stmt *s;
+    store_stmt *s;
     if (!store_text_ok(id) || !store_opt_text_ok(error))
         return store_failf(st, CPQD_EINVAL, "outbox: an event id is required, error UTF-8");
-    int rc = store_stmt(st, STMT_OUTBOX_FAILED, &s);
+    int rc = store_prepare(st, STMT_OUTBOX_FAILED, &s);
     if (rc != 0)
         return rc;
     ts_ms(next_ms, next);
@@ -355,10 +355,10 @@ int store_outbox_mark_failed(store *st, const char *id, const char *error, int64
 int store_outbox_replay(store *st, const char *id)
 {
     char due[OUTBOX_TS_LEN];
-    sqlite3_stmt *s;
+    store_stmt *s;
     if (!store_text_ok(id))
         return store_failf(st, CPQD_EINVAL, "outbox: an event id is required");
-    int rc = store_stmt(st, STMT_OUTBOX_REPLAY, &s);
+    int rc = store_prepare(st, STMT_OUTBOX_REPLAY, &s);
     if (rc != 0)
         return rc;
     ts_ms(now_ms(), due);

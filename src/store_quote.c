@@ -70,7 +70,7 @@ void store_quote_fini(store_quote *q)
 }
 
 /* A row of QUOTE_COLS (store_sql.c) into *out. */
-static int quote_read(sqlite3_stmt *s, store_quote *out)
+static int quote_read(store_stmt *s, store_quote *out)
 {
     memset(out, 0, sizeof(*out));
     char **const text[] = {
@@ -86,26 +86,26 @@ static int quote_read(sqlite3_stmt *s, store_quote *out)
             return CPQD_ENOMEM;
         }
     }
-    out->version = sqlite3_column_int(s, 2);
-    out->approval_required = sqlite3_column_int(s, 12) != 0;
+    out->version = store_col_int(s, 2);
+    out->approval_required = store_col_int(s, 12) != 0;
     return 0;
 }
 
 int store_quote_get(store *st, const char *id, int version, store_quote *out)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     memset(out, 0, sizeof(*out));
     if (!store_text_ok(id) || version < 0)
         return store_failf(st, CPQD_EINVAL, "quote get: id missing or version negative");
-    int rc = store_stmt(st, STMT_QUOTE_GET, &s);
+    int rc = store_prepare(st, STMT_QUOTE_GET, &s);
     if (rc != 0)
         return rc;
     store_bind_text(st, s, 1, id);
     store_bind_int64(st, s, 2, version);
     int r = store_step(st, s);
-    if (r == SQLITE_ROW)
+    if (r == STORE_ROW)
         rc = quote_read(s, out);
-    else if (r == SQLITE_DONE)
+    else if (r == STORE_DONE)
         rc = store_failf(st, CPQD_ENOTFOUND, "quote %s version %d: not found", id, version);
     else
         rc = store_fail(st, r, "quote get");
@@ -116,17 +116,17 @@ int store_quote_get(store *st, const char *id, int version, store_quote *out)
 /* The latest version and status (*status malloc'ed) of quote id. */
 static int head_read(store *st, const char *id, int *latest, char **status)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     *status = NULL;
-    int rc = store_stmt(st, STMT_QUOTE_HEAD, &s);
+    int rc = store_prepare(st, STMT_QUOTE_HEAD, &s);
     if (rc != 0)
         return rc;
     store_bind_text(st, s, 1, id);
     int r = store_step(st, s);
-    if (r == SQLITE_ROW) {
-        *latest = sqlite3_column_int(s, 0);
+    if (r == STORE_ROW) {
+        *latest = store_col_int(s, 0);
         rc = store_col_dup(s, 1, status);
-    } else if (r == SQLITE_DONE) {
+    } else if (r == STORE_DONE) {
         rc = store_failf(st, CPQD_ENOTFOUND, "quote %s: not found", id);
     } else {
         rc = store_fail(st, r, "quote head");
@@ -143,9 +143,9 @@ static int head_insert(store *st, const store_quote *q, char id[QUOTE_ID_LEN], c
 {
     int rc = CPQD_ECONFLICT;
     for (int attempt = 0; attempt < ID_ATTEMPTS && rc == CPQD_ECONFLICT; attempt++) {
-        sqlite3_stmt *s;
+        store_stmt *s;
         if ((rc = store_random_id(st, "q_", id, QUOTE_ID_LEN)) != 0 ||
-            (rc = store_stmt(st, STMT_QUOTE_INSERT, &s)) != 0)
+            (rc = store_prepare(st, STMT_QUOTE_INSERT, &s)) != 0)
             return rc;
         const char *text[] = {id, number};
         for (int i = 0; i < 2; i++)
@@ -165,8 +165,8 @@ static int head_insert(store *st, const store_quote *q, char id[QUOTE_ID_LEN], c
 static int version_insert(store *st, const char *id, int version, const store_quote *q,
                           const char *now)
 {
-    sqlite3_stmt *s;
-    int rc = store_stmt(st, STMT_VERSION_INSERT, &s);
+    store_stmt *s;
+    int rc = store_prepare(st, STMT_VERSION_INSERT, &s);
     if (rc != 0)
         return rc;
     store_bind_text(st, s, 1, id);
@@ -186,19 +186,19 @@ static int version_insert(store *st, const char *id, int version, const store_qu
 static int event_insert(store *st, const char *id, int version, const char *from, const char *to,
                         const char *actor, const char *note, const char *now)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     int64_t seq = 0;
-    int rc = store_stmt(st, STMT_EVENT_NEXT, &s);
+    int rc = store_prepare(st, STMT_EVENT_NEXT, &s);
     if (rc != 0)
         return rc;
     store_bind_text(st, s, 1, id);
     int r = store_step(st, s);
-    if (r == SQLITE_ROW)
-        seq = sqlite3_column_int64(s, 0);
+    if (r == STORE_ROW)
+        seq = store_col_int64(s, 0);
     else
         rc = store_fail(st, r, "quote history");
     store_stmt_done(s);
-    if (rc != 0 || (rc = store_stmt(st, STMT_EVENT_INSERT, &s)) != 0)
+    if (rc != 0 || (rc = store_prepare(st, STMT_EVENT_INSERT, &s)) != 0)
         return rc;
     store_bind_text(st, s, 1, id);
     store_bind_int64(st, s, 2, seq);
@@ -260,9 +260,9 @@ int store_quote_insert(store *st, store_quote *q, int year)
 
 static int head_update(store *st, const store_quote *q, const char *now)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     int changes = 0;
-    int rc = store_stmt(st, STMT_QUOTE_HEAD_UPDATE, &s);
+    int rc = store_prepare(st, STMT_QUOTE_HEAD_UPDATE, &s);
     if (rc != 0)
         return rc;
     store_bind_int64(st, s, 1, q->version);
@@ -323,12 +323,12 @@ static int status_move(store *st, const char *id, const char *from, const char *
 {
     int latest = 0, changes = 0;
     char *cur = NULL;
-    sqlite3_stmt *s;
+    store_stmt *s;
     int rc = head_read(st, id, &latest, &cur);
     if (rc == 0 && strcmp(cur, from) != 0)
         rc = store_failf(st, CPQD_ECONFLICT, "quote %s is %s, not %s", id, cur, from);
     free(cur);
-    if (rc != 0 || (rc = store_stmt(st, STMT_STATUS_UPDATE, &s)) != 0)
+    if (rc != 0 || (rc = store_prepare(st, STMT_STATUS_UPDATE, &s)) != 0)
         return rc;
     const char *t[] = {to, now, id, from};
     for (int i = 0; i < 4; i++)
@@ -337,7 +337,7 @@ static int status_move(store *st, const char *id, const char *from, const char *
         return rc;
     if (changes != 1)
         return store_failf(st, CPQD_ECONFLICT, "quote %s: moved on concurrently", id);
-    if ((rc = store_stmt(st, STMT_VERSION_STATUS_UPDATE, &s)) != 0)
+    if ((rc = store_prepare(st, STMT_VERSION_STATUS_UPDATE, &s)) != 0)
         return rc;
     store_bind_text(st, s, 1, to);
     store_bind_text(st, s, 2, now);
@@ -374,7 +374,7 @@ void store_event_fini(store_event *e)
     memset(e, 0, sizeof(*e));
 }
 
-static int event_read(sqlite3_stmt *s, store_event *e)
+static int event_read(store_stmt *s, store_event *e)
 {
     memset(e, 0, sizeof(*e));
     char **const f[] = {&e->from, &e->to, &e->actor, &e->note, &e->at};
@@ -384,7 +384,7 @@ static int event_read(sqlite3_stmt *s, store_event *e)
             return CPQD_ENOMEM;
         }
     }
-    e->version = sqlite3_column_int(s, 5);
+    e->version = store_col_int(s, 5);
     return 0;
 }
 
@@ -406,18 +406,18 @@ static int grow(void **items, size_t n, size_t *cap, size_t size)
 
 static int events_read(store *st, const char *id, store_event **items, size_t *n)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     size_t cap = 0;
-    int rc = store_stmt(st, STMT_EVENTS, &s), r;
+    int rc = store_prepare(st, STMT_EVENTS, &s), r;
     if (rc != 0)
         return rc;
     store_bind_text(st, s, 1, id);
-    while (rc == 0 && (r = store_step(st, s)) == SQLITE_ROW) {
+    while (rc == 0 && (r = store_step(st, s)) == STORE_ROW) {
         if ((rc = grow((void **)items, *n, &cap, sizeof(**items))) == 0 &&
             (rc = event_read(s, &(*items)[*n])) == 0)
             ++*n;
     }
-    if (rc == 0 && r != SQLITE_DONE)
+    if (rc == 0 && r != STORE_DONE)
         rc = store_fail(st, r, "quote history");
     store_stmt_done(s);
     return rc;
@@ -467,8 +467,7 @@ static char *like_pattern(const char *q)
     return p;
 }
 
-static void bind_filter(store *st, sqlite3_stmt *s, const store_quote_filter *f,
-                        const char *pattern)
+static void bind_filter(store *st, store_stmt *s, const store_quote_filter *f, const char *pattern)
 {
     store_bind_text(st, s, 1, f->customer);
     store_bind_text(st, s, 2, f->status);
@@ -478,14 +477,14 @@ static void bind_filter(store *st, sqlite3_stmt *s, const store_quote_filter *f,
 
 static int list_count(store *st, const store_quote_filter *f, const char *pattern, size_t *total)
 {
-    sqlite3_stmt *s;
-    int rc = store_stmt(st, STMT_LIST_COUNT, &s);
+    store_stmt *s;
+    int rc = store_prepare(st, STMT_LIST_COUNT, &s);
     if (rc != 0)
         return rc;
     bind_filter(st, s, f, pattern);
     int r = store_step(st, s);
-    if (r == SQLITE_ROW)
-        *total = (size_t)sqlite3_column_int64(s, 0);
+    if (r == STORE_ROW)
+        *total = (size_t)store_col_int64(s, 0);
     else
         rc = store_fail(st, r, "quote list");
     store_stmt_done(s);
@@ -495,20 +494,20 @@ static int list_count(store *st, const store_quote_filter *f, const char *patter
 static int list_page(store *st, const store_quote_filter *f, const char *pattern, int64_t offset,
                      store_quote **items, size_t *n)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     size_t cap = 0;
-    int rc = store_stmt(st, STMT_LIST, &s), r;
+    int rc = store_prepare(st, STMT_LIST, &s), r;
     if (rc != 0)
         return rc;
     bind_filter(st, s, f, pattern);
     store_bind_int64(st, s, 5, (int64_t)f->per_page);
     store_bind_int64(st, s, 6, offset);
-    while (rc == 0 && (r = store_step(st, s)) == SQLITE_ROW) {
+    while (rc == 0 && (r = store_step(st, s)) == STORE_ROW) {
         if ((rc = grow((void **)items, *n, &cap, sizeof(**items))) == 0 &&
             (rc = quote_read(s, &(*items)[*n])) == 0)
             ++*n;
     }
-    if (rc == 0 && r != SQLITE_DONE)
+    if (rc == 0 && r != STORE_DONE)
         rc = store_fail(st, r, "quote list");
     store_stmt_done(s);
     return rc;
@@ -543,13 +542,12 @@ int store_quote_list(store *st, const store_quote_filter *f, store_quote **items
     if (f->q && !pattern)
         return store_failf(st, CPQD_ENOMEM, "out of memory");
     /* One read transaction, so that the page and the total agree. */
-    bool own = sqlite3_get_autocommit(st->db) != 0;
-    int r = own ? store_exec(st, "BEGIN") : SQLITE_OK;
-    rc = r == SQLITE_OK ? list_count(st, f, pattern, total) : store_fail(st, r, "quote list");
+    bool own;
+    int r = store_read_begin(st, &own);
+    rc = r == 0 ? list_count(st, f, pattern, total) : store_fail(st, r, "quote list");
     if (rc == 0)
         rc = list_page(st, f, pattern, offset, items, n);
-    if (own && !sqlite3_get_autocommit(st->db))
-        (void)sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+    store_read_end(st, own);
     free(pattern);
     if (rc != 0) {
         for (size_t i = 0; i < *n; i++)

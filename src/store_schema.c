@@ -6,7 +6,8 @@
  * created, migrated, or must be refused; applying migrations. Does not own:
  * their SQL (store_sql.c).
  *
- * Invariant: every migration step runs in one IMMEDIATE transaction that
+ * Invariant: every migration step runs in one write transaction (the
+ * write lock taken at its start: SQLite's BEGIN IMMEDIATE) that
  * re-reads the version first and records the new one last, so concurrent
  * openers (threads or processes) apply each step exactly once, and a crash
  * mid-step leaves the database at the previous version.
@@ -18,29 +19,15 @@
 _Static_assert(sizeof(store_migrations) / sizeof(store_migrations[0]) == STORE_SCHEMA_VERSION,
                "one migration per schema version");
 
-/* Runs an SQLite-specific counting query on sqlite_master. */
-static int count_master(store *st, const char *sql, int *out)
-{
-    sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
-    if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        *out = sqlite3_column_int(s, 0);
-        rc = SQLITE_OK;
-    }
-    int code = rc == SQLITE_OK ? 0 : store_fail(st, rc, st->path);
-    sqlite3_finalize(s);
-    return code;
-}
-
 static int version_read(store *st, int *out)
 {
-    sqlite3_stmt *s;
-    int rc = store_stmt(st, STMT_VERSION_GET, &s);
+    store_stmt *s;
+    int rc = store_prepare(st, STMT_VERSION_GET, &s);
     if (rc != 0)
         return rc;
     int r = store_step(st, s);
-    if (r == SQLITE_ROW)
-        *out = sqlite3_column_int(s, 0);
+    if (r == STORE_ROW)
+        *out = store_col_int(s, 0);
     else
         rc = store_fail(st, r, "schema version");
     store_stmt_done(s);
@@ -57,15 +44,15 @@ int store_schema_version(store *st, int *out)
 static int version_record(store *st, int version)
 {
     char now[STORE_TS_LEN];
-    sqlite3_stmt *s;
+    store_stmt *s;
     store_now(now);
-    int rc = store_stmt(st, STMT_VERSION_RECORD, &s);
+    int rc = store_prepare(st, STMT_VERSION_RECORD, &s);
     if (rc != 0)
         return rc;
     store_bind_int64(st, s, 1, version);
     store_bind_text(st, s, 2, now);
     int r = store_step(st, s);
-    if (r != SQLITE_DONE)
+    if (r != STORE_DONE)
         rc = store_fail(st, r, "schema version");
     store_stmt_done(s);
     return rc;
@@ -76,44 +63,42 @@ static int newer(store *st, int v)
     return store_failf(st, CPQD_EINVAL,
                        "database %s has schema version %d, newer than this cpqd knows (%d): "
                        "run a newer cpqd",
-                       st->path, v, STORE_SCHEMA_VERSION);
+                       st->location, v, STORE_SCHEMA_VERSION);
 }
 
 /* One step, from version `to - 1` to `to`, unless someone else did it. */
 static int migrate_step(store *st, int to)
 {
-    int v = 0, rc = store_exec(st, "BEGIN IMMEDIATE");
-    if (rc != SQLITE_OK)
+    int v = 0, rc = store_tx(st, STORE_TX_BEGIN);
+    if (rc != 0)
         return store_fail(st, rc, "migrate: begin");
     rc = store_exec(st, store_sql_bootstrap);
-    rc = rc == SQLITE_OK ? version_read(st, &v) : store_fail(st, rc, "migrate");
+    rc = rc == 0 ? version_read(st, &v) : store_fail(st, rc, "migrate");
     if (rc == 0 && v > STORE_SCHEMA_VERSION)
         rc = newer(st, v);
     else if (rc == 0 && v == to - 1) {
         int r = store_exec(st, store_migrations[to - 1]);
-        rc = r == SQLITE_OK ? version_record(st, to) : store_fail(st, r, "migrate");
+        rc = r == 0 ? version_record(st, to) : store_fail(st, r, "migrate");
     }
-    if (rc == 0 && (rc = store_exec(st, "COMMIT")) != SQLITE_OK)
+    if (rc == 0 && (rc = store_tx(st, STORE_TX_COMMIT)) != 0)
         rc = store_fail(st, rc, "migrate: commit");
     if (rc != 0) {
         char why[sizeof(st->err)];
         snprintf(why, sizeof(why), "%s", st->err);
-        (void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-        return store_failf(st, rc, "%s: migration to schema version %d failed: %s", st->path, to,
-                           why);
+        store_tx_quiet(st, STORE_TX_ROLLBACK);
+        return store_failf(st, rc, "%s: migration to schema version %d failed: %s", st->location,
+                           to, why);
     }
     return 0;
 }
 
 int store_schema_open(store *st, bool migrate, int *from)
 {
-    int tables = 0, has_version = 0, v = 0;
-    int rc = count_master(st, "SELECT count(*) FROM sqlite_master", &tables);
-    if (rc == 0)
-        rc = count_master(st,
-                          "SELECT count(*) FROM sqlite_master"
-                          " WHERE type = 'table' AND name = 'schema_version'",
-                          &has_version);
+    int tables = 0, v = 0;
+    bool has_version = false;
+    int rc = st->drv->schema_probe(st, &tables, &has_version);
+    if (rc != 0)
+        rc = store_fail(st, rc, st->location);
     if (rc == 0 && has_version)
         rc = version_read(st, &v);
     if (rc != 0)
@@ -126,13 +111,13 @@ int store_schema_open(store *st, bool migrate, int *from)
     if (!has_version && tables > 0)
         return store_failf(st, CPQD_EINVAL,
                            "%s is not a cpqd database (it has tables but no schema_version)",
-                           st->path);
+                           st->location);
     /* A new, empty database holds nothing to migrate: create it. */
     if (!migrate && tables > 0)
         return store_failf(st, CPQD_EINVAL,
                            "database %s has schema version %d, this cpqd needs %d: "
                            "run `cpqd migrate --db %s` first",
-                           st->path, v, STORE_SCHEMA_VERSION, st->path);
+                           st->location, v, STORE_SCHEMA_VERSION, st->location);
     for (int to = v + 1; to <= STORE_SCHEMA_VERSION && rc == 0; to++)
         rc = migrate_step(st, to);
     return rc;

@@ -2,15 +2,16 @@
  * store_sql: the store's SQL, written once for SQLite and PostgreSQL.
  *
  * Owns: the schema (as an ordered list of migrations) and the text of
- * every statement the store prepares. Does not own: running them
- * (store.c, store_schema.c, store_quote.c, store_idem.c, store_outbox.c,
- * store_contract.c).
+ * every statement the store prepares, shared by every backend (a driver
+ * may replace the text of a statement its dialect needs written
+ * otherwise: store_driver.sql). Does not own: running them (store.c and
+ * its driver, store_schema.c, the record files).
  *
  * Portability rules this file keeps, so a PostgreSQL backend can reuse it
  * verbatim: types TEXT, INTEGER, BIGINT only; no AUTOINCREMENT, rowid,
  * instr, datetime or other SQLite-only functions; parameters $1..$n,
  * numbered in order of first appearance (SQLite numbers `$NAME`
- * parameters that way; store_stmt checks it at prepare time); UPSERT as
+ * parameters that way; the SQLite driver checks it at prepare time); UPSERT as
  * INSERT ... ON CONFLICT (...) DO UPDATE ... RETURNING (SQLite >= 3.35,
  * PostgreSQL >= 9.5). Money is TEXT holding an exact decimal (TEXT
  * affinity: SQLite never converts it to a number), timestamps are TEXT in

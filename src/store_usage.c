@@ -14,21 +14,21 @@
 int store_promo_usage(store *st, const char *promo, const char *scope, int64_t *uses,
                       char **spent)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     *uses = 0;
     *spent = NULL;
     if (!store_text_ok(promo) || !store_text_ok(scope))
         return store_failf(st, CPQD_EINVAL, "usage: promotion and scope are required");
-    int rc = store_stmt(st, STMT_PROMO_USAGE_GET, &s);
+    int rc = store_prepare(st, STMT_PROMO_USAGE_GET, &s);
     if (rc != 0)
         return rc;
     store_bind_text(st, s, 1, promo);
     store_bind_text(st, s, 2, scope);
     int r = store_step(st, s);
-    if (r == SQLITE_ROW) {
-        *uses = sqlite3_column_int64(s, 0);
+    if (r == STORE_ROW) {
+        *uses = store_col_int64(s, 0);
         rc = store_col_dup(s, 1, spent);
-    } else if (r != SQLITE_DONE) {
+    } else if (r != STORE_DONE) {
         rc = store_fail(st, r, "usage get");
     }
     store_stmt_done(s);
@@ -50,8 +50,8 @@ static int add_one(store *st, const char *promo, const char *scope, money_dec am
     free(spent);
     if (rc)
         return rc;
-    sqlite3_stmt *s;
-    if ((rc = store_stmt(st, STMT_PROMO_USAGE_SET, &s)) != 0)
+    store_stmt *s;
+    if ((rc = store_prepare(st, STMT_PROMO_USAGE_SET, &s)) != 0)
         return rc;
     store_bind_text(st, s, 1, promo);
     store_bind_text(st, s, 2, scope);
@@ -59,7 +59,7 @@ static int add_one(store *st, const char *promo, const char *scope, money_dec am
     store_bind_text(st, s, 4, text);
     int r = store_step(st, s);
     store_stmt_done(s);
-    return r == SQLITE_DONE ? 0 : store_fail(st, r, "usage set");
+    return r == STORE_DONE ? 0 : store_fail(st, r, "usage set");
 }
 
 static int redeem_all(store *st, const char *promo, const char *customer, const char *partner,

@@ -14,8 +14,9 @@
 #include <cmocka.h>
 
 #include "cpqd/store.h"
-#include "store_int.h" /* store_test_fail_step */
 #include "testutil.h"
+
+#include "store_fixture.h"
 
 typedef struct fx {
     char *dir, *db;
@@ -28,7 +29,7 @@ static int setup(void **state)
     if (!f)
         return -1;
     f->dir = tu_tmpdir();
-    f->db = tu_fmt("%s/var/cpqd.db", f->dir);
+    f->db = tu_db_location(f->dir, "cpqd");
     if (store_open(f->db, false, &f->st, NULL) != 0)
         return -1;
     *state = f;
@@ -39,8 +40,9 @@ static int teardown(void **state)
 {
     fx *f = *state;
     store_close(f->st);
+    tu_db_drop(f->db);
     tu_rm_tree(f->dir);
-    free(f->dir), free(f->db);
+    free(f->dir);
     free(f);
     return 0;
 }

@@ -21,7 +21,6 @@
 #include "cpqd/money.h"
 
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "contracts_fixture.h"
 

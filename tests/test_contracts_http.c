@@ -20,8 +20,9 @@
 
 #include "cpqd/money.h"
 
+#include "cpqd/store.h"
+
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "contracts_fixture.h"
 
@@ -251,13 +252,13 @@ static void test_accept_other_modes(void **state)
  * stopped). */
 static void set_valid_until(fx *f, const char *id, const char *date)
 {
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
-    char *sql =
-        sqlite3_mprintf("UPDATE quote_versions SET valid_until = %Q WHERE quote_id = %Q", date, id);
-    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_free(sql);
-    sqlite3_close(db);
+    store *st = NULL;
+    assert_int_equal(store_open(f->db, false, &st, NULL), 0);
+    char *sql = tu_fmt("UPDATE quote_versions SET valid_until = '%s' WHERE quote_id = '%s'", date,
+                       id); /* a date and a q_ id: no quoting needed */
+    assert_int_equal(store_debug_exec(st, sql, NULL), 0);
+    free(sql);
+    store_close(st);
 }
 
 static void test_accept_refused_draft_expired_and_idempotent(void **state)

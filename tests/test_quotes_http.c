@@ -15,7 +15,6 @@
 
 #include "cpqd/store.h"
 
-#include <sqlite3.h>
 #include <jansson.h>
 #include <time.h>
 
@@ -756,15 +755,16 @@ static void test_expiry(void **state)
     char *id = create(f, K_REP, "5");
     assert_string_equal(status_after(f, K_REP, id, "submit", 200), "approved");
     assert_int_equal(tu_server_stop(&f->s), 0);
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
-    char *sql = sqlite3_mprintf("UPDATE quote_versions SET valid_until = '2020-01-01' WHERE "
-                                "quote_id = %Q",
-                                id);
-    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_changes(db), 1);
-    sqlite3_free(sql);
-    sqlite3_close(db);
+    store *st = NULL;
+    assert_int_equal(store_open(f->db, false, &st, NULL), 0);
+    char *sql = tu_fmt("UPDATE quote_versions SET valid_until = '2020-01-01' WHERE "
+                       "quote_id = '%s'",
+                       id); /* an id is q_ and hex: no quoting needed */
+    int64_t changed = 0;
+    assert_int_equal(store_debug_exec(st, sql, &changed), 0);
+    assert_int_equal(changed, 1);
+    free(sql);
+    store_close(st);
     free(f->logp);
     f->logp = tu_fmt("%s/expiry.log", f->dir);
     start(f);

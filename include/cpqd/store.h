@@ -1,22 +1,26 @@
 /*
  * store: durable state (quotes, their versions and status history,
  * idempotency records, contracts, receivables and payments, the outbox)
- * behind one
- * interface, with SQLite as the embedded backend.
+ * behind one backend-neutral interface. A backend is a driver under it
+ * (src/store_int.h "the driver seam"); the --db value picks it: a file
+ * path is SQLite (src/store_sqlite.c, the embedded default), a
+ * postgres:// or postgresql:// URL is PostgreSQL (not built yet: opening
+ * one is a clear CPQD_EINVAL).
  *
- * Owns: the database file, its schema and migrations (schema version in
- * table schema_version), transactions, and the SQL. The SQL is written to
- * be accepted by PostgreSQL too (TEXT/INTEGER/BIGINT columns, no
- * SQLite-only functions or AUTOINCREMENT, parameters written $1..$n,
- * timestamps as ISO 8601 text in UTC, money as exact decimal TEXT, never
- * REAL), so a PostgreSQL backend can implement this header later.
+ * Owns: the database, its schema and migrations (schema version in table
+ * schema_version, shared by every backend), transactions, and the SQL.
+ * The SQL is written to be accepted by PostgreSQL too (TEXT/INTEGER/BIGINT
+ * columns, no SQLite-only functions or AUTOINCREMENT, parameters written
+ * $1..$n, timestamps as ISO 8601 text in UTC, money as exact decimal TEXT,
+ * never REAL); a driver may replace a statement's text where its dialect
+ * differs.
  * Does not own: what a quote means, its status machine or pricing
  * (quote, price), JSON (callers pass and get text; the store only checks
  * that text is valid UTF-8, as PostgreSQL would).
  *
- * Durability: WAL journal with synchronous=FULL: a transaction that
- * store_commit returned 0 for survives kill -9 and power loss of the
- * process (fsync of the WAL on every commit).
+ * Durability: a transaction that store_commit returned 0 for survives
+ * kill -9 and power loss of the process. SQLite: WAL journal with
+ * synchronous=FULL (fsync of the WAL on every commit).
  *
  * Transactions: a write function (store_quote_insert, _add_version,
  * _set_status, store_idem_put) joins the caller's transaction when one is
@@ -29,10 +33,10 @@
  * store_outbox_event filled by the store is malloc'ed and freed by the matching _fini;
  * inputs are only read. The fields a write assigns (see each function)
  * are overwritten without being freed.
- * Thread-safety: a store handle is one SQLite connection: use it from one
- * thread at a time (one handle per worker thread); several handles on one
- * file, in one process or several, are safe (SQLite locking, busy timeout
- * STORE_BUSY_TIMEOUT_MS).
+ * Thread-safety: a store handle is one database connection: use it from
+ * one thread at a time (one handle per worker thread); several handles on
+ * one database, in one process or several, are safe (SQLite: its locking,
+ * busy timeout STORE_BUSY_TIMEOUT_MS).
  */
 #ifndef CPQD_STORE_H
 #define CPQD_STORE_H
@@ -50,15 +54,17 @@
 
 typedef struct store store; /* opaque: one connection, per-worker */
 
-/* Opens (creating the file and its parent directories if missing) the
- * database at path, in WAL mode with synchronous=FULL and foreign keys on.
+/* Opens the database at path (a --db value: see the top of this file;
+ * SQLite creates the file and its parent directories if missing and runs
+ * in WAL mode with synchronous=FULL), with foreign keys on.
  * A new, empty database gets the current schema. With migrate, an older
  * schema is migrated to STORE_SCHEMA_VERSION first (each step in one
  * transaction); without it, an older schema is an error telling the
  * operator to run `cpqd migrate`. A newer schema than this binary knows,
  * or a file that is not a cpqd database, is always an error. errs may be
- * NULL. Returns 0 (and *out), CPQD_EIO (file or SQLite failure),
- * CPQD_EINVAL (wrong schema, reason in errs) or CPQD_ENOMEM. */
+ * NULL. Returns 0 (and *out), CPQD_EIO (file or database failure),
+ * CPQD_EINVAL (wrong schema, a backend not built; reason in errs) or
+ * CPQD_ENOMEM. */
 int store_open(const char *path, bool migrate, store **out, cpqd_errs *errs);
 /* Closes the connection, rolling back an open transaction; NULL is a
  * no-op. */
@@ -76,9 +82,10 @@ int store_cli_migrate(int argc, char **argv);
 /* The schema version recorded in the database. 0 or CPQD_EIO. */
 int store_schema_version(store *st, int *out);
 
-/* What the connection actually runs with, read back from SQLite (for the
- * startup log and the tests). */
+/* What the connection actually runs with, read back from the backend
+ * (for the startup log and the tests). */
 typedef struct store_info {
+    char backend[16];      /* "sqlite" */
     char journal_mode[16]; /* "wal" */
     int synchronous;       /* 0 off, 1 normal, 2 full, 3 extra */
     bool foreign_keys;
@@ -91,9 +98,9 @@ int store_info_get(store *st, store_info *out);
  * for logs; valid until the next call on st. */
 const char *store_last_error(const store *st);
 
-/* One transaction per request: BEGIN IMMEDIATE (so two writers never
- * deadlock on upgrade; waits up to STORE_BUSY_TIMEOUT_MS for another
- * writer) ... COMMIT. store_begin returns 0, CPQD_EIO, or CPQD_EINVAL if
+/* One transaction per request: it takes the write lock at its start
+ * (SQLite: BEGIN IMMEDIATE, so two writers never deadlock on upgrade;
+ * waits up to STORE_BUSY_TIMEOUT_MS for another writer) ... COMMIT. store_begin returns 0, CPQD_EIO, or CPQD_EINVAL if
  * a transaction is already open. store_commit returns 0 once the
  * transaction is durable, CPQD_EINVAL outside a transaction, or CPQD_EIO
  * (the transaction is then rolled back: nothing of it was written).
@@ -101,6 +108,26 @@ const char *store_last_error(const store *st);
 int store_begin(store *st);
 int store_commit(store *st);
 void store_rollback(store *st);
+
+/* ---- for tests and operators ----
+ * In every build, reachable from no route or command: the store's tests
+ * look behind the API through these (so the same tests run on every
+ * backend), and an operator's tool may too. */
+
+/* Connects like store_open without looking at the schema (nor creating
+ * it): for building a database by hand (an old or foreign one). */
+int store_debug_open(const char *location, store **out, cpqd_errs *errs);
+/* Runs one SQL statement without parameters that returns no row, in the
+ * backend's dialect; *changes (may be NULL) gets the rows it changed.
+ * 0 or a CPQD_E* code (reason in store_last_error). */
+int store_debug_exec(store *st, const char *sql, int64_t *changes);
+/* Runs one query that returns a row; *out gets its first column as an
+ * integer. 0 or a CPQD_E* code. */
+int store_debug_int(store *st, const char *sql, int64_t *out);
+/* Failure injection: the n-th step from now on st (a statement step, a
+ * transaction command or a DDL run) fails as a disk would, with
+ * CPQD_EIO (0 disarms). */
+void store_test_fail_step(store *st, int n);
 
 /* ---- idempotency records ---- */
 
