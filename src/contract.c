@@ -227,6 +227,7 @@ json_t *contract_item_json(const store_receivable *r, const sched_standing *sd)
     json_object_set_new(o, "amount_known", json_boolean(r->amount_known));
     json_object_set_new(o, "description", json_string(r->description));
     json_object_set_new(o, "status", json_string(sched_status_name(sd->status)));
+    json_object_set_new(o, "payment_status", json_string(sched_pay_status_name(sd->payment)));
     json_object_set_new(o, "paid", json_string(paid));
     json_object_set_new(o, "outstanding", json_string(outs));
     json_object_set_new(o, "days_overdue", json_integer(sd->days_overdue));

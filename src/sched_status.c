@@ -146,6 +146,7 @@ int sched_item_classify(const sched_item *it, const sched_payment *pays, size_t 
         if (money_sign(paid) > 0)
             return CPQD_EINVAL;
         st.status = SCHED_ST_PAID;
+        st.payment = SCHED_PAY_PAID;
         *out = st;
         return 0;
     }
@@ -155,6 +156,9 @@ int sched_item_classify(const sched_item *it, const sched_payment *pays, size_t 
         st.outstanding = left;
     }
     bool some = money_sign(paid) > 0;
+    st.payment = it->amount_known && money_is_zero(st.outstanding) ? SCHED_PAY_PAID
+                 : some                                            ? SCHED_PAY_PARTIALLY_PAID
+                                                                   : SCHED_PAY_UNPAID;
     if (it->amount_known && money_is_zero(st.outstanding))
         st.status = SCHED_ST_PAID;
     else if (it->due_on != SCHED_NO_DATE && as_of > it->due_on && it->amount_known) {
@@ -184,6 +188,12 @@ const char *sched_status_name(sched_status s)
 {
     static const char *const names[] = {"scheduled", "due", "partially_paid", "paid", "overdue"};
     return NAME_OF(names, s);
+}
+
+const char *sched_pay_status_name(sched_pay_status p)
+{
+    static const char *const names[] = {"unpaid", "partially_paid", "paid"};
+    return NAME_OF(names, p);
 }
 
 const char *sched_aging_name(sched_aging a)

@@ -802,6 +802,57 @@ static void test_sched_overdue_aging_and_partial_payments(void **state)
     assert_int_equal(s.status, SCHED_ST_PAID);
 }
 
+/* Beside the status, how much is paid: an overdue item that is partly
+ * paid is `overdue` and `partially_paid` (1000.00 due Mar 1, 400.00 paid
+ * Feb 20). */
+static void test_sched_payment_status_beside_status(void **state)
+{
+    (void)state;
+    sched_item it = {.kind = SCHED_KIND_INSTALLMENT,
+                     .amount_known = true,
+                     .amount = M("1000.00"),
+                     .due_on = D("2026-03-01"),
+                     .bill_on = D("2026-02-01"),
+                     .expected_on = SCHED_NO_DATE};
+    sched_payment p[2] = {{D("2026-02-20"), M("400.00")}, {D("2026-04-05"), M("600.00")}};
+    static const struct {
+        const char *as_of;
+        size_t npay;
+        sched_status st;
+        sched_pay_status pay;
+    } cases[] = {
+        {"2026-01-15", 0, SCHED_ST_SCHEDULED, SCHED_PAY_UNPAID},
+        {"2026-02-10", 0, SCHED_ST_DUE, SCHED_PAY_UNPAID},
+        {"2026-02-25", 2, SCHED_ST_PARTIALLY_PAID, SCHED_PAY_PARTIALLY_PAID},
+        {"2026-03-02", 0, SCHED_ST_OVERDUE, SCHED_PAY_UNPAID},
+        {"2026-03-02", 2, SCHED_ST_OVERDUE, SCHED_PAY_PARTIALLY_PAID},
+        {"2026-04-05", 2, SCHED_ST_PAID, SCHED_PAY_PAID},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        sched_standing s;
+        assert_int_equal(sched_item_classify(&it, p, cases[i].npay, D(cases[i].as_of), &s), 0);
+        assert_int_equal(s.status, cases[i].st);
+        if (s.payment != cases[i].pay)
+            fail_msg("case %zu (%s): payment %s, want %s", i, cases[i].as_of,
+                     sched_pay_status_name(s.payment), sched_pay_status_name(cases[i].pay));
+    }
+    assert_string_equal(sched_pay_status_name(SCHED_PAY_UNPAID), "unpaid");
+    assert_string_equal(sched_pay_status_name(SCHED_PAY_PARTIALLY_PAID), "partially_paid");
+    assert_string_equal(sched_pay_status_name(SCHED_PAY_PAID), "paid");
+    assert_null(sched_pay_status_name((sched_pay_status)3));
+
+    /* a credit has nothing to collect: paid; an open usage period: unpaid */
+    sched_standing s;
+    it.amount = M("-5.00");
+    assert_int_equal(sched_item_classify(&it, NULL, 0, D("2026-03-02"), &s), 0);
+    assert_int_equal(s.payment, SCHED_PAY_PAID);
+    it.amount = M("0.00");
+    it.amount_known = false;
+    assert_int_equal(sched_item_classify(&it, NULL, 0, D("2026-03-02"), &s), 0);
+    assert_int_equal(s.status, SCHED_ST_SCHEDULED);
+    assert_int_equal(s.payment, SCHED_PAY_UNPAID);
+}
+
 /* ---- bad input ---- */
 
 static void test_sched_bad_input_is_einval_without_output(void **state)
@@ -1227,6 +1278,7 @@ int main(void)
         cmocka_unit_test(test_sched_milestone_uneven_split),
         cmocka_unit_test(test_sched_milestone_fixed_amounts),
         cmocka_unit_test(test_sched_overdue_aging_and_partial_payments),
+        cmocka_unit_test(test_sched_payment_status_beside_status),
         cmocka_unit_test(test_sched_bad_input_is_einval_without_output),
         cmocka_unit_test(test_sched_contract_reports_every_bad_line),
         cmocka_unit_test(test_sched_cnc_catalog_goods_with_service),
