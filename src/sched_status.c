@@ -237,7 +237,7 @@ int sched_line_from_product(const cat_product *p, money_dec total, sched_line *o
         .id = p->sku, .mode = d->mode, .total = total, .term = t,
         .lead_time_days = d->lead_time_days, .acceptance_days = d->acceptance_days,
         .goods_weight = money_from_int(1), .period = d->billing_period,
-        .term_months = d->term_months, .in_arrears = d->in_arrears,
+        .term_months = d->term_months, .in_arrears = d->in_arrears, .bill_day = d->bill_day,
         .unit_price = money_from_int(0), .tax_rate = money_from_int(0),
         .has_minimum = d->has_minimum_commitment, .minimum = d->minimum_commitment,
         .milestones = d->milestones, .nmilestones = d->nmilestones,
