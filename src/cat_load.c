@@ -925,10 +925,10 @@ static void ld_delivery(ld *l, const yn *dn, cat_delivery *d)
     static const char *const keys[] = {
         "mode", "lead_time_days", "payment_term", "service_items", "acceptance_days",
         "billing_period", "term_months", "billing", "auto_renew", "metered_unit",
-        "minimum_commitment", "milestones", NULL};
+        "minimum_commitment", "milestones", "bill_day", NULL};
     /* keys each mode accepts beyond mode/payment_term, as bit sets over keys[] */
     static const unsigned mode_keys[] = {1u << 1, (1u << 3) | (1u << 4),
-                                         (1u << 5) | (1u << 6) | (1u << 7) | (1u << 8),
+                                         (1u << 5) | (1u << 6) | (1u << 7) | (1u << 8) | (1u << 12),
                                          (1u << 5) | (1u << 9) | (1u << 10), 1u << 11};
     const char *mode = NULL;
     d->lead_time_days = d->acceptance_days = -1;
@@ -963,6 +963,9 @@ static void ld_delivery(ld *l, const yn *dn, cat_delivery *d)
               &d->billing_period);
     if (d->mode == CAT_MODE_SUBSCRIPTION && !ld_int(l, dn, "term_months", true, 1, 1200, &v))
         d->term_months = (int)v;
+    /* calendar-month billing (docs/receivables.md "Partial first period") */
+    if (!ld_int(l, dn, "bill_day", false, 0, 31, &v) && yn_get(dn, "bill_day"))
+        d->bill_day = (int)v;
     const char *billing = NULL;
     if (!ld_str(l, dn, "billing", false, &billing) && billing) {
         d->in_arrears = strcmp(billing, "in_arrears") == 0;
@@ -1731,9 +1734,43 @@ static int ld_partner(ld *l, const yn *it, cat_partner *p)
     return 0;
 }
 
+/* `parts: N, every: {days: K} | {months: K}`: the installment paid in N
+ * equal parts, part k counting its event k x K days or months later. */
+static void ld_parts(ld *l, const yn *it, cat_installment *x)
+{
+    static const char *const keys[] = {"days", "months", NULL};
+    const yn *np = yn_get(it, "parts"), *ev = yn_get(it, "every");
+    long n = 0, k = 0;
+    if (!np && !ev)
+        return;
+    if (!np) {
+        ld_err(l, ev, "'every' needs 'parts' (the number of equal parts)");
+        return;
+    }
+    if (ld_int(l, it, "parts", true, 2, CAT_TERM_MAX_PARTS, &n))
+        return;
+    if (!ev) {
+        ld_err(l, np, "'parts' needs 'every' ({days: K} or {months: K}, the step between parts)");
+        return;
+    }
+    if (!ld_keys(l, ev, "every", keys))
+        return;
+    bool hd = yn_get(ev, "days") != NULL, hm = yn_get(ev, "months") != NULL;
+    if (hd == hm) {
+        ld_err(l, ev, "'every' needs exactly one of 'days' or 'months'");
+        return;
+    }
+    if (hd && !ld_int(l, ev, "days", true, 1, CAT_TERM_MAX_EVERY_DAYS, &k))
+        x->every_days = (int)k;
+    if (hm && !ld_int(l, ev, "months", true, 1, CAT_TERM_MAX_EVERY_MONTHS, &k))
+        x->every_months = (int)k;
+    if (x->every_days || x->every_months)
+        x->parts = (unsigned)n;
+}
+
 static int ld_installment(ld *l, const yn *it, cat_installment *x)
 {
-    static const char *const keys[] = {"percent", "amount", "due", "days", NULL};
+    static const char *const keys[] = {"percent", "amount", "due", "days", "parts", "every", NULL};
     static const char *const dues[] = {"signing", "delivery", "acceptance", "end_of_month"};
     if (!ld_keys(l, it, "installment", keys))
         return -1;
@@ -1741,8 +1778,14 @@ static int ld_installment(ld *l, const yn *it, cat_installment *x)
     bool hp = false, ha = false;
     ld_percent(l, it, "percent", false, &hp, &x->percent);
     ld_money(l, it, "amount", false, &ha, &x->amount);
-    if (hp == ha)
+    ld_parts(l, it, x);
+    if (!hp && !ha && yn_get(it, "parts")) {
+        /* equal parts of the whole amount: {parts: 3, every: {months: 1}, due: signing} */
+        hp = true;
+        x->percent = money_from_int(100);
+    } else if (hp == ha) {
         ld_err(l, it, "installment needs exactly one of 'percent' or 'amount'");
+    }
     x->is_percent = hp;
     const char *due = NULL;
     long days = 0;
@@ -1757,7 +1800,7 @@ static int ld_installment(ld *l, const yn *it, cat_installment *x)
                                      "or a date YYYY-MM-DD");
         return -1;
     }
-    if (!ld_int(l, it, "days", false, 0, 3650, &days))
+    if (!ld_int(l, it, "days", false, 0, CAT_TERM_MAX_DAYS, &days))
         x->days = (int)days;
     return 0;
 }
@@ -1774,7 +1817,9 @@ static int ld_term(ld *l, const yn *it, cat_term *t)
     t->installments = x;
     money_dec sum = money_from_int(0);
     bool all_percent = t->ninstallments > 0;
+    size_t nparts = 0;
     for (size_t i = 0; i < t->ninstallments; i++) {
+        nparts += x[i].parts ? x[i].parts : 1;
         all_percent &= x[i].is_percent;
         if (x[i].is_percent && money_add(sum, x[i].percent, &sum))
             l->rc = CPQD_ERANGE;
@@ -1783,6 +1828,9 @@ static int ld_term(ld *l, const yn *it, cat_term *t)
         ld_err_pos(l, t->pos, "installments of term '%s' do not add up to 100 percent", t->id);
     if (yn_get(it, "installments") && t->ninstallments == 0)
         ld_err_pos(l, t->pos, "term '%s' has no installments", t->id);
+    if (nparts > CAT_TERM_MAX_PARTS)
+        ld_err_pos(l, t->pos, "term '%s' has %zu installments counting each part (at most %d)",
+                   t->id, nparts, CAT_TERM_MAX_PARTS);
     return 0;
 }
 

@@ -227,6 +227,7 @@ json_t *contract_item_json(const store_receivable *r, const sched_standing *sd)
     json_object_set_new(o, "amount_known", json_boolean(r->amount_known));
     json_object_set_new(o, "description", json_string(r->description));
     json_object_set_new(o, "status", json_string(sched_status_name(sd->status)));
+    json_object_set_new(o, "payment_status", json_string(sched_pay_status_name(sd->payment)));
     json_object_set_new(o, "paid", json_string(paid));
     json_object_set_new(o, "outstanding", json_string(outs));
     json_object_set_new(o, "days_overdue", json_integer(sd->days_overdue));
@@ -367,7 +368,7 @@ int contract_emit(quote_ctx *c, const char *type, const char *kind, const char *
 static int line_override_check(const char *id, json_t *o, cpqd_errs *errs)
 {
     static const char *const keys[] = {"delivered_on", "accepted_on", "milestones",
-                                       "payment_term", NULL};
+                                       "payment_term", "bill_day", NULL};
     char where[128];
     date_days d;
     snprintf(where, sizeof(where), "lines.%.64s.", id);
@@ -380,6 +381,15 @@ static int line_override_check(const char *id, json_t *o, cpqd_errs *errs)
     if (rc == 0 && pt && (!json_is_string(pt) || json_string_length(pt) == 0 ||
                           json_string_length(pt) > 64)) {
         errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "%spayment_term: must be a payment term id",
+                 where);
+        rc = CPQD_EINVAL;
+    }
+    json_t *bd = json_object_get(o, "bill_day");
+    if (rc == 0 && bd &&
+        (!json_is_integer(bd) || json_integer_value(bd) < 0 || json_integer_value(bd) > 31)) {
+        errs_add(errs, CPQD_EINVAL, NULL, 0, 0,
+                 "%sbill_day: must be an integer from 1 to 31 "
+                 "(the day of the month a subscription bills on) or 0 (on the start day)",
                  where);
         rc = CPQD_EINVAL;
     }
@@ -618,6 +628,11 @@ static int line_build(const quote_ctx *c, const accept_req *r, const line_who *w
     if (!p)
         return line_fail(errs, CPQD_ECONFLICT, id,
                          "its product is no longer in the catalogs: revise the quote");
+    /* a billing day is a subscription's (docs/receivables.md "Partial
+     * first period") */
+    json_t *bd = json_object_get(json_object_get(r->lines, id), "bill_day");
+    if (bd && p->delivery.mode != CAT_MODE_SUBSCRIPTION)
+        return line_fail(errs, CPQD_EINVAL, id, "bill_day applies to subscription lines only");
     /* free items and zero totals have nothing to collect; usage lines
      * are priced per period later, whatever their estimate (an override
      * of their term is still checked) */
@@ -631,6 +646,8 @@ static int line_build(const quote_ctx *c, const accept_req *r, const line_who *w
         return line_fail(errs, CPQD_ECONFLICT, id, "its payment term is not in its catalog");
     l->id = id;
     l->start_on = r->start_on;
+    if (bd)
+        l->bill_day = (int)json_integer_value(bd);
     int rc = line_term(r, who, p, pl, id, l, errs);
     if (rc == 0)
         rc = line_mode_data(c, b, i, p, pl, priced_on, errs);

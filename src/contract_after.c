@@ -441,6 +441,19 @@ static int period_months(cat_period p)
     return p == CAT_PERIOD_MONTHLY ? 1 : p == CAT_PERIOD_QUARTERLY ? 3 : p == CAT_PERIOD_YEARLY ? 12 : 0;
 }
 
+/* Whether text is "YYYY-MM" (month 01..12), with *y and *m. */
+static bool month_text(const char *text, int *y, int *m)
+{
+    if (!text || strlen(text) != 7 || text[4] != '-')
+        return false;
+    for (int i = 0; i < 7; i++)
+        if (i != 4 && (text[i] < '0' || text[i] > '9'))
+            return false;
+    *y = atoi(text);
+    *m = atoi(text + 5);
+    return *m >= 1 && *m <= 12;
+}
+
 /* Period text ("YYYY-MM": the period that starts in that month, or
  * "YYYY-MM-DD": the period that starts that day) of usage line l:
  * *seq, or CPQD_EINVAL (malformed: -1 in *seq; not a period: 0). */
@@ -449,7 +462,7 @@ static int period_find(const sched_line *l, const char *text, int *seq)
     int months = period_months(l->period), y = 0, m = 0;
     date_days day = SCHED_NO_DATE;
     size_t len = text ? strlen(text) : 0;
-    bool month_only = len == 7 && sscanf(text, "%4d-%2d", &y, &m) == 2 && m >= 1 && m <= 12;
+    bool month_only = month_text(text, &y, &m);
     *seq = -1;
     if (!month_only && (len != 10 || date_parse(text, 10, &day) != 0))
         return CPQD_EINVAL;
@@ -469,13 +482,30 @@ static int period_find(const sched_line *l, const char *text, int *seq)
     return CPQD_EINVAL;
 }
 
+#define PERIOD_FORMAT                                                                              \
+    "YYYY-MM (the billing period that starts in that month) or the period's "                      \
+    "first day YYYY-MM-DD"
+
+/* Whether text is written as a period ("2027-01", "2027-01-31"); else
+ * CPQD_EINVAL with the format in errs. */
+static int period_text_check(const char *text, cpqd_errs *errs)
+{
+    int y, m;
+    date_days d;
+    if (month_text(text, &y, &m) || (text && strlen(text) == 10 && date_parse(text, 10, &d) == 0))
+        return 0;
+    errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "period: '%.16s' must be " PERIOD_FORMAT,
+             text ? text : "");
+    return CPQD_EINVAL;
+}
+
 /* period_find, with the reason in errs. */
 static int period_seq(const sched_line *l, const char *text, int *seq, cpqd_errs *errs)
 {
     if (period_find(l, text, seq) == 0)
         return 0;
     if (*seq < 0)
-        return contract_bad(errs, "period: required, YYYY-MM or the period's first day YYYY-MM-DD");
+        return contract_bad(errs, "period: required, " PERIOD_FORMAT);
     errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "period: '%.16s' is not a billing period of line '%.64s'",
              text, l->id ? l->id : "?");
     return CPQD_EINVAL;
@@ -518,7 +548,7 @@ static int usage_parse(const char *body, size_t len, usage_req *u, cpqd_errs *er
     if (rc == 0 && !u->line)
         rc = contract_bad(errs, "line: required, the contract line id");
     if (rc == 0 && !u->period)
-        rc = contract_bad(errs, "period: required, YYYY-MM or the period's first day YYYY-MM-DD");
+        rc = contract_bad(errs, "period: required, " PERIOD_FORMAT);
     if (rc == 0 &&
         (!u->quantity_text || money_parse(u->quantity_text, strlen(u->quantity_text), &u->quantity) != 0 ||
          money_sign(u->quantity) < 0))
@@ -865,6 +895,8 @@ int contract_period_close(quote_ctx *c, const char *id, const char *period, cons
     if (rc == 0 && l && !json_is_string(l))
         rc = contract_bad(errs, "line: must be a line id");
     r.line = json_string_value(l);
+    if (rc == 0)
+        rc = period_text_check(period, errs);
     if (rc == 0)
         rc = contract_in_tx(c, close_run, &r, out, errs);
     json_decref(r.root);

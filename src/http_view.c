@@ -263,6 +263,8 @@ static void view_mode_params(hv *b, json_t *o, const cat_delivery *d)
         hv_int(b, o, "term_months", d->term_months);
         hv_str(b, o, "billing", d->in_arrears ? "in_arrears" : "in_advance");
         hv_bool(b, o, "auto_renew", d->auto_renew);
+        if (d->bill_day > 0) /* only when set: 0 bills on the start day */
+            hv_int(b, o, "bill_day", d->bill_day);
         break;
     case CAT_MODE_USAGE:
         hv_str(b, o, "metered_unit", d->metered_unit);

@@ -146,6 +146,7 @@ int sched_item_classify(const sched_item *it, const sched_payment *pays, size_t 
         if (money_sign(paid) > 0)
             return CPQD_EINVAL;
         st.status = SCHED_ST_PAID;
+        st.payment = SCHED_PAY_PAID;
         *out = st;
         return 0;
     }
@@ -155,6 +156,9 @@ int sched_item_classify(const sched_item *it, const sched_payment *pays, size_t 
         st.outstanding = left;
     }
     bool some = money_sign(paid) > 0;
+    st.payment = it->amount_known && money_is_zero(st.outstanding) ? SCHED_PAY_PAID
+                 : some                                            ? SCHED_PAY_PARTIALLY_PAID
+                                                                   : SCHED_PAY_UNPAID;
     if (it->amount_known && money_is_zero(st.outstanding))
         st.status = SCHED_ST_PAID;
     else if (it->due_on != SCHED_NO_DATE && as_of > it->due_on && it->amount_known) {
@@ -184,6 +188,12 @@ const char *sched_status_name(sched_status s)
 {
     static const char *const names[] = {"scheduled", "due", "partially_paid", "paid", "overdue"};
     return NAME_OF(names, s);
+}
+
+const char *sched_pay_status_name(sched_pay_status p)
+{
+    static const char *const names[] = {"unpaid", "partially_paid", "paid"};
+    return NAME_OF(names, p);
 }
 
 const char *sched_aging_name(sched_aging a)
@@ -227,7 +237,7 @@ int sched_line_from_product(const cat_product *p, money_dec total, sched_line *o
         .id = p->sku, .mode = d->mode, .total = total, .term = t,
         .lead_time_days = d->lead_time_days, .acceptance_days = d->acceptance_days,
         .goods_weight = money_from_int(1), .period = d->billing_period,
-        .term_months = d->term_months, .in_arrears = d->in_arrears,
+        .term_months = d->term_months, .in_arrears = d->in_arrears, .bill_day = d->bill_day,
         .unit_price = money_from_int(0), .tax_rate = money_from_int(0),
         .has_minimum = d->has_minimum_commitment, .minimum = d->minimum_commitment,
         .milestones = d->milestones, .nmilestones = d->nmilestones,

@@ -423,6 +423,89 @@ static void test_cat_payment_term_refs_loaded(void **state)
     free(dir);
 }
 
+/* bill_day (subscriptions only, 0..31), equal parts (`parts` 2..120 with
+ * `every` {days: 1..366} or {months: 1..12}, at most 120 installments in a
+ * term counting each part) and `days` 0..3650, each at its position. */
+static void test_check_bill_day_and_equal_parts(void **s)
+{
+    (void)s;
+    static const char *const want[] = {
+        "16:17: 'parts' must be an integer from 2 to 120, not '1'",
+        "20:33: 'parts' needs 'every' ({days: K} or {months: K}, the step between parts)",
+        "24:33: 'every' needs 'parts' (the number of equal parts)",
+        "28:27: 'every' needs exactly one of 'days' or 'months'",
+        "32:36: 'months' must be an integer from 1 to 12, not '13'",
+        "36:47: 'days' must be an integer from 0 to 3650, not '3651'",
+        "37:5: term 'too-many' has 121 installments counting each part (at most 120)",
+        "42:5: installments of term 'over-100' do not add up to 100 percent",
+        "51:88: 'bill_day' must be an integer from 0 to 31, not '32'",
+        "55:29: 'bill_day' does not apply to delivery mode goods",
+    };
+    char *all = load_errors(CHECK "/terms.yaml");
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        char line[256];
+        snprintf(line, sizeof(line), CHECK "/terms.yaml:%s\n", want[i]);
+        if (!strstr(all, line))
+            fail_msg("expected error\n  %s\nin\n%s", line, all);
+    }
+    /* exactly those: ok-thirds (days 3650) and S-2 (bill_day 31) load */
+    size_t n = 0;
+    for (const char *p = all; (p = strchr(p, '\n')); p++)
+        n++;
+    if (n != sizeof(want) / sizeof(want[0]))
+        fail_msg("%zu errors, want %zu:\n%s", n, sizeof(want) / sizeof(want[0]), all);
+    free(all);
+}
+
+/* A subscription's bill_day and a term in equal parts as the snapshot
+ * holds them: {parts: 3, every: {months: 1}} without a percent is 100%. */
+static void test_cat_bill_day_and_parts_loaded(void **state)
+{
+    (void)state;
+    char *dir = strdup("/tmp/cpqd-test-cat-XXXXXX");
+    assert_non_null(dir && mkdtemp(dir));
+    char path[512];
+    snprintf(path, sizeof(path), "%s/t.yaml", dir);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(
+        "catalog: {id: t, version: \"1\", name: T, currency: JPY, timezone: Asia/Tokyo,\n"
+        "  tax: {prices_include_tax: true, classes: {standard: \"0.10\"}}}\n"
+        "payment_terms:\n"
+        "  - {id: thirds, name: T, installments: [{parts: 3, every: {months: 1}, due: signing}]}\n"
+        "  - id: mixed\n    name: M\n    installments:\n"
+        "      - {amount: \"1000\", due: signing}\n"
+        "      - {percent: \"100\", parts: 4, every: {days: 14}, due: delivery, days: 3650}\n"
+        "products:\n"
+        "  - {sku: S-1, name: S, category: c, delivery: {mode: subscription,\n"
+        "     billing_period: monthly, term_months: 12, bill_day: 1, payment_term: thirds}}\n"
+        "  - {sku: S-2, name: S, category: c, delivery: {mode: subscription,\n"
+        "     billing_period: monthly, term_months: 12}}\n",
+        fp);
+    fclose(fp);
+    cat_snapshot *snap = load_ok(path);
+    const cat_catalog *c = cat_snapshot_catalog_at(snap, 0);
+    const cat_installment *in = c->terms[0].installments;
+    assert_int_equal(c->terms[0].ninstallments, 1);
+    assert_true(in->is_percent);
+    assert_int_equal(money_cmp(in->percent, money_from_int(100)), 0);
+    assert_int_equal(in->parts, 3);
+    assert_int_equal(in->every_months, 1);
+    assert_int_equal(in->every_days, 0);
+    in = c->terms[1].installments;
+    assert_int_equal(in[0].parts, 0);
+    assert_false(in[0].is_percent);
+    assert_int_equal(in[1].parts, 4);
+    assert_int_equal(in[1].every_days, 14);
+    assert_int_equal(in[1].days, 3650);
+    assert_int_equal(cat_snapshot_product(snap, "S-1", 3)->delivery.bill_day, 1);
+    assert_int_equal(cat_snapshot_product(snap, "S-2", 3)->delivery.bill_day, 0);
+    cat_snapshot_release(snap);
+    unlink(path);
+    rmdir(dir);
+    free(dir);
+}
+
 static void test_check_reports_every_file_at_once(void **state)
 {
     (void)state;
@@ -430,7 +513,8 @@ static void test_check_reports_every_file_at_once(void **state)
     static const char *const files[] = {
         "syntax", "unknown_key", "wrong_type", "missing_field", "dup_sku", "unknown_product",
         "cycle", "unknown_attribute", "missing_rule", "bad_pattern", "bad_value", "decimals",
-        "window", "overlap", "bad_constraint", "milestones", "bad_rule", "payment_term_refs", "bad_utf8", "control_char"};
+        "window", "overlap", "bad_constraint", "milestones", "bad_rule", "payment_term_refs",
+        "terms", "bad_utf8", "control_char"};
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         char want[128];
         snprintf(want, sizeof(want), CHECK "/%s.yaml:", files[i]);
@@ -475,6 +559,8 @@ int main(void)
         cmocka_unit_test(test_check_milestones_add_to_100),
         cmocka_unit_test(test_check_unknown_payment_term_refs),
         cmocka_unit_test(test_cat_payment_term_refs_loaded),
+        cmocka_unit_test(test_check_bill_day_and_equal_parts),
+        cmocka_unit_test(test_cat_bill_day_and_parts_loaded),
         cmocka_unit_test(test_check_reports_every_file_at_once),
     };
     return cmocka_run_group_tests_name("cat", tests, NULL, NULL);

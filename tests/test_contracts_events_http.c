@@ -351,6 +351,25 @@ static void test_usage_record_and_close(void **state)
         json_object_get(json_array_get(json_object_get(j, "closed"), 0), "closed_now")));
     json_decref(j);
     expect_status(post(f, K_CRM, CLOSE(cid, "2027-13"), "", NULL), 400, NULL);
+    /* {p} is written YYYY-MM or YYYY-MM-DD; anything else says so, with
+     * or without a line (docs/receivables.md "Closing a period") */
+    static const char *const bad_p[] = {"0", "2027-1", "202701", "2027-01-1", "+027-01"};
+    for (size_t i = 0; i < sizeof(bad_p) / sizeof(bad_p[0]); i++)
+        for (int with_line = 0; with_line < 2; with_line++) {
+            st = post(f, K_CRM, CLOSE(cid, bad_p[i]), with_line ? "{\"line\":\"oss\"}" : "", &j);
+            expect_status(st, 400, &j);
+            char *want = tu_fmt("period: '%s' must be YYYY-MM (the billing period that starts in "
+                                "that month) or the period's first day YYYY-MM-DD",
+                                bad_p[i]);
+            assert_string_equal(js(json_object_get(j, "error"), "message"), want);
+            free(want);
+            json_decref(j);
+        }
+    /* the period's first day names it as well as its month */
+    expect_status(post(f, K_CRM, CLOSE(cid, "2027-01-01"), "", &j), 200, &j);
+    assert_false(json_boolean_value(
+        json_object_get(json_array_get(json_object_get(j, "closed"), 0), "closed_now")));
+    json_decref(j);
     /* the sweep closes February (ended before Mar 1) */
     expect_status(post(f, K_CRM, SWEEP(), "{\"as_of\":\"2027-02-28\"}",
                        &j),

@@ -490,6 +490,104 @@ static void test_payments_overdue_and_events(void **state)
     json_decref(q);
 }
 
+/* The payment_status of item rid in body c (an "items" array). */
+static const char *pay_status_of(json_t *c, const char *rid, const char **status)
+{
+    size_t i;
+    json_t *it;
+    json_array_foreach(json_object_get(c, "items"), i, it) if (!strcmp(js(it, "id"), rid))
+    {
+        *status = js(it, "status");
+        return js(it, "payment_status");
+    }
+    fail_msg("no item %s", rid);
+    return NULL;
+}
+
+/* An overdue item that is partly paid shows both (docs/receivables.md
+ * "Status and aging"): the oven (prepaid, 5,999.00 due on signing Dec 2)
+ * with 1,000.00 paid on Dec 5 is `overdue` and `partially_paid` as of Dec 5
+ * on, in the payment's answer, its receivables, the overdue listing and
+ * the receivable.overdue event; as of Dec 3 it is `overdue` and `unpaid`;
+ * the kettle, paid in full, is `paid` twice; at signing every item is
+ * `unpaid` in the contract and its events. */
+static void test_overdue_partly_paid_shows_both(void **state)
+{
+    fx *f = *state;
+    json_t *q = approved_quote(f, K_REP, GOODS_Q);
+    assert_string_equal(line_total(q, "oven"), "5999.00");
+    json_t *c = accept_ok(f, K_REP, js(q, "id"),
+                          "{\"signed_on\":\"2026-12-02\",\"lines\":{\"kettle\":"
+                          "{\"delivered_on\":\"2026-12-05\"}}}");
+    char *oven = item_of(c, "oven"), *kettle = item_of(c, "kettle");
+    const char *st;
+    assert_string_equal(pay_status_of(c, oven, &st), "unpaid");
+    json_t *j;
+    assert_int_equal(pay(f, K_REP, oven, "bank-1", "1000.00", "2026-12-05", &j), 201);
+    json_t *r = json_object_get(j, "receivable");
+    assert_string_equal(js(r, "status"), "overdue"); /* as of Dec 5 */
+    assert_string_equal(js(r, "payment_status"), "partially_paid");
+    assert_string_equal(js(r, "outstanding"), "4999.00");
+    json_decref(j);
+    assert_int_equal(pay(f, K_REP, kettle, "bank-2", "298.00", "2026-12-05", &j), 201);
+    assert_string_equal(js(json_object_get(j, "receivable"), "payment_status"), "paid");
+    json_decref(j);
+    /* the contract as of today (Dec 1): the payments come later */
+    char *path = tu_fmt("/v1/contracts/%s", js(c, "id"));
+    assert_int_equal(call(f, K_REP, "GET", path, NULL, &j), 200);
+    free(path);
+    assert_string_equal(pay_status_of(j, oven, &st), "unpaid");
+    assert_string_equal(st, "scheduled");
+    json_decref(j);
+    /* as of Dec 3 (before the payment) and Dec 5 (after it) */
+    r = receivables(f, K_REP, js(c, "id"), "2026-12-03");
+    assert_string_equal(pay_status_of(r, oven, &st), "unpaid");
+    assert_string_equal(st, "overdue");
+    json_decref(r);
+    r = receivables(f, K_REP, js(c, "id"), "2026-12-05");
+    assert_string_equal(pay_status_of(r, oven, &st), "partially_paid");
+    assert_string_equal(st, "overdue");
+    assert_string_equal(pay_status_of(r, kettle, &st), "paid");
+    assert_string_equal(st, "paid");
+    json_decref(r);
+    /* the overdue listing and the sweep's event */
+    assert_int_equal(
+        call(f, K_REP, "GET", "/v1/receivables?status=overdue&as_of=2027-01-20", NULL, &j), 200);
+    assert_int_equal(json_array_size(json_object_get(j, "items")), 1);
+    assert_string_equal(pay_status_of(j, oven, &st), "partially_paid");
+    assert_string_equal(st, "overdue");
+    json_decref(j);
+    assert_int_equal(
+        call(f, K_CRM, "POST", "/v1/receivables/sweep", "{\"as_of\":\"2027-01-20\"}", &j), 200);
+    json_decref(j);
+    json_t *ev = feed(f);
+    size_t i, seen = 0;
+    json_t *e;
+    json_array_foreach(ev, i, e)
+    {
+        const char *type = js(e, "type");
+        json_t *p = json_object_get(e, "payload");
+        if (!strcmp(type, "receivable.overdue")) {
+            assert_string_equal(js(p, "id"), oven);
+            assert_string_equal(js(p, "status"), "overdue");
+            assert_string_equal(js(p, "payment_status"), "partially_paid");
+            seen++;
+        } else if (!strcmp(type, "receivable.paid")) {
+            assert_string_equal(js(p, "payment_status"), "paid");
+            seen++;
+        } else if (!strcmp(type, "receivables.scheduled") || !strcmp(type, "contract.signed")) {
+            assert_string_equal(pay_status_of(p, oven, &st), "unpaid");
+            seen++;
+        }
+    }
+    assert_int_equal(seen, 4);
+    json_decref(ev);
+    free(oven);
+    free(kettle);
+    json_decref(c);
+    json_decref(q);
+}
+
 #define PARTNER_Q                                                                                  \
     "{\"customer\":{\"id\":\"C-9\"},\"date\":\"2026-12-01\",\"lines\":[{\"id\":\"k\",\"sku\":"     \
     "\"APL-KTL-17\",\"quantity\":\"2\"}]}"
@@ -699,6 +797,7 @@ int main(void)
         T(test_accept_other_modes),
         T(test_accept_refused_draft_expired_and_idempotent),
         T(test_payments_overdue_and_events),
+        T(test_overdue_partly_paid_shows_both),
         T(test_partner_scoping),
         T(test_payment_term_partner_and_override),
         T(test_periodic_sweep),

@@ -162,6 +162,8 @@ typedef struct cat_delivery {
     cat_period billing_period; /* subscription, usage */
     int term_months;           /* subscription */
     bool in_arrears;           /* subscription billing (usage: always) */
+    int bill_day;              /* subscription: 1..31 bills on that day of the month (the days
+                                * before it a prorated stub), 0 anchors on start_on */
     bool auto_renew;
     const char *metered_unit;  /* usage */
     bool has_minimum_commitment;
@@ -303,12 +305,21 @@ typedef struct cat_partner {
 
 typedef enum cat_due { CAT_DUE_SIGNING, CAT_DUE_DELIVERY, CAT_DUE_ACCEPTANCE, CAT_DUE_END_OF_MONTH, CAT_DUE_DATE } cat_due;
 
+/* Bounds of a payment term (docs/catalog.md "payment_terms"). */
+#define CAT_TERM_MAX_DAYS 3650 /* `days` after the event: 0..10 years */
+#define CAT_TERM_MAX_PARTS 120 /* installments of a term, equal parts counted one by one */
+#define CAT_TERM_MAX_EVERY_DAYS 366
+#define CAT_TERM_MAX_EVERY_MONTHS 12
+
 typedef struct cat_installment {
     bool is_percent;
-    money_dec percent, amount;
+    money_dec percent, amount; /* the whole installment, all its equal parts together */
     cat_due due;
-    int days;        /* after the event */
+    int days;        /* after the event, 0..CAT_TERM_MAX_DAYS */
     date_days date;  /* CAT_DUE_DATE */
+    unsigned parts;  /* 0: one installment; >= 2: that many equal parts, the residue to the
+                      * first; part k (0-based) counts its event k x every later */
+    int every_days, every_months; /* parts: the step, exactly one of them > 0 */
     cat_pos pos;
 } cat_installment;
 

@@ -30,7 +30,8 @@
 
 /* POST /v1/quotes/{id}/accept: {"signed_on", "start_on"?, "lines"?:
  * {"<line id>": {"delivered_on"?, "accepted_on"?, "milestones"?:
- * {"<milestone id>": date}}}}. idem_key may be NULL. */
+ * {"<milestone id>": date}, "payment_term"?: id, "bill_day"?: 0..31}}}.
+ * idem_key may be NULL. */
 int contract_accept(quote_ctx *c, const char *quote_id, const char *body, size_t len,
                     const char *idem_key, quote_reply *out, cpqd_errs *errs);
 
