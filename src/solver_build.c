@@ -13,8 +13,9 @@
  * definitions of auxiliary variables (counters, "in" literals, table
  * tuples, quantity sums) are unguarded but always satisfiable.
  *
- * Globals: next_uid (atomic counter giving each model a unique id; no
- * other synchronisation needed).
+ * Globals: next_uid and next_gen (atomic counters giving each model a
+ * unique id and each snapshot's models a generation; no other
+ * synchronisation needed).
  */
 #include "solver_int.h"
 
@@ -26,6 +27,7 @@
 #include <string.h>
 
 static _Atomic uint64_t next_uid = 1; /* unique model ids; atomic */
+static _Atomic uint64_t next_gen = 1; /* snapshot generations; atomic */
 
 #define SB_MAX_QTY_CLAUSES 2000000 /* clauses of one quantity sum encoding */
 
@@ -1688,6 +1690,7 @@ int solver_snapshot_build(cat_snapshot *s, cpqd_errs *errs, void **out)
         free(x);
         return CPQD_ENOMEM;
     }
+    uint64_t gen = atomic_fetch_add(&next_gen, 1);
     int rc = 0;
     for (size_t i = 0; i < np && rc != CPQD_ENOMEM; i++) {
         const cat_product *p = cat_snapshot_product_at(s, i);
@@ -1701,6 +1704,7 @@ int solver_snapshot_build(cat_snapshot *s, cpqd_errs *errs, void **out)
                      : CPQD_ENOMEM;
             continue;
         }
+        m->gen = gen;
         x->e[x->n++] = (sv_entry){p, m};
     }
     if (rc) {
