@@ -13,9 +13,8 @@
  * definitions of auxiliary variables (counters, "in" literals, table
  * tuples, quantity sums) are unguarded but always satisfiable.
  *
- * Globals: next_uid and next_gen (atomic counters giving each model a
- * unique id and each snapshot's models a generation; no other
- * synchronisation needed).
+ * Globals: next_uid (atomic counter giving each model a unique id; no
+ * other synchronisation needed).
  */
 #include "solver_int.h"
 
@@ -27,7 +26,6 @@
 #include <string.h>
 
 static _Atomic uint64_t next_uid = 1; /* unique model ids; atomic */
-static _Atomic uint64_t next_gen = 1; /* snapshot generations; atomic */
 
 #define SB_MAX_QTY_CLAUSES 2000000 /* clauses of one quantity sum encoding */
 
@@ -1690,7 +1688,7 @@ int solver_snapshot_build(cat_snapshot *s, cpqd_errs *errs, void **out)
         free(x);
         return CPQD_ENOMEM;
     }
-    uint64_t gen = atomic_fetch_add(&next_gen, 1);
+    uint64_t gen = cat_snapshot_serial(s);
     int rc = 0;
     for (size_t i = 0; i < np && rc != CPQD_ENOMEM; i++) {
         const cat_product *p = cat_snapshot_product_at(s, i);

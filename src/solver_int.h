@@ -65,8 +65,8 @@ typedef struct sv_path {
 
 struct solver_model {
     uint64_t uid;              /* unique per build: keys the per-worker solvers */
-    uint64_t gen;              /* the snapshot build it belongs to (increasing), 0 when
-                                  built alone: a newer one frees older ones' solvers */
+    uint64_t gen;              /* its snapshot's cat_snapshot_serial, 0 when built
+                                  alone: a newer one frees older ones' solvers */
     const cat_product *product;
     arena *a;                  /* strings and arrays below */
     solver_var *vars;
