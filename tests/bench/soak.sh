@@ -1,0 +1,277 @@
+#!/bin/sh
+# The soak (issue 11, "Guards that keep it so"): wrk at saturation on
+# POST /v1/price and POST /v1/configure for $SOAK_SECONDS (default 600)
+# while $SOAK_RELOADS (default 100) catalog reloads, good and broken
+# alternating, go through POST /v1/admin/reload. Passes when:
+#   - wrk saw 0 non-2xx answers and 0 socket errors (timeout 10 s),
+#   - every good reload answered 200 with a new version that /healthz then
+#     serves, with the edited price served by GET /v1/products/{sku},
+#   - every broken reload answered 422 and changed nothing (version and
+#     price as after the last good reload), so the version changed exactly
+#     as many times as there were good reloads,
+#   - the server's resident memory (VmRSS) grew less than 5% from 10% of
+#     the run (after warm-up) to the end of the load,
+#   - the server exits 0 on SIGTERM afterwards.
+# Prints every figure under the command that produced it and ends with a
+# PASS or FAIL line; exits 1 on FAIL.
+#   tests/bench/soak.sh BUILD_DIR   (BUILD_DIR holds cpqd)
+# Bounded and loopback-only: one server on 127.0.0.1 (--threads 2), two
+# wrk processes (-t1 -c32 each) for $SOAK_SECONDS, files under a temp dir.
+set -eu
+B=${1:-build/release}
+SECS=${SOAK_SECONDS:-600}
+RELOADS=${SOAK_RELOADS:-100}
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+TMP=$(mktemp -d)
+PID=""
+WRK_P=""
+WRK_C=""
+cleanup() {
+    for p in $WRK_P $WRK_C; do kill -TERM "$p" 2>/dev/null || true; done
+    [ -n "$PID" ] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
+    rm -rf "$TMP"
+}
+trap cleanup EXIT INT TERM
+
+free_port() {
+    p=$(( 20000 + ($$ + 7) % 20000 ))
+    while (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; do p=$((p + 1)); done
+    echo "$p"
+}
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+sleep_until() { # ms since T0
+    d=$(( $1 - ($(now_ms) - T0) ))
+    [ "$d" -gt 0 ] && sleep "$(awk -v d="$d" 'BEGIN { printf "%.3f", d / 1000 }')"
+    return 0
+}
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$PID/status" 2>/dev/null || echo 0; }
+rss_median() { # five samples 0.2 s apart: in-flight requests move RSS by a few 100 kB
+    for k in 1 2 3 4 5; do rss_kb; sleep 0.2; done | sort -n | sed -n 3p
+}
+json_str() { # json_str KEY FILE: the first "KEY":"value" of FILE
+    grep -o "\"$1\": *\"[^\"]*\"" "$2" | head -n 1 | sed 's/.*: *"\(.*\)"/\1/'
+}
+
+case "$SECS$RELOADS" in *[!0-9]*) echo "SOAK_SECONDS and SOAK_RELOADS must be integers" >&2; exit 2 ;; esac
+if [ "$SECS" -lt 10 ] || [ "$RELOADS" -lt 2 ]; then
+    echo "soak: SOAK_SECONDS >= 10 and SOAK_RELOADS >= 2, please" >&2
+    exit 2
+fi
+
+echo "== soak: wrk at saturation on POST /v1/price and POST /v1/configure for ${SECS} s,"
+echo "   ${RELOADS} reloads through POST /v1/admin/reload (good and broken alternating)"
+# The catalogs are a copy, so that reloads can edit them: a good reload
+# moves the list price of APL-HOOD-T (in the 20-line price request) up by
+# 1.00; a broken one also moves it, but with a YAML syntax error, an
+# unknown key or a rule that does not compile beside it.
+cp -R "$ROOT/catalogs" "$ROOT/rules" "$TMP/"
+mkdir -p "$TMP/pristine"
+cp "$TMP/catalogs/appliances.yaml" "$TMP/rules/appliances/carry_up_fee.lua" "$TMP/pristine/"
+HOOD='{sku: APL-HOOD-T, list: "2999.00", floor: "2599.00", cost: "1850.00"}'
+grep -qF "$HOOD" "$TMP/pristine/appliances.yaml" || {
+    echo "soak: catalogs/appliances.yaml no longer has the line '$HOOD' the reloads edit" >&2
+    exit 1
+}
+ADMIN=$("$B/cpqd" key new --keys "$TMP/keys.yaml" --role admin --name soak-admin 2>/dev/null)
+REP=$("$B/cpqd" key new --keys "$TMP/keys.yaml" --role rep --name soak-rep 2>/dev/null)
+
+# edit KIND PRICE: writes the catalog copy for one reload, each file
+# replaced by a rename so the server never reads half a file.
+edit() {
+    case $1 in
+        good|lua) new="{sku: APL-HOOD-T, list: \"$2\", floor: \"2599.00\", cost: \"1850.00\"}" ;;
+        yaml) new="{sku: APL-HOOD-T, list: \"$2\", floor: \"2599.00\", cost: \"1850.00\"" ;;
+        key) new="{sku: APL-HOOD-T, list: \"$2\", floor: \"2599.00\", cost: \"1850.00\", colour_code: red}" ;;
+    esac
+    awk -v old="$HOOD" -v new="$new" '{ i = index($0, old);
+        if (i) $0 = substr($0, 1, i - 1) new substr($0, i + length(old)); print }' \
+        "$TMP/pristine/appliances.yaml" > "$TMP/appliances.yaml.new"
+    mv "$TMP/appliances.yaml.new" "$TMP/catalogs/appliances.yaml"
+    cp "$TMP/pristine/carry_up_fee.lua" "$TMP/carry_up_fee.lua.new"
+    [ "$1" = lua ] && echo 'return (' >> "$TMP/carry_up_fee.lua.new"
+    mv "$TMP/carry_up_fee.lua.new" "$TMP/rules/appliances/carry_up_fee.lua"
+}
+
+PORT=$(free_port)
+URL="http://127.0.0.1:$PORT"
+echo "\$ $B/cpqd serve --catalogs soak/catalogs --rules soak/rules --listen 127.0.0.1:PORT --threads 2 \\"
+echo "      --keys soak/keys.yaml --db soak/soak.db --clock 2026-11-05 --log-level warn"
+"$B/cpqd" serve --catalogs "$TMP/catalogs" --rules "$TMP/rules" --listen "127.0.0.1:$PORT" \
+    --threads 2 --keys "$TMP/keys.yaml" --db "$TMP/soak.db" --clock 2026-11-05 \
+    --log-level warn 2> "$TMP/server.log" &
+PID=$!
+i=0
+until curl -fs "$URL/healthz" >/dev/null 2>&1; do
+    i=$((i + 1))
+    [ $i -gt 100 ] && { echo "server did not start" >&2; cat "$TMP/server.log" >&2; exit 1; }
+    sleep 0.1
+done
+curl -fs -o "$TMP/h.json" "$URL/healthz"
+V0=$(json_str version "$TMP/h.json")
+echo "serving version $V0, resident $(rss_kb) kB before load"
+
+# Every request of both files answers 200 before the run starts.
+for f in price configure; do
+    while IFS= read -r body; do
+        code=$(printf '%s' "$body" | curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $REP" \
+               -H 'Content-Type: application/json' --data-binary @- "$URL/v1/$f")
+        [ "$code" = 200 ] || { echo "soak: a $f request answers $code before the run" >&2; exit 1; }
+    done < "$HERE/soak_$f.jsonl"
+done
+
+echo
+echo "\$ wrk -t1 -c32 -d${SECS}s --timeout 10s --latency -s wrk_post.lua http://127.0.0.1:PORT -- /v1/price soak_price.jsonl REP_KEY &"
+echo "\$ wrk -t1 -c32 -d${SECS}s --timeout 10s --latency -s wrk_post.lua http://127.0.0.1:PORT -- /v1/configure soak_configure.jsonl REP_KEY &"
+echo "  (soak_price.jsonl: the 20-line appliances request of bench_price and a configured CNC-5AX-650"
+echo "   line; soak_configure.jsonl: a 6-step CNC-5AX-650 session with explain full, one explain none)"
+T0=$(now_ms)
+wrk -t1 -c32 -d"${SECS}s" --timeout 10s --latency -s "$HERE/wrk_post.lua" "$URL" \
+    -- /v1/price "$HERE/soak_price.jsonl" "$REP" > "$TMP/wrk_price.txt" 2>&1 &
+WRK_P=$!
+wrk -t1 -c32 -d"${SECS}s" --timeout 10s --latency -s "$HERE/wrk_post.lua" "$URL" \
+    -- /v1/configure "$HERE/soak_configure.jsonl" "$REP" > "$TMP/wrk_configure.txt" 2>&1 &
+WRK_C=$!
+
+# reload N KIND PRICE: one reload and its checks; a line in reloads.txt.
+GOOD=0
+BROKEN=0
+BAD=0
+CHANGES=0
+VCUR=$V0
+PCUR=2999.00
+reload() {
+    edit "$2" "$3"
+    t=$(now_ms)
+    code=$(curl -s -m 60 -o "$TMP/r.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $ADMIN" \
+           "$URL/v1/admin/reload")
+    ms=$(( $(now_ms) - t ))
+    echo "$ms" >> "$TMP/reload_ms.txt"
+    curl -s -m 10 -o "$TMP/h.json" "$URL/healthz" || true
+    vnow=$(json_str version "$TMP/h.json")
+    curl -s -m 10 -o "$TMP/p.json" -H "Authorization: Bearer $ADMIN" "$URL/v1/products/APL-HOOD-T" || true
+    pnow=$(json_str list "$TMP/p.json")
+    [ "$vnow" != "$VCUR" ] && CHANGES=$((CHANGES + 1))
+    if [ "$2" = good ]; then
+        GOOD=$((GOOD + 1))
+        vans=$(json_str version "$TMP/r.json")
+        vprev=$(json_str previous_version "$TMP/r.json")
+        if [ "$code" = 200 ] && [ "$vprev" = "$VCUR" ] && [ "$vans" != "$VCUR" ] && [ "$vnow" = "$vans" ] &&
+           [ "$pnow" = "$3" ]; then
+            ok=ok
+        else
+            ok=FAILED; BAD=$((BAD + 1))
+        fi
+        line="reload $1 (good, list $3): $code in $ms ms, version $(echo "$VCUR" | cut -c1-12) -> $(echo "$vnow" | cut -c1-12), served list $pnow: $ok"
+        [ "$ok" = FAILED ] && { echo "   answer: $(head -c 400 "$TMP/r.json")" >> "$TMP/reloads.txt"; }
+        VCUR=$vnow
+        [ "$code" = 200 ] && PCUR=$3
+    else
+        BROKEN=$((BROKEN + 1))
+        ecode=$(json_str code "$TMP/r.json")
+        if [ "$code" = 422 ] && [ "$ecode" = catalog_invalid ] && [ "$vnow" = "$VCUR" ] && [ "$pnow" = "$PCUR" ]; then
+            ok=ok
+        else
+            ok=FAILED; BAD=$((BAD + 1))
+        fi
+        line="reload $1 (broken: $2, list $3): $code $ecode in $ms ms, version $(echo "$vnow" | cut -c1-12) (was $(echo "$VCUR" | cut -c1-12)), served list $pnow: $ok"
+        [ "$ok" = FAILED ] && { echo "   answer: $(head -c 400 "$TMP/r.json")" >> "$TMP/reloads.txt"; }
+        VCUR=$vnow
+    fi
+    echo "$line" >> "$TMP/reloads.txt"
+    echo "$1 $(rss_kb)" >> "$TMP/rss.txt"
+}
+
+WARM_AT=$(( SECS * 100 ))          # 10% of the run, in ms
+END_AT=$(( SECS * 1000 - 1500 ))   # 1.5 s before wrk stops: still under load
+RSS_WARM=""
+: > "$TMP/reloads.txt"
+: > "$TMP/reload_ms.txt"
+: > "$TMP/rss.txt"
+n=1
+while [ $n -le "$RELOADS" ]; do
+    at=$(( n * SECS * 1000 / (RELOADS + 1) ))
+    if [ -z "$RSS_WARM" ] && [ "$WARM_AT" -le "$at" ]; then
+        sleep_until "$WARM_AT"
+        RSS_WARM=$(rss_median)
+    fi
+    sleep_until "$at"
+    if [ $((n % 2)) = 1 ]; then
+        reload "$n" good "$((3000 + (n - 1) / 2)).00"
+    else
+        case $(( (n / 2) % 3 )) in 1) kind=yaml ;; 2) kind=key ;; *) kind=lua ;; esac
+        reload "$n" "$kind" "$((3500 + n)).00"
+    fi
+    n=$((n + 1))
+done
+[ -z "$RSS_WARM" ] && { sleep_until "$WARM_AT"; RSS_WARM=$(rss_median); }
+sleep_until "$END_AT"
+RSS_END=$(rss_median)
+wait "$WRK_P" || true
+WRK_P=""
+wait "$WRK_C" || true
+WRK_C=""
+kill -0 "$PID" 2>/dev/null || { echo "soak: FAIL: the server died during the run"; tail -n 20 "$TMP/server.log"; exit 1; }
+RSS_IDLE=$(rss_kb)
+HWM=$(awk '/^VmHWM:/ { print $2 }' "/proc/$PID/status")
+
+FAIL=""
+for f in price configure; do
+    echo
+    echo "\$ wrk ... /v1/$f  (${SECS} s, 32 connections)"
+    grep -E 'Requests/sec|Latency  |^ +(50|75|90|99)%|requests in|Non-2xx|Socket errors|rror' \
+        "$TMP/wrk_$f.txt" || true
+    total=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$TMP/wrk_$f.txt")
+    non2xx=$(sed -n 's/^ *Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p' "$TMP/wrk_$f.txt")
+    sock=$(sed -n 's/^ *Socket errors: connect \([0-9]*\), read \([0-9]*\), write \([0-9]*\), timeout \([0-9]*\).*/\1 \2 \3 \4/p' \
+           "$TMP/wrk_$f.txt" | awk '{ print $1 + $2 + $3 + $4 }')
+    echo "$f: ${total:-0} requests, ${non2xx:-0} non-2xx, ${sock:-0} socket errors"
+    [ -n "$total" ] && [ "$total" -gt 0 ] || FAIL="$FAIL; wrk on /v1/$f did not run"
+    [ "${non2xx:-0}" -eq 0 ] || FAIL="$FAIL; $non2xx non-2xx on /v1/$f"
+    [ "${sock:-0}" -eq 0 ] || FAIL="$FAIL; $sock socket errors on /v1/$f"
+done
+
+echo
+echo "\$ curl -X POST -H 'Authorization: Bearer ADMIN_KEY' http://127.0.0.1:PORT/v1/admin/reload  (x$RELOADS, then GET /healthz and GET /v1/products/APL-HOOD-T)"
+# One line of each kind, then every failure.
+awk '/\(good/ && !g++ || /broken: yaml/ && !y++ || /broken: key/ && !k++ || /broken: lua/ && !l++' "$TMP/reloads.txt"
+grep -A1 FAILED "$TMP/reloads.txt" || true
+sort -n "$TMP/reload_ms.txt" | awk '{ t[NR] = $1 } END {
+    printf "reload answer time: median %d ms, max %d ms\n", t[int((NR + 1) / 2)], t[NR] }'
+echo "good reloads: $GOOD, broken: $BROKEN, not as expected: $BAD; version changes seen: $CHANGES"
+echo "final version $(echo "$VCUR" | cut -c1-12), APL-HOOD-T list $PCUR"
+[ "$BAD" -eq 0 ] || FAIL="$FAIL; $BAD reloads not as expected"
+[ "$CHANGES" -eq "$GOOD" ] || FAIL="$FAIL; $CHANGES version changes for $GOOD good reloads"
+
+echo
+echo "\$ grep VmRSS /proc/PID/status  (median of 5 samples over 1 s at 10% of the run and"
+echo "  just before the load ends; one sample after every reload)"
+awk -v step=$(( (RELOADS + 9) / 10 )) '$1 % step == 0 || NR == 1 {
+    printf "%s%d: %.1f", NR == 1 ? "resident after reload " : ", ", $1, $2 / 1024 } END { print " MiB" }' \
+    "$TMP/rss.txt"
+awk -v w="$RSS_WARM" -v e="$RSS_END" -v i="$RSS_IDLE" -v h="$HWM" 'BEGIN {
+    printf "resident: %.2f MiB at 10%%, %.2f MiB at the end (%+.2f%%); %.1f MiB idle after the load; peak %.1f MiB\n",
+           w / 1024, e / 1024, 100 * (e - w) / w, i / 1024, h / 1024 }'
+awk -v w="$RSS_WARM" -v e="$RSS_END" 'BEGIN { exit !(100 * (e - w) < 5 * w) }' ||
+    FAIL="$FAIL; resident memory grew 5% or more"
+
+kill -TERM "$PID"
+rc=0
+wait "$PID" || rc=$?
+PID=""
+if [ $rc -eq 0 ]; then
+    echo "server exited 0 on SIGTERM"
+else
+    echo "server exited $rc on SIGTERM"
+    FAIL="$FAIL; server exited $rc"
+fi
+
+echo
+if [ -z "$FAIL" ]; then
+    echo "soak: PASS (${SECS} s, $RELOADS reloads: 0 failed requests, RSS growth under 5%, version changed on the $GOOD good reloads only)"
+else
+    echo "soak: FAIL${FAIL#;}" | sed 's/FAIL /FAIL: /'
+    echo "server log (last 20 lines):"
+    tail -n 20 "$TMP/server.log"
+    exit 1
+fi
