@@ -268,7 +268,7 @@ fi
 
 echo
 if [ -z "$FAIL" ]; then
-    echo "soak: PASS (${SECS} s, $RELOADS reloads: 0 failed requests, RSS growth under 5%, version changed on the $GOOD good reloads only)"
+    echo "soak: PASS (${SECS} s, $RELOADS reloads: 0 failed requests, RSS growth under 5%, the version changed only on the $GOOD good ones)"
 else
     echo "soak: FAIL${FAIL#;}" | sed 's/FAIL /FAIL: /'
     echo "server log (last 20 lines):"
