@@ -9,8 +9,10 @@
 #   - every broken reload answered 422 and changed nothing (version and
 #     price as after the last good reload), so the version changed exactly
 #     as many times as there were good reloads,
-#   - the server's resident memory (VmRSS) grew less than 5% from 10% of
-#     the run (after warm-up) to the end of the load,
+#   - the server's resident memory (VmRSS, sampled every second) grew less
+#     than 5% from just after warm-up (median over 10-20% of the run) to
+#     the end (median over the last tenth): a median over many samples,
+#     as RSS moves by a few 100 kB with the requests in flight,
 #   - the server exits 0 on SIGTERM afterwards.
 # Prints every figure under the command that produced it and ends with a
 # PASS or FAIL line; exits 1 on FAIL.
@@ -27,8 +29,9 @@ TMP=$(mktemp -d)
 PID=""
 WRK_P=""
 WRK_C=""
+SAMPLER=""
 cleanup() {
-    for p in $WRK_P $WRK_C; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in $WRK_P $WRK_C $SAMPLER; do kill -TERM "$p" 2>/dev/null || true; done
     [ -n "$PID" ] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
     rm -rf "$TMP"
 }
@@ -46,9 +49,6 @@ sleep_until() { # ms since T0
     return 0
 }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$PID/status" 2>/dev/null || echo 0; }
-rss_median() { # five samples 0.2 s apart: in-flight requests move RSS by a few 100 kB
-    for k in 1 2 3 4 5; do rss_kb; sleep 0.2; done | sort -n | sed -n 3p
-}
 json_str() { # json_str KEY FILE: the first "KEY":"value" of FILE
     grep -o "\"$1\": *\"[^\"]*\"" "$2" | head -n 1 | sed 's/.*: *"\(.*\)"/\1/'
 }
@@ -179,22 +179,19 @@ reload() {
         VCUR=$vnow
     fi
     echo "$line" >> "$TMP/reloads.txt"
-    echo "$1 $(rss_kb)" >> "$TMP/rss.txt"
 }
 
-WARM_AT=$(( SECS * 100 ))          # 10% of the run, in ms
-END_AT=$(( SECS * 1000 - 1500 ))   # 1.5 s before wrk stops: still under load
-RSS_WARM=""
+# RSS every second while the load runs: "ms-since-start kB" lines.
+( while [ $(( $(now_ms) - T0 )) -lt $(( SECS * 1000 - 500 )) ]; do
+      echo "$(( $(now_ms) - T0 )) $(rss_kb)"
+      sleep 1
+  done ) > "$TMP/rss.txt" &
+SAMPLER=$!
 : > "$TMP/reloads.txt"
 : > "$TMP/reload_ms.txt"
-: > "$TMP/rss.txt"
 n=1
 while [ $n -le "$RELOADS" ]; do
     at=$(( n * SECS * 1000 / (RELOADS + 1) ))
-    if [ -z "$RSS_WARM" ] && [ "$WARM_AT" -le "$at" ]; then
-        sleep_until "$WARM_AT"
-        RSS_WARM=$(rss_median)
-    fi
     sleep_until "$at"
     if [ $((n % 2)) = 1 ]; then
         reload "$n" good "$((3000 + (n - 1) / 2)).00"
@@ -204,9 +201,8 @@ while [ $n -le "$RELOADS" ]; do
     fi
     n=$((n + 1))
 done
-[ -z "$RSS_WARM" ] && { sleep_until "$WARM_AT"; RSS_WARM=$(rss_median); }
-sleep_until "$END_AT"
-RSS_END=$(rss_median)
+wait "$SAMPLER" || true
+SAMPLER=""
 wait "$WRK_P" || true
 WRK_P=""
 wait "$WRK_C" || true
@@ -244,15 +240,33 @@ echo "final version $(echo "$VCUR" | cut -c1-12), APL-HOOD-T list $PCUR"
 [ "$CHANGES" -eq "$GOOD" ] || FAIL="$FAIL; $CHANGES version changes for $GOOD good reloads"
 
 echo
-echo "\$ grep VmRSS /proc/PID/status  (median of 5 samples over 1 s at 10% of the run and"
-echo "  just before the load ends; one sample after every reload)"
-awk -v step=$(( (RELOADS + 9) / 10 )) '$1 % step == 0 || NR == 1 {
-    printf "%s%d: %.1f", NR == 1 ? "resident after reload " : ", ", $1, $2 / 1024 } END { print " MiB" }' \
-    "$TMP/rss.txt"
+echo "\$ grep VmRSS /proc/PID/status  (every second under load; medians per tenth of the run)"
+# Prints the medians per tenth, then "WARM END" (tenths 2 and 10) on the last line.
+awk -v total=$(( SECS * 1000 )) '
+    function med(b,   i, j, m, t) {
+        m = n[b]
+        for (i = 0; i < m; i++) a[i] = v[b, i]
+        for (i = 1; i < m; i++) {
+            t = a[i]
+            for (j = i - 1; j >= 0 && a[j] > t; j--) a[j + 1] = a[j]
+            a[j + 1] = t
+        }
+        return m ? a[int((m - 1) / 2)] : 0
+    }
+    $2 > 0 { b = int($1 * 10 / total); if (b > 9) b = 9; v[b, n[b]++] = $2 }
+    END {
+        printf "resident by tenth of the run:"
+        for (b = 0; b < 10; b++) printf " %.1f", med(b) / 1024
+        printf " MiB (%d samples)\n%d %d\n", NR, med(1), med(9)
+    }' "$TMP/rss.txt" > "$TMP/rss_sum.txt"
+sed '$d' "$TMP/rss_sum.txt"
+RSS_WARM=$(tail -n 1 "$TMP/rss_sum.txt" | cut -d' ' -f1)
+RSS_END=$(tail -n 1 "$TMP/rss_sum.txt" | cut -d' ' -f2)
 awk -v w="$RSS_WARM" -v e="$RSS_END" -v i="$RSS_IDLE" -v h="$HWM" 'BEGIN {
-    printf "resident: %.2f MiB at 10%%, %.2f MiB at the end (%+.2f%%); %.1f MiB idle after the load; peak %.1f MiB\n",
-           w / 1024, e / 1024, 100 * (e - w) / w, i / 1024, h / 1024 }'
-awk -v w="$RSS_WARM" -v e="$RSS_END" 'BEGIN { exit !(100 * (e - w) < 5 * w) }' ||
+    printf "resident: %.2f MiB after warm-up (10-20%% of the run), %.2f MiB in the last tenth (%+.2f%%);\n", \
+           w / 1024, e / 1024, w ? 100 * (e - w) / w : 0
+    printf "%.1f MiB idle after the load; peak %.1f MiB\n", i / 1024, h / 1024 }'
+awk -v w="$RSS_WARM" -v e="$RSS_END" 'BEGIN { exit !(w > 0 && 100 * (e - w) < 5 * w) }' ||
     FAIL="$FAIL; resident memory grew 5% or more"
 
 kill -TERM "$PID"
