@@ -20,9 +20,11 @@ run() {
     "$@"
 }
 
-free_port() {
-    p=$(( 20000 + $$ % 20000 ))
-    while (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; do p=$((p + 1)); done
+free_port() { # the first port nothing answers on (curl exits 7: refused); /dev/tcp
+    p=$(( 20000 + $$ % 20000 ))  # is bash's, not sh's
+    while curl -s -o /dev/null --connect-timeout 1 "http://127.0.0.1:$p/"; [ $? -ne 7 ]; do
+        p=$((p + 1))
+    done
     echo "$p"
 }
 

@@ -37,9 +37,11 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-free_port() {
-    p=$(( 20000 + ($$ + 7) % 20000 ))
-    while (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; do p=$((p + 1)); done
+free_port() { # from $1: the first port nothing answers on (curl: exit 7, refused)
+    p=$1
+    while curl -s -o /dev/null --connect-timeout 1 "http://127.0.0.1:$p/"; [ $? -ne 7 ]; do
+        p=$((p + 1))
+    done
     echo "$p"
 }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
@@ -93,19 +95,34 @@ edit() {
     mv "$TMP/carry_up_fee.lua.new" "$TMP/rules/appliances/carry_up_fee.lua"
 }
 
-PORT=$(free_port)
-URL="http://127.0.0.1:$PORT"
 echo "\$ $B/cpqd serve --catalogs soak/catalogs --rules soak/rules --listen 127.0.0.1:PORT --threads 2 \\"
 echo "      --keys soak/keys.yaml --db soak/soak.db --clock 2026-11-05 --log-level warn"
-"$B/cpqd" serve --catalogs "$TMP/catalogs" --rules "$TMP/rules" --listen "127.0.0.1:$PORT" \
-    --threads 2 --keys "$TMP/keys.yaml" --db "$TMP/soak.db" --clock 2026-11-05 \
-    --log-level warn 2> "$TMP/server.log" &
-PID=$!
-i=0
-until curl -fs "$URL/healthz" >/dev/null 2>&1; do
-    i=$((i + 1))
-    [ $i -gt 100 ] && { echo "server did not start" >&2; cat "$TMP/server.log" >&2; exit 1; }
-    sleep 0.1
+# A port can be taken between the probe and the bind: then the next one.
+PORT=$(( 20000 + ($$ + 7) % 20000 ))
+tries=0
+while :; do
+    PORT=$(free_port "$PORT")
+    URL="http://127.0.0.1:$PORT"
+    "$B/cpqd" serve --catalogs "$TMP/catalogs" --rules "$TMP/rules" --listen "127.0.0.1:$PORT" \
+        --threads 2 --keys "$TMP/keys.yaml" --db "$TMP/soak.db" --clock 2026-11-05 \
+        --log-level warn 2> "$TMP/server.log" &
+    PID=$!
+    i=0
+    until curl -fs "$URL/healthz" >/dev/null 2>&1 || ! kill -0 "$PID" 2>/dev/null; do
+        i=$((i + 1))
+        [ $i -gt 100 ] && { echo "server did not start" >&2; cat "$TMP/server.log" >&2; exit 1; }
+        sleep 0.1
+    done
+    kill -0 "$PID" 2>/dev/null && break
+    wait "$PID" || true
+    PID=""
+    tries=$((tries + 1))
+    if [ $tries -ge 5 ] || ! grep -q 'cannot listen' "$TMP/server.log"; then
+        echo "server did not start" >&2
+        cat "$TMP/server.log" >&2
+        exit 1
+    fi
+    PORT=$((PORT + 1))
 done
 curl -fs -o "$TMP/h.json" "$URL/healthz"
 V0=$(json_str version "$TMP/h.json")
