@@ -35,7 +35,7 @@ TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TOOLS    := $(BUILD)/gencat
 BENCHES  := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/bench_*.c))
 
-.PHONY: all deps run test asan check check-dates unit e2e bench install clean fmt tidy
+.PHONY: all deps run test asan check check-dates unit e2e bench soak install clean fmt tidy
 .DEFAULT_GOAL := all
 
 all: deps
@@ -81,6 +81,12 @@ bench: deps
 	@$(MAKE) --no-print-directory MODE=release build/release/cpqd build/release/gencat \
 		$(patsubst tests/bench/%.c,build/release/bench/%,$(wildcard tests/bench/bench_*.c))
 	@sh tests/bench/bench.sh build/release
+
+# The soak alone (also the last stage of make bench): SOAK_SECONDS
+# (default 600) of wrk on price and configure with SOAK_RELOADS (100).
+soak: deps
+	@$(MAKE) --no-print-directory MODE=release build/release/cpqd
+	@sh tests/bench/soak.sh build/release
 
 install: all
 	install -D -m 0755 build/release/cpqd $(DESTDIR)$(or $(PREFIX),/usr/local)/bin/cpqd

@@ -7,7 +7,8 @@
  *
  * Globals: `current` (the published snapshot), guarded by current_lock,
  * which is held only to swap the pointer or to take a reference, so a
- * reader can never retain a snapshot that is being freed.
+ * reader can never retain a snapshot that is being freed. `next_serial`
+ * numbers the loads (atomic).
  *
  * Invariant: a snapshot is never modified after cat_snapshot_load returns
  * it; its products[] is sorted by SKU with no duplicates.
@@ -31,6 +32,8 @@
 #define CAT_MAX_FILE (512u << 20) /* one catalog file, bytes */
 #define CAT_MAX_FILES 10000
 
+static _Atomic uint64_t next_serial = 1; /* the next load's serial; atomic */
+
 struct cat_snapshot {
     atomic_long refs;
     arena *a;                  /* owns every catalog struct and string */
@@ -43,6 +46,7 @@ struct cat_snapshot {
     char version[65];          /* hex SHA-256 */
     char *catalog_dir, *rules_dir;
     long long loaded_at;
+    uint64_t serial;           /* load number, increasing (cat_snapshot_serial) */
     cat_rule *rules;           /* compiled rule files, sorted by path, malloc'ed */
     size_t nrules;
     char **files;              /* real paths of the catalog files, sorted, malloc'ed */
@@ -434,6 +438,7 @@ static cat_snapshot *load(const char *path, const char *rules_dir, const char *s
     if (rc == 0)
         rc = build(s, &files, errs);
     s->loaded_at = (long long)date_now();
+    s->serial = atomic_fetch_add(&next_serial, 1);
     for (int i = 0; rc == 0 && i < CAT_EXT_N; i++)
         if (ext_hooks[i].build)
             rc = ext_hooks[i].build(s, errs, &s->ext[i]);
@@ -697,6 +702,11 @@ const char *cat_snapshot_version(const cat_snapshot *s)
 long long cat_snapshot_loaded_at(const cat_snapshot *s)
 {
     return s->loaded_at;
+}
+
+uint64_t cat_snapshot_serial(const cat_snapshot *s)
+{
+    return s->serial;
 }
 
 size_t cat_snapshot_bytes(const cat_snapshot *s)

@@ -1141,6 +1141,14 @@ int price_compute(price_worker *w, const cat_snapshot *s, price_store *st,
                  PRICE_MAX_LINES);
         return CPQD_ELIMIT;
     }
+    /* A newer snapshot (a reload) compiled its rules anew: the functions
+     * compiled for older ones go now, not when the state's cache fills. A
+     * request on an older snapshot after it only compiles its own again. */
+    if (cat_snapshot_serial(s) > w->serial) {
+        if (w->serial)
+            rules_state_cache_clear(w->rules);
+        w->serial = cat_snapshot_serial(s);
+    }
     pctx c = {.w = w, .s = s, .store = st, .rq = rq, .r = out, .errs = errs};
     out->mem = c.a = arena_new(64 << 10);
     if (!c.a)

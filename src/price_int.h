@@ -41,6 +41,7 @@ typedef struct pctx {
 struct price_worker {
     rules_state *rules;
     struct solver_ctx *solver; /* made on the first configured line */
+    uint64_t serial;           /* newest cat_snapshot_serial priced on */
     size_t evals;
 };
 

@@ -333,6 +333,7 @@ static void *sv_cadical_solver(CCaDiCaL *w)
 
 typedef struct sv_slot {
     uint64_t uid;    /* model id, 0 when empty */
+    uint64_t gen;    /* its model's snapshot generation (0: built alone) */
     CCaDiCaL *sat;   /* valid domains: every constraint on, no selectors */
     CCaDiCaL *xsat;  /* explanations: constraints under selectors (on first use) */
     size_t words;    /* 64-bit words per witness */
@@ -349,6 +350,7 @@ typedef struct sv_slot {
 
 struct solver_ctx {
     sv_slot slot[SV_SLOTS];
+    uint64_t gen;    /* newest snapshot generation seen */
     uint64_t tick;
     size_t budget;
 };
@@ -388,9 +390,33 @@ void solver_ctx_free(solver_ctx *c)
     free(c);
 }
 
+size_t sv_ctx_live(const solver_ctx *c)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < SV_SLOTS; i++)
+        n += c->slot[i].uid != 0;
+    return n;
+}
+
 void solver_ctx_set_budget(solver_ctx *c, size_t sat_calls)
 {
     c->budget = sat_calls ? sat_calls : SV_DEFAULT_BUDGET;
+}
+
+/* A model of a newer snapshot means a reload: the solvers of older
+ * snapshots' models go now rather than when the LRU reaches them (up to
+ * SV_SLOTS of them per context otherwise, megabytes each on large
+ * models). A worker serves its requests one at a time on the snapshot
+ * current at their start, so older ones rarely come back; when one
+ * does (a request held across the reload), it only rebuilds its solver. */
+static void ctx_drop_older(solver_ctx *c, uint64_t gen)
+{
+    if (gen <= c->gen)
+        return;
+    c->gen = gen;
+    for (size_t i = 0; i < SV_SLOTS; i++)
+        if (c->slot[i].uid && c->slot[i].gen && c->slot[i].gen < gen)
+            slot_clear(&c->slot[i]);
 }
 
 /* The slot of model m, creating its solver on first use (least recently
@@ -399,6 +425,7 @@ static sv_slot *ctx_slot(solver_ctx *c, const solver_model *m)
 {
     sv_slot *victim = &c->slot[0];
     c->tick++;
+    ctx_drop_older(c, m->gen);
     for (size_t i = 0; i < SV_SLOTS; i++) {
         sv_slot *s = &c->slot[i];
         if (s->uid == m->uid) {
@@ -441,6 +468,7 @@ static sv_slot *ctx_slot(solver_ctx *c, const solver_model *m)
     sv_load_solver(m, victim->sat, false);
     victim->ls = ls_new(m); /* NULL: without local search */
     victim->uid = m->uid;
+    victim->gen = m->gen;
     victim->used = c->tick;
     return victim;
 }

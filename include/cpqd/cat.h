@@ -25,6 +25,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct cat_snapshot cat_snapshot; /* opaque */
 typedef struct cat_rule cat_rule;         /* opaque: one compiled rule file */
@@ -449,6 +450,10 @@ void *cat_snapshot_ext(const cat_snapshot *s, cat_ext_slot slot);
 const char *cat_snapshot_version(const cat_snapshot *s);
 /* Monotonic load timestamp (seconds since the epoch). */
 long long cat_snapshot_loaded_at(const cat_snapshot *s);
+/* Process-unique load number, from 1, higher for a later load (set before
+ * the extensions build): per-worker caches keyed by snapshot drop older
+ * snapshots' entries when a newer one comes (a reload). */
+uint64_t cat_snapshot_serial(const cat_snapshot *s);
 /* Bytes of memory the snapshot holds. */
 size_t cat_snapshot_bytes(const cat_snapshot *s);
 /* Directories it was loaded from. */

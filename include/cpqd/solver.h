@@ -119,7 +119,9 @@ const solver_model *solver_snapshot_model(const cat_snapshot *s, const cat_produ
 
 /* Per-worker context; NULL on ENOMEM. Holds, per model used (created on
  * first use from the model's clauses, reused across requests; least
- * recently used dropped beyond a bound): a SAT solver for valid domains,
+ * recently used dropped beyond a bound, and those of older snapshots as
+ * soon as a model of a newer one comes, i.e. after a reload): a SAT
+ * solver for valid domains,
  * one for explanations (on the first explanation), a pool of witness
  * configurations (up to 1 MiB), the results of recent requests and a
  * local-search copy of the clauses. */
