@@ -369,6 +369,13 @@ static int build(cat_snapshot *s, const path_list *files, cpqd_errs *errs)
     if (!rel && strrchr(s->catalog_dir, '/'))
         rel = (size_t)(strrchr(s->catalog_dir, '/') - s->catalog_dir);
     cat_build b = {.a = s->a, .errs = errs, .rules_dir = s->rules_dir};
+    /* one catalog per file at most, allocated once: products and books
+     * point to their catalog, so the array must never move */
+    b.catalogs = calloc(files->n ? files->n : 1, sizeof(*b.catalogs));
+    if (!b.catalogs)
+        return CPQD_ENOMEM;
+    b.capcatalogs = files->n;
+    s->catalogs = b.catalogs; /* the snapshot frees it, whatever happens below */
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     int rc = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) ? 0 : CPQD_ENOMEM;
     for (size_t i = 0; rc != CPQD_ENOMEM && i < files->n; i++) {

@@ -2307,14 +2307,10 @@ int cat_load_file(cat_build *b, const char *file, const char *hash, const yn *ro
     static const char *const keys[] = {"catalog", "attributes", "products", "price_books",
                                        "promotions", "formulas", "partners", "segments",
                                        "payment_terms", "fx_rates", "approval_levels", NULL};
-    if (b->ncatalogs == b->capcatalogs) {
-        size_t cap = b->capcatalogs ? b->capcatalogs * 2 : 8;
-        cat_catalog *cs = realloc(b->catalogs, cap * sizeof(*cs));
-        if (!cs)
-            return CPQD_ENOMEM;
-        b->catalogs = cs;
-        b->capcatalogs = cap;
-    }
+    /* growing the array would move the catalogs that products and books
+     * of earlier files already point to: the caller sizes it once */
+    if (b->ncatalogs == b->capcatalogs)
+        return CPQD_EINTERNAL;
     cat_catalog *c = &b->catalogs[b->ncatalogs];
     memset(c, 0, sizeof(*c));
     ld l = {.b = b, .a = b->a, .file = arena_strdup(b->a, file), .cat = c, .minor = 2};

@@ -397,6 +397,51 @@ static void test_cat_payment_term_refs_loaded(void **state)
     free(dir);
 }
 
+/* Products and books point to their catalog: those pointers stay valid
+ * however many catalog files a directory holds (the array of catalogs
+ * used to grow by realloc past 8 files and leave them dangling). */
+static void test_cat_many_files_keep_catalog_pointers(void **state)
+{
+    (void)state;
+    enum { N = 20 };
+    char *dir = strdup("/tmp/cpqd-test-cat-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    char path[512];
+    for (int i = 0; i < N; i++) {
+        snprintf(path, sizeof(path), "%s/c%02d.yaml", dir, i);
+        FILE *fp = fopen(path, "w");
+        assert_non_null(fp);
+        fprintf(fp,
+                "catalog: {id: c%02d, version: \"1\", name: C, currency: CNY,\n"
+                "  timezone: Asia/Shanghai,\n"
+                "  tax: {prices_include_tax: true, classes: {standard: \"0.13\"}}}\n"
+                "products:\n  - {sku: M-%02d, name: M, category: c, delivery: {mode: goods}}\n"
+                "price_books:\n  - {id: b, name: B, currency: CNY, valid_from: 2026-01-01,\n"
+                "     entries: [{sku: M-%02d, list: \"10.00\"}]}\n",
+                i, i, i);
+        fclose(fp);
+    }
+    cat_snapshot *snap = load_ok(dir);
+    assert_int_equal(cat_snapshot_catalog_count(snap), N);
+    for (int i = 0; i < N; i++) {
+        const cat_catalog *c = cat_snapshot_catalog_at(snap, (size_t)i);
+        char sku[8];
+        snprintf(sku, sizeof(sku), "M-%02d", i);
+        const cat_product *p = cat_snapshot_product(snap, sku, strlen(sku));
+        assert_non_null(p);
+        assert_ptr_equal(p->catalog, c);
+        assert_ptr_equal(c->books[0].catalog, c);
+        assert_string_equal(p->catalog->currency, "CNY");
+    }
+    cat_snapshot_release(snap);
+    for (int i = 0; i < N; i++) {
+        snprintf(path, sizeof(path), "%s/c%02d.yaml", dir, i);
+        unlink(path);
+    }
+    rmdir(dir);
+    free(dir);
+}
+
 static void test_check_reports_every_file_at_once(void **state)
 {
     (void)state;
@@ -448,6 +493,7 @@ int main(void)
         cmocka_unit_test(test_check_unknown_payment_term_refs),
         cmocka_unit_test(test_cat_payment_term_refs_loaded),
         cmocka_unit_test(test_check_reports_every_file_at_once),
+        cmocka_unit_test(test_cat_many_files_keep_catalog_pointers),
     };
     return cmocka_run_group_tests_name("cat", tests, NULL, NULL);
 }
