@@ -2313,6 +2313,7 @@ int cat_load_file(cat_build *b, const char *file, const char *hash, const yn *ro
         return CPQD_EINTERNAL;
     cat_catalog *c = &b->catalogs[b->ncatalogs];
     memset(c, 0, sizeof(*c));
+    c->index = b->ncatalogs;
     ld l = {.b = b, .a = b->a, .file = arena_strdup(b->a, file), .cat = c, .minor = 2};
     if (!l.file)
         return CPQD_ENOMEM;

@@ -1088,10 +1088,35 @@ const char *price_step_name(price_step_kind k)
     return (size_t)k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
 }
 
+/* Room for the free-item lines promotions may add: each free-item
+ * promotion of a catalog the request touches adds at most one line, so
+ * there is room for all of them (no limit on a money path). */
+static int free_item_room(pctx *c, size_t *out)
+{
+    size_t ncat = cat_snapshot_catalog_count(c->s), n = 0;
+    bool *touched = arena_calloc(c->a, ncat + 1, sizeof(*touched));
+    if (!touched)
+        return CPQD_ENOMEM;
+    for (size_t i = 0; i < c->rq->nlines; i++) {
+        const char *sku = c->rq->lines[i].sku;
+        const cat_product *p = sku ? cat_snapshot_product(c->s, sku, strlen(sku)) : NULL;
+        if (!p || p->catalog->index >= ncat || touched[p->catalog->index])
+            continue;
+        touched[p->catalog->index] = true;
+        for (size_t k = 0; k < p->catalog->npromotions; k++)
+            n += p->catalog->promotions[k].effect == CAT_EFF_FREE_ITEM;
+    }
+    *out = n;
+    return 0;
+}
+
 static int add_lines(pctx *c)
 {
     const price_request *rq = c->rq;
-    c->caplines = rq->nlines + 16;
+    size_t room;
+    if (free_item_room(c, &room))
+        return CPQD_ENOMEM;
+    c->caplines = rq->nlines + room;
     c->lines = arena_calloc(c->a, c->caplines, sizeof(*c->lines));
     c->r->lines = arena_calloc(c->a, c->caplines, sizeof(*c->r->lines));
     if (!c->lines || !c->r->lines)

@@ -26,6 +26,8 @@
 #include "cpqd/cat.h"
 #include "cpqd/price.h"
 
+#include "testutil.h"
+
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -1538,6 +1540,150 @@ static void rnd_request(sbuf *b)
     sb_add(b, "]}");
 }
 
+/* ---- generated catalogs ---- */
+
+/* A snapshot of n generated catalogs C00.. in a new directory under
+ * $TMPDIR: catalog i sells M-i at 100.00 (tax 13% excluded) with a 10%
+ * promotion p-i on it. *dir receives the directory (remove it after). */
+static cat_snapshot *many_catalogs(size_t n, char **dir)
+{
+    *dir = tu_tmpdir();
+    for (size_t i = 0; i < n; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "c%03zu.yaml", i);
+        char *y = tu_fmt("catalog: {id: c%03zu, version: \"1\", name: C%03zu, currency: CNY,\n"
+                         "  timezone: Asia/Shanghai,\n"
+                         "  tax: {prices_include_tax: false, classes: {standard: \"0.13\"}}}\n"
+                         "products:\n"
+                         "  - {sku: M-%03zu, name: M, category: m, delivery: {mode: goods}}\n"
+                         "price_books:\n"
+                         "  - id: b%03zu\n    name: B\n    currency: CNY\n"
+                         "    valid_from: 2026-01-01\n"
+                         "    entries: [{sku: M-%03zu, list: \"100.00\"}]\n"
+                         "promotions:\n"
+                         "  - id: p%03zu\n    name: Ten percent\n    valid_from: 2026-01-01\n"
+                         "    eligibility: {skus: [M-%03zu]}\n"
+                         "    effect: {percent_off: \"10\"}\n",
+                         i, i, i, i, i, i, i);
+        assert_int_equal(tu_write(*dir, name, y), 0);
+        free(y);
+    }
+    cpqd_errs *e = errs_new();
+    cat_snapshot *s = cat_snapshot_load(*dir, *dir, e);
+    if (!s)
+        errs_dump(e);
+    errs_free(e);
+    assert_non_null(s);
+    return s;
+}
+
+/* Every catalog a request touches has its promotions considered: 70
+ * catalogs, one line each, each line 10% off (100.00 -> 90.00). The
+ * promotions of catalogs beyond the 64th used to be dropped silently. */
+static void test_price_promotions_of_many_catalogs(void **state)
+{
+    (void)state;
+    enum { N = 70 };
+    char *dir;
+    cat_snapshot *s = many_catalogs(N, &dir);
+    sbuf b = {0};
+    sb_add(&b, "%s", "{'customer':{'id':'C-1'},'date':'2026-07-01','lines':[");
+    for (size_t i = 0; i < N; i++) {
+        char ln[80];
+        snprintf(ln, sizeof(ln), "%s{'sku':'M-%03zu','quantity':'1'}", i ? "," : "", i);
+        sb_add(&b, "%s", ln);
+    }
+    sb_add(&b, "%s", "]}");
+    char *json = dq(b.p);
+    price_req_buf *buf;
+    price_request *rq;
+    price_result r;
+    cpqd_errs *e = errs_new();
+    assert_int_equal(price_json_parse(json, strlen(json), &buf, &rq, e), 0);
+    int rc = price_compute(g_work, s, NULL, rq, &r, e);
+    if (rc)
+        errs_dump(e);
+    assert_int_equal(rc, 0);
+    assert_int_equal(r.nlines, N);
+    size_t applied = 0;
+    for (size_t i = 0; i < r.npromos; i++)
+        applied += r.promos[i].applied;
+    assert_int_equal(applied, N);
+    for (size_t i = 0; i < N; i++)
+        assert_string_equal(fmt(r.lines[i].net), "90.00");
+    /* 70 x 90.00 */
+    assert_string_equal(fmt(r.subtotal), "6300.00");
+    price_result_fini(&r);
+    price_req_buf_free(buf);
+    errs_free(e);
+    free(json);
+    free(b.p);
+    cat_snapshot_release(s);
+    tu_rm_tree(dir);
+    free(dir);
+}
+
+/* Every free item a request earns gets its line: one catalog with 20
+ * stacking free-item promotions on M (F-00..F-19, 5.00 each, free), one
+ * line of M at 100.00 gives 20 free lines. Past 16 free lines the request
+ * used to fail with a bare limit_exceeded. */
+static void test_price_free_items_of_many_promotions(void **state)
+{
+    (void)state;
+    enum { N = 20 };
+    char *dir = tu_tmpdir();
+    sbuf y = {0};
+    sb_add(&y, "%s",
+           "catalog: {id: free, version: \"1\", name: Free, currency: CNY,\n"
+           "  timezone: Asia/Shanghai,\n"
+           "  tax: {prices_include_tax: false, classes: {standard: \"0.13\"}}}\n"
+           "products:\n  - {sku: M, name: M, category: m, delivery: {mode: goods}}\n");
+    for (int i = 0; i < N; i++)
+        sb_add(&y, "  - {sku: F-%02d, name: F, category: f, delivery: {mode: goods}}\n", i);
+    sb_add(&y, "%s",
+           "price_books:\n  - id: b\n    name: B\n    currency: CNY\n"
+           "    valid_from: 2026-01-01\n    entries:\n      - {sku: M, list: \"100.00\"}\n");
+    for (int i = 0; i < N; i++)
+        sb_add(&y, "      - {sku: F-%02d, list: \"5.00\"}\n", i);
+    sb_add(&y, "promotions:\n");
+    for (int i = 0; i < N; i++)
+        sb_add(&y,
+               "  - {id: f%02d, name: F%02d, valid_from: 2026-01-01, eligibility: {skus: [M]},\n"
+               "     effect: {free_item: {sku: F-%02d, qty: 1}}}\n",
+               i, i, i);
+    assert_int_equal(tu_write(dir, "free.yaml", y.p), 0);
+    cpqd_errs *e = errs_new();
+    cat_snapshot *s = cat_snapshot_load(dir, dir, e);
+    if (!s)
+        errs_dump(e);
+    assert_non_null(s);
+    char *json = dq("{'customer':{'id':'C-1'},'date':'2026-07-01','lines':["
+                    "{'sku':'M','quantity':'1'}]}");
+    price_req_buf *buf;
+    price_request *rq;
+    price_result r;
+    assert_int_equal(price_json_parse(json, strlen(json), &buf, &rq, e), 0);
+    int rc = price_compute(g_work, s, NULL, rq, &r, e);
+    if (rc)
+        errs_dump(e);
+    assert_int_equal(rc, 0);
+    assert_int_equal(r.nlines, 1 + N);
+    /* each free line: 5.00 list, 5.00 off; the document: 100.00 */
+    for (size_t i = 1; i <= N; i++) {
+        assert_non_null(r.lines[i].free_from);
+        assert_string_equal(fmt(r.lines[i].net), "0.00");
+    }
+    assert_string_equal(fmt(r.subtotal), "100.00");
+    price_result_fini(&r);
+    price_req_buf_free(buf);
+    errs_free(e);
+    free(json);
+    free(y.p);
+    cat_snapshot_release(s);
+    tu_rm_tree(dir);
+    free(dir);
+}
+
 /* Exactly `minor` places. */
 static bool at_minor(money_dec v, int minor)
 {
@@ -1688,6 +1834,8 @@ int main(void)
         cmocka_unit_test(test_price_render_fields),
         cmocka_unit_test(test_price_render_promotions),
         cmocka_unit_test(test_price_render_partner_view),
+        cmocka_unit_test(test_price_promotions_of_many_catalogs),
+        cmocka_unit_test(test_price_free_items_of_many_promotions),
         cmocka_unit_test(test_price_random_totals_add_up),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);

@@ -341,6 +341,7 @@ typedef struct cat_tax_class {
 } cat_tax_class;
 
 typedef struct cat_catalog {
+    size_t index; /* position in its snapshot (cat_snapshot_catalog_at) */
     const char *id;
     const char *version; /* the author's label */
     const char *name;
