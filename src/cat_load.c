@@ -917,37 +917,28 @@ static void ld_milestones(ld *l, const yn *seq, cat_delivery *d)
     d->nmilestones = n;
 }
 
-static const char *const mode_names[] = {"goods", "goods_with_service", "subscription", "usage",
-                                         "milestone"};
-
 static void ld_delivery(ld *l, const yn *dn, cat_delivery *d)
 {
     static const char *const keys[] = {
         "mode", "lead_time_days", "payment_term", "service_items", "acceptance_days",
         "billing_period", "term_months", "billing", "auto_renew", "metered_unit",
         "minimum_commitment", "milestones", NULL};
-    /* keys each mode accepts beyond mode/payment_term, as bit sets over keys[] */
-    static const unsigned mode_keys[] = {1u << 1, (1u << 3) | (1u << 4),
-                                         (1u << 5) | (1u << 6) | (1u << 7) | (1u << 8),
-                                         (1u << 5) | (1u << 9) | (1u << 10), 1u << 11};
     const char *mode = NULL;
     d->lead_time_days = d->acceptance_days = -1;
     if (!ld_keys(l, dn, "delivery", keys) || ld_str(l, dn, "mode", true, &mode) || !mode)
         return;
-    int m = 0;
-    while (m < 5 && strcmp(mode_names[m], mode) != 0)
-        m++;
-    if (m == 5) {
-        ld_err(l, yn_get(dn, "mode"),
-               "delivery mode must be goods, goods_with_service, subscription, usage or milestone");
+    /* names and the keys each mode accepts: the table in cat.c */
+    if (cat_mode_parse(mode, strlen(mode), &d->mode) != 0) {
+        char all[160];
+        ld_err(l, yn_get(dn, "mode"), "delivery mode must be one of %s",
+               cat_mode_list(all, sizeof(all)));
         return;
     }
-    d->mode = (cat_mode)m;
     for (size_t i = 0; i < dn->n; i++) {
         size_t k = 0;
         while (keys[k] && strcmp(keys[k], dn->keys[i]->str) != 0)
             k++;
-        if (keys[k] && k != 0 && k != 2 && !(mode_keys[m] & (1u << k)))
+        if (keys[k] && !cat_mode_accepts(d->mode, keys[k])) /* unknown keys: ld_keys said so */
             ld_err(l, dn->keys[i], "'%s' does not apply to delivery mode %s", keys[k], mode);
     }
     long v = 0;

@@ -442,6 +442,69 @@ static void test_cat_many_files_keep_catalog_pointers(void **state)
     free(dir);
 }
 
+/* The delivery modes come from one table: every name parses back to its
+ * mode, the count is five, the list names them in order, and each mode
+ * accepts exactly its own delivery keys. */
+static void test_cat_mode_table(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"goods", "goods_with_service", "subscription", "usage",
+                                        "milestone"};
+    assert_int_equal(cat_mode_count(), 5);
+    for (size_t i = 0; i < cat_mode_count(); i++) {
+        cat_mode m;
+        assert_string_equal(cat_mode_name((cat_mode)i), names[i]);
+        assert_int_equal(cat_mode_parse(names[i], strlen(names[i]), &m), 0);
+        assert_int_equal(m, (cat_mode)i);
+    }
+    cat_mode m = CAT_MODE_USAGE;
+    assert_int_equal(cat_mode_parse("good", 4, &m), CPQD_EINVAL);
+    assert_int_equal(cat_mode_parse("goodsx", 6, &m), CPQD_EINVAL);
+    assert_int_equal(cat_mode_parse("goods\0", 6, &m), CPQD_EINVAL);
+    assert_int_equal(cat_mode_parse("Usage", 5, &m), CPQD_EINVAL);
+    assert_int_equal(m, CAT_MODE_USAGE); /* untouched on failure */
+    assert_string_equal(cat_mode_name((cat_mode)5), "?");
+    char buf[160];
+    assert_string_equal(cat_mode_list(buf, sizeof(buf)),
+                        "goods, goods_with_service, subscription, usage, milestone");
+    assert_true(cat_mode_accepts(CAT_MODE_GOODS, "lead_time_days"));
+    assert_true(cat_mode_accepts(CAT_MODE_MILESTONE, "payment_term"));
+    assert_true(cat_mode_accepts(CAT_MODE_USAGE, "minimum_commitment"));
+    assert_false(cat_mode_accepts(CAT_MODE_GOODS, "milestones"));
+    assert_false(cat_mode_accepts(CAT_MODE_SUBSCRIPTION, "metered_unit"));
+    assert_false(cat_mode_accepts((cat_mode)7, "lead_time_days"));
+    /* the loader uses the table: an unknown mode is refused naming all
+     * five, a mode-specific key under another mode is refused */
+    char *dir = strdup("/tmp/cpqd-test-cat-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    char path[512];
+    snprintf(path, sizeof(path), "%s/m.yaml", dir);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("catalog: {id: m, version: \"1\", name: M, currency: CNY, timezone: Asia/Shanghai,\n"
+          "  tax: {prices_include_tax: true, classes: {standard: \"0.13\"}}}\n"
+          "products:\n"
+          "  - {sku: A-1, name: A, category: c, delivery: {mode: teleport}}\n"
+          "  - {sku: A-2, name: A, category: c, delivery: {mode: goods, term_months: 12}}\n"
+          "  - {sku: A-3, name: A, category: c, delivery: {mode: usage, metered_unit: gb,\n"
+          "       billing_period: monthly, lead_time_days: 3}}\n",
+          fp);
+    fclose(fp);
+    char *all = load_errors(path);
+    static const char *const want[] = {
+        ":4:55: delivery mode must be one of goods, goods_with_service, subscription, usage, "
+        "milestone",
+        ":5:62: 'term_months' does not apply to delivery mode goods",
+        ":7:33: 'lead_time_days' does not apply to delivery mode usage"};
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        if (!strstr(all, want[i]))
+            fail_msg("expected\n  %s\nin\n%s", want[i], all);
+    free(all);
+    unlink(path);
+    rmdir(dir);
+    free(dir);
+}
+
 static void test_check_reports_every_file_at_once(void **state)
 {
     (void)state;
@@ -494,6 +557,7 @@ int main(void)
         cmocka_unit_test(test_cat_payment_term_refs_loaded),
         cmocka_unit_test(test_check_reports_every_file_at_once),
         cmocka_unit_test(test_cat_many_files_keep_catalog_pointers),
+        cmocka_unit_test(test_cat_mode_table),
     };
     return cmocka_run_group_tests_name("cat", tests, NULL, NULL);
 }

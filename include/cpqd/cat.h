@@ -133,6 +133,10 @@ typedef struct cat_constraint {
     cat_pos pos;
 } cat_constraint;
 
+/* The five delivery modes. Their names, their parsing and the delivery
+ * keys each accepts come from one table in cat.c (cat_mode_name,
+ * cat_mode_parse, cat_mode_list, cat_mode_accepts): a mode added here is
+ * added there, and nowhere else. */
 typedef enum cat_mode {
     CAT_MODE_GOODS,
     CAT_MODE_GOODS_WITH_SERVICE,
@@ -471,8 +475,24 @@ int cat_attr_value_check(const cat_attr *a, const char *v, size_t len, const cha
 /* Partner by id (any catalog), or NULL. */
 const cat_partner *cat_snapshot_partner(const cat_snapshot *s, const char *id);
 
-/* Helpers for rendering. */
+/* ---- delivery modes (one table in cat.c) ---- */
+
+/* How many modes there are; cat_mode values are 0 .. count - 1. */
+size_t cat_mode_count(void);
+/* "goods", "goods_with_service", ...; "?" for a value that is no mode. */
 const char *cat_mode_name(cat_mode m);
+/* The mode named exactly s[0..len): 0 and *out, or CPQD_EINVAL. */
+int cat_mode_parse(const char *s, size_t len, cat_mode *out);
+/* Every mode name in table order, ", "-separated ("goods, ...,
+ * milestone"), for messages that list the allowed values. Writes at most
+ * cap bytes (NUL included) to buf; returns buf. */
+const char *cat_mode_list(char *buf, size_t cap);
+/* Whether the `delivery` key `key` applies to mode m. `mode` and
+ * `payment_term` apply to every mode; the others to the modes the table
+ * lists them for (docs/catalog.md "Delivery"). */
+bool cat_mode_accepts(cat_mode m, const char *key);
+
+/* Helpers for rendering. */
 const char *cat_period_name(cat_period p);
 const char *cat_attr_type_name(cat_attr_type t);
 const char *cat_tier_type_name(cat_tier_type t);
