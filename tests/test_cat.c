@@ -425,7 +425,7 @@ static void test_cat_many_files_keep_catalog_pointers(void **state)
     assert_int_equal(cat_snapshot_catalog_count(snap), N);
     for (int i = 0; i < N; i++) {
         const cat_catalog *c = cat_snapshot_catalog_at(snap, (size_t)i);
-        char sku[8];
+        char sku[16];
         snprintf(sku, sizeof(sku), "M-%02d", i);
         const cat_product *p = cat_snapshot_product(snap, sku, strlen(sku));
         assert_non_null(p);
