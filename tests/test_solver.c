@@ -539,6 +539,53 @@ static void test_solver_sample_catalogs_compile_and_check(void **state)
     cat_snapshot_release(s);
 }
 
+/* An undecided quantity of a selected ranged option is its default in the
+ * BOM whenever the default is valid, even when a sibling ranged option
+ * with a quantity variable of its own is left out (its default must not
+ * be assumed: that sibling has no quantity then). CNC-5AX-650's Pro
+ * controller takes CNC-IO-16 (1..4, default 1) and CNC-IO-32 (1..2,
+ * default 1) under io-count 1..4: with IO-16 chosen, the BOM has 1. */
+static void test_solver_bom_quantity_defaults_beside_unselected_ranged(void **state)
+{
+    (void)state;
+    cat_snapshot *s = load_ok("catalogs");
+    const solver_model *m = model_of(s, "CNC-5AX-650");
+    solver_ctx *ctx = solver_ctx_new();
+    static const char *const spindle[] = {"spindle=CNC-SP-18K", "spindle=CNC-SP-24K"};
+    static const char *const atc[] = {"toolchanger=CNC-ATC-30", "toolchanger=CNC-ATC-60"};
+    static const char *const probe[] = {"probe=CNC-PRB-TOUCH", "probe=CNC-PRB-LASER",
+                                        "probe!=CNC-PRB-LASER"};
+    static const char *const volt[] = {"@voltage=380", "@voltage=400", "@voltage=415"};
+    size_t runs = 0;
+    for (size_t a = 0; a < 2; a++)
+        for (size_t b = 0; b < 2; b++)
+            for (size_t c = 0; c < 3; c++)
+                for (size_t d = 0; d < 3; d++) {
+                    const char *specs[] = {"controller/CNC-CTL-PRO/io=CNC-IO-16", spindle[a],
+                                           atc[b], probe[c], volt[d], "coolant=CNC-CLT-FLOOD"};
+                    solver_result r;
+                    assert_int_equal(configure(ctx, m, specs, 6, SOLVER_EXPLAIN_NONE, &r), 0);
+                    assert_true(r.consistent);
+                    assert_true(r.bom_valid);
+                    bool seen = false;
+                    for (size_t i = 0; i < r.nbom; i++) {
+                        if (strcmp(r.bom[i].product->sku, "CNC-IO-16") != 0)
+                            continue;
+                        seen = true;
+                        if (money_cmp(r.bom[i].qty, money_from_int(1)) != 0)
+                            fail_msg("%s %s %s %s: CNC-IO-16 x %lld/10^%d in the BOM", specs[1],
+                                     specs[2], specs[3], specs[4], (long long)r.bom[i].qty.coef,
+                                     r.bom[i].qty.scale);
+                    }
+                    assert_true(seen);
+                    solver_result_fini(&r);
+                    runs++;
+                }
+    assert_int_equal(runs, 36);
+    solver_ctx_free(ctx);
+    cat_snapshot_release(s);
+}
+
 /* ---- randomized brute-force oracle ----
  *
  * Small random catalogs: a root R with one or two groups, sub-assemblies
@@ -1466,6 +1513,7 @@ int main(void)
         cmocka_unit_test(test_solver_check_reports_file_and_line),
         cmocka_unit_test(test_solver_check_rig_is_clean),
         cmocka_unit_test(test_solver_sample_catalogs_compile_and_check),
+        cmocka_unit_test(test_solver_bom_quantity_defaults_beside_unselected_ranged),
         cmocka_unit_test(test_solver_random_models_match_brute_force),
     };
     return cmocka_run_group_tests_name("solver", tests, NULL, NULL);

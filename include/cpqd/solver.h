@@ -205,6 +205,11 @@ typedef struct solver_result {
     bool complete;             /* consistent, the selected and implied options with every
                                   other option left out form a valid configuration, and
                                   every attribute of an active instance is decided */
+    bool bom_valid;            /* consistent, and the selected and implied options with
+                                  every other option left out (undecided quantities at their
+                                  defaults when valid) form a valid configuration for some
+                                  values of the undecided attributes: the bom below is the
+                                  option list of a valid configuration (complete implies it) */
     solver_reason conflict;    /* when !consistent: minimal conflicting choices */
     solver_value_result **values; /* values[var][value], when consistent (else NULL) */
     solver_bom_line *bom;      /* selected and implied options, depth-first (consistent) */
