@@ -923,6 +923,11 @@ bool cat_mode_accepts(cat_mode m, const char *key)
     return false;
 }
 
+const char *cat_bounds_name(cat_bounds b)
+{
+    return b == CAT_BOUNDS_BASE ? "base" : "unit";
+}
+
 const char *cat_period_name(cat_period p)
 {
     static const char *const n[] = {"none", "monthly", "quarterly", "yearly"};

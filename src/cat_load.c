@@ -1445,13 +1445,32 @@ static int ld_tiers(ld *l, const yn *t, int max_scale, cat_pb_entry *e)
     return 0;
 }
 
+/* `bounds: unit | base` (what floor and ceiling bound), def if absent. */
+static void ld_bounds(ld *l, const yn *map, cat_bounds def, cat_bounds *out)
+{
+    const char *v = NULL;
+    *out = def;
+    if (ld_str(l, map, "bounds", false, &v) || !v)
+        return;
+    if (!strcmp(v, "base"))
+        *out = CAT_BOUNDS_BASE;
+    else if (!strcmp(v, "unit"))
+        *out = CAT_BOUNDS_UNIT;
+    else
+        ld_err(l, yn_get(map, "bounds"),
+               "bounds must be unit (the price per unit with its options) or base (the base "
+               "price)");
+}
+
 static int ld_entry(ld *l, const yn *it, const cat_price_book *pb, int minor, cat_pb_entry *e)
 {
-    static const char *const keys[] = {"sku", "list", "floor", "ceiling", "cost", "valid_from",
-                                       "valid_to", "unit_price", "tiers", NULL};
+    static const char *const keys[] = {"sku",        "list",      "floor", "ceiling",
+                                       "cost",       "valid_from", "valid_to", "unit_price",
+                                       "tiers",      "bounds",    NULL};
     if (!ld_keys(l, it, "price-book entry", keys) || ld_sku(l, it, "sku", true, &e->sku))
         return -1;
     e->pos = ld_pos(l, it);
+    ld_bounds(l, it, pb->bounds, &e->bounds);
     ld_bool(l, it, "unit_price", false, &e->unit_price);
     int ms = e->unit_price ? 6 : minor;
     const char *names[] = {"list", "floor", "ceiling", "cost"};
@@ -1538,8 +1557,8 @@ static int ld_audience(ld *l, const yn *it, cat_price_book *pb)
 static int ld_book(ld *l, const yn *it, cat_price_book *pb)
 {
     static const char *const keys[] = {"id", "name", "currency", "valid_from", "valid_to",
-                                       "audience", "rounding", "out_of_range", "entries",
-                                       "payment_term", NULL};
+                                       "audience", "rounding", "out_of_range", "bounds",
+                                       "entries", "payment_term", NULL};
     if (!ld_keys(l, it, "price book", keys) || ld_id(l, it, "id", true, &pb->id))
         return -1;
     pb->pos = ld_pos(l, it);
@@ -1562,6 +1581,7 @@ static int ld_book(ld *l, const yn *it, cat_price_book *pb)
         if (!pb->clamp && strcmp(oor, "approval") != 0)
             ld_err(l, yn_get(it, "out_of_range"), "out_of_range must be clamp or approval");
     }
+    ld_bounds(l, it, CAT_BOUNDS_UNIT, &pb->bounds);
     const yn *es = ld_seq(l, it, "entries", true);
     if (!es)
         return 0;

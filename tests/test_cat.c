@@ -505,6 +505,56 @@ static void test_cat_mode_table(void **state)
     free(dir);
 }
 
+/* `bounds` on a book and on an entry: unit or base, the entry's winning,
+ * unit by default; anything else is an error at its position. */
+static void test_cat_price_bounds(void **state)
+{
+    (void)state;
+    char *dir = strdup("/tmp/cpqd-test-cat-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    char path[512];
+    snprintf(path, sizeof(path), "%s/b.yaml", dir);
+    static const char head[] =
+        "catalog: {id: b, version: \"1\", name: B, currency: CNY, timezone: Asia/Shanghai,\n"
+        "  tax: {prices_include_tax: true, classes: {standard: \"0.13\"}}}\n"
+        "products:\n  - {sku: A-1, name: A, category: c, delivery: {mode: goods}}\n"
+        "  - {sku: A-2, name: A, category: c, delivery: {mode: goods}}\n"
+        "price_books:\n";
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fprintf(fp, "%s%s", head,
+            "  - {id: d, name: D, currency: CNY, valid_from: 2026-01-01,\n"
+            "     entries: [{sku: A-1, list: \"10.00\"}]}\n"
+            "  - {id: b, name: B, currency: CNY, valid_from: 2026-01-01, bounds: base,\n"
+            "     entries: [{sku: A-2, list: \"10.00\"}, {sku: A-1, list: \"9.00\", bounds: unit,\n"
+            "               valid_from: 2026-02-01}]}\n");
+    fclose(fp);
+    cat_snapshot *snap = load_ok(path);
+    const cat_catalog *c = cat_snapshot_catalog_at(snap, 0);
+    assert_int_equal(c->books[0].bounds, CAT_BOUNDS_UNIT);
+    assert_int_equal(c->books[0].entries[0].bounds, CAT_BOUNDS_UNIT);
+    assert_int_equal(c->books[1].bounds, CAT_BOUNDS_BASE);
+    assert_int_equal(c->books[1].entries[0].bounds, CAT_BOUNDS_BASE);
+    assert_int_equal(c->books[1].entries[1].bounds, CAT_BOUNDS_UNIT);
+    assert_string_equal(cat_bounds_name(CAT_BOUNDS_BASE), "base");
+    cat_snapshot_release(snap);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fprintf(fp, "%s%s", head,
+            "  - {id: b, name: B, currency: CNY, valid_from: 2026-01-01, bounds: total,\n"
+            "     entries: [{sku: A-2, list: \"10.00\", bounds: [base]}]}\n");
+    fclose(fp);
+    char *all = load_errors(path);
+    if (!strstr(all, "b.yaml:7:69: bounds must be unit (the price per unit with its options) "
+                     "or base (the base price)") ||
+        !strstr(all, "b.yaml:8:50: bounds must be a scalar"))
+        fail_msg("unexpected errors:\n%s", all);
+    free(all);
+    unlink(path);
+    rmdir(dir);
+    free(dir);
+}
+
 static void test_check_reports_every_file_at_once(void **state)
 {
     (void)state;
@@ -558,6 +608,7 @@ int main(void)
         cmocka_unit_test(test_check_reports_every_file_at_once),
         cmocka_unit_test(test_cat_many_files_keep_catalog_pointers),
         cmocka_unit_test(test_cat_mode_table),
+        cmocka_unit_test(test_cat_price_bounds),
     };
     return cmocka_run_group_tests_name("cat", tests, NULL, NULL);
 }

@@ -203,12 +203,23 @@ typedef struct cat_tier_band {
     money_dec price;
 } cat_tier_band;
 
+/* What an entry's floor and ceiling bound (docs/pricing.md step 8): the
+ * line's whole amount per unit, options, adders and formulas included
+ * (`unit`, the default), or its base price, i.e. the amount less what
+ * attributes, options and formulas added (`base`). */
+typedef enum cat_bounds { CAT_BOUNDS_UNIT, CAT_BOUNDS_BASE } cat_bounds;
+
+/* "unit", "base". */
+const char *cat_bounds_name(cat_bounds b);
+
 typedef struct cat_pb_entry {
     const char *sku;
     const cat_product *product;
     money_dec list;
     bool has_floor, has_ceiling, has_cost;
     money_dec floor, ceiling, cost; /* cost: internal, never to partners */
+    cat_bounds bounds;              /* what floor and ceiling bound: the entry's, else the
+                                       book's */
     bool has_valid_to;
     date_days valid_from, valid_to; /* inherited from the book when unset */
     bool unit_price;                /* up to 6 decimals allowed */
@@ -238,6 +249,7 @@ typedef struct cat_price_book {
     const char *audience_id; /* segment or partner id */
     money_round rounding;
     bool clamp; /* floor/ceiling: clamp (true) or flag for approval */
+    cat_bounds bounds; /* what its entries' floor and ceiling bound (default unit) */
     const cat_pb_entry *entries;
     size_t nentries;
     const struct cat_catalog *catalog;
