@@ -593,12 +593,127 @@ out:
     return rc;
 }
 
+/* ---- lines alike ----
+ * Requests repeat lines (the same machine on many lines of a quote):
+ * a line whose product, configuration, options and attributes equal an
+ * earlier line's of the same request gets that line's result without
+ * asking the configurator again. */
+
+typedef struct price_memo {
+    uint64_t h;      /* 0: empty slot */
+    const char *key;
+    const price_option_in *options;
+    size_t noptions;
+    const price_attr_in *attrs;
+    size_t nattrs;
+    price_config_source src;
+    bool configured, complete;
+} price_memo;
+
+/* The line's configuration as text (in the request arena), or NULL. */
+static const char *memo_key(pctx *c, const cat_product *p, const price_line_in *in)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return NULL;
+    fprintf(f, "%s", p->sku);
+    for (size_t i = 0; i < in->nconfig; i++) {
+        const price_choice_in *x = &in->config[i];
+        fprintf(f, "\x1f%c%s\x1e%s", x->exclude ? '!' : '=', x->path, x->value);
+        if (x->has_qty)
+            fprintf(f, "*%s", pmoney(c, x->qty));
+    }
+    fputs("\x1d", f);
+    for (size_t i = 0; i < in->noptions; i++)
+        fprintf(f, "\x1f%s*%s", in->options[i].sku, pmoney(c, in->options[i].qty));
+    fputs("\x1d", f);
+    for (size_t i = 0; i < in->nattrs; i++)
+        fprintf(f, "\x1f%s\x1e%s", in->attrs[i].id, in->attrs[i].value);
+    if (fclose(f)) {
+        free(buf);
+        return NULL;
+    }
+    const char *k = arena_strdup(c->a, buf);
+    free(buf);
+    return k;
+}
+
+static uint64_t memo_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h ? h : 1;
+}
+
+/* The slot of key (h) in c's table: its entry, or the empty slot for it. */
+static price_memo *memo_slot(pctx *c, uint64_t h, const char *key)
+{
+    size_t mask = c->capmemo - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        price_memo *e = &c->memo[i];
+        if (!e->h || (e->h == h && !strcmp(e->key, key)))
+            return e;
+    }
+}
+
+/* Records a configured line; a full table doubles (its old copy stays in
+ * the arena). Out of memory only loses the shortcut. */
+static void memo_put(pctx *c, uint64_t h, const char *key, const pline *l,
+                     const price_line_in *out)
+{
+    if (2 * (c->nmemo + 1) > c->capmemo) {
+        size_t cap = c->capmemo ? 2 * c->capmemo : 64;
+        price_memo *old = c->memo, *t = arena_calloc(c->a, cap, sizeof(*t));
+        if (!t)
+            return;
+        size_t ocap = c->capmemo;
+        c->memo = t;
+        c->capmemo = cap;
+        for (size_t i = 0; i < ocap; i++)
+            if (old[i].h)
+                *memo_slot(c, old[i].h, old[i].key) = old[i];
+    }
+    price_memo *e = memo_slot(c, h, key);
+    if (e->h)
+        return;
+    *e = (price_memo){h,          key,          out->options,          out->noptions, out->attrs,
+                      out->nattrs, l->o->config_source, l->o->configured, l->o->config_complete};
+    c->nmemo++;
+}
+
+static int configure_line(pctx *c, pline *l, const price_line_in *in, price_line_in *out);
+
 int price_line_configure(pctx *c, pline *l, const price_line_in *in, price_line_in *out)
 {
     *out = *in;
     const cat_product *p = l->p;
     if (!p->ngroups && !p->nconstraints && !in->nconfig)
         return 0; /* attributes alone: the waterfall checks them */
+    const char *key = memo_key(c, p, in);
+    uint64_t h = key ? memo_hash(key) : 0;
+    const price_memo *hit = key && c->capmemo ? memo_slot(c, h, key) : NULL;
+    if (hit && hit->h) {
+        out->options = hit->options;
+        out->noptions = hit->noptions;
+        out->attrs = hit->attrs;
+        out->nattrs = hit->nattrs;
+        l->o->config_source = hit->src;
+        l->o->configured = hit->configured;
+        l->o->config_complete = hit->complete;
+        return 0;
+    }
+    int rc = configure_line(c, l, in, out);
+    if (!rc && key)
+        memo_put(c, h, key, l, out);
+    return rc;
+}
+
+static int configure_line(pctx *c, pline *l, const price_line_in *in, price_line_in *out)
+{
+    const cat_product *p = l->p;
     int rc;
     const solver_model *m = line_model(c, p, &rc);
     pc_run x = {.c = c, .l = l, .in = in, .m = m};

@@ -46,6 +46,8 @@ typedef struct pctx {
     bool probe;         /* price_probe_line: a required attribute may have no value */
     price_built *built; /* malloc'ed, freed by price_config_fini */
     size_t nbuilt, capbuilt;
+    struct price_memo *memo; /* configured lines by their text (price_config.c), arena */
+    size_t nmemo, capmemo;   /* capmemo: a power of two, or 0 */
 } pctx;
 
 struct price_worker {

@@ -433,6 +433,40 @@ static void test_price_required_group_without_default(void **state)
     run_fini(&x);
 }
 
+/* Lines alike are configured once per request and priced alike; a line
+ * that differs (another quantity of the same configuration, options
+ * instead) still says how it was configured; a refused line is refused
+ * each time it appears. */
+static void test_price_lines_alike_share_their_configuration(void **state)
+{
+    (void)state;
+    run x;
+    calc_ok(&x, NULL,
+            "{'customer':{'id':'C-1'},'date':'2026-07-01','lines':["
+            "{'id':'a','sku':'X-REQ','quantity':'1','configuration':[{'path':'size','value':'X-OPT-A'}]},"
+            "{'id':'b','sku':'X-REQ','quantity':'3','configuration':[{'path':'size','value':'X-OPT-A'}]},"
+            "{'id':'c','sku':'X-REQ','quantity':'1','options':[{'sku':'X-OPT-A'}]},"
+            "{'id':'d','sku':'X-REQ','quantity':'1','configuration':[{'path':'size','value':'X-OPT-A'}]}]}");
+    /* 50.00 + 25.00 per unit */
+    assert_string_equal(fmt(line(&x, "a")->net), "75.00");
+    assert_string_equal(fmt(line(&x, "b")->net), "225.00");
+    assert_string_equal(fmt(line(&x, "c")->net), "75.00");
+    assert_string_equal(fmt(line(&x, "d")->net), "75.00");
+    assert_int_equal(line(&x, "b")->config_source, PRICE_CONFIG_GIVEN);
+    assert_int_equal(line(&x, "c")->config_source, PRICE_CONFIG_OPTIONS);
+    assert_int_equal(line(&x, "d")->config_source, PRICE_CONFIG_GIVEN);
+    assert_string_equal(step(line(&x, "d"), PRICE_STEP_OPTION, 0)->ref, "X-OPT-A");
+    run_fini(&x);
+    assert_int_equal(calc(&x, "{'customer':{'id':'C-1'},'date':'2026-07-01','lines':["
+                              "{'id':'a','sku':'X-REQ','quantity':'1'},"
+                              "{'id':'b','sku':'X-REQ','quantity':'1'}]}"),
+                     CPQD_EINCOMPLETE);
+    assert_int_equal(errs_count(x.errs), 2);
+    assert_err(&x, "line a: X-REQ has no configuration", NULL);
+    assert_err(&x, "line b: X-REQ has no configuration", NULL);
+    run_fini(&x);
+}
+
 /* X-OPT's only group is optional and has no default: without options its
  * defaults complete it (nothing selected), as before: 200.00 each. */
 static void test_price_optional_groups_complete_by_defaults(void **state)
@@ -1995,6 +2029,7 @@ int main(void)
         cmocka_unit_test(test_price_options_priced_and_included),
         cmocka_unit_test(test_price_required_group_without_default),
         cmocka_unit_test(test_price_optional_groups_complete_by_defaults),
+        cmocka_unit_test(test_price_lines_alike_share_their_configuration),
         cmocka_unit_test(test_price_formulas_results),
         cmocka_unit_test(test_price_formula_failures),
         cmocka_unit_test(test_price_book_entry_subwindows),
