@@ -349,7 +349,8 @@ static void test_price_without_configuration_uses_defaults(void **state)
  * listed in full is priced (368,000.00, its options at 0.00); an option
  * at another quantity than its BOM's is 400. A quote with the incomplete
  * line is refused and nothing is stored; without configuration it is
- * created from the defaults. */
+ * created from the defaults; a revision to the incomplete line is
+ * refused and the quote stays as it was. */
 static void test_price_options_must_be_a_configuration(void **state)
 {
     fx *f = *state;
@@ -409,7 +410,26 @@ static void test_price_options_must_be_a_configuration(void **state)
     l = json_array_get(json_object_get(json_object_get(j, "priced"), "lines"), 0);
     assert_string_equal(jstr(l, "configuration"), "defaults");
     assert_string_equal(jstr(l, "net"), "368000.00");
+    char *id = strdup(jstr(j, "id"));
     json_decref(j);
+    /* a revision with the incomplete line is refused: still version 1 */
+    char *rev = tu_fmt("/v1/quotes/%s/revise", id), *get = tu_fmt("/v1/quotes/%s", id);
+    j = post(f, rev,
+             PRICE_HEAD "{\"sku\":\"CNC-VMC-850\",\"quantity\":\"1\",\"attributes\":"
+                        "{\"plant_code\":\"SH-0001\"},\"options\":[{\"sku\":\"CNC-ROT-A\"}]}]}",
+             &st);
+    assert_int_equal(st, 422);
+    assert_string_equal(jstr(json_object_get(j, "error"), "code"), "configuration_incomplete");
+    json_decref(j);
+    assert_int_equal(tu_get(f->s.port, get, &r), 0);
+    assert_int_equal(r.status, 200);
+    j = json_loadb(r.body, r.body_len, 0, &je);
+    tu_resp_free(&r);
+    assert_int_equal(json_integer_value(json_object_get(j, "version")), 1);
+    json_decref(j);
+    free(rev);
+    free(get);
+    free(id);
 }
 
 /* A 3-level BOM rolls quantities up through /v1/configure: the solver's
