@@ -41,17 +41,17 @@ typedef struct pk {
     const cat_price_book *b;
     const cat_pb_entry *e;
     const solver_model *m;
-    price_request rq;  /* the context: the book's audience, currency and first day */
-    price_result res;  /* for the pctx below: currency only */
-    pctx c;            /* to look prices up as step 1 does */
+    price_request rq; /* the context: the book's audience, currency and first day */
+    price_result res; /* for the pctx below: currency only */
+    pctx c;           /* to look prices up as step 1 does */
     cpqd_errs *notes;
-    uint64_t *w8;      /* weights per flat value, in units of 10^-scale */
+    uint64_t *w8; /* weights per flat value, in units of 10^-scale */
     int scale;
-    bool approx;       /* a weight assumed a ranged ancestor at its least quantity */
-    bool inexact;      /* a search ran out of budget, or a candidate did not price */
-    bool priced;       /* some candidate was priced */
-    bool elsewhere;    /* a candidate was priced from another entry */
-    money_dec best;    /* the cheapest candidate's price per unit */
+    bool approx;    /* a weight assumed a ranged ancestor at its least quantity */
+    bool inexact;   /* a search ran out of budget, or a candidate did not price */
+    bool priced;    /* some candidate was priced */
+    bool elsewhere; /* a candidate was priced from another entry */
+    money_dec best; /* the cheapest candidate's price per unit */
     const char *best_text;
 } pk;
 
@@ -93,9 +93,8 @@ static int option_price(pk *k, size_t v, size_t i, money_dec *out)
     for (size_t a = v; !rc && solver_var_at(k->m, a)->depth > 0;) {
         const solver_var *av = solver_var_at(k->m, a);
         bool ranged;
-        money_dec aq = least_qty(&solver_var_at(k->m, av->parent_var)
-                                      ->group->options[av->parent_value],
-                                 &ranged);
+        money_dec aq = least_qty(
+            &solver_var_at(k->m, av->parent_var)->group->options[av->parent_value], &ranged);
         k->approx |= ranged;
         rc = pw_mul(f, aq, &f);
         a = av->parent_var;
@@ -210,8 +209,8 @@ static int candidate_line(pk *k, const solver_cheapest_result *r, price_line_in 
             if (sv->kind != SOLVER_VAR_GROUP)
                 continue;
             if (len < sizeof(buf) - 1) {
-                int w = snprintf(buf + len, sizeof(buf) - len, "%s%s", len ? ", " : "",
-                                 sv->values[i]);
+                int w =
+                    snprintf(buf + len, sizeof(buf) - len, "%s%s", len ? ", " : "", sv->values[i]);
                 len += w > 0 ? (size_t)w : 0;
             }
             const cat_option *o = &sv->group->options[i];
@@ -229,8 +228,8 @@ static int candidate_line(pk *k, const solver_cheapest_result *r, price_line_in 
             }
         }
     }
-    *ln = (price_line_in){.id = "1", .sku = k->p->sku, .qty = money_from_int(1), .config = ch,
-                          .nconfig = n};
+    *ln = (price_line_in){
+        .id = "1", .sku = k->p->sku, .qty = money_from_int(1), .config = ch, .nconfig = n};
     *text = len ? pk_fmt(k, "%s", buf) : "no options";
     return 0;
 }
@@ -316,8 +315,8 @@ static int try_combinations(pk *k)
 static void context(pk *k)
 {
     const cat_price_book *b = k->b;
-    k->rq = (price_request){.customer_id = "cpqd-check", .role = "rep", .has_currency = true,
-                            .date = k->e->valid_from};
+    k->rq = (price_request){
+        .customer_id = "cpqd-check", .role = "rep", .has_currency = true, .date = k->e->valid_from};
     memcpy(k->rq.currency, b->currency, 4);
     if (b->audience == CAT_AUD_SEGMENT)
         k->rq.segment = b->audience_id;

@@ -309,15 +309,15 @@ static int option_choice(pc_run *x, size_t k)
                       op->sku, pmoney(x->c, op->qty), pmoney(x->c, parent));
     if (!o->ranged && money_cmp(per, o->qty) != 0)
         return pc_err(x, CPQD_EINVAL, o->pos,
-                      "option %s: quantity %s is not its quantity in the BOM (%s per %s)",
-                      op->sku, pmoney(x->c, per), pmoney(x->c, o->qty),
+                      "option %s: quantity %s is not its quantity in the BOM (%s per %s)", op->sku,
+                      pmoney(x->c, per), pmoney(x->c, o->qty),
                       sv->depth ? "parent" : "unit of the line");
     if (o->ranged && (money_cmp(per, o->qty_min) < 0 || money_cmp(per, o->qty_max) > 0))
         return pc_err(x, CPQD_EINVAL, o->pos, "option %s: quantity %s is outside its range %s..%s",
                       op->sku, pmoney(x->c, per), pmoney(x->c, o->qty_min),
                       pmoney(x->c, o->qty_max));
-    add_choice(x, (solver_choice){x->opt_var[k], x->opt_val[k], false, o->ranged, per},
-               PC_OPTION, k);
+    add_choice(x, (solver_choice){x->opt_var[k], x->opt_val[k], false, o->ranged, per}, PC_OPTION,
+               k);
     return 0;
 }
 
@@ -354,8 +354,8 @@ static bool picked(solver_state s)
 static bool active(const pc_run *x, const solver_result *r, size_t v)
 {
     const solver_var *sv = solver_var_at(x->m, v);
-    return sv->depth == 0 ||
-           (sv->parent_var != SIZE_MAX && picked(r->values[sv->parent_var][sv->parent_value].state));
+    return sv->depth == 0 || (sv->parent_var != SIZE_MAX &&
+                              picked(r->values[sv->parent_var][sv->parent_value].state));
 }
 
 static size_t picked_count(const solver_result *r, size_t v)
@@ -574,9 +574,9 @@ static int from_options(pc_run *x, price_line_in *out)
         if (k < x->in->noptions)
             continue;
         extra++;
-        rc = missing(x, what, r.bom[b].var,
-                     pfmt(x->c, "needs %s too (the other choices require it)",
-                          r.bom[b].product->sku));
+        rc = missing(
+            x, what, r.bom[b].var,
+            pfmt(x->c, "needs %s too (the other choices require it)", r.bom[b].product->sku));
         if (rc == CPQD_ENOMEM)
             goto out;
         if (errs_field(x->c->errs, "option", r.bom[b].product->sku)) {
@@ -600,7 +600,7 @@ out:
  * asking the configurator again. */
 
 typedef struct price_memo {
-    uint64_t h;      /* 0: empty slot */
+    uint64_t h; /* 0: empty slot */
     const char *key;
     const price_option_in *options;
     size_t noptions;
@@ -661,8 +661,7 @@ static price_memo *memo_slot(pctx *c, uint64_t h, const char *key)
 
 /* Records a configured line; a full table doubles (its old copy stays in
  * the arena). Out of memory only loses the shortcut. */
-static void memo_put(pctx *c, uint64_t h, const char *key, const pline *l,
-                     const price_line_in *out)
+static void memo_put(pctx *c, uint64_t h, const char *key, const pline *l, const price_line_in *out)
 {
     if (2 * (c->nmemo + 1) > c->capmemo) {
         size_t cap = c->capmemo ? 2 * c->capmemo : 64;
@@ -679,8 +678,15 @@ static void memo_put(pctx *c, uint64_t h, const char *key, const pline *l,
     price_memo *e = memo_slot(c, h, key);
     if (e->h)
         return;
-    *e = (price_memo){h,          key,          out->options,          out->noptions, out->attrs,
-                      out->nattrs, l->o->config_source, l->o->configured, l->o->config_complete};
+    *e = (price_memo){h,
+                      key,
+                      out->options,
+                      out->noptions,
+                      out->attrs,
+                      out->nattrs,
+                      l->o->config_source,
+                      l->o->configured,
+                      l->o->config_complete};
     c->nmemo++;
 }
 

@@ -31,9 +31,9 @@ typedef struct sc_run {
     CCaDiCaL *sat;
     const int *base; /* the choices' literals */
     size_t nbase;
-    sc_item *items;  /* weighted values, heaviest first */
+    sc_item *items; /* weighted values, heaviest first */
     size_t nitems;
-    int *stack;      /* branch assumptions */
+    int *stack; /* branch assumptions */
     size_t max_calls, calls;
     bool out_of_budget;
     uint64_t best, open_bound; /* open_bound: least lower bound of a subtree left unexplored */
@@ -181,8 +181,7 @@ int solver_cheapest(const solver_model *m, const solver_choice *choices, size_t 
     out->found = r.found;
     out->exact = !r.out_of_budget;
     out->cost = r.found ? r.best : 0;
-    out->bound = r.found ? (r.out_of_budget && r.open_bound < r.best ? r.open_bound : r.best)
-                         : 0;
+    out->bound = r.found ? (r.out_of_budget && r.open_bound < r.best ? r.open_bound : r.best) : 0;
     out->sat_calls = r.calls;
     if (r.found) {
         out->values = r.best_vals;
