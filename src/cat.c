@@ -373,6 +373,13 @@ static int build(cat_snapshot *s, const path_list *files, cpqd_errs *errs)
     if (!rel && strrchr(s->catalog_dir, '/'))
         rel = (size_t)(strrchr(s->catalog_dir, '/') - s->catalog_dir);
     cat_build b = {.a = s->a, .errs = errs, .rules_dir = s->rules_dir};
+    /* one catalog per file at most, allocated once: products and books
+     * point to their catalog, so the array must never move */
+    b.catalogs = calloc(files->n ? files->n : 1, sizeof(*b.catalogs));
+    if (!b.catalogs)
+        return CPQD_ENOMEM;
+    b.capcatalogs = files->n;
+    s->catalogs = b.catalogs; /* the snapshot frees it, whatever happens below */
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     int rc = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) ? 0 : CPQD_ENOMEM;
     for (size_t i = 0; rc != CPQD_ENOMEM && i < files->n; i++) {
@@ -859,11 +866,76 @@ int cat_attr_value_check(const cat_attr *a, const char *v, size_t len, const cha
 
 /* ---- names ---- */
 
+/* The delivery modes, indexed by cat_mode: name and the `delivery` keys
+ * each accepts beyond `mode` and `payment_term` (docs/catalog.md
+ * "Delivery"). The loader, the views and the HTTP filters all read this
+ * table. */
+static const struct cat_mode_row {
+    const char *name;
+    const char *const *keys; /* NULL-terminated */
+} cat_modes[] = {
+    [CAT_MODE_GOODS] = {"goods", (const char *const[]){"lead_time_days", NULL}},
+    [CAT_MODE_GOODS_WITH_SERVICE] = {"goods_with_service",
+                                     (const char *const[]){"service_items", "acceptance_days",
+                                                           NULL}},
+    [CAT_MODE_SUBSCRIPTION] = {"subscription",
+                               (const char *const[]){"billing_period", "term_months", "billing",
+                                                     "auto_renew", "bill_day", NULL}},
+    [CAT_MODE_USAGE] = {"usage", (const char *const[]){"billing_period", "metered_unit",
+                                                       "minimum_commitment", NULL}},
+    [CAT_MODE_MILESTONE] = {"milestone", (const char *const[]){"milestones", NULL}},
+};
+
+#define CAT_NMODES (sizeof(cat_modes) / sizeof(cat_modes[0]))
+_Static_assert(CAT_NMODES == (size_t)CAT_MODE_MILESTONE + 1, "one row per cat_mode");
+
+size_t cat_mode_count(void)
+{
+    return CAT_NMODES;
+}
+
 const char *cat_mode_name(cat_mode m)
 {
-    static const char *const n[] = {"goods", "goods_with_service", "subscription", "usage",
-                                    "milestone"};
-    return (unsigned)m < 5 ? n[m] : "?";
+    return (size_t)m < CAT_NMODES ? cat_modes[m].name : "?";
+}
+
+int cat_mode_parse(const char *s, size_t len, cat_mode *out)
+{
+    for (size_t i = 0; s && i < CAT_NMODES; i++)
+        if (strlen(cat_modes[i].name) == len && memcmp(cat_modes[i].name, s, len) == 0) {
+            *out = (cat_mode)i;
+            return 0;
+        }
+    return CPQD_EINVAL;
+}
+
+const char *cat_mode_list(char *buf, size_t cap)
+{
+    size_t len = 0;
+    if (cap)
+        buf[0] = '\0';
+    for (size_t i = 0; i < CAT_NMODES && len < cap; i++) {
+        int n = snprintf(buf + len, cap - len, "%s%s", i ? ", " : "", cat_modes[i].name);
+        if (n < 0)
+            break;
+        len += (size_t)n;
+    }
+    return buf;
+}
+
+bool cat_mode_accepts(cat_mode m, const char *key)
+{
+    if (!strcmp(key, "mode") || !strcmp(key, "payment_term"))
+        return true;
+    for (const char *const *k = (size_t)m < CAT_NMODES ? cat_modes[m].keys : NULL; k && *k; k++)
+        if (!strcmp(*k, key))
+            return true;
+    return false;
+}
+
+const char *cat_bounds_name(cat_bounds b)
+{
+    return b == CAT_BOUNDS_BASE ? "base" : "unit";
 }
 
 const char *cat_period_name(cat_period p)

@@ -917,37 +917,28 @@ static void ld_milestones(ld *l, const yn *seq, cat_delivery *d)
     d->nmilestones = n;
 }
 
-static const char *const mode_names[] = {"goods", "goods_with_service", "subscription", "usage",
-                                         "milestone"};
-
 static void ld_delivery(ld *l, const yn *dn, cat_delivery *d)
 {
     static const char *const keys[] = {
         "mode", "lead_time_days", "payment_term", "service_items", "acceptance_days",
         "billing_period", "term_months", "billing", "auto_renew", "metered_unit",
         "minimum_commitment", "milestones", "bill_day", NULL};
-    /* keys each mode accepts beyond mode/payment_term, as bit sets over keys[] */
-    static const unsigned mode_keys[] = {1u << 1, (1u << 3) | (1u << 4),
-                                         (1u << 5) | (1u << 6) | (1u << 7) | (1u << 8) | (1u << 12),
-                                         (1u << 5) | (1u << 9) | (1u << 10), 1u << 11};
     const char *mode = NULL;
     d->lead_time_days = d->acceptance_days = -1;
     if (!ld_keys(l, dn, "delivery", keys) || ld_str(l, dn, "mode", true, &mode) || !mode)
         return;
-    int m = 0;
-    while (m < 5 && strcmp(mode_names[m], mode) != 0)
-        m++;
-    if (m == 5) {
-        ld_err(l, yn_get(dn, "mode"),
-               "delivery mode must be goods, goods_with_service, subscription, usage or milestone");
+    /* names and the keys each mode accepts: the table in cat.c */
+    if (cat_mode_parse(mode, strlen(mode), &d->mode) != 0) {
+        char all[160];
+        ld_err(l, yn_get(dn, "mode"), "delivery mode must be one of %s",
+               cat_mode_list(all, sizeof(all)));
         return;
     }
-    d->mode = (cat_mode)m;
     for (size_t i = 0; i < dn->n; i++) {
         size_t k = 0;
         while (keys[k] && strcmp(keys[k], dn->keys[i]->str) != 0)
             k++;
-        if (keys[k] && k != 0 && k != 2 && !(mode_keys[m] & (1u << k)))
+        if (keys[k] && !cat_mode_accepts(d->mode, keys[k])) /* unknown keys: ld_keys said so */
             ld_err(l, dn->keys[i], "'%s' does not apply to delivery mode %s", keys[k], mode);
     }
     long v = 0;
@@ -1457,13 +1448,32 @@ static int ld_tiers(ld *l, const yn *t, int max_scale, cat_pb_entry *e)
     return 0;
 }
 
+/* `bounds: unit | base` (what floor and ceiling bound), def if absent. */
+static void ld_bounds(ld *l, const yn *map, cat_bounds def, cat_bounds *out)
+{
+    const char *v = NULL;
+    *out = def;
+    if (ld_str(l, map, "bounds", false, &v) || !v)
+        return;
+    if (!strcmp(v, "base"))
+        *out = CAT_BOUNDS_BASE;
+    else if (!strcmp(v, "unit"))
+        *out = CAT_BOUNDS_UNIT;
+    else
+        ld_err(l, yn_get(map, "bounds"),
+               "bounds must be unit (the price per unit with its options) or base (the base "
+               "price)");
+}
+
 static int ld_entry(ld *l, const yn *it, const cat_price_book *pb, int minor, cat_pb_entry *e)
 {
-    static const char *const keys[] = {"sku", "list", "floor", "ceiling", "cost", "valid_from",
-                                       "valid_to", "unit_price", "tiers", NULL};
+    static const char *const keys[] = {"sku",        "list",      "floor", "ceiling",
+                                       "cost",       "valid_from", "valid_to", "unit_price",
+                                       "tiers",      "bounds",    NULL};
     if (!ld_keys(l, it, "price-book entry", keys) || ld_sku(l, it, "sku", true, &e->sku))
         return -1;
     e->pos = ld_pos(l, it);
+    ld_bounds(l, it, pb->bounds, &e->bounds);
     ld_bool(l, it, "unit_price", false, &e->unit_price);
     int ms = e->unit_price ? 6 : minor;
     const char *names[] = {"list", "floor", "ceiling", "cost"};
@@ -1550,8 +1560,8 @@ static int ld_audience(ld *l, const yn *it, cat_price_book *pb)
 static int ld_book(ld *l, const yn *it, cat_price_book *pb)
 {
     static const char *const keys[] = {"id", "name", "currency", "valid_from", "valid_to",
-                                       "audience", "rounding", "out_of_range", "entries",
-                                       "payment_term", NULL};
+                                       "audience", "rounding", "out_of_range", "bounds",
+                                       "entries", "payment_term", NULL};
     if (!ld_keys(l, it, "price book", keys) || ld_id(l, it, "id", true, &pb->id))
         return -1;
     pb->pos = ld_pos(l, it);
@@ -1574,6 +1584,7 @@ static int ld_book(ld *l, const yn *it, cat_price_book *pb)
         if (!pb->clamp && strcmp(oor, "approval") != 0)
             ld_err(l, yn_get(it, "out_of_range"), "out_of_range must be clamp or approval");
     }
+    ld_bounds(l, it, CAT_BOUNDS_UNIT, &pb->bounds);
     const yn *es = ld_seq(l, it, "entries", true);
     if (!es)
         return 0;
@@ -2355,16 +2366,13 @@ int cat_load_file(cat_build *b, const char *file, const char *hash, const yn *ro
     static const char *const keys[] = {"catalog", "attributes", "products", "price_books",
                                        "promotions", "formulas", "partners", "segments",
                                        "payment_terms", "fx_rates", "approval_levels", NULL};
-    if (b->ncatalogs == b->capcatalogs) {
-        size_t cap = b->capcatalogs ? b->capcatalogs * 2 : 8;
-        cat_catalog *cs = realloc(b->catalogs, cap * sizeof(*cs));
-        if (!cs)
-            return CPQD_ENOMEM;
-        b->catalogs = cs;
-        b->capcatalogs = cap;
-    }
+    /* growing the array would move the catalogs that products and books
+     * of earlier files already point to: the caller sizes it once */
+    if (b->ncatalogs == b->capcatalogs)
+        return CPQD_EINTERNAL;
     cat_catalog *c = &b->catalogs[b->ncatalogs];
     memset(c, 0, sizeof(*c));
+    c->index = b->ncatalogs;
     ld l = {.b = b, .a = b->a, .file = arena_strdup(b->a, file), .cat = c, .minor = 2};
     if (!l.file)
         return CPQD_ENOMEM;

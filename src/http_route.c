@@ -53,6 +53,7 @@ typedef enum http_problem {
     HP_INTERNAL,
     HP_IO,
     HP_RULE_FAILED,
+    HP_CONFIGURATION_INCOMPLETE,
     HP_NOT_IMPLEMENTED,
     HP_UNAVAILABLE,
     HP_OUT_OF_MEMORY,
@@ -84,6 +85,8 @@ static const http_problem_row http_problems[] = {
     [HP_INTERNAL] = {CPQD_EINTERNAL, 500, "internal", "Internal Server Error"},
     [HP_IO] = {CPQD_EIO, 500, "io_error", "Internal Server Error"},
     [HP_RULE_FAILED] = {CPQD_ERULE, 422, "rule_failed", "Unprocessable Entity"},
+    [HP_CONFIGURATION_INCOMPLETE] = {CPQD_EINCOMPLETE, 422, "configuration_incomplete",
+                                     "Unprocessable Entity"},
     [HP_NOT_IMPLEMENTED] = {0, 501, "not_implemented", "Not Implemented"},
     [HP_UNAVAILABLE] = {0, 503, "unavailable", "Service Unavailable"},
     [HP_OUT_OF_MEMORY] = {CPQD_ENOMEM, 503, "out_of_memory", "Service Unavailable"},
@@ -375,15 +378,14 @@ static bool parse_size(const char *s, size_t lo, size_t hi, size_t *out)
     return true;
 }
 
-static bool parse_mode(const char *s, int *out)
+/* A delivery mode by name (cat's mode table), all len bytes of it. */
+static bool parse_mode(const char *s, size_t len, int *out)
 {
-    for (int m = CAT_MODE_GOODS; m <= CAT_MODE_MILESTONE; m++) {
-        if (strcmp(s, cat_mode_name((cat_mode)m)) == 0) {
-            *out = m;
-            return true;
-        }
-    }
-    return false;
+    cat_mode m;
+    if (cat_mode_parse(s, len, &m) != 0)
+        return false;
+    *out = (int)m;
+    return true;
 }
 
 /* One GET /v1/products parameter into lq; CPQD_EINVAL with why filled. */
@@ -398,11 +400,10 @@ static int list_param(const http_param *p, http_list_query *lq, char *why, size_
         lq->q = p->val;
         lq->qlen = p->vlen;
     } else if (strcmp(k, "mode") == 0) {
-        if (parse_mode(p->val, &lq->mode))
+        if (parse_mode(p->val, p->vlen, &lq->mode))
             return 0;
-        snprintf(why, cap,
-                 "mode must be one of goods, goods_with_service, subscription, "
-                 "usage, milestone");
+        char all[160];
+        snprintf(why, cap, "mode must be one of %s", cat_mode_list(all, sizeof(all)));
         return CPQD_EINVAL;
     } else if (strcmp(k, "page") == 0) {
         if (parse_size(p->val, 1, HTTP_PAGE_MAX, &lq->page))

@@ -573,6 +573,8 @@ json_t *http_view_errs(const cpqd_errs *e, size_t max)
         hv_int(&b, o, "line", x->line);
         hv_int(&b, o, "col", x->col);
         hv_str(&b, o, "message", x->msg);
+        for (size_t k = 0; k < x->nfields; k++)
+            hv_str(&b, o, x->fields[k].key, x->fields[k].value);
         hv_push(&b, a, o);
     }
     return hv_done(&b, a);

@@ -217,6 +217,10 @@ static bool check_one(const char *path, const char *rules, bool name_it, cpqd_er
     cpqd_errs *notes = errs_new();
     if (!notes || solver_snapshot_check(s, errs, notes) != 0)
         errs_add(errs, CPQD_ENOMEM, path, 0, 0, "out of memory while checking constraints");
+    /* price books against the configurator: a ceiling no configuration
+     * can meet (every order needs approval) is a warning */
+    if (notes && price_check(s, notes) != 0)
+        errs_add(errs, CPQD_ENOMEM, path, 0, 0, "out of memory while checking price books");
     for (size_t i = 0; notes && i < errs_count(notes); i++) {
         char *line = errs_format(notes, i);
         fprintf(stderr, "warning: %s\n", line ? line : "?");

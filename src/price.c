@@ -341,8 +341,10 @@ int price_rule(pctx *c, const char *path, cat_pos declared, const rules_value *i
 
 static money_round line_rounding(const pline *l);
 
-static const cat_value *adder_of(const cat_prod_attr *pa, const char *v)
+const cat_value *price_adder_of(const cat_prod_attr *pa, const char *v)
 {
+    if (pa->attr->type != CAT_ATTR_ENUM)
+        return NULL;
     for (size_t i = 0; i < pa->nadders; i++)
         if (!strcmp(pa->adders[i].id, v))
             return &pa->adders[i];
@@ -375,7 +377,10 @@ static bool in_bom(const cat_product *p, const char *sku, int depth)
     return false;
 }
 
-static int step_adders(pctx *c, pline *l, const price_line_in *in, money_dec *unit)
+/* The line's attribute values: each one the product's, valid for it and
+ * offered; with `require`, every required attribute has a value (given
+ * or default). */
+static int check_attrs(pctx *c, pline *l, const price_line_in *in, bool require)
 {
     const cat_product *p = l->p;
     for (size_t i = 0; i < in->nattrs; i++) {
@@ -393,7 +398,7 @@ static int step_adders(pctx *c, pline *l, const price_line_in *in, money_dec *un
         if (!v)
             v = pa->default_value;
         if (!v) {
-            if (pa->required)
+            if (pa->required && require)
                 return perr(c, CPQD_EINVAL, no_pos, "line %s: attribute '%s' of %s is required",
                             l->o->id, pa->attr->id, p->sku);
             continue;
@@ -410,7 +415,24 @@ static int step_adders(pctx *c, pline *l, const price_line_in *in, money_dec *un
                             "line %s: attribute '%s' = '%s' is not offered for %s", l->o->id,
                             pa->attr->id, v, p->sku);
         }
-        const cat_value *ad = pa->attr->type == CAT_ATTR_ENUM ? adder_of(pa, v) : NULL;
+    }
+    return 0;
+}
+
+static int step_adders(pctx *c, pline *l, const price_line_in *in, money_dec *unit)
+{
+    const cat_product *p = l->p;
+    int rc0 = check_attrs(c, l, in, !c->probe);
+    if (rc0)
+        return rc0;
+    for (size_t k = 0; k < p->nattrs; k++) {
+        const cat_prod_attr *pa = &p->attrs[k];
+        const char *v = line_attr(in, pa->attr->id);
+        if (!v)
+            v = pa->default_value;
+        if (!v)
+            continue;
+        const cat_value *ad = price_adder_of(pa, v);
         if (!ad || money_is_zero(ad->adder))
             continue;
         /* adders are in the catalog's currency (docs/catalog.md), not the
@@ -579,6 +601,14 @@ static int run_formula(pctx *c, pline *l, const price_line_in *in, const char *p
     return pline_step(c, l, PRICE_STEP_FORMULA, pfmt(c, "formula %s", path), path, ext, src);
 }
 
+bool price_has_formula(const cat_product *p)
+{
+    for (size_t i = 0; !p->formula && i < p->catalog->nformulas; i++)
+        if (price_formula_applies(&p->catalog->formulas[i], p))
+            return true;
+    return p->formula != NULL;
+}
+
 static int step_formulas(pctx *c, pline *l, const price_line_in *in, money_dec *unit)
 {
     int rc = 0;
@@ -726,91 +756,17 @@ static int step_discount(pctx *c, pline *l, const price_line_in *in)
                       money_neg(d), no_pos);
 }
 
-/* A configured line: the solver checks the configuration and explodes
- * its BOM; the selected and implied options (total quantity per unit of
- * the line) become the line's options, and attribute choices of the root
- * product its attributes (explicit ones win). *out is a copy of in. */
-static int expand_config(pctx *c, pline *l, const price_line_in *in, price_line_in *out)
-{
-    *out = *in;
-    const solver_model *m = solver_snapshot_model(c->s, l->p);
-    if (!m)
-        return perr(c, CPQD_EINVAL, no_pos, "line %s: %s has nothing to configure", l->o->id,
-                    l->p->sku);
-    if (!c->w->solver && !(c->w->solver = solver_ctx_new()))
-        return CPQD_ENOMEM;
-    solver_choice *ch = arena_calloc(c->a, in->nconfig + 1, sizeof(*ch));
-    price_attr_in *attrs = arena_calloc(c->a, in->nattrs + in->nconfig + 1, sizeof(*attrs));
-    if (!ch || !attrs)
-        return CPQD_ENOMEM;
-    if (in->nattrs) /* memcpy from NULL is undefined even for 0 bytes */
-        memcpy(attrs, in->attrs, in->nattrs * sizeof(*attrs));
-    size_t na = in->nattrs;
-    for (size_t i = 0; i < in->nconfig; i++) {
-        const price_choice_in *x = &in->config[i];
-        const char *why = NULL;
-        size_t var = solver_var_find(m, x->path, strlen(x->path));
-        size_t val = var == SIZE_MAX ? SIZE_MAX
-                                     : solver_value_find(m, var, x->value, strlen(x->value), &why);
-        if (val == SIZE_MAX)
-            return perr(c, CPQD_EINVAL, no_pos, "line %s: configuration[%zu]: %s '%s'%s%s",
-                        l->o->id, i, var == SIZE_MAX ? "no variable" : "no value of",
-                        var == SIZE_MAX ? x->path : x->value, why ? ": " : "", why ? why : "");
-        ch[i] = (solver_choice){var, val, x->exclude, x->has_qty, x->qty};
-        bool given = false;
-        for (size_t k = 0; k < in->nattrs && !given; k++)
-            given = !strcmp(in->attrs[k].id, x->path + 1);
-        if (x->path[0] == '@' && !strchr(x->path, '/') && !x->exclude && !given)
-            attrs[na++] = (price_attr_in){x->path + 1, x->value};
-    }
-    solver_result r;
-    int rc = solver_configure(c->w->solver, m, ch, in->nconfig, SOLVER_EXPLAIN_NONE, &r);
-    if (rc == CPQD_EINVAL)
-        return perr(c, rc, no_pos, "line %s: a configured quantity is outside its range", l->o->id);
-    if (rc)
-        return rc;
-    if (!r.consistent) {
-        char buf[400] = "";
-        size_t len = 0;
-        for (size_t i = 0; i < r.conflict.nchoices && len < sizeof(buf) - 80; i++) {
-            const price_choice_in *x = &in->config[r.conflict.choices[i]];
-            len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s = %s", i ? ", " : "",
-                                    x->path, x->value);
-        }
-        solver_result_fini(&r);
-        return perr(c, CPQD_EINVAL, no_pos,
-                    "line %s: the configuration of %s is inconsistent (conflicting choices: %s; "
-                    "POST /v1/configure explains)",
-                    l->o->id, l->p->sku, buf);
-    }
-    price_option_in *opts = arena_calloc(c->a, in->noptions + r.nbom + 1, sizeof(*opts));
-    if (!opts) {
-        solver_result_fini(&r);
-        return CPQD_ENOMEM;
-    }
-    if (in->noptions)
-        memcpy(opts, in->options, in->noptions * sizeof(*opts));
-    for (size_t i = 0; i < r.nbom; i++)
-        opts[in->noptions + i] = (price_option_in){r.bom[i].product->sku, r.bom[i].total_qty};
-    out->options = opts;
-    out->noptions = in->noptions + r.nbom;
-    out->attrs = attrs;
-    out->nattrs = na;
-    l->o->configured = true;
-    l->o->config_complete = r.complete;
-    solver_result_fini(&r);
-    return 0;
-}
-
 static int price_line(pctx *c, pline *l, const price_line_in *in)
 {
-    price_line_in expanded;
-    if (in->nconfig) {
-        int rc = expand_config(c, l, in, &expanded);
-        if (rc)
-            return rc;
-        in = &expanded;
-    }
+    /* the line's own attribute values first (a bad value is a 400 before
+     * any configuration question), then the configuration it is priced
+     * from (price_config.c): the options and attributes below are those
+     * of a valid configuration */
+    price_line_in configured;
+    int rc0 = check_attrs(c, l, in, false);
+    if (rc0 || (rc0 = price_line_configure(c, l, in, &configured)))
+        return rc0;
+    in = &configured;
     const cat_product *p = l->p;
     price_line_out *o = l->o;
     if (money_sign(in->qty) < 0)
@@ -838,7 +794,7 @@ static int price_line(pctx *c, pline *l, const price_line_in *in)
                           : pfmt(c, "list price (book %s)", l->book->id);
     if ((rc = pline_step(c, l, PRICE_STEP_LIST, lbl, l->book->id, base, l->entry->pos)) ||
         (rc = step_adders(c, l, in, &unit)) || (rc = step_options(c, l, in, &unit)) ||
-        (rc = step_formulas(c, l, in, &unit)) ||
+        (rc = step_formulas(c, l, in, &unit)) || (rc = pw_sub(l->amount, base, &l->extras)) ||
         (rc = step_tiers(c, l, l->entry, l->rate, &base, l->book->id)) ||
         (rc = step_contract(c, l, base)) || (rc = step_discount(c, l, in)))
         return rc;
@@ -864,28 +820,33 @@ static int step_floor(pctx *c, pline *l)
         bool fl = which == 0;
         if (fl ? !e->has_floor : !e->has_ceiling)
             continue;
-        money_dec bound, ext, d;
+        money_dec bound, ext, d, subject = l->amount;
         int rc;
+        /* bounds: base compares the base price: the amount less what
+         * attributes, options and formulas added (discounts and promotions
+         * count against the base) */
+        bool base = e->bounds == CAT_BOUNDS_BASE;
         if ((rc = price_convert(c, fl ? e->floor : e->ceiling, l->floor_rate, e->unit_price,
                                 &bound)) ||
-            (rc = pw_mul(bound, l->o->qty, &ext)))
+            (rc = pw_mul(bound, l->o->qty, &ext)) ||
+            (base && (rc = pw_sub(l->amount, l->extras, &subject))))
             return rc;
-        int cmp = money_cmp(l->amount, ext);
+        int cmp = money_cmp(subject, ext);
         if (fl ? cmp >= 0 : cmp <= 0)
             continue;
         const char *why = fl ? "below the price floor" : "above the price ceiling";
+        const char *what = base ? "base price" : "price";
         if (!clamp) {
             const cat_catalog *cc = l->p->catalog;
             need_approval(c, l, cc->napprovals ? cc->approvals[cc->napprovals - 1].id : "approver",
-                          pfmt(c, "price %s of book %s", why, l->floor_book->id));
+                          pfmt(c, "%s %s of book %s", what, why, l->floor_book->id));
             continue;
         }
-        if ((rc = pw_sub(ext, l->amount, &d)))
+        if ((rc = pw_sub(ext, subject, &d)) || (rc = pw_add(l->amount, d, &l->amount)))
             return rc;
-        l->amount = ext;
         rc = pline_step(c, l, fl ? PRICE_STEP_FLOOR : PRICE_STEP_CEILING,
-                        pfmt(c, "clamped to the %s (book %s)", fl ? "floor" : "ceiling",
-                             l->floor_book->id),
+                        pfmt(c, "%sclamped to the %s (book %s)", base ? "base price " : "",
+                             fl ? "floor" : "ceiling", l->floor_book->id),
                         l->floor_book->id, d, e->pos);
         if (rc)
             return rc;
@@ -1079,6 +1040,12 @@ void price_result_fini(price_result *r)
         memset(r, 0, sizeof(*r));
 }
 
+const char *price_config_source_name(price_config_source s)
+{
+    static const char *const names[] = {NULL, "given", "defaults", "options"};
+    return (size_t)s < sizeof(names) / sizeof(names[0]) ? names[s] : NULL;
+}
+
 const char *price_step_name(price_step_kind k)
 {
     static const char *const names[] = {"list",      "adder",    "option",    "formula",
@@ -1087,10 +1054,74 @@ const char *price_step_name(price_step_kind k)
     return (size_t)k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
 }
 
+/* Room for the free-item lines promotions may add: each free-item
+ * promotion of a catalog the request touches adds at most one line, so
+ * there is room for all of them (no limit on a money path). */
+static int free_item_room(pctx *c, size_t *out)
+{
+    size_t ncat = cat_snapshot_catalog_count(c->s), n = 0;
+    bool *touched = arena_calloc(c->a, ncat + 1, sizeof(*touched));
+    if (!touched)
+        return CPQD_ENOMEM;
+    for (size_t i = 0; i < c->rq->nlines; i++) {
+        const char *sku = c->rq->lines[i].sku;
+        const cat_product *p = sku ? cat_snapshot_product(c->s, sku, strlen(sku)) : NULL;
+        if (!p || p->catalog->index >= ncat || touched[p->catalog->index])
+            continue;
+        touched[p->catalog->index] = true;
+        for (size_t k = 0; k < p->catalog->npromotions; k++)
+            n += p->catalog->promotions[k].effect == CAT_EFF_FREE_ITEM;
+    }
+    *out = n;
+    return 0;
+}
+
+int price_probe_line(price_worker *w, const cat_snapshot *s, const price_request *rq,
+                     price_probe *out, cpqd_errs *errs)
+{
+    memset(out, 0, sizeof(*out));
+    price_result res = {0};
+    pctx c = {.w = w, .s = s, .rq = rq, .r = &res, .errs = errs, .probe = true, .caplines = 1};
+    const cat_product *p =
+        rq->nlines == 1 && rq->lines[0].sku
+            ? cat_snapshot_product(s, rq->lines[0].sku, strlen(rq->lines[0].sku))
+            : NULL;
+    if (!p || !rq->has_currency)
+        return CPQD_EINVAL;
+    memcpy(res.currency, rq->currency, 4);
+    int rc = money_currency_minor(res.currency, &c.minor);
+    if (rc)
+        return rc;
+    res.mem = c.a = arena_new(16 << 10);
+    c.lines = c.a ? arena_calloc(c.a, 1, sizeof(*c.lines)) : NULL;
+    res.lines = c.a ? arena_calloc(c.a, 1, sizeof(*res.lines)) : NULL;
+    if (!c.lines || !res.lines) {
+        arena_free(c.a);
+        return CPQD_ENOMEM;
+    }
+    pline *l = &c.lines[0];
+    l->o = &res.lines[0];
+    l->o->id = "1";
+    l->o->qty = rq->lines[0].qty;
+    l->o->product = l->p = p;
+    rc = price_line(&c, l, &rq->lines[0]);
+    if (!rc) {
+        out->amount = l->amount;
+        out->entry = l->floor_entry;
+        out->book = l->floor_book;
+    }
+    price_config_fini(&c);
+    arena_free(c.a);
+    return rc;
+}
+
 static int add_lines(pctx *c)
 {
     const price_request *rq = c->rq;
-    c->caplines = rq->nlines + 16;
+    size_t room;
+    if (free_item_room(c, &room))
+        return CPQD_ENOMEM;
+    c->caplines = rq->nlines + room;
     c->lines = arena_calloc(c->a, c->caplines, sizeof(*c->lines));
     c->r->lines = arena_calloc(c->a, c->caplines, sizeof(*c->r->lines));
     if (!c->lines || !c->r->lines)
@@ -1181,6 +1212,7 @@ int price_compute(price_worker *w, const cat_snapshot *s, price_store *st,
     out->nlines = c.nlines;
     out->rule_evals = w->evals - evals0;
 out:
+    price_config_fini(&c);
     if (rc == CPQD_ERANGE) {
         errs_add(errs, CPQD_ERANGE, NULL, 0, 0, "an amount is too large to compute exactly");
     }

@@ -575,6 +575,8 @@ static void jw_line(jw *w, const price_line_out *l, int minor, bool partner_view
     }
     if (l->free_from)
         jw_kstr(w, &f, "free_item_of", l->free_from);
+    if (price_config_source_name(l->config_source))
+        jw_kstr(w, &f, "configuration", price_config_source_name(l->config_source));
     if (l->configured)
         jw_kbool(w, &f, "configuration_complete", l->config_complete);
     jw_kbool(w, &f, "approval_required", l->approval_required);

@@ -481,8 +481,11 @@ static int apply(pctx *c, const pcand *pc, money_dec *amt, bool record, papply *
         const cat_product *prod;
         if ((rc = free_value(c, pc, &qty, &value, &prod)))
             return rc;
-        if (c->nlines == c->caplines)
-            return CPQD_ELIMIT;
+        if (c->nlines == c->caplines) { /* add_lines made room for every free item */
+            errs_add(c->errs, CPQD_EINTERNAL, NULL, 0, 0,
+                     "no room for the free item of promotion %s", pc->p->id);
+            return CPQD_EINTERNAL;
+        }
         pline *l = &c->lines[c->nlines];
         price_line_out *o = &c->r->lines[c->nlines];
         memset(l, 0, sizeof(*l));
@@ -562,18 +565,21 @@ static int push_promo(pctx *c, const cat_promotion *p, bool applied, money_dec a
 
 int price_promotions(pctx *c)
 {
-    size_t total = 0;
-    const cat_catalog *seen[64];
-    size_t nseen = 0;
+    /* the catalogs of the request's lines, each once, in the order of
+     * their first line: every one of them, however many (no limit on a
+     * money path) */
+    size_t ncat = cat_snapshot_catalog_count(c->s), total = 0, nseen = 0;
+    bool *touched = arena_calloc(c->a, ncat + 1, sizeof(*touched));
+    const cat_catalog **seen = arena_calloc(c->a, ncat + 1, sizeof(*seen));
+    if (!touched || !seen)
+        return CPQD_ENOMEM;
     for (size_t i = 0; i < c->nlines; i++) {
         const cat_catalog *cc = c->lines[i].p->catalog;
-        bool dup = false;
-        for (size_t k = 0; k < nseen && !dup; k++)
-            dup = seen[k] == cc;
-        if (!dup && nseen < 64) {
-            seen[nseen++] = cc;
-            total += cc->npromotions;
-        }
+        if (cc->index >= ncat || touched[cc->index])
+            continue;
+        touched[cc->index] = true;
+        seen[nseen++] = cc;
+        total += cc->npromotions;
     }
     if (total == 0)
         return 0;

@@ -1187,9 +1187,16 @@ static int completion(sv_run *r, const solver_result *out, sv_done *d)
                 size_t f = sv_val(m, v, i);
                 if (block[f].state != SOLVER_POSSIBLE)
                     continue;
+                /* a quantity default only for an option in the configuration:
+                 * an option left out has no quantity, and assuming one made
+                 * the first pass fail and the quantities arbitrary */
+                solver_state opt = sv->kind == SOLVER_VAR_QTY
+                                       ? block[sv_val(m, sv->parent_var, sv->parent_value)].state
+                                       : SOLVER_EXCLUDED;
                 if (sv->kind == SOLVER_VAR_GROUP)
                     ccadical_assume(r->sat, -m->vlit[f]);
-                else if (pass == 0 && money_cmp(m->vx[v].num[i], sv->option->qty) == 0) {
+                else if (pass == 0 && (opt == SOLVER_SELECTED || opt == SOLVER_IMPLIED) &&
+                         money_cmp(m->vx[v].num[i], sv->option->qty) == 0) {
                     ccadical_assume(r->sat, m->vlit[f]);
                     defaults = true;
                 }
@@ -1353,6 +1360,7 @@ static int configure_run(sv_run *r, const solver_choice *choices, solver_explain
     sv_done d = {0};
     rc = completion(r, out, &d);
     if (!rc) {
+        out->bom_valid = d.sat;
         out->complete = is_complete(r, out, &d);
         sv_bom b = {r, choices, out, &d, NULL, 0, 0};
         rc = bom_walk(&b, 0, SIZE_MAX, money_from_int(1), 1);

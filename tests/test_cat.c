@@ -506,6 +506,164 @@ static void test_cat_bill_day_and_parts_loaded(void **state)
     free(dir);
 }
 
+/* Products and books point to their catalog: those pointers stay valid
+ * however many catalog files a directory holds (the array of catalogs
+ * used to grow by realloc past 8 files and leave them dangling). */
+static void test_cat_many_files_keep_catalog_pointers(void **state)
+{
+    (void)state;
+    enum { N = 20 };
+    char *dir = strdup("/tmp/cpqd-test-cat-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    char path[512];
+    for (int i = 0; i < N; i++) {
+        snprintf(path, sizeof(path), "%s/c%02d.yaml", dir, i);
+        FILE *fp = fopen(path, "w");
+        assert_non_null(fp);
+        fprintf(fp,
+                "catalog: {id: c%02d, version: \"1\", name: C, currency: CNY,\n"
+                "  timezone: Asia/Shanghai,\n"
+                "  tax: {prices_include_tax: true, classes: {standard: \"0.13\"}}}\n"
+                "products:\n  - {sku: M-%02d, name: M, category: c, delivery: {mode: goods}}\n"
+                "price_books:\n  - {id: b, name: B, currency: CNY, valid_from: 2026-01-01,\n"
+                "     entries: [{sku: M-%02d, list: \"10.00\"}]}\n",
+                i, i, i);
+        fclose(fp);
+    }
+    cat_snapshot *snap = load_ok(dir);
+    assert_int_equal(cat_snapshot_catalog_count(snap), N);
+    for (int i = 0; i < N; i++) {
+        const cat_catalog *c = cat_snapshot_catalog_at(snap, (size_t)i);
+        char sku[16];
+        snprintf(sku, sizeof(sku), "M-%02d", i);
+        const cat_product *p = cat_snapshot_product(snap, sku, strlen(sku));
+        assert_non_null(p);
+        assert_ptr_equal(p->catalog, c);
+        assert_ptr_equal(c->books[0].catalog, c);
+        assert_string_equal(p->catalog->currency, "CNY");
+    }
+    cat_snapshot_release(snap);
+    for (int i = 0; i < N; i++) {
+        snprintf(path, sizeof(path), "%s/c%02d.yaml", dir, i);
+        unlink(path);
+    }
+    rmdir(dir);
+    free(dir);
+}
+
+/* The delivery modes come from one table: every name parses back to its
+ * mode, the count is five, the list names them in order, and each mode
+ * accepts exactly its own delivery keys. */
+static void test_cat_mode_table(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"goods", "goods_with_service", "subscription", "usage",
+                                        "milestone"};
+    assert_int_equal(cat_mode_count(), 5);
+    for (size_t i = 0; i < cat_mode_count(); i++) {
+        cat_mode m;
+        assert_string_equal(cat_mode_name((cat_mode)i), names[i]);
+        assert_int_equal(cat_mode_parse(names[i], strlen(names[i]), &m), 0);
+        assert_int_equal(m, (cat_mode)i);
+    }
+    cat_mode m = CAT_MODE_USAGE;
+    assert_int_equal(cat_mode_parse("good", 4, &m), CPQD_EINVAL);
+    assert_int_equal(cat_mode_parse("goodsx", 6, &m), CPQD_EINVAL);
+    assert_int_equal(cat_mode_parse("goods\0", 6, &m), CPQD_EINVAL);
+    assert_int_equal(cat_mode_parse("Usage", 5, &m), CPQD_EINVAL);
+    assert_int_equal(m, CAT_MODE_USAGE); /* untouched on failure */
+    assert_string_equal(cat_mode_name((cat_mode)5), "?");
+    char buf[160];
+    assert_string_equal(cat_mode_list(buf, sizeof(buf)),
+                        "goods, goods_with_service, subscription, usage, milestone");
+    assert_true(cat_mode_accepts(CAT_MODE_GOODS, "lead_time_days"));
+    assert_true(cat_mode_accepts(CAT_MODE_MILESTONE, "payment_term"));
+    assert_true(cat_mode_accepts(CAT_MODE_USAGE, "minimum_commitment"));
+    assert_false(cat_mode_accepts(CAT_MODE_GOODS, "milestones"));
+    assert_false(cat_mode_accepts(CAT_MODE_SUBSCRIPTION, "metered_unit"));
+    assert_false(cat_mode_accepts((cat_mode)7, "lead_time_days"));
+    /* the loader uses the table: an unknown mode is refused naming all
+     * five, a mode-specific key under another mode is refused */
+    char *dir = strdup("/tmp/cpqd-test-cat-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    char path[512];
+    snprintf(path, sizeof(path), "%s/m.yaml", dir);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("catalog: {id: m, version: \"1\", name: M, currency: CNY, timezone: Asia/Shanghai,\n"
+          "  tax: {prices_include_tax: true, classes: {standard: \"0.13\"}}}\n"
+          "products:\n"
+          "  - {sku: A-1, name: A, category: c, delivery: {mode: teleport}}\n"
+          "  - {sku: A-2, name: A, category: c, delivery: {mode: goods, term_months: 12}}\n"
+          "  - {sku: A-3, name: A, category: c, delivery: {mode: usage, metered_unit: gb,\n"
+          "       billing_period: monthly, lead_time_days: 3}}\n",
+          fp);
+    fclose(fp);
+    char *all = load_errors(path);
+    static const char *const want[] = {
+        ":4:55: delivery mode must be one of goods, goods_with_service, subscription, usage, "
+        "milestone",
+        ":5:62: 'term_months' does not apply to delivery mode goods",
+        ":7:33: 'lead_time_days' does not apply to delivery mode usage"};
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        if (!strstr(all, want[i]))
+            fail_msg("expected\n  %s\nin\n%s", want[i], all);
+    free(all);
+    unlink(path);
+    rmdir(dir);
+    free(dir);
+}
+
+/* `bounds` on a book and on an entry: unit or base, the entry's winning,
+ * unit by default; anything else is an error at its position. */
+static void test_cat_price_bounds(void **state)
+{
+    (void)state;
+    char *dir = strdup("/tmp/cpqd-test-cat-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    char path[512];
+    snprintf(path, sizeof(path), "%s/b.yaml", dir);
+    static const char head[] =
+        "catalog: {id: b, version: \"1\", name: B, currency: CNY, timezone: Asia/Shanghai,\n"
+        "  tax: {prices_include_tax: true, classes: {standard: \"0.13\"}}}\n"
+        "products:\n  - {sku: A-1, name: A, category: c, delivery: {mode: goods}}\n"
+        "  - {sku: A-2, name: A, category: c, delivery: {mode: goods}}\n"
+        "price_books:\n";
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fprintf(fp, "%s%s", head,
+            "  - {id: d, name: D, currency: CNY, valid_from: 2026-01-01,\n"
+            "     entries: [{sku: A-1, list: \"10.00\"}]}\n"
+            "  - {id: b, name: B, currency: CNY, valid_from: 2026-01-01, bounds: base,\n"
+            "     entries: [{sku: A-2, list: \"10.00\"}, {sku: A-1, list: \"9.00\", bounds: unit,\n"
+            "               valid_from: 2026-02-01}]}\n");
+    fclose(fp);
+    cat_snapshot *snap = load_ok(path);
+    const cat_catalog *c = cat_snapshot_catalog_at(snap, 0);
+    assert_int_equal(c->books[0].bounds, CAT_BOUNDS_UNIT);
+    assert_int_equal(c->books[0].entries[0].bounds, CAT_BOUNDS_UNIT);
+    assert_int_equal(c->books[1].bounds, CAT_BOUNDS_BASE);
+    assert_int_equal(c->books[1].entries[0].bounds, CAT_BOUNDS_BASE);
+    assert_int_equal(c->books[1].entries[1].bounds, CAT_BOUNDS_UNIT);
+    assert_string_equal(cat_bounds_name(CAT_BOUNDS_BASE), "base");
+    cat_snapshot_release(snap);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fprintf(fp, "%s%s", head,
+            "  - {id: b, name: B, currency: CNY, valid_from: 2026-01-01, bounds: total,\n"
+            "     entries: [{sku: A-2, list: \"10.00\", bounds: [base]}]}\n");
+    fclose(fp);
+    char *all = load_errors(path);
+    if (!strstr(all, "b.yaml:7:69: bounds must be unit (the price per unit with its options) "
+                     "or base (the base price)") ||
+        !strstr(all, "b.yaml:8:50: bounds must be a scalar"))
+        fail_msg("unexpected errors:\n%s", all);
+    free(all);
+    unlink(path);
+    rmdir(dir);
+    free(dir);
+}
+
 static void test_check_reports_every_file_at_once(void **state)
 {
     (void)state;
@@ -562,6 +720,9 @@ int main(void)
         cmocka_unit_test(test_check_bill_day_and_equal_parts),
         cmocka_unit_test(test_cat_bill_day_and_parts_loaded),
         cmocka_unit_test(test_check_reports_every_file_at_once),
+        cmocka_unit_test(test_cat_many_files_keep_catalog_pointers),
+        cmocka_unit_test(test_cat_mode_table),
+        cmocka_unit_test(test_cat_price_bounds),
     };
     return cmocka_run_group_tests_name("cat", tests, NULL, NULL);
 }

@@ -199,6 +199,39 @@ static void test_cli_check_sample_catalogs_are_clean(void **state)
     free(rules);
 }
 
+/* `cpqd check` warns, at the price-book entry, about a ceiling that no
+ * valid configuration of the product meets (tests/data/price/check: see
+ * test_price.c), and still succeeds; the sample catalogs have none. */
+static void test_cli_check_warns_about_unreachable_ceilings(void **state)
+{
+    (void)state;
+    char *dir = tu_path("tests/data/price/check"), *rules = tu_path("tests/data/price/rules");
+    const char *argv[] = {"check", dir, "--rules", rules, NULL};
+    run r = cpqd(argv);
+    assert_int_equal(r.status, 0);
+    assert_true(strncmp(r.out, "ok: 1 catalogs, 11 products, version ", 37) == 0);
+    char *w = tu_fmt("warning: %s/ceiling.yaml:207:9: M-TIGHT (%s/ceiling.yaml:30): no valid "
+                     "configuration can be ordered within the ceiling 120.00 of book list",
+                     dir, dir);
+    if (!strstr(r.err, w))
+        fail_msg("expected\n  %s\nin\n%s", w, r.err);
+    assert_non_null(strstr(r.err, "ceiling.yaml:210:9: M-GOLD-ONLY ("));
+    assert_non_null(strstr(r.err, "ceiling.yaml:212:9: M-GRADE-T ("));
+    assert_null(strstr(r.err, "M-ROOM"));
+    run_free(&r);
+    free(w);
+    char *cats = tu_path("catalogs"), *crules = tu_path("rules");
+    const char *argv2[] = {"check", cats, "--rules", crules, NULL};
+    r = cpqd(argv2);
+    assert_int_equal(r.status, 0);
+    assert_null(strstr(r.err, "no valid configuration can be ordered"));
+    run_free(&r);
+    free(cats);
+    free(crules);
+    free(dir);
+    free(rules);
+}
+
 static void test_cli_check_missing_path_is_an_error(void **state)
 {
     (void)state;
@@ -358,6 +391,7 @@ int main(void)
         cmocka_unit_test(test_cli_check_ok_prints_one_summary_line),
         cmocka_unit_test(test_cli_check_names_each_of_several_paths),
         cmocka_unit_test(test_cli_check_prints_every_error_sorted_and_fails),
+        cmocka_unit_test(test_cli_check_warns_about_unreachable_ceilings),
         cmocka_unit_test(test_cli_check_missing_path_is_an_error),
         cmocka_unit_test(test_cli_check_runs_every_rule_on_a_sample),
         cmocka_unit_test(test_cli_check_sample_catalogs_are_clean),

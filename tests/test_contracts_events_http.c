@@ -210,8 +210,10 @@ static void test_service_accepted_after_signing(void **state)
     json_decref(q);
 }
 
-/* milestone: PRJ-MES-IMPL 2,968,000.00 in 10/20/40/20/10 under
- * milestone-net30; blueprint accepted Feb 1 2027: due Mar 3 2027. */
+/* milestone: PRJ-MES-IMPL with its default servers and project
+ * management, 3,685,620.00 (test_contracts_http.c), in 10/20/40/20/10
+ * under milestone-net30; blueprint (20%) accepted Feb 1 2027: due Mar 3
+ * 2027. */
 static void test_milestone_accepted_after_signing(void **state)
 {
     fx *f = *state;
@@ -224,9 +226,9 @@ static void test_milestone_accepted_after_signing(void **state)
     int st = post(f, K_CRM, MILESTONE(cid, "blueprint"), "{\"on\":\"2027-02-01\"}", &j);
     expect_status(st, 200, &j);
     json_t *it = find_item(j, "mes", "milestone", 1, 0);
-    expect_item(it, "mes", "milestone", "593600.00", "2027-03-03", "2027-02-01");
+    expect_item(it, "mes", "milestone", "737124.00", "2027-03-03", "2027-02-01");
     assert_true(json_is_null(json_object_get(find_item(j, "mes", "milestone", 0, 0), "due_on")));
-    assert_dec_eq(items_sum(json_object_get(j, "items"), "mes"), "2968000.00");
+    assert_dec_eq(items_sum(json_object_get(j, "items"), "mes"), "3685620.00");
     json_decref(j);
     /* with the line named, same date: replay */
     expect_status(post(f, K_CRM, MILESTONE(cid, "blueprint"),

@@ -201,19 +201,22 @@ static void test_accept_other_modes(void **state)
     json_decref(c);
     json_decref(q);
 
-    /* milestone: 2,968,000.00 in 10/20/40/20/10; the first milestone
-     * accepted at signing is due 30 days later, the others wait */
+    /* milestone: no configuration, so the catalog's defaults: 2,800,000.00
+     * with 4 servers at 68,000.00 and 9 project-management months at
+     * 45,000.00 = 3,477,000.00, 6% tax: 3,685,620.00 in 10/20/40/20/10;
+     * the first milestone accepted at signing is due 30 days later, the
+     * others wait */
     q = approved_quote(f, K_REP,
                        "{\"customer\":{\"id\":\"P-1\"},\"date\":\"2026-12-01\",\"lines\":[{\"id\":"
                        "\"mes\",\"sku\":\"PRJ-MES-IMPL\",\"quantity\":\"1\",\"attributes\":"
                        "{\"project_code\":\"PJ-2026-0001\"}}]}");
-    assert_string_equal(line_total(q, "mes"), "2968000.00");
+    assert_string_equal(line_total(q, "mes"), "3685620.00");
     c = accept_ok(f, K_REP, js(q, "id"),
                   "{\"signed_on\":\"2026-12-02\",\"lines\":{\"mes\":{\"milestones\":"
                   "{\"signed\":\"2026-12-02\"}}}}");
     static const char *const ms[] = {"signed", "blueprint", "go-live", "final", "warranty-end"};
-    static const char *const amt[] = {"296800.00", "593600.00", "1187200.00", "593600.00",
-                                      "296800.00"};
+    static const char *const amt[] = {"368562.00", "737124.00", "1474248.00", "737124.00",
+                                      "368562.00"};
     assert_int_equal(json_array_size(json_object_get(c, "items")), 5);
     for (size_t i = 0; i < 5; i++) {
         json_t *it = item_at(c, i);
@@ -222,7 +225,7 @@ static void test_accept_other_modes(void **state)
         if (i)
             assert_string_equal(js(it, "waits_for"), "milestone");
     }
-    assert_dec_eq(items_sum(json_object_get(c, "items"), "mes"), "2968000.00");
+    assert_dec_eq(items_sum(json_object_get(c, "items"), "mes"), "3685620.00");
     json_decref(c);
     json_decref(q);
     /* bad requests change nothing */

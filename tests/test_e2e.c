@@ -341,6 +341,46 @@ static void test_e2e_cases(void **state)
         fail_msg("%zu of %zu cases failed", failed, n);
 }
 
+/* ?mode= filters on each of the five delivery modes (the fixtures hold
+ * 10 goods products, 1 goods_with_service, 2 subscription, 3 usage and 2
+ * milestone ones); anything else, even a mode name with more after it,
+ * is a 400 that lists the five. */
+static void test_e2e_products_filter_every_mode(void **state)
+{
+    e2e *t = *state;
+    static const struct {
+        const char *mode;
+        int total;
+    } want[] = {{"goods", 10}, {"goods_with_service", 1}, {"subscription", 2}, {"usage", 3},
+                {"milestone", 2}};
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        char path[96];
+        snprintf(path, sizeof(path), "/v1/products?mode=%s", want[i].mode);
+        tu_resp r;
+        assert_int_equal(tu_get(t->srv.port, path, &r), 0);
+        assert_int_equal(r.status, 200);
+        json_t *j = jbody(&r);
+        assert_int_equal(json_integer_value(jget(j, "total")), want[i].total);
+        size_t k;
+        json_t *it;
+        json_array_foreach(jget(j, "items"), k, it)
+            assert_string_equal(jstr(it, "mode"), want[i].mode);
+        json_decref(j);
+        tu_resp_free(&r);
+    }
+    static const char *const bad[] = {"/v1/products?mode=goodsx", "/v1/products?mode=good",
+                                      "/v1/products?mode=goods%20", "/v1/products?mode=MILESTONE"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        tu_resp r;
+        assert_int_equal(tu_get(t->srv.port, bad[i], &r), 0);
+        assert_error_reply(&r, 400,
+                           "{\"error\":{\"code\":\"invalid_parameter\",\"message\":\"mode must "
+                           "be one of goods, goods_with_service, subscription, usage, "
+                           "milestone\",\"details\":[{\"parameter\":\"mode\"}]}}");
+        tu_resp_free(&r);
+    }
+}
+
 /* ---- read routes ---- */
 
 static void test_e2e_healthz_reports_the_checked_version(void **state)
@@ -1263,6 +1303,7 @@ int main(void)
 {
     const struct CMUnitTest read[] = {
         cmocka_unit_test(test_e2e_cases),
+        cmocka_unit_test(test_e2e_products_filter_every_mode),
         cmocka_unit_test(test_e2e_healthz_reports_the_checked_version),
         cmocka_unit_test(test_e2e_catalog_lists_ids_versions_and_hashes),
         cmocka_unit_test(test_e2e_chinese_names_round_trip_byte_for_byte),

@@ -134,6 +134,10 @@ typedef struct cat_constraint {
     cat_pos pos;
 } cat_constraint;
 
+/* The five delivery modes. Their names, their parsing and the delivery
+ * keys each accepts come from one table in cat.c (cat_mode_name,
+ * cat_mode_parse, cat_mode_list, cat_mode_accepts): a mode added here is
+ * added there, and nowhere else. */
 typedef enum cat_mode {
     CAT_MODE_GOODS,
     CAT_MODE_GOODS_WITH_SERVICE,
@@ -202,12 +206,23 @@ typedef struct cat_tier_band {
     money_dec price;
 } cat_tier_band;
 
+/* What an entry's floor and ceiling bound (docs/pricing.md step 8): the
+ * line's whole amount per unit, options, adders and formulas included
+ * (`unit`, the default), or its base price, i.e. the amount less what
+ * attributes, options and formulas added (`base`). */
+typedef enum cat_bounds { CAT_BOUNDS_UNIT, CAT_BOUNDS_BASE } cat_bounds;
+
+/* "unit", "base". */
+const char *cat_bounds_name(cat_bounds b);
+
 typedef struct cat_pb_entry {
     const char *sku;
     const cat_product *product;
     money_dec list;
     bool has_floor, has_ceiling, has_cost;
     money_dec floor, ceiling, cost; /* cost: internal, never to partners */
+    cat_bounds bounds;              /* what floor and ceiling bound: the entry's, else the
+                                       book's */
     bool has_valid_to;
     date_days valid_from, valid_to; /* inherited from the book when unset */
     bool unit_price;                /* up to 6 decimals allowed */
@@ -237,6 +252,7 @@ typedef struct cat_price_book {
     const char *audience_id; /* segment or partner id */
     money_round rounding;
     bool clamp; /* floor/ceiling: clamp (true) or flag for approval */
+    cat_bounds bounds; /* what its entries' floor and ceiling bound (default unit) */
     const cat_pb_entry *entries;
     size_t nentries;
     const struct cat_catalog *catalog;
@@ -353,6 +369,7 @@ typedef struct cat_tax_class {
 } cat_tax_class;
 
 typedef struct cat_catalog {
+    size_t index; /* position in its snapshot (cat_snapshot_catalog_at) */
     const char *id;
     const char *version; /* the author's label */
     const char *name;
@@ -486,8 +503,24 @@ int cat_attr_value_check(const cat_attr *a, const char *v, size_t len, const cha
 /* Partner by id (any catalog), or NULL. */
 const cat_partner *cat_snapshot_partner(const cat_snapshot *s, const char *id);
 
-/* Helpers for rendering. */
+/* ---- delivery modes (one table in cat.c) ---- */
+
+/* How many modes there are; cat_mode values are 0 .. count - 1. */
+size_t cat_mode_count(void);
+/* "goods", "goods_with_service", ...; "?" for a value that is no mode. */
 const char *cat_mode_name(cat_mode m);
+/* The mode named exactly s[0..len): 0 and *out, or CPQD_EINVAL. */
+int cat_mode_parse(const char *s, size_t len, cat_mode *out);
+/* Every mode name in table order, ", "-separated ("goods, ...,
+ * milestone"), for messages that list the allowed values. Writes at most
+ * cap bytes (NUL included) to buf; returns buf. */
+const char *cat_mode_list(char *buf, size_t cap);
+/* Whether the `delivery` key `key` applies to mode m. `mode` and
+ * `payment_term` apply to every mode; the others to the modes the table
+ * lists them for (docs/catalog.md "Delivery"). */
+bool cat_mode_accepts(cat_mode m, const char *key);
+
+/* Helpers for rendering. */
 const char *cat_period_name(cat_period p);
 const char *cat_attr_type_name(cat_attr_type t);
 const char *cat_tier_type_name(cat_tier_type t);

@@ -148,6 +148,18 @@ typedef struct price_step {
     cat_pos source;     /* catalog or rule file:line; file NULL if none */
 } price_step;
 
+/* Where a line of a configurable product (BOM groups or constraints) got
+ * its configuration (docs/pricing.md "Configurable products"). */
+typedef enum price_config_source {
+    PRICE_CONFIG_NONE,     /* not a configurable product */
+    PRICE_CONFIG_GIVEN,    /* its `configuration` */
+    PRICE_CONFIG_DEFAULTS, /* none given: the catalog's defaults complete the product */
+    PRICE_CONFIG_OPTIONS,  /* its explicit `options`, checked to be a valid configuration */
+} price_config_source;
+
+/* "given", "defaults", "options" (NULL for PRICE_CONFIG_NONE). */
+const char *price_config_source_name(price_config_source s);
+
 typedef struct price_line_out {
     const char *id;
     const cat_product *product;
@@ -164,8 +176,9 @@ typedef struct price_line_out {
     const char *approval_level; /* lowest level allowed to approve, NULL if none needed */
     const char *approval_reason;
     const char *free_from;      /* free-item line: the promotion that added it */
-    bool configured;            /* priced from a configuration */
-    bool config_complete;       /* ... which was complete */
+    bool configured;            /* priced from a configuration's exploded BOM */
+    bool config_complete;       /* ... in which every attribute is decided */
+    price_config_source config_source; /* how the line named its configuration */
 } price_line_out;
 
 typedef struct price_promo_out {
@@ -238,6 +251,18 @@ const char *price_step_name(price_step_kind k);
  * *failed (may be NULL) to the rules reported. Returns 0 or
  * CPQD_ENOMEM. */
 int price_rules_check(price_worker *w, const cat_snapshot *s, cpqd_errs *errs, size_t *failed);
+
+/* ---- static checks (price_ceiling.c, `cpqd check`) ---- */
+
+/* For every entry with a ceiling bounding the price per unit (`bounds:
+ * unit`) in a book that asks for approval out of range, of a sellable
+ * product with BOM groups or constraints: a note (printed as a warning)
+ * at the entry's file:line naming the product and the book when even the
+ * product's cheapest valid configuration is priced above the ceiling
+ * (every order then needs approval), or when that could not be decided.
+ * Uses the snapshot's configurator models (or compiles them). Returns 0
+ * or CPQD_ENOMEM. */
+int price_check(const cat_snapshot *s, cpqd_errs *notes);
 
 /* ---- JSON (price_json.c) ---- */
 

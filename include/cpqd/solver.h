@@ -42,6 +42,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define SOLVER_MAX_ENUM 256         /* numeric attributes enumerated up to this many values */
 #define SOLVER_MAX_QTY 1024         /* values of one quantity variable */
@@ -207,6 +208,11 @@ typedef struct solver_result {
     bool complete;             /* consistent, the selected and implied options with every
                                   other option left out form a valid configuration, and
                                   every attribute of an active instance is decided */
+    bool bom_valid;            /* consistent, and the selected and implied options with
+                                  every other option left out (undecided quantities at their
+                                  defaults when valid) form a valid configuration for some
+                                  values of the undecided attributes: the bom below is the
+                                  option list of a valid configuration (complete implies it) */
     solver_reason conflict;    /* when !consistent: minimal conflicting choices */
     solver_value_result **values; /* values[var][value], when consistent (else NULL) */
     solver_bom_line *bom;      /* selected and implied options, depth-first (consistent) */
@@ -239,6 +245,33 @@ void solver_reason_fini(solver_reason *x);
 void solver_result_fini(solver_result *r);
 
 const char *solver_state_name(solver_state s);
+
+/* ---- the cheapest configuration (solver_cost.c) ---- */
+
+/* Values of the model in one flat numbering: variable by variable, value
+ * by value; index of value `value` of variable `var`. */
+size_t solver_value_count(const solver_model *m);
+size_t solver_value_index(const solver_model *m, size_t var, size_t value);
+
+typedef struct solver_cheapest_result {
+    bool found;       /* a valid configuration satisfies the choices */
+    bool exact;       /* the search finished: cost is the least there is */
+    uint64_t cost;    /* the configuration's cost (found) */
+    uint64_t bound;   /* no valid configuration costs less (== cost when exact) */
+    bool *values;     /* per flat value: true in the configuration (found; malloc'ed) */
+    size_t sat_calls;
+} solver_cheapest_result;
+
+/* The valid configuration satisfying the choices whose cost, the sum of
+ * weight[i] over its true values i (flat numbering), is least: exact
+ * branch and bound over SAT calls, at most max_calls of them (0: no
+ * limit), past which the best one found is returned with exact false.
+ * A fresh SAT solver per call (for checks, not for requests). Returns 0
+ * (found false: no valid configuration), CPQD_EINVAL (a bad choice or
+ * quantity) or CPQD_ENOMEM; free *out with solver_cheapest_fini. */
+int solver_cheapest(const solver_model *m, const solver_choice *choices, size_t nchoices,
+                    const uint64_t *weight, size_t max_calls, solver_cheapest_result *out);
+void solver_cheapest_fini(solver_cheapest_result *r);
 
 /* ---- static checks (cpqd check) ---- */
 
