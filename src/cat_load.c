@@ -475,7 +475,7 @@ static void ld_tax(ld *l, const yn *t)
 static int ld_header(ld *l, const yn *h)
 {
     static const char *const keys[] = {"id", "version", "name", "currency", "timezone",
-                                       "tax", "rounding", "description", NULL};
+                                       "tax", "rounding", "description", "backdating_days", NULL};
     cat_catalog *c = l->cat;
     if (!ld_keys(l, h, "catalog", keys))
         return -1;
@@ -495,6 +495,11 @@ static int ld_header(ld *l, const yn *h)
             ld_err(l, yn_get(h, "timezone"), "timezone must be an IANA name like Asia/Shanghai");
     }
     ld_rounding(l, h, "rounding", MONEY_HALF_UP, &c->rounding);
+    /* how far before today a stored quote may be priced without manager
+     * authority (docs/quotes.md "Pricing date") */
+    long days = 0;
+    if (!ld_int(l, h, "backdating_days", false, 0, 366, &days))
+        c->backdating_days = (int)days;
     const yn *t = ld_req(l, h, "tax", "catalog");
     if (t)
         ld_tax(l, t);

@@ -862,6 +862,26 @@ static int accept_write(quote_ctx *c, const accept_req *r, const store_quote *q,
 
 /* ---- the routes ---- */
 
+/* The money authority over the accept request: payment terms are money
+ * (when it is due), so a partner accepts on the terms the catalog gives
+ * its lines and never names its own (docs/auth.md "Money authority"). */
+static int partner_overrides_refused(const accept_req *r, cpqd_errs *errs)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(r->lines, k, v)
+    {
+        if (json_object_get(v, "payment_term")) {
+            errs_add(errs, CPQD_EFORBIDDEN, NULL, 0, 0,
+                     "lines.%.64s.payment_term: a partner cannot choose payment terms; the "
+                     "catalog's apply",
+                     k);
+            return CPQD_EFORBIDDEN;
+        }
+    }
+    return 0;
+}
+
 int contract_accept(quote_ctx *c, const char *quote_id, const char *body, size_t len,
                     const char *idem_key, quote_reply *out, cpqd_errs *errs)
 {
@@ -874,6 +894,8 @@ int contract_accept(quote_ctx *c, const char *quote_id, const char *body, size_t
     /* the body is checked before anything is opened: a bad request
      * changes nothing, not even an expired quote's stored status */
     int rc = contract_accept_parse(body, len, &r, errs);
+    if (rc == 0 && contract_partner_caller(c))
+        rc = partner_overrides_refused(&r, errs);
     if (rc == 0)
         rc = quote_idem_open(c, route, idem_key, body, len, hash, out, errs);
     if (rc != 0) {

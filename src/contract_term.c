@@ -154,6 +154,50 @@ static int in_force(const terms *t, int term, date_days on, money_dec *amount, m
     return rc;
 }
 
+/* The money authority over an amount the caller sets for line li in
+ * place of the one the service would set (price_change_check, the rule
+ * quotes follow too): 0 when allowed, else CPQD_EFORBIDDEN with the
+ * reason and who may do it. */
+static int amount_authorized(quote_ctx *c, const contract_after *a, size_t li, date_days on,
+                             money_dec qty, money_dec reference, money_dec asked,
+                             cpqd_errs *errs)
+{
+    if (money_cmp(reference, asked) == 0)
+        return 0;
+    const char *sku = json_string_value(json_object_get(priced_line(a, li), "sku"));
+    const cat_product *p = sku ? cat_snapshot_product(c->snap, sku, strlen(sku)) : NULL;
+    const quote_caller *k = c->caller;
+    json_error_t je;
+    json_t *req = a->q.request ? json_loads(a->q.request, 0, &je) : NULL;
+    const char *segment = json_string_value(
+        json_object_get(json_object_get(req, "customer"), "segment"));
+    price_who who = {k->role, k->partner_id, k->has_authority, k->authority};
+    price_change ch = {.field = "period_amount",
+                       .product = p,
+                       .currency = a->k.currency,
+                       .on = on,
+                       .qty = qty,
+                       .reference = reference,
+                       .asked = asked,
+                       .customer_id = a->q.customer_id,
+                       .segment = segment,
+                       .partner_id = a->q.partner_id};
+    price_verdict v;
+    int rc = p ? price_change_check(c->snap, &who, &ch, &v) : CPQD_EINTERNAL;
+    json_decref(req);
+    if (rc == 0 && !v.allowed) {
+        if (v.level)
+            errs_add(errs, CPQD_EFORBIDDEN, NULL, 0, 0, "%s; a %s may set it", v.reason, v.level);
+        else
+            errs_add(errs, CPQD_EFORBIDDEN, NULL, 0, 0, "%s", v.reason);
+        return CPQD_EFORBIDDEN;
+    }
+    if (rc == CPQD_EINTERNAL)
+        errs_add(errs, CPQD_EINTERNAL, NULL, 0, 0, "line '%.64s': its product is not in the catalog",
+                 a->b.ids[li]);
+    return rc;
+}
+
 /* The periods of term `term` of line li (0: as signed, with any stub). */
 static int term_items(contract_after *a, size_t li, int term, money_dec amount, sched_list *out,
                       cpqd_errs *errs)
@@ -310,6 +354,8 @@ static int renew_write(quote_ctx *c, contract_after *a, terms *t, int term, cons
     amt = amount ? *amount : prev;
     if (rc == 0)
         rc = term_items(a, t->li, term, amt, &l, errs);
+    if (rc == 0 && amount) /* a renewal price other than the one in force */
+        rc = amount_authorized(c, a, t->li, hi, qty, prev, amt, errs);
     if (rc == 0)
         rc = items_add(c, a, &l);
     if (rc == 0 && ((rc = money_text(amt, a->minor, am, sizeof(am))) != 0 ||
@@ -700,14 +746,17 @@ static int seat_write(quote_ctx *c, contract_after *a, terms *t, const seat_req 
                  a->b.ids[t->li], q);
         return CPQD_EINVAL;
     }
+    money_dec agreed = {0, 0};
     if (rc == 0)
-        rc = r->has_amount ? 0 : seat_amount(a, t, term, r->qty, &neu);
-    neu = r->has_amount ? r->amount : neu;
+        rc = seat_amount(a, t, term, r->qty, &agreed);
+    neu = r->has_amount ? r->amount : agreed;
     if (rc == 0) {
         a->b.lines[t->li].total = old; /* what the rest of the period is credited at */
         rc = sched_seat_change(&a->sc, t->li, (unsigned)term, r->on, neu, &l, errs);
         a->b.lines[t->li].total = t->base0;
     }
+    if (rc == 0 && r->has_amount) /* a price other than the agreed one per seat */
+        rc = amount_authorized(c, a, t->li, r->on, money_from_int(r->qty), agreed, neu, errs);
     if (rc == 0)
         rc = seat_items(c, a, &l, change_no, errs);
     if (rc == 0 && ((rc = money_text(neu, a->minor, am, sizeof(am))) != 0 ||

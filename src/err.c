@@ -30,6 +30,7 @@ const char *err_code_name(int code)
     case CPQD_ERULE: return "rule_failed";
     case CPQD_EFORBIDDEN: return "forbidden";
     case CPQD_EINCOMPLETE: return "incomplete";
+    case CPQD_EREFUSED: return "refused";
     default: return "internal";
     }
 }

@@ -665,31 +665,12 @@ static int step_contract(pctx *c, pline *l, money_dec base)
                       e->pos);
 }
 
-/* The discount authority of the caller's role, in percent; false if the
- * role has none (every discount then needs approval). */
+/* The discount authority of the request's caller (price_authority.c). */
 static bool authority(pctx *c, const cat_catalog *cc, money_dec *pct)
 {
     const price_request *rq = c->rq;
-    if (rq->has_authority) { /* set on the caller's API key */
-        *pct = rq->authority;
-        return true;
-    }
-    /* no role in the request means a rep (docs/pricing.md, `role`) */
-    const char *role = rq->role ? rq->role : "rep";
-    if (!strcmp(role, "partner")) {
-        for (size_t i = 0; rq->partner_id && i < cc->npartners; i++)
-            if (!strcmp(cc->partners[i].id, rq->partner_id)) {
-                *pct = cc->partners[i].discount_authority;
-                return true;
-            }
-        return false;
-    }
-    for (size_t i = 0; i < cc->napprovals; i++)
-        if (!strcmp(cc->approvals[i].id, role)) {
-            *pct = cc->approvals[i].max_discount;
-            return true;
-        }
-    return false;
+    price_who who = {rq->role, rq->partner_id, rq->has_authority, rq->authority};
+    return price_authority_of(cc, &who, pct);
 }
 
 static void need_approval(pctx *c, pline *l, const char *level, const char *reason)
@@ -717,15 +698,6 @@ static void need_approval(pctx *c, pline *l, const char *level, const char *reas
         o->approval_level = level;
 }
 
-/* The lowest level whose authority covers pct, or the highest level. */
-static const char *level_for(const cat_catalog *cc, money_dec pct)
-{
-    for (size_t i = 0; i < cc->napprovals; i++)
-        if (money_cmp(cc->approvals[i].max_discount, pct) >= 0)
-            return cc->approvals[i].id;
-    return cc->napprovals ? cc->approvals[cc->napprovals - 1].id : "approver";
-}
-
 static int step_discount(pctx *c, pline *l, const price_line_in *in)
 {
     if (!in->has_discount || money_is_zero(in->discount))
@@ -744,11 +716,11 @@ static int step_discount(pctx *c, pline *l, const price_line_in *in)
     money_dec auth;
     const char *role = c->rq->role ? c->rq->role : "rep"; /* the default, as in authority() */
     if (!authority(c, cc, &auth))
-        need_approval(c, l, level_for(cc, in->discount),
+        need_approval(c, l, price_level_for(cc, in->discount),
                       pfmt(c, "discount %s%%: the %s role has no discount authority",
                            pmoney(c, in->discount), role));
     else if (money_cmp(in->discount, auth) > 0)
-        need_approval(c, l, level_for(cc, in->discount),
+        need_approval(c, l, price_level_for(cc, in->discount),
                       pfmt(c, "discount %s%% exceeds the %s authority of %s%%",
                            pmoney(c, in->discount), role, pmoney(c, auth)));
     return pline_step(c, l, PRICE_STEP_DISCOUNT,
@@ -836,9 +808,16 @@ static int step_floor(pctx *c, pline *l)
             continue;
         const char *why = fl ? "below the price floor" : "above the price ceiling";
         const char *what = base ? "base price" : "price";
+        if (c->rq->partner_view) {
+            /* a partner never learns a bound: no clamp to it (which would
+             * show its value), no word of which one; the order goes to
+             * approval like any price outside them */
+            need_approval(c, l, price_level_top(l->p->catalog),
+                          pfmt(c, "price outside the bounds of book %s", l->floor_book->id));
+            continue;
+        }
         if (!clamp) {
-            const cat_catalog *cc = l->p->catalog;
-            need_approval(c, l, cc->napprovals ? cc->approvals[cc->napprovals - 1].id : "approver",
+            need_approval(c, l, price_level_top(l->p->catalog),
                           pfmt(c, "%s %s of book %s", what, why, l->floor_book->id));
             continue;
         }
@@ -854,7 +833,7 @@ static int step_floor(pctx *c, pline *l)
     return 0;
 }
 
-static const cat_tax_class *tax_class(const cat_product *p)
+const cat_tax_class *price_tax_class(const cat_product *p)
 {
     const cat_catalog *cc = p->catalog;
     for (size_t i = 0; i < cc->ntax_classes; i++)
@@ -900,7 +879,7 @@ static int step_round(pctx *c, pline *l)
                               money_round_name(line_rounding(l))),
                          NULL, d, no_pos)))
         return rc;
-    const cat_tax_class *tc = tax_class(l->p);
+    const cat_tax_class *tc = price_tax_class(l->p);
     l->o->tax_rate = tc ? tc->rate : pw_zero();
     return 0;
 }

@@ -618,7 +618,7 @@ static const char *memo_key(pctx *c, const cat_product *p, const price_line_in *
     FILE *f = open_memstream(&buf, &len);
     if (!f)
         return NULL;
-    fprintf(f, "%s", p->sku);
+    fprintf(f, "%s%c%c", p->sku, in->has_config ? 'C' : '-', in->has_options ? 'O' : '-');
     for (size_t i = 0; i < in->nconfig; i++) {
         const price_choice_in *x = &in->config[i];
         fprintf(f, "\x1f%c%s\x1e%s", x->exclude ? '!' : '=', x->path, x->value);
@@ -696,7 +696,7 @@ int price_line_configure(pctx *c, pline *l, const price_line_in *in, price_line_
 {
     *out = *in;
     const cat_product *p = l->p;
-    if (!p->ngroups && !p->nconstraints && !in->nconfig)
+    if (!p->ngroups && !p->nconstraints && !in->nconfig && !in->has_config)
         return 0; /* attributes alone: the waterfall checks them */
     const char *key = memo_key(c, p, in);
     uint64_t h = key ? memo_hash(key) : 0;
@@ -727,7 +727,7 @@ static int configure_line(pctx *c, pline *l, const price_line_in *in, price_line
         return rc;
     if (!m)
         return pc_err(&x, CPQD_EINVAL, no_pos, "%s has nothing to configure", p->sku);
-    if (in->nconfig && in->noptions)
+    if ((in->nconfig || in->has_config) && (in->noptions || in->has_options))
         return pc_err(&x, CPQD_EINVAL, no_pos,
                       "options and configuration are alternatives: give one of them");
     /* room for every request item and every value of the model */
@@ -744,9 +744,9 @@ static int configure_line(pctx *c, pline *l, const price_line_in *in, price_line
         return CPQD_ENOMEM;
     if ((rc = config_choices(&x)) || (rc = option_choices(&x)) || (rc = attr_choices(&x)))
         return rc;
-    if (in->nconfig)
+    if (in->nconfig || in->has_config)
         return from_configuration(&x, out);
-    if (in->noptions)
+    if (in->noptions || in->has_options)
         return from_options(&x, out);
     return from_defaults(&x, out);
 }

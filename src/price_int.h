@@ -134,6 +134,8 @@ void price_config_fini(pctx *c);
 /* The enum value's adder of product attribute pa (the product's override,
  * else the value's), or NULL. */
 const cat_value *price_adder_of(const cat_prod_attr *pa, const char *v);
+/* The tax class of p in its catalog, or NULL. */
+const cat_tax_class *price_tax_class(const cat_product *p);
 /* Whether a formula (the product's or a catalog's) applies to p. */
 bool price_has_formula(const cat_product *p);
 

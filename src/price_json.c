@@ -253,11 +253,15 @@ static void jp_line(jp *p, json_t *o, size_t i, price_line_in *ln)
     json_t *at = json_object_get(o, "attributes");
     if (at && !json_is_null(at))
         jp_attrs(p, at, i, ln);
+    /* present, even empty, says how the line is configured: "options": []
+     * is a configuration without options, never the catalog's defaults */
     json_t *op = json_object_get(o, "options");
-    if (op && !json_is_null(op))
+    ln->has_options = op && !json_is_null(op);
+    if (ln->has_options)
         jp_options(p, op, i, ln);
     json_t *cf = json_object_get(o, "configuration");
-    if (cf && !json_is_null(cf))
+    ln->has_config = cf && !json_is_null(cf);
+    if (ln->has_config)
         jp_config(p, cf, i, ln);
 }
 

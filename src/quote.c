@@ -233,9 +233,53 @@ static void qreq_fini(qreq *r)
     free(r->request);
 }
 
+/* A revision keeps its quote's partner (docs/quotes.md): a staff caller
+ * may leave partner_id out (the quote's applies, so the revision prices
+ * with the partner's books and authority) but not name another one. */
+static int keep_partner(price_request *rq, const store_quote *cur, cpqd_errs *errs)
+{
+    const char *had = cur->partner_id;
+    if (rq->partner_id && (!had || strcmp(rq->partner_id, had) != 0)) {
+        errs_add(errs, CPQD_EREFUSED, NULL, 0, 0,
+                 "partner_id: a quote keeps its partner (%.64s%s); it cannot become '%.64s'",
+                 had ? had : "none", had ? "" : ": it was made without one", rq->partner_id);
+        return CPQD_EREFUSED;
+    }
+    rq->partner_id = had;
+    return 0;
+}
+
+/* The money authority over the pricing date of a stored quote: a date
+ * more than the catalogs' `backdating_days` before today (the smallest
+ * of the lines' catalogs) needs a manager or admin; what-ifs through
+ * /v1/price may look at any date. */
+static int date_authorized(const quote_ctx *c, const price_request *rq, cpqd_errs *errs)
+{
+    int grace = 366;
+    for (size_t i = 0; i < rq->nlines; i++) {
+        const char *sku = rq->lines[i].sku;
+        const cat_product *p = sku ? cat_snapshot_product(c->snap, sku, strlen(sku)) : NULL;
+        if (p && p->catalog->backdating_days < grace)
+            grace = p->catalog->backdating_days;
+    }
+    const char *role = c->caller->role;
+    if (rq->date >= c->today - grace || !strcmp(role, "manager") || !strcmp(role, "admin"))
+        return 0;
+    char d[DATE_FMT_LEN], t[DATE_FMT_LEN];
+    date_format(rq->date, d);
+    date_format(c->today, t);
+    errs_add(errs, CPQD_EFORBIDDEN, NULL, 0, 0,
+             "date: %s is %d days before today (%s), more than the catalog allows (%d): a "
+             "back-dated quote needs a manager",
+             d, (int)(c->today - rq->date), t, grace);
+    return CPQD_EFORBIDDEN;
+}
+
 /* Splits "valid_until" off the body, parses the rest as a price request
- * and applies the caller's identity. */
-static int qreq_parse(quote_ctx *c, const char *body, size_t len, qreq *r, cpqd_errs *errs)
+ * and applies the caller's identity; a revision (cur) keeps the quote's
+ * partner. */
+static int qreq_parse(quote_ctx *c, const char *body, size_t len, const store_quote *cur, qreq *r,
+                      cpqd_errs *errs)
 {
     memset(r, 0, sizeof(*r));
     json_error_t je;
@@ -285,6 +329,11 @@ static int qreq_parse(quote_ctx *c, const char *body, size_t len, qreq *r, cpqd_
     }
     const quote_caller *k = c->caller;
     price_request *rq = r->rq;
+    if ((rc = date_authorized(c, rq, errs)) != 0 ||
+        (cur && !partner_caller(c) && (rc = keep_partner(rq, cur, errs)) != 0)) {
+        json_decref(root);
+        return rc;
+    }
     if (partner_caller(c)) {
         rq->role = "partner";
         rq->partner_id = k->partner_id;
@@ -455,7 +504,8 @@ int quote_create(quote_ctx *c, const char *body, size_t len, const char *idem_ke
     int rc = idem_open(c, route, idem_key, body, len, hash, out, errs);
     if (rc)
         return rc == 1 ? 0 : rc;
-    if ((rc = qreq_parse(c, body, len, &r, errs)) == 0 && (rc = qreq_price(c, &r, &q, errs)) == 0 &&
+    if ((rc = qreq_parse(c, body, len, NULL, &r, errs)) == 0 &&
+        (rc = qreq_price(c, &r, &q, errs)) == 0 &&
         (rc = quote_archive_snapshot(c->st, c->snap, errs)) == 0 &&
         (rc = store_quote_insert(c->st, &q, year_of(c->today))) == 0) {
         out->created = 1;
@@ -611,12 +661,8 @@ int quote_revise(quote_ctx *c, const char *id, const char *body, size_t len,
         rc = illegal(errs, id, st, "revise");
         goto out;
     }
-    if ((rc = qreq_parse(c, body, len, &r, errs)) || (rc = qreq_price(c, &r, &q, errs)))
+    if ((rc = qreq_parse(c, body, len, &cur, &r, errs)) || (rc = qreq_price(c, &r, &q, errs)))
         goto out;
-    if (partner_caller(c) || !q.partner_id) { /* a revision keeps the quote's partner */
-        free(q.partner_id);
-        q.partner_id = cur.partner_id ? strdup(cur.partner_id) : NULL;
-    }
     if (strcmp(q.customer_id, cur.customer_id) != 0) {
         errs_add(errs, CPQD_EINVAL, NULL, 0, 0,
                  "customer.id: a revision cannot change the customer ('%.64s')", cur.customer_id);

@@ -8,9 +8,9 @@
 #ifndef CPQD_TESTS_CONTRACTS_FIXTURE_H
 #define CPQD_TESTS_CONTRACTS_FIXTURE_H
 
-enum { K_ADMIN, K_REP, K_CRM, K_PARTNER_A, K_PARTNER_B, NKEYS };
-static const char *const key_role[NKEYS] = {"admin", "rep", "crm", "partner", "partner"};
-static const char *const key_partner[NKEYS] = {NULL, NULL, NULL, "P-101", "P-102"};
+enum { K_ADMIN, K_REP, K_CRM, K_PARTNER_A, K_PARTNER_B, K_MANAGER, NKEYS };
+static const char *const key_role[NKEYS] = {"admin", "rep", "crm", "partner", "partner", "manager"};
+static const char *const key_partner[NKEYS] = {NULL, NULL, NULL, "P-101", "P-102", NULL};
 
 typedef struct fx {
     char *dir, *keys, *db, *logp;
@@ -179,7 +179,7 @@ static json_t *accept_ok(fx *f, int k, const char *qid, const char *body)
 }
 
 /* The priced total of quote line id. */
-static const char *line_total(json_t *quote, const char *id)
+static inline const char *line_total(json_t *quote, const char *id)
 {
     size_t i;
     json_t *l;
@@ -202,7 +202,7 @@ static money_dec items_sum(json_t *items, const char *line)
 
 /* GET /v1/contracts/{id}/receivables (as_of may be NULL), checked: items
  * add up to the total; returns the body. */
-static json_t *receivables(fx *f, int k, const char *cid, const char *as_of)
+static inline json_t *receivables(fx *f, int k, const char *cid, const char *as_of)
 {
     char *path = as_of ? tu_fmt("/v1/contracts/%s/receivables?as_of=%s", cid, as_of)
                        : tu_fmt("/v1/contracts/%s/receivables", cid);

@@ -683,21 +683,30 @@ static void test_payment_term_partner_and_override(void **state)
                                "{\"id\":\"kettle\",\"sku\":\"APL-KTL-17\",\"quantity\":\"2\"}]}");
     const char *oven = line_total(q, "oven"), *kettle = line_total(q, "kettle");
     json_t *j;
-    /* an unknown term in an override: 400, nothing written */
+    /* a partner accepts on the catalog's terms (docs/auth.md "Money
+     * authority"): naming one is 403, nothing written */
     assert_int_equal(accept_q(f, K_PARTNER_A, js(q, "id"),
+                              "{\"signed_on\":\"2026-12-02\",\"lines\":{\"oven\":"
+                              "{\"payment_term\":\"retail-eom60\"}}}",
+                              NULL, &j),
+                     403);
+    json_decref(j);
+    /* an unknown term in an override: 400, nothing written */
+    assert_int_equal(accept_q(f, K_REP, js(q, "id"),
                               "{\"signed_on\":\"2026-12-02\",\"lines\":{\"oven\":"
                               "{\"payment_term\":\"net-999\"}}}",
                               NULL, &j),
                      400);
     assert_non_null(strstr(js(json_object_get(j, "error"), "message"), "net-999"));
     json_decref(j);
-    assert_int_equal(accept_q(f, K_PARTNER_A, js(q, "id"),
+    assert_int_equal(accept_q(f, K_REP, js(q, "id"),
                               "{\"signed_on\":\"2026-12-02\",\"lines\":{\"oven\":"
                               "{\"payment_term\":7}}}",
                               NULL, &j),
                      400);
     json_decref(j);
-    json_t *c = accept_ok(f, K_PARTNER_A, js(q, "id"),
+    /* the partner's rep accepts it with another term for the oven */
+    json_t *c = accept_ok(f, K_REP, js(q, "id"),
                           "{\"signed_on\":\"2026-12-02\",\"lines\":{"
                           "\"oven\":{\"payment_term\":\"retail-eom60\"},"
                           "\"oven2\":{\"delivered_on\":\"2026-12-10\"},"

@@ -550,11 +550,11 @@ static size_t line_items(json_t *c, const char *line, json_t **out, size_t cap)
 
 #define BILL_DAY_Q                                                                                 \
     "{\"customer\":{\"id\":\"S-3\"},\"date\":\"2026-12-01\",\"lines\":["                           \
-    "{\"id\":\"ent\",\"sku\":\"SAS-CRM-ENT-M\",\"quantity\":\"10\","                               \
+    "{\"id\":\"ent\",\"sku\":\"SAS-CRM-ENT-M\",\"quantity\":\"10\",\"options\":[],"                 \
     "\"attributes\":{\"tenant\":\"gamma\"}},"                                                      \
     "{\"id\":\"seats\",\"sku\":\"SAS-CRM-STD-Q\",\"quantity\":\"10\","                             \
     "\"attributes\":{\"tenant\":\"gamma\"}},"                                                      \
-    "{\"id\":\"ey\",\"sku\":\"SAS-CRM-ENT-Y\",\"quantity\":\"2\","                                 \
+    "{\"id\":\"ey\",\"sku\":\"SAS-CRM-ENT-Y\",\"quantity\":\"2\",\"options\":[],"                   \
     "\"attributes\":{\"tenant\":\"gamma\"}},"                                                      \
     "{\"id\":\"onb\",\"sku\":\"SAS-SVC-ONBOARD\",\"quantity\":\"1\"}]}"
 
@@ -671,7 +671,7 @@ static void test_bill_day_and_equal_parts(void **state)
     q = approved_quote(f, K_REP,
                        "{\"customer\":{\"id\":\"S-4\"},\"date\":\"2026-12-01\",\"lines\":"
                        "[{\"id\":\"ent\",\"sku\":\"SAS-CRM-ENT-M\",\"quantity\":\"10\","
-                       "\"attributes\":{\"tenant\":\"delta\"}}]}");
+                       "\"options\":[],\"attributes\":{\"tenant\":\"delta\"}}]}");
     c = accept_ok(f, K_REP, js(q, "id"),
                   "{\"signed_on\":\"2026-12-02\",\"start_on\":\"2027-01-15\","
                   "\"lines\":{\"ent\":{\"bill_day\":0}}}");

@@ -377,6 +377,8 @@ typedef struct cat_catalog {
     char currency[4];
     const char *timezone;
     money_round rounding;
+    int backdating_days; /* days before today a stored quote may be priced on by
+                          * a rep (docs/quotes.md "Pricing date"); 0 by default */
     bool prices_include_tax;
     bool tax_per_document;
     const cat_tax_class *tax_classes;

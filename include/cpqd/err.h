@@ -29,6 +29,8 @@ enum {
     CPQD_EFORBIDDEN = -11, /* the caller may not do this (authority, role) */
     CPQD_EINCOMPLETE = -12, /* a configurable product's line does not name a complete
                                configuration (a required choice is missing) */
+    CPQD_EREFUSED = -13,    /* a well-formed request the business rules refuse (a
+                               quote's partner cannot change, ...) */
 };
 
 /* Short stable name of a code ("invalid", "not_found", ...). */

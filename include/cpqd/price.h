@@ -100,6 +100,8 @@ typedef struct price_line_in {
     const price_choice_in *config;  /* a configuration: its exploded BOM becomes options, its
                                        root attribute choices attributes (docs/pricing.md) */
     size_t nconfig;
+    bool has_options;   /* options given (even none): the line's configuration */
+    bool has_config;    /* configuration given (even empty) */
     bool has_discount;
     money_dec discount; /* requested discount, percent */
 } price_line_in;
@@ -263,6 +265,62 @@ int price_rules_check(price_worker *w, const cat_snapshot *s, cpqd_errs *errs, s
  * Uses the snapshot's configurator models (or compiles them). Returns 0
  * or CPQD_ENOMEM. */
 int price_check(const cat_snapshot *s, cpqd_errs *notes);
+
+/* ---- money authority (price_authority.c, docs/auth.md "Money
+ * authority"): the one rule for a requested discount, a price outside
+ * the floor/ceiling, and an amount a caller sets after signing ---- */
+
+/* Whose authority: a role (partner, rep, manager, crm, admin, or any
+ * approval level id of the catalog), its partner, and the authority set
+ * on its API key (which overrides the role's). */
+typedef struct price_who {
+    const char *role; /* NULL: rep */
+    const char *partner_id;
+    bool has_authority;
+    money_dec authority; /* percent */
+} price_who;
+
+/* The discount authority of who in catalog cc, in percent: the key's,
+ * else 100 for admin, a partner's `discount_authority`, or the role's
+ * approval level; false when it has none (every discount needs
+ * approval). */
+bool price_authority_of(const cat_catalog *cc, const price_who *who, money_dec *pct);
+/* The lowest approval level of cc whose authority covers pct, else the
+ * top one. */
+const char *price_level_for(const cat_catalog *cc, money_dec pct);
+/* The top approval level of cc (who approves prices outside floor and
+ * ceiling), or "approver" when the catalog lists none. */
+const char *price_level_top(const cat_catalog *cc);
+
+/* An amount a caller sets in place of the one the service would set. */
+typedef struct price_change {
+    const char *field;        /* as the caller wrote it: "period_amount" */
+    const cat_product *product;
+    const char *currency;     /* of the amounts */
+    date_days on;             /* the day the amount applies from */
+    money_dec qty;            /* units the amounts are for */
+    money_dec reference;      /* what the service would set */
+    money_dec asked;          /* what the caller asks for */
+    const char *customer_id, *segment, *partner_id; /* whose price: selects the book */
+} price_change;
+
+typedef struct price_verdict {
+    bool allowed;
+    const char *level; /* refused: the lowest approval level that may do it, NULL: none */
+    char reason[256];  /* refused: why, naming the field and the amounts */
+} price_verdict;
+
+/* Whether who may set ch->asked: always when it equals the reference;
+ * never for a partner; a lower amount is a discount off the reference
+ * that must be within who's authority in the product's catalog; and the
+ * amount must lie within the floor and ceiling (per unit × qty, plus tax
+ * when the catalog's prices exclude it: amounts are what the customer
+ * pays) of the book that would price the product for that customer on ch->on
+ * (contracted or partner book first, as step 8), unless who is the top
+ * approval level or admin. Fills *out; returns 0, or CPQD_EINVAL (an
+ * unknown currency) or CPQD_ERANGE. */
+int price_change_check(const cat_snapshot *s, const price_who *who, const price_change *ch,
+                       price_verdict *out);
 
 /* ---- JSON (price_json.c) ---- */
 
