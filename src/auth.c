@@ -65,7 +65,8 @@ static const char *const ak_role_names[AUTH_ROLE_N] = {
 };
 
 static const char *const ak_entry_keys[] = {
-    "id", "name", "role", "partner", "discount_authority", "hash", "created", NULL,
+    "id",   "name",          "role",           "partner", "discount_authority", "max_lines",
+    "quotes_per_minute", "bytes_per_day", "hash", "created", NULL,
 };
 
 static const char ak_file_header[] =
@@ -393,7 +394,8 @@ static void ak_unknown_keys(ak_ld *l, const yn *m)
         if (!ak_entry_keys[j])
             ak_err(l, k->line, k->col,
                    "unknown key '%.64s' in a key entry (id, name, role, partner, "
-                   "discount_authority, hash, created)",
+                   "discount_authority, max_lines, quotes_per_minute, bytes_per_day, hash, "
+                   "created)",
                    k->str);
     }
 }
@@ -467,6 +469,52 @@ static void ak_entry_authority(ak_ld *l, const yn *m, ak_entry *x)
     x->pub.authority = d;
 }
 
+/* The defaults by role (docs/auth.md "Limits"): a partner's portal
+ * quotes a few hundred lines at a human pace; staff tools more; the CRM
+ * and operators synchronise in bulk. */
+auth_limits auth_role_limits(auth_role r)
+{
+    static const auth_limits by_role[AUTH_ROLE_N] = {
+        [AUTH_ROLE_PARTNER] = {500, 60, 50000000ull},
+        [AUTH_ROLE_REP] = {2000, 120, 200000000ull},
+        [AUTH_ROLE_MANAGER] = {2000, 120, 200000000ull},
+        [AUTH_ROLE_CRM] = {AUTH_LIMIT_LINES_MAX, 600, 1000000000ull},
+        [AUTH_ROLE_ADMIN] = {AUTH_LIMIT_LINES_MAX, 600, 1000000000ull},
+    };
+    return (unsigned)r < AUTH_ROLE_N ? by_role[r] : by_role[AUTH_ROLE_PARTNER];
+}
+
+/* An optional positive integer field lo..hi into *out (kept when absent). */
+static void ak_entry_count(ak_ld *l, const yn *m, const char *field, uint64_t hi, uint64_t *out)
+{
+    const yn *v = ak_field(l, m, field, false);
+    if (!v)
+        return;
+    uint64_t n = 0;
+    bool ok = v->len > 0 && v->len <= 15 && strspn(v->str, "0123456789") == v->len;
+    for (size_t i = 0; ok && i < v->len; i++)
+        n = n * 10 + (uint64_t)(v->str[i] - '0');
+    if (!ok || n < 1 || n > hi) {
+        ak_err(l, v->line, v->col, "'%s' must be an integer from 1 to %llu, not '%.32s'", field,
+               (unsigned long long)hi, v->str);
+        return;
+    }
+    *out = n;
+}
+
+static void ak_entry_limits(ak_ld *l, const yn *m, ak_entry *x)
+{
+    auth_limits *lim = &x->pub.limits;
+    *lim = auth_role_limits(x->pub.role);
+    uint64_t lines = lim->max_lines, pm = lim->quotes_per_minute, bytes = lim->bytes_per_day;
+    ak_entry_count(l, m, "max_lines", AUTH_LIMIT_LINES_MAX, &lines);
+    ak_entry_count(l, m, "quotes_per_minute", AUTH_LIMIT_PER_MINUTE_MAX, &pm);
+    ak_entry_count(l, m, "bytes_per_day", AUTH_LIMIT_BYTES_MAX, &bytes);
+    lim->max_lines = (size_t)lines;
+    lim->quotes_per_minute = (unsigned)pm;
+    lim->bytes_per_day = bytes;
+}
+
 static void ak_entry_hash(ak_ld *l, const yn *m, ak_entry *x)
 {
     const yn *v = ak_field(l, m, "hash", true);
@@ -503,6 +551,7 @@ static void ak_entry_decode(ak_ld *l, const yn *m, ak_entry *x)
     ak_entry_name(l, m, x);
     ak_entry_role(l, m, x);
     ak_entry_authority(l, m, x);
+    ak_entry_limits(l, m, x);
     ak_entry_hash(l, m, x);
     ak_entry_created(l, m);
 }

@@ -31,6 +31,8 @@ const char *err_code_name(int code)
     case CPQD_EFORBIDDEN: return "forbidden";
     case CPQD_EINCOMPLETE: return "incomplete";
     case CPQD_EREFUSED: return "refused";
+    case CPQD_ETOOBIG: return "too_big";
+    case CPQD_ERATE: return "rate_limited";
     default: return "internal";
     }
 }

@@ -11,6 +11,7 @@
 #ifndef CPQD_HTTP_INT_H
 #define CPQD_HTTP_INT_H
 
+#include "cpqd/auth.h"
 #include "cpqd/cat.h"
 #include "cpqd/err.h"
 #include "cpqd/http.h"
@@ -231,6 +232,7 @@ typedef struct http_caller {
     const char *key_id;     /* "k_..." ("dev" without --keys) */
     bool has_authority;     /* discount authority set on the key */
     money_dec authority;
+    auth_limits limits;     /* the key's (docs/auth.md "Limits") */
 } http_caller;
 
 #define HTTP_PER_PAGE_DEFAULT 50

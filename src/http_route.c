@@ -45,6 +45,7 @@ typedef enum http_problem {
     HP_METHOD_NOT_ALLOWED,
     HP_CONFLICT,
     HP_PAYLOAD_TOO_LARGE,
+    HP_RATE_LIMITED,
     HP_CATALOG_INVALID,
     HP_OUT_OF_RANGE,
     HP_DIVISION_BY_ZERO,
@@ -77,7 +78,8 @@ static const http_problem_row http_problems[] = {
     [HP_NOT_FOUND] = {CPQD_ENOTFOUND, 404, "not_found", "Not Found"},
     [HP_METHOD_NOT_ALLOWED] = {0, 405, "method_not_allowed", "Method Not Allowed"},
     [HP_CONFLICT] = {CPQD_ECONFLICT, 409, "conflict", "Conflict"},
-    [HP_PAYLOAD_TOO_LARGE] = {0, 413, "payload_too_large", "Payload Too Large"},
+    [HP_PAYLOAD_TOO_LARGE] = {CPQD_ETOOBIG, 413, "payload_too_large", "Payload Too Large"},
+    [HP_RATE_LIMITED] = {CPQD_ERATE, 429, "rate_limited", "Too Many Requests"},
     [HP_EXPECTATION_FAILED] = {0, 417, "expectation_failed", "Expectation Failed"},
     [HP_CATALOG_INVALID] = {0, 422, "catalog_invalid", "Unprocessable Entity"},
     [HP_OUT_OF_RANGE] = {CPQD_ERANGE, 422, "out_of_range", "Unprocessable Entity"},
@@ -558,6 +560,12 @@ static void h_price(http_ctx *c, const http_query *q)
     price_result res;
     int rc = errs ? price_json_parse(body, len, &buf, &rq, errs) : CPQD_ENOMEM;
     bool partner = c->caller.role == HTTP_ROLE_PARTNER;
+    if (rc == 0 && rq->nlines > c->caller.limits.max_lines) {
+        errs_add(errs, CPQD_ETOOBIG, NULL, 0, 0,
+                 "lines: %zu lines, more than this key may price at once (%zu)", rq->nlines,
+                 c->caller.limits.max_lines);
+        rc = CPQD_ETOOBIG;
+    }
     if (rc == 0) {
         if (partner) {
             rq->role = "partner";
@@ -617,8 +625,20 @@ static store *need_store(http_ctx *c)
     return c->w->store;
 }
 
+/* A 429's Retry-After: the first error's "retry_after" field. */
+static void retry_after_header(http_ctx *c, const cpqd_errs *errs)
+{
+    const cpqd_err *e = errs && errs_count(errs) ? errs_get(errs, 0) : NULL;
+    for (size_t i = 0; e && i < e->nfields; i++)
+        if (!strcmp(e->fields[i].key, "retry_after"))
+            evhttp_add_header(evhttp_request_get_output_headers(c->req), "Retry-After",
+                              e->fields[i].value);
+}
+
 static void reply_errs(http_ctx *c, int rc, cpqd_errs *errs, const char *what)
 {
+    if (rc == CPQD_ERATE)
+        retry_after_header(c, errs);
     if (!errs || errs_count(errs) == 0) {
         reply_problem(c, problem_of_code(rc), NULL, "%s failed: %s", what, err_code_name(rc));
         return;
@@ -672,7 +692,8 @@ static void quote_run(http_ctx *c, const http_query *q, quote_fn fn, const char 
                        .partner_id = c->caller.partner_id,
                        .segment = c->caller.segment,
                        .has_authority = c->caller.has_authority,
-                       .authority = c->caller.authority};
+                       .authority = c->caller.authority,
+                       .limits = c->caller.limits};
     quote_usage usage;
     quote_usage_init(&usage, c->w->store);
     quote_ctx qc = {.st = c->w->store,
@@ -1060,7 +1081,7 @@ static bool authenticate(http_ctx *c, const http_route *r)
         return true;
     if (!keys) {
         c->caller = (http_caller){.role = HTTP_ROLE_INTERNAL, .auth_role = AUTH_ROLE_ADMIN,
-                                  .key_id = "dev"};
+                                  .key_id = "dev", .limits = auth_role_limits(AUTH_ROLE_ADMIN)};
         return true;
     }
     struct evkeyvalq *h = evhttp_request_get_input_headers(c->req);
@@ -1083,6 +1104,7 @@ static bool authenticate(http_ctx *c, const http_route *r)
         .key_id = k->id,
         .has_authority = k->has_authority,
         .authority = k->authority,
+        .limits = k->limits,
     };
     if (!(r->roles & R(k->role))) {
         reply_problem(c, HP_FORBIDDEN, NULL, "the %s role may not call %s %s",

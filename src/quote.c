@@ -9,6 +9,8 @@
  */
 #include "cpqd/quote.h"
 
+#include "cpqd/limit.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <openssl/evp.h>
@@ -329,6 +331,13 @@ static int qreq_parse(quote_ctx *c, const char *body, size_t len, const store_qu
     }
     const quote_caller *k = c->caller;
     price_request *rq = r->rq;
+    if (k->limits.max_lines && rq->nlines > k->limits.max_lines) {
+        errs_add(errs, CPQD_ETOOBIG, NULL, 0, 0,
+                 "lines: %zu lines, more than this key may quote at once (%zu)", rq->nlines,
+                 k->limits.max_lines);
+        json_decref(root);
+        return CPQD_ETOOBIG;
+    }
     if ((rc = date_authorized(c, rq, errs)) != 0 ||
         (cur && !partner_caller(c) && (rc = keep_partner(rq, cur, errs)) != 0)) {
         json_decref(root);
@@ -482,6 +491,71 @@ static int idem_open(quote_ctx *c, const char *route, const char *idem_key, cons
     return rc;
 }
 
+/* ---- limits per key (docs/auth.md "Limits") ---- */
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One quote write (create or revise) of the caller's per-minute budget. */
+static int write_allowed(const quote_ctx *c, cpqd_errs *errs)
+{
+    const quote_caller *k = c->caller;
+    unsigned wait = 0;
+    if (!k->limits.quotes_per_minute)
+        return 0;
+    int rc = limit_quote_take(k->key_id, k->limits.quotes_per_minute, mono_ms(), &wait);
+    if (rc == CPQD_ERATE) {
+        char w[16];
+        snprintf(w, sizeof(w), "%u", wait);
+        errs_add(errs, CPQD_ERATE, NULL, 0, 0,
+                 "this key may write %u quotes a minute; try again in %u s",
+                 k->limits.quotes_per_minute, wait);
+        errs_field(errs, "retry_after", w);
+    }
+    return rc;
+}
+
+/* What a version stores that grows with the request: its request and
+ * priced result. */
+static uint64_t stored_bytes(const store_quote *q)
+{
+    return (uint64_t)strlen(q->request) + strlen(q->priced);
+}
+
+/* Whether the caller may store q today (its bytes per day). */
+static int bytes_allowed(const quote_ctx *c, const store_quote *q, cpqd_errs *errs)
+{
+    const quote_caller *k = c->caller;
+    uint64_t used = 0;
+    if (!k->limits.bytes_per_day)
+        return 0;
+    int rc = limit_bytes_check(k->key_id, c->today, k->limits.bytes_per_day, stored_bytes(q),
+                               &used);
+    if (rc == CPQD_ERATE) {
+        /* until the service's next day */
+        char w[16];
+        snprintf(w, sizeof(w), "%lld", (long long)(86400 - date_now() % 86400));
+        errs_add(errs, CPQD_ERATE, NULL, 0, 0,
+                 "this key may store %llu bytes of quotes a day; %llu are used and this quote "
+                 "needs %llu",
+                 (unsigned long long)k->limits.bytes_per_day, (unsigned long long)used,
+                 (unsigned long long)stored_bytes(q));
+        errs_field(errs, "retry_after", w);
+    }
+    return rc;
+}
+
+/* Counts a stored quote's bytes against the caller's day. */
+static void bytes_count(const quote_ctx *c, const store_quote *q)
+{
+    if (c->caller->limits.bytes_per_day)
+        limit_bytes_add(c->caller->key_id, c->today, stored_bytes(q));
+}
+
 /* ---- the routes ---- */
 
 static int year_of(date_days d)
@@ -501,11 +575,13 @@ int quote_create(quote_ctx *c, const char *body, size_t len, const char *idem_ke
     memset(out, 0, sizeof(*out));
     memset(&q, 0, sizeof(q));
     memset(&r, 0, sizeof(r));
-    int rc = idem_open(c, route, idem_key, body, len, hash, out, errs);
+    int rc = write_allowed(c, errs);
+    if (rc == 0)
+        rc = idem_open(c, route, idem_key, body, len, hash, out, errs);
     if (rc)
         return rc == 1 ? 0 : rc;
     if ((rc = qreq_parse(c, body, len, NULL, &r, errs)) == 0 &&
-        (rc = qreq_price(c, &r, &q, errs)) == 0 &&
+        (rc = qreq_price(c, &r, &q, errs)) == 0 && (rc = bytes_allowed(c, &q, errs)) == 0 &&
         (rc = quote_archive_snapshot(c->st, c->snap, errs)) == 0 &&
         (rc = store_quote_insert(c->st, &q, year_of(c->today))) == 0) {
         out->created = 1;
@@ -514,8 +590,8 @@ int quote_create(quote_ctx *c, const char *body, size_t len, const char *idem_ke
     }
     if (rc == 0)
         rc = quote_emit(c, "quote.created", &q);
-    if (rc == 0)
-        rc = store_commit(c->st);
+    if (rc == 0 && (rc = store_commit(c->st)) == 0)
+        bytes_count(c, &q);
     if (rc) {
         store_rollback(c->st);
         quote_reply_fini(out);
@@ -644,7 +720,9 @@ int quote_revise(quote_ctx *c, const char *id, const char *body, size_t len,
     memset(&q, 0, sizeof(q));
     memset(&r, 0, sizeof(r));
     snprintf(route, sizeof(route), "POST /v1/quotes/%.64s/revise", id);
-    int rc = idem_open(c, route, idem_key, body, len, hash, out, errs);
+    int rc = write_allowed(c, errs);
+    if (rc == 0)
+        rc = idem_open(c, route, idem_key, body, len, hash, out, errs);
     if (rc)
         return rc == 1 ? 0 : rc;
     if ((rc = load_scoped(c, id, 0, &cur, errs))) {
@@ -661,7 +739,8 @@ int quote_revise(quote_ctx *c, const char *id, const char *body, size_t len,
         rc = illegal(errs, id, st, "revise");
         goto out;
     }
-    if ((rc = qreq_parse(c, body, len, &cur, &r, errs)) || (rc = qreq_price(c, &r, &q, errs)))
+    if ((rc = qreq_parse(c, body, len, &cur, &r, errs)) || (rc = qreq_price(c, &r, &q, errs)) ||
+        (rc = bytes_allowed(c, &q, errs)))
         goto out;
     if (strcmp(q.customer_id, cur.customer_id) != 0) {
         errs_add(errs, CPQD_EINVAL, NULL, 0, 0,
@@ -687,8 +766,8 @@ int quote_revise(quote_ctx *c, const char *id, const char *body, size_t len,
     rc = out->body ? idem_record(c, route, idem_key, hash, out, id) : CPQD_ENOMEM;
     if (rc == 0)
         rc = quote_emit(c, "quote.revised", &cur);
-    if (rc == 0)
-        rc = store_commit(c->st);
+    if (rc == 0 && (rc = store_commit(c->st)) == 0)
+        bytes_count(c, &q);
 out:
     if (rc) {
         store_rollback(c->st);

@@ -127,14 +127,14 @@ static const char *js(json_t *o, const char *k)
     return v;
 }
 
-static money_dec dec(const char *s)
+static inline money_dec dec(const char *s)
 {
     money_dec v;
     assert_int_equal(money_parse(s, strlen(s), &v), 0);
     return v;
 }
 
-static void assert_dec_eq(money_dec a, const char *want)
+static inline void assert_dec_eq(money_dec a, const char *want)
 {
     if (money_cmp(a, dec(want)) != 0) {
         char b[MONEY_FMT_MAX];
@@ -145,7 +145,7 @@ static void assert_dec_eq(money_dec a, const char *want)
 
 /* Creates a quote as k and submits it (approved without a discount);
  * returns the quote (its priced lines) as JSON. */
-static json_t *approved_quote(fx *f, int k, const char *body)
+static inline json_t *approved_quote(fx *f, int k, const char *body)
 {
     json_t *j;
     int st = call(f, k, "POST", "/v1/quotes", body, &j);
@@ -160,7 +160,7 @@ static json_t *approved_quote(fx *f, int k, const char *body)
     return j;
 }
 
-static int accept_q(fx *f, int k, const char *qid, const char *body, const char *extra,
+static inline int accept_q(fx *f, int k, const char *qid, const char *body, const char *extra,
                     json_t **out)
 {
     char *path = tu_fmt("/v1/quotes/%s/accept", qid);
@@ -169,7 +169,7 @@ static int accept_q(fx *f, int k, const char *qid, const char *body, const char 
     return st;
 }
 
-static json_t *accept_ok(fx *f, int k, const char *qid, const char *body)
+static inline json_t *accept_ok(fx *f, int k, const char *qid, const char *body)
 {
     json_t *j;
     int st = accept_q(f, k, qid, body, NULL, &j);
@@ -190,7 +190,7 @@ static inline const char *line_total(json_t *quote, const char *id)
 }
 
 /* Sum of the items' amounts, of line `line` only when non-NULL. */
-static money_dec items_sum(json_t *items, const char *line)
+static inline money_dec items_sum(json_t *items, const char *line)
 {
     money_dec s = money_from_int(0);
     size_t i;

@@ -31,6 +31,8 @@ enum {
                                configuration (a required choice is missing) */
     CPQD_EREFUSED = -13,    /* a well-formed request the business rules refuse (a
                                quote's partner cannot change, ...) */
+    CPQD_ETOOBIG = -14,     /* a request larger than the caller may send (lines) */
+    CPQD_ERATE = -15,       /* the caller's rate or volume limit is used up for now */
 };
 
 /* Short stable name of a code ("invalid", "not_found", ...). */

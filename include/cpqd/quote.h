@@ -23,6 +23,7 @@
 #ifndef CPQD_QUOTE_H
 #define CPQD_QUOTE_H
 
+#include "cpqd/auth.h"
 #include "cpqd/cat.h"
 #include "cpqd/date.h"
 #include "cpqd/err.h"
@@ -53,6 +54,7 @@ typedef struct quote_caller {
     const char *segment;    /* partner callers: the partner's segment, if any */
     bool has_authority;     /* a discount authority set on the key */
     money_dec authority;    /* percent */
+    auth_limits limits;     /* the key's limits (docs/auth.md "Limits"); zeros: none */
 } quote_caller;
 
 typedef struct quote_ctx {
