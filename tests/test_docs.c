@@ -621,10 +621,8 @@ static const char *dx_key_for(const char *label, size_t len, dx_buf *err)
         return NULL;
     }
     char *name = tu_fmt("docs %.*s", (int)len, label);
-    const char *argv[] = {"key",     "new",    "--keys",
-                          keys.file, "--role", role,
-                          "--name",  name,     *partner ? "--partner" : NULL,
-                          partner,   NULL};
+    const char *argv[] = {"key", "new", "--keys", keys.file, "--role", role, "--name", name,
+                          *partner ? "--partner" : NULL, partner, NULL};
     char *out = NULL, *errtext = NULL;
     int st = tu_run(argv, &out, &errtext);
     free(name);
