@@ -1279,7 +1279,7 @@ void http_route_request(struct evhttp_request *req, void *arg)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     /* taken now: once replied to, req may be freed at any time */
     const char *method = method_of(req);
-    char *uri = log_enabled(CPQD_LOG_DEBUG) ? strdup(evhttp_request_get_uri(req)) : NULL;
+    char *uri = log_enabled(CPQD_LOG_INFO) ? strdup(evhttp_request_get_uri(req)) : NULL;
     http_conn_request_done(req);
     /* The request keeps this snapshot even if a reload publishes another
      * meanwhile. The reply is fully serialised once dispatch returns, so
@@ -1291,8 +1291,10 @@ void http_route_request(struct evhttp_request *req, void *arg)
     cat_snapshot_release(c.snap);
     for (size_t i = 0; i < c.nparams; i++)
         free(c.params[i]);
+    /* the key's public id, never the key (docs/auth.md); "-" without one */
     if (uri)
-        log_debug("w%u %s %s %d %.3fms", w->id, method, uri, c.status, ms_since(&t0));
+        log_info("w%u %s %s %d %.3fms key %s", w->id, method, uri, c.status, ms_since(&t0),
+                 c.caller.key_id ? c.caller.key_id : "-");
     free(uri);
 }
 

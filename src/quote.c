@@ -194,6 +194,15 @@ static char *dump(json_t *o)
     return s;
 }
 
+/* A quote with its priced result and its history. */
+static char *quote_full(const quote_ctx *c, const store_quote *q)
+{
+    json_t *o = quote_json(c, q, true);
+    if (o)
+        json_object_set_new(o, "history", history_json(c, q->id));
+    return dump(o);
+}
+
 /* Writes event `type` about q in the caller's open transaction (the
  * outbox, docs/events.md): the payload is the quote as GET
  * /v1/quotes/{id} shows it to the CRM (an internal caller, so never
@@ -585,7 +594,7 @@ int quote_create(quote_ctx *c, const char *body, size_t len, const char *idem_ke
         (rc = quote_archive_snapshot(c->st, c->snap, errs)) == 0 &&
         (rc = store_quote_insert(c->st, &q, year_of(c->today))) == 0) {
         out->created = 1;
-        out->body = dump(quote_json(c, &q, true));
+        out->body = quote_full(c, &q); /* read in the transaction: its first history entry */
         rc = out->body ? idem_record(c, route, idem_key, hash, out, q.id) : CPQD_ENOMEM;
     }
     if (rc == 0)
@@ -616,15 +625,6 @@ static int load_scoped(quote_ctx *c, const char *id, int version, store_quote *q
             errs_add(errs, rc, NULL, 0, 0, "no quote '%.64s'", id);
     }
     return rc;
-}
-
-/* A quote with its priced result and its history. */
-static char *quote_full(const quote_ctx *c, const store_quote *q)
-{
-    json_t *o = quote_json(c, q, true);
-    if (o)
-        json_object_set_new(o, "history", history_json(c, q->id));
-    return dump(o);
 }
 
 int quote_get(quote_ctx *c, const char *id, int version, quote_reply *out, cpqd_errs *errs)
@@ -762,7 +762,7 @@ int quote_revise(quote_ctx *c, const char *id, const char *body, size_t len,
     if ((rc = store_quote_get(c->st, id, 0, &cur)))
         goto out;
     out->created = 1;
-    out->body = dump(quote_json(c, &cur, true));
+    out->body = quote_full(c, &cur);
     rc = out->body ? idem_record(c, route, idem_key, hash, out, id) : CPQD_ENOMEM;
     if (rc == 0)
         rc = quote_emit(c, "quote.revised", &cur);
