@@ -332,7 +332,7 @@ static void test_auth_load_reports_every_entry_error(void **state)
         "%1$s:15:9: invalid id 'k 5' (letters, digits, '_', '.', '-'; starts with a letter or "
         "digit; at most 64)\n"
         "%1$s:20:5: unknown key 'colour' in a key entry (id, name, role, partner, "
-        "discount_authority, hash, created)\n"
+        "discount_authority, max_lines, quotes_per_minute, bytes_per_day, hash, created)\n"
         "%1$s:24:25: 'discount_authority' must be a percent between 0 and 100, not '120'\n"
         "%1$s:28:25: 'discount_authority' must be a percent between 0 and 100, not '-1'\n"
         "%1$s:30:5: key entry is missing 'id'\n"
