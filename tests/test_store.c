@@ -1033,6 +1033,10 @@ static void test_store_list_filters_and_pages(void **state)
     }
     assert_int_equal(store_quote_set_status(st, ids[2], "draft", "sent", "k", NULL), 0);
     assert_int_equal(store_quote_set_status(st, ids[3], "draft", "sent", "k", NULL), 0);
+    /* the same second for all, whenever the inserts ran */
+    store_close(st);
+    raw_exec(f->db, "UPDATE quotes SET created_at = '2026-12-01T12:00:00Z'");
+    st = open_ok(f->db);
 
     /* all, newest first: same second, so by year then number, descending */
     const char *all[] = {"Q-2026-000006", "Q-2026-000005", "Q-2026-000004", "Q-2026-000003",

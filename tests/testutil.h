@@ -209,10 +209,15 @@ static inline int tu_copy_tree(const char *src, const char *dst)
     return rc;
 }
 
-/* Removes a tree (best effort). */
+/* Removes a tree (best effort). A symbolic link is removed, never
+ * followed: a link to the repository inside a scratch tree must not take
+ * the repository with it. */
 static inline void tu_rm_tree(const char *path)
 {
-    DIR *d = opendir(path);
+    struct stat sb;
+    if (lstat(path, &sb) != 0)
+        return;
+    DIR *d = S_ISDIR(sb.st_mode) ? opendir(path) : NULL;
     if (!d) {
         unlink(path);
         return;
