@@ -482,6 +482,20 @@ static int check_idem_key(const char *key, cpqd_errs *errs)
     return 0;
 }
 
+/* Before any work: checks the Idempotency-Key, hashes the body into
+ * hash and looks the key up outside a transaction (a replay answers
+ * without pricing again): 0 (go on), 1 (a stored reply is in *out) or an
+ * error. idem_open looks again inside the write transaction. */
+static int idem_peek(quote_ctx *c, const char *route, const char *idem_key, const char *body,
+                     size_t len, char hash[65], quote_reply *out, cpqd_errs *errs)
+{
+    int rc = check_idem_key(idem_key, errs);
+    if (rc)
+        return rc;
+    sha256_hex(body, len, hash);
+    return idem_replay(c, route, idem_key, hash, out, errs);
+}
+
 /* Opens the request's transaction and handles its Idempotency-Key:
  * returns 0 inside an open transaction (go on and record under hash),
  * 1 when a stored reply was replayed into *out (transaction closed), or
@@ -586,12 +600,18 @@ int quote_create(quote_ctx *c, const char *body, size_t len, const char *idem_ke
     memset(&r, 0, sizeof(r));
     int rc = write_allowed(c, errs);
     if (rc == 0)
+        rc = idem_peek(c, route, idem_key, body, len, hash, out, errs);
+    /* priced (Lua rules, the configurator) before the write transaction:
+     * writers never queue behind another request's pricing */
+    if (rc == 0 && (rc = qreq_parse(c, body, len, NULL, &r, errs)) == 0 &&
+        (rc = qreq_price(c, &r, &q, errs)) == 0 && (rc = bytes_allowed(c, &q, errs)) == 0)
         rc = idem_open(c, route, idem_key, body, len, hash, out, errs);
-    if (rc)
+    if (rc) {
+        qreq_fini(&r);
+        store_quote_fini(&q);
         return rc == 1 ? 0 : rc;
-    if ((rc = qreq_parse(c, body, len, NULL, &r, errs)) == 0 &&
-        (rc = qreq_price(c, &r, &q, errs)) == 0 && (rc = bytes_allowed(c, &q, errs)) == 0 &&
-        (rc = quote_archive_snapshot(c->st, c->snap, errs)) == 0 &&
+    }
+    if ((rc = quote_archive_snapshot(c->st, c->snap, errs)) == 0 &&
         (rc = store_quote_insert(c->st, &q, year_of(c->today))) == 0) {
         out->created = 1;
         out->body = quote_full(c, &q); /* read in the transaction: its first history entry */
@@ -710,38 +730,61 @@ static int refuse_expired(quote_ctx *c, store_quote *q, const char *action, cpqd
     return illegal(errs, q->id, "expired", action);
 }
 
+/* Whether quote q may be revised as it was read (its effective status),
+ * without writing anything. */
+static bool revisable(const quote_ctx *c, const store_quote *q)
+{
+    return action_allowed(effective_status(c, q), "revise");
+}
+
 int quote_revise(quote_ctx *c, const char *id, const char *body, size_t len,
                  const char *idem_key, quote_reply *out, cpqd_errs *errs)
 {
     char route[128], hash[65];
-    store_quote cur, q;
+    store_quote seen = {0}, cur = {0}, q = {0};
     qreq r;
     memset(out, 0, sizeof(*out));
-    memset(&q, 0, sizeof(q));
     memset(&r, 0, sizeof(r));
     snprintf(route, sizeof(route), "POST /v1/quotes/%.64s/revise", id);
     int rc = write_allowed(c, errs);
     if (rc == 0)
+        rc = idem_peek(c, route, idem_key, body, len, hash, out, errs);
+    /* priced before the write transaction on the quote as read; inside
+     * it the quote must still be that version (else 409: retry) */
+    bool priced = false;
+    if (rc == 0 && (rc = load_scoped(c, id, 0, &seen, errs)) == 0 && revisable(c, &seen)) {
+        if ((rc = qreq_parse(c, body, len, &seen, &r, errs)) == 0 &&
+            (rc = qreq_price(c, &r, &q, errs)) == 0)
+            rc = bytes_allowed(c, &q, errs);
+        priced = rc == 0;
+    }
+    if (rc == 0)
         rc = idem_open(c, route, idem_key, body, len, hash, out, errs);
-    if (rc)
-        return rc == 1 ? 0 : rc;
+    if (rc) {
+        rc = rc == 1 ? 0 : rc;
+        goto done;
+    }
     if ((rc = load_scoped(c, id, 0, &cur, errs))) {
         store_rollback(c->st);
-        return rc;
+        goto done;
     }
     const char *st = effective_status(c, &cur);
     if (!strcmp(st, "expired") && strcmp(cur.status, "expired") != 0) {
         rc = refuse_expired(c, &cur, "revise", errs);
-        store_quote_fini(&cur);
-        return rc;
+        goto done;
     }
     if (!action_allowed(st, "revise")) {
         rc = illegal(errs, id, st, "revise");
         goto out;
     }
-    if ((rc = qreq_parse(c, body, len, &cur, &r, errs)) || (rc = qreq_price(c, &r, &q, errs)) ||
-        (rc = bytes_allowed(c, &q, errs)))
+    if (!priced || cur.version != seen.version) {
+        errs_add(errs, CPQD_ECONFLICT, NULL, 0, 0,
+                 "quote %.64s changed while this revision was priced (now version %d): send "
+                 "it again",
+                 id, cur.version);
+        rc = CPQD_ECONFLICT;
         goto out;
+    }
     if (strcmp(q.customer_id, cur.customer_id) != 0) {
         errs_add(errs, CPQD_EINVAL, NULL, 0, 0,
                  "customer.id: a revision cannot change the customer ('%.64s')", cur.customer_id);
@@ -773,6 +816,8 @@ out:
         store_rollback(c->st);
         quote_reply_fini(out);
     }
+done:
+    store_quote_fini(&seen);
     store_quote_fini(&cur);
     store_quote_fini(&q);
     qreq_fini(&r);
