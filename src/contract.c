@@ -829,9 +829,8 @@ static int accept_write(quote_ctx *c, const accept_req *r, const store_quote *q,
         (rc = store_contract_insert(c->st, &k, year_of(r->signed_on), rows, s.items.n)) != 0)
         errs_add(errs, rc, NULL, 0, 0, "cannot store the contract: %s", store_last_error(c->st));
     /* the promotions the customer got now count against their limits */
-    if (rc == 0 && (rc = quote_usage_redeem(c->st, q->priced, q->customer_id, q->partner_id)) != 0)
-        errs_add(errs, rc, NULL, 0, 0, "cannot count promotion usage: %s",
-                 store_last_error(c->st));
+    if (rc == 0)
+        rc = quote_usage_redeem(c, q, errs);
     json_t *body = NULL, *ev = NULL;
     if (rc == 0)
         rc = contract_json_of(c, &k, rows, s.items.n, c->today, &body);

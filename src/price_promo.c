@@ -267,6 +267,41 @@ static int run_limit(pctx *c, const pcand *pc, money_dec granted, money_dec quot
     }
 }
 
+/* price_limit_recheck: see price.h */
+int price_limit_recheck(price_worker *w, const cat_snapshot *s, price_store *st,
+                        const price_request *rq, size_t nlines, const cat_promotion *p,
+                        money_dec granted, money_dec quote, bool *ok, char *why, size_t cap)
+{
+    *ok = true;
+    if (why && cap)
+        why[0] = '\0';
+    if (!p->limit)
+        return 0;
+    price_result r = {.date = rq->date};
+    memcpy(r.currency, rq->currency, sizeof(r.currency));
+    cpqd_errs *errs = errs_new();
+    pctx c = {.w = w, .s = s, .store = st, .rq = rq, .r = &r, .errs = errs, .nlines = nlines};
+    if (!errs || !(c.a = arena_new(4096)) ||
+        money_currency_minor(rq->currency, &c.minor) != 0) {
+        errs_free(errs);
+        return errs ? CPQD_EINVAL : CPQD_ENOMEM;
+    }
+    pcand pc = {.p = p};
+    papply ap = {.granted = granted};
+    money_dec allowed;
+    int rc = run_limit(&c, &pc, granted, quote, &allowed, &ap);
+    if (rc == 0 && (ap.refused || money_cmp(allowed, granted) < 0)) {
+        *ok = false;
+        if (why && cap)
+            snprintf(why, cap, "%s", ap.note ? ap.note : "refused by its limit rule");
+    }
+    if (rc && why && cap && errs_count(errs))
+        snprintf(why, cap, "%s", errs_get(errs, 0)->msg);
+    arena_free(c.a);
+    errs_free(errs);
+    return rc;
+}
+
 /* ---- effects ---- */
 
 /* Value of the free items pc grants, and the entry pricing them. */

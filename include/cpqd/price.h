@@ -266,6 +266,20 @@ int price_rules_check(price_worker *w, const cat_snapshot *s, cpqd_errs *errs, s
  * or CPQD_ENOMEM. */
 int price_check(const cat_snapshot *s, cpqd_errs *notes);
 
+/* Promotion p's limit rule run again, as pricing runs it, on a discount
+ * it granted earlier (`granted` on a quote of `quote` before it), with the
+ * usage counters st gives now: a quote becoming a contract counts its
+ * promotions inside the write transaction that stores the contract, so
+ * the counters it reads there are exact under concurrency. rq gives the
+ * customer, segment, partner, channel, currency and date the quote was
+ * priced with (its lines are not read; nlines is their count). *ok is
+ * false (why gets the rule's reason) when the rule would now refuse or
+ * cap it. Returns 0, or what running the rule returned (CPQD_ERULE, ...)
+ * with why set. */
+int price_limit_recheck(price_worker *w, const cat_snapshot *s, price_store *st,
+                        const price_request *rq, size_t nlines, const cat_promotion *p,
+                        money_dec granted, money_dec quote, bool *ok, char *why, size_t cap);
+
 /* ---- money authority (price_authority.c, docs/auth.md "Money
  * authority"): the one rule for a requested discount, a price outside
  * the floor/ceiling, and an amount a caller sets after signing ---- */

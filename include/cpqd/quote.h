@@ -42,9 +42,6 @@ typedef struct quote_usage {
     store *st;
 } quote_usage;
 void quote_usage_init(quote_usage *u, store *st);
-/* Counts the promotions applied in a stored priced result (its
- * "promotions.applied"), inside the caller's transaction. */
-int quote_usage_redeem(store *st, const char *priced, const char *customer, const char *partner);
 
 /* Who is calling (filled by http from the API key). */
 typedef struct quote_caller {
@@ -144,6 +141,14 @@ int quote_idem_record(quote_ctx *c, const char *route, const char *key, const ch
  * expired is marked expired and that is committed (the transaction is
  * then closed). On failure the caller rolls back (a no-op if closed). */
 int quote_accept(quote_ctx *c, const char *id, store_quote *q, cpqd_errs *errs);
+
+/* Counts the promotions applied in quote q's priced result (its
+ * "promotions.applied"), inside the caller's write transaction, after
+ * running each one's limit rule again on the counters as they are now
+ * (price_limit_recheck): CPQD_ECONFLICT (in errs) when a limit would no
+ * longer grant what the quote got, so a budget is never overspent however
+ * many quotes are accepted at once. */
+int quote_usage_redeem(quote_ctx *c, const store_quote *q, cpqd_errs *errs);
 
 void quote_reply_fini(quote_reply *r);
 
