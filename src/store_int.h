@@ -7,7 +7,9 @@
  *                driver, errors, transactions and write scopes, the
  *                debug/test API, the `migrate` command
  * store_sqlite.c the SQLite driver: the only file that includes sqlite3.h
+ * store_pg.c     the PostgreSQL driver: the only file that includes libpq-fe.h
  * store_schema.c schema version and migrations
+ * store_move.c   moving a store's records to another backend (migrate --from)
  * store_sql.c    the portable SQL: migrations and statements
  * store_quote.c  quotes, versions, history, list
  * store_idem.c   idempotency records
@@ -106,6 +108,15 @@ extern const char store_sql_bootstrap[];
 /* store_migrations[i] takes the schema from version i to i + 1. */
 extern const char *const store_migrations[STORE_SCHEMA_VERSION];
 
+/* A table of the schema: its name, all its columns (comma-separated) and
+ * its primary key (an ORDER BY). */
+typedef struct store_table {
+    const char *name, *cols, *key;
+} store_table;
+/* Every table but schema_version, parents first (store_sql.c). */
+extern const store_table store_tables[];
+extern const size_t store_table_count;
+
 /* ---- the driver seam ---- */
 
 typedef struct store_driver store_driver;
@@ -194,11 +205,13 @@ struct store_driver {
 };
 
 extern const store_driver store_sqlite_driver;
+extern const store_driver store_pg_driver;
 
 struct store {
     const store_driver *drv;
     void *conn;                   /* the driver's connection */
-    char *location;               /* the --db value: a path, later a URL */
+    char *location;               /* the --db value: a path or a URL (may hold a password) */
+    char *name;                   /* location for messages: its password redacted */
     store_stmt *stmt[STMT_COUNT]; /* NULL until first used */
     bool in_tx;                   /* store_begin opened the current transaction */
     int bind_rc;                  /* first failed bind since the last prepare */
@@ -285,6 +298,12 @@ void store_read_end(store *st, bool own);
 
 /* ---- helpers ---- */
 
+/* location is a postgres:// or postgresql:// URL (PostgreSQL's). */
+bool store_location_is_url(const char *location);
+/* The password in a --db URL (user info or password= parameter) into
+ * buf: true, or false when there is none. For scrubbing messages. */
+bool store_location_password(const char *location, char *buf, size_t cap);
+
 /* Now as ISO 8601 UTC with seconds. */
 void store_now(char buf[STORE_TS_LEN]);
 /* s is non-NULL, non-empty, valid UTF-8. */
@@ -307,6 +326,11 @@ bool store_decimal_ok(const char *s);
 bool store_date_ok(const char *s);
 /* prefix + 16 hex characters from getrandom into out[0..cap). */
 int store_random_id(store *st, const char *prefix, char *out, size_t cap);
+/* An ad hoc statement (one, without caching: free it with
+ * store_stmt_free), ready for binding: 0 or a code, reason in st->err. */
+int store_prepare_sql(store *st, const char *sql, store_stmt **out);
+void store_stmt_free(store_stmt *s); /* NULL is a no-op */
+
 /* Steps a statement that returns no row and resets it; *changes (if
  * wanted) gets the rows it changed. */
 int store_run(store *st, store_stmt *s, const char *what, int *changes);

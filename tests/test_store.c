@@ -535,36 +535,69 @@ static size_t dir_entries_but(const char *path, const char *const *keep)
     return n;
 }
 
-/* A postgres:// or postgresql:// --db picks the PostgreSQL backend, not
- * built yet: a clear error that does not echo the URL (it may hold a
- * password), and nothing created (the URL was once taken for a file
- * path: directories "postgresql:/..." and a SQLite file appeared). */
-static void test_store_postgres_url_not_built(void **state)
+/* A postgres:// or postgresql:// --db (any case) picks the PostgreSQL
+ * backend: a server that cannot be reached is a clear error that never
+ * shows the password (user info or a password= parameter), and nothing
+ * is created (the URL was once taken for a file path: directories
+ * "postgresql:/..." and a SQLite file appeared). */
+static void test_store_postgres_url_unreachable(void **state)
 {
     fx *f = *state;
     char *cwd = getcwd(NULL, 0);
     assert_non_null(cwd);
     assert_int_equal(chdir(f->dir), 0); /* where a relative path would land */
-    const char *urls[] = {"postgresql://cpqd:secret@127.0.0.1:5432/cpqd",
-                          "postgres://cpqd:secret@127.0.0.1/cpqd", "PostgreSQL://cpqd:secret@x/y"};
+    /* port 1 on the loopback: refused at once */
+    const char *urls[] = {"postgresql://cpqd:secret@127.0.0.1:1/cpqd",
+                          "postgres://cpqd:secret@127.0.0.1:1/cpqd?sslmode=disable",
+                          "PostgreSQL://cpqd@127.0.0.1:1/y?password=secret"};
+    const char *shown[] = {"postgresql://cpqd:***@127.0.0.1:1/cpqd",
+                           "postgres://cpqd:***@127.0.0.1:1/cpqd?sslmode=disable",
+                           "PostgreSQL://cpqd@127.0.0.1:1/y?password=***"};
     for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
-        char *m = open_fails(urls[i], false, CPQD_EINVAL);
-        assert_non_null(strstr(m, "the PostgreSQL backend is not built yet"));
+        char *m = open_fails(urls[i], false, CPQD_EIO);
+        char *want = tu_fmt("cannot connect to the database %s: ", shown[i]);
+        if (!strstr(m, want))
+            fail_msg("got: %s", m);
         assert_null(strstr(m, "secret"));
-        free(m);
+        free(m), free(want);
         int from = -1, to = -1;
-        assert_int_equal(store_migrate(urls[i], &from, &to, NULL), CPQD_EINVAL);
+        assert_int_equal(store_migrate(urls[i], &from, &to, NULL), CPQD_EIO);
     }
     char *out, *err;
     char *argv[] = {"migrate", "--db", (char *)urls[0]};
     assert_int_equal(run_cli(f, 3, argv, &out, &err), 1);
     assert_string_equal(out, "");
-    assert_non_null(strstr(err, "the PostgreSQL backend is not built yet"));
+    assert_non_null(strstr(err, "cannot connect to the database postgresql://cpqd:***@"));
+    assert_null(strstr(err, "secret"));
     free(out), free(err);
     const char *const captures[] = {"stdout", "stderr", NULL};
     assert_int_equal(dir_entries_but(".", captures), 0);
     assert_int_equal(chdir(cwd), 0);
     free(cwd);
+}
+
+/* What a log may say of a --db value: a URL without its password. */
+static void test_store_location_redact(void **state)
+{
+    (void)state;
+    const char *cases[][2] = {
+        {"var/cpqd.db", "var/cpqd.db"},
+        {"/srv/a:b@c/cpqd.db", "/srv/a:b@c/cpqd.db"}, /* a path stays as it is */
+        {"postgresql://u:p4ss@db.example:5432/cpqd", "postgresql://u:***@db.example:5432/cpqd"},
+        {"postgres://u@h/cpqd", "postgres://u@h/cpqd"},
+        {"postgres://h/cpqd", "postgres://h/cpqd"},
+        {"postgresql://u:p%40ss@h/d?sslmode=require", "postgresql://u:***@h/d?sslmode=require"},
+        {"postgresql://u:@h/d", "postgresql://u:***@h/d"},
+        {"postgresql://h/d?user=u&password=p&sslmode=require",
+         "postgresql://h/d?user=u&password=***&sslmode=require"},
+        {"POSTGRESQL://u:pw@h1,h2/d?password=x", "POSTGRESQL://u:***@h1,h2/d?password=***"},
+    };
+    char buf[256];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        assert_string_equal(store_location_redact(cases[i][0], buf, sizeof(buf)), cases[i][1]);
+    char tiny[12];
+    assert_string_equal(store_location_redact("postgresql://u:pw@h/d", tiny, sizeof(tiny)),
+                        "postgresql:");
 }
 
 /* SQLite stays behind its driver (issue 12): no file of cpqd but
@@ -1504,7 +1537,8 @@ int main(void)
         T(test_store_newer_schema_refused),
         T(test_store_foreign_file_refused),
         T(test_store_cli_migrate),
-        T(test_store_postgres_url_not_built),
+        T(test_store_postgres_url_unreachable),
+        T(test_store_location_redact),
         T(test_store_sqlite_only_in_its_driver),
         T(test_store_debug_api),
         T(test_store_schema_has_no_real_columns),
