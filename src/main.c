@@ -422,7 +422,9 @@ static int serve_store(const http_config *cfg)
     if (rc) {
         if (errs)
             print_errs(errs);
-        fprintf(stderr, "cpqd serve: cannot open the database %s; not starting\n", cfg->db_path);
+        char shown[1024]; /* a URL's password is never printed */
+        fprintf(stderr, "cpqd serve: cannot open the database %s; not starting\n",
+                store_location_redact(cfg->db_path, shown, sizeof(shown)));
     }
     store_close(st);
     errs_free(errs);
