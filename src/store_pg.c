@@ -103,7 +103,7 @@ static int pg_fail(store *st, const PGresult *res)
     const char *why = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     if (!why || !*why)
         why = pc && pc->c ? PQerrorMessage(pc->c) : "out of memory";
-    if (!res && pc && pc->c && PQstatus(pc->c) == CONNECTION_BAD)
+    if (pc && pc->c && PQstatus(pc->c) == CONNECTION_BAD)
         return store_failf(st, CPQD_EIO, "the connection to the database was lost: %.*s",
                            (int)strcspn(why, "\n"), why);
     if (!res)
@@ -165,6 +165,15 @@ static int ensure_connected(store *st)
     if (PQstatus(pc->c) != CONNECTION_OK)
         return pg_fail(st, NULL);
     return session_setup(st);
+}
+
+/* Whether a call that failed may be sent again on a new connection: the
+ * connection was lost outside any transaction, so the call did nothing
+ * that a transaction would lose. (The store's own statements write only
+ * in write scopes, that is in a transaction: one outside is a read.) */
+static bool retry_after_loss(store *st, bool was_tx)
+{
+    return !was_tx && !st->in_tx && PQstatus(conn_of(st)->c) == CONNECTION_BAD;
 }
 
 /* ---- statements ---- */
@@ -249,7 +258,11 @@ static int pg_prepare(store *st, const char *sql, int id, store_stmt **out)
     ps->nparams = -1;
     if (id >= 0)
         snprintf(ps->name, sizeof(ps->name), "cpqd_%d", id);
-    if ((rc = prepare_on_server(st, ps)) != 0) {
+    bool was_tx = conn_of(st)->tx;
+    rc = prepare_on_server(st, ps);
+    if (rc != 0 && retry_after_loss(st, was_tx) && (rc = ensure_connected(st)) == 0)
+        rc = prepare_on_server(st, ps);
+    if (rc != 0) {
         pg_finalize(&ps->base);
         return rc;
     }
@@ -339,7 +352,10 @@ static int pg_step(store *st, store_stmt *s)
 {
     pg_stmt *ps = ps_of(s);
     if (!ps->res) {
+        bool was_tx = conn_of(st)->tx;
         int rc = run(st, ps);
+        if (rc != 0 && ps->name[0] && retry_after_loss(st, was_tx))
+            rc = run(st, ps);
         if (rc != 0)
             return rc;
     }
@@ -452,10 +468,14 @@ static int pg_tx(store *st, store_tx_op op)
 }
 
 /* In a transaction, also one an error aborted (its savepoint can still
- * be rolled back to; its COMMIT fails). A lost connection holds none. */
+ * be rolled back to; its COMMIT fails). A lost connection holds none
+ * (and the one we began is over: the next call may connect again). */
 static bool pg_in_tx(store *st)
 {
-    PGTransactionStatusType t = PQtransactionStatus(conn_of(st)->c);
+    pg_conn *pc = conn_of(st);
+    PGTransactionStatusType t = PQtransactionStatus(pc->c);
+    if (PQstatus(pc->c) == CONNECTION_BAD)
+        pc->tx = false;
     return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
 }
 
