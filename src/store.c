@@ -688,6 +688,15 @@ int store_run(store *st, store_stmt *s, const char *what, int *changes)
     return rc;
 }
 
+int store_run_insert(store *st, store_stmt *s, const char *what)
+{
+    int changes = 0;
+    int rc = store_run(st, s, what, &changes);
+    if (rc == 0 && changes == 0)
+        rc = store_failf(st, CPQD_ECONFLICT, "%s: a row with the same key exists", what);
+    return rc;
+}
+
 int store_counter_next(store *st, store_stmt_id sid, int year, const char *what, int64_t *seq)
 {
     store_stmt *s;

@@ -334,6 +334,10 @@ void store_stmt_free(store_stmt *s); /* NULL is a no-op */
 /* Steps a statement that returns no row and resets it; *changes (if
  * wanted) gets the rows it changed. */
 int store_run(store *st, store_stmt *s, const char *what, int *changes);
+/* store_run for an INSERT ... ON CONFLICT DO NOTHING: CPQD_ECONFLICT
+ * when it inserted nothing (a row with one of its keys exists), and the
+ * transaction goes on. */
+int store_run_insert(store *st, store_stmt *s, const char *what);
 /* The next number of `year` from the counter statement sid, inside the
  * caller's write scope. */
 int store_counter_next(store *st, store_stmt_id sid, int year, const char *what, int64_t *seq);

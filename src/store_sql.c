@@ -13,8 +13,12 @@
  * numbered in order of first appearance (SQLite numbers `$NAME`
  * parameters that way; the SQLite driver checks it at prepare time); UPSERT as
  * INSERT ... ON CONFLICT (...) DO UPDATE ... RETURNING (SQLite >= 3.35,
- * PostgreSQL >= 9.5). Money is TEXT holding an exact decimal (TEXT
- * affinity: SQLite never converts it to a number), timestamps are TEXT in
+ * PostgreSQL >= 9.5); an insert that may meet an existing key says ON
+ * CONFLICT DO NOTHING and counts its rows rather than failing (a failed
+ * statement aborts a whole PostgreSQL transaction, not only itself as
+ * in SQLite, so a write scope could not go on after it). Money is TEXT
+ * holding an exact decimal (TEXT affinity: SQLite never converts it to a
+ * number), timestamps are TEXT in
  * ISO 8601 UTC, booleans INTEGER 0/1.
  *
  * Invariant: a migration, once released, never changes; a schema change
@@ -372,7 +376,8 @@ const char *const store_sql[STMT_COUNT] = {
     [STMT_QUOTE_INSERT] =
         "INSERT INTO quotes (id, number, year, seq, latest_version, status, customer_id,"
         " partner_id, currency, total, created_by, created_at, updated_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        " ON CONFLICT DO NOTHING",
     [STMT_VERSION_INSERT] =
         "INSERT INTO quote_versions (quote_id, version, status, customer_id, partner_id,"
         " currency, total, catalog_version, request, priced, valid_until, approval_required,"
@@ -472,7 +477,8 @@ const char *const store_sql[STMT_COUNT] = {
         "INSERT INTO contracts (id, number, year, seq, quote_id, quote_version, customer_id,"
         " partner_id, currency, total, signed_on, start_on, catalog_version, request, created_by,"
         " created_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+        " ON CONFLICT DO NOTHING",
     [STMT_CONTRACT_GET] =
         "SELECT " CONTRACT_COLS " FROM contracts WHERE id = $1",
     [STMT_CONTRACT_BY_QUOTE] =
@@ -482,7 +488,7 @@ const char *const store_sql[STMT_COUNT] = {
         " waits_for, due_on, bill_on, expected_on, period_from, period_to, amount, amount_known,"
         " description, paid)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,"
-        " $18, $19)",
+        " $18, $19) ON CONFLICT DO NOTHING",
     [STMT_RECV_OF_CONTRACT] =
         "SELECT " RECV_COLS " FROM receivables r JOIN contracts c ON c.id = r.contract_id"
         " WHERE r.contract_id = $1",
