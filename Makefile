@@ -54,13 +54,14 @@ run: deps
 # faketime (two years ahead, and a 31 December 23:59:30 that turns into a
 # new year during the run) so that a test reading the calendar fails the
 # day it is written, and once under AddressSanitizer and
-# UndefinedBehaviorSanitizer.
+# UndefinedBehaviorSanitizer (the store's tests on PostgreSQL too).
 test: deps
 	@rm -f build/release/test-summary* build/asan/test-summary*
 	@$(MAKE) --no-print-directory MODE=release check
 	@$(MAKE) --no-print-directory MODE=release check-pg
 	@$(MAKE) --no-print-directory MODE=release check-dates
 	@$(MAKE) --no-print-directory MODE=asan check
+	@$(MAKE) --no-print-directory MODE=asan check-pg PG_TESTS="$(PG_STORE_TESTS)"
 	@cat build/release/test-summary* build/asan/test-summary* | \
 		awk '{p += $$1; f += $$2} END {print "all: " p " passed, " f " failed"}'
 
@@ -78,9 +79,9 @@ check-dates: $(BUILD)/cpqd $(TESTS) $(TOOLS) $(BENCHES)
 # temporary directory, a loopback port, stopped and removed after), a
 # fresh database per test. A cluster that cannot be started fails the
 # run (counted as a failure); it is never skipped.
-PG_TESTS := test_store test_contract_store test_outbox test_instances_http test_quotes_http \
-            test_events_http test_contracts_http test_contracts_events_http \
-            test_contracts_renew_http test_e2e
+PG_STORE_TESTS := test_store test_contract_store test_outbox test_instances_http
+PG_TESTS := $(PG_STORE_TESTS) test_quotes_http test_events_http test_contracts_http \
+            test_contracts_events_http test_contracts_renew_http test_e2e
 
 check-pg: $(BUILD)/cpqd $(TESTS) $(TOOLS)
 	@echo "PostgreSQL: a throwaway cluster (tests/pg-cluster.sh)"

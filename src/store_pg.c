@@ -48,16 +48,18 @@
 
 typedef struct pg_conn {
     PGconn *c;
-    unsigned gen; /* bumped by a reconnect: statements prepared before are gone */
-    bool tx;      /* a transaction we began is open (no COMMIT/ROLLBACK yet) */
+    unsigned gen;   /* bumped by a reconnect: statements prepared before are gone */
+    unsigned adhoc; /* ad hoc statements named so far */
+    bool tx;        /* a transaction we began is open (no COMMIT/ROLLBACK yet) */
 } pg_conn;
 
 typedef struct pg_stmt {
     store_stmt base; /* first: store_stmt * casts to pg_stmt * */
     pg_conn *pc;
-    char name[24];  /* "cpqd_<id>", or "" (the unnamed statement) for ad hoc SQL */
+    char name[24];  /* "cpqd_<id>", or "cpqd_x<n>" for ad hoc SQL (deallocated when freed) */
     char *sql;      /* to prepare again after a reconnect */
     unsigned gen;   /* pc->gen it was prepared in */
+    bool prepared;  /* on the server, in generation gen */
     int nparams;
     char **vals;    /* nparams values, each malloc'ed or NULL (SQL NULL) */
     PGresult *res;  /* the result of the current use, NULL before its first step */
@@ -220,6 +222,8 @@ static int prepare_on_server(store *st, pg_stmt *ps)
     int rc = pg_result(st, PQprepare(c, ps->name, ps->sql, 0, NULL), false);
     if (rc != 0)
         return rc;
+    ps->gen = conn_of(st)->gen;
+    ps->prepared = true;
     PGresult *d = PQdescribePrepared(c, ps->name);
     if ((rc = pg_result(st, d, true)) != 0)
         return rc;
@@ -233,11 +237,11 @@ static int prepare_on_server(store *st, pg_stmt *ps)
         ps->vals = v;
         ps->nparams = n;
     }
-    ps->gen = conn_of(st)->gen;
     return 0;
 }
 
 static void pg_finalize(store_stmt *s);
+static void deallocate(pg_stmt *ps);
 
 static int pg_prepare(store *st, const char *sql, int id, store_stmt **out)
 {
@@ -258,11 +262,14 @@ static int pg_prepare(store *st, const char *sql, int id, store_stmt **out)
     ps->nparams = -1;
     if (id >= 0)
         snprintf(ps->name, sizeof(ps->name), "cpqd_%d", id);
+    else
+        snprintf(ps->name, sizeof(ps->name), "cpqd_x%u", ++conn_of(st)->adhoc);
     bool was_tx = conn_of(st)->tx;
     rc = prepare_on_server(st, ps);
     if (rc != 0 && retry_after_loss(st, was_tx) && (rc = ensure_connected(st)) == 0)
         rc = prepare_on_server(st, ps);
     if (rc != 0) {
+        deallocate(ps); /* its name may be prepared again */
         pg_finalize(&ps->base);
         return rc;
     }
@@ -287,14 +294,27 @@ static void pg_reset(store_stmt *s)
     clear_values(ps);
 }
 
+/* Drops ps from the server, if it is there. */
+static void deallocate(pg_stmt *ps)
+{
+    if (ps->prepared && ps->gen == ps->pc->gen && PQstatus(ps->pc->c) == CONNECTION_OK) {
+        char sql[48];
+        snprintf(sql, sizeof(sql), "DEALLOCATE %s", ps->name);
+        PQclear(PQexec(ps->pc->c, sql));
+    }
+    ps->prepared = false;
+}
+
 static void pg_finalize(store_stmt *s)
 {
     if (!s)
         return;
     pg_stmt *ps = ps_of(s);
     pg_reset(s);
-    /* a named statement lives as long as its connection: closing it is
-     * not worth a round trip (store_close finalizes, then disconnects) */
+    /* a cached statement lives as long as its connection (store_close
+     * finalizes, then disconnects); an ad hoc one goes now */
+    if (ps->name[5] == 'x')
+        deallocate(ps);
     free(ps->vals);
     free(ps->sql);
     free(ps);
@@ -354,7 +374,7 @@ static int pg_step(store *st, store_stmt *s)
     if (!ps->res) {
         bool was_tx = conn_of(st)->tx;
         int rc = run(st, ps);
-        if (rc != 0 && ps->name[0] && retry_after_loss(st, was_tx))
+        if (rc != 0 && ps->name[5] != 'x' && retry_after_loss(st, was_tx))
             rc = run(st, ps);
         if (rc != 0)
             return rc;
