@@ -369,23 +369,46 @@ static bool url_password(const char *location, size_t *at, size_t *len)
     return false;
 }
 
+/* Appends n bytes of s to buf (cap bytes, *len used), truncating. */
+static void put(char *buf, size_t cap, size_t *len, const char *s, size_t n)
+{
+    size_t room = cap - 1 - *len;
+    n = n < room ? n : room;
+    memcpy(buf + *len, s, n);
+    *len += n;
+    buf[*len] = '\0';
+}
+
 const char *store_location_redact(const char *location, char *buf, size_t cap)
 {
-    size_t at = 0, len = 0;
-    if (!location)
-        location = "";
-    if (url_password(location, &at, &len))
-        snprintf(buf, cap, "%.*s***%s", (int)at, location, location + at + len);
-    else
-        snprintf(buf, cap, "%s", location);
-    /* a second password= parameter is redacted too */
-    for (char *q = strchr(buf, '?'); q; q = strchr(q + 1, '&')) {
-        if (strncmp(q + 1, "password=", 9) == 0 && strncmp(q + 10, "***", 3) != 0) {
-            size_t n = strcspn(q + 10, "&#");
-            memmove(q + 13, q + 10 + n, strlen(q + 10 + n) + 1);
-            memcpy(q + 10, "***", 3);
+    size_t len = 0, at = 0, n = 0;
+    if (cap == 0)
+        return buf;
+    buf[0] = '\0';
+    const char *p = location ? location : "";
+    size_t scheme = url_scheme_len(p);
+    const char *auth = p + scheme;
+    if (scheme && url_password(p, &at, &n) && p + at < auth + strcspn(auth, "/?#")) {
+        put(buf, cap, &len, p, at); /* the user info's password */
+        put(buf, cap, &len, "***", 3);
+        p += at + n;
+    }
+    const char *q = scheme ? strchr(p, '?') : NULL;
+    if (q) { /* every password= parameter */
+        put(buf, cap, &len, p, (size_t)(q + 1 - p));
+        for (p = q + 1;;) {
+            size_t k = strcspn(p, "&#");
+            bool secret = k >= 9 && strncmp(p, "password=", 9) == 0;
+            put(buf, cap, &len, p, secret ? 9 : k);
+            if (secret)
+                put(buf, cap, &len, "***", 3);
+            p += k;
+            if (*p != '&')
+                break;
+            put(buf, cap, &len, p++, 1);
         }
     }
+    put(buf, cap, &len, p, strlen(p));
     return buf;
 }
 

@@ -599,6 +599,16 @@ static void test_store_location_redact(void **state)
     char tiny[12];
     assert_string_equal(store_location_redact("postgresql://u:pw@h/d", tiny, sizeof(tiny)),
                         "postgresql:");
+    /* a short password= value grows to *** within the buffer */
+    char small[20];
+    assert_string_equal(store_location_redact("postgres://h/d?password=x", small, sizeof(small)),
+                        "postgres://h/d?pass");
+    assert_string_equal(store_location_redact("postgres://h/d?a=1&password=x#f", buf, sizeof(buf)),
+                        "postgres://h/d?a=1&password=***#f");
+    char full[37]; /* the redacted text is longer than the URL: it is cut, never overrun */
+    assert_string_equal(
+        store_location_redact("postgres://h/d?password=a&password=b", full, sizeof(full)),
+        "postgres://h/d?password=***&password");
 }
 
 /* SQLite stays behind its driver (issue 12): no file of cpqd but
@@ -1067,6 +1077,9 @@ static void test_store_list_filters_and_pages(void **state)
     }
     assert_int_equal(store_quote_set_status(st, ids[2], "draft", "sent", "k", NULL), 0);
     assert_int_equal(store_quote_set_status(st, ids[3], "draft", "sent", "k", NULL), 0);
+    /* one creation second for all (the clock may tick during the inserts:
+     * the order below would then follow it) */
+    raw_exec(f->db, "UPDATE quotes SET created_at = '2026-11-26T08:41:14Z'");
 
     /* all, newest first: same second, so by year then number, descending */
     const char *all[] = {"Q-2026-000006", "Q-2026-000005", "Q-2026-000004", "Q-2026-000003",
