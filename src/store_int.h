@@ -132,8 +132,9 @@ typedef struct store_stmt {
 enum { STORE_DONE = 0, STORE_ROW = 1 };
 
 /* Transaction control. BEGIN takes the write lock at once (SQLite's
- * BEGIN IMMEDIATE), so two writers never deadlock on upgrading a read;
- * BEGIN_READ opens one read snapshot. The savepoint is the write scope's
+ * BEGIN IMMEDIATE; PostgreSQL: an advisory lock per database), so two
+ * writers never deadlock on upgrading a read and each sees every write
+ * committed before it; BEGIN_READ opens one read snapshot. The savepoint is the write scope's
  * (one name; scopes nest, the innermost one is meant). */
 typedef enum store_tx_op {
     STORE_TX_BEGIN,
@@ -153,7 +154,7 @@ typedef enum store_tx_op {
  * a database that is not one, CPQD_ENOMEM, CPQD_ELIMIT for a value too
  * big, CPQD_EIO for the rest (including a lock not obtained in time). */
 struct store_driver {
-    const char *name; /* "sqlite": store_info.backend */
+    const char *name; /* "sqlite", "postgresql": store_info.backend */
     /* NULL, or STMT_COUNT texts: a non-NULL one replaces store_sql[id]
      * for this backend (FOR UPDATE SKIP LOCKED, a type of its own...) */
     const char *const *sql;
