@@ -97,8 +97,7 @@ static char *insert_sql(const store_table *t, int n)
 }
 
 /* Copies table t from src to dst, row by row, into *sum. */
-static int copy_table(store *src, store *dst, const store_table *t, move_sum *sum,
-                      cpqd_errs *errs)
+static int copy_table(store *src, store *dst, const store_table *t, move_sum *sum, cpqd_errs *errs)
 {
     int n = columns_of(t->cols);
     char *sel = select_sql(t), *ins = insert_sql(t, n);
@@ -247,8 +246,7 @@ static int move_all(store *src, store *dst, move_sum *from, cpqd_errs *errs)
             errs_add(errs, rc, NULL, 0, 0,
                      "table %s: %lld rows, sha256 %s read from the source, but %lld rows, "
                      "sha256 %s read back: nothing was written",
-                     t->name, (long long)from[i].rows, from[i].hex, (long long)back.rows,
-                     back.hex);
+                     t->name, (long long)from[i].rows, from[i].hex, (long long)back.rows, back.hex);
         }
     }
     return rc;

@@ -56,14 +56,14 @@ typedef struct pg_conn {
 typedef struct pg_stmt {
     store_stmt base; /* first: store_stmt * casts to pg_stmt * */
     pg_conn *pc;
-    char name[24];  /* "cpqd_<id>", or "cpqd_x<n>" for ad hoc SQL (deallocated when freed) */
-    char *sql;      /* to prepare again after a reconnect */
-    unsigned gen;   /* pc->gen it was prepared in */
-    bool prepared;  /* on the server, in generation gen */
+    char name[24]; /* "cpqd_<id>", or "cpqd_x<n>" for ad hoc SQL (deallocated when freed) */
+    char *sql;     /* to prepare again after a reconnect */
+    unsigned gen;  /* pc->gen it was prepared in */
+    bool prepared; /* on the server, in generation gen */
     int nparams;
-    char **vals;    /* nparams values, each malloc'ed or NULL (SQL NULL) */
-    PGresult *res;  /* the result of the current use, NULL before its first step */
-    int cur;        /* the current row, -1 before the first */
+    char **vals;   /* nparams values, each malloc'ed or NULL (SQL NULL) */
+    PGresult *res; /* the result of the current use, NULL before its first step */
+    int cur;       /* the current row, -1 before the first */
 } pg_stmt;
 
 static pg_conn *conn_of(const store *st)
@@ -661,16 +661,11 @@ static int pg_info(store *st, store_info *out)
     return 0;
 }
 
-/* ---- the dialect ---- */
-
-/* Statements written otherwise for PostgreSQL (NULL: store_sql[id]). */
-static const char *const pg_sql[STMT_COUNT] = {
-    [STMT_COUNTER_NEXT] = NULL,
-};
-
 const store_driver store_pg_driver = {
     .name = "postgresql",
-    .sql = pg_sql,
+    /* store_sql[] as written: no statement needs a text of its own yet
+     * (the outbox leases will: FOR UPDATE SKIP LOCKED) */
+    .sql = NULL,
     .open = pg_open,
     .close = pg_close,
     .prepare = pg_prepare,

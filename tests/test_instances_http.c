@@ -27,8 +27,8 @@
 #define THREADS_PER_INST 2
 #define QUOTES_PER_THREAD 15
 
-#define KETTLE                                                                                  \
-    "{\"customer\":{\"id\":\"C-1\"},\"date\":\"2026-12-01\",\"lines\":[{\"sku\":"              \
+#define KETTLE                                                                                     \
+    "{\"customer\":{\"id\":\"C-1\"},\"date\":\"2026-12-01\",\"lines\":[{\"sku\":"                  \
     "\"APL-KTL-17\",\"quantity\":\"2\"}]}"
 
 typedef struct fx {
@@ -61,7 +61,7 @@ static void *start_one(void *arg)
     starter *a = arg;
     char *cats = tu_path("catalogs"), *rules = tu_path("rules");
     char *logp = tu_fmt("%s/cpqd-%d.log", a->f->dir, a->i);
-    const char *args[] = {"--catalogs", cats,       "--rules", rules,     "--threads", "2",
+    const char *args[] = {"--catalogs", cats,       "--rules", rules,    "--threads", "2",
                           "--keys",     a->f->keys, "--db",    a->f->db, NULL};
     a->rc = tu_server_start(&a->f->s[a->i], logp, args);
     free(cats), free(rules), free(logp);
