@@ -369,6 +369,10 @@ const size_t store_table_count = sizeof(store_tables) / sizeof(store_tables[0]);
     " old_quantity, period_amount, old_amount, source, created_by, created_at"
 
 const char *const store_sql[STMT_COUNT] = {
+    /* Safe under concurrent transactions by itself: the upsert locks the
+     * year's row until commit (PostgreSQL READ COMMITTED then re-reads
+     * the latest last_seq; a first insert of a year waits on the other's
+     * key), and the write lock serialises the transactions anyway. */
     [STMT_COUNTER_NEXT] =
         "INSERT INTO quote_counters (year, last_seq) VALUES ($1, 1)"
         " ON CONFLICT (year) DO UPDATE SET last_seq = quote_counters.last_seq + 1"
