@@ -5,7 +5,7 @@
 
 MODE    ?= release
 BUILD   := build/$(MODE)
-PKGS    := libevent libevent_pthreads yaml-0.1 lua5.4 libpcre2-8 jansson libcrypto libxml-2.0 sqlite3
+PKGS    := libevent libevent_pthreads yaml-0.1 lua5.4 libpcre2-8 jansson libcrypto libxml-2.0 sqlite3 libpq
 LISTEN  ?= 127.0.0.1:8080
 THREADS ?=
 KEYS    ?=
@@ -35,7 +35,7 @@ TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TOOLS    := $(BUILD)/gencat
 BENCHES  := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/bench_*.c))
 
-.PHONY: all deps run test asan check check-dates unit e2e bench soak install clean fmt tidy
+.PHONY: all deps run test asan check check-dates check-pg unit e2e bench soak install clean fmt tidy
 .DEFAULT_GOAL := all
 
 all: deps
@@ -49,16 +49,19 @@ run: deps
 	./build/release/cpqd serve --catalogs catalogs --listen $(LISTEN) --db $(DB) \
 		$(if $(THREADS),--threads $(THREADS)) $(if $(KEYS),--keys $(KEYS))
 
-# The whole suite: unit + end-to-end tests, once optimised, again
-# optimised under faketime (two years ahead, and a 31 December 23:59:30
-# that turns into a new year during the run) so that a test reading the
-# calendar fails the day it is written, and once under AddressSanitizer and
-# UndefinedBehaviorSanitizer.
+# The whole suite: unit + end-to-end tests, once optimised, the tests
+# that keep data again on PostgreSQL (check-pg), again optimised under
+# faketime (two years ahead, and a 31 December 23:59:30 that turns into a
+# new year during the run) so that a test reading the calendar fails the
+# day it is written, and once under AddressSanitizer and
+# UndefinedBehaviorSanitizer (the store's tests on PostgreSQL too).
 test: deps
 	@rm -f build/release/test-summary* build/asan/test-summary*
 	@$(MAKE) --no-print-directory MODE=release check
+	@$(MAKE) --no-print-directory MODE=release check-pg
 	@$(MAKE) --no-print-directory MODE=release check-dates
 	@$(MAKE) --no-print-directory MODE=asan check
+	@$(MAKE) --no-print-directory MODE=asan check-pg PG_TESTS="$(PG_STORE_TESTS)"
 	@cat build/release/test-summary* build/asan/test-summary* | \
 		awk '{p += $$1; f += $$2} END {print "all: " p " passed, " f " failed"}'
 
@@ -70,6 +73,28 @@ check-dates: $(BUILD)/cpqd $(TESTS) $(TOOLS) $(BENCHES)
 	@y=$$(( $$(date +%Y) + 2 )); echo "faketime: $$y-12-31 23:59:30"; \
 		CPQD_SUMMARY=$(BUILD)/test-summary-eoy faketime -f "@$$y-12-31 23:59:30" \
 		sh tests/run-tests.sh $(BUILD)
+
+# The PostgreSQL half: the store tests and the end-to-end tests that
+# keep data, on a throwaway PostgreSQL cluster (tests/pg-cluster.sh: a
+# temporary directory, a loopback port, stopped and removed after), a
+# fresh database per test. A cluster that cannot be started fails the
+# run (counted as a failure); it is never skipped.
+PG_STORE_TESTS := test_store test_contract_store test_outbox test_instances_http
+PG_TESTS := $(PG_STORE_TESTS) test_quotes_http test_events_http test_contracts_http \
+            test_contracts_events_http test_contracts_renew_http test_e2e
+
+check-pg: $(BUILD)/cpqd $(TESTS) $(TOOLS)
+	@echo "PostgreSQL: a throwaway cluster (tests/pg-cluster.sh)"
+	@rm -f $(BUILD)/test-summary-pg; \
+	if ! dir=$$(sh tests/pg-cluster.sh start); then \
+		echo "0 1" > $(BUILD)/test-summary-pg; \
+		echo "tests: 0 passed, 1 failed"; \
+		echo "check-pg: PostgreSQL could not be started: the PostgreSQL half FAILED" >&2; \
+		exit 1; \
+	fi; \
+	trap 'sh tests/pg-cluster.sh stop "$$dir"' EXIT INT TERM; \
+	CPQD_TEST_DB_URL=$$(sh tests/pg-cluster.sh url "$$dir") CPQD_TESTS="$(PG_TESTS)" \
+		CPQD_SUMMARY=$(BUILD)/test-summary-pg sh tests/run-tests.sh $(BUILD)
 
 asan: deps
 	@$(MAKE) --no-print-directory MODE=asan check

@@ -56,7 +56,7 @@ static int cmd_help(int argc, char **argv);
 static const cmd commands[] = {
     {"serve", cmd_serve,
      "--catalogs DIR --listen ADDR:PORT [--rules DIR] [--threads N] [--keys FILE]\n"
-     "        [--db PATH] [--max-body BYTES] [--timeout SECONDS]\n"
+     "        [--db PATH|URL] [--max-body BYTES] [--timeout SECONDS]\n"
      "        [--webhook URL --webhook-secret FILE [--webhook-max-attempts N]]\n"
      "        [--sweep-every SECONDS] [--clock YYYY-MM-DD]\n"
      "        [--log-level debug|info|warn|error]",
@@ -69,7 +69,8 @@ static const cmd commands[] = {
      "convert a configuration benchmark (XCSP 2.1, CLib tables, DIMACS CNF) into a catalog"},
     {"key", cmd_key, "new --keys FILE --role partner|rep|manager|crm|admin [--partner P] [--name N]",
      "add an API key to FILE (creating it) and print the key, the only time it is shown"},
-    {"migrate", cmd_migrate, "--db PATH", "create or migrate the database to this binary's schema"},
+    {"migrate", cmd_migrate, "--db PATH|URL [--from PATH]",
+     "create or migrate the database to this binary's schema; --from moves a SQLite store into it"},
     {"health", cmd_health, "URL [--timeout SECONDS]",
      "exit 0 if GET URL/healthz answers 200 in time (default 3 s), else 1 (Docker HEALTHCHECK)"},
     {"version", cmd_version, "", "print the version"},
@@ -426,7 +427,9 @@ static int serve_store(const http_config *cfg)
     if (rc) {
         if (errs)
             print_errs(errs);
-        fprintf(stderr, "cpqd serve: cannot open the database %s; not starting\n", cfg->db_path);
+        char shown[1024]; /* a URL's password is never printed */
+        fprintf(stderr, "cpqd serve: cannot open the database %s; not starting\n",
+                store_location_redact(cfg->db_path, shown, sizeof(shown)));
     }
     store_close(st);
     errs_free(errs);

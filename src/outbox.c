@@ -447,7 +447,9 @@ static int worker_init(outbox_worker *w, const outbox_config *cfg)
     if (rc)
         return rc;
     if (store_open(w->db_path, false, &w->st, NULL) != 0) {
-        log_error("outbox: cannot open the database %s", w->db_path);
+        char shown[1024]; /* a URL's password is never logged */
+        log_error("outbox: cannot open the database %s",
+                  store_location_redact(w->db_path, shown, sizeof(shown)));
         return CPQD_EIO;
     }
     struct timeval poll = {OUTBOX_POLL_MS / 1000, (OUTBOX_POLL_MS % 1000) * 1000};

@@ -2,11 +2,13 @@
  * contracts_fixture: what the contract end-to-end tests share (header-only,
  * included by tests/test_contracts*_http.c after testutil.h): the API keys
  * and roles they use, the server fixture (keys made with `cpqd key new`,
- * a private --db), HTTP calls as a key, quote creation and acceptance, and
+ * a private --db from tu_db_location), HTTP calls as a key, quote creation and acceptance, and
  * the exact-sum checks of receivables.
  */
 #ifndef CPQD_TESTS_CONTRACTS_FIXTURE_H
 #define CPQD_TESTS_CONTRACTS_FIXTURE_H
+
+#include "store_fixture.h"
 
 enum { K_ADMIN, K_REP, K_CRM, K_PARTNER_A, K_PARTNER_B, K_MANAGER, NKEYS };
 static const char *const key_role[NKEYS] = {"admin", "rep", "crm", "partner", "partner", "manager"};
@@ -74,7 +76,7 @@ static int setup(void **state)
     *state = f;
     f->dir = tu_tmpdir();
     f->keys = tu_fmt("%s/keys.yaml", f->dir);
-    f->db = tu_fmt("%s/var/cpqd.db", f->dir);
+    f->db = tu_db_location(f->dir, "cpqd");
     make_keys(f);
     start(f);
     return 0;
@@ -84,8 +86,9 @@ static int teardown(void **state)
 {
     fx *f = *state;
     int st = f->s.pid > 0 ? tu_server_stop(&f->s) : 0;
+    tu_db_drop(f->db);
     tu_rm_tree(f->dir);
-    free(f->dir), free(f->keys), free(f->db), free(f->logp);
+    free(f->dir), free(f->keys), free(f->logp);
     free(f);
     return st == 0 ? 0 : -1;
 }

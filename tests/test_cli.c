@@ -310,6 +310,26 @@ static void test_cli_serve_rejects_a_bad_listen_address(void **state)
     free(rules);
 }
 
+/* A database that cannot be opened stops serve with a clear error; a
+ * password in a --db URL shows nowhere (the URL is shown redacted). */
+static void test_cli_serve_db_error_hides_the_password(void **state)
+{
+    (void)state;
+    char *cats = tu_path("tests/data/e2e/catalogs"), *rules = tu_path("tests/data/e2e/rules");
+    /* port 1 on the loopback: refused at once */
+    const char *argv[] = {"serve", "--catalogs", cats, "--rules", rules, "--listen", "127.0.0.1:0",
+                          "--db", "postgresql://cpqd:s3cret-pw@127.0.0.1:1/cpqd", NULL};
+    run r = cpqd(argv);
+    assert_int_equal(r.status, 1);
+    if (!strstr(r.err, "cannot open the database postgresql://cpqd:***@127.0.0.1:1/cpqd"))
+        fail_msg("expected the redacted URL in:\n%s", r.err);
+    assert_null(strstr(r.err, "s3cret"));
+    assert_null(strstr(r.out, "s3cret"));
+    run_free(&r);
+    free(cats);
+    free(rules);
+}
+
 static void test_cli_help_and_version(void **state)
 {
     (void)state;
@@ -398,6 +418,7 @@ int main(void)
         cmocka_unit_test(test_cli_usage_errors_exit_2),
         cmocka_unit_test(test_cli_serve_rejects_bad_values),
         cmocka_unit_test(test_cli_serve_rejects_a_bad_listen_address),
+        cmocka_unit_test(test_cli_serve_db_error_hides_the_password),
         cmocka_unit_test(test_cli_help_and_version),
         cmocka_unit_test(test_cli_rule_eval),
     };

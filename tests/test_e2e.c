@@ -22,6 +22,8 @@
 
 #include "testutil.h"
 
+#include "store_fixture.h"
+
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <sys/resource.h>
@@ -33,6 +35,7 @@ typedef struct e2e {
     char *cats;  /* dir/catalogs */
     char *rules; /* dir/rules */
     char *logp;  /* dir/cpqd.log */
+    char *db;    /* its --db (tu_db_location): SQLite in dir, or PostgreSQL */
     tu_server srv;
 } e2e;
 
@@ -44,6 +47,7 @@ static e2e *e2e_new(void)
     t->cats = tu_fmt("%s/catalogs", t->dir);
     t->rules = tu_fmt("%s/rules", t->dir);
     t->logp = tu_fmt("%s/cpqd.log", t->dir);
+    t->db = tu_db_location(t->dir, "cpqd");
     char *src = tu_path("tests/data/e2e/catalogs");
     char *rsrc = tu_path("tests/data/e2e/rules");
     assert_int_equal(tu_copy_tree(src, t->cats), 0);
@@ -58,8 +62,15 @@ static void e2e_start(e2e *t, const char *const *extra)
 {
     const char *args[32] = {"--catalogs", t->cats, "--rules", t->rules, "--threads", "2"};
     size_t n = 6;
-    for (size_t i = 0; extra && extra[i] && n < 31; i++)
+    bool db = false;
+    for (size_t i = 0; extra && extra[i] && n < 31; i++) {
+        db = db || !strcmp(extra[i], "--db");
         args[n++] = extra[i];
+    }
+    if (!db && n < 30) {
+        args[n++] = "--db";
+        args[n++] = t->db;
+    }
     args[n] = NULL;
     assert_int_equal(tu_server_start(&t->srv, t->logp, args), 0);
 }
@@ -72,6 +83,7 @@ static void e2e_free(e2e *t)
         kill(t->srv.pid, SIGKILL);
         tu_wait_exit(t->srv.pid, TU_WAIT_MS);
     }
+    tu_db_drop(t->db);
     tu_rm_tree(t->dir);
     free(t->dir);
     free(t->cats);
@@ -1039,12 +1051,9 @@ static int setup_edge(void **state)
     e2e *t = e2e_new();
     *state = t;
     char *keys = tu_path("tests/data/auth/good.yaml");
-    char *db = tu_fmt("%s/cpqd.db", t->dir);
-    const char *const extra[] = {"--max-body", "1024", "--timeout", "2", "--keys",
-                                 keys,         "--db", db,          NULL};
+    const char *const extra[] = {"--max-body", "1024", "--timeout", "2", "--keys", keys, NULL};
     e2e_start(t, extra);
     free(keys);
-    free(db);
     return 0;
 }
 

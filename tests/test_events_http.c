@@ -20,6 +20,8 @@
 
 #include "testutil.h"
 
+#include "store_fixture.h"
+
 #include <arpa/inet.h>
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -290,7 +292,7 @@ static int setup(void **state)
     *state = f;
     f->dir = tu_tmpdir();
     f->keys = tu_fmt("%s/keys.yaml", f->dir);
-    f->db = tu_fmt("%s/var/cpqd.db", f->dir);
+    f->db = tu_db_location(f->dir, "cpqd");
     f->secret = tu_fmt("%s/webhook.secret", f->dir);
     assert_int_equal(tu_write(f->dir, "webhook.secret", SECRET "\n"), 0);
     pthread_mutex_init(&f->rx.mu, NULL);
@@ -306,8 +308,9 @@ static int teardown(void **state)
     for (size_t i = 0; i < f->rx.n; i++)
         free(f->rx.reqs[i].body);
     pthread_mutex_destroy(&f->rx.mu);
+    tu_db_drop(f->db);
     tu_rm_tree(f->dir);
-    free(f->dir), free(f->keys), free(f->db), free(f->logp), free(f->secret);
+    free(f->dir), free(f->keys), free(f->logp), free(f->secret);
     free(f);
     return st == 0 ? 0 : -1;
 }
@@ -473,8 +476,8 @@ static void test_webhook_receiver_closing_each_connection(void **state)
             for (size_t i = 0; i < f->rx.n; i++)
                 free(f->rx.reqs[i].body);
             f->rx.n = 0;
-            free(f->db);
-            f->db = tu_fmt("%s/var%zu/cpqd.db", f->dir, v);
+            tu_db_drop(f->db);
+            f->db = tu_db_location(f->dir, "second");
         }
         f->rx.ok_reply = replies[v];
         rx_start(&f->rx, 0);

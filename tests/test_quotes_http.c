@@ -15,6 +15,8 @@
 
 #include "cpqd/store.h"
 
+#include "store_fixture.h"
+
 #include <jansson.h>
 #include <time.h>
 
@@ -68,7 +70,7 @@ static int setup(void **state)
     *state = f;
     f->dir = tu_tmpdir();
     f->keys = tu_fmt("%s/keys.yaml", f->dir);
-    f->db = tu_fmt("%s/var/cpqd.db", f->dir);
+    f->db = tu_db_location(f->dir, "cpqd");
     f->logp = tu_fmt("%s/cpqd.log", f->dir);
     make_keys(f);
     start(f);
@@ -81,10 +83,10 @@ static int teardown(void **state)
     if (!f)
         return 0;
     int st = f->s.pid > 0 ? tu_server_stop(&f->s) : 0;
+    tu_db_drop(f->db);
     tu_rm_tree(f->dir);
     free(f->dir);
     free(f->keys);
-    free(f->db);
     free(f->logp);
     free(f);
     return st == 0 ? 0 : -1;
