@@ -812,11 +812,13 @@ static int step_floor(pctx *c, pline *l)
             /* a partner never learns a bound: no clamp to it (which would
              * show its value), no word of which one; the order goes to
              * approval like any price outside them */
+            l->o->out_of_bounds = true;
             need_approval(c, l, price_level_top(l->p->catalog),
                           pfmt(c, "price outside the bounds of book %s", l->floor_book->id));
             continue;
         }
         if (!clamp) {
+            l->o->out_of_bounds = true;
             need_approval(c, l, price_level_top(l->p->catalog),
                           pfmt(c, "%s %s of book %s", what, why, l->floor_book->id));
             continue;

@@ -590,6 +590,11 @@ static void jw_line(jw *w, const price_line_out *l, int minor, bool partner_view
         jw_raw(w, "{", 1);
         jw_kstr(w, &g, "level", l->approval_level);
         jw_kstr(w, &g, "reason", l->approval_reason);
+        /* what approving needs (the top level, whatever the discount):
+         * kept in the stored result for the approval workflow; a partner
+         * is never told a bound was met */
+        if (l->out_of_bounds && !partner_view)
+            jw_kbool(w, &g, "out_of_bounds", true);
         jw_raw(w, "}", 1);
     }
     jw_raw(w, "}", 1);

@@ -107,6 +107,7 @@ static void partner_filter(json_t *priced)
     {
         json_object_del(l, "cost");
         json_object_del(l, "margin");
+        json_object_del(json_object_get(l, "approval"), "out_of_bounds");
         size_t k;
         json_t *st;
         json_array_foreach(json_object_get(l, "waterfall"), k, st)
@@ -848,8 +849,11 @@ static void request_facts(const store_quote *q, money_dec *max_disc, bool *flagg
     json_t *priced = q->priced ? json_loads(q->priced, 0, &je) : NULL;
     json_array_foreach(json_object_get(priced, "lines"), i, l)
     {
-        const char *why = json_string_value(json_object_get(json_object_get(l, "approval"), "reason"));
-        if (why && (strstr(why, "floor") || strstr(why, "ceiling")))
+        json_t *a = json_object_get(l, "approval");
+        const char *why = json_string_value(json_object_get(a, "reason"));
+        /* results stored before out_of_bounds named it in their reason */
+        if (json_is_true(json_object_get(a, "out_of_bounds")) ||
+            (why && (strstr(why, "floor") || strstr(why, "ceiling"))))
             *flagged = true;
     }
     json_decref(priced);

@@ -178,6 +178,8 @@ typedef struct price_line_out {
     const char *approval_level; /* lowest level allowed to approve, NULL if none needed */
     const char *approval_reason;
     const char *free_from;      /* free-item line: the promotion that added it */
+    bool out_of_bounds;         /* priced outside its book's floor or ceiling: needs the
+                                   top approval level (never shown to partners) */
     bool configured;            /* priced from a configuration's exploded BOM */
     bool config_complete;       /* ... in which every attribute is decided */
     price_config_source config_source; /* how the line named its configuration */
