@@ -25,13 +25,13 @@
 
 /* ---- small helpers ---- */
 
-static bool contract_partner_caller(const quote_ctx *c)
+static bool contract_partner_caller(const svc_ctx *c)
 {
-    return c->caller->role && !strcmp(c->caller->role, "partner");
+    return svc_is_partner(c->caller);
 }
 
 /* A partner sees only its own contracts; anything else does not exist. */
-bool contract_in_scope(const quote_ctx *c, const char *partner_id)
+bool contract_in_scope(const svc_ctx *c, const char *partner_id)
 {
     if (!contract_partner_caller(c))
         return true;
@@ -76,7 +76,7 @@ int contract_date_text(const char *s, date_days *d)
 }
 
 /* as_of text or today. */
-static int as_of_of(const quote_ctx *c, const char *s, date_days *d, cpqd_errs *errs)
+static int as_of_of(const svc_ctx *c, const char *s, date_days *d, cpqd_errs *errs)
 {
     *d = c->today;
     if (s && contract_date_text(s, d) != 0)
@@ -177,7 +177,7 @@ int contract_row_item(const store_receivable *r, sched_item *it)
 }
 
 /* The standing of row r as of as_of, from its stored payments. */
-int contract_row_standing(quote_ctx *c, const store_receivable *r, date_days as_of,
+int contract_row_standing(svc_ctx *c, const store_receivable *r, date_days as_of,
                         sched_standing *sd)
 {
     sched_item it;
@@ -260,7 +260,7 @@ static int row_cmp(const void *pa, const void *pb)
 
 /* {"items": [...], "total"} of rows, sorted, with statuses as of as_of;
  * *lines (if wanted) gets [{"line","total"}] per contract line. */
-static int items_json(quote_ctx *c, store_receivable *rows, size_t n, const char *currency,
+static int items_json(svc_ctx *c, store_receivable *rows, size_t n, const char *currency,
                       date_days as_of, json_t **items, money_dec *total, json_t **lines)
 {
     int minor = 2, rc = money_currency_minor(currency, &minor);
@@ -326,7 +326,7 @@ static json_t *contract_head_json(const store_contract *k)
 }
 
 /* The whole contract: head, lines and items as of as_of. */
-int contract_json_of(quote_ctx *c, const store_contract *k, store_receivable *rows, size_t n,
+int contract_json_of(svc_ctx *c, const store_contract *k, store_receivable *rows, size_t n,
                          date_days as_of, json_t **out)
 {
     json_t *items = NULL, *lines = NULL;
@@ -347,7 +347,7 @@ int contract_json_of(quote_ctx *c, const store_contract *k, store_receivable *ro
 }
 
 /* Writes event type about contract k (ordered per contract). */
-int contract_emit(quote_ctx *c, const char *type, const char *kind, const char *rid,
+int contract_emit(svc_ctx *c, const char *type, const char *kind, const char *rid,
                          const char *contract_id, json_t *payload)
 {
     char key[96];
@@ -513,7 +513,7 @@ static int line_events(const accept_req *r, const char *id, sched_line *l, date_
 }
 
 /* Mode-specific inputs of line i from its product and price book. */
-static int line_mode_data(const quote_ctx *c, cbuild *b, size_t i, const cat_product *p, json_t *pl,
+static int line_mode_data(const svc_ctx *c, cbuild *b, size_t i, const cat_product *p, json_t *pl,
                           date_days priced_on, cpqd_errs *errs)
 {
     sched_line *l = &b->lines[i];
@@ -614,7 +614,7 @@ static int line_term(const accept_req *r, const line_who *who, const cat_product
 }
 
 /* Line i of the contract from priced line pl. */
-static int line_build(const quote_ctx *c, const accept_req *r, const line_who *who, cbuild *b,
+static int line_build(const svc_ctx *c, const accept_req *r, const line_who *who, cbuild *b,
                       json_t *pl, date_days priced_on, cpqd_errs *errs)
 {
     size_t i = b->n;
@@ -682,7 +682,7 @@ static int overrides_known(const accept_req *r, json_t *plines, cpqd_errs *errs)
     return rc;
 }
 
-int contract_cbuild_make(const quote_ctx *c, const accept_req *r, const store_quote *q, cbuild *b,
+int contract_cbuild_make(const svc_ctx *c, const accept_req *r, const store_quote *q, cbuild *b,
                        cpqd_errs *errs)
 {
     json_error_t je;
@@ -777,7 +777,7 @@ static int year_of(date_days d)
 }
 
 /* Fills the head of contract k from quote q and request r. */
-static int head_make(const quote_ctx *c, const accept_req *r, const store_quote *q,
+static int head_make(const svc_ctx *c, const accept_req *r, const store_quote *q,
                      const sched_schedule *s, store_contract *k)
 {
     memset(k, 0, sizeof(*k));
@@ -802,7 +802,7 @@ static int head_make(const quote_ctx *c, const accept_req *r, const store_quote 
 
 /* The schedule, the contract rows, the insert and the events, in the
  * open transaction; *out gets the reply. */
-static int accept_write(quote_ctx *c, const accept_req *r, const store_quote *q, quote_reply *out,
+static int accept_write(svc_ctx *c, const accept_req *r, const store_quote *q, svc_reply *out,
                         char **cid, cpqd_errs *errs)
 {
     cbuild b;
@@ -881,8 +881,8 @@ static int partner_overrides_refused(const accept_req *r, cpqd_errs *errs)
     return 0;
 }
 
-int contract_accept(quote_ctx *c, const char *quote_id, const char *body, size_t len,
-                    const char *idem_key, quote_reply *out, cpqd_errs *errs)
+int contract_accept(svc_ctx *c, const char *quote_id, const char *body, size_t len,
+                    const char *idem_key, svc_reply *out, cpqd_errs *errs)
 {
     char route[128], hash[65];
     accept_req r;
@@ -896,7 +896,9 @@ int contract_accept(quote_ctx *c, const char *quote_id, const char *body, size_t
     if (rc == 0 && contract_partner_caller(c))
         rc = partner_overrides_refused(&r, errs);
     if (rc == 0)
-        rc = quote_idem_open(c, route, idem_key, body, len, hash, out, errs);
+        rc = svc_idem_peek(c, route, idem_key, body, len, hash, out, errs);
+    if (rc == 0)
+        rc = svc_idem_open(c, route, idem_key, hash, out, errs);
     if (rc != 0) {
         json_decref(r.root);
         return rc == 1 ? 0 : rc;
@@ -905,12 +907,12 @@ int contract_accept(quote_ctx *c, const char *quote_id, const char *body, size_t
     if (rc == 0)
         rc = accept_write(c, &r, &q, out, &cid, errs);
     if (rc == 0)
-        rc = quote_idem_record(c, route, idem_key, hash, out, cid);
+        rc = svc_idem_record(c, route, idem_key, hash, out, cid);
     if (rc == 0)
         rc = store_commit(c->st);
     if (rc) {
         store_rollback(c->st);
-        quote_reply_fini(out);
+        svc_reply_fini(out);
     }
     free(cid);
     store_quote_fini(&q);
@@ -919,7 +921,7 @@ int contract_accept(quote_ctx *c, const char *quote_id, const char *body, size_t
 }
 
 /* Contract id as the caller may see it, with its items. */
-int contract_load(quote_ctx *c, const char *id, store_contract *k, store_receivable **rows,
+int contract_load(svc_ctx *c, const char *id, store_contract *k, store_receivable **rows,
                          size_t *n, cpqd_errs *errs)
 {
     *rows = NULL;
@@ -936,7 +938,7 @@ int contract_load(quote_ctx *c, const char *id, store_contract *k, store_receiva
     return rc;
 }
 
-int contract_get(quote_ctx *c, const char *id, quote_reply *out, cpqd_errs *errs)
+int contract_get(svc_ctx *c, const char *id, svc_reply *out, cpqd_errs *errs)
 {
     store_contract k;
     store_receivable *rows;
@@ -954,7 +956,7 @@ int contract_get(quote_ctx *c, const char *id, quote_reply *out, cpqd_errs *errs
     return rc;
 }
 
-int contract_receivables(quote_ctx *c, const char *id, const char *as_of_s, quote_reply *out,
+int contract_receivables(svc_ctx *c, const char *id, const char *as_of_s, svc_reply *out,
                          cpqd_errs *errs)
 {
     store_contract k;
@@ -1023,8 +1025,8 @@ static int pay_parse(const char *body, size_t len, pay_req *p, cpqd_errs *errs)
 
 /* The payment and the item after it, with statuses as of the later of
  * today and the payment date (a payment dated ahead counts at once). */
-static int pay_reply(quote_ctx *c, const store_payment *p, const char *rid, date_days paid_on,
-                     int created, quote_reply *out)
+static int pay_reply(svc_ctx *c, const store_payment *p, const char *rid, date_days paid_on,
+                     int created, svc_reply *out)
 {
     store_receivable r;
     sched_standing sd;
@@ -1082,8 +1084,8 @@ static int pay_check(const store_receivable *r, const pay_req *p, money_dec *new
 
 /* A payment id seen before on this item: the same payment again (200)
  * or a conflict. */
-static int pay_replay(quote_ctx *c, const char *rid, const pay_req *p, store_payment *old,
-                      quote_reply *out, cpqd_errs *errs)
+static int pay_replay(svc_ctx *c, const char *rid, const pay_req *p, store_payment *old,
+                      svc_reply *out, cpqd_errs *errs)
 {
     money_dec was;
     if (money_parse(old->amount, strlen(old->amount), &was) != 0 ||
@@ -1096,7 +1098,7 @@ static int pay_replay(quote_ctx *c, const char *rid, const pay_req *p, store_pay
 }
 
 /* receivable.paid: the item, fully paid, with its contract's fields. */
-static int emit_paid(quote_ctx *c, const char *rid, date_days as_of)
+static int emit_paid(svc_ctx *c, const char *rid, date_days as_of)
 {
     store_receivable r;
     sched_standing sd;
@@ -1112,7 +1114,7 @@ static int emit_paid(quote_ctx *c, const char *rid, date_days as_of)
     return rc;
 }
 
-static int pay_write(quote_ctx *c, const char *rid, const pay_req *p, quote_reply *out,
+static int pay_write(svc_ctx *c, const char *rid, const pay_req *p, svc_reply *out,
                      cpqd_errs *errs)
 {
     store_receivable r;
@@ -1157,7 +1159,7 @@ static int pay_write(quote_ctx *c, const char *rid, const pay_req *p, quote_repl
     return rc;
 }
 
-int contract_pay(quote_ctx *c, const char *rid, const char *body, size_t len, quote_reply *out,
+int contract_pay(svc_ctx *c, const char *rid, const char *body, size_t len, svc_reply *out,
                  cpqd_errs *errs)
 {
     pay_req p;
@@ -1171,7 +1173,7 @@ int contract_pay(quote_ctx *c, const char *rid, const char *body, size_t len, qu
             store_rollback(c->st);
     }
     if (rc)
-        quote_reply_fini(out);
+        svc_reply_fini(out);
     json_decref(p.root);
     return rc;
 }
@@ -1198,7 +1200,7 @@ static int within_of(const char *s, int *days, cpqd_errs *errs)
 
 /* Whether row r is in state st as of as_of (due soon: due within days,
  * something outstanding, not overdue); *sd gets its standing. */
-static int row_in_state(quote_ctx *c, const store_receivable *r, due_state st, date_days as_of,
+static int row_in_state(svc_ctx *c, const store_receivable *r, due_state st, date_days as_of,
                         int days, sched_standing *sd, bool *yes)
 {
     *yes = false;
@@ -1216,8 +1218,8 @@ static int row_in_state(quote_ctx *c, const store_receivable *r, due_state st, d
 
 /* Calls fn for every item of the caller's (partner: its own) in state st
  * as of as_of. */
-static int due_each(quote_ctx *c, due_state st, date_days as_of, int days,
-                    int (*fn)(quote_ctx *c, const store_receivable *r, const sched_standing *sd,
+static int due_each(svc_ctx *c, due_state st, date_days as_of, int days,
+                    int (*fn)(svc_ctx *c, const store_receivable *r, const sched_standing *sd,
                               void *ctx),
                     void *ctx)
 {
@@ -1239,7 +1241,7 @@ static int due_each(quote_ctx *c, due_state st, date_days as_of, int days,
     return rc;
 }
 
-static int list_add(quote_ctx *c, const store_receivable *r, const sched_standing *sd, void *ctx)
+static int list_add(svc_ctx *c, const store_receivable *r, const sched_standing *sd, void *ctx)
 {
     (void)c;
     json_t *it = contract_item_json(r, sd);
@@ -1258,8 +1260,8 @@ static int state_of(const char *s, due_state *st, cpqd_errs *errs)
     return 0;
 }
 
-int contract_due_list(quote_ctx *c, const char *status, const char *as_of_s, const char *within,
-                      quote_reply *out, cpqd_errs *errs)
+int contract_due_list(svc_ctx *c, const char *status, const char *as_of_s, const char *within,
+                      svc_reply *out, cpqd_errs *errs)
 {
     due_state st;
     date_days as_of;
@@ -1292,7 +1294,7 @@ typedef struct sweep_ctx {
     size_t emitted;
 } sweep_ctx;
 
-static int sweep_one(quote_ctx *c, const store_receivable *r, const sched_standing *sd, void *ctx)
+static int sweep_one(svc_ctx *c, const store_receivable *r, const sched_standing *sd, void *ctx)
 {
     sweep_ctx *w = ctx;
     bool first = false;
@@ -1308,7 +1310,7 @@ static int sweep_one(quote_ctx *c, const store_receivable *r, const sched_standi
     return rc;
 }
 
-int contract_sweep(quote_ctx *c, const char *body, size_t len, quote_reply *out, cpqd_errs *errs)
+int contract_sweep(svc_ctx *c, const char *body, size_t len, svc_reply *out, cpqd_errs *errs)
 {
     static const char *const keys[] = {"as_of", "within", NULL};
     date_days as_of = c->today;

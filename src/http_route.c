@@ -687,8 +687,8 @@ static void quote_run(http_ctx *c, const http_query *q, quote_fn fn, const char 
         reply_problem(c, HP_OUT_OF_MEMORY, NULL, "out of memory");
         return;
     }
-    quote_caller qk = {.key_id = c->caller.key_id,
-                       .role = auth_role_name((auth_role)c->caller.auth_role),
+    svc_caller qk = {.key_id = c->caller.key_id,
+                       .role = (auth_role)c->caller.auth_role,
                        .partner_id = c->caller.partner_id,
                        .segment = c->caller.segment,
                        .has_authority = c->caller.has_authority,
@@ -696,7 +696,7 @@ static void quote_run(http_ctx *c, const http_query *q, quote_fn fn, const char 
                        .limits = c->caller.limits};
     quote_usage usage;
     quote_usage_init(&usage, c->w->store);
-    quote_ctx qc = {.st = c->w->store,
+    svc_ctx qc = {.st = c->w->store,
                     .snap = c->snap,
                     .pw = c->w->price,
                     .usage = &usage.base,
@@ -706,7 +706,7 @@ static void quote_run(http_ctx *c, const http_query *q, quote_fn fn, const char 
     size_t len = evbuffer_get_length(in);
     const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
     cpqd_errs *errs = errs_new();
-    quote_reply r = {.created = 0};
+    svc_reply r = {.created = 0};
     int rc = errs ? fn(c, &qc, body, len, q, &r, errs) : CPQD_ENOMEM;
     /* a committed POST may have written events: send them now */
     if (rc == 0 && evhttp_request_get_command(c->req) == EVHTTP_REQ_POST)
@@ -735,15 +735,15 @@ static const char *idem_header(http_ctx *c)
     return evhttp_find_header(evhttp_request_get_input_headers(c->req), "Idempotency-Key");
 }
 
-static int op_create(http_ctx *c, quote_ctx *qc, const char *body, size_t len, const http_query *q,
-                     quote_reply *out, cpqd_errs *errs)
+static int op_create(http_ctx *c, svc_ctx *qc, const char *body, size_t len, const http_query *q,
+                     svc_reply *out, cpqd_errs *errs)
 {
     (void)q;
     return quote_create(qc, body, len, idem_header(c), out, errs);
 }
 
-static int op_get(http_ctx *c, quote_ctx *qc, const char *body, size_t len, const http_query *q,
-                  quote_reply *out, cpqd_errs *errs)
+static int op_get(http_ctx *c, svc_ctx *qc, const char *body, size_t len, const http_query *q,
+                  svc_reply *out, cpqd_errs *errs)
 {
     (void)body, (void)len, (void)q;
     int version = 0;
@@ -759,8 +759,8 @@ static int op_get(http_ctx *c, quote_ctx *qc, const char *body, size_t len, cons
     return quote_get(qc, c->params[0], version, out, errs);
 }
 
-static int op_list(http_ctx *c, quote_ctx *qc, const char *body, size_t len, const http_query *q,
-                   quote_reply *out, cpqd_errs *errs)
+static int op_list(http_ctx *c, svc_ctx *qc, const char *body, size_t len, const http_query *q,
+                   svc_reply *out, cpqd_errs *errs)
 {
     (void)c, (void)body, (void)len;
     store_quote_filter f = {.page = 1, .per_page = HTTP_PER_PAGE_DEFAULT};
@@ -784,15 +784,15 @@ static int op_list(http_ctx *c, quote_ctx *qc, const char *body, size_t len, con
     return quote_list(qc, &f, out, errs);
 }
 
-static int op_revise(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
-                     const http_query *q, quote_reply *out, cpqd_errs *errs)
+static int op_revise(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
+                     const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
     (void)q;
     return quote_revise(qc, c->params[0], body, len, idem_header(c), out, errs);
 }
 
-static int op_action(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
-                     const http_query *q, quote_reply *out, cpqd_errs *errs)
+static int op_action(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
+                     const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
     (void)q;
     const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(c->req));
@@ -800,15 +800,15 @@ static int op_action(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
     return quote_action(qc, c->params[0], action, body, len, out, errs);
 }
 
-static int op_document(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
-                       const http_query *q, quote_reply *out, cpqd_errs *errs)
+static int op_document(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
+                       const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
     (void)body, (void)len, (void)q;
     return quote_document(qc, c->params[0], out, errs);
 }
 
-static int op_reprice(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
-                      const http_query *q, quote_reply *out, cpqd_errs *errs)
+static int op_reprice(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
+                      const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
     (void)body, (void)len;
     const char *on = "original";
@@ -826,8 +826,8 @@ static void h_quote_reprice(http_ctx *c, const http_query *q)
         quote_run(c, q, op_reprice, "re-pricing the quote");
 }
 
-static int op_history(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
-                      const http_query *q, quote_reply *out, cpqd_errs *errs)
+static int op_history(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
+                      const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
     (void)c, (void)body, (void)len;
     const char *sku = NULL, *customer = NULL;
@@ -845,26 +845,6 @@ static int op_history(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
     return quote_price_history(qc, sku, customer, last, out, errs);
 }
 
-static void h_price_history(http_ctx *c, const http_query *q)
-{
-    quote_run(c, q, op_history, "reading the price history");
-}
-
-static void h_quote_document(http_ctx *c, const http_query *q)
-{
-    quote_run(c, q, op_document, "rendering the quote");
-}
-
-static void h_quote_create(http_ctx *c, const http_query *q)
-{
-    quote_run(c, q, op_create, "creating the quote");
-}
-
-static void h_quote_get(http_ctx *c, const http_query *q)
-{
-    quote_run(c, q, op_get, "reading the quote");
-}
-
 /* Every status a quote can have (docs/quotes.md "Status"). */
 static const char *const quote_statuses[] = {"draft",    "pending_approval", "approved", "sent",
                                              "accepted", "rejected",         "expired",  NULL};
@@ -873,16 +853,6 @@ static void h_quote_list(http_ctx *c, const http_query *q)
 {
     if (http_query_enum(c, q, "status", quote_statuses, NULL))
         quote_run(c, q, op_list, "listing quotes");
-}
-
-static void h_quote_revise(http_ctx *c, const http_query *q)
-{
-    quote_run(c, q, op_revise, "revising the quote");
-}
-
-static void h_quote_action(http_ctx *c, const http_query *q)
-{
-    quote_run(c, q, op_action, "moving the quote");
 }
 
 /* POST /v1/configure (docs/configurator.md). */
@@ -950,61 +920,73 @@ typedef struct http_route {
     enum evhttp_cmd_type method;
     unsigned roles;   /* who may call it (docs/auth.md "Routes by role") */
     const char *const *params; /* allowed query parameters, NULL: none */
-    http_handler fn;
+    http_handler fn;  /* a route that replies itself, or NULL */
+    http_quote_fn op; /* else an operation of the application layer (svc), */
+    const char *doing; /* run by quote_run; "what failed" in its errors */
 } http_route;
+
+/* A row's handler: a route that replies itself (FN), or an operation of
+ * the application layer run with its "doing" (OP). */
+#define FN(h) h, NULL, NULL
+#define OP(o, doing) NULL, o, doing
 
 /* The one table of routes and who may call them. Partner scoping of
  * what a route returns is in the views (catalog) and in quote.c. */
 static const http_route http_routes[] = {
-    {"/healthz", EVHTTP_REQ_GET, R_PUBLIC, NULL, h_healthz},
-    {"/v1/catalog", EVHTTP_REQ_GET, R_ALL, NULL, h_catalog},
-    {"/v1/products", EVHTTP_REQ_GET, R_ALL, list_params, h_products},
-    {"/v1/products/{}", EVHTTP_REQ_GET, R_ALL, NULL, h_product},
-    {"/v1/partners", EVHTTP_REQ_GET, R_STAFF, NULL, h_partners},
-    {"/v1/admin/reload", EVHTTP_REQ_POST, R(AUTH_ROLE_ADMIN), NULL, h_reload},
-    {"/v1/price", EVHTTP_REQ_POST, R_ALL, NULL, h_price},
-    {"/v1/configure", EVHTTP_REQ_POST, R_ALL, NULL, h_configure},
-    {"/v1/price-history", EVHTTP_REQ_GET, R_ALL, history_params, h_price_history},
-    {"/v1/quotes", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL, h_quote_create},
-    {"/v1/quotes", EVHTTP_REQ_GET, R_ALL, quote_params, h_quote_list},
-    {"/v1/quotes/{}", EVHTTP_REQ_GET, R_ALL, NULL, h_quote_get},
-    {"/v1/quotes/{}/versions/{}", EVHTTP_REQ_GET, R_ALL, NULL, h_quote_get},
-    {"/v1/quotes/{}/document", EVHTTP_REQ_GET, R_ALL, NULL, h_quote_document},
-    {"/v1/quotes/{}/reprice", EVHTTP_REQ_POST, R_ALL, reprice_params, h_quote_reprice},
-    {"/v1/quotes/{}/revise", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL, h_quote_revise},
-    {"/v1/quotes/{}/submit", EVHTTP_REQ_POST, R_SELLERS, NULL, h_quote_action},
-    {"/v1/quotes/{}/approve", EVHTTP_REQ_POST, R_STAFF, NULL, h_quote_action},
-    {"/v1/quotes/{}/reject", EVHTTP_REQ_POST, R_STAFF, NULL, h_quote_action},
-    {"/v1/quotes/{}/send", EVHTTP_REQ_POST, R_SELLERS, NULL, h_quote_action},
+    {"/healthz", EVHTTP_REQ_GET, R_PUBLIC, NULL, FN(h_healthz)},
+    {"/v1/catalog", EVHTTP_REQ_GET, R_ALL, NULL, FN(h_catalog)},
+    {"/v1/products", EVHTTP_REQ_GET, R_ALL, list_params, FN(h_products)},
+    {"/v1/products/{}", EVHTTP_REQ_GET, R_ALL, NULL, FN(h_product)},
+    {"/v1/partners", EVHTTP_REQ_GET, R_STAFF, NULL, FN(h_partners)},
+    {"/v1/admin/reload", EVHTTP_REQ_POST, R(AUTH_ROLE_ADMIN), NULL, FN(h_reload)},
+    {"/v1/price", EVHTTP_REQ_POST, R_ALL, NULL, FN(h_price)},
+    {"/v1/configure", EVHTTP_REQ_POST, R_ALL, NULL, FN(h_configure)},
+    {"/v1/price-history", EVHTTP_REQ_GET, R_ALL, history_params,
+     OP(op_history, "reading the price history")},
+    {"/v1/quotes", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
+     OP(op_create, "creating the quote")},
+    {"/v1/quotes", EVHTTP_REQ_GET, R_ALL, quote_params, FN(h_quote_list)},
+    {"/v1/quotes/{}", EVHTTP_REQ_GET, R_ALL, NULL, OP(op_get, "reading the quote")},
+    {"/v1/quotes/{}/versions/{}", EVHTTP_REQ_GET, R_ALL, NULL, OP(op_get, "reading the quote")},
+    {"/v1/quotes/{}/document", EVHTTP_REQ_GET, R_ALL, NULL, OP(op_document, "rendering the quote")},
+    {"/v1/quotes/{}/reprice", EVHTTP_REQ_POST, R_ALL, reprice_params, FN(h_quote_reprice)},
+    {"/v1/quotes/{}/revise", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
+     OP(op_revise, "revising the quote")},
+    {"/v1/quotes/{}/submit", EVHTTP_REQ_POST, R_SELLERS, NULL, OP(op_action, "moving the quote")},
+    {"/v1/quotes/{}/approve", EVHTTP_REQ_POST, R_STAFF, NULL, OP(op_action, "moving the quote")},
+    {"/v1/quotes/{}/reject", EVHTTP_REQ_POST, R_STAFF, NULL, OP(op_action, "moving the quote")},
+    {"/v1/quotes/{}/send", EVHTTP_REQ_POST, R_SELLERS, NULL, OP(op_action, "moving the quote")},
     {"/v1/quotes/{}/accept", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     http_contract_accept},
-    {"/v1/contracts/{}", EVHTTP_REQ_GET, R_ALL, NULL, http_contract_get},
+     OP(http_op_contract_accept, "accepting the quote")},
+    {"/v1/contracts/{}", EVHTTP_REQ_GET, R_ALL, NULL,
+     OP(http_op_contract_get, "reading the contract")},
     {"/v1/contracts/{}/receivables", EVHTTP_REQ_GET, R_ALL, http_as_of_params,
-     http_contract_receivables},
+     OP(http_op_contract_receivables, "reading the receivables")},
     {"/v1/contracts/{}/lines/{}/delivered", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     http_contract_delivered},
+     OP(http_op_contract_delivered, "recording the delivery")},
     {"/v1/contracts/{}/lines/{}/accepted", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     http_contract_accepted},
+     OP(http_op_contract_accepted, "recording the acceptance")},
     {"/v1/contracts/{}/milestones/{}/accept", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     http_contract_milestone},
+     OP(http_op_contract_milestone, "recording the milestone acceptance")},
     {"/v1/contracts/{}/usage", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     http_contract_usage},
+     OP(http_op_contract_usage, "recording usage")},
     {"/v1/contracts/{}/periods/{}/close", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     http_contract_close},
+     OP(http_op_contract_close, "closing the period")},
     {"/v1/contracts/{}/lines/{}/renew", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     http_contract_renew},
+     OP(http_op_contract_renew, "renewing the line")},
     {"/v1/contracts/{}/lines/{}/seats", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     http_contract_seats},
-    {"/v1/receivables", EVHTTP_REQ_GET, R_ALL, http_receivables_params, http_receivables_due},
-    {"/v1/receivables/sweep", EVHTTP_REQ_POST, R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN), NULL,
-     http_receivables_sweep},
-    {"/v1/receivables/{}/payments", EVHTTP_REQ_POST, R_STAFF | R(AUTH_ROLE_CRM), NULL,
-     http_receivable_pay},
+     OP(http_op_contract_seats, "changing the seats")},
+    {"/v1/receivables", EVHTTP_REQ_GET, R_ALL, http_receivables_params, FN(http_receivables_due)},
+    {"/v1/receivables/sweep", EVHTTP_REQ_POST, R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN), NULL, NULL,
+     http_op_contract_sweep, "sweeping receivables"},
+    {"/v1/receivables/{}/payments", EVHTTP_REQ_POST, R_STAFF | R(AUTH_ROLE_CRM), NULL, NULL,
+     http_op_contract_pay, "recording the payment"},
     {"/v1/events", EVHTTP_REQ_GET, R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN), events_params,
-     http_events_feed},
+     FN(http_events_feed)},
     {"/v1/admin/events", EVHTTP_REQ_GET, R(AUTH_ROLE_ADMIN), admin_events_params,
-     http_events_admin},
-    {"/v1/admin/events/{}/replay", EVHTTP_REQ_POST, R(AUTH_ROLE_ADMIN), NULL, http_events_replay},
+     FN(http_events_admin)},
+    {"/v1/admin/events/{}/replay", EVHTTP_REQ_POST, R(AUTH_ROLE_ADMIN), NULL,
+     FN(http_events_replay)},
 };
 
 static const char *method_of(struct evhttp_request *req);
@@ -1174,7 +1156,10 @@ static void route_run(http_ctx *c, const http_route *r, const char *path)
     else if (rc)
         reply_problem(c, problem_of_code(rc), NULL, "cannot parse the query string");
     else
-        r->fn(c, &q);
+        if (r->fn)
+            r->fn(c, &q);
+        else
+            quote_run(c, &q, r->op, r->doing);
     free(q.buf);
 }
 

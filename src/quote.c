@@ -58,7 +58,7 @@ static bool action_allowed(const char *status, const char *action)
 
 /* A quote past its valid_until is expired, whatever was stored, until it
  * is accepted, rejected or already expired. */
-static const char *effective_status(const quote_ctx *c, const store_quote *q)
+static const char *effective_status(const svc_ctx *c, const store_quote *q)
 {
     date_days until;
     if (q->valid_until && date_parse(q->valid_until, strlen(q->valid_until), &until) == 0 &&
@@ -69,30 +69,17 @@ static const char *effective_status(const quote_ctx *c, const store_quote *q)
     return q->status;
 }
 
-static bool partner_caller(const quote_ctx *c)
+static bool partner_caller(const svc_ctx *c)
 {
-    return c->caller->role && !strcmp(c->caller->role, "partner");
+    return svc_is_partner(c->caller);
 }
 
 /* A partner sees only its own quotes; anything else does not exist. */
-static bool in_scope(const quote_ctx *c, const store_quote *q)
+static bool in_scope(const svc_ctx *c, const store_quote *q)
 {
     if (!partner_caller(c))
         return true;
     return q->partner_id && c->caller->partner_id && !strcmp(q->partner_id, c->caller->partner_id);
-}
-
-static void sha256_hex(const char *buf, size_t len, char out[65])
-{
-    unsigned char md[32];
-    unsigned int n = 0;
-    static const char hex[] = "0123456789abcdef";
-    EVP_Digest(buf, len, md, &n, EVP_sha256(), NULL);
-    for (int i = 0; i < 32; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
-    }
-    out[64] = '\0';
 }
 
 /* ---- JSON of a quote ---- */
@@ -128,7 +115,7 @@ static json_t *jstr_or_null(const char *s)
     return s ? json_string(s) : json_null();
 }
 
-static json_t *quote_json(const quote_ctx *c, const store_quote *q, bool with_priced)
+static json_t *quote_json(const svc_ctx *c, const store_quote *q, bool with_priced)
 {
     const char *status = effective_status(c, q);
     json_t *o = json_object();
@@ -169,7 +156,7 @@ static json_t *quote_json(const quote_ctx *c, const store_quote *q, bool with_pr
 }
 
 /* The quote's status history (who moved it, when, with what note). */
-static json_t *history_json(const quote_ctx *c, const char *id)
+static json_t *history_json(const svc_ctx *c, const char *id)
 {
     store_event *ev = NULL;
     size_t n = 0;
@@ -196,7 +183,7 @@ static char *dump(json_t *o)
 }
 
 /* A quote with its priced result and its history. */
-static char *quote_full(const quote_ctx *c, const store_quote *q)
+static char *quote_full(const svc_ctx *c, const store_quote *q)
 {
     json_t *o = quote_json(c, q, true);
     if (o)
@@ -208,11 +195,11 @@ static char *quote_full(const quote_ctx *c, const store_quote *q)
  * outbox, docs/events.md): the payload is the quote as GET
  * /v1/quotes/{id} shows it to the CRM (an internal caller, so never
  * partner-filtered), history included. */
-static int quote_emit(const quote_ctx *c, const char *type, const store_quote *q)
+static int quote_emit(const svc_ctx *c, const char *type, const store_quote *q)
 {
-    quote_caller crm = *c->caller;
-    crm.role = "crm";
-    quote_ctx as_crm = *c;
+    svc_caller crm = *c->caller;
+    crm.role = AUTH_ROLE_CRM;
+    svc_ctx as_crm = *c;
     as_crm.caller = &crm;
     json_t *o = quote_json(&as_crm, q, true);
     if (o)
@@ -265,7 +252,7 @@ static int keep_partner(price_request *rq, const store_quote *cur, cpqd_errs *er
  * more than the catalogs' `backdating_days` before today (the smallest
  * of the lines' catalogs) needs a manager or admin; what-ifs through
  * /v1/price may look at any date. */
-static int date_authorized(const quote_ctx *c, const price_request *rq, cpqd_errs *errs)
+static int date_authorized(const svc_ctx *c, const price_request *rq, cpqd_errs *errs)
 {
     int grace = 366;
     for (size_t i = 0; i < rq->nlines; i++) {
@@ -274,8 +261,8 @@ static int date_authorized(const quote_ctx *c, const price_request *rq, cpqd_err
         if (p && p->catalog->backdating_days < grace)
             grace = p->catalog->backdating_days;
     }
-    const char *role = c->caller->role;
-    if (rq->date >= c->today - grace || !strcmp(role, "manager") || !strcmp(role, "admin"))
+    auth_role role = c->caller->role;
+    if (rq->date >= c->today - grace || role == AUTH_ROLE_MANAGER || role == AUTH_ROLE_ADMIN)
         return 0;
     char d[DATE_FMT_LEN], t[DATE_FMT_LEN];
     date_format(rq->date, d);
@@ -290,7 +277,7 @@ static int date_authorized(const quote_ctx *c, const price_request *rq, cpqd_err
 /* Splits "valid_until" off the body, parses the rest as a price request
  * and applies the caller's identity; a revision (cur) keeps the quote's
  * partner. */
-static int qreq_parse(quote_ctx *c, const char *body, size_t len, const store_quote *cur, qreq *r,
+static int qreq_parse(svc_ctx *c, const char *body, size_t len, const store_quote *cur, qreq *r,
                       cpqd_errs *errs)
 {
     memset(r, 0, sizeof(*r));
@@ -339,16 +326,10 @@ static int qreq_parse(quote_ctx *c, const char *body, size_t len, const store_qu
         json_decref(root);
         return rc;
     }
-    const quote_caller *k = c->caller;
+    const svc_caller *k = c->caller;
     price_request *rq = r->rq;
-    if (k->limits.max_lines && rq->nlines > k->limits.max_lines) {
-        errs_add(errs, CPQD_ETOOBIG, NULL, 0, 0,
-                 "lines: %zu lines, more than this key may quote at once (%zu)", rq->nlines,
-                 k->limits.max_lines);
-        json_decref(root);
-        return CPQD_ETOOBIG;
-    }
-    if ((rc = date_authorized(c, rq, errs)) != 0 ||
+    if ((rc = svc_limit_lines(c, rq->nlines, errs)) != 0 ||
+        (rc = date_authorized(c, rq, errs)) != 0 ||
         (cur && !partner_caller(c) && (rc = keep_partner(rq, cur, errs)) != 0)) {
         json_decref(root);
         return rc;
@@ -359,8 +340,8 @@ static int qreq_parse(quote_ctx *c, const char *body, size_t len, const store_qu
         rq->segment = k->segment;
         rq->partner_view = true;
     } else {
-        rq->role = k->role;
-        if (!strcmp(k->role, "admin")) {
+        rq->role = auth_role_name(k->role);
+        if (k->role == AUTH_ROLE_ADMIN) {
             rq->has_authority = true;
             rq->authority = money_from_int(100);
         }
@@ -392,7 +373,7 @@ static int qreq_parse(quote_ctx *c, const char *body, size_t len, const store_qu
 }
 
 /* Prices r and fills the quote's priced fields. */
-static int qreq_price(quote_ctx *c, qreq *r, store_quote *q, cpqd_errs *errs)
+static int qreq_price(svc_ctx *c, qreq *r, store_quote *q, cpqd_errs *errs)
 {
     price_result res;
     int rc = price_compute(c->pw, c->snap, c->usage, r->rq, &res, errs);
@@ -424,160 +405,11 @@ static int qreq_price(quote_ctx *c, qreq *r, store_quote *q, cpqd_errs *errs)
     return 0;
 }
 
-/* ---- idempotency ---- */
-
-/* Looks the key up: 1 if a stored reply was copied to *out, 0 if none,
- * or an error (CPQD_ECONFLICT: the key was used with another body). */
-static int idem_replay(quote_ctx *c, const char *route, const char *key, const char *hash,
-                       quote_reply *out, cpqd_errs *errs)
-{
-    if (!key)
-        return 0;
-    store_idem x;
-    int rc = store_idem_get(c->st, c->caller->key_id, key, &x);
-    if (rc == CPQD_ENOTFOUND)
-        return 0;
-    if (rc)
-        return rc;
-    if (strcmp(x.body_hash, hash) != 0 || strcmp(x.route, route) != 0) {
-        errs_add(errs, CPQD_ECONFLICT, NULL, 0, 0,
-                 "Idempotency-Key '%.64s' was already used with a different request", key);
-        store_idem_fini(&x);
-        return CPQD_ECONFLICT;
-    }
-    out->created = x.status == 201;
-    out->body = x.response;
-    x.response = NULL;
-    store_idem_fini(&x);
-    return 1;
-}
-
-static int idem_record(quote_ctx *c, const char *route, const char *key, const char *hash,
-                       const quote_reply *r, const char *id)
-{
-    if (!key)
-        return 0;
-    store_idem x = {.caller = (char *)c->caller->key_id,
-                    .key = (char *)key,
-                    .route = (char *)route,
-                    .body_hash = (char *)hash,
-                    .status = r->created ? 201 : 200,
-                    .response = r->body,
-                    .resource_id = (char *)id};
-    return store_idem_put(c->st, &x);
-}
-
-static int check_idem_key(const char *key, cpqd_errs *errs)
-{
-    if (!key)
-        return 0;
-    size_t n = strlen(key);
-    for (size_t i = 0; i < n; i++)
-        if (key[i] < 0x21 || key[i] > 0x7e)
-            n = 0;
-    if (n == 0 || n > 128) {
-        errs_add(errs, CPQD_EINVAL, NULL, 0, 0,
-                 "Idempotency-Key: 1 to 128 printable ASCII characters");
-        return CPQD_EINVAL;
-    }
-    return 0;
-}
-
-/* Before any work: checks the Idempotency-Key, hashes the body into
- * hash and looks the key up outside a transaction (a replay answers
- * without pricing again): 0 (go on), 1 (a stored reply is in *out) or an
- * error. idem_open looks again inside the write transaction. */
-static int idem_peek(quote_ctx *c, const char *route, const char *idem_key, const char *body,
-                     size_t len, char hash[65], quote_reply *out, cpqd_errs *errs)
-{
-    int rc = check_idem_key(idem_key, errs);
-    if (rc)
-        return rc;
-    sha256_hex(body, len, hash);
-    return idem_replay(c, route, idem_key, hash, out, errs);
-}
-
-/* Opens the request's transaction and handles its Idempotency-Key:
- * returns 0 inside an open transaction (go on and record under hash),
- * 1 when a stored reply was replayed into *out (transaction closed), or
- * an error (transaction closed). */
-static int idem_open(quote_ctx *c, const char *route, const char *idem_key, const char *body,
-                     size_t len, char hash[65], quote_reply *out, cpqd_errs *errs)
-{
-    int rc = check_idem_key(idem_key, errs);
-    if (rc)
-        return rc;
-    sha256_hex(body, len, hash);
-    if ((rc = store_begin(c->st)))
-        return rc;
-    if ((rc = idem_replay(c, route, idem_key, hash, out, errs)) != 0)
-        store_rollback(c->st);
-    return rc;
-}
-
-/* ---- limits per key (docs/auth.md "Limits") ---- */
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* One quote write (create or revise) of the caller's per-minute budget. */
-static int write_allowed(const quote_ctx *c, cpqd_errs *errs)
-{
-    const quote_caller *k = c->caller;
-    unsigned wait = 0;
-    if (!k->limits.quotes_per_minute)
-        return 0;
-    int rc = limit_quote_take(k->key_id, k->limits.quotes_per_minute, mono_ms(), &wait);
-    if (rc == CPQD_ERATE) {
-        char w[16];
-        snprintf(w, sizeof(w), "%u", wait);
-        errs_add(errs, CPQD_ERATE, NULL, 0, 0,
-                 "this key may write %u quotes a minute; try again in %u s",
-                 k->limits.quotes_per_minute, wait);
-        errs_field(errs, "retry_after", w);
-    }
-    return rc;
-}
-
 /* What a version stores that grows with the request: its request and
- * priced result. */
+ * priced result (counted against the caller's bytes per day). */
 static uint64_t stored_bytes(const store_quote *q)
 {
     return (uint64_t)strlen(q->request) + strlen(q->priced);
-}
-
-/* Whether the caller may store q today (its bytes per day). */
-static int bytes_allowed(const quote_ctx *c, const store_quote *q, cpqd_errs *errs)
-{
-    const quote_caller *k = c->caller;
-    uint64_t used = 0;
-    if (!k->limits.bytes_per_day)
-        return 0;
-    int rc = limit_bytes_check(k->key_id, c->today, k->limits.bytes_per_day, stored_bytes(q),
-                               &used);
-    if (rc == CPQD_ERATE) {
-        /* until the service's next day */
-        char w[16];
-        snprintf(w, sizeof(w), "%lld", (long long)(86400 - date_now() % 86400));
-        errs_add(errs, CPQD_ERATE, NULL, 0, 0,
-                 "this key may store %llu bytes of quotes a day; %llu are used and this quote "
-                 "needs %llu",
-                 (unsigned long long)k->limits.bytes_per_day, (unsigned long long)used,
-                 (unsigned long long)stored_bytes(q));
-        errs_field(errs, "retry_after", w);
-    }
-    return rc;
-}
-
-/* Counts a stored quote's bytes against the caller's day. */
-static void bytes_count(const quote_ctx *c, const store_quote *q)
-{
-    if (c->caller->limits.bytes_per_day)
-        limit_bytes_add(c->caller->key_id, c->today, stored_bytes(q));
 }
 
 /* ---- the routes ---- */
@@ -589,8 +421,8 @@ static int year_of(date_days d)
     return y;
 }
 
-int quote_create(quote_ctx *c, const char *body, size_t len, const char *idem_key,
-                 quote_reply *out, cpqd_errs *errs)
+int quote_create(svc_ctx *c, const char *body, size_t len, const char *idem_key,
+                 svc_reply *out, cpqd_errs *errs)
 {
     static const char route[] = "POST /v1/quotes";
     char hash[65];
@@ -599,14 +431,14 @@ int quote_create(quote_ctx *c, const char *body, size_t len, const char *idem_ke
     memset(out, 0, sizeof(*out));
     memset(&q, 0, sizeof(q));
     memset(&r, 0, sizeof(r));
-    int rc = write_allowed(c, errs);
+    int rc = svc_limit_write(c, errs);
     if (rc == 0)
-        rc = idem_peek(c, route, idem_key, body, len, hash, out, errs);
+        rc = svc_idem_peek(c, route, idem_key, body, len, hash, out, errs);
     /* priced (Lua rules, the configurator) before the write transaction:
      * writers never queue behind another request's pricing */
     if (rc == 0 && (rc = qreq_parse(c, body, len, NULL, &r, errs)) == 0 &&
-        (rc = qreq_price(c, &r, &q, errs)) == 0 && (rc = bytes_allowed(c, &q, errs)) == 0)
-        rc = idem_open(c, route, idem_key, body, len, hash, out, errs);
+        (rc = qreq_price(c, &r, &q, errs)) == 0 && (rc = svc_limit_bytes(c, stored_bytes(&q), errs)) == 0)
+        rc = svc_idem_open(c, route, idem_key, hash, out, errs);
     if (rc) {
         qreq_fini(&r);
         store_quote_fini(&q);
@@ -616,22 +448,22 @@ int quote_create(quote_ctx *c, const char *body, size_t len, const char *idem_ke
         (rc = store_quote_insert(c->st, &q, year_of(c->today))) == 0) {
         out->created = 1;
         out->body = quote_full(c, &q); /* read in the transaction: its first history entry */
-        rc = out->body ? idem_record(c, route, idem_key, hash, out, q.id) : CPQD_ENOMEM;
+        rc = out->body ? svc_idem_record(c, route, idem_key, hash, out, q.id) : CPQD_ENOMEM;
     }
     if (rc == 0)
         rc = quote_emit(c, "quote.created", &q);
     if (rc == 0 && (rc = store_commit(c->st)) == 0)
-        bytes_count(c, &q);
+        svc_limit_count(c, stored_bytes(&q));
     if (rc) {
         store_rollback(c->st);
-        quote_reply_fini(out);
+        svc_reply_fini(out);
     }
     qreq_fini(&r);
     store_quote_fini(&q);
     return rc;
 }
 
-static int load_scoped(quote_ctx *c, const char *id, int version, store_quote *q,
+static int load_scoped(svc_ctx *c, const char *id, int version, store_quote *q,
                        cpqd_errs *errs)
 {
     int rc = store_quote_get(c->st, id, version, q);
@@ -648,7 +480,7 @@ static int load_scoped(quote_ctx *c, const char *id, int version, store_quote *q
     return rc;
 }
 
-int quote_get(quote_ctx *c, const char *id, int version, quote_reply *out, cpqd_errs *errs)
+int quote_get(svc_ctx *c, const char *id, int version, svc_reply *out, cpqd_errs *errs)
 {
     store_quote q;
     memset(out, 0, sizeof(*out));
@@ -664,7 +496,7 @@ int quote_get(quote_ctx *c, const char *id, int version, quote_reply *out, cpqd_
     return out->body ? 0 : CPQD_ENOMEM;
 }
 
-int quote_list(quote_ctx *c, const store_quote_filter *f, quote_reply *out, cpqd_errs *errs)
+int quote_list(svc_ctx *c, const store_quote_filter *f, svc_reply *out, cpqd_errs *errs)
 {
     memset(out, 0, sizeof(*out));
     store_quote_filter scoped = *f;
@@ -715,7 +547,7 @@ static int illegal(cpqd_errs *errs, const char *id, const char *status, const ch
 
 /* A stored quote that expired is marked expired on the first attempt to
  * move it; the attempt itself is refused. */
-static int refuse_expired(quote_ctx *c, store_quote *q, const char *action, cpqd_errs *errs)
+static int refuse_expired(svc_ctx *c, store_quote *q, const char *action, cpqd_errs *errs)
 {
     int rc = store_quote_set_status(c->st, q->id, q->status, "expired", c->caller->key_id,
                                     "valid_until passed");
@@ -733,13 +565,13 @@ static int refuse_expired(quote_ctx *c, store_quote *q, const char *action, cpqd
 
 /* Whether quote q may be revised as it was read (its effective status),
  * without writing anything. */
-static bool revisable(const quote_ctx *c, const store_quote *q)
+static bool revisable(const svc_ctx *c, const store_quote *q)
 {
     return action_allowed(effective_status(c, q), "revise");
 }
 
-int quote_revise(quote_ctx *c, const char *id, const char *body, size_t len,
-                 const char *idem_key, quote_reply *out, cpqd_errs *errs)
+int quote_revise(svc_ctx *c, const char *id, const char *body, size_t len,
+                 const char *idem_key, svc_reply *out, cpqd_errs *errs)
 {
     char route[128], hash[65];
     store_quote seen = {0}, cur = {0}, q = {0};
@@ -747,20 +579,20 @@ int quote_revise(quote_ctx *c, const char *id, const char *body, size_t len,
     memset(out, 0, sizeof(*out));
     memset(&r, 0, sizeof(r));
     snprintf(route, sizeof(route), "POST /v1/quotes/%.64s/revise", id);
-    int rc = write_allowed(c, errs);
+    int rc = svc_limit_write(c, errs);
     if (rc == 0)
-        rc = idem_peek(c, route, idem_key, body, len, hash, out, errs);
+        rc = svc_idem_peek(c, route, idem_key, body, len, hash, out, errs);
     /* priced before the write transaction on the quote as read; inside
      * it the quote must still be that version (else 409: retry) */
     bool priced = false;
     if (rc == 0 && (rc = load_scoped(c, id, 0, &seen, errs)) == 0 && revisable(c, &seen)) {
         if ((rc = qreq_parse(c, body, len, &seen, &r, errs)) == 0 &&
             (rc = qreq_price(c, &r, &q, errs)) == 0)
-            rc = bytes_allowed(c, &q, errs);
+            rc = svc_limit_bytes(c, stored_bytes(&q), errs);
         priced = rc == 0;
     }
     if (rc == 0)
-        rc = idem_open(c, route, idem_key, body, len, hash, out, errs);
+        rc = svc_idem_open(c, route, idem_key, hash, out, errs);
     if (rc) {
         rc = rc == 1 ? 0 : rc;
         goto done;
@@ -807,15 +639,15 @@ int quote_revise(quote_ctx *c, const char *id, const char *body, size_t len,
         goto out;
     out->created = 1;
     out->body = quote_full(c, &cur);
-    rc = out->body ? idem_record(c, route, idem_key, hash, out, id) : CPQD_ENOMEM;
+    rc = out->body ? svc_idem_record(c, route, idem_key, hash, out, id) : CPQD_ENOMEM;
     if (rc == 0)
         rc = quote_emit(c, "quote.revised", &cur);
     if (rc == 0 && (rc = store_commit(c->st)) == 0)
-        bytes_count(c, &q);
+        svc_limit_count(c, stored_bytes(&q));
 out:
     if (rc) {
         store_rollback(c->st);
-        quote_reply_fini(out);
+        svc_reply_fini(out);
     }
 done:
     store_quote_fini(&seen);
@@ -859,39 +691,19 @@ static void request_facts(const store_quote *q, money_dec *max_disc, bool *flagg
     json_decref(priced);
 }
 
-/* The caller's discount authority for the quote's catalogs (percent). */
-static bool caller_authority(const quote_ctx *c, money_dec *pct)
+/* The caller's discount authority (percent): the price module's rule
+ * in the first catalog where it has one. */
+static bool caller_authority(const svc_ctx *c, money_dec *pct)
 {
-    const quote_caller *k = c->caller;
-    if (k->has_authority) {
-        *pct = k->authority;
-        return true;
-    }
-    if (!strcmp(k->role, "admin")) {
-        *pct = money_from_int(100);
-        return true;
-    }
-    for (size_t i = 0; i < cat_snapshot_catalog_count(c->snap); i++) {
-        const cat_catalog *cc = cat_snapshot_catalog_at(c->snap, i);
-        if (!strcmp(k->role, "partner")) {
-            for (size_t j = 0; k->partner_id && j < cc->npartners; j++)
-                if (!strcmp(cc->partners[j].id, k->partner_id)) {
-                    *pct = cc->partners[j].discount_authority;
-                    return true;
-                }
-            continue;
-        }
-        for (size_t j = 0; j < cc->napprovals; j++)
-            if (!strcmp(cc->approvals[j].id, k->role)) {
-                *pct = cc->approvals[j].max_discount;
-                return true;
-            }
-    }
+    price_who who = svc_who(c->caller);
+    for (size_t i = 0; i < cat_snapshot_catalog_count(c->snap); i++)
+        if (price_authority_of(cat_snapshot_catalog_at(c->snap, i), &who, pct))
+            return true;
     return false;
 }
 
 /* The max_discount of approval level `level` in any catalog. */
-static bool level_percent(const quote_ctx *c, const char *level, money_dec *pct)
+static bool level_percent(const svc_ctx *c, const char *level, money_dec *pct)
 {
     for (size_t i = 0; level && i < cat_snapshot_catalog_count(c->snap); i++) {
         const cat_catalog *cc = cat_snapshot_catalog_at(c->snap, i);
@@ -905,7 +717,7 @@ static bool level_percent(const quote_ctx *c, const char *level, money_dec *pct)
 }
 
 /* The level a quote needs: NULL when nothing needs approval. */
-static const char *needed_level(const quote_ctx *c, money_dec max_disc, bool flagged)
+static const char *needed_level(const svc_ctx *c, money_dec max_disc, bool flagged)
 {
     const char *best = NULL, *top = NULL;
     money_dec best_pct = money_from_int(0), top_pct = money_from_int(-1);
@@ -951,8 +763,8 @@ static int note_of(const char *body, size_t len, char **note, cpqd_errs *errs)
     return 0;
 }
 
-int quote_action(quote_ctx *c, const char *id, const char *action, const char *body, size_t len,
-                 quote_reply *out, cpqd_errs *errs)
+int quote_action(svc_ctx *c, const char *id, const char *action, const char *body, size_t len,
+                 svc_reply *out, cpqd_errs *errs)
 {
     store_quote q;
     char *note = NULL;
@@ -1036,25 +848,13 @@ out:
         store_rollback(c->st);
 done:
     if (rc)
-        quote_reply_fini(out);
+        svc_reply_fini(out);
     store_quote_fini(&q);
     free(note);
     return rc;
 }
 
-int quote_idem_open(quote_ctx *c, const char *route, const char *idem_key, const char *body,
-                    size_t len, char hash[65], quote_reply *out, cpqd_errs *errs)
-{
-    return idem_open(c, route, idem_key, body, len, hash, out, errs);
-}
-
-int quote_idem_record(quote_ctx *c, const char *route, const char *key, const char *hash,
-                      const quote_reply *r, const char *id)
-{
-    return idem_record(c, route, key, hash, r, id);
-}
-
-int quote_accept(quote_ctx *c, const char *id, store_quote *q, cpqd_errs *errs)
+int quote_accept(svc_ctx *c, const char *id, store_quote *q, cpqd_errs *errs)
 {
     store_quote cur;
     memset(q, 0, sizeof(*q));
@@ -1073,14 +873,6 @@ int quote_accept(quote_ctx *c, const char *id, store_quote *q, cpqd_errs *errs)
         store_quote_fini(q);
     store_quote_fini(&cur);
     return rc;
-}
-
-void quote_reply_fini(quote_reply *r)
-{
-    if (!r)
-        return;
-    free(r->body);
-    r->body = NULL;
 }
 
 /* ---- the printable document ---- */
@@ -1166,7 +958,7 @@ static const char *jget(json_t *o, const char *k)
 }
 
 /* Payment term names of the products on the quote. */
-static void h_terms(hbuf *h, const quote_ctx *c, json_t *lines)
+static void h_terms(hbuf *h, const svc_ctx *c, json_t *lines)
 {
     size_t i;
     json_t *l;
@@ -1192,7 +984,7 @@ static void h_terms(hbuf *h, const quote_ctx *c, json_t *lines)
         h_lit(h, "</ul>");
 }
 
-int quote_document(quote_ctx *c, const char *id, quote_reply *out, cpqd_errs *errs)
+int quote_document(svc_ctx *c, const char *id, svc_reply *out, cpqd_errs *errs)
 {
     store_quote q;
     memset(out, 0, sizeof(*out));
@@ -1426,7 +1218,7 @@ static void rm_tree(const char *dir)
 
 /* The snapshot of `version`, restored from the store's archive (cached);
  * a new reference, or NULL with the reason in errs. */
-static cat_snapshot *restore(quote_ctx *c, const char *version, cpqd_errs *errs)
+static cat_snapshot *restore(svc_ctx *c, const char *version, cpqd_errs *errs)
 {
     pthread_mutex_lock(&arch_lock);
     for (int i = 0; i < QUOTE_ARCHIVE_CACHE; i++)
@@ -1502,7 +1294,7 @@ void quote_archive_cache_clear(void)
 }
 
 /* Prices a stored request again, with the identity it was priced with. */
-static int reprice_on(quote_ctx *c, const cat_snapshot *snap, const store_quote *q, char **priced,
+static int reprice_on(svc_ctx *c, const cat_snapshot *snap, const store_quote *q, char **priced,
                       cpqd_errs *errs)
 {
     json_error_t je;
@@ -1574,7 +1366,7 @@ static json_t *changes_json(json_t *before, json_t *after)
     return json_pack("{s:o,s:{s:s?,s:s?}}", "lines", lines, "total", "before", bt, "after", at);
 }
 
-int quote_reprice(quote_ctx *c, const char *id, const char *on, quote_reply *out,
+int quote_reprice(svc_ctx *c, const char *id, const char *on, svc_reply *out,
                   cpqd_errs *errs)
 {
     store_quote q;
@@ -1696,8 +1488,8 @@ static int hist_add(hist_set *h, const store_quote *q, json_t *priced, json_t *l
     return p->number && p->date && p->qty && p->unit_text && p->customer ? 0 : CPQD_ENOMEM;
 }
 
-int quote_price_history(quote_ctx *c, const char *sku, const char *customer, size_t last,
-                        quote_reply *out, cpqd_errs *errs)
+int quote_price_history(svc_ctx *c, const char *sku, const char *customer, size_t last,
+                        svc_reply *out, cpqd_errs *errs)
 {
     memset(out, 0, sizeof(*out));
     if (!sku || !*sku) {
@@ -1823,7 +1615,7 @@ static void priced_context(const store_quote *q, json_t *req, price_request *rq)
     snprintf(rq->currency, sizeof(rq->currency), "%s", q->currency ? q->currency : "");
 }
 
-int quote_usage_redeem(quote_ctx *c, const store_quote *q, cpqd_errs *errs)
+int quote_usage_redeem(svc_ctx *c, const store_quote *q, cpqd_errs *errs)
 {
     json_error_t je;
     json_t *p = q->priced ? json_loads(q->priced, 0, &je) : NULL;
