@@ -796,8 +796,10 @@ static int op_action(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
 {
     (void)q;
     const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(c->req));
-    const char *action = strrchr(path, '/') + 1;
-    return quote_action(qc, c->params[0], action, body, len, out, errs);
+    quote_action a = QUOTE_SUBMIT; /* the route table routes only actions here */
+    if (quote_action_parse(strrchr(path, '/') + 1, &a) != 0)
+        return CPQD_EINTERNAL;
+    return quote_move(qc, c->params[0], a, body, len, out, errs);
 }
 
 static int op_document(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
@@ -845,13 +847,10 @@ static int op_history(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
     return quote_price_history(qc, sku, customer, last, out, errs);
 }
 
-/* Every status a quote can have (docs/quotes.md "Status"). */
-static const char *const quote_statuses[] = {"draft",    "pending_approval", "approved", "sent",
-                                             "accepted", "rejected",         "expired",  NULL};
 
 static void h_quote_list(http_ctx *c, const http_query *q)
 {
-    if (http_query_enum(c, q, "status", quote_statuses, NULL))
+    if (http_query_enum(c, q, "status", quote_status_names(), NULL))
         quote_run(c, q, op_list, "listing quotes");
 }
 

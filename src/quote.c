@@ -26,47 +26,117 @@
 #define QUOTE_DEFAULT_VALID_DAYS 30
 #define QUOTE_HISTORY_SCAN 500 /* accepted quotes the price history reads, newest first */
 
-/* The actions allowed in each status (docs/quotes.md). */
-static const char *allowed_actions(const char *status)
+/* ---- the status machine ---- */
+
+static const char *const status_names[QUOTE_STATUS_N + 1] = {
+    [QUOTE_DRAFT] = "draft",       [QUOTE_PENDING_APPROVAL] = "pending_approval",
+    [QUOTE_APPROVED] = "approved", [QUOTE_SENT] = "sent",
+    [QUOTE_ACCEPTED] = "accepted", [QUOTE_REJECTED] = "rejected",
+    [QUOTE_EXPIRED] = "expired",   [QUOTE_STATUS_N] = NULL,
+};
+
+static const char *const action_names[QUOTE_ACTION_N] = {
+    [QUOTE_SUBMIT] = "submit", [QUOTE_APPROVE] = "approve", [QUOTE_REJECT] = "reject",
+    [QUOTE_SEND] = "send",     [QUOTE_ACCEPT] = "accept",   [QUOTE_REVISE] = "revise",
+};
+
+/* The transitions: 1 + the status each allowed action leads to; 0 where
+ * the action is not allowed. Expiry is no action: a quote past its
+ * valid_until in draft, pending_approval, approved or sent reads as
+ * expired (effective_status) and is marked so at the first move. */
+#define TO(s) ((unsigned char)((s) + 1))
+static const unsigned char transitions[QUOTE_STATUS_N][QUOTE_ACTION_N] = {
+    [QUOTE_DRAFT] = {[QUOTE_SUBMIT] = TO(QUOTE_PENDING_APPROVAL), [QUOTE_REVISE] = TO(QUOTE_DRAFT)},
+    [QUOTE_PENDING_APPROVAL] = {[QUOTE_APPROVE] = TO(QUOTE_APPROVED),
+                                [QUOTE_REJECT] = TO(QUOTE_REJECTED),
+                                [QUOTE_REVISE] = TO(QUOTE_DRAFT)},
+    [QUOTE_APPROVED] = {[QUOTE_SEND] = TO(QUOTE_SENT),
+                        [QUOTE_ACCEPT] = TO(QUOTE_ACCEPTED),
+                        [QUOTE_REVISE] = TO(QUOTE_DRAFT)},
+    [QUOTE_SENT] = {[QUOTE_ACCEPT] = TO(QUOTE_ACCEPTED), [QUOTE_REVISE] = TO(QUOTE_DRAFT)},
+    [QUOTE_REJECTED] = {[QUOTE_REVISE] = TO(QUOTE_DRAFT)},
+};
+#undef TO
+
+const char *quote_status_name(quote_status st)
 {
-    if (!strcmp(status, "draft"))
-        return "submit,revise";
-    if (!strcmp(status, "pending_approval"))
-        return "approve,reject,revise";
-    if (!strcmp(status, "approved"))
-        return "send,accept,revise";
-    if (!strcmp(status, "sent"))
-        return "accept,revise";
-    if (!strcmp(status, "rejected"))
-        return "revise";
-    return "";
+    return (unsigned)st < QUOTE_STATUS_N ? status_names[st] : "?";
 }
 
-static bool action_allowed(const char *status, const char *action)
+const char *const *quote_status_names(void)
 {
-    const char *a = allowed_actions(status);
-    size_t n = strlen(action);
-    while (*a) {
-        const char *comma = strchr(a, ',');
-        size_t len = comma ? (size_t)(comma - a) : strlen(a);
-        if (len == n && !strncmp(a, action, n))
-            return true;
-        a += len + (comma ? 1 : 0);
-    }
-    return false;
+    return status_names;
+}
+
+int quote_status_parse(const char *s, quote_status *out)
+{
+    for (int i = 0; s && i < QUOTE_STATUS_N; i++)
+        if (!strcmp(s, status_names[i])) {
+            *out = (quote_status)i;
+            return 0;
+        }
+    return CPQD_EINVAL;
+}
+
+const char *quote_action_name(quote_action a)
+{
+    return (unsigned)a < QUOTE_ACTION_N ? action_names[a] : "?";
+}
+
+int quote_action_parse(const char *s, quote_action *out)
+{
+    for (int i = 0; s && i < QUOTE_ACTION_N; i++)
+        if (!strcmp(s, action_names[i])) {
+            *out = (quote_action)i;
+            return 0;
+        }
+    return CPQD_EINVAL;
+}
+
+quote_status quote_next(quote_status st, quote_action a)
+{
+    if ((unsigned)st >= QUOTE_STATUS_N || (unsigned)a >= QUOTE_ACTION_N || !transitions[st][a])
+        return QUOTE_STATUS_N;
+    return (quote_status)(transitions[st][a] - 1);
+}
+
+/* The actions allowed in st, comma-separated ("" for none). */
+static const char *allowed_text(quote_status st, char *buf, size_t cap)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int a = 0; a < QUOTE_ACTION_N; a++)
+        if (quote_next(st, (quote_action)a) != QUOTE_STATUS_N && len < cap)
+            len += (size_t)snprintf(buf + len, cap - len, "%s%s", len ? "," : "",
+                                    action_names[a]);
+    return buf;
+}
+
+/* The stored status of q (a corrupt one reads as expired: nothing moves). */
+static quote_status stored_status(const store_quote *q)
+{
+    quote_status st;
+    return quote_status_parse(q->status, &st) == 0 ? st : QUOTE_EXPIRED;
 }
 
 /* A quote past its valid_until is expired, whatever was stored, until it
  * is accepted, rejected or already expired. */
-static const char *effective_status(const svc_ctx *c, const store_quote *q)
+static quote_status effective_status(const svc_ctx *c, const store_quote *q)
 {
+    quote_status st = stored_status(q);
     date_days until;
     if (q->valid_until && date_parse(q->valid_until, strlen(q->valid_until), &until) == 0 &&
         c->today > until &&
-        (!strcmp(q->status, "draft") || !strcmp(q->status, "pending_approval") ||
-         !strcmp(q->status, "approved") || !strcmp(q->status, "sent")))
-        return "expired";
-    return q->status;
+        (st == QUOTE_DRAFT || st == QUOTE_PENDING_APPROVAL || st == QUOTE_APPROVED ||
+         st == QUOTE_SENT))
+        return QUOTE_EXPIRED;
+    return st;
+}
+
+/* Expired by its date but not yet marked so in the store. */
+static bool expired_unmarked(const svc_ctx *c, const store_quote *q)
+{
+    return effective_status(c, q) == QUOTE_EXPIRED && stored_status(q) != QUOTE_EXPIRED;
 }
 
 static bool partner_caller(const svc_ctx *c)
@@ -117,14 +187,14 @@ static json_t *jstr_or_null(const char *s)
 
 static json_t *quote_json(const svc_ctx *c, const store_quote *q, bool with_priced)
 {
-    const char *status = effective_status(c, q);
+    quote_status status = effective_status(c, q);
     json_t *o = json_object();
     if (!o)
         return NULL;
     json_object_set_new(o, "id", json_string(q->id));
     json_object_set_new(o, "number", json_string(q->number));
     json_object_set_new(o, "version", json_integer(q->version));
-    json_object_set_new(o, "status", json_string(status));
+    json_object_set_new(o, "status", json_string(quote_status_name(status)));
     json_object_set_new(o, "customer_id", jstr_or_null(q->customer_id));
     json_object_set_new(o, "partner_id", jstr_or_null(q->partner_id));
     json_object_set_new(o, "currency", jstr_or_null(q->currency));
@@ -137,13 +207,9 @@ static json_t *quote_json(const svc_ctx *c, const store_quote *q, bool with_pric
     json_object_set_new(o, "created_at", jstr_or_null(q->created_at));
     json_object_set_new(o, "updated_at", jstr_or_null(q->updated_at));
     json_t *acts = json_array();
-    const char *a = allowed_actions(status);
-    while (acts && *a) {
-        const char *comma = strchr(a, ',');
-        size_t len = comma ? (size_t)(comma - a) : strlen(a);
-        json_array_append_new(acts, json_stringn(a, len));
-        a += len + (comma ? 1 : 0);
-    }
+    for (int a = 0; acts && a < QUOTE_ACTION_N; a++)
+        if (quote_next(status, (quote_action)a) != QUOTE_STATUS_N)
+            json_array_append_new(acts, json_string(action_names[a]));
     json_object_set_new(o, "actions", acts ? acts : json_array());
     if (with_priced && q->priced) {
         json_error_t je;
@@ -397,7 +463,7 @@ static int qreq_price(svc_ctx *c, qreq *r, store_quote *q, cpqd_errs *errs)
     q->request = strdup(r->request);
     q->valid_until = strdup(r->valid_until);
     q->created_by = strdup(c->caller->key_id ? c->caller->key_id : "anonymous");
-    q->status = strdup("draft");
+    q->status = strdup(quote_status_name(QUOTE_DRAFT));
     price_result_fini(&res);
     if (!q->total || !q->currency || !q->catalog_version || !q->customer_id || !q->request ||
         !q->valid_until || !q->created_by || !q->status)
@@ -536,21 +602,22 @@ int quote_list(svc_ctx *c, const store_quote_filter *f, svc_reply *out, cpqd_err
     return out->body ? 0 : CPQD_ENOMEM;
 }
 
-static int illegal(cpqd_errs *errs, const char *id, const char *status, const char *action)
+static int illegal(cpqd_errs *errs, const char *id, quote_status status, quote_action action)
 {
-    const char *allowed = allowed_actions(status);
+    char allowed[96];
+    allowed_text(status, allowed, sizeof(allowed));
     errs_add(errs, CPQD_ECONFLICT, NULL, 0, 0,
-             "quote '%.64s' is %s: '%s' is not allowed (allowed: %s)", id, status, action,
-             *allowed ? allowed : "none");
+             "quote '%.64s' is %s: '%s' is not allowed (allowed: %s)", id,
+             quote_status_name(status), quote_action_name(action), *allowed ? allowed : "none");
     return CPQD_ECONFLICT;
 }
 
 /* A stored quote that expired is marked expired on the first attempt to
  * move it; the attempt itself is refused. */
-static int refuse_expired(svc_ctx *c, store_quote *q, const char *action, cpqd_errs *errs)
+static int refuse_expired(svc_ctx *c, store_quote *q, quote_action action, cpqd_errs *errs)
 {
-    int rc = store_quote_set_status(c->st, q->id, q->status, "expired", c->caller->key_id,
-                                    "valid_until passed");
+    int rc = store_quote_set_status(c->st, q->id, q->status, quote_status_name(QUOTE_EXPIRED),
+                                    c->caller->key_id, "valid_until passed");
     store_quote now;
     if (rc == 0 && (rc = store_quote_get(c->st, q->id, 0, &now)) == 0) {
         rc = quote_emit(c, "quote.status_changed", &now);
@@ -560,14 +627,14 @@ static int refuse_expired(svc_ctx *c, store_quote *q, const char *action, cpqd_e
         rc = store_commit(c->st);
     if (rc)
         store_rollback(c->st);
-    return illegal(errs, q->id, "expired", action);
+    return illegal(errs, q->id, QUOTE_EXPIRED, action);
 }
 
 /* Whether quote q may be revised as it was read (its effective status),
  * without writing anything. */
 static bool revisable(const svc_ctx *c, const store_quote *q)
 {
-    return action_allowed(effective_status(c, q), "revise");
+    return quote_next(effective_status(c, q), QUOTE_REVISE) != QUOTE_STATUS_N;
 }
 
 int quote_revise(svc_ctx *c, const char *id, const char *body, size_t len,
@@ -601,13 +668,13 @@ int quote_revise(svc_ctx *c, const char *id, const char *body, size_t len,
         store_rollback(c->st);
         goto done;
     }
-    const char *st = effective_status(c, &cur);
-    if (!strcmp(st, "expired") && strcmp(cur.status, "expired") != 0) {
-        rc = refuse_expired(c, &cur, "revise", errs);
+    quote_status st = effective_status(c, &cur);
+    if (expired_unmarked(c, &cur)) {
+        rc = refuse_expired(c, &cur, QUOTE_REVISE, errs);
         goto done;
     }
-    if (!action_allowed(st, "revise")) {
-        rc = illegal(errs, id, st, "revise");
+    if (quote_next(st, QUOTE_REVISE) == QUOTE_STATUS_N) {
+        rc = illegal(errs, id, st, QUOTE_REVISE);
         goto out;
     }
     if (!priced || cur.version != seen.version) {
@@ -763,8 +830,45 @@ static int note_of(const char *body, size_t len, char **note, cpqd_errs *errs)
     return 0;
 }
 
-int quote_action(svc_ctx *c, const char *id, const char *action, const char *body, size_t len,
-                 svc_reply *out, cpqd_errs *errs)
+/* Approving needs the level the quote needs (the lowest whose
+ * max_discount covers the largest requested discount, the top one for a
+ * price out of bounds) within the approver's authority: 0 or
+ * CPQD_EFORBIDDEN. Records the level on q. */
+static int approval_authorized(const svc_ctx *c, store_quote *q, cpqd_errs *errs)
+{
+    money_dec auth = money_from_int(0), need, max_disc;
+    bool has_auth = caller_authority(c, &auth), flagged;
+    request_facts(q, &max_disc, &flagged);
+    const char *lvl = needed_level(c, max_disc, flagged);
+    free(q->approval_level);
+    q->approval_level = lvl ? strdup(lvl) : NULL;
+    if (!q->approval_level || !level_percent(c, q->approval_level, &need) ||
+        (has_auth && money_cmp(auth, need) >= 0))
+        return 0;
+    char nb[MONEY_FMT_MAX] = "?", ab[MONEY_FMT_MAX] = "none";
+    money_format(need, nb, sizeof(nb));
+    if (has_auth && money_format(auth, ab, sizeof(ab)) >= 0)
+        strcat(ab, "%");
+    errs_add(errs, CPQD_EFORBIDDEN, NULL, 0, 0,
+             "approving quote '%.64s' needs the %s level (up to %s%%); your authority is %s",
+             q->id, q->approval_level, nb, ab);
+    return CPQD_EFORBIDDEN;
+}
+
+/* Where submitting q takes it: straight to approved when every requested
+ * discount is within the submitter's authority and no price is out of
+ * bounds, else pending_approval. */
+static quote_status submitted(const svc_ctx *c, const store_quote *q)
+{
+    money_dec auth = money_from_int(0), max_disc;
+    bool has_auth = caller_authority(c, &auth), flagged;
+    request_facts(q, &max_disc, &flagged);
+    bool within = money_is_zero(max_disc) || (has_auth && money_cmp(max_disc, auth) <= 0);
+    return within && !flagged ? QUOTE_APPROVED : QUOTE_PENDING_APPROVAL;
+}
+
+int quote_move(svc_ctx *c, const char *id, quote_action action, const char *body, size_t len,
+               svc_reply *out, cpqd_errs *errs)
 {
     store_quote q;
     char *note = NULL;
@@ -781,59 +885,23 @@ int quote_action(svc_ctx *c, const char *id, const char *action, const char *bod
         free(note);
         return rc;
     }
-    const char *st = effective_status(c, &q);
-    const char *to = NULL;
-    if (!strcmp(st, "expired") && strcmp(q.status, "expired") != 0) {
+    quote_status st = effective_status(c, &q), to = quote_next(st, action);
+    if (expired_unmarked(c, &q)) {
         rc = refuse_expired(c, &q, action, errs);
         goto done;
     }
-    if (!action_allowed(st, action) || !strcmp(action, "accept")) {
-        /* accepting creates a contract: contract_accept, through quote_accept */
+    /* accepting makes a contract (contract_accept, through quote_accept);
+     * revising makes a version (quote_revise) */
+    if (to == QUOTE_STATUS_N || action == QUOTE_ACCEPT || action == QUOTE_REVISE) {
         rc = illegal(errs, id, st, action);
         goto out;
     }
-    money_dec auth = money_from_int(0), need;
-    bool has_auth = caller_authority(c, &auth);
-    if (!strcmp(action, "submit")) {
-        money_dec max_disc;
-        bool flagged;
-        request_facts(&q, &max_disc, &flagged);
-        bool within = money_is_zero(max_disc) || (has_auth && money_cmp(max_disc, auth) <= 0);
-        to = within && !flagged ? "approved" : "pending_approval";
-    } else if (!strcmp(action, "approve")) {
-        /* the approver's authority must cover the level the quote needs:
-         * the lowest level whose max_discount covers the largest requested
-         * discount, the highest level for a flagged (floor/ceiling) price */
-        money_dec max_disc;
-        bool flagged;
-        request_facts(&q, &max_disc, &flagged);
-        const char *lvl = needed_level(c, max_disc, flagged);
-        free(q.approval_level);
-        q.approval_level = lvl ? strdup(lvl) : NULL;
-        if (q.approval_level && level_percent(c, q.approval_level, &need) &&
-            (!has_auth || money_cmp(auth, need) < 0)) {
-            char nb[MONEY_FMT_MAX] = "?", ab[MONEY_FMT_MAX] = "none";
-            money_format(need, nb, sizeof(nb));
-            if (has_auth && money_format(auth, ab, sizeof(ab)) >= 0)
-                strcat(ab, "%");
-            errs_add(errs, CPQD_EFORBIDDEN, NULL, 0, 0,
-                     "approving quote '%.64s' needs the %s level (up to %s%%); your authority "
-                     "is %s",
-                     id, q.approval_level, nb, ab);
-            rc = CPQD_EFORBIDDEN;
-            goto out;
-        }
-        to = "approved";
-    } else if (!strcmp(action, "reject")) {
-        to = "rejected";
-    } else if (!strcmp(action, "send")) {
-        to = "sent";
-    }
-    if (!to) {
-        rc = illegal(errs, id, st, action);
+    if (action == QUOTE_SUBMIT)
+        to = submitted(c, &q);
+    else if (action == QUOTE_APPROVE && (rc = approval_authorized(c, &q, errs)))
         goto out;
-    }
-    if ((rc = store_quote_set_status(c->st, id, q.status, to, c->caller->key_id, note)))
+    if ((rc = store_quote_set_status(c->st, id, q.status, quote_status_name(to),
+                                     c->caller->key_id, note)))
         goto out;
     store_quote_fini(&q);
     memset(&q, 0, sizeof(q));
@@ -861,13 +929,13 @@ int quote_accept(svc_ctx *c, const char *id, store_quote *q, cpqd_errs *errs)
     int rc = load_scoped(c, id, 0, &cur, errs);
     if (rc)
         return rc;
-    const char *st = effective_status(c, &cur);
-    if (!strcmp(st, "expired") && strcmp(cur.status, "expired") != 0)
-        rc = refuse_expired(c, &cur, "accept", errs);
-    else if (!action_allowed(st, "accept"))
-        rc = illegal(errs, id, st, "accept");
-    else if ((rc = store_quote_set_status(c->st, id, cur.status, "accepted", c->caller->key_id,
-                                          NULL)) == 0 &&
+    quote_status st = effective_status(c, &cur), to = quote_next(st, QUOTE_ACCEPT);
+    if (expired_unmarked(c, &cur))
+        rc = refuse_expired(c, &cur, QUOTE_ACCEPT, errs);
+    else if (to == QUOTE_STATUS_N)
+        rc = illegal(errs, id, st, QUOTE_ACCEPT);
+    else if ((rc = store_quote_set_status(c->st, id, cur.status, quote_status_name(to),
+                                          c->caller->key_id, NULL)) == 0 &&
              (rc = store_quote_get(c->st, id, 0, q)) == 0 &&
              (rc = quote_emit(c, "quote.status_changed", q)) != 0)
         store_quote_fini(q);
@@ -1008,7 +1076,7 @@ int quote_document(svc_ctx *c, const char *id, svc_reply *out, cpqd_errs *errs)
     h_lit(&h, "</h1>\n<table class=\"head\"><tr><th>Version</th>");
     h_cell(&h, "td", NULL, ver);
     h_lit(&h, "</tr><tr><th>Status</th>");
-    h_cell(&h, "td", NULL, effective_status(c, &q));
+    h_cell(&h, "td", NULL, quote_status_name(effective_status(c, &q)));
     h_lit(&h, "</tr><tr><th>Customer</th>");
     h_cell(&h, "td", NULL, q.customer_id);
     if (q.partner_id) {

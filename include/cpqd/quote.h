@@ -45,6 +45,43 @@ typedef struct quote_usage {
 } quote_usage;
 void quote_usage_init(quote_usage *u, store *st);
 
+/* ---- the status machine (docs/quotes.md "Status machine") ---- */
+
+typedef enum quote_status {
+    QUOTE_DRAFT,
+    QUOTE_PENDING_APPROVAL,
+    QUOTE_APPROVED,
+    QUOTE_SENT,
+    QUOTE_ACCEPTED,
+    QUOTE_REJECTED,
+    QUOTE_EXPIRED,
+    QUOTE_STATUS_N,
+} quote_status;
+
+typedef enum quote_action {
+    QUOTE_SUBMIT,
+    QUOTE_APPROVE,
+    QUOTE_REJECT,
+    QUOTE_SEND,
+    QUOTE_ACCEPT,
+    QUOTE_REVISE,
+    QUOTE_ACTION_N,
+} quote_action;
+
+/* "draft", "pending_approval", ... as stored and shown; "?" if invalid. */
+const char *quote_status_name(quote_status s);
+/* The names of every status, NULL-terminated (the list filter's). */
+const char *const *quote_status_names(void);
+/* A status or action by name: 0, or CPQD_EINVAL. */
+int quote_status_parse(const char *s, quote_status *out);
+int quote_action_parse(const char *s, quote_action *out);
+const char *quote_action_name(quote_action a);
+/* The status action a moves a quote in status s to, or QUOTE_STATUS_N
+ * when s does not allow it. Submitting moves to pending_approval, or
+ * straight to approved when every discount is within the submitter's
+ * authority and no price is out of bounds (the caller decides that). */
+quote_status quote_next(quote_status s, quote_action a);
+
 /* POST /v1/quotes: the /v1/price request plus optional "valid_until"
  * (YYYY-MM-DD, default today + 30 days). idem_key may be NULL. A repeated
  * key with the same body returns the stored reply (created = 1 again,
@@ -65,9 +102,10 @@ int quote_revise(svc_ctx *c, const char *id, const char *body, size_t len,
                  const char *idem_key, svc_reply *out, cpqd_errs *errs);
 
 /* POST /v1/quotes/{id}/{action} with action submit, approve, reject or
- * send; body may hold {"note": "..."}. */
-int quote_action(svc_ctx *c, const char *id, const char *action, const char *body, size_t len,
-                 svc_reply *out, cpqd_errs *errs);
+ * send (the others are refused here: accept is contract_accept, revise
+ * quote_revise); body may hold {"note": "..."}. */
+int quote_move(svc_ctx *c, const char *id, quote_action action, const char *body, size_t len,
+               svc_reply *out, cpqd_errs *errs);
 
 /* GET /v1/quotes/{id}/document: the latest version as a printable HTML
  * page (UTF-8): customer, lines with their BOM options, adders and
