@@ -156,8 +156,8 @@ const char *bank_text(bank_build *b, const char *s, size_t n, size_t max, unsign
     return out;
 }
 
-const char *bank_id(bank_build *b, const char *s, size_t n, bool upper, unsigned line,
-                    unsigned col, const char *what)
+const char *bank_id(bank_build *b, const char *s, size_t n, bool upper, unsigned line, unsigned col,
+                    const char *what)
 {
     const char *t = bank_text(b, s, n, n + 1, line, col, what);
     if (!t)
@@ -203,8 +203,8 @@ int bank_amount(bank_build *b, const char *s, size_t n, const char *cur, unsigne
     return 0;
 }
 
-int bank_date(bank_build *b, const char *s, size_t n, unsigned line, unsigned col,
-              const char *what, date_days *out)
+int bank_date(bank_build *b, const char *s, size_t n, unsigned line, unsigned col, const char *what,
+              date_days *out)
 {
     /* an ISODateTime or a date with a zone: the calendar date written */
     if (n > 10 && (s[10] == 'T' || s[10] == 'Z' || s[10] == '+' || s[10] == '-'))
@@ -218,20 +218,28 @@ int bank_date(bank_build *b, const char *s, size_t n, unsigned line, unsigned co
 /* ---- CSV ---- */
 
 enum {
-    COL_TX_ID, COL_VALUE_DATE, COL_AMOUNT, COL_CURRENCY, COL_BOOKING_DATE, COL_DEBTOR_NAME,
-    COL_DEBTOR_ACCOUNT, COL_REMITTANCE, COL_END_TO_END, COL_N
+    COL_TX_ID,
+    COL_VALUE_DATE,
+    COL_AMOUNT,
+    COL_CURRENCY,
+    COL_BOOKING_DATE,
+    COL_DEBTOR_NAME,
+    COL_DEBTOR_ACCOUNT,
+    COL_REMITTANCE,
+    COL_END_TO_END,
+    COL_N
 };
 
-static const char *const col_names[COL_N] = {
-    "bank_tx_id", "value_date", "amount", "currency", "booking_date", "debtor_name",
-    "debtor_account", "remittance", "end_to_end_id"};
+static const char *const col_names[COL_N] = {"bank_tx_id",     "value_date",   "amount",
+                                             "currency",       "booking_date", "debtor_name",
+                                             "debtor_account", "remittance",   "end_to_end_id"};
 
 #define COL_REQUIRED 4 /* the first four */
 #define CSV_MAX_FIELDS 64
 
 /* One field of the current record: its unescaped text. */
 typedef struct csv_field {
-    char *s;      /* unescaped, NUL-terminated (b->mem) */
+    char *s; /* unescaped, NUL-terminated (b->mem) */
     size_t n;
     unsigned col; /* 1-based byte column of its first byte */
 } csv_field;
@@ -239,10 +247,10 @@ typedef struct csv_field {
 typedef struct csv {
     bank_build *b;
     const char *p, *end;
-    unsigned line, col;     /* of p */
+    unsigned line, col; /* of p */
     csv_field f[CSV_MAX_FIELDS];
     size_t nf;
-    unsigned rec_line;      /* line where the record starts */
+    unsigned rec_line; /* line where the record starts */
 } csv;
 
 static void csv_adv(csv *c)
@@ -303,8 +311,9 @@ static int csv_field_read(csv *c, csv_field *f)
     } else {
         while (c->p < c->end && *c->p != ',' && *c->p != '\n' && *c->p != '\r') {
             if (*c->p == '"') {
-                bank_err(c->b, c->line, c->col, "a '\"' inside an unquoted field (quote the "
-                                                "whole field and double the quote)");
+                bank_err(c->b, c->line, c->col,
+                         "a '\"' inside an unquoted field (quote the "
+                         "whole field and double the quote)");
                 return -1;
             }
             f->s[f->n++] = *c->p;
@@ -380,9 +389,11 @@ static int csv_header(csv *c, int map[COL_N])
         while (k < COL_N && strcmp(col_names[k], f->s) != 0)
             k++;
         if (k == COL_N)
-            bank_err(c->b, c->rec_line, f->col, "unknown column '%.40s' (bank_tx_id, value_date, "
+            bank_err(c->b, c->rec_line, f->col,
+                     "unknown column '%.40s' (bank_tx_id, value_date, "
                      "amount, currency, booking_date, debtor_name, debtor_account, remittance, "
-                     "end_to_end_id)", f->s);
+                     "end_to_end_id)",
+                     f->s);
         else if (map[k] >= 0)
             bank_err(c->b, c->rec_line, f->col, "column '%s' appears twice", col_names[k]);
         else
@@ -434,8 +445,8 @@ static void csv_row(csv *c, const int map[COL_N], size_t nhead)
     }
     ok &= bank_date(b, fv->s, fv->n, c->rec_line, fv->col, "value_date", &cr.value_date) == 0;
     if (fb->n)
-        ok &= bank_date(b, fb->s, fb->n, c->rec_line, fb->col, "booking_date", &cr.booking_date) ==
-              0;
+        ok &=
+            bank_date(b, fb->s, fb->n, c->rec_line, fb->col, "booking_date", &cr.booking_date) == 0;
     cr.debtor_name = csv_text(c, map, COL_DEBTOR_NAME, BANK_MAX_TEXT);
     cr.remittance = csv_text(c, map, COL_REMITTANCE, BANK_MAX_TEXT);
     const csv_field *fd = col(c, map, COL_DEBTOR_ACCOUNT), *fe = col(c, map, COL_END_TO_END);

@@ -140,8 +140,9 @@ static int amount_of(camt *x, const xmlNode *amt, char cur[4], money_dec *out)
         memcpy(cur, ccy, 4);
         rc = bank_amount(x->b, t, strlen(t), cur, line_of(amt), 0, out);
         if (rc == 0 && money_sign(*out) < 0) {
-            bank_err(x->b, line_of(amt), 0, "Amt must not be negative (CdtDbtInd gives the "
-                                            "direction)");
+            bank_err(x->b, line_of(amt), 0,
+                     "Amt must not be negative (CdtDbtInd gives the "
+                     "direction)");
             rc = -1;
         }
     }
@@ -251,8 +252,9 @@ static const char *tx_id(camt *x, const xmlNode *ntry, const xmlNode *tx, size_t
     if (!base)
         base = id_at(x, ntry, "NtryRef", false, "NtryRef");
     if (!base) {
-        bank_err(x->b, line_of(ntry), 0, "a credit entry needs a bank reference (AcctSvcrRef or "
-                                         "NtryRef): it is what makes a re-import idempotent");
+        bank_err(x->b, line_of(ntry), 0,
+                 "a credit entry needs a bank reference (AcctSvcrRef or "
+                 "NtryRef): it is what makes a re-import idempotent");
         return NULL;
     }
     if (n <= 1)
@@ -318,8 +320,9 @@ static void batch_sum(camt *x, const xmlNode *ntry, size_t before, money_dec tot
         if (money_add(s, x->b->credits[i].amount, &s))
             break;
     if (money_cmp(s, total) != 0)
-        bank_err(x->b, line_of(ntry), 0, "the transactions of a batch entry do not add up to "
-                                         "its amount");
+        bank_err(x->b, line_of(ntry), 0,
+                 "the transactions of a batch entry do not add up to "
+                 "its amount");
 }
 
 static void entry(camt *x, const xmlNode *ntry)
@@ -384,8 +387,10 @@ static void statement(camt *x, const xmlNode *st)
         if (!x->acct)
             x->b->rc = CPQD_ENOMEM;
     } else if (strcmp(x->acct, acct) != 0) {
-        bank_err(x->b, line_of(st), 0, "all statements of a file must be for one account (%s, "
-                 "then %s)", x->acct, acct);
+        bank_err(x->b, line_of(st), 0,
+                 "all statements of a file must be for one account (%s, "
+                 "then %s)",
+                 x->acct, acct);
         return;
     }
     for (const xmlNode *n = st->children; n && x->b->rc != CPQD_ENOMEM && x->b->rc != CPQD_ELIMIT;
@@ -398,7 +403,8 @@ static void document(camt *x, const xmlNode *root)
 {
     if (!root || root->type != XML_ELEMENT_NODE || strcmp((const char *)root->name, "Document") ||
         !root->ns || xmlStrncmp(root->ns->href, (const xmlChar *)CAMT_NS, strlen(CAMT_NS)) != 0) {
-        bank_err(x->b, line_of(root), 0, "not a camt.053 statement: the root must be <Document "
+        bank_err(x->b, line_of(root), 0,
+                 "not a camt.053 statement: the root must be <Document "
                  "xmlns=\"" CAMT_NS "NN\">");
         return;
     }

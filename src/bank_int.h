@@ -15,11 +15,11 @@
 
 /* A statement being read. */
 typedef struct bank_build {
-    const char *file;     /* for messages */
-    cpqd_errs *errs;      /* may be NULL */
-    int rc;               /* first failure (CPQD_EINVAL, CPQD_ELIMIT, CPQD_ENOMEM) */
-    size_t nerrs;         /* errors reported */
-    size_t nbad;          /* problems found (also those past the cap) */
+    const char *file; /* for messages */
+    cpqd_errs *errs;  /* may be NULL */
+    int rc;           /* first failure (CPQD_EINVAL, CPQD_ELIMIT, CPQD_ENOMEM) */
+    size_t nerrs;     /* errors reported */
+    size_t nbad;      /* problems found (also those past the cap) */
     arena *mem;
     bank_credit *credits; /* malloc'ed while building */
     size_t n, cap;
@@ -45,14 +45,14 @@ const char *bank_text(bank_build *b, const char *s, size_t n, size_t max, unsign
                       unsigned col, const char *what);
 /* An id or account: text as above but longer than BANK_MAX_ID is an
  * error; account ids (upper) lose their spaces and are upper-cased. */
-const char *bank_id(bank_build *b, const char *s, size_t n, bool upper, unsigned line,
-                    unsigned col, const char *what);
+const char *bank_id(bank_build *b, const char *s, size_t n, bool upper, unsigned line, unsigned col,
+                    const char *what);
 /* A positive-or-negative amount in currency cur: checks the currency and
  * its places. Returns 0 or -1 after reporting. */
 int bank_amount(bank_build *b, const char *s, size_t n, const char *cur, unsigned line,
                 unsigned col, money_dec *out);
 /* A date "YYYY-MM-DD" (a camt ISODateTime is cut at its 'T'). */
-int bank_date(bank_build *b, const char *s, size_t n, unsigned line, unsigned col,
-              const char *what, date_days *out);
+int bank_date(bank_build *b, const char *s, size_t n, unsigned line, unsigned col, const char *what,
+              date_days *out);
 
 #endif

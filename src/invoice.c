@@ -145,7 +145,8 @@ static int tax_per_document(invoice *inv)
             w[k] = neg ? money_neg(inv->lines[j].gross) : inv->lines[j].gross;
             rc = money_add(sum, w[k++], &sum);
         }
-        if (rc || (rc = tax_in_gross(sum, inv->lines[i].rate, inv->minor, inv->tax_rule.mode, &tax)))
+        if (rc ||
+            (rc = tax_in_gross(sum, inv->lines[i].rate, inv->minor, inv->tax_rule.mode, &tax)))
             break;
         if (money_is_zero(sum)) {
             for (size_t m = 0; m < k; m++)
@@ -187,7 +188,8 @@ static int totals(invoice *inv)
                                      zero_at(inv->minor), zero_at(inv->minor)};
             inv->ntaxes++;
         }
-        if ((rc = money_add(x->net, l->net, &x->net)) || (rc = money_add(x->tax, l->tax, &x->tax)) ||
+        if ((rc = money_add(x->net, l->net, &x->net)) ||
+            (rc = money_add(x->tax, l->tax, &x->tax)) ||
             (rc = money_add(x->gross, l->gross, &x->gross)) ||
             (rc = money_add(inv->net, l->net, &inv->net)) ||
             (rc = money_add(inv->tax, l->tax, &inv->tax)))
@@ -242,8 +244,8 @@ static int check_request(const invoice_request *r, int *minor, cpqd_errs *errs)
     for (size_t i = 0; i < r->nlines; i++) {
         const invoice_src_line *l = &r->lines[i];
         if (!l->id || !l->sku || !l->name || !l->category || !l->tax_class) {
-            inv_err(errs, CPQD_EINVAL, "line %zu: id, sku, name, category and tax class are required",
-                    i);
+            inv_err(errs, CPQD_EINVAL,
+                    "line %zu: id, sku, name, category and tax class are required", i);
             bad++;
         } else if (!rate_ok(l->tax_rate)) {
             inv_err(errs, CPQD_EINVAL, "line %s: tax rate must be at least 0 and below 1", l->id);
@@ -286,8 +288,10 @@ static int check_item(const invoice_request *r, size_t i, int minor, cpqd_errs *
         bad++;
     }
     if (it->due_on == INVOICE_NO_DATE) {
-        inv_err(errs, CPQD_EINVAL, "item %s: its due date is not known yet (pending items are "
-                                   "not invoiced)", id);
+        inv_err(errs, CPQD_EINVAL,
+                "item %s: its due date is not known yet (pending items are "
+                "not invoiced)",
+                id);
         bad++;
     }
     if (it->tax_class && !rate_ok(it->tax_rate)) {
@@ -307,9 +311,14 @@ static int fill_lines(const invoice_request *r, invoice *inv)
         const invoice_src_item *it = &r->items[i];
         const invoice_src_line *sl = &r->lines[it->line];
         invoice_line *l = &inv->lines[inv->nlines++];
-        *l = (invoice_line){.item_id = it->id, .line_id = sl->id, .sku = sl->sku,
-                            .name = sl->name, .category = sl->category, .uom = sl->uom,
-                            .desc = it->desc, .quantity = sl->quantity,
+        *l = (invoice_line){.item_id = it->id,
+                            .line_id = sl->id,
+                            .sku = sl->sku,
+                            .name = sl->name,
+                            .category = sl->category,
+                            .uom = sl->uom,
+                            .desc = it->desc,
+                            .quantity = sl->quantity,
                             .tax_class = it->tax_class ? it->tax_class : sl->tax_class,
                             .rate = it->tax_class ? it->tax_rate : sl->tax_rate,
                             .due_on = it->due_on};
@@ -408,7 +417,8 @@ int invoice_cancel(const invoice *orig, const char *const *item_ids, size_t n, c
         inv_err(errs, CPQD_EINVAL, "only an issued invoice can be cancelled");
         return CPQD_EINVAL;
     }
-    if (!number || !*number || strlen(number) >= INVOICE_NUMBER_MAX || issued_on == INVOICE_NO_DATE) {
+    if (!number || !*number || strlen(number) >= INVOICE_NUMBER_MAX ||
+        issued_on == INVOICE_NO_DATE) {
         inv_err(errs, CPQD_EINVAL, "a credit note needs a number and an issue date");
         return CPQD_EINVAL;
     }
@@ -495,7 +505,8 @@ int invoice_check(const invoice *inv, cpqd_errs *errs)
         money_dec s;
         if (money_add(x->net, x->tax, &s) || money_cmp(s, x->gross) != 0)
             return broken(errs, inv, "a class's net + tax is not its gross");
-        if (money_add(cn, x->net, &cn) || money_add(ct, x->tax, &ct) || money_add(cg, x->gross, &cg))
+        if (money_add(cn, x->net, &cn) || money_add(ct, x->tax, &ct) ||
+            money_add(cg, x->gross, &cg))
             return broken(errs, inv, "overflow");
     }
     if (money_cmp(cn, inv->net) || money_cmp(ct, inv->tax) || money_cmp(cg, inv->total))

@@ -69,12 +69,23 @@ static void sb_esc(sbuf *b, const char *s)
 {
     for (; s && *s; s++) {
         switch (*s) {
-        case '&': sb_str(b, "&amp;"); break;
-        case '<': sb_str(b, "&lt;"); break;
-        case '>': sb_str(b, "&gt;"); break;
-        case '"': sb_str(b, "&quot;"); break;
-        case '\'': sb_str(b, "&#39;"); break;
-        default: sb_put(b, s, 1);
+        case '&':
+            sb_str(b, "&amp;");
+            break;
+        case '<':
+            sb_str(b, "&lt;");
+            break;
+        case '>':
+            sb_str(b, "&gt;");
+            break;
+        case '"':
+            sb_str(b, "&quot;");
+            break;
+        case '\'':
+            sb_str(b, "&#39;");
+            break;
+        default:
+            sb_put(b, s, 1);
         }
     }
 }
@@ -216,9 +227,31 @@ int invoice_amount_zh(money_dec v, char *buf, size_t cap)
 /* ---- labels ---- */
 
 typedef enum lbl {
-    L_INVOICE, L_CREDIT_NOTE, L_NUMBER, L_ISSUED, L_DUE, L_CURRENCY, L_CONTRACT, L_CANCELS,
-    L_SELLER, L_BUYER, L_TAX_ID, L_ADDRESS, L_BANK, L_ITEM, L_QTY, L_NET, L_RATE, L_TAX,
-    L_GROSS, L_BY_CLASS, L_CLASS, L_TOTAL, L_IN_WORDS, L_REASON_CREDIT, L_REASON_CANCEL,
+    L_INVOICE,
+    L_CREDIT_NOTE,
+    L_NUMBER,
+    L_ISSUED,
+    L_DUE,
+    L_CURRENCY,
+    L_CONTRACT,
+    L_CANCELS,
+    L_SELLER,
+    L_BUYER,
+    L_TAX_ID,
+    L_ADDRESS,
+    L_BANK,
+    L_ITEM,
+    L_QTY,
+    L_NET,
+    L_RATE,
+    L_TAX,
+    L_GROSS,
+    L_BY_CLASS,
+    L_CLASS,
+    L_TOTAL,
+    L_IN_WORDS,
+    L_REASON_CREDIT,
+    L_REASON_CANCEL,
     L_N
 } lbl;
 

@@ -288,23 +288,27 @@ static void test_bank_csv_quoting_and_utf8(void **state)
     (void)state;
     cpqd_errs *e = errs_new();
     bank_statement s;
-    const char *q = "bank_tx_id,value_date,amount,currency,remittance\nT1,2026-12-01,1.00,CNY,ab\"c\n";
+    const char *q =
+        "bank_tx_id,value_date,amount,currency,remittance\nT1,2026-12-01,1.00,CNY,ab\"c\n";
     assert_int_equal(bank_parse_csv(q, strlen(q), "q.csv", &s, e), CPQD_EINVAL);
     assert_non_null(strstr(errs_get(e, 0)->msg, "inside an unquoted field"));
     errs_free(e);
     e = errs_new();
-    const char *after = "bank_tx_id,value_date,amount,currency,remittance\nT1,2026-12-01,1.00,CNY,\"a\"b\n";
+    const char *after =
+        "bank_tx_id,value_date,amount,currency,remittance\nT1,2026-12-01,1.00,CNY,\"a\"b\n";
     assert_int_equal(bank_parse_csv(after, strlen(after), "q.csv", &s, e), CPQD_EINVAL);
     assert_non_null(strstr(errs_get(e, 0)->msg, "unexpected 'b' after a closing quote"));
     errs_free(e);
     e = errs_new();
-    const char *latin1 = "bank_tx_id,value_date,amount,currency,debtor_name\nT1,2026-12-01,1.00,CNY,Caf\xe9\n";
+    const char *latin1 =
+        "bank_tx_id,value_date,amount,currency,debtor_name\nT1,2026-12-01,1.00,CNY,Caf\xe9\n";
     assert_int_equal(bank_parse_csv(latin1, strlen(latin1), "l.csv", &s, e), CPQD_EINVAL);
     assert_non_null(strstr(errs_get(e, 0)->msg, "debtor_name: invalid UTF-8 (byte 0xE9)"));
     errs_free(e);
     /* a long remittance text is cut on a character boundary */
     char big[4096];
-    int n = snprintf(big, sizeof(big), "bank_tx_id,value_date,amount,currency,remittance\nT1,2026-12-01,1.00,CNY,");
+    int n = snprintf(big, sizeof(big),
+                     "bank_tx_id,value_date,amount,currency,remittance\nT1,2026-12-01,1.00,CNY,");
     for (int i = 0; i < 600; i++)
         n += snprintf(big + n, sizeof(big) - (size_t)n, "款");
     snprintf(big + n, sizeof(big) - (size_t)n, "\n");

@@ -41,26 +41,44 @@ static date_days D(const char *s)
         assert_string_equal(b_, (want));                                                           \
     } while (0)
 
-static const invoice_party issuer = {"ACME-SH", "上海示例科技有限公司 ACME Shanghai Co., Ltd.",
-                                     "91310000MA1K000000", "上海市浦东新区张江路 1 号", "工商银行上海分行",
+static const invoice_party issuer = {"ACME-SH",
+                                     "上海示例科技有限公司 ACME Shanghai Co., Ltd.",
+                                     "91310000MA1K000000",
+                                     "上海市浦东新区张江路 1 号",
+                                     "工商银行上海分行",
                                      "1001 2345 6789"};
-static const invoice_party buyer = {"cust-1", "北京华信贸易有限公司", "91110000MA0000001X",
-                                    NULL, NULL, NULL};
+static const invoice_party buyer = {
+    "cust-1", "北京华信贸易有限公司", "91110000MA0000001X", NULL, NULL, NULL};
 
 /* Two contract lines: a machine at 13% (standard), a service at 6%. */
 static const invoice_src_line lines2[] = {
-    {"L1", "CNC-VMC-850", "立式加工中心 VMC-850", "machining_centres", "台", {1, 0}, "standard",
+    {"L1",
+     "CNC-VMC-850",
+     "立式加工中心 VMC-850",
+     "machining_centres",
+     "台",
+     {1, 0},
+     "standard",
      {13, 2}},
-    {"L2", "CNC-SVC-INSTALL", "安装调试 Installation", "services", NULL, {1, 0}, "service",
-     {6, 2}},
+    {"L2", "CNC-SVC-INSTALL", "安装调试 Installation", "services", NULL, {1, 0}, "service", {6, 2}},
 };
 
 static invoice_request req(const char *cur, const invoice_src_item *items, size_t n,
                            bool per_document, money_round mode)
 {
-    return (invoice_request){INVOICE_KIND_INVOICE, "INV-SH-2026-000001", cur, D("2026-12-01"),
-                             &issuer, &buyer, "c_1", "C-2026-000001", {per_document, mode},
-                             lines2, 2, items, n};
+    return (invoice_request){INVOICE_KIND_INVOICE,
+                             "INV-SH-2026-000001",
+                             cur,
+                             D("2026-12-01"),
+                             &issuer,
+                             &buyer,
+                             "c_1",
+                             "C-2026-000001",
+                             {per_document, mode},
+                             lines2,
+                             2,
+                             items,
+                             n};
 }
 
 static void build_ok(const invoice_request *r, invoice *inv)
@@ -217,8 +235,8 @@ static void test_invoice_item_tax_class_override(void **state)
 {
     (void)state;
     /* 212.00 on the machine line but taxed as a service at 6%: 12.00 */
-    invoice_src_item it = {"r", 0, M("212.00"), D("2026-12-31"), "installation", "service",
-                           M("0.06")};
+    invoice_src_item it = {"r",       0,        M("212.00"), D("2026-12-31"), "installation",
+                           "service", M("0.06")};
     invoice_request r = req("CNY", &it, 1, false, MONEY_HALF_EVEN);
     invoice inv;
     build_ok(&r, &inv);
@@ -236,8 +254,8 @@ static void test_invoice_item_tax_class_override(void **state)
 static void test_invoice_credit_note_mirrors(void **state)
 {
     (void)state;
-    invoice_src_item it = {"r_c", 1, M("-106.45"), D("2027-07-21"), "credit 11/31 days", NULL,
-                           {0, 0}};
+    invoice_src_item it = {"r_c", 1,     M("-106.45"), D("2027-07-21"), "credit 11/31 days",
+                           NULL,  {0, 0}};
     invoice_request r = req("CNY", &it, 1, false, MONEY_HALF_EVEN);
     r.kind = INVOICE_KIND_CREDIT_NOTE;
     r.number = "CN-SH-2027-000001";
@@ -270,7 +288,8 @@ static void test_invoice_cancel_mirrors_lines_exactly(void **state)
     build_ok(&r, &inv);
     const char *pick[] = {"b", "d"};
     cpqd_errs *e = errs_new();
-    assert_int_equal(invoice_cancel(&inv, pick, 2, "CN-SH-2026-000001", D("2026-12-05"), &cn, e), 0);
+    assert_int_equal(invoice_cancel(&inv, pick, 2, "CN-SH-2026-000001", D("2026-12-05"), &cn, e),
+                     0);
     assert_int_equal(invoice_check(&cn, e), 0);
     assert_int_equal(cn.reason, INVOICE_REASON_CANCELLATION);
     assert_string_equal(cn.original, "INV-SH-2026-000001");
@@ -281,7 +300,8 @@ static void test_invoice_cancel_mirrors_lines_exactly(void **state)
     assert_money(cn.tax, "-0.23");
     invoice_fini(&cn);
     /* all lines: the document nets to zero in every class */
-    assert_int_equal(invoice_cancel(&inv, NULL, 0, "CN-SH-2026-000002", D("2026-12-05"), &cn, e), 0);
+    assert_int_equal(invoice_cancel(&inv, NULL, 0, "CN-SH-2026-000002", D("2026-12-05"), &cn, e),
+                     0);
     money_dec s;
     assert_int_equal(money_add(inv.tax, cn.tax, &s), 0);
     assert_true(money_is_zero(s));
@@ -301,7 +321,8 @@ static void test_invoice_cancel_mirrors_lines_exactly(void **state)
     assert_true(saw_missing && saw_twice);
     /* a credit note cannot be cancelled */
     invoice cn2;
-    assert_int_equal(invoice_cancel(&inv, NULL, 0, "CN-SH-2026-000004", D("2026-12-05"), &cn, e), 0);
+    assert_int_equal(invoice_cancel(&inv, NULL, 0, "CN-SH-2026-000004", D("2026-12-05"), &cn, e),
+                     0);
     assert_int_equal(invoice_cancel(&cn, NULL, 0, "CN-SH-2026-000005", D("2026-12-05"), &cn2, e),
                      CPQD_EINVAL);
     invoice_fini(&cn);
@@ -452,10 +473,10 @@ static void test_invoice_render_html_escapes_and_labels(void **state)
     assert_non_null(strstr(html, "30% &quot;on&quot; signing"));
     assert_non_null(strstr(html, "发票 Invoice"));
     assert_non_null(strstr(html, "INV-SH-2026-000001"));
-    assert_non_null(strstr(html, "1,236.00"));               /* total with separators */
+    assert_non_null(strstr(html, "1,236.00")); /* total with separators */
     assert_non_null(strstr(html, "13%"));
-    assert_non_null(strstr(html, "壹仟贰佰叁拾陆元整"));     /* 1,236.00 in words */
-    assert_non_null(strstr(html, "2026-12-15"));             /* due: the earliest item */
+    assert_non_null(strstr(html, "壹仟贰佰叁拾陆元整")); /* 1,236.00 in words */
+    assert_non_null(strstr(html, "2026-12-15"));         /* due: the earliest item */
     free(html);
     assert_int_equal(invoice_render_html(&inv, INVOICE_LANG_EN, &html, &len), 0);
     assert_null(strstr(html, "发票"));

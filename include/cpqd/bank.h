@@ -39,34 +39,34 @@
 /* An unknown date (the same value as SCHED_NO_DATE). */
 #define BANK_NO_DATE ((date_days)INT32_MIN)
 /* Limits of one statement. */
-#define BANK_MAX_BYTES (64u << 20)   /* 64 MiB of input */
-#define BANK_MAX_CREDITS 1000000u    /* credits imported */
-#define BANK_MAX_ID 140              /* bytes of an id or account (ISO 20022 Max140Text) */
-#define BANK_MAX_TEXT 1024           /* bytes of remittance text (joined) or a name */
+#define BANK_MAX_BYTES (64u << 20) /* 64 MiB of input */
+#define BANK_MAX_CREDITS 1000000u  /* credits imported */
+#define BANK_MAX_ID 140            /* bytes of an id or account (ISO 20022 Max140Text) */
+#define BANK_MAX_TEXT 1024         /* bytes of remittance text (joined) or a name */
 
 /* One incoming credit. Strings are UTF-8, trimmed, inner whitespace runs
  * collapsed to one space; "" when absent (never NULL). */
 typedef struct bank_credit {
-    const char *tx_id;        /* the bank's transaction id: unique per account, the key
-                               * that makes a re-import idempotent */
-    money_dec amount;         /* > 0, at the written scale (at most the currency's places) */
-    char currency[4];         /* ISO 4217 */
-    date_days value_date;     /* when the money is available */
-    date_days booking_date;   /* BANK_NO_DATE when the statement does not say */
-    const char *remittance;   /* unstructured lines joined by " ", then structured refs */
+    const char *tx_id;      /* the bank's transaction id: unique per account, the key
+                             * that makes a re-import idempotent */
+    money_dec amount;       /* > 0, at the written scale (at most the currency's places) */
+    char currency[4];       /* ISO 4217 */
+    date_days value_date;   /* when the money is available */
+    date_days booking_date; /* BANK_NO_DATE when the statement does not say */
+    const char *remittance; /* unstructured lines joined by " ", then structured refs */
     const char *debtor_name;
     const char *debtor_account; /* IBAN or other account id, spaces removed, upper case */
     const char *end_to_end_id;  /* the payer's reference; "" when NOTPROVIDED */
-    unsigned line;            /* where it starts in the source (1-based) */
+    unsigned line;              /* where it starts in the source (1-based) */
 } bank_credit;
 
 typedef struct bank_statement {
-    const char *id;          /* camt: Stmt/Id; csv: "" */
-    const char *account;     /* camt: the statement's account (IBAN or other id); csv: "" */
+    const char *id;      /* camt: Stmt/Id; csv: "" */
+    const char *account; /* camt: the statement's account (IBAN or other id); csv: "" */
     bank_credit *credits;
     size_t ncredits;
-    size_t nskipped;         /* entries read but not imported (debits, reversals, not booked) */
-    arena *mem;              /* owns everything above */
+    size_t nskipped; /* entries read but not imported (debits, reversals, not booked) */
+    arena *mem;      /* owns everything above */
 } bank_statement;
 
 /* Reads an ISO 20022 BankToCustomerStatement (camt.053, versions .001.02

@@ -65,8 +65,8 @@ typedef enum invoice_reason {
  * required; the others may be NULL. */
 typedef struct invoice_party {
     const char *id;
-    const char *name;         /* UTF-8 */
-    const char *tax_id;       /* 纳税人识别号 */
+    const char *name;   /* UTF-8 */
+    const char *tax_id; /* 纳税人识别号 */
     const char *address;
     const char *bank;
     const char *bank_account;
@@ -81,11 +81,11 @@ typedef struct invoice_tax_rule {
 
 /* A contract line as the invoice shows it. */
 typedef struct invoice_src_line {
-    const char *id;        /* contract line id ("L1") */
+    const char *id; /* contract line id ("L1") */
     const char *sku;
-    const char *name;      /* UTF-8 */
-    const char *category;  /* product category (revenue account in vouchers) */
-    const char *uom;       /* NULL: none */
+    const char *name;     /* UTF-8 */
+    const char *category; /* product category (revenue account in vouchers) */
+    const char *uom;      /* NULL: none */
     money_dec quantity;
     const char *tax_class; /* the product's class */
     money_dec tax_rate;    /* its rate, 0 <= rate < 1 */
@@ -105,8 +105,8 @@ typedef struct invoice_src_item {
 
 typedef struct invoice_request {
     invoice_kind kind;
-    const char *number;          /* from invoice_number_format and the caller's counter */
-    const char *currency;        /* ISO 4217 */
+    const char *number;   /* from invoice_number_format and the caller's counter */
+    const char *currency; /* ISO 4217 */
     date_days issued_on;
     const invoice_party *issuer;
     const invoice_party *customer;
@@ -121,11 +121,11 @@ typedef struct invoice_request {
 
 /* One line of a document: one receivable item. */
 typedef struct invoice_line {
-    const char *item_id;   /* the receivable (borrowed) */
-    const char *line_id;   /* the contract line */
+    const char *item_id; /* the receivable (borrowed) */
+    const char *line_id; /* the contract line */
     const char *sku, *name, *category, *uom, *desc, *tax_class;
-    money_dec quantity;    /* the contract line's */
-    money_dec rate;        /* tax rate */
+    money_dec quantity;        /* the contract line's */
+    money_dec rate;            /* tax rate */
     money_dec net, tax, gross; /* net + tax = gross; all at the currency's places */
     date_days due_on;
 } invoice_line;
@@ -143,17 +143,17 @@ typedef struct invoice {
     char number[INVOICE_NUMBER_MAX];
     char original[INVOICE_NUMBER_MAX]; /* cancellation: the invoice it cancels; else "" */
     char currency[4];
-    int minor;                          /* the currency's places */
+    int minor; /* the currency's places */
     date_days issued_on;
-    date_days due_on;                   /* earliest due date of its items; a credit note: issued_on */
-    invoice_party issuer, customer;     /* strings borrowed */
+    date_days due_on;               /* earliest due date of its items; a credit note: issued_on */
+    invoice_party issuer, customer; /* strings borrowed */
     const char *contract_id, *contract_number;
     invoice_tax_rule tax_rule;
     invoice_line *lines;
     size_t nlines;
-    invoice_tax_total *taxes;           /* in order of first appearance */
+    invoice_tax_total *taxes; /* in order of first appearance */
     size_t ntaxes;
-    money_dec net, tax, total;          /* total = sum of the items' amounts */
+    money_dec net, tax, total; /* total = sum of the items' amounts */
 } invoice;
 
 /* Builds an invoice (kind INVOICE, reason SALE: every item >= 0, total >
