@@ -127,7 +127,6 @@ typedef enum payer_level {
 typedef struct payer {
     size_t cust; /* MATCH_NONE when unknown */
     payer_level level;
-    bool has_info; /* a name or an account was given */
 } payer;
 
 /* Items cited by one reference: one invoice's items or one contract's. */
@@ -420,10 +419,9 @@ static size_t close_name(ctx *c, const char *norm)
 
 static payer identify(ctx *c, const bank_credit *cr)
 {
-    payer p = {MATCH_NONE, PAYER_NONE, false};
+    payer p = {MATCH_NONE, PAYER_NONE};
     char norm[NAME_MAX_BYTES];
     const char *acct = cr->debtor_account ? cr->debtor_account : "";
-    p.has_info = *acct || (cr->debtor_name && *cr->debtor_name);
     if (*acct && (p.cust = unique_cust(&c->accounts, acct)) != MATCH_NONE) {
         p.level = PAYER_ACCOUNT;
         return p;

@@ -177,6 +177,36 @@ static void test_cat_samples_price_every_sellable_product_forever(void **state)
     cat_snapshot_release(s);
 }
 
+/* Two sample catalogs carry a finance section (docs/finance.md), of two
+ * issuers with their own numbers. */
+static void test_cat_samples_finance_sections(void **state)
+{
+    (void)state;
+    cpqd_errs *e = errs_new();
+    cat_snapshot *s = cat_snapshot_load("catalogs", "rules", e);
+    assert_non_null(s);
+    errs_free(e);
+    size_t with = 0;
+    for (size_t i = 0; i < cat_snapshot_catalog_count(s); i++) {
+        const cat_catalog *c = cat_snapshot_catalog_at(s, i);
+        if (!c->finance)
+            continue;
+        with++;
+        if (!strcmp(c->id, "cnc")) {
+            assert_string_equal(c->finance->issuer.id, "ACME-SH");
+            assert_string_equal(cat_finance_revenue_account(c->finance, "services"), "6051");
+            assert_string_equal(cat_finance_revenue_account(c->finance, "lathes"), "6001.01");
+            assert_string_equal(cat_finance_tax_account(c->finance, "service"), "2221.01.06");
+        } else {
+            assert_string_equal(c->id, "saas");
+            assert_string_equal(c->finance->issuer.invoice_prefix, "INV-CL");
+            assert_int_equal(c->finance->issue, CAT_INVOICE_ON_BILL_DATE);
+        }
+    }
+    assert_int_equal(with, 2);
+    cat_snapshot_release(s);
+}
+
 static void test_cat_attr_value_check(void **state)
 {
     (void)state;
@@ -577,6 +607,7 @@ int main(void)
         cmocka_unit_test(test_cat_product_lookup_and_bom),
         cmocka_unit_test(test_cat_price_entries),
         cmocka_unit_test(test_cat_samples_price_every_sellable_product_forever),
+        cmocka_unit_test(test_cat_samples_finance_sections),
         cmocka_unit_test(test_cat_attr_value_check),
         cmocka_unit_test(test_cat_version_is_content_hash),
         cmocka_unit_test(test_cat_current_swap_keeps_old_alive),
