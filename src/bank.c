@@ -470,6 +470,8 @@ int bank_parse_csv(const char *buf, size_t len, const char *file, bank_statement
     memset(out, 0, sizeof(*out));
     if (!buf && len)
         return CPQD_EINVAL;
+    if (!buf)
+        buf = "";
     if (bank_build_init(&b, file, errs))
         return CPQD_ENOMEM;
     if (len > BANK_MAX_BYTES) {
@@ -479,7 +481,7 @@ int bank_parse_csv(const char *buf, size_t len, const char *file, bank_statement
         b.rc = CPQD_ELIMIT;
         return bank_build_finish(&b, NULL, NULL, out);
     }
-    csv c = {.b = &b, .p = buf ? buf : "", .end = (buf ? buf : "") + len, .line = 1, .col = 1};
+    csv c = {.b = &b, .p = buf, .end = buf + len, .line = 1, .col = 1};
     if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
         c.p += 3;
     if (csv_header(&c, map) == 0) {

@@ -250,13 +250,14 @@ static int word_cmp(const void *pa, const void *pb)
 /* The words of s sorted, joined by spaces, into buf (same size as s). */
 static void sorted_words(const char *s, char *buf, size_t cap)
 {
-    char tmp[512];
-    const char *w[64];
+    char tmp[512], *save = NULL;
+    const char *w[64] = {NULL};
     size_t n = 0;
     snprintf(tmp, sizeof(tmp), "%s", s);
-    for (char *p = strtok(tmp, " "); p && n < 64; p = strtok(NULL, " "))
+    for (char *p = strtok_r(tmp, " ", &save); p && n < 64; p = strtok_r(NULL, " ", &save))
         w[n++] = p;
-    qsort(w, n, sizeof(w[0]), word_cmp);
+    if (n > 1)
+        qsort(w, n, sizeof(w[0]), word_cmp);
     buf[0] = '\0';
     for (size_t i = 0; i < n; i++) {
         size_t used = strlen(buf);

@@ -18,6 +18,7 @@
 #include "cpqd/match.h"
 #include "finance_gen.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -598,6 +599,60 @@ static void test_match_generated_statement(void **state)
     fg_free(&d);
 }
 
+/* Matching holds no shared state: statements matched on two threads at
+ * once give what they give one after the other (names are compared word
+ * by word, with no static tokenizer state in between). */
+typedef struct par_job {
+    const match_input *in;
+    match_run run;
+    int rc;
+} par_job;
+
+static void *par_main(void *arg)
+{
+    par_job *j = arg;
+    for (int k = 0; k < 3 && j->rc == 0; k++) {
+        match_run_fini(&j->run);
+        j->rc = match_statement(j->in, &j->run, NULL);
+    }
+    return NULL;
+}
+
+static void test_match_two_threads_agree(void **state)
+{
+    (void)state;
+    fg_data d;
+    fg_generate(&d, 77, 2000, 1000);
+    /* names written in another word order reach the word-by-word check */
+    for (size_t k = 0; k < d.ncredits; k++)
+        if (k % 3 == 0 && d.credits[k].debtor_account[0]) {
+            d.credits[k].debtor_account = "";
+            d.credits[k].debtor_name = "Trading Shanghai Huaxin Co., Ltd.";
+        }
+    match_options o = {.seen = fg_seen, .seen_ctx = &d};
+    match_input in = {d.cust, d.ncust, d.items, d.nitems, d.credits, d.ncredits, &o};
+    match_run ref;
+    assert_int_equal(match_statement(&in, &ref, NULL), 0);
+    par_job jobs[2] = {{&in, {0}, 0}, {&in, {0}, 0}};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, par_main, &jobs[i]), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(jobs[i].rc, 0);
+        for (size_t k = 0; k < ref.n; k++) {
+            const match_result *x = &ref.results[k], *y = &jobs[i].run.results[k];
+            assert_int_equal(x->status, y->status);
+            assert_int_equal(x->customer, y->customer);
+            assert_int_equal(x->nallocs, y->nallocs);
+        }
+        match_run_fini(&jobs[i].run);
+    }
+    match_run_fini(&ref);
+    fg_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -617,6 +672,7 @@ int main(void)
         cmocka_unit_test(test_match_manual),
         cmocka_unit_test(test_match_text_helpers),
         cmocka_unit_test(test_match_generated_statement),
+        cmocka_unit_test(test_match_two_threads_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
