@@ -124,16 +124,16 @@ $(BUILD)/gencat: tools/gencat.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(DEFS) $(OPT) $(LOPT) -o $@ $<
 
-$(BUILD)/bench/%: tests/bench/%.c $(LIB_OBJ)
+$(BUILD)/bench/%: tests/bench/%.c $(LIB_OBJ) tests/finance_gen.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS) $(LOPT)
+	$(CC) $(CFLAGS) -Itests -o $@ $< $(LIB_OBJ) $(LDLIBS) $(LOPT)
 
 $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/%: tests/%.c $(LIB_OBJ) tests/testutil.h tests/contracts_fixture.h \
-		tests/store_fixture.h
+		tests/store_fixture.h tests/finance_gen.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests -o $@ $< $(LIB_OBJ) $(LDLIBS) -lcmocka $(LOPT)
 

@@ -969,6 +969,33 @@ const char *cat_due_name(cat_due d)
     return (unsigned)d < 5 ? n[d] : "?";
 }
 
+const char *cat_invoice_issue_name(cat_invoice_issue i)
+{
+    static const char *const n[] = {"manual", "on_bill_date", "on_due_date"};
+    return (unsigned)i < 3 ? n[i] : NULL;
+}
+
+static const char *account_of(const cat_account_ref *refs, size_t n, const char *key,
+                              const char *dflt)
+{
+    for (size_t i = 0; key && i < n; i++)
+        if (strcmp(refs[i].key, key) == 0)
+            return refs[i].account;
+    return dflt;
+}
+
+const char *cat_finance_revenue_account(const cat_finance *f, const char *category)
+{
+    return account_of(f->accounts.revenue_by_category, f->accounts.nrevenue_by_category, category,
+                      f->accounts.revenue);
+}
+
+const char *cat_finance_tax_account(const cat_finance *f, const char *tax_class)
+{
+    return account_of(f->accounts.tax_payable_by_class, f->accounts.ntax_payable_by_class,
+                      tax_class, f->accounts.tax_payable);
+}
+
 /* ---- the current snapshot ---- */
 
 cat_snapshot *cat_current_acquire(void)

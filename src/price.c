@@ -850,13 +850,14 @@ static money_round line_rounding(const pline *l)
 }
 
 /* Tax of one rounded amount: exclusive prices add amount x rate; inclusive
- * prices hold amount - amount / (1 + rate). Rounded half-even to minor. */
+ * prices hold amount - amount / (1 + rate). Rounded to minor with the
+ * catalog's tax.rounding_mode (half-even unless it says otherwise). */
 static int tax_of(pctx *c, const cat_catalog *cc, money_dec amount, money_dec rate,
                   money_dec *tax)
 {
     int rc;
     if (!cc->prices_include_tax)
-        return money_mul(amount, rate, c->minor, MONEY_HALF_EVEN, tax);
+        return money_mul(amount, rate, c->minor, cc->tax_mode, tax);
     /* round the tax itself, as docs/pricing.md says, not the net: the
      * exact tax amount - amount / (1 + rate) is amount x rate / (1 + rate).
      * Rounding the net instead gives another fen on exact halves (3.03 at
@@ -865,7 +866,7 @@ static int tax_of(pctx *c, const cat_catalog *cc, money_dec amount, money_dec ra
     if ((rc = money_add(money_from_int(1), rate, &one_plus)) ||
         (rc = money_mul(amount, rate, amount.scale + rate.scale, MONEY_HALF_EVEN, &part)))
         return rc;
-    return money_div(part, one_plus, c->minor, MONEY_HALF_EVEN, tax);
+    return money_div(part, one_plus, c->minor, cc->tax_mode, tax);
 }
 
 static int step_round(pctx *c, pline *l)

@@ -1013,6 +1013,18 @@ static void test_price_tax_inclusive(void **state)
     run_fini(&x);
 }
 
+/* tax.rounding_mode decides an exact half: 0.50 x 0.13 = 0.065 is 0.07
+ * half-up (catalog cnyt), where the default half-even gives 0.06 (0.05 x
+ * 0.13 = 0.0065 in cnyd shows the default above). */
+static void test_price_tax_rounding_mode_from_catalog(void **state)
+{
+    (void)state;
+    run x;
+    one_ok(&x, "2026-07-01", "T-HALF", "1", NULL);
+    assert_line(line(&x, "l"), "0.50", "0.07", "0.57");
+    run_fini(&x);
+}
+
 static void test_price_tax_per_document_allocated(void **state)
 {
     (void)state;
@@ -2113,6 +2125,7 @@ int main(void)
         cmocka_unit_test(test_price_bounds_base_or_unit),
         cmocka_unit_test(test_price_tax_exclusive_classes),
         cmocka_unit_test(test_price_tax_inclusive),
+        cmocka_unit_test(test_price_tax_rounding_mode_from_catalog),
         cmocka_unit_test(test_price_tax_per_document_allocated),
         cmocka_unit_test(test_price_jpy_zero_places),
         cmocka_unit_test(test_price_kwd_three_places),

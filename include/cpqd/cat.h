@@ -368,6 +368,64 @@ typedef struct cat_tax_class {
     money_dec rate;
 } cat_tax_class;
 
+/* When invoices are issued without a request (docs/catalog.md "finance"). */
+typedef enum cat_invoice_issue {
+    CAT_INVOICE_MANUAL,       /* only on request (POST .../invoices) */
+    CAT_INVOICE_ON_BILL_DATE, /* automatically on the day an item becomes payable */
+    CAT_INVOICE_ON_DUE_DATE,  /* automatically on an item's due date */
+} cat_invoice_issue;
+
+/* One entry of an account map: a product category or a tax class. */
+typedef struct cat_account_ref {
+    const char *key;     /* category or tax class id */
+    const char *account; /* ledger account code */
+    cat_pos pos;
+} cat_account_ref;
+
+/* The legal entity that issues a catalog's invoices; numbers are gap-free
+ * per year and issuer id. */
+typedef struct cat_issuer {
+    const char *id;
+    const char *name;               /* UTF-8, printed on invoices */
+    const char *tax_id;             /* NULL if unset (as the four below) */
+    const char *address;
+    const char *bank;
+    const char *bank_account;
+    const char *invoice_prefix;     /* "INV-SH": numbers INV-SH-2026-000001 */
+    const char *credit_note_prefix; /* "CN-SH" */
+    cat_pos pos;
+} cat_issuer;
+
+/* Ledger accounts of the double-entry vouchers (docs/finance.md). */
+typedef struct cat_accounts {
+    const char *receivable;         /* accounts receivable */
+    const char *bank;               /* the bank account statements are imported for */
+    const char *customer_credit;    /* unapplied cash, overpayments, credit notes */
+    const char *contract_liability; /* invoiced, not yet recognised (deferred revenue) */
+    const char *tax_payable;        /* output tax, unless a class has its own */
+    const char *revenue;            /* revenue, unless a category has its own */
+    const char *write_off;          /* amounts written off as uncollectible */
+    const cat_account_ref *revenue_by_category;
+    size_t nrevenue_by_category;
+    const cat_account_ref *tax_payable_by_class;
+    size_t ntax_payable_by_class;
+} cat_accounts;
+
+/* A catalog's `finance` section: issuer, invoicing policy, accounts. */
+typedef struct cat_finance {
+    cat_issuer issuer;
+    cat_invoice_issue issue;
+    cat_accounts accounts;
+    cat_pos pos;
+} cat_finance;
+
+/* "manual", "on_bill_date", "on_due_date"; NULL outside the enum. */
+const char *cat_invoice_issue_name(cat_invoice_issue i);
+/* The revenue account of a product category (its own, else the default),
+ * and the tax-payable account of a tax class. f must not be NULL. */
+const char *cat_finance_revenue_account(const cat_finance *f, const char *category);
+const char *cat_finance_tax_account(const cat_finance *f, const char *tax_class);
+
 typedef struct cat_catalog {
     size_t index; /* position in its snapshot (cat_snapshot_catalog_at) */
     const char *id;
@@ -396,6 +454,8 @@ typedef struct cat_catalog {
     const cat_term *terms; size_t nterms;
     const cat_fx_rate *fx_rates; size_t nfx_rates;
     const cat_approval_level *approvals; size_t napprovals;
+    money_round tax_mode;       /* tax.rounding_mode: how tax is rounded (default half_even) */
+    const cat_finance *finance; /* the finance section, NULL if the catalog has none */
 } cat_catalog;
 
 /* ---- loading ---- */
