@@ -777,6 +777,20 @@ static int note_of(const char *body, size_t len, char **note, cpqd_errs *errs)
     return 0;
 }
 
+int quote_body_check(quote_ctx *c, bool action, const char *body, size_t len, cpqd_errs *errs)
+{
+    if (action) {
+        char *note = NULL;
+        int rc = note_of(body, len, &note, errs);
+        free(note);
+        return rc;
+    }
+    qreq r;
+    int rc = qreq_parse(c, body, len, &r, errs);
+    qreq_fini(&r);
+    return rc;
+}
+
 int quote_action(quote_ctx *c, const char *id, const char *action, const char *body, size_t len,
                  quote_reply *out, cpqd_errs *errs)
 {
