@@ -2118,8 +2118,10 @@ static void ld_rule(ld *l, cat_pos pos, const char *rel)
 
 static bool has_category(const cat_catalog *c, const char *cat)
 {
+    /* a product whose category was missing or invalid is still listed
+     * (its error is reported), with no category */
     for (size_t i = 0; i < c->nproducts; i++)
-        if (strcmp(c->products[i].category, cat) == 0)
+        if (c->products[i].category && strcmp(c->products[i].category, cat) == 0)
             return true;
     return false;
 }
