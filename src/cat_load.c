@@ -1599,8 +1599,10 @@ static int ld_effect(ld *l, const yn *ef, cat_promotion *p)
         return -1;
     }
     int k = 0;
-    while (strcmp(keys[k], ef->keys[0]->str) != 0)
+    while (keys[k] && strcmp(keys[k], ef->keys[0]->str) != 0)
         k++;
+    if (!keys[k])
+        return -1; /* an unknown key: ld_keys reported it */
     p->effect = (cat_effect)k;
     if (p->effect == CAT_EFF_PERCENT_OFF)
         return ld_percent(l, ef, "percent_off", true, NULL, &p->effect_value);
