@@ -101,8 +101,10 @@ for name in $targets; do
     rate=${rate:-0}
     ncrash=$((after - before))
     [ "$rc" -ne 0 ] && [ "$ncrash" -eq 0 ] && ncrash=1
-    ncorpus=$(ls "$corpus" | wc -l)
-    echo "$name: $runs runs in ${SECONDS_EACH} s ($rate exec/s), $ncrash crashes, $nreg regression inputs, $ncorpus corpus inputs"
+    # the corpus libFuzzer kept (seeds and what it learnt, minimised)
+    ncorpus=$(sed -n 's/^#.* corp: \([0-9][0-9]*\)\/.*/\1/p' "$log" | tail -n 1)
+    ncorpus=${ncorpus:-0}
+    echo "$name: $runs runs ($rate exec/s) in at most ${SECONDS_EACH} s, $ncrash crashes, $nreg regression inputs replayed, corpus of $ncorpus inputs"
     table="$table
 | $name | $SECONDS_EACH | $runs | $rate | $ncrash | $ncorpus |"
     if [ "$rc" -eq 0 ]; then
