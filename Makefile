@@ -2,6 +2,7 @@
 # install-deps.sh, a no-op once done) and then build in build/$(MODE):
 #   release  -O2, fortified      (make all, make run, make bench)
 #   asan     ASan + UBSan, -O1 -g (make asan; part of make test)
+#   fuzz     clang, libFuzzer + ASan + UBSan (make fuzz; tests/fuzz/fuzz.mk)
 
 MODE    ?= release
 BUILD   := build/$(MODE)
@@ -53,16 +54,18 @@ run: deps
 # that keep data again on PostgreSQL (check-pg), again optimised under
 # faketime (two years ahead, and a 31 December 23:59:30 that turns into a
 # new year during the run) so that a test reading the calendar fails the
-# day it is written, and once under AddressSanitizer and
-# UndefinedBehaviorSanitizer (the store's tests on PostgreSQL too).
+# day it is written, once under AddressSanitizer and
+# UndefinedBehaviorSanitizer (the store's tests on PostgreSQL too), then
+# every fuzz target for a short time.
 test: deps
-	@rm -f build/release/test-summary* build/asan/test-summary*
+	@rm -f build/release/test-summary* build/asan/test-summary* build/fuzz/test-summary*
 	@$(MAKE) --no-print-directory MODE=release check
 	@$(MAKE) --no-print-directory MODE=release check-pg
 	@$(MAKE) --no-print-directory MODE=release check-dates
 	@$(MAKE) --no-print-directory MODE=asan check
 	@$(MAKE) --no-print-directory MODE=asan check-pg PG_TESTS="$(PG_STORE_TESTS)"
-	@cat build/release/test-summary* build/asan/test-summary* | \
+	@$(MAKE) --no-print-directory fuzz-check
+	@cat build/release/test-summary* build/asan/test-summary* build/fuzz/test-summary* | \
 		awk '{p += $$1; f += $$2} END {print "all: " p " passed, " f " failed"}'
 
 # The optimised suite on other dates (Debian's faketime; the clock runs on
@@ -147,3 +150,4 @@ clean:
 	rm -rf build
 
 -include $(LIB_OBJ:.o=.d) $(BUILD)/obj/main.d
+include tests/fuzz/fuzz.mk

@@ -1620,8 +1620,10 @@ static int ld_effect(ld *l, const yn *ef, cat_promotion *p)
         return -1;
     }
     int k = 0;
-    while (strcmp(keys[k], ef->keys[0]->str) != 0)
+    while (keys[k] && strcmp(keys[k], ef->keys[0]->str) != 0)
         k++;
+    if (!keys[k])
+        return -1; /* an unknown key: ld_keys reported it */
     p->effect = (cat_effect)k;
     if (p->effect == CAT_EFF_PERCENT_OFF)
         return ld_percent(l, ef, "percent_off", true, NULL, &p->effect_value);
@@ -2184,8 +2186,10 @@ static void ld_rule(ld *l, cat_pos pos, const char *rel)
 
 static bool has_category(const cat_catalog *c, const char *cat)
 {
+    /* a product whose category was missing or invalid is still listed
+     * (its error is reported), with no category */
     for (size_t i = 0; i < c->nproducts; i++)
-        if (strcmp(c->products[i].category, cat) == 0)
+        if (c->products[i].category && strcmp(c->products[i].category, cat) == 0)
             return true;
     return false;
 }

@@ -1310,26 +1310,35 @@ static int sweep_one(svc_ctx *c, const store_receivable *r, const sched_standing
     return rc;
 }
 
-int contract_sweep(svc_ctx *c, const char *body, size_t len, svc_reply *out, cpqd_errs *errs)
+/* {"as_of", "within"} (both optional; an empty body is {}) into *as_of
+ * and *days, left unchanged when absent. */
+static int sweep_parse(const char *body, size_t len, date_days *as_of, int *days,
+                       cpqd_errs *errs)
 {
     static const char *const keys[] = {"as_of", "within", NULL};
-    date_days as_of = c->today;
-    int days = CONTRACT_WITHIN_DEFAULT;
     json_t *root = len ? contract_parse_object(body, len, errs) : json_object();
-    memset(out, 0, sizeof(*out));
     if (!root)
         return CPQD_EINVAL;
     int rc = contract_only_keys(root, keys, "", errs);
     if (rc == 0)
-        rc = contract_date_member(root, "as_of", "", &as_of, errs);
+        rc = contract_date_member(root, "as_of", "", as_of, errs);
     json_t *w = json_object_get(root, "within");
     if (rc == 0 && w &&
         (!json_is_integer(w) || json_integer_value(w) < 0 ||
          json_integer_value(w) > CONTRACT_WITHIN_MAX))
         rc = contract_bad(errs, "within: days, an integer from 0 to 366");
     if (w && rc == 0)
-        days = (int)json_integer_value(w);
+        *days = (int)json_integer_value(w);
     json_decref(root);
+    return rc;
+}
+
+int contract_sweep(svc_ctx *c, const char *body, size_t len, svc_reply *out, cpqd_errs *errs)
+{
+    date_days as_of = c->today;
+    int days = CONTRACT_WITHIN_DEFAULT;
+    memset(out, 0, sizeof(*out));
+    int rc = sweep_parse(body, len, &as_of, &days, errs);
     if (rc || (rc = store_begin(c->st)))
         return rc;
     sweep_ctx ov = {"overdue", 0}, soon = {"due_soon", 0};
@@ -1357,4 +1366,24 @@ int contract_sweep(svc_ctx *c, const char *body, size_t len, svc_reply *out, cpq
                                 (json_int_t)soon.emitted, "closed_periods", (json_int_t)closed,
                                 "renewed_terms", (json_int_t)renewed));
     return out->body ? 0 : CPQD_ENOMEM;
+}
+
+int contract_body_check(const char *what, const char *body, size_t len, cpqd_errs *errs)
+{
+    date_days d = 0;
+    int days = 0, rc;
+    if (!strcmp(what, "accept")) {
+        accept_req r;
+        rc = contract_accept_parse(body, len, &r, errs);
+        json_decref(r.root);
+    } else if (!strcmp(what, "pay")) {
+        pay_req p;
+        rc = pay_parse(body, len, &p, errs);
+        json_decref(p.root);
+    } else if (!strcmp(what, "sweep")) {
+        rc = sweep_parse(body, len, &d, &days, errs);
+    } else if ((rc = contract_after_body_check(what, body, len, errs)) == CPQD_ENOTFOUND) {
+        rc = contract_term_body_check(what, body, len, errs);
+    }
+    return rc;
 }

@@ -864,25 +864,52 @@ static int close_run(svc_ctx *c, void *ctx, svc_reply *out, cpqd_errs *errs)
     return rc;
 }
 
+static int close_parse(const char *body, size_t len, close_req *r, cpqd_errs *errs)
+{
+    static const char *const keys[] = {"line", NULL};
+    r->root = len ? contract_parse_object(body, len, errs) : json_object();
+    if (!r->root)
+        return CPQD_EINVAL;
+    int rc = contract_only_keys(r->root, keys, "", errs);
+    json_t *l = json_object_get(r->root, "line");
+    if (rc == 0 && l && !json_is_string(l))
+        rc = contract_bad(errs, "line: must be a line id");
+    r->line = json_string_value(l);
+    return rc;
+}
+
 int contract_period_close(svc_ctx *c, const char *id, const char *period, const char *body,
                           size_t len, svc_reply *out, cpqd_errs *errs)
 {
-    static const char *const keys[] = {"line", NULL};
     close_req r = {.contract_id = id, .period = period};
     memset(out, 0, sizeof(*out));
-    r.root = len ? contract_parse_object(body, len, errs) : json_object();
-    if (!r.root)
-        return CPQD_EINVAL;
-    int rc = contract_only_keys(r.root, keys, "", errs);
-    json_t *l = json_object_get(r.root, "line");
-    if (rc == 0 && l && !json_is_string(l))
-        rc = contract_bad(errs, "line: must be a line id");
-    r.line = json_string_value(l);
+    int rc = close_parse(body, len, &r, errs);
     if (rc == 0)
         rc = period_text_check(period, errs);
     if (rc == 0)
         rc = svc_tx(c, close_run, &r, out, errs);
     json_decref(r.root);
+    return rc;
+}
+
+int contract_after_body_check(const char *what, const char *body, size_t len, cpqd_errs *errs)
+{
+    int rc = CPQD_ENOTFOUND;
+    json_t *root = NULL;
+    if (!strcmp(what, "delivered") || !strcmp(what, "accepted") || !strcmp(what, "milestone")) {
+        event_req e = {.event = what};
+        rc = event_parse(body, len, !strcmp(what, "milestone"), &e, errs);
+        root = e.root;
+    } else if (!strcmp(what, "usage")) {
+        usage_req u = {0};
+        rc = usage_parse(body, len, &u, errs);
+        root = u.root;
+    } else if (!strcmp(what, "close")) {
+        close_req r = {0};
+        rc = close_parse(body, len, &r, errs);
+        root = r.root;
+    }
+    json_decref(root);
     return rc;
 }
 

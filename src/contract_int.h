@@ -119,4 +119,16 @@ int contract_usage_close_due(svc_ctx *c, date_days as_of, size_t *closed, cpqd_e
  * until the last one reaches past as_of; *renewed gets the count. */
 int contract_renew_due(svc_ctx *c, date_days as_of, size_t *renewed, cpqd_errs *errs);
 
+/* ---- request bodies alone (tests/fuzz/fuzz_contract.c) ----
+ * Each parses body[0..len) exactly as the route `what` does before it
+ * opens anything, then frees what it parsed: nothing is read or written.
+ * Returns 0, CPQD_EINVAL with the reasons in errs, or CPQD_ENOTFOUND for
+ * a what it does not know. contract_body_check knows every route:
+ * "accept", "pay", "sweep" (contract.c), "delivered", "accepted",
+ * "milestone", "usage", "close" (contract_after.c), "renew", "seats"
+ * (contract_term.c). */
+int contract_body_check(const char *what, const char *body, size_t len, cpqd_errs *errs);
+int contract_after_body_check(const char *what, const char *body, size_t len, cpqd_errs *errs);
+int contract_term_body_check(const char *what, const char *body, size_t len, cpqd_errs *errs);
+
 #endif

@@ -553,6 +553,23 @@ static int seat_parse(const char *body, size_t len, seat_req *r, cpqd_errs *errs
     return rc;
 }
 
+int contract_term_body_check(const char *what, const char *body, size_t len, cpqd_errs *errs)
+{
+    int rc = CPQD_ENOTFOUND;
+    json_t *root = NULL;
+    if (!strcmp(what, "renew")) {
+        renew_req r = {0};
+        rc = renew_parse(body, len, &r, errs);
+        root = r.root;
+    } else if (!strcmp(what, "seats")) {
+        seat_req r = {0};
+        rc = seat_parse(body, len, &r, errs);
+        root = r.root;
+    }
+    json_decref(root);
+    return rc;
+}
+
 /* Sum of the items of kind `kind` made by change change_no of line li. */
 static int change_sum(const contract_after *a, size_t li, const char *kind, int change_no,
                       char *buf, size_t cap)

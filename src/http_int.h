@@ -154,6 +154,13 @@ typedef struct http_query {
  * before doing anything else. */
 bool http_query_enum(http_ctx *c, const http_query *q, const char *key, const char *const *values,
                      const char **out);
+/* Parses the query string raw (NULL: no query) strictly: every parameter
+ * is key=value with a non-empty value (percent-decoded, '+' a space),
+ * named in allowed (NULL-ended), at most once, at most HTTP_MAX_PARAMS.
+ * Returns 0, CPQD_ENOMEM, or CPQD_EINVAL with why[0..cap) filled and
+ * q->bad naming the parameter when known; free(q->buf) either way. */
+int http_query_parse(const char *raw, const char *const *allowed, http_query *q, char *why,
+                     size_t cap);
 /* The worker serving c. */
 http_worker *http_ctx_worker(const http_ctx *c);
 /* Decoded {} path segment i of c's route, or NULL. */

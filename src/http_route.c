@@ -339,12 +339,9 @@ static int query_param(http_query *q, char *tok, const char *const *allowed, cha
     return 0;
 }
 
-/* Parses raw (NULL: no query) strictly: every parameter is key=value with
- * a non-empty value, named in allowed (NULL-ended), at most once. Typos
- * such as per_pgae must not be silently ignored. Returns 0, CPQD_ENOMEM,
- * or CPQD_EINVAL with why filled; q->buf must be freed either way. */
-static int query_parse(const char *raw, const char *const *allowed, http_query *q, char *why,
-                       size_t cap)
+/* Typos such as per_pgae must not be silently ignored (http_int.h). */
+int http_query_parse(const char *raw, const char *const *allowed, http_query *q, char *why,
+                     size_t cap)
 {
     memset(q, 0, sizeof(*q));
     if (!raw || !*raw)
@@ -1148,7 +1145,7 @@ static void route_run(http_ctx *c, const http_route *r, const char *path)
     }
     if (!authenticate(c, r))
         return;
-    int rc = query_parse(c->query, r->params, &q, why, sizeof(why));
+    int rc = http_query_parse(c->query, r->params, &q, why, sizeof(why));
     if (rc == CPQD_EINVAL)
         reply_problem(c, HP_INVALID_PARAMETER, q.bad ? param_details(printable(q.bad)) : NULL, "%s",
                       why);

@@ -149,12 +149,13 @@ static size_t id_sanitize(const char *s, size_t len, char *out)
 static char *id_unique(imp_map *taken, const char *s, size_t len, size_t val)
 {
     char base[IMP_ID_MAX + 1], buf[IMP_ID_MAX + 1];
-    size_t n = id_sanitize(s, len, base);
+    size_t blen = id_sanitize(s, len, base), n = blen;
     memcpy(buf, base, n + 1);
     for (unsigned k = 2; imp_map_get(taken, buf, n, &(size_t){0}); k++) {
+        /* the suffix goes after the base, never after the last candidate */
         char suffix[16];
         int sl = snprintf(suffix, sizeof(suffix), "_%u", k);
-        size_t keep = n + (size_t)sl > IMP_ID_MAX ? IMP_ID_MAX - (size_t)sl : n;
+        size_t keep = blen + (size_t)sl > IMP_ID_MAX ? IMP_ID_MAX - (size_t)sl : blen;
         memcpy(buf, base, keep);
         memcpy(buf + keep, suffix, (size_t)sl + 1);
         n = keep + (size_t)sl;

@@ -830,6 +830,20 @@ static int note_of(const char *body, size_t len, char **note, cpqd_errs *errs)
     return 0;
 }
 
+int quote_body_check(svc_ctx *c, bool action, const char *body, size_t len, cpqd_errs *errs)
+{
+    if (action) {
+        char *note = NULL;
+        int rc = note_of(body, len, &note, errs);
+        free(note);
+        return rc;
+    }
+    qreq r;
+    int rc = qreq_parse(c, body, len, NULL, &r, errs);
+    qreq_fini(&r);
+    return rc;
+}
+
 /* Approving needs the level the quote needs (the lowest whose
  * max_discount covers the largest requested discount, the top one for a
  * price out of bounds) within the approver's authority: 0 or

@@ -283,6 +283,24 @@ static void test_check_missing_field(void **s)
     expect_error("missing_field.yaml", CHECK "/missing_field.yaml:9:5: missing required key 'category'");
 }
 
+static void test_check_missing_category_and_category_rules(void **s)
+{
+    (void)s;
+    /* the product without a category is still checked against the
+     * promotion's categories: both errors, no crash */
+    expect_error("missing_category_promo.yaml",
+                 CHECK "/missing_category_promo.yaml:12:5: missing required key 'category'");
+    expect_error("missing_category_promo.yaml",
+                 CHECK "/missing_category_promo.yaml:16:5: promotion 'p1': no product has category 'widgets'");
+}
+
+static void test_check_unknown_promotion_effect(void **s)
+{
+    (void)s;
+    expect_error("unknown_effect.yaml",
+                 CHECK "/unknown_effect.yaml:20:14: unknown key 'Amount_off' in effect");
+}
+
 static void test_check_duplicate_sku(void **s)
 {
     (void)s;
@@ -828,7 +846,8 @@ static void test_check_reports_every_file_at_once(void **state)
         "syntax", "unknown_key", "wrong_type", "missing_field", "dup_sku", "unknown_product",
         "cycle", "unknown_attribute", "missing_rule", "bad_pattern", "bad_value", "decimals",
         "window", "overlap", "bad_constraint", "milestones", "bad_rule", "payment_term_refs",
-        "terms", "bad_utf8", "control_char", "finance"};
+        "terms", "bad_utf8", "control_char", "finance",
+        "missing_category_promo", "unknown_effect"};
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         char want[128];
         snprintf(want, sizeof(want), CHECK "/%s.yaml:", files[i]);
@@ -858,6 +877,8 @@ int main(void)
         cmocka_unit_test(test_check_unknown_key),
         cmocka_unit_test(test_check_wrong_type),
         cmocka_unit_test(test_check_missing_field),
+        cmocka_unit_test(test_check_missing_category_and_category_rules),
+        cmocka_unit_test(test_check_unknown_promotion_effect),
         cmocka_unit_test(test_check_duplicate_sku),
         cmocka_unit_test(test_check_unknown_product),
         cmocka_unit_test(test_check_bom_cycle),

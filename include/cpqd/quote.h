@@ -107,6 +107,13 @@ int quote_revise(svc_ctx *c, const char *id, const char *body, size_t len,
 int quote_move(svc_ctx *c, const char *id, quote_action action, const char *body, size_t len,
                svc_reply *out, cpqd_errs *errs);
 
+/* Parses body[0..len) exactly as quote_create and quote_revise do
+ * (action false: valid_until, the price request, c's caller and today
+ * applied) or as quote_action does (action true: empty or {"note"}),
+ * then frees it: nothing is priced, read or stored (tests/fuzz). Returns
+ * 0, CPQD_EINVAL with the reasons in errs, or CPQD_ENOMEM. */
+int quote_body_check(svc_ctx *c, bool action, const char *body, size_t len, cpqd_errs *errs);
+
 /* GET /v1/quotes/{id}/document: the latest version as a printable HTML
  * page (UTF-8): customer, lines with their BOM options, adders and
  * discounts, totals, tax, payment terms, validity. */
