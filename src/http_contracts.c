@@ -15,6 +15,7 @@
 
 const char *const http_receivables_params[] = {"status", "as_of", "within", NULL};
 const char *const http_as_of_params[] = {"as_of", NULL};
+const char *const http_sweep_failures_params[] = {"status", "limit", NULL};
 
 /* The value of query parameter key, or NULL. */
 static const char *qval(const http_query *q, const char *key)
@@ -66,6 +67,13 @@ static int op_sweep(http_ctx *c, quote_ctx *qc, const char *body, size_t len, co
 {
     (void)c, (void)q;
     return contract_sweep(qc, body, len, out, errs);
+}
+
+static int op_sweep_failures(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
+                             const http_query *q, quote_reply *out, cpqd_errs *errs)
+{
+    (void)c, (void)body, (void)len;
+    return contract_sweep_failures(qc, qval(q, "status"), qval(q, "limit"), out, errs);
 }
 
 static int op_delivered(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
@@ -190,4 +198,13 @@ void http_receivables_due(http_ctx *c, const http_query *q)
 void http_receivables_sweep(http_ctx *c, const http_query *q)
 {
     http_quote_run(c, q, op_sweep, "sweeping receivables");
+}
+
+/* The states GET /v1/receivables/sweep/failures lists (docs/receivables.md). */
+static const char *const failure_states[] = {"failing", "resolved", NULL};
+
+void http_sweep_failures(http_ctx *c, const http_query *q)
+{
+    if (http_query_enum(c, q, "status", failure_states, NULL))
+        http_quote_run(c, q, op_sweep_failures, "listing sweep failures");
 }

@@ -182,12 +182,14 @@ const char *http_ctx_header(http_ctx *c, const char *name);
 
 extern const char *const http_receivables_params[]; /* GET /v1/receivables */
 extern const char *const http_as_of_params[];       /* GET /v1/contracts/{}/receivables */
+extern const char *const http_sweep_failures_params[]; /* GET /v1/receivables/sweep/failures */
 void http_contract_accept(http_ctx *c, const http_query *q);      /* POST /v1/quotes/{}/accept */
 void http_contract_get(http_ctx *c, const http_query *q);         /* GET /v1/contracts/{} */
 void http_contract_receivables(http_ctx *c, const http_query *q); /* GET .../receivables */
 void http_receivable_pay(http_ctx *c, const http_query *q);       /* POST /v1/receivables/{}/payments */
 void http_receivables_due(http_ctx *c, const http_query *q);      /* GET /v1/receivables */
 void http_receivables_sweep(http_ctx *c, const http_query *q);    /* POST /v1/receivables/sweep */
+void http_sweep_failures(http_ctx *c, const http_query *q); /* GET /v1/receivables/sweep/failures */
 void http_contract_delivered(http_ctx *c, const http_query *q); /* POST .../lines/{}/delivered */
 void http_contract_accepted(http_ctx *c, const http_query *q);  /* POST .../lines/{}/accepted */
 void http_contract_milestone(http_ctx *c, const http_query *q); /* POST .../milestones/{}/accept */

@@ -977,6 +977,8 @@ static const http_route http_routes[] = {
     {"/v1/receivables", EVHTTP_REQ_GET, R_ALL, http_receivables_params, http_receivables_due},
     {"/v1/receivables/sweep", EVHTTP_REQ_POST, R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN), NULL,
      http_receivables_sweep},
+    {"/v1/receivables/sweep/failures", EVHTTP_REQ_GET, R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN),
+     http_sweep_failures_params, http_sweep_failures},
     {"/v1/receivables/{}/payments", EVHTTP_REQ_POST, R_STAFF | R(AUTH_ROLE_CRM), NULL,
      http_receivable_pay},
     {"/v1/events", EVHTTP_REQ_GET, R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN), events_params,

@@ -329,6 +329,7 @@ static int qreq_parse(quote_ctx *c, const char *body, size_t len, const store_qu
     }
     const quote_caller *k = c->caller;
     price_request *rq = r->rq;
+    rq->qty_use = PRICE_QTY_STORED;
     if ((rc = date_authorized(c, rq, errs)) != 0 ||
         (cur && !partner_caller(c) && (rc = keep_partner(rq, cur, errs)) != 0)) {
         json_decref(root);
@@ -1399,6 +1400,7 @@ static int reprice_on(quote_ctx *c, const cat_snapshot *snap, const store_quote 
         rq->partner_id = json_string_value(json_object_get(k, "partner_id"));
         rq->segment = json_string_value(json_object_get(k, "segment"));
         rq->partner_view = role && !strcmp(role, "partner");
+        rq->qty_use = PRICE_QTY_RECORDED;
         if (auth && money_parse(auth, strlen(auth), &rq->authority) == 0)
             rq->has_authority = true;
         price_result res;
