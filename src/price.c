@@ -941,6 +941,22 @@ static int taxes(pctx *c)
     return 0;
 }
 
+/* Every line total and the document's total are within the service's
+ * maximum amount (docs/auth.md "Limits"): what a quote stores can be
+ * summed, scheduled and paid later without overflow. */
+static int amounts_bounded(pctx *c)
+{
+    for (size_t i = 0; i <= c->nlines; i++) {
+        money_dec t = i < c->nlines ? c->lines[i].o->total : c->r->total;
+        if (!cat_amount_ok(t))
+            return perr(c, CPQD_ELIMIT, no_pos, "%s%s: total %s is beyond the maximum amount %lld",
+                        i < c->nlines ? "line " : "the request",
+                        i < c->nlines ? c->lines[i].o->id : "", pmoney(c, t),
+                        (long long)CAT_AMOUNT_MAX);
+    }
+    return 0;
+}
+
 static int totals(pctx *c)
 {
     price_result *r = c->r;
@@ -983,7 +999,7 @@ static int totals(pctx *c)
                 r->approval_level = o->approval_level;
         }
     }
-    return 0;
+    return c->rq->qty_use == PRICE_QTY_RECORDED ? 0 : amounts_bounded(c);
 }
 
 /* ---- entry point ---- */

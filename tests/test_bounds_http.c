@@ -115,7 +115,16 @@ static void test_quote_quantity_follows_the_unit(void **state)
         json_decref(j);
     }
     json_t *j;
-    int st = call(f, K_REP, "POST", "/v1/quotes", QUOTE_1("QZ-1", "APL-HOOD-T", "\"0\""), &j);
+    /* a whole number whose total is beyond the maximum amount (10^13):
+     * 99,999,999,999 x 2,999.00 */
+    int st =
+        call(f, K_REP, "POST", "/v1/quotes", QUOTE_1("QZ-1", "APL-HOOD-T", "\"99999999999\""), &j);
+    expect_status(st, 422, &j);
+    assert_string_equal(js(json_object_get(j, "error"), "code"), "limit_exceeded");
+    assert_string_equal(emsg(j), "line l1: total 299899999997001.00 is beyond the maximum "
+                                 "amount 10000000000000");
+    json_decref(j);
+    st = call(f, K_REP, "POST", "/v1/quotes", QUOTE_1("QZ-1", "APL-HOOD-T", "\"0\""), &j);
     expect_status(st, 400, &j);
     assert_string_equal(emsg(j), "lines[0].quantity (line l1): 0 is not a quantity of APL-HOOD-T: "
                                  "whole numbers from 1 to 1000000000000");

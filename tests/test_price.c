@@ -2073,6 +2073,12 @@ static void test_price_quantity_rules(void **state)
     run_fini(&x);
     assert_int_equal(one(&x, "2026-07-01", "X-DISC", "3", NULL), 0);
     run_fini(&x);
+    /* a quantity within the rule whose total is beyond the maximum amount */
+    assert_int_equal(one(&x, "2026-07-01", "X-DISC", "1000000000000", NULL), CPQD_ELIMIT);
+    assert_non_null(strstr(errs_get(x.errs, 0)->msg, "line l: total "));
+    assert_non_null(
+        strstr(errs_get(x.errs, 0)->msg, " is beyond the maximum amount 10000000000000"));
+    run_fini(&x);
     g_qty_use = PRICE_QTY_RECORDED;
     assert_int_equal(one(&x, "2026-07-01", "X-DISC", "1.5", NULL), 0);
     run_fini(&x);
