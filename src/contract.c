@@ -25,13 +25,13 @@
 
 /* ---- small helpers ---- */
 
-static bool contract_partner_caller(const quote_ctx *c)
+static bool contract_partner_caller(const svc_ctx *c)
 {
     return c->caller->role && !strcmp(c->caller->role, "partner");
 }
 
 /* A partner sees only its own contracts; anything else does not exist. */
-bool contract_in_scope(const quote_ctx *c, const char *partner_id)
+bool contract_in_scope(const svc_ctx *c, const char *partner_id)
 {
     if (!contract_partner_caller(c))
         return true;
@@ -75,7 +75,7 @@ int contract_date_text(const char *s, date_days *d)
     return s && strlen(s) == 10 ? date_parse(s, 10, d) : CPQD_EINVAL;
 }
 
-int contract_date_bound(const quote_ctx *c, date_days signed_on, const char *field, date_days d,
+int contract_date_bound(const svc_ctx *c, date_days signed_on, const char *field, date_days d,
                         cpqd_errs *errs)
 {
     date_days hi = c->today + CONTRACT_DAYS_AHEAD;
@@ -92,7 +92,7 @@ int contract_date_bound(const quote_ctx *c, date_days signed_on, const char *fie
 }
 
 /* as_of text or today. */
-static int as_of_of(const quote_ctx *c, const char *s, date_days *d, cpqd_errs *errs)
+static int as_of_of(const svc_ctx *c, const char *s, date_days *d, cpqd_errs *errs)
 {
     *d = c->today;
     if (s && contract_date_text(s, d) != 0)
@@ -193,7 +193,7 @@ int contract_row_item(const store_receivable *r, sched_item *it)
 }
 
 /* The standing of row r as of as_of, from its stored payments. */
-int contract_row_standing(quote_ctx *c, const store_receivable *r, date_days as_of,
+int contract_row_standing(svc_ctx *c, const store_receivable *r, date_days as_of,
                         sched_standing *sd)
 {
     sched_item it;
@@ -276,7 +276,7 @@ static int row_cmp(const void *pa, const void *pb)
 
 /* {"items": [...], "total"} of rows, sorted, with statuses as of as_of;
  * *lines (if wanted) gets [{"line","total"}] per contract line. */
-static int items_json(quote_ctx *c, store_receivable *rows, size_t n, const char *currency,
+static int items_json(svc_ctx *c, store_receivable *rows, size_t n, const char *currency,
                       date_days as_of, json_t **items, money_dec *total, json_t **lines)
 {
     int minor = 2, rc = money_currency_minor(currency, &minor);
@@ -342,7 +342,7 @@ static json_t *contract_head_json(const store_contract *k)
 }
 
 /* The whole contract: head, lines and items as of as_of. */
-int contract_json_of(quote_ctx *c, const store_contract *k, store_receivable *rows, size_t n,
+int contract_json_of(svc_ctx *c, const store_contract *k, store_receivable *rows, size_t n,
                          date_days as_of, json_t **out)
 {
     json_t *items = NULL, *lines = NULL;
@@ -363,7 +363,7 @@ int contract_json_of(quote_ctx *c, const store_contract *k, store_receivable *ro
 }
 
 /* Writes event type about contract k (ordered per contract). */
-int contract_emit(quote_ctx *c, const char *type, const char *kind, const char *rid,
+int contract_emit(svc_ctx *c, const char *type, const char *kind, const char *rid,
                          const char *contract_id, json_t *payload)
 {
     char key[96];
@@ -529,7 +529,7 @@ static int line_events(const accept_req *r, const char *id, sched_line *l, date_
 }
 
 /* Mode-specific inputs of line i from its product and price book. */
-static int line_mode_data(const quote_ctx *c, cbuild *b, size_t i, const cat_product *p, json_t *pl,
+static int line_mode_data(const svc_ctx *c, cbuild *b, size_t i, const cat_product *p, json_t *pl,
                           date_days priced_on, cpqd_errs *errs)
 {
     sched_line *l = &b->lines[i];
@@ -630,7 +630,7 @@ static int line_term(const accept_req *r, const line_who *who, const cat_product
 }
 
 /* Line i of the contract from priced line pl. */
-static int line_build(const quote_ctx *c, const accept_req *r, const line_who *who, cbuild *b,
+static int line_build(const svc_ctx *c, const accept_req *r, const line_who *who, cbuild *b,
                       json_t *pl, date_days priced_on, cpqd_errs *errs)
 {
     size_t i = b->n;
@@ -698,7 +698,7 @@ static int overrides_known(const accept_req *r, json_t *plines, cpqd_errs *errs)
     return rc;
 }
 
-int contract_cbuild_make(const quote_ctx *c, const accept_req *r, const store_quote *q, cbuild *b,
+int contract_cbuild_make(const svc_ctx *c, const accept_req *r, const store_quote *q, cbuild *b,
                        cpqd_errs *errs)
 {
     json_error_t je;
@@ -793,7 +793,7 @@ static int year_of(date_days d)
 }
 
 /* Fills the head of contract k from quote q and request r. */
-static int head_make(const quote_ctx *c, const accept_req *r, const store_quote *q,
+static int head_make(const svc_ctx *c, const accept_req *r, const store_quote *q,
                      const sched_schedule *s, store_contract *k)
 {
     memset(k, 0, sizeof(*k));
@@ -818,7 +818,7 @@ static int head_make(const quote_ctx *c, const accept_req *r, const store_quote 
 
 /* The schedule, the contract rows, the insert and the events, in the
  * open transaction; *out gets the reply. */
-static int accept_write(quote_ctx *c, const accept_req *r, const store_quote *q, quote_reply *out,
+static int accept_write(svc_ctx *c, const accept_req *r, const store_quote *q, svc_reply *out,
                         char **cid, cpqd_errs *errs)
 {
     cbuild b;
@@ -908,7 +908,7 @@ static int partner_overrides_refused(const accept_req *r, cpqd_errs *errs)
 /* The event dates the accept request gives (delivered_on, accepted_on,
  * milestones) lie from signing to today + CONTRACT_DAYS_AHEAD, as those
  * reported later do. */
-static int accept_dates_bounded(const quote_ctx *c, const accept_req *r, cpqd_errs *errs)
+static int accept_dates_bounded(const svc_ctx *c, const accept_req *r, cpqd_errs *errs)
 {
     static const char *const keys[] = {"delivered_on", "accepted_on"};
     const char *k, *mk;
@@ -934,8 +934,8 @@ static int accept_dates_bounded(const quote_ctx *c, const accept_req *r, cpqd_er
     return 0;
 }
 
-int contract_accept(quote_ctx *c, const char *quote_id, const char *body, size_t len,
-                    const char *idem_key, quote_reply *out, cpqd_errs *errs)
+int contract_accept(svc_ctx *c, const char *quote_id, const char *body, size_t len,
+                    const char *idem_key, svc_reply *out, cpqd_errs *errs)
 {
     char route[128], hash[65];
     accept_req r;
@@ -962,12 +962,12 @@ int contract_accept(quote_ctx *c, const char *quote_id, const char *body, size_t
     if (rc == 0)
         rc = accept_write(c, &r, &q, out, &cid, errs);
     if (rc == 0)
-        rc = quote_idem_record(c, route, idem_key, hash, out, cid);
+        rc = svc_idem_record(c, route, idem_key, hash, out, cid);
     if (rc == 0)
         rc = store_commit(c->st);
     if (rc) {
         store_rollback(c->st);
-        quote_reply_fini(out);
+        svc_reply_fini(out);
     }
     free(cid);
     store_quote_fini(&q);
@@ -976,7 +976,7 @@ int contract_accept(quote_ctx *c, const char *quote_id, const char *body, size_t
 }
 
 /* Contract id as the caller may see it, with its items. */
-int contract_load(quote_ctx *c, const char *id, store_contract *k, store_receivable **rows,
+int contract_load(svc_ctx *c, const char *id, store_contract *k, store_receivable **rows,
                          size_t *n, cpqd_errs *errs)
 {
     *rows = NULL;
@@ -993,7 +993,7 @@ int contract_load(quote_ctx *c, const char *id, store_contract *k, store_receiva
     return rc;
 }
 
-int contract_get(quote_ctx *c, const char *id, quote_reply *out, cpqd_errs *errs)
+int contract_get(svc_ctx *c, const char *id, svc_reply *out, cpqd_errs *errs)
 {
     store_contract k;
     store_receivable *rows;
@@ -1011,7 +1011,7 @@ int contract_get(quote_ctx *c, const char *id, quote_reply *out, cpqd_errs *errs
     return rc;
 }
 
-int contract_receivables(quote_ctx *c, const char *id, const char *as_of_s, quote_reply *out,
+int contract_receivables(svc_ctx *c, const char *id, const char *as_of_s, svc_reply *out,
                          cpqd_errs *errs)
 {
     store_contract k;
@@ -1080,8 +1080,8 @@ static int pay_parse(const char *body, size_t len, pay_req *p, cpqd_errs *errs)
 
 /* The payment and the item after it, with statuses as of the later of
  * today and the payment date (a payment dated ahead counts at once). */
-static int pay_reply(quote_ctx *c, const store_payment *p, const char *rid, date_days paid_on,
-                     int created, quote_reply *out)
+static int pay_reply(svc_ctx *c, const store_payment *p, const char *rid, date_days paid_on,
+                     int created, svc_reply *out)
 {
     store_receivable r;
     sched_standing sd;
@@ -1139,8 +1139,8 @@ static int pay_check(const store_receivable *r, const pay_req *p, money_dec *new
 
 /* A payment id seen before on this item: the same payment again (200)
  * or a conflict. */
-static int pay_replay(quote_ctx *c, const char *rid, const pay_req *p, store_payment *old,
-                      quote_reply *out, cpqd_errs *errs)
+static int pay_replay(svc_ctx *c, const char *rid, const pay_req *p, store_payment *old,
+                      svc_reply *out, cpqd_errs *errs)
 {
     money_dec was;
     if (money_parse(old->amount, strlen(old->amount), &was) != 0 ||
@@ -1153,7 +1153,7 @@ static int pay_replay(quote_ctx *c, const char *rid, const pay_req *p, store_pay
 }
 
 /* receivable.paid: the item, fully paid, with its contract's fields. */
-static int emit_paid(quote_ctx *c, const char *rid, date_days as_of)
+static int emit_paid(svc_ctx *c, const char *rid, date_days as_of)
 {
     store_receivable r;
     sched_standing sd;
@@ -1171,7 +1171,7 @@ static int emit_paid(quote_ctx *c, const char *rid, date_days as_of)
 
 /* A new payment's value date lies from the contract's signing to today
  * + CONTRACT_DAYS_AHEAD (a replay keeps the date it was recorded with). */
-static int pay_date_check(const quote_ctx *c, const store_receivable *r, const pay_req *p,
+static int pay_date_check(const svc_ctx *c, const store_receivable *r, const pay_req *p,
                           cpqd_errs *errs)
 {
     store_contract k = {0};
@@ -1185,7 +1185,7 @@ static int pay_date_check(const quote_ctx *c, const store_receivable *r, const p
     return rc;
 }
 
-static int pay_write(quote_ctx *c, const char *rid, const pay_req *p, quote_reply *out,
+static int pay_write(svc_ctx *c, const char *rid, const pay_req *p, svc_reply *out,
                      cpqd_errs *errs)
 {
     store_receivable r;
@@ -1232,7 +1232,7 @@ static int pay_write(quote_ctx *c, const char *rid, const pay_req *p, quote_repl
     return rc;
 }
 
-int contract_pay(quote_ctx *c, const char *rid, const char *body, size_t len, quote_reply *out,
+int contract_pay(svc_ctx *c, const char *rid, const char *body, size_t len, svc_reply *out,
                  cpqd_errs *errs)
 {
     pay_req p;
@@ -1246,7 +1246,7 @@ int contract_pay(quote_ctx *c, const char *rid, const char *body, size_t len, qu
             store_rollback(c->st);
     }
     if (rc)
-        quote_reply_fini(out);
+        svc_reply_fini(out);
     json_decref(p.root);
     return rc;
 }
@@ -1273,7 +1273,7 @@ static int within_of(const char *s, int *days, cpqd_errs *errs)
 
 /* Whether row r is in state st as of as_of (due soon: due within days,
  * something outstanding, not overdue); *sd gets its standing. */
-static int row_in_state(quote_ctx *c, const store_receivable *r, due_state st, date_days as_of,
+static int row_in_state(svc_ctx *c, const store_receivable *r, due_state st, date_days as_of,
                         int days, sched_standing *sd, bool *yes)
 {
     *yes = false;
@@ -1291,8 +1291,8 @@ static int row_in_state(quote_ctx *c, const store_receivable *r, due_state st, d
 
 /* Calls fn for every item of the caller's (partner: its own) in state st
  * as of as_of. */
-static int due_each(quote_ctx *c, due_state st, date_days as_of, int days,
-                    int (*fn)(quote_ctx *c, const store_receivable *r, const sched_standing *sd,
+static int due_each(svc_ctx *c, due_state st, date_days as_of, int days,
+                    int (*fn)(svc_ctx *c, const store_receivable *r, const sched_standing *sd,
                               void *ctx),
                     void *ctx)
 {
@@ -1314,7 +1314,7 @@ static int due_each(quote_ctx *c, due_state st, date_days as_of, int days,
     return rc;
 }
 
-static int list_add(quote_ctx *c, const store_receivable *r, const sched_standing *sd, void *ctx)
+static int list_add(svc_ctx *c, const store_receivable *r, const sched_standing *sd, void *ctx)
 {
     (void)c;
     json_t *it = contract_item_json(r, sd);
@@ -1333,8 +1333,8 @@ static int state_of(const char *s, due_state *st, cpqd_errs *errs)
     return 0;
 }
 
-int contract_due_list(quote_ctx *c, const char *status, const char *as_of_s, const char *within,
-                      quote_reply *out, cpqd_errs *errs)
+int contract_due_list(svc_ctx *c, const char *status, const char *as_of_s, const char *within,
+                      svc_reply *out, cpqd_errs *errs)
 {
     due_state st;
     date_days as_of;
@@ -1375,7 +1375,7 @@ static bool was_failing(const sweep_run *w, const char *item)
 
 /* Records the failure (code, first message of why) of item and reports
  * it: in the table, as an event when it starts failing, in the reply. */
-static int sweep_failed(quote_ctx *c, sweep_run *w, const char *item, const char *kind,
+static int sweep_failed(svc_ctx *c, sweep_run *w, const char *item, const char *kind,
                         const char *contract_id, const char *ref, int code, cpqd_errs *why)
 {
     char msg[600] = "", as_of[DATE_FMT_LEN];
@@ -1413,7 +1413,7 @@ static int sweep_failed(quote_ctx *c, sweep_run *w, const char *item, const char
 /* The outcome rc of item "<kind>:<key>" (why: its errors): an earlier
  * failure resolved, or this one recorded; CPQD_EIO and CPQD_ENOMEM
  * passed on. */
-static int sweep_outcome(quote_ctx *c, sweep_run *w, const char *kind, const char *contract_id,
+static int sweep_outcome(svc_ctx *c, sweep_run *w, const char *kind, const char *contract_id,
                          const char *key, const char *ref, int rc, cpqd_errs *why)
 {
     char item[256];
@@ -1425,9 +1425,9 @@ static int sweep_outcome(quote_ctx *c, sweep_run *w, const char *kind, const cha
     return sweep_failed(c, w, item, kind, contract_id, ref, rc, why);
 }
 
-int contract_sweep_item(quote_ctx *c, sweep_run *w, const char *kind, const char *contract_id,
+int contract_sweep_item(svc_ctx *c, sweep_run *w, const char *kind, const char *contract_id,
                         const char *key, const char *ref,
-                        int (*fn)(quote_ctx *c, void *arg, cpqd_errs *errs), void *arg, bool *done)
+                        int (*fn)(svc_ctx *c, void *arg, cpqd_errs *errs), void *arg, bool *done)
 {
     cpqd_errs *why = errs_new();
     if (!why)
@@ -1450,7 +1450,7 @@ typedef struct sweep_warn {
 } sweep_warn;
 
 /* Writes the warning of an item in its state, once per item and state. */
-static int warn_write(quote_ctx *c, void *arg, cpqd_errs *errs)
+static int warn_write(svc_ctx *c, void *arg, cpqd_errs *errs)
 {
     sweep_warn *x = arg;
     bool first = false;
@@ -1471,7 +1471,7 @@ static int warn_write(quote_ctx *c, void *arg, cpqd_errs *errs)
  * is an item of the sweep: its standing is computed (a receivable that
  * cannot be read fails alone), and only one in that state writes, in a
  * scope of its own. */
-static int warn_due(quote_ctx *c, sweep_run *w, due_state st, int days, size_t *emitted)
+static int warn_due(svc_ctx *c, sweep_run *w, due_state st, int days, size_t *emitted)
 {
     const char *state = st == DUE_OVERDUE ? "overdue" : "due_soon";
     char until[DATE_FMT_LEN], key[96];
@@ -1513,7 +1513,7 @@ static void sweep_run_fini(sweep_run *w)
     json_decref(w->failed);
 }
 
-int contract_sweep(quote_ctx *c, const char *body, size_t len, quote_reply *out, cpqd_errs *errs)
+int contract_sweep(svc_ctx *c, const char *body, size_t len, svc_reply *out, cpqd_errs *errs)
 {
     static const char *const keys[] = {"as_of", "within", NULL};
     sweep_run w = {.as_of = c->today};
@@ -1572,7 +1572,7 @@ int contract_sweep(quote_ctx *c, const char *body, size_t len, quote_reply *out,
 }
 
 /* GET /v1/receivables/sweep/failures */
-int contract_sweep_failures(quote_ctx *c, const char *status, const char *limit, quote_reply *out,
+int contract_sweep_failures(svc_ctx *c, const char *status, const char *limit, svc_reply *out,
                             cpqd_errs *errs)
 {
     store_sweep_failure *v = NULL;

@@ -65,7 +65,7 @@ static json_t *line_overrides(accept_req *r, const char *id)
 
 /* Adds the dates reported since signing to the stored accept request, so
  * that rebuilding gives every known date. */
-static int merge_events(quote_ctx *c, contract_after *a)
+static int merge_events(svc_ctx *c, contract_after *a)
 {
     store_line_event *ev = NULL;
     size_t n = 0;
@@ -96,7 +96,7 @@ static int merge_events(quote_ctx *c, contract_after *a)
 
 /* Loads contract id (as the caller may see it) and rebuilds its lines,
  * in the caller's open transaction. */
-int contract_after_open(quote_ctx *c, const char *id, contract_after *a, cpqd_errs *errs)
+int contract_after_open(svc_ctx *c, const char *id, contract_after *a, cpqd_errs *errs)
 {
     memset(a, 0, sizeof(*a));
     int rc = contract_load(c, id, &a->k, &a->rows, &a->n, errs);
@@ -154,7 +154,7 @@ store_receivable *contract_row_of(contract_after *a, const sched_item *it)
     return NULL;
 }
 
-const cat_product *contract_line_product(const quote_ctx *c, const contract_after *a, size_t li)
+const cat_product *contract_line_product(const svc_ctx *c, const contract_after *a, size_t li)
 {
     size_t i;
     json_t *pl;
@@ -168,7 +168,7 @@ const cat_product *contract_line_product(const quote_ctx *c, const contract_afte
     return NULL;
 }
 
-int contract_reload_rows(quote_ctx *c, contract_after *a)
+int contract_reload_rows(svc_ctx *c, contract_after *a)
 {
     contract_rows_free(a->rows, a->n);
     a->rows = NULL;
@@ -177,7 +177,7 @@ int contract_reload_rows(quote_ctx *c, contract_after *a)
 }
 
 /* [items of line li] as of today, with their contract's fields. */
-json_t *contract_line_items_json(quote_ctx *c, contract_after *a, size_t li, int seq)
+json_t *contract_line_items_json(svc_ctx *c, contract_after *a, size_t li, int seq)
 {
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < a->n; i++) {
@@ -195,7 +195,7 @@ json_t *contract_line_items_json(quote_ctx *c, contract_after *a, size_t li, int
 }
 
 /* The reply: the contract as GET shows it. */
-int contract_reply(quote_ctx *c, contract_after *a, int created, quote_reply *out)
+int contract_reply(svc_ctx *c, contract_after *a, int created, svc_reply *out)
 {
     json_t *o = NULL;
     int rc = contract_reload_rows(c, a);
@@ -209,8 +209,8 @@ int contract_reply(quote_ctx *c, contract_after *a, int created, quote_reply *ou
 }
 
 /* Runs fn in one transaction; on failure nothing stays and out is empty. */
-int contract_in_tx(quote_ctx *c, int (*fn)(quote_ctx *, void *, quote_reply *, cpqd_errs *),
-                 void *ctx, quote_reply *out, cpqd_errs *errs)
+int svc_tx(svc_ctx *c, int (*fn)(svc_ctx *, void *, svc_reply *, cpqd_errs *),
+                 void *ctx, svc_reply *out, cpqd_errs *errs)
 {
     int rc = store_begin(c->st);
     if (rc == 0) {
@@ -221,7 +221,7 @@ int contract_in_tx(quote_ctx *c, int (*fn)(quote_ctx *, void *, quote_reply *, c
             store_rollback(c->st);
     }
     if (rc)
-        quote_reply_fini(out);
+        svc_reply_fini(out);
     return rc;
 }
 
@@ -316,7 +316,7 @@ static int event_slot(contract_after *a, const event_req *e, size_t li, size_t m
 
 /* Writes the recomputed items of line li: due dates by key. Amounts
  * must be those stored (else the catalog changed how the line splits). */
-static int write_dates(quote_ctx *c, contract_after *a, const sched_list *list, cpqd_errs *errs)
+static int write_dates(svc_ctx *c, contract_after *a, const sched_list *list, cpqd_errs *errs)
 {
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < list->n; i++) {
@@ -340,7 +340,7 @@ static int write_dates(quote_ctx *c, contract_after *a, const sched_list *list, 
     return rc;
 }
 
-static int event_emit(quote_ctx *c, contract_after *a, const event_req *e, size_t li)
+static int event_emit(svc_ctx *c, contract_after *a, const event_req *e, size_t li)
 {
     json_t *items = contract_line_items_json(c, a, li, -1);
     if (!items)
@@ -354,7 +354,7 @@ static int event_emit(quote_ctx *c, contract_after *a, const event_req *e, size_
              : CPQD_ENOMEM;
 }
 
-static int event_record(quote_ctx *c, contract_after *a, const event_req *e, size_t li)
+static int event_record(svc_ctx *c, contract_after *a, const event_req *e, size_t li)
 {
     store_line_event ev = {.contract_id = a->k.id,
                            .line_no = (int)li,
@@ -369,7 +369,7 @@ static int event_record(quote_ctx *c, contract_after *a, const event_req *e, siz
     return rc == 0 && !first ? CPQD_ECONFLICT : rc;
 }
 
-static int event_run(quote_ctx *c, void *ctx, quote_reply *out, cpqd_errs *errs)
+static int event_run(svc_ctx *c, void *ctx, svc_reply *out, cpqd_errs *errs)
 {
     event_req *e = ctx;
     contract_after a;
@@ -420,26 +420,26 @@ static int event_run(quote_ctx *c, void *ctx, quote_reply *out, cpqd_errs *errs)
     return rc;
 }
 
-static int event_do(quote_ctx *c, event_req *e, const char *body, size_t len, quote_reply *out,
+static int event_do(svc_ctx *c, event_req *e, const char *body, size_t len, svc_reply *out,
                     cpqd_errs *errs)
 {
     memset(out, 0, sizeof(*out));
     int rc = event_parse(body, len, e->milestone != NULL, e, errs);
     if (rc == 0)
-        rc = contract_in_tx(c, event_run, e, out, errs);
+        rc = svc_tx(c, event_run, e, out, errs);
     json_decref(e->root);
     return rc;
 }
 
-int contract_line_event(quote_ctx *c, const char *id, const char *line, const char *event,
-                        const char *body, size_t len, quote_reply *out, cpqd_errs *errs)
+int contract_line_event(svc_ctx *c, const char *id, const char *line, const char *event,
+                        const char *body, size_t len, svc_reply *out, cpqd_errs *errs)
 {
     event_req e = {.contract_id = id, .line = line, .event = event};
     return event_do(c, &e, body, len, out, errs);
 }
 
-int contract_milestone_accept(quote_ctx *c, const char *id, const char *milestone,
-                              const char *body, size_t len, quote_reply *out, cpqd_errs *errs)
+int contract_milestone_accept(svc_ctx *c, const char *id, const char *milestone,
+                              const char *body, size_t len, svc_reply *out, cpqd_errs *errs)
 {
     event_req e = {.contract_id = id, .event = "milestone", .milestone = milestone};
     return event_do(c, &e, body, len, out, errs);
@@ -598,12 +598,12 @@ static int usage_replay(const contract_after *a, const usage_req *u, const store
     return 0;
 }
 
-static int usage_total(quote_ctx *c, const contract_after *a, size_t li, int seq, money_dec *qty,
+static int usage_total(svc_ctx *c, const contract_after *a, size_t li, int seq, money_dec *qty,
                        size_t *nrec, cpqd_errs *errs);
 
 /* A record's quantity is one of its line's product (docs/catalog.md
  * "Quantities": metered decimals by default, up to CAT_QTY_MAX). */
-static int usage_qty_check(const quote_ctx *c, const contract_after *a, size_t li,
+static int usage_qty_check(const svc_ctx *c, const contract_after *a, size_t li,
                            const usage_req *u, cpqd_errs *errs)
 {
     const cat_product *p = contract_line_product(c, a, li);
@@ -624,7 +624,7 @@ static int usage_qty_check(const quote_ctx *c, const contract_after *a, size_t l
  * later: the period's records add up to at most CAT_QTY_MAX, and the
  * period closed with them now prices (tiers, minimum, tax) to an amount,
  * and the contract to a total, within CAT_AMOUNT_MAX. */
-static int usage_fits(quote_ctx *c, contract_after *a, size_t li, int seq, const usage_req *u,
+static int usage_fits(svc_ctx *c, contract_after *a, size_t li, int seq, const usage_req *u,
                       const char *from, const char *to, cpqd_errs *errs)
 {
     money_dec sum, amount = {0, 0}, total;
@@ -675,7 +675,7 @@ static int usage_fits(quote_ctx *c, contract_after *a, size_t li, int seq, const
 
 /* What a new record (not a replay) must meet: a date within sense, and
  * a period that stays billable. */
-static int usage_new_ok(quote_ctx *c, contract_after *a, size_t li, int seq, const usage_req *u,
+static int usage_new_ok(svc_ctx *c, contract_after *a, size_t li, int seq, const usage_req *u,
                         const char *from, const char *to, cpqd_errs *errs)
 {
     int rc = u->recorded_on_text
@@ -684,7 +684,7 @@ static int usage_new_ok(quote_ctx *c, contract_after *a, size_t li, int seq, con
     return rc ? rc : usage_fits(c, a, li, seq, u, from, to, errs);
 }
 
-static int usage_run(quote_ctx *c, void *ctx, quote_reply *out, cpqd_errs *errs)
+static int usage_run(svc_ctx *c, void *ctx, svc_reply *out, cpqd_errs *errs)
 {
     usage_req *u = ctx;
     contract_after a;
@@ -756,14 +756,14 @@ static int usage_run(quote_ctx *c, void *ctx, quote_reply *out, cpqd_errs *errs)
     return rc;
 }
 
-int contract_usage_record(quote_ctx *c, const char *id, const char *body, size_t len,
-                          quote_reply *out, cpqd_errs *errs)
+int contract_usage_record(svc_ctx *c, const char *id, const char *body, size_t len,
+                          svc_reply *out, cpqd_errs *errs)
 {
     usage_req u = {.contract_id = id};
     memset(out, 0, sizeof(*out));
     int rc = usage_parse(body, len, &u, errs);
     if (rc == 0)
-        rc = contract_in_tx(c, usage_run, &u, out, errs);
+        rc = svc_tx(c, usage_run, &u, out, errs);
     json_decref(u.root);
     return rc;
 }
@@ -771,7 +771,7 @@ int contract_usage_record(quote_ctx *c, const char *id, const char *body, size_t
 /* ---- closing a usage period ---- */
 
 /* The metered total of period seq of line li: the sum of its records. */
-static int usage_total(quote_ctx *c, const contract_after *a, size_t li, int seq, money_dec *qty,
+static int usage_total(svc_ctx *c, const contract_after *a, size_t li, int seq, money_dec *qty,
                        size_t *nrec, cpqd_errs *errs)
 {
     store_usage *v = NULL;
@@ -795,7 +795,7 @@ static int usage_total(quote_ctx *c, const contract_after *a, size_t li, int seq
 
 /* Writes the closed items: amounts by key, or new rows for a period that
  * had none scheduled yet. */
-static int write_amounts(quote_ctx *c, contract_after *a, const sched_list *list)
+static int write_amounts(svc_ctx *c, contract_after *a, const sched_list *list)
 {
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < list->n; i++) {
@@ -817,7 +817,7 @@ static int write_amounts(quote_ctx *c, contract_after *a, const sched_list *list
 
 /* An open-ended usage line always shows its next period: after closing
  * period seq, period seq + 1 is scheduled if it is not yet. */
-static int schedule_next(quote_ctx *c, contract_after *a, size_t li, int seq, cpqd_errs *errs)
+static int schedule_next(svc_ctx *c, contract_after *a, size_t li, int seq, cpqd_errs *errs)
 {
     sched_list next = {0};
     const sched_line *l = &a->b.lines[li];
@@ -838,7 +838,7 @@ static int schedule_next(quote_ctx *c, contract_after *a, size_t li, int seq, cp
 }
 
 /* The contract's total is what its items add up to: updated with them. */
-int contract_total_update(quote_ctx *c, contract_after *a, cpqd_errs *errs)
+int contract_total_update(svc_ctx *c, contract_after *a, cpqd_errs *errs)
 {
     money_dec t = {0, a->minor};
     char *text = NULL;
@@ -872,7 +872,7 @@ int contract_total_update(quote_ctx *c, contract_after *a, cpqd_errs *errs)
 
 /* receivable.amount_set for each item of the closed period, and
  * usage.period_closed once. */
-static int close_emit(quote_ctx *c, contract_after *a, size_t li, int seq, const char *qty, size_t nrec)
+static int close_emit(svc_ctx *c, contract_after *a, size_t li, int seq, const char *qty, size_t nrec)
 {
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < a->n; i++) {
@@ -908,7 +908,7 @@ static int close_emit(quote_ctx *c, contract_after *a, size_t li, int seq, const
 /* Closes period seq of usage line li (a no-op if closed); *res gets
  * {"line","seq","period_from","period_to","quantity","records","amount",
  * "closed_now"}. */
-static int close_one(quote_ctx *c, contract_after *a, size_t li, int seq, json_t **res, cpqd_errs *errs)
+static int close_one(svc_ctx *c, contract_after *a, size_t li, int seq, json_t **res, cpqd_errs *errs)
 {
     sched_list list = {0};
     money_dec qty, amount = {0, a->minor};
@@ -954,7 +954,7 @@ typedef struct close_req {
     const char *contract_id, *period, *line;
 } close_req;
 
-static int close_run(quote_ctx *c, void *ctx, quote_reply *out, cpqd_errs *errs)
+static int close_run(svc_ctx *c, void *ctx, svc_reply *out, cpqd_errs *errs)
 {
     close_req *r = ctx;
     contract_after a;
@@ -993,8 +993,8 @@ static int close_run(quote_ctx *c, void *ctx, quote_reply *out, cpqd_errs *errs)
     return rc;
 }
 
-int contract_period_close(quote_ctx *c, const char *id, const char *period, const char *body,
-                          size_t len, quote_reply *out, cpqd_errs *errs)
+int contract_period_close(svc_ctx *c, const char *id, const char *period, const char *body,
+                          size_t len, svc_reply *out, cpqd_errs *errs)
 {
     static const char *const keys[] = {"line", NULL};
     close_req r = {.contract_id = id, .period = period};
@@ -1010,7 +1010,7 @@ int contract_period_close(quote_ctx *c, const char *id, const char *period, cons
     if (rc == 0)
         rc = period_text_check(period, errs);
     if (rc == 0)
-        rc = contract_in_tx(c, close_run, &r, out, errs);
+        rc = svc_tx(c, close_run, &r, out, errs);
     json_decref(r.root);
     return rc;
 }
@@ -1021,7 +1021,7 @@ typedef struct close_item {
 } close_item;
 
 /* One sweep item: period open->seq of line open->line_no closed. */
-static int close_item_run(quote_ctx *c, void *arg, cpqd_errs *errs)
+static int close_item_run(svc_ctx *c, void *arg, cpqd_errs *errs)
 {
     close_item *x = arg;
     contract_after a;
@@ -1040,7 +1040,7 @@ static int close_item_run(quote_ctx *c, void *arg, cpqd_errs *errs)
     return rc;
 }
 
-int contract_usage_close_due(quote_ctx *c, sweep_run *w, size_t *closed)
+int contract_usage_close_due(svc_ctx *c, sweep_run *w, size_t *closed)
 {
     char until[DATE_FMT_LEN], key[128], ref[160];
     store_receivable *open = NULL;

@@ -26,105 +26,105 @@ static const char *qval(const http_query *q, const char *key)
     return NULL;
 }
 
-static int op_accept(http_ctx *c, quote_ctx *qc, const char *body, size_t len, const http_query *q,
-                     quote_reply *out, cpqd_errs *errs)
+static int op_accept(http_ctx *c, svc_ctx *qc, const char *body, size_t len, const http_query *q,
+                     svc_reply *out, cpqd_errs *errs)
 {
     (void)q;
     return contract_accept(qc, http_ctx_param(c, 0), body, len,
                            http_ctx_header(c, "Idempotency-Key"), out, errs);
 }
 
-static int op_get(http_ctx *c, quote_ctx *qc, const char *body, size_t len, const http_query *q,
-                  quote_reply *out, cpqd_errs *errs)
+static int op_get(http_ctx *c, svc_ctx *qc, const char *body, size_t len, const http_query *q,
+                  svc_reply *out, cpqd_errs *errs)
 {
     (void)body, (void)len, (void)q;
     return contract_get(qc, http_ctx_param(c, 0), out, errs);
 }
 
-static int op_receivables(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
-                          const http_query *q, quote_reply *out, cpqd_errs *errs)
+static int op_receivables(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
+                          const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
     (void)body, (void)len;
     return contract_receivables(qc, http_ctx_param(c, 0), qval(q, "as_of"), out, errs);
 }
 
-static int op_pay(http_ctx *c, quote_ctx *qc, const char *body, size_t len, const http_query *q,
-                  quote_reply *out, cpqd_errs *errs)
+static int op_pay(http_ctx *c, svc_ctx *qc, const char *body, size_t len, const http_query *q,
+                  svc_reply *out, cpqd_errs *errs)
 {
     (void)q;
     return contract_pay(qc, http_ctx_param(c, 0), body, len, out, errs);
 }
 
-static int op_due(http_ctx *c, quote_ctx *qc, const char *body, size_t len, const http_query *q,
-                  quote_reply *out, cpqd_errs *errs)
+static int op_due(http_ctx *c, svc_ctx *qc, const char *body, size_t len, const http_query *q,
+                  svc_reply *out, cpqd_errs *errs)
 {
     (void)c, (void)body, (void)len;
     return contract_due_list(qc, qval(q, "status"), qval(q, "as_of"), qval(q, "within"), out, errs);
 }
 
-static int op_sweep(http_ctx *c, quote_ctx *qc, const char *body, size_t len, const http_query *q,
-                    quote_reply *out, cpqd_errs *errs)
+static int op_sweep(http_ctx *c, svc_ctx *qc, const char *body, size_t len, const http_query *q,
+                    svc_reply *out, cpqd_errs *errs)
 {
     (void)c, (void)q;
     return contract_sweep(qc, body, len, out, errs);
 }
 
-static int op_sweep_failures(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
-                             const http_query *q, quote_reply *out, cpqd_errs *errs)
+static int op_sweep_failures(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
+                             const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
     (void)c, (void)body, (void)len;
     return contract_sweep_failures(qc, qval(q, "status"), qval(q, "limit"), out, errs);
 }
 
-static int op_delivered(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
-                        const http_query *q, quote_reply *out, cpqd_errs *errs)
+static int op_delivered(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
+                        const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
     (void)q;
     return contract_line_event(qc, http_ctx_param(c, 0), http_ctx_param(c, 1), "delivered", body,
                                len, out, errs);
 }
 
-static int op_accepted(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
-                       const http_query *q, quote_reply *out, cpqd_errs *errs)
+static int op_accepted(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
+                       const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
     (void)q;
     return contract_line_event(qc, http_ctx_param(c, 0), http_ctx_param(c, 1), "accepted", body,
                                len, out, errs);
 }
 
-static int op_milestone(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
-                        const http_query *q, quote_reply *out, cpqd_errs *errs)
+static int op_milestone(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
+                        const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
     (void)q;
     return contract_milestone_accept(qc, http_ctx_param(c, 0), http_ctx_param(c, 1), body, len,
                                      out, errs);
 }
 
-static int op_usage(http_ctx *c, quote_ctx *qc, const char *body, size_t len, const http_query *q,
-                    quote_reply *out, cpqd_errs *errs)
+static int op_usage(http_ctx *c, svc_ctx *qc, const char *body, size_t len, const http_query *q,
+                    svc_reply *out, cpqd_errs *errs)
 {
     (void)q;
     return contract_usage_record(qc, http_ctx_param(c, 0), body, len, out, errs);
 }
 
-static int op_close(http_ctx *c, quote_ctx *qc, const char *body, size_t len, const http_query *q,
-                    quote_reply *out, cpqd_errs *errs)
+static int op_close(http_ctx *c, svc_ctx *qc, const char *body, size_t len, const http_query *q,
+                    svc_reply *out, cpqd_errs *errs)
 {
     (void)q;
     return contract_period_close(qc, http_ctx_param(c, 0), http_ctx_param(c, 1), body, len, out,
                                  errs);
 }
 
-static int op_renew(http_ctx *c, quote_ctx *qc, const char *body, size_t len, const http_query *q,
-                    quote_reply *out, cpqd_errs *errs)
+static int op_renew(http_ctx *c, svc_ctx *qc, const char *body, size_t len, const http_query *q,
+                    svc_reply *out, cpqd_errs *errs)
 {
     (void)q;
     return contract_line_renew(qc, http_ctx_param(c, 0), http_ctx_param(c, 1), body, len, out,
                                errs);
 }
 
-static int op_seats(http_ctx *c, quote_ctx *qc, const char *body, size_t len, const http_query *q,
-                    quote_reply *out, cpqd_errs *errs)
+static int op_seats(http_ctx *c, svc_ctx *qc, const char *body, size_t len, const http_query *q,
+                    svc_reply *out, cpqd_errs *errs)
 {
     (void)q;
     return contract_seat_change(qc, http_ctx_param(c, 0), http_ctx_param(c, 1), body, len, out,

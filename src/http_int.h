@@ -167,13 +167,13 @@ void http_reply_text(http_ctx *c, int status, char *text);
 void http_reply_errs(http_ctx *c, int rc, cpqd_errs *errs, const char *what);
 
 /* Runs one operation of the quote family (quotes, contracts,
- * receivables) with a quote_ctx for the caller: the worker's store and
+ * receivables) with a svc_ctx for the caller: the worker's store and
  * pricing engine, the request's snapshot, today (UTC); replies 200/201
  * with the operation's body or the error of its code (http_route.c). */
-struct quote_ctx;
-struct quote_reply;
-typedef int (*http_quote_fn)(http_ctx *c, struct quote_ctx *qc, const char *body, size_t len,
-                             const http_query *q, struct quote_reply *out, cpqd_errs *errs);
+struct svc_ctx;
+struct svc_reply;
+typedef int (*http_quote_fn)(http_ctx *c, struct svc_ctx *qc, const char *body, size_t len,
+                             const http_query *q, struct svc_reply *out, cpqd_errs *errs);
 void http_quote_run(http_ctx *c, const http_query *q, http_quote_fn fn, const char *what);
 /* The value of request header name, or NULL. */
 const char *http_ctx_header(http_ctx *c, const char *name);

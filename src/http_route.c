@@ -667,7 +667,7 @@ static void quote_run(http_ctx *c, const http_query *q, quote_fn fn, const char 
         reply_problem(c, HP_OUT_OF_MEMORY, NULL, "out of memory");
         return;
     }
-    quote_caller qk = {.key_id = c->caller.key_id,
+    svc_caller qk = {.key_id = c->caller.key_id,
                        .role = auth_role_name((auth_role)c->caller.auth_role),
                        .partner_id = c->caller.partner_id,
                        .segment = c->caller.segment,
@@ -675,7 +675,7 @@ static void quote_run(http_ctx *c, const http_query *q, quote_fn fn, const char 
                        .authority = c->caller.authority};
     quote_usage usage;
     quote_usage_init(&usage, c->w->store);
-    quote_ctx qc = {.st = c->w->store,
+    svc_ctx qc = {.st = c->w->store,
                     .snap = c->snap,
                     .pw = c->w->price,
                     .usage = &usage.base,
@@ -685,7 +685,7 @@ static void quote_run(http_ctx *c, const http_query *q, quote_fn fn, const char 
     size_t len = evbuffer_get_length(in);
     const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
     cpqd_errs *errs = errs_new();
-    quote_reply r = {.created = 0};
+    svc_reply r = {.created = 0};
     int rc = errs ? fn(c, &qc, body, len, q, &r, errs) : CPQD_ENOMEM;
     /* a committed POST may have written events: send them now */
     if (rc == 0 && evhttp_request_get_command(c->req) == EVHTTP_REQ_POST)
@@ -714,15 +714,15 @@ static const char *idem_header(http_ctx *c)
     return evhttp_find_header(evhttp_request_get_input_headers(c->req), "Idempotency-Key");
 }
 
-static int op_create(http_ctx *c, quote_ctx *qc, const char *body, size_t len, const http_query *q,
-                     quote_reply *out, cpqd_errs *errs)
+static int op_create(http_ctx *c, svc_ctx *qc, const char *body, size_t len, const http_query *q,
+                     svc_reply *out, cpqd_errs *errs)
 {
     (void)q;
     return quote_create(qc, body, len, idem_header(c), out, errs);
 }
 
-static int op_get(http_ctx *c, quote_ctx *qc, const char *body, size_t len, const http_query *q,
-                  quote_reply *out, cpqd_errs *errs)
+static int op_get(http_ctx *c, svc_ctx *qc, const char *body, size_t len, const http_query *q,
+                  svc_reply *out, cpqd_errs *errs)
 {
     (void)body, (void)len, (void)q;
     int version = 0;
@@ -738,8 +738,8 @@ static int op_get(http_ctx *c, quote_ctx *qc, const char *body, size_t len, cons
     return quote_get(qc, c->params[0], version, out, errs);
 }
 
-static int op_list(http_ctx *c, quote_ctx *qc, const char *body, size_t len, const http_query *q,
-                   quote_reply *out, cpqd_errs *errs)
+static int op_list(http_ctx *c, svc_ctx *qc, const char *body, size_t len, const http_query *q,
+                   svc_reply *out, cpqd_errs *errs)
 {
     (void)c, (void)body, (void)len;
     store_quote_filter f = {.page = 1, .per_page = HTTP_PER_PAGE_DEFAULT};
@@ -763,15 +763,15 @@ static int op_list(http_ctx *c, quote_ctx *qc, const char *body, size_t len, con
     return quote_list(qc, &f, out, errs);
 }
 
-static int op_revise(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
-                     const http_query *q, quote_reply *out, cpqd_errs *errs)
+static int op_revise(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
+                     const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
     (void)q;
     return quote_revise(qc, c->params[0], body, len, idem_header(c), out, errs);
 }
 
-static int op_action(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
-                     const http_query *q, quote_reply *out, cpqd_errs *errs)
+static int op_action(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
+                     const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
     (void)q;
     const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(c->req));
@@ -779,15 +779,15 @@ static int op_action(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
     return quote_action(qc, c->params[0], action, body, len, out, errs);
 }
 
-static int op_document(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
-                       const http_query *q, quote_reply *out, cpqd_errs *errs)
+static int op_document(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
+                       const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
     (void)body, (void)len, (void)q;
     return quote_document(qc, c->params[0], out, errs);
 }
 
-static int op_reprice(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
-                      const http_query *q, quote_reply *out, cpqd_errs *errs)
+static int op_reprice(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
+                      const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
     (void)body, (void)len;
     const char *on = "original";
@@ -805,8 +805,8 @@ static void h_quote_reprice(http_ctx *c, const http_query *q)
         quote_run(c, q, op_reprice, "re-pricing the quote");
 }
 
-static int op_history(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
-                      const http_query *q, quote_reply *out, cpqd_errs *errs)
+static int op_history(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
+                      const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
     (void)c, (void)body, (void)len;
     const char *sku = NULL, *customer = NULL;

@@ -56,7 +56,7 @@ static bool action_allowed(const char *status, const char *action)
 
 /* A quote past its valid_until is expired, whatever was stored, until it
  * is accepted, rejected or already expired. */
-static const char *effective_status(const quote_ctx *c, const store_quote *q)
+static const char *effective_status(const svc_ctx *c, const store_quote *q)
 {
     date_days until;
     if (q->valid_until && date_parse(q->valid_until, strlen(q->valid_until), &until) == 0 &&
@@ -67,13 +67,13 @@ static const char *effective_status(const quote_ctx *c, const store_quote *q)
     return q->status;
 }
 
-static bool partner_caller(const quote_ctx *c)
+static bool partner_caller(const svc_ctx *c)
 {
     return c->caller->role && !strcmp(c->caller->role, "partner");
 }
 
 /* A partner sees only its own quotes; anything else does not exist. */
-static bool in_scope(const quote_ctx *c, const store_quote *q)
+static bool in_scope(const svc_ctx *c, const store_quote *q)
 {
     if (!partner_caller(c))
         return true;
@@ -125,7 +125,7 @@ static json_t *jstr_or_null(const char *s)
     return s ? json_string(s) : json_null();
 }
 
-static json_t *quote_json(const quote_ctx *c, const store_quote *q, bool with_priced)
+static json_t *quote_json(const svc_ctx *c, const store_quote *q, bool with_priced)
 {
     const char *status = effective_status(c, q);
     json_t *o = json_object();
@@ -166,7 +166,7 @@ static json_t *quote_json(const quote_ctx *c, const store_quote *q, bool with_pr
 }
 
 /* The quote's status history (who moved it, when, with what note). */
-static json_t *history_json(const quote_ctx *c, const char *id)
+static json_t *history_json(const svc_ctx *c, const char *id)
 {
     store_event *ev = NULL;
     size_t n = 0;
@@ -196,11 +196,11 @@ static char *dump(json_t *o)
  * outbox, docs/events.md): the payload is the quote as GET
  * /v1/quotes/{id} shows it to the CRM (an internal caller, so never
  * partner-filtered), history included. */
-static int quote_emit(const quote_ctx *c, const char *type, const store_quote *q)
+static int quote_emit(const svc_ctx *c, const char *type, const store_quote *q)
 {
-    quote_caller crm = *c->caller;
+    svc_caller crm = *c->caller;
     crm.role = "crm";
-    quote_ctx as_crm = *c;
+    svc_ctx as_crm = *c;
     as_crm.caller = &crm;
     json_t *o = quote_json(&as_crm, q, true);
     if (o)
@@ -253,7 +253,7 @@ static int keep_partner(price_request *rq, const store_quote *cur, cpqd_errs *er
  * more than the catalogs' `backdating_days` before today (the smallest
  * of the lines' catalogs) needs a manager or admin; what-ifs through
  * /v1/price may look at any date. */
-static int date_authorized(const quote_ctx *c, const price_request *rq, cpqd_errs *errs)
+static int date_authorized(const svc_ctx *c, const price_request *rq, cpqd_errs *errs)
 {
     int grace = 366;
     for (size_t i = 0; i < rq->nlines; i++) {
@@ -278,7 +278,7 @@ static int date_authorized(const quote_ctx *c, const price_request *rq, cpqd_err
 /* Splits "valid_until" off the body, parses the rest as a price request
  * and applies the caller's identity; a revision (cur) keeps the quote's
  * partner. */
-static int qreq_parse(quote_ctx *c, const char *body, size_t len, const store_quote *cur, qreq *r,
+static int qreq_parse(svc_ctx *c, const char *body, size_t len, const store_quote *cur, qreq *r,
                       cpqd_errs *errs)
 {
     memset(r, 0, sizeof(*r));
@@ -327,7 +327,7 @@ static int qreq_parse(quote_ctx *c, const char *body, size_t len, const store_qu
         json_decref(root);
         return rc;
     }
-    const quote_caller *k = c->caller;
+    const svc_caller *k = c->caller;
     price_request *rq = r->rq;
     rq->qty_use = PRICE_QTY_STORED;
     if ((rc = date_authorized(c, rq, errs)) != 0 ||
@@ -374,7 +374,7 @@ static int qreq_parse(quote_ctx *c, const char *body, size_t len, const store_qu
 }
 
 /* Prices r and fills the quote's priced fields. */
-static int qreq_price(quote_ctx *c, qreq *r, store_quote *q, cpqd_errs *errs)
+static int qreq_price(svc_ctx *c, qreq *r, store_quote *q, cpqd_errs *errs)
 {
     price_result res;
     int rc = price_compute(c->pw, c->snap, c->usage, r->rq, &res, errs);
@@ -410,8 +410,8 @@ static int qreq_price(quote_ctx *c, qreq *r, store_quote *q, cpqd_errs *errs)
 
 /* Looks the key up: 1 if a stored reply was copied to *out, 0 if none,
  * or an error (CPQD_ECONFLICT: the key was used with another body). */
-static int idem_replay(quote_ctx *c, const char *route, const char *key, const char *hash,
-                       quote_reply *out, cpqd_errs *errs)
+static int idem_replay(svc_ctx *c, const char *route, const char *key, const char *hash,
+                       svc_reply *out, cpqd_errs *errs)
 {
     if (!key)
         return 0;
@@ -434,8 +434,8 @@ static int idem_replay(quote_ctx *c, const char *route, const char *key, const c
     return 1;
 }
 
-static int idem_record(quote_ctx *c, const char *route, const char *key, const char *hash,
-                       const quote_reply *r, const char *id)
+static int idem_record(svc_ctx *c, const char *route, const char *key, const char *hash,
+                       const svc_reply *r, const char *id)
 {
     if (!key)
         return 0;
@@ -469,8 +469,8 @@ static int check_idem_key(const char *key, cpqd_errs *errs)
  * returns 0 inside an open transaction (go on and record under hash),
  * 1 when a stored reply was replayed into *out (transaction closed), or
  * an error (transaction closed). */
-static int idem_open(quote_ctx *c, const char *route, const char *idem_key, const char *body,
-                     size_t len, char hash[65], quote_reply *out, cpqd_errs *errs)
+static int idem_open(svc_ctx *c, const char *route, const char *idem_key, const char *body,
+                     size_t len, char hash[65], svc_reply *out, cpqd_errs *errs)
 {
     int rc = check_idem_key(idem_key, errs);
     if (rc)
@@ -492,8 +492,8 @@ static int year_of(date_days d)
     return y;
 }
 
-int quote_create(quote_ctx *c, const char *body, size_t len, const char *idem_key,
-                 quote_reply *out, cpqd_errs *errs)
+int quote_create(svc_ctx *c, const char *body, size_t len, const char *idem_key,
+                 svc_reply *out, cpqd_errs *errs)
 {
     static const char route[] = "POST /v1/quotes";
     char hash[65];
@@ -519,14 +519,14 @@ int quote_create(quote_ctx *c, const char *body, size_t len, const char *idem_ke
         rc = store_commit(c->st);
     if (rc) {
         store_rollback(c->st);
-        quote_reply_fini(out);
+        svc_reply_fini(out);
     }
     qreq_fini(&r);
     store_quote_fini(&q);
     return rc;
 }
 
-static int load_scoped(quote_ctx *c, const char *id, int version, store_quote *q,
+static int load_scoped(svc_ctx *c, const char *id, int version, store_quote *q,
                        cpqd_errs *errs)
 {
     int rc = store_quote_get(c->st, id, version, q);
@@ -544,7 +544,7 @@ static int load_scoped(quote_ctx *c, const char *id, int version, store_quote *q
 }
 
 /* A quote with its priced result and its history. */
-static char *quote_full(const quote_ctx *c, const store_quote *q)
+static char *quote_full(const svc_ctx *c, const store_quote *q)
 {
     json_t *o = quote_json(c, q, true);
     if (o)
@@ -552,7 +552,7 @@ static char *quote_full(const quote_ctx *c, const store_quote *q)
     return dump(o);
 }
 
-int quote_get(quote_ctx *c, const char *id, int version, quote_reply *out, cpqd_errs *errs)
+int quote_get(svc_ctx *c, const char *id, int version, svc_reply *out, cpqd_errs *errs)
 {
     store_quote q;
     memset(out, 0, sizeof(*out));
@@ -568,7 +568,7 @@ int quote_get(quote_ctx *c, const char *id, int version, quote_reply *out, cpqd_
     return out->body ? 0 : CPQD_ENOMEM;
 }
 
-int quote_list(quote_ctx *c, const store_quote_filter *f, quote_reply *out, cpqd_errs *errs)
+int quote_list(svc_ctx *c, const store_quote_filter *f, svc_reply *out, cpqd_errs *errs)
 {
     memset(out, 0, sizeof(*out));
     store_quote_filter scoped = *f;
@@ -619,7 +619,7 @@ static int illegal(cpqd_errs *errs, const char *id, const char *status, const ch
 
 /* A stored quote that expired is marked expired on the first attempt to
  * move it; the attempt itself is refused. */
-static int refuse_expired(quote_ctx *c, store_quote *q, const char *action, cpqd_errs *errs)
+static int refuse_expired(svc_ctx *c, store_quote *q, const char *action, cpqd_errs *errs)
 {
     int rc = store_quote_set_status(c->st, q->id, q->status, "expired", c->caller->key_id,
                                     "valid_until passed");
@@ -635,8 +635,8 @@ static int refuse_expired(quote_ctx *c, store_quote *q, const char *action, cpqd
     return illegal(errs, q->id, "expired", action);
 }
 
-int quote_revise(quote_ctx *c, const char *id, const char *body, size_t len,
-                 const char *idem_key, quote_reply *out, cpqd_errs *errs)
+int quote_revise(svc_ctx *c, const char *id, const char *body, size_t len,
+                 const char *idem_key, svc_reply *out, cpqd_errs *errs)
 {
     char route[128], hash[65];
     store_quote cur, q;
@@ -693,7 +693,7 @@ int quote_revise(quote_ctx *c, const char *id, const char *body, size_t len,
 out:
     if (rc) {
         store_rollback(c->st);
-        quote_reply_fini(out);
+        svc_reply_fini(out);
     }
     store_quote_fini(&cur);
     store_quote_fini(&q);
@@ -733,9 +733,9 @@ static void request_facts(const store_quote *q, money_dec *max_disc, bool *flagg
 }
 
 /* The caller's discount authority for the quote's catalogs (percent). */
-static bool caller_authority(const quote_ctx *c, money_dec *pct)
+static bool caller_authority(const svc_ctx *c, money_dec *pct)
 {
-    const quote_caller *k = c->caller;
+    const svc_caller *k = c->caller;
     if (k->has_authority) {
         *pct = k->authority;
         return true;
@@ -764,7 +764,7 @@ static bool caller_authority(const quote_ctx *c, money_dec *pct)
 }
 
 /* The max_discount of approval level `level` in any catalog. */
-static bool level_percent(const quote_ctx *c, const char *level, money_dec *pct)
+static bool level_percent(const svc_ctx *c, const char *level, money_dec *pct)
 {
     for (size_t i = 0; level && i < cat_snapshot_catalog_count(c->snap); i++) {
         const cat_catalog *cc = cat_snapshot_catalog_at(c->snap, i);
@@ -778,7 +778,7 @@ static bool level_percent(const quote_ctx *c, const char *level, money_dec *pct)
 }
 
 /* The level a quote needs: NULL when nothing needs approval. */
-static const char *needed_level(const quote_ctx *c, money_dec max_disc, bool flagged)
+static const char *needed_level(const svc_ctx *c, money_dec max_disc, bool flagged)
 {
     const char *best = NULL, *top = NULL;
     money_dec best_pct = money_from_int(0), top_pct = money_from_int(-1);
@@ -824,8 +824,8 @@ static int note_of(const char *body, size_t len, char **note, cpqd_errs *errs)
     return 0;
 }
 
-int quote_action(quote_ctx *c, const char *id, const char *action, const char *body, size_t len,
-                 quote_reply *out, cpqd_errs *errs)
+int quote_action(svc_ctx *c, const char *id, const char *action, const char *body, size_t len,
+                 svc_reply *out, cpqd_errs *errs)
 {
     store_quote q;
     char *note = NULL;
@@ -909,25 +909,25 @@ out:
         store_rollback(c->st);
 done:
     if (rc)
-        quote_reply_fini(out);
+        svc_reply_fini(out);
     store_quote_fini(&q);
     free(note);
     return rc;
 }
 
-int quote_idem_open(quote_ctx *c, const char *route, const char *idem_key, const char *body,
-                    size_t len, char hash[65], quote_reply *out, cpqd_errs *errs)
+int quote_idem_open(svc_ctx *c, const char *route, const char *idem_key, const char *body,
+                    size_t len, char hash[65], svc_reply *out, cpqd_errs *errs)
 {
     return idem_open(c, route, idem_key, body, len, hash, out, errs);
 }
 
-int quote_idem_record(quote_ctx *c, const char *route, const char *key, const char *hash,
-                      const quote_reply *r, const char *id)
+int svc_idem_record(svc_ctx *c, const char *route, const char *key, const char *hash,
+                      const svc_reply *r, const char *id)
 {
     return idem_record(c, route, key, hash, r, id);
 }
 
-int quote_accept(quote_ctx *c, const char *id, store_quote *q, cpqd_errs *errs)
+int quote_accept(svc_ctx *c, const char *id, store_quote *q, cpqd_errs *errs)
 {
     store_quote cur;
     memset(q, 0, sizeof(*q));
@@ -948,7 +948,7 @@ int quote_accept(quote_ctx *c, const char *id, store_quote *q, cpqd_errs *errs)
     return rc;
 }
 
-void quote_reply_fini(quote_reply *r)
+void svc_reply_fini(svc_reply *r)
 {
     if (!r)
         return;
@@ -1039,7 +1039,7 @@ static const char *jget(json_t *o, const char *k)
 }
 
 /* Payment term names of the products on the quote. */
-static void h_terms(hbuf *h, const quote_ctx *c, json_t *lines)
+static void h_terms(hbuf *h, const svc_ctx *c, json_t *lines)
 {
     size_t i;
     json_t *l;
@@ -1065,7 +1065,7 @@ static void h_terms(hbuf *h, const quote_ctx *c, json_t *lines)
         h_lit(h, "</ul>");
 }
 
-int quote_document(quote_ctx *c, const char *id, quote_reply *out, cpqd_errs *errs)
+int quote_document(svc_ctx *c, const char *id, svc_reply *out, cpqd_errs *errs)
 {
     store_quote q;
     memset(out, 0, sizeof(*out));
@@ -1299,7 +1299,7 @@ static void rm_tree(const char *dir)
 
 /* The snapshot of `version`, restored from the store's archive (cached);
  * a new reference, or NULL with the reason in errs. */
-static cat_snapshot *restore(quote_ctx *c, const char *version, cpqd_errs *errs)
+static cat_snapshot *restore(svc_ctx *c, const char *version, cpqd_errs *errs)
 {
     pthread_mutex_lock(&arch_lock);
     for (int i = 0; i < QUOTE_ARCHIVE_CACHE; i++)
@@ -1375,7 +1375,7 @@ void quote_archive_cache_clear(void)
 }
 
 /* Prices a stored request again, with the identity it was priced with. */
-static int reprice_on(quote_ctx *c, const cat_snapshot *snap, const store_quote *q, char **priced,
+static int reprice_on(svc_ctx *c, const cat_snapshot *snap, const store_quote *q, char **priced,
                       cpqd_errs *errs)
 {
     json_error_t je;
@@ -1448,7 +1448,7 @@ static json_t *changes_json(json_t *before, json_t *after)
     return json_pack("{s:o,s:{s:s?,s:s?}}", "lines", lines, "total", "before", bt, "after", at);
 }
 
-int quote_reprice(quote_ctx *c, const char *id, const char *on, quote_reply *out,
+int quote_reprice(svc_ctx *c, const char *id, const char *on, svc_reply *out,
                   cpqd_errs *errs)
 {
     store_quote q;
@@ -1570,8 +1570,8 @@ static int hist_add(hist_set *h, const store_quote *q, json_t *priced, json_t *l
     return p->number && p->date && p->qty && p->unit_text && p->customer ? 0 : CPQD_ENOMEM;
 }
 
-int quote_price_history(quote_ctx *c, const char *sku, const char *customer, size_t last,
-                        quote_reply *out, cpqd_errs *errs)
+int quote_price_history(svc_ctx *c, const char *sku, const char *customer, size_t last,
+                        svc_reply *out, cpqd_errs *errs)
 {
     memset(out, 0, sizeof(*out));
     if (!sku || !*sku) {

@@ -18,7 +18,7 @@
  * allowed actions; Idempotency-Key reused with another body),
  * CPQD_EFORBIDDEN (not enough authority to approve), and whatever pricing
  * or the store returned.
- * Thread-safety: a quote_ctx is per request, on one thread.
+ * Thread-safety: a svc_ctx is per request, on one thread.
  */
 #ifndef CPQD_QUOTE_H
 #define CPQD_QUOTE_H
@@ -46,58 +46,58 @@ void quote_usage_init(quote_usage *u, store *st);
 int quote_usage_redeem(store *st, const char *priced, const char *customer, const char *partner);
 
 /* Who is calling (filled by http from the API key). */
-typedef struct quote_caller {
+typedef struct svc_caller {
     const char *key_id;     /* for created_by and the audit trail */
     const char *role;       /* partner, rep, manager, crm, admin */
     const char *partner_id; /* partner callers: their partner */
     const char *segment;    /* partner callers: the partner's segment, if any */
     bool has_authority;     /* a discount authority set on the key */
     money_dec authority;    /* percent */
-} quote_caller;
+} svc_caller;
 
-typedef struct quote_ctx {
+typedef struct svc_ctx {
     store *st;
     const cat_snapshot *snap;
     price_worker *pw;
     price_store *usage;
-    const quote_caller *caller;
+    const svc_caller *caller;
     date_days today;
-} quote_ctx;
+} svc_ctx;
 
-typedef struct quote_reply {
+typedef struct svc_reply {
     int created; /* 1: a new quote or version was stored (201), 0: read or moved (200) */
     char *body;  /* malloc'ed text: JSON unless content_type says otherwise */
     const char *content_type; /* NULL: application/json */
-} quote_reply;
+} svc_reply;
 
 /* POST /v1/quotes: the /v1/price request plus optional "valid_until"
  * (YYYY-MM-DD, default today + 30 days). idem_key may be NULL. A repeated
  * key with the same body returns the stored reply (created = 1 again,
  * same quote); with another body, CPQD_ECONFLICT. */
-int quote_create(quote_ctx *c, const char *body, size_t len, const char *idem_key,
-                 quote_reply *out, cpqd_errs *errs);
+int quote_create(svc_ctx *c, const char *body, size_t len, const char *idem_key,
+                 svc_reply *out, cpqd_errs *errs);
 
 /* GET /v1/quotes/{id} (version 0) and /v1/quotes/{id}/versions/{n}. */
-int quote_get(quote_ctx *c, const char *id, int version, quote_reply *out, cpqd_errs *errs);
+int quote_get(svc_ctx *c, const char *id, int version, svc_reply *out, cpqd_errs *errs);
 
 /* GET /v1/quotes?customer=&status=&partner=&q=&page=&per_page= (partner
  * callers only ever see their own). */
-int quote_list(quote_ctx *c, const store_quote_filter *f, quote_reply *out, cpqd_errs *errs);
+int quote_list(svc_ctx *c, const store_quote_filter *f, svc_reply *out, cpqd_errs *errs);
 
 /* POST /v1/quotes/{id}/revise: a new version from a body like
  * quote_create's, re-priced on the current catalogs, status draft. */
-int quote_revise(quote_ctx *c, const char *id, const char *body, size_t len,
-                 const char *idem_key, quote_reply *out, cpqd_errs *errs);
+int quote_revise(svc_ctx *c, const char *id, const char *body, size_t len,
+                 const char *idem_key, svc_reply *out, cpqd_errs *errs);
 
 /* POST /v1/quotes/{id}/{action} with action submit, approve, reject or
  * send; body may hold {"note": "..."}. */
-int quote_action(quote_ctx *c, const char *id, const char *action, const char *body, size_t len,
-                 quote_reply *out, cpqd_errs *errs);
+int quote_action(svc_ctx *c, const char *id, const char *action, const char *body, size_t len,
+                 svc_reply *out, cpqd_errs *errs);
 
 /* GET /v1/quotes/{id}/document: the latest version as a printable HTML
  * page (UTF-8): customer, lines with their BOM options, adders and
  * discounts, totals, tax, payment terms, validity. */
-int quote_document(quote_ctx *c, const char *id, quote_reply *out, cpqd_errs *errs);
+int quote_document(svc_ctx *c, const char *id, svc_reply *out, cpqd_errs *errs);
 
 /* POST /v1/quotes/{id}/reprice?on=original|current: the latest version
  * priced again with the identity and date it was priced with, on the
@@ -105,15 +105,15 @@ int quote_document(quote_ctx *c, const char *id, quote_reply *out, cpqd_errs *er
  * the service has moved on; "identical" tells whether the result equals
  * the stored one byte for byte) or on today's catalogs ("changes" lists
  * the differences line by line). Nothing is stored. */
-int quote_reprice(quote_ctx *c, const char *id, const char *on, quote_reply *out,
+int quote_reprice(svc_ctx *c, const char *id, const char *on, svc_reply *out,
                   cpqd_errs *errs);
 
 /* GET /v1/price-history?sku=&customer=&last=: the unit prices of sku on
  * the most recent accepted quotes the caller may see (a partner: its
  * own), overall and for that customer: count, min / median / max and the
  * last `last` ones (newest first). */
-int quote_price_history(quote_ctx *c, const char *sku, const char *customer, size_t last,
-                        quote_reply *out, cpqd_errs *errs);
+int quote_price_history(svc_ctx *c, const char *sku, const char *customer, size_t last,
+                        svc_reply *out, cpqd_errs *errs);
 
 /* Archives the files of snapshot s in the store (once per version), so
  * quotes priced on it can be re-priced on it later. */
@@ -125,15 +125,15 @@ void quote_archive_cache_clear(void);
 
 /* Opens the request's transaction and looks its Idempotency-Key up
  * (route names the request; key may be NULL): 0 inside the open
- * transaction, hash filled for quote_idem_record; 1 when the stored reply
+ * transaction, hash filled for svc_idem_record; 1 when the stored reply
  * was copied to *out (transaction closed); or an error (closed):
  * CPQD_ECONFLICT when the key was used with another body. */
-int quote_idem_open(quote_ctx *c, const char *route, const char *idem_key, const char *body,
-                    size_t len, char hash[65], quote_reply *out, cpqd_errs *errs);
+int quote_idem_open(svc_ctx *c, const char *route, const char *idem_key, const char *body,
+                    size_t len, char hash[65], svc_reply *out, cpqd_errs *errs);
 /* Records reply r (for resource id) under key in the open transaction;
  * key NULL: nothing. */
-int quote_idem_record(quote_ctx *c, const char *route, const char *key, const char *hash,
-                      const quote_reply *r, const char *id);
+int svc_idem_record(svc_ctx *c, const char *route, const char *key, const char *hash,
+                      const svc_reply *r, const char *id);
 /* In the caller's open transaction: moves quote id (as the caller may see
  * it, else CPQD_ENOTFOUND) from approved or sent to accepted, with its
  * history entry and a quote.status_changed event, and fills *q with the
@@ -141,8 +141,8 @@ int quote_idem_record(quote_ctx *c, const char *route, const char *key, const ch
  * the allowed actions in errs when accept is not allowed; a quote found
  * expired is marked expired and that is committed (the transaction is
  * then closed). On failure the caller rolls back (a no-op if closed). */
-int quote_accept(quote_ctx *c, const char *id, store_quote *q, cpqd_errs *errs);
+int quote_accept(svc_ctx *c, const char *id, store_quote *q, cpqd_errs *errs);
 
-void quote_reply_fini(quote_reply *r);
+void svc_reply_fini(svc_reply *r);
 
 #endif
