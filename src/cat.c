@@ -873,17 +873,22 @@ int cat_attr_value_check(const cat_attr *a, const char *v, size_t len, const cha
 static const struct cat_mode_row {
     const char *name;
     const char *const *keys; /* NULL-terminated */
+    bool metered;            /* sold in metered decimals (usage), else in whole units */
 } cat_modes[] = {
-    [CAT_MODE_GOODS] = {"goods", (const char *const[]){"lead_time_days", NULL}},
+    [CAT_MODE_GOODS] = {"goods", (const char *const[]){"lead_time_days", NULL}, false},
     [CAT_MODE_GOODS_WITH_SERVICE] = {"goods_with_service",
                                      (const char *const[]){"service_items", "acceptance_days",
-                                                           NULL}},
+                                                           NULL},
+                                     false},
     [CAT_MODE_SUBSCRIPTION] = {"subscription",
                                (const char *const[]){"billing_period", "term_months", "billing",
-                                                     "auto_renew", "bill_day", NULL}},
-    [CAT_MODE_USAGE] = {"usage", (const char *const[]){"billing_period", "metered_unit",
-                                                       "minimum_commitment", NULL}},
-    [CAT_MODE_MILESTONE] = {"milestone", (const char *const[]){"milestones", NULL}},
+                                                     "auto_renew", "bill_day", NULL},
+                               false},
+    [CAT_MODE_USAGE] = {"usage",
+                        (const char *const[]){"billing_period", "metered_unit",
+                                              "minimum_commitment", NULL},
+                        true},
+    [CAT_MODE_MILESTONE] = {"milestone", (const char *const[]){"milestones", NULL}, false},
 };
 
 #define CAT_NMODES (sizeof(cat_modes) / sizeof(cat_modes[0]))
@@ -931,6 +936,81 @@ bool cat_mode_accepts(cat_mode m, const char *key)
         if (!strcmp(*k, key))
             return true;
     return false;
+}
+
+/* ---- quantities ---- */
+
+cat_qty_rule cat_qty_default(cat_mode m)
+{
+    bool metered = (size_t)m < CAT_NMODES && cat_modes[m].metered;
+    return (cat_qty_rule){.min = money_from_int(metered ? 0 : 1),
+                          .max = money_from_int(CAT_QTY_MAX),
+                          .step = metered ? (money_dec){1, CAT_QTY_MAX_SCALE} : money_from_int(1)};
+}
+
+/* v at exactly CAT_QTY_MAX_SCALE places, if it has no more places than
+ * that (trailing zeros aside) and |v| <= CAT_QTY_MAX. */
+static bool qty_units(money_dec v, int64_t *out)
+{
+    money_dec n, w;
+    if (money_normalize(v, &n) != 0 || n.scale > CAT_QTY_MAX_SCALE ||
+        money_cmp(n, money_from_int(CAT_QTY_MAX)) > 0 ||
+        money_cmp(n, money_from_int(-CAT_QTY_MAX)) < 0 ||
+        money_rescale(n, CAT_QTY_MAX_SCALE, MONEY_DOWN, &w) != 0)
+        return false;
+    *out = w.coef;
+    return true;
+}
+
+bool cat_qty_fits(const cat_qty_rule *r, money_dec q)
+{
+    int64_t v, lo, hi, step;
+    if (!money_is_valid(q) || !qty_units(q, &v) || !qty_units(r->min, &lo) ||
+        !qty_units(r->max, &hi) || !qty_units(r->step, &step) || step <= 0)
+        return false;
+    return v >= lo && v <= hi && (v - lo) % step == 0;
+}
+
+const char *cat_qty_rule_text(const cat_qty_rule *r, char *buf, size_t cap)
+{
+    char lo[MONEY_FMT_MAX], hi[MONEY_FMT_MAX], st[MONEY_FMT_MAX];
+    money_dec a, b, c;
+    if (cap == 0)
+        return buf;
+    if (money_normalize(r->min, &a) || money_normalize(r->max, &b) ||
+        money_normalize(r->step, &c) || money_format(a, lo, sizeof(lo)) < 0 ||
+        money_format(b, hi, sizeof(hi)) < 0 || money_format(c, st, sizeof(st)) < 0) {
+        snprintf(buf, cap, "?");
+        return buf;
+    }
+    if (c.scale == 0 && c.coef == 1 && a.scale == 0)
+        snprintf(buf, cap, "whole numbers from %s to %s", lo, hi);
+    else if (c.coef == 1 && c.scale == CAT_QTY_MAX_SCALE && a.scale <= CAT_QTY_MAX_SCALE)
+        snprintf(buf, cap, "decimals with at most %d places from %s to %s", CAT_QTY_MAX_SCALE, lo,
+                 hi);
+    else
+        snprintf(buf, cap, "from %s in steps of %s to %s", lo, st, hi);
+    return buf;
+}
+
+int cat_qty_check(const cat_product *p, money_dec q, bool zero_ok, char *why, size_t cap)
+{
+    if (cat_qty_fits(&p->quantity, q) || (zero_ok && money_is_valid(q) && money_is_zero(q)))
+        return 0;
+    if (why && cap) {
+        char qt[MONEY_FMT_MAX], rule[160];
+        if (money_format(q, qt, sizeof(qt)) < 0)
+            snprintf(qt, sizeof(qt), "?");
+        snprintf(why, cap, "%s is not a quantity of %s: %s", qt, p->sku,
+                 cat_qty_rule_text(&p->quantity, rule, sizeof(rule)));
+    }
+    return CPQD_EINVAL;
+}
+
+bool cat_amount_ok(money_dec a)
+{
+    return money_is_valid(a) && money_cmp(a, money_from_int(CAT_AMOUNT_MAX)) <= 0 &&
+           money_cmp(a, money_from_int(-CAT_AMOUNT_MAX)) >= 0;
 }
 
 const char *cat_bounds_name(cat_bounds b)

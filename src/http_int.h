@@ -200,6 +200,9 @@ HTTP_OP(http_op_contract_receivables); /* GET .../receivables */
 HTTP_OP(http_op_contract_pay);         /* POST /v1/receivables/{}/payments */
 HTTP_OP(http_op_contract_due);         /* GET /v1/receivables */
 HTTP_OP(http_op_contract_sweep);       /* POST /v1/receivables/sweep */
+HTTP_OP(http_op_contract_sweep_failures); /* GET /v1/receivables/sweep/failures */
+extern const char *const http_sweep_failures_params[];
+void http_sweep_failures(http_ctx *c, const http_query *q); /* (status checked) */
 HTTP_OP(http_op_contract_delivered);   /* POST .../lines/{}/delivered */
 HTTP_OP(http_op_contract_accepted);    /* POST .../lines/{}/accepted */
 HTTP_OP(http_op_contract_milestone);   /* POST .../milestones/{}/accept */

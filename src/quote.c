@@ -396,6 +396,7 @@ static int qreq_parse(svc_ctx *c, const char *body, size_t len, const store_quot
     }
     const svc_caller *k = c->caller;
     price_request *rq = r->rq;
+    rq->qty_use = PRICE_QTY_STORED;
     if ((rc = svc_limit_lines(c, rq->nlines, errs)) != 0 ||
         (rc = date_authorized(c, rq, errs)) != 0 ||
         (cur && !quote_partner_caller(c) && (rc = keep_partner(rq, cur, errs)) != 0)) {

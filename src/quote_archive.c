@@ -257,6 +257,7 @@ static int reprice_on(svc_ctx *c, const cat_snapshot *snap, const store_quote *q
         rq->partner_id = json_string_value(json_object_get(k, "partner_id"));
         rq->segment = json_string_value(json_object_get(k, "segment"));
         rq->partner_view = role && !strcmp(role, "partner");
+        rq->qty_use = PRICE_QTY_RECORDED;
         if (auth && money_parse(auth, strlen(auth), &rq->authority) == 0)
             rq->has_authority = true;
         price_result res;

@@ -308,6 +308,20 @@ int store_write_end(store *st, bool own, int rc)
     return rc;
 }
 
+int store_scope_begin(store *st)
+{
+    bool own;
+    if (!store_in_tx(st))
+        return tx_lost(st) ? store_failf(st, CPQD_EIO, "scope: the transaction was rolled back")
+                           : store_failf(st, CPQD_EINVAL, "scope: no transaction is open");
+    return store_write_begin(st, &own);
+}
+
+int store_scope_end(store *st, int rc)
+{
+    return store_write_end(st, false, rc);
+}
+
 int store_read_begin(store *st, bool *own)
 {
     *own = !store_in_tx(st);
