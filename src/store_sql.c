@@ -345,6 +345,10 @@ const store_table store_tables[] = {
      " old_quantity, period_amount, old_amount, source, created_by, created_at",
      "contract_id, kind, client_id"},
     {"promotion_usage", "promotion, scope, uses, spent", "promotion, scope"},
+    {"sweep_failures",
+     "item, kind, contract_id, ref, code, message, first_failed_at, last_failed_at, failures,"
+     " resolved_at",
+     "item"},
 };
 const size_t store_table_count = sizeof(store_tables) / sizeof(store_tables[0]);
 
