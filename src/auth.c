@@ -24,12 +24,12 @@
 #include "cat_int.h" /* yn_parse: the YAML node tree cat also uses */
 #include "cpqd/arena.h"
 #include "cpqd/date.h"
+#include "cpqd/digest.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -51,7 +51,7 @@ unsigned long auth_test_compares(void)
 }
 #endif
 
-#define AK_DIGEST 32          /* SHA-256 */
+#define AK_DIGEST DIGEST_SHA256_LEN
 #define AK_KEY_BYTES 32       /* random bytes in a key */
 #define AK_KEY_PREFIX "cpqd_" /* keys are greppable in logs and leak scanners */
 #define AK_HASH_PREFIX "sha256:"
@@ -175,50 +175,19 @@ static bool ak_name_ok(const char *s, size_t len)
 
 /* ---- hashing and key text ---- */
 
-static int ak_sha256(const void *data, size_t len, unsigned char out[AK_DIGEST])
-{
-    unsigned int n = 0;
-    if (EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) != 1 || n != AK_DIGEST)
-        return CPQD_ENOMEM;
-    return 0;
-}
-
-static void ak_hex(const unsigned char *d, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[d[i] >> 4];
-        out[2 * i + 1] = digits[d[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-static int ak_unhex(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* "sha256:" + 64 lowercase hex digits -> digest. */
 static bool ak_hash_parse(const char *s, size_t len, unsigned char out[AK_DIGEST])
 {
     size_t p = sizeof(AK_HASH_PREFIX) - 1;
     if (len != p + 2 * AK_DIGEST || memcmp(s, AK_HASH_PREFIX, p) != 0)
         return false;
-    for (size_t i = 0; i < AK_DIGEST; i++) {
-        int hi = ak_unhex(s[p + 2 * i]), lo = ak_unhex(s[p + 2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return false;
-        out[i] = (unsigned char)(hi << 4 | lo);
-    }
-    return true;
+    return digest_unhex(s + p, AK_DIGEST, out) == 0;
 }
 
 static void ak_hash_format(const unsigned char d[AK_DIGEST], char out[AUTH_HASH_MAX])
 {
     memcpy(out, AK_HASH_PREFIX, sizeof(AK_HASH_PREFIX) - 1);
-    ak_hex(d, AK_DIGEST, out + sizeof(AK_HASH_PREFIX) - 1);
+    digest_hex(d, AK_DIGEST, out + sizeof(AK_HASH_PREFIX) - 1);
 }
 
 static int ak_random(void *buf, size_t n)
@@ -278,7 +247,7 @@ int auth_key_hash(const char *key, size_t len, char *out, size_t cap)
     unsigned char d[AK_DIGEST];
     if (!out || cap < AUTH_HASH_MAX || (!key && len))
         return CPQD_EINVAL;
-    if (ak_sha256(key ? key : "", len, d))
+    if (digest_sha256(key ? key : "", len, d))
         return CPQD_ENOMEM;
     ak_hash_format(d, out);
     return 0;
@@ -289,7 +258,7 @@ int auth_key_hash(const char *key, size_t len, char *out, size_t cap)
 const auth_key *auth_keys_lookup(const auth_keys *k, const char *token, size_t len)
 {
     unsigned char d[AK_DIGEST];
-    if (!k || !token || len == 0 || ak_sha256(token, len, d))
+    if (!k || !token || len == 0 || digest_sha256(token, len, d))
         return NULL;
     /* No early exit and no branch on a comparison: hit is index + 1 of
      * the match (ids and digests are unique, so at most one), selected
@@ -968,11 +937,11 @@ static int ak_new_fill(ak_new *n, const ak_doc *d, const char *key)
         if (ak_random(r, sizeof(r)))
             return CPQD_EIO;
         memcpy(n->id, "k_", 2);
-        ak_hex(r, sizeof(r), n->id + 2);
+        digest_hex(r, sizeof(r), n->id + 2);
     } while (ak_id_taken(d, n->id) && ++tries < AK_ID_TRIES);
     if (tries == AK_ID_TRIES)
         return CPQD_EINTERNAL;
-    if (ak_sha256(key, strlen(key), n->digest))
+    if (digest_sha256(key, strlen(key), n->digest))
         return CPQD_ENOMEM;
     ak_hash_format(n->digest, n->hash);
     date_format(date_today(), n->created);

@@ -12,6 +12,7 @@
  */
 #include "cpqd/log.h"
 
+#include "cpqd/digest.h"
 #include "cpqd/err.h"
 
 #include <errno.h>
@@ -76,7 +77,6 @@ static size_t log_stamp(char *buf, size_t cap)
  * >= 0x80 pass through: UTF-8 names must stay readable in the log. */
 static void log_escape(char *line, size_t *len, size_t cap, const char *msg)
 {
-    static const char hexd[] = "0123456789abcdef";
     size_t n = *len;
     for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
         if (n + 5 >= cap) {
@@ -92,8 +92,8 @@ static void log_escape(char *line, size_t *len, size_t cap, const char *msg)
         } else {
             line[n++] = '\\';
             line[n++] = 'x';
-            line[n++] = hexd[*p >> 4];
-            line[n++] = hexd[*p & 15];
+            digest_hex(p, 1, line + n); /* room checked above: n + 5 < cap */
+            n += 2;
         }
     }
     *len = n;

@@ -25,6 +25,7 @@
  */
 #include "cpqd/outbox.h"
 
+#include "cpqd/digest.h"
 #include "cpqd/err.h"
 #include "cpqd/log.h"
 #include "cpqd/store.h"
@@ -37,7 +38,6 @@
 #include <arpa/inet.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -80,7 +80,6 @@ struct outbox_worker {
 int outbox_sign(const char *secret, size_t secret_len, const char *ts, const char *body,
                 size_t body_len, char out[OUTBOX_SIG_LEN])
 {
-    static const char hex[] = "0123456789abcdef";
     size_t tl = strlen(ts);
     char *msg = malloc(tl + 1 + body_len);
     if (!msg)
@@ -88,19 +87,13 @@ int outbox_sign(const char *secret, size_t secret_len, const char *ts, const cha
     memcpy(msg, ts, tl);
     msg[tl] = '.';
     memcpy(msg + tl + 1, body, body_len);
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    unsigned char *ok = HMAC(EVP_sha256(), secret, (int)secret_len, (const unsigned char *)msg,
-                             tl + 1 + body_len, md, &n);
+    unsigned char md[DIGEST_SHA256_LEN];
+    int rc = digest_hmac_sha256(secret, secret_len, msg, tl + 1 + body_len, md);
     free(msg);
-    if (!ok || n != 32)
-        return CPQD_ENOMEM;
+    if (rc)
+        return rc;
     memcpy(out, "sha256=", 7);
-    for (unsigned i = 0; i < 32; i++) {
-        out[7 + 2 * i] = hex[md[i] >> 4];
-        out[7 + 2 * i + 1] = hex[md[i] & 15];
-    }
-    out[71] = '\0';
+    digest_hex(md, sizeof(md), out + 7);
     return 0;
 }
 

@@ -16,6 +16,7 @@
 #include "store_int.h"
 #include <sys/random.h>
 #include "cpqd/date.h"
+#include "cpqd/digest.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -696,8 +697,9 @@ int store_random_id(store *st, const char *prefix, char *out, size_t cap)
             return store_failf(st, CPQD_EIO, "%sid: getrandom: %s", prefix, strerror(errno));
         got += n > 0 ? (size_t)n : 0;
     }
-    snprintf(out, cap, "%s%02x%02x%02x%02x%02x%02x%02x%02x", prefix, b[0], b[1], b[2], b[3], b[4],
-             b[5], b[6], b[7]);
+    char hex[2 * sizeof(b) + 1];
+    digest_hex(b, sizeof(b), hex);
+    snprintf(out, cap, "%s%s", prefix, hex);
     return 0;
 }
 
