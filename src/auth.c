@@ -25,6 +25,7 @@
 #include "cpqd/arena.h"
 #include "cpqd/date.h"
 #include "cpqd/digest.h"
+#include "cpqd/file.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -647,41 +648,13 @@ static int ak_decode(const char *file, const char *buf, size_t len, arena *tree,
  * and returns 0. */
 static int ak_read(const char *path, char **buf, size_t *len, bool *exists, cpqd_errs *errs)
 {
-    *buf = NULL;
-    *len = 0;
-    *exists = false;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT)
-        return 0;
-    struct stat st;
-    int rc = 0;
-    if (fd < 0 || fstat(fd, &st) != 0)
-        rc = CPQD_EIO;
-    else if (!S_ISREG(st.st_mode) || st.st_size > (off_t)AUTH_MAX_FILE)
-        rc = CPQD_EINVAL;
-    else if (!(*buf = malloc((size_t)st.st_size + 1)))
-        rc = CPQD_ENOMEM;
-    while (rc == 0 && *len < (size_t)st.st_size) {
-        ssize_t r = read(fd, *buf + *len, (size_t)st.st_size - *len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            rc = CPQD_EIO;
-        else
-            *len += (size_t)r;
-    }
-    if (rc == CPQD_EIO)
-        errs_add(errs, CPQD_EIO, path, 0, 0, "cannot read: %s", strerror(errno ? errno : EIO));
-    else if (rc == CPQD_EINVAL)
-        errs_add(errs, CPQD_EINVAL, path, 0, 0, "not a regular file of at most %u MiB",
-                 AUTH_MAX_FILE >> 20);
-    if (fd >= 0)
-        close(fd);
+    char why[FILE_WHY_MAX];
+    int rc = file_read(path, AUTH_MAX_FILE, buf, len, why);
     *exists = rc == 0;
-    if (rc) {
-        free(*buf);
-        *buf = NULL;
-    }
+    if (rc == CPQD_ENOTFOUND)
+        return 0;
+    if (rc && rc != CPQD_ENOMEM)
+        errs_add(errs, rc, path, 0, 0, "%s", why);
     return rc;
 }
 

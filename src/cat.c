@@ -16,6 +16,7 @@
 #include "cat_int.h"
 #include "cpqd/date.h"
 #include "cpqd/digest.h"
+#include "cpqd/file.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -145,35 +146,13 @@ static int walk(const char *dir, int depth, path_list *out, cpqd_errs *errs)
     return rc;
 }
 
+/* Reads one catalog or rule file; a failure is an error about it. */
 static int read_file(const char *path, char **buf, size_t *len, cpqd_errs *errs)
 {
-    FILE *f = fopen(path, "rb");
-    struct stat st;
-    if (!f || fstat(fileno(f), &st) != 0) {
-        errs_add(errs, CPQD_EIO, path, 0, 0, "cannot read: %s", strerror(errno));
-        if (f)
-            fclose(f);
-        return CPQD_EIO;
-    }
-    if (st.st_size > CAT_MAX_FILE) {
-        errs_add(errs, CPQD_ELIMIT, path, 0, 0, "file larger than %u MiB", CAT_MAX_FILE >> 20);
-        fclose(f);
-        return CPQD_ELIMIT;
-    }
-    *len = (size_t)st.st_size;
-    *buf = malloc(*len + 1);
-    int rc = 0;
-    if (!*buf)
-        rc = CPQD_ENOMEM;
-    else if (fread(*buf, 1, *len, f) != *len) {
-        errs_add(errs, CPQD_EIO, path, 0, 0, "short read");
-        rc = CPQD_EIO;
-    }
-    fclose(f);
-    if (rc) {
-        free(*buf);
-        *buf = NULL;
-    }
+    char why[FILE_WHY_MAX];
+    int rc = file_read(path, CAT_MAX_FILE, buf, len, why);
+    if (rc && rc != CPQD_ENOMEM)
+        errs_add(errs, rc, path, 0, 0, "%s", why);
     return rc;
 }
 

@@ -12,6 +12,8 @@
  */
 #include "import_int.h"
 
+#include "cpqd/file.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -337,40 +339,17 @@ char *imp_basename(const char *path, bool strip_ext)
 
 char *imp_read_file(imp_model *m, const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    struct stat st;
-    if (!f || fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        imp_err(m, path, 0, 0, "cannot read: %s", f ? "not a regular file" : strerror(errno));
-        if (f)
-            fclose(f);
-        return NULL;
-    }
-    if ((size_t)st.st_size > IMP_MAX_FILE) {
-        imp_err(m, path, 0, 0, "file is larger than %zu bytes", IMP_MAX_FILE);
-        fclose(f);
-        return NULL;
-    }
-    size_t n = (size_t)st.st_size;
-    char *buf = malloc(n + 1);
-    if (!buf) {
+    char why[FILE_WHY_MAX], *buf = NULL;
+    int rc = file_read(path, IMP_MAX_FILE, &buf, len, why);
+    if (rc == CPQD_ENOMEM)
         imp_nomem(m);
-        fclose(f);
-        return NULL;
-    }
-    size_t got = fread(buf, 1, n, f);
-    fclose(f);
-    if (got != n) {
-        imp_err(m, path, 0, 0, "short read (%zu of %zu bytes)", got, n);
-        free(buf);
-        return NULL;
-    }
-    buf[n] = '\0';
-    if (memchr(buf, '\0', n)) {
+    else if (rc)
+        imp_err(m, path, 0, 0, "%s", why);
+    else if (memchr(buf, '\0', *len)) {
         imp_err(m, path, 0, 0, "binary file (contains NUL bytes)");
         free(buf);
-        return NULL;
+        buf = NULL;
     }
-    *len = n;
     return buf;
 }
 

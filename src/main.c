@@ -14,6 +14,7 @@
 #include "cpqd/cat.h"
 #include "cpqd/date.h"
 #include "cpqd/err.h"
+#include "cpqd/file.h"
 #include "cpqd/http.h"
 #include "cpqd/import.h"
 #include "cpqd/log.h"
@@ -285,6 +286,7 @@ typedef struct serve_flags {
 } serve_flags;
 
 #define DEFAULT_DB "var/cpqd.db"
+#define SECRET_MAX 4095 /* bytes of a webhook secret file, newlines included */
 
 /* Turns the flag strings into cfg; EXIT_USAGE on a bad value. */
 static int serve_config(const serve_flags *sf, http_config *cfg)
@@ -396,19 +398,16 @@ static int serve_secret(const serve_flags *sf, http_config *cfg, char **secret)
 {
     if (!sf->webhook_secret)
         return 0;
-    FILE *f = fopen(sf->webhook_secret, "rb");
-    size_t cap = 4096, n = 0;
-    char *b = f ? malloc(cap) : NULL;
-    if (b)
-        n = fread(b, 1, cap, f);
-    if (f)
-        fclose(f);
+    char *b = NULL, why[FILE_WHY_MAX];
+    size_t n = 0;
+    int rc = file_read(sf->webhook_secret, SECRET_MAX, &b, &n, why);
     while (n > 0 && (b[n - 1] == '\n' || b[n - 1] == '\r'))
         n--;
-    if (!b || n == 0 || n == cap) {
-        fprintf(stderr, "cpqd serve: cannot read a secret from %s (1 to %zu bytes); not "
-                        "starting\n",
-                sf->webhook_secret, cap - 1);
+    if (rc == 0 && n == 0)
+        snprintf(why, sizeof(why), "empty (a secret is 1 to %d bytes)", SECRET_MAX);
+    if (n == 0) {
+        fprintf(stderr, "cpqd serve: --webhook-secret %s: %s; not starting\n", sf->webhook_secret,
+                why);
         free(b);
         return EXIT_FAILURE;
     }
