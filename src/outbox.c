@@ -25,6 +25,7 @@
  */
 #include "cpqd/outbox.h"
 
+#include "cpqd/date.h"
 #include "cpqd/digest.h"
 #include "cpqd/err.h"
 #include "cpqd/log.h"
@@ -116,13 +117,6 @@ static uint64_t rng_next(outbox_worker *w)
     return w->rng = x;
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- one attempt ---- */
 
 static void tick(outbox_worker *w);
@@ -150,7 +144,7 @@ static int record(outbox_worker *w, int code)
             snprintf(why, sizeof(why), "no reply (connection closed)");
         else
             snprintf(why, sizeof(why), "no reply (connection failed)");
-        rc = store_outbox_mark_failed(w->st, w->cur_id, why, now_ms() + delay, park);
+        rc = store_outbox_mark_failed(w->st, w->cur_id, why, date_wall_ms() + delay, park);
         if (park)
             log_warn("outbox: %s parked as failed after %u attempts (%s)", w->cur_id, attempts,
                      why);
@@ -245,7 +239,7 @@ static void tick(outbox_worker *w)
     size_t n = 0;
     if (w->inflight || w->stopping)
         return;
-    if (store_outbox_due(w->st, now_ms(), 1, &items, &n) != 0) {
+    if (store_outbox_due(w->st, date_wall_ms(), 1, &items, &n) != 0) {
         log_warn("outbox: cannot read due events: %s", store_last_error(w->st));
         return;
     }
@@ -435,7 +429,7 @@ static int worker_init(outbox_worker *w, const outbox_config *cfg)
     w->secret_len = cfg->secret_len;
     w->max_attempts = cfg->max_attempts;
     if (getrandom(&w->rng, sizeof(w->rng), 0) != (ssize_t)sizeof(w->rng) || w->rng == 0)
-        w->rng = (uint64_t)now_ms() | 1;
+        w->rng = (uint64_t)date_wall_ms() | 1;
     int rc = url_parse(w);
     if (rc)
         return rc;
