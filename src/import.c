@@ -13,6 +13,7 @@
 #include "import_int.h"
 
 #include "cpqd/file.h"
+#include "cpqd/hash.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -26,9 +27,7 @@
 
 static size_t map_hash(const char *s, size_t len)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    uint64_t h = hash_fnv1a64(s, len);
     return (size_t)(h ^ (h >> 29));
 }
 
