@@ -23,6 +23,7 @@
 
 #include "cat_int.h" /* yn_parse: the YAML node tree cat also uses */
 #include "cpqd/arena.h"
+#include "cpqd/cli.h"
 #include "cpqd/date.h"
 #include "cpqd/digest.h"
 #include "cpqd/file.h"
@@ -1011,44 +1012,20 @@ static int ak_usage(const char *fmt, ...)
     return 2;
 }
 
-/* Matches argv[*i] against the flags ("--f VALUE" or "--f=VALUE"). */
-static int ak_cli_flag(int argc, char **argv, int *i, ak_cli *c)
-{
-    const struct {
-        const char *name;
-        const char **value;
-    } flags[] = {{"--keys", &c->keys},
-                 {"--role", &c->role},
-                 {"--partner", &c->partner},
-                 {"--name", &c->name}};
-    const char *a = argv[*i];
-    for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++) {
-        size_t n = strlen(flags[k].name);
-        if (strncmp(a, flags[k].name, n) != 0 || (a[n] != '=' && a[n] != '\0'))
-            continue;
-        if (a[n] == '=')
-            *flags[k].value = a + n + 1;
-        else if (*i + 1 < argc)
-            *flags[k].value = argv[++*i];
-        else
-            return ak_usage("flag %s needs a value", flags[k].name);
-        return 0;
-    }
-    return ak_usage("unknown flag '%s'", a);
-}
-
 /* Parses and checks the arguments; 0 with *role set, or 2 after saying
  * why on stderr. */
 static int ak_cli_parse(int argc, char **argv, ak_cli *c, auth_role *role)
 {
     if (argc < 1 || strcmp(argv[0], "new") != 0)
         return ak_usage("unknown subcommand '%s'", argc < 1 ? "" : argv[0]);
-    for (int i = 1; i < argc; i++) {
-        int rc = argv[i][0] == '-' ? ak_cli_flag(argc, argv, &i, c)
-                                   : ak_usage("unexpected argument '%s'", argv[i]);
-        if (rc)
-            return rc;
-    }
+    const cli_flag flags[] = {{"--keys", &c->keys},       {"--role", &c->role},
+                              {"--partner", &c->partner}, {"--name", &c->name},
+                              {NULL, NULL}};
+    cli_args a;
+    int rc = cli_args_parse(argc, argv, flags, 0, &a);
+    cli_args_fini(&a);
+    if (rc)
+        return rc == CPQD_ENOMEM ? 1 : ak_usage("%s", a.why);
     if (!c->keys || !*c->keys)
         return ak_usage("--keys FILE is required");
     if (!c->role || auth_role_parse(c->role, role) != 0)
@@ -1057,21 +1034,11 @@ static int ak_cli_parse(int argc, char **argv, ak_cli *c, auth_role *role)
     cpqd_errs *e = errs_new();
     if (!e)
         return 1;
-    int rc = ak_args_check(*role, c->partner, c->name, e) == 0 ? 0 : 2;
+    rc = ak_args_check(*role, c->partner, c->name, e) == 0 ? 0 : 2;
     if (rc)
         ak_usage("%s", errs_get(e, 0) ? errs_get(e, 0)->msg : "invalid arguments");
     errs_free(e);
     return rc;
-}
-
-static void ak_print_errs(cpqd_errs *e)
-{
-    errs_sort(e);
-    for (size_t i = 0; i < errs_count(e); i++) {
-        char *m = errs_format(e, i);
-        fprintf(stderr, "%s\n", m ? m : "(out of memory formatting an error)");
-        free(m);
-    }
 }
 
 /* Loads the file as a server would and finds the new key in it: proves
@@ -1111,7 +1078,7 @@ int auth_cli_key(int argc, char **argv)
     if (rc && errs_count(e) == 0)
         errs_add(e, rc, NULL, 0, 0, "%s", err_code_name(rc));
     if (rc) {
-        ak_print_errs(e);
+        cli_errs_print(e);
         fprintf(stderr, "cpqd key new: %s\n", what);
     } else if (printf("%s\n", key) < 0 || fflush(stdout) != 0) {
         fprintf(stderr, "cpqd key new: cannot write the key to stdout; remove entry %s from %s\n",

@@ -11,6 +11,7 @@
  * never travels as a float), and so are arrays.
  */
 #include "cpqd/arena.h"
+#include "cpqd/cli.h"
 #include "cpqd/file.h"
 #include "cpqd/rules.h"
 
@@ -123,9 +124,10 @@ static void print_compile_error(const char *file, cpqd_errs *errs)
         printf("ERR_COMPILE %s: %s\n", e->file ? e->file : file, e->msg);
 }
 
-static int usage(void)
+/* Says why (and the usage) on stderr; returns the usage exit code. */
+static int usage(const char *why)
 {
-    fprintf(stderr, "usage: cpqd rule eval FILE [--input JSON]\n");
+    fprintf(stderr, "cpqd rule eval: %s\nusage: cpqd rule eval FILE [--input JSON]\n", why);
     return 2;
 }
 
@@ -162,19 +164,18 @@ out:
 
 int rules_cli_eval(int argc, char **argv)
 {
-    const char *file = NULL, *json = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--input") == 0 && i + 1 < argc)
-            json = argv[++i];
-        else if (strncmp(argv[i], "--input=", 8) == 0)
-            json = argv[i] + 8;
-        else if (argv[i][0] == '-' || file)
-            return usage();
-        else
-            file = argv[i];
-    }
+    const char *json = NULL;
+    const cli_flag flags[] = {{"--input", &json}, {NULL, NULL}};
+    cli_args args;
+    int rc = cli_args_parse(argc, argv, flags, 1, &args);
+    const char *file = args.npos ? args.pos[0] : NULL;
+    cli_args_fini(&args);
+    if (rc == CPQD_ENOMEM)
+        fprintf(stderr, "cpqd rule eval: out of memory\n");
+    if (rc)
+        return rc == CPQD_ENOMEM ? 2 : usage(args.why);
     if (!file)
-        return usage();
+        return usage("no FILE given");
     int status = 2;
     char *src = NULL;
     size_t len = 0;
