@@ -548,27 +548,30 @@ static void test_cli_args_usage_errors(void **state)
     const char *v = NULL;
     const cli_flag flags[] = {{"--webhook", &v}, {"--webhook-secret", &v}, {"-o", &v},
                               {NULL, NULL}};
-    char *unknown[] = {"x", "--bogus=1"};
-    expect_usage(2, unknown, flags, SIZE_MAX, "unknown flag '--bogus=1'");
-    char *unknown_short[] = {"x", "-xy"};
-    expect_usage(2, unknown_short, flags, SIZE_MAX, "unknown flag '-xy'");
-    char *negative[] = {"x", "-5"};
-    expect_usage(2, negative, flags, SIZE_MAX, "unknown flag '-5'");
-    /* a unique prefix ("--webhook-s") and an ambiguous one ("--web") */
-    char *prefix[] = {"x", "--webhook-s", "f"};
-    expect_usage(3, prefix, flags, SIZE_MAX, "unknown flag '--webhook-s'");
-    char *prefix_eq[] = {"x", "--webhook-s=f"};
-    expect_usage(2, prefix_eq, flags, SIZE_MAX, "unknown flag '--webhook-s=f'");
-    char *ambiguous[] = {"x", "--web", "f"};
-    expect_usage(3, ambiguous, flags, SIZE_MAX, "unknown flag '--web'");
-    char *missing[] = {"x", "a", "--webhook-secret"};
-    expect_usage(3, missing, flags, SIZE_MAX, "flag --webhook-secret needs a value");
-    char *missing_short[] = {"x", "-o"};
-    expect_usage(2, missing_short, flags, SIZE_MAX, "flag -o needs a value");
-    char *extra[] = {"x", "a", "b"};
-    expect_usage(3, extra, flags, 1, "unexpected argument 'b'");
-    char *extra_after[] = {"x", "--", "a"};
-    expect_usage(3, extra_after, flags, 0, "unexpected argument 'a'");
+    static const struct {
+        const char *argv[4]; /* after the command's name; NULL ends it */
+        size_t max_pos;
+        const char *why;
+    } bad[] = {
+        {{"--bogus=1"}, SIZE_MAX, "unknown flag '--bogus=1'"},
+        {{"-xy"}, SIZE_MAX, "unknown flag '-xy'"},
+        {{"-5"}, SIZE_MAX, "unknown flag '-5'"},
+        /* a unique prefix ("--webhook-s") and an ambiguous one ("--web") */
+        {{"--webhook-s", "f"}, SIZE_MAX, "unknown flag '--webhook-s'"},
+        {{"--webhook-s=f"}, SIZE_MAX, "unknown flag '--webhook-s=f'"},
+        {{"--web", "f"}, SIZE_MAX, "unknown flag '--web'"},
+        {{"a", "--webhook-secret"}, SIZE_MAX, "flag --webhook-secret needs a value"},
+        {{"-o"}, SIZE_MAX, "flag -o needs a value"},
+        {{"a", "b"}, 1, "unexpected argument 'b'"},
+        {{"--", "a"}, 0, "unexpected argument 'a'"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *argv[5] = {"x"};
+        int argc = 1;
+        while (argc < 5 && bad[i].argv[argc - 1])
+            argv[argc] = (char *)bad[i].argv[argc - 1], argc++;
+        expect_usage(argc, argv, flags, bad[i].max_pos, bad[i].why);
+    }
     /* the exact flag still works beside its longer sibling */
     char *exact[] = {"x", "--webhook", "u"};
     cli_args a;
