@@ -15,11 +15,12 @@
  */
 #include "cat_int.h"
 #include "cpqd/date.h"
+#include "cpqd/digest.h"
+#include "cpqd/file.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <malloc.h>
-#include <openssl/evp.h>
 #include <pcre2.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -43,7 +44,7 @@ struct cat_snapshot {
     size_t nproducts;
     void **regexes;            /* pcre2_code*, freed with the snapshot */
     size_t nregexes;
-    char version[65];          /* hex SHA-256 */
+    char version[DIGEST_SHA256_HEX_LEN]; /* hex SHA-256 */
     char *catalog_dir, *rules_dir;
     long long loaded_at;
     uint64_t serial;           /* load number, increasing (cat_snapshot_serial) */
@@ -145,54 +146,14 @@ static int walk(const char *dir, int depth, path_list *out, cpqd_errs *errs)
     return rc;
 }
 
+/* Reads one catalog or rule file; a failure is an error about it. */
 static int read_file(const char *path, char **buf, size_t *len, cpqd_errs *errs)
 {
-    FILE *f = fopen(path, "rb");
-    struct stat st;
-    if (!f || fstat(fileno(f), &st) != 0) {
-        errs_add(errs, CPQD_EIO, path, 0, 0, "cannot read: %s", strerror(errno));
-        if (f)
-            fclose(f);
-        return CPQD_EIO;
-    }
-    if (st.st_size > CAT_MAX_FILE) {
-        errs_add(errs, CPQD_ELIMIT, path, 0, 0, "file larger than %u MiB", CAT_MAX_FILE >> 20);
-        fclose(f);
-        return CPQD_ELIMIT;
-    }
-    *len = (size_t)st.st_size;
-    *buf = malloc(*len + 1);
-    int rc = 0;
-    if (!*buf)
-        rc = CPQD_ENOMEM;
-    else if (fread(*buf, 1, *len, f) != *len) {
-        errs_add(errs, CPQD_EIO, path, 0, 0, "short read");
-        rc = CPQD_EIO;
-    }
-    fclose(f);
-    if (rc) {
-        free(*buf);
-        *buf = NULL;
-    }
+    char why[FILE_WHY_MAX];
+    int rc = file_read(path, CAT_MAX_FILE, buf, len, why);
+    if (rc && rc != CPQD_ENOMEM)
+        errs_add(errs, rc, path, 0, 0, "%s", why);
     return rc;
-}
-
-static void hex(const unsigned char *d, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[d[i] >> 4];
-        out[2 * i + 1] = digits[d[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-static void sha256_hex(const char *buf, size_t len, char out[65])
-{
-    unsigned char md[32];
-    unsigned int mdlen = 0;
-    EVP_Digest(buf, len, md, &mdlen, EVP_sha256(), NULL);
-    hex(md, 32, out);
 }
 
 /* ---- loading ---- */
@@ -228,19 +189,23 @@ static void snapshot_free(cat_snapshot *s)
 /* Parses and decodes one file (read from path, named shown in positions);
  * feeds its relative name and bytes to the version. */
 static int load_one(cat_build *b, const char *path, const char *shown, size_t rel,
-                    EVP_MD_CTX *md)
+                    digest_sha256_ctx *md)
 {
     char *buf = NULL;
     size_t len = 0;
     int rc = read_file(path, &buf, &len, b->errs);
     if (rc)
         return rc;
-    char h[65];
-    sha256_hex(buf, len, h);
+    char h[DIGEST_SHA256_HEX_LEN];
+    if (digest_sha256_hex(buf, len, h) != 0) {
+        free(buf);
+        return CPQD_ENOMEM;
+    }
     /* the name relative to the catalog directory: the version must not
-     * depend on where the directory is or how it was spelled */
-    EVP_DigestUpdate(md, path + rel, strlen(path + rel) + 1);
-    EVP_DigestUpdate(md, h, 64);
+     * depend on where the directory is or how it was spelled (a failed
+     * add fails the version at its end) */
+    digest_sha256_add(md, path + rel, strlen(path + rel) + 1);
+    digest_sha256_add(md, h, 64);
     arena *tree = arena_new(1 << 20);
     yn *root = NULL;
     rc = tree ? yn_parse(tree, shown, buf, len, b->errs, &root) : CPQD_ENOMEM;
@@ -279,7 +244,7 @@ static int index_products(cat_snapshot *s, cat_build *b)
 /* Rule files are part of the version: a changed formula is a new catalog.
  * Each is compiled here, once per snapshot; a syntax error fails the load
  * with the rule's file:line. */
-static int compile_rules(cat_snapshot *s, cat_build *b, EVP_MD_CTX *md)
+static int compile_rules(cat_snapshot *s, cat_build *b, digest_sha256_ctx *md)
 {
     if (b->nrule_files)
         qsort(b->rule_files, b->nrule_files, sizeof(char *), str_cmp);
@@ -301,10 +266,8 @@ static int compile_rules(cat_snapshot *s, cat_build *b, EVP_MD_CTX *md)
         const char *rel = b->rule_files[i] + skip;
         while (*rel == '/')
             rel++;
-        if (md) {
-            EVP_DigestUpdate(md, rel, strlen(rel) + 1);
-            EVP_DigestUpdate(md, buf, len);
-        }
+        digest_sha256_add(md, rel, strlen(rel) + 1);
+        digest_sha256_add(md, buf, len);
         rules_chunk *ch = NULL;
         char *shown = NULL;
         if (s->shown_rules_dir && asprintf(&shown, "%s/%s", s->shown_rules_dir, rel) < 0)
@@ -380,8 +343,8 @@ static int build(cat_snapshot *s, const path_list *files, cpqd_errs *errs)
         return CPQD_ENOMEM;
     b.capcatalogs = files->n;
     s->catalogs = b.catalogs; /* the snapshot frees it, whatever happens below */
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    int rc = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) ? 0 : CPQD_ENOMEM;
+    digest_sha256_ctx *md = digest_sha256_new();
+    int rc = md ? 0 : CPQD_ENOMEM;
     for (size_t i = 0; rc != CPQD_ENOMEM && i < files->n; i++) {
         char *shown = NULL;
         if (s->shown_dir && asprintf(&shown, "%s%s", s->shown_dir, files->v[i] + rel) < 0)
@@ -410,13 +373,9 @@ static int build(cat_snapshot *s, const path_list *files, cpqd_errs *errs)
         int r = compile_rules(s, &b, md);
         rc = rc ? rc : r;
     }
-    if (md) {
-        unsigned char d[32];
-        unsigned int dl = 0;
-        EVP_DigestFinal_ex(md, d, &dl);
-        hex(d, 32, s->version);
-    }
-    EVP_MD_CTX_free(md);
+    if (md && digest_sha256_end_hex(md, s->version) != 0)
+        rc = CPQD_ENOMEM;
+    digest_sha256_free(md);
     for (size_t i = 0; i < b.nrule_files; i++)
         free(b.rule_files[i]);
     free(b.rule_files);

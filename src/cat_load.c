@@ -14,6 +14,7 @@
  * nothing here keeps a pointer into the node tree.
  */
 #include "cat_int.h"
+#include "cpqd/hash.h"
 
 #include <pcre2.h>
 #include <stdarg.h>
@@ -694,9 +695,7 @@ struct ld_cache {
 
 static size_t ix_hash(const char *s, size_t n)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    uint64_t h = hash_fnv1a64(s, n);
     return (size_t)(h ^ (h >> 31));
 }
 

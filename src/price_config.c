@@ -16,6 +16,7 @@
  */
 #include "price_int.h"
 
+#include "cpqd/hash.h"
 #include "cpqd/solver.h"
 
 #include <assert.h>
@@ -650,10 +651,8 @@ static const char *memo_key(pctx *c, const cat_product *p, const price_line_in *
 
 static uint64_t memo_hash(const char *s)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h ? h : 1;
+    uint64_t h = hash_fnv1a64_str(s);
+    return h ? h : 1; /* 0 marks an empty slot */
 }
 
 /* The slot of key (h) in c's table: its entry, or the empty slot for it. */

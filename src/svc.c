@@ -8,9 +8,9 @@
  */
 #include "cpqd/svc.h"
 
+#include "cpqd/digest.h"
 #include "cpqd/limit.h"
 
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,19 +53,6 @@ int svc_tx(svc_ctx *c, int (*fn)(svc_ctx *, void *, svc_reply *, cpqd_errs *), v
 }
 
 /* ---- idempotency ---- */
-
-static void sha256_hex(const char *buf, size_t len, char out[65])
-{
-    unsigned char md[32];
-    unsigned int n = 0;
-    static const char hex[] = "0123456789abcdef";
-    EVP_Digest(buf, len, md, &n, EVP_sha256(), NULL);
-    for (int i = 0; i < 32; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
-    }
-    out[64] = '\0';
-}
 
 static int key_check(const char *key, cpqd_errs *errs)
 {
@@ -115,7 +102,8 @@ int svc_idem_peek(svc_ctx *c, const char *route, const char *key, const char *bo
     int rc = key_check(key, errs);
     if (rc)
         return rc;
-    sha256_hex(body, len, hash);
+    if (digest_sha256_hex(body, len, hash) != 0)
+        return CPQD_ENOMEM;
     return replay(c, route, key, hash, out, errs);
 }
 
