@@ -7,6 +7,8 @@
  * - a tiny HTTP/1.1 client over a raw loopback socket with deadlines:
  *   tu_http() for one request, tu_connect()/tu_send()/tu_read_response()
  *   for tests that need to misbehave (stall, read slowly, pipeline);
+ *   with CPQD_TEST_RECORD=FILE, tu_http appends every response to FILE
+ *   for tests/spec/check_responses.py (the API contract, make test);
  * - the real server: tu_server_start() runs `cpqd serve --listen
  *   127.0.0.1:0 ... --clock TU_TODAY` (unless the test sets its own
  *   clock) with its log in a file, learns the port from the log
