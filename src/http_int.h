@@ -219,6 +219,14 @@ void http_events_feed(http_ctx *c, const http_query *q);   /* GET /v1/events */
 void http_events_admin(http_ctx *c, const http_query *q);  /* GET /v1/admin/events */
 void http_events_replay(http_ctx *c, const http_query *q); /* POST /v1/admin/events/{}/replay */
 
+/* ---- the API contract (http_spec.c) ---- */
+
+/* GET /openapi.yaml: docs/openapi.yaml as built into the binary. */
+void http_spec_serve(http_ctx *c, const http_query *q);
+/* Sends len bytes at data (static: referenced, never copied or freed) as
+ * a 200 reply of content_type. */
+void http_reply_static(http_ctx *c, const char *content_type, const void *data, size_t len);
+
 /* ---- configure (http_configure.c) ---- */
 
 struct solver_ctx;

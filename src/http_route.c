@@ -672,6 +672,13 @@ void http_reply_errs(http_ctx *c, int rc, cpqd_errs *errs, const char *what)
     reply_errs(c, rc, errs, what);
 }
 
+void http_reply_static(http_ctx *c, const char *content_type, const void *data, size_t len)
+{
+    struct evbuffer *buf = evbuffer_new();
+    int rc = buf ? evbuffer_add_reference(buf, data, len, NULL, NULL) : -1;
+    reply_send_as(c, 200, "OK", buf, rc, content_type);
+}
+
 
 /* Runs one quote operation with everything it needs. */
 typedef http_quote_fn quote_fn;
@@ -930,6 +937,7 @@ typedef struct http_route {
  * what a route returns is in the views (catalog) and in quote.c. */
 static const http_route http_routes[] = {
     {"/healthz", EVHTTP_REQ_GET, R_PUBLIC, NULL, FN(h_healthz)},
+    {"/openapi.yaml", EVHTTP_REQ_GET, R_PUBLIC, NULL, FN(http_spec_serve)},
     {"/v1/catalog", EVHTTP_REQ_GET, R_ALL, NULL, FN(h_catalog)},
     {"/v1/products", EVHTTP_REQ_GET, R_ALL, list_params, FN(h_products)},
     {"/v1/products/{}", EVHTTP_REQ_GET, R_ALL, NULL, FN(h_product)},
