@@ -325,7 +325,9 @@ static int date_authorized(const svc_ctx *c, const price_request *rq, cpqd_errs 
     int grace = 366;
     for (size_t i = 0; i < rq->nlines; i++) {
         const char *sku = rq->lines[i].sku;
-        const cat_product *p = sku ? cat_snapshot_product(c->snap, sku, strlen(sku)) : NULL;
+        /* no snapshot: a body only checked (quote_body_check, fuzz_quote) */
+        const cat_product *p =
+            sku && c->snap ? cat_snapshot_product(c->snap, sku, strlen(sku)) : NULL;
         if (p && p->catalog->backdating_days < grace)
             grace = p->catalog->backdating_days;
     }
