@@ -7,6 +7,9 @@ libpcre2-dev libcmocka-dev libjansson-dev libssl-dev libcadical-dev libxml2-dev 
 libpq-dev postgresql-15 wrk curl faketime python3-yaml python3-jsonschema"
 # make fuzz, make test: Debian's clang with libFuzzer (libclang_rt.fuzzer)
 PKGS="$PKGS clang libclang-rt-14-dev"
+# make test: the quote document printed to PDF by headless Chromium, read
+# back with poppler's pdfinfo/pdftotext; Noto CJK so Chinese text renders
+PKGS="$PKGS chromium poppler-utils fonts-noto-cjk"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \

@@ -1745,10 +1745,11 @@ static int ld_promotion(ld *l, const yn *it, cat_promotion *p)
 
 static int ld_formula(ld *l, const yn *it, cat_formula *f)
 {
-    static const char *const keys[] = {"id", "file", "skus", "categories", NULL};
+    static const char *const keys[] = {"id", "name", "file", "skus", "categories", NULL};
     if (!ld_keys(l, it, "formula", keys) || ld_id(l, it, "id", true, &f->id))
         return -1;
     f->pos = ld_pos(l, it);
+    ld_str(l, it, "name", false, &f->name);
     ld_str(l, it, "file", true, &f->file);
     ld_strlist(l, it, "skus", LIST_SKU, &f->skus, &f->nskus);
     ld_strlist(l, it, "categories", LIST_ID, &f->categories, &f->ncategories);

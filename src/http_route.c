@@ -809,8 +809,24 @@ static int op_action(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
 static int op_document(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
                        const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
-    (void)body, (void)len, (void)q;
-    return quote_document(qc, c->params[0], out, errs);
+    (void)body, (void)len;
+    const char *lang = NULL;
+    for (size_t i = 0; i < q->n; i++)
+        if (!strcmp(q->p[i].key, "lang"))
+            lang = q->p[i].val;
+    lang = quote_doc_lang_pick(lang, http_ctx_header(c, "Accept-Language"));
+    int rc = quote_document(qc, c->params[0], lang, out, errs);
+    if (rc == 0)
+        evhttp_add_header(evhttp_request_get_output_headers(c->req), "Content-Language", lang);
+    return rc;
+}
+
+static const char *const document_lang[] = {"zh", "en", NULL};
+
+static void h_quote_document(http_ctx *c, const http_query *q)
+{
+    if (http_query_enum(c, q, "lang", document_lang, NULL))
+        quote_run(c, q, op_document, "rendering the quote");
 }
 
 static int op_reprice(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
@@ -905,6 +921,7 @@ static void h_partners(http_ctx *c, const http_query *q)
 static const char *const list_params[] = {"category", "mode",     "q", "catalog",
                                           "page",     "per_page", NULL};
 static const char *const reprice_params[] = {"on", NULL};
+static const char *const document_params[] = {"lang", NULL};
 static const char *const history_params[] = {"sku", "customer", "last", NULL};
 static const char *const quote_params[] = {"customer", "status", "partner", "q",
                                            "page",     "per_page", NULL};
@@ -952,7 +969,7 @@ static const http_route http_routes[] = {
     {"/v1/quotes", EVHTTP_REQ_GET, R_ALL, quote_params, FN(h_quote_list)},
     {"/v1/quotes/{}", EVHTTP_REQ_GET, R_ALL, NULL, OP(op_get, "reading the quote")},
     {"/v1/quotes/{}/versions/{}", EVHTTP_REQ_GET, R_ALL, NULL, OP(op_get, "reading the quote")},
-    {"/v1/quotes/{}/document", EVHTTP_REQ_GET, R_ALL, NULL, OP(op_document, "rendering the quote")},
+    {"/v1/quotes/{}/document", EVHTTP_REQ_GET, R_ALL, document_params, FN(h_quote_document)},
     {"/v1/quotes/{}/reprice", EVHTTP_REQ_POST, R_ALL, reprice_params, FN(h_quote_reprice)},
     {"/v1/quotes/{}/revise", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
      OP(op_revise, "revising the quote")},

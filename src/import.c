@@ -381,7 +381,9 @@ static size_t utf8_len(const unsigned char *p)
 }
 
 /* A YAML double-quoted scalar. Bytes that are not UTF-8 are written as
- * \xNN, which YAML reads as U+00NN: Latin-1 names survive readably. */
+ * \xNN, which YAML reads as U+00NN: Latin-1 names survive readably.
+ * Characters YAML does not allow in a stream (C0 and C1 controls, DEL,
+ * U+FFFE, U+FFFF: libyaml refuses the file) are written as escapes. */
 static void y_str(FILE *f, const char *s)
 {
     putc('"', f);
@@ -391,6 +393,10 @@ static void y_str(FILE *f, const char *s)
             fprintf(f, "\\%c", *p);
         else if (*p < 0x20 || *p == 0x7f || n == 0)
             fprintf(f, "\\x%02x", *p);
+        else if (n == 2 && p[0] == 0xC2 && p[1] < 0xA0) /* U+0080..U+009F */
+            fprintf(f, "\\x%02x", p[1]);
+        else if (n == 3 && p[0] == 0xEF && p[1] == 0xBF && p[2] >= 0xBE)
+            fprintf(f, "\\uFF%02X", p[2] == 0xBE ? 0xFE : 0xFF);
         else
             fwrite(p, 1, n, f);
         p += n ? n : 1;

@@ -317,6 +317,7 @@ typedef struct cat_promotion {
 
 typedef struct cat_formula {
     const char *id;
+    const char *name; /* what a quote document calls its step, NULL if none */
     const char *file;
     const char *const *skus; size_t nskus;
     const char *const *categories; size_t ncategories;
