@@ -12,6 +12,7 @@
 #include "cpqd/contract.h"
 
 #include "contract_int.h"
+#include "cpqd/digest.h"
 #include "cpqd/sched.h"
 
 #include <stdio.h>
@@ -331,7 +332,7 @@ static int items_json(svc_ctx *c, store_receivable *rows, size_t n, const char *
     return 0;
 }
 
-static json_t *contract_head_json(const store_contract *k)
+json_t *contract_head_json(const store_contract *k)
 {
     return json_pack("{s:s,s:s,s:s,s:i,s:s,s:o,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "id", k->id, "number",
                      k->number, "quote_id", k->quote_id, "quote_version", k->quote_version,
@@ -1007,6 +1008,10 @@ int contract_get(svc_ctx *c, const char *id, svc_reply *out, cpqd_errs *errs)
     rc = contract_json_of(c, &k, rows, n, c->today, &o);
     if (rc == 0)
         rc = (out->body = contract_dump(o)) ? 0 : CPQD_ENOMEM;
+    /* its tag: the state it shows today (items, dates, payments) */
+    char hex[DIGEST_SHA256_HEX_LEN];
+    if (rc == 0 && digest_sha256_hex(out->body, strlen(out->body), hex) == 0)
+        snprintf(out->etag, sizeof(out->etag), "\"%.16s\"", hex);
     contract_rows_free(rows, n);
     store_contract_fini(&k);
     return rc;
@@ -1153,8 +1158,10 @@ static int pay_replay(svc_ctx *c, const char *rid, const pay_req *p, store_payme
     return pay_reply(c, old, rid, p->paid_on, 0, out);
 }
 
-/* receivable.paid: the item, fully paid, with its contract's fields. */
-static int emit_paid(svc_ctx *c, const char *rid, date_days as_of)
+/* receivable.paid (the item, fully paid) or receivable.partially_paid
+ * (something paid, something outstanding): the item with its contract's
+ * fields. */
+static int emit_paid(svc_ctx *c, const char *type, const char *rid, date_days as_of)
 {
     store_receivable r;
     sched_standing sd;
@@ -1164,7 +1171,7 @@ static int emit_paid(svc_ctx *c, const char *rid, date_days as_of)
     if (rc == 0) {
         json_t *it = contract_item_json(&r, &sd);
         contract_item_context(it, &r);
-        rc = contract_emit(c, "receivable.paid", "receivable", r.id, r.contract_id, it);
+        rc = contract_emit(c, type, "receivable", r.id, r.contract_id, it);
     }
     store_receivable_fini(&r);
     return rc;
@@ -1224,9 +1231,10 @@ static int pay_write(svc_ctx *c, const char *rid, const pay_req *p, svc_reply *o
     }
     if (rc == 0)
         rc = pay_reply(c, &np, rid, p->paid_on, 1, out);
-    if (rc == 0 && money_parse(r.amount, strlen(r.amount), &amount) == 0 &&
-        money_cmp(new_paid, amount) == 0)
-        rc = emit_paid(c, rid, p->paid_on > c->today ? p->paid_on : c->today);
+    if (rc == 0 && (rc = money_parse(r.amount, strlen(r.amount), &amount)) == 0)
+        rc = emit_paid(c, money_cmp(new_paid, amount) == 0 ? "receivable.paid"
+                                                           : "receivable.partially_paid",
+                       rid, p->paid_on > c->today ? p->paid_on : c->today);
     free(np.id);
     free(np.created_at);
     store_receivable_fini(&r);
@@ -1315,12 +1323,48 @@ static int due_each(svc_ctx *c, due_state st, date_days as_of, int days,
     return rc;
 }
 
+/* One page of a due list being gathered (due_each's ctx). */
+typedef struct due_page {
+    const contract_due_query *q;
+    store_receivable *from; /* the cursor's item: list only rows after it */
+    json_t *items;
+    size_t n;
+    const char *next; /* the last item of a full page, once one more follows */
+    char next_id[STORE_RECV_ID_LEN];
+} due_page;
+
+/* The order of store_receivables_due_until: due date, contract number,
+ * line, id. */
+static int due_cmp(const store_receivable *a, const store_receivable *b)
+{
+    int d = strcmp(a->due_on ? a->due_on : "", b->due_on ? b->due_on : "");
+    if (!d)
+        d = strcmp(a->contract_number ? a->contract_number : "",
+                   b->contract_number ? b->contract_number : "");
+    if (!d)
+        d = (a->line_no > b->line_no) - (a->line_no < b->line_no);
+    return d ? d : strcmp(a->id, b->id);
+}
+
+#define DUE_PAGE_FULL 1 /* due_each stops: the page is full and one more follows */
+
 static int list_add(svc_ctx *c, const store_receivable *r, const sched_standing *sd, void *ctx)
 {
     (void)c;
+    due_page *pg = ctx;
+    if ((pg->from && due_cmp(r, pg->from) <= 0) ||
+        (pg->q->customer && (!r->customer_id || strcmp(r->customer_id, pg->q->customer))) ||
+        (pg->q->contract && strcmp(r->contract_id, pg->q->contract)))
+        return 0;
+    if (pg->n == pg->q->page.limit)
+        return DUE_PAGE_FULL;
     json_t *it = contract_item_json(r, sd);
     contract_item_context(it, r);
-    return json_array_append_new(ctx, it) == 0 ? 0 : CPQD_ENOMEM;
+    if (json_array_append_new(pg->items, it) != 0)
+        return CPQD_ENOMEM;
+    snprintf(pg->next_id, sizeof(pg->next_id), "%s", r->id);
+    pg->n++;
+    return 0;
 }
 
 static int state_of(const char *s, due_state *st, cpqd_errs *errs)
@@ -1334,32 +1378,58 @@ static int state_of(const char *s, due_state *st, cpqd_errs *errs)
     return 0;
 }
 
-int contract_due_list(svc_ctx *c, const char *status, const char *as_of_s, const char *within,
-                      svc_reply *out, cpqd_errs *errs)
+/* The cursor's item, which the caller may see, into pg->from; 400 else. */
+static int due_cursor(svc_ctx *c, due_page *pg, cpqd_errs *errs)
+{
+    if (!pg->q->page.after)
+        return 0;
+    store_receivable *r = calloc(1, sizeof(*r));
+    int rc = r ? store_receivable_get(c->st, pg->q->page.after, r) : CPQD_ENOMEM;
+    if (rc == 0 && !contract_in_scope(c, r->partner_id)) {
+        store_receivable_fini(r);
+        rc = CPQD_ENOTFOUND;
+    }
+    if (rc == 0) {
+        pg->from = r;
+        return 0;
+    }
+    free(r);
+    return rc == CPQD_ENOTFOUND
+               ? contract_bad(errs, "after: not the `next` of a page of this list")
+               : rc;
+}
+
+int contract_due_list(svc_ctx *c, const contract_due_query *q, svc_reply *out, cpqd_errs *errs)
 {
     due_state st;
     date_days as_of;
     int days;
+    due_page pg = {.q = q};
     memset(out, 0, sizeof(*out));
-    int rc = state_of(status, &st, errs);
+    int rc = state_of(q->status, &st, errs);
     if (rc == 0)
-        rc = as_of_of(c, as_of_s, &as_of, errs);
+        rc = as_of_of(c, q->as_of, &as_of, errs);
     if (rc == 0)
-        rc = within_of(within, &days, errs);
-    if (rc)
-        return rc;
-    json_t *items = json_array();
-    rc = items ? due_each(c, st, as_of, days, list_add, items) : CPQD_ENOMEM;
+        rc = within_of(q->within, &days, errs);
+    if (rc == 0)
+        rc = due_cursor(c, &pg, errs);
+    if (rc == 0)
+        rc = (pg.items = json_array()) ? due_each(c, st, as_of, days, list_add, &pg) : CPQD_ENOMEM;
+    if (rc == DUE_PAGE_FULL)
+        rc = 0, pg.next = pg.next_id;
+    if (pg.from)
+        store_receivable_fini(pg.from);
+    free(pg.from);
     char d[DATE_FMT_LEN];
     date_format(as_of, d);
     if (rc == 0) {
-        json_t *o = json_pack("{s:s,s:s,s:I,s:o}", "status", status, "as_of", d, "count",
-                              (json_int_t)json_array_size(items), "items", items);
+        json_t *o = json_pack("{s:s,s:s,s:o,s:o}", "status", q->status, "as_of", d, "items",
+                              pg.items, "next", pg.next ? json_string(pg.next) : json_null());
         if (o && st == DUE_SOON)
             json_object_set_new(o, "within", json_integer(days));
         return (out->body = contract_dump(o)) ? 0 : CPQD_ENOMEM;
     }
-    json_decref(items);
+    json_decref(pg.items);
     return rc;
 }
 
@@ -1582,22 +1652,23 @@ int contract_sweep(svc_ctx *c, const char *body, size_t len, svc_reply *out, cpq
 }
 
 /* GET /v1/receivables/sweep/failures */
-int contract_sweep_failures(svc_ctx *c, const char *status, const char *limit, svc_reply *out,
+int contract_sweep_failures(svc_ctx *c, const char *status, const svc_page *pg, svc_reply *out,
                             cpqd_errs *errs)
 {
     store_sweep_failure *v = NULL;
-    size_t n = 0;
-    long lim = 100;
-    char *end = NULL;
+    size_t n = 0, first = 0, shown = 0;
     memset(out, 0, sizeof(*out));
-    if (limit &&
-        ((lim = strtol(limit, &end, 10)) < 1 || lim > STORE_PER_PAGE_MAX || *end || end == limit))
-        return contract_bad(errs, "limit: an integer from 1 to 500");
     if (status && strcmp(status, "failing") && strcmp(status, "resolved"))
         return contract_bad(errs, "status: failing or resolved");
-    int rc = store_sweep_failures_list(c->st, status, (size_t)lim, &v, &n);
+    int rc = store_sweep_failures_list(c->st, status, 0, &v, &n);
+    if (rc == 0 && pg->after) {
+        while (first < n && strcmp(v[first].item, pg->after))
+            first++;
+        if (first++ == n)
+            rc = contract_bad(errs, "after: not the `next` of a page of this list");
+    }
     json_t *items = json_array();
-    for (size_t i = 0; rc == 0 && i < n; i++) {
+    for (size_t i = first; rc == 0 && i < n && shown < pg->limit; i++, shown++) {
         const store_sweep_failure *f = &v[i];
         json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:o}", "item", f->item, "kind",
                               f->kind, "contract_id", f->contract_id, "ref", f->ref, "code",
@@ -1606,12 +1677,14 @@ int contract_sweep_failures(svc_ctx *c, const char *status, const char *limit, s
                               (json_int_t)f->failures, "resolved_at", jstr_or_null(f->resolved_at));
         rc = o && json_array_append_new(items, o) == 0 ? 0 : CPQD_ENOMEM;
     }
+    bool more = rc == 0 && first + shown < n;
+    if (rc == 0 && items)
+        out->body = contract_dump(json_pack("{s:O,s:o}", "items", items, "next",
+                                            more ? json_string(v[first + shown - 1].item)
+                                                 : json_null()));
     for (size_t i = 0; i < n; i++)
         store_sweep_failure_fini(&v[i]);
     free(v);
-    if (rc == 0 && items)
-        out->body = contract_dump(
-            json_pack("{s:I,s:O}", "count", (json_int_t)json_array_size(items), "items", items));
     json_decref(items);
     return rc ? rc : out->body ? 0 : CPQD_ENOMEM;
 }

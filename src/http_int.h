@@ -15,6 +15,7 @@
 #include "cpqd/cat.h"
 #include "cpqd/err.h"
 #include "cpqd/http.h"
+#include "cpqd/svc.h"
 
 #include <event2/event.h>
 #include <event2/http.h>
@@ -154,6 +155,12 @@ typedef struct http_query {
  * before doing anything else. */
 bool http_query_enum(http_ctx *c, const http_query *q, const char *key, const char *const *values,
                      const char **out);
+/* Reads the `limit` (1..SVC_PAGE_MAX, default def) and `after` (at most
+ * SVC_CURSOR_MAX bytes) of a list into *pg: true, or replies 400
+ * invalid_parameter naming the parameter and returns false. */
+bool http_page_read(http_ctx *c, const http_query *q, size_t def, svc_page *pg);
+/* The page of q that http_page_read accepted before. */
+svc_page http_page_of(const http_query *q, size_t def);
 /* Parses the query string raw (NULL: no query) strictly: every parameter
  * is key=value with a non-empty value (percent-decoded, '+' a space),
  * named in allowed (NULL-ended), at most once, at most HTTP_MAX_PARAMS.
@@ -212,6 +219,11 @@ HTTP_OP(http_op_contract_renew);       /* POST .../lines/{}/renew */
 HTTP_OP(http_op_contract_seats);       /* POST .../lines/{}/seats */
 void http_receivables_due(http_ctx *c,
                           const http_query *q); /* GET /v1/receivables (status checked) */
+HTTP_OP(http_op_receivable_get);                /* GET /v1/receivables/{} */
+extern const char *const http_contracts_params[]; /* GET /v1/contracts */
+void http_contracts_list(http_ctx *c, const http_query *q);
+extern const char *const http_page_params[]; /* limit, after: a list with no filters */
+void http_contract_payments(http_ctx *c, const http_query *q); /* GET .../payments */
 
 /* ---- events (http_events.c, docs/events.md) ---- */
 
@@ -259,10 +271,6 @@ typedef struct http_caller {
     auth_limits limits; /* the key's (docs/auth.md "Limits") */
 } http_caller;
 
-#define HTTP_PER_PAGE_DEFAULT 50
-#define HTTP_PER_PAGE_MAX 500
-#define HTTP_PAGE_MAX 1000000
-
 /* GET /v1/products filters; NULL / -1 means "any". */
 typedef struct http_list_query {
     const char *category; /* exact */
@@ -270,13 +278,12 @@ typedef struct http_list_query {
     int mode;             /* cat_mode, or -1 */
     const char *q;        /* ASCII-case-insensitive substring of SKU or name */
     size_t qlen;
-    size_t page;     /* 1-based */
-    size_t per_page; /* 1..HTTP_PER_PAGE_MAX */
+    svc_page page;        /* after: the last SKU of the previous page */
 } http_list_query;
 
 /* {"version","loaded_at","catalogs":[...]} */
 json_t *http_view_catalog(const cat_snapshot *s);
-/* {"items":[...],"page","per_page","total","next"} */
+/* {"items":[...],"next"}: products by SKU (after: a SKU) */
 json_t *http_view_products(const cat_snapshot *s, const http_list_query *q);
 /* One product with attributes, BOM groups (nested products inline up to
  * HTTP_VIEW_MAX_DEPTH levels), constraints, delivery and the price-book

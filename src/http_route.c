@@ -46,6 +46,7 @@ typedef enum http_problem {
     HP_CONFLICT,
     HP_PAYLOAD_TOO_LARGE,
     HP_RATE_LIMITED,
+    HP_PRECONDITION_FAILED,
     HP_CATALOG_INVALID,
     HP_OUT_OF_RANGE,
     HP_DIVISION_BY_ZERO,
@@ -80,6 +81,7 @@ static const http_problem_row http_problems[] = {
     [HP_CONFLICT] = {CPQD_ECONFLICT, 409, "conflict", "Conflict"},
     [HP_PAYLOAD_TOO_LARGE] = {CPQD_ETOOBIG, 413, "payload_too_large", "Payload Too Large"},
     [HP_RATE_LIMITED] = {CPQD_ERATE, 429, "rate_limited", "Too Many Requests"},
+    [HP_PRECONDITION_FAILED] = {CPQD_ESTALE, 412, "precondition_failed", "Precondition Failed"},
     [HP_EXPECTATION_FAILED] = {0, 417, "expectation_failed", "Expectation Failed"},
     [HP_CATALOG_INVALID] = {0, 422, "catalog_invalid", "Unprocessable Entity"},
     [HP_OUT_OF_RANGE] = {CPQD_ERANGE, 422, "out_of_range", "Unprocessable Entity"},
@@ -177,8 +179,60 @@ static void reply_send_as(http_ctx *c, int status, const char *reason, struct ev
 
 /* Sends text (taken: a JSON document built elsewhere, or NULL when
  * building it failed: a 500). */
+/* a[0..alen) then b[0..blen), malloc'ed; NULL when out of memory. */
+static char *loc_join(const char *a, size_t alen, const char *b, size_t blen)
+{
+    char *s = malloc(alen + blen + 1);
+    if (s) {
+        memcpy(s, a, alen);
+        memcpy(s + alen, b, blen);
+        s[alen + blen] = '\0';
+    }
+    return s;
+}
+
+/* Where the resource a 201 made or changed lives (docs/api.md "Created"):
+ * the resource whose id leads the body ({"id":"q_..."}: a quote,
+ * {"id":"c_..."}: a contract, ...), else the one the route acts on, its
+ * first two path segments and first {} (POST /v1/receivables/{id}/payments:
+ * /v1/receivables/{id}). NULL when neither tells. */
+static char *location_of(http_ctx *c, const char *body)
+{
+    static const struct {
+        const char *prefix, *base;
+    } kinds[] = {{"q_", "/v1/quotes/"},
+                 {"c_", "/v1/contracts/"},
+                 {"r_", "/v1/receivables/"}};
+    static const char lead[] = "{\"id\":\"";
+    if (body && !strncmp(body, lead, sizeof(lead) - 1)) {
+        const char *id = body + sizeof(lead) - 1;
+        size_t len = strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789_-");
+        for (size_t i = 0; id[len] == '"' && i < sizeof(kinds) / sizeof(kinds[0]); i++)
+            if (!strncmp(id, kinds[i].prefix, 2))
+                return loc_join(kinds[i].base, strlen(kinds[i].base), id, len);
+    }
+    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(c->req));
+    const char *third = path ? strchr(path + 1, '/') : NULL;
+    third = third ? strchr(third + 1, '/') : NULL;
+    if (!third || !c->nparams || !c->params[0])
+        return NULL;
+    char *esc = evhttp_encode_uri(c->params[0]);
+    char *loc = NULL, *base = esc ? loc_join(path, (size_t)(third - path), "/", 1) : NULL;
+    if (base)
+        loc = loc_join(base, strlen(base), esc, strlen(esc));
+    free(base);
+    free(esc);
+    return loc;
+}
+
 static void reply_text(http_ctx *c, int status, const char *reason, char *text)
 {
+    if (status == 201) {
+        char *loc = location_of(c, text);
+        if (loc)
+            evhttp_add_header(evhttp_request_get_output_headers(c->req), "Location", loc);
+        free(loc);
+    }
     struct evbuffer *buf = evbuffer_new();
     int rc = text && buf ? evbuffer_add(buf, text, strlen(text)) : -1;
     free(text);
@@ -406,16 +460,6 @@ static int list_param(const http_param *p, http_list_query *lq, char *why, size_
         char all[160];
         snprintf(why, cap, "mode must be one of %s", cat_mode_list(all, sizeof(all)));
         return CPQD_EINVAL;
-    } else if (strcmp(k, "page") == 0) {
-        if (parse_size(p->val, 1, HTTP_PAGE_MAX, &lq->page))
-            return 0;
-        snprintf(why, cap, "page must be an integer from 1 to %d", HTTP_PAGE_MAX);
-        return CPQD_EINVAL;
-    } else if (strcmp(k, "per_page") == 0) {
-        if (parse_size(p->val, 1, HTTP_PER_PAGE_MAX, &lq->per_page))
-            return 0;
-        snprintf(why, cap, "per_page must be an integer from 1 to %d", HTTP_PER_PAGE_MAX);
-        return CPQD_EINVAL;
     }
     return 0;
 }
@@ -451,15 +495,53 @@ bool http_query_enum(http_ctx *c, const http_query *q, const char *key,
     return false;
 }
 
-/* ---- handlers ---- */
-
-typedef void (*http_handler)(http_ctx *c, const http_query *q);
-
 /* Details naming one offending parameter. */
 static json_t *param_details(const char *name)
 {
     return json_pack("[{s:s}]", "parameter", name);
 }
+
+/* The page of q into *pg; the name of the parameter at fault, or NULL. */
+static const char *page_parse(const http_query *q, size_t def, svc_page *pg)
+{
+    *pg = (svc_page){.limit = def};
+    for (size_t i = 0; i < q->n; i++) {
+        const http_param *p = &q->p[i];
+        if (!strcmp(p->key, "limit") && !parse_size(p->val, 1, SVC_PAGE_MAX, &pg->limit))
+            return "limit";
+        if (!strcmp(p->key, "after")) {
+            if (p->vlen > SVC_CURSOR_MAX)
+                return "after";
+            pg->after = p->val;
+        }
+    }
+    return NULL;
+}
+
+bool http_page_read(http_ctx *c, const http_query *q, size_t def, svc_page *pg)
+{
+    const char *bad = page_parse(q, def, pg);
+    if (!bad)
+        return true;
+    if (!strcmp(bad, "limit"))
+        reply_problem(c, HP_INVALID_PARAMETER, param_details("limit"),
+                      "limit must be an integer from 1 to %d", SVC_PAGE_MAX);
+    else
+        reply_problem(c, HP_INVALID_PARAMETER, param_details("after"),
+                      "after must be the `next` of a page of this list");
+    return false;
+}
+
+svc_page http_page_of(const http_query *q, size_t def)
+{
+    svc_page pg;
+    (void)page_parse(q, def, &pg); /* checked by http_page_read before */
+    return pg;
+}
+
+/* ---- handlers ---- */
+
+typedef void (*http_handler)(http_ctx *c, const http_query *q);
 
 static bool need_snapshot(http_ctx *c)
 {
@@ -487,8 +569,10 @@ static void h_catalog(http_ctx *c, const http_query *q)
 
 static void h_products(http_ctx *c, const http_query *q)
 {
-    http_list_query lq = {.mode = -1, .page = 1, .per_page = HTTP_PER_PAGE_DEFAULT};
+    http_list_query lq = {.mode = -1};
     char why[256];
+    if (!http_page_read(c, q, SVC_PAGE_DEFAULT, &lq.page))
+        return;
     for (size_t i = 0; i < q->n; i++) {
         if (list_param(&q->p[i], &lq, why, sizeof(why)) != 0) {
             reply_problem(c, HP_INVALID_PARAMETER, param_details(q->p[i].key), "%s", why);
@@ -705,7 +789,8 @@ static void quote_run(http_ctx *c, const http_query *q, quote_fn fn, const char 
                     .pw = c->w->price,
                     .usage = &usage.base,
                     .caller = &qk,
-                    .today = date_today()};
+                    .today = date_today(),
+                    .if_match = http_ctx_header(c, "If-Match")};
     struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
     size_t len = evbuffer_get_length(in);
     const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
@@ -715,6 +800,8 @@ static void quote_run(http_ctx *c, const http_query *q, quote_fn fn, const char 
     /* a committed POST may have written events: send them now */
     if (rc == 0 && evhttp_request_get_command(c->req) == EVHTTP_REQ_POST)
         http_outbox_wake(c->w->srv);
+    if (rc == 0 && r.etag[0])
+        evhttp_add_header(evhttp_request_get_output_headers(c->req), "ETag", r.etag);
     if (rc == 0 && r.content_type)
         reply_doc(c, r.content_type, r.body);
     else if (rc == 0)
@@ -767,7 +854,8 @@ static int op_list(http_ctx *c, svc_ctx *qc, const char *body, size_t len, const
                    svc_reply *out, cpqd_errs *errs)
 {
     (void)c, (void)body, (void)len;
-    store_quote_filter f = {.page = 1, .per_page = HTTP_PER_PAGE_DEFAULT};
+    svc_page pg = http_page_of(q, SVC_PAGE_DEFAULT);
+    store_quote_filter f = {.after = pg.after, .limit = pg.limit};
     for (size_t i = 0; i < q->n; i++) {
         const http_param *p = &q->p[i];
         if (!strcmp(p->key, "customer"))
@@ -778,12 +866,6 @@ static int op_list(http_ctx *c, svc_ctx *qc, const char *body, size_t len, const
             f.partner = p->val;
         else if (!strcmp(p->key, "q"))
             f.q = p->val;
-        else if ((!strcmp(p->key, "page") && !parse_size(p->val, 1, HTTP_PAGE_MAX, &f.page)) ||
-                 (!strcmp(p->key, "per_page") &&
-                  !parse_size(p->val, 1, HTTP_PER_PAGE_MAX, &f.per_page))) {
-            errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "%s: must be an integer in range", p->key);
-            return CPQD_EINVAL;
-        }
     }
     return quote_list(qc, &f, out, errs);
 }
@@ -870,7 +952,9 @@ static int op_history(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
 
 static void h_quote_list(http_ctx *c, const http_query *q)
 {
-    if (http_query_enum(c, q, "status", quote_status_names(), NULL))
+    svc_page pg;
+    if (http_query_enum(c, q, "status", quote_status_names(), NULL) &&
+        http_page_read(c, q, SVC_PAGE_DEFAULT, &pg))
         quote_run(c, q, op_list, "listing quotes");
 }
 
@@ -918,15 +1002,14 @@ static void h_partners(http_ctx *c, const http_query *q)
 
 /* ---- routing ---- */
 
-static const char *const list_params[] = {"category", "mode",     "q", "catalog",
-                                          "page",     "per_page", NULL};
+static const char *const list_params[] = {"category", "mode", "q", "catalog", "limit", "after", NULL};
 static const char *const reprice_params[] = {"on", NULL};
 static const char *const document_params[] = {"lang", NULL};
 static const char *const history_params[] = {"sku", "customer", "last", NULL};
 static const char *const quote_params[] = {"customer", "status", "partner", "q",
-                                           "page",     "per_page", NULL};
-static const char *const events_params[] = {"after", "limit", NULL};
-static const char *const admin_events_params[] = {"status", "after", "limit", NULL};
+                                           "limit",    "after",  NULL};
+static const char *const events_params[] = {"after", "limit", "type", NULL};
+static const char *const admin_events_params[] = {"status", "after", "limit", "type", NULL};
 
 /* Roles a route admits (bits of auth_role); PUBLIC needs no key. */
 #define R(role) (1u << (role))
@@ -979,8 +1062,11 @@ static const http_route http_routes[] = {
     {"/v1/quotes/{}/send", EVHTTP_REQ_POST, R_SELLERS, NULL, OP(op_action, "moving the quote")},
     {"/v1/quotes/{}/accept", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
      OP(http_op_contract_accept, "accepting the quote")},
+    {"/v1/contracts", EVHTTP_REQ_GET, R_ALL, http_contracts_params, FN(http_contracts_list)},
     {"/v1/contracts/{}", EVHTTP_REQ_GET, R_ALL, NULL,
      OP(http_op_contract_get, "reading the contract")},
+    {"/v1/contracts/{}/payments", EVHTTP_REQ_GET, R_ALL, http_page_params,
+     FN(http_contract_payments)},
     {"/v1/contracts/{}/receivables", EVHTTP_REQ_GET, R_ALL, http_as_of_params,
      OP(http_op_contract_receivables, "reading the receivables")},
     {"/v1/contracts/{}/lines/{}/delivered", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
@@ -1002,6 +1088,8 @@ static const http_route http_routes[] = {
      http_op_contract_sweep, "sweeping receivables"},
     {"/v1/receivables/sweep/failures", EVHTTP_REQ_GET, R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN),
      http_sweep_failures_params, FN(http_sweep_failures)},
+    {"/v1/receivables/{}", EVHTTP_REQ_GET, R_ALL, NULL,
+     OP(http_op_receivable_get, "reading the receivable")},
     {"/v1/receivables/{}/payments", EVHTTP_REQ_POST, R_STAFF | R(AUTH_ROLE_CRM), NULL, NULL,
      http_op_contract_pay, "recording the payment"},
     {"/v1/events", EVHTTP_REQ_GET, R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN), events_params,

@@ -14,6 +14,8 @@
  */
 #include "quote_int.h"
 
+#include "cpqd/digest.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,6 +209,11 @@ static json_t *quote_json(const svc_ctx *c, const store_quote *q, bool with_pric
         if (quote_next(status, (quote_action)a) != QUOTE_STATUS_N)
             json_array_append_new(acts, json_string(action_names[a]));
     json_object_set_new(o, "actions", acts ? acts : json_array());
+    store_contract k;
+    if (status == QUOTE_ACCEPTED && c->st && store_contract_by_quote(c->st, q->id, &k) == 0) {
+        json_object_set_new(o, "contract_id", json_string(k.id)); /* the contract it became */
+        store_contract_fini(&k);
+    }
     if (with_priced && q->priced) {
         json_error_t je;
         json_t *p = json_loads(q->priced, 0, &je);
@@ -244,9 +251,25 @@ char *quote_dump(json_t *o)
     return s;
 }
 
-/* A quote with its priced result and its history. */
-static char *quote_full(const svc_ctx *c, const store_quote *q)
+/* The entity tag of the state q shows: its version, (effective) status
+ * and last change; any revise or move changes it. */
+static void quote_etag(const svc_ctx *c, const store_quote *q, char etag[SVC_ETAG_LEN])
 {
+    char text[256], hex[DIGEST_SHA256_HEX_LEN];
+    int n = snprintf(text, sizeof(text), "%s\n%d\n%s\n%s", q->id, q->version,
+                     quote_status_name(quote_effective_status(c, q)),
+                     q->updated_at ? q->updated_at : "");
+    if (n < 0 || digest_sha256_hex(text, strlen(text), hex) != 0) {
+        etag[0] = '\0';
+        return;
+    }
+    snprintf(etag, SVC_ETAG_LEN, "\"%.16s\"", hex);
+}
+
+/* A quote with its priced result and its history; etag gets its tag. */
+static char *quote_full(const svc_ctx *c, const store_quote *q, char etag[SVC_ETAG_LEN])
+{
+    quote_etag(c, q, etag);
     json_t *o = quote_json(c, q, true);
     if (o)
         json_object_set_new(o, "history", history_json(c, q->id));
@@ -517,7 +540,7 @@ int quote_create(svc_ctx *c, const char *body, size_t len, const char *idem_key,
     if ((rc = quote_archive_snapshot(c->st, c->snap, errs)) == 0 &&
         (rc = store_quote_insert(c->st, &q, year_of(c->today))) == 0) {
         out->created = 1;
-        out->body = quote_full(c, &q); /* read in the transaction: its first history entry */
+        out->body = quote_full(c, &q, out->etag); /* read in the transaction: its first history entry */
         rc = out->body ? svc_idem_record(c, route, idem_key, hash, out, q.id) : CPQD_ENOMEM;
     }
     if (rc == 0)
@@ -547,6 +570,16 @@ int quote_load_scoped(svc_ctx *c, const char *id, int version, store_quote *q,
         else
             errs_add(errs, rc, NULL, 0, 0, "no quote '%.64s'", id);
     }
+    char etag[SVC_ETAG_LEN];
+    if (rc == 0 && version == 0 && c->if_match &&
+        (quote_etag(c, q, etag), !svc_etag_matches(c->if_match, etag))) {
+        errs_add(errs, CPQD_ESTALE, NULL, 0, 0,
+                 "quote '%.64s' changed since it was read (now version %d, %s, ETag %s): read it "
+                 "again",
+                 id, q->version, quote_status_name(quote_effective_status(c, q)), etag);
+        store_quote_fini(q);
+        rc = CPQD_ESTALE;
+    }
     return rc;
 }
 
@@ -561,9 +594,28 @@ int quote_get(svc_ctx *c, const char *id, int version, svc_reply *out, cpqd_errs
     int rc = quote_load_scoped(c, id, version, &q, errs);
     if (rc)
         return rc;
-    out->body = quote_full(c, &q);
+    out->body = quote_full(c, &q, out->etag);
     store_quote_fini(&q);
     return out->body ? 0 : CPQD_ENOMEM;
+}
+
+/* A cursor of the quote list is the id of the last quote of a page the
+ * caller could see; anything else is refused rather than listing nothing. */
+static int cursor_check(svc_ctx *c, const char *after, cpqd_errs *errs)
+{
+    store_quote q;
+    int rc = store_quote_get(c->st, after, 0, &q);
+    if (rc == 0) {
+        bool ok = in_scope(c, &q);
+        store_quote_fini(&q);
+        if (ok)
+            return 0;
+        rc = CPQD_ENOTFOUND;
+    }
+    if (rc != CPQD_ENOTFOUND)
+        return rc;
+    errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "after: not the `next` of a page of this list");
+    return CPQD_EINVAL;
 }
 
 int quote_list(svc_ctx *c, const store_quote_filter *f, svc_reply *out, cpqd_errs *errs)
@@ -573,36 +625,39 @@ int quote_list(svc_ctx *c, const store_quote_filter *f, svc_reply *out, cpqd_err
     if (quote_partner_caller(c)) {
         if (f->partner && (!c->caller->partner_id || strcmp(f->partner, c->caller->partner_id))) {
             /* another partner's quotes: none, as if there were none */
-            out->body = strdup("{\"items\":[],\"page\":1,\"per_page\":50,\"total\":0}");
+            out->body = strdup("{\"items\":[],\"next\":null}");
             return out->body ? 0 : CPQD_ENOMEM;
         }
         scoped.partner = c->caller->partner_id;
     }
+    int rc = f->after ? cursor_check(c, f->after, errs) : 0;
+    if (rc)
+        return rc;
     store_quote *items = NULL;
-    size_t n = 0, total = 0;
-    int rc = store_quote_list(c->st, &scoped, &items, &n, &total);
-    if (rc) {
+    size_t n = 0, limit = f->limit;
+    scoped.limit = limit + 1; /* one more tells whether a next page exists */
+    if ((rc = store_quote_list(c->st, &scoped, &items, &n)) != 0) {
         errs_add(errs, rc, NULL, 0, 0, "cannot list quotes");
         return rc;
     }
     json_t *o = json_object(), *arr = json_array();
     for (size_t i = 0; i < n; i++) {
-        if (arr)
+        if (arr && i < limit)
             json_array_append_new(arr, quote_json(c, &items[i], false));
-        store_quote_fini(&items[i]);
     }
+    json_t *next = n > limit ? json_string(items[limit - 1].id) : json_null();
+    for (size_t i = 0; i < n; i++)
+        store_quote_fini(&items[i]);
     free(items);
-    if (!o || !arr) {
+    if (!o || !arr || !next) {
         json_decref(o);
         json_decref(arr);
+        json_decref(next);
         return CPQD_ENOMEM;
     }
     json_object_set_new(o, "items", arr);
-    json_object_set_new(o, "page", json_integer((json_int_t)scoped.page));
-    json_object_set_new(o, "per_page", json_integer((json_int_t)scoped.per_page));
-    json_object_set_new(o, "total", json_integer((json_int_t)total));
+    json_object_set_new(o, "next", next);
     out->body = quote_dump(o);
-    (void)errs;
     return out->body ? 0 : CPQD_ENOMEM;
 }
 
@@ -709,7 +764,7 @@ int quote_revise(svc_ctx *c, const char *id, const char *body, size_t len,
     if ((rc = store_quote_get(c->st, id, 0, &cur)))
         goto out;
     out->created = 1;
-    out->body = quote_full(c, &cur);
+    out->body = quote_full(c, &cur, out->etag);
     rc = out->body ? svc_idem_record(c, route, idem_key, hash, out, id) : CPQD_ENOMEM;
     if (rc == 0)
         rc = quote_emit(c, "quote.revised", &cur);
@@ -925,7 +980,7 @@ int quote_move(svc_ctx *c, const char *id, quote_action action, const char *body
     memset(&q, 0, sizeof(q));
     if ((rc = store_quote_get(c->st, id, 0, &q)))
         goto out;
-    out->body = quote_full(c, &q);
+    out->body = quote_full(c, &q, out->etag);
     rc = out->body ? quote_emit(c, "quote.status_changed", &q) : CPQD_ENOMEM;
     if (rc == 0)
         rc = store_commit(c->st);

@@ -475,23 +475,7 @@ static void bind_filter(store *st, store_stmt *s, const store_quote_filter *f, c
     store_bind_text(st, s, 4, pattern);
 }
 
-static int list_count(store *st, const store_quote_filter *f, const char *pattern, size_t *total)
-{
-    store_stmt *s;
-    int rc = store_prepare(st, STMT_LIST_COUNT, &s);
-    if (rc != 0)
-        return rc;
-    bind_filter(st, s, f, pattern);
-    int r = store_step(st, s);
-    if (r == STORE_ROW)
-        *total = (size_t)store_col_int64(s, 0);
-    else
-        rc = store_fail(st, r, "quote list");
-    store_stmt_done(s);
-    return rc;
-}
-
-static int list_page(store *st, const store_quote_filter *f, const char *pattern, int64_t offset,
+static int list_page(store *st, const store_quote_filter *f, const char *pattern,
                      store_quote **items, size_t *n)
 {
     store_stmt *s;
@@ -500,8 +484,8 @@ static int list_page(store *st, const store_quote_filter *f, const char *pattern
     if (rc != 0)
         return rc;
     bind_filter(st, s, f, pattern);
-    store_bind_int64(st, s, 5, (int64_t)f->per_page);
-    store_bind_int64(st, s, 6, offset);
+    store_bind_text(st, s, 5, f->after);
+    store_bind_int64(st, s, 6, (int64_t)f->limit);
     while (rc == 0 && (r = store_step(st, s)) == STORE_ROW) {
         if ((rc = grow((void **)items, *n, &cap, sizeof(**items))) == 0 &&
             (rc = quote_read(s, &(*items)[*n])) == 0)
@@ -513,41 +497,28 @@ static int list_page(store *st, const store_quote_filter *f, const char *pattern
     return rc;
 }
 
-static int filter_check(store *st, const store_quote_filter *f, int64_t *offset)
+static int filter_check(store *st, const store_quote_filter *f)
 {
-    size_t off;
-    if (!f || f->page < 1 || f->per_page < 1 || f->per_page > STORE_PER_PAGE_MAX)
-        return store_failf(st, CPQD_EINVAL, "quote list: page must be >= 1, per_page 1..%d",
-                           STORE_PER_PAGE_MAX);
-    if (__builtin_mul_overflow(f->page - 1, f->per_page, &off) || off > INT64_MAX)
-        return store_failf(st, CPQD_EINVAL, "quote list: page out of range");
+    if (!f || f->limit < 1 || f->limit > STORE_PER_PAGE_MAX + 1)
+        return store_failf(st, CPQD_EINVAL, "quote list: limit 1..%d", STORE_PER_PAGE_MAX + 1);
     if (!store_opt_text_ok(f->customer) || !store_opt_text_ok(f->status) ||
-        !store_opt_text_ok(f->partner) || (f->q && *f->q && !store_text_ok(f->q)))
+        !store_opt_text_ok(f->partner) || !store_opt_text_ok(f->after) ||
+        (f->q && *f->q && !store_text_ok(f->q)))
         return store_failf(st, CPQD_EINVAL, "quote list: a filter is empty or not UTF-8");
-    *offset = (int64_t)off;
     return 0;
 }
 
-int store_quote_list(store *st, const store_quote_filter *f, store_quote **items, size_t *n,
-                     size_t *total)
+int store_quote_list(store *st, const store_quote_filter *f, store_quote **items, size_t *n)
 {
-    int64_t offset = 0;
     *items = NULL;
     *n = 0;
-    *total = 0;
-    int rc = filter_check(st, f, &offset);
+    int rc = filter_check(st, f);
     if (rc != 0)
         return rc;
     char *pattern = f->q ? like_pattern(f->q) : NULL;
     if (f->q && !pattern)
         return store_failf(st, CPQD_ENOMEM, "out of memory");
-    /* One read transaction, so that the page and the total agree. */
-    bool own;
-    int r = store_read_begin(st, &own);
-    rc = r == 0 ? list_count(st, f, pattern, total) : store_fail(st, r, "quote list");
-    if (rc == 0)
-        rc = list_page(st, f, pattern, offset, items, n);
-    store_read_end(st, own);
+    rc = list_page(st, f, pattern, items, n);
     free(pattern);
     if (rc != 0) {
         for (size_t i = 0; i < *n; i++)
@@ -555,7 +526,6 @@ int store_quote_list(store *st, const store_quote_filter *f, store_quote **items
         free(*items);
         *items = NULL;
         *n = 0;
-        *total = 0;
     }
     return rc;
 }

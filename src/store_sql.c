@@ -443,9 +443,9 @@ const char *const store_sql[STMT_COUNT] = {
         " FROM quotes q JOIN quote_versions v"
         " ON v.quote_id = q.id AND v.version = q.latest_version"
         LIST_WHERE
-        " ORDER BY q.created_at DESC, q.year DESC, q.seq DESC LIMIT $5 OFFSET $6",
-    [STMT_LIST_COUNT] =
-        "SELECT COUNT(*) FROM quotes q" LIST_WHERE,
+        " AND (CAST($5 AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM quotes a WHERE a.id = $5"
+        "      AND (q.created_at, q.year, q.seq) < (a.created_at, a.year, a.seq)))"
+        " ORDER BY q.created_at DESC, q.year DESC, q.seq DESC LIMIT $6",
     [STMT_IDEM_GET] =
         "SELECT caller, idem_key, route, body_hash, status, response, resource_id, created_at"
         " FROM idempotency WHERE caller = $1 AND idem_key = $2",
@@ -513,6 +513,16 @@ const char *const store_sql[STMT_COUNT] = {
         "SELECT " CONTRACT_COLS " FROM contracts WHERE id = $1",
     [STMT_CONTRACT_BY_QUOTE] =
         "SELECT " CONTRACT_COLS " FROM contracts WHERE quote_id = $1",
+    [STMT_CONTRACT_LIST] =
+        "SELECT k.id, k.number, k.quote_id, k.quote_version, k.customer_id, k.partner_id,"
+        " k.currency, k.total, k.signed_on, k.start_on, k.catalog_version, NULL, k.created_by,"
+        " k.created_at FROM contracts k"
+        " WHERE (CAST($1 AS TEXT) IS NULL OR k.customer_id = $1)"
+        " AND (CAST($2 AS TEXT) IS NULL OR k.quote_id = $2)"
+        " AND (CAST($3 AS TEXT) IS NULL OR k.partner_id = $3)"
+        " AND (CAST($4 AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM contracts a WHERE a.id = $4"
+        "      AND (k.created_at, k.year, k.seq) < (a.created_at, a.year, a.seq)))"
+        " ORDER BY k.created_at DESC, k.year DESC, k.seq DESC LIMIT $5",
     [STMT_RECV_INSERT] =
         "INSERT INTO receivables (id, contract_id, line_id, line_no, kind, service, seq, part, ref,"
         " waits_for, due_on, bill_on, expected_on, period_from, period_to, amount, amount_known,"
@@ -545,6 +555,10 @@ const char *const store_sql[STMT_COUNT] = {
         "SELECT " PAYMENT_COLS " FROM payments WHERE receivable_id = $1 AND client_id = $2",
     [STMT_PAYMENTS_OF] =
         "SELECT " PAYMENT_COLS " FROM payments WHERE receivable_id = $1 ORDER BY paid_on, created_at, id",
+    [STMT_PAYMENTS_OF_CONTRACT] =
+        "SELECT p.id, p.receivable_id, p.client_id, p.amount, p.paid_on, p.created_at"
+        " FROM payments p JOIN receivables r ON r.id = p.receivable_id WHERE r.contract_id = $1"
+        " ORDER BY p.paid_on, p.created_at, p.id",
     [STMT_LINE_EVENTS_OF] =
         "SELECT contract_id, line_no, event, ref, happened_on, recorded_by, recorded_at"
         " FROM contract_line_events WHERE contract_id = $1 ORDER BY line_no, event, ref",

@@ -26,6 +26,22 @@ price_who svc_who(const svc_caller *k)
     return (price_who){auth_role_name(k->role), k->partner_id, k->has_authority, k->authority};
 }
 
+bool svc_etag_matches(const char *header, const char *etag)
+{
+    size_t len = strlen(etag);
+    for (const char *p = header; *p;) {
+        p += strspn(p, " \t,");
+        size_t n = strcspn(p, ",");
+        while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+            n--;
+        if ((n == 1 && *p == '*') || (n == len && !memcmp(p, etag, len)))
+            return true;
+        p += n;
+        p += strcspn(p, ",");
+    }
+    return false;
+}
+
 void svc_reply_fini(svc_reply *r)
 {
     if (!r)
@@ -33,6 +49,7 @@ void svc_reply_fini(svc_reply *r)
     free(r->body);
     r->body = NULL;
     r->created = 0;
+    r->etag[0] = '\0';
     r->content_type = NULL;
 }
 

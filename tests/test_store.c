@@ -792,10 +792,10 @@ static void test_store_failed_insert_inside_tx_undoes_itself(void **state)
     assert_int_equal(store_commit(st), 0);
 
     store_quote *items = NULL;
-    size_t n = 0, total = 0;
-    store_quote_filter flt = {.page = 1, .per_page = 10};
-    assert_int_equal(store_quote_list(st, &flt, &items, &n, &total), 0);
-    assert_int_equal(total, 2);
+    size_t n = 0;
+    store_quote_filter flt = {.limit = 10};
+    assert_int_equal(store_quote_list(st, &flt, &items, &n), 0);
+    assert_int_equal(n, 2);
     for (size_t i = 0; i < n; i++)
         store_quote_fini(&items[i]);
     free(items);
@@ -1042,14 +1042,16 @@ static void test_store_set_status_and_history(void **state)
 
 /* ---- list ---- */
 
-static void list(store *st, const store_quote_filter *flt, size_t want_total, size_t want_n,
-                 const char *const *want_numbers)
+/* Lists flt; *last (if given) gets the id of the last item (malloc'ed). */
+static void list_last(store *st, const store_quote_filter *flt, size_t want_n,
+                      const char *const *want_numbers, char **last)
 {
     store_quote *items = NULL;
-    size_t n = 99, total = 99;
-    assert_int_equal(store_quote_list(st, flt, &items, &n, &total), 0);
-    assert_int_equal(total, want_total);
+    size_t n = 99;
+    assert_int_equal(store_quote_list(st, flt, &items, &n), 0);
     assert_int_equal(n, want_n);
+    if (last)
+        *last = n ? strdup(items[n - 1].id) : NULL;
     for (size_t i = 0; i < n; i++) {
         if (want_numbers)
             assert_string_equal(items[i].number, want_numbers[i]);
@@ -1059,6 +1061,12 @@ static void list(store *st, const store_quote_filter *flt, size_t want_total, si
         store_quote_fini(&items[i]);
     }
     free(items);
+}
+
+static void list(store *st, const store_quote_filter *flt, size_t want_n,
+                 const char *const *want_numbers)
+{
+    list_last(st, flt, want_n, want_numbers, NULL);
 }
 
 static void test_store_list_filters_and_pages(void **state)
@@ -1084,44 +1092,51 @@ static void test_store_list_filters_and_pages(void **state)
     /* all, newest first: same second, so by year then number, descending */
     const char *all[] = {"Q-2026-000006", "Q-2026-000005", "Q-2026-000004", "Q-2026-000003",
                          "Q-2026-000002", "Q-2026-000001", "Q-2025-000001"};
-    store_quote_filter flt = {.page = 1, .per_page = 10};
-    list(st, &flt, 7, 7, all);
-    flt.per_page = 3;
-    list(st, &flt, 7, 3, all);
-    flt.page = 2;
-    list(st, &flt, 7, 3, all + 3);
-    flt.page = 3;
-    list(st, &flt, 7, 1, all + 6);
-    flt.page = 4;
-    list(st, &flt, 7, 0, NULL);
+    store_quote_filter flt = {.limit = 10};
+    list(st, &flt, 7, all);
+    /* pages of 3 by keyset: each goes on after the last of the one before */
+    char *last = NULL, *last2 = NULL, *last3 = NULL;
+    flt.limit = 3;
+    list_last(st, &flt, 3, all, &last);
+    flt.after = last;
+    list_last(st, &flt, 3, all + 3, &last2);
+    flt.after = last2;
+    list_last(st, &flt, 1, all + 6, &last3);
+    flt.after = last3;
+    list(st, &flt, 0, NULL);
+    /* an after that is no quote lists nothing */
+    flt.after = "q_0000000000000000";
+    list(st, &flt, 0, NULL);
+    free(last), free(last2), free(last3);
+    flt.after = NULL;
 
-    store_quote_filter by_cust = {.customer = "beta", .page = 1, .per_page = 10};
+    store_quote_filter by_cust = {.customer = "beta", .limit = 10};
     const char *beta[] = {"Q-2026-000004", "Q-2026-000003"};
-    list(st, &by_cust, 2, 2, beta);
-    store_quote_filter by_status = {.status = "sent", .page = 1, .per_page = 10};
-    list(st, &by_status, 2, 2, beta);
-    store_quote_filter by_partner = {.partner = "p_1", .page = 1, .per_page = 10};
+    list(st, &by_cust, 2, beta);
+    store_quote_filter by_status = {.status = "sent", .limit = 10};
+    list(st, &by_status, 2, beta);
+    store_quote_filter by_partner = {.partner = "p_1", .limit = 10};
     const char *odd[] = {"Q-2026-000006", "Q-2026-000004", "Q-2026-000002"};
-    list(st, &by_partner, 3, 3, odd);
-    store_quote_filter combo = {.status = "sent", .partner = "p_1", .page = 1, .per_page = 10};
-    list(st, &combo, 1, 1, odd + 1);
-    store_quote_filter none = {.customer = "nobody", .page = 1, .per_page = 10};
-    list(st, &none, 0, 0, NULL);
+    list(st, &by_partner, 3, odd);
+    store_quote_filter combo = {.status = "sent", .partner = "p_1", .limit = 10};
+    list(st, &combo, 1, odd + 1);
+    store_quote_filter none = {.customer = "nobody", .limit = 10};
+    list(st, &none, 0, NULL);
 
     /* q: substring of number or customer, ASCII case-insensitive, with
      * LIKE's % and _ taken literally */
-    store_quote_filter q = {.q = "acme_", .page = 1, .per_page = 10};
+    store_quote_filter q = {.q = "acme_", .limit = 10};
     const char *acme_[] = {"Q-2026-000006", "Q-2026-000001"};
-    list(st, &q, 2, 2, acme_);
+    list(st, &q, 2, acme_);
     q.q = "ACME";
-    list(st, &q, 3, 3, NULL);
+    list(st, &q, 3, NULL);
     q.q = "%";
     const char *pct[] = {"Q-2026-000005"};
-    list(st, &q, 1, 1, pct);
+    list(st, &q, 1, pct);
     q.q = "2025-0";
-    list(st, &q, 1, 1, all + 6);
+    list(st, &q, 1, all + 6);
     q.q = "";
-    list(st, &q, 7, 7, all);
+    list(st, &q, 7, all);
 
     /* creation time first: make the oldest quote the newest */
     store_close(st);
@@ -1131,9 +1146,8 @@ static void test_store_list_filters_and_pages(void **state)
     free(sql);
     st = open_ok(f->db);
     const char *moved[] = {"Q-2025-000001", "Q-2026-000006"};
-    flt.page = 1;
-    flt.per_page = 2;
-    list(st, &flt, 7, 2, moved);
+    flt.limit = 2;
+    list(st, &flt, 2, moved);
     for (int i = 0; i < 7; i++)
         free(ids[i]);
     store_close(st);
@@ -1144,23 +1158,22 @@ static void test_store_list_bad_filter(void **state)
     fx *f = *state;
     store *st = open_ok(f->db);
     store_quote *items = (store_quote *)1;
-    size_t n = 5, total = 5;
+    size_t n = 5;
     store_quote_filter bad[] = {
-        {.page = 0, .per_page = 10},
-        {.page = 1, .per_page = 0},
-        {.page = 1, .per_page = STORE_PER_PAGE_MAX + 1},
-        {.page = SIZE_MAX, .per_page = 500},
-        {.customer = "", .page = 1, .per_page = 10},
-        {.q = "\xff", .page = 1, .per_page = 10},
+        {.limit = 0},
+        {.limit = STORE_PER_PAGE_MAX + 2},
+        {.after = "", .limit = 10},
+        {.customer = "", .limit = 10},
+        {.q = "\xff", .limit = 10},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        assert_int_equal(store_quote_list(st, &bad[i], &items, &n, &total), CPQD_EINVAL);
+        assert_int_equal(store_quote_list(st, &bad[i], &items, &n), CPQD_EINVAL);
         assert_null(items);
         assert_int_equal(n, 0);
     }
-    assert_int_equal(store_quote_list(st, NULL, &items, &n, &total), CPQD_EINVAL);
-    store_quote_filter max = {.page = 1, .per_page = STORE_PER_PAGE_MAX};
-    assert_int_equal(store_quote_list(st, &max, &items, &n, &total), 0);
+    assert_int_equal(store_quote_list(st, NULL, &items, &n), CPQD_EINVAL);
+    store_quote_filter max = {.limit = STORE_PER_PAGE_MAX + 1};
+    assert_int_equal(store_quote_list(st, &max, &items, &n), 0);
     assert_int_equal(n, 0);
     store_close(st);
 }
@@ -1272,8 +1285,8 @@ static void test_store_utf8_and_json_round_trip(void **state)
     assert_string_equal(got.approval_level, "区域经理");
     store_quote_fini(&got);
 
-    store_quote_filter flt = {.q = "某某科技", .page = 1, .per_page = 10};
-    list(st, &flt, 1, 1, NULL);
+    store_quote_filter flt = {.q = "某某科技", .limit = 10};
+    list(st, &flt, 1, NULL);
     insert_outputs_free(&q);
 
     /* not UTF-8: refused, as PostgreSQL would */

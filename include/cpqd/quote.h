@@ -92,8 +92,9 @@ int quote_create(svc_ctx *c, const char *body, size_t len, const char *idem_key,
 /* GET /v1/quotes/{id} (version 0) and /v1/quotes/{id}/versions/{n}. */
 int quote_get(svc_ctx *c, const char *id, int version, svc_reply *out, cpqd_errs *errs);
 
-/* GET /v1/quotes?customer=&status=&partner=&q=&page=&per_page= (partner
- * callers only ever see their own). */
+/* GET /v1/quotes?customer=&status=&partner=&q=&limit=&after= (partner
+ * callers only ever see their own): f->limit quotes at most, after the
+ * quote f->after (a `next` this list gave the caller). */
 int quote_list(svc_ctx *c, const store_quote_filter *f, svc_reply *out, cpqd_errs *errs);
 
 /* POST /v1/quotes/{id}/revise: a new version from a body like

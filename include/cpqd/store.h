@@ -259,18 +259,19 @@ typedef struct store_quote_filter {
     const char *status;   /* exact */
     const char *partner;  /* exact; the scope of a partner caller goes here */
     const char *q;        /* substring of number or customer id, ASCII case-insensitive */
-    size_t page;          /* 1.. */
-    size_t per_page;      /* 1..STORE_PER_PAGE_MAX */
+    const char *after;    /* a quote id: only quotes listed after it; NULL: from the first */
+    size_t limit;         /* 1..STORE_PER_PAGE_MAX + 1 */
 } store_quote_filter;
 
 /* The latest version of the matching quotes, newest first (the quote's
- * creation time, then its number), one page. *items is a malloc'ed array
- * of n quotes (free each with store_quote_fini, then the array; NULL when
- * n is 0); *total counts all matches (items and total come from one read
- * snapshot). The heavy fields (request, priced) are NULL in list results.
- * CPQD_EINVAL for a page or per_page out of range. */
-int store_quote_list(store *st, const store_quote_filter *f, store_quote **items, size_t *n,
-                     size_t *total);
+ * creation time, then its number), at most limit of them: *items is a
+ * malloc'ed array of n quotes (free each with store_quote_fini, then the
+ * array; NULL when n is 0). With after, the list goes on from that quote
+ * (keyset: quotes created later or at once with a lower number never come
+ * again); an after that is no quote lists nothing. The heavy fields
+ * (request, priced) are NULL in list results. CPQD_EINVAL for a limit out
+ * of range or a filter not UTF-8. */
+int store_quote_list(store *st, const store_quote_filter *f, store_quote **items, size_t *n);
 
 /* One entry of a quote's status history. */
 typedef struct store_event {
@@ -465,6 +466,19 @@ int store_contract_get(store *st, const char *id, store_contract *out);
 int store_contract_by_quote(store *st, const char *quote_id, store_contract *out);
 void store_contract_fini(store_contract *c);
 
+/* Which contracts store_contract_list gives: filters NULL mean any. */
+typedef struct store_contract_filter {
+    const char *customer, *quote, *partner; /* exact ids */
+    const char *after; /* a contract id: only contracts listed after it */
+    size_t limit;      /* 1..STORE_PER_PAGE_MAX + 1 */
+} store_contract_filter;
+/* The matching contracts, newest first (creation time, then number), at
+ * most limit, without their request; an after that is no contract lists
+ * nothing. Ownership as store_receivables_of (free each with
+ * store_contract_fini). CPQD_EINVAL for a bad limit or filter. */
+int store_contract_list(store *st, const store_contract_filter *f, store_contract **items,
+                        size_t *n);
+
 /* The items of contract id (any order): *items is a malloc'ed array of n
  * (free each with store_receivable_fini, then the array; NULL when n is 0). */
 int store_receivables_of(store *st, const char *contract_id, store_receivable **items, size_t *n);
@@ -493,6 +507,8 @@ int store_payment_get(store *st, const char *rid, const char *client_id, store_p
 /* The payments of receivable rid, by paid_on. Ownership as
  * store_receivables_of. */
 int store_payments_of(store *st, const char *rid, store_payment **items, size_t *n);
+/* The payments of every item of contract id, by paid_on. Same ownership. */
+int store_payments_of_contract(store *st, const char *id, store_payment **items, size_t *n);
 void store_payment_fini(store_payment *p);
 
 /* Records that warning `state` ("due_soon", "overdue") of receivable rid

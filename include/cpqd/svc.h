@@ -57,11 +57,34 @@ typedef struct svc_ctx {
     price_store *usage; /* promotion usage counters, read from st */
     const svc_caller *caller;
     date_days today; /* the service's clock */
+    const char *if_match; /* the request's If-Match (docs/api.md "Concurrent edits"), or NULL */
 } svc_ctx;
 
+/* Whether etag (a quoted entity tag) satisfies If-Match `header`: "*",
+ * or a comma-separated list naming it (strong comparison). */
+bool svc_etag_matches(const char *header, const char *etag);
+
+/* ---- one page of a list (docs/api.md "Lists") ----
+ * Every list answers {"items": [...], "next": CURSOR or null} (and the
+ * list's own context members, such as as_of): `limit` items at most, and
+ * `next` is the cursor to pass as `after` for the following page (null:
+ * nothing follows; the event feed's `next` is never null). A cursor is
+ * opaque text the list gave; one another list gave, or made up, is 400. */
+#define SVC_PAGE_DEFAULT 50
+#define SVC_PAGE_MAX 500
+#define SVC_CURSOR_MAX 128 /* bytes of a cursor */
+
+typedef struct svc_page {
+    size_t limit;      /* 1..SVC_PAGE_MAX */
+    const char *after; /* NULL: from the start; else the `next` of the previous page */
+} svc_page;
+
 /* What an operation answers. */
+#define SVC_ETAG_LEN 19 /* a quoted 16-hex-digit entity tag and its NUL */
+
 typedef struct svc_reply {
     int created;              /* 1: something new was stored (201), 0: read or moved (200) */
+    char etag[SVC_ETAG_LEN];  /* the state the body shows ("" if none): the ETag header */
     char *body;               /* malloc'ed text: JSON unless content_type says otherwise */
     const char *content_type; /* NULL: application/json */
 } svc_reply;
