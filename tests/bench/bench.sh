@@ -50,7 +50,7 @@ until curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; do
     [ $i -gt 100 ] && { echo "server did not start" >&2; exit 1; }
     sleep 0.1
 done
-SKU=$(curl -fs "http://127.0.0.1:$PORT/v1/products?per_page=1&mode=goods_with_service" |
+SKU=$(curl -fs "http://127.0.0.1:$PORT/v1/products?limit=1&mode=goods_with_service" |
       sed -n 's/.*"sku": *"\([^"]*\)".*/\1/p' | head -n 1)
 for path in /healthz "/v1/products/$SKU"; do
     echo "\$ wrk -t2 -c64 -d${SECS}s --latency http://127.0.0.1:PORT$path"
@@ -106,7 +106,20 @@ sed "s|@BODY@|$TMP/price-20.json|; s|/v1/price|/v1/quotes|" "$TMP/post.lua" > "$
 echo "\$ wrk -t2 -c16 -d${SECS}s --latency -s post.lua http://127.0.0.1:PORT/v1/quotes"
 wrk -t2 -c16 -d"${SECS}s" --latency -s "$TMP/quote.lua" "http://127.0.0.1:$PORT/v1/quotes" > "$TMP/wrk.txt"
 grep -E 'Requests/sec|Latency  |^ +(50|90|99)%|requests in|Non-2xx' "$TMP/wrk.txt"
-quotes=$(curl -fs "http://127.0.0.1:$PORT/v1/quotes?per_page=1" | sed -n 's/.*"total": *\([0-9]*\).*/\1/p')
+# the quotes stored: the list, page by page (docs/api.md "Lists")
+quotes=$(python3 - "$PORT" <<'PY'
+import json, sys, urllib.request
+n, after = 0, None
+while True:
+    url = f"http://127.0.0.1:{sys.argv[1]}/v1/quotes?limit=500" + (f"&after={after}" if after else "")
+    page = json.load(urllib.request.urlopen(url))
+    n += len(page["items"])
+    after = page["next"]
+    if not after:
+        break
+print(n)
+PY
+)
 bytes=$(cat "$TMP"/bench.db* | wc -c)
 awk -v q="$quotes" -v b="$bytes" 'BEGIN {
     if (q > 0) printf "store: %d quotes in %.1f MiB (db + WAL): %.1f MiB per 1,000 quotes of 20 lines\n",
