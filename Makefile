@@ -162,6 +162,7 @@ bench: deps
 	@$(MAKE) --no-print-directory MODE=release build/release/cpqd build/release/gencat \
 		$(patsubst tests/bench/%.c,build/release/bench/%,$(wildcard tests/bench/bench_*.c))
 	@sh tests/bench/bench.sh build/release
+	@sh tests/bench/bench_instances.sh build/release
 
 # The soak alone (also the last stage of make bench): SOAK_SECONDS
 # (default 600) of wrk on price and configure with SOAK_RELOADS (100).

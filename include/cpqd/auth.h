@@ -64,7 +64,7 @@ typedef struct auth_limits {
 auth_limits auth_role_limits(auth_role r);
 
 #define AUTH_LIMIT_LINES_MAX 20000            /* the request maximum of /v1/price */
-#define AUTH_LIMIT_PER_MINUTE_MAX 100000
+#define AUTH_LIMIT_PER_MINUTE_MAX 6000000 /* 100,000 a second */
 #define AUTH_LIMIT_BYTES_MAX (1ull << 40)
 
 typedef struct auth_key {
