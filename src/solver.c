@@ -47,6 +47,7 @@
 #define SV_EXPLAIN_CONFLICTS 50000 /* conflicts per explanation SAT call */
 #define SV_REPAIR_DECISIONS 64   /* decisions per propagation repair */
 #define SV_PATCH_FLIPS 256       /* changes per repair without propagation */
+#define SV_UP_COVER_WORK 2       /* propagation witnesses: clauses looked at, times the literals */
 #define SV_RC_PER 4                /* remembered reasons per value, */
 #define SV_RC_BYTES (8u << 20)     /* ... at most this much per model per worker */
 
@@ -404,7 +405,8 @@ typedef struct sv_slot {
     sv_ls *ls;       /* local-search witnesses, or NULL */
     /* explanations, on first use (xp_init) */
     sv_up *up;       /* unit propagation with constraints on or off */
-    signed char *model;  /* per SAT variable: a model found by propagation */
+    int *diff;       /* a model found by propagation: where it differs from the local search's */
+    signed char *tmodel; /* test builds: that model in full, checked */
     size_t *vidx;    /* per SAT variable: its flat value index, or SIZE_MAX */
     uint32_t *chmark; /* per SAT variable: 1 + the first choice on it (during a request) */
     sv_rc **rc;      /* per value: remembered minimal reasons */
@@ -440,7 +442,8 @@ static void slot_clear(sv_slot *s)
     free(s->imask);
     free(s->ph);
     ls_free(s->ls);
-    free(s->model);
+    free(s->diff);
+    free(s->tmodel);
     sv_up_free(s->up);
     free(s->vidx);
     free(s->chmark);
@@ -907,6 +910,8 @@ static void prefix_store(sv_run *r, int *lits, size_t n)
 }
 
 static int xp_init(sv_run *r);
+static uint64_t *pool_diff(sv_run *r, const signed char *w, const uint64_t *wbits,
+                           const int *diff, size_t nd);
 
 /* Propagation of every choice with every constraint on (sv_up_base),
  * once per request: false when it is not available (memory) or finds a
@@ -934,6 +939,38 @@ static void up_unbase(sv_run *r)
     if (r->up_based)
         sv_up_reset(r->sl->up);
     r->up_based = false;
+}
+
+/* Each value of mask not yet in have, true (positive) or false, on top
+ * of the propagation of the choices: a conflict proves it cannot be (its
+ * mask bit is cleared), a repair of the local-search configuration is a
+ * witness. Within a work budget: where one value's propagation reaches
+ * far (large tables), SAT calls, each witnessing many values, cost less
+ * per value. */
+static void up_cover(sv_run *r, const uint64_t *have, bool positive, uint64_t *mask)
+{
+    sv_slot *sl = r->sl;
+    const solver_model *m = r->m;
+    const signed char *w = ls_valid(sl->ls);
+    uint64_t *wbits = w ? calloc(sl->words, sizeof(uint64_t)) : NULL;
+    if (!wbits)
+        return;
+    for (size_t i = 0; i < m->nvals; i++)
+        if (w[m->vlit[i]] > 0)
+            bit_set(wbits, i);
+    size_t start = sv_up_work(sl->up), budget = SV_UP_COVER_WORK * m->nlits;
+    for (size_t i = 0; i < m->nvals && sv_up_work(sl->up) - start < budget; i++) {
+        if (bit(have, i) || !bit(mask, i))
+            continue;
+        size_t nd = 0;
+        int l = positive ? m->vlit[i] : -m->vlit[i];
+        int t = sv_up_test_lit(sl->up, l, w, SV_REPAIR_DECISIONS, sl->diff, &nd);
+        if (t < 0)
+            mask[i / 64] &= ~((uint64_t)1 << (i % 64));
+        else if (t > 0)
+            witness_use(r, pool_diff(r, w, wbits, sl->diff, nd));
+    }
+    free(wbits);
 }
 
 /* Clears from mask the values of mask not in have that propagation of
@@ -976,16 +1013,20 @@ static int domains(sv_run *r, const sv_prefix *known, size_t nlits)
     int res;
     ls_cover(r, r->can_t, true, mask);
     bool based = up_base(r);
-    if (based)
+    if (based) {
         up_decide(r, r->can_t, true, mask);
+        up_cover(r, r->can_t, true, mask);
+    }
     while ((res = cover_step(r, r->can_t, true, mask)) == 10)
         ls_cover(r, r->can_t, true, mask);
     if (res == 0 || res == 20) {
         for (size_t k = 0; k < words; k++)
             mask[k] = r->can_t[k] & r->sl->imask[k] & (known ? ~known->impl[k] : ~(uint64_t)0);
         ls_cover(r, r->can_f, false, mask);
-        if (based)
+        if (based) {
             up_decide(r, r->can_f, false, mask);
+            up_cover(r, r->can_f, false, mask);
+        }
         while ((res = cover_step(r, r->can_f, false, mask)) == 10)
             ls_cover(r, r->can_f, false, mask);
     }
@@ -1069,8 +1110,12 @@ static int xp_init(sv_run *r)
     sl->chmark = calloc((size_t)m->nsat + 1, sizeof(uint32_t));
     sl->rc = calloc(m->nvals ? m->nvals : 1, sizeof(sv_rc *));
     sl->nvals_rc = m->nvals;
-    sl->model = calloc((size_t)m->nsat + 1, 1);
-    if (!sl->vidx || !sl->chmark || !sl->rc || !sl->model ||
+    sl->diff = malloc(((size_t)m->nsat + 1) * sizeof(int));
+#ifdef CPQD_TESTING
+    if (!(sl->tmodel = malloc((size_t)m->nsat + 1)))
+        return CPQD_ENOMEM;
+#endif
+    if (!sl->vidx || !sl->chmark || !sl->rc || !sl->diff ||
         !(sl->up = sv_up_new(m)))
         return CPQD_ENOMEM;
     for (size_t v = 0; v <= (size_t)m->nsat; v++)
@@ -1186,18 +1231,39 @@ static bool pool_has(sv_run *r, const int *lits, size_t n)
 
 static int lit_cmp(const void *a, const void *b);
 
-/* Pools a valid configuration found by propagation (model: per SAT
- * variable). Test builds check it against every clause first. */
-static void pool_model(sv_run *r, const signed char *model)
+/* Pools the valid configuration found by propagation: w (per SAT
+ * variable) but for the literals diff[0..nd); wbits: w's value bits, if
+ * known (else read from w). Returns the witness. Test builds check it
+ * against every clause first. */
+static uint64_t *pool_diff(sv_run *r, const signed char *w, const uint64_t *wbits,
+                           const int *diff, size_t nd)
 {
+    sv_slot *sl = r->sl;
+    const solver_model *m = r->m;
 #ifdef CPQD_TESTING
-    if (sv_up_violated(r->sl->up, model, NULL, 0) != 0)
+    memcpy(sl->tmodel, w, (size_t)m->nsat + 1);
+    for (size_t k = 0; k < nd; k++)
+        sl->tmodel[diff[k] < 0 ? -diff[k] : diff[k]] = diff[k] > 0;
+    if (sv_up_violated(sl->up, sl->tmodel, NULL, 0) != 0)
         abort(); /* a witness that is not one: never to be trusted */
 #endif
     uint64_t *wit = pool_slot(r);
-    for (size_t i = 0; i < r->m->nvals; i++)
-        if (model[r->m->vlit[i]])
+    if (wbits)
+        memcpy(wit, wbits, sl->words * sizeof(uint64_t));
+    else
+        for (size_t i = 0; i < m->nvals; i++)
+            if (w[m->vlit[i]] > 0)
+                bit_set(wit, i);
+    for (size_t k = 0; k < nd; k++) {
+        size_t i = sl->vidx[diff[k] < 0 ? -diff[k] : diff[k]];
+        if (i == SIZE_MAX)
+            continue;
+        if (diff[k] > 0)
             bit_set(wit, i);
+        else
+            wit[i / 64] &= ~((uint64_t)1 << (i % 64));
+    }
+    return wit;
 }
 
 /* Whether a remembered result had value q not excluded under choices
@@ -1229,16 +1295,17 @@ static int xtest(sv_run *r, const int *lits, size_t nl, const size_t *sels, size
 {
     sv_slot *sl = r->sl;
     const signed char *w = ls_valid(sl->ls);
-    signed char *model = sels ? NULL : sl->model;
+    size_t nd = 0;
     /* the repair alone first when few constraints are on (then it
      * usually works); with every constraint on, the values tested are
      * excluded under more choices and usually still under these: found by
      * propagation */
-    int res = w && sels && sv_up_patch(sl->up, lits, nl, sels, ns, w, SV_PATCH_FLIPS, NULL) ? 1 : 0;
+    int res = w && sels && sv_up_patch(sl->up, lits, nl, sels, ns, w, SV_PATCH_FLIPS) ? 1 : 0;
     if (!res)
-        res = sv_up_test(sl->up, lits, nl, sels, ns, w, SV_REPAIR_DECISIONS, &r->xs.core, model);
-    if (res > 0 && model)
-        pool_model(r, model);
+        res = sv_up_test(sl->up, lits, nl, sels, ns, w, SV_REPAIR_DECISIONS, &r->xs.core,
+                         sels ? NULL : sl->diff, &nd);
+    if (res > 0 && !sels)
+        pool_diff(r, w, NULL, sl->diff, nd);
     return res;
 }
 

@@ -141,17 +141,19 @@ bool sv_up_refute(sv_up *u, const int *assume, size_t n, const size_t *sels, siz
  * looked at, and each one false is made true by a decision on one of its
  * free literals (propagated), at most max_decisions times. Returns -1
  * (refuted: core), 1 (an assignment satisfies every clause that is on
- * and the assumptions: a proof that they hold together; copied to model
- * if not NULL, for the variables of the clauses) or 0 (nothing proved). */
+ * and the assumptions: a proof that they hold together; if diff is not
+ * NULL, its literals that differ from w go there, *ndiff of them, at
+ * most one per variable) or 0 (nothing proved). */
 int sv_up_test(sv_up *u, const int *assume, size_t n, const size_t *sels, size_t nsels,
-               const signed char *w, size_t max_decisions, sv_up_core *core, signed char *model);
+               const signed char *w, size_t max_decisions, sv_up_core *core, int *diff,
+               size_t *ndiff);
 /* Only the repair of sv_up_test, without propagation (cheaper when the
  * answer is yes): w changed to make the assumptions true, then each
  * clause that is on and false made true by changing one of its
- * unchanged variables, at most max_flips changes. True: a model, as for
- * sv_up_test. False proves nothing. */
+ * unchanged variables, at most max_flips changes. True: a model exists,
+ * as for sv_up_test. False proves nothing. */
 int sv_up_patch(sv_up *u, const int *assume, size_t n, const size_t *sels, size_t nsels,
-                const signed char *w, size_t max_flips, signed char *model);
+                const signed char *w, size_t max_flips);
 /* Many literals under the same assumptions, every constraint on: assumes
  * assume[0..n) and propagates once (false, and nothing kept, if that
  * conflicts already); then sv_up_refute_lit(l) tells, as sv_up_refute
@@ -161,12 +163,15 @@ int sv_up_patch(sv_up *u, const int *assume, size_t n, const size_t *sels, size_
 bool sv_up_base(sv_up *u, const int *assume, size_t n);
 bool sv_up_refute_lit(sv_up *u, int l, sv_up_core *core);
 /* On top of sv_up_base, as sv_up_test with l added (no core). */
-int sv_up_test_lit(sv_up *u, int l, const signed char *w, size_t max_decisions,
-                   signed char *model);
+int sv_up_test_lit(sv_up *u, int l, const signed char *w, size_t max_decisions, int *diff,
+                   size_t *ndiff);
 void sv_up_reset(sv_up *u);
 /* The clauses that are on (as for sv_up_refute) and false under a (1
  * true, else false, per SAT variable). For checks. */
 size_t sv_up_violated(sv_up *u, const signed char *a, const size_t *sels, size_t nsels);
+/* Clauses looked at by propagation and repairs so far (a measure of
+ * work, for budgets). */
+size_t sv_up_work(const sv_up *u);
 /* The value of literal l after sv_up_base: 1 true, -1 false (so proved
  * under the base's assumptions), 0 undecided. */
 int sv_up_val(const sv_up *u, int l);

@@ -46,6 +46,7 @@ struct sv_up {
     unsigned char *sseen; /* per selector, for the analysis */
     bool oom;            /* a watch list could not grow: no conclusion this query */
     size_t base;         /* trail length after sv_up_base (0 without one) */
+    size_t work;         /* clauses looked at, in all (sv_up_work) */
     int *occ;            /* the variables that occur in some clause, ascending */
     size_t nocc;
     uint32_t *ostart;    /* literal x's clauses: cocc[ostart[x] .. ostart[x + 1]), */
@@ -260,6 +261,7 @@ static uint32_t propagate(sv_up *u)
         uint32_t *w = u->watch[x];
         uint32_t i = 0, j = 0, n = u->nwatch[x];
         uint32_t confl = UP_NONE;
+        u->work += n;
         while (i < n) {
             uint32_t c = w[i++];
             if (!sel_on(u, c) || confl != UP_NONE) {
@@ -402,7 +404,7 @@ static bool run(sv_up *u, const int *assume, size_t n, bool units, sv_up_core *c
 bool sv_up_refute(sv_up *u, const int *assume, size_t n, const size_t *sels, size_t nsels,
                   sv_up_core *core)
 {
-    return sv_up_test(u, assume, n, sels, nsels, NULL, 0, core, NULL) < 0;
+    return sv_up_test(u, assume, n, sels, nsels, NULL, 0, core, NULL, NULL) < 0;
 }
 
 /* The ranges of cocc holding literal x's clauses that are on: into
@@ -447,7 +449,7 @@ static bool holds(const sv_up *u, int l, const signed char *w)
 
 /* After a propagation without conflict: the assignment w overlaid with
  * the trail, repaired (see sv_up_test); 1 with the model, or 0. */
-static int repair(sv_up *u, const signed char *w, size_t max_decisions, signed char *model)
+static int repair(sv_up *u, const signed char *w, size_t max_decisions, int *diff, size_t *ndiff)
 {
     bool ok = w != NULL && !u->oom;
     size_t scan = 0, dec = 0;
@@ -462,6 +464,7 @@ static int repair(sv_up *u, const signed char *w, size_t max_decisions, signed c
             uint32_t c = u->cocc[k];
             int pick = 0;
             bool sat = false;
+            u->work++;
             for (uint32_t j = u->cstart[c]; j < u->cstart[c + 1] && !sat; j++) {
                 int cl = u->lits[j];
                 sat = holds(u, cl, w);
@@ -480,16 +483,20 @@ static int repair(sv_up *u, const signed char *w, size_t max_decisions, signed c
     }
     if (!ok || u->oom)
         return 0;
-    if (model)
-        for (size_t k = 0; k < u->nocc; k++) {
-            int v = u->occ[k];
-            model[v] = u->val[v] ? u->val[v] > 0 : w[v] > 0;
+    if (diff) {
+        *ndiff = 0;
+        for (size_t t = 0; t < u->ntrail; t++) {
+            int l = u->trail[t];
+            if ((l > 0) != (w[l < 0 ? -l : l] > 0))
+                diff[(*ndiff)++] = l;
         }
+    }
     return 1;
 }
 
 int sv_up_test(sv_up *u, const int *assume, size_t n, const size_t *sels, size_t nsels,
-               const signed char *w, size_t max_decisions, sv_up_core *core, signed char *model)
+               const signed char *w, size_t max_decisions, sv_up_core *core, int *diff,
+               size_t *ndiff)
 {
     backtrack(u, 0);
     u->oom = false;
@@ -497,7 +504,7 @@ int sv_up_test(sv_up *u, const int *assume, size_t n, const size_t *sels, size_t
     for (size_t k = 0; sels && k < nsels; k++)
         u->on[sels[k]] = 1;
     set_onl(u, sels, nsels);
-    int res = run(u, assume, n, true, core) ? -1 : repair(u, w, max_decisions, model);
+    int res = run(u, assume, n, true, core) ? -1 : repair(u, w, max_decisions, diff, ndiff);
     backtrack(u, 0);
     u->oom = false;
     for (size_t k = 0; sels && k < nsels; k++)
@@ -505,36 +512,26 @@ int sv_up_test(sv_up *u, const int *assume, size_t n, const size_t *sels, size_t
     return res;
 }
 
-int sv_up_test_lit(sv_up *u, int l, const signed char *w, size_t max_decisions,
-                   signed char *model)
+int sv_up_test_lit(sv_up *u, int l, const signed char *w, size_t max_decisions, int *diff,
+                   size_t *ndiff)
 {
     int res;
     if (up_val(u, l) < 0)
         res = -1;
     else
-        res = run(u, &l, 1, false, NULL) ? -1 : repair(u, w, max_decisions, model);
+        res = run(u, &l, 1, false, NULL) ? -1 : repair(u, w, max_decisions, diff, ndiff);
     backtrack(u, u->base);
     u->oom = false;
     return res;
 }
 
-int sv_up_patch(sv_up *u, const int *assume, size_t n, const size_t *sels, size_t nsels,
-                const signed char *w, size_t max_flips, signed char *model)
+/* The repair of sv_up_patch on the trail from position from (before it,
+ * the trail must agree with w). 1 with diff as for sv_up_test, or 0. */
+static int patch(sv_up *u, const signed char *w, size_t from, size_t max_flips, int *diff,
+                 size_t *ndiff)
 {
-    backtrack(u, 0);
-    u->all_on = sels == NULL;
-    for (size_t k = 0; sels && k < nsels; k++)
-        u->on[sels[k]] = 1;
-    set_onl(u, sels, nsels);
     bool ok = true;
-    for (size_t k = 0; k < n && ok; k++) {
-        int l = assume[k];
-        if (up_val(u, l) == 0)
-            assign(u, l, UP_NONE);
-        else
-            ok = up_val(u, l) > 0;
-    }
-    size_t scan = 0, flips = 0;
+    size_t scan = from, flips = 0;
     while (ok && scan < u->ntrail) {
         int l = u->trail[scan++], v = l < 0 ? -l : l;
         if ((l > 0) == (w[v] > 0))
@@ -545,6 +542,7 @@ int sv_up_patch(sv_up *u, const int *assume, size_t n, const size_t *sels, size_
             uint32_t c = u->cocc[k];
             int pick = 0;
             bool sat = false;
+            u->work++;
             for (uint32_t j = u->cstart[c]; j < u->cstart[c + 1] && !sat; j++) {
                 int cl = u->lits[j];
                 sat = holds(u, cl, w);
@@ -560,11 +558,34 @@ int sv_up_patch(sv_up *u, const int *assume, size_t n, const size_t *sels, size_
             assign(u, pick, UP_NONE);
         }
     }
-    if (ok && model)
-        for (size_t k = 0; k < u->nocc; k++) {
-            int v = u->occ[k];
-            model[v] = u->val[v] ? u->val[v] > 0 : w[v] > 0;
+    if (ok && diff) {
+        *ndiff = 0;
+        for (size_t t = from; t < u->ntrail; t++) {
+            int l = u->trail[t];
+            if ((l > 0) != (w[l < 0 ? -l : l] > 0))
+                diff[(*ndiff)++] = l;
         }
+    }
+    return ok;
+}
+
+int sv_up_patch(sv_up *u, const int *assume, size_t n, const size_t *sels, size_t nsels,
+                const signed char *w, size_t max_flips)
+{
+    backtrack(u, 0);
+    u->all_on = sels == NULL;
+    for (size_t k = 0; sels && k < nsels; k++)
+        u->on[sels[k]] = 1;
+    set_onl(u, sels, nsels);
+    bool ok = true;
+    for (size_t k = 0; k < n && ok; k++) {
+        int l = assume[k];
+        if (up_val(u, l) == 0)
+            assign(u, l, UP_NONE);
+        else
+            ok = up_val(u, l) > 0;
+    }
+    ok = ok && patch(u, w, 0, max_flips, NULL, NULL);
     backtrack(u, 0);
     for (size_t k = 0; sels && k < nsels; k++)
         u->on[sels[k]] = 0;
@@ -616,6 +637,11 @@ size_t sv_up_violated(sv_up *u, const signed char *a, const size_t *sels, size_t
     for (size_t k = 0; sels && k < nsels; k++)
         u->on[sels[k]] = 0;
     return bad;
+}
+
+size_t sv_up_work(const sv_up *u)
+{
+    return u->work;
 }
 
 int sv_up_val(const sv_up *u, int l)
