@@ -959,9 +959,12 @@ static void up_cover(sv_run *r, const uint64_t *have, bool positive, uint64_t *m
         if (w[m->vlit[i]] > 0)
             bit_set(wbits, i);
     size_t start = sv_up_work(sl->up), budget = SV_UP_COVER_WORK * m->nlits;
+    size_t wins = 0, fails = 0;
     for (size_t i = 0; i < m->nvals && sv_up_work(sl->up) - start < budget; i++) {
         if (bit(have, i) || !bit(mask, i))
             continue;
+        if (fails > SV_LS_FAILS + 2 * wins)
+            break; /* mostly failing here: leave the rest to the solver */
         size_t nd = 0;
         int l = positive ? m->vlit[i] : -m->vlit[i];
         int t = sv_up_test_lit(sl->up, l, w, SV_REPAIR_DECISIONS, sl->diff, &nd);
@@ -969,6 +972,8 @@ static void up_cover(sv_run *r, const uint64_t *have, bool positive, uint64_t *m
             mask[i / 64] &= ~((uint64_t)1 << (i % 64));
         else if (t > 0)
             witness_use(r, pool_diff(r, w, wbits, sl->diff, nd));
+        wins += t != 0;
+        fails += t == 0;
     }
     free(wbits);
 }
