@@ -978,6 +978,15 @@ static void up_cover(sv_run *r, const uint64_t *have, bool positive, uint64_t *m
     free(wbits);
 }
 
+/* Whether some value of mask is not in have. */
+static bool undecided(const sv_run *r, const uint64_t *have, const uint64_t *mask)
+{
+    for (size_t k = 0; k < r->sl->words; k++)
+        if (mask[k] & ~have[k])
+            return true;
+    return false;
+}
+
 /* Clears from mask the values of mask not in have that propagation of
  * the choices (sv_up_base) decided: false (positive: they are excluded)
  * or true (else: they are implied). A propagation conflict is a proof. */
@@ -1017,8 +1026,9 @@ static int domains(sv_run *r, const sv_prefix *known, size_t nlits)
         mask[k] = known ? ~known->excl[k] : ~(uint64_t)0;
     int res;
     ls_cover(r, r->can_t, true, mask);
-    bool based = up_base(r);
-    if (based) {
+    /* propagation only when values are left to decide: when witnesses
+     * decided them all, it would cost more than it saves */
+    if (undecided(r, r->can_t, mask) && up_base(r)) {
         up_decide(r, r->can_t, true, mask);
         up_cover(r, r->can_t, true, mask);
     }
@@ -1028,7 +1038,7 @@ static int domains(sv_run *r, const sv_prefix *known, size_t nlits)
         for (size_t k = 0; k < words; k++)
             mask[k] = r->can_t[k] & r->sl->imask[k] & (known ? ~known->impl[k] : ~(uint64_t)0);
         ls_cover(r, r->can_f, false, mask);
-        if (based) {
+        if (undecided(r, r->can_f, mask) && up_base(r)) {
             up_decide(r, r->can_f, false, mask);
             up_cover(r, r->can_f, false, mask);
         }

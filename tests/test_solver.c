@@ -1554,7 +1554,7 @@ static void test_solver_random_sessions_every_reason_minimal(void **state)
     (void)state;
     const char *env = getenv("CPQD_SOLVER_REASON_SEED");
     uint64_t base = env ? strtoull(env, NULL, 10) : 20261207;
-    int models = getenv("CPQD_SOLVER_MODELS") ? atoi(getenv("CPQD_SOLVER_MODELS")) : 400;
+    int models = getenv("CPQD_SOLVER_MODELS") ? atoi(getenv("CPQD_SOLVER_MODELS")) : 250;
     print_message("random sessions: base seed %llu (CPQD_SOLVER_REASON_SEED), %d models\n",
                   (unsigned long long)base, models);
     char *dir = tu_tmpdir();

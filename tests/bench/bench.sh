@@ -192,6 +192,78 @@ if [ -d "$CB" ]; then
     kill -TERM "$PID"
     wait "$PID" && echo "server exited 0 on SIGTERM"
     PID=""
+
+    echo
+    echo "== configurator: full explanations (every excluded value with its minimal reason) over random"
+    echo "   sessions of 5-40 choices (seed 7), in-process then as POST /v1/configure (explain full) on one"
+    echo "   keep-alive loopback connection to a fresh server; 3 runs (the first also checks every reason"
+    echo "   against a fresh SAT solver: --verify), then the median of the 3 runs for each figure"
+    for spec in "medium 50" "big 17"; do
+        set -- $spec
+        SKU=$(sed -n 's/^  - sku: *"\{0,1\}\([^"]*\)"\{0,1\} *$/\1/p' "$TMP/cb/$1/catalog.yaml" | head -n 1)
+        : > "$TMP/xp-$1.txt"
+        for run in 1 2 3; do
+            verify=""
+            [ "$1" = medium ] && [ $run -eq 1 ] && verify="--verify"
+            PORT=$(free_port)
+            "$B/cpqd" serve --catalogs "$TMP/cb/$1" --listen 127.0.0.1:"$PORT" --log-level error \
+                --db "$TMP/xp.db" &
+            PID=$!
+            i=0
+            until curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; do
+                i=$((i + 1))
+                [ $i -gt 100 ] && { echo "server did not start" >&2; exit 1; }
+                sleep 0.1
+            done
+            echo "(run $run; the server: cpqd serve --catalogs cb/$1 --listen 127.0.0.1:PORT)"
+            rc=0
+            timeout 600 "$B/bench/bench_config" "$TMP/cb/$1/catalog.yaml" --walk "$2" --steps 5-40 \
+                --seed 7 --explain full $verify --http "$PORT" --product "$SKU" > "$TMP/xp.txt" || rc=$?
+            cat "$TMP/xp.txt"
+            cat "$TMP/xp.txt" >> "$TMP/xp-$1.txt"
+            kill -TERM "$PID"
+            wait "$PID" || true
+            PID=""
+            rm -f "$TMP"/xp.db*
+            [ $rc -eq 0 ] || { echo "FAILED: bench_config exited $rc"; exit 1; }
+        done
+        # the median of the 3 runs, figure by figure
+        awk -v model="$1" '
+            function med(a, b, c) { return a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b)) }
+            /^latency per step: /    { n1++; ip50[n1] = $5; ip99[n1] = $11; imax[n1] = $14 }
+            /^latency per request: / { n2++; hp50[n2] = $5; hp95[n2] = $8; hp99[n2] = $11; hmax[n2] = $14 }
+            /^reasons \(explain full\)/ { trunc += $8 }
+            /^excluded values in the answers/ { htrunc += $NF }
+            END {
+                printf "%s, median of 3 runs: POST /v1/configure explain full p50 %.3f, p95 %.3f, p99 %.3f, max %.3f ms; in-process p50 %.3f, p99 %.3f, max %.3f ms; truncated reasons: %d in-process, %d over HTTP\n",
+                    model, med(hp50[1], hp50[2], hp50[3]), med(hp95[1], hp95[2], hp95[3]),
+                    med(hp99[1], hp99[2], hp99[3]), med(hmax[1], hmax[2], hmax[3]),
+                    med(ip50[1], ip50[2], ip50[3]), med(ip99[1], ip99[2], ip99[3]),
+                    med(imax[1], imax[2], imax[3]), trunc, htrunc }' "$TMP/xp-$1.txt" >> "$TMP/xp-summary.txt"
+        tail -n 1 "$TMP/xp-summary.txt"
+    done
+
+    echo
+    echo "== cpqd check of Automotive02 (14,010 features, 237,685 clauses): load, compile, valid"
+    echo "   domains and a minimal reason for each of its 1,402 dead or core feature values; 3 runs"
+    : > "$TMP/check-times.txt"
+    for run in 1 2 3; do
+        echo "\$ $B/cpqd check cb/automotive02"
+        t0=$(date +%s.%N)
+        rc=0
+        "$B/cpqd" check "$TMP/cb/automotive02" > "$TMP/check.out" 2> "$TMP/check.err" || rc=$?
+        t1=$(date +%s.%N)
+        awk -v a="$t0" -v b="$t1" -v rc=$rc -v f="$(grep -c '^warning:' "$TMP/check.err")" \
+            -v t="$(grep -c 'explanation truncated' "$TMP/check.err")" 'BEGIN {
+            printf "%.2f s, exit %d, %d findings, %d with a truncated reason\n", b - a, rc, f, t }' |
+            tee -a "$TMP/check-times.txt"
+    done
+    sort -n "$TMP/check-times.txt" | sed -n 2p | awk '{ printf "cpqd check of Automotive02, median of 3 runs: %s s\n", $1 }' |
+        tee -a "$TMP/xp-summary.txt"
+
+    echo
+    echo "== configurator, issue 17 figures (medians of 3 runs, from the two sections above)"
+    cat "$TMP/xp-summary.txt"
 else
     echo "skipped: $CB not found (set CPQD_SHARED)"
 fi
