@@ -6,29 +6,36 @@
  * every constraint on and an explanation solver with constraints under
  * selectors, CaDiCaL instances kept across requests and queried under
  * assumptions; a pool of witness configurations; the results of recent
- * requests; a local-search state), valid domains, minimal explanations,
- * the completeness test and the BOM roll-up.
- * Does not own: compiling models (solver_build.c), static checks
- * (solver_check.c).
+ * requests; a local-search state; a propagation index (solver_up.c);
+ * remembered minimal reasons), valid domains, minimal explanations, the
+ * completeness test and the BOM roll-up.
+ * Does not own: compiling models (solver_build.c), unit propagation
+ * (solver_up.c), static checks (solver_check.c).
  *
  * Valid domains: every value starts unknown; every valid configuration
- * found that satisfies the choices (pooled, found by local search from a
- * known one, or a SAT model) marks the values true in it "can be true"
- * and the others "can be false"; a remembered result for a subset of the
- * choices gives the values still excluded and implied. Then one SAT call
- * at a time with a temporary clause (ccadical_constrain) "one of the
- * values not yet seen true is true", decision phases toward those
- * values, either finds a configuration that covers at least one more, or
- * proves all of them excluded at once; the same with "one of the values
- * not yet seen false is false" for implied values (not needed for
+ * found that satisfies the choices (pooled, found by local search or by
+ * a propagation repair from a known one, or a SAT model) marks the
+ * values true in it "can be true" and the others "can be false"; a
+ * remembered result for a subset of the choices gives the values still
+ * excluded and implied, and propagation of the choices decides more.
+ * Then one SAT call at a time with a temporary clause (ccadical_constrain)
+ * "one of the values not yet seen true is true", decision phases toward
+ * those values, either finds a configuration that covers at least one
+ * more, or proves all of them excluded at once; the same with "one of the
+ * values not yet seen false is false" for implied values (not needed for
  * attributes of always active instances). The answer is exact: no value
- * is decided by anything but a valid configuration or an UNSAT proof.
+ * is decided by anything but a valid configuration or a proof that it
+ * cannot hold (an UNSAT answer, or a propagation conflict).
  *
- * Explanations: from the failed assumptions of the UNSAT call, deletion
- * over the choices (each removal re-solved; a removal that keeps UNSAT
- * shrinks the set to the new core), then deletion over the selectors with
- * the choices fixed. Both are minimal (see docs/configurator.md); a
- * budget of SAT calls per request bounds the work.
+ * Explanations: a first sufficient set from a propagation conflict (else
+ * the failed assumptions of an UNSAT call), then deletion over the
+ * choices (every constraint on), then over the selectors with the
+ * choices fixed; each test answered by a witness, a remembered result or
+ * a repair (can hold), a propagation conflict (cannot: the set shrinks to
+ * its core), or, failing those, a SAT call. Minimal reasons are
+ * remembered per value and reused by every request that has their
+ * choices. See docs/configurator.md; a budget of SAT calls per request
+ * bounds the work.
  */
 #include "solver_int.h"
 
@@ -1112,9 +1119,9 @@ static void use_sat(sv_run *r)
     r->guarded = false;
 }
 
-/* The explanation engines of the slot, on first use: propagation, the
- * value index of every SAT variable, remembered reasons and the guarded
- * local search (optional). */
+/* The propagation engine of the slot and what goes with it, on first
+ * use: the value index of every SAT variable, remembered reasons, a
+ * buffer for repaired models. */
 static int xp_init(sv_run *r)
 {
     sv_slot *sl = r->sl;
@@ -1479,9 +1486,9 @@ static int explain(sv_run *r, int q, const sv_up_core *first, solver_explain lvl
     bool full = lvl == SOLVER_EXPLAIN_FULL, trunc = false, known = false;
     size_t vi = q ? r->sl->vidx[q] : SIZE_MAX;
     int res;
-    if (vi != SIZE_MAX && rc_find(r, vi, full, chs, &nchs, sels, &nsels)) {
+    bool remembered = vi != SIZE_MAX && rc_find(r, vi, full, chs, &nchs, sels, &nsels);
+    if (remembered)
         goto fill;
-    }
     /* a sufficient set: a propagation conflict, else the SAT solver's core */
     if (!first && up_test(r, NULL, 0, q, NULL, 0))
         first = &x->core;
@@ -1623,7 +1630,7 @@ fill:
     rc = reason_fill(r, chs, nchs, sels, nsels, out);
     out->truncated = trunc;
     r->truncated |= trunc;
-    if (!rc && !trunc && vi != SIZE_MAX)
+    if (!rc && !trunc && vi != SIZE_MAX && !remembered)
         rc_store(r, vi, chs, nchs, sels, nsels, full);
     return rc;
 }
