@@ -3,15 +3,17 @@
  * switched on or off, for explanations (solver.c).
  *
  * Owns: a clause index of the model (each clause without its selector
- * literal, and the selector it belongs to), two watched literals per
- * clause, and one query: "do these assumptions, with all constraints on
- * or only these, lead to a conflict by unit propagation alone?". A
- * conflict is a proof that they cannot hold together (propagation is
- * sound), and its cone in the implication graph names the assumptions
- * and the constraints (selectors) it used: a sufficient reason, often
- * already minimal. No conflict proves nothing.
- * Does not own: deciding anything from "no conflict" (solver.c then
- * looks for a witness, or asks the SAT solver).
+ * literal, and the selector it belongs to; per literal its clauses,
+ * sorted by selector), two watched literals per clause, and two kinds of
+ * query with all constraints on or only some. "Do these assumptions lead
+ * to a conflict by unit propagation alone?": a conflict is a proof that
+ * they cannot hold together (propagation is sound), and its cone in the
+ * implication graph names the assumptions and the constraints
+ * (selectors) it used: a sufficient reason, often already minimal. "Can a
+ * given valid configuration be repaired into one with these assumptions
+ * true?": an assignment that ends with every clause that is on true is a
+ * proof that they can hold together. A query that concludes neither
+ * proves nothing; solver.c then asks the SAT solver.
  *
  * Constraint clauses of a switched-off selector are skipped, not
  * satisfied by an assignment: within one query the set of switched-on
@@ -47,8 +49,6 @@ struct sv_up {
     bool oom;            /* a watch list could not grow: no conclusion this query */
     size_t base;         /* trail length after sv_up_base (0 without one) */
     size_t work;         /* clauses looked at, in all (sv_up_work) */
-    int *occ;            /* the variables that occur in some clause, ascending */
-    size_t nocc;
     uint32_t *ostart;    /* literal x's clauses: cocc[ostart[x] .. ostart[x + 1]), */
     uint32_t *ogstart;   /* ... those of no constraint before ogstart[x], then by selector */
     uint32_t *cocc;
@@ -87,7 +87,6 @@ void sv_up_free(sv_up *u)
     free(u->on);
     free(u->seen);
     free(u->sseen);
-    free(u->occ);
     free(u->ostart);
     free(u->ogstart);
     free(u->cocc);
@@ -117,13 +116,15 @@ sv_up *sv_up_new(const solver_model *m)
     sv_up *u = calloc(1, sizeof(*u));
     if (!u)
         return NULL;
-    size_t nv = (size_t)m->nsat + 1;
+    size_t nv = (size_t)m->nsat + 1, ncl = 0;
+    for (size_t i = 0; i < m->nlits; i++)
+        ncl += m->clauses[i] == 0;
     u->nvar = m->nsat;
     u->sel_of_var = malloc(nv * sizeof(size_t));
-    u->cstart = malloc((m->nclauses + 1) * sizeof(uint32_t));
-    u->csel = malloc((m->nclauses + 1) * sizeof(uint32_t));
+    u->cstart = malloc((ncl + 1) * sizeof(uint32_t));
+    u->csel = malloc((ncl + 1) * sizeof(uint32_t));
     u->lits = malloc((m->nlits ? m->nlits : 1) * sizeof(int));
-    u->units = malloc((m->nclauses + 1) * sizeof(uint32_t));
+    u->units = malloc((ncl + 1) * sizeof(uint32_t));
     u->watch = calloc(2 * nv, sizeof(uint32_t *));
     u->nwatch = calloc(2 * nv, sizeof(uint32_t));
     u->capwatch = calloc(2 * nv, sizeof(uint32_t));
@@ -170,10 +171,9 @@ sv_up *sv_up_new(const solver_model *m)
     }
     u->ncl = c;
     u->cstart[c] = n;
-    u->occ = malloc(nv * sizeof(int));
     u->ostart = calloc(2 * nv + 1, sizeof(uint32_t));
     u->cocc = malloc((n ? n : 1) * sizeof(uint32_t));
-    if (!u->occ || !u->ostart || !u->cocc)
+    if (!u->ostart || !u->cocc)
         goto fail;
     for (uint32_t k = 0; k < n; k++)
         u->ostart[up_x(u->lits[k]) + 1]++;
@@ -216,9 +216,6 @@ sv_up *sv_up_new(const solver_model *m)
     free(fill);
     free(bstart);
     free(order);
-    for (size_t v = 1; v < nv; v++)
-        if (u->ostart[2 * v + 2] > u->ostart[2 * v])
-            u->occ[u->nocc++] = (int)v;
     return u;
 fail:
     sv_up_free(u);
@@ -525,13 +522,12 @@ int sv_up_test_lit(sv_up *u, int l, const signed char *w, size_t max_decisions, 
     return res;
 }
 
-/* The repair of sv_up_patch on the trail from position from (before it,
- * the trail must agree with w). 1 with diff as for sv_up_test, or 0. */
-static int patch(sv_up *u, const signed char *w, size_t from, size_t max_flips, int *diff,
-                 size_t *ndiff)
+/* The repair of sv_up_patch on the trail: 1 when it ends with every
+ * clause that is on true, else 0. */
+static int patch(sv_up *u, const signed char *w, size_t max_flips)
 {
     bool ok = true;
-    size_t scan = from, flips = 0;
+    size_t scan = 0, flips = 0;
     while (ok && scan < u->ntrail) {
         int l = u->trail[scan++], v = l < 0 ? -l : l;
         if ((l > 0) == (w[v] > 0))
@@ -558,14 +554,6 @@ static int patch(sv_up *u, const signed char *w, size_t from, size_t max_flips, 
             assign(u, pick, UP_NONE);
         }
     }
-    if (ok && diff) {
-        *ndiff = 0;
-        for (size_t t = from; t < u->ntrail; t++) {
-            int l = u->trail[t];
-            if ((l > 0) != (w[l < 0 ? -l : l] > 0))
-                diff[(*ndiff)++] = l;
-        }
-    }
     return ok;
 }
 
@@ -585,7 +573,7 @@ int sv_up_patch(sv_up *u, const int *assume, size_t n, const size_t *sels, size_
         else
             ok = up_val(u, l) > 0;
     }
-    ok = ok && patch(u, w, 0, max_flips, NULL, NULL);
+    ok = ok && patch(u, w, max_flips);
     backtrack(u, 0);
     for (size_t k = 0; sels && k < nsels; k++)
         u->on[sels[k]] = 0;
