@@ -197,7 +197,8 @@ if [ -d "$CB" ]; then
     echo "== configurator: full explanations (every excluded value with its minimal reason) over random"
     echo "   sessions of 5-40 choices (seed 7), in-process then as POST /v1/configure (explain full) on one"
     echo "   keep-alive loopback connection to a fresh server; 3 runs (the first also checks every reason"
-    echo "   against a fresh SAT solver: --verify), then the median of the 3 runs for each figure"
+    echo "   against a fresh SAT solver: --verify), then the median of the 3 runs for each figure;"
+    echo "   load average now: $(cut -d' ' -f1-3 /proc/loadavg) (wall-clock figures grow with it, CPU time less)"
     for spec in "medium 50" "big 17"; do
         set -- $spec
         SKU=$(sed -n 's/^  - sku: *"\{0,1\}\([^"]*\)"\{0,1\} *$/\1/p' "$TMP/cb/$1/catalog.yaml" | head -n 1)
@@ -231,15 +232,17 @@ if [ -d "$CB" ]; then
         awk -v model="$1" '
             function med(a, b, c) { return a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b)) }
             /^latency per step: /    { n1++; ip50[n1] = $5; ip99[n1] = $11; imax[n1] = $14 }
+            /^latency per step, CPU time: / { n3++; cp50[n3] = $7; cp99[n3] = $13 }
             /^latency per request: / { n2++; hp50[n2] = $5; hp95[n2] = $8; hp99[n2] = $11; hmax[n2] = $14 }
             /^reasons \(explain full\)/ { trunc += $8 }
             /^excluded values in the answers/ { htrunc += $NF }
             END {
-                printf "%s, median of 3 runs: POST /v1/configure explain full p50 %.3f, p95 %.3f, p99 %.3f, max %.3f ms; in-process p50 %.3f, p99 %.3f, max %.3f ms; truncated reasons: %d in-process, %d over HTTP\n",
+                printf "%s, median of 3 runs: POST /v1/configure explain full p50 %.3f, p95 %.3f, p99 %.3f, max %.3f ms; in-process p50 %.3f, p99 %.3f, max %.3f ms (CPU time p50 %.3f, p99 %.3f ms); truncated reasons: %d in-process, %d over HTTP\n",
                     model, med(hp50[1], hp50[2], hp50[3]), med(hp95[1], hp95[2], hp95[3]),
                     med(hp99[1], hp99[2], hp99[3]), med(hmax[1], hmax[2], hmax[3]),
                     med(ip50[1], ip50[2], ip50[3]), med(ip99[1], ip99[2], ip99[3]),
-                    med(imax[1], imax[2], imax[3]), trunc, htrunc }' "$TMP/xp-$1.txt" >> "$TMP/xp-summary.txt"
+                    med(imax[1], imax[2], imax[3]), med(cp50[1], cp50[2], cp50[3]),
+                    med(cp99[1], cp99[2], cp99[3]), trunc, htrunc }' "$TMP/xp-$1.txt" >> "$TMP/xp-summary.txt"
         tail -n 1 "$TMP/xp-summary.txt"
     done
 
