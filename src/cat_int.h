@@ -47,7 +47,8 @@ typedef struct cat_build {
     arena *a;               /* owns all catalog memory */
     cpqd_errs *errs;
     const char *rules_dir;
-    cat_catalog *catalogs;  /* ncatalogs */
+    cat_catalog *catalogs;  /* ncatalogs of capcatalogs: sized once for every file before
+                               the first load, never moved (products and books point into it) */
     size_t ncatalogs, capcatalogs;
     void **regexes;         /* pcre2_code*, freed with the snapshot */
     size_t nregexes, capregexes;
@@ -55,7 +56,8 @@ typedef struct cat_build {
     size_t nrule_files, caprule_files;
 } cat_build;
 
-/* Decodes one file's tree into a new catalog appended to b. Collects
+/* Decodes one file's tree into a new catalog appended to b (which must
+ * have room for it: b->catalogs never grows, see cat_build). Collects
  * every error; returns 0 or a negative code if anything in it failed. */
 int cat_load_file(cat_build *b, const char *file, const char *hash, const yn *root);
 /* Cross-catalog checks and resolution (SKUs unique, references, BOM

@@ -71,7 +71,7 @@ static json_t *priced_line(const contract_after *a, size_t li)
 /* The end of a term change: on success the reply is res (consumed either
  * way); the loaded terms and contract are freed. */
 static int term_done(int rc, int created, json_t *res, terms *t, contract_after *a,
-                     quote_reply *out)
+                     svc_reply *out)
 {
     if (rc == 0) {
         out->created = created;
@@ -84,7 +84,7 @@ static int term_done(int rc, int created, json_t *res, terms *t, contract_after 
     return rc;
 }
 
-static int terms_load(quote_ctx *c, const contract_after *a, size_t li, terms *t)
+static int terms_load(svc_ctx *c, const contract_after *a, size_t li, terms *t)
 {
     memset(t, 0, sizeof(*t));
     t->li = li;
@@ -154,6 +154,50 @@ static int in_force(const terms *t, int term, date_days on, money_dec *amount, m
     return rc;
 }
 
+/* The money authority over an amount the caller sets for line li in
+ * place of the one the service would set (price_change_check, the rule
+ * quotes follow too): 0 when allowed, else CPQD_EFORBIDDEN with the
+ * reason and who may do it. */
+static int amount_authorized(svc_ctx *c, const contract_after *a, size_t li, date_days on,
+                             money_dec qty, money_dec reference, money_dec asked,
+                             cpqd_errs *errs)
+{
+    if (money_cmp(reference, asked) == 0)
+        return 0;
+    const char *sku = json_string_value(json_object_get(priced_line(a, li), "sku"));
+    const cat_product *p = sku ? cat_snapshot_product(c->snap, sku, strlen(sku)) : NULL;
+    const svc_caller *k = c->caller;
+    json_error_t je;
+    json_t *req = a->q.request ? json_loads(a->q.request, 0, &je) : NULL;
+    const char *segment = json_string_value(
+        json_object_get(json_object_get(req, "customer"), "segment"));
+    price_who who = svc_who(k);
+    price_change ch = {.field = "period_amount",
+                       .product = p,
+                       .currency = a->k.currency,
+                       .on = on,
+                       .qty = qty,
+                       .reference = reference,
+                       .asked = asked,
+                       .customer_id = a->q.customer_id,
+                       .segment = segment,
+                       .partner_id = a->q.partner_id};
+    price_verdict v;
+    int rc = p ? price_change_check(c->snap, &who, &ch, &v) : CPQD_EINTERNAL;
+    json_decref(req);
+    if (rc == 0 && !v.allowed) {
+        if (v.level)
+            errs_add(errs, CPQD_EFORBIDDEN, NULL, 0, 0, "%s; a %s may set it", v.reason, v.level);
+        else
+            errs_add(errs, CPQD_EFORBIDDEN, NULL, 0, 0, "%s", v.reason);
+        return CPQD_EFORBIDDEN;
+    }
+    if (rc == CPQD_EINTERNAL)
+        errs_add(errs, CPQD_EINTERNAL, NULL, 0, 0, "line '%.64s': its product is not in the catalog",
+                 a->b.ids[li]);
+    return rc;
+}
+
 /* The periods of term `term` of line li (0: as signed, with any stub). */
 static int term_items(contract_after *a, size_t li, int term, money_dec amount, sched_list *out,
                       cpqd_errs *errs)
@@ -194,7 +238,7 @@ static int money_text(money_dec v, int minor, char *buf, size_t cap)
 }
 
 /* The rows of the items of list (by key), as JSON items as of today. */
-static json_t *rows_json(quote_ctx *c, contract_after *a, const sched_list *list)
+static json_t *rows_json(svc_ctx *c, contract_after *a, const sched_list *list)
 {
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < list->n; i++) {
@@ -246,7 +290,7 @@ static int renew_parse(const char *body, size_t len, renew_req *r, cpqd_errs *er
 
 /* {"contract_id",…,"term","term_from","term_to","period_amount",…,"items"}
  * of renewal ch of line li. */
-static int renewal_json(quote_ctx *c, contract_after *a, size_t li, const store_line_change *ch,
+static int renewal_json(svc_ctx *c, contract_after *a, size_t li, const store_line_change *ch,
                         json_t **out, cpqd_errs *errs)
 {
     sched_list l = {0};
@@ -279,7 +323,7 @@ static int renewal_json(quote_ctx *c, contract_after *a, size_t li, const store_
 }
 
 /* Adds the items of list (new keys) to the contract. */
-static int items_add(quote_ctx *c, contract_after *a, const sched_list *list)
+static int items_add(svc_ctx *c, contract_after *a, const sched_list *list)
 {
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < list->n; i++) {
@@ -295,7 +339,7 @@ static int items_add(quote_ctx *c, contract_after *a, const sched_list *list)
  * amount in force at the end of the previous term): items, change row,
  * contract total, event contract.renewed. *json (if wanted) gets the
  * renewal. */
-static int renew_write(quote_ctx *c, contract_after *a, terms *t, int term, const money_dec *amount,
+static int renew_write(svc_ctx *c, contract_after *a, terms *t, int term, const money_dec *amount,
                        const char *source, json_t **json, cpqd_errs *errs)
 {
     sched_list l = {0};
@@ -310,6 +354,8 @@ static int renew_write(quote_ctx *c, contract_after *a, terms *t, int term, cons
     amt = amount ? *amount : prev;
     if (rc == 0)
         rc = term_items(a, t->li, term, amt, &l, errs);
+    if (rc == 0 && amount) /* a renewal price other than the one in force */
+        rc = amount_authorized(c, a, t->li, hi, qty, prev, amt, errs);
     if (rc == 0)
         rc = items_add(c, a, &l);
     if (rc == 0 && ((rc = money_text(amt, a->minor, am, sizeof(am))) != 0 ||
@@ -335,7 +381,7 @@ static int renew_write(quote_ctx *c, contract_after *a, terms *t, int term, cons
     if (rc == 0)
         rc = store_line_change_add(c->st, &ch);
     if (rc == 0)
-        rc = contract_total_update(c, a);
+        rc = contract_total_update(c, a, errs);
     if (rc == 0)
         rc = renewal_json(c, a, t->li, &ch, &ev, errs);
     if (rc == 0)
@@ -348,7 +394,7 @@ static int renew_write(quote_ctx *c, contract_after *a, terms *t, int term, cons
     return rc;
 }
 
-static int renew_run(quote_ctx *c, void *ctx, quote_reply *out, cpqd_errs *errs)
+static int renew_run(svc_ctx *c, void *ctx, svc_reply *out, cpqd_errs *errs)
 {
     renew_req *r = ctx;
     contract_after a;
@@ -386,20 +432,20 @@ static int renew_run(quote_ctx *c, void *ctx, quote_reply *out, cpqd_errs *errs)
     return term_done(rc, created, res, &t, &a, out);
 }
 
-int contract_line_renew(quote_ctx *c, const char *id, const char *line, const char *body,
-                        size_t len, quote_reply *out, cpqd_errs *errs)
+int contract_line_renew(svc_ctx *c, const char *id, const char *line, const char *body,
+                        size_t len, svc_reply *out, cpqd_errs *errs)
 {
     renew_req r = {.contract_id = id, .line = line};
     memset(out, 0, sizeof(*out));
     int rc = renew_parse(body, len, &r, errs);
     if (rc == 0)
-        rc = contract_in_tx(c, renew_run, &r, out, errs);
+        rc = svc_tx(c, renew_run, &r, out, errs);
     json_decref(r.root);
     return rc;
 }
 
 /* Whether line li's product renews by itself (catalog auto_renew). */
-static bool auto_renews(const quote_ctx *c, const contract_after *a, size_t li)
+static bool auto_renews(const svc_ctx *c, const contract_after *a, size_t li)
 {
     const char *sku = json_string_value(json_object_get(priced_line(a, li), "sku"));
     const cat_product *p = sku ? cat_snapshot_product(c->snap, sku, strlen(sku)) : NULL;
@@ -408,7 +454,7 @@ static bool auto_renews(const quote_ctx *c, const contract_after *a, size_t li)
 
 /* Renews line li of contract cid term after term while its last term
  * ended on or before as_of. */
-static int renew_line_due(quote_ctx *c, const char *cid, size_t li, date_days as_of,
+static int renew_line_due(svc_ctx *c, const char *cid, size_t li, date_days as_of,
                           size_t *renewed, cpqd_errs *errs)
 {
     contract_after a;
@@ -435,20 +481,41 @@ static int renew_line_due(quote_ctx *c, const char *cid, size_t li, date_days as
     return rc;
 }
 
-int contract_renew_due(quote_ctx *c, date_days as_of, size_t *renewed, cpqd_errs *errs)
+typedef struct renew_item {
+    const char *cid;
+    size_t li;
+    date_days as_of;
+    size_t renewed;
+} renew_item;
+
+/* One sweep item: line li of contract cid renewed until it reaches past
+ * as_of. */
+static int renew_item_run(svc_ctx *c, void *arg, cpqd_errs *errs)
 {
-    char until[DATE_FMT_LEN];
+    renew_item *x = arg;
+    return renew_line_due(c, x->cid, x->li, x->as_of, &x->renewed, errs);
+}
+
+int contract_renew_due(svc_ctx *c, sweep_run *w, size_t *renewed)
+{
+    char until[DATE_FMT_LEN], key[128], ref[96];
     store_receivable *rows = NULL;
     size_t n = 0;
     *renewed = 0;
-    date_format(as_of, until);
+    date_format(w->as_of, until);
     int rc = store_receivables_terms_ended(c->st, until, &rows, &n);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         /* one pass per (contract, line): its other parts follow */
         if (i > 0 && !strcmp(rows[i].contract_id, rows[i - 1].contract_id) &&
             rows[i].line_no == rows[i - 1].line_no)
             continue;
-        rc = renew_line_due(c, rows[i].contract_id, (size_t)rows[i].line_no, as_of, renewed, errs);
+        renew_item x = {rows[i].contract_id, (size_t)rows[i].line_no, w->as_of, 0};
+        snprintf(key, sizeof(key), "%s:%d", rows[i].contract_id, rows[i].line_no);
+        snprintf(ref, sizeof(ref), "line %.64s", rows[i].line_id);
+        bool done = false;
+        rc = contract_sweep_item(c, w, "renewal", rows[i].contract_id, key, ref, renew_item_run, &x,
+                                 &done);
+        *renewed += done ? x.renewed : 0; /* a line that failed was undone */
     }
     contract_rows_free(rows, n);
     return rc;
@@ -507,6 +574,23 @@ static int seat_parse(const char *body, size_t len, seat_req *r, cpqd_errs *errs
     return rc;
 }
 
+int contract_term_body_check(const char *what, const char *body, size_t len, cpqd_errs *errs)
+{
+    int rc = CPQD_ENOTFOUND;
+    json_t *root = NULL;
+    if (!strcmp(what, "renew")) {
+        renew_req r = {0};
+        rc = renew_parse(body, len, &r, errs);
+        root = r.root;
+    } else if (!strcmp(what, "seats")) {
+        seat_req r = {0};
+        rc = seat_parse(body, len, &r, errs);
+        root = r.root;
+    }
+    json_decref(root);
+    return rc;
+}
+
 /* Sum of the items of kind `kind` made by change change_no of line li. */
 static int change_sum(const contract_after *a, size_t li, const char *kind, int change_no,
                       char *buf, size_t cap)
@@ -523,7 +607,7 @@ static int change_sum(const contract_after *a, size_t li, const char *kind, int 
 }
 
 /* The change ch of line li with the line's items as of today. */
-static int seat_json(quote_ctx *c, contract_after *a, size_t li, const store_line_change *ch,
+static int seat_json(svc_ctx *c, contract_after *a, size_t li, const store_line_change *ch,
                      json_t **out)
 {
     char cr[MONEY_FMT_MAX], chg[MONEY_FMT_MAX];
@@ -623,7 +707,7 @@ static int seat_amount(const contract_after *a, const terms *t, int term, long l
 /* A period of the term after the change: repriced by key. Payments
  * already above the new amount refuse the change (refunds are not
  * payments). */
-static int period_reprice(quote_ctx *c, contract_after *a, const sched_item *it, cpqd_errs *errs)
+static int period_reprice(svc_ctx *c, contract_after *a, const sched_item *it, cpqd_errs *errs)
 {
     store_receivable *old = contract_row_of(a, it), nr;
     money_dec paid;
@@ -650,7 +734,7 @@ static int period_reprice(quote_ctx *c, contract_after *a, const sched_item *it,
 /* Writes the change's items: credit and charge (service = change_no, so
  * several changes in one period keep distinct keys) and the later
  * periods repriced. */
-static int seat_items(quote_ctx *c, contract_after *a, sched_list *l, int change_no,
+static int seat_items(svc_ctx *c, contract_after *a, sched_list *l, int change_no,
                       cpqd_errs *errs)
 {
     int rc = 0;
@@ -670,7 +754,7 @@ static int seat_items(quote_ctx *c, contract_after *a, sched_list *l, int change
 }
 
 /* Writes receivables.rescheduled for the change; consumes change. */
-static int seat_emit(quote_ctx *c, contract_after *a, size_t li, const seat_req *r, json_t *change)
+static int seat_emit(svc_ctx *c, contract_after *a, size_t li, const seat_req *r, json_t *change)
 {
     json_t *items = contract_line_items_json(c, a, li, -1);
     if (!items) {
@@ -687,7 +771,7 @@ static int seat_emit(quote_ctx *c, contract_after *a, size_t li, const seat_req 
 }
 
 /* A new seat change of line li in term `term`. */
-static int seat_write(quote_ctx *c, contract_after *a, terms *t, const seat_req *r, int term,
+static int seat_write(svc_ctx *c, contract_after *a, terms *t, const seat_req *r, int term,
                       json_t **res, cpqd_errs *errs)
 {
     money_dec old = {0, 0}, oq = {0, 0}, neu = {0, 0};
@@ -700,14 +784,17 @@ static int seat_write(quote_ctx *c, contract_after *a, terms *t, const seat_req 
                  a->b.ids[t->li], q);
         return CPQD_EINVAL;
     }
+    money_dec agreed = {0, 0};
     if (rc == 0)
-        rc = r->has_amount ? 0 : seat_amount(a, t, term, r->qty, &neu);
-    neu = r->has_amount ? r->amount : neu;
+        rc = seat_amount(a, t, term, r->qty, &agreed);
+    neu = r->has_amount ? r->amount : agreed;
     if (rc == 0) {
         a->b.lines[t->li].total = old; /* what the rest of the period is credited at */
         rc = sched_seat_change(&a->sc, t->li, (unsigned)term, r->on, neu, &l, errs);
         a->b.lines[t->li].total = t->base0;
     }
+    if (rc == 0 && r->has_amount) /* a price other than the agreed one per seat */
+        rc = amount_authorized(c, a, t->li, r->on, money_from_int(r->qty), agreed, neu, errs);
     if (rc == 0)
         rc = seat_items(c, a, &l, change_no, errs);
     if (rc == 0 && ((rc = money_text(neu, a->minor, am, sizeof(am))) != 0 ||
@@ -731,7 +818,7 @@ static int seat_write(quote_ctx *c, contract_after *a, terms *t, const seat_req 
     if (rc == 0)
         rc = store_line_change_add(c->st, &ch);
     if (rc == 0)
-        rc = contract_total_update(c, a);
+        rc = contract_total_update(c, a, errs);
     if (rc == 0)
         rc = seat_json(c, a, t->li, &ch, res);
     if (rc == 0)
@@ -741,7 +828,20 @@ static int seat_write(quote_ctx *c, contract_after *a, terms *t, const seat_req 
     return rc;
 }
 
-static int seat_run(quote_ctx *c, void *ctx, quote_reply *out, cpqd_errs *errs)
+/* The new seats are a quantity the line's product is sold in
+ * (docs/catalog.md "Quantities"), as a quote's would be. */
+static int seat_qty_check(const svc_ctx *c, const contract_after *a, size_t li, const seat_req *r,
+                          cpqd_errs *errs)
+{
+    const cat_product *p = contract_line_product(c, a, li);
+    char why[256];
+    if (!p || cat_qty_check(p, money_from_int(r->qty), false, why, sizeof(why)) == 0)
+        return 0;
+    errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "quantity (line %.64s): %s", a->b.ids[li], why);
+    return CPQD_EINVAL;
+}
+
+static int seat_run(svc_ctx *c, void *ctx, svc_reply *out, cpqd_errs *errs)
 {
     seat_req *r = ctx;
     contract_after a;
@@ -755,6 +855,8 @@ static int seat_run(quote_ctx *c, void *ctx, quote_reply *out, cpqd_errs *errs)
         rc = contract_line_find(&a, r->line, &li, errs);
     if (rc == 0 && a.b.lines[li].mode != CAT_MODE_SUBSCRIPTION)
         rc = contract_wrong_mode(&a, li, "seats", errs);
+    if (rc == 0)
+        rc = seat_qty_check(c, &a, li, r, errs);
     if (rc == 0)
         rc = terms_load(c, &a, li, &t);
     for (size_t i = 0; rc == 0 && i < t.n; i++)
@@ -773,14 +875,14 @@ static int seat_run(quote_ctx *c, void *ctx, quote_reply *out, cpqd_errs *errs)
     return term_done(rc, created, res, &t, &a, out);
 }
 
-int contract_seat_change(quote_ctx *c, const char *id, const char *line, const char *body,
-                         size_t len, quote_reply *out, cpqd_errs *errs)
+int contract_seat_change(svc_ctx *c, const char *id, const char *line, const char *body,
+                         size_t len, svc_reply *out, cpqd_errs *errs)
 {
     seat_req r = {.contract_id = id, .line = line};
     memset(out, 0, sizeof(*out));
     int rc = seat_parse(body, len, &r, errs);
     if (rc == 0)
-        rc = contract_in_tx(c, seat_run, &r, out, errs);
+        rc = svc_tx(c, seat_run, &r, out, errs);
     json_decref(r.root);
     return rc;
 }

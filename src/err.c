@@ -29,6 +29,10 @@ const char *err_code_name(int code)
     case CPQD_ELIMIT: return "limit_exceeded";
     case CPQD_ERULE: return "rule_failed";
     case CPQD_EFORBIDDEN: return "forbidden";
+    case CPQD_EINCOMPLETE: return "incomplete";
+    case CPQD_EREFUSED: return "refused";
+    case CPQD_ETOOBIG: return "too_big";
+    case CPQD_ERATE: return "rate_limited";
     default: return "internal";
     }
 }
@@ -45,6 +49,11 @@ void errs_free(cpqd_errs *e)
     for (size_t i = 0; i < e->n; i++) {
         free(e->items[i].file);
         free(e->items[i].msg);
+        for (size_t k = 0; k < e->items[i].nfields; k++) {
+            free(e->items[i].fields[k].key);
+            free(e->items[i].fields[k].value);
+        }
+        free(e->items[i].fields);
     }
     free(e->items);
     free(e);
@@ -77,8 +86,31 @@ int errs_add(cpqd_errs *e, int code, const char *file, unsigned line, unsigned c
     va_start(ap, fmt);
     vsnprintf(msg, (size_t)len + 1, fmt, ap);
     va_end(ap);
-    e->items[e->n] = (cpqd_err){code, f, line, col, msg, e->n};
+    e->items[e->n] = (cpqd_err){code, f, line, col, msg, e->n, NULL, 0};
     e->n++;
+    return 0;
+oom:
+    e->oom = 1;
+    return CPQD_ENOMEM;
+}
+
+int errs_field(cpqd_errs *e, const char *key, const char *value)
+{
+    if (!e || e->n == 0)
+        return CPQD_EINVAL;
+    cpqd_err *x = &e->items[e->n - 1];
+    cpqd_err_field *f = realloc(x->fields, (x->nfields + 1) * sizeof(*f));
+    if (!f)
+        goto oom;
+    x->fields = f;
+    f[x->nfields].key = strdup(key);
+    f[x->nfields].value = strdup(value ? value : "");
+    if (!f[x->nfields].key || !f[x->nfields].value) {
+        free(f[x->nfields].key);
+        free(f[x->nfields].value);
+        goto oom;
+    }
+    x->nfields++;
     return 0;
 oom:
     e->oom = 1;

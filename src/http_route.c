@@ -45,6 +45,7 @@ typedef enum http_problem {
     HP_METHOD_NOT_ALLOWED,
     HP_CONFLICT,
     HP_PAYLOAD_TOO_LARGE,
+    HP_RATE_LIMITED,
     HP_CATALOG_INVALID,
     HP_OUT_OF_RANGE,
     HP_DIVISION_BY_ZERO,
@@ -53,6 +54,8 @@ typedef enum http_problem {
     HP_INTERNAL,
     HP_IO,
     HP_RULE_FAILED,
+    HP_CONFIGURATION_INCOMPLETE,
+    HP_UNPROCESSABLE,
     HP_NOT_IMPLEMENTED,
     HP_UNAVAILABLE,
     HP_OUT_OF_MEMORY,
@@ -75,7 +78,8 @@ static const http_problem_row http_problems[] = {
     [HP_NOT_FOUND] = {CPQD_ENOTFOUND, 404, "not_found", "Not Found"},
     [HP_METHOD_NOT_ALLOWED] = {0, 405, "method_not_allowed", "Method Not Allowed"},
     [HP_CONFLICT] = {CPQD_ECONFLICT, 409, "conflict", "Conflict"},
-    [HP_PAYLOAD_TOO_LARGE] = {0, 413, "payload_too_large", "Payload Too Large"},
+    [HP_PAYLOAD_TOO_LARGE] = {CPQD_ETOOBIG, 413, "payload_too_large", "Payload Too Large"},
+    [HP_RATE_LIMITED] = {CPQD_ERATE, 429, "rate_limited", "Too Many Requests"},
     [HP_EXPECTATION_FAILED] = {0, 417, "expectation_failed", "Expectation Failed"},
     [HP_CATALOG_INVALID] = {0, 422, "catalog_invalid", "Unprocessable Entity"},
     [HP_OUT_OF_RANGE] = {CPQD_ERANGE, 422, "out_of_range", "Unprocessable Entity"},
@@ -84,6 +88,9 @@ static const http_problem_row http_problems[] = {
     [HP_INTERNAL] = {CPQD_EINTERNAL, 500, "internal", "Internal Server Error"},
     [HP_IO] = {CPQD_EIO, 500, "io_error", "Internal Server Error"},
     [HP_RULE_FAILED] = {CPQD_ERULE, 422, "rule_failed", "Unprocessable Entity"},
+    [HP_CONFIGURATION_INCOMPLETE] = {CPQD_EINCOMPLETE, 422, "configuration_incomplete",
+                                     "Unprocessable Entity"},
+    [HP_UNPROCESSABLE] = {CPQD_EREFUSED, 422, "unprocessable", "Unprocessable Entity"},
     [HP_NOT_IMPLEMENTED] = {0, 501, "not_implemented", "Not Implemented"},
     [HP_UNAVAILABLE] = {0, 503, "unavailable", "Service Unavailable"},
     [HP_OUT_OF_MEMORY] = {CPQD_ENOMEM, 503, "out_of_memory", "Service Unavailable"},
@@ -332,12 +339,9 @@ static int query_param(http_query *q, char *tok, const char *const *allowed, cha
     return 0;
 }
 
-/* Parses raw (NULL: no query) strictly: every parameter is key=value with
- * a non-empty value, named in allowed (NULL-ended), at most once. Typos
- * such as per_pgae must not be silently ignored. Returns 0, CPQD_ENOMEM,
- * or CPQD_EINVAL with why filled; q->buf must be freed either way. */
-static int query_parse(const char *raw, const char *const *allowed, http_query *q, char *why,
-                       size_t cap)
+/* Typos such as per_pgae must not be silently ignored (http_int.h). */
+int http_query_parse(const char *raw, const char *const *allowed, http_query *q, char *why,
+                     size_t cap)
 {
     memset(q, 0, sizeof(*q));
     if (!raw || !*raw)
@@ -375,15 +379,14 @@ static bool parse_size(const char *s, size_t lo, size_t hi, size_t *out)
     return true;
 }
 
-static bool parse_mode(const char *s, int *out)
+/* A delivery mode by name (cat's mode table), all len bytes of it. */
+static bool parse_mode(const char *s, size_t len, int *out)
 {
-    for (int m = CAT_MODE_GOODS; m <= CAT_MODE_MILESTONE; m++) {
-        if (strcmp(s, cat_mode_name((cat_mode)m)) == 0) {
-            *out = m;
-            return true;
-        }
-    }
-    return false;
+    cat_mode m;
+    if (cat_mode_parse(s, len, &m) != 0)
+        return false;
+    *out = (int)m;
+    return true;
 }
 
 /* One GET /v1/products parameter into lq; CPQD_EINVAL with why filled. */
@@ -398,11 +401,10 @@ static int list_param(const http_param *p, http_list_query *lq, char *why, size_
         lq->q = p->val;
         lq->qlen = p->vlen;
     } else if (strcmp(k, "mode") == 0) {
-        if (parse_mode(p->val, &lq->mode))
+        if (parse_mode(p->val, p->vlen, &lq->mode))
             return 0;
-        snprintf(why, cap,
-                 "mode must be one of goods, goods_with_service, subscription, "
-                 "usage, milestone");
+        char all[160];
+        snprintf(why, cap, "mode must be one of %s", cat_mode_list(all, sizeof(all)));
         return CPQD_EINVAL;
     } else if (strcmp(k, "page") == 0) {
         if (parse_size(p->val, 1, HTTP_PAGE_MAX, &lq->page))
@@ -555,6 +557,12 @@ static void h_price(http_ctx *c, const http_query *q)
     price_result res;
     int rc = errs ? price_json_parse(body, len, &buf, &rq, errs) : CPQD_ENOMEM;
     bool partner = c->caller.role == HTTP_ROLE_PARTNER;
+    if (rc == 0 && rq->nlines > c->caller.limits.max_lines) {
+        errs_add(errs, CPQD_ETOOBIG, NULL, 0, 0,
+                 "lines: %zu lines, more than this key may price at once (%zu)", rq->nlines,
+                 c->caller.limits.max_lines);
+        rc = CPQD_ETOOBIG;
+    }
     if (rc == 0) {
         if (partner) {
             rq->role = "partner";
@@ -614,8 +622,20 @@ static store *need_store(http_ctx *c)
     return c->w->store;
 }
 
+/* A 429's Retry-After: the first error's "retry_after" field. */
+static void retry_after_header(http_ctx *c, const cpqd_errs *errs)
+{
+    const cpqd_err *e = errs && errs_count(errs) ? errs_get(errs, 0) : NULL;
+    for (size_t i = 0; e && i < e->nfields; i++)
+        if (!strcmp(e->fields[i].key, "retry_after"))
+            evhttp_add_header(evhttp_request_get_output_headers(c->req), "Retry-After",
+                              e->fields[i].value);
+}
+
 static void reply_errs(http_ctx *c, int rc, cpqd_errs *errs, const char *what)
 {
+    if (rc == CPQD_ERATE)
+        retry_after_header(c, errs);
     if (!errs || errs_count(errs) == 0) {
         reply_problem(c, problem_of_code(rc), NULL, "%s failed: %s", what, err_code_name(rc));
         return;
@@ -652,6 +672,13 @@ void http_reply_errs(http_ctx *c, int rc, cpqd_errs *errs, const char *what)
     reply_errs(c, rc, errs, what);
 }
 
+void http_reply_static(http_ctx *c, const char *content_type, const void *data, size_t len)
+{
+    struct evbuffer *buf = evbuffer_new();
+    int rc = buf ? evbuffer_add_reference(buf, data, len, NULL, NULL) : -1;
+    reply_send_as(c, 200, "OK", buf, rc, content_type);
+}
+
 
 /* Runs one quote operation with everything it needs. */
 typedef http_quote_fn quote_fn;
@@ -664,15 +691,16 @@ static void quote_run(http_ctx *c, const http_query *q, quote_fn fn, const char 
         reply_problem(c, HP_OUT_OF_MEMORY, NULL, "out of memory");
         return;
     }
-    quote_caller qk = {.key_id = c->caller.key_id,
-                       .role = auth_role_name((auth_role)c->caller.auth_role),
+    svc_caller qk = {.key_id = c->caller.key_id,
+                       .role = (auth_role)c->caller.auth_role,
                        .partner_id = c->caller.partner_id,
                        .segment = c->caller.segment,
                        .has_authority = c->caller.has_authority,
-                       .authority = c->caller.authority};
+                       .authority = c->caller.authority,
+                       .limits = c->caller.limits};
     quote_usage usage;
     quote_usage_init(&usage, c->w->store);
-    quote_ctx qc = {.st = c->w->store,
+    svc_ctx qc = {.st = c->w->store,
                     .snap = c->snap,
                     .pw = c->w->price,
                     .usage = &usage.base,
@@ -682,7 +710,7 @@ static void quote_run(http_ctx *c, const http_query *q, quote_fn fn, const char 
     size_t len = evbuffer_get_length(in);
     const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
     cpqd_errs *errs = errs_new();
-    quote_reply r = {.created = 0};
+    svc_reply r = {.created = 0};
     int rc = errs ? fn(c, &qc, body, len, q, &r, errs) : CPQD_ENOMEM;
     /* a committed POST may have written events: send them now */
     if (rc == 0 && evhttp_request_get_command(c->req) == EVHTTP_REQ_POST)
@@ -711,15 +739,15 @@ static const char *idem_header(http_ctx *c)
     return evhttp_find_header(evhttp_request_get_input_headers(c->req), "Idempotency-Key");
 }
 
-static int op_create(http_ctx *c, quote_ctx *qc, const char *body, size_t len, const http_query *q,
-                     quote_reply *out, cpqd_errs *errs)
+static int op_create(http_ctx *c, svc_ctx *qc, const char *body, size_t len, const http_query *q,
+                     svc_reply *out, cpqd_errs *errs)
 {
     (void)q;
     return quote_create(qc, body, len, idem_header(c), out, errs);
 }
 
-static int op_get(http_ctx *c, quote_ctx *qc, const char *body, size_t len, const http_query *q,
-                  quote_reply *out, cpqd_errs *errs)
+static int op_get(http_ctx *c, svc_ctx *qc, const char *body, size_t len, const http_query *q,
+                  svc_reply *out, cpqd_errs *errs)
 {
     (void)body, (void)len, (void)q;
     int version = 0;
@@ -735,8 +763,8 @@ static int op_get(http_ctx *c, quote_ctx *qc, const char *body, size_t len, cons
     return quote_get(qc, c->params[0], version, out, errs);
 }
 
-static int op_list(http_ctx *c, quote_ctx *qc, const char *body, size_t len, const http_query *q,
-                   quote_reply *out, cpqd_errs *errs)
+static int op_list(http_ctx *c, svc_ctx *qc, const char *body, size_t len, const http_query *q,
+                   svc_reply *out, cpqd_errs *errs)
 {
     (void)c, (void)body, (void)len;
     store_quote_filter f = {.page = 1, .per_page = HTTP_PER_PAGE_DEFAULT};
@@ -760,31 +788,49 @@ static int op_list(http_ctx *c, quote_ctx *qc, const char *body, size_t len, con
     return quote_list(qc, &f, out, errs);
 }
 
-static int op_revise(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
-                     const http_query *q, quote_reply *out, cpqd_errs *errs)
+static int op_revise(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
+                     const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
     (void)q;
     return quote_revise(qc, c->params[0], body, len, idem_header(c), out, errs);
 }
 
-static int op_action(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
-                     const http_query *q, quote_reply *out, cpqd_errs *errs)
+static int op_action(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
+                     const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
     (void)q;
     const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(c->req));
-    const char *action = strrchr(path, '/') + 1;
-    return quote_action(qc, c->params[0], action, body, len, out, errs);
+    quote_action a = QUOTE_SUBMIT; /* the route table routes only actions here */
+    if (quote_action_parse(strrchr(path, '/') + 1, &a) != 0)
+        return CPQD_EINTERNAL;
+    return quote_move(qc, c->params[0], a, body, len, out, errs);
 }
 
-static int op_document(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
-                       const http_query *q, quote_reply *out, cpqd_errs *errs)
+static int op_document(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
+                       const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
-    (void)body, (void)len, (void)q;
-    return quote_document(qc, c->params[0], out, errs);
+    (void)body, (void)len;
+    const char *lang = NULL;
+    for (size_t i = 0; i < q->n; i++)
+        if (!strcmp(q->p[i].key, "lang"))
+            lang = q->p[i].val;
+    lang = quote_doc_lang_pick(lang, http_ctx_header(c, "Accept-Language"));
+    int rc = quote_document(qc, c->params[0], lang, out, errs);
+    if (rc == 0)
+        evhttp_add_header(evhttp_request_get_output_headers(c->req), "Content-Language", lang);
+    return rc;
 }
 
-static int op_reprice(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
-                      const http_query *q, quote_reply *out, cpqd_errs *errs)
+static const char *const document_lang[] = {"zh", "en", NULL};
+
+static void h_quote_document(http_ctx *c, const http_query *q)
+{
+    if (http_query_enum(c, q, "lang", document_lang, NULL))
+        quote_run(c, q, op_document, "rendering the quote");
+}
+
+static int op_reprice(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
+                      const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
     (void)body, (void)len;
     const char *on = "original";
@@ -802,8 +848,8 @@ static void h_quote_reprice(http_ctx *c, const http_query *q)
         quote_run(c, q, op_reprice, "re-pricing the quote");
 }
 
-static int op_history(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
-                      const http_query *q, quote_reply *out, cpqd_errs *errs)
+static int op_history(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
+                      const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
     (void)c, (void)body, (void)len;
     const char *sku = NULL, *customer = NULL;
@@ -821,44 +867,11 @@ static int op_history(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
     return quote_price_history(qc, sku, customer, last, out, errs);
 }
 
-static void h_price_history(http_ctx *c, const http_query *q)
-{
-    quote_run(c, q, op_history, "reading the price history");
-}
-
-static void h_quote_document(http_ctx *c, const http_query *q)
-{
-    quote_run(c, q, op_document, "rendering the quote");
-}
-
-static void h_quote_create(http_ctx *c, const http_query *q)
-{
-    quote_run(c, q, op_create, "creating the quote");
-}
-
-static void h_quote_get(http_ctx *c, const http_query *q)
-{
-    quote_run(c, q, op_get, "reading the quote");
-}
-
-/* Every status a quote can have (docs/quotes.md "Status"). */
-static const char *const quote_statuses[] = {"draft",    "pending_approval", "approved", "sent",
-                                             "accepted", "rejected",         "expired",  NULL};
 
 static void h_quote_list(http_ctx *c, const http_query *q)
 {
-    if (http_query_enum(c, q, "status", quote_statuses, NULL))
+    if (http_query_enum(c, q, "status", quote_status_names(), NULL))
         quote_run(c, q, op_list, "listing quotes");
-}
-
-static void h_quote_revise(http_ctx *c, const http_query *q)
-{
-    quote_run(c, q, op_revise, "revising the quote");
-}
-
-static void h_quote_action(http_ctx *c, const http_query *q)
-{
-    quote_run(c, q, op_action, "moving the quote");
 }
 
 /* POST /v1/configure (docs/configurator.md). */
@@ -908,6 +921,7 @@ static void h_partners(http_ctx *c, const http_query *q)
 static const char *const list_params[] = {"category", "mode",     "q", "catalog",
                                           "page",     "per_page", NULL};
 static const char *const reprice_params[] = {"on", NULL};
+static const char *const document_params[] = {"lang", NULL};
 static const char *const history_params[] = {"sku", "customer", "last", NULL};
 static const char *const quote_params[] = {"customer", "status", "partner", "q",
                                            "page",     "per_page", NULL};
@@ -926,61 +940,76 @@ typedef struct http_route {
     enum evhttp_cmd_type method;
     unsigned roles;   /* who may call it (docs/auth.md "Routes by role") */
     const char *const *params; /* allowed query parameters, NULL: none */
-    http_handler fn;
+    http_handler fn;  /* a route that replies itself, or NULL */
+    http_quote_fn op; /* else an operation of the application layer (svc), */
+    const char *doing; /* run by quote_run; "what failed" in its errors */
 } http_route;
+
+/* A row's handler: a route that replies itself (FN), or an operation of
+ * the application layer run with its "doing" (OP). */
+#define FN(h) h, NULL, NULL
+#define OP(o, doing) NULL, o, doing
 
 /* The one table of routes and who may call them. Partner scoping of
  * what a route returns is in the views (catalog) and in quote.c. */
 static const http_route http_routes[] = {
-    {"/healthz", EVHTTP_REQ_GET, R_PUBLIC, NULL, h_healthz},
-    {"/v1/catalog", EVHTTP_REQ_GET, R_ALL, NULL, h_catalog},
-    {"/v1/products", EVHTTP_REQ_GET, R_ALL, list_params, h_products},
-    {"/v1/products/{}", EVHTTP_REQ_GET, R_ALL, NULL, h_product},
-    {"/v1/partners", EVHTTP_REQ_GET, R_STAFF, NULL, h_partners},
-    {"/v1/admin/reload", EVHTTP_REQ_POST, R(AUTH_ROLE_ADMIN), NULL, h_reload},
-    {"/v1/price", EVHTTP_REQ_POST, R_ALL, NULL, h_price},
-    {"/v1/configure", EVHTTP_REQ_POST, R_ALL, NULL, h_configure},
-    {"/v1/price-history", EVHTTP_REQ_GET, R_ALL, history_params, h_price_history},
-    {"/v1/quotes", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL, h_quote_create},
-    {"/v1/quotes", EVHTTP_REQ_GET, R_ALL, quote_params, h_quote_list},
-    {"/v1/quotes/{}", EVHTTP_REQ_GET, R_ALL, NULL, h_quote_get},
-    {"/v1/quotes/{}/versions/{}", EVHTTP_REQ_GET, R_ALL, NULL, h_quote_get},
-    {"/v1/quotes/{}/document", EVHTTP_REQ_GET, R_ALL, NULL, h_quote_document},
-    {"/v1/quotes/{}/reprice", EVHTTP_REQ_POST, R_ALL, reprice_params, h_quote_reprice},
-    {"/v1/quotes/{}/revise", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL, h_quote_revise},
-    {"/v1/quotes/{}/submit", EVHTTP_REQ_POST, R_SELLERS, NULL, h_quote_action},
-    {"/v1/quotes/{}/approve", EVHTTP_REQ_POST, R_STAFF, NULL, h_quote_action},
-    {"/v1/quotes/{}/reject", EVHTTP_REQ_POST, R_STAFF, NULL, h_quote_action},
-    {"/v1/quotes/{}/send", EVHTTP_REQ_POST, R_SELLERS, NULL, h_quote_action},
+    {"/healthz", EVHTTP_REQ_GET, R_PUBLIC, NULL, FN(h_healthz)},
+    {"/openapi.yaml", EVHTTP_REQ_GET, R_PUBLIC, NULL, FN(http_spec_serve)},
+    {"/v1/catalog", EVHTTP_REQ_GET, R_ALL, NULL, FN(h_catalog)},
+    {"/v1/products", EVHTTP_REQ_GET, R_ALL, list_params, FN(h_products)},
+    {"/v1/products/{}", EVHTTP_REQ_GET, R_ALL, NULL, FN(h_product)},
+    {"/v1/partners", EVHTTP_REQ_GET, R_STAFF, NULL, FN(h_partners)},
+    {"/v1/admin/reload", EVHTTP_REQ_POST, R(AUTH_ROLE_ADMIN), NULL, FN(h_reload)},
+    {"/v1/price", EVHTTP_REQ_POST, R_ALL, NULL, FN(h_price)},
+    {"/v1/configure", EVHTTP_REQ_POST, R_ALL, NULL, FN(h_configure)},
+    {"/v1/price-history", EVHTTP_REQ_GET, R_ALL, history_params,
+     OP(op_history, "reading the price history")},
+    {"/v1/quotes", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
+     OP(op_create, "creating the quote")},
+    {"/v1/quotes", EVHTTP_REQ_GET, R_ALL, quote_params, FN(h_quote_list)},
+    {"/v1/quotes/{}", EVHTTP_REQ_GET, R_ALL, NULL, OP(op_get, "reading the quote")},
+    {"/v1/quotes/{}/versions/{}", EVHTTP_REQ_GET, R_ALL, NULL, OP(op_get, "reading the quote")},
+    {"/v1/quotes/{}/document", EVHTTP_REQ_GET, R_ALL, document_params, FN(h_quote_document)},
+    {"/v1/quotes/{}/reprice", EVHTTP_REQ_POST, R_ALL, reprice_params, FN(h_quote_reprice)},
+    {"/v1/quotes/{}/revise", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
+     OP(op_revise, "revising the quote")},
+    {"/v1/quotes/{}/submit", EVHTTP_REQ_POST, R_SELLERS, NULL, OP(op_action, "moving the quote")},
+    {"/v1/quotes/{}/approve", EVHTTP_REQ_POST, R_STAFF, NULL, OP(op_action, "moving the quote")},
+    {"/v1/quotes/{}/reject", EVHTTP_REQ_POST, R_STAFF, NULL, OP(op_action, "moving the quote")},
+    {"/v1/quotes/{}/send", EVHTTP_REQ_POST, R_SELLERS, NULL, OP(op_action, "moving the quote")},
     {"/v1/quotes/{}/accept", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     http_contract_accept},
-    {"/v1/contracts/{}", EVHTTP_REQ_GET, R_ALL, NULL, http_contract_get},
+     OP(http_op_contract_accept, "accepting the quote")},
+    {"/v1/contracts/{}", EVHTTP_REQ_GET, R_ALL, NULL,
+     OP(http_op_contract_get, "reading the contract")},
     {"/v1/contracts/{}/receivables", EVHTTP_REQ_GET, R_ALL, http_as_of_params,
-     http_contract_receivables},
+     OP(http_op_contract_receivables, "reading the receivables")},
     {"/v1/contracts/{}/lines/{}/delivered", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     http_contract_delivered},
+     OP(http_op_contract_delivered, "recording the delivery")},
     {"/v1/contracts/{}/lines/{}/accepted", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     http_contract_accepted},
+     OP(http_op_contract_accepted, "recording the acceptance")},
     {"/v1/contracts/{}/milestones/{}/accept", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     http_contract_milestone},
+     OP(http_op_contract_milestone, "recording the milestone acceptance")},
     {"/v1/contracts/{}/usage", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     http_contract_usage},
+     OP(http_op_contract_usage, "recording usage")},
     {"/v1/contracts/{}/periods/{}/close", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     http_contract_close},
+     OP(http_op_contract_close, "closing the period")},
     {"/v1/contracts/{}/lines/{}/renew", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     http_contract_renew},
+     OP(http_op_contract_renew, "renewing the line")},
     {"/v1/contracts/{}/lines/{}/seats", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     http_contract_seats},
-    {"/v1/receivables", EVHTTP_REQ_GET, R_ALL, http_receivables_params, http_receivables_due},
-    {"/v1/receivables/sweep", EVHTTP_REQ_POST, R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN), NULL,
-     http_receivables_sweep},
-    {"/v1/receivables/{}/payments", EVHTTP_REQ_POST, R_STAFF | R(AUTH_ROLE_CRM), NULL,
-     http_receivable_pay},
+     OP(http_op_contract_seats, "changing the seats")},
+    {"/v1/receivables", EVHTTP_REQ_GET, R_ALL, http_receivables_params, FN(http_receivables_due)},
+    {"/v1/receivables/sweep", EVHTTP_REQ_POST, R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN), NULL, NULL,
+     http_op_contract_sweep, "sweeping receivables"},
+    {"/v1/receivables/sweep/failures", EVHTTP_REQ_GET, R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN),
+     http_sweep_failures_params, FN(http_sweep_failures)},
+    {"/v1/receivables/{}/payments", EVHTTP_REQ_POST, R_STAFF | R(AUTH_ROLE_CRM), NULL, NULL,
+     http_op_contract_pay, "recording the payment"},
     {"/v1/events", EVHTTP_REQ_GET, R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN), events_params,
-     http_events_feed},
+     FN(http_events_feed)},
     {"/v1/admin/events", EVHTTP_REQ_GET, R(AUTH_ROLE_ADMIN), admin_events_params,
-     http_events_admin},
-    {"/v1/admin/events/{}/replay", EVHTTP_REQ_POST, R(AUTH_ROLE_ADMIN), NULL, http_events_replay},
+     FN(http_events_admin)},
+    {"/v1/admin/events/{}/replay", EVHTTP_REQ_POST, R(AUTH_ROLE_ADMIN), NULL,
+     FN(http_events_replay)},
 };
 
 static const char *method_of(struct evhttp_request *req);
@@ -1057,7 +1086,7 @@ static bool authenticate(http_ctx *c, const http_route *r)
         return true;
     if (!keys) {
         c->caller = (http_caller){.role = HTTP_ROLE_INTERNAL, .auth_role = AUTH_ROLE_ADMIN,
-                                  .key_id = "dev"};
+                                  .key_id = "dev", .limits = auth_role_limits(AUTH_ROLE_ADMIN)};
         return true;
     }
     struct evkeyvalq *h = evhttp_request_get_input_headers(c->req);
@@ -1080,6 +1109,7 @@ static bool authenticate(http_ctx *c, const http_route *r)
         .key_id = k->id,
         .has_authority = k->has_authority,
         .authority = k->authority,
+        .limits = k->limits,
     };
     if (!(r->roles & R(k->role))) {
         reply_problem(c, HP_FORBIDDEN, NULL, "the %s role may not call %s %s",
@@ -1142,14 +1172,17 @@ static void route_run(http_ctx *c, const http_route *r, const char *path)
     }
     if (!authenticate(c, r))
         return;
-    int rc = query_parse(c->query, r->params, &q, why, sizeof(why));
+    int rc = http_query_parse(c->query, r->params, &q, why, sizeof(why));
     if (rc == CPQD_EINVAL)
         reply_problem(c, HP_INVALID_PARAMETER, q.bad ? param_details(printable(q.bad)) : NULL, "%s",
                       why);
     else if (rc)
         reply_problem(c, problem_of_code(rc), NULL, "cannot parse the query string");
     else
-        r->fn(c, &q);
+        if (r->fn)
+            r->fn(c, &q);
+        else
+            quote_run(c, &q, r->op, r->doing);
     free(q.buf);
 }
 
@@ -1254,7 +1287,7 @@ void http_route_request(struct evhttp_request *req, void *arg)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     /* taken now: once replied to, req may be freed at any time */
     const char *method = method_of(req);
-    char *uri = log_enabled(CPQD_LOG_DEBUG) ? strdup(evhttp_request_get_uri(req)) : NULL;
+    char *uri = log_enabled(CPQD_LOG_INFO) ? strdup(evhttp_request_get_uri(req)) : NULL;
     http_conn_request_done(req);
     /* The request keeps this snapshot even if a reload publishes another
      * meanwhile. The reply is fully serialised once dispatch returns, so
@@ -1266,8 +1299,10 @@ void http_route_request(struct evhttp_request *req, void *arg)
     cat_snapshot_release(c.snap);
     for (size_t i = 0; i < c.nparams; i++)
         free(c.params[i]);
+    /* the key's public id, never the key (docs/auth.md); "-" without one */
     if (uri)
-        log_debug("w%u %s %s %d %.3fms", w->id, method, uri, c.status, ms_since(&t0));
+        log_info("w%u %s %s %d %.3fms key %s", w->id, method, uri, c.status, ms_since(&t0),
+                 c.caller.key_id ? c.caller.key_id : "-");
     free(uri);
 }
 

@@ -263,6 +263,8 @@ static void view_mode_params(hv *b, json_t *o, const cat_delivery *d)
         hv_int(b, o, "term_months", d->term_months);
         hv_str(b, o, "billing", d->in_arrears ? "in_arrears" : "in_advance");
         hv_bool(b, o, "auto_renew", d->auto_renew);
+        if (d->bill_day > 0) /* only when set: 0 bills on the start day */
+            hv_int(b, o, "bill_day", d->bill_day);
         break;
     case CAT_MODE_USAGE:
         hv_str(b, o, "metered_unit", d->metered_unit);
@@ -551,6 +553,11 @@ json_t *http_view_product(const cat_snapshot *s, const cat_product *p, const htt
     hv_str(&b, o, "description", p->description);
     hv_str(&b, o, "catalog", p->catalog->id);
     hv_set(&b, o, "delivery", view_delivery(&b, &p->delivery));
+    json_t *q = hv_new(&b, json_object()); /* the quantities it is sold in */
+    hv_dec(&b, q, "min", true, p->quantity.min);
+    hv_dec(&b, q, "max", true, p->quantity.max);
+    hv_dec(&b, q, "step", true, p->quantity.step);
+    hv_set(&b, o, "quantity", q);
     hv_set(&b, o, "attributes", view_attrs(&b, p));
     hv_set(&b, o, "groups", view_groups(&b, p, 0));
     hv_set(&b, o, "constraints", view_constraints(&b, p));
@@ -571,6 +578,8 @@ json_t *http_view_errs(const cpqd_errs *e, size_t max)
         hv_int(&b, o, "line", x->line);
         hv_int(&b, o, "col", x->col);
         hv_str(&b, o, "message", x->msg);
+        for (size_t k = 0; k < x->nfields; k++)
+            hv_str(&b, o, x->fields[k].key, x->fields[k].value);
         hv_push(&b, a, o);
     }
     return hv_done(&b, a);

@@ -341,8 +341,10 @@ int price_rule(pctx *c, const char *path, cat_pos declared, const rules_value *i
 
 static money_round line_rounding(const pline *l);
 
-static const cat_value *adder_of(const cat_prod_attr *pa, const char *v)
+const cat_value *price_adder_of(const cat_prod_attr *pa, const char *v)
 {
+    if (pa->attr->type != CAT_ATTR_ENUM)
+        return NULL;
     for (size_t i = 0; i < pa->nadders; i++)
         if (!strcmp(pa->adders[i].id, v))
             return &pa->adders[i];
@@ -375,7 +377,10 @@ static bool in_bom(const cat_product *p, const char *sku, int depth)
     return false;
 }
 
-static int step_adders(pctx *c, pline *l, const price_line_in *in, money_dec *unit)
+/* The line's attribute values: each one the product's, valid for it and
+ * offered; with `require`, every required attribute has a value (given
+ * or default). */
+static int check_attrs(pctx *c, pline *l, const price_line_in *in, bool require)
 {
     const cat_product *p = l->p;
     for (size_t i = 0; i < in->nattrs; i++) {
@@ -393,7 +398,7 @@ static int step_adders(pctx *c, pline *l, const price_line_in *in, money_dec *un
         if (!v)
             v = pa->default_value;
         if (!v) {
-            if (pa->required)
+            if (pa->required && require)
                 return perr(c, CPQD_EINVAL, no_pos, "line %s: attribute '%s' of %s is required",
                             l->o->id, pa->attr->id, p->sku);
             continue;
@@ -410,7 +415,24 @@ static int step_adders(pctx *c, pline *l, const price_line_in *in, money_dec *un
                             "line %s: attribute '%s' = '%s' is not offered for %s", l->o->id,
                             pa->attr->id, v, p->sku);
         }
-        const cat_value *ad = pa->attr->type == CAT_ATTR_ENUM ? adder_of(pa, v) : NULL;
+    }
+    return 0;
+}
+
+static int step_adders(pctx *c, pline *l, const price_line_in *in, money_dec *unit)
+{
+    const cat_product *p = l->p;
+    int rc0 = check_attrs(c, l, in, !c->probe);
+    if (rc0)
+        return rc0;
+    for (size_t k = 0; k < p->nattrs; k++) {
+        const cat_prod_attr *pa = &p->attrs[k];
+        const char *v = line_attr(in, pa->attr->id);
+        if (!v)
+            v = pa->default_value;
+        if (!v)
+            continue;
+        const cat_value *ad = price_adder_of(pa, v);
         if (!ad || money_is_zero(ad->adder))
             continue;
         /* adders are in the catalog's currency (docs/catalog.md), not the
@@ -579,6 +601,14 @@ static int run_formula(pctx *c, pline *l, const price_line_in *in, const char *p
     return pline_step(c, l, PRICE_STEP_FORMULA, pfmt(c, "formula %s", path), path, ext, src);
 }
 
+bool price_has_formula(const cat_product *p)
+{
+    for (size_t i = 0; !p->formula && i < p->catalog->nformulas; i++)
+        if (price_formula_applies(&p->catalog->formulas[i], p))
+            return true;
+    return p->formula != NULL;
+}
+
 static int step_formulas(pctx *c, pline *l, const price_line_in *in, money_dec *unit)
 {
     int rc = 0;
@@ -635,31 +665,12 @@ static int step_contract(pctx *c, pline *l, money_dec base)
                       e->pos);
 }
 
-/* The discount authority of the caller's role, in percent; false if the
- * role has none (every discount then needs approval). */
+/* The discount authority of the request's caller (price_authority.c). */
 static bool authority(pctx *c, const cat_catalog *cc, money_dec *pct)
 {
     const price_request *rq = c->rq;
-    if (rq->has_authority) { /* set on the caller's API key */
-        *pct = rq->authority;
-        return true;
-    }
-    /* no role in the request means a rep (docs/pricing.md, `role`) */
-    const char *role = rq->role ? rq->role : "rep";
-    if (!strcmp(role, "partner")) {
-        for (size_t i = 0; rq->partner_id && i < cc->npartners; i++)
-            if (!strcmp(cc->partners[i].id, rq->partner_id)) {
-                *pct = cc->partners[i].discount_authority;
-                return true;
-            }
-        return false;
-    }
-    for (size_t i = 0; i < cc->napprovals; i++)
-        if (!strcmp(cc->approvals[i].id, role)) {
-            *pct = cc->approvals[i].max_discount;
-            return true;
-        }
-    return false;
+    price_who who = {rq->role, rq->partner_id, rq->has_authority, rq->authority};
+    return price_authority_of(cc, &who, pct);
 }
 
 static void need_approval(pctx *c, pline *l, const char *level, const char *reason)
@@ -687,15 +698,6 @@ static void need_approval(pctx *c, pline *l, const char *level, const char *reas
         o->approval_level = level;
 }
 
-/* The lowest level whose authority covers pct, or the highest level. */
-static const char *level_for(const cat_catalog *cc, money_dec pct)
-{
-    for (size_t i = 0; i < cc->napprovals; i++)
-        if (money_cmp(cc->approvals[i].max_discount, pct) >= 0)
-            return cc->approvals[i].id;
-    return cc->napprovals ? cc->approvals[cc->napprovals - 1].id : "approver";
-}
-
 static int step_discount(pctx *c, pline *l, const price_line_in *in)
 {
     if (!in->has_discount || money_is_zero(in->discount))
@@ -714,11 +716,11 @@ static int step_discount(pctx *c, pline *l, const price_line_in *in)
     money_dec auth;
     const char *role = c->rq->role ? c->rq->role : "rep"; /* the default, as in authority() */
     if (!authority(c, cc, &auth))
-        need_approval(c, l, level_for(cc, in->discount),
+        need_approval(c, l, price_level_for(cc, in->discount),
                       pfmt(c, "discount %s%%: the %s role has no discount authority",
                            pmoney(c, in->discount), role));
     else if (money_cmp(in->discount, auth) > 0)
-        need_approval(c, l, level_for(cc, in->discount),
+        need_approval(c, l, price_level_for(cc, in->discount),
                       pfmt(c, "discount %s%% exceeds the %s authority of %s%%",
                            pmoney(c, in->discount), role, pmoney(c, auth)));
     return pline_step(c, l, PRICE_STEP_DISCOUNT,
@@ -726,91 +728,17 @@ static int step_discount(pctx *c, pline *l, const price_line_in *in)
                       money_neg(d), no_pos);
 }
 
-/* A configured line: the solver checks the configuration and explodes
- * its BOM; the selected and implied options (total quantity per unit of
- * the line) become the line's options, and attribute choices of the root
- * product its attributes (explicit ones win). *out is a copy of in. */
-static int expand_config(pctx *c, pline *l, const price_line_in *in, price_line_in *out)
-{
-    *out = *in;
-    const solver_model *m = solver_snapshot_model(c->s, l->p);
-    if (!m)
-        return perr(c, CPQD_EINVAL, no_pos, "line %s: %s has nothing to configure", l->o->id,
-                    l->p->sku);
-    if (!c->w->solver && !(c->w->solver = solver_ctx_new()))
-        return CPQD_ENOMEM;
-    solver_choice *ch = arena_calloc(c->a, in->nconfig + 1, sizeof(*ch));
-    price_attr_in *attrs = arena_calloc(c->a, in->nattrs + in->nconfig + 1, sizeof(*attrs));
-    if (!ch || !attrs)
-        return CPQD_ENOMEM;
-    if (in->nattrs) /* memcpy from NULL is undefined even for 0 bytes */
-        memcpy(attrs, in->attrs, in->nattrs * sizeof(*attrs));
-    size_t na = in->nattrs;
-    for (size_t i = 0; i < in->nconfig; i++) {
-        const price_choice_in *x = &in->config[i];
-        const char *why = NULL;
-        size_t var = solver_var_find(m, x->path, strlen(x->path));
-        size_t val = var == SIZE_MAX ? SIZE_MAX
-                                     : solver_value_find(m, var, x->value, strlen(x->value), &why);
-        if (val == SIZE_MAX)
-            return perr(c, CPQD_EINVAL, no_pos, "line %s: configuration[%zu]: %s '%s'%s%s",
-                        l->o->id, i, var == SIZE_MAX ? "no variable" : "no value of",
-                        var == SIZE_MAX ? x->path : x->value, why ? ": " : "", why ? why : "");
-        ch[i] = (solver_choice){var, val, x->exclude, x->has_qty, x->qty};
-        bool given = false;
-        for (size_t k = 0; k < in->nattrs && !given; k++)
-            given = !strcmp(in->attrs[k].id, x->path + 1);
-        if (x->path[0] == '@' && !strchr(x->path, '/') && !x->exclude && !given)
-            attrs[na++] = (price_attr_in){x->path + 1, x->value};
-    }
-    solver_result r;
-    int rc = solver_configure(c->w->solver, m, ch, in->nconfig, SOLVER_EXPLAIN_NONE, &r);
-    if (rc == CPQD_EINVAL)
-        return perr(c, rc, no_pos, "line %s: a configured quantity is outside its range", l->o->id);
-    if (rc)
-        return rc;
-    if (!r.consistent) {
-        char buf[400] = "";
-        size_t len = 0;
-        for (size_t i = 0; i < r.conflict.nchoices && len < sizeof(buf) - 80; i++) {
-            const price_choice_in *x = &in->config[r.conflict.choices[i]];
-            len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s = %s", i ? ", " : "",
-                                    x->path, x->value);
-        }
-        solver_result_fini(&r);
-        return perr(c, CPQD_EINVAL, no_pos,
-                    "line %s: the configuration of %s is inconsistent (conflicting choices: %s; "
-                    "POST /v1/configure explains)",
-                    l->o->id, l->p->sku, buf);
-    }
-    price_option_in *opts = arena_calloc(c->a, in->noptions + r.nbom + 1, sizeof(*opts));
-    if (!opts) {
-        solver_result_fini(&r);
-        return CPQD_ENOMEM;
-    }
-    if (in->noptions)
-        memcpy(opts, in->options, in->noptions * sizeof(*opts));
-    for (size_t i = 0; i < r.nbom; i++)
-        opts[in->noptions + i] = (price_option_in){r.bom[i].product->sku, r.bom[i].total_qty};
-    out->options = opts;
-    out->noptions = in->noptions + r.nbom;
-    out->attrs = attrs;
-    out->nattrs = na;
-    l->o->configured = true;
-    l->o->config_complete = r.complete;
-    solver_result_fini(&r);
-    return 0;
-}
-
 static int price_line(pctx *c, pline *l, const price_line_in *in)
 {
-    price_line_in expanded;
-    if (in->nconfig) {
-        int rc = expand_config(c, l, in, &expanded);
-        if (rc)
-            return rc;
-        in = &expanded;
-    }
+    /* the line's own attribute values first (a bad value is a 400 before
+     * any configuration question), then the configuration it is priced
+     * from (price_config.c): the options and attributes below are those
+     * of a valid configuration */
+    price_line_in configured;
+    int rc0 = check_attrs(c, l, in, false);
+    if (rc0 || (rc0 = price_line_configure(c, l, in, &configured)))
+        return rc0;
+    in = &configured;
     const cat_product *p = l->p;
     price_line_out *o = l->o;
     if (money_sign(in->qty) < 0)
@@ -838,7 +766,7 @@ static int price_line(pctx *c, pline *l, const price_line_in *in)
                           : pfmt(c, "list price (book %s)", l->book->id);
     if ((rc = pline_step(c, l, PRICE_STEP_LIST, lbl, l->book->id, base, l->entry->pos)) ||
         (rc = step_adders(c, l, in, &unit)) || (rc = step_options(c, l, in, &unit)) ||
-        (rc = step_formulas(c, l, in, &unit)) ||
+        (rc = step_formulas(c, l, in, &unit)) || (rc = pw_sub(l->amount, base, &l->extras)) ||
         (rc = step_tiers(c, l, l->entry, l->rate, &base, l->book->id)) ||
         (rc = step_contract(c, l, base)) || (rc = step_discount(c, l, in)))
         return rc;
@@ -864,28 +792,42 @@ static int step_floor(pctx *c, pline *l)
         bool fl = which == 0;
         if (fl ? !e->has_floor : !e->has_ceiling)
             continue;
-        money_dec bound, ext, d;
+        money_dec bound, ext, d, subject = l->amount;
         int rc;
+        /* bounds: base compares the base price: the amount less what
+         * attributes, options and formulas added (discounts and promotions
+         * count against the base) */
+        bool base = e->bounds == CAT_BOUNDS_BASE;
         if ((rc = price_convert(c, fl ? e->floor : e->ceiling, l->floor_rate, e->unit_price,
                                 &bound)) ||
-            (rc = pw_mul(bound, l->o->qty, &ext)))
+            (rc = pw_mul(bound, l->o->qty, &ext)) ||
+            (base && (rc = pw_sub(l->amount, l->extras, &subject))))
             return rc;
-        int cmp = money_cmp(l->amount, ext);
+        int cmp = money_cmp(subject, ext);
         if (fl ? cmp >= 0 : cmp <= 0)
             continue;
         const char *why = fl ? "below the price floor" : "above the price ceiling";
-        if (!clamp) {
-            const cat_catalog *cc = l->p->catalog;
-            need_approval(c, l, cc->napprovals ? cc->approvals[cc->napprovals - 1].id : "approver",
-                          pfmt(c, "price %s of book %s", why, l->floor_book->id));
+        const char *what = base ? "base price" : "price";
+        if (c->rq->partner_view) {
+            /* a partner never learns a bound: no clamp to it (which would
+             * show its value), no word of which one; the order goes to
+             * approval like any price outside them */
+            l->o->out_of_bounds = true;
+            need_approval(c, l, price_level_top(l->p->catalog),
+                          pfmt(c, "price outside the bounds of book %s", l->floor_book->id));
             continue;
         }
-        if ((rc = pw_sub(ext, l->amount, &d)))
+        if (!clamp) {
+            l->o->out_of_bounds = true;
+            need_approval(c, l, price_level_top(l->p->catalog),
+                          pfmt(c, "%s %s of book %s", what, why, l->floor_book->id));
+            continue;
+        }
+        if ((rc = pw_sub(ext, subject, &d)) || (rc = pw_add(l->amount, d, &l->amount)))
             return rc;
-        l->amount = ext;
         rc = pline_step(c, l, fl ? PRICE_STEP_FLOOR : PRICE_STEP_CEILING,
-                        pfmt(c, "clamped to the %s (book %s)", fl ? "floor" : "ceiling",
-                             l->floor_book->id),
+                        pfmt(c, "%sclamped to the %s (book %s)", base ? "base price " : "",
+                             fl ? "floor" : "ceiling", l->floor_book->id),
                         l->floor_book->id, d, e->pos);
         if (rc)
             return rc;
@@ -893,7 +835,7 @@ static int step_floor(pctx *c, pline *l)
     return 0;
 }
 
-static const cat_tax_class *tax_class(const cat_product *p)
+const cat_tax_class *price_tax_class(const cat_product *p)
 {
     const cat_catalog *cc = p->catalog;
     for (size_t i = 0; i < cc->ntax_classes; i++)
@@ -908,13 +850,14 @@ static money_round line_rounding(const pline *l)
 }
 
 /* Tax of one rounded amount: exclusive prices add amount x rate; inclusive
- * prices hold amount - amount / (1 + rate). Rounded half-even to minor. */
+ * prices hold amount - amount / (1 + rate). Rounded to minor with the
+ * catalog's tax.rounding_mode (half-even unless it says otherwise). */
 static int tax_of(pctx *c, const cat_catalog *cc, money_dec amount, money_dec rate,
                   money_dec *tax)
 {
     int rc;
     if (!cc->prices_include_tax)
-        return money_mul(amount, rate, c->minor, MONEY_HALF_EVEN, tax);
+        return money_mul(amount, rate, c->minor, cc->tax_mode, tax);
     /* round the tax itself, as docs/pricing.md says, not the net: the
      * exact tax amount - amount / (1 + rate) is amount x rate / (1 + rate).
      * Rounding the net instead gives another fen on exact halves (3.03 at
@@ -923,7 +866,7 @@ static int tax_of(pctx *c, const cat_catalog *cc, money_dec amount, money_dec ra
     if ((rc = money_add(money_from_int(1), rate, &one_plus)) ||
         (rc = money_mul(amount, rate, amount.scale + rate.scale, MONEY_HALF_EVEN, &part)))
         return rc;
-    return money_div(part, one_plus, c->minor, MONEY_HALF_EVEN, tax);
+    return money_div(part, one_plus, c->minor, cc->tax_mode, tax);
 }
 
 static int step_round(pctx *c, pline *l)
@@ -939,7 +882,7 @@ static int step_round(pctx *c, pline *l)
                               money_round_name(line_rounding(l))),
                          NULL, d, no_pos)))
         return rc;
-    const cat_tax_class *tc = tax_class(l->p);
+    const cat_tax_class *tc = price_tax_class(l->p);
     l->o->tax_rate = tc ? tc->rate : pw_zero();
     return 0;
 }
@@ -1001,6 +944,22 @@ static int taxes(pctx *c)
     return 0;
 }
 
+/* Every line total and the document's total are within the service's
+ * maximum amount (docs/auth.md "Limits"): what a quote stores can be
+ * summed, scheduled and paid later without overflow. */
+static int amounts_bounded(pctx *c)
+{
+    for (size_t i = 0; i <= c->nlines; i++) {
+        money_dec t = i < c->nlines ? c->lines[i].o->total : c->r->total;
+        if (!cat_amount_ok(t))
+            return perr(c, CPQD_ELIMIT, no_pos, "%s%s: total %s is beyond the maximum amount %lld",
+                        i < c->nlines ? "line " : "the request",
+                        i < c->nlines ? c->lines[i].o->id : "", pmoney(c, t),
+                        (long long)CAT_AMOUNT_MAX);
+    }
+    return 0;
+}
+
 static int totals(pctx *c)
 {
     price_result *r = c->r;
@@ -1043,7 +1002,7 @@ static int totals(pctx *c)
                 r->approval_level = o->approval_level;
         }
     }
-    return 0;
+    return c->rq->qty_use == PRICE_QTY_RECORDED ? 0 : amounts_bounded(c);
 }
 
 /* ---- entry point ---- */
@@ -1079,6 +1038,12 @@ void price_result_fini(price_result *r)
         memset(r, 0, sizeof(*r));
 }
 
+const char *price_config_source_name(price_config_source s)
+{
+    static const char *const names[] = {NULL, "given", "defaults", "options"};
+    return (size_t)s < sizeof(names) / sizeof(names[0]) ? names[s] : NULL;
+}
+
 const char *price_step_name(price_step_kind k)
 {
     static const char *const names[] = {"list",      "adder",    "option",    "formula",
@@ -1087,15 +1052,96 @@ const char *price_step_name(price_step_kind k)
     return (size_t)k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
 }
 
+/* Room for the free-item lines promotions may add: each free-item
+ * promotion of a catalog the request touches adds at most one line, so
+ * there is room for all of them (no limit on a money path). */
+static int free_item_room(pctx *c, size_t *out)
+{
+    size_t ncat = cat_snapshot_catalog_count(c->s), n = 0;
+    bool *touched = arena_calloc(c->a, ncat + 1, sizeof(*touched));
+    if (!touched)
+        return CPQD_ENOMEM;
+    for (size_t i = 0; i < c->rq->nlines; i++) {
+        const char *sku = c->rq->lines[i].sku;
+        const cat_product *p = sku ? cat_snapshot_product(c->s, sku, strlen(sku)) : NULL;
+        if (!p || p->catalog->index >= ncat || touched[p->catalog->index])
+            continue;
+        touched[p->catalog->index] = true;
+        for (size_t k = 0; k < p->catalog->npromotions; k++)
+            n += p->catalog->promotions[k].effect == CAT_EFF_FREE_ITEM;
+    }
+    *out = n;
+    return 0;
+}
+
+int price_probe_line(price_worker *w, const cat_snapshot *s, const price_request *rq,
+                     price_probe *out, cpqd_errs *errs)
+{
+    memset(out, 0, sizeof(*out));
+    price_result res = {0};
+    pctx c = {.w = w, .s = s, .rq = rq, .r = &res, .errs = errs, .probe = true, .caplines = 1};
+    const cat_product *p =
+        rq->nlines == 1 && rq->lines[0].sku
+            ? cat_snapshot_product(s, rq->lines[0].sku, strlen(rq->lines[0].sku))
+            : NULL;
+    if (!p || !rq->has_currency)
+        return CPQD_EINVAL;
+    memcpy(res.currency, rq->currency, 4);
+    int rc = money_currency_minor(res.currency, &c.minor);
+    if (rc)
+        return rc;
+    res.mem = c.a = arena_new(16 << 10);
+    c.lines = c.a ? arena_calloc(c.a, 1, sizeof(*c.lines)) : NULL;
+    res.lines = c.a ? arena_calloc(c.a, 1, sizeof(*res.lines)) : NULL;
+    if (!c.lines || !res.lines) {
+        arena_free(c.a);
+        return CPQD_ENOMEM;
+    }
+    pline *l = &c.lines[0];
+    l->o = &res.lines[0];
+    l->o->id = "1";
+    l->o->qty = rq->lines[0].qty;
+    l->o->product = l->p = p;
+    rc = price_line(&c, l, &rq->lines[0]);
+    if (!rc) {
+        out->amount = l->amount;
+        out->entry = l->floor_entry;
+        out->book = l->floor_book;
+    }
+    price_config_fini(&c);
+    arena_free(c.a);
+    return rc;
+}
+
+/* Line i's quantity is one its product is sold in (docs/catalog.md
+ * "Quantities"): a stored quote never holds 0 or a fraction of a
+ * discrete product; a what-if may price 0; a stored request priced again
+ * is taken as it was stored. */
+static int line_qty_check(pctx *c, size_t i, const price_line_in *in, const char *id)
+{
+    char why[256], field[48];
+    const cat_product *p = cat_snapshot_product(c->s, in->sku, strlen(in->sku));
+    price_qty_use use = c->rq->qty_use;
+    if (use == PRICE_QTY_RECORDED ||
+        cat_qty_check(p, in->qty, use == PRICE_QTY_WHATIF, why, sizeof(why)) == 0)
+        return 0;
+    snprintf(field, sizeof(field), "lines[%zu].quantity", i);
+    perr(c, CPQD_EINVAL, no_pos, "%s (line %s): %s", field, id, why);
+    return errs_field(c->errs, "field", field) == CPQD_ENOMEM ? CPQD_ENOMEM : CPQD_EINVAL;
+}
+
 static int add_lines(pctx *c)
 {
     const price_request *rq = c->rq;
-    c->caplines = rq->nlines + 16;
+    size_t room;
+    if (free_item_room(c, &room))
+        return CPQD_ENOMEM;
+    c->caplines = rq->nlines + room;
     c->lines = arena_calloc(c->a, c->caplines, sizeof(*c->lines));
     c->r->lines = arena_calloc(c->a, c->caplines, sizeof(*c->r->lines));
     if (!c->lines || !c->r->lines)
         return CPQD_ENOMEM;
-    int rc = 0;
+    int rc = 0, r;
     for (size_t i = 0; i < rq->nlines; i++) {
         const price_line_in *in = &rq->lines[i];
         pline *l = &c->lines[c->nlines];
@@ -1111,13 +1157,17 @@ static int add_lines(pctx *c)
             continue;
         }
         o->product = l->p;
+        if ((r = line_qty_check(c, i, in, o->id)) != 0) {
+            rc = rc ? rc : r;
+            continue;
+        }
         if (!l->p->sellable) {
             rc = rc ? rc : CPQD_EINVAL;
             perr(c, CPQD_EINVAL, l->p->pos, "line %s: %s is sold only inside a BOM", o->id,
                  l->p->sku);
             continue;
         }
-        int r = price_line(c, l, in);
+        r = price_line(c, l, in);
         if (r == CPQD_ENOMEM)
             return r;
         if (r && !rc)
@@ -1140,6 +1190,14 @@ int price_compute(price_worker *w, const cat_snapshot *s, price_store *st,
         errs_add(errs, CPQD_ELIMIT, NULL, 0, 0, "lines: at most %d lines per request",
                  PRICE_MAX_LINES);
         return CPQD_ELIMIT;
+    }
+    /* A newer snapshot (a reload) compiled its rules anew: the functions
+     * compiled for older ones go now, not when the state's cache fills. A
+     * request on an older snapshot after it only compiles its own again. */
+    if (cat_snapshot_serial(s) > w->serial) {
+        if (w->serial)
+            rules_state_cache_clear(w->rules);
+        w->serial = cat_snapshot_serial(s);
     }
     pctx c = {.w = w, .s = s, .store = st, .rq = rq, .r = out, .errs = errs};
     out->mem = c.a = arena_new(64 << 10);
@@ -1173,6 +1231,7 @@ int price_compute(price_worker *w, const cat_snapshot *s, price_store *st,
     out->nlines = c.nlines;
     out->rule_evals = w->evals - evals0;
 out:
+    price_config_fini(&c);
     if (rc == CPQD_ERANGE) {
         errs_add(errs, CPQD_ERANGE, NULL, 0, 0, "an amount is too large to compute exactly");
     }

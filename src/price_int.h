@@ -20,9 +20,16 @@ typedef struct pline {
     const cat_price_book *floor_book;
     money_dec floor_rate;
     money_dec amount;            /* running extended amount */
+    money_dec extras;            /* what adders, options and formulas added (steps 2-3) */
     size_t cap;                  /* capacity of o->steps */
     bool eligible_done;
 } pline;
+
+/* A model compiled for this request (no solver extension registered). */
+typedef struct price_built {
+    const cat_product *p;
+    struct solver_model *m;
+} price_built;
 
 /* The state of one price_compute call. */
 typedef struct pctx {
@@ -36,11 +43,17 @@ typedef struct pctx {
     pline *lines;
     size_t nlines, caplines;
     int minor; /* minor units of the request currency */
+    bool probe;         /* price_probe_line: a required attribute may have no value */
+    price_built *built; /* malloc'ed, freed by price_config_fini */
+    size_t nbuilt, capbuilt;
+    struct price_memo *memo; /* configured lines by their text (price_config.c), arena */
+    size_t nmemo, capmemo;   /* capmemo: a power of two, or 0 */
 } pctx;
 
 struct price_worker {
     rules_state *rules;
     struct solver_ctx *solver; /* made on the first configured line */
+    uint64_t serial;           /* newest cat_snapshot_serial priced on */
     size_t evals;
 };
 
@@ -104,5 +117,38 @@ int price_limit_input(pctx *c, const cat_promotion *p, money_dec granted, money_
 
 /* Step 7 (price_promo.c): selects and applies promotions. */
 int price_promotions(pctx *c);
+
+/* The configuration line l is priced from (price_config.c, docs/pricing.md
+ * "Configurable products"): for a product with BOM groups or constraints
+ * (or a line with a configuration), *out is a copy of in whose options
+ * and attributes are those of a valid configuration (given, from the
+ * explicit options, or the product's defaults), and l's output says
+ * which. Otherwise *out is in. Returns 0, CPQD_EINVAL (unknown variable,
+ * value or option, conflicting choices), CPQD_EINCOMPLETE (a required
+ * choice is missing: each named in c->errs with its group) or
+ * CPQD_ENOMEM. */
+int price_line_configure(pctx *c, pline *l, const price_line_in *in, price_line_in *out);
+/* Frees the models price_line_configure compiled for c. */
+void price_config_fini(pctx *c);
+
+/* The enum value's adder of product attribute pa (the product's override,
+ * else the value's), or NULL. */
+const cat_value *price_adder_of(const cat_prod_attr *pa, const char *v);
+/* The tax class of p in its catalog, or NULL. */
+const cat_tax_class *price_tax_class(const cat_product *p);
+/* Whether a formula (the product's or a catalog's) applies to p. */
+bool price_has_formula(const cat_product *p);
+
+/* One line through steps 1-6 (no promotions, floor or rounding), for
+ * `cpqd check` (price_check.c): rq has exactly one line and a currency;
+ * a required attribute may be left without a value. *out: the line's
+ * amount and the entry whose floor and ceiling apply to it. */
+typedef struct price_probe {
+    money_dec amount;
+    const cat_pb_entry *entry;
+    const cat_price_book *book;
+} price_probe;
+int price_probe_line(price_worker *w, const cat_snapshot *s, const price_request *rq,
+                     price_probe *out, cpqd_errs *errs);
 
 #endif

@@ -7,6 +7,7 @@
  * `discount` is never silently ignored.
  */
 #include "cpqd/arena.h"
+#include "cpqd/digest.h"
 #include "cpqd/price.h"
 
 #include <stdio.h>
@@ -253,11 +254,15 @@ static void jp_line(jp *p, json_t *o, size_t i, price_line_in *ln)
     json_t *at = json_object_get(o, "attributes");
     if (at && !json_is_null(at))
         jp_attrs(p, at, i, ln);
+    /* present, even empty, says how the line is configured: "options": []
+     * is a configuration without options, never the catalog's defaults */
     json_t *op = json_object_get(o, "options");
-    if (op && !json_is_null(op))
+    ln->has_options = op && !json_is_null(op);
+    if (ln->has_options)
         jp_options(p, op, i, ln);
     json_t *cf = json_object_get(o, "configuration");
-    if (cf && !json_is_null(cf))
+    ln->has_config = cf && !json_is_null(cf);
+    if (ln->has_config)
         jp_config(p, cf, i, ln);
 }
 
@@ -433,7 +438,6 @@ static void jw_lit(jw *w, const char *s)
 
 static void jw_str(jw *w, const char *s)
 {
-    static const char hex[] = "0123456789abcdef";
     if (!s) {
         jw_lit(w, "null");
         return;
@@ -454,8 +458,7 @@ static void jw_str(jw *w, const char *s)
             *o++ = 'n';
         } else if (ch < 0x20) {
             memcpy(o, "\\u00", 4);
-            o[4] = hex[ch >> 4];
-            o[5] = hex[ch & 15];
+            digest_hex(&ch, 1, o + 4); /* its NUL is overwritten next */
             o += 6;
         } else {
             *o++ = (char)ch;
@@ -575,6 +578,8 @@ static void jw_line(jw *w, const price_line_out *l, int minor, bool partner_view
     }
     if (l->free_from)
         jw_kstr(w, &f, "free_item_of", l->free_from);
+    if (price_config_source_name(l->config_source))
+        jw_kstr(w, &f, "configuration", price_config_source_name(l->config_source));
     if (l->configured)
         jw_kbool(w, &f, "configuration_complete", l->config_complete);
     jw_kbool(w, &f, "approval_required", l->approval_required);
@@ -584,6 +589,11 @@ static void jw_line(jw *w, const price_line_out *l, int minor, bool partner_view
         jw_raw(w, "{", 1);
         jw_kstr(w, &g, "level", l->approval_level);
         jw_kstr(w, &g, "reason", l->approval_reason);
+        /* what approving needs (the top level, whatever the discount):
+         * kept in the stored result for the approval workflow; a partner
+         * is never told a bound was met */
+        if (l->out_of_bounds && !partner_view)
+            jw_kbool(w, &g, "out_of_bounds", true);
         jw_raw(w, "}", 1);
     }
     jw_raw(w, "}", 1);

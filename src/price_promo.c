@@ -267,6 +267,41 @@ static int run_limit(pctx *c, const pcand *pc, money_dec granted, money_dec quot
     }
 }
 
+/* price_limit_recheck: see price.h */
+int price_limit_recheck(price_worker *w, const cat_snapshot *s, price_store *st,
+                        const price_request *rq, size_t nlines, const cat_promotion *p,
+                        money_dec granted, money_dec quote, bool *ok, char *why, size_t cap)
+{
+    *ok = true;
+    if (why && cap)
+        why[0] = '\0';
+    if (!p->limit)
+        return 0;
+    price_result r = {.date = rq->date};
+    memcpy(r.currency, rq->currency, sizeof(r.currency));
+    cpqd_errs *errs = errs_new();
+    pctx c = {.w = w, .s = s, .store = st, .rq = rq, .r = &r, .errs = errs, .nlines = nlines};
+    if (!errs || !(c.a = arena_new(4096)) ||
+        money_currency_minor(rq->currency, &c.minor) != 0) {
+        errs_free(errs);
+        return errs ? CPQD_EINVAL : CPQD_ENOMEM;
+    }
+    pcand pc = {.p = p};
+    papply ap = {.granted = granted};
+    money_dec allowed;
+    int rc = run_limit(&c, &pc, granted, quote, &allowed, &ap);
+    if (rc == 0 && (ap.refused || money_cmp(allowed, granted) < 0)) {
+        *ok = false;
+        if (why && cap)
+            snprintf(why, cap, "%s", ap.note ? ap.note : "refused by its limit rule");
+    }
+    if (rc && why && cap && errs_count(errs))
+        snprintf(why, cap, "%s", errs_get(errs, 0)->msg);
+    arena_free(c.a);
+    errs_free(errs);
+    return rc;
+}
+
 /* ---- effects ---- */
 
 /* Value of the free items pc grants, and the entry pricing them. */
@@ -481,8 +516,11 @@ static int apply(pctx *c, const pcand *pc, money_dec *amt, bool record, papply *
         const cat_product *prod;
         if ((rc = free_value(c, pc, &qty, &value, &prod)))
             return rc;
-        if (c->nlines == c->caplines)
-            return CPQD_ELIMIT;
+        if (c->nlines == c->caplines) { /* add_lines made room for every free item */
+            errs_add(c->errs, CPQD_EINTERNAL, NULL, 0, 0,
+                     "no room for the free item of promotion %s", pc->p->id);
+            return CPQD_EINTERNAL;
+        }
         pline *l = &c->lines[c->nlines];
         price_line_out *o = &c->r->lines[c->nlines];
         memset(l, 0, sizeof(*l));
@@ -562,18 +600,21 @@ static int push_promo(pctx *c, const cat_promotion *p, bool applied, money_dec a
 
 int price_promotions(pctx *c)
 {
-    size_t total = 0;
-    const cat_catalog *seen[64];
-    size_t nseen = 0;
+    /* the catalogs of the request's lines, each once, in the order of
+     * their first line: every one of them, however many (no limit on a
+     * money path) */
+    size_t ncat = cat_snapshot_catalog_count(c->s), total = 0, nseen = 0;
+    bool *touched = arena_calloc(c->a, ncat + 1, sizeof(*touched));
+    const cat_catalog **seen = arena_calloc(c->a, ncat + 1, sizeof(*seen));
+    if (!touched || !seen)
+        return CPQD_ENOMEM;
     for (size_t i = 0; i < c->nlines; i++) {
         const cat_catalog *cc = c->lines[i].p->catalog;
-        bool dup = false;
-        for (size_t k = 0; k < nseen && !dup; k++)
-            dup = seen[k] == cc;
-        if (!dup && nseen < 64) {
-            seen[nseen++] = cc;
-            total += cc->npromotions;
-        }
+        if (cc->index >= ncat || touched[cc->index])
+            continue;
+        touched[cc->index] = true;
+        seen[nseen++] = cc;
+        total += cc->npromotions;
     }
     if (total == 0)
         return 0;

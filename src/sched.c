@@ -17,6 +17,7 @@
 
 /* Installments or milestones one split accepts: bounded stack arrays. */
 #define SCHED_MAX_PARTS 128
+_Static_assert(CAT_TERM_MAX_PARTS <= SCHED_MAX_PARTS, "a term's parts fit one split");
 
 /* ---- errors and context ---- */
 
@@ -334,16 +335,50 @@ static void rule_text(const cat_installment *in, char *buf, size_t cap)
         snprintf(buf, cap, "on %s", ev);
 }
 
+/* The equal parts of one installment: its count and step (the loader
+ * checks the same bounds; a term built by hand gets the same answer). */
+static int check_parts(const sctx *x, const char *id, size_t i, const cat_installment *in)
+{
+    if (in->parts == 0)
+        return 0;
+    bool by_days = in->every_days > 0, by_months = in->every_months > 0;
+    if (in->parts < 2 || in->parts > CAT_TERM_MAX_PARTS)
+        return sched_err(x, CPQD_EINVAL,
+                         "payment term '%s' installment %zu: parts %u out of "
+                         "range 2..%d",
+                         id, i + 1, in->parts, CAT_TERM_MAX_PARTS);
+    if (by_days == by_months || in->every_days < 0 || in->every_months < 0 ||
+        in->every_days > CAT_TERM_MAX_EVERY_DAYS || in->every_months > CAT_TERM_MAX_EVERY_MONTHS)
+        return sched_err(x, CPQD_EINVAL,
+                         "payment term '%s' installment %zu: parts need a step "
+                         "of 1..%d days or 1..%d months",
+                         id, i + 1, CAT_TERM_MAX_EVERY_DAYS, CAT_TERM_MAX_EVERY_MONTHS);
+    return 0;
+}
+
 static int check_installments(const sctx *x, const cat_term *t, const cat_installment *ins,
                               size_t n)
 {
     const char *id = t && t->id ? t->id : "(default)";
+    size_t items = 0;
     if (n == 0 || !ins)
         return sched_err(x, CPQD_EINVAL, "payment term '%s' has no installments", id);
-    for (size_t i = 0; i < n; i++)
-        if (ins[i].days < 0 || ins[i].days > 36600)
-            return sched_err(x, CPQD_EINVAL, "payment term '%s' installment %zu: days %d out of "
-                             "range 0..36600", id, i + 1, ins[i].days);
+    for (size_t i = 0; i < n; i++) {
+        int rc = check_parts(x, id, i, &ins[i]);
+        if (rc)
+            return rc;
+        if (ins[i].days < 0 || ins[i].days > CAT_TERM_MAX_DAYS)
+            return sched_err(x, CPQD_EINVAL,
+                             "payment term '%s' installment %zu: days %d out of "
+                             "range 0..%d",
+                             id, i + 1, ins[i].days, CAT_TERM_MAX_DAYS);
+        items += ins[i].parts ? ins[i].parts : 1;
+    }
+    if (items > CAT_TERM_MAX_PARTS)
+        return sched_err(x, CPQD_EINVAL,
+                         "payment term '%s': %zu installments counting each part "
+                         "(at most %d)",
+                         id, items, CAT_TERM_MAX_PARTS);
     return 0;
 }
 
@@ -373,6 +408,82 @@ static int term_split(const sctx *x, const cat_installment *ins, size_t n, money
     return rc;
 }
 
+/* d moved k steps of in's `every`: k x every_days days, or k x
+ * every_months months anchored on d's day and clamped to the month's last
+ * day (Jan 31 + 1 month is Feb 28, + 2 months Mar 31: never drifting). */
+static date_days part_shift(const cat_installment *in, date_days d, unsigned k)
+{
+    int y, m, dd;
+    if (d == SCHED_NO_DATE || k == 0)
+        return d;
+    if (in->every_days > 0)
+        return d + (date_days)k * in->every_days;
+    date_to_ymd(d, &y, &m, &dd);
+    return sched_anchor_add(y, m, dd, (int)k * in->every_months);
+}
+
+/* The events of part k of in: every known or estimated date k steps later,
+ * so each part's due rule (days after, end of month) applies to its own
+ * shifted event. */
+static sev part_events(const cat_installment *in, const sev *ev, unsigned k)
+{
+    sev e = *ev;
+    date_days *d[] = {&e.signing,      &e.delivery,       &e.acceptance, &e.invoice,
+                      &e.exp_delivery, &e.exp_acceptance, &e.exp_invoice};
+    for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++)
+        *d[i] = part_shift(in, *d[i], k);
+    return e;
+}
+
+/* The description of part k of n of in: "30% on signing", "part 2/3 of
+ * 100% every 1 month, on signing" (the part's own dates show the step). */
+static void part_desc(sched_item *it, const char *label, const cat_installment *in, unsigned k,
+                      unsigned n)
+{
+    char rule[64], b[MONEY_FMT_MAX], part[32] = "", every[32] = "";
+    const char *pct = in->is_percent ? "%" : "";
+    int step = in->every_days > 0 ? in->every_days : in->every_months;
+    rule_text(in, rule, sizeof(rule));
+    fmt_money(in->is_percent ? in->percent : in->amount, b);
+    if (n > 1) {
+        snprintf(part, sizeof(part), "part %u/%u of ", k + 1, n);
+        snprintf(every, sizeof(every), " every %d %s%s,", step,
+                 in->every_days > 0 ? "day" : "month", step == 1 ? "" : "s");
+    }
+    sched_desc(it, "%s%s%s%s%s %s", label, part, b, pct, every, rule);
+}
+
+/* Appends the items of installment in for its share `amount`: one item, or
+ * in->parts equal parts (money_split: the residue to the first part), each
+ * due by in's rule from its own shifted events. *part numbers the items of
+ * the term (the item key's `part`). */
+static int installment_items(const sctx *x, const cat_installment *in, money_dec amount,
+                             const sev *ev, const sched_item *tmpl, const char *label,
+                             unsigned *part, sched_list *out)
+{
+    money_dec sub[SCHED_MAX_PARTS];
+    unsigned n = in->parts ? in->parts : 1;
+    int rc = n > 1 ? money_split(amount, n, x->minor, sub) : 0;
+    if (rc)
+        return sched_err(x, rc, "%scannot split an installment in %u parts", label, n);
+    if (n == 1)
+        sub[0] = amount;
+    for (unsigned k = 0; k < n; k++) {
+        sched_item it = *tmpl;
+        cat_installment one = *in;
+        sev e = part_events(in, ev, k);
+        one.date = part_shift(in, in->date, k);
+        it.part = (*part)++;
+        it.amount = sub[k];
+        if ((rc = due_apply(x, &one, &e, &it)))
+            return rc;
+        part_desc(&it, label, in, k, n);
+        if ((rc = sched_list_push(out, &it)))
+            return rc;
+    }
+    return 0;
+}
+
 int sched_term_apply(const sctx *x, const cat_term *t, cat_due default_due, money_dec amount,
                      const sev *ev, const sched_item *tmpl, const char *label, sched_list *out)
 {
@@ -380,26 +491,15 @@ int sched_term_apply(const sctx *x, const cat_term *t, cat_due default_due, mone
     const cat_installment *ins = t ? t->installments : &dflt;
     size_t n = t ? t->ninstallments : 1;
     money_dec parts[SCHED_MAX_PARTS];
-    char what[120], rule[64], b[MONEY_FMT_MAX];
+    char what[120];
+    unsigned part = 0;
     snprintf(what, sizeof(what), "payment term '%s'", t && t->id ? t->id : "(default)");
     int rc = check_installments(x, t, ins, n);
     if (rc || (rc = term_split(x, ins, n, amount, tmpl->amount_known, what, parts)))
         return rc;
-    for (size_t i = 0; i < n; i++) {
-        sched_item it = *tmpl;
-        it.part = (unsigned)i;
-        it.amount = parts[i];
-        if ((rc = due_apply(x, &ins[i], ev, &it)))
-            return rc;
-        rule_text(&ins[i], rule, sizeof(rule));
-        if (ins[i].is_percent)
-            sched_desc(&it, "%s%s%% %s", label, fmt_money(ins[i].percent, b), rule);
-        else
-            sched_desc(&it, "%s%s %s", label, fmt_money(ins[i].amount, b), rule);
-        if ((rc = sched_list_push(out, &it)))
-            return rc;
-    }
-    return 0;
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = installment_items(x, &ins[i], parts[i], ev, tmpl, label, &part, out);
+    return rc;
 }
 
 /* ---- goods ---- */

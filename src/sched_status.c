@@ -14,13 +14,17 @@
 
 /* ---- exact arithmetic for usage ---- */
 
-/* a * b exactly (scales add), or rounded half-even to 18 places when the
- * exact product needs more. */
+/* a * b exactly (scales add), or rounded half-even to the most places
+ * (at most 18, at least 2) at which it fits: 10^12 GB at 6 places times a
+ * rate of 6 places is exact at 12 places only up to 9.2 x 10^6. */
 static int xmul(money_dec a, money_dec b, money_dec *out)
 {
-    int scale = a.scale + b.scale;
-    return money_mul(a, b, scale > MONEY_MAX_SCALE ? MONEY_MAX_SCALE : scale, MONEY_HALF_EVEN,
-                     out);
+    int scale = a.scale + b.scale, rc;
+    if (scale > MONEY_MAX_SCALE)
+        scale = MONEY_MAX_SCALE;
+    while ((rc = money_mul(a, b, scale, MONEY_HALF_EVEN, out)) == CPQD_ERANGE && scale > 2)
+        scale--;
+    return rc;
 }
 
 /* The tiered amount: the catalog's one computation (docs/pricing.md
@@ -58,7 +62,7 @@ int sched_usage_amount(const sched_contract *c, size_t line, money_dec qty, mone
                        cpqd_errs *errs)
 {
     sctx x;
-    money_dec net, tax, gross, r;
+    money_dec net, gross, r;
     int rc = sched_ctx_init(&x, c, line, errs);
     if (rc)
         return rc;
@@ -71,8 +75,10 @@ int sched_usage_amount(const sched_contract *c, size_t line, money_dec qty, mone
         return sched_err(&x, CPQD_EINVAL, "tax rate is negative or invalid");
     if ((rc = usage_net(&x, qty, &net)))
         return rc;
-    if ((rc = xmul(net, rate, &tax)) || (rc = money_add(net, tax, &gross)) ||
-        (rc = money_rescale(gross, x.minor, c->rounding, &r)))
+    /* net x (1 + rate): one exact product, rounded once to the currency
+     * (net + net x rate needs the places of both, and overflowed early) */
+    if ((rc = money_add(money_from_int(1), rate, &gross)) ||
+        (rc = money_mul(net, gross, x.minor, c->rounding, &r)))
         return sched_err(&x, rc, "the usage amount overflows");
     *out = r;
     return 0;
@@ -146,6 +152,7 @@ int sched_item_classify(const sched_item *it, const sched_payment *pays, size_t 
         if (money_sign(paid) > 0)
             return CPQD_EINVAL;
         st.status = SCHED_ST_PAID;
+        st.payment = SCHED_PAY_PAID;
         *out = st;
         return 0;
     }
@@ -155,6 +162,9 @@ int sched_item_classify(const sched_item *it, const sched_payment *pays, size_t 
         st.outstanding = left;
     }
     bool some = money_sign(paid) > 0;
+    st.payment = it->amount_known && money_is_zero(st.outstanding) ? SCHED_PAY_PAID
+                 : some                                            ? SCHED_PAY_PARTIALLY_PAID
+                                                                   : SCHED_PAY_UNPAID;
     if (it->amount_known && money_is_zero(st.outstanding))
         st.status = SCHED_ST_PAID;
     else if (it->due_on != SCHED_NO_DATE && as_of > it->due_on && it->amount_known) {
@@ -184,6 +194,12 @@ const char *sched_status_name(sched_status s)
 {
     static const char *const names[] = {"scheduled", "due", "partially_paid", "paid", "overdue"};
     return NAME_OF(names, s);
+}
+
+const char *sched_pay_status_name(sched_pay_status p)
+{
+    static const char *const names[] = {"unpaid", "partially_paid", "paid"};
+    return NAME_OF(names, p);
 }
 
 const char *sched_aging_name(sched_aging a)
@@ -227,7 +243,7 @@ int sched_line_from_product(const cat_product *p, money_dec total, sched_line *o
         .id = p->sku, .mode = d->mode, .total = total, .term = t,
         .lead_time_days = d->lead_time_days, .acceptance_days = d->acceptance_days,
         .goods_weight = money_from_int(1), .period = d->billing_period,
-        .term_months = d->term_months, .in_arrears = d->in_arrears,
+        .term_months = d->term_months, .in_arrears = d->in_arrears, .bill_day = d->bill_day,
         .unit_price = money_from_int(0), .tax_rate = money_from_int(0),
         .has_minimum = d->has_minimum_commitment, .minimum = d->minimum_commitment,
         .milestones = d->milestones, .nmilestones = d->nmilestones,

@@ -399,6 +399,7 @@ typedef struct sv_rc {
 
 typedef struct sv_slot {
     uint64_t uid;    /* model id, 0 when empty */
+    uint64_t gen;    /* its model's snapshot generation (0: built alone) */
     CCaDiCaL *sat;   /* valid domains: every constraint on, no selectors */
     CCaDiCaL *xsat;  /* explanations: constraints under selectors (on first use) */
     size_t words;    /* 64-bit words per witness */
@@ -424,6 +425,7 @@ typedef struct sv_slot {
 
 struct solver_ctx {
     sv_slot slot[SV_SLOTS];
+    uint64_t gen;    /* newest snapshot generation seen */
     uint64_t tick;
     size_t budget;
 };
@@ -474,9 +476,33 @@ void solver_ctx_free(solver_ctx *c)
     free(c);
 }
 
+size_t sv_ctx_live(const solver_ctx *c)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < SV_SLOTS; i++)
+        n += c->slot[i].uid != 0;
+    return n;
+}
+
 void solver_ctx_set_budget(solver_ctx *c, size_t sat_calls)
 {
     c->budget = sat_calls ? sat_calls : SV_DEFAULT_BUDGET;
+}
+
+/* A model of a newer snapshot means a reload: the solvers of older
+ * snapshots' models go now rather than when the LRU reaches them (up to
+ * SV_SLOTS of them per context otherwise, megabytes each on large
+ * models). A worker serves its requests one at a time on the snapshot
+ * current at their start, so older ones rarely come back; when one
+ * does (a request held across the reload), it only rebuilds its solver. */
+static void ctx_drop_older(solver_ctx *c, uint64_t gen)
+{
+    if (gen <= c->gen)
+        return;
+    c->gen = gen;
+    for (size_t i = 0; i < SV_SLOTS; i++)
+        if (c->slot[i].uid && c->slot[i].gen && c->slot[i].gen < gen)
+            slot_clear(&c->slot[i]);
 }
 
 /* The slot of model m, creating its solver on first use (least recently
@@ -485,6 +511,7 @@ static sv_slot *ctx_slot(solver_ctx *c, const solver_model *m)
 {
     sv_slot *victim = &c->slot[0];
     c->tick++;
+    ctx_drop_older(c, m->gen);
     for (size_t i = 0; i < SV_SLOTS; i++) {
         sv_slot *s = &c->slot[i];
         if (s->uid == m->uid) {
@@ -527,6 +554,7 @@ static sv_slot *ctx_slot(solver_ctx *c, const solver_model *m)
     sv_load_solver(m, victim->sat, false);
     victim->ls = ls_new(m); /* NULL: without local search */
     victim->uid = m->uid;
+    victim->gen = m->gen;
     victim->used = c->tick;
     return victim;
 }
@@ -1668,7 +1696,8 @@ static int read_choices(sv_run *r, const solver_choice *ch, size_t n)
                 return CPQD_EINVAL;
             continue;
         }
-        if (money_cmp(ch[i].qty, o->qty_min) < 0 || money_cmp(ch[i].qty, o->qty_max) > 0)
+        if (money_cmp(ch[i].qty, o->qty_min) < 0 || money_cmp(ch[i].qty, o->qty_max) > 0 ||
+            (o->product && !cat_qty_fits(&o->product->quantity, ch[i].qty)))
             return CPQD_EINVAL;
         size_t qvar = m->vx[ch[i].var].qty[ch[i].value];
         if (qvar != SIZE_MAX && qty_value(m, qvar, ch[i].qty, &r->qv[i]))
@@ -1845,9 +1874,16 @@ static int completion(sv_run *r, const solver_result *out, sv_done *d)
                 size_t f = sv_val(m, v, i);
                 if (block[f].state != SOLVER_POSSIBLE)
                     continue;
+                /* a quantity default only for an option in the configuration:
+                 * an option left out has no quantity, and assuming one made
+                 * the first pass fail and the quantities arbitrary */
+                solver_state opt = sv->kind == SOLVER_VAR_QTY
+                                       ? block[sv_val(m, sv->parent_var, sv->parent_value)].state
+                                       : SOLVER_EXCLUDED;
                 if (sv->kind == SOLVER_VAR_GROUP)
                     ccadical_assume(r->sat, -m->vlit[f]);
-                else if (pass == 0 && money_cmp(m->vx[v].num[i], sv->option->qty) == 0) {
+                else if (pass == 0 && (opt == SOLVER_SELECTED || opt == SOLVER_IMPLIED) &&
+                         money_cmp(m->vx[v].num[i], sv->option->qty) == 0) {
                     ccadical_assume(r->sat, m->vlit[f]);
                     defaults = true;
                 }
@@ -2011,6 +2047,7 @@ static int configure_run(sv_run *r, const solver_choice *choices, solver_explain
     sv_done d = {0};
     rc = completion(r, out, &d);
     if (!rc) {
+        out->bom_valid = d.sat;
         out->complete = is_complete(r, out, &d);
         sv_bom b = {r, choices, out, &d, NULL, 0, 0};
         rc = bom_walk(&b, 0, SIZE_MAX, money_from_int(1), 1);

@@ -1693,6 +1693,7 @@ int solver_snapshot_build(cat_snapshot *s, cpqd_errs *errs, void **out)
         free(x);
         return CPQD_ENOMEM;
     }
+    uint64_t gen = cat_snapshot_serial(s);
     int rc = 0;
     for (size_t i = 0; i < np && rc != CPQD_ENOMEM; i++) {
         const cat_product *p = cat_snapshot_product_at(s, i);
@@ -1706,6 +1707,7 @@ int solver_snapshot_build(cat_snapshot *s, cpqd_errs *errs, void **out)
                      : CPQD_ENOMEM;
             continue;
         }
+        m->gen = gen;
         x->e[x->n++] = (sv_entry){p, m};
     }
     if (rc) {

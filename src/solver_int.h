@@ -65,6 +65,8 @@ typedef struct sv_path {
 
 struct solver_model {
     uint64_t uid;              /* unique per build: keys the per-worker solvers */
+    uint64_t gen;              /* its snapshot's cat_snapshot_serial, 0 when built
+                                  alone: a newer one frees older ones' solvers */
     const cat_product *product;
     arena *a;                  /* strings and arrays below */
     solver_var *vars;
@@ -179,5 +181,8 @@ int sv_up_val(const sv_up *u, int l);
 /* The snapshot's models in SKU order: writes up to cap to out, returns the
  * count. */
 size_t sv_snapshot_models(const cat_snapshot *s, const solver_model **out, size_t cap);
+
+/* How many models have a live solver in c (for tests). */
+size_t sv_ctx_live(const solver_ctx *c);
 
 #endif

@@ -15,7 +15,9 @@
  */
 #include "store_int.h"
 #include <sys/random.h>
+#include "cpqd/cli.h"
 #include "cpqd/date.h"
+#include "cpqd/digest.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -308,6 +310,20 @@ int store_write_end(store *st, bool own, int rc)
     return rc;
 }
 
+int store_scope_begin(store *st)
+{
+    bool own;
+    if (!store_in_tx(st))
+        return tx_lost(st) ? store_failf(st, CPQD_EIO, "scope: the transaction was rolled back")
+                           : store_failf(st, CPQD_EINVAL, "scope: no transaction is open");
+    return store_write_begin(st, &own);
+}
+
+int store_scope_end(store *st, int rc)
+{
+    return store_write_end(st, false, rc);
+}
+
 int store_read_begin(store *st, bool *own)
 {
     *own = !store_in_tx(st);
@@ -322,20 +338,111 @@ void store_read_end(store *st, bool own)
 
 /* ---- open, close ---- */
 
+/* ---- locations ---- */
+
+/* A postgres:// or postgresql:// URL (any case): the length of its
+ * scheme and "://", else 0. */
+static size_t url_scheme_len(const char *location)
+{
+    if (strncasecmp(location, "postgres://", 11) == 0)
+        return 11;
+    if (strncasecmp(location, "postgresql://", 13) == 0)
+        return 13;
+    return 0;
+}
+
+bool store_location_is_url(const char *location)
+{
+    return url_scheme_len(location) > 0;
+}
+
+/* The password of a URL: in its user info ("user:password@") or a
+ * password= parameter; [*at, *at + *len) of location, or false. */
+static bool url_password(const char *location, size_t *at, size_t *len)
+{
+    size_t scheme = url_scheme_len(location);
+    if (!scheme)
+        return false;
+    const char *auth = location + scheme;
+    size_t alen = strcspn(auth, "/?#");
+    const char *sign = NULL;
+    for (const char *p = auth; p < auth + alen; p++)
+        if (*p == '@')
+            sign = p;
+    const char *colon = sign ? memchr(auth, ':', (size_t)(sign - auth)) : NULL;
+    if (colon) {
+        *at = (size_t)(colon + 1 - location);
+        *len = (size_t)(sign - colon - 1);
+        return true;
+    }
+    for (const char *q = strchr(auth, '?'); q; q = strchr(q + 1, '&')) {
+        if (strncmp(q + 1, "password=", 9) == 0) {
+            *at = (size_t)(q + 10 - location);
+            *len = strcspn(q + 10, "&#");
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Appends n bytes of s to buf (cap bytes, *len used), truncating. */
+static void put(char *buf, size_t cap, size_t *len, const char *s, size_t n)
+{
+    size_t room = cap - 1 - *len;
+    n = n < room ? n : room;
+    memcpy(buf + *len, s, n);
+    *len += n;
+    buf[*len] = '\0';
+}
+
+const char *store_location_redact(const char *location, char *buf, size_t cap)
+{
+    size_t len = 0, at = 0, n = 0;
+    if (cap == 0)
+        return buf;
+    buf[0] = '\0';
+    const char *p = location ? location : "";
+    size_t scheme = url_scheme_len(p);
+    const char *auth = p + scheme;
+    if (scheme && url_password(p, &at, &n) && p + at < auth + strcspn(auth, "/?#")) {
+        put(buf, cap, &len, p, at); /* the user info's password */
+        put(buf, cap, &len, "***", 3);
+        p += at + n;
+    }
+    const char *q = scheme ? strchr(p, '?') : NULL;
+    if (q) { /* every password= parameter */
+        put(buf, cap, &len, p, (size_t)(q + 1 - p));
+        for (p = q + 1;;) {
+            size_t k = strcspn(p, "&#");
+            bool secret = k >= 9 && strncmp(p, "password=", 9) == 0;
+            put(buf, cap, &len, p, secret ? 9 : k);
+            if (secret)
+                put(buf, cap, &len, "***", 3);
+            p += k;
+            if (*p != '&')
+                break;
+            put(buf, cap, &len, p++, 1);
+        }
+    }
+    put(buf, cap, &len, p, strlen(p));
+    return buf;
+}
+
+bool store_location_password(const char *location, char *buf, size_t cap)
+{
+    size_t at = 0, len = 0;
+    if (!url_password(location, &at, &len))
+        return false;
+    snprintf(buf, cap, "%.*s", (int)len, location + at);
+    return true;
+}
+
 /* The backend for a --db value: the one place that decides. A
  * postgres:// or postgresql:// URL names PostgreSQL (issue 13); anything
- * else is the path of a SQLite file. The URL is not repeated in the
- * message: it may hold a password. */
-static int store_driver_for(store *st, const char *location, const store_driver **out)
+ * else is the path of a SQLite file. */
+static const store_driver *store_driver_for(const char *location)
 {
-    *out = NULL;
-    if (strncasecmp(location, "postgres://", 11) == 0 ||
-        strncasecmp(location, "postgresql://", 13) == 0)
-        return store_failf(st, CPQD_EINVAL,
-                           "--db names a PostgreSQL database, but the PostgreSQL backend is not "
-                           "built yet: give a file path to use SQLite");
-    *out = &store_sqlite_driver;
-    return 0;
+    return url_scheme_len(location) ? &store_pg_driver : &store_sqlite_driver;
 }
 
 typedef enum open_mode {
@@ -353,15 +460,18 @@ static int open_impl(const char *location, open_mode mode, int *from, store **ou
         return CPQD_EINVAL;
     }
     store *st = calloc(1, sizeof(*st));
-    if (!st || !(st->location = store_strdup(location))) {
+    char name[1024];
+    store_location_redact(location, name, sizeof(name));
+    if (!st || !(st->location = store_strdup(location)) || !(st->name = store_strdup(name))) {
+        if (st)
+            free(st->location);
         free(st);
         if (errs)
             errs_add(errs, CPQD_ENOMEM, NULL, 0, 0, "store: out of memory");
         return CPQD_ENOMEM;
     }
-    int rc = store_driver_for(st, location, &st->drv);
-    if (rc == 0)
-        rc = st->drv->open(st, &st->conn);
+    st->drv = store_driver_for(location);
+    int rc = st->drv->open(st, &st->conn);
     if (rc == 0 && mode != OPEN_RAW)
         rc = store_schema_open(st, mode == OPEN_MIGRATE, from);
     if (rc != 0) {
@@ -391,6 +501,7 @@ void store_close(store *st)
     if (st->conn)
         st->drv->close(st->conn); /* rolls back an open transaction */
     free(st->location);
+    free(st->name);
     free(st);
 }
 
@@ -424,14 +535,25 @@ int store_debug_open(const char *location, store **out, cpqd_errs *errs)
     return open_impl(location, OPEN_RAW, &from, out, errs);
 }
 
+int store_prepare_sql(store *st, const char *sql, store_stmt **out)
+{
+    *out = NULL;
+    st->bind_rc = 0;
+    return st->drv->prepare(st, sql, -1, out);
+}
+
+void store_stmt_free(store_stmt *s)
+{
+    if (s)
+        s->drv->finalize(s);
+}
+
 /* Prepares sql (one statement, uncached) and steps it once. */
 static int debug_step(store *st, const char *sql, store_stmt **s)
 {
-    *s = NULL;
-    int rc = st->drv->prepare(st, sql, -1, s);
+    int rc = store_prepare_sql(st, sql, s);
     if (rc != 0)
         return store_fail(st, rc, "debug");
-    st->bind_rc = 0;
     int r = store_step(st, *s);
     return r >= 0 ? r : store_fail(st, r, "debug");
 }
@@ -443,8 +565,7 @@ int store_debug_exec(store *st, const char *sql, int64_t *changes)
     int rc = r == STORE_DONE ? 0 : r < 0 ? r : store_fail(st, r, "debug");
     if (changes)
         *changes = rc == 0 ? store_changes(st, s) : 0;
-    if (s)
-        st->drv->finalize(s);
+    store_stmt_free(s);
     return rc;
 }
 
@@ -456,8 +577,7 @@ int store_debug_int(store *st, const char *sql, int64_t *out)
     int rc = r == STORE_ROW ? 0 : r < 0 ? r : store_fail(st, r, "debug");
     if (rc == 0)
         *out = store_col_int64(s, 0);
-    if (s)
-        st->drv->finalize(s);
+    store_stmt_free(s);
     return rc;
 }
 
@@ -465,33 +585,15 @@ int store_debug_int(store *st, const char *sql, int64_t *out)
 
 static int cli_usage(const char *why)
 {
-    fprintf(stderr, "cpqd migrate: %s\nusage: cpqd migrate [--db PATH]   (default %s)\n", why,
-            STORE_DEFAULT_PATH);
+    fprintf(stderr,
+            "cpqd migrate: %s\nusage: cpqd migrate [--db PATH|URL] [--from PATH]   (--db default "
+            "%s)\n",
+            why, STORE_DEFAULT_PATH);
     return 2;
 }
 
-int store_cli_migrate(int argc, char **argv)
+static void cli_errors(const cpqd_errs *errs, int rc)
 {
-    const char *path = STORE_DEFAULT_PATH;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--db") == 0) {
-            if (i + 1 >= argc)
-                return cli_usage("flag --db needs a value");
-            path = argv[++i];
-        } else if (strncmp(argv[i], "--db=", 5) == 0) {
-            path = argv[i] + 5;
-        } else {
-            fprintf(stderr, "cpqd migrate: unexpected argument '%s'\n", argv[i]);
-            return cli_usage("only --db PATH is accepted");
-        }
-    }
-    if (!*path)
-        return cli_usage("--db needs a non-empty PATH");
-    cpqd_errs *errs = errs_new();
-    int from = 0, to = 0;
-    int rc = errs ? store_migrate(path, &from, &to, errs) : CPQD_ENOMEM;
-    if (rc == 0)
-        printf("schema version %d -> %d\n", from, to);
     for (size_t i = 0; errs && i < errs_count(errs); i++) {
         char *m = errs_format(errs, i);
         fprintf(stderr, "cpqd migrate: %s\n", m ? m : "out of memory");
@@ -499,6 +601,56 @@ int store_cli_migrate(int argc, char **argv)
     }
     if (rc != 0 && (!errs || errs_count(errs) == 0))
         fprintf(stderr, "cpqd migrate: %s\n", err_code_name(rc));
+}
+
+typedef struct move_tally {
+    int64_t rows;
+    size_t tables;
+} move_tally;
+
+static void cli_move_line(void *ctx, const char *table, int64_t rows, const char *checksum)
+{
+    move_tally *t = ctx;
+    t->rows += rows;
+    t->tables++;
+    printf("%s: %lld rows, sha256 %s\n", table, (long long)rows, checksum);
+}
+
+/* `migrate --from PATH --db LOCATION`. */
+static int cli_move(const char *from, const char *to, cpqd_errs *errs)
+{
+    move_tally t = {0};
+    char a[1024], b[1024];
+    int rc = store_move(from, to, cli_move_line, &t, errs);
+    if (rc == 0)
+        printf("moved %lld rows in %zu tables from %s to %s (schema version %d), counts and "
+               "checksums verified\n",
+               (long long)t.rows, t.tables, store_location_redact(from, a, sizeof(a)),
+               store_location_redact(to, b, sizeof(b)), STORE_SCHEMA_VERSION);
+    return rc;
+}
+
+int store_cli_migrate(int argc, char **argv)
+{
+    const char *path = STORE_DEFAULT_PATH, *from = NULL;
+    const cli_flag flags[] = {{"--db", &path}, {"--from", &from}, {NULL, NULL}};
+    cli_args a;
+    int rc = cli_args_parse(argc, argv, flags, 0, &a);
+    cli_args_fini(&a);
+    if (rc)
+        return rc == CPQD_ENOMEM ? 1 : cli_usage(a.why);
+    if (!*path)
+        return cli_usage("--db needs a non-empty PATH or URL");
+    if (from && !*from)
+        return cli_usage("--from needs a non-empty PATH");
+    cpqd_errs *errs = errs_new();
+    int from_v = 0, to_v = 0;
+    rc = CPQD_ENOMEM;
+    if (errs && from)
+        rc = cli_move(from, path, errs);
+    else if (errs && (rc = store_migrate(path, &from_v, &to_v, errs)) == 0)
+        printf("schema version %d -> %d\n", from_v, to_v);
+    cli_errors(errs, rc);
     errs_free(errs);
     return rc == 0 ? 0 : 1;
 }
@@ -539,8 +691,9 @@ int store_random_id(store *st, const char *prefix, char *out, size_t cap)
             return store_failf(st, CPQD_EIO, "%sid: getrandom: %s", prefix, strerror(errno));
         got += n > 0 ? (size_t)n : 0;
     }
-    snprintf(out, cap, "%s%02x%02x%02x%02x%02x%02x%02x%02x", prefix, b[0], b[1], b[2], b[3], b[4],
-             b[5], b[6], b[7]);
+    char hex[2 * sizeof(b) + 1];
+    digest_hex(b, sizeof(b), hex);
+    snprintf(out, cap, "%s%s", prefix, hex);
     return 0;
 }
 
@@ -551,6 +704,15 @@ int store_run(store *st, store_stmt *s, const char *what, int *changes)
     if (changes)
         *changes = rc == 0 ? (int)store_changes(st, s) : 0;
     store_stmt_done(s);
+    return rc;
+}
+
+int store_run_insert(store *st, store_stmt *s, const char *what)
+{
+    int changes = 0;
+    int rc = store_run(st, s, what, &changes);
+    if (rc == 0 && changes == 0)
+        rc = store_failf(st, CPQD_ECONFLICT, "%s: a row with the same key exists", what);
     return rc;
 }
 

@@ -207,7 +207,7 @@ static int head_insert(store *st, const store_contract *c, char *id, const char 
             c->customer_id, c->partner_id,      c->currency, c->total,      c->signed_on,
             c->start_on,    c->catalog_version, c->request,  c->created_by, now};
         bind_texts(st, s, 7, t, 10);
-        rc = store_run(st, s, "contract insert", NULL);
+        rc = store_run_insert(st, s, "contract insert");
     }
     return rc;
 }
@@ -233,7 +233,7 @@ static int item_insert(store *st, const store_receivable *r, const char *cid, ch
         store_bind_int64(st, s, 17, r->amount_known ? 1 : 0);
         store_bind_text(st, s, 18, r->description);
         store_bind_text(st, s, 19, r->paid);
-        rc = store_run(st, s, "receivable insert", NULL);
+        rc = store_run_insert(st, s, "receivable insert");
     }
     return rc;
 }

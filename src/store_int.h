@@ -7,7 +7,9 @@
  *                driver, errors, transactions and write scopes, the
  *                debug/test API, the `migrate` command
  * store_sqlite.c the SQLite driver: the only file that includes sqlite3.h
+ * store_pg.c     the PostgreSQL driver: the only file that includes libpq-fe.h
  * store_schema.c schema version and migrations
+ * store_move.c   moving a store's records to another backend (migrate --from)
  * store_sql.c    the portable SQL: migrations and statements
  * store_quote.c  quotes, versions, history, list
  * store_idem.c   idempotency records
@@ -15,6 +17,7 @@
  * store_usage.c  promotion usage counters
  * store_outbox.c the outbox: events to the CRM, their delivery state
  * store_contract.c contracts, receivable items, payments, warnings
+ * store_sweep.c  the items the receivables sweep could not process
  *
  * The record files never see a backend: they prepare a statement by id
  * (store_prepare), bind (store_bind_*), step (store_step: STORE_ROW,
@@ -97,6 +100,11 @@ typedef enum store_stmt_id {
     STMT_RECV_TERMS_ENDED,
     STMT_PROMO_USAGE_GET,
     STMT_PROMO_USAGE_SET,
+    STMT_SWEEP_FAIL_GET,
+    STMT_SWEEP_FAIL_INSERT,
+    STMT_SWEEP_FAIL_AGAIN,
+    STMT_SWEEP_FAIL_RESOLVE,
+    STMT_SWEEP_FAIL_LIST,
     STMT_COUNT
 } store_stmt_id;
 
@@ -105,6 +113,15 @@ extern const char *const store_sql[STMT_COUNT];
 extern const char store_sql_bootstrap[];
 /* store_migrations[i] takes the schema from version i to i + 1. */
 extern const char *const store_migrations[STORE_SCHEMA_VERSION];
+
+/* A table of the schema: its name, all its columns (comma-separated) and
+ * its primary key (an ORDER BY). */
+typedef struct store_table {
+    const char *name, *cols, *key;
+} store_table;
+/* Every table but schema_version, parents first (store_sql.c). */
+extern const store_table store_tables[];
+extern const size_t store_table_count;
 
 /* ---- the driver seam ---- */
 
@@ -121,8 +138,9 @@ typedef struct store_stmt {
 enum { STORE_DONE = 0, STORE_ROW = 1 };
 
 /* Transaction control. BEGIN takes the write lock at once (SQLite's
- * BEGIN IMMEDIATE), so two writers never deadlock on upgrading a read;
- * BEGIN_READ opens one read snapshot. The savepoint is the write scope's
+ * BEGIN IMMEDIATE; PostgreSQL: an advisory lock per database), so two
+ * writers never deadlock on upgrading a read and each sees every write
+ * committed before it; BEGIN_READ opens one read snapshot. The savepoint is the write scope's
  * (one name; scopes nest, the innermost one is meant). */
 typedef enum store_tx_op {
     STORE_TX_BEGIN,
@@ -142,7 +160,7 @@ typedef enum store_tx_op {
  * a database that is not one, CPQD_ENOMEM, CPQD_ELIMIT for a value too
  * big, CPQD_EIO for the rest (including a lock not obtained in time). */
 struct store_driver {
-    const char *name; /* "sqlite": store_info.backend */
+    const char *name; /* "sqlite", "postgresql": store_info.backend */
     /* NULL, or STMT_COUNT texts: a non-NULL one replaces store_sql[id]
      * for this backend (FOR UPDATE SKIP LOCKED, a type of its own...) */
     const char *const *sql;
@@ -194,11 +212,13 @@ struct store_driver {
 };
 
 extern const store_driver store_sqlite_driver;
+extern const store_driver store_pg_driver;
 
 struct store {
     const store_driver *drv;
     void *conn;                   /* the driver's connection */
-    char *location;               /* the --db value: a path, later a URL */
+    char *location;               /* the --db value: a path or a URL (may hold a password) */
+    char *name;                   /* location for messages: its password redacted */
     store_stmt *stmt[STMT_COUNT]; /* NULL until first used */
     bool in_tx;                   /* store_begin opened the current transaction */
     int bind_rc;                  /* first failed bind since the last prepare */
@@ -285,6 +305,12 @@ void store_read_end(store *st, bool own);
 
 /* ---- helpers ---- */
 
+/* location is a postgres:// or postgresql:// URL (PostgreSQL's). */
+bool store_location_is_url(const char *location);
+/* The password in a --db URL (user info or password= parameter) into
+ * buf: true, or false when there is none. For scrubbing messages. */
+bool store_location_password(const char *location, char *buf, size_t cap);
+
 /* Now as ISO 8601 UTC with seconds. */
 void store_now(char buf[STORE_TS_LEN]);
 /* s is non-NULL, non-empty, valid UTF-8. */
@@ -307,9 +333,18 @@ bool store_decimal_ok(const char *s);
 bool store_date_ok(const char *s);
 /* prefix + 16 hex characters from getrandom into out[0..cap). */
 int store_random_id(store *st, const char *prefix, char *out, size_t cap);
+/* An ad hoc statement (one, without caching: free it with
+ * store_stmt_free), ready for binding: 0 or a code, reason in st->err. */
+int store_prepare_sql(store *st, const char *sql, store_stmt **out);
+void store_stmt_free(store_stmt *s); /* NULL is a no-op */
+
 /* Steps a statement that returns no row and resets it; *changes (if
  * wanted) gets the rows it changed. */
 int store_run(store *st, store_stmt *s, const char *what, int *changes);
+/* store_run for an INSERT ... ON CONFLICT DO NOTHING: CPQD_ECONFLICT
+ * when it inserted nothing (a row with one of its keys exists), and the
+ * transaction goes on. */
+int store_run_insert(store *st, store_stmt *s, const char *what);
 /* The next number of `year` from the counter statement sid, inside the
  * caller's write scope. */
 int store_counter_next(store *st, store_stmt_id sid, int year, const char *what, int64_t *seq);

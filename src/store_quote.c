@@ -157,7 +157,7 @@ static int head_insert(store *st, const store_quote *q, char id[QUOTE_ID_LEN], c
                               q->total,  q->created_by,  now,           now};
         for (int i = 0; i < 8; i++)
             store_bind_text(st, s, i + 6, rest[i]);
-        rc = store_run(st, s, "quote insert", NULL);
+        rc = store_run_insert(st, s, "quote insert");
     }
     return rc;
 }

@@ -63,7 +63,7 @@ static int newer(store *st, int v)
     return store_failf(st, CPQD_EINVAL,
                        "database %s has schema version %d, newer than this cpqd knows (%d): "
                        "run a newer cpqd",
-                       st->location, v, STORE_SCHEMA_VERSION);
+                       st->name, v, STORE_SCHEMA_VERSION);
 }
 
 /* One step, from version `to - 1` to `to`, unless someone else did it. */
@@ -86,7 +86,7 @@ static int migrate_step(store *st, int to)
         char why[sizeof(st->err)];
         snprintf(why, sizeof(why), "%s", st->err);
         store_tx_quiet(st, STORE_TX_ROLLBACK);
-        return store_failf(st, rc, "%s: migration to schema version %d failed: %s", st->location,
+        return store_failf(st, rc, "%s: migration to schema version %d failed: %s", st->name,
                            to, why);
     }
     return 0;
@@ -98,7 +98,7 @@ int store_schema_open(store *st, bool migrate, int *from)
     bool has_version = false;
     int rc = st->drv->schema_probe(st, &tables, &has_version);
     if (rc != 0)
-        rc = store_fail(st, rc, st->location);
+        rc = store_fail(st, rc, st->name);
     if (rc == 0 && has_version)
         rc = version_read(st, &v);
     if (rc != 0)
@@ -111,13 +111,13 @@ int store_schema_open(store *st, bool migrate, int *from)
     if (!has_version && tables > 0)
         return store_failf(st, CPQD_EINVAL,
                            "%s is not a cpqd database (it has tables but no schema_version)",
-                           st->location);
+                           st->name);
     /* A new, empty database holds nothing to migrate: create it. */
     if (!migrate && tables > 0)
         return store_failf(st, CPQD_EINVAL,
                            "database %s has schema version %d, this cpqd needs %d: "
                            "run `cpqd migrate --db %s` first",
-                           st->location, v, STORE_SCHEMA_VERSION, st->location);
+                           st->name, v, STORE_SCHEMA_VERSION, st->name);
     for (int to = v + 1; to <= STORE_SCHEMA_VERSION && rc == 0; to++)
         rc = migrate_step(st, to);
     return rc;

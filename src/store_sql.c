@@ -13,8 +13,12 @@
  * numbered in order of first appearance (SQLite numbers `$NAME`
  * parameters that way; the SQLite driver checks it at prepare time); UPSERT as
  * INSERT ... ON CONFLICT (...) DO UPDATE ... RETURNING (SQLite >= 3.35,
- * PostgreSQL >= 9.5). Money is TEXT holding an exact decimal (TEXT
- * affinity: SQLite never converts it to a number), timestamps are TEXT in
+ * PostgreSQL >= 9.5); an insert that may meet an existing key says ON
+ * CONFLICT DO NOTHING and counts its rows rather than failing (a failed
+ * statement aborts a whole PostgreSQL transaction, not only itself as
+ * in SQLite, so a write scope could not go on after it). Money is TEXT
+ * holding an exact decimal (TEXT affinity: SQLite never converts it to a
+ * number), timestamps are TEXT in
  * ISO 8601 UTC, booleans INTEGER 0/1.
  *
  * Invariant: a migration, once released, never changes; a schema change
@@ -271,7 +275,82 @@ const char *const store_migrations[STORE_SCHEMA_VERSION] = {
     "  spent     TEXT NOT NULL,"
     "  PRIMARY KEY (promotion, scope)"
     ");",
+    /* 7 -> 8: the items the receivables sweep could not process
+     * (docs/receivables.md "Sweep failures"): one row per item (a period
+     * to close, a line to renew, a warning to write), its last error,
+     * when it first and last failed and how often; resolved_at is set
+     * when a later sweep got it through (and cleared when it fails
+     * again). */
+    "CREATE TABLE sweep_failures ("
+    "  item            TEXT NOT NULL PRIMARY KEY,"
+    "  kind            TEXT NOT NULL CHECK (kind IN ('period_close', 'renewal', 'warning')),"
+    "  contract_id     TEXT NOT NULL,"
+    "  ref             TEXT NOT NULL,"
+    "  code            TEXT NOT NULL,"
+    "  message         TEXT NOT NULL,"
+    "  first_failed_at TEXT NOT NULL,"
+    "  last_failed_at  TEXT NOT NULL,"
+    "  failures        BIGINT NOT NULL CHECK (failures > 0),"
+    "  resolved_at     TEXT"
+    ");"
+    "CREATE INDEX sweep_failures_by_last ON sweep_failures (last_failed_at, item);",
 };
+
+/* Every table of the schema but schema_version, parents before children
+ * (foreign keys), with all its columns and its primary key: what
+ * store_move copies and checks. A migration that adds a table or a column
+ * adds it here too (test_store checks this list against the schema). */
+const store_table store_tables[] = {
+    {"quote_counters", "year, last_seq", "year"},
+    {"quotes",
+     "id, number, year, seq, latest_version, status, customer_id, partner_id, currency, total,"
+     " created_by, created_at, updated_at",
+     "id"},
+    {"quote_versions",
+     "quote_id, version, status, customer_id, partner_id, currency, total, catalog_version,"
+     " request, priced, valid_until, approval_required, approval_level, created_by, created_at,"
+     " updated_at",
+     "quote_id, version"},
+    {"quote_events", "quote_id, seq, version, from_status, to_status, actor, note, at",
+     "quote_id, seq"},
+    {"idempotency",
+     "caller, idem_key, route, body_hash, status, response, resource_id, created_at",
+     "caller, idem_key"},
+    {"catalog_archives", "version, catalog_dir, rules_dir, archived_at", "version"},
+    {"catalog_files", "version, kind, path, content", "version, kind, path"},
+    {"outbox_counter", "id, last_seq", "id"},
+    {"outbox",
+     "seq, id, type, resource_kind, resource_id, order_key, payload, body, created_at, status,"
+     " attempts, next_attempt_at, last_error, delivered_at",
+     "seq"},
+    {"contract_counters", "year, last_seq", "year"},
+    {"contracts",
+     "id, number, year, seq, quote_id, quote_version, customer_id, partner_id, currency, total,"
+     " signed_on, start_on, catalog_version, request, created_by, created_at",
+     "id"},
+    {"receivables",
+     "id, contract_id, line_id, line_no, kind, service, seq, part, ref, waits_for, due_on,"
+     " bill_on, expected_on, period_from, period_to, amount, amount_known, description, paid",
+     "id"},
+    {"payments", "id, receivable_id, client_id, amount, paid_on, created_at", "id"},
+    {"receivable_warnings", "receivable_id, state, at", "receivable_id, state"},
+    {"contract_line_events",
+     "contract_id, line_no, event, ref, happened_on, recorded_by, recorded_at",
+     "contract_id, line_no, event, ref"},
+    {"usage_records",
+     "contract_id, client_id, line_no, seq, quantity, recorded_on, recorded_by, created_at",
+     "contract_id, client_id"},
+    {"contract_line_changes",
+     "contract_id, kind, client_id, line_no, term_no, change_no, effective_on, quantity,"
+     " old_quantity, period_amount, old_amount, source, created_by, created_at",
+     "contract_id, kind, client_id"},
+    {"promotion_usage", "promotion, scope, uses, spent", "promotion, scope"},
+    {"sweep_failures",
+     "item, kind, contract_id, ref, code, message, first_failed_at, last_failed_at, failures,"
+     " resolved_at",
+     "item"},
+};
+const size_t store_table_count = sizeof(store_tables) / sizeof(store_tables[0]);
 
 /* The columns of a store_quote, in the order store_quote.c reads them. */
 #define QUOTE_COLS(request, priced)                                                             \
@@ -279,12 +358,14 @@ const char *const store_migrations[STORE_SCHEMA_VERSION] = {
     " v.catalog_version, " request ", " priced ", v.valid_until, v.approval_required,"         \
     " v.approval_level, v.created_by, v.created_at, v.updated_at"
 
-/* Filters of the list; $1 customer, $2 status, $3 partner, $4 LIKE pattern. */
+/* Filters of the list; $1 customer, $2 status, $3 partner, $4 LIKE pattern.
+ * (A parameter's first use is typed: PostgreSQL infers no type from
+ * `$1 IS NULL`.) */
 #define LIST_WHERE                                                                              \
-    " WHERE ($1 IS NULL OR q.customer_id = $1)"                                                 \
-    " AND ($2 IS NULL OR q.status = $2)"                                                        \
-    " AND ($3 IS NULL OR q.partner_id = $3)"                                                    \
-    " AND ($4 IS NULL OR lower(q.number) LIKE lower($4) ESCAPE '\\'"                           \
+    " WHERE (CAST($1 AS TEXT) IS NULL OR q.customer_id = $1)"                                   \
+    " AND (CAST($2 AS TEXT) IS NULL OR q.status = $2)"                                          \
+    " AND (CAST($3 AS TEXT) IS NULL OR q.partner_id = $3)"                                      \
+    " AND (CAST($4 AS TEXT) IS NULL OR lower(q.number) LIKE lower($4) ESCAPE '\\'"             \
     "      OR lower(q.customer_id) LIKE lower($4) ESCAPE '\\')"
 
 /* The columns of a store_outbox_event, in the order store_outbox.c reads
@@ -309,8 +390,15 @@ const char *const store_migrations[STORE_SCHEMA_VERSION] = {
 #define CHANGE_COLS                                                                             \
     "contract_id, kind, client_id, line_no, term_no, change_no, effective_on, quantity,"         \
     " old_quantity, period_amount, old_amount, source, created_by, created_at"
+#define SWEEP_FAIL_COLS                                                                         \
+    "item, kind, contract_id, ref, code, message, first_failed_at, last_failed_at, failures,"    \
+    " resolved_at"
 
 const char *const store_sql[STMT_COUNT] = {
+    /* Safe under concurrent transactions by itself: the upsert locks the
+     * year's row until commit (PostgreSQL READ COMMITTED then re-reads
+     * the latest last_seq; a first insert of a year waits on the other's
+     * key), and the write lock serialises the transactions anyway. */
     [STMT_COUNTER_NEXT] =
         "INSERT INTO quote_counters (year, last_seq) VALUES ($1, 1)"
         " ON CONFLICT (year) DO UPDATE SET last_seq = quote_counters.last_seq + 1"
@@ -318,7 +406,8 @@ const char *const store_sql[STMT_COUNT] = {
     [STMT_QUOTE_INSERT] =
         "INSERT INTO quotes (id, number, year, seq, latest_version, status, customer_id,"
         " partner_id, currency, total, created_by, created_at, updated_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        " ON CONFLICT DO NOTHING",
     [STMT_VERSION_INSERT] =
         "INSERT INTO quote_versions (quote_id, version, status, customer_id, partner_id,"
         " currency, total, catalog_version, request, priced, valid_until, approval_required,"
@@ -388,7 +477,7 @@ const char *const store_sql[STMT_COUNT] = {
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10)",
     [STMT_OUTBOX_LIST] =
         "SELECT " OUTBOX_COLS("NULL") " FROM outbox"
-        " WHERE seq > $1 AND ($2 IS NULL OR status = $2) ORDER BY seq LIMIT $3",
+        " WHERE seq > $1 AND (CAST($2 AS TEXT) IS NULL OR status = $2) ORDER BY seq LIMIT $3",
     /* the head of each key: nothing earlier of the same key undelivered */
     [STMT_OUTBOX_DUE] =
         "SELECT " OUTBOX_COLS("o.body") " FROM outbox o"
@@ -418,7 +507,8 @@ const char *const store_sql[STMT_COUNT] = {
         "INSERT INTO contracts (id, number, year, seq, quote_id, quote_version, customer_id,"
         " partner_id, currency, total, signed_on, start_on, catalog_version, request, created_by,"
         " created_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+        " ON CONFLICT DO NOTHING",
     [STMT_CONTRACT_GET] =
         "SELECT " CONTRACT_COLS " FROM contracts WHERE id = $1",
     [STMT_CONTRACT_BY_QUOTE] =
@@ -428,7 +518,7 @@ const char *const store_sql[STMT_COUNT] = {
         " waits_for, due_on, bill_on, expected_on, period_from, period_to, amount, amount_known,"
         " description, paid)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,"
-        " $18, $19)",
+        " $18, $19) ON CONFLICT DO NOTHING",
     [STMT_RECV_OF_CONTRACT] =
         "SELECT " RECV_COLS " FROM receivables r JOIN contracts c ON c.id = r.contract_id"
         " WHERE r.contract_id = $1",
@@ -439,7 +529,8 @@ const char *const store_sql[STMT_COUNT] = {
      * $1, optionally one partner's ($2) */
     [STMT_RECV_DUE_UNTIL] =
         "SELECT " RECV_COLS " FROM receivables r JOIN contracts c ON c.id = r.contract_id"
-        " WHERE r.due_on IS NOT NULL AND r.due_on <= $1 AND ($2 IS NULL OR c.partner_id = $2)"
+        " WHERE r.due_on IS NOT NULL AND r.due_on <= $1"
+        " AND (CAST($2 AS TEXT) IS NULL OR c.partner_id = $2)"
         " ORDER BY r.due_on, c.number, r.line_no, r.id",
     [STMT_RECV_SET_PAID] =
         "UPDATE receivables SET paid = $1 WHERE id = $2 AND paid = $3",
@@ -510,5 +601,22 @@ const char *const store_sql[STMT_COUNT] = {
     [STMT_PROMO_USAGE_SET] =
         "INSERT INTO promotion_usage (promotion, scope, uses, spent) VALUES ($1, $2, $3, $4)"
         " ON CONFLICT (promotion, scope) DO UPDATE SET uses = $3, spent = $4",
+    [STMT_SWEEP_FAIL_GET] =
+        "SELECT " SWEEP_FAIL_COLS " FROM sweep_failures WHERE item = $1",
+    [STMT_SWEEP_FAIL_INSERT] =
+        "INSERT INTO sweep_failures (" SWEEP_FAIL_COLS ")"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL)",
+    /* another failure: a resolved item starts a new run of failures */
+    [STMT_SWEEP_FAIL_AGAIN] =
+        "UPDATE sweep_failures SET kind = $1, contract_id = $2, ref = $3, code = $4,"
+        " message = $5, first_failed_at = $6, last_failed_at = $7, failures = $8,"
+        " resolved_at = NULL WHERE item = $9",
+    [STMT_SWEEP_FAIL_RESOLVE] =
+        "UPDATE sweep_failures SET resolved_at = $1 WHERE item = $2 AND resolved_at IS NULL",
+    /* $1: 0 all, 1 failing only, 2 resolved only; newest failure first */
+    [STMT_SWEEP_FAIL_LIST] =
+        "SELECT " SWEEP_FAIL_COLS " FROM sweep_failures WHERE $1 = 0"
+        " OR ($1 = 1 AND resolved_at IS NULL) OR ($1 = 2 AND resolved_at IS NOT NULL)"
+        " ORDER BY last_failed_at DESC, item LIMIT $2",
 };
 /* clang-format on */

@@ -2,15 +2,17 @@
  * contracts_fixture: what the contract end-to-end tests share (header-only,
  * included by tests/test_contracts*_http.c after testutil.h): the API keys
  * and roles they use, the server fixture (keys made with `cpqd key new`,
- * a private --db), HTTP calls as a key, quote creation and acceptance, and
+ * a private --db from tu_db_location), HTTP calls as a key, quote creation and acceptance, and
  * the exact-sum checks of receivables.
  */
 #ifndef CPQD_TESTS_CONTRACTS_FIXTURE_H
 #define CPQD_TESTS_CONTRACTS_FIXTURE_H
 
-enum { K_ADMIN, K_REP, K_CRM, K_PARTNER_A, K_PARTNER_B, NKEYS };
-static const char *const key_role[NKEYS] = {"admin", "rep", "crm", "partner", "partner"};
-static const char *const key_partner[NKEYS] = {NULL, NULL, NULL, "P-101", "P-102"};
+#include "store_fixture.h"
+
+enum { K_ADMIN, K_REP, K_CRM, K_PARTNER_A, K_PARTNER_B, K_MANAGER, NKEYS };
+static const char *const key_role[NKEYS] = {"admin", "rep", "crm", "partner", "partner", "manager"};
+static const char *const key_partner[NKEYS] = {NULL, NULL, NULL, "P-101", "P-102", NULL};
 
 typedef struct fx {
     char *dir, *keys, *db, *logp;
@@ -74,7 +76,7 @@ static int setup(void **state)
     *state = f;
     f->dir = tu_tmpdir();
     f->keys = tu_fmt("%s/keys.yaml", f->dir);
-    f->db = tu_fmt("%s/var/cpqd.db", f->dir);
+    f->db = tu_db_location(f->dir, "cpqd");
     make_keys(f);
     start(f);
     return 0;
@@ -84,8 +86,9 @@ static int teardown(void **state)
 {
     fx *f = *state;
     int st = f->s.pid > 0 ? tu_server_stop(&f->s) : 0;
+    tu_db_drop(f->db);
     tu_rm_tree(f->dir);
-    free(f->dir), free(f->keys), free(f->db), free(f->logp);
+    free(f->dir), free(f->keys), free(f->logp);
     free(f);
     return st == 0 ? 0 : -1;
 }
@@ -127,14 +130,14 @@ static const char *js(json_t *o, const char *k)
     return v;
 }
 
-static money_dec dec(const char *s)
+static inline money_dec dec(const char *s)
 {
     money_dec v;
     assert_int_equal(money_parse(s, strlen(s), &v), 0);
     return v;
 }
 
-static void assert_dec_eq(money_dec a, const char *want)
+static inline void assert_dec_eq(money_dec a, const char *want)
 {
     if (money_cmp(a, dec(want)) != 0) {
         char b[MONEY_FMT_MAX];
@@ -145,7 +148,7 @@ static void assert_dec_eq(money_dec a, const char *want)
 
 /* Creates a quote as k and submits it (approved without a discount);
  * returns the quote (its priced lines) as JSON. */
-static json_t *approved_quote(fx *f, int k, const char *body)
+static inline json_t *approved_quote(fx *f, int k, const char *body)
 {
     json_t *j;
     int st = call(f, k, "POST", "/v1/quotes", body, &j);
@@ -160,7 +163,7 @@ static json_t *approved_quote(fx *f, int k, const char *body)
     return j;
 }
 
-static int accept_q(fx *f, int k, const char *qid, const char *body, const char *extra,
+static inline int accept_q(fx *f, int k, const char *qid, const char *body, const char *extra,
                     json_t **out)
 {
     char *path = tu_fmt("/v1/quotes/%s/accept", qid);
@@ -169,7 +172,7 @@ static int accept_q(fx *f, int k, const char *qid, const char *body, const char 
     return st;
 }
 
-static json_t *accept_ok(fx *f, int k, const char *qid, const char *body)
+static inline json_t *accept_ok(fx *f, int k, const char *qid, const char *body)
 {
     json_t *j;
     int st = accept_q(f, k, qid, body, NULL, &j);
@@ -179,7 +182,7 @@ static json_t *accept_ok(fx *f, int k, const char *qid, const char *body)
 }
 
 /* The priced total of quote line id. */
-static const char *line_total(json_t *quote, const char *id)
+static inline const char *line_total(json_t *quote, const char *id)
 {
     size_t i;
     json_t *l;
@@ -190,7 +193,7 @@ static const char *line_total(json_t *quote, const char *id)
 }
 
 /* Sum of the items' amounts, of line `line` only when non-NULL. */
-static money_dec items_sum(json_t *items, const char *line)
+static inline money_dec items_sum(json_t *items, const char *line)
 {
     money_dec s = money_from_int(0);
     size_t i;
@@ -202,7 +205,7 @@ static money_dec items_sum(json_t *items, const char *line)
 
 /* GET /v1/contracts/{id}/receivables (as_of may be NULL), checked: items
  * add up to the total; returns the body. */
-static json_t *receivables(fx *f, int k, const char *cid, const char *as_of)
+static inline json_t *receivables(fx *f, int k, const char *cid, const char *as_of)
 {
     char *path = as_of ? tu_fmt("/v1/contracts/%s/receivables?as_of=%s", cid, as_of)
                        : tu_fmt("/v1/contracts/%s/receivables", cid);

@@ -177,6 +177,36 @@ static void test_cat_samples_price_every_sellable_product_forever(void **state)
     cat_snapshot_release(s);
 }
 
+/* Two sample catalogs carry a finance section (docs/finance.md), of two
+ * issuers with their own numbers. */
+static void test_cat_samples_finance_sections(void **state)
+{
+    (void)state;
+    cpqd_errs *e = errs_new();
+    cat_snapshot *s = cat_snapshot_load("catalogs", "rules", e);
+    assert_non_null(s);
+    errs_free(e);
+    size_t with = 0;
+    for (size_t i = 0; i < cat_snapshot_catalog_count(s); i++) {
+        const cat_catalog *c = cat_snapshot_catalog_at(s, i);
+        if (!c->finance)
+            continue;
+        with++;
+        if (!strcmp(c->id, "cnc")) {
+            assert_string_equal(c->finance->issuer.id, "ACME-SH");
+            assert_string_equal(cat_finance_revenue_account(c->finance, "services"), "6051");
+            assert_string_equal(cat_finance_revenue_account(c->finance, "lathes"), "6001.01");
+            assert_string_equal(cat_finance_tax_account(c->finance, "service"), "2221.01.06");
+        } else {
+            assert_string_equal(c->id, "saas");
+            assert_string_equal(c->finance->issuer.invoice_prefix, "INV-CL");
+            assert_int_equal(c->finance->issue, CAT_INVOICE_ON_BILL_DATE);
+        }
+    }
+    assert_int_equal(with, 2);
+    cat_snapshot_release(s);
+}
+
 static void test_cat_attr_value_check(void **state)
 {
     (void)state;
@@ -251,6 +281,24 @@ static void test_check_missing_field(void **s)
 {
     (void)s;
     expect_error("missing_field.yaml", CHECK "/missing_field.yaml:9:5: missing required key 'category'");
+}
+
+static void test_check_missing_category_and_category_rules(void **s)
+{
+    (void)s;
+    /* the product without a category is still checked against the
+     * promotion's categories: both errors, no crash */
+    expect_error("missing_category_promo.yaml",
+                 CHECK "/missing_category_promo.yaml:12:5: missing required key 'category'");
+    expect_error("missing_category_promo.yaml",
+                 CHECK "/missing_category_promo.yaml:16:5: promotion 'p1': no product has category 'widgets'");
+}
+
+static void test_check_unknown_promotion_effect(void **s)
+{
+    (void)s;
+    expect_error("unknown_effect.yaml",
+                 CHECK "/unknown_effect.yaml:20:14: unknown key 'Amount_off' in effect");
 }
 
 static void test_check_duplicate_sku(void **s)
@@ -423,6 +471,494 @@ static void test_cat_payment_term_refs_loaded(void **state)
     free(dir);
 }
 
+/* bill_day (subscriptions only, 0..31), equal parts (`parts` 2..120 with
+ * `every` {days: 1..366} or {months: 1..12}, at most 120 installments in a
+ * term counting each part) and `days` 0..3650, each at its position. */
+static void test_check_bill_day_and_equal_parts(void **s)
+{
+    (void)s;
+    static const char *const want[] = {
+        "16:17: 'parts' must be an integer from 2 to 120, not '1'",
+        "20:33: 'parts' needs 'every' ({days: K} or {months: K}, the step between parts)",
+        "24:33: 'every' needs 'parts' (the number of equal parts)",
+        "28:27: 'every' needs exactly one of 'days' or 'months'",
+        "32:36: 'months' must be an integer from 1 to 12, not '13'",
+        "36:47: 'days' must be an integer from 0 to 3650, not '3651'",
+        "37:5: term 'too-many' has 121 installments counting each part (at most 120)",
+        "42:5: installments of term 'over-100' do not add up to 100 percent",
+        "51:88: 'bill_day' must be an integer from 0 to 31, not '32'",
+        "55:29: 'bill_day' does not apply to delivery mode goods",
+    };
+    char *all = load_errors(CHECK "/terms.yaml");
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        char line[256];
+        snprintf(line, sizeof(line), CHECK "/terms.yaml:%s\n", want[i]);
+        if (!strstr(all, line))
+            fail_msg("expected error\n  %s\nin\n%s", line, all);
+    }
+    /* exactly those: ok-thirds (days 3650) and S-2 (bill_day 31) load */
+    size_t n = 0;
+    for (const char *p = all; (p = strchr(p, '\n')); p++)
+        n++;
+    if (n != sizeof(want) / sizeof(want[0]))
+        fail_msg("%zu errors, want %zu:\n%s", n, sizeof(want) / sizeof(want[0]), all);
+    free(all);
+}
+
+/* `quantity: {min, max, step}` (docs/catalog.md "Quantities"): each bound
+ * a decimal of at most 6 places within 0..10^12 (step above 0), min <= max,
+ * only those keys; a BOM option's fixed quantity and range bounds are
+ * quantities of its product; an amount is at most 10^13. Each error at
+ * its position, and only those. */
+static void test_check_quantity_rules(void **s)
+{
+    (void)s;
+    static const char *const want[] = {
+        "10:85: quantity 'step' must be a decimal above 0 and at most 1000000000000 with at "
+        "most 6 decimal places, not '0'",
+        "11:83: quantity 'max' must be a decimal from 0 to 1000000000000 with at most 6 "
+        "decimal places, not '1000000000001'",
+        "12:130: quantity 'step' must be a decimal above 0 and at most 1000000000000 with at "
+        "most 6 decimal places, not '0.0000001'",
+        "13:79: quantity needs min <= max",
+        "14:78: unknown key 'mni' in quantity (expected one of: min, max, step)",
+        "27:13: option WIRE: quantity 1.5 is not a quantity of WIRE: whole numbers from 1 to "
+        "1000000000000",
+        "29:13: option WIRE2: quantity range min 0 is not a quantity of WIRE2: whole numbers "
+        "from 1 to 1000000000000",
+        "36:30: amount '10000000000000.01' is beyond the service's maximum amount "
+        "10000000000000",
+    };
+    char *all = load_errors(CHECK "/quantities.yaml");
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        char line[320];
+        snprintf(line, sizeof(line), CHECK "/quantities.yaml:%s\n", want[i]);
+        if (!strstr(all, line))
+            fail_msg("expected error\n  %s\nin\n%s", line, all);
+    }
+    size_t n = 0;
+    for (const char *p = all; (p = strchr(p, '\n')); p++)
+        n++;
+    if (n != sizeof(want) / sizeof(want[0]))
+        fail_msg("%zu errors, want %zu:\n%s", n, sizeof(want) / sizeof(want[0]), all);
+    free(all);
+}
+
+static money_dec dq(const char *s)
+{
+    money_dec v;
+    assert_int_equal(money_parse(s, strlen(s), &v), 0);
+    return v;
+}
+
+/* The quantity rules as the snapshot holds them: whole numbers from 1 for
+ * the discrete modes, metered decimals (6 places) from 0 for usage, both
+ * up to 10^12; a catalog's own rule, whose min defaults to its step for a
+ * discrete product. What fits and how the rule reads. */
+static void test_cat_quantity_rules_loaded(void **state)
+{
+    (void)state;
+    char *dir = strdup("/tmp/cpqd-test-cat-XXXXXX");
+    assert_non_null(dir && mkdtemp(dir));
+    char path[512];
+    snprintf(path, sizeof(path), "%s/t.yaml", dir);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("catalog: {id: t, version: \"1\", name: T, currency: CNY, timezone: Asia/Shanghai,\n"
+          "  tax: {prices_include_tax: true, classes: {standard: \"0.13\"}}}\n"
+          "products:\n"
+          "  - {sku: G, name: G, category: c, delivery: {mode: goods}}\n"
+          "  - {sku: U, name: U, category: c, delivery: {mode: usage, metered_unit: gb,\n"
+          "     billing_period: monthly}}\n"
+          "  - {sku: M, name: M, category: c, delivery: {mode: goods}, quantity: {step: \"2.5\",\n"
+          "     max: 100}}\n"
+          "  - {sku: C, name: C, category: c, delivery: {mode: usage, metered_unit: h,\n"
+          "     billing_period: monthly}, quantity: {step: \"0.25\", max: 2000}}\n",
+          fp);
+    fclose(fp);
+    cat_snapshot *snap = load_ok(path);
+    const cat_product *g = cat_snapshot_product(snap, "G", 1),
+                      *u = cat_snapshot_product(snap, "U", 1);
+    const cat_product *m = cat_snapshot_product(snap, "M", 1),
+                      *c = cat_snapshot_product(snap, "C", 1);
+    char buf[160], why[256];
+    assert_false(g->quantity.set);
+    assert_string_equal(cat_qty_rule_text(&g->quantity, buf, sizeof(buf)),
+                        "whole numbers from 1 to 1000000000000");
+    assert_true(cat_qty_fits(&g->quantity, dq("1")));
+    assert_true(cat_qty_fits(&g->quantity, dq("2.000"))); /* trailing zeros aside */
+    assert_true(cat_qty_fits(&g->quantity, dq("1000000000000")));
+    assert_false(cat_qty_fits(&g->quantity, dq("0")));
+    assert_false(cat_qty_fits(&g->quantity, dq("1.5")));
+    assert_false(cat_qty_fits(&g->quantity, dq("1000000000001")));
+    assert_false(cat_qty_fits(&g->quantity, dq("9999999999999999")));
+    assert_false(cat_qty_fits(&g->quantity, dq("-1")));
+    assert_int_equal(cat_qty_check(g, dq("0"), true, NULL, 0), 0);
+    assert_int_equal(cat_qty_check(g, dq("0.0000001"), true, why, sizeof(why)), CPQD_EINVAL);
+    assert_string_equal(why, "0.0000001 is not a quantity of G: whole numbers from 1 to "
+                             "1000000000000");
+    assert_string_equal(cat_qty_rule_text(&u->quantity, buf, sizeof(buf)),
+                        "decimals with at most 6 places from 0 to 1000000000000");
+    assert_true(cat_qty_fits(&u->quantity, dq("0")));
+    assert_true(cat_qty_fits(&u->quantity, dq("1250.000001")));
+    assert_true(cat_qty_fits(&u->quantity, dq("999999999999.999999")));
+    assert_false(cat_qty_fits(&u->quantity, dq("0.0000001")));
+    assert_false(cat_qty_fits(&u->quantity, dq("9999999999999999")));
+    assert_true(m->quantity.set);
+    assert_string_equal(cat_qty_rule_text(&m->quantity, buf, sizeof(buf)),
+                        "from 2.5 in steps of 2.5 to 100");
+    assert_true(cat_qty_fits(&m->quantity, dq("2.5")));
+    assert_true(cat_qty_fits(&m->quantity, dq("100")));
+    assert_false(cat_qty_fits(&m->quantity, dq("0")));
+    assert_false(cat_qty_fits(&m->quantity, dq("3")));
+    assert_false(cat_qty_fits(&m->quantity, dq("102.5")));
+    assert_string_equal(cat_qty_rule_text(&c->quantity, buf, sizeof(buf)),
+                        "from 0 in steps of 0.25 to 2000");
+    assert_true(cat_qty_fits(&c->quantity, dq("0")));
+    assert_true(cat_qty_fits(&c->quantity, dq("1.75")));
+    assert_false(cat_qty_fits(&c->quantity, dq("1.3")));
+    assert_true(cat_amount_ok(dq("10000000000000")));
+    assert_true(cat_amount_ok(dq("-10000000000000")));
+    assert_false(cat_amount_ok(dq("10000000000000.01")));
+    cat_snapshot_release(snap);
+    unlink(path);
+    rmdir(dir);
+    free(dir);
+}
+
+/* A subscription's bill_day and a term in equal parts as the snapshot
+ * holds them: {parts: 3, every: {months: 1}} without a percent is 100%. */
+static void test_cat_bill_day_and_parts_loaded(void **state)
+{
+    (void)state;
+    char *dir = strdup("/tmp/cpqd-test-cat-XXXXXX");
+    assert_non_null(dir && mkdtemp(dir));
+    char path[512];
+    snprintf(path, sizeof(path), "%s/t.yaml", dir);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(
+        "catalog: {id: t, version: \"1\", name: T, currency: JPY, timezone: Asia/Tokyo,\n"
+        "  tax: {prices_include_tax: true, classes: {standard: \"0.10\"}}}\n"
+        "payment_terms:\n"
+        "  - {id: thirds, name: T, installments: [{parts: 3, every: {months: 1}, due: signing}]}\n"
+        "  - id: mixed\n    name: M\n    installments:\n"
+        "      - {amount: \"1000\", due: signing}\n"
+        "      - {percent: \"100\", parts: 4, every: {days: 14}, due: delivery, days: 3650}\n"
+        "products:\n"
+        "  - {sku: S-1, name: S, category: c, delivery: {mode: subscription,\n"
+        "     billing_period: monthly, term_months: 12, bill_day: 1, payment_term: thirds}}\n"
+        "  - {sku: S-2, name: S, category: c, delivery: {mode: subscription,\n"
+        "     billing_period: monthly, term_months: 12}}\n",
+        fp);
+    fclose(fp);
+    cat_snapshot *snap = load_ok(path);
+    const cat_catalog *c = cat_snapshot_catalog_at(snap, 0);
+    const cat_installment *in = c->terms[0].installments;
+    assert_int_equal(c->terms[0].ninstallments, 1);
+    assert_true(in->is_percent);
+    assert_int_equal(money_cmp(in->percent, money_from_int(100)), 0);
+    assert_int_equal(in->parts, 3);
+    assert_int_equal(in->every_months, 1);
+    assert_int_equal(in->every_days, 0);
+    in = c->terms[1].installments;
+    assert_int_equal(in[0].parts, 0);
+    assert_false(in[0].is_percent);
+    assert_int_equal(in[1].parts, 4);
+    assert_int_equal(in[1].every_days, 14);
+    assert_int_equal(in[1].days, 3650);
+    assert_int_equal(cat_snapshot_product(snap, "S-1", 3)->delivery.bill_day, 1);
+    assert_int_equal(cat_snapshot_product(snap, "S-2", 3)->delivery.bill_day, 0);
+    cat_snapshot_release(snap);
+    unlink(path);
+    rmdir(dir);
+    free(dir);
+}
+
+static void test_check_finance_section_errors(void **s)
+{
+    (void)s;
+    expect_error("finance.yaml", CHECK "/finance.yaml:7:51: unknown rounding mode 'sideways'");
+    expect_error("finance.yaml", CHECK "/finance.yaml:14:11: prefix 'C' is taken by contract (C-) or quote (Q-) numbers");
+    expect_error("finance.yaml", CHECK "/finance.yaml:14:50: 'invoice_prefix' must be 1 to 16 letters A-Z");
+    expect_error("finance.yaml", CHECK "/finance.yaml:15:21: invoices issue must be manual, on_bill_date or on_due_date, not 'weekly'");
+    expect_error("finance.yaml", CHECK "/finance.yaml:17:5: missing required key 'write_off'");
+    expect_error("finance.yaml", CHECK "/finance.yaml:20:25: invalid account code '22 04'");
+    expect_error("finance.yaml", CHECK "/finance.yaml:23:48: revenue_by_category: no product has category 'toys'");
+    expect_error("finance.yaml", CHECK "/finance.yaml:24:28: tax_payable_by_class: unknown tax class 'reduced'");
+}
+
+static const char fin_head[] =
+    "catalog: {id: %s, version: \"1\", name: T, currency: CNY, timezone: Asia/Shanghai,\n"
+    "  tax: {prices_include_tax: false, %s classes: {standard: \"0.13\", service: \"0.06\"}}}\n"
+    "products:\n  - {sku: %s, name: A, category: machines, delivery: {mode: goods}}\n"
+    "  - {sku: %s-S, name: S, category: services, tax_class: service, delivery: {mode: goods}}\n";
+
+static void write_catalog(const char *path, const char *id, const char *tax_extra,
+                          const char *finance)
+{
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    char sku[16];
+    snprintf(sku, sizeof(sku), "%c-1", id[0] - 'a' + 'A');
+    fprintf(fp, fin_head, id, tax_extra, sku, sku);
+    fputs(finance, fp);
+    fclose(fp);
+}
+
+static const char fin_ok[] =
+    "finance:\n"
+    "  issuer: {id: ACME-SH, name: 上海示例科技有限公司, tax_id: 91310000MA1K000000,\n"
+    "           invoice_prefix: INV-SH, credit_note_prefix: CN-SH}\n"
+    "  invoices: {issue: on_due_date}\n"
+    "  accounts: {receivable: \"1122\", bank: 1002, customer_credit: \"2203\",\n"
+    "             contract_liability: \"2204\", tax_payable: \"2221.01\", revenue: \"6001\",\n"
+    "             write_off: \"6702\", revenue_by_category: {services: \"6051\"},\n"
+    "             tax_payable_by_class: {service: \"2221.06\"}}\n";
+
+static void test_cat_finance_section_loaded(void **state)
+{
+    (void)state;
+    char *dir = strdup("/tmp/cpqd-test-fin-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    char path[512];
+    snprintf(path, sizeof(path), "%s/a.yaml", dir);
+    write_catalog(path, "a", "rounding_mode: half_up,", fin_ok);
+    cat_snapshot *snap = load_ok(path);
+    const cat_catalog *c = cat_snapshot_catalog_at(snap, 0);
+    assert_int_equal(c->tax_mode, MONEY_HALF_UP);
+    const cat_finance *f = c->finance;
+    assert_non_null(f);
+    assert_string_equal(f->issuer.id, "ACME-SH");
+    assert_string_equal(f->issuer.name, "上海示例科技有限公司");
+    assert_string_equal(f->issuer.invoice_prefix, "INV-SH");
+    assert_string_equal(f->issuer.credit_note_prefix, "CN-SH");
+    assert_null(f->issuer.address);
+    assert_int_equal(f->issue, CAT_INVOICE_ON_DUE_DATE);
+    assert_string_equal(f->accounts.bank, "1002"); /* unquoted codes read as text */
+    assert_string_equal(cat_finance_revenue_account(f, "services"), "6051");
+    assert_string_equal(cat_finance_revenue_account(f, "machines"), "6001");
+    assert_string_equal(cat_finance_tax_account(f, "service"), "2221.06");
+    assert_string_equal(cat_finance_tax_account(f, "standard"), "2221.01");
+    assert_string_equal(cat_invoice_issue_name(CAT_INVOICE_ON_BILL_DATE), "on_bill_date");
+    cat_snapshot_release(snap);
+    /* without the section: no finance, tax rounded half-even, prefixes default */
+    write_catalog(path, "a", "", "");
+    snap = load_ok(path);
+    c = cat_snapshot_catalog_at(snap, 0);
+    assert_null(c->finance);
+    assert_int_equal(c->tax_mode, MONEY_HALF_EVEN);
+    cat_snapshot_release(snap);
+    write_catalog(path, "a", "",
+                  "finance:\n  issuer: {id: X, name: X}\n  accounts: {receivable: a, bank: b,\n"
+                  "    customer_credit: c, contract_liability: d, tax_payable: e, revenue: f,\n"
+                  "    write_off: g}\n");
+    snap = load_ok(path);
+    f = cat_snapshot_catalog_at(snap, 0)->finance;
+    assert_string_equal(f->issuer.invoice_prefix, "INV");
+    assert_string_equal(f->issuer.credit_note_prefix, "CN");
+    assert_int_equal(f->issue, CAT_INVOICE_MANUAL);
+    cat_snapshot_release(snap);
+    unlink(path);
+    rmdir(dir);
+    free(dir);
+}
+
+/* Products and books point to their catalog: those pointers stay valid
+ * however many catalog files a directory holds (the array of catalogs
+ * used to grow by realloc past 8 files and leave them dangling). */
+static void test_cat_many_files_keep_catalog_pointers(void **state)
+{
+    (void)state;
+    enum { N = 20 };
+    char *dir = strdup("/tmp/cpqd-test-cat-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    char path[512];
+    for (int i = 0; i < N; i++) {
+        snprintf(path, sizeof(path), "%s/c%02d.yaml", dir, i);
+        FILE *fp = fopen(path, "w");
+        assert_non_null(fp);
+        fprintf(fp,
+                "catalog: {id: c%02d, version: \"1\", name: C, currency: CNY,\n"
+                "  timezone: Asia/Shanghai,\n"
+                "  tax: {prices_include_tax: true, classes: {standard: \"0.13\"}}}\n"
+                "products:\n  - {sku: M-%02d, name: M, category: c, delivery: {mode: goods}}\n"
+                "price_books:\n  - {id: b, name: B, currency: CNY, valid_from: 2026-01-01,\n"
+                "     entries: [{sku: M-%02d, list: \"10.00\"}]}\n",
+                i, i, i);
+        fclose(fp);
+    }
+    cat_snapshot *snap = load_ok(dir);
+    assert_int_equal(cat_snapshot_catalog_count(snap), N);
+    for (int i = 0; i < N; i++) {
+        const cat_catalog *c = cat_snapshot_catalog_at(snap, (size_t)i);
+        char sku[16];
+        snprintf(sku, sizeof(sku), "M-%02d", i);
+        const cat_product *p = cat_snapshot_product(snap, sku, strlen(sku));
+        assert_non_null(p);
+        assert_ptr_equal(p->catalog, c);
+        assert_ptr_equal(c->books[0].catalog, c);
+        assert_string_equal(p->catalog->currency, "CNY");
+    }
+    cat_snapshot_release(snap);
+    for (int i = 0; i < N; i++) {
+        snprintf(path, sizeof(path), "%s/c%02d.yaml", dir, i);
+        unlink(path);
+    }
+    rmdir(dir);
+    free(dir);
+}
+
+/* The delivery modes come from one table: every name parses back to its
+ * mode, the count is five, the list names them in order, and each mode
+ * accepts exactly its own delivery keys. */
+static void test_cat_mode_table(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"goods", "goods_with_service", "subscription", "usage",
+                                        "milestone"};
+    assert_int_equal(cat_mode_count(), 5);
+    for (size_t i = 0; i < cat_mode_count(); i++) {
+        cat_mode m;
+        assert_string_equal(cat_mode_name((cat_mode)i), names[i]);
+        assert_int_equal(cat_mode_parse(names[i], strlen(names[i]), &m), 0);
+        assert_int_equal(m, (cat_mode)i);
+    }
+    cat_mode m = CAT_MODE_USAGE;
+    assert_int_equal(cat_mode_parse("good", 4, &m), CPQD_EINVAL);
+    assert_int_equal(cat_mode_parse("goodsx", 6, &m), CPQD_EINVAL);
+    assert_int_equal(cat_mode_parse("goods\0", 6, &m), CPQD_EINVAL);
+    assert_int_equal(cat_mode_parse("Usage", 5, &m), CPQD_EINVAL);
+    assert_int_equal(m, CAT_MODE_USAGE); /* untouched on failure */
+    assert_string_equal(cat_mode_name((cat_mode)5), "?");
+    char buf[160];
+    assert_string_equal(cat_mode_list(buf, sizeof(buf)),
+                        "goods, goods_with_service, subscription, usage, milestone");
+    assert_true(cat_mode_accepts(CAT_MODE_GOODS, "lead_time_days"));
+    assert_true(cat_mode_accepts(CAT_MODE_MILESTONE, "payment_term"));
+    assert_true(cat_mode_accepts(CAT_MODE_USAGE, "minimum_commitment"));
+    assert_false(cat_mode_accepts(CAT_MODE_GOODS, "milestones"));
+    assert_false(cat_mode_accepts(CAT_MODE_SUBSCRIPTION, "metered_unit"));
+    assert_false(cat_mode_accepts((cat_mode)7, "lead_time_days"));
+    /* the loader uses the table: an unknown mode is refused naming all
+     * five, a mode-specific key under another mode is refused */
+    char *dir = strdup("/tmp/cpqd-test-cat-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    char path[512];
+    snprintf(path, sizeof(path), "%s/m.yaml", dir);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("catalog: {id: m, version: \"1\", name: M, currency: CNY, timezone: Asia/Shanghai,\n"
+          "  tax: {prices_include_tax: true, classes: {standard: \"0.13\"}}}\n"
+          "products:\n"
+          "  - {sku: A-1, name: A, category: c, delivery: {mode: teleport}}\n"
+          "  - {sku: A-2, name: A, category: c, delivery: {mode: goods, term_months: 12}}\n"
+          "  - {sku: A-3, name: A, category: c, delivery: {mode: usage, metered_unit: gb,\n"
+          "       billing_period: monthly, lead_time_days: 3}}\n",
+          fp);
+    fclose(fp);
+    char *all = load_errors(path);
+    static const char *const want[] = {
+        ":4:55: delivery mode must be one of goods, goods_with_service, subscription, usage, "
+        "milestone",
+        ":5:62: 'term_months' does not apply to delivery mode goods",
+        ":7:33: 'lead_time_days' does not apply to delivery mode usage"};
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        if (!strstr(all, want[i]))
+            fail_msg("expected\n  %s\nin\n%s", want[i], all);
+    free(all);
+    unlink(path);
+    rmdir(dir);
+    free(dir);
+}
+
+/* `bounds` on a book and on an entry: unit or base, the entry's winning,
+ * unit by default; anything else is an error at its position. */
+static void test_cat_price_bounds(void **state)
+{
+    (void)state;
+    char *dir = strdup("/tmp/cpqd-test-cat-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    char path[512];
+    snprintf(path, sizeof(path), "%s/b.yaml", dir);
+    static const char head[] =
+        "catalog: {id: b, version: \"1\", name: B, currency: CNY, timezone: Asia/Shanghai,\n"
+        "  tax: {prices_include_tax: true, classes: {standard: \"0.13\"}}}\n"
+        "products:\n  - {sku: A-1, name: A, category: c, delivery: {mode: goods}}\n"
+        "  - {sku: A-2, name: A, category: c, delivery: {mode: goods}}\n"
+        "price_books:\n";
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fprintf(fp, "%s%s", head,
+            "  - {id: d, name: D, currency: CNY, valid_from: 2026-01-01,\n"
+            "     entries: [{sku: A-1, list: \"10.00\"}]}\n"
+            "  - {id: b, name: B, currency: CNY, valid_from: 2026-01-01, bounds: base,\n"
+            "     entries: [{sku: A-2, list: \"10.00\"}, {sku: A-1, list: \"9.00\", bounds: unit,\n"
+            "               valid_from: 2026-02-01}]}\n");
+    fclose(fp);
+    cat_snapshot *snap = load_ok(path);
+    const cat_catalog *c = cat_snapshot_catalog_at(snap, 0);
+    assert_int_equal(c->books[0].bounds, CAT_BOUNDS_UNIT);
+    assert_int_equal(c->books[0].entries[0].bounds, CAT_BOUNDS_UNIT);
+    assert_int_equal(c->books[1].bounds, CAT_BOUNDS_BASE);
+    assert_int_equal(c->books[1].entries[0].bounds, CAT_BOUNDS_BASE);
+    assert_int_equal(c->books[1].entries[1].bounds, CAT_BOUNDS_UNIT);
+    assert_string_equal(cat_bounds_name(CAT_BOUNDS_BASE), "base");
+    cat_snapshot_release(snap);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fprintf(fp, "%s%s", head,
+            "  - {id: b, name: B, currency: CNY, valid_from: 2026-01-01, bounds: total,\n"
+            "     entries: [{sku: A-2, list: \"10.00\", bounds: [base]}]}\n");
+    fclose(fp);
+    char *all = load_errors(path);
+    if (!strstr(all, "b.yaml:7:69: bounds must be unit (the price per unit with its options) "
+                     "or base (the base price)") ||
+        !strstr(all, "b.yaml:8:50: bounds must be a scalar"))
+        fail_msg("unexpected errors:\n%s", all);
+    free(all);
+    unlink(path);
+    rmdir(dir);
+    free(dir);
+}
+
+/* Numbers are gap-free per year and issuer: two catalogs of one issuer
+ * must number alike, and two issuers must not share a prefix. */
+static void test_check_issuers_across_catalogs(void **state)
+{
+    (void)state;
+    char *dir = strdup("/tmp/cpqd-test-fin-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    char a[512], b[512];
+    snprintf(a, sizeof(a), "%s/a.yaml", dir);
+    snprintf(b, sizeof(b), "%s/b.yaml", dir);
+    write_catalog(a, "a", "", fin_ok);
+    char other[sizeof(fin_ok) + 16];
+    snprintf(other, sizeof(other), "%s", fin_ok);
+    char *p = strstr(other, "CN-SH}");
+    memcpy(p, "CN-BJ}", 6);
+    write_catalog(b, "b", "", other);
+    char *all = load_errors(dir);
+    if (!strstr(all, "issuer 'ACME-SH' differs from its definition in"))
+        fail_msg("no issuer error in\n%s", all);
+    free(all);
+    p = strstr(other, "ACME-SH");
+    memcpy(p, "ACME-BJ", 7);
+    write_catalog(b, "b", "", other);
+    all = load_errors(dir);
+    if (!strstr(all, "issuer 'ACME-BJ' uses prefix 'INV-SH' of issuer 'ACME-SH'"))
+        fail_msg("no prefix error in\n%s", all);
+    free(all);
+    /* the same issuer, the same prefixes: fine */
+    write_catalog(b, "b", "", fin_ok);
+    cat_snapshot *snap = load_ok(dir);
+    cat_snapshot_release(snap);
+    unlink(a);
+    unlink(b);
+    rmdir(dir);
+    free(dir);
+}
+
 static void test_check_reports_every_file_at_once(void **state)
 {
     (void)state;
@@ -430,7 +966,9 @@ static void test_check_reports_every_file_at_once(void **state)
     static const char *const files[] = {
         "syntax", "unknown_key", "wrong_type", "missing_field", "dup_sku", "unknown_product",
         "cycle", "unknown_attribute", "missing_rule", "bad_pattern", "bad_value", "decimals",
-        "window", "overlap", "bad_constraint", "milestones", "bad_rule", "payment_term_refs", "bad_utf8", "control_char"};
+        "window", "overlap", "bad_constraint", "milestones", "bad_rule", "payment_term_refs",
+        "terms", "bad_utf8", "control_char", "finance",
+        "missing_category_promo", "unknown_effect"};
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         char want[128];
         snprintf(want, sizeof(want), CHECK "/%s.yaml:", files[i]);
@@ -450,6 +988,7 @@ int main(void)
         cmocka_unit_test(test_cat_product_lookup_and_bom),
         cmocka_unit_test(test_cat_price_entries),
         cmocka_unit_test(test_cat_samples_price_every_sellable_product_forever),
+        cmocka_unit_test(test_cat_samples_finance_sections),
         cmocka_unit_test(test_cat_attr_value_check),
         cmocka_unit_test(test_cat_version_is_content_hash),
         cmocka_unit_test(test_cat_current_swap_keeps_old_alive),
@@ -459,6 +998,8 @@ int main(void)
         cmocka_unit_test(test_check_unknown_key),
         cmocka_unit_test(test_check_wrong_type),
         cmocka_unit_test(test_check_missing_field),
+        cmocka_unit_test(test_check_missing_category_and_category_rules),
+        cmocka_unit_test(test_check_unknown_promotion_effect),
         cmocka_unit_test(test_check_duplicate_sku),
         cmocka_unit_test(test_check_unknown_product),
         cmocka_unit_test(test_check_bom_cycle),
@@ -475,7 +1016,17 @@ int main(void)
         cmocka_unit_test(test_check_milestones_add_to_100),
         cmocka_unit_test(test_check_unknown_payment_term_refs),
         cmocka_unit_test(test_cat_payment_term_refs_loaded),
+        cmocka_unit_test(test_check_bill_day_and_equal_parts),
+        cmocka_unit_test(test_check_quantity_rules),
+        cmocka_unit_test(test_cat_quantity_rules_loaded),
+        cmocka_unit_test(test_cat_bill_day_and_parts_loaded),
+        cmocka_unit_test(test_check_finance_section_errors),
+        cmocka_unit_test(test_cat_finance_section_loaded),
+        cmocka_unit_test(test_check_issuers_across_catalogs),
         cmocka_unit_test(test_check_reports_every_file_at_once),
+        cmocka_unit_test(test_cat_many_files_keep_catalog_pointers),
+        cmocka_unit_test(test_cat_mode_table),
+        cmocka_unit_test(test_cat_price_bounds),
     };
     return cmocka_run_group_tests_name("cat", tests, NULL, NULL);
 }

@@ -193,45 +193,243 @@ static void test_bad_inputs(void **state)
     }
 }
 
+/* POST path with body; the parsed reply (status in *status). */
+static json_t *post(fx *f, const char *path, const char *body, int *status)
+{
+    tu_resp r;
+    assert_int_equal(tu_http(f->s.port, "POST", path, NULL, body, strlen(body), &r), 0);
+    *status = r.status;
+    json_error_t je;
+    json_t *j = json_loadb(r.body ? r.body : "", r.body_len, 0, &je);
+    if (!j)
+        fail_msg("not JSON (%d): %s", r.status, r.body ? r.body : "");
+    tu_resp_free(&r);
+    return j;
+}
+
+static const char *jstr(json_t *o, const char *key)
+{
+    const char *v = json_string_value(json_object_get(o, key));
+    if (!v)
+        fail_msg("no string %s in %s", key, json_dumps(o, 0));
+    return v;
+}
+
+/* The option SKUs of a priced line's waterfall, comma-separated. */
+static char *options_of(json_t *line)
+{
+    char *out = calloc(1, 1);
+    size_t i;
+    json_t *st;
+    json_array_foreach(json_object_get(line, "waterfall"), i, st)
+    {
+        if (strcmp(jstr(st, "step"), "option"))
+            continue;
+        char *n = tu_fmt("%s%s%s", out, *out ? "," : "", jstr(st, "ref"));
+        free(out);
+        out = n;
+    }
+    return out;
+}
+
+/* The error details whose path is path, or NULL. */
+static json_t *detail_for(json_t *err, const char *path)
+{
+    size_t i;
+    json_t *d;
+    json_array_foreach(json_object_get(json_object_get(err, "error"), "details"), i, d)
+    {
+        const char *p = json_string_value(json_object_get(d, "path"));
+        if (p && !strcmp(p, path))
+            return d;
+    }
+    return NULL;
+}
+
+#define PRICE_HEAD "{\"customer\":{\"id\":\"C-1\"},\"date\":\"2026-12-01\",\"lines\":["
+
 /* A configured line in /v1/price is priced from its exploded BOM,
- * implied options included; an inconsistent configuration is refused. */
+ * implied options included, once the configuration is complete: 24k
+ * spindle (its chiller implied), Pro controller (the only one, with the
+ * RTCP and HSM software it implies) with one 16-point I/O module, 30-tool
+ * changer, no probe, 400 V: 2,680,000 + 96,000 + 22,000 + 85,000 + 4,800
+ * + 120,000 + 36,000 + 42,000 = 3,085,800.00, warranty 24 months +3% =
+ * 3,178,374.00 per unit, 6,356,748.00 for two. An incomplete
+ * configuration is 422 naming the groups still without a choice; an
+ * inconsistent one is 400. */
 static void test_price_of_a_configuration(void **state)
 {
     fx *f = *state;
     static const char body[] =
-        "{\"customer\":{\"id\":\"C-1\"},\"date\":\"2026-12-01\",\"lines\":[{\"sku\":"
-        "\"CNC-5AX-650\",\"quantity\":\"2\",\"attributes\":{\"plant_code\":\"SH-0001\"},"
-        "\"configuration\":[{\"path\":\"spindle\",\"value\":\"CNC-SP-24K\"},"
-        "{\"path\":\"@voltage\",\"value\":\"%s\"}]}]}";
-    char *ok = tu_fmt(body, "400"), *bad = tu_fmt(body, "480");
+        PRICE_HEAD "{\"sku\":\"CNC-5AX-650\",\"quantity\":\"2\",\"attributes\":{\"plant_code\":"
+                   "\"SH-0001\"},\"configuration\":[{\"path\":\"spindle\",\"value\":\"CNC-SP-24K\"},"
+                   "{\"path\":\"@voltage\",\"value\":\"%s\"}%s]}]}";
+    static const char rest[] = ",{\"path\":\"toolchanger\",\"value\":\"CNC-ATC-30\"},"
+                               "{\"path\":\"controller/CNC-CTL-PRO/io\",\"value\":\"CNC-IO-16\","
+                               "\"quantity\":\"1\"},"
+                               "{\"path\":\"probe\",\"value\":\"CNC-PRB-TOUCH\",\"exclude\":true},"
+                               "{\"path\":\"probe\",\"value\":\"CNC-PRB-LASER\",\"exclude\":true}";
+    char *ok = tu_fmt(body, "400", rest), *part = tu_fmt(body, "400", ""),
+         *bad = tu_fmt(body, "480", rest);
+    int st;
+    json_t *j = post(f, "/v1/price", ok, &st);
+    assert_int_equal(st, 200);
+    json_t *l = json_array_get(json_object_get(j, "lines"), 0);
+    assert_string_equal(jstr(l, "configuration"), "given");
+    assert_true(json_is_true(json_object_get(l, "configuration_complete")));
+    char *opts = options_of(l);
+    assert_string_equal(opts, "CNC-SP-24K,CNC-CTL-PRO,CNC-IO-16,CNC-SW-5AXIS,CNC-SW-HSM,"
+                              "CNC-ATC-30,CNC-CHL-2000");
+    free(opts);
+    assert_string_equal(jstr(l, "net"), "6356748.00");
+    /* the ceiling of cnc-list bounds the base price (bounds: base) */
+    assert_true(json_is_false(json_object_get(l, "approval_required")));
+    json_decref(j);
+
+    j = post(f, "/v1/price", part, &st);
+    assert_int_equal(st, 422);
+    assert_string_equal(jstr(json_object_get(j, "error"), "code"), "configuration_incomplete");
+    json_t *d = detail_for(j, "toolchanger");
+    assert_non_null(d);
+    assert_string_equal(jstr(d, "group"), "toolchanger");
+    assert_string_equal(jstr(d, "name"), "刀库 Tool changer");
+    assert_string_equal(jstr(d, "line_id"), "1");
+    assert_string_equal(jstr(d, "sku"), "CNC-5AX-650");
+    assert_string_equal(jstr(d, "file"), "cnc.yaml");
+    assert_int_equal(json_integer_value(json_object_get(d, "line")), 234);
+    assert_string_equal(jstr(d, "message"),
+                        "line 1: the configuration of CNC-5AX-650 is incomplete: group "
+                        "toolchanger (刀库 Tool changer) needs a choice (at least 1 of its options)");
+    assert_non_null(detail_for(j, "controller/CNC-CTL-PRO/io"));
+    assert_null(detail_for(j, "coolant")); /* the chiller the 24k spindle implies */
+    assert_null(detail_for(j, "spindle"));
+    json_decref(j);
+
+    j = post(f, "/v1/price", bad, &st);
+    assert_int_equal(st, 400);
+    assert_non_null(strstr(jstr(json_object_get(j, "error"), "message"), "is inconsistent"));
+    json_decref(j);
+    free(ok);
+    free(part);
+    free(bad);
+}
+
+/* No configuration: the catalog's defaults complete CNC-5AX-650 (18k
+ * spindle, Pro controller with one 16-point I/O module and the RTCP, HSM
+ * and probing software they imply, 30-tool changer, flood coolant, touch
+ * probe), priced from that BOM and said so: 2,680,000 + 38,000 + 85,000
+ * + 4,800 + 120,000 + 36,000 + 18,000 + 42,000 + 0 + 45,000 = 3,068,800,
+ * warranty +3% = 3,160,864.00. A partner orders it without approval: the
+ * ceiling 2,880,000 bounds the base price. (It used to be priced at
+ * 2,760,400, without spindle or controller.) */
+static void test_price_without_configuration_uses_defaults(void **state)
+{
+    fx *f = *state;
+    int st;
+    json_t *j = post(f, "/v1/price",
+                     "{\"customer\":{\"id\":\"C-1\"},\"partner_id\":\"P-201\",\"role\":\"partner\","
+                     "\"date\":\"2026-12-01\",\"lines\":[{\"sku\":\"CNC-5AX-650\",\"quantity\":\"1\","
+                     "\"attributes\":{\"plant_code\":\"SH-0001\"}}]}",
+                     &st);
+    assert_int_equal(st, 200);
+    json_t *l = json_array_get(json_object_get(j, "lines"), 0);
+    assert_string_equal(jstr(l, "configuration"), "defaults");
+    char *opts = options_of(l);
+    assert_string_equal(opts, "CNC-SP-18K,CNC-CTL-PRO,CNC-IO-16,CNC-SW-5AXIS,CNC-SW-HSM,"
+                              "CNC-SW-PROBE,CNC-ATC-30,CNC-CLT-FLOOD,CNC-PRB-TOUCH");
+    free(opts);
+    assert_string_equal(jstr(l, "net"), "3160864.00");
+    assert_true(json_is_false(json_object_get(l, "approval_required")));
+    json_decref(j);
+}
+
+/* Explicit options must be exactly a valid configuration's: a 4th axis
+ * alone on a CNC-VMC-850 names every required group without an option
+ * and the Pro controller the axis needs (422); the standard machine
+ * listed in full is priced (368,000.00, its options at 0.00); an option
+ * at another quantity than its BOM's is 400. A quote with the incomplete
+ * line is refused and nothing is stored; without configuration it is
+ * created from the defaults; a revision to the incomplete line is
+ * refused and the quote stays as it was. */
+static void test_price_options_must_be_a_configuration(void **state)
+{
+    fx *f = *state;
+    int st;
+    json_t *j = post(f, "/v1/price",
+                     PRICE_HEAD "{\"sku\":\"CNC-VMC-850\",\"quantity\":\"1\",\"attributes\":"
+                                "{\"plant_code\":\"SH-0001\"},\"options\":[{\"sku\":\"CNC-ROT-A\"}]}]}",
+                     &st);
+    assert_int_equal(st, 422);
+    static const char *const groups[] = {"spindle", "toolchanger", "coolant", "controller"};
+    for (size_t i = 0; i < 4; i++)
+        if (!detail_for(j, groups[i]))
+            fail_msg("no detail for %s in %s", groups[i], json_dumps(j, 0));
+    assert_string_equal(jstr(detail_for(j, "controller"), "option"), "CNC-CTL-PRO");
+    json_decref(j);
+
+    static const char full[] =
+        PRICE_HEAD "{\"sku\":\"CNC-VMC-850\",\"quantity\":\"1\",\"attributes\":{\"plant_code\":"
+                   "\"SH-0001\"},\"options\":[{\"sku\":\"CNC-SP-12K\"},{\"sku\":\"CNC-CTL-BASIC\"},"
+                   "{\"sku\":\"CNC-ATC-24\"},{\"sku\":\"CNC-CLT-FLOOD\",\"quantity\":\"%s\"}]}]}";
+    char *one = tu_fmt(full, "1"), *two = tu_fmt(full, "2");
+    j = post(f, "/v1/price", one, &st);
+    assert_int_equal(st, 200);
+    json_t *l = json_array_get(json_object_get(j, "lines"), 0);
+    assert_string_equal(jstr(l, "configuration"), "options");
+    assert_string_equal(jstr(l, "net"), "368000.00");
+    json_decref(j);
+    j = post(f, "/v1/price", two, &st);
+    assert_int_equal(st, 400);
+    assert_non_null(strstr(jstr(json_object_get(j, "error"), "message"),
+                           "option CNC-CLT-FLOOD: quantity 2 is not its quantity in the BOM"));
+    json_decref(j);
+    free(one);
+    free(two);
+
+    /* quotes price the same way */
+    j = post(f, "/v1/quotes",
+             PRICE_HEAD "{\"sku\":\"CNC-VMC-850\",\"quantity\":\"1\",\"attributes\":"
+                        "{\"plant_code\":\"SH-0001\"},\"options\":[{\"sku\":\"CNC-ROT-A\"}]}]}",
+             &st);
+    assert_int_equal(st, 422);
+    assert_string_equal(jstr(json_object_get(j, "error"), "code"), "configuration_incomplete");
+    json_decref(j);
     tu_resp r;
-    assert_int_equal(tu_http(f->s.port, "POST", "/v1/price", NULL, ok, strlen(ok), &r), 0);
+    assert_int_equal(tu_get(f->s.port, "/v1/quotes", &r), 0);
     assert_int_equal(r.status, 200);
     json_error_t je;
-    json_t *j = json_loadb(r.body, r.body_len, 0, &je);
+    j = json_loadb(r.body, r.body_len, 0, &je);
     tu_resp_free(&r);
-    json_t *l = json_array_get(json_object_get(j, "lines"), 0);
-    assert_true(json_is_false(json_object_get(l, "configuration_complete")));
-    bool spindle = false, chiller = false, controller = false;
-    size_t i;
-    json_t *st;
-    json_array_foreach(json_object_get(l, "waterfall"), i, st)
-    {
-        const char *ref = json_string_value(json_object_get(st, "ref"));
-        if (!ref || strcmp(json_string_value(json_object_get(st, "step")), "option"))
-            continue;
-        spindle |= !strcmp(ref, "CNC-SP-24K");
-        chiller |= !strcmp(ref, "CNC-CHL-2000");      /* implied by 24k-needs-chiller */
-        controller |= !strcmp(ref, "CNC-CTL-PRO");    /* the only controller */
-    }
-    assert_true(spindle && chiller && controller);
+    assert_int_equal(json_integer_value(json_object_get(j, "total")), 0); /* nothing stored */
     json_decref(j);
-    assert_int_equal(tu_http(f->s.port, "POST", "/v1/price", NULL, bad, strlen(bad), &r), 0);
-    assert_int_equal(r.status, 400);
-    assert_non_null(strstr(r.body, "is inconsistent"));
+    j = post(f, "/v1/quotes",
+             PRICE_HEAD "{\"sku\":\"CNC-VMC-850\",\"quantity\":\"1\",\"attributes\":"
+                        "{\"plant_code\":\"SH-0001\"}}]}",
+             &st);
+    assert_int_equal(st, 201);
+    l = json_array_get(json_object_get(json_object_get(j, "priced"), "lines"), 0);
+    assert_string_equal(jstr(l, "configuration"), "defaults");
+    assert_string_equal(jstr(l, "net"), "368000.00");
+    char *id = strdup(jstr(j, "id"));
+    json_decref(j);
+    /* a revision with the incomplete line is refused: still version 1 */
+    char *rev = tu_fmt("/v1/quotes/%s/revise", id), *get = tu_fmt("/v1/quotes/%s", id);
+    j = post(f, rev,
+             PRICE_HEAD "{\"sku\":\"CNC-VMC-850\",\"quantity\":\"1\",\"attributes\":"
+                        "{\"plant_code\":\"SH-0001\"},\"options\":[{\"sku\":\"CNC-ROT-A\"}]}]}",
+             &st);
+    assert_int_equal(st, 422);
+    assert_string_equal(jstr(json_object_get(j, "error"), "code"), "configuration_incomplete");
+    json_decref(j);
+    assert_int_equal(tu_get(f->s.port, get, &r), 0);
+    assert_int_equal(r.status, 200);
+    j = json_loadb(r.body, r.body_len, 0, &je);
     tu_resp_free(&r);
-    free(ok);
-    free(bad);
+    assert_int_equal(json_integer_value(json_object_get(j, "version")), 1);
+    json_decref(j);
+    free(rev);
+    free(get);
+    free(id);
 }
 
 /* A 3-level BOM rolls quantities up through /v1/configure: the solver's
@@ -293,6 +491,8 @@ int main(void)
         cmocka_unit_test(test_conflict_is_minimal),
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_price_of_a_configuration),
+        cmocka_unit_test(test_price_without_configuration_uses_defaults),
+        cmocka_unit_test(test_price_options_must_be_a_configuration),
         cmocka_unit_test(test_three_level_rollup),
     };
     return cmocka_run_group_tests_name("configure_http", tests, setup, teardown);

@@ -130,6 +130,9 @@ static void test_goods_delivered_after_signing(void **state)
                           "{\"signed_on\":\"2026-12-02\",\"lines\":{\"kettle\":"
                           "{\"delivered_on\":\"2026-12-05\"}}}");
     const char *cid = js(c, "id");
+    /* reported on the day it happens: a date lies at most 7 days ahead
+     * (docs/receivables.md "Dates") */
+    restart_with(f, NULL, (const char *const[]){"--clock", "2026-12-09", NULL});
     int st = post(f, K_REP, DELIVERED(cid, "kettle2"), "{\"on\":\"2026-12-09\"}", &j);
     expect_status(st, 200, &j);
     json_t *it = find_item(j, "kettle2", "installment", 0, 0);
@@ -159,7 +162,8 @@ static void test_goods_delivered_after_signing(void **state)
     json_decref(j);
     /* before signing, malformed, unknown members, unknown line */
     expect_status(post(f, K_REP, DELIVERED(cid, "oven"), "{\"on\":\"2026-12-01\"}", &j), 400, &j);
-    assert_non_null(strstr(js(json_object_get(j, "error"), "message"), "before the signing"));
+    assert_non_null(strstr(js(json_object_get(j, "error"), "message"),
+                           "2026-12-01 is outside 2026-12-02 (the contract's signing)"));
     json_decref(j);
     expect_status(post(f, K_REP, DELIVERED(cid, "oven"), "{\"on\":\"2026-12-32\"}", NULL), 400,
                   NULL);
@@ -192,6 +196,7 @@ static void test_service_accepted_after_signing(void **state)
     json_t *c = accept_ok(f, K_PARTNER_A, js(q, "id"), "{\"signed_on\":\"2026-12-02\"}"), *j;
     const char *cid = js(c, "id");
     assert_true(json_is_null(json_object_get(find_item(c, "pump", "service", 0, 0), "due_on")));
+    restart_with(f, NULL, (const char *const[]){"--clock", "2026-12-20", NULL});
     expect_status(post(f, K_PARTNER_B, DELIVERED(cid, "pump"), "{\"on\":\"2026-12-10\"}", NULL),
                   404, NULL);
     expect_status(post(f, K_PARTNER_A, DELIVERED(cid, "pump"), "{\"on\":\"2026-12-10\"}", &j), 200, &j);
@@ -210,8 +215,10 @@ static void test_service_accepted_after_signing(void **state)
     json_decref(q);
 }
 
-/* milestone: PRJ-MES-IMPL 2,968,000.00 in 10/20/40/20/10 under
- * milestone-net30; blueprint accepted Feb 1 2027: due Mar 3 2027. */
+/* milestone: PRJ-MES-IMPL with its default servers and project
+ * management, 3,685,620.00 (test_contracts_http.c), in 10/20/40/20/10
+ * under milestone-net30; blueprint (20%) accepted Feb 1 2027: due Mar 3
+ * 2027. */
 static void test_milestone_accepted_after_signing(void **state)
 {
     fx *f = *state;
@@ -221,12 +228,13 @@ static void test_milestone_accepted_after_signing(void **state)
                                "\"attributes\":{\"project_code\":\"PJ-2026-0001\"}}]}");
     json_t *c = accept_ok(f, K_REP, js(q, "id"), "{\"signed_on\":\"2026-12-02\"}"), *j;
     const char *cid = js(c, "id");
+    restart_with(f, NULL, (const char *const[]){"--clock", "2027-02-01", NULL});
     int st = post(f, K_CRM, MILESTONE(cid, "blueprint"), "{\"on\":\"2027-02-01\"}", &j);
     expect_status(st, 200, &j);
     json_t *it = find_item(j, "mes", "milestone", 1, 0);
-    expect_item(it, "mes", "milestone", "593600.00", "2027-03-03", "2027-02-01");
+    expect_item(it, "mes", "milestone", "737124.00", "2027-03-03", "2027-02-01");
     assert_true(json_is_null(json_object_get(find_item(j, "mes", "milestone", 0, 0), "due_on")));
-    assert_dec_eq(items_sum(json_object_get(j, "items"), "mes"), "2968000.00");
+    assert_dec_eq(items_sum(json_object_get(j, "items"), "mes"), "3685620.00");
     json_decref(j);
     /* with the line named, same date: replay */
     expect_status(post(f, K_CRM, MILESTONE(cid, "blueprint"),
@@ -351,6 +359,25 @@ static void test_usage_record_and_close(void **state)
         json_object_get(json_array_get(json_object_get(j, "closed"), 0), "closed_now")));
     json_decref(j);
     expect_status(post(f, K_CRM, CLOSE(cid, "2027-13"), "", NULL), 400, NULL);
+    /* {p} is written YYYY-MM or YYYY-MM-DD; anything else says so, with
+     * or without a line (docs/receivables.md "Closing a period") */
+    static const char *const bad_p[] = {"0", "2027-1", "202701", "2027-01-1", "+027-01"};
+    for (size_t i = 0; i < sizeof(bad_p) / sizeof(bad_p[0]); i++)
+        for (int with_line = 0; with_line < 2; with_line++) {
+            st = post(f, K_CRM, CLOSE(cid, bad_p[i]), with_line ? "{\"line\":\"oss\"}" : "", &j);
+            expect_status(st, 400, &j);
+            char *want = tu_fmt("period: '%s' must be YYYY-MM (the billing period that starts in "
+                                "that month) or the period's first day YYYY-MM-DD",
+                                bad_p[i]);
+            assert_string_equal(js(json_object_get(j, "error"), "message"), want);
+            free(want);
+            json_decref(j);
+        }
+    /* the period's first day names it as well as its month */
+    expect_status(post(f, K_CRM, CLOSE(cid, "2027-01-01"), "", &j), 200, &j);
+    assert_false(json_boolean_value(
+        json_object_get(json_array_get(json_object_get(j, "closed"), 0), "closed_now")));
+    json_decref(j);
     /* the sweep closes February (ended before Mar 1) */
     expect_status(post(f, K_CRM, SWEEP(), "{\"as_of\":\"2027-02-28\"}",
                        &j),

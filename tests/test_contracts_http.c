@@ -156,21 +156,22 @@ static void test_accept_subscription(void **state)
 static void test_accept_other_modes(void **state)
 {
     fx *f = *state;
-    /* goods_with_service, delivered and accepted: the training (100% on
-     * acceptance) and the goods (hospital-180: acceptance + 180 days) */
+    /* goods_with_service, delivered (Dec 5) and accepted (Dec 8) at
+     * signing: the training (100% on acceptance) and the goods
+     * (hospital-180: acceptance + 180 days) */
     json_t *q = approved_quote(f, K_REP,
                                "{\"customer\":{\"id\":\"H-1\"},\"date\":\"2026-12-01\",\"lines\":"
                                "[{\"id\":\"pump\",\"sku\":\"MED-IP-V1\",\"quantity\":\"2\"}]}");
     json_t *c = accept_ok(f, K_REP, js(q, "id"),
                           "{\"signed_on\":\"2026-12-02\",\"lines\":{\"pump\":{\"delivered_on\":"
-                          "\"2026-12-10\",\"accepted_on\":\"2026-12-20\"}}}");
+                          "\"2026-12-05\",\"accepted_on\":\"2026-12-08\"}}}");
     json_t *items = json_object_get(c, "items");
     assert_int_equal(json_array_size(items), 2);
     assert_string_equal(js(item_at(c, 0), "kind"), "service");
     assert_string_equal(js(item_at(c, 0), "ref"), "MED-SVC-TRAIN");
-    assert_string_equal(js(item_at(c, 0), "due_on"), "2026-12-20");
+    assert_string_equal(js(item_at(c, 0), "due_on"), "2026-12-08");
     assert_string_equal(js(item_at(c, 1), "kind"), "installment");
-    assert_string_equal(js(item_at(c, 1), "due_on"), "2027-06-18"); /* Dec 20 + 180 */
+    assert_string_equal(js(item_at(c, 1), "due_on"), "2027-06-06"); /* Dec 8 + 180 */
     assert_dec_eq(items_sum(items, "pump"), line_total(q, "pump"));
     assert_string_equal(js(c, "total"), js(q, "total"));
     json_decref(c);
@@ -194,26 +195,29 @@ static void test_accept_other_modes(void **state)
     json_t *j;
     char *path = tu_fmt("/v1/receivables/%s/payments", js(u, "id"));
     assert_int_equal(call(f, K_REP, "POST", path,
-                          "{\"id\":\"pay-1\",\"amount\":\"1.00\",\"paid_on\":\"2027-02-01\"}", &j),
+                          "{\"id\":\"pay-1\",\"amount\":\"1.00\",\"paid_on\":\"2026-12-02\"}", &j),
                      409);
     free(path);
     json_decref(j);
     json_decref(c);
     json_decref(q);
 
-    /* milestone: 2,968,000.00 in 10/20/40/20/10; the first milestone
-     * accepted at signing is due 30 days later, the others wait */
+    /* milestone: no configuration, so the catalog's defaults: 2,800,000.00
+     * with 4 servers at 68,000.00 and 9 project-management months at
+     * 45,000.00 = 3,477,000.00, 6% tax: 3,685,620.00 in 10/20/40/20/10;
+     * the first milestone accepted at signing is due 30 days later, the
+     * others wait */
     q = approved_quote(f, K_REP,
                        "{\"customer\":{\"id\":\"P-1\"},\"date\":\"2026-12-01\",\"lines\":[{\"id\":"
                        "\"mes\",\"sku\":\"PRJ-MES-IMPL\",\"quantity\":\"1\",\"attributes\":"
                        "{\"project_code\":\"PJ-2026-0001\"}}]}");
-    assert_string_equal(line_total(q, "mes"), "2968000.00");
+    assert_string_equal(line_total(q, "mes"), "3685620.00");
     c = accept_ok(f, K_REP, js(q, "id"),
                   "{\"signed_on\":\"2026-12-02\",\"lines\":{\"mes\":{\"milestones\":"
                   "{\"signed\":\"2026-12-02\"}}}}");
     static const char *const ms[] = {"signed", "blueprint", "go-live", "final", "warranty-end"};
-    static const char *const amt[] = {"296800.00", "593600.00", "1187200.00", "593600.00",
-                                      "296800.00"};
+    static const char *const amt[] = {"368562.00", "737124.00", "1474248.00", "737124.00",
+                                      "368562.00"};
     assert_int_equal(json_array_size(json_object_get(c, "items")), 5);
     for (size_t i = 0; i < 5; i++) {
         json_t *it = item_at(c, i);
@@ -222,7 +226,7 @@ static void test_accept_other_modes(void **state)
         if (i)
             assert_string_equal(js(it, "waits_for"), "milestone");
     }
-    assert_dec_eq(items_sum(json_object_get(c, "items"), "mes"), "2968000.00");
+    assert_dec_eq(items_sum(json_object_get(c, "items"), "mes"), "3685620.00");
     json_decref(c);
     json_decref(q);
     /* bad requests change nothing */
@@ -490,6 +494,104 @@ static void test_payments_overdue_and_events(void **state)
     json_decref(q);
 }
 
+/* The payment_status of item rid in body c (an "items" array). */
+static const char *pay_status_of(json_t *c, const char *rid, const char **status)
+{
+    size_t i;
+    json_t *it;
+    json_array_foreach(json_object_get(c, "items"), i, it) if (!strcmp(js(it, "id"), rid))
+    {
+        *status = js(it, "status");
+        return js(it, "payment_status");
+    }
+    fail_msg("no item %s", rid);
+    return NULL;
+}
+
+/* An overdue item that is partly paid shows both (docs/receivables.md
+ * "Status and aging"): the oven (prepaid, 5,999.00 due on signing Dec 2)
+ * with 1,000.00 paid on Dec 5 is `overdue` and `partially_paid` as of Dec 5
+ * on, in the payment's answer, its receivables, the overdue listing and
+ * the receivable.overdue event; as of Dec 3 it is `overdue` and `unpaid`;
+ * the kettle, paid in full, is `paid` twice; at signing every item is
+ * `unpaid` in the contract and its events. */
+static void test_overdue_partly_paid_shows_both(void **state)
+{
+    fx *f = *state;
+    json_t *q = approved_quote(f, K_REP, GOODS_Q);
+    assert_string_equal(line_total(q, "oven"), "5999.00");
+    json_t *c = accept_ok(f, K_REP, js(q, "id"),
+                          "{\"signed_on\":\"2026-12-02\",\"lines\":{\"kettle\":"
+                          "{\"delivered_on\":\"2026-12-05\"}}}");
+    char *oven = item_of(c, "oven"), *kettle = item_of(c, "kettle");
+    const char *st;
+    assert_string_equal(pay_status_of(c, oven, &st), "unpaid");
+    json_t *j;
+    assert_int_equal(pay(f, K_REP, oven, "bank-1", "1000.00", "2026-12-05", &j), 201);
+    json_t *r = json_object_get(j, "receivable");
+    assert_string_equal(js(r, "status"), "overdue"); /* as of Dec 5 */
+    assert_string_equal(js(r, "payment_status"), "partially_paid");
+    assert_string_equal(js(r, "outstanding"), "4999.00");
+    json_decref(j);
+    assert_int_equal(pay(f, K_REP, kettle, "bank-2", "298.00", "2026-12-05", &j), 201);
+    assert_string_equal(js(json_object_get(j, "receivable"), "payment_status"), "paid");
+    json_decref(j);
+    /* the contract as of today (Dec 1): the payments come later */
+    char *path = tu_fmt("/v1/contracts/%s", js(c, "id"));
+    assert_int_equal(call(f, K_REP, "GET", path, NULL, &j), 200);
+    free(path);
+    assert_string_equal(pay_status_of(j, oven, &st), "unpaid");
+    assert_string_equal(st, "scheduled");
+    json_decref(j);
+    /* as of Dec 3 (before the payment) and Dec 5 (after it) */
+    r = receivables(f, K_REP, js(c, "id"), "2026-12-03");
+    assert_string_equal(pay_status_of(r, oven, &st), "unpaid");
+    assert_string_equal(st, "overdue");
+    json_decref(r);
+    r = receivables(f, K_REP, js(c, "id"), "2026-12-05");
+    assert_string_equal(pay_status_of(r, oven, &st), "partially_paid");
+    assert_string_equal(st, "overdue");
+    assert_string_equal(pay_status_of(r, kettle, &st), "paid");
+    assert_string_equal(st, "paid");
+    json_decref(r);
+    /* the overdue listing and the sweep's event */
+    assert_int_equal(
+        call(f, K_REP, "GET", "/v1/receivables?status=overdue&as_of=2027-01-20", NULL, &j), 200);
+    assert_int_equal(json_array_size(json_object_get(j, "items")), 1);
+    assert_string_equal(pay_status_of(j, oven, &st), "partially_paid");
+    assert_string_equal(st, "overdue");
+    json_decref(j);
+    assert_int_equal(
+        call(f, K_CRM, "POST", "/v1/receivables/sweep", "{\"as_of\":\"2027-01-20\"}", &j), 200);
+    json_decref(j);
+    json_t *ev = feed(f);
+    size_t i, seen = 0;
+    json_t *e;
+    json_array_foreach(ev, i, e)
+    {
+        const char *type = js(e, "type");
+        json_t *p = json_object_get(e, "payload");
+        if (!strcmp(type, "receivable.overdue")) {
+            assert_string_equal(js(p, "id"), oven);
+            assert_string_equal(js(p, "status"), "overdue");
+            assert_string_equal(js(p, "payment_status"), "partially_paid");
+            seen++;
+        } else if (!strcmp(type, "receivable.paid")) {
+            assert_string_equal(js(p, "payment_status"), "paid");
+            seen++;
+        } else if (!strcmp(type, "receivables.scheduled") || !strcmp(type, "contract.signed")) {
+            assert_string_equal(pay_status_of(p, oven, &st), "unpaid");
+            seen++;
+        }
+    }
+    assert_int_equal(seen, 4);
+    json_decref(ev);
+    free(oven);
+    free(kettle);
+    json_decref(c);
+    json_decref(q);
+}
+
 #define PARTNER_Q                                                                                  \
     "{\"customer\":{\"id\":\"C-9\"},\"date\":\"2026-12-01\",\"lines\":[{\"id\":\"k\",\"sku\":"     \
     "\"APL-KTL-17\",\"quantity\":\"2\"}]}"
@@ -582,36 +684,45 @@ static void test_payment_term_partner_and_override(void **state)
                                "{\"id\":\"kettle\",\"sku\":\"APL-KTL-17\",\"quantity\":\"2\"}]}");
     const char *oven = line_total(q, "oven"), *kettle = line_total(q, "kettle");
     json_t *j;
-    /* an unknown term in an override: 400, nothing written */
+    /* a partner accepts on the catalog's terms (docs/auth.md "Money
+     * authority"): naming one is 403, nothing written */
     assert_int_equal(accept_q(f, K_PARTNER_A, js(q, "id"),
+                              "{\"signed_on\":\"2026-12-02\",\"lines\":{\"oven\":"
+                              "{\"payment_term\":\"retail-eom60\"}}}",
+                              NULL, &j),
+                     403);
+    json_decref(j);
+    /* an unknown term in an override: 400, nothing written */
+    assert_int_equal(accept_q(f, K_REP, js(q, "id"),
                               "{\"signed_on\":\"2026-12-02\",\"lines\":{\"oven\":"
                               "{\"payment_term\":\"net-999\"}}}",
                               NULL, &j),
                      400);
     assert_non_null(strstr(js(json_object_get(j, "error"), "message"), "net-999"));
     json_decref(j);
-    assert_int_equal(accept_q(f, K_PARTNER_A, js(q, "id"),
+    assert_int_equal(accept_q(f, K_REP, js(q, "id"),
                               "{\"signed_on\":\"2026-12-02\",\"lines\":{\"oven\":"
                               "{\"payment_term\":7}}}",
                               NULL, &j),
                      400);
     json_decref(j);
-    json_t *c = accept_ok(f, K_PARTNER_A, js(q, "id"),
+    /* the partner's rep accepts it with another term for the oven */
+    json_t *c = accept_ok(f, K_REP, js(q, "id"),
                           "{\"signed_on\":\"2026-12-02\",\"lines\":{"
                           "\"oven\":{\"payment_term\":\"retail-eom60\"},"
-                          "\"oven2\":{\"delivered_on\":\"2026-12-10\"},"
+                          "\"oven2\":{\"delivered_on\":\"2026-12-08\"},"
                           "\"kettle\":{\"delivered_on\":\"2026-12-05\"}}}");
     assert_int_equal(json_array_size(json_object_get(c, "items")), 5);
     /* oven: the override retail-eom60, 100% end of month + 60 from
      * signing: Dec 31 2026 + 60 days = Mar 1 2027 (31 + 28 + 1) */
     expect_item(part_of(c, "oven", 0), "oven", "installment", oven, "2027-03-01", "2026-12-02");
     /* oven2: the product says prepaid, the partner's retail-30-70 wins:
-     * 30% of the line on signing, 70% on delivery (Dec 10) + 15 = Dec 25 */
+     * 30% of the line on signing, 70% on delivery (Dec 8) + 15 = Dec 23 */
     assert_string_equal(line_total(q, "oven2"), "5999.00");
     expect_item(part_of(c, "oven2", 0), "oven2", "installment", "1799.70", "2026-12-02",
                 "2026-12-02");
-    expect_item(part_of(c, "oven2", 1), "oven2", "installment", "4199.30", "2026-12-25",
-                "2026-12-10");
+    expect_item(part_of(c, "oven2", 1), "oven2", "installment", "4199.30", "2026-12-23",
+                "2026-12-08");
     /* kettle (no product term): the partner's too; the line is 1140.00
      * (one package of 12 in the partners' book): 342.00 on signing, 798.00 on Dec 5 + 15 = Dec 20 */
     assert_string_equal(kettle, "1140.00");
@@ -699,6 +810,7 @@ int main(void)
         T(test_accept_other_modes),
         T(test_accept_refused_draft_expired_and_idempotent),
         T(test_payments_overdue_and_events),
+        T(test_overdue_partly_paid_shows_both),
         T(test_partner_scoping),
         T(test_payment_term_partner_and_override),
         T(test_periodic_sweep),

@@ -243,7 +243,7 @@ static void test_seat_changes_quarterly(void **state)
     json_t *r = receivables(f, K_REP, cid, "2027-12-31");
     char *path =
         tu_fmt("/v1/receivables/%s/payments", js(find_key(r, "seats", "credit", 2, 2, 0), "id"));
-    st = post(f, K_REP, path, "{\"id\":\"pay-1\",\"amount\":\"1.00\",\"paid_on\":\"2027-09-01\"}",
+    st = post(f, K_REP, path, "{\"id\":\"pay-1\",\"amount\":\"1.00\",\"paid_on\":\"2026-12-02\"}",
               &j);
     expect_status(st, 409, &j);
     json_decref(j);
@@ -535,6 +535,154 @@ static void test_term_changes_partner_scope(void **state)
     json_decref(q);
 }
 
+/* The items of line in body c, in their order there. */
+static size_t line_items(json_t *c, const char *line, json_t **out, size_t cap)
+{
+    size_t i, n = 0;
+    json_t *it;
+    json_array_foreach(json_object_get(c, "items"), i, it) if (!strcmp(js(it, "line"), line))
+    {
+        assert_true(n < cap);
+        out[n++] = it;
+    }
+    return n;
+}
+
+#define BILL_DAY_Q                                                                                 \
+    "{\"customer\":{\"id\":\"S-3\"},\"date\":\"2026-12-01\",\"lines\":["                           \
+    "{\"id\":\"ent\",\"sku\":\"SAS-CRM-ENT-M\",\"quantity\":\"10\",\"options\":[],"                 \
+    "\"attributes\":{\"tenant\":\"gamma\"}},"                                                      \
+    "{\"id\":\"seats\",\"sku\":\"SAS-CRM-STD-Q\",\"quantity\":\"10\","                             \
+    "\"attributes\":{\"tenant\":\"gamma\"}},"                                                      \
+    "{\"id\":\"ey\",\"sku\":\"SAS-CRM-ENT-Y\",\"quantity\":\"2\",\"options\":[],"                   \
+    "\"attributes\":{\"tenant\":\"gamma\"}},"                                                      \
+    "{\"id\":\"onb\",\"sku\":\"SAS-SVC-ONBOARD\",\"quantity\":\"1\"}]}"
+
+/* Calendar-month billing (docs/receivables.md "Partial first period") set
+ * by the catalog and by the accept request, and a term in equal parts,
+ * from Jan 15 2027 on the sample catalog:
+ *
+ * ent: SAS-CRM-ENT-M x 10 = 399.00 x 10 + 6% = 4,229.40 a month, bills on
+ *   the 1st (the product's bill_day): the stub Jan 15..Feb 1 is 17/31 x
+ *   4,229.40 = 2,319.348... -> 2,319.35 (half-even), then 12 months from
+ *   Feb 1: 2,319.35 + 12 x 4,229.40 = 53,072.15 (saas-eom30: the stub due
+ *   Jan 31 + 30 = Mar 2).
+ * seats: SAS-CRM-STD-Q x 10 = 2,989.20 a quarter, "bill_day": 1 at accept:
+ *   the series starts Feb 1; the stub is 17 of the 92 days of Nov 1..Feb 1
+ *   = 552.352... -> 552.35 (saas-net15: due Jan 30); then 4 quarters due
+ *   the 16th of Feb, May, Aug, Nov: 552.35 + 11,956.80 =
+ *   12,509.15. Renewed, term 1 runs Feb 1 2028..Feb 1 2029: the override
+ *   is kept after signing.
+ * ey: SAS-CRM-ENT-Y x 2 = 4,308.00 x 2 + 6% = 9,132.96 a year under
+ *   saas-yearly-4q (4 equal parts every 3 months, end of month + 30): the
+ *   first year in 4 x 2,283.24 invoiced Jan 15, Apr 15, Jul 15, Oct 15,
+ *   due Mar 2, May 30, Aug 30, Nov 30; 3 years: 27,398.88. */
+static void test_bill_day_and_equal_parts(void **state)
+{
+    fx *f = *state;
+    json_t *q = approved_quote(f, K_REP, BILL_DAY_Q), *j;
+    /* the product shows its billing day */
+    assert_int_equal(call(f, K_REP, "GET", "/v1/products/SAS-CRM-ENT-M", NULL, &j), 200);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(j, "delivery"), "bill_day")), 1);
+    json_decref(j);
+    assert_string_equal(line_total(q, "ent"), "4229.40");
+    assert_string_equal(line_total(q, "seats"), "2989.20");
+    assert_string_equal(line_total(q, "ey"), "9132.96");
+    /* refused: out of range, not an integer, on a line that is not a
+     * subscription; nothing is written */
+    static const char *const bad[] = {
+        "{\"signed_on\":\"2026-12-02\",\"lines\":{\"seats\":{\"bill_day\":32}}}",
+        "{\"signed_on\":\"2026-12-02\",\"lines\":{\"seats\":{\"bill_day\":\"1\"}}}",
+        "{\"signed_on\":\"2026-12-02\",\"lines\":{\"seats\":{\"bill_day\":-1}}}",
+        "{\"signed_on\":\"2026-12-02\",\"lines\":{\"onb\":{\"bill_day\":1}}}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        expect_status(accept_q(f, K_REP, js(q, "id"), bad[i], NULL, &j), 400, &j);
+        assert_string_equal(err_msg(j), i < 3 ? "lines.seats.bill_day: must be an integer from 1 "
+                                                "to 31 (the day of the month a subscription bills "
+                                                "on) or 0 (on the start day)"
+                                              : "line onb: bill_day applies to subscription lines "
+                                                "only");
+        json_decref(j);
+    }
+    char *path = tu_fmt("/v1/quotes/%s", js(q, "id"));
+    assert_int_equal(call(f, K_REP, "GET", path, NULL, &j), 200);
+    free(path);
+    assert_string_equal(js(j, "status"), "approved");
+    json_decref(j);
+
+    json_t *c = accept_ok(f, K_REP, js(q, "id"),
+                          "{\"signed_on\":\"2026-12-02\",\"start_on\":\"2027-01-15\","
+                          "\"lines\":{\"seats\":{\"bill_day\":1}}}");
+    assert_string_equal(js(c, "number"), "C-2026-000001"); /* the refusals took no number */
+    json_t *it[16];
+    /* ent: the stub, then 12 months from Feb 1 */
+    assert_int_equal(line_items(c, "ent", it, 16), 13);
+    expect_item(it[0], "ent", "period", "2319.35", "2027-03-02", "2027-01-15");
+    assert_string_equal(js(it[0], "period_from"), "2027-01-15");
+    assert_string_equal(js(it[0], "period_to"), "2027-02-01");
+    assert_non_null(strstr(js(it[0], "description"), "first period (17/31 days)"));
+    expect_item(it[1], "ent", "period", "4229.40", "2027-03-30", "2027-02-01");
+    assert_string_equal(js(it[12], "period_from"), "2028-01-01");
+    assert_string_equal(js(it[12], "period_to"), "2028-02-01");
+    assert_dec_eq(items_sum(json_object_get(c, "items"), "ent"), "53072.15");
+    /* seats: the stub of 17/92 days, then 4 quarters from Feb 1 */
+    assert_int_equal(line_items(c, "seats", it, 16), 5);
+    expect_item(it[0], "seats", "period", "552.35", "2027-01-30", "2027-01-15");
+    assert_string_equal(js(it[0], "period_to"), "2027-02-01");
+    static const char *const qfrom[] = {"2027-02-01", "2027-05-01", "2027-08-01", "2027-11-01"};
+    static const char *const qdue[] = {"2027-02-16", "2027-05-16", "2027-08-16", "2027-11-16"};
+    for (size_t i = 0; i < 4; i++) {
+        expect_item(it[i + 1], "seats", "period", "2989.20", qdue[i], qfrom[i]);
+        assert_int_equal(json_integer_value(json_object_get(it[i + 1], "seq")), (json_int_t)i + 1);
+    }
+    assert_dec_eq(items_sum(json_object_get(c, "items"), "seats"), "12509.15");
+    /* ey: 3 years, each in 4 equal parts, keys part 0..3 */
+    assert_int_equal(line_items(c, "ey", it, 16), 12);
+    static const char *const bill[] = {"2027-01-15", "2027-04-15", "2027-07-15", "2027-10-15"};
+    static const char *const due[] = {"2027-03-02", "2027-05-30", "2027-08-30", "2027-11-30"};
+    for (int k = 0; k < 4; k++) {
+        json_t *x = find_key(c, "ey", "period", 0, 0, k);
+        expect_item(x, "ey", "period", "2283.24", due[k], bill[k]);
+        assert_string_equal(js(x, "period_from"), "2027-01-15");
+        assert_string_equal(js(x, "period_to"), "2028-01-15");
+    }
+    assert_non_null(strstr(js(find_key(c, "ey", "period", 0, 0, 1), "description"),
+                           "part 2/4 of 100% every 3 months, end of month + 30 days"));
+    expect_item(find_key(c, "ey", "period", 0, 2, 3), "ey", "period", "2283.24", "2029-11-30",
+                "2029-10-15");
+    assert_dec_eq(items_sum(json_object_get(c, "items"), "ey"), "27398.88");
+    /* the contract adds up: its lines plus the onboarding (60,000.00 + 6%) */
+    assert_dec_eq(items_sum(json_object_get(c, "items"), NULL), js(c, "total"));
+    /* 53,072.15 + 12,509.15 + 27,398.88 + 63,600.00 */
+    assert_string_equal(js(c, "total"), "156580.18");
+
+    /* after signing the override holds: the renewal continues Feb 1 */
+    const char *cid = js(c, "id");
+    expect_status(post(f, K_REP, RENEW(cid, "seats"), "{\"term\":1}", &j), 201, &j);
+    assert_string_equal(js(j, "term_from"), "2028-02-01");
+    assert_string_equal(js(j, "term_to"), "2029-02-01");
+    json_decref(j);
+    json_decref(c);
+    json_decref(q);
+
+    /* "bill_day": 0 at accept anchors ENT-M on its start day: no stub */
+    q = approved_quote(f, K_REP,
+                       "{\"customer\":{\"id\":\"S-4\"},\"date\":\"2026-12-01\",\"lines\":"
+                       "[{\"id\":\"ent\",\"sku\":\"SAS-CRM-ENT-M\",\"quantity\":\"10\","
+                       "\"options\":[],\"attributes\":{\"tenant\":\"delta\"}}]}");
+    c = accept_ok(f, K_REP, js(q, "id"),
+                  "{\"signed_on\":\"2026-12-02\",\"start_on\":\"2027-01-15\","
+                  "\"lines\":{\"ent\":{\"bill_day\":0}}}");
+    assert_int_equal(line_items(c, "ent", it, 16), 12);
+    expect_item(it[0], "ent", "period", "4229.40", "2027-03-02", "2027-01-15");
+    assert_string_equal(js(it[0], "period_to"), "2027-02-15");
+    assert_string_equal(js(c, "total"), "50752.80"); /* 12 x 4,229.40 */
+    json_decref(c);
+    json_decref(q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -542,6 +690,7 @@ int main(void)
         T(test_renewal_monthly_sweep),
         T(test_term_changes_wrong_mode),
         T(test_term_changes_partner_scope),
+        T(test_bill_day_and_equal_parts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,10 +20,12 @@
 
 #include <cmocka.h>
 
+#include "cpqd/digest.h"
 #include "testutil.h"
 
+#include "store_fixture.h"
+
 #include <jansson.h>
-#include <openssl/evp.h>
 #include <sys/resource.h>
 
 /* ---- one server with its own copy of the fixtures ---- */
@@ -33,6 +35,7 @@ typedef struct e2e {
     char *cats;  /* dir/catalogs */
     char *rules; /* dir/rules */
     char *logp;  /* dir/cpqd.log */
+    char *db;    /* its --db (tu_db_location): SQLite in dir, or PostgreSQL */
     tu_server srv;
 } e2e;
 
@@ -44,6 +47,7 @@ static e2e *e2e_new(void)
     t->cats = tu_fmt("%s/catalogs", t->dir);
     t->rules = tu_fmt("%s/rules", t->dir);
     t->logp = tu_fmt("%s/cpqd.log", t->dir);
+    t->db = tu_db_location(t->dir, "cpqd");
     char *src = tu_path("tests/data/e2e/catalogs");
     char *rsrc = tu_path("tests/data/e2e/rules");
     assert_int_equal(tu_copy_tree(src, t->cats), 0);
@@ -58,8 +62,15 @@ static void e2e_start(e2e *t, const char *const *extra)
 {
     const char *args[32] = {"--catalogs", t->cats, "--rules", t->rules, "--threads", "2"};
     size_t n = 6;
-    for (size_t i = 0; extra && extra[i] && n < 31; i++)
+    bool db = false;
+    for (size_t i = 0; extra && extra[i] && n < 31; i++) {
+        db = db || !strcmp(extra[i], "--db");
         args[n++] = extra[i];
+    }
+    if (!db && n < 30) {
+        args[n++] = "--db";
+        args[n++] = t->db;
+    }
     args[n] = NULL;
     assert_int_equal(tu_server_start(&t->srv, t->logp, args), 0);
 }
@@ -72,6 +83,7 @@ static void e2e_free(e2e *t)
         kill(t->srv.pid, SIGKILL);
         tu_wait_exit(t->srv.pid, TU_WAIT_MS);
     }
+    tu_db_drop(t->db);
     tu_rm_tree(t->dir);
     free(t->dir);
     free(t->cats);
@@ -242,14 +254,11 @@ static char *sha256_file(const char *path)
 {
     size_t len = 0;
     char *data = tu_read_file(path, &len);
-    unsigned char md[32];
-    unsigned int mdlen = 0;
+    char *hex = calloc(DIGEST_SHA256_HEX_LEN, 1);
     assert_non_null(data);
-    assert_int_equal(EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL), 1);
+    assert_non_null(hex);
+    assert_int_equal(digest_sha256_hex(data, len, hex), 0);
     free(data);
-    char *hex = calloc(65, 1);
-    for (unsigned i = 0; i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
     return hex;
 }
 
@@ -339,6 +348,46 @@ static void test_e2e_cases(void **state)
     free(cs);
     if (failed)
         fail_msg("%zu of %zu cases failed", failed, n);
+}
+
+/* ?mode= filters on each of the five delivery modes (the fixtures hold
+ * 10 goods products, 1 goods_with_service, 2 subscription, 3 usage and 2
+ * milestone ones); anything else, even a mode name with more after it,
+ * is a 400 that lists the five. */
+static void test_e2e_products_filter_every_mode(void **state)
+{
+    e2e *t = *state;
+    static const struct {
+        const char *mode;
+        int total;
+    } want[] = {{"goods", 10}, {"goods_with_service", 1}, {"subscription", 2}, {"usage", 3},
+                {"milestone", 2}};
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        char path[96];
+        snprintf(path, sizeof(path), "/v1/products?mode=%s", want[i].mode);
+        tu_resp r;
+        assert_int_equal(tu_get(t->srv.port, path, &r), 0);
+        assert_int_equal(r.status, 200);
+        json_t *j = jbody(&r);
+        assert_int_equal(json_integer_value(jget(j, "total")), want[i].total);
+        size_t k;
+        json_t *it;
+        json_array_foreach(jget(j, "items"), k, it)
+            assert_string_equal(jstr(it, "mode"), want[i].mode);
+        json_decref(j);
+        tu_resp_free(&r);
+    }
+    static const char *const bad[] = {"/v1/products?mode=goodsx", "/v1/products?mode=good",
+                                      "/v1/products?mode=goods%20", "/v1/products?mode=MILESTONE"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        tu_resp r;
+        assert_int_equal(tu_get(t->srv.port, bad[i], &r), 0);
+        assert_error_reply(&r, 400,
+                           "{\"error\":{\"code\":\"invalid_parameter\",\"message\":\"mode must "
+                           "be one of goods, goods_with_service, subscription, usage, "
+                           "milestone\",\"details\":[{\"parameter\":\"mode\"}]}}");
+        tu_resp_free(&r);
+    }
 }
 
 /* ---- read routes ---- */
@@ -999,12 +1048,9 @@ static int setup_edge(void **state)
     e2e *t = e2e_new();
     *state = t;
     char *keys = tu_path("tests/data/auth/good.yaml");
-    char *db = tu_fmt("%s/cpqd.db", t->dir);
-    const char *const extra[] = {"--max-body", "1024", "--timeout", "2", "--keys",
-                                 keys,         "--db", db,          NULL};
+    const char *const extra[] = {"--max-body", "1024", "--timeout", "2", "--keys", keys, NULL};
     e2e_start(t, extra);
     free(keys);
-    free(db);
     return 0;
 }
 
@@ -1263,6 +1309,7 @@ int main(void)
 {
     const struct CMUnitTest read[] = {
         cmocka_unit_test(test_e2e_cases),
+        cmocka_unit_test(test_e2e_products_filter_every_mode),
         cmocka_unit_test(test_e2e_healthz_reports_the_checked_version),
         cmocka_unit_test(test_e2e_catalog_lists_ids_versions_and_hashes),
         cmocka_unit_test(test_e2e_chinese_names_round_trip_byte_for_byte),

@@ -18,12 +18,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "cpqd/digest.h"
 #include "testutil.h"
+
+#include "store_fixture.h"
 
 #include <arpa/inet.h>
 #include <jansson.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <time.h>
@@ -64,15 +65,13 @@ static bool sig_ok(const char *ts, const char *sig, const char *body, size_t len
     size_t tl = strlen(msg);
     msg = realloc(msg, tl + len + 1);
     memcpy(msg + tl, body, len);
-    unsigned char md[32];
-    unsigned n = 0;
-    HMAC(EVP_sha256(), SECRET, (int)strlen(SECRET), (unsigned char *)msg, tl + len, md, &n);
+    unsigned char md[DIGEST_SHA256_LEN];
+    int rc = digest_hmac_sha256(SECRET, strlen(SECRET), msg, tl + len, md);
     free(msg);
-    char hex[65];
-    for (int i = 0; i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    char hex[DIGEST_SHA256_HEX_LEN];
+    digest_hex(md, sizeof(md), hex);
     long long t = atoll(ts);
-    return n == 32 && !strncmp(sig, "sha256=", 7) && !strncmp(sig + 7, hex, 64) &&
+    return rc == 0 && !strncmp(sig, "sha256=", 7) && !strncmp(sig + 7, hex, 64) &&
            (sig[71] == '\r' || sig[71] == '\0') && llabs((long long)time(NULL) - t) < 300;
 }
 
@@ -290,7 +289,7 @@ static int setup(void **state)
     *state = f;
     f->dir = tu_tmpdir();
     f->keys = tu_fmt("%s/keys.yaml", f->dir);
-    f->db = tu_fmt("%s/var/cpqd.db", f->dir);
+    f->db = tu_db_location(f->dir, "cpqd");
     f->secret = tu_fmt("%s/webhook.secret", f->dir);
     assert_int_equal(tu_write(f->dir, "webhook.secret", SECRET "\n"), 0);
     pthread_mutex_init(&f->rx.mu, NULL);
@@ -306,8 +305,9 @@ static int teardown(void **state)
     for (size_t i = 0; i < f->rx.n; i++)
         free(f->rx.reqs[i].body);
     pthread_mutex_destroy(&f->rx.mu);
+    tu_db_drop(f->db);
     tu_rm_tree(f->dir);
-    free(f->dir), free(f->keys), free(f->db), free(f->logp), free(f->secret);
+    free(f->dir), free(f->keys), free(f->logp), free(f->secret);
     free(f);
     return st == 0 ? 0 : -1;
 }
@@ -473,8 +473,8 @@ static void test_webhook_receiver_closing_each_connection(void **state)
             for (size_t i = 0; i < f->rx.n; i++)
                 free(f->rx.reqs[i].body);
             f->rx.n = 0;
-            free(f->db);
-            f->db = tu_fmt("%s/var%zu/cpqd.db", f->dir, v);
+            tu_db_drop(f->db);
+            f->db = tu_db_location(f->dir, "second");
         }
         f->rx.ok_reply = replies[v];
         rx_start(&f->rx, 0);

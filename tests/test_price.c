@@ -25,6 +25,10 @@
 
 #include "cpqd/cat.h"
 #include "cpqd/price.h"
+#include "price_int.h"
+#include "rules_int.h"
+
+#include "testutil.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -36,6 +40,7 @@
 #define RULES "tests/data/price/rules"
 
 static cat_snapshot *g_snap; /* loaded once in main */
+static char g_cats[4096], g_rules[4096]; /* its directories */
 static price_worker *g_work; /* one worker for every test: a failed rule
                                 must leave it usable for the next request */
 
@@ -82,6 +87,10 @@ static void errs_dump(const cpqd_errs *e)
     }
 }
 
+/* Which quantities the requests of a test may hold (price.h): a what-if
+ * unless the test says otherwise. */
+static price_qty_use g_qty_use = PRICE_QTY_WHATIF;
+
 /* Parses and prices json (quotes as '), with store st (may be NULL).
  * Returns the price_compute result; a parse failure fails the test. */
 static int calc_opt(run *x, price_store *st, bool partner_view, const char *json)
@@ -95,6 +104,7 @@ static int calc_opt(run *x, price_store *st, bool partner_view, const char *json
         fail_msg("request did not parse: %s", x->json);
     }
     x->rq->partner_view = partner_view;
+    x->rq->qty_use = g_qty_use;
     x->rc = price_compute(g_work, g_snap, st, x->rq, &x->r, x->errs);
     return x->rc;
 }
@@ -353,6 +363,149 @@ static void test_price_options_priced_and_included(void **state)
     run_fini(&x);
 }
 
+/* ---- configurable products (price_config.c) ---- */
+
+/* The value of field key of error e, or NULL. */
+static const char *err_field(const cpqd_err *e, const char *key)
+{
+    for (size_t i = 0; i < e->nfields; i++)
+        if (!strcmp(e->fields[i].key, key))
+            return e->fields[i].value;
+    return NULL;
+}
+
+/* X-REQ (50.00) needs one option of group size (X-OPT-A 25.00 or X-OPT-B,
+ * included) and has no default there: a line without configuration is
+ * refused naming the group (the default of its optional group extras
+ * does not help); a configuration or an option list that makes the
+ * choice is priced, and says which it was. */
+static void test_price_required_group_without_default(void **state)
+{
+    (void)state;
+    run x;
+    assert_int_equal(one(&x, "2026-07-01", "X-REQ", "2", NULL), CPQD_EINCOMPLETE);
+    assert_int_equal(errs_count(x.errs), 1);
+    const cpqd_err *e = errs_get(x.errs, 0);
+    assert_string_equal(e->msg, "line l: X-REQ has no configuration and its defaults leave it "
+                                "incomplete: group size (Size) needs a choice (at least 1 of its "
+                                "options)");
+    assert_string_equal(e->file, "a_cny_excl.yaml");
+    assert_int_equal(e->line, 89);
+    assert_string_equal(err_field(e, "line_id"), "l");
+    assert_string_equal(err_field(e, "sku"), "X-REQ");
+    assert_string_equal(err_field(e, "path"), "size");
+    assert_string_equal(err_field(e, "group"), "size");
+    assert_string_equal(err_field(e, "name"), "Size");
+    assert_int_equal(x.r.nlines, 0); /* nothing priced */
+    run_fini(&x);
+
+    /* configured: 2 x (50.00 + 25.00) = 150.00, the option as the BOM
+     * says; the default of extras is not added to a given configuration */
+    one_ok(&x, "2026-07-01", "X-REQ", "2", "'configuration':[{'path':'size','value':'X-OPT-A'}]");
+    const price_line_out *l = line(&x, "l");
+    assert_int_equal(l->config_source, PRICE_CONFIG_GIVEN);
+    assert_true(l->configured);
+    assert_string_equal(step(l, PRICE_STEP_OPTION, 0)->ref, "X-OPT-A");
+    assert_null(step(l, PRICE_STEP_OPTION, 1));
+    assert_string_equal(fmt(l->net), "150.00");
+    run_fini(&x);
+
+    /* the same as an option list */
+    one_ok(&x, "2026-07-01", "X-REQ", "2", "'options':[{'sku':'X-OPT-A'}]");
+    l = line(&x, "l");
+    assert_int_equal(l->config_source, PRICE_CONFIG_OPTIONS);
+    assert_false(l->configured);
+    assert_string_equal(fmt(l->net), "150.00");
+    run_fini(&x);
+
+    /* an option in two places of the BOM: say which with a configuration */
+    assert_int_equal(one(&x, "2026-07-01", "X-REQ", "1", "'options':[{'sku':'X-OPT-B'}]"),
+                     CPQD_EINVAL);
+    assert_err(&x, "'X-OPT-B' is an option in several places of X-REQ's BOM (size, extras)", NULL);
+    run_fini(&x);
+
+    /* both at once: which one would be priced? */
+    assert_int_equal(one(&x, "2026-07-01", "X-REQ", "1",
+                         "'options':[{'sku':'X-OPT-A'}],"
+                         "'configuration':[{'path':'size','value':'X-OPT-A'}]"),
+                     CPQD_EINVAL);
+    assert_err(&x, "options and configuration are alternatives", NULL);
+    run_fini(&x);
+
+    /* an incomplete configuration: 422, not a price of half a product */
+    assert_int_equal(one(&x, "2026-07-01", "X-REQ", "1",
+                         "'configuration':[{'path':'extras','value':'X-OPT-B'}]"),
+                     CPQD_EINCOMPLETE);
+    assert_err(&x, "the configuration of X-REQ is incomplete: group size (Size) needs a choice",
+               "a_cny_excl.yaml");
+    run_fini(&x);
+}
+
+/* Lines alike are configured once per request and priced alike; a line
+ * that differs (another quantity of the same configuration, options
+ * instead) still says how it was configured; a refused line is refused
+ * each time it appears. */
+static void test_price_lines_alike_share_their_configuration(void **state)
+{
+    (void)state;
+    run x;
+    calc_ok(&x, NULL,
+            "{'customer':{'id':'C-1'},'date':'2026-07-01','lines':["
+            "{'id':'a','sku':'X-REQ','quantity':'1','configuration':[{'path':'size','value':'X-OPT-A'}]},"
+            "{'id':'b','sku':'X-REQ','quantity':'3','configuration':[{'path':'size','value':'X-OPT-A'}]},"
+            "{'id':'c','sku':'X-REQ','quantity':'1','options':[{'sku':'X-OPT-A'}]},"
+            "{'id':'d','sku':'X-REQ','quantity':'1','configuration':[{'path':'size','value':'X-OPT-A'}]}]}");
+    /* 50.00 + 25.00 per unit */
+    assert_string_equal(fmt(line(&x, "a")->net), "75.00");
+    assert_string_equal(fmt(line(&x, "b")->net), "225.00");
+    assert_string_equal(fmt(line(&x, "c")->net), "75.00");
+    assert_string_equal(fmt(line(&x, "d")->net), "75.00");
+    assert_int_equal(line(&x, "b")->config_source, PRICE_CONFIG_GIVEN);
+    assert_int_equal(line(&x, "c")->config_source, PRICE_CONFIG_OPTIONS);
+    assert_int_equal(line(&x, "d")->config_source, PRICE_CONFIG_GIVEN);
+    assert_string_equal(step(line(&x, "d"), PRICE_STEP_OPTION, 0)->ref, "X-OPT-A");
+    run_fini(&x);
+    assert_int_equal(calc(&x, "{'customer':{'id':'C-1'},'date':'2026-07-01','lines':["
+                              "{'id':'a','sku':'X-REQ','quantity':'1'},"
+                              "{'id':'b','sku':'X-REQ','quantity':'1'}]}"),
+                     CPQD_EINCOMPLETE);
+    assert_int_equal(errs_count(x.errs), 2);
+    assert_err(&x, "line a: X-REQ has no configuration", NULL);
+    assert_err(&x, "line b: X-REQ has no configuration", NULL);
+    run_fini(&x);
+}
+
+/* X-OPT's only group is optional and has no default: without options its
+ * defaults complete it (nothing selected), as before: 200.00 each. */
+static void test_price_optional_groups_complete_by_defaults(void **state)
+{
+    (void)state;
+    run x;
+    one_ok(&x, "2026-07-01", "X-OPT", "2", NULL);
+    const price_line_out *l = line(&x, "l");
+    assert_int_equal(l->config_source, PRICE_CONFIG_DEFAULTS);
+    assert_null(step(l, PRICE_STEP_OPTION, 0));
+    assert_string_equal(fmt(l->net), "400.00");
+    char *text = price_json_render(&x.r, g_snap, false);
+    assert_non_null(strstr(text, "\"configuration\":\"defaults\""));
+    free(text);
+    run_fini(&x);
+    /* an option quantity that is not its BOM quantity is no configuration:
+     * X-OPT-A is ranged 0.5..10 per unit */
+    assert_int_equal(one(&x, "2026-07-01", "X-OPT", "1", "'options':[{'sku':'X-OPT-A',"
+                                                         "'quantity':'11'}]"),
+                     CPQD_EINVAL);
+    assert_err(&x, "option X-OPT-A: quantity 11 is outside its range 0.5..10", NULL);
+    run_fini(&x);
+    assert_int_equal(one(&x, "2026-07-01", "X-REQ", "1",
+                         "'options':[{'sku':'X-OPT-A','quantity':'2'}]"),
+                     CPQD_EINVAL);
+    assert_err(&x, "option X-OPT-A: quantity 2 is not its quantity in the BOM (1 per unit of the "
+                   "line)",
+               NULL);
+    run_fini(&x);
+}
+
 /* ---- step 3: formulas ---- */
 
 static void test_price_formulas_results(void **state)
@@ -381,6 +534,67 @@ static void test_price_formulas_results(void **state)
     assert_string_equal(fmt(step(line(&x, "int"), PRICE_STEP_FORMULA, 0)->delta), "64");
     assert_string_equal(fmt(line(&x, "int")->net), "84.00");
     run_fini(&x);
+}
+
+/* X-FRM-DEC on snapshot s with worker w: two formulas, 62.00 (see
+ * test_price_formulas_results). */
+static void price_dec_on(price_worker *w, const cat_snapshot *s)
+{
+    char *json = dq("{'customer':{'id':'C-1'},'date':'2026-07-01','lines':["
+                    "{'id':'dec','sku':'X-FRM-DEC','quantity':'2'}]}");
+    cpqd_errs *e = errs_new();
+    price_req_buf *buf = NULL;
+    price_request *rq = NULL;
+    price_result r;
+    assert_int_equal(price_json_parse(json, strlen(json), &buf, &rq, e), 0);
+    assert_int_equal(price_compute(w, s, NULL, rq, &r, e), 0);
+    assert_int_equal(r.nlines, 1);
+    assert_string_equal(fmt(r.lines[0].net), "62.00");
+    price_result_fini(&r);
+    price_req_buf_free(buf);
+    errs_free(e);
+    free(json);
+}
+
+static cat_snapshot *load_fixtures(void)
+{
+    cpqd_errs *e = errs_new();
+    cat_snapshot *s = cat_snapshot_load(g_cats, g_rules, e);
+    errs_dump(e);
+    assert_non_null(s);
+    errs_free(e);
+    return s;
+}
+
+/* A reload compiles every rule again (new chunks); a worker's Lua state
+ * must drop the functions compiled for the snapshot it replaced rather
+ * than keep them until its cache of 4096 fills. The soak of make bench
+ * saw the server's RSS grow by about 5 kB per reload and worker. */
+static void test_price_reload_drops_compiled_rules_of_older_snapshot(void **state)
+{
+    (void)state;
+    price_worker *w = price_worker_new();
+    assert_non_null(w);
+    cat_snapshot *a = load_fixtures();
+    price_dec_on(w, a);
+    assert_int_equal(w->rules->ncached, 2); /* cnyx/plus550.lua, cnyx/double.lua */
+
+    cat_snapshot *b = load_fixtures(); /* the reload; a goes when its requests end */
+    cat_snapshot_release(a);
+    price_dec_on(w, b);
+    assert_int_equal(w->rules->ncached, 2);
+
+    /* A request still on an older snapshot (b, held) after a newer one
+     * (n) compiles its rules again but never drops the newer one's. */
+    cat_snapshot *n = load_fixtures();
+    price_dec_on(w, n);
+    assert_int_equal(w->rules->ncached, 2);
+    price_dec_on(w, b);
+    assert_int_equal(w->rules->ncached, 4);
+
+    cat_snapshot_release(b);
+    cat_snapshot_release(n);
+    price_worker_free(w);
 }
 
 static void test_price_formula_failures(void **state)
@@ -709,6 +923,50 @@ static void test_price_ceiling_clamp(void **state)
     run_fini(&x);
 }
 
+/* What floor and ceiling bound: `bounds: unit` (the default, and X-BND-U's
+ * own) the amount with its options, `bounds: base` (book bnd) the amount
+ * less what options added. Each product: list 100.00, floor 90.00,
+ * ceiling 110.00, option X-OPT-A 25.00. */
+static void test_price_bounds_base_or_unit(void **state)
+{
+    (void)state;
+    run x;
+    calc_ok(&x, NULL,
+            "{'customer':{'id':'C-1'},'role':'manager','date':'2026-07-01','lines':["
+            "{'id':'u','sku':'X-BND-U','quantity':'1','options':[{'sku':'X-OPT-A'}]},"
+            "{'id':'b','sku':'X-BND-B','quantity':'1','options':[{'sku':'X-OPT-A'}]},"
+            "{'id':'d','sku':'X-BND-B','quantity':'1','options':[{'sku':'X-OPT-A'}],"
+            "'discount':'20'},"
+            "{'id':'c','sku':'X-BND-C','quantity':'2','options':[{'sku':'X-OPT-A'}],"
+            "'discount':'20'}]}");
+    /* unit: 100.00 + 25.00 = 125.00 > ceiling 110.00: approval */
+    const price_line_out *u = line(&x, "u");
+    assert_string_equal(fmt(u->net), "125.00");
+    assert_true(u->approval_required);
+    assert_string_equal(u->approval_reason, "price above the price ceiling of book bnd");
+    /* base: 125.00 less the option's 25.00 = 100.00, within 90..110 */
+    const price_line_out *b = line(&x, "b");
+    assert_string_equal(fmt(b->net), "125.00");
+    assert_false(b->approval_required);
+    /* base with 20% off: 125.00 - 25.00 = 100.00; less the option's 25.00
+     * = 75.00 < floor 90.00: the discount counts against the base */
+    const price_line_out *d = line(&x, "d");
+    assert_string_equal(fmt(d->net), "100.00");
+    assert_true(d->approval_required);
+    assert_string_equal(d->approval_level, "director");
+    assert_string_equal(d->approval_reason, "base price below the price floor of book bnd");
+    /* clamped: 2 x 125.00 = 250.00, 20% off = 200.00; base 200.00 - 50.00
+     * = 150.00 < 2 x 90.00 = 180.00: +30.00, to 230.00 */
+    const price_line_out *c = line(&x, "c");
+    const price_step *f = step(c, PRICE_STEP_FLOOR, 0);
+    assert_non_null(f);
+    assert_string_equal(f->label, "base price clamped to the floor (book bnd-clamp)");
+    assert_string_equal(fmt(f->delta), "30");
+    assert_string_equal(fmt(c->net), "230.00");
+    assert_false(c->approval_required);
+    run_fini(&x);
+}
+
 /* ---- step 9: tax ---- */
 
 static void test_price_tax_exclusive_classes(void **state)
@@ -757,6 +1015,18 @@ static void test_price_tax_inclusive(void **state)
      * 2.53 (rounding the net 2.525 -> 2.52 first would give 0.51) */
     one_ok(&x, "2026-07-01", "I-HALF", "1", NULL);
     assert_line(line(&x, "l"), "2.53", "0.50", "3.03");
+    run_fini(&x);
+}
+
+/* tax.rounding_mode decides an exact half: 0.50 x 0.13 = 0.065 is 0.07
+ * half-up (catalog cnyt), where the default half-even gives 0.06 (0.05 x
+ * 0.13 = 0.0065 in cnyd shows the default above). */
+static void test_price_tax_rounding_mode_from_catalog(void **state)
+{
+    (void)state;
+    run x;
+    one_ok(&x, "2026-07-01", "T-HALF", "1", NULL);
+    assert_line(line(&x, "l"), "0.50", "0.07", "0.57");
     run_fini(&x);
 }
 
@@ -1408,15 +1678,64 @@ static void test_price_render_partner_view(void **state)
     assert_null(strstr(text, "\"floor\""));
     json_t *o = json_loads(text, 0, NULL);
     json_t *l = json_array_get(json_object_get(o, "lines"), 1);
-    /* 100.00 less 15% = 85.00, clamped to 90.00 */
-    assert_string_equal(jstr(l, "net"), "90.00");
-    json_t *adj = json_array_get(json_object_get(l, "waterfall"), 2);
-    assert_string_equal(jstr(adj, "step"), "adjustment");
-    assert_string_equal(jstr(adj, "delta"), "5.00");
-    assert_true(json_is_null(json_object_get(adj, "source")));
+    /* 100.00 less 15% = 85.00, below the floor of 90.00: for a partner not
+     * clamped (the price would show the floor) but sent to approval, with
+     * no word of which bound (docs/auth.md "Money authority") */
+    assert_string_equal(jstr(l, "net"), "85.00");
+    assert_int_equal(json_array_size(json_object_get(l, "waterfall")), 2);
+    assert_true(json_is_true(json_object_get(l, "approval_required")));
+    assert_null(strstr(text, "clamped"));
+    assert_null(strstr(text, "90.00"));
     json_decref(o);
     free(text);
     run_fini(&x);
+}
+
+/* ---- cpqd check: ceilings no configuration can meet ---- */
+
+/* tests/data/price/check/ceiling.yaml: machines at 100.00 that need a
+ * spindle (S-A 30.00 or S-B 50.00). Warned: M-TIGHT (cheapest 130.00 >
+ * 120.00), M-GOLD-ONLY (gold adder 40.00: 170.00 > 150.00), M-GRADE-T
+ * (its formula leaves grade a at 130.00 > 125.00). Not warned: M-ROOM
+ * (130.00 <= 140.00 though its defaults cost 160.00), M-BASE (bounds:
+ * base), M-CLAMP (clamped, no approval), M-GOLD (plain with S-A 130.00 <=
+ * 135.00), M-GRADE (grade a 130.00 <= 135.00, grade b would be 143.00). */
+static void test_price_check_ceilings_no_configuration_meets(void **state)
+{
+    (void)state;
+    const char *root = getenv("CPQD_ROOT");
+    char dir[4096], rules[4096];
+    snprintf(dir, sizeof(dir), "%s/tests/data/price/check", root && *root ? root : ".");
+    snprintf(rules, sizeof(rules), "%s/" RULES, root && *root ? root : ".");
+    cpqd_errs *e = errs_new();
+    cat_snapshot *s = cat_snapshot_load(dir, rules, e);
+    if (!s)
+        errs_dump(e);
+    assert_non_null(s);
+    cpqd_errs *notes = errs_new();
+    assert_int_equal(price_check(s, notes), 0);
+    static const struct {
+        unsigned line;
+        const char *start, *has;
+    } want[] = {
+        {207, "M-TIGHT (", "ceiling 120.00 of book list: the cheapest, S-A, costs 130.00 per unit"},
+        {210, "M-GOLD-ONLY (", "ceiling 150.00 of book list: the cheapest, S-A, costs 170.00"},
+        {212, "M-GRADE-T (", "ceiling 125.00 of book list: the cheapest, S-A, costs 130.00"},
+    };
+    if (errs_count(notes) != sizeof(want) / sizeof(want[0]))
+        errs_dump(notes);
+    assert_int_equal(errs_count(notes), sizeof(want) / sizeof(want[0]));
+    for (size_t i = 0; i < errs_count(notes); i++) {
+        const cpqd_err *x = errs_get(notes, i);
+        assert_non_null(strstr(x->file, "tests/data/price/check/ceiling.yaml"));
+        assert_int_equal(x->line, want[i].line);
+        if (strncmp(x->msg, want[i].start, strlen(want[i].start)) || !strstr(x->msg, want[i].has) ||
+            !strstr(x->msg, "every order needs approval (boss)"))
+            fail_msg("note %zu: %s", i, x->msg);
+    }
+    errs_free(notes);
+    errs_free(e);
+    cat_snapshot_release(s);
 }
 
 /* ---- randomized: the totals' invariants ---- */
@@ -1538,6 +1857,150 @@ static void rnd_request(sbuf *b)
     sb_add(b, "]}");
 }
 
+/* ---- generated catalogs ---- */
+
+/* A snapshot of n generated catalogs C00.. in a new directory under
+ * $TMPDIR: catalog i sells M-i at 100.00 (tax 13% excluded) with a 10%
+ * promotion p-i on it. *dir receives the directory (remove it after). */
+static cat_snapshot *many_catalogs(size_t n, char **dir)
+{
+    *dir = tu_tmpdir();
+    for (size_t i = 0; i < n; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "c%03zu.yaml", i);
+        char *y = tu_fmt("catalog: {id: c%03zu, version: \"1\", name: C%03zu, currency: CNY,\n"
+                         "  timezone: Asia/Shanghai,\n"
+                         "  tax: {prices_include_tax: false, classes: {standard: \"0.13\"}}}\n"
+                         "products:\n"
+                         "  - {sku: M-%03zu, name: M, category: m, delivery: {mode: goods}}\n"
+                         "price_books:\n"
+                         "  - id: b%03zu\n    name: B\n    currency: CNY\n"
+                         "    valid_from: 2026-01-01\n"
+                         "    entries: [{sku: M-%03zu, list: \"100.00\"}]\n"
+                         "promotions:\n"
+                         "  - id: p%03zu\n    name: Ten percent\n    valid_from: 2026-01-01\n"
+                         "    eligibility: {skus: [M-%03zu]}\n"
+                         "    effect: {percent_off: \"10\"}\n",
+                         i, i, i, i, i, i, i);
+        assert_int_equal(tu_write(*dir, name, y), 0);
+        free(y);
+    }
+    cpqd_errs *e = errs_new();
+    cat_snapshot *s = cat_snapshot_load(*dir, *dir, e);
+    if (!s)
+        errs_dump(e);
+    errs_free(e);
+    assert_non_null(s);
+    return s;
+}
+
+/* Every catalog a request touches has its promotions considered: 70
+ * catalogs, one line each, each line 10% off (100.00 -> 90.00). The
+ * promotions of catalogs beyond the 64th used to be dropped silently. */
+static void test_price_promotions_of_many_catalogs(void **state)
+{
+    (void)state;
+    enum { N = 70 };
+    char *dir;
+    cat_snapshot *s = many_catalogs(N, &dir);
+    sbuf b = {0};
+    sb_add(&b, "%s", "{'customer':{'id':'C-1'},'date':'2026-07-01','lines':[");
+    for (size_t i = 0; i < N; i++) {
+        char ln[80];
+        snprintf(ln, sizeof(ln), "%s{'sku':'M-%03zu','quantity':'1'}", i ? "," : "", i);
+        sb_add(&b, "%s", ln);
+    }
+    sb_add(&b, "%s", "]}");
+    char *json = dq(b.p);
+    price_req_buf *buf;
+    price_request *rq;
+    price_result r;
+    cpqd_errs *e = errs_new();
+    assert_int_equal(price_json_parse(json, strlen(json), &buf, &rq, e), 0);
+    int rc = price_compute(g_work, s, NULL, rq, &r, e);
+    if (rc)
+        errs_dump(e);
+    assert_int_equal(rc, 0);
+    assert_int_equal(r.nlines, N);
+    size_t applied = 0;
+    for (size_t i = 0; i < r.npromos; i++)
+        applied += r.promos[i].applied;
+    assert_int_equal(applied, N);
+    for (size_t i = 0; i < N; i++)
+        assert_string_equal(fmt(r.lines[i].net), "90.00");
+    /* 70 x 90.00 */
+    assert_string_equal(fmt(r.subtotal), "6300.00");
+    price_result_fini(&r);
+    price_req_buf_free(buf);
+    errs_free(e);
+    free(json);
+    free(b.p);
+    cat_snapshot_release(s);
+    tu_rm_tree(dir);
+    free(dir);
+}
+
+/* Every free item a request earns gets its line: one catalog with 20
+ * stacking free-item promotions on M (F-00..F-19, 5.00 each, free), one
+ * line of M at 100.00 gives 20 free lines. Past 16 free lines the request
+ * used to fail with a bare limit_exceeded. */
+static void test_price_free_items_of_many_promotions(void **state)
+{
+    (void)state;
+    enum { N = 20 };
+    char *dir = tu_tmpdir();
+    sbuf y = {0};
+    sb_add(&y, "%s",
+           "catalog: {id: free, version: \"1\", name: Free, currency: CNY,\n"
+           "  timezone: Asia/Shanghai,\n"
+           "  tax: {prices_include_tax: false, classes: {standard: \"0.13\"}}}\n"
+           "products:\n  - {sku: M, name: M, category: m, delivery: {mode: goods}}\n");
+    for (int i = 0; i < N; i++)
+        sb_add(&y, "  - {sku: F-%02d, name: F, category: f, delivery: {mode: goods}}\n", i);
+    sb_add(&y, "%s",
+           "price_books:\n  - id: b\n    name: B\n    currency: CNY\n"
+           "    valid_from: 2026-01-01\n    entries:\n      - {sku: M, list: \"100.00\"}\n");
+    for (int i = 0; i < N; i++)
+        sb_add(&y, "      - {sku: F-%02d, list: \"5.00\"}\n", i);
+    sb_add(&y, "promotions:\n");
+    for (int i = 0; i < N; i++)
+        sb_add(&y,
+               "  - {id: f%02d, name: F%02d, valid_from: 2026-01-01, eligibility: {skus: [M]},\n"
+               "     effect: {free_item: {sku: F-%02d, qty: 1}}}\n",
+               i, i, i);
+    assert_int_equal(tu_write(dir, "free.yaml", y.p), 0);
+    cpqd_errs *e = errs_new();
+    cat_snapshot *s = cat_snapshot_load(dir, dir, e);
+    if (!s)
+        errs_dump(e);
+    assert_non_null(s);
+    char *json = dq("{'customer':{'id':'C-1'},'date':'2026-07-01','lines':["
+                    "{'sku':'M','quantity':'1'}]}");
+    price_req_buf *buf;
+    price_request *rq;
+    price_result r;
+    assert_int_equal(price_json_parse(json, strlen(json), &buf, &rq, e), 0);
+    int rc = price_compute(g_work, s, NULL, rq, &r, e);
+    if (rc)
+        errs_dump(e);
+    assert_int_equal(rc, 0);
+    assert_int_equal(r.nlines, 1 + N);
+    /* each free line: 5.00 list, 5.00 off; the document: 100.00 */
+    for (size_t i = 1; i <= N; i++) {
+        assert_non_null(r.lines[i].free_from);
+        assert_string_equal(fmt(r.lines[i].net), "0.00");
+    }
+    assert_string_equal(fmt(r.subtotal), "100.00");
+    price_result_fini(&r);
+    price_req_buf_free(buf);
+    errs_free(e);
+    free(json);
+    free(y.p);
+    cat_snapshot_release(s);
+    tu_rm_tree(dir);
+    free(dir);
+}
+
 /* Exactly `minor` places. */
 static bool at_minor(money_dec v, int minor)
 {
@@ -1589,6 +2052,51 @@ static void check_invariants(const run *x, uint64_t seed, int iter)
 #undef INV
 }
 
+/* A line's quantity is one its product is sold in (docs/catalog.md
+ * "Quantities"): X-DISC is goods (whole numbers from 1), X-TIER-V is
+ * sold in halves. A what-if may price 0, a quote to store may not; a
+ * stored request priced again is taken as it was. The refusal names the
+ * field (also as a detail) and the rule, and nothing is priced. */
+static void test_price_quantity_rules(void **state)
+{
+    (void)state;
+    run x;
+    assert_int_equal(one(&x, "2026-07-01", "X-DISC", "1.5", NULL), CPQD_EINVAL);
+    assert_int_equal(errs_count(x.errs), 1);
+    assert_string_equal(errs_get(x.errs, 0)->msg,
+                        "lines[0].quantity (line l): 1.5 is not a quantity of X-DISC: whole "
+                        "numbers from 1 to 1000000000000");
+    assert_string_equal(err_field(errs_get(x.errs, 0), "field"), "lines[0].quantity");
+    assert_int_equal(x.r.nlines, 0);
+    run_fini(&x);
+    assert_int_equal(one(&x, "2026-07-01", "X-TIER-V", "9.5", NULL), 0);
+    run_fini(&x);
+    assert_int_equal(one(&x, "2026-07-01", "X-TIER-V", "9.25", NULL), CPQD_EINVAL);
+    assert_string_equal(errs_get(x.errs, 0)->msg,
+                        "lines[0].quantity (line l): 9.25 is not a quantity of X-TIER-V: from "
+                        "0.5 in steps of 0.5 to 1000000000000");
+    run_fini(&x);
+    assert_int_equal(one(&x, "2026-07-01", "X-DISC", "0", NULL), 0); /* a what-if */
+    run_fini(&x);
+    g_qty_use = PRICE_QTY_STORED;
+    assert_int_equal(one(&x, "2026-07-01", "X-DISC", "0", NULL), CPQD_EINVAL);
+    run_fini(&x);
+    assert_int_equal(one(&x, "2026-07-01", "X-DISC", "1000000000001", NULL), CPQD_EINVAL);
+    run_fini(&x);
+    assert_int_equal(one(&x, "2026-07-01", "X-DISC", "3", NULL), 0);
+    run_fini(&x);
+    /* a quantity within the rule whose total is beyond the maximum amount */
+    assert_int_equal(one(&x, "2026-07-01", "X-DISC", "1000000000000", NULL), CPQD_ELIMIT);
+    assert_non_null(strstr(errs_get(x.errs, 0)->msg, "line l: total "));
+    assert_non_null(
+        strstr(errs_get(x.errs, 0)->msg, " is beyond the maximum amount 10000000000000"));
+    run_fini(&x);
+    g_qty_use = PRICE_QTY_RECORDED;
+    assert_int_equal(one(&x, "2026-07-01", "X-DISC", "1.5", NULL), 0);
+    run_fini(&x);
+    g_qty_use = PRICE_QTY_WHATIF;
+}
+
 static void test_price_random_totals_add_up(void **state)
 {
     (void)state;
@@ -1601,6 +2109,9 @@ static void test_price_random_totals_add_up(void **state)
     assert_non_null(st);
     sbuf b = {0};
     size_t nlines = 0, npromos = 0;
+    /* any decimal quantity, whatever the products are sold in: this test
+     * is about the arithmetic (the rules: test_price_quantity_rules) */
+    g_qty_use = PRICE_QTY_RECORDED;
     for (int it = 0; it < 300; it++) {
         rnd_request(&b);
         run x;
@@ -1615,6 +2126,7 @@ static void test_price_random_totals_add_up(void **state)
             npromos += x.r.promos[i].applied;
         run_fini(&x);
     }
+    g_qty_use = PRICE_QTY_WHATIF;
     printf("test_price_random_totals_add_up: 300 requests, %zu lines, %zu promotions applied\n",
            nlines, npromos);
     free(b.p);
@@ -1626,12 +2138,11 @@ static void test_price_random_totals_add_up(void **state)
 int main(void)
 {
     const char *root = getenv("CPQD_ROOT");
-    char cats[4096], rules[4096];
-    snprintf(cats, sizeof(cats), "%s/" CATALOGS, root && *root ? root : ".");
-    snprintf(rules, sizeof(rules), "%s/" RULES, root && *root ? root : ".");
+    snprintf(g_cats, sizeof(g_cats), "%s/" CATALOGS, root && *root ? root : ".");
+    snprintf(g_rules, sizeof(g_rules), "%s/" RULES, root && *root ? root : ".");
     price_register();
     cpqd_errs *e = errs_new();
-    g_snap = cat_snapshot_load(cats, rules, e);
+    g_snap = cat_snapshot_load(g_cats, g_rules, e);
     if (!g_snap) {
         errs_dump(e);
         fprintf(stderr, "test_price: fixtures did not load\n");
@@ -1647,7 +2158,11 @@ int main(void)
         cmocka_unit_test(test_price_tiers_continuous_block_package),
         cmocka_unit_test(test_price_adders_product_override),
         cmocka_unit_test(test_price_options_priced_and_included),
+        cmocka_unit_test(test_price_required_group_without_default),
+        cmocka_unit_test(test_price_optional_groups_complete_by_defaults),
+        cmocka_unit_test(test_price_lines_alike_share_their_configuration),
         cmocka_unit_test(test_price_formulas_results),
+        cmocka_unit_test(test_price_reload_drops_compiled_rules_of_older_snapshot),
         cmocka_unit_test(test_price_formula_failures),
         cmocka_unit_test(test_price_book_entry_subwindows),
         cmocka_unit_test(test_price_book_later_valid_from),
@@ -1661,8 +2176,10 @@ int main(void)
         cmocka_unit_test(test_price_discount_rounds_with_book_mode),
         cmocka_unit_test(test_price_floor_clamp_vs_approval),
         cmocka_unit_test(test_price_ceiling_clamp),
+        cmocka_unit_test(test_price_bounds_base_or_unit),
         cmocka_unit_test(test_price_tax_exclusive_classes),
         cmocka_unit_test(test_price_tax_inclusive),
+        cmocka_unit_test(test_price_tax_rounding_mode_from_catalog),
         cmocka_unit_test(test_price_tax_per_document_allocated),
         cmocka_unit_test(test_price_jpy_zero_places),
         cmocka_unit_test(test_price_kwd_three_places),
@@ -1688,6 +2205,10 @@ int main(void)
         cmocka_unit_test(test_price_render_fields),
         cmocka_unit_test(test_price_render_promotions),
         cmocka_unit_test(test_price_render_partner_view),
+        cmocka_unit_test(test_price_promotions_of_many_catalogs),
+        cmocka_unit_test(test_price_free_items_of_many_promotions),
+        cmocka_unit_test(test_price_check_ceilings_no_configuration_meets),
+        cmocka_unit_test(test_price_quantity_rules),
         cmocka_unit_test(test_price_random_totals_add_up),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);

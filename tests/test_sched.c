@@ -301,6 +301,224 @@ static void test_sched_jpy_and_kwd_minor_units(void **state)
     expect_einval(&c, "more than the 0 decimal places of JPY");
 }
 
+/* ---- equal parts ---- */
+
+/* n equal parts of percent p, every `days` days or `months` months. */
+static cat_installment parts_of(const char *p, cat_due due, int days, unsigned n, int every_days,
+                                int every_months)
+{
+    cat_installment in = pct(p, due, days);
+    in.parts = n;
+    in.every_days = every_days;
+    in.every_months = every_months;
+    return in;
+}
+
+/* 100% in 3 parts every month, 10 days after signing on Jan 31 2028 (a
+ * leap year): the parts bill on Jan 31, Feb 29 and Mar 31 (anchored on
+ * the 31st, never drifting to the 29th) and are due Feb 10, Mar 10 and
+ * Apr 10. The residue goes to the first part: CNY 100.00 -> 33.34, 33.33,
+ * 33.33; JPY 100000 -> 33334, 33333, 33333; KWD 10.000 -> 3.334, 3.333,
+ * 3.333. */
+static void test_sched_equal_parts_residue_first_cny_jpy_kwd(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *cur, *total, *first, *rest;
+    } cases[] = {
+        {"CNY", "100.00", "33.34", "33.33"},
+        {"JPY", "100000", "33334", "33333"},
+        {"KWD", "10.000", "3.334", "3.333"},
+    };
+    static const char *const bill[] = {"2028-01-31", "2028-02-29", "2028-03-31"};
+    static const char *const due[] = {"2028-02-10", "2028-03-10", "2028-04-10"};
+    cat_installment in = parts_of("100", CAT_DUE_SIGNING, 10, 3, 0, 1);
+    cat_term t = {.id = "three", .installments = &in, .ninstallments = 1};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        sched_line l = line_of(CAT_MODE_GOODS, cases[i].total);
+        l.term = &t;
+        sched_contract c = contract_of(cases[i].cur, "2028-01-31", &l, 1);
+        sched_list a = {0};
+        money_dec tot;
+        build1(&c, &a, &tot);
+        assert_int_equal(a.n, 3);
+        for (unsigned k = 0; k < 3; k++) {
+            assert_int_equal(a.items[k].part, k);
+            assert_int_equal(a.items[k].kind, SCHED_KIND_INSTALLMENT);
+            assert_money(a.items[k].amount, k ? cases[i].rest : cases[i].first);
+            assert_date(a.items[k].bill_on, bill[k]);
+            assert_date(a.items[k].due_on, due[k]);
+        }
+        assert_money(tot, cases[i].total);
+        assert_string_equal(a.items[0].desc,
+                            "part 1/3 of 100% every 1 month, 10 days after signing");
+        assert_string_equal(a.items[2].desc,
+                            "part 3/3 of 100% every 1 month, 10 days after signing");
+        sched_list_fini(&a);
+    }
+}
+
+/* 30% on signing, then 70% in 3 parts every 30 days from delivery, on
+ * 1000.01: 300.003 and 700.007 truncate to 300.00 and 700.00, the cent to
+ * the larger remainder: 700.01; 700.01 in 3 is 233.336..., 2 units left
+ * over: 233.34, 233.34, 233.33. Signed Feb 1 2026, lead time 5 days:
+ * pending parts expected Feb 6, Mar 8, Apr 7; delivered Feb 10: due Feb
+ * 10, Mar 12, Apr 11. Keys: part 0 (signing), 1..3 (the parts). */
+static void test_sched_equal_parts_after_a_percent_and_pending_delivery(void **state)
+{
+    (void)state;
+    cat_installment in[2] = {pct("30", CAT_DUE_SIGNING, 0),
+                             parts_of("70", CAT_DUE_DELIVERY, 0, 3, 30, 0)};
+    cat_term t = {.id = "30-then-3", .installments = in, .ninstallments = 2};
+    sched_line l = line_of(CAT_MODE_GOODS, "1000.01");
+    l.term = &t;
+    l.lead_time_days = 5;
+    sched_contract c = contract_of("CNY", "2026-02-01", &l, 1);
+    sched_list a = {0};
+    money_dec tot;
+    build1(&c, &a, &tot);
+    assert_int_equal(a.n, 4);
+    assert_money(a.items[0].amount, "300.00");
+    assert_money(a.items[1].amount, "233.34");
+    assert_money(a.items[2].amount, "233.34");
+    assert_money(a.items[3].amount, "233.33");
+    assert_money(tot, "1000.01");
+    static const char *const exp[] = {"2026-02-06", "2026-03-08", "2026-04-07"};
+    for (unsigned k = 1; k < 4; k++) {
+        assert_int_equal(a.items[k].part, k);
+        assert_int_equal(a.items[k].waits_for, SCHED_WAIT_DELIVERY);
+        assert_int_equal(a.items[k].due_on, SCHED_NO_DATE);
+        assert_date(a.items[k].expected_on, exp[k - 1]);
+    }
+    sched_list_fini(&a);
+
+    /* delivered: the same keys and amounts, dates known */
+    l.delivered_on = D("2026-02-10");
+    build1(&c, &a, &tot);
+    static const char *const due[] = {"2026-02-10", "2026-03-12", "2026-04-11"};
+    for (unsigned k = 1; k < 4; k++) {
+        assert_int_equal(a.items[k].waits_for, SCHED_WAIT_NONE);
+        assert_date(a.items[k].due_on, due[k - 1]);
+        assert_date(a.items[k].bill_on, due[k - 1]);
+    }
+    assert_money(a.items[3].amount, "233.33");
+    assert_string_equal(a.items[2].desc, "part 2/3 of 70% every 30 days, on delivery");
+    sched_list_fini(&a);
+}
+
+/* End of month + 15 in 2 parts every 30 days, signed Jan 15 2027: part 1
+ * is invoiced Jan 15 (due Jan 31 + 15 = Feb 15), part 2 thirty days later,
+ * Feb 14 (due Feb 28 + 15 = Mar 15). A fixed date in 2 parts every 6
+ * months: Jun 30 and Dec 30 (the 30th anchors the series). */
+static void test_sched_equal_parts_end_of_month_and_fixed_date(void **state)
+{
+    (void)state;
+    cat_installment in = parts_of("100", CAT_DUE_END_OF_MONTH, 15, 2, 30, 0);
+    cat_term t = {.id = "eom", .installments = &in, .ninstallments = 1};
+    sched_line l = line_of(CAT_MODE_GOODS, "0.03");
+    l.term = &t;
+    sched_contract c = contract_of("USD", "2027-01-15", &l, 1);
+    sched_list a = {0};
+    build1(&c, &a, NULL);
+    assert_int_equal(a.n, 2);
+    assert_money(a.items[0].amount, "0.02");
+    assert_money(a.items[1].amount, "0.01");
+    assert_date(a.items[0].bill_on, "2027-01-15");
+    assert_date(a.items[0].due_on, "2027-02-15");
+    assert_date(a.items[1].bill_on, "2027-02-14");
+    assert_date(a.items[1].due_on, "2027-03-15");
+    sched_list_fini(&a);
+
+    in = parts_of("100", CAT_DUE_DATE, 0, 2, 0, 6);
+    in.date = D("2026-06-30");
+    c.signed_on = D("2026-01-10");
+    build1(&c, &a, NULL);
+    assert_date(a.items[0].due_on, "2026-06-30");
+    assert_date(a.items[1].due_on, "2026-12-30");
+    sched_list_fini(&a);
+}
+
+/* A seat change on a subscription whose term pays each period in 2 parts
+ * every 15 days: 301.00 -> 451.00 per month on Apr 11 (20 of 30 days
+ * left): credit -200.67 in -100.34, -100.33 (the mirror of a charge:
+ * residue first, negated), charge 300.67 in 150.34, 150.33; May and June
+ * at 451.00 in 225.50 + 225.50. */
+static void test_sched_equal_parts_mirror_on_a_credit(void **state)
+{
+    (void)state;
+    cat_installment in = parts_of("100", CAT_DUE_SIGNING, 0, 2, 15, 0);
+    cat_term t = {.id = "halves", .installments = &in, .ninstallments = 1};
+    sched_line l = line_of(CAT_MODE_SUBSCRIPTION, "301.00");
+    l.term = &t;
+    l.period = CAT_PERIOD_MONTHLY;
+    l.term_months = 3;
+    l.start_on = D("2026-04-01");
+    sched_contract c = contract_of("USD", "2026-03-20", &l, 1);
+    sched_list a = {0};
+    assert_int_equal(sched_seat_change(&c, 0, 0, D("2026-04-11"), M("451.00"), &a, NULL), 0);
+    assert_int_equal(a.n, 8);
+    assert_int_equal(a.items[0].kind, SCHED_KIND_CREDIT);
+    assert_money(a.items[0].amount, "-100.34");
+    assert_money(a.items[1].amount, "-100.33");
+    assert_date(a.items[1].bill_on, "2026-04-26");
+    assert_int_equal(a.items[2].kind, SCHED_KIND_CHARGE);
+    assert_money(a.items[2].amount, "150.34");
+    assert_money(a.items[3].amount, "150.33");
+    for (size_t i = 4; i < 8; i++) {
+        assert_int_equal(a.items[i].kind, SCHED_KIND_PERIOD);
+        assert_int_equal(a.items[i].part, (unsigned)(i % 2));
+        assert_money(a.items[i].amount, "225.50");
+    }
+    assert_date(a.items[5].bill_on, "2026-05-16");
+    sched_list_fini(&a);
+}
+
+/* Equal parts that cannot be scheduled are refused with the installment
+ * named, and nothing is appended. */
+static void test_sched_equal_parts_bad_input(void **state)
+{
+    (void)state;
+    cat_installment in[2] = {parts_of("50", CAT_DUE_SIGNING, 0, 1, 0, 1),
+                             parts_of("50", CAT_DUE_SIGNING, 0, 2, 0, 1)};
+    cat_term t = {.id = "p", .installments = in, .ninstallments = 2};
+    sched_line l = line_of(CAT_MODE_GOODS, "10.00");
+    l.term = &t;
+    sched_contract c = contract_of("USD", "2026-01-01", &l, 1);
+    expect_einval(&c, "payment term 'p' installment 1: parts 1 out of range 2..120");
+    in[0] = parts_of("50", CAT_DUE_SIGNING, 0, 2, 0, 0);
+    expect_einval(&c, "installment 1: parts need a step of 1..366 days or 1..12 months");
+    in[0] = parts_of("50", CAT_DUE_SIGNING, 0, 2, 7, 1);
+    expect_einval(&c, "installment 1: parts need a step");
+    in[0] = parts_of("50", CAT_DUE_SIGNING, 0, 2, 0, 13);
+    expect_einval(&c, "installment 1: parts need a step");
+    in[0] = parts_of("50", CAT_DUE_SIGNING, 0, 60, 1, 0);
+    in[1] = parts_of("50", CAT_DUE_SIGNING, 0, 61, 1, 0);
+    expect_einval(&c, "payment term 'p': 121 installments counting each part (at most 120)");
+    in[1] = parts_of("50", CAT_DUE_SIGNING, 0, 60, 1, 0);
+    sched_list a = {0};
+    build1(&c, &a, NULL);
+    assert_int_equal(a.n, 120);
+    sched_list_fini(&a);
+}
+
+/* Payment-term days run 0..3650 (docs/catalog.md, the loader's bound):
+ * 3650 is scheduled, 3651 refused. */
+static void test_sched_term_days_bound_3650(void **state)
+{
+    (void)state;
+    cat_installment in = pct("100", CAT_DUE_SIGNING, 3650);
+    cat_term t = {.id = "long", .installments = &in, .ninstallments = 1};
+    sched_line l = line_of(CAT_MODE_GOODS, "10.00");
+    l.term = &t;
+    sched_contract c = contract_of("USD", "2026-01-01", &l, 1);
+    sched_list a = {0};
+    build1(&c, &a, NULL);
+    assert_date(a.items[0].due_on, "2035-12-30");
+    sched_list_fini(&a);
+    in.days = 3651;
+    expect_einval(&c, "payment term 'long' installment 1: days 3651 out of range 0..3650");
+}
+
 /* ---- goods_with_service ---- */
 
 /* 1000.00 split 1:1:1 between goods, install and maintenance: 333.34,
@@ -802,6 +1020,57 @@ static void test_sched_overdue_aging_and_partial_payments(void **state)
     assert_int_equal(s.status, SCHED_ST_PAID);
 }
 
+/* Beside the status, how much is paid: an overdue item that is partly
+ * paid is `overdue` and `partially_paid` (1000.00 due Mar 1, 400.00 paid
+ * Feb 20). */
+static void test_sched_payment_status_beside_status(void **state)
+{
+    (void)state;
+    sched_item it = {.kind = SCHED_KIND_INSTALLMENT,
+                     .amount_known = true,
+                     .amount = M("1000.00"),
+                     .due_on = D("2026-03-01"),
+                     .bill_on = D("2026-02-01"),
+                     .expected_on = SCHED_NO_DATE};
+    sched_payment p[2] = {{D("2026-02-20"), M("400.00")}, {D("2026-04-05"), M("600.00")}};
+    static const struct {
+        const char *as_of;
+        size_t npay;
+        sched_status st;
+        sched_pay_status pay;
+    } cases[] = {
+        {"2026-01-15", 0, SCHED_ST_SCHEDULED, SCHED_PAY_UNPAID},
+        {"2026-02-10", 0, SCHED_ST_DUE, SCHED_PAY_UNPAID},
+        {"2026-02-25", 2, SCHED_ST_PARTIALLY_PAID, SCHED_PAY_PARTIALLY_PAID},
+        {"2026-03-02", 0, SCHED_ST_OVERDUE, SCHED_PAY_UNPAID},
+        {"2026-03-02", 2, SCHED_ST_OVERDUE, SCHED_PAY_PARTIALLY_PAID},
+        {"2026-04-05", 2, SCHED_ST_PAID, SCHED_PAY_PAID},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        sched_standing s;
+        assert_int_equal(sched_item_classify(&it, p, cases[i].npay, D(cases[i].as_of), &s), 0);
+        assert_int_equal(s.status, cases[i].st);
+        if (s.payment != cases[i].pay)
+            fail_msg("case %zu (%s): payment %s, want %s", i, cases[i].as_of,
+                     sched_pay_status_name(s.payment), sched_pay_status_name(cases[i].pay));
+    }
+    assert_string_equal(sched_pay_status_name(SCHED_PAY_UNPAID), "unpaid");
+    assert_string_equal(sched_pay_status_name(SCHED_PAY_PARTIALLY_PAID), "partially_paid");
+    assert_string_equal(sched_pay_status_name(SCHED_PAY_PAID), "paid");
+    assert_null(sched_pay_status_name((sched_pay_status)3));
+
+    /* a credit has nothing to collect: paid; an open usage period: unpaid */
+    sched_standing s;
+    it.amount = M("-5.00");
+    assert_int_equal(sched_item_classify(&it, NULL, 0, D("2026-03-02"), &s), 0);
+    assert_int_equal(s.payment, SCHED_PAY_PAID);
+    it.amount = M("0.00");
+    it.amount_known = false;
+    assert_int_equal(sched_item_classify(&it, NULL, 0, D("2026-03-02"), &s), 0);
+    assert_int_equal(s.status, SCHED_ST_SCHEDULED);
+    assert_int_equal(s.payment, SCHED_PAY_UNPAID);
+}
+
 /* ---- bad input ---- */
 
 static void test_sched_bad_input_is_einval_without_output(void **state)
@@ -1038,6 +1307,14 @@ static void rnd_term(cat_installment *ins, cat_term *t, bool recurring, date_day
         cat_due due = (cat_due)rndi(0, recurring ? 3 : 4);
         ins[i] = (cat_installment){.is_percent = true, .percent = p[i], .due = due,
                                    .days = rndi(0, 3) * 15, .date = signed_on + rndi(0, 400)};
+        if (rnd() % 3 == 0) {
+            /* equal parts every few days or months */
+            ins[i].parts = (unsigned)rndi(2, 12);
+            if (rnd() % 2)
+                ins[i].every_days = rndi(1, 366);
+            else
+                ins[i].every_months = rndi(1, 12);
+        }
     }
     *t = (cat_term){.id = "rnd", .installments = ins, .ninstallments = n};
 }
@@ -1215,6 +1492,12 @@ int main(void)
         cmocka_unit_test(test_sched_percent_tie_goes_to_first_installment),
         cmocka_unit_test(test_sched_fixed_then_percent_installments),
         cmocka_unit_test(test_sched_jpy_and_kwd_minor_units),
+        cmocka_unit_test(test_sched_equal_parts_residue_first_cny_jpy_kwd),
+        cmocka_unit_test(test_sched_equal_parts_after_a_percent_and_pending_delivery),
+        cmocka_unit_test(test_sched_equal_parts_end_of_month_and_fixed_date),
+        cmocka_unit_test(test_sched_equal_parts_mirror_on_a_credit),
+        cmocka_unit_test(test_sched_equal_parts_bad_input),
+        cmocka_unit_test(test_sched_term_days_bound_3650),
         cmocka_unit_test(test_sched_goods_with_service_split),
         cmocka_unit_test(test_sched_month_end_anchor_leap_and_common_year),
         cmocka_unit_test(test_sched_proration_28_30_31_day_months),
@@ -1227,6 +1510,7 @@ int main(void)
         cmocka_unit_test(test_sched_milestone_uneven_split),
         cmocka_unit_test(test_sched_milestone_fixed_amounts),
         cmocka_unit_test(test_sched_overdue_aging_and_partial_payments),
+        cmocka_unit_test(test_sched_payment_status_beside_status),
         cmocka_unit_test(test_sched_bad_input_is_einval_without_output),
         cmocka_unit_test(test_sched_contract_reports_every_bad_line),
         cmocka_unit_test(test_sched_cnc_catalog_goods_with_service),

@@ -21,6 +21,9 @@
  *       role: partner           # partner | rep | manager | crm | admin
  *       partner: P-101          # required for partner, refused otherwise
  *       discount_authority: "8" # optional percent; overrides the catalog's
+ *       max_lines: 500          # optional limits; the role's by default
+ *       quotes_per_minute: 60
+ *       bytes_per_day: 50000000
  *       hash: sha256:...
  *       created: 2026-11-26
  *
@@ -37,6 +40,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum auth_role {
     AUTH_ROLE_PARTNER,
@@ -47,6 +51,22 @@ typedef enum auth_role {
     AUTH_ROLE_N,
 } auth_role;
 
+/* What one key may make the service do (docs/auth.md "Limits"): the
+ * role's defaults (auth_role_limits), each overridable in the key's
+ * entry. */
+typedef struct auth_limits {
+    size_t max_lines;           /* lines of one price or quote request */
+    unsigned quotes_per_minute; /* quote writes (create, revise) */
+    uint64_t bytes_per_day;     /* bytes of quotes stored per day (UTC, the service's clock) */
+} auth_limits;
+
+/* The defaults of a role. */
+auth_limits auth_role_limits(auth_role r);
+
+#define AUTH_LIMIT_LINES_MAX 20000            /* the request maximum of /v1/price */
+#define AUTH_LIMIT_PER_MINUTE_MAX 100000
+#define AUTH_LIMIT_BYTES_MAX (1ull << 40)
+
 typedef struct auth_key {
     const char *id;   /* generated as "k_" + 8 hex; see docs/auth.md */
     const char *name; /* NULL if none */
@@ -54,6 +74,7 @@ typedef struct auth_key {
     const char *partner; /* partner id: set for AUTH_ROLE_PARTNER only */
     bool has_authority;
     money_dec authority; /* discount authority in percent, when set in the file */
+    auth_limits limits;  /* the role's defaults, overridden by the entry */
 } auth_key;
 
 typedef struct auth_keys auth_keys; /* opaque, immutable */

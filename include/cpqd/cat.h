@@ -25,6 +25,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct cat_snapshot cat_snapshot; /* opaque */
 typedef struct cat_rule cat_rule;         /* opaque: one compiled rule file */
@@ -133,6 +134,10 @@ typedef struct cat_constraint {
     cat_pos pos;
 } cat_constraint;
 
+/* The five delivery modes. Their names, their parsing and the delivery
+ * keys each accepts come from one table in cat.c (cat_mode_name,
+ * cat_mode_parse, cat_mode_list, cat_mode_accepts): a mode added here is
+ * added there, and nowhere else. */
 typedef enum cat_mode {
     CAT_MODE_GOODS,
     CAT_MODE_GOODS_WITH_SERVICE,
@@ -162,6 +167,8 @@ typedef struct cat_delivery {
     cat_period billing_period; /* subscription, usage */
     int term_months;           /* subscription */
     bool in_arrears;           /* subscription billing (usage: always) */
+    int bill_day;              /* subscription: 1..31 bills on that day of the month (the days
+                                * before it a prorated stub), 0 anchors on start_on */
     bool auto_renew;
     const char *metered_unit;  /* usage */
     bool has_minimum_commitment;
@@ -171,6 +178,26 @@ typedef struct cat_delivery {
 } cat_delivery;
 
 struct cat_catalog;
+
+/* ---- service-wide bounds (docs/auth.md "Limits") ----
+ * What the service takes is bounded so that nothing it stores can fail a
+ * computation later (a period close, a sum, a schedule): a quantity fits
+ * its coefficient at 6 places (10^12 x 10^6 < 2^63), and an amount leaves
+ * room for sums at 3 minor places (10^13 x 10^3 x 900 < 2^63). */
+#define CAT_QTY_MAX 1000000000000LL     /* any quantity: 10^12 */
+#define CAT_QTY_MAX_SCALE 6             /* decimal places of any quantity */
+#define CAT_AMOUNT_MAX 10000000000000LL /* any amount, in major units: 10^13 */
+
+/* Which quantities a product is sold in (docs/catalog.md "Quantities"):
+ * min + k x step, k = 0, 1, ..., up to max. The catalog's `quantity:
+ * {min, max, step}` sets them; by default discrete modes (goods,
+ * goods_with_service, subscription, milestone) take whole numbers from 1
+ * and usage takes decimals of at most 6 places from 0, both up to
+ * CAT_QTY_MAX. */
+typedef struct cat_qty_rule {
+    money_dec min, max, step; /* 0 <= min <= max <= CAT_QTY_MAX; step > 0; at most 6 places */
+    bool set;                 /* the catalog gave `quantity` */
+} cat_qty_rule;
 
 typedef struct cat_product {
     const char *sku;
@@ -188,6 +215,7 @@ typedef struct cat_product {
     const cat_constraint *constraints;
     size_t nconstraints;
     const char *formula; /* rule path relative to the rules dir, NULL if none */
+    cat_qty_rule quantity; /* the quantities it is sold in (always filled) */
     const struct cat_catalog *catalog;
     cat_pos pos;
 } cat_product;
@@ -199,12 +227,23 @@ typedef struct cat_tier_band {
     money_dec price;
 } cat_tier_band;
 
+/* What an entry's floor and ceiling bound (docs/pricing.md step 8): the
+ * line's whole amount per unit, options, adders and formulas included
+ * (`unit`, the default), or its base price, i.e. the amount less what
+ * attributes, options and formulas added (`base`). */
+typedef enum cat_bounds { CAT_BOUNDS_UNIT, CAT_BOUNDS_BASE } cat_bounds;
+
+/* "unit", "base". */
+const char *cat_bounds_name(cat_bounds b);
+
 typedef struct cat_pb_entry {
     const char *sku;
     const cat_product *product;
     money_dec list;
     bool has_floor, has_ceiling, has_cost;
     money_dec floor, ceiling, cost; /* cost: internal, never to partners */
+    cat_bounds bounds;              /* what floor and ceiling bound: the entry's, else the
+                                       book's */
     bool has_valid_to;
     date_days valid_from, valid_to; /* inherited from the book when unset */
     bool unit_price;                /* up to 6 decimals allowed */
@@ -234,6 +273,7 @@ typedef struct cat_price_book {
     const char *audience_id; /* segment or partner id */
     money_round rounding;
     bool clamp; /* floor/ceiling: clamp (true) or flag for approval */
+    cat_bounds bounds; /* what its entries' floor and ceiling bound (default unit) */
     const cat_pb_entry *entries;
     size_t nentries;
     const struct cat_catalog *catalog;
@@ -277,6 +317,7 @@ typedef struct cat_promotion {
 
 typedef struct cat_formula {
     const char *id;
+    const char *name; /* what a quote document calls its step, NULL if none */
     const char *file;
     const char *const *skus; size_t nskus;
     const char *const *categories; size_t ncategories;
@@ -303,12 +344,21 @@ typedef struct cat_partner {
 
 typedef enum cat_due { CAT_DUE_SIGNING, CAT_DUE_DELIVERY, CAT_DUE_ACCEPTANCE, CAT_DUE_END_OF_MONTH, CAT_DUE_DATE } cat_due;
 
+/* Bounds of a payment term (docs/catalog.md "payment_terms"). */
+#define CAT_TERM_MAX_DAYS 3650 /* `days` after the event: 0..10 years */
+#define CAT_TERM_MAX_PARTS 120 /* installments of a term, equal parts counted one by one */
+#define CAT_TERM_MAX_EVERY_DAYS 366
+#define CAT_TERM_MAX_EVERY_MONTHS 12
+
 typedef struct cat_installment {
     bool is_percent;
-    money_dec percent, amount;
+    money_dec percent, amount; /* the whole installment, all its equal parts together */
     cat_due due;
-    int days;        /* after the event */
+    int days;        /* after the event, 0..CAT_TERM_MAX_DAYS */
     date_days date;  /* CAT_DUE_DATE */
+    unsigned parts;  /* 0: one installment; >= 2: that many equal parts, the residue to the
+                      * first; part k (0-based) counts its event k x every later */
+    int every_days, every_months; /* parts: the step, exactly one of them > 0 */
     cat_pos pos;
 } cat_installment;
 
@@ -340,7 +390,66 @@ typedef struct cat_tax_class {
     money_dec rate;
 } cat_tax_class;
 
+/* When invoices are issued without a request (docs/catalog.md "finance"). */
+typedef enum cat_invoice_issue {
+    CAT_INVOICE_MANUAL,       /* only on request (POST .../invoices) */
+    CAT_INVOICE_ON_BILL_DATE, /* automatically on the day an item becomes payable */
+    CAT_INVOICE_ON_DUE_DATE,  /* automatically on an item's due date */
+} cat_invoice_issue;
+
+/* One entry of an account map: a product category or a tax class. */
+typedef struct cat_account_ref {
+    const char *key;     /* category or tax class id */
+    const char *account; /* ledger account code */
+    cat_pos pos;
+} cat_account_ref;
+
+/* The legal entity that issues a catalog's invoices; numbers are gap-free
+ * per year and issuer id. */
+typedef struct cat_issuer {
+    const char *id;
+    const char *name;               /* UTF-8, printed on invoices */
+    const char *tax_id;             /* NULL if unset (as the four below) */
+    const char *address;
+    const char *bank;
+    const char *bank_account;
+    const char *invoice_prefix;     /* "INV-SH": numbers INV-SH-2026-000001 */
+    const char *credit_note_prefix; /* "CN-SH" */
+    cat_pos pos;
+} cat_issuer;
+
+/* Ledger accounts of the double-entry vouchers (docs/finance.md). */
+typedef struct cat_accounts {
+    const char *receivable;         /* accounts receivable */
+    const char *bank;               /* the bank account statements are imported for */
+    const char *customer_credit;    /* unapplied cash, overpayments, credit notes */
+    const char *contract_liability; /* invoiced, not yet recognised (deferred revenue) */
+    const char *tax_payable;        /* output tax, unless a class has its own */
+    const char *revenue;            /* revenue, unless a category has its own */
+    const char *write_off;          /* amounts written off as uncollectible */
+    const cat_account_ref *revenue_by_category;
+    size_t nrevenue_by_category;
+    const cat_account_ref *tax_payable_by_class;
+    size_t ntax_payable_by_class;
+} cat_accounts;
+
+/* A catalog's `finance` section: issuer, invoicing policy, accounts. */
+typedef struct cat_finance {
+    cat_issuer issuer;
+    cat_invoice_issue issue;
+    cat_accounts accounts;
+    cat_pos pos;
+} cat_finance;
+
+/* "manual", "on_bill_date", "on_due_date"; NULL outside the enum. */
+const char *cat_invoice_issue_name(cat_invoice_issue i);
+/* The revenue account of a product category (its own, else the default),
+ * and the tax-payable account of a tax class. f must not be NULL. */
+const char *cat_finance_revenue_account(const cat_finance *f, const char *category);
+const char *cat_finance_tax_account(const cat_finance *f, const char *tax_class);
+
 typedef struct cat_catalog {
+    size_t index; /* position in its snapshot (cat_snapshot_catalog_at) */
     const char *id;
     const char *version; /* the author's label */
     const char *name;
@@ -348,6 +457,8 @@ typedef struct cat_catalog {
     char currency[4];
     const char *timezone;
     money_round rounding;
+    int backdating_days; /* days before today a stored quote may be priced on by
+                          * a rep (docs/quotes.md "Pricing date"); 0 by default */
     bool prices_include_tax;
     bool tax_per_document;
     const cat_tax_class *tax_classes;
@@ -365,6 +476,8 @@ typedef struct cat_catalog {
     const cat_term *terms; size_t nterms;
     const cat_fx_rate *fx_rates; size_t nfx_rates;
     const cat_approval_level *approvals; size_t napprovals;
+    money_round tax_mode;       /* tax.rounding_mode: how tax is rounded (default half_even) */
+    const cat_finance *finance; /* the finance section, NULL if the catalog has none */
 } cat_catalog;
 
 /* ---- loading ---- */
@@ -438,6 +551,10 @@ void *cat_snapshot_ext(const cat_snapshot *s, cat_ext_slot slot);
 const char *cat_snapshot_version(const cat_snapshot *s);
 /* Monotonic load timestamp (seconds since the epoch). */
 long long cat_snapshot_loaded_at(const cat_snapshot *s);
+/* Process-unique load number, from 1, higher for a later load (set before
+ * the extensions build): per-worker caches keyed by snapshot drop older
+ * snapshots' entries when a newer one comes (a reload). */
+uint64_t cat_snapshot_serial(const cat_snapshot *s);
 /* Bytes of memory the snapshot holds. */
 size_t cat_snapshot_bytes(const cat_snapshot *s);
 /* Directories it was loaded from. */
@@ -467,11 +584,48 @@ size_t cat_snapshot_prices(const cat_snapshot *s, const cat_product *p, cat_pric
  * Returns 0, or CPQD_EINVAL with *why set to a static explanation. */
 int cat_attr_value_check(const cat_attr *a, const char *v, size_t len, const char **why);
 
+/* ---- quantities (docs/catalog.md "Quantities") ---- */
+
+/* The default quantity rule of mode m: whole numbers from 1, or (usage)
+ * decimals of at most 6 places from 0; up to CAT_QTY_MAX. */
+cat_qty_rule cat_qty_default(cat_mode m);
+/* Whether q is a quantity of rule r: q has at most CAT_QTY_MAX_SCALE
+ * places (trailing zeros aside), min <= q <= max and q - min is a whole
+ * multiple of step. */
+bool cat_qty_fits(const cat_qty_rule *r, money_dec q);
+/* The rule in words, for messages: "whole numbers from 1 to
+ * 1000000000000", "decimals with at most 6 places from 0 to 5000",
+ * "from 0.5 in steps of 0.5 to 20". Writes at most cap bytes (NUL
+ * included) to buf; returns buf. */
+const char *cat_qty_rule_text(const cat_qty_rule *r, char *buf, size_t cap);
+/* Whether q is a quantity p is sold in (zero_ok: 0 too, as a what-if
+ * price may ask). 0, or CPQD_EINVAL with "Q is not a quantity of SKU:
+ * <rule>" in why[0..cap) (why may be NULL). */
+int cat_qty_check(const cat_product *p, money_dec q, bool zero_ok, char *why, size_t cap);
+/* Whether a is within the service's amount bound: |a| <= CAT_AMOUNT_MAX. */
+bool cat_amount_ok(money_dec a);
+
 /* Partner by id (any catalog), or NULL. */
 const cat_partner *cat_snapshot_partner(const cat_snapshot *s, const char *id);
 
-/* Helpers for rendering. */
+/* ---- delivery modes (one table in cat.c) ---- */
+
+/* How many modes there are; cat_mode values are 0 .. count - 1. */
+size_t cat_mode_count(void);
+/* "goods", "goods_with_service", ...; "?" for a value that is no mode. */
 const char *cat_mode_name(cat_mode m);
+/* The mode named exactly s[0..len): 0 and *out, or CPQD_EINVAL. */
+int cat_mode_parse(const char *s, size_t len, cat_mode *out);
+/* Every mode name in table order, ", "-separated ("goods, ...,
+ * milestone"), for messages that list the allowed values. Writes at most
+ * cap bytes (NUL included) to buf; returns buf. */
+const char *cat_mode_list(char *buf, size_t cap);
+/* Whether the `delivery` key `key` applies to mode m. `mode` and
+ * `payment_term` apply to every mode; the others to the modes the table
+ * lists them for (docs/catalog.md "Delivery"). */
+bool cat_mode_accepts(cat_mode m, const char *key);
+
+/* Helpers for rendering. */
 const char *cat_period_name(cat_period p);
 const char *cat_attr_type_name(cat_attr_type t);
 const char *cat_tier_type_name(cat_tier_type t);

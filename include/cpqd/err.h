@@ -27,10 +27,23 @@ enum {
     CPQD_EINTERNAL = -9, /* a bug: an invariant did not hold */
     CPQD_ERULE = -10,    /* a catalog's Lua rule failed or hit a sandbox limit */
     CPQD_EFORBIDDEN = -11, /* the caller may not do this (authority, role) */
+    CPQD_EINCOMPLETE = -12, /* a configurable product's line does not name a complete
+                               configuration (a required choice is missing) */
+    CPQD_EREFUSED = -13,    /* a well-formed request the business rules refuse (a
+                               quote's partner cannot change, ...) */
+    CPQD_ETOOBIG = -14,     /* a request larger than the caller may send (lines) */
+    CPQD_ERATE = -15,       /* the caller's rate or volume limit is used up for now */
 };
 
 /* Short stable name of a code ("invalid", "not_found", ...). */
 const char *err_code_name(int code);
+
+/* A named value that makes an error machine-readable beyond its message
+ * ({"group": "spindle"}): http renders each as a member of the error's
+ * detail object. */
+typedef struct cpqd_err_field {
+    char *key, *value;
+} cpqd_err_field;
 
 typedef struct cpqd_err {
     int code;        /* CPQD_E* */
@@ -39,6 +52,8 @@ typedef struct cpqd_err {
     unsigned col;    /* 1-based; 0 when unknown */
     char *msg;       /* human-readable, no trailing newline */
     size_t seq;      /* insertion order, keeps errs_sort stable */
+    cpqd_err_field *fields; /* errs_field, in the order added; NULL if none */
+    size_t nfields;
 } cpqd_err;
 
 typedef struct cpqd_errs cpqd_errs; /* opaque */
@@ -51,6 +66,9 @@ void errs_free(cpqd_errs *e);
  * then remembers that it is incomplete). */
 int errs_add(cpqd_errs *e, int code, const char *file, unsigned line, unsigned col,
              const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* Attaches key = value (copied) to the error added last. Returns 0,
+ * CPQD_EINVAL if the list is empty, or CPQD_ENOMEM. */
+int errs_field(cpqd_errs *e, const char *key, const char *value);
 size_t errs_count(const cpqd_errs *e);
 const cpqd_err *errs_get(const cpqd_errs *e, size_t i);
 /* Sorts by file, line, col (stable for equal positions). */

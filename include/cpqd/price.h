@@ -100,11 +100,21 @@ typedef struct price_line_in {
     const price_choice_in *config;  /* a configuration: its exploded BOM becomes options, its
                                        root attribute choices attributes (docs/pricing.md) */
     size_t nconfig;
+    bool has_options;   /* options given (even none): the line's configuration */
+    bool has_config;    /* configuration given (even empty) */
     bool has_discount;
     money_dec discount; /* requested discount, percent */
 } price_line_in;
 
+/* Which quantities a request may hold (docs/catalog.md "Quantities"). */
+typedef enum price_qty_use {
+    PRICE_QTY_WHATIF,   /* POST /v1/price: the product's rule, or 0 (a price-list view) */
+    PRICE_QTY_STORED,   /* a quote to store: the product's rule, never 0 */
+    PRICE_QTY_RECORDED, /* a stored request priced again: as it was stored */
+} price_qty_use;
+
 typedef struct price_request {
+    price_qty_use qty_use; /* zero: PRICE_QTY_WHATIF */
     const char *customer_id;
     const char *segment;   /* NULL if none */
     const char *partner_id; /* NULL if none */
@@ -148,6 +158,18 @@ typedef struct price_step {
     cat_pos source;     /* catalog or rule file:line; file NULL if none */
 } price_step;
 
+/* Where a line of a configurable product (BOM groups or constraints) got
+ * its configuration (docs/pricing.md "Configurable products"). */
+typedef enum price_config_source {
+    PRICE_CONFIG_NONE,     /* not a configurable product */
+    PRICE_CONFIG_GIVEN,    /* its `configuration` */
+    PRICE_CONFIG_DEFAULTS, /* none given: the catalog's defaults complete the product */
+    PRICE_CONFIG_OPTIONS,  /* its explicit `options`, checked to be a valid configuration */
+} price_config_source;
+
+/* "given", "defaults", "options" (NULL for PRICE_CONFIG_NONE). */
+const char *price_config_source_name(price_config_source s);
+
 typedef struct price_line_out {
     const char *id;
     const cat_product *product;
@@ -164,8 +186,11 @@ typedef struct price_line_out {
     const char *approval_level; /* lowest level allowed to approve, NULL if none needed */
     const char *approval_reason;
     const char *free_from;      /* free-item line: the promotion that added it */
-    bool configured;            /* priced from a configuration */
-    bool config_complete;       /* ... which was complete */
+    bool out_of_bounds;         /* priced outside its book's floor or ceiling: needs the
+                                   top approval level (never shown to partners) */
+    bool configured;            /* priced from a configuration's exploded BOM */
+    bool config_complete;       /* ... in which every attribute is decided */
+    price_config_source config_source; /* how the line named its configuration */
 } price_line_out;
 
 typedef struct price_promo_out {
@@ -238,6 +263,88 @@ const char *price_step_name(price_step_kind k);
  * *failed (may be NULL) to the rules reported. Returns 0 or
  * CPQD_ENOMEM. */
 int price_rules_check(price_worker *w, const cat_snapshot *s, cpqd_errs *errs, size_t *failed);
+
+/* ---- static checks (price_ceiling.c, `cpqd check`) ---- */
+
+/* For every entry with a ceiling bounding the price per unit (`bounds:
+ * unit`) in a book that asks for approval out of range, of a sellable
+ * product with BOM groups or constraints: a note (printed as a warning)
+ * at the entry's file:line naming the product and the book when even the
+ * product's cheapest valid configuration is priced above the ceiling
+ * (every order then needs approval), or when that could not be decided.
+ * Uses the snapshot's configurator models (or compiles them). Returns 0
+ * or CPQD_ENOMEM. */
+int price_check(const cat_snapshot *s, cpqd_errs *notes);
+
+/* Promotion p's limit rule run again, as pricing runs it, on a discount
+ * it granted earlier (`granted` on a quote of `quote` before it), with the
+ * usage counters st gives now: a quote becoming a contract counts its
+ * promotions inside the write transaction that stores the contract, so
+ * the counters it reads there are exact under concurrency. rq gives the
+ * customer, segment, partner, channel, currency and date the quote was
+ * priced with (its lines are not read; nlines is their count). *ok is
+ * false (why gets the rule's reason) when the rule would now refuse or
+ * cap it. Returns 0, or what running the rule returned (CPQD_ERULE, ...)
+ * with why set. */
+int price_limit_recheck(price_worker *w, const cat_snapshot *s, price_store *st,
+                        const price_request *rq, size_t nlines, const cat_promotion *p,
+                        money_dec granted, money_dec quote, bool *ok, char *why, size_t cap);
+
+/* ---- money authority (price_authority.c, docs/auth.md "Money
+ * authority"): the one rule for a requested discount, a price outside
+ * the floor/ceiling, and an amount a caller sets after signing ---- */
+
+/* Whose authority: a role (partner, rep, manager, crm, admin, or any
+ * approval level id of the catalog), its partner, and the authority set
+ * on its API key (which overrides the role's). */
+typedef struct price_who {
+    const char *role; /* NULL: rep */
+    const char *partner_id;
+    bool has_authority;
+    money_dec authority; /* percent */
+} price_who;
+
+/* The discount authority of who in catalog cc, in percent: the key's,
+ * else 100 for admin, a partner's `discount_authority`, or the role's
+ * approval level; false when it has none (every discount needs
+ * approval). */
+bool price_authority_of(const cat_catalog *cc, const price_who *who, money_dec *pct);
+/* The lowest approval level of cc whose authority covers pct, else the
+ * top one. */
+const char *price_level_for(const cat_catalog *cc, money_dec pct);
+/* The top approval level of cc (who approves prices outside floor and
+ * ceiling), or "approver" when the catalog lists none. */
+const char *price_level_top(const cat_catalog *cc);
+
+/* An amount a caller sets in place of the one the service would set. */
+typedef struct price_change {
+    const char *field;        /* as the caller wrote it: "period_amount" */
+    const cat_product *product;
+    const char *currency;     /* of the amounts */
+    date_days on;             /* the day the amount applies from */
+    money_dec qty;            /* units the amounts are for */
+    money_dec reference;      /* what the service would set */
+    money_dec asked;          /* what the caller asks for */
+    const char *customer_id, *segment, *partner_id; /* whose price: selects the book */
+} price_change;
+
+typedef struct price_verdict {
+    bool allowed;
+    const char *level; /* refused: the lowest approval level that may do it, NULL: none */
+    char reason[256];  /* refused: why, naming the field and the amounts */
+} price_verdict;
+
+/* Whether who may set ch->asked: always when it equals the reference;
+ * never for a partner; a lower amount is a discount off the reference
+ * that must be within who's authority in the product's catalog; and the
+ * amount must lie within the floor and ceiling (per unit × qty, plus tax
+ * when the catalog's prices exclude it: amounts are what the customer
+ * pays) of the book that would price the product for that customer on ch->on
+ * (contracted or partner book first, as step 8), unless who is the top
+ * approval level or admin. Fills *out; returns 0, or CPQD_EINVAL (an
+ * unknown currency) or CPQD_ERANGE. */
+int price_change_check(const cat_snapshot *s, const price_who *who, const price_change *ch,
+                       price_verdict *out);
 
 /* ---- JSON (price_json.c) ---- */
 

@@ -3,7 +3,7 @@
  *
  * Owns: compiling rule sources once (rules_chunk), the per-worker sandbox
  * that runs them (rules_state: one lua_State with a counting allocator,
- * an instruction budget, a wall-clock deadline and read-only libraries),
+ * an instruction budget, a CPU-time deadline and read-only libraries),
  * the exact `decimal` type rules compute money with, turning rule results
  * into plain C values, and the `cpqd rule eval` command. docs/rules.md is
  * the contract rule authors read.
@@ -50,7 +50,7 @@ typedef struct rules_limits {
     size_t memory;         /* bytes an evaluation may hold beyond what the state held before */
     uint64_t instructions; /* budget: one unit per VM instruction; C library calls and
                               allocations are charged by their size (docs/rules.md) */
-    unsigned time_ms;      /* wall-clock deadline per evaluation */
+    unsigned time_ms;      /* deadline per evaluation, in the thread's CPU time */
     size_t source;         /* largest source rules_compile accepts */
     size_t cache;          /* compiled chunks a state keeps before it starts over */
 } rules_limits;
@@ -60,7 +60,7 @@ typedef enum rules_outcome {
     RULES_OK,          /* returned normally; values are set */
     RULES_ERR_MEM,     /* memory cap hit (sticky: pcall cannot catch it) */
     RULES_ERR_CPU,     /* instruction budget exhausted (sticky) */
-    RULES_ERR_TIME,    /* wall-clock deadline passed (sticky) */
+    RULES_ERR_TIME,    /* CPU-time deadline passed (sticky) */
     RULES_ERR_RUNTIME, /* an ordinary Lua error, or a cost guard refused a call */
     RULES_ERR_COMPILE, /* the source did not compile */
     RULES_ERR_RESULT,  /* ran, but returned something the host refuses */

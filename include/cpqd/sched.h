@@ -77,6 +77,14 @@ typedef enum sched_status {
     SCHED_ST_OVERDUE,        /* past due_on with something outstanding */
 } sched_status;
 
+/* How much of an item is paid, beside its status: an overdue item can be
+ * partly paid (docs/receivables.md "Status and aging"). */
+typedef enum sched_pay_status {
+    SCHED_PAY_UNPAID,         /* nothing paid, something outstanding (or the amount not known) */
+    SCHED_PAY_PARTIALLY_PAID, /* something paid, something outstanding */
+    SCHED_PAY_PAID,           /* nothing outstanding (credits and zero items too) */
+} sched_pay_status;
+
 typedef enum sched_aging {
     SCHED_AGING_NONE,  /* not overdue */
     SCHED_AGING_1_30,  /* 1-30 days overdue */
@@ -266,6 +274,7 @@ typedef struct sched_payment {
 
 typedef struct sched_standing {
     sched_status status;
+    sched_pay_status payment; /* paid / partially paid / unpaid, whatever the status */
     money_dec paid;        /* payments on or before as_of */
     money_dec outstanding; /* amount - paid (0 when paid or a credit) */
     int days_overdue;      /* as_of - due_on when overdue, else 0 */
@@ -284,6 +293,8 @@ sched_aging sched_aging_of(int days_overdue);
  * "delivery", .... NULL for a value outside the enum. */
 const char *sched_kind_name(sched_kind k);
 const char *sched_status_name(sched_status s);
+/* "unpaid", "partially_paid", "paid"; NULL outside the enum. */
+const char *sched_pay_status_name(sched_pay_status p);
 const char *sched_aging_name(sched_aging a);
 const char *sched_wait_name(sched_wait w);
 

@@ -42,6 +42,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define SOLVER_MAX_ENUM 256         /* numeric attributes enumerated up to this many values */
 #define SOLVER_MAX_QTY 1024         /* values of one quantity variable */
@@ -119,12 +120,13 @@ const solver_model *solver_snapshot_model(const cat_snapshot *s, const cat_produ
 
 /* Per-worker context; NULL on ENOMEM. Holds, per model used (created on
  * first use from the model's clauses, reused across requests; least
- * recently used dropped beyond a bound): a SAT solver for valid domains,
- * one for explanations (when an explanation needs it), a pool of witness
- * configurations (up to 1 MiB), the results of recent requests, a
- * local-search copy of the clauses, a propagation index of them, and
- * minimal reasons found (up to 4 per value, 8 MiB), which later requests
- * with their choices reuse. */
+ * recently used dropped beyond a bound, and those of older snapshots as
+ * soon as a model of a newer one comes, i.e. after a reload): a SAT
+ * solver for valid domains, one for explanations (when an explanation
+ * needs it), a pool of witness configurations (up to 1 MiB), the results
+ * of recent requests, a local-search copy of the clauses, a propagation
+ * index of them, and minimal reasons found (up to 4 per value, 8 MiB),
+ * which later requests with their choices reuse. */
 solver_ctx *solver_ctx_new(void);
 /* NULL is a no-op. */
 void solver_ctx_free(solver_ctx *c);
@@ -208,6 +210,11 @@ typedef struct solver_result {
     bool complete;             /* consistent, the selected and implied options with every
                                   other option left out form a valid configuration, and
                                   every attribute of an active instance is decided */
+    bool bom_valid;            /* consistent, and the selected and implied options with
+                                  every other option left out (undecided quantities at their
+                                  defaults when valid) form a valid configuration for some
+                                  values of the undecided attributes: the bom below is the
+                                  option list of a valid configuration (complete implies it) */
     solver_reason conflict;    /* when !consistent: minimal conflicting choices */
     solver_value_result **values; /* values[var][value], when consistent (else NULL) */
     solver_bom_line *bom;      /* selected and implied options, depth-first (consistent) */
@@ -240,6 +247,33 @@ void solver_reason_fini(solver_reason *x);
 void solver_result_fini(solver_result *r);
 
 const char *solver_state_name(solver_state s);
+
+/* ---- the cheapest configuration (solver_cost.c) ---- */
+
+/* Values of the model in one flat numbering: variable by variable, value
+ * by value; index of value `value` of variable `var`. */
+size_t solver_value_count(const solver_model *m);
+size_t solver_value_index(const solver_model *m, size_t var, size_t value);
+
+typedef struct solver_cheapest_result {
+    bool found;       /* a valid configuration satisfies the choices */
+    bool exact;       /* the search finished: cost is the least there is */
+    uint64_t cost;    /* the configuration's cost (found) */
+    uint64_t bound;   /* no valid configuration costs less (== cost when exact) */
+    bool *values;     /* per flat value: true in the configuration (found; malloc'ed) */
+    size_t sat_calls;
+} solver_cheapest_result;
+
+/* The valid configuration satisfying the choices whose cost, the sum of
+ * weight[i] over its true values i (flat numbering), is least: exact
+ * branch and bound over SAT calls, at most max_calls of them (0: no
+ * limit), past which the best one found is returned with exact false.
+ * A fresh SAT solver per call (for checks, not for requests). Returns 0
+ * (found false: no valid configuration), CPQD_EINVAL (a bad choice or
+ * quantity) or CPQD_ENOMEM; free *out with solver_cheapest_fini. */
+int solver_cheapest(const solver_model *m, const solver_choice *choices, size_t nchoices,
+                    const uint64_t *weight, size_t max_calls, solver_cheapest_result *out);
+void solver_cheapest_fini(solver_cheapest_result *r);
 
 /* ---- static checks (cpqd check) ---- */
 

@@ -4,8 +4,8 @@
  * behind one backend-neutral interface. A backend is a driver under it
  * (src/store_int.h "the driver seam"); the --db value picks it: a file
  * path is SQLite (src/store_sqlite.c, the embedded default), a
- * postgres:// or postgresql:// URL is PostgreSQL (not built yet: opening
- * one is a clear CPQD_EINVAL).
+ * postgres:// or postgresql:// URL is PostgreSQL (src/store_pg.c, libpq:
+ * several cpqd instances on one database).
  *
  * Owns: the database, its schema and migrations (schema version in table
  * schema_version, shared by every backend), transactions, and the SQL.
@@ -20,7 +20,8 @@
  *
  * Durability: a transaction that store_commit returned 0 for survives
  * kill -9 and power loss of the process. SQLite: WAL journal with
- * synchronous=FULL (fsync of the WAL on every commit).
+ * synchronous=FULL (fsync of the WAL on every commit). PostgreSQL:
+ * synchronous_commit=on (a commit waits for its WAL on disk).
  *
  * Transactions: a write function (store_quote_insert, _add_version,
  * _set_status, store_idem_put) joins the caller's transaction when one is
@@ -36,7 +37,9 @@
  * Thread-safety: a store handle is one database connection: use it from
  * one thread at a time (one handle per worker thread); several handles on
  * one database, in one process or several, are safe (SQLite: its locking,
- * busy timeout STORE_BUSY_TIMEOUT_MS).
+ * busy timeout STORE_BUSY_TIMEOUT_MS; PostgreSQL: one write transaction
+ * at a time per database, an advisory lock waited for up to
+ * STORE_BUSY_TIMEOUT_MS, whichever instance holds it).
  */
 #ifndef CPQD_STORE_H
 #define CPQD_STORE_H
@@ -47,7 +50,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 7
+#define STORE_SCHEMA_VERSION 8
 #define STORE_DEFAULT_PATH "var/cpqd.db" /* `serve` and `migrate` without --db */
 #define STORE_BUSY_TIMEOUT_MS 5000       /* a writer waits this long for another */
 #define STORE_PER_PAGE_MAX 500
@@ -56,7 +59,9 @@ typedef struct store store; /* opaque: one connection, per-worker */
 
 /* Opens the database at path (a --db value: see the top of this file;
  * SQLite creates the file and its parent directories if missing and runs
- * in WAL mode with synchronous=FULL), with foreign keys on.
+ * in WAL mode with synchronous=FULL; PostgreSQL connects to an existing
+ * database, which must be UTF8 with collation and ctype C), with foreign
+ * keys on.
  * A new, empty database gets the current schema. With migrate, an older
  * schema is migrated to STORE_SCHEMA_VERSION first (each step in one
  * transaction); without it, an older schema is an error telling the
@@ -74,10 +79,29 @@ void store_close(store *st);
  * STORE_SCHEMA_VERSION: *from is its version before, *to after. Returns
  * as store_open. */
 int store_migrate(const char *path, int *from, int *to, cpqd_errs *errs);
-/* `cpqd migrate [--db PATH]` (argv[0] == "migrate"; PATH defaults to
- * STORE_DEFAULT_PATH): prints "schema version A -> B" on stdout, errors
- * on stderr. Returns the exit status: 0 done, 1 failed, 2 usage. */
+/* `cpqd migrate [--db PATH|URL] [--from PATH]` (argv[0] == "migrate";
+ * --db defaults to STORE_DEFAULT_PATH): prints "schema version A -> B"
+ * on stdout, errors on stderr. With --from, moves the store at PATH into
+ * the (new or empty) one at --db (store_move) and prints one line per
+ * table ("TABLE: N rows, sha256 HEX") and a summary. Returns the exit
+ * status: 0 done, 1 failed, 2 usage. */
 int store_cli_migrate(int argc, char **argv);
+
+/* Moves every record of the store at `from` (a --db value, at
+ * STORE_SCHEMA_VERSION) into the store at `to` (created or migrated,
+ * and holding no record yet), in one transaction on `to`; before
+ * committing, reads every table back from `to` and compares its row
+ * count and checksum (SHA-256 over its rows in primary-key order) with
+ * what was read from `from` (one read snapshot); commits only if all
+ * agree. report (may be NULL) is called once per table with its name,
+ * rows and hex checksum. `from` is only read. Returns 0, CPQD_EINVAL
+ * (`from` older or newer, `to` not empty, the same location), CPQD_EIO
+ * (a failure, or a mismatch: nothing written), CPQD_ENOMEM; the reason
+ * in errs, which must not be NULL. */
+typedef void (*store_move_report)(void *ctx, const char *table, int64_t rows,
+                                  const char *checksum);
+int store_move(const char *from, const char *to, store_move_report report, void *ctx,
+               cpqd_errs *errs);
 
 /* The schema version recorded in the database. 0 or CPQD_EIO. */
 int store_schema_version(store *st, int *out);
@@ -85,14 +109,20 @@ int store_schema_version(store *st, int *out);
 /* What the connection actually runs with, read back from the backend
  * (for the startup log and the tests). */
 typedef struct store_info {
-    char backend[16];      /* "sqlite" */
-    char journal_mode[16]; /* "wal" */
-    int synchronous;       /* 0 off, 1 normal, 2 full, 3 extra */
+    char backend[16];      /* "sqlite" or "postgresql" */
+    char journal_mode[16]; /* "wal" (PostgreSQL: always) */
+    int synchronous;       /* 0 off, 1 normal, 2 full, 3 extra (PostgreSQL: from
+                              synchronous_commit; 0 if the server runs without fsync) */
     bool foreign_keys;
     int busy_timeout_ms;
     int schema_version;
 } store_info;
 int store_info_get(store *st, store_info *out);
+
+/* location (a --db value) fit for a log or a message: the password of a
+ * URL (user info or password= parameter) replaced by "***"; a path as it
+ * is. Writes at most cap bytes to buf (truncating) and returns buf. */
+const char *store_location_redact(const char *location, char *buf, size_t cap);
 
 /* A human-readable reason for the last failed call on st ("" if none),
  * for logs; valid until the next call on st. */
@@ -100,7 +130,9 @@ const char *store_last_error(const store *st);
 
 /* One transaction per request: it takes the write lock at its start
  * (SQLite: BEGIN IMMEDIATE, so two writers never deadlock on upgrade;
- * waits up to STORE_BUSY_TIMEOUT_MS for another writer) ... COMMIT. store_begin returns 0, CPQD_EIO, or CPQD_EINVAL if
+ * PostgreSQL: an advisory lock per database, across instances; waits up
+ * to STORE_BUSY_TIMEOUT_MS for another writer) ... COMMIT. store_begin
+ * returns 0, CPQD_EIO, or CPQD_EINVAL if
  * a transaction is already open. store_commit returns 0 once the
  * transaction is durable, CPQD_EINVAL outside a transaction, or CPQD_EIO
  * (the transaction is then rolled back: nothing of it was written).
@@ -108,6 +140,17 @@ const char *store_last_error(const store *st);
 int store_begin(store *st);
 int store_commit(store *st);
 void store_rollback(store *st);
+
+/* A scope inside the caller's open transaction (a savepoint), for a
+ * batch whose items must succeed or fail one by one (the receivables
+ * sweep): store_scope_end keeps what the scope wrote when rc is 0 and
+ * undoes all of it otherwise, the transaction staying usable either way.
+ * Scopes nest. store_scope_begin returns 0, CPQD_EINVAL outside a
+ * transaction, or CPQD_EIO (the transaction was lost: stop the batch);
+ * store_scope_end returns rc, or CPQD_EIO when keeping it failed (then
+ * it was undone). */
+int store_scope_begin(store *st);
+int store_scope_end(store *st, int rc);
 
 /* ---- for tests and operators ----
  * In every build, reachable from no route or command: the store's tests
@@ -560,6 +603,40 @@ int store_receivable_reset_amount(store *st, const store_receivable *r, const ch
  * Ownership as store_receivables_of. */
 int store_receivables_terms_ended(store *st, const char *until, store_receivable **items,
                                   size_t *n);
+
+/* ---- sweep failures (docs/receivables.md "Sweep failures"; migration
+ * 8): the items the receivables sweep could not process, one row per
+ * item ---- */
+
+typedef struct store_sweep_failure {
+    char *item; /* the item's key: "period_close:<contract>:<line_no>:<seq>", ... */
+    char *kind; /* "period_close", "renewal", "warning" */
+    char *contract_id;
+    char *ref;     /* what in the contract: "line oss period 2027-01-01", a receivable id */
+    char *code;    /* err_code_name of the error */
+    char *message; /* the error's message */
+    char *first_failed_at, *last_failed_at; /* ISO 8601 UTC, assigned */
+    char *resolved_at; /* NULL while failing; set when a later sweep got it through */
+    int64_t failures;  /* failed runs since first_failed_at, assigned */
+} store_sweep_failure;
+
+/* Records that f->item failed now, with f's kind, contract_id, ref,
+ * code and message (the assigned fields are ignored): a new item, or one
+ * resolved before, starts at failures 1 (*first true: the caller writes
+ * its event then); one still failing counts one more. In the caller's
+ * transaction or one of its own. CPQD_EINVAL (a field missing, not
+ * UTF-8, or an unknown kind), CPQD_EIO, CPQD_ENOMEM. */
+int store_sweep_failure_add(store *st, const store_sweep_failure *f, bool *first);
+/* Marks item resolved now if it is failing (else nothing). */
+int store_sweep_failure_resolve(store *st, const char *item);
+/* The recorded failures, newest last failure first, at most limit
+ * (1..STORE_PER_PAGE_MAX; 0: all); status NULL (all), "failing" or
+ * "resolved".
+ * Ownership as store_receivables_of (free each with
+ * store_sweep_failure_fini). CPQD_EINVAL for a bad limit or status. */
+int store_sweep_failures_list(store *st, const char *status, size_t limit,
+                              store_sweep_failure **items, size_t *n);
+void store_sweep_failure_fini(store_sweep_failure *f);
 
 /* ---- promotion usage counters (what limit rules read) ---- */
 

@@ -2,7 +2,8 @@
 # make bench: catalog load time and memory, HTTP throughput on loopback.
 # Every figure is printed under the command that produced it.
 #   tests/bench/bench.sh BUILD_DIR   (BUILD_DIR holds cpqd, gencat, bench/)
-# Bounded: each wrk run lasts $BENCH_SECONDS (default 10) on 127.0.0.1 only.
+# Bounded: each wrk run lasts $BENCH_SECONDS (default 10) on 127.0.0.1 only;
+# the soak at the end $SOAK_SECONDS (default 600, 0 skips it).
 set -eu
 B=${1:-build/release}
 SECS=${BENCH_SECONDS:-10}
@@ -19,9 +20,11 @@ run() {
     "$@"
 }
 
-free_port() {
-    p=$(( 20000 + $$ % 20000 ))
-    while (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; do p=$((p + 1)); done
+free_port() { # the first port nothing answers on (curl exits 7: refused); /dev/tcp
+    p=$(( 20000 + $$ % 20000 ))  # is bash's, not sh's
+    while curl -s -o /dev/null --connect-timeout 1 "http://127.0.0.1:$p/"; [ $? -ne 7 ]; do
+        p=$((p + 1))
+    done
     echo "$p"
 }
 
@@ -278,3 +281,20 @@ echo "== contracts: schedule generation, outbox writes, webhook delivery (in-pro
 # delivery gives up after 60 s (about 0.3 s here for 1,000 events).
 mkdir -p "$TMP/contracts"
 "$B/bench/bench_contracts" catalogs rules "$TMP/contracts" --lines 1000 --events 1000
+
+echo
+echo "== payment matching: a generated statement of 10,000 credits against 20,000 open items"
+echo "   (tests/finance_gen.h: missing references, typos, split, combined and overpaid payments,"
+echo "   duplicates, payers under other names; BENCH_MATCH_SEED to replay), and its camt.053 parse"
+# bench_match prints its own command line first
+"$B/bench/bench_match" --items 20000 --credits 10000 --seed "${BENCH_MATCH_SEED:-$(date +%s)}" --camt
+
+echo
+# The soak (tests/bench/soak.sh, also `make soak`): SOAK_SECONDS (default
+# 600) of wrk at saturation with SOAK_RELOADS (default 100) reloads; a FAIL
+# fails make bench. SOAK_SECONDS=0 skips it.
+if [ "${SOAK_SECONDS:-600}" = 0 ]; then
+    echo "== soak: skipped (SOAK_SECONDS=0)"
+else
+    sh "$(dirname "$0")/soak.sh" "$B"
+fi
