@@ -112,101 +112,235 @@ static int parse_choice(const solver_model *m, json_t *o, size_t i, solver_choic
     return 0;
 }
 
-static json_t *money_json(money_dec v)
+/* ---- the answer, written directly ----
+ * An answer with full explanations holds a reason per excluded value
+ * (Renault big: ~900 of them, 280 KiB): building it as jansson values
+ * took ten times the solver's time, so it is written as text here, the
+ * same bytes json_dumps(JSON_COMPACT) gave: members in the order below,
+ * strings escaped as jansson does (", \, control characters; UTF-8 as
+ * is). */
+
+typedef struct jw {
+    char *p;
+    size_t len, cap;
+    bool oom;
+} jw;
+
+static void jw_add(jw *w, const char *s, size_t n)
+{
+    if (w->oom)
+        return;
+    if (w->len + n + 1 > w->cap) {
+        size_t cap = w->cap ? w->cap : 16384;
+        while (cap < w->len + n + 1)
+            cap *= 2;
+        char *p = realloc(w->p, cap);
+        if (!p) {
+            w->oom = true;
+            return;
+        }
+        w->p = p;
+        w->cap = cap;
+    }
+    memcpy(w->p + w->len, s, n);
+    w->len += n;
+    w->p[w->len] = '\0';
+}
+
+static void jw_raw(jw *w, const char *s)
+{
+    jw_add(w, s, strlen(s));
+}
+
+/* s as a JSON string (NULL: null). */
+static void jw_str(jw *w, const char *s)
+{
+    if (!s) {
+        jw_raw(w, "null");
+        return;
+    }
+    jw_add(w, "\"", 1);
+    const char *run = s;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        jw_add(w, run, (size_t)(s - run));
+        char e[8];
+        switch (c) {
+        case '"': jw_raw(w, "\\\""); break;
+        case '\\': jw_raw(w, "\\\\"); break;
+        case '\b': jw_raw(w, "\\b"); break;
+        case '\f': jw_raw(w, "\\f"); break;
+        case '\n': jw_raw(w, "\\n"); break;
+        case '\r': jw_raw(w, "\\r"); break;
+        case '\t': jw_raw(w, "\\t"); break;
+        default:
+            snprintf(e, sizeof(e), "\\u%04x", c);
+            jw_raw(w, e);
+        }
+        run = s + 1;
+    }
+    jw_add(w, run, (size_t)(s - run));
+    jw_add(w, "\"", 1);
+}
+
+static void jw_int(jw *w, long long v)
+{
+    char b[32];
+    snprintf(b, sizeof(b), "%lld", v);
+    jw_raw(w, b);
+}
+
+static void jw_bool(jw *w, bool v)
+{
+    jw_raw(w, v ? "true" : "false");
+}
+
+static void jw_money(jw *w, money_dec v)
 {
     char b[MONEY_FMT_MAX];
-    return money_format(v, b, sizeof(b)) < 0 ? json_null() : json_string(b);
+    if (money_format(v, b, sizeof(b)) < 0)
+        jw_raw(w, "null");
+    else
+        jw_str(w, b);
 }
 
-static json_t *pos_json(cat_pos p)
+static void jw_pos(jw *w, cat_pos p)
 {
     char b[600];
-    if (!p.file)
-        return json_null();
+    if (!p.file) {
+        jw_raw(w, "null");
+        return;
+    }
     snprintf(b, sizeof(b), "%s:%u", p.file, p.line);
-    return json_string(b);
+    jw_str(w, b);
 }
 
-static json_t *reason_json(const solver_model *m, const solver_choice *choices,
-                           const solver_reason *r)
+static void reason_write(jw *w, const solver_model *m, const solver_choice *choices,
+                         const solver_reason *r)
 {
-    json_t *o = json_object(), *cs = json_array(), *cons = json_array(), *gs = json_array();
+    jw_raw(w, "{\"choices\":[");
     for (size_t i = 0; i < r->nchoices; i++) {
         const solver_choice *ch = &choices[r->choices[i]];
         const solver_var *v = solver_var_at(m, ch->var);
-        json_array_append_new(cs, json_pack("{s:I,s:s,s:s,s:b}", "index", (json_int_t)r->choices[i],
-                                            "path", v->path, "value", v->values[ch->value],
-                                            "exclude", ch->negated));
+        jw_raw(w, i ? ",{\"index\":" : "{\"index\":");
+        jw_int(w, (long long)r->choices[i]);
+        jw_raw(w, ",\"path\":");
+        jw_str(w, v->path);
+        jw_raw(w, ",\"value\":");
+        jw_str(w, v->values[ch->value]);
+        jw_raw(w, ",\"exclude\":");
+        jw_bool(w, ch->negated);
+        jw_raw(w, "}");
     }
+    jw_raw(w, "],\"constraints\":[");
     for (size_t i = 0; i < r->nconstraints; i++) {
         const cat_constraint *k = r->constraints[i].constraint;
-        json_array_append_new(cons, json_pack("{s:s,s:s?,s:s,s:o}", "id", k->id, "description",
-                                              k->description, "at", r->constraints[i].at,
-                                              "source", pos_json(k->pos)));
+        jw_raw(w, i ? ",{\"id\":" : "{\"id\":");
+        jw_str(w, k->id);
+        jw_raw(w, ",\"description\":");
+        jw_str(w, k->description);
+        jw_raw(w, ",\"at\":");
+        jw_str(w, r->constraints[i].at);
+        jw_raw(w, ",\"source\":");
+        jw_pos(w, k->pos);
+        jw_raw(w, "}");
     }
+    jw_raw(w, "],\"groups\":[");
     for (size_t i = 0; i < r->ngroups; i++) {
         const cat_group *g = r->groups[i].group;
-        json_array_append_new(gs, json_pack("{s:s,s:s,s:I,s:I,s:o}", "group", g->id, "at",
-                                            r->groups[i].at, "min", (json_int_t)g->min, "max",
-                                            (json_int_t)g->max, "source", pos_json(g->pos)));
+        jw_raw(w, i ? ",{\"group\":" : "{\"group\":");
+        jw_str(w, g->id);
+        jw_raw(w, ",\"at\":");
+        jw_str(w, r->groups[i].at);
+        jw_raw(w, ",\"min\":");
+        jw_int(w, (long long)g->min);
+        jw_raw(w, ",\"max\":");
+        jw_int(w, (long long)g->max);
+        jw_raw(w, ",\"source\":");
+        jw_pos(w, g->pos);
+        jw_raw(w, "}");
     }
-    json_object_set_new(o, "choices", cs);
-    json_object_set_new(o, "constraints", cons);
-    json_object_set_new(o, "groups", gs);
-    if (r->truncated)
-        json_object_set_new(o, "truncated", json_true());
-    return o;
+    jw_raw(w, r->truncated ? "],\"truncated\":true}" : "]}");
 }
 
-static json_t *result_json(const cat_snapshot *s, const solver_model *m,
-                           const solver_choice *choices, const solver_result *r)
+static void result_write(jw *w, const cat_snapshot *s, const solver_model *m,
+                         const solver_choice *choices, const solver_result *r)
 {
+    static const char *const kinds[] = {"group", "attribute", "quantity"};
     const cat_product *p = solver_model_product(m);
-    json_t *o = json_object(), *vars = json_array(), *bom = json_array();
-    json_object_set_new(o, "product", json_string(p->sku));
-    json_object_set_new(o, "catalog_version", json_string(cat_snapshot_version(s)));
-    json_object_set_new(o, "consistent", json_boolean(r->consistent));
-    json_object_set_new(o, "complete", json_boolean(r->complete));
-    if (!r->consistent)
-        json_object_set_new(o, "conflict", reason_json(m, choices, &r->conflict));
+    jw_raw(w, "{\"product\":");
+    jw_str(w, p->sku);
+    jw_raw(w, ",\"catalog_version\":");
+    jw_str(w, cat_snapshot_version(s));
+    jw_raw(w, ",\"consistent\":");
+    jw_bool(w, r->consistent);
+    jw_raw(w, ",\"complete\":");
+    jw_bool(w, r->complete);
+    if (!r->consistent) {
+        jw_raw(w, ",\"conflict\":");
+        reason_write(w, m, choices, &r->conflict);
+    }
+    jw_raw(w, ",\"variables\":[");
     for (size_t i = 0; r->consistent && i < solver_var_count(m); i++) {
         const solver_var *v = solver_var_at(m, i);
-        static const char *const kinds[] = {"group", "attribute", "quantity"};
-        json_t *vo = json_object(), *vals = json_array();
-        json_object_set_new(vo, "path", json_string(v->path));
-        json_object_set_new(vo, "kind", json_string(kinds[v->kind]));
-        json_object_set_new(vo, "instance", json_string(v->instance));
+        jw_raw(w, i ? ",{\"path\":" : "{\"path\":");
+        jw_str(w, v->path);
+        jw_raw(w, ",\"kind\":");
+        jw_str(w, kinds[v->kind]);
+        jw_raw(w, ",\"instance\":");
+        jw_str(w, v->instance);
         if (v->group) {
-            json_object_set_new(vo, "min", json_integer(v->group->min));
-            json_object_set_new(vo, "max", json_integer(v->group->max));
+            jw_raw(w, ",\"min\":");
+            jw_int(w, (long long)v->group->min);
+            jw_raw(w, ",\"max\":");
+            jw_int(w, (long long)v->group->max);
         }
+        jw_raw(w, ",\"values\":[");
         for (size_t k = 0; k < v->nvalues && k < r->nvalues[i]; k++) {
             const solver_value_result *vr = &r->values[i][k];
-            json_t *x = json_pack("{s:s,s:s}", "value", v->values[k], "state",
-                                  solver_state_name(vr->state));
+            jw_raw(w, k ? ",{\"value\":" : "{\"value\":");
+            jw_str(w, v->values[k]);
+            jw_raw(w, ",\"state\":");
+            jw_str(w, solver_state_name(vr->state));
             if (vr->state == SOLVER_EXCLUDED &&
-                (vr->reason.nchoices || vr->reason.nconstraints || vr->reason.ngroups))
-                json_object_set_new(x, "reason", reason_json(m, choices, &vr->reason));
-            json_array_append_new(vals, x);
+                (vr->reason.nchoices || vr->reason.nconstraints || vr->reason.ngroups)) {
+                jw_raw(w, ",\"reason\":");
+                reason_write(w, m, choices, &vr->reason);
+            }
+            jw_raw(w, "}");
         }
-        json_object_set_new(vo, "values", vals);
-        json_array_append_new(vars, vo);
+        jw_raw(w, "]}");
     }
+    jw_raw(w, "],\"bom\":[");
     for (size_t i = 0; i < r->nbom; i++) {
         const solver_bom_line *b = &r->bom[i];
-        json_t *x = json_pack("{s:s,s:s,s:s,s:I,s:o,s:o,s:b}", "sku", b->product->sku, "name",
-                              b->product->name, "path", solver_var_at(m, b->var)->path, "level",
-                              (json_int_t)b->level, "quantity", money_json(b->qty),
-                              "total_quantity", money_json(b->total_qty), "implied", b->implied);
-        if (b->parent != SIZE_MAX)
-            json_object_set_new(x, "parent", json_integer((json_int_t)b->parent));
-        json_array_append_new(bom, x);
+        jw_raw(w, i ? ",{\"sku\":" : "{\"sku\":");
+        jw_str(w, b->product->sku);
+        jw_raw(w, ",\"name\":");
+        jw_str(w, b->product->name);
+        jw_raw(w, ",\"path\":");
+        jw_str(w, solver_var_at(m, b->var)->path);
+        jw_raw(w, ",\"level\":");
+        jw_int(w, (long long)b->level);
+        jw_raw(w, ",\"quantity\":");
+        jw_money(w, b->qty);
+        jw_raw(w, ",\"total_quantity\":");
+        jw_money(w, b->total_qty);
+        jw_raw(w, ",\"implied\":");
+        jw_bool(w, b->implied);
+        if (b->parent != SIZE_MAX) {
+            jw_raw(w, ",\"parent\":");
+            jw_int(w, (long long)b->parent);
+        }
+        jw_raw(w, "}");
     }
-    json_object_set_new(o, "variables", vars);
-    json_object_set_new(o, "bom", bom);
-    json_object_set_new(o, "stats", json_pack("{s:I,s:I}", "sat_calls", (json_int_t)r->sat_calls,
-                                              "witness_hits", (json_int_t)r->witness_hits));
-    return o;
+    jw_raw(w, "],\"stats\":{\"sat_calls\":");
+    jw_int(w, (long long)r->sat_calls);
+    jw_raw(w, ",\"witness_hits\":");
+    jw_int(w, (long long)r->witness_hits);
+    jw_raw(w, "}}");
 }
 
 int http_configure(const cat_snapshot *s, struct solver_ctx **ctx, const char *body, size_t len,
@@ -296,9 +430,11 @@ int http_configure(const cat_snapshot *s, struct solver_ctx **ctx, const char *b
         bad(errs, "choices", "a quantity is outside its option's range or not allowed");
     if (rc)
         goto out;
-    json_t *o = result_json(s, m, choices, &res);
-    *out = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
+    jw w = {0};
+    result_write(&w, s, m, choices, &res);
+    if (w.oom)
+        free(w.p);
+    *out = w.oom ? NULL : w.p;
     rc = *out ? 0 : CPQD_ENOMEM;
 out:
     solver_result_fini(&res);

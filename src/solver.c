@@ -6,29 +6,36 @@
  * every constraint on and an explanation solver with constraints under
  * selectors, CaDiCaL instances kept across requests and queried under
  * assumptions; a pool of witness configurations; the results of recent
- * requests; a local-search state), valid domains, minimal explanations,
- * the completeness test and the BOM roll-up.
- * Does not own: compiling models (solver_build.c), static checks
- * (solver_check.c).
+ * requests; a local-search state; a propagation index (solver_up.c);
+ * remembered minimal reasons), valid domains, minimal explanations, the
+ * completeness test and the BOM roll-up.
+ * Does not own: compiling models (solver_build.c), unit propagation
+ * (solver_up.c), static checks (solver_check.c).
  *
  * Valid domains: every value starts unknown; every valid configuration
- * found that satisfies the choices (pooled, found by local search from a
- * known one, or a SAT model) marks the values true in it "can be true"
- * and the others "can be false"; a remembered result for a subset of the
- * choices gives the values still excluded and implied. Then one SAT call
- * at a time with a temporary clause (ccadical_constrain) "one of the
- * values not yet seen true is true", decision phases toward those
- * values, either finds a configuration that covers at least one more, or
- * proves all of them excluded at once; the same with "one of the values
- * not yet seen false is false" for implied values (not needed for
+ * found that satisfies the choices (pooled, found by local search or by
+ * a propagation repair from a known one, or a SAT model) marks the
+ * values true in it "can be true" and the others "can be false"; a
+ * remembered result for a subset of the choices gives the values still
+ * excluded and implied, and propagation of the choices decides more.
+ * Then one SAT call at a time with a temporary clause (ccadical_constrain)
+ * "one of the values not yet seen true is true", decision phases toward
+ * those values, either finds a configuration that covers at least one
+ * more, or proves all of them excluded at once; the same with "one of the
+ * values not yet seen false is false" for implied values (not needed for
  * attributes of always active instances). The answer is exact: no value
- * is decided by anything but a valid configuration or an UNSAT proof.
+ * is decided by anything but a valid configuration or a proof that it
+ * cannot hold (an UNSAT answer, or a propagation conflict).
  *
- * Explanations: from the failed assumptions of the UNSAT call, deletion
- * over the choices (each removal re-solved; a removal that keeps UNSAT
- * shrinks the set to the new core), then deletion over the selectors with
- * the choices fixed. Both are minimal (see docs/configurator.md); a
- * budget of SAT calls per request bounds the work.
+ * Explanations: a first sufficient set from a propagation conflict (else
+ * the failed assumptions of an UNSAT call), then deletion over the
+ * choices (every constraint on), then over the selectors with the
+ * choices fixed; each test answered by a witness, a remembered result or
+ * a repair (can hold), a propagation conflict (cannot: the set shrinks to
+ * its core), or, failing those, a SAT call. Minimal reasons are
+ * remembered per value and reused by every request that has their
+ * choices. See docs/configurator.md; a budget of SAT calls per request
+ * bounds the work.
  */
 #include "solver_int.h"
 
@@ -45,6 +52,11 @@
 #define SV_PREFIX_SHORT_MAX 16     /* ... this many choices */
 #define SV_DEFAULT_BUDGET 4000     /* explanation SAT calls per request */
 #define SV_EXPLAIN_CONFLICTS 50000 /* conflicts per explanation SAT call */
+#define SV_REPAIR_DECISIONS 64   /* decisions per propagation repair */
+#define SV_PATCH_FLIPS 256       /* changes per repair without propagation */
+#define SV_UP_COVER_WORK 2       /* propagation witnesses: clauses looked at, times the literals */
+#define SV_RC_PER 4                /* remembered reasons per value, */
+#define SV_RC_BYTES (8u << 20)     /* ... at most this much per model per worker */
 
 /* The result of an earlier request: with more choices, an excluded value
  * stays excluded and an implied one implied (fewer valid
@@ -94,6 +106,8 @@ typedef struct sv_ls {
     size_t nlits;        /* literals of the clauses */
     size_t work;         /* clause visits (flips, break counts) in this request */
     uint64_t rng;
+    uint32_t *stamp;     /* per variable: the try that last flipped it */
+    uint32_t tries;
 } sv_ls;
 
 static void ls_free(sv_ls *ls)
@@ -111,6 +125,7 @@ static void ls_free(sv_ls *ls)
     free(ls->log);
     free(ls->tabu);
     free(ls->vval);
+    free(ls->stamp);
     free(ls);
 }
 
@@ -142,7 +157,8 @@ static sv_ls *ls_new(const solver_model *m)
     ls->broken = malloc((ncl + 1) * sizeof(uint32_t));
     ls->tabu = calloc(nv, 1);
     ls->vval = malloc(nv * sizeof(size_t));
-    if (!ls->cstart || !ls->ostart || !ls->occ || !ls->val || !ls->tc || !ls->bpos ||
+    ls->stamp = calloc(nv, sizeof(uint32_t));
+    if (!ls->stamp || !ls->cstart || !ls->ostart || !ls->occ || !ls->val || !ls->tc || !ls->bpos ||
         !ls->broken || !ls->tabu || !ls->vval)
         goto fail;
     uint32_t c = 0;
@@ -256,6 +272,12 @@ static bool ls_try(sv_ls *ls, int l, size_t budget)
     if (ls->tabu[v] || !ls_flip(ls, v))
         return false;
     ls->tabu[v]++;
+    uint32_t me = ++ls->tries;
+    if (me == 0) { /* wrapped: forget the stamps */
+        memset(ls->stamp, 0, ((size_t)ls->nvar + 1) * sizeof(uint32_t));
+        me = ls->tries = 1;
+    }
+    int last = v;
     bool ok = true;
     for (int f = 0; ls->nbroken && ok; f++) {
         if (f >= SV_LS_FLIPS || ls->work >= budget) {
@@ -266,18 +288,37 @@ static bool ls_try(sv_ls *ls, int l, size_t budget)
         bool noise = ls_rand(ls, 100) < 20;
         int best = 0;
         uint32_t bb = UINT32_MAX, seen = 0;
+        bool best_fresh = false;
         for (uint32_t k = ls->cstart[c]; ls->lits[k]; k++) {
             int w = ls->lits[k] < 0 ? -ls->lits[k] : ls->lits[k];
-            if (ls->tabu[w])
+            if (ls->tabu[w] || w == last)
                 continue;
             seen++;
-            uint32_t b = noise ? 0 : ls_breaks(ls, w);
-            if (noise ? ls_rand(ls, seen) == 0 : b < bb) {
+            if (noise) {
+                if (ls_rand(ls, seen) == 0)
+                    best = w;
+                continue;
+            }
+            /* least breaking; among equals, one not flipped yet in this
+             * try (flipping back and forth along a chain of equally
+             * breaking variables, as an at-most-one ladder has, goes
+             * nowhere) */
+            uint32_t b = ls_breaks(ls, w);
+            bool fresh = ls->stamp[w] != me;
+            if (b < bb || (b == bb && fresh && !best_fresh)) {
                 best = w;
                 bb = b;
+                best_fresh = fresh;
             }
         }
+        if (!best && last != v && !ls->tabu[last]) /* the only way out: back */
+            for (uint32_t k = ls->cstart[c]; ls->lits[k] && !best; k++)
+                best = (ls->lits[k] < 0 ? -ls->lits[k] : ls->lits[k]) == last ? last : 0;
         ok = best && ls_flip(ls, best);
+        if (ok) {
+            ls->stamp[best] = me;
+            last = best;
+        }
     }
     ls->tabu[v]--;
     return ok;
@@ -285,6 +326,8 @@ static bool ls_try(sv_ls *ls, int l, size_t budget)
 
 /* Loads the SAT solver's current model (all constraints on); valid iff it
  * satisfies every clause, as it must. */
+static void ls_recount(sv_ls *ls);
+
 static void ls_load(sv_ls *ls, CCaDiCaL *sat)
 {
     for (int v = 1; v <= ls->nvar; v++) {
@@ -292,6 +335,12 @@ static void ls_load(sv_ls *ls, CCaDiCaL *sat)
                     ls->vval[v] != SIZE_MAX;
         ls->val[v] = used && ccadical_val(sat, v) > 0;
     }
+    ls_recount(ls);
+}
+
+/* Recomputes the true-literal counts and broken clauses of ls->val. */
+static void ls_recount(sv_ls *ls)
+{
     ls->nbroken = 0;
     ls->nlog = 0;
     for (uint32_t c = 0; c < ls->ncl; c++) {
@@ -307,6 +356,13 @@ static void ls_load(sv_ls *ls, CCaDiCaL *sat)
         }
     }
     ls->valid = ls->nbroken == 0;
+}
+
+/* The assignment of ls when it is a valid configuration (every clause
+ * true), else NULL. */
+static const signed char *ls_valid(const sv_ls *ls)
+{
+    return ls && ls->valid && ls->nbroken == 0 ? ls->val : NULL;
 }
 
 /* Decision phases. The C API of CaDiCaL 1.5.3 (ccadical.h) cannot set
@@ -331,6 +387,16 @@ static void *sv_cadical_solver(CCaDiCaL *w)
     return s;
 }
 
+/* A remembered minimal reason of one value (see rc_find). */
+typedef struct sv_rc {
+    struct sv_rc *next;
+    uint64_t used;       /* LRU tick */
+    uint32_t nch, nsel;
+    bool full;           /* with its constraints (else choices only) */
+    int data[];          /* nch pairs (choice literal, quantity literal or 0), then nsel
+                            selector indexes */
+} sv_rc;
+
 typedef struct sv_slot {
     uint64_t uid;    /* model id, 0 when empty */
     uint64_t gen;    /* its model's snapshot generation (0: built alone) */
@@ -345,6 +411,15 @@ typedef struct sv_slot {
                         NULL when phases cannot be set (see sv_cadical_solver) */
     sv_prefix pre[SV_PREFIXES];
     sv_ls *ls;       /* local-search witnesses, or NULL */
+    /* explanations, on first use (xp_init) */
+    sv_up *up;       /* unit propagation with constraints on or off */
+    int *diff;       /* a model found by propagation: where it differs from the local search's */
+    signed char *tmodel; /* test builds: that model in full, checked */
+    size_t *vidx;    /* per SAT variable: its flat value index, or SIZE_MAX */
+    uint32_t *chmark; /* per SAT variable: 1 + the first choice on it (during a request) */
+    sv_rc **rc;      /* per value: remembered minimal reasons */
+    size_t nvals_rc; /* values of rc */
+    size_t rc_bytes;
     uint64_t used;   /* LRU tick */
 } sv_slot;
 
@@ -363,6 +438,8 @@ solver_ctx *solver_ctx_new(void)
     return c;
 }
 
+static void rc_clear(sv_slot *sl, size_t nvals);
+
 static void slot_clear(sv_slot *s)
 {
     if (s->sat)
@@ -374,6 +451,15 @@ static void slot_clear(sv_slot *s)
     free(s->imask);
     free(s->ph);
     ls_free(s->ls);
+    free(s->diff);
+    free(s->tmodel);
+    sv_up_free(s->up);
+    free(s->vidx);
+    free(s->chmark);
+    if (s->rc) {
+        rc_clear(s, s->nvals_rc);
+        free(s->rc);
+    }
     for (size_t i = 0; i < SV_PREFIXES; i++) {
         free(s->pre[i].lits);
         free(s->pre[i].excl);
@@ -475,6 +561,13 @@ static sv_slot *ctx_slot(solver_ctx *c, const solver_model *m)
 
 /* ---- one request ---- */
 
+/* Scratch of the explanations of one request. */
+typedef struct sv_xs {
+    int *lits;       /* assumption literals: 2 per choice, and one */
+    size_t *chs, *sels, *test;
+    sv_up_core core;
+} sv_xs;
+
 typedef struct sv_run {
     solver_ctx *c;
     const solver_model *m;
@@ -496,6 +589,8 @@ typedef struct sv_run {
     bool ls_refresh; /* reload sl->ls from the next SAT model */
     int last_q;    /* the extra literal of the last call */
     bool truncated;
+    sv_xs xs;      /* explanation scratch (xs_init) */
+    bool up_based; /* sl->up holds the propagation of the choices (up_base) */
 } sv_run;
 
 static bool bit(const uint64_t *b, size_t i)
@@ -849,6 +944,99 @@ static void prefix_store(sv_run *r, int *lits, size_t n)
     p->used = r->c->tick;
 }
 
+static int xp_init(sv_run *r);
+static uint64_t *pool_diff(sv_run *r, const signed char *w, const uint64_t *wbits,
+                           const int *diff, size_t nd);
+
+/* Propagation of every choice with every constraint on (sv_up_base),
+ * once per request: false when it is not available (memory) or finds a
+ * conflict. */
+static bool up_base(sv_run *r)
+{
+    if (r->up_based)
+        return true;
+    if (xp_init(r))
+        return false;
+    int *lits = malloc((2 * r->nch + 1) * sizeof(int));
+    size_t nl = 0;
+    for (size_t i = 0; lits && i < r->nch; i++) {
+        lits[nl++] = choice_lit(r, i);
+        if (r->qv[i] != SIZE_MAX)
+            lits[nl++] = r->m->vlit[r->qv[i]];
+    }
+    r->up_based = lits && sv_up_base(r->sl->up, lits, nl);
+    free(lits);
+    return r->up_based;
+}
+
+static void up_unbase(sv_run *r)
+{
+    if (r->up_based)
+        sv_up_reset(r->sl->up);
+    r->up_based = false;
+}
+
+/* Each value of mask not yet in have, true (positive) or false, on top
+ * of the propagation of the choices: a conflict proves it cannot be (its
+ * mask bit is cleared), a repair of the local-search configuration is a
+ * witness. Within a work budget: where one value's propagation reaches
+ * far (large tables), SAT calls, each witnessing many values, cost less
+ * per value. */
+static void up_cover(sv_run *r, const uint64_t *have, bool positive, uint64_t *mask)
+{
+    sv_slot *sl = r->sl;
+    const solver_model *m = r->m;
+    const signed char *w = ls_valid(sl->ls);
+    uint64_t *wbits = w ? calloc(sl->words, sizeof(uint64_t)) : NULL;
+    if (!wbits)
+        return;
+    for (size_t i = 0; i < m->nvals; i++)
+        if (w[m->vlit[i]] > 0)
+            bit_set(wbits, i);
+    size_t start = sv_up_work(sl->up), budget = SV_UP_COVER_WORK * m->nlits;
+    size_t wins = 0, fails = 0;
+    for (size_t i = 0; i < m->nvals && sv_up_work(sl->up) - start < budget; i++) {
+        if (bit(have, i) || !bit(mask, i))
+            continue;
+        if (fails > SV_LS_FAILS + 2 * wins)
+            break; /* mostly failing here: leave the rest to the solver */
+        size_t nd = 0;
+        int l = positive ? m->vlit[i] : -m->vlit[i];
+        int t = sv_up_test_lit(sl->up, l, w, SV_REPAIR_DECISIONS, sl->diff, &nd);
+        if (t < 0)
+            mask[i / 64] &= ~((uint64_t)1 << (i % 64));
+        else if (t > 0)
+            witness_use(r, pool_diff(r, w, wbits, sl->diff, nd));
+        wins += t != 0;
+        fails += t == 0;
+    }
+    free(wbits);
+}
+
+/* Whether some value of mask is not in have. */
+static bool undecided(const sv_run *r, const uint64_t *have, const uint64_t *mask)
+{
+    for (size_t k = 0; k < r->sl->words; k++)
+        if (mask[k] & ~have[k])
+            return true;
+    return false;
+}
+
+/* Clears from mask the values of mask not in have that propagation of
+ * the choices (sv_up_base) decided: false (positive: they are excluded)
+ * or true (else: they are implied). A propagation conflict is a proof. */
+static void up_decide(sv_run *r, const uint64_t *have, bool positive, uint64_t *mask)
+{
+    const solver_model *m = r->m;
+    for (size_t i = 0; i < m->nvals; i++) {
+        if (bit(have, i) || !bit(mask, i))
+            continue;
+        if (sv_up_val(r->sl->up, m->vlit[i]) == (positive ? -1 : 1)) {
+            mask[i / 64] &= ~((uint64_t)1 << (i % 64));
+        }
+    }
+}
+
 /* With the same choices as a remembered result, its answer. Otherwise:
  * pass 1 covers every value not known excluded: SAT calls until each is
  * witnessed true or one UNSAT call proves the rest excluded. Pass 2 the
@@ -873,16 +1061,26 @@ static int domains(sv_run *r, const sv_prefix *known, size_t nlits)
         mask[k] = known ? ~known->excl[k] : ~(uint64_t)0;
     int res;
     ls_cover(r, r->can_t, true, mask);
+    /* propagation only when values are left to decide: when witnesses
+     * decided them all, it would cost more than it saves */
+    if (undecided(r, r->can_t, mask) && up_base(r)) {
+        up_decide(r, r->can_t, true, mask);
+        up_cover(r, r->can_t, true, mask);
+    }
     while ((res = cover_step(r, r->can_t, true, mask)) == 10)
         ls_cover(r, r->can_t, true, mask);
     if (res == 0 || res == 20) {
         for (size_t k = 0; k < words; k++)
             mask[k] = r->can_t[k] & r->sl->imask[k] & (known ? ~known->impl[k] : ~(uint64_t)0);
         ls_cover(r, r->can_f, false, mask);
+        if (undecided(r, r->can_f, mask) && up_base(r)) {
+            up_decide(r, r->can_f, false, mask);
+            up_cover(r, r->can_f, false, mask);
+        }
         while ((res = cover_step(r, r->can_f, false, mask)) == 10)
             ls_cover(r, r->can_f, false, mask);
     }
-    free(mask);
+    free(mask); /* the propagation stays, for the explanations */
     return res == 0 || res == 20 ? 0 : CPQD_EINTERNAL;
 }
 
@@ -925,52 +1123,6 @@ static int reason_fill(const sv_run *r, const size_t *chs, size_t nchs, const si
     return 0;
 }
 
-/* Deletion over set[0..*n) (choices, or selectors when sel), the other
- * set fixed; each UNSAT answer shrinks both to the failed assumptions. */
-static void minimise(sv_run *r, int q, size_t *chs, size_t *nchs, size_t *sels, size_t *nsels,
-                     bool sel, bool *trunc)
-{
-    size_t *set = sel ? sels : chs, *n = sel ? nsels : nchs;
-    size_t *test = malloc((*n ? *n : 1) * sizeof(size_t));
-    if (!test) {
-        *trunc = true;
-        return;
-    }
-    size_t i = 0;
-    while (i < *n) {
-        if (r->spent >= r->c->budget) {
-            *trunc = true;
-            break;
-        }
-        size_t nt = 0;
-        for (size_t k = 0; k < *n; k++)
-            if (k != i)
-                test[nt++] = set[k];
-        r->spent++;
-        int res = sel ? run_solve(r, chs, *nchs, q, test, nt, SV_EXPLAIN_CONFLICTS)
-                      : run_solve(r, test, nt, q, NULL, 0, SV_EXPLAIN_CONFLICTS);
-        if (res == 20) {
-            memcpy(set, test, nt * sizeof(size_t));
-            *n = nt;
-            keep_failed(r, set, n, sel);
-            if (!sel) {
-                /* every selector was assumed: take the new call's core */
-                *nsels = r->m->nsels;
-                for (size_t k = 0; k < *nsels; k++)
-                    sels[k] = k;
-                keep_failed(r, sels, nsels, true);
-            }
-            continue;
-        }
-        if (res == 10 && !sel)
-            witness_take(r); /* all selectors assumed: a valid configuration */
-        if (res == 0)
-            *trunc = true;
-        i++;
-    }
-    free(test);
-}
-
 /* Switches r to the explanation solver (created on first use). */
 static int use_xsat(sv_run *r)
 {
@@ -995,53 +1147,519 @@ static void use_sat(sv_run *r)
     r->guarded = false;
 }
 
-/* Explains why q (0: the choices themselves) cannot hold, on the
- * explanation solver. */
-static int explain_x(sv_run *r, int q, solver_explain lvl, solver_reason *out);
-
-static int explain(sv_run *r, int q, solver_explain lvl, solver_reason *out)
+/* The propagation engine of the slot and what goes with it, on first
+ * use: the value index of every SAT variable, remembered reasons, a
+ * buffer for repaired models. */
+static int xp_init(sv_run *r)
 {
-    int rc = use_xsat(r);
-    if (rc)
-        return rc;
-    rc = explain_x(r, q, lvl, out);
-    use_sat(r);
-    return rc;
+    sv_slot *sl = r->sl;
+    const solver_model *m = r->m;
+    if (sl->up)
+        return 0;
+    sl->vidx = malloc(((size_t)m->nsat + 1) * sizeof(size_t));
+    sl->chmark = calloc((size_t)m->nsat + 1, sizeof(uint32_t));
+    sl->rc = calloc(m->nvals ? m->nvals : 1, sizeof(sv_rc *));
+    sl->nvals_rc = m->nvals;
+    sl->diff = malloc(((size_t)m->nsat + 1) * sizeof(int));
+#ifdef CPQD_TESTING
+    if (!(sl->tmodel = malloc((size_t)m->nsat + 1)))
+        return CPQD_ENOMEM;
+#endif
+    if (!sl->vidx || !sl->chmark || !sl->rc || !sl->diff ||
+        !(sl->up = sv_up_new(m)))
+        return CPQD_ENOMEM;
+    for (size_t v = 0; v <= (size_t)m->nsat; v++)
+        sl->vidx[v] = SIZE_MAX;
+    for (size_t i = 0; i < m->nvals; i++)
+        sl->vidx[m->vlit[i]] = i;
+    return 0;
 }
 
-static int explain_x(sv_run *r, int q, solver_explain lvl, solver_reason *out)
+/* Per request scratch for explanations (xs_init before the first). */
+static int xs_init(sv_run *r)
+{
+    sv_xs *x = &r->xs;
+    const solver_model *m = r->m;
+    if (x->lits)
+        return 0;
+    int rc = xp_init(r);
+    if (rc)
+        return rc;
+    size_t nl = 2 * r->nch + 2, nc = r->nch ? r->nch : 1, ns = m->nsels ? m->nsels : 1;
+    x->lits = malloc(nl * sizeof(int));
+    x->chs = malloc(nc * sizeof(size_t));
+    x->sels = malloc(ns * sizeof(size_t));
+    x->test = malloc((nc > ns ? nc : ns) * sizeof(size_t));
+    x->core.lits = malloc(nl * sizeof(int));
+    x->core.sels = malloc(ns * sizeof(size_t));
+    if (!x->lits || !x->chs || !x->sels || !x->test || !x->core.lits || !x->core.sels)
+        return CPQD_ENOMEM;
+    /* choice literal -> first choice with it, for remembered reasons */
+    for (size_t i = 0; i < r->nch; i++) {
+        int l = choice_lit(r, i);
+        uint32_t *mk = &r->sl->chmark[l < 0 ? -l : l];
+        if (!*mk)
+            *mk = (uint32_t)i + 1;
+    }
+    return 0;
+}
+
+static void xs_fini(sv_run *r)
+{
+    sv_xs *x = &r->xs;
+    for (size_t i = 0; r->sl && r->sl->chmark && x->lits && i < r->nch; i++) {
+        int l = choice_lit(r, i);
+        r->sl->chmark[l < 0 ? -l : l] = 0;
+    }
+    free(x->lits);
+    free(x->chs);
+    free(x->sels);
+    free(x->test);
+    free(x->core.lits);
+    free(x->core.sels);
+    memset(x, 0, sizeof(*x));
+}
+
+/* The quantity literal of choice i, or 0. */
+static int choice_qlit(const sv_run *r, size_t i)
+{
+    return r->qv[i] != SIZE_MAX ? r->m->vlit[r->qv[i]] : 0;
+}
+
+/* The assumption literals of choices chs[0..n) (the quantities too), then
+ * q if non-zero; returns how many. */
+static size_t lits_of(const sv_run *r, const size_t *chs, size_t n, int q, int *out)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        out[k++] = choice_lit(r, chs[i]);
+        if (choice_qlit(r, chs[i]))
+            out[k++] = choice_qlit(r, chs[i]);
+    }
+    if (q)
+        out[k++] = q;
+    return k;
+}
+
+/* The choices among cand[0..n) (ascending) whose literals a propagation
+ * core used, a repeated choice once; returns how many went to out (which
+ * may be cand). */
+static size_t core_choices(const sv_run *r, const sv_up_core *core, const size_t *cand, size_t n,
+                           size_t *out)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        int l = choice_lit(r, cand[i]), ql = choice_qlit(r, cand[i]);
+        bool in = false;
+        for (size_t j = 0; j < core->nlits && !in; j++)
+            in = core->lits[j] == l || (ql && core->lits[j] == ql);
+        for (size_t j = 0; in && j < k; j++)
+            in = !(choice_lit(r, out[j]) == l && choice_qlit(r, out[j]) == ql);
+        if (in)
+            out[k++] = cand[i];
+    }
+    return k;
+}
+
+/* Whether a pooled witness (a valid configuration) satisfies the value
+ * literals lits[0..n): then they hold together with every constraint. */
+static bool pool_has(sv_run *r, const int *lits, size_t n)
+{
+    sv_slot *sl = r->sl;
+    for (size_t w = 0; w < sl->nwit; w++) {
+        const uint64_t *wit = sl->wit + w * sl->words;
+        size_t k = 0;
+        while (k < n && bit(wit, sl->vidx[lits[k] < 0 ? -lits[k] : lits[k]]) == (lits[k] > 0))
+            k++;
+        if (k == n) {
+            sl->wlast[w] = r->c->tick; /* useful: stays */
+            return true;
+        }
+    }
+    return false;
+}
+
+static int lit_cmp(const void *a, const void *b);
+
+/* Pools the valid configuration found by propagation: w (per SAT
+ * variable) but for the literals diff[0..nd); wbits: w's value bits, if
+ * known (else read from w). Returns the witness. Test builds check it
+ * against every clause first. */
+static uint64_t *pool_diff(sv_run *r, const signed char *w, const uint64_t *wbits,
+                           const int *diff, size_t nd)
+{
+    sv_slot *sl = r->sl;
+    const solver_model *m = r->m;
+#ifdef CPQD_TESTING
+    memcpy(sl->tmodel, w, (size_t)m->nsat + 1);
+    for (size_t k = 0; k < nd; k++)
+        sl->tmodel[diff[k] < 0 ? -diff[k] : diff[k]] = diff[k] > 0;
+    if (sv_up_violated(sl->up, sl->tmodel, NULL, 0) != 0)
+        abort(); /* a witness that is not one: never to be trusted */
+#endif
+    uint64_t *wit = pool_slot(r);
+    if (wbits)
+        memcpy(wit, wbits, sl->words * sizeof(uint64_t));
+    else
+        for (size_t i = 0; i < m->nvals; i++)
+            if (w[m->vlit[i]] > 0)
+                bit_set(wit, i);
+    for (size_t k = 0; k < nd; k++) {
+        size_t i = sl->vidx[diff[k] < 0 ? -diff[k] : diff[k]];
+        if (i == SIZE_MAX)
+            continue;
+        if (diff[k] > 0)
+            bit_set(wit, i);
+        else
+            wit[i / 64] &= ~((uint64_t)1 << (i % 64));
+    }
+    return wit;
+}
+
+/* Whether a remembered result had value q not excluded under choices
+ * that include the literals lits[0..nl): a valid configuration has them
+ * and q. */
+static bool prefix_has(sv_run *r, const int *lits, size_t nl, int q)
+{
+    size_t vi = r->sl->vidx[q];
+    for (size_t e = 0; e < SV_PREFIXES; e++) {
+        const sv_prefix *p = &r->sl->pre[e];
+        if (!p->used || p->n < nl || bit(p->excl, vi))
+            continue;
+        size_t k = 0;
+        while (k < nl && bsearch(&lits[k], p->lits, p->n, sizeof(int), lit_cmp))
+            k++;
+        if (k == nl)
+            return true;
+    }
+    return false;
+}
+
+/* Can the literals lits[0..nl) hold with the constraints of sels[0..ns)
+ * on (every one when sels is NULL)? Propagation answers no (-1, the core
+ * in r->xs.core), or yes (1) when repairing the valid-domain local
+ * search's assignment (a valid configuration, that of the choices) into
+ * one that has them works; a valid configuration found so (sels NULL) is
+ * pooled. 0: not known. */
+static int xtest(sv_run *r, const int *lits, size_t nl, const size_t *sels, size_t ns)
+{
+    sv_slot *sl = r->sl;
+    const signed char *w = ls_valid(sl->ls);
+    size_t nd = 0;
+    /* the repair alone first when few constraints are on (then it
+     * usually works); with every constraint on, the values tested are
+     * excluded under more choices and usually still under these: found by
+     * propagation */
+    int res = w && sels && sv_up_patch(sl->up, lits, nl, sels, ns, w, SV_PATCH_FLIPS) ? 1 : 0;
+    if (!res)
+        res = sv_up_test(sl->up, lits, nl, sels, ns, w, SV_REPAIR_DECISIONS, &r->xs.core,
+                         sels ? NULL : sl->diff, &nd);
+    if (res > 0 && !sels)
+        pool_diff(r, w, NULL, sl->diff, nd);
+    return res;
+}
+
+/* ---- remembered reasons ----
+ * A minimal reason of value v is minimal whatever the other choices: its
+ * choices and constraints exclude v, and without any one of them v has a
+ * configuration (with every constraint on, for a choice; with the other
+ * constraints of the reason, for a constraint). So it stays a minimal
+ * reason of v in every request that has its choices: remembered per
+ * value, it serves the next steps of a session (choices are added, v
+ * stays excluded) and other sessions that make the same choices. */
+
+static void rc_clear(sv_slot *sl, size_t nvals)
+{
+    for (size_t i = 0; sl->rc && i < nvals; i++)
+        while (sl->rc[i]) {
+            sv_rc *e = sl->rc[i];
+            sl->rc[i] = e->next;
+            free(e);
+        }
+    sl->rc_bytes = 0;
+}
+
+/* The choice of this request with literal l and quantity literal ql, or
+ * SIZE_MAX. */
+static size_t rc_choice(const sv_run *r, int l, int ql)
+{
+    uint32_t mk = r->sl->chmark[l < 0 ? -l : l];
+    if (mk && choice_lit(r, mk - 1) == l && choice_qlit(r, mk - 1) == ql)
+        return mk - 1;
+    for (size_t i = 0; mk && i < r->nch; i++) /* the same option twice, other quantities */
+        if (choice_lit(r, i) == l && choice_qlit(r, i) == ql)
+            return i;
+    return SIZE_MAX;
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* A remembered reason of value vi (full: with its constraints) whose
+ * choices this request has: into chs/sels. */
+static bool rc_find(sv_run *r, size_t vi, bool full, size_t *chs, size_t *nchs, size_t *sels,
+                    size_t *nsels)
+{
+    for (sv_rc *e = r->sl->rc[vi]; e; e = e->next) {
+        if (full && !e->full)
+            continue;
+        size_t k = 0;
+        for (; k < e->nch; k++)
+            if ((chs[k] = rc_choice(r, e->data[2 * k], e->data[2 * k + 1])) == SIZE_MAX)
+                break;
+        if (k < e->nch)
+            continue;
+        qsort(chs, k, sizeof(size_t), cmp_size);
+        *nchs = k;
+        *nsels = 0;
+        for (size_t i = 0; full && i < e->nsel; i++)
+            sels[(*nsels)++] = (size_t)e->data[2 * e->nch + i];
+        e->used = r->c->tick;
+        return true;
+    }
+    return false;
+}
+
+/* Remembers a minimal reason of value vi (best effort). */
+static void rc_store(sv_run *r, size_t vi, const size_t *chs, size_t nchs, const size_t *sels,
+                     size_t nsels, bool full)
+{
+    sv_slot *sl = r->sl;
+    size_t n = 0, bytes = sizeof(sv_rc) + (2 * nchs + (full ? nsels : 0)) * sizeof(int);
+    sv_rc **lru = NULL;
+    for (sv_rc **p = &sl->rc[vi]; *p; p = &(*p)->next, n++)
+        if (!lru || (*p)->used < (*lru)->used)
+            lru = p;
+    if (n >= SV_RC_PER && lru) {
+        sv_rc *old = *lru;
+        *lru = old->next;
+        sl->rc_bytes -= sizeof(sv_rc) + (2 * old->nch + old->nsel) * sizeof(int);
+        free(old);
+    }
+    if (sl->rc_bytes + bytes > SV_RC_BYTES)
+        rc_clear(sl, r->m->nvals); /* bounded: start again */
+    sv_rc *e = malloc(bytes);
+    if (!e)
+        return;
+    e->used = r->c->tick;
+    e->nch = (uint32_t)nchs;
+    e->nsel = full ? (uint32_t)nsels : 0;
+    e->full = full;
+    for (size_t k = 0; k < nchs; k++) {
+        e->data[2 * k] = choice_lit(r, chs[k]);
+        e->data[2 * k + 1] = choice_qlit(r, chs[k]);
+    }
+    for (size_t k = 0; full && k < nsels; k++)
+        e->data[2 * nchs + k] = (int)sels[k];
+    e->next = sl->rc[vi];
+    sl->rc[vi] = e;
+    sl->rc_bytes += bytes;
+}
+
+/* ---- minimal reasons ---- */
+
+/* The selectors of a propagation core, ascending (the deletions below
+ * test elements in order: a shrunk set keeps the tested ones first). */
+static size_t sels_of(const sv_up_core *core, size_t *out)
+{
+    memmove(out, core->sels, core->nsels * sizeof(size_t));
+    qsort(out, core->nsels, sizeof(size_t), cmp_size);
+    return core->nsels;
+}
+
+/* Runs propagation on choices chs[0..n) (every choice when chs is NULL)
+ * and q, with the constraints of sels[0..ns) on (every one when sels is
+ * NULL); the core in r->xs.core. */
+static bool up_test(sv_run *r, const size_t *chs, size_t n, int q, const size_t *sels, size_t ns)
+{
+    int *lits = r->xs.lits;
+    size_t nl = 0;
+    if (chs) {
+        nl = lits_of(r, chs, n, q, lits);
+    } else {
+        for (size_t i = 0; i < r->nch; i++)
+            lits[nl++] = choice_lit(r, i);
+        for (size_t i = 0; i < r->nch; i++)
+            if (choice_qlit(r, i))
+                lits[nl++] = choice_qlit(r, i);
+        if (q)
+            lits[nl++] = q;
+    }
+    return sv_up_refute(r->sl->up, lits, nl, sels, sels ? ns : 0, &r->xs.core);
+}
+
+/* Explains why q (0: the choices themselves) cannot hold: a minimal set
+ * of choices (each needed with every constraint on) and, for
+ * SOLVER_EXPLAIN_FULL, of selectors (each needed with those choices).
+ * first: a propagation core already found, or NULL.
+ *
+ * Each test "can these hold together?" is answered by the cheapest
+ * proof that applies: a pooled witness or local search (they can), a
+ * propagation conflict (they cannot, and its core shrinks the set at
+ * once), else a SAT call (counted against the budget; its failed
+ * assumptions shrink the set). Deletion, so each element kept has been
+ * shown necessary. */
+static int explain(sv_run *r, int q, const sv_up_core *first, solver_explain lvl,
+                   solver_reason *out)
 {
     const solver_model *m = r->m;
-    size_t *chs = malloc((r->nch ? r->nch : 1) * sizeof(size_t));
-    size_t *sels = malloc((m->nsels ? m->nsels : 1) * sizeof(size_t));
-    size_t nchs = r->nch, nsels = m->nsels;
-    bool trunc = false;
-    int rc = CPQD_ENOMEM;
-    if (!chs || !sels)
-        goto out;
-    for (size_t i = 0; i < nchs; i++)
-        chs[i] = i;
-    for (size_t i = 0; i < nsels; i++)
-        sels[i] = i;
-    r->spent++;
-    int res = run_solve(r, NULL, 0, q, NULL, 0, SV_EXPLAIN_CONFLICTS);
-    if (res == 20) {
+    int rc = xs_init(r);
+    if (rc)
+        return rc;
+    sv_xs *x = &r->xs;
+    size_t *chs = x->chs, *sels = x->sels, *test = x->test, nchs = 0, nsels = 0;
+    bool full = lvl == SOLVER_EXPLAIN_FULL, trunc = false, known = false;
+    size_t vi = q ? r->sl->vidx[q] : SIZE_MAX;
+    int res;
+    bool remembered = vi != SIZE_MAX && rc_find(r, vi, full, chs, &nchs, sels, &nsels);
+    if (remembered)
+        goto fill;
+    /* a sufficient set: a propagation conflict, else the SAT solver's core */
+    if (!first && up_test(r, NULL, 0, q, NULL, 0))
+        first = &x->core;
+    if (first) {
+        nsels = sels_of(first, sels); /* before test, which first->sels may be */
+        for (size_t i = 0; i < r->nch; i++)
+            test[i] = i;
+        nchs = core_choices(r, first, test, r->nch, chs);
+        known = true;
+    } else {
+        nchs = r->nch;
+        nsels = m->nsels;
+        for (size_t i = 0; i < nchs; i++)
+            chs[i] = i;
+        for (size_t i = 0; i < nsels; i++)
+            sels[i] = i;
+        if (r->spent >= r->c->budget) {
+            trunc = true; /* all choices, all constraints: sufficient */
+            goto fill;
+        }
+        if ((rc = use_xsat(r)))
+            return rc;
+        r->spent++;
+        res = run_solve(r, NULL, 0, q, NULL, 0, SV_EXPLAIN_CONFLICTS);
+        if (res != 20) {
+            trunc = true; /* out of conflicts: all choices, all constraints */
+            goto fill;
+        }
         keep_failed(r, chs, &nchs, false);
         keep_failed(r, sels, &nsels, true);
-        minimise(r, q, chs, &nchs, sels, &nsels, false, &trunc);
-        if (lvl == SOLVER_EXPLAIN_FULL)
-            minimise(r, q, chs, &nchs, sels, &nsels, true, &trunc);
-    } else {
-        trunc = true; /* out of conflicts: all choices, all constraints */
+        known = true;
     }
-    if (lvl != SOLVER_EXPLAIN_FULL)
+    /* the choices, every constraint on */
+    for (size_t i = 0; i < nchs;) {
+        size_t nt = 0;
+        for (size_t k = 0; k < nchs; k++)
+            if (k != i)
+                test[nt++] = chs[k];
+        size_t nl = lits_of(r, test, nt, q, x->lits);
+        if (pool_has(r, x->lits, nl) || (q && prefix_has(r, x->lits, nl - 1, q))) {
+            i++;
+            continue;
+        }
+        int t = xtest(r, x->lits, nl, NULL, 0);
+        if (t > 0) {
+            i++;
+            continue;
+        }
+        if (t < 0) {
+            nchs = core_choices(r, &x->core, test, nt, chs);
+            nsels = sels_of(&x->core, sels);
+            known = true;
+            continue;
+        }
+        if (r->spent >= r->c->budget) {
+            trunc = true;
+            break;
+        }
+        use_sat(r);
+        r->spent++;
+        res = run_solve(r, test, nt, q, NULL, 0, SV_EXPLAIN_CONFLICTS);
+        if (res == 20) {
+            memcpy(chs, test, nt * sizeof(size_t));
+            nchs = nt;
+            keep_failed(r, chs, &nchs, false);
+            known = false;
+            continue;
+        }
+        if (res == 10)
+            witness_take(r); /* every constraint on: a valid configuration */
+        else
+            trunc = true;
+        i++;
+    }
+    if (!full)
+        goto fill;
+    /* the constraints of those choices */
+    if (!known && up_test(r, chs, nchs, q, NULL, 0)) {
+        nsels = sels_of(&x->core, sels);
+        known = true;
+    }
+    if (!known && r->spent < r->c->budget) {
+        if ((rc = use_xsat(r)))
+            return rc;
+        r->spent++;
+        res = run_solve(r, chs, nchs, q, NULL, 0, SV_EXPLAIN_CONFLICTS);
+        nsels = m->nsels;
+        for (size_t i = 0; i < nsels; i++)
+            sels[i] = i;
+        if (res == 20) {
+            keep_failed(r, sels, &nsels, true);
+            known = true;
+        }
+    }
+    if (!known) {
+        trunc = true;
+        nsels = m->nsels;
+        for (size_t i = 0; i < nsels; i++)
+            sels[i] = i;
+        goto fill;
+    }
+    for (size_t i = 0; i < nsels;) {
+        size_t nt = 0;
+        for (size_t k = 0; k < nsels; k++)
+            if (k != i)
+                test[nt++] = sels[k];
+        size_t nl = lits_of(r, chs, nchs, q, x->lits);
+        int t = xtest(r, x->lits, nl, test, nt);
+        if (t < 0) {
+            nsels = sels_of(&x->core, sels); /* a subset of test: order kept */
+            continue;
+        }
+        if (t > 0) {
+            i++;
+            continue;
+        }
+        if (r->spent >= r->c->budget) {
+            trunc = true;
+            break;
+        }
+        if ((rc = use_xsat(r)))
+            return rc;
+        r->spent++;
+        res = run_solve(r, chs, nchs, q, test, nt, SV_EXPLAIN_CONFLICTS);
+        if (res == 20) {
+            memcpy(sels, test, nt * sizeof(size_t));
+            nsels = nt;
+            keep_failed(r, sels, &nsels, true);
+            continue;
+        }
+        if (res == 0)
+            trunc = true;
+        i++;
+    }
+fill:
+    use_sat(r);
+    if (!full)
         nsels = 0;
     rc = reason_fill(r, chs, nchs, sels, nsels, out);
     out->truncated = trunc;
     r->truncated |= trunc;
-out:
-    free(chs);
-    free(sels);
+    if (!rc && !trunc && vi != SIZE_MAX && !remembered)
+        rc_store(r, vi, chs, nchs, sels, nsels, full);
     return rc;
 }
 
@@ -1149,18 +1767,86 @@ static void fill_states(const sv_run *r, solver_result *out)
     }
 }
 
+/* Every excluded value's reason: remembered ones first; then, for the
+ * others, propagation of the choices once (every constraint on) gives
+ * most of their first cores at the cost of a conflict analysis each;
+ * then each is minimised (explain). */
 static int explain_values(sv_run *r, solver_explain lvl, solver_result *out)
 {
     const solver_model *m = r->m;
     solver_value_result *block = out->values[0];
-    for (size_t i = 0; i < m->nvals; i++) {
+    int rc = xs_init(r);
+    if (rc)
+        return rc;
+    sv_xs *x = &r->xs;
+    bool full = lvl == SOLVER_EXPLAIN_FULL;
+    size_t *todo = malloc((m->nvals ? m->nvals : 1) * sizeof(size_t)), ntodo = 0;
+    size_t *at = malloc((m->nvals ? m->nvals : 1) * sizeof(size_t));
+    int *cores = NULL;
+    size_t ncores = 0, capcores = 0;
+    if (!todo || !at) {
+        rc = CPQD_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < m->nvals && !rc; i++) {
         if (block[i].state != SOLVER_EXCLUDED)
             continue;
-        int rc = explain(r, m->vlit[i], lvl, &block[i].reason);
-        if (rc)
-            return rc;
+        size_t nchs = 0, nsels = 0;
+        if (rc_find(r, i, full, x->chs, &nchs, x->sels, &nsels)) {
+                rc = reason_fill(r, x->chs, nchs, x->sels, full ? nsels : 0, &block[i].reason);
+        } else {
+            todo[ntodo++] = i;
+        }
     }
-    return 0;
+    if (!rc && ntodo && up_base(r)) {
+        for (size_t k = 0; k < ntodo; k++) {
+            at[k] = SIZE_MAX;
+            if (!sv_up_refute_lit(r->sl->up, m->vlit[todo[k]], &x->core))
+                continue;
+            size_t need = 2 + x->core.nlits + x->core.nsels;
+            if (ncores + need > capcores) {
+                size_t nc = capcores ? 2 * capcores : 4096;
+                while (nc < ncores + need)
+                    nc *= 2;
+                int *p = realloc(cores, nc * sizeof(int));
+                if (!p)
+                    continue; /* explain finds its own */
+                cores = p;
+                capcores = nc;
+            }
+            at[k] = ncores;
+            cores[ncores++] = (int)x->core.nlits;
+            memcpy(cores + ncores, x->core.lits, x->core.nlits * sizeof(int));
+            ncores += x->core.nlits;
+            cores[ncores++] = (int)x->core.nsels;
+            for (size_t j = 0; j < x->core.nsels; j++)
+                cores[ncores++] = (int)x->core.sels[j];
+        }
+    } else {
+        for (size_t k = 0; k < ntodo; k++)
+            at[k] = SIZE_MAX;
+    }
+    up_unbase(r); /* explain uses propagation from scratch */
+    for (size_t k = 0; k < ntodo && !rc; k++) {
+        sv_up_core first = {0}, *fp = NULL;
+        if (at[k] != SIZE_MAX) {
+            /* into the core scratch of explain's own first step */
+            const int *c = cores + at[k];
+            first.lits = (int *)(c + 1);
+            first.nlits = (size_t)c[0];
+            first.nsels = (size_t)c[1 + c[0]];
+            first.sels = x->test; /* explain copies them before using test */
+            for (size_t j = 0; j < first.nsels; j++)
+                x->test[j] = (size_t)c[2 + c[0] + j];
+            fp = &first;
+        }
+        rc = explain(r, m->vlit[todo[k]], fp, lvl, &block[todo[k]].reason);
+    }
+out:
+    free(todo);
+    free(at);
+    free(cores);
+    return rc;
 }
 
 /* ---- completeness and BOM ---- */
@@ -1339,7 +2025,7 @@ static int configure_run(sv_run *r, const solver_choice *choices, solver_explain
             free(lits);
         if (res == 20) {
             out->consistent = false;
-            return explain(r, 0, explain_lvl == SOLVER_EXPLAIN_FULL ? SOLVER_EXPLAIN_FULL
+            return explain(r, 0, NULL, explain_lvl == SOLVER_EXPLAIN_FULL ? SOLVER_EXPLAIN_FULL
                                                                       : SOLVER_EXPLAIN_CHOICES,
                            &out->conflict);
         }
@@ -1399,13 +2085,14 @@ int solver_why(solver_ctx *c, const solver_model *m, const solver_choice *choice
         witness_take(&r);
     } else if (res == 20) {
         *excluded = true;
-        rc = explain(&r, q, SOLVER_EXPLAIN_FULL, out);
+        rc = explain(&r, q, NULL, SOLVER_EXPLAIN_FULL, out);
     } else {
         rc = CPQD_EINTERNAL;
     }
 out:
     if (rc)
         reason_fini(out);
+    xs_fini(&r);
     free(r.cv);
     free(r.qv);
     free(r.cneg);
@@ -1445,8 +2132,10 @@ int solver_configure(solver_ctx *c, const solver_model *m, const solver_choice *
         r.ls_budget = SV_LS_WORK * r.sl->ls->nlits + SV_LS_WORK_MIN;
     }
     rc = configure_run(&r, choices, explain_lvl, out);
+    up_unbase(&r);
     ls_release(&r);
 out:
+    xs_fini(&r);
     out->sat_calls = r.calls;
     out->witness_hits = r.hits;
     out->truncated = r.truncated;

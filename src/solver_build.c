@@ -427,72 +427,77 @@ static int sb_unfold(sb *b, const cat_product *p, const char *path, size_t paren
 
 /* ---- paths and values ---- */
 
-/* Resolves a constraint path relative to instance inst: the variable, or
- * SIZE_MAX. */
-/* A product's attributes sorted by id (imported feature models have
+/* A product's attributes by id, hashed (imported feature models have
  * thousands of attributes and constraints naming them). */
 typedef struct sb_aidx {
     const cat_product *p;
-    size_t *ord;
+    size_t *slot; /* attribute index, or SIZE_MAX: open addressing */
+    size_t mask;
 } sb_aidx;
 
 #define SB_AIDX_MIN 16 /* attributes from which a product gets an index */
 
-static int aidx_cmp(const void *pa, const void *pb, void *ctx)
+static uint64_t id_hash(const char *s, size_t n)
 {
-    const cat_product *p = ctx;
-    size_t a = *(const size_t *)pa, c = *(const size_t *)pb;
-    int r = strcmp(p->attrs[a].attr->id, p->attrs[c].attr->id);
-    return r ? r : (a > c) - (a < c); /* equal ids: the first one first, as a scan finds it */
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    return h;
 }
 
-/* Index of attribute id s[0..n) of product p, or SIZE_MAX. */
+static bool id_is(const char *id, const char *s, size_t n)
+{
+    return strncmp(id, s, n) == 0 && id[n] == '\0';
+}
+
+/* Index of attribute id s[0..n) of product p (the first one with that
+ * id), or SIZE_MAX. */
 static size_t sb_attr_find(sb *b, const cat_product *p, const char *s, size_t n)
 {
-    const size_t *ord = NULL;
-    for (size_t k = 0; p->nattrs >= SB_AIDX_MIN && k < b->naidx && !ord; k++)
+    const sb_aidx *ix = NULL;
+    for (size_t k = 0; p->nattrs >= SB_AIDX_MIN && k < b->naidx && !ix; k++)
         if (b->aidx[k].p == p)
-            ord = b->aidx[k].ord;
-    if (!ord && p->nattrs >= SB_AIDX_MIN) {
+            ix = &b->aidx[k];
+    if (!ix && p->nattrs >= SB_AIDX_MIN) {
         void *q = grow(b->aidx, &b->cap_aidx, b->naidx + 1, sizeof(*b->aidx));
-        size_t *o = malloc(p->nattrs * sizeof(size_t));
+        size_t cap = 16;
+        while (cap < 2 * p->nattrs)
+            cap *= 2;
+        size_t *slot = malloc(cap * sizeof(size_t));
         if (q)
             b->aidx = q;
-        if (q && o) {
-            for (size_t i = 0; i < p->nattrs; i++)
-                o[i] = i;
-            qsort_r(o, p->nattrs, sizeof(size_t), aidx_cmp, (void *)p);
-            b->aidx[b->naidx++] = (sb_aidx){p, o};
-            ord = o;
+        if (q && slot) {
+            for (size_t i = 0; i < cap; i++)
+                slot[i] = SIZE_MAX;
+            for (size_t i = 0; i < p->nattrs; i++) {
+                const char *id = p->attrs[i].attr->id;
+                size_t h = (size_t)id_hash(id, strlen(id)) & (cap - 1);
+                while (slot[h] != SIZE_MAX && strcmp(p->attrs[slot[h]].attr->id, id) != 0)
+                    h = (h + 1) & (cap - 1);
+                if (slot[h] == SIZE_MAX) /* a repeated id keeps its first attribute */
+                    slot[h] = i;
+            }
+            b->aidx[b->naidx] = (sb_aidx){p, slot, cap - 1};
+            ix = &b->aidx[b->naidx++];
         } else {
-            free(o); /* no index: the linear scan below */
+            free(slot); /* no index: the linear scan below */
         }
     }
-    if (!ord) {
+    if (!ix) {
         for (size_t i = 0; i < p->nattrs; i++)
-            if (strlen(p->attrs[i].attr->id) == n && !memcmp(p->attrs[i].attr->id, s, n))
+            if (id_is(p->attrs[i].attr->id, s, n))
                 return i;
         return SIZE_MAX;
     }
-    size_t lo = 0, hi = p->nattrs;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        const char *id = p->attrs[ord[mid]].attr->id;
-        int c = strncmp(id, s, n);
-        if (c == 0 && id[n] != '\0')
-            c = 1;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
+    for (size_t h = (size_t)id_hash(s, n) & ix->mask;; h = (h + 1) & ix->mask) {
+        size_t i = ix->slot[h];
+        if (i == SIZE_MAX || id_is(p->attrs[i].attr->id, s, n))
+            return i;
     }
-    /* lo: the first id not below s */
-    if (lo < p->nattrs && strncmp(p->attrs[ord[lo]].attr->id, s, n) == 0 &&
-        p->attrs[ord[lo]].attr->id[n] == '\0')
-        return ord[lo];
-    return SIZE_MAX;
 }
 
+/* Resolves a constraint path relative to instance inst: the variable, or
+ * SIZE_MAX. */
 static size_t sb_resolve(sb *b, size_t inst, const char *path)
 {
     const solver_model *m = b->m;
@@ -1471,7 +1476,7 @@ static void sb_fini(sb *b)
     free(b->nment);
     free(b->cap_ment);
     for (size_t k = 0; k < b->naidx; k++)
-        free(b->aidx[k].ord);
+        free(b->aidx[k].slot);
     free(b->aidx);
 }
 

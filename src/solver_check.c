@@ -75,11 +75,13 @@ static bool local_unsat(CCaDiCaL *sat, const solver_model *m, size_t J, int x)
 }
 
 /* Root constraints that can never hold with only the BOM structure and
- * the group cardinalities. One SAT call with everything on settles the
- * usual case (each constraint holds in that configuration); otherwise
- * the same covering as for valid domains, over the selectors: "one of
- * the constraints not yet seen on is on", with the group selectors
- * assumed, until UNSAT proves every remaining one impossible. */
+ * the group cardinalities, for a product without valid configuration
+ * (with one, each constraint holds in it). One SAT call with everything
+ * on settles the usual case (each constraint holds in that
+ * configuration); otherwise the same covering as for valid domains, over
+ * the selectors: "one of the constraints not yet seen on is on", with the
+ * group selectors assumed, until UNSAT proves every remaining one
+ * impossible. */
 static int check_constraints(CCaDiCaL *sat, const solver_model *m, cpqd_errs *errors)
 {
     bool *held = calloc(m->nsels ? m->nsels : 1, sizeof(bool));
@@ -127,10 +129,18 @@ static int check_constraints(CCaDiCaL *sat, const solver_model *m, cpqd_errs *er
 
 typedef struct ck {
     const solver_model *m;
-    CCaDiCaL *sat;
+    CCaDiCaL *sat; /* the guarded clauses, on first use (ck_sat) */
     const solver_result *r;
     cpqd_errs *errors, *notes;
 } ck;
+
+/* The guarded solver of k, loaded on first use; NULL on ENOMEM. */
+static CCaDiCaL *ck_sat(ck *k)
+{
+    if (!k->sat && (k->sat = ccadical_init()))
+        sv_load_solver(k->m, k->sat, true);
+    return k->sat;
+}
 
 /* Whether the option activating var v's instance is dead (reported above). */
 static bool under_dead(const ck *k, size_t v)
@@ -140,7 +150,7 @@ static bool under_dead(const ck *k, size_t v)
            k->r->values[k->m->insts[I].opt_var][k->m->insts[I].opt_value].state == SOLVER_EXCLUDED;
 }
 
-static int report_value(const ck *k, size_t v, size_t i)
+static int report_value(ck *k, size_t v, size_t i)
 {
     const solver_model *m = k->m;
     const solver_var *sv = &m->vars[v];
@@ -152,8 +162,12 @@ static int report_value(const ck *k, size_t v, size_t i)
     if (dead ? under_dead(k, v) : sv->kind != SOLVER_VAR_GROUP || sv->group->min >= sv->nvalues)
         return 0;
     int lit = sv_lit(m, v, i);
-    if (I != 0 && local_unsat(k->sat, m, I, dead ? lit : -lit))
-        return 0;
+    if (I != 0) {
+        if (!ck_sat(k))
+            return CPQD_ENOMEM;
+        if (local_unsat(k->sat, m, I, dead ? lit : -lit))
+            return 0;
+    }
     char *why = dead ? reason_text(&vr->reason) : NULL;
     if (dead && !why)
         return CPQD_ENOMEM;
@@ -181,18 +195,20 @@ static int report_value(const ck *k, size_t v, size_t i)
 int solver_check(const solver_model *m, cpqd_errs *errors, cpqd_errs *notes)
 {
     solver_ctx *c = solver_ctx_new();
-    CCaDiCaL *sat = ccadical_init();
     solver_result r;
     memset(&r, 0, sizeof(r));
+    ck k = {m, NULL, &r, errors, notes};
     int rc = CPQD_ENOMEM;
-    if (!c || !sat)
-        goto out;
-    sv_load_solver(m, sat, true);
-    if ((rc = check_constraints(sat, m, errors)))
+    if (!c)
         goto out;
     if ((rc = solver_configure(c, m, NULL, 0, SOLVER_EXPLAIN_FULL, &r)))
         goto out;
     if (!r.consistent) {
+        /* constraints that can never hold come first; with a valid
+         * configuration there is none (each holds in it) */
+        rc = ck_sat(&k) ? check_constraints(k.sat, m, errors) : CPQD_ENOMEM;
+        if (rc)
+            goto out;
         char *why = reason_text(&r.conflict);
         const cat_pos *pos = &m->product->pos;
         rc = !why || errs_add(errors, CPQD_EINVAL, pos->file, pos->line, pos->col,
@@ -202,14 +218,13 @@ int solver_check(const solver_model *m, cpqd_errs *errors, cpqd_errs *notes)
         free(why);
         goto out;
     }
-    ck k = {m, sat, &r, errors, notes};
     for (size_t v = 0; v < m->nvars && !rc; v++)
         for (size_t i = 0; i < m->vars[v].nvalues && !rc; i++)
             rc = report_value(&k, v, i);
 out:
     solver_result_fini(&r);
-    if (sat)
-        ccadical_release(sat);
+    if (k.sat)
+        ccadical_release(k.sat);
     solver_ctx_free(c);
     return rc;
 }

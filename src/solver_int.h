@@ -110,6 +110,74 @@ void sv_load_solver(const solver_model *m, struct CCaDiCaL *sat, bool guarded);
  * ENOMEM. */
 int *sv_domain_clauses(const solver_model *m, size_t *nlits);
 
+/* ---- unit propagation for explanations (solver_up.c) ---- */
+
+typedef struct sv_up sv_up;
+
+/* What a refutation used: assumption literals (capacity: the number of
+ * assumptions + 1) and selector indexes (capacity: m->nsels). */
+typedef struct sv_up_core {
+    int *lits;
+    size_t nlits;
+    size_t *sels;
+    size_t nsels;
+} sv_up_core;
+
+/* The propagation index of model m; NULL on ENOMEM. */
+sv_up *sv_up_new(const solver_model *m);
+/* NULL is a no-op. */
+void sv_up_free(sv_up *u);
+/* Whether assuming assume[0..n) with the constraints of the selectors
+ * sels[0..nsels) on (every constraint when sels is NULL; group
+ * cardinalities are selectors too) leads to a conflict by unit
+ * propagation over the model's clauses; if so, core receives the
+ * assumptions and selectors the conflict used (they alone conflict). No
+ * conflict proves nothing. */
+bool sv_up_refute(sv_up *u, const int *assume, size_t n, const size_t *sels, size_t nsels,
+                  sv_up_core *core);
+/* sv_up_refute, and when propagation finds no conflict and w is not
+ * NULL, a look for a model: w (per SAT variable, 1 true else false) must
+ * satisfy every clause of the model with every constraint on (a valid
+ * configuration); the assignment tried is w except where propagation of
+ * the assumptions decided otherwise; only the clauses this changes are
+ * looked at, and each one false is made true by a decision on one of its
+ * free literals (propagated), at most max_decisions times. Returns -1
+ * (refuted: core), 1 (an assignment satisfies every clause that is on
+ * and the assumptions: a proof that they hold together; if diff is not
+ * NULL, its literals that differ from w go there, *ndiff of them, at
+ * most one per variable) or 0 (nothing proved). */
+int sv_up_test(sv_up *u, const int *assume, size_t n, const size_t *sels, size_t nsels,
+               const signed char *w, size_t max_decisions, sv_up_core *core, int *diff,
+               size_t *ndiff);
+/* Only the repair of sv_up_test, without propagation (cheaper when the
+ * answer is yes): w changed to make the assumptions true, then each
+ * clause that is on and false made true by changing one of its
+ * unchanged variables, at most max_flips changes. True: a model exists,
+ * as for sv_up_test. False proves nothing. */
+int sv_up_patch(sv_up *u, const int *assume, size_t n, const size_t *sels, size_t nsels,
+                const signed char *w, size_t max_flips);
+/* Many literals under the same assumptions, every constraint on: assumes
+ * assume[0..n) and propagates once (false, and nothing kept, if that
+ * conflicts already); then sv_up_refute_lit(l) tells, as sv_up_refute
+ * would with l added, whether l is refuted, and its core (the base's
+ * assumptions it used among its literals). sv_up_reset ends it; so does
+ * sv_up_refute. */
+bool sv_up_base(sv_up *u, const int *assume, size_t n);
+bool sv_up_refute_lit(sv_up *u, int l, sv_up_core *core);
+/* On top of sv_up_base, as sv_up_test with l added (no core). */
+int sv_up_test_lit(sv_up *u, int l, const signed char *w, size_t max_decisions, int *diff,
+                   size_t *ndiff);
+void sv_up_reset(sv_up *u);
+/* The clauses that are on (as for sv_up_refute) and false under a (1
+ * true, else false, per SAT variable). For checks. */
+size_t sv_up_violated(sv_up *u, const signed char *a, const size_t *sels, size_t nsels);
+/* Clauses looked at by propagation and repairs so far (a measure of
+ * work, for budgets). */
+size_t sv_up_work(const sv_up *u);
+/* The value of literal l after sv_up_base: 1 true, -1 false (so proved
+ * under the base's assumptions), 0 undecided. */
+int sv_up_val(const sv_up *u, int l);
+
 /* The snapshot's models in SKU order: writes up to cap to out, returns the
  * count. */
 size_t sv_snapshot_models(const cat_snapshot *s, const solver_model **out, size_t cap);

@@ -23,6 +23,7 @@
 
 #define RIG "tests/data/solver/rig"
 #define CHECK "tests/data/solver/check"
+#define PHP "tests/data/solver/php"
 
 /* ---- helpers ---- */
 
@@ -459,22 +460,43 @@ static void test_solver_reload_frees_solvers_of_older_snapshots(void **state)
     solver_ctx_free(ctx);
 }
 
+/* Propagation cannot prove the pigeonhole (tests/data/solver/php): each
+ * excluded mode needs a SAT call, which the budget counts. */
 static void test_solver_budget_truncates_explanations(void **state)
 {
-    fx *f = *state;
-    solver_ctx_set_budget(f->ctx, 1);
-    const char *c[] = {"acc=ACC-2", "base=B-L"};
-    assert_int_equal(configure(f->ctx, f->m, c, 2, SOLVER_EXPLAIN_FULL, &f->r), 0);
-    assert_true(f->r.truncated);
-    /* a truncated reason still excludes: it holds the core's choices */
-    const solver_value_result *p1 = val(f->m, &f->r, "ctl/CTL-B/sw/SW-X/proto", "P-1");
-    assert_int_equal(p1->state, SOLVER_EXCLUDED);
-    assert_true(p1->reason.truncated);
-    assert_true(p1->reason.nchoices >= 1);
-    solver_ctx_set_budget(f->ctx, 0);
-    solver_result_fini(&f->r);
-    assert_int_equal(configure(f->ctx, f->m, c, 2, SOLVER_EXPLAIN_FULL, &f->r), 0);
-    assert_false(f->r.truncated);
+    (void)state;
+    cat_snapshot *s = load_ok(PHP);
+    const solver_model *m = model_of(s, "PHP");
+    solver_ctx *ctx = solver_ctx_new();
+    solver_result r;
+    solver_ctx_set_budget(ctx, 1);
+    assert_int_equal(solver_configure(ctx, m, NULL, 0, SOLVER_EXPLAIN_FULL, &r), 0);
+    assert_true(r.truncated);
+    /* past the budget, reasons come unminimised: still sufficient (here
+     * every reason has all six constraints, minimal or not) */
+    size_t truncated = 0;
+    for (size_t i = 0; i < 3; i++) {
+        const char *mode = (const char *[]){"off", "on1", "on2"}[i];
+        const solver_value_result *v = val(m, &r, "@mode", mode);
+        assert_int_equal(v->state, i == 0 ? SOLVER_IMPLIED : SOLVER_EXCLUDED);
+        if (i == 0)
+            continue;
+        assert_int_equal(v->reason.nchoices, 0);
+        assert_int_equal(v->reason.nconstraints, 6);
+        truncated += v->reason.truncated;
+    }
+    assert_true(truncated >= 1);
+    solver_result_fini(&r);
+    solver_ctx_set_budget(ctx, 0);
+    assert_int_equal(solver_configure(ctx, m, NULL, 0, SOLVER_EXPLAIN_FULL, &r), 0);
+    assert_false(r.truncated);
+    expect_reason(&val(m, &r, "@mode", "on1")->reason, NO_CHOICES,
+                  IDS("a12", "b12", "a13", "b13", "a23", "b23"), 0);
+    expect_reason(&val(m, &r, "@mode", "on2")->reason, NO_CHOICES,
+                  IDS("a12", "b12", "a13", "b13", "a23", "b23"), 0);
+    solver_result_fini(&r);
+    solver_ctx_free(ctx);
+    cat_snapshot_release(s);
 }
 
 static void test_solver_why_explains_one_value(void **state)
@@ -1629,6 +1651,146 @@ static void test_solver_random_models_match_brute_force(void **state)
     free(dir);
 }
 
+/* ---- every reason of random sessions, against the oracle ----
+ *
+ * Sessions of choices added one at a time on one context (as a UI does),
+ * a session sometimes starting again from the first choices of the one
+ * before, so that reasons found at one step, and remembered, serve the
+ * next steps and sessions. Every excluded value's reason is checked, at
+ * each step: full explanations (choices and constraints minimal) and
+ * choice-only ones (each choice needed with every constraint on). */
+
+/* A choice-only reason: with every constraint on, its choices exclude
+ * want; without any one of them, want is possible. */
+static void o_check_choice_reason(const oracle *o, const solver_reason *x, const o_query *full,
+                                  int want, const char *what, uint64_t seed)
+{
+    o_query q = {.enabled = ~(uint64_t)0, .want = want};
+    if (x->nconstraints || x->ngroups)
+        fail_msg("seed %llu: %s: constraints in a choice-only reason", (unsigned long long)seed,
+                 what);
+    for (size_t i = 0; i < x->nchoices; i++) {
+        q.bit[q.nch] = full->bit[x->choices[i]];
+        q.neg[q.nch++] = full->neg[x->choices[i]];
+    }
+    if (o_exists(o, &q))
+        fail_msg("seed %llu: %s: the choices do not exclude it", (unsigned long long)seed, what);
+    for (int i = 0; i < q.nch; i++) {
+        o_query d = q;
+        d.nch--;
+        memmove(&d.bit[i], &q.bit[i + 1], (size_t)(q.nch - i - 1) * sizeof(int));
+        memmove(&d.neg[i], &q.neg[i + 1], (size_t)(q.nch - i - 1) * sizeof(bool));
+        if (!o_exists(o, &d))
+            fail_msg("seed %llu: %s: choice %d of the reason is not needed",
+                     (unsigned long long)seed, what, i);
+    }
+}
+
+/* Sessions on one model; returns how many reasons were checked. */
+static size_t o_sessions(const oracle *o, const solver_model *m, solver_ctx *ctx, rng *r,
+                         uint64_t seed)
+{
+    size_t svar[OB_WORDS * 64], sval[OB_WORDS * 64], checked = 0;
+    o_map(o, m, svar, sval, seed);
+    o_query q = {.enabled = ~(uint64_t)0, .want = -1};
+    solver_choice ch[16];
+    for (int sess = 0; sess < 3; sess++) {
+        q.nch = sess > 0 && rnd(r, 2) ? (int)rnd(r, (uint32_t)q.nch + 1) : 0; /* start again */
+        for (int step = 0; step < 8 && q.nch < 16; step++) {
+            int b = (int)rnd(r, (uint32_t)o->nbits);
+            q.bit[q.nch] = b;
+            q.neg[q.nch] = rnd(r, 4) == 0;
+            ch[q.nch] = (solver_choice){.var = svar[b], .value = sval[b],
+                                        .negated = q.neg[q.nch]};
+            q.nch++;
+            solver_explain ex = rnd(r, 4) == 0 ? SOLVER_EXPLAIN_CHOICES : SOLVER_EXPLAIN_FULL;
+            solver_result res;
+            assert_int_equal(solver_configure(ctx, m, ch, (size_t)q.nch, ex, &res), 0);
+            if (o_exists(o, &q) != res.consistent)
+                fail_msg("seed %llu session %d step %d: consistency differs", (unsigned long long)seed,
+                         sess, step);
+            if (!res.consistent) {
+                if (res.conflict.truncated)
+                    fail_msg("seed %llu: truncated conflict", (unsigned long long)seed);
+                if (ex == SOLVER_EXPLAIN_FULL)
+                    o_check_reason(o, &res.conflict, &q, -1, "conflict", seed);
+                else
+                    o_check_choice_reason(o, &res.conflict, &q, -1, "conflict", seed);
+                checked++;
+                solver_result_fini(&res);
+                q.nch--; /* keep the session consistent */
+                continue;
+            }
+            for (int i = 0; i < o->nbits; i++) {
+                const solver_value_result *vr = &res.values[svar[i]][sval[i]];
+                o_query w = q;
+                w.want = i;
+                bool possible = o_exists(o, &w);
+                if ((vr->state == SOLVER_EXCLUDED) == possible)
+                    fail_msg("seed %llu session %d step %d: %s = %s: solver says %s",
+                             (unsigned long long)seed, sess, step, solver_var_at(m, svar[i])->path,
+                             solver_var_at(m, svar[i])->values[sval[i]],
+                             solver_state_name(vr->state));
+                if (vr->state != SOLVER_EXCLUDED)
+                    continue;
+                if (vr->reason.truncated)
+                    fail_msg("seed %llu: truncated reason", (unsigned long long)seed);
+                if (ex == SOLVER_EXPLAIN_FULL)
+                    o_check_reason(o, &vr->reason, &q, i, solver_var_at(m, svar[i])->path, seed);
+                else
+                    o_check_choice_reason(o, &vr->reason, &q, i,
+                                          solver_var_at(m, svar[i])->path, seed);
+                checked++;
+            }
+            solver_result_fini(&res);
+        }
+    }
+    return checked;
+}
+
+static void test_solver_random_sessions_every_reason_minimal(void **state)
+{
+    (void)state;
+    const char *env = getenv("CPQD_SOLVER_REASON_SEED");
+    uint64_t base = env ? strtoull(env, NULL, 10) : 20261207;
+    int models = getenv("CPQD_SOLVER_MODELS") ? atoi(getenv("CPQD_SOLVER_MODELS")) : 250;
+    print_message("random sessions: base seed %llu (CPQD_SOLVER_REASON_SEED), %d models\n",
+                  (unsigned long long)base, models);
+    char *dir = tu_tmpdir();
+    solver_ctx *ctx = solver_ctx_new();
+    int done = 0;
+    size_t checked = 0;
+    for (uint64_t seed = base; done < models; seed++) {
+        rng r = {seed * 0x9E3779B97F4A7C15ULL + 7};
+        r_model rm;
+        r_gen(&r, &rm);
+        char *yaml = r_yaml(&rm);
+        tu_write(dir, "rnd.yaml", yaml);
+        if (getenv("CPQD_SOLVER_DUMP"))
+            tu_write(getenv("CPQD_SOLVER_DUMP"), "rnd.yaml", yaml);
+        cpqd_errs *e = errs_new();
+        cat_snapshot *s = cat_snapshot_load_path(dir, NULL, e);
+        if (!s) {
+            char *msg = errs_format(e, 0);
+            fail_msg("seed %llu: load failed: %s\n%s", (unsigned long long)seed, msg, yaml);
+        }
+        oracle o;
+        if (o_build(&o, &rm, s)) {
+            checked += o_sessions(&o, model_of(s, "R"), ctx, &r, seed);
+            done++;
+        }
+        o_free(&o);
+        errs_free(e);
+        cat_snapshot_release(s);
+        free(yaml);
+        r_free(&rm);
+    }
+    print_message("random sessions: %d models, %zu reasons checked\n", done, checked);
+    solver_ctx_free(ctx);
+    tu_rm_tree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const char *root = getenv("CPQD_ROOT");
@@ -1658,8 +1820,7 @@ int main(void)
                                         rig_teardown),
         cmocka_unit_test_setup_teardown(test_solver_witnesses_reused_across_requests, rig_setup,
                                         rig_teardown),
-        cmocka_unit_test_setup_teardown(test_solver_budget_truncates_explanations, rig_setup,
-                                        rig_teardown),
+        cmocka_unit_test(test_solver_budget_truncates_explanations),
         cmocka_unit_test_setup_teardown(test_solver_why_explains_one_value, rig_setup,
                                         rig_teardown),
         cmocka_unit_test(test_solver_reload_frees_solvers_of_older_snapshots),
@@ -1669,6 +1830,7 @@ int main(void)
         cmocka_unit_test(test_solver_bom_quantity_defaults_beside_unselected_ranged),
         cmocka_unit_test(test_solver_cheapest_configuration),
         cmocka_unit_test(test_solver_random_models_match_brute_force),
+        cmocka_unit_test(test_solver_random_sessions_every_reason_minimal),
     };
     return cmocka_run_group_tests_name("solver", tests, NULL, NULL);
 }

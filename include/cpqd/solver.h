@@ -122,16 +122,18 @@ const solver_model *solver_snapshot_model(const cat_snapshot *s, const cat_produ
  * first use from the model's clauses, reused across requests; least
  * recently used dropped beyond a bound, and those of older snapshots as
  * soon as a model of a newer one comes, i.e. after a reload): a SAT
- * solver for valid domains,
- * one for explanations (on the first explanation), a pool of witness
- * configurations (up to 1 MiB), the results of recent requests and a
- * local-search copy of the clauses. */
+ * solver for valid domains, one for explanations (when an explanation
+ * needs it), a pool of witness configurations (up to 1 MiB), the results
+ * of recent requests, a local-search copy of the clauses, a propagation
+ * index of them, and minimal reasons found (up to 4 per value, 8 MiB),
+ * which later requests with their choices reuse. */
 solver_ctx *solver_ctx_new(void);
 /* NULL is a no-op. */
 void solver_ctx_free(solver_ctx *c);
 /* Explanation budget per solver_configure call, in SAT calls (default
- * 4000); past it, remaining reasons are returned unminimised with
- * truncated set. 0 restores the default. */
+ * 4000; most tests need none: see docs/configurator.md); past it,
+ * remaining reasons are returned unminimised with truncated set. 0
+ * restores the default. */
 void solver_ctx_set_budget(solver_ctx *c, size_t sat_calls);
 
 /* One user choice: value `value` of variable `var` is selected (or, with

@@ -47,6 +47,9 @@
 #include "cpqd/cat.h"
 #include "cpqd/hash.h"
 #include "cpqd/solver.h"
+#include "solver_int.h" /* --verify: the model's clauses, for a solver of its own */
+
+#include <ccadical.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -67,6 +70,15 @@ static double now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* CPU time of this thread: on a loaded machine, the work of a step apart
+ * from the time it waited for a core. */
+static double cpu_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
@@ -104,6 +116,11 @@ typedef struct bench {
     cat_snapshot *snap;
     solver_model *model;
     solver_ctx *ctx;
+    solver_explain explain; /* --explain (default none) */
+    bool verify;            /* --verify: every reason against a fresh SAT solver */
+    CCaDiCaL *vsat;         /* that solver (guarded clauses), on first use */
+    size_t reasons, truncated, trunc_steps; /* excluded values explained; truncated ones */
+    size_t verified, wrong; /* reasons checked by --verify; of them, wrong */
 } bench;
 
 static int bench_open(bench *b, const char *catalog)
@@ -140,6 +157,8 @@ static int bench_open(bench *b, const char *catalog)
 
 static void bench_close(bench *b)
 {
+    if (b->vsat)
+        ccadical_release(b->vsat);
     solver_ctx_free(b->ctx);
     solver_model_free(b->model);
     cat_snapshot_release(b->snap);
@@ -260,6 +279,7 @@ typedef struct replay_stats {
     size_t open_in_history; /* undecided variables the history records: a failure */
     size_t *undecided;      /* per model variable: final configurations leaving it open */
     double *lat;            /* per step, ms */
+    double *cpu;            /* per step, ms of CPU time (this thread) */
     double total_ms;
 } replay_stats;
 
@@ -293,15 +313,142 @@ static void final_check(const bench *b, const history *h, size_t row, const solv
     }
 }
 
-/* One configure call; records its latency and SAT calls. */
+/* ---- --verify: reasons against a solver of the bench's own ----
+ * A fresh CaDiCaL instance with the model's clauses as built (every
+ * constraint and cardinality under its selector), no cache, no witness:
+ * a reason R of an excluded value v is right iff R's choices, R's
+ * constraints and groups (their selectors; every selector when the
+ * reason names only choices) and v are unsatisfiable together, and
+ * become satisfiable when any one element of R is dropped. */
+
+/* Selectors of the model that a reason's constraints and groups name
+ * (all of them when full is false); returns how many went to out, with
+ * elem[k] the index of the reason element (constraints first, then
+ * groups) selector out[k] belongs to. */
+static size_t verify_sels(const solver_model *m, const solver_reason *x, bool full, int *out,
+                          size_t *elem)
+{
+    size_t n = 0;
+    for (size_t s = 0; s < m->nsels; s++) {
+        const sv_sel *sel = &m->sels[s];
+        const char *at = m->insts[sel->inst].path;
+        if (!full) {
+            out[n] = sel->sat;
+            elem[n++] = SIZE_MAX;
+            continue;
+        }
+        for (size_t i = 0; i < x->nconstraints && sel->kind == SV_SEL_CONSTRAINT; i++)
+            if (x->constraints[i].constraint == sel->con && strcmp(x->constraints[i].at, at) == 0) {
+                out[n] = sel->sat;
+                elem[n++] = i;
+            }
+        for (size_t i = 0; i < x->ngroups && sel->kind == SV_SEL_GROUP; i++)
+            if (x->groups[i].group == sel->group && strcmp(x->groups[i].at, at) == 0) {
+                out[n] = sel->sat;
+                elem[n++] = x->nconstraints + i;
+            }
+    }
+    return n;
+}
+
+/* Solves with the reason's choices but choice `skip_ch`, its selectors
+ * but those of element `skip_el`, and literal q. */
+static int verify_solve(bench *b, const solver_choice *ch, const solver_reason *x, int q,
+                        const int *sels, const size_t *elem, size_t nsels, size_t skip_ch,
+                        size_t skip_el)
+{
+    const solver_model *m = b->model;
+    for (size_t i = 0; i < x->nchoices; i++) {
+        if (i == skip_ch)
+            continue;
+        const solver_choice *c = &ch[x->choices[i]];
+        int l = sv_lit(m, c->var, c->value);
+        ccadical_assume(b->vsat, c->negated ? -l : l);
+    }
+    for (size_t k = 0; k < nsels; k++)
+        if (elem[k] != skip_el || skip_el == SIZE_MAX)
+            ccadical_assume(b->vsat, sels[k]);
+    if (q)
+        ccadical_assume(b->vsat, q);
+    return ccadical_solve(b->vsat);
+}
+
+/* Checks one reason (q = 0: a conflict); false when it is wrong. */
+static bool verify_reason(bench *b, const solver_choice *ch, const solver_reason *x, int q)
+{
+    const solver_model *m = b->model;
+    bool full = b->explain == SOLVER_EXPLAIN_FULL || x->nconstraints || x->ngroups;
+    int *sels = malloc((m->nsels ? m->nsels : 1) * sizeof(int));
+    size_t *elem = malloc((m->nsels ? m->nsels : 1) * sizeof(size_t));
+    bool ok = sels && elem;
+    size_t n = ok ? verify_sels(m, x, full, sels, elem) : 0;
+    if (ok && verify_solve(b, ch, x, q, sels, elem, n, SIZE_MAX, SIZE_MAX) != 20)
+        ok = false; /* not sufficient */
+    for (size_t i = 0; ok && i < x->nchoices; i++)
+        ok = verify_solve(b, ch, x, q, sels, elem, n, i, SIZE_MAX) == 10;
+    for (size_t e = 0; ok && full && e < x->nconstraints + x->ngroups; e++)
+        ok = verify_solve(b, ch, x, q, sels, elem, n, SIZE_MAX, e) == 10;
+    free(sels);
+    free(elem);
+    return ok;
+}
+
+static void verify_result(bench *b, const solver_choice *ch, const solver_result *r)
+{
+    const solver_model *m = b->model;
+    if (!b->vsat) {
+        b->vsat = ccadical_init();
+        sv_load_solver(m, b->vsat, true);
+    }
+    for (size_t v = 0; r->consistent && v < r->nvars; v++)
+        for (size_t x = 0; x < r->nvalues[v]; x++) {
+            const solver_value_result *vr = &r->values[v][x];
+            if (vr->state != SOLVER_EXCLUDED || vr->reason.truncated)
+                continue;
+            b->verified++;
+            if (!verify_reason(b, ch, &vr->reason, sv_lit(m, v, x)) && b->wrong++ < 5)
+                printf("WRONG REASON: %s = %s (%zu choices, %zu constraints, %zu groups)\n",
+                       solver_var_at(m, v)->path, solver_var_at(m, v)->values[x],
+                       vr->reason.nchoices, vr->reason.nconstraints, vr->reason.ngroups);
+        }
+}
+
+/* One configure call; records its latency, SAT calls and reasons. */
 static int step(bench *b, const solver_choice *ch, size_t n, replay_stats *st, solver_result *r)
 {
-    double t0 = now_ms();
-    int rc = solver_configure(b->ctx, b->model, ch, n, SOLVER_EXPLAIN_NONE, r);
+    double t0 = now_ms(), c0 = cpu_ms();
+    int rc = solver_configure(b->ctx, b->model, ch, n, b->explain, r);
+    st->cpu[st->steps] = cpu_ms() - c0;
     st->lat[st->steps++] = now_ms() - t0;
+    if (rc)
+        return rc;
     st->sat_calls += r->sat_calls;
     st->max_sat = r->sat_calls > st->max_sat ? r->sat_calls : st->max_sat;
-    return rc;
+    if (b->explain != SOLVER_EXPLAIN_NONE && r->consistent) {
+        for (size_t v = 0; v < r->nvars; v++)
+            for (size_t x = 0; x < r->nvalues[v]; x++)
+                if (r->values[v][x].state == SOLVER_EXCLUDED) {
+                    b->reasons++;
+                    b->truncated += r->values[v][x].reason.truncated;
+                }
+        b->trunc_steps += r->truncated;
+    }
+    if (b->verify && b->explain != SOLVER_EXPLAIN_NONE)
+        verify_result(b, ch, r);
+    return 0;
+}
+
+/* The reason figures of --explain / --verify. */
+static void print_reasons(const bench *b)
+{
+    if (b->explain == SOLVER_EXPLAIN_NONE)
+        return;
+    printf("reasons (explain %s): %zu excluded values explained, %zu truncated; steps with a "
+           "truncated reason: %zu\n", b->explain == SOLVER_EXPLAIN_FULL ? "full" : "choices",
+           b->reasons, b->truncated, b->trunc_steps);
+    if (b->verify)
+        printf("verify: %zu reasons checked against a fresh SAT solver (sufficient, and each "
+               "element needed): %zu wrong\n", b->verified, b->wrong);
 }
 
 static int replay_row(bench *b, const history *h, size_t row, solver_choice *ch, replay_stats *st)
@@ -371,12 +518,16 @@ static void sessions_free(sessions *s)
     free(s->start);
 }
 
-static void print_latency(const char *what, double *lat, size_t n, double total_ms)
+/* Percentiles and mean of the n figures in lat (sorted in place). */
+static void print_latency(const char *what, double *lat, size_t n)
 {
+    double sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += lat[i];
     qsort(lat, n, sizeof(double), cmp_d);
     printf("latency per %s: p50 %.3f ms, p95 %.3f ms, p99 %.3f ms, max %.3f ms, mean %.3f ms\n",
            what, pct(lat, n, 50), pct(lat, n, 95), pct(lat, n, 99), n ? lat[n - 1] : 0,
-           n ? total_ms / (double)n : 0);
+           n ? sum / (double)n : 0);
 }
 
 static int run_replay(bench *b, const char *path, size_t limit, sessions *out)
@@ -388,7 +539,8 @@ static int run_replay(bench *b, const char *path, size_t limit, sessions *out)
     size_t nsteps;
     st.undecided = calloc(solver_var_count(b->model) + 1, sizeof(size_t));
     if (rc == 0 && (__builtin_mul_overflow(h.rows, h.nvars + 1, &nsteps) || !ch ||
-                    !st.undecided || !(st.lat = malloc((nsteps ? nsteps : 1) * sizeof(double)))))
+                    !st.undecided || !(st.lat = malloc((nsteps ? nsteps : 1) * sizeof(double))) ||
+                    !(st.cpu = malloc((nsteps ? nsteps : 1) * sizeof(double)))))
         rc = 2;
     double t0 = now_ms();
     for (size_t row = 0; rc == 0 && row < h.rows; row++)
@@ -414,13 +566,16 @@ static int run_replay(bench *b, const char *path, size_t limit, sessions *out)
                 printf(" %s (%zu)", solver_var_at(b->model, v)->path, st.undecided[v]);
         printf("%s%s\n", nopen > 12 ? " ..." : nopen ? "" : " none",
                nopen ? " -- none recorded by the history" : "");
-        print_latency("step", st.lat, st.steps, st.total_ms);
+        print_latency("step", st.lat, st.steps);
+        print_latency("step, CPU time", st.cpu, st.steps);
         printf("SAT calls per step: mean %.2f, max %zu; peak RSS %.1f MiB\n",
                st.steps ? (double)st.sat_calls / (double)st.steps : 0, st.max_sat,
                (double)status_kb("VmHWM:") / 1024.0);
-        rc = st.violations || st.open_in_history || st.inconsistent ? 1 : 0;
+        print_reasons(b);
+        rc = st.violations || st.open_in_history || st.inconsistent || b->wrong ? 1 : 0;
     }
     free(st.lat);
+    free(st.cpu);
     free(st.undecided);
     free(ch);
     free(h.vars);
@@ -448,7 +603,7 @@ static size_t rng_below(uint64_t *s, size_t n)
     return (size_t)(x % n);
 }
 
-static int run_walk(bench *b, size_t nsess, size_t k, uint64_t seed, sessions *out)
+static int run_walk(bench *b, size_t nsess, size_t kmin, size_t k, uint64_t seed, sessions *out)
 {
     size_t nv = solver_var_count(b->model), maxval = 1, nsteps;
     for (size_t v = 0; v < nv; v++)
@@ -458,8 +613,9 @@ static int run_walk(bench *b, size_t nsess, size_t k, uint64_t seed, sessions *o
     solver_choice *ch = calloc(k + 1, sizeof(*ch));
     size_t *und = malloc((nv + 1) * sizeof(size_t)), *vals = malloc(maxval * sizeof(size_t));
     if (__builtin_mul_overflow(nsess, k + 1, &nsteps) || !ch || !und || !vals ||
-        !(st.lat = malloc((nsteps ? nsteps : 1) * sizeof(double)))) {
-        free(ch), free(und), free(vals), free(st.lat);
+        !(st.lat = malloc((nsteps ? nsteps : 1) * sizeof(double))) ||
+        !(st.cpu = malloc((nsteps ? nsteps : 1) * sizeof(double)))) {
+        free(ch), free(und), free(vals), free(st.lat), free(st.cpu);
         fprintf(stderr, "bench_config: out of memory\n");
         return 2;
     }
@@ -469,6 +625,8 @@ static int run_walk(bench *b, size_t nsess, size_t k, uint64_t seed, sessions *o
     int rc = 0;
     for (size_t s = 0; rc == 0 && s < nsess; s++) {
         size_t n = 0;
+        /* a fixed length draws nothing: the same choices as before ranges */
+        size_t len = kmin == k ? k : kmin + rng_below(&rng, k - kmin + 1);
         for (;;) {
             solver_result r;
             if (step(b, ch, n, &st, &r) != 0) {
@@ -491,7 +649,7 @@ static int run_walk(bench *b, size_t nsess, size_t k, uint64_t seed, sessions *o
                     }
             if (r.complete || nund == 0)
                 complete++;
-            if (r.complete || nund == 0 || n == k) {
+            if (r.complete || nund == 0 || n == len) {
                 solver_result_fini(&r);
                 break;
             }
@@ -511,20 +669,28 @@ static int run_walk(bench *b, size_t nsess, size_t k, uint64_t seed, sessions *o
     }
     st.total_ms = now_ms() - t0;
     if (rc == 0) {
-        printf("walk: %zu sessions of up to %zu choices, seed %llu; %zu choices, %zu steps "
+        char lens[64];
+        if (kmin == k)
+            snprintf(lens, sizeof(lens), "up to %zu", k);
+        else
+            snprintf(lens, sizeof(lens), "%zu-%zu (drawn uniformly)", kmin, k);
+        printf("walk: %zu sessions of %s choices, seed %llu; %zu choices, %zu steps "
                "(configure calls, the root included) in %.2f s; complete: %zu of %zu; "
                "choices digest %016llx\n",
-               nsess, k, (unsigned long long)seed, choices, st.steps, st.total_ms / 1e3,
+               nsess, lens, (unsigned long long)seed, choices, st.steps, st.total_ms / 1e3,
                complete, nsess, (unsigned long long)digest);
         printf("first (cold) step: %.3f ms; inconsistent prefixes: %zu\n", first,
                st.inconsistent);
-        print_latency("step", st.lat, st.steps, st.total_ms);
+        print_latency("step", st.lat, st.steps);
+        print_latency("step, CPU time", st.cpu, st.steps);
         printf("SAT calls per step: mean %.2f, max %zu; peak RSS %.1f MiB\n",
                st.steps ? (double)st.sat_calls / (double)st.steps : 0, st.max_sat,
                (double)status_kb("VmHWM:") / 1024.0);
-        rc = st.inconsistent ? 1 : 0;
+        print_reasons(b);
+        rc = st.inconsistent || b->wrong ? 1 : 0;
     }
     free(st.lat);
+    free(st.cpu);
     free(ch);
     free(und);
     free(vals);
@@ -691,6 +857,16 @@ static void conn_consume(conn *c, size_t hend, size_t blen)
         conn_close(c);
 }
 
+/* Occurrences of s in json[0..len). */
+static size_t count_str(const char *json, size_t len, const char *s)
+{
+    size_t n = 0, sl = strlen(s);
+    for (const char *p = json, *end = json + len;
+         (p = memmem(p, (size_t)(end - p), s, sl)) != NULL; p += sl)
+        n++;
+    return n;
+}
+
 /* State of value x of variable v in a compact /v1/configure answer, or
  * NULL when it is not found. */
 static const char *json_state(const bench *b, const char *json, size_t len, size_t v, size_t x,
@@ -728,6 +904,7 @@ static int run_http(bench *b, const sessions *ss, int port, const char *sku)
     conn c = {.fd = -1, .port = port};
     sbuf req = {0}, body = {0};
     size_t nsteps = ss->nch + ss->n, nlat = 0, non200 = 0, violations = 0, missing = 0;
+    size_t excluded = 0, truncated = 0;
     size_t bytes = 0;
     double *lat = malloc((nsteps ? nsteps : 1) * sizeof(double)), t0 = now_ms();
     char hdr[256];
@@ -744,7 +921,10 @@ static int run_http(bench *b, const sessions *ss, int port, const char *sku)
             body.len = 0;
             sb_str(&body, "{\"product\":");
             sb_json(&body, sku);
-            sb_str(&body, ",\"explain\":\"none\",\"choices\":[");
+            sb_str(&body, b->explain == SOLVER_EXPLAIN_FULL      ? ",\"explain\":\"full\""
+                          : b->explain == SOLVER_EXPLAIN_CHOICES ? ",\"explain\":\"choices\""
+                                                                 : ",\"explain\":\"none\"");
+            sb_str(&body, ",\"choices\":[");
             for (size_t i = 0; i < k; i++) {
                 const solver_var *sv = solver_var_at(b->model, ch[i].var);
                 sb_str(&body, i ? ",{\"path\":" : "{\"path\":");
@@ -780,6 +960,8 @@ static int run_http(bench *b, const sessions *ss, int port, const char *sku)
             lat[nlat++] = now_ms() - a;
             bytes += blen;
             const char *json = c.in.p + off;
+            excluded += count_str(json, blen, "\"state\":\"excluded\"");
+            truncated += count_str(json, blen, "\"truncated\":true");
             if (status != 200) {
                 if (non200++ < 5)
                     printf("HTTP %d: session %zu, step %zu: %.200s\n", status, s + 1, k,
@@ -807,13 +989,19 @@ static int run_http(bench *b, const sessions *ss, int port, const char *sku)
     }
     double total = now_ms() - t0;
     if (rc == 0) {
-        printf("HTTP POST /v1/configure (explain none) to 127.0.0.1:%d, product %s: %zu "
+        printf("HTTP POST /v1/configure (explain %s) to 127.0.0.1:%d, product %s: %zu "
                "requests over %zu connection%s in %.2f s; mean answer %.1f KiB\n",
+               b->explain == SOLVER_EXPLAIN_FULL      ? "full"
+               : b->explain == SOLVER_EXPLAIN_CHOICES ? "choices"
+                                                      : "none",
                port, sku, nlat, c.connects, c.connects == 1 ? "" : "s", total / 1e3,
                nlat ? (double)bytes / (double)nlat / 1024.0 : 0);
         printf("non-200: %zu; violations (next choice excluded, or inconsistent): %zu; "
                "choices not found in the answer: %zu\n", non200, violations, missing);
-        print_latency("request", lat, nlat, total);
+        print_latency("request", lat, nlat);
+        if (b->explain != SOLVER_EXPLAIN_NONE)
+            printf("excluded values in the answers: %zu; truncated reasons: %zu\n", excluded,
+                   truncated);
         rc = non200 || violations || missing ? 1 : 0;
     }
     conn_close(&c);
@@ -827,9 +1015,11 @@ static int run_http(bench *b, const sessions *ss, int port, const char *sku)
 static int usage(void)
 {
     fprintf(stderr,
-            "usage: bench_config CATALOG.yaml --replay HISTORY.txt [--limit N] [HTTP]\n"
-            "       bench_config CATALOG.yaml --walk SESSIONS --steps K [--seed S] [HTTP]\n"
+            "usage: bench_config CATALOG.yaml --replay HISTORY.txt [--limit N] [EXPLAIN] [HTTP]\n"
+            "       bench_config CATALOG.yaml --walk SESSIONS --steps K|A-B [--seed S] [EXPLAIN] "
+            "[HTTP]\n"
             "       bench_config CATALOG.yaml --root [--expect-singletons N]\n"
+            "  EXPLAIN: --explain none|choices|full [--verify]\n"
             "  HTTP: --http PORT --product SKU (a cpqd serve on 127.0.0.1:PORT)\n");
     return 2;
 }
@@ -845,13 +1035,42 @@ static bool num(const char *s, unsigned long long max, unsigned long long *out)
     return true;
 }
 
+/* --steps K or --steps A-B (A <= B). */
+static bool steps_arg(const char *s, unsigned long long *lo, unsigned long long *hi)
+{
+    char buf[48];
+    const char *dash = strchr(s, '-');
+    if (!dash)
+        return num(s, 100000, hi) && (*lo = *hi, true);
+    if ((size_t)(dash - s) >= sizeof(buf))
+        return false;
+    memcpy(buf, s, (size_t)(dash - s));
+    buf[dash - s] = '\0';
+    return num(buf, 100000, lo) && num(dash + 1, 100000, hi) && *lo <= *hi;
+}
+
+static bool explain_arg(const char *s, solver_explain *out)
+{
+    if (strcmp(s, "none") == 0)
+        *out = SOLVER_EXPLAIN_NONE;
+    else if (strcmp(s, "choices") == 0)
+        *out = SOLVER_EXPLAIN_CHOICES;
+    else if (strcmp(s, "full") == 0)
+        *out = SOLVER_EXPLAIN_FULL;
+    else
+        return false;
+    return true;
+}
+
 int main(int argc, char **argv)
 {
     const char *replay = NULL, *sku = NULL;
     bool root = false, walk = false, steps_set = false;
     long expect = -1;
     size_t limit = SIZE_MAX;
-    unsigned long long nsess = 0, steps = 0, seed = 7, port = 0;
+    unsigned long long nsess = 0, steps = 0, steps_min = 0, seed = 7, port = 0;
+    solver_explain explain = SOLVER_EXPLAIN_NONE;
+    bool verify = false;
     if (argc < 3)
         return usage();
     for (int i = 2; i < argc; i++) {
@@ -866,8 +1085,12 @@ int main(int argc, char **argv)
             expect = strtol(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--walk") == 0 && more && num(argv[i + 1], 1000000, &nsess))
             walk = true, i++;
-        else if (strcmp(argv[i], "--steps") == 0 && more && num(argv[i + 1], 100000, &steps))
+        else if (strcmp(argv[i], "--steps") == 0 && more && steps_arg(argv[i + 1], &steps_min, &steps))
             steps_set = true, i++;
+        else if (strcmp(argv[i], "--explain") == 0 && more && explain_arg(argv[i + 1], &explain))
+            i++;
+        else if (strcmp(argv[i], "--verify") == 0)
+            verify = true;
         else if (strcmp(argv[i], "--seed") == 0 && more && num(argv[i + 1], UINT64_MAX, &seed))
             i++;
         else if (strcmp(argv[i], "--http") == 0 && more && num(argv[i + 1], 65535, &port) &&
@@ -879,18 +1102,19 @@ int main(int argc, char **argv)
             return usage();
     }
     if ((replay != NULL) + root + walk != 1 || walk != steps_set || !port != !sku ||
-        (port && root))
+        (port && root) || (root && (explain != SOLVER_EXPLAIN_NONE || verify)) ||
+        (verify && explain == SOLVER_EXPLAIN_NONE))
         return usage();
     printf("$");
     for (int i = 0; i < argc; i++)
         printf(" %s", argv[i]);
     printf("\n");
-    bench b = {0};
+    bench b = {.explain = explain, .verify = verify};
     sessions ss = {0};
     int rc = bench_open(&b, argv[1]);
     if (rc == 0)
         rc = replay ? run_replay(&b, replay, limit, port ? &ss : NULL)
-             : walk ? run_walk(&b, (size_t)nsess, (size_t)steps, (uint64_t)seed,
+             : walk ? run_walk(&b, (size_t)nsess, (size_t)steps_min, (size_t)steps, (uint64_t)seed,
                                port ? &ss : NULL)
                     : run_root(&b, expect);
     if (port && rc != 2) {
