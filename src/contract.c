@@ -881,13 +881,40 @@ static int partner_overrides_refused(const accept_req *r, cpqd_errs *errs)
     return 0;
 }
 
+typedef struct accept_job {
+    const char *route, *idem_key, *hash, *quote_id;
+    const accept_req *r;
+} accept_job;
+
+/* Inside the transaction: the quote's move, the contract with its
+ * receivables and events, and the key's record. */
+static int accept_run(svc_ctx *c, void *arg, svc_reply *out, cpqd_errs *errs)
+{
+    const accept_job *j = arg;
+    store_quote q = {0};
+    char *cid = NULL;
+    /* promotion usage is read (and spent) on the transaction's connection */
+    quote_usage usage;
+    quote_usage_init(&usage, c->st);
+    c->usage = &usage.base;
+    int rc = svc_idem_replay(c, j->route, j->idem_key, j->hash, out, errs);
+    if (rc)
+        return rc == 1 ? 0 : rc;
+    rc = quote_accept(c, j->quote_id, &q, errs);
+    if (rc == 0)
+        rc = accept_write(c, j->r, &q, out, &cid, errs);
+    if (rc == 0)
+        rc = svc_idem_record(c, j->route, j->idem_key, j->hash, out, cid);
+    free(cid);
+    store_quote_fini(&q);
+    return rc;
+}
+
 int contract_accept(svc_ctx *c, const char *quote_id, const char *body, size_t len,
                     const char *idem_key, svc_reply *out, cpqd_errs *errs)
 {
     char route[128], hash[65];
     accept_req r;
-    store_quote q = {0};
-    char *cid = NULL;
     memset(out, 0, sizeof(*out));
     snprintf(route, sizeof(route), "POST /v1/quotes/%.64s/accept", quote_id);
     /* the body is checked before anything is opened: a bad request
@@ -897,27 +924,13 @@ int contract_accept(svc_ctx *c, const char *quote_id, const char *body, size_t l
         rc = partner_overrides_refused(&r, errs);
     if (rc == 0)
         rc = svc_idem_peek(c, route, idem_key, body, len, hash, out, errs);
-    if (rc == 0)
-        rc = svc_idem_open(c, route, idem_key, hash, out, errs);
-    if (rc != 0) {
-        json_decref(r.root);
-        return rc == 1 ? 0 : rc;
+    if (rc == 0) {
+        accept_job j = {.route = route, .idem_key = idem_key, .hash = hash,
+                        .quote_id = quote_id, .r = &r};
+        rc = svc_tx(c, accept_run, &j, out, errs);
     }
-    rc = quote_accept(c, quote_id, &q, errs);
-    if (rc == 0)
-        rc = accept_write(c, &r, &q, out, &cid, errs);
-    if (rc == 0)
-        rc = svc_idem_record(c, route, idem_key, hash, out, cid);
-    if (rc == 0)
-        rc = store_commit(c->st);
-    if (rc) {
-        store_rollback(c->st);
-        svc_reply_fini(out);
-    }
-    free(cid);
-    store_quote_fini(&q);
     json_decref(r.root);
-    return rc;
+    return rc == 1 ? 0 : rc;
 }
 
 /* Contract id as the caller may see it, with its items. */

@@ -31,6 +31,7 @@
 #include "cpqd/quote.h"
 #include "cpqd/solver.h"
 #include "cpqd/store.h"
+#include "cpqd/svc.h"
 
 #include <errno.h>
 #include <event2/listener.h>
@@ -61,6 +62,7 @@ struct http_server {
     struct event *sweep_ev;      /* main thread: periodic receivables sweep; NULL if off */
     struct store *sweep_store;   /* its own connection, opened on first use */
     struct price_worker *sweep_price; /* made on first use */
+    struct svc_writer *writer;   /* group commit of the quote family's writes */
 };
 
 static _Thread_local http_worker *http_self;
@@ -264,6 +266,7 @@ static int worker_init(http_server *srv, http_worker *w, unsigned id)
     w->srv = srv;
     w->cfg = &srv->cfg;
     w->id = id;
+    w->writer = srv->writer;
     w->base = event_base_new();
     if (!w->base)
         return CPQD_ENOMEM;
@@ -546,6 +549,7 @@ static void server_free(http_server *srv)
     if (!srv)
         return;
     workers_stop(srv);
+    svc_writer_stop(srv->writer);    /* after the drain: every write was answered */
     outbox_worker_stop(srv->outbox); /* after the drain: it may have committed events */
     for (unsigned i = 0; srv->workers && i < srv->cfg.threads; i++)
         worker_fini(&srv->workers[i]);
@@ -583,6 +587,8 @@ static http_server *server_new(const http_config *cfg, int *err)
         *err = signals_init(srv);
     if (*err == 0)
         *err = sweep_init(srv);
+    if (*err == 0 && cfg->db_path)
+        *err = svc_writer_start(cfg->db_path, &srv->writer);
     for (unsigned i = 0; *err == 0 && i < cfg->threads; i++)
         *err = worker_init(srv, &srv->workers[i], i);
     if (*err == 0 && cfg->webhook_url) {

@@ -308,6 +308,22 @@ int store_write_end(store *st, bool own, int rc)
     return rc;
 }
 
+int store_savepoint(store *st)
+{
+    bool own = false;
+    if (!st->in_tx)
+        return store_failf(st, CPQD_EINVAL, "savepoint: no transaction is open");
+    return store_write_begin(st, &own);
+}
+
+int store_savepoint_end(store *st, bool keep)
+{
+    int rc = store_write_end(st, false, keep ? 0 : CPQD_ECONFLICT);
+    if (keep && rc != 0)
+        return CPQD_EIO;
+    return store_in_tx(st) ? 0 : store_failf(st, CPQD_EIO, "savepoint: the transaction was lost");
+}
+
 int store_read_begin(store *st, bool *own)
 {
     *own = !store_in_tx(st);

@@ -141,6 +141,15 @@ int store_begin(store *st);
 int store_commit(store *st);
 void store_rollback(store *st);
 
+/* Group commit (svc's writer): one request's writes inside a transaction
+ * that store_begin opened and others share, so that they can be undone
+ * alone. store_savepoint returns 0, CPQD_EINVAL (no transaction open) or
+ * CPQD_EIO. store_savepoint_end releases the savepoint (keep: its writes
+ * stay for the commit) or rolls back to it and releases it; 0, or
+ * CPQD_EIO when the transaction itself is lost (then roll it back). */
+int store_savepoint(store *st);
+int store_savepoint_end(store *st, bool keep);
+
 /* ---- for tests and operators ----
  * In every build, reachable from no route or command: the store's tests
  * look behind the API through these (so the same tests run on every
