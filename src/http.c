@@ -82,6 +82,7 @@ void http_config_init(http_config *cfg)
         .timeout_s = HTTP_DEFAULT_TIMEOUT,
         .webhook_max_attempts = OUTBOX_DEFAULT_MAX_ATTEMPTS,
         .sweep_every_s = HTTP_DEFAULT_SWEEP_EVERY,
+        .event_retention_days = HTTP_DEFAULT_EVENT_RETENTION,
     };
 }
 
@@ -425,6 +426,26 @@ static void listen_name(evutil_socket_t fd, char *buf, size_t cap)
 
 /* ---- periodic sweep (main thread) ---- */
 
+/* Deletes the events delivered more than event_retention_days ago
+ * (docs/events.md "Retention"). */
+static int sweep_prune(http_server *srv, cpqd_errs *errs)
+{
+    struct timespec now;
+    int64_t n = 0;
+    if (!srv->cfg.event_retention_days)
+        return 0;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t before = ((int64_t)now.tv_sec - (int64_t)srv->cfg.event_retention_days * 86400) * 1000;
+    int rc = store_outbox_prune(srv->sweep_store, before, &n);
+    if (rc)
+        errs_add(errs, rc, NULL, 0, 0, "pruning delivered events: %s",
+                 store_last_error(srv->sweep_store));
+    else if (n)
+        log_info("sweep: %lld delivered events older than %u days pruned", (long long)n,
+                 srv->cfg.event_retention_days);
+    return rc;
+}
+
 /* One sweep as POST /v1/receivables/sweep with an empty body would run
  * it (as_of today UTC, the default window), as an internal admin. */
 static int sweep_run(http_server *srv, cpqd_errs *errs, char **summary)
@@ -451,7 +472,7 @@ static int sweep_run(http_server *srv, cpqd_errs *errs, char **summary)
     int rc = contract_sweep(&qc, "", 0, &r, errs);
     cat_snapshot_release(snap);
     *summary = r.body;
-    return rc;
+    return rc ? rc : sweep_prune(srv, errs);
 }
 
 static void on_sweep(evutil_socket_t fd, short what, void *arg)

@@ -244,9 +244,50 @@ char *quote_dump(json_t *o)
     return s;
 }
 
+/* The quote as an internal caller sees it, with its priced result and
+ * its history, as text: the priced result is the stored text verbatim
+ * (not parsed and written again: it is most of the bytes), at
+ * *priced_at for *priced_len bytes (0: the quote has none). */
+static char *quote_text(const svc_ctx *c, const store_quote *q, size_t *priced_at,
+                        size_t *priced_len)
+{
+    char *head = quote_dump(quote_json(c, q, false));
+    char *hist = quote_dump(history_json(c, q->id));
+    size_t hl = head ? strlen(head) : 0, pl = q->priced ? strlen(q->priced) : 0;
+    size_t tl = hist ? strlen(hist) : 0;
+    char *t = head && hist && hl > 1 ? malloc(hl + pl + tl + 32) : NULL;
+    size_t n = 0;
+    *priced_at = *priced_len = 0;
+    if (t) {
+        /* head is {...}: the members go on before its closing brace */
+        memcpy(t, head, hl - 1);
+        n = hl - 1;
+        if (q->priced) {
+            memcpy(t + n, ",\"priced\":", 10);
+            n += 10;
+            *priced_at = n;
+            *priced_len = pl;
+            memcpy(t + n, q->priced, pl);
+            n += pl;
+        }
+        memcpy(t + n, ",\"history\":", 11);
+        n += 11;
+        memcpy(t + n, hist, tl);
+        n += tl;
+        memcpy(t + n, "}", 2);
+    }
+    free(head);
+    free(hist);
+    return t;
+}
+
 /* A quote with its priced result and its history. */
 static char *quote_full(const svc_ctx *c, const store_quote *q)
 {
+    if (!quote_partner_caller(c)) {
+        size_t at, len;
+        return quote_text(c, q, &at, &len);
+    }
     json_t *o = quote_json(c, q, true);
     if (o)
         json_object_set_new(o, "history", history_json(c, q->id));
@@ -263,15 +304,17 @@ static int quote_emit(const svc_ctx *c, const char *type, const store_quote *q)
     crm.role = AUTH_ROLE_CRM;
     svc_ctx as_crm = *c;
     as_crm.caller = &crm;
-    json_t *o = quote_json(&as_crm, q, true);
-    if (o)
-        json_object_set_new(o, "history", history_json(&as_crm, q->id));
-    char *payload = quote_dump(o), key[96];
+    size_t at = 0, len = 0;
+    char *payload = quote_text(&as_crm, q, &at, &len), key[96];
     if (!payload)
         return CPQD_ENOMEM;
     snprintf(key, sizeof(key), "quote:%s", q->id);
+    /* the priced result is stored once, with the version: the event
+     * references it (store.h "outbox") */
     store_outbox_new ev = {.type = type, .resource_kind = "quote", .resource_id = q->id,
-                           .order_key = key, .payload = payload};
+                           .order_key = key, .payload = payload,
+                           .priced_quote = len ? q->id : NULL, .priced_version = q->version,
+                           .priced_at = at, .priced_len = len};
     int rc = store_outbox_add(c->st, &ev, NULL, NULL);
     free(payload);
     return rc;

@@ -81,9 +81,13 @@ static int quote_read(store_stmt *s, store_quote *out)
         [14] = &out->created_by, [15] = &out->created_at,     [16] = &out->updated_at,
     };
     for (int i = 0; i < (int)(sizeof(text) / sizeof(text[0])); i++) {
-        if (text[i] && store_col_dup(s, i, text[i]) != 0) {
+        size_t len = 0;
+        const char *v = i == 9 || i == 10 ? store_col_text(s, i, &len) : NULL;
+        /* request and priced are stored packed (store_pack.c) */
+        int rc = !text[i] ? 0 : v ? store_unpack(v, len, text[i], NULL) : store_col_dup(s, i, text[i]);
+        if (rc != 0) {
             store_quote_fini(out);
-            return CPQD_ENOMEM;
+            return rc;
         }
     }
     out->version = store_col_int(s, 2);
@@ -169,17 +173,32 @@ static int version_insert(store *st, const char *id, int version, const store_qu
     int rc = store_prepare(st, STMT_VERSION_INSERT, &s);
     if (rc != 0)
         return rc;
+    /* the request and the priced result, the bulk of a version, packed */
+    char *request = NULL, *priced = NULL;
+    size_t n;
+    if (store_pack(q->request, strlen(q->request), STORE_PACK_FAST, &request, &n) != 0 ||
+        store_pack(q->priced, strlen(q->priced), STORE_PACK_FAST, &priced, &n) != 0) {
+        free(request);
+        store_stmt_done(s);
+        return store_failf(st, CPQD_ENOMEM, "quote version insert: out of memory");
+    }
     store_bind_text(st, s, 1, id);
     store_bind_int64(st, s, 2, version);
-    const char *a[] = {q->status,          q->customer_id, q->partner_id, q->currency,   q->total,
-                       q->catalog_version, q->request,     q->priced,     q->valid_until};
+    const char *a[] = {q->status,          q->customer_id,
+                       q->partner_id,      q->currency,
+                       q->total,           q->catalog_version,
+                       request ? request : q->request, priced ? priced : q->priced,
+                       q->valid_until};
     for (int i = 0; i < 9; i++)
         store_bind_text(st, s, i + 3, a[i]);
     store_bind_int64(st, s, 12, q->approval_required ? 1 : 0);
     const char *b[] = {q->approval_level, q->created_by, now, now};
     for (int i = 0; i < 4; i++)
         store_bind_text(st, s, i + 13, b[i]);
-    return store_run(st, s, "quote version insert", NULL);
+    rc = store_run(st, s, "quote version insert", NULL);
+    free(request);
+    free(priced);
+    return rc;
 }
 
 /* Appends to the history of quote id (inside a write scope). */

@@ -1710,10 +1710,10 @@ static const char *const move_rows[] = {
     "INSERT INTO outbox_counter VALUES (1, 2)",
     "INSERT INTO outbox VALUES (1, 'ev_1', 'quote.created', 'quote', 'q_1', 'quote:q_1', '{}',"
     " '{\"id\":\"ev_1\"}', '2026-11-26T08:41:14Z', 'delivered', 1,"
-    " '2026-11-26T08:41:14.000Z', NULL, '2026-11-26T08:41:15Z')",
+    " '2026-11-26T08:41:14.000Z', NULL, '2026-11-26T08:41:15Z', NULL, NULL, NULL)",
     "INSERT INTO outbox VALUES (2, 'ev_2', 'quote.created', 'quote', 'q_2', 'quote:q_2', '{}',"
     " '{\"id\":\"ev_2\"}', '2026-11-27T00:00:00Z', 'pending', 3, '2026-11-27T00:05:00.000Z',"
-    " 'HTTP 503', NULL)",
+    " 'HTTP 503', NULL, NULL, NULL, NULL)",
     "INSERT INTO contract_counters VALUES (2026, 1)",
     "INSERT INTO contracts VALUES ('k_1', 'C-2026-000001', 2026, 1, 'q_2', 2, 'c \"2\"', 'P-1',"
     " 'JPY', '5', '2026-12-01', '2026-12-01', 'cat-1', '{}', 'k', '2026-12-01T00:00:00Z')",
@@ -1842,7 +1842,8 @@ static void test_store_move_copies_every_table(void **state)
     assert_string_equal(spent, "360.00");
     free(spent);
     assert_number(st, "next", 2026, "Q-2026-000004");
-    store_outbox_new ev = {"quote.created", "quote", "q_1", "quote:q_1", "{}"};
+    store_outbox_new ev = {.type = "quote.created", .resource_kind = "quote", .resource_id = "q_1",
+                           .order_key = "quote:q_1", .payload = "{}"};
     int64_t seq = 0;
     assert_int_equal(store_outbox_add(st, &ev, NULL, &seq), 0);
     assert_int_equal(seq, 3);
