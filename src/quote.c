@@ -294,6 +294,23 @@ static char *quote_full(const svc_ctx *c, const store_quote *q)
     return quote_dump(o);
 }
 
+/* Writes event `type` about q with payload (the quote as an internal
+ * caller sees it, q's priced result at [at, at + len)) in the caller's
+ * open transaction. */
+static int emit_text(const svc_ctx *c, const char *type, const store_quote *q,
+                     const char *payload, size_t at, size_t len)
+{
+    char key[96];
+    snprintf(key, sizeof(key), "quote:%s", q->id);
+    /* the priced result is stored once, with the version: the event
+     * references it (store.h "outbox") */
+    store_outbox_new ev = {.type = type, .resource_kind = "quote", .resource_id = q->id,
+                           .order_key = key, .payload = payload,
+                           .priced_quote = len ? q->id : NULL, .priced_version = q->version,
+                           .priced_at = at, .priced_len = len};
+    return store_outbox_add(c->st, &ev, NULL, NULL);
+}
+
 /* Writes event `type` about q in the caller's open transaction (the
  * outbox, docs/events.md): the payload is the quote as GET
  * /v1/quotes/{id} shows it to the CRM (an internal caller, so never
@@ -305,19 +322,26 @@ static int quote_emit(const svc_ctx *c, const char *type, const store_quote *q)
     svc_ctx as_crm = *c;
     as_crm.caller = &crm;
     size_t at = 0, len = 0;
-    char *payload = quote_text(&as_crm, q, &at, &len), key[96];
+    char *payload = quote_text(&as_crm, q, &at, &len);
     if (!payload)
         return CPQD_ENOMEM;
-    snprintf(key, sizeof(key), "quote:%s", q->id);
-    /* the priced result is stored once, with the version: the event
-     * references it (store.h "outbox") */
-    store_outbox_new ev = {.type = type, .resource_kind = "quote", .resource_id = q->id,
-                           .order_key = key, .payload = payload,
-                           .priced_quote = len ? q->id : NULL, .priced_version = q->version,
-                           .priced_at = at, .priced_len = len};
-    int rc = store_outbox_add(c->st, &ev, NULL, NULL);
+    int rc = emit_text(c, type, q, payload, at, len);
     free(payload);
     return rc;
+}
+
+/* The reply of a write about q (its full view for the caller, into
+ * out->body) and its event `type`: for an internal caller both are the
+ * same text, built once. */
+static int reply_emit(const svc_ctx *c, const char *type, const store_quote *q, svc_reply *out)
+{
+    if (quote_partner_caller(c)) {
+        out->body = quote_full(c, q);
+        return out->body ? quote_emit(c, type, q) : CPQD_ENOMEM;
+    }
+    size_t at = 0, len = 0;
+    out->body = quote_text(c, q, &at, &len);
+    return out->body ? emit_text(c, type, q, out->body, at, len) : CPQD_ENOMEM;
 }
 
 const char *quote_jget(json_t *o, const char *k)
@@ -555,10 +579,9 @@ static int create_run(svc_ctx *c, void *arg, svc_reply *out, cpqd_errs *errs)
     if ((rc = store_quote_insert(c->st, w->q, year_of(c->today))) != 0)
         return rc;
     out->created = 1;
-    out->body = quote_full(c, w->q); /* read in the transaction: its first history entry */
-    rc = out->body ? svc_idem_record(c, w->route, w->idem_key, w->hash, out, w->q->id)
-                   : CPQD_ENOMEM;
-    return rc ? rc : quote_emit(c, "quote.created", w->q);
+    /* read in the transaction: its first history entry */
+    rc = reply_emit(c, "quote.created", w->q, out);
+    return rc ? rc : svc_idem_record(c, w->route, w->idem_key, w->hash, out, w->q->id);
 }
 
 int quote_create(svc_ctx *c, const char *body, size_t len, const char *idem_key,
@@ -580,8 +603,9 @@ int quote_create(svc_ctx *c, const char *body, size_t len, const char *idem_key,
      * that needs them is written */
     if (rc == 0 && (rc = qreq_parse(c, body, len, NULL, &r, errs)) == 0 &&
         (rc = qreq_price(c, &r, &q, errs)) == 0 &&
-        (rc = svc_limit_bytes(c, stored_bytes(&q), errs)) == 0)
-        rc = quote_archive_snapshot(c->st, c->snap, errs);
+        (rc = svc_limit_bytes(c, stored_bytes(&q), errs)) == 0 &&
+        (rc = quote_archive_snapshot(c->st, c->snap, errs)) == 0)
+        rc = store_quote_pack(&q); /* compressed before, not inside, the transaction */
     if (rc == 0) {
         qwrite w = {.route = route, .idem_key = idem_key, .hash = hash, .q = &q};
         if ((rc = svc_tx(c, create_run, &w, out, errs)) == 0 && !w.replayed)
@@ -739,10 +763,9 @@ static int revise_run(svc_ctx *c, void *arg, svc_reply *out, cpqd_errs *errs)
     if (rc || (rc = store_quote_get(c->st, w->id, 0, &cur)))
         return rc;
     out->created = 1;
-    out->body = quote_full(c, &cur);
-    rc = out->body ? svc_idem_record(c, w->route, w->idem_key, w->hash, out, w->id) : CPQD_ENOMEM;
+    rc = reply_emit(c, "quote.revised", &cur, out);
     if (rc == 0)
-        rc = quote_emit(c, "quote.revised", &cur);
+        rc = svc_idem_record(c, w->route, w->idem_key, w->hash, out, w->id);
     store_quote_fini(&cur);
     return rc;
 }
@@ -764,8 +787,9 @@ int quote_revise(svc_ctx *c, const char *id, const char *body, size_t len,
     bool priced = false;
     if (rc == 0 && (rc = quote_load_scoped(c, id, 0, &seen, errs)) == 0 && revisable(c, &seen)) {
         if ((rc = qreq_parse(c, body, len, &seen, &r, errs)) == 0 &&
-            (rc = qreq_price(c, &r, &q, errs)) == 0)
-            rc = svc_limit_bytes(c, stored_bytes(&q), errs);
+            (rc = qreq_price(c, &r, &q, errs)) == 0 &&
+            (rc = svc_limit_bytes(c, stored_bytes(&q), errs)) == 0)
+            rc = store_quote_pack(&q);
         priced = rc == 0;
     }
     if (rc == 0) {
@@ -968,8 +992,7 @@ static int move_run(svc_ctx *c, void *arg, svc_reply *out, cpqd_errs *errs)
     store_quote_fini(&q);
     if (rc || (rc = store_quote_get(c->st, m->id, 0, &q)))
         return rc;
-    out->body = quote_full(c, &q);
-    rc = out->body ? quote_emit(c, "quote.status_changed", &q) : CPQD_ENOMEM;
+    rc = reply_emit(c, "quote.status_changed", &q, out);
     store_quote_fini(&q);
     return rc;
 }

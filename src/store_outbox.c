@@ -89,8 +89,18 @@ static int check_new(store *st, const store_outbox_new *in)
     if (!token_ok(in->resource_id) || !token_ok(in->order_key))
         return store_failf(st, CPQD_EINVAL,
                            "outbox: resource id and ordering key are required (printable ASCII)");
-    if (!store_text_ok(in->payload))
+    if (in->priced_quote) {
+        /* the referenced part is the version's, checked when it was
+         * stored: the rest, on both sides of it */
+        char *rest = strndup(in->payload, in->priced_at);
+        bool ok = rest && store_text_ok(rest) &&
+                  store_text_ok(in->payload + in->priced_at + in->priced_len);
+        free(rest);
+        if (!ok)
+            return store_failf(st, CPQD_EINVAL, "outbox: payload is required (UTF-8 JSON text)");
+    } else if (!store_text_ok(in->payload)) {
         return store_failf(st, CPQD_EINVAL, "outbox: payload is required (UTF-8 JSON text)");
+    }
     return 0;
 }
 

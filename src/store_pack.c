@@ -17,6 +17,7 @@
 #include "store_int.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
@@ -24,6 +25,32 @@
 #define STORE_PACK_MARK "~z1~" /* no JSON or catalog text starts so */
 #define STORE_PACK_MARK_LEN 4
 #define STORE_PACK_MAX ((size_t)1 << 30) /* unpacked bytes we accept */
+
+/* One compression context per thread, made on first use and freed when
+ * the thread exits (making one per call cost a third of a pack). */
+static pthread_key_t cctx_key;
+static pthread_once_t cctx_once = PTHREAD_ONCE_INIT;
+
+static void cctx_free(void *c)
+{
+    ZSTD_freeCCtx(c);
+}
+
+static void cctx_init(void)
+{
+    pthread_key_create(&cctx_key, cctx_free);
+}
+
+static ZSTD_CCtx *cctx_get(void)
+{
+    pthread_once(&cctx_once, cctx_init);
+    ZSTD_CCtx *c = pthread_getspecific(cctx_key);
+    if (!c && (c = ZSTD_createCCtx()) != NULL && pthread_setspecific(cctx_key, c) != 0) {
+        ZSTD_freeCCtx(c);
+        c = NULL;
+    }
+    return c;
+}
 
 int store_pack(const char *text, size_t len, int level, char **out, size_t *out_len)
 {
@@ -35,7 +62,8 @@ int store_pack(const char *text, size_t len, int level, char **out, size_t *out_
     unsigned char *z = malloc(cap);
     if (!z)
         return CPQD_ENOMEM;
-    size_t zn = ZSTD_compress(z, cap, text, len, level);
+    ZSTD_CCtx *cc = cctx_get();
+    size_t zn = cc ? ZSTD_compressCCtx(cc, z, cap, text, len, level) : ZSTD_compress(z, cap, text, len, level);
     if (ZSTD_isError(zn) || zn > INT32_MAX / 2) {
         free(z);
         return 0; /* stored as it is */

@@ -63,7 +63,8 @@ void store_quote_fini(store_quote *q)
     char *const f[] = {q->id,         q->number,     q->status,      q->customer_id,
                        q->partner_id, q->currency,   q->total,       q->catalog_version,
                        q->request,    q->priced,     q->valid_until, q->approval_level,
-                       q->created_by, q->created_at, q->updated_at};
+                       q->created_by, q->created_at, q->updated_at, q->request_packed,
+                       q->priced_packed};
     for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
         free(f[i]);
     memset(q, 0, sizeof(*q));
@@ -173,21 +174,26 @@ static int version_insert(store *st, const char *id, int version, const store_qu
     int rc = store_prepare(st, STMT_VERSION_INSERT, &s);
     if (rc != 0)
         return rc;
-    /* the request and the priced result, the bulk of a version, packed */
+    /* the request and the priced result, the bulk of a version, packed
+     * (ahead of the transaction by store_quote_pack, or now) */
     char *request = NULL, *priced = NULL;
     size_t n;
-    if (store_pack(q->request, strlen(q->request), STORE_PACK_FAST, &request, &n) != 0 ||
-        store_pack(q->priced, strlen(q->priced), STORE_PACK_FAST, &priced, &n) != 0) {
+    if ((!q->request_packed &&
+         store_pack(q->request, strlen(q->request), STORE_PACK_FAST, &request, &n) != 0) ||
+        (!q->priced_packed &&
+         store_pack(q->priced, strlen(q->priced), STORE_PACK_FAST, &priced, &n) != 0)) {
         free(request);
         store_stmt_done(s);
         return store_failf(st, CPQD_ENOMEM, "quote version insert: out of memory");
     }
+    const char *req_text = q->request_packed ? q->request_packed : request ? request : q->request;
+    const char *priced_text = q->priced_packed ? q->priced_packed : priced ? priced : q->priced;
     store_bind_text(st, s, 1, id);
     store_bind_int64(st, s, 2, version);
     const char *a[] = {q->status,          q->customer_id,
                        q->partner_id,      q->currency,
                        q->total,           q->catalog_version,
-                       request ? request : q->request, priced ? priced : q->priced,
+                       req_text,           priced_text,
                        q->valid_until};
     for (int i = 0; i < 9; i++)
         store_bind_text(st, s, i + 3, a[i]);
@@ -577,4 +583,26 @@ int store_quote_list(store *st, const store_quote_filter *f, store_quote **items
         *total = 0;
     }
     return rc;
+}
+
+/* A packed copy of text, or a plain copy when it is better stored as
+ * it is: 0 or CPQD_ENOMEM. */
+static int pack_copy(const char *text, char **out)
+{
+    size_t n;
+    free(*out);
+    *out = NULL;
+    if (store_pack(text, strlen(text), STORE_PACK_FAST, out, &n) != 0)
+        return CPQD_ENOMEM;
+    if (!*out)
+        *out = strdup(text);
+    return *out ? 0 : CPQD_ENOMEM;
+}
+
+int store_quote_pack(store_quote *q)
+{
+    if (!q->request || !q->priced)
+        return 0; /* invalid: the insert says so */
+    int rc = pack_copy(q->request, &q->request_packed);
+    return rc ? rc : pack_copy(q->priced, &q->priced_packed);
 }

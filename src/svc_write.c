@@ -123,6 +123,7 @@ static void batch_run(svc_writer *w, svc_job *batch)
 static void *writer_main(void *arg)
 {
     svc_writer *w = arg;
+    pthread_setname_np(pthread_self(), "cpqd-writer"); /* for top -H and perf */
     pthread_mutex_lock(&w->lock);
     for (;;) {
         while (!w->head && !w->stop)

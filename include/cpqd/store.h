@@ -213,7 +213,16 @@ typedef struct store_quote {
     char *created_by;     /* key id */
     char *created_at;     /* of this version, ISO 8601 UTC "2026-11-26T08:41:14Z" */
     char *updated_at;     /* of this version: its creation or last status change */
+    /* request and priced as stored (compressed), made by store_quote_pack
+     * ahead of the write transaction; NULL: made by the insert itself */
+    char *request_packed, *priced_packed;
 } store_quote;
+
+/* Compresses q->request and q->priced as the store keeps them, into
+ * q->request_packed and q->priced_packed (replacing what they held), so
+ * that an insert inside a write transaction does not spend its time
+ * compressing. 0 or CPQD_ENOMEM. */
+int store_quote_pack(store_quote *q);
 
 /* Required in q for insert and add_version: status, customer_id, currency,
  * total (a decimal), catalog_version, request, priced, created_by, all
