@@ -800,62 +800,86 @@ static int head_make(const svc_ctx *c, const accept_req *r, const store_quote *q
     return rc;
 }
 
-/* The schedule, the contract rows, the insert and the events, in the
- * open transaction; *out gets the reply. */
-static int accept_write(svc_ctx *c, const accept_req *r, const store_quote *q, svc_reply *out,
-                        char **cid, cpqd_errs *errs)
-{
+/* An acceptance computed outside the transaction from the quote as read:
+ * the schedule and the contract's rows (what takes the time). */
+typedef struct accept_prep {
+    int version; /* of the quote it was computed on */
     cbuild b;
-    sched_schedule s = {0};
-    store_contract k = {0};
-    store_receivable *rows = NULL;
+    sched_schedule s;
+    store_contract k; /* id and number assigned by the insert */
+    store_receivable *rows;
+} accept_prep;
+
+static void accept_prep_fini(accept_prep *p)
+{
+    contract_rows_free(p->rows, p->s.items.n);
+    store_contract_fini(&p->k);
+    sched_schedule_fini(&p->s);
+    contract_cbuild_fini(&p->b);
+    memset(p, 0, sizeof(*p));
+}
+
+/* The schedule and the contract rows of accepting q with request r. */
+static int accept_prepare(svc_ctx *c, const accept_req *r, const store_quote *q, accept_prep *p,
+                          cpqd_errs *errs)
+{
     int minor = 2;
-    int rc = contract_cbuild_make(c, r, q, &b, errs);
+    memset(p, 0, sizeof(*p));
+    p->version = q->version;
+    int rc = contract_cbuild_make(c, r, q, &p->b, errs);
     if (rc == 0) {
         sched_contract sc = {.currency = q->currency,
-                             .rounding = b.has_rounding ? b.rounding : MONEY_HALF_EVEN,
+                             .rounding = p->b.has_rounding ? p->b.rounding : MONEY_HALF_EVEN,
                              .signed_on = r->signed_on,
-                             .lines = b.lines,
-                             .nlines = b.n};
-        rc = sched_contract_build(&sc, &s, errs);
+                             .lines = p->b.lines,
+                             .nlines = p->b.n};
+        rc = sched_contract_build(&sc, &p->s, errs);
     }
     if (rc == 0)
         rc = money_currency_minor(q->currency, &minor);
     if (rc == 0)
-        rc = rows_make(&b, &s, minor, &rows);
+        rc = rows_make(&p->b, &p->s, minor, &p->rows);
     if (rc == 0)
-        rc = head_make(c, r, q, &s, &k);
-    if (rc == 0 &&
-        (rc = store_contract_insert(c->st, &k, year_of(r->signed_on), rows, s.items.n)) != 0)
+        rc = head_make(c, r, q, &p->s, &p->k);
+    return rc;
+}
+
+/* The insert and the events of prepared acceptance p of quote q (moved
+ * to accepted in this transaction), in the open transaction; *out gets
+ * the reply. */
+static int accept_write(svc_ctx *c, const accept_req *r, const store_quote *q, accept_prep *p,
+                        svc_reply *out, char **cid, cpqd_errs *errs)
+{
+    store_contract *k = &p->k;
+    store_receivable *rows = p->rows;
+    size_t n = p->s.items.n;
+    int rc = store_contract_insert(c->st, k, year_of(r->signed_on), rows, n);
+    if (rc != 0)
         errs_add(errs, rc, NULL, 0, 0, "cannot store the contract: %s", store_last_error(c->st));
     /* the promotions the customer got now count against their limits */
     if (rc == 0)
         rc = quote_usage_redeem(c, q, errs);
     json_t *body = NULL, *ev = NULL;
     if (rc == 0)
-        rc = contract_json_of(c, &k, rows, s.items.n, c->today, &body);
+        rc = contract_json_of(c, k, rows, n, c->today, &body);
     if (rc == 0 && !(ev = json_deep_copy(body)))
         rc = CPQD_ENOMEM;
     if (rc == 0)
-        rc = contract_emit(c, "contract.signed", "contract", k.id, k.id, ev);
+        rc = contract_emit(c, "contract.signed", "contract", k->id, k->id, ev);
     if (rc == 0) {
         json_t *sch =
-            json_pack("{s:s,s:s,s:s,s:s,s:O,s:O}", "contract_id", k.id, "contract_number", k.number,
-                      "currency", k.currency, "total", k.total, "lines",
+            json_pack("{s:s,s:s,s:s,s:s,s:O,s:O}", "contract_id", k->id, "contract_number",
+                      k->number, "currency", k->currency, "total", k->total, "lines",
                       json_object_get(body, "lines"), "items", json_object_get(body, "items"));
-        rc = contract_emit(c, "receivables.scheduled", "contract", k.id, k.id, sch);
+        rc = contract_emit(c, "receivables.scheduled", "contract", k->id, k->id, sch);
     }
     if (rc == 0) {
         out->created = 1;
         out->body = contract_dump(json_incref(body));
-        *cid = strdup(k.id);
+        *cid = strdup(k->id);
         rc = out->body && *cid ? 0 : CPQD_ENOMEM;
     }
     json_decref(body);
-    contract_rows_free(rows, s.items.n);
-    store_contract_fini(&k);
-    sched_schedule_fini(&s);
-    contract_cbuild_fini(&b);
     return rc;
 }
 
@@ -884,10 +908,12 @@ static int partner_overrides_refused(const accept_req *r, cpqd_errs *errs)
 typedef struct accept_job {
     const char *route, *idem_key, *hash, *quote_id;
     const accept_req *r;
+    accept_prep *prep; /* NULL: the quote could not be accepted as read */
 } accept_job;
 
-/* Inside the transaction: the quote's move, the contract with its
- * receivables and events, and the key's record. */
+/* Inside the transaction: the quote's move (it must still be the version
+ * the acceptance was prepared on), the contract with its receivables and
+ * events, and the key's record. */
 static int accept_run(svc_ctx *c, void *arg, svc_reply *out, cpqd_errs *errs)
 {
     const accept_job *j = arg;
@@ -901,8 +927,15 @@ static int accept_run(svc_ctx *c, void *arg, svc_reply *out, cpqd_errs *errs)
     if (rc)
         return rc == 1 ? 0 : rc;
     rc = quote_accept(c, j->quote_id, &q, errs);
+    if (rc == 0 && (!j->prep || q.version != j->prep->version)) {
+        errs_add(errs, CPQD_ECONFLICT, NULL, 0, 0,
+                 "quote %.64s changed while its acceptance was prepared (now version %d): send "
+                 "it again",
+                 j->quote_id, q.version);
+        rc = CPQD_ECONFLICT;
+    }
     if (rc == 0)
-        rc = accept_write(c, j->r, &q, out, &cid, errs);
+        rc = accept_write(c, j->r, &q, j->prep, out, &cid, errs);
     if (rc == 0)
         rc = svc_idem_record(c, j->route, j->idem_key, j->hash, out, cid);
     free(cid);
@@ -915,6 +948,9 @@ int contract_accept(svc_ctx *c, const char *quote_id, const char *body, size_t l
 {
     char route[128], hash[65];
     accept_req r;
+    store_quote seen = {0};
+    accept_prep prep = {0};
+    bool prepared = false;
     memset(out, 0, sizeof(*out));
     snprintf(route, sizeof(route), "POST /v1/quotes/%.64s/accept", quote_id);
     /* the body is checked before anything is opened: a bad request
@@ -924,11 +960,19 @@ int contract_accept(svc_ctx *c, const char *quote_id, const char *body, size_t l
         rc = partner_overrides_refused(&r, errs);
     if (rc == 0)
         rc = svc_idem_peek(c, route, idem_key, body, len, hash, out, errs);
+    /* the schedule is computed before the write transaction, on the
+     * quote as read; one that cannot be accepted gets its answer (and an
+     * expired one its marking) from quote_accept inside it */
+    if (rc == 0 && store_quote_get(c->st, quote_id, 0, &seen) == 0 &&
+        contract_in_scope(c, seen.partner_id) && quote_acceptable(c, &seen))
+        prepared = (rc = accept_prepare(c, &r, &seen, &prep, errs)) == 0;
     if (rc == 0) {
         accept_job j = {.route = route, .idem_key = idem_key, .hash = hash,
-                        .quote_id = quote_id, .r = &r};
+                        .quote_id = quote_id, .r = &r, .prep = prepared ? &prep : NULL};
         rc = svc_tx(c, accept_run, &j, out, errs);
     }
+    accept_prep_fini(&prep);
+    store_quote_fini(&seen);
     json_decref(r.root);
     return rc == 1 ? 0 : rc;
 }

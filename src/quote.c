@@ -1031,3 +1031,8 @@ int quote_accept(svc_ctx *c, const char *id, store_quote *q, cpqd_errs *errs)
     store_quote_fini(&cur);
     return rc;
 }
+
+bool quote_acceptable(const svc_ctx *c, const store_quote *q)
+{
+    return quote_next(quote_effective_status(c, q), QUOTE_ACCEPT) != QUOTE_STATUS_N;
+}

@@ -143,14 +143,18 @@ void quote_archive_cache_clear(void);
 
 /* ---- what contract (POST /v1/quotes/{id}/accept) shares ---- */
 
-/* In the caller's open transaction: moves quote id (as the caller may see
+/* Inside an svc_tx write closure: moves quote id (as the caller may see
  * it, else CPQD_ENOTFOUND) from approved or sent to accepted, with its
  * history entry and a quote.status_changed event, and fills *q with the
  * quote after the move (free with store_quote_fini). CPQD_ECONFLICT with
  * the allowed actions in errs when accept is not allowed; a quote found
- * expired is marked expired and that is committed (the transaction is
- * then closed). On failure the caller rolls back (a no-op if closed). */
+ * expired is marked expired and that is kept (svc_tx_keep) though the
+ * closure fails. */
 int quote_accept(svc_ctx *c, const char *id, store_quote *q, cpqd_errs *errs);
+/* Quote q, as read, may be accepted now (approved or sent, not expired):
+ * for preparing an acceptance outside the transaction, which
+ * quote_accept then confirms inside it. */
+bool quote_acceptable(const svc_ctx *c, const store_quote *q);
 
 /* Counts the promotions applied in quote q's priced result (its
  * "promotions.applied"), inside the caller's write transaction, after
