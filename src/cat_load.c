@@ -14,6 +14,7 @@
  * nothing here keeps a pointer into the node tree.
  */
 #include "cat_int.h"
+#include "cpqd/hash.h"
 
 #include <pcre2.h>
 #include <stdarg.h>
@@ -268,6 +269,11 @@ static int ld_money_node(ld *l, const yn *v, const char *key, int max_scale, con
     if (out->scale > max_scale) {
         ld_err(l, v, "amount '%.32s' has %d decimals; %s allows %d", v->str, out->scale, cur,
                max_scale);
+        return -1;
+    }
+    if (!cat_amount_ok(*out)) {
+        ld_err(l, v, "amount '%.32s' is beyond the service's maximum amount %lld", v->str,
+               (long long)CAT_AMOUNT_MAX);
         return -1;
     }
     return 0;
@@ -689,9 +695,7 @@ struct ld_cache {
 
 static size_t ix_hash(const char *s, size_t n)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    uint64_t h = hash_fnv1a64(s, n);
     return (size_t)(h ^ (h >> 31));
 }
 
@@ -1364,11 +1368,54 @@ static void ld_term_ref(ld *l, const yn *map, const char **out, cat_pos *pos)
         (nout) = n_;                                                          \
     } while (0)
 
+/* One bound of `quantity` (min, max or step) given in q: a decimal of
+ * at most CAT_QTY_MAX_SCALE places within 0..CAT_QTY_MAX (step: above
+ * 0). Keeps *out when absent. */
+static void ld_qty_bound(ld *l, const yn *q, const char *key, money_dec *out)
+{
+    bool has = false;
+    money_dec v, n;
+    if (ld_decimal(l, q, key, false, &has, &v) || !has)
+        return;
+    bool step = !strcmp(key, "step");
+    if (money_normalize(v, &n) != 0 || n.scale > CAT_QTY_MAX_SCALE || money_sign(n) < 0 ||
+        (step && money_sign(n) == 0) || money_cmp(n, money_from_int(CAT_QTY_MAX)) > 0) {
+        ld_err(l, yn_get(q, key),
+               "quantity '%s' must be a decimal %s %lld with at most %d decimal places, not "
+               "'%.32s'",
+               key, step ? "above 0 and at most" : "from 0 to", (long long)CAT_QTY_MAX,
+               CAT_QTY_MAX_SCALE, yn_get(q, key)->str);
+        return;
+    }
+    *out = n;
+}
+
+/* `quantity: {min, max, step}` (docs/catalog.md "Quantities"); absent
+ * keys take the mode's defaults, and a discrete product's min defaults to
+ * its step. */
+static void ld_quantity(ld *l, const yn *it, cat_product *p)
+{
+    static const char *const keys[] = {"min", "max", "step", NULL};
+    const yn *q = yn_get(it, "quantity");
+    cat_qty_rule *r = &p->quantity;
+    *r = cat_qty_default(p->delivery.mode);
+    if (!q || !ld_keys(l, q, "quantity", keys))
+        return;
+    r->set = true;
+    ld_qty_bound(l, q, "step", &r->step);
+    if (p->delivery.mode != CAT_MODE_USAGE)
+        r->min = r->step;
+    ld_qty_bound(l, q, "min", &r->min);
+    ld_qty_bound(l, q, "max", &r->max);
+    if (money_cmp(r->min, r->max) > 0)
+        ld_err(l, q, "quantity needs min <= max");
+}
+
 static int ld_product(ld *l, const yn *it, cat_product *p)
 {
-    static const char *const keys[] = {"sku", "name", "category", "uom", "tax_class",
-                                       "description", "sellable", "delivery", "attributes",
-                                       "groups", "constraints", "formula", NULL};
+    static const char *const keys[] = {
+        "sku",      "name",       "category", "uom",         "tax_class", "description", "sellable",
+        "delivery", "attributes", "groups",   "constraints", "formula",   "quantity",    NULL};
     if (!ld_keys(l, it, "product", keys))
         return -1;
     p->pos = ld_pos(l, it);
@@ -1389,6 +1436,7 @@ static int ld_product(ld *l, const yn *it, cat_product *p)
     const yn *d = ld_req(l, it, "delivery", "product");
     if (d)
         ld_delivery(l, d, &p->delivery);
+    ld_quantity(l, it, p);
     cat_prod_attr *pa;
     cat_group *g;
     cat_constraint *c;
@@ -1697,10 +1745,11 @@ static int ld_promotion(ld *l, const yn *it, cat_promotion *p)
 
 static int ld_formula(ld *l, const yn *it, cat_formula *f)
 {
-    static const char *const keys[] = {"id", "file", "skus", "categories", NULL};
+    static const char *const keys[] = {"id", "name", "file", "skus", "categories", NULL};
     if (!ld_keys(l, it, "formula", keys) || ld_id(l, it, "id", true, &f->id))
         return -1;
     f->pos = ld_pos(l, it);
+    ld_str(l, it, "name", false, &f->name);
     ld_str(l, it, "file", true, &f->file);
     ld_strlist(l, it, "skus", LIST_SKU, &f->skus, &f->nskus);
     ld_strlist(l, it, "categories", LIST_ID, &f->categories, &f->ncategories);
@@ -1901,6 +1950,19 @@ static void ld_check_sku(ld *l, cat_pos pos, const char *sku, const char *what)
         ld_err_pos(l, pos, "%s refers to unknown product '%s'", what, sku);
 }
 
+/* An option's quantities (fixed, or a range's bounds and default) are
+ * quantities of its product: a BOM never asks for half a spindle. */
+static void ld_option_qty_rule(ld *l, const cat_option *o)
+{
+    const money_dec q[] = {o->qty, o->qty_min, o->qty_max};
+    static const char *const what[] = {"quantity", "quantity range min", "quantity range max"};
+    for (size_t k = 0; k < (o->ranged ? 3u : 1u); k++) {
+        char why[256];
+        if (cat_qty_check(o->product, q[k], false, why, sizeof(why)) != 0)
+            ld_err_pos(l, o->pos, "option %s: %s %s", o->sku, what[k], why);
+    }
+}
+
 static void ld_resolve_options(ld *l, cat_product *p)
 {
     for (size_t g = 0; g < p->ngroups; g++) {
@@ -1909,6 +1971,8 @@ static void ld_resolve_options(ld *l, cat_product *p)
             o[i].product = ld_product_find(l, o[i].sku);
             if (!o[i].product)
                 ld_err_pos(l, o[i].pos, "option refers to unknown product '%s'", o[i].sku);
+            else
+                ld_option_qty_rule(l, &o[i]);
         }
     }
     for (size_t i = 0; i < p->delivery.nservice_items; i++)

@@ -75,6 +75,22 @@ int contract_date_text(const char *s, date_days *d)
     return s && strlen(s) == 10 ? date_parse(s, 10, d) : CPQD_EINVAL;
 }
 
+int contract_date_bound(const svc_ctx *c, date_days signed_on, const char *field, date_days d,
+                        cpqd_errs *errs)
+{
+    date_days hi = c->today + CONTRACT_DAYS_AHEAD;
+    if (d >= signed_on && d <= hi)
+        return 0;
+    char dt[DATE_FMT_LEN], lo_t[DATE_FMT_LEN], hi_t[DATE_FMT_LEN];
+    date_format(d, dt);
+    date_format(signed_on, lo_t);
+    date_format(hi, hi_t);
+    errs_add(errs, CPQD_EINVAL, NULL, 0, 0,
+             "%s: %s is outside %s (the contract's signing) to %s (today + %d days)", field, dt,
+             lo_t, hi_t, CONTRACT_DAYS_AHEAD);
+    return CPQD_EINVAL;
+}
+
 /* as_of text or today. */
 static int as_of_of(const svc_ctx *c, const char *s, date_days *d, cpqd_errs *errs)
 {
@@ -835,6 +851,13 @@ static int accept_prepare(svc_ctx *c, const accept_req *r, const store_quote *q,
                              .nlines = p->b.n};
         rc = sched_contract_build(&sc, &p->s, errs);
     }
+    /* no stored total can fail a later sum (docs/auth.md "Limits") */
+    if (rc == 0 && !cat_amount_ok(p->s.total)) {
+        errs_add(errs, CPQD_ELIMIT, NULL, 0, 0,
+                 "the contract's total would be beyond the maximum amount %lld",
+                 (long long)CAT_AMOUNT_MAX);
+        rc = CPQD_ELIMIT;
+    }
     if (rc == 0)
         rc = money_currency_minor(q->currency, &minor);
     if (rc == 0)
@@ -905,6 +928,35 @@ static int partner_overrides_refused(const accept_req *r, cpqd_errs *errs)
     return 0;
 }
 
+/* The event dates the accept request gives (delivered_on, accepted_on,
+ * milestones) lie from signing to today + CONTRACT_DAYS_AHEAD, as those
+ * reported later do. */
+static int accept_dates_bounded(const svc_ctx *c, const accept_req *r, cpqd_errs *errs)
+{
+    static const char *const keys[] = {"delivered_on", "accepted_on"};
+    const char *k, *mk;
+    json_t *v, *mv;
+    char field[200];
+    date_days d;
+    json_object_foreach(r->lines, k, v)
+    {
+        for (size_t i = 0; i < 2; i++) {
+            snprintf(field, sizeof(field), "lines.%.64s.%s", k, keys[i]);
+            if (contract_date_text(json_string_value(json_object_get(v, keys[i])), &d) == 0 &&
+                contract_date_bound(c, r->signed_on, field, d, errs) != 0)
+                return CPQD_EINVAL;
+        }
+        json_object_foreach(json_object_get(v, "milestones"), mk, mv)
+        {
+            snprintf(field, sizeof(field), "lines.%.64s.milestones.%.64s", k, mk);
+            if (contract_date_text(json_string_value(mv), &d) == 0 &&
+                contract_date_bound(c, r->signed_on, field, d, errs) != 0)
+                return CPQD_EINVAL;
+        }
+    }
+    return 0;
+}
+
 typedef struct accept_job {
     const char *route, *idem_key, *hash, *quote_id;
     const accept_req *r;
@@ -960,6 +1012,10 @@ int contract_accept(svc_ctx *c, const char *quote_id, const char *body, size_t l
         rc = partner_overrides_refused(&r, errs);
     if (rc == 0)
         rc = svc_idem_peek(c, route, idem_key, body, len, hash, out, errs);
+    /* after the replay of an Idempotency-Key: a retry days later still
+     * gets its stored reply */
+    if (rc == 0)
+        rc = accept_dates_bounded(c, &r, errs);
     /* the schedule is computed before the write transaction, on the
      * quote as read; one that cannot be accepted gets its answer (and an
      * expired one its marking) from quote_accept inside it */
@@ -1171,6 +1227,22 @@ static int emit_paid(svc_ctx *c, const char *rid, date_days as_of)
     return rc;
 }
 
+/* A new payment's value date lies from the contract's signing to today
+ * + CONTRACT_DAYS_AHEAD (a replay keeps the date it was recorded with). */
+static int pay_date_check(const svc_ctx *c, const store_receivable *r, const pay_req *p,
+                          cpqd_errs *errs)
+{
+    store_contract k = {0};
+    date_days signed_on;
+    int rc = store_contract_get(c->st, r->contract_id, &k);
+    if (rc == 0)
+        rc = contract_date_text(k.signed_on, &signed_on) == 0 ? 0 : CPQD_EINTERNAL;
+    if (rc == 0)
+        rc = contract_date_bound(c, signed_on, "paid_on", p->paid_on, errs);
+    store_contract_fini(&k);
+    return rc;
+}
+
 static int pay_write(svc_ctx *c, const char *rid, const pay_req *p, svc_reply *out,
                      cpqd_errs *errs)
 {
@@ -1193,6 +1265,8 @@ static int pay_write(svc_ctx *c, const char *rid, const pay_req *p, svc_reply *o
         return rc;
     }
     if (rc == CPQD_ENOTFOUND)
+        rc = pay_date_check(c, &r, p, errs);
+    if (rc == 0)
         rc = pay_check(&r, p, &new_paid, errs);
     char np_text[MONEY_FMT_MAX], amt[MONEY_FMT_MAX];
     if (rc == 0 && (money_format(new_paid, np_text, sizeof(np_text)) < 0 ||
@@ -1346,25 +1420,155 @@ int contract_due_list(svc_ctx *c, const char *status, const char *as_of_s, const
     return rc;
 }
 
-typedef struct sweep_ctx {
-    const char *state; /* "overdue", "due_soon" */
-    size_t emitted;
-} sweep_ctx;
+/* ---- the sweep, one item at a time ---- */
 
-static int sweep_one(svc_ctx *c, const store_receivable *r, const sched_standing *sd, void *ctx)
+/* Whether item was failing before this run. */
+static bool was_failing(const sweep_run *w, const char *item)
 {
-    sweep_ctx *w = ctx;
+    for (size_t i = 0; i < w->nfailing; i++)
+        if (!strcmp(w->failing[i].item, item))
+            return true;
+    return false;
+}
+
+/* Records the failure (code, first message of why) of item and reports
+ * it: in the table, as an event when it starts failing, in the reply. */
+static int sweep_failed(svc_ctx *c, sweep_run *w, const char *item, const char *kind,
+                        const char *contract_id, const char *ref, int code, cpqd_errs *why)
+{
+    char msg[600] = "", as_of[DATE_FMT_LEN];
+    size_t len = 0;
+    for (size_t i = 0; i < errs_count(why) && len < sizeof(msg) - 1; i++) {
+        int k =
+            snprintf(msg + len, sizeof(msg) - len, "%s%s", i ? "; " : "", errs_get(why, i)->msg);
+        len += k > 0 ? (size_t)k : 0;
+    }
+    if (!*msg)
+        snprintf(msg, sizeof(msg), "%s",
+                 *store_last_error(c->st) ? store_last_error(c->st) : err_code_name(code));
+    store_sweep_failure f = {.item = (char *)item,
+                             .kind = (char *)kind,
+                             .contract_id = (char *)contract_id,
+                             .ref = (char *)ref,
+                             .code = (char *)err_code_name(code),
+                             .message = msg};
+    bool first = false;
+    date_format(w->as_of, as_of);
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "item", item, "kind", kind, "contract_id",
+                          contract_id, "ref", ref, "code", f.code, "message", msg);
+    int rc = o ? store_sweep_failure_add(c->st, &f, &first) : CPQD_ENOMEM;
+    if (rc == 0 && first) {
+        json_t *ev = json_deep_copy(o);
+        json_object_set_new(ev, "as_of", json_string(as_of));
+        rc = contract_emit(c, "sweep.item_failed", "contract", contract_id, contract_id, ev);
+    }
+    if (rc == 0)
+        rc = json_array_append(w->failed, o) == 0 ? 0 : CPQD_ENOMEM;
+    json_decref(o);
+    return rc;
+}
+
+/* The outcome rc of item "<kind>:<key>" (why: its errors): an earlier
+ * failure resolved, or this one recorded; CPQD_EIO and CPQD_ENOMEM
+ * passed on. */
+static int sweep_outcome(svc_ctx *c, sweep_run *w, const char *kind, const char *contract_id,
+                         const char *key, const char *ref, int rc, cpqd_errs *why)
+{
+    char item[256];
+    snprintf(item, sizeof(item), "%s:%s", kind, key);
+    if (rc == 0)
+        return was_failing(w, item) ? store_sweep_failure_resolve(c->st, item) : 0;
+    if (rc == CPQD_EIO || rc == CPQD_ENOMEM)
+        return rc;
+    return sweep_failed(c, w, item, kind, contract_id, ref, rc, why);
+}
+
+int contract_sweep_item(svc_ctx *c, sweep_run *w, const char *kind, const char *contract_id,
+                        const char *key, const char *ref,
+                        int (*fn)(svc_ctx *c, void *arg, cpqd_errs *errs), void *arg, bool *done)
+{
+    cpqd_errs *why = errs_new();
+    if (!why)
+        return CPQD_ENOMEM;
+    int rc = store_scope_begin(c->st);
+    if (rc == 0)
+        rc = store_scope_end(c->st, fn(c, arg, why));
+    if (done)
+        *done = rc == 0;
+    rc = sweep_outcome(c, w, kind, contract_id, key, ref, rc, why);
+    errs_free(why);
+    return rc;
+}
+
+typedef struct sweep_warn {
+    const store_receivable *r;
+    const sched_standing *sd;
+    const char *state; /* "overdue", "due_soon" */
+    size_t *emitted;
+} sweep_warn;
+
+/* Writes the warning of an item in its state, once per item and state. */
+static int warn_write(svc_ctx *c, void *arg, cpqd_errs *errs)
+{
+    sweep_warn *x = arg;
     bool first = false;
     char type[40];
-    int rc = store_receivable_warn(c->st, r->id, w->state, &first);
+    (void)errs;
+    int rc = store_receivable_warn(c->st, x->r->id, x->state, &first);
     if (rc || !first)
         return rc;
-    json_t *it = contract_item_json(r, sd);
-    contract_item_context(it, r);
-    snprintf(type, sizeof(type), "receivable.%s", w->state);
-    rc = contract_emit(c, type, "receivable", r->id, r->contract_id, it);
-    w->emitted += rc == 0;
+    json_t *it = contract_item_json(x->r, x->sd);
+    contract_item_context(it, x->r);
+    snprintf(type, sizeof(type), "receivable.%s", x->state);
+    rc = contract_emit(c, type, "receivable", x->r->id, x->r->contract_id, it);
+    *x->emitted += rc == 0;
     return rc;
+}
+
+/* Warns about every item in state st as of as_of (all partners). Each
+ * is an item of the sweep: its standing is computed (a receivable that
+ * cannot be read fails alone), and only one in that state writes, in a
+ * scope of its own. */
+static int warn_due(svc_ctx *c, sweep_run *w, due_state st, int days, size_t *emitted)
+{
+    const char *state = st == DUE_OVERDUE ? "overdue" : "due_soon";
+    char until[DATE_FMT_LEN], key[96];
+    store_receivable *rows = NULL;
+    size_t n = 0;
+    date_format(st == DUE_OVERDUE ? w->as_of - 1 : w->as_of + days, until);
+    int rc = store_receivables_due_until(c->st, until, NULL, &rows, &n);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const store_receivable *r = &rows[i];
+        sched_standing sd;
+        bool yes = false;
+        snprintf(key, sizeof(key), "%s:%s", r->id, state);
+        int r0 = row_in_state(c, r, st, w->as_of, days, &sd, &yes);
+        if (r0 == 0 && yes) {
+            sweep_warn x = {r, &sd, state, emitted};
+            rc = contract_sweep_item(c, w, "warning", r->contract_id, key, r->id, warn_write, &x,
+                                     NULL);
+            continue;
+        }
+        cpqd_errs *why = r0 ? errs_new() : NULL;
+        if (why)
+            errs_add(why, r0, NULL, 0, 0,
+                     "receivable '%.64s': its standing cannot be computed "
+                     "from the stored item and its payments",
+                     r->id);
+        rc = r0 && !why ? CPQD_ENOMEM
+                        : sweep_outcome(c, w, "warning", r->contract_id, key, r->id, r0, why);
+        errs_free(why);
+    }
+    contract_rows_free(rows, n);
+    return rc;
+}
+
+static void sweep_run_fini(sweep_run *w)
+{
+    for (size_t i = 0; i < w->nfailing; i++)
+        store_sweep_failure_fini(&w->failing[i]);
+    free(w->failing);
+    json_decref(w->failed);
 }
 
 /* {"as_of", "within"} (both optional; an empty body is {}) into *as_of
@@ -1379,50 +1583,94 @@ static int sweep_parse(const char *body, size_t len, date_days *as_of, int *days
     int rc = contract_only_keys(root, keys, "", errs);
     if (rc == 0)
         rc = contract_date_member(root, "as_of", "", as_of, errs);
-    json_t *w = json_object_get(root, "within");
-    if (rc == 0 && w &&
-        (!json_is_integer(w) || json_integer_value(w) < 0 ||
-         json_integer_value(w) > CONTRACT_WITHIN_MAX))
+    json_t *wi = json_object_get(root, "within");
+    if (rc == 0 && wi &&
+        (!json_is_integer(wi) || json_integer_value(wi) < 0 ||
+         json_integer_value(wi) > CONTRACT_WITHIN_MAX))
         rc = contract_bad(errs, "within: days, an integer from 0 to 366");
-    if (w && rc == 0)
-        *days = (int)json_integer_value(w);
+    if (wi && rc == 0)
+        *days = (int)json_integer_value(wi);
     json_decref(root);
     return rc;
 }
 
 int contract_sweep(svc_ctx *c, const char *body, size_t len, svc_reply *out, cpqd_errs *errs)
 {
-    date_days as_of = c->today;
+    sweep_run w = {.as_of = c->today};
     int days = CONTRACT_WITHIN_DEFAULT;
     memset(out, 0, sizeof(*out));
-    int rc = sweep_parse(body, len, &as_of, &days, errs);
+    int rc = sweep_parse(body, len, &w.as_of, &days, errs);
     if (rc || (rc = store_begin(c->st)))
         return rc;
-    sweep_ctx ov = {"overdue", 0}, soon = {"due_soon", 0};
-    size_t closed = 0, renewed = 0;
+    size_t closed = 0, renewed = 0, overdue = 0, soon = 0;
+    if (!(w.failed = json_array()))
+        rc = CPQD_ENOMEM;
+    if (rc == 0)
+        rc = store_sweep_failures_list(c->st, "failing", 0, &w.failing, &w.nfailing);
     /* usage periods that ended are closed and terms that ended renewed
-     * first, so that their items can be warned about in the same sweep */
-    rc = contract_usage_close_due(c, as_of, &closed, errs);
+     * first, so that their items can be warned about in the same sweep;
+     * each period, line and warning is an item of its own: one that
+     * fails is recorded and the others go on */
     if (rc == 0)
-        rc = contract_renew_due(c, as_of, &renewed, errs);
+        rc = contract_usage_close_due(c, &w, &closed);
     if (rc == 0)
-        rc = due_each(c, DUE_OVERDUE, as_of, days, sweep_one, &ov);
+        rc = contract_renew_due(c, &w, &renewed);
     if (rc == 0)
-        rc = due_each(c, DUE_SOON, as_of, days, sweep_one, &soon);
+        rc = warn_due(c, &w, DUE_OVERDUE, days, &overdue);
+    if (rc == 0)
+        rc = warn_due(c, &w, DUE_SOON, days, &soon);
     if (rc == 0)
         rc = store_commit(c->st);
     if (rc) {
         store_rollback(c->st);
+        errs_add(errs, rc, NULL, 0, 0, "sweep: %s", store_last_error(c->st));
+        sweep_run_fini(&w);
         return rc;
     }
     char d[DATE_FMT_LEN];
-    date_format(as_of, d);
-    out->body =
-        contract_dump(json_pack("{s:s,s:i,s:{s:I,s:I},s:I,s:I}", "as_of", d, "within", days,
-                                "emitted", "overdue", (json_int_t)ov.emitted, "due_soon",
-                                (json_int_t)soon.emitted, "closed_periods", (json_int_t)closed,
-                                "renewed_terms", (json_int_t)renewed));
+    date_format(w.as_of, d);
+    out->body = contract_dump(
+        json_pack("{s:s,s:i,s:{s:I,s:I},s:I,s:I,s:I,s:O}", "as_of", d, "within", days, "emitted",
+                  "overdue", (json_int_t)overdue, "due_soon", (json_int_t)soon, "closed_periods",
+                  (json_int_t)closed, "renewed_terms", (json_int_t)renewed, "failed",
+                  (json_int_t)json_array_size(w.failed), "failures", w.failed));
+    sweep_run_fini(&w);
     return out->body ? 0 : CPQD_ENOMEM;
+}
+
+/* GET /v1/receivables/sweep/failures */
+int contract_sweep_failures(svc_ctx *c, const char *status, const char *limit, svc_reply *out,
+                            cpqd_errs *errs)
+{
+    store_sweep_failure *v = NULL;
+    size_t n = 0;
+    long lim = 100;
+    char *end = NULL;
+    memset(out, 0, sizeof(*out));
+    if (limit &&
+        ((lim = strtol(limit, &end, 10)) < 1 || lim > STORE_PER_PAGE_MAX || *end || end == limit))
+        return contract_bad(errs, "limit: an integer from 1 to 500");
+    if (status && strcmp(status, "failing") && strcmp(status, "resolved"))
+        return contract_bad(errs, "status: failing or resolved");
+    int rc = store_sweep_failures_list(c->st, status, (size_t)lim, &v, &n);
+    json_t *items = json_array();
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const store_sweep_failure *f = &v[i];
+        json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:o}", "item", f->item, "kind",
+                              f->kind, "contract_id", f->contract_id, "ref", f->ref, "code",
+                              f->code, "message", f->message, "first_failed_at", f->first_failed_at,
+                              "last_failed_at", f->last_failed_at, "failures",
+                              (json_int_t)f->failures, "resolved_at", jstr_or_null(f->resolved_at));
+        rc = o && json_array_append_new(items, o) == 0 ? 0 : CPQD_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        store_sweep_failure_fini(&v[i]);
+    free(v);
+    if (rc == 0 && items)
+        out->body = contract_dump(
+            json_pack("{s:I,s:O}", "count", (json_int_t)json_array_size(items), "items", items));
+    json_decref(items);
+    return rc ? rc : out->body ? 0 : CPQD_ENOMEM;
 }
 
 int contract_body_check(const char *what, const char *body, size_t len, cpqd_errs *errs)

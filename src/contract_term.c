@@ -381,7 +381,7 @@ static int renew_write(svc_ctx *c, contract_after *a, terms *t, int term, const 
     if (rc == 0)
         rc = store_line_change_add(c->st, &ch);
     if (rc == 0)
-        rc = contract_total_update(c, a);
+        rc = contract_total_update(c, a, errs);
     if (rc == 0)
         rc = renewal_json(c, a, t->li, &ch, &ev, errs);
     if (rc == 0)
@@ -481,20 +481,41 @@ static int renew_line_due(svc_ctx *c, const char *cid, size_t li, date_days as_o
     return rc;
 }
 
-int contract_renew_due(svc_ctx *c, date_days as_of, size_t *renewed, cpqd_errs *errs)
+typedef struct renew_item {
+    const char *cid;
+    size_t li;
+    date_days as_of;
+    size_t renewed;
+} renew_item;
+
+/* One sweep item: line li of contract cid renewed until it reaches past
+ * as_of. */
+static int renew_item_run(svc_ctx *c, void *arg, cpqd_errs *errs)
 {
-    char until[DATE_FMT_LEN];
+    renew_item *x = arg;
+    return renew_line_due(c, x->cid, x->li, x->as_of, &x->renewed, errs);
+}
+
+int contract_renew_due(svc_ctx *c, sweep_run *w, size_t *renewed)
+{
+    char until[DATE_FMT_LEN], key[128], ref[96];
     store_receivable *rows = NULL;
     size_t n = 0;
     *renewed = 0;
-    date_format(as_of, until);
+    date_format(w->as_of, until);
     int rc = store_receivables_terms_ended(c->st, until, &rows, &n);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         /* one pass per (contract, line): its other parts follow */
         if (i > 0 && !strcmp(rows[i].contract_id, rows[i - 1].contract_id) &&
             rows[i].line_no == rows[i - 1].line_no)
             continue;
-        rc = renew_line_due(c, rows[i].contract_id, (size_t)rows[i].line_no, as_of, renewed, errs);
+        renew_item x = {rows[i].contract_id, (size_t)rows[i].line_no, w->as_of, 0};
+        snprintf(key, sizeof(key), "%s:%d", rows[i].contract_id, rows[i].line_no);
+        snprintf(ref, sizeof(ref), "line %.64s", rows[i].line_id);
+        bool done = false;
+        rc = contract_sweep_item(c, w, "renewal", rows[i].contract_id, key, ref, renew_item_run, &x,
+                                 &done);
+        *renewed += done ? x.renewed : 0; /* a line that failed was undone */
     }
     contract_rows_free(rows, n);
     return rc;
@@ -797,7 +818,7 @@ static int seat_write(svc_ctx *c, contract_after *a, terms *t, const seat_req *r
     if (rc == 0)
         rc = store_line_change_add(c->st, &ch);
     if (rc == 0)
-        rc = contract_total_update(c, a);
+        rc = contract_total_update(c, a, errs);
     if (rc == 0)
         rc = seat_json(c, a, t->li, &ch, res);
     if (rc == 0)
@@ -805,6 +826,19 @@ static int seat_write(svc_ctx *c, contract_after *a, terms *t, const seat_req *r
     free(ch.created_at);
     sched_list_fini(&l);
     return rc;
+}
+
+/* The new seats are a quantity the line's product is sold in
+ * (docs/catalog.md "Quantities"), as a quote's would be. */
+static int seat_qty_check(const svc_ctx *c, const contract_after *a, size_t li, const seat_req *r,
+                          cpqd_errs *errs)
+{
+    const cat_product *p = contract_line_product(c, a, li);
+    char why[256];
+    if (!p || cat_qty_check(p, money_from_int(r->qty), false, why, sizeof(why)) == 0)
+        return 0;
+    errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "quantity (line %.64s): %s", a->b.ids[li], why);
+    return CPQD_EINVAL;
 }
 
 static int seat_run(svc_ctx *c, void *ctx, svc_reply *out, cpqd_errs *errs)
@@ -821,6 +855,8 @@ static int seat_run(svc_ctx *c, void *ctx, svc_reply *out, cpqd_errs *errs)
         rc = contract_line_find(&a, r->line, &li, errs);
     if (rc == 0 && a.b.lines[li].mode != CAT_MODE_SUBSCRIPTION)
         rc = contract_wrong_mode(&a, li, "seats", errs);
+    if (rc == 0)
+        rc = seat_qty_check(c, &a, li, r, errs);
     if (rc == 0)
         rc = terms_load(c, &a, li, &t);
     for (size_t i = 0; rc == 0 && i < t.n; i++)

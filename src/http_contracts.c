@@ -16,6 +16,7 @@
 
 const char *const http_receivables_params[] = {"status", "as_of", "within", NULL};
 const char *const http_as_of_params[] = {"as_of", NULL};
+const char *const http_sweep_failures_params[] = {"status", "limit", NULL};
 
 /* The value of query parameter key, or NULL. */
 static const char *qval(const http_query *q, const char *key)
@@ -67,6 +68,13 @@ int http_op_contract_sweep(http_ctx *c, svc_ctx *qc, const char *body, size_t le
 {
     (void)c, (void)q;
     return contract_sweep(qc, body, len, out, errs);
+}
+
+int http_op_contract_sweep_failures(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
+                                    const http_query *q, svc_reply *out, cpqd_errs *errs)
+{
+    (void)c, (void)body, (void)len;
+    return contract_sweep_failures(qc, qval(q, "status"), qval(q, "limit"), out, errs);
 }
 
 int http_op_contract_delivered(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
@@ -131,4 +139,13 @@ void http_receivables_due(http_ctx *c, const http_query *q)
 {
     if (http_query_enum(c, q, "status", due_states, NULL))
         http_quote_run(c, q, http_op_contract_due, "listing receivables");
+}
+
+/* The states GET /v1/receivables/sweep/failures lists. */
+static const char *const failure_states[] = {"failing", "resolved", NULL};
+
+void http_sweep_failures(http_ctx *c, const http_query *q)
+{
+    if (http_query_enum(c, q, "status", failure_states, NULL))
+        http_quote_run(c, q, http_op_contract_sweep_failures, "listing sweep failures");
 }

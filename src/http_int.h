@@ -201,6 +201,9 @@ HTTP_OP(http_op_contract_receivables); /* GET .../receivables */
 HTTP_OP(http_op_contract_pay);         /* POST /v1/receivables/{}/payments */
 HTTP_OP(http_op_contract_due);         /* GET /v1/receivables */
 HTTP_OP(http_op_contract_sweep);       /* POST /v1/receivables/sweep */
+HTTP_OP(http_op_contract_sweep_failures); /* GET /v1/receivables/sweep/failures */
+extern const char *const http_sweep_failures_params[];
+void http_sweep_failures(http_ctx *c, const http_query *q); /* (status checked) */
 HTTP_OP(http_op_contract_delivered);   /* POST .../lines/{}/delivered */
 HTTP_OP(http_op_contract_accepted);    /* POST .../lines/{}/accepted */
 HTTP_OP(http_op_contract_milestone);   /* POST .../milestones/{}/accept */
@@ -216,6 +219,14 @@ void http_receivables_due(http_ctx *c,
 void http_events_feed(http_ctx *c, const http_query *q);   /* GET /v1/events */
 void http_events_admin(http_ctx *c, const http_query *q);  /* GET /v1/admin/events */
 void http_events_replay(http_ctx *c, const http_query *q); /* POST /v1/admin/events/{}/replay */
+
+/* ---- the API contract (http_spec.c) ---- */
+
+/* GET /openapi.yaml: docs/openapi.yaml as built into the binary. */
+void http_spec_serve(http_ctx *c, const http_query *q);
+/* Sends len bytes at data (static: referenced, never copied or freed) as
+ * a 200 reply of content_type. */
+void http_reply_static(http_ctx *c, const char *content_type, const void *data, size_t len);
 
 /* ---- configure (http_configure.c) ---- */
 

@@ -672,6 +672,13 @@ void http_reply_errs(http_ctx *c, int rc, cpqd_errs *errs, const char *what)
     reply_errs(c, rc, errs, what);
 }
 
+void http_reply_static(http_ctx *c, const char *content_type, const void *data, size_t len)
+{
+    struct evbuffer *buf = evbuffer_new();
+    int rc = buf ? evbuffer_add_reference(buf, data, len, NULL, NULL) : -1;
+    reply_send_as(c, 200, "OK", buf, rc, content_type);
+}
+
 
 /* Runs one quote operation with everything it needs. */
 typedef http_quote_fn quote_fn;
@@ -803,8 +810,24 @@ static int op_action(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
 static int op_document(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
                        const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
-    (void)body, (void)len, (void)q;
-    return quote_document(qc, c->params[0], out, errs);
+    (void)body, (void)len;
+    const char *lang = NULL;
+    for (size_t i = 0; i < q->n; i++)
+        if (!strcmp(q->p[i].key, "lang"))
+            lang = q->p[i].val;
+    lang = quote_doc_lang_pick(lang, http_ctx_header(c, "Accept-Language"));
+    int rc = quote_document(qc, c->params[0], lang, out, errs);
+    if (rc == 0)
+        evhttp_add_header(evhttp_request_get_output_headers(c->req), "Content-Language", lang);
+    return rc;
+}
+
+static const char *const document_lang[] = {"zh", "en", NULL};
+
+static void h_quote_document(http_ctx *c, const http_query *q)
+{
+    if (http_query_enum(c, q, "lang", document_lang, NULL))
+        quote_run(c, q, op_document, "rendering the quote");
 }
 
 static int op_reprice(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
@@ -899,6 +922,7 @@ static void h_partners(http_ctx *c, const http_query *q)
 static const char *const list_params[] = {"category", "mode",     "q", "catalog",
                                           "page",     "per_page", NULL};
 static const char *const reprice_params[] = {"on", NULL};
+static const char *const document_params[] = {"lang", NULL};
 static const char *const history_params[] = {"sku", "customer", "last", NULL};
 static const char *const quote_params[] = {"customer", "status", "partner", "q",
                                            "page",     "per_page", NULL};
@@ -931,6 +955,7 @@ typedef struct http_route {
  * what a route returns is in the views (catalog) and in quote.c. */
 static const http_route http_routes[] = {
     {"/healthz", EVHTTP_REQ_GET, R_PUBLIC, NULL, FN(h_healthz)},
+    {"/openapi.yaml", EVHTTP_REQ_GET, R_PUBLIC, NULL, FN(http_spec_serve)},
     {"/v1/catalog", EVHTTP_REQ_GET, R_ALL, NULL, FN(h_catalog)},
     {"/v1/products", EVHTTP_REQ_GET, R_ALL, list_params, FN(h_products)},
     {"/v1/products/{}", EVHTTP_REQ_GET, R_ALL, NULL, FN(h_product)},
@@ -945,7 +970,7 @@ static const http_route http_routes[] = {
     {"/v1/quotes", EVHTTP_REQ_GET, R_ALL, quote_params, FN(h_quote_list)},
     {"/v1/quotes/{}", EVHTTP_REQ_GET, R_ALL, NULL, OP(op_get, "reading the quote")},
     {"/v1/quotes/{}/versions/{}", EVHTTP_REQ_GET, R_ALL, NULL, OP(op_get, "reading the quote")},
-    {"/v1/quotes/{}/document", EVHTTP_REQ_GET, R_ALL, NULL, OP(op_document, "rendering the quote")},
+    {"/v1/quotes/{}/document", EVHTTP_REQ_GET, R_ALL, document_params, FN(h_quote_document)},
     {"/v1/quotes/{}/reprice", EVHTTP_REQ_POST, R_ALL, reprice_params, FN(h_quote_reprice)},
     {"/v1/quotes/{}/revise", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
      OP(op_revise, "revising the quote")},
@@ -976,6 +1001,8 @@ static const http_route http_routes[] = {
     {"/v1/receivables", EVHTTP_REQ_GET, R_ALL, http_receivables_params, FN(http_receivables_due)},
     {"/v1/receivables/sweep", EVHTTP_REQ_POST, R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN), NULL, NULL,
      http_op_contract_sweep, "sweeping receivables"},
+    {"/v1/receivables/sweep/failures", EVHTTP_REQ_GET, R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN),
+     http_sweep_failures_params, FN(http_sweep_failures)},
     {"/v1/receivables/{}/payments", EVHTTP_REQ_POST, R_STAFF | R(AUTH_ROLE_CRM), NULL, NULL,
      http_op_contract_pay, "recording the payment"},
     {"/v1/events", EVHTTP_REQ_GET, R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN), events_params,

@@ -7,6 +7,7 @@
  * `discount` is never silently ignored.
  */
 #include "cpqd/arena.h"
+#include "cpqd/digest.h"
 #include "cpqd/price.h"
 
 #include <stdio.h>
@@ -437,7 +438,6 @@ static void jw_lit(jw *w, const char *s)
 
 static void jw_str(jw *w, const char *s)
 {
-    static const char hex[] = "0123456789abcdef";
     if (!s) {
         jw_lit(w, "null");
         return;
@@ -458,8 +458,7 @@ static void jw_str(jw *w, const char *s)
             *o++ = 'n';
         } else if (ch < 0x20) {
             memcpy(o, "\\u00", 4);
-            o[4] = hex[ch >> 4];
-            o[5] = hex[ch & 15];
+            digest_hex(&ch, 1, o + 4); /* its NUL is overwritten next */
             o += 6;
         } else {
             *o++ = (char)ch;

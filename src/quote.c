@@ -389,13 +389,14 @@ static int keep_partner(price_request *rq, const store_quote *cur, cpqd_errs *er
  * /v1/price may look at any date. */
 static int date_authorized(const svc_ctx *c, const price_request *rq, cpqd_errs *errs)
 {
-    int grace = 366;
-    for (size_t i = 0; i < rq->nlines; i++) {
+    int grace = -1; /* the smallest of the lines' catalogs; none found: 0 */
+    for (size_t i = 0; c->snap && i < rq->nlines; i++) {
         const char *sku = rq->lines[i].sku;
         const cat_product *p = sku ? cat_snapshot_product(c->snap, sku, strlen(sku)) : NULL;
-        if (p && p->catalog->backdating_days < grace)
+        if (p && (grace < 0 || p->catalog->backdating_days < grace))
             grace = p->catalog->backdating_days;
     }
+    grace = grace < 0 ? 0 : grace;
     auth_role role = c->caller->role;
     if (rq->date >= c->today - grace || role == AUTH_ROLE_MANAGER || role == AUTH_ROLE_ADMIN)
         return 0;
@@ -463,6 +464,7 @@ static int qreq_parse(svc_ctx *c, const char *body, size_t len, const store_quot
     }
     const svc_caller *k = c->caller;
     price_request *rq = r->rq;
+    rq->qty_use = PRICE_QTY_STORED;
     if ((rc = svc_limit_lines(c, rq->nlines, errs)) != 0 ||
         (rc = date_authorized(c, rq, errs)) != 0 ||
         (cur && !quote_partner_caller(c) && (rc = keep_partner(rq, cur, errs)) != 0)) {

@@ -5,6 +5,8 @@
  */
 #include "quote_int.h"
 
+#include "cpqd/file.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
@@ -14,6 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#define QUOTE_ARCHIVE_FILE_MAX ((size_t)1 << 30) /* bytes of one archived catalog or rule file */
+
 /* ---- catalog archives and re-pricing ---- */
 
 typedef struct arch_col {
@@ -21,26 +25,6 @@ typedef struct arch_col {
     size_t n, cap;
     int rc;
 } arch_col;
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *b = NULL;
-    long n;
-    if (!f)
-        return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-        (b = malloc((size_t)n + 1)) && fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    if (b) {
-        b[n] = '\0';
-        *len = (size_t)n;
-    }
-    return b;
-}
 
 static int arch_add(void *ctx, bool is_rule, const char *rel, const char *path)
 {
@@ -54,8 +38,10 @@ static int arch_add(void *ctx, bool is_rule, const char *rel, const char *path)
         a->cap = cap;
     }
     size_t len = 0;
-    char *content = slurp(path, &len);
-    char *p = strdup(rel);
+    char *content = NULL, *p = NULL;
+    /* catalog files are what the loader read: within its own bound */
+    if (file_read(path, QUOTE_ARCHIVE_FILE_MAX, &content, &len, NULL) == 0)
+        p = strdup(rel);
     if (!content || !p) {
         free(content);
         free(p);
@@ -257,6 +243,7 @@ static int reprice_on(svc_ctx *c, const cat_snapshot *snap, const store_quote *q
         rq->partner_id = json_string_value(json_object_get(k, "partner_id"));
         rq->segment = json_string_value(json_object_get(k, "segment"));
         rq->partner_view = role && !strcmp(role, "partner");
+        rq->qty_use = PRICE_QTY_RECORDED;
         if (auth && money_parse(auth, strlen(auth), &rq->authority) == 0)
             rq->has_authority = true;
         price_result res;

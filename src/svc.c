@@ -3,15 +3,15 @@
  * application layer (include/cpqd/svc.h).
  *
  * Invariant: an operation that wrote something either committed it all
- * (and then answered) or left nothing: every write goes through svc_tx or
- * svc_idem_open, whose failure paths roll back.
+ * (and then answered) or left nothing: every write of quotes and
+ * contracts goes through svc_tx, whose failure paths roll back.
  */
 #include "cpqd/svc.h"
 
+#include "cpqd/digest.h"
 #include "cpqd/limit.h"
 #include "svc_int.h"
 
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,19 +71,6 @@ void svc_tx_keep(svc_ctx *c)
 
 /* ---- idempotency ---- */
 
-static void sha256_hex(const char *buf, size_t len, char out[65])
-{
-    unsigned char md[32];
-    unsigned int n = 0;
-    static const char hex[] = "0123456789abcdef";
-    EVP_Digest(buf, len, md, &n, EVP_sha256(), NULL);
-    for (int i = 0; i < 32; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
-    }
-    out[64] = '\0';
-}
-
 static int key_check(const char *key, cpqd_errs *errs)
 {
     if (!key)
@@ -132,7 +119,8 @@ int svc_idem_peek(svc_ctx *c, const char *route, const char *key, const char *bo
     int rc = key_check(key, errs);
     if (rc)
         return rc;
-    sha256_hex(body, len, hash);
+    if (digest_sha256_hex(body, len, hash) != 0)
+        return CPQD_ENOMEM;
     return replay(c, route, key, hash, out, errs);
 }
 

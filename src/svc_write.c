@@ -72,16 +72,21 @@ static int writer_connect(svc_writer *w, char *why, size_t cap)
     return rc;
 }
 
-/* Runs one job in its savepoint: 0, or CPQD_EIO when the transaction was
- * lost (the batch must be rolled back). */
+/* Runs one job in its scope (a savepoint): 0, or a code when the
+ * transaction cannot go on (the batch must be rolled back). A closure
+ * that failed is undone alone; had its failure cost the transaction, the
+ * next scope or the COMMIT finds it lost. */
 static int job_run(svc_writer *w, svc_job *j)
 {
     j->c.st = w->st;
     j->c.keep = false;
-    if (store_savepoint(w->st) != 0)
-        return CPQD_EIO;
+    int rc = store_scope_begin(w->st);
+    if (rc != 0)
+        return rc == CPQD_ENOMEM ? rc : CPQD_EIO;
     j->rc = j->fn(&j->c, j->arg, j->out, j->errs);
-    return store_savepoint_end(w->st, j->rc == 0 || j->c.keep);
+    bool keep = j->rc == 0 || j->c.keep;
+    rc = store_scope_end(w->st, keep ? 0 : j->rc);
+    return keep && rc != 0 ? CPQD_EIO : 0;
 }
 
 /* The batch was not committed: every job whose writes were to be kept,

@@ -505,6 +505,127 @@ static void test_check_bill_day_and_equal_parts(void **s)
     free(all);
 }
 
+/* `quantity: {min, max, step}` (docs/catalog.md "Quantities"): each bound
+ * a decimal of at most 6 places within 0..10^12 (step above 0), min <= max,
+ * only those keys; a BOM option's fixed quantity and range bounds are
+ * quantities of its product; an amount is at most 10^13. Each error at
+ * its position, and only those. */
+static void test_check_quantity_rules(void **s)
+{
+    (void)s;
+    static const char *const want[] = {
+        "10:85: quantity 'step' must be a decimal above 0 and at most 1000000000000 with at "
+        "most 6 decimal places, not '0'",
+        "11:83: quantity 'max' must be a decimal from 0 to 1000000000000 with at most 6 "
+        "decimal places, not '1000000000001'",
+        "12:130: quantity 'step' must be a decimal above 0 and at most 1000000000000 with at "
+        "most 6 decimal places, not '0.0000001'",
+        "13:79: quantity needs min <= max",
+        "14:78: unknown key 'mni' in quantity (expected one of: min, max, step)",
+        "27:13: option WIRE: quantity 1.5 is not a quantity of WIRE: whole numbers from 1 to "
+        "1000000000000",
+        "29:13: option WIRE2: quantity range min 0 is not a quantity of WIRE2: whole numbers "
+        "from 1 to 1000000000000",
+        "36:30: amount '10000000000000.01' is beyond the service's maximum amount "
+        "10000000000000",
+    };
+    char *all = load_errors(CHECK "/quantities.yaml");
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        char line[320];
+        snprintf(line, sizeof(line), CHECK "/quantities.yaml:%s\n", want[i]);
+        if (!strstr(all, line))
+            fail_msg("expected error\n  %s\nin\n%s", line, all);
+    }
+    size_t n = 0;
+    for (const char *p = all; (p = strchr(p, '\n')); p++)
+        n++;
+    if (n != sizeof(want) / sizeof(want[0]))
+        fail_msg("%zu errors, want %zu:\n%s", n, sizeof(want) / sizeof(want[0]), all);
+    free(all);
+}
+
+static money_dec dq(const char *s)
+{
+    money_dec v;
+    assert_int_equal(money_parse(s, strlen(s), &v), 0);
+    return v;
+}
+
+/* The quantity rules as the snapshot holds them: whole numbers from 1 for
+ * the discrete modes, metered decimals (6 places) from 0 for usage, both
+ * up to 10^12; a catalog's own rule, whose min defaults to its step for a
+ * discrete product. What fits and how the rule reads. */
+static void test_cat_quantity_rules_loaded(void **state)
+{
+    (void)state;
+    char *dir = strdup("/tmp/cpqd-test-cat-XXXXXX");
+    assert_non_null(dir && mkdtemp(dir));
+    char path[512];
+    snprintf(path, sizeof(path), "%s/t.yaml", dir);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("catalog: {id: t, version: \"1\", name: T, currency: CNY, timezone: Asia/Shanghai,\n"
+          "  tax: {prices_include_tax: true, classes: {standard: \"0.13\"}}}\n"
+          "products:\n"
+          "  - {sku: G, name: G, category: c, delivery: {mode: goods}}\n"
+          "  - {sku: U, name: U, category: c, delivery: {mode: usage, metered_unit: gb,\n"
+          "     billing_period: monthly}}\n"
+          "  - {sku: M, name: M, category: c, delivery: {mode: goods}, quantity: {step: \"2.5\",\n"
+          "     max: 100}}\n"
+          "  - {sku: C, name: C, category: c, delivery: {mode: usage, metered_unit: h,\n"
+          "     billing_period: monthly}, quantity: {step: \"0.25\", max: 2000}}\n",
+          fp);
+    fclose(fp);
+    cat_snapshot *snap = load_ok(path);
+    const cat_product *g = cat_snapshot_product(snap, "G", 1),
+                      *u = cat_snapshot_product(snap, "U", 1);
+    const cat_product *m = cat_snapshot_product(snap, "M", 1),
+                      *c = cat_snapshot_product(snap, "C", 1);
+    char buf[160], why[256];
+    assert_false(g->quantity.set);
+    assert_string_equal(cat_qty_rule_text(&g->quantity, buf, sizeof(buf)),
+                        "whole numbers from 1 to 1000000000000");
+    assert_true(cat_qty_fits(&g->quantity, dq("1")));
+    assert_true(cat_qty_fits(&g->quantity, dq("2.000"))); /* trailing zeros aside */
+    assert_true(cat_qty_fits(&g->quantity, dq("1000000000000")));
+    assert_false(cat_qty_fits(&g->quantity, dq("0")));
+    assert_false(cat_qty_fits(&g->quantity, dq("1.5")));
+    assert_false(cat_qty_fits(&g->quantity, dq("1000000000001")));
+    assert_false(cat_qty_fits(&g->quantity, dq("9999999999999999")));
+    assert_false(cat_qty_fits(&g->quantity, dq("-1")));
+    assert_int_equal(cat_qty_check(g, dq("0"), true, NULL, 0), 0);
+    assert_int_equal(cat_qty_check(g, dq("0.0000001"), true, why, sizeof(why)), CPQD_EINVAL);
+    assert_string_equal(why, "0.0000001 is not a quantity of G: whole numbers from 1 to "
+                             "1000000000000");
+    assert_string_equal(cat_qty_rule_text(&u->quantity, buf, sizeof(buf)),
+                        "decimals with at most 6 places from 0 to 1000000000000");
+    assert_true(cat_qty_fits(&u->quantity, dq("0")));
+    assert_true(cat_qty_fits(&u->quantity, dq("1250.000001")));
+    assert_true(cat_qty_fits(&u->quantity, dq("999999999999.999999")));
+    assert_false(cat_qty_fits(&u->quantity, dq("0.0000001")));
+    assert_false(cat_qty_fits(&u->quantity, dq("9999999999999999")));
+    assert_true(m->quantity.set);
+    assert_string_equal(cat_qty_rule_text(&m->quantity, buf, sizeof(buf)),
+                        "from 2.5 in steps of 2.5 to 100");
+    assert_true(cat_qty_fits(&m->quantity, dq("2.5")));
+    assert_true(cat_qty_fits(&m->quantity, dq("100")));
+    assert_false(cat_qty_fits(&m->quantity, dq("0")));
+    assert_false(cat_qty_fits(&m->quantity, dq("3")));
+    assert_false(cat_qty_fits(&m->quantity, dq("102.5")));
+    assert_string_equal(cat_qty_rule_text(&c->quantity, buf, sizeof(buf)),
+                        "from 0 in steps of 0.25 to 2000");
+    assert_true(cat_qty_fits(&c->quantity, dq("0")));
+    assert_true(cat_qty_fits(&c->quantity, dq("1.75")));
+    assert_false(cat_qty_fits(&c->quantity, dq("1.3")));
+    assert_true(cat_amount_ok(dq("10000000000000")));
+    assert_true(cat_amount_ok(dq("-10000000000000")));
+    assert_false(cat_amount_ok(dq("10000000000000.01")));
+    cat_snapshot_release(snap);
+    unlink(path);
+    rmdir(dir);
+    free(dir);
+}
+
 /* A subscription's bill_day and a term in equal parts as the snapshot
  * holds them: {parts: 3, every: {months: 1}} without a percent is 100%. */
 static void test_cat_bill_day_and_parts_loaded(void **state)
@@ -896,6 +1017,8 @@ int main(void)
         cmocka_unit_test(test_check_unknown_payment_term_refs),
         cmocka_unit_test(test_cat_payment_term_refs_loaded),
         cmocka_unit_test(test_check_bill_day_and_equal_parts),
+        cmocka_unit_test(test_check_quantity_rules),
+        cmocka_unit_test(test_cat_quantity_rules_loaded),
         cmocka_unit_test(test_cat_bill_day_and_parts_loaded),
         cmocka_unit_test(test_check_finance_section_errors),
         cmocka_unit_test(test_cat_finance_section_loaded),

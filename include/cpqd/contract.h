@@ -57,9 +57,20 @@ int contract_due_list(svc_ctx *c, const char *status, const char *as_of, const c
 /* POST /v1/receivables/sweep: {"as_of"?, "within"?}: first closes every
  * usage period that ended on or before as_of (as contract_period_close)
  * and renews every auto_renew subscription line whose term ended on or
- * before as_of (as contract_line_renew), then writes a receivable.overdue / receivable.due_soon event for every
- * item found in that state that has not had one for it yet. */
+ * before as_of (as contract_line_renew), then writes a receivable.overdue /
+ * receivable.due_soon event for every item found in that state that has
+ * not had one for it yet. Each period, line and warning is an item of
+ * its own: one that fails is undone alone, recorded (sweep_failures,
+ * sweep.item_failed) and counted in the reply's "failed", and the others
+ * go on. */
 int contract_sweep(svc_ctx *c, const char *body, size_t len, svc_reply *out, cpqd_errs *errs);
+
+/* GET /v1/receivables/sweep/failures?status=failing|resolved&limit=N:
+ * the items the sweep could not process (docs/receivables.md "Sweep
+ * failures"), newest failure first; status NULL: all, limit NULL: 100
+ * (1..500). */
+int contract_sweep_failures(svc_ctx *c, const char *status, const char *limit, svc_reply *out,
+                            cpqd_errs *errs);
 
 /* ---- after signing (src/contract_after.c, docs/receivables.md "After
  * signing"). Each is one transaction with its events; a replay of the

@@ -115,9 +115,38 @@ int quote_move(svc_ctx *c, const char *id, quote_action action, const char *body
 int quote_body_check(svc_ctx *c, bool action, const char *body, size_t len, cpqd_errs *errs);
 
 /* GET /v1/quotes/{id}/document: the latest version as a printable HTML
- * page (UTF-8): customer, lines with their BOM options, adders and
- * discounts, totals, tax, payment terms, validity. */
-int quote_document(svc_ctx *c, const char *id, svc_reply *out, cpqd_errs *errs);
+ * page (UTF-8, A4; docs/quotes.md "The quote document") for the customer:
+ * seller, customer, partner, number, version, dates; per line the
+ * product, its configuration (options, attribute choices), the price
+ * steps a customer may see, net, tax and total; totals that add up;
+ * validity and payment terms. Never cost, floor, ceiling, margin, book
+ * ids, sources or the catalog version. lang is a tag quote_doc_lang_pick
+ * returns ("zh-CN": labels in Chinese, anything else English). */
+int quote_document(svc_ctx *c, const char *id, const char *lang, svc_reply *out,
+                   cpqd_errs *errs);
+
+/* The document's language: param (the ?lang= value, "zh" or "en"; NULL
+ * when absent) if given, else the best of accept_language (an
+ * Accept-Language header, NULL if none; q-values honoured, a malformed
+ * element ignored, "*" is English) that is Chinese or English, else
+ * English. Returns the static tag "zh-CN" or "en" (Content-Language). */
+const char *quote_doc_lang_pick(const char *param, const char *accept_language);
+
+/* Buffer size that always suffices for quote_doc_amount_format. */
+#define QUOTE_DOC_AMOUNT_MAX 64
+
+/* Writes v as the document prints an amount in language tag lang (as
+ * quote_doc_lang_pick returns): "-" for a negative v ("+" for a positive
+ * one when plus), the currency's symbol (CNY: "¥" in Chinese, "CN¥" in
+ * English; USD "US$" / "$"; JPY "JP¥" / "¥"; EUR "€"; GBP "£"; HKD "HK$";
+ * any other: its code and a no-break space), the integer digits grouped
+ * by threes with ",", then "." and at least the currency's minor units
+ * (CNY 2, JPY 0, KWD 3; 2 for a code money_currency_minor lacks), more
+ * only where v has non-zero digits beyond them ("CN¥0.0035"). Returns
+ * the length without the NUL, or CPQD_ERANGE (v invalid, cap too small;
+ * QUOTE_DOC_AMOUNT_MAX suffices). */
+int quote_doc_amount_format(money_dec v, const char *currency, const char *lang, bool plus,
+                            char *buf, size_t cap);
 
 /* POST /v1/quotes/{id}/reprice?on=original|current: the latest version
  * priced again with the identity and date it was priced with, on the
