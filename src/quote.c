@@ -448,16 +448,9 @@ static int qreq_parse(svc_ctx *c, const char *body, size_t len, const store_quot
         date_format(c->today, today);
         json_object_set_new(root, "date", json_string(today));
     }
-    json_t *copy = json_deep_copy(root);
-    json_object_del(copy, "valid_until");
-    char *rest = copy ? json_dumps(copy, JSON_COMPACT) : NULL;
-    json_decref(copy);
-    if (!rest) {
-        json_decref(root);
-        return CPQD_ENOMEM;
-    }
-    int rc = price_json_parse(rest, strlen(rest), &r->buf, &r->rq, errs);
-    free(rest);
+    /* the rest is a price request: read from the same tree */
+    static const char *const ours[] = {"valid_until", NULL};
+    int rc = price_json_parse_tree(root, ours, &r->buf, &r->rq, errs);
     if (rc) {
         json_decref(root);
         return rc;

@@ -334,6 +334,14 @@ bool store_decimal_ok(const char *s);
 bool store_date_ok(const char *s);
 /* prefix + 16 hex characters from getrandom into out[0..cap). */
 int store_random_id(store *st, const char *prefix, char *out, size_t cap);
+/* prefix + 16 hex characters into out[0..cap): 8 of the wall clock's
+ * seconds, then 8 from getrandom. Ids made later sort after, so an index
+ * on them takes a batch of new rows on its last pages (a random id would
+ * change one page of every such index per row, each written to the WAL
+ * at the commit). Two ids of the same second collide with probability
+ * 2^-32: the insert that uses one must say ON CONFLICT DO NOTHING and
+ * try a fresh id when no row was inserted. */
+int store_ordered_id(store *st, const char *prefix, char *out, size_t cap);
 /* An ad hoc statement (one, without caching: free it with
  * store_stmt_free), ready for binding: 0 or a code, reason in st->err. */
 int store_prepare_sql(store *st, const char *sql, store_stmt **out);

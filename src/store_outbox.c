@@ -141,22 +141,26 @@ static int payload_stored(store *st, const store_outbox_new *in, char **out)
     return 0;
 }
 
+#define ID_ATTEMPTS 4 /* fresh ids tried when one collides (store_ordered_id) */
+
 static int insert(store *st, const store_outbox_new *in, char id[STORE_OUTBOX_ID_LEN],
                   int64_t *seq)
 {
     char created[STORE_TS_LEN], due[OUTBOX_TS_LEN];
-    store_stmt *s;
     char *payload = NULL;
-    int rc = store_random_id(st, "ev_", id, STORE_OUTBOX_ID_LEN);
-    if (rc == 0)
-        rc = seq_next(st, seq);
+    int rc = seq_next(st, seq);
     if (rc == 0)
         rc = payload_stored(st, in, &payload);
     if (rc != 0)
         return rc;
     store_now(created);
     date_stamp_ms(date_wall_ms(), due);
-    if ((rc = store_prepare(st, STMT_OUTBOX_INSERT, &s)) == 0) {
+    rc = CPQD_ECONFLICT;
+    for (int a = 0; a < ID_ATTEMPTS && rc == CPQD_ECONFLICT; a++) {
+        store_stmt *s;
+        if ((rc = store_ordered_id(st, "ev_", id, STORE_OUTBOX_ID_LEN)) != 0 ||
+            (rc = store_prepare(st, STMT_OUTBOX_INSERT, &s)) != 0)
+            break;
         /* the body is rebuilt when read (body_of): "" */
         const char *t[] = {id, in->type, in->resource_kind, in->resource_id, in->order_key,
                            payload, "", created, due, in->priced_quote};
@@ -170,10 +174,7 @@ static int insert(store *st, const store_outbox_new *in, char id[STORE_OUTBOX_ID
             store_bind_text(st, s, 12, NULL);
             store_bind_text(st, s, 13, NULL);
         }
-        int r = store_step(st, s);
-        if (r != STORE_DONE)
-            rc = store_fail(st, r, "outbox add");
-        store_stmt_done(s);
+        rc = store_run_insert(st, s, "outbox add");
     }
     free(payload);
     return rc;

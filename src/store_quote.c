@@ -23,23 +23,27 @@
 
 #define QUOTE_ID_LEN 19 /* "q_" + 16 hex + NUL */
 #define QUOTE_NUMBER_LEN 32
-#define ID_ATTEMPTS 4 /* fresh ids tried when one collides (2^-64 each) */
+#define ID_ATTEMPTS 4 /* fresh ids tried when one collides (store_ordered_id) */
 
 /* ---- validation ---- */
 
 /* The content fields of q (not id, number, version or timestamps). */
 static int quote_check(store *st, const store_quote *q)
 {
+    /* a text packed by store_quote_pack was checked there */
     const struct {
-        const char *name, *v;
+        const char *name, *v, *packed;
     } req[] = {
-        {"status", q->status},         {"customer_id", q->customer_id},
-        {"currency", q->currency},     {"catalog_version", q->catalog_version},
-        {"request", q->request},       {"priced", q->priced},
-        {"created_by", q->created_by},
+        {"status", q->status, NULL},
+        {"customer_id", q->customer_id, NULL},
+        {"currency", q->currency, NULL},
+        {"catalog_version", q->catalog_version, NULL},
+        {"request", q->request, q->request_packed},
+        {"priced", q->priced, q->priced_packed},
+        {"created_by", q->created_by, NULL},
     };
     for (size_t i = 0; i < sizeof(req) / sizeof(req[0]); i++) {
-        if (!store_text_ok(req[i].v))
+        if (!(req[i].packed && req[i].v) && !store_text_ok(req[i].v))
             return store_failf(st, CPQD_EINVAL, "quote: %s is missing, empty or not UTF-8",
                                req[i].name);
     }
@@ -149,7 +153,7 @@ static int head_insert(store *st, const store_quote *q, char id[QUOTE_ID_LEN], c
     int rc = CPQD_ECONFLICT;
     for (int attempt = 0; attempt < ID_ATTEMPTS && rc == CPQD_ECONFLICT; attempt++) {
         store_stmt *s;
-        if ((rc = store_random_id(st, "q_", id, QUOTE_ID_LEN)) != 0 ||
+        if ((rc = store_ordered_id(st, "q_", id, QUOTE_ID_LEN)) != 0 ||
             (rc = store_prepare(st, STMT_QUOTE_INSERT, &s)) != 0)
             return rc;
         const char *text[] = {id, number};
@@ -592,6 +596,8 @@ static int pack_copy(const char *text, char **out)
     size_t n;
     free(*out);
     *out = NULL;
+    if (!store_text_ok(text))
+        return 0; /* the insert refuses it */
     if (store_pack(text, strlen(text), STORE_PACK_FAST, out, &n) != 0)
         return CPQD_ENOMEM;
     if (!*out)

@@ -491,7 +491,8 @@ const char *const store_sql[STMT_COUNT] = {
     [STMT_OUTBOX_INSERT] =
         "INSERT INTO outbox (seq, id, type, resource_kind, resource_id, order_key, payload, body,"
         " created_at, status, attempts, next_attempt_at, priced_quote, priced_version, priced_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10, $11, $12, $13)",
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10, $11, $12, $13)"
+        " ON CONFLICT DO NOTHING",
     [STMT_OUTBOX_LIST] =
         "SELECT " OUTBOX_COLS("NULL") " FROM outbox o" OUTBOX_PRICED
         " WHERE o.seq > $1 AND (CAST($2 AS TEXT) IS NULL OR o.status = $2) ORDER BY o.seq LIMIT $3",

@@ -18,10 +18,10 @@
  * load, without any timer.
  *
  * Invariant: a job is on the queue, in the running batch, or done; its
- * thread waits (on `done`) until it is done, so the job, its context and
- * its out-parameters live on the waiting thread's stack.
- * Locking: `lock` guards the queue, `stop`, every job's `done` and the
- * stats; the batch runs without it.
+ * thread waits (on the job's own `wake`) until it is done, so the job,
+ * its context and its out-parameters live on the waiting thread's stack.
+ * Locking: `lock` guards the queue, `stop`, every job's `done` (and its
+ * `wake`) and the stats; the batch runs without it.
  */
 #include "cpqd/log.h"
 #include "svc_int.h"
@@ -41,8 +41,9 @@ typedef struct svc_job {
     svc_reply *out;
     cpqd_errs *errs;
     int rc;
-    bool ran;  /* fn was called */
-    bool done; /* the batch is over: rc is final */
+    bool ran;            /* fn was called */
+    bool done;           /* the batch is over: rc is final */
+    pthread_cond_t wake; /* signalled when done (only its own thread waits) */
 } svc_job;
 
 struct svc_writer {
@@ -51,7 +52,6 @@ struct svc_writer {
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t work; /* a job was queued, or stop */
-    pthread_cond_t done; /* a batch finished */
     svc_job *head, *tail;
     bool stop;
     svc_writer_stats stats;
@@ -153,11 +153,13 @@ static void *writer_main(void *arg)
         w->stats.jobs += n;
         if (n > w->stats.max_batch)
             w->stats.max_batch = n;
+        /* each request's thread alone is woken (a broadcast would wake
+         * every waiting request for each batch) */
         for (svc_job *j = batch, *next; j; j = next) {
             next = j->next; /* j belongs to its thread once done */
             j->done = true;
+            pthread_cond_signal(&j->wake);
         }
-        pthread_cond_broadcast(&w->done);
     }
     pthread_mutex_unlock(&w->lock);
     return NULL;
@@ -172,9 +174,7 @@ int svc_writer_start(const char *db_path, svc_writer **out)
     }
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->work, NULL);
-    pthread_cond_init(&w->done, NULL);
     if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
-        pthread_cond_destroy(&w->done);
         pthread_cond_destroy(&w->work);
         pthread_mutex_destroy(&w->lock);
         free(w->db_path);
@@ -199,7 +199,6 @@ void svc_writer_stop(svc_writer *w)
                  (unsigned long long)w->stats.jobs, (unsigned long long)w->stats.batches,
                  (unsigned long long)w->stats.max_batch);
     store_close(w->st);
-    pthread_cond_destroy(&w->done);
     pthread_cond_destroy(&w->work);
     pthread_mutex_destroy(&w->lock);
     free(w->db_path);
@@ -217,6 +216,7 @@ int svc_writer_run(svc_ctx *c, svc_tx_fn fn, void *arg, svc_reply *out, cpqd_err
 {
     svc_writer *w = c->writer;
     svc_job j = {.c = *c, .fn = fn, .arg = arg, .out = out, .errs = errs};
+    pthread_cond_init(&j.wake, NULL);
     pthread_mutex_lock(&w->lock);
     if (w->tail)
         w->tail->next = &j;
@@ -225,7 +225,8 @@ int svc_writer_run(svc_ctx *c, svc_tx_fn fn, void *arg, svc_reply *out, cpqd_err
     w->tail = &j;
     pthread_cond_signal(&w->work);
     while (!j.done)
-        pthread_cond_wait(&w->done, &w->lock);
+        pthread_cond_wait(&j.wake, &w->lock);
     pthread_mutex_unlock(&w->lock);
+    pthread_cond_destroy(&j.wake);
     return j.rc;
 }

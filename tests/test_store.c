@@ -756,6 +756,30 @@ static void test_store_quote_numbers_per_year(void **state)
     assert_int_equal(db_int(f->db, "SELECT last_seq FROM quote_counters WHERE year = 2026"), 3);
 }
 
+/* Ids are made in the order of time (store_ordered_id): 8 hex of the
+ * clock's seconds, then 8 random; a batch of new quotes lands at the end
+ * of the indexes on their ids. */
+static void test_store_quote_ids_in_time_order(void **state)
+{
+    fx *f = *state;
+    store *st = open_ok(f->db);
+    char *prev = NULL;
+    for (int i = 0; i < 50; i++) {
+        char *id = insert_one(st, "c1", 2026, NULL);
+        assert_int_equal(strlen(id), 18);
+        assert_int_equal(strspn(id + 2, "0123456789abcdef"), 16);
+        if (prev) {
+            assert_string_not_equal(id, prev);
+            assert_true(memcmp(prev + 2, id + 2, 8) <= 0); /* seconds: never back */
+        }
+        free(prev);
+        prev = id;
+    }
+    free(prev);
+    store_close(st);
+    assert_int_equal(db_int(f->db, "SELECT count(DISTINCT id) FROM quotes"), 50);
+}
+
 static void test_store_rolled_back_insert_keeps_number(void **state)
 {
     fx *f = *state;
@@ -1971,6 +1995,7 @@ int main(void)
         T(test_store_schema_has_no_real_columns),
         T(test_store_transaction_misuse),
         T(test_store_quote_numbers_per_year),
+        T(test_store_quote_ids_in_time_order),
         T(test_store_rolled_back_insert_keeps_number),
         T(test_store_failed_insert_inside_tx_undoes_itself),
         T(test_store_failed_commit_writes_nothing),

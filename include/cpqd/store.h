@@ -216,14 +216,17 @@ typedef struct store_quote {
     char *created_at;     /* of this version, ISO 8601 UTC "2026-11-26T08:41:14Z" */
     char *updated_at;     /* of this version: its creation or last status change */
     /* request and priced as stored (compressed), made by store_quote_pack
-     * ahead of the write transaction; NULL: made by the insert itself */
+     * ahead of the write transaction from the texts it checked (so the
+     * insert does not check them again); NULL: made by the insert itself */
     char *request_packed, *priced_packed;
 } store_quote;
 
-/* Compresses q->request and q->priced as the store keeps them, into
- * q->request_packed and q->priced_packed (replacing what they held), so
- * that an insert inside a write transaction does not spend its time
- * compressing. 0 or CPQD_ENOMEM. */
+/* Checks (non-empty UTF-8) and compresses q->request and q->priced as the
+ * store keeps them, into q->request_packed and q->priced_packed (replacing
+ * what they held; a text that fails the check is left to the insert,
+ * which refuses it), so that an insert inside a write transaction spends
+ * its time neither checking nor compressing them. Neither text may change
+ * afterwards. 0 or CPQD_ENOMEM. */
 int store_quote_pack(store_quote *q);
 
 /* Required in q for insert and add_version: status, customer_id, currency,
