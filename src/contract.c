@@ -362,18 +362,25 @@ int contract_json_of(svc_ctx *c, const store_contract *k, store_receivable *rows
     return 0;
 }
 
-/* Writes event type about contract k (ordered per contract). */
-int contract_emit(svc_ctx *c, const char *type, const char *kind, const char *rid,
-                         const char *contract_id, json_t *payload)
+/* Writes event type about contract k (ordered per contract) with payload
+ * text (borrowed). */
+static int emit_text(svc_ctx *c, const char *type, const char *kind, const char *rid,
+                     const char *contract_id, const char *text)
 {
     char key[96];
-    char *text = contract_dump(payload);
-    if (!text)
-        return CPQD_ENOMEM;
     snprintf(key, sizeof(key), "contract:%s", contract_id);
     store_outbox_new ev = {
         .type = type, .resource_kind = kind, .resource_id = rid, .order_key = key, .payload = text};
-    int rc = store_outbox_add(c->st, &ev, NULL, NULL);
+    return store_outbox_add(c->st, &ev, NULL, NULL);
+}
+
+int contract_emit(svc_ctx *c, const char *type, const char *kind, const char *rid,
+                         const char *contract_id, json_t *payload)
+{
+    char *text = contract_dump(payload);
+    if (!text)
+        return CPQD_ENOMEM;
+    int rc = emit_text(c, type, kind, rid, contract_id, text);
     free(text);
     return rc;
 }
@@ -824,10 +831,12 @@ typedef struct accept_prep {
     sched_schedule s;
     store_contract k; /* id and number assigned by the insert */
     store_receivable *rows;
+    quote_usage_plan *usage; /* the promotions to count */
 } accept_prep;
 
 static void accept_prep_fini(accept_prep *p)
 {
+    quote_usage_plan_free(p->usage);
     contract_rows_free(p->rows, p->s.items.n);
     store_contract_fini(&p->k);
     sched_schedule_fini(&p->s);
@@ -864,6 +873,8 @@ static int accept_prepare(svc_ctx *c, const accept_req *r, const store_quote *q,
         rc = rows_make(&p->b, &p->s, minor, &p->rows);
     if (rc == 0)
         rc = head_make(c, r, q, &p->s, &p->k);
+    if (rc == 0)
+        rc = quote_usage_plan_new(q, p->b.priced, &p->usage); /* parsed once */
     return rc;
 }
 
@@ -881,14 +892,15 @@ static int accept_write(svc_ctx *c, const accept_req *r, const store_quote *q, a
         errs_add(errs, rc, NULL, 0, 0, "cannot store the contract: %s", store_last_error(c->st));
     /* the promotions the customer got now count against their limits */
     if (rc == 0)
-        rc = quote_usage_redeem(c, q, errs);
-    json_t *body = NULL, *ev = NULL;
+        rc = quote_usage_redeem(c, q, p->usage, errs);
+    json_t *body = NULL;
     if (rc == 0)
         rc = contract_json_of(c, k, rows, n, c->today, &body);
-    if (rc == 0 && !(ev = json_deep_copy(body)))
+    /* the reply and the contract.signed event are the same text */
+    if (rc == 0 && !(out->body = contract_dump(json_incref(body))))
         rc = CPQD_ENOMEM;
     if (rc == 0)
-        rc = contract_emit(c, "contract.signed", "contract", k->id, k->id, ev);
+        rc = emit_text(c, "contract.signed", "contract", k->id, k->id, out->body);
     if (rc == 0) {
         json_t *sch =
             json_pack("{s:s,s:s,s:s,s:s,s:O,s:O}", "contract_id", k->id, "contract_number",
@@ -898,9 +910,8 @@ static int accept_write(svc_ctx *c, const accept_req *r, const store_quote *q, a
     }
     if (rc == 0) {
         out->created = 1;
-        out->body = contract_dump(json_incref(body));
         *cid = strdup(k->id);
-        rc = out->body && *cid ? 0 : CPQD_ENOMEM;
+        rc = *cid ? 0 : CPQD_ENOMEM;
     }
     json_decref(body);
     return rc;

@@ -88,17 +88,23 @@ while [ "$(wc -l < "$TMP/ids")" -lt "$n" ]; do
     page=$((page + 1))
     [ $page -gt 200 ] && break
 done
-# wrk waits out -d even when every thread stopped: a bound from the count
-setup_s=$(awk -v n="$n" 'BEGIN { s = 5 + int(n / 50); print (s > 120 ? 120 : s) }')
+# submitted and approved ahead of the measure, 16 at a time (curl's
+# parallel transfers end when the ids do; wrk would wait out its -d)
 for action in submit approve; do
-    echo "\$ wrk -t2 -c16 -d${setup_s}s -s wrk_ids.lua http://127.0.0.1:PORT -- /v1/quotes/%s/$action ids($n) {} KEY"
-    wrk -t2 -c16 -d"${setup_s}s" -s "$HERE/wrk_ids.lua" "http://127.0.0.1:$PORT" \
-        -- "/v1/quotes/%s/$action" "$TMP/ids" "$TMP/empty.json" "$KACC" > "$TMP/wrk-$action.txt"
-    wrk_figures "$TMP/wrk-$action.txt"
+    echo "\$ curl -Z --parallel-max 16 -X POST -d {} .../v1/quotes/ID/$action  (ids($n))"
+    sed "s|.*|url = \"http://127.0.0.1:$PORT/v1/quotes/&/$action\"\noutput = \"/dev/null\"|" "$TMP/ids" \
+        > "$TMP/$action.cfg"
+    start=$(date +%s.%N)
+    curl -s -Z --parallel-max 16 -X POST -H 'Content-Type: application/json' \
+        -H "Authorization: Bearer $KACC" -d '{}' -w '%{http_code}\n' -K "$TMP/$action.cfg" \
+        > "$TMP/$action.codes" || true
+    awk -v s="$start" -v e="$(date +%s.%N)" '{ n[$1]++ } END {
+        printf "%d requests in %.1f s:", NR, e - s; for (c in n) printf " %s x %d", c, n[c]; print "" }' \
+        "$TMP/$action.codes"
 done
 echo "\$ wrk -t2 -c16 -d${SECS}s --latency -s wrk_ids.lua http://127.0.0.1:PORT -- /v1/quotes/%s/accept ids($n) accept.json KEY"
 wrk -t2 -c16 -d"${SECS}s" --latency -s "$HERE/wrk_ids.lua" "http://127.0.0.1:$PORT" \
-    -- /v1/quotes/%s/accept "$TMP/ids" "$TMP/accept.json" "$KACC" > "$TMP/wrk-accept.txt"
+    -- /v1/quotes/%s/accept "$TMP/ids" "$TMP/accept.json" "$KACC" 2 > "$TMP/wrk-accept.txt"
 wrk_figures "$TMP/wrk-accept.txt"
 contracts=$(curl -fs -H "Authorization: Bearer $K16" "http://127.0.0.1:$PORT/v1/quotes?per_page=1&status=accepted" |
             sed -n 's/.*"total": *\([0-9]*\).*/\1/p')
