@@ -37,6 +37,20 @@ wrk_figures() { # FILE: the lines of wrk's report this bench reads
     grep -E 'Requests/sec|Latency  |^ +(50|90|99)%|requests in|Non-2xx' "$1"
 }
 
+# The server's CPU time (user + system, all threads) in clock ticks, and
+# the machine's load: the rates depend on what else runs on the cores,
+# the CPU time per request much less.
+HZ=$(getconf CLK_TCK)
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$PID/stat"; }
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+ok_requests() { # FILE: wrk's requests minus its non-2xx
+    awk -v r="$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$1")" \
+        -v b="$(sed -n 's/^ *Non-2xx or 3xx responses: *//p' "$1")" 'BEGIN { print r - b }'
+}
+cpu_per() { # TICKS FILE: the server's CPU microseconds per 2xx request of wrk's FILE
+    awk -v t="$1" -v hz="$HZ" -v n="$(ok_requests "$2")" 'BEGIN { printf "%.0f", n ? t * 1e6 / hz / n : 0 }'
+}
+
 "$B/bench/bench_price" catalogs rules --write "$TMP" > /dev/null
 tr -d '\n' < "$TMP/price-20.json" > "$TMP/quote-20.jsonl"
 echo >> "$TMP/quote-20.jsonl"
@@ -64,9 +78,13 @@ done
 for c in 16 64; do
     eval key=\$K$c
     echo "\$ wrk -t2 -c$c -d${SECS}s --latency -s wrk_post.lua http://127.0.0.1:PORT -- /v1/quotes quote-20.jsonl KEY"
+    echo "load average before: $(load)"
+    t0=$(cpu_ticks)
     wrk -t2 -c$c -d"${SECS}s" --latency -s "$HERE/wrk_post.lua" "http://127.0.0.1:$PORT" \
         -- /v1/quotes "$TMP/quote-20.jsonl" "$key" > "$TMP/wrk-$c.txt"
+    eval cpu$c=$(cpu_per $(($(cpu_ticks) - t0)) "$TMP/wrk-$c.txt")
     wrk_figures "$TMP/wrk-$c.txt"
+    eval echo "server CPU per quote: \$cpu$c us"
 done
 
 echo "\$ curl /v1/quotes?per_page=1 (total); du db + WAL"
@@ -95,7 +113,7 @@ for action in submit approve; do
     sed "s|.*|url = \"http://127.0.0.1:$PORT/v1/quotes/&/$action\"\noutput = \"/dev/null\"|" "$TMP/ids" \
         > "$TMP/$action.cfg"
     start=$(date +%s.%N)
-    curl -s -Z --parallel-max 16 -X POST -H 'Content-Type: application/json' \
+    curl -s --no-progress-meter -Z --parallel-max 16 -X POST -H 'Content-Type: application/json' \
         -H "Authorization: Bearer $KACC" -d '{}' -w '%{http_code}\n' -K "$TMP/$action.cfg" \
         > "$TMP/$action.codes" || true
     awk -v s="$start" -v e="$(date +%s.%N)" '{ n[$1]++ } END {
@@ -103,9 +121,13 @@ for action in submit approve; do
         "$TMP/$action.codes"
 done
 echo "\$ wrk -t2 -c16 -d${SECS}s --latency -s wrk_ids.lua http://127.0.0.1:PORT -- /v1/quotes/%s/accept ids($n) accept.json KEY"
+echo "load average before: $(load)"
+t0=$(cpu_ticks)
 wrk -t2 -c16 -d"${SECS}s" --latency -s "$HERE/wrk_ids.lua" "http://127.0.0.1:$PORT" \
     -- /v1/quotes/%s/accept "$TMP/ids" "$TMP/accept.json" "$KACC" 2 > "$TMP/wrk-accept.txt"
+cpuacc=$(cpu_per $(($(cpu_ticks) - t0)) "$TMP/wrk-accept.txt")
 wrk_figures "$TMP/wrk-accept.txt"
+echo "server CPU per acceptance: $cpuacc us; load average after: $(load)"
 contracts=$(curl -fs -H "Authorization: Bearer $K16" "http://127.0.0.1:$PORT/v1/quotes?per_page=1&status=accepted" |
             sed -n 's/.*"total": *\([0-9]*\).*/\1/p')
 echo "accepted quotes (contracts with their receivables): $contracts"
@@ -122,8 +144,9 @@ echo
 echo "== write path, side by side (issue 12: targets)"
 printf '%-52s %-34s %s\n' "figure" "this run" "target"
 for c in 16 64; do
+    eval cpu=\$cpu$c
     printf '%-52s %-34s %s\n' "POST /v1/quotes, 20 lines, wrk -c$c, durable" \
-        "$(rps "$TMP/wrk-$c.txt")/s, p50 $(pct "$TMP/wrk-$c.txt" 50), p99 $(pct "$TMP/wrk-$c.txt" 99) ($(non2xx "$TMP/wrk-$c.txt") non-2xx)" \
+        "$(rps "$TMP/wrk-$c.txt")/s, p50 $(pct "$TMP/wrk-$c.txt" 50), p99 $(pct "$TMP/wrk-$c.txt" 99) ($(non2xx "$TMP/wrk-$c.txt") non-2xx; server CPU $cpu us/quote)" \
         ">= 5,000/s, p99 < 20 ms"
 done
 printf '%-52s %-34s %s\n' "database bytes per stored 20-line quote, events incl." \
@@ -131,4 +154,5 @@ printf '%-52s %-34s %s\n' "database bytes per stored 20-line quote, events incl.
 ok2xx() { awk -v r="$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$1")" -v b="$(non2xx "$1")" -v s="$SECS" \
     'BEGIN { printf "%.0f", (r - b) / s }'; }
 printf '%-52s %-34s %s\n' "accept + schedule of a 20-line quote, durable" \
-    "$(ok2xx "$TMP/wrk-accept.txt") accepted/s, p99 $(pct "$TMP/wrk-accept.txt" 99) ($(non2xx "$TMP/wrk-accept.txt") non-2xx)" ">= 2,000/s"
+    "$(ok2xx "$TMP/wrk-accept.txt") accepted/s, p99 $(pct "$TMP/wrk-accept.txt" 99) ($(non2xx "$TMP/wrk-accept.txt") non-2xx; server CPU $cpuacc us/acceptance)" ">= 2,000/s"
+echo "machine: $(nproc) cores, load average now: $(load)"
