@@ -87,9 +87,14 @@ for c in 16 64; do
     eval echo "server CPU per quote: \$cpu$c us"
 done
 
-echo "\$ curl /v1/quotes?per_page=1 (total); du db + WAL"
-quotes=$(curl -fs -H "Authorization: Bearer $K16" "http://127.0.0.1:$PORT/v1/quotes?per_page=1" |
-         sed -n 's/.*"total": *\([0-9]*\).*/\1/p')
+echo "\$ curl /v1/quotes?per_page=1 (total, once it stays put); du db + WAL"
+# requests wrk left in flight still commit after it exits: wait for them
+total() {
+    curl -fs -H "Authorization: Bearer $K16" "http://127.0.0.1:$PORT/v1/quotes?per_page=1" |
+        sed -n 's/.*"total": *\([0-9]*\).*/\1/p'
+}
+quotes=$(total)
+while sleep 0.5; now=$(total); [ "$now" != "$quotes" ]; do quotes=$now; done
 bytes=$(cat "$TMP"/bench.db* | wc -c)
 awk -v q="$quotes" -v b="$bytes" 'BEGIN {
     if (q > 0) printf "store: %d quotes of 20 lines (with their events) in %d bytes (db + WAL): %.0f bytes per quote\n",
@@ -106,6 +111,7 @@ while [ "$(wc -l < "$TMP/ids")" -lt "$n" ]; do
     page=$((page + 1))
     [ $page -gt 200 ] && break
 done
+awk -v n="$n" '!seen[$0]++ && ++k <= n' "$TMP/ids" > "$TMP/ids.new" && mv "$TMP/ids.new" "$TMP/ids"
 # submitted and approved ahead of the measure, 16 at a time (curl's
 # parallel transfers end when the ids do; wrk would wait out its -d)
 for action in submit approve; do
