@@ -363,18 +363,25 @@ int contract_json_of(svc_ctx *c, const store_contract *k, store_receivable *rows
     return 0;
 }
 
-/* Writes event type about contract k (ordered per contract). */
-int contract_emit(svc_ctx *c, const char *type, const char *kind, const char *rid,
-                         const char *contract_id, json_t *payload)
+/* Writes event type about contract k (ordered per contract) with payload
+ * text (borrowed). */
+static int emit_text(svc_ctx *c, const char *type, const char *kind, const char *rid,
+                     const char *contract_id, const char *text)
 {
     char key[96];
-    char *text = contract_dump(payload);
-    if (!text)
-        return CPQD_ENOMEM;
     snprintf(key, sizeof(key), "contract:%s", contract_id);
     store_outbox_new ev = {
         .type = type, .resource_kind = kind, .resource_id = rid, .order_key = key, .payload = text};
-    int rc = store_outbox_add(c->st, &ev, NULL, NULL);
+    return store_outbox_add(c->st, &ev, NULL, NULL);
+}
+
+int contract_emit(svc_ctx *c, const char *type, const char *kind, const char *rid,
+                         const char *contract_id, json_t *payload)
+{
+    char *text = contract_dump(payload);
+    if (!text)
+        return CPQD_ENOMEM;
+    int rc = emit_text(c, type, kind, rid, contract_id, text);
     free(text);
     return rc;
 }
@@ -817,27 +824,45 @@ static int head_make(const svc_ctx *c, const accept_req *r, const store_quote *q
     return rc;
 }
 
-/* The schedule, the contract rows, the insert and the events, in the
- * open transaction; *out gets the reply. */
-static int accept_write(svc_ctx *c, const accept_req *r, const store_quote *q, svc_reply *out,
-                        char **cid, cpqd_errs *errs)
-{
+/* An acceptance computed outside the transaction from the quote as read:
+ * the schedule and the contract's rows (what takes the time). */
+typedef struct accept_prep {
+    int version; /* of the quote it was computed on */
     cbuild b;
-    sched_schedule s = {0};
-    store_contract k = {0};
-    store_receivable *rows = NULL;
+    sched_schedule s;
+    store_contract k; /* id and number assigned by the insert */
+    store_receivable *rows;
+    quote_usage_plan *usage; /* the promotions to count */
+} accept_prep;
+
+static void accept_prep_fini(accept_prep *p)
+{
+    quote_usage_plan_free(p->usage);
+    contract_rows_free(p->rows, p->s.items.n);
+    store_contract_fini(&p->k);
+    sched_schedule_fini(&p->s);
+    contract_cbuild_fini(&p->b);
+    memset(p, 0, sizeof(*p));
+}
+
+/* The schedule and the contract rows of accepting q with request r. */
+static int accept_prepare(svc_ctx *c, const accept_req *r, const store_quote *q, accept_prep *p,
+                          cpqd_errs *errs)
+{
     int minor = 2;
-    int rc = contract_cbuild_make(c, r, q, &b, errs);
+    memset(p, 0, sizeof(*p));
+    p->version = q->version;
+    int rc = contract_cbuild_make(c, r, q, &p->b, errs);
     if (rc == 0) {
         sched_contract sc = {.currency = q->currency,
-                             .rounding = b.has_rounding ? b.rounding : MONEY_HALF_EVEN,
+                             .rounding = p->b.has_rounding ? p->b.rounding : MONEY_HALF_EVEN,
                              .signed_on = r->signed_on,
-                             .lines = b.lines,
-                             .nlines = b.n};
-        rc = sched_contract_build(&sc, &s, errs);
+                             .lines = p->b.lines,
+                             .nlines = p->b.n};
+        rc = sched_contract_build(&sc, &p->s, errs);
     }
     /* no stored total can fail a later sum (docs/auth.md "Limits") */
-    if (rc == 0 && !cat_amount_ok(s.total)) {
+    if (rc == 0 && !cat_amount_ok(p->s.total)) {
         errs_add(errs, CPQD_ELIMIT, NULL, 0, 0,
                  "the contract's total would be beyond the maximum amount %lld",
                  (long long)CAT_AMOUNT_MAX);
@@ -846,40 +871,50 @@ static int accept_write(svc_ctx *c, const accept_req *r, const store_quote *q, s
     if (rc == 0)
         rc = money_currency_minor(q->currency, &minor);
     if (rc == 0)
-        rc = rows_make(&b, &s, minor, &rows);
+        rc = rows_make(&p->b, &p->s, minor, &p->rows);
     if (rc == 0)
-        rc = head_make(c, r, q, &s, &k);
-    if (rc == 0 &&
-        (rc = store_contract_insert(c->st, &k, year_of(r->signed_on), rows, s.items.n)) != 0)
+        rc = head_make(c, r, q, &p->s, &p->k);
+    if (rc == 0)
+        rc = quote_usage_plan_new(q, p->b.priced, &p->usage); /* parsed once */
+    return rc;
+}
+
+/* The insert and the events of prepared acceptance p of quote q (moved
+ * to accepted in this transaction), in the open transaction; *out gets
+ * the reply. */
+static int accept_write(svc_ctx *c, const accept_req *r, const store_quote *q, accept_prep *p,
+                        svc_reply *out, char **cid, cpqd_errs *errs)
+{
+    store_contract *k = &p->k;
+    store_receivable *rows = p->rows;
+    size_t n = p->s.items.n;
+    int rc = store_contract_insert(c->st, k, year_of(r->signed_on), rows, n);
+    if (rc != 0)
         errs_add(errs, rc, NULL, 0, 0, "cannot store the contract: %s", store_last_error(c->st));
     /* the promotions the customer got now count against their limits */
     if (rc == 0)
-        rc = quote_usage_redeem(c, q, errs);
-    json_t *body = NULL, *ev = NULL;
+        rc = quote_usage_redeem(c, q, p->usage, errs);
+    json_t *body = NULL;
     if (rc == 0)
-        rc = contract_json_of(c, &k, rows, s.items.n, c->today, &body);
-    if (rc == 0 && !(ev = json_deep_copy(body)))
+        rc = contract_json_of(c, k, rows, n, c->today, &body);
+    /* the reply and the contract.signed event are the same text */
+    if (rc == 0 && !(out->body = contract_dump(json_incref(body))))
         rc = CPQD_ENOMEM;
     if (rc == 0)
-        rc = contract_emit(c, "contract.signed", "contract", k.id, k.id, ev);
+        rc = emit_text(c, "contract.signed", "contract", k->id, k->id, out->body);
     if (rc == 0) {
         json_t *sch =
-            json_pack("{s:s,s:s,s:s,s:s,s:O,s:O}", "contract_id", k.id, "contract_number", k.number,
-                      "currency", k.currency, "total", k.total, "lines",
+            json_pack("{s:s,s:s,s:s,s:s,s:O,s:O}", "contract_id", k->id, "contract_number",
+                      k->number, "currency", k->currency, "total", k->total, "lines",
                       json_object_get(body, "lines"), "items", json_object_get(body, "items"));
-        rc = contract_emit(c, "receivables.scheduled", "contract", k.id, k.id, sch);
+        rc = contract_emit(c, "receivables.scheduled", "contract", k->id, k->id, sch);
     }
     if (rc == 0) {
         out->created = 1;
-        out->body = contract_dump(json_incref(body));
-        *cid = strdup(k.id);
-        rc = out->body && *cid ? 0 : CPQD_ENOMEM;
+        *cid = strdup(k->id);
+        rc = *cid ? 0 : CPQD_ENOMEM;
     }
     json_decref(body);
-    contract_rows_free(rows, s.items.n);
-    store_contract_fini(&k);
-    sched_schedule_fini(&s);
-    contract_cbuild_fini(&b);
     return rc;
 }
 
@@ -934,13 +969,52 @@ static int accept_dates_bounded(const svc_ctx *c, const accept_req *r, cpqd_errs
     return 0;
 }
 
+typedef struct accept_job {
+    const char *route, *idem_key, *hash, *quote_id;
+    const accept_req *r;
+    accept_prep *prep; /* NULL: the quote could not be accepted as read */
+} accept_job;
+
+/* Inside the transaction: the quote's move (it must still be the version
+ * the acceptance was prepared on), the contract with its receivables and
+ * events, and the key's record. */
+static int accept_run(svc_ctx *c, void *arg, svc_reply *out, cpqd_errs *errs)
+{
+    const accept_job *j = arg;
+    store_quote q = {0};
+    char *cid = NULL;
+    /* promotion usage is read (and spent) on the transaction's connection */
+    quote_usage usage;
+    quote_usage_init(&usage, c->st);
+    c->usage = &usage.base;
+    int rc = svc_idem_replay(c, j->route, j->idem_key, j->hash, out, errs);
+    if (rc)
+        return rc == 1 ? 0 : rc;
+    rc = quote_accept(c, j->quote_id, &q, errs);
+    if (rc == 0 && (!j->prep || q.version != j->prep->version)) {
+        errs_add(errs, CPQD_ECONFLICT, NULL, 0, 0,
+                 "quote %.64s changed while its acceptance was prepared (now version %d): send "
+                 "it again",
+                 j->quote_id, q.version);
+        rc = CPQD_ECONFLICT;
+    }
+    if (rc == 0)
+        rc = accept_write(c, j->r, &q, j->prep, out, &cid, errs);
+    if (rc == 0)
+        rc = svc_idem_record(c, j->route, j->idem_key, j->hash, out, cid);
+    free(cid);
+    store_quote_fini(&q);
+    return rc;
+}
+
 int contract_accept(svc_ctx *c, const char *quote_id, const char *body, size_t len,
                     const char *idem_key, svc_reply *out, cpqd_errs *errs)
 {
     char route[128], hash[65];
     accept_req r;
-    store_quote q = {0};
-    char *cid = NULL;
+    store_quote seen = {0};
+    accept_prep prep = {0};
+    bool prepared = false;
     memset(out, 0, sizeof(*out));
     snprintf(route, sizeof(route), "POST /v1/quotes/%.64s/accept", quote_id);
     /* the body is checked before anything is opened: a bad request
@@ -950,31 +1024,25 @@ int contract_accept(svc_ctx *c, const char *quote_id, const char *body, size_t l
         rc = partner_overrides_refused(&r, errs);
     if (rc == 0)
         rc = svc_idem_peek(c, route, idem_key, body, len, hash, out, errs);
-    if (rc == 0)
-        rc = svc_idem_open(c, route, idem_key, hash, out, errs);
-    if (rc != 0) {
-        json_decref(r.root);
-        return rc == 1 ? 0 : rc;
-    }
     /* after the replay of an Idempotency-Key: a retry days later still
      * gets its stored reply */
-    rc = accept_dates_bounded(c, &r, errs);
     if (rc == 0)
-        rc = quote_accept(c, quote_id, &q, errs);
-    if (rc == 0)
-        rc = accept_write(c, &r, &q, out, &cid, errs);
-    if (rc == 0)
-        rc = svc_idem_record(c, route, idem_key, hash, out, cid);
-    if (rc == 0)
-        rc = store_commit(c->st);
-    if (rc) {
-        store_rollback(c->st);
-        svc_reply_fini(out);
+        rc = accept_dates_bounded(c, &r, errs);
+    /* the schedule is computed before the write transaction, on the
+     * quote as read; one that cannot be accepted gets its answer (and an
+     * expired one its marking) from quote_accept inside it */
+    if (rc == 0 && store_quote_get(c->st, quote_id, 0, &seen) == 0 &&
+        contract_in_scope(c, seen.partner_id) && quote_acceptable(c, &seen))
+        prepared = (rc = accept_prepare(c, &r, &seen, &prep, errs)) == 0;
+    if (rc == 0) {
+        accept_job j = {.route = route, .idem_key = idem_key, .hash = hash,
+                        .quote_id = quote_id, .r = &r, .prep = prepared ? &prep : NULL};
+        rc = svc_tx(c, accept_run, &j, out, errs);
     }
-    free(cid);
-    store_quote_fini(&q);
+    accept_prep_fini(&prep);
+    store_quote_fini(&seen);
     json_decref(r.root);
-    return rc;
+    return rc == 1 ? 0 : rc;
 }
 
 /* Contract id as the caller may see it, with its items. */

@@ -31,6 +31,7 @@
 #include "cpqd/quote.h"
 #include "cpqd/solver.h"
 #include "cpqd/store.h"
+#include "cpqd/svc.h"
 
 #include <errno.h>
 #include <event2/listener.h>
@@ -61,6 +62,7 @@ struct http_server {
     struct event *sweep_ev;      /* main thread: periodic receivables sweep; NULL if off */
     struct store *sweep_store;   /* its own connection, opened on first use */
     struct price_worker *sweep_price; /* made on first use */
+    struct svc_writer *writer;   /* group commit of the quote family's writes */
 };
 
 static _Thread_local http_worker *http_self;
@@ -80,6 +82,7 @@ void http_config_init(http_config *cfg)
         .timeout_s = HTTP_DEFAULT_TIMEOUT,
         .webhook_max_attempts = OUTBOX_DEFAULT_MAX_ATTEMPTS,
         .sweep_every_s = HTTP_DEFAULT_SWEEP_EVERY,
+        .event_retention_days = HTTP_DEFAULT_EVENT_RETENTION,
     };
 }
 
@@ -264,6 +267,7 @@ static int worker_init(http_server *srv, http_worker *w, unsigned id)
     w->srv = srv;
     w->cfg = &srv->cfg;
     w->id = id;
+    w->writer = srv->writer;
     w->base = event_base_new();
     if (!w->base)
         return CPQD_ENOMEM;
@@ -422,6 +426,26 @@ static void listen_name(evutil_socket_t fd, char *buf, size_t cap)
 
 /* ---- periodic sweep (main thread) ---- */
 
+/* Deletes the events delivered more than event_retention_days ago
+ * (docs/events.md "Retention"). */
+static int sweep_prune(http_server *srv, cpqd_errs *errs)
+{
+    struct timespec now;
+    int64_t n = 0;
+    if (!srv->cfg.event_retention_days)
+        return 0;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t before = ((int64_t)now.tv_sec - (int64_t)srv->cfg.event_retention_days * 86400) * 1000;
+    int rc = store_outbox_prune(srv->sweep_store, before, &n);
+    if (rc)
+        errs_add(errs, rc, NULL, 0, 0, "pruning delivered events: %s",
+                 store_last_error(srv->sweep_store));
+    else if (n)
+        log_info("sweep: %lld delivered events older than %u days pruned", (long long)n,
+                 srv->cfg.event_retention_days);
+    return rc;
+}
+
 /* One sweep as POST /v1/receivables/sweep with an empty body would run
  * it (as_of today UTC, the default window), as an internal admin. */
 static int sweep_run(http_server *srv, cpqd_errs *errs, char **summary)
@@ -448,7 +472,7 @@ static int sweep_run(http_server *srv, cpqd_errs *errs, char **summary)
     int rc = contract_sweep(&qc, "", 0, &r, errs);
     cat_snapshot_release(snap);
     *summary = r.body;
-    return rc;
+    return rc ? rc : sweep_prune(srv, errs);
 }
 
 static void on_sweep(evutil_socket_t fd, short what, void *arg)
@@ -546,6 +570,7 @@ static void server_free(http_server *srv)
     if (!srv)
         return;
     workers_stop(srv);
+    svc_writer_stop(srv->writer);    /* after the drain: every write was answered */
     outbox_worker_stop(srv->outbox); /* after the drain: it may have committed events */
     for (unsigned i = 0; srv->workers && i < srv->cfg.threads; i++)
         worker_fini(&srv->workers[i]);
@@ -583,6 +608,8 @@ static http_server *server_new(const http_config *cfg, int *err)
         *err = signals_init(srv);
     if (*err == 0)
         *err = sweep_init(srv);
+    if (*err == 0 && cfg->db_path)
+        *err = svc_writer_start(cfg->db_path, &srv->writer);
     for (unsigned i = 0; *err == 0 && i < cfg->threads; i++)
         *err = worker_init(srv, &srv->workers[i], i);
     if (*err == 0 && cfg->webhook_url) {

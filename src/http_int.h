@@ -50,6 +50,7 @@ typedef struct http_worker {
     struct price_worker *price;     /* this thread's pricing engine, made on first use */
     struct store *store;            /* this thread's database connection, opened on first use */
     struct solver_ctx *solver;      /* this thread's configurator state, made on first use */
+    struct svc_writer *writer;      /* the server's group commit (NULL without a store) */
     /* connections (http_conn.c) */
     struct http_conn **conns;      /* by socket descriptor, from a connection's first byte */
     size_t nconns;                 /* entries in conns */

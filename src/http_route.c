@@ -785,6 +785,7 @@ static void quote_run(http_ctx *c, const http_query *q, quote_fn fn, const char 
     quote_usage usage;
     quote_usage_init(&usage, c->w->store);
     svc_ctx qc = {.st = c->w->store,
+                    .writer = c->w->writer,
                     .snap = c->snap,
                     .pw = c->w->price,
                     .usage = &usage.base,

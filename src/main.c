@@ -60,7 +60,7 @@ static const cmd commands[] = {
      "--catalogs DIR --listen ADDR:PORT [--rules DIR] [--threads N] [--keys FILE]\n"
      "        [--db PATH|URL] [--max-body BYTES] [--timeout SECONDS]\n"
      "        [--webhook URL --webhook-secret FILE [--webhook-max-attempts N]]\n"
-     "        [--sweep-every SECONDS] [--clock YYYY-MM-DD]\n"
+     "        [--sweep-every SECONDS] [--event-retention-days DAYS] [--clock YYYY-MM-DD]\n"
      "        [--log-level debug|info|warn|error]",
      "serve the HTTP API on the catalogs in DIR (SIGHUP reloads, SIGTERM drains and exits)"},
     {"check", cmd_check, "PATH... [--rules DIR]",
@@ -228,6 +228,7 @@ static int cmd_check(int argc, char **argv)
 typedef struct serve_flags {
     const char *catalogs, *rules, *listen, *threads, *max_body, *timeout, *log_level, *keys, *db;
     const char *webhook, *webhook_secret, *webhook_attempts, *sweep_every, *clock;
+    const char *retention;
 } serve_flags;
 
 #define DEFAULT_DB "var/cpqd.db"
@@ -277,6 +278,10 @@ static int serve_config(const serve_flags *sf, http_config *cfg)
         return bad_value("serve", "--sweep-every", sf->sweep_every,
                          "seconds, 0 (off) to 2678400");
     cfg->sweep_every_s = sf->sweep_every ? (unsigned)v : cfg->sweep_every_s;
+    if (sf->retention && !parse_num(sf->retention, 0, 36500, &v))
+        return bad_value("serve", "--event-retention-days", sf->retention,
+                         "days, 0 (keep every event) to 36500");
+    cfg->event_retention_days = sf->retention ? (unsigned)v : cfg->event_retention_days;
     if (sf->log_level && log_level_parse(sf->log_level, &lvl) != 0)
         return bad_value("serve", "--log-level", sf->log_level, "debug, info, warn or error");
     if (sf->log_level)
@@ -392,6 +397,7 @@ static int cmd_serve(int argc, char **argv)
         {"--webhook-secret", &sf.webhook_secret},
         {"--webhook-max-attempts", &sf.webhook_attempts},
         {"--sweep-every", &sf.sweep_every}, {"--clock", &sf.clock},
+        {"--event-retention-days", &sf.retention},
         {NULL, NULL},
     };
     cli_args a;

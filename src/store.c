@@ -681,16 +681,40 @@ bool store_date_ok(const char *s)
     return !s || date_parse(s, strlen(s), &d) == 0;
 }
 
+/* n bytes from getrandom into b. */
+static int random_bytes(store *st, const char *prefix, unsigned char *b, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = getrandom(b + got, n - got, 0);
+        if (r < 0 && errno != EINTR)
+            return store_failf(st, CPQD_EIO, "%sid: getrandom: %s", prefix, strerror(errno));
+        got += r > 0 ? (size_t)r : 0;
+    }
+    return 0;
+}
+
 int store_random_id(store *st, const char *prefix, char *out, size_t cap)
 {
     unsigned char b[8];
-    size_t got = 0;
-    while (got < sizeof(b)) {
-        ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
-        if (n < 0 && errno != EINTR)
-            return store_failf(st, CPQD_EIO, "%sid: getrandom: %s", prefix, strerror(errno));
-        got += n > 0 ? (size_t)n : 0;
-    }
+    int rc = random_bytes(st, prefix, b, sizeof(b));
+    if (rc != 0)
+        return rc;
+    char hex[2 * sizeof(b) + 1];
+    digest_hex(b, sizeof(b), hex);
+    snprintf(out, cap, "%s%s", prefix, hex);
+    return 0;
+}
+
+int store_ordered_id(store *st, const char *prefix, char *out, size_t cap)
+{
+    unsigned char b[8];
+    uint32_t now = (uint32_t)time(NULL);
+    int rc = random_bytes(st, prefix, b + 4, 4);
+    if (rc != 0)
+        return rc;
+    for (int i = 0; i < 4; i++)
+        b[i] = (unsigned char)(now >> (24 - 8 * i));
     char hex[2 * sizeof(b) + 1];
     digest_hex(b, sizeof(b), hex);
     snprintf(out, cap, "%s%s", prefix, hex);

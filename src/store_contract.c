@@ -25,7 +25,7 @@
 #include <sys/random.h>
 
 #define CONTRACT_NUMBER_LEN 32
-#define ID_ATTEMPTS 4 /* fresh ids tried when one collides (2^-64 each) */
+#define ID_ATTEMPTS 4 /* fresh ids tried when one collides (store_ordered_id) */
 
 /* ---- helpers ---- */
 
@@ -194,7 +194,7 @@ static int head_insert(store *st, const store_contract *c, char *id, const char 
     int rc = CPQD_ECONFLICT;
     for (int a = 0; a < ID_ATTEMPTS && rc == CPQD_ECONFLICT; a++) {
         store_stmt *s;
-        if ((rc = store_random_id(st, "c_", id, STORE_CONTRACT_ID_LEN)) != 0 ||
+        if ((rc = store_ordered_id(st, "c_", id, STORE_CONTRACT_ID_LEN)) != 0 ||
             (rc = store_prepare(st, STMT_CONTRACT_INSERT, &s)) != 0)
             return rc;
         store_bind_text(st, s, 1, id);
@@ -217,7 +217,7 @@ static int item_insert(store *st, const store_receivable *r, const char *cid, ch
     int rc = CPQD_ECONFLICT;
     for (int a = 0; a < ID_ATTEMPTS && rc == CPQD_ECONFLICT; a++) {
         store_stmt *s;
-        if ((rc = store_random_id(st, "r_", id, STORE_RECV_ID_LEN)) != 0 ||
+        if ((rc = store_ordered_id(st, "r_", id, STORE_RECV_ID_LEN)) != 0 ||
             (rc = store_prepare(st, STMT_RECV_INSERT, &s)) != 0)
             return rc;
         const char *a1[] = {id, cid, r->line_id};

@@ -106,6 +106,7 @@ typedef enum store_stmt_id {
     STMT_SWEEP_FAIL_AGAIN,
     STMT_SWEEP_FAIL_RESOLVE,
     STMT_SWEEP_FAIL_LIST,
+    STMT_OUTBOX_PRUNE,
     STMT_COUNT
 } store_stmt_id;
 
@@ -334,6 +335,14 @@ bool store_decimal_ok(const char *s);
 bool store_date_ok(const char *s);
 /* prefix + 16 hex characters from getrandom into out[0..cap). */
 int store_random_id(store *st, const char *prefix, char *out, size_t cap);
+/* prefix + 16 hex characters into out[0..cap): 8 of the wall clock's
+ * seconds, then 8 from getrandom. Ids made later sort after, so an index
+ * on them takes a batch of new rows on its last pages (a random id would
+ * change one page of every such index per row, each written to the WAL
+ * at the commit). Two ids of the same second collide with probability
+ * 2^-32: the insert that uses one must say ON CONFLICT DO NOTHING and
+ * try a fresh id when no row was inserted. */
+int store_ordered_id(store *st, const char *prefix, char *out, size_t cap);
 /* An ad hoc statement (one, without caching: free it with
  * store_stmt_free), ready for binding: 0 or a code, reason in st->err. */
 int store_prepare_sql(store *st, const char *sql, store_stmt **out);
@@ -349,5 +358,26 @@ int store_run_insert(store *st, store_stmt *s, const char *what);
 /* The next number of `year` from the counter statement sid, inside the
  * caller's write scope. */
 int store_counter_next(store *st, store_stmt_id sid, int year, const char *what, int64_t *seq);
+
+/* ---- packed texts (store_pack.c) ----
+ * A large text (a priced result, a request, a reply, a payload, a
+ * catalog file) is stored as STORE_PACK_MARK + base64 of its zstd frame;
+ * a text without the mark is read as it is (rows from before packing). */
+#define STORE_PACK_MIN 512 /* bytes: shorter texts are stored as they are */
+#define STORE_PACK_FAST 1  /* zstd level on the request path */
+#define STORE_PACK_SMALL 3 /* zstd level for archives (written once per catalog version) */
+/* Packs text[0..len) at zstd level into *out (malloc'ed, *out_len bytes,
+ * NUL-terminated), or leaves *out NULL when the text is better stored as
+ * it is (short, or not smaller packed). 0 or CPQD_ENOMEM. */
+int store_pack(const char *text, size_t len, int level, char **out, size_t *out_len);
+/* s[0..len) is packed. */
+bool store_packed(const char *s, size_t len);
+/* The text s[0..len) stands for, malloc'ed and NUL-terminated into *out
+ * (*out_len, if wanted, its bytes): a copy when s is not packed. 0,
+ * CPQD_ENOMEM, or CPQD_EIO for a packed text that does not unpack. */
+int store_unpack(const char *s, size_t len, char **out, size_t *out_len);
+/* store_col_dup that unpacks text column i: NULL for SQL NULL. 0,
+ * CPQD_ENOMEM or CPQD_EIO (does not unpack). */
+int store_col_unpack(store_stmt *s, int i, char **out);
 
 #endif

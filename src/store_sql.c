@@ -294,6 +294,17 @@ const char *const store_migrations[STORE_SCHEMA_VERSION] = {
     "  resolved_at     TEXT"
     ");"
     "CREATE INDEX sweep_failures_by_last ON sweep_failures (last_failed_at, item);",
+    /* 8 -> 9: an event stores its payload once and compactly: a quote
+     * event leaves out the version's priced result, which the version
+     * already stores (priced_quote, priced_version: that version;
+     * priced_at: the byte of the payload where it goes back in when the
+     * event is read), and the webhook body is rebuilt from the event
+     * when read (body '' ; rows from before keep theirs). Delivered
+     * events are pruned after a retention period: the index finds them. */
+    "ALTER TABLE outbox ADD COLUMN priced_quote TEXT;"
+    "ALTER TABLE outbox ADD COLUMN priced_version INTEGER;"
+    "ALTER TABLE outbox ADD COLUMN priced_at BIGINT;"
+    "CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE status = 'delivered';",
 };
 
 /* Every table of the schema but schema_version, parents before children
@@ -321,7 +332,8 @@ const store_table store_tables[] = {
     {"outbox_counter", "id, last_seq", "id"},
     {"outbox",
      "seq, id, type, resource_kind, resource_id, order_key, payload, body, created_at, status,"
-     " attempts, next_attempt_at, last_error, delivered_at",
+     " attempts, next_attempt_at, last_error, delivered_at, priced_quote, priced_version,"
+     " priced_at",
      "seq"},
     {"contract_counters", "year, last_seq", "year"},
     {"contracts",
@@ -371,8 +383,13 @@ const size_t store_table_count = sizeof(store_tables) / sizeof(store_tables[0]);
 /* The columns of a store_outbox_event, in the order store_outbox.c reads
  * them (body: a column, or NULL where lists leave it out). */
 #define OUTBOX_COLS(body)                                                                       \
-    "id, seq, type, resource_kind, resource_id, order_key, payload, " body ", created_at,"     \
-    " status, attempts, next_attempt_at, last_error, delivered_at"
+    "o.id, o.seq, o.type, o.resource_kind, o.resource_id, o.order_key, o.payload, " body ","   \
+    " o.created_at, o.status, o.attempts, o.next_attempt_at, o.last_error, o.delivered_at,"    \
+    " o.priced_at, v.priced"
+/* The version whose priced result an event references (none: NULLs). */
+#define OUTBOX_PRICED                                                                           \
+    " LEFT JOIN quote_versions v ON v.quote_id = o.priced_quote"                                \
+    " AND v.version = o.priced_version"
 
 /* The columns of a store_contract, store_receivable and store_payment,
  * in the order store_contract.c reads them. */
@@ -473,20 +490,21 @@ const char *const store_sql[STMT_COUNT] = {
         " RETURNING last_seq",
     [STMT_OUTBOX_INSERT] =
         "INSERT INTO outbox (seq, id, type, resource_kind, resource_id, order_key, payload, body,"
-        " created_at, status, attempts, next_attempt_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10)",
+        " created_at, status, attempts, next_attempt_at, priced_quote, priced_version, priced_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10, $11, $12, $13)"
+        " ON CONFLICT DO NOTHING",
     [STMT_OUTBOX_LIST] =
-        "SELECT " OUTBOX_COLS("NULL") " FROM outbox"
-        " WHERE seq > $1 AND (CAST($2 AS TEXT) IS NULL OR status = $2) ORDER BY seq LIMIT $3",
+        "SELECT " OUTBOX_COLS("NULL") " FROM outbox o" OUTBOX_PRICED
+        " WHERE o.seq > $1 AND (CAST($2 AS TEXT) IS NULL OR o.status = $2) ORDER BY o.seq LIMIT $3",
     /* the head of each key: nothing earlier of the same key undelivered */
     [STMT_OUTBOX_DUE] =
-        "SELECT " OUTBOX_COLS("o.body") " FROM outbox o"
+        "SELECT " OUTBOX_COLS("o.body") " FROM outbox o" OUTBOX_PRICED
         " WHERE o.status = 'pending' AND o.next_attempt_at <= $1"
         " AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.order_key = o.order_key"
         "                 AND p.seq < o.seq AND p.status <> 'delivered')"
         " ORDER BY o.seq LIMIT $2",
     [STMT_OUTBOX_GET] =
-        "SELECT " OUTBOX_COLS("body") " FROM outbox WHERE id = $1",
+        "SELECT " OUTBOX_COLS("o.body") " FROM outbox o" OUTBOX_PRICED " WHERE o.id = $1",
     [STMT_OUTBOX_STATUS] =
         "SELECT status FROM outbox WHERE id = $1",
     [STMT_OUTBOX_DELIVERED] =
@@ -632,5 +650,7 @@ const char *const store_sql[STMT_COUNT] = {
         "SELECT " SWEEP_FAIL_COLS " FROM sweep_failures WHERE $1 = 0"
         " OR ($1 = 1 AND resolved_at IS NULL) OR ($1 = 2 AND resolved_at IS NOT NULL)"
         " ORDER BY last_failed_at DESC, item LIMIT $2",
+    [STMT_OUTBOX_PRUNE] =
+        "DELETE FROM outbox WHERE status = 'delivered' AND delivered_at < $1",
 };
 /* clang-format on */

@@ -3,13 +3,14 @@
  * application layer (include/cpqd/svc.h).
  *
  * Invariant: an operation that wrote something either committed it all
- * (and then answered) or left nothing: every write goes through svc_tx or
- * svc_idem_open, whose failure paths roll back.
+ * (and then answered) or left nothing: every write of quotes and
+ * contracts goes through svc_tx, whose failure paths roll back.
  */
 #include "cpqd/svc.h"
 
 #include "cpqd/digest.h"
 #include "cpqd/limit.h"
+#include "svc_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,20 +54,36 @@ void svc_reply_fini(svc_reply *r)
     r->content_type = NULL;
 }
 
-int svc_tx(svc_ctx *c, int (*fn)(svc_ctx *, void *, svc_reply *, cpqd_errs *), void *arg,
-           svc_reply *out, cpqd_errs *errs)
+/* svc_tx without a writer: a transaction of its own on c->st. */
+static int tx_inline(svc_ctx *c, svc_tx_fn fn, void *arg, svc_reply *out, cpqd_errs *errs)
 {
-    int rc = store_begin(c->st);
+    svc_ctx in = *c;
+    in.keep = false;
+    int rc = store_begin(in.st);
     if (rc == 0) {
-        rc = fn(c, arg, out, errs);
-        if (rc == 0)
-            rc = store_commit(c->st);
-        if (rc)
-            store_rollback(c->st);
+        rc = fn(&in, arg, out, errs);
+        if (rc == 0 || in.keep) {
+            int crc = store_commit(in.st);
+            if (crc)
+                rc = crc;
+        } else {
+            store_rollback(in.st);
+        }
     }
+    return rc;
+}
+
+int svc_tx(svc_ctx *c, svc_tx_fn fn, void *arg, svc_reply *out, cpqd_errs *errs)
+{
+    int rc = c->writer ? svc_writer_run(c, fn, arg, out, errs) : tx_inline(c, fn, arg, out, errs);
     if (rc)
         svc_reply_fini(out);
     return rc;
+}
+
+void svc_tx_keep(svc_ctx *c)
+{
+    c->keep = true;
 }
 
 /* ---- idempotency ---- */
@@ -124,15 +141,10 @@ int svc_idem_peek(svc_ctx *c, const char *route, const char *key, const char *bo
     return replay(c, route, key, hash, out, errs);
 }
 
-int svc_idem_open(svc_ctx *c, const char *route, const char *key, const char *hash, svc_reply *out,
-                  cpqd_errs *errs)
+int svc_idem_replay(svc_ctx *c, const char *route, const char *key, const char *hash,
+                    svc_reply *out, cpqd_errs *errs)
 {
-    int rc = store_begin(c->st);
-    if (rc)
-        return rc;
-    if ((rc = replay(c, route, key, hash, out, errs)) != 0)
-        store_rollback(c->st);
-    return rc;
+    return replay(c, route, key, hash, out, errs);
 }
 
 int svc_idem_record(svc_ctx *c, const char *route, const char *key, const char *hash,

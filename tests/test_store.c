@@ -756,6 +756,30 @@ static void test_store_quote_numbers_per_year(void **state)
     assert_int_equal(db_int(f->db, "SELECT last_seq FROM quote_counters WHERE year = 2026"), 3);
 }
 
+/* Ids are made in the order of time (store_ordered_id): 8 hex of the
+ * clock's seconds, then 8 random; a batch of new quotes lands at the end
+ * of the indexes on their ids. */
+static void test_store_quote_ids_in_time_order(void **state)
+{
+    fx *f = *state;
+    store *st = open_ok(f->db);
+    char *prev = NULL;
+    for (int i = 0; i < 50; i++) {
+        char *id = insert_one(st, "c1", 2026, NULL);
+        assert_int_equal(strlen(id), 18);
+        assert_int_equal(strspn(id + 2, "0123456789abcdef"), 16);
+        if (prev) {
+            assert_string_not_equal(id, prev);
+            assert_true(memcmp(prev + 2, id + 2, 8) <= 0); /* seconds: never back */
+        }
+        free(prev);
+        prev = id;
+    }
+    free(prev);
+    store_close(st);
+    assert_int_equal(db_int(f->db, "SELECT count(DISTINCT id) FROM quotes"), 50);
+}
+
 static void test_store_rolled_back_insert_keeps_number(void **state)
 {
     fx *f = *state;
@@ -1723,10 +1747,10 @@ static const char *const move_rows[] = {
     "INSERT INTO outbox_counter VALUES (1, 2)",
     "INSERT INTO outbox VALUES (1, 'ev_1', 'quote.created', 'quote', 'q_1', 'quote:q_1', '{}',"
     " '{\"id\":\"ev_1\"}', '2026-11-26T08:41:14Z', 'delivered', 1,"
-    " '2026-11-26T08:41:14.000Z', NULL, '2026-11-26T08:41:15Z')",
+    " '2026-11-26T08:41:14.000Z', NULL, '2026-11-26T08:41:15Z', NULL, NULL, NULL)",
     "INSERT INTO outbox VALUES (2, 'ev_2', 'quote.created', 'quote', 'q_2', 'quote:q_2', '{}',"
     " '{\"id\":\"ev_2\"}', '2026-11-27T00:00:00Z', 'pending', 3, '2026-11-27T00:05:00.000Z',"
-    " 'HTTP 503', NULL)",
+    " 'HTTP 503', NULL, NULL, NULL, NULL)",
     "INSERT INTO contract_counters VALUES (2026, 1)",
     "INSERT INTO contracts VALUES ('k_1', 'C-2026-000001', 2026, 1, 'q_2', 2, 'c \"2\"', 'P-1',"
     " 'JPY', '5', '2026-12-01', '2026-12-01', 'cat-1', '{}', 'k', '2026-12-01T00:00:00Z')",
@@ -1855,7 +1879,8 @@ static void test_store_move_copies_every_table(void **state)
     assert_string_equal(spent, "360.00");
     free(spent);
     assert_number(st, "next", 2026, "Q-2026-000004");
-    store_outbox_new ev = {"quote.created", "quote", "q_1", "quote:q_1", "{}"};
+    store_outbox_new ev = {.type = "quote.created", .resource_kind = "quote", .resource_id = "q_1",
+                           .order_key = "quote:q_1", .payload = "{}"};
     int64_t seq = 0;
     assert_int_equal(store_outbox_add(st, &ev, NULL, &seq), 0);
     assert_int_equal(seq, 3);
@@ -1983,6 +2008,7 @@ int main(void)
         T(test_store_schema_has_no_real_columns),
         T(test_store_transaction_misuse),
         T(test_store_quote_numbers_per_year),
+        T(test_store_quote_ids_in_time_order),
         T(test_store_rolled_back_insert_keeps_number),
         T(test_store_failed_insert_inside_tx_undoes_itself),
         T(test_store_failed_commit_writes_nothing),

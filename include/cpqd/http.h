@@ -58,9 +58,11 @@ typedef struct http_config {
     unsigned webhook_max_attempts; /* then an event is parked as failed, >= 1 */
     unsigned sweep_every_s;  /* run the receivables sweep (POST /v1/receivables/sweep with
                               * as_of today UTC) every this many seconds; 0: never */
+    unsigned event_retention_days; /* the sweep deletes events delivered longer ago; 0: never */
 } http_config;
 
 #define HTTP_DEFAULT_SWEEP_EVERY 3600 /* seconds between periodic receivables sweeps */
+#define HTTP_DEFAULT_EVENT_RETENTION 30 /* days a delivered event is kept */
 
 /* Fills cfg with the defaults above, one thread per online CPU, and NULL
  * listen and catalog_dir (which the caller must set). */

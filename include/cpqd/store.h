@@ -50,7 +50,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 8
+#define STORE_SCHEMA_VERSION 9
 #define STORE_DEFAULT_PATH "var/cpqd.db" /* `serve` and `migrate` without --db */
 #define STORE_BUSY_TIMEOUT_MS 5000       /* a writer waits this long for another */
 #define STORE_PER_PAGE_MAX 500
@@ -215,7 +215,19 @@ typedef struct store_quote {
     char *created_by;     /* key id */
     char *created_at;     /* of this version, ISO 8601 UTC "2026-11-26T08:41:14Z" */
     char *updated_at;     /* of this version: its creation or last status change */
+    /* request and priced as stored (compressed), made by store_quote_pack
+     * ahead of the write transaction from the texts it checked (so the
+     * insert does not check them again); NULL: made by the insert itself */
+    char *request_packed, *priced_packed;
 } store_quote;
+
+/* Checks (non-empty UTF-8) and compresses q->request and q->priced as the
+ * store keeps them, into q->request_packed and q->priced_packed (replacing
+ * what they held; a text that fails the check is left to the insert,
+ * which refuses it), so that an insert inside a write transaction spends
+ * its time neither checking nor compressing them. Neither text may change
+ * afterwards. 0 or CPQD_ENOMEM. */
+int store_quote_pack(store_quote *q);
 
 /* Required in q for insert and add_version: status, customer_id, currency,
  * total (a decimal), catalog_version, request, priced, created_by, all
@@ -321,7 +333,11 @@ int store_archive_files(store *st, const char *version,
  * delivered in seq order: an event is deliverable only when every earlier
  * event of its key is delivered (a parked, failed one blocks its key until
  * it is replayed). The body is built once at insert and never changed:
- * every delivery attempt sends exactly these bytes. */
+ * every delivery attempt sends exactly these bytes (it is stored once:
+ * rebuilt from the event's id, type, created_at and payload when read,
+ * which give the same bytes every time). A payload is stored packed
+ * (store_pack.c), without a quote version's priced result that it
+ * references (store_outbox_new.priced_quote). */
 
 #define STORE_OUTBOX_ID_LEN 20  /* "ev_" + 16 hex + NUL */
 #define STORE_OUTBOX_TYPE_MAX 64 /* bytes of an event type */
@@ -332,6 +348,14 @@ typedef struct store_outbox_new {
     const char *resource_id;   /* "q_..." */
     const char *order_key;     /* "quote:q_...": delivery order is per key */
     const char *payload;       /* JSON text of the full resource (not parsed here) */
+    /* Optional (priced_quote NULL: none): payload[priced_at ..
+     * priced_at + priced_len) is the priced result of version
+     * priced_version of quote priced_quote, byte for byte as that version
+     * stores it, which must exist: the event stores only the rest of its
+     * payload and splices the version's text back in when it is read. */
+    const char *priced_quote;
+    int priced_version;
+    size_t priced_at, priced_len;
 } store_outbox_new;
 
 typedef struct store_outbox_event {
@@ -391,6 +415,13 @@ int store_outbox_mark_failed(store *st, const char *id, const char *error, int64
 /* Puts failed event id back to pending, due now, attempts 0 (last_error
  * kept). CPQD_ENOTFOUND; CPQD_ECONFLICT if it is not failed. */
 int store_outbox_replay(store *st, const char *id);
+
+/* Deletes the delivered events delivered before before_ms (unix
+ * milliseconds), in a transaction of its own or the caller's; *n (may be
+ * NULL) gets how many. Pending and failed events are never pruned. The
+ * counter behind seq is kept: a later event never reuses a pruned seq.
+ * Returns 0, CPQD_EIO. */
+int store_outbox_prune(store *st, int64_t before_ms, int64_t *n);
 
 /* Frees the strings of e (not e itself); NULL is a no-op. */
 void store_outbox_event_fini(store_outbox_event *e);

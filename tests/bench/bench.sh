@@ -153,31 +153,6 @@ hello_rps=$(sed -n 's/^Requests\/sec: *//p' "$TMP/wrk.txt")
 kill -TERM "$HPID"
 wait "$HPID" || true
 
-echo
-echo "== wrk: POST /v1/quotes with 20 lines (each request stores a new quote: one SQLite"
-echo "   transaction, WAL, synchronous=FULL), next to the /healthz run above"
-sed "s|@BODY@|$TMP/price-20.json|; s|/v1/price|/v1/quotes|" "$TMP/post.lua" > "$TMP/quote.lua"
-echo "\$ wrk -t2 -c16 -d${SECS}s --latency -s post.lua http://127.0.0.1:PORT/v1/quotes"
-wrk -t2 -c16 -d"${SECS}s" --latency -s "$TMP/quote.lua" "http://127.0.0.1:$PORT/v1/quotes" > "$TMP/wrk.txt"
-grep -E 'Requests/sec|Latency  |^ +(50|90|99)%|requests in|Non-2xx' "$TMP/wrk.txt"
-# the quotes stored: the list, page by page (docs/api.md "Lists")
-quotes=$(python3 - "$PORT" <<'PY'
-import json, sys, urllib.request
-n, after = 0, None
-while True:
-    url = f"http://127.0.0.1:{sys.argv[1]}/v1/quotes?limit=500" + (f"&after={after}" if after else "")
-    page = json.load(urllib.request.urlopen(url))
-    n += len(page["items"])
-    after = page["next"]
-    if not after:
-        break
-print(n)
-PY
-)
-bytes=$(cat "$TMP"/bench.db* | wc -c)
-awk -v q="$quotes" -v b="$bytes" 'BEGIN {
-    if (q > 0) printf "store: %d quotes in %.1f MiB (db + WAL): %.1f MiB per 1,000 quotes of 20 lines\n",
-                      q, b / 1048576, b / 1048576 / q * 1000 }'
 awk -v p="$price_rps" -v h="$health_rps" 'BEGIN {
     printf "20-line price requests run at %.0f%% of the /healthz rate (%.0f vs %.0f req/s)\n",
            100 * p / h, p, h }'
@@ -193,6 +168,12 @@ echo "server resident memory after the runs: $(grep VmRSS /proc/$PID/status | tr
 kill -TERM "$PID"
 wait "$PID" && echo "server exited 0 on SIGTERM"
 PID=""
+
+echo
+echo "== write path (issue 12): POST /v1/quotes with 20 lines at -c16 and -c64, bytes per quote,"
+echo "   accept + schedule; durable (SQLite, WAL, synchronous=FULL), group commit"
+echo "\$ tests/bench/bench_write.sh $B   (BENCH_WRITE_THREADS=${BENCH_WRITE_THREADS:-32})"
+BENCH_WRITE_THREADS=${BENCH_WRITE_THREADS:-32} sh "$(dirname "$0")/bench_write.sh" "$B"
 
 echo
 echo "== configurator on the public benchmarks (\$CPQD_SHARED/configbench, imported by cpqd import)"
