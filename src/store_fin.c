@@ -30,8 +30,8 @@
     "id, seq, number, issuer, kind, reason, year, doc_seq, contract_id, customer_id, currency,"    \
     " issued_on, due_on, net, tax, total, original_id, source, document, created_by, created_at"
 #define STATEMENT_COLS                                                                             \
-    "id, format, ref, account, credits, duplicates, skipped, matched, unmatched, imported_by,"     \
-    " imported_at"
+    "id, issuer, format, ref, account, credits, duplicates, skipped, matched, unmatched,"          \
+    " imported_by, imported_at"
 #define CREDIT_COLS                                                                                \
     "id, seq, statement_id, tx_id, amount, currency, value_date, booking_date, remittance,"        \
     " debtor_name, debtor_account, end_to_end_id, customer_id, applied, status, rule, reason,"     \
@@ -95,7 +95,7 @@ const char *const store_fin_sql[STMT_COUNT - STMT_FIN_FIRST] = {
         " WHERE r.contract_id = $1 AND ii.cancelled_by IS NULL ORDER BY ii.receivable_id",
     F(STMT_FIN_STATEMENT_INSERT) =
         "INSERT INTO bank_statements (" STATEMENT_COLS ")"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING",
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING",
     F(STMT_FIN_STATEMENT_GET) =
         "SELECT " STATEMENT_COLS " FROM bank_statements WHERE id = $1",
     F(STMT_FIN_CREDIT_INSERT) =
@@ -150,6 +150,8 @@ const char *const store_fin_sql[STMT_COUNT - STMT_FIN_FIRST] = {
     F(STMT_FIN_REVENUE_UPDATE) =
         "UPDATE revenue_positions SET posted = $1, upto = $2 WHERE contract_id = $3"
         " AND category = $4 AND posted = $5",
+    F(STMT_FIN_CONTRACT_IDS) =
+        "SELECT id FROM contracts ORDER BY number",
 #undef F
 };
 /* clang-format on */
@@ -606,7 +608,8 @@ void store_statement_fini(store_statement *s)
 {
     if (!s)
         return;
-    free(s->id), free(s->format), free(s->ref), free(s->account), free(s->imported_by);
+    free(s->id), free(s->issuer), free(s->format), free(s->ref), free(s->account);
+    free(s->imported_by);
     free(s->imported_at);
     memset(s, 0, sizeof(*s));
 }
@@ -614,13 +617,13 @@ void store_statement_fini(store_statement *s)
 static int statement_read(store_stmt *s, void *p)
 {
     store_statement *x = p;
-    char **const cols[] = {&x->id, &x->format, &x->ref, &x->account, NULL, NULL,
-                           NULL,   NULL,       NULL,    &x->imported_by, &x->imported_at};
+    char **const cols[] = {&x->id, &x->issuer, &x->format, &x->ref, &x->account, NULL, NULL,
+                           NULL,   NULL,       NULL,       &x->imported_by, &x->imported_at};
     int64_t *const ints[] = {&x->credits, &x->duplicates, &x->skipped, &x->matched,
                              &x->unmatched};
     for (int i = 0; i < 5; i++)
-        *ints[i] = store_col_int64(s, 4 + i);
-    int rc = cols_dup(s, cols, 11);
+        *ints[i] = store_col_int64(s, 5 + i);
+    int rc = cols_dup(s, cols, 12);
     if (rc)
         store_statement_fini(x);
     return rc;
@@ -632,7 +635,8 @@ int store_statement_insert(store *st, store_statement *x)
     store_stmt *s;
     bool own;
     int changed = 0;
-    if (!store_text_ok(x->format) || !store_text_ok(x->imported_by) || !x->ref || !x->account)
+    if (!store_text_ok(x->issuer) || !store_text_ok(x->format) || !store_text_ok(x->imported_by) ||
+        !x->ref || !x->account)
         return store_failf(st, CPQD_EINVAL, "statement: format and importer required");
     store_now(now);
     int rc = store_write_begin(st, &own);
@@ -640,13 +644,13 @@ int store_statement_insert(store *st, store_statement *x)
         return rc;
     rc = id_seq(st, "bs_", id, NULL, NULL);
     if (rc == 0 && (rc = prep(st, STMT_FIN_STATEMENT_INSERT, &s)) == 0) {
-        const char *a[] = {id, x->format, x->ref, x->account};
-        bind_texts(st, s, 1, a, 4);
+        const char *a[] = {id, x->issuer, x->format, x->ref, x->account};
+        bind_texts(st, s, 1, a, 5);
         const int64_t v[] = {x->credits, x->duplicates, x->skipped, x->matched, x->unmatched};
         for (int i = 0; i < 5; i++)
-            store_bind_int64(st, s, 5 + i, v[i]);
-        store_bind_text(st, s, 10, x->imported_by);
-        store_bind_text(st, s, 11, now);
+            store_bind_int64(st, s, 6 + i, v[i]);
+        store_bind_text(st, s, 11, x->imported_by);
+        store_bind_text(st, s, 12, now);
         rc = store_run(st, s, "statement insert", &changed);
         if (rc == 0 && changed == 0)
             rc = store_failf(st, CPQD_ECONFLICT, "statement id taken");
@@ -1201,4 +1205,38 @@ int store_revenue_post(store *st, const char *contract_id, const char *category,
     if (rc == 0 && changed == 0)
         rc = store_failf(st, CPQD_ECONFLICT, "revenue of %.64s changed meanwhile", contract_id);
     return store_write_end(st, own, rc);
+}
+
+int store_fin_contract_ids(store *st, char ***ids, size_t *n)
+{
+    store_stmt *s;
+    char **v = NULL;
+    size_t k = 0, cap = 0;
+    int r = STORE_DONE, rc = prep(st, STMT_FIN_CONTRACT_IDS, &s);
+    *ids = NULL;
+    *n = 0;
+    while (rc == 0 && (r = store_step(st, s)) == STORE_ROW) {
+        if (k == cap) {
+            size_t nc = cap ? cap * 2 : 16;
+            char **nv = realloc(v, nc * sizeof(*v));
+            if (!nv) {
+                rc = store_failf(st, CPQD_ENOMEM, "out of memory");
+                break;
+            }
+            v = nv, cap = nc;
+        }
+        if ((rc = store_col_dup(s, 0, &v[k])) == 0)
+            k++;
+    }
+    if (rc == 0 && r != STORE_DONE)
+        rc = store_fail(st, r, "contract ids");
+    store_stmt_done(s);
+    if (rc) {
+        strs_free(v, k);
+        free(v);
+        return rc;
+    }
+    *ids = v;
+    *n = k;
+    return 0;
 }

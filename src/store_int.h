@@ -143,6 +143,7 @@ typedef enum store_stmt_id {
     STMT_FIN_REVENUE_OF,
     STMT_FIN_REVENUE_INSERT,
     STMT_FIN_REVENUE_UPDATE,
+    STMT_FIN_CONTRACT_IDS,
     STMT_COUNT
 } store_stmt_id;
 

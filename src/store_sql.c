@@ -356,6 +356,7 @@ const char *const store_migrations[STORE_SCHEMA_VERSION] = {
     " WHERE cancelled_by IS NULL;"
     "CREATE TABLE bank_statements ("
     "  id          TEXT NOT NULL PRIMARY KEY,"
+    "  issuer      TEXT NOT NULL,"
     "  format      TEXT NOT NULL CHECK (format IN ('camt053', 'csv')),"
     "  ref         TEXT NOT NULL,"
     "  account     TEXT NOT NULL,"
@@ -530,8 +531,8 @@ const store_table store_tables[] = {
     {"invoice_items", "invoice_id, receivable_id, amount, cancelled_by",
      "invoice_id, receivable_id"},
     {"bank_statements",
-     "id, format, ref, account, credits, duplicates, skipped, matched, unmatched, imported_by,"
-     " imported_at",
+     "id, issuer, format, ref, account, credits, duplicates, skipped, matched, unmatched,"
+     " imported_by, imported_at",
      "id"},
     {"bank_credits",
      "id, seq, statement_id, tx_id, amount, currency, value_date, booking_date, remittance,"

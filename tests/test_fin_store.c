@@ -231,7 +231,7 @@ static store_credit credit_of(const char *statement, const char *tx)
 static void test_fin_credit_once_and_guarded(void **state)
 {
     fx *f = *state;
-    store_statement s = {.format = "csv", .ref = "", .account = "", .credits = 2,
+    store_statement s = {.issuer = "ACME", .format = "csv", .ref = "", .account = "", .credits = 2,
                          .imported_by = "k_1"};
     assert_int_equal(store_statement_insert(f->st, &s), 0);
     store_credit a = credit_of(s.id, "TX-1"), b = credit_of(s.id, "TX-2"),
@@ -282,7 +282,7 @@ static void test_fin_credit_once_and_guarded(void **state)
 static void test_fin_match_reversed_once_payment_guarded(void **state)
 {
     fx *f = *state;
-    store_statement s = {.format = "csv", .ref = "", .account = "", .imported_by = "k_1"};
+    store_statement s = {.issuer = "ACME", .format = "csv", .ref = "", .account = "", .imported_by = "k_1"};
     assert_int_equal(store_statement_insert(f->st, &s), 0);
     store_credit c = credit_of(s.id, "TX-1");
     assert_int_equal(store_credit_insert(f->st, &c), 0);

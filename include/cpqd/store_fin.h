@@ -125,6 +125,7 @@ void store_invoice_item_fini(store_invoice_item *it);
 
 typedef struct store_statement {
     char *id; /* "bs_" + 16 hex, assigned */
+    char *issuer; /* the issuer (catalog finance section) whose bank account it is */
     char *format; /* "camt053", "csv" */
     char *ref, *account; /* the statement's own id and account ("" for CSV) */
     int64_t credits, duplicates, skipped, matched, unmatched;
@@ -237,6 +238,10 @@ int store_vouchers_list(store *st, int64_t after, size_t limit, store_voucher **
 void store_voucher_fini(store_voucher *v);
 
 /* ---- revenue posted ---- */
+
+/* The ids of every contract, by number (the revenue sweep's list):
+ * *ids is a malloc'ed array of n malloc'ed strings. */
+int store_fin_contract_ids(store *st, char ***ids, size_t *n);
 
 typedef struct store_revenue_pos {
     char *contract_id, *category;

@@ -64,6 +64,7 @@ typedef struct svc_reply {
     int created;              /* 1: something new was stored (201), 0: read or moved (200) */
     char *body;               /* malloc'ed text: JSON unless content_type says otherwise */
     const char *content_type; /* NULL: application/json */
+    char *location;           /* malloc'ed path of what a 201 created (its Location), or NULL */
 } svc_reply;
 
 void svc_reply_fini(svc_reply *r);
