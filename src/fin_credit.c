@@ -178,23 +178,6 @@ static int customer_view(svc_ctx *c, const store_customer *cu, json_t **out, cpq
     return rc;
 }
 
-int fin_customer_get(svc_ctx *c, const char *id, svc_reply *out, cpqd_errs *errs)
-{
-    store_customer cu;
-    json_t *o = NULL;
-    memset(out, 0, sizeof(*out));
-    int rc = store_customer_get(c->st, id, &cu);
-    if (rc == CPQD_ENOTFOUND)
-        return fin_fail(errs, rc, "no customer '%.64s' (the CRM has not sent it)", id);
-    if (rc)
-        return fin_store_fail(c, errs, rc, "customer");
-    rc = customer_view(c, &cu, &o, errs);
-    if (rc == 0)
-        rc = (out->body = contract_dump(o)) ? 0 : CPQD_ENOMEM;
-    store_customer_fini(&cu);
-    return rc;
-}
-
 /* The stored customer id, or a new one (no name, account, limit or
  * flag). */
 static int customer_or_new(svc_ctx *c, const char *id, store_customer *cu, cpqd_errs *errs)
@@ -207,6 +190,30 @@ static int customer_or_new(svc_ctx *c, const char *id, store_customer *cu, cpqd_
     } else if (rc) {
         rc = fin_store_fail(c, errs, rc, "customer");
     }
+    return rc;
+}
+
+int fin_customer_get(svc_ctx *c, const char *id, svc_reply *out, cpqd_errs *errs)
+{
+    store_customer cu;
+    json_t *o = NULL;
+    memset(out, 0, sizeof(*out));
+    int rc = store_customer_get(c->st, id, &cu);
+    bool known = rc == 0;
+    /* one the CRM never described is shown while it owes or has credit */
+    if (rc == CPQD_ENOTFOUND)
+        rc = customer_or_new(c, id, &cu, errs);
+    if (rc)
+        return fin_store_fail(c, errs, rc, "customer");
+    rc = customer_view(c, &cu, &o, errs);
+    if (rc == 0 && !known && !json_array_size(json_object_get(o, "open_receivables")) &&
+        !json_array_size(json_object_get(o, "customer_credit")))
+        rc = fin_fail(errs, CPQD_ENOTFOUND,
+                      "no customer '%.64s' (the CRM has not sent it, and it owes nothing)", id);
+    if (rc == 0)
+        rc = (out->body = contract_dump(json_incref(o))) ? 0 : CPQD_ENOMEM;
+    json_decref(o);
+    store_customer_fini(&cu);
     return rc;
 }
 

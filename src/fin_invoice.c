@@ -466,15 +466,34 @@ static const store_invoice_item *on_doc(const store_invoice_item *open, size_t n
     return NULL;
 }
 
+typedef struct sorted_row {
+    sched_item it;
+    store_receivable *r;
+} sorted_row;
+
 static int row_cmp(const void *pa, const void *pb)
 {
-    const store_receivable *a = *(store_receivable *const *)pa, *b = *(store_receivable *const *)pb;
-    int d = strcmp(a->due_on ? a->due_on : "9999", b->due_on ? b->due_on : "9999");
-    if (d)
-        return d;
-    if (a->line_no != b->line_no)
-        return a->line_no < b->line_no ? -1 : 1;
-    return a->seq != b->seq ? (a->seq < b->seq ? -1 : 1) : strcmp(a->id, b->id);
+    const sorted_row *a = pa, *b = pb;
+    int d = sched_item_cmp(&a->it, &b->it);
+    return d ? d : strcmp(a->r->id, b->r->id);
+}
+
+/* Sorts rows[0..n) as the contract lists its items (sched_item_cmp). */
+static int rows_sort(store_receivable **rows, size_t n)
+{
+    sorted_row *v = calloc(n ? n : 1, sizeof(*v));
+    int rc = v ? 0 : CPQD_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        v[i].r = rows[i];
+        rc = contract_row_item(rows[i], &v[i].it);
+    }
+    if (rc == 0) {
+        qsort(v, n, sizeof(*v), row_cmp);
+        for (size_t i = 0; i < n; i++)
+            rows[i] = v[i].r;
+    }
+    free(v);
+    return rc;
 }
 
 /* The date an item is due for invoicing under policy (-1: the route's:
@@ -510,7 +529,7 @@ static int select_auto(issue_ctx *x, date_days upto, int policy, cpqd_errs *errs
         store_invoice_item_fini(&open[i]);
     free(open);
     if (rc == 0 && x->n)
-        qsort(x->sel, x->n, sizeof(*x->sel), row_cmp);
+        rc = rows_sort(x->sel, x->n);
     return rc;
 }
 
