@@ -229,6 +229,7 @@ static int customer_write(svc_ctx *c, store_customer *cu, svc_reply *out, cpqd_e
 {
     json_t *o = NULL;
     take(&cu->updated_by, strdup(c->caller->key_id ? c->caller->key_id : "anonymous"));
+    take(&cu->updated_at, NULL); /* the put assigns it */
     int rc = cu->updated_by ? store_customer_put(c->st, cu) : CPQD_ENOMEM;
     if (rc)
         return fin_store_fail(c, errs, rc, "customer");

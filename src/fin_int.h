@@ -22,7 +22,7 @@
 
 #define FIN_LIMIT_DEFAULT 100
 
-/* Adds a message to errs and returns code. */
+/* Adds a message to errs (NULL: none) and returns code. */
 int fin_fail(cpqd_errs *errs, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Adds the store's last error as the reason (what: context); returns rc. */
 int fin_store_fail(svc_ctx *c, cpqd_errs *errs, int rc, const char *what);

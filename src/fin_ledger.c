@@ -33,7 +33,8 @@ int fin_fail(cpqd_errs *errs, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    errs_add(errs, code, NULL, 0, 0, "%s", msg);
+    if (errs) /* NULL: the caller only wants the code */
+        errs_add(errs, code, NULL, 0, 0, "%s", msg);
     return code;
 }
 

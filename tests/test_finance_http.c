@@ -661,6 +661,10 @@ static void test_manual_match_and_reverse(void **state)
     assert_string_equal(js(m, "note"), "per phone");
     char *want = tu_fmt("/v1/matches/%s", js(m, "id"));
     assert_string_equal(loc, want);
+    json_t *mg = get_ok(f, K_CRM, want);
+    assert_string_equal(js(mg, "status"), "active");
+    assert_int_equal(json_array_size(json_object_get(mg, "allocations")), 2);
+    json_decref(mg);
     free(want);
     it = item_now(f, js(c, "id"), r791);
     assert_string_equal(js(it, "outstanding"), "130.00");
@@ -1087,6 +1091,28 @@ static void test_invoice_bundled_service_own_class(void **state)
     json_decref(v), json_decref(c), json_decref(q);
 }
 
+/* On the sample catalogs: the sweep goes past a contract whose catalog
+ * has no finance section (appliances): nothing to invoice or post, and
+ * nothing fails (it once dereferenced a missing error list). */
+static void test_sweep_skips_catalogs_without_finance(void **state)
+{
+    fx *f = *state;
+    json_t *q = approved_quote(f, K_REP,
+                               "{\"customer\":{\"id\":\"C-1\"},\"date\":\"2026-12-01\",\"lines\":"
+                               "[{\"id\":\"k\",\"sku\":\"APL-KTL-17\",\"quantity\":\"2\"}]}");
+    json_t *c = accept_ok(f, K_CRM, js(q, "id"),
+                          "{\"signed_on\":\"2026-12-01\",\"lines\":{\"k\":{\"delivered_on\":"
+                          "\"2026-12-01\"}}}");
+    json_t *s = post_ok(f, K_CRM, "/v1/receivables/sweep", "{\"as_of\":\"2026-12-31\"}", 200);
+    assert_int_equal(json_integer_value(json_object_get(s, "invoices_issued")), 0);
+    assert_int_equal(json_integer_value(json_object_get(s, "revenue_vouchers")), 0);
+    assert_int_equal(json_integer_value(json_object_get(s, "failed")), 0);
+    char *p = tu_fmt("/v1/contracts/%s/invoices", js(c, "id"));
+    expect_error(f, K_REP, "POST", p, "{}", NULL, 422, "has no finance section");
+    free(p);
+    json_decref(s), json_decref(c), json_decref(q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1104,6 +1130,7 @@ int main(void)
         TF(test_customer_identity),
         TF(test_sweep_invoices_by_policy_and_posts_revenue),
         T(test_invoice_bundled_service_own_class),
+        T(test_sweep_skips_catalogs_without_finance),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
