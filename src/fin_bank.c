@@ -259,19 +259,22 @@ typedef struct fin_credit_ref {
     const cat_finance *fin;
 } fin_credit_ref;
 
+/* Match m as the routes show it; the allocations' contracts come from
+ * ap[0..n) when the caller has them (a match just written), else from
+ * the store. */
 static json_t *match_json(svc_ctx *c, const store_match *m, const store_alloc *al, size_t n,
-                          const store_credit *cr)
+                          const store_credit *cr, const fin_apply *ap)
 {
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < n; i++) {
-        store_receivable r;
-        bool got = store_receivable_get(c->st, al[i].receivable_id, &r) == 0;
+        store_receivable r = {0};
+        bool got = !ap && store_receivable_get(c->st, al[i].receivable_id, &r) == 0;
+        const char *cid = ap ? ap[i].contract_id : got ? r.contract_id : NULL;
+        const char *cno = ap ? ap[i].contract_number : got ? r.contract_number : NULL;
         json_array_append_new(arr, json_pack("{s:s,s:s,s:o,s:o,s:s}", "receivable_id",
                                              al[i].receivable_id, "amount", al[i].amount,
-                                             "contract_id",
-                                             fin_str_or_null(got ? r.contract_id : NULL),
-                                             "contract_number",
-                                             fin_str_or_null(got ? r.contract_number : NULL),
+                                             "contract_id", fin_str_or_null(cid),
+                                             "contract_number", fin_str_or_null(cno),
                                              "payment_id", al[i].payment_id));
         if (got)
             store_receivable_fini(&r);
@@ -370,7 +373,7 @@ static int match_write(svc_ctx *c, const fin_credit_ref *cr, const store_credit 
     if (rc == 0)
         rc = fin_voucher_simple(c, cr->fin, VOUCHER_MATCH, cr->tx_id, customer, contract,
                                 cr->value_date, cr->currency, total, errs);
-    json_t *v = rc == 0 ? match_json(c, &m, al, n, row) : NULL;
+    json_t *v = rc == 0 ? match_json(c, &m, al, n, row, ap) : NULL;
     snprintf(key, sizeof(key), "credit:%s", cr->id);
     if (rc == 0)
         rc = v ? fin_emit(c, "payment.matched", "match", m.id, key, json_deep_copy(v))
@@ -728,7 +731,7 @@ static json_t *matches_json(svc_ctx *c, const store_credit *cr)
         store_alloc *al = NULL;
         size_t na = 0;
         if (store_match_get(c->st, ms[i].id, &m, &al, &na) == 0) {
-            json_array_append_new(arr, match_json(c, &m, al, na, cr));
+            json_array_append_new(arr, match_json(c, &m, al, na, cr, NULL));
             for (size_t k = 0; k < na; k++)
                 store_alloc_fini(&al[k]);
             free(al);
@@ -895,7 +898,7 @@ static int manual_in_tx(svc_ctx *c, const char *id, const manual_req *q, svc_rep
     store_credit cr = {0};
     fin_credit_ref ref;
     manual_items m = {0};
-    money_dec amount, applied, unapplied, over, total;
+    money_dec amount = {0, 0}, applied = {0, 0}, unapplied = {0, 0}, over = {0, 0}, total;
     store_match *prior = NULL;
     size_t nprior = 0;
     json_t *view = NULL;
@@ -989,7 +992,7 @@ int fin_match_get(svc_ctx *c, const char *id, svc_reply *out, cpqd_errs *errs)
         return fin_store_fail(c, errs, rc, "match");
     rc = credit_load(c, m.credit_id, &cr, errs);
     if (rc == 0)
-        rc = (out->body = contract_dump(match_json(c, &m, al, n, &cr))) ? 0 : CPQD_ENOMEM;
+        rc = (out->body = contract_dump(match_json(c, &m, al, n, &cr, NULL))) ? 0 : CPQD_ENOMEM;
     for (size_t i = 0; i < n; i++)
         store_alloc_fini(&al[i]);
     free(al);
@@ -1093,7 +1096,7 @@ static int reverse_in_tx(svc_ctx *c, const char *id, const char *note, svc_reply
     store_match_fini(&m);
     if (rc == 0 && (rc = store_match_get(c->st, id, &m, NULL, NULL)) != 0)
         rc = fin_store_fail(c, errs, rc, "match");
-    json_t *v = rc == 0 ? match_json(c, &m, al, n, &cr) : NULL;
+    json_t *v = rc == 0 ? match_json(c, &m, al, n, &cr, NULL) : NULL;
     snprintf(key, sizeof(key), "credit:%s", cr.id);
     if (rc == 0)
         rc = v ? fin_emit(c, "payment.unmatched", "match", m.id, key, json_deep_copy(v))
@@ -1253,7 +1256,7 @@ static int wo_in_tx(svc_ctx *c, const char *rid, const wo_req *q, svc_reply *out
     store_receivable r = {0};
     contract_after a = {0};
     const cat_catalog *cc = NULL;
-    money_dec amt, paid, outs, w;
+    money_dec amt = {0, 0}, paid = {0, 0}, outs = {0, 0}, w;
     int rc = store_receivable_get(c->st, rid, &r);
     if (rc == 0 && !contract_in_scope(c, r.partner_id))
         rc = CPQD_ENOTFOUND;

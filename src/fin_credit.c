@@ -461,7 +461,12 @@ static int quote_for_credit(svc_ctx *c, const char *id, store_quote *q, bool *ok
         return errs ? fin_fail(errs, rc, "no quote '%.64s'", id) : rc;
     if (rc)
         return errs ? fin_store_fail(c, errs, rc, "quote") : rc;
+    date_days until;
     *ok = !strcmp(q->status, "approved") || !strcmp(q->status, "sent");
+    /* an expired quote is accept's to refuse (and to mark expired) */
+    if (*ok && q->valid_until && contract_date_text(q->valid_until, &until) == 0 &&
+        until < c->today)
+        *ok = false;
     return 0;
 }
 
@@ -509,8 +514,9 @@ int fin_credit_approve(svc_ctx *c, const char *quote_id, const char *body, size_
         rc = quote_for_credit(c, quote_id, &q, &ok, errs);
         if (rc == 0 && !ok)
             rc = fin_fail(errs, CPQD_ECONFLICT,
-                          "quote %s is %s: credit is approved for an approved or sent quote",
-                          q.number, q.status);
+                          "quote %s cannot be accepted (status %s, valid until %s): credit is "
+                          "approved for an approved or sent quote that has not expired",
+                          q.number, q.status, q.valid_until ? q.valid_until : "-");
         if (rc == 0)
             rc = credit_reasons(c, &q, why, sizeof(why), errs);
         if (rc == 0 && !*why)

@@ -215,6 +215,12 @@ echo "   duplicates, payers under other names; BENCH_MATCH_SEED to replay), and 
 "$B/bench/bench_match" --items 20000 --credits 10000 --seed "${BENCH_MATCH_SEED:-$(date +%s)}" --camt
 
 echo
+echo "== the same through the finance layer: the ledger stored (SQLite, under \$TMP), the"
+echo "   statement imported as POST /v1/bank/statements does it, scored from the stored matches"
+"$B/bench/bench_import" --items 20000 --credits 10000 --seed "${BENCH_MATCH_SEED:-1}" \
+    --db "$TMP/import.db"
+
+echo
 # The soak (tests/bench/soak.sh, also `make soak`): SOAK_SECONDS (default
 # 600) of wrk at saturation with SOAK_RELOADS (default 100) reloads; a FAIL
 # fails make bench. SOAK_SECONDS=0 skips it.
