@@ -13,6 +13,7 @@
 
 #include "contract_int.h"
 #include "cpqd/digest.h"
+#include "cpqd/fin.h"
 #include "cpqd/sched.h"
 
 #include <stdio.h>
@@ -990,7 +991,11 @@ static int accept_run(svc_ctx *c, void *arg, svc_reply *out, cpqd_errs *errs)
     int rc = svc_idem_replay(c, j->route, j->idem_key, j->hash, out, errs);
     if (rc)
         return rc == 1 ? 0 : rc;
-    rc = quote_accept(c, j->quote_id, &q, errs);
+    /* credit risk, inside the write transaction: over the customer's
+     * limit, or flagged, needs a manager's approval first (fin_credit.c) */
+    rc = fin_credit_accept_check(c, j->quote_id, errs);
+    if (rc == 0)
+        rc = quote_accept(c, j->quote_id, &q, errs);
     if (rc == 0 && (!j->prep || q.version != j->prep->version)) {
         errs_add(errs, CPQD_ECONFLICT, NULL, 0, 0,
                  "quote %.64s changed while its acceptance was prepared (now version %d): send "
@@ -1683,7 +1688,7 @@ int contract_sweep(svc_ctx *c, const char *body, size_t len, svc_reply *out, cpq
     int rc = sweep_parse(body, len, &w.as_of, &days, errs);
     if (rc || (rc = store_begin(c->st)))
         return rc;
-    size_t closed = 0, renewed = 0, overdue = 0, soon = 0;
+    size_t closed = 0, renewed = 0, overdue = 0, soon = 0, invoiced = 0, posted = 0;
     if (!(w.failed = json_array()))
         rc = CPQD_ENOMEM;
     if (rc == 0)
@@ -1700,6 +1705,9 @@ int contract_sweep(svc_ctx *c, const char *body, size_t len, svc_reply *out, cpq
         rc = warn_due(c, &w, DUE_OVERDUE, days, &overdue);
     if (rc == 0)
         rc = warn_due(c, &w, DUE_SOON, days, &soon);
+    /* invoices the catalogs' policy issues, revenue recognised */
+    if (rc == 0)
+        rc = fin_sweep(c, &w, &invoiced, &posted);
     if (rc == 0)
         rc = store_commit(c->st);
     if (rc) {
@@ -1711,10 +1719,11 @@ int contract_sweep(svc_ctx *c, const char *body, size_t len, svc_reply *out, cpq
     char d[DATE_FMT_LEN];
     date_format(w.as_of, d);
     out->body = contract_dump(
-        json_pack("{s:s,s:i,s:{s:I,s:I},s:I,s:I,s:I,s:O}", "as_of", d, "within", days, "emitted",
-                  "overdue", (json_int_t)overdue, "due_soon", (json_int_t)soon, "closed_periods",
-                  (json_int_t)closed, "renewed_terms", (json_int_t)renewed, "failed",
-                  (json_int_t)json_array_size(w.failed), "failures", w.failed));
+        json_pack("{s:s,s:i,s:{s:I,s:I},s:I,s:I,s:I,s:I,s:I,s:O}", "as_of", d, "within", days,
+                  "emitted", "overdue", (json_int_t)overdue, "due_soon", (json_int_t)soon,
+                  "closed_periods", (json_int_t)closed, "renewed_terms", (json_int_t)renewed,
+                  "invoices_issued", (json_int_t)invoiced, "revenue_vouchers", (json_int_t)posted,
+                  "failed", (json_int_t)json_array_size(w.failed), "failures", w.failed));
     sweep_run_fini(&w);
     return out->body ? 0 : CPQD_ENOMEM;
 }

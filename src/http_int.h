@@ -226,6 +226,38 @@ void http_contracts_list(http_ctx *c, const http_query *q);
 extern const char *const http_page_params[]; /* limit, after: a list with no filters */
 void http_contract_payments(http_ctx *c, const http_query *q); /* GET .../payments */
 
+/* ---- the finance loop (http_finance.c, docs/finance.md) ---- */
+
+extern const char *const http_fin_page_params[];     /* after, limit */
+extern const char *const http_fin_doc_params[];      /* lang */
+extern const char *const http_fin_import_params[];   /* format, issuer */
+extern const char *const http_fin_credits_params[];  /* status, customer, after, limit */
+extern const char *const http_fin_vouchers_params[]; /* after, limit, format */
+extern const char *const http_fin_revenue_params[];  /* as_of */
+HTTP_OP(http_op_fin_issue);          /* POST /v1/contracts/{}/invoices */
+HTTP_OP(http_op_fin_invoices);       /* GET /v1/contracts/{}/invoices */
+HTTP_OP(http_op_fin_invoice);        /* GET /v1/invoices/{} */
+HTTP_OP(http_op_fin_cancel);         /* POST /v1/invoices/{}/cancel */
+HTTP_OP(http_op_fin_statement);      /* GET /v1/bank/statements/{} */
+HTTP_OP(http_op_fin_credit);         /* GET /v1/bank/credits/{} */
+HTTP_OP(http_op_fin_match);          /* POST /v1/bank/credits/{}/match */
+HTTP_OP(http_op_fin_match_get);      /* GET /v1/matches/{} */
+HTTP_OP(http_op_fin_reverse);        /* POST /v1/matches/{}/reverse */
+HTTP_OP(http_op_fin_write_off);      /* POST /v1/receivables/{}/write-off */
+HTTP_OP(http_op_fin_write_off_get);  /* GET /v1/write-offs/{} */
+HTTP_OP(http_op_fin_revenue);        /* GET /v1/contracts/{}/revenue */
+HTTP_OP(http_op_fin_customer_put);   /* PUT /v1/customers/{} */
+HTTP_OP(http_op_fin_credit_put);     /* PUT /v1/customers/{}/credit */
+HTTP_OP(http_op_fin_customer_get);   /* GET /v1/customers/{} */
+HTTP_OP(http_op_fin_approve_credit); /* POST /v1/quotes/{}/approve-credit */
+/* Routes with an enum-valued parameter (checked first). */
+void http_fin_document(http_ctx *c, const http_query *q); /* GET /v1/invoices/{}/document */
+void http_fin_import(http_ctx *c, const http_query *q);   /* POST /v1/bank/statements */
+void http_fin_credits(http_ctx *c, const http_query *q);  /* GET /v1/bank/credits */
+void http_fin_vouchers(http_ctx *c, const http_query *q); /* GET /v1/vouchers */
+/* Adds response header name: value to c's reply. */
+void http_ctx_out_header(http_ctx *c, const char *name, const char *value);
+
 /* ---- events (http_events.c, docs/events.md) ---- */
 
 void http_events_feed(http_ctx *c, const http_query *q);   /* GET /v1/events */

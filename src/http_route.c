@@ -227,7 +227,9 @@ static char *location_of(http_ctx *c, const char *body)
 
 static void reply_text(http_ctx *c, int status, const char *reason, char *text)
 {
-    if (status == 201) {
+    /* the operation's own Location (svc_reply.location) comes first */
+    if (status == 201 &&
+        !evhttp_find_header(evhttp_request_get_output_headers(c->req), "Location")) {
         char *loc = location_of(c, text);
         if (loc)
             evhttp_add_header(evhttp_request_get_output_headers(c->req), "Location", loc);
@@ -803,6 +805,9 @@ static void quote_run(http_ctx *c, const http_query *q, quote_fn fn, const char 
         http_outbox_wake(c->w->srv);
     if (rc == 0 && r.etag[0])
         evhttp_add_header(evhttp_request_get_output_headers(c->req), "ETag", r.etag);
+    if (rc == 0 && r.created && r.location)
+        evhttp_add_header(evhttp_request_get_output_headers(c->req), "Location", r.location);
+    free(r.location);
     if (rc == 0 && r.content_type)
         reply_doc(c, r.content_type, r.body);
     else if (rc == 0)
@@ -815,6 +820,11 @@ static void quote_run(http_ctx *c, const http_query *q, quote_fn fn, const char 
 void http_quote_run(http_ctx *c, const http_query *q, http_quote_fn fn, const char *what)
 {
     quote_run(c, q, fn, what);
+}
+
+void http_ctx_out_header(http_ctx *c, const char *name, const char *value)
+{
+    evhttp_add_header(evhttp_request_get_output_headers(c->req), name, value);
 }
 
 const char *http_ctx_header(http_ctx *c, const char *name)
@@ -1018,6 +1028,7 @@ static const char *const admin_events_params[] = {"status", "after", "limit", "t
 #define R_ALL (R(AUTH_ROLE_PARTNER) | R(AUTH_ROLE_REP) | R(AUTH_ROLE_MANAGER) | R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN))
 #define R_STAFF (R(AUTH_ROLE_REP) | R(AUTH_ROLE_MANAGER) | R(AUTH_ROLE_ADMIN))
 #define R_SELLERS (R(AUTH_ROLE_PARTNER) | R_STAFF)
+#define R_FINANCE (R(AUTH_ROLE_MANAGER) | R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN))
 
 typedef struct http_route {
     const char *path; /* "/v1/quotes/{}/versions/{}": {} is one non-empty segment */
@@ -1093,6 +1104,45 @@ static const http_route http_routes[] = {
      OP(http_op_receivable_get, "reading the receivable")},
     {"/v1/receivables/{}/payments", EVHTTP_REQ_POST, R_STAFF | R(AUTH_ROLE_CRM), NULL, NULL,
      http_op_contract_pay, "recording the payment"},
+    /* the finance loop (docs/finance.md; http_finance.c) */
+    {"/v1/contracts/{}/invoices", EVHTTP_REQ_POST, R_STAFF | R(AUTH_ROLE_CRM), NULL,
+     OP(http_op_fin_issue, "issuing the invoice")},
+    {"/v1/contracts/{}/invoices", EVHTTP_REQ_GET, R_STAFF | R(AUTH_ROLE_CRM), http_fin_page_params,
+     OP(http_op_fin_invoices, "listing the invoices")},
+    {"/v1/contracts/{}/revenue", EVHTTP_REQ_GET, R_STAFF | R(AUTH_ROLE_CRM),
+     http_fin_revenue_params, OP(http_op_fin_revenue, "reading the revenue")},
+    {"/v1/invoices/{}", EVHTTP_REQ_GET, R_STAFF | R(AUTH_ROLE_CRM), NULL,
+     OP(http_op_fin_invoice, "reading the invoice")},
+    {"/v1/invoices/{}/document", EVHTTP_REQ_GET, R_STAFF | R(AUTH_ROLE_CRM), http_fin_doc_params,
+     FN(http_fin_document)},
+    {"/v1/invoices/{}/cancel", EVHTTP_REQ_POST, R(AUTH_ROLE_MANAGER) | R(AUTH_ROLE_ADMIN), NULL,
+     OP(http_op_fin_cancel, "cancelling the invoice")},
+    {"/v1/bank/statements", EVHTTP_REQ_POST, R_FINANCE, http_fin_import_params,
+     FN(http_fin_import)},
+    {"/v1/bank/statements/{}", EVHTTP_REQ_GET, R_FINANCE, NULL,
+     OP(http_op_fin_statement, "reading the statement")},
+    {"/v1/bank/credits", EVHTTP_REQ_GET, R_FINANCE, http_fin_credits_params,
+     FN(http_fin_credits)},
+    {"/v1/bank/credits/{}", EVHTTP_REQ_GET, R_FINANCE, NULL,
+     OP(http_op_fin_credit, "reading the bank credit")},
+    {"/v1/bank/credits/{}/match", EVHTTP_REQ_POST, R(AUTH_ROLE_MANAGER) | R(AUTH_ROLE_ADMIN), NULL,
+     OP(http_op_fin_match, "matching the credit")},
+    {"/v1/matches/{}", EVHTTP_REQ_GET, R_FINANCE, NULL, OP(http_op_fin_match_get, "reading the match")},
+    {"/v1/matches/{}/reverse", EVHTTP_REQ_POST, R(AUTH_ROLE_MANAGER) | R(AUTH_ROLE_ADMIN), NULL,
+     OP(http_op_fin_reverse, "reversing the match")},
+    {"/v1/receivables/{}/write-off", EVHTTP_REQ_POST, R(AUTH_ROLE_MANAGER) | R(AUTH_ROLE_ADMIN),
+     NULL, OP(http_op_fin_write_off, "writing off")},
+    {"/v1/write-offs/{}", EVHTTP_REQ_GET, R_FINANCE, NULL,
+     OP(http_op_fin_write_off_get, "reading the write-off")},
+    {"/v1/vouchers", EVHTTP_REQ_GET, R_FINANCE, http_fin_vouchers_params, FN(http_fin_vouchers)},
+    {"/v1/customers/{}", EVHTTP_REQ_PUT, R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN), NULL,
+     OP(http_op_fin_customer_put, "storing the customer")},
+    {"/v1/customers/{}", EVHTTP_REQ_GET, R_STAFF | R(AUTH_ROLE_CRM), NULL,
+     OP(http_op_fin_customer_get, "reading the customer")},
+    {"/v1/customers/{}/credit", EVHTTP_REQ_PUT, R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN), NULL,
+     OP(http_op_fin_credit_put, "storing the credit limit")},
+    {"/v1/quotes/{}/approve-credit", EVHTTP_REQ_POST, R(AUTH_ROLE_MANAGER) | R(AUTH_ROLE_ADMIN),
+     NULL, OP(http_op_fin_approve_credit, "approving the credit")},
     {"/v1/events", EVHTTP_REQ_GET, R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN), events_params,
      FN(http_events_feed)},
     {"/v1/admin/events", EVHTTP_REQ_GET, R(AUTH_ROLE_ADMIN), admin_events_params,

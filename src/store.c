@@ -134,7 +134,9 @@ int store_prepare(store *st, store_stmt_id id, store_stmt **out)
 {
     *out = NULL;
     if (!st->stmt[id]) {
-        const char *sql = st->drv->sql && st->drv->sql[id] ? st->drv->sql[id] : store_sql[id];
+        const char *sql = st->drv->sql && st->drv->sql[id] ? st->drv->sql[id]
+                          : id >= STMT_FIN_FIRST        ? store_fin_sql[id - STMT_FIN_FIRST]
+                                                        : store_sql[id];
         int rc = st->drv->prepare(st, sql, (int)id, &st->stmt[id]);
         if (rc != 0)
             return store_fail(st, rc, "prepare");

@@ -18,6 +18,8 @@
  * store_outbox.c the outbox: events to the CRM, their delivery state
  * store_contract.c contracts, receivable items, payments, warnings
  * store_sweep.c  the items the receivables sweep could not process
+ * store_fin.c    the finance loop: customers, invoices, bank credits,
+ *                matches, write-offs, vouchers, revenue posted
  *
  * The record files never see a backend: they prepare a statement by id
  * (store_prepare), bind (store_bind_*), step (store_step: STORE_ROW,
@@ -107,10 +109,49 @@ typedef enum store_stmt_id {
     STMT_SWEEP_FAIL_RESOLVE,
     STMT_SWEEP_FAIL_LIST,
     STMT_OUTBOX_PRUNE,
+    /* the finance loop (store_fin.c, migration 9): their SQL is
+     * store_fin_sql[id - STMT_FIN_FIRST] */
+    STMT_FIN_FIRST,
+    STMT_FIN_COUNTER_NEXT = STMT_FIN_FIRST,
+    STMT_FIN_CUSTOMER_GET,
+    STMT_FIN_CUSTOMER_PUT,
+    STMT_FIN_CUSTOMERS_ALL,
+    STMT_FIN_OPEN_ITEMS,
+    STMT_FIN_INVOICE_INSERT,
+    STMT_FIN_INVOICE_ITEM_INSERT,
+    STMT_FIN_INVOICE_GET,
+    STMT_FIN_INVOICES_OF,
+    STMT_FIN_INVOICE_ITEMS_OF,
+    STMT_FIN_INVOICE_ITEM_CANCEL,
+    STMT_FIN_INVOICE_ITEMS_OPEN,
+    STMT_FIN_STATEMENT_INSERT,
+    STMT_FIN_STATEMENT_GET,
+    STMT_FIN_CREDIT_INSERT,
+    STMT_FIN_CREDIT_GET,
+    STMT_FIN_CREDIT_SEEN,
+    STMT_FIN_CREDITS_LIST,
+    STMT_FIN_CREDIT_UPDATE,
+    STMT_FIN_MATCH_INSERT,
+    STMT_FIN_ALLOC_INSERT,
+    STMT_FIN_MATCH_GET,
+    STMT_FIN_ALLOCS_OF,
+    STMT_FIN_MATCHES_OF,
+    STMT_FIN_MATCH_REVERSE,
+    STMT_FIN_PAYMENT_DELETE,
+    STMT_FIN_WRITE_OFF_INSERT,
+    STMT_FIN_WRITE_OFF_GET,
+    STMT_FIN_VOUCHER_INSERT,
+    STMT_FIN_VOUCHERS_LIST,
+    STMT_FIN_REVENUE_OF,
+    STMT_FIN_REVENUE_INSERT,
+    STMT_FIN_REVENUE_UPDATE,
+    STMT_FIN_CONTRACT_IDS,
     STMT_COUNT
 } store_stmt_id;
 
 extern const char *const store_sql[STMT_COUNT];
+/* The SQL of the finance statements (store_fin.c). */
+extern const char *const store_fin_sql[STMT_COUNT - STMT_FIN_FIRST];
 /* Creates schema_version if missing; run before reading the version. */
 extern const char store_sql_bootstrap[];
 /* store_migrations[i] takes the schema from version i to i + 1. */

@@ -305,6 +305,176 @@ const char *const store_migrations[STORE_SCHEMA_VERSION] = {
     "ALTER TABLE outbox ADD COLUMN priced_version INTEGER;"
     "ALTER TABLE outbox ADD COLUMN priced_at BIGINT;"
     "CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE status = 'delivered';",
+    /* 9 -> 10: the finance loop (docs/finance.md): customers (payer
+     * identity for matching, credit limits and risk flags); invoices and
+     * credit notes with the receivable items they cover (an item is on at
+     * most one document at a time: cancelled_by frees it); bank
+     * statements, their credits, the matches applying them to items and
+     * their allocations (each allocation is a payment row); write-offs;
+     * the vouchers of the ERP feed; revenue posted per contract and
+     * category. fin_counters hands out gap-free invoice numbers per
+     * issuer, kind and year and the feed sequences (as outbox_counter, in
+     * commit order). sweep_failures gets the kinds of the finance sweep
+     * (a table rebuilt: a CHECK cannot be altered in SQLite). */
+    "CREATE TABLE fin_counters ("
+    "  counter  TEXT NOT NULL PRIMARY KEY,"
+    "  last_seq BIGINT NOT NULL CHECK (last_seq > 0)"
+    ");"
+    "CREATE TABLE customers ("
+    "  id              TEXT NOT NULL PRIMARY KEY,"
+    "  name            TEXT,"
+    "  accounts        TEXT NOT NULL,"
+    "  credit_limit    TEXT,"
+    "  credit_currency TEXT,"
+    "  risk_flags      TEXT NOT NULL,"
+    "  credit_note     TEXT,"
+    "  updated_by      TEXT NOT NULL,"
+    "  updated_at      TEXT NOT NULL"
+    ");"
+    "CREATE TABLE invoices ("
+    "  id          TEXT NOT NULL PRIMARY KEY,"
+    "  seq         BIGINT NOT NULL UNIQUE,"
+    "  number      TEXT NOT NULL UNIQUE,"
+    "  issuer      TEXT NOT NULL,"
+    "  kind        TEXT NOT NULL CHECK (kind IN ('invoice', 'credit_note')),"
+    "  reason      TEXT NOT NULL CHECK (reason IN ('sale', 'credit', 'cancellation')),"
+    "  year        INTEGER NOT NULL,"
+    "  doc_seq     BIGINT NOT NULL,"
+    "  contract_id TEXT NOT NULL REFERENCES contracts (id),"
+    "  customer_id TEXT NOT NULL,"
+    "  currency    TEXT NOT NULL,"
+    "  issued_on   TEXT NOT NULL,"
+    "  due_on      TEXT NOT NULL,"
+    "  net         TEXT NOT NULL,"
+    "  tax         TEXT NOT NULL,"
+    "  total       TEXT NOT NULL,"
+    "  original_id TEXT,"
+    "  source      TEXT NOT NULL,"
+    "  document    TEXT NOT NULL,"
+    "  created_by  TEXT NOT NULL,"
+    "  created_at  TEXT NOT NULL,"
+    "  UNIQUE (issuer, kind, year, doc_seq)"
+    ");"
+    "CREATE INDEX invoices_by_contract ON invoices (contract_id, seq);"
+    "CREATE TABLE invoice_items ("
+    "  invoice_id    TEXT NOT NULL REFERENCES invoices (id),"
+    "  receivable_id TEXT NOT NULL REFERENCES receivables (id),"
+    "  amount        TEXT NOT NULL,"
+    "  cancelled_by  TEXT,"
+    "  PRIMARY KEY (invoice_id, receivable_id)"
+    ");"
+    "CREATE UNIQUE INDEX invoice_items_open ON invoice_items (receivable_id)"
+    " WHERE cancelled_by IS NULL;"
+    "CREATE TABLE bank_statements ("
+    "  id          TEXT NOT NULL PRIMARY KEY,"
+    "  issuer      TEXT NOT NULL,"
+    "  format      TEXT NOT NULL CHECK (format IN ('camt053', 'csv')),"
+    "  ref         TEXT NOT NULL,"
+    "  account     TEXT NOT NULL,"
+    "  credits     BIGINT NOT NULL,"
+    "  duplicates  BIGINT NOT NULL,"
+    "  skipped     BIGINT NOT NULL,"
+    "  matched     BIGINT NOT NULL,"
+    "  unmatched   BIGINT NOT NULL,"
+    "  imported_by TEXT NOT NULL,"
+    "  imported_at TEXT NOT NULL"
+    ");"
+    "CREATE TABLE bank_credits ("
+    "  id             TEXT NOT NULL PRIMARY KEY,"
+    "  seq            BIGINT NOT NULL UNIQUE,"
+    "  statement_id   TEXT NOT NULL REFERENCES bank_statements (id),"
+    "  tx_id          TEXT NOT NULL UNIQUE,"
+    "  amount         TEXT NOT NULL,"
+    "  currency       TEXT NOT NULL,"
+    "  value_date     TEXT NOT NULL,"
+    "  booking_date   TEXT,"
+    "  remittance     TEXT NOT NULL,"
+    "  debtor_name    TEXT NOT NULL,"
+    "  debtor_account TEXT NOT NULL,"
+    "  end_to_end_id  TEXT NOT NULL,"
+    "  customer_id    TEXT,"
+    "  applied        TEXT NOT NULL,"
+    "  status         TEXT NOT NULL CHECK (status IN ('unmatched', 'matched')),"
+    "  rule           TEXT NOT NULL,"
+    "  reason         TEXT,"
+    "  suggestions    TEXT NOT NULL,"
+    "  created_at     TEXT NOT NULL"
+    ");"
+    "CREATE INDEX bank_credits_by_status ON bank_credits (status, seq);"
+    "CREATE INDEX bank_credits_by_customer ON bank_credits (customer_id, seq);"
+    "CREATE TABLE matches ("
+    "  id           TEXT NOT NULL PRIMARY KEY,"
+    "  seq          BIGINT NOT NULL UNIQUE,"
+    "  credit_id    TEXT NOT NULL REFERENCES bank_credits (id),"
+    "  kind         TEXT NOT NULL CHECK (kind IN ('auto', 'manual')),"
+    "  rule         TEXT NOT NULL,"
+    "  customer_id  TEXT,"
+    "  amount       TEXT NOT NULL,"
+    "  overpaid     TEXT NOT NULL,"
+    "  note         TEXT,"
+    "  created_by   TEXT NOT NULL,"
+    "  created_at   TEXT NOT NULL,"
+    "  reversed_at  TEXT,"
+    "  reversed_by  TEXT,"
+    "  reverse_note TEXT"
+    ");"
+    "CREATE INDEX matches_by_credit ON matches (credit_id, seq);"
+    "CREATE TABLE match_allocations ("
+    "  match_id      TEXT NOT NULL REFERENCES matches (id),"
+    "  receivable_id TEXT NOT NULL REFERENCES receivables (id),"
+    "  amount        TEXT NOT NULL,"
+    "  payment_id    TEXT NOT NULL,"
+    "  PRIMARY KEY (match_id, receivable_id)"
+    ");"
+    "CREATE TABLE write_offs ("
+    "  id            TEXT NOT NULL PRIMARY KEY,"
+    "  receivable_id TEXT NOT NULL REFERENCES receivables (id),"
+    "  amount        TEXT NOT NULL,"
+    "  reason        TEXT NOT NULL,"
+    "  payment_id    TEXT NOT NULL,"
+    "  created_by    TEXT NOT NULL,"
+    "  created_at    TEXT NOT NULL"
+    ");"
+    "CREATE TABLE vouchers ("
+    "  seq         BIGINT NOT NULL PRIMARY KEY,"
+    "  number      TEXT NOT NULL UNIQUE,"
+    "  kind        TEXT NOT NULL,"
+    "  date        TEXT NOT NULL,"
+    "  currency    TEXT NOT NULL,"
+    "  source      TEXT NOT NULL,"
+    "  customer_id TEXT,"
+    "  contract    TEXT,"
+    "  total       TEXT NOT NULL,"
+    "  lines       TEXT NOT NULL,"
+    "  created_at  TEXT NOT NULL"
+    ");"
+    "CREATE TABLE revenue_positions ("
+    "  contract_id TEXT NOT NULL REFERENCES contracts (id),"
+    "  category    TEXT NOT NULL,"
+    "  posted      TEXT NOT NULL,"
+    "  upto        TEXT NOT NULL,"
+    "  PRIMARY KEY (contract_id, category)"
+    ");"
+    "CREATE TABLE sweep_failures_v9 ("
+    "  item            TEXT NOT NULL PRIMARY KEY,"
+    "  kind            TEXT NOT NULL CHECK (kind IN ('period_close', 'renewal', 'warning',"
+    "                                               'invoice', 'revenue')),"
+    "  contract_id     TEXT NOT NULL,"
+    "  ref             TEXT NOT NULL,"
+    "  code            TEXT NOT NULL,"
+    "  message         TEXT NOT NULL,"
+    "  first_failed_at TEXT NOT NULL,"
+    "  last_failed_at  TEXT NOT NULL,"
+    "  failures        BIGINT NOT NULL CHECK (failures > 0),"
+    "  resolved_at     TEXT"
+    ");"
+    "INSERT INTO sweep_failures_v9 (item, kind, contract_id, ref, code, message,"
+    " first_failed_at, last_failed_at, failures, resolved_at)"
+    " SELECT item, kind, contract_id, ref, code, message, first_failed_at, last_failed_at,"
+    " failures, resolved_at FROM sweep_failures;"
+    "DROP TABLE sweep_failures;"
+    "ALTER TABLE sweep_failures_v9 RENAME TO sweep_failures;"
+    "CREATE INDEX sweep_failures_by_last ON sweep_failures (last_failed_at, item);",
 };
 
 /* Every table of the schema but schema_version, parents before children
@@ -361,6 +531,37 @@ const store_table store_tables[] = {
      "item, kind, contract_id, ref, code, message, first_failed_at, last_failed_at, failures,"
      " resolved_at",
      "item"},
+    {"fin_counters", "counter, last_seq", "counter"},
+    {"customers",
+     "id, name, accounts, credit_limit, credit_currency, risk_flags, credit_note, updated_by,"
+     " updated_at",
+     "id"},
+    {"invoices",
+     "id, seq, number, issuer, kind, reason, year, doc_seq, contract_id, customer_id, currency,"
+     " issued_on, due_on, net, tax, total, original_id, source, document, created_by, created_at",
+     "id"},
+    {"invoice_items", "invoice_id, receivable_id, amount, cancelled_by",
+     "invoice_id, receivable_id"},
+    {"bank_statements",
+     "id, issuer, format, ref, account, credits, duplicates, skipped, matched, unmatched,"
+     " imported_by, imported_at",
+     "id"},
+    {"bank_credits",
+     "id, seq, statement_id, tx_id, amount, currency, value_date, booking_date, remittance,"
+     " debtor_name, debtor_account, end_to_end_id, customer_id, applied, status, rule, reason,"
+     " suggestions, created_at",
+     "id"},
+    {"matches",
+     "id, seq, credit_id, kind, rule, customer_id, amount, overpaid, note, created_by,"
+     " created_at, reversed_at, reversed_by, reverse_note",
+     "id"},
+    {"match_allocations", "match_id, receivable_id, amount, payment_id",
+     "match_id, receivable_id"},
+    {"write_offs", "id, receivable_id, amount, reason, payment_id, created_by, created_at", "id"},
+    {"vouchers",
+     "seq, number, kind, date, currency, source, customer_id, contract, total, lines, created_at",
+     "seq"},
+    {"revenue_positions", "contract_id, category, posted, upto", "contract_id, category"},
 };
 const size_t store_table_count = sizeof(store_tables) / sizeof(store_tables[0]);
 

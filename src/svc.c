@@ -48,7 +48,9 @@ void svc_reply_fini(svc_reply *r)
     if (!r)
         return;
     free(r->body);
+    free(r->location);
     r->body = NULL;
+    r->location = NULL;
     r->created = 0;
     r->etag[0] = '\0';
     r->content_type = NULL;
@@ -145,6 +147,17 @@ int svc_idem_replay(svc_ctx *c, const char *route, const char *key, const char *
                     svc_reply *out, cpqd_errs *errs)
 {
     return replay(c, route, key, hash, out, errs);
+}
+
+int svc_idem_open(svc_ctx *c, const char *route, const char *key, const char *hash, svc_reply *out,
+                  cpqd_errs *errs)
+{
+    int rc = store_begin(c->st);
+    if (rc)
+        return rc;
+    if ((rc = replay(c, route, key, hash, out, errs)) != 0)
+        store_rollback(c->st);
+    return rc;
 }
 
 int svc_idem_record(svc_ctx *c, const char *route, const char *key, const char *hash,

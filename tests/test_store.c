@@ -705,7 +705,7 @@ static void test_store_schema_has_no_real_columns(void **state)
     assert_int_equal(db_int(f->db, "SELECT count(*) FROM sqlite_master m,"
                                    " pragma_table_info(m.name) c WHERE c.name = 'total'"
                                    " AND c.type = 'TEXT'"),
-                     3); /* quotes, quote_versions, contracts */
+                     5); /* quotes, quote_versions, contracts, invoices, vouchers */
 }
 
 /* ---- transactions ---- */
@@ -1849,7 +1849,7 @@ static void test_store_move_copies_every_table(void **state)
     }
     assert_int_equal(rc, 0);
     errs_free(e);
-    assert_int_equal(m.tables, 19);
+    assert_int_equal(m.tables, 30);
     assert_int_equal(m.rows, 24);
     assert_non_null(strstr(m.seen, "quote_versions=3 quote_events=2 "));
     assert_non_null(strstr(m.seen, "promotion_usage=1 "));
@@ -1961,7 +1961,7 @@ static void test_store_cli_migrate_from(void **state)
     assert_string_equal(err, "");
     assert_non_null(strstr(out, "quote_counters: 1 rows, sha256 "));
     assert_non_null(strstr(out, "\ncontract_line_changes: 1 rows, sha256 "));
-    assert_non_null(strstr(out, "\nmoved 24 rows in 19 tables from "));
+    assert_non_null(strstr(out, "\nmoved 24 rows in 30 tables from "));
     assert_non_null(strstr(out, "counts and checksums verified\n"));
     char pw[256];
     if (store_location_password(f->db, pw, sizeof(pw)) && *pw)

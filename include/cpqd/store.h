@@ -50,7 +50,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 9
+#define STORE_SCHEMA_VERSION 10
 #define STORE_DEFAULT_PATH "var/cpqd.db" /* `serve` and `migrate` without --db */
 #define STORE_BUSY_TIMEOUT_MS 5000       /* a writer waits this long for another */
 #define STORE_PER_PAGE_MAX 500
@@ -657,7 +657,7 @@ int store_receivables_terms_ended(store *st, const char *until, store_receivable
 
 typedef struct store_sweep_failure {
     char *item; /* the item's key: "period_close:<contract>:<line_no>:<seq>", ... */
-    char *kind; /* "period_close", "renewal", "warning" */
+    char *kind; /* "period_close", "renewal", "warning", "invoice", "revenue" */
     char *contract_id;
     char *ref;     /* what in the contract: "line oss period 2027-01-01", a receivable id */
     char *code;    /* err_code_name of the error */

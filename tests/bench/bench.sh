@@ -370,6 +370,12 @@ echo "   duplicates, payers under other names; BENCH_MATCH_SEED to replay), and 
 "$B/bench/bench_match" --items 20000 --credits 10000 --seed "${BENCH_MATCH_SEED:-$(date +%s)}" --camt
 
 echo
+echo "== the same through the finance layer: the ledger stored (SQLite, under \$TMP), the"
+echo "   statement imported as POST /v1/bank/statements does it, scored from the stored matches"
+"$B/bench/bench_import" --items 20000 --credits 10000 --seed "${BENCH_MATCH_SEED:-1}" \
+    --db "$TMP/import.db"
+
+echo
 echo "== issue 17: every row of its table, from this run (the sections above give the commands)"
 echo "   load average now: $(cut -d' ' -f1-3 /proc/loadavg) (wall-clock figures grow with it)"
 echo "| measure | this run | goal | met |"

@@ -94,6 +94,36 @@ export const before = {
     t.params.contract_id = api.vars.saas_contract;
     t.params.line = "seats";
   },
+  // the finance loop: a customer the CRM described before it is read
+  async getCustomer(t, api) {
+    await api.call("PUT", "/v1/customers/C-1", { name: "北京华信贸易有限公司" }, "crm");
+  },
+  // a flagged customer's approved quote waits for a credit approval
+  async approveCredit(t, api) {
+    await api.call("PUT", "/v1/customers/F-9/credit", { limit: null, risk_flags: ["watch"] }, "crm");
+    const q = await api.call("POST", "/v1/quotes", {
+      customer: { id: "F-9" }, date: "2026-12-01", lines: [{ sku: "APL-KTL-17", quantity: "2" }],
+    });
+    await api.call("POST", `/v1/quotes/${q.id}/submit`);
+    t.params.quote_id = q.id;
+  },
+  // invoices need a catalog with a finance section (saas): training,
+  // delivered on signing, is due at once
+  async issueInvoice(t, api) {
+    const c = await contract(api, {
+      customer: { id: "C-1" }, date: "2026-12-01",
+      lines: [{ id: "train", sku: "SAS-SVC-TRAIN", quantity: "1" }],
+    }, { signed_on: "2026-12-01", lines: { train: { milestones: { trained: "2026-12-01" } } } });
+    api.vars.fin_contract = c.id;
+    api.vars.fin_receivable = c.items[0].id;
+    t.params.contract_id = c.id;
+  },
+  async getRevenue(t, api) {
+    t.params.contract_id = api.vars.fin_contract;
+  },
+  async writeOff(t, api) {
+    t.params.receivable_id = api.vars.fin_receivable;
+  },
   // the webhook's first attempt fails (nothing listens): wait until an
   // event is parked as failed
   async listAdminEvents(t, api) {
@@ -115,5 +145,20 @@ export const after = {
   },
   listAdminEvents(t, body, api) {
     if (body.items.length) api.vars.event_id = body.items[0].id;
+  },
+  issueInvoice(t, body, api) {
+    api.vars.invoice_id = body.id;
+  },
+  importStatement(t, body, api) {
+    api.vars.statement_id = body.id;
+  },
+  listCredits(t, body, api) {
+    if (body.items.length) api.vars.credit_id = body.items[0].id;
+  },
+  matchCredit(t, body, api) {
+    api.vars.match_id = body.id;
+  },
+  writeOff(t, body, api) {
+    api.vars.write_off_id = body.id;
   },
 };
