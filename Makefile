@@ -29,7 +29,9 @@ CFLAGS  = $(WARN) $(DEFS) $(OPT) -Iinclude -Isrc $(PKG_CFLAGS) -MMD -MP
 LDLIBS  = $(PKG_LIBS) -lcadical -lstdc++ -lpthread -lm
 
 LIB_SRC  := $(filter-out src/main.c,$(wildcard src/*.c))
-LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
+LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/portal_assets.o
+# the portal's files (docs/portal.md), embedded into the binary
+PORTAL_FILES := $(sort $(wildcard web/portal/*))
 TEST_SRC := $(wildcard tests/test_*.c)
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TOOLS    := $(BUILD)/gencat
@@ -127,6 +129,13 @@ $(BUILD)/gencat: tools/gencat.c
 $(BUILD)/bench/%: tests/bench/%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS) $(LOPT)
+
+$(BUILD)/gen/portal_assets.c: $(PORTAL_FILES) scripts/embed-assets.sh
+	@mkdir -p $(dir $@)
+	sh scripts/embed-assets.sh $(PORTAL_FILES) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/portal_assets.o: $(BUILD)/gen/portal_assets.c
+	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)

@@ -17,6 +17,7 @@
 #include "cpqd/http.h"
 #include "cpqd/import.h"
 #include "cpqd/log.h"
+#include "cpqd/portal.h"
 #include "cpqd/price.h"
 #include "cpqd/quote.h"
 #include "cpqd/rules.h"
@@ -58,7 +59,7 @@ static const cmd commands[] = {
      "--catalogs DIR --listen ADDR:PORT [--rules DIR] [--threads N] [--keys FILE]\n"
      "        [--db PATH|URL] [--max-body BYTES] [--timeout SECONDS]\n"
      "        [--webhook URL --webhook-secret FILE [--webhook-max-attempts N]]\n"
-     "        [--sweep-every SECONDS] [--clock YYYY-MM-DD]\n"
+     "        [--sweep-every SECONDS] [--session-ttl SECONDS] [--clock YYYY-MM-DD]\n"
      "        [--log-level debug|info|warn|error]",
      "serve the HTTP API on the catalogs in DIR (SIGHUP reloads, SIGTERM drains and exits)"},
     {"check", cmd_check, "PATH... [--rules DIR]",
@@ -282,6 +283,7 @@ static int cmd_check(int argc, char **argv)
 typedef struct serve_flags {
     const char *catalogs, *rules, *listen, *threads, *max_body, *timeout, *log_level, *keys, *db;
     const char *webhook, *webhook_secret, *webhook_attempts, *sweep_every, *clock;
+    const char *session_ttl;
 } serve_flags;
 
 #define DEFAULT_DB "var/cpqd.db"
@@ -330,6 +332,9 @@ static int serve_config(const serve_flags *sf, http_config *cfg)
         return bad_value("serve", "--sweep-every", sf->sweep_every,
                          "seconds, 0 (off) to 2678400");
     cfg->sweep_every_s = sf->sweep_every ? (unsigned)v : cfg->sweep_every_s;
+    if (sf->session_ttl && !parse_num(sf->session_ttl, 1, PORTAL_TTL_MAX, &v))
+        return bad_value("serve", "--session-ttl", sf->session_ttl, "seconds, 1 to 2592000");
+    cfg->session_ttl_s = sf->session_ttl ? (unsigned)v : PORTAL_TTL_DEFAULT;
     if (sf->log_level && log_level_parse(sf->log_level, &lvl) != 0)
         return bad_value("serve", "--log-level", sf->log_level, "debug, info, warn or error");
     if (sf->log_level)
@@ -448,6 +453,7 @@ static int cmd_serve(int argc, char **argv)
         {"--webhook-secret", &sf.webhook_secret},
         {"--webhook-max-attempts", &sf.webhook_attempts},
         {"--sweep-every", &sf.sweep_every}, {"--clock", &sf.clock},
+        {"--session-ttl", &sf.session_ttl},
         {NULL, NULL},
     };
     args a;

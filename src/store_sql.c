@@ -275,6 +275,18 @@ const char *const store_migrations[STORE_SCHEMA_VERSION] = {
     "  spent     TEXT NOT NULL,"
     "  PRIMARY KEY (promotion, scope)"
     ");",
+    /* 7 -> 8: stock levels and lead times per SKU and warehouse, pushed
+     * by the ERP or CRM (PUT /v1/stock, docs/portal.md "Availability");
+     * quantity is exact decimal text, >= 0. */
+    "CREATE TABLE stock ("
+    "  sku            TEXT NOT NULL,"
+    "  warehouse      TEXT NOT NULL,"
+    "  quantity       TEXT NOT NULL,"
+    "  lead_time_days INTEGER NOT NULL CHECK (lead_time_days >= 0),"
+    "  updated_at     TEXT NOT NULL,"
+    "  updated_by     TEXT NOT NULL,"
+    "  PRIMARY KEY (sku, warehouse)"
+    ");",
 };
 
 /* Every table of the schema but schema_version, parents before children
@@ -326,6 +338,8 @@ const store_table store_tables[] = {
      " old_quantity, period_amount, old_amount, source, created_by, created_at",
      "contract_id, kind, client_id"},
     {"promotion_usage", "promotion, scope, uses, spent", "promotion, scope"},
+    {"stock", "sku, warehouse, quantity, lead_time_days, updated_at, updated_by",
+     "sku, warehouse"},
 };
 const size_t store_table_count = sizeof(store_tables) / sizeof(store_tables[0]);
 
