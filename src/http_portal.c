@@ -162,11 +162,13 @@ static json_t *session_json(http_ctx *c, const portal_session *s)
     struct tm tm;
     if (gmtime_r(&t, &tm))
         strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    char today[DATE_FMT_LEN];
+    date_format(date_today(), today);
     json_t *partner = k && k->partner ? partner_json(http_ctx_snap(c), k->partner) : json_null();
-    return json_pack("{s:s,s:s,s:s?,s:o,s:s,s:s}", "role",
+    return json_pack("{s:s,s:s,s:s?,s:o,s:s,s:s,s:s}", "role",
                      auth_role_name(k ? k->role : AUTH_ROLE_ADMIN), "key_id", k ? k->id : "dev",
                      "name", k ? k->name : NULL, "partner", partner ? partner : json_null(),
-                     "csrf_token", s->csrf, "expires_at", at);
+                     "csrf_token", s->csrf, "expires_at", at, "today", today);
 }
 
 static void set_cookie(http_ctx *c, const char *token, unsigned max_age)
