@@ -37,7 +37,7 @@ TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TOOLS    := $(BUILD)/gencat
 BENCHES  := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/bench_*.c))
 
-.PHONY: all deps run test asan check check-dates check-pg unit e2e bench soak install clean fmt tidy
+.PHONY: all deps run test asan check check-dates check-pg check-browser screenshots unit e2e bench soak install clean fmt tidy
 .DEFAULT_GOAL := all
 
 all: deps
@@ -60,6 +60,7 @@ run: deps
 test: deps
 	@rm -f build/release/test-summary* build/asan/test-summary*
 	@$(MAKE) --no-print-directory MODE=release check
+	@$(MAKE) --no-print-directory MODE=release check-browser
 	@$(MAKE) --no-print-directory MODE=release check-pg
 	@$(MAKE) --no-print-directory MODE=release check-dates
 	@$(MAKE) --no-print-directory MODE=asan check
@@ -84,7 +85,7 @@ check-dates: $(BUILD)/cpqd $(TESTS) $(TOOLS) $(BENCHES)
 PG_STORE_TESTS := test_store test_contract_store test_outbox test_instances_http
 PG_TESTS := $(PG_STORE_TESTS) test_quotes_http test_events_http test_contracts_http \
             test_contracts_events_http test_contracts_renew_http test_e2e \
-            test_authority_http test_limits_http test_promo_budget_http
+            test_authority_http test_limits_http test_promo_budget_http test_portal_http
 
 check-pg: $(BUILD)/cpqd $(TESTS) $(TOOLS)
 	@echo "PostgreSQL: a throwaway cluster (tests/pg-cluster.sh)"
@@ -99,6 +100,23 @@ check-pg: $(BUILD)/cpqd $(TESTS) $(TOOLS)
 	CPQD_TEST_DB_URL=$$(sh tests/pg-cluster.sh url "$$dir") CPQD_TESTS="$(PG_TESTS)" \
 		CPQD_SUMMARY=$(BUILD)/test-summary-pg sh tests/run-tests.sh $(BUILD)
 
+# The portal in a real browser (docs/portal.md "Tests"): Debian's
+# chromium driven by playwright-core (npm, tests/browser/package-lock.json)
+# against the optimised cpqd; counted in make test's summary.
+BROWSER_NPM := tests/browser/node_modules/.package-lock.json
+
+check-browser: $(BUILD)/cpqd $(BROWSER_NPM)
+	@sh tests/browser/run.sh $(BUILD)
+
+$(BROWSER_NPM): tests/browser/package-lock.json tests/browser/package.json
+	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# docs/img/portal-*.png, the screenshots of docs/portal.md and the README.
+screenshots: deps
+	@$(MAKE) --no-print-directory MODE=release build/release/cpqd $(BROWSER_NPM)
+	node tests/browser/screenshots.mjs docs/img
+
 asan: deps
 	@$(MAKE) --no-print-directory MODE=asan check
 
@@ -108,6 +126,7 @@ check: $(BUILD)/cpqd $(TESTS) $(TOOLS) $(BENCHES)
 bench: deps
 	@$(MAKE) --no-print-directory MODE=release build/release/cpqd build/release/gencat \
 		$(patsubst tests/bench/%.c,build/release/bench/%,$(wildcard tests/bench/bench_*.c))
+	@$(MAKE) --no-print-directory $(BROWSER_NPM)
 	@sh tests/bench/bench.sh build/release
 
 # The soak alone (also the last stage of make bench): SOAK_SECONDS

@@ -208,6 +208,12 @@ mkdir -p "$TMP/contracts"
 "$B/bench/bench_contracts" catalogs rules "$TMP/contracts" --lines 1000 --events 1000
 
 echo
+echo "== the portal in headless chromium (tests/bench/portal.mjs; aims: < 300 KB and"
+echo "   < 500 ms to interactive cold; one configuration step < 100 ms p95)"
+echo "\$ node tests/bench/portal.mjs $B"
+node tests/bench/portal.mjs "$B" || echo "portal figures: FAILED (node, chromium or tests/browser/node_modules missing?)"
+
+echo
 # The soak (tests/bench/soak.sh, also `make soak`): SOAK_SECONDS (default
 # 600) of wrk at saturation with SOAK_RELOADS (default 100) reloads; a FAIL
 # fails make bench. SOAK_SECONDS=0 skips it.
