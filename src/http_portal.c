@@ -104,7 +104,9 @@ static bool cross_origin(http_ctx *c)
         return false;
     if (!host)
         return true;
-    const char *rest = !strncmp(o, "http://", 7) ? o + 7 : !strncmp(o, "https://", 8) ? o + 8 : NULL;
+    const char *rest = !strncmp(o, "http://", 7)    ? o + 7
+                       : !strncmp(o, "https://", 8) ? o + 8
+                                                    : NULL;
     return !rest || strcmp(rest, host) != 0;
 }
 
@@ -147,9 +149,8 @@ static json_t *partner_json(const cat_snapshot *snap, const char *id)
             json_array_append_new(cats, json_string(cc->id));
         }
     }
-    return json_pack("{s:s,s:s?,s:s?,s:o}", "id", id, "name", found ? found->name : NULL,
-                     "segment", found ? found->segment : NULL, "catalogs",
-                     cats ? cats : json_array());
+    return json_pack("{s:s,s:s?,s:s?,s:o}", "id", id, "name", found ? found->name : NULL, "segment",
+                     found ? found->segment : NULL, "catalogs", cats ? cats : json_array());
 }
 
 /* {"role","key_id","name","partner","csrf_token","expires_at"}: who the
@@ -174,8 +175,8 @@ static json_t *session_json(http_ctx *c, const portal_session *s)
 static void set_cookie(http_ctx *c, const char *token, unsigned max_age)
 {
     char v[160];
-    snprintf(v, sizeof(v), COOKIE_NAME "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%u",
-             token, max_age);
+    snprintf(v, sizeof(v), COOKIE_NAME "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%u", token,
+             max_age);
     http_ctx_add_header(c, "Set-Cookie", v);
 }
 

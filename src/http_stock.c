@@ -121,9 +121,8 @@ static json_t *item_json(const char *sku, money_dec q, const stock_row *rows, si
         char w[MONEY_FMT_MAX];
         money_format(rows[i].quantity, w, sizeof(w));
         json_array_append_new(ws, json_pack("{s:s,s:s,s:i,s:s}", "warehouse", rows[i].warehouse,
-                                            "quantity", w, "lead_time_days",
-                                            rows[i].lead_time_days, "updated_at",
-                                            rows[i].updated_at));
+                                            "quantity", w, "lead_time_days", rows[i].lead_time_days,
+                                            "updated_at", rows[i].updated_at));
     }
     money_format(q, qs, sizeof(qs));
     money_format(a->on_hand, oh, sizeof(oh));
@@ -236,9 +235,9 @@ void http_stock_get(http_ctx *c, const http_query *q)
             return;
         }
     }
-    json_t *o = items ? json_pack("{s:s,s:o,s:o}", "as_of", today, "items", items, "all",
-                                  avail_json(&all))
-                      : NULL;
+    json_t *o =
+        items ? json_pack("{s:s,s:o,s:o}", "as_of", today, "items", items, "all", avail_json(&all))
+              : NULL;
     http_reply_text(c, 200, o ? json_dumps(o, JSON_COMPACT) : NULL);
     json_decref(o);
 }

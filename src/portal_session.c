@@ -47,9 +47,8 @@ static int64_t now_s(void)
 static int digest_of(const char *token, size_t len, unsigned char out[PS_DIGEST])
 {
     unsigned int n = 0;
-    return EVP_Digest(token, len, out, &n, EVP_sha256(), NULL) == 1 && n == PS_DIGEST
-               ? 0
-               : CPQD_ENOMEM;
+    return EVP_Digest(token, len, out, &n, EVP_sha256(), NULL) == 1 && n == PS_DIGEST ? 0
+                                                                                      : CPQD_ENOMEM;
 }
 
 static size_t home_of(const unsigned char d[PS_DIGEST])

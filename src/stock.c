@@ -31,7 +31,8 @@ static bool id_ok(const char *s)
         return false;
     for (size_t i = 0; i < n; i++) {
         char ch = s[i];
-        bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+        bool alnum =
+            (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
         if (!alnum && (i == 0 || (ch != '_' && ch != '.' && ch != '-')))
             return false;
     }
@@ -55,8 +56,8 @@ static int rows_check(const cat_snapshot *snap, const stock_row *rows, size_t n,
         }
         if (!id_ok(r->warehouse)) {
             errs_add(errs, CPQD_EINVAL, NULL, 0, 0,
-                     "items[%zu].warehouse: an id (letters, digits, '_', '.', '-'; at most %d)",
-                     i, STOCK_WAREHOUSE_MAX);
+                     "items[%zu].warehouse: an id (letters, digits, '_', '.', '-'; at most %d)", i,
+                     STOCK_WAREHOUSE_MAX);
             rc = CPQD_EINVAL;
         }
         if (money_sign(r->quantity) < 0) {
@@ -72,8 +73,8 @@ static int rows_check(const cat_snapshot *snap, const stock_row *rows, size_t n,
             if (rows[k].sku && rows[k].warehouse && !strcmp(rows[k].sku, r->sku) &&
                 !strcmp(rows[k].warehouse, r->warehouse)) {
                 errs_add(errs, CPQD_EINVAL, NULL, 0, 0,
-                         "items[%zu]: %.64s in %.64s given twice (first at items[%zu])", i,
-                         r->sku, r->warehouse, k);
+                         "items[%zu]: %.64s in %.64s given twice (first at items[%zu])", i, r->sku,
+                         r->warehouse, k);
                 rc = CPQD_EINVAL;
                 break;
             }
@@ -94,10 +95,10 @@ static int event_add(store *st, const char *sku)
     for (size_t i = 0; ws && i < n; i++) {
         char q[MONEY_FMT_MAX];
         money_format(rows[i].quantity, q, sizeof(q));
-        json_array_append_new(ws, json_pack("{s:s,s:s,s:i,s:s,s:s}", "warehouse",
-                                            rows[i].warehouse, "quantity", q, "lead_time_days",
-                                            rows[i].lead_time_days, "updated_at",
-                                            rows[i].updated_at, "updated_by", rows[i].updated_by));
+        json_array_append_new(ws, json_pack("{s:s,s:s,s:i,s:s,s:s}", "warehouse", rows[i].warehouse,
+                                            "quantity", q, "lead_time_days", rows[i].lead_time_days,
+                                            "updated_at", rows[i].updated_at, "updated_by",
+                                            rows[i].updated_by));
     }
     stock_rows_free(rows, n);
     json_t *o = ws ? json_pack("{s:s,s:o}", "sku", sku, "warehouses", ws) : NULL;
@@ -107,16 +108,18 @@ static int event_add(store *st, const char *sku)
         return CPQD_ENOMEM;
     char key[128];
     snprintf(key, sizeof(key), "stock:%s", sku);
-    store_outbox_new ev = {.type = "stock.updated", .resource_kind = "stock",
-                           .resource_id = sku, .order_key = key, .payload = payload};
+    store_outbox_new ev = {.type = "stock.updated",
+                           .resource_kind = "stock",
+                           .resource_id = sku,
+                           .order_key = key,
+                           .payload = payload};
     rc = store_outbox_add(st, &ev, NULL, NULL);
     free(payload);
     return rc;
 }
 
 /* Writes every row, then one event per SKU that changed. */
-static int put_rows(store *st, const stock_row *rows, size_t n, const char *actor,
-                    size_t *changed)
+static int put_rows(store *st, const stock_row *rows, size_t n, const char *actor, size_t *changed)
 {
     char at[DATE_TS_LEN];
     bool *dirty = calloc(n, sizeof(*dirty));

@@ -69,7 +69,7 @@ static void test_portal_session_many_with_deletions(void **state)
 {
     (void)state;
     enum { N = 5000 };
-    char (*toks)[PORTAL_TOKEN_MAX] = calloc(N, PORTAL_TOKEN_MAX);
+    char(*toks)[PORTAL_TOKEN_MAX] = calloc(N, PORTAL_TOKEN_MAX);
     assert_non_null(toks);
     portal_session s, got;
     for (size_t i = 0; i < N; i++)
@@ -108,7 +108,7 @@ static void test_portal_session_expires(void **state)
 static void test_portal_session_cap(void **state)
 {
     (void)state;
-    char (*toks)[PORTAL_TOKEN_MAX] = calloc(PORTAL_SESSIONS_MAX + 1, PORTAL_TOKEN_MAX);
+    char(*toks)[PORTAL_TOKEN_MAX] = calloc(PORTAL_SESSIONS_MAX + 1, PORTAL_TOKEN_MAX);
     assert_non_null(toks);
     portal_session s, got;
     /* the first expires first (shortest ttl) */

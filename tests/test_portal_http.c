@@ -34,8 +34,8 @@ static void sign_in(fx *f, int k, sess *s)
 {
     char *body = tu_fmt("{\"key\":\"%s\"}", f->key[k]);
     tu_resp r;
-    assert_int_equal(tu_http(f->s.port, "POST", "/v1/session",
-                             "Content-Type: application/json\r\n", body, strlen(body), &r),
+    assert_int_equal(tu_http(f->s.port, "POST", "/v1/session", "Content-Type: application/json\r\n",
+                             body, strlen(body), &r),
                      0);
     assert_int_equal(r.status, 201);
     char sc[256];
@@ -117,14 +117,13 @@ static void test_portal_session_cookie_is_the_key(void **state)
     assert_int_equal(scall(f, &wrong, true, NULL, "POST", "/v1/quotes", kettle, NULL), 403);
     assert_int_equal(count_items(f, K_ADMIN, "/v1/quotes"), 0);
     /* from another origin, even with the token */
-    assert_int_equal(scall(f, &a, true, "Origin: http://evil.example\r\n", "POST", "/v1/quotes",
-                           kettle, NULL),
-                     403);
+    assert_int_equal(
+        scall(f, &a, true, "Origin: http://evil.example\r\n", "POST", "/v1/quotes", kettle, NULL),
+        403);
     assert_int_equal(count_items(f, K_ADMIN, "/v1/quotes"), 0);
     /* with it: the partner's quote */
-    assert_int_equal(scall(f, &a, true, "Origin: http://127.0.0.1\r\n", "POST", "/v1/quotes",
-                           kettle, &j),
-                     201);
+    assert_int_equal(
+        scall(f, &a, true, "Origin: http://127.0.0.1\r\n", "POST", "/v1/quotes", kettle, &j), 201);
     assert_string_equal(js(j, "partner_id"), "P-101");
     char *path = tu_fmt("/v1/quotes/%s", js(j, "id"));
     json_decref(j);
@@ -159,8 +158,8 @@ static void test_portal_sign_in_refusals(void **state)
         {"application/json", "{\"key\":", 400},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        char *body = cases[i].body ? strdup(cases[i].body)
-                                   : tu_fmt("{\"key\":\"%s\"}", f->key[K_PARTNER_A]);
+        char *body =
+            cases[i].body ? strdup(cases[i].body) : tu_fmt("{\"key\":\"%s\"}", f->key[K_PARTNER_A]);
         char *hdr = tu_fmt("Content-Type: %s\r\n", cases[i].type);
         tu_resp r;
         assert_int_equal(tu_http(f->s.port, "POST", "/v1/session", hdr, body, strlen(body), &r), 0);
@@ -272,7 +271,8 @@ static void test_portal_quote_contract(void **state)
 /* ---- stock ---- */
 
 static const char stock_body[] =
-    "{\"items\":[{\"sku\":\"CNC-PRB-TOUCH\",\"warehouse\":\"SZ\",\"quantity\":\"4\",\"lead_time_days\":2},"
+    "{\"items\":[{\"sku\":\"CNC-PRB-TOUCH\",\"warehouse\":\"SZ\",\"quantity\":\"4\",\"lead_time_"
+    "days\":2},"
     "{\"sku\":\"CNC-PRB-TOUCH\",\"warehouse\":\"SH\",\"quantity\":\"10.5\",\"lead_time_days\":5},"
     "{\"sku\":\"CNC-CHL-2000\",\"warehouse\":\"SZ\",\"quantity\":\"0\",\"lead_time_days\":1}]}";
 
@@ -342,12 +342,17 @@ static void test_stock_put_bad_rows_change_nothing(void **state)
     assert_int_equal(
         call(f, K_CRM, "PUT", "/v1/stock",
              "{\"items\":["
-             "{\"sku\":\"CNC-PRB-TOUCH\",\"warehouse\":\"SZ\",\"quantity\":\"99\",\"lead_time_days\":1},"
+             "{\"sku\":\"CNC-PRB-TOUCH\",\"warehouse\":\"SZ\",\"quantity\":\"99\",\"lead_time_"
+             "days\":1},"
              "{\"sku\":\"NOPE-1\",\"warehouse\":\"SZ\",\"quantity\":\"1\",\"lead_time_days\":1},"
-             "{\"sku\":\"CNC-CHL-2000\",\"warehouse\":\"S Z\",\"quantity\":\"1\",\"lead_time_days\":1},"
-             "{\"sku\":\"CNC-CHL-2000\",\"warehouse\":\"BJ\",\"quantity\":\"-1\",\"lead_time_days\":1},"
-             "{\"sku\":\"CNC-CHL-2000\",\"warehouse\":\"GZ\",\"quantity\":\"1\",\"lead_time_days\":9999},"
-             "{\"sku\":\"CNC-PRB-TOUCH\",\"warehouse\":\"SZ\",\"quantity\":\"5\",\"lead_time_days\":1}]}",
+             "{\"sku\":\"CNC-CHL-2000\",\"warehouse\":\"S "
+             "Z\",\"quantity\":\"1\",\"lead_time_days\":1},"
+             "{\"sku\":\"CNC-CHL-2000\",\"warehouse\":\"BJ\",\"quantity\":\"-1\",\"lead_time_"
+             "days\":1},"
+             "{\"sku\":\"CNC-CHL-2000\",\"warehouse\":\"GZ\",\"quantity\":\"1\",\"lead_time_days\":"
+             "9999},"
+             "{\"sku\":\"CNC-PRB-TOUCH\",\"warehouse\":\"SZ\",\"quantity\":\"5\",\"lead_time_"
+             "days\":1}]}",
              &j),
         400);
     json_t *d = json_object_get(json_object_get(j, "error"), "details");
@@ -361,9 +366,13 @@ static void test_stock_put_bad_rows_change_nothing(void **state)
                         "items[5]: CNC-PRB-TOUCH in SZ given twice (first at items[0])");
     json_decref(j);
     static const char *const bodies[] = {
-        "{\"items\":[]}", "[]", "{\"items\":[{\"sku\":\"CNC-PRB-TOUCH\"}]}",
-        "{\"items\":[{\"sku\":\"CNC-PRB-TOUCH\",\"warehouse\":\"SZ\",\"quantity\":4,\"lead_time_days\":1}]}",
-        "{\"items\":[{\"sku\":\"CNC-PRB-TOUCH\",\"warehouse\":\"SZ\",\"quantity\":\"1e3\",\"lead_time_days\":1}]}",
+        "{\"items\":[]}",
+        "[]",
+        "{\"items\":[{\"sku\":\"CNC-PRB-TOUCH\"}]}",
+        "{\"items\":[{\"sku\":\"CNC-PRB-TOUCH\",\"warehouse\":\"SZ\",\"quantity\":4,\"lead_time_"
+        "days\":1}]}",
+        "{\"items\":[{\"sku\":\"CNC-PRB-TOUCH\",\"warehouse\":\"SZ\",\"quantity\":\"1e3\",\"lead_"
+        "time_days\":1}]}",
         "{\"items\":",
     };
     for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++)
@@ -387,27 +396,29 @@ static void test_stock_availability(void **state)
     static const struct {
         const char *q, *status, *earliest;
     } want[] = {
-        {"1", "in_stock", "2026-12-03"},      /* SZ (2 days) holds 4 */
+        {"1", "in_stock", "2026-12-03"}, /* SZ (2 days) holds 4 */
         {"4", "in_stock", "2026-12-03"},
-        {"5", "in_stock", "2026-12-06"},      /* SZ and SH (5 days) */
+        {"5", "in_stock", "2026-12-06"}, /* SZ and SH (5 days) */
         {"14.5", "in_stock", "2026-12-06"},
-        {"14.6", "backorder", "2026-12-21"},  /* catalog lead_time_days 20 */
+        {"14.6", "backorder", "2026-12-21"}, /* catalog lead_time_days 20 */
     };
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
         char *path = tu_fmt("/v1/stock?sku=CNC-PRB-TOUCH&quantity=%s", want[i].q);
         assert_int_equal(call(f, K_PARTNER_A, "GET", path, NULL, &j), 200);
         json_t *it = json_array_get(json_object_get(j, "items"), 0);
-        if (strcmp(js(it, "status"), want[i].status) || strcmp(js(it, "earliest_delivery"), want[i].earliest))
-            fail_msg("quantity %s: %s %s", want[i].q, js(it, "status"), js(it, "earliest_delivery"));
+        if (strcmp(js(it, "status"), want[i].status) ||
+            strcmp(js(it, "earliest_delivery"), want[i].earliest))
+            fail_msg("quantity %s: %s %s", want[i].q, js(it, "status"),
+                     js(it, "earliest_delivery"));
         assert_string_equal(js(j, "as_of"), TU_TODAY);
         json_decref(j);
         free(path);
     }
     /* a set: the chiller has 0 on hand (backorder, catalog 15 days), the
      * probe is in stock: the set is a backorder on the later date */
-    assert_int_equal(call(f, K_REP, "GET", "/v1/stock?sku=CNC-PRB-TOUCH,CNC-CHL-2000&quantity=2,1",
-                          NULL, &j),
-                     200);
+    assert_int_equal(
+        call(f, K_REP, "GET", "/v1/stock?sku=CNC-PRB-TOUCH,CNC-CHL-2000&quantity=2,1", NULL, &j),
+        200);
     json_t *items = json_object_get(j, "items");
     assert_string_equal(js(json_array_get(items, 1), "status"), "backorder");
     assert_string_equal(js(json_array_get(items, 1), "earliest_delivery"), "2026-12-16");
@@ -422,9 +433,13 @@ static void test_stock_availability(void **state)
     json_decref(j);
     /* refusals */
     static const char *const bad[] = {
-        "/v1/stock", "/v1/stock?sku=NOPE", "/v1/stock?sku=CNC-PRB-TOUCH&quantity=0",
-        "/v1/stock?sku=CNC-PRB-TOUCH,CNC-CHL-2000&quantity=1", "/v1/stock?sku=CNC-PRB-TOUCH,,X",
-        "/v1/stock?sku=CNC-PRB-TOUCH&quantity=abc", "/v1/stock?skus=CNC-PRB-TOUCH",
+        "/v1/stock",
+        "/v1/stock?sku=NOPE",
+        "/v1/stock?sku=CNC-PRB-TOUCH&quantity=0",
+        "/v1/stock?sku=CNC-PRB-TOUCH,CNC-CHL-2000&quantity=1",
+        "/v1/stock?sku=CNC-PRB-TOUCH,,X",
+        "/v1/stock?sku=CNC-PRB-TOUCH&quantity=abc",
+        "/v1/stock?skus=CNC-PRB-TOUCH",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         int st = call(f, K_REP, "GET", bad[i], NULL, &j);

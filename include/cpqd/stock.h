@@ -37,18 +37,18 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define STOCK_ITEMS_MAX 1000      /* rows in one PUT */
-#define STOCK_SKUS_MAX 100        /* SKUs in one GET */
-#define STOCK_LEAD_MAX 3650       /* days */
-#define STOCK_WAREHOUSE_MAX 64    /* bytes of a warehouse id */
+#define STOCK_ITEMS_MAX 1000   /* rows in one PUT */
+#define STOCK_SKUS_MAX 100     /* SKUs in one GET */
+#define STOCK_LEAD_MAX 3650    /* days */
+#define STOCK_WAREHOUSE_MAX 64 /* bytes of a warehouse id */
 
 typedef struct stock_row {
     char *sku;
-    char *warehouse;      /* an id: letters, digits, '_', '.', '-' */
-    money_dec quantity;   /* on hand, >= 0 (decimal: metres, kilograms...) */
-    int lead_time_days;   /* from this warehouse to the customer, 0..STOCK_LEAD_MAX */
-    char *updated_at;     /* ISO 8601 UTC (read back only) */
-    char *updated_by;     /* key id (read back only) */
+    char *warehouse;    /* an id: letters, digits, '_', '.', '-' */
+    money_dec quantity; /* on hand, >= 0 (decimal: metres, kilograms...) */
+    int lead_time_days; /* from this warehouse to the customer, 0..STOCK_LEAD_MAX */
+    char *updated_at;   /* ISO 8601 UTC (read back only) */
+    char *updated_by;   /* key id (read back only) */
 } stock_row;
 
 typedef enum stock_status {
@@ -59,9 +59,9 @@ typedef enum stock_status {
 
 typedef struct stock_avail {
     stock_status status;
-    money_dec on_hand;   /* over every warehouse */
+    money_dec on_hand; /* over every warehouse */
     bool has_date;
-    date_days earliest;  /* earliest delivery date, when has_date */
+    date_days earliest; /* earliest delivery date, when has_date */
 } stock_avail;
 
 /* "in_stock", "backorder", "unknown". */

@@ -62,6 +62,8 @@ export async function startServer(extra = []) {
       proc.kill('SIGTERM');
       await Promise.race([done, new Promise((ok) => setTimeout(ok, 5000))]);
       rmSync(dir, {recursive: true, force: true});
+      // a sanitizer build (CPQD_BIN=build/asan/cpqd) reports here
+      if (/AddressSanitizer|LeakSanitizer|runtime error:/.test(log)) throw new Error(`cpqd reported:\n${log}`);
     },
   };
 }
