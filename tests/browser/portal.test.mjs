@@ -294,6 +294,7 @@ const tests = [
     await p.click('#save');
     await p.waitForSelector('#quote-status');
     const id = decodeURIComponent(p.url().split('#/quote/')[1]);
+    assert.match(await p.innerText('td.earlier'), /45,000.00/, 'earlier prices beside the quote line');
     await p.click('#quote-actions button[data-action="submit"]');
     await p.waitForFunction(() => /Waiting for approval/.test(document.getElementById('quote-status')?.textContent || ''));
     const m = await page({lang: 'en'});

@@ -630,6 +630,13 @@ async function viewQuote(id) {
   const lines = q.priced?.lines || [];
   const acts = (q.actions || []).filter((a) => ['submit', 'send', 'accept', 'approve', 'reject'].includes(a));
   const st = await stockOf(lines.map((l) => l.sku), lines.map((l) => l.quantity)).catch(() => null);
+  // reps: the customer's earlier prices beside each line
+  const hist = isStaff() ? await Promise.all(lines.map((l) => api('GET',
+    `/v1/price-history?sku=${encodeURIComponent(l.sku)}&customer=${encodeURIComponent(q.customer_id)}&last=3`).catch(() => null))) : [];
+  const earlier = (i) => {
+    const p = hist[i]?.customer?.prices;
+    return p && p.count ? (p.last || []).map((x) => money(x.unit_price, q.currency)).join(', ') : '—';
+  };
   put(main, 
     h('h2', {}, `${t('quote')} ${q.number}`),
     h('dl', {class: 'facts'},
@@ -640,10 +647,11 @@ async function viewQuote(id) {
       h('dt', {}, t('availability')), h('dd', {id: 'quote-avail'}, availBadge(st?.all))),
     h('h3', {}, t('lines')),
     h('table', {class: 'list', tabindex: '0'}, h('thead', {}, h('tr', {}, h('th', {scope: 'col'}, t('sku')), h('th', {scope: 'col'}, t('name')),
-      h('th', {scope: 'col'}, t('qty')), h('th', {scope: 'col'}, t('unit')), h('th', {scope: 'col'}, t('total')), h('th', {scope: 'col'}, t('availability')))),
+      h('th', {scope: 'col'}, t('qty')), h('th', {scope: 'col'}, t('unit')), h('th', {scope: 'col'}, t('total')), h('th', {scope: 'col'}, t('availability')),
+      isStaff() ? h('th', {scope: 'col'}, t('priceHistory')) : null)),
     h('tbody', {}, lines.map((l, i) => h('tr', {}, h('td', {}, l.sku), h('td', {}, nameIn(l.name)), h('td', {class: 'num'}, l.quantity),
       h('td', {class: 'num'}, money(l.unit_price, q.currency)), h('td', {class: 'num'}, money(l.total, q.currency)),
-      h('td', {}, availBadge(st?.items?.[i])))))),
+      h('td', {}, availBadge(st?.items?.[i])), isStaff() ? h('td', {class: 'num earlier'}, earlier(i)) : null)))),
     (q.priced?.approvals || []).length ? h('section', {class: 'approvals'}, h('h3', {}, t('approvals')),
       h('ul', {}, q.priced.approvals.map((a) => h('li', {}, `${a.level}: ${a.reason}`)))) : null,
     h('div', {class: 'tools-row', id: 'quote-actions'},
