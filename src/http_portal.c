@@ -159,7 +159,7 @@ static json_t *session_json(http_ctx *c, const portal_session *s)
 {
     const auth_key *k = s->key;
     char at[32] = "";
-    time_t t = (time_t)s->expires_at;
+    time_t t = (time_t)(s->expires_ms / 1000);
     struct tm tm;
     if (gmtime_r(&t, &tm))
         strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);

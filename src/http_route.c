@@ -1041,6 +1041,7 @@ static const http_route http_routes[] = {
      http_receivables_sweep},
     {"/v1/receivables/{}/payments", EVHTTP_REQ_POST, R_STAFF | R(AUTH_ROLE_CRM), NULL,
      http_receivable_pay},
+    {"/portal", EVHTTP_REQ_GET, R_PUBLIC, NULL, http_portal_asset},
     {"/portal/", EVHTTP_REQ_GET, R_PUBLIC, NULL, http_portal_asset},
     {"/portal/{}", EVHTTP_REQ_GET, R_PUBLIC, NULL, http_portal_asset},
     {"/v1/session", EVHTTP_REQ_POST, R_PUBLIC, NULL, http_session_new},

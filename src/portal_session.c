@@ -37,11 +37,13 @@ static pthread_mutex_t ps_lock = PTHREAD_MUTEX_INITIALIZER;
 static ps_slot ps_slots[PS_SLOTS];
 static size_t ps_count;
 
-static int64_t now_s(void)
+/* Milliseconds: a session made at x.999 s with a ttl of 1 s must not
+ * expire 1 ms later, as whole seconds would make it. */
+static int64_t now_ms(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_REALTIME, &t);
-    return (int64_t)t.tv_sec;
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
 static int digest_of(const char *token, size_t len, unsigned char out[PS_DIGEST])
@@ -117,12 +119,12 @@ static void make_room(int64_t now)
     for (size_t i = 0; i < PS_SLOTS; i++) {
         if (!ps_slots[i].used)
             continue;
-        if (ps_slots[i].s.expires_at <= now) {
+        if (ps_slots[i].s.expires_ms <= now) {
             slot_clear(i);
             i--; /* slot_clear may have moved another entry into i */
             continue;
         }
-        if (first == PS_SLOTS || ps_slots[i].s.expires_at < ps_slots[first].s.expires_at)
+        if (first == PS_SLOTS || ps_slots[i].s.expires_ms < ps_slots[first].s.expires_ms)
             first = i;
     }
     if (ps_count >= PORTAL_SESSIONS_MAX && first < PS_SLOTS)
@@ -146,8 +148,8 @@ int portal_session_new(const auth_key *key, unsigned ttl_s, char token[PORTAL_TO
         token[0] = '\0';
         return rc;
     }
-    int64_t now = now_s();
-    s.expires_at = now + ttl_s;
+    int64_t now = now_ms();
+    s.expires_ms = now + (int64_t)ttl_s * 1000;
     pthread_mutex_lock(&ps_lock);
     if (ps_count >= PORTAL_SESSIONS_MAX)
         make_room(now);
@@ -171,7 +173,7 @@ int portal_session_find(const char *token, size_t len, portal_session *out)
     int rc = CPQD_ENOTFOUND;
     pthread_mutex_lock(&ps_lock);
     size_t i = slot_find(d);
-    if (i < PS_SLOTS && ps_slots[i].s.expires_at <= now_s()) {
+    if (i < PS_SLOTS && ps_slots[i].s.expires_ms <= now_ms()) {
         slot_clear(i);
     } else if (i < PS_SLOTS) {
         *out = ps_slots[i].s;

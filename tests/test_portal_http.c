@@ -201,12 +201,12 @@ static void test_portal_sign_out(void **state)
 static void test_portal_session_expires(void **state)
 {
     fx *f = *state;
-    const char *extra[] = {"--session-ttl", "1", NULL};
+    const char *extra[] = {"--session-ttl", "2", NULL};
     restart_with(f, NULL, extra);
     sess a;
     sign_in(f, K_REP, &a);
     assert_int_equal(scall(f, &a, false, NULL, "GET", "/v1/quotes", NULL, NULL), 200);
-    tu_sleep_ms(2100);
+    tu_sleep_ms(3100);
     assert_int_equal(scall(f, &a, false, NULL, "GET", "/v1/quotes", NULL, NULL), 401);
 }
 
@@ -214,13 +214,14 @@ static void test_portal_session_expires(void **state)
 static void test_portal_files_served_with_csp(void **state)
 {
     fx *f = *state;
-    static const char *const files[][2] = {
+    static const char *const files[5][2] = {
         {"/portal/", "text/html; charset=utf-8"},
+        {"/portal", "text/html; charset=utf-8"},
         {"/portal/portal.js", "text/javascript; charset=utf-8"},
         {"/portal/i18n.js", "text/javascript; charset=utf-8"},
         {"/portal/portal.css", "text/css; charset=utf-8"},
     };
-    for (size_t i = 0; i < 4; i++) {
+    for (size_t i = 0; i < 5; i++) {
         tu_resp r;
         char v[512];
         assert_int_equal(tu_get(f->s.port, files[i][0], &r), 0);

@@ -34,7 +34,7 @@
 typedef struct portal_session {
     const auth_key *key;         /* whose session; NULL: development mode (an admin) */
     char csrf[PORTAL_TOKEN_MAX]; /* the token every state change must carry */
-    int64_t expires_at;          /* unix seconds (CLOCK_REALTIME) */
+    int64_t expires_ms;          /* unix milliseconds (CLOCK_REALTIME) */
 } portal_session;
 
 /* Makes a session for key (NULL in development mode) that lives ttl_s

@@ -94,11 +94,11 @@ const tests = [
   }],
 
   ['a session expires', async () => {
-    const short = await startServer(['--session-ttl', '1']);
+    const short = await startServer(['--session-ttl', '3']);
     try {
       const p = await page();
       await signIn(p, short, 'p201');
-      await new Promise((ok) => setTimeout(ok, 2200));
+      await new Promise((ok) => setTimeout(ok, 3200));
       await go(p, '#/quotes');
       await p.waitForSelector('#key');
       assert.match(await p.textContent('#login-error'), /会话已过期|session expired/);
