@@ -228,6 +228,7 @@ int http_portal_cookie(http_ctx *c, const struct auth_key **k);
 extern const char *const http_stock_params[];              /* GET /v1/stock */
 void http_stock_put(http_ctx *c, const http_query *q);     /* PUT /v1/stock */
 void http_stock_get(http_ctx *c, const http_query *q);     /* GET /v1/stock?sku= */
+void http_quote_availability(http_ctx *c, const http_query *q); /* GET /v1/quotes/{}/availability */
 
 /* ---- events (http_events.c, docs/events.md) ---- */
 

@@ -1048,6 +1048,7 @@ static const http_route http_routes[] = {
     {"/v1/session", EVHTTP_REQ_GET, R_PUBLIC, NULL, http_session_get},
     {"/v1/session", EVHTTP_REQ_DELETE, R_PUBLIC, NULL, http_session_end},
     {"/v1/quotes/{}/contract", EVHTTP_REQ_GET, R_ALL, NULL, http_quote_contract},
+    {"/v1/quotes/{}/availability", EVHTTP_REQ_GET, R_ALL, NULL, http_quote_availability},
     {"/v1/stock", EVHTTP_REQ_PUT, R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN), NULL, http_stock_put},
     {"/v1/stock", EVHTTP_REQ_GET, R_ALL, http_stock_params, http_stock_get},
     {"/v1/events", EVHTTP_REQ_GET, R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN), events_params,

@@ -3,11 +3,15 @@
  * "Availability").
  *
  * Owns: the JSON of stock updates and availability answers, the query
- * parameters sku= (comma-separated) and quantity=. Does not own: the
- * rules (stock), who may push (the route table: crm and admin).
+ * parameters sku= (comma-separated) and quantity=, and the availability of
+ * a quote's lines (GET /v1/quotes/{id}/availability: a configured line
+ * through its exploded BOM, which the configurator rebuilds from the
+ * line's stored configuration). Does not own: the rules (stock), who may
+ * push (the route table: crm and admin), the configurator.
  */
 #include "http_int.h"
 
+#include "cpqd/quote.h"
 #include "cpqd/stock.h"
 
 #include <stdarg.h>
@@ -240,4 +244,163 @@ void http_stock_get(http_ctx *c, const http_query *q)
               : NULL;
     http_reply_text(c, 200, o ? json_dumps(o, JSON_COMPACT) : NULL);
     json_decref(o);
+}
+
+/* ---- GET /v1/quotes/{id}/availability ---- */
+
+/* One SKU at quantity q into *a (and the items array, when given). */
+static int sku_avail(store *st, const cat_snapshot *snap, const char *sku, money_dec q,
+                     date_days today, stock_avail *a, json_t *items)
+{
+    const cat_product *p = cat_snapshot_product(snap, sku, strlen(sku));
+    stock_row *rows;
+    size_t n;
+    int rc = store_stock_of(st, sku, &rows, &n);
+    if (rc != 0)
+        return rc;
+    stock_availability(rows, n, q, p ? p->delivery.lead_time_days : -1, today, a);
+    if (items)
+        json_array_append_new(items, item_json(sku, q, rows, n, a));
+    stock_rows_free(rows, n);
+    return 0;
+}
+
+/* The exploded BOM of a stored quote line with a configuration: the
+ * configurator's "bom" (selected and implied options, rolled-up
+ * quantities), with the line's root attributes as choices when they are
+ * values the configurator knows, else without them. NULL when the line
+ * has no configuration or it cannot be rebuilt. */
+static json_t *line_bom(http_ctx *c, const char *sku, json_t *line)
+{
+    json_t *conf = json_object_get(line, "configuration");
+    if (!json_is_array(conf))
+        return NULL;
+    json_t *bom = NULL;
+    for (int with_attrs = 1; with_attrs >= 0 && !bom; with_attrs--) {
+        json_t *choices = json_deep_copy(conf);
+        const char *k;
+        json_t *v;
+        json_t *attrs = with_attrs ? json_object_get(line, "attributes") : NULL;
+        json_object_foreach(attrs, k, v)
+        {
+            char path[128];
+            snprintf(path, sizeof(path), "@%s", k);
+            if (json_is_string(v))
+                json_array_append_new(choices, json_pack("{s:s,s:O}", "path", path, "value", v));
+        }
+        json_t *rq =
+            json_pack("{s:s,s:o,s:s}", "product", sku, "choices", choices, "explain", "none");
+        char *body = rq ? json_dumps(rq, JSON_COMPACT) : NULL, *out = NULL;
+        cpqd_errs *errs = errs_new();
+        json_decref(rq);
+        if (body && errs &&
+            http_configure(http_ctx_snap(c), &http_ctx_worker(c)->solver, body, strlen(body), &out,
+                           errs) == 0) {
+            json_error_t je;
+            json_t *r = json_loads(out, 0, &je);
+            if (json_is_true(json_object_get(r, "consistent")))
+                bom = json_incref(json_object_get(r, "bom"));
+            json_decref(r);
+        }
+        free(out);
+        free(body);
+        errs_free(errs);
+    }
+    return bom;
+}
+
+/* One line's entry: the line's SKU and its BOM, each at its total
+ * quantity for the line, and their set's availability. */
+static int line_avail(http_ctx *c, store *st, json_t *line, json_t *out, stock_avail *all,
+                      bool first)
+{
+    const char *sku = json_string_value(json_object_get(line, "sku"));
+    const char *qs = json_string_value(json_object_get(line, "quantity"));
+    money_dec q;
+    date_days today = date_today();
+    if (!sku || !qs || money_parse(qs, strlen(qs), &q) != 0)
+        return CPQD_EINVAL;
+    json_t *items = json_array(), *bom = line_bom(c, sku, line);
+    stock_avail set, a;
+    int rc = sku_avail(st, http_ctx_snap(c), sku, q, today, &set, items);
+    size_t i;
+    json_t *b;
+    json_array_foreach(bom, i, b)
+    {
+        const char *bs = json_string_value(json_object_get(b, "sku"));
+        const char *tq = json_string_value(json_object_get(b, "total_quantity"));
+        money_dec t, need;
+        if (rc != 0 || !bs || !tq || money_parse(tq, strlen(tq), &t) != 0 ||
+            money_mul(t, q, 6, MONEY_HALF_UP, &need) != 0 || money_normalize(need, &need) != 0)
+            continue;
+        if ((rc = sku_avail(st, http_ctx_snap(c), bs, need, today, &a, items)) == 0)
+            stock_avail_merge(&set, &a);
+    }
+    json_decref(bom);
+    if (rc == 0) {
+        json_t *o = avail_json(&set);
+        json_object_set(o, "line",
+                        json_object_get(line, "id") ? json_object_get(line, "id") : json_null());
+        json_object_set_new(o, "sku", json_string(sku));
+        json_object_set_new(o, "quantity", json_string(qs));
+        json_object_set_new(o, "items", items);
+        json_array_append_new(out, o);
+        if (first)
+            *all = set;
+        else
+            stock_avail_merge(all, &set);
+    } else {
+        json_decref(items);
+    }
+    return rc;
+}
+
+static int op_quote_avail(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
+                          const http_query *q, quote_reply *out, cpqd_errs *errs)
+{
+    (void)body, (void)len, (void)q;
+    const char *id = http_ctx_param(c, 0);
+    quote_reply qr = {0};
+    int rc = quote_get(qc, id, 0, &qr, errs); /* the caller's quote, or 404 */
+    free(qr.body);
+    if (rc != 0)
+        return rc;
+    store_quote sq;
+    if ((rc = store_quote_get(qc->st, id, 0, &sq)) != 0)
+        return rc;
+    json_error_t je;
+    json_t *req = json_loads(sq.request, 0, &je), *lines = json_array();
+    stock_avail all = {.status = STOCK_IN_STOCK, .has_date = true, .earliest = date_today()};
+    size_t i;
+    json_t *l;
+    json_array_foreach(json_object_get(req, "lines"), i, l)
+    {
+        /* priced lines carry the ids the request may leave out */
+        if (!json_object_get(l, "id")) {
+            char lid[24];
+            snprintf(lid, sizeof(lid), "%zu", i + 1);
+            json_object_set_new(l, "id", json_string(lid));
+        }
+        if (rc == 0)
+            rc = line_avail(c, qc->st, l, lines, &all, i == 0);
+    }
+    char today[DATE_FMT_LEN];
+    date_format(date_today(), today);
+    json_t *o = rc == 0 ? json_pack("{s:s,s:s,s:o,s:o}", "quote_id", id, "as_of", today, "lines",
+                                    lines, "all", avail_json(&all))
+                        : NULL;
+    if (rc != 0)
+        json_decref(lines);
+    out->body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    if (rc == 0 && !out->body)
+        rc = CPQD_ENOMEM;
+    json_decref(o);
+    json_decref(req);
+    store_quote_fini(&sq);
+    return rc;
+}
+
+void http_quote_availability(http_ctx *c, const http_query *q)
+{
+    http_quote_run(c, q, op_quote_avail, "reading the quote's availability");
 }

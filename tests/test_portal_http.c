@@ -450,6 +450,72 @@ static void test_stock_availability(void **state)
     }
 }
 
+/* GET /v1/quotes/{id}/availability: a configured line is available as
+ * its exploded BOM, each SKU at its total quantity times the line's; the
+ * quote as its least available line; someone else's quote is 404. */
+static void test_quote_availability_follows_the_bom(void **state)
+{
+    fx *f = *state;
+    json_t *j;
+    /* everything of the BOM in SZ (3 days), but one chiller for two machines */
+    assert_int_equal(
+        call(f, K_CRM, "PUT", "/v1/stock",
+             "{\"items\":["
+             "{\"sku\":\"CNC-5AX-650\",\"warehouse\":\"SZ\",\"quantity\":\"3\",\"lead_time_days\":10},"
+             "{\"sku\":\"CNC-SP-24K\",\"warehouse\":\"SZ\",\"quantity\":\"5\",\"lead_time_days\":3},"
+             "{\"sku\":\"CNC-CTL-PRO\",\"warehouse\":\"SZ\",\"quantity\":\"5\",\"lead_time_days\":3},"
+             "{\"sku\":\"CNC-IO-16\",\"warehouse\":\"SZ\",\"quantity\":\"5\",\"lead_time_days\":3},"
+             "{\"sku\":\"CNC-SW-5AXIS\",\"warehouse\":\"SZ\",\"quantity\":\"5\",\"lead_time_days\":3},"
+             "{\"sku\":\"CNC-SW-HSM\",\"warehouse\":\"SZ\",\"quantity\":\"5\",\"lead_time_days\":3},"
+             "{\"sku\":\"CNC-ATC-30\",\"warehouse\":\"SZ\",\"quantity\":\"5\",\"lead_time_days\":3},"
+             "{\"sku\":\"CNC-CHL-2000\",\"warehouse\":\"SZ\",\"quantity\":\"1\",\"lead_time_days\":3},"
+             "{\"sku\":\"CNC-PRB-TOUCH\",\"warehouse\":\"SZ\",\"quantity\":\"9\",\"lead_time_days\":2}]}",
+             NULL),
+        200);
+    assert_int_equal(
+        call(f, K_REP, "POST", "/v1/quotes",
+             "{\"customer\":{\"id\":\"C-9\"},\"lines\":[{\"sku\":\"CNC-5AX-650\",\"quantity\":\"2\","
+             "\"attributes\":{\"plant_code\":\"GD-0001\"},\"configuration\":["
+             "{\"path\":\"spindle\",\"value\":\"CNC-SP-24K\"},"
+             "{\"path\":\"toolchanger\",\"value\":\"CNC-ATC-30\"},"
+             "{\"path\":\"controller/CNC-CTL-PRO/io\",\"value\":\"CNC-IO-16\"}]},"
+             "{\"sku\":\"CNC-PRB-TOUCH\",\"quantity\":\"1\"}]}",
+             &j),
+        201);
+    char *path = tu_fmt("/v1/quotes/%s/availability", js(j, "id"));
+    json_decref(j);
+    assert_int_equal(call(f, K_REP, "GET", path, NULL, &j), 200);
+    json_t *lines = json_object_get(j, "lines");
+    assert_int_equal(json_array_size(lines), 2);
+    json_t *l1 = json_array_get(lines, 0);
+    /* the root and the 7 options of its BOM, two of each */
+    json_t *items = json_object_get(l1, "items");
+    assert_int_equal(json_array_size(items), 8);
+    assert_string_equal(js(json_array_get(items, 0), "sku"), "CNC-5AX-650");
+    assert_string_equal(js(json_array_get(items, 0), "earliest_delivery"), "2026-12-11");
+    size_t i;
+    json_t *it;
+    json_array_foreach(items, i, it)
+    {
+        assert_string_equal(js(it, "quantity"), "2");
+        bool chiller = !strcmp(js(it, "sku"), "CNC-CHL-2000");
+        assert_string_equal(js(it, "status"), chiller ? "backorder" : "in_stock");
+    }
+    /* the chiller's catalog lead time (15 days) decides the line */
+    assert_string_equal(js(l1, "status"), "backorder");
+    assert_string_equal(js(l1, "earliest_delivery"), "2026-12-16");
+    json_t *l2 = json_array_get(lines, 1);
+    assert_string_equal(js(l2, "status"), "in_stock");
+    assert_string_equal(js(l2, "earliest_delivery"), "2026-12-03");
+    assert_string_equal(js(json_object_get(j, "all"), "status"), "backorder");
+    assert_string_equal(js(json_object_get(j, "all"), "earliest_delivery"), "2026-12-16");
+    json_decref(j);
+    /* a rep's quote is no partner's */
+    assert_int_equal(call(f, K_PARTNER_A, "GET", path, NULL, &j), 404);
+    json_decref(j);
+    free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -462,6 +528,7 @@ int main(void)
         T(test_stock_put_idempotent_with_events),
         T(test_stock_put_bad_rows_change_nothing),
         T(test_stock_availability),
+        T(test_quote_availability_follows_the_bom),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

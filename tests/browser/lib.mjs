@@ -137,7 +137,10 @@ export async function run(name, tests) {
       console.log(`ok - ${name}: ${label} (${Date.now() - t0} ms)`);
     } catch (e) {
       failed++;
-      if (process.env.PORTAL_DEBUG && globalThis.lastPage) console.log(await globalThis.lastPage.innerText('body').catch(() => ''));
+      if (process.env.PORTAL_DEBUG && globalThis.lastPage) {
+        console.log(await globalThis.lastPage.innerText('body').catch(() => ''));
+        for (const r of globalThis.lastPage.responses.filter((x) => x.url.includes(process.env.PORTAL_DEBUG))) console.log(r.url, r.status, r.body);
+      }
       console.log(`not ok - ${name}: ${label}\n  ${String(e.stack || e).split('\n').join('\n  ')}`);
     }
   }

@@ -191,6 +191,11 @@ const tests = [
   }],
 
   ['the live price: each step a partner may see, promotions applied and not, approvals; save, submit, accept, print', async () => {
+    // the machine and every option of its BOM in stock: available when the slowest is
+    const bomSkus = ['CNC-SP-24K', 'CNC-CTL-PRO', 'CNC-IO-16', 'CNC-SW-5AXIS', 'CNC-SW-HSM', 'CNC-ATC-30', 'CNC-CHL-2000'];
+    assert.equal((await apiAs(srv, 'crm', 'PUT', '/v1/stock', {items: [
+      {sku: 'CNC-5AX-650', warehouse: 'SZ', quantity: '2', lead_time_days: 10},
+      ...bomSkus.map((sku) => ({sku, warehouse: 'SH', quantity: '3', lead_time_days: 4}))]})).status, 200);
     const p = await page({lang: 'en'});
     await signIn(p, srv, 'p201', 'en');
     await go(p, '#/product/CNC-5AX-650');
@@ -206,15 +211,20 @@ const tests = [
     assert.match(await p.innerText('#price .promos'), /Applied/);
     assert.match(await p.innerText('#approvals'), /No approval needed/);
     await configure(p, 'spindle', 'CNC-SP-24K');
-    assert.match(await p.innerText('#price'), /default options|Total/);
+    assert.match(await p.innerText('#price'), /default options/);
+    // the estimate fills open groups of the configuration only, not those under options not chosen
+    assert.doesNotMatch(await p.innerText('#price'), /CNC-SW-MES|CNC-PRO-OPCUA/);
     await p.fill('#discount', '9');
     await p.press('#discount', 'Tab');
     await p.waitForFunction(() => /authority/.test(document.getElementById('approvals')?.textContent || ''));
     await p.fill('#discount', '');
     await p.press('#discount', 'Tab');
     await p.waitForFunction(() => /No approval needed/.test(document.getElementById('approvals')?.textContent || ''));
+    await p.waitForFunction(() => /In stock · earliest delivery 2026-12-11/.test(document.getElementById('stock')?.textContent || ''));
     await p.click('#save');
     await p.waitForSelector('#quote-status');
+    // the quote's availability: the configured line through its BOM
+    assert.match(await p.innerText('#quote-avail'), /In stock · earliest delivery 2026-12-11/);
     const id = decodeURIComponent(p.url().split('#/quote/')[1]);
     const number = (await p.textContent('h2')).replace('Quote ', '');
     assert.match(number, /^Q-2026-\d{6}$/);

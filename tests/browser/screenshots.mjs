@@ -17,8 +17,9 @@ const browser = await launch();
 await apiAs(srv, 'crm', 'PUT', '/v1/stock', {items: [
   {sku: 'CNC-PRB-TOUCH', warehouse: 'SZ', quantity: '4', lead_time_days: 2},
   {sku: 'CNC-PRB-LASER', warehouse: 'SH', quantity: '2', lead_time_days: 3},
-  {sku: 'CNC-5AX-650', warehouse: 'SZ', quantity: '1', lead_time_days: 10},
-  {sku: 'CNC-CHL-2000', warehouse: 'SZ', quantity: '6', lead_time_days: 2}]});
+  {sku: 'CNC-5AX-650', warehouse: 'SZ', quantity: '3', lead_time_days: 10},
+  ...['CNC-SP-24K', 'CNC-CTL-PRO', 'CNC-IO-16', 'CNC-SW-5AXIS', 'CNC-SW-HSM', 'CNC-ATC-30', 'CNC-CHL-2000', 'CNC-SVC-TRAIN-PRG']
+    .map((sku) => ({sku, warehouse: 'SH', quantity: '6', lead_time_days: 4}))]});
 const q = await apiAs(srv, 'p201', 'POST', '/v1/quotes', {customer: {id: 'C-5'}, lines: [{sku: 'CNC-PRB-LASER', quantity: '1'}]});
 await apiAs(srv, 'p201', 'POST', `/v1/quotes/${q.data.id}/submit`, {});
 await apiAs(srv, 'rep', 'POST', `/v1/quotes/${q.data.id}/accept`, {signed_on: '2026-10-01', lines: {1: {payment_term: 'cnc-30-60-10'}}});

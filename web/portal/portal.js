@@ -480,9 +480,20 @@ function priceLine() {
   }
   const r = c.result;
   if (r && r.consistent && !r.complete && c.choices.length) {
+    const state = new Map();
+    for (const v of r.variables) for (const x of v.values) state.set(`${v.path}|${x.value}`, x.state);
+    // a nested group counts only when every option above it is in the configuration
+    const active = (path) => {
+      const seg = path.split('/');
+      for (let i = 1; i < seg.length; i += 2) {
+        const st = state.get(`${seg.slice(0, i).join('/')}|${seg[i]}`);
+        if (st !== 'selected' && st !== 'implied') return false;
+      }
+      return true;
+    };
     for (const v of r.variables) {
       const g = c.groups.get(v.path);
-      if (v.kind !== 'group' || !g || g.min < 1) continue;
+      if (v.kind !== 'group' || !g || g.min < 1 || !active(v.path)) continue;
       if (v.values.some((x) => x.state === 'selected' || x.state === 'implied')) continue;
       for (const o of g.options) {
         if (o.default && v.values.find((x) => x.value === o.sku && x.state === 'possible')) {
@@ -629,7 +640,8 @@ async function viewQuote(id) {
   }
   const lines = q.priced?.lines || [];
   const acts = (q.actions || []).filter((a) => ['submit', 'send', 'accept', 'approve', 'reject'].includes(a));
-  const st = await stockOf(lines.map((l) => l.sku), lines.map((l) => l.quantity)).catch(() => null);
+  // each line with its BOM (a configured product is available when its BOM is)
+  const st = await api('GET', `/v1/quotes/${encodeURIComponent(q.id)}/availability`).catch(() => null);
   // reps: the customer's earlier prices beside each line
   const hist = isStaff() ? await Promise.all(lines.map((l) => api('GET',
     `/v1/price-history?sku=${encodeURIComponent(l.sku)}&customer=${encodeURIComponent(q.customer_id)}&last=3`).catch(() => null))) : [];
@@ -651,7 +663,7 @@ async function viewQuote(id) {
       isStaff() ? h('th', {scope: 'col'}, t('priceHistory')) : null)),
     h('tbody', {}, lines.map((l, i) => h('tr', {}, h('td', {}, l.sku), h('td', {}, nameIn(l.name)), h('td', {class: 'num'}, l.quantity),
       h('td', {class: 'num'}, money(l.unit_price, q.currency)), h('td', {class: 'num'}, money(l.total, q.currency)),
-      h('td', {}, availBadge(st?.items?.[i])), isStaff() ? h('td', {class: 'num earlier'}, earlier(i)) : null)))),
+      h('td', {}, st?.lines?.find((x) => x.line === l.id) ? availBadge(st.lines.find((x) => x.line === l.id)) : '—'), isStaff() ? h('td', {class: 'num earlier'}, earlier(i)) : null)))),
     (q.priced?.approvals || []).length ? h('section', {class: 'approvals'}, h('h3', {}, t('approvals')),
       h('ul', {}, q.priced.approvals.map((a) => h('li', {}, `${a.level}: ${a.reason}`)))) : null,
     h('div', {class: 'tools-row', id: 'quote-actions'},
