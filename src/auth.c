@@ -23,13 +23,15 @@
 
 #include "cat_int.h" /* yn_parse: the YAML node tree cat also uses */
 #include "cpqd/arena.h"
+#include "cpqd/cli.h"
 #include "cpqd/date.h"
+#include "cpqd/digest.h"
+#include "cpqd/file.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -51,7 +53,7 @@ unsigned long auth_test_compares(void)
 }
 #endif
 
-#define AK_DIGEST 32          /* SHA-256 */
+#define AK_DIGEST DIGEST_SHA256_LEN
 #define AK_KEY_BYTES 32       /* random bytes in a key */
 #define AK_KEY_PREFIX "cpqd_" /* keys are greppable in logs and leak scanners */
 #define AK_HASH_PREFIX "sha256:"
@@ -175,50 +177,19 @@ static bool ak_name_ok(const char *s, size_t len)
 
 /* ---- hashing and key text ---- */
 
-static int ak_sha256(const void *data, size_t len, unsigned char out[AK_DIGEST])
-{
-    unsigned int n = 0;
-    if (EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) != 1 || n != AK_DIGEST)
-        return CPQD_ENOMEM;
-    return 0;
-}
-
-static void ak_hex(const unsigned char *d, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[d[i] >> 4];
-        out[2 * i + 1] = digits[d[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-static int ak_unhex(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* "sha256:" + 64 lowercase hex digits -> digest. */
 static bool ak_hash_parse(const char *s, size_t len, unsigned char out[AK_DIGEST])
 {
     size_t p = sizeof(AK_HASH_PREFIX) - 1;
     if (len != p + 2 * AK_DIGEST || memcmp(s, AK_HASH_PREFIX, p) != 0)
         return false;
-    for (size_t i = 0; i < AK_DIGEST; i++) {
-        int hi = ak_unhex(s[p + 2 * i]), lo = ak_unhex(s[p + 2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return false;
-        out[i] = (unsigned char)(hi << 4 | lo);
-    }
-    return true;
+    return digest_unhex(s + p, AK_DIGEST, out) == 0;
 }
 
 static void ak_hash_format(const unsigned char d[AK_DIGEST], char out[AUTH_HASH_MAX])
 {
     memcpy(out, AK_HASH_PREFIX, sizeof(AK_HASH_PREFIX) - 1);
-    ak_hex(d, AK_DIGEST, out + sizeof(AK_HASH_PREFIX) - 1);
+    digest_hex(d, AK_DIGEST, out + sizeof(AK_HASH_PREFIX) - 1);
 }
 
 static int ak_random(void *buf, size_t n)
@@ -278,7 +249,7 @@ int auth_key_hash(const char *key, size_t len, char *out, size_t cap)
     unsigned char d[AK_DIGEST];
     if (!out || cap < AUTH_HASH_MAX || (!key && len))
         return CPQD_EINVAL;
-    if (ak_sha256(key ? key : "", len, d))
+    if (digest_sha256(key ? key : "", len, d))
         return CPQD_ENOMEM;
     ak_hash_format(d, out);
     return 0;
@@ -289,7 +260,7 @@ int auth_key_hash(const char *key, size_t len, char *out, size_t cap)
 const auth_key *auth_keys_lookup(const auth_keys *k, const char *token, size_t len)
 {
     unsigned char d[AK_DIGEST];
-    if (!k || !token || len == 0 || ak_sha256(token, len, d))
+    if (!k || !token || len == 0 || digest_sha256(token, len, d))
         return NULL;
     /* No early exit and no branch on a comparison: hit is index + 1 of
      * the match (ids and digests are unique, so at most one), selected
@@ -678,41 +649,13 @@ static int ak_decode(const char *file, const char *buf, size_t len, arena *tree,
  * and returns 0. */
 static int ak_read(const char *path, char **buf, size_t *len, bool *exists, cpqd_errs *errs)
 {
-    *buf = NULL;
-    *len = 0;
-    *exists = false;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT)
-        return 0;
-    struct stat st;
-    int rc = 0;
-    if (fd < 0 || fstat(fd, &st) != 0)
-        rc = CPQD_EIO;
-    else if (!S_ISREG(st.st_mode) || st.st_size > (off_t)AUTH_MAX_FILE)
-        rc = CPQD_EINVAL;
-    else if (!(*buf = malloc((size_t)st.st_size + 1)))
-        rc = CPQD_ENOMEM;
-    while (rc == 0 && *len < (size_t)st.st_size) {
-        ssize_t r = read(fd, *buf + *len, (size_t)st.st_size - *len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            rc = CPQD_EIO;
-        else
-            *len += (size_t)r;
-    }
-    if (rc == CPQD_EIO)
-        errs_add(errs, CPQD_EIO, path, 0, 0, "cannot read: %s", strerror(errno ? errno : EIO));
-    else if (rc == CPQD_EINVAL)
-        errs_add(errs, CPQD_EINVAL, path, 0, 0, "not a regular file of at most %u MiB",
-                 AUTH_MAX_FILE >> 20);
-    if (fd >= 0)
-        close(fd);
+    char why[FILE_WHY_MAX];
+    int rc = file_read(path, AUTH_MAX_FILE, buf, len, why);
     *exists = rc == 0;
-    if (rc) {
-        free(*buf);
-        *buf = NULL;
-    }
+    if (rc == CPQD_ENOTFOUND)
+        return 0;
+    if (rc && rc != CPQD_ENOMEM)
+        errs_add(errs, rc, path, 0, 0, "%s", why);
     return rc;
 }
 
@@ -968,11 +911,11 @@ static int ak_new_fill(ak_new *n, const ak_doc *d, const char *key)
         if (ak_random(r, sizeof(r)))
             return CPQD_EIO;
         memcpy(n->id, "k_", 2);
-        ak_hex(r, sizeof(r), n->id + 2);
+        digest_hex(r, sizeof(r), n->id + 2);
     } while (ak_id_taken(d, n->id) && ++tries < AK_ID_TRIES);
     if (tries == AK_ID_TRIES)
         return CPQD_EINTERNAL;
-    if (ak_sha256(key, strlen(key), n->digest))
+    if (digest_sha256(key, strlen(key), n->digest))
         return CPQD_ENOMEM;
     ak_hash_format(n->digest, n->hash);
     date_format(date_today(), n->created);
@@ -1069,44 +1012,20 @@ static int ak_usage(const char *fmt, ...)
     return 2;
 }
 
-/* Matches argv[*i] against the flags ("--f VALUE" or "--f=VALUE"). */
-static int ak_cli_flag(int argc, char **argv, int *i, ak_cli *c)
-{
-    const struct {
-        const char *name;
-        const char **value;
-    } flags[] = {{"--keys", &c->keys},
-                 {"--role", &c->role},
-                 {"--partner", &c->partner},
-                 {"--name", &c->name}};
-    const char *a = argv[*i];
-    for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++) {
-        size_t n = strlen(flags[k].name);
-        if (strncmp(a, flags[k].name, n) != 0 || (a[n] != '=' && a[n] != '\0'))
-            continue;
-        if (a[n] == '=')
-            *flags[k].value = a + n + 1;
-        else if (*i + 1 < argc)
-            *flags[k].value = argv[++*i];
-        else
-            return ak_usage("flag %s needs a value", flags[k].name);
-        return 0;
-    }
-    return ak_usage("unknown flag '%s'", a);
-}
-
 /* Parses and checks the arguments; 0 with *role set, or 2 after saying
  * why on stderr. */
 static int ak_cli_parse(int argc, char **argv, ak_cli *c, auth_role *role)
 {
     if (argc < 1 || strcmp(argv[0], "new") != 0)
         return ak_usage("unknown subcommand '%s'", argc < 1 ? "" : argv[0]);
-    for (int i = 1; i < argc; i++) {
-        int rc = argv[i][0] == '-' ? ak_cli_flag(argc, argv, &i, c)
-                                   : ak_usage("unexpected argument '%s'", argv[i]);
-        if (rc)
-            return rc;
-    }
+    const cli_flag flags[] = {{"--keys", &c->keys},       {"--role", &c->role},
+                              {"--partner", &c->partner}, {"--name", &c->name},
+                              {NULL, NULL}};
+    cli_args a;
+    int rc = cli_args_parse(argc, argv, flags, 0, &a);
+    cli_args_fini(&a);
+    if (rc)
+        return rc == CPQD_ENOMEM ? 1 : ak_usage("%s", a.why);
     if (!c->keys || !*c->keys)
         return ak_usage("--keys FILE is required");
     if (!c->role || auth_role_parse(c->role, role) != 0)
@@ -1115,21 +1034,11 @@ static int ak_cli_parse(int argc, char **argv, ak_cli *c, auth_role *role)
     cpqd_errs *e = errs_new();
     if (!e)
         return 1;
-    int rc = ak_args_check(*role, c->partner, c->name, e) == 0 ? 0 : 2;
+    rc = ak_args_check(*role, c->partner, c->name, e) == 0 ? 0 : 2;
     if (rc)
         ak_usage("%s", errs_get(e, 0) ? errs_get(e, 0)->msg : "invalid arguments");
     errs_free(e);
     return rc;
-}
-
-static void ak_print_errs(cpqd_errs *e)
-{
-    errs_sort(e);
-    for (size_t i = 0; i < errs_count(e); i++) {
-        char *m = errs_format(e, i);
-        fprintf(stderr, "%s\n", m ? m : "(out of memory formatting an error)");
-        free(m);
-    }
 }
 
 /* Loads the file as a server would and finds the new key in it: proves
@@ -1169,7 +1078,7 @@ int auth_cli_key(int argc, char **argv)
     if (rc && errs_count(e) == 0)
         errs_add(e, rc, NULL, 0, 0, "%s", err_code_name(rc));
     if (rc) {
-        ak_print_errs(e);
+        cli_errs_print(e);
         fprintf(stderr, "cpqd key new: %s\n", what);
     } else if (printf("%s\n", key) < 0 || fflush(stdout) != 0) {
         fprintf(stderr, "cpqd key new: cannot write the key to stdout; remove entry %s from %s\n",

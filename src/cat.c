@@ -15,11 +15,12 @@
  */
 #include "cat_int.h"
 #include "cpqd/date.h"
+#include "cpqd/digest.h"
+#include "cpqd/file.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <malloc.h>
-#include <openssl/evp.h>
 #include <pcre2.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -43,7 +44,7 @@ struct cat_snapshot {
     size_t nproducts;
     void **regexes;            /* pcre2_code*, freed with the snapshot */
     size_t nregexes;
-    char version[65];          /* hex SHA-256 */
+    char version[DIGEST_SHA256_HEX_LEN]; /* hex SHA-256 */
     char *catalog_dir, *rules_dir;
     long long loaded_at;
     uint64_t serial;           /* load number, increasing (cat_snapshot_serial) */
@@ -145,54 +146,14 @@ static int walk(const char *dir, int depth, path_list *out, cpqd_errs *errs)
     return rc;
 }
 
+/* Reads one catalog or rule file; a failure is an error about it. */
 static int read_file(const char *path, char **buf, size_t *len, cpqd_errs *errs)
 {
-    FILE *f = fopen(path, "rb");
-    struct stat st;
-    if (!f || fstat(fileno(f), &st) != 0) {
-        errs_add(errs, CPQD_EIO, path, 0, 0, "cannot read: %s", strerror(errno));
-        if (f)
-            fclose(f);
-        return CPQD_EIO;
-    }
-    if (st.st_size > CAT_MAX_FILE) {
-        errs_add(errs, CPQD_ELIMIT, path, 0, 0, "file larger than %u MiB", CAT_MAX_FILE >> 20);
-        fclose(f);
-        return CPQD_ELIMIT;
-    }
-    *len = (size_t)st.st_size;
-    *buf = malloc(*len + 1);
-    int rc = 0;
-    if (!*buf)
-        rc = CPQD_ENOMEM;
-    else if (fread(*buf, 1, *len, f) != *len) {
-        errs_add(errs, CPQD_EIO, path, 0, 0, "short read");
-        rc = CPQD_EIO;
-    }
-    fclose(f);
-    if (rc) {
-        free(*buf);
-        *buf = NULL;
-    }
+    char why[FILE_WHY_MAX];
+    int rc = file_read(path, CAT_MAX_FILE, buf, len, why);
+    if (rc && rc != CPQD_ENOMEM)
+        errs_add(errs, rc, path, 0, 0, "%s", why);
     return rc;
-}
-
-static void hex(const unsigned char *d, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[d[i] >> 4];
-        out[2 * i + 1] = digits[d[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-static void sha256_hex(const char *buf, size_t len, char out[65])
-{
-    unsigned char md[32];
-    unsigned int mdlen = 0;
-    EVP_Digest(buf, len, md, &mdlen, EVP_sha256(), NULL);
-    hex(md, 32, out);
 }
 
 /* ---- loading ---- */
@@ -228,19 +189,23 @@ static void snapshot_free(cat_snapshot *s)
 /* Parses and decodes one file (read from path, named shown in positions);
  * feeds its relative name and bytes to the version. */
 static int load_one(cat_build *b, const char *path, const char *shown, size_t rel,
-                    EVP_MD_CTX *md)
+                    digest_sha256_ctx *md)
 {
     char *buf = NULL;
     size_t len = 0;
     int rc = read_file(path, &buf, &len, b->errs);
     if (rc)
         return rc;
-    char h[65];
-    sha256_hex(buf, len, h);
+    char h[DIGEST_SHA256_HEX_LEN];
+    if (digest_sha256_hex(buf, len, h) != 0) {
+        free(buf);
+        return CPQD_ENOMEM;
+    }
     /* the name relative to the catalog directory: the version must not
-     * depend on where the directory is or how it was spelled */
-    EVP_DigestUpdate(md, path + rel, strlen(path + rel) + 1);
-    EVP_DigestUpdate(md, h, 64);
+     * depend on where the directory is or how it was spelled (a failed
+     * add fails the version at its end) */
+    digest_sha256_add(md, path + rel, strlen(path + rel) + 1);
+    digest_sha256_add(md, h, 64);
     arena *tree = arena_new(1 << 20);
     yn *root = NULL;
     rc = tree ? yn_parse(tree, shown, buf, len, b->errs, &root) : CPQD_ENOMEM;
@@ -279,7 +244,7 @@ static int index_products(cat_snapshot *s, cat_build *b)
 /* Rule files are part of the version: a changed formula is a new catalog.
  * Each is compiled here, once per snapshot; a syntax error fails the load
  * with the rule's file:line. */
-static int compile_rules(cat_snapshot *s, cat_build *b, EVP_MD_CTX *md)
+static int compile_rules(cat_snapshot *s, cat_build *b, digest_sha256_ctx *md)
 {
     if (b->nrule_files)
         qsort(b->rule_files, b->nrule_files, sizeof(char *), str_cmp);
@@ -301,10 +266,8 @@ static int compile_rules(cat_snapshot *s, cat_build *b, EVP_MD_CTX *md)
         const char *rel = b->rule_files[i] + skip;
         while (*rel == '/')
             rel++;
-        if (md) {
-            EVP_DigestUpdate(md, rel, strlen(rel) + 1);
-            EVP_DigestUpdate(md, buf, len);
-        }
+        digest_sha256_add(md, rel, strlen(rel) + 1);
+        digest_sha256_add(md, buf, len);
         rules_chunk *ch = NULL;
         char *shown = NULL;
         if (s->shown_rules_dir && asprintf(&shown, "%s/%s", s->shown_rules_dir, rel) < 0)
@@ -380,8 +343,8 @@ static int build(cat_snapshot *s, const path_list *files, cpqd_errs *errs)
         return CPQD_ENOMEM;
     b.capcatalogs = files->n;
     s->catalogs = b.catalogs; /* the snapshot frees it, whatever happens below */
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    int rc = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) ? 0 : CPQD_ENOMEM;
+    digest_sha256_ctx *md = digest_sha256_new();
+    int rc = md ? 0 : CPQD_ENOMEM;
     for (size_t i = 0; rc != CPQD_ENOMEM && i < files->n; i++) {
         char *shown = NULL;
         if (s->shown_dir && asprintf(&shown, "%s%s", s->shown_dir, files->v[i] + rel) < 0)
@@ -410,13 +373,9 @@ static int build(cat_snapshot *s, const path_list *files, cpqd_errs *errs)
         int r = compile_rules(s, &b, md);
         rc = rc ? rc : r;
     }
-    if (md) {
-        unsigned char d[32];
-        unsigned int dl = 0;
-        EVP_DigestFinal_ex(md, d, &dl);
-        hex(d, 32, s->version);
-    }
-    EVP_MD_CTX_free(md);
+    if (md && digest_sha256_end_hex(md, s->version) != 0)
+        rc = CPQD_ENOMEM;
+    digest_sha256_free(md);
     for (size_t i = 0; i < b.nrule_files; i++)
         free(b.rule_files[i]);
     free(b.rule_files);
@@ -873,17 +832,22 @@ int cat_attr_value_check(const cat_attr *a, const char *v, size_t len, const cha
 static const struct cat_mode_row {
     const char *name;
     const char *const *keys; /* NULL-terminated */
+    bool metered;            /* sold in metered decimals (usage), else in whole units */
 } cat_modes[] = {
-    [CAT_MODE_GOODS] = {"goods", (const char *const[]){"lead_time_days", NULL}},
+    [CAT_MODE_GOODS] = {"goods", (const char *const[]){"lead_time_days", NULL}, false},
     [CAT_MODE_GOODS_WITH_SERVICE] = {"goods_with_service",
                                      (const char *const[]){"service_items", "acceptance_days",
-                                                           NULL}},
+                                                           NULL},
+                                     false},
     [CAT_MODE_SUBSCRIPTION] = {"subscription",
                                (const char *const[]){"billing_period", "term_months", "billing",
-                                                     "auto_renew", "bill_day", NULL}},
-    [CAT_MODE_USAGE] = {"usage", (const char *const[]){"billing_period", "metered_unit",
-                                                       "minimum_commitment", NULL}},
-    [CAT_MODE_MILESTONE] = {"milestone", (const char *const[]){"milestones", NULL}},
+                                                     "auto_renew", "bill_day", NULL},
+                               false},
+    [CAT_MODE_USAGE] = {"usage",
+                        (const char *const[]){"billing_period", "metered_unit",
+                                              "minimum_commitment", NULL},
+                        true},
+    [CAT_MODE_MILESTONE] = {"milestone", (const char *const[]){"milestones", NULL}, false},
 };
 
 #define CAT_NMODES (sizeof(cat_modes) / sizeof(cat_modes[0]))
@@ -933,6 +897,81 @@ bool cat_mode_accepts(cat_mode m, const char *key)
     return false;
 }
 
+/* ---- quantities ---- */
+
+cat_qty_rule cat_qty_default(cat_mode m)
+{
+    bool metered = (size_t)m < CAT_NMODES && cat_modes[m].metered;
+    return (cat_qty_rule){.min = money_from_int(metered ? 0 : 1),
+                          .max = money_from_int(CAT_QTY_MAX),
+                          .step = metered ? (money_dec){1, CAT_QTY_MAX_SCALE} : money_from_int(1)};
+}
+
+/* v at exactly CAT_QTY_MAX_SCALE places, if it has no more places than
+ * that (trailing zeros aside) and |v| <= CAT_QTY_MAX. */
+static bool qty_units(money_dec v, int64_t *out)
+{
+    money_dec n, w;
+    if (money_normalize(v, &n) != 0 || n.scale > CAT_QTY_MAX_SCALE ||
+        money_cmp(n, money_from_int(CAT_QTY_MAX)) > 0 ||
+        money_cmp(n, money_from_int(-CAT_QTY_MAX)) < 0 ||
+        money_rescale(n, CAT_QTY_MAX_SCALE, MONEY_DOWN, &w) != 0)
+        return false;
+    *out = w.coef;
+    return true;
+}
+
+bool cat_qty_fits(const cat_qty_rule *r, money_dec q)
+{
+    int64_t v, lo, hi, step;
+    if (!money_is_valid(q) || !qty_units(q, &v) || !qty_units(r->min, &lo) ||
+        !qty_units(r->max, &hi) || !qty_units(r->step, &step) || step <= 0)
+        return false;
+    return v >= lo && v <= hi && (v - lo) % step == 0;
+}
+
+const char *cat_qty_rule_text(const cat_qty_rule *r, char *buf, size_t cap)
+{
+    char lo[MONEY_FMT_MAX], hi[MONEY_FMT_MAX], st[MONEY_FMT_MAX];
+    money_dec a, b, c;
+    if (cap == 0)
+        return buf;
+    if (money_normalize(r->min, &a) || money_normalize(r->max, &b) ||
+        money_normalize(r->step, &c) || money_format(a, lo, sizeof(lo)) < 0 ||
+        money_format(b, hi, sizeof(hi)) < 0 || money_format(c, st, sizeof(st)) < 0) {
+        snprintf(buf, cap, "?");
+        return buf;
+    }
+    if (c.scale == 0 && c.coef == 1 && a.scale == 0)
+        snprintf(buf, cap, "whole numbers from %s to %s", lo, hi);
+    else if (c.coef == 1 && c.scale == CAT_QTY_MAX_SCALE && a.scale <= CAT_QTY_MAX_SCALE)
+        snprintf(buf, cap, "decimals with at most %d places from %s to %s", CAT_QTY_MAX_SCALE, lo,
+                 hi);
+    else
+        snprintf(buf, cap, "from %s in steps of %s to %s", lo, st, hi);
+    return buf;
+}
+
+int cat_qty_check(const cat_product *p, money_dec q, bool zero_ok, char *why, size_t cap)
+{
+    if (cat_qty_fits(&p->quantity, q) || (zero_ok && money_is_valid(q) && money_is_zero(q)))
+        return 0;
+    if (why && cap) {
+        char qt[MONEY_FMT_MAX], rule[160];
+        if (money_format(q, qt, sizeof(qt)) < 0)
+            snprintf(qt, sizeof(qt), "?");
+        snprintf(why, cap, "%s is not a quantity of %s: %s", qt, p->sku,
+                 cat_qty_rule_text(&p->quantity, rule, sizeof(rule)));
+    }
+    return CPQD_EINVAL;
+}
+
+bool cat_amount_ok(money_dec a)
+{
+    return money_is_valid(a) && money_cmp(a, money_from_int(CAT_AMOUNT_MAX)) <= 0 &&
+           money_cmp(a, money_from_int(-CAT_AMOUNT_MAX)) >= 0;
+}
+
 const char *cat_bounds_name(cat_bounds b)
 {
     return b == CAT_BOUNDS_BASE ? "base" : "unit";
@@ -967,6 +1006,33 @@ const char *cat_due_name(cat_due d)
 {
     static const char *const n[] = {"signing", "delivery", "acceptance", "end_of_month", "date"};
     return (unsigned)d < 5 ? n[d] : "?";
+}
+
+const char *cat_invoice_issue_name(cat_invoice_issue i)
+{
+    static const char *const n[] = {"manual", "on_bill_date", "on_due_date"};
+    return (unsigned)i < 3 ? n[i] : NULL;
+}
+
+static const char *account_of(const cat_account_ref *refs, size_t n, const char *key,
+                              const char *dflt)
+{
+    for (size_t i = 0; key && i < n; i++)
+        if (strcmp(refs[i].key, key) == 0)
+            return refs[i].account;
+    return dflt;
+}
+
+const char *cat_finance_revenue_account(const cat_finance *f, const char *category)
+{
+    return account_of(f->accounts.revenue_by_category, f->accounts.nrevenue_by_category, category,
+                      f->accounts.revenue);
+}
+
+const char *cat_finance_tax_account(const cat_finance *f, const char *tax_class)
+{
+    return account_of(f->accounts.tax_payable_by_class, f->accounts.ntax_payable_by_class,
+                      tax_class, f->accounts.tax_payable);
 }
 
 /* ---- the current snapshot ---- */

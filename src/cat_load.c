@@ -14,6 +14,7 @@
  * nothing here keeps a pointer into the node tree.
  */
 #include "cat_int.h"
+#include "cpqd/hash.h"
 
 #include <pcre2.h>
 #include <stdarg.h>
@@ -270,6 +271,11 @@ static int ld_money_node(ld *l, const yn *v, const char *key, int max_scale, con
                max_scale);
         return -1;
     }
+    if (!cat_amount_ok(*out)) {
+        ld_err(l, v, "amount '%.32s' is beyond the service's maximum amount %lld", v->str,
+               (long long)CAT_AMOUNT_MAX);
+        return -1;
+    }
     return 0;
 }
 
@@ -431,11 +437,13 @@ static const cat_tax_class *ld_tax_class(const cat_catalog *c, const char *id)
 
 static void ld_tax(ld *l, const yn *t)
 {
-    static const char *const keys[] = {"prices_include_tax", "rounding", "classes",
-                                       "default_class", NULL};
+    static const char *const keys[] = {"prices_include_tax", "rounding", "rounding_mode",
+                                       "classes", "default_class", NULL};
     cat_catalog *c = l->cat;
+    c->tax_mode = MONEY_HALF_EVEN;
     if (!ld_keys(l, t, "tax", keys))
         return;
+    ld_rounding(l, t, "rounding_mode", MONEY_HALF_EVEN, &c->tax_mode);
     if (ld_req(l, t, "prices_include_tax", "tax"))
         ld_bool(l, t, "prices_include_tax", false, &c->prices_include_tax);
     const char *r = NULL;
@@ -687,9 +695,7 @@ struct ld_cache {
 
 static size_t ix_hash(const char *s, size_t n)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    uint64_t h = hash_fnv1a64(s, n);
     return (size_t)(h ^ (h >> 31));
 }
 
@@ -1362,11 +1368,54 @@ static void ld_term_ref(ld *l, const yn *map, const char **out, cat_pos *pos)
         (nout) = n_;                                                          \
     } while (0)
 
+/* One bound of `quantity` (min, max or step) given in q: a decimal of
+ * at most CAT_QTY_MAX_SCALE places within 0..CAT_QTY_MAX (step: above
+ * 0). Keeps *out when absent. */
+static void ld_qty_bound(ld *l, const yn *q, const char *key, money_dec *out)
+{
+    bool has = false;
+    money_dec v, n;
+    if (ld_decimal(l, q, key, false, &has, &v) || !has)
+        return;
+    bool step = !strcmp(key, "step");
+    if (money_normalize(v, &n) != 0 || n.scale > CAT_QTY_MAX_SCALE || money_sign(n) < 0 ||
+        (step && money_sign(n) == 0) || money_cmp(n, money_from_int(CAT_QTY_MAX)) > 0) {
+        ld_err(l, yn_get(q, key),
+               "quantity '%s' must be a decimal %s %lld with at most %d decimal places, not "
+               "'%.32s'",
+               key, step ? "above 0 and at most" : "from 0 to", (long long)CAT_QTY_MAX,
+               CAT_QTY_MAX_SCALE, yn_get(q, key)->str);
+        return;
+    }
+    *out = n;
+}
+
+/* `quantity: {min, max, step}` (docs/catalog.md "Quantities"); absent
+ * keys take the mode's defaults, and a discrete product's min defaults to
+ * its step. */
+static void ld_quantity(ld *l, const yn *it, cat_product *p)
+{
+    static const char *const keys[] = {"min", "max", "step", NULL};
+    const yn *q = yn_get(it, "quantity");
+    cat_qty_rule *r = &p->quantity;
+    *r = cat_qty_default(p->delivery.mode);
+    if (!q || !ld_keys(l, q, "quantity", keys))
+        return;
+    r->set = true;
+    ld_qty_bound(l, q, "step", &r->step);
+    if (p->delivery.mode != CAT_MODE_USAGE)
+        r->min = r->step;
+    ld_qty_bound(l, q, "min", &r->min);
+    ld_qty_bound(l, q, "max", &r->max);
+    if (money_cmp(r->min, r->max) > 0)
+        ld_err(l, q, "quantity needs min <= max");
+}
+
 static int ld_product(ld *l, const yn *it, cat_product *p)
 {
-    static const char *const keys[] = {"sku", "name", "category", "uom", "tax_class",
-                                       "description", "sellable", "delivery", "attributes",
-                                       "groups", "constraints", "formula", NULL};
+    static const char *const keys[] = {
+        "sku",      "name",       "category", "uom",         "tax_class", "description", "sellable",
+        "delivery", "attributes", "groups",   "constraints", "formula",   "quantity",    NULL};
     if (!ld_keys(l, it, "product", keys))
         return -1;
     p->pos = ld_pos(l, it);
@@ -1387,6 +1436,7 @@ static int ld_product(ld *l, const yn *it, cat_product *p)
     const yn *d = ld_req(l, it, "delivery", "product");
     if (d)
         ld_delivery(l, d, &p->delivery);
+    ld_quantity(l, it, p);
     cat_prod_attr *pa;
     cat_group *g;
     cat_constraint *c;
@@ -1618,8 +1668,10 @@ static int ld_effect(ld *l, const yn *ef, cat_promotion *p)
         return -1;
     }
     int k = 0;
-    while (strcmp(keys[k], ef->keys[0]->str) != 0)
+    while (keys[k] && strcmp(keys[k], ef->keys[0]->str) != 0)
         k++;
+    if (!keys[k])
+        return -1; /* an unknown key: ld_keys reported it */
     p->effect = (cat_effect)k;
     if (p->effect == CAT_EFF_PERCENT_OFF)
         return ld_percent(l, ef, "percent_off", true, NULL, &p->effect_value);
@@ -1693,10 +1745,11 @@ static int ld_promotion(ld *l, const yn *it, cat_promotion *p)
 
 static int ld_formula(ld *l, const yn *it, cat_formula *f)
 {
-    static const char *const keys[] = {"id", "file", "skus", "categories", NULL};
+    static const char *const keys[] = {"id", "name", "file", "skus", "categories", NULL};
     if (!ld_keys(l, it, "formula", keys) || ld_id(l, it, "id", true, &f->id))
         return -1;
     f->pos = ld_pos(l, it);
+    ld_str(l, it, "name", false, &f->name);
     ld_str(l, it, "file", true, &f->file);
     ld_strlist(l, it, "skus", LIST_SKU, &f->skus, &f->nskus);
     ld_strlist(l, it, "categories", LIST_ID, &f->categories, &f->ncategories);
@@ -1897,6 +1950,19 @@ static void ld_check_sku(ld *l, cat_pos pos, const char *sku, const char *what)
         ld_err_pos(l, pos, "%s refers to unknown product '%s'", what, sku);
 }
 
+/* An option's quantities (fixed, or a range's bounds and default) are
+ * quantities of its product: a BOM never asks for half a spindle. */
+static void ld_option_qty_rule(ld *l, const cat_option *o)
+{
+    const money_dec q[] = {o->qty, o->qty_min, o->qty_max};
+    static const char *const what[] = {"quantity", "quantity range min", "quantity range max"};
+    for (size_t k = 0; k < (o->ranged ? 3u : 1u); k++) {
+        char why[256];
+        if (cat_qty_check(o->product, q[k], false, why, sizeof(why)) != 0)
+            ld_err_pos(l, o->pos, "option %s: %s %s", o->sku, what[k], why);
+    }
+}
+
 static void ld_resolve_options(ld *l, cat_product *p)
 {
     for (size_t g = 0; g < p->ngroups; g++) {
@@ -1905,6 +1971,8 @@ static void ld_resolve_options(ld *l, cat_product *p)
             o[i].product = ld_product_find(l, o[i].sku);
             if (!o[i].product)
                 ld_err_pos(l, o[i].pos, "option refers to unknown product '%s'", o[i].sku);
+            else
+                ld_option_qty_rule(l, &o[i]);
         }
     }
     for (size_t i = 0; i < p->delivery.nservice_items; i++)
@@ -2182,8 +2250,10 @@ static void ld_rule(ld *l, cat_pos pos, const char *rel)
 
 static bool has_category(const cat_catalog *c, const char *cat)
 {
+    /* a product whose category was missing or invalid is still listed
+     * (its error is reported), with no category */
     for (size_t i = 0; i < c->nproducts; i++)
-        if (strcmp(c->products[i].category, cat) == 0)
+        if (c->products[i].category && strcmp(c->products[i].category, cat) == 0)
             return true;
     return false;
 }
@@ -2318,6 +2388,168 @@ static int ld_index(ld *l)
     return 0;
 }
 
+/* ---- finance: issuer, invoicing policy, accounts (docs/catalog.md) ---- */
+
+/* Invoice and credit-note prefixes are A-Z and '-', start and end with a
+ * letter: the reference matcher (src/match.c) reads the letters of a
+ * number as its prefix and the digits as year and sequence. */
+static bool prefix_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 16 || s[0] == '-' || s[n - 1] == '-')
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!(s[i] >= 'A' && s[i] <= 'Z') && !(s[i] == '-' && s[i + 1] != '-'))
+            return false;
+    return true;
+}
+
+static void ld_prefix(ld *l, const yn *map, const char *key, const char *dflt, const char **out)
+{
+    if (ld_str(l, map, key, false, out) || !*out) {
+        *out = dflt;
+        return;
+    }
+    if (!prefix_ok(*out))
+        ld_err(l, yn_get(map, key),
+               "'%s' must be 1 to 16 letters A-Z, single '-' between them (INV-SH), not '%.32s'",
+               key, *out);
+}
+
+static void ld_issuer(ld *l, const yn *n, cat_issuer *is)
+{
+    static const char *const keys[] = {"id", "name", "tax_id", "address", "bank", "account",
+                                       "invoice_prefix", "credit_note_prefix", NULL};
+    if (!ld_keys(l, n, "finance issuer", keys))
+        return;
+    is->pos = ld_pos(l, n);
+    ld_id(l, n, "id", true, &is->id);
+    ld_str(l, n, "name", true, &is->name);
+    ld_str(l, n, "tax_id", false, &is->tax_id);
+    ld_str(l, n, "address", false, &is->address);
+    ld_str(l, n, "bank", false, &is->bank);
+    ld_str(l, n, "account", false, &is->bank_account);
+    ld_prefix(l, n, "invoice_prefix", "INV", &is->invoice_prefix);
+    ld_prefix(l, n, "credit_note_prefix", "CN", &is->credit_note_prefix);
+    const char *bad[] = {is->invoice_prefix, is->credit_note_prefix};
+    for (int i = 0; i < 2; i++)
+        if (strcmp(bad[i], "C") == 0 || strcmp(bad[i], "Q") == 0)
+            ld_err(l, n, "prefix '%s' is taken by contract (C-) or quote (Q-) numbers", bad[i]);
+    if (strcmp(is->invoice_prefix, is->credit_note_prefix) == 0)
+        ld_err(l, n, "invoice_prefix and credit_note_prefix must differ");
+}
+
+/* An account code: an id (letters, digits, '.', '-', '_'), quoted or not. */
+static int ld_account(ld *l, const yn *map, const char *key, bool req, const char **out)
+{
+    const yn *v = yn_get(map, key);
+    if (ld_str(l, map, key, req, out) || !*out)
+        return -1;
+    if (id_ok(*out, strlen(*out), false))
+        return 0;
+    ld_err(l, v, "invalid account code '%.64s' (letters, digits, '_', '.', '-'; at most 64)", *out);
+    return -1;
+}
+
+static void ld_account_map(ld *l, const yn *map, const char *key, const cat_account_ref **out,
+                           size_t *n)
+{
+    const yn *m = yn_get(map, key);
+    if (!m || !ld_is(l, m, YN_MAP, key))
+        return;
+    cat_account_ref *r = LD_ARRAY(l, m->n, cat_account_ref);
+    if (!r)
+        return;
+    size_t k = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        const yn *kn = m->keys[i];
+        if (!id_ok(kn->str, kn->len, false)) {
+            ld_err(l, kn, "invalid id '%.64s' in '%s'", kn->str, key);
+            continue;
+        }
+        r[k].key = ld_dup(l, kn);
+        r[k].pos = ld_pos(l, kn);
+        if (!ld_is(l, m->vals[i], YN_SCALAR, key) || !r[k].key)
+            continue;
+        r[k].account = ld_dup(l, m->vals[i]);
+        if (r[k].account && !id_ok(r[k].account, strlen(r[k].account), false)) {
+            ld_err(l, m->vals[i], "invalid account code '%.64s'", r[k].account);
+            continue;
+        }
+        k++;
+    }
+    *out = r;
+    *n = k;
+}
+
+static void ld_accounts(ld *l, const yn *n, cat_accounts *a)
+{
+    static const char *const keys[] = {"receivable", "bank", "customer_credit",
+                                       "contract_liability", "tax_payable", "revenue",
+                                       "write_off", "revenue_by_category",
+                                       "tax_payable_by_class", NULL};
+    if (!ld_keys(l, n, "finance accounts", keys))
+        return;
+    ld_account(l, n, "receivable", true, &a->receivable);
+    ld_account(l, n, "bank", true, &a->bank);
+    ld_account(l, n, "customer_credit", true, &a->customer_credit);
+    ld_account(l, n, "contract_liability", true, &a->contract_liability);
+    ld_account(l, n, "tax_payable", true, &a->tax_payable);
+    ld_account(l, n, "revenue", true, &a->revenue);
+    ld_account(l, n, "write_off", true, &a->write_off);
+    ld_account_map(l, n, "revenue_by_category", &a->revenue_by_category,
+                   &a->nrevenue_by_category);
+    ld_account_map(l, n, "tax_payable_by_class", &a->tax_payable_by_class,
+                   &a->ntax_payable_by_class);
+}
+
+static void ld_finance(ld *l, const yn *f)
+{
+    static const char *const keys[] = {"issuer", "invoices", "accounts", NULL};
+    static const char *const ikeys[] = {"issue", NULL};
+    if (!ld_keys(l, f, "finance", keys))
+        return;
+    cat_finance *fin = arena_calloc(l->a, 1, sizeof(*fin));
+    if (!fin) {
+        l->rc = CPQD_ENOMEM;
+        return;
+    }
+    fin->pos = ld_pos(l, f);
+    const yn *is = ld_req(l, f, "issuer", "finance");
+    if (is)
+        ld_issuer(l, is, &fin->issuer);
+    const yn *ac = ld_req(l, f, "accounts", "finance");
+    if (ac)
+        ld_accounts(l, ac, &fin->accounts);
+    const yn *inv = yn_get(f, "invoices");
+    const char *issue = NULL;
+    if (inv && ld_keys(l, inv, "finance invoices", ikeys) &&
+        !ld_str(l, inv, "issue", false, &issue) && issue) {
+        size_t i = 0;
+        while (cat_invoice_issue_name((cat_invoice_issue)i) &&
+               strcmp(cat_invoice_issue_name((cat_invoice_issue)i), issue) != 0)
+            i++;
+        if (cat_invoice_issue_name((cat_invoice_issue)i))
+            fin->issue = (cat_invoice_issue)i;
+        else
+            ld_err(l, yn_get(inv, "issue"),
+                   "invoices issue must be manual, on_bill_date or on_due_date, not '%.32s'",
+                   issue);
+    }
+    const cat_accounts *a = &fin->accounts;
+    for (size_t i = 0; i < a->nrevenue_by_category; i++)
+        if (!has_category(l->cat, a->revenue_by_category[i].key))
+            ld_err_pos(l, a->revenue_by_category[i].pos,
+                       "revenue_by_category: no product has category '%s'",
+                       a->revenue_by_category[i].key);
+    for (size_t i = 0; i < a->ntax_payable_by_class; i++)
+        if (!ld_tax_class(l->cat, a->tax_payable_by_class[i].key))
+            ld_err_pos(l, a->tax_payable_by_class[i].pos,
+                       "tax_payable_by_class: unknown tax class '%s'",
+                       a->tax_payable_by_class[i].key);
+    l->cat->finance = fin;
+}
+
 /* ---- one file ---- */
 
 static void ld_sections(ld *l, const yn *root)
@@ -2370,7 +2602,8 @@ int cat_load_file(cat_build *b, const char *file, const char *hash, const yn *ro
 {
     static const char *const keys[] = {"catalog", "attributes", "products", "price_books",
                                        "promotions", "formulas", "partners", "segments",
-                                       "payment_terms", "fx_rates", "approval_levels", NULL};
+                                       "payment_terms", "fx_rates", "approval_levels",
+                                       "finance", NULL};
     /* growing the array would move the catalogs that products and books
      * of earlier files already point to: the caller sizes it once */
     if (b->ncatalogs == b->capcatalogs)
@@ -2398,12 +2631,49 @@ int cat_load_file(cat_build *b, const char *file, const char *hash, const yn *ro
     ld_resolve_products(&l);
     ld_resolve_books(&l);
     ld_resolve_promotions(&l);
+    if (yn_get(root, "finance"))
+        ld_finance(&l, yn_get(root, "finance"));
 out:
     free(l.index);
     ld_cache_free(&l);
     if (c->id)
         b->ncatalogs++;
     return l.rc;
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Invoice numbers are gap-free per year and issuer id: catalogs naming the
+ * same issuer must number alike, and different issuers must not share a
+ * prefix (their numbers would collide). Returns 1 after reporting. */
+static int link_issuers(cat_build *b, const cat_catalog *c, const cat_catalog *d)
+{
+    if (!c->finance || !d->finance || !c->finance->issuer.id || !d->finance->issuer.id)
+        return 0;
+    const cat_issuer *x = &c->finance->issuer, *y = &d->finance->issuer;
+    const char *px[] = {x->invoice_prefix, x->credit_note_prefix};
+    const char *py[] = {y->invoice_prefix, y->credit_note_prefix};
+    if (strcmp(x->id, y->id) == 0) {
+        if (str_eq(px[0], py[0]) && str_eq(px[1], py[1]) && str_eq(x->name, y->name) &&
+            str_eq(x->tax_id, y->tax_id))
+            return 0;
+        errs_add(b->errs, CPQD_EINVAL, x->pos.file, x->pos.line, x->pos.col,
+                 "issuer '%s' differs from its definition in %s:%u (name, tax_id and prefixes "
+                 "must be the same)", x->id, y->pos.file, y->pos.line);
+        return 1;
+    }
+    for (int i = 0; i < 2; i++)
+        for (int k = 0; k < 2; k++)
+            if (str_eq(px[i], py[k])) {
+                errs_add(b->errs, CPQD_EINVAL, x->pos.file, x->pos.line, x->pos.col,
+                         "issuer '%s' uses prefix '%s' of issuer '%s' (%s:%u): numbers would "
+                         "collide", x->id, px[i], y->id, y->pos.file, y->pos.line);
+                return 1;
+            }
+    return 0;
 }
 
 /* Cross-catalog: SKUs unique everywhere, catalog ids unique. The caller
@@ -2425,6 +2695,10 @@ int cat_load_link(cat_build *b, const cat_product **sorted, size_t n)
                  "duplicate SKU '%s' (first defined at %s:%u)", p->sku, a->pos.file, a->pos.line);
         rc = CPQD_EINVAL;
     }
+    for (size_t i = 0; i < b->ncatalogs; i++)
+        for (size_t j = 0; j < i; j++)
+            if (link_issuers(b, &b->catalogs[i], &b->catalogs[j]))
+                rc = CPQD_EINVAL;
     for (size_t i = 0; i < b->ncatalogs; i++)
         for (size_t j = 0; j < i; j++)
             if (strcmp(b->catalogs[i].id, b->catalogs[j].id) == 0) {

@@ -25,13 +25,13 @@
 
 /* ---- small helpers ---- */
 
-static bool contract_partner_caller(const quote_ctx *c)
+static bool contract_partner_caller(const svc_ctx *c)
 {
-    return c->caller->role && !strcmp(c->caller->role, "partner");
+    return svc_is_partner(c->caller);
 }
 
 /* A partner sees only its own contracts; anything else does not exist. */
-bool contract_in_scope(const quote_ctx *c, const char *partner_id)
+bool contract_in_scope(const svc_ctx *c, const char *partner_id)
 {
     if (!contract_partner_caller(c))
         return true;
@@ -75,8 +75,24 @@ int contract_date_text(const char *s, date_days *d)
     return s && strlen(s) == 10 ? date_parse(s, 10, d) : CPQD_EINVAL;
 }
 
+int contract_date_bound(const svc_ctx *c, date_days signed_on, const char *field, date_days d,
+                        cpqd_errs *errs)
+{
+    date_days hi = c->today + CONTRACT_DAYS_AHEAD;
+    if (d >= signed_on && d <= hi)
+        return 0;
+    char dt[DATE_FMT_LEN], lo_t[DATE_FMT_LEN], hi_t[DATE_FMT_LEN];
+    date_format(d, dt);
+    date_format(signed_on, lo_t);
+    date_format(hi, hi_t);
+    errs_add(errs, CPQD_EINVAL, NULL, 0, 0,
+             "%s: %s is outside %s (the contract's signing) to %s (today + %d days)", field, dt,
+             lo_t, hi_t, CONTRACT_DAYS_AHEAD);
+    return CPQD_EINVAL;
+}
+
 /* as_of text or today. */
-static int as_of_of(const quote_ctx *c, const char *s, date_days *d, cpqd_errs *errs)
+static int as_of_of(const svc_ctx *c, const char *s, date_days *d, cpqd_errs *errs)
 {
     *d = c->today;
     if (s && contract_date_text(s, d) != 0)
@@ -177,7 +193,7 @@ int contract_row_item(const store_receivable *r, sched_item *it)
 }
 
 /* The standing of row r as of as_of, from its stored payments. */
-int contract_row_standing(quote_ctx *c, const store_receivable *r, date_days as_of,
+int contract_row_standing(svc_ctx *c, const store_receivable *r, date_days as_of,
                         sched_standing *sd)
 {
     sched_item it;
@@ -260,7 +276,7 @@ static int row_cmp(const void *pa, const void *pb)
 
 /* {"items": [...], "total"} of rows, sorted, with statuses as of as_of;
  * *lines (if wanted) gets [{"line","total"}] per contract line. */
-static int items_json(quote_ctx *c, store_receivable *rows, size_t n, const char *currency,
+static int items_json(svc_ctx *c, store_receivable *rows, size_t n, const char *currency,
                       date_days as_of, json_t **items, money_dec *total, json_t **lines)
 {
     int minor = 2, rc = money_currency_minor(currency, &minor);
@@ -326,7 +342,7 @@ static json_t *contract_head_json(const store_contract *k)
 }
 
 /* The whole contract: head, lines and items as of as_of. */
-int contract_json_of(quote_ctx *c, const store_contract *k, store_receivable *rows, size_t n,
+int contract_json_of(svc_ctx *c, const store_contract *k, store_receivable *rows, size_t n,
                          date_days as_of, json_t **out)
 {
     json_t *items = NULL, *lines = NULL;
@@ -347,7 +363,7 @@ int contract_json_of(quote_ctx *c, const store_contract *k, store_receivable *ro
 }
 
 /* Writes event type about contract k (ordered per contract). */
-int contract_emit(quote_ctx *c, const char *type, const char *kind, const char *rid,
+int contract_emit(svc_ctx *c, const char *type, const char *kind, const char *rid,
                          const char *contract_id, json_t *payload)
 {
     char key[96];
@@ -513,7 +529,7 @@ static int line_events(const accept_req *r, const char *id, sched_line *l, date_
 }
 
 /* Mode-specific inputs of line i from its product and price book. */
-static int line_mode_data(const quote_ctx *c, cbuild *b, size_t i, const cat_product *p, json_t *pl,
+static int line_mode_data(const svc_ctx *c, cbuild *b, size_t i, const cat_product *p, json_t *pl,
                           date_days priced_on, cpqd_errs *errs)
 {
     sched_line *l = &b->lines[i];
@@ -614,7 +630,7 @@ static int line_term(const accept_req *r, const line_who *who, const cat_product
 }
 
 /* Line i of the contract from priced line pl. */
-static int line_build(const quote_ctx *c, const accept_req *r, const line_who *who, cbuild *b,
+static int line_build(const svc_ctx *c, const accept_req *r, const line_who *who, cbuild *b,
                       json_t *pl, date_days priced_on, cpqd_errs *errs)
 {
     size_t i = b->n;
@@ -682,7 +698,7 @@ static int overrides_known(const accept_req *r, json_t *plines, cpqd_errs *errs)
     return rc;
 }
 
-int contract_cbuild_make(const quote_ctx *c, const accept_req *r, const store_quote *q, cbuild *b,
+int contract_cbuild_make(const svc_ctx *c, const accept_req *r, const store_quote *q, cbuild *b,
                        cpqd_errs *errs)
 {
     json_error_t je;
@@ -777,7 +793,7 @@ static int year_of(date_days d)
 }
 
 /* Fills the head of contract k from quote q and request r. */
-static int head_make(const quote_ctx *c, const accept_req *r, const store_quote *q,
+static int head_make(const svc_ctx *c, const accept_req *r, const store_quote *q,
                      const sched_schedule *s, store_contract *k)
 {
     memset(k, 0, sizeof(*k));
@@ -802,7 +818,7 @@ static int head_make(const quote_ctx *c, const accept_req *r, const store_quote 
 
 /* The schedule, the contract rows, the insert and the events, in the
  * open transaction; *out gets the reply. */
-static int accept_write(quote_ctx *c, const accept_req *r, const store_quote *q, quote_reply *out,
+static int accept_write(svc_ctx *c, const accept_req *r, const store_quote *q, svc_reply *out,
                         char **cid, cpqd_errs *errs)
 {
     cbuild b;
@@ -818,6 +834,13 @@ static int accept_write(quote_ctx *c, const accept_req *r, const store_quote *q,
                              .lines = b.lines,
                              .nlines = b.n};
         rc = sched_contract_build(&sc, &s, errs);
+    }
+    /* no stored total can fail a later sum (docs/auth.md "Limits") */
+    if (rc == 0 && !cat_amount_ok(s.total)) {
+        errs_add(errs, CPQD_ELIMIT, NULL, 0, 0,
+                 "the contract's total would be beyond the maximum amount %lld",
+                 (long long)CAT_AMOUNT_MAX);
+        rc = CPQD_ELIMIT;
     }
     if (rc == 0)
         rc = money_currency_minor(q->currency, &minor);
@@ -881,8 +904,37 @@ static int partner_overrides_refused(const accept_req *r, cpqd_errs *errs)
     return 0;
 }
 
-int contract_accept(quote_ctx *c, const char *quote_id, const char *body, size_t len,
-                    const char *idem_key, quote_reply *out, cpqd_errs *errs)
+/* The event dates the accept request gives (delivered_on, accepted_on,
+ * milestones) lie from signing to today + CONTRACT_DAYS_AHEAD, as those
+ * reported later do. */
+static int accept_dates_bounded(const svc_ctx *c, const accept_req *r, cpqd_errs *errs)
+{
+    static const char *const keys[] = {"delivered_on", "accepted_on"};
+    const char *k, *mk;
+    json_t *v, *mv;
+    char field[200];
+    date_days d;
+    json_object_foreach(r->lines, k, v)
+    {
+        for (size_t i = 0; i < 2; i++) {
+            snprintf(field, sizeof(field), "lines.%.64s.%s", k, keys[i]);
+            if (contract_date_text(json_string_value(json_object_get(v, keys[i])), &d) == 0 &&
+                contract_date_bound(c, r->signed_on, field, d, errs) != 0)
+                return CPQD_EINVAL;
+        }
+        json_object_foreach(json_object_get(v, "milestones"), mk, mv)
+        {
+            snprintf(field, sizeof(field), "lines.%.64s.milestones.%.64s", k, mk);
+            if (contract_date_text(json_string_value(mv), &d) == 0 &&
+                contract_date_bound(c, r->signed_on, field, d, errs) != 0)
+                return CPQD_EINVAL;
+        }
+    }
+    return 0;
+}
+
+int contract_accept(svc_ctx *c, const char *quote_id, const char *body, size_t len,
+                    const char *idem_key, svc_reply *out, cpqd_errs *errs)
 {
     char route[128], hash[65];
     accept_req r;
@@ -896,21 +948,27 @@ int contract_accept(quote_ctx *c, const char *quote_id, const char *body, size_t
     if (rc == 0 && contract_partner_caller(c))
         rc = partner_overrides_refused(&r, errs);
     if (rc == 0)
-        rc = quote_idem_open(c, route, idem_key, body, len, hash, out, errs);
+        rc = svc_idem_peek(c, route, idem_key, body, len, hash, out, errs);
+    if (rc == 0)
+        rc = svc_idem_open(c, route, idem_key, hash, out, errs);
     if (rc != 0) {
         json_decref(r.root);
         return rc == 1 ? 0 : rc;
     }
-    rc = quote_accept(c, quote_id, &q, errs);
+    /* after the replay of an Idempotency-Key: a retry days later still
+     * gets its stored reply */
+    rc = accept_dates_bounded(c, &r, errs);
+    if (rc == 0)
+        rc = quote_accept(c, quote_id, &q, errs);
     if (rc == 0)
         rc = accept_write(c, &r, &q, out, &cid, errs);
     if (rc == 0)
-        rc = quote_idem_record(c, route, idem_key, hash, out, cid);
+        rc = svc_idem_record(c, route, idem_key, hash, out, cid);
     if (rc == 0)
         rc = store_commit(c->st);
     if (rc) {
         store_rollback(c->st);
-        quote_reply_fini(out);
+        svc_reply_fini(out);
     }
     free(cid);
     store_quote_fini(&q);
@@ -919,7 +977,7 @@ int contract_accept(quote_ctx *c, const char *quote_id, const char *body, size_t
 }
 
 /* Contract id as the caller may see it, with its items. */
-int contract_load(quote_ctx *c, const char *id, store_contract *k, store_receivable **rows,
+int contract_load(svc_ctx *c, const char *id, store_contract *k, store_receivable **rows,
                          size_t *n, cpqd_errs *errs)
 {
     *rows = NULL;
@@ -936,7 +994,7 @@ int contract_load(quote_ctx *c, const char *id, store_contract *k, store_receiva
     return rc;
 }
 
-int contract_get(quote_ctx *c, const char *id, quote_reply *out, cpqd_errs *errs)
+int contract_get(svc_ctx *c, const char *id, svc_reply *out, cpqd_errs *errs)
 {
     store_contract k;
     store_receivable *rows;
@@ -954,7 +1012,7 @@ int contract_get(quote_ctx *c, const char *id, quote_reply *out, cpqd_errs *errs
     return rc;
 }
 
-int contract_receivables(quote_ctx *c, const char *id, const char *as_of_s, quote_reply *out,
+int contract_receivables(svc_ctx *c, const char *id, const char *as_of_s, svc_reply *out,
                          cpqd_errs *errs)
 {
     store_contract k;
@@ -1023,8 +1081,8 @@ static int pay_parse(const char *body, size_t len, pay_req *p, cpqd_errs *errs)
 
 /* The payment and the item after it, with statuses as of the later of
  * today and the payment date (a payment dated ahead counts at once). */
-static int pay_reply(quote_ctx *c, const store_payment *p, const char *rid, date_days paid_on,
-                     int created, quote_reply *out)
+static int pay_reply(svc_ctx *c, const store_payment *p, const char *rid, date_days paid_on,
+                     int created, svc_reply *out)
 {
     store_receivable r;
     sched_standing sd;
@@ -1082,8 +1140,8 @@ static int pay_check(const store_receivable *r, const pay_req *p, money_dec *new
 
 /* A payment id seen before on this item: the same payment again (200)
  * or a conflict. */
-static int pay_replay(quote_ctx *c, const char *rid, const pay_req *p, store_payment *old,
-                      quote_reply *out, cpqd_errs *errs)
+static int pay_replay(svc_ctx *c, const char *rid, const pay_req *p, store_payment *old,
+                      svc_reply *out, cpqd_errs *errs)
 {
     money_dec was;
     if (money_parse(old->amount, strlen(old->amount), &was) != 0 ||
@@ -1096,7 +1154,7 @@ static int pay_replay(quote_ctx *c, const char *rid, const pay_req *p, store_pay
 }
 
 /* receivable.paid: the item, fully paid, with its contract's fields. */
-static int emit_paid(quote_ctx *c, const char *rid, date_days as_of)
+static int emit_paid(svc_ctx *c, const char *rid, date_days as_of)
 {
     store_receivable r;
     sched_standing sd;
@@ -1112,7 +1170,23 @@ static int emit_paid(quote_ctx *c, const char *rid, date_days as_of)
     return rc;
 }
 
-static int pay_write(quote_ctx *c, const char *rid, const pay_req *p, quote_reply *out,
+/* A new payment's value date lies from the contract's signing to today
+ * + CONTRACT_DAYS_AHEAD (a replay keeps the date it was recorded with). */
+static int pay_date_check(const svc_ctx *c, const store_receivable *r, const pay_req *p,
+                          cpqd_errs *errs)
+{
+    store_contract k = {0};
+    date_days signed_on;
+    int rc = store_contract_get(c->st, r->contract_id, &k);
+    if (rc == 0)
+        rc = contract_date_text(k.signed_on, &signed_on) == 0 ? 0 : CPQD_EINTERNAL;
+    if (rc == 0)
+        rc = contract_date_bound(c, signed_on, "paid_on", p->paid_on, errs);
+    store_contract_fini(&k);
+    return rc;
+}
+
+static int pay_write(svc_ctx *c, const char *rid, const pay_req *p, svc_reply *out,
                      cpqd_errs *errs)
 {
     store_receivable r;
@@ -1134,6 +1208,8 @@ static int pay_write(quote_ctx *c, const char *rid, const pay_req *p, quote_repl
         return rc;
     }
     if (rc == CPQD_ENOTFOUND)
+        rc = pay_date_check(c, &r, p, errs);
+    if (rc == 0)
         rc = pay_check(&r, p, &new_paid, errs);
     char np_text[MONEY_FMT_MAX], amt[MONEY_FMT_MAX];
     if (rc == 0 && (money_format(new_paid, np_text, sizeof(np_text)) < 0 ||
@@ -1157,7 +1233,7 @@ static int pay_write(quote_ctx *c, const char *rid, const pay_req *p, quote_repl
     return rc;
 }
 
-int contract_pay(quote_ctx *c, const char *rid, const char *body, size_t len, quote_reply *out,
+int contract_pay(svc_ctx *c, const char *rid, const char *body, size_t len, svc_reply *out,
                  cpqd_errs *errs)
 {
     pay_req p;
@@ -1171,7 +1247,7 @@ int contract_pay(quote_ctx *c, const char *rid, const char *body, size_t len, qu
             store_rollback(c->st);
     }
     if (rc)
-        quote_reply_fini(out);
+        svc_reply_fini(out);
     json_decref(p.root);
     return rc;
 }
@@ -1198,7 +1274,7 @@ static int within_of(const char *s, int *days, cpqd_errs *errs)
 
 /* Whether row r is in state st as of as_of (due soon: due within days,
  * something outstanding, not overdue); *sd gets its standing. */
-static int row_in_state(quote_ctx *c, const store_receivable *r, due_state st, date_days as_of,
+static int row_in_state(svc_ctx *c, const store_receivable *r, due_state st, date_days as_of,
                         int days, sched_standing *sd, bool *yes)
 {
     *yes = false;
@@ -1216,8 +1292,8 @@ static int row_in_state(quote_ctx *c, const store_receivable *r, due_state st, d
 
 /* Calls fn for every item of the caller's (partner: its own) in state st
  * as of as_of. */
-static int due_each(quote_ctx *c, due_state st, date_days as_of, int days,
-                    int (*fn)(quote_ctx *c, const store_receivable *r, const sched_standing *sd,
+static int due_each(svc_ctx *c, due_state st, date_days as_of, int days,
+                    int (*fn)(svc_ctx *c, const store_receivable *r, const sched_standing *sd,
                               void *ctx),
                     void *ctx)
 {
@@ -1239,7 +1315,7 @@ static int due_each(quote_ctx *c, due_state st, date_days as_of, int days,
     return rc;
 }
 
-static int list_add(quote_ctx *c, const store_receivable *r, const sched_standing *sd, void *ctx)
+static int list_add(svc_ctx *c, const store_receivable *r, const sched_standing *sd, void *ctx)
 {
     (void)c;
     json_t *it = contract_item_json(r, sd);
@@ -1258,8 +1334,8 @@ static int state_of(const char *s, due_state *st, cpqd_errs *errs)
     return 0;
 }
 
-int contract_due_list(quote_ctx *c, const char *status, const char *as_of_s, const char *within,
-                      quote_reply *out, cpqd_errs *errs)
+int contract_due_list(svc_ctx *c, const char *status, const char *as_of_s, const char *within,
+                      svc_reply *out, cpqd_errs *errs)
 {
     due_state st;
     date_days as_of;
@@ -1287,72 +1363,275 @@ int contract_due_list(quote_ctx *c, const char *status, const char *as_of_s, con
     return rc;
 }
 
-typedef struct sweep_ctx {
-    const char *state; /* "overdue", "due_soon" */
-    size_t emitted;
-} sweep_ctx;
+/* ---- the sweep, one item at a time ---- */
 
-static int sweep_one(quote_ctx *c, const store_receivable *r, const sched_standing *sd, void *ctx)
+/* Whether item was failing before this run. */
+static bool was_failing(const sweep_run *w, const char *item)
 {
-    sweep_ctx *w = ctx;
+    for (size_t i = 0; i < w->nfailing; i++)
+        if (!strcmp(w->failing[i].item, item))
+            return true;
+    return false;
+}
+
+/* Records the failure (code, first message of why) of item and reports
+ * it: in the table, as an event when it starts failing, in the reply. */
+static int sweep_failed(svc_ctx *c, sweep_run *w, const char *item, const char *kind,
+                        const char *contract_id, const char *ref, int code, cpqd_errs *why)
+{
+    char msg[600] = "", as_of[DATE_FMT_LEN];
+    size_t len = 0;
+    for (size_t i = 0; i < errs_count(why) && len < sizeof(msg) - 1; i++) {
+        int k =
+            snprintf(msg + len, sizeof(msg) - len, "%s%s", i ? "; " : "", errs_get(why, i)->msg);
+        len += k > 0 ? (size_t)k : 0;
+    }
+    if (!*msg)
+        snprintf(msg, sizeof(msg), "%s",
+                 *store_last_error(c->st) ? store_last_error(c->st) : err_code_name(code));
+    store_sweep_failure f = {.item = (char *)item,
+                             .kind = (char *)kind,
+                             .contract_id = (char *)contract_id,
+                             .ref = (char *)ref,
+                             .code = (char *)err_code_name(code),
+                             .message = msg};
     bool first = false;
-    char type[40];
-    int rc = store_receivable_warn(c->st, r->id, w->state, &first);
-    if (rc || !first)
-        return rc;
-    json_t *it = contract_item_json(r, sd);
-    contract_item_context(it, r);
-    snprintf(type, sizeof(type), "receivable.%s", w->state);
-    rc = contract_emit(c, type, "receivable", r->id, r->contract_id, it);
-    w->emitted += rc == 0;
+    date_format(w->as_of, as_of);
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "item", item, "kind", kind, "contract_id",
+                          contract_id, "ref", ref, "code", f.code, "message", msg);
+    int rc = o ? store_sweep_failure_add(c->st, &f, &first) : CPQD_ENOMEM;
+    if (rc == 0 && first) {
+        json_t *ev = json_deep_copy(o);
+        json_object_set_new(ev, "as_of", json_string(as_of));
+        rc = contract_emit(c, "sweep.item_failed", "contract", contract_id, contract_id, ev);
+    }
+    if (rc == 0)
+        rc = json_array_append(w->failed, o) == 0 ? 0 : CPQD_ENOMEM;
+    json_decref(o);
     return rc;
 }
 
-int contract_sweep(quote_ctx *c, const char *body, size_t len, quote_reply *out, cpqd_errs *errs)
+/* The outcome rc of item "<kind>:<key>" (why: its errors): an earlier
+ * failure resolved, or this one recorded; CPQD_EIO and CPQD_ENOMEM
+ * passed on. */
+static int sweep_outcome(svc_ctx *c, sweep_run *w, const char *kind, const char *contract_id,
+                         const char *key, const char *ref, int rc, cpqd_errs *why)
+{
+    char item[256];
+    snprintf(item, sizeof(item), "%s:%s", kind, key);
+    if (rc == 0)
+        return was_failing(w, item) ? store_sweep_failure_resolve(c->st, item) : 0;
+    if (rc == CPQD_EIO || rc == CPQD_ENOMEM)
+        return rc;
+    return sweep_failed(c, w, item, kind, contract_id, ref, rc, why);
+}
+
+int contract_sweep_item(svc_ctx *c, sweep_run *w, const char *kind, const char *contract_id,
+                        const char *key, const char *ref,
+                        int (*fn)(svc_ctx *c, void *arg, cpqd_errs *errs), void *arg, bool *done)
+{
+    cpqd_errs *why = errs_new();
+    if (!why)
+        return CPQD_ENOMEM;
+    int rc = store_scope_begin(c->st);
+    if (rc == 0)
+        rc = store_scope_end(c->st, fn(c, arg, why));
+    if (done)
+        *done = rc == 0;
+    rc = sweep_outcome(c, w, kind, contract_id, key, ref, rc, why);
+    errs_free(why);
+    return rc;
+}
+
+typedef struct sweep_warn {
+    const store_receivable *r;
+    const sched_standing *sd;
+    const char *state; /* "overdue", "due_soon" */
+    size_t *emitted;
+} sweep_warn;
+
+/* Writes the warning of an item in its state, once per item and state. */
+static int warn_write(svc_ctx *c, void *arg, cpqd_errs *errs)
+{
+    sweep_warn *x = arg;
+    bool first = false;
+    char type[40];
+    (void)errs;
+    int rc = store_receivable_warn(c->st, x->r->id, x->state, &first);
+    if (rc || !first)
+        return rc;
+    json_t *it = contract_item_json(x->r, x->sd);
+    contract_item_context(it, x->r);
+    snprintf(type, sizeof(type), "receivable.%s", x->state);
+    rc = contract_emit(c, type, "receivable", x->r->id, x->r->contract_id, it);
+    *x->emitted += rc == 0;
+    return rc;
+}
+
+/* Warns about every item in state st as of as_of (all partners). Each
+ * is an item of the sweep: its standing is computed (a receivable that
+ * cannot be read fails alone), and only one in that state writes, in a
+ * scope of its own. */
+static int warn_due(svc_ctx *c, sweep_run *w, due_state st, int days, size_t *emitted)
+{
+    const char *state = st == DUE_OVERDUE ? "overdue" : "due_soon";
+    char until[DATE_FMT_LEN], key[96];
+    store_receivable *rows = NULL;
+    size_t n = 0;
+    date_format(st == DUE_OVERDUE ? w->as_of - 1 : w->as_of + days, until);
+    int rc = store_receivables_due_until(c->st, until, NULL, &rows, &n);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const store_receivable *r = &rows[i];
+        sched_standing sd;
+        bool yes = false;
+        snprintf(key, sizeof(key), "%s:%s", r->id, state);
+        int r0 = row_in_state(c, r, st, w->as_of, days, &sd, &yes);
+        if (r0 == 0 && yes) {
+            sweep_warn x = {r, &sd, state, emitted};
+            rc = contract_sweep_item(c, w, "warning", r->contract_id, key, r->id, warn_write, &x,
+                                     NULL);
+            continue;
+        }
+        cpqd_errs *why = r0 ? errs_new() : NULL;
+        if (why)
+            errs_add(why, r0, NULL, 0, 0,
+                     "receivable '%.64s': its standing cannot be computed "
+                     "from the stored item and its payments",
+                     r->id);
+        rc = r0 && !why ? CPQD_ENOMEM
+                        : sweep_outcome(c, w, "warning", r->contract_id, key, r->id, r0, why);
+        errs_free(why);
+    }
+    contract_rows_free(rows, n);
+    return rc;
+}
+
+static void sweep_run_fini(sweep_run *w)
+{
+    for (size_t i = 0; i < w->nfailing; i++)
+        store_sweep_failure_fini(&w->failing[i]);
+    free(w->failing);
+    json_decref(w->failed);
+}
+
+/* {"as_of", "within"} (both optional; an empty body is {}) into *as_of
+ * and *days, left unchanged when absent. */
+static int sweep_parse(const char *body, size_t len, date_days *as_of, int *days,
+                       cpqd_errs *errs)
 {
     static const char *const keys[] = {"as_of", "within", NULL};
-    date_days as_of = c->today;
-    int days = CONTRACT_WITHIN_DEFAULT;
     json_t *root = len ? contract_parse_object(body, len, errs) : json_object();
-    memset(out, 0, sizeof(*out));
     if (!root)
         return CPQD_EINVAL;
     int rc = contract_only_keys(root, keys, "", errs);
     if (rc == 0)
-        rc = contract_date_member(root, "as_of", "", &as_of, errs);
-    json_t *w = json_object_get(root, "within");
-    if (rc == 0 && w &&
-        (!json_is_integer(w) || json_integer_value(w) < 0 ||
-         json_integer_value(w) > CONTRACT_WITHIN_MAX))
+        rc = contract_date_member(root, "as_of", "", as_of, errs);
+    json_t *wi = json_object_get(root, "within");
+    if (rc == 0 && wi &&
+        (!json_is_integer(wi) || json_integer_value(wi) < 0 ||
+         json_integer_value(wi) > CONTRACT_WITHIN_MAX))
         rc = contract_bad(errs, "within: days, an integer from 0 to 366");
-    if (w && rc == 0)
-        days = (int)json_integer_value(w);
+    if (wi && rc == 0)
+        *days = (int)json_integer_value(wi);
     json_decref(root);
+    return rc;
+}
+
+int contract_sweep(svc_ctx *c, const char *body, size_t len, svc_reply *out, cpqd_errs *errs)
+{
+    sweep_run w = {.as_of = c->today};
+    int days = CONTRACT_WITHIN_DEFAULT;
+    memset(out, 0, sizeof(*out));
+    int rc = sweep_parse(body, len, &w.as_of, &days, errs);
     if (rc || (rc = store_begin(c->st)))
         return rc;
-    sweep_ctx ov = {"overdue", 0}, soon = {"due_soon", 0};
-    size_t closed = 0, renewed = 0;
+    size_t closed = 0, renewed = 0, overdue = 0, soon = 0;
+    if (!(w.failed = json_array()))
+        rc = CPQD_ENOMEM;
+    if (rc == 0)
+        rc = store_sweep_failures_list(c->st, "failing", 0, &w.failing, &w.nfailing);
     /* usage periods that ended are closed and terms that ended renewed
-     * first, so that their items can be warned about in the same sweep */
-    rc = contract_usage_close_due(c, as_of, &closed, errs);
+     * first, so that their items can be warned about in the same sweep;
+     * each period, line and warning is an item of its own: one that
+     * fails is recorded and the others go on */
     if (rc == 0)
-        rc = contract_renew_due(c, as_of, &renewed, errs);
+        rc = contract_usage_close_due(c, &w, &closed);
     if (rc == 0)
-        rc = due_each(c, DUE_OVERDUE, as_of, days, sweep_one, &ov);
+        rc = contract_renew_due(c, &w, &renewed);
     if (rc == 0)
-        rc = due_each(c, DUE_SOON, as_of, days, sweep_one, &soon);
+        rc = warn_due(c, &w, DUE_OVERDUE, days, &overdue);
+    if (rc == 0)
+        rc = warn_due(c, &w, DUE_SOON, days, &soon);
     if (rc == 0)
         rc = store_commit(c->st);
     if (rc) {
         store_rollback(c->st);
+        errs_add(errs, rc, NULL, 0, 0, "sweep: %s", store_last_error(c->st));
+        sweep_run_fini(&w);
         return rc;
     }
     char d[DATE_FMT_LEN];
-    date_format(as_of, d);
-    out->body =
-        contract_dump(json_pack("{s:s,s:i,s:{s:I,s:I},s:I,s:I}", "as_of", d, "within", days,
-                                "emitted", "overdue", (json_int_t)ov.emitted, "due_soon",
-                                (json_int_t)soon.emitted, "closed_periods", (json_int_t)closed,
-                                "renewed_terms", (json_int_t)renewed));
+    date_format(w.as_of, d);
+    out->body = contract_dump(
+        json_pack("{s:s,s:i,s:{s:I,s:I},s:I,s:I,s:I,s:O}", "as_of", d, "within", days, "emitted",
+                  "overdue", (json_int_t)overdue, "due_soon", (json_int_t)soon, "closed_periods",
+                  (json_int_t)closed, "renewed_terms", (json_int_t)renewed, "failed",
+                  (json_int_t)json_array_size(w.failed), "failures", w.failed));
+    sweep_run_fini(&w);
     return out->body ? 0 : CPQD_ENOMEM;
+}
+
+/* GET /v1/receivables/sweep/failures */
+int contract_sweep_failures(svc_ctx *c, const char *status, const char *limit, svc_reply *out,
+                            cpqd_errs *errs)
+{
+    store_sweep_failure *v = NULL;
+    size_t n = 0;
+    long lim = 100;
+    char *end = NULL;
+    memset(out, 0, sizeof(*out));
+    if (limit &&
+        ((lim = strtol(limit, &end, 10)) < 1 || lim > STORE_PER_PAGE_MAX || *end || end == limit))
+        return contract_bad(errs, "limit: an integer from 1 to 500");
+    if (status && strcmp(status, "failing") && strcmp(status, "resolved"))
+        return contract_bad(errs, "status: failing or resolved");
+    int rc = store_sweep_failures_list(c->st, status, (size_t)lim, &v, &n);
+    json_t *items = json_array();
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const store_sweep_failure *f = &v[i];
+        json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:o}", "item", f->item, "kind",
+                              f->kind, "contract_id", f->contract_id, "ref", f->ref, "code",
+                              f->code, "message", f->message, "first_failed_at", f->first_failed_at,
+                              "last_failed_at", f->last_failed_at, "failures",
+                              (json_int_t)f->failures, "resolved_at", jstr_or_null(f->resolved_at));
+        rc = o && json_array_append_new(items, o) == 0 ? 0 : CPQD_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        store_sweep_failure_fini(&v[i]);
+    free(v);
+    if (rc == 0 && items)
+        out->body = contract_dump(
+            json_pack("{s:I,s:O}", "count", (json_int_t)json_array_size(items), "items", items));
+    json_decref(items);
+    return rc ? rc : out->body ? 0 : CPQD_ENOMEM;
+}
+
+int contract_body_check(const char *what, const char *body, size_t len, cpqd_errs *errs)
+{
+    date_days d = 0;
+    int days = 0, rc;
+    if (!strcmp(what, "accept")) {
+        accept_req r;
+        rc = contract_accept_parse(body, len, &r, errs);
+        json_decref(r.root);
+    } else if (!strcmp(what, "pay")) {
+        pay_req p;
+        rc = pay_parse(body, len, &p, errs);
+        json_decref(p.root);
+    } else if (!strcmp(what, "sweep")) {
+        rc = sweep_parse(body, len, &d, &days, errs);
+    } else if ((rc = contract_after_body_check(what, body, len, errs)) == CPQD_ENOTFOUND) {
+        rc = contract_term_body_check(what, body, len, errs);
+    }
+    return rc;
 }

@@ -65,7 +65,7 @@ static json_t *line_overrides(accept_req *r, const char *id)
 
 /* Adds the dates reported since signing to the stored accept request, so
  * that rebuilding gives every known date. */
-static int merge_events(quote_ctx *c, contract_after *a)
+static int merge_events(svc_ctx *c, contract_after *a)
 {
     store_line_event *ev = NULL;
     size_t n = 0;
@@ -96,7 +96,7 @@ static int merge_events(quote_ctx *c, contract_after *a)
 
 /* Loads contract id (as the caller may see it) and rebuilds its lines,
  * in the caller's open transaction. */
-int contract_after_open(quote_ctx *c, const char *id, contract_after *a, cpqd_errs *errs)
+int contract_after_open(svc_ctx *c, const char *id, contract_after *a, cpqd_errs *errs)
 {
     memset(a, 0, sizeof(*a));
     int rc = contract_load(c, id, &a->k, &a->rows, &a->n, errs);
@@ -154,7 +154,21 @@ store_receivable *contract_row_of(contract_after *a, const sched_item *it)
     return NULL;
 }
 
-int contract_reload_rows(quote_ctx *c, contract_after *a)
+const cat_product *contract_line_product(const svc_ctx *c, const contract_after *a, size_t li)
+{
+    size_t i;
+    json_t *pl;
+    json_array_foreach(json_object_get(a->b.priced, "lines"), i, pl)
+    {
+        const char *id = json_string_value(json_object_get(pl, "id"));
+        const char *sku = json_string_value(json_object_get(pl, "sku"));
+        if (id && sku && li < a->b.n && !strcmp(id, a->b.ids[li]))
+            return cat_snapshot_product(c->snap, sku, strlen(sku));
+    }
+    return NULL;
+}
+
+int contract_reload_rows(svc_ctx *c, contract_after *a)
 {
     contract_rows_free(a->rows, a->n);
     a->rows = NULL;
@@ -163,7 +177,7 @@ int contract_reload_rows(quote_ctx *c, contract_after *a)
 }
 
 /* [items of line li] as of today, with their contract's fields. */
-json_t *contract_line_items_json(quote_ctx *c, contract_after *a, size_t li, int seq)
+json_t *contract_line_items_json(svc_ctx *c, contract_after *a, size_t li, int seq)
 {
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < a->n; i++) {
@@ -181,7 +195,7 @@ json_t *contract_line_items_json(quote_ctx *c, contract_after *a, size_t li, int
 }
 
 /* The reply: the contract as GET shows it. */
-int contract_reply(quote_ctx *c, contract_after *a, int created, quote_reply *out)
+int contract_reply(svc_ctx *c, contract_after *a, int created, svc_reply *out)
 {
     json_t *o = NULL;
     int rc = contract_reload_rows(c, a);
@@ -191,23 +205,6 @@ int contract_reply(quote_ctx *c, contract_after *a, int created, quote_reply *ou
         out->created = created;
         rc = (out->body = contract_dump(o)) ? 0 : CPQD_ENOMEM;
     }
-    return rc;
-}
-
-/* Runs fn in one transaction; on failure nothing stays and out is empty. */
-int contract_in_tx(quote_ctx *c, int (*fn)(quote_ctx *, void *, quote_reply *, cpqd_errs *),
-                 void *ctx, quote_reply *out, cpqd_errs *errs)
-{
-    int rc = store_begin(c->st);
-    if (rc == 0) {
-        rc = fn(c, ctx, out, errs);
-        if (rc == 0)
-            rc = store_commit(c->st);
-        if (rc)
-            store_rollback(c->st);
-    }
-    if (rc)
-        quote_reply_fini(out);
     return rc;
 }
 
@@ -302,7 +299,7 @@ static int event_slot(contract_after *a, const event_req *e, size_t li, size_t m
 
 /* Writes the recomputed items of line li: due dates by key. Amounts
  * must be those stored (else the catalog changed how the line splits). */
-static int write_dates(quote_ctx *c, contract_after *a, const sched_list *list, cpqd_errs *errs)
+static int write_dates(svc_ctx *c, contract_after *a, const sched_list *list, cpqd_errs *errs)
 {
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < list->n; i++) {
@@ -326,7 +323,7 @@ static int write_dates(quote_ctx *c, contract_after *a, const sched_list *list, 
     return rc;
 }
 
-static int event_emit(quote_ctx *c, contract_after *a, const event_req *e, size_t li)
+static int event_emit(svc_ctx *c, contract_after *a, const event_req *e, size_t li)
 {
     json_t *items = contract_line_items_json(c, a, li, -1);
     if (!items)
@@ -340,7 +337,7 @@ static int event_emit(quote_ctx *c, contract_after *a, const event_req *e, size_
              : CPQD_ENOMEM;
 }
 
-static int event_record(quote_ctx *c, contract_after *a, const event_req *e, size_t li)
+static int event_record(svc_ctx *c, contract_after *a, const event_req *e, size_t li)
 {
     store_line_event ev = {.contract_id = a->k.id,
                            .line_no = (int)li,
@@ -355,7 +352,7 @@ static int event_record(quote_ctx *c, contract_after *a, const event_req *e, siz
     return rc == 0 && !first ? CPQD_ECONFLICT : rc;
 }
 
-static int event_run(quote_ctx *c, void *ctx, quote_reply *out, cpqd_errs *errs)
+static int event_run(svc_ctx *c, void *ctx, svc_reply *out, cpqd_errs *errs)
 {
     event_req *e = ctx;
     contract_after a;
@@ -367,13 +364,10 @@ static int event_run(quote_ctx *c, void *ctx, quote_reply *out, cpqd_errs *errs)
         rc = e->milestone ? milestone_line(&a, e, &li, &mi, errs) : contract_line_find(&a, e->line, &li, errs);
     if (rc == 0)
         rc = event_slot(&a, e, li, mi, &slot, errs);
-    if (rc == 0 && e->on < a.r.signed_on) {
-        char d[DATE_FMT_LEN];
-        date_format(a.r.signed_on, d);
-        errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "on: %s is before the signing date %s", e->on_text,
-                 d);
-        rc = CPQD_EINVAL;
-    }
+    /* a new date lies from signing to today + CONTRACT_DAYS_AHEAD; one
+     * already recorded is a replay or a conflict whatever today is */
+    if (rc == 0 && *slot == SCHED_NO_DATE)
+        rc = contract_date_bound(c, a.r.signed_on, "on", e->on, errs);
     if (rc == 0 && *slot != SCHED_NO_DATE) {
         /* one date per event: the same again is a replay, another is a
          * conflict (correcting a date is not an API operation) */
@@ -409,26 +403,26 @@ static int event_run(quote_ctx *c, void *ctx, quote_reply *out, cpqd_errs *errs)
     return rc;
 }
 
-static int event_do(quote_ctx *c, event_req *e, const char *body, size_t len, quote_reply *out,
+static int event_do(svc_ctx *c, event_req *e, const char *body, size_t len, svc_reply *out,
                     cpqd_errs *errs)
 {
     memset(out, 0, sizeof(*out));
     int rc = event_parse(body, len, e->milestone != NULL, e, errs);
     if (rc == 0)
-        rc = contract_in_tx(c, event_run, e, out, errs);
+        rc = svc_tx(c, event_run, e, out, errs);
     json_decref(e->root);
     return rc;
 }
 
-int contract_line_event(quote_ctx *c, const char *id, const char *line, const char *event,
-                        const char *body, size_t len, quote_reply *out, cpqd_errs *errs)
+int contract_line_event(svc_ctx *c, const char *id, const char *line, const char *event,
+                        const char *body, size_t len, svc_reply *out, cpqd_errs *errs)
 {
     event_req e = {.contract_id = id, .line = line, .event = event};
     return event_do(c, &e, body, len, out, errs);
 }
 
-int contract_milestone_accept(quote_ctx *c, const char *id, const char *milestone,
-                              const char *body, size_t len, quote_reply *out, cpqd_errs *errs)
+int contract_milestone_accept(svc_ctx *c, const char *id, const char *milestone,
+                              const char *body, size_t len, svc_reply *out, cpqd_errs *errs)
 {
     event_req e = {.contract_id = id, .event = "milestone", .milestone = milestone};
     return event_do(c, &e, body, len, out, errs);
@@ -587,7 +581,93 @@ static int usage_replay(const contract_after *a, const usage_req *u, const store
     return 0;
 }
 
-static int usage_run(quote_ctx *c, void *ctx, quote_reply *out, cpqd_errs *errs)
+static int usage_total(svc_ctx *c, const contract_after *a, size_t li, int seq, money_dec *qty,
+                       size_t *nrec, cpqd_errs *errs);
+
+/* A record's quantity is one of its line's product (docs/catalog.md
+ * "Quantities": metered decimals by default, up to CAT_QTY_MAX). */
+static int usage_qty_check(const svc_ctx *c, const contract_after *a, size_t li,
+                           const usage_req *u, cpqd_errs *errs)
+{
+    const cat_product *p = contract_line_product(c, a, li);
+    cat_qty_rule dflt = cat_qty_default(CAT_MODE_USAGE);
+    char why[256], rule[160];
+    if (p ? cat_qty_check(p, u->quantity, false, why, sizeof(why)) == 0
+          : cat_qty_fits(&dflt, u->quantity))
+        return 0;
+    if (!p)
+        snprintf(why, sizeof(why), "%s is not a metered quantity: %s", u->quantity_text,
+                 cat_qty_rule_text(&dflt, rule, sizeof(rule)));
+    errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "quantity (line %.64s): %s", a->b.ids[li], why);
+    return CPQD_EINVAL;
+}
+
+/* A new record keeps what its period will bill within the service's
+ * bounds, so that closing it (by hand or by the sweep) cannot fail
+ * later: the period's records add up to at most CAT_QTY_MAX, and the
+ * period closed with them now prices (tiers, minimum, tax) to an amount,
+ * and the contract to a total, within CAT_AMOUNT_MAX. */
+static int usage_fits(svc_ctx *c, contract_after *a, size_t li, int seq, const usage_req *u,
+                      const char *from, const char *to, cpqd_errs *errs)
+{
+    money_dec sum, amount = {0, 0}, total;
+    size_t nrec;
+    char q[MONEY_FMT_MAX] = "?", am[MONEY_FMT_MAX] = "?";
+    const char *line = a->b.ids[li];
+    int rc = usage_total(c, a, li, seq, &sum, &nrec, errs);
+    if (rc == 0 && money_add(sum, u->quantity, &sum) != 0)
+        sum = money_from_int(INT64_MAX);
+    if (rc)
+        return rc;
+    money_format(sum, q, sizeof(q));
+    if (money_cmp(sum, money_from_int(CAT_QTY_MAX)) > 0) {
+        errs_add(errs, CPQD_ELIMIT, NULL, 0, 0,
+                 "quantity (line %.64s): the records of period %s..%s would add up to %s, over "
+                 "the maximum %lld of a period",
+                 line, from, to, q, (long long)CAT_QTY_MAX);
+        return CPQD_ELIMIT;
+    }
+    cpqd_errs *why = errs_new();
+    if (!why)
+        return CPQD_ENOMEM;
+    rc = sched_usage_amount(&a->sc, li, sum, &amount, why);
+    const char *reason = rc && errs_count(why) ? errs_get(why, 0)->msg : "overflow";
+    if (rc == 0) {
+        money_format(amount, am, sizeof(am));
+        if (money_parse(a->k.total, strlen(a->k.total), &total) != 0 ||
+            money_add(total, amount, &total) != 0 || !cat_amount_ok(amount) ||
+            !cat_amount_ok(total))
+            rc = CPQD_ERANGE, reason = NULL;
+    }
+    if (rc == CPQD_ENOMEM) {
+        errs_free(why);
+        return rc;
+    }
+    if (rc && reason)
+        errs_add(errs, CPQD_ELIMIT, NULL, 0, 0,
+                 "quantity (line %.64s): period %s..%s with %s cannot be billed: %s", line, from,
+                 to, q, reason);
+    else if (rc)
+        errs_add(errs, CPQD_ELIMIT, NULL, 0, 0,
+                 "quantity (line %.64s): period %s..%s with %s would bill %s, beyond the "
+                 "maximum amount %lld (of an item and of the contract's total)",
+                 line, from, to, q, am, (long long)CAT_AMOUNT_MAX);
+    errs_free(why);
+    return rc ? CPQD_ELIMIT : 0;
+}
+
+/* What a new record (not a replay) must meet: a date within sense, and
+ * a period that stays billable. */
+static int usage_new_ok(svc_ctx *c, contract_after *a, size_t li, int seq, const usage_req *u,
+                        const char *from, const char *to, cpqd_errs *errs)
+{
+    int rc = u->recorded_on_text
+                 ? contract_date_bound(c, a->r.signed_on, "recorded_on", u->recorded_on, errs)
+                 : 0;
+    return rc ? rc : usage_fits(c, a, li, seq, u, from, to, errs);
+}
+
+static int usage_run(svc_ctx *c, void *ctx, svc_reply *out, cpqd_errs *errs)
 {
     usage_req *u = ctx;
     contract_after a;
@@ -602,6 +682,8 @@ static int usage_run(quote_ctx *c, void *ctx, quote_reply *out, cpqd_errs *errs)
         rc = contract_wrong_mode(&a, li, "metered usage", errs);
     if (rc == 0)
         rc = period_seq(&a.b.lines[li], u->period, &seq, errs);
+    if (rc == 0)
+        rc = usage_qty_check(c, &a, li, u, errs);
     if (rc == 0) {
         int months = period_months(a.b.lines[li].period);
         date_format(sched_period_start(a.b.lines[li].start_on, months, seq), from);
@@ -621,7 +703,7 @@ static int usage_run(quote_ctx *c, void *ctx, quote_reply *out, cpqd_errs *errs)
                      "line '%.64s': period %s..%s is closed: usage for it is refused", u->line,
                      from, to);
             rc = CPQD_ECONFLICT;
-        } else {
+        } else if ((rc = usage_new_ok(c, &a, li, seq, u, from, to, errs)) == 0) {
             old = (store_usage){.contract_id = a.k.id,
                                 .client_id = (char *)u->id,
                                 .line_no = (int)li,
@@ -657,14 +739,14 @@ static int usage_run(quote_ctx *c, void *ctx, quote_reply *out, cpqd_errs *errs)
     return rc;
 }
 
-int contract_usage_record(quote_ctx *c, const char *id, const char *body, size_t len,
-                          quote_reply *out, cpqd_errs *errs)
+int contract_usage_record(svc_ctx *c, const char *id, const char *body, size_t len,
+                          svc_reply *out, cpqd_errs *errs)
 {
     usage_req u = {.contract_id = id};
     memset(out, 0, sizeof(*out));
     int rc = usage_parse(body, len, &u, errs);
     if (rc == 0)
-        rc = contract_in_tx(c, usage_run, &u, out, errs);
+        rc = svc_tx(c, usage_run, &u, out, errs);
     json_decref(u.root);
     return rc;
 }
@@ -672,8 +754,8 @@ int contract_usage_record(quote_ctx *c, const char *id, const char *body, size_t
 /* ---- closing a usage period ---- */
 
 /* The metered total of period seq of line li: the sum of its records. */
-static int usage_total(quote_ctx *c, const contract_after *a, size_t li, int seq, money_dec *qty,
-                       size_t *nrec)
+static int usage_total(svc_ctx *c, const contract_after *a, size_t li, int seq, money_dec *qty,
+                       size_t *nrec, cpqd_errs *errs)
 {
     store_usage *v = NULL;
     size_t n = 0;
@@ -683,6 +765,9 @@ static int usage_total(quote_ctx *c, const contract_after *a, size_t li, int seq
         money_dec q;
         rc = money_parse(v[i].quantity, strlen(v[i].quantity), &q) == 0 ? money_add(*qty, q, qty)
                                                                           : CPQD_EINTERNAL;
+        if (rc)
+            errs_add(errs, rc, NULL, 0, 0, "usage record '%.64s': quantity '%.32s' cannot be added",
+                     v[i].client_id, v[i].quantity);
     }
     for (size_t i = 0; i < n; i++)
         store_usage_fini(&v[i]);
@@ -693,7 +778,7 @@ static int usage_total(quote_ctx *c, const contract_after *a, size_t li, int seq
 
 /* Writes the closed items: amounts by key, or new rows for a period that
  * had none scheduled yet. */
-static int write_amounts(quote_ctx *c, contract_after *a, const sched_list *list)
+static int write_amounts(svc_ctx *c, contract_after *a, const sched_list *list)
 {
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < list->n; i++) {
@@ -715,7 +800,7 @@ static int write_amounts(quote_ctx *c, contract_after *a, const sched_list *list
 
 /* An open-ended usage line always shows its next period: after closing
  * period seq, period seq + 1 is scheduled if it is not yet. */
-static int schedule_next(quote_ctx *c, contract_after *a, size_t li, int seq, cpqd_errs *errs)
+static int schedule_next(svc_ctx *c, contract_after *a, size_t li, int seq, cpqd_errs *errs)
 {
     sched_list next = {0};
     const sched_line *l = &a->b.lines[li];
@@ -736,7 +821,7 @@ static int schedule_next(quote_ctx *c, contract_after *a, size_t li, int seq, cp
 }
 
 /* The contract's total is what its items add up to: updated with them. */
-int contract_total_update(quote_ctx *c, contract_after *a)
+int contract_total_update(svc_ctx *c, contract_after *a, cpqd_errs *errs)
 {
     money_dec t = {0, a->minor};
     char *text = NULL;
@@ -745,6 +830,16 @@ int contract_total_update(quote_ctx *c, contract_after *a)
         money_dec v;
         rc = money_parse(a->rows[i].amount, strlen(a->rows[i].amount), &v) == 0 ? money_add(t, v, &t)
                                                                                 : CPQD_EINTERNAL;
+        if (rc == CPQD_EINTERNAL)
+            errs_add(errs, rc, NULL, 0, 0, "receivable '%.64s': amount '%.32s' is not a decimal",
+                     a->rows[i].id, a->rows[i].amount);
+    }
+    /* no stored total can fail a later sum (docs/auth.md "Limits") */
+    if (rc == CPQD_ERANGE || (rc == 0 && !cat_amount_ok(t))) {
+        errs_add(errs, CPQD_ELIMIT, NULL, 0, 0,
+                 "contract %.64s: its total would be beyond the maximum amount %lld", a->k.id,
+                 (long long)CAT_AMOUNT_MAX);
+        rc = CPQD_ELIMIT;
     }
     if (rc == 0)
         rc = contract_fmt_money(t, &text);
@@ -760,7 +855,7 @@ int contract_total_update(quote_ctx *c, contract_after *a)
 
 /* receivable.amount_set for each item of the closed period, and
  * usage.period_closed once. */
-static int close_emit(quote_ctx *c, contract_after *a, size_t li, int seq, const char *qty, size_t nrec)
+static int close_emit(svc_ctx *c, contract_after *a, size_t li, int seq, const char *qty, size_t nrec)
 {
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < a->n; i++) {
@@ -796,14 +891,14 @@ static int close_emit(quote_ctx *c, contract_after *a, size_t li, int seq, const
 /* Closes period seq of usage line li (a no-op if closed); *res gets
  * {"line","seq","period_from","period_to","quantity","records","amount",
  * "closed_now"}. */
-static int close_one(quote_ctx *c, contract_after *a, size_t li, int seq, json_t **res, cpqd_errs *errs)
+static int close_one(svc_ctx *c, contract_after *a, size_t li, int seq, json_t **res, cpqd_errs *errs)
 {
     sched_list list = {0};
     money_dec qty, amount = {0, a->minor};
     size_t nrec = 0;
     char q[MONEY_FMT_MAX], am[MONEY_FMT_MAX], from[DATE_FMT_LEN], to[DATE_FMT_LEN];
     bool was_closed = period_closed(a, li, seq);
-    int rc = usage_total(c, a, li, seq, &qty, &nrec);
+    int rc = usage_total(c, a, li, seq, &qty, &nrec, errs);
     if (rc == 0 && !was_closed)
         rc = sched_usage_close(&a->sc, li, (unsigned)seq, qty, &list, errs);
     if (rc == 0 && !was_closed)
@@ -811,7 +906,7 @@ static int close_one(quote_ctx *c, contract_after *a, size_t li, int seq, json_t
     if (rc == 0 && !was_closed)
         rc = schedule_next(c, a, li, seq, errs);
     if (rc == 0 && !was_closed)
-        rc = contract_total_update(c, a);
+        rc = contract_total_update(c, a, errs);
     for (size_t i = 0; rc == 0 && i < a->n; i++)
         if ((size_t)a->rows[i].line_no == li && a->rows[i].seq == seq &&
             !strcmp(a->rows[i].kind, "usage")) {
@@ -842,7 +937,7 @@ typedef struct close_req {
     const char *contract_id, *period, *line;
 } close_req;
 
-static int close_run(quote_ctx *c, void *ctx, quote_reply *out, cpqd_errs *errs)
+static int close_run(svc_ctx *c, void *ctx, svc_reply *out, cpqd_errs *errs)
 {
     close_req *r = ctx;
     contract_after a;
@@ -881,49 +976,102 @@ static int close_run(quote_ctx *c, void *ctx, quote_reply *out, cpqd_errs *errs)
     return rc;
 }
 
-int contract_period_close(quote_ctx *c, const char *id, const char *period, const char *body,
-                          size_t len, quote_reply *out, cpqd_errs *errs)
+static int close_parse(const char *body, size_t len, close_req *r, cpqd_errs *errs)
 {
     static const char *const keys[] = {"line", NULL};
-    close_req r = {.contract_id = id, .period = period};
-    memset(out, 0, sizeof(*out));
-    r.root = len ? contract_parse_object(body, len, errs) : json_object();
-    if (!r.root)
+    r->root = len ? contract_parse_object(body, len, errs) : json_object();
+    if (!r->root)
         return CPQD_EINVAL;
-    int rc = contract_only_keys(r.root, keys, "", errs);
-    json_t *l = json_object_get(r.root, "line");
+    int rc = contract_only_keys(r->root, keys, "", errs);
+    json_t *l = json_object_get(r->root, "line");
     if (rc == 0 && l && !json_is_string(l))
         rc = contract_bad(errs, "line: must be a line id");
-    r.line = json_string_value(l);
+    r->line = json_string_value(l);
+    return rc;
+}
+
+int contract_period_close(svc_ctx *c, const char *id, const char *period, const char *body,
+                          size_t len, svc_reply *out, cpqd_errs *errs)
+{
+    close_req r = {.contract_id = id, .period = period};
+    memset(out, 0, sizeof(*out));
+    int rc = close_parse(body, len, &r, errs);
     if (rc == 0)
         rc = period_text_check(period, errs);
     if (rc == 0)
-        rc = contract_in_tx(c, close_run, &r, out, errs);
+        rc = svc_tx(c, close_run, &r, out, errs);
     json_decref(r.root);
     return rc;
 }
 
-int contract_usage_close_due(quote_ctx *c, date_days as_of, size_t *closed, cpqd_errs *errs)
+int contract_after_body_check(const char *what, const char *body, size_t len, cpqd_errs *errs)
 {
-    char until[DATE_FMT_LEN];
+    int rc = CPQD_ENOTFOUND;
+    json_t *root = NULL;
+    if (!strcmp(what, "delivered") || !strcmp(what, "accepted") || !strcmp(what, "milestone")) {
+        event_req e = {.event = what};
+        rc = event_parse(body, len, !strcmp(what, "milestone"), &e, errs);
+        root = e.root;
+    } else if (!strcmp(what, "usage")) {
+        usage_req u = {0};
+        rc = usage_parse(body, len, &u, errs);
+        root = u.root;
+    } else if (!strcmp(what, "close")) {
+        close_req r = {0};
+        rc = close_parse(body, len, &r, errs);
+        root = r.root;
+    }
+    json_decref(root);
+    return rc;
+}
+
+typedef struct close_item {
+    const store_receivable *open; /* the period's first open item */
+    size_t *closed;
+} close_item;
+
+/* One sweep item: period open->seq of line open->line_no closed. */
+static int close_item_run(svc_ctx *c, void *arg, cpqd_errs *errs)
+{
+    close_item *x = arg;
+    contract_after a;
+    json_t *res = NULL;
+    int rc = contract_after_open(c, x->open->contract_id, &a, errs);
+    if (rc == 0 && (size_t)x->open->line_no >= a.b.n) {
+        errs_add(errs, CPQD_EINTERNAL, NULL, 0, 0, "contract %.64s has no line %d",
+                 x->open->contract_id, x->open->line_no);
+        rc = CPQD_EINTERNAL;
+    }
+    if (rc == 0)
+        rc = close_one(c, &a, (size_t)x->open->line_no, x->open->seq, &res, errs);
+    *x->closed += rc == 0 && res;
+    json_decref(res);
+    contract_after_fini(&a);
+    return rc;
+}
+
+int contract_usage_close_due(svc_ctx *c, sweep_run *w, size_t *closed)
+{
+    char until[DATE_FMT_LEN], key[128], ref[160];
     store_receivable *open = NULL;
     size_t n = 0;
     *closed = 0;
-    date_format(as_of, until);
+    date_format(w->as_of, until);
     int rc = store_receivables_open_usage(c->st, until, &open, &n);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         /* one close per (contract, line, period): its other parts follow */
         if (i > 0 && !strcmp(open[i].contract_id, open[i - 1].contract_id) &&
             open[i].line_no == open[i - 1].line_no && open[i].seq == open[i - 1].seq)
             continue;
-        contract_after a;
-        json_t *res = NULL;
-        rc = contract_after_open(c, open[i].contract_id, &a, errs);
-        if (rc == 0 && (size_t)open[i].line_no < a.b.n)
-            rc = close_one(c, &a, (size_t)open[i].line_no, open[i].seq, &res, errs);
-        *closed += rc == 0 && res;
-        json_decref(res);
-        contract_after_fini(&a);
+        size_t one = 0;
+        bool done = false;
+        close_item x = {&open[i], &one};
+        snprintf(key, sizeof(key), "%s:%d:%d", open[i].contract_id, open[i].line_no, open[i].seq);
+        snprintf(ref, sizeof(ref), "line %.64s period %s", open[i].line_id,
+                 open[i].period_from ? open[i].period_from : "?");
+        rc = contract_sweep_item(c, w, "period_close", open[i].contract_id, key, ref,
+                                 close_item_run, &x, &done);
+        *closed += done ? one : 0; /* a period that failed was undone */
     }
     contract_rows_free(open, n);
     return rc;

@@ -38,7 +38,7 @@ typedef struct cbuild {
 } cbuild;
 
 /* ---- helpers (contract.c) ---- */
-bool contract_in_scope(const quote_ctx *c, const char *partner_id);
+bool contract_in_scope(const svc_ctx *c, const char *partner_id);
 char *contract_dump(json_t *o); /* consumes o; NULL on failure */
 int contract_bad(cpqd_errs *errs, const char *msg); /* CPQD_EINVAL with msg */
 int contract_date_member(json_t *o, const char *k, const char *where, date_days *d,
@@ -49,10 +49,20 @@ json_t *contract_parse_object(const char *body, size_t len, cpqd_errs *errs);
 int contract_fmt_date(date_days d, char **out);
 int contract_fmt_money(money_dec v, char **out);
 date_days contract_opt_date(const char *s);
+/* Days after the service's today a date of something that happened (a
+ * payment's value date, a delivery, an acceptance, a usage record) may
+ * lie: bank value dates and reports from another timezone run a little
+ * ahead, never years (docs/receivables.md "Dates"). */
+#define CONTRACT_DAYS_AHEAD 7
+/* Whether d, the value of `field`, lies from signed_on to today +
+ * CONTRACT_DAYS_AHEAD: 0, or CPQD_EINVAL with "FIELD: D is outside S (the
+ * contract's signing) to T (today + 7 days)". */
+int contract_date_bound(const svc_ctx *c, date_days signed_on, const char *field, date_days d,
+                        cpqd_errs *errs);
 
 /* ---- stored items ---- */
 int contract_row_item(const store_receivable *r, sched_item *it);
-int contract_row_standing(quote_ctx *c, const store_receivable *r, date_days as_of,
+int contract_row_standing(svc_ctx *c, const store_receivable *r, date_days as_of,
                           sched_standing *sd);
 json_t *contract_item_json(const store_receivable *r, const sched_standing *sd);
 void contract_item_context(json_t *o, const store_receivable *r);
@@ -61,18 +71,18 @@ void contract_rows_free(store_receivable *rows, size_t n);
 int contract_row_from_item(const cbuild *b, const sched_item *it, int minor, store_receivable *r);
 
 /* ---- contracts ---- */
-int contract_json_of(quote_ctx *c, const store_contract *k, store_receivable *rows, size_t n,
+int contract_json_of(svc_ctx *c, const store_contract *k, store_receivable *rows, size_t n,
                      date_days as_of, json_t **out);
 /* Writes event type (ordered per contract); consumes payload. */
-int contract_emit(quote_ctx *c, const char *type, const char *kind, const char *rid,
+int contract_emit(svc_ctx *c, const char *type, const char *kind, const char *rid,
                   const char *contract_id, json_t *payload);
 int contract_accept_parse(const char *body, size_t len, accept_req *r, cpqd_errs *errs);
-int contract_cbuild_make(const quote_ctx *c, const accept_req *r, const store_quote *q, cbuild *b,
+int contract_cbuild_make(const svc_ctx *c, const accept_req *r, const store_quote *q, cbuild *b,
                          cpqd_errs *errs);
 void contract_cbuild_fini(cbuild *b);
 /* Contract id as the caller may see it (else CPQD_ENOTFOUND), with its
  * items. */
-int contract_load(quote_ctx *c, const char *id, store_contract *k, store_receivable **rows,
+int contract_load(svc_ctx *c, const char *id, store_contract *k, store_receivable **rows,
                   size_t *n, cpqd_errs *errs);
 
 /* ---- after signing (contract_after.c) ---- */
@@ -93,7 +103,7 @@ typedef struct contract_after {
 /* Loads contract id (as the caller may see it, else CPQD_ENOTFOUND) and
  * rebuilds its lines, in the caller's open transaction. *a is always
  * safe to contract_after_fini. */
-int contract_after_open(quote_ctx *c, const char *id, contract_after *a, cpqd_errs *errs);
+int contract_after_open(svc_ctx *c, const char *id, contract_after *a, cpqd_errs *errs);
 void contract_after_fini(contract_after *a);
 /* Line id of the contract: *li, or CPQD_ENOTFOUND. */
 int contract_line_find(const contract_after *a, const char *id, size_t *li, cpqd_errs *errs);
@@ -101,25 +111,66 @@ int contract_line_find(const contract_after *a, const char *id, size_t *li, cpqd
 int contract_wrong_mode(const contract_after *a, size_t li, const char *what, cpqd_errs *errs);
 /* The stored row with item it's key, or NULL. */
 store_receivable *contract_row_of(contract_after *a, const sched_item *it);
-int contract_reload_rows(quote_ctx *c, contract_after *a);
+int contract_reload_rows(svc_ctx *c, contract_after *a);
+/* The current catalog's product of contract line li, or NULL. */
+const cat_product *contract_line_product(const svc_ctx *c, const contract_after *a, size_t li);
 /* [items of line li (of period seq only when seq >= 0)] as of today. */
-json_t *contract_line_items_json(quote_ctx *c, contract_after *a, size_t li, int seq);
+json_t *contract_line_items_json(svc_ctx *c, contract_after *a, size_t li, int seq);
 /* out->body = the contract as GET shows it (rows reloaded). */
-int contract_reply(quote_ctx *c, contract_after *a, int created, quote_reply *out);
-/* Runs fn in one transaction; on failure nothing stays and out is empty. */
-int contract_in_tx(quote_ctx *c, int (*fn)(quote_ctx *, void *, quote_reply *, cpqd_errs *),
-                   void *ctx, quote_reply *out, cpqd_errs *errs);
-/* Sets the contract's total to what its items add up to (rows reloaded). */
-int contract_total_update(quote_ctx *c, contract_after *a);
+int contract_reply(svc_ctx *c, contract_after *a, int created, svc_reply *out);
+/* Sets the contract's total to what its items add up to (rows reloaded):
+ * CPQD_ELIMIT when that is beyond CAT_AMOUNT_MAX, CPQD_EINTERNAL for an
+ * amount that is not a decimal (reasons in errs). */
+int contract_total_update(svc_ctx *c, contract_after *a, cpqd_errs *errs);
+
+/* ---- the receivables sweep, one item at a time (contract.c;
+ * docs/receivables.md "Sweep failures") ---- */
+
+/* One run of the sweep: its date, the items failing before it, and
+ * what failed in it. */
+typedef struct sweep_run {
+    date_days as_of;
+    store_sweep_failure *failing; /* failing before this run (resolved when they go through) */
+    size_t nfailing;
+    json_t *failed; /* this run's failed items: [{"item","kind","contract_id","ref","code",
+                       "message"}] */
+} sweep_run;
+
+/* Runs fn(c, arg, errs) as the sweep's item "<kind>:<key>" of contract
+ * contract_id (ref: what in it, for people) in a scope of the open
+ * transaction. On success the item's earlier failure, if any, is
+ * resolved. On failure everything fn wrote is undone, the failure is
+ * recorded (store_sweep_failure_add, the event sweep.item_failed when it
+ * starts failing, w->failed) and 0 is returned: the sweep goes on.
+ * CPQD_EIO and CPQD_ENOMEM are the transaction's, not the item's: they
+ * are returned (the sweep stops and writes nothing). *done (may be NULL)
+ * tells whether the item went through. */
+int contract_sweep_item(svc_ctx *c, sweep_run *w, const char *kind, const char *contract_id,
+                        const char *key, const char *ref,
+                        int (*fn)(svc_ctx *c, void *arg, cpqd_errs *errs), void *arg, bool *done);
 
 /* In the caller's transaction: closes every open usage period that
- * ended on or before as_of (all contracts); *closed gets the count. */
-int contract_usage_close_due(quote_ctx *c, date_days as_of, size_t *closed, cpqd_errs *errs);
+ * ended on or before w->as_of (all contracts), each period of each line
+ * an item of its own; *closed gets the count closed. */
+int contract_usage_close_due(svc_ctx *c, sweep_run *w, size_t *closed);
 
 /* ---- renewals and seat changes (contract_term.c) ---- */
 /* In the caller's transaction: renews every auto_renew subscription line
- * whose term ended on or before as_of (all contracts), term after term
- * until the last one reaches past as_of; *renewed gets the count. */
-int contract_renew_due(quote_ctx *c, date_days as_of, size_t *renewed, cpqd_errs *errs);
+ * whose term ended on or before w->as_of (all contracts), term after
+ * term until the last one reaches past as_of, each line an item of its
+ * own; *renewed gets the count of terms renewed. */
+int contract_renew_due(svc_ctx *c, sweep_run *w, size_t *renewed);
+
+/* ---- request bodies alone (tests/fuzz/fuzz_contract.c) ----
+ * Each parses body[0..len) exactly as the route `what` does before it
+ * opens anything, then frees what it parsed: nothing is read or written.
+ * Returns 0, CPQD_EINVAL with the reasons in errs, or CPQD_ENOTFOUND for
+ * a what it does not know. contract_body_check knows every route:
+ * "accept", "pay", "sweep" (contract.c), "delivered", "accepted",
+ * "milestone", "usage", "close" (contract_after.c), "renew", "seats"
+ * (contract_term.c). */
+int contract_body_check(const char *what, const char *body, size_t len, cpqd_errs *errs);
+int contract_after_body_check(const char *what, const char *body, size_t len, cpqd_errs *errs);
+int contract_term_body_check(const char *what, const char *body, size_t len, cpqd_errs *errs);
 
 #endif

@@ -71,7 +71,7 @@ static json_t *priced_line(const contract_after *a, size_t li)
 /* The end of a term change: on success the reply is res (consumed either
  * way); the loaded terms and contract are freed. */
 static int term_done(int rc, int created, json_t *res, terms *t, contract_after *a,
-                     quote_reply *out)
+                     svc_reply *out)
 {
     if (rc == 0) {
         out->created = created;
@@ -84,7 +84,7 @@ static int term_done(int rc, int created, json_t *res, terms *t, contract_after 
     return rc;
 }
 
-static int terms_load(quote_ctx *c, const contract_after *a, size_t li, terms *t)
+static int terms_load(svc_ctx *c, const contract_after *a, size_t li, terms *t)
 {
     memset(t, 0, sizeof(*t));
     t->li = li;
@@ -158,7 +158,7 @@ static int in_force(const terms *t, int term, date_days on, money_dec *amount, m
  * place of the one the service would set (price_change_check, the rule
  * quotes follow too): 0 when allowed, else CPQD_EFORBIDDEN with the
  * reason and who may do it. */
-static int amount_authorized(quote_ctx *c, const contract_after *a, size_t li, date_days on,
+static int amount_authorized(svc_ctx *c, const contract_after *a, size_t li, date_days on,
                              money_dec qty, money_dec reference, money_dec asked,
                              cpqd_errs *errs)
 {
@@ -166,12 +166,12 @@ static int amount_authorized(quote_ctx *c, const contract_after *a, size_t li, d
         return 0;
     const char *sku = json_string_value(json_object_get(priced_line(a, li), "sku"));
     const cat_product *p = sku ? cat_snapshot_product(c->snap, sku, strlen(sku)) : NULL;
-    const quote_caller *k = c->caller;
+    const svc_caller *k = c->caller;
     json_error_t je;
     json_t *req = a->q.request ? json_loads(a->q.request, 0, &je) : NULL;
     const char *segment = json_string_value(
         json_object_get(json_object_get(req, "customer"), "segment"));
-    price_who who = {k->role, k->partner_id, k->has_authority, k->authority};
+    price_who who = svc_who(k);
     price_change ch = {.field = "period_amount",
                        .product = p,
                        .currency = a->k.currency,
@@ -238,7 +238,7 @@ static int money_text(money_dec v, int minor, char *buf, size_t cap)
 }
 
 /* The rows of the items of list (by key), as JSON items as of today. */
-static json_t *rows_json(quote_ctx *c, contract_after *a, const sched_list *list)
+static json_t *rows_json(svc_ctx *c, contract_after *a, const sched_list *list)
 {
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < list->n; i++) {
@@ -290,7 +290,7 @@ static int renew_parse(const char *body, size_t len, renew_req *r, cpqd_errs *er
 
 /* {"contract_id",…,"term","term_from","term_to","period_amount",…,"items"}
  * of renewal ch of line li. */
-static int renewal_json(quote_ctx *c, contract_after *a, size_t li, const store_line_change *ch,
+static int renewal_json(svc_ctx *c, contract_after *a, size_t li, const store_line_change *ch,
                         json_t **out, cpqd_errs *errs)
 {
     sched_list l = {0};
@@ -323,7 +323,7 @@ static int renewal_json(quote_ctx *c, contract_after *a, size_t li, const store_
 }
 
 /* Adds the items of list (new keys) to the contract. */
-static int items_add(quote_ctx *c, contract_after *a, const sched_list *list)
+static int items_add(svc_ctx *c, contract_after *a, const sched_list *list)
 {
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < list->n; i++) {
@@ -339,7 +339,7 @@ static int items_add(quote_ctx *c, contract_after *a, const sched_list *list)
  * amount in force at the end of the previous term): items, change row,
  * contract total, event contract.renewed. *json (if wanted) gets the
  * renewal. */
-static int renew_write(quote_ctx *c, contract_after *a, terms *t, int term, const money_dec *amount,
+static int renew_write(svc_ctx *c, contract_after *a, terms *t, int term, const money_dec *amount,
                        const char *source, json_t **json, cpqd_errs *errs)
 {
     sched_list l = {0};
@@ -381,7 +381,7 @@ static int renew_write(quote_ctx *c, contract_after *a, terms *t, int term, cons
     if (rc == 0)
         rc = store_line_change_add(c->st, &ch);
     if (rc == 0)
-        rc = contract_total_update(c, a);
+        rc = contract_total_update(c, a, errs);
     if (rc == 0)
         rc = renewal_json(c, a, t->li, &ch, &ev, errs);
     if (rc == 0)
@@ -394,7 +394,7 @@ static int renew_write(quote_ctx *c, contract_after *a, terms *t, int term, cons
     return rc;
 }
 
-static int renew_run(quote_ctx *c, void *ctx, quote_reply *out, cpqd_errs *errs)
+static int renew_run(svc_ctx *c, void *ctx, svc_reply *out, cpqd_errs *errs)
 {
     renew_req *r = ctx;
     contract_after a;
@@ -432,20 +432,20 @@ static int renew_run(quote_ctx *c, void *ctx, quote_reply *out, cpqd_errs *errs)
     return term_done(rc, created, res, &t, &a, out);
 }
 
-int contract_line_renew(quote_ctx *c, const char *id, const char *line, const char *body,
-                        size_t len, quote_reply *out, cpqd_errs *errs)
+int contract_line_renew(svc_ctx *c, const char *id, const char *line, const char *body,
+                        size_t len, svc_reply *out, cpqd_errs *errs)
 {
     renew_req r = {.contract_id = id, .line = line};
     memset(out, 0, sizeof(*out));
     int rc = renew_parse(body, len, &r, errs);
     if (rc == 0)
-        rc = contract_in_tx(c, renew_run, &r, out, errs);
+        rc = svc_tx(c, renew_run, &r, out, errs);
     json_decref(r.root);
     return rc;
 }
 
 /* Whether line li's product renews by itself (catalog auto_renew). */
-static bool auto_renews(const quote_ctx *c, const contract_after *a, size_t li)
+static bool auto_renews(const svc_ctx *c, const contract_after *a, size_t li)
 {
     const char *sku = json_string_value(json_object_get(priced_line(a, li), "sku"));
     const cat_product *p = sku ? cat_snapshot_product(c->snap, sku, strlen(sku)) : NULL;
@@ -454,7 +454,7 @@ static bool auto_renews(const quote_ctx *c, const contract_after *a, size_t li)
 
 /* Renews line li of contract cid term after term while its last term
  * ended on or before as_of. */
-static int renew_line_due(quote_ctx *c, const char *cid, size_t li, date_days as_of,
+static int renew_line_due(svc_ctx *c, const char *cid, size_t li, date_days as_of,
                           size_t *renewed, cpqd_errs *errs)
 {
     contract_after a;
@@ -481,20 +481,41 @@ static int renew_line_due(quote_ctx *c, const char *cid, size_t li, date_days as
     return rc;
 }
 
-int contract_renew_due(quote_ctx *c, date_days as_of, size_t *renewed, cpqd_errs *errs)
+typedef struct renew_item {
+    const char *cid;
+    size_t li;
+    date_days as_of;
+    size_t renewed;
+} renew_item;
+
+/* One sweep item: line li of contract cid renewed until it reaches past
+ * as_of. */
+static int renew_item_run(svc_ctx *c, void *arg, cpqd_errs *errs)
 {
-    char until[DATE_FMT_LEN];
+    renew_item *x = arg;
+    return renew_line_due(c, x->cid, x->li, x->as_of, &x->renewed, errs);
+}
+
+int contract_renew_due(svc_ctx *c, sweep_run *w, size_t *renewed)
+{
+    char until[DATE_FMT_LEN], key[128], ref[96];
     store_receivable *rows = NULL;
     size_t n = 0;
     *renewed = 0;
-    date_format(as_of, until);
+    date_format(w->as_of, until);
     int rc = store_receivables_terms_ended(c->st, until, &rows, &n);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         /* one pass per (contract, line): its other parts follow */
         if (i > 0 && !strcmp(rows[i].contract_id, rows[i - 1].contract_id) &&
             rows[i].line_no == rows[i - 1].line_no)
             continue;
-        rc = renew_line_due(c, rows[i].contract_id, (size_t)rows[i].line_no, as_of, renewed, errs);
+        renew_item x = {rows[i].contract_id, (size_t)rows[i].line_no, w->as_of, 0};
+        snprintf(key, sizeof(key), "%s:%d", rows[i].contract_id, rows[i].line_no);
+        snprintf(ref, sizeof(ref), "line %.64s", rows[i].line_id);
+        bool done = false;
+        rc = contract_sweep_item(c, w, "renewal", rows[i].contract_id, key, ref, renew_item_run, &x,
+                                 &done);
+        *renewed += done ? x.renewed : 0; /* a line that failed was undone */
     }
     contract_rows_free(rows, n);
     return rc;
@@ -553,6 +574,23 @@ static int seat_parse(const char *body, size_t len, seat_req *r, cpqd_errs *errs
     return rc;
 }
 
+int contract_term_body_check(const char *what, const char *body, size_t len, cpqd_errs *errs)
+{
+    int rc = CPQD_ENOTFOUND;
+    json_t *root = NULL;
+    if (!strcmp(what, "renew")) {
+        renew_req r = {0};
+        rc = renew_parse(body, len, &r, errs);
+        root = r.root;
+    } else if (!strcmp(what, "seats")) {
+        seat_req r = {0};
+        rc = seat_parse(body, len, &r, errs);
+        root = r.root;
+    }
+    json_decref(root);
+    return rc;
+}
+
 /* Sum of the items of kind `kind` made by change change_no of line li. */
 static int change_sum(const contract_after *a, size_t li, const char *kind, int change_no,
                       char *buf, size_t cap)
@@ -569,7 +607,7 @@ static int change_sum(const contract_after *a, size_t li, const char *kind, int 
 }
 
 /* The change ch of line li with the line's items as of today. */
-static int seat_json(quote_ctx *c, contract_after *a, size_t li, const store_line_change *ch,
+static int seat_json(svc_ctx *c, contract_after *a, size_t li, const store_line_change *ch,
                      json_t **out)
 {
     char cr[MONEY_FMT_MAX], chg[MONEY_FMT_MAX];
@@ -669,7 +707,7 @@ static int seat_amount(const contract_after *a, const terms *t, int term, long l
 /* A period of the term after the change: repriced by key. Payments
  * already above the new amount refuse the change (refunds are not
  * payments). */
-static int period_reprice(quote_ctx *c, contract_after *a, const sched_item *it, cpqd_errs *errs)
+static int period_reprice(svc_ctx *c, contract_after *a, const sched_item *it, cpqd_errs *errs)
 {
     store_receivable *old = contract_row_of(a, it), nr;
     money_dec paid;
@@ -696,7 +734,7 @@ static int period_reprice(quote_ctx *c, contract_after *a, const sched_item *it,
 /* Writes the change's items: credit and charge (service = change_no, so
  * several changes in one period keep distinct keys) and the later
  * periods repriced. */
-static int seat_items(quote_ctx *c, contract_after *a, sched_list *l, int change_no,
+static int seat_items(svc_ctx *c, contract_after *a, sched_list *l, int change_no,
                       cpqd_errs *errs)
 {
     int rc = 0;
@@ -716,7 +754,7 @@ static int seat_items(quote_ctx *c, contract_after *a, sched_list *l, int change
 }
 
 /* Writes receivables.rescheduled for the change; consumes change. */
-static int seat_emit(quote_ctx *c, contract_after *a, size_t li, const seat_req *r, json_t *change)
+static int seat_emit(svc_ctx *c, contract_after *a, size_t li, const seat_req *r, json_t *change)
 {
     json_t *items = contract_line_items_json(c, a, li, -1);
     if (!items) {
@@ -733,7 +771,7 @@ static int seat_emit(quote_ctx *c, contract_after *a, size_t li, const seat_req 
 }
 
 /* A new seat change of line li in term `term`. */
-static int seat_write(quote_ctx *c, contract_after *a, terms *t, const seat_req *r, int term,
+static int seat_write(svc_ctx *c, contract_after *a, terms *t, const seat_req *r, int term,
                       json_t **res, cpqd_errs *errs)
 {
     money_dec old = {0, 0}, oq = {0, 0}, neu = {0, 0};
@@ -780,7 +818,7 @@ static int seat_write(quote_ctx *c, contract_after *a, terms *t, const seat_req 
     if (rc == 0)
         rc = store_line_change_add(c->st, &ch);
     if (rc == 0)
-        rc = contract_total_update(c, a);
+        rc = contract_total_update(c, a, errs);
     if (rc == 0)
         rc = seat_json(c, a, t->li, &ch, res);
     if (rc == 0)
@@ -790,7 +828,20 @@ static int seat_write(quote_ctx *c, contract_after *a, terms *t, const seat_req 
     return rc;
 }
 
-static int seat_run(quote_ctx *c, void *ctx, quote_reply *out, cpqd_errs *errs)
+/* The new seats are a quantity the line's product is sold in
+ * (docs/catalog.md "Quantities"), as a quote's would be. */
+static int seat_qty_check(const svc_ctx *c, const contract_after *a, size_t li, const seat_req *r,
+                          cpqd_errs *errs)
+{
+    const cat_product *p = contract_line_product(c, a, li);
+    char why[256];
+    if (!p || cat_qty_check(p, money_from_int(r->qty), false, why, sizeof(why)) == 0)
+        return 0;
+    errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "quantity (line %.64s): %s", a->b.ids[li], why);
+    return CPQD_EINVAL;
+}
+
+static int seat_run(svc_ctx *c, void *ctx, svc_reply *out, cpqd_errs *errs)
 {
     seat_req *r = ctx;
     contract_after a;
@@ -804,6 +855,8 @@ static int seat_run(quote_ctx *c, void *ctx, quote_reply *out, cpqd_errs *errs)
         rc = contract_line_find(&a, r->line, &li, errs);
     if (rc == 0 && a.b.lines[li].mode != CAT_MODE_SUBSCRIPTION)
         rc = contract_wrong_mode(&a, li, "seats", errs);
+    if (rc == 0)
+        rc = seat_qty_check(c, &a, li, r, errs);
     if (rc == 0)
         rc = terms_load(c, &a, li, &t);
     for (size_t i = 0; rc == 0 && i < t.n; i++)
@@ -822,14 +875,14 @@ static int seat_run(quote_ctx *c, void *ctx, quote_reply *out, cpqd_errs *errs)
     return term_done(rc, created, res, &t, &a, out);
 }
 
-int contract_seat_change(quote_ctx *c, const char *id, const char *line, const char *body,
-                         size_t len, quote_reply *out, cpqd_errs *errs)
+int contract_seat_change(svc_ctx *c, const char *id, const char *line, const char *body,
+                         size_t len, svc_reply *out, cpqd_errs *errs)
 {
     seat_req r = {.contract_id = id, .line = line};
     memset(out, 0, sizeof(*out));
     int rc = seat_parse(body, len, &r, errs);
     if (rc == 0)
-        rc = contract_in_tx(c, seat_run, &r, out, errs);
+        rc = svc_tx(c, seat_run, &r, out, errs);
     json_decref(r.root);
     return rc;
 }

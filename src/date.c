@@ -134,3 +134,23 @@ void date_stamp(int64_t secs, char buf[DATE_TS_LEN])
     buf[19] = 'Z';
     buf[20] = '\0';
 }
+
+void date_stamp_ms(int64_t ms, char buf[DATE_TS_MS_LEN])
+{
+    int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+    int frac = (int)(ms - secs * 1000);
+    date_stamp(secs, buf);
+    buf[19] = '.';
+    buf[20] = (char)('0' + frac / 100);
+    buf[21] = (char)('0' + frac / 10 % 10);
+    buf[22] = (char)('0' + frac % 10);
+    buf[23] = 'Z';
+    buf[24] = '\0';
+}
+
+int64_t date_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

@@ -435,16 +435,16 @@ static int sweep_run(http_server *srv, cpqd_errs *errs, char **summary)
         errs_add(errs, CPQD_ENOTFOUND, NULL, 0, 0, "no catalog snapshot");
         return CPQD_ENOTFOUND;
     }
-    quote_caller who = {.key_id = "sweep", .role = "admin"};
+    svc_caller who = {.key_id = "sweep", .role = AUTH_ROLE_ADMIN};
     quote_usage usage;
     quote_usage_init(&usage, srv->sweep_store);
-    quote_ctx qc = {.st = srv->sweep_store,
+    svc_ctx qc = {.st = srv->sweep_store,
                     .snap = snap,
                     .pw = srv->sweep_price,
                     .usage = &usage.base,
                     .caller = &who,
                     .today = date_today()};
-    quote_reply r = {.created = 0};
+    svc_reply r = {.created = 0};
     int rc = contract_sweep(&qc, "", 0, &r, errs);
     cat_snapshot_release(snap);
     *summary = r.body;

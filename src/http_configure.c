@@ -98,6 +98,16 @@ static int parse_choice(const solver_model *m, json_t *o, size_t i, solver_choic
             return CPQD_EINVAL;
         }
         ch->has_qty = true;
+        const solver_var *sv = solver_var_at(m, var);
+        const cat_option *opt = sv->kind == SOLVER_VAR_GROUP ? &sv->group->options[value] : NULL;
+        char rule[256];
+        if (opt && opt->ranged && opt->product &&
+            cat_qty_check(opt->product, ch->qty, false, rule, sizeof(rule)) != 0) {
+            char msg[300];
+            snprintf(msg, sizeof(msg), "quantity %s", rule);
+            bad(errs, f, msg);
+            return CPQD_EINVAL;
+        }
     }
     return 0;
 }

@@ -5,7 +5,8 @@
  * Owns: reading these routes' path segments, query parameters and
  * headers into calls of the contract module. Does not own: what they do
  * (contract), who may call them (the route table in http_route.c), the
- * reply and error mapping (http_quote_run).
+ * reply and error mapping (http_quote_run, from the route table's
+ * rows, which name these operations).
  */
 #include "http_int.h"
 
@@ -15,6 +16,7 @@
 
 const char *const http_receivables_params[] = {"status", "as_of", "within", NULL};
 const char *const http_as_of_params[] = {"as_of", NULL};
+const char *const http_sweep_failures_params[] = {"status", "limit", NULL};
 
 /* The value of query parameter key, or NULL. */
 static const char *qval(const http_query *q, const char *key)
@@ -25,157 +27,109 @@ static const char *qval(const http_query *q, const char *key)
     return NULL;
 }
 
-static int op_accept(http_ctx *c, quote_ctx *qc, const char *body, size_t len, const http_query *q,
-                     quote_reply *out, cpqd_errs *errs)
+int http_op_contract_accept(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
+                            const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
     (void)q;
     return contract_accept(qc, http_ctx_param(c, 0), body, len,
                            http_ctx_header(c, "Idempotency-Key"), out, errs);
 }
 
-static int op_get(http_ctx *c, quote_ctx *qc, const char *body, size_t len, const http_query *q,
-                  quote_reply *out, cpqd_errs *errs)
+int http_op_contract_get(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
+                         const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
     (void)body, (void)len, (void)q;
     return contract_get(qc, http_ctx_param(c, 0), out, errs);
 }
 
-static int op_receivables(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
-                          const http_query *q, quote_reply *out, cpqd_errs *errs)
+int http_op_contract_receivables(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
+                                 const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
     (void)body, (void)len;
     return contract_receivables(qc, http_ctx_param(c, 0), qval(q, "as_of"), out, errs);
 }
 
-static int op_pay(http_ctx *c, quote_ctx *qc, const char *body, size_t len, const http_query *q,
-                  quote_reply *out, cpqd_errs *errs)
+int http_op_contract_pay(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
+                         const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
     (void)q;
     return contract_pay(qc, http_ctx_param(c, 0), body, len, out, errs);
 }
 
-static int op_due(http_ctx *c, quote_ctx *qc, const char *body, size_t len, const http_query *q,
-                  quote_reply *out, cpqd_errs *errs)
+int http_op_contract_due(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
+                         const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
     (void)c, (void)body, (void)len;
     return contract_due_list(qc, qval(q, "status"), qval(q, "as_of"), qval(q, "within"), out, errs);
 }
 
-static int op_sweep(http_ctx *c, quote_ctx *qc, const char *body, size_t len, const http_query *q,
-                    quote_reply *out, cpqd_errs *errs)
+int http_op_contract_sweep(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
+                           const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
     (void)c, (void)q;
     return contract_sweep(qc, body, len, out, errs);
 }
 
-static int op_delivered(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
-                        const http_query *q, quote_reply *out, cpqd_errs *errs)
+int http_op_contract_sweep_failures(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
+                                    const http_query *q, svc_reply *out, cpqd_errs *errs)
+{
+    (void)c, (void)body, (void)len;
+    return contract_sweep_failures(qc, qval(q, "status"), qval(q, "limit"), out, errs);
+}
+
+int http_op_contract_delivered(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
+                               const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
     (void)q;
     return contract_line_event(qc, http_ctx_param(c, 0), http_ctx_param(c, 1), "delivered", body,
                                len, out, errs);
 }
 
-static int op_accepted(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
-                       const http_query *q, quote_reply *out, cpqd_errs *errs)
+int http_op_contract_accepted(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
+                              const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
     (void)q;
     return contract_line_event(qc, http_ctx_param(c, 0), http_ctx_param(c, 1), "accepted", body,
                                len, out, errs);
 }
 
-static int op_milestone(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
-                        const http_query *q, quote_reply *out, cpqd_errs *errs)
+int http_op_contract_milestone(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
+                               const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
     (void)q;
-    return contract_milestone_accept(qc, http_ctx_param(c, 0), http_ctx_param(c, 1), body, len,
-                                     out, errs);
+    return contract_milestone_accept(qc, http_ctx_param(c, 0), http_ctx_param(c, 1), body, len, out,
+                                     errs);
 }
 
-static int op_usage(http_ctx *c, quote_ctx *qc, const char *body, size_t len, const http_query *q,
-                    quote_reply *out, cpqd_errs *errs)
+int http_op_contract_usage(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
+                           const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
     (void)q;
     return contract_usage_record(qc, http_ctx_param(c, 0), body, len, out, errs);
 }
 
-static int op_close(http_ctx *c, quote_ctx *qc, const char *body, size_t len, const http_query *q,
-                    quote_reply *out, cpqd_errs *errs)
+int http_op_contract_close(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
+                           const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
     (void)q;
     return contract_period_close(qc, http_ctx_param(c, 0), http_ctx_param(c, 1), body, len, out,
                                  errs);
 }
 
-static int op_renew(http_ctx *c, quote_ctx *qc, const char *body, size_t len, const http_query *q,
-                    quote_reply *out, cpqd_errs *errs)
+int http_op_contract_renew(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
+                           const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
     (void)q;
     return contract_line_renew(qc, http_ctx_param(c, 0), http_ctx_param(c, 1), body, len, out,
                                errs);
 }
 
-static int op_seats(http_ctx *c, quote_ctx *qc, const char *body, size_t len, const http_query *q,
-                    quote_reply *out, cpqd_errs *errs)
+int http_op_contract_seats(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
+                           const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
     (void)q;
     return contract_seat_change(qc, http_ctx_param(c, 0), http_ctx_param(c, 1), body, len, out,
                                 errs);
-}
-
-void http_contract_renew(http_ctx *c, const http_query *q)
-{
-    http_quote_run(c, q, op_renew, "renewing the line");
-}
-
-void http_contract_seats(http_ctx *c, const http_query *q)
-{
-    http_quote_run(c, q, op_seats, "changing the seats");
-}
-
-void http_contract_delivered(http_ctx *c, const http_query *q)
-{
-    http_quote_run(c, q, op_delivered, "recording the delivery");
-}
-
-void http_contract_accepted(http_ctx *c, const http_query *q)
-{
-    http_quote_run(c, q, op_accepted, "recording the acceptance");
-}
-
-void http_contract_milestone(http_ctx *c, const http_query *q)
-{
-    http_quote_run(c, q, op_milestone, "recording the milestone acceptance");
-}
-
-void http_contract_usage(http_ctx *c, const http_query *q)
-{
-    http_quote_run(c, q, op_usage, "recording usage");
-}
-
-void http_contract_close(http_ctx *c, const http_query *q)
-{
-    http_quote_run(c, q, op_close, "closing the period");
-}
-
-void http_contract_accept(http_ctx *c, const http_query *q)
-{
-    http_quote_run(c, q, op_accept, "accepting the quote");
-}
-
-void http_contract_get(http_ctx *c, const http_query *q)
-{
-    http_quote_run(c, q, op_get, "reading the contract");
-}
-
-void http_contract_receivables(http_ctx *c, const http_query *q)
-{
-    http_quote_run(c, q, op_receivables, "reading the receivables");
-}
-
-void http_receivable_pay(http_ctx *c, const http_query *q)
-{
-    http_quote_run(c, q, op_pay, "recording the payment");
 }
 
 /* The states GET /v1/receivables lists (docs/receivables.md). */
@@ -184,10 +138,14 @@ static const char *const due_states[] = {"overdue", "due_soon", NULL};
 void http_receivables_due(http_ctx *c, const http_query *q)
 {
     if (http_query_enum(c, q, "status", due_states, NULL))
-        http_quote_run(c, q, op_due, "listing receivables");
+        http_quote_run(c, q, http_op_contract_due, "listing receivables");
 }
 
-void http_receivables_sweep(http_ctx *c, const http_query *q)
+/* The states GET /v1/receivables/sweep/failures lists. */
+static const char *const failure_states[] = {"failing", "resolved", NULL};
+
+void http_sweep_failures(http_ctx *c, const http_query *q)
 {
-    http_quote_run(c, q, op_sweep, "sweeping receivables");
+    if (http_query_enum(c, q, "status", failure_states, NULL))
+        http_quote_run(c, q, http_op_contract_sweep_failures, "listing sweep failures");
 }

@@ -152,8 +152,15 @@ typedef struct http_query {
  * and whose details are [{"parameter":key,"allowed":[values...]}], and
  * returns false. Every route with an enum-valued parameter calls it
  * before doing anything else. */
-bool http_query_enum(http_ctx *c, const http_query *q, const char *key,
-                     const char *const *values, const char **out);
+bool http_query_enum(http_ctx *c, const http_query *q, const char *key, const char *const *values,
+                     const char **out);
+/* Parses the query string raw (NULL: no query) strictly: every parameter
+ * is key=value with a non-empty value (percent-decoded, '+' a space),
+ * named in allowed (NULL-ended), at most once, at most HTTP_MAX_PARAMS.
+ * Returns 0, CPQD_ENOMEM, or CPQD_EINVAL with why[0..cap) filled and
+ * q->bad naming the parameter when known; free(q->buf) either way. */
+int http_query_parse(const char *raw, const char *const *allowed, http_query *q, char *why,
+                     size_t cap);
 /* The worker serving c. */
 http_worker *http_ctx_worker(const http_ctx *c);
 /* Decoded {} path segment i of c's route, or NULL. */
@@ -168,13 +175,13 @@ void http_reply_text(http_ctx *c, int status, char *text);
 void http_reply_errs(http_ctx *c, int rc, cpqd_errs *errs, const char *what);
 
 /* Runs one operation of the quote family (quotes, contracts,
- * receivables) with a quote_ctx for the caller: the worker's store and
+ * receivables) with a svc_ctx for the caller: the worker's store and
  * pricing engine, the request's snapshot, today (UTC); replies 200/201
  * with the operation's body or the error of its code (http_route.c). */
-struct quote_ctx;
-struct quote_reply;
-typedef int (*http_quote_fn)(http_ctx *c, struct quote_ctx *qc, const char *body, size_t len,
-                             const http_query *q, struct quote_reply *out, cpqd_errs *errs);
+struct svc_ctx;
+struct svc_reply;
+typedef int (*http_quote_fn)(http_ctx *c, struct svc_ctx *qc, const char *body, size_t len,
+                             const http_query *q, struct svc_reply *out, cpqd_errs *errs);
 void http_quote_run(http_ctx *c, const http_query *q, http_quote_fn fn, const char *what);
 /* The value of request header name, or NULL. */
 const char *http_ctx_header(http_ctx *c, const char *name);
@@ -196,19 +203,28 @@ void http_reply_unauthorized(http_ctx *c, const char *msg);
 
 extern const char *const http_receivables_params[]; /* GET /v1/receivables */
 extern const char *const http_as_of_params[];       /* GET /v1/contracts/{}/receivables */
-void http_contract_accept(http_ctx *c, const http_query *q);      /* POST /v1/quotes/{}/accept */
-void http_contract_get(http_ctx *c, const http_query *q);         /* GET /v1/contracts/{} */
-void http_contract_receivables(http_ctx *c, const http_query *q); /* GET .../receivables */
-void http_receivable_pay(http_ctx *c, const http_query *q);       /* POST /v1/receivables/{}/payments */
-void http_receivables_due(http_ctx *c, const http_query *q);      /* GET /v1/receivables */
-void http_receivables_sweep(http_ctx *c, const http_query *q);    /* POST /v1/receivables/sweep */
-void http_contract_delivered(http_ctx *c, const http_query *q); /* POST .../lines/{}/delivered */
-void http_contract_accepted(http_ctx *c, const http_query *q);  /* POST .../lines/{}/accepted */
-void http_contract_milestone(http_ctx *c, const http_query *q); /* POST .../milestones/{}/accept */
-void http_contract_usage(http_ctx *c, const http_query *q);     /* POST /v1/contracts/{}/usage */
-void http_contract_close(http_ctx *c, const http_query *q);     /* POST .../periods/{}/close */
-void http_contract_renew(http_ctx *c, const http_query *q);     /* POST .../lines/{}/renew */
-void http_contract_seats(http_ctx *c, const http_query *q);     /* POST .../lines/{}/seats */
+/* The operations of the contract routes (the route table names them). */
+#define HTTP_OP(name)                                                                              \
+    int name(http_ctx *c, struct svc_ctx *qc, const char *body, size_t len, const http_query *q,   \
+             struct svc_reply *out, cpqd_errs *errs)
+HTTP_OP(http_op_contract_accept);      /* POST /v1/quotes/{}/accept */
+HTTP_OP(http_op_contract_get);         /* GET /v1/contracts/{} */
+HTTP_OP(http_op_contract_receivables); /* GET .../receivables */
+HTTP_OP(http_op_contract_pay);         /* POST /v1/receivables/{}/payments */
+HTTP_OP(http_op_contract_due);         /* GET /v1/receivables */
+HTTP_OP(http_op_contract_sweep);       /* POST /v1/receivables/sweep */
+HTTP_OP(http_op_contract_sweep_failures); /* GET /v1/receivables/sweep/failures */
+extern const char *const http_sweep_failures_params[];
+void http_sweep_failures(http_ctx *c, const http_query *q); /* (status checked) */
+HTTP_OP(http_op_contract_delivered);   /* POST .../lines/{}/delivered */
+HTTP_OP(http_op_contract_accepted);    /* POST .../lines/{}/accepted */
+HTTP_OP(http_op_contract_milestone);   /* POST .../milestones/{}/accept */
+HTTP_OP(http_op_contract_usage);       /* POST /v1/contracts/{}/usage */
+HTTP_OP(http_op_contract_close);       /* POST .../periods/{}/close */
+HTTP_OP(http_op_contract_renew);       /* POST .../lines/{}/renew */
+HTTP_OP(http_op_contract_seats);       /* POST .../lines/{}/seats */
+void http_receivables_due(http_ctx *c,
+                          const http_query *q); /* GET /v1/receivables (status checked) */
 
 /* ---- the portal and its sessions (http_portal.c, docs/portal.md) ---- */
 
@@ -216,7 +232,7 @@ void http_portal_asset(http_ctx *c, const http_query *q);  /* GET /portal/, /por
 void http_session_new(http_ctx *c, const http_query *q);   /* POST /v1/session */
 void http_session_get(http_ctx *c, const http_query *q);   /* GET /v1/session */
 void http_session_end(http_ctx *c, const http_query *q);   /* DELETE /v1/session */
-void http_quote_contract(http_ctx *c, const http_query *q); /* GET /v1/quotes/{}/contract */
+HTTP_OP(http_op_quote_contract); /* GET /v1/quotes/{}/contract */
 /* For authenticate(): the key of the request's session cookie. Returns
  * 0 (no session cookie), 1 (*k: the session's key, NULL in development
  * mode), -1 (the cookie names no live session) or -2 (a state change
@@ -228,13 +244,21 @@ int http_portal_cookie(http_ctx *c, const struct auth_key **k);
 extern const char *const http_stock_params[];              /* GET /v1/stock */
 void http_stock_put(http_ctx *c, const http_query *q);     /* PUT /v1/stock */
 void http_stock_get(http_ctx *c, const http_query *q);     /* GET /v1/stock?sku= */
-void http_quote_availability(http_ctx *c, const http_query *q); /* GET /v1/quotes/{}/availability */
+HTTP_OP(http_op_quote_availability); /* GET /v1/quotes/{}/availability */
 
 /* ---- events (http_events.c, docs/events.md) ---- */
 
 void http_events_feed(http_ctx *c, const http_query *q);   /* GET /v1/events */
 void http_events_admin(http_ctx *c, const http_query *q);  /* GET /v1/admin/events */
 void http_events_replay(http_ctx *c, const http_query *q); /* POST /v1/admin/events/{}/replay */
+
+/* ---- the API contract (http_spec.c) ---- */
+
+/* GET /openapi.yaml: docs/openapi.yaml as built into the binary. */
+void http_spec_serve(http_ctx *c, const http_query *q);
+/* Sends len bytes at data (static: referenced, never copied or freed) as
+ * a 200 reply of content_type. */
+void http_reply_static(http_ctx *c, const char *content_type, const void *data, size_t len);
 
 /* ---- configure (http_configure.c) ---- */
 
@@ -265,7 +289,7 @@ typedef struct http_caller {
     const char *key_id;     /* "k_..." ("dev" without --keys) */
     bool has_authority;     /* discount authority set on the key */
     money_dec authority;
-    auth_limits limits;     /* the key's (docs/auth.md "Limits") */
+    auth_limits limits; /* the key's (docs/auth.md "Limits") */
 } http_caller;
 
 #define HTTP_PER_PAGE_DEFAULT 50

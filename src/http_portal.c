@@ -282,14 +282,13 @@ void http_session_end(http_ctx *c, const http_query *q)
 
 /* ---- GET /v1/quotes/{id}/contract ---- */
 
-static int op_quote_contract(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
-                             const http_query *q, quote_reply *out, cpqd_errs *errs)
+HTTP_OP(http_op_quote_contract)
 {
     (void)body, (void)len, (void)q;
     const char *id = http_ctx_param(c, 0);
     store_contract k;
     /* the quote first: it is the caller's, or it does not exist */
-    quote_reply qr = {0};
+    svc_reply qr = {0};
     int rc = quote_get(qc, id, 0, &qr, errs);
     free(qr.body);
     if (rc != 0)
@@ -304,9 +303,4 @@ static int op_quote_contract(http_ctx *c, quote_ctx *qc, const char *body, size_
     rc = contract_get(qc, k.id, out, errs);
     store_contract_fini(&k);
     return rc;
-}
-
-void http_quote_contract(http_ctx *c, const http_query *q)
-{
-    http_quote_run(c, q, op_quote_contract, "reading the quote's contract");
 }

@@ -339,12 +339,9 @@ static int query_param(http_query *q, char *tok, const char *const *allowed, cha
     return 0;
 }
 
-/* Parses raw (NULL: no query) strictly: every parameter is key=value with
- * a non-empty value, named in allowed (NULL-ended), at most once. Typos
- * such as per_pgae must not be silently ignored. Returns 0, CPQD_ENOMEM,
- * or CPQD_EINVAL with why filled; q->buf must be freed either way. */
-static int query_parse(const char *raw, const char *const *allowed, http_query *q, char *why,
-                       size_t cap)
+/* Typos such as per_pgae must not be silently ignored (http_int.h). */
+int http_query_parse(const char *raw, const char *const *allowed, http_query *q, char *why,
+                     size_t cap)
 {
     memset(q, 0, sizeof(*q));
     if (!raw || !*raw)
@@ -675,6 +672,13 @@ void http_reply_errs(http_ctx *c, int rc, cpqd_errs *errs, const char *what)
     reply_errs(c, rc, errs, what);
 }
 
+void http_reply_static(http_ctx *c, const char *content_type, const void *data, size_t len)
+{
+    struct evbuffer *buf = evbuffer_new();
+    int rc = buf ? evbuffer_add_reference(buf, data, len, NULL, NULL) : -1;
+    reply_send_as(c, 200, "OK", buf, rc, content_type);
+}
+
 
 /* Runs one quote operation with everything it needs. */
 typedef http_quote_fn quote_fn;
@@ -687,8 +691,8 @@ static void quote_run(http_ctx *c, const http_query *q, quote_fn fn, const char 
         reply_problem(c, HP_OUT_OF_MEMORY, NULL, "out of memory");
         return;
     }
-    quote_caller qk = {.key_id = c->caller.key_id,
-                       .role = auth_role_name((auth_role)c->caller.auth_role),
+    svc_caller qk = {.key_id = c->caller.key_id,
+                       .role = (auth_role)c->caller.auth_role,
                        .partner_id = c->caller.partner_id,
                        .segment = c->caller.segment,
                        .has_authority = c->caller.has_authority,
@@ -696,7 +700,7 @@ static void quote_run(http_ctx *c, const http_query *q, quote_fn fn, const char 
                        .limits = c->caller.limits};
     quote_usage usage;
     quote_usage_init(&usage, c->w->store);
-    quote_ctx qc = {.st = c->w->store,
+    svc_ctx qc = {.st = c->w->store,
                     .snap = c->snap,
                     .pw = c->w->price,
                     .usage = &usage.base,
@@ -706,7 +710,7 @@ static void quote_run(http_ctx *c, const http_query *q, quote_fn fn, const char 
     size_t len = evbuffer_get_length(in);
     const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
     cpqd_errs *errs = errs_new();
-    quote_reply r = {.created = 0};
+    svc_reply r = {.created = 0};
     int rc = errs ? fn(c, &qc, body, len, q, &r, errs) : CPQD_ENOMEM;
     /* a committed POST may have written events: send them now */
     if (rc == 0 && evhttp_request_get_command(c->req) == EVHTTP_REQ_POST)
@@ -776,15 +780,15 @@ static const char *idem_header(http_ctx *c)
     return evhttp_find_header(evhttp_request_get_input_headers(c->req), "Idempotency-Key");
 }
 
-static int op_create(http_ctx *c, quote_ctx *qc, const char *body, size_t len, const http_query *q,
-                     quote_reply *out, cpqd_errs *errs)
+static int op_create(http_ctx *c, svc_ctx *qc, const char *body, size_t len, const http_query *q,
+                     svc_reply *out, cpqd_errs *errs)
 {
     (void)q;
     return quote_create(qc, body, len, idem_header(c), out, errs);
 }
 
-static int op_get(http_ctx *c, quote_ctx *qc, const char *body, size_t len, const http_query *q,
-                  quote_reply *out, cpqd_errs *errs)
+static int op_get(http_ctx *c, svc_ctx *qc, const char *body, size_t len, const http_query *q,
+                  svc_reply *out, cpqd_errs *errs)
 {
     (void)body, (void)len, (void)q;
     int version = 0;
@@ -800,8 +804,8 @@ static int op_get(http_ctx *c, quote_ctx *qc, const char *body, size_t len, cons
     return quote_get(qc, c->params[0], version, out, errs);
 }
 
-static int op_list(http_ctx *c, quote_ctx *qc, const char *body, size_t len, const http_query *q,
-                   quote_reply *out, cpqd_errs *errs)
+static int op_list(http_ctx *c, svc_ctx *qc, const char *body, size_t len, const http_query *q,
+                   svc_reply *out, cpqd_errs *errs)
 {
     (void)c, (void)body, (void)len;
     store_quote_filter f = {.page = 1, .per_page = HTTP_PER_PAGE_DEFAULT};
@@ -825,31 +829,49 @@ static int op_list(http_ctx *c, quote_ctx *qc, const char *body, size_t len, con
     return quote_list(qc, &f, out, errs);
 }
 
-static int op_revise(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
-                     const http_query *q, quote_reply *out, cpqd_errs *errs)
+static int op_revise(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
+                     const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
     (void)q;
     return quote_revise(qc, c->params[0], body, len, idem_header(c), out, errs);
 }
 
-static int op_action(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
-                     const http_query *q, quote_reply *out, cpqd_errs *errs)
+static int op_action(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
+                     const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
     (void)q;
     const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(c->req));
-    const char *action = strrchr(path, '/') + 1;
-    return quote_action(qc, c->params[0], action, body, len, out, errs);
+    quote_action a = QUOTE_SUBMIT; /* the route table routes only actions here */
+    if (quote_action_parse(strrchr(path, '/') + 1, &a) != 0)
+        return CPQD_EINTERNAL;
+    return quote_move(qc, c->params[0], a, body, len, out, errs);
 }
 
-static int op_document(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
-                       const http_query *q, quote_reply *out, cpqd_errs *errs)
+static int op_document(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
+                       const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
-    (void)body, (void)len, (void)q;
-    return quote_document(qc, c->params[0], out, errs);
+    (void)body, (void)len;
+    const char *lang = NULL;
+    for (size_t i = 0; i < q->n; i++)
+        if (!strcmp(q->p[i].key, "lang"))
+            lang = q->p[i].val;
+    lang = quote_doc_lang_pick(lang, http_ctx_header(c, "Accept-Language"));
+    int rc = quote_document(qc, c->params[0], lang, out, errs);
+    if (rc == 0)
+        evhttp_add_header(evhttp_request_get_output_headers(c->req), "Content-Language", lang);
+    return rc;
 }
 
-static int op_reprice(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
-                      const http_query *q, quote_reply *out, cpqd_errs *errs)
+static const char *const document_lang[] = {"zh", "en", NULL};
+
+static void h_quote_document(http_ctx *c, const http_query *q)
+{
+    if (http_query_enum(c, q, "lang", document_lang, NULL))
+        quote_run(c, q, op_document, "rendering the quote");
+}
+
+static int op_reprice(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
+                      const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
     (void)body, (void)len;
     const char *on = "original";
@@ -867,8 +889,8 @@ static void h_quote_reprice(http_ctx *c, const http_query *q)
         quote_run(c, q, op_reprice, "re-pricing the quote");
 }
 
-static int op_history(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
-                      const http_query *q, quote_reply *out, cpqd_errs *errs)
+static int op_history(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
+                      const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
     (void)c, (void)body, (void)len;
     const char *sku = NULL, *customer = NULL;
@@ -886,44 +908,11 @@ static int op_history(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
     return quote_price_history(qc, sku, customer, last, out, errs);
 }
 
-static void h_price_history(http_ctx *c, const http_query *q)
-{
-    quote_run(c, q, op_history, "reading the price history");
-}
-
-static void h_quote_document(http_ctx *c, const http_query *q)
-{
-    quote_run(c, q, op_document, "rendering the quote");
-}
-
-static void h_quote_create(http_ctx *c, const http_query *q)
-{
-    quote_run(c, q, op_create, "creating the quote");
-}
-
-static void h_quote_get(http_ctx *c, const http_query *q)
-{
-    quote_run(c, q, op_get, "reading the quote");
-}
-
-/* Every status a quote can have (docs/quotes.md "Status"). */
-static const char *const quote_statuses[] = {"draft",    "pending_approval", "approved", "sent",
-                                             "accepted", "rejected",         "expired",  NULL};
 
 static void h_quote_list(http_ctx *c, const http_query *q)
 {
-    if (http_query_enum(c, q, "status", quote_statuses, NULL))
+    if (http_query_enum(c, q, "status", quote_status_names(), NULL))
         quote_run(c, q, op_list, "listing quotes");
-}
-
-static void h_quote_revise(http_ctx *c, const http_query *q)
-{
-    quote_run(c, q, op_revise, "revising the quote");
-}
-
-static void h_quote_action(http_ctx *c, const http_query *q)
-{
-    quote_run(c, q, op_action, "moving the quote");
 }
 
 /* POST /v1/configure (docs/configurator.md). */
@@ -973,6 +962,7 @@ static void h_partners(http_ctx *c, const http_query *q)
 static const char *const list_params[] = {"category", "mode",     "q", "catalog",
                                           "page",     "per_page", NULL};
 static const char *const reprice_params[] = {"on", NULL};
+static const char *const document_params[] = {"lang", NULL};
 static const char *const history_params[] = {"sku", "customer", "last", NULL};
 static const char *const quote_params[] = {"customer", "status", "partner", "q",
                                            "page",     "per_page", NULL};
@@ -991,71 +981,88 @@ typedef struct http_route {
     enum evhttp_cmd_type method;
     unsigned roles;   /* who may call it (docs/auth.md "Routes by role") */
     const char *const *params; /* allowed query parameters, NULL: none */
-    http_handler fn;
+    http_handler fn;  /* a route that replies itself, or NULL */
+    http_quote_fn op; /* else an operation of the application layer (svc), */
+    const char *doing; /* run by quote_run; "what failed" in its errors */
 } http_route;
+
+/* A row's handler: a route that replies itself (FN), or an operation of
+ * the application layer run with its "doing" (OP). */
+#define FN(h) h, NULL, NULL
+#define OP(o, doing) NULL, o, doing
 
 /* The one table of routes and who may call them. Partner scoping of
  * what a route returns is in the views (catalog) and in quote.c. */
 static const http_route http_routes[] = {
-    {"/healthz", EVHTTP_REQ_GET, R_PUBLIC, NULL, h_healthz},
-    {"/v1/catalog", EVHTTP_REQ_GET, R_ALL, NULL, h_catalog},
-    {"/v1/products", EVHTTP_REQ_GET, R_ALL, list_params, h_products},
-    {"/v1/products/{}", EVHTTP_REQ_GET, R_ALL, NULL, h_product},
-    {"/v1/partners", EVHTTP_REQ_GET, R_STAFF, NULL, h_partners},
-    {"/v1/admin/reload", EVHTTP_REQ_POST, R(AUTH_ROLE_ADMIN), NULL, h_reload},
-    {"/v1/price", EVHTTP_REQ_POST, R_ALL, NULL, h_price},
-    {"/v1/configure", EVHTTP_REQ_POST, R_ALL, NULL, h_configure},
-    {"/v1/price-history", EVHTTP_REQ_GET, R_ALL, history_params, h_price_history},
-    {"/v1/quotes", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL, h_quote_create},
-    {"/v1/quotes", EVHTTP_REQ_GET, R_ALL, quote_params, h_quote_list},
-    {"/v1/quotes/{}", EVHTTP_REQ_GET, R_ALL, NULL, h_quote_get},
-    {"/v1/quotes/{}/versions/{}", EVHTTP_REQ_GET, R_ALL, NULL, h_quote_get},
-    {"/v1/quotes/{}/document", EVHTTP_REQ_GET, R_ALL, NULL, h_quote_document},
-    {"/v1/quotes/{}/reprice", EVHTTP_REQ_POST, R_ALL, reprice_params, h_quote_reprice},
-    {"/v1/quotes/{}/revise", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL, h_quote_revise},
-    {"/v1/quotes/{}/submit", EVHTTP_REQ_POST, R_SELLERS, NULL, h_quote_action},
-    {"/v1/quotes/{}/approve", EVHTTP_REQ_POST, R_STAFF, NULL, h_quote_action},
-    {"/v1/quotes/{}/reject", EVHTTP_REQ_POST, R_STAFF, NULL, h_quote_action},
-    {"/v1/quotes/{}/send", EVHTTP_REQ_POST, R_SELLERS, NULL, h_quote_action},
+    {"/healthz", EVHTTP_REQ_GET, R_PUBLIC, NULL, FN(h_healthz)},
+    {"/openapi.yaml", EVHTTP_REQ_GET, R_PUBLIC, NULL, FN(http_spec_serve)},
+    {"/v1/catalog", EVHTTP_REQ_GET, R_ALL, NULL, FN(h_catalog)},
+    {"/v1/products", EVHTTP_REQ_GET, R_ALL, list_params, FN(h_products)},
+    {"/v1/products/{}", EVHTTP_REQ_GET, R_ALL, NULL, FN(h_product)},
+    {"/v1/partners", EVHTTP_REQ_GET, R_STAFF, NULL, FN(h_partners)},
+    {"/v1/admin/reload", EVHTTP_REQ_POST, R(AUTH_ROLE_ADMIN), NULL, FN(h_reload)},
+    {"/v1/price", EVHTTP_REQ_POST, R_ALL, NULL, FN(h_price)},
+    {"/v1/configure", EVHTTP_REQ_POST, R_ALL, NULL, FN(h_configure)},
+    {"/v1/price-history", EVHTTP_REQ_GET, R_ALL, history_params,
+     OP(op_history, "reading the price history")},
+    {"/v1/quotes", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
+     OP(op_create, "creating the quote")},
+    {"/v1/quotes", EVHTTP_REQ_GET, R_ALL, quote_params, FN(h_quote_list)},
+    {"/v1/quotes/{}", EVHTTP_REQ_GET, R_ALL, NULL, OP(op_get, "reading the quote")},
+    {"/v1/quotes/{}/versions/{}", EVHTTP_REQ_GET, R_ALL, NULL, OP(op_get, "reading the quote")},
+    {"/v1/quotes/{}/document", EVHTTP_REQ_GET, R_ALL, document_params, FN(h_quote_document)},
+    {"/v1/quotes/{}/reprice", EVHTTP_REQ_POST, R_ALL, reprice_params, FN(h_quote_reprice)},
+    {"/v1/quotes/{}/revise", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
+     OP(op_revise, "revising the quote")},
+    {"/v1/quotes/{}/submit", EVHTTP_REQ_POST, R_SELLERS, NULL, OP(op_action, "moving the quote")},
+    {"/v1/quotes/{}/approve", EVHTTP_REQ_POST, R_STAFF, NULL, OP(op_action, "moving the quote")},
+    {"/v1/quotes/{}/reject", EVHTTP_REQ_POST, R_STAFF, NULL, OP(op_action, "moving the quote")},
+    {"/v1/quotes/{}/send", EVHTTP_REQ_POST, R_SELLERS, NULL, OP(op_action, "moving the quote")},
     {"/v1/quotes/{}/accept", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     http_contract_accept},
-    {"/v1/contracts/{}", EVHTTP_REQ_GET, R_ALL, NULL, http_contract_get},
+     OP(http_op_contract_accept, "accepting the quote")},
+    {"/v1/contracts/{}", EVHTTP_REQ_GET, R_ALL, NULL,
+     OP(http_op_contract_get, "reading the contract")},
     {"/v1/contracts/{}/receivables", EVHTTP_REQ_GET, R_ALL, http_as_of_params,
-     http_contract_receivables},
+     OP(http_op_contract_receivables, "reading the receivables")},
     {"/v1/contracts/{}/lines/{}/delivered", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     http_contract_delivered},
+     OP(http_op_contract_delivered, "recording the delivery")},
     {"/v1/contracts/{}/lines/{}/accepted", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     http_contract_accepted},
+     OP(http_op_contract_accepted, "recording the acceptance")},
     {"/v1/contracts/{}/milestones/{}/accept", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     http_contract_milestone},
+     OP(http_op_contract_milestone, "recording the milestone acceptance")},
     {"/v1/contracts/{}/usage", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     http_contract_usage},
+     OP(http_op_contract_usage, "recording usage")},
     {"/v1/contracts/{}/periods/{}/close", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     http_contract_close},
+     OP(http_op_contract_close, "closing the period")},
     {"/v1/contracts/{}/lines/{}/renew", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     http_contract_renew},
+     OP(http_op_contract_renew, "renewing the line")},
     {"/v1/contracts/{}/lines/{}/seats", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     http_contract_seats},
-    {"/v1/receivables", EVHTTP_REQ_GET, R_ALL, http_receivables_params, http_receivables_due},
-    {"/v1/receivables/sweep", EVHTTP_REQ_POST, R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN), NULL,
-     http_receivables_sweep},
-    {"/v1/receivables/{}/payments", EVHTTP_REQ_POST, R_STAFF | R(AUTH_ROLE_CRM), NULL,
-     http_receivable_pay},
-    {"/portal", EVHTTP_REQ_GET, R_PUBLIC, NULL, http_portal_asset},
-    {"/portal/", EVHTTP_REQ_GET, R_PUBLIC, NULL, http_portal_asset},
-    {"/portal/{}", EVHTTP_REQ_GET, R_PUBLIC, NULL, http_portal_asset},
-    {"/v1/session", EVHTTP_REQ_POST, R_PUBLIC, NULL, http_session_new},
-    {"/v1/session", EVHTTP_REQ_GET, R_PUBLIC, NULL, http_session_get},
-    {"/v1/session", EVHTTP_REQ_DELETE, R_PUBLIC, NULL, http_session_end},
-    {"/v1/quotes/{}/contract", EVHTTP_REQ_GET, R_ALL, NULL, http_quote_contract},
-    {"/v1/quotes/{}/availability", EVHTTP_REQ_GET, R_ALL, NULL, http_quote_availability},
-    {"/v1/stock", EVHTTP_REQ_PUT, R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN), NULL, http_stock_put},
-    {"/v1/stock", EVHTTP_REQ_GET, R_ALL, http_stock_params, http_stock_get},
+     OP(http_op_contract_seats, "changing the seats")},
+    {"/v1/receivables", EVHTTP_REQ_GET, R_ALL, http_receivables_params, FN(http_receivables_due)},
+    {"/v1/receivables/sweep", EVHTTP_REQ_POST, R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN), NULL, NULL,
+     http_op_contract_sweep, "sweeping receivables"},
+    {"/v1/receivables/sweep/failures", EVHTTP_REQ_GET, R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN),
+     http_sweep_failures_params, FN(http_sweep_failures)},
+    {"/v1/receivables/{}/payments", EVHTTP_REQ_POST, R_STAFF | R(AUTH_ROLE_CRM), NULL, NULL,
+     http_op_contract_pay, "recording the payment"},
+    {"/portal", EVHTTP_REQ_GET, R_PUBLIC, NULL, FN(http_portal_asset)},
+    {"/portal/", EVHTTP_REQ_GET, R_PUBLIC, NULL, FN(http_portal_asset)},
+    {"/portal/{}", EVHTTP_REQ_GET, R_PUBLIC, NULL, FN(http_portal_asset)},
+    {"/v1/session", EVHTTP_REQ_POST, R_PUBLIC, NULL, FN(http_session_new)},
+    {"/v1/session", EVHTTP_REQ_GET, R_PUBLIC, NULL, FN(http_session_get)},
+    {"/v1/session", EVHTTP_REQ_DELETE, R_PUBLIC, NULL, FN(http_session_end)},
+    {"/v1/quotes/{}/contract", EVHTTP_REQ_GET, R_ALL, NULL, 
+     OP(http_op_quote_contract, "reading the quote's contract")},
+    {"/v1/quotes/{}/availability", EVHTTP_REQ_GET, R_ALL, NULL, 
+     OP(http_op_quote_availability, "reading the quote's availability")},
+    {"/v1/stock", EVHTTP_REQ_PUT, R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN), NULL, FN(http_stock_put)},
+    {"/v1/stock", EVHTTP_REQ_GET, R_ALL, http_stock_params, FN(http_stock_get)},
     {"/v1/events", EVHTTP_REQ_GET, R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN), events_params,
-     http_events_feed},
+     FN(http_events_feed)},
     {"/v1/admin/events", EVHTTP_REQ_GET, R(AUTH_ROLE_ADMIN), admin_events_params,
-     http_events_admin},
-    {"/v1/admin/events/{}/replay", EVHTTP_REQ_POST, R(AUTH_ROLE_ADMIN), NULL, http_events_replay},
+     FN(http_events_admin)},
+    {"/v1/admin/events/{}/replay", EVHTTP_REQ_POST, R(AUTH_ROLE_ADMIN), NULL,
+     FN(http_events_replay)},
 };
 
 static const char *method_of(struct evhttp_request *req);
@@ -1227,14 +1234,17 @@ static void route_run(http_ctx *c, const http_route *r, const char *path)
     }
     if (!authenticate(c, r))
         return;
-    int rc = query_parse(c->query, r->params, &q, why, sizeof(why));
+    int rc = http_query_parse(c->query, r->params, &q, why, sizeof(why));
     if (rc == CPQD_EINVAL)
         reply_problem(c, HP_INVALID_PARAMETER, q.bad ? param_details(printable(q.bad)) : NULL, "%s",
                       why);
     else if (rc)
         reply_problem(c, problem_of_code(rc), NULL, "cannot parse the query string");
     else
-        r->fn(c, &q);
+        if (r->fn)
+            r->fn(c, &q);
+        else
+            quote_run(c, &q, r->op, r->doing);
     free(q.buf);
 }
 

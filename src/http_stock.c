@@ -355,12 +355,11 @@ static int line_avail(http_ctx *c, store *st, json_t *line, json_t *out, stock_a
     return rc;
 }
 
-static int op_quote_avail(http_ctx *c, quote_ctx *qc, const char *body, size_t len,
-                          const http_query *q, quote_reply *out, cpqd_errs *errs)
+HTTP_OP(http_op_quote_availability)
 {
     (void)body, (void)len, (void)q;
     const char *id = http_ctx_param(c, 0);
-    quote_reply qr = {0};
+    svc_reply qr = {0};
     int rc = quote_get(qc, id, 0, &qr, errs); /* the caller's quote, or 404 */
     free(qr.body);
     if (rc != 0)
@@ -398,9 +397,4 @@ static int op_quote_avail(http_ctx *c, quote_ctx *qc, const char *body, size_t l
     json_decref(req);
     store_quote_fini(&sq);
     return rc;
-}
-
-void http_quote_availability(http_ctx *c, const http_query *q)
-{
-    http_quote_run(c, q, op_quote_avail, "reading the quote's availability");
 }

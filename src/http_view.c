@@ -553,6 +553,11 @@ json_t *http_view_product(const cat_snapshot *s, const cat_product *p, const htt
     hv_str(&b, o, "description", p->description);
     hv_str(&b, o, "catalog", p->catalog->id);
     hv_set(&b, o, "delivery", view_delivery(&b, &p->delivery));
+    json_t *q = hv_new(&b, json_object()); /* the quantities it is sold in */
+    hv_dec(&b, q, "min", true, p->quantity.min);
+    hv_dec(&b, q, "max", true, p->quantity.max);
+    hv_dec(&b, q, "step", true, p->quantity.step);
+    hv_set(&b, o, "quantity", q);
     hv_set(&b, o, "attributes", view_attrs(&b, p));
     hv_set(&b, o, "groups", view_groups(&b, p, 0));
     hv_set(&b, o, "constraints", view_constraints(&b, p));

@@ -12,6 +12,10 @@
  */
 #include "import_int.h"
 
+#include "cpqd/cli.h"
+#include "cpqd/file.h"
+#include "cpqd/hash.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,9 +28,7 @@
 
 static size_t map_hash(const char *s, size_t len)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    uint64_t h = hash_fnv1a64(s, len);
     return (size_t)(h ^ (h >> 29));
 }
 
@@ -149,12 +151,13 @@ static size_t id_sanitize(const char *s, size_t len, char *out)
 static char *id_unique(imp_map *taken, const char *s, size_t len, size_t val)
 {
     char base[IMP_ID_MAX + 1], buf[IMP_ID_MAX + 1];
-    size_t n = id_sanitize(s, len, base);
+    size_t blen = id_sanitize(s, len, base), n = blen;
     memcpy(buf, base, n + 1);
     for (unsigned k = 2; imp_map_get(taken, buf, n, &(size_t){0}); k++) {
+        /* the suffix goes after the base, never after the last candidate */
         char suffix[16];
         int sl = snprintf(suffix, sizeof(suffix), "_%u", k);
-        size_t keep = n + (size_t)sl > IMP_ID_MAX ? IMP_ID_MAX - (size_t)sl : n;
+        size_t keep = blen + (size_t)sl > IMP_ID_MAX ? IMP_ID_MAX - (size_t)sl : blen;
         memcpy(buf, base, keep);
         memcpy(buf + keep, suffix, (size_t)sl + 1);
         n = keep + (size_t)sl;
@@ -337,40 +340,17 @@ char *imp_basename(const char *path, bool strip_ext)
 
 char *imp_read_file(imp_model *m, const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    struct stat st;
-    if (!f || fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        imp_err(m, path, 0, 0, "cannot read: %s", f ? "not a regular file" : strerror(errno));
-        if (f)
-            fclose(f);
-        return NULL;
-    }
-    if ((size_t)st.st_size > IMP_MAX_FILE) {
-        imp_err(m, path, 0, 0, "file is larger than %zu bytes", IMP_MAX_FILE);
-        fclose(f);
-        return NULL;
-    }
-    size_t n = (size_t)st.st_size;
-    char *buf = malloc(n + 1);
-    if (!buf) {
+    char why[FILE_WHY_MAX], *buf = NULL;
+    int rc = file_read(path, IMP_MAX_FILE, &buf, len, why);
+    if (rc == CPQD_ENOMEM)
         imp_nomem(m);
-        fclose(f);
-        return NULL;
-    }
-    size_t got = fread(buf, 1, n, f);
-    fclose(f);
-    if (got != n) {
-        imp_err(m, path, 0, 0, "short read (%zu of %zu bytes)", got, n);
-        free(buf);
-        return NULL;
-    }
-    buf[n] = '\0';
-    if (memchr(buf, '\0', n)) {
+    else if (rc)
+        imp_err(m, path, 0, 0, "%s", why);
+    else if (memchr(buf, '\0', *len)) {
         imp_err(m, path, 0, 0, "binary file (contains NUL bytes)");
         free(buf);
-        return NULL;
+        buf = NULL;
     }
-    *len = n;
     return buf;
 }
 
@@ -401,7 +381,9 @@ static size_t utf8_len(const unsigned char *p)
 }
 
 /* A YAML double-quoted scalar. Bytes that are not UTF-8 are written as
- * \xNN, which YAML reads as U+00NN: Latin-1 names survive readably. */
+ * \xNN, which YAML reads as U+00NN: Latin-1 names survive readably.
+ * Characters YAML does not allow in a stream (C0 and C1 controls, DEL,
+ * U+FFFE, U+FFFF: libyaml refuses the file) are written as escapes. */
 static void y_str(FILE *f, const char *s)
 {
     putc('"', f);
@@ -411,6 +393,10 @@ static void y_str(FILE *f, const char *s)
             fprintf(f, "\\%c", *p);
         else if (*p < 0x20 || *p == 0x7f || n == 0)
             fprintf(f, "\\x%02x", *p);
+        else if (n == 2 && p[0] == 0xC2 && p[1] < 0xA0) /* U+0080..U+009F */
+            fprintf(f, "\\x%02x", p[1]);
+        else if (n == 3 && p[0] == 0xEF && p[1] == 0xBF && p[2] >= 0xBE)
+            fprintf(f, "\\uFF%02X", p[2] == 0xBE ? 0xFE : 0xFF);
         else
             fwrite(p, 1, n, f);
         p += n ? n : 1;
@@ -692,66 +678,32 @@ static int cli_usage(const char *why)
     return 2;
 }
 
-/* "-o X", "-o=X", "--out X", "--id X", "--id=X": returns 1 if argv[*i]
- * was a flag (consumed), 0 if not, -1 on a missing value. */
-static int cli_flag(int argc, char **argv, int *i, import_opts *o)
-{
-    static const char *const names[] = {"-o", "--out", "--id"};
-    for (int k = 0; k < 3; k++) {
-        size_t n = strlen(names[k]);
-        const char **dst = k < 2 ? &o->out : &o->id;
-        if (strncmp(argv[*i], names[k], n) != 0)
-            continue;
-        if (argv[*i][n] == '=') {
-            *dst = argv[*i] + n + 1;
-            return 1;
-        }
-        if (argv[*i][n] == '\0') {
-            if (*i + 1 >= argc)
-                return -1;
-            *dst = argv[++*i];
-            return 1;
-        }
-    }
-    return 0;
-}
-
 int import_cli(int argc, char **argv)
 {
     import_opts o = {NULL, NULL};
     import_format f;
-    if (argc < 2)
-        return cli_usage("no FORMAT given");
-    if (import_format_parse(argv[1], &f))
-        return cli_usage("FORMAT must be xcsp, clib or dimacs");
-    const char **inputs = calloc((size_t)argc, sizeof(char *));
-    size_t n = 0;
-    if (!inputs)
-        return 1;
-    for (int i = 2; i < argc; i++) {
-        int r = cli_flag(argc, argv, &i, &o);
-        if (r < 0 || (r == 0 && argv[i][0] == '-' && argv[i][1])) {
-            free(inputs);
-            return cli_usage(r < 0 ? "flag needs a value" : "unknown flag");
-        }
-        if (r == 0)
-            inputs[n++] = argv[i];
+    const cli_flag flags[] = {{"-o", &o.out}, {"--out", &o.out}, {"--id", &o.id}, {NULL, NULL}};
+    cli_args a;
+    int rc = cli_args_parse(argc, argv, flags, SIZE_MAX, &a);
+    if (rc) {
+        cli_args_fini(&a);
+        return rc == CPQD_ENOMEM ? 1 : cli_usage(a.why);
     }
-    if (n == 0) {
-        free(inputs);
-        return cli_usage("no INPUT given");
+    const char *why = a.npos == 0                         ? "no FORMAT given"
+                      : import_format_parse(a.pos[0], &f) ? "FORMAT must be xcsp, clib or dimacs"
+                      : a.npos == 1                       ? "no INPUT given"
+                                                          : NULL;
+    if (why) {
+        cli_args_fini(&a);
+        return cli_usage(why);
     }
+    const char **inputs = a.pos + 1;
+    size_t n = a.npos - 1;
     cpqd_errs *errs = errs_new();
     import_stats st;
-    int rc = errs ? import_run(f, inputs, n, &o, errs, &st) : CPQD_ENOMEM;
-    if (errs) {
-        errs_sort(errs);
-        for (size_t i = 0; i < errs_count(errs); i++) {
-            char *line = errs_format(errs, i);
-            fprintf(stderr, "%s\n", line ? line : "(out of memory formatting an error)");
-            free(line);
-        }
-    }
+    rc = errs ? import_run(f, inputs, n, &o, errs, &st) : CPQD_ENOMEM;
+    if (errs)
+        cli_errs_print(errs);
     if (rc == 0 && o.out)
         fprintf(stderr, "imported %zu attributes, %zu constraints (%zu %s) into %s\n",
                 st.attributes, st.constraints, st.rows, f == IMPORT_DIMACS ? "literals" : "rows",
@@ -760,6 +712,6 @@ int import_cli(int argc, char **argv)
         fprintf(stderr, "import failed: %s (%zu error%s); nothing written\n", err_code_name(rc),
                 errs_count(errs), errs_count(errs) == 1 ? "" : "s");
     errs_free(errs);
-    free(inputs);
+    cli_args_fini(&a);
     return rc ? 1 : 0;
 }

@@ -12,6 +12,7 @@
 #include "cpqd/limit.h"
 
 #include "cpqd/err.h"
+#include "cpqd/hash.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -33,17 +34,9 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static counter *tab;       /* cap slots, a power of two */
 static size_t cap, used;
 
-static uint64_t id_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
 static counter *slot_of(counter *t, size_t n, const char *id)
 {
-    for (size_t i = id_hash(id) & (n - 1);; i = (i + 1) & (n - 1))
+    for (size_t i = hash_fnv1a64_str(id) & (n - 1);; i = (i + 1) & (n - 1))
         if (!t[i].id[0] || !strcmp(t[i].id, id))
             return &t[i];
 }

@@ -12,6 +12,8 @@
  */
 #include "cpqd/log.h"
 
+#include "cpqd/date.h"
+#include "cpqd/digest.h"
 #include "cpqd/err.h"
 
 #include <errno.h>
@@ -58,25 +60,11 @@ const char *log_level_name(log_level l)
     return (unsigned)l < sizeof(log_names) / sizeof(log_names[0]) ? log_names[l] : "?";
 }
 
-/* "2026-05-01T12:34:56.789Z" into buf; returns its length. */
-static size_t log_stamp(char *buf, size_t cap)
-{
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    int n =
-        snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
-    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
-}
-
 /* Appends msg to line[*len..cap), escaping control bytes so that one event
  * stays one line; stops (and marks "...") when the line is full. Bytes
  * >= 0x80 pass through: UTF-8 names must stay readable in the log. */
 static void log_escape(char *line, size_t *len, size_t cap, const char *msg)
 {
-    static const char hexd[] = "0123456789abcdef";
     size_t n = *len;
     for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
         if (n + 5 >= cap) {
@@ -92,8 +80,8 @@ static void log_escape(char *line, size_t *len, size_t cap, const char *msg)
         } else {
             line[n++] = '\\';
             line[n++] = 'x';
-            line[n++] = hexd[*p >> 4];
-            line[n++] = hexd[*p & 15];
+            digest_hex(p, 1, line + n); /* room checked above: n + 5 < cap */
+            n += 2;
         }
     }
     *len = n;
@@ -109,7 +97,8 @@ void log_msg(log_level l, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    size_t n = log_stamp(line, sizeof(line));
+    date_stamp_ms(date_wall_ms(), line); /* the wall clock, even under --clock */
+    size_t n = DATE_TS_MS_LEN - 1;
     int k = snprintf(line + n, sizeof(line) - n, " %s ", log_level_name(l));
     if (k > 0)
         n += (size_t)k;

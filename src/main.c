@@ -13,7 +13,9 @@
 #include "cpqd/auth.h"
 #include "cpqd/cat.h"
 #include "cpqd/date.h"
+#include "cpqd/cli.h"
 #include "cpqd/err.h"
+#include "cpqd/file.h"
 #include "cpqd/http.h"
 #include "cpqd/import.h"
 #include "cpqd/log.h"
@@ -26,6 +28,7 @@
 
 #include <ctype.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +38,6 @@
 #endif
 
 #define EXIT_USAGE 2
-#define MAX_POSITIONAL 256
 
 typedef struct cmd {
     const char *name;
@@ -102,63 +104,19 @@ static const cmd *cmd_find(const char *name)
 
 /* ---- flags ---- */
 
-typedef struct flag {
-    const char *name;   /* "--catalogs" */
-    const char **value; /* receives the value; every flag takes one */
-} flag;
-
-typedef struct args {
-    const char *pos[MAX_POSITIONAL]; /* positional arguments */
-    size_t npos;
-} args;
-
-/* Matches argv[*i] against flags ("--name VALUE" or "--name=VALUE"). */
-static int flag_one(int argc, char **argv, int *i, const flag *flags)
+/* Parses a command's arguments (argv[0] is its name) with cli; on a
+ * usage error prints why and the command's usage. Returns 0, EXIT_USAGE
+ * or EXIT_FAILURE (out of memory); a->pos is freed by cli_args_fini. */
+static int args_parse(int argc, char **argv, const cli_flag *flags, size_t max_pos, cli_args *a)
 {
-    const char *a = argv[*i];
-    for (const flag *f = flags; f->name; f++) {
-        size_t n = strlen(f->name);
-        if (strncmp(a, f->name, n) != 0)
-            continue;
-        if (a[n] == '=') {
-            *f->value = a + n + 1;
-            return 0;
-        }
-        if (a[n] == '\0' && *i + 1 < argc) {
-            *f->value = argv[++*i];
-            return 0;
-        }
-        if (a[n] == '\0') {
-            fprintf(stderr, "cpqd %s: flag %s needs a value\n", argv[0], f->name);
-            return EXIT_USAGE;
-        }
+    int rc = cli_args_parse(argc, argv, flags, max_pos, a);
+    if (rc == CPQD_ENOMEM)
+        fprintf(stderr, "cpqd %s: out of memory\n", argv[0]);
+    else if (rc) {
+        fprintf(stderr, "cpqd %s: %s\n", argv[0], a->why);
+        usage(stderr, cmd_find(argv[0]));
     }
-    fprintf(stderr, "cpqd %s: unknown flag '%s'\n", argv[0], a);
-    return EXIT_USAGE;
-}
-
-/* Parses argv[1..argc) of a command: flags anywhere, "--" ends them.
- * Returns 0 or EXIT_USAGE after printing why and the usage. */
-static int args_parse(int argc, char **argv, const flag *flags, args *out)
-{
-    bool only_pos = false;
-    out->npos = 0;
-    for (int i = 1; i < argc; i++) {
-        int rc = 0;
-        if (!only_pos && strcmp(argv[i], "--") == 0)
-            only_pos = true;
-        else if (!only_pos && argv[i][0] == '-' && argv[i][1] != '\0')
-            rc = flag_one(argc, argv, &i, flags);
-        else if (out->npos < MAX_POSITIONAL)
-            out->pos[out->npos++] = argv[i];
-        else
-            rc = EXIT_USAGE;
-        if (rc) {
-            usage(stderr, cmd_find(argv[0]));
-            return rc;
-        }
-    }
-    return 0;
+    return rc == 0 ? 0 : rc == CPQD_ENOMEM ? EXIT_FAILURE : EXIT_USAGE;
 }
 
 /* A decimal integer in [lo, hi] (digits only). */
@@ -184,19 +142,6 @@ static int bad_value(const char *cmd_name, const char *flag_name, const char *v,
     fprintf(stderr, "cpqd %s: invalid %s '%s' (%s)\n", cmd_name, flag_name, v, want);
     usage(stderr, cmd_find(cmd_name));
     return EXIT_USAGE;
-}
-
-/* ---- errors ---- */
-
-/* Prints every error, sorted, as "file:line:col: message". */
-static void print_errs(cpqd_errs *errs)
-{
-    errs_sort(errs);
-    for (size_t i = 0; i < errs_count(errs); i++) {
-        char *line = errs_format(errs, i);
-        fprintf(stderr, "%s\n", line ? line : "(out of memory formatting an error)");
-        free(line);
-    }
 }
 
 /* ---- check ---- */
@@ -252,29 +197,30 @@ static bool check_one(const char *path, const char *rules, bool name_it, cpqd_er
 static int cmd_check(int argc, char **argv)
 {
     const char *rules = NULL;
-    const flag flags[] = {{"--rules", &rules}, {NULL, NULL}};
-    args a;
-    int rc = args_parse(argc, argv, flags, &a);
-    if (rc)
-        return rc;
-    if (a.npos == 0) {
+    const cli_flag flags[] = {{"--rules", &rules}, {NULL, NULL}};
+    cli_args a;
+    int rc = args_parse(argc, argv, flags, SIZE_MAX, &a);
+    if (rc == 0 && a.npos == 0) {
         fprintf(stderr, "cpqd check: no PATH given\n");
         usage(stderr, cmd_find("check"));
-        return EXIT_USAGE;
+        rc = EXIT_USAGE;
     }
-    cpqd_errs *errs = errs_new();
-    if (!errs)
-        return EXIT_FAILURE;
+    cpqd_errs *errs = rc ? NULL : errs_new();
+    if (!errs) {
+        cli_args_fini(&a);
+        return rc ? rc : EXIT_FAILURE;
+    }
     check_sum sum = {0, 0};
     size_t failed = 0;
     for (size_t i = 0; i < a.npos; i++)
         failed += !check_one(a.pos[i], rules, a.npos > 1, errs, &sum);
-    print_errs(errs);
+    cli_errs_print(errs);
     size_t n = errs_count(errs);
     if (failed)
         fprintf(stderr, "check failed: %zu error%s in %zu of %zu path%s\n", n, n == 1 ? "" : "s",
                 failed, a.npos, a.npos == 1 ? "" : "s");
     errs_free(errs);
+    cli_args_fini(&a);
     return failed ? EXIT_FAILURE : 0;
 }
 
@@ -287,6 +233,7 @@ typedef struct serve_flags {
 } serve_flags;
 
 #define DEFAULT_DB "var/cpqd.db"
+#define SECRET_MAX 4095 /* bytes of a webhook secret file, newlines included */
 
 /* Turns the flag strings into cfg; EXIT_USAGE on a bad value. */
 static int serve_config(const serve_flags *sf, http_config *cfg)
@@ -350,7 +297,7 @@ static int serve_load(const http_config *cfg)
         return EXIT_FAILURE;
     cat_snapshot *s = cat_snapshot_load(cfg->catalog_dir, cfg->rules_dir, errs);
     if (!s) {
-        print_errs(errs);
+        cli_errs_print(errs);
         fprintf(stderr, "cpqd serve: %zu errors in %s; not starting\n", errs_count(errs),
                 cfg->catalog_dir);
         errs_free(errs);
@@ -385,7 +332,7 @@ static int serve_auth(const serve_flags *sf, http_config *cfg, auth_keys **keys)
     int rc = errs ? auth_keys_load(sf->keys, keys, errs) : CPQD_ENOMEM;
     if (rc) {
         if (errs)
-            print_errs(errs);
+            cli_errs_print(errs);
         fprintf(stderr, "cpqd serve: cannot use the key file %s; not starting\n", sf->keys);
     } else {
         cfg->keys = *keys;
@@ -401,19 +348,16 @@ static int serve_secret(const serve_flags *sf, http_config *cfg, char **secret)
 {
     if (!sf->webhook_secret)
         return 0;
-    FILE *f = fopen(sf->webhook_secret, "rb");
-    size_t cap = 4096, n = 0;
-    char *b = f ? malloc(cap) : NULL;
-    if (b)
-        n = fread(b, 1, cap, f);
-    if (f)
-        fclose(f);
+    char *b = NULL, why[FILE_WHY_MAX];
+    size_t n = 0;
+    int rc = file_read(sf->webhook_secret, SECRET_MAX, &b, &n, why);
     while (n > 0 && (b[n - 1] == '\n' || b[n - 1] == '\r'))
         n--;
-    if (!b || n == 0 || n == cap) {
-        fprintf(stderr, "cpqd serve: cannot read a secret from %s (1 to %zu bytes); not "
-                        "starting\n",
-                sf->webhook_secret, cap - 1);
+    if (rc == 0 && n == 0)
+        snprintf(why, sizeof(why), "empty (a secret is 1 to %d bytes)", SECRET_MAX);
+    if (n == 0) {
+        fprintf(stderr, "cpqd serve: --webhook-secret %s: %s; not starting\n", sf->webhook_secret,
+                why);
         free(b);
         return EXIT_FAILURE;
     }
@@ -431,7 +375,7 @@ static int serve_store(const http_config *cfg)
     int rc = errs ? store_open(cfg->db_path, true, &st, errs) : CPQD_ENOMEM;
     if (rc) {
         if (errs)
-            print_errs(errs);
+            cli_errs_print(errs);
         char shown[1024]; /* a URL's password is never printed */
         fprintf(stderr, "cpqd serve: cannot open the database %s; not starting\n",
                 store_location_redact(cfg->db_path, shown, sizeof(shown)));
@@ -444,7 +388,7 @@ static int serve_store(const http_config *cfg)
 static int cmd_serve(int argc, char **argv)
 {
     serve_flags sf = {0};
-    const flag flags[] = {
+    const cli_flag flags[] = {
         {"--catalogs", &sf.catalogs},   {"--rules", &sf.rules},
         {"--listen", &sf.listen},       {"--threads", &sf.threads},
         {"--max-body", &sf.max_body},   {"--timeout", &sf.timeout},
@@ -456,14 +400,10 @@ static int cmd_serve(int argc, char **argv)
         {"--session-ttl", &sf.session_ttl},
         {NULL, NULL},
     };
-    args a;
+    cli_args a;
     http_config cfg;
-    int rc = args_parse(argc, argv, flags, &a);
-    if (rc == 0 && a.npos > 0) {
-        fprintf(stderr, "cpqd serve: unexpected argument '%s'\n", a.pos[0]);
-        usage(stderr, cmd_find("serve"));
-        rc = EXIT_USAGE;
-    }
+    int rc = args_parse(argc, argv, flags, 0, &a);
+    cli_args_fini(&a);
     if (rc == 0)
         rc = serve_config(&sf, &cfg);
     auth_keys *keys = NULL;
@@ -533,27 +473,29 @@ static int cmd_migrate(int argc, char **argv)
 static int cmd_health(int argc, char **argv)
 {
     const char *timeout = NULL;
-    const flag flags[] = {{"--timeout", &timeout}, {NULL, NULL}};
-    args a;
+    const cli_flag flags[] = {{"--timeout", &timeout}, {NULL, NULL}};
+    cli_args a;
     unsigned long long t = HTTP_HEALTH_TIMEOUT;
-    int rc = args_parse(argc, argv, flags, &a);
+    int rc = args_parse(argc, argv, flags, 1, &a);
+    const char *url = a.npos ? a.pos[0] : NULL;
+    cli_args_fini(&a);
     if (rc)
         return rc;
-    if (a.npos != 1) {
-        fprintf(stderr, "cpqd health: %s\n", a.npos ? "one URL only" : "no URL given");
+    if (!url) {
+        fprintf(stderr, "cpqd health: no URL given\n");
         usage(stderr, cmd_find("health"));
         return EXIT_USAGE;
     }
     if (timeout && !parse_num(timeout, 1, 3600, &t))
         return bad_value("health", "--timeout", timeout, "1 to 3600 seconds");
     char why[512];
-    rc = http_health(a.pos[0], (unsigned)t, why, sizeof(why));
+    rc = http_health(url, (unsigned)t, why, sizeof(why));
     if (rc == CPQD_EINVAL) {
-        fprintf(stderr, "cpqd health: %s: %s\n", a.pos[0], why);
+        fprintf(stderr, "cpqd health: %s: %s\n", url, why);
         usage(stderr, cmd_find("health"));
         return EXIT_USAGE;
     }
-    fprintf(rc ? stderr : stdout, "%s: %s %s\n", rc ? "unhealthy" : "healthy", a.pos[0], why);
+    fprintf(rc ? stderr : stdout, "%s: %s %s\n", rc ? "unhealthy" : "healthy", url, why);
     return rc ? 1 : 0;
 }
 
@@ -561,13 +503,10 @@ static int cmd_health(int argc, char **argv)
 
 static int cmd_version(int argc, char **argv)
 {
-    args a;
-    const flag none[] = {{NULL, NULL}};
-    int rc = args_parse(argc, argv, none, &a);
-    if (rc == 0 && a.npos > 0) {
-        usage(stderr, cmd_find("version"));
-        return EXIT_USAGE;
-    }
+    cli_args a;
+    const cli_flag none[] = {{NULL, NULL}};
+    int rc = args_parse(argc, argv, none, 0, &a);
+    cli_args_fini(&a);
     if (rc == 0)
         printf("cpqd %s\n", CPQD_VERSION);
     return rc;

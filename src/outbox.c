@@ -25,6 +25,8 @@
  */
 #include "cpqd/outbox.h"
 
+#include "cpqd/date.h"
+#include "cpqd/digest.h"
 #include "cpqd/err.h"
 #include "cpqd/log.h"
 #include "cpqd/store.h"
@@ -37,7 +39,6 @@
 #include <arpa/inet.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -80,7 +81,6 @@ struct outbox_worker {
 int outbox_sign(const char *secret, size_t secret_len, const char *ts, const char *body,
                 size_t body_len, char out[OUTBOX_SIG_LEN])
 {
-    static const char hex[] = "0123456789abcdef";
     size_t tl = strlen(ts);
     char *msg = malloc(tl + 1 + body_len);
     if (!msg)
@@ -88,19 +88,13 @@ int outbox_sign(const char *secret, size_t secret_len, const char *ts, const cha
     memcpy(msg, ts, tl);
     msg[tl] = '.';
     memcpy(msg + tl + 1, body, body_len);
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    unsigned char *ok = HMAC(EVP_sha256(), secret, (int)secret_len, (const unsigned char *)msg,
-                             tl + 1 + body_len, md, &n);
+    unsigned char md[DIGEST_SHA256_LEN];
+    int rc = digest_hmac_sha256(secret, secret_len, msg, tl + 1 + body_len, md);
     free(msg);
-    if (!ok || n != 32)
-        return CPQD_ENOMEM;
+    if (rc)
+        return rc;
     memcpy(out, "sha256=", 7);
-    for (unsigned i = 0; i < 32; i++) {
-        out[7 + 2 * i] = hex[md[i] >> 4];
-        out[7 + 2 * i + 1] = hex[md[i] & 15];
-    }
-    out[71] = '\0';
+    digest_hex(md, sizeof(md), out + 7);
     return 0;
 }
 
@@ -121,13 +115,6 @@ static uint64_t rng_next(outbox_worker *w)
     x ^= x >> 7;
     x ^= x << 17;
     return w->rng = x;
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ---- one attempt ---- */
@@ -157,7 +144,7 @@ static int record(outbox_worker *w, int code)
             snprintf(why, sizeof(why), "no reply (connection closed)");
         else
             snprintf(why, sizeof(why), "no reply (connection failed)");
-        rc = store_outbox_mark_failed(w->st, w->cur_id, why, now_ms() + delay, park);
+        rc = store_outbox_mark_failed(w->st, w->cur_id, why, date_wall_ms() + delay, park);
         if (park)
             log_warn("outbox: %s parked as failed after %u attempts (%s)", w->cur_id, attempts,
                      why);
@@ -252,7 +239,7 @@ static void tick(outbox_worker *w)
     size_t n = 0;
     if (w->inflight || w->stopping)
         return;
-    if (store_outbox_due(w->st, now_ms(), 1, &items, &n) != 0) {
+    if (store_outbox_due(w->st, date_wall_ms(), 1, &items, &n) != 0) {
         log_warn("outbox: cannot read due events: %s", store_last_error(w->st));
         return;
     }
@@ -442,7 +429,7 @@ static int worker_init(outbox_worker *w, const outbox_config *cfg)
     w->secret_len = cfg->secret_len;
     w->max_attempts = cfg->max_attempts;
     if (getrandom(&w->rng, sizeof(w->rng), 0) != (ssize_t)sizeof(w->rng) || w->rng == 0)
-        w->rng = (uint64_t)now_ms() | 1;
+        w->rng = (uint64_t)date_wall_ms() | 1;
     int rc = url_parse(w);
     if (rc)
         return rc;

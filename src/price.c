@@ -812,11 +812,13 @@ static int step_floor(pctx *c, pline *l)
             /* a partner never learns a bound: no clamp to it (which would
              * show its value), no word of which one; the order goes to
              * approval like any price outside them */
+            l->o->out_of_bounds = true;
             need_approval(c, l, price_level_top(l->p->catalog),
                           pfmt(c, "price outside the bounds of book %s", l->floor_book->id));
             continue;
         }
         if (!clamp) {
+            l->o->out_of_bounds = true;
             need_approval(c, l, price_level_top(l->p->catalog),
                           pfmt(c, "%s %s of book %s", what, why, l->floor_book->id));
             continue;
@@ -848,13 +850,14 @@ static money_round line_rounding(const pline *l)
 }
 
 /* Tax of one rounded amount: exclusive prices add amount x rate; inclusive
- * prices hold amount - amount / (1 + rate). Rounded half-even to minor. */
+ * prices hold amount - amount / (1 + rate). Rounded to minor with the
+ * catalog's tax.rounding_mode (half-even unless it says otherwise). */
 static int tax_of(pctx *c, const cat_catalog *cc, money_dec amount, money_dec rate,
                   money_dec *tax)
 {
     int rc;
     if (!cc->prices_include_tax)
-        return money_mul(amount, rate, c->minor, MONEY_HALF_EVEN, tax);
+        return money_mul(amount, rate, c->minor, cc->tax_mode, tax);
     /* round the tax itself, as docs/pricing.md says, not the net: the
      * exact tax amount - amount / (1 + rate) is amount x rate / (1 + rate).
      * Rounding the net instead gives another fen on exact halves (3.03 at
@@ -863,7 +866,7 @@ static int tax_of(pctx *c, const cat_catalog *cc, money_dec amount, money_dec ra
     if ((rc = money_add(money_from_int(1), rate, &one_plus)) ||
         (rc = money_mul(amount, rate, amount.scale + rate.scale, MONEY_HALF_EVEN, &part)))
         return rc;
-    return money_div(part, one_plus, c->minor, MONEY_HALF_EVEN, tax);
+    return money_div(part, one_plus, c->minor, cc->tax_mode, tax);
 }
 
 static int step_round(pctx *c, pline *l)
@@ -941,6 +944,22 @@ static int taxes(pctx *c)
     return 0;
 }
 
+/* Every line total and the document's total are within the service's
+ * maximum amount (docs/auth.md "Limits"): what a quote stores can be
+ * summed, scheduled and paid later without overflow. */
+static int amounts_bounded(pctx *c)
+{
+    for (size_t i = 0; i <= c->nlines; i++) {
+        money_dec t = i < c->nlines ? c->lines[i].o->total : c->r->total;
+        if (!cat_amount_ok(t))
+            return perr(c, CPQD_ELIMIT, no_pos, "%s%s: total %s is beyond the maximum amount %lld",
+                        i < c->nlines ? "line " : "the request",
+                        i < c->nlines ? c->lines[i].o->id : "", pmoney(c, t),
+                        (long long)CAT_AMOUNT_MAX);
+    }
+    return 0;
+}
+
 static int totals(pctx *c)
 {
     price_result *r = c->r;
@@ -983,7 +1002,7 @@ static int totals(pctx *c)
                 r->approval_level = o->approval_level;
         }
     }
-    return 0;
+    return c->rq->qty_use == PRICE_QTY_RECORDED ? 0 : amounts_bounded(c);
 }
 
 /* ---- entry point ---- */
@@ -1094,6 +1113,23 @@ int price_probe_line(price_worker *w, const cat_snapshot *s, const price_request
     return rc;
 }
 
+/* Line i's quantity is one its product is sold in (docs/catalog.md
+ * "Quantities"): a stored quote never holds 0 or a fraction of a
+ * discrete product; a what-if may price 0; a stored request priced again
+ * is taken as it was stored. */
+static int line_qty_check(pctx *c, size_t i, const price_line_in *in, const char *id)
+{
+    char why[256], field[48];
+    const cat_product *p = cat_snapshot_product(c->s, in->sku, strlen(in->sku));
+    price_qty_use use = c->rq->qty_use;
+    if (use == PRICE_QTY_RECORDED ||
+        cat_qty_check(p, in->qty, use == PRICE_QTY_WHATIF, why, sizeof(why)) == 0)
+        return 0;
+    snprintf(field, sizeof(field), "lines[%zu].quantity", i);
+    perr(c, CPQD_EINVAL, no_pos, "%s (line %s): %s", field, id, why);
+    return errs_field(c->errs, "field", field) == CPQD_ENOMEM ? CPQD_ENOMEM : CPQD_EINVAL;
+}
+
 static int add_lines(pctx *c)
 {
     const price_request *rq = c->rq;
@@ -1105,7 +1141,7 @@ static int add_lines(pctx *c)
     c->r->lines = arena_calloc(c->a, c->caplines, sizeof(*c->r->lines));
     if (!c->lines || !c->r->lines)
         return CPQD_ENOMEM;
-    int rc = 0;
+    int rc = 0, r;
     for (size_t i = 0; i < rq->nlines; i++) {
         const price_line_in *in = &rq->lines[i];
         pline *l = &c->lines[c->nlines];
@@ -1121,13 +1157,17 @@ static int add_lines(pctx *c)
             continue;
         }
         o->product = l->p;
+        if ((r = line_qty_check(c, i, in, o->id)) != 0) {
+            rc = rc ? rc : r;
+            continue;
+        }
         if (!l->p->sellable) {
             rc = rc ? rc : CPQD_EINVAL;
             perr(c, CPQD_EINVAL, l->p->pos, "line %s: %s is sold only inside a BOM", o->id,
                  l->p->sku);
             continue;
         }
-        int r = price_line(c, l, in);
+        r = price_line(c, l, in);
         if (r == CPQD_ENOMEM)
             return r;
         if (r && !rc)

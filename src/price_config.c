@@ -16,6 +16,7 @@
  */
 #include "price_int.h"
 
+#include "cpqd/hash.h"
 #include "cpqd/solver.h"
 
 #include <assert.h>
@@ -173,6 +174,11 @@ static int config_choices(pc_run *x)
             return pc_err(x, CPQD_EINVAL, no_pos, "configuration[%zu]: %s '%s'%s%s", i,
                           var == SIZE_MAX ? "no variable" : "no value of",
                           var == SIZE_MAX ? cf->path : cf->value, why ? ": " : "", why ? why : "");
+        const solver_var *sv = solver_var_at(x->m, var);
+        char q[256];
+        if (cf->has_qty && sv->kind == SOLVER_VAR_GROUP && sv->group->options[val].ranged &&
+            cat_qty_check(sv->group->options[val].product, cf->qty, false, q, sizeof(q)) != 0)
+            return pc_err(x, CPQD_EINVAL, no_pos, "configuration[%zu].quantity: %s", i, q);
         add_choice(x, (solver_choice){var, val, cf->exclude, cf->has_qty, cf->qty}, PC_USER, i);
     }
     return 0;
@@ -316,6 +322,9 @@ static int option_choice(pc_run *x, size_t k)
         return pc_err(x, CPQD_EINVAL, o->pos, "option %s: quantity %s is outside its range %s..%s",
                       op->sku, pmoney(x->c, per), pmoney(x->c, o->qty_min),
                       pmoney(x->c, o->qty_max));
+    char why[256]; /* a ranged quantity is one of its product's quantities too */
+    if (o->ranged && cat_qty_check(o->product, per, false, why, sizeof(why)) != 0)
+        return pc_err(x, CPQD_EINVAL, o->pos, "option %s: %s", op->sku, why);
     add_choice(x, (solver_choice){x->opt_var[k], x->opt_val[k], false, o->ranged, per}, PC_OPTION,
                k);
     return 0;
@@ -642,10 +651,8 @@ static const char *memo_key(pctx *c, const cat_product *p, const price_line_in *
 
 static uint64_t memo_hash(const char *s)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h ? h : 1;
+    uint64_t h = hash_fnv1a64_str(s);
+    return h ? h : 1; /* 0 marks an empty slot */
 }
 
 /* The slot of key (h) in c's table: its entry, or the empty slot for it. */

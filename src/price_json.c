@@ -7,6 +7,7 @@
  * `discount` is never silently ignored.
  */
 #include "cpqd/arena.h"
+#include "cpqd/digest.h"
 #include "cpqd/price.h"
 
 #include <stdio.h>
@@ -437,7 +438,6 @@ static void jw_lit(jw *w, const char *s)
 
 static void jw_str(jw *w, const char *s)
 {
-    static const char hex[] = "0123456789abcdef";
     if (!s) {
         jw_lit(w, "null");
         return;
@@ -458,8 +458,7 @@ static void jw_str(jw *w, const char *s)
             *o++ = 'n';
         } else if (ch < 0x20) {
             memcpy(o, "\\u00", 4);
-            o[4] = hex[ch >> 4];
-            o[5] = hex[ch & 15];
+            digest_hex(&ch, 1, o + 4); /* its NUL is overwritten next */
             o += 6;
         } else {
             *o++ = (char)ch;
@@ -590,6 +589,11 @@ static void jw_line(jw *w, const price_line_out *l, int minor, bool partner_view
         jw_raw(w, "{", 1);
         jw_kstr(w, &g, "level", l->approval_level);
         jw_kstr(w, &g, "reason", l->approval_reason);
+        /* what approving needs (the top level, whatever the discount):
+         * kept in the stored result for the approval workflow; a partner
+         * is never told a bound was met */
+        if (l->out_of_bounds && !partner_view)
+            jw_kbool(w, &g, "out_of_bounds", true);
         jw_raw(w, "}", 1);
     }
     jw_raw(w, "}", 1);

@@ -11,6 +11,8 @@
  * never travels as a float), and so are arrays.
  */
 #include "cpqd/arena.h"
+#include "cpqd/cli.h"
+#include "cpqd/file.h"
 #include "cpqd/rules.h"
 
 #include <errno.h>
@@ -111,41 +113,6 @@ static int parse_input(arena *a, const char *text, rules_value *out)
     return rc;
 }
 
-/* Reads the whole file into a malloc'ed *buf of *len bytes; 0 or an errno. */
-static int read_all(const char *path, char **buf, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return errno;
-    size_t cap = 8192, n = 0;
-    char *b = malloc(cap);
-    int err = b ? 0 : ENOMEM;
-    while (!err) {
-        if (n == cap) {
-            char *nb = cap < CLI_FILE_MAX ? realloc(b, cap * 2) : NULL;
-            err = nb ? 0 : EFBIG;
-            b = nb ? nb : b;
-            cap = nb ? cap * 2 : cap;
-            if (err)
-                break;
-        }
-        size_t r = fread(b + n, 1, cap - n, f);
-        n += r;
-        if (r == 0) {
-            err = ferror(f) ? EIO : 0;
-            break;
-        }
-    }
-    fclose(f);
-    if (err) {
-        free(b);
-        return err;
-    }
-    *buf = b;
-    *len = n;
-    return 0;
-}
-
 static void print_compile_error(const char *file, cpqd_errs *errs)
 {
     const cpqd_err *e = errs_get(errs, 0);
@@ -157,9 +124,10 @@ static void print_compile_error(const char *file, cpqd_errs *errs)
         printf("ERR_COMPILE %s: %s\n", e->file ? e->file : file, e->msg);
 }
 
-static int usage(void)
+/* Says why (and the usage) on stderr; returns the usage exit code. */
+static int usage(const char *why)
 {
-    fprintf(stderr, "usage: cpqd rule eval FILE [--input JSON]\n");
+    fprintf(stderr, "cpqd rule eval: %s\nusage: cpqd rule eval FILE [--input JSON]\n", why);
     return 2;
 }
 
@@ -196,27 +164,26 @@ out:
 
 int rules_cli_eval(int argc, char **argv)
 {
-    const char *file = NULL, *json = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--input") == 0 && i + 1 < argc)
-            json = argv[++i];
-        else if (strncmp(argv[i], "--input=", 8) == 0)
-            json = argv[i] + 8;
-        else if (argv[i][0] == '-' || file)
-            return usage();
-        else
-            file = argv[i];
-    }
+    const char *json = NULL;
+    const cli_flag flags[] = {{"--input", &json}, {NULL, NULL}};
+    cli_args args;
+    int rc = cli_args_parse(argc, argv, flags, 1, &args);
+    const char *file = args.npos ? args.pos[0] : NULL;
+    cli_args_fini(&args);
+    if (rc == CPQD_ENOMEM)
+        fprintf(stderr, "cpqd rule eval: out of memory\n");
+    if (rc)
+        return rc == CPQD_ENOMEM ? 2 : usage(args.why);
     if (!file)
-        return usage();
+        return usage("no FILE given");
     int status = 2;
     char *src = NULL;
     size_t len = 0;
     arena *a = arena_new(4096);
     rules_value input;
-    int err = read_all(file, &src, &len);
-    if (err) {
-        fprintf(stderr, "cpqd rule eval: %s: %s\n", file, strerror(err));
+    char why[FILE_WHY_MAX];
+    if (file_read(file, CLI_FILE_MAX, &src, &len, why) != 0) {
+        fprintf(stderr, "cpqd rule eval: %s: %s\n", file, why);
         goto out;
     }
     if (!a || (json && parse_input(a, json, &input) != 0))

@@ -14,13 +14,17 @@
 
 /* ---- exact arithmetic for usage ---- */
 
-/* a * b exactly (scales add), or rounded half-even to 18 places when the
- * exact product needs more. */
+/* a * b exactly (scales add), or rounded half-even to the most places
+ * (at most 18, at least 2) at which it fits: 10^12 GB at 6 places times a
+ * rate of 6 places is exact at 12 places only up to 9.2 x 10^6. */
 static int xmul(money_dec a, money_dec b, money_dec *out)
 {
-    int scale = a.scale + b.scale;
-    return money_mul(a, b, scale > MONEY_MAX_SCALE ? MONEY_MAX_SCALE : scale, MONEY_HALF_EVEN,
-                     out);
+    int scale = a.scale + b.scale, rc;
+    if (scale > MONEY_MAX_SCALE)
+        scale = MONEY_MAX_SCALE;
+    while ((rc = money_mul(a, b, scale, MONEY_HALF_EVEN, out)) == CPQD_ERANGE && scale > 2)
+        scale--;
+    return rc;
 }
 
 /* The tiered amount: the catalog's one computation (docs/pricing.md
@@ -58,7 +62,7 @@ int sched_usage_amount(const sched_contract *c, size_t line, money_dec qty, mone
                        cpqd_errs *errs)
 {
     sctx x;
-    money_dec net, tax, gross, r;
+    money_dec net, gross, r;
     int rc = sched_ctx_init(&x, c, line, errs);
     if (rc)
         return rc;
@@ -71,8 +75,10 @@ int sched_usage_amount(const sched_contract *c, size_t line, money_dec qty, mone
         return sched_err(&x, CPQD_EINVAL, "tax rate is negative or invalid");
     if ((rc = usage_net(&x, qty, &net)))
         return rc;
-    if ((rc = xmul(net, rate, &tax)) || (rc = money_add(net, tax, &gross)) ||
-        (rc = money_rescale(gross, x.minor, c->rounding, &r)))
+    /* net x (1 + rate): one exact product, rounded once to the currency
+     * (net + net x rate needs the places of both, and overflowed early) */
+    if ((rc = money_add(money_from_int(1), rate, &gross)) ||
+        (rc = money_mul(net, gross, x.minor, c->rounding, &r)))
         return sched_err(&x, rc, "the usage amount overflows");
     *out = r;
     return 0;

@@ -1078,7 +1078,8 @@ static int read_choices(sv_run *r, const solver_choice *ch, size_t n)
                 return CPQD_EINVAL;
             continue;
         }
-        if (money_cmp(ch[i].qty, o->qty_min) < 0 || money_cmp(ch[i].qty, o->qty_max) > 0)
+        if (money_cmp(ch[i].qty, o->qty_min) < 0 || money_cmp(ch[i].qty, o->qty_max) > 0 ||
+            (o->product && !cat_qty_fits(&o->product->quantity, ch[i].qty)))
             return CPQD_EINVAL;
         size_t qvar = m->vx[ch[i].var].qty[ch[i].value];
         if (qvar != SIZE_MAX && qty_value(m, qvar, ch[i].qty, &r->qv[i]))

@@ -15,7 +15,9 @@
  */
 #include "store_int.h"
 #include <sys/random.h>
+#include "cpqd/cli.h"
 #include "cpqd/date.h"
+#include "cpqd/digest.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -306,6 +308,20 @@ int store_write_end(store *st, bool own, int rc)
         store_tx_quiet(st, STORE_TX_RELEASE);
     }
     return rc;
+}
+
+int store_scope_begin(store *st)
+{
+    bool own;
+    if (!store_in_tx(st))
+        return tx_lost(st) ? store_failf(st, CPQD_EIO, "scope: the transaction was rolled back")
+                           : store_failf(st, CPQD_EINVAL, "scope: no transaction is open");
+    return store_write_begin(st, &own);
+}
+
+int store_scope_end(store *st, int rc)
+{
+    return store_write_end(st, false, rc);
 }
 
 int store_read_begin(store *st, bool *own)
@@ -614,43 +630,22 @@ static int cli_move(const char *from, const char *to, cpqd_errs *errs)
     return rc;
 }
 
-/* The value of flag argv[*i] ("--name VALUE" or "--name=VALUE") into
- * *out: 1 taken, 0 not this flag, -1 value missing. */
-static int cli_flag(int argc, char **argv, int *i, const char *name, const char **out)
-{
-    size_t n = strlen(name);
-    if (strcmp(argv[*i], name) == 0) {
-        if (*i + 1 >= argc)
-            return -1;
-        *out = argv[++*i];
-        return 1;
-    }
-    if (strncmp(argv[*i], name, n) == 0 && argv[*i][n] == '=') {
-        *out = argv[*i] + n + 1;
-        return 1;
-    }
-    return 0;
-}
-
 int store_cli_migrate(int argc, char **argv)
 {
     const char *path = STORE_DEFAULT_PATH, *from = NULL;
-    for (int i = 1; i < argc; i++) {
-        int a = cli_flag(argc, argv, &i, "--db", &path);
-        int b = a ? 0 : cli_flag(argc, argv, &i, "--from", &from);
-        if (a < 0 || b < 0)
-            return cli_usage(a < 0 ? "flag --db needs a value" : "flag --from needs a value");
-        if (a == 0 && b == 0) {
-            fprintf(stderr, "cpqd migrate: unexpected argument '%s'\n", argv[i]);
-            return cli_usage("only --db PATH|URL and --from PATH are accepted");
-        }
-    }
+    const cli_flag flags[] = {{"--db", &path}, {"--from", &from}, {NULL, NULL}};
+    cli_args a;
+    int rc = cli_args_parse(argc, argv, flags, 0, &a);
+    cli_args_fini(&a);
+    if (rc)
+        return rc == CPQD_ENOMEM ? 1 : cli_usage(a.why);
     if (!*path)
         return cli_usage("--db needs a non-empty PATH or URL");
     if (from && !*from)
         return cli_usage("--from needs a non-empty PATH");
     cpqd_errs *errs = errs_new();
-    int from_v = 0, to_v = 0, rc = CPQD_ENOMEM;
+    int from_v = 0, to_v = 0;
+    rc = CPQD_ENOMEM;
     if (errs && from)
         rc = cli_move(from, path, errs);
     else if (errs && (rc = store_migrate(path, &from_v, &to_v, errs)) == 0)
@@ -696,8 +691,9 @@ int store_random_id(store *st, const char *prefix, char *out, size_t cap)
             return store_failf(st, CPQD_EIO, "%sid: getrandom: %s", prefix, strerror(errno));
         got += n > 0 ? (size_t)n : 0;
     }
-    snprintf(out, cap, "%s%02x%02x%02x%02x%02x%02x%02x%02x", prefix, b[0], b[1], b[2], b[3], b[4],
-             b[5], b[6], b[7]);
+    char hex[2 * sizeof(b) + 1];
+    digest_hex(b, sizeof(b), hex);
+    snprintf(out, cap, "%s%s", prefix, hex);
     return 0;
 }
 

@@ -17,6 +17,7 @@
  * store_usage.c  promotion usage counters
  * store_outbox.c the outbox: events to the CRM, their delivery state
  * store_contract.c contracts, receivable items, payments, warnings
+ * store_sweep.c  the items the receivables sweep could not process
  *
  * The record files never see a backend: they prepare a statement by id
  * (store_prepare), bind (store_bind_*), step (store_step: STORE_ROW,
@@ -99,6 +100,11 @@ typedef enum store_stmt_id {
     STMT_RECV_TERMS_ENDED,
     STMT_PROMO_USAGE_GET,
     STMT_PROMO_USAGE_SET,
+    STMT_SWEEP_FAIL_GET,
+    STMT_SWEEP_FAIL_INSERT,
+    STMT_SWEEP_FAIL_AGAIN,
+    STMT_SWEEP_FAIL_RESOLVE,
+    STMT_SWEEP_FAIL_LIST,
     STMT_COUNT
 } store_stmt_id;
 

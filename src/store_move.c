@@ -22,7 +22,7 @@
  */
 #include "store_int.h"
 
-#include <openssl/evp.h>
+#include "cpqd/digest.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -30,11 +30,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define MOVE_HEX_LEN 65
-
 typedef struct move_sum {
     int64_t rows;
-    char hex[MOVE_HEX_LEN];
+    char hex[DIGEST_SHA256_HEX_LEN];
 } move_sum;
 
 static int columns_of(const char *cols)
@@ -46,11 +44,12 @@ static int columns_of(const char *cols)
 }
 
 /* Adds the current row of s (n columns) to the checksum. */
-static int hash_row(EVP_MD_CTX *h, store_stmt *s, int n)
+static int hash_row(digest_sha256_ctx *h, store_stmt *s, int n)
 {
     for (int i = 0; i < n; i++) {
         if (store_col_null(s, i)) {
-            EVP_DigestUpdate(h, "N", 1);
+            if (digest_sha256_add(h, "N", 1) != 0)
+                return CPQD_ENOMEM;
             continue;
         }
         size_t len = 0;
@@ -59,19 +58,10 @@ static int hash_row(EVP_MD_CTX *h, store_stmt *s, int n)
             return CPQD_ENOMEM;
         char head[32];
         int k = snprintf(head, sizeof(head), "T%zu:", len);
-        EVP_DigestUpdate(h, head, (size_t)k);
-        EVP_DigestUpdate(h, t, len);
+        if (digest_sha256_add(h, head, (size_t)k) != 0 || digest_sha256_add(h, t, len) != 0)
+            return CPQD_ENOMEM;
     }
     return 0;
-}
-
-static void hash_end(EVP_MD_CTX *h, char hex[MOVE_HEX_LEN])
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned len = 0;
-    EVP_DigestFinal_ex(h, md, &len);
-    for (unsigned i = 0; i < len && i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
 }
 
 /* "SELECT cols FROM t ORDER BY key" (malloc'ed, or NULL). */
@@ -102,8 +92,8 @@ static int copy_table(store *src, store *dst, const store_table *t, move_sum *su
     int n = columns_of(t->cols);
     char *sel = select_sql(t), *ins = insert_sql(t, n);
     store_stmt *s = NULL, *d = NULL;
-    EVP_MD_CTX *h = EVP_MD_CTX_new();
-    int rc = sel && ins && h && EVP_DigestInit_ex(h, EVP_sha256(), NULL) == 1 ? 0 : CPQD_ENOMEM;
+    digest_sha256_ctx *h = digest_sha256_new();
+    int rc = sel && ins && h ? 0 : CPQD_ENOMEM;
     store *at = src; /* where a failure's reason is */
     if (rc == 0 && (rc = store_prepare_sql(src, sel, &s)) == 0) {
         at = dst;
@@ -126,14 +116,14 @@ static int copy_table(store *src, store *dst, const store_table *t, move_sum *su
     if (rc == 0 && r < 0)
         rc = r;
     if (rc == 0)
-        hash_end(h, sum->hex);
-    else
+        rc = digest_sha256_end_hex(h, sum->hex);
+    if (rc)
         errs_add(errs, rc, NULL, 0, 0, "table %s: %s", t->name,
                  rc == CPQD_ENOMEM && !*at->err ? "out of memory" : at->err);
     store_stmt_done(s);
     store_stmt_free(s);
     store_stmt_free(d);
-    EVP_MD_CTX_free(h);
+    digest_sha256_free(h);
     free(sel), free(ins);
     return rc;
 }
@@ -144,8 +134,8 @@ static int sum_table(store *st, const store_table *t, move_sum *sum, cpqd_errs *
     int n = columns_of(t->cols);
     char *sel = select_sql(t);
     store_stmt *s = NULL;
-    EVP_MD_CTX *h = EVP_MD_CTX_new();
-    int rc = sel && h && EVP_DigestInit_ex(h, EVP_sha256(), NULL) == 1 ? 0 : CPQD_ENOMEM;
+    digest_sha256_ctx *h = digest_sha256_new();
+    int rc = sel && h ? 0 : CPQD_ENOMEM;
     if (rc == 0)
         rc = store_prepare_sql(st, sel, &s);
     int r = STORE_DONE;
@@ -156,12 +146,13 @@ static int sum_table(store *st, const store_table *t, move_sum *sum, cpqd_errs *
     if (rc == 0 && r < 0)
         rc = r;
     if (rc == 0)
-        hash_end(h, sum->hex);
-    else
-        errs_add(errs, rc, NULL, 0, 0, "table %s: %s", t->name, st->err);
+        rc = digest_sha256_end_hex(h, sum->hex);
+    if (rc)
+        errs_add(errs, rc, NULL, 0, 0, "table %s: %s", t->name,
+                 rc == CPQD_ENOMEM && !*st->err ? "out of memory" : st->err);
     store_stmt_done(s);
     store_stmt_free(s);
-    EVP_MD_CTX_free(h);
+    digest_sha256_free(h);
     free(sel);
     return rc;
 }

@@ -15,6 +15,8 @@
  */
 #include "store_int.h"
 
+#include "cpqd/date.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +24,7 @@
 #include <sys/random.h>
 #include <time.h>
 
-#define OUTBOX_TS_LEN 25 /* "2026-11-26T08:41:14.123Z" + NUL */
+#define OUTBOX_TS_LEN DATE_TS_MS_LEN /* "2026-11-26T08:41:14.123Z" + NUL */
 
 void store_outbox_event_fini(store_outbox_event *e)
 {
@@ -32,25 +34,6 @@ void store_outbox_event_fini(store_outbox_event *e)
     free(e->payload), free(e->body), free(e->created_at), free(e->status);
     free(e->next_attempt_at), free(e->last_error), free(e->delivered_at);
     memset(e, 0, sizeof(*e));
-}
-
-/* Unix milliseconds as ISO 8601 UTC with milliseconds: fixed width, so
- * text order is time order (the due query compares text). */
-static void ts_ms(int64_t ms, char buf[OUTBOX_TS_LEN])
-{
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    char s[STORE_TS_LEN];
-    if (ms < 0 || !gmtime_r(&t, &tm) || strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
-        snprintf(s, sizeof(s), "1970-01-01T00:00:00");
-    snprintf(buf, OUTBOX_TS_LEN, "%.19s.%03dZ", s, (int)(ms >= 0 ? ms % 1000 : 0));
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Event types and resource kinds are open (later issues add
@@ -128,7 +111,7 @@ static int insert(store *st, const store_outbox_new *in, char id[STORE_OUTBOX_ID
     if (rc != 0)
         return rc;
     store_now(created);
-    ts_ms(now_ms(), due);
+    date_stamp_ms(date_wall_ms(), due);
     char *body = body_new(id, in, created);
     if (!body)
         return store_failf(st, CPQD_ENOMEM, "outbox: out of memory");
@@ -249,7 +232,7 @@ int store_outbox_due(store *st, int64_t now, size_t limit, store_outbox_event **
     int rc = store_prepare(st, STMT_OUTBOX_DUE, &s);
     if (rc != 0)
         return rc;
-    ts_ms(now, ts);
+    date_stamp_ms(now, ts);
     store_bind_text(st, s, 1, ts);
     store_bind_int64(st, s, 2, (int64_t)limit);
     return rows_read(st, s, limit, items, n, "outbox due");
@@ -344,7 +327,7 @@ int store_outbox_mark_failed(store *st, const char *id, const char *error, int64
     int rc = store_prepare(st, STMT_OUTBOX_FAILED, &s);
     if (rc != 0)
         return rc;
-    ts_ms(next_ms, next);
+    date_stamp_ms(next_ms, next);
     store_bind_text(st, s, 1, error);
     store_bind_text(st, s, 2, next);
     store_bind_int64(st, s, 3, park ? 1 : 0);
@@ -361,7 +344,7 @@ int store_outbox_replay(store *st, const char *id)
     int rc = store_prepare(st, STMT_OUTBOX_REPLAY, &s);
     if (rc != 0)
         return rc;
-    ts_ms(now_ms(), due);
+    date_stamp_ms(date_wall_ms(), due);
     store_bind_text(st, s, 1, due);
     store_bind_text(st, s, 2, id);
     return update_one(st, s, id, "failed");

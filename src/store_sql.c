@@ -275,7 +275,26 @@ const char *const store_migrations[STORE_SCHEMA_VERSION] = {
     "  spent     TEXT NOT NULL,"
     "  PRIMARY KEY (promotion, scope)"
     ");",
-    /* 7 -> 8: stock levels and lead times per SKU and warehouse, pushed
+    /* 7 -> 8: the items the receivables sweep could not process
+     * (docs/receivables.md "Sweep failures"): one row per item (a period
+     * to close, a line to renew, a warning to write), its last error,
+     * when it first and last failed and how often; resolved_at is set
+     * when a later sweep got it through (and cleared when it fails
+     * again). */
+    "CREATE TABLE sweep_failures ("
+    "  item            TEXT NOT NULL PRIMARY KEY,"
+    "  kind            TEXT NOT NULL CHECK (kind IN ('period_close', 'renewal', 'warning')),"
+    "  contract_id     TEXT NOT NULL,"
+    "  ref             TEXT NOT NULL,"
+    "  code            TEXT NOT NULL,"
+    "  message         TEXT NOT NULL,"
+    "  first_failed_at TEXT NOT NULL,"
+    "  last_failed_at  TEXT NOT NULL,"
+    "  failures        BIGINT NOT NULL CHECK (failures > 0),"
+    "  resolved_at     TEXT"
+    ");"
+    "CREATE INDEX sweep_failures_by_last ON sweep_failures (last_failed_at, item);",
+    /* 8 -> 9: stock levels and lead times per SKU and warehouse, pushed
      * by the ERP or CRM (PUT /v1/stock, docs/portal.md "Availability");
      * quantity is exact decimal text, >= 0. */
     "CREATE TABLE stock ("
@@ -338,6 +357,10 @@ const store_table store_tables[] = {
      " old_quantity, period_amount, old_amount, source, created_by, created_at",
      "contract_id, kind, client_id"},
     {"promotion_usage", "promotion, scope, uses, spent", "promotion, scope"},
+    {"sweep_failures",
+     "item, kind, contract_id, ref, code, message, first_failed_at, last_failed_at, failures,"
+     " resolved_at",
+     "item"},
     {"stock", "sku, warehouse, quantity, lead_time_days, updated_at, updated_by",
      "sku, warehouse"},
 };
@@ -381,6 +404,9 @@ const size_t store_table_count = sizeof(store_tables) / sizeof(store_tables[0]);
 #define CHANGE_COLS                                                                             \
     "contract_id, kind, client_id, line_no, term_no, change_no, effective_on, quantity,"         \
     " old_quantity, period_amount, old_amount, source, created_by, created_at"
+#define SWEEP_FAIL_COLS                                                                         \
+    "item, kind, contract_id, ref, code, message, first_failed_at, last_failed_at, failures,"    \
+    " resolved_at"
 
 const char *const store_sql[STMT_COUNT] = {
     /* Safe under concurrent transactions by itself: the upsert locks the
@@ -589,5 +615,22 @@ const char *const store_sql[STMT_COUNT] = {
     [STMT_PROMO_USAGE_SET] =
         "INSERT INTO promotion_usage (promotion, scope, uses, spent) VALUES ($1, $2, $3, $4)"
         " ON CONFLICT (promotion, scope) DO UPDATE SET uses = $3, spent = $4",
+    [STMT_SWEEP_FAIL_GET] =
+        "SELECT " SWEEP_FAIL_COLS " FROM sweep_failures WHERE item = $1",
+    [STMT_SWEEP_FAIL_INSERT] =
+        "INSERT INTO sweep_failures (" SWEEP_FAIL_COLS ")"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL)",
+    /* another failure: a resolved item starts a new run of failures */
+    [STMT_SWEEP_FAIL_AGAIN] =
+        "UPDATE sweep_failures SET kind = $1, contract_id = $2, ref = $3, code = $4,"
+        " message = $5, first_failed_at = $6, last_failed_at = $7, failures = $8,"
+        " resolved_at = NULL WHERE item = $9",
+    [STMT_SWEEP_FAIL_RESOLVE] =
+        "UPDATE sweep_failures SET resolved_at = $1 WHERE item = $2 AND resolved_at IS NULL",
+    /* $1: 0 all, 1 failing only, 2 resolved only; newest failure first */
+    [STMT_SWEEP_FAIL_LIST] =
+        "SELECT " SWEEP_FAIL_COLS " FROM sweep_failures WHERE $1 = 0"
+        " OR ($1 = 1 AND resolved_at IS NULL) OR ($1 = 2 AND resolved_at IS NOT NULL)"
+        " ORDER BY last_failed_at DESC, item LIMIT $2",
 };
 /* clang-format on */

@@ -248,7 +248,7 @@ static int make_parent_dirs(store *st, const char *path)
 }
 
 /* Runs a pragma that returns one row and copies its first column. */
-static int pragma_text(store *st, const char *sql, char *buf, size_t cap)
+static int pragma_once(store *st, const char *sql, char *buf, size_t cap)
 {
     sqlite3_stmt *s = NULL;
     int rc = sqlite3_prepare_v2(db_of(st), sql, -1, &s, NULL);
@@ -259,9 +259,22 @@ static int pragma_text(store *st, const char *sql, char *buf, size_t cap)
     } else if (rc == SQLITE_DONE) {
         rc = SQLITE_ERROR;
     }
-    int code = rc == SQLITE_OK ? 0 : lite_fail_in(st, rc, sql);
     sqlite3_finalize(s);
-    return code;
+    return rc;
+}
+
+/* A pragma returning one row, its first column copied. SQLite answers
+ * SQLITE_BUSY at once, without its busy handler, when another connection
+ * is switching a new database to WAL at the same moment (two instances
+ * starting together): retried for the busy timeout like any other wait. */
+static int pragma_text(store *st, const char *sql, char *buf, size_t cap)
+{
+    int rc = pragma_once(st, sql, buf, cap);
+    for (int waited = 0; (rc & 0xFF) == SQLITE_BUSY && waited < STORE_BUSY_TIMEOUT_MS; waited += 10) {
+        sqlite3_sleep(10);
+        rc = pragma_once(st, sql, buf, cap);
+    }
+    return rc == SQLITE_OK ? 0 : lite_fail_in(st, rc, sql);
 }
 
 static int pragma_int(store *st, const char *sql, int *out)

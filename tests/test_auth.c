@@ -17,9 +17,8 @@
 #include <cmocka.h>
 
 #include "cpqd/auth.h"
+#include "cpqd/digest.h"
 #include "testutil.h"
-
-#include <openssl/evp.h>
 
 #define DATA "tests/data/auth"
 
@@ -85,15 +84,12 @@ static void expect_errors(const char *name, int code, const char *expected)
     errs_free(e);
 }
 
-/* SHA-256 as the key file writes it, computed here with OpenSSL itself. */
+/* SHA-256 as the key file writes it, computed here from the digest
+ * module (held to the published vectors by test_digest). */
 static void sha256_line(const char *key, char out[72])
 {
-    unsigned char d[32];
-    unsigned int n = 0;
-    assert_int_equal(EVP_Digest(key, strlen(key), d, &n, EVP_sha256(), NULL), 1);
     strcpy(out, "sha256:");
-    for (int i = 0; i < 32; i++)
-        sprintf(out + 7 + 2 * i, "%02x", d[i]);
+    assert_int_equal(digest_sha256_hex(key, strlen(key), out + 7), 0);
 }
 
 static bool b64url_char(char c)
@@ -384,7 +380,7 @@ static void test_auth_load_reports_syntax_and_missing_file(void **state)
                        "(while parsing a flow sequence)\n");
     expect_errors("nope.yaml", CPQD_EIO,
                   DATA "/nope.yaml: cannot read: No such file or directory\n");
-    expect_errors(".", CPQD_EINVAL, DATA "/.: not a regular file of at most 4 MiB\n");
+    expect_errors(".", CPQD_EINVAL, DATA "/.: not a regular file\n");
 }
 
 static void test_auth_load_refuses_too_many_keys(void **state)

@@ -230,6 +230,28 @@ static void test_partner_bounds_never_show(void **state)
         assert_true(json_is_true(json_object_get(line, "approval_required")));
         json_decref(j);
     }
+    /* within its authority (8%) but below the floor: the quote needs the
+     * top level, so the partner's submit cannot approve it, and what the
+     * partner reads never says a bound was met */
+    json_t *q;
+    assert_int_equal(call(f, K_PARTNER_A, "POST", "/v1/quotes",
+                          "{\"customer\":{\"id\":\"C-1\"},\"lines\":[{\"id\":\"a\","
+                          "\"sku\":\"APL-FRG-CROSS\",\"quantity\":\"1\",\"discount\":\"8\"}]}",
+                          &q),
+                     201);
+    json_t *ql = json_array_get(json_object_get(json_object_get(q, "priced"), "lines"), 0);
+    assert_true(json_is_true(json_object_get(ql, "approval_required")));
+    char *qd = json_dumps(q, 0);
+    assert_null(strstr(qd, "out_of_bounds"));
+    free(qd);
+    char *sub = tu_fmt("/v1/quotes/%s/submit", js(q, "id"));
+    json_t *s2;
+    assert_int_equal(call(f, K_PARTNER_A, "POST", sub, "", &s2), 200);
+    assert_string_equal(js(s2, "status"), "pending_approval");
+    json_decref(s2);
+    free(sub);
+    json_decref(q);
+
     /* a rep of the same segment prices on the clamping book: the clamp */
     json_t *j;
     assert_int_equal(call(f, K_REP, "POST", "/v1/price",

@@ -177,6 +177,36 @@ static void test_cat_samples_price_every_sellable_product_forever(void **state)
     cat_snapshot_release(s);
 }
 
+/* Two sample catalogs carry a finance section (docs/finance.md), of two
+ * issuers with their own numbers. */
+static void test_cat_samples_finance_sections(void **state)
+{
+    (void)state;
+    cpqd_errs *e = errs_new();
+    cat_snapshot *s = cat_snapshot_load("catalogs", "rules", e);
+    assert_non_null(s);
+    errs_free(e);
+    size_t with = 0;
+    for (size_t i = 0; i < cat_snapshot_catalog_count(s); i++) {
+        const cat_catalog *c = cat_snapshot_catalog_at(s, i);
+        if (!c->finance)
+            continue;
+        with++;
+        if (!strcmp(c->id, "cnc")) {
+            assert_string_equal(c->finance->issuer.id, "ACME-SH");
+            assert_string_equal(cat_finance_revenue_account(c->finance, "services"), "6051");
+            assert_string_equal(cat_finance_revenue_account(c->finance, "lathes"), "6001.01");
+            assert_string_equal(cat_finance_tax_account(c->finance, "service"), "2221.01.06");
+        } else {
+            assert_string_equal(c->id, "saas");
+            assert_string_equal(c->finance->issuer.invoice_prefix, "INV-CL");
+            assert_int_equal(c->finance->issue, CAT_INVOICE_ON_BILL_DATE);
+        }
+    }
+    assert_int_equal(with, 2);
+    cat_snapshot_release(s);
+}
+
 static void test_cat_attr_value_check(void **state)
 {
     (void)state;
@@ -251,6 +281,24 @@ static void test_check_missing_field(void **s)
 {
     (void)s;
     expect_error("missing_field.yaml", CHECK "/missing_field.yaml:9:5: missing required key 'category'");
+}
+
+static void test_check_missing_category_and_category_rules(void **s)
+{
+    (void)s;
+    /* the product without a category is still checked against the
+     * promotion's categories: both errors, no crash */
+    expect_error("missing_category_promo.yaml",
+                 CHECK "/missing_category_promo.yaml:12:5: missing required key 'category'");
+    expect_error("missing_category_promo.yaml",
+                 CHECK "/missing_category_promo.yaml:16:5: promotion 'p1': no product has category 'widgets'");
+}
+
+static void test_check_unknown_promotion_effect(void **s)
+{
+    (void)s;
+    expect_error("unknown_effect.yaml",
+                 CHECK "/unknown_effect.yaml:20:14: unknown key 'Amount_off' in effect");
 }
 
 static void test_check_duplicate_sku(void **s)
@@ -457,6 +505,127 @@ static void test_check_bill_day_and_equal_parts(void **s)
     free(all);
 }
 
+/* `quantity: {min, max, step}` (docs/catalog.md "Quantities"): each bound
+ * a decimal of at most 6 places within 0..10^12 (step above 0), min <= max,
+ * only those keys; a BOM option's fixed quantity and range bounds are
+ * quantities of its product; an amount is at most 10^13. Each error at
+ * its position, and only those. */
+static void test_check_quantity_rules(void **s)
+{
+    (void)s;
+    static const char *const want[] = {
+        "10:85: quantity 'step' must be a decimal above 0 and at most 1000000000000 with at "
+        "most 6 decimal places, not '0'",
+        "11:83: quantity 'max' must be a decimal from 0 to 1000000000000 with at most 6 "
+        "decimal places, not '1000000000001'",
+        "12:130: quantity 'step' must be a decimal above 0 and at most 1000000000000 with at "
+        "most 6 decimal places, not '0.0000001'",
+        "13:79: quantity needs min <= max",
+        "14:78: unknown key 'mni' in quantity (expected one of: min, max, step)",
+        "27:13: option WIRE: quantity 1.5 is not a quantity of WIRE: whole numbers from 1 to "
+        "1000000000000",
+        "29:13: option WIRE2: quantity range min 0 is not a quantity of WIRE2: whole numbers "
+        "from 1 to 1000000000000",
+        "36:30: amount '10000000000000.01' is beyond the service's maximum amount "
+        "10000000000000",
+    };
+    char *all = load_errors(CHECK "/quantities.yaml");
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        char line[320];
+        snprintf(line, sizeof(line), CHECK "/quantities.yaml:%s\n", want[i]);
+        if (!strstr(all, line))
+            fail_msg("expected error\n  %s\nin\n%s", line, all);
+    }
+    size_t n = 0;
+    for (const char *p = all; (p = strchr(p, '\n')); p++)
+        n++;
+    if (n != sizeof(want) / sizeof(want[0]))
+        fail_msg("%zu errors, want %zu:\n%s", n, sizeof(want) / sizeof(want[0]), all);
+    free(all);
+}
+
+static money_dec dq(const char *s)
+{
+    money_dec v;
+    assert_int_equal(money_parse(s, strlen(s), &v), 0);
+    return v;
+}
+
+/* The quantity rules as the snapshot holds them: whole numbers from 1 for
+ * the discrete modes, metered decimals (6 places) from 0 for usage, both
+ * up to 10^12; a catalog's own rule, whose min defaults to its step for a
+ * discrete product. What fits and how the rule reads. */
+static void test_cat_quantity_rules_loaded(void **state)
+{
+    (void)state;
+    char *dir = strdup("/tmp/cpqd-test-cat-XXXXXX");
+    assert_non_null(dir && mkdtemp(dir));
+    char path[512];
+    snprintf(path, sizeof(path), "%s/t.yaml", dir);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("catalog: {id: t, version: \"1\", name: T, currency: CNY, timezone: Asia/Shanghai,\n"
+          "  tax: {prices_include_tax: true, classes: {standard: \"0.13\"}}}\n"
+          "products:\n"
+          "  - {sku: G, name: G, category: c, delivery: {mode: goods}}\n"
+          "  - {sku: U, name: U, category: c, delivery: {mode: usage, metered_unit: gb,\n"
+          "     billing_period: monthly}}\n"
+          "  - {sku: M, name: M, category: c, delivery: {mode: goods}, quantity: {step: \"2.5\",\n"
+          "     max: 100}}\n"
+          "  - {sku: C, name: C, category: c, delivery: {mode: usage, metered_unit: h,\n"
+          "     billing_period: monthly}, quantity: {step: \"0.25\", max: 2000}}\n",
+          fp);
+    fclose(fp);
+    cat_snapshot *snap = load_ok(path);
+    const cat_product *g = cat_snapshot_product(snap, "G", 1),
+                      *u = cat_snapshot_product(snap, "U", 1);
+    const cat_product *m = cat_snapshot_product(snap, "M", 1),
+                      *c = cat_snapshot_product(snap, "C", 1);
+    char buf[160], why[256];
+    assert_false(g->quantity.set);
+    assert_string_equal(cat_qty_rule_text(&g->quantity, buf, sizeof(buf)),
+                        "whole numbers from 1 to 1000000000000");
+    assert_true(cat_qty_fits(&g->quantity, dq("1")));
+    assert_true(cat_qty_fits(&g->quantity, dq("2.000"))); /* trailing zeros aside */
+    assert_true(cat_qty_fits(&g->quantity, dq("1000000000000")));
+    assert_false(cat_qty_fits(&g->quantity, dq("0")));
+    assert_false(cat_qty_fits(&g->quantity, dq("1.5")));
+    assert_false(cat_qty_fits(&g->quantity, dq("1000000000001")));
+    assert_false(cat_qty_fits(&g->quantity, dq("9999999999999999")));
+    assert_false(cat_qty_fits(&g->quantity, dq("-1")));
+    assert_int_equal(cat_qty_check(g, dq("0"), true, NULL, 0), 0);
+    assert_int_equal(cat_qty_check(g, dq("0.0000001"), true, why, sizeof(why)), CPQD_EINVAL);
+    assert_string_equal(why, "0.0000001 is not a quantity of G: whole numbers from 1 to "
+                             "1000000000000");
+    assert_string_equal(cat_qty_rule_text(&u->quantity, buf, sizeof(buf)),
+                        "decimals with at most 6 places from 0 to 1000000000000");
+    assert_true(cat_qty_fits(&u->quantity, dq("0")));
+    assert_true(cat_qty_fits(&u->quantity, dq("1250.000001")));
+    assert_true(cat_qty_fits(&u->quantity, dq("999999999999.999999")));
+    assert_false(cat_qty_fits(&u->quantity, dq("0.0000001")));
+    assert_false(cat_qty_fits(&u->quantity, dq("9999999999999999")));
+    assert_true(m->quantity.set);
+    assert_string_equal(cat_qty_rule_text(&m->quantity, buf, sizeof(buf)),
+                        "from 2.5 in steps of 2.5 to 100");
+    assert_true(cat_qty_fits(&m->quantity, dq("2.5")));
+    assert_true(cat_qty_fits(&m->quantity, dq("100")));
+    assert_false(cat_qty_fits(&m->quantity, dq("0")));
+    assert_false(cat_qty_fits(&m->quantity, dq("3")));
+    assert_false(cat_qty_fits(&m->quantity, dq("102.5")));
+    assert_string_equal(cat_qty_rule_text(&c->quantity, buf, sizeof(buf)),
+                        "from 0 in steps of 0.25 to 2000");
+    assert_true(cat_qty_fits(&c->quantity, dq("0")));
+    assert_true(cat_qty_fits(&c->quantity, dq("1.75")));
+    assert_false(cat_qty_fits(&c->quantity, dq("1.3")));
+    assert_true(cat_amount_ok(dq("10000000000000")));
+    assert_true(cat_amount_ok(dq("-10000000000000")));
+    assert_false(cat_amount_ok(dq("10000000000000.01")));
+    cat_snapshot_release(snap);
+    unlink(path);
+    rmdir(dir);
+    free(dir);
+}
+
 /* A subscription's bill_day and a term in equal parts as the snapshot
  * holds them: {parts: 3, every: {months: 1}} without a percent is 100%. */
 static void test_cat_bill_day_and_parts_loaded(void **state)
@@ -500,6 +669,95 @@ static void test_cat_bill_day_and_parts_loaded(void **state)
     assert_int_equal(in[1].days, 3650);
     assert_int_equal(cat_snapshot_product(snap, "S-1", 3)->delivery.bill_day, 1);
     assert_int_equal(cat_snapshot_product(snap, "S-2", 3)->delivery.bill_day, 0);
+    cat_snapshot_release(snap);
+    unlink(path);
+    rmdir(dir);
+    free(dir);
+}
+
+static void test_check_finance_section_errors(void **s)
+{
+    (void)s;
+    expect_error("finance.yaml", CHECK "/finance.yaml:7:51: unknown rounding mode 'sideways'");
+    expect_error("finance.yaml", CHECK "/finance.yaml:14:11: prefix 'C' is taken by contract (C-) or quote (Q-) numbers");
+    expect_error("finance.yaml", CHECK "/finance.yaml:14:50: 'invoice_prefix' must be 1 to 16 letters A-Z");
+    expect_error("finance.yaml", CHECK "/finance.yaml:15:21: invoices issue must be manual, on_bill_date or on_due_date, not 'weekly'");
+    expect_error("finance.yaml", CHECK "/finance.yaml:17:5: missing required key 'write_off'");
+    expect_error("finance.yaml", CHECK "/finance.yaml:20:25: invalid account code '22 04'");
+    expect_error("finance.yaml", CHECK "/finance.yaml:23:48: revenue_by_category: no product has category 'toys'");
+    expect_error("finance.yaml", CHECK "/finance.yaml:24:28: tax_payable_by_class: unknown tax class 'reduced'");
+}
+
+static const char fin_head[] =
+    "catalog: {id: %s, version: \"1\", name: T, currency: CNY, timezone: Asia/Shanghai,\n"
+    "  tax: {prices_include_tax: false, %s classes: {standard: \"0.13\", service: \"0.06\"}}}\n"
+    "products:\n  - {sku: %s, name: A, category: machines, delivery: {mode: goods}}\n"
+    "  - {sku: %s-S, name: S, category: services, tax_class: service, delivery: {mode: goods}}\n";
+
+static void write_catalog(const char *path, const char *id, const char *tax_extra,
+                          const char *finance)
+{
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    char sku[16];
+    snprintf(sku, sizeof(sku), "%c-1", id[0] - 'a' + 'A');
+    fprintf(fp, fin_head, id, tax_extra, sku, sku);
+    fputs(finance, fp);
+    fclose(fp);
+}
+
+static const char fin_ok[] =
+    "finance:\n"
+    "  issuer: {id: ACME-SH, name: 上海示例科技有限公司, tax_id: 91310000MA1K000000,\n"
+    "           invoice_prefix: INV-SH, credit_note_prefix: CN-SH}\n"
+    "  invoices: {issue: on_due_date}\n"
+    "  accounts: {receivable: \"1122\", bank: 1002, customer_credit: \"2203\",\n"
+    "             contract_liability: \"2204\", tax_payable: \"2221.01\", revenue: \"6001\",\n"
+    "             write_off: \"6702\", revenue_by_category: {services: \"6051\"},\n"
+    "             tax_payable_by_class: {service: \"2221.06\"}}\n";
+
+static void test_cat_finance_section_loaded(void **state)
+{
+    (void)state;
+    char *dir = strdup("/tmp/cpqd-test-fin-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    char path[512];
+    snprintf(path, sizeof(path), "%s/a.yaml", dir);
+    write_catalog(path, "a", "rounding_mode: half_up,", fin_ok);
+    cat_snapshot *snap = load_ok(path);
+    const cat_catalog *c = cat_snapshot_catalog_at(snap, 0);
+    assert_int_equal(c->tax_mode, MONEY_HALF_UP);
+    const cat_finance *f = c->finance;
+    assert_non_null(f);
+    assert_string_equal(f->issuer.id, "ACME-SH");
+    assert_string_equal(f->issuer.name, "上海示例科技有限公司");
+    assert_string_equal(f->issuer.invoice_prefix, "INV-SH");
+    assert_string_equal(f->issuer.credit_note_prefix, "CN-SH");
+    assert_null(f->issuer.address);
+    assert_int_equal(f->issue, CAT_INVOICE_ON_DUE_DATE);
+    assert_string_equal(f->accounts.bank, "1002"); /* unquoted codes read as text */
+    assert_string_equal(cat_finance_revenue_account(f, "services"), "6051");
+    assert_string_equal(cat_finance_revenue_account(f, "machines"), "6001");
+    assert_string_equal(cat_finance_tax_account(f, "service"), "2221.06");
+    assert_string_equal(cat_finance_tax_account(f, "standard"), "2221.01");
+    assert_string_equal(cat_invoice_issue_name(CAT_INVOICE_ON_BILL_DATE), "on_bill_date");
+    cat_snapshot_release(snap);
+    /* without the section: no finance, tax rounded half-even, prefixes default */
+    write_catalog(path, "a", "", "");
+    snap = load_ok(path);
+    c = cat_snapshot_catalog_at(snap, 0);
+    assert_null(c->finance);
+    assert_int_equal(c->tax_mode, MONEY_HALF_EVEN);
+    cat_snapshot_release(snap);
+    write_catalog(path, "a", "",
+                  "finance:\n  issuer: {id: X, name: X}\n  accounts: {receivable: a, bank: b,\n"
+                  "    customer_credit: c, contract_liability: d, tax_payable: e, revenue: f,\n"
+                  "    write_off: g}\n");
+    snap = load_ok(path);
+    f = cat_snapshot_catalog_at(snap, 0)->finance;
+    assert_string_equal(f->issuer.invoice_prefix, "INV");
+    assert_string_equal(f->issuer.credit_note_prefix, "CN");
+    assert_int_equal(f->issue, CAT_INVOICE_MANUAL);
     cat_snapshot_release(snap);
     unlink(path);
     rmdir(dir);
@@ -664,6 +922,43 @@ static void test_cat_price_bounds(void **state)
     free(dir);
 }
 
+/* Numbers are gap-free per year and issuer: two catalogs of one issuer
+ * must number alike, and two issuers must not share a prefix. */
+static void test_check_issuers_across_catalogs(void **state)
+{
+    (void)state;
+    char *dir = strdup("/tmp/cpqd-test-fin-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    char a[512], b[512];
+    snprintf(a, sizeof(a), "%s/a.yaml", dir);
+    snprintf(b, sizeof(b), "%s/b.yaml", dir);
+    write_catalog(a, "a", "", fin_ok);
+    char other[sizeof(fin_ok) + 16];
+    snprintf(other, sizeof(other), "%s", fin_ok);
+    char *p = strstr(other, "CN-SH}");
+    memcpy(p, "CN-BJ}", 6);
+    write_catalog(b, "b", "", other);
+    char *all = load_errors(dir);
+    if (!strstr(all, "issuer 'ACME-SH' differs from its definition in"))
+        fail_msg("no issuer error in\n%s", all);
+    free(all);
+    p = strstr(other, "ACME-SH");
+    memcpy(p, "ACME-BJ", 7);
+    write_catalog(b, "b", "", other);
+    all = load_errors(dir);
+    if (!strstr(all, "issuer 'ACME-BJ' uses prefix 'INV-SH' of issuer 'ACME-SH'"))
+        fail_msg("no prefix error in\n%s", all);
+    free(all);
+    /* the same issuer, the same prefixes: fine */
+    write_catalog(b, "b", "", fin_ok);
+    cat_snapshot *snap = load_ok(dir);
+    cat_snapshot_release(snap);
+    unlink(a);
+    unlink(b);
+    rmdir(dir);
+    free(dir);
+}
+
 static void test_check_reports_every_file_at_once(void **state)
 {
     (void)state;
@@ -672,7 +967,8 @@ static void test_check_reports_every_file_at_once(void **state)
         "syntax", "unknown_key", "wrong_type", "missing_field", "dup_sku", "unknown_product",
         "cycle", "unknown_attribute", "missing_rule", "bad_pattern", "bad_value", "decimals",
         "window", "overlap", "bad_constraint", "milestones", "bad_rule", "payment_term_refs",
-        "terms", "bad_utf8", "control_char"};
+        "terms", "bad_utf8", "control_char", "finance",
+        "missing_category_promo", "unknown_effect"};
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         char want[128];
         snprintf(want, sizeof(want), CHECK "/%s.yaml:", files[i]);
@@ -692,6 +988,7 @@ int main(void)
         cmocka_unit_test(test_cat_product_lookup_and_bom),
         cmocka_unit_test(test_cat_price_entries),
         cmocka_unit_test(test_cat_samples_price_every_sellable_product_forever),
+        cmocka_unit_test(test_cat_samples_finance_sections),
         cmocka_unit_test(test_cat_attr_value_check),
         cmocka_unit_test(test_cat_version_is_content_hash),
         cmocka_unit_test(test_cat_current_swap_keeps_old_alive),
@@ -701,6 +998,8 @@ int main(void)
         cmocka_unit_test(test_check_unknown_key),
         cmocka_unit_test(test_check_wrong_type),
         cmocka_unit_test(test_check_missing_field),
+        cmocka_unit_test(test_check_missing_category_and_category_rules),
+        cmocka_unit_test(test_check_unknown_promotion_effect),
         cmocka_unit_test(test_check_duplicate_sku),
         cmocka_unit_test(test_check_unknown_product),
         cmocka_unit_test(test_check_bom_cycle),
@@ -718,7 +1017,12 @@ int main(void)
         cmocka_unit_test(test_check_unknown_payment_term_refs),
         cmocka_unit_test(test_cat_payment_term_refs_loaded),
         cmocka_unit_test(test_check_bill_day_and_equal_parts),
+        cmocka_unit_test(test_check_quantity_rules),
+        cmocka_unit_test(test_cat_quantity_rules_loaded),
         cmocka_unit_test(test_cat_bill_day_and_parts_loaded),
+        cmocka_unit_test(test_check_finance_section_errors),
+        cmocka_unit_test(test_cat_finance_section_loaded),
+        cmocka_unit_test(test_check_issuers_across_catalogs),
         cmocka_unit_test(test_check_reports_every_file_at_once),
         cmocka_unit_test(test_cat_many_files_keep_catalog_pointers),
         cmocka_unit_test(test_cat_mode_table),

@@ -1,7 +1,8 @@
 /*
  * CLI tests: run the real `cpqd` binary (tests/testutil.h) and check exit
  * codes and output: `check` summaries and sorted file:line:col errors,
- * usage errors (exit 2, usage on stderr), help and version.
+ * usage errors (exit 2, usage on stderr), help and version; then the
+ * command-line module itself in process (cli_args_parse, cli_errs_print).
  */
 /* cmocka.h needs these first */
 #include <setjmp.h>
@@ -11,7 +12,11 @@
 
 #include <cmocka.h>
 
+#include "cpqd/cli.h"
 #include "testutil.h"
+
+#include <fcntl.h>
+#include <unistd.h>
 
 typedef struct run {
     int status;
@@ -267,6 +272,15 @@ static void test_cli_usage_errors_exit_2(void **state)
     assert_usage_error(version_extra, "");
     const char *help_unknown[] = {"help", "nothing", NULL};
     assert_usage_error(help_unknown, "");
+    /* a long flag is never abbreviated, though getopt_long would */
+    const char *abbrev[] = {"check", "x", "--rul", "r", NULL};
+    assert_usage_error(abbrev, "cpqd check: unknown flag '--rul'");
+    const char *health_two[] = {"health", "http://127.0.0.1:1", "more", NULL};
+    assert_usage_error(health_two, "cpqd health: unexpected argument 'more'");
+    const char *import_flag[] = {"import", "dimacs", "x.cnf", "--bogus", NULL};
+    assert_usage_error(import_flag, "cpqd import: unknown flag '--bogus'");
+    const char *import_o[] = {"import", "dimacs", "x.cnf", "-o", NULL};
+    assert_usage_error(import_o, "cpqd import: flag -o needs a value");
 }
 
 static void test_cli_serve_rejects_bad_values(void **state)
@@ -405,6 +419,218 @@ static void test_cli_rule_eval(void **state)
     free(dir);
 }
 
+/* A webhook secret file that cannot serve (missing, empty or only a
+ * newline, larger than 4095 bytes, a directory) stops serve before
+ * anything is opened or created, saying which and why. */
+static void test_cli_serve_refuses_an_unusable_webhook_secret(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir(), *cats = tu_path("tests/data/e2e/catalogs");
+    char *big = malloc(4097);
+    memset(big, 'k', 4096);
+    big[4096] = '\0';
+    assert_int_equal(tu_write(dir, "empty", ""), 0);
+    assert_int_equal(tu_write(dir, "newline", "\n"), 0);
+    assert_int_equal(tu_write(dir, "big", big), 0);
+    static const struct {
+        const char *file, *why;
+    } bad[] = {
+        {"missing", "cannot read: No such file or directory"},
+        {"empty", "empty (a secret is 1 to 4095 bytes)"},
+        {"newline", "empty (a secret is 1 to 4095 bytes)"},
+        {"big", "file larger than 4095 bytes"},
+        {".", "not a regular file"},
+    };
+    char *db = tu_fmt("%s/var/cpqd.db", dir);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *secret = tu_fmt("%s/%s", dir, bad[i].file);
+        const char *argv[] = {"serve",     "--catalogs",           cats,   "--listen",
+                              "127.0.0.1:0", "--db",               db,     "--webhook",
+                              "http://127.0.0.1:1/hook", "--webhook-secret", secret, NULL};
+        run r = cpqd(argv);
+        char *want = tu_fmt("cpqd serve: --webhook-secret %s: %s; not starting\n", secret,
+                            bad[i].why);
+        assert_int_equal(r.status, 1);
+        assert_string_equal(r.out, "");
+        if (!strstr(r.err, want))
+            fail_msg("expected '%s' in:\n%s", want, r.err);
+        assert_int_equal(access(db, F_OK), -1); /* no database was created */
+        free(want);
+        free(secret);
+        run_free(&r);
+    }
+    tu_rm_tree(dir);
+    free(db);
+    free(big);
+    free(cats);
+    free(dir);
+}
+
+/* ---- cli_args_parse and cli_errs_print, in process ---- */
+
+#define ARGC(v) ((int)(sizeof(v) / sizeof(v[0])))
+
+/* Flags go anywhere among the positional arguments, as "--f V" or
+ * "--f=V"; positional arguments keep their order; argv is not reordered. */
+static void test_cli_args_flags_anywhere_in_both_spellings(void **state)
+{
+    (void)state;
+    const char *rules = NULL, *db = NULL;
+    const cli_flag flags[] = {{"--rules", &rules}, {"--db", &db}, {NULL, NULL}};
+    char *argv[] = {"check", "a", "--rules", "R", "b", "--db=x=y", "c"};
+    char *copy[ARGC(argv)];
+    memcpy(copy, argv, sizeof(argv));
+    cli_args a;
+    assert_int_equal(cli_args_parse(ARGC(argv), argv, flags, SIZE_MAX, &a), 0);
+    assert_int_equal(a.npos, 3);
+    assert_string_equal(a.pos[0], "a");
+    assert_string_equal(a.pos[1], "b");
+    assert_string_equal(a.pos[2], "c");
+    assert_string_equal(rules, "R");
+    assert_string_equal(db, "x=y"); /* only the first '=' separates */
+    assert_memory_equal(argv, copy, sizeof(argv));
+    cli_args_fini(&a);
+    cli_args_fini(&a); /* twice is harmless */
+}
+
+/* "--" ends the flags; "-" and "" are positional; a flag absent leaves
+ * its value alone; the last of a repeated flag wins; "--f=" is empty. */
+static void test_cli_args_double_dash_and_odd_positionals(void **state)
+{
+    (void)state;
+    const char *rules = "default", *db = NULL;
+    const cli_flag flags[] = {{"--rules", &rules}, {"--db", &db}, {NULL, NULL}};
+    char *argv[] = {"x", "--db", "1", "-", "", "--db=", "--", "--rules", "-o"};
+    cli_args a;
+    assert_int_equal(cli_args_parse(ARGC(argv), argv, flags, SIZE_MAX, &a), 0);
+    assert_int_equal(a.npos, 4);
+    assert_string_equal(a.pos[0], "-");
+    assert_string_equal(a.pos[1], "");
+    assert_string_equal(a.pos[2], "--rules");
+    assert_string_equal(a.pos[3], "-o");
+    assert_string_equal(rules, "default");
+    assert_string_equal(db, "");
+    cli_args_fini(&a);
+}
+
+/* A one-letter flag: "-o V", "-oV" and "-o=V" (as import always took). */
+static void test_cli_args_one_letter_flag_spellings(void **state)
+{
+    (void)state;
+    static const char *const forms[][2] = {{"-o", "out.yaml"}, {"-oout.yaml", NULL},
+                                           {"-o=out.yaml", NULL}};
+    for (size_t i = 0; i < 3; i++) {
+        const char *out = NULL;
+        const cli_flag flags[] = {{"-o", &out}, {"--out", &out}, {NULL, NULL}};
+        char *argv[] = {"import", (char *)forms[i][0], (char *)forms[i][1], NULL};
+        int argc = forms[i][1] ? 3 : 2;
+        cli_args a;
+        assert_int_equal(cli_args_parse(argc, argv, flags, SIZE_MAX, &a), 0);
+        assert_string_equal(out, "out.yaml");
+        assert_int_equal(a.npos, 0);
+        cli_args_fini(&a);
+    }
+}
+
+/* Expects a usage error with exactly why. */
+static void expect_usage(int argc, char **argv, const cli_flag *flags, size_t max_pos,
+                         const char *why)
+{
+    cli_args a;
+    assert_int_equal(cli_args_parse(argc, argv, flags, max_pos, &a), CPQD_EINVAL);
+    assert_string_equal(a.why, why);
+    cli_args_fini(&a);
+}
+
+static void test_cli_args_usage_errors(void **state)
+{
+    (void)state;
+    const char *v = NULL;
+    const cli_flag flags[] = {{"--webhook", &v}, {"--webhook-secret", &v}, {"-o", &v},
+                              {NULL, NULL}};
+    static const struct {
+        const char *argv[4]; /* after the command's name; NULL ends it */
+        size_t max_pos;
+        const char *why;
+    } bad[] = {
+        {{"--bogus=1"}, SIZE_MAX, "unknown flag '--bogus=1'"},
+        {{"-xy"}, SIZE_MAX, "unknown flag '-xy'"},
+        {{"-5"}, SIZE_MAX, "unknown flag '-5'"},
+        /* a unique prefix ("--webhook-s") and an ambiguous one ("--web") */
+        {{"--webhook-s", "f"}, SIZE_MAX, "unknown flag '--webhook-s'"},
+        {{"--webhook-s=f"}, SIZE_MAX, "unknown flag '--webhook-s=f'"},
+        {{"--web", "f"}, SIZE_MAX, "unknown flag '--web'"},
+        {{"a", "--webhook-secret"}, SIZE_MAX, "flag --webhook-secret needs a value"},
+        {{"-o"}, SIZE_MAX, "flag -o needs a value"},
+        {{"a", "b"}, 1, "unexpected argument 'b'"},
+        {{"--", "a"}, 0, "unexpected argument 'a'"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *argv[5] = {"x"};
+        int argc = 1;
+        while (argc < 5 && bad[i].argv[argc - 1])
+            argv[argc] = (char *)bad[i].argv[argc - 1], argc++;
+        expect_usage(argc, argv, flags, bad[i].max_pos, bad[i].why);
+    }
+    /* the exact flag still works beside its longer sibling */
+    char *exact[] = {"x", "--webhook", "u"};
+    cli_args a;
+    assert_int_equal(cli_args_parse(3, exact, flags, 0, &a), 0);
+    assert_string_equal(v, "u");
+    cli_args_fini(&a);
+}
+
+/* Each parse starts afresh, whatever the previous one left in getopt's
+ * state (commands run in process in the tests, one after another). */
+static void test_cli_args_each_parse_starts_afresh(void **state)
+{
+    (void)state;
+    const char *v = NULL;
+    const cli_flag flags[] = {{"-o", &v}, {NULL, NULL}};
+    char *cluster[] = {"x", "-zq"}; /* stops inside a cluster of letters */
+    expect_usage(2, cluster, flags, SIZE_MAX, "unknown flag '-zq'");
+    char *second[] = {"y", "p", "-o", "v"};
+    cli_args a;
+    assert_int_equal(cli_args_parse(4, second, flags, SIZE_MAX, &a), 0);
+    assert_int_equal(a.npos, 1);
+    assert_string_equal(a.pos[0], "p");
+    assert_string_equal(v, "v");
+    cli_args_fini(&a);
+    char *none[] = {"z"};
+    assert_int_equal(cli_args_parse(1, none, flags, 0, &a), 0);
+    assert_int_equal(a.npos, 0);
+    cli_args_fini(&a);
+}
+
+/* cli_errs_print: sorted by position, one "file:line:col: message" a
+ * line, on stderr. */
+static void test_cli_errs_print_sorted_lines(void **state)
+{
+    (void)state;
+    cpqd_errs *e = errs_new();
+    assert_non_null(e);
+    errs_add(e, CPQD_EINVAL, "b.yaml", 2, 1, "second file");
+    errs_add(e, CPQD_EINVAL, "a.yaml", 9, 4, "later line");
+    errs_add(e, CPQD_EINVAL, "a.yaml", 3, 7, "earlier line");
+    char *dir = tu_tmpdir(), *path = tu_fmt("%s/err", dir);
+    fflush(stderr);
+    int saved = dup(2), fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(fd, 2);
+    cli_errs_print(e);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    close(fd);
+    char *got = tu_read_file(path, NULL);
+    assert_string_equal(got, "a.yaml:3:7: earlier line\na.yaml:9:4: later line\n"
+                             "b.yaml:2:1: second file\n");
+    free(got);
+    errs_free(e);
+    tu_rm_tree(dir);
+    free(path);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -421,6 +647,13 @@ int main(void)
         cmocka_unit_test(test_cli_serve_db_error_hides_the_password),
         cmocka_unit_test(test_cli_help_and_version),
         cmocka_unit_test(test_cli_rule_eval),
+        cmocka_unit_test(test_cli_serve_refuses_an_unusable_webhook_secret),
+        cmocka_unit_test(test_cli_args_flags_anywhere_in_both_spellings),
+        cmocka_unit_test(test_cli_args_double_dash_and_odd_positionals),
+        cmocka_unit_test(test_cli_args_one_letter_flag_spellings),
+        cmocka_unit_test(test_cli_args_usage_errors),
+        cmocka_unit_test(test_cli_args_each_parse_starts_afresh),
+        cmocka_unit_test(test_cli_errs_print_sorted_lines),
     };
     return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }

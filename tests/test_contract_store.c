@@ -424,6 +424,110 @@ static void test_usage_amount_once_and_items_added(void **state)
     outputs_free(&c, &it, 1);
 }
 
+/* A scope inside a transaction keeps what it wrote when it succeeds and
+ * undoes all of it when it fails, the transaction staying usable: the
+ * sweep's items one by one. Outside a transaction it is refused. */
+static void test_scope_undoes_one_item_alone(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(store_scope_begin(f->st), CPQD_EINVAL);
+    char *q1 = quote_new(f->st, NULL), *q2 = quote_new(f->st, NULL);
+    store_contract c1 = contract_of(q1, NULL), c2 = contract_of(q2, NULL);
+    store_receivable i1[2], i2[2];
+    items_of(i1);
+    items_of(i2);
+    assert_int_equal(store_begin(f->st), 0);
+    assert_int_equal(store_scope_begin(f->st), 0);
+    assert_int_equal(store_contract_insert(f->st, &c1, 2026, i1, 2), 0);
+    assert_int_equal(store_scope_end(f->st, CPQD_ELIMIT), CPQD_ELIMIT); /* undone */
+    assert_int_equal(store_scope_begin(f->st), 0);
+    assert_int_equal(store_contract_insert(f->st, &c2, 2026, i2, 2), 0);
+    assert_int_equal(store_scope_end(f->st, 0), 0); /* kept */
+    assert_int_equal(store_commit(f->st), 0);
+    store_contract k;
+    assert_int_equal(store_contract_get(f->st, c1.id, &k), CPQD_ENOTFOUND);
+    assert_int_equal(store_contract_get(f->st, c2.id, &k), 0);
+    /* the undone insert gave its number back: gap-free per year */
+    assert_string_equal(k.number, "C-2026-000001");
+    store_contract_fini(&k);
+    outputs_free(&c1, i1, 2);
+    outputs_free(&c2, i2, 2);
+    free(q1), free(q2);
+}
+
+/* A failing item is one row: a new failure (or one resolved before)
+ * starts a run (first, failures 1), the next failures count on with the
+ * last message; resolving it keeps the row with resolved_at, and the
+ * listing filters failing and resolved items, newest failure first. */
+static void test_sweep_failures_counted_and_resolved(void **state)
+{
+    fx *f = *state;
+    store_sweep_failure in = {.item = "period_close:c_1:0:0",
+                              .kind = "period_close",
+                              .contract_id = "c_1",
+                              .ref = "line oss period 2027-01-01",
+                              .code = "limit_exceeded",
+                              .message = "first"};
+    bool first = false;
+    assert_int_equal(store_sweep_failure_add(f->st, &in, &first), 0);
+    assert_true(first);
+    in.message = "second";
+    assert_int_equal(store_sweep_failure_add(f->st, &in, &first), 0);
+    assert_false(first);
+    store_sweep_failure w = {.item = "warning:r_1:overdue",
+                             .kind = "warning",
+                             .contract_id = "c_2",
+                             .ref = "r_1",
+                             .code = "internal",
+                             .message = "unreadable"};
+    assert_int_equal(store_sweep_failure_add(f->st, &w, &first), 0);
+    assert_true(first);
+    store_sweep_failure bad = w;
+    bad.kind = "sweeping";
+    assert_int_equal(store_sweep_failure_add(f->st, &bad, NULL), CPQD_EINVAL);
+    store_sweep_failure *v = NULL;
+    size_t n = 0;
+    assert_int_equal(store_sweep_failures_list(f->st, "failing", 0, &v, &n), 0);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        if (!strcmp(v[i].item, in.item)) {
+            assert_int_equal(v[i].failures, 2);
+            assert_string_equal(v[i].message, "second");
+            assert_string_equal(v[i].contract_id, "c_1");
+            assert_null(v[i].resolved_at);
+        }
+        store_sweep_failure_fini(&v[i]);
+    }
+    free(v);
+    assert_int_equal(store_sweep_failure_resolve(f->st, in.item), 0);
+    assert_int_equal(store_sweep_failures_list(f->st, "resolved", 10, &v, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0].item, in.item);
+    assert_non_null(v[0].resolved_at);
+    store_sweep_failure_fini(&v[0]);
+    free(v);
+    assert_int_equal(store_sweep_failures_list(f->st, "failing", 10, &v, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0].item, w.item);
+    store_sweep_failure_fini(&v[0]);
+    free(v);
+    /* failing again after a resolution: a new run */
+    assert_int_equal(store_sweep_failure_add(f->st, &in, &first), 0);
+    assert_true(first);
+    assert_int_equal(store_sweep_failures_list(f->st, NULL, 10, &v, &n), 0);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        if (!strcmp(v[i].item, in.item)) {
+            assert_int_equal(v[i].failures, 1);
+            assert_null(v[i].resolved_at);
+        }
+        store_sweep_failure_fini(&v[i]);
+    }
+    free(v);
+    assert_int_equal(store_sweep_failures_list(f->st, "bogus", 10, &v, &n), CPQD_EINVAL);
+    assert_int_equal(store_sweep_failures_list(f->st, NULL, 501, &v, &n), CPQD_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -433,6 +537,8 @@ int main(void)
         T(test_warnings_once_due_list_and_dates),
         T(test_line_events_once_per_event),
         T(test_usage_amount_once_and_items_added),
+        T(test_scope_undoes_one_item_alone),
+        T(test_sweep_failures_counted_and_resolved),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -130,6 +130,9 @@ static void test_goods_delivered_after_signing(void **state)
                           "{\"signed_on\":\"2026-12-02\",\"lines\":{\"kettle\":"
                           "{\"delivered_on\":\"2026-12-05\"}}}");
     const char *cid = js(c, "id");
+    /* reported on the day it happens: a date lies at most 7 days ahead
+     * (docs/receivables.md "Dates") */
+    restart_with(f, NULL, (const char *const[]){"--clock", "2026-12-09", NULL});
     int st = post(f, K_REP, DELIVERED(cid, "kettle2"), "{\"on\":\"2026-12-09\"}", &j);
     expect_status(st, 200, &j);
     json_t *it = find_item(j, "kettle2", "installment", 0, 0);
@@ -159,7 +162,8 @@ static void test_goods_delivered_after_signing(void **state)
     json_decref(j);
     /* before signing, malformed, unknown members, unknown line */
     expect_status(post(f, K_REP, DELIVERED(cid, "oven"), "{\"on\":\"2026-12-01\"}", &j), 400, &j);
-    assert_non_null(strstr(js(json_object_get(j, "error"), "message"), "before the signing"));
+    assert_non_null(strstr(js(json_object_get(j, "error"), "message"),
+                           "2026-12-01 is outside 2026-12-02 (the contract's signing)"));
     json_decref(j);
     expect_status(post(f, K_REP, DELIVERED(cid, "oven"), "{\"on\":\"2026-12-32\"}", NULL), 400,
                   NULL);
@@ -192,6 +196,7 @@ static void test_service_accepted_after_signing(void **state)
     json_t *c = accept_ok(f, K_PARTNER_A, js(q, "id"), "{\"signed_on\":\"2026-12-02\"}"), *j;
     const char *cid = js(c, "id");
     assert_true(json_is_null(json_object_get(find_item(c, "pump", "service", 0, 0), "due_on")));
+    restart_with(f, NULL, (const char *const[]){"--clock", "2026-12-20", NULL});
     expect_status(post(f, K_PARTNER_B, DELIVERED(cid, "pump"), "{\"on\":\"2026-12-10\"}", NULL),
                   404, NULL);
     expect_status(post(f, K_PARTNER_A, DELIVERED(cid, "pump"), "{\"on\":\"2026-12-10\"}", &j), 200, &j);
@@ -223,6 +228,7 @@ static void test_milestone_accepted_after_signing(void **state)
                                "\"attributes\":{\"project_code\":\"PJ-2026-0001\"}}]}");
     json_t *c = accept_ok(f, K_REP, js(q, "id"), "{\"signed_on\":\"2026-12-02\"}"), *j;
     const char *cid = js(c, "id");
+    restart_with(f, NULL, (const char *const[]){"--clock", "2027-02-01", NULL});
     int st = post(f, K_CRM, MILESTONE(cid, "blueprint"), "{\"on\":\"2027-02-01\"}", &j);
     expect_status(st, 200, &j);
     json_t *it = find_item(j, "mes", "milestone", 1, 0);

@@ -156,21 +156,22 @@ static void test_accept_subscription(void **state)
 static void test_accept_other_modes(void **state)
 {
     fx *f = *state;
-    /* goods_with_service, delivered and accepted: the training (100% on
-     * acceptance) and the goods (hospital-180: acceptance + 180 days) */
+    /* goods_with_service, delivered (Dec 5) and accepted (Dec 8) at
+     * signing: the training (100% on acceptance) and the goods
+     * (hospital-180: acceptance + 180 days) */
     json_t *q = approved_quote(f, K_REP,
                                "{\"customer\":{\"id\":\"H-1\"},\"date\":\"2026-12-01\",\"lines\":"
                                "[{\"id\":\"pump\",\"sku\":\"MED-IP-V1\",\"quantity\":\"2\"}]}");
     json_t *c = accept_ok(f, K_REP, js(q, "id"),
                           "{\"signed_on\":\"2026-12-02\",\"lines\":{\"pump\":{\"delivered_on\":"
-                          "\"2026-12-10\",\"accepted_on\":\"2026-12-20\"}}}");
+                          "\"2026-12-05\",\"accepted_on\":\"2026-12-08\"}}}");
     json_t *items = json_object_get(c, "items");
     assert_int_equal(json_array_size(items), 2);
     assert_string_equal(js(item_at(c, 0), "kind"), "service");
     assert_string_equal(js(item_at(c, 0), "ref"), "MED-SVC-TRAIN");
-    assert_string_equal(js(item_at(c, 0), "due_on"), "2026-12-20");
+    assert_string_equal(js(item_at(c, 0), "due_on"), "2026-12-08");
     assert_string_equal(js(item_at(c, 1), "kind"), "installment");
-    assert_string_equal(js(item_at(c, 1), "due_on"), "2027-06-18"); /* Dec 20 + 180 */
+    assert_string_equal(js(item_at(c, 1), "due_on"), "2027-06-06"); /* Dec 8 + 180 */
     assert_dec_eq(items_sum(items, "pump"), line_total(q, "pump"));
     assert_string_equal(js(c, "total"), js(q, "total"));
     json_decref(c);
@@ -194,7 +195,7 @@ static void test_accept_other_modes(void **state)
     json_t *j;
     char *path = tu_fmt("/v1/receivables/%s/payments", js(u, "id"));
     assert_int_equal(call(f, K_REP, "POST", path,
-                          "{\"id\":\"pay-1\",\"amount\":\"1.00\",\"paid_on\":\"2027-02-01\"}", &j),
+                          "{\"id\":\"pay-1\",\"amount\":\"1.00\",\"paid_on\":\"2026-12-02\"}", &j),
                      409);
     free(path);
     json_decref(j);
@@ -709,19 +710,19 @@ static void test_payment_term_partner_and_override(void **state)
     json_t *c = accept_ok(f, K_REP, js(q, "id"),
                           "{\"signed_on\":\"2026-12-02\",\"lines\":{"
                           "\"oven\":{\"payment_term\":\"retail-eom60\"},"
-                          "\"oven2\":{\"delivered_on\":\"2026-12-10\"},"
+                          "\"oven2\":{\"delivered_on\":\"2026-12-08\"},"
                           "\"kettle\":{\"delivered_on\":\"2026-12-05\"}}}");
     assert_int_equal(json_array_size(json_object_get(c, "items")), 5);
     /* oven: the override retail-eom60, 100% end of month + 60 from
      * signing: Dec 31 2026 + 60 days = Mar 1 2027 (31 + 28 + 1) */
     expect_item(part_of(c, "oven", 0), "oven", "installment", oven, "2027-03-01", "2026-12-02");
     /* oven2: the product says prepaid, the partner's retail-30-70 wins:
-     * 30% of the line on signing, 70% on delivery (Dec 10) + 15 = Dec 25 */
+     * 30% of the line on signing, 70% on delivery (Dec 8) + 15 = Dec 23 */
     assert_string_equal(line_total(q, "oven2"), "5999.00");
     expect_item(part_of(c, "oven2", 0), "oven2", "installment", "1799.70", "2026-12-02",
                 "2026-12-02");
-    expect_item(part_of(c, "oven2", 1), "oven2", "installment", "4199.30", "2026-12-25",
-                "2026-12-10");
+    expect_item(part_of(c, "oven2", 1), "oven2", "installment", "4199.30", "2026-12-23",
+                "2026-12-08");
     /* kettle (no product term): the partner's too; the line is 1140.00
      * (one package of 12 in the partners' book): 342.00 on signing, 798.00 on Dec 5 + 15 = Dec 20 */
     assert_string_equal(kettle, "1140.00");

@@ -243,7 +243,7 @@ static void test_seat_changes_quarterly(void **state)
     json_t *r = receivables(f, K_REP, cid, "2027-12-31");
     char *path =
         tu_fmt("/v1/receivables/%s/payments", js(find_key(r, "seats", "credit", 2, 2, 0), "id"));
-    st = post(f, K_REP, path, "{\"id\":\"pay-1\",\"amount\":\"1.00\",\"paid_on\":\"2027-09-01\"}",
+    st = post(f, K_REP, path, "{\"id\":\"pay-1\",\"amount\":\"1.00\",\"paid_on\":\"2026-12-02\"}",
               &j);
     expect_status(st, 409, &j);
     json_decref(j);

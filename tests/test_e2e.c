@@ -20,12 +20,12 @@
 
 #include <cmocka.h>
 
+#include "cpqd/digest.h"
 #include "testutil.h"
 
 #include "store_fixture.h"
 
 #include <jansson.h>
-#include <openssl/evp.h>
 #include <sys/resource.h>
 
 /* ---- one server with its own copy of the fixtures ---- */
@@ -254,14 +254,11 @@ static char *sha256_file(const char *path)
 {
     size_t len = 0;
     char *data = tu_read_file(path, &len);
-    unsigned char md[32];
-    unsigned int mdlen = 0;
+    char *hex = calloc(DIGEST_SHA256_HEX_LEN, 1);
     assert_non_null(data);
-    assert_int_equal(EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL), 1);
+    assert_non_null(hex);
+    assert_int_equal(digest_sha256_hex(data, len, hex), 0);
     free(data);
-    char *hex = calloc(65, 1);
-    for (unsigned i = 0; i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
     return hex;
 }
 

@@ -18,14 +18,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "cpqd/digest.h"
 #include "testutil.h"
 
 #include "store_fixture.h"
 
 #include <arpa/inet.h>
 #include <jansson.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <time.h>
@@ -66,15 +65,13 @@ static bool sig_ok(const char *ts, const char *sig, const char *body, size_t len
     size_t tl = strlen(msg);
     msg = realloc(msg, tl + len + 1);
     memcpy(msg + tl, body, len);
-    unsigned char md[32];
-    unsigned n = 0;
-    HMAC(EVP_sha256(), SECRET, (int)strlen(SECRET), (unsigned char *)msg, tl + len, md, &n);
+    unsigned char md[DIGEST_SHA256_LEN];
+    int rc = digest_hmac_sha256(SECRET, strlen(SECRET), msg, tl + len, md);
     free(msg);
-    char hex[65];
-    for (int i = 0; i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    char hex[DIGEST_SHA256_HEX_LEN];
+    digest_hex(md, sizeof(md), hex);
     long long t = atoll(ts);
-    return n == 32 && !strncmp(sig, "sha256=", 7) && !strncmp(sig + 7, hex, 64) &&
+    return rc == 0 && !strncmp(sig, "sha256=", 7) && !strncmp(sig + 7, hex, 64) &&
            (sig[71] == '\r' || sig[71] == '\0') && llabs((long long)time(NULL) - t) < 300;
 }
 

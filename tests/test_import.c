@@ -362,6 +362,33 @@ static void test_import_clib_needs_one_domains_file(void **state)
     free(dir);
 }
 
+/* Names that sanitize to one id get "_2", "_3", ... after that id, never
+ * after an earlier candidate (found by tests/fuzz/fuzz_clib: the third
+ * copy read past the id and came out as the first one again). */
+static void test_import_ids_made_unique_from_the_base_id(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    assert_int_equal(tu_write(dir, "domains.txt", "a! : X\na? : X\na# : X\na$ : X, Y\n"), 0);
+    assert_int_equal(tu_write(dir, "001.pm", "a! = X  and a$ = Y\n"), 0);
+    char *out_dir = tu_tmpdir();
+    const char *in[] = {dir};
+    char *out = import_ok(IMPORT_CLIB, in, 1, out_dir, "ids", NULL);
+    cat_snapshot *s = load_ok(out);
+    const cat_product *p = only_product(s);
+    assert_int_equal(p->nattrs, 4);
+    assert_string_equal(attr_at(p, 0, "a_")->name, "a!");
+    assert_string_equal(attr_at(p, 1, "a__2")->name, "a?");
+    assert_string_equal(attr_at(p, 2, "a__3")->name, "a#");
+    assert_string_equal(attr_at(p, 3, "a__4")->name, "a$");
+    cat_snapshot_release(s);
+    tu_rm_tree(out_dir);
+    tu_rm_tree(dir);
+    free(out_dir);
+    free(dir);
+    free(out);
+}
+
 /* ---- DIMACS ---- */
 
 static void test_import_dimacs_small_exact(void **state)
@@ -748,6 +775,7 @@ int main(void)
         cmocka_unit_test(test_import_clib_unknown_variable_in_tuple),
         cmocka_unit_test(test_import_clib_value_outside_domain),
         cmocka_unit_test(test_import_clib_needs_one_domains_file),
+        cmocka_unit_test(test_import_ids_made_unique_from_the_base_id),
         cmocka_unit_test(test_import_dimacs_small_exact),
         cmocka_unit_test(test_import_dimacs_bad_header),
         cmocka_unit_test(test_import_dimacs_literal_out_of_range),

@@ -13,6 +13,7 @@
 /* cmocka needs the four above first */
 #include <cmocka.h>
 
+#include "cpqd/date.h"
 #include "cpqd/outbox.h"
 #include "cpqd/store.h"
 #include "testutil.h"
@@ -51,13 +52,6 @@ static int teardown(void **state)
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 /* ---- helpers ---- */
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Adds an event of type for resource rid under key; returns its seq and
  * copies its id into id (if non-NULL). */
@@ -189,7 +183,7 @@ static void test_outbox_due_in_order_per_key(void **state)
     add(f->st, "quote.created", "q_a", "quote:q_a", "{}", a1);
     add(f->st, "quote.created", "q_b", "quote:q_b", "{}", b1);
     add(f->st, "quote.status_changed", "q_a", "quote:q_a", "{}", a2);
-    int64_t now = wall_ms() + 1000;
+    int64_t now = date_wall_ms() + 1000;
     char *s = due_ids(f->st, now), *want = tu_fmt("%s %s", a1, b1);
     assert_string_equal(s, want);
     free(s), free(want);
@@ -227,7 +221,7 @@ static void test_outbox_retry_park_and_replay(void **state)
     char a1[STORE_OUTBOX_ID_LEN], a2[STORE_OUTBOX_ID_LEN];
     add(f->st, "quote.created", "q_a", "quote:q_a", "{}", a1);
     add(f->st, "quote.revised", "q_a", "quote:q_a", "{}", a2);
-    int64_t now = wall_ms() + 1000;
+    int64_t now = date_wall_ms() + 1000;
     store_outbox_event before, e;
     assert_int_equal(store_outbox_get(f->st, a1, &before), 0);
 

@@ -87,6 +87,10 @@ static void errs_dump(const cpqd_errs *e)
     }
 }
 
+/* Which quantities the requests of a test may hold (price.h): a what-if
+ * unless the test says otherwise. */
+static price_qty_use g_qty_use = PRICE_QTY_WHATIF;
+
 /* Parses and prices json (quotes as '), with store st (may be NULL).
  * Returns the price_compute result; a parse failure fails the test. */
 static int calc_opt(run *x, price_store *st, bool partner_view, const char *json)
@@ -100,6 +104,7 @@ static int calc_opt(run *x, price_store *st, bool partner_view, const char *json
         fail_msg("request did not parse: %s", x->json);
     }
     x->rq->partner_view = partner_view;
+    x->rq->qty_use = g_qty_use;
     x->rc = price_compute(g_work, g_snap, st, x->rq, &x->r, x->errs);
     return x->rc;
 }
@@ -385,7 +390,7 @@ static void test_price_required_group_without_default(void **state)
                                 "incomplete: group size (Size) needs a choice (at least 1 of its "
                                 "options)");
     assert_string_equal(e->file, "a_cny_excl.yaml");
-    assert_int_equal(e->line, 87);
+    assert_int_equal(e->line, 89);
     assert_string_equal(err_field(e, "line_id"), "l");
     assert_string_equal(err_field(e, "sku"), "X-REQ");
     assert_string_equal(err_field(e, "path"), "size");
@@ -1010,6 +1015,18 @@ static void test_price_tax_inclusive(void **state)
      * 2.53 (rounding the net 2.525 -> 2.52 first would give 0.51) */
     one_ok(&x, "2026-07-01", "I-HALF", "1", NULL);
     assert_line(line(&x, "l"), "2.53", "0.50", "3.03");
+    run_fini(&x);
+}
+
+/* tax.rounding_mode decides an exact half: 0.50 x 0.13 = 0.065 is 0.07
+ * half-up (catalog cnyt), where the default half-even gives 0.06 (0.05 x
+ * 0.13 = 0.0065 in cnyd shows the default above). */
+static void test_price_tax_rounding_mode_from_catalog(void **state)
+{
+    (void)state;
+    run x;
+    one_ok(&x, "2026-07-01", "T-HALF", "1", NULL);
+    assert_line(line(&x, "l"), "0.50", "0.07", "0.57");
     run_fini(&x);
 }
 
@@ -2035,6 +2052,51 @@ static void check_invariants(const run *x, uint64_t seed, int iter)
 #undef INV
 }
 
+/* A line's quantity is one its product is sold in (docs/catalog.md
+ * "Quantities"): X-DISC is goods (whole numbers from 1), X-TIER-V is
+ * sold in halves. A what-if may price 0, a quote to store may not; a
+ * stored request priced again is taken as it was. The refusal names the
+ * field (also as a detail) and the rule, and nothing is priced. */
+static void test_price_quantity_rules(void **state)
+{
+    (void)state;
+    run x;
+    assert_int_equal(one(&x, "2026-07-01", "X-DISC", "1.5", NULL), CPQD_EINVAL);
+    assert_int_equal(errs_count(x.errs), 1);
+    assert_string_equal(errs_get(x.errs, 0)->msg,
+                        "lines[0].quantity (line l): 1.5 is not a quantity of X-DISC: whole "
+                        "numbers from 1 to 1000000000000");
+    assert_string_equal(err_field(errs_get(x.errs, 0), "field"), "lines[0].quantity");
+    assert_int_equal(x.r.nlines, 0);
+    run_fini(&x);
+    assert_int_equal(one(&x, "2026-07-01", "X-TIER-V", "9.5", NULL), 0);
+    run_fini(&x);
+    assert_int_equal(one(&x, "2026-07-01", "X-TIER-V", "9.25", NULL), CPQD_EINVAL);
+    assert_string_equal(errs_get(x.errs, 0)->msg,
+                        "lines[0].quantity (line l): 9.25 is not a quantity of X-TIER-V: from "
+                        "0.5 in steps of 0.5 to 1000000000000");
+    run_fini(&x);
+    assert_int_equal(one(&x, "2026-07-01", "X-DISC", "0", NULL), 0); /* a what-if */
+    run_fini(&x);
+    g_qty_use = PRICE_QTY_STORED;
+    assert_int_equal(one(&x, "2026-07-01", "X-DISC", "0", NULL), CPQD_EINVAL);
+    run_fini(&x);
+    assert_int_equal(one(&x, "2026-07-01", "X-DISC", "1000000000001", NULL), CPQD_EINVAL);
+    run_fini(&x);
+    assert_int_equal(one(&x, "2026-07-01", "X-DISC", "3", NULL), 0);
+    run_fini(&x);
+    /* a quantity within the rule whose total is beyond the maximum amount */
+    assert_int_equal(one(&x, "2026-07-01", "X-DISC", "1000000000000", NULL), CPQD_ELIMIT);
+    assert_non_null(strstr(errs_get(x.errs, 0)->msg, "line l: total "));
+    assert_non_null(
+        strstr(errs_get(x.errs, 0)->msg, " is beyond the maximum amount 10000000000000"));
+    run_fini(&x);
+    g_qty_use = PRICE_QTY_RECORDED;
+    assert_int_equal(one(&x, "2026-07-01", "X-DISC", "1.5", NULL), 0);
+    run_fini(&x);
+    g_qty_use = PRICE_QTY_WHATIF;
+}
+
 static void test_price_random_totals_add_up(void **state)
 {
     (void)state;
@@ -2047,6 +2109,9 @@ static void test_price_random_totals_add_up(void **state)
     assert_non_null(st);
     sbuf b = {0};
     size_t nlines = 0, npromos = 0;
+    /* any decimal quantity, whatever the products are sold in: this test
+     * is about the arithmetic (the rules: test_price_quantity_rules) */
+    g_qty_use = PRICE_QTY_RECORDED;
     for (int it = 0; it < 300; it++) {
         rnd_request(&b);
         run x;
@@ -2061,6 +2126,7 @@ static void test_price_random_totals_add_up(void **state)
             npromos += x.r.promos[i].applied;
         run_fini(&x);
     }
+    g_qty_use = PRICE_QTY_WHATIF;
     printf("test_price_random_totals_add_up: 300 requests, %zu lines, %zu promotions applied\n",
            nlines, npromos);
     free(b.p);
@@ -2113,6 +2179,7 @@ int main(void)
         cmocka_unit_test(test_price_bounds_base_or_unit),
         cmocka_unit_test(test_price_tax_exclusive_classes),
         cmocka_unit_test(test_price_tax_inclusive),
+        cmocka_unit_test(test_price_tax_rounding_mode_from_catalog),
         cmocka_unit_test(test_price_tax_per_document_allocated),
         cmocka_unit_test(test_price_jpy_zero_places),
         cmocka_unit_test(test_price_kwd_three_places),
@@ -2141,6 +2208,7 @@ int main(void)
         cmocka_unit_test(test_price_promotions_of_many_catalogs),
         cmocka_unit_test(test_price_free_items_of_many_promotions),
         cmocka_unit_test(test_price_check_ceilings_no_configuration_meets),
+        cmocka_unit_test(test_price_quantity_rules),
         cmocka_unit_test(test_price_random_totals_add_up),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);

@@ -499,7 +499,11 @@ static void test_document(void **state)
     char *qp = tu_fmt("/v1/quotes/%s", id);
     assert_int_equal(call(f, K_PARTNER_A, "GET", qp, NULL, NULL, &q), 200);
     assert_non_null(strstr(r.body, js(q, "number")));
-    assert_non_null(strstr(r.body, js(q, "total")));
+    /* P-101 buys on the retail channel book: kettles in packages of 12 at
+     * 1,140.00, so two take one package; the total as the page prints it
+     * (docs/quotes.md "The quote document") */
+    assert_string_equal(js(q, "total"), "1140.00");
+    assert_non_null(strstr(r.body, "<td class=\"n grand\">CN¥1,140.00</td>"));
     json_decref(q);
     free(qp);
     assert_null(strstr(r.body, "cost"));

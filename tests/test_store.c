@@ -1813,10 +1813,10 @@ static void test_store_move_copies_every_table(void **state)
     }
     assert_int_equal(rc, 0);
     errs_free(e);
-    assert_int_equal(m.tables, 19);
+    assert_int_equal(m.tables, 20);
     assert_int_equal(m.rows, 25);
     assert_non_null(strstr(m.seen, "quote_versions=3 quote_events=2 "));
-    assert_non_null(strstr(m.seen, "promotion_usage=1 stock=1 "));
+    assert_non_null(strstr(m.seen, "promotion_usage=1 sweep_failures=0 stock=1 "));
 
     store *st = open_ok(f->db);
     store_quote got;
@@ -1924,7 +1924,7 @@ static void test_store_cli_migrate_from(void **state)
     assert_string_equal(err, "");
     assert_non_null(strstr(out, "quote_counters: 1 rows, sha256 "));
     assert_non_null(strstr(out, "\ncontract_line_changes: 1 rows, sha256 "));
-    assert_non_null(strstr(out, "\nmoved 25 rows in 19 tables from "));
+    assert_non_null(strstr(out, "\nmoved 25 rows in 20 tables from "));
     assert_non_null(strstr(out, "counts and checksums verified\n"));
     char pw[256];
     if (store_location_password(f->db, pw, sizeof(pw)) && *pw)

@@ -7,6 +7,8 @@
  * - a tiny HTTP/1.1 client over a raw loopback socket with deadlines:
  *   tu_http() for one request, tu_connect()/tu_send()/tu_read_response()
  *   for tests that need to misbehave (stall, read slowly, pipeline);
+ *   with CPQD_TEST_RECORD=FILE, tu_http appends every response to FILE
+ *   for tests/spec/check_responses.py (the API contract, make test);
  * - the real server: tu_server_start() runs `cpqd serve --listen
  *   127.0.0.1:0 ... --clock TU_TODAY` (unless the test sets its own
  *   clock) with its log in a file, learns the port from the log
@@ -401,6 +403,45 @@ static inline int tu_read_response(int fd, tu_resp *r, bool head_only, long time
     return want >= 0 || r->closed ? 0 : -1;
 }
 
+/* With CPQD_TEST_RECORD=FILE set, appends one record per response that
+ * tu_http received to FILE, for tests/spec/check_responses.py to check
+ * against docs/openapi.yaml: a line "REC <method length> <path length>
+ * <status> <content-type length> <body length>", then the method, the
+ * path (with its query), the Content-Type and the body, raw, and "\n".
+ * One write(2) on an O_APPEND descriptor per record, so that concurrent
+ * requests of one test do not interleave. Best effort: a failure to
+ * record is not the test's failure (the checker then misses a route). */
+static inline void tu_record(const char *method, const char *path, const tu_resp *r)
+{
+    const char *file = getenv("CPQD_TEST_RECORD");
+    char ct[256] = "";
+    if (!file || !*file || r->status == 0)
+        return;
+    if (!tu_header(r, "Content-Type", ct, sizeof(ct)))
+        ct[0] = '\0';
+    char *head = tu_fmt("REC %zu %zu %d %zu %zu\n", strlen(method), strlen(path), r->status,
+                        strlen(ct), r->body_len);
+    size_t hl = strlen(head), ml = strlen(method), pl = strlen(path), cl = strlen(ct);
+    size_t n = hl + ml + pl + cl + r->body_len + 1;
+    char *rec = malloc(n);
+    int fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (rec && fd >= 0) {
+        char *p = rec;
+        memcpy(p, head, hl), p += hl;
+        memcpy(p, method, ml), p += ml;
+        memcpy(p, path, pl), p += pl;
+        memcpy(p, ct, cl), p += cl;
+        memcpy(p, r->body, r->body_len), p += r->body_len;
+        *p = '\n';
+        if (write(fd, rec, n) != (ssize_t)n)
+            fprintf(stderr, "tu_record: could not append to %s\n", file);
+    }
+    if (fd >= 0)
+        close(fd);
+    free(rec);
+    free(head);
+}
+
 /* Sends "METHOD path HTTP/1.1" with Host, Connection: close, extra
  * headers (each "Name: value\r\n", may be NULL), Content-Length when a
  * body is given, then reads the response. Returns 0 or -1. */
@@ -423,6 +464,8 @@ static inline int tu_http(int port, const char *method, const char *path, const 
     if (rc == 0)
         rc = tu_read_response(fd, r, strcmp(method, "HEAD") == 0, TU_WAIT_MS);
     close(fd);
+    if (rc == 0)
+        tu_record(method, path, r);
     return rc;
 }
 

@@ -179,6 +179,26 @@ typedef struct cat_delivery {
 
 struct cat_catalog;
 
+/* ---- service-wide bounds (docs/auth.md "Limits") ----
+ * What the service takes is bounded so that nothing it stores can fail a
+ * computation later (a period close, a sum, a schedule): a quantity fits
+ * its coefficient at 6 places (10^12 x 10^6 < 2^63), and an amount leaves
+ * room for sums at 3 minor places (10^13 x 10^3 x 900 < 2^63). */
+#define CAT_QTY_MAX 1000000000000LL     /* any quantity: 10^12 */
+#define CAT_QTY_MAX_SCALE 6             /* decimal places of any quantity */
+#define CAT_AMOUNT_MAX 10000000000000LL /* any amount, in major units: 10^13 */
+
+/* Which quantities a product is sold in (docs/catalog.md "Quantities"):
+ * min + k x step, k = 0, 1, ..., up to max. The catalog's `quantity:
+ * {min, max, step}` sets them; by default discrete modes (goods,
+ * goods_with_service, subscription, milestone) take whole numbers from 1
+ * and usage takes decimals of at most 6 places from 0, both up to
+ * CAT_QTY_MAX. */
+typedef struct cat_qty_rule {
+    money_dec min, max, step; /* 0 <= min <= max <= CAT_QTY_MAX; step > 0; at most 6 places */
+    bool set;                 /* the catalog gave `quantity` */
+} cat_qty_rule;
+
 typedef struct cat_product {
     const char *sku;
     const char *name;
@@ -195,6 +215,7 @@ typedef struct cat_product {
     const cat_constraint *constraints;
     size_t nconstraints;
     const char *formula; /* rule path relative to the rules dir, NULL if none */
+    cat_qty_rule quantity; /* the quantities it is sold in (always filled) */
     const struct cat_catalog *catalog;
     cat_pos pos;
 } cat_product;
@@ -296,6 +317,7 @@ typedef struct cat_promotion {
 
 typedef struct cat_formula {
     const char *id;
+    const char *name; /* what a quote document calls its step, NULL if none */
     const char *file;
     const char *const *skus; size_t nskus;
     const char *const *categories; size_t ncategories;
@@ -368,6 +390,64 @@ typedef struct cat_tax_class {
     money_dec rate;
 } cat_tax_class;
 
+/* When invoices are issued without a request (docs/catalog.md "finance"). */
+typedef enum cat_invoice_issue {
+    CAT_INVOICE_MANUAL,       /* only on request (POST .../invoices) */
+    CAT_INVOICE_ON_BILL_DATE, /* automatically on the day an item becomes payable */
+    CAT_INVOICE_ON_DUE_DATE,  /* automatically on an item's due date */
+} cat_invoice_issue;
+
+/* One entry of an account map: a product category or a tax class. */
+typedef struct cat_account_ref {
+    const char *key;     /* category or tax class id */
+    const char *account; /* ledger account code */
+    cat_pos pos;
+} cat_account_ref;
+
+/* The legal entity that issues a catalog's invoices; numbers are gap-free
+ * per year and issuer id. */
+typedef struct cat_issuer {
+    const char *id;
+    const char *name;               /* UTF-8, printed on invoices */
+    const char *tax_id;             /* NULL if unset (as the four below) */
+    const char *address;
+    const char *bank;
+    const char *bank_account;
+    const char *invoice_prefix;     /* "INV-SH": numbers INV-SH-2026-000001 */
+    const char *credit_note_prefix; /* "CN-SH" */
+    cat_pos pos;
+} cat_issuer;
+
+/* Ledger accounts of the double-entry vouchers (docs/finance.md). */
+typedef struct cat_accounts {
+    const char *receivable;         /* accounts receivable */
+    const char *bank;               /* the bank account statements are imported for */
+    const char *customer_credit;    /* unapplied cash, overpayments, credit notes */
+    const char *contract_liability; /* invoiced, not yet recognised (deferred revenue) */
+    const char *tax_payable;        /* output tax, unless a class has its own */
+    const char *revenue;            /* revenue, unless a category has its own */
+    const char *write_off;          /* amounts written off as uncollectible */
+    const cat_account_ref *revenue_by_category;
+    size_t nrevenue_by_category;
+    const cat_account_ref *tax_payable_by_class;
+    size_t ntax_payable_by_class;
+} cat_accounts;
+
+/* A catalog's `finance` section: issuer, invoicing policy, accounts. */
+typedef struct cat_finance {
+    cat_issuer issuer;
+    cat_invoice_issue issue;
+    cat_accounts accounts;
+    cat_pos pos;
+} cat_finance;
+
+/* "manual", "on_bill_date", "on_due_date"; NULL outside the enum. */
+const char *cat_invoice_issue_name(cat_invoice_issue i);
+/* The revenue account of a product category (its own, else the default),
+ * and the tax-payable account of a tax class. f must not be NULL. */
+const char *cat_finance_revenue_account(const cat_finance *f, const char *category);
+const char *cat_finance_tax_account(const cat_finance *f, const char *tax_class);
+
 typedef struct cat_catalog {
     size_t index; /* position in its snapshot (cat_snapshot_catalog_at) */
     const char *id;
@@ -396,6 +476,8 @@ typedef struct cat_catalog {
     const cat_term *terms; size_t nterms;
     const cat_fx_rate *fx_rates; size_t nfx_rates;
     const cat_approval_level *approvals; size_t napprovals;
+    money_round tax_mode;       /* tax.rounding_mode: how tax is rounded (default half_even) */
+    const cat_finance *finance; /* the finance section, NULL if the catalog has none */
 } cat_catalog;
 
 /* ---- loading ---- */
@@ -501,6 +583,27 @@ size_t cat_snapshot_prices(const cat_snapshot *s, const cat_product *p, cat_pric
  * integer/decimal syntax, range and step, text length and pattern.
  * Returns 0, or CPQD_EINVAL with *why set to a static explanation. */
 int cat_attr_value_check(const cat_attr *a, const char *v, size_t len, const char **why);
+
+/* ---- quantities (docs/catalog.md "Quantities") ---- */
+
+/* The default quantity rule of mode m: whole numbers from 1, or (usage)
+ * decimals of at most 6 places from 0; up to CAT_QTY_MAX. */
+cat_qty_rule cat_qty_default(cat_mode m);
+/* Whether q is a quantity of rule r: q has at most CAT_QTY_MAX_SCALE
+ * places (trailing zeros aside), min <= q <= max and q - min is a whole
+ * multiple of step. */
+bool cat_qty_fits(const cat_qty_rule *r, money_dec q);
+/* The rule in words, for messages: "whole numbers from 1 to
+ * 1000000000000", "decimals with at most 6 places from 0 to 5000",
+ * "from 0.5 in steps of 0.5 to 20". Writes at most cap bytes (NUL
+ * included) to buf; returns buf. */
+const char *cat_qty_rule_text(const cat_qty_rule *r, char *buf, size_t cap);
+/* Whether q is a quantity p is sold in (zero_ok: 0 too, as a what-if
+ * price may ask). 0, or CPQD_EINVAL with "Q is not a quantity of SKU:
+ * <rule>" in why[0..cap) (why may be NULL). */
+int cat_qty_check(const cat_product *p, money_dec q, bool zero_ok, char *why, size_t cap);
+/* Whether a is within the service's amount bound: |a| <= CAT_AMOUNT_MAX. */
+bool cat_amount_ok(money_dec a);
 
 /* Partner by id (any catalog), or NULL. */
 const cat_partner *cat_snapshot_partner(const cat_snapshot *s, const char *id);

@@ -18,7 +18,7 @@
  * CPQD_ECONFLICT (quote not acceptable, payment over the outstanding
  * amount, a key or payment id reused with other content), and what the
  * store returned. Writes are one transaction each, events included.
- * Thread-safety: per request, on one thread (the quote_ctx's).
+ * Thread-safety: per request, on one thread (the svc_ctx's).
  */
 #ifndef CPQD_CONTRACT_H
 #define CPQD_CONTRACT_H
@@ -32,34 +32,45 @@
  * {"<line id>": {"delivered_on"?, "accepted_on"?, "milestones"?:
  * {"<milestone id>": date}, "payment_term"?: id, "bill_day"?: 0..31}}}.
  * idem_key may be NULL. */
-int contract_accept(quote_ctx *c, const char *quote_id, const char *body, size_t len,
-                    const char *idem_key, quote_reply *out, cpqd_errs *errs);
+int contract_accept(svc_ctx *c, const char *quote_id, const char *body, size_t len,
+                    const char *idem_key, svc_reply *out, cpqd_errs *errs);
 
 /* GET /v1/contracts/{id}: the contract with its items (status as of
  * today). */
-int contract_get(quote_ctx *c, const char *id, quote_reply *out, cpqd_errs *errs);
+int contract_get(svc_ctx *c, const char *id, svc_reply *out, cpqd_errs *errs);
 
 /* GET /v1/contracts/{id}/receivables?as_of=: {"items", "total"} ordered
  * by due date (pending items last); as_of NULL: today. */
-int contract_receivables(quote_ctx *c, const char *id, const char *as_of, quote_reply *out,
+int contract_receivables(svc_ctx *c, const char *id, const char *as_of, svc_reply *out,
                          cpqd_errs *errs);
 
 /* POST /v1/receivables/{id}/payments: {"id", "amount", "paid_on"}. */
-int contract_pay(quote_ctx *c, const char *rid, const char *body, size_t len, quote_reply *out,
+int contract_pay(svc_ctx *c, const char *rid, const char *body, size_t len, svc_reply *out,
                  cpqd_errs *errs);
 
 /* GET /v1/receivables?status=overdue|due_soon&as_of=&within=: the
  * caller's items in that state as of as_of (NULL: today); within (NULL:
  * 7) days ahead for due_soon. */
-int contract_due_list(quote_ctx *c, const char *status, const char *as_of, const char *within,
-                      quote_reply *out, cpqd_errs *errs);
+int contract_due_list(svc_ctx *c, const char *status, const char *as_of, const char *within,
+                      svc_reply *out, cpqd_errs *errs);
 
 /* POST /v1/receivables/sweep: {"as_of"?, "within"?}: first closes every
  * usage period that ended on or before as_of (as contract_period_close)
  * and renews every auto_renew subscription line whose term ended on or
- * before as_of (as contract_line_renew), then writes a receivable.overdue / receivable.due_soon event for every
- * item found in that state that has not had one for it yet. */
-int contract_sweep(quote_ctx *c, const char *body, size_t len, quote_reply *out, cpqd_errs *errs);
+ * before as_of (as contract_line_renew), then writes a receivable.overdue /
+ * receivable.due_soon event for every item found in that state that has
+ * not had one for it yet. Each period, line and warning is an item of
+ * its own: one that fails is undone alone, recorded (sweep_failures,
+ * sweep.item_failed) and counted in the reply's "failed", and the others
+ * go on. */
+int contract_sweep(svc_ctx *c, const char *body, size_t len, svc_reply *out, cpqd_errs *errs);
+
+/* GET /v1/receivables/sweep/failures?status=failing|resolved&limit=N:
+ * the items the sweep could not process (docs/receivables.md "Sweep
+ * failures"), newest failure first; status NULL: all, limit NULL: 100
+ * (1..500). */
+int contract_sweep_failures(svc_ctx *c, const char *status, const char *limit, svc_reply *out,
+                            cpqd_errs *errs);
 
 /* ---- after signing (src/contract_after.c, docs/receivables.md "After
  * signing"). Each is one transaction with its events; a replay of the
@@ -72,21 +83,21 @@ int contract_sweep(quote_ctx *c, const char *body, size_t len, quote_reply *out,
  * a date before signing, CPQD_ECONFLICT for another date already
  * recorded or a line of a mode without that event, CPQD_ENOTFOUND for
  * an unknown line. */
-int contract_line_event(quote_ctx *c, const char *id, const char *line, const char *event,
-                        const char *body, size_t len, quote_reply *out, cpqd_errs *errs);
+int contract_line_event(svc_ctx *c, const char *id, const char *line, const char *event,
+                        const char *body, size_t len, svc_reply *out, cpqd_errs *errs);
 
 /* POST /v1/contracts/{id}/milestones/{m}/accept: {"on", "line"?} (line
  * only needed when several milestone lines have milestone m). As
  * contract_line_event. */
-int contract_milestone_accept(quote_ctx *c, const char *id, const char *milestone,
-                              const char *body, size_t len, quote_reply *out, cpqd_errs *errs);
+int contract_milestone_accept(svc_ctx *c, const char *id, const char *milestone,
+                              const char *body, size_t len, svc_reply *out, cpqd_errs *errs);
 
 /* POST /v1/contracts/{id}/usage: {"id", "line", "period", "quantity",
  * "recorded_on"?}: records metered usage of a usage line for one billing
  * period (201; the same record again 200; the same id with other content
  * or a closed period CPQD_ECONFLICT); writes usage.recorded. */
-int contract_usage_record(quote_ctx *c, const char *id, const char *body, size_t len,
-                          quote_reply *out, cpqd_errs *errs);
+int contract_usage_record(svc_ctx *c, const char *id, const char *body, size_t len,
+                          svc_reply *out, cpqd_errs *errs);
 
 /* POST /v1/contracts/{id}/periods/{p}/close: {"line"?}: closes billing
  * period p (YYYY-MM or its first day) of every usage line of the
@@ -94,8 +105,8 @@ int contract_usage_record(quote_ctx *c, const char *id, const char *body, size_t
  * sched_usage_close sets its items' amounts; an open-ended line gets its
  * next period scheduled. Writes receivable.amount_set per item and
  * usage.period_closed. Closing a closed period is a no-op (200). */
-int contract_period_close(quote_ctx *c, const char *id, const char *period, const char *body,
-                          size_t len, quote_reply *out, cpqd_errs *errs);
+int contract_period_close(svc_ctx *c, const char *id, const char *period, const char *body,
+                          size_t len, svc_reply *out, cpqd_errs *errs);
 
 /* ---- term changes of subscription lines (src/contract_term.c,
  * docs/receivables.md "Renewals and seat changes"). One transaction each
@@ -108,8 +119,8 @@ int contract_period_close(quote_ctx *c, const char *id, const char *period, cons
  * contract.renewed. The same term again is a replay (200) unless another
  * period_amount is given (CPQD_ECONFLICT); CPQD_ECONFLICT too for a term
  * after the next one or a line that is not a subscription. */
-int contract_line_renew(quote_ctx *c, const char *id, const char *line, const char *body,
-                        size_t len, quote_reply *out, cpqd_errs *errs);
+int contract_line_renew(svc_ctx *c, const char *id, const char *line, const char *body,
+                        size_t len, svc_reply *out, cpqd_errs *errs);
 
 /* POST /v1/contracts/{id}/lines/{line}/seats: {"id", "quantity",
  * "effective_on", "period_amount"?}: a mid-term seat change
@@ -121,7 +132,7 @@ int contract_line_renew(quote_ctx *c, const char *id, const char *line, const ch
  * CPQD_ECONFLICT for a date before the line's last change, a line that
  * is not a subscription, or a later period already paid above its new
  * amount. */
-int contract_seat_change(quote_ctx *c, const char *id, const char *line, const char *body,
-                         size_t len, quote_reply *out, cpqd_errs *errs);
+int contract_seat_change(svc_ctx *c, const char *id, const char *line, const char *body,
+                         size_t len, svc_reply *out, cpqd_errs *errs);
 
 #endif

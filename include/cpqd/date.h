@@ -14,6 +14,7 @@ typedef int32_t date_days; /* days since 1970-01-01 (negative before) */
 
 #define DATE_FMT_LEN 11 /* "YYYY-MM-DD" + NUL */
 #define DATE_TS_LEN 21  /* "YYYY-MM-DDThh:mm:ssZ" + NUL */
+#define DATE_TS_MS_LEN 25 /* "YYYY-MM-DDThh:mm:ss.mmmZ" + NUL */
 
 /* Parses exactly "YYYY-MM-DD" (years 1900..9999, a real calendar day).
  * Returns 0 or CPQD_EINVAL. */
@@ -42,5 +43,15 @@ void date_clock_set(date_days d);
 int64_t date_now(void);
 /* Writes secs as "YYYY-MM-DDThh:mm:ssZ" (UTC) into buf. */
 void date_stamp(int64_t secs, char buf[DATE_TS_LEN]);
+/* Writes ms (milliseconds since the epoch) as "YYYY-MM-DDThh:mm:ss.mmmZ"
+ * (UTC) into buf: fixed width, so text order is time order. Times before
+ * the epoch round down (-1 ms is 1969-12-31T23:59:59.999Z). */
+void date_stamp_ms(int64_t ms, char buf[DATE_TS_MS_LEN]);
+
+/* The real time in milliseconds since the epoch, never the fixed clock:
+ * for what must agree with other processes and the world (log lines, the
+ * outbox's retry times), never for a business date. Safe from any
+ * thread. */
+int64_t date_wall_ms(void);
 
 #endif

@@ -59,8 +59,8 @@ void outbox_worker_wake(outbox_worker *w);
  * NULL is a no-op. */
 void outbox_worker_stop(outbox_worker *w);
 
-/* "sha256=" + hex HMAC-SHA256(secret, ts + "." + body) into out. Returns 0
- * or CPQD_ENOMEM. */
+/* "sha256=" + hex HMAC-SHA256(secret, ts + "." + body) into out. Returns 0,
+ * CPQD_ENOMEM, or CPQD_ERANGE for a secret beyond INT_MAX bytes. */
 int outbox_sign(const char *secret, size_t secret_len, const char *ts, const char *body,
                 size_t body_len, char out[OUTBOX_SIG_LEN]);
 

@@ -106,7 +106,15 @@ typedef struct price_line_in {
     money_dec discount; /* requested discount, percent */
 } price_line_in;
 
+/* Which quantities a request may hold (docs/catalog.md "Quantities"). */
+typedef enum price_qty_use {
+    PRICE_QTY_WHATIF,   /* POST /v1/price: the product's rule, or 0 (a price-list view) */
+    PRICE_QTY_STORED,   /* a quote to store: the product's rule, never 0 */
+    PRICE_QTY_RECORDED, /* a stored request priced again: as it was stored */
+} price_qty_use;
+
 typedef struct price_request {
+    price_qty_use qty_use; /* zero: PRICE_QTY_WHATIF */
     const char *customer_id;
     const char *segment;   /* NULL if none */
     const char *partner_id; /* NULL if none */
@@ -178,6 +186,8 @@ typedef struct price_line_out {
     const char *approval_level; /* lowest level allowed to approve, NULL if none needed */
     const char *approval_reason;
     const char *free_from;      /* free-item line: the promotion that added it */
+    bool out_of_bounds;         /* priced outside its book's floor or ceiling: needs the
+                                   top approval level (never shown to partners) */
     bool configured;            /* priced from a configuration's exploded BOM */
     bool config_complete;       /* ... in which every attribute is decided */
     price_config_source config_source; /* how the line named its configuration */

@@ -2,8 +2,9 @@
  * quote: durable, versioned quotes and their status machine
  * (docs/quotes.md).
  *
- * Owns: turning a quote request into a priced, stored quote (one store
- * transaction per request, with its idempotency record), versions and
+ * Owns: turning a quote request into a priced, stored quote (priced
+ * before its one write transaction, with its idempotency record: svc),
+ * versions and
  * revisions, the status machine draft -> pending_approval -> approved ->
  * sent -> accepted | rejected | expired and who may move it, partner
  * scoping of quotes (another partner's quote does not exist), and the JSON
@@ -18,7 +19,7 @@
  * allowed actions; Idempotency-Key reused with another body),
  * CPQD_EFORBIDDEN (not enough authority to approve), and whatever pricing
  * or the store returned.
- * Thread-safety: a quote_ctx is per request, on one thread.
+ * Thread-safety: a svc_ctx is per request, on one thread.
  */
 #ifndef CPQD_QUOTE_H
 #define CPQD_QUOTE_H
@@ -30,6 +31,7 @@
 #include "cpqd/money.h"
 #include "cpqd/price.h"
 #include "cpqd/store.h"
+#include "cpqd/svc.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -43,60 +45,108 @@ typedef struct quote_usage {
 } quote_usage;
 void quote_usage_init(quote_usage *u, store *st);
 
-/* Who is calling (filled by http from the API key). */
-typedef struct quote_caller {
-    const char *key_id;     /* for created_by and the audit trail */
-    const char *role;       /* partner, rep, manager, crm, admin */
-    const char *partner_id; /* partner callers: their partner */
-    const char *segment;    /* partner callers: the partner's segment, if any */
-    bool has_authority;     /* a discount authority set on the key */
-    money_dec authority;    /* percent */
-    auth_limits limits;     /* the key's limits (docs/auth.md "Limits"); zeros: none */
-} quote_caller;
+/* ---- the status machine (docs/quotes.md "Status machine") ---- */
 
-typedef struct quote_ctx {
-    store *st;
-    const cat_snapshot *snap;
-    price_worker *pw;
-    price_store *usage;
-    const quote_caller *caller;
-    date_days today;
-} quote_ctx;
+typedef enum quote_status {
+    QUOTE_DRAFT,
+    QUOTE_PENDING_APPROVAL,
+    QUOTE_APPROVED,
+    QUOTE_SENT,
+    QUOTE_ACCEPTED,
+    QUOTE_REJECTED,
+    QUOTE_EXPIRED,
+    QUOTE_STATUS_N,
+} quote_status;
 
-typedef struct quote_reply {
-    int created; /* 1: a new quote or version was stored (201), 0: read or moved (200) */
-    char *body;  /* malloc'ed text: JSON unless content_type says otherwise */
-    const char *content_type; /* NULL: application/json */
-} quote_reply;
+typedef enum quote_action {
+    QUOTE_SUBMIT,
+    QUOTE_APPROVE,
+    QUOTE_REJECT,
+    QUOTE_SEND,
+    QUOTE_ACCEPT,
+    QUOTE_REVISE,
+    QUOTE_ACTION_N,
+} quote_action;
+
+/* "draft", "pending_approval", ... as stored and shown; "?" if invalid. */
+const char *quote_status_name(quote_status s);
+/* The names of every status, NULL-terminated (the list filter's). */
+const char *const *quote_status_names(void);
+/* A status or action by name: 0, or CPQD_EINVAL. */
+int quote_status_parse(const char *s, quote_status *out);
+int quote_action_parse(const char *s, quote_action *out);
+const char *quote_action_name(quote_action a);
+/* The status action a moves a quote in status s to, or QUOTE_STATUS_N
+ * when s does not allow it. Submitting moves to pending_approval, or
+ * straight to approved when every discount is within the submitter's
+ * authority and no price is out of bounds (the caller decides that). */
+quote_status quote_next(quote_status s, quote_action a);
 
 /* POST /v1/quotes: the /v1/price request plus optional "valid_until"
  * (YYYY-MM-DD, default today + 30 days). idem_key may be NULL. A repeated
  * key with the same body returns the stored reply (created = 1 again,
  * same quote); with another body, CPQD_ECONFLICT. */
-int quote_create(quote_ctx *c, const char *body, size_t len, const char *idem_key,
-                 quote_reply *out, cpqd_errs *errs);
+int quote_create(svc_ctx *c, const char *body, size_t len, const char *idem_key,
+                 svc_reply *out, cpqd_errs *errs);
 
 /* GET /v1/quotes/{id} (version 0) and /v1/quotes/{id}/versions/{n}. */
-int quote_get(quote_ctx *c, const char *id, int version, quote_reply *out, cpqd_errs *errs);
+int quote_get(svc_ctx *c, const char *id, int version, svc_reply *out, cpqd_errs *errs);
 
 /* GET /v1/quotes?customer=&status=&partner=&q=&page=&per_page= (partner
  * callers only ever see their own). */
-int quote_list(quote_ctx *c, const store_quote_filter *f, quote_reply *out, cpqd_errs *errs);
+int quote_list(svc_ctx *c, const store_quote_filter *f, svc_reply *out, cpqd_errs *errs);
 
 /* POST /v1/quotes/{id}/revise: a new version from a body like
  * quote_create's, re-priced on the current catalogs, status draft. */
-int quote_revise(quote_ctx *c, const char *id, const char *body, size_t len,
-                 const char *idem_key, quote_reply *out, cpqd_errs *errs);
+int quote_revise(svc_ctx *c, const char *id, const char *body, size_t len,
+                 const char *idem_key, svc_reply *out, cpqd_errs *errs);
 
 /* POST /v1/quotes/{id}/{action} with action submit, approve, reject or
- * send; body may hold {"note": "..."}. */
-int quote_action(quote_ctx *c, const char *id, const char *action, const char *body, size_t len,
-                 quote_reply *out, cpqd_errs *errs);
+ * send (the others are refused here: accept is contract_accept, revise
+ * quote_revise); body may hold {"note": "..."}. */
+int quote_move(svc_ctx *c, const char *id, quote_action action, const char *body, size_t len,
+               svc_reply *out, cpqd_errs *errs);
+
+/* Parses body[0..len) exactly as quote_create and quote_revise do
+ * (action false: valid_until, the price request, c's caller and today
+ * applied) or as quote_action does (action true: empty or {"note"}),
+ * then frees it: nothing is priced, read or stored (tests/fuzz). Returns
+ * 0, CPQD_EINVAL with the reasons in errs, or CPQD_ENOMEM. */
+int quote_body_check(svc_ctx *c, bool action, const char *body, size_t len, cpqd_errs *errs);
 
 /* GET /v1/quotes/{id}/document: the latest version as a printable HTML
- * page (UTF-8): customer, lines with their BOM options, adders and
- * discounts, totals, tax, payment terms, validity. */
-int quote_document(quote_ctx *c, const char *id, quote_reply *out, cpqd_errs *errs);
+ * page (UTF-8, A4; docs/quotes.md "The quote document") for the customer:
+ * seller, customer, partner, number, version, dates; per line the
+ * product, its configuration (options, attribute choices), the price
+ * steps a customer may see, net, tax and total; totals that add up;
+ * validity and payment terms. Never cost, floor, ceiling, margin, book
+ * ids, sources or the catalog version. lang is a tag quote_doc_lang_pick
+ * returns ("zh-CN": labels in Chinese, anything else English). */
+int quote_document(svc_ctx *c, const char *id, const char *lang, svc_reply *out,
+                   cpqd_errs *errs);
+
+/* The document's language: param (the ?lang= value, "zh" or "en"; NULL
+ * when absent) if given, else the best of accept_language (an
+ * Accept-Language header, NULL if none; q-values honoured, a malformed
+ * element ignored, "*" is English) that is Chinese or English, else
+ * English. Returns the static tag "zh-CN" or "en" (Content-Language). */
+const char *quote_doc_lang_pick(const char *param, const char *accept_language);
+
+/* Buffer size that always suffices for quote_doc_amount_format. */
+#define QUOTE_DOC_AMOUNT_MAX 64
+
+/* Writes v as the document prints an amount in language tag lang (as
+ * quote_doc_lang_pick returns): "-" for a negative v ("+" for a positive
+ * one when plus), the currency's symbol (CNY: "¥" in Chinese, "CN¥" in
+ * English; USD "US$" / "$"; JPY "JP¥" / "¥"; EUR "€"; GBP "£"; HKD "HK$";
+ * any other: its code and a no-break space), the integer digits grouped
+ * by threes with ",", then "." and at least the currency's minor units
+ * (CNY 2, JPY 0, KWD 3; 2 for a code money_currency_minor lacks), more
+ * only where v has non-zero digits beyond them ("CN¥0.0035"). Returns
+ * the length without the NUL, or CPQD_ERANGE (v invalid, cap too small;
+ * QUOTE_DOC_AMOUNT_MAX suffices). */
+int quote_doc_amount_format(money_dec v, const char *currency, const char *lang, bool plus,
+                            char *buf, size_t cap);
 
 /* POST /v1/quotes/{id}/reprice?on=original|current: the latest version
  * priced again with the identity and date it was priced with, on the
@@ -104,15 +154,15 @@ int quote_document(quote_ctx *c, const char *id, quote_reply *out, cpqd_errs *er
  * the service has moved on; "identical" tells whether the result equals
  * the stored one byte for byte) or on today's catalogs ("changes" lists
  * the differences line by line). Nothing is stored. */
-int quote_reprice(quote_ctx *c, const char *id, const char *on, quote_reply *out,
+int quote_reprice(svc_ctx *c, const char *id, const char *on, svc_reply *out,
                   cpqd_errs *errs);
 
 /* GET /v1/price-history?sku=&customer=&last=: the unit prices of sku on
  * the most recent accepted quotes the caller may see (a partner: its
  * own), overall and for that customer: count, min / median / max and the
  * last `last` ones (newest first). */
-int quote_price_history(quote_ctx *c, const char *sku, const char *customer, size_t last,
-                        quote_reply *out, cpqd_errs *errs);
+int quote_price_history(svc_ctx *c, const char *sku, const char *customer, size_t last,
+                        svc_reply *out, cpqd_errs *errs);
 
 /* Archives the files of snapshot s in the store (once per version), so
  * quotes priced on it can be re-priced on it later. */
@@ -122,17 +172,6 @@ void quote_archive_cache_clear(void);
 
 /* ---- what contract (POST /v1/quotes/{id}/accept) shares ---- */
 
-/* Opens the request's transaction and looks its Idempotency-Key up
- * (route names the request; key may be NULL): 0 inside the open
- * transaction, hash filled for quote_idem_record; 1 when the stored reply
- * was copied to *out (transaction closed); or an error (closed):
- * CPQD_ECONFLICT when the key was used with another body. */
-int quote_idem_open(quote_ctx *c, const char *route, const char *idem_key, const char *body,
-                    size_t len, char hash[65], quote_reply *out, cpqd_errs *errs);
-/* Records reply r (for resource id) under key in the open transaction;
- * key NULL: nothing. */
-int quote_idem_record(quote_ctx *c, const char *route, const char *key, const char *hash,
-                      const quote_reply *r, const char *id);
 /* In the caller's open transaction: moves quote id (as the caller may see
  * it, else CPQD_ENOTFOUND) from approved or sent to accepted, with its
  * history entry and a quote.status_changed event, and fills *q with the
@@ -140,7 +179,7 @@ int quote_idem_record(quote_ctx *c, const char *route, const char *key, const ch
  * the allowed actions in errs when accept is not allowed; a quote found
  * expired is marked expired and that is committed (the transaction is
  * then closed). On failure the caller rolls back (a no-op if closed). */
-int quote_accept(quote_ctx *c, const char *id, store_quote *q, cpqd_errs *errs);
+int quote_accept(svc_ctx *c, const char *id, store_quote *q, cpqd_errs *errs);
 
 /* Counts the promotions applied in quote q's priced result (its
  * "promotions.applied"), inside the caller's write transaction, after
@@ -148,8 +187,7 @@ int quote_accept(quote_ctx *c, const char *id, store_quote *q, cpqd_errs *errs);
  * (price_limit_recheck): CPQD_ECONFLICT (in errs) when a limit would no
  * longer grant what the quote got, so a budget is never overspent however
  * many quotes are accepted at once. */
-int quote_usage_redeem(quote_ctx *c, const store_quote *q, cpqd_errs *errs);
+int quote_usage_redeem(svc_ctx *c, const store_quote *q, cpqd_errs *errs);
 
-void quote_reply_fini(quote_reply *r);
 
 #endif

@@ -50,7 +50,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 8
+#define STORE_SCHEMA_VERSION 9
 #define STORE_DEFAULT_PATH "var/cpqd.db" /* `serve` and `migrate` without --db */
 #define STORE_BUSY_TIMEOUT_MS 5000       /* a writer waits this long for another */
 #define STORE_PER_PAGE_MAX 500
@@ -140,6 +140,17 @@ const char *store_last_error(const store *st);
 int store_begin(store *st);
 int store_commit(store *st);
 void store_rollback(store *st);
+
+/* A scope inside the caller's open transaction (a savepoint), for a
+ * batch whose items must succeed or fail one by one (the receivables
+ * sweep): store_scope_end keeps what the scope wrote when rc is 0 and
+ * undoes all of it otherwise, the transaction staying usable either way.
+ * Scopes nest. store_scope_begin returns 0, CPQD_EINVAL outside a
+ * transaction, or CPQD_EIO (the transaction was lost: stop the batch);
+ * store_scope_end returns rc, or CPQD_EIO when keeping it failed (then
+ * it was undone). */
+int store_scope_begin(store *st);
+int store_scope_end(store *st, int rc);
 
 /* ---- for tests and operators ----
  * In every build, reachable from no route or command: the store's tests
@@ -592,6 +603,40 @@ int store_receivable_reset_amount(store *st, const store_receivable *r, const ch
  * Ownership as store_receivables_of. */
 int store_receivables_terms_ended(store *st, const char *until, store_receivable **items,
                                   size_t *n);
+
+/* ---- sweep failures (docs/receivables.md "Sweep failures"; migration
+ * 8): the items the receivables sweep could not process, one row per
+ * item ---- */
+
+typedef struct store_sweep_failure {
+    char *item; /* the item's key: "period_close:<contract>:<line_no>:<seq>", ... */
+    char *kind; /* "period_close", "renewal", "warning" */
+    char *contract_id;
+    char *ref;     /* what in the contract: "line oss period 2027-01-01", a receivable id */
+    char *code;    /* err_code_name of the error */
+    char *message; /* the error's message */
+    char *first_failed_at, *last_failed_at; /* ISO 8601 UTC, assigned */
+    char *resolved_at; /* NULL while failing; set when a later sweep got it through */
+    int64_t failures;  /* failed runs since first_failed_at, assigned */
+} store_sweep_failure;
+
+/* Records that f->item failed now, with f's kind, contract_id, ref,
+ * code and message (the assigned fields are ignored): a new item, or one
+ * resolved before, starts at failures 1 (*first true: the caller writes
+ * its event then); one still failing counts one more. In the caller's
+ * transaction or one of its own. CPQD_EINVAL (a field missing, not
+ * UTF-8, or an unknown kind), CPQD_EIO, CPQD_ENOMEM. */
+int store_sweep_failure_add(store *st, const store_sweep_failure *f, bool *first);
+/* Marks item resolved now if it is failing (else nothing). */
+int store_sweep_failure_resolve(store *st, const char *item);
+/* The recorded failures, newest last failure first, at most limit
+ * (1..STORE_PER_PAGE_MAX; 0: all); status NULL (all), "failing" or
+ * "resolved".
+ * Ownership as store_receivables_of (free each with
+ * store_sweep_failure_fini). CPQD_EINVAL for a bad limit or status. */
+int store_sweep_failures_list(store *st, const char *status, size_t limit,
+                              store_sweep_failure **items, size_t *n);
+void store_sweep_failure_fini(store_sweep_failure *f);
 
 /* ---- promotion usage counters (what limit rules read) ---- */
 

@@ -208,6 +208,13 @@ mkdir -p "$TMP/contracts"
 "$B/bench/bench_contracts" catalogs rules "$TMP/contracts" --lines 1000 --events 1000
 
 echo
+echo "== payment matching: a generated statement of 10,000 credits against 20,000 open items"
+echo "   (tests/finance_gen.h: missing references, typos, split, combined and overpaid payments,"
+echo "   duplicates, payers under other names; BENCH_MATCH_SEED to replay), and its camt.053 parse"
+# bench_match prints its own command line first
+"$B/bench/bench_match" --items 20000 --credits 10000 --seed "${BENCH_MATCH_SEED:-$(date +%s)}" --camt
+
+echo
 echo "== the portal in headless chromium (tests/bench/portal.mjs; aims: < 300 KB and"
 echo "   < 500 ms to interactive cold; one configuration step < 100 ms p95)"
 echo "\$ node tests/bench/portal.mjs $B"

@@ -45,6 +45,7 @@
  * or input (message with file:line).
  */
 #include "cpqd/cat.h"
+#include "cpqd/hash.h"
 #include "cpqd/solver.h"
 
 #include <arpa/inet.h>
@@ -462,7 +463,7 @@ static int run_walk(bench *b, size_t nsess, size_t k, uint64_t seed, sessions *o
         fprintf(stderr, "bench_config: out of memory\n");
         return 2;
     }
-    uint64_t rng = seed, digest = 1469598103934665603ULL; /* FNV-1a of the choices */
+    uint64_t rng = seed, digest = HASH_FNV1A64_BASIS; /* FNV-1a of the choices */
     size_t complete = 0, choices = 0;
     double first = 0, t0 = now_ms();
     int rc = 0;
@@ -502,8 +503,7 @@ static int run_walk(bench *b, size_t nsess, size_t k, uint64_t seed, sessions *o
             solver_result_fini(&r);
             ch[n++] = (solver_choice){.var = v, .value = x};
             uint64_t pair[2] = {v, x};
-            for (size_t i = 0; i < sizeof(pair); i++)
-                digest = (digest ^ ((const unsigned char *)pair)[i]) * 1099511628211ULL;
+            digest = hash_fnv1a64_add(digest, pair, sizeof(pair));
         }
         choices += n;
         if (rc == 0 && out && sessions_add(out, ch, n))

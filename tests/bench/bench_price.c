@@ -13,6 +13,7 @@
  * request bodies (price-N.json) for the HTTP benchmark in bench.sh.
  * Prints best and median per request and per line, and peak RSS.
  */
+#include "cpqd/file.h"
 #include "cpqd/price.h"
 #include "cpqd/rules.h"
 
@@ -125,26 +126,6 @@ static void bench_lines(const cat_snapshot *s, price_worker *w, price_store *st,
 
 /* ---- one rule: sandbox vs bare lua_pcall ---- */
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    if (b)
-        b[n] = '\0';
-    *len = (size_t)n;
-    return b;
-}
-
 /* Bare Lua: dec() as a plain function returning its argument, so the rule
  * runs with floats-as-strings semantics; it measures the VM, not money. */
 static int bare_dec(lua_State *L)
@@ -158,9 +139,9 @@ static void bench_rule(const char *rules_dir)
     char path[512];
     size_t len;
     snprintf(path, sizeof(path), "%s/appliances/carry_up_fee.lua", rules_dir);
-    char *src = slurp(path, &len);
-    if (!src) {
-        fprintf(stderr, "bench_price: cannot read %s\n", path);
+    char *src = NULL, why[FILE_WHY_MAX];
+    if (file_read(path, (size_t)1 << 20, &src, &len, why) != 0) {
+        fprintf(stderr, "bench_price: %s: %s\n", path, why);
         exit(1);
     }
     const size_t iters = 200000;

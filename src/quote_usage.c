@@ -1,0 +1,130 @@
+/*
+ * quote_usage: the promotion usage counters limit rules read (the
+ * price_store interface over the store) and their redemption when a
+ * quote becomes a contract, the limits checked again inside that write
+ * transaction (docs/pricing.md "Promotions").
+ */
+#include "quote_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- promotion usage counters ---- */
+
+static int usage_scope(store *st, const char *promo, const char *scope, int64_t *uses,
+                       money_dec *spent)
+{
+    char *text = NULL;
+    int rc = store_promo_usage(st, promo, scope, uses, &text);
+    if (rc == 0 && (!text || money_parse(text, strlen(text), spent) != 0))
+        rc = CPQD_EINTERNAL;
+    free(text);
+    return rc;
+}
+
+static int usage_of(price_store *ps, const char *promo, const char *customer, const char *partner,
+                    price_usage *out)
+{
+    quote_usage *u = (quote_usage *)ps;
+    char scope[300];
+    int64_t n;
+    money_dec ignored;
+    *out = (price_usage){0, 0, 0, money_from_int(0)};
+    int rc = usage_scope(u->st, promo, "*", &out->uses, &out->spent);
+    if (rc == 0 && customer) {
+        snprintf(scope, sizeof(scope), "c:%s", customer);
+        if ((rc = usage_scope(u->st, promo, scope, &n, &ignored)) == 0)
+            out->customer_uses = n;
+    }
+    if (rc == 0 && partner) {
+        snprintf(scope, sizeof(scope), "p:%s", partner);
+        if ((rc = usage_scope(u->st, promo, scope, &n, &ignored)) == 0)
+            out->partner_uses = n;
+    }
+    return rc;
+}
+
+void quote_usage_init(quote_usage *u, store *st)
+{
+    u->base.usage = usage_of;
+    u->st = st;
+}
+
+/* The promotion id of any catalog of s, or NULL. */
+static const cat_promotion *promotion_of(const cat_snapshot *s, const char *id)
+{
+    for (size_t i = 0; id && i < cat_snapshot_catalog_count(s); i++) {
+        const cat_catalog *cc = cat_snapshot_catalog_at(s, i);
+        for (size_t k = 0; k < cc->npromotions; k++)
+            if (!strcmp(cc->promotions[k].id, id))
+                return &cc->promotions[k];
+    }
+    return NULL;
+}
+
+/* The request context a stored quote was priced with, for its limit
+ * rules (strings borrowed from req and q). */
+static void priced_context(const store_quote *q, json_t *req, price_request *rq)
+{
+    json_t *cust = json_object_get(req, "customer"), *who = json_object_get(req, "caller");
+    const char *date = json_string_value(json_object_get(req, "date"));
+    memset(rq, 0, sizeof(*rq));
+    rq->customer_id = q->customer_id;
+    rq->partner_id = q->partner_id;
+    rq->segment = json_string_value(json_object_get(who, "segment"));
+    if (!rq->segment)
+        rq->segment = json_string_value(json_object_get(cust, "segment"));
+    rq->channel = json_string_value(json_object_get(req, "channel"));
+    if (!date || date_parse(date, strlen(date), &rq->date) != 0)
+        rq->date = date_today();
+    snprintf(rq->currency, sizeof(rq->currency), "%s", q->currency ? q->currency : "");
+}
+
+int quote_usage_redeem(svc_ctx *c, const store_quote *q, cpqd_errs *errs)
+{
+    json_error_t je;
+    json_t *p = q->priced ? json_loads(q->priced, 0, &je) : NULL;
+    json_t *req = q->request ? json_loads(q->request, 0, &je) : NULL;
+    price_request rq;
+    priced_context(q, req, &rq);
+    money_dec sub = money_from_int(0);
+    const char *st = json_string_value(json_object_get(p, "subtotal"));
+    if (st && money_parse(st, strlen(st), &sub) != 0)
+        sub = money_from_int(0);
+    size_t nlines = json_array_size(json_object_get(p, "lines")), i;
+    json_t *x;
+    int rc = 0;
+    json_array_foreach(json_object_get(json_object_get(p, "promotions"), "applied"), i, x)
+    {
+        const char *id = json_string_value(json_object_get(x, "id"));
+        const char *amount = json_string_value(json_object_get(x, "amount"));
+        const cat_promotion *pr = promotion_of(c->snap, id);
+        money_dec granted, before;
+        bool ok = true;
+        char why[256] = "";
+        if (rc || !id || !amount)
+            continue;
+        /* its limit again, on the counters as this transaction sees them:
+         * exact however many quotes are accepted at once */
+        if (pr && pr->limit && money_parse(amount, strlen(amount), &granted) == 0 &&
+            money_add(sub, granted, &before) == 0)
+            rc = price_limit_recheck(c->pw, c->snap, c->usage, &rq, nlines, pr, granted, before,
+                                     &ok, why, sizeof(why));
+        if (rc == 0 && !ok) {
+            errs_add(errs, CPQD_ECONFLICT, NULL, 0, 0,
+                     "promotion %.64s: %s (its limits count when a quote is accepted): revise the "
+                     "quote",
+                     id, why);
+            rc = CPQD_ECONFLICT;
+        } else if (rc) {
+            errs_add(errs, rc, NULL, 0, 0, "promotion %.64s: %s", id, why);
+        }
+        if (rc == 0 && (rc = store_promo_redeem(c->st, id, q->customer_id, q->partner_id, amount)))
+            errs_add(errs, rc, NULL, 0, 0, "cannot count promotion usage: %s",
+                     store_last_error(c->st));
+    }
+    json_decref(req);
+    json_decref(p);
+    return rc;
+}

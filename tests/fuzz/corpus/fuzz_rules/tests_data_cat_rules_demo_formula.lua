@@ -1,0 +1,2 @@
+-- test formula: returns the list price unchanged
+return ctx and ctx.price

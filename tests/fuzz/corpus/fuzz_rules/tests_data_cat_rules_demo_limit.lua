@@ -1,0 +1,2 @@
+-- test promotion limit: no cap
+return nil

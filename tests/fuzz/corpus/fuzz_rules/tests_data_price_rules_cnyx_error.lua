@@ -1,0 +1,2 @@
+-- Fixture: a runtime error.
+error("formula exploded")

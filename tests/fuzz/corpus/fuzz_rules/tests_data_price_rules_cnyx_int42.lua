@@ -1,0 +1,2 @@
+-- Fixture: the unit price becomes 42 (a Lua integer result).
+return 42

@@ -1,0 +1,2 @@
+-- Fixture: a formula that changes nothing (returns nil).
+return nil

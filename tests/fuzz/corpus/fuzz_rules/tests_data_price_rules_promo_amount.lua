@@ -1,0 +1,2 @@
+-- Fixture limit: at most 3.50 of discount.
+return dec("3.50")

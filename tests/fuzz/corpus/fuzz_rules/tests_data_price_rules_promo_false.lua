@@ -1,0 +1,2 @@
+-- Fixture limit: refused, no reason given.
+return false

@@ -1,0 +1,2 @@
+-- Fixture limit: refused with a reason.
+return false, "budget closed"

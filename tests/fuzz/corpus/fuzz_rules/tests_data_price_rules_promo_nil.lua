@@ -1,0 +1,2 @@
+-- Fixture limit: no limit.
+return nil

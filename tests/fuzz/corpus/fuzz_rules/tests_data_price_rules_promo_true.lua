@@ -1,0 +1,2 @@
+-- Fixture limit: allowed.
+return true
