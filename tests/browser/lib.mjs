@@ -3,7 +3,7 @@
 // `cpqd key new`, a fresh SQLite store and a fixed --clock; Debian's
 // chromium driven by playwright-core; signing in through the page.
 import {spawn, execFileSync} from 'node:child_process';
-import {mkdtempSync, readFileSync, rmSync, existsSync} from 'node:fs';
+import {appendFileSync, mkdtempSync, readFileSync, rmSync, existsSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join, resolve, dirname} from 'node:path';
 import {fileURLToPath} from 'node:url';
@@ -68,11 +68,28 @@ export async function startServer(extra = []) {
   };
 }
 
+// With CPQD_TEST_RECORD=FILE (make test), appends a response of cpqd to
+// FILE in tests/testutil.h's format (tu_record), for
+// tests/spec/check_responses.py to check against docs/openapi.yaml: a
+// line "REC <method length> <path length> <status> <content-type length>
+// <body length>", then the method, the path with its query, the
+// Content-Type and the body, raw, and "\n"; one append per record.
+export function record(srv, method, url, status, type, body) {
+  const file = process.env.CPQD_TEST_RECORD;
+  if (!file || !url.startsWith(srv.url + '/')) return;
+  const u = new URL(url);
+  const parts = [method, u.pathname + u.search, type || ''].map((x) => Buffer.from(x, 'utf8'));
+  const b = Buffer.isBuffer(body) ? body : Buffer.from(body || '', 'utf8');
+  const head = Buffer.from(`REC ${parts[0].length} ${parts[1].length} ${status} ${parts[2].length} ${b.length}\n`);
+  try { appendFileSync(file, Buffer.concat([head, ...parts, b, Buffer.from('\n')])); } catch { /* best effort */ }
+}
+
 // A direct API call with a key (setting up data the way the ERP or CRM does).
 export async function apiAs(srv, key, method, path, body) {
   const r = await fetch(srv.url + path, {method, headers: {Authorization: `Bearer ${srv.keys[key]}`,
     'Content-Type': 'application/json'}, body: body === undefined ? undefined : JSON.stringify(body)});
   const text = await r.text();
+  record(srv, method, srv.url + path, r.status, r.headers.get('content-type'), text);
   let data = null;
   try { data = JSON.parse(text); } catch { data = text; }
   return {status: r.status, data};
@@ -84,8 +101,9 @@ export async function launch() {
 }
 
 // A new page (own context: own cookies) that records every response the
-// page receives, for the checks of what reaches it.
-export async function newPage(browser, opts = {}) {
+// page receives, for the checks of what reaches it (and, with srv and
+// CPQD_TEST_RECORD, for the API contract's).
+export async function newPage(browser, opts = {}, srv = null) {
   const ctx = await browser.newContext({viewport: opts.viewport || {width: 1280, height: 900},
     locale: opts.lang === 'en' ? 'en-US' : 'zh-CN', deviceScaleFactor: 1});
   const page = await ctx.newPage();
@@ -96,7 +114,10 @@ export async function newPage(browser, opts = {}) {
   page.on('response', async (r) => {
     const entry = {url: r.url(), status: r.status(), headers: r.headers(), body: null};
     page.responses.push(entry);
-    try { entry.body = (await r.body()).toString('utf8'); } catch { entry.body = ''; }
+    let raw = null;
+    try { raw = await r.body(); } catch { raw = null; }
+    entry.body = raw ? raw.toString('utf8') : '';
+    if (srv && raw) record(srv, r.request().method(), r.url(), r.status(), r.headers()['content-type'], raw);
   });
   page.ctx = ctx;
   return page;

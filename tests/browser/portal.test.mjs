@@ -17,7 +17,8 @@ preflight();
 const srv = await startServer();
 const browser = await launch();
 const pages = [];
-const page = async (opts) => { const p = await newPage(browser, opts); pages.push(p); globalThis.lastPage = p; return p; };
+// pages record what they receive from their server for the API contract (CPQD_TEST_RECORD)
+const page = async (opts, s = srv) => { const p = await newPage(browser, opts, s); pages.push(p); globalThis.lastPage = p; return p; };
 
 // every key of every JSON value, recursively
 function keysOf(v, out = new Set()) {
@@ -96,7 +97,7 @@ const tests = [
   ['a session expires', async () => {
     const short = await startServer(['--session-ttl', '3']);
     try {
-      const p = await page();
+      const p = await page({}, short);
       await signIn(p, short, 'p201');
       await new Promise((ok) => setTimeout(ok, 3200));
       await go(p, '#/quotes');
