@@ -904,6 +904,21 @@ static int partner_overrides_refused(const accept_req *r, cpqd_errs *errs)
     return 0;
 }
 
+/* A partner whose catalog says `can_accept: false` does not accept: its
+ * sales rep does, for it. Asked after the quote was found in the
+ * caller's scope (another partner's quote stays a 404). */
+static int partner_may_accept(const svc_ctx *c, cpqd_errs *errs)
+{
+    const char *cat = NULL;
+    if (cat_snapshot_partner_can_accept(c->snap, c->caller->partner_id, &cat))
+        return 0;
+    errs_add(errs, CPQD_EFORBIDDEN, NULL, 0, 0,
+             "partner '%.64s' may not accept quotes (catalog %.64s: can_accept: false); its "
+             "sales rep accepts for it",
+             c->caller->partner_id, cat);
+    return CPQD_EFORBIDDEN;
+}
+
 /* The event dates the accept request gives (delivered_on, accepted_on,
  * milestones) lie from signing to today + CONTRACT_DAYS_AHEAD, as those
  * reported later do. */
@@ -960,6 +975,8 @@ int contract_accept(svc_ctx *c, const char *quote_id, const char *body, size_t l
     rc = accept_dates_bounded(c, &r, errs);
     if (rc == 0)
         rc = quote_accept(c, quote_id, &q, errs);
+    if (rc == 0 && contract_partner_caller(c))
+        rc = partner_may_accept(c, errs);
     if (rc == 0)
         rc = accept_write(c, &r, &q, out, &cid, errs);
     if (rc == 0)

@@ -149,8 +149,10 @@ static json_t *partner_json(const cat_snapshot *snap, const char *id)
             json_array_append_new(cats, json_string(cc->id));
         }
     }
-    return json_pack("{s:s,s:s?,s:s?,s:o}", "id", id, "name", found ? found->name : NULL, "segment",
-                     found ? found->segment : NULL, "catalogs", cats ? cats : json_array());
+    return json_pack("{s:s,s:s?,s:s?,s:o,s:b}", "id", id, "name", found ? found->name : NULL,
+                     "segment", found ? found->segment : NULL, "catalogs",
+                     cats ? cats : json_array(), "can_accept",
+                     cat_snapshot_partner_can_accept(snap, id, NULL));
 }
 
 /* {"role","key_id","name","partner","csrf_token","expires_at"}: who the

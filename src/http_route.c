@@ -949,9 +949,9 @@ static void h_partners(http_ctx *c, const http_query *q)
             if (money_format(p->discount_authority, auth, sizeof(auth)) < 0)
                 strcpy(auth, "0");
             json_array_append_new(
-                items, json_pack("{s:s,s:s,s:s?,s:s,s:s?,s:s}", "id", p->id, "name", p->name,
-                                 "segment", p->segment, "discount_authority", auth,
-                                 "payment_term", p->payment_term, "catalog", cc->id));
+                items, json_pack("{s:s,s:s,s:s?,s:s,s:s?,s:b,s:s}", "id", p->id, "name", p->name,
+                                 "segment", p->segment, "discount_authority", auth, "payment_term",
+                                 p->payment_term, "can_accept", p->can_accept, "catalog", cc->id));
         }
     }
     reply_json(c, 200, "OK", items ? json_pack("{s:o}", "items", items) : NULL);

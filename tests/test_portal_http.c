@@ -29,10 +29,11 @@ typedef struct sess {
     char csrf[64];
 } sess;
 
-/* Signs in with key k: 201, the cookie's attributes, the body. */
-static void sign_in(fx *f, int k, sess *s)
+/* Signs in with key: 201, the cookie's attributes, the body (*out, if
+ * wanted). */
+static void sign_in_key(fx *f, const char *key, sess *s, json_t **out)
 {
-    char *body = tu_fmt("{\"key\":\"%s\"}", f->key[k]);
+    char *body = tu_fmt("{\"key\":\"%s\"}", key);
     tu_resp r;
     assert_int_equal(tu_http(f->s.port, "POST", "/v1/session", "Content-Type: application/json\r\n",
                              body, strlen(body), &r),
@@ -46,17 +47,26 @@ static void sign_in(fx *f, int k, sess *s)
     memcpy(s->cookie, sc, n);
     s->cookie[n] = '\0';
     /* the key is in neither the cookie nor the reply */
-    assert_null(strstr(sc, f->key[k]));
-    assert_null(strstr(r.body, f->key[k]));
+    assert_null(strstr(sc, key));
+    assert_null(strstr(r.body, key));
     json_error_t je;
     json_t *j = json_loads(r.body, 0, &je);
     assert_non_null(j);
     snprintf(s->csrf, sizeof(s->csrf), "%s", js(j, "csrf_token"));
     assert_int_equal(strlen(s->csrf), 43);
     assert_string_equal(js(j, "today"), TU_TODAY);
-    json_decref(j);
+    if (out)
+        *out = j;
+    else
+        json_decref(j);
     tu_resp_free(&r);
     free(body);
+}
+
+/* Signs in with key k of the fixture. */
+static void sign_in(fx *f, int k, sess *s)
+{
+    sign_in_key(f, f->key[k], s, NULL);
 }
 
 /* A call with the session's cookie, the CSRF token when csrf, and extra
@@ -267,6 +277,102 @@ static void test_portal_quote_contract(void **state)
     json_decref(k);
     json_decref(q);
     free(path);
+}
+
+/* A call with the API key text key (not one of the fixture's). */
+static int kcall(fx *f, const char *key, const char *method, const char *path, const char *body,
+                 json_t **out)
+{
+    char hdr[256];
+    snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\r\n", key);
+    tu_resp r;
+    assert_int_equal(tu_http(f->s.port, method, path, hdr, body, body ? strlen(body) : 0, &r), 0);
+    int st = r.status;
+    json_error_t je;
+    *out = json_loadb(r.body ? r.body : "", r.body_len, 0, &je);
+    if (!*out)
+        fail_msg("%s %s: not JSON (%d): %s", method, path, st, r.body ? r.body : "");
+    tu_resp_free(&r);
+    return st;
+}
+
+/* The partner entry id of GET /v1/partners (catalog cat). */
+static json_t *partner_entry(json_t *list, const char *id, const char *cat)
+{
+    size_t i;
+    json_t *x;
+    json_array_foreach(json_object_get(list, "items"), i,
+                       x) if (!strcmp(js(x, "id"), id) && !strcmp(js(x, "catalog"), cat)) return x;
+    fail_msg("no partner %s in catalog %s", id, cat);
+    return NULL;
+}
+
+/* A partner whose catalog entry says `can_accept: false` (P-202 in the
+ * sample cnc catalog) quotes and submits, but may not accept: 403, and
+ * nothing changed (the quote still approved, no contract, no
+ * contract.signed event); a rep accepts it for the partner. GET
+ * /v1/partners and the partner's session say so (the portal then offers
+ * no Accept button). */
+static void test_partner_that_may_not_accept(void **state)
+{
+    fx *f = *state;
+    const char *argv[] = {"key",     "new",       "--keys", f->keys, "--role",
+                          "partner", "--partner", "P-202",  NULL};
+    char *key = NULL, *err = NULL;
+    assert_int_equal(tu_run(argv, &key, &err), 0);
+    key[strcspn(key, "\n")] = '\0';
+    restart_with(f, NULL, NULL);
+    static const char probe[] = "{\"customer\":{\"id\":\"W-1\"},\"lines\":[{\"sku\":"
+                                "\"CNC-PRB-TOUCH\",\"quantity\":\"1\"}]}";
+    json_t *j;
+    assert_int_equal(kcall(f, key, "POST", "/v1/quotes", probe, &j), 201);
+    char *id = strdup(js(j, "id"));
+    json_decref(j);
+    char *submit = tu_fmt("/v1/quotes/%s/submit", id), *accept = tu_fmt("/v1/quotes/%s/accept", id);
+    char *get = tu_fmt("/v1/quotes/%s", id), *contract = tu_fmt("/v1/quotes/%s/contract", id);
+    assert_int_equal(kcall(f, key, "POST", submit, "", &j), 200);
+    assert_string_equal(js(j, "status"), "approved");
+    json_decref(j);
+    assert_int_equal(kcall(f, key, "POST", accept, "{\"signed_on\":\"2026-12-01\"}", &j), 403);
+    const char *msg = js(json_object_get(j, "error"), "message");
+    if (!strstr(msg, "partner 'P-202' may not accept quotes (catalog cnc: can_accept: false)"))
+        fail_msg("message: %s", msg);
+    json_decref(j);
+    /* nothing changed */
+    assert_int_equal(kcall(f, key, "GET", get, NULL, &j), 200);
+    assert_string_equal(js(j, "status"), "approved");
+    assert_int_equal(json_array_size(json_object_get(j, "history")), 2);
+    json_decref(j);
+    assert_int_equal(call(f, K_REP, "GET", contract, NULL, &j), 404);
+    json_decref(j);
+    assert_int_equal(call(f, K_CRM, "GET", "/v1/events", NULL, &j), 200);
+    size_t i, signed_n = 0;
+    json_t *e;
+    json_array_foreach(json_object_get(j, "items"), i, e) signed_n +=
+        !strcmp(js(e, "type"), "contract.signed");
+    assert_int_equal(signed_n, 0);
+    json_decref(j);
+    /* a rep accepts it for the partner */
+    json_t *k = accept_ok(f, K_REP, id, "{\"signed_on\":\"2026-12-01\"}");
+    assert_string_equal(js(k, "partner_id"), "P-202");
+    json_decref(k);
+    assert_int_equal(kcall(f, key, "GET", contract, NULL, &j), 200);
+    json_decref(j);
+    /* the partner list and the sessions say who may accept */
+    assert_int_equal(call(f, K_REP, "GET", "/v1/partners", NULL, &j), 200);
+    assert_true(json_is_false(json_object_get(partner_entry(j, "P-202", "cnc"), "can_accept")));
+    assert_true(json_is_true(json_object_get(partner_entry(j, "P-201", "cnc"), "can_accept")));
+    assert_true(
+        json_is_true(json_object_get(partner_entry(j, "P-101", "appliances"), "can_accept")));
+    json_decref(j);
+    sess s;
+    sign_in_key(f, key, &s, &j);
+    assert_true(json_is_false(json_object_get(json_object_get(j, "partner"), "can_accept")));
+    json_decref(j);
+    sign_in_key(f, f->key[K_PARTNER_A], &s, &j);
+    assert_true(json_is_true(json_object_get(json_object_get(j, "partner"), "can_accept")));
+    json_decref(j);
+    free(submit), free(accept), free(get), free(contract), free(id), free(key), free(err);
 }
 
 /* ---- stock ---- */
@@ -525,6 +631,7 @@ int main(void)
         T(test_portal_session_expires),
         T(test_portal_files_served_with_csp),
         T(test_portal_quote_contract),
+        T(test_partner_that_may_not_accept),
         T(test_stock_put_idempotent_with_events),
         T(test_stock_put_bad_rows_change_nothing),
         T(test_stock_availability),

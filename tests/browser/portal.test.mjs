@@ -287,6 +287,33 @@ const tests = [
     for (const r of p.responses) assert.ok(!r.body || !r.body.includes(partnerQuote.number), `no response to P-202 names ${partnerQuote.number}: ${r.url}`);
   }],
 
+  ['a partner whose catalog does not let it accept sees no Accept (its rep accepts); partners never see approve or reject', async () => {
+    const mk = async (line) => {
+      const q = await apiAs(srv, 'p202', 'POST', '/v1/quotes', {customer: {id: 'W-1'}, lines: [line]});
+      assert.equal(q.status, 201, JSON.stringify(q.data));
+      const s = await apiAs(srv, 'p202', 'POST', `/v1/quotes/${q.data.id}/submit`, {});
+      assert.equal(s.status, 200, JSON.stringify(s.data));
+      return s.data;
+    };
+    const approved = await mk({sku: 'CNC-PRB-TOUCH', quantity: '1'});
+    assert.equal(approved.status, 'approved');
+    const pending = await mk({sku: 'CNC-PRB-TOUCH', quantity: '1', discount: '10'});
+    assert.equal(pending.status, 'pending_approval');
+    const p = await page({lang: 'en'});
+    await signIn(p, srv, 'p202', 'en');
+    await go(p, `#/quote/${approved.id}`);
+    await p.waitForSelector('#rep-accepts');
+    assert.match(await p.textContent('#rep-accepts'), /sales representative accepts this quote/);
+    assert.equal(await p.locator('#quote-actions button[data-action="accept"]').count(), 0, 'no Accept for P-202');
+    await go(p, `#/quote/${pending.id}`);
+    await p.waitForSelector('#quote-status .st.pending_approval');
+    assert.equal(await p.locator('#quote-actions button[data-action="approve"], #quote-actions button[data-action="reject"]').count(), 0);
+    // the API says the same: 403, and the rep accepts for the partner
+    const refused = await apiAs(srv, 'p202', 'POST', `/v1/quotes/${approved.id}/accept`, {signed_on: '2026-12-01'});
+    assert.equal(refused.status, 403);
+    assert.equal((await apiAs(srv, 'rep', 'POST', `/v1/quotes/${approved.id}/accept`, {signed_on: '2026-12-01'})).status, 201);
+  }],
+
   ['sales reps: earlier prices beside the line, approval needed before asking, the managers\' approval queue', async () => {
     // an accepted quote of C-1 gives the rep an earlier price
     const q = await apiAs(srv, 'rep', 'POST', '/v1/quotes', {customer: {id: 'C-1'}, lines: [{sku: 'CNC-PRB-TOUCH', quantity: '1'}]});

@@ -639,7 +639,13 @@ async function viewQuote(id) {
     return;
   }
   const lines = q.priced?.lines || [];
-  const acts = (q.actions || []).filter((a) => ['submit', 'send', 'accept', 'approve', 'reject'].includes(a));
+  // what this caller may do: approving is staff's; a partner whose catalog
+  // says can_accept: false leaves accepting to its sales rep
+  const partnerAccepts = !isPartner() || S.session.partner?.can_accept !== false;
+  const acts = (q.actions || []).filter((a) => ['submit', 'send', 'accept', 'approve', 'reject'].includes(a))
+    .filter((a) => (a !== 'approve' && a !== 'reject') || isStaff())
+    .filter((a) => a !== 'accept' || partnerAccepts);
+  const repAccepts = !partnerAccepts && (q.actions || []).includes('accept');
   // each line with its BOM (a configured product is available when its BOM is)
   const st = await api('GET', `/v1/quotes/${encodeURIComponent(q.id)}/availability`).catch(() => null);
   // reps: the customer's earlier prices beside each line
@@ -669,6 +675,7 @@ async function viewQuote(id) {
     h('div', {class: 'tools-row', id: 'quote-actions'},
       acts.map((a) => h('button', {type: 'button', class: a === 'accept' ? 'primary' : '', 'data-action': a, onclick: () => quoteAction(q, a)}, t(a))),
       h('a', {class: 'button', href: `/v1/quotes/${encodeURIComponent(q.id)}/document`, target: '_blank', rel: 'noopener', id: 'document'}, t('document'))),
+    repAccepts ? h('p', {class: 'note', id: 'rep-accepts'}, t('repAccepts')) : null,
     h('h3', {}, t('history')),
     h('ol', {class: 'history', id: 'quote-history'}, (q.history || []).map((e) => h('li', {},
       `${e.at} · ${statusText(e.to)}${e.note ? ` · ${e.note}` : ''}`))),
