@@ -758,6 +758,21 @@ const cat_partner *cat_snapshot_partner(const cat_snapshot *s, const char *id)
     return NULL;
 }
 
+bool cat_snapshot_partner_can_accept(const cat_snapshot *s, const char *id, const char **catalog)
+{
+    if (catalog)
+        *catalog = NULL;
+    for (size_t i = 0; s && id && i < s->ncatalogs; i++)
+        for (size_t k = 0; k < s->catalogs[i].npartners; k++)
+            if (!s->catalogs[i].partners[k].can_accept &&
+                strcmp(s->catalogs[i].partners[k].id, id) == 0) {
+                if (catalog)
+                    *catalog = s->catalogs[i].id;
+                return false;
+            }
+    return true;
+}
+
 /* ---- attribute values ---- */
 
 static int check_number(const cat_attr *a, const char *v, size_t len, const char **why)

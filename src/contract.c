@@ -941,6 +941,21 @@ static int partner_overrides_refused(const accept_req *r, cpqd_errs *errs)
     return 0;
 }
 
+/* A partner whose catalog says `can_accept: false` does not accept: its
+ * sales rep does, for it. Asked after the quote was found in the
+ * caller's scope (another partner's quote stays a 404). */
+static int partner_may_accept(const svc_ctx *c, cpqd_errs *errs)
+{
+    const char *cat = NULL;
+    if (cat_snapshot_partner_can_accept(c->snap, c->caller->partner_id, &cat))
+        return 0;
+    errs_add(errs, CPQD_EFORBIDDEN, NULL, 0, 0,
+             "partner '%.64s' may not accept quotes (catalog %.64s: can_accept: false); its "
+             "sales rep accepts for it",
+             c->caller->partner_id, cat);
+    return CPQD_EFORBIDDEN;
+}
+
 /* The event dates the accept request gives (delivered_on, accepted_on,
  * milestones) lie from signing to today + CONTRACT_DAYS_AHEAD, as those
  * reported later do. */
@@ -992,10 +1007,14 @@ static int accept_run(svc_ctx *c, void *arg, svc_reply *out, cpqd_errs *errs)
     if (rc)
         return rc == 1 ? 0 : rc;
     /* credit risk, inside the write transaction: over the customer's
-     * limit, or flagged, needs a manager's approval first (fin_credit.c) */
+     * limit, or flagged, needs a manager's approval first (fin_credit.c;
+     * a quote outside the caller's scope is accept's to answer) */
     rc = fin_credit_accept_check(c, j->quote_id, errs);
     if (rc == 0)
         rc = quote_accept(c, j->quote_id, &q, errs);
+    /* after quote_accept found the quote in the caller's scope */
+    if (rc == 0 && contract_partner_caller(c))
+        rc = partner_may_accept(c, errs);
     if (rc == 0 && (!j->prep || q.version != j->prep->version)) {
         errs_add(errs, CPQD_ECONFLICT, NULL, 0, 0,
                  "quote %.64s changed while its acceptance was prepared (now version %d): send "

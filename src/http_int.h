@@ -193,6 +193,19 @@ typedef int (*http_quote_fn)(http_ctx *c, struct svc_ctx *qc, const char *body, 
 void http_quote_run(http_ctx *c, const http_query *q, http_quote_fn fn, const char *what);
 /* The value of request header name, or NULL. */
 const char *http_ctx_header(http_ctx *c, const char *name);
+/* Adds a header to c's reply (before it is sent). */
+void http_ctx_add_header(http_ctx *c, const char *name, const char *value);
+/* The request's method (HEAD reads as GET), body (*len bytes, "" if
+ * none), snapshot (NULL if none is loaded) and caller. */
+enum evhttp_cmd_type http_ctx_method(http_ctx *c);
+const char *http_ctx_body(http_ctx *c, size_t *len);
+const cat_snapshot *http_ctx_snap(const http_ctx *c);
+const struct http_caller *http_ctx_caller(const http_ctx *c);
+/* Sends len bytes of data (not taken) as content_type with status. */
+void http_reply_bytes(http_ctx *c, int status, const char *content_type, const void *data,
+                      size_t len);
+/* Replies 401 unauthorized with msg. */
+void http_reply_unauthorized(http_ctx *c, const char *msg);
 
 /* ---- contracts and receivables (http_contracts.c, docs/receivables.md) ---- */
 
@@ -257,6 +270,26 @@ void http_fin_credits(http_ctx *c, const http_query *q);  /* GET /v1/bank/credit
 void http_fin_vouchers(http_ctx *c, const http_query *q); /* GET /v1/vouchers */
 /* Adds response header name: value to c's reply. */
 void http_ctx_out_header(http_ctx *c, const char *name, const char *value);
+
+/* ---- the portal and its sessions (http_portal.c, docs/portal.md) ---- */
+
+void http_portal_asset(http_ctx *c, const http_query *q);  /* GET /portal/, /portal/{file} */
+void http_session_new(http_ctx *c, const http_query *q);   /* POST /v1/session */
+void http_session_get(http_ctx *c, const http_query *q);   /* GET /v1/session */
+void http_session_end(http_ctx *c, const http_query *q);   /* DELETE /v1/session */
+HTTP_OP(http_op_quote_contract); /* GET /v1/quotes/{}/contract */
+/* For authenticate(): the key of the request's session cookie. Returns
+ * 0 (no session cookie), 1 (*k: the session's key, NULL in development
+ * mode), -1 (the cookie names no live session) or -2 (a state change
+ * without the session's X-CSRF-Token, or from another origin). */
+int http_portal_cookie(http_ctx *c, const struct auth_key **k);
+
+/* ---- stock (http_stock.c, docs/portal.md "Availability") ---- */
+
+extern const char *const http_stock_params[];              /* GET /v1/stock */
+void http_stock_put(http_ctx *c, const http_query *q);     /* PUT /v1/stock */
+void http_stock_get(http_ctx *c, const http_query *q);     /* GET /v1/stock?sku= */
+HTTP_OP(http_op_quote_availability); /* GET /v1/quotes/{}/availability */
 
 /* ---- events (http_events.c, docs/events.md) ---- */
 

@@ -832,6 +832,47 @@ const char *http_ctx_header(http_ctx *c, const char *name)
     return evhttp_find_header(evhttp_request_get_input_headers(c->req), name);
 }
 
+void http_ctx_add_header(http_ctx *c, const char *name, const char *value)
+{
+    evhttp_add_header(evhttp_request_get_output_headers(c->req), name, value);
+}
+
+enum evhttp_cmd_type http_ctx_method(http_ctx *c)
+{
+    enum evhttp_cmd_type m = evhttp_request_get_command(c->req);
+    return m == EVHTTP_REQ_HEAD ? EVHTTP_REQ_GET : m;
+}
+
+const char *http_ctx_body(http_ctx *c, size_t *len)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
+    *len = evbuffer_get_length(in);
+    return *len ? (const char *)evbuffer_pullup(in, -1) : "";
+}
+
+const cat_snapshot *http_ctx_snap(const http_ctx *c)
+{
+    return c->snap;
+}
+
+const http_caller *http_ctx_caller(const http_ctx *c)
+{
+    return &c->caller;
+}
+
+void http_reply_bytes(http_ctx *c, int status, const char *content_type, const void *data,
+                      size_t len)
+{
+    struct evbuffer *buf = evbuffer_new();
+    int rc = buf ? evbuffer_add(buf, data, len) : -1;
+    reply_send_as(c, status, status == 200 ? "OK" : "Created", buf, rc, content_type);
+}
+
+void http_reply_unauthorized(http_ctx *c, const char *msg)
+{
+    reply_problem(c, HP_UNAUTHORIZED, NULL, "%s", msg);
+}
+
 static const char *idem_header(http_ctx *c)
 {
     return evhttp_find_header(evhttp_request_get_input_headers(c->req), "Idempotency-Key");
@@ -1003,9 +1044,9 @@ static void h_partners(http_ctx *c, const http_query *q)
             if (money_format(p->discount_authority, auth, sizeof(auth)) < 0)
                 strcpy(auth, "0");
             json_array_append_new(
-                items, json_pack("{s:s,s:s,s:s?,s:s,s:s?,s:s}", "id", p->id, "name", p->name,
-                                 "segment", p->segment, "discount_authority", auth,
-                                 "payment_term", p->payment_term, "catalog", cc->id));
+                items, json_pack("{s:s,s:s,s:s?,s:s,s:s?,s:b,s:s}", "id", p->id, "name", p->name,
+                                 "segment", p->segment, "discount_authority", auth, "payment_term",
+                                 p->payment_term, "can_accept", p->can_accept, "catalog", cc->id));
         }
     }
     reply_json(c, 200, "OK", items ? json_pack("{s:o}", "items", items) : NULL);
@@ -1143,6 +1184,18 @@ static const http_route http_routes[] = {
      OP(http_op_fin_credit_put, "storing the credit limit")},
     {"/v1/quotes/{}/approve-credit", EVHTTP_REQ_POST, R(AUTH_ROLE_MANAGER) | R(AUTH_ROLE_ADMIN),
      NULL, OP(http_op_fin_approve_credit, "approving the credit")},
+    {"/portal", EVHTTP_REQ_GET, R_PUBLIC, NULL, FN(http_portal_asset)},
+    {"/portal/", EVHTTP_REQ_GET, R_PUBLIC, NULL, FN(http_portal_asset)},
+    {"/portal/{}", EVHTTP_REQ_GET, R_PUBLIC, NULL, FN(http_portal_asset)},
+    {"/v1/session", EVHTTP_REQ_POST, R_PUBLIC, NULL, FN(http_session_new)},
+    {"/v1/session", EVHTTP_REQ_GET, R_PUBLIC, NULL, FN(http_session_get)},
+    {"/v1/session", EVHTTP_REQ_DELETE, R_PUBLIC, NULL, FN(http_session_end)},
+    {"/v1/quotes/{}/contract", EVHTTP_REQ_GET, R_ALL, NULL, 
+     OP(http_op_quote_contract, "reading the quote's contract")},
+    {"/v1/quotes/{}/availability", EVHTTP_REQ_GET, R_ALL, NULL, 
+     OP(http_op_quote_availability, "reading the quote's availability")},
+    {"/v1/stock", EVHTTP_REQ_PUT, R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN), NULL, FN(http_stock_put)},
+    {"/v1/stock", EVHTTP_REQ_GET, R_ALL, http_stock_params, FN(http_stock_get)},
     {"/v1/events", EVHTTP_REQ_GET, R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN), events_params,
      FN(http_events_feed)},
     {"/v1/admin/events", EVHTTP_REQ_GET, R(AUTH_ROLE_ADMIN), admin_events_params,
@@ -1233,6 +1286,15 @@ static bool authenticate(http_ctx *c, const http_route *r)
     const auth_key *k = NULL;
     if (a && strncasecmp(a, "Bearer ", 7) == 0)
         k = auth_keys_lookup(keys, a + 7, strlen(a + 7));
+    /* no key: the portal's session cookie stands for one (docs/portal.md) */
+    int session = a ? 0 : http_portal_cookie(c, &k);
+    if (session < 0) {
+        reply_problem(c, session == -1 ? HP_UNAUTHORIZED : HP_FORBIDDEN, NULL, "%s",
+                      session == -1 ? "the session expired or was ended: sign in again"
+                                    : "a change made with a session cookie needs the session's "
+                                      "X-CSRF-Token header, from the portal's own origin");
+        return false;
+    }
     if (!k) {
         evhttp_add_header(evhttp_request_get_output_headers(c->req), "WWW-Authenticate",
                           "Bearer realm=\"cpqd\"");

@@ -19,6 +19,7 @@
 #include "cpqd/http.h"
 #include "cpqd/import.h"
 #include "cpqd/log.h"
+#include "cpqd/portal.h"
 #include "cpqd/price.h"
 #include "cpqd/quote.h"
 #include "cpqd/rules.h"
@@ -60,7 +61,8 @@ static const cmd commands[] = {
      "--catalogs DIR --listen ADDR:PORT [--rules DIR] [--threads N] [--keys FILE]\n"
      "        [--db PATH|URL] [--max-body BYTES] [--timeout SECONDS]\n"
      "        [--webhook URL --webhook-secret FILE [--webhook-max-attempts N]]\n"
-     "        [--sweep-every SECONDS] [--event-retention-days DAYS] [--clock YYYY-MM-DD]\n"
+     "        [--sweep-every SECONDS] [--event-retention-days DAYS] [--session-ttl SECONDS]\n"
+     "        [--clock YYYY-MM-DD]\n"
      "        [--log-level debug|info|warn|error]",
      "serve the HTTP API on the catalogs in DIR (SIGHUP reloads, SIGTERM drains and exits)"},
     {"check", cmd_check, "PATH... [--rules DIR]",
@@ -229,6 +231,7 @@ typedef struct serve_flags {
     const char *catalogs, *rules, *listen, *threads, *max_body, *timeout, *log_level, *keys, *db;
     const char *webhook, *webhook_secret, *webhook_attempts, *sweep_every, *clock;
     const char *retention;
+    const char *session_ttl;
 } serve_flags;
 
 #define DEFAULT_DB "var/cpqd.db"
@@ -282,6 +285,9 @@ static int serve_config(const serve_flags *sf, http_config *cfg)
         return bad_value("serve", "--event-retention-days", sf->retention,
                          "days, 0 (keep every event) to 36500");
     cfg->event_retention_days = sf->retention ? (unsigned)v : cfg->event_retention_days;
+    if (sf->session_ttl && !parse_num(sf->session_ttl, 1, PORTAL_TTL_MAX, &v))
+        return bad_value("serve", "--session-ttl", sf->session_ttl, "seconds, 1 to 2592000");
+    cfg->session_ttl_s = sf->session_ttl ? (unsigned)v : PORTAL_TTL_DEFAULT;
     if (sf->log_level && log_level_parse(sf->log_level, &lvl) != 0)
         return bad_value("serve", "--log-level", sf->log_level, "debug, info, warn or error");
     if (sf->log_level)
@@ -398,6 +404,7 @@ static int cmd_serve(int argc, char **argv)
         {"--webhook-max-attempts", &sf.webhook_attempts},
         {"--sweep-every", &sf.sweep_every}, {"--clock", &sf.clock},
         {"--event-retention-days", &sf.retention},
+        {"--session-ttl", &sf.session_ttl},
         {NULL, NULL},
     };
     cli_args a;

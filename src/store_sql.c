@@ -475,6 +475,18 @@ const char *const store_migrations[STORE_SCHEMA_VERSION] = {
     "DROP TABLE sweep_failures;"
     "ALTER TABLE sweep_failures_v9 RENAME TO sweep_failures;"
     "CREATE INDEX sweep_failures_by_last ON sweep_failures (last_failed_at, item);",
+    /* 10 -> 11: stock levels and lead times per SKU and warehouse, pushed
+     * by the ERP or CRM (PUT /v1/stock, docs/portal.md "Availability");
+     * quantity is exact decimal text, >= 0. */
+    "CREATE TABLE stock ("
+    "  sku            TEXT NOT NULL,"
+    "  warehouse      TEXT NOT NULL,"
+    "  quantity       TEXT NOT NULL,"
+    "  lead_time_days INTEGER NOT NULL CHECK (lead_time_days >= 0),"
+    "  updated_at     TEXT NOT NULL,"
+    "  updated_by     TEXT NOT NULL,"
+    "  PRIMARY KEY (sku, warehouse)"
+    ");",
 };
 
 /* Every table of the schema but schema_version, parents before children
@@ -562,6 +574,8 @@ const store_table store_tables[] = {
      "seq, number, kind, date, currency, source, customer_id, contract, total, lines, created_at",
      "seq"},
     {"revenue_positions", "contract_id, category, posted, upto", "contract_id, category"},
+    {"stock", "sku, warehouse, quantity, lead_time_days, updated_at, updated_by",
+     "sku, warehouse"},
 };
 const size_t store_table_count = sizeof(store_tables) / sizeof(store_tables[0]);
 

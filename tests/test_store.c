@@ -1720,7 +1720,7 @@ static void test_store_reconnects_after_connection_loss(void **state)
 /* ---- moving a store (cpqd migrate --from) ---- */
 
 /* One row or more in every table, in SQLite's dialect: NULLs, UTF-8,
- * quotes, newlines, integers. 24 rows. */
+ * quotes, newlines, integers. 25 rows. */
 static const char *const move_rows[] = {
     "INSERT INTO quote_counters VALUES (2026, 3)",
     "INSERT INTO quotes VALUES ('q_1', 'Q-2026-000001', 2026, 1, 1, 'draft', '上海客户', NULL,"
@@ -1766,6 +1766,7 @@ static const char *const move_rows[] = {
     "INSERT INTO contract_line_changes VALUES ('k_1', 'seats', 'ch-1', 0, 0, 1, '2026-12-10',"
     " '3', '2', '10', '5', 'api', 'k', '2026-12-10T00:00:00Z')",
     "INSERT INTO promotion_usage VALUES ('d11', '*', 2, '360.00')",
+    "INSERT INTO stock VALUES ('SKU-1', 'SZ', '12.5', 3, '2026-12-01T00:00:00Z', 'k')",
 };
 
 /* A SQLite store at dir/name.db holding move_rows (malloc'ed path). */
@@ -1849,10 +1850,10 @@ static void test_store_move_copies_every_table(void **state)
     }
     assert_int_equal(rc, 0);
     errs_free(e);
-    assert_int_equal(m.tables, 30);
-    assert_int_equal(m.rows, 24);
+    assert_int_equal(m.tables, 31);
+    assert_int_equal(m.rows, 25);
     assert_non_null(strstr(m.seen, "quote_versions=3 quote_events=2 "));
-    assert_non_null(strstr(m.seen, "promotion_usage=1 "));
+    assert_non_null(strstr(m.seen, "promotion_usage=1 sweep_failures=0 stock=1 "));
 
     store *st = open_ok(f->db);
     store_quote got;
@@ -1961,7 +1962,7 @@ static void test_store_cli_migrate_from(void **state)
     assert_string_equal(err, "");
     assert_non_null(strstr(out, "quote_counters: 1 rows, sha256 "));
     assert_non_null(strstr(out, "\ncontract_line_changes: 1 rows, sha256 "));
-    assert_non_null(strstr(out, "\nmoved 24 rows in 30 tables from "));
+    assert_non_null(strstr(out, "\nmoved 25 rows in 31 tables from "));
     assert_non_null(strstr(out, "counts and checksums verified\n"));
     char pw[256];
     if (store_location_password(f->db, pw, sizeof(pw)) && *pw)

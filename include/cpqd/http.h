@@ -59,6 +59,7 @@ typedef struct http_config {
     unsigned sweep_every_s;  /* run the receivables sweep (POST /v1/receivables/sweep with
                               * as_of today UTC) every this many seconds; 0: never */
     unsigned event_retention_days; /* the sweep deletes events delivered longer ago; 0: never */
+    unsigned session_ttl_s;  /* a portal session lives this long (--session-ttl); 0: default */
 } http_config;
 
 #define HTTP_DEFAULT_SWEEP_EVERY 3600 /* seconds between periodic receivables sweeps */

@@ -376,6 +376,12 @@ echo "   statement imported as POST /v1/bank/statements does it, scored from the
     --db "$TMP/import.db"
 
 echo
+echo "== the portal in headless chromium (tests/bench/portal.mjs; aims: < 300 KB and"
+echo "   < 500 ms to interactive cold; one configuration step < 100 ms p95)"
+echo "\$ node tests/bench/portal.mjs $B"
+node tests/bench/portal.mjs "$B" || echo "portal figures: FAILED (node, chromium or tests/browser/node_modules missing?)"
+
+echo
 echo "== issue 17: every row of its table, from this run (the sections above give the commands)"
 echo "   load average now: $(cut -d' ' -f1-3 /proc/loadavg) (wall-clock figures grow with it)"
 echo "| measure | this run | goal | met |"

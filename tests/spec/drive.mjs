@@ -118,12 +118,14 @@ async function send(method, path, { role, body, headers = {} } = {}) {
   const text = await res.text();
   let json;
   try { json = JSON.parse(text); } catch { json = undefined; }
-  return { status: res.status, type: res.headers.get("content-type") || "", text, json };
+  return { status: res.status, type: res.headers.get("content-type") || "", headers: res.headers,
+    text, json };
 }
 
 // what hooks may call: a request as a role, failing loudly if not 2xx
 const api = {
   vars: {},
+  keys,
   send,
   async call(method, path, body, role = "rep") {
     const r = await send(method, path, { role, body });

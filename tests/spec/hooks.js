@@ -49,6 +49,14 @@ const saasQuote = {
   lines: [{ id: "seats", sku: "SAS-CRM-STD-Q", quantity: "10", attributes: { tenant: "acme" } }],
 };
 
+// A portal session of partner P-101: the cookie and the CSRF token.
+async function session(api) {
+  const r = await api.send("POST", "/v1/session", { body: { key: api.keys["partner:P-101"] } });
+  if (r.status !== 201) throw new Error(`hook POST /v1/session answered ${r.status}: ${r.text}`);
+  const cookie = (r.headers.get("set-cookie") || "").split(";")[0];
+  return { Cookie: cookie, "X-CSRF-Token": r.json.csrf_token };
+}
+
 export const before = {
   // approve and reject act on quotes waiting for approval, by a manager
   async approveQuote(t, api) {
@@ -123,6 +131,19 @@ export const before = {
   },
   async writeOff(t, api) {
     t.params.receivable_id = api.vars.fin_receivable;
+  // the contract of the quote acceptQuote accepted
+  async getQuoteContract(t, api) {
+    t.params.quote_id = api.vars.accepted_quote_id;
+  },
+  // the portal's sessions: sign in with a real key; read and end a session by its cookie
+  async createSession(t, api) {
+    t.body = { key: api.keys["partner:P-101"] };
+  },
+  async getSession(t, api) {
+    t.headers = { Cookie: (await session(api)).Cookie };
+  },
+  async deleteSession(t, api) {
+    t.headers = await session(api);
   },
   // the webhook's first attempt fails (nothing listens): wait until an
   // event is parked as failed
@@ -141,6 +162,7 @@ export const after = {
   },
   acceptQuote(t, body, api) {
     api.vars.contract_id = body.id;
+    api.vars.accepted_quote_id = body.quote_id;
     api.vars.receivable_id = body.items[0].id;
   },
   listAdminEvents(t, body, api) {
