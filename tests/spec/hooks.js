@@ -131,6 +131,7 @@ export const before = {
   },
   async writeOff(t, api) {
     t.params.receivable_id = api.vars.fin_receivable;
+  },
   // the contract of the quote acceptQuote accepted
   async getQuoteContract(t, api) {
     t.params.quote_id = api.vars.accepted_quote_id;
