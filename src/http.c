@@ -617,7 +617,8 @@ static http_server *server_new(const http_config *cfg, int *err)
                             .url = cfg->webhook_url,
                             .secret = cfg->webhook_secret,
                             .secret_len = cfg->webhook_secret_len,
-                            .max_attempts = cfg->webhook_max_attempts};
+                            .max_attempts = cfg->webhook_max_attempts,
+                            .lease_s = cfg->webhook_lease_s};
         *err = outbox_worker_start(&oc, &srv->outbox);
     }
     if (*err) {

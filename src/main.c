@@ -60,7 +60,8 @@ static const cmd commands[] = {
     {"serve", cmd_serve,
      "--catalogs DIR --listen ADDR:PORT [--rules DIR] [--threads N] [--keys FILE]\n"
      "        [--db PATH|URL] [--max-body BYTES] [--timeout SECONDS]\n"
-     "        [--webhook URL --webhook-secret FILE [--webhook-max-attempts N]]\n"
+     "        [--webhook URL --webhook-secret FILE [--webhook-max-attempts N]\n"
+     "         [--webhook-lease SECONDS]]\n"
      "        [--sweep-every SECONDS] [--event-retention-days DAYS] [--session-ttl SECONDS]\n"
      "        [--clock YYYY-MM-DD]\n"
      "        [--log-level debug|info|warn|error]",
@@ -229,7 +230,7 @@ static int cmd_check(int argc, char **argv)
 
 typedef struct serve_flags {
     const char *catalogs, *rules, *listen, *threads, *max_body, *timeout, *log_level, *keys, *db;
-    const char *webhook, *webhook_secret, *webhook_attempts, *sweep_every, *clock;
+    const char *webhook, *webhook_secret, *webhook_attempts, *webhook_lease, *sweep_every, *clock;
     const char *retention;
     const char *session_ttl;
 } serve_flags;
@@ -261,7 +262,8 @@ static int serve_config(const serve_flags *sf, http_config *cfg)
     if (sf->timeout && !parse_num(sf->timeout, 1, 86400, &v))
         return bad_value("serve", "--timeout", sf->timeout, "seconds, 1 to 86400");
     cfg->timeout_s = sf->timeout ? (unsigned)v : cfg->timeout_s;
-    if (!sf->webhook != !sf->webhook_secret || (sf->webhook_attempts && !sf->webhook)) {
+    if (!sf->webhook != !sf->webhook_secret ||
+        ((sf->webhook_attempts || sf->webhook_lease) && !sf->webhook)) {
         fprintf(stderr, "cpqd serve: --webhook and --webhook-secret go together\n");
         usage(stderr, cmd_find("serve"));
         return EXIT_USAGE;
@@ -270,6 +272,9 @@ static int serve_config(const serve_flags *sf, http_config *cfg)
     if (sf->webhook_attempts && !parse_num(sf->webhook_attempts, 1, 1000, &v))
         return bad_value("serve", "--webhook-max-attempts", sf->webhook_attempts, "1 to 1000");
     cfg->webhook_max_attempts = sf->webhook_attempts ? (unsigned)v : cfg->webhook_max_attempts;
+    if (sf->webhook_lease && !parse_num(sf->webhook_lease, 1, 3600, &v))
+        return bad_value("serve", "--webhook-lease", sf->webhook_lease, "seconds, 1 to 3600");
+    cfg->webhook_lease_s = sf->webhook_lease ? (unsigned)v : cfg->webhook_lease_s;
     date_days today;
     if (sf->clock && date_parse(sf->clock, strlen(sf->clock), &today) != 0)
         return bad_value("serve", "--clock", sf->clock, "a date YYYY-MM-DD");
@@ -402,6 +407,7 @@ static int cmd_serve(int argc, char **argv)
         {"--db", &sf.db},               {"--webhook", &sf.webhook},
         {"--webhook-secret", &sf.webhook_secret},
         {"--webhook-max-attempts", &sf.webhook_attempts},
+        {"--webhook-lease", &sf.webhook_lease},
         {"--sweep-every", &sf.sweep_every}, {"--clock", &sf.clock},
         {"--event-retention-days", &sf.retention},
         {"--session-ttl", &sf.session_ttl},

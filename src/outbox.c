@@ -53,6 +53,7 @@ struct outbox_worker {
     char *db_path, *url, *secret;
     size_t secret_len;
     unsigned max_attempts;
+    unsigned lease_s; /* the lease of an attempt */
     char *host;   /* of the URL */
     int port;     /* of the URL, 80 by default */
     char *target; /* path and query sent in the request line */
@@ -243,7 +244,18 @@ static void tick(outbox_worker *w)
         log_warn("outbox: cannot read due events: %s", store_last_error(w->st));
         return;
     }
-    if (n == 1) {
+    /* leased first: another instance sharing the database may be about
+     * to deliver the same event; the one that leases it does */
+    bool got = false;
+    int64_t now = date_wall_ms();
+    int crc = n == 1 ? store_outbox_claim(w->st, items[0].id, now,
+                                          now + 1000 * (int64_t)w->lease_s, &got)
+                     : 0;
+    if (crc != 0)
+        log_warn("outbox: cannot lease %s: %s", items[0].id, store_last_error(w->st));
+    else if (n == 1 && !got)
+        event_active(w->wake_ev, EV_READ, 0); /* another instance has it: the next one */
+    if (n == 1 && got) {
         snprintf(w->cur_id, sizeof(w->cur_id), "%s", items[0].id);
         w->cur_attempts = items[0].attempts;
         free(w->cur_body);
@@ -428,6 +440,7 @@ static int worker_init(outbox_worker *w, const outbox_config *cfg)
     memcpy(w->secret, cfg->secret, cfg->secret_len);
     w->secret_len = cfg->secret_len;
     w->max_attempts = cfg->max_attempts;
+    w->lease_s = cfg->lease_s ? cfg->lease_s : OUTBOX_DEFAULT_LEASE_S;
     if (getrandom(&w->rng, sizeof(w->rng), 0) != (ssize_t)sizeof(w->rng) || w->rng == 0)
         w->rng = (uint64_t)date_wall_ms() | 1;
     int rc = url_parse(w);

@@ -320,6 +320,30 @@ int store_outbox_due(store *st, int64_t now, size_t limit, store_outbox_event **
     return rows_read(st, s, limit, items, n, "outbox due");
 }
 
+int store_outbox_claim(store *st, const char *id, int64_t now_ms, int64_t until_ms, bool *got)
+{
+    char now[OUTBOX_TS_LEN], until[OUTBOX_TS_LEN];
+    store_stmt *s;
+    *got = false;
+    if (!store_text_ok(id) || until_ms < now_ms)
+        return store_failf(st, CPQD_EINVAL, "outbox claim: an event id and a lease are required");
+    int rc = store_prepare(st, STMT_OUTBOX_CLAIM, &s);
+    if (rc != 0)
+        return rc;
+    date_stamp_ms(now_ms, now);
+    date_stamp_ms(until_ms, until);
+    store_bind_text(st, s, 1, until);
+    store_bind_text(st, s, 2, id);
+    store_bind_text(st, s, 3, now);
+    int r = store_step(st, s);
+    if (r == STORE_DONE)
+        *got = store_changes(st, s) == 1;
+    else
+        rc = store_fail(st, r, "outbox claim");
+    store_stmt_done(s);
+    return rc;
+}
+
 int store_outbox_get(store *st, const char *id, store_outbox_event *out)
 {
     store_stmt *s;

@@ -718,6 +718,9 @@ const char *const store_sql[STMT_COUNT] = {
         " AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.order_key = o.order_key"
         "                 AND p.seq < o.seq AND p.status <> 'delivered')"
         " ORDER BY o.seq LIMIT $2",
+    [STMT_OUTBOX_CLAIM] =
+        "UPDATE outbox SET next_attempt_at = $1"
+        " WHERE id = $2 AND status = 'pending' AND next_attempt_at <= $3",
     [STMT_OUTBOX_GET] =
         "SELECT " OUTBOX_COLS("o.body") " FROM outbox o" OUTBOX_PRICED " WHERE o.id = $1",
     [STMT_OUTBOX_STATUS] =

@@ -56,6 +56,7 @@ typedef struct http_config {
     const char *webhook_secret;    /* HMAC key of the signatures (required with webhook_url) */
     size_t webhook_secret_len;
     unsigned webhook_max_attempts; /* then an event is parked as failed, >= 1 */
+    unsigned webhook_lease_s;      /* an attempt's lease (several instances); 0: default */
     unsigned sweep_every_s;  /* run the receivables sweep (POST /v1/receivables/sweep with
                               * as_of today UTC) every this many seconds; 0: never */
     unsigned event_retention_days; /* the sweep deletes events delivered longer ago; 0: never */

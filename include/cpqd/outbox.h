@@ -29,6 +29,10 @@
 #define OUTBOX_BACKOFF_MAX_MS 300000   /* ... doubling, at most 5 min */
 #define OUTBOX_POLL_MS 1000            /* looks for due events at least this often */
 #define OUTBOX_REQUEST_TIMEOUT_S 10    /* one attempt may take this long */
+/* How long an instance holds an event it is delivering: no other instance
+ * takes it meanwhile; one that died with it is replaced once it ran out
+ * (docs/events.md "Several instances"). Longer than an attempt. */
+#define OUTBOX_DEFAULT_LEASE_S 60
 #define OUTBOX_SIG_LEN 72              /* "sha256=" + 64 hex + NUL */
 
 typedef struct outbox_config {
@@ -37,6 +41,7 @@ typedef struct outbox_config {
     const char *secret;    /* HMAC key (bytes, not NUL-terminated necessarily) */
     size_t secret_len;     /* >= 1 */
     unsigned max_attempts; /* attempts before an event is parked as failed, >= 1 */
+    unsigned lease_s;      /* an attempt's lease (instances share the outbox); 0: default */
 } outbox_config;
 
 typedef struct outbox_worker outbox_worker; /* opaque: the delivery thread */

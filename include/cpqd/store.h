@@ -399,6 +399,13 @@ int store_outbox_due(store *st, int64_t now_ms, size_t limit, store_outbox_event
 
 /* One event by id, body included. CPQD_ENOTFOUND, CPQD_EINVAL. */
 int store_outbox_get(store *st, const char *id, store_outbox_event *out);
+/* Leases due event id to the caller until until_ms (unix milliseconds),
+ * if it is still pending and due at now_ms: its next_attempt_at moves to
+ * until_ms, so that no other instance takes it meanwhile (docs/events.md
+ * "Several instances"); *got says whether this call took it (false:
+ * another instance did, or it was delivered since). One statement:
+ * atomic on both backends. */
+int store_outbox_claim(store *st, const char *id, int64_t now_ms, int64_t until_ms, bool *got);
 
 /* Records a successful delivery of pending event id (attempts + 1,
  * delivered_at now). CPQD_ENOTFOUND if there is no such event,
