@@ -6,7 +6,7 @@
 
 MODE    ?= release
 BUILD   := build/$(MODE)
-PKGS    := libevent libevent_pthreads yaml-0.1 lua5.4 libpcre2-8 jansson libcrypto libxml-2.0 sqlite3 libpq
+PKGS    := libevent libevent_pthreads libevent_openssl libssl yaml-0.1 lua5.4 libpcre2-8 jansson libcrypto libxml-2.0 sqlite3 libpq
 LISTEN  ?= 127.0.0.1:8080
 THREADS ?=
 KEYS    ?=

@@ -12,6 +12,7 @@
 #include "cpqd/contract.h"
 
 #include "contract_int.h"
+#include "cpqd/metrics.h"
 #include "cpqd/sched.h"
 
 #include <stdio.h>
@@ -1564,6 +1565,7 @@ int contract_sweep(svc_ctx *c, const char *body, size_t len, svc_reply *out, cpq
         rc = warn_due(c, &w, DUE_SOON, days, &soon);
     if (rc == 0)
         rc = store_commit(c->st);
+    metrics_sweep_run(rc == 0, rc ? 0 : json_array_size(w.failed));
     if (rc) {
         store_rollback(c->st);
         errs_add(errs, rc, NULL, 0, 0, "sweep: %s", store_last_error(c->st));
