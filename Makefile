@@ -11,6 +11,14 @@ LISTEN  ?= 127.0.0.1:8080
 THREADS ?=
 KEYS    ?=
 DB      ?= var/cpqd.db
+# make run passes these on when set (docs/operations.md "Configuration")
+CONFIG         ?=
+LOG_LEVEL      ?=
+LOG_FORMAT     ?=
+WEBHOOK        ?=
+WEBHOOK_SECRET ?=
+WEBHOOK_SECRET_PREVIOUS ?=
+WEBHOOK_CA     ?=
 
 WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
         -Wmissing-prototypes -Wvla -Wformat=2 -Wimplicit-fallthrough
@@ -50,7 +58,12 @@ deps:
 run: deps
 	@$(MAKE) --no-print-directory MODE=release build/release/cpqd
 	./build/release/cpqd serve --catalogs catalogs --listen $(LISTEN) --db $(DB) \
-		$(if $(THREADS),--threads $(THREADS)) $(if $(KEYS),--keys $(KEYS))
+		$(if $(THREADS),--threads $(THREADS)) $(if $(KEYS),--keys $(KEYS)) \
+		$(if $(CONFIG),--config $(CONFIG)) $(if $(LOG_LEVEL),--log-level $(LOG_LEVEL)) \
+		$(if $(LOG_FORMAT),--log-format $(LOG_FORMAT)) $(if $(WEBHOOK),--webhook $(WEBHOOK)) \
+		$(if $(WEBHOOK_SECRET),--webhook-secret $(WEBHOOK_SECRET)) \
+		$(if $(WEBHOOK_SECRET_PREVIOUS),--webhook-secret-previous $(WEBHOOK_SECRET_PREVIOUS)) \
+		$(if $(WEBHOOK_CA),--webhook-ca $(WEBHOOK_CA))
 
 # The whole suite: unit + end-to-end tests, once optimised (recording
 # every response for check-spec), the API contract (check-spec), the tests
