@@ -1111,7 +1111,7 @@ static int ak_revoke(ak_file *f, const char *id, bool *already, char on[DATE_FMT
     arena *tree = arena_new(16384), *a = arena_new(4096);
     char *text = NULL;
     size_t len = 0, at = 0;
-    ak_doc d;
+    ak_doc d = {0};
     int rc = tree && a ? ak_read(f->path, &f->buf, &f->len, &f->exists, errs) : CPQD_ENOMEM;
     if (rc == 0 && !f->exists) {
         errs_add(errs, CPQD_EIO, f->path, 0, 0, "cannot read: %s", strerror(ENOENT));
