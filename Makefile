@@ -6,11 +6,19 @@
 
 MODE    ?= release
 BUILD   := build/$(MODE)
-PKGS    := libevent libevent_pthreads yaml-0.1 lua5.4 libpcre2-8 jansson libcrypto libxml-2.0 sqlite3 libpq libzstd
+PKGS    := libevent libevent_pthreads libevent_openssl libssl yaml-0.1 lua5.4 libpcre2-8 jansson libcrypto libxml-2.0 sqlite3 libpq libzstd
 LISTEN  ?= 127.0.0.1:8080
 THREADS ?=
 KEYS    ?=
 DB      ?= var/cpqd.db
+# make run passes these on when set (docs/operations.md "Configuration")
+CONFIG         ?=
+LOG_LEVEL      ?=
+LOG_FORMAT     ?=
+WEBHOOK        ?=
+WEBHOOK_SECRET ?=
+WEBHOOK_SECRET_PREVIOUS ?=
+WEBHOOK_CA     ?=
 
 WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
         -Wmissing-prototypes -Wvla -Wformat=2 -Wimplicit-fallthrough
@@ -53,7 +61,12 @@ deps:
 run: deps
 	@$(MAKE) --no-print-directory MODE=release build/release/cpqd
 	./build/release/cpqd serve --catalogs catalogs --listen $(LISTEN) --db $(DB) \
-		$(if $(THREADS),--threads $(THREADS)) $(if $(KEYS),--keys $(KEYS))
+		$(if $(THREADS),--threads $(THREADS)) $(if $(KEYS),--keys $(KEYS)) \
+		$(if $(CONFIG),--config $(CONFIG)) $(if $(LOG_LEVEL),--log-level $(LOG_LEVEL)) \
+		$(if $(LOG_FORMAT),--log-format $(LOG_FORMAT)) $(if $(WEBHOOK),--webhook $(WEBHOOK)) \
+		$(if $(WEBHOOK_SECRET),--webhook-secret $(WEBHOOK_SECRET)) \
+		$(if $(WEBHOOK_SECRET_PREVIOUS),--webhook-secret-previous $(WEBHOOK_SECRET_PREVIOUS)) \
+		$(if $(WEBHOOK_CA),--webhook-ca $(WEBHOOK_CA))
 
 # The whole suite: unit + end-to-end tests, once optimised (recording
 # every response for check-spec), the API contract (check-spec), the tests
@@ -100,7 +113,7 @@ check-dates: $(BUILD)/cpqd $(TESTS) $(TOOLS) $(BENCHES)
 PG_STORE_TESTS := test_store test_contract_store test_fin_store test_outbox test_instances_http
 PG_TESTS := $(PG_STORE_TESTS) test_quotes_http test_events_http test_contracts_http \
             test_contracts_events_http test_contracts_renew_http test_e2e \
-            test_authority_http test_limits_http test_promo_budget_http test_finance_http test_portal_http \
+            test_authority_http test_limits_http test_promo_budget_http test_finance_http test_portal_http test_ops_http \
             test_outbox_instances_http
 
 check-pg: $(BUILD)/cpqd $(TESTS) $(TOOLS)

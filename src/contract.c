@@ -14,6 +14,7 @@
 #include "contract_int.h"
 #include "cpqd/digest.h"
 #include "cpqd/fin.h"
+#include "cpqd/metrics.h"
 #include "cpqd/sched.h"
 
 #include <stdio.h>
@@ -1729,6 +1730,7 @@ int contract_sweep(svc_ctx *c, const char *body, size_t len, svc_reply *out, cpq
         rc = fin_sweep(c, &w, &invoiced, &posted);
     if (rc == 0)
         rc = store_commit(c->st);
+    metrics_sweep_run(rc == 0, rc ? 0 : json_array_size(w.failed));
     if (rc) {
         store_rollback(c->st);
         errs_add(errs, rc, NULL, 0, 0, "sweep: %s", store_last_error(c->st));

@@ -25,6 +25,7 @@
 
 #include "cpqd/contract.h"
 #include "cpqd/date.h"
+#include "cpqd/file.h"
 #include "cpqd/log.h"
 #include "cpqd/outbox.h"
 #include "cpqd/price.h"
@@ -83,6 +84,7 @@ void http_config_init(http_config *cfg)
         .webhook_max_attempts = OUTBOX_DEFAULT_MAX_ATTEMPTS,
         .sweep_every_s = HTTP_DEFAULT_SWEEP_EVERY,
         .event_retention_days = HTTP_DEFAULT_EVENT_RETENTION,
+        .outbox_stuck_s = HTTP_DEFAULT_OUTBOX_STUCK,
     };
 }
 
@@ -524,6 +526,34 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
     event_base_loopexit(srv->base, NULL);
 }
 
+/* SIGHUP: the webhook secrets are read again from their files, so that a
+ * rotation needs no restart (docs/events.md): an empty or missing
+ * previous-secret file ends a rotation (one signature again); a current
+ * secret that cannot be read keeps the secrets in force. */
+static void hup_secrets(http_server *srv)
+{
+    const http_config *cfg = &srv->cfg;
+    char *cur = NULL, *prev = NULL, why[FILE_WHY_MAX];
+    size_t n = 0, pn = 0;
+    if (!srv->outbox || !cfg->webhook_secret_file)
+        return;
+    const char *bad = NULL;
+    int rc = 0;
+    if (outbox_secret_read(cfg->webhook_secret_file, &cur, &n, why) != 0)
+        bad = cfg->webhook_secret_file;
+    else if (cfg->webhook_secret_previous_file &&
+             (rc = outbox_secret_read(cfg->webhook_secret_previous_file, &prev, &pn, why)) != 0 &&
+             rc != CPQD_ENOTFOUND && rc != CPQD_EINVAL)
+        bad = cfg->webhook_secret_previous_file;
+    /* a previous-secret file emptied or removed ends the rotation */
+    if (bad)
+        log_error("webhook secret %s: %s; the secrets in force stay", bad, why);
+    else
+        outbox_worker_set_secrets(srv->outbox, cur, n, prev, pn);
+    outbox_secret_free(cur, n);
+    outbox_secret_free(prev, pn);
+}
+
 static void on_hup(evutil_socket_t sig, short what, void *arg)
 {
     http_server *srv = arg;
@@ -538,6 +568,9 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
     }
     http_reload(srv, errs, &res); /* logs its outcome */
     errs_free(errs);
+    if (srv->cfg.keyring)
+        auth_keyring_reload(srv->cfg.keyring); /* logs its outcome */
+    hup_secrets(srv);
 }
 
 static int signals_init(http_server *srv)
@@ -603,7 +636,7 @@ static http_server *server_new(const http_config *cfg, int *err)
     pthread_mutex_init(&srv->reload_lock, NULL);
     srv->workers = calloc(cfg->threads, sizeof(*srv->workers));
     srv->base = event_base_new();
-    *err = srv->workers && srv->base ? listen_open(cfg->listen, cfg->keys == NULL, &srv->fd) : CPQD_ENOMEM;
+    *err = srv->workers && srv->base ? listen_open(cfg->listen, cfg->keyring == NULL, &srv->fd) : CPQD_ENOMEM;
     if (*err == 0)
         *err = signals_init(srv);
     if (*err == 0)
@@ -617,6 +650,9 @@ static http_server *server_new(const http_config *cfg, int *err)
                             .url = cfg->webhook_url,
                             .secret = cfg->webhook_secret,
                             .secret_len = cfg->webhook_secret_len,
+                            .prev = cfg->webhook_secret_previous,
+                            .prev_len = cfg->webhook_secret_previous_len,
+                            .ca_file = cfg->webhook_ca,
                             .max_attempts = cfg->webhook_max_attempts,
                             .lease_s = cfg->webhook_lease_s};
         *err = outbox_worker_start(&oc, &srv->outbox);

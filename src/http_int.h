@@ -23,6 +23,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 /* ---- server and workers (http.c) ---- */
@@ -116,6 +117,12 @@ void http_conn_accept_failed(struct evconnlistener *l, void *arg);
  * w->inflight until it is written or the connection closes. Called for
  * every request that gets a reply. */
 void http_conn_request_done(struct evhttp_request *req);
+/* req's connection keeps key_id's concurrency slot (limit_conc_take,
+ * docs/auth.md "Limits") until req's reply is written out or the
+ * connection closes, then gives it back: a slow reader holds its slot.
+ * False when the connection has no record (no memory): the caller then
+ * gives the slot back itself once it has replied. */
+bool http_conn_hold_slot(struct evhttp_request *req, const char *key_id);
 /* req's connection closes after its (error) reply while the client may
  * still be sending: the socket is then read and its bytes dropped for up
  * to --timeout before it closes, so the client reads the reply instead of
@@ -283,6 +290,9 @@ HTTP_OP(http_op_quote_contract); /* GET /v1/quotes/{}/contract */
  * mode), -1 (the cookie names no live session) or -2 (a state change
  * without the session's X-CSRF-Token, or from another origin). */
 int http_portal_cookie(http_ctx *c, const struct auth_key **k);
+/* The key file in force for this request (taken once per request and
+ * held to its end), or NULL without --keys. */
+const struct auth_keys *http_ctx_keys(http_ctx *c);
 
 /* ---- stock (http_stock.c, docs/portal.md "Availability") ---- */
 
@@ -296,6 +306,47 @@ HTTP_OP(http_op_quote_availability); /* GET /v1/quotes/{}/availability */
 void http_events_feed(http_ctx *c, const http_query *q);   /* GET /v1/events */
 void http_events_admin(http_ctx *c, const http_query *q);  /* GET /v1/admin/events */
 void http_events_replay(http_ctx *c, const http_query *q); /* POST /v1/admin/events/{}/replay */
+
+/* ---- operations (http_ops.c, docs/operations.md) ---- */
+
+#define HTTP_REQUEST_ID_MAX 129 /* bytes of a request id, NUL included */
+
+/* The request id of req into out: its X-Request-Id when that is 1 to
+ * 128 characters of letters, digits and - _ . : / + = (a caller's or a
+ * proxy's trace id), else 32 new random hex digits. */
+void http_request_id(struct evhttp_request *req, char out[HTTP_REQUEST_ID_MAX]);
+
+/* What the access log and the request metrics record of one request. */
+typedef struct http_access {
+    unsigned worker;
+    const char *method;       /* as sent */
+    const char *uri;          /* as sent (path and query); NULL when info is off */
+    const char *route;        /* the pattern of the route that served it, NULL if none */
+    unsigned route_no;        /* 1 + its row in the route table, 0 if none */
+    const char *route_method; /* the route's method */
+    int status;
+    size_t bytes;       /* of the reply body */
+    uint64_t ns;        /* time taken to answer */
+    const char *request_id;
+    const char *key_id; /* the key's public id ("dev" without --keys), NULL if none */
+    const char *role, *partner; /* the key's, NULL if none */
+} http_access;
+
+/* Logs one line for the request (text or JSON, docs/operations.md) and
+ * counts it in the metrics. Never logs a key, a cookie or a header. */
+void http_access_done(const http_access *a);
+/* GET /metrics: Prometheus text (admin keys, or anyone with
+ * metrics_public). */
+void http_metrics_serve(http_ctx *c, const http_query *q);
+/* GET /readyz: 200 when the catalog is loaded, the store answers and
+ * the outbox is not stuck; else 503 naming the checks that failed. */
+void http_readyz(http_ctx *c, const http_query *q);
+/* The request's catalog snapshot, NULL if none is loaded. */
+const cat_snapshot *http_ctx_snapshot(const http_ctx *c);
+/* Sends text (taken; NULL: a 500) as a 200 reply of content_type. */
+void http_reply_doc(http_ctx *c, const char *content_type, char *text);
+/* Replies 503 unavailable with msg and details (taken; NULL: []). */
+void http_reply_unavailable(http_ctx *c, json_t *details, const char *msg);
 
 /* ---- the API contract (http_spec.c) ---- */
 

@@ -130,8 +130,11 @@ int http_portal_cookie(http_ctx *c, const auth_key **k)
         if (!csrf || !portal_csrf_ok(&s, csrf, strlen(csrf)) || cross_origin(c))
             return -2;
     }
-    *k = s.key;
-    return 1;
+    /* the key as the key file in force has it: a revoked or removed key
+     * ends its sessions */
+    const auth_keys *keys = http_ctx_keys(c);
+    *k = keys ? portal_session_key(&s, keys) : NULL; /* no keys: development mode */
+    return !keys || *k ? 1 : -1;
 }
 
 /* ---- session routes ---- */
@@ -157,9 +160,8 @@ static json_t *partner_json(const cat_snapshot *snap, const char *id)
 
 /* {"role","key_id","name","partner","csrf_token","expires_at"}: who the
  * session stands for, and what the page needs to make its calls. */
-static json_t *session_json(http_ctx *c, const portal_session *s)
+static json_t *session_json(http_ctx *c, const portal_session *s, const auth_key *k)
 {
-    const auth_key *k = s->key;
     char at[32] = "";
     time_t t = (time_t)(s->expires_ms / 1000);
     struct tm tm;
@@ -228,9 +230,9 @@ void http_session_new(http_ctx *c, const http_query *q)
     (void)q;
     json_t *body;
     const char *key = login_key(c, &body);
-    const auth_keys *keys = http_ctx_worker(c)->cfg->keys;
+    const auth_keys *keys = http_ctx_keys(c);
     const auth_key *k = NULL;
-    if (key && keys && !(k = auth_keys_lookup(keys, key, strlen(key)))) {
+    if (key && keys && (!(k = auth_keys_lookup(keys, key, strlen(key))) || k->revoked)) {
         http_ctx_add_header(c, "WWW-Authenticate", "Bearer realm=\"cpqd\"");
         http_reply_unauthorized(c, "unknown API key");
     } else if (key) {
@@ -242,7 +244,7 @@ void http_session_new(http_ctx *c, const http_query *q)
             reply_err(c, rc, "cannot make a session");
         } else {
             set_cookie(c, token, ttl ? ttl : PORTAL_TTL_DEFAULT);
-            reply_json(c, 201, session_json(c, &s));
+            reply_json(c, 201, session_json(c, &s, k));
         }
     }
     json_decref(body); /* the key's bytes go with it */
@@ -255,12 +257,15 @@ void http_session_get(http_ctx *c, const http_query *q)
     size_t len = 0;
     const char *tok = session_cookie(c, &len);
     portal_session s;
-    if (!tok || portal_session_find(tok, len, &s) != 0) {
+    const auth_key *k = NULL;
+    const auth_keys *keys = http_ctx_keys(c);
+    if (!tok || portal_session_find(tok, len, &s) != 0 ||
+        (keys && !(k = portal_session_key(&s, keys)))) {
         http_reply_unauthorized(c, tok ? "the session expired or was ended: sign in again"
                                        : "no session: sign in");
         return;
     }
-    reply_json(c, 200, session_json(c, &s));
+    reply_json(c, 200, session_json(c, &s, k));
 }
 
 /* DELETE /v1/session: ends the session of the cookie (with its CSRF

@@ -16,8 +16,10 @@
  */
 #include "http_int.h"
 
-#include "cpqd/log.h"
 #include "cpqd/auth.h"
+#include "cpqd/limit.h"
+#include "cpqd/log.h"
+#include "cpqd/metrics.h"
 #include "cpqd/price.h"
 #include "cpqd/quote.h"
 #include "cpqd/store.h"
@@ -134,6 +136,11 @@ typedef struct http_ctx {
     size_t nparams;
     int status; /* of the reply, for the access log */
     bool close; /* close the connection after the reply */
+    const struct http_route *route; /* the row serving it, NULL if none */
+    auth_keys *keys;  /* the key set it was authenticated with (a reference) */
+    size_t bytes;     /* of the reply body, for the access log */
+    bool slot_local;  /* holds a concurrency slot its connection did not take over */
+    char rid[HTTP_REQUEST_ID_MAX]; /* X-Request-Id */
 } http_ctx;
 
 static int dump_cb(const char *buf, size_t size, void *data)
@@ -277,6 +284,7 @@ static void reply_send_as(http_ctx *c, int status, const char *reason, struct ev
     if (c->w->draining || c->close)
         evhttp_add_header(h, "Connection", "close");
     c->status = status;
+    c->bytes = buf ? evbuffer_get_length(buf) : 0;
     evhttp_send_reply(c->req, status, reason, buf);
     if (buf)
         evbuffer_free(buf);
@@ -654,7 +662,7 @@ static void h_price(http_ctx *c, const http_query *q)
             rq->role = "partner";
             rq->partner_id = c->caller.partner_id;
             rq->segment = c->caller.segment;
-        } else if (c->w->cfg->keys) {
+        } else if (c->w->cfg->keyring) {
             /* with API keys the authority is the key's, whatever the body says */
             rq->role = auth_role_name((auth_role)c->caller.auth_role);
             if (c->caller.auth_role == AUTH_ROLE_ADMIN) {
@@ -756,6 +764,21 @@ void http_reply_text(http_ctx *c, int status, char *text)
 void http_reply_errs(http_ctx *c, int rc, cpqd_errs *errs, const char *what)
 {
     reply_errs(c, rc, errs, what);
+}
+
+const cat_snapshot *http_ctx_snapshot(const http_ctx *c)
+{
+    return c->snap;
+}
+
+void http_reply_doc(http_ctx *c, const char *content_type, char *text)
+{
+    reply_doc(c, content_type, text);
+}
+
+void http_reply_unavailable(http_ctx *c, json_t *details, const char *msg)
+{
+    reply_problem(c, HP_UNAVAILABLE, details, "%s", msg);
 }
 
 void http_reply_static(http_ctx *c, const char *content_type, const void *data, size_t len)
@@ -1090,6 +1113,8 @@ typedef struct http_route {
  * what a route returns is in the views (catalog) and in quote.c. */
 static const http_route http_routes[] = {
     {"/healthz", EVHTTP_REQ_GET, R_PUBLIC, NULL, FN(h_healthz)},
+    {"/readyz", EVHTTP_REQ_GET, R_PUBLIC, NULL, FN(http_readyz)},
+    {"/metrics", EVHTTP_REQ_GET, R(AUTH_ROLE_ADMIN), NULL, FN(http_metrics_serve)},
     {"/openapi.yaml", EVHTTP_REQ_GET, R_PUBLIC, NULL, FN(http_spec_serve)},
     {"/v1/catalog", EVHTTP_REQ_GET, R_ALL, NULL, FN(h_catalog)},
     {"/v1/products", EVHTTP_REQ_GET, R_ALL, list_params, FN(h_products)},
@@ -1268,15 +1293,21 @@ static const char *partner_segment(const cat_snapshot *s, const char *partner)
     return NULL;
 }
 
+const auth_keys *http_ctx_keys(http_ctx *c)
+{
+    if (!c->keys && c->w->cfg->keyring)
+        c->keys = auth_keyring_acquire(c->w->cfg->keyring);
+    return c->keys;
+}
+
 /* Authenticates the request for route r: fills c->caller, or replies 401
  * (no or unknown key) / 403 (the key's role may not call r) and returns
  * false. Without --keys every caller is an admin (development only). */
 static bool authenticate(http_ctx *c, const http_route *r)
 {
-    const auth_keys *keys = c->w->cfg->keys;
-    if (r->roles == R_PUBLIC)
+    if (r->roles == R_PUBLIC || (r->fn == http_metrics_serve && c->w->cfg->metrics_public))
         return true;
-    if (!keys) {
+    if (!c->w->cfg->keyring) {
         c->caller = (http_caller){.role = HTTP_ROLE_INTERNAL, .auth_role = AUTH_ROLE_ADMIN,
                                   .key_id = "dev", .limits = auth_role_limits(AUTH_ROLE_ADMIN)};
         return true;
@@ -1284,9 +1315,23 @@ static bool authenticate(http_ctx *c, const http_route *r)
     struct evkeyvalq *h = evhttp_request_get_input_headers(c->req);
     const char *a = evhttp_find_header(h, "Authorization");
     const auth_key *k = NULL;
+    /* the key file in force now (re-read if it changed): a revoked key
+     * is refused from the next request on */
+    http_ctx_keys(c);
     if (a && strncasecmp(a, "Bearer ", 7) == 0)
-        k = auth_keys_lookup(keys, a + 7, strlen(a + 7));
-    /* no key: the portal's session cookie stands for one (docs/portal.md) */
+        k = auth_keys_lookup(c->keys, a + 7, strlen(a + 7));
+    if (k && k->revoked) {
+        c->caller.key_id = k->id; /* for the access log */
+        c->caller.auth_role = (int)k->role;
+        c->caller.partner_id = k->partner;
+        evhttp_add_header(evhttp_request_get_output_headers(c->req), "WWW-Authenticate",
+                          "Bearer realm=\"cpqd\", error=\"invalid_token\"");
+        reply_problem(c, HP_UNAUTHORIZED, NULL, "API key %s was revoked on %s", k->id,
+                      k->revoked_on);
+        return false;
+    }
+    /* no key: the portal's session cookie stands for one (docs/portal.md),
+     * the key it was made with as the key file in force has it now */
     int session = a ? 0 : http_portal_cookie(c, &k);
     if (session < 0) {
         reply_problem(c, session == -1 ? HP_UNAUTHORIZED : HP_FORBIDDEN, NULL, "%s",
@@ -1338,9 +1383,9 @@ static const char *method_names(enum evhttp_cmd_type m)
     }
 }
 
-static const char *method_of(struct evhttp_request *req)
+static const char *cmd_name(enum evhttp_cmd_type m)
 {
-    switch (evhttp_request_get_command(req)) {
+    switch (m) {
     case EVHTTP_REQ_GET:
         return "GET";
     case EVHTTP_REQ_HEAD:
@@ -1360,6 +1405,37 @@ static const char *method_of(struct evhttp_request *req)
     }
 }
 
+static const char *method_of(struct evhttp_request *req)
+{
+    return cmd_name(evhttp_request_get_command(req));
+}
+
+/* One of the caller's max_concurrent slots (docs/auth.md "Limits"),
+ * held until the reply is written out; or 429 with Retry-After. */
+static bool concurrency_take(http_ctx *c)
+{
+    if (!c->keys || !c->caller.key_id)
+        return true; /* public routes and development mode: no key, no cap */
+    unsigned cap = c->caller.limits.max_concurrent;
+    int rc = limit_conc_take(c->caller.key_id, cap);
+    if (rc == 0) {
+        c->slot_local = !http_conn_hold_slot(c->req, c->caller.key_id);
+        return true;
+    }
+    if (rc == CPQD_ERATE) {
+        metrics_http_refused(METRICS_REFUSED_CONCURRENCY);
+        evhttp_add_header(evhttp_request_get_output_headers(c->req), "Retry-After", "1");
+        reply_problem(c, HP_RATE_LIMITED,
+                      json_pack("[{s:s,s:i}]", "limit", "max_concurrent", "max", (int)cap),
+                      "key %s has %u requests being answered already (max_concurrent); retry "
+                      "when one is done",
+                      c->caller.key_id, cap);
+    } else {
+        reply_problem(c, problem_of_code(rc), NULL, "out of memory");
+    }
+    return false;
+}
+
 /* Runs route r: decodes the {sku} segment and the query, then the handler. */
 static void route_run(http_ctx *c, const http_route *r, const char *path)
 {
@@ -1371,7 +1447,8 @@ static void route_run(http_ctx *c, const http_route *r, const char *path)
                       "malformed percent-encoding in the path");
         return;
     }
-    if (!authenticate(c, r))
+    c->route = r;
+    if (!authenticate(c, r) || !concurrency_take(c))
         return;
     int rc = http_query_parse(c->query, r->params, &q, why, sizeof(why));
     if (rc == CPQD_EINVAL)
@@ -1473,23 +1550,17 @@ static bool headers_unambiguous(http_ctx *c)
     return true;
 }
 
-static double ms_since(const struct timespec *t0)
-{
-    struct timespec t1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
 void http_route_request(struct evhttp_request *req, void *arg)
 {
     http_worker *w = arg;
     http_ctx c = {.req = req, .w = w, .caller = {.role = HTTP_ROLE_INTERNAL}};
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    uint64_t t0 = metrics_now_ns();
     /* taken now: once replied to, req may be freed at any time */
     const char *method = method_of(req);
     char *uri = log_enabled(CPQD_LOG_INFO) ? strdup(evhttp_request_get_uri(req)) : NULL;
     http_conn_request_done(req);
+    http_request_id(req, c.rid);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "X-Request-Id", c.rid);
     /* The request keeps this snapshot even if a reload publishes another
      * meanwhile. The reply is fully serialised once dispatch returns, so
      * the reference ends here rather than when the last byte is written:
@@ -1500,10 +1571,28 @@ void http_route_request(struct evhttp_request *req, void *arg)
     cat_snapshot_release(c.snap);
     for (size_t i = 0; i < c.nparams; i++)
         free(c.params[i]);
-    /* the key's public id, never the key (docs/auth.md); "-" without one */
-    if (uri)
-        log_info("w%u %s %s %d %.3fms key %s", w->id, method, uri, c.status, ms_since(&t0),
-                 c.caller.key_id ? c.caller.key_id : "-");
+    const http_route *r = c.route;
+    bool known = c.caller.key_id != NULL;
+    http_access a = {
+        .worker = w->id,
+        .method = method,
+        .uri = uri,
+        .route = r ? r->path : NULL,
+        .route_no = r ? (unsigned)(r - http_routes) + 1 : 0,
+        .route_method = r ? cmd_name(r->method) : NULL,
+        .status = c.status,
+        .bytes = c.bytes,
+        .ns = metrics_now_ns() - t0,
+        .request_id = c.rid,
+        /* the key's public id, never the key (docs/auth.md) */
+        .key_id = c.caller.key_id,
+        .role = known ? auth_role_name((auth_role)c.caller.auth_role) : NULL,
+        .partner = known ? c.caller.partner_id : NULL,
+    };
+    http_access_done(&a);
+    if (c.slot_local)
+        limit_conc_release(c.caller.key_id);
+    auth_keys_release(c.keys);
     free(uri);
 }
 

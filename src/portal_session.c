@@ -136,6 +136,8 @@ int portal_session_new(const auth_key *key, unsigned ttl_s, char token[PORTAL_TO
 {
     unsigned char d[PS_DIGEST];
     portal_session s = {.key = key};
+    if (key && key->id)
+        snprintf(s.key_id, sizeof(s.key_id), "%s", key->id);
     token[0] = '\0';
     if (ttl_s < 1 || ttl_s > PORTAL_TTL_MAX)
         return CPQD_EINVAL;
@@ -208,4 +210,14 @@ size_t portal_session_count(void)
     size_t n = ps_count;
     pthread_mutex_unlock(&ps_lock);
     return n;
+}
+
+const auth_key *portal_session_key(const portal_session *s, const auth_keys *keys)
+{
+    for (size_t i = 0; keys && s->key_id[0] && i < auth_keys_count(keys); i++) {
+        const auth_key *k = auth_keys_at(keys, i);
+        if (k->id && !strcmp(k->id, s->key_id))
+            return k->revoked ? NULL : k;
+    }
+    return NULL;
 }

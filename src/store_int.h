@@ -268,6 +268,8 @@ struct store {
     int bind_rc;                  /* first failed bind since the last prepare */
     int fail_at;                  /* test hook: the fail_at-th next step fails */
     char err[512];                /* store_last_error, or a driver's reason */
+    uint64_t tx_t0;               /* metrics_now_ns at the write transaction's BEGIN, 0 if none */
+    size_t batch;                 /* requests the next store_commit carries (0: one) */
 };
 
 #define STORE_TS_LEN 21 /* "2026-11-26T08:41:14Z" + NUL */

@@ -478,3 +478,74 @@ int store_outbox_prune(store *st, int64_t before_ms, int64_t *n)
         *n = changes;
     return rc;
 }
+
+/* ---- the backlog (GET /metrics, GET /readyz) ---- */
+
+/* "YYYY-MM-DDThh:mm:ss[.mmm]Z" as Unix milliseconds; -1 if malformed. */
+static int64_t stamp_ms(const char *t)
+{
+    date_days d;
+    size_t n = t ? strlen(t) : 0;
+    if (n < 20 || date_parse(t, 10, &d) != 0 || t[10] != 'T' || t[13] != ':' || t[16] != ':')
+        return -1;
+    int v[3];
+    for (int i = 0; i < 3; i++) {
+        const char *p = t + 11 + 3 * i;
+        if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9')
+            return -1;
+        v[i] = (p[0] - '0') * 10 + (p[1] - '0');
+    }
+    int ms = 0;
+    if (t[19] == '.' && n >= 24)
+        ms = atoi(t + 20) % 1000;
+    return (((int64_t)d * 24 + v[0]) * 60 + v[1]) * 60000 + (int64_t)v[2] * 1000 + ms;
+}
+
+/* Steps an uncached statement once; *out the first column's text
+ * (malloc'ed, NULL for SQL NULL) and *num the second's integer. */
+static int stats_query(store *st, const char *sql, int64_t *num, char **text)
+{
+    store_stmt *s = NULL;
+    *text = NULL;
+    int rc = store_prepare_sql(st, sql, &s);
+    if (rc != 0)
+        return store_fail(st, rc, "outbox stats");
+    int r = store_step(st, s);
+    if (r == STORE_ROW) {
+        if (num)
+            *num = store_col_int64(s, 1);
+        rc = store_col_null(s, 0) ? 0 : store_col_dup(s, 0, text);
+    } else if (r != STORE_DONE) {
+        rc = store_fail(st, r, "outbox stats");
+    }
+    store_stmt_free(s);
+    return rc;
+}
+
+int store_outbox_stats_get(store *st, bool due, store_outbox_stats *out)
+{
+    char *t = NULL;
+    *out = (store_outbox_stats){.oldest_pending = -1, .oldest_due = -1};
+    int rc = stats_query(st, "SELECT MIN(created_at), COUNT(*) FROM outbox"
+                             " WHERE status = 'pending'", &out->pending, &t);
+    if (rc == 0 && t)
+        out->oldest_pending = stamp_ms(t);
+    free(t);
+    t = NULL;
+    if (rc == 0)
+        rc = stats_query(st, "SELECT MIN(status), COUNT(*) FROM outbox WHERE status = 'failed'",
+                         &out->failed, &t);
+    free(t);
+    t = NULL;
+    /* the head of each key, as STMT_OUTBOX_DUE finds them */
+    if (rc == 0 && due)
+        rc = stats_query(st,
+                         "SELECT MIN(o.next_attempt_at), 0 FROM outbox o WHERE o.status = 'pending'"
+                         " AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.order_key = o.order_key"
+                         " AND p.seq < o.seq AND p.status <> 'delivered')",
+                         NULL, &t);
+    if (rc == 0 && t)
+        out->oldest_due = stamp_ms(t);
+    free(t);
+    return rc;
+}

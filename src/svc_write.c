@@ -109,10 +109,13 @@ static void batch_run(svc_writer *w, svc_job *batch)
     int rc = writer_connect(w, why, sizeof(why));
     if (rc == 0 && (rc = store_begin(w->st)) != 0)
         snprintf(why, sizeof(why), "cannot begin a transaction: %s", store_last_error(w->st));
-    for (svc_job *j = batch; j && rc == 0; j = j->next) {
+    size_t n = 0;
+    for (svc_job *j = batch; j && rc == 0; j = j->next, n++) {
         j->ran = true;
         rc = job_run(w, j);
     }
+    if (rc == 0)
+        store_batch_note(w->st, n); /* GET /metrics: commit batch sizes */
     if (rc == 0 && (rc = store_commit(w->st)) == 0)
         return;
     if (!*why)

@@ -31,8 +31,14 @@
 #define PORTAL_TTL_DEFAULT (8 * 3600) /* seconds a session lives (--session-ttl) */
 #define PORTAL_TTL_MAX (30 * 86400)
 
+#define PORTAL_KEY_ID_MAX 64 /* bytes of a key id kept with a session */
+
 typedef struct portal_session {
-    const auth_key *key;         /* whose session; NULL: development mode (an admin) */
+    /* whose session, as made (NULL: development mode, an admin): compared
+     * only, never read after the key file was reloaded; the key in force is
+     * found again by key_id on every request (portal_session_key) */
+    const auth_key *key;
+    char key_id[PORTAL_KEY_ID_MAX];
     char csrf[PORTAL_TOKEN_MAX]; /* the token every state change must carry */
     int64_t expires_ms;          /* unix milliseconds (CLOCK_REALTIME) */
 } portal_session;
@@ -48,6 +54,10 @@ int portal_session_new(const auth_key *key, unsigned ttl_s, char token[PORTAL_TO
 /* The live session of token[0..len) into *out: 0, or CPQD_ENOTFOUND when
  * there is none (unknown, ended or expired; an expired one is dropped). */
 int portal_session_find(const char *token, size_t len, portal_session *out);
+
+/* The key s stands for in keys (the key file in force), or NULL when it
+ * is gone or revoked there: the session then ends with it. */
+const auth_key *portal_session_key(const portal_session *s, const auth_keys *keys);
 
 /* Ends the session of token[0..len): 0, or CPQD_ENOTFOUND. */
 int portal_session_end(const char *token, size_t len);

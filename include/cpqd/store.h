@@ -139,6 +139,10 @@ const char *store_last_error(const store *st);
  * Rollback never fails visibly and is a no-op outside a transaction. */
 int store_begin(store *st);
 int store_commit(store *st);
+/* The next store_commit of st carries the work of n requests (a group
+ * commit): GET /metrics counts commit batch sizes from it
+ * (cpqd_store_commit_batch_size; without a note a commit is one). */
+void store_batch_note(store *st, size_t n);
 void store_rollback(store *st);
 
 /* A scope inside the caller's open transaction (a savepoint), for a
@@ -432,6 +436,22 @@ int store_outbox_prune(store *st, int64_t before_ms, int64_t *n);
 
 /* Frees the strings of e (not e itself); NULL is a no-op. */
 void store_outbox_event_fini(store_outbox_event *e);
+
+/* The outbox's backlog (GET /metrics, GET /readyz: docs/operations.md). */
+typedef struct store_outbox_stats {
+    int64_t pending;         /* events pending (not delivered, not parked) */
+    int64_t failed;          /* events parked as failed */
+    int64_t oldest_pending;  /* created_at of the oldest pending event, Unix ms on the
+                              * service's clock (date_now); -1 if none */
+    int64_t oldest_due;      /* next_attempt_at of the oldest deliverable event (pending,
+                              * first undelivered of its key), Unix ms on the wall clock;
+                              * -1 if none or not asked for */
+} store_outbox_stats;
+
+/* Counts the backlog into *out; with due, also finds the oldest
+ * deliverable event (a query over every pending event: ask only where
+ * events are delivered). Outside a transaction. 0, CPQD_EIO, CPQD_ENOMEM. */
+int store_outbox_stats_get(store *st, bool due, store_outbox_stats *out);
 
 /* ---- contracts, receivables, payments (docs/receivables.md "Contracts") ----
  * A contract is written once, with all its receivable items, in one write
