@@ -606,6 +606,9 @@ static void config_print(const serve_flags *sf)
     snprintf(num[S_WEBHOOK_MAX_ATTEMPTS], 24, "%u", d.webhook_max_attempts);
     snprintf(num[S_SWEEP_EVERY], 24, "%u", d.sweep_every_s);
     snprintf(num[S_OUTBOX_STUCK_AFTER], 24, "%u", d.outbox_stuck_s);
+    snprintf(num[S_WEBHOOK_LEASE], 24, "%u", OUTBOX_DEFAULT_LEASE_S);
+    snprintf(num[S_EVENT_RETENTION_DAYS], 24, "%u", d.event_retention_days);
+    snprintf(num[S_SESSION_TTL], 24, "%u", PORTAL_TTL_DEFAULT);
     snprintf(num[S_DB], 24, "%s", DEFAULT_DB);
     snprintf(num[S_LOG_LEVEL], 24, "info");
     snprintf(num[S_LOG_FORMAT], 24, "text");

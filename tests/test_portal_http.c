@@ -207,6 +207,40 @@ static void test_portal_sign_out(void **state)
     assert_int_equal(scall(f, &a, false, NULL, "GET", "/v1/session", NULL, NULL), 401);
 }
 
+/* A session ends with its key: revoked in the key file (which the
+ * running server follows), the cookie is refused from the next request
+ * on, and the key cannot sign in again. */
+static void test_portal_session_ends_with_its_revoked_key(void **state)
+{
+    fx *f = *state;
+    sess a;
+    json_t *j;
+    sign_in_key(f, f->key[K_PARTNER_A], &a, &j);
+    char *id = strdup(js(j, "key_id"));
+    json_decref(j);
+    assert_int_equal(scall(f, &a, false, NULL, "GET", "/v1/quotes", NULL, NULL), 200);
+    const char *argv[] = {"key", "revoke", "--keys", f->keys, id, NULL};
+    char *out = NULL, *err = NULL;
+    assert_int_equal(tu_run(argv, &out, &err), 0);
+    free(out), free(err);
+    assert_int_equal(scall(f, &a, false, NULL, "GET", "/v1/quotes", NULL, &j), 401);
+    json_decref(j);
+    assert_int_equal(scall(f, &a, false, NULL, "GET", "/v1/session", NULL, NULL), 401);
+    char *body = tu_fmt("{\"key\":\"%s\"}", f->key[K_PARTNER_A]);
+    tu_resp r;
+    assert_int_equal(tu_http(f->s.port, "POST", "/v1/session", "Content-Type: application/json\r\n",
+                             body, strlen(body), &r),
+                     0);
+    assert_int_equal(r.status, 401);
+    tu_resp_free(&r);
+    free(body);
+    /* another key's session goes on */
+    sess b;
+    sign_in(f, K_REP, &b);
+    assert_int_equal(scall(f, &b, false, NULL, "GET", "/v1/quotes", NULL, NULL), 200);
+    free(id);
+}
+
 /* --session-ttl: a session ends by itself. */
 static void test_portal_session_expires(void **state)
 {
@@ -628,6 +662,7 @@ int main(void)
         T(test_portal_session_cookie_is_the_key),
         T(test_portal_sign_in_refusals),
         T(test_portal_sign_out),
+        T(test_portal_session_ends_with_its_revoked_key),
         T(test_portal_session_expires),
         T(test_portal_files_served_with_csp),
         T(test_portal_quote_contract),
