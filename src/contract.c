@@ -1494,9 +1494,9 @@ static int due_cursor(svc_ctx *c, due_page *pg, cpqd_errs *errs)
 
 int contract_due_list(svc_ctx *c, const contract_due_query *q, svc_reply *out, cpqd_errs *errs)
 {
-    due_state st;
-    date_days as_of;
-    int days;
+    due_state st = DUE_OVERDUE;
+    date_days as_of = c->today;
+    int days = 0;
     due_page pg = {.q = q};
     memset(out, 0, sizeof(*out));
     int rc = state_of(q->status, &st, errs);

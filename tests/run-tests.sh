@@ -7,6 +7,7 @@
 # printed no cmocka summary (each such binary counts as one failure).
 #
 # usage: tests/run-tests.sh BUILD_DIR      (e.g. build/release, build/asan)
+# CPQD_TEST_JOBS binaries run at a time (default 2; 1: one after another).
 # The counts also go to $CPQD_SUMMARY (default BUILD_DIR/test-summary).
 # CPQD_TESTS, if set, names the binaries to run ("test_store test_e2e");
 # a name without its binary counts as one failure.
@@ -50,6 +51,19 @@ if [ -n "${CPQD_TESTS:-}" ]; then
 else
     list=$(ls "$BUILD"/tests/test_* 2>/dev/null)
 fi
+# Runs binary $1 into $tmp/NAME.out and $tmp/NAME.rc.
+run_one() {
+    n=$(basename "$1")
+    (cd "$ROOT" && timeout "$PER_BINARY_TIMEOUT" "$1" > "$tmp/$n.out" 2>&1; echo $? > "$tmp/$n.rc")
+}
+
+# CPQD_TEST_JOBS binaries at a time (default 2): each binary takes its own
+# ports, directories and databases, and most of their time is spent
+# waiting (servers starting, deadlines), not computing. Outputs are
+# printed whole, in the list's order.
+JOBS=${CPQD_TEST_JOBS:-2}
+running=""
+nrun=0
 for t in $list; do
     name=$(basename "$t")
     if [ -n "${CPQD_TESTS:-}" ] && [ ! -x "$t" ]; then
@@ -59,16 +73,32 @@ for t in $list; do
     fi
     [ -f "$t" ] && [ -x "$t" ] || continue
     found=$((found + 1))
+    if [ "$nrun" -ge "$JOBS" ]; then
+        first=${running%% *}
+        running=${running#* }
+        wait "$first"
+        nrun=$((nrun - 1))
+    fi
+    run_one "$t" &
+    running="$running$! "
+    running=${running# }
+    nrun=$((nrun + 1))
+done
+wait
+
+for t in $list; do
+    name=$(basename "$t")
+    [ -f "$tmp/$name.out" ] || continue
     echo "==> $name"
-    (cd "$ROOT" && timeout "$PER_BINARY_TIMEOUT" "$t"; echo $? > "$tmp/rc") 2>&1 | tee "$tmp/out"
-    rc=$(cat "$tmp/rc" 2>/dev/null || echo 1)
+    cat "$tmp/$name.out"
+    rc=$(cat "$tmp/$name.rc" 2>/dev/null || echo 1)
     # cmocka prints one summary per group: "[  PASSED  ] N test(s)." and,
     # when some failed, "[  FAILED  ] N test(s), listed below:".
-    p=$(sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) test.*/\1/p' "$tmp/out" | awk '{s += $1} END {print s + 0}')
-    f=$(sed -n 's/^\[  FAILED  \] \([0-9][0-9]*\) test(s), listed below.*/\1/p' "$tmp/out" | awk '{s += $1} END {print s + 0}')
+    p=$(sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) test.*/\1/p' "$tmp/$name.out" | awk '{s += $1} END {print s + 0}')
+    f=$(sed -n 's/^\[  FAILED  \] \([0-9][0-9]*\) test(s), listed below.*/\1/p' "$tmp/$name.out" | awk '{s += $1} END {print s + 0}')
     # a failed group setup or teardown is reported, but in no count
-    f=$((f + $(grep -c '^\[  FAILED  \] GROUP ' "$tmp/out")))
-    groups=$(grep -c '^\[==========\] .*test(s) run\.$' "$tmp/out")
+    f=$((f + $(grep -c '^\[  FAILED  \] GROUP ' "$tmp/$name.out")))
+    groups=$(grep -c '^\[==========\] .*test(s) run\.$' "$tmp/$name.out")
     passed=$((passed + p))
     failed=$((failed + f))
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
