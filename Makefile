@@ -6,11 +6,19 @@
 
 MODE    ?= release
 BUILD   := build/$(MODE)
-PKGS    := libevent libevent_pthreads yaml-0.1 lua5.4 libpcre2-8 jansson libcrypto libxml-2.0 sqlite3 libpq
+PKGS    := libevent libevent_pthreads libevent_openssl libssl yaml-0.1 lua5.4 libpcre2-8 jansson libcrypto libxml-2.0 sqlite3 libpq libzstd
 LISTEN  ?= 127.0.0.1:8080
 THREADS ?=
 KEYS    ?=
 DB      ?= var/cpqd.db
+# make run passes these on when set (docs/operations.md "Configuration")
+CONFIG         ?=
+LOG_LEVEL      ?=
+LOG_FORMAT     ?=
+WEBHOOK        ?=
+WEBHOOK_SECRET ?=
+WEBHOOK_SECRET_PREVIOUS ?=
+WEBHOOK_CA     ?=
 
 WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
         -Wmissing-prototypes -Wvla -Wformat=2 -Wimplicit-fallthrough
@@ -32,13 +40,16 @@ LDLIBS  = $(PKG_LIBS) -lcadical -lstdc++ -lpthread -lm
 LIB_SRC  := $(filter-out src/main.c,$(wildcard src/*.c))
 # docs/openapi.yaml is built into the binary (GET /openapi.yaml, src/http_spec.c)
 SPEC_OBJ := $(BUILD)/gen/openapi_yaml.o
-LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(SPEC_OBJ)
+# the portal's files (docs/portal.md), embedded into the binary
+PORTAL_OBJ := $(BUILD)/gen/portal_assets.o
+PORTAL_FILES := $(sort $(wildcard web/portal/*))
+LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(SPEC_OBJ) $(PORTAL_OBJ)
 TEST_SRC := $(wildcard tests/test_*.c)
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TOOLS    := $(BUILD)/gencat
 BENCHES  := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/bench_*.c))
 
-.PHONY: all deps run test asan check check-dates check-pg check-spec unit e2e bench soak install clean fmt tidy
+.PHONY: all deps run test asan check check-dates check-pg check-spec check-browser screenshots unit e2e bench soak install clean fmt tidy
 .DEFAULT_GOAL := all
 
 all: deps
@@ -50,7 +61,12 @@ deps:
 run: deps
 	@$(MAKE) --no-print-directory MODE=release build/release/cpqd
 	./build/release/cpqd serve --catalogs catalogs --listen $(LISTEN) --db $(DB) \
-		$(if $(THREADS),--threads $(THREADS)) $(if $(KEYS),--keys $(KEYS))
+		$(if $(THREADS),--threads $(THREADS)) $(if $(KEYS),--keys $(KEYS)) \
+		$(if $(CONFIG),--config $(CONFIG)) $(if $(LOG_LEVEL),--log-level $(LOG_LEVEL)) \
+		$(if $(LOG_FORMAT),--log-format $(LOG_FORMAT)) $(if $(WEBHOOK),--webhook $(WEBHOOK)) \
+		$(if $(WEBHOOK_SECRET),--webhook-secret $(WEBHOOK_SECRET)) \
+		$(if $(WEBHOOK_SECRET_PREVIOUS),--webhook-secret-previous $(WEBHOOK_SECRET_PREVIOUS)) \
+		$(if $(WEBHOOK_CA),--webhook-ca $(WEBHOOK_CA))
 
 # The whole suite: unit + end-to-end tests, once optimised (recording
 # every response for check-spec), the API contract (check-spec), the tests
@@ -65,6 +81,8 @@ test: deps
 		build/release/responses.rec
 	@CPQD_TEST_RECORD=$(CURDIR)/build/release/responses.rec \
 		$(MAKE) --no-print-directory MODE=release check
+	@CPQD_TEST_RECORD=$(CURDIR)/build/release/responses.rec \
+		$(MAKE) --no-print-directory MODE=release check-browser
 	@$(MAKE) --no-print-directory MODE=release check-spec
 	@$(MAKE) --no-print-directory MODE=release check-pg
 	@$(MAKE) --no-print-directory MODE=release check-dates
@@ -92,10 +110,11 @@ check-dates: $(BUILD)/cpqd $(TESTS) $(TOOLS) $(BENCHES)
 # temporary directory, a loopback port, stopped and removed after), a
 # fresh database per test. A cluster that cannot be started fails the
 # run (counted as a failure); it is never skipped.
-PG_STORE_TESTS := test_store test_contract_store test_outbox test_instances_http
+PG_STORE_TESTS := test_store test_contract_store test_fin_store test_outbox test_instances_http
 PG_TESTS := $(PG_STORE_TESTS) test_quotes_http test_events_http test_contracts_http \
             test_contracts_events_http test_contracts_renew_http test_e2e \
-            test_authority_http test_limits_http test_promo_budget_http
+            test_authority_http test_limits_http test_promo_budget_http test_finance_http test_portal_http test_ops_http \
+            test_outbox_instances_http
 
 check-pg: $(BUILD)/cpqd $(TESTS) $(TOOLS)
 	@echo "PostgreSQL: a throwaway cluster (tests/pg-cluster.sh)"
@@ -152,6 +171,30 @@ check-spec: $(BUILD)/cpqd
 	cat $(BUILD)/test-summary-spec-* | awk '{p += $$1; f += $$2} END {print "contract: " p " passed, " f " failed"}'; \
 	exit $$rc
 
+# The portal in a real browser (docs/portal.md "Tests"): Debian's
+# chromium driven by playwright-core, accessibility by axe-core (npm ci
+# from tests/browser/package-lock.json into tests/browser/node_modules)
+# against the optimised cpqd; one browser, bounded in time (run.sh);
+# the responses the page receives are recorded like the suite's
+# (CPQD_TEST_RECORD) for check-spec; counted in make test's summary.
+BROWSER_NPM := tests/browser/node_modules/.package-lock.json
+
+$(BROWSER_NPM): tests/browser/package-lock.json tests/browser/package.json
+	@echo "npm ci (tests/browser)"
+	@cd tests/browser && timeout 600 npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+check-browser: $(BUILD)/cpqd
+	@if ! $(MAKE) --no-print-directory $(BROWSER_NPM); then \
+		echo "0 1" > $(BUILD)/test-summary-browser; \
+		echo "check-browser: npm ci failed (tests/browser/package-lock.json)" >&2; exit 1; fi
+	@sh tests/browser/run.sh $(BUILD)
+
+# docs/img/portal-*.png, the screenshots of docs/portal.md and the README.
+screenshots: deps
+	@$(MAKE) --no-print-directory MODE=release build/release/cpqd $(BROWSER_NPM)
+	node tests/browser/screenshots.mjs docs/img
+
 asan: deps
 	@$(MAKE) --no-print-directory MODE=asan check
 
@@ -161,7 +204,9 @@ check: $(BUILD)/cpqd $(TESTS) $(TOOLS) $(BENCHES)
 bench: deps
 	@$(MAKE) --no-print-directory MODE=release build/release/cpqd build/release/gencat \
 		$(patsubst tests/bench/%.c,build/release/bench/%,$(wildcard tests/bench/bench_*.c))
+	@$(MAKE) --no-print-directory $(BROWSER_NPM)
 	@sh tests/bench/bench.sh build/release
+	@sh tests/bench/bench_instances.sh build/release
 
 # The soak alone (also the last stage of make bench): SOAK_SECONDS
 # (default 600) of wrk on price and configure with SOAK_RELOADS (100).
@@ -193,6 +238,14 @@ build/%/gen/openapi_yaml.c: docs/openapi.yaml
 	  printf '};\nconst size_t http_spec_yaml_len = %s;\n' "$$(wc -c < $<)"; } > $@.tmp && mv $@.tmp $@
 
 $(SPEC_OBJ): $(BUILD)/gen/openapi_yaml.c
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# The portal's files as byte arrays (scripts/embed-assets.sh).
+build/%/gen/portal_assets.c: $(PORTAL_FILES) scripts/embed-assets.sh
+	@mkdir -p $(dir $@)
+	sh scripts/embed-assets.sh $(PORTAL_FILES) > $@.tmp && mv $@.tmp $@
+
+$(PORTAL_OBJ): $(BUILD)/gen/portal_assets.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/obj/%.o: src/%.c

@@ -27,11 +27,14 @@
 #include "cpqd/date.h"
 #include "cpqd/digest.h"
 #include "cpqd/file.h"
+#include "cpqd/log.h"
+#include "cpqd/metrics.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -43,8 +46,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifdef CPQD_TESTING
 #include <stdatomic.h>
+
+#ifdef CPQD_TESTING
 static atomic_ulong auth_compares; /* digest comparisons by lookups */
 
 unsigned long auth_test_compares(void)
@@ -68,7 +72,7 @@ static const char *const ak_role_names[AUTH_ROLE_N] = {
 
 static const char *const ak_entry_keys[] = {
     "id",   "name",          "role",           "partner", "discount_authority", "max_lines",
-    "quotes_per_minute", "bytes_per_day", "hash", "created", NULL,
+    "quotes_per_minute", "bytes_per_day", "max_concurrent", "hash", "created", "revoked", NULL,
 };
 
 static const char ak_file_header[] =
@@ -82,6 +86,7 @@ typedef struct ak_entry {
     bool has_digest;                 /* hash was present and well formed */
     unsigned line;                   /* where the entry starts */
     unsigned id_line, id_col;        /* position of the id value */
+    unsigned id_key_col;             /* column of the 'id' key (its siblings' indentation) */
     unsigned hash_line, hash_col;    /* position of the hash value */
 } ak_entry;
 
@@ -89,6 +94,8 @@ struct auth_keys {
     arena *a;    /* the entries and their strings */
     ak_entry *e; /* n entries, in file order */
     size_t n;
+    size_t nrevoked;  /* entries with `revoked:` */
+    atomic_int refs;  /* auth_keys_retain / _release */
 };
 
 /* ---- roles, ids, names ---- */
@@ -289,6 +296,29 @@ void auth_keys_free(auth_keys *k)
     free(k);
 }
 
+auth_keys *auth_keys_retain(auth_keys *k)
+{
+    if (k)
+        atomic_fetch_add_explicit(&k->refs, 1, memory_order_relaxed);
+    return k;
+}
+
+void auth_keys_release(auth_keys *k)
+{
+    if (k && atomic_fetch_sub_explicit(&k->refs, 1, memory_order_acq_rel) == 1)
+        auth_keys_free(k);
+}
+
+const auth_key *auth_keys_at(const auth_keys *k, size_t i)
+{
+    return k && i < k->n ? &k->e[i].pub : NULL;
+}
+
+size_t auth_keys_revoked(const auth_keys *k)
+{
+    return k ? k->nrevoked : 0;
+}
+
 /* ---- decoding a key file's tree ---- */
 
 typedef struct ak_ld {
@@ -365,8 +395,8 @@ static void ak_unknown_keys(ak_ld *l, const yn *m)
         if (!ak_entry_keys[j])
             ak_err(l, k->line, k->col,
                    "unknown key '%.64s' in a key entry (id, name, role, partner, "
-                   "discount_authority, max_lines, quotes_per_minute, bytes_per_day, hash, "
-                   "created)",
+                   "discount_authority, max_lines, quotes_per_minute, bytes_per_day, "
+                   "max_concurrent, hash, created, revoked)",
                    k->str);
     }
 }
@@ -383,6 +413,7 @@ static void ak_entry_id(ak_ld *l, const yn *m, ak_entry *x)
     x->pub.id = ak_dup(l, v);
     x->id_line = v->line;
     x->id_col = v->col;
+    x->id_key_col = ak_key_node(m, "id")->col;
 }
 
 static void ak_entry_name(ak_ld *l, const yn *m, ak_entry *x)
@@ -442,15 +473,18 @@ static void ak_entry_authority(ak_ld *l, const yn *m, ak_entry *x)
 
 /* The defaults by role (docs/auth.md "Limits"): a partner's portal
  * quotes a few hundred lines at a human pace; staff tools more; the CRM
- * and operators synchronise in bulk. */
+ * and operators synchronise in bulk. Requests in answer count until
+ * their replies are written, and a worker busy with one request flushes
+ * the others' replies only after it, so the concurrency defaults leave
+ * room for as many connections as a busy integration keeps open. */
 auth_limits auth_role_limits(auth_role r)
 {
     static const auth_limits by_role[AUTH_ROLE_N] = {
-        [AUTH_ROLE_PARTNER] = {500, 60, 50000000ull},
-        [AUTH_ROLE_REP] = {2000, 120, 200000000ull},
-        [AUTH_ROLE_MANAGER] = {2000, 120, 200000000ull},
-        [AUTH_ROLE_CRM] = {AUTH_LIMIT_LINES_MAX, 600, 1000000000ull},
-        [AUTH_ROLE_ADMIN] = {AUTH_LIMIT_LINES_MAX, 600, 1000000000ull},
+        [AUTH_ROLE_PARTNER] = {500, 60, 50000000ull, 64},
+        [AUTH_ROLE_REP] = {2000, 120, 200000000ull, 128},
+        [AUTH_ROLE_MANAGER] = {2000, 120, 200000000ull, 128},
+        [AUTH_ROLE_CRM] = {AUTH_LIMIT_LINES_MAX, 600, 1000000000ull, 512},
+        [AUTH_ROLE_ADMIN] = {AUTH_LIMIT_LINES_MAX, 600, 1000000000ull, 512},
     };
     return (unsigned)r < AUTH_ROLE_N ? by_role[r] : by_role[AUTH_ROLE_PARTNER];
 }
@@ -478,12 +512,15 @@ static void ak_entry_limits(ak_ld *l, const yn *m, ak_entry *x)
     auth_limits *lim = &x->pub.limits;
     *lim = auth_role_limits(x->pub.role);
     uint64_t lines = lim->max_lines, pm = lim->quotes_per_minute, bytes = lim->bytes_per_day;
+    uint64_t conc = lim->max_concurrent;
     ak_entry_count(l, m, "max_lines", AUTH_LIMIT_LINES_MAX, &lines);
     ak_entry_count(l, m, "quotes_per_minute", AUTH_LIMIT_PER_MINUTE_MAX, &pm);
     ak_entry_count(l, m, "bytes_per_day", AUTH_LIMIT_BYTES_MAX, &bytes);
+    ak_entry_count(l, m, "max_concurrent", AUTH_LIMIT_CONCURRENT_MAX, &conc);
     lim->max_lines = (size_t)lines;
     lim->quotes_per_minute = (unsigned)pm;
     lim->bytes_per_day = bytes;
+    lim->max_concurrent = (unsigned)conc;
 }
 
 static void ak_entry_hash(ak_ld *l, const yn *m, ak_entry *x)
@@ -501,12 +538,21 @@ static void ak_entry_hash(ak_ld *l, const yn *m, ak_entry *x)
     x->hash_col = v->col;
 }
 
-static void ak_entry_created(ak_ld *l, const yn *m)
+/* created and revoked: optional dates. */
+static void ak_entry_dates(ak_ld *l, const yn *m, ak_entry *x)
 {
     const yn *v = ak_field(l, m, "created", false);
     date_days d;
     if (v && date_parse(v->str, v->len, &d) != 0)
         ak_err(l, v->line, v->col, "'created' must be a date YYYY-MM-DD, not '%.32s'", v->str);
+    else if (v)
+        x->pub.created = ak_dup(l, v);
+    v = ak_field(l, m, "revoked", false);
+    if (v && date_parse(v->str, v->len, &d) != 0)
+        ak_err(l, v->line, v->col, "'revoked' must be a date YYYY-MM-DD, not '%.32s'", v->str);
+    else if (v)
+        x->pub.revoked_on = ak_dup(l, v);
+    x->pub.revoked = x->pub.revoked_on != NULL;
 }
 
 static void ak_entry_decode(ak_ld *l, const yn *m, ak_entry *x)
@@ -524,7 +570,7 @@ static void ak_entry_decode(ak_ld *l, const yn *m, ak_entry *x)
     ak_entry_authority(l, m, x);
     ak_entry_limits(l, m, x);
     ak_entry_hash(l, m, x);
-    ak_entry_created(l, m);
+    ak_entry_dates(l, m, x);
 }
 
 /* Finds 'keys' in the root; reports everything else at top level. */
@@ -684,6 +730,9 @@ int auth_keys_load(const char *path, auth_keys **out, cpqd_errs *errs)
         goto out;
     k->e = d.e;
     k->n = d.n;
+    for (size_t i = 0; i < d.n; i++)
+        k->nrevoked += d.e[i].pub.revoked;
+    atomic_init(&k->refs, 1);
     *out = k;
     k = NULL;
 out:
@@ -991,6 +1040,121 @@ int auth_key_new(const char *path, auth_role role, const char *partner, const ch
     return rc;
 }
 
+/* ---- revoking an entry ---- */
+
+/* f's text with a line "revoked: on", indented like x's keys, after the
+ * line that holds x's id. */
+static int ak_compose_revoke(const ak_file *f, const ak_entry *x, const char *on, char **out,
+                             size_t *out_len)
+{
+    size_t off = 0;
+    unsigned line = 1;
+    while (off < f->len && line < x->id_line)
+        line += f->buf[off++] == '\n';
+    while (off < f->len && f->buf[off] != '\n')
+        off++;
+    bool nl = off < f->len;
+    off += nl;
+    *out = NULL;
+    FILE *o = open_memstream(out, out_len);
+    if (!o)
+        return CPQD_ENOMEM;
+    fwrite(f->buf, 1, off, o);
+    if (!nl)
+        fputc('\n', o);
+    fprintf(o, "%*srevoked: %s\n", (int)x->id_key_col - 1, "", on);
+    fwrite(f->buf + off, 1, f->len - off, o);
+    if (fclose(o) != 0) {
+        free(*out);
+        *out = NULL;
+        return CPQD_ENOMEM;
+    }
+    return 0;
+}
+
+/* The new text must hold the same entries, entry `at` now revoked on
+ * `on` and nothing else changed. */
+static int ak_verify_revoke(const ak_file *f, const ak_doc *old, size_t at, const char *on,
+                            const char *buf, size_t len, cpqd_errs *errs)
+{
+    arena *tree = arena_new(16384), *a = arena_new(4096);
+    cpqd_errs *scratch = errs_new();
+    ak_doc d;
+    int rc = tree && a && scratch ? ak_decode(f->path, buf, len, tree, a, scratch, false, &d)
+                                  : CPQD_ENOMEM;
+    bool same = rc == 0 && d.n == old->n;
+    for (size_t i = 0; same && i < d.n; i++)
+        same = !strcmp(d.e[i].pub.id, old->e[i].pub.id) &&
+               !memcmp(d.e[i].digest, old->e[i].digest, AK_DIGEST) &&
+               d.e[i].pub.revoked == (i == at || old->e[i].pub.revoked);
+    if (same && (!d.e[at].pub.revoked_on || strcmp(d.e[at].pub.revoked_on, on)))
+        same = false;
+    if (rc != CPQD_ENOMEM && !same) {
+        const ak_entry *x = &old->e[at];
+        errs_add(errs, CPQD_EINVAL, f->path, x->id_line, x->id_col,
+                 "cannot add 'revoked:' to the entry of %s: write it in block style "
+                 "(one 'key: value' a line), or add 'revoked: YYYY-MM-DD' by hand",
+                 x->pub.id);
+        rc = CPQD_EINVAL;
+    }
+    errs_free(scratch);
+    arena_free(tree);
+    arena_free(a);
+    return rc;
+}
+
+/* Under the directory lock: finds the entry and writes the file with it
+ * revoked. */
+static int ak_revoke(ak_file *f, const char *id, bool *already, char on[DATE_FMT_LEN],
+                     cpqd_errs *errs)
+{
+    arena *tree = arena_new(16384), *a = arena_new(4096);
+    char *text = NULL;
+    size_t len = 0, at = 0;
+    ak_doc d = {0};
+    int rc = tree && a ? ak_read(f->path, &f->buf, &f->len, &f->exists, errs) : CPQD_ENOMEM;
+    if (rc == 0 && !f->exists) {
+        errs_add(errs, CPQD_EIO, f->path, 0, 0, "cannot read: %s", strerror(ENOENT));
+        rc = CPQD_EIO;
+    }
+    if (rc == 0)
+        rc = ak_decode(f->path, f->buf, f->len, tree, a, errs, false, &d);
+    while (rc == 0 && at < d.n && strcmp(d.e[at].pub.id, id) != 0)
+        at++;
+    if (rc == 0 && at == d.n) {
+        errs_add(errs, CPQD_ENOTFOUND, f->path, 0, 0, "no key with id '%.64s'", id);
+        rc = CPQD_ENOTFOUND;
+    }
+    if (rc == 0 && d.e[at].pub.revoked) {
+        *already = true;
+        snprintf(on, DATE_FMT_LEN, "%s", d.e[at].pub.revoked_on);
+    } else if (rc == 0) {
+        date_format(date_today(), on);
+        rc = ak_compose_revoke(f, &d.e[at], on, &text, &len);
+        if (rc == 0)
+            rc = ak_verify_revoke(f, &d, at, on, text, len, errs);
+        if (rc == 0)
+            rc = ak_file_replace(f, text, len, errs);
+    }
+    free(text);
+    arena_free(tree);
+    arena_free(a);
+    return rc;
+}
+
+int auth_key_revoke(const char *path, const char *id, bool *already, char on[11],
+                    cpqd_errs *errs)
+{
+    ak_file f = {.path = path, .dirfd = -1};
+    *already = false;
+    on[0] = '\0';
+    int rc = ak_file_lock(&f, errs);
+    if (rc == 0)
+        rc = ak_revoke(&f, id, already, on, errs);
+    ak_file_fini(&f);
+    return rc;
+}
+
 /* ---- `cpqd key new` ---- */
 
 typedef struct ak_cli {
@@ -1058,7 +1222,7 @@ static int ak_cli_confirm(const char *path, const char *key, cpqd_errs *e, char 
     return rc;
 }
 
-int auth_cli_key(int argc, char **argv)
+static int ak_cli_new(int argc, char **argv)
 {
     ak_cli c = {0};
     auth_role role = AUTH_ROLE_REP;
@@ -1092,4 +1256,233 @@ int auth_cli_key(int argc, char **argv)
     OPENSSL_cleanse(key, sizeof(key));
     errs_free(e);
     return rc ? 1 : 0;
+}
+
+/* ---- `cpqd key revoke`, `cpqd key list` ---- */
+
+/* Parses "--keys FILE" and at most max_pos positional arguments; 0, or
+ * the exit status after saying why. */
+static int ak_cli_keys_only(int argc, char **argv, size_t max_pos, const char **keys,
+                            cli_args *a)
+{
+    const cli_flag flags[] = {{"--keys", keys}, {NULL, NULL}};
+    int rc = cli_args_parse(argc, argv, flags, max_pos, a);
+    if (rc)
+        return rc == CPQD_ENOMEM ? 1 : ak_usage("%s", a->why);
+    if (!*keys || !**keys)
+        return ak_usage("--keys FILE is required");
+    return 0;
+}
+
+static int ak_cli_revoke(int argc, char **argv)
+{
+    const char *keys = NULL;
+    cli_args a;
+    int rc = ak_cli_keys_only(argc, argv, 1, &keys, &a);
+    const char *id = rc == 0 && a.npos == 1 ? a.pos[0] : NULL;
+    if (rc == 0 && !id)
+        rc = ak_usage("revoke: the id of the key to revoke is required (cpqd key list shows them)");
+    cpqd_errs *e = rc ? NULL : errs_new();
+    if (rc || !e) {
+        cli_args_fini(&a);
+        return rc ? rc : 1;
+    }
+    bool already = false;
+    char on[DATE_FMT_LEN];
+    rc = auth_key_revoke(keys, id, &already, on, e);
+    if (rc) {
+        cli_errs_print(e);
+        fprintf(stderr, "cpqd key revoke: nothing changed\n");
+    } else if (already) {
+        fprintf(stderr, "cpqd key revoke: %s was already revoked on %s; nothing changed\n", id,
+                on);
+    } else {
+        fprintf(stderr,
+                "cpqd key revoke: revoked %s in %s from %s; a running cpqd serve refuses it "
+                "from its next request\n",
+                id, keys, on);
+    }
+    errs_free(e);
+    cli_args_fini(&a);
+    return rc ? 1 : 0;
+}
+
+static int ak_cli_list(int argc, char **argv)
+{
+    const char *keys = NULL;
+    cli_args a;
+    int rc = ak_cli_keys_only(argc, argv, 0, &keys, &a);
+    cli_args_fini(&a);
+    cpqd_errs *e = rc ? NULL : errs_new();
+    if (rc || !e)
+        return rc ? rc : 1;
+    auth_keys *k = NULL;
+    if (auth_keys_load(keys, &k, e) != 0) {
+        cli_errs_print(e);
+        errs_free(e);
+        return 1;
+    }
+    int wid = 2, wpart = 7;
+    for (size_t i = 0; i < k->n; i++) {
+        const auth_key *x = &k->e[i].pub;
+        wid = (int)strlen(x->id) > wid ? (int)strlen(x->id) : wid;
+        wpart = x->partner && (int)strlen(x->partner) > wpart ? (int)strlen(x->partner) : wpart;
+    }
+    printf("%-*s  %-7s  %-*s  %-10s  %-10s  %s\n", wid, "ID", "ROLE", wpart, "PARTNER", "CREATED",
+           "REVOKED", "NAME");
+    for (size_t i = 0; i < k->n; i++) {
+        const auth_key *x = &k->e[i].pub;
+        printf("%-*s  %-7s  %-*s  %-10s  %-10s  %s\n", wid, x->id, ak_role_names[x->role], wpart,
+               x->partner ? x->partner : "-", x->created ? x->created : "-",
+               x->revoked_on ? x->revoked_on : "-", x->name ? x->name : "-");
+    }
+    fprintf(stderr, "cpqd key list: %zu keys in %s, %zu revoked\n", k->n, keys, k->nrevoked);
+    auth_keys_free(k);
+    errs_free(e);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
+int auth_cli_key(int argc, char **argv)
+{
+    if (argc >= 1 && strcmp(argv[0], "revoke") == 0)
+        return ak_cli_revoke(argc, argv);
+    if (argc >= 1 && strcmp(argv[0], "list") == 0)
+        return ak_cli_list(argc, argv);
+    return ak_cli_new(argc, argv);
+}
+
+/* ---- the key file in force ---- */
+
+/* What stat(2) says about a file: enough to see any replacement or
+ * write (an atomic rename makes a new inode; a write in place changes
+ * the times or the size). */
+typedef struct ak_sig {
+    bool ok; /* stat succeeded */
+    int err; /* else its errno */
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime, ctime;
+} ak_sig;
+
+struct auth_keyring {
+    char *path;
+    pthread_mutex_t mu; /* guards cur and seen */
+    auth_keys *cur;     /* in force; the ring holds one reference */
+    ak_sig seen;        /* the file as last read (or refused) */
+};
+
+static ak_sig ak_sig_of(const char *path)
+{
+    struct stat st;
+    ak_sig g = {.ok = stat(path, &st) == 0};
+    g.err = g.ok ? 0 : errno;
+    if (g.ok) {
+        g.dev = st.st_dev;
+        g.ino = st.st_ino;
+        g.size = st.st_size;
+        g.mtime = st.st_mtim;
+        g.ctime = st.st_ctim;
+    }
+    return g;
+}
+
+static bool ak_sig_same(const ak_sig *a, const ak_sig *b)
+{
+    return a->ok == b->ok && (!a->ok || (a->dev == b->dev && a->ino == b->ino &&
+                                         a->size == b->size && a->mtime.tv_sec == b->mtime.tv_sec &&
+                                         a->mtime.tv_nsec == b->mtime.tv_nsec &&
+                                         a->ctime.tv_sec == b->ctime.tv_sec &&
+                                         a->ctime.tv_nsec == b->ctime.tv_nsec));
+}
+
+/* Reads the file into force; the caller holds r->mu. The new keys come
+ * into force only if the whole file is valid. */
+static int ak_ring_load(auth_keyring *r, const char *why)
+{
+    cpqd_errs *e = errs_new();
+    auth_keys *k = NULL;
+    r->seen = ak_sig_of(r->path);
+    int rc = e ? auth_keys_load(r->path, &k, e) : CPQD_ENOMEM;
+    metrics_keys_reload(rc == 0);
+    if (rc == 0) {
+        size_t before = r->cur->n;
+        auth_keys_release(r->cur);
+        r->cur = k;
+        log_info("keys: %s: %zu keys in force (%zu revoked; %zu before)", why, k->n, k->nrevoked,
+                 before);
+    } else {
+        if (e)
+            errs_sort(e);
+        for (size_t i = 0; e && i < errs_count(e) && i < 100; i++) {
+            char *line = errs_format(e, i);
+            log_error("keys: %s", line ? line : "(out of memory)");
+            free(line);
+        }
+        log_error("keys: %s refused (%s); the %zu keys read before stay in force", r->path,
+                  err_code_name(rc), r->cur->n);
+    }
+    errs_free(e);
+    return rc;
+}
+
+int auth_keyring_open(const char *path, auth_keyring **out, cpqd_errs *errs)
+{
+    *out = NULL;
+    auth_keyring *r = calloc(1, sizeof(*r));
+    if (!r || !(r->path = strdup(path))) {
+        free(r);
+        return CPQD_ENOMEM;
+    }
+    r->seen = ak_sig_of(path);
+    int rc = auth_keys_load(path, &r->cur, errs);
+    if (rc) {
+        free(r->path);
+        free(r);
+        return rc;
+    }
+    pthread_mutex_init(&r->mu, NULL);
+    *out = r;
+    return 0;
+}
+
+void auth_keyring_close(auth_keyring *r)
+{
+    if (!r)
+        return;
+    auth_keys_release(r->cur);
+    pthread_mutex_destroy(&r->mu);
+    free(r->path);
+    free(r);
+}
+
+auth_keys *auth_keyring_acquire(auth_keyring *r)
+{
+    ak_sig now = ak_sig_of(r->path);
+    pthread_mutex_lock(&r->mu);
+    /* a file that disappeared keeps the keys read before (a restore or an
+     * editor's save in two steps must not lock everybody out) */
+    if (now.ok && !ak_sig_same(&now, &r->seen))
+        ak_ring_load(r, "the key file changed");
+    else if (!now.ok && r->seen.ok) {
+        r->seen = now;
+        log_warn("keys: %s cannot be read (%s); the %zu keys read before stay in force", r->path,
+                 strerror(now.err), r->cur->n);
+    }
+    auth_keys *k = auth_keys_retain(r->cur);
+    pthread_mutex_unlock(&r->mu);
+    return k;
+}
+
+int auth_keyring_reload(auth_keyring *r)
+{
+    pthread_mutex_lock(&r->mu);
+    int rc = ak_ring_load(r, "reloaded");
+    pthread_mutex_unlock(&r->mu);
+    return rc;
+}
+
+const char *auth_keyring_path(const auth_keyring *r)
+{
+    return r->path;
 }

@@ -17,6 +17,8 @@
 #include "cpqd/date.h"
 #include "cpqd/digest.h"
 #include "cpqd/file.h"
+#include "cpqd/log.h"
+#include "cpqd/metrics.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -329,7 +331,47 @@ static int collect(const char *path, path_list *files, cpqd_errs *errs)
     return rc;
 }
 
-static int build(cat_snapshot *s, const path_list *files, cpqd_errs *errs)
+/* Progress of a large load (files adding up to CAT_PROGRESS_BYTES or
+ * more), logged at info level as it goes: a 100,000-SKU catalog takes
+ * seconds to parse, and an operator watching a start or a reload should
+ * see that it is moving. Smaller loads log nothing here. */
+#define CAT_PROGRESS_BYTES ((off_t)1 << 20)
+
+typedef struct load_progress {
+    bool on;
+    uint64_t t0; /* metrics_now_ns at the start */
+} load_progress;
+
+static long long ms_since(const load_progress *p)
+{
+    return (long long)((metrics_now_ns() - p->t0) / 1000000u);
+}
+
+static void progress_start(load_progress *p, const path_list *files)
+{
+    off_t total = 0;
+    struct stat st;
+    for (size_t i = 0; i < files->n; i++)
+        if (stat(files->v[i], &st) == 0)
+            total += st.st_size;
+    p->on = total >= CAT_PROGRESS_BYTES;
+    if (p->on)
+        log_info("catalog load: %zu file%s, %.1f MiB", files->n, files->n == 1 ? "" : "s",
+                 (double)total / (1 << 20));
+}
+
+static void progress_file(const load_progress *p, const cat_build *b, const char *path, size_t i,
+                          size_t n)
+{
+    size_t products = 0;
+    for (size_t k = 0; k < b->ncatalogs; k++)
+        products += b->catalogs[k].nproducts;
+    if (p->on)
+        log_info("catalog load: file %zu of %zu read (%s): %zu products so far, %lld ms", i + 1, n,
+                 path, products, ms_since(p));
+}
+
+static int build(cat_snapshot *s, const path_list *files, load_progress *prog, cpqd_errs *errs)
 {
     struct stat st;
     size_t rel = stat(s->catalog_dir, &st) == 0 && S_ISDIR(st.st_mode) ? strlen(s->catalog_dir) : 0;
@@ -353,6 +395,7 @@ static int build(cat_snapshot *s, const path_list *files, cpqd_errs *errs)
         free(shown);
         if (r && !rc)
             rc = r;
+        progress_file(prog, &b, files->v[i], i, files->n);
     }
     s->files = calloc(files->n ? files->n : 1, sizeof(char *));
     for (size_t i = 0; s->files && i < files->n; i++)
@@ -368,10 +411,15 @@ static int build(cat_snapshot *s, const path_list *files, cpqd_errs *errs)
     if (rc != CPQD_ENOMEM) {
         int r = index_products(s, &b);
         rc = rc ? rc : r;
+        if (prog->on)
+            log_info("catalog load: %zu products indexed and linked, %lld ms", s->nproducts,
+                     ms_since(prog));
     }
     if (rc != CPQD_ENOMEM) {
         int r = compile_rules(s, &b, md);
         rc = rc ? rc : r;
+        if (prog->on)
+            log_info("catalog load: %zu rules compiled, %lld ms", s->nrules, ms_since(prog));
     }
     if (md && digest_sha256_end_hex(md, s->version) != 0)
         rc = CPQD_ENOMEM;
@@ -386,6 +434,7 @@ static cat_snapshot *load(const char *path, const char *rules_dir, const char *s
                           const char *shown_rules_dir, cpqd_errs *errs)
 {
     path_list files = {0};
+    load_progress prog = {.t0 = metrics_now_ns()};
     cat_snapshot *s = calloc(1, sizeof(*s));
     size_t before = errs_count(errs);
     int rc = CPQD_ENOMEM;
@@ -401,14 +450,22 @@ static cat_snapshot *load(const char *path, const char *rules_dir, const char *s
         (shown_rules_dir && !s->shown_rules_dir))
         goto out;
     rc = collect(path, &files, errs);
-    if (rc == 0)
-        rc = build(s, &files, errs);
+    if (rc == 0) {
+        progress_start(&prog, &files);
+        rc = build(s, &files, &prog, errs);
+    }
     s->loaded_at = (long long)date_now();
     s->serial = atomic_fetch_add(&next_serial, 1);
+    if (prog.on && rc == 0)
+        log_info("catalog load: building the price index and configurator models");
     for (int i = 0; rc == 0 && i < CAT_EXT_N; i++)
         if (ext_hooks[i].build)
             rc = ext_hooks[i].build(s, errs, &s->ext[i]);
+    if (prog.on)
+        log_info("catalog load: %s after %lld ms (price index and configurator models %s)",
+                 rc ? "refused" : "done", ms_since(&prog), rc ? "not published" : "built");
 out:
+    metrics_catalog_load(rc == 0, metrics_now_ns() - prog.t0);
     if (rc == CPQD_ENOMEM)
         errs_add(errs, CPQD_ENOMEM, NULL, 0, 0, "out of memory while loading catalogs");
     else if (rc && errs_count(errs) == before)
@@ -756,6 +813,21 @@ const cat_partner *cat_snapshot_partner(const cat_snapshot *s, const char *id)
             if (strcmp(s->catalogs[i].partners[k].id, id) == 0)
                 return &s->catalogs[i].partners[k];
     return NULL;
+}
+
+bool cat_snapshot_partner_can_accept(const cat_snapshot *s, const char *id, const char **catalog)
+{
+    if (catalog)
+        *catalog = NULL;
+    for (size_t i = 0; s && id && i < s->ncatalogs; i++)
+        for (size_t k = 0; k < s->catalogs[i].npartners; k++)
+            if (!s->catalogs[i].partners[k].can_accept &&
+                strcmp(s->catalogs[i].partners[k].id, id) == 0) {
+                if (catalog)
+                    *catalog = s->catalogs[i].id;
+                return false;
+            }
+    return true;
 }
 
 /* ---- attribute values ---- */

@@ -1791,8 +1791,8 @@ static void ld_approvals_order(ld *l)
 
 static int ld_partner(ld *l, const yn *it, cat_partner *p)
 {
-    static const char *const keys[] = {"id", "name", "segment", "discount_authority",
-                                       "payment_term", NULL};
+    static const char *const keys[] = {
+        "id", "name", "segment", "discount_authority", "payment_term", "can_accept", NULL};
     if (!ld_keys(l, it, "partner", keys) || ld_id(l, it, "id", true, &p->id))
         return -1;
     p->pos = ld_pos(l, it);
@@ -1800,6 +1800,7 @@ static int ld_partner(ld *l, const yn *it, cat_partner *p)
     ld_str(l, it, "name", true, &p->name);
     ld_id(l, it, "segment", false, &p->segment);
     ld_percent(l, it, "discount_authority", false, NULL, &p->discount_authority);
+    ld_bool(l, it, "can_accept", true, &p->can_accept);
     return 0;
 }
 

@@ -12,6 +12,9 @@
 #include "cpqd/contract.h"
 
 #include "contract_int.h"
+#include "cpqd/digest.h"
+#include "cpqd/fin.h"
+#include "cpqd/metrics.h"
 #include "cpqd/sched.h"
 
 #include <stdio.h>
@@ -331,7 +334,7 @@ static int items_json(svc_ctx *c, store_receivable *rows, size_t n, const char *
     return 0;
 }
 
-static json_t *contract_head_json(const store_contract *k)
+json_t *contract_head_json(const store_contract *k)
 {
     return json_pack("{s:s,s:s,s:s,s:i,s:s,s:o,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "id", k->id, "number",
                      k->number, "quote_id", k->quote_id, "quote_version", k->quote_version,
@@ -362,18 +365,25 @@ int contract_json_of(svc_ctx *c, const store_contract *k, store_receivable *rows
     return 0;
 }
 
-/* Writes event type about contract k (ordered per contract). */
-int contract_emit(svc_ctx *c, const char *type, const char *kind, const char *rid,
-                         const char *contract_id, json_t *payload)
+/* Writes event type about contract k (ordered per contract) with payload
+ * text (borrowed). */
+static int emit_text(svc_ctx *c, const char *type, const char *kind, const char *rid,
+                     const char *contract_id, const char *text)
 {
     char key[96];
-    char *text = contract_dump(payload);
-    if (!text)
-        return CPQD_ENOMEM;
     snprintf(key, sizeof(key), "contract:%s", contract_id);
     store_outbox_new ev = {
         .type = type, .resource_kind = kind, .resource_id = rid, .order_key = key, .payload = text};
-    int rc = store_outbox_add(c->st, &ev, NULL, NULL);
+    return store_outbox_add(c->st, &ev, NULL, NULL);
+}
+
+int contract_emit(svc_ctx *c, const char *type, const char *kind, const char *rid,
+                         const char *contract_id, json_t *payload)
+{
+    char *text = contract_dump(payload);
+    if (!text)
+        return CPQD_ENOMEM;
+    int rc = emit_text(c, type, kind, rid, contract_id, text);
     free(text);
     return rc;
 }
@@ -816,27 +826,45 @@ static int head_make(const svc_ctx *c, const accept_req *r, const store_quote *q
     return rc;
 }
 
-/* The schedule, the contract rows, the insert and the events, in the
- * open transaction; *out gets the reply. */
-static int accept_write(svc_ctx *c, const accept_req *r, const store_quote *q, svc_reply *out,
-                        char **cid, cpqd_errs *errs)
-{
+/* An acceptance computed outside the transaction from the quote as read:
+ * the schedule and the contract's rows (what takes the time). */
+typedef struct accept_prep {
+    int version; /* of the quote it was computed on */
     cbuild b;
-    sched_schedule s = {0};
-    store_contract k = {0};
-    store_receivable *rows = NULL;
+    sched_schedule s;
+    store_contract k; /* id and number assigned by the insert */
+    store_receivable *rows;
+    quote_usage_plan *usage; /* the promotions to count */
+} accept_prep;
+
+static void accept_prep_fini(accept_prep *p)
+{
+    quote_usage_plan_free(p->usage);
+    contract_rows_free(p->rows, p->s.items.n);
+    store_contract_fini(&p->k);
+    sched_schedule_fini(&p->s);
+    contract_cbuild_fini(&p->b);
+    memset(p, 0, sizeof(*p));
+}
+
+/* The schedule and the contract rows of accepting q with request r. */
+static int accept_prepare(svc_ctx *c, const accept_req *r, const store_quote *q, accept_prep *p,
+                          cpqd_errs *errs)
+{
     int minor = 2;
-    int rc = contract_cbuild_make(c, r, q, &b, errs);
+    memset(p, 0, sizeof(*p));
+    p->version = q->version;
+    int rc = contract_cbuild_make(c, r, q, &p->b, errs);
     if (rc == 0) {
         sched_contract sc = {.currency = q->currency,
-                             .rounding = b.has_rounding ? b.rounding : MONEY_HALF_EVEN,
+                             .rounding = p->b.has_rounding ? p->b.rounding : MONEY_HALF_EVEN,
                              .signed_on = r->signed_on,
-                             .lines = b.lines,
-                             .nlines = b.n};
-        rc = sched_contract_build(&sc, &s, errs);
+                             .lines = p->b.lines,
+                             .nlines = p->b.n};
+        rc = sched_contract_build(&sc, &p->s, errs);
     }
     /* no stored total can fail a later sum (docs/auth.md "Limits") */
-    if (rc == 0 && !cat_amount_ok(s.total)) {
+    if (rc == 0 && !cat_amount_ok(p->s.total)) {
         errs_add(errs, CPQD_ELIMIT, NULL, 0, 0,
                  "the contract's total would be beyond the maximum amount %lld",
                  (long long)CAT_AMOUNT_MAX);
@@ -845,40 +873,50 @@ static int accept_write(svc_ctx *c, const accept_req *r, const store_quote *q, s
     if (rc == 0)
         rc = money_currency_minor(q->currency, &minor);
     if (rc == 0)
-        rc = rows_make(&b, &s, minor, &rows);
+        rc = rows_make(&p->b, &p->s, minor, &p->rows);
     if (rc == 0)
-        rc = head_make(c, r, q, &s, &k);
-    if (rc == 0 &&
-        (rc = store_contract_insert(c->st, &k, year_of(r->signed_on), rows, s.items.n)) != 0)
+        rc = head_make(c, r, q, &p->s, &p->k);
+    if (rc == 0)
+        rc = quote_usage_plan_new(q, p->b.priced, &p->usage); /* parsed once */
+    return rc;
+}
+
+/* The insert and the events of prepared acceptance p of quote q (moved
+ * to accepted in this transaction), in the open transaction; *out gets
+ * the reply. */
+static int accept_write(svc_ctx *c, const accept_req *r, const store_quote *q, accept_prep *p,
+                        svc_reply *out, char **cid, cpqd_errs *errs)
+{
+    store_contract *k = &p->k;
+    store_receivable *rows = p->rows;
+    size_t n = p->s.items.n;
+    int rc = store_contract_insert(c->st, k, year_of(r->signed_on), rows, n);
+    if (rc != 0)
         errs_add(errs, rc, NULL, 0, 0, "cannot store the contract: %s", store_last_error(c->st));
     /* the promotions the customer got now count against their limits */
     if (rc == 0)
-        rc = quote_usage_redeem(c, q, errs);
-    json_t *body = NULL, *ev = NULL;
+        rc = quote_usage_redeem(c, q, p->usage, errs);
+    json_t *body = NULL;
     if (rc == 0)
-        rc = contract_json_of(c, &k, rows, s.items.n, c->today, &body);
-    if (rc == 0 && !(ev = json_deep_copy(body)))
+        rc = contract_json_of(c, k, rows, n, c->today, &body);
+    /* the reply and the contract.signed event are the same text */
+    if (rc == 0 && !(out->body = contract_dump(json_incref(body))))
         rc = CPQD_ENOMEM;
     if (rc == 0)
-        rc = contract_emit(c, "contract.signed", "contract", k.id, k.id, ev);
+        rc = emit_text(c, "contract.signed", "contract", k->id, k->id, out->body);
     if (rc == 0) {
         json_t *sch =
-            json_pack("{s:s,s:s,s:s,s:s,s:O,s:O}", "contract_id", k.id, "contract_number", k.number,
-                      "currency", k.currency, "total", k.total, "lines",
+            json_pack("{s:s,s:s,s:s,s:s,s:O,s:O}", "contract_id", k->id, "contract_number",
+                      k->number, "currency", k->currency, "total", k->total, "lines",
                       json_object_get(body, "lines"), "items", json_object_get(body, "items"));
-        rc = contract_emit(c, "receivables.scheduled", "contract", k.id, k.id, sch);
+        rc = contract_emit(c, "receivables.scheduled", "contract", k->id, k->id, sch);
     }
     if (rc == 0) {
         out->created = 1;
-        out->body = contract_dump(json_incref(body));
-        *cid = strdup(k.id);
-        rc = out->body && *cid ? 0 : CPQD_ENOMEM;
+        *cid = strdup(k->id);
+        rc = *cid ? 0 : CPQD_ENOMEM;
     }
     json_decref(body);
-    contract_rows_free(rows, s.items.n);
-    store_contract_fini(&k);
-    sched_schedule_fini(&s);
-    contract_cbuild_fini(&b);
     return rc;
 }
 
@@ -902,6 +940,21 @@ static int partner_overrides_refused(const accept_req *r, cpqd_errs *errs)
         }
     }
     return 0;
+}
+
+/* A partner whose catalog says `can_accept: false` does not accept: its
+ * sales rep does, for it. Asked after the quote was found in the
+ * caller's scope (another partner's quote stays a 404). */
+static int partner_may_accept(const svc_ctx *c, cpqd_errs *errs)
+{
+    const char *cat = NULL;
+    if (cat_snapshot_partner_can_accept(c->snap, c->caller->partner_id, &cat))
+        return 0;
+    errs_add(errs, CPQD_EFORBIDDEN, NULL, 0, 0,
+             "partner '%.64s' may not accept quotes (catalog %.64s: can_accept: false); its "
+             "sales rep accepts for it",
+             c->caller->partner_id, cat);
+    return CPQD_EFORBIDDEN;
 }
 
 /* The event dates the accept request gives (delivered_on, accepted_on,
@@ -933,13 +986,60 @@ static int accept_dates_bounded(const svc_ctx *c, const accept_req *r, cpqd_errs
     return 0;
 }
 
+typedef struct accept_job {
+    const char *route, *idem_key, *hash, *quote_id;
+    const accept_req *r;
+    accept_prep *prep; /* NULL: the quote could not be accepted as read */
+} accept_job;
+
+/* Inside the transaction: the quote's move (it must still be the version
+ * the acceptance was prepared on), the contract with its receivables and
+ * events, and the key's record. */
+static int accept_run(svc_ctx *c, void *arg, svc_reply *out, cpqd_errs *errs)
+{
+    const accept_job *j = arg;
+    store_quote q = {0};
+    char *cid = NULL;
+    /* promotion usage is read (and spent) on the transaction's connection */
+    quote_usage usage;
+    quote_usage_init(&usage, c->st);
+    c->usage = &usage.base;
+    int rc = svc_idem_replay(c, j->route, j->idem_key, j->hash, out, errs);
+    if (rc)
+        return rc == 1 ? 0 : rc;
+    /* credit risk, inside the write transaction: over the customer's
+     * limit, or flagged, needs a manager's approval first (fin_credit.c;
+     * a quote outside the caller's scope is accept's to answer) */
+    rc = fin_credit_accept_check(c, j->quote_id, errs);
+    if (rc == 0)
+        rc = quote_accept(c, j->quote_id, &q, errs);
+    /* after quote_accept found the quote in the caller's scope */
+    if (rc == 0 && contract_partner_caller(c))
+        rc = partner_may_accept(c, errs);
+    if (rc == 0 && (!j->prep || q.version != j->prep->version)) {
+        errs_add(errs, CPQD_ECONFLICT, NULL, 0, 0,
+                 "quote %.64s changed while its acceptance was prepared (now version %d): send "
+                 "it again",
+                 j->quote_id, q.version);
+        rc = CPQD_ECONFLICT;
+    }
+    if (rc == 0)
+        rc = accept_write(c, j->r, &q, j->prep, out, &cid, errs);
+    if (rc == 0)
+        rc = svc_idem_record(c, j->route, j->idem_key, j->hash, out, cid);
+    free(cid);
+    store_quote_fini(&q);
+    return rc;
+}
+
 int contract_accept(svc_ctx *c, const char *quote_id, const char *body, size_t len,
                     const char *idem_key, svc_reply *out, cpqd_errs *errs)
 {
     char route[128], hash[65];
     accept_req r;
-    store_quote q = {0};
-    char *cid = NULL;
+    store_quote seen = {0};
+    accept_prep prep = {0};
+    bool prepared = false;
     memset(out, 0, sizeof(*out));
     snprintf(route, sizeof(route), "POST /v1/quotes/%.64s/accept", quote_id);
     /* the body is checked before anything is opened: a bad request
@@ -949,31 +1049,25 @@ int contract_accept(svc_ctx *c, const char *quote_id, const char *body, size_t l
         rc = partner_overrides_refused(&r, errs);
     if (rc == 0)
         rc = svc_idem_peek(c, route, idem_key, body, len, hash, out, errs);
-    if (rc == 0)
-        rc = svc_idem_open(c, route, idem_key, hash, out, errs);
-    if (rc != 0) {
-        json_decref(r.root);
-        return rc == 1 ? 0 : rc;
-    }
     /* after the replay of an Idempotency-Key: a retry days later still
      * gets its stored reply */
-    rc = accept_dates_bounded(c, &r, errs);
     if (rc == 0)
-        rc = quote_accept(c, quote_id, &q, errs);
-    if (rc == 0)
-        rc = accept_write(c, &r, &q, out, &cid, errs);
-    if (rc == 0)
-        rc = svc_idem_record(c, route, idem_key, hash, out, cid);
-    if (rc == 0)
-        rc = store_commit(c->st);
-    if (rc) {
-        store_rollback(c->st);
-        svc_reply_fini(out);
+        rc = accept_dates_bounded(c, &r, errs);
+    /* the schedule is computed before the write transaction, on the
+     * quote as read; one that cannot be accepted gets its answer (and an
+     * expired one its marking) from quote_accept inside it */
+    if (rc == 0 && store_quote_get(c->st, quote_id, 0, &seen) == 0 &&
+        contract_in_scope(c, seen.partner_id) && quote_acceptable(c, &seen))
+        prepared = (rc = accept_prepare(c, &r, &seen, &prep, errs)) == 0;
+    if (rc == 0) {
+        accept_job j = {.route = route, .idem_key = idem_key, .hash = hash,
+                        .quote_id = quote_id, .r = &r, .prep = prepared ? &prep : NULL};
+        rc = svc_tx(c, accept_run, &j, out, errs);
     }
-    free(cid);
-    store_quote_fini(&q);
+    accept_prep_fini(&prep);
+    store_quote_fini(&seen);
     json_decref(r.root);
-    return rc;
+    return rc == 1 ? 0 : rc;
 }
 
 /* Contract id as the caller may see it, with its items. */
@@ -1007,6 +1101,10 @@ int contract_get(svc_ctx *c, const char *id, svc_reply *out, cpqd_errs *errs)
     rc = contract_json_of(c, &k, rows, n, c->today, &o);
     if (rc == 0)
         rc = (out->body = contract_dump(o)) ? 0 : CPQD_ENOMEM;
+    /* its tag: the state it shows today (items, dates, payments) */
+    char hex[DIGEST_SHA256_HEX_LEN];
+    if (rc == 0 && digest_sha256_hex(out->body, strlen(out->body), hex) == 0)
+        snprintf(out->etag, sizeof(out->etag), "\"%.16s\"", hex);
     contract_rows_free(rows, n);
     store_contract_fini(&k);
     return rc;
@@ -1153,8 +1251,10 @@ static int pay_replay(svc_ctx *c, const char *rid, const pay_req *p, store_payme
     return pay_reply(c, old, rid, p->paid_on, 0, out);
 }
 
-/* receivable.paid: the item, fully paid, with its contract's fields. */
-static int emit_paid(svc_ctx *c, const char *rid, date_days as_of)
+/* receivable.paid (the item, fully paid) or receivable.partially_paid
+ * (something paid, something outstanding): the item with its contract's
+ * fields. */
+static int emit_paid(svc_ctx *c, const char *type, const char *rid, date_days as_of)
 {
     store_receivable r;
     sched_standing sd;
@@ -1164,7 +1264,7 @@ static int emit_paid(svc_ctx *c, const char *rid, date_days as_of)
     if (rc == 0) {
         json_t *it = contract_item_json(&r, &sd);
         contract_item_context(it, &r);
-        rc = contract_emit(c, "receivable.paid", "receivable", r.id, r.contract_id, it);
+        rc = contract_emit(c, type, "receivable", r.id, r.contract_id, it);
     }
     store_receivable_fini(&r);
     return rc;
@@ -1224,9 +1324,10 @@ static int pay_write(svc_ctx *c, const char *rid, const pay_req *p, svc_reply *o
     }
     if (rc == 0)
         rc = pay_reply(c, &np, rid, p->paid_on, 1, out);
-    if (rc == 0 && money_parse(r.amount, strlen(r.amount), &amount) == 0 &&
-        money_cmp(new_paid, amount) == 0)
-        rc = emit_paid(c, rid, p->paid_on > c->today ? p->paid_on : c->today);
+    if (rc == 0 && (rc = money_parse(r.amount, strlen(r.amount), &amount)) == 0)
+        rc = emit_paid(c, money_cmp(new_paid, amount) == 0 ? "receivable.paid"
+                                                           : "receivable.partially_paid",
+                       rid, p->paid_on > c->today ? p->paid_on : c->today);
     free(np.id);
     free(np.created_at);
     store_receivable_fini(&r);
@@ -1315,12 +1416,48 @@ static int due_each(svc_ctx *c, due_state st, date_days as_of, int days,
     return rc;
 }
 
+/* One page of a due list being gathered (due_each's ctx). */
+typedef struct due_page {
+    const contract_due_query *q;
+    store_receivable *from; /* the cursor's item: list only rows after it */
+    json_t *items;
+    size_t n;
+    const char *next; /* the last item of a full page, once one more follows */
+    char next_id[STORE_RECV_ID_LEN];
+} due_page;
+
+/* The order of store_receivables_due_until: due date, contract number,
+ * line, id. */
+static int due_cmp(const store_receivable *a, const store_receivable *b)
+{
+    int d = strcmp(a->due_on ? a->due_on : "", b->due_on ? b->due_on : "");
+    if (!d)
+        d = strcmp(a->contract_number ? a->contract_number : "",
+                   b->contract_number ? b->contract_number : "");
+    if (!d)
+        d = (a->line_no > b->line_no) - (a->line_no < b->line_no);
+    return d ? d : strcmp(a->id, b->id);
+}
+
+#define DUE_PAGE_FULL 1 /* due_each stops: the page is full and one more follows */
+
 static int list_add(svc_ctx *c, const store_receivable *r, const sched_standing *sd, void *ctx)
 {
     (void)c;
+    due_page *pg = ctx;
+    if ((pg->from && due_cmp(r, pg->from) <= 0) ||
+        (pg->q->customer && (!r->customer_id || strcmp(r->customer_id, pg->q->customer))) ||
+        (pg->q->contract && strcmp(r->contract_id, pg->q->contract)))
+        return 0;
+    if (pg->n == pg->q->page.limit)
+        return DUE_PAGE_FULL;
     json_t *it = contract_item_json(r, sd);
     contract_item_context(it, r);
-    return json_array_append_new(ctx, it) == 0 ? 0 : CPQD_ENOMEM;
+    if (json_array_append_new(pg->items, it) != 0)
+        return CPQD_ENOMEM;
+    snprintf(pg->next_id, sizeof(pg->next_id), "%s", r->id);
+    pg->n++;
+    return 0;
 }
 
 static int state_of(const char *s, due_state *st, cpqd_errs *errs)
@@ -1334,32 +1471,58 @@ static int state_of(const char *s, due_state *st, cpqd_errs *errs)
     return 0;
 }
 
-int contract_due_list(svc_ctx *c, const char *status, const char *as_of_s, const char *within,
-                      svc_reply *out, cpqd_errs *errs)
+/* The cursor's item, which the caller may see, into pg->from; 400 else. */
+static int due_cursor(svc_ctx *c, due_page *pg, cpqd_errs *errs)
+{
+    if (!pg->q->page.after)
+        return 0;
+    store_receivable *r = calloc(1, sizeof(*r));
+    int rc = r ? store_receivable_get(c->st, pg->q->page.after, r) : CPQD_ENOMEM;
+    if (rc == 0 && !contract_in_scope(c, r->partner_id)) {
+        store_receivable_fini(r);
+        rc = CPQD_ENOTFOUND;
+    }
+    if (rc == 0) {
+        pg->from = r;
+        return 0;
+    }
+    free(r);
+    return rc == CPQD_ENOTFOUND
+               ? contract_bad(errs, "after: not the `next` of a page of this list")
+               : rc;
+}
+
+int contract_due_list(svc_ctx *c, const contract_due_query *q, svc_reply *out, cpqd_errs *errs)
 {
     due_state st;
     date_days as_of;
     int days;
+    due_page pg = {.q = q};
     memset(out, 0, sizeof(*out));
-    int rc = state_of(status, &st, errs);
+    int rc = state_of(q->status, &st, errs);
     if (rc == 0)
-        rc = as_of_of(c, as_of_s, &as_of, errs);
+        rc = as_of_of(c, q->as_of, &as_of, errs);
     if (rc == 0)
-        rc = within_of(within, &days, errs);
-    if (rc)
-        return rc;
-    json_t *items = json_array();
-    rc = items ? due_each(c, st, as_of, days, list_add, items) : CPQD_ENOMEM;
+        rc = within_of(q->within, &days, errs);
+    if (rc == 0)
+        rc = due_cursor(c, &pg, errs);
+    if (rc == 0)
+        rc = (pg.items = json_array()) ? due_each(c, st, as_of, days, list_add, &pg) : CPQD_ENOMEM;
+    if (rc == DUE_PAGE_FULL)
+        rc = 0, pg.next = pg.next_id;
+    if (pg.from)
+        store_receivable_fini(pg.from);
+    free(pg.from);
     char d[DATE_FMT_LEN];
     date_format(as_of, d);
     if (rc == 0) {
-        json_t *o = json_pack("{s:s,s:s,s:I,s:o}", "status", status, "as_of", d, "count",
-                              (json_int_t)json_array_size(items), "items", items);
+        json_t *o = json_pack("{s:s,s:s,s:o,s:o}", "status", q->status, "as_of", d, "items",
+                              pg.items, "next", pg.next ? json_string(pg.next) : json_null());
         if (o && st == DUE_SOON)
             json_object_set_new(o, "within", json_integer(days));
         return (out->body = contract_dump(o)) ? 0 : CPQD_ENOMEM;
     }
-    json_decref(items);
+    json_decref(pg.items);
     return rc;
 }
 
@@ -1545,7 +1708,7 @@ int contract_sweep(svc_ctx *c, const char *body, size_t len, svc_reply *out, cpq
     int rc = sweep_parse(body, len, &w.as_of, &days, errs);
     if (rc || (rc = store_begin(c->st)))
         return rc;
-    size_t closed = 0, renewed = 0, overdue = 0, soon = 0;
+    size_t closed = 0, renewed = 0, overdue = 0, soon = 0, invoiced = 0, posted = 0;
     if (!(w.failed = json_array()))
         rc = CPQD_ENOMEM;
     if (rc == 0)
@@ -1562,8 +1725,12 @@ int contract_sweep(svc_ctx *c, const char *body, size_t len, svc_reply *out, cpq
         rc = warn_due(c, &w, DUE_OVERDUE, days, &overdue);
     if (rc == 0)
         rc = warn_due(c, &w, DUE_SOON, days, &soon);
+    /* invoices the catalogs' policy issues, revenue recognised */
+    if (rc == 0)
+        rc = fin_sweep(c, &w, &invoiced, &posted);
     if (rc == 0)
         rc = store_commit(c->st);
+    metrics_sweep_run(rc == 0, rc ? 0 : json_array_size(w.failed));
     if (rc) {
         store_rollback(c->st);
         errs_add(errs, rc, NULL, 0, 0, "sweep: %s", store_last_error(c->st));
@@ -1573,31 +1740,33 @@ int contract_sweep(svc_ctx *c, const char *body, size_t len, svc_reply *out, cpq
     char d[DATE_FMT_LEN];
     date_format(w.as_of, d);
     out->body = contract_dump(
-        json_pack("{s:s,s:i,s:{s:I,s:I},s:I,s:I,s:I,s:O}", "as_of", d, "within", days, "emitted",
-                  "overdue", (json_int_t)overdue, "due_soon", (json_int_t)soon, "closed_periods",
-                  (json_int_t)closed, "renewed_terms", (json_int_t)renewed, "failed",
-                  (json_int_t)json_array_size(w.failed), "failures", w.failed));
+        json_pack("{s:s,s:i,s:{s:I,s:I},s:I,s:I,s:I,s:I,s:I,s:O}", "as_of", d, "within", days,
+                  "emitted", "overdue", (json_int_t)overdue, "due_soon", (json_int_t)soon,
+                  "closed_periods", (json_int_t)closed, "renewed_terms", (json_int_t)renewed,
+                  "invoices_issued", (json_int_t)invoiced, "revenue_vouchers", (json_int_t)posted,
+                  "failed", (json_int_t)json_array_size(w.failed), "failures", w.failed));
     sweep_run_fini(&w);
     return out->body ? 0 : CPQD_ENOMEM;
 }
 
 /* GET /v1/receivables/sweep/failures */
-int contract_sweep_failures(svc_ctx *c, const char *status, const char *limit, svc_reply *out,
+int contract_sweep_failures(svc_ctx *c, const char *status, const svc_page *pg, svc_reply *out,
                             cpqd_errs *errs)
 {
     store_sweep_failure *v = NULL;
-    size_t n = 0;
-    long lim = 100;
-    char *end = NULL;
+    size_t n = 0, first = 0, shown = 0;
     memset(out, 0, sizeof(*out));
-    if (limit &&
-        ((lim = strtol(limit, &end, 10)) < 1 || lim > STORE_PER_PAGE_MAX || *end || end == limit))
-        return contract_bad(errs, "limit: an integer from 1 to 500");
     if (status && strcmp(status, "failing") && strcmp(status, "resolved"))
         return contract_bad(errs, "status: failing or resolved");
-    int rc = store_sweep_failures_list(c->st, status, (size_t)lim, &v, &n);
+    int rc = store_sweep_failures_list(c->st, status, 0, &v, &n);
+    if (rc == 0 && pg->after) {
+        while (first < n && strcmp(v[first].item, pg->after))
+            first++;
+        if (first++ == n)
+            rc = contract_bad(errs, "after: not the `next` of a page of this list");
+    }
     json_t *items = json_array();
-    for (size_t i = 0; rc == 0 && i < n; i++) {
+    for (size_t i = first; rc == 0 && i < n && shown < pg->limit; i++, shown++) {
         const store_sweep_failure *f = &v[i];
         json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:o}", "item", f->item, "kind",
                               f->kind, "contract_id", f->contract_id, "ref", f->ref, "code",
@@ -1606,12 +1775,14 @@ int contract_sweep_failures(svc_ctx *c, const char *status, const char *limit, s
                               (json_int_t)f->failures, "resolved_at", jstr_or_null(f->resolved_at));
         rc = o && json_array_append_new(items, o) == 0 ? 0 : CPQD_ENOMEM;
     }
+    bool more = rc == 0 && first + shown < n;
+    if (rc == 0 && items)
+        out->body = contract_dump(json_pack("{s:O,s:o}", "items", items, "next",
+                                            more ? json_string(v[first + shown - 1].item)
+                                                 : json_null()));
     for (size_t i = 0; i < n; i++)
         store_sweep_failure_fini(&v[i]);
     free(v);
-    if (rc == 0 && items)
-        out->body = contract_dump(
-            json_pack("{s:I,s:O}", "count", (json_int_t)json_array_size(items), "items", items));
     json_decref(items);
     return rc ? rc : out->body ? 0 : CPQD_ENOMEM;
 }

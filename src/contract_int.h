@@ -71,6 +71,8 @@ void contract_rows_free(store_receivable *rows, size_t n);
 int contract_row_from_item(const cbuild *b, const sched_item *it, int minor, store_receivable *r);
 
 /* ---- contracts ---- */
+/* The head of contract k (no lines, items or status). */
+json_t *contract_head_json(const store_contract *k);
 int contract_json_of(svc_ctx *c, const store_contract *k, store_receivable *rows, size_t n,
                      date_days as_of, json_t **out);
 /* Writes event type (ordered per contract); consumes payload. */

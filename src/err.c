@@ -33,6 +33,7 @@ const char *err_code_name(int code)
     case CPQD_EREFUSED: return "refused";
     case CPQD_ETOOBIG: return "too_big";
     case CPQD_ERATE: return "rate_limited";
+    case CPQD_ESTALE: return "precondition_failed";
     default: return "internal";
     }
 }

@@ -25,12 +25,14 @@
 
 #include "cpqd/contract.h"
 #include "cpqd/date.h"
+#include "cpqd/file.h"
 #include "cpqd/log.h"
 #include "cpqd/outbox.h"
 #include "cpqd/price.h"
 #include "cpqd/quote.h"
 #include "cpqd/solver.h"
 #include "cpqd/store.h"
+#include "cpqd/svc.h"
 
 #include <errno.h>
 #include <event2/listener.h>
@@ -61,6 +63,7 @@ struct http_server {
     struct event *sweep_ev;      /* main thread: periodic receivables sweep; NULL if off */
     struct store *sweep_store;   /* its own connection, opened on first use */
     struct price_worker *sweep_price; /* made on first use */
+    struct svc_writer *writer;   /* group commit of the quote family's writes */
 };
 
 static _Thread_local http_worker *http_self;
@@ -80,6 +83,8 @@ void http_config_init(http_config *cfg)
         .timeout_s = HTTP_DEFAULT_TIMEOUT,
         .webhook_max_attempts = OUTBOX_DEFAULT_MAX_ATTEMPTS,
         .sweep_every_s = HTTP_DEFAULT_SWEEP_EVERY,
+        .event_retention_days = HTTP_DEFAULT_EVENT_RETENTION,
+        .outbox_stuck_s = HTTP_DEFAULT_OUTBOX_STUCK,
     };
 }
 
@@ -264,6 +269,7 @@ static int worker_init(http_server *srv, http_worker *w, unsigned id)
     w->srv = srv;
     w->cfg = &srv->cfg;
     w->id = id;
+    w->writer = srv->writer;
     w->base = event_base_new();
     if (!w->base)
         return CPQD_ENOMEM;
@@ -422,6 +428,26 @@ static void listen_name(evutil_socket_t fd, char *buf, size_t cap)
 
 /* ---- periodic sweep (main thread) ---- */
 
+/* Deletes the events delivered more than event_retention_days ago
+ * (docs/events.md "Retention"). */
+static int sweep_prune(http_server *srv, cpqd_errs *errs)
+{
+    struct timespec now;
+    int64_t n = 0;
+    if (!srv->cfg.event_retention_days)
+        return 0;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t before = ((int64_t)now.tv_sec - (int64_t)srv->cfg.event_retention_days * 86400) * 1000;
+    int rc = store_outbox_prune(srv->sweep_store, before, &n);
+    if (rc)
+        errs_add(errs, rc, NULL, 0, 0, "pruning delivered events: %s",
+                 store_last_error(srv->sweep_store));
+    else if (n)
+        log_info("sweep: %lld delivered events older than %u days pruned", (long long)n,
+                 srv->cfg.event_retention_days);
+    return rc;
+}
+
 /* One sweep as POST /v1/receivables/sweep with an empty body would run
  * it (as_of today UTC, the default window), as an internal admin. */
 static int sweep_run(http_server *srv, cpqd_errs *errs, char **summary)
@@ -448,7 +474,7 @@ static int sweep_run(http_server *srv, cpqd_errs *errs, char **summary)
     int rc = contract_sweep(&qc, "", 0, &r, errs);
     cat_snapshot_release(snap);
     *summary = r.body;
-    return rc;
+    return rc ? rc : sweep_prune(srv, errs);
 }
 
 static void on_sweep(evutil_socket_t fd, short what, void *arg)
@@ -500,6 +526,34 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
     event_base_loopexit(srv->base, NULL);
 }
 
+/* SIGHUP: the webhook secrets are read again from their files, so that a
+ * rotation needs no restart (docs/events.md): an empty or missing
+ * previous-secret file ends a rotation (one signature again); a current
+ * secret that cannot be read keeps the secrets in force. */
+static void hup_secrets(http_server *srv)
+{
+    const http_config *cfg = &srv->cfg;
+    char *cur = NULL, *prev = NULL, why[FILE_WHY_MAX];
+    size_t n = 0, pn = 0;
+    if (!srv->outbox || !cfg->webhook_secret_file)
+        return;
+    const char *bad = NULL;
+    int rc = 0;
+    if (outbox_secret_read(cfg->webhook_secret_file, &cur, &n, why) != 0)
+        bad = cfg->webhook_secret_file;
+    else if (cfg->webhook_secret_previous_file &&
+             (rc = outbox_secret_read(cfg->webhook_secret_previous_file, &prev, &pn, why)) != 0 &&
+             rc != CPQD_ENOTFOUND && rc != CPQD_EINVAL)
+        bad = cfg->webhook_secret_previous_file;
+    /* a previous-secret file emptied or removed ends the rotation */
+    if (bad)
+        log_error("webhook secret %s: %s; the secrets in force stay", bad, why);
+    else
+        outbox_worker_set_secrets(srv->outbox, cur, n, prev, pn);
+    outbox_secret_free(cur, n);
+    outbox_secret_free(prev, pn);
+}
+
 static void on_hup(evutil_socket_t sig, short what, void *arg)
 {
     http_server *srv = arg;
@@ -514,6 +568,9 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
     }
     http_reload(srv, errs, &res); /* logs its outcome */
     errs_free(errs);
+    if (srv->cfg.keyring)
+        auth_keyring_reload(srv->cfg.keyring); /* logs its outcome */
+    hup_secrets(srv);
 }
 
 static int signals_init(http_server *srv)
@@ -546,6 +603,7 @@ static void server_free(http_server *srv)
     if (!srv)
         return;
     workers_stop(srv);
+    svc_writer_stop(srv->writer);    /* after the drain: every write was answered */
     outbox_worker_stop(srv->outbox); /* after the drain: it may have committed events */
     for (unsigned i = 0; srv->workers && i < srv->cfg.threads; i++)
         worker_fini(&srv->workers[i]);
@@ -578,11 +636,13 @@ static http_server *server_new(const http_config *cfg, int *err)
     pthread_mutex_init(&srv->reload_lock, NULL);
     srv->workers = calloc(cfg->threads, sizeof(*srv->workers));
     srv->base = event_base_new();
-    *err = srv->workers && srv->base ? listen_open(cfg->listen, cfg->keys == NULL, &srv->fd) : CPQD_ENOMEM;
+    *err = srv->workers && srv->base ? listen_open(cfg->listen, cfg->keyring == NULL, &srv->fd) : CPQD_ENOMEM;
     if (*err == 0)
         *err = signals_init(srv);
     if (*err == 0)
         *err = sweep_init(srv);
+    if (*err == 0 && cfg->db_path)
+        *err = svc_writer_start(cfg->db_path, &srv->writer);
     for (unsigned i = 0; *err == 0 && i < cfg->threads; i++)
         *err = worker_init(srv, &srv->workers[i], i);
     if (*err == 0 && cfg->webhook_url) {
@@ -590,7 +650,11 @@ static http_server *server_new(const http_config *cfg, int *err)
                             .url = cfg->webhook_url,
                             .secret = cfg->webhook_secret,
                             .secret_len = cfg->webhook_secret_len,
-                            .max_attempts = cfg->webhook_max_attempts};
+                            .prev = cfg->webhook_secret_previous,
+                            .prev_len = cfg->webhook_secret_previous_len,
+                            .ca_file = cfg->webhook_ca,
+                            .max_attempts = cfg->webhook_max_attempts,
+                            .lease_s = cfg->webhook_lease_s};
         *err = outbox_worker_start(&oc, &srv->outbox);
     }
     if (*err) {

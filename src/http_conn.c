@@ -58,6 +58,7 @@
  */
 #include "http_int.h"
 
+#include "cpqd/limit.h"
 #include "cpqd/log.h"
 
 #include <errno.h>
@@ -88,6 +89,7 @@ struct http_conn {
     conn_phase phase;
     bool replying; /* counted in w->inflight until its reply is written */
     bool linger;   /* read and drop the client's bytes after closing */
+    char *slot;    /* the key id whose concurrency slot the request in answer holds */
 };
 
 struct http_linger {
@@ -219,11 +221,22 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
     bufferevent_trigger_event(c->bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT, 0);
 }
 
+/* Gives back the concurrency slot the answered request held. */
+static void slot_release(http_conn *c)
+{
+    if (!c->slot)
+        return;
+    limit_conc_release(c->slot);
+    free(c->slot);
+    c->slot = NULL;
+}
+
 /* evhttp's close callback: the connection is being freed. */
 static void on_close(struct evhttp_connection *evcon, void *arg)
 {
     http_conn *c = arg;
     (void)evcon;
+    slot_release(c);
     if (c->replying)
         c->w->inflight--;
     /* While the socket is open: evhttp deletes these events only after
@@ -280,6 +293,7 @@ static void on_reply_done(struct evhttp_request *req, void *arg)
 {
     http_conn *c = arg;
     (void)req;
+    slot_release(c);
     c->replying = false;
     c->w->inflight--;
     c->phase = CONN_IDLE;
@@ -379,6 +393,14 @@ void http_conn_request_done(struct evhttp_request *req)
     c->replying = true;
     c->w->inflight++;
     evhttp_request_set_on_complete_cb(req, on_reply_done, c);
+}
+
+bool http_conn_hold_slot(struct evhttp_request *req, const char *key_id)
+{
+    http_conn *c = conn_of_req(req);
+    if (!c || !c->replying || c->slot || !(c->slot = strdup(key_id)))
+        return false;
+    return true;
 }
 
 void http_conn_linger(struct evhttp_request *req)

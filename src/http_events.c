@@ -22,10 +22,20 @@
 
 #define EVENTS_LIMIT_DEFAULT 100
 
+#define EVENTS_TYPES_MAX 16    /* event types one `type` filter names */
+#define EVENTS_SCAN_PAGES 20   /* pages of limit events a filtered read scans at most */
+
+typedef struct events_type {
+    const char *name;
+    size_t len;
+} events_type;
+
 typedef struct events_query {
     int64_t after;
     size_t limit;
     const char *status;
+    events_type types[EVENTS_TYPES_MAX]; /* none: every type */
+    size_t ntypes;
 } events_query;
 
 /* Digits only, within [lo, hi]. */
@@ -45,27 +55,44 @@ static bool parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out)
     return true;
 }
 
-static int query_read(const http_query *q, events_query *eq, cpqd_errs *errs)
+/* A `type` filter: names separated by commas, each [a-z0-9_.]+. */
+static int types_read(const char *v, events_query *eq, cpqd_errs *errs)
 {
-    for (size_t i = 0; i < q->n; i++) {
-        const http_param *p = &q->p[i];
-        int64_t v = 0;
-        if (!strcmp(p->key, "after") && !parse_i64(p->val, 0, INT64_MAX / 2, &v)) {
-            errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "after: a cursor from a previous \"next\"");
+    const char *p = v;
+    while (*p) {
+        size_t len = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789_.");
+        if (!len || (p[len] && p[len] != ',') || eq->ntypes == EVENTS_TYPES_MAX) {
+            errs_add(errs, CPQD_EINVAL, NULL, 0, 0,
+                     "type: at most %d event types separated by commas (got '%.64s')",
+                     EVENTS_TYPES_MAX, v);
             return CPQD_EINVAL;
         }
-        if (!strcmp(p->key, "after"))
-            eq->after = v;
-        if (!strcmp(p->key, "limit")) {
-            if (!parse_i64(p->val, 1, STORE_PER_PAGE_MAX, &v)) {
-                errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "limit: an integer from 1 to %d",
-                         STORE_PER_PAGE_MAX);
-                return CPQD_EINVAL;
-            }
-            eq->limit = (size_t)v;
-        }
+        eq->types[eq->ntypes++] = (events_type){p, len};
+        p += len + (p[len] == ',');
     }
     return 0;
+}
+
+static int query_read(const http_query *q, events_query *eq, cpqd_errs *errs)
+{
+    svc_page pg = http_page_of(q, EVENTS_LIMIT_DEFAULT); /* limit: checked by http_page_read */
+    eq->limit = pg.limit;
+    if (pg.after && !parse_i64(pg.after, 0, INT64_MAX / 2, &eq->after)) {
+        errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "after: a cursor from a previous \"next\"");
+        return CPQD_EINVAL;
+    }
+    for (size_t i = 0; i < q->n; i++)
+        if (!strcmp(q->p[i].key, "type"))
+            return types_read(q->p[i].val, eq, errs);
+    return 0;
+}
+
+static bool type_wanted(const events_query *eq, const char *type)
+{
+    for (size_t i = 0; i < eq->ntypes; i++)
+        if (strlen(type) == eq->types[i].len && !memcmp(type, eq->types[i].name, eq->types[i].len))
+            return true;
+    return !eq->ntypes;
 }
 
 static json_t *str_or_null(const char *s)
@@ -101,27 +128,59 @@ static char *dump(json_t *o)
     return s;
 }
 
-/* {"items":[...],"next":"CURSOR"} of one page; frees the items. */
-static char *page_json(store_outbox_event *items, size_t n, int64_t after, bool state)
+/* Appends the events of items[0..n) eq wants to arr (until it holds
+ * eq->limit) and frees them all; *next gets the seq of the last one
+ * looked at. */
+static int page_add(json_t *arr, const events_query *eq, store_outbox_event *items, size_t n,
+                    bool state, int64_t *next)
 {
-    json_t *arr = json_array();
-    int64_t next = after;
+    int rc = arr ? 0 : CPQD_ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        if (arr && json_array_append_new(arr, event_json(&items[i], state)) != 0) {
-            json_decref(arr);
-            arr = NULL;
+        if (rc == 0 && json_array_size(arr) < eq->limit) {
+            if (type_wanted(eq, items[i].type) &&
+                json_array_append_new(arr, event_json(&items[i], state)) != 0)
+                rc = CPQD_ENOMEM;
+            *next = items[i].seq;
         }
-        next = items[i].seq;
         store_outbox_event_fini(&items[i]);
     }
     free(items);
+    return rc;
+}
+
+/* {"items":[...],"next":"CURSOR"}: the events after eq->after that eq
+ * wants, at most eq->limit; a type filter reads on through later pages
+ * (EVENTS_SCAN_PAGES at most) and `next` is the last event looked at, so
+ * polling from it never skips one. */
+static int page_read(store *st, const events_query *eq, bool state, char **out)
+{
+    json_t *arr = json_array();
+    int64_t next = eq->after;
+    int rc = 0;
+    for (int scan = 0; rc == 0 && scan < EVENTS_SCAN_PAGES && json_array_size(arr) < eq->limit;
+         scan++) {
+        store_outbox_event *items = NULL;
+        size_t n = 0;
+        if ((rc = store_outbox_list(st, next, eq->status, eq->limit, &items, &n)) != 0)
+            break;
+        rc = page_add(arr, eq, items, n, state, &next);
+        if (n < eq->limit || !eq->ntypes)
+            break;
+    }
     char cursor[24];
     snprintf(cursor, sizeof(cursor), "%" PRId64, next);
-    return arr ? dump(json_pack("{s:o,s:s}", "items", arr, "next", cursor)) : NULL;
+    if (rc == 0)
+        rc = (*out = dump(json_pack("{s:o,s:s}", "items", arr, "next", cursor))) ? 0 : CPQD_ENOMEM;
+    else
+        json_decref(arr);
+    return rc;
 }
 
 static void list(http_ctx *c, const http_query *q, events_query eq, bool state)
 {
+    svc_page pg;
+    if (!http_page_read(c, q, EVENTS_LIMIT_DEFAULT, &pg))
+        return;
     cpqd_errs *errs = errs_new();
     int rc = errs ? query_read(q, &eq, errs) : CPQD_ENOMEM;
     if (rc) {
@@ -130,13 +189,12 @@ static void list(http_ctx *c, const http_query *q, events_query eq, bool state)
         return;
     }
     store *st = http_ctx_store(c);
-    store_outbox_event *items = NULL;
-    size_t n = 0;
-    if (st && (rc = store_outbox_list(st, eq.after, eq.status, eq.limit, &items, &n)) != 0) {
+    char *body = NULL;
+    if (st && (rc = page_read(st, &eq, state, &body)) != 0) {
         errs_add(errs, rc, NULL, 0, 0, "%s", store_last_error(st));
         http_reply_errs(c, rc, errs, "listing events");
     } else if (st) {
-        http_reply_text(c, 200, page_json(items, n, eq.after, state));
+        http_reply_text(c, 200, body);
     }
     errs_free(errs);
 }

@@ -15,6 +15,7 @@
 #include "cpqd/cat.h"
 #include "cpqd/err.h"
 #include "cpqd/http.h"
+#include "cpqd/svc.h"
 
 #include <event2/event.h>
 #include <event2/http.h>
@@ -22,6 +23,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 /* ---- server and workers (http.c) ---- */
@@ -49,6 +51,7 @@ typedef struct http_worker {
     struct price_worker *price;     /* this thread's pricing engine, made on first use */
     struct store *store;            /* this thread's database connection, opened on first use */
     struct solver_ctx *solver;      /* this thread's configurator state, made on first use */
+    struct svc_writer *writer;      /* the server's group commit (NULL without a store) */
     /* connections (http_conn.c) */
     struct http_conn **conns;      /* by socket descriptor, from a connection's first byte */
     size_t nconns;                 /* entries in conns */
@@ -114,6 +117,12 @@ void http_conn_accept_failed(struct evconnlistener *l, void *arg);
  * w->inflight until it is written or the connection closes. Called for
  * every request that gets a reply. */
 void http_conn_request_done(struct evhttp_request *req);
+/* req's connection keeps key_id's concurrency slot (limit_conc_take,
+ * docs/auth.md "Limits") until req's reply is written out or the
+ * connection closes, then gives it back: a slow reader holds its slot.
+ * False when the connection has no record (no memory): the caller then
+ * gives the slot back itself once it has replied. */
+bool http_conn_hold_slot(struct evhttp_request *req, const char *key_id);
 /* req's connection closes after its (error) reply while the client may
  * still be sending: the socket is then read and its bytes dropped for up
  * to --timeout before it closes, so the client reads the reply instead of
@@ -154,6 +163,12 @@ typedef struct http_query {
  * before doing anything else. */
 bool http_query_enum(http_ctx *c, const http_query *q, const char *key, const char *const *values,
                      const char **out);
+/* Reads the `limit` (1..SVC_PAGE_MAX, default def) and `after` (at most
+ * SVC_CURSOR_MAX bytes) of a list into *pg: true, or replies 400
+ * invalid_parameter naming the parameter and returns false. */
+bool http_page_read(http_ctx *c, const http_query *q, size_t def, svc_page *pg);
+/* The page of q that http_page_read accepted before. */
+svc_page http_page_of(const http_query *q, size_t def);
 /* Parses the query string raw (NULL: no query) strictly: every parameter
  * is key=value with a non-empty value (percent-decoded, '+' a space),
  * named in allowed (NULL-ended), at most once, at most HTTP_MAX_PARAMS.
@@ -185,6 +200,19 @@ typedef int (*http_quote_fn)(http_ctx *c, struct svc_ctx *qc, const char *body, 
 void http_quote_run(http_ctx *c, const http_query *q, http_quote_fn fn, const char *what);
 /* The value of request header name, or NULL. */
 const char *http_ctx_header(http_ctx *c, const char *name);
+/* Adds a header to c's reply (before it is sent). */
+void http_ctx_add_header(http_ctx *c, const char *name, const char *value);
+/* The request's method (HEAD reads as GET), body (*len bytes, "" if
+ * none), snapshot (NULL if none is loaded) and caller. */
+enum evhttp_cmd_type http_ctx_method(http_ctx *c);
+const char *http_ctx_body(http_ctx *c, size_t *len);
+const cat_snapshot *http_ctx_snap(const http_ctx *c);
+const struct http_caller *http_ctx_caller(const http_ctx *c);
+/* Sends len bytes of data (not taken) as content_type with status. */
+void http_reply_bytes(http_ctx *c, int status, const char *content_type, const void *data,
+                      size_t len);
+/* Replies 401 unauthorized with msg. */
+void http_reply_unauthorized(http_ctx *c, const char *msg);
 
 /* ---- contracts and receivables (http_contracts.c, docs/receivables.md) ---- */
 
@@ -212,12 +240,113 @@ HTTP_OP(http_op_contract_renew);       /* POST .../lines/{}/renew */
 HTTP_OP(http_op_contract_seats);       /* POST .../lines/{}/seats */
 void http_receivables_due(http_ctx *c,
                           const http_query *q); /* GET /v1/receivables (status checked) */
+HTTP_OP(http_op_receivable_get);                /* GET /v1/receivables/{} */
+extern const char *const http_contracts_params[]; /* GET /v1/contracts */
+void http_contracts_list(http_ctx *c, const http_query *q);
+extern const char *const http_page_params[]; /* limit, after: a list with no filters */
+void http_contract_payments(http_ctx *c, const http_query *q); /* GET .../payments */
+
+/* ---- the finance loop (http_finance.c, docs/finance.md) ---- */
+
+extern const char *const http_fin_page_params[];     /* after, limit */
+extern const char *const http_fin_doc_params[];      /* lang */
+extern const char *const http_fin_import_params[];   /* format, issuer */
+extern const char *const http_fin_credits_params[];  /* status, customer, after, limit */
+extern const char *const http_fin_vouchers_params[]; /* after, limit, format */
+extern const char *const http_fin_revenue_params[];  /* as_of */
+HTTP_OP(http_op_fin_issue);          /* POST /v1/contracts/{}/invoices */
+HTTP_OP(http_op_fin_invoices);       /* GET /v1/contracts/{}/invoices */
+HTTP_OP(http_op_fin_invoice);        /* GET /v1/invoices/{} */
+HTTP_OP(http_op_fin_cancel);         /* POST /v1/invoices/{}/cancel */
+HTTP_OP(http_op_fin_statement);      /* GET /v1/bank/statements/{} */
+HTTP_OP(http_op_fin_credit);         /* GET /v1/bank/credits/{} */
+HTTP_OP(http_op_fin_match);          /* POST /v1/bank/credits/{}/match */
+HTTP_OP(http_op_fin_match_get);      /* GET /v1/matches/{} */
+HTTP_OP(http_op_fin_reverse);        /* POST /v1/matches/{}/reverse */
+HTTP_OP(http_op_fin_write_off);      /* POST /v1/receivables/{}/write-off */
+HTTP_OP(http_op_fin_write_off_get);  /* GET /v1/write-offs/{} */
+HTTP_OP(http_op_fin_revenue);        /* GET /v1/contracts/{}/revenue */
+HTTP_OP(http_op_fin_customer_put);   /* PUT /v1/customers/{} */
+HTTP_OP(http_op_fin_credit_put);     /* PUT /v1/customers/{}/credit */
+HTTP_OP(http_op_fin_customer_get);   /* GET /v1/customers/{} */
+HTTP_OP(http_op_fin_approve_credit); /* POST /v1/quotes/{}/approve-credit */
+/* Routes with an enum-valued parameter (checked first). */
+void http_fin_document(http_ctx *c, const http_query *q); /* GET /v1/invoices/{}/document */
+void http_fin_import(http_ctx *c, const http_query *q);   /* POST /v1/bank/statements */
+void http_fin_credits(http_ctx *c, const http_query *q);  /* GET /v1/bank/credits */
+void http_fin_vouchers(http_ctx *c, const http_query *q); /* GET /v1/vouchers */
+/* Adds response header name: value to c's reply. */
+void http_ctx_out_header(http_ctx *c, const char *name, const char *value);
+
+/* ---- the portal and its sessions (http_portal.c, docs/portal.md) ---- */
+
+void http_portal_asset(http_ctx *c, const http_query *q);  /* GET /portal/, /portal/{file} */
+void http_session_new(http_ctx *c, const http_query *q);   /* POST /v1/session */
+void http_session_get(http_ctx *c, const http_query *q);   /* GET /v1/session */
+void http_session_end(http_ctx *c, const http_query *q);   /* DELETE /v1/session */
+HTTP_OP(http_op_quote_contract); /* GET /v1/quotes/{}/contract */
+/* For authenticate(): the key of the request's session cookie. Returns
+ * 0 (no session cookie), 1 (*k: the session's key, NULL in development
+ * mode), -1 (the cookie names no live session) or -2 (a state change
+ * without the session's X-CSRF-Token, or from another origin). */
+int http_portal_cookie(http_ctx *c, const struct auth_key **k);
+/* The key file in force for this request (taken once per request and
+ * held to its end), or NULL without --keys. */
+const struct auth_keys *http_ctx_keys(http_ctx *c);
+
+/* ---- stock (http_stock.c, docs/portal.md "Availability") ---- */
+
+extern const char *const http_stock_params[];              /* GET /v1/stock */
+void http_stock_put(http_ctx *c, const http_query *q);     /* PUT /v1/stock */
+void http_stock_get(http_ctx *c, const http_query *q);     /* GET /v1/stock?sku= */
+HTTP_OP(http_op_quote_availability); /* GET /v1/quotes/{}/availability */
 
 /* ---- events (http_events.c, docs/events.md) ---- */
 
 void http_events_feed(http_ctx *c, const http_query *q);   /* GET /v1/events */
 void http_events_admin(http_ctx *c, const http_query *q);  /* GET /v1/admin/events */
 void http_events_replay(http_ctx *c, const http_query *q); /* POST /v1/admin/events/{}/replay */
+
+/* ---- operations (http_ops.c, docs/operations.md) ---- */
+
+#define HTTP_REQUEST_ID_MAX 129 /* bytes of a request id, NUL included */
+
+/* The request id of req into out: its X-Request-Id when that is 1 to
+ * 128 characters of letters, digits and - _ . : / + = (a caller's or a
+ * proxy's trace id), else 32 new random hex digits. */
+void http_request_id(struct evhttp_request *req, char out[HTTP_REQUEST_ID_MAX]);
+
+/* What the access log and the request metrics record of one request. */
+typedef struct http_access {
+    unsigned worker;
+    const char *method;       /* as sent */
+    const char *uri;          /* as sent (path and query); NULL when info is off */
+    const char *route;        /* the pattern of the route that served it, NULL if none */
+    unsigned route_no;        /* 1 + its row in the route table, 0 if none */
+    const char *route_method; /* the route's method */
+    int status;
+    size_t bytes;       /* of the reply body */
+    uint64_t ns;        /* time taken to answer */
+    const char *request_id;
+    const char *key_id; /* the key's public id ("dev" without --keys), NULL if none */
+    const char *role, *partner; /* the key's, NULL if none */
+} http_access;
+
+/* Logs one line for the request (text or JSON, docs/operations.md) and
+ * counts it in the metrics. Never logs a key, a cookie or a header. */
+void http_access_done(const http_access *a);
+/* GET /metrics: Prometheus text (admin keys, or anyone with
+ * metrics_public). */
+void http_metrics_serve(http_ctx *c, const http_query *q);
+/* GET /readyz: 200 when the catalog is loaded, the store answers and
+ * the outbox is not stuck; else 503 naming the checks that failed. */
+void http_readyz(http_ctx *c, const http_query *q);
+/* The request's catalog snapshot, NULL if none is loaded. */
+const cat_snapshot *http_ctx_snapshot(const http_ctx *c);
+/* Sends text (taken; NULL: a 500) as a 200 reply of content_type. */
+void http_reply_doc(http_ctx *c, const char *content_type, char *text);
+/* Replies 503 unavailable with msg and details (taken; NULL: []). */
+void http_reply_unavailable(http_ctx *c, json_t *details, const char *msg);
 
 /* ---- the API contract (http_spec.c) ---- */
 
@@ -259,10 +388,6 @@ typedef struct http_caller {
     auth_limits limits; /* the key's (docs/auth.md "Limits") */
 } http_caller;
 
-#define HTTP_PER_PAGE_DEFAULT 50
-#define HTTP_PER_PAGE_MAX 500
-#define HTTP_PAGE_MAX 1000000
-
 /* GET /v1/products filters; NULL / -1 means "any". */
 typedef struct http_list_query {
     const char *category; /* exact */
@@ -270,13 +395,12 @@ typedef struct http_list_query {
     int mode;             /* cat_mode, or -1 */
     const char *q;        /* ASCII-case-insensitive substring of SKU or name */
     size_t qlen;
-    size_t page;     /* 1-based */
-    size_t per_page; /* 1..HTTP_PER_PAGE_MAX */
+    svc_page page;        /* after: the last SKU of the previous page */
 } http_list_query;
 
 /* {"version","loaded_at","catalogs":[...]} */
 json_t *http_view_catalog(const cat_snapshot *s);
-/* {"items":[...],"page","per_page","total","next"} */
+/* {"items":[...],"next"}: products by SKU (after: a SKU) */
 json_t *http_view_products(const cat_snapshot *s, const http_list_query *q);
 /* One product with attributes, BOM groups (nested products inline up to
  * HTTP_VIEW_MAX_DEPTH levels), constraints, delivery and the price-book

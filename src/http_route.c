@@ -16,8 +16,10 @@
  */
 #include "http_int.h"
 
-#include "cpqd/log.h"
 #include "cpqd/auth.h"
+#include "cpqd/limit.h"
+#include "cpqd/log.h"
+#include "cpqd/metrics.h"
 #include "cpqd/price.h"
 #include "cpqd/quote.h"
 #include "cpqd/store.h"
@@ -46,6 +48,7 @@ typedef enum http_problem {
     HP_CONFLICT,
     HP_PAYLOAD_TOO_LARGE,
     HP_RATE_LIMITED,
+    HP_PRECONDITION_FAILED,
     HP_CATALOG_INVALID,
     HP_OUT_OF_RANGE,
     HP_DIVISION_BY_ZERO,
@@ -80,6 +83,7 @@ static const http_problem_row http_problems[] = {
     [HP_CONFLICT] = {CPQD_ECONFLICT, 409, "conflict", "Conflict"},
     [HP_PAYLOAD_TOO_LARGE] = {CPQD_ETOOBIG, 413, "payload_too_large", "Payload Too Large"},
     [HP_RATE_LIMITED] = {CPQD_ERATE, 429, "rate_limited", "Too Many Requests"},
+    [HP_PRECONDITION_FAILED] = {CPQD_ESTALE, 412, "precondition_failed", "Precondition Failed"},
     [HP_EXPECTATION_FAILED] = {0, 417, "expectation_failed", "Expectation Failed"},
     [HP_CATALOG_INVALID] = {0, 422, "catalog_invalid", "Unprocessable Entity"},
     [HP_OUT_OF_RANGE] = {CPQD_ERANGE, 422, "out_of_range", "Unprocessable Entity"},
@@ -132,6 +136,11 @@ typedef struct http_ctx {
     size_t nparams;
     int status; /* of the reply, for the access log */
     bool close; /* close the connection after the reply */
+    const struct http_route *route; /* the row serving it, NULL if none */
+    auth_keys *keys;  /* the key set it was authenticated with (a reference) */
+    size_t bytes;     /* of the reply body, for the access log */
+    bool slot_local;  /* holds a concurrency slot its connection did not take over */
+    char rid[HTTP_REQUEST_ID_MAX]; /* X-Request-Id */
 } http_ctx;
 
 static int dump_cb(const char *buf, size_t size, void *data)
@@ -177,8 +186,62 @@ static void reply_send_as(http_ctx *c, int status, const char *reason, struct ev
 
 /* Sends text (taken: a JSON document built elsewhere, or NULL when
  * building it failed: a 500). */
+/* a[0..alen) then b[0..blen), malloc'ed; NULL when out of memory. */
+static char *loc_join(const char *a, size_t alen, const char *b, size_t blen)
+{
+    char *s = malloc(alen + blen + 1);
+    if (s) {
+        memcpy(s, a, alen);
+        memcpy(s + alen, b, blen);
+        s[alen + blen] = '\0';
+    }
+    return s;
+}
+
+/* Where the resource a 201 made or changed lives (docs/api.md "Created"):
+ * the resource whose id leads the body ({"id":"q_..."}: a quote,
+ * {"id":"c_..."}: a contract, ...), else the one the route acts on, its
+ * first two path segments and first {} (POST /v1/receivables/{id}/payments:
+ * /v1/receivables/{id}). NULL when neither tells. */
+static char *location_of(http_ctx *c, const char *body)
+{
+    static const struct {
+        const char *prefix, *base;
+    } kinds[] = {{"q_", "/v1/quotes/"},
+                 {"c_", "/v1/contracts/"},
+                 {"r_", "/v1/receivables/"}};
+    static const char lead[] = "{\"id\":\"";
+    if (body && !strncmp(body, lead, sizeof(lead) - 1)) {
+        const char *id = body + sizeof(lead) - 1;
+        size_t len = strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789_-");
+        for (size_t i = 0; id[len] == '"' && i < sizeof(kinds) / sizeof(kinds[0]); i++)
+            if (!strncmp(id, kinds[i].prefix, 2))
+                return loc_join(kinds[i].base, strlen(kinds[i].base), id, len);
+    }
+    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(c->req));
+    const char *third = path ? strchr(path + 1, '/') : NULL;
+    third = third ? strchr(third + 1, '/') : NULL;
+    if (!third || !c->nparams || !c->params[0])
+        return NULL;
+    char *esc = evhttp_encode_uri(c->params[0]);
+    char *loc = NULL, *base = esc ? loc_join(path, (size_t)(third - path), "/", 1) : NULL;
+    if (base)
+        loc = loc_join(base, strlen(base), esc, strlen(esc));
+    free(base);
+    free(esc);
+    return loc;
+}
+
 static void reply_text(http_ctx *c, int status, const char *reason, char *text)
 {
+    /* the operation's own Location (svc_reply.location) comes first */
+    if (status == 201 &&
+        !evhttp_find_header(evhttp_request_get_output_headers(c->req), "Location")) {
+        char *loc = location_of(c, text);
+        if (loc)
+            evhttp_add_header(evhttp_request_get_output_headers(c->req), "Location", loc);
+        free(loc);
+    }
     struct evbuffer *buf = evbuffer_new();
     int rc = text && buf ? evbuffer_add(buf, text, strlen(text)) : -1;
     free(text);
@@ -221,6 +284,7 @@ static void reply_send_as(http_ctx *c, int status, const char *reason, struct ev
     if (c->w->draining || c->close)
         evhttp_add_header(h, "Connection", "close");
     c->status = status;
+    c->bytes = buf ? evbuffer_get_length(buf) : 0;
     evhttp_send_reply(c->req, status, reason, buf);
     if (buf)
         evbuffer_free(buf);
@@ -406,16 +470,6 @@ static int list_param(const http_param *p, http_list_query *lq, char *why, size_
         char all[160];
         snprintf(why, cap, "mode must be one of %s", cat_mode_list(all, sizeof(all)));
         return CPQD_EINVAL;
-    } else if (strcmp(k, "page") == 0) {
-        if (parse_size(p->val, 1, HTTP_PAGE_MAX, &lq->page))
-            return 0;
-        snprintf(why, cap, "page must be an integer from 1 to %d", HTTP_PAGE_MAX);
-        return CPQD_EINVAL;
-    } else if (strcmp(k, "per_page") == 0) {
-        if (parse_size(p->val, 1, HTTP_PER_PAGE_MAX, &lq->per_page))
-            return 0;
-        snprintf(why, cap, "per_page must be an integer from 1 to %d", HTTP_PER_PAGE_MAX);
-        return CPQD_EINVAL;
     }
     return 0;
 }
@@ -451,15 +505,53 @@ bool http_query_enum(http_ctx *c, const http_query *q, const char *key,
     return false;
 }
 
-/* ---- handlers ---- */
-
-typedef void (*http_handler)(http_ctx *c, const http_query *q);
-
 /* Details naming one offending parameter. */
 static json_t *param_details(const char *name)
 {
     return json_pack("[{s:s}]", "parameter", name);
 }
+
+/* The page of q into *pg; the name of the parameter at fault, or NULL. */
+static const char *page_parse(const http_query *q, size_t def, svc_page *pg)
+{
+    *pg = (svc_page){.limit = def};
+    for (size_t i = 0; i < q->n; i++) {
+        const http_param *p = &q->p[i];
+        if (!strcmp(p->key, "limit") && !parse_size(p->val, 1, SVC_PAGE_MAX, &pg->limit))
+            return "limit";
+        if (!strcmp(p->key, "after")) {
+            if (p->vlen > SVC_CURSOR_MAX)
+                return "after";
+            pg->after = p->val;
+        }
+    }
+    return NULL;
+}
+
+bool http_page_read(http_ctx *c, const http_query *q, size_t def, svc_page *pg)
+{
+    const char *bad = page_parse(q, def, pg);
+    if (!bad)
+        return true;
+    if (!strcmp(bad, "limit"))
+        reply_problem(c, HP_INVALID_PARAMETER, param_details("limit"),
+                      "limit must be an integer from 1 to %d", SVC_PAGE_MAX);
+    else
+        reply_problem(c, HP_INVALID_PARAMETER, param_details("after"),
+                      "after must be the `next` of a page of this list");
+    return false;
+}
+
+svc_page http_page_of(const http_query *q, size_t def)
+{
+    svc_page pg;
+    (void)page_parse(q, def, &pg); /* checked by http_page_read before */
+    return pg;
+}
+
+/* ---- handlers ---- */
+
+typedef void (*http_handler)(http_ctx *c, const http_query *q);
 
 static bool need_snapshot(http_ctx *c)
 {
@@ -487,8 +579,10 @@ static void h_catalog(http_ctx *c, const http_query *q)
 
 static void h_products(http_ctx *c, const http_query *q)
 {
-    http_list_query lq = {.mode = -1, .page = 1, .per_page = HTTP_PER_PAGE_DEFAULT};
+    http_list_query lq = {.mode = -1};
     char why[256];
+    if (!http_page_read(c, q, SVC_PAGE_DEFAULT, &lq.page))
+        return;
     for (size_t i = 0; i < q->n; i++) {
         if (list_param(&q->p[i], &lq, why, sizeof(why)) != 0) {
             reply_problem(c, HP_INVALID_PARAMETER, param_details(q->p[i].key), "%s", why);
@@ -568,7 +662,7 @@ static void h_price(http_ctx *c, const http_query *q)
             rq->role = "partner";
             rq->partner_id = c->caller.partner_id;
             rq->segment = c->caller.segment;
-        } else if (c->w->cfg->keys) {
+        } else if (c->w->cfg->keyring) {
             /* with API keys the authority is the key's, whatever the body says */
             rq->role = auth_role_name((auth_role)c->caller.auth_role);
             if (c->caller.auth_role == AUTH_ROLE_ADMIN) {
@@ -672,6 +766,21 @@ void http_reply_errs(http_ctx *c, int rc, cpqd_errs *errs, const char *what)
     reply_errs(c, rc, errs, what);
 }
 
+const cat_snapshot *http_ctx_snapshot(const http_ctx *c)
+{
+    return c->snap;
+}
+
+void http_reply_doc(http_ctx *c, const char *content_type, char *text)
+{
+    reply_doc(c, content_type, text);
+}
+
+void http_reply_unavailable(http_ctx *c, json_t *details, const char *msg)
+{
+    reply_problem(c, HP_UNAVAILABLE, details, "%s", msg);
+}
+
 void http_reply_static(http_ctx *c, const char *content_type, const void *data, size_t len)
 {
     struct evbuffer *buf = evbuffer_new();
@@ -701,11 +810,13 @@ static void quote_run(http_ctx *c, const http_query *q, quote_fn fn, const char 
     quote_usage usage;
     quote_usage_init(&usage, c->w->store);
     svc_ctx qc = {.st = c->w->store,
+                    .writer = c->w->writer,
                     .snap = c->snap,
                     .pw = c->w->price,
                     .usage = &usage.base,
                     .caller = &qk,
-                    .today = date_today()};
+                    .today = date_today(),
+                    .if_match = http_ctx_header(c, "If-Match")};
     struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
     size_t len = evbuffer_get_length(in);
     const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
@@ -715,6 +826,11 @@ static void quote_run(http_ctx *c, const http_query *q, quote_fn fn, const char 
     /* a committed POST may have written events: send them now */
     if (rc == 0 && evhttp_request_get_command(c->req) == EVHTTP_REQ_POST)
         http_outbox_wake(c->w->srv);
+    if (rc == 0 && r.etag[0])
+        evhttp_add_header(evhttp_request_get_output_headers(c->req), "ETag", r.etag);
+    if (rc == 0 && r.created && r.location)
+        evhttp_add_header(evhttp_request_get_output_headers(c->req), "Location", r.location);
+    free(r.location);
     if (rc == 0 && r.content_type)
         reply_doc(c, r.content_type, r.body);
     else if (rc == 0)
@@ -729,9 +845,55 @@ void http_quote_run(http_ctx *c, const http_query *q, http_quote_fn fn, const ch
     quote_run(c, q, fn, what);
 }
 
+void http_ctx_out_header(http_ctx *c, const char *name, const char *value)
+{
+    evhttp_add_header(evhttp_request_get_output_headers(c->req), name, value);
+}
+
 const char *http_ctx_header(http_ctx *c, const char *name)
 {
     return evhttp_find_header(evhttp_request_get_input_headers(c->req), name);
+}
+
+void http_ctx_add_header(http_ctx *c, const char *name, const char *value)
+{
+    evhttp_add_header(evhttp_request_get_output_headers(c->req), name, value);
+}
+
+enum evhttp_cmd_type http_ctx_method(http_ctx *c)
+{
+    enum evhttp_cmd_type m = evhttp_request_get_command(c->req);
+    return m == EVHTTP_REQ_HEAD ? EVHTTP_REQ_GET : m;
+}
+
+const char *http_ctx_body(http_ctx *c, size_t *len)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
+    *len = evbuffer_get_length(in);
+    return *len ? (const char *)evbuffer_pullup(in, -1) : "";
+}
+
+const cat_snapshot *http_ctx_snap(const http_ctx *c)
+{
+    return c->snap;
+}
+
+const http_caller *http_ctx_caller(const http_ctx *c)
+{
+    return &c->caller;
+}
+
+void http_reply_bytes(http_ctx *c, int status, const char *content_type, const void *data,
+                      size_t len)
+{
+    struct evbuffer *buf = evbuffer_new();
+    int rc = buf ? evbuffer_add(buf, data, len) : -1;
+    reply_send_as(c, status, status == 200 ? "OK" : "Created", buf, rc, content_type);
+}
+
+void http_reply_unauthorized(http_ctx *c, const char *msg)
+{
+    reply_problem(c, HP_UNAUTHORIZED, NULL, "%s", msg);
 }
 
 static const char *idem_header(http_ctx *c)
@@ -767,7 +929,8 @@ static int op_list(http_ctx *c, svc_ctx *qc, const char *body, size_t len, const
                    svc_reply *out, cpqd_errs *errs)
 {
     (void)c, (void)body, (void)len;
-    store_quote_filter f = {.page = 1, .per_page = HTTP_PER_PAGE_DEFAULT};
+    svc_page pg = http_page_of(q, SVC_PAGE_DEFAULT);
+    store_quote_filter f = {.after = pg.after, .limit = pg.limit};
     for (size_t i = 0; i < q->n; i++) {
         const http_param *p = &q->p[i];
         if (!strcmp(p->key, "customer"))
@@ -778,12 +941,6 @@ static int op_list(http_ctx *c, svc_ctx *qc, const char *body, size_t len, const
             f.partner = p->val;
         else if (!strcmp(p->key, "q"))
             f.q = p->val;
-        else if ((!strcmp(p->key, "page") && !parse_size(p->val, 1, HTTP_PAGE_MAX, &f.page)) ||
-                 (!strcmp(p->key, "per_page") &&
-                  !parse_size(p->val, 1, HTTP_PER_PAGE_MAX, &f.per_page))) {
-            errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "%s: must be an integer in range", p->key);
-            return CPQD_EINVAL;
-        }
     }
     return quote_list(qc, &f, out, errs);
 }
@@ -870,7 +1027,9 @@ static int op_history(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
 
 static void h_quote_list(http_ctx *c, const http_query *q)
 {
-    if (http_query_enum(c, q, "status", quote_status_names(), NULL))
+    svc_page pg;
+    if (http_query_enum(c, q, "status", quote_status_names(), NULL) &&
+        http_page_read(c, q, SVC_PAGE_DEFAULT, &pg))
         quote_run(c, q, op_list, "listing quotes");
 }
 
@@ -908,9 +1067,9 @@ static void h_partners(http_ctx *c, const http_query *q)
             if (money_format(p->discount_authority, auth, sizeof(auth)) < 0)
                 strcpy(auth, "0");
             json_array_append_new(
-                items, json_pack("{s:s,s:s,s:s?,s:s,s:s?,s:s}", "id", p->id, "name", p->name,
-                                 "segment", p->segment, "discount_authority", auth,
-                                 "payment_term", p->payment_term, "catalog", cc->id));
+                items, json_pack("{s:s,s:s,s:s?,s:s,s:s?,s:b,s:s}", "id", p->id, "name", p->name,
+                                 "segment", p->segment, "discount_authority", auth, "payment_term",
+                                 p->payment_term, "can_accept", p->can_accept, "catalog", cc->id));
         }
     }
     reply_json(c, 200, "OK", items ? json_pack("{s:o}", "items", items) : NULL);
@@ -918,15 +1077,14 @@ static void h_partners(http_ctx *c, const http_query *q)
 
 /* ---- routing ---- */
 
-static const char *const list_params[] = {"category", "mode",     "q", "catalog",
-                                          "page",     "per_page", NULL};
+static const char *const list_params[] = {"category", "mode", "q", "catalog", "limit", "after", NULL};
 static const char *const reprice_params[] = {"on", NULL};
 static const char *const document_params[] = {"lang", NULL};
 static const char *const history_params[] = {"sku", "customer", "last", NULL};
 static const char *const quote_params[] = {"customer", "status", "partner", "q",
-                                           "page",     "per_page", NULL};
-static const char *const events_params[] = {"after", "limit", NULL};
-static const char *const admin_events_params[] = {"status", "after", "limit", NULL};
+                                           "limit",    "after",  NULL};
+static const char *const events_params[] = {"after", "limit", "type", NULL};
+static const char *const admin_events_params[] = {"status", "after", "limit", "type", NULL};
 
 /* Roles a route admits (bits of auth_role); PUBLIC needs no key. */
 #define R(role) (1u << (role))
@@ -934,6 +1092,7 @@ static const char *const admin_events_params[] = {"status", "after", "limit", NU
 #define R_ALL (R(AUTH_ROLE_PARTNER) | R(AUTH_ROLE_REP) | R(AUTH_ROLE_MANAGER) | R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN))
 #define R_STAFF (R(AUTH_ROLE_REP) | R(AUTH_ROLE_MANAGER) | R(AUTH_ROLE_ADMIN))
 #define R_SELLERS (R(AUTH_ROLE_PARTNER) | R_STAFF)
+#define R_FINANCE (R(AUTH_ROLE_MANAGER) | R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN))
 
 typedef struct http_route {
     const char *path; /* "/v1/quotes/{}/versions/{}": {} is one non-empty segment */
@@ -954,6 +1113,8 @@ typedef struct http_route {
  * what a route returns is in the views (catalog) and in quote.c. */
 static const http_route http_routes[] = {
     {"/healthz", EVHTTP_REQ_GET, R_PUBLIC, NULL, FN(h_healthz)},
+    {"/readyz", EVHTTP_REQ_GET, R_PUBLIC, NULL, FN(http_readyz)},
+    {"/metrics", EVHTTP_REQ_GET, R(AUTH_ROLE_ADMIN), NULL, FN(http_metrics_serve)},
     {"/openapi.yaml", EVHTTP_REQ_GET, R_PUBLIC, NULL, FN(http_spec_serve)},
     {"/v1/catalog", EVHTTP_REQ_GET, R_ALL, NULL, FN(h_catalog)},
     {"/v1/products", EVHTTP_REQ_GET, R_ALL, list_params, FN(h_products)},
@@ -979,8 +1140,11 @@ static const http_route http_routes[] = {
     {"/v1/quotes/{}/send", EVHTTP_REQ_POST, R_SELLERS, NULL, OP(op_action, "moving the quote")},
     {"/v1/quotes/{}/accept", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
      OP(http_op_contract_accept, "accepting the quote")},
+    {"/v1/contracts", EVHTTP_REQ_GET, R_ALL, http_contracts_params, FN(http_contracts_list)},
     {"/v1/contracts/{}", EVHTTP_REQ_GET, R_ALL, NULL,
      OP(http_op_contract_get, "reading the contract")},
+    {"/v1/contracts/{}/payments", EVHTTP_REQ_GET, R_ALL, http_page_params,
+     FN(http_contract_payments)},
     {"/v1/contracts/{}/receivables", EVHTTP_REQ_GET, R_ALL, http_as_of_params,
      OP(http_op_contract_receivables, "reading the receivables")},
     {"/v1/contracts/{}/lines/{}/delivered", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
@@ -1002,8 +1166,61 @@ static const http_route http_routes[] = {
      http_op_contract_sweep, "sweeping receivables"},
     {"/v1/receivables/sweep/failures", EVHTTP_REQ_GET, R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN),
      http_sweep_failures_params, FN(http_sweep_failures)},
+    {"/v1/receivables/{}", EVHTTP_REQ_GET, R_ALL, NULL,
+     OP(http_op_receivable_get, "reading the receivable")},
     {"/v1/receivables/{}/payments", EVHTTP_REQ_POST, R_STAFF | R(AUTH_ROLE_CRM), NULL, NULL,
      http_op_contract_pay, "recording the payment"},
+    /* the finance loop (docs/finance.md; http_finance.c) */
+    {"/v1/contracts/{}/invoices", EVHTTP_REQ_POST, R_STAFF | R(AUTH_ROLE_CRM), NULL,
+     OP(http_op_fin_issue, "issuing the invoice")},
+    {"/v1/contracts/{}/invoices", EVHTTP_REQ_GET, R_STAFF | R(AUTH_ROLE_CRM), http_fin_page_params,
+     OP(http_op_fin_invoices, "listing the invoices")},
+    {"/v1/contracts/{}/revenue", EVHTTP_REQ_GET, R_STAFF | R(AUTH_ROLE_CRM),
+     http_fin_revenue_params, OP(http_op_fin_revenue, "reading the revenue")},
+    {"/v1/invoices/{}", EVHTTP_REQ_GET, R_STAFF | R(AUTH_ROLE_CRM), NULL,
+     OP(http_op_fin_invoice, "reading the invoice")},
+    {"/v1/invoices/{}/document", EVHTTP_REQ_GET, R_STAFF | R(AUTH_ROLE_CRM), http_fin_doc_params,
+     FN(http_fin_document)},
+    {"/v1/invoices/{}/cancel", EVHTTP_REQ_POST, R(AUTH_ROLE_MANAGER) | R(AUTH_ROLE_ADMIN), NULL,
+     OP(http_op_fin_cancel, "cancelling the invoice")},
+    {"/v1/bank/statements", EVHTTP_REQ_POST, R_FINANCE, http_fin_import_params,
+     FN(http_fin_import)},
+    {"/v1/bank/statements/{}", EVHTTP_REQ_GET, R_FINANCE, NULL,
+     OP(http_op_fin_statement, "reading the statement")},
+    {"/v1/bank/credits", EVHTTP_REQ_GET, R_FINANCE, http_fin_credits_params,
+     FN(http_fin_credits)},
+    {"/v1/bank/credits/{}", EVHTTP_REQ_GET, R_FINANCE, NULL,
+     OP(http_op_fin_credit, "reading the bank credit")},
+    {"/v1/bank/credits/{}/match", EVHTTP_REQ_POST, R(AUTH_ROLE_MANAGER) | R(AUTH_ROLE_ADMIN), NULL,
+     OP(http_op_fin_match, "matching the credit")},
+    {"/v1/matches/{}", EVHTTP_REQ_GET, R_FINANCE, NULL, OP(http_op_fin_match_get, "reading the match")},
+    {"/v1/matches/{}/reverse", EVHTTP_REQ_POST, R(AUTH_ROLE_MANAGER) | R(AUTH_ROLE_ADMIN), NULL,
+     OP(http_op_fin_reverse, "reversing the match")},
+    {"/v1/receivables/{}/write-off", EVHTTP_REQ_POST, R(AUTH_ROLE_MANAGER) | R(AUTH_ROLE_ADMIN),
+     NULL, OP(http_op_fin_write_off, "writing off")},
+    {"/v1/write-offs/{}", EVHTTP_REQ_GET, R_FINANCE, NULL,
+     OP(http_op_fin_write_off_get, "reading the write-off")},
+    {"/v1/vouchers", EVHTTP_REQ_GET, R_FINANCE, http_fin_vouchers_params, FN(http_fin_vouchers)},
+    {"/v1/customers/{}", EVHTTP_REQ_PUT, R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN), NULL,
+     OP(http_op_fin_customer_put, "storing the customer")},
+    {"/v1/customers/{}", EVHTTP_REQ_GET, R_STAFF | R(AUTH_ROLE_CRM), NULL,
+     OP(http_op_fin_customer_get, "reading the customer")},
+    {"/v1/customers/{}/credit", EVHTTP_REQ_PUT, R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN), NULL,
+     OP(http_op_fin_credit_put, "storing the credit limit")},
+    {"/v1/quotes/{}/approve-credit", EVHTTP_REQ_POST, R(AUTH_ROLE_MANAGER) | R(AUTH_ROLE_ADMIN),
+     NULL, OP(http_op_fin_approve_credit, "approving the credit")},
+    {"/portal", EVHTTP_REQ_GET, R_PUBLIC, NULL, FN(http_portal_asset)},
+    {"/portal/", EVHTTP_REQ_GET, R_PUBLIC, NULL, FN(http_portal_asset)},
+    {"/portal/{}", EVHTTP_REQ_GET, R_PUBLIC, NULL, FN(http_portal_asset)},
+    {"/v1/session", EVHTTP_REQ_POST, R_PUBLIC, NULL, FN(http_session_new)},
+    {"/v1/session", EVHTTP_REQ_GET, R_PUBLIC, NULL, FN(http_session_get)},
+    {"/v1/session", EVHTTP_REQ_DELETE, R_PUBLIC, NULL, FN(http_session_end)},
+    {"/v1/quotes/{}/contract", EVHTTP_REQ_GET, R_ALL, NULL, 
+     OP(http_op_quote_contract, "reading the quote's contract")},
+    {"/v1/quotes/{}/availability", EVHTTP_REQ_GET, R_ALL, NULL, 
+     OP(http_op_quote_availability, "reading the quote's availability")},
+    {"/v1/stock", EVHTTP_REQ_PUT, R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN), NULL, FN(http_stock_put)},
+    {"/v1/stock", EVHTTP_REQ_GET, R_ALL, http_stock_params, FN(http_stock_get)},
     {"/v1/events", EVHTTP_REQ_GET, R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN), events_params,
      FN(http_events_feed)},
     {"/v1/admin/events", EVHTTP_REQ_GET, R(AUTH_ROLE_ADMIN), admin_events_params,
@@ -1076,15 +1293,21 @@ static const char *partner_segment(const cat_snapshot *s, const char *partner)
     return NULL;
 }
 
+const auth_keys *http_ctx_keys(http_ctx *c)
+{
+    if (!c->keys && c->w->cfg->keyring)
+        c->keys = auth_keyring_acquire(c->w->cfg->keyring);
+    return c->keys;
+}
+
 /* Authenticates the request for route r: fills c->caller, or replies 401
  * (no or unknown key) / 403 (the key's role may not call r) and returns
  * false. Without --keys every caller is an admin (development only). */
 static bool authenticate(http_ctx *c, const http_route *r)
 {
-    const auth_keys *keys = c->w->cfg->keys;
-    if (r->roles == R_PUBLIC)
+    if (r->roles == R_PUBLIC || (r->fn == http_metrics_serve && c->w->cfg->metrics_public))
         return true;
-    if (!keys) {
+    if (!c->w->cfg->keyring) {
         c->caller = (http_caller){.role = HTTP_ROLE_INTERNAL, .auth_role = AUTH_ROLE_ADMIN,
                                   .key_id = "dev", .limits = auth_role_limits(AUTH_ROLE_ADMIN)};
         return true;
@@ -1092,8 +1315,31 @@ static bool authenticate(http_ctx *c, const http_route *r)
     struct evkeyvalq *h = evhttp_request_get_input_headers(c->req);
     const char *a = evhttp_find_header(h, "Authorization");
     const auth_key *k = NULL;
+    /* the key file in force now (re-read if it changed): a revoked key
+     * is refused from the next request on */
+    http_ctx_keys(c);
     if (a && strncasecmp(a, "Bearer ", 7) == 0)
-        k = auth_keys_lookup(keys, a + 7, strlen(a + 7));
+        k = auth_keys_lookup(c->keys, a + 7, strlen(a + 7));
+    if (k && k->revoked) {
+        c->caller.key_id = k->id; /* for the access log */
+        c->caller.auth_role = (int)k->role;
+        c->caller.partner_id = k->partner;
+        evhttp_add_header(evhttp_request_get_output_headers(c->req), "WWW-Authenticate",
+                          "Bearer realm=\"cpqd\", error=\"invalid_token\"");
+        reply_problem(c, HP_UNAUTHORIZED, NULL, "API key %s was revoked on %s", k->id,
+                      k->revoked_on);
+        return false;
+    }
+    /* no key: the portal's session cookie stands for one (docs/portal.md),
+     * the key it was made with as the key file in force has it now */
+    int session = a ? 0 : http_portal_cookie(c, &k);
+    if (session < 0) {
+        reply_problem(c, session == -1 ? HP_UNAUTHORIZED : HP_FORBIDDEN, NULL, "%s",
+                      session == -1 ? "the session expired or was ended: sign in again"
+                                    : "a change made with a session cookie needs the session's "
+                                      "X-CSRF-Token header, from the portal's own origin");
+        return false;
+    }
     if (!k) {
         evhttp_add_header(evhttp_request_get_output_headers(c->req), "WWW-Authenticate",
                           "Bearer realm=\"cpqd\"");
@@ -1137,9 +1383,9 @@ static const char *method_names(enum evhttp_cmd_type m)
     }
 }
 
-static const char *method_of(struct evhttp_request *req)
+static const char *cmd_name(enum evhttp_cmd_type m)
 {
-    switch (evhttp_request_get_command(req)) {
+    switch (m) {
     case EVHTTP_REQ_GET:
         return "GET";
     case EVHTTP_REQ_HEAD:
@@ -1159,6 +1405,37 @@ static const char *method_of(struct evhttp_request *req)
     }
 }
 
+static const char *method_of(struct evhttp_request *req)
+{
+    return cmd_name(evhttp_request_get_command(req));
+}
+
+/* One of the caller's max_concurrent slots (docs/auth.md "Limits"),
+ * held until the reply is written out; or 429 with Retry-After. */
+static bool concurrency_take(http_ctx *c)
+{
+    if (!c->keys || !c->caller.key_id)
+        return true; /* public routes and development mode: no key, no cap */
+    unsigned cap = c->caller.limits.max_concurrent;
+    int rc = limit_conc_take(c->caller.key_id, cap);
+    if (rc == 0) {
+        c->slot_local = !http_conn_hold_slot(c->req, c->caller.key_id);
+        return true;
+    }
+    if (rc == CPQD_ERATE) {
+        metrics_http_refused(METRICS_REFUSED_CONCURRENCY);
+        evhttp_add_header(evhttp_request_get_output_headers(c->req), "Retry-After", "1");
+        reply_problem(c, HP_RATE_LIMITED,
+                      json_pack("[{s:s,s:i}]", "limit", "max_concurrent", "max", (int)cap),
+                      "key %s has %u requests being answered already (max_concurrent); retry "
+                      "when one is done",
+                      c->caller.key_id, cap);
+    } else {
+        reply_problem(c, problem_of_code(rc), NULL, "out of memory");
+    }
+    return false;
+}
+
 /* Runs route r: decodes the {sku} segment and the query, then the handler. */
 static void route_run(http_ctx *c, const http_route *r, const char *path)
 {
@@ -1170,7 +1447,8 @@ static void route_run(http_ctx *c, const http_route *r, const char *path)
                       "malformed percent-encoding in the path");
         return;
     }
-    if (!authenticate(c, r))
+    c->route = r;
+    if (!authenticate(c, r) || !concurrency_take(c))
         return;
     int rc = http_query_parse(c->query, r->params, &q, why, sizeof(why));
     if (rc == CPQD_EINVAL)
@@ -1272,23 +1550,17 @@ static bool headers_unambiguous(http_ctx *c)
     return true;
 }
 
-static double ms_since(const struct timespec *t0)
-{
-    struct timespec t1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
 void http_route_request(struct evhttp_request *req, void *arg)
 {
     http_worker *w = arg;
     http_ctx c = {.req = req, .w = w, .caller = {.role = HTTP_ROLE_INTERNAL}};
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    uint64_t t0 = metrics_now_ns();
     /* taken now: once replied to, req may be freed at any time */
     const char *method = method_of(req);
     char *uri = log_enabled(CPQD_LOG_INFO) ? strdup(evhttp_request_get_uri(req)) : NULL;
     http_conn_request_done(req);
+    http_request_id(req, c.rid);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "X-Request-Id", c.rid);
     /* The request keeps this snapshot even if a reload publishes another
      * meanwhile. The reply is fully serialised once dispatch returns, so
      * the reference ends here rather than when the last byte is written:
@@ -1299,10 +1571,28 @@ void http_route_request(struct evhttp_request *req, void *arg)
     cat_snapshot_release(c.snap);
     for (size_t i = 0; i < c.nparams; i++)
         free(c.params[i]);
-    /* the key's public id, never the key (docs/auth.md); "-" without one */
-    if (uri)
-        log_info("w%u %s %s %d %.3fms key %s", w->id, method, uri, c.status, ms_since(&t0),
-                 c.caller.key_id ? c.caller.key_id : "-");
+    const http_route *r = c.route;
+    bool known = c.caller.key_id != NULL;
+    http_access a = {
+        .worker = w->id,
+        .method = method,
+        .uri = uri,
+        .route = r ? r->path : NULL,
+        .route_no = r ? (unsigned)(r - http_routes) + 1 : 0,
+        .route_method = r ? cmd_name(r->method) : NULL,
+        .status = c.status,
+        .bytes = c.bytes,
+        .ns = metrics_now_ns() - t0,
+        .request_id = c.rid,
+        /* the key's public id, never the key (docs/auth.md) */
+        .key_id = c.caller.key_id,
+        .role = known ? auth_role_name((auth_role)c.caller.auth_role) : NULL,
+        .partner = known ? c.caller.partner_id : NULL,
+    };
+    http_access_done(&a);
+    if (c.slot_local)
+        limit_conc_release(c.caller.key_id);
+    auth_keys_release(c.keys);
     free(uri);
 }
 

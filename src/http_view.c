@@ -204,27 +204,42 @@ static json_t *view_item(hv *b, const cat_product *p)
     return o;
 }
 
+/* The index of the first product whose SKU sorts after `after` (bytewise). */
+static size_t products_after(const cat_snapshot *s, const char *after)
+{
+    size_t lo = 0, hi = cat_snapshot_product_count(s);
+    while (after && lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(cat_snapshot_product_at(s, mid)->sku, after) <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 json_t *http_view_products(const cat_snapshot *s, const http_list_query *q)
 {
     hv b = {.snap = s};
     json_t *o = hv_new(&b, json_object());
     json_t *items = hv_new(&b, json_array());
-    size_t first = (q->page - 1) * q->per_page; /* page, per_page bounded by the parser */
-    size_t total = 0;
-    for (size_t i = 0; i < cat_snapshot_product_count(s) && !b.failed; i++) {
+    const char *last = NULL, *next = NULL;
+    size_t shown = 0;
+    for (size_t i = products_after(s, q->page.after);
+         i < cat_snapshot_product_count(s) && !b.failed && !next; i++) {
         const cat_product *p = cat_snapshot_product_at(s, i);
         if (!list_match(p, q))
             continue;
-        if (total >= first && total - first < q->per_page)
-            hv_push(&b, items, view_item(&b, p));
-        total++;
+        if (shown == q->page.limit) {
+            next = last; /* one more matches: the page ends at the last shown */
+            break;
+        }
+        hv_push(&b, items, view_item(&b, p));
+        last = p->sku;
+        shown++;
     }
     hv_set(&b, o, "items", items);
-    hv_int(&b, o, "page", (long long)q->page);
-    hv_int(&b, o, "per_page", (long long)q->per_page);
-    hv_int(&b, o, "total", (long long)total);
-    bool more = total > first && total - first > q->per_page;
-    hv_set(&b, o, "next", hv_new(&b, more ? json_integer((long long)q->page + 1) : json_null()));
+    hv_set(&b, o, "next", hv_new(&b, next ? json_string(next) : json_null()));
     return hv_done(&b, o);
 }
 

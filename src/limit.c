@@ -28,6 +28,7 @@ typedef struct counter {
     int64_t at_ms;             /* when units was last brought up to date */
     date_days day;             /* the day `bytes` counts */
     uint64_t bytes;
+    unsigned inflight;         /* requests being answered (limit_conc_*) */
 } counter;
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -140,6 +141,30 @@ void limit_bytes_add(const char *key_id, date_days day, uint64_t add)
         }
         c->bytes += add;
     }
+    pthread_mutex_unlock(&mu);
+}
+
+int limit_conc_take(const char *key_id, unsigned most)
+{
+    int rc = 0;
+    pthread_mutex_lock(&mu);
+    counter *c = counter_of(key_id);
+    if (!c)
+        rc = CPQD_ENOMEM;
+    else if (c->inflight >= most)
+        rc = CPQD_ERATE;
+    else
+        c->inflight++;
+    pthread_mutex_unlock(&mu);
+    return rc;
+}
+
+void limit_conc_release(const char *key_id)
+{
+    pthread_mutex_lock(&mu);
+    counter *c = counter_of(key_id);
+    if (c && c->inflight > 0)
+        c->inflight--;
     pthread_mutex_unlock(&mu);
 }
 

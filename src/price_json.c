@@ -306,23 +306,17 @@ static void jp_coupons(jp *p, json_t *a, price_request *rq)
 }
 
 
-int price_json_parse(const char *body, size_t len, price_req_buf **buf, price_request **out,
-                     cpqd_errs *errs)
+/* The request in root (borrowed), whose top-level keys in `ignore`
+ * (NULL-terminated, or NULL) belong to the caller. */
+static int parse_tree(json_t *root, const char *const *ignore, price_req_buf **buf,
+                      price_request **out, cpqd_errs *errs)
 {
     *buf = NULL;
     *out = NULL;
-    json_error_t je;
-    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
-    if (!root) {
-        errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "invalid JSON at line %d column %d: %s", je.line,
-                 je.column, je.text);
-        return CPQD_EINVAL;
-    }
     price_req_buf *b = calloc(1, sizeof(*b));
     jp p = {.a = b ? arena_new(16 << 10) : NULL, .errs = errs};
     if (!b || !p.a) {
         free(b);
-        json_decref(root);
         return CPQD_ENOMEM;
     }
     b->a = p.a;
@@ -333,7 +327,26 @@ int price_json_parse(const char *body, size_t len, price_req_buf **buf, price_re
     }
     static const char *const keys[] = {"customer", "partner_id", "channel", "role", "currency",
                                        "date", "coupons", "lines", NULL};
-    jp_keys(&p, root, "", keys);
+    if (ignore) {
+        /* the caller's keys are checked by the caller: the rest here */
+        const char *k;
+        json_t *v;
+        json_object_foreach(root, k, v)
+        {
+            bool skip = false, ok = false;
+            for (const char *const *a = ignore; *a && !skip; a++)
+                skip = strcmp(*a, k) == 0;
+            for (const char *const *a = keys; *a && !ok && !skip; a++)
+                ok = strcmp(*a, k) == 0;
+            if (!skip && !ok) {
+                char f[80];
+                snprintf(f, sizeof(f), "%.60s", k);
+                jp_err(&p, f, "unknown field");
+            }
+        }
+    } else {
+        jp_keys(&p, root, "", keys);
+    }
     jp_customer(&p, root, rq);
     rq->partner_id = jp_str(&p, root, "partner_id", "partner_id", false, 64);
     rq->channel = jp_str(&p, root, "channel", "channel", false, 64);
@@ -365,7 +378,6 @@ int price_json_parse(const char *body, size_t len, price_req_buf **buf, price_re
     rq->nlines = json_array_size(lines);
     price_line_in *ln = arena_calloc(p.a, rq->nlines, sizeof(*ln));
     if (!ln) {
-        json_decref(root);
         price_req_buf_free(b);
         return CPQD_ENOMEM;
     }
@@ -373,7 +385,6 @@ int price_json_parse(const char *body, size_t len, price_req_buf **buf, price_re
         jp_line(&p, json_array_get(lines, i), i, &ln[i]);
     rq->lines = ln;
 out:
-    json_decref(root);
     if (p.bad) {
         price_req_buf_free(b);
         return CPQD_EINVAL;
@@ -381,6 +392,30 @@ out:
     *buf = b;
     *out = rq;
     return 0;
+}
+
+int price_json_parse(const char *body, size_t len, price_req_buf **buf, price_request **out,
+                     cpqd_errs *errs)
+{
+    *buf = NULL;
+    *out = NULL;
+    json_error_t je;
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+    if (!root) {
+        errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "invalid JSON at line %d column %d: %s", je.line,
+                 je.column, je.text);
+        return CPQD_EINVAL;
+    }
+    int rc = parse_tree(root, NULL, buf, out, errs);
+    json_decref(root);
+    return rc;
+}
+
+int price_json_parse_tree(const struct json_t *root, const char *const *ignore,
+                          price_req_buf **buf, price_request **out, cpqd_errs *errs)
+{
+    /* read only: jansson's getters take a non-const json_t */
+    return parse_tree((json_t *)root, ignore, buf, out, errs);
 }
 
 void price_req_buf_free(price_req_buf *b)

@@ -14,6 +14,8 @@
  */
 #include "quote_int.h"
 
+#include "cpqd/digest.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,6 +209,11 @@ static json_t *quote_json(const svc_ctx *c, const store_quote *q, bool with_pric
         if (quote_next(status, (quote_action)a) != QUOTE_STATUS_N)
             json_array_append_new(acts, json_string(action_names[a]));
     json_object_set_new(o, "actions", acts ? acts : json_array());
+    store_contract k;
+    if (status == QUOTE_ACCEPTED && c->st && store_contract_by_quote(c->st, q->id, &k) == 0) {
+        json_object_set_new(o, "contract_id", json_string(k.id)); /* the contract it became */
+        store_contract_fini(&k);
+    }
     if (with_priced && q->priced) {
         json_error_t je;
         json_t *p = json_loads(q->priced, 0, &je);
@@ -244,13 +251,86 @@ char *quote_dump(json_t *o)
     return s;
 }
 
+/* The quote as an internal caller sees it, with its priced result and
+ * its history, as text: the priced result is the stored text verbatim
+ * (not parsed and written again: it is most of the bytes), at
+ * *priced_at for *priced_len bytes (0: the quote has none). */
+static char *quote_text(const svc_ctx *c, const store_quote *q, size_t *priced_at,
+                        size_t *priced_len)
+{
+    char *head = quote_dump(quote_json(c, q, false));
+    char *hist = quote_dump(history_json(c, q->id));
+    size_t hl = head ? strlen(head) : 0, pl = q->priced ? strlen(q->priced) : 0;
+    size_t tl = hist ? strlen(hist) : 0;
+    char *t = head && hist && hl > 1 ? malloc(hl + pl + tl + 32) : NULL;
+    size_t n = 0;
+    *priced_at = *priced_len = 0;
+    if (t) {
+        /* head is {...}: the members go on before its closing brace */
+        memcpy(t, head, hl - 1);
+        n = hl - 1;
+        if (q->priced) {
+            memcpy(t + n, ",\"priced\":", 10);
+            n += 10;
+            *priced_at = n;
+            *priced_len = pl;
+            memcpy(t + n, q->priced, pl);
+            n += pl;
+        }
+        memcpy(t + n, ",\"history\":", 11);
+        n += 11;
+        memcpy(t + n, hist, tl);
+        n += tl;
+        memcpy(t + n, "}", 2);
+    }
+    free(head);
+    free(hist);
+    return t;
+}
+
+/* The entity tag of the state q shows: its version, (effective) status
+ * and last change; any revise or move changes it. */
+static void quote_etag(const svc_ctx *c, const store_quote *q, char etag[SVC_ETAG_LEN])
+{
+    char text[256], hex[DIGEST_SHA256_HEX_LEN];
+    int n = snprintf(text, sizeof(text), "%s\n%d\n%s\n%s", q->id, q->version,
+                     quote_status_name(quote_effective_status(c, q)),
+                     q->updated_at ? q->updated_at : "");
+    if (n < 0 || digest_sha256_hex(text, strlen(text), hex) != 0) {
+        etag[0] = '\0';
+        return;
+    }
+    snprintf(etag, SVC_ETAG_LEN, "\"%.16s\"", hex);
+}
+
 /* A quote with its priced result and its history. */
 static char *quote_full(const svc_ctx *c, const store_quote *q)
 {
+    if (!quote_partner_caller(c)) {
+        size_t at, len;
+        return quote_text(c, q, &at, &len);
+    }
     json_t *o = quote_json(c, q, true);
     if (o)
         json_object_set_new(o, "history", history_json(c, q->id));
     return quote_dump(o);
+}
+
+/* Writes event `type` about q with payload (the quote as an internal
+ * caller sees it, q's priced result at [at, at + len)) in the caller's
+ * open transaction. */
+static int emit_text(const svc_ctx *c, const char *type, const store_quote *q,
+                     const char *payload, size_t at, size_t len)
+{
+    char key[96];
+    snprintf(key, sizeof(key), "quote:%s", q->id);
+    /* the priced result is stored once, with the version: the event
+     * references it (store.h "outbox") */
+    store_outbox_new ev = {.type = type, .resource_kind = "quote", .resource_id = q->id,
+                           .order_key = key, .payload = payload,
+                           .priced_quote = len ? q->id : NULL, .priced_version = q->version,
+                           .priced_at = at, .priced_len = len};
+    return store_outbox_add(c->st, &ev, NULL, NULL);
 }
 
 /* Writes event `type` about q in the caller's open transaction (the
@@ -263,18 +343,28 @@ static int quote_emit(const svc_ctx *c, const char *type, const store_quote *q)
     crm.role = AUTH_ROLE_CRM;
     svc_ctx as_crm = *c;
     as_crm.caller = &crm;
-    json_t *o = quote_json(&as_crm, q, true);
-    if (o)
-        json_object_set_new(o, "history", history_json(&as_crm, q->id));
-    char *payload = quote_dump(o), key[96];
+    size_t at = 0, len = 0;
+    char *payload = quote_text(&as_crm, q, &at, &len);
     if (!payload)
         return CPQD_ENOMEM;
-    snprintf(key, sizeof(key), "quote:%s", q->id);
-    store_outbox_new ev = {.type = type, .resource_kind = "quote", .resource_id = q->id,
-                           .order_key = key, .payload = payload};
-    int rc = store_outbox_add(c->st, &ev, NULL, NULL);
+    int rc = emit_text(c, type, q, payload, at, len);
     free(payload);
     return rc;
+}
+
+/* The reply of a write about q (its full view for the caller, into
+ * out->body) and its event `type`: for an internal caller both are the
+ * same text, built once. */
+static int reply_emit(const svc_ctx *c, const char *type, const store_quote *q, svc_reply *out)
+{
+    quote_etag(c, q, out->etag);
+    if (quote_partner_caller(c)) {
+        out->body = quote_full(c, q);
+        return out->body ? quote_emit(c, type, q) : CPQD_ENOMEM;
+    }
+    size_t at = 0, len = 0;
+    out->body = quote_text(c, q, &at, &len);
+    return out->body ? emit_text(c, type, q, out->body, at, len) : CPQD_ENOMEM;
 }
 
 const char *quote_jget(json_t *o, const char *k)
@@ -381,16 +471,9 @@ static int qreq_parse(svc_ctx *c, const char *body, size_t len, const store_quot
         date_format(c->today, today);
         json_object_set_new(root, "date", json_string(today));
     }
-    json_t *copy = json_deep_copy(root);
-    json_object_del(copy, "valid_until");
-    char *rest = copy ? json_dumps(copy, JSON_COMPACT) : NULL;
-    json_decref(copy);
-    if (!rest) {
-        json_decref(root);
-        return CPQD_ENOMEM;
-    }
-    int rc = price_json_parse(rest, strlen(rest), &r->buf, &r->rq, errs);
-    free(rest);
+    /* the rest is a price request: read from the same tree */
+    static const char *const ours[] = {"valid_until", NULL};
+    int rc = price_json_parse_tree(root, ours, &r->buf, &r->rq, errs);
     if (rc) {
         json_decref(root);
         return rc;
@@ -491,6 +574,34 @@ static int year_of(date_days d)
     return y;
 }
 
+/* What a write closure of create or revise gets: prepared outside. */
+typedef struct qwrite {
+    const char *route, *idem_key, *hash;
+    const char *id;          /* revise: the quote */
+    const store_quote *seen; /* revise: the quote as it was priced */
+    bool priced;             /* revise: the revision was priced */
+    store_quote *q;          /* the priced version */
+    bool replayed;           /* the key's stored reply was answered */
+} qwrite;
+
+/* Inside the transaction: the new quote, its reply, the key's record and
+ * its event. */
+static int create_run(svc_ctx *c, void *arg, svc_reply *out, cpqd_errs *errs)
+{
+    qwrite *w = arg;
+    int rc = svc_idem_replay(c, w->route, w->idem_key, w->hash, out, errs);
+    if (rc) {
+        w->replayed = rc == 1;
+        return rc == 1 ? 0 : rc;
+    }
+    if ((rc = store_quote_insert(c->st, w->q, year_of(c->today))) != 0)
+        return rc;
+    out->created = 1;
+    /* read in the transaction: its first history entry */
+    rc = reply_emit(c, "quote.created", w->q, out);
+    return rc ? rc : svc_idem_record(c, w->route, w->idem_key, w->hash, out, w->q->id);
+}
+
 int quote_create(svc_ctx *c, const char *body, size_t len, const char *idem_key,
                  svc_reply *out, cpqd_errs *errs)
 {
@@ -505,32 +616,22 @@ int quote_create(svc_ctx *c, const char *body, size_t len, const char *idem_key,
     if (rc == 0)
         rc = svc_idem_peek(c, route, idem_key, body, len, hash, out, errs);
     /* priced (Lua rules, the configurator) before the write transaction:
-     * writers never queue behind another request's pricing */
+     * writers never queue behind another request's pricing; the catalogs
+     * it was priced on are archived (once per version) before the quote
+     * that needs them is written */
     if (rc == 0 && (rc = qreq_parse(c, body, len, NULL, &r, errs)) == 0 &&
-        (rc = qreq_price(c, &r, &q, errs)) == 0 && (rc = svc_limit_bytes(c, stored_bytes(&q), errs)) == 0)
-        rc = svc_idem_open(c, route, idem_key, hash, out, errs);
-    if (rc) {
-        qreq_fini(&r);
-        store_quote_fini(&q);
-        return rc == 1 ? 0 : rc;
-    }
-    if ((rc = quote_archive_snapshot(c->st, c->snap, errs)) == 0 &&
-        (rc = store_quote_insert(c->st, &q, year_of(c->today))) == 0) {
-        out->created = 1;
-        out->body = quote_full(c, &q); /* read in the transaction: its first history entry */
-        rc = out->body ? svc_idem_record(c, route, idem_key, hash, out, q.id) : CPQD_ENOMEM;
-    }
-    if (rc == 0)
-        rc = quote_emit(c, "quote.created", &q);
-    if (rc == 0 && (rc = store_commit(c->st)) == 0)
-        svc_limit_count(c, stored_bytes(&q));
-    if (rc) {
-        store_rollback(c->st);
-        svc_reply_fini(out);
+        (rc = qreq_price(c, &r, &q, errs)) == 0 &&
+        (rc = svc_limit_bytes(c, stored_bytes(&q), errs)) == 0 &&
+        (rc = quote_archive_snapshot(c->st, c->snap, errs)) == 0)
+        rc = store_quote_pack(&q); /* compressed before, not inside, the transaction */
+    if (rc == 0) {
+        qwrite w = {.route = route, .idem_key = idem_key, .hash = hash, .q = &q};
+        if ((rc = svc_tx(c, create_run, &w, out, errs)) == 0 && !w.replayed)
+            svc_limit_count(c, stored_bytes(&q));
     }
     qreq_fini(&r);
     store_quote_fini(&q);
-    return rc;
+    return rc == 1 ? 0 : rc;
 }
 
 int quote_load_scoped(svc_ctx *c, const char *id, int version, store_quote *q,
@@ -547,6 +648,16 @@ int quote_load_scoped(svc_ctx *c, const char *id, int version, store_quote *q,
         else
             errs_add(errs, rc, NULL, 0, 0, "no quote '%.64s'", id);
     }
+    char etag[SVC_ETAG_LEN];
+    if (rc == 0 && version == 0 && c->if_match &&
+        (quote_etag(c, q, etag), !svc_etag_matches(c->if_match, etag))) {
+        errs_add(errs, CPQD_ESTALE, NULL, 0, 0,
+                 "quote '%.64s' changed since it was read (now version %d, %s, ETag %s): read it "
+                 "again",
+                 id, q->version, quote_status_name(quote_effective_status(c, q)), etag);
+        store_quote_fini(q);
+        rc = CPQD_ESTALE;
+    }
     return rc;
 }
 
@@ -561,9 +672,29 @@ int quote_get(svc_ctx *c, const char *id, int version, svc_reply *out, cpqd_errs
     int rc = quote_load_scoped(c, id, version, &q, errs);
     if (rc)
         return rc;
+    quote_etag(c, &q, out->etag);
     out->body = quote_full(c, &q);
     store_quote_fini(&q);
     return out->body ? 0 : CPQD_ENOMEM;
+}
+
+/* A cursor of the quote list is the id of the last quote of a page the
+ * caller could see; anything else is refused rather than listing nothing. */
+static int cursor_check(svc_ctx *c, const char *after, cpqd_errs *errs)
+{
+    store_quote q;
+    int rc = store_quote_get(c->st, after, 0, &q);
+    if (rc == 0) {
+        bool ok = in_scope(c, &q);
+        store_quote_fini(&q);
+        if (ok)
+            return 0;
+        rc = CPQD_ENOTFOUND;
+    }
+    if (rc != CPQD_ENOTFOUND)
+        return rc;
+    errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "after: not the `next` of a page of this list");
+    return CPQD_EINVAL;
 }
 
 int quote_list(svc_ctx *c, const store_quote_filter *f, svc_reply *out, cpqd_errs *errs)
@@ -573,36 +704,39 @@ int quote_list(svc_ctx *c, const store_quote_filter *f, svc_reply *out, cpqd_err
     if (quote_partner_caller(c)) {
         if (f->partner && (!c->caller->partner_id || strcmp(f->partner, c->caller->partner_id))) {
             /* another partner's quotes: none, as if there were none */
-            out->body = strdup("{\"items\":[],\"page\":1,\"per_page\":50,\"total\":0}");
+            out->body = strdup("{\"items\":[],\"next\":null}");
             return out->body ? 0 : CPQD_ENOMEM;
         }
         scoped.partner = c->caller->partner_id;
     }
+    int rc = f->after ? cursor_check(c, f->after, errs) : 0;
+    if (rc)
+        return rc;
     store_quote *items = NULL;
-    size_t n = 0, total = 0;
-    int rc = store_quote_list(c->st, &scoped, &items, &n, &total);
-    if (rc) {
+    size_t n = 0, limit = f->limit;
+    scoped.limit = limit + 1; /* one more tells whether a next page exists */
+    if ((rc = store_quote_list(c->st, &scoped, &items, &n)) != 0) {
         errs_add(errs, rc, NULL, 0, 0, "cannot list quotes");
         return rc;
     }
     json_t *o = json_object(), *arr = json_array();
     for (size_t i = 0; i < n; i++) {
-        if (arr)
+        if (arr && i < limit)
             json_array_append_new(arr, quote_json(c, &items[i], false));
-        store_quote_fini(&items[i]);
     }
+    json_t *next = n > limit ? json_string(items[limit - 1].id) : json_null();
+    for (size_t i = 0; i < n; i++)
+        store_quote_fini(&items[i]);
     free(items);
-    if (!o || !arr) {
+    if (!o || !arr || !next) {
         json_decref(o);
         json_decref(arr);
+        json_decref(next);
         return CPQD_ENOMEM;
     }
     json_object_set_new(o, "items", arr);
-    json_object_set_new(o, "page", json_integer((json_int_t)scoped.page));
-    json_object_set_new(o, "per_page", json_integer((json_int_t)scoped.per_page));
-    json_object_set_new(o, "total", json_integer((json_int_t)total));
+    json_object_set_new(o, "next", next);
     out->body = quote_dump(o);
-    (void)errs;
     return out->body ? 0 : CPQD_ENOMEM;
 }
 
@@ -628,9 +762,7 @@ static int refuse_expired(svc_ctx *c, store_quote *q, quote_action action, cpqd_
         store_quote_fini(&now);
     }
     if (rc == 0)
-        rc = store_commit(c->st);
-    if (rc)
-        store_rollback(c->st);
+        svc_tx_keep(c); /* the marking stays; the move is refused */
     return illegal(errs, q->id, QUOTE_EXPIRED, action);
 }
 
@@ -641,11 +773,59 @@ static bool revisable(const svc_ctx *c, const store_quote *q)
     return quote_next(quote_effective_status(c, q), QUOTE_REVISE) != QUOTE_STATUS_N;
 }
 
+/* Inside the transaction: the quote must still be the version that was
+ * priced; the new version, its reply, the key's record and its event. */
+static int revise_run(svc_ctx *c, void *arg, svc_reply *out, cpqd_errs *errs)
+{
+    qwrite *w = arg;
+    store_quote cur = {0};
+    int rc = svc_idem_replay(c, w->route, w->idem_key, w->hash, out, errs);
+    if (rc) {
+        w->replayed = rc == 1;
+        return rc == 1 ? 0 : rc;
+    }
+    if ((rc = quote_load_scoped(c, w->id, 0, &cur, errs)))
+        return rc;
+    quote_status st = quote_effective_status(c, &cur);
+    store_quote *q = w->q;
+    if (expired_unmarked(c, &cur)) {
+        rc = refuse_expired(c, &cur, QUOTE_REVISE, errs);
+    } else if (quote_next(st, QUOTE_REVISE) == QUOTE_STATUS_N) {
+        rc = illegal(errs, w->id, st, QUOTE_REVISE);
+    } else if (!w->priced || cur.version != w->seen->version) {
+        errs_add(errs, CPQD_ECONFLICT, NULL, 0, 0,
+                 "quote %.64s changed while this revision was priced (now version %d): send "
+                 "it again",
+                 w->id, cur.version);
+        rc = CPQD_ECONFLICT;
+    } else if (strcmp(q->customer_id, cur.customer_id) != 0) {
+        errs_add(errs, CPQD_EINVAL, NULL, 0, 0,
+                 "customer.id: a revision cannot change the customer ('%.64s')", cur.customer_id);
+        rc = CPQD_EINVAL;
+    } else {
+        free(q->id);
+        free(q->number);
+        q->id = strdup(cur.id);
+        q->number = strdup(cur.number);
+        q->version = cur.version + 1;
+        rc = q->id && q->number ? store_quote_add_version(c->st, q) : CPQD_ENOMEM;
+    }
+    store_quote_fini(&cur);
+    if (rc || (rc = store_quote_get(c->st, w->id, 0, &cur)))
+        return rc;
+    out->created = 1;
+    rc = reply_emit(c, "quote.revised", &cur, out);
+    if (rc == 0)
+        rc = svc_idem_record(c, w->route, w->idem_key, w->hash, out, w->id);
+    store_quote_fini(&cur);
+    return rc;
+}
+
 int quote_revise(svc_ctx *c, const char *id, const char *body, size_t len,
                  const char *idem_key, svc_reply *out, cpqd_errs *errs)
 {
     char route[128], hash[65];
-    store_quote seen = {0}, cur = {0}, q = {0};
+    store_quote seen = {0}, q = {0};
     qreq r;
     memset(out, 0, sizeof(*out));
     memset(&r, 0, sizeof(r));
@@ -658,74 +838,21 @@ int quote_revise(svc_ctx *c, const char *id, const char *body, size_t len,
     bool priced = false;
     if (rc == 0 && (rc = quote_load_scoped(c, id, 0, &seen, errs)) == 0 && revisable(c, &seen)) {
         if ((rc = qreq_parse(c, body, len, &seen, &r, errs)) == 0 &&
-            (rc = qreq_price(c, &r, &q, errs)) == 0)
-            rc = svc_limit_bytes(c, stored_bytes(&q), errs);
+            (rc = qreq_price(c, &r, &q, errs)) == 0 &&
+            (rc = svc_limit_bytes(c, stored_bytes(&q), errs)) == 0)
+            rc = store_quote_pack(&q);
         priced = rc == 0;
     }
-    if (rc == 0)
-        rc = svc_idem_open(c, route, idem_key, hash, out, errs);
-    if (rc) {
-        rc = rc == 1 ? 0 : rc;
-        goto done;
+    if (rc == 0) {
+        qwrite w = {.route = route, .idem_key = idem_key, .hash = hash, .id = id,
+                    .seen = &seen, .priced = priced, .q = &q};
+        if ((rc = svc_tx(c, revise_run, &w, out, errs)) == 0 && !w.replayed)
+            svc_limit_count(c, stored_bytes(&q));
     }
-    if ((rc = quote_load_scoped(c, id, 0, &cur, errs))) {
-        store_rollback(c->st);
-        goto done;
-    }
-    quote_status st = quote_effective_status(c, &cur);
-    if (expired_unmarked(c, &cur)) {
-        rc = refuse_expired(c, &cur, QUOTE_REVISE, errs);
-        goto done;
-    }
-    if (quote_next(st, QUOTE_REVISE) == QUOTE_STATUS_N) {
-        rc = illegal(errs, id, st, QUOTE_REVISE);
-        goto out;
-    }
-    if (!priced || cur.version != seen.version) {
-        errs_add(errs, CPQD_ECONFLICT, NULL, 0, 0,
-                 "quote %.64s changed while this revision was priced (now version %d): send "
-                 "it again",
-                 id, cur.version);
-        rc = CPQD_ECONFLICT;
-        goto out;
-    }
-    if (strcmp(q.customer_id, cur.customer_id) != 0) {
-        errs_add(errs, CPQD_EINVAL, NULL, 0, 0,
-                 "customer.id: a revision cannot change the customer ('%.64s')", cur.customer_id);
-        rc = CPQD_EINVAL;
-        goto out;
-    }
-    q.id = strdup(cur.id);
-    q.number = strdup(cur.number);
-    q.version = cur.version + 1;
-    if (!q.id || !q.number) {
-        rc = CPQD_ENOMEM;
-        goto out;
-    }
-    if ((rc = store_quote_add_version(c->st, &q)))
-        goto out;
-    store_quote_fini(&cur);
-    memset(&cur, 0, sizeof(cur));
-    if ((rc = store_quote_get(c->st, id, 0, &cur)))
-        goto out;
-    out->created = 1;
-    out->body = quote_full(c, &cur);
-    rc = out->body ? svc_idem_record(c, route, idem_key, hash, out, id) : CPQD_ENOMEM;
-    if (rc == 0)
-        rc = quote_emit(c, "quote.revised", &cur);
-    if (rc == 0 && (rc = store_commit(c->st)) == 0)
-        svc_limit_count(c, stored_bytes(&q));
-out:
-    if (rc) {
-        store_rollback(c->st);
-        svc_reply_fini(out);
-    }
-done:
     store_quote_fini(&seen);
-    store_quote_fini(&cur);
     store_quote_fini(&q);
     qreq_fini(&r);
-    return rc;
+    return rc == 1 ? 0 : rc;
 }
 
 /* The largest requested discount of a stored request, and whether any
@@ -885,57 +1012,52 @@ static quote_status submitted(const svc_ctx *c, const store_quote *q)
     return within && !flagged ? QUOTE_APPROVED : QUOTE_PENDING_APPROVAL;
 }
 
+typedef struct qmove {
+    const char *id;
+    quote_action action;
+    const char *note;
+} qmove;
+
+/* Inside the transaction: the move, its reply and its event. */
+static int move_run(svc_ctx *c, void *arg, svc_reply *out, cpqd_errs *errs)
+{
+    const qmove *m = arg;
+    store_quote q;
+    int rc = quote_load_scoped(c, m->id, 0, &q, errs);
+    if (rc)
+        return rc;
+    quote_status st = quote_effective_status(c, &q), to = quote_next(st, m->action);
+    /* accepting makes a contract (contract_accept, through quote_accept);
+     * revising makes a version (quote_revise) */
+    if (expired_unmarked(c, &q))
+        rc = refuse_expired(c, &q, m->action, errs);
+    else if (to == QUOTE_STATUS_N || m->action == QUOTE_ACCEPT || m->action == QUOTE_REVISE)
+        rc = illegal(errs, m->id, st, m->action);
+    else if (m->action == QUOTE_SUBMIT)
+        to = submitted(c, &q);
+    else if (m->action == QUOTE_APPROVE)
+        rc = approval_authorized(c, &q, errs);
+    if (rc == 0)
+        rc = store_quote_set_status(c->st, m->id, q.status, quote_status_name(to),
+                                    c->caller->key_id, m->note);
+    store_quote_fini(&q);
+    if (rc || (rc = store_quote_get(c->st, m->id, 0, &q)))
+        return rc;
+    rc = reply_emit(c, "quote.status_changed", &q, out);
+    store_quote_fini(&q);
+    return rc;
+}
+
 int quote_move(svc_ctx *c, const char *id, quote_action action, const char *body, size_t len,
                svc_reply *out, cpqd_errs *errs)
 {
-    store_quote q;
     char *note = NULL;
     memset(out, 0, sizeof(*out));
     int rc = note_of(body, len, &note, errs);
     if (rc)
         return rc;
-    if ((rc = store_begin(c->st))) {
-        free(note);
-        return rc;
-    }
-    if ((rc = quote_load_scoped(c, id, 0, &q, errs))) {
-        store_rollback(c->st);
-        free(note);
-        return rc;
-    }
-    quote_status st = quote_effective_status(c, &q), to = quote_next(st, action);
-    if (expired_unmarked(c, &q)) {
-        rc = refuse_expired(c, &q, action, errs);
-        goto done;
-    }
-    /* accepting makes a contract (contract_accept, through quote_accept);
-     * revising makes a version (quote_revise) */
-    if (to == QUOTE_STATUS_N || action == QUOTE_ACCEPT || action == QUOTE_REVISE) {
-        rc = illegal(errs, id, st, action);
-        goto out;
-    }
-    if (action == QUOTE_SUBMIT)
-        to = submitted(c, &q);
-    else if (action == QUOTE_APPROVE && (rc = approval_authorized(c, &q, errs)))
-        goto out;
-    if ((rc = store_quote_set_status(c->st, id, q.status, quote_status_name(to),
-                                     c->caller->key_id, note)))
-        goto out;
-    store_quote_fini(&q);
-    memset(&q, 0, sizeof(q));
-    if ((rc = store_quote_get(c->st, id, 0, &q)))
-        goto out;
-    out->body = quote_full(c, &q);
-    rc = out->body ? quote_emit(c, "quote.status_changed", &q) : CPQD_ENOMEM;
-    if (rc == 0)
-        rc = store_commit(c->st);
-out:
-    if (rc)
-        store_rollback(c->st);
-done:
-    if (rc)
-        svc_reply_fini(out);
-    store_quote_fini(&q);
+    qmove m = {.id = id, .action = action, .note = note};
+    rc = svc_tx(c, move_run, &m, out, errs);
     free(note);
     return rc;
 }
@@ -959,4 +1081,9 @@ int quote_accept(svc_ctx *c, const char *id, store_quote *q, cpqd_errs *errs)
         store_quote_fini(q);
     store_quote_fini(&cur);
     return rc;
+}
+
+bool quote_acceptable(const svc_ctx *c, const store_quote *q)
+{
+    return quote_next(quote_effective_status(c, q), QUOTE_ACCEPT) != QUOTE_STATUS_N;
 }

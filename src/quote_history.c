@@ -95,12 +95,12 @@ int quote_price_history(svc_ctx *c, const char *sku, const char *customer, size_
         return CPQD_EINVAL;
     }
     /* the most recent accepted quotes the caller may see */
-    store_quote_filter f = {.status = "accepted", .page = 1, .per_page = QUOTE_HISTORY_SCAN};
+    store_quote_filter f = {.status = "accepted", .limit = QUOTE_HISTORY_SCAN};
     if (quote_partner_caller(c))
         f.partner = c->caller->partner_id ? c->caller->partner_id : "";
     store_quote *items = NULL;
-    size_t n = 0, total = 0;
-    int rc = store_quote_list(c->st, &f, &items, &n, &total);
+    size_t n = 0;
+    int rc = store_quote_list(c->st, &f, &items, &n);
     if (rc) {
         errs_add(errs, rc, NULL, 0, 0, "cannot read accepted quotes");
         return rc;

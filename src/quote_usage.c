@@ -81,11 +81,35 @@ static void priced_context(const store_quote *q, json_t *req, price_request *rq)
     snprintf(rq->currency, sizeof(rq->currency), "%s", q->currency ? q->currency : "");
 }
 
-int quote_usage_redeem(svc_ctx *c, const store_quote *q, cpqd_errs *errs)
+struct quote_usage_plan {
+    json_t *priced, *request; /* NULL: absent or unreadable (nothing to count) */
+};
+
+int quote_usage_plan_new(const store_quote *q, json_t *priced, quote_usage_plan **out)
 {
     json_error_t je;
-    json_t *p = q->priced ? json_loads(q->priced, 0, &je) : NULL;
-    json_t *req = q->request ? json_loads(q->request, 0, &je) : NULL;
+    quote_usage_plan *u = calloc(1, sizeof(*u));
+    *out = u;
+    if (!u)
+        return CPQD_ENOMEM;
+    u->priced = priced ? json_incref(priced) : q->priced ? json_loads(q->priced, 0, &je) : NULL;
+    u->request = q->request ? json_loads(q->request, 0, &je) : NULL;
+    return 0;
+}
+
+void quote_usage_plan_free(quote_usage_plan *u)
+{
+    if (!u)
+        return;
+    json_decref(u->priced);
+    json_decref(u->request);
+    free(u);
+}
+
+int quote_usage_redeem(svc_ctx *c, const store_quote *q, const quote_usage_plan *plan,
+                       cpqd_errs *errs)
+{
+    json_t *p = plan ? plan->priced : NULL, *req = plan ? plan->request : NULL;
     price_request rq;
     priced_context(q, req, &rq);
     money_dec sub = money_from_int(0);
@@ -124,7 +148,5 @@ int quote_usage_redeem(svc_ctx *c, const store_quote *q, cpqd_errs *errs)
             errs_add(errs, rc, NULL, 0, 0, "cannot count promotion usage: %s",
                      store_last_error(c->st));
     }
-    json_decref(req);
-    json_decref(p);
     return rc;
 }

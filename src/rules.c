@@ -42,6 +42,8 @@
  */
 #include "rules_int.h"
 
+#include "cpqd/metrics.h"
+
 #include <assert.h>
 #include <inttypes.h>
 #include <math.h>
@@ -1022,6 +1024,14 @@ static int outcome_rc(rules_outcome o)
     }
 }
 
+/* The outcome as a metric label (GET /metrics): "ok", "err_mem", ... */
+static const char *rules_outcome_metric(rules_outcome o)
+{
+    static const char *const names[] = {"ok",          "err_mem",     "err_cpu",   "err_time",
+                                        "err_runtime", "err_compile", "err_result"};
+    return (unsigned)o < sizeof(names) / sizeof(names[0]) ? names[o] : "other";
+}
+
 int rules_eval(rules_state *st, const rules_chunk *ch, const rules_value *input, unsigned accept,
                rules_result *out)
 {
@@ -1039,6 +1049,7 @@ int rules_eval(rules_state *st, const rules_chunk *ch, const rules_value *input,
         return CPQD_ENOMEM;
     }
     eval_ctx c = {.st = st, .ch = ch, .input = input, .accept = accept, .out = out};
+    uint64_t t0 = metrics_now_ns();
     lua_State *L = st->L;
     eval_begin(st);
     lua_pushcfunction(L, eval_where);
@@ -1052,10 +1063,13 @@ int rules_eval(rules_state *st, const rules_chunk *ch, const rules_value *input,
     out->cost = used > 0 ? (uint64_t)used : 0;
     out->mem_peak = st->peak - st->base;
     eval_end(&c);
+    metrics_rule((unsigned)out->outcome, rules_outcome_metric(out->outcome),
+                 metrics_now_ns() - t0);
     return outcome_rc(out->outcome);
 }
 
 /* ---- formatting ---- */
+
 
 const char *rules_outcome_name(rules_outcome o)
 {

@@ -39,6 +39,8 @@
  */
 #include "solver_int.h"
 
+#include "cpqd/metrics.h"
+
 #include <ccadical.h>
 #include <stdlib.h>
 #include <string.h>
@@ -2117,6 +2119,7 @@ int solver_configure(solver_ctx *c, const solver_model *m, const solver_choice *
                      size_t nchoices, solver_explain explain_lvl, solver_result *out)
 {
     memset(out, 0, sizeof(*out));
+    uint64_t t0 = metrics_now_ns();
     sv_run r = {.c = c, .m = m, .nch = nchoices};
     size_t words = (m->nvals + 63) / 64;
     int rc = CPQD_ENOMEM;
@@ -2147,6 +2150,7 @@ out:
     out->sat_calls = r.calls;
     out->witness_hits = r.hits;
     out->truncated = r.truncated;
+    metrics_solver(metrics_now_ns() - t0, (uint64_t)r.calls, rc == 0);
     if (rc) {
         solver_result_fini(out);
     }

@@ -14,6 +14,8 @@
  * and a savepoint can always be rolled back.
  */
 #include "store_int.h"
+
+#include "cpqd/metrics.h"
 #include <sys/random.h>
 #include "cpqd/cli.h"
 #include "cpqd/date.h"
@@ -134,7 +136,9 @@ int store_prepare(store *st, store_stmt_id id, store_stmt **out)
 {
     *out = NULL;
     if (!st->stmt[id]) {
-        const char *sql = st->drv->sql && st->drv->sql[id] ? st->drv->sql[id] : store_sql[id];
+        const char *sql = st->drv->sql && st->drv->sql[id] ? st->drv->sql[id]
+                          : id >= STMT_FIN_FIRST        ? store_fin_sql[id - STMT_FIN_FIRST]
+                                                        : store_sql[id];
         int rc = st->drv->prepare(st, sql, (int)id, &st->stmt[id]);
         if (rc != 0)
             return store_fail(st, rc, "prepare");
@@ -208,18 +212,39 @@ int store_exec(store *st, const char *sql)
 
 /* ---- transactions ---- */
 
+/* Times write transactions for GET /metrics (docs/operations.md): from
+ * BEGIN to COMMIT or ROLLBACK, and each COMMIT alone; every commit
+ * carries one request's work (metrics_commit_batch) unless a caller
+ * batches (group commit reports its own sizes). */
+static int tx_timed(store *st, store_tx_op op, int rc, uint64_t t0)
+{
+    uint64_t now = metrics_now_ns();
+    if (op == STORE_TX_BEGIN) {
+        st->tx_t0 = rc == 0 ? now : 0;
+    } else if ((op == STORE_TX_COMMIT || op == STORE_TX_ROLLBACK) && st->tx_t0) {
+        bool ok = op == STORE_TX_COMMIT && rc == 0;
+        metrics_store_tx(ok, now - st->tx_t0);
+        if (op == STORE_TX_COMMIT)
+            metrics_store_commit(now - t0);
+        st->tx_t0 = 0;
+    }
+    return rc;
+}
+
 int store_tx(store *st, store_tx_op op)
 {
     if (injected_now(st))
         return CPQD_EIO;
-    return st->drv->tx(st, op);
+    uint64_t t0 = metrics_now_ns();
+    return tx_timed(st, op, st->drv->tx(st, op), t0);
 }
 
 void store_tx_quiet(store *st, store_tx_op op)
 {
     char keep[sizeof(st->err)];
     memcpy(keep, st->err, sizeof(keep));
-    (void)st->drv->tx(st, op);
+    uint64_t t0 = metrics_now_ns();
+    (void)tx_timed(st, op, st->drv->tx(st, op), t0);
     memcpy(st->err, keep, sizeof(keep));
 }
 
@@ -262,13 +287,21 @@ int store_commit(store *st)
     st->in_tx = false;
     if (!store_in_tx(st))
         return store_failf(st, CPQD_EIO, "commit: the transaction was rolled back after an error");
+    size_t batch = st->batch ? st->batch : 1;
+    st->batch = 0;
     int rc = store_tx(st, STORE_TX_COMMIT);
     if (rc != 0) {
         store_fail(st, rc, "commit");
         rollback_quiet(st);
         return CPQD_EIO;
     }
+    metrics_commit_batch(batch); /* GET /metrics: requests per commit */
     return 0;
+}
+
+void store_batch_note(store *st, size_t n)
+{
+    st->batch = n;
 }
 
 void store_rollback(store *st)
@@ -681,16 +714,40 @@ bool store_date_ok(const char *s)
     return !s || date_parse(s, strlen(s), &d) == 0;
 }
 
+/* n bytes from getrandom into b. */
+static int random_bytes(store *st, const char *prefix, unsigned char *b, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = getrandom(b + got, n - got, 0);
+        if (r < 0 && errno != EINTR)
+            return store_failf(st, CPQD_EIO, "%sid: getrandom: %s", prefix, strerror(errno));
+        got += r > 0 ? (size_t)r : 0;
+    }
+    return 0;
+}
+
 int store_random_id(store *st, const char *prefix, char *out, size_t cap)
 {
     unsigned char b[8];
-    size_t got = 0;
-    while (got < sizeof(b)) {
-        ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
-        if (n < 0 && errno != EINTR)
-            return store_failf(st, CPQD_EIO, "%sid: getrandom: %s", prefix, strerror(errno));
-        got += n > 0 ? (size_t)n : 0;
-    }
+    int rc = random_bytes(st, prefix, b, sizeof(b));
+    if (rc != 0)
+        return rc;
+    char hex[2 * sizeof(b) + 1];
+    digest_hex(b, sizeof(b), hex);
+    snprintf(out, cap, "%s%s", prefix, hex);
+    return 0;
+}
+
+int store_ordered_id(store *st, const char *prefix, char *out, size_t cap)
+{
+    unsigned char b[8];
+    uint32_t now = (uint32_t)time(NULL);
+    int rc = random_bytes(st, prefix, b + 4, 4);
+    if (rc != 0)
+        return rc;
+    for (int i = 0; i < 4; i++)
+        b[i] = (unsigned char)(now >> (24 - 8 * i));
     char hex[2 * sizeof(b) + 1];
     digest_hex(b, sizeof(b), hex);
     snprintf(out, cap, "%s%s", prefix, hex);

@@ -69,9 +69,20 @@ static int put_all(store *st, const char *version, const char *catalog_dir,
         store_bind_text(st, s, 1, version);
         store_bind_text(st, s, 2, files[i].is_rule ? "rule" : "catalog");
         store_bind_text(st, s, 3, files[i].path);
-        store_bind_text_n(st, s, 4, files[i].content, files[i].len);
+        /* archived packed: a large catalog is mostly repetition */
+        char *packed = NULL;
+        size_t plen = 0;
+        if (store_pack(files[i].content, files[i].len, STORE_PACK_SMALL, &packed, &plen) != 0) {
+            store_stmt_done(s);
+            return store_failf(st, CPQD_ENOMEM, "archive file put: out of memory");
+        }
+        if (packed)
+            store_bind_text_n(st, s, 4, packed, plen);
+        else
+            store_bind_text_n(st, s, 4, files[i].content, files[i].len);
         r = store_step(st, s);
         store_stmt_done(s);
+        free(packed);
         if (r != STORE_DONE)
             return store_fail(st, r, "archive file put");
     }
@@ -111,11 +122,16 @@ int store_archive_files(store *st, const char *version,
         const char *kind = store_col_text(s, 0, NULL);
         store_archive_file f = {.is_rule = kind && !strcmp(kind, "rule"),
                                 .path = store_col_text(s, 1, NULL)};
-        f.content = store_col_text(s, 2, &f.len);
-        if (!f.path || !f.content)
+        size_t len = 0;
+        const char *v = store_col_text(s, 2, &len);
+        char *content = NULL;
+        if (!f.path || !v)
             rc = CPQD_ENOMEM;
-        else
+        else if ((rc = store_unpack(v, len, &content, &f.len)) == 0) {
+            f.content = content;
             rc = fn(ctx, &f);
+        }
+        free(content);
     }
     if (rc == 0 && r != STORE_DONE)
         rc = store_fail(st, r, "archive files");

@@ -25,7 +25,7 @@
 #include <sys/random.h>
 
 #define CONTRACT_NUMBER_LEN 32
-#define ID_ATTEMPTS 4 /* fresh ids tried when one collides (2^-64 each) */
+#define ID_ATTEMPTS 4 /* fresh ids tried when one collides (store_ordered_id) */
 
 /* ---- helpers ---- */
 
@@ -194,7 +194,7 @@ static int head_insert(store *st, const store_contract *c, char *id, const char 
     int rc = CPQD_ECONFLICT;
     for (int a = 0; a < ID_ATTEMPTS && rc == CPQD_ECONFLICT; a++) {
         store_stmt *s;
-        if ((rc = store_random_id(st, "c_", id, STORE_CONTRACT_ID_LEN)) != 0 ||
+        if ((rc = store_ordered_id(st, "c_", id, STORE_CONTRACT_ID_LEN)) != 0 ||
             (rc = store_prepare(st, STMT_CONTRACT_INSERT, &s)) != 0)
             return rc;
         store_bind_text(st, s, 1, id);
@@ -217,7 +217,7 @@ static int item_insert(store *st, const store_receivable *r, const char *cid, ch
     int rc = CPQD_ECONFLICT;
     for (int a = 0; a < ID_ATTEMPTS && rc == CPQD_ECONFLICT; a++) {
         store_stmt *s;
-        if ((rc = store_random_id(st, "r_", id, STORE_RECV_ID_LEN)) != 0 ||
+        if ((rc = store_ordered_id(st, "r_", id, STORE_RECV_ID_LEN)) != 0 ||
             (rc = store_prepare(st, STMT_RECV_INSERT, &s)) != 0)
             return rc;
         const char *a1[] = {id, cid, r->line_id};
@@ -344,6 +344,31 @@ int store_contract_get(store *st, const char *id, store_contract *out)
 int store_contract_by_quote(store *st, const char *quote_id, store_contract *out)
 {
     return contract_one(st, STMT_CONTRACT_BY_QUOTE, quote_id, out);
+}
+
+static void contract_fini_v(void *p)
+{
+    store_contract_fini(p);
+}
+
+int store_contract_list(store *st, const store_contract_filter *f, store_contract **items,
+                        size_t *n)
+{
+    *items = NULL;
+    *n = 0;
+    if (!f || f->limit < 1 || f->limit > STORE_PER_PAGE_MAX + 1)
+        return store_failf(st, CPQD_EINVAL, "contract list: limit 1..%d", STORE_PER_PAGE_MAX + 1);
+    if (!store_opt_text_ok(f->customer) || !store_opt_text_ok(f->quote) ||
+        !store_opt_text_ok(f->partner) || !store_opt_text_ok(f->after))
+        return store_failf(st, CPQD_EINVAL, "contract list: a filter is empty or not UTF-8");
+    store_stmt *s;
+    int rc = store_prepare(st, STMT_CONTRACT_LIST, &s);
+    if (rc != 0)
+        return rc;
+    const char *t[] = {f->customer, f->quote, f->partner, f->after};
+    bind_texts(st, s, 1, t, 4);
+    store_bind_int64(st, s, 5, (int64_t)f->limit);
+    return rows_read(st, s, sizeof(**items), contract_read_v, contract_fini_v, (void **)items, n);
 }
 
 /* ---- receivables ---- */
@@ -522,6 +547,20 @@ int store_payments_of(store *st, const char *rid, store_payment **items, size_t 
     if (rc != 0)
         return rc;
     store_bind_text(st, s, 1, rid);
+    return rows_read(st, s, sizeof(**items), payment_read_v, payment_fini_v, (void **)items, n);
+}
+
+int store_payments_of_contract(store *st, const char *id, store_payment **items, size_t *n)
+{
+    store_stmt *s;
+    *items = NULL;
+    *n = 0;
+    if (!store_text_ok(id))
+        return store_failf(st, CPQD_EINVAL, "payments: a contract id is required");
+    int rc = store_prepare(st, STMT_PAYMENTS_OF_CONTRACT, &s);
+    if (rc != 0)
+        return rc;
+    store_bind_text(st, s, 1, id);
     return rows_read(st, s, sizeof(**items), payment_read_v, payment_fini_v, (void **)items, n);
 }
 

@@ -27,9 +27,13 @@ static int idem_read(store_stmt *s, store_idem *out)
     char **const f[] = {&out->caller, &out->key,      &out->route,       &out->body_hash,
                         NULL,         &out->response, &out->resource_id, &out->created_at};
     for (int i = 0; i < 8; i++) {
-        if (f[i] && store_col_dup(s, i, f[i]) != 0) {
+        size_t len = 0;
+        const char *v = i == 5 ? store_col_text(s, i, &len) : NULL;
+        /* the response is stored packed (store_pack.c) */
+        int rc = !f[i] ? 0 : v ? store_unpack(v, len, f[i], NULL) : store_col_dup(s, i, f[i]);
+        if (rc != 0) {
             store_idem_fini(out);
-            return CPQD_ENOMEM;
+            return rc;
         }
     }
     out->status = store_col_int(s, 4);
@@ -83,14 +87,21 @@ static int idem_insert(store *st, const store_idem *in, const char *now)
     const char *a[] = {in->caller, in->key, in->route, in->body_hash};
     for (int i = 0; i < 4; i++)
         store_bind_text(st, s, i + 1, a[i]);
+    char *packed = NULL;
+    size_t n;
+    if (store_pack(in->response, strlen(in->response), STORE_PACK_FAST, &packed, &n) != 0) {
+        store_stmt_done(s);
+        return store_failf(st, CPQD_ENOMEM, "idempotency put: out of memory");
+    }
     store_bind_int64(st, s, 5, in->status);
-    store_bind_text(st, s, 6, in->response);
+    store_bind_text(st, s, 6, packed ? packed : in->response);
     store_bind_text(st, s, 7, in->resource_id);
     store_bind_text(st, s, 8, now);
     int r = store_step(st, s);
     if (r != STORE_DONE)
         rc = store_fail(st, r, "idempotency put");
     store_stmt_done(s);
+    free(packed);
     return rc;
 }
 

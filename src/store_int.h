@@ -18,6 +18,8 @@
  * store_outbox.c the outbox: events to the CRM, their delivery state
  * store_contract.c contracts, receivable items, payments, warnings
  * store_sweep.c  the items the receivables sweep could not process
+ * store_fin.c    the finance loop: customers, invoices, bank credits,
+ *                matches, write-offs, vouchers, revenue posted
  *
  * The record files never see a backend: they prepare a statement by id
  * (store_prepare), bind (store_bind_*), step (store_step: STORE_ROW,
@@ -54,7 +56,6 @@ typedef enum store_stmt_id {
     STMT_EVENT_INSERT,
     STMT_EVENTS,
     STMT_LIST,
-    STMT_LIST_COUNT,
     STMT_IDEM_GET,
     STMT_IDEM_INSERT,
     STMT_VERSION_GET,
@@ -67,6 +68,7 @@ typedef enum store_stmt_id {
     STMT_OUTBOX_INSERT,
     STMT_OUTBOX_LIST,
     STMT_OUTBOX_DUE,
+    STMT_OUTBOX_CLAIM,
     STMT_OUTBOX_GET,
     STMT_OUTBOX_STATUS,
     STMT_OUTBOX_DELIVERED,
@@ -76,6 +78,7 @@ typedef enum store_stmt_id {
     STMT_CONTRACT_INSERT,
     STMT_CONTRACT_GET,
     STMT_CONTRACT_BY_QUOTE,
+    STMT_CONTRACT_LIST,
     STMT_RECV_INSERT,
     STMT_RECV_OF_CONTRACT,
     STMT_RECV_GET,
@@ -85,6 +88,7 @@ typedef enum store_stmt_id {
     STMT_PAYMENT_INSERT,
     STMT_PAYMENT_GET,
     STMT_PAYMENTS_OF,
+    STMT_PAYMENTS_OF_CONTRACT,
     STMT_WARNING_INSERT,
     STMT_LINE_EVENTS_OF,
     STMT_LINE_EVENT_INSERT,
@@ -105,10 +109,50 @@ typedef enum store_stmt_id {
     STMT_SWEEP_FAIL_AGAIN,
     STMT_SWEEP_FAIL_RESOLVE,
     STMT_SWEEP_FAIL_LIST,
+    STMT_OUTBOX_PRUNE,
+    /* the finance loop (store_fin.c, migration 9): their SQL is
+     * store_fin_sql[id - STMT_FIN_FIRST] */
+    STMT_FIN_FIRST,
+    STMT_FIN_COUNTER_NEXT = STMT_FIN_FIRST,
+    STMT_FIN_CUSTOMER_GET,
+    STMT_FIN_CUSTOMER_PUT,
+    STMT_FIN_CUSTOMERS_ALL,
+    STMT_FIN_OPEN_ITEMS,
+    STMT_FIN_INVOICE_INSERT,
+    STMT_FIN_INVOICE_ITEM_INSERT,
+    STMT_FIN_INVOICE_GET,
+    STMT_FIN_INVOICES_OF,
+    STMT_FIN_INVOICE_ITEMS_OF,
+    STMT_FIN_INVOICE_ITEM_CANCEL,
+    STMT_FIN_INVOICE_ITEMS_OPEN,
+    STMT_FIN_STATEMENT_INSERT,
+    STMT_FIN_STATEMENT_GET,
+    STMT_FIN_CREDIT_INSERT,
+    STMT_FIN_CREDIT_GET,
+    STMT_FIN_CREDIT_SEEN,
+    STMT_FIN_CREDITS_LIST,
+    STMT_FIN_CREDIT_UPDATE,
+    STMT_FIN_MATCH_INSERT,
+    STMT_FIN_ALLOC_INSERT,
+    STMT_FIN_MATCH_GET,
+    STMT_FIN_ALLOCS_OF,
+    STMT_FIN_MATCHES_OF,
+    STMT_FIN_MATCH_REVERSE,
+    STMT_FIN_PAYMENT_DELETE,
+    STMT_FIN_WRITE_OFF_INSERT,
+    STMT_FIN_WRITE_OFF_GET,
+    STMT_FIN_VOUCHER_INSERT,
+    STMT_FIN_VOUCHERS_LIST,
+    STMT_FIN_REVENUE_OF,
+    STMT_FIN_REVENUE_INSERT,
+    STMT_FIN_REVENUE_UPDATE,
+    STMT_FIN_CONTRACT_IDS,
     STMT_COUNT
 } store_stmt_id;
 
 extern const char *const store_sql[STMT_COUNT];
+/* The SQL of the finance statements (store_fin.c). */
+extern const char *const store_fin_sql[STMT_COUNT - STMT_FIN_FIRST];
 /* Creates schema_version if missing; run before reading the version. */
 extern const char store_sql_bootstrap[];
 /* store_migrations[i] takes the schema from version i to i + 1. */
@@ -224,6 +268,8 @@ struct store {
     int bind_rc;                  /* first failed bind since the last prepare */
     int fail_at;                  /* test hook: the fail_at-th next step fails */
     char err[512];                /* store_last_error, or a driver's reason */
+    uint64_t tx_t0;               /* metrics_now_ns at the write transaction's BEGIN, 0 if none */
+    size_t batch;                 /* requests the next store_commit carries (0: one) */
 };
 
 #define STORE_TS_LEN 21 /* "2026-11-26T08:41:14Z" + NUL */
@@ -333,6 +379,14 @@ bool store_decimal_ok(const char *s);
 bool store_date_ok(const char *s);
 /* prefix + 16 hex characters from getrandom into out[0..cap). */
 int store_random_id(store *st, const char *prefix, char *out, size_t cap);
+/* prefix + 16 hex characters into out[0..cap): 8 of the wall clock's
+ * seconds, then 8 from getrandom. Ids made later sort after, so an index
+ * on them takes a batch of new rows on its last pages (a random id would
+ * change one page of every such index per row, each written to the WAL
+ * at the commit). Two ids of the same second collide with probability
+ * 2^-32: the insert that uses one must say ON CONFLICT DO NOTHING and
+ * try a fresh id when no row was inserted. */
+int store_ordered_id(store *st, const char *prefix, char *out, size_t cap);
 /* An ad hoc statement (one, without caching: free it with
  * store_stmt_free), ready for binding: 0 or a code, reason in st->err. */
 int store_prepare_sql(store *st, const char *sql, store_stmt **out);
@@ -348,5 +402,26 @@ int store_run_insert(store *st, store_stmt *s, const char *what);
 /* The next number of `year` from the counter statement sid, inside the
  * caller's write scope. */
 int store_counter_next(store *st, store_stmt_id sid, int year, const char *what, int64_t *seq);
+
+/* ---- packed texts (store_pack.c) ----
+ * A large text (a priced result, a request, a reply, a payload, a
+ * catalog file) is stored as STORE_PACK_MARK + base64 of its zstd frame;
+ * a text without the mark is read as it is (rows from before packing). */
+#define STORE_PACK_MIN 512 /* bytes: shorter texts are stored as they are */
+#define STORE_PACK_FAST 1  /* zstd level on the request path */
+#define STORE_PACK_SMALL 3 /* zstd level for archives (written once per catalog version) */
+/* Packs text[0..len) at zstd level into *out (malloc'ed, *out_len bytes,
+ * NUL-terminated), or leaves *out NULL when the text is better stored as
+ * it is (short, or not smaller packed). 0 or CPQD_ENOMEM. */
+int store_pack(const char *text, size_t len, int level, char **out, size_t *out_len);
+/* s[0..len) is packed. */
+bool store_packed(const char *s, size_t len);
+/* The text s[0..len) stands for, malloc'ed and NUL-terminated into *out
+ * (*out_len, if wanted, its bytes): a copy when s is not packed. 0,
+ * CPQD_ENOMEM, or CPQD_EIO for a packed text that does not unpack. */
+int store_unpack(const char *s, size_t len, char **out, size_t *out_len);
+/* store_col_dup that unpacks text column i: NULL for SQL NULL. 0,
+ * CPQD_ENOMEM or CPQD_EIO (does not unpack). */
+int store_col_unpack(store_stmt *s, int i, char **out);
 
 #endif

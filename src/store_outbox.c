@@ -61,14 +61,29 @@ static bool token_ok(const char *s)
 
 static int check_new(store *st, const store_outbox_new *in)
 {
+    if (in->priced_quote && (!token_ok(in->priced_quote) || in->priced_version < 1 || !in->payload ||
+                             in->priced_len == 0 ||
+                             in->priced_at + in->priced_len > strlen(in->payload)))
+        return store_failf(st, CPQD_EINVAL,
+                           "outbox: the priced result referenced lies outside the payload");
     if (!name_ok(in->type) || !name_ok(in->resource_kind))
         return store_failf(st, CPQD_EINVAL,
                            "outbox: type and resource kind are required, [a-z0-9_.] only");
     if (!token_ok(in->resource_id) || !token_ok(in->order_key))
         return store_failf(st, CPQD_EINVAL,
                            "outbox: resource id and ordering key are required (printable ASCII)");
-    if (!store_text_ok(in->payload))
+    if (in->priced_quote) {
+        /* the referenced part is the version's, checked when it was
+         * stored: the rest, on both sides of it */
+        char *rest = strndup(in->payload, in->priced_at);
+        bool ok = rest && store_text_ok(rest) &&
+                  store_text_ok(in->payload + in->priced_at + in->priced_len);
+        free(rest);
+        if (!ok)
+            return store_failf(st, CPQD_EINVAL, "outbox: payload is required (UTF-8 JSON text)");
+    } else if (!store_text_ok(in->payload)) {
         return store_failf(st, CPQD_EINVAL, "outbox: payload is required (UTF-8 JSON text)");
+    }
     return 0;
 }
 
@@ -89,44 +104,79 @@ static int seq_next(store *st, int64_t *seq)
 
 /* The webhook body: fixed key order, payload verbatim. Every part but the
  * payload was checked to need no escaping. */
-static char *body_new(const char *id, const store_outbox_new *in, const char *created_at)
+static char *body_of(const char *id, const char *type, const char *created_at,
+                     const char *payload)
 {
     static const char fmt[] =
         "{\"id\":\"%s\",\"type\":\"%s\",\"created_at\":\"%s\",\"payload\":%s}";
-    int n = snprintf(NULL, 0, fmt, id, in->type, created_at, in->payload);
+    int n = snprintf(NULL, 0, fmt, id, type, created_at, payload);
     char *b = n > 0 ? malloc((size_t)n + 1) : NULL;
     if (b)
-        snprintf(b, (size_t)n + 1, fmt, id, in->type, created_at, in->payload);
+        snprintf(b, (size_t)n + 1, fmt, id, type, created_at, payload);
     return b;
 }
+
+/* The payload as stored: without the priced result it references, then
+ * packed; *out is malloc'ed. */
+static int payload_stored(store *st, const store_outbox_new *in, char **out)
+{
+    size_t len = strlen(in->payload), cut = in->priced_quote ? in->priced_len : 0;
+    size_t at = cut ? in->priced_at : 0;
+    char *rest = malloc(len - cut + 1), *packed = NULL;
+    size_t n;
+    if (!rest)
+        return store_failf(st, CPQD_ENOMEM, "outbox: out of memory");
+    memcpy(rest, in->payload, at);
+    memcpy(rest + at, in->payload + at + cut, len - at - cut);
+    rest[len - cut] = '\0';
+    if (store_pack(rest, len - cut, STORE_PACK_FAST, &packed, &n) != 0) {
+        free(rest);
+        return store_failf(st, CPQD_ENOMEM, "outbox: out of memory");
+    }
+    if (packed) {
+        free(rest);
+        rest = packed;
+    }
+    *out = rest;
+    return 0;
+}
+
+#define ID_ATTEMPTS 4 /* fresh ids tried when one collides (store_ordered_id) */
 
 static int insert(store *st, const store_outbox_new *in, char id[STORE_OUTBOX_ID_LEN],
                   int64_t *seq)
 {
     char created[STORE_TS_LEN], due[OUTBOX_TS_LEN];
-    store_stmt *s;
-    int rc = store_random_id(st, "ev_", id, STORE_OUTBOX_ID_LEN);
+    char *payload = NULL;
+    int rc = seq_next(st, seq);
     if (rc == 0)
-        rc = seq_next(st, seq);
+        rc = payload_stored(st, in, &payload);
     if (rc != 0)
         return rc;
     store_now(created);
     date_stamp_ms(date_wall_ms(), due);
-    char *body = body_new(id, in, created);
-    if (!body)
-        return store_failf(st, CPQD_ENOMEM, "outbox: out of memory");
-    if ((rc = store_prepare(st, STMT_OUTBOX_INSERT, &s)) == 0) {
+    rc = CPQD_ECONFLICT;
+    for (int a = 0; a < ID_ATTEMPTS && rc == CPQD_ECONFLICT; a++) {
+        store_stmt *s;
+        if ((rc = store_ordered_id(st, "ev_", id, STORE_OUTBOX_ID_LEN)) != 0 ||
+            (rc = store_prepare(st, STMT_OUTBOX_INSERT, &s)) != 0)
+            break;
+        /* the body is rebuilt when read (body_of): "" */
         const char *t[] = {id, in->type, in->resource_kind, in->resource_id, in->order_key,
-                           in->payload, body, created, due};
+                           payload, "", created, due, in->priced_quote};
         store_bind_int64(st, s, 1, *seq);
-        for (int i = 0; i < 9; i++)
+        for (int i = 0; i < 10; i++)
             store_bind_text(st, s, i + 2, t[i]);
-        int r = store_step(st, s);
-        if (r != STORE_DONE)
-            rc = store_fail(st, r, "outbox add");
-        store_stmt_done(s);
+        if (in->priced_quote) {
+            store_bind_int64(st, s, 12, in->priced_version);
+            store_bind_int64(st, s, 13, (int64_t)in->priced_at);
+        } else {
+            store_bind_text(st, s, 12, NULL);
+            store_bind_text(st, s, 13, NULL);
+        }
+        rc = store_run_insert(st, s, "outbox add");
     }
-    free(body);
+    free(payload);
     return rc;
 }
 
@@ -151,6 +201,30 @@ int store_outbox_add(store *st, const store_outbox_new *in, char id[STORE_OUTBOX
 
 /* ---- reads ---- */
 
+/* The payload of a row: as stored (unpacked), with the referenced
+ * version's priced result (column 15) spliced back in at priced_at. */
+static int payload_read(store_stmt *s, store_outbox_event *e)
+{
+    int rc = store_col_unpack(s, 6, &e->payload);
+    if (rc || store_col_null(s, 15))
+        return rc;
+    char *priced = NULL;
+    size_t at = (size_t)store_col_int64(s, 14), plen = 0, len = strlen(e->payload);
+    if ((rc = store_col_unpack(s, 15, &priced)) != 0)
+        return rc;
+    plen = strlen(priced);
+    char *full = at <= len ? malloc(len + plen + 1) : NULL;
+    if (full) {
+        memcpy(full, e->payload, at);
+        memcpy(full + at, priced, plen);
+        memcpy(full + at + plen, e->payload + at, len - at + 1);
+        free(e->payload);
+        e->payload = full;
+    }
+    free(priced);
+    return full ? 0 : at <= len ? CPQD_ENOMEM : CPQD_EIO;
+}
+
 static int row_read(store_stmt *s, store_outbox_event *e)
 {
     memset(e, 0, sizeof(*e));
@@ -159,16 +233,24 @@ static int row_read(store_stmt *s, store_outbox_event *e)
     e->seq = store_col_int64(s, 1);
     e->attempts = store_col_int(s, 10);
     char **const f[] = {NULL,           NULL,          &e->type,       &e->resource_kind,
-                        &e->resource_id, &e->order_key, &e->payload,    &e->body,
+                        &e->resource_id, &e->order_key, NULL,           &e->body,
                         &e->created_at, &e->status,    NULL,           &e->next_attempt_at,
                         &e->last_error, &e->delivered_at};
-    for (int i = 0; i < 14; i++) {
-        if (f[i] && store_col_dup(s, i, f[i]) != 0) {
-            store_outbox_event_fini(e);
-            return CPQD_ENOMEM;
-        }
+    int rc = 0;
+    for (int i = 0; i < 14 && rc == 0; i++)
+        if (f[i] && store_col_dup(s, i, f[i]) != 0)
+            rc = CPQD_ENOMEM;
+    if (rc == 0)
+        rc = payload_read(s, e);
+    /* stored once: a body of "" is rebuilt, the same bytes every time */
+    if (rc == 0 && e->body && !*e->body) {
+        free(e->body);
+        e->body = body_of(e->id, e->type, e->created_at, e->payload);
+        rc = e->body ? 0 : CPQD_ENOMEM;
     }
-    return 0;
+    if (rc)
+        store_outbox_event_fini(e);
+    return rc;
 }
 
 /* Steps s to the end, collecting rows into a malloc'ed array. */
@@ -236,6 +318,30 @@ int store_outbox_due(store *st, int64_t now, size_t limit, store_outbox_event **
     store_bind_text(st, s, 1, ts);
     store_bind_int64(st, s, 2, (int64_t)limit);
     return rows_read(st, s, limit, items, n, "outbox due");
+}
+
+int store_outbox_claim(store *st, const char *id, int64_t now_ms, int64_t until_ms, bool *got)
+{
+    char now[OUTBOX_TS_LEN], until[OUTBOX_TS_LEN];
+    store_stmt *s;
+    *got = false;
+    if (!store_text_ok(id) || until_ms < now_ms)
+        return store_failf(st, CPQD_EINVAL, "outbox claim: an event id and a lease are required");
+    int rc = store_prepare(st, STMT_OUTBOX_CLAIM, &s);
+    if (rc != 0)
+        return rc;
+    date_stamp_ms(now_ms, now);
+    date_stamp_ms(until_ms, until);
+    store_bind_text(st, s, 1, until);
+    store_bind_text(st, s, 2, id);
+    store_bind_text(st, s, 3, now);
+    int r = store_step(st, s);
+    if (r == STORE_DONE)
+        *got = store_changes(st, s) == 1;
+    else
+        rc = store_fail(st, r, "outbox claim");
+    store_stmt_done(s);
+    return rc;
 }
 
 int store_outbox_get(store *st, const char *id, store_outbox_event *out)
@@ -348,4 +454,98 @@ int store_outbox_replay(store *st, const char *id)
     store_bind_text(st, s, 1, due);
     store_bind_text(st, s, 2, id);
     return update_one(st, s, id, "failed");
+}
+
+int store_outbox_prune(store *st, int64_t before_ms, int64_t *n)
+{
+    char ts[OUTBOX_TS_LEN];
+    store_stmt *s;
+    bool own;
+    int changes = 0;
+    if (n)
+        *n = 0;
+    int rc = store_prepare(st, STMT_OUTBOX_PRUNE, &s);
+    if (rc != 0)
+        return rc;
+    if ((rc = store_write_begin(st, &own)) != 0) {
+        store_stmt_done(s);
+        return rc;
+    }
+    date_stamp_ms(before_ms, ts);
+    store_bind_text(st, s, 1, ts);
+    rc = store_write_end(st, own, store_run(st, s, "outbox prune", &changes));
+    if (rc == 0 && n)
+        *n = changes;
+    return rc;
+}
+
+/* ---- the backlog (GET /metrics, GET /readyz) ---- */
+
+/* "YYYY-MM-DDThh:mm:ss[.mmm]Z" as Unix milliseconds; -1 if malformed. */
+static int64_t stamp_ms(const char *t)
+{
+    date_days d;
+    size_t n = t ? strlen(t) : 0;
+    if (n < 20 || date_parse(t, 10, &d) != 0 || t[10] != 'T' || t[13] != ':' || t[16] != ':')
+        return -1;
+    int v[3];
+    for (int i = 0; i < 3; i++) {
+        const char *p = t + 11 + 3 * i;
+        if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9')
+            return -1;
+        v[i] = (p[0] - '0') * 10 + (p[1] - '0');
+    }
+    int ms = 0;
+    if (t[19] == '.' && n >= 24)
+        ms = atoi(t + 20) % 1000;
+    return (((int64_t)d * 24 + v[0]) * 60 + v[1]) * 60000 + (int64_t)v[2] * 1000 + ms;
+}
+
+/* Steps an uncached statement once; *out the first column's text
+ * (malloc'ed, NULL for SQL NULL) and *num the second's integer. */
+static int stats_query(store *st, const char *sql, int64_t *num, char **text)
+{
+    store_stmt *s = NULL;
+    *text = NULL;
+    int rc = store_prepare_sql(st, sql, &s);
+    if (rc != 0)
+        return store_fail(st, rc, "outbox stats");
+    int r = store_step(st, s);
+    if (r == STORE_ROW) {
+        if (num)
+            *num = store_col_int64(s, 1);
+        rc = store_col_null(s, 0) ? 0 : store_col_dup(s, 0, text);
+    } else if (r != STORE_DONE) {
+        rc = store_fail(st, r, "outbox stats");
+    }
+    store_stmt_free(s);
+    return rc;
+}
+
+int store_outbox_stats_get(store *st, bool due, store_outbox_stats *out)
+{
+    char *t = NULL;
+    *out = (store_outbox_stats){.oldest_pending = -1, .oldest_due = -1};
+    int rc = stats_query(st, "SELECT MIN(created_at), COUNT(*) FROM outbox"
+                             " WHERE status = 'pending'", &out->pending, &t);
+    if (rc == 0 && t)
+        out->oldest_pending = stamp_ms(t);
+    free(t);
+    t = NULL;
+    if (rc == 0)
+        rc = stats_query(st, "SELECT MIN(status), COUNT(*) FROM outbox WHERE status = 'failed'",
+                         &out->failed, &t);
+    free(t);
+    t = NULL;
+    /* the head of each key, as STMT_OUTBOX_DUE finds them */
+    if (rc == 0 && due)
+        rc = stats_query(st,
+                         "SELECT MIN(o.next_attempt_at), 0 FROM outbox o WHERE o.status = 'pending'"
+                         " AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.order_key = o.order_key"
+                         " AND p.seq < o.seq AND p.status <> 'delivered')",
+                         NULL, &t);
+    if (rc == 0 && t)
+        out->oldest_due = stamp_ms(t);
+    free(t);
+    return rc;
 }

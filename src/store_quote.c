@@ -23,23 +23,27 @@
 
 #define QUOTE_ID_LEN 19 /* "q_" + 16 hex + NUL */
 #define QUOTE_NUMBER_LEN 32
-#define ID_ATTEMPTS 4 /* fresh ids tried when one collides (2^-64 each) */
+#define ID_ATTEMPTS 4 /* fresh ids tried when one collides (store_ordered_id) */
 
 /* ---- validation ---- */
 
 /* The content fields of q (not id, number, version or timestamps). */
 static int quote_check(store *st, const store_quote *q)
 {
+    /* a text packed by store_quote_pack was checked there */
     const struct {
-        const char *name, *v;
+        const char *name, *v, *packed;
     } req[] = {
-        {"status", q->status},         {"customer_id", q->customer_id},
-        {"currency", q->currency},     {"catalog_version", q->catalog_version},
-        {"request", q->request},       {"priced", q->priced},
-        {"created_by", q->created_by},
+        {"status", q->status, NULL},
+        {"customer_id", q->customer_id, NULL},
+        {"currency", q->currency, NULL},
+        {"catalog_version", q->catalog_version, NULL},
+        {"request", q->request, q->request_packed},
+        {"priced", q->priced, q->priced_packed},
+        {"created_by", q->created_by, NULL},
     };
     for (size_t i = 0; i < sizeof(req) / sizeof(req[0]); i++) {
-        if (!store_text_ok(req[i].v))
+        if (!(req[i].packed && req[i].v) && !store_text_ok(req[i].v))
             return store_failf(st, CPQD_EINVAL, "quote: %s is missing, empty or not UTF-8",
                                req[i].name);
     }
@@ -63,7 +67,8 @@ void store_quote_fini(store_quote *q)
     char *const f[] = {q->id,         q->number,     q->status,      q->customer_id,
                        q->partner_id, q->currency,   q->total,       q->catalog_version,
                        q->request,    q->priced,     q->valid_until, q->approval_level,
-                       q->created_by, q->created_at, q->updated_at};
+                       q->created_by, q->created_at, q->updated_at, q->request_packed,
+                       q->priced_packed};
     for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
         free(f[i]);
     memset(q, 0, sizeof(*q));
@@ -81,9 +86,13 @@ static int quote_read(store_stmt *s, store_quote *out)
         [14] = &out->created_by, [15] = &out->created_at,     [16] = &out->updated_at,
     };
     for (int i = 0; i < (int)(sizeof(text) / sizeof(text[0])); i++) {
-        if (text[i] && store_col_dup(s, i, text[i]) != 0) {
+        size_t len = 0;
+        const char *v = i == 9 || i == 10 ? store_col_text(s, i, &len) : NULL;
+        /* request and priced are stored packed (store_pack.c) */
+        int rc = !text[i] ? 0 : v ? store_unpack(v, len, text[i], NULL) : store_col_dup(s, i, text[i]);
+        if (rc != 0) {
             store_quote_fini(out);
-            return CPQD_ENOMEM;
+            return rc;
         }
     }
     out->version = store_col_int(s, 2);
@@ -144,7 +153,7 @@ static int head_insert(store *st, const store_quote *q, char id[QUOTE_ID_LEN], c
     int rc = CPQD_ECONFLICT;
     for (int attempt = 0; attempt < ID_ATTEMPTS && rc == CPQD_ECONFLICT; attempt++) {
         store_stmt *s;
-        if ((rc = store_random_id(st, "q_", id, QUOTE_ID_LEN)) != 0 ||
+        if ((rc = store_ordered_id(st, "q_", id, QUOTE_ID_LEN)) != 0 ||
             (rc = store_prepare(st, STMT_QUOTE_INSERT, &s)) != 0)
             return rc;
         const char *text[] = {id, number};
@@ -169,17 +178,37 @@ static int version_insert(store *st, const char *id, int version, const store_qu
     int rc = store_prepare(st, STMT_VERSION_INSERT, &s);
     if (rc != 0)
         return rc;
+    /* the request and the priced result, the bulk of a version, packed
+     * (ahead of the transaction by store_quote_pack, or now) */
+    char *request = NULL, *priced = NULL;
+    size_t n;
+    if ((!q->request_packed &&
+         store_pack(q->request, strlen(q->request), STORE_PACK_FAST, &request, &n) != 0) ||
+        (!q->priced_packed &&
+         store_pack(q->priced, strlen(q->priced), STORE_PACK_FAST, &priced, &n) != 0)) {
+        free(request);
+        store_stmt_done(s);
+        return store_failf(st, CPQD_ENOMEM, "quote version insert: out of memory");
+    }
+    const char *req_text = q->request_packed ? q->request_packed : request ? request : q->request;
+    const char *priced_text = q->priced_packed ? q->priced_packed : priced ? priced : q->priced;
     store_bind_text(st, s, 1, id);
     store_bind_int64(st, s, 2, version);
-    const char *a[] = {q->status,          q->customer_id, q->partner_id, q->currency,   q->total,
-                       q->catalog_version, q->request,     q->priced,     q->valid_until};
+    const char *a[] = {q->status,          q->customer_id,
+                       q->partner_id,      q->currency,
+                       q->total,           q->catalog_version,
+                       req_text,           priced_text,
+                       q->valid_until};
     for (int i = 0; i < 9; i++)
         store_bind_text(st, s, i + 3, a[i]);
     store_bind_int64(st, s, 12, q->approval_required ? 1 : 0);
     const char *b[] = {q->approval_level, q->created_by, now, now};
     for (int i = 0; i < 4; i++)
         store_bind_text(st, s, i + 13, b[i]);
-    return store_run(st, s, "quote version insert", NULL);
+    rc = store_run(st, s, "quote version insert", NULL);
+    free(request);
+    free(priced);
+    return rc;
 }
 
 /* Appends to the history of quote id (inside a write scope). */
@@ -475,23 +504,7 @@ static void bind_filter(store *st, store_stmt *s, const store_quote_filter *f, c
     store_bind_text(st, s, 4, pattern);
 }
 
-static int list_count(store *st, const store_quote_filter *f, const char *pattern, size_t *total)
-{
-    store_stmt *s;
-    int rc = store_prepare(st, STMT_LIST_COUNT, &s);
-    if (rc != 0)
-        return rc;
-    bind_filter(st, s, f, pattern);
-    int r = store_step(st, s);
-    if (r == STORE_ROW)
-        *total = (size_t)store_col_int64(s, 0);
-    else
-        rc = store_fail(st, r, "quote list");
-    store_stmt_done(s);
-    return rc;
-}
-
-static int list_page(store *st, const store_quote_filter *f, const char *pattern, int64_t offset,
+static int list_page(store *st, const store_quote_filter *f, const char *pattern,
                      store_quote **items, size_t *n)
 {
     store_stmt *s;
@@ -500,8 +513,8 @@ static int list_page(store *st, const store_quote_filter *f, const char *pattern
     if (rc != 0)
         return rc;
     bind_filter(st, s, f, pattern);
-    store_bind_int64(st, s, 5, (int64_t)f->per_page);
-    store_bind_int64(st, s, 6, offset);
+    store_bind_text(st, s, 5, f->after);
+    store_bind_int64(st, s, 6, (int64_t)f->limit);
     while (rc == 0 && (r = store_step(st, s)) == STORE_ROW) {
         if ((rc = grow((void **)items, *n, &cap, sizeof(**items))) == 0 &&
             (rc = quote_read(s, &(*items)[*n])) == 0)
@@ -513,41 +526,28 @@ static int list_page(store *st, const store_quote_filter *f, const char *pattern
     return rc;
 }
 
-static int filter_check(store *st, const store_quote_filter *f, int64_t *offset)
+static int filter_check(store *st, const store_quote_filter *f)
 {
-    size_t off;
-    if (!f || f->page < 1 || f->per_page < 1 || f->per_page > STORE_PER_PAGE_MAX)
-        return store_failf(st, CPQD_EINVAL, "quote list: page must be >= 1, per_page 1..%d",
-                           STORE_PER_PAGE_MAX);
-    if (__builtin_mul_overflow(f->page - 1, f->per_page, &off) || off > INT64_MAX)
-        return store_failf(st, CPQD_EINVAL, "quote list: page out of range");
+    if (!f || f->limit < 1 || f->limit > STORE_PER_PAGE_MAX + 1)
+        return store_failf(st, CPQD_EINVAL, "quote list: limit 1..%d", STORE_PER_PAGE_MAX + 1);
     if (!store_opt_text_ok(f->customer) || !store_opt_text_ok(f->status) ||
-        !store_opt_text_ok(f->partner) || (f->q && *f->q && !store_text_ok(f->q)))
+        !store_opt_text_ok(f->partner) || !store_opt_text_ok(f->after) ||
+        (f->q && *f->q && !store_text_ok(f->q)))
         return store_failf(st, CPQD_EINVAL, "quote list: a filter is empty or not UTF-8");
-    *offset = (int64_t)off;
     return 0;
 }
 
-int store_quote_list(store *st, const store_quote_filter *f, store_quote **items, size_t *n,
-                     size_t *total)
+int store_quote_list(store *st, const store_quote_filter *f, store_quote **items, size_t *n)
 {
-    int64_t offset = 0;
     *items = NULL;
     *n = 0;
-    *total = 0;
-    int rc = filter_check(st, f, &offset);
+    int rc = filter_check(st, f);
     if (rc != 0)
         return rc;
     char *pattern = f->q ? like_pattern(f->q) : NULL;
     if (f->q && !pattern)
         return store_failf(st, CPQD_ENOMEM, "out of memory");
-    /* One read transaction, so that the page and the total agree. */
-    bool own;
-    int r = store_read_begin(st, &own);
-    rc = r == 0 ? list_count(st, f, pattern, total) : store_fail(st, r, "quote list");
-    if (rc == 0)
-        rc = list_page(st, f, pattern, offset, items, n);
-    store_read_end(st, own);
+    rc = list_page(st, f, pattern, items, n);
     free(pattern);
     if (rc != 0) {
         for (size_t i = 0; i < *n; i++)
@@ -555,7 +555,30 @@ int store_quote_list(store *st, const store_quote_filter *f, store_quote **items
         free(*items);
         *items = NULL;
         *n = 0;
-        *total = 0;
     }
     return rc;
+}
+
+/* A packed copy of text, or a plain copy when it is better stored as
+ * it is: 0 or CPQD_ENOMEM. */
+static int pack_copy(const char *text, char **out)
+{
+    size_t n;
+    free(*out);
+    *out = NULL;
+    if (!store_text_ok(text))
+        return 0; /* the insert refuses it */
+    if (store_pack(text, strlen(text), STORE_PACK_FAST, out, &n) != 0)
+        return CPQD_ENOMEM;
+    if (!*out)
+        *out = strdup(text);
+    return *out ? 0 : CPQD_ENOMEM;
+}
+
+int store_quote_pack(store_quote *q)
+{
+    if (!q->request || !q->priced)
+        return 0; /* invalid: the insert says so */
+    int rc = pack_copy(q->request, &q->request_packed);
+    return rc ? rc : pack_copy(q->priced, &q->priced_packed);
 }

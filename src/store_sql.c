@@ -294,6 +294,199 @@ const char *const store_migrations[STORE_SCHEMA_VERSION] = {
     "  resolved_at     TEXT"
     ");"
     "CREATE INDEX sweep_failures_by_last ON sweep_failures (last_failed_at, item);",
+    /* 8 -> 9: an event stores its payload once and compactly: a quote
+     * event leaves out the version's priced result, which the version
+     * already stores (priced_quote, priced_version: that version;
+     * priced_at: the byte of the payload where it goes back in when the
+     * event is read), and the webhook body is rebuilt from the event
+     * when read (body '' ; rows from before keep theirs). Delivered
+     * events are pruned after a retention period: the index finds them. */
+    "ALTER TABLE outbox ADD COLUMN priced_quote TEXT;"
+    "ALTER TABLE outbox ADD COLUMN priced_version INTEGER;"
+    "ALTER TABLE outbox ADD COLUMN priced_at BIGINT;"
+    "CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE status = 'delivered';",
+    /* 9 -> 10: the finance loop (docs/finance.md): customers (payer
+     * identity for matching, credit limits and risk flags); invoices and
+     * credit notes with the receivable items they cover (an item is on at
+     * most one document at a time: cancelled_by frees it); bank
+     * statements, their credits, the matches applying them to items and
+     * their allocations (each allocation is a payment row); write-offs;
+     * the vouchers of the ERP feed; revenue posted per contract and
+     * category. fin_counters hands out gap-free invoice numbers per
+     * issuer, kind and year and the feed sequences (as outbox_counter, in
+     * commit order). sweep_failures gets the kinds of the finance sweep
+     * (a table rebuilt: a CHECK cannot be altered in SQLite). */
+    "CREATE TABLE fin_counters ("
+    "  counter  TEXT NOT NULL PRIMARY KEY,"
+    "  last_seq BIGINT NOT NULL CHECK (last_seq > 0)"
+    ");"
+    "CREATE TABLE customers ("
+    "  id              TEXT NOT NULL PRIMARY KEY,"
+    "  name            TEXT,"
+    "  accounts        TEXT NOT NULL,"
+    "  credit_limit    TEXT,"
+    "  credit_currency TEXT,"
+    "  risk_flags      TEXT NOT NULL,"
+    "  credit_note     TEXT,"
+    "  updated_by      TEXT NOT NULL,"
+    "  updated_at      TEXT NOT NULL"
+    ");"
+    "CREATE TABLE invoices ("
+    "  id          TEXT NOT NULL PRIMARY KEY,"
+    "  seq         BIGINT NOT NULL UNIQUE,"
+    "  number      TEXT NOT NULL UNIQUE,"
+    "  issuer      TEXT NOT NULL,"
+    "  kind        TEXT NOT NULL CHECK (kind IN ('invoice', 'credit_note')),"
+    "  reason      TEXT NOT NULL CHECK (reason IN ('sale', 'credit', 'cancellation')),"
+    "  year        INTEGER NOT NULL,"
+    "  doc_seq     BIGINT NOT NULL,"
+    "  contract_id TEXT NOT NULL REFERENCES contracts (id),"
+    "  customer_id TEXT NOT NULL,"
+    "  currency    TEXT NOT NULL,"
+    "  issued_on   TEXT NOT NULL,"
+    "  due_on      TEXT NOT NULL,"
+    "  net         TEXT NOT NULL,"
+    "  tax         TEXT NOT NULL,"
+    "  total       TEXT NOT NULL,"
+    "  original_id TEXT,"
+    "  source      TEXT NOT NULL,"
+    "  document    TEXT NOT NULL,"
+    "  created_by  TEXT NOT NULL,"
+    "  created_at  TEXT NOT NULL,"
+    "  UNIQUE (issuer, kind, year, doc_seq)"
+    ");"
+    "CREATE INDEX invoices_by_contract ON invoices (contract_id, seq);"
+    "CREATE TABLE invoice_items ("
+    "  invoice_id    TEXT NOT NULL REFERENCES invoices (id),"
+    "  receivable_id TEXT NOT NULL REFERENCES receivables (id),"
+    "  amount        TEXT NOT NULL,"
+    "  cancelled_by  TEXT,"
+    "  PRIMARY KEY (invoice_id, receivable_id)"
+    ");"
+    "CREATE UNIQUE INDEX invoice_items_open ON invoice_items (receivable_id)"
+    " WHERE cancelled_by IS NULL;"
+    "CREATE TABLE bank_statements ("
+    "  id          TEXT NOT NULL PRIMARY KEY,"
+    "  issuer      TEXT NOT NULL,"
+    "  format      TEXT NOT NULL CHECK (format IN ('camt053', 'csv')),"
+    "  ref         TEXT NOT NULL,"
+    "  account     TEXT NOT NULL,"
+    "  credits     BIGINT NOT NULL,"
+    "  duplicates  BIGINT NOT NULL,"
+    "  skipped     BIGINT NOT NULL,"
+    "  matched     BIGINT NOT NULL,"
+    "  unmatched   BIGINT NOT NULL,"
+    "  imported_by TEXT NOT NULL,"
+    "  imported_at TEXT NOT NULL"
+    ");"
+    "CREATE TABLE bank_credits ("
+    "  id             TEXT NOT NULL PRIMARY KEY,"
+    "  seq            BIGINT NOT NULL UNIQUE,"
+    "  statement_id   TEXT NOT NULL REFERENCES bank_statements (id),"
+    "  tx_id          TEXT NOT NULL UNIQUE,"
+    "  amount         TEXT NOT NULL,"
+    "  currency       TEXT NOT NULL,"
+    "  value_date     TEXT NOT NULL,"
+    "  booking_date   TEXT,"
+    "  remittance     TEXT NOT NULL,"
+    "  debtor_name    TEXT NOT NULL,"
+    "  debtor_account TEXT NOT NULL,"
+    "  end_to_end_id  TEXT NOT NULL,"
+    "  customer_id    TEXT,"
+    "  applied        TEXT NOT NULL,"
+    "  status         TEXT NOT NULL CHECK (status IN ('unmatched', 'matched')),"
+    "  rule           TEXT NOT NULL,"
+    "  reason         TEXT,"
+    "  suggestions    TEXT NOT NULL,"
+    "  created_at     TEXT NOT NULL"
+    ");"
+    "CREATE INDEX bank_credits_by_status ON bank_credits (status, seq);"
+    "CREATE INDEX bank_credits_by_customer ON bank_credits (customer_id, seq);"
+    "CREATE TABLE matches ("
+    "  id           TEXT NOT NULL PRIMARY KEY,"
+    "  seq          BIGINT NOT NULL UNIQUE,"
+    "  credit_id    TEXT NOT NULL REFERENCES bank_credits (id),"
+    "  kind         TEXT NOT NULL CHECK (kind IN ('auto', 'manual')),"
+    "  rule         TEXT NOT NULL,"
+    "  customer_id  TEXT,"
+    "  amount       TEXT NOT NULL,"
+    "  overpaid     TEXT NOT NULL,"
+    "  note         TEXT,"
+    "  created_by   TEXT NOT NULL,"
+    "  created_at   TEXT NOT NULL,"
+    "  reversed_at  TEXT,"
+    "  reversed_by  TEXT,"
+    "  reverse_note TEXT"
+    ");"
+    "CREATE INDEX matches_by_credit ON matches (credit_id, seq);"
+    "CREATE TABLE match_allocations ("
+    "  match_id      TEXT NOT NULL REFERENCES matches (id),"
+    "  receivable_id TEXT NOT NULL REFERENCES receivables (id),"
+    "  amount        TEXT NOT NULL,"
+    "  payment_id    TEXT NOT NULL,"
+    "  PRIMARY KEY (match_id, receivable_id)"
+    ");"
+    "CREATE TABLE write_offs ("
+    "  id            TEXT NOT NULL PRIMARY KEY,"
+    "  receivable_id TEXT NOT NULL REFERENCES receivables (id),"
+    "  amount        TEXT NOT NULL,"
+    "  reason        TEXT NOT NULL,"
+    "  payment_id    TEXT NOT NULL,"
+    "  created_by    TEXT NOT NULL,"
+    "  created_at    TEXT NOT NULL"
+    ");"
+    "CREATE TABLE vouchers ("
+    "  seq         BIGINT NOT NULL PRIMARY KEY,"
+    "  number      TEXT NOT NULL UNIQUE,"
+    "  kind        TEXT NOT NULL,"
+    "  date        TEXT NOT NULL,"
+    "  currency    TEXT NOT NULL,"
+    "  source      TEXT NOT NULL,"
+    "  customer_id TEXT,"
+    "  contract    TEXT,"
+    "  total       TEXT NOT NULL,"
+    "  lines       TEXT NOT NULL,"
+    "  created_at  TEXT NOT NULL"
+    ");"
+    "CREATE TABLE revenue_positions ("
+    "  contract_id TEXT NOT NULL REFERENCES contracts (id),"
+    "  category    TEXT NOT NULL,"
+    "  posted      TEXT NOT NULL,"
+    "  upto        TEXT NOT NULL,"
+    "  PRIMARY KEY (contract_id, category)"
+    ");"
+    "CREATE TABLE sweep_failures_v9 ("
+    "  item            TEXT NOT NULL PRIMARY KEY,"
+    "  kind            TEXT NOT NULL CHECK (kind IN ('period_close', 'renewal', 'warning',"
+    "                                               'invoice', 'revenue')),"
+    "  contract_id     TEXT NOT NULL,"
+    "  ref             TEXT NOT NULL,"
+    "  code            TEXT NOT NULL,"
+    "  message         TEXT NOT NULL,"
+    "  first_failed_at TEXT NOT NULL,"
+    "  last_failed_at  TEXT NOT NULL,"
+    "  failures        BIGINT NOT NULL CHECK (failures > 0),"
+    "  resolved_at     TEXT"
+    ");"
+    "INSERT INTO sweep_failures_v9 (item, kind, contract_id, ref, code, message,"
+    " first_failed_at, last_failed_at, failures, resolved_at)"
+    " SELECT item, kind, contract_id, ref, code, message, first_failed_at, last_failed_at,"
+    " failures, resolved_at FROM sweep_failures;"
+    "DROP TABLE sweep_failures;"
+    "ALTER TABLE sweep_failures_v9 RENAME TO sweep_failures;"
+    "CREATE INDEX sweep_failures_by_last ON sweep_failures (last_failed_at, item);",
+    /* 10 -> 11: stock levels and lead times per SKU and warehouse, pushed
+     * by the ERP or CRM (PUT /v1/stock, docs/portal.md "Availability");
+     * quantity is exact decimal text, >= 0. */
+    "CREATE TABLE stock ("
+    "  sku            TEXT NOT NULL,"
+    "  warehouse      TEXT NOT NULL,"
+    "  quantity       TEXT NOT NULL,"
+    "  lead_time_days INTEGER NOT NULL CHECK (lead_time_days >= 0),"
+    "  updated_at     TEXT NOT NULL,"
+    "  updated_by     TEXT NOT NULL,"
+    "  PRIMARY KEY (sku, warehouse)"
+    ");",
 };
 
 /* Every table of the schema but schema_version, parents before children
@@ -321,7 +514,8 @@ const store_table store_tables[] = {
     {"outbox_counter", "id, last_seq", "id"},
     {"outbox",
      "seq, id, type, resource_kind, resource_id, order_key, payload, body, created_at, status,"
-     " attempts, next_attempt_at, last_error, delivered_at",
+     " attempts, next_attempt_at, last_error, delivered_at, priced_quote, priced_version,"
+     " priced_at",
      "seq"},
     {"contract_counters", "year, last_seq", "year"},
     {"contracts",
@@ -349,6 +543,39 @@ const store_table store_tables[] = {
      "item, kind, contract_id, ref, code, message, first_failed_at, last_failed_at, failures,"
      " resolved_at",
      "item"},
+    {"fin_counters", "counter, last_seq", "counter"},
+    {"customers",
+     "id, name, accounts, credit_limit, credit_currency, risk_flags, credit_note, updated_by,"
+     " updated_at",
+     "id"},
+    {"invoices",
+     "id, seq, number, issuer, kind, reason, year, doc_seq, contract_id, customer_id, currency,"
+     " issued_on, due_on, net, tax, total, original_id, source, document, created_by, created_at",
+     "id"},
+    {"invoice_items", "invoice_id, receivable_id, amount, cancelled_by",
+     "invoice_id, receivable_id"},
+    {"bank_statements",
+     "id, issuer, format, ref, account, credits, duplicates, skipped, matched, unmatched,"
+     " imported_by, imported_at",
+     "id"},
+    {"bank_credits",
+     "id, seq, statement_id, tx_id, amount, currency, value_date, booking_date, remittance,"
+     " debtor_name, debtor_account, end_to_end_id, customer_id, applied, status, rule, reason,"
+     " suggestions, created_at",
+     "id"},
+    {"matches",
+     "id, seq, credit_id, kind, rule, customer_id, amount, overpaid, note, created_by,"
+     " created_at, reversed_at, reversed_by, reverse_note",
+     "id"},
+    {"match_allocations", "match_id, receivable_id, amount, payment_id",
+     "match_id, receivable_id"},
+    {"write_offs", "id, receivable_id, amount, reason, payment_id, created_by, created_at", "id"},
+    {"vouchers",
+     "seq, number, kind, date, currency, source, customer_id, contract, total, lines, created_at",
+     "seq"},
+    {"revenue_positions", "contract_id, category, posted, upto", "contract_id, category"},
+    {"stock", "sku, warehouse, quantity, lead_time_days, updated_at, updated_by",
+     "sku, warehouse"},
 };
 const size_t store_table_count = sizeof(store_tables) / sizeof(store_tables[0]);
 
@@ -371,8 +598,13 @@ const size_t store_table_count = sizeof(store_tables) / sizeof(store_tables[0]);
 /* The columns of a store_outbox_event, in the order store_outbox.c reads
  * them (body: a column, or NULL where lists leave it out). */
 #define OUTBOX_COLS(body)                                                                       \
-    "id, seq, type, resource_kind, resource_id, order_key, payload, " body ", created_at,"     \
-    " status, attempts, next_attempt_at, last_error, delivered_at"
+    "o.id, o.seq, o.type, o.resource_kind, o.resource_id, o.order_key, o.payload, " body ","   \
+    " o.created_at, o.status, o.attempts, o.next_attempt_at, o.last_error, o.delivered_at,"    \
+    " o.priced_at, v.priced"
+/* The version whose priced result an event references (none: NULLs). */
+#define OUTBOX_PRICED                                                                           \
+    " LEFT JOIN quote_versions v ON v.quote_id = o.priced_quote"                                \
+    " AND v.version = o.priced_version"
 
 /* The columns of a store_contract, store_receivable and store_payment,
  * in the order store_contract.c reads them. */
@@ -443,9 +675,9 @@ const char *const store_sql[STMT_COUNT] = {
         " FROM quotes q JOIN quote_versions v"
         " ON v.quote_id = q.id AND v.version = q.latest_version"
         LIST_WHERE
-        " ORDER BY q.created_at DESC, q.year DESC, q.seq DESC LIMIT $5 OFFSET $6",
-    [STMT_LIST_COUNT] =
-        "SELECT COUNT(*) FROM quotes q" LIST_WHERE,
+        " AND (CAST($5 AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM quotes a WHERE a.id = $5"
+        "      AND (q.created_at, q.year, q.seq) < (a.created_at, a.year, a.seq)))"
+        " ORDER BY q.created_at DESC, q.year DESC, q.seq DESC LIMIT $6",
     [STMT_IDEM_GET] =
         "SELECT caller, idem_key, route, body_hash, status, response, resource_id, created_at"
         " FROM idempotency WHERE caller = $1 AND idem_key = $2",
@@ -473,20 +705,24 @@ const char *const store_sql[STMT_COUNT] = {
         " RETURNING last_seq",
     [STMT_OUTBOX_INSERT] =
         "INSERT INTO outbox (seq, id, type, resource_kind, resource_id, order_key, payload, body,"
-        " created_at, status, attempts, next_attempt_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10)",
+        " created_at, status, attempts, next_attempt_at, priced_quote, priced_version, priced_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10, $11, $12, $13)"
+        " ON CONFLICT DO NOTHING",
     [STMT_OUTBOX_LIST] =
-        "SELECT " OUTBOX_COLS("NULL") " FROM outbox"
-        " WHERE seq > $1 AND (CAST($2 AS TEXT) IS NULL OR status = $2) ORDER BY seq LIMIT $3",
+        "SELECT " OUTBOX_COLS("NULL") " FROM outbox o" OUTBOX_PRICED
+        " WHERE o.seq > $1 AND (CAST($2 AS TEXT) IS NULL OR o.status = $2) ORDER BY o.seq LIMIT $3",
     /* the head of each key: nothing earlier of the same key undelivered */
     [STMT_OUTBOX_DUE] =
-        "SELECT " OUTBOX_COLS("o.body") " FROM outbox o"
+        "SELECT " OUTBOX_COLS("o.body") " FROM outbox o" OUTBOX_PRICED
         " WHERE o.status = 'pending' AND o.next_attempt_at <= $1"
         " AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.order_key = o.order_key"
         "                 AND p.seq < o.seq AND p.status <> 'delivered')"
         " ORDER BY o.seq LIMIT $2",
+    [STMT_OUTBOX_CLAIM] =
+        "UPDATE outbox SET next_attempt_at = $1"
+        " WHERE id = $2 AND status = 'pending' AND next_attempt_at <= $3",
     [STMT_OUTBOX_GET] =
-        "SELECT " OUTBOX_COLS("body") " FROM outbox WHERE id = $1",
+        "SELECT " OUTBOX_COLS("o.body") " FROM outbox o" OUTBOX_PRICED " WHERE o.id = $1",
     [STMT_OUTBOX_STATUS] =
         "SELECT status FROM outbox WHERE id = $1",
     [STMT_OUTBOX_DELIVERED] =
@@ -513,6 +749,16 @@ const char *const store_sql[STMT_COUNT] = {
         "SELECT " CONTRACT_COLS " FROM contracts WHERE id = $1",
     [STMT_CONTRACT_BY_QUOTE] =
         "SELECT " CONTRACT_COLS " FROM contracts WHERE quote_id = $1",
+    [STMT_CONTRACT_LIST] =
+        "SELECT k.id, k.number, k.quote_id, k.quote_version, k.customer_id, k.partner_id,"
+        " k.currency, k.total, k.signed_on, k.start_on, k.catalog_version, NULL, k.created_by,"
+        " k.created_at FROM contracts k"
+        " WHERE (CAST($1 AS TEXT) IS NULL OR k.customer_id = $1)"
+        " AND (CAST($2 AS TEXT) IS NULL OR k.quote_id = $2)"
+        " AND (CAST($3 AS TEXT) IS NULL OR k.partner_id = $3)"
+        " AND (CAST($4 AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM contracts a WHERE a.id = $4"
+        "      AND (k.created_at, k.year, k.seq) < (a.created_at, a.year, a.seq)))"
+        " ORDER BY k.created_at DESC, k.year DESC, k.seq DESC LIMIT $5",
     [STMT_RECV_INSERT] =
         "INSERT INTO receivables (id, contract_id, line_id, line_no, kind, service, seq, part, ref,"
         " waits_for, due_on, bill_on, expected_on, period_from, period_to, amount, amount_known,"
@@ -545,6 +791,10 @@ const char *const store_sql[STMT_COUNT] = {
         "SELECT " PAYMENT_COLS " FROM payments WHERE receivable_id = $1 AND client_id = $2",
     [STMT_PAYMENTS_OF] =
         "SELECT " PAYMENT_COLS " FROM payments WHERE receivable_id = $1 ORDER BY paid_on, created_at, id",
+    [STMT_PAYMENTS_OF_CONTRACT] =
+        "SELECT p.id, p.receivable_id, p.client_id, p.amount, p.paid_on, p.created_at"
+        " FROM payments p JOIN receivables r ON r.id = p.receivable_id WHERE r.contract_id = $1"
+        " ORDER BY p.paid_on, p.created_at, p.id",
     [STMT_LINE_EVENTS_OF] =
         "SELECT contract_id, line_no, event, ref, happened_on, recorded_by, recorded_at"
         " FROM contract_line_events WHERE contract_id = $1 ORDER BY line_no, event, ref",
@@ -618,5 +868,7 @@ const char *const store_sql[STMT_COUNT] = {
         "SELECT " SWEEP_FAIL_COLS " FROM sweep_failures WHERE $1 = 0"
         " OR ($1 = 1 AND resolved_at IS NULL) OR ($1 = 2 AND resolved_at IS NOT NULL)"
         " ORDER BY last_failed_at DESC, item LIMIT $2",
+    [STMT_OUTBOX_PRUNE] =
+        "DELETE FROM outbox WHERE status = 'delivered' AND delivered_at < $1",
 };
 /* clang-format on */

@@ -302,8 +302,16 @@ static int configure(store *st)
     if (strcmp(mode, "wal") != 0)
         return store_failf(st, CPQD_EIO, "%s: cannot use the WAL journal (got \"%s\")",
                            st->location, mode);
-    rc = sqlite3_exec(db_of(st), "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON", NULL, NULL,
-                      NULL);
+    /* a page cache that holds a whole group-commit batch (svc_write.c):
+     * a smaller one spills pages to the WAL mid-transaction, and writes
+     * them again at the commit. The savepoint of each write in a batch
+     * keeps the pages it changes to undo them: in memory (temp_store), not
+     * in a temporary file written, opened and deleted for every write
+     * (only rolling back reads it; the commit's durability is the WAL's) */
+    rc = sqlite3_exec(db_of(st),
+                      "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-16384;"
+                      " PRAGMA temp_store=MEMORY",
+                      NULL, NULL, NULL);
     return rc == SQLITE_OK ? 0 : lite_fail_in(st, rc, "configure");
 }
 

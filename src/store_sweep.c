@@ -48,7 +48,8 @@ static int fail_read(store_stmt *s, store_sweep_failure *f)
 
 static bool kind_ok(const char *k)
 {
-    return k && (!strcmp(k, "period_close") || !strcmp(k, "renewal") || !strcmp(k, "warning"));
+    return k && (!strcmp(k, "period_close") || !strcmp(k, "renewal") || !strcmp(k, "warning") ||
+                 !strcmp(k, "invoice") || !strcmp(k, "revenue"));
 }
 
 /* The row of item, if any: *found, its failures and whether resolved. */

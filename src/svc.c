@@ -3,13 +3,14 @@
  * application layer (include/cpqd/svc.h).
  *
  * Invariant: an operation that wrote something either committed it all
- * (and then answered) or left nothing: every write goes through svc_tx or
- * svc_idem_open, whose failure paths roll back.
+ * (and then answered) or left nothing: every write of quotes and
+ * contracts goes through svc_tx, whose failure paths roll back.
  */
 #include "cpqd/svc.h"
 
 #include "cpqd/digest.h"
 #include "cpqd/limit.h"
+#include "svc_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,30 +27,65 @@ price_who svc_who(const svc_caller *k)
     return (price_who){auth_role_name(k->role), k->partner_id, k->has_authority, k->authority};
 }
 
+bool svc_etag_matches(const char *header, const char *etag)
+{
+    size_t len = strlen(etag);
+    for (const char *p = header; *p;) {
+        p += strspn(p, " \t,");
+        size_t n = strcspn(p, ",");
+        while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+            n--;
+        if ((n == 1 && *p == '*') || (n == len && !memcmp(p, etag, len)))
+            return true;
+        p += n;
+        p += strcspn(p, ",");
+    }
+    return false;
+}
+
 void svc_reply_fini(svc_reply *r)
 {
     if (!r)
         return;
     free(r->body);
+    free(r->location);
     r->body = NULL;
+    r->location = NULL;
     r->created = 0;
+    r->etag[0] = '\0';
     r->content_type = NULL;
 }
 
-int svc_tx(svc_ctx *c, int (*fn)(svc_ctx *, void *, svc_reply *, cpqd_errs *), void *arg,
-           svc_reply *out, cpqd_errs *errs)
+/* svc_tx without a writer: a transaction of its own on c->st. */
+static int tx_inline(svc_ctx *c, svc_tx_fn fn, void *arg, svc_reply *out, cpqd_errs *errs)
 {
-    int rc = store_begin(c->st);
+    svc_ctx in = *c;
+    in.keep = false;
+    int rc = store_begin(in.st);
     if (rc == 0) {
-        rc = fn(c, arg, out, errs);
-        if (rc == 0)
-            rc = store_commit(c->st);
-        if (rc)
-            store_rollback(c->st);
+        rc = fn(&in, arg, out, errs);
+        if (rc == 0 || in.keep) {
+            int crc = store_commit(in.st);
+            if (crc)
+                rc = crc;
+        } else {
+            store_rollback(in.st);
+        }
     }
+    return rc;
+}
+
+int svc_tx(svc_ctx *c, svc_tx_fn fn, void *arg, svc_reply *out, cpqd_errs *errs)
+{
+    int rc = c->writer ? svc_writer_run(c, fn, arg, out, errs) : tx_inline(c, fn, arg, out, errs);
     if (rc)
         svc_reply_fini(out);
     return rc;
+}
+
+void svc_tx_keep(svc_ctx *c)
+{
+    c->keep = true;
 }
 
 /* ---- idempotency ---- */
@@ -104,6 +140,12 @@ int svc_idem_peek(svc_ctx *c, const char *route, const char *key, const char *bo
         return rc;
     if (digest_sha256_hex(body, len, hash) != 0)
         return CPQD_ENOMEM;
+    return replay(c, route, key, hash, out, errs);
+}
+
+int svc_idem_replay(svc_ctx *c, const char *route, const char *key, const char *hash,
+                    svc_reply *out, cpqd_errs *errs)
+{
     return replay(c, route, key, hash, out, errs);
 }
 

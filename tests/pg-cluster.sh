@@ -15,7 +15,7 @@
 # random (another port is tried when one is taken), its socket in DIR.
 # Durability is off (fsync=off, full_page_writes=off): the cluster is
 # thrown away after the run, and speed matters more than surviving a power
-# cut. PostgreSQL refuses to run as root: run as root, initdb and the
+# cut; CPQD_PG_DURABLE=1 keeps PostgreSQL's defaults (make bench's figures). PostgreSQL refuses to run as root: run as root, initdb and the
 # server run as the "postgres" account Debian's postgresql-common package
 # creates (the account meant for running PostgreSQL servers), or as
 # "nobody" if there is none, in DIR, which that account owns; the tests
@@ -71,11 +71,13 @@ start() {
         { cat "$dir/initdb.log" >&2; die "initdb failed"; }
     rm -f "$dir/pw"
     port=""
+    nodurable="-c fsync=off -c full_page_writes=off"
+    [ "${CPQD_PG_DURABLE:-0}" = 1 ] && nodurable=""
     for try in 1 2 3 4 5 6 7 8; do
         p=$((20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 40000))
         if as_owner "$BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -s \
             -o "-p $p -c listen_addresses=127.0.0.1 -c unix_socket_directories=$dir \
-                -c fsync=off -c full_page_writes=off -c max_connections=300" start \
+                $nodurable -c max_connections=300" start \
             >/dev/null 2>&1; then
             port=$p
             break

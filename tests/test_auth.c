@@ -328,7 +328,8 @@ static void test_auth_load_reports_every_entry_error(void **state)
         "%1$s:15:9: invalid id 'k 5' (letters, digits, '_', '.', '-'; starts with a letter or "
         "digit; at most 64)\n"
         "%1$s:20:5: unknown key 'colour' in a key entry (id, name, role, partner, "
-        "discount_authority, max_lines, quotes_per_minute, bytes_per_day, hash, created)\n"
+        "discount_authority, max_lines, quotes_per_minute, bytes_per_day, max_concurrent, hash, "
+        "created, revoked)\n"
         "%1$s:24:25: 'discount_authority' must be a percent between 0 and 100, not '120'\n"
         "%1$s:28:25: 'discount_authority' must be a percent between 0 and 100, not '-1'\n"
         "%1$s:30:5: key entry is missing 'id'\n"
@@ -563,6 +564,119 @@ static void test_auth_new_extends_a_handwritten_file(void **state)
     tu_rm_tree(dir);
     free(path);
     free(dir);
+}
+
+/* key revoke adds one line after the entry's id, indented like its keys,
+ * and keeps every other byte; the key is then revoked (still found by
+ * lookup, marked revoked, dated); revoking again changes nothing; an
+ * unknown id or a flow-style entry is refused and the file unchanged. */
+static void test_auth_revoke_adds_a_line_and_keeps_the_rest(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir(), *path = tu_fmt("%s/k.yaml", dir);
+    static const char text[] = "# hand-made\n"
+                               "keys:\n"
+                               "- role: rep   # a comment stays\n"
+                               "  id: k_00000002\n"
+                               "  hash: sha256:"
+                               "d5e9a68e0e8d2e8e3c2b4b1d6e2a6c1b3f2e4d5c6b7a8f9e0d1c2b3a4f5e6d7c\n"
+                               "- id: k_00000003\n"
+                               "  role: admin\n"
+                               "  hash: sha256:"
+                               "a5e9a68e0e8d2e8e3c2b4b1d6e2a6c1b3f2e4d5c6b7a8f9e0d1c2b3a4f5e6d7c";
+    assert_int_equal(tu_write(dir, "k.yaml", text), 0);
+    cpqd_errs *e = errs_new();
+    bool already = true;
+    char on[11];
+    assert_int_equal(auth_key_revoke(path, "k_00000002", &already, on, e), 0);
+    assert_false(already);
+    assert_int_equal(strlen(on), 10);
+    char *after = tu_read_file(path, NULL);
+    char *want = tu_fmt("# hand-made\nkeys:\n- role: rep   # a comment stays\n  id: k_00000002\n"
+                        "  revoked: %s\n  hash: sha256:",
+                        on);
+    assert_memory_equal(after, want, strlen(want));
+    assert_string_equal(after + strlen(want) + 64, text + strlen(text) - strlen(strstr(
+                                                        text, "\n- id: k_00000003")));
+    free(want);
+    auth_keys *k = load_ok(path);
+    assert_true(auth_keys_at(k, 0)->revoked);
+    assert_string_equal(auth_keys_at(k, 0)->revoked_on, on);
+    assert_false(auth_keys_at(k, 1)->revoked);
+    assert_int_equal(auth_keys_revoked(k), 1);
+    auth_keys_free(k);
+    /* the last entry, without a final line break */
+    assert_int_equal(auth_key_revoke(path, "k_00000003", &already, on, e), 0);
+    k = load_ok(path);
+    assert_int_equal(auth_keys_revoked(k), 2);
+    auth_keys_free(k);
+    char *twice = tu_read_file(path, NULL);
+    assert_int_equal(auth_key_revoke(path, "k_00000003", &already, on, e), 0);
+    assert_true(already);
+    char *same = tu_read_file(path, NULL);
+    assert_string_equal(twice, same);
+    assert_int_equal(auth_key_revoke(path, "k_nope", &already, on, e), CPQD_ENOTFOUND);
+    free(same);
+    same = tu_read_file(path, NULL);
+    assert_string_equal(twice, same);
+    /* flow style: refused, unchanged */
+    assert_int_equal(tu_write(dir, "k.yaml",
+                              "keys:\n- {id: k_1, role: rep, hash: "
+                              "\"sha256:d5e9a68e0e8d2e8e3c2b4b1d6e2a6c1b3f2e4d5c6b7a8f9e0d1c2b3a4f5e6d7c\"}\n"),
+                     0);
+    char *flow = tu_read_file(path, NULL);
+    errs_free(e);
+    e = errs_new();
+    assert_int_equal(auth_key_revoke(path, "k_1", &already, on, e), CPQD_EINVAL);
+    assert_non_null(strstr(errs_get(e, 0)->msg, "cannot add 'revoked:' to the entry of k_1"));
+    free(same);
+    same = tu_read_file(path, NULL);
+    assert_string_equal(flow, same);
+    free(flow), free(same), free(twice), free(after);
+    errs_free(e);
+    tu_rm_tree(dir);
+    free(path), free(dir);
+}
+
+/* The key file in force: read again when it changes, refused whole when
+ * it does not load (the keys before stay), a reference kept by a caller
+ * outlives a reload. */
+static void test_auth_keyring_follows_the_file(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir(), *path = tu_fmt("%s/keys.yaml", dir);
+    char *src = tu_path(DATA "/good.yaml");
+    assert_int_equal(tu_copy_file(src, path), 0);
+    cpqd_errs *e = errs_new();
+    auth_keyring *r = NULL;
+    assert_int_equal(auth_keyring_open(path, &r, e), 0);
+    auth_keys *held = auth_keyring_acquire(r);
+    assert_int_equal(auth_keys_count(held), 5);
+    /* one key fewer, written as an editor would: a new file renamed */
+    char *text = tu_read_file(path, NULL);
+    char *cut = strstr(text, "\n  - id: k_mgr");
+    assert_non_null(cut);
+    cut[1] = '\0';
+    assert_int_equal(tu_write(dir, "new.yaml", text), 0);
+    char *tmp = tu_fmt("%s/new.yaml", dir);
+    assert_int_equal(rename(tmp, path), 0);
+    auth_keys *now = auth_keyring_acquire(r);
+    assert_int_equal(auth_keys_count(now), 4);
+    assert_int_equal(auth_keys_count(held), 5); /* the older set lives on */
+    auth_keys_release(held);
+    auth_keys_release(now);
+    /* broken: refused, the 4 keys stay */
+    assert_int_equal(tu_write(dir, "new.yaml", "keys:\n  - id: [\n"), 0);
+    assert_int_equal(rename(tmp, path), 0);
+    now = auth_keyring_acquire(r);
+    assert_int_equal(auth_keys_count(now), 4);
+    auth_keys_release(now);
+    assert_int_not_equal(auth_keyring_reload(r), 0);
+    auth_keyring_close(r);
+    errs_free(e);
+    free(text), free(tmp), free(src);
+    tu_rm_tree(dir);
+    free(path), free(dir);
 }
 
 static void test_auth_new_fills_an_empty_file_or_list(void **state)
@@ -880,6 +994,8 @@ int main(void)
         cmocka_unit_test(test_auth_new_fills_an_empty_file_or_list),
         cmocka_unit_test(test_auth_new_refuses_a_file_it_cannot_extend),
         cmocka_unit_test(test_auth_new_refuses_bad_arguments),
+        cmocka_unit_test(test_auth_revoke_adds_a_line_and_keeps_the_rest),
+        cmocka_unit_test(test_auth_keyring_follows_the_file),
         cmocka_unit_test(test_auth_cli_prints_only_the_key),
         cmocka_unit_test(test_auth_cli_usage_errors_exit_2),
         cmocka_unit_test(test_auth_cli_invalid_file_exits_1_with_positions),

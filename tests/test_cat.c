@@ -471,6 +471,56 @@ static void test_cat_payment_term_refs_loaded(void **state)
     free(dir);
 }
 
+/* A partner's `can_accept` (default true): false in any catalog that
+ * declares the partner keeps its keys from accepting quotes; a value
+ * other than true or false is an error at its position, nothing loads. */
+static void test_cat_partner_can_accept(void **state)
+{
+    (void)state;
+    char *dir = strdup("/tmp/cpqd-test-cat-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    char path[512];
+    snprintf(path, sizeof(path), "%s/t.yaml", dir);
+    static const char head[] =
+        "catalog: {id: t, version: \"1\", name: T, currency: CNY, timezone: Asia/Shanghai,\n"
+        "  tax: {prices_include_tax: true, classes: {standard: \"0.13\"}}}\n"
+        "partners:\n";
+    static const char tail[] =
+        "products:\n  - {sku: A-1, name: A, category: c, delivery: {mode: goods}}\n"
+        "price_books:\n  - {id: list, name: L, currency: CNY, valid_from: 2026-01-01,\n"
+        "     entries: [{sku: A-1, list: \"10.00\"}]}\n";
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fprintf(fp, "%s%s%s", head,
+            "  - {id: P-1, name: P}\n  - {id: P-2, name: Q, can_accept: false}\n"
+            "  - {id: P-3, name: R, can_accept: true}\n",
+            tail);
+    fclose(fp);
+    cat_snapshot *snap = load_ok(path);
+    const cat_catalog *c = cat_snapshot_catalog_at(snap, 0);
+    assert_true(c->partners[0].can_accept);
+    assert_false(c->partners[1].can_accept);
+    assert_true(c->partners[2].can_accept);
+    const char *where = NULL;
+    assert_true(cat_snapshot_partner_can_accept(snap, "P-1", &where));
+    assert_null(where);
+    assert_false(cat_snapshot_partner_can_accept(snap, "P-2", &where));
+    assert_string_equal(where, "t");
+    assert_true(cat_snapshot_partner_can_accept(snap, "P-9", NULL)); /* declared nowhere */
+    cat_snapshot_release(snap);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fprintf(fp, "%s%s%s", head, "  - {id: P-1, name: P, can_accept: \"no\"}\n", tail);
+    fclose(fp);
+    char *all = load_errors(path);
+    if (!strstr(all, "/t.yaml:4:36: 'can_accept' must be true or false"))
+        fail_msg("expected the can_accept error in\n%s", all);
+    free(all);
+    unlink(path);
+    rmdir(dir);
+    free(dir);
+}
+
 /* bill_day (subscriptions only, 0..31), equal parts (`parts` 2..120 with
  * `every` {days: 1..366} or {months: 1..12}, at most 120 installments in a
  * term counting each part) and `days` 0..3650, each at its position. */
@@ -1016,6 +1066,7 @@ int main(void)
         cmocka_unit_test(test_check_milestones_add_to_100),
         cmocka_unit_test(test_check_unknown_payment_term_refs),
         cmocka_unit_test(test_cat_payment_term_refs_loaded),
+        cmocka_unit_test(test_cat_partner_can_accept),
         cmocka_unit_test(test_check_bill_day_and_equal_parts),
         cmocka_unit_test(test_check_quantity_rules),
         cmocka_unit_test(test_cat_quantity_rules_loaded),

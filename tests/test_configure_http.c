@@ -400,7 +400,7 @@ static void test_price_options_must_be_a_configuration(void **state)
     json_error_t je;
     j = json_loadb(r.body, r.body_len, 0, &je);
     tu_resp_free(&r);
-    assert_int_equal(json_integer_value(json_object_get(j, "total")), 0); /* nothing stored */
+    assert_int_equal(json_array_size(json_object_get(j, "items")), 0); /* nothing stored */
     json_decref(j);
     j = post(f, "/v1/quotes",
              PRICE_HEAD "{\"sku\":\"CNC-VMC-850\",\"quantity\":\"1\",\"attributes\":"

@@ -10,8 +10,12 @@
  * - scripts/install-deps.sh, the image's install step, under /bin/sh.
  * - The files agree: the Dockerfile installs with that script, probes
  *   with `cpqd health`, starts through the entrypoint; .dockerignore keeps
- *   build/ and var/ out of the image; the compose file and the README use
- *   the Dockerfile's volume, and no PostgreSQL nothing uses.
+ *   build/ and var/ out of the image; the compose file (two instances on
+ *   PostgreSQL behind nginx, after a one-time setup) and the README use
+ *   the Dockerfile's volume; the load balancer sends to the services the
+ *   compose file runs.
+ * - `entrypoint.sh setup`, the compose file's one-time step: the key and
+ *   the schema, once, without serving.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -164,6 +168,41 @@ static void test_docker_entrypoint_creates_the_key_once_and_serves(void **state)
     free(text), free(keys_after), free(keys_before), free(db), free(url), free(key);
     tu_rm_tree(dir);
     free(dir), free(var), free(log1), free(log2), free(keys);
+}
+
+/* setup: the key once and the schema, then exit 0 without serving; a
+ * later serve on the same volume uses that key and store. */
+static void test_docker_entrypoint_setup_makes_key_and_schema_once(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char *var = tu_fmt("%s/var", dir), *log1 = tu_fmt("%s/setup1.log", dir);
+    char *log2 = tu_fmt("%s/setup2.log", dir), *log3 = tu_fmt("%s/serve.log", dir);
+    char *db = tu_fmt("%s/cpqd.db", var), *keys = tu_fmt("%s/keys.yaml", var);
+    const char *setup[] = {"setup", NULL};
+    assert_int_equal(tu_wait_exit(entry_spawn(var, log1, setup), 60000), 0);
+    char *key = printed_key(log1), *text = tu_read_file(log1, NULL);
+    assert_non_null(key);
+    assert_non_null(strstr(text, "schema version 0 -> ")); /* cpqd migrate made the schema */
+    struct stat st;
+    assert_int_equal(stat(db, &st), 0);
+    char *keys_before = tu_read_file(keys, NULL);
+    free(text);
+    /* again: no new key, the schema already there */
+    assert_int_equal(tu_wait_exit(entry_spawn(var, log2, setup), 60000), 0);
+    char *again = printed_key(log2);
+    assert_null(again);
+    char *keys_after = tu_read_file(keys, NULL);
+    assert_string_equal(keys_after, keys_before);
+    /* the instance serves with the key setup made */
+    const char *args[] = {"serve", "--clock", TU_TODAY, "--threads", "2", NULL};
+    tu_server s;
+    entry_wait(&s, entry_spawn(var, log3, args), log3);
+    assert_int_equal(get_quotes(s.port, key), 200);
+    assert_int_equal(tu_server_stop(&s), 0);
+    free(key), free(keys_before), free(keys_after);
+    tu_rm_tree(dir);
+    free(dir), free(var), free(log1), free(log2), free(log3), free(db), free(keys);
 }
 
 /* Any command but serve goes to cpqd as it is, and creates no key. */
@@ -382,8 +421,24 @@ static void test_docker_files_agree(void **state)
     assert_non_null(strstr(compose, "\n  cpqd-var:\n    name: cpqd-var"));
     assert_non_null(strstr(readme, "cpqd-var:/srv/cpqd/var"));
     assert_non_null(strstr(readme, "docker compose -f docker/compose.yaml up"));
-    /* no service nothing uses */
-    assert_null(strstr(compose, "postgres"));
+    /* two instances on one PostgreSQL database after one setup, behind
+     * nginx: every upstream of nginx.conf is a service of the compose file */
+    char *nginx = repo_file("docker/nginx.conf"), *lb = repo_file("docker/lb.Dockerfile");
+    assert_non_null(strstr(compose, "CPQD_DB: postgresql://cpqd:cpqd@db:5432/cpqd"));
+    assert_non_null(strstr(compose, "--lc-collate=C --lc-ctype=C"));
+    assert_non_null(strstr(compose, "command: [\"setup\"]"));
+    assert_non_null(strstr(compose, "setup: {condition: service_completed_successfully}"));
+    static const char *const instances[] = {"cpqd1", "cpqd2"};
+    for (size_t i = 0; i < 2; i++) {
+        char *svc = tu_fmt("\n  %s:\n    <<: *cpqd\n", instances[i]);
+        char *up = tu_fmt("server %s:8080 ", instances[i]);
+        assert_non_null(strstr(compose, svc));
+        assert_non_null(strstr(nginx, up));
+        free(svc), free(up);
+    }
+    assert_true(has_line(lb, "COPY docker/nginx.conf /etc/nginx/nginx.conf"));
+    assert_non_null(strstr(compose, "dockerfile: docker/lb.Dockerfile"));
+    free(nginx), free(lb);
     /* keys and databases stay out of the image */
     assert_true(has_line(ignore, "build/"));
     assert_true(has_line(ignore, "var/"));
@@ -395,6 +450,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_docker_entrypoint_creates_the_key_once_and_serves),
         cmocka_unit_test(test_docker_entrypoint_passes_other_commands_through),
+        cmocka_unit_test(test_docker_entrypoint_setup_makes_key_and_schema_once),
         cmocka_unit_test(test_docker_health_is_1_unless_healthz_answers_200),
         cmocka_unit_test(test_docker_install_script_runs_under_sh),
         cmocka_unit_test(test_docker_files_agree),

@@ -369,7 +369,8 @@ static void test_e2e_products_filter_every_mode(void **state)
         assert_int_equal(tu_get(t->srv.port, path, &r), 0);
         assert_int_equal(r.status, 200);
         json_t *j = jbody(&r);
-        assert_int_equal(json_integer_value(jget(j, "total")), want[i].total);
+        assert_int_equal(json_array_size(jget(j, "items")), (size_t)want[i].total);
+        assert_true(json_is_null(jget(j, "next")));
         size_t k;
         json_t *it;
         json_array_foreach(jget(j, "items"), k, it)

@@ -253,6 +253,49 @@ static void test_instances_idempotency_key_once(void **state)
     assert_int_equal(quote_count(f), ROUNDS);
 }
 
+/* GET or POST path on instance i as the rep: the status and the body as
+ * JSON (*out). */
+static int call_on(const fx *f, int i, const char *method, const char *path, json_t **out)
+{
+    char hdr[256];
+    snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\r\n", f->rep);
+    tu_resp r;
+    assert_int_equal(tu_http(f->s[i].port, method, path, hdr, "", 0, &r), 0);
+    int st = r.status;
+    *out = json_loadb(r.body ? r.body : "", r.body_len, 0, NULL);
+    assert_non_null(*out);
+    tu_resp_free(&r);
+    return st;
+}
+
+/* Catalog reloads across instances (issue 13): both report the same
+ * catalog version, and a quote priced on one re-prices on the other,
+ * from the archive in the database, to the same priced result. */
+static void test_instances_reprice_on_the_other_instance(void **state)
+{
+    fx *f = *state;
+    json_t *h0, *h1;
+    assert_int_equal(call_on(f, 0, "GET", "/healthz", &h0), 200);
+    assert_int_equal(call_on(f, 1, "GET", "/healthz", &h1), 200);
+    assert_string_equal(json_string_value(json_object_get(h0, "version")),
+                        json_string_value(json_object_get(h1, "version")));
+    json_decref(h0), json_decref(h1);
+    char *id = NULL, *number = NULL;
+    assert_int_equal(post_quote(f, f->s[0].port, NULL, &id, &number), 201);
+    char *get = tu_fmt("/v1/quotes/%s", id), *rep = tu_fmt("/v1/quotes/%s/reprice?on=original", id);
+    json_t *q, *r;
+    assert_int_equal(call_on(f, 0, "GET", get, &q), 200);
+    assert_int_equal(call_on(f, 1, "POST", rep, &r), 200);
+    char *a = json_dumps(json_object_get(q, "priced"), JSON_COMPACT | JSON_SORT_KEYS);
+    char *b = json_dumps(json_object_get(r, "priced"), JSON_COMPACT | JSON_SORT_KEYS);
+    assert_non_null(a);
+    assert_string_equal(a, b);
+    assert_string_equal(json_string_value(json_object_get(r, "catalog_version")),
+                        json_string_value(json_object_get(q, "catalog_version")));
+    free(a), free(b), free(get), free(rep), free(id), free(number);
+    json_decref(q), json_decref(r);
+}
+
 int main(void)
 {
     const char *root = getenv("CPQD_ROOT");
@@ -261,6 +304,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_instances_quote_numbers_gap_free, setup, teardown),
         cmocka_unit_test_setup_teardown(test_instances_idempotency_key_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_instances_reprice_on_the_other_instance, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests_name("instances", tests, NULL, NULL);
 }

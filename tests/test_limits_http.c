@@ -182,7 +182,7 @@ static void test_limits_in_the_key_file_are_checked(void **state)
     char *out = NULL, *err = NULL;
     assert_int_equal(tu_run(argv, &out, &err), 1);
     assert_non_null(strstr(err, "'max_lines' must be an integer from 1 to 20000, not '0'"));
-    assert_non_null(strstr(err, "'quotes_per_minute' must be an integer from 1 to 100000"));
+    assert_non_null(strstr(err, "'quotes_per_minute' must be an integer from 1 to 6000000"));
     free(out), free(err), free(bad), free(text), free(badp);
 }
 

@@ -58,7 +58,7 @@ static int teardown(void **state)
 static int64_t add(store *st, const char *type, const char *rid, const char *key,
                    const char *payload, char id[STORE_OUTBOX_ID_LEN])
 {
-    store_outbox_new ev = {type, "quote", rid, key, payload};
+    store_outbox_new ev = {type, "quote", rid, key, payload, NULL, 0, 0, 0};
     char got[STORE_OUTBOX_ID_LEN];
     int64_t seq = 0;
     assert_int_equal(store_outbox_add(st, &ev, got, &seq), 0);
@@ -133,6 +133,98 @@ static void test_outbox_add_assigns_id_seq_and_exact_body(void **state)
     free(want);
     store_outbox_event_fini(&e);
     assert_int_equal(store_outbox_get(f->st, "ev_nope", &e), CPQD_ENOTFOUND);
+}
+
+/* Stored once, compactly: a quote event keeps only the rest of its
+ * payload and the reference to the version's priced result (stored
+ * packed, once, with the version); reading the event splices it back,
+ * and the body is rebuilt from the event: the same bytes as the payload
+ * it was given, every time it is read, and far fewer bytes stored. */
+static void test_outbox_references_the_priced_result_and_rebuilds_the_body(void **state)
+{
+    fx *f = *state;
+    /* a priced result of some size: 300 lines of the same shape */
+    size_t cap = 300 * 80 + 64, n = 0;
+    char *priced = malloc(cap);
+    n += (size_t)snprintf(priced + n, cap - n, "{\"lines\":[");
+    for (int i = 0; i < 300; i++)
+        n += (size_t)snprintf(priced + n, cap - n, "%s{\"line\":%d,\"sku\":\"APL-%04d\",\"net\":\"%d.00\"}",
+                              i ? "," : "", i, i, 1000 + i);
+    snprintf(priced + n, cap - n, "]}");
+    store_quote q = {.status = "draft", .customer_id = "C-1", .currency = "CNY",
+                     .total = "1.00", .catalog_version = "cat-1", .request = "{}",
+                     .priced = priced, .created_by = "k"};
+    assert_int_equal(store_quote_insert(f->st, &q, 2026), 0);
+    char *payload = tu_fmt("{\"id\":\"%s\",\"priced\":%s,\"history\":[]}", q.id, priced);
+    size_t at = strlen(q.id) + 18; /* {"id":"ID","priced": */
+    assert_memory_equal(payload + at, priced, strlen(priced));
+    store_outbox_new ev = {.type = "quote.created", .resource_kind = "quote", .resource_id = q.id,
+                           .order_key = "quote:q", .payload = payload, .priced_quote = q.id,
+                           .priced_version = 1, .priced_at = at, .priced_len = strlen(priced)};
+    char id[STORE_OUTBOX_ID_LEN];
+    assert_int_equal(store_outbox_add(f->st, &ev, id, NULL), 0);
+    for (int round = 0; round < 2; round++) {
+        store_outbox_event e;
+        assert_int_equal(store_outbox_get(f->st, id, &e), 0);
+        assert_string_equal(e.payload, payload);
+        char *want = tu_fmt("{\"id\":\"%s\",\"type\":\"quote.created\",\"created_at\":\"%s\","
+                            "\"payload\":%s}",
+                            id, e.created_at, payload);
+        assert_string_equal(e.body, want);
+        free(want);
+        store_outbox_event_fini(&e);
+    }
+    store_outbox_event *v = NULL;
+    size_t nv = 0;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    assert_int_equal(store_outbox_due(f->st, (int64_t)now.tv_sec * 1000 + 3600000, 10, &v, &nv),
+                     0);
+    assert_int_equal(nv, 1);
+    assert_string_equal(v[0].payload, payload);
+    free_items(v, nv);
+    /* what the rows hold: the event neither the priced result nor a body,
+     * the version its priced result packed */
+    int64_t stored = 0;
+    assert_int_equal(store_debug_int(f->st, "SELECT length(payload) + length(body) FROM outbox",
+                                     &stored), 0);
+    assert_true(stored < 100);
+    assert_int_equal(store_debug_int(f->st, "SELECT length(priced) FROM quote_versions", &stored),
+                     0);
+    assert_true(stored > 0 && (size_t)stored < strlen(priced) / 4);
+    /* a reference that does not lie inside the payload is refused */
+    ev.priced_at = strlen(payload);
+    assert_int_equal(store_outbox_add(f->st, &ev, NULL, NULL), CPQD_EINVAL);
+    free(payload);
+    free(priced);
+    free(q.id), free(q.number), free(q.created_at), free(q.updated_at);
+}
+
+/* Delivered events older than the retention are pruned; pending and
+ * failed ones never are, and the cursor never goes back. */
+static void test_outbox_prune_deletes_only_delivered_before(void **state)
+{
+    fx *f = *state;
+    char a[STORE_OUTBOX_ID_LEN], b[STORE_OUTBOX_ID_LEN], c[STORE_OUTBOX_ID_LEN];
+    add(f->st, "quote.created", "q_1", "quote:q_1", "{}", a);
+    add(f->st, "quote.created", "q_2", "quote:q_2", "{}", b);
+    add(f->st, "quote.created", "q_3", "quote:q_3", "{}", c);
+    assert_int_equal(store_outbox_mark_delivered(f->st, a), 0);
+    assert_int_equal(store_outbox_mark_failed(f->st, c, "HTTP 500", 0, true), 0);
+    int64_t n = -1;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t now_ms = (int64_t)now.tv_sec * 1000;
+    /* delivered just now: not older than a day */
+    assert_int_equal(store_outbox_prune(f->st, now_ms - 86400000, &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(count(f->st, NULL), 3);
+    assert_int_equal(store_outbox_prune(f->st, now_ms + 60000, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(count(f->st, "delivered"), 0);
+    assert_int_equal(count(f->st, "pending"), 1);
+    assert_int_equal(count(f->st, "failed"), 1);
+    assert_int_equal(add(f->st, "quote.created", "q_4", "quote:q_4", "{}", NULL), 4);
 }
 
 static void test_outbox_list_follows_the_cursor(void **state)
@@ -270,7 +362,7 @@ static void test_outbox_retry_park_and_replay(void **state)
 static void test_outbox_rollback_writes_nothing(void **state)
 {
     fx *f = *state;
-    store_outbox_new ev = {"quote.created", "quote", "q_1", "quote:q_1", "{}"};
+    store_outbox_new ev = {"quote.created", "quote", "q_1", "quote:q_1", "{}", NULL, 0, 0, 0};
     int64_t seq = 0;
     assert_int_equal(store_begin(f->st), 0);
     assert_int_equal(store_outbox_add(f->st, &ev, NULL, &seq), 0);
@@ -297,15 +389,15 @@ static void test_outbox_rejects_bad_input(void **state)
 {
     fx *f = *state;
     const store_outbox_new bad[] = {
-        {NULL, "quote", "q_1", "quote:q_1", "{}"},
-        {"Quote.Created", "quote", "q_1", "quote:q_1", "{}"},
-        {"quote created", "quote", "q_1", "quote:q_1", "{}"},
-        {"quote.\"x", "quote", "q_1", "quote:q_1", "{}"},
-        {"quote.created", "", "q_1", "quote:q_1", "{}"},
-        {"quote.created", "quote", "q \"1", "quote:q_1", "{}"},
-        {"quote.created", "quote", "q_1", NULL, "{}"},
-        {"quote.created", "quote", "q_1", "quote:q_1", ""},
-        {"quote.created", "quote", "q_1", "quote:q_1", "{\"x\":\"\xff\"}"},
+        {NULL, "quote", "q_1", "quote:q_1", "{}", NULL, 0, 0, 0},
+        {"Quote.Created", "quote", "q_1", "quote:q_1", "{}", NULL, 0, 0, 0},
+        {"quote created", "quote", "q_1", "quote:q_1", "{}", NULL, 0, 0, 0},
+        {"quote.\"x", "quote", "q_1", "quote:q_1", "{}", NULL, 0, 0, 0},
+        {"quote.created", "", "q_1", "quote:q_1", "{}", NULL, 0, 0, 0},
+        {"quote.created", "quote", "q \"1", "quote:q_1", "{}", NULL, 0, 0, 0},
+        {"quote.created", "quote", "q_1", NULL, "{}", NULL, 0, 0, 0},
+        {"quote.created", "quote", "q_1", "quote:q_1", "", NULL, 0, 0, 0},
+        {"quote.created", "quote", "q_1", "quote:q_1", "{\"x\":\"\xff\"}", NULL, 0, 0, 0},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(store_outbox_add(f->st, &bad[i], NULL, NULL), CPQD_EINVAL);
@@ -348,6 +440,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_outbox_add_assigns_id_seq_and_exact_body),
         T(test_outbox_list_follows_the_cursor),
+        T(test_outbox_references_the_priced_result_and_rebuilds_the_body),
+        T(test_outbox_prune_deletes_only_delivered_before),
         T(test_outbox_seq_survives_reopen),
         T(test_outbox_due_in_order_per_key),
         T(test_outbox_retry_park_and_replay),

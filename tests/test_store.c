@@ -705,7 +705,7 @@ static void test_store_schema_has_no_real_columns(void **state)
     assert_int_equal(db_int(f->db, "SELECT count(*) FROM sqlite_master m,"
                                    " pragma_table_info(m.name) c WHERE c.name = 'total'"
                                    " AND c.type = 'TEXT'"),
-                     3); /* quotes, quote_versions, contracts */
+                     5); /* quotes, quote_versions, contracts, invoices, vouchers */
 }
 
 /* ---- transactions ---- */
@@ -756,6 +756,30 @@ static void test_store_quote_numbers_per_year(void **state)
     assert_int_equal(db_int(f->db, "SELECT last_seq FROM quote_counters WHERE year = 2026"), 3);
 }
 
+/* Ids are made in the order of time (store_ordered_id): 8 hex of the
+ * clock's seconds, then 8 random; a batch of new quotes lands at the end
+ * of the indexes on their ids. */
+static void test_store_quote_ids_in_time_order(void **state)
+{
+    fx *f = *state;
+    store *st = open_ok(f->db);
+    char *prev = NULL;
+    for (int i = 0; i < 50; i++) {
+        char *id = insert_one(st, "c1", 2026, NULL);
+        assert_int_equal(strlen(id), 18);
+        assert_int_equal(strspn(id + 2, "0123456789abcdef"), 16);
+        if (prev) {
+            assert_string_not_equal(id, prev);
+            assert_true(memcmp(prev + 2, id + 2, 8) <= 0); /* seconds: never back */
+        }
+        free(prev);
+        prev = id;
+    }
+    free(prev);
+    store_close(st);
+    assert_int_equal(db_int(f->db, "SELECT count(DISTINCT id) FROM quotes"), 50);
+}
+
 static void test_store_rolled_back_insert_keeps_number(void **state)
 {
     fx *f = *state;
@@ -792,10 +816,10 @@ static void test_store_failed_insert_inside_tx_undoes_itself(void **state)
     assert_int_equal(store_commit(st), 0);
 
     store_quote *items = NULL;
-    size_t n = 0, total = 0;
-    store_quote_filter flt = {.page = 1, .per_page = 10};
-    assert_int_equal(store_quote_list(st, &flt, &items, &n, &total), 0);
-    assert_int_equal(total, 2);
+    size_t n = 0;
+    store_quote_filter flt = {.limit = 10};
+    assert_int_equal(store_quote_list(st, &flt, &items, &n), 0);
+    assert_int_equal(n, 2);
     for (size_t i = 0; i < n; i++)
         store_quote_fini(&items[i]);
     free(items);
@@ -1042,14 +1066,16 @@ static void test_store_set_status_and_history(void **state)
 
 /* ---- list ---- */
 
-static void list(store *st, const store_quote_filter *flt, size_t want_total, size_t want_n,
-                 const char *const *want_numbers)
+/* Lists flt; *last (if given) gets the id of the last item (malloc'ed). */
+static void list_last(store *st, const store_quote_filter *flt, size_t want_n,
+                      const char *const *want_numbers, char **last)
 {
     store_quote *items = NULL;
-    size_t n = 99, total = 99;
-    assert_int_equal(store_quote_list(st, flt, &items, &n, &total), 0);
-    assert_int_equal(total, want_total);
+    size_t n = 99;
+    assert_int_equal(store_quote_list(st, flt, &items, &n), 0);
     assert_int_equal(n, want_n);
+    if (last)
+        *last = n ? strdup(items[n - 1].id) : NULL;
     for (size_t i = 0; i < n; i++) {
         if (want_numbers)
             assert_string_equal(items[i].number, want_numbers[i]);
@@ -1059,6 +1085,12 @@ static void list(store *st, const store_quote_filter *flt, size_t want_total, si
         store_quote_fini(&items[i]);
     }
     free(items);
+}
+
+static void list(store *st, const store_quote_filter *flt, size_t want_n,
+                 const char *const *want_numbers)
+{
+    list_last(st, flt, want_n, want_numbers, NULL);
 }
 
 static void test_store_list_filters_and_pages(void **state)
@@ -1084,44 +1116,51 @@ static void test_store_list_filters_and_pages(void **state)
     /* all, newest first: same second, so by year then number, descending */
     const char *all[] = {"Q-2026-000006", "Q-2026-000005", "Q-2026-000004", "Q-2026-000003",
                          "Q-2026-000002", "Q-2026-000001", "Q-2025-000001"};
-    store_quote_filter flt = {.page = 1, .per_page = 10};
-    list(st, &flt, 7, 7, all);
-    flt.per_page = 3;
-    list(st, &flt, 7, 3, all);
-    flt.page = 2;
-    list(st, &flt, 7, 3, all + 3);
-    flt.page = 3;
-    list(st, &flt, 7, 1, all + 6);
-    flt.page = 4;
-    list(st, &flt, 7, 0, NULL);
+    store_quote_filter flt = {.limit = 10};
+    list(st, &flt, 7, all);
+    /* pages of 3 by keyset: each goes on after the last of the one before */
+    char *last = NULL, *last2 = NULL, *last3 = NULL;
+    flt.limit = 3;
+    list_last(st, &flt, 3, all, &last);
+    flt.after = last;
+    list_last(st, &flt, 3, all + 3, &last2);
+    flt.after = last2;
+    list_last(st, &flt, 1, all + 6, &last3);
+    flt.after = last3;
+    list(st, &flt, 0, NULL);
+    /* an after that is no quote lists nothing */
+    flt.after = "q_0000000000000000";
+    list(st, &flt, 0, NULL);
+    free(last), free(last2), free(last3);
+    flt.after = NULL;
 
-    store_quote_filter by_cust = {.customer = "beta", .page = 1, .per_page = 10};
+    store_quote_filter by_cust = {.customer = "beta", .limit = 10};
     const char *beta[] = {"Q-2026-000004", "Q-2026-000003"};
-    list(st, &by_cust, 2, 2, beta);
-    store_quote_filter by_status = {.status = "sent", .page = 1, .per_page = 10};
-    list(st, &by_status, 2, 2, beta);
-    store_quote_filter by_partner = {.partner = "p_1", .page = 1, .per_page = 10};
+    list(st, &by_cust, 2, beta);
+    store_quote_filter by_status = {.status = "sent", .limit = 10};
+    list(st, &by_status, 2, beta);
+    store_quote_filter by_partner = {.partner = "p_1", .limit = 10};
     const char *odd[] = {"Q-2026-000006", "Q-2026-000004", "Q-2026-000002"};
-    list(st, &by_partner, 3, 3, odd);
-    store_quote_filter combo = {.status = "sent", .partner = "p_1", .page = 1, .per_page = 10};
-    list(st, &combo, 1, 1, odd + 1);
-    store_quote_filter none = {.customer = "nobody", .page = 1, .per_page = 10};
-    list(st, &none, 0, 0, NULL);
+    list(st, &by_partner, 3, odd);
+    store_quote_filter combo = {.status = "sent", .partner = "p_1", .limit = 10};
+    list(st, &combo, 1, odd + 1);
+    store_quote_filter none = {.customer = "nobody", .limit = 10};
+    list(st, &none, 0, NULL);
 
     /* q: substring of number or customer, ASCII case-insensitive, with
      * LIKE's % and _ taken literally */
-    store_quote_filter q = {.q = "acme_", .page = 1, .per_page = 10};
+    store_quote_filter q = {.q = "acme_", .limit = 10};
     const char *acme_[] = {"Q-2026-000006", "Q-2026-000001"};
-    list(st, &q, 2, 2, acme_);
+    list(st, &q, 2, acme_);
     q.q = "ACME";
-    list(st, &q, 3, 3, NULL);
+    list(st, &q, 3, NULL);
     q.q = "%";
     const char *pct[] = {"Q-2026-000005"};
-    list(st, &q, 1, 1, pct);
+    list(st, &q, 1, pct);
     q.q = "2025-0";
-    list(st, &q, 1, 1, all + 6);
+    list(st, &q, 1, all + 6);
     q.q = "";
-    list(st, &q, 7, 7, all);
+    list(st, &q, 7, all);
 
     /* creation time first: make the oldest quote the newest */
     store_close(st);
@@ -1131,9 +1170,8 @@ static void test_store_list_filters_and_pages(void **state)
     free(sql);
     st = open_ok(f->db);
     const char *moved[] = {"Q-2025-000001", "Q-2026-000006"};
-    flt.page = 1;
-    flt.per_page = 2;
-    list(st, &flt, 7, 2, moved);
+    flt.limit = 2;
+    list(st, &flt, 2, moved);
     for (int i = 0; i < 7; i++)
         free(ids[i]);
     store_close(st);
@@ -1144,23 +1182,22 @@ static void test_store_list_bad_filter(void **state)
     fx *f = *state;
     store *st = open_ok(f->db);
     store_quote *items = (store_quote *)1;
-    size_t n = 5, total = 5;
+    size_t n = 5;
     store_quote_filter bad[] = {
-        {.page = 0, .per_page = 10},
-        {.page = 1, .per_page = 0},
-        {.page = 1, .per_page = STORE_PER_PAGE_MAX + 1},
-        {.page = SIZE_MAX, .per_page = 500},
-        {.customer = "", .page = 1, .per_page = 10},
-        {.q = "\xff", .page = 1, .per_page = 10},
+        {.limit = 0},
+        {.limit = STORE_PER_PAGE_MAX + 2},
+        {.after = "", .limit = 10},
+        {.customer = "", .limit = 10},
+        {.q = "\xff", .limit = 10},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        assert_int_equal(store_quote_list(st, &bad[i], &items, &n, &total), CPQD_EINVAL);
+        assert_int_equal(store_quote_list(st, &bad[i], &items, &n), CPQD_EINVAL);
         assert_null(items);
         assert_int_equal(n, 0);
     }
-    assert_int_equal(store_quote_list(st, NULL, &items, &n, &total), CPQD_EINVAL);
-    store_quote_filter max = {.page = 1, .per_page = STORE_PER_PAGE_MAX};
-    assert_int_equal(store_quote_list(st, &max, &items, &n, &total), 0);
+    assert_int_equal(store_quote_list(st, NULL, &items, &n), CPQD_EINVAL);
+    store_quote_filter max = {.limit = STORE_PER_PAGE_MAX + 1};
+    assert_int_equal(store_quote_list(st, &max, &items, &n), 0);
     assert_int_equal(n, 0);
     store_close(st);
 }
@@ -1272,8 +1309,8 @@ static void test_store_utf8_and_json_round_trip(void **state)
     assert_string_equal(got.approval_level, "区域经理");
     store_quote_fini(&got);
 
-    store_quote_filter flt = {.q = "某某科技", .page = 1, .per_page = 10};
-    list(st, &flt, 1, 1, NULL);
+    store_quote_filter flt = {.q = "某某科技", .limit = 10};
+    list(st, &flt, 1, NULL);
     insert_outputs_free(&q);
 
     /* not UTF-8: refused, as PostgreSQL would */
@@ -1683,7 +1720,7 @@ static void test_store_reconnects_after_connection_loss(void **state)
 /* ---- moving a store (cpqd migrate --from) ---- */
 
 /* One row or more in every table, in SQLite's dialect: NULLs, UTF-8,
- * quotes, newlines, integers. 24 rows. */
+ * quotes, newlines, integers. 25 rows. */
 static const char *const move_rows[] = {
     "INSERT INTO quote_counters VALUES (2026, 3)",
     "INSERT INTO quotes VALUES ('q_1', 'Q-2026-000001', 2026, 1, 1, 'draft', '上海客户', NULL,"
@@ -1710,10 +1747,10 @@ static const char *const move_rows[] = {
     "INSERT INTO outbox_counter VALUES (1, 2)",
     "INSERT INTO outbox VALUES (1, 'ev_1', 'quote.created', 'quote', 'q_1', 'quote:q_1', '{}',"
     " '{\"id\":\"ev_1\"}', '2026-11-26T08:41:14Z', 'delivered', 1,"
-    " '2026-11-26T08:41:14.000Z', NULL, '2026-11-26T08:41:15Z')",
+    " '2026-11-26T08:41:14.000Z', NULL, '2026-11-26T08:41:15Z', NULL, NULL, NULL)",
     "INSERT INTO outbox VALUES (2, 'ev_2', 'quote.created', 'quote', 'q_2', 'quote:q_2', '{}',"
     " '{\"id\":\"ev_2\"}', '2026-11-27T00:00:00Z', 'pending', 3, '2026-11-27T00:05:00.000Z',"
-    " 'HTTP 503', NULL)",
+    " 'HTTP 503', NULL, NULL, NULL, NULL)",
     "INSERT INTO contract_counters VALUES (2026, 1)",
     "INSERT INTO contracts VALUES ('k_1', 'C-2026-000001', 2026, 1, 'q_2', 2, 'c \"2\"', 'P-1',"
     " 'JPY', '5', '2026-12-01', '2026-12-01', 'cat-1', '{}', 'k', '2026-12-01T00:00:00Z')",
@@ -1729,6 +1766,7 @@ static const char *const move_rows[] = {
     "INSERT INTO contract_line_changes VALUES ('k_1', 'seats', 'ch-1', 0, 0, 1, '2026-12-10',"
     " '3', '2', '10', '5', 'api', 'k', '2026-12-10T00:00:00Z')",
     "INSERT INTO promotion_usage VALUES ('d11', '*', 2, '360.00')",
+    "INSERT INTO stock VALUES ('SKU-1', 'SZ', '12.5', 3, '2026-12-01T00:00:00Z', 'k')",
 };
 
 /* A SQLite store at dir/name.db holding move_rows (malloc'ed path). */
@@ -1812,10 +1850,11 @@ static void test_store_move_copies_every_table(void **state)
     }
     assert_int_equal(rc, 0);
     errs_free(e);
-    assert_int_equal(m.tables, 19);
-    assert_int_equal(m.rows, 24);
+    assert_int_equal(m.tables, 31);
+    assert_int_equal(m.rows, 25);
     assert_non_null(strstr(m.seen, "quote_versions=3 quote_events=2 "));
-    assert_non_null(strstr(m.seen, "promotion_usage=1 "));
+    assert_non_null(strstr(m.seen, "promotion_usage=1 sweep_failures=0 "));
+    assert_non_null(strstr(m.seen, " stock=1 "));
 
     store *st = open_ok(f->db);
     store_quote got;
@@ -1842,7 +1881,8 @@ static void test_store_move_copies_every_table(void **state)
     assert_string_equal(spent, "360.00");
     free(spent);
     assert_number(st, "next", 2026, "Q-2026-000004");
-    store_outbox_new ev = {"quote.created", "quote", "q_1", "quote:q_1", "{}"};
+    store_outbox_new ev = {.type = "quote.created", .resource_kind = "quote", .resource_id = "q_1",
+                           .order_key = "quote:q_1", .payload = "{}"};
     int64_t seq = 0;
     assert_int_equal(store_outbox_add(st, &ev, NULL, &seq), 0);
     assert_int_equal(seq, 3);
@@ -1923,7 +1963,7 @@ static void test_store_cli_migrate_from(void **state)
     assert_string_equal(err, "");
     assert_non_null(strstr(out, "quote_counters: 1 rows, sha256 "));
     assert_non_null(strstr(out, "\ncontract_line_changes: 1 rows, sha256 "));
-    assert_non_null(strstr(out, "\nmoved 24 rows in 19 tables from "));
+    assert_non_null(strstr(out, "\nmoved 25 rows in 31 tables from "));
     assert_non_null(strstr(out, "counts and checksums verified\n"));
     char pw[256];
     if (store_location_password(f->db, pw, sizeof(pw)) && *pw)
@@ -1970,6 +2010,7 @@ int main(void)
         T(test_store_schema_has_no_real_columns),
         T(test_store_transaction_misuse),
         T(test_store_quote_numbers_per_year),
+        T(test_store_quote_ids_in_time_order),
         T(test_store_rolled_back_insert_keeps_number),
         T(test_store_failed_insert_inside_tx_undoes_itself),
         T(test_store_failed_commit_writes_nothing),

@@ -24,13 +24,18 @@
  *       max_lines: 500          # optional limits; the role's by default
  *       quotes_per_minute: 60
  *       bytes_per_day: 50000000
+ *       max_concurrent: 8
  *       hash: sha256:...
  *       created: 2026-11-26
+ *       revoked: 2026-12-01     # `cpqd key revoke`: refused from then on
  *
  * Ownership: an auth_keys owns every string reachable from it; a key
  * returned by auth_keys_lookup stays valid while the auth_keys lives.
+ * auth_keys_load returns it with one reference; auth_keys_retain adds
+ * one, auth_keys_release drops one and frees it at the last.
  * Thread-safety: an auth_keys is immutable after auth_keys_load; share it
- * freely between threads.
+ * freely between threads. An auth_keyring (the key file in force,
+ * re-read when it changes) is safe from any thread.
  */
 #ifndef CPQD_AUTH_H
 #define CPQD_AUTH_H
@@ -58,14 +63,17 @@ typedef struct auth_limits {
     size_t max_lines;           /* lines of one price or quote request */
     unsigned quotes_per_minute; /* quote writes (create, revise) */
     uint64_t bytes_per_day;     /* bytes of quotes stored per day (UTC, the service's clock) */
+    unsigned max_concurrent;    /* requests of the key being answered at once (their replies
+                                 * written out included); more get 429 */
 } auth_limits;
 
 /* The defaults of a role. */
 auth_limits auth_role_limits(auth_role r);
 
 #define AUTH_LIMIT_LINES_MAX 20000            /* the request maximum of /v1/price */
-#define AUTH_LIMIT_PER_MINUTE_MAX 100000
+#define AUTH_LIMIT_PER_MINUTE_MAX 6000000 /* 100,000 a second */
 #define AUTH_LIMIT_BYTES_MAX (1ull << 40)
+#define AUTH_LIMIT_CONCURRENT_MAX 10000
 
 typedef struct auth_key {
     const char *id;   /* generated as "k_" + 8 hex; see docs/auth.md */
@@ -75,6 +83,9 @@ typedef struct auth_key {
     bool has_authority;
     money_dec authority; /* discount authority in percent, when set in the file */
     auth_limits limits;  /* the role's defaults, overridden by the entry */
+    bool revoked;        /* `revoked:` set: every request with it gets 401 */
+    const char *revoked_on; /* its date (YYYY-MM-DD), NULL if not revoked */
+    const char *created;    /* YYYY-MM-DD, NULL if the entry has none */
 } auth_key;
 
 typedef struct auth_keys auth_keys; /* opaque, immutable */
@@ -96,9 +107,18 @@ int auth_role_parse(const char *s, auth_role *out);
  * freed with auth_keys_free; on failure *out is NULL. Returns 0,
  * CPQD_EINVAL, CPQD_EIO or CPQD_ENOMEM. */
 int auth_keys_load(const char *path, auth_keys **out, cpqd_errs *errs);
-/* Frees k and every key it returned; NULL is a no-op. */
+/* Frees k and every key it returned whatever its references; NULL is a
+ * no-op. */
 void auth_keys_free(auth_keys *k);
+/* Adds a reference to k (NULL is a no-op) and returns k. */
+auth_keys *auth_keys_retain(auth_keys *k);
+/* Drops a reference; the last one frees k. NULL is a no-op. */
+void auth_keys_release(auth_keys *k);
 size_t auth_keys_count(const auth_keys *k);
+/* The i-th entry in file order (i < auth_keys_count). */
+const auth_key *auth_keys_at(const auth_keys *k, size_t i);
+/* Entries with `revoked:` set. */
+size_t auth_keys_revoked(const auth_keys *k);
 
 /* The key whose hash matches token[0..len) (the bearer token as sent,
  * no NUL needed), or NULL (also for len 0, a NULL k or token). Hashes
@@ -139,14 +159,49 @@ int auth_key_hash(const char *key, size_t len, char *out, size_t cap);
 int auth_key_new(const char *path, auth_role role, const char *partner, const char *name,
                  char *key_out, size_t cap, cpqd_errs *errs);
 
-/* `cpqd key new --keys FILE --role R [--partner P] [--name N]` with
- * argv[0] == "new" (main passes the arguments after "key"; flags take
- * "--flag VALUE" or "--flag=VALUE"): prints the new key, alone, on
- * stdout, and one line about the entry on stderr. Returns the exit
- * status: 0, 1 on failure (why on stderr, file:line:col for an invalid
- * key file), 2 on a usage error (why on stderr; the caller prints the
- * usage, as main does for every command). */
+/* Revokes the entry with id in the file at path: adds a line
+ * `revoked: <today>` to it, as text (the file's other bytes stay as they
+ * are), under the same lock, checks and atomic replacement as
+ * auth_key_new. *already is set when the entry was revoked before (then
+ * nothing is written); *on receives the date it is revoked from.
+ * Returns 0, CPQD_ENOTFOUND (no such id), CPQD_EINVAL (an invalid file,
+ * or an entry the line cannot be added to, such as one in flow style),
+ * CPQD_EIO, CPQD_ENOMEM; the reasons in errs; on failure the file is
+ * unchanged. */
+int auth_key_revoke(const char *path, const char *id, bool *already, char on[11],
+                    cpqd_errs *errs);
+
+/* `cpqd key new --keys FILE --role R [--partner P] [--name N]`,
+ * `cpqd key revoke --keys FILE ID` and `cpqd key list --keys FILE` with
+ * argv[0] the subcommand (main passes the arguments after "key"; flags
+ * take "--flag VALUE" or "--flag=VALUE"). new prints the new key, alone,
+ * on stdout, and one line about the entry on stderr; revoke one line on
+ * stderr; list one line per entry on stdout (never a hash). Returns the
+ * exit status: 0, 1 on failure (why on stderr, file:line:col for an
+ * invalid key file), 2 on a usage error (why on stderr; the caller
+ * prints the usage, as main does for every command). */
 int auth_cli_key(int argc, char **argv);
+
+/* ---- the key file in force (cpqd serve --keys) ---- */
+
+typedef struct auth_keyring auth_keyring; /* opaque; safe from any thread */
+
+/* Loads path as auth_keys_load does and keeps it in force. 0 with *out,
+ * or the load's error (reasons in errs). */
+int auth_keyring_open(const char *path, auth_keyring **out, cpqd_errs *errs);
+/* Frees r (keys still retained elsewhere live on); NULL is a no-op. */
+void auth_keyring_close(auth_keyring *r);
+/* The keys in force, retained (auth_keys_release when done). First
+ * checks whether the file changed since it was last read (stat: device,
+ * inode, size, modification and change times: one system call) and if
+ * so reads it again: a valid file comes into force at once, an invalid
+ * one is logged with every error and the keys in force stay (it is not
+ * read again until it changes again). Never NULL. */
+auth_keys *auth_keyring_acquire(auth_keyring *r);
+/* Reads the file again now, changed or not (SIGHUP); logs the outcome.
+ * Returns 0 or the load's error (the keys in force then stay). */
+int auth_keyring_reload(auth_keyring *r);
+const char *auth_keyring_path(const auth_keyring *r);
 
 #ifdef CPQD_TESTING
 /* Test builds only: digest comparisons auth_keys_lookup has made so far,

@@ -340,6 +340,7 @@ typedef struct cat_partner {
     cat_pos pos;
     const char *payment_term; /* term id for its quotes' lines, NULL if unset */
     cat_pos payment_term_pos;
+    bool can_accept; /* its keys may accept quotes (`can_accept`, default true) */
 } cat_partner;
 
 typedef enum cat_due { CAT_DUE_SIGNING, CAT_DUE_DELIVERY, CAT_DUE_ACCEPTANCE, CAT_DUE_END_OF_MONTH, CAT_DUE_DATE } cat_due;
@@ -607,6 +608,10 @@ bool cat_amount_ok(money_dec a);
 
 /* Partner by id (any catalog), or NULL. */
 const cat_partner *cat_snapshot_partner(const cat_snapshot *s, const char *id);
+/* Whether partner id's keys may accept quotes: false when a catalog that
+ * declares it says `can_accept: false` (*catalog, if not NULL: that
+ * catalog's id, else NULL); true for an id no catalog declares. */
+bool cat_snapshot_partner_can_accept(const cat_snapshot *s, const char *id, const char **catalog);
 
 /* ---- delivery modes (one table in cat.c) ---- */
 

@@ -44,15 +44,42 @@ int contract_get(svc_ctx *c, const char *id, svc_reply *out, cpqd_errs *errs);
 int contract_receivables(svc_ctx *c, const char *id, const char *as_of, svc_reply *out,
                          cpqd_errs *errs);
 
+/* ---- finding what the service made (src/contract_find.c,
+ * docs/receivables.md "Finding contracts and payments") ---- */
+
+/* GET /v1/contracts?customer=&quote=&status=&partner=&limit=&after=:
+ * contract heads with their status as of today ("open": something still
+ * to pay, nothing overdue; "overdue": an item overdue; "settled": every
+ * item paid), newest first, scoped like quotes (a partner: its own). f's
+ * filters, after and limit as store_contract_filter; status NULL: any. */
+int contract_list(svc_ctx *c, const store_contract_filter *f, const char *status,
+                  svc_reply *out, cpqd_errs *errs);
+/* The statuses contract_list filters by (NULL-ended). */
+extern const char *const contract_statuses[];
+
+/* GET /v1/receivables/{id}: the item as of today with its contract's
+ * fields and its payments. */
+int contract_receivable_get(svc_ctx *c, const char *rid, svc_reply *out, cpqd_errs *errs);
+
+/* GET /v1/contracts/{id}/payments?limit=&after=: the payments of every
+ * item of the contract, by value date (after: a payment id). */
+int contract_payments(svc_ctx *c, const char *id, const svc_page *pg, svc_reply *out,
+                      cpqd_errs *errs);
+
 /* POST /v1/receivables/{id}/payments: {"id", "amount", "paid_on"}. */
 int contract_pay(svc_ctx *c, const char *rid, const char *body, size_t len, svc_reply *out,
                  cpqd_errs *errs);
 
-/* GET /v1/receivables?status=overdue|due_soon&as_of=&within=: the
- * caller's items in that state as of as_of (NULL: today); within (NULL:
- * 7) days ahead for due_soon. */
-int contract_due_list(svc_ctx *c, const char *status, const char *as_of, const char *within,
-                      svc_reply *out, cpqd_errs *errs);
+/* GET /v1/receivables?status=overdue|due_soon&as_of=&within=&customer=
+ * &contract=&limit=&after=: the caller's items in that state as of as_of
+ * (NULL: today); within (NULL: 7) days ahead for due_soon; customer and
+ * contract (ids, NULL: any) narrow it; one page of them by due date. */
+typedef struct contract_due_query {
+    const char *status, *as_of, *within;
+    const char *customer, *contract;
+    svc_page page; /* after: the id of the last item of a page */
+} contract_due_query;
+int contract_due_list(svc_ctx *c, const contract_due_query *q, svc_reply *out, cpqd_errs *errs);
 
 /* POST /v1/receivables/sweep: {"as_of"?, "within"?}: first closes every
  * usage period that ended on or before as_of (as contract_period_close)
@@ -65,11 +92,11 @@ int contract_due_list(svc_ctx *c, const char *status, const char *as_of, const c
  * go on. */
 int contract_sweep(svc_ctx *c, const char *body, size_t len, svc_reply *out, cpqd_errs *errs);
 
-/* GET /v1/receivables/sweep/failures?status=failing|resolved&limit=N:
+/* GET /v1/receivables/sweep/failures?status=failing|resolved&limit=&after=:
  * the items the sweep could not process (docs/receivables.md "Sweep
- * failures"), newest failure first; status NULL: all, limit NULL: 100
- * (1..500). */
-int contract_sweep_failures(svc_ctx *c, const char *status, const char *limit, svc_reply *out,
+ * failures"), newest failure first, one page (after: an item key);
+ * status NULL: all. */
+int contract_sweep_failures(svc_ctx *c, const char *status, const svc_page *pg, svc_reply *out,
                             cpqd_errs *errs);
 
 /* ---- after signing (src/contract_after.c, docs/receivables.md "After

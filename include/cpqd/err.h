@@ -33,6 +33,7 @@ enum {
                                quote's partner cannot change, ...) */
     CPQD_ETOOBIG = -14,     /* a request larger than the caller may send (lines) */
     CPQD_ERATE = -15,       /* the caller's rate or volume limit is used up for now */
+    CPQD_ESTALE = -16,      /* the caller's If-Match names a state the resource has left */
 };
 
 /* Short stable name of a code ("invalid", "not_found", ...). */

@@ -19,6 +19,8 @@
  *
  * Routes (docs and tests: tests/test_e2e.c):
  *   GET  /healthz               {"status":"ok","version":...}
+ *   GET  /readyz                ready (catalog, store, outbox) or 503
+ *   GET  /metrics               Prometheus text (docs/operations.md)
  *   GET  /v1/catalog            snapshot version, load time, catalogs
  *   GET  /v1/products           filtered, paginated product list
  *   GET  /v1/products/{sku}     one product with BOM, delivery, prices
@@ -34,6 +36,7 @@
 #ifndef CPQD_HTTP_H
 #define CPQD_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define HTTP_DEFAULT_MAX_BODY ((size_t)1 << 20)     /* bytes of a request body */
@@ -50,17 +53,33 @@ typedef struct http_config {
     size_t max_headers;      /* larger request heads get 413 */
     unsigned timeout_s;      /* a request not whole this long after its first byte, or a
                               * connection silent this long, is closed; >= 1 */
-    const struct auth_keys *keys; /* API keys; NULL: no authentication (development only) */
+    struct auth_keyring *keyring; /* API keys, re-read when the file changes and on SIGHUP;
+                                   * NULL: no authentication (development only) */
     const char *db_path;     /* the store (SQLite file), migrated before serving */
     const char *webhook_url; /* POST outbox events here (docs/events.md); NULL: pull feed only */
     const char *webhook_secret;    /* HMAC key of the signatures (required with webhook_url) */
     size_t webhook_secret_len;
+    const char *webhook_secret_previous; /* the key being rotated out: both signatures are
+                                          * sent (docs/events.md); NULL: none */
+    size_t webhook_secret_previous_len;
+    const char *webhook_secret_file;     /* where they were read, read again on SIGHUP */
+    const char *webhook_secret_previous_file;
+    const char *webhook_ca;  /* PEM CA certificates for an https:// webhook; NULL: the system's */
     unsigned webhook_max_attempts; /* then an event is parked as failed, >= 1 */
+    unsigned webhook_lease_s;      /* an attempt's lease (several instances); 0: default */
     unsigned sweep_every_s;  /* run the receivables sweep (POST /v1/receivables/sweep with
                               * as_of today UTC) every this many seconds; 0: never */
+    unsigned event_retention_days; /* the sweep deletes events delivered longer ago; 0: never */
+    unsigned session_ttl_s;  /* a portal session lives this long (--session-ttl); 0: default */
+    bool metrics_public;     /* GET /metrics without a key; else admin keys only */
+    unsigned outbox_stuck_s; /* GET /readyz: not ready when an event has been due this long
+                              * without being attempted (with --webhook) */
 } http_config;
 
+#define HTTP_DEFAULT_OUTBOX_STUCK 600 /* seconds: twice the longest backoff */
+
 #define HTTP_DEFAULT_SWEEP_EVERY 3600 /* seconds between periodic receivables sweeps */
+#define HTTP_DEFAULT_EVENT_RETENTION 30 /* days a delivered event is kept */
 
 /* Fills cfg with the defaults above, one thread per online CPU, and NULL
  * listen and catalog_dir (which the caller must set). */

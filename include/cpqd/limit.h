@@ -1,7 +1,7 @@
 /*
  * limit: the counters behind the per-key limits of docs/auth.md
- * ("Limits"): quote writes per minute (a token bucket per key) and bytes
- * of quotes stored per day.
+ * ("Limits"): quote writes per minute (a token bucket per key), bytes
+ * of quotes stored per day, and requests answered at once.
  *
  * Owns: the counters, per API key id, for this process. Does not own
  * the limits themselves (auth: the role's defaults and the key file),
@@ -34,6 +34,13 @@ int limit_bytes_check(const char *key_id, date_days day, uint64_t cap, uint64_t 
                       uint64_t *used);
 /* Counts `add` bytes stored by key_id on day `day`. */
 void limit_bytes_add(const char *key_id, date_days day, uint64_t add);
+
+/* Takes one of key_id's cap slots for a request being answered: 0, or
+ * CPQD_ERATE when cap are taken already (CPQD_ENOMEM when the table
+ * cannot grow). Every 0 is paired with one limit_conc_release. */
+int limit_conc_take(const char *key_id, unsigned cap);
+/* Gives a slot back. */
+void limit_conc_release(const char *key_id);
 
 /* Forgets every counter (tests). */
 void limit_reset(void);

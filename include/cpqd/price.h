@@ -357,6 +357,14 @@ typedef struct price_req_buf price_req_buf;
  * message naming the JSON field ("lines[2].quantity: ..."). */
 int price_json_parse(const char *body, size_t len, price_req_buf **buf, price_request **out,
                      cpqd_errs *errs);
+/* As price_json_parse, on a body its caller already parsed (root, a
+ * jansson object, borrowed and not changed): for quote.c, whose request
+ * is a price request with keys of its own, named in `ignore` (NULL-
+ * terminated; NULL: none) and checked by it. The request's strings are
+ * copied: root may go before *buf. */
+struct json_t;
+int price_json_parse_tree(const struct json_t *root, const char *const *ignore,
+                          price_req_buf **buf, price_request **out, cpqd_errs *errs);
 void price_req_buf_free(price_req_buf *buf);
 
 /* Renders r as the /v1/price response (a malloc'ed NUL-terminated JSON

@@ -92,8 +92,9 @@ int quote_create(svc_ctx *c, const char *body, size_t len, const char *idem_key,
 /* GET /v1/quotes/{id} (version 0) and /v1/quotes/{id}/versions/{n}. */
 int quote_get(svc_ctx *c, const char *id, int version, svc_reply *out, cpqd_errs *errs);
 
-/* GET /v1/quotes?customer=&status=&partner=&q=&page=&per_page= (partner
- * callers only ever see their own). */
+/* GET /v1/quotes?customer=&status=&partner=&q=&limit=&after= (partner
+ * callers only ever see their own): f->limit quotes at most, after the
+ * quote f->after (a `next` this list gave the caller). */
 int quote_list(svc_ctx *c, const store_quote_filter *f, svc_reply *out, cpqd_errs *errs);
 
 /* POST /v1/quotes/{id}/revise: a new version from a body like
@@ -172,22 +173,37 @@ void quote_archive_cache_clear(void);
 
 /* ---- what contract (POST /v1/quotes/{id}/accept) shares ---- */
 
-/* In the caller's open transaction: moves quote id (as the caller may see
+/* Inside an svc_tx write closure: moves quote id (as the caller may see
  * it, else CPQD_ENOTFOUND) from approved or sent to accepted, with its
  * history entry and a quote.status_changed event, and fills *q with the
  * quote after the move (free with store_quote_fini). CPQD_ECONFLICT with
  * the allowed actions in errs when accept is not allowed; a quote found
- * expired is marked expired and that is committed (the transaction is
- * then closed). On failure the caller rolls back (a no-op if closed). */
+ * expired is marked expired and that is kept (svc_tx_keep) though the
+ * closure fails. */
 int quote_accept(svc_ctx *c, const char *id, store_quote *q, cpqd_errs *errs);
+/* Quote q, as read, may be accepted now (approved or sent, not expired):
+ * for preparing an acceptance outside the transaction, which
+ * quote_accept then confirms inside it. */
+bool quote_acceptable(const svc_ctx *c, const store_quote *q);
 
+/* What redeeming quote q's promotions needs of it: its priced result and
+ * request, read once, before the write transaction (parsing them is most
+ * of the work); priced: q->priced already parsed (a jansson value the
+ * plan takes a reference of), or NULL to parse it. 0 (*out, free with
+ * quote_usage_plan_free; NULL is a no-op) or CPQD_ENOMEM. */
+typedef struct quote_usage_plan quote_usage_plan;
+struct json_t;
+int quote_usage_plan_new(const store_quote *q, struct json_t *priced, quote_usage_plan **out);
+void quote_usage_plan_free(quote_usage_plan *p);
 /* Counts the promotions applied in quote q's priced result (its
- * "promotions.applied"), inside the caller's write transaction, after
- * running each one's limit rule again on the counters as they are now
- * (price_limit_recheck): CPQD_ECONFLICT (in errs) when a limit would no
- * longer grant what the quote got, so a budget is never overspent however
- * many quotes are accepted at once. */
-int quote_usage_redeem(svc_ctx *c, const store_quote *q, cpqd_errs *errs);
+ * "promotions.applied", read into plan from the same version of q),
+ * inside the caller's write transaction, after running each one's limit
+ * rule again on the counters as they are now (price_limit_recheck):
+ * CPQD_ECONFLICT (in errs) when a limit would no longer grant what the
+ * quote got, so a budget is never overspent however many quotes are
+ * accepted at once. */
+int quote_usage_redeem(svc_ctx *c, const store_quote *q, const quote_usage_plan *plan,
+                       cpqd_errs *errs);
 
 
 #endif

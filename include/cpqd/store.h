@@ -50,7 +50,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 8
+#define STORE_SCHEMA_VERSION 11
 #define STORE_DEFAULT_PATH "var/cpqd.db" /* `serve` and `migrate` without --db */
 #define STORE_BUSY_TIMEOUT_MS 5000       /* a writer waits this long for another */
 #define STORE_PER_PAGE_MAX 500
@@ -139,6 +139,10 @@ const char *store_last_error(const store *st);
  * Rollback never fails visibly and is a no-op outside a transaction. */
 int store_begin(store *st);
 int store_commit(store *st);
+/* The next store_commit of st carries the work of n requests (a group
+ * commit): GET /metrics counts commit batch sizes from it
+ * (cpqd_store_commit_batch_size; without a note a commit is one). */
+void store_batch_note(store *st, size_t n);
 void store_rollback(store *st);
 
 /* A scope inside the caller's open transaction (a savepoint), for a
@@ -215,7 +219,19 @@ typedef struct store_quote {
     char *created_by;     /* key id */
     char *created_at;     /* of this version, ISO 8601 UTC "2026-11-26T08:41:14Z" */
     char *updated_at;     /* of this version: its creation or last status change */
+    /* request and priced as stored (compressed), made by store_quote_pack
+     * ahead of the write transaction from the texts it checked (so the
+     * insert does not check them again); NULL: made by the insert itself */
+    char *request_packed, *priced_packed;
 } store_quote;
+
+/* Checks (non-empty UTF-8) and compresses q->request and q->priced as the
+ * store keeps them, into q->request_packed and q->priced_packed (replacing
+ * what they held; a text that fails the check is left to the insert,
+ * which refuses it), so that an insert inside a write transaction spends
+ * its time neither checking nor compressing them. Neither text may change
+ * afterwards. 0 or CPQD_ENOMEM. */
+int store_quote_pack(store_quote *q);
 
 /* Required in q for insert and add_version: status, customer_id, currency,
  * total (a decimal), catalog_version, request, priced, created_by, all
@@ -259,18 +275,19 @@ typedef struct store_quote_filter {
     const char *status;   /* exact */
     const char *partner;  /* exact; the scope of a partner caller goes here */
     const char *q;        /* substring of number or customer id, ASCII case-insensitive */
-    size_t page;          /* 1.. */
-    size_t per_page;      /* 1..STORE_PER_PAGE_MAX */
+    const char *after;    /* a quote id: only quotes listed after it; NULL: from the first */
+    size_t limit;         /* 1..STORE_PER_PAGE_MAX + 1 */
 } store_quote_filter;
 
 /* The latest version of the matching quotes, newest first (the quote's
- * creation time, then its number), one page. *items is a malloc'ed array
- * of n quotes (free each with store_quote_fini, then the array; NULL when
- * n is 0); *total counts all matches (items and total come from one read
- * snapshot). The heavy fields (request, priced) are NULL in list results.
- * CPQD_EINVAL for a page or per_page out of range. */
-int store_quote_list(store *st, const store_quote_filter *f, store_quote **items, size_t *n,
-                     size_t *total);
+ * creation time, then its number), at most limit of them: *items is a
+ * malloc'ed array of n quotes (free each with store_quote_fini, then the
+ * array; NULL when n is 0). With after, the list goes on from that quote
+ * (keyset: quotes created later or at once with a lower number never come
+ * again); an after that is no quote lists nothing. The heavy fields
+ * (request, priced) are NULL in list results. CPQD_EINVAL for a limit out
+ * of range or a filter not UTF-8. */
+int store_quote_list(store *st, const store_quote_filter *f, store_quote **items, size_t *n);
 
 /* One entry of a quote's status history. */
 typedef struct store_event {
@@ -320,7 +337,11 @@ int store_archive_files(store *st, const char *version,
  * delivered in seq order: an event is deliverable only when every earlier
  * event of its key is delivered (a parked, failed one blocks its key until
  * it is replayed). The body is built once at insert and never changed:
- * every delivery attempt sends exactly these bytes. */
+ * every delivery attempt sends exactly these bytes (it is stored once:
+ * rebuilt from the event's id, type, created_at and payload when read,
+ * which give the same bytes every time). A payload is stored packed
+ * (store_pack.c), without a quote version's priced result that it
+ * references (store_outbox_new.priced_quote). */
 
 #define STORE_OUTBOX_ID_LEN 20  /* "ev_" + 16 hex + NUL */
 #define STORE_OUTBOX_TYPE_MAX 64 /* bytes of an event type */
@@ -331,6 +352,14 @@ typedef struct store_outbox_new {
     const char *resource_id;   /* "q_..." */
     const char *order_key;     /* "quote:q_...": delivery order is per key */
     const char *payload;       /* JSON text of the full resource (not parsed here) */
+    /* Optional (priced_quote NULL: none): payload[priced_at ..
+     * priced_at + priced_len) is the priced result of version
+     * priced_version of quote priced_quote, byte for byte as that version
+     * stores it, which must exist: the event stores only the rest of its
+     * payload and splices the version's text back in when it is read. */
+    const char *priced_quote;
+    int priced_version;
+    size_t priced_at, priced_len;
 } store_outbox_new;
 
 typedef struct store_outbox_event {
@@ -374,6 +403,13 @@ int store_outbox_due(store *st, int64_t now_ms, size_t limit, store_outbox_event
 
 /* One event by id, body included. CPQD_ENOTFOUND, CPQD_EINVAL. */
 int store_outbox_get(store *st, const char *id, store_outbox_event *out);
+/* Leases due event id to the caller until until_ms (unix milliseconds),
+ * if it is still pending and due at now_ms: its next_attempt_at moves to
+ * until_ms, so that no other instance takes it meanwhile (docs/events.md
+ * "Several instances"); *got says whether this call took it (false:
+ * another instance did, or it was delivered since). One statement:
+ * atomic on both backends. */
+int store_outbox_claim(store *st, const char *id, int64_t now_ms, int64_t until_ms, bool *got);
 
 /* Records a successful delivery of pending event id (attempts + 1,
  * delivered_at now). CPQD_ENOTFOUND if there is no such event,
@@ -391,8 +427,31 @@ int store_outbox_mark_failed(store *st, const char *id, const char *error, int64
  * kept). CPQD_ENOTFOUND; CPQD_ECONFLICT if it is not failed. */
 int store_outbox_replay(store *st, const char *id);
 
+/* Deletes the delivered events delivered before before_ms (unix
+ * milliseconds), in a transaction of its own or the caller's; *n (may be
+ * NULL) gets how many. Pending and failed events are never pruned. The
+ * counter behind seq is kept: a later event never reuses a pruned seq.
+ * Returns 0, CPQD_EIO. */
+int store_outbox_prune(store *st, int64_t before_ms, int64_t *n);
+
 /* Frees the strings of e (not e itself); NULL is a no-op. */
 void store_outbox_event_fini(store_outbox_event *e);
+
+/* The outbox's backlog (GET /metrics, GET /readyz: docs/operations.md). */
+typedef struct store_outbox_stats {
+    int64_t pending;         /* events pending (not delivered, not parked) */
+    int64_t failed;          /* events parked as failed */
+    int64_t oldest_pending;  /* created_at of the oldest pending event, Unix ms on the
+                              * service's clock (date_now); -1 if none */
+    int64_t oldest_due;      /* next_attempt_at of the oldest deliverable event (pending,
+                              * first undelivered of its key), Unix ms on the wall clock;
+                              * -1 if none or not asked for */
+} store_outbox_stats;
+
+/* Counts the backlog into *out; with due, also finds the oldest
+ * deliverable event (a query over every pending event: ask only where
+ * events are delivered). Outside a transaction. 0, CPQD_EIO, CPQD_ENOMEM. */
+int store_outbox_stats_get(store *st, bool due, store_outbox_stats *out);
 
 /* ---- contracts, receivables, payments (docs/receivables.md "Contracts") ----
  * A contract is written once, with all its receivable items, in one write
@@ -465,6 +524,19 @@ int store_contract_get(store *st, const char *id, store_contract *out);
 int store_contract_by_quote(store *st, const char *quote_id, store_contract *out);
 void store_contract_fini(store_contract *c);
 
+/* Which contracts store_contract_list gives: filters NULL mean any. */
+typedef struct store_contract_filter {
+    const char *customer, *quote, *partner; /* exact ids */
+    const char *after; /* a contract id: only contracts listed after it */
+    size_t limit;      /* 1..STORE_PER_PAGE_MAX + 1 */
+} store_contract_filter;
+/* The matching contracts, newest first (creation time, then number), at
+ * most limit, without their request; an after that is no contract lists
+ * nothing. Ownership as store_receivables_of (free each with
+ * store_contract_fini). CPQD_EINVAL for a bad limit or filter. */
+int store_contract_list(store *st, const store_contract_filter *f, store_contract **items,
+                        size_t *n);
+
 /* The items of contract id (any order): *items is a malloc'ed array of n
  * (free each with store_receivable_fini, then the array; NULL when n is 0). */
 int store_receivables_of(store *st, const char *contract_id, store_receivable **items, size_t *n);
@@ -493,6 +565,8 @@ int store_payment_get(store *st, const char *rid, const char *client_id, store_p
 /* The payments of receivable rid, by paid_on. Ownership as
  * store_receivables_of. */
 int store_payments_of(store *st, const char *rid, store_payment **items, size_t *n);
+/* The payments of every item of contract id, by paid_on. Same ownership. */
+int store_payments_of_contract(store *st, const char *id, store_payment **items, size_t *n);
 void store_payment_fini(store_payment *p);
 
 /* Records that warning `state` ("due_soon", "overdue") of receivable rid
@@ -610,7 +684,7 @@ int store_receivables_terms_ended(store *st, const char *until, store_receivable
 
 typedef struct store_sweep_failure {
     char *item; /* the item's key: "period_close:<contract>:<line_no>:<seq>", ... */
-    char *kind; /* "period_close", "renewal", "warning" */
+    char *kind; /* "period_close", "renewal", "warning", "invoice", "revenue" */
     char *contract_id;
     char *ref;     /* what in the contract: "line oss period 2027-01-01", a receivable id */
     char *code;    /* err_code_name of the error */

@@ -49,33 +49,95 @@ bool svc_is_partner(const svc_caller *k);
 /* Whose authority the price module's rule applies (price_authority.c). */
 price_who svc_who(const svc_caller *k);
 
+typedef struct svc_writer svc_writer; /* group commit: svc_write.c */
+
 /* One request's context. */
 typedef struct svc_ctx {
-    store *st;
+    store *st; /* reads; inside svc_tx: the transaction's connection */
+    svc_writer *writer; /* NULL: svc_tx runs its transaction on st itself */
+    bool keep;          /* set inside svc_tx by svc_tx_keep */
     const cat_snapshot *snap;
     price_worker *pw;
     price_store *usage; /* promotion usage counters, read from st */
     const svc_caller *caller;
     date_days today; /* the service's clock */
+    const char *if_match; /* the request's If-Match (docs/api.md "Concurrent edits"), or NULL */
 } svc_ctx;
 
+/* Whether etag (a quoted entity tag) satisfies If-Match `header`: "*",
+ * or a comma-separated list naming it (strong comparison). */
+bool svc_etag_matches(const char *header, const char *etag);
+
+/* ---- one page of a list (docs/api.md "Lists") ----
+ * Every list answers {"items": [...], "next": CURSOR or null} (and the
+ * list's own context members, such as as_of): `limit` items at most, and
+ * `next` is the cursor to pass as `after` for the following page (null:
+ * nothing follows; the event feed's `next` is never null). A cursor is
+ * opaque text the list gave; one another list gave, or made up, is 400. */
+#define SVC_PAGE_DEFAULT 50
+#define SVC_PAGE_MAX 500
+#define SVC_CURSOR_MAX 128 /* bytes of a cursor */
+
+typedef struct svc_page {
+    size_t limit;      /* 1..SVC_PAGE_MAX */
+    const char *after; /* NULL: from the start; else the `next` of the previous page */
+} svc_page;
+
 /* What an operation answers. */
+#define SVC_ETAG_LEN 19 /* a quoted 16-hex-digit entity tag and its NUL */
+
 typedef struct svc_reply {
     int created;              /* 1: something new was stored (201), 0: read or moved (200) */
+    char etag[SVC_ETAG_LEN];  /* the state the body shows ("" if none): the ETag header */
     char *body;               /* malloc'ed text: JSON unless content_type says otherwise */
     const char *content_type; /* NULL: application/json */
+    char *location;           /* malloc'ed path of what a 201 created (its Location), or NULL */
 } svc_reply;
 
 void svc_reply_fini(svc_reply *r);
 
 /* ---- the transaction runner ---- */
 
-/* Runs fn(c, arg, out, errs) inside one write transaction: commits when it
- * returns 0, and otherwise undoes everything it wrote and empties *out.
- * Work that need not see the transaction (pricing, configuring, parsing)
- * is done before calling it, so writers never wait on it. */
-int svc_tx(svc_ctx *c, int (*fn)(svc_ctx *, void *, svc_reply *, cpqd_errs *), void *arg,
-           svc_reply *out, cpqd_errs *errs);
+/* A write closure: runs inside the transaction on c->st (a copy of the
+ * caller's context whose st is the transaction's connection); never
+ * begins, commits or rolls back itself. */
+typedef int (*svc_tx_fn)(svc_ctx *c, void *arg, svc_reply *out, cpqd_errs *errs);
+
+/* Runs fn(c, arg, out, errs) inside a write transaction: what fn wrote is
+ * durable when svc_tx returns 0 (or fn's error after svc_tx_keep); when
+ * fn fails, everything it wrote is undone and *out emptied. Work that
+ * need not see the transaction (pricing, configuring, parsing) is done
+ * before calling it, so writers never wait on it.
+ * With c->writer (group commit, svc_write.c) fn runs on the writer's
+ * thread and connection in a savepoint of a transaction shared with
+ * other requests, and svc_tx returns once that transaction committed
+ * (CPQD_EIO if the commit failed: nothing of fn's was written); without,
+ * in a transaction of its own on c->st. */
+int svc_tx(svc_ctx *c, svc_tx_fn fn, void *arg, svc_reply *out, cpqd_errs *errs);
+/* Inside fn: keep what fn wrote even though it returns an error (an
+ * expired quote is marked so, and the move that found it is refused). */
+void svc_tx_keep(svc_ctx *c);
+
+/* ---- group commit (svc_write.c) ----
+ * One writer thread per process owns one connection to the database and
+ * runs the write closures of concurrent requests, queued, in one
+ * transaction (each in its own savepoint: a failure undoes only its own
+ * writes), with one COMMIT (one fsync) per batch; each request is
+ * released once its batch is durable. On PostgreSQL the batch holds the
+ * advisory write lock like any transaction. Thread-safe. */
+
+/* Starts the writer on the database at db_path (opened by the thread on
+ * its first batch, again after a failure). 0 (and *out) or CPQD_ENOMEM. */
+int svc_writer_start(const char *db_path, svc_writer **out);
+/* Runs what is queued, then stops the thread and closes its connection;
+ * NULL is a no-op. No svc_tx may use it any more. */
+void svc_writer_stop(svc_writer *w);
+/* Counts since the start (for the log and the benchmark). */
+typedef struct svc_writer_stats {
+    uint64_t batches, jobs; /* committed (or failed) batches, closures run */
+    uint64_t max_batch;     /* the largest batch */
+} svc_writer_stats;
+void svc_writer_stats_get(svc_writer *w, svc_writer_stats *out);
 
 /* ---- idempotency (an Idempotency-Key per API key) ---- */
 
@@ -86,9 +148,16 @@ int svc_tx(svc_ctx *c, int (*fn)(svc_ctx *, void *, svc_reply *, cpqd_errs *), v
  * another request). */
 int svc_idem_peek(svc_ctx *c, const char *route, const char *key, const char *body, size_t len,
                   char hash[65], svc_reply *out, cpqd_errs *errs);
-/* Opens the write transaction and looks the key up again inside it:
- * 0 inside the open transaction, 1 when a stored reply was copied to
- * *out (the transaction is then closed), or an error (closed). */
+/* Inside a write closure: looks the key up again (a concurrent request
+ * with it may have committed since the peek): 0 (go on), 1 (the stored
+ * reply is in *out: answer it, write nothing) or an error as the peek. */
+int svc_idem_replay(svc_ctx *c, const char *route, const char *key, const char *hash,
+                    svc_reply *out, cpqd_errs *errs);
+/* A write transaction of the request's own on c->st (outside group
+ * commit: the finance routes, docs/finance.md), begun, then the key
+ * looked up again in it: 0 (go on: the caller commits or rolls back), 1
+ * (the stored reply is in *out: nothing open), or an error (nothing
+ * open). */
 int svc_idem_open(svc_ctx *c, const char *route, const char *key, const char *hash, svc_reply *out,
                   cpqd_errs *errs);
 /* Records reply r (for resource id) under key in the open transaction;

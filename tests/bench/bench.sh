@@ -86,7 +86,7 @@ until curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; do
     [ $i -gt 100 ] && { echo "server did not start" >&2; exit 1; }
     sleep 0.1
 done
-SKU=$(curl -fs "http://127.0.0.1:$PORT/v1/products?per_page=1&mode=goods_with_service" |
+SKU=$(curl -fs "http://127.0.0.1:$PORT/v1/products?limit=1&mode=goods_with_service" |
       sed -n 's/.*"sku": *"\([^"]*\)".*/\1/p' | head -n 1)
 for path in /healthz "/v1/products/$SKU"; do
     echo "\$ wrk -t2 -c64 -d${SECS}s --latency http://127.0.0.1:PORT$path"
@@ -153,18 +153,6 @@ hello_rps=$(sed -n 's/^Requests\/sec: *//p' "$TMP/wrk.txt")
 kill -TERM "$HPID"
 wait "$HPID" || true
 
-echo
-echo "== wrk: POST /v1/quotes with 20 lines (each request stores a new quote: one SQLite"
-echo "   transaction, WAL, synchronous=FULL), next to the /healthz run above"
-sed "s|@BODY@|$TMP/price-20.json|; s|/v1/price|/v1/quotes|" "$TMP/post.lua" > "$TMP/quote.lua"
-echo "\$ wrk -t2 -c16 -d${SECS}s --latency -s post.lua http://127.0.0.1:PORT/v1/quotes"
-wrk -t2 -c16 -d"${SECS}s" --latency -s "$TMP/quote.lua" "http://127.0.0.1:$PORT/v1/quotes" > "$TMP/wrk.txt"
-grep -E 'Requests/sec|Latency  |^ +(50|90|99)%|requests in|Non-2xx' "$TMP/wrk.txt"
-quotes=$(curl -fs "http://127.0.0.1:$PORT/v1/quotes?per_page=1" | sed -n 's/.*"total": *\([0-9]*\).*/\1/p')
-bytes=$(cat "$TMP"/bench.db* | wc -c)
-awk -v q="$quotes" -v b="$bytes" 'BEGIN {
-    if (q > 0) printf "store: %d quotes in %.1f MiB (db + WAL): %.1f MiB per 1,000 quotes of 20 lines\n",
-                      q, b / 1048576, b / 1048576 / q * 1000 }'
 awk -v p="$price_rps" -v h="$health_rps" 'BEGIN {
     printf "20-line price requests run at %.0f%% of the /healthz rate (%.0f vs %.0f req/s)\n",
            100 * p / h, p, h }'
@@ -180,6 +168,12 @@ echo "server resident memory after the runs: $(grep VmRSS /proc/$PID/status | tr
 kill -TERM "$PID"
 wait "$PID" && echo "server exited 0 on SIGTERM"
 PID=""
+
+echo
+echo "== write path (issue 12): POST /v1/quotes with 20 lines at -c16 and -c64, bytes per quote,"
+echo "   accept + schedule; durable (SQLite, WAL, synchronous=FULL), group commit"
+echo "\$ tests/bench/bench_write.sh $B   (BENCH_WRITE_THREADS=${BENCH_WRITE_THREADS:-32})"
+BENCH_WRITE_THREADS=${BENCH_WRITE_THREADS:-32} sh "$(dirname "$0")/bench_write.sh" "$B"
 
 echo
 echo "== configurator on the public benchmarks (\$CPQD_SHARED/configbench, imported by cpqd import)"
@@ -374,6 +368,18 @@ echo "   (tests/finance_gen.h: missing references, typos, split, combined and ov
 echo "   duplicates, payers under other names; BENCH_MATCH_SEED to replay), and its camt.053 parse"
 # bench_match prints its own command line first
 "$B/bench/bench_match" --items 20000 --credits 10000 --seed "${BENCH_MATCH_SEED:-$(date +%s)}" --camt
+
+echo
+echo "== the same through the finance layer: the ledger stored (SQLite, under \$TMP), the"
+echo "   statement imported as POST /v1/bank/statements does it, scored from the stored matches"
+"$B/bench/bench_import" --items 20000 --credits 10000 --seed "${BENCH_MATCH_SEED:-1}" \
+    --db "$TMP/import.db"
+
+echo
+echo "== the portal in headless chromium (tests/bench/portal.mjs; aims: < 300 KB and"
+echo "   < 500 ms to interactive cold; one configuration step < 100 ms p95)"
+echo "\$ node tests/bench/portal.mjs $B"
+node tests/bench/portal.mjs "$B" || echo "portal figures: FAILED (node, chromium or tests/browser/node_modules missing?)"
 
 echo
 echo "== issue 17: every row of its table, from this run (the sections above give the commands)"

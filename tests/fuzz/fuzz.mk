@@ -13,7 +13,8 @@ FUZZ_TARGETS      ?=
 FUZZ_BUILD  := build/fuzz
 FUZZ_CFLAGS  = $(WARN) $(DEFS) -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
                -fno-omit-frame-pointer -Iinclude -Isrc $(PKG_CFLAGS) -MMD -MP
-FUZZ_OBJ    := $(LIB_SRC:src/%.c=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_BUILD)/gen/openapi_yaml.o
+FUZZ_OBJ    := $(LIB_SRC:src/%.c=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_BUILD)/gen/openapi_yaml.o \
+               $(FUZZ_BUILD)/gen/portal_assets.o
 FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(wildcard tests/fuzz/fuzz_*.c))
 
 .PHONY: fuzz fuzz-build fuzz-check
@@ -44,6 +45,9 @@ $(FUZZ_BUILD)/obj/%.o: src/%.c
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
 $(FUZZ_BUILD)/gen/openapi_yaml.o: $(FUZZ_BUILD)/gen/openapi_yaml.c
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_BUILD)/gen/portal_assets.o: $(FUZZ_BUILD)/gen/portal_assets.c
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
 
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_OBJ)

@@ -8,7 +8,7 @@
 #include "http_int.h"
 
 static const char *const all_params[] = {
-    "category", "mode", "q", "catalog", "page", "per_page", "on", "sku", "customer", "last",
+    "category", "mode", "q", "catalog", "quote", "contract", "type", "on", "sku", "customer", "last",
     "status", "partner", "after", "limit", "as_of", "within", NULL};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -110,7 +110,7 @@ async function send(method, path, { role, body, headers = {} } = {}) {
   if (role) h.Authorization = "Bearer " + keys[hooks.keyFor(role)];
   let payload;
   if (body !== undefined) {
-    h["Content-Type"] = "application/json";
+    h["Content-Type"] = h["Content-Type"] || "application/json";
     payload = typeof body === "string" ? body : JSON.stringify(body);
   }
   const res = await fetch(base + path, { method, headers: h, body: payload,
@@ -118,12 +118,14 @@ async function send(method, path, { role, body, headers = {} } = {}) {
   const text = await res.text();
   let json;
   try { json = JSON.parse(text); } catch { json = undefined; }
-  return { status: res.status, type: res.headers.get("content-type") || "", text, json };
+  return { status: res.status, type: res.headers.get("content-type") || "", headers: res.headers,
+    text, json };
 }
 
 // what hooks may call: a request as a role, failing loudly if not 2xx
 const api = {
   vars: {},
+  keys,
   send,
   async call(method, path, body, role = "rep") {
     const r = await send(method, path, { role, body });
@@ -163,6 +165,16 @@ function buildRequest(template, method, op, pathItem) {
   const rb = deref(op.requestBody);
   if (rb && rb.content && rb.content["application/json"]) {
     t.body = firstExample(rb.content["application/json"]);
+  } else if (rb && rb.content) {
+    // a body of another type (a bank statement: text/csv): the first
+    // media type with an example, sent as it is
+    for (const [media, c] of Object.entries(rb.content)) {
+      const ex = firstExample(c);
+      if (typeof ex !== "string") continue;
+      t.body = ex;
+      t.headers = { "Content-Type": media };
+      break;
+    }
   }
   const roles = op["x-cpqd-roles"] || [];
   t.role = roles.includes("public") ? null : hooks.rolePreference.find((r) => roles.includes(r));
@@ -210,7 +222,7 @@ async function run(template, method, op, pathItem) {
     if (hooks.before[id]) await hooks.before[id](t, api);
     // without a key first: a 401 writes nothing
     if (t.role && (op.responses || {})["401"]) {
-      const r = await send(t.method, target(t), { body: t.body });
+      const r = await send(t.method, target(t), { body: t.body, headers: t.headers });
       const p = check(t, r, (s) => s === 401);
       line.checks++;
       if (p) line.problems.push("without a key: " + p);

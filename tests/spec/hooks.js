@@ -49,6 +49,14 @@ const saasQuote = {
   lines: [{ id: "seats", sku: "SAS-CRM-STD-Q", quantity: "10", attributes: { tenant: "acme" } }],
 };
 
+// A portal session of partner P-101: the cookie and the CSRF token.
+async function session(api) {
+  const r = await api.send("POST", "/v1/session", { body: { key: api.keys["partner:P-101"] } });
+  if (r.status !== 201) throw new Error(`hook POST /v1/session answered ${r.status}: ${r.text}`);
+  const cookie = (r.headers.get("set-cookie") || "").split(";")[0];
+  return { Cookie: cookie, "X-CSRF-Token": r.json.csrf_token };
+}
+
 export const before = {
   // approve and reject act on quotes waiting for approval, by a manager
   async approveQuote(t, api) {
@@ -94,6 +102,50 @@ export const before = {
     t.params.contract_id = api.vars.saas_contract;
     t.params.line = "seats";
   },
+  // the finance loop: a customer the CRM described before it is read
+  async getCustomer(t, api) {
+    await api.call("PUT", "/v1/customers/C-1", { name: "北京华信贸易有限公司" }, "crm");
+  },
+  // a flagged customer's approved quote waits for a credit approval
+  async approveCredit(t, api) {
+    await api.call("PUT", "/v1/customers/F-9/credit", { limit: null, risk_flags: ["watch"] }, "crm");
+    const q = await api.call("POST", "/v1/quotes", {
+      customer: { id: "F-9" }, date: "2026-12-01", lines: [{ sku: "APL-KTL-17", quantity: "2" }],
+    });
+    await api.call("POST", `/v1/quotes/${q.id}/submit`);
+    t.params.quote_id = q.id;
+  },
+  // invoices need a catalog with a finance section (saas): training,
+  // delivered on signing, is due at once
+  async issueInvoice(t, api) {
+    const c = await contract(api, {
+      customer: { id: "C-1" }, date: "2026-12-01",
+      lines: [{ id: "train", sku: "SAS-SVC-TRAIN", quantity: "1" }],
+    }, { signed_on: "2026-12-01", lines: { train: { milestones: { trained: "2026-12-01" } } } });
+    api.vars.fin_contract = c.id;
+    api.vars.fin_receivable = c.items[0].id;
+    t.params.contract_id = c.id;
+  },
+  async getRevenue(t, api) {
+    t.params.contract_id = api.vars.fin_contract;
+  },
+  async writeOff(t, api) {
+    t.params.receivable_id = api.vars.fin_receivable;
+  },
+  // the contract of the quote acceptQuote accepted
+  async getQuoteContract(t, api) {
+    t.params.quote_id = api.vars.accepted_quote_id;
+  },
+  // the portal's sessions: sign in with a real key; read and end a session by its cookie
+  async createSession(t, api) {
+    t.body = { key: api.keys["partner:P-101"] };
+  },
+  async getSession(t, api) {
+    t.headers = { Cookie: (await session(api)).Cookie };
+  },
+  async deleteSession(t, api) {
+    t.headers = await session(api);
+  },
   // the webhook's first attempt fails (nothing listens): wait until an
   // event is parked as failed
   async listAdminEvents(t, api) {
@@ -111,9 +163,25 @@ export const after = {
   },
   acceptQuote(t, body, api) {
     api.vars.contract_id = body.id;
+    api.vars.accepted_quote_id = body.quote_id;
     api.vars.receivable_id = body.items[0].id;
   },
   listAdminEvents(t, body, api) {
     if (body.items.length) api.vars.event_id = body.items[0].id;
+  },
+  issueInvoice(t, body, api) {
+    api.vars.invoice_id = body.id;
+  },
+  importStatement(t, body, api) {
+    api.vars.statement_id = body.id;
+  },
+  listCredits(t, body, api) {
+    if (body.items.length) api.vars.credit_id = body.items[0].id;
+  },
+  matchCredit(t, body, api) {
+    api.vars.match_id = body.id;
+  },
+  writeOff(t, body, api) {
+    api.vars.write_off_id = body.id;
   },
 };

@@ -1,0 +1,241 @@
+/*
+ * contract_find: finding what the service made after a quote was
+ * accepted (docs/receivables.md "Finding contracts and payments"): the
+ * contract list, one receivable with its payments, a contract's payments.
+ *
+ * Owns: these reads and their JSON, pages included (one shape for every
+ * list: {"items", "next"}). Does not own: the rows (store), an item's
+ * standing (contract.c, sched), who may call (the route table).
+ *
+ * Every read is scoped: a partner key sees its own partner's contracts
+ * only, anything else answers as if it did not exist.
+ */
+#include "contract_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const char *const contract_statuses[] = {"open", "overdue", "settled", NULL};
+
+#define FIND_SCAN_PAGES 20 /* pages a status filter reads at most per request */
+
+static json_t *payment_json(const store_payment *p)
+{
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "id", p->id, "receivable_id",
+                     p->receivable_id, "client_id", p->client_id, "amount", p->amount,
+                     "paid_on", p->paid_on, "created_at", p->created_at);
+}
+
+static void payments_free(store_payment *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        store_payment_fini(&v[i]);
+    free(v);
+}
+
+/* ---- GET /v1/contracts ---- */
+
+/* The status of contract k as of today from its items. */
+static int contract_status(svc_ctx *c, const store_contract *k, const char **out)
+{
+    store_receivable *rows = NULL;
+    size_t n = 0;
+    bool overdue = false, settled = true;
+    int rc = store_receivables_of(c->st, k->id, &rows, &n);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        sched_standing sd;
+        if ((rc = contract_row_standing(c, &rows[i], c->today, &sd)) != 0)
+            break;
+        overdue |= sd.status == SCHED_ST_OVERDUE;
+        settled &= sd.status == SCHED_ST_PAID;
+    }
+    contract_rows_free(rows, n);
+    *out = overdue ? "overdue" : settled ? "settled" : "open";
+    return rc;
+}
+
+/* A cursor is a contract the caller may see (a `next` this list gave). */
+static int cursor_check(svc_ctx *c, const char *after, cpqd_errs *errs)
+{
+    store_contract k;
+    int rc = store_contract_get(c->st, after, &k);
+    if (rc == 0) {
+        bool ok = contract_in_scope(c, k.partner_id);
+        store_contract_fini(&k);
+        if (ok)
+            return 0;
+        rc = CPQD_ENOTFOUND;
+    }
+    return rc == CPQD_ENOTFOUND || rc == CPQD_EINVAL
+               ? contract_bad(errs, "after: not the `next` of a page of this list")
+               : rc;
+}
+
+/* One page of heads into arr, limit f->limit; *next gets the id of the
+ * last contract looked at when more follow (a status filter may read
+ * several batches, FIND_SCAN_PAGES at most: then a page holds fewer than
+ * limit, and following `next` goes on). f->after is replaced as it goes
+ * (malloc'ed). */
+static int list_scan(svc_ctx *c, store_contract_filter *f, const char *status, json_t *arr,
+                     char **next)
+{
+    int rc = 0;
+    size_t limit = f->limit;
+    f->limit = limit + 1; /* one more tells whether anything follows */
+    for (int scan = 0; rc == 0 && scan < FIND_SCAN_PAGES && !*next; scan++) {
+        store_contract *v = NULL;
+        size_t n = 0, i = 0;
+        if ((rc = store_contract_list(c->st, f, &v, &n)) != 0)
+            break;
+        const char *last = NULL;
+        for (; rc == 0 && i < n && json_array_size(arr) < limit; i++) {
+            const char *st = NULL;
+            if ((rc = contract_status(c, &v[i], &st)) != 0)
+                break;
+            if (!status || !strcmp(status, st)) {
+                json_t *o = contract_head_json(&v[i]);
+                if (o)
+                    json_object_set_new(o, "status", json_string(st));
+                rc = o && json_array_append_new(arr, o) == 0 ? 0 : CPQD_ENOMEM;
+            }
+            last = v[i].id;
+        }
+        bool more = i < n || n == limit + 1;
+        char *at = rc == 0 && more && last ? strdup(last) : NULL;
+        if (rc == 0 && more && last && !at)
+            rc = CPQD_ENOMEM;
+        if (at && (json_array_size(arr) == limit || scan == FIND_SCAN_PAGES - 1)) {
+            *next = at;
+        } else if (at) {
+            free((char *)f->after);
+            f->after = at;
+        }
+        for (size_t j = 0; j < n; j++)
+            store_contract_fini(&v[j]);
+        free(v);
+        if (!more)
+            break;
+    }
+    return rc;
+}
+
+static bool status_known(const char *s)
+{
+    for (size_t i = 0; contract_statuses[i]; i++)
+        if (!strcmp(s, contract_statuses[i]))
+            return true;
+    return false;
+}
+
+int contract_list(svc_ctx *c, const store_contract_filter *f, const char *status,
+                  svc_reply *out, cpqd_errs *errs)
+{
+    memset(out, 0, sizeof(*out));
+    store_contract_filter scoped = *f;
+    if (svc_is_partner(c->caller)) {
+        if (f->partner && (!c->caller->partner_id || strcmp(f->partner, c->caller->partner_id))) {
+            out->body = strdup("{\"items\":[],\"next\":null}");
+            return out->body ? 0 : CPQD_ENOMEM;
+        }
+        scoped.partner = c->caller->partner_id ? c->caller->partner_id : "";
+    }
+    if (status && !status_known(status))
+        return contract_bad(errs, "status: open, overdue or settled");
+    int rc = f->after ? cursor_check(c, f->after, errs) : 0;
+    if (rc)
+        return rc;
+    scoped.after = f->after ? strdup(f->after) : NULL;
+    if (f->after && !scoped.after)
+        return CPQD_ENOMEM;
+    json_t *arr = json_array();
+    char *next = NULL;
+    rc = arr ? list_scan(c, &scoped, status, arr, &next) : CPQD_ENOMEM;
+    free((char *)scoped.after);
+    if (rc == 0)
+        rc = (out->body = contract_dump(json_pack("{s:o,s:o}", "items", arr, "next",
+                                                  next ? json_string(next) : json_null())))
+                 ? 0
+                 : CPQD_ENOMEM;
+    else
+        json_decref(arr);
+    free(next);
+    return rc;
+}
+
+/* ---- GET /v1/receivables/{id} ---- */
+
+int contract_receivable_get(svc_ctx *c, const char *rid, svc_reply *out, cpqd_errs *errs)
+{
+    store_receivable r;
+    store_payment *ps = NULL;
+    size_t n = 0;
+    sched_standing sd;
+    memset(out, 0, sizeof(*out));
+    int rc = store_receivable_get(c->st, rid, &r);
+    if (rc == 0 && !contract_in_scope(c, r.partner_id)) {
+        store_receivable_fini(&r);
+        rc = CPQD_ENOTFOUND;
+    }
+    if (rc == CPQD_ENOTFOUND || rc == CPQD_EINVAL) {
+        errs_add(errs, CPQD_ENOTFOUND, NULL, 0, 0, "no receivable '%.64s'", rid);
+        return CPQD_ENOTFOUND;
+    }
+    if (rc)
+        return rc;
+    if ((rc = contract_row_standing(c, &r, c->today, &sd)) == 0)
+        rc = store_payments_of(c->st, r.id, &ps, &n);
+    if (rc == 0) {
+        json_t *o = contract_item_json(&r, &sd), *pays = json_array();
+        contract_item_context(o, &r);
+        for (size_t i = 0; i < n && pays; i++)
+            json_array_append_new(pays, payment_json(&ps[i]));
+        json_object_set_new(o, "payments", pays);
+        rc = pays && (out->body = contract_dump(o)) ? 0 : CPQD_ENOMEM;
+    }
+    payments_free(ps, n);
+    store_receivable_fini(&r);
+    return rc;
+}
+
+/* ---- GET /v1/contracts/{id}/payments ---- */
+
+int contract_payments(svc_ctx *c, const char *id, const svc_page *pg, svc_reply *out,
+                      cpqd_errs *errs)
+{
+    store_contract k;
+    store_payment *ps = NULL;
+    size_t n = 0, first = 0;
+    memset(out, 0, sizeof(*out));
+    int rc = store_contract_get(c->st, id, &k);
+    if (rc == 0 && !contract_in_scope(c, k.partner_id))
+        rc = CPQD_ENOTFOUND, store_contract_fini(&k);
+    if (rc == CPQD_ENOTFOUND || rc == CPQD_EINVAL) {
+        errs_add(errs, CPQD_ENOTFOUND, NULL, 0, 0, "no contract '%.64s'", id);
+        return CPQD_ENOTFOUND;
+    }
+    if (rc)
+        return rc;
+    rc = store_payments_of_contract(c->st, k.id, &ps, &n);
+    if (rc == 0 && pg->after) {
+        while (first < n && strcmp(ps[first].id, pg->after))
+            first++;
+        if (first++ == n)
+            rc = contract_bad(errs, "after: not the `next` of a page of this list");
+    }
+    json_t *arr = rc == 0 ? json_array() : NULL;
+    size_t end = first + pg->limit < n ? first + pg->limit : n;
+    for (size_t i = first; arr && i < end; i++)
+        json_array_append_new(arr, payment_json(&ps[i]));
+    if (rc == 0 && !arr)
+        rc = CPQD_ENOMEM;
+    if (rc == 0)
+        rc = (out->body = contract_dump(json_pack(
+                  "{s:s,s:s,s:s,s:o,s:o}", "contract_id", k.id, "contract_number", k.number,
+                  "currency", k.currency, "items", arr,
+                  "next", end < n ? json_string(ps[end - 1].id) : json_null())))
+                 ? 0
+                 : CPQD_ENOMEM;
+    payments_free(ps, n);
+    store_contract_fini(&k);
+    return rc;
+}

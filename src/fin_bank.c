@@ -1,0 +1,1338 @@
+/*
+ * fin_bank: bank statements, the match queue, manual matches, reversals
+ * and write-offs (docs/finance.md "Bank statements", "Matching";
+ * include/cpqd/fin.h).
+ *
+ * Owns: which issuer's accounts a statement posts on, feeding the
+ * matcher the stored customers (names, accounts) and every open item
+ * with its invoice number, storing each new credit (its payment voucher:
+ * money received is customer credit until applied), applying a match
+ * (a payment row on each item, the match and its allocations, the match
+ * voucher, payment.matched, receivable.paid for an item it settles), the
+ * queue with current suggestions, a person's match checked by
+ * match_manual, undoing a match (its payments removed, the unmatch
+ * voucher, payment.unmatched), and write-offs within the caller's
+ * authority.
+ * Does not own: reading statements (bank), the matching rules (match),
+ * voucher lines (voucher).
+ *
+ * Invariants: a bank transaction id is imported once (a duplicate
+ * changes nothing); an item's paid amount moves only with its payment
+ * rows (each allocation is one); a credit's applied amount is the sum of
+ * its active matches; every statement, match, reversal and write-off is
+ * one transaction with its vouchers and events.
+ */
+#include "fin_int.h"
+
+#include "cpqd/bank.h"
+#include "cpqd/match.h"
+#include "cpqd/price.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the issuer of a statement ---- */
+
+/* s with spaces removed, upper case, into buf. */
+static void account_norm(const char *s, char *buf, size_t cap)
+{
+    size_t o = 0;
+    for (; s && *s && o + 1 < cap; s++)
+        if (*s != ' ')
+            buf[o++] = (char)(*s >= 'a' && *s <= 'z' ? *s - 32 : *s);
+    buf[o] = '\0';
+}
+
+/* The catalog of the issuer a statement is for: the one named, else the
+ * one whose bank account the statement's account is, else the only
+ * issuer. */
+static int statement_issuer(const svc_ctx *c, const char *issuer, const char *account,
+                            const cat_catalog **out, cpqd_errs *errs)
+{
+    const cat_catalog *only = NULL, *by_acct = NULL;
+    size_t issuers = 0;
+    char want[BANK_MAX_ID + 1], have[BANK_MAX_ID + 1];
+    if (issuer) {
+        if ((*out = fin_issuer_catalog(c->snap, issuer)))
+            return 0;
+        return fin_fail(errs, CPQD_EINVAL, "issuer: no catalog's finance section names issuer '%.64s'",
+                        issuer);
+    }
+    account_norm(account, want, sizeof(want));
+    for (size_t i = 0; i < cat_snapshot_catalog_count(c->snap); i++) {
+        const cat_catalog *cc = cat_snapshot_catalog_at(c->snap, i);
+        if (!cc->finance || fin_issuer_catalog(c->snap, cc->finance->issuer.id) != cc)
+            continue;
+        issuers++, only = cc;
+        account_norm(cc->finance->issuer.bank_account, have, sizeof(have));
+        if (*want && *have && !strcmp(want, have))
+            by_acct = cc;
+    }
+    *out = by_acct ? by_acct : issuers == 1 ? only : NULL;
+    if (*out)
+        return 0;
+    if (!issuers)
+        return fin_fail(errs, CPQD_EREFUSED, "no catalog has a finance section: statements post "
+                                             "on an issuer's accounts");
+    return fin_fail(errs, CPQD_EINVAL, "issuer: %zu issuers, and the statement's account names none "
+                                       "of them: say which with ?issuer=",
+                    issuers);
+}
+
+/* ---- the matcher's input from the store ---- */
+
+typedef struct id_ix {
+    const char *id;
+    size_t ix; /* index into mc; SIZE_MAX while unknown */
+} id_ix;
+
+typedef struct fin_ledger_in {
+    store_customer *cust;
+    size_t ncust;
+    store_fin_item *items;
+    size_t nitems;
+    match_customer *mc; /* customers of the table, then ids only items name */
+    size_t nmc;
+    id_ix *by_id;         /* every customer id, sorted: bsearch */
+    size_t nby_id;
+    json_t **accounts;    /* per table customer: its parsed accounts */
+    const char **acc_str; /* every account string, in mc order */
+    match_item *mi;    /* the items with something to pay: items[0..nmi) */
+    size_t nmi;
+    money_dec *paid;   /* per item: paid now */
+    money_dec *amount; /* per item */
+    char (*paid_text)[MONEY_FMT_MAX]; /* per item: paid as stored now */
+} fin_ledger_in;
+
+static void ledger_fini(fin_ledger_in *l)
+{
+    for (size_t i = 0; i < l->ncust; i++) {
+        store_customer_fini(&l->cust[i]);
+        json_decref(l->accounts ? l->accounts[i] : NULL);
+    }
+    for (size_t i = 0; i < l->nitems; i++)
+        store_fin_item_fini(&l->items[i]);
+    free(l->cust), free(l->items), free(l->mc), free(l->by_id), free(l->accounts);
+    free(l->acc_str), free(l->mi), free(l->paid), free(l->amount), free(l->paid_text);
+    memset(l, 0, sizeof(*l));
+}
+
+static int id_ix_cmp(const void *a, const void *b)
+{
+    const id_ix *x = a, *y = b;
+    int d = strcmp(x->id, y->id);
+    /* a customer of the table first among equal ids */
+    return d ? d : (x->ix < y->ix ? -1 : x->ix > y->ix);
+}
+
+/* The matcher's index of customer id, or MATCH_NONE. */
+static size_t cust_index(const fin_ledger_in *l, const char *id)
+{
+    id_ix key = {id, 0};
+    size_t lo = 0, hi = l->nby_id;
+    while (id && lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int d = strcmp(l->by_id[mid].id, key.id);
+        if (d == 0)
+            return l->by_id[mid].ix;
+        if (d < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return MATCH_NONE;
+}
+
+static int customers_load(svc_ctx *c, fin_ledger_in *l, cpqd_errs *errs)
+{
+    json_error_t je;
+    size_t nacc = 0;
+    int rc = store_customers_all(c->st, &l->cust, &l->ncust);
+    if (rc)
+        return fin_store_fail(c, errs, rc, "customers");
+    l->accounts = calloc(l->ncust + 1, sizeof(*l->accounts));
+    for (size_t i = 0; l->accounts && i < l->ncust; i++) {
+        l->accounts[i] = json_loads(l->cust[i].accounts, 0, &je);
+        nacc += json_array_size(l->accounts[i]);
+    }
+    size_t cap = l->ncust + l->nitems + 1;
+    l->mc = calloc(cap, sizeof(*l->mc));
+    l->by_id = calloc(cap, sizeof(*l->by_id));
+    l->acc_str = calloc(nacc + 1, sizeof(*l->acc_str));
+    if (!l->accounts || !l->mc || !l->by_id || !l->acc_str)
+        return CPQD_ENOMEM;
+    size_t a = 0;
+    for (size_t i = 0; i < l->ncust; i++) {
+        match_customer *m = &l->mc[l->nmc++];
+        m->id = l->cust[i].id;
+        m->name = l->cust[i].name ? l->cust[i].name : "";
+        m->accounts = &l->acc_str[a];
+        for (size_t k = 0; k < json_array_size(l->accounts[i]); k++)
+            if (json_string_value(json_array_get(l->accounts[i], k)))
+                l->acc_str[a++] = json_string_value(json_array_get(l->accounts[i], k)),
+                m->naccounts++;
+    }
+    return 0;
+}
+
+/* Every customer id, the table's and those only items name (added to mc
+ * known by id alone: no name, no account), sorted for cust_index. */
+static void customers_index(fin_ledger_in *l)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < l->ncust; i++)
+        l->by_id[n++] = (id_ix){l->cust[i].id, i};
+    for (size_t i = 0; i < l->nitems; i++)
+        l->by_id[n++] = (id_ix){l->items[i].customer_id, SIZE_MAX};
+    qsort(l->by_id, n, sizeof(*l->by_id), id_ix_cmp);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (k && !strcmp(l->by_id[k - 1].id, l->by_id[i].id))
+            continue;
+        l->by_id[k] = l->by_id[i];
+        if (l->by_id[k].ix == SIZE_MAX) {
+            l->by_id[k].ix = l->nmc;
+            l->mc[l->nmc++] = (match_customer){l->by_id[k].id, "", NULL, 0};
+        }
+        k++;
+    }
+    l->nby_id = k;
+}
+
+/* Items into the matcher's form: only those with something to pay. */
+static int items_load(svc_ctx *c, fin_ledger_in *l, cpqd_errs *errs)
+{
+    int rc = store_fin_open_items(c->st, NULL, &l->items, &l->nitems);
+    if (rc)
+        return fin_store_fail(c, errs, rc, "open items");
+    if ((rc = customers_load(c, l, errs)) != 0)
+        return rc;
+    size_t n = l->nitems ? l->nitems : 1;
+    l->mi = calloc(n, sizeof(*l->mi));
+    l->paid = calloc(n, sizeof(*l->paid));
+    l->amount = calloc(n, sizeof(*l->amount));
+    l->paid_text = calloc(n, sizeof(*l->paid_text));
+    if (!l->mi || !l->paid || !l->amount || !l->paid_text)
+        return CPQD_ENOMEM;
+    customers_index(l);
+    size_t k = 0;
+    for (size_t i = 0; i < l->nitems; i++) {
+        store_fin_item *it = &l->items[i];
+        money_dec open;
+        date_days due = contract_opt_date(it->due_on);
+        if (fin_money_of(it->amount, &l->amount[k]) || fin_money_of(it->paid, &l->paid[k]) ||
+            money_sub(l->amount[k], l->paid[k], &open) || money_sign(open) <= 0)
+            continue; /* settled, or a credit item: nothing to pay */
+        snprintf(l->paid_text[k], MONEY_FMT_MAX, "%s", it->paid);
+        l->mi[k] = (match_item){it->id,       cust_index(l, it->customer_id), it->contract_number,
+                                it->invoice_number, it->currency, open, due};
+        if (k != i) { /* keep items[k] the row of mi[k] */
+            store_fin_item t = l->items[k];
+            l->items[k] = *it;
+            *it = t;
+            l->mi[k].id = l->items[k].id;
+            l->mi[k].contract_number = l->items[k].contract_number;
+            l->mi[k].invoice_number = l->items[k].invoice_number;
+            l->mi[k].currency = l->items[k].currency;
+        }
+        k++;
+    }
+    l->nmi = k;
+    return 0;
+}
+
+/* ---- applying a match ---- */
+
+/* One allocation as match_write applies it. */
+typedef struct fin_apply {
+    const char *rid, *contract_id, *contract_number;
+    money_dec amount, item_amount, paid; /* paid before */
+    const char *paid_text;               /* as stored before */
+    char new_paid[MONEY_FMT_MAX];        /* out: as stored after */
+} fin_apply;
+
+typedef struct fin_credit_ref {
+    const char *id, *tx_id, *currency;
+    date_days value_date;
+    int minor;
+    const cat_finance *fin;
+} fin_credit_ref;
+
+/* Match m as the routes show it; the allocations' contracts come from
+ * ap[0..n) when the caller has them (a match just written), else from
+ * the store. */
+static json_t *match_json(svc_ctx *c, const store_match *m, const store_alloc *al, size_t n,
+                          const store_credit *cr, const fin_apply *ap)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < n; i++) {
+        store_receivable r = {0};
+        bool got = !ap && store_receivable_get(c->st, al[i].receivable_id, &r) == 0;
+        const char *cid = ap ? ap[i].contract_id : got ? r.contract_id : NULL;
+        const char *cno = ap ? ap[i].contract_number : got ? r.contract_number : NULL;
+        json_array_append_new(arr, json_pack("{s:s,s:s,s:o,s:o,s:s}", "receivable_id",
+                                             al[i].receivable_id, "amount", al[i].amount,
+                                             "contract_id", fin_str_or_null(cid),
+                                             "contract_number", fin_str_or_null(cno),
+                                             "payment_id", al[i].payment_id));
+        if (got)
+            store_receivable_fini(&r);
+    }
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:s,s:s,s:s,s:s,s:o,s:o,s:s,s:s,s:o,s:o,s:o,s:s}",
+                     "id", m->id, "credit_id", m->credit_id, "tx_id", cr ? cr->tx_id : "",
+                     "kind", m->kind, "rule", m->rule, "customer_id",
+                     fin_str_or_null(m->customer_id), "currency", cr ? cr->currency : "",
+                     "value_date", cr ? cr->value_date : "", "amount", m->amount, "overpaid",
+                     m->overpaid, "allocations", arr ? arr : json_array(), "note",
+                     fin_str_or_null(m->note), "created_by", m->created_by, "created_at",
+                     m->created_at, "reversed_at", fin_str_or_null(m->reversed_at),
+                     "reversed_by", fin_str_or_null(m->reversed_by), "reverse_note",
+                     fin_str_or_null(m->reverse_note), "status",
+                     m->reversed_at ? "reversed" : "active");
+}
+
+/* receivable.paid for item rid, settled by a match on `on`. */
+static int emit_paid(svc_ctx *c, const char *rid, date_days on)
+{
+    store_receivable r;
+    sched_standing sd;
+    char key[96];
+    int rc = store_receivable_get(c->st, rid, &r);
+    if (rc == 0)
+        rc = contract_row_standing(c, &r, on > c->today ? on : c->today, &sd);
+    if (rc == 0) {
+        json_t *it = contract_item_json(&r, &sd);
+        contract_item_context(it, &r);
+        snprintf(key, sizeof(key), "contract:%s", r.contract_id);
+        rc = fin_emit(c, "receivable.paid", "receivable", r.id, key, it);
+    }
+    store_receivable_fini(&r);
+    return rc;
+}
+
+/* The payment rows of allocations ap[0..n) (client id "bank:<tx>#<k>"),
+ * each item's paid moved from what it was. */
+static int payments_write(svc_ctx *c, const fin_credit_ref *cr, int k, fin_apply *ap, size_t n,
+                          store_alloc *al, cpqd_errs *errs)
+{
+    char client[BANK_MAX_ID + 32], date[DATE_FMT_LEN], amt[MONEY_FMT_MAX];
+    date_format(cr->value_date, date);
+    snprintf(client, sizeof(client), "bank:%s#%d", cr->tx_id, k);
+    for (size_t i = 0; i < n; i++) {
+        money_dec np;
+        int rc = money_add(ap[i].paid, ap[i].amount, &np);
+        if (rc == 0)
+            rc = fin_money_text(np, cr->minor, ap[i].new_paid);
+        if (rc == 0)
+            rc = fin_money_text(ap[i].amount, cr->minor, amt);
+        store_payment p = {.receivable_id = (char *)ap[i].rid, .client_id = client,
+                           .amount = amt, .paid_on = date};
+        if (rc == 0 && (rc = store_payment_add(c->st, &p, ap[i].paid_text, ap[i].new_paid)) != 0)
+            return fin_store_fail(c, errs, rc, "payment");
+        if (rc)
+            return rc;
+        al[i] = (store_alloc){.receivable_id = (char *)ap[i].rid, .amount = strdup(amt),
+                              .payment_id = p.id};
+        free(p.created_at);
+        if (!al[i].amount)
+            return CPQD_ENOMEM;
+        if (money_cmp(np, ap[i].item_amount) == 0 &&
+            (rc = emit_paid(c, ap[i].rid, cr->value_date)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* A match of credit cr by kind/rule for customer (may be NULL):
+ * payments, the match, its voucher and payment.matched. *view gets the
+ * match (may be NULL), *mid its id. */
+static int match_write(svc_ctx *c, const fin_credit_ref *cr, const store_credit *row, int k,
+                       const char *kind, const char *rule, const char *customer, fin_apply *ap,
+                       size_t n, money_dec overpaid, const char *note, json_t **view,
+                       char **mid, cpqd_errs *errs)
+{
+    store_alloc *al = calloc(n ? n : 1, sizeof(*al));
+    money_dec total = {0, cr->minor};
+    char t[MONEY_FMT_MAX], o[MONEY_FMT_MAX], key[96];
+    int rc = al ? payments_write(c, cr, k, ap, n, al, errs) : CPQD_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = money_add(total, ap[i].amount, &total);
+    if (rc == 0 && (rc = fin_money_text(total, cr->minor, t)) == 0)
+        rc = fin_money_text(overpaid, cr->minor, o);
+    store_match m = {.credit_id = (char *)cr->id, .kind = (char *)kind, .rule = (char *)rule,
+                     .customer_id = (char *)customer, .amount = t, .overpaid = o,
+                     .note = (char *)note,
+                     .created_by = (char *)(c->caller->key_id ? c->caller->key_id : "anonymous")};
+    if (rc == 0 && (rc = store_match_insert(c->st, &m, al, n)) != 0)
+        rc = fin_store_fail(c, errs, rc, "match");
+    /* one contract: the voucher names it */
+    const char *contract = n ? ap[0].contract_number : NULL;
+    for (size_t i = 1; i < n; i++)
+        contract = contract && !strcmp(contract, ap[i].contract_number) ? contract : NULL;
+    if (rc == 0)
+        rc = fin_voucher_simple(c, cr->fin, VOUCHER_MATCH, cr->tx_id, customer, contract,
+                                cr->value_date, cr->currency, total, errs);
+    json_t *v = rc == 0 ? match_json(c, &m, al, n, row, ap) : NULL;
+    snprintf(key, sizeof(key), "credit:%s", cr->id);
+    if (rc == 0)
+        rc = v ? fin_emit(c, "payment.matched", "match", m.id, key, json_deep_copy(v))
+               : CPQD_ENOMEM;
+    if (rc == 0 && mid && !(*mid = strdup(m.id)))
+        rc = CPQD_ENOMEM;
+    if (rc == 0 && view)
+        *view = json_incref(v);
+    json_decref(v);
+    for (size_t i = 0; al && i < n; i++)
+        free(al[i].amount), free(al[i].payment_id);
+    free(al);
+    free(m.id), free(m.created_at);
+    return rc;
+}
+
+/* ---- POST /v1/bank/statements ---- */
+
+typedef struct import_ctx {
+    svc_ctx *c;
+    const cat_catalog *cc;
+    const bank_statement *bs;
+    const char *format;
+    fin_ledger_in l;
+    const char **seen_ids; /* sorted: tx ids imported before */
+    size_t nseen;
+    match_run run;
+    store_statement row;
+    size_t matched, unmatched, dups;
+} import_ctx;
+
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static bool seen_before(void *ctx, const char *tx)
+{
+    const import_ctx *x = ctx;
+    return x->nseen && bsearch(&tx, x->seen_ids, x->nseen, sizeof(*x->seen_ids), str_cmp);
+}
+
+/* The ids of the statement imported before, sorted. */
+static int seen_load(import_ctx *x, cpqd_errs *errs)
+{
+    size_t n = x->bs->ncredits;
+    const char **ids = calloc(n ? n : 1, sizeof(*ids));
+    bool *seen = calloc(n ? n : 1, sizeof(*seen));
+    x->seen_ids = calloc(n ? n : 1, sizeof(*x->seen_ids));
+    int rc = ids && seen && x->seen_ids ? 0 : CPQD_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        ids[i] = x->bs->credits[i].tx_id;
+    if (rc == 0 && (rc = store_credits_seen(x->c->st, ids, n, seen)) != 0)
+        rc = fin_store_fail(x->c, errs, rc, "bank transactions");
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if (seen[i])
+            x->seen_ids[x->nseen++] = ids[i];
+    if (rc == 0 && x->nseen)
+        qsort(x->seen_ids, x->nseen, sizeof(*x->seen_ids), str_cmp);
+    free(ids), free(seen);
+    return rc;
+}
+
+/* [{"receivable_id","score"}] of an unmatched credit's suggestions. */
+static char *suggestions_text(const import_ctx *x, const match_result *r)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < r->nsuggestions; i++)
+        json_array_append_new(a, json_pack("{s:s,s:i}", "receivable_id",
+                                           x->l.mi[r->suggestions[i].item].id, "score",
+                                           (int)r->suggestions[i].score));
+    return contract_dump(a);
+}
+
+/* Credit k stored with its payment voucher, and its match applied. */
+static int credit_import(import_ctx *x, size_t k, cpqd_errs *errs)
+{
+    svc_ctx *c = x->c;
+    const bank_credit *bc = &x->bs->credits[k];
+    const match_result *r = &x->run.results[k];
+    const char *cust = r->customer != MATCH_NONE ? x->l.mc[r->customer].id : NULL;
+    bool matched = r->status == MATCH_MATCHED;
+    char amount[MONEY_FMT_MAX], applied[MONEY_FMT_MAX], vd[DATE_FMT_LEN], bd[DATE_FMT_LEN];
+    fin_credit_ref cr = {.tx_id = bc->tx_id, .currency = bc->currency,
+                         .value_date = bc->value_date, .fin = x->cc->finance};
+    money_dec total = {0, 0};
+    int rc = money_currency_minor(bc->currency, &cr.minor);
+    for (size_t i = 0; rc == 0 && matched && i < r->nallocs; i++)
+        rc = money_add(total, r->allocs[i].amount, &total);
+    if (rc == 0 && (rc = fin_money_text(bc->amount, cr.minor, amount)) == 0)
+        rc = fin_money_text(total, cr.minor, applied);
+    date_format(bc->value_date, vd);
+    if (bc->booking_date != BANK_NO_DATE)
+        date_format(bc->booking_date, bd);
+    char *sugg = rc == 0 ? suggestions_text(x, r) : NULL;
+    store_credit row = {.statement_id = x->row.id, .tx_id = (char *)bc->tx_id, .amount = amount,
+                        .currency = (char *)bc->currency, .value_date = vd,
+                        .booking_date = bc->booking_date != BANK_NO_DATE ? bd : NULL,
+                        .remittance = (char *)bc->remittance, .debtor_name = (char *)bc->debtor_name,
+                        .debtor_account = (char *)bc->debtor_account,
+                        .end_to_end_id = (char *)bc->end_to_end_id, .customer_id = (char *)cust,
+                        .applied = applied, .status = matched ? "matched" : "unmatched",
+                        .rule = (char *)match_rule_name(r->rule),
+                        .reason = matched ? NULL : (char *)r->reason, .suggestions = sugg};
+    if (rc == 0 && !sugg)
+        rc = CPQD_ENOMEM;
+    if (rc == 0 && (rc = store_credit_insert(c->st, &row)) != 0)
+        rc = fin_store_fail(c, errs, rc, "credit");
+    cr.id = row.id;
+    if (rc == 0)
+        rc = fin_voucher_simple(c, cr.fin, VOUCHER_PAYMENT, bc->tx_id, cust, NULL, bc->value_date,
+                                bc->currency, bc->amount, errs);
+    fin_apply *ap = matched && rc == 0 ? calloc(r->nallocs + 1, sizeof(*ap)) : NULL;
+    if (rc == 0 && matched && !ap)
+        rc = CPQD_ENOMEM;
+    for (size_t i = 0; ap && i < r->nallocs; i++) {
+        size_t it = r->allocs[i].item;
+        ap[i] = (fin_apply){x->l.mi[it].id, x->l.items[it].contract_id,
+                            x->l.items[it].contract_number, r->allocs[i].amount,
+                            x->l.amount[it], x->l.paid[it], x->l.paid_text[it], ""};
+    }
+    if (rc == 0 && matched)
+        rc = match_write(c, &cr, &row, 1, "auto", match_rule_name(r->rule), cust, ap,
+                         r->nallocs, r->overpaid, NULL, NULL, NULL, errs);
+    /* later credits of the statement see what this one paid */
+    for (size_t i = 0; rc == 0 && ap && i < r->nallocs; i++) {
+        size_t it = r->allocs[i].item;
+        rc = money_add(x->l.paid[it], r->allocs[i].amount, &x->l.paid[it]);
+        snprintf(x->l.paid_text[it], MONEY_FMT_MAX, "%s", ap[i].new_paid);
+    }
+    free(ap), free(sugg), free(row.id), free(row.created_at);
+    return rc;
+}
+
+static json_t *statement_json(const store_statement *s)
+{
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:s,s:s}", "id", s->id, "issuer",
+                     s->issuer, "format", s->format, "statement_ref", s->ref, "account",
+                     s->account, "credits", (json_int_t)s->credits, "duplicates",
+                     (json_int_t)s->duplicates, "skipped", (json_int_t)s->skipped, "matched",
+                     (json_int_t)s->matched, "unmatched", (json_int_t)s->unmatched, "imported_by",
+                     s->imported_by, "imported_at", s->imported_at);
+}
+
+static int import_in_tx(import_ctx *x, svc_reply *out, char **id, cpqd_errs *errs)
+{
+    svc_ctx *c = x->c;
+    int rc = items_load(c, &x->l, errs);
+    if (rc == 0)
+        rc = seen_load(x, errs);
+    match_options o = {.seen = seen_before, .seen_ctx = x};
+    match_input in = {x->l.mc,        x->l.nmc,        x->l.mi, x->l.nmi,
+                      x->bs->credits, x->bs->ncredits, &o};
+    if (rc == 0)
+        rc = match_statement(&in, &x->run, errs);
+    x->row = (store_statement){.issuer = (char *)x->cc->finance->issuer.id,
+                               .format = (char *)x->format,
+                               .ref = (char *)x->bs->id,
+                               .account = (char *)x->bs->account,
+                               .credits = (int64_t)(x->bs->ncredits - x->run.duplicates),
+                               .duplicates = (int64_t)x->run.duplicates,
+                               .skipped = (int64_t)x->bs->nskipped,
+                               .matched = (int64_t)x->run.matched,
+                               .unmatched = (int64_t)x->run.unmatched,
+                               .imported_by =
+                                   (char *)(c->caller->key_id ? c->caller->key_id : "anonymous")};
+    if (rc == 0 && (rc = store_statement_insert(c->st, &x->row)) != 0)
+        rc = fin_store_fail(c, errs, rc, "statement");
+    for (size_t k = 0; rc == 0 && k < x->bs->ncredits; k++)
+        if (x->run.results[k].status != MATCH_DUPLICATE)
+            rc = credit_import(x, k, errs);
+    if (rc == 0) {
+        out->created = 1;
+        out->body = contract_dump(statement_json(&x->row));
+        *id = strdup(x->row.id);
+        rc = out->body && *id ? fin_location(out, "/v1/bank/statements/%s", x->row.id)
+                              : CPQD_ENOMEM;
+    }
+    return rc;
+}
+
+/* The statement's format: the parameter, else from the content type. */
+static int format_of(const char *format, const char *ctype, const char **out, cpqd_errs *errs)
+{
+    *out = format;
+    if (!format && ctype) {
+        size_t n = strcspn(ctype, "; ");
+        if (n == 8 && !strncasecmp(ctype, "text/csv", 8))
+            *out = "csv";
+        else if ((n == 15 && !strncasecmp(ctype, "application/xml", 15)) ||
+                 (n == 8 && !strncasecmp(ctype, "text/xml", 8)))
+            *out = "camt053";
+    }
+    if (*out && (!strcmp(*out, "csv") || !strcmp(*out, "camt053")))
+        return 0;
+    return fin_fail(errs, CPQD_EINVAL,
+                    "format: camt053 or csv (?format=, or a Content-Type of application/xml or "
+                    "text/csv)");
+}
+
+int fin_statement_import(svc_ctx *c, const char *format, const char *content_type,
+                         const char *issuer, const char *body, size_t len, const char *idem_key,
+                         svc_reply *out, cpqd_errs *errs)
+{
+    char route[160], hash[65];
+    bank_statement bs = {0};
+    import_ctx x = {.c = c, .bs = &bs};
+    char *id = NULL;
+    memset(out, 0, sizeof(*out));
+    snprintf(route, sizeof(route), "POST /v1/bank/statements");
+    /* parsed and checked before anything is opened: a bad statement
+     * changes nothing */
+    int rc = format_of(format, content_type, &x.format, errs);
+    if (rc == 0)
+        rc = !strcmp(x.format, "csv") ? bank_parse_csv(body, len, "statement.csv", &bs, errs)
+                                      : bank_parse_camt053(body, len, "statement.xml", &bs, errs);
+    if (rc == 0)
+        rc = statement_issuer(c, issuer, bs.account, &x.cc, errs);
+    if (rc == 0)
+        rc = svc_idem_peek(c, route, idem_key, body, len, hash, out, errs);
+    if (rc == 0)
+        rc = svc_idem_open(c, route, idem_key, hash, out, errs);
+    if (rc) {
+        bank_statement_fini(&bs);
+        return rc == 1 ? fin_replay_location(out, "/v1/bank/statements/") : rc;
+    }
+    rc = import_in_tx(&x, out, &id, errs);
+    if (rc == 0)
+        rc = svc_idem_record(c, route, idem_key, hash, out, id);
+    if (rc == 0)
+        rc = store_commit(c->st);
+    if (rc) {
+        store_rollback(c->st);
+        svc_reply_fini(out);
+    }
+    free(id);
+    free(x.row.id), free(x.row.imported_at);
+    free(x.seen_ids);
+    match_run_fini(&x.run);
+    ledger_fini(&x.l);
+    bank_statement_fini(&bs);
+    return rc;
+}
+
+int fin_statement_get(svc_ctx *c, const char *id, svc_reply *out, cpqd_errs *errs)
+{
+    store_statement s;
+    memset(out, 0, sizeof(*out));
+    int rc = store_statement_get(c->st, id, &s);
+    if (rc == CPQD_ENOTFOUND)
+        return fin_fail(errs, rc, "no statement '%.64s'", id);
+    if (rc)
+        return fin_store_fail(c, errs, rc, "statement");
+    out->body = contract_dump(statement_json(&s));
+    store_statement_fini(&s);
+    return out->body ? 0 : CPQD_ENOMEM;
+}
+
+/* ---- the queue ---- */
+
+/* The stored suggestions with each item's standing now. */
+static json_t *suggestions_json(svc_ctx *c, const char *text)
+{
+    json_error_t je;
+    json_t *in = json_loads(text, 0, &je), *out = json_array(), *s;
+    size_t i;
+    json_array_foreach(in, i, s)
+    {
+        store_receivable r;
+        const char *rid = json_string_value(json_object_get(s, "receivable_id"));
+        money_dec a, p, o;
+        char outs[MONEY_FMT_MAX] = "0";
+        if (!rid || store_receivable_get(c->st, rid, &r) != 0)
+            continue;
+        if (fin_money_of(r.amount, &a) == 0 && fin_money_of(r.paid, &p) == 0 &&
+            money_sub(a, p, &o) == 0)
+            money_format(o, outs, sizeof(outs));
+        json_array_append_new(out, json_pack("{s:s,s:O,s:s,s:s,s:s,s:o,s:s}", "receivable_id",
+                                             rid, "score", json_object_get(s, "score"),
+                                             "contract_id", r.contract_id, "contract_number",
+                                             r.contract_number, "customer_id", r.customer_id,
+                                             "due_on", fin_str_or_null(r.due_on), "outstanding",
+                                             outs));
+        store_receivable_fini(&r);
+    }
+    json_decref(in);
+    return out;
+}
+
+static json_t *credit_json(svc_ctx *c, const store_credit *cr)
+{
+    money_dec a, ap, un;
+    char u[MONEY_FMT_MAX] = "0";
+    if (fin_money_of(cr->amount, &a) == 0 && fin_money_of(cr->applied, &ap) == 0 &&
+        money_sub(a, ap, &un) == 0)
+        money_format(un, u, sizeof(u));
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:s,s:s,s:s,s:s,s:o,s:s,s:s,s:s,s:s,s:o,s:o,s:s}",
+                     "id", cr->id, "statement_id", cr->statement_id, "tx_id", cr->tx_id, "amount",
+                     cr->amount, "currency", cr->currency, "value_date", cr->value_date,
+                     "booking_date", fin_str_or_null(cr->booking_date), "remittance",
+                     cr->remittance, "debtor_name", cr->debtor_name, "debtor_account",
+                     cr->debtor_account, "end_to_end_id", cr->end_to_end_id, "customer_id",
+                     fin_str_or_null(cr->customer_id), "applied", cr->applied, "unapplied", u,
+                     "status", cr->status, "rule", cr->rule, "reason",
+                     fin_str_or_null(cr->reason), "suggestions",
+                     strcmp(cr->status, "unmatched") ? json_array()
+                                                     : suggestions_json(c, cr->suggestions),
+                     "created_at", cr->created_at);
+}
+
+int fin_credits_list(svc_ctx *c, const char *status, const char *customer, const char *after,
+                     const char *limit, svc_reply *out, cpqd_errs *errs)
+{
+    int64_t a;
+    size_t l, n = 0;
+    store_credit *v = NULL;
+    memset(out, 0, sizeof(*out));
+    int rc = fin_page_args(after, limit, &a, &l, errs);
+    if (rc == 0 && (rc = store_credits_list(c->st, status, customer, a, l, &v, &n)) != 0)
+        rc = fin_store_fail(c, errs, rc, "credits");
+    json_t *items = json_array();
+    int64_t next = a;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (json_array_append_new(items, credit_json(c, &v[i])) != 0)
+            rc = CPQD_ENOMEM;
+        next = v[i].seq;
+    }
+    for (size_t i = 0; i < n; i++)
+        store_credit_fini(&v[i]);
+    free(v);
+    if (rc == 0)
+        rc = (out->body = fin_page_json(json_incref(items), next)) ? 0 : CPQD_ENOMEM;
+    json_decref(items);
+    return rc;
+}
+
+static int credit_load(svc_ctx *c, const char *id, store_credit *cr, cpqd_errs *errs)
+{
+    int rc = store_credit_get(c->st, id, cr);
+    if (rc == CPQD_ENOTFOUND)
+        return fin_fail(errs, rc, "no bank credit '%.64s'", id);
+    return rc ? fin_store_fail(c, errs, rc, "credit") : 0;
+}
+
+/* The matches of credit cr as JSON. */
+static json_t *matches_json(svc_ctx *c, const store_credit *cr)
+{
+    store_match *ms = NULL;
+    size_t n = 0;
+    json_t *arr = json_array();
+    if (store_matches_of(c->st, cr->id, &ms, &n) != 0)
+        return arr;
+    for (size_t i = 0; i < n; i++) {
+        store_match m;
+        store_alloc *al = NULL;
+        size_t na = 0;
+        if (store_match_get(c->st, ms[i].id, &m, &al, &na) == 0) {
+            json_array_append_new(arr, match_json(c, &m, al, na, cr, NULL));
+            for (size_t k = 0; k < na; k++)
+                store_alloc_fini(&al[k]);
+            free(al);
+            store_match_fini(&m);
+        }
+        store_match_fini(&ms[i]);
+    }
+    free(ms);
+    return arr;
+}
+
+int fin_credit_get(svc_ctx *c, const char *id, svc_reply *out, cpqd_errs *errs)
+{
+    store_credit cr;
+    memset(out, 0, sizeof(*out));
+    int rc = credit_load(c, id, &cr, errs);
+    if (rc)
+        return rc;
+    json_t *o = credit_json(c, &cr);
+    if (o)
+        json_object_set_new(o, "matches", matches_json(c, &cr));
+    out->body = contract_dump(o);
+    store_credit_fini(&cr);
+    return out->body ? 0 : CPQD_ENOMEM;
+}
+
+/* The issuer catalog of the statement credit cr came with. */
+static int credit_finance(svc_ctx *c, const store_credit *cr, fin_credit_ref *ref,
+                          cpqd_errs *errs)
+{
+    store_statement s;
+    int rc = store_statement_get(c->st, cr->statement_id, &s);
+    if (rc)
+        return fin_store_fail(c, errs, rc, "statement");
+    const cat_catalog *cc = fin_issuer_catalog(c->snap, s.issuer);
+    if (!cc)
+        rc = fin_fail(errs, CPQD_EREFUSED, "issuer '%s' of the statement is in no catalog now",
+                      s.issuer);
+    store_statement_fini(&s);
+    if (rc)
+        return rc;
+    *ref = (fin_credit_ref){.id = cr->id, .tx_id = cr->tx_id, .currency = cr->currency,
+                            .fin = cc->finance};
+    if (money_currency_minor(cr->currency, &ref->minor) != 0 ||
+        date_parse(cr->value_date, strlen(cr->value_date), &ref->value_date) != 0)
+        return fin_fail(errs, CPQD_EINTERNAL, "credit %s: stored values unreadable", cr->id);
+    return 0;
+}
+
+/* ---- POST /v1/bank/credits/{id}/match ---- */
+
+typedef struct manual_req {
+    json_t *root, *allocs;
+    const char *customer, *note;
+} manual_req;
+
+static int manual_parse(const char *body, size_t len, manual_req *q, cpqd_errs *errs)
+{
+    static const char *const keys[] = {"allocations", "customer_id", "note", NULL};
+    static const char *const akeys[] = {"receivable_id", "amount", NULL};
+    memset(q, 0, sizeof(*q));
+    if (!(q->root = contract_parse_object(body, len, errs)))
+        return CPQD_EINVAL;
+    int rc = contract_only_keys(q->root, keys, "", errs);
+    json_t *cu = json_object_get(q->root, "customer_id"), *no = json_object_get(q->root, "note");
+    q->allocs = json_object_get(q->root, "allocations");
+    q->customer = json_string_value(cu);
+    q->note = json_string_value(no);
+    if (rc == 0 && (!json_is_array(q->allocs) || json_array_size(q->allocs) > 1000))
+        rc = fin_fail(errs, CPQD_EINVAL,
+                      "allocations: required, a list of {\"receivable_id\", \"amount\"}");
+    if (rc == 0 && cu && (!q->customer || !*q->customer || json_string_length(cu) > 128))
+        rc = fin_fail(errs, CPQD_EINVAL, "customer_id: a customer id (1 to 128 characters)");
+    if (rc == 0 && no && (!q->note || json_string_length(no) > 500))
+        rc = fin_fail(errs, CPQD_EINVAL, "note: text of at most 500 characters");
+    if (rc == 0 && json_array_size(q->allocs) == 0 && !q->customer)
+        rc = fin_fail(errs, CPQD_EINVAL, "allocations: empty, and no customer_id to keep the "
+                                         "credit for");
+    for (size_t i = 0; rc == 0 && i < json_array_size(q->allocs); i++) {
+        json_t *a = json_array_get(q->allocs, i);
+        char where[40];
+        snprintf(where, sizeof(where), "allocations[%zu].", i);
+        if (!json_is_object(a))
+            rc = fin_fail(errs, CPQD_EINVAL, "allocations[%zu]: an object", i);
+        else if ((rc = contract_only_keys(a, akeys, where, errs)) == 0 &&
+                 !json_string_value(json_object_get(a, "receivable_id")))
+            rc = fin_fail(errs, CPQD_EINVAL, "%sreceivable_id: required", where);
+    }
+    return rc;
+}
+
+/* The items the allocations name, as the matcher checks them. */
+typedef struct manual_items {
+    store_receivable *r;
+    match_item *mi;
+    money_dec *open;
+    match_alloc *al;
+    fin_apply *ap;
+    size_t n;
+} manual_items;
+
+static void manual_items_fini(manual_items *m)
+{
+    for (size_t i = 0; m->r && i < m->n; i++)
+        store_receivable_fini(&m->r[i]);
+    free(m->r), free(m->mi), free(m->open), free(m->al), free(m->ap);
+    memset(m, 0, sizeof(*m));
+}
+
+static int manual_items_load(svc_ctx *c, const manual_req *q, int minor, manual_items *m,
+                             cpqd_errs *errs)
+{
+    size_t n = json_array_size(q->allocs), cap = n ? n : 1;
+    m->r = calloc(cap, sizeof(*m->r));
+    m->mi = calloc(cap, sizeof(*m->mi));
+    m->open = calloc(cap, sizeof(*m->open));
+    m->al = calloc(cap, sizeof(*m->al));
+    m->ap = calloc(cap, sizeof(*m->ap));
+    if (!m->r || !m->mi || !m->open || !m->al || !m->ap)
+        return CPQD_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        json_t *a = json_array_get(q->allocs, i);
+        const char *rid = json_string_value(json_object_get(a, "receivable_id"));
+        char where[40];
+        money_dec amt, paid;
+        snprintf(where, sizeof(where), "allocations[%zu].", i);
+        int rc = fin_amount_arg(a, "amount", where, minor, &m->al[i].amount, errs);
+        if (rc)
+            return rc;
+        if ((rc = store_receivable_get(c->st, rid, &m->r[i])) == CPQD_ENOTFOUND)
+            return fin_fail(errs, CPQD_EINVAL, "%sreceivable_id: no receivable '%.64s'", where,
+                            rid);
+        if (rc)
+            return fin_store_fail(c, errs, rc, "receivable");
+        m->n = i + 1;
+        store_receivable *r = &m->r[i];
+        if (fin_money_of(r->amount, &amt) || fin_money_of(r->paid, &paid) ||
+            money_sub(amt, paid, &m->open[i]))
+            return CPQD_EINTERNAL;
+        if (!r->amount_known || money_sign(m->open[i]) < 0)
+            m->open[i] = (money_dec){0, minor};
+        m->mi[i] = (match_item){r->id, 0, r->contract_number, NULL, r->currency, m->open[i],
+                                contract_opt_date(r->due_on)};
+        m->al[i].item = i;
+        m->ap[i] = (fin_apply){r->id, r->contract_id, r->contract_number, m->al[i].amount, amt,
+                               paid, r->paid, ""};
+    }
+    return 0;
+}
+
+/* The customer the items belong to when it is one, else NULL. */
+static const char *items_customer(const manual_items *m)
+{
+    const char *cu = m->n ? m->r[0].customer_id : NULL;
+    for (size_t i = 1; cu && i < m->n; i++)
+        if (strcmp(cu, m->r[i].customer_id))
+            cu = NULL;
+    return cu;
+}
+
+static int manual_in_tx(svc_ctx *c, const char *id, const manual_req *q, svc_reply *out,
+                        char **mid, cpqd_errs *errs)
+{
+    store_credit cr = {0};
+    fin_credit_ref ref;
+    manual_items m = {0};
+    money_dec amount = {0, 0}, applied = {0, 0}, unapplied = {0, 0}, over = {0, 0}, total;
+    store_match *prior = NULL;
+    size_t nprior = 0;
+    json_t *view = NULL;
+    int rc = credit_load(c, id, &cr, errs);
+    if (rc == 0)
+        rc = credit_finance(c, &cr, &ref, errs);
+    if (rc == 0 && (fin_money_of(cr.amount, &amount) || fin_money_of(cr.applied, &applied) ||
+                    money_sub(amount, applied, &unapplied)))
+        rc = CPQD_EINTERNAL;
+    if (rc == 0 && money_sign(unapplied) <= 0)
+        rc = fin_fail(errs, CPQD_ECONFLICT, "credit %s (%s %s) is applied in full", cr.tx_id,
+                      cr.amount, cr.currency);
+    if (rc == 0)
+        rc = manual_items_load(c, q, ref.minor, &m, errs);
+    bank_credit bc = {.tx_id = cr.tx_id, .amount = unapplied};
+    snprintf(bc.currency, sizeof(bc.currency), "%s", cr.currency);
+    if (rc == 0)
+        rc = match_manual(m.mi, m.n, m.open, &bc, m.al, m.n, &over, errs);
+    const char *cust = q->customer ? q->customer : items_customer(&m);
+    cust = cust ? cust : cr.customer_id;
+    if (rc == 0 && (rc = store_matches_of(c->st, cr.id, &prior, &nprior)) != 0)
+        rc = fin_store_fail(c, errs, rc, "matches");
+    if (rc == 0)
+        rc = match_write(c, &ref, &cr, (int)nprior + 1, "manual", "manual", cust, m.ap, m.n, over,
+                         q->note, &view, mid, errs);
+    char ap[MONEY_FMT_MAX];
+    total = applied;
+    for (size_t i = 0; rc == 0 && i < m.n; i++)
+        rc = money_add(total, m.al[i].amount, &total);
+    if (rc == 0)
+        rc = fin_money_text(total, ref.minor, ap);
+    if (rc == 0 && (rc = store_credit_update(c->st, cr.id, cr.applied, ap, "matched", "manual",
+                                             NULL, cust)) != 0)
+        rc = fin_store_fail(c, errs, rc, "credit");
+    if (rc == 0) {
+        out->created = 1;
+        out->body = contract_dump(json_incref(view));
+        rc = out->body ? fin_location(out, "/v1/matches/%s", *mid) : CPQD_ENOMEM;
+    }
+    json_decref(view);
+    for (size_t i = 0; i < nprior; i++)
+        store_match_fini(&prior[i]);
+    free(prior);
+    manual_items_fini(&m);
+    store_credit_fini(&cr);
+    return rc;
+}
+
+int fin_credit_match(svc_ctx *c, const char *id, const char *body, size_t len,
+                     const char *idem_key, svc_reply *out, cpqd_errs *errs)
+{
+    char route[128], hash[65];
+    manual_req q;
+    char *mid = NULL;
+    memset(out, 0, sizeof(*out));
+    snprintf(route, sizeof(route), "POST /v1/bank/credits/%.64s/match", id);
+    int rc = manual_parse(body, len, &q, errs);
+    if (rc == 0)
+        rc = svc_idem_peek(c, route, idem_key, body, len, hash, out, errs);
+    if (rc == 0)
+        rc = svc_idem_open(c, route, idem_key, hash, out, errs);
+    if (rc) {
+        json_decref(q.root);
+        return rc == 1 ? fin_replay_location(out, "/v1/matches/") : rc;
+    }
+    rc = manual_in_tx(c, id, &q, out, &mid, errs);
+    if (rc == 0)
+        rc = svc_idem_record(c, route, idem_key, hash, out, mid);
+    if (rc == 0)
+        rc = store_commit(c->st);
+    if (rc) {
+        store_rollback(c->st);
+        svc_reply_fini(out);
+    }
+    free(mid);
+    json_decref(q.root);
+    return rc;
+}
+
+int fin_match_get(svc_ctx *c, const char *id, svc_reply *out, cpqd_errs *errs)
+{
+    store_match m;
+    store_alloc *al = NULL;
+    store_credit cr = {0};
+    size_t n = 0;
+    memset(out, 0, sizeof(*out));
+    int rc = store_match_get(c->st, id, &m, &al, &n);
+    if (rc == CPQD_ENOTFOUND)
+        return fin_fail(errs, rc, "no match '%.64s'", id);
+    if (rc)
+        return fin_store_fail(c, errs, rc, "match");
+    rc = credit_load(c, m.credit_id, &cr, errs);
+    if (rc == 0)
+        rc = (out->body = contract_dump(match_json(c, &m, al, n, &cr, NULL))) ? 0 : CPQD_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        store_alloc_fini(&al[i]);
+    free(al);
+    store_match_fini(&m);
+    store_credit_fini(&cr);
+    return rc;
+}
+
+/* ---- POST /v1/matches/{id}/reverse ---- */
+
+/* Each allocation's payment removed, the item's paid back to before. */
+static int payments_remove(svc_ctx *c, const store_alloc *al, size_t n, int minor,
+                           cpqd_errs *errs)
+{
+    for (size_t i = 0; i < n; i++) {
+        store_receivable r;
+        money_dec paid, amt, np;
+        char t[MONEY_FMT_MAX];
+        int rc = store_receivable_get(c->st, al[i].receivable_id, &r);
+        if (rc)
+            return fin_store_fail(c, errs, rc, "receivable");
+        rc = fin_money_of(r.paid, &paid) || fin_money_of(al[i].amount, &amt) ? CPQD_EINTERNAL : 0;
+        if (rc == 0)
+            rc = money_sub(paid, amt, &np);
+        if (rc == 0)
+            rc = fin_money_text(np, minor, t);
+        if (rc == 0 && (rc = store_payment_remove(c->st, r.id, al[i].payment_id, r.paid, t)) != 0)
+            rc = fin_store_fail(c, errs, rc, "payment");
+        store_receivable_fini(&r);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* The credit after match m is undone: applied less its amount; still
+ * matched while another match of it is active. */
+static int credit_after_reverse(svc_ctx *c, const store_credit *cr, const store_match *m,
+                                int minor, cpqd_errs *errs)
+{
+    store_match *ms = NULL;
+    size_t n = 0, active = 0;
+    money_dec applied, amt;
+    char t[MONEY_FMT_MAX];
+    int rc = store_matches_of(c->st, cr->id, &ms, &n);
+    for (size_t i = 0; i < n; i++) {
+        active += ms[i].reversed_at == NULL;
+        store_match_fini(&ms[i]);
+    }
+    free(ms);
+    if (rc)
+        return fin_store_fail(c, errs, rc, "matches");
+    rc = fin_money_of(cr->applied, &applied) || fin_money_of(m->amount, &amt) ? CPQD_EINTERNAL : 0;
+    if (rc == 0)
+        rc = money_sub(applied, amt, &applied);
+    if (rc == 0)
+        rc = fin_money_text(applied, minor, t);
+    if (rc == 0 && (rc = store_credit_update(c->st, cr->id, cr->applied, t,
+                                             active ? "matched" : "unmatched",
+                                             active ? cr->rule : "none",
+                                             active ? NULL : "a match of it was reversed",
+                                             NULL)) != 0)
+        rc = fin_store_fail(c, errs, rc, "credit");
+    return rc;
+}
+
+static int reverse_in_tx(svc_ctx *c, const char *id, const char *note, svc_reply *out,
+                         cpqd_errs *errs)
+{
+    store_match m = {0};
+    store_alloc *al = NULL;
+    store_credit cr = {0};
+    fin_credit_ref ref;
+    size_t n = 0;
+    money_dec amt;
+    char key[96];
+    int rc = store_match_get(c->st, id, &m, &al, &n);
+    if (rc == CPQD_ENOTFOUND)
+        rc = fin_fail(errs, rc, "no match '%.64s'", id);
+    else if (rc)
+        rc = fin_store_fail(c, errs, rc, "match");
+    if (rc == 0 && m.reversed_at)
+        rc = fin_fail(errs, CPQD_ECONFLICT, "match %s was reversed on %s by %s", m.id,
+                      m.reversed_at, m.reversed_by);
+    if (rc == 0)
+        rc = credit_load(c, m.credit_id, &cr, errs);
+    if (rc == 0)
+        rc = credit_finance(c, &cr, &ref, errs);
+    if (rc == 0)
+        rc = payments_remove(c, al, n, ref.minor, errs);
+    const char *by = c->caller->key_id ? c->caller->key_id : "anonymous";
+    if (rc == 0 && (rc = store_match_reverse(c->st, m.id, by, note)) != 0)
+        rc = fin_store_fail(c, errs, rc, "match");
+    if (rc == 0)
+        rc = credit_after_reverse(c, &cr, &m, ref.minor, errs);
+    if (rc == 0)
+        rc = fin_money_of(m.amount, &amt);
+    if (rc == 0)
+        rc = fin_voucher_simple(c, ref.fin, VOUCHER_UNMATCH, cr.tx_id, m.customer_id, NULL,
+                                c->today, cr.currency, amt, errs);
+    store_match_fini(&m);
+    if (rc == 0 && (rc = store_match_get(c->st, id, &m, NULL, NULL)) != 0)
+        rc = fin_store_fail(c, errs, rc, "match");
+    json_t *v = rc == 0 ? match_json(c, &m, al, n, &cr, NULL) : NULL;
+    snprintf(key, sizeof(key), "credit:%s", cr.id);
+    if (rc == 0)
+        rc = v ? fin_emit(c, "payment.unmatched", "match", m.id, key, json_deep_copy(v))
+               : CPQD_ENOMEM;
+    if (rc == 0)
+        rc = (out->body = contract_dump(json_incref(v))) ? 0 : CPQD_ENOMEM;
+    json_decref(v);
+    for (size_t i = 0; i < n; i++)
+        store_alloc_fini(&al[i]);
+    free(al);
+    store_match_fini(&m);
+    store_credit_fini(&cr);
+    return rc;
+}
+
+int fin_match_reverse(svc_ctx *c, const char *id, const char *body, size_t len, svc_reply *out,
+                      cpqd_errs *errs)
+{
+    static const char *const keys[] = {"note", NULL};
+    memset(out, 0, sizeof(*out));
+    json_t *root = len ? contract_parse_object(body, len, errs) : json_object();
+    if (!root)
+        return CPQD_EINVAL;
+    json_t *no = json_object_get(root, "note");
+    int rc = contract_only_keys(root, keys, "", errs);
+    if (rc == 0 && no && (!json_is_string(no) || json_string_length(no) > 500))
+        rc = fin_fail(errs, CPQD_EINVAL, "note: text of at most 500 characters");
+    if (rc == 0 && (rc = store_begin(c->st)) == 0) {
+        rc = reverse_in_tx(c, id, json_string_value(no), out, errs);
+        if (rc == 0)
+            rc = store_commit(c->st);
+        if (rc)
+            store_rollback(c->st);
+    }
+    if (rc)
+        svc_reply_fini(out);
+    json_decref(root);
+    return rc;
+}
+
+/* ---- POST /v1/receivables/{id}/write-off ---- */
+
+static json_t *write_off_json(svc_ctx *c, const store_write_off *w)
+{
+    store_receivable r;
+    sched_standing sd;
+    json_t *it = NULL;
+    if (store_receivable_get(c->st, w->receivable_id, &r) == 0) {
+        if (contract_row_standing(c, &r, c->today, &sd) == 0) {
+            it = contract_item_json(&r, &sd);
+            contract_item_context(it, &r);
+        }
+        store_receivable_fini(&r);
+    }
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o}", "id", w->id, "receivable_id",
+                     w->receivable_id, "amount", w->amount, "reason", w->reason, "payment_id",
+                     w->payment_id, "created_by", w->created_by, "created_at", w->created_at,
+                     "receivable", it ? it : json_null());
+}
+
+/* The part of the item written off, in percent, within the caller's
+ * authority in catalog cc (the rule of a discount: docs/auth.md "Money
+ * authority"). */
+static int write_off_authority(svc_ctx *c, const cat_catalog *cc, money_dec amount,
+                               money_dec item, cpqd_errs *errs)
+{
+    money_dec pct, auth, x100;
+    char p[MONEY_FMT_MAX], a[MONEY_FMT_MAX];
+    price_who who = svc_who(c->caller);
+    int rc = money_mul_int(amount, 100, &x100);
+    if (rc == 0) /* rounded up: 20.0001% is beyond an authority of 20% */
+        rc = money_div(x100, item, 4, MONEY_UP, &pct);
+    if (rc)
+        return rc;
+    money_format(pct, p, sizeof(p));
+    bool has = price_authority_of(cc, &who, &auth);
+    if (has && money_cmp(pct, auth) <= 0)
+        return 0;
+    if (has)
+        money_format(auth, a, sizeof(a));
+    errs_add(errs, CPQD_EFORBIDDEN, NULL, 0, 0,
+             "writing off %s%% of the item is beyond the %s authority (%s%%): it needs the %s "
+             "level",
+             p, who.role ? who.role : "rep", has ? a : "none", price_level_for(cc, pct));
+    errs_field(errs, "level", price_level_for(cc, pct));
+    return CPQD_EFORBIDDEN;
+}
+
+typedef struct wo_req {
+    json_t *root;
+    const char *reason;
+    bool has_amount;
+} wo_req;
+
+static int wo_parse(const char *body, size_t len, wo_req *q, cpqd_errs *errs)
+{
+    static const char *const keys[] = {"amount", "reason", NULL};
+    memset(q, 0, sizeof(*q));
+    if (!(q->root = contract_parse_object(body, len, errs)))
+        return CPQD_EINVAL;
+    int rc = contract_only_keys(q->root, keys, "", errs);
+    json_t *r = json_object_get(q->root, "reason");
+    q->reason = json_string_value(r);
+    q->has_amount = json_object_get(q->root, "amount") != NULL;
+    if (rc == 0 && (!q->reason || !*q->reason || json_string_length(r) > 500))
+        rc = fin_fail(errs, CPQD_EINVAL, "reason: required, why it is given up (1 to 500 characters)");
+    return rc;
+}
+
+/* Writes off `amount` of item r: the payment row that settles it, the
+ * record, the voucher and receivable.written_off. */
+static int wo_write(svc_ctx *c, const store_receivable *r, const cat_catalog *cc, int minor,
+                    money_dec paid, money_dec amount, const char *reason, svc_reply *out,
+                    char **wid, cpqd_errs *errs)
+{
+    int64_t n = 0;
+    char client[48], amt[MONEY_FMT_MAX], np[MONEY_FMT_MAX], today[DATE_FMT_LEN], key[96];
+    money_dec after;
+    date_format(c->today, today);
+    int rc = store_fin_next(c->st, "write_off", &n);
+    snprintf(client, sizeof(client), "write_off:%lld", (long long)n);
+    if (rc == 0 && (rc = money_add(paid, amount, &after)) == 0 &&
+        (rc = fin_money_text(after, minor, np)) == 0)
+        rc = fin_money_text(amount, minor, amt);
+    store_payment p = {.receivable_id = r->id, .client_id = client, .amount = amt,
+                       .paid_on = today};
+    if (rc == 0 && (rc = store_payment_add(c->st, &p, r->paid, np)) != 0)
+        rc = fin_store_fail(c, errs, rc, "payment");
+    store_write_off w = {.receivable_id = r->id, .amount = amt, .reason = (char *)reason,
+                         .payment_id = p.id,
+                         .created_by = (char *)(c->caller->key_id ? c->caller->key_id
+                                                                  : "anonymous")};
+    if (rc == 0 && (rc = store_write_off_insert(c->st, &w)) != 0)
+        rc = fin_store_fail(c, errs, rc, "write-off");
+    if (rc == 0)
+        rc = fin_voucher_simple(c, cc->finance, VOUCHER_WRITE_OFF, w.id, r->customer_id,
+                                r->contract_number, c->today, r->currency, amount, errs);
+    json_t *v = rc == 0 ? write_off_json(c, &w) : NULL;
+    snprintf(key, sizeof(key), "contract:%s", r->contract_id);
+    if (rc == 0)
+        rc = v ? fin_emit(c, "receivable.written_off", "receivable", r->id, key, json_deep_copy(v))
+               : CPQD_ENOMEM;
+    if (rc == 0) {
+        out->created = 1;
+        out->body = contract_dump(json_incref(v));
+        *wid = strdup(w.id);
+        rc = out->body && *wid ? fin_location(out, "/v1/write-offs/%s", w.id) : CPQD_ENOMEM;
+    }
+    json_decref(v);
+    free(p.id), free(p.created_at), free(w.id), free(w.created_at);
+    return rc;
+}
+
+static int wo_in_tx(svc_ctx *c, const char *rid, const wo_req *q, svc_reply *out, char **wid,
+                    cpqd_errs *errs)
+{
+    store_receivable r = {0};
+    contract_after a = {0};
+    const cat_catalog *cc = NULL;
+    money_dec amt = {0, 0}, paid = {0, 0}, outs = {0, 0}, w;
+    int rc = store_receivable_get(c->st, rid, &r);
+    if (rc == 0 && !contract_in_scope(c, r.partner_id))
+        rc = CPQD_ENOTFOUND;
+    if (rc == CPQD_ENOTFOUND)
+        rc = fin_fail(errs, rc, "no receivable '%.64s'", rid);
+    else if (rc)
+        rc = fin_store_fail(c, errs, rc, "receivable");
+    if (rc == 0)
+        rc = contract_after_open(c, r.contract_id, &a, errs);
+    if (rc == 0)
+        rc = fin_contract_catalog(c, &a, &cc, errs);
+    if (rc == 0 && (fin_money_of(r.amount, &amt) || fin_money_of(r.paid, &paid) ||
+                    money_sub(amt, paid, &outs)))
+        rc = CPQD_EINTERNAL;
+    if (rc == 0 && (!r.amount_known || money_sign(outs) <= 0))
+        rc = fin_fail(errs, CPQD_ECONFLICT, "receivable %s has nothing outstanding to write off",
+                      r.id);
+    w = outs;
+    if (rc == 0 && q->has_amount)
+        rc = fin_amount_arg(q->root, "amount", "", a.minor, &w, errs);
+    if (rc == 0 && money_cmp(w, outs) > 0) {
+        char o[MONEY_FMT_MAX];
+        fin_money_text(outs, a.minor, o);
+        rc = fin_fail(errs, CPQD_ECONFLICT, "amount: receivable %s has %s %s outstanding", r.id,
+                      o, r.currency);
+    }
+    if (rc == 0)
+        rc = write_off_authority(c, cc, w, amt, errs);
+    if (rc == 0)
+        rc = wo_write(c, &r, cc, a.minor, paid, w, q->reason, out, wid, errs);
+    contract_after_fini(&a);
+    store_receivable_fini(&r);
+    return rc;
+}
+
+int fin_write_off(svc_ctx *c, const char *rid, const char *body, size_t len,
+                  const char *idem_key, svc_reply *out, cpqd_errs *errs)
+{
+    char route[128], hash[65];
+    wo_req q;
+    char *wid = NULL;
+    memset(out, 0, sizeof(*out));
+    snprintf(route, sizeof(route), "POST /v1/receivables/%.64s/write-off", rid);
+    int rc = wo_parse(body, len, &q, errs);
+    if (rc == 0)
+        rc = svc_idem_peek(c, route, idem_key, body, len, hash, out, errs);
+    if (rc == 0)
+        rc = svc_idem_open(c, route, idem_key, hash, out, errs);
+    if (rc) {
+        json_decref(q.root);
+        return rc == 1 ? fin_replay_location(out, "/v1/write-offs/") : rc;
+    }
+    rc = wo_in_tx(c, rid, &q, out, &wid, errs);
+    if (rc == 0)
+        rc = svc_idem_record(c, route, idem_key, hash, out, wid);
+    if (rc == 0)
+        rc = store_commit(c->st);
+    if (rc) {
+        store_rollback(c->st);
+        svc_reply_fini(out);
+    }
+    free(wid);
+    json_decref(q.root);
+    return rc;
+}
+
+int fin_write_off_get(svc_ctx *c, const char *id, svc_reply *out, cpqd_errs *errs)
+{
+    store_write_off w;
+    memset(out, 0, sizeof(*out));
+    int rc = store_write_off_get(c->st, id, &w);
+    if (rc == CPQD_ENOTFOUND)
+        return fin_fail(errs, rc, "no write-off '%.64s'", id);
+    if (rc)
+        return fin_store_fail(c, errs, rc, "write-off");
+    out->body = contract_dump(write_off_json(c, &w));
+    store_write_off_fini(&w);
+    return out->body ? 0 : CPQD_ENOMEM;
+}

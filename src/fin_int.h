@@ -1,0 +1,106 @@
+/*
+ * fin_int: what the finance files share (fin_invoice.c, fin_bank.c,
+ * fin_ledger.c, fin_credit.c). Not for other modules.
+ *
+ * The finance operations read contracts the way the contract module's
+ * own routes do (contract_int.h: the contract rebuilt with its lines,
+ * items as JSON, events ordered per contract): they are the same layer
+ * of the application, one step further along the flow.
+ *
+ * Ownership as in fin.h; functions that consume a json_t say so.
+ */
+#ifndef CPQD_FIN_INT_H
+#define CPQD_FIN_INT_H
+
+#include "contract_int.h"
+#include "cpqd/fin.h"
+#include "cpqd/invoice.h"
+#include "cpqd/store_fin.h"
+#include "cpqd/voucher.h"
+
+#include <jansson.h>
+
+#define FIN_LIMIT_DEFAULT 100
+
+/* Adds a message to errs (NULL: none) and returns code. */
+int fin_fail(cpqd_errs *errs, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Adds the store's last error as the reason (what: context); returns rc. */
+int fin_store_fail(svc_ctx *c, cpqd_errs *errs, int rc, const char *what);
+/* v at minor places (exactly: a value with more places is CPQD_ERANGE)
+ * into buf. */
+int fin_money_text(money_dec v, int minor, char buf[MONEY_FMT_MAX]);
+/* A stored decimal text: 0 or CPQD_EINTERNAL. */
+int fin_money_of(const char *s, money_dec *out);
+/* A request amount: member k of o, a decimal string, > 0, at most the
+ * places of currency and CAT_AMOUNT_MAX. where prefixes the message. */
+int fin_amount_arg(json_t *o, const char *k, const char *where, int minor, money_dec *out,
+                   cpqd_errs *errs);
+/* The cursor and limit of a list: after NULL is 0, limit NULL is
+ * FIN_LIMIT_DEFAULT (1..STORE_PER_PAGE_MAX). */
+int fin_page_args(const char *after, const char *limit, int64_t *a, size_t *l, cpqd_errs *errs);
+/* {"items": items, "next": "<cursor>"} (consumes items). */
+char *fin_page_json(json_t *items, int64_t next);
+/* out->location = the formatted path. */
+int fin_location(svc_reply *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* After a replayed reply (svc_idem_*): out->location = prefix + its
+ * body's "id". */
+int fin_replay_location(svc_reply *out, const char *prefix);
+/* Writes event type about resource rid, delivered in order with the
+ * others of order_key ("contract:c_...", "credit:bc_..."); consumes
+ * payload. */
+int fin_emit(svc_ctx *c, const char *type, const char *kind, const char *rid,
+             const char *order_key, json_t *payload);
+json_t *fin_str_or_null(const char *s);
+
+/* ---- catalogs ---- */
+
+/* The catalog whose finance section names issuer id (the first), or
+ * NULL. */
+const cat_catalog *fin_issuer_catalog(const cat_snapshot *s, const char *issuer);
+/* The catalog of contract a (its lines' products'), which must have a
+ * finance section, with the same issuer on every line: *cc, or
+ * CPQD_EREFUSED / CPQD_ENOTFOUND with the reason in errs. */
+int fin_contract_catalog(const svc_ctx *c, const contract_after *a, const cat_catalog **cc,
+                         cpqd_errs *errs);
+
+/* ---- vouchers (fin_ledger.c) ---- */
+
+/* Checks v (voucher_check) and stores it in the feed. */
+int fin_voucher_post(svc_ctx *c, const voucher *v, cpqd_errs *errs);
+/* A two-line voucher of kind k (payment, match, unmatch, write-off) for
+ * amount > 0, stored; amount 0 writes nothing. */
+int fin_voucher_simple(svc_ctx *c, const cat_finance *fin, voucher_kind k, const char *source,
+                       const char *customer, const char *contract, date_days date,
+                       const char *currency, money_dec amount, cpqd_errs *errs);
+
+/* ---- revenue (fin_ledger.c) ---- */
+
+/* The revenue plan of an opened contract: obligations per line as
+ * revrec_line_obligations makes them (a subscription over its scheduled
+ * periods; usage as billed from its closed periods), each line a group
+ * priced at its items net of tax. *plan and *obs are freed with
+ * fin_revenue_fini. */
+typedef struct fin_revplan {
+    struct revrec_plan *plan;
+    struct revrec_obligation_in *obs;
+    struct revrec_group *groups;
+    struct revrec_bill *bills;
+    size_t nobs;
+} fin_revplan;
+int fin_revenue_plan(svc_ctx *c, contract_after *a, const cat_catalog *cc, fin_revplan *out,
+                     cpqd_errs *errs);
+void fin_revenue_fini(fin_revplan *p);
+/* The net of gross amount g at tax rate r (gross - gross x r / (1 + r),
+ * the tax rounded half-even to minor places), as an invoice line takes
+ * it. */
+int fin_net_of(money_dec g, money_dec r, int minor, money_dec *out);
+/* The tax class and rate of a contract item: the line's product's, or
+ * for a service item its service product's. */
+int fin_item_tax(const svc_ctx *c, const contract_after *a, const store_receivable *r,
+                 const char **tax_class, money_dec *rate);
+
+/* ---- the sweep's parts ---- */
+int fin_invoice_sweep(svc_ctx *c, struct sweep_run *w, size_t *issued);
+int fin_revenue_sweep(svc_ctx *c, struct sweep_run *w, size_t *posted);
+
+#endif

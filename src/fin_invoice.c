@@ -1,0 +1,1001 @@
+/*
+ * fin_invoice: invoices and credit notes of stored contracts
+ * (docs/finance.md "Invoices"; include/cpqd/fin.h).
+ *
+ * Owns: which receivable items a document covers (given, or every item
+ * of the kind due by the issue date; under the catalog's issue policy,
+ * by the sweep), the document's lines from the contract's lines (the
+ * product's name, category, unit, quantity and tax class; a bundled
+ * service at its own class), its number (gap-free per issuer, kind and
+ * year: the counter moves in the document's transaction), its JSON (the
+ * typed document is stored as JSON and read back for the page and for a
+ * cancellation), the voucher and the event.
+ * Does not own: tax and totals (invoice_build, invoice_cancel), the
+ * page (invoice_render_html), the voucher lines (voucher).
+ *
+ * Invariant: an item is on at most one document that was not cancelled
+ * (the store refuses a second); a document and its voucher and event are
+ * written in one transaction or not at all.
+ */
+#include "fin_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the document as JSON ---- */
+
+static json_t *opt(const char *s)
+{
+    return fin_str_or_null(s);
+}
+
+static json_t *party_json(const invoice_party *p)
+{
+    return json_pack("{s:s,s:s,s:o,s:o,s:o,s:o}", "id", p->id, "name", p->name, "tax_id",
+                     opt(p->tax_id), "address", opt(p->address), "bank", opt(p->bank),
+                     "bank_account", opt(p->bank_account));
+}
+
+/* Formats v at the document's places (a rate as written). */
+static const char *dec(money_dec v, int minor, char buf[MONEY_FMT_MAX])
+{
+    if (minor >= 0 ? fin_money_text(v, minor, buf) != 0 : money_format(v, buf, MONEY_FMT_MAX) < 0)
+        snprintf(buf, MONEY_FMT_MAX, "0");
+    return buf;
+}
+
+static json_t *line_json(const invoice *inv, const invoice_line *l)
+{
+    char q[MONEY_FMT_MAX], r[MONEY_FMT_MAX], n[MONEY_FMT_MAX], t[MONEY_FMT_MAX], g[MONEY_FMT_MAX];
+    char due[DATE_FMT_LEN];
+    date_format(l->due_on, due);
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "receivable_id",
+                     l->item_id, "line", l->line_id, "sku", l->sku, "name", l->name, "category",
+                     l->category, "uom", opt(l->uom), "description", opt(l->desc), "tax_class",
+                     l->tax_class, "tax_rate", dec(l->rate, -1, r), "quantity",
+                     dec(l->quantity, -1, q), "net", dec(l->net, inv->minor, n), "tax",
+                     dec(l->tax, inv->minor, t), "total", dec(l->gross, inv->minor, g), "due_on",
+                     due);
+}
+
+static json_t *tax_json(const invoice *inv, const invoice_tax_total *x)
+{
+    char r[MONEY_FMT_MAX], n[MONEY_FMT_MAX], t[MONEY_FMT_MAX], g[MONEY_FMT_MAX];
+    return json_pack("{s:s,s:s,s:s,s:s,s:s}", "tax_class", x->tax_class, "tax_rate",
+                     dec(x->rate, -1, r), "net", dec(x->net, inv->minor, n), "tax",
+                     dec(x->tax, inv->minor, t), "total", dec(x->gross, inv->minor, g));
+}
+
+/* The typed document as stored (and shown, under the view's fields). */
+static json_t *doc_json(const invoice *inv)
+{
+    char n[MONEY_FMT_MAX], t[MONEY_FMT_MAX], g[MONEY_FMT_MAX], on[DATE_FMT_LEN], due[DATE_FMT_LEN];
+    json_t *lines = json_array(), *taxes = json_array();
+    for (size_t i = 0; lines && i < inv->nlines; i++)
+        json_array_append_new(lines, line_json(inv, &inv->lines[i]));
+    for (size_t i = 0; taxes && i < inv->ntaxes; i++)
+        json_array_append_new(taxes, tax_json(inv, &inv->taxes[i]));
+    if (!lines || !taxes || json_array_size(lines) != inv->nlines ||
+        json_array_size(taxes) != inv->ntaxes) {
+        json_decref(lines), json_decref(taxes);
+        return NULL;
+    }
+    date_format(inv->issued_on, on);
+    date_format(inv->due_on, due);
+    return json_pack(
+        "{s:s,s:s,s:s,s:o,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:s,s:s,s:o,s:o,s:s,s:s,s:s}", "number",
+        inv->number, "kind", invoice_kind_name(inv->kind), "reason",
+        invoice_reason_name(inv->reason), "original", *inv->original ? json_string(inv->original) : json_null(),
+        "currency", inv->currency, "issued_on", on, "due_on", due, "contract_id",
+        opt(inv->contract_id), "contract_number", opt(inv->contract_number), "issuer",
+        party_json(&inv->issuer), "customer", party_json(&inv->customer), "tax_rounding",
+        inv->tax_rule.per_document ? "per_document" : "per_line", "tax_rounding_mode",
+        money_round_name(inv->tax_rule.mode), "lines", lines, "taxes", taxes, "net",
+        dec(inv->net, inv->minor, n), "tax", dec(inv->tax, inv->minor, t), "total",
+        dec(inv->total, inv->minor, g));
+}
+
+static const char *jstr(json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+static int jdec(json_t *o, const char *k, money_dec *v)
+{
+    return fin_money_of(jstr(o, k), v);
+}
+
+static int jdate(json_t *o, const char *k, date_days *d)
+{
+    const char *s = jstr(o, k);
+    return s && date_parse(s, strlen(s), d) == 0 ? 0 : CPQD_EINTERNAL;
+}
+
+static void party_read(json_t *o, invoice_party *p)
+{
+    *p = (invoice_party){jstr(o, "id"),      jstr(o, "name"), jstr(o, "tax_id"),
+                         jstr(o, "address"), jstr(o, "bank"), jstr(o, "bank_account")};
+}
+
+static int lines_read(json_t *arr, invoice *inv)
+{
+    size_t n = json_array_size(arr);
+    inv->lines = calloc(n ? n : 1, sizeof(*inv->lines));
+    if (!inv->lines)
+        return CPQD_ENOMEM;
+    inv->nlines = n;
+    for (size_t i = 0; i < n; i++) {
+        json_t *l = json_array_get(arr, i);
+        invoice_line *x = &inv->lines[i];
+        *x = (invoice_line){.item_id = jstr(l, "receivable_id"), .line_id = jstr(l, "line"),
+                            .sku = jstr(l, "sku"), .name = jstr(l, "name"),
+                            .category = jstr(l, "category"), .uom = jstr(l, "uom"),
+                            .desc = jstr(l, "description"), .tax_class = jstr(l, "tax_class")};
+        if (jdec(l, "quantity", &x->quantity) || jdec(l, "tax_rate", &x->rate) ||
+            jdec(l, "net", &x->net) || jdec(l, "tax", &x->tax) || jdec(l, "total", &x->gross) ||
+            jdate(l, "due_on", &x->due_on) || !x->item_id || !x->line_id || !x->tax_class)
+            return CPQD_EINTERNAL;
+    }
+    return 0;
+}
+
+static int taxes_read(json_t *arr, invoice *inv)
+{
+    size_t n = json_array_size(arr);
+    inv->taxes = calloc(n ? n : 1, sizeof(*inv->taxes));
+    if (!inv->taxes)
+        return CPQD_ENOMEM;
+    inv->ntaxes = n;
+    for (size_t i = 0; i < n; i++) {
+        json_t *t = json_array_get(arr, i);
+        invoice_tax_total *x = &inv->taxes[i];
+        x->tax_class = jstr(t, "tax_class");
+        if (!x->tax_class || jdec(t, "tax_rate", &x->rate) || jdec(t, "net", &x->net) ||
+            jdec(t, "tax", &x->tax) || jdec(t, "total", &x->gross))
+            return CPQD_EINTERNAL;
+    }
+    return 0;
+}
+
+/* The stored document d back into *inv, its strings borrowed from d
+ * (which must outlive it); checked with invoice_check. */
+static int doc_read(json_t *d, invoice *inv)
+{
+    memset(inv, 0, sizeof(*inv));
+    const char *kind = jstr(d, "kind"), *reason = jstr(d, "reason"), *cur = jstr(d, "currency");
+    const char *num = jstr(d, "number"), *orig = jstr(d, "original");
+    if (!kind || !reason || !cur || strlen(cur) != 3 || !num || strlen(num) >= INVOICE_NUMBER_MAX ||
+        (orig && strlen(orig) >= INVOICE_NUMBER_MAX))
+        return CPQD_EINTERNAL;
+    inv->kind = strcmp(kind, "invoice") ? INVOICE_KIND_CREDIT_NOTE : INVOICE_KIND_INVOICE;
+    inv->reason = !strcmp(reason, "sale")     ? INVOICE_REASON_SALE
+                  : !strcmp(reason, "credit") ? INVOICE_REASON_CREDIT
+                                              : INVOICE_REASON_CANCELLATION;
+    snprintf(inv->number, sizeof(inv->number), "%s", num);
+    snprintf(inv->original, sizeof(inv->original), "%s", orig ? orig : "");
+    memcpy(inv->currency, cur, 4);
+    party_read(json_object_get(d, "issuer"), &inv->issuer);
+    party_read(json_object_get(d, "customer"), &inv->customer);
+    inv->contract_id = jstr(d, "contract_id");
+    inv->contract_number = jstr(d, "contract_number");
+    const char *tr = jstr(d, "tax_rounding"), *mode = jstr(d, "tax_rounding_mode");
+    inv->tax_rule.per_document = tr && !strcmp(tr, "per_document");
+    int rc = mode && money_round_parse(mode, &inv->tax_rule.mode) == 0 ? 0 : CPQD_EINTERNAL;
+    if (rc == 0)
+        rc = money_currency_minor(cur, &inv->minor) == 0 ? 0 : CPQD_EINTERNAL;
+    if (rc == 0)
+        rc = jdate(d, "issued_on", &inv->issued_on) || jdate(d, "due_on", &inv->due_on)
+                 ? CPQD_EINTERNAL
+                 : 0;
+    if (rc == 0)
+        rc = jdec(d, "net", &inv->net) || jdec(d, "tax", &inv->tax) || jdec(d, "total", &inv->total)
+                 ? CPQD_EINTERNAL
+                 : 0;
+    if (rc == 0)
+        rc = lines_read(json_object_get(d, "lines"), inv);
+    if (rc == 0)
+        rc = taxes_read(json_object_get(d, "taxes"), inv);
+    if (rc == 0 && (!inv->issuer.id || !inv->customer.id || invoice_check(inv, NULL) != 0))
+        rc = CPQD_EINTERNAL;
+    if (rc)
+        invoice_fini(inv);
+    return rc;
+}
+
+/* ---- the view ---- */
+
+/* "issued", "partially_cancelled", "cancelled" from the items' states. */
+static const char *status_of(const store_invoice *v, const store_invoice_item *items, size_t n)
+{
+    size_t cancelled = 0;
+    for (size_t i = 0; i < n; i++)
+        cancelled += items[i].cancelled_by != NULL;
+    if (strcmp(v->kind, "invoice") || cancelled == 0)
+        return "issued";
+    return cancelled == n ? "cancelled" : "partially_cancelled";
+}
+
+/* The stored document v as GET shows it: the document with its id,
+ * status, origin and the cancellations of its lines. */
+static int view_of(svc_ctx *c, const store_invoice *v, json_t **out, cpqd_errs *errs)
+{
+    json_error_t je;
+    store_invoice_item *items = NULL;
+    size_t n = 0;
+    json_t *o = json_loads(v->document, 0, &je);
+    if (!o)
+        return fin_fail(errs, CPQD_EINTERNAL, "invoice %s: stored document unreadable", v->id);
+    int rc = store_invoice_items_of(c->st, v->id, &items, &n);
+    if (rc) {
+        json_decref(o);
+        return fin_store_fail(c, errs, rc, "invoice items");
+    }
+    json_t *cancelled = json_array();
+    for (size_t i = 0; cancelled && i < n; i++)
+        if (items[i].cancelled_by)
+            json_array_append_new(cancelled, json_pack("{s:s,s:s}", "receivable_id",
+                                                       items[i].receivable_id, "credit_note_id",
+                                                       items[i].cancelled_by));
+    json_object_set_new(o, "id", json_string(v->id));
+    json_object_set_new(o, "status", json_string(status_of(v, items, n)));
+    json_object_set_new(o, "original_id", opt(v->original_id));
+    json_object_set_new(o, "cancelled", cancelled ? cancelled : json_array());
+    json_object_set_new(o, "source", json_string(v->source));
+    json_object_set_new(o, "created_by", json_string(v->created_by));
+    json_object_set_new(o, "created_at", json_string(v->created_at));
+    for (size_t i = 0; i < n; i++)
+        store_invoice_item_fini(&items[i]);
+    free(items);
+    *out = o;
+    return 0;
+}
+
+/* ---- issuing ---- */
+
+typedef struct issue_ctx {
+    svc_ctx *c;
+    contract_after *a;
+    const cat_catalog *cc;
+    invoice_kind kind;
+    store_receivable **sel; /* the items, in document order */
+    size_t n;
+    date_days on;
+    const char *source; /* "api", "sweep" */
+} issue_ctx;
+
+static int year_of(date_days d)
+{
+    int y, m, dd;
+    date_to_ymd(d, &y, &m, &dd);
+    return y;
+}
+
+/* The quantity of contract line li in its quote's priced lines. */
+static money_dec line_qty(const contract_after *a, size_t li)
+{
+    size_t i;
+    json_t *pl;
+    money_dec q = money_from_int(1);
+    json_array_foreach(json_object_get(a->b.priced, "lines"), i, pl)
+    {
+        const char *id = jstr(pl, "id"), *qs = jstr(pl, "quantity");
+        if (id && qs && !strcmp(id, a->b.ids[li]))
+            money_parse(qs, strlen(qs), &q);
+    }
+    return q;
+}
+
+/* The product a contract item bills: its line's, or for a service part
+ * its service product (its own name, category and tax class). */
+static const cat_product *item_product(const issue_ctx *x, const store_receivable *r)
+{
+    const cat_product *p = contract_line_product(x->c, x->a, (size_t)r->line_no);
+    if (p && r->ref && (!strcmp(r->kind, "service") || !strcmp(r->kind, "service_period"))) {
+        const cat_product *s = cat_snapshot_product(x->c->snap, r->ref, strlen(r->ref));
+        p = s ? s : p;
+    }
+    return p;
+}
+
+/* The invoice's line for product p of contract line li. */
+static void src_line(const issue_ctx *x, size_t li, const cat_product *p, invoice_src_line *out)
+{
+    money_dec rate = {0, 0};
+    for (size_t i = 0; i < p->catalog->ntax_classes; i++)
+        if (!strcmp(p->catalog->tax_classes[i].id, p->tax_class))
+            rate = p->catalog->tax_classes[i].rate;
+    *out = (invoice_src_line){x->a->b.ids[li], p->sku,       p->name, p->category,
+                              p->uom,          line_qty(x->a, li), p->tax_class, rate};
+}
+
+/* Fills lines (one per contract line and product billed, *nl of them)
+ * and items. */
+static int src_make(const issue_ctx *x, invoice_src_line *lines, size_t *nl,
+                    invoice_src_item *items, cpqd_errs *errs)
+{
+    int rc = 0;
+    *nl = 0;
+    for (size_t i = 0; rc == 0 && i < x->n; i++) {
+        const store_receivable *r = x->sel[i];
+        size_t li = (size_t)r->line_no, k = 0;
+        const cat_product *p = li < x->a->b.n ? item_product(x, r) : NULL;
+        if (!p) {
+            rc = fin_fail(errs, CPQD_EREFUSED,
+                          "contract %s: the product of item %s is no longer in the catalogs",
+                          x->a->k.number, r->id);
+            break;
+        }
+        while (k < *nl && !(lines[k].sku == p->sku && !strcmp(lines[k].id, x->a->b.ids[li])))
+            k++;
+        if (k == *nl)
+            src_line(x, li, p, &lines[(*nl)++]);
+        items[i] = (invoice_src_item){.id = r->id, .line = k, .desc = r->description};
+        items[i].due_on = r->due_on ? contract_opt_date(r->due_on) : INVOICE_NO_DATE;
+        rc = fin_money_of(r->amount, &items[i].amount);
+    }
+    return rc;
+}
+
+/* The next number of the issuer for kind in the year of `on`. */
+static int number_next(svc_ctx *c, const cat_issuer *is, invoice_kind kind, date_days on,
+                       char num[INVOICE_NUMBER_MAX], int64_t *seq, cpqd_errs *errs)
+{
+    char name[160];
+    const char *prefix = kind == INVOICE_KIND_INVOICE
+                             ? (is->invoice_prefix ? is->invoice_prefix : "INV")
+                             : (is->credit_note_prefix ? is->credit_note_prefix : "CN");
+    snprintf(name, sizeof(name), "%s:%s:%d", invoice_kind_name(kind), is->id, year_of(on));
+    int rc = store_fin_next(c->st, name, seq);
+    if (rc)
+        return fin_store_fail(c, errs, rc, "invoice number");
+    if (*seq > INVOICE_SEQ_MAX)
+        return fin_fail(errs, CPQD_ELIMIT, "issuer %s has used every number of %d", is->id,
+                        year_of(on));
+    return invoice_number_format(prefix, year_of(on), (uint32_t)*seq, num, INVOICE_NUMBER_MAX) < 0
+               ? CPQD_EINTERNAL
+               : 0;
+}
+
+static invoice_party issuer_party(const cat_issuer *is)
+{
+    return (invoice_party){is->id,      is->name, is->tax_id, is->address,
+                           is->bank,    is->bank_account};
+}
+
+/* Writes document inv of contract x->a with its items, voucher and
+ * event; *view gets what GET shows. */
+static int doc_write(const issue_ctx *x, const invoice *inv, const char *original_id,
+                     int64_t seq, bool with_items, json_t **view, cpqd_errs *errs)
+{
+    svc_ctx *c = x->c;
+    char *text = contract_dump(doc_json(inv));
+    char on[DATE_FMT_LEN], due[DATE_FMT_LEN], n[MONEY_FMT_MAX], t[MONEY_FMT_MAX], g[MONEY_FMT_MAX];
+    date_format(inv->issued_on, on);
+    date_format(inv->due_on, due);
+    store_invoice v = {.number = (char *)inv->number,
+                       .issuer = (char *)inv->issuer.id,
+                       .kind = (char *)invoice_kind_name(inv->kind),
+                       .reason = (char *)invoice_reason_name(inv->reason),
+                       .year = year_of(inv->issued_on),
+                       .doc_seq = seq,
+                       .contract_id = x->a->k.id,
+                       .customer_id = x->a->k.customer_id,
+                       .currency = x->a->k.currency,
+                       .issued_on = on,
+                       .due_on = due,
+                       .net = (char *)dec(inv->net, inv->minor, n),
+                       .tax = (char *)dec(inv->tax, inv->minor, t),
+                       .total = (char *)dec(inv->total, inv->minor, g),
+                       .original_id = (char *)original_id,
+                       .source = (char *)x->source,
+                       .document = text,
+                       .created_by = (char *)(c->caller->key_id ? c->caller->key_id : "anonymous")};
+    store_invoice_item *items = calloc(inv->nlines ? inv->nlines : 1, sizeof(*items));
+    char (*amt)[MONEY_FMT_MAX] = calloc(inv->nlines ? inv->nlines : 1, sizeof(*amt));
+    int rc = text && items && amt ? 0 : CPQD_ENOMEM;
+    for (size_t i = 0; rc == 0 && with_items && i < inv->nlines; i++)
+        items[i] = (store_invoice_item){.receivable_id = (char *)inv->lines[i].item_id,
+                                        .amount = (char *)dec(inv->lines[i].gross, inv->minor,
+                                                              amt[i])};
+    if (rc == 0 && (rc = store_invoice_insert(c->st, &v, items, with_items ? inv->nlines : 0)))
+        rc = fin_store_fail(c, errs, rc, "invoice");
+    voucher vo = {0};
+    if (rc == 0 && (rc = voucher_from_invoice(x->cc->finance, inv, &vo, errs)) == 0)
+        rc = fin_voucher_post(c, &vo, errs);
+    voucher_fini(&vo);
+    if (rc == 0)
+        rc = view_of(c, &v, view, errs);
+    char key[96];
+    snprintf(key, sizeof(key), "contract:%s", x->a->k.id);
+    if (rc == 0)
+        rc = fin_emit(c, inv->kind == INVOICE_KIND_INVOICE ? "invoice.issued" : "credit_note.issued",
+                      "invoice", v.id, key, json_deep_copy(*view));
+    free(v.id), free(v.created_at), free(text), free(items), free(amt);
+    return rc;
+}
+
+/* Builds and writes the document of x's items; *view and *id (may be
+ * NULL) get it. */
+static int issue_write(const issue_ctx *x, json_t **view, char **id, cpqd_errs *errs)
+{
+    const cat_issuer *is = &x->cc->finance->issuer;
+    invoice_src_line *lines = calloc(x->n ? x->n : 1, sizeof(*lines));
+    invoice_src_item *items = calloc(x->n ? x->n : 1, sizeof(*items));
+    store_customer cu = {0};
+    invoice inv = {0};
+    char num[INVOICE_NUMBER_MAX];
+    int64_t seq = 0;
+    size_t nl = 0;
+    int rc = lines && items ? src_make(x, lines, &nl, items, errs) : CPQD_ENOMEM;
+    if (rc == 0)
+        rc = number_next(x->c, is, x->kind, x->on, num, &seq, errs);
+    int crc = rc == 0 ? store_customer_get(x->c->st, x->a->k.customer_id, &cu) : 0;
+    if (crc && crc != CPQD_ENOTFOUND)
+        rc = fin_store_fail(x->c, errs, crc, "customer");
+    invoice_party seller = issuer_party(is),
+                  buyer = {x->a->k.customer_id, cu.name ? cu.name : x->a->k.customer_id, NULL,
+                           NULL, NULL, NULL};
+    invoice_request r = {x->kind,         num,
+                         x->a->k.currency, x->on,
+                         &seller,         &buyer,
+                         x->a->k.id,      x->a->k.number,
+                         {x->cc->tax_per_document, x->cc->tax_mode},
+                         lines,           nl,
+                         items,           x->n};
+    if (rc == 0)
+        rc = invoice_build(&r, &inv, errs);
+    if (rc == 0)
+        rc = doc_write(x, &inv, NULL, seq, true, view, errs);
+    if (rc == 0 && id)
+        rc = (*id = strdup(json_string_value(json_object_get(*view, "id")))) ? 0 : CPQD_ENOMEM;
+    invoice_fini(&inv);
+    store_customer_fini(&cu);
+    free(lines), free(items);
+    return rc;
+}
+
+/* ---- which items ---- */
+
+/* Whether item r's receivable id is on an open document (open[0..n)). */
+static const store_invoice_item *on_doc(const store_invoice_item *open, size_t n, const char *rid)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(open[i].receivable_id, rid))
+            return &open[i];
+    return NULL;
+}
+
+typedef struct sorted_row {
+    sched_item it;
+    store_receivable *r;
+} sorted_row;
+
+static int row_cmp(const void *pa, const void *pb)
+{
+    const sorted_row *a = pa, *b = pb;
+    int d = sched_item_cmp(&a->it, &b->it);
+    return d ? d : strcmp(a->r->id, b->r->id);
+}
+
+/* Sorts rows[0..n) as the contract lists its items (sched_item_cmp). */
+static int rows_sort(store_receivable **rows, size_t n)
+{
+    sorted_row *v = calloc(n ? n : 1, sizeof(*v));
+    int rc = v ? 0 : CPQD_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        v[i].r = rows[i];
+        rc = contract_row_item(rows[i], &v[i].it);
+    }
+    if (rc == 0) {
+        qsort(v, n, sizeof(*v), row_cmp);
+        for (size_t i = 0; i < n; i++)
+            rows[i] = v[i].r;
+    }
+    free(v);
+    return rc;
+}
+
+/* The date an item is due for invoicing under policy (-1: the route's:
+ * its due date). */
+static date_days issue_date_of(const store_receivable *r, int policy)
+{
+    if (policy == CAT_INVOICE_ON_BILL_DATE && r->bill_on)
+        return contract_opt_date(r->bill_on);
+    return contract_opt_date(r->due_on);
+}
+
+/* Every item of kind not on a document, due for it by `upto`. */
+static int select_auto(issue_ctx *x, date_days upto, int policy, cpqd_errs *errs)
+{
+    store_invoice_item *open = NULL;
+    size_t no = 0;
+    int rc = store_invoice_items_open(x->c->st, x->a->k.id, &open, &no);
+    if (rc)
+        return fin_store_fail(x->c, errs, rc, "invoiced items");
+    x->sel = calloc(x->a->n ? x->a->n : 1, sizeof(*x->sel));
+    rc = x->sel ? 0 : CPQD_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < x->a->n; i++) {
+        store_receivable *r = &x->a->rows[i];
+        money_dec amt;
+        date_days d = issue_date_of(r, policy);
+        if (!r->amount_known || d == SCHED_NO_DATE || d > upto || on_doc(open, no, r->id) ||
+            fin_money_of(r->amount, &amt) != 0)
+            continue;
+        if (x->kind == INVOICE_KIND_INVOICE ? money_sign(amt) > 0 : money_sign(amt) < 0)
+            x->sel[x->n++] = r;
+    }
+    for (size_t i = 0; i < no; i++)
+        store_invoice_item_fini(&open[i]);
+    free(open);
+    if (rc == 0 && x->n)
+        rc = rows_sort(x->sel, x->n);
+    return rc;
+}
+
+static store_receivable *row_by_id(contract_after *a, const char *id)
+{
+    for (size_t i = 0; i < a->n; i++)
+        if (!strcmp(a->rows[i].id, id))
+            return &a->rows[i];
+    return NULL;
+}
+
+/* The items the request names, checked: of this contract, once each,
+ * known, not on a document, all of one sign (which gives the kind). */
+static int select_given(issue_ctx *x, json_t *ids, bool kind_given, cpqd_errs *errs)
+{
+    store_invoice_item *open = NULL;
+    size_t no = 0, n = json_array_size(ids);
+    int rc = store_invoice_items_open(x->c->st, x->a->k.id, &open, &no);
+    if (rc)
+        return fin_store_fail(x->c, errs, rc, "invoiced items");
+    x->sel = calloc(n ? n : 1, sizeof(*x->sel));
+    int pos = 0, neg = 0;
+    rc = x->sel ? 0 : CPQD_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const char *id = json_string_value(json_array_get(ids, i));
+        store_receivable *r = row_by_id(x->a, id);
+        const store_invoice_item *d = r ? on_doc(open, no, id) : NULL;
+        money_dec amt;
+        for (size_t k = 0; r && k < x->n; k++)
+            if (x->sel[k] == r)
+                rc = fin_fail(errs, CPQD_EINVAL, "items[%zu]: %.64s is named twice", i, id);
+        if (rc == 0 && !r)
+            rc = fin_fail(errs, CPQD_EINVAL, "items[%zu]: %.64s is not an item of contract %s", i,
+                          id, x->a->k.number);
+        else if (rc == 0 && d)
+            rc = fin_fail(errs, CPQD_ECONFLICT, "items[%zu]: %.64s is already on document %s", i,
+                          id, d->invoice_id);
+        else if (rc == 0 && !r->amount_known)
+            rc = fin_fail(errs, CPQD_ECONFLICT,
+                          "items[%zu]: %.64s has no amount yet (its period is not closed)", i, id);
+        if (rc == 0 && (rc = fin_money_of(r->amount, &amt)) == 0) {
+            pos += money_sign(amt) >= 0, neg += money_sign(amt) < 0;
+            x->sel[x->n++] = r;
+        }
+    }
+    for (size_t i = 0; i < no; i++)
+        store_invoice_item_fini(&open[i]);
+    free(open);
+    if (rc == 0 && pos && neg)
+        rc = fin_fail(errs, CPQD_EINVAL,
+                      "items: charges and credits go on separate documents (an invoice and a "
+                      "credit note)");
+    invoice_kind k = neg ? INVOICE_KIND_CREDIT_NOTE : INVOICE_KIND_INVOICE;
+    if (rc == 0 && kind_given && k != x->kind)
+        rc = fin_fail(errs, CPQD_EINVAL, "kind: the items are %s, not for a%s %s",
+                      neg ? "credits" : "charges", x->kind == INVOICE_KIND_INVOICE ? "n" : "",
+                      invoice_kind_name(x->kind));
+    x->kind = k;
+    return rc;
+}
+
+/* ---- POST /v1/contracts/{id}/invoices ---- */
+
+typedef struct issue_req {
+    json_t *root, *items;
+    invoice_kind kind;
+    bool kind_given;
+    date_days on; /* SCHED_NO_DATE: today */
+} issue_req;
+
+static int issue_parse(const char *body, size_t len, issue_req *q, cpqd_errs *errs)
+{
+    static const char *const keys[] = {"items", "kind", "issued_on", NULL};
+    memset(q, 0, sizeof(*q));
+    q->on = SCHED_NO_DATE;
+    q->root = len ? contract_parse_object(body, len, errs) : json_object();
+    if (!q->root)
+        return CPQD_EINVAL;
+    int rc = contract_only_keys(q->root, keys, "", errs);
+    json_t *k = json_object_get(q->root, "kind");
+    q->items = json_object_get(q->root, "items");
+    if (rc == 0 && k) {
+        const char *s = json_string_value(k);
+        q->kind_given = true;
+        if (s && !strcmp(s, "credit_note"))
+            q->kind = INVOICE_KIND_CREDIT_NOTE;
+        else if (!s || strcmp(s, "invoice"))
+            rc = fin_fail(errs, CPQD_EINVAL, "kind: \"invoice\" or \"credit_note\"");
+    }
+    if (rc == 0 && q->items && (!json_is_array(q->items) || json_array_size(q->items) == 0 ||
+                                json_array_size(q->items) > 1000))
+        rc = fin_fail(errs, CPQD_EINVAL, "items: a list of 1 to 1000 receivable ids");
+    for (size_t i = 0; rc == 0 && i < json_array_size(q->items); i++)
+        if (!json_is_string(json_array_get(q->items, i)))
+            rc = fin_fail(errs, CPQD_EINVAL, "items[%zu]: a receivable id (string)", i);
+    if (rc == 0)
+        rc = contract_date_member(q->root, "issued_on", "", &q->on, errs);
+    return rc;
+}
+
+/* In the open transaction: the document, *out and its location. */
+static int issue_in_tx(svc_ctx *c, const char *contract_id, issue_req *q, svc_reply *out,
+                       char **id, cpqd_errs *errs)
+{
+    contract_after a;
+    issue_ctx x = {.c = c, .a = &a, .kind = q->kind, .source = "api"};
+    json_t *view = NULL;
+    x.on = q->on == SCHED_NO_DATE ? c->today : q->on;
+    int rc = contract_after_open(c, contract_id, &a, errs);
+    if (rc == 0)
+        rc = fin_contract_catalog(c, &a, &x.cc, errs);
+    if (rc == 0 && q->on != SCHED_NO_DATE)
+        rc = contract_date_bound(c, a.r.signed_on, "issued_on", q->on, errs);
+    if (rc == 0)
+        rc = q->items ? select_given(&x, q->items, q->kind_given, errs)
+                      : select_auto(&x, x.on, -1, errs);
+    if (rc == 0 && x.n == 0) {
+        char d[DATE_FMT_LEN];
+        date_format(x.on, d);
+        rc = fin_fail(errs, CPQD_ECONFLICT, "contract %s has nothing to put on a%s %s: no %s due by %s that is not on a document",
+                      a.k.number, x.kind == INVOICE_KIND_INVOICE ? "n" : "",
+                      invoice_kind_name(x.kind), x.kind == INVOICE_KIND_INVOICE ? "charge" : "credit", d);
+    }
+    if (rc == 0)
+        rc = issue_write(&x, &view, id, errs);
+    if (rc == 0) {
+        out->created = 1;
+        out->body = contract_dump(view);
+        rc = out->body ? fin_location(out, "/v1/invoices/%s", *id) : CPQD_ENOMEM;
+    }
+    free(x.sel);
+    contract_after_fini(&a);
+    return rc;
+}
+
+int fin_invoice_issue(svc_ctx *c, const char *contract_id, const char *body, size_t len,
+                      const char *idem_key, svc_reply *out, cpqd_errs *errs)
+{
+    char route[128], hash[65];
+    issue_req q;
+    char *id = NULL;
+    memset(out, 0, sizeof(*out));
+    snprintf(route, sizeof(route), "POST /v1/contracts/%.64s/invoices", contract_id);
+    int rc = issue_parse(body, len, &q, errs);
+    if (rc == 0)
+        rc = svc_idem_peek(c, route, idem_key, body, len, hash, out, errs);
+    if (rc == 0)
+        rc = svc_idem_open(c, route, idem_key, hash, out, errs);
+    if (rc) {
+        json_decref(q.root);
+        return rc == 1 ? fin_replay_location(out, "/v1/invoices/") : rc;
+    }
+    rc = issue_in_tx(c, contract_id, &q, out, &id, errs);
+    if (rc == 0)
+        rc = svc_idem_record(c, route, idem_key, hash, out, id);
+    if (rc == 0)
+        rc = store_commit(c->st);
+    if (rc) {
+        store_rollback(c->st);
+        svc_reply_fini(out);
+    }
+    free(id);
+    json_decref(q.root);
+    return rc;
+}
+
+/* ---- reading ---- */
+
+int fin_invoice_get(svc_ctx *c, const char *id, svc_reply *out, cpqd_errs *errs)
+{
+    store_invoice v;
+    json_t *o = NULL;
+    memset(out, 0, sizeof(*out));
+    int rc = store_invoice_get(c->st, id, &v);
+    if (rc == CPQD_ENOTFOUND)
+        return fin_fail(errs, rc, "no invoice '%.64s'", id);
+    if (rc)
+        return fin_store_fail(c, errs, rc, "invoice");
+    rc = view_of(c, &v, &o, errs);
+    if (rc == 0)
+        rc = (out->body = contract_dump(o)) ? 0 : CPQD_ENOMEM;
+    store_invoice_fini(&v);
+    return rc;
+}
+
+int fin_invoices_of(svc_ctx *c, const char *contract_id, const char *after, const char *limit,
+                    svc_reply *out, cpqd_errs *errs)
+{
+    int64_t a, next;
+    size_t l, n = 0;
+    store_invoice *v = NULL;
+    store_contract k = {0};
+    memset(out, 0, sizeof(*out));
+    int rc = fin_page_args(after, limit, &a, &l, errs);
+    if (rc)
+        return rc;
+    if ((rc = store_contract_get(c->st, contract_id, &k)) == 0 &&
+        !contract_in_scope(c, k.partner_id))
+        rc = CPQD_ENOTFOUND;
+    store_contract_fini(&k);
+    if (rc == CPQD_ENOTFOUND)
+        return fin_fail(errs, rc, "no contract '%.64s'", contract_id);
+    if (rc == 0 && (rc = store_invoices_of(c->st, contract_id, a, l, &v, &n)) != 0)
+        rc = fin_store_fail(c, errs, rc, "invoices");
+    json_t *items = json_array();
+    next = a;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        json_t *o = NULL;
+        if ((rc = view_of(c, &v[i], &o, errs)) == 0 && json_array_append_new(items, o) != 0)
+            rc = CPQD_ENOMEM;
+        next = v[i].seq;
+    }
+    for (size_t i = 0; i < n; i++)
+        store_invoice_fini(&v[i]);
+    free(v);
+    if (rc == 0)
+        rc = (out->body = fin_page_json(json_incref(items), next)) ? 0 : CPQD_ENOMEM;
+    json_decref(items);
+    return rc;
+}
+
+int fin_invoice_document(svc_ctx *c, const char *id, const char *lang, svc_reply *out,
+                         cpqd_errs *errs)
+{
+    store_invoice v;
+    invoice inv;
+    json_error_t je;
+    memset(out, 0, sizeof(*out));
+    invoice_lang l = !lang                 ? INVOICE_LANG_BILINGUAL
+                     : !strcmp(lang, "zh") ? INVOICE_LANG_ZH
+                                           : INVOICE_LANG_EN;
+    int rc = store_invoice_get(c->st, id, &v);
+    if (rc == CPQD_ENOTFOUND)
+        return fin_fail(errs, rc, "no invoice '%.64s'", id);
+    if (rc)
+        return fin_store_fail(c, errs, rc, "invoice");
+    json_t *d = json_loads(v.document, 0, &je);
+    rc = d ? doc_read(d, &inv) : CPQD_EINTERNAL;
+    size_t len = 0;
+    if (rc == 0) {
+        rc = invoice_render_html(&inv, l, &out->body, &len);
+        invoice_fini(&inv);
+    }
+    if (rc == CPQD_EINTERNAL)
+        fin_fail(errs, rc, "invoice %s: stored document unreadable", id);
+    out->content_type = "text/html; charset=utf-8";
+    json_decref(d);
+    store_invoice_fini(&v);
+    return rc;
+}
+
+/* ---- cancellation ---- */
+
+typedef struct cancel_req {
+    json_t *root, *items;
+    date_days on;
+} cancel_req;
+
+static int cancel_parse(const char *body, size_t len, cancel_req *q, cpqd_errs *errs)
+{
+    static const char *const keys[] = {"items", "issued_on", NULL};
+    memset(q, 0, sizeof(*q));
+    q->on = SCHED_NO_DATE;
+    q->root = len ? contract_parse_object(body, len, errs) : json_object();
+    if (!q->root)
+        return CPQD_EINVAL;
+    int rc = contract_only_keys(q->root, keys, "", errs);
+    q->items = json_object_get(q->root, "items");
+    if (rc == 0 && q->items && (!json_is_array(q->items) || json_array_size(q->items) == 0))
+        rc = fin_fail(errs, CPQD_EINVAL, "items: a list of receivable ids on the invoice");
+    for (size_t i = 0; rc == 0 && i < json_array_size(q->items); i++)
+        if (!json_is_string(json_array_get(q->items, i)))
+            rc = fin_fail(errs, CPQD_EINVAL, "items[%zu]: a receivable id (string)", i);
+    if (rc == 0)
+        rc = contract_date_member(q->root, "issued_on", "", &q->on, errs);
+    return rc;
+}
+
+/* The ids to cancel: those the request names (each open on v), or every
+ * one still open. */
+static int cancel_ids(const cancel_req *q, const store_invoice_item *items, size_t n,
+                      const char **ids, size_t *k, cpqd_errs *errs)
+{
+    *k = 0;
+    if (!q->items) {
+        for (size_t i = 0; i < n; i++)
+            if (!items[i].cancelled_by)
+                ids[(*k)++] = items[i].receivable_id;
+        return *k ? 0 : fin_fail(errs, CPQD_ECONFLICT, "every line of the invoice is cancelled already");
+    }
+    for (size_t i = 0; i < json_array_size(q->items); i++) {
+        const char *id = json_string_value(json_array_get(q->items, i));
+        const store_invoice_item *it = NULL;
+        for (size_t j = 0; j < n && !it; j++)
+            if (!strcmp(items[j].receivable_id, id))
+                it = &items[j];
+        for (size_t j = 0; j < *k; j++)
+            if (!strcmp(ids[j], id))
+                return fin_fail(errs, CPQD_EINVAL, "items[%zu]: %.64s is named twice", i, id);
+        if (!it)
+            return fin_fail(errs, CPQD_EINVAL, "items[%zu]: %.64s is not on the invoice", i, id);
+        if (it->cancelled_by)
+            return fin_fail(errs, CPQD_ECONFLICT, "items[%zu]: %.64s is cancelled already (%s)",
+                            i, id, it->cancelled_by);
+        ids[(*k)++] = id;
+    }
+    return 0;
+}
+
+static int cancel_in_tx(svc_ctx *c, const char *id, const cancel_req *q, svc_reply *out,
+                        char **cn_id, cpqd_errs *errs)
+{
+    store_invoice v = {0};
+    store_invoice_item *items = NULL;
+    size_t n = 0, k = 0;
+    json_error_t je;
+    json_t *d = NULL, *view = NULL;
+    invoice orig = {0}, cn = {0};
+    contract_after a = {0};
+    int rc = store_invoice_get(c->st, id, &v);
+    if (rc == CPQD_ENOTFOUND)
+        rc = fin_fail(errs, rc, "no invoice '%.64s'", id);
+    else if (rc)
+        rc = fin_store_fail(c, errs, rc, "invoice");
+    if (rc == 0 && strcmp(v.kind, "invoice"))
+        rc = fin_fail(errs, CPQD_ECONFLICT, "%s is a credit note: only invoices are cancelled",
+                      v.number);
+    if (rc == 0 && (rc = store_invoice_items_of(c->st, id, &items, &n)) != 0)
+        rc = fin_store_fail(c, errs, rc, "invoice items");
+    const char **ids = rc == 0 ? calloc(n ? n : 1, sizeof(*ids)) : NULL;
+    if (rc == 0 && !ids)
+        rc = CPQD_ENOMEM;
+    if (rc == 0)
+        rc = cancel_ids(q, items, n, ids, &k, errs);
+    issue_ctx x = {.c = c, .a = &a, .source = "api"};
+    if (rc == 0)
+        rc = contract_after_open(c, v.contract_id, &a, errs);
+    if (rc == 0)
+        rc = fin_contract_catalog(c, &a, &x.cc, errs);
+    date_days on = q->on == SCHED_NO_DATE ? c->today : q->on;
+    if (rc == 0 && q->on != SCHED_NO_DATE)
+        rc = contract_date_bound(c, a.r.signed_on, "issued_on", q->on, errs);
+    if (rc == 0 && !(d = json_loads(v.document, 0, &je)))
+        rc = CPQD_EINTERNAL;
+    if (rc == 0)
+        rc = doc_read(d, &orig);
+    char num[INVOICE_NUMBER_MAX];
+    int64_t seq = 0;
+    if (rc == 0)
+        rc = number_next(c, &x.cc->finance->issuer, INVOICE_KIND_CREDIT_NOTE, on, num, &seq, errs);
+    if (rc == 0)
+        rc = invoice_cancel(&orig, ids, k, num, on, &cn, errs);
+    if (rc == 0)
+        rc = doc_write(&x, &cn, v.id, seq, false, &view, errs);
+    const char *cid = json_string_value(json_object_get(view, "id"));
+    if (rc == 0 && (rc = store_invoice_items_cancel(c->st, id, ids, k, cid)) != 0)
+        rc = fin_store_fail(c, errs, rc, "cancel");
+    if (rc == 0 && !(*cn_id = strdup(cid)))
+        rc = CPQD_ENOMEM;
+    if (rc == 0) {
+        out->created = 1;
+        out->body = contract_dump(json_incref(view));
+        rc = out->body ? fin_location(out, "/v1/invoices/%s", *cn_id) : CPQD_ENOMEM;
+    }
+    json_decref(view);
+    invoice_fini(&cn), invoice_fini(&orig);
+    json_decref(d);
+    free(ids);
+    for (size_t i = 0; i < n; i++)
+        store_invoice_item_fini(&items[i]);
+    free(items);
+    contract_after_fini(&a);
+    store_invoice_fini(&v);
+    return rc;
+}
+
+int fin_invoice_cancel(svc_ctx *c, const char *id, const char *body, size_t len,
+                       const char *idem_key, svc_reply *out, cpqd_errs *errs)
+{
+    char route[128], hash[65];
+    cancel_req q;
+    char *cn = NULL;
+    memset(out, 0, sizeof(*out));
+    snprintf(route, sizeof(route), "POST /v1/invoices/%.64s/cancel", id);
+    int rc = cancel_parse(body, len, &q, errs);
+    if (rc == 0)
+        rc = svc_idem_peek(c, route, idem_key, body, len, hash, out, errs);
+    if (rc == 0)
+        rc = svc_idem_open(c, route, idem_key, hash, out, errs);
+    if (rc) {
+        json_decref(q.root);
+        return rc == 1 ? fin_replay_location(out, "/v1/invoices/") : rc;
+    }
+    rc = cancel_in_tx(c, id, &q, out, &cn, errs);
+    if (rc == 0)
+        rc = svc_idem_record(c, route, idem_key, hash, out, cn);
+    if (rc == 0)
+        rc = store_commit(c->st);
+    if (rc) {
+        store_rollback(c->st);
+        svc_reply_fini(out);
+    }
+    free(cn);
+    json_decref(q.root);
+    return rc;
+}
+
+/* ---- the sweep: automatic invoices ---- */
+
+typedef struct sweep_inv {
+    const char *contract_id;
+    date_days as_of;
+    size_t *issued;
+} sweep_inv;
+
+static int sweep_one(svc_ctx *c, void *arg, cpqd_errs *errs)
+{
+    sweep_inv *s = arg;
+    contract_after a;
+    int rc = contract_after_open(c, s->contract_id, &a, errs);
+    issue_ctx x = {.c = c, .a = &a, .on = s->as_of, .source = "sweep"};
+    if (rc == 0 && (fin_contract_catalog(c, &a, &x.cc, NULL) != 0 ||
+                    x.cc->finance->issue == CAT_INVOICE_MANUAL)) {
+        contract_after_fini(&a);
+        return 0; /* invoiced on request only */
+    }
+    for (int k = 0; rc == 0 && k < 2; k++) {
+        json_t *view = NULL;
+        x.kind = k ? INVOICE_KIND_CREDIT_NOTE : INVOICE_KIND_INVOICE;
+        free(x.sel);
+        x.sel = NULL, x.n = 0;
+        rc = select_auto(&x, s->as_of, (int)x.cc->finance->issue, errs);
+        if (rc == 0 && x.n && (rc = issue_write(&x, &view, NULL, errs)) == 0)
+            (*s->issued)++;
+        json_decref(view);
+    }
+    free(x.sel);
+    contract_after_fini(&a);
+    return rc;
+}
+
+int fin_invoice_sweep(svc_ctx *c, struct sweep_run *w, size_t *issued)
+{
+    store_receivable *rows = NULL;
+    size_t n = 0;
+    char until[DATE_FMT_LEN];
+    /* a bill date lies before its due date: look a year ahead */
+    date_format(w->as_of + 400, until);
+    int rc = store_receivables_due_until(c->st, until, NULL, &rows, &n);
+    const char **seen = rc == 0 ? calloc(n ? n : 1, sizeof(*seen)) : NULL;
+    size_t ns = 0;
+    if (rc == 0 && !seen)
+        rc = CPQD_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const char *cid = rows[i].contract_id;
+        bool done = false;
+        for (size_t k = 0; k < ns && !done; k++)
+            done = !strcmp(seen[k], cid);
+        if (done)
+            continue;
+        seen[ns++] = cid;
+        sweep_inv x = {cid, w->as_of, issued};
+        rc = contract_sweep_item(c, w, "invoice", cid, cid, rows[i].contract_number, sweep_one,
+                                 &x, NULL);
+    }
+    free(seen);
+    contract_rows_free(rows, n);
+    return rc;
+}
