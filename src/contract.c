@@ -1495,7 +1495,7 @@ static int due_cursor(svc_ctx *c, due_page *pg, cpqd_errs *errs)
 int contract_due_list(svc_ctx *c, const contract_due_query *q, svc_reply *out, cpqd_errs *errs)
 {
     due_state st;
-    date_days as_of;
+    date_days as_of = 0; /* formatted below even when a check failed */
     int days;
     due_page pg = {.q = q};
     memset(out, 0, sizeof(*out));
