@@ -76,6 +76,10 @@ static void start_url(fx *f, const char *url, const char *max_attempts)
         args[n++] = url;
         args[n++] = "--webhook-secret";
         args[n++] = f->secret;
+        /* an attempt a kill -9 cut short holds its event this long after
+         * the restart (docs/events.md "Several instances") */
+        args[n++] = "--webhook-lease";
+        args[n++] = "2";
     }
     if (max_attempts) {
         args[n++] = "--webhook-max-attempts";
