@@ -19,7 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DIMACS_MAX_VARS 10000000L
+/* Variables one file may declare: each becomes an attribute (about 850
+ * bytes while importing, 150 bytes of YAML), declared by the header alone;
+ * the largest feature models have tens of thousands. */
+#define DIMACS_MAX_VARS 200000L
 #define DIMACS_MAX_CLAUSES 100000000L
 
 typedef struct dimacs {
@@ -123,11 +126,17 @@ static void dm_header(dimacs *d, const char *s, const char *e, unsigned line)
     long v = -1, c = -1;
     bool ok = n == 4 && skip_ws(p, e) == e && te[0] - t[0] == 1 && te[1] - t[1] == 3 &&
               memcmp(t[1], "cnf", 3) == 0 && parse_long(t[2], te[2], &v) &&
-              parse_long(t[3], te[3], &c) && v >= 0 && c >= 0 && v <= DIMACS_MAX_VARS &&
-              c <= DIMACS_MAX_CLAUSES;
+              parse_long(t[3], te[3], &c) && v >= 0 && c >= 0 && c <= DIMACS_MAX_CLAUSES;
     if (d->nvars >= 0) {
         imp_err(d->m, d->path, line, 1, "second 'p' header (the first is at line %u)",
                 d->header_line);
+        return;
+    }
+    if (ok && v > DIMACS_MAX_VARS) {
+        imp_err(d->m, d->path, line, 1,
+                "the header declares %ld variables, more than an import takes (%ld)", v,
+                DIMACS_MAX_VARS);
+        d->bad_header = true;
         return;
     }
     if (!ok) {

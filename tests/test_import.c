@@ -432,6 +432,11 @@ static void test_import_dimacs_bad_header(void **state)
                          "'p cnf VARIABLES CLAUSES')");
     expect_error_text(IMPORT_DIMACS, "none.cnf", "c 1 a\n1 0\n",
                       "FILE:2:1: clause before the 'p cnf' header");
+    /* a header alone declares the variables, each an attribute: 7,777,772
+     * of them took 6.5 GB and 40 s to import (fuzz_dimacs: out of memory) */
+    expect_error_text(IMPORT_DIMACS, "huge.cnf", "c 1 A\np cnf 200001 0\n",
+                      "FILE:2:1: the header declares 200001 variables, more than an import "
+                      "takes (200000)");
 }
 
 static void test_import_dimacs_literal_out_of_range(void **state)
