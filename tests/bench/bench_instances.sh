@@ -61,11 +61,16 @@ wrk.body = f:read("*a")
 f:close()
 LUA
 
+# cpu_ticks: busy and total jiffies of the whole machine (/proc/stat)
+cpu_ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat; }
+
 # wrk_on LABEL CONNS PORT...: one wrk per port (CONNS connections each, at
-# the same time); prints the summed rate and the worst p99
+# the same time); prints the summed rate, the worst p99 and how busy the
+# machine's cores were meanwhile (cpqd, PostgreSQL and wrk share them)
 wrk_on() {
     label=$1 conns=$2
     shift 2
+    c0=$(cpu_ticks)
     n=0
     for port in "$@"; do
         wrk -t1 -c"$conns" -d"${SECS}s" --latency -s "$TMP/quote.lua" \
@@ -75,12 +80,15 @@ wrk_on() {
     done
     i=0
     while [ $i -lt $n ]; do eval "wait \$w$i"; i=$((i + 1)); done
-    cat "$TMP"/wrk-*.txt | awk -v label="$label" '
+    c1=$(cpu_ticks)
+    cat "$TMP"/wrk-*.txt | awk -v label="$label" -v c0="$c0" -v c1="$c1" '
         /^Requests\/sec/ { rps += $2 }
         /^ +99%/ { v = $2; ms = v + 0; if (v ~ /us$/) ms /= 1000; else if (v ~ /[0-9]s$/) ms *= 1000;
                    if (ms > p99) p99 = ms }
         /Non-2xx/ { bad += $NF }
-        END { printf "%-34s %8.0f quotes/s   p99 %7.1f ms   non-2xx %d\n", label, rps, p99, bad }'
+        END { split(c0, a, " "); split(c1, b, " ")
+              printf "%-34s %8.0f quotes/s   p99 %7.1f ms   non-2xx %d   cores busy %3.0f%%\n",
+                     label, rps, p99, bad, 100 * (b[1] - a[1]) / (b[2] - a[2]) }'
     rm -f "$TMP"/wrk-*.txt
 }
 
@@ -109,6 +117,15 @@ P1=$PORT
 start pg2b "$DB2" 1
 wrk_on "PostgreSQL, 2 instances" 16 "$P1" "$PORT"
 stop_all
+
+echo "   (cores busy near 100%: the machine, shared by cpqd, PostgreSQL and wrk, is the limit)"
+
+echo
+echo "== kill -9 of one of two instances under load (PostgreSQL, webhooks to a local receiver):"
+echo "   16 writers post 20-line quotes to both for ${SECS}s, one instance gets SIGKILL halfway"
+echo "\$ tests/bench/bench_kill.py $B DB_URL KEYS KEY price-20.json TMP $SECS"
+DBK=$(mkdb killbench)
+python3 tests/bench/bench_kill.py "$B" "$DBK" "$TMP/keys.yaml" "$KEY" "$TMP/price-20.json" "$TMP" "$SECS"
 
 echo
 echo "== a promotion budget across two instances: $RUNS runs, each 64 quotes of one new"
