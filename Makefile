@@ -110,7 +110,7 @@ check-dates: $(BUILD)/cpqd $(TESTS) $(TOOLS) $(BENCHES)
 # temporary directory, a loopback port, stopped and removed after), a
 # fresh database per test. A cluster that cannot be started fails the
 # run (counted as a failure); it is never skipped.
-PG_STORE_TESTS := test_store test_contract_store test_fin_store test_outbox test_instances_http
+PG_STORE_TESTS := test_store test_contract_store test_fin_store test_outbox test_portal test_instances_http
 PG_TESTS := $(PG_STORE_TESTS) test_quotes_http test_events_http test_contracts_http \
             test_contracts_events_http test_contracts_renew_http test_e2e \
             test_authority_http test_limits_http test_promo_budget_http test_finance_http test_portal_http test_ops_http \

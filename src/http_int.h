@@ -287,8 +287,9 @@ void http_session_end(http_ctx *c, const http_query *q);   /* DELETE /v1/session
 HTTP_OP(http_op_quote_contract); /* GET /v1/quotes/{}/contract */
 /* For authenticate(): the key of the request's session cookie. Returns
  * 0 (no session cookie), 1 (*k: the session's key, NULL in development
- * mode), -1 (the cookie names no live session) or -2 (a state change
- * without the session's X-CSRF-Token, or from another origin). */
+ * mode), -1 (the cookie names no live session), -2 (a state change
+ * without the session's X-CSRF-Token, or from another origin) or -3 (the
+ * store could not be read). */
 int http_portal_cookie(http_ctx *c, const struct auth_key **k);
 /* The key file in force for this request (taken once per request and
  * held to its end), or NULL without --keys. */

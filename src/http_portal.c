@@ -8,7 +8,7 @@
  * to its key for authenticate() (http_route.c), with the CSRF and Origin
  * checks of state changes; GET /v1/quotes/{id}/contract (the contract an
  * accepted quote became, so the portal can list a partner's contracts).
- * Does not own: the session table (portal_session.c), keys (auth), who
+ * Does not own: the sessions (portal_session.c, in the store), keys (auth), who
  * may call what (the route table), the API the page calls.
  *
  * Invariant: the key a browser signs in with is read once, looked up,
@@ -123,8 +123,10 @@ int http_portal_cookie(http_ctx *c, const auth_key **k)
     portal_session s;
     if (!tok)
         return 0;
-    if (portal_session_find(tok, len, &s) != 0)
-        return -1;
+    struct store *st = http_ctx_store(c);
+    int rc = st ? portal_session_find(st, tok, len, &s) : CPQD_EIO;
+    if (rc != 0)
+        return rc == CPQD_ENOTFOUND ? -1 : -3;
     if (state_change(c)) {
         const char *csrf = http_ctx_header(c, CSRF_HEADER);
         if (!csrf || !portal_csrf_ok(&s, csrf, strlen(csrf)) || cross_origin(c))
@@ -239,9 +241,11 @@ void http_session_new(http_ctx *c, const http_query *q)
         char token[PORTAL_TOKEN_MAX];
         portal_session s;
         unsigned ttl = http_ctx_worker(c)->cfg->session_ttl_s;
-        int rc = portal_session_new(k, ttl ? ttl : PORTAL_TTL_DEFAULT, token, &s);
+        struct store *st = http_ctx_store(c);
+        int rc = st ? portal_session_new(st, k, ttl ? ttl : PORTAL_TTL_DEFAULT, token, &s)
+                    : CPQD_EIO;
         if (rc != 0) {
-            reply_err(c, rc, "cannot make a session");
+            reply_err(c, rc, st ? store_last_error(st) : "cannot make a session");
         } else {
             set_cookie(c, token, ttl ? ttl : PORTAL_TTL_DEFAULT);
             reply_json(c, 201, session_json(c, &s, k));
@@ -259,8 +263,13 @@ void http_session_get(http_ctx *c, const http_query *q)
     portal_session s;
     const auth_key *k = NULL;
     const auth_keys *keys = http_ctx_keys(c);
-    if (!tok || portal_session_find(tok, len, &s) != 0 ||
-        (keys && !(k = portal_session_key(&s, keys)))) {
+    struct store *st = http_ctx_store(c);
+    int rc = !tok ? CPQD_ENOTFOUND : st ? portal_session_find(st, tok, len, &s) : CPQD_EIO;
+    if (rc != 0 && rc != CPQD_ENOTFOUND) {
+        reply_err(c, rc, "cannot read the session");
+        return;
+    }
+    if (rc != 0 || (keys && !(k = portal_session_key(&s, keys)))) {
         http_reply_unauthorized(c, tok ? "the session expired or was ended: sign in again"
                                        : "no session: sign in");
         return;
@@ -281,8 +290,11 @@ void http_session_end(http_ctx *c, const http_query *q)
         reply_err(c, CPQD_EFORBIDDEN, "signing out needs the session's X-CSRF-Token header");
         return;
     }
-    if (r == 1)
-        portal_session_end(tok, len);
+    int rc = r == -3 ? CPQD_EIO : r == 1 ? portal_session_end(http_ctx_store(c), tok, len) : 0;
+    if (rc != 0 && rc != CPQD_ENOTFOUND) {
+        reply_err(c, rc, "cannot end the session");
+        return;
+    }
     set_cookie(c, "", 0);
     reply_json(c, 200, json_pack("{s:b}", "signed_out", r == 1));
 }

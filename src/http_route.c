@@ -1334,10 +1334,12 @@ static bool authenticate(http_ctx *c, const http_route *r)
      * the key it was made with as the key file in force has it now */
     int session = a ? 0 : http_portal_cookie(c, &k);
     if (session < 0) {
-        reply_problem(c, session == -1 ? HP_UNAUTHORIZED : HP_FORBIDDEN, NULL, "%s",
-                      session == -1 ? "the session expired or was ended: sign in again"
-                                    : "a change made with a session cookie needs the session's "
-                                      "X-CSRF-Token header, from the portal's own origin");
+        reply_problem(c, session == -1 ? HP_UNAUTHORIZED : session == -2 ? HP_FORBIDDEN : HP_IO,
+                      NULL, "%s",
+                      session == -1   ? "the session expired or was ended: sign in again"
+                      : session == -2 ? "a change made with a session cookie needs the session's "
+                                        "X-CSRF-Token header, from the portal's own origin"
+                                      : "the session cannot be read: the store is unavailable");
         return false;
     }
     if (!k) {

@@ -487,6 +487,17 @@ const char *const store_migrations[STORE_SCHEMA_VERSION] = {
     "  updated_by     TEXT NOT NULL,"
     "  PRIMARY KEY (sku, warehouse)"
     ");",
+    /* 11 -> 12: the portal's sessions, shared by every instance on the
+     * database (docs/portal.md "Sessions"): the token's SHA-256 in hex,
+     * never the token; expires_ms in unix milliseconds. */
+    "CREATE TABLE portal_sessions ("
+    "  digest     TEXT NOT NULL PRIMARY KEY,"
+    "  key_id     TEXT NOT NULL,"
+    "  csrf       TEXT NOT NULL,"
+    "  expires_ms BIGINT NOT NULL"
+    ");"
+    "CREATE INDEX portal_sessions_expiry ON portal_sessions (expires_ms);"
+    "CREATE INDEX portal_sessions_key ON portal_sessions (key_id, expires_ms);",
 };
 
 /* Every table of the schema but schema_version, parents before children
@@ -576,6 +587,7 @@ const store_table store_tables[] = {
     {"revenue_positions", "contract_id, category, posted, upto", "contract_id, category"},
     {"stock", "sku, warehouse, quantity, lead_time_days, updated_at, updated_by",
      "sku, warehouse"},
+    {"portal_sessions", "digest, key_id, csrf, expires_ms", "digest"},
 };
 const size_t store_table_count = sizeof(store_tables) / sizeof(store_tables[0]);
 

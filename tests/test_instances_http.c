@@ -296,6 +296,64 @@ static void test_instances_reprice_on_the_other_instance(void **state)
     json_decref(q), json_decref(r);
 }
 
+/* A request on instance i with the portal cookie (and the CSRF token
+ * when csrf is not NULL): the status. */
+static int cookie_call(const fx *f, int i, const char *cookie, const char *csrf,
+                       const char *method, const char *path, const char *body)
+{
+    char hdr[320];
+    snprintf(hdr, sizeof(hdr), "Cookie: %s\r\nContent-Type: application/json\r\n%s%s%s", cookie,
+             csrf ? "X-CSRF-Token: " : "", csrf ? csrf : "", csrf ? "\r\n" : "");
+    tu_resp r;
+    assert_int_equal(tu_http(f->s[i].port, method, path, hdr, body, body ? strlen(body) : 0, &r),
+                     0);
+    int st = r.status;
+    tu_resp_free(&r);
+    return st;
+}
+
+/* Portal sessions across instances (docs/portal.md "Sessions"): signed in
+ * on one instance, the browser's cookie works on the other, reads and
+ * changes (with its CSRF token) alike, with no sticky routing; signed out
+ * on the other, it is ended on both. */
+static void test_instances_portal_session_on_both(void **state)
+{
+    fx *f = *state;
+    char *body = tu_fmt("{\"key\":\"%s\"}", f->rep);
+    tu_resp r;
+    assert_int_equal(tu_http(f->s[0].port, "POST", "/v1/session",
+                             "Content-Type: application/json\r\n", body, strlen(body), &r),
+                     0);
+    assert_int_equal(r.status, 201);
+    char sc[256], cookie[128], csrf[64];
+    assert_non_null(tu_header(&r, "Set-Cookie", sc, sizeof(sc)));
+    size_t n = strcspn(sc, ";");
+    assert_true(n < sizeof(cookie));
+    memcpy(cookie, sc, n);
+    cookie[n] = '\0';
+    json_t *j = json_loadb(r.body, r.body_len, 0, NULL);
+    assert_non_null(j);
+    snprintf(csrf, sizeof(csrf), "%s", json_string_value(json_object_get(j, "csrf_token")));
+    assert_int_equal(strlen(csrf), 43);
+    json_decref(j);
+    tu_resp_free(&r);
+    assert_int_equal(cookie_call(f, 1, cookie, NULL, "GET", "/v1/session", NULL), 200);
+    assert_int_equal(cookie_call(f, 1, cookie, NULL, "GET", "/v1/quotes", NULL), 200);
+    long long before = quote_count(f);
+    assert_int_equal(cookie_call(f, 1, cookie, csrf, "POST", "/v1/quotes", KETTLE), 201);
+    assert_int_equal(quote_count(f), before + 1);
+    /* a change without the token is refused on either, nothing written */
+    assert_int_equal(cookie_call(f, 0, cookie, NULL, "POST", "/v1/quotes", KETTLE), 403);
+    assert_int_equal(quote_count(f), before + 1);
+    /* signed out on instance 1: ended on instance 0 too */
+    assert_int_equal(cookie_call(f, 1, cookie, csrf, "DELETE", "/v1/session", NULL), 200);
+    assert_int_equal(cookie_call(f, 0, cookie, NULL, "GET", "/v1/session", NULL), 401);
+    assert_int_equal(cookie_call(f, 0, cookie, NULL, "GET", "/v1/quotes", NULL), 401);
+    assert_int_equal(cookie_call(f, 1, cookie, csrf, "POST", "/v1/quotes", KETTLE), 401);
+    assert_int_equal(quote_count(f), before + 1);
+    free(body);
+}
+
 int main(void)
 {
     const char *root = getenv("CPQD_ROOT");
@@ -304,6 +362,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_instances_quote_numbers_gap_free, setup, teardown),
         cmocka_unit_test_setup_teardown(test_instances_idempotency_key_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_instances_portal_session_on_both, setup, teardown),
         cmocka_unit_test_setup_teardown(test_instances_reprice_on_the_other_instance, setup,
                                         teardown),
     };

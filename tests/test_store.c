@@ -1850,7 +1850,7 @@ static void test_store_move_copies_every_table(void **state)
     }
     assert_int_equal(rc, 0);
     errs_free(e);
-    assert_int_equal(m.tables, 31);
+    assert_int_equal(m.tables, 32);
     assert_int_equal(m.rows, 25);
     assert_non_null(strstr(m.seen, "quote_versions=3 quote_events=2 "));
     assert_non_null(strstr(m.seen, "promotion_usage=1 sweep_failures=0 "));
@@ -1963,7 +1963,7 @@ static void test_store_cli_migrate_from(void **state)
     assert_string_equal(err, "");
     assert_non_null(strstr(out, "quote_counters: 1 rows, sha256 "));
     assert_non_null(strstr(out, "\ncontract_line_changes: 1 rows, sha256 "));
-    assert_non_null(strstr(out, "\nmoved 25 rows in 31 tables from "));
+    assert_non_null(strstr(out, "\nmoved 25 rows in 32 tables from "));
     assert_non_null(strstr(out, "counts and checksums verified\n"));
     char pw[256];
     if (store_location_password(f->db, pw, sizeof(pw)) && *pw)
