@@ -83,6 +83,7 @@ struct outbox_worker {
     bool inflight;                     /* an attempt is waiting for its reply */
     char cur_id[STORE_OUTBOX_ID_LEN];  /* the event in flight */
     int cur_attempts;                  /* its attempts before this one */
+    int64_t cur_lease_ms;              /* the lease taken for it (unix ms) */
     char *cur_body;                    /* its body, for a resend on a fresh connection */
     bool cur_reused;                   /* this attempt went out on a kept connection */
     bool cur_resent;                   /* ... and was already sent again on a fresh one */
@@ -311,6 +312,7 @@ static void tick(outbox_worker *w)
         event_active(w->wake_ev, EV_READ, 0); /* another instance has it: the next one */
     if (n == 1 && got) {
         snprintf(w->cur_id, sizeof(w->cur_id), "%s", items[0].id);
+        w->cur_lease_ms = now + 1000 * (int64_t)w->lease_s;
         w->cur_attempts = items[0].attempts;
         free(w->cur_body);
         w->cur_body = items[0].body; /* taken */
@@ -335,6 +337,11 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
 {
     outbox_worker *w = arg;
     (void)fd, (void)what;
+    /* an attempt in flight is abandoned: its lease is given back, so the
+     * next start (or another instance) sends it again at once */
+    if (w->inflight && store_outbox_release(w->st, w->cur_id, w->cur_lease_ms, date_wall_ms()) != 0)
+        log_warn("outbox: cannot give back the lease of %s: %s", w->cur_id,
+                 store_last_error(w->st));
     w->stopping = true;
     event_base_loopexit(w->base, NULL);
 }

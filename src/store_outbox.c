@@ -344,6 +344,27 @@ int store_outbox_claim(store *st, const char *id, int64_t now_ms, int64_t until_
     return rc;
 }
 
+int store_outbox_release(store *st, const char *id, int64_t until_ms, int64_t now_ms)
+{
+    static const char sql[] = "UPDATE outbox SET next_attempt_at = $1"
+                              " WHERE id = $2 AND status = 'pending' AND next_attempt_at = $3";
+    char now[OUTBOX_TS_LEN], until[OUTBOX_TS_LEN];
+    store_stmt *s;
+    if (!store_text_ok(id) || until_ms < now_ms)
+        return store_failf(st, CPQD_EINVAL, "outbox release: an event id and its lease are required");
+    int rc = store_prepare_sql(st, sql, &s);
+    if (rc != 0)
+        return store_fail(st, rc, "outbox release");
+    date_stamp_ms(now_ms, now);
+    date_stamp_ms(until_ms, until);
+    store_bind_text(st, s, 1, now);
+    store_bind_text(st, s, 2, id);
+    store_bind_text(st, s, 3, until);
+    rc = store_run(st, s, "outbox release", NULL);
+    store_stmt_free(s);
+    return rc;
+}
+
 int store_outbox_get(store *st, const char *id, store_outbox_event *out)
 {
     store_stmt *s;

@@ -42,6 +42,7 @@ typedef struct fx {
     char key[NKEYS][80];
     tu_server s;
     receiver rx;
+    const char *lease; /* --webhook-lease (NULL: 2 s) */
 } fx;
 
 static void make_keys(fx *f)
@@ -79,7 +80,7 @@ static void start_url(fx *f, const char *url, const char *max_attempts)
         /* an attempt a kill -9 cut short holds its event this long after
          * the restart (docs/events.md "Several instances") */
         args[n++] = "--webhook-lease";
-        args[n++] = "2";
+        args[n++] = f->lease ? f->lease : "2";
     }
     if (max_attempts) {
         args[n++] = "--webhook-max-attempts";
@@ -208,7 +209,8 @@ static void wait_delivered(fx *f, const char *id)
         tu_sleep_ms(20);
     if (rx_delivered(&f->rx, id) < 0) {
         tu_server_dump(&f->s);
-        fail_msg("event %s not delivered in time (%zu requests seen)", id, rx_count(&f->rx));
+        fail_msg("event %s not delivered in time (%zu requests seen)", id ? id : "(any)",
+                 rx_count(&f->rx));
     }
 }
 
@@ -580,11 +582,13 @@ static void test_failed_list_and_replay(void **state)
     free(qid);
 }
 
-/* SIGTERM while an attempt waits for its reply: the server stops cleanly
- * and the event stays pending, to be sent again. */
+/* SIGTERM while an attempt waits for its reply: the server stops cleanly,
+ * the event stays pending and its lease is given back, so the next start
+ * sends it again at once, not when a long lease runs out. */
 static void test_stop_abandons_inflight_attempt(void **state)
 {
     fx *f = *state;
+    f->lease = "600";
     f->rx.stall = true;
     rx_start(&f->rx, 0);
     start(f, f->rx.port, NULL);
@@ -602,6 +606,14 @@ static void test_stop_abandons_inflight_attempt(void **state)
     assert_string_equal(js(json_object_get(e, "resource"), "id"), qid);
     assert_int_equal(json_integer_value(json_object_get(e, "attempts")), 0);
     json_decref(j);
+    assert_int_equal(tu_server_stop(&f->s), 0);
+    /* a receiver that answers; the lease (600 s) would hold the event
+     * for ten minutes had the stop not given it back */
+    rx_stop(&f->rx);
+    f->rx.stall = false;
+    rx_start(&f->rx, 0);
+    start(f, f->rx.port, NULL);
+    wait_delivered(f, NULL);
     free(qid);
 }
 

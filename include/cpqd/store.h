@@ -410,6 +410,10 @@ int store_outbox_get(store *st, const char *id, store_outbox_event *out);
  * another instance did, or it was delivered since). One statement:
  * atomic on both backends. */
 int store_outbox_claim(store *st, const char *id, int64_t now_ms, int64_t until_ms, bool *got);
+/* Gives back the lease store_outbox_claim took until until_ms: the event
+ * is due again at now_ms, unless it was delivered or leased anew since
+ * (then nothing changes). For an attempt abandoned by a clean stop. */
+int store_outbox_release(store *st, const char *id, int64_t until_ms, int64_t now_ms);
 
 /* Records a successful delivery of pending event id (attempts + 1,
  * delivered_at now). CPQD_ENOTFOUND if there is no such event,
