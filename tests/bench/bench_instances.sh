@@ -63,6 +63,8 @@ LUA
 
 # cpu_ticks: busy and total jiffies of the whole machine (/proc/stat)
 cpu_ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat; }
+# cpqd_ticks: user + system jiffies of the running cpqd servers ($PIDS)
+cpqd_ticks() { for p in $PIDS; do cat "/proc/$p/stat"; done | awk '{ t += $14 + $15 } END { print t + 0 }'; }
 
 # wrk_on LABEL CONNS PORT...: one wrk per port (CONNS connections each, at
 # the same time); prints the summed rate, the worst p99 and how busy the
@@ -70,7 +72,7 @@ cpu_ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t -
 wrk_on() {
     label=$1 conns=$2
     shift 2
-    c0=$(cpu_ticks)
+    c0=$(cpu_ticks) q0=$(cpqd_ticks)
     n=0
     for port in "$@"; do
         wrk -t1 -c"$conns" -d"${SECS}s" --latency -s "$TMP/quote.lua" \
@@ -80,15 +82,17 @@ wrk_on() {
     done
     i=0
     while [ $i -lt $n ]; do eval "wait \$w$i"; i=$((i + 1)); done
-    c1=$(cpu_ticks)
-    cat "$TMP"/wrk-*.txt | awk -v label="$label" -v c0="$c0" -v c1="$c1" '
+    c1=$(cpu_ticks) q1=$(cpqd_ticks)
+    cat "$TMP"/wrk-*.txt | awk -v label="$label" -v c0="$c0" -v c1="$c1" -v q="$((q1 - q0))" \
+        -v hz="$(getconf CLK_TCK)" -v secs="$SECS" '
         /^Requests\/sec/ { rps += $2 }
         /^ +99%/ { v = $2; ms = v + 0; if (v ~ /us$/) ms /= 1000; else if (v ~ /[0-9]s$/) ms *= 1000;
                    if (ms > p99) p99 = ms }
         /Non-2xx/ { bad += $NF }
         END { split(c0, a, " "); split(c1, b, " ")
-              printf "%-34s %8.0f quotes/s   p99 %7.1f ms   non-2xx %d   cores busy %3.0f%%\n",
-                     label, rps, p99, bad, 100 * (b[1] - a[1]) / (b[2] - a[2]) }'
+              printf "%-26s %6.0f quotes/s  p99 %6.1f ms  non-2xx %d  cores busy %3.0f%%  cpqd CPU %.2f ms/quote\n",
+                     label, rps, p99, bad, 100 * (b[1] - a[1]) / (b[2] - a[2]),
+                     (rps > 0 ? 1000 * q / hz / (rps * secs) : 0) }'
     rm -f "$TMP"/wrk-*.txt
 }
 
@@ -118,7 +122,8 @@ start pg2b "$DB2" 1
 wrk_on "PostgreSQL, 2 instances" 16 "$P1" "$PORT"
 stop_all
 
-echo "   (cores busy near 100%: the machine, shared by cpqd, PostgreSQL and wrk, is the limit)"
+echo "   (cores busy near 100%: the machine, shared by cpqd, PostgreSQL and wrk, is the limit;"
+echo "   cpqd CPU per quote, all instances together, shows what a second instance costs)"
 
 echo
 echo "== kill -9 of one of two instances under load (PostgreSQL, webhooks to a local receiver):"
