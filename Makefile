@@ -78,19 +78,25 @@ run: deps
 # every fuzz target for a short time.
 test: deps
 	@rm -f build/release/test-summary* build/asan/test-summary* build/fuzz/test-summary* \
-		build/release/responses.rec
-	@CPQD_TEST_RECORD=$(CURDIR)/build/release/responses.rec \
+		build/release/responses.rec build/test-stages.txt
+	@$(STAGE) "optimised suite" env CPQD_TEST_RECORD=$(CURDIR)/build/release/responses.rec \
 		$(MAKE) --no-print-directory MODE=release check
-	@CPQD_TEST_RECORD=$(CURDIR)/build/release/responses.rec \
+	@$(STAGE) "browser" env CPQD_TEST_RECORD=$(CURDIR)/build/release/responses.rec \
 		$(MAKE) --no-print-directory MODE=release check-browser
-	@$(MAKE) --no-print-directory MODE=release check-spec
-	@$(MAKE) --no-print-directory MODE=release check-pg
-	@$(MAKE) --no-print-directory MODE=release check-dates
-	@$(MAKE) --no-print-directory MODE=asan check
-	@$(MAKE) --no-print-directory MODE=asan check-pg PG_TESTS="$(PG_STORE_TESTS)"
-	@$(MAKE) --no-print-directory fuzz-check
+	@$(STAGE) "spec" $(MAKE) --no-print-directory MODE=release check-spec
+	@$(STAGE) "PostgreSQL" $(MAKE) --no-print-directory MODE=release check-pg
+	@$(STAGE) "faketime" $(MAKE) --no-print-directory MODE=release check-dates
+	@$(STAGE) "ASan+UBSan suite" $(MAKE) --no-print-directory MODE=asan check
+	@$(STAGE) "ASan+UBSan PostgreSQL" \
+		$(MAKE) --no-print-directory MODE=asan check-pg PG_TESTS="$(PG_STORE_TESTS)"
+	@$(STAGE) "fuzz" $(MAKE) --no-print-directory fuzz-check
+	@echo "== stages of make test (seconds, build included):"; cat build/test-stages.txt
 	@cat build/release/test-summary* build/asan/test-summary* build/fuzz/test-summary* | \
 		awk '{p += $$1; f += $$2} END {print "all: " p " passed, " f " failed"}'
+
+# STAGE NAME CMD...: runs CMD and notes its wall-clock seconds in
+# build/test-stages.txt (make test prints them: the CI budget is 20 min).
+STAGE = sh tests/stage.sh
 
 # The optimised suite on other dates (Debian's faketime; the clock runs on
 # from the date given).
