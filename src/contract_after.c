@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #define USAGE_ID_MAX 128
 /* Periods searched when a period text is matched to a usage line (100
  * years of months). */
@@ -35,7 +37,7 @@ void contract_after_fini(contract_after *a)
 {
     contract_cbuild_fini(&a->b);
     store_quote_fini(&a->q);
-    json_decref(a->r.root);
+    contract_accept_fini(&a->r);
     contract_rows_free(a->rows, a->n);
     store_contract_fini(&a->k);
     memset(a, 0, sizeof(*a));
@@ -49,20 +51,6 @@ static const char *line_id_of(const contract_after *a, int line_no)
     return NULL;
 }
 
-/* The object r.lines[id] (created when missing). */
-static json_t *line_overrides(accept_req *r, const char *id)
-{
-    if (!r->lines) {
-        r->lines = json_object();
-        if (json_object_set_new(r->root, "lines", r->lines) != 0)
-            return NULL;
-    }
-    json_t *o = json_object_get(r->lines, id);
-    if (!o && json_object_set_new(r->lines, id, o = json_object()) != 0)
-        return NULL;
-    return o;
-}
-
 /* Adds the dates reported since signing to the stored accept request, so
  * that rebuilding gives every known date. */
 static int merge_events(svc_ctx *c, contract_after *a)
@@ -72,21 +60,8 @@ static int merge_events(svc_ctx *c, contract_after *a)
     int rc = store_line_events_of(c->st, a->k.id, &ev, &n);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         const char *id = line_id_of(a, ev[i].line_no);
-        json_t *o = id ? line_overrides(&a->r, id) : NULL;
-        if (!o) {
-            rc = id ? CPQD_ENOMEM : CPQD_EINTERNAL;
-            break;
-        }
-        json_t *d = json_string(ev[i].happened_on);
-        if (!strcmp(ev[i].event, "milestone")) {
-            json_t *ms = json_object_get(o, "milestones");
-            if (!ms)
-                json_object_set_new(o, "milestones", ms = json_object());
-            json_object_set_new(ms, ev[i].ref, d);
-        } else {
-            json_object_set_new(o, !strcmp(ev[i].event, "delivered") ? "delivered_on" : "accepted_on",
-                                d);
-        }
+        rc = id ? contract_accept_event(&a->r, id, ev[i].event, ev[i].ref, ev[i].happened_on)
+                : CPQD_EINTERNAL;
     }
     for (size_t i = 0; i < n; i++)
         store_line_event_fini(&ev[i]);
@@ -156,12 +131,8 @@ store_receivable *contract_row_of(contract_after *a, const sched_item *it)
 
 const cat_product *contract_line_product(const svc_ctx *c, const contract_after *a, size_t li)
 {
-    size_t i;
-    json_t *pl;
-    json_array_foreach(json_object_get(a->b.priced, "lines"), i, pl)
-    {
-        const char *id = json_string_value(json_object_get(pl, "id"));
-        const char *sku = json_string_value(json_object_get(pl, "sku"));
+    for (size_t i = 0; i < a->b.nplines; i++) {
+        const char *id = a->b.plines[i].id, *sku = a->b.plines[i].sku;
         if (id && sku && li < a->b.n && !strcmp(id, a->b.ids[li]))
             return cat_snapshot_product(c->snap, sku, strlen(sku));
     }

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 const char *const contract_statuses[] = {"open", "overdue", "settled", NULL};
 
 #define FIND_SCAN_PAGES 20 /* pages a status filter reads at most per request */

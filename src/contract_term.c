@@ -24,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #define CHANGE_ID_MAX 128
 #define SEATS_MAX 1000000000LL /* a seat count above this is refused */
 #define TERM_MAX 10000         /* highest term number a request may name */
