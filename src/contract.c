@@ -443,7 +443,7 @@ int contract_cbuild_make(const svc_ctx *c, const accept_req *r, const store_quot
     if (!b->lines || !b->svcs || !b->ms || !b->ids)
         return CPQD_ENOMEM;
     rc = overrides_known(r, b, errs);
-    line_who who = {.partner_id = q->partner_id, .segment = contract_quote_segment(q)};
+    line_who who = {.partner_id = q->partner_id, .segment = contract_quote_segment(q, true)};
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = line_build(c, r, &who, b, &b->plines[i], priced_on, errs);
     free(who.segment);

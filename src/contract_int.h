@@ -58,6 +58,7 @@ typedef struct contract_priced_line {
     const char *total;    /* decimal text, or NULL */
     const char *book;     /* price book id, or NULL */
     const char *tax_rate; /* percent text, or NULL */
+    const char *quantity; /* decimal text, or NULL */
     bool free_item;       /* a free item of another line ("free_item_of") */
 } contract_priced_line;
 
@@ -147,9 +148,10 @@ char *contract_accept_text(const accept_req *r);
  * pricing date, borrowed): 0, CPQD_EINTERNAL (unreadable) or
  * CPQD_ENOMEM. */
 int contract_priced_read(const store_quote *q, cbuild *b, const char **date);
-/* The customer segment quote q was priced with (its stored request's
- * caller, else its customer), malloc'ed; NULL when none. */
-char *contract_quote_segment(const store_quote *q);
+/* The customer segment of quote q's stored request, malloc'ed; NULL when
+ * none: as_priced, the one it was priced with (its caller's, else its
+ * customer's); else its customer's. */
+char *contract_quote_segment(const store_quote *q, bool as_priced);
 
 /* A payment (POST /v1/receivables/{id}/payments). */
 typedef struct pay_req {
@@ -196,6 +198,18 @@ int contract_emit(svc_ctx *c, const char *type, const char *kind, const char *ri
 struct json_t *contract_list_new(void);
 int contract_list_add_item(struct json_t *list, const store_receivable *r,
                            const sched_standing *sd);
+/* A contract's head with its status, to a page of the contract list. */
+int contract_list_add_head(struct json_t *list, const store_contract *k, const char *status);
+size_t contract_list_size(const struct json_t *list);
+/* {"items", "next"} (next NULL: null); consumes items. */
+char *contract_page_text(struct json_t *items, const char *next);
+/* GET /v1/receivables/{id}: item r with its contract's fields and its
+ * payments ps[0..n). */
+char *contract_receivable_text(const store_receivable *r, const sched_standing *sd,
+                               const store_payment *ps, size_t n);
+/* A page of a contract's payments: ps[0..n), then next (NULL: none). */
+char *contract_payments_text(const store_contract *k, const store_payment *ps, size_t n,
+                             const char *next);
 /* {"status", "as_of", "items", "next"[, "within" when within >= 0]};
  * consumes items. */
 char *contract_due_text(const char *status, const char *as_of, struct json_t *items,
@@ -238,6 +252,108 @@ int contract_reply(svc_ctx *c, contract_after *a, int created, svc_reply *out);
  * CPQD_ELIMIT when that is beyond CAT_AMOUNT_MAX, CPQD_EINTERNAL for an
  * amount that is not a decimal (reasons in errs). */
 int contract_total_update(svc_ctx *c, contract_after *a, cpqd_errs *errs);
+
+/* ---- bodies and views after signing (contract_json.c) ---- */
+
+#define CONTRACT_USAGE_ID_MAX 128 /* bytes of a usage record id */
+#define CONTRACT_PERIOD_FORMAT                                                                     \
+    "YYYY-MM (the billing period that starts in that month) or the period's "                      \
+    "first day YYYY-MM-DD"
+
+/* A date reported for a line: POST .../lines/{line}/delivered or
+ * .../accepted ({"on"}), .../milestones/{m}/accept ({"on", "line"?}). */
+typedef struct contract_event_req {
+    struct json_t *root;
+    const char *contract_id;
+    const char *line;      /* line id; milestone: from the body or found */
+    const char *event;     /* "delivered", "accepted", "milestone" */
+    const char *milestone; /* milestone id, or NULL */
+    date_days on;
+    const char *on_text; /* borrowed from root */
+} contract_event_req;
+int contract_event_parse(const char *body, size_t len, bool milestone, contract_event_req *e,
+                         cpqd_errs *errs);
+
+/* A metered usage record: POST /v1/contracts/{id}/usage. */
+typedef struct contract_usage_req {
+    struct json_t *root;
+    const char *contract_id;
+    const char *id, *line, *period, *quantity_text, *recorded_on_text; /* borrowed from root */
+    money_dec quantity;
+    date_days recorded_on;
+} contract_usage_req;
+int contract_usage_parse(const char *body, size_t len, contract_usage_req *u, cpqd_errs *errs);
+
+/* Closing a usage period: POST .../periods/{period}/close ({"line"?}). */
+typedef struct contract_close_req {
+    struct json_t *root;
+    const char *contract_id, *period;
+    const char *line; /* borrowed from root, or NULL */
+} contract_close_req;
+int contract_close_parse(const char *body, size_t len, contract_close_req *r, cpqd_errs *errs);
+
+/* receivables.rescheduled after a date of event e for line li. */
+char *contract_rescheduled_text(svc_ctx *c, contract_after *a, size_t li,
+                                const contract_event_req *e);
+/* A usage record (the reply and usage.recorded). */
+char *contract_usage_text(const contract_after *a, const store_usage *s, size_t li,
+                          const char *from, const char *to);
+/* receivable.amount_set: item r with the period's metered quantity. */
+char *contract_amount_set_text(const store_receivable *r, const sched_standing *sd,
+                               const char *qty, size_t nrec);
+/* usage.period_closed of period seq of line li, with its items and the
+ * next period's. */
+char *contract_period_closed_text(svc_ctx *c, contract_after *a, size_t li, int seq,
+                                  const char *qty, size_t nrec);
+/* What closing one period did. */
+typedef struct contract_closed {
+    size_t li;
+    int seq;
+    char from[DATE_FMT_LEN], to[DATE_FMT_LEN];
+    char qty[MONEY_FMT_MAX], amount[MONEY_FMT_MAX];
+    size_t records;
+    bool closed_now;
+} contract_closed;
+/* The reply of closing: the contract's head and v[0..n). */
+char *contract_closed_text(const contract_after *a, const contract_closed *v, size_t n);
+
+/* ---- term changes (contract_term.c) ---- */
+
+#define CONTRACT_CHANGE_ID_MAX 128
+#define CONTRACT_SEATS_MAX 1000000000LL /* a seat count above this is refused */
+#define CONTRACT_TERM_MAX 10000         /* highest term number a request may name */
+
+/* POST .../lines/{line}/renew: {"term"?, "period_amount"?}. */
+typedef struct contract_renew_req {
+    struct json_t *root;
+    const char *contract_id, *line;
+    int term; /* 0: the next one */
+    bool has_amount;
+    money_dec amount;
+} contract_renew_req;
+int contract_renew_parse(const char *body, size_t len, contract_renew_req *r, cpqd_errs *errs);
+
+/* POST .../lines/{line}/seats: {"id", "quantity", "effective_on",
+ * "period_amount"?}. */
+typedef struct contract_seat_req {
+    struct json_t *root;
+    const char *contract_id, *line, *id, *on_text; /* id, on_text: borrowed from root */
+    long long qty;
+    date_days on;
+    bool has_amount;
+    money_dec amount;
+} contract_seat_req;
+int contract_seat_parse(const char *body, size_t len, contract_seat_req *r, cpqd_errs *errs);
+
+/* Renewal ch of line li, term from..to, with the items of list l. */
+int contract_renewal_text(svc_ctx *c, contract_after *a, size_t li, const store_line_change *ch,
+                          const char *from, const char *to, const sched_list *l, char **out);
+/* Seat change ch of line li (credit and charge: what it added) with the
+ * line's items as of today; *event (if not NULL) gets its
+ * receivables.rescheduled (ref: the change id, on: its date). */
+int contract_seat_text(svc_ctx *c, contract_after *a, size_t li, const store_line_change *ch,
+                       const char *credit, const char *charge, const char *on, char **reply,
+                       char **event);
 
 /* ---- the receivables sweep, one item at a time (contract.c;
  * docs/receivables.md "Sweep failures") ---- */

@@ -436,17 +436,20 @@ int contract_priced_read(const store_quote *q, cbuild *b, const char **date)
                                    .total = json_string_value(json_object_get(pl, "total")),
                                    .book = json_string_value(json_object_get(pl, "book")),
                                    .tax_rate = json_string_value(json_object_get(pl, "tax_rate")),
+                                   .quantity = json_string_value(json_object_get(pl, "quantity")),
                                    .free_item = json_object_get(pl, "free_item_of") != NULL};
     }
     b->nplines = n;
     return 0;
 }
 
-char *contract_quote_segment(const store_quote *q)
+char *contract_quote_segment(const store_quote *q, bool as_priced)
 {
     json_error_t je;
     json_t *req = q->request ? json_loads(q->request, 0, &je) : NULL;
-    const char *seg = json_string_value(json_object_get(json_object_get(req, "caller"), "segment"));
+    const char *seg =
+        as_priced ? json_string_value(json_object_get(json_object_get(req, "caller"), "segment"))
+                  : NULL;
     if (!seg)
         seg = json_string_value(json_object_get(json_object_get(req, "customer"), "segment"));
     char *s = seg ? strdup(seg) : NULL;
@@ -591,6 +594,56 @@ int contract_list_add_item(json_t *list, const store_receivable *r, const sched_
     return json_array_append_new(list, it) == 0 ? 0 : CPQD_ENOMEM;
 }
 
+int contract_list_add_head(json_t *list, const store_contract *k, const char *status)
+{
+    json_t *o = contract_head_json(k);
+    if (o)
+        json_object_set_new(o, "status", json_string(status));
+    return o && json_array_append_new(list, o) == 0 ? 0 : CPQD_ENOMEM;
+}
+
+size_t contract_list_size(const json_t *list)
+{
+    return json_array_size(list);
+}
+
+char *contract_page_text(json_t *items, const char *next)
+{
+    return contract_dump(
+        json_pack("{s:o,s:o}", "items", items, "next", next ? json_string(next) : json_null()));
+}
+
+static json_t *payment_json(const store_payment *p)
+{
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "id", p->id, "receivable_id", p->receivable_id,
+                     "client_id", p->client_id, "amount", p->amount, "paid_on", p->paid_on,
+                     "created_at", p->created_at);
+}
+
+char *contract_receivable_text(const store_receivable *r, const sched_standing *sd,
+                               const store_payment *ps, size_t n)
+{
+    json_t *o = contract_item_json(r, sd), *pays = json_array();
+    contract_item_context(o, r);
+    for (size_t i = 0; i < n && pays; i++)
+        json_array_append_new(pays, payment_json(&ps[i]));
+    json_object_set_new(o, "payments", pays);
+    return pays ? contract_dump(o) : (json_decref(o), NULL);
+}
+
+char *contract_payments_text(const store_contract *k, const store_payment *ps, size_t n,
+                             const char *next)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < n; i++)
+        json_array_append_new(arr, payment_json(&ps[i]));
+    if (!arr)
+        return NULL;
+    return contract_dump(json_pack("{s:s,s:s,s:s,s:o,s:o}", "contract_id", k->id, "contract_number",
+                                   k->number, "currency", k->currency, "items", arr, "next",
+                                   next ? json_string(next) : json_null()));
+}
+
 char *contract_due_text(const char *status, const char *as_of, json_t *items, const char *next,
                         int within)
 {
@@ -655,4 +708,306 @@ char *contract_failures_text(const store_sweep_failure *v, size_t n, const char 
     }
     return contract_dump(
         json_pack("{s:o,s:o}", "items", items, "next", next ? json_string(next) : json_null()));
+}
+
+/* ---- after signing ---- */
+
+/* [items of line li] as of today, with their contract's fields. */
+json_t *contract_line_items_json(svc_ctx *c, contract_after *a, size_t li, int seq)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < a->n; i++) {
+        sched_standing sd;
+        store_receivable *r = &a->rows[i];
+        if ((size_t)r->line_no != li || (seq >= 0 && r->seq != seq))
+            continue;
+        if (contract_row_standing(c, r, c->today, &sd) != 0) {
+            json_decref(arr);
+            return NULL;
+        }
+        json_array_append_new(arr, contract_item_json(r, &sd));
+    }
+    return arr;
+}
+
+int contract_event_parse(const char *body, size_t len, bool milestone, contract_event_req *e,
+                         cpqd_errs *errs)
+{
+    static const char *const keys[] = {"on", NULL}, *const mkeys[] = {"on", "line", NULL};
+    e->on = SCHED_NO_DATE;
+    if (!(e->root = contract_parse_object(body, len, errs)))
+        return CPQD_EINVAL;
+    int rc = contract_only_keys(e->root, milestone ? mkeys : keys, "", errs);
+    if (rc == 0)
+        rc = contract_date_member(e->root, "on", "", &e->on, errs);
+    if (rc == 0 && e->on == SCHED_NO_DATE)
+        rc = contract_bad(errs, "on: required, a date YYYY-MM-DD");
+    e->on_text = json_string_value(json_object_get(e->root, "on"));
+    json_t *l = json_object_get(e->root, "line");
+    if (rc == 0 && l && !json_is_string(l))
+        rc = contract_bad(errs, "line: must be a line id");
+    if (l)
+        e->line = json_string_value(l);
+    return rc;
+}
+
+int contract_usage_parse(const char *body, size_t len, contract_usage_req *u, cpqd_errs *errs)
+{
+    static const char *const keys[] = {"id", "line", "period", "quantity", "recorded_on", NULL};
+    if (!(u->root = contract_parse_object(body, len, errs)))
+        return CPQD_EINVAL;
+    int rc = contract_only_keys(u->root, keys, "", errs);
+    json_t *id = json_object_get(u->root, "id"), *q = json_object_get(u->root, "quantity");
+    u->id = json_string_value(id);
+    u->line = json_string_value(json_object_get(u->root, "line"));
+    u->period = json_string_value(json_object_get(u->root, "period"));
+    u->quantity_text = json_string_value(q);
+    u->recorded_on = SCHED_NO_DATE;
+    if (rc == 0 &&
+        (!u->id || json_string_length(id) < 1 || json_string_length(id) > CONTRACT_USAGE_ID_MAX))
+        rc = contract_bad(errs, "id: required, the usage record id (1 to 128 characters)");
+    if (rc == 0 && !u->line)
+        rc = contract_bad(errs, "line: required, the contract line id");
+    if (rc == 0 && !u->period)
+        rc = contract_bad(errs, "period: required, " CONTRACT_PERIOD_FORMAT);
+    if (rc == 0 && (!u->quantity_text ||
+                    money_parse(u->quantity_text, strlen(u->quantity_text), &u->quantity) != 0 ||
+                    money_sign(u->quantity) < 0))
+        rc = contract_bad(errs, "quantity: required, a decimal string >= 0 such as \"1250.5\"");
+    if (rc == 0)
+        rc = contract_date_member(u->root, "recorded_on", "", &u->recorded_on, errs);
+    u->recorded_on_text = json_string_value(json_object_get(u->root, "recorded_on"));
+    return rc;
+}
+
+int contract_close_parse(const char *body, size_t len, contract_close_req *r, cpqd_errs *errs)
+{
+    static const char *const keys[] = {"line", NULL};
+    r->root = len ? contract_parse_object(body, len, errs) : json_object();
+    if (!r->root)
+        return CPQD_EINVAL;
+    int rc = contract_only_keys(r->root, keys, "", errs);
+    json_t *l = json_object_get(r->root, "line");
+    if (rc == 0 && l && !json_is_string(l))
+        rc = contract_bad(errs, "line: must be a line id");
+    r->line = json_string_value(l);
+    return rc;
+}
+
+char *contract_rescheduled_text(svc_ctx *c, contract_after *a, size_t li,
+                                const contract_event_req *e)
+{
+    json_t *items = contract_line_items_json(c, a, li, -1);
+    if (!items)
+        return NULL;
+    return contract_dump(json_pack("{s:s,s:s,s:s,s:s,s:i,s:s,s:o,s:s,s:o}", "contract_id", a->k.id,
+                                   "contract_number", a->k.number, "currency", a->k.currency,
+                                   "line", a->b.ids[li], "line_no", (int)li, "event", e->event,
+                                   "ref", e->milestone ? json_string(e->milestone) : json_null(),
+                                   "on", e->on_text, "items", items));
+}
+
+char *contract_usage_text(const contract_after *a, const store_usage *s, size_t li,
+                          const char *from, const char *to)
+{
+    return contract_dump(json_pack(
+        "{s:s,s:s,s:s,s:s,s:i,s:i,s:s,s:s,s:s,s:s,s:s,s:s}", "id", s->client_id, "contract_id",
+        a->k.id, "contract_number", a->k.number, "line", a->b.ids[li], "line_no", (int)li, "seq",
+        s->seq, "period_from", from, "period_to", to, "quantity", s->quantity, "recorded_on",
+        s->recorded_on, "recorded_by", s->recorded_by, "created_at", s->created_at));
+}
+
+char *contract_amount_set_text(const store_receivable *r, const sched_standing *sd, const char *qty,
+                               size_t nrec)
+{
+    json_t *it = contract_item_json(r, sd);
+    contract_item_context(it, r);
+    json_object_set_new(it, "usage",
+                        json_pack("{s:s,s:I}", "quantity", qty, "records", (json_int_t)nrec));
+    return contract_dump(it);
+}
+
+char *contract_period_closed_text(svc_ctx *c, contract_after *a, size_t li, int seq,
+                                  const char *qty, size_t nrec)
+{
+    json_t *items = contract_line_items_json(c, a, li, seq);
+    json_t *next = contract_line_items_json(c, a, li, seq + 1);
+    char *text = NULL;
+    if (items && next)
+        text = contract_dump(
+            json_pack("{s:s,s:s,s:s,s:s,s:i,s:i,s:s,s:I,s:s,s:O,s:O}", "contract_id", a->k.id,
+                      "contract_number", a->k.number, "currency", a->k.currency, "line",
+                      a->b.ids[li], "line_no", (int)li, "seq", seq, "quantity", qty, "records",
+                      (json_int_t)nrec, "total", a->k.total, "items", items, "next", next));
+    json_decref(items);
+    json_decref(next);
+    return text;
+}
+
+char *contract_closed_text(const contract_after *a, const contract_closed *v, size_t n)
+{
+    json_t *done = json_array();
+    for (size_t i = 0; done && i < n; i++) {
+        json_t *o =
+            json_pack("{s:s,s:i,s:i,s:s,s:s,s:s,s:I,s:s,s:b}", "line", a->b.ids[v[i].li], "line_no",
+                      (int)v[i].li, "seq", v[i].seq, "period_from", v[i].from, "period_to", v[i].to,
+                      "quantity", v[i].qty, "records", (json_int_t)v[i].records, "amount",
+                      v[i].amount, "closed_now", v[i].closed_now);
+        if (!o || json_array_append_new(done, o) != 0) {
+            json_decref(done);
+            return NULL;
+        }
+    }
+    return contract_dump(json_pack("{s:s,s:s,s:s,s:o}", "contract_id", a->k.id, "contract_number",
+                                   a->k.number, "total", a->k.total, "closed", done));
+}
+
+/* ---- term changes ---- */
+
+/* A positive integer, as a JSON integer or a string of digits. */
+static bool seats_of(json_t *v, long long *out)
+{
+    const char *s = json_string_value(v);
+    if (json_is_integer(v)) {
+        *out = json_integer_value(v);
+        return *out >= 1 && *out <= CONTRACT_SEATS_MAX;
+    }
+    if (!s || !*s || strlen(s) > 10 || strspn(s, "0123456789") != strlen(s))
+        return false;
+    *out = strtoll(s, NULL, 10);
+    return *out >= 1 && *out <= CONTRACT_SEATS_MAX;
+}
+
+int contract_renew_parse(const char *body, size_t len, contract_renew_req *r, cpqd_errs *errs)
+{
+    static const char *const keys[] = {"term", "period_amount", NULL};
+    r->root = len ? contract_parse_object(body, len, errs) : json_object();
+    if (!r->root)
+        return CPQD_EINVAL;
+    int rc = contract_only_keys(r->root, keys, "", errs);
+    json_t *t = json_object_get(r->root, "term"), *p = json_object_get(r->root, "period_amount");
+    if (rc == 0 && t &&
+        (!json_is_integer(t) || json_integer_value(t) < 1 ||
+         json_integer_value(t) > CONTRACT_TERM_MAX))
+        rc = contract_bad(errs, "term: the renewal term number, an integer from 1 (the first "
+                                "renewal) to 10000");
+    if (rc == 0 && t)
+        r->term = (int)json_integer_value(t);
+    const char *pt = json_string_value(p);
+    if (rc == 0 && p &&
+        (!pt || money_parse(pt, strlen(pt), &r->amount) != 0 || money_sign(r->amount) < 0))
+        rc = contract_bad(errs, "period_amount: a decimal string >= 0, the renewal price of one "
+                                "full billing period");
+    r->has_amount = rc == 0 && p;
+    return rc;
+}
+
+int contract_seat_parse(const char *body, size_t len, contract_seat_req *r, cpqd_errs *errs)
+{
+    static const char *const keys[] = {"id", "quantity", "effective_on", "period_amount", NULL};
+    r->on = SCHED_NO_DATE;
+    if (!(r->root = contract_parse_object(body, len, errs)))
+        return CPQD_EINVAL;
+    int rc = contract_only_keys(r->root, keys, "", errs);
+    json_t *id = json_object_get(r->root, "id"), *p = json_object_get(r->root, "period_amount");
+    r->id = json_string_value(id);
+    if (rc == 0 &&
+        (!r->id || json_string_length(id) < 1 || json_string_length(id) > CONTRACT_CHANGE_ID_MAX))
+        rc = contract_bad(errs, "id: required, the change id (1 to 128 characters)");
+    if (rc == 0 && !seats_of(json_object_get(r->root, "quantity"), &r->qty))
+        rc = contract_bad(errs, "quantity: required, the new number of seats, a positive integer "
+                                "such as \"12\"");
+    if (rc == 0)
+        rc = contract_date_member(r->root, "effective_on", "", &r->on, errs);
+    if (rc == 0 && r->on == SCHED_NO_DATE)
+        rc = contract_bad(errs, "effective_on: required, a date YYYY-MM-DD");
+    r->on_text = json_string_value(json_object_get(r->root, "effective_on"));
+    const char *pt = json_string_value(p);
+    if (rc == 0 && p &&
+        (!pt || money_parse(pt, strlen(pt), &r->amount) != 0 || money_sign(r->amount) < 0))
+        rc = contract_bad(errs, "period_amount: a decimal string >= 0, the full period's amount "
+                                "at the new quantity");
+    r->has_amount = rc == 0 && p;
+    return rc;
+}
+
+/* The rows of the items of list (by key), as JSON items as of today. */
+static json_t *rows_json(svc_ctx *c, contract_after *a, const sched_list *list)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < list->n; i++) {
+        store_receivable *r = contract_row_of(a, &list->items[i]);
+        sched_standing sd;
+        if (!r)
+            continue;
+        if (contract_row_standing(c, r, c->today, &sd) != 0) {
+            json_decref(arr);
+            return NULL;
+        }
+        json_array_append_new(arr, contract_item_json(r, &sd));
+    }
+    return arr;
+}
+
+int contract_renewal_text(svc_ctx *c, contract_after *a, size_t li, const store_line_change *ch,
+                          const char *from, const char *to, const sched_list *l, char **out)
+{
+    json_t *items = rows_json(c, a, l);
+    *out = items ? contract_dump(json_pack(
+                       "{s:s,s:s,s:s,s:s,s:i,s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:O}",
+                       "contract_id", a->k.id, "contract_number", a->k.number, "currency",
+                       a->k.currency, "line", a->b.ids[li], "line_no", (int)li, "term", ch->term_no,
+                       "term_from", from, "term_to", to, "period_amount", ch->period_amount,
+                       "previous_period_amount", ch->old_amount, "quantity", ch->quantity, "source",
+                       ch->source, "renewed_by", ch->created_by, "renewed_at", ch->created_at,
+                       "total", a->k.total, "items", items))
+                 : NULL;
+    json_decref(items);
+    return *out ? 0 : CPQD_ENOMEM;
+}
+
+/* The seat change view, or NULL. */
+static json_t *seat_json(svc_ctx *c, contract_after *a, size_t li, const store_line_change *ch,
+                         const char *cr, const char *chg)
+{
+    json_t *items = contract_line_items_json(c, a, li, -1);
+    json_t *o =
+        items
+            ? json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:i,s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,"
+                        "s:s,s:O}",
+                        "id", ch->client_id, "contract_id", a->k.id, "contract_number", a->k.number,
+                        "currency", a->k.currency, "line", a->b.ids[li], "line_no", (int)li, "term",
+                        ch->term_no, "change_no", ch->change_no, "effective_on", ch->effective_on,
+                        "quantity", ch->quantity, "previous_quantity", ch->old_quantity,
+                        "period_amount", ch->period_amount, "previous_period_amount",
+                        ch->old_amount, "credit", cr, "charge", chg, "created_by", ch->created_by,
+                        "created_at", ch->created_at, "total", a->k.total, "items", items)
+            : NULL;
+    json_decref(items);
+    return o;
+}
+
+int contract_seat_text(svc_ctx *c, contract_after *a, size_t li, const store_line_change *ch,
+                       const char *credit, const char *charge, const char *on, char **reply,
+                       char **event)
+{
+    json_t *change = seat_json(c, a, li, ch, credit, charge);
+    *reply = change ? contract_dump(json_incref(change)) : NULL;
+    int rc = *reply ? 0 : CPQD_ENOMEM;
+    if (event)
+        *event = NULL;
+    if (rc == 0 && event) {
+        json_t *items = contract_line_items_json(c, a, li, -1);
+        /* json_pack takes change and items, also when it fails */
+        *event = items
+                     ? contract_dump(json_pack(
+                           "{s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:o,s:o}", "contract_id", a->k.id,
+                           "contract_number", a->k.number, "currency", a->k.currency, "line",
+                           a->b.ids[li], "line_no", (int)li, "event", "seat_change", "ref",
+                           ch->client_id, "on", on, "change", json_incref(change), "items", items))
+                     : NULL;
+        rc = *event ? 0 : CPQD_ENOMEM;
+    }
+    json_decref(change);
+    return rc;
 }
