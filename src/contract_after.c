@@ -26,6 +26,29 @@
  * years of months). */
 #define PERIOD_SEARCH_MAX SCHED_MAX_MONTHS
 
+/* ---- the events of a line ---- */
+
+static const char *const event_names[CONTRACT_EVENT_N] = {
+    [CONTRACT_EVENT_DELIVERED] = "delivered",
+    [CONTRACT_EVENT_ACCEPTED] = "accepted",
+    [CONTRACT_EVENT_MILESTONE] = "milestone",
+};
+
+const char *contract_event_name(contract_event e)
+{
+    return (unsigned)e < CONTRACT_EVENT_N ? event_names[e] : "?";
+}
+
+int contract_event_parse_name(const char *s, contract_event *out)
+{
+    for (int i = 0; s && i < CONTRACT_EVENT_N; i++)
+        if (!strcmp(s, event_names[i])) {
+            *out = (contract_event)i;
+            return 0;
+        }
+    return CPQD_EINVAL;
+}
+
 /* ---- the contract rebuilt: stored request + reported dates ---- */
 
 
@@ -57,8 +80,10 @@ static int merge_events(svc_ctx *c, contract_after *a)
     int rc = store_line_events_of(c->st, a->k.id, &ev, &n);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         const char *id = line_id_of(a, ev[i].line_no);
-        rc = id ? contract_accept_event(&a->r, id, ev[i].event, ev[i].ref, ev[i].happened_on)
-                : CPQD_EINTERNAL;
+        contract_event k;
+        rc = id && contract_event_parse_name(ev[i].event, &k) == 0
+                 ? contract_accept_event(&a->r, id, k, ev[i].ref, ev[i].happened_on)
+                 : CPQD_EINTERNAL;
     }
     for (size_t i = 0; i < n; i++)
         store_line_event_fini(&ev[i]);
@@ -195,7 +220,7 @@ static int event_slot(contract_after *a, const contract_event_req *e, size_t li,
                       cpqd_errs *errs)
 {
     sched_line *l = &a->b.lines[li];
-    if (!strcmp(e->event, "milestone")) {
+    if (e->event == CONTRACT_EVENT_MILESTONE) {
         if (!a->b.ms[li]) {
             a->b.ms[li] = malloc((l->nmilestones ? l->nmilestones : 1) * sizeof(date_days));
             if (!a->b.ms[li])
@@ -207,7 +232,7 @@ static int event_slot(contract_after *a, const contract_event_req *e, size_t li,
         *slot = &a->b.ms[li][mi];
         return 0;
     }
-    bool delivered = !strcmp(e->event, "delivered");
+    bool delivered = e->event == CONTRACT_EVENT_DELIVERED;
     if (l->mode != CAT_MODE_GOODS && l->mode != CAT_MODE_GOODS_WITH_SERVICE)
         return contract_wrong_mode(a, li, delivered ? "delivery" : "acceptance", errs);
     *slot = delivered ? &l->delivered_on : &l->accepted_on;
@@ -254,7 +279,7 @@ static int event_record(svc_ctx *c, contract_after *a, const contract_event_req 
 {
     store_line_event ev = {.contract_id = a->k.id,
                            .line_no = (int)li,
-                           .event = (char *)e->event,
+                           .event = (char *)contract_event_name(e->event),
                            .ref = (char *)(e->milestone ? e->milestone : ""),
                            .happened_on = (char *)e->on_text,
                            .recorded_by = (char *)(c->caller->key_id ? c->caller->key_id
@@ -290,7 +315,8 @@ static int event_run(svc_ctx *c, void *ctx, svc_reply *out, cpqd_errs *errs)
             rc = contract_reply(c, &a, 0, out);
         else {
             errs_add(errs, CPQD_ECONFLICT, NULL, 0, 0,
-                     "line '%.64s': %s%s%.64s already recorded on %s", a.b.ids[li], e->event,
+                     "line '%.64s': %s%s%.64s already recorded on %s", a.b.ids[li],
+                     contract_event_name(e->event),
                      e->milestone ? " of milestone " : "", e->milestone ? e->milestone : "", d);
             rc = CPQD_ECONFLICT;
         }
@@ -327,7 +353,7 @@ static int event_do(svc_ctx *c, contract_event_req *e, const char *body, size_t 
     return rc;
 }
 
-int contract_line_event(svc_ctx *c, const char *id, const char *line, const char *event,
+int contract_line_event(svc_ctx *c, const char *id, const char *line, contract_event event,
                         const char *body, size_t len, svc_reply *out, cpqd_errs *errs)
 {
     contract_event_req e = {.contract_id = id, .line = line, .event = event};
@@ -337,7 +363,8 @@ int contract_line_event(svc_ctx *c, const char *id, const char *line, const char
 int contract_milestone_accept(svc_ctx *c, const char *id, const char *milestone,
                               const char *body, size_t len, svc_reply *out, cpqd_errs *errs)
 {
-    contract_event_req e = {.contract_id = id, .event = "milestone", .milestone = milestone};
+    contract_event_req e = {.contract_id = id, .event = CONTRACT_EVENT_MILESTONE,
+                            .milestone = milestone};
     return event_do(c, &e, body, len, out, errs);
 }
 
@@ -848,9 +875,10 @@ int contract_after_body_check(const char *what, const char *body, size_t len, cp
 {
     int rc = CPQD_ENOTFOUND;
     struct json_t *root = NULL;
-    if (!strcmp(what, "delivered") || !strcmp(what, "accepted") || !strcmp(what, "milestone")) {
-        contract_event_req e = {.event = what};
-        rc = contract_event_parse(body, len, !strcmp(what, "milestone"), &e, errs);
+    contract_event ev;
+    if (contract_event_parse_name(what, &ev) == 0) {
+        contract_event_req e = {.event = ev};
+        rc = contract_event_parse(body, len, ev == CONTRACT_EVENT_MILESTONE, &e, errs);
         root = e.root;
     } else if (!strcmp(what, "usage")) {
         contract_usage_req u = {0};

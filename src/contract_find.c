@@ -15,7 +15,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const contract_statuses[] = {"open", "overdue", "settled", NULL};
+/* A contract's standing as of today, from its items. */
+typedef enum contract_state {
+    CONTRACT_OPEN,
+    CONTRACT_OVERDUE, /* an item is overdue */
+    CONTRACT_SETTLED, /* every item is paid */
+    CONTRACT_STATE_N,
+} contract_state;
+
+const char *const contract_statuses[CONTRACT_STATE_N + 1] = {
+    [CONTRACT_OPEN] = "open", [CONTRACT_OVERDUE] = "overdue", [CONTRACT_SETTLED] = "settled",
+    [CONTRACT_STATE_N] = NULL};
 
 #define FIND_SCAN_PAGES 20 /* pages a status filter reads at most per request */
 
@@ -29,7 +39,7 @@ static void payments_free(store_payment *v, size_t n)
 /* ---- GET /v1/contracts ---- */
 
 /* The status of contract k as of today from its items. */
-static int contract_status(svc_ctx *c, const store_contract *k, const char **out)
+static int contract_status(svc_ctx *c, const store_contract *k, contract_state *out)
 {
     store_receivable *rows = NULL;
     size_t n = 0;
@@ -43,7 +53,7 @@ static int contract_status(svc_ctx *c, const store_contract *k, const char **out
         settled &= sd.status == SCHED_ST_PAID;
     }
     contract_rows_free(rows, n);
-    *out = overdue ? "overdue" : settled ? "settled" : "open";
+    *out = overdue ? CONTRACT_OVERDUE : settled ? CONTRACT_SETTLED : CONTRACT_OPEN;
     return rc;
 }
 
@@ -64,12 +74,13 @@ static int cursor_check(svc_ctx *c, const char *after, cpqd_errs *errs)
                : rc;
 }
 
-/* One page of heads into arr, limit f->limit; *next gets the id of the
+/* One page of heads (in state `only`; CONTRACT_STATE_N: any) into arr,
+ * limit f->limit; *next gets the id of the
  * last contract looked at when more follow (a status filter may read
  * several batches, FIND_SCAN_PAGES at most: then a page holds fewer than
  * limit, and following `next` goes on). f->after is replaced as it goes
  * (malloc'ed). */
-static int list_scan(svc_ctx *c, store_contract_filter *f, const char *status,
+static int list_scan(svc_ctx *c, store_contract_filter *f, contract_state only,
                      struct json_t *arr, char **next)
 {
     int rc = 0;
@@ -82,11 +93,11 @@ static int list_scan(svc_ctx *c, store_contract_filter *f, const char *status,
             break;
         const char *last = NULL;
         for (; rc == 0 && i < n && contract_list_size(arr) < limit; i++) {
-            const char *st = NULL;
+            contract_state st = CONTRACT_OPEN;
             if ((rc = contract_status(c, &v[i], &st)) != 0)
                 break;
-            if (!status || !strcmp(status, st))
-                rc = contract_list_add_head(arr, &v[i], st);
+            if (only == CONTRACT_STATE_N || only == st)
+                rc = contract_list_add_head(arr, &v[i], contract_statuses[st]);
             last = v[i].id;
         }
         bool more = i < n || n == limit + 1;
@@ -108,12 +119,13 @@ static int list_scan(svc_ctx *c, store_contract_filter *f, const char *status,
     return rc;
 }
 
-static bool status_known(const char *s)
+/* The state named s (NULL: any, CONTRACT_STATE_N), or -1. */
+static int state_of(const char *s)
 {
-    for (size_t i = 0; contract_statuses[i]; i++)
+    for (int i = 0; s && i < CONTRACT_STATE_N; i++)
         if (!strcmp(s, contract_statuses[i]))
-            return true;
-    return false;
+            return i;
+    return s ? -1 : CONTRACT_STATE_N;
 }
 
 int contract_list(svc_ctx *c, const store_contract_filter *f, const char *status,
@@ -128,7 +140,8 @@ int contract_list(svc_ctx *c, const store_contract_filter *f, const char *status
         }
         scoped.partner = c->caller->partner_id ? c->caller->partner_id : "";
     }
-    if (status && !status_known(status))
+    int only = state_of(status);
+    if (only < 0)
         return contract_bad(errs, "status: open, overdue or settled");
     int rc = f->after ? cursor_check(c, f->after, errs) : 0;
     if (rc)
@@ -138,7 +151,7 @@ int contract_list(svc_ctx *c, const store_contract_filter *f, const char *status
         return CPQD_ENOMEM;
     struct json_t *arr = contract_list_new();
     char *next = NULL;
-    rc = arr ? list_scan(c, &scoped, status, arr, &next) : CPQD_ENOMEM;
+    rc = arr ? list_scan(c, &scoped, (contract_state)only, arr, &next) : CPQD_ENOMEM;
     free((char *)scoped.after);
     if (rc == 0)
         rc = (out->body = contract_page_text(arr, next)) ? 0 : CPQD_ENOMEM;

@@ -138,9 +138,9 @@ void contract_json_free(struct json_t *o); /* NULL is a no-op */
 int contract_accept_parse(const char *body, size_t len, accept_req *r, cpqd_errs *errs);
 void contract_accept_fini(accept_req *r);
 /* Records in r a date reported for quote line `line` since signing:
- * event "delivered" or "accepted" (on), or "milestone" (ref: its id).
+ * delivered or accepted (on), or a milestone's (ref: its id) acceptance.
  * 0 or CPQD_ENOMEM. */
-int contract_accept_event(accept_req *r, const char *line, const char *event, const char *ref,
+int contract_accept_event(accept_req *r, const char *line, contract_event event, const char *ref,
                           const char *on);
 /* The request as stored with the contract (keys sorted), or NULL. */
 char *contract_accept_text(const accept_req *r);
@@ -266,7 +266,7 @@ typedef struct contract_event_req {
     struct json_t *root;
     const char *contract_id;
     const char *line;      /* line id; milestone: from the body or found */
-    const char *event;     /* "delivered", "accepted", "milestone" */
+    contract_event event;
     const char *milestone; /* milestone id, or NULL */
     date_days on;
     const char *on_text; /* borrowed from root */

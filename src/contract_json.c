@@ -73,16 +73,18 @@ int contract_only_keys(json_t *o, const char *const *keys, const char *where, cp
 
 json_t *contract_parse_object(const char *body, size_t len, cpqd_errs *errs)
 {
-    json_error_t je;
-    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
-    if (!root || !json_is_object(root)) {
-        errs_add(errs, CPQD_EINVAL, NULL, 0, 0,
-                 root ? "body: must be a JSON object" : "invalid JSON at line %d column %d: %s",
-                 je.line, je.column, je.text);
-        json_decref(root);
-        return NULL;
-    }
-    return root;
+    return quote_json_body(body, len, errs);
+}
+
+/* The body (an empty one is {} when empty_ok) into *root, with only the
+ * members keys: 0, or CPQD_EINVAL (*root NULL when it is no object). */
+static int body_read(const char *body, size_t len, bool empty_ok, const char *const *keys,
+                     json_t **root, cpqd_errs *errs)
+{
+    *root = len || !empty_ok ? contract_parse_object(body, len, errs) : json_object();
+    if (!*root)
+        return CPQD_EINVAL;
+    return contract_only_keys(*root, keys, "", errs);
 }
 
 /* ---- items and contracts ---- */
@@ -357,9 +359,7 @@ int contract_accept_parse(const char *body, size_t len, accept_req *r, cpqd_errs
     static const char *const keys[] = {"signed_on", "start_on", "lines", NULL};
     memset(r, 0, sizeof(*r));
     r->signed_on = SCHED_NO_DATE;
-    if (!(r->root = contract_parse_object(body, len, errs)))
-        return CPQD_EINVAL;
-    int rc = contract_only_keys(r->root, keys, "", errs);
+    int rc = body_read(body, len, false, keys, &r->root, errs);
     if (rc == 0)
         rc = contract_date_member(r->root, "signed_on", "", &r->signed_on, errs);
     if (rc == 0 && r->signed_on == SCHED_NO_DATE)
@@ -392,20 +392,21 @@ static json_t *line_overrides(accept_req *r, const char *id)
     return o;
 }
 
-int contract_accept_event(accept_req *r, const char *line, const char *event, const char *ref,
+int contract_accept_event(accept_req *r, const char *line, contract_event event, const char *ref,
                           const char *on)
 {
     json_t *o = line_overrides(r, line);
     if (!o)
         return CPQD_ENOMEM;
     json_t *d = json_string(on);
-    if (!strcmp(event, "milestone")) {
+    if (event == CONTRACT_EVENT_MILESTONE) {
         json_t *ms = json_object_get(o, "milestones");
         if (!ms)
             json_object_set_new(o, "milestones", ms = json_object());
         json_object_set_new(ms, ref, d);
     } else {
-        json_object_set_new(o, !strcmp(event, "delivered") ? "delivered_on" : "accepted_on", d);
+        json_object_set_new(o, event == CONTRACT_EVENT_DELIVERED ? "delivered_on" : "accepted_on",
+                            d);
     }
     return overrides_fill(r);
 }
@@ -464,9 +465,7 @@ int contract_pay_parse(const char *body, size_t len, pay_req *p, cpqd_errs *errs
     static const char *const keys[] = {"id", "amount", "paid_on", NULL};
     memset(p, 0, sizeof(*p));
     p->paid_on = SCHED_NO_DATE;
-    if (!(p->root = contract_parse_object(body, len, errs)))
-        return CPQD_EINVAL;
-    int rc = contract_only_keys(p->root, keys, "", errs);
+    int rc = body_read(body, len, false, keys, &p->root, errs);
     json_t *id = json_object_get(p->root, "id"), *a = json_object_get(p->root, "amount");
     p->client_id = json_string_value(id);
     if (rc == 0 && (!p->client_id || json_string_length(id) < 1 || json_string_length(id) > 128))
@@ -493,10 +492,8 @@ int contract_sweep_parse(const char *body, size_t len, int max, date_days *as_of
                          cpqd_errs *errs)
 {
     static const char *const keys[] = {"as_of", "within", NULL};
-    json_t *root = len ? contract_parse_object(body, len, errs) : json_object();
-    if (!root)
-        return CPQD_EINVAL;
-    int rc = contract_only_keys(root, keys, "", errs);
+    json_t *root;
+    int rc = body_read(body, len, true, keys, &root, errs);
     if (rc == 0)
         rc = contract_date_member(root, "as_of", "", as_of, errs);
     json_t *wi = json_object_get(root, "within");
@@ -713,19 +710,26 @@ char *contract_failures_text(const store_sweep_failure *v, size_t n, const char 
 /* ---- after signing ---- */
 
 /* [items of line li] as of today, with their contract's fields. */
+/* Appends row r to arr as an item as of today; false (arr freed) when its
+ * standing cannot be computed. */
+static bool item_append(svc_ctx *c, json_t *arr, const store_receivable *r)
+{
+    sched_standing sd;
+    if (contract_row_standing(c, r, c->today, &sd) != 0) {
+        json_decref(arr);
+        return false;
+    }
+    json_array_append_new(arr, contract_item_json(r, &sd));
+    return true;
+}
+
 json_t *contract_line_items_json(svc_ctx *c, contract_after *a, size_t li, int seq)
 {
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < a->n; i++) {
-        sched_standing sd;
-        store_receivable *r = &a->rows[i];
-        if ((size_t)r->line_no != li || (seq >= 0 && r->seq != seq))
-            continue;
-        if (contract_row_standing(c, r, c->today, &sd) != 0) {
-            json_decref(arr);
+        const store_receivable *r = &a->rows[i];
+        if ((size_t)r->line_no == li && (seq < 0 || r->seq == seq) && !item_append(c, arr, r))
             return NULL;
-        }
-        json_array_append_new(arr, contract_item_json(r, &sd));
     }
     return arr;
 }
@@ -735,9 +739,7 @@ int contract_event_parse(const char *body, size_t len, bool milestone, contract_
 {
     static const char *const keys[] = {"on", NULL}, *const mkeys[] = {"on", "line", NULL};
     e->on = SCHED_NO_DATE;
-    if (!(e->root = contract_parse_object(body, len, errs)))
-        return CPQD_EINVAL;
-    int rc = contract_only_keys(e->root, milestone ? mkeys : keys, "", errs);
+    int rc = body_read(body, len, false, milestone ? mkeys : keys, &e->root, errs);
     if (rc == 0)
         rc = contract_date_member(e->root, "on", "", &e->on, errs);
     if (rc == 0 && e->on == SCHED_NO_DATE)
@@ -754,9 +756,7 @@ int contract_event_parse(const char *body, size_t len, bool milestone, contract_
 int contract_usage_parse(const char *body, size_t len, contract_usage_req *u, cpqd_errs *errs)
 {
     static const char *const keys[] = {"id", "line", "period", "quantity", "recorded_on", NULL};
-    if (!(u->root = contract_parse_object(body, len, errs)))
-        return CPQD_EINVAL;
-    int rc = contract_only_keys(u->root, keys, "", errs);
+    int rc = body_read(body, len, false, keys, &u->root, errs);
     json_t *id = json_object_get(u->root, "id"), *q = json_object_get(u->root, "quantity");
     u->id = json_string_value(id);
     u->line = json_string_value(json_object_get(u->root, "line"));
@@ -783,10 +783,7 @@ int contract_usage_parse(const char *body, size_t len, contract_usage_req *u, cp
 int contract_close_parse(const char *body, size_t len, contract_close_req *r, cpqd_errs *errs)
 {
     static const char *const keys[] = {"line", NULL};
-    r->root = len ? contract_parse_object(body, len, errs) : json_object();
-    if (!r->root)
-        return CPQD_EINVAL;
-    int rc = contract_only_keys(r->root, keys, "", errs);
+    int rc = body_read(body, len, true, keys, &r->root, errs);
     json_t *l = json_object_get(r->root, "line");
     if (rc == 0 && l && !json_is_string(l))
         rc = contract_bad(errs, "line: must be a line id");
@@ -800,11 +797,11 @@ char *contract_rescheduled_text(svc_ctx *c, contract_after *a, size_t li,
     json_t *items = contract_line_items_json(c, a, li, -1);
     if (!items)
         return NULL;
-    return contract_dump(json_pack("{s:s,s:s,s:s,s:s,s:i,s:s,s:o,s:s,s:o}", "contract_id", a->k.id,
-                                   "contract_number", a->k.number, "currency", a->k.currency,
-                                   "line", a->b.ids[li], "line_no", (int)li, "event", e->event,
-                                   "ref", e->milestone ? json_string(e->milestone) : json_null(),
-                                   "on", e->on_text, "items", items));
+    return contract_dump(json_pack(
+        "{s:s,s:s,s:s,s:s,s:i,s:s,s:o,s:s,s:o}", "contract_id", a->k.id, "contract_number",
+        a->k.number, "currency", a->k.currency, "line", a->b.ids[li], "line_no", (int)li, "event",
+        contract_event_name(e->event), "ref",
+        e->milestone ? json_string(e->milestone) : json_null(), "on", e->on_text, "items", items));
 }
 
 char *contract_usage_text(const contract_after *a, const store_usage *s, size_t li,
@@ -881,10 +878,7 @@ static bool seats_of(json_t *v, long long *out)
 int contract_renew_parse(const char *body, size_t len, contract_renew_req *r, cpqd_errs *errs)
 {
     static const char *const keys[] = {"term", "period_amount", NULL};
-    r->root = len ? contract_parse_object(body, len, errs) : json_object();
-    if (!r->root)
-        return CPQD_EINVAL;
-    int rc = contract_only_keys(r->root, keys, "", errs);
+    int rc = body_read(body, len, true, keys, &r->root, errs);
     json_t *t = json_object_get(r->root, "term"), *p = json_object_get(r->root, "period_amount");
     if (rc == 0 && t &&
         (!json_is_integer(t) || json_integer_value(t) < 1 ||
@@ -906,9 +900,7 @@ int contract_seat_parse(const char *body, size_t len, contract_seat_req *r, cpqd
 {
     static const char *const keys[] = {"id", "quantity", "effective_on", "period_amount", NULL};
     r->on = SCHED_NO_DATE;
-    if (!(r->root = contract_parse_object(body, len, errs)))
-        return CPQD_EINVAL;
-    int rc = contract_only_keys(r->root, keys, "", errs);
+    int rc = body_read(body, len, false, keys, &r->root, errs);
     json_t *id = json_object_get(r->root, "id"), *p = json_object_get(r->root, "period_amount");
     r->id = json_string_value(id);
     if (rc == 0 &&
@@ -936,15 +928,9 @@ static json_t *rows_json(svc_ctx *c, contract_after *a, const sched_list *list)
 {
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < list->n; i++) {
-        store_receivable *r = contract_row_of(a, &list->items[i]);
-        sched_standing sd;
-        if (!r)
-            continue;
-        if (contract_row_standing(c, r, c->today, &sd) != 0) {
-            json_decref(arr);
+        const store_receivable *r = contract_row_of(a, &list->items[i]);
+        if (r && !item_append(c, arr, r))
             return NULL;
-        }
-        json_array_append_new(arr, contract_item_json(r, &sd));
     }
     return arr;
 }

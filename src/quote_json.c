@@ -194,6 +194,20 @@ char *quote_json_list(const svc_ctx *c, const store_quote *items, size_t n, bool
 
 /* ---- requests ---- */
 
+json_t *quote_json_body(const char *body, size_t len, cpqd_errs *errs)
+{
+    json_error_t je;
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+    if (!root || !json_is_object(root)) {
+        errs_add(errs, CPQD_EINVAL, NULL, 0, 0,
+                 root ? "body: must be a JSON object" : "invalid JSON at line %d column %d: %s",
+                 je.line, je.column, je.text);
+        json_decref(root);
+        return NULL;
+    }
+    return root;
+}
+
 void quote_req_fini(quote_req *r)
 {
     price_req_buf_free(r->buf);
@@ -213,15 +227,9 @@ int quote_json_req_parse(const char *body, size_t len, date_days today, quote_re
                          cpqd_errs *errs)
 {
     memset(r, 0, sizeof(*r));
-    json_error_t je;
-    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
-    if (!root || !json_is_object(root)) {
-        errs_add(errs, CPQD_EINVAL, NULL, 0, 0,
-                 root ? "body: must be a JSON object" : "invalid JSON at line %d column %d: %s",
-                 je.line, je.column, je.text);
-        json_decref(root);
+    json_t *root = quote_json_body(body, len, errs);
+    if (!root)
         return CPQD_EINVAL;
-    }
     date_days until = today + QUOTE_DEFAULT_VALID_DAYS;
     json_t *vu = json_object_get(root, "valid_until");
     if (vu && (!json_is_string(vu) ||
