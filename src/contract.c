@@ -21,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
 
 #define CONTRACT_WITHIN_DEFAULT 7
 #define CONTRACT_WITHIN_MAX 366
@@ -41,36 +40,10 @@ bool contract_in_scope(const svc_ctx *c, const char *partner_id)
     return partner_id && c->caller->partner_id && !strcmp(partner_id, c->caller->partner_id);
 }
 
-char *contract_dump(json_t *o)
-{
-    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
-    return s;
-}
-
-static json_t *jstr_or_null(const char *s)
-{
-    return s ? json_string(s) : json_null();
-}
-
 int contract_bad(cpqd_errs *errs, const char *msg)
 {
     errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "%s", msg);
     return CPQD_EINVAL;
-}
-
-/* A date string member k of o into *d; absent: *d unchanged, 0. */
-int contract_date_member(json_t *o, const char *k, const char *where, date_days *d, cpqd_errs *errs)
-{
-    json_t *v = json_object_get(o, k);
-    if (!v)
-        return 0;
-    if (!json_is_string(v) || json_string_length(v) != 10 ||
-        date_parse(json_string_value(v), 10, d) != 0) {
-        errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "%s%s: must be a date YYYY-MM-DD", where, k);
-        return CPQD_EINVAL;
-    }
-    return 0;
 }
 
 int contract_date_text(const char *s, date_days *d)
@@ -101,38 +74,6 @@ static int as_of_of(const svc_ctx *c, const char *s, date_days *d, cpqd_errs *er
     if (s && contract_date_text(s, d) != 0)
         return contract_bad(errs, "as_of: must be a date YYYY-MM-DD");
     return 0;
-}
-
-/* Only the listed members in object o. */
-int contract_only_keys(json_t *o, const char *const *keys, const char *where, cpqd_errs *errs)
-{
-    const char *k;
-    json_t *v;
-    json_object_foreach(o, k, v)
-    {
-        bool known = false;
-        for (size_t i = 0; keys[i]; i++)
-            known = known || !strcmp(k, keys[i]);
-        if (!known) {
-            errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "%sunknown member '%.64s'", where, k);
-            return CPQD_EINVAL;
-        }
-    }
-    return 0;
-}
-
-json_t *contract_parse_object(const char *body, size_t len, cpqd_errs *errs)
-{
-    json_error_t je;
-    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
-    if (!root || !json_is_object(root)) {
-        errs_add(errs, CPQD_EINVAL, NULL, 0, 0,
-                 root ? "body: must be a JSON object" : "invalid JSON at line %d column %d: %s",
-                 je.line, je.column, je.text);
-        json_decref(root);
-        return NULL;
-    }
-    return root;
 }
 
 int contract_fmt_date(date_days d, char **out)
@@ -222,252 +163,16 @@ int contract_row_standing(svc_ctx *c, const store_receivable *r, date_days as_of
     return rc;
 }
 
-json_t *contract_item_json(const store_receivable *r, const sched_standing *sd)
-{
-    char paid[MONEY_FMT_MAX] = "0", outs[MONEY_FMT_MAX] = "0";
-    money_format(sd->paid, paid, sizeof(paid));
-    money_format(sd->outstanding, outs, sizeof(outs));
-    json_t *o = json_object();
-    json_object_set_new(o, "id", jstr_or_null(r->id));
-    json_object_set_new(o, "line", json_string(r->line_id));
-    json_object_set_new(o, "line_no", json_integer(r->line_no));
-    json_object_set_new(o, "kind", json_string(r->kind));
-    json_object_set_new(o, "service", json_integer(r->service));
-    json_object_set_new(o, "seq", json_integer(r->seq));
-    json_object_set_new(o, "part", json_integer(r->part));
-    json_object_set_new(o, "ref", jstr_or_null(r->ref));
-    json_object_set_new(o, "waits_for", jstr_or_null(r->waits_for));
-    json_object_set_new(o, "due_on", jstr_or_null(r->due_on));
-    json_object_set_new(o, "bill_on", jstr_or_null(r->bill_on));
-    json_object_set_new(o, "expected_on", jstr_or_null(r->expected_on));
-    json_object_set_new(o, "period_from", jstr_or_null(r->period_from));
-    json_object_set_new(o, "period_to", jstr_or_null(r->period_to));
-    json_object_set_new(o, "amount", json_string(r->amount));
-    json_object_set_new(o, "amount_known", json_boolean(r->amount_known));
-    json_object_set_new(o, "description", json_string(r->description));
-    json_object_set_new(o, "status", json_string(sched_status_name(sd->status)));
-    json_object_set_new(o, "payment_status", json_string(sched_pay_status_name(sd->payment)));
-    json_object_set_new(o, "paid", json_string(paid));
-    json_object_set_new(o, "outstanding", json_string(outs));
-    json_object_set_new(o, "days_overdue", json_integer(sd->days_overdue));
-    json_object_set_new(o, "aging",
-                        sd->aging == SCHED_AGING_NONE ? json_null()
-                                                      : json_string(sched_aging_name(sd->aging)));
-    return o;
-}
-
-/* Adds the contract's fields to an item shown outside its contract. */
-void contract_item_context(json_t *o, const store_receivable *r)
-{
-    json_object_set_new(o, "contract_id", jstr_or_null(r->contract_id));
-    json_object_set_new(o, "contract_number", jstr_or_null(r->contract_number));
-    json_object_set_new(o, "currency", jstr_or_null(r->currency));
-    json_object_set_new(o, "customer_id", jstr_or_null(r->customer_id));
-}
-
-/* ---- ordering: by due date, pending last (as sched_list_sort) ---- */
-
-typedef struct sorted_row {
-    sched_item it;
-    store_receivable *r;
-} sorted_row;
-
-static int row_cmp(const void *pa, const void *pb)
-{
-    return sched_item_cmp(&((const sorted_row *)pa)->it, &((const sorted_row *)pb)->it);
-}
-
-/* {"items": [...], "total"} of rows, sorted, with statuses as of as_of;
- * *lines (if wanted) gets [{"line","total"}] per contract line. */
-static int items_json(svc_ctx *c, store_receivable *rows, size_t n, const char *currency,
-                      date_days as_of, json_t **items, money_dec *total, json_t **lines)
-{
-    int minor = 2, rc = money_currency_minor(currency, &minor);
-    sorted_row *v = n ? calloc(n, sizeof(*v)) : NULL;
-    *total = (money_dec){0, minor < 0 ? 0 : minor};
-    if (rc == 0 && n && !v)
-        rc = CPQD_ENOMEM;
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        v[i].r = &rows[i];
-        rc = contract_row_item(&rows[i], &v[i].it);
-        if (rc == 0)
-            rc = money_add(*total, v[i].it.amount, total);
-    }
-    if (rc == 0 && n)
-        qsort(v, n, sizeof(*v), row_cmp);
-    json_t *a = json_array();
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        sched_standing sd;
-        if ((rc = contract_row_standing(c, v[i].r, as_of, &sd)) == 0)
-            json_array_append_new(a, contract_item_json(v[i].r, &sd));
-    }
-    if (rc == 0 && lines) {
-        /* per contract line (line_no), in line order */
-        *lines = json_array();
-        int max = -1;
-        for (size_t i = 0; i < n; i++)
-            max = rows[i].line_no > max ? rows[i].line_no : max;
-        for (int l = 0; rc == 0 && l <= max; l++) {
-            money_dec s = {0, total->scale};
-            const char *id = NULL;
-            for (size_t i = 0; rc == 0 && i < n; i++)
-                if (v[i].r->line_no == l) {
-                    id = v[i].r->line_id;
-                    rc = money_add(s, v[i].it.amount, &s);
-                }
-            char b[MONEY_FMT_MAX];
-            if (id && rc == 0 && money_format(s, b, sizeof(b)) >= 0)
-                json_array_append_new(
-                    *lines, json_pack("{s:s,s:i,s:s}", "line", id, "line_no", l, "total", b));
-        }
-    }
-    free(v);
-    if (rc != 0) {
-        json_decref(a);
-        if (lines) {
-            json_decref(*lines);
-            *lines = NULL;
-        }
-        return rc;
-    }
-    *items = a;
-    return 0;
-}
-
-json_t *contract_head_json(const store_contract *k)
-{
-    return json_pack("{s:s,s:s,s:s,s:i,s:s,s:o,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "id", k->id, "number",
-                     k->number, "quote_id", k->quote_id, "quote_version", k->quote_version,
-                     "customer_id", k->customer_id, "partner_id", jstr_or_null(k->partner_id),
-                     "currency", k->currency, "total", k->total, "signed_on", k->signed_on,
-                     "start_on", k->start_on, "catalog_version", k->catalog_version, "created_by",
-                     k->created_by, "created_at", k->created_at);
-}
-
-/* The whole contract: head, lines and items as of as_of. */
-int contract_json_of(svc_ctx *c, const store_contract *k, store_receivable *rows, size_t n,
-                         date_days as_of, json_t **out)
-{
-    json_t *items = NULL, *lines = NULL;
-    money_dec total;
-    int rc = items_json(c, rows, n, k->currency, as_of, &items, &total, &lines);
-    if (rc)
-        return rc;
-    json_t *o = contract_head_json(k);
-    if (!o) {
-        json_decref(items);
-        json_decref(lines);
-        return CPQD_ENOMEM;
-    }
-    json_object_set_new(o, "lines", lines);
-    json_object_set_new(o, "items", items);
-    *out = o;
-    return 0;
-}
-
 /* Writes event type about contract k (ordered per contract) with payload
  * text (borrowed). */
-static int emit_text(svc_ctx *c, const char *type, const char *kind, const char *rid,
-                     const char *contract_id, const char *text)
+int contract_emit_text(svc_ctx *c, const char *type, const char *kind, const char *rid,
+                       const char *contract_id, const char *text)
 {
     char key[96];
     snprintf(key, sizeof(key), "contract:%s", contract_id);
     store_outbox_new ev = {
         .type = type, .resource_kind = kind, .resource_id = rid, .order_key = key, .payload = text};
     return store_outbox_add(c->st, &ev, NULL, NULL);
-}
-
-int contract_emit(svc_ctx *c, const char *type, const char *kind, const char *rid,
-                         const char *contract_id, json_t *payload)
-{
-    char *text = contract_dump(payload);
-    if (!text)
-        return CPQD_ENOMEM;
-    int rc = emit_text(c, type, kind, rid, contract_id, text);
-    free(text);
-    return rc;
-}
-
-/* ---- the accept request ---- */
-
-
-static int line_override_check(const char *id, json_t *o, cpqd_errs *errs)
-{
-    static const char *const keys[] = {"delivered_on", "accepted_on", "milestones",
-                                       "payment_term", "bill_day", NULL};
-    char where[128];
-    date_days d;
-    snprintf(where, sizeof(where), "lines.%.64s.", id);
-    if (!json_is_object(o)) {
-        errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "lines.%.64s: must be an object", id);
-        return CPQD_EINVAL;
-    }
-    int rc = contract_only_keys(o, keys, where, errs);
-    json_t *pt = json_object_get(o, "payment_term");
-    if (rc == 0 && pt && (!json_is_string(pt) || json_string_length(pt) == 0 ||
-                          json_string_length(pt) > 64)) {
-        errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "%spayment_term: must be a payment term id",
-                 where);
-        rc = CPQD_EINVAL;
-    }
-    json_t *bd = json_object_get(o, "bill_day");
-    if (rc == 0 && bd &&
-        (!json_is_integer(bd) || json_integer_value(bd) < 0 || json_integer_value(bd) > 31)) {
-        errs_add(errs, CPQD_EINVAL, NULL, 0, 0,
-                 "%sbill_day: must be an integer from 1 to 31 "
-                 "(the day of the month a subscription bills on) or 0 (on the start day)",
-                 where);
-        rc = CPQD_EINVAL;
-    }
-    if (rc == 0)
-        rc = contract_date_member(o, "delivered_on", where, &d, errs);
-    if (rc == 0)
-        rc = contract_date_member(o, "accepted_on", where, &d, errs);
-    json_t *ms = json_object_get(o, "milestones");
-    if (rc == 0 && ms && !json_is_object(ms)) {
-        errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "%smilestones: must be an object", where);
-        return CPQD_EINVAL;
-    }
-    const char *mk;
-    json_t *mv;
-    json_object_foreach(ms, mk, mv)
-    {
-        if (rc == 0 && (!json_is_string(mv) || json_string_length(mv) != 10 ||
-                        date_parse(json_string_value(mv), 10, &d) != 0)) {
-            errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "%smilestones.%.64s: must be a date YYYY-MM-DD",
-                     where, mk);
-            rc = CPQD_EINVAL;
-        }
-    }
-    return rc;
-}
-
-int contract_accept_parse(const char *body, size_t len, accept_req *r, cpqd_errs *errs)
-{
-    static const char *const keys[] = {"signed_on", "start_on", "lines", NULL};
-    memset(r, 0, sizeof(*r));
-    r->signed_on = SCHED_NO_DATE;
-    if (!(r->root = contract_parse_object(body, len, errs)))
-        return CPQD_EINVAL;
-    int rc = contract_only_keys(r->root, keys, "", errs);
-    if (rc == 0)
-        rc = contract_date_member(r->root, "signed_on", "", &r->signed_on, errs);
-    if (rc == 0 && r->signed_on == SCHED_NO_DATE)
-        rc = contract_bad(errs, "signed_on: required, a date YYYY-MM-DD");
-    r->start_on = r->signed_on;
-    if (rc == 0)
-        rc = contract_date_member(r->root, "start_on", "", &r->start_on, errs);
-    r->lines = json_object_get(r->root, "lines");
-    if (rc == 0 && r->lines && !json_is_object(r->lines))
-        rc = contract_bad(errs, "lines: must be an object keyed by quote line id");
-    const char *k;
-    json_t *v;
-    json_object_foreach(r->lines, k, v)
-    {
-        if (rc == 0)
-            rc = line_override_check(k, v, errs);
-    }
-    return rc;
 }
 
 /* ---- from the stored quote to sched lines ---- */
@@ -479,8 +184,8 @@ void contract_cbuild_fini(cbuild *b)
         free(b->svcs[i]);
         free(b->ms[i]);
     }
-    free(b->lines), free(b->svcs), free(b->ms), free(b->ids);
-    json_decref(b->priced);
+    free(b->lines), free(b->svcs), free(b->ms), free(b->ids), free(b->plines);
+    contract_json_free(b->priced);
     memset(b, 0, sizeof(*b));
 }
 
@@ -508,17 +213,32 @@ static int line_fail(cpqd_errs *errs, int code, const char *id, const char *why)
     return code;
 }
 
+/* What the accept request says about line id, or NULL. */
+static const contract_override *override_of(const accept_req *r, const char *id)
+{
+    for (size_t i = 0; id && i < r->nlines; i++)
+        if (!strcmp(r->lines[i].line, id))
+            return &r->lines[i];
+    return NULL;
+}
+
+/* A date the request gives (checked when parsed) into *d. */
+static void override_date(const char *s, const char *k, date_days *d, cpqd_errs *errs)
+{
+    if (s && contract_date_text(s, d) != 0)
+        errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "%s: must be a date YYYY-MM-DD", k);
+}
+
 /* The event dates the request gives line id. */
 static int line_events(const accept_req *r, const char *id, sched_line *l, date_days **ms,
                        cpqd_errs *errs)
 {
-    json_t *o = json_object_get(r->lines, id);
+    const contract_override *o = override_of(r, id);
     if (!o)
         return 0;
-    contract_date_member(o, "delivered_on", "", &l->delivered_on, errs);
-    contract_date_member(o, "accepted_on", "", &l->accepted_on, errs);
-    json_t *given = json_object_get(o, "milestones");
-    if (!given)
+    override_date(o->delivered_on, "delivered_on", &l->delivered_on, errs);
+    override_date(o->accepted_on, "accepted_on", &l->accepted_on, errs);
+    if (!o->has_milestones)
         return 0;
     if (l->mode != CAT_MODE_MILESTONE)
         return line_fail(errs, CPQD_EINVAL, id, "milestones given for a line without milestones");
@@ -527,24 +247,26 @@ static int line_events(const accept_req *r, const char *id, sched_line *l, date_
         return CPQD_ENOMEM;
     size_t found = 0;
     for (size_t m = 0; m < l->nmilestones; m++) {
-        json_t *v = json_object_get(given, l->milestones[m].id);
         (*ms)[m] = SCHED_NO_DATE;
-        if (v && date_parse(json_string_value(v), 10, &(*ms)[m]) == 0)
-            found++;
+        for (size_t k = 0; k < o->nms; k++)
+            if (!strcmp(o->ms[k].id, l->milestones[m].id) && o->ms[k].on &&
+                date_parse(o->ms[k].on, 10, &(*ms)[m]) == 0) {
+                found++;
+                break;
+            }
     }
-    if (found != json_object_size(given))
+    if (found != o->nms)
         return line_fail(errs, CPQD_EINVAL, id, "unknown milestone id in milestones");
     l->milestone_accepted = *ms;
     return 0;
 }
 
 /* Mode-specific inputs of line i from its product and price book. */
-static int line_mode_data(const svc_ctx *c, cbuild *b, size_t i, const cat_product *p, json_t *pl,
-                          date_days priced_on, cpqd_errs *errs)
+static int line_mode_data(const svc_ctx *c, cbuild *b, size_t i, const cat_product *p,
+                          const contract_priced_line *pl, date_days priced_on, cpqd_errs *errs)
 {
     sched_line *l = &b->lines[i];
-    const char *bookid = json_string_value(json_object_get(pl, "book"));
-    const cat_price_book *book = book_of(p, bookid);
+    const cat_price_book *book = book_of(p, pl->book);
     if (book && !b->has_rounding) {
         b->rounding = book->rounding;
         b->has_rounding = true;
@@ -568,7 +290,7 @@ static int line_mode_data(const svc_ctx *c, cbuild *b, size_t i, const cat_produ
         if (e->has_tiers)
             l->tiers = e;
         l->unit_price = e->list;
-        const char *tr = json_string_value(json_object_get(pl, "tax_rate"));
+        const char *tr = pl->tax_rate;
         if (!p->catalog->prices_include_tax && tr && money_parse(tr, strlen(tr), &l->tax_rate) != 0)
             return line_fail(errs, CPQD_EINTERNAL, b->ids[i], "stored tax rate unreadable");
     }
@@ -579,8 +301,7 @@ static int line_mode_data(const svc_ctx *c, cbuild *b, size_t i, const cat_produ
  * customer segment it was priced with (borrowed from the quote). */
 typedef struct line_who {
     const char *partner_id; /* NULL: none */
-    const char *segment;    /* NULL: none */
-    json_t *request;        /* the quote's parsed request (owned) */
+    char *segment;          /* NULL: none (owned) */
 } line_who;
 
 static const cat_term *term_in(const cat_catalog *cat, const char *id)
@@ -596,12 +317,13 @@ static const cat_term *term_in(const cat_catalog *cat, const char *id)
  * partner's, the line's price book's, the customer segment's, the
  * product's (already in l->term), else none (the mode's default). Term
  * ids are looked up in p's catalog; an unknown override is 400. */
-static int line_term(const accept_req *r, const line_who *who, const cat_product *p, json_t *pl,
-                     const char *id, sched_line *l, cpqd_errs *errs)
+static int line_term(const accept_req *r, const line_who *who, const cat_product *p,
+                     const contract_priced_line *pl, const char *id, sched_line *l,
+                     cpqd_errs *errs)
 {
     const cat_catalog *cat = p->catalog;
-    const char *ov = json_string_value(
-        json_object_get(json_object_get(r->lines, id), "payment_term"));
+    const contract_override *o = override_of(r, id);
+    const char *ov = o ? o->payment_term : NULL;
     if (ov) {
         const cat_term *t = term_in(cat, ov);
         if (!t) {
@@ -621,7 +343,7 @@ static int line_term(const accept_req *r, const line_who *who, const cat_product
         if (!strcmp(cat->partners[i].id, who->partner_id))
             named = cat->partners[i].payment_term;
     const cat_price_book *book = NULL;
-    const char *bookid = json_string_value(json_object_get(pl, "book"));
+    const char *bookid = pl->book;
     for (size_t i = 0; bookid && !book && i < cat->nbooks; i++)
         if (!strcmp(cat->books[i].id, bookid))
             book = &cat->books[i];
@@ -641,12 +363,10 @@ static int line_term(const accept_req *r, const line_who *who, const cat_product
 
 /* Line i of the contract from priced line pl. */
 static int line_build(const svc_ctx *c, const accept_req *r, const line_who *who, cbuild *b,
-                      json_t *pl, date_days priced_on, cpqd_errs *errs)
+                      const contract_priced_line *pl, date_days priced_on, cpqd_errs *errs)
 {
     size_t i = b->n;
-    const char *id = json_string_value(json_object_get(pl, "id"));
-    const char *sku = json_string_value(json_object_get(pl, "sku"));
-    const char *tot = json_string_value(json_object_get(pl, "total"));
+    const char *id = pl->id, *sku = pl->sku, *tot = pl->total;
     money_dec total;
     if (!id || !sku || !tot || money_parse(tot, strlen(tot), &total) != 0)
         return line_fail(errs, CPQD_EINTERNAL, id ? id : "?", "stored priced line unreadable");
@@ -656,13 +376,14 @@ static int line_build(const svc_ctx *c, const accept_req *r, const line_who *who
                          "its product is no longer in the catalogs: revise the quote");
     /* a billing day is a subscription's (docs/receivables.md "Partial
      * first period") */
-    json_t *bd = json_object_get(json_object_get(r->lines, id), "bill_day");
+    const contract_override *o = override_of(r, id);
+    bool bd = o && o->has_bill_day;
     if (bd && p->delivery.mode != CAT_MODE_SUBSCRIPTION)
         return line_fail(errs, CPQD_EINVAL, id, "bill_day applies to subscription lines only");
     /* free items and zero totals have nothing to collect; usage lines
      * are priced per period later, whatever their estimate (an override
      * of their term is still checked) */
-    if (json_object_get(pl, "free_item_of") ||
+    if (pl->free_item ||
         (money_is_zero(total) && p->delivery.mode != CAT_MODE_USAGE))
         return line_term(r, who, p, pl, id, NULL, errs);
     b->ids[i] = id;
@@ -673,7 +394,7 @@ static int line_build(const svc_ctx *c, const accept_req *r, const line_who *who
     l->id = id;
     l->start_on = r->start_on;
     if (bd)
-        l->bill_day = (int)json_integer_value(bd);
+        l->bill_day = o->bill_day;
     int rc = line_term(r, who, p, pl, id, l, errs);
     if (rc == 0)
         rc = line_mode_data(c, b, i, p, pl, priced_on, errs);
@@ -687,59 +408,45 @@ static int line_build(const svc_ctx *c, const accept_req *r, const line_who *who
 }
 
 /* Every override names a line of the quote. */
-static int overrides_known(const accept_req *r, json_t *plines, cpqd_errs *errs)
+static int overrides_known(const accept_req *r, const cbuild *b, cpqd_errs *errs)
 {
-    const char *k;
-    json_t *v;
     int rc = 0;
-    json_object_foreach(r->lines, k, v)
-    {
+    for (size_t k = 0; k < r->nlines; k++) {
         bool found = false;
-        size_t i;
-        json_t *pl;
-        json_array_foreach(plines, i, pl)
-        {
-            const char *id = json_string_value(json_object_get(pl, "id"));
-            found = found || (id && !strcmp(id, k));
-        }
+        for (size_t i = 0; i < b->nplines && !found; i++)
+            found = b->plines[i].id && !strcmp(b->plines[i].id, r->lines[k].line);
         if (!found)
-            rc = line_fail(errs, CPQD_EINVAL, k, "no such line on the quote");
+            rc = line_fail(errs, CPQD_EINVAL, r->lines[k].line, "no such line on the quote");
     }
     return rc;
 }
 
 int contract_cbuild_make(const svc_ctx *c, const accept_req *r, const store_quote *q, cbuild *b,
-                       cpqd_errs *errs)
+                         cpqd_errs *errs)
 {
-    json_error_t je;
     memset(b, 0, sizeof(*b));
-    b->priced = q->priced ? json_loads(q->priced, 0, &je) : NULL;
-    json_t *plines = json_object_get(b->priced, "lines");
     date_days priced_on;
-    const char *pd = json_string_value(json_object_get(b->priced, "date"));
-    if (!plines || !pd || contract_date_text(pd, &priced_on) != 0) {
+    const char *pd = NULL;
+    int rc = contract_priced_read(q, b, &pd);
+    if (rc == CPQD_ENOMEM)
+        return rc;
+    if (rc || contract_date_text(pd, &priced_on) != 0) {
         errs_add(errs, CPQD_EINTERNAL, NULL, 0, 0, "quote %.64s: stored priced result unreadable",
                  q->id);
         return CPQD_EINTERNAL;
     }
-    size_t n = json_array_size(plines), cap = n ? n : 1;
+    size_t n = b->nplines, cap = n ? n : 1;
     b->lines = calloc(cap, sizeof(*b->lines));
     b->svcs = calloc(cap, sizeof(*b->svcs));
     b->ms = calloc(cap, sizeof(*b->ms));
     b->ids = calloc(cap, sizeof(*b->ids));
     if (!b->lines || !b->svcs || !b->ms || !b->ids)
         return CPQD_ENOMEM;
-    int rc = overrides_known(r, plines, errs);
-    line_who who = {.partner_id = q->partner_id};
-    who.request = q->request ? json_loads(q->request, 0, &je) : NULL;
-    json_t *caller = json_object_get(who.request, "caller");
-    who.segment = json_string_value(json_object_get(caller, "segment"));
-    if (!who.segment)
-        who.segment = json_string_value(
-            json_object_get(json_object_get(who.request, "customer"), "segment"));
+    rc = overrides_known(r, b, errs);
+    line_who who = {.partner_id = q->partner_id, .segment = contract_quote_segment(q, true)};
     for (size_t i = 0; rc == 0 && i < n; i++)
-        rc = line_build(c, r, &who, b, json_array_get(plines, i), priced_on, errs);
-    json_decref(who.request);
+        rc = line_build(c, r, &who, b, &b->plines[i], priced_on, errs);
+    free(who.segment);
     if (rc == 0 && b->n == 0)
         rc = contract_bad(errs, "the quote has no line with something to collect");
     return rc;
@@ -813,7 +520,7 @@ static int head_make(const svc_ctx *c, const accept_req *r, const store_quote *q
     k->partner_id = q->partner_id ? strdup(q->partner_id) : NULL;
     k->currency = strdup(q->currency);
     k->catalog_version = strdup(cat_snapshot_version(c->snap));
-    k->request = json_dumps(r->root, JSON_COMPACT | JSON_SORT_KEYS);
+    k->request = contract_accept_text(r);
     k->created_by = strdup(c->caller->key_id ? c->caller->key_id : "anonymous");
     int rc = contract_fmt_money(s->total, &k->total);
     if (rc == 0)
@@ -896,27 +603,20 @@ static int accept_write(svc_ctx *c, const accept_req *r, const store_quote *q, a
     /* the promotions the customer got now count against their limits */
     if (rc == 0)
         rc = quote_usage_redeem(c, q, p->usage, errs);
-    json_t *body = NULL;
-    if (rc == 0)
-        rc = contract_json_of(c, k, rows, n, c->today, &body);
+    char *scheduled = NULL;
     /* the reply and the contract.signed event are the same text */
-    if (rc == 0 && !(out->body = contract_dump(json_incref(body))))
-        rc = CPQD_ENOMEM;
     if (rc == 0)
-        rc = emit_text(c, "contract.signed", "contract", k->id, k->id, out->body);
-    if (rc == 0) {
-        json_t *sch =
-            json_pack("{s:s,s:s,s:s,s:s,s:O,s:O}", "contract_id", k->id, "contract_number",
-                      k->number, "currency", k->currency, "total", k->total, "lines",
-                      json_object_get(body, "lines"), "items", json_object_get(body, "items"));
-        rc = contract_emit(c, "receivables.scheduled", "contract", k->id, k->id, sch);
-    }
+        rc = contract_signed_text(c, k, rows, n, c->today, &out->body, &scheduled);
+    if (rc == 0)
+        rc = contract_emit_text(c, "contract.signed", "contract", k->id, k->id, out->body);
+    if (rc == 0)
+        rc = contract_emit_text(c, "receivables.scheduled", "contract", k->id, k->id, scheduled);
     if (rc == 0) {
         out->created = 1;
         *cid = strdup(k->id);
         rc = *cid ? 0 : CPQD_ENOMEM;
     }
-    json_decref(body);
+    free(scheduled);
     return rc;
 }
 
@@ -927,15 +627,12 @@ static int accept_write(svc_ctx *c, const accept_req *r, const store_quote *q, a
  * its lines and never names its own (docs/auth.md "Money authority"). */
 static int partner_overrides_refused(const accept_req *r, cpqd_errs *errs)
 {
-    const char *k;
-    json_t *v;
-    json_object_foreach(r->lines, k, v)
-    {
-        if (json_object_get(v, "payment_term")) {
+    for (size_t i = 0; i < r->nlines; i++) {
+        if (r->lines[i].payment_term) {
             errs_add(errs, CPQD_EFORBIDDEN, NULL, 0, 0,
                      "lines.%.64s.payment_term: a partner cannot choose payment terms; the "
                      "catalog's apply",
-                     k);
+                     r->lines[i].line);
             return CPQD_EFORBIDDEN;
         }
     }
@@ -963,22 +660,20 @@ static int partner_may_accept(const svc_ctx *c, cpqd_errs *errs)
 static int accept_dates_bounded(const svc_ctx *c, const accept_req *r, cpqd_errs *errs)
 {
     static const char *const keys[] = {"delivered_on", "accepted_on"};
-    const char *k, *mk;
-    json_t *v, *mv;
     char field[200];
     date_days d;
-    json_object_foreach(r->lines, k, v)
-    {
+    for (size_t k = 0; k < r->nlines; k++) {
+        const contract_override *o = &r->lines[k];
+        const char *given[] = {o->delivered_on, o->accepted_on};
         for (size_t i = 0; i < 2; i++) {
-            snprintf(field, sizeof(field), "lines.%.64s.%s", k, keys[i]);
-            if (contract_date_text(json_string_value(json_object_get(v, keys[i])), &d) == 0 &&
+            snprintf(field, sizeof(field), "lines.%.64s.%s", o->line, keys[i]);
+            if (contract_date_text(given[i], &d) == 0 &&
                 contract_date_bound(c, r->signed_on, field, d, errs) != 0)
                 return CPQD_EINVAL;
         }
-        json_object_foreach(json_object_get(v, "milestones"), mk, mv)
-        {
-            snprintf(field, sizeof(field), "lines.%.64s.milestones.%.64s", k, mk);
-            if (contract_date_text(json_string_value(mv), &d) == 0 &&
+        for (size_t m = 0; m < o->nms; m++) {
+            snprintf(field, sizeof(field), "lines.%.64s.milestones.%.64s", o->line, o->ms[m].id);
+            if (contract_date_text(o->ms[m].on, &d) == 0 &&
                 contract_date_bound(c, r->signed_on, field, d, errs) != 0)
                 return CPQD_EINVAL;
         }
@@ -1066,7 +761,7 @@ int contract_accept(svc_ctx *c, const char *quote_id, const char *body, size_t l
     }
     accept_prep_fini(&prep);
     store_quote_fini(&seen);
-    json_decref(r.root);
+    contract_accept_fini(&r);
     return rc == 1 ? 0 : rc;
 }
 
@@ -1093,14 +788,11 @@ int contract_get(svc_ctx *c, const char *id, svc_reply *out, cpqd_errs *errs)
     store_contract k;
     store_receivable *rows;
     size_t n;
-    json_t *o = NULL;
     memset(out, 0, sizeof(*out));
     int rc = contract_load(c, id, &k, &rows, &n, errs);
     if (rc)
         return rc;
-    rc = contract_json_of(c, &k, rows, n, c->today, &o);
-    if (rc == 0)
-        rc = (out->body = contract_dump(o)) ? 0 : CPQD_ENOMEM;
+    rc = contract_text(c, &k, rows, n, c->today, &out->body);
     /* its tag: the state it shows today (items, dates, payments) */
     char hex[DIGEST_SHA256_HEX_LEN];
     if (rc == 0 && digest_sha256_hex(out->body, strlen(out->body), hex) == 0)
@@ -1117,65 +809,19 @@ int contract_receivables(svc_ctx *c, const char *id, const char *as_of_s, svc_re
     store_receivable *rows;
     size_t n;
     date_days as_of;
-    json_t *items = NULL;
-    money_dec total;
     memset(out, 0, sizeof(*out));
     int rc = as_of_of(c, as_of_s, &as_of, errs);
     if (rc == 0)
         rc = contract_load(c, id, &k, &rows, &n, errs);
     if (rc)
         return rc;
-    rc = items_json(c, rows, n, k.currency, as_of, &items, &total, NULL);
-    char t[MONEY_FMT_MAX], d[DATE_FMT_LEN];
-    date_format(as_of, d);
-    if (rc == 0 && money_format(total, t, sizeof(t)) < 0)
-        rc = CPQD_ERANGE;
-    if (rc == 0)
-        rc = (out->body = contract_dump(json_pack("{s:s,s:s,s:s,s:s,s:o,s:s}", "contract_id", k.id,
-                                         "contract_number", k.number, "currency", k.currency,
-                                         "as_of", d, "items", items, "total", t)))
-                 ? 0
-                 : CPQD_ENOMEM;
-    else
-        json_decref(items);
+    rc = contract_receivables_text(c, &k, rows, n, as_of, &out->body);
     contract_rows_free(rows, n);
     store_contract_fini(&k);
     return rc;
 }
 
 /* ---- payments ---- */
-
-typedef struct pay_req {
-    json_t *root;
-    const char *client_id;
-    money_dec amount;
-    date_days paid_on;
-    const char *paid_on_text;
-} pay_req;
-
-static int pay_parse(const char *body, size_t len, pay_req *p, cpqd_errs *errs)
-{
-    static const char *const keys[] = {"id", "amount", "paid_on", NULL};
-    memset(p, 0, sizeof(*p));
-    p->paid_on = SCHED_NO_DATE;
-    if (!(p->root = contract_parse_object(body, len, errs)))
-        return CPQD_EINVAL;
-    int rc = contract_only_keys(p->root, keys, "", errs);
-    json_t *id = json_object_get(p->root, "id"), *a = json_object_get(p->root, "amount");
-    p->client_id = json_string_value(id);
-    if (rc == 0 && (!p->client_id || json_string_length(id) < 1 || json_string_length(id) > 128))
-        rc = contract_bad(errs, "id: required, the client's payment id (1 to 128 characters)");
-    if (rc == 0 && (!json_is_string(a) ||
-                    money_parse(json_string_value(a), json_string_length(a), &p->amount) != 0 ||
-                    money_sign(p->amount) <= 0))
-        rc = contract_bad(errs, "amount: required, a positive decimal string such as \"100.00\"");
-    if (rc == 0)
-        rc = contract_date_member(p->root, "paid_on", "", &p->paid_on, errs);
-    if (rc == 0 && p->paid_on == SCHED_NO_DATE)
-        rc = contract_bad(errs, "paid_on: required, a date YYYY-MM-DD");
-    p->paid_on_text = json_string_value(json_object_get(p->root, "paid_on"));
-    return rc;
-}
 
 /* The payment and the item after it, with statuses as of the later of
  * today and the payment date (a payment dated ahead counts at once). */
@@ -1188,12 +834,8 @@ static int pay_reply(svc_ctx *c, const store_payment *p, const char *rid, date_d
     if (rc == 0)
         rc = contract_row_standing(c, &r, paid_on > c->today ? paid_on : c->today, &sd);
     if (rc == 0) {
-        json_t *it = contract_item_json(&r, &sd);
-        contract_item_context(it, &r);
         out->created = created;
-        out->body = contract_dump(json_pack("{s:{s:s,s:s,s:s,s:s,s:s},s:o}", "payment", "id", p->id,
-                                   "client_id", p->client_id, "amount", p->amount, "paid_on",
-                                   p->paid_on, "created_at", p->created_at, "receivable", it));
+        out->body = contract_payment_text(p, &r, &sd);
         rc = out->body ? 0 : CPQD_ENOMEM;
     }
     store_receivable_fini(&r);
@@ -1251,6 +893,18 @@ static int pay_replay(svc_ctx *c, const char *rid, const pay_req *p, store_payme
     return pay_reply(c, old, rid, p->paid_on, 0, out);
 }
 
+/* Writes event type about item r (standing sd), with its contract's
+ * fields. */
+static int emit_item(svc_ctx *c, const char *type, const store_receivable *r,
+                     const sched_standing *sd)
+{
+    char *text = contract_item_text(r, sd);
+    int rc = text ? contract_emit_text(c, type, "receivable", r->id, r->contract_id, text)
+                  : CPQD_ENOMEM;
+    free(text);
+    return rc;
+}
+
 /* receivable.paid (the item, fully paid) or receivable.partially_paid
  * (something paid, something outstanding): the item with its contract's
  * fields. */
@@ -1261,11 +915,8 @@ static int emit_paid(svc_ctx *c, const char *type, const char *rid, date_days as
     int rc = store_receivable_get(c->st, rid, &r);
     if (rc == 0)
         rc = contract_row_standing(c, &r, as_of, &sd);
-    if (rc == 0) {
-        json_t *it = contract_item_json(&r, &sd);
-        contract_item_context(it, &r);
-        rc = contract_emit(c, type, "receivable", r.id, r.contract_id, it);
-    }
+    if (rc == 0)
+        rc = emit_item(c, type, &r, &sd);
     store_receivable_fini(&r);
     return rc;
 }
@@ -1339,7 +990,7 @@ int contract_pay(svc_ctx *c, const char *rid, const char *body, size_t len, svc_
 {
     pay_req p;
     memset(out, 0, sizeof(*out));
-    int rc = pay_parse(body, len, &p, errs);
+    int rc = contract_pay_parse(body, len, &p, errs);
     if (rc == 0 && (rc = store_begin(c->st)) == 0) {
         rc = pay_write(c, rid, &p, out, errs);
         if (rc == 0)
@@ -1349,7 +1000,7 @@ int contract_pay(svc_ctx *c, const char *rid, const char *body, size_t len, svc_
     }
     if (rc)
         svc_reply_fini(out);
-    json_decref(p.root);
+    contract_pay_fini(&p);
     return rc;
 }
 
@@ -1420,7 +1071,7 @@ static int due_each(svc_ctx *c, due_state st, date_days as_of, int days,
 typedef struct due_page {
     const contract_due_query *q;
     store_receivable *from; /* the cursor's item: list only rows after it */
-    json_t *items;
+    struct json_t *items;
     size_t n;
     const char *next; /* the last item of a full page, once one more follows */
     char next_id[STORE_RECV_ID_LEN];
@@ -1451,10 +1102,9 @@ static int list_add(svc_ctx *c, const store_receivable *r, const sched_standing 
         return 0;
     if (pg->n == pg->q->page.limit)
         return DUE_PAGE_FULL;
-    json_t *it = contract_item_json(r, sd);
-    contract_item_context(it, r);
-    if (json_array_append_new(pg->items, it) != 0)
-        return CPQD_ENOMEM;
+    int rc = contract_list_add_item(pg->items, r, sd);
+    if (rc)
+        return rc;
     snprintf(pg->next_id, sizeof(pg->next_id), "%s", r->id);
     pg->n++;
     return 0;
@@ -1507,7 +1157,7 @@ int contract_due_list(svc_ctx *c, const contract_due_query *q, svc_reply *out, c
     if (rc == 0)
         rc = due_cursor(c, &pg, errs);
     if (rc == 0)
-        rc = (pg.items = json_array()) ? due_each(c, st, as_of, days, list_add, &pg) : CPQD_ENOMEM;
+        rc = (pg.items = contract_list_new()) ? due_each(c, st, as_of, days, list_add, &pg) : CPQD_ENOMEM;
     if (rc == DUE_PAGE_FULL)
         rc = 0, pg.next = pg.next_id;
     if (pg.from)
@@ -1516,13 +1166,10 @@ int contract_due_list(svc_ctx *c, const contract_due_query *q, svc_reply *out, c
     char d[DATE_FMT_LEN];
     date_format(as_of, d);
     if (rc == 0) {
-        json_t *o = json_pack("{s:s,s:s,s:o,s:o}", "status", q->status, "as_of", d, "items",
-                              pg.items, "next", pg.next ? json_string(pg.next) : json_null());
-        if (o && st == DUE_SOON)
-            json_object_set_new(o, "within", json_integer(days));
-        return (out->body = contract_dump(o)) ? 0 : CPQD_ENOMEM;
+        out->body = contract_due_text(q->status, d, pg.items, pg.next, st == DUE_SOON ? days : -1);
+        return out->body ? 0 : CPQD_ENOMEM;
     }
-    json_decref(pg.items);
+    contract_json_free(pg.items);
     return rc;
 }
 
@@ -1559,18 +1206,14 @@ static int sweep_failed(svc_ctx *c, sweep_run *w, const char *item, const char *
                              .code = (char *)err_code_name(code),
                              .message = msg};
     bool first = false;
+    char *ev = NULL;
     date_format(w->as_of, as_of);
-    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "item", item, "kind", kind, "contract_id",
-                          contract_id, "ref", ref, "code", f.code, "message", msg);
-    int rc = o ? store_sweep_failure_add(c->st, &f, &first) : CPQD_ENOMEM;
-    if (rc == 0 && first) {
-        json_t *ev = json_deep_copy(o);
-        json_object_set_new(ev, "as_of", json_string(as_of));
-        rc = contract_emit(c, "sweep.item_failed", "contract", contract_id, contract_id, ev);
-    }
+    int rc = store_sweep_failure_add(c->st, &f, &first);
     if (rc == 0)
-        rc = json_array_append(w->failed, o) == 0 ? 0 : CPQD_ENOMEM;
-    json_decref(o);
+        rc = contract_sweep_failed_add(w, &f, first ? as_of : NULL, &ev);
+    if (rc == 0 && ev)
+        rc = contract_emit_text(c, "sweep.item_failed", "contract", contract_id, contract_id, ev);
+    free(ev);
     return rc;
 }
 
@@ -1623,10 +1266,8 @@ static int warn_write(svc_ctx *c, void *arg, cpqd_errs *errs)
     int rc = store_receivable_warn(c->st, x->r->id, x->state, &first);
     if (rc || !first)
         return rc;
-    json_t *it = contract_item_json(x->r, x->sd);
-    contract_item_context(it, x->r);
     snprintf(type, sizeof(type), "receivable.%s", x->state);
-    rc = contract_emit(c, type, "receivable", x->r->id, x->r->contract_id, it);
+    rc = emit_item(c, type, x->r, x->sd);
     *x->emitted += rc == 0;
     return rc;
 }
@@ -1674,30 +1315,7 @@ static void sweep_run_fini(sweep_run *w)
     for (size_t i = 0; i < w->nfailing; i++)
         store_sweep_failure_fini(&w->failing[i]);
     free(w->failing);
-    json_decref(w->failed);
-}
-
-/* {"as_of", "within"} (both optional; an empty body is {}) into *as_of
- * and *days, left unchanged when absent. */
-static int sweep_parse(const char *body, size_t len, date_days *as_of, int *days,
-                       cpqd_errs *errs)
-{
-    static const char *const keys[] = {"as_of", "within", NULL};
-    json_t *root = len ? contract_parse_object(body, len, errs) : json_object();
-    if (!root)
-        return CPQD_EINVAL;
-    int rc = contract_only_keys(root, keys, "", errs);
-    if (rc == 0)
-        rc = contract_date_member(root, "as_of", "", as_of, errs);
-    json_t *wi = json_object_get(root, "within");
-    if (rc == 0 && wi &&
-        (!json_is_integer(wi) || json_integer_value(wi) < 0 ||
-         json_integer_value(wi) > CONTRACT_WITHIN_MAX))
-        rc = contract_bad(errs, "within: days, an integer from 0 to 366");
-    if (wi && rc == 0)
-        *days = (int)json_integer_value(wi);
-    json_decref(root);
-    return rc;
+    contract_json_free(w->failed);
 }
 
 int contract_sweep(svc_ctx *c, const char *body, size_t len, svc_reply *out, cpqd_errs *errs)
@@ -1705,32 +1323,29 @@ int contract_sweep(svc_ctx *c, const char *body, size_t len, svc_reply *out, cpq
     sweep_run w = {.as_of = c->today};
     int days = CONTRACT_WITHIN_DEFAULT;
     memset(out, 0, sizeof(*out));
-    int rc = sweep_parse(body, len, &w.as_of, &days, errs);
+    int rc = contract_sweep_parse(body, len, CONTRACT_WITHIN_MAX, &w.as_of, &days, errs);
     if (rc || (rc = store_begin(c->st)))
         return rc;
-    size_t closed = 0, renewed = 0, overdue = 0, soon = 0, invoiced = 0, posted = 0;
-    if (!(w.failed = json_array()))
-        rc = CPQD_ENOMEM;
-    if (rc == 0)
-        rc = store_sweep_failures_list(c->st, "failing", 0, &w.failing, &w.nfailing);
+    contract_sweep_counts n = {0};
+    rc = store_sweep_failures_list(c->st, "failing", 0, &w.failing, &w.nfailing);
     /* usage periods that ended are closed and terms that ended renewed
      * first, so that their items can be warned about in the same sweep;
      * each period, line and warning is an item of its own: one that
      * fails is recorded and the others go on */
     if (rc == 0)
-        rc = contract_usage_close_due(c, &w, &closed);
+        rc = contract_usage_close_due(c, &w, &n.closed);
     if (rc == 0)
-        rc = contract_renew_due(c, &w, &renewed);
+        rc = contract_renew_due(c, &w, &n.renewed);
     if (rc == 0)
-        rc = warn_due(c, &w, DUE_OVERDUE, days, &overdue);
+        rc = warn_due(c, &w, DUE_OVERDUE, days, &n.overdue);
     if (rc == 0)
-        rc = warn_due(c, &w, DUE_SOON, days, &soon);
+        rc = warn_due(c, &w, DUE_SOON, days, &n.due_soon);
     /* invoices the catalogs' policy issues, revenue recognised */
     if (rc == 0)
-        rc = fin_sweep(c, &w, &invoiced, &posted);
+        rc = fin_sweep(c, &w, &n.invoiced, &n.posted);
     if (rc == 0)
         rc = store_commit(c->st);
-    metrics_sweep_run(rc == 0, rc ? 0 : json_array_size(w.failed));
+    metrics_sweep_run(rc == 0, rc ? 0 : w.nfailed);
     if (rc) {
         store_rollback(c->st);
         errs_add(errs, rc, NULL, 0, 0, "sweep: %s", store_last_error(c->st));
@@ -1739,12 +1354,7 @@ int contract_sweep(svc_ctx *c, const char *body, size_t len, svc_reply *out, cpq
     }
     char d[DATE_FMT_LEN];
     date_format(w.as_of, d);
-    out->body = contract_dump(
-        json_pack("{s:s,s:i,s:{s:I,s:I},s:I,s:I,s:I,s:I,s:I,s:O}", "as_of", d, "within", days,
-                  "emitted", "overdue", (json_int_t)overdue, "due_soon", (json_int_t)soon,
-                  "closed_periods", (json_int_t)closed, "renewed_terms", (json_int_t)renewed,
-                  "invoices_issued", (json_int_t)invoiced, "revenue_vouchers", (json_int_t)posted,
-                  "failed", (json_int_t)json_array_size(w.failed), "failures", w.failed));
+    out->body = contract_sweep_text(d, days, &n, &w);
     sweep_run_fini(&w);
     return out->body ? 0 : CPQD_ENOMEM;
 }
@@ -1765,25 +1375,15 @@ int contract_sweep_failures(svc_ctx *c, const char *status, const svc_page *pg, 
         if (first++ == n)
             rc = contract_bad(errs, "after: not the `next` of a page of this list");
     }
-    json_t *items = json_array();
-    for (size_t i = first; rc == 0 && i < n && shown < pg->limit; i++, shown++) {
-        const store_sweep_failure *f = &v[i];
-        json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:o}", "item", f->item, "kind",
-                              f->kind, "contract_id", f->contract_id, "ref", f->ref, "code",
-                              f->code, "message", f->message, "first_failed_at", f->first_failed_at,
-                              "last_failed_at", f->last_failed_at, "failures",
-                              (json_int_t)f->failures, "resolved_at", jstr_or_null(f->resolved_at));
-        rc = o && json_array_append_new(items, o) == 0 ? 0 : CPQD_ENOMEM;
+    if (rc == 0) {
+        shown = n - first < pg->limit ? n - first : pg->limit;
+        bool more = first + shown < n;
+        out->body = contract_failures_text(shown ? v + first : NULL, shown,
+                                           more ? v[first + shown - 1].item : NULL);
     }
-    bool more = rc == 0 && first + shown < n;
-    if (rc == 0 && items)
-        out->body = contract_dump(json_pack("{s:O,s:o}", "items", items, "next",
-                                            more ? json_string(v[first + shown - 1].item)
-                                                 : json_null()));
     for (size_t i = 0; i < n; i++)
         store_sweep_failure_fini(&v[i]);
     free(v);
-    json_decref(items);
     return rc ? rc : out->body ? 0 : CPQD_ENOMEM;
 }
 
@@ -1794,13 +1394,13 @@ int contract_body_check(const char *what, const char *body, size_t len, cpqd_err
     if (!strcmp(what, "accept")) {
         accept_req r;
         rc = contract_accept_parse(body, len, &r, errs);
-        json_decref(r.root);
+        contract_accept_fini(&r);
     } else if (!strcmp(what, "pay")) {
         pay_req p;
-        rc = pay_parse(body, len, &p, errs);
-        json_decref(p.root);
+        rc = contract_pay_parse(body, len, &p, errs);
+        contract_pay_fini(&p);
     } else if (!strcmp(what, "sweep")) {
-        rc = sweep_parse(body, len, &d, &days, errs);
+        rc = contract_sweep_parse(body, len, CONTRACT_WITHIN_MAX, &d, &days, errs);
     } else if ((rc = contract_after_body_check(what, body, len, errs)) == CPQD_ENOTFOUND) {
         rc = contract_term_body_check(what, body, len, errs);
     }

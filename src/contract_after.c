@@ -22,10 +22,32 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define USAGE_ID_MAX 128
 /* Periods searched when a period text is matched to a usage line (100
  * years of months). */
 #define PERIOD_SEARCH_MAX SCHED_MAX_MONTHS
+
+/* ---- the events of a line ---- */
+
+static const char *const event_names[CONTRACT_EVENT_N] = {
+    [CONTRACT_EVENT_DELIVERED] = "delivered",
+    [CONTRACT_EVENT_ACCEPTED] = "accepted",
+    [CONTRACT_EVENT_MILESTONE] = "milestone",
+};
+
+const char *contract_event_name(contract_event e)
+{
+    return (unsigned)e < CONTRACT_EVENT_N ? event_names[e] : "?";
+}
+
+int contract_event_parse_name(const char *s, contract_event *out)
+{
+    for (int i = 0; s && i < CONTRACT_EVENT_N; i++)
+        if (!strcmp(s, event_names[i])) {
+            *out = (contract_event)i;
+            return 0;
+        }
+    return CPQD_EINVAL;
+}
 
 /* ---- the contract rebuilt: stored request + reported dates ---- */
 
@@ -35,7 +57,7 @@ void contract_after_fini(contract_after *a)
 {
     contract_cbuild_fini(&a->b);
     store_quote_fini(&a->q);
-    json_decref(a->r.root);
+    contract_accept_fini(&a->r);
     contract_rows_free(a->rows, a->n);
     store_contract_fini(&a->k);
     memset(a, 0, sizeof(*a));
@@ -49,20 +71,6 @@ static const char *line_id_of(const contract_after *a, int line_no)
     return NULL;
 }
 
-/* The object r.lines[id] (created when missing). */
-static json_t *line_overrides(accept_req *r, const char *id)
-{
-    if (!r->lines) {
-        r->lines = json_object();
-        if (json_object_set_new(r->root, "lines", r->lines) != 0)
-            return NULL;
-    }
-    json_t *o = json_object_get(r->lines, id);
-    if (!o && json_object_set_new(r->lines, id, o = json_object()) != 0)
-        return NULL;
-    return o;
-}
-
 /* Adds the dates reported since signing to the stored accept request, so
  * that rebuilding gives every known date. */
 static int merge_events(svc_ctx *c, contract_after *a)
@@ -72,21 +80,10 @@ static int merge_events(svc_ctx *c, contract_after *a)
     int rc = store_line_events_of(c->st, a->k.id, &ev, &n);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         const char *id = line_id_of(a, ev[i].line_no);
-        json_t *o = id ? line_overrides(&a->r, id) : NULL;
-        if (!o) {
-            rc = id ? CPQD_ENOMEM : CPQD_EINTERNAL;
-            break;
-        }
-        json_t *d = json_string(ev[i].happened_on);
-        if (!strcmp(ev[i].event, "milestone")) {
-            json_t *ms = json_object_get(o, "milestones");
-            if (!ms)
-                json_object_set_new(o, "milestones", ms = json_object());
-            json_object_set_new(ms, ev[i].ref, d);
-        } else {
-            json_object_set_new(o, !strcmp(ev[i].event, "delivered") ? "delivered_on" : "accepted_on",
-                                d);
-        }
+        contract_event k;
+        rc = id && contract_event_parse_name(ev[i].event, &k) == 0
+                 ? contract_accept_event(&a->r, id, k, ev[i].ref, ev[i].happened_on)
+                 : CPQD_EINTERNAL;
     }
     for (size_t i = 0; i < n; i++)
         store_line_event_fini(&ev[i]);
@@ -156,12 +153,8 @@ store_receivable *contract_row_of(contract_after *a, const sched_item *it)
 
 const cat_product *contract_line_product(const svc_ctx *c, const contract_after *a, size_t li)
 {
-    size_t i;
-    json_t *pl;
-    json_array_foreach(json_object_get(a->b.priced, "lines"), i, pl)
-    {
-        const char *id = json_string_value(json_object_get(pl, "id"));
-        const char *sku = json_string_value(json_object_get(pl, "sku"));
+    for (size_t i = 0; i < a->b.nplines; i++) {
+        const char *id = a->b.plines[i].id, *sku = a->b.plines[i].sku;
         if (id && sku && li < a->b.n && !strcmp(id, a->b.ids[li]))
             return cat_snapshot_product(c->snap, sku, strlen(sku));
     }
@@ -176,74 +169,23 @@ int contract_reload_rows(svc_ctx *c, contract_after *a)
     return store_receivables_of(c->st, a->k.id, &a->rows, &a->n);
 }
 
-/* [items of line li] as of today, with their contract's fields. */
-json_t *contract_line_items_json(svc_ctx *c, contract_after *a, size_t li, int seq)
-{
-    json_t *arr = json_array();
-    for (size_t i = 0; arr && i < a->n; i++) {
-        sched_standing sd;
-        store_receivable *r = &a->rows[i];
-        if ((size_t)r->line_no != li || (seq >= 0 && r->seq != seq))
-            continue;
-        if (contract_row_standing(c, r, c->today, &sd) != 0) {
-            json_decref(arr);
-            return NULL;
-        }
-        json_array_append_new(arr, contract_item_json(r, &sd));
-    }
-    return arr;
-}
-
 /* The reply: the contract as GET shows it. */
 int contract_reply(svc_ctx *c, contract_after *a, int created, svc_reply *out)
 {
-    json_t *o = NULL;
     int rc = contract_reload_rows(c, a);
     if (rc == 0)
-        rc = contract_json_of(c, &a->k, a->rows, a->n, c->today, &o);
-    if (rc == 0) {
+        rc = contract_text(c, &a->k, a->rows, a->n, c->today, &out->body);
+    if (rc == 0)
         out->created = created;
-        rc = (out->body = contract_dump(o)) ? 0 : CPQD_ENOMEM;
-    }
     return rc;
 }
 
 /* ---- event dates: delivered, accepted, milestone accepted ---- */
 
-typedef struct event_req {
-    json_t *root;
-    const char *contract_id;
-    const char *line;      /* line id; milestone: from the body or found */
-    const char *event;     /* "delivered", "accepted", "milestone" */
-    const char *milestone; /* milestone id, or NULL */
-    date_days on;
-    const char *on_text;
-} event_req;
-
-static int event_parse(const char *body, size_t len, bool milestone, event_req *e,
-                       cpqd_errs *errs)
-{
-    static const char *const keys[] = {"on", NULL}, *const mkeys[] = {"on", "line", NULL};
-    e->on = SCHED_NO_DATE;
-    if (!(e->root = contract_parse_object(body, len, errs)))
-        return CPQD_EINVAL;
-    int rc = contract_only_keys(e->root, milestone ? mkeys : keys, "", errs);
-    if (rc == 0)
-        rc = contract_date_member(e->root, "on", "", &e->on, errs);
-    if (rc == 0 && e->on == SCHED_NO_DATE)
-        rc = contract_bad(errs, "on: required, a date YYYY-MM-DD");
-    e->on_text = json_string_value(json_object_get(e->root, "on"));
-    json_t *l = json_object_get(e->root, "line");
-    if (rc == 0 && l && !json_is_string(l))
-        rc = contract_bad(errs, "line: must be a line id");
-    if (l)
-        e->line = json_string_value(l);
-    return rc;
-}
 
 /* The milestone's line: the one given, or the only milestone line that
  * has a milestone with that id. */
-static int milestone_line(const contract_after *a, const event_req *e, size_t *li, size_t *mi,
+static int milestone_line(const contract_after *a, const contract_event_req *e, size_t *li, size_t *mi,
                           cpqd_errs *errs)
 {
     size_t found = 0;
@@ -274,11 +216,11 @@ static int milestone_line(const contract_after *a, const event_req *e, size_t *l
 
 /* Points *slot at the line's date of event e (allocating the milestone
  * dates when none were given yet). */
-static int event_slot(contract_after *a, const event_req *e, size_t li, size_t mi, date_days **slot,
+static int event_slot(contract_after *a, const contract_event_req *e, size_t li, size_t mi, date_days **slot,
                       cpqd_errs *errs)
 {
     sched_line *l = &a->b.lines[li];
-    if (!strcmp(e->event, "milestone")) {
+    if (e->event == CONTRACT_EVENT_MILESTONE) {
         if (!a->b.ms[li]) {
             a->b.ms[li] = malloc((l->nmilestones ? l->nmilestones : 1) * sizeof(date_days));
             if (!a->b.ms[li])
@@ -290,7 +232,7 @@ static int event_slot(contract_after *a, const event_req *e, size_t li, size_t m
         *slot = &a->b.ms[li][mi];
         return 0;
     }
-    bool delivered = !strcmp(e->event, "delivered");
+    bool delivered = e->event == CONTRACT_EVENT_DELIVERED;
     if (l->mode != CAT_MODE_GOODS && l->mode != CAT_MODE_GOODS_WITH_SERVICE)
         return contract_wrong_mode(a, li, delivered ? "delivery" : "acceptance", errs);
     *slot = delivered ? &l->delivered_on : &l->accepted_on;
@@ -323,25 +265,21 @@ static int write_dates(svc_ctx *c, contract_after *a, const sched_list *list, cp
     return rc;
 }
 
-static int event_emit(svc_ctx *c, contract_after *a, const event_req *e, size_t li)
+static int event_emit(svc_ctx *c, contract_after *a, const contract_event_req *e, size_t li)
 {
-    json_t *items = contract_line_items_json(c, a, li, -1);
-    if (!items)
-        return CPQD_ENOMEM;
-    json_t *p = json_pack("{s:s,s:s,s:s,s:s,s:i,s:s,s:o,s:s,s:o}", "contract_id", a->k.id,
-                          "contract_number", a->k.number, "currency", a->k.currency, "line",
-                          a->b.ids[li], "line_no", (int)li, "event", e->event, "ref",
-                          e->milestone ? json_string(e->milestone) : json_null(), "on", e->on_text,
-                          "items", items);
-    return p ? contract_emit(c, "receivables.rescheduled", "contract", a->k.id, a->k.id, p)
-             : CPQD_ENOMEM;
+    char *text = contract_rescheduled_text(c, a, li, e);
+    int rc = text ? contract_emit_text(c, "receivables.rescheduled", "contract", a->k.id,
+                                       a->k.id, text)
+                  : CPQD_ENOMEM;
+    free(text);
+    return rc;
 }
 
-static int event_record(svc_ctx *c, contract_after *a, const event_req *e, size_t li)
+static int event_record(svc_ctx *c, contract_after *a, const contract_event_req *e, size_t li)
 {
     store_line_event ev = {.contract_id = a->k.id,
                            .line_no = (int)li,
-                           .event = (char *)e->event,
+                           .event = (char *)contract_event_name(e->event),
                            .ref = (char *)(e->milestone ? e->milestone : ""),
                            .happened_on = (char *)e->on_text,
                            .recorded_by = (char *)(c->caller->key_id ? c->caller->key_id
@@ -354,7 +292,7 @@ static int event_record(svc_ctx *c, contract_after *a, const event_req *e, size_
 
 static int event_run(svc_ctx *c, void *ctx, svc_reply *out, cpqd_errs *errs)
 {
-    event_req *e = ctx;
+    contract_event_req *e = ctx;
     contract_after a;
     size_t li = 0, mi = 0;
     date_days *slot = NULL;
@@ -377,7 +315,8 @@ static int event_run(svc_ctx *c, void *ctx, svc_reply *out, cpqd_errs *errs)
             rc = contract_reply(c, &a, 0, out);
         else {
             errs_add(errs, CPQD_ECONFLICT, NULL, 0, 0,
-                     "line '%.64s': %s%s%.64s already recorded on %s", a.b.ids[li], e->event,
+                     "line '%.64s': %s%s%.64s already recorded on %s", a.b.ids[li],
+                     contract_event_name(e->event),
                      e->milestone ? " of milestone " : "", e->milestone ? e->milestone : "", d);
             rc = CPQD_ECONFLICT;
         }
@@ -403,28 +342,29 @@ static int event_run(svc_ctx *c, void *ctx, svc_reply *out, cpqd_errs *errs)
     return rc;
 }
 
-static int event_do(svc_ctx *c, event_req *e, const char *body, size_t len, svc_reply *out,
+static int event_do(svc_ctx *c, contract_event_req *e, const char *body, size_t len, svc_reply *out,
                     cpqd_errs *errs)
 {
     memset(out, 0, sizeof(*out));
-    int rc = event_parse(body, len, e->milestone != NULL, e, errs);
+    int rc = contract_event_parse(body, len, e->milestone != NULL, e, errs);
     if (rc == 0)
         rc = svc_tx(c, event_run, e, out, errs);
-    json_decref(e->root);
+    contract_json_free(e->root);
     return rc;
 }
 
-int contract_line_event(svc_ctx *c, const char *id, const char *line, const char *event,
+int contract_line_event(svc_ctx *c, const char *id, const char *line, contract_event event,
                         const char *body, size_t len, svc_reply *out, cpqd_errs *errs)
 {
-    event_req e = {.contract_id = id, .line = line, .event = event};
+    contract_event_req e = {.contract_id = id, .line = line, .event = event};
     return event_do(c, &e, body, len, out, errs);
 }
 
 int contract_milestone_accept(svc_ctx *c, const char *id, const char *milestone,
                               const char *body, size_t len, svc_reply *out, cpqd_errs *errs)
 {
-    event_req e = {.contract_id = id, .event = "milestone", .milestone = milestone};
+    contract_event_req e = {.contract_id = id, .event = CONTRACT_EVENT_MILESTONE,
+                            .milestone = milestone};
     return event_do(c, &e, body, len, out, errs);
 }
 
@@ -476,10 +416,6 @@ static int period_find(const sched_line *l, const char *text, int *seq)
     return CPQD_EINVAL;
 }
 
-#define PERIOD_FORMAT                                                                              \
-    "YYYY-MM (the billing period that starts in that month) or the period's "                      \
-    "first day YYYY-MM-DD"
-
 /* Whether text is written as a period ("2027-01", "2027-01-31"); else
  * CPQD_EINVAL with the format in errs. */
 static int period_text_check(const char *text, cpqd_errs *errs)
@@ -488,7 +424,7 @@ static int period_text_check(const char *text, cpqd_errs *errs)
     date_days d;
     if (month_text(text, &y, &m) || (text && strlen(text) == 10 && date_parse(text, 10, &d) == 0))
         return 0;
-    errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "period: '%.16s' must be " PERIOD_FORMAT,
+    errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "period: '%.16s' must be " CONTRACT_PERIOD_FORMAT,
              text ? text : "");
     return CPQD_EINVAL;
 }
@@ -499,7 +435,7 @@ static int period_seq(const sched_line *l, const char *text, int *seq, cpqd_errs
     if (period_find(l, text, seq) == 0)
         return 0;
     if (*seq < 0)
-        return contract_bad(errs, "period: required, " PERIOD_FORMAT);
+        return contract_bad(errs, "period: required, " CONTRACT_PERIOD_FORMAT);
     errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "period: '%.16s' is not a billing period of line '%.64s'",
              text, l->id ? l->id : "?");
     return CPQD_EINVAL;
@@ -517,54 +453,9 @@ static bool period_closed(const contract_after *a, size_t li, int seq)
     return false;
 }
 
-typedef struct usage_req {
-    json_t *root;
-    const char *contract_id;
-    const char *id, *line, *period, *quantity_text, *recorded_on_text;
-    money_dec quantity;
-    date_days recorded_on;
-} usage_req;
-
-static int usage_parse(const char *body, size_t len, usage_req *u, cpqd_errs *errs)
-{
-    static const char *const keys[] = {"id", "line", "period", "quantity", "recorded_on", NULL};
-    if (!(u->root = contract_parse_object(body, len, errs)))
-        return CPQD_EINVAL;
-    int rc = contract_only_keys(u->root, keys, "", errs);
-    json_t *id = json_object_get(u->root, "id"), *q = json_object_get(u->root, "quantity");
-    u->id = json_string_value(id);
-    u->line = json_string_value(json_object_get(u->root, "line"));
-    u->period = json_string_value(json_object_get(u->root, "period"));
-    u->quantity_text = json_string_value(q);
-    u->recorded_on = SCHED_NO_DATE;
-    if (rc == 0 && (!u->id || json_string_length(id) < 1 || json_string_length(id) > USAGE_ID_MAX))
-        rc = contract_bad(errs, "id: required, the usage record id (1 to 128 characters)");
-    if (rc == 0 && !u->line)
-        rc = contract_bad(errs, "line: required, the contract line id");
-    if (rc == 0 && !u->period)
-        rc = contract_bad(errs, "period: required, " PERIOD_FORMAT);
-    if (rc == 0 &&
-        (!u->quantity_text || money_parse(u->quantity_text, strlen(u->quantity_text), &u->quantity) != 0 ||
-         money_sign(u->quantity) < 0))
-        rc = contract_bad(errs, "quantity: required, a decimal string >= 0 such as \"1250.5\"");
-    if (rc == 0)
-        rc = contract_date_member(u->root, "recorded_on", "", &u->recorded_on, errs);
-    u->recorded_on_text = json_string_value(json_object_get(u->root, "recorded_on"));
-    return rc;
-}
-
-static json_t *usage_json(const contract_after *a, const store_usage *s, size_t li, const char *from,
-                          const char *to)
-{
-    return json_pack("{s:s,s:s,s:s,s:s,s:i,s:i,s:s,s:s,s:s,s:s,s:s,s:s}", "id", s->client_id,
-                     "contract_id", a->k.id, "contract_number", a->k.number, "line", a->b.ids[li],
-                     "line_no", (int)li, "seq", s->seq, "period_from", from, "period_to", to,
-                     "quantity", s->quantity, "recorded_on", s->recorded_on, "recorded_by",
-                     s->recorded_by, "created_at", s->created_at);
-}
 
 /* A record id seen before: the same record (200) or a conflict. */
-static int usage_replay(const contract_after *a, const usage_req *u, const store_usage *old, size_t li,
+static int usage_replay(const contract_after *a, const contract_usage_req *u, const store_usage *old, size_t li,
                         int seq, cpqd_errs *errs)
 {
     money_dec was;
@@ -587,7 +478,7 @@ static int usage_total(svc_ctx *c, const contract_after *a, size_t li, int seq, 
 /* A record's quantity is one of its line's product (docs/catalog.md
  * "Quantities": metered decimals by default, up to CAT_QTY_MAX). */
 static int usage_qty_check(const svc_ctx *c, const contract_after *a, size_t li,
-                           const usage_req *u, cpqd_errs *errs)
+                           const contract_usage_req *u, cpqd_errs *errs)
 {
     const cat_product *p = contract_line_product(c, a, li);
     cat_qty_rule dflt = cat_qty_default(CAT_MODE_USAGE);
@@ -607,7 +498,7 @@ static int usage_qty_check(const svc_ctx *c, const contract_after *a, size_t li,
  * later: the period's records add up to at most CAT_QTY_MAX, and the
  * period closed with them now prices (tiers, minimum, tax) to an amount,
  * and the contract to a total, within CAT_AMOUNT_MAX. */
-static int usage_fits(svc_ctx *c, contract_after *a, size_t li, int seq, const usage_req *u,
+static int usage_fits(svc_ctx *c, contract_after *a, size_t li, int seq, const contract_usage_req *u,
                       const char *from, const char *to, cpqd_errs *errs)
 {
     money_dec sum, amount = {0, 0}, total;
@@ -658,7 +549,7 @@ static int usage_fits(svc_ctx *c, contract_after *a, size_t li, int seq, const u
 
 /* What a new record (not a replay) must meet: a date within sense, and
  * a period that stays billable. */
-static int usage_new_ok(svc_ctx *c, contract_after *a, size_t li, int seq, const usage_req *u,
+static int usage_new_ok(svc_ctx *c, contract_after *a, size_t li, int seq, const contract_usage_req *u,
                         const char *from, const char *to, cpqd_errs *errs)
 {
     int rc = u->recorded_on_text
@@ -669,7 +560,7 @@ static int usage_new_ok(svc_ctx *c, contract_after *a, size_t li, int seq, const
 
 static int usage_run(svc_ctx *c, void *ctx, svc_reply *out, cpqd_errs *errs)
 {
-    usage_req *u = ctx;
+    contract_usage_req *u = ctx;
     contract_after a;
     size_t li = 0;
     int seq = 0, created = 1;
@@ -714,10 +605,11 @@ static int usage_run(svc_ctx *c, void *ctx, svc_reply *out, cpqd_errs *errs)
                                 .recorded_by = (char *)(c->caller->key_id ? c->caller->key_id
                                                                           : "anonymous")};
             rc = store_usage_add(c->st, &old);
-            json_t *ev = rc == 0 ? usage_json(&a, &old, li, from, to) : NULL;
+            char *ev = rc == 0 ? contract_usage_text(&a, &old, li, from, to) : NULL;
             if (rc == 0)
-                rc = ev ? contract_emit(c, "usage.recorded", "usage", u->id, a.k.id, ev)
+                rc = ev ? contract_emit_text(c, "usage.recorded", "usage", u->id, a.k.id, ev)
                         : CPQD_ENOMEM;
+            free(ev);
             /* only created_at is ours */
             char *at = old.created_at;
             memset(&old, 0, sizeof(old));
@@ -732,7 +624,7 @@ static int usage_run(svc_ctx *c, void *ctx, svc_reply *out, cpqd_errs *errs)
     }
     if (rc == 0) {
         out->created = created;
-        rc = (out->body = contract_dump(usage_json(&a, &old, li, from, to))) ? 0 : CPQD_ENOMEM;
+        rc = (out->body = contract_usage_text(&a, &old, li, from, to)) ? 0 : CPQD_ENOMEM;
     }
     store_usage_fini(&old);
     contract_after_fini(&a);
@@ -742,12 +634,12 @@ static int usage_run(svc_ctx *c, void *ctx, svc_reply *out, cpqd_errs *errs)
 int contract_usage_record(svc_ctx *c, const char *id, const char *body, size_t len,
                           svc_reply *out, cpqd_errs *errs)
 {
-    usage_req u = {.contract_id = id};
+    contract_usage_req u = {.contract_id = id};
     memset(out, 0, sizeof(*out));
-    int rc = usage_parse(body, len, &u, errs);
+    int rc = contract_usage_parse(body, len, &u, errs);
     if (rc == 0)
         rc = svc_tx(c, usage_run, &u, out, errs);
-    json_decref(u.root);
+    contract_json_free(u.root);
     return rc;
 }
 
@@ -865,38 +757,29 @@ static int close_emit(svc_ctx *c, contract_after *a, size_t li, int seq, const c
             continue;
         if ((rc = contract_row_standing(c, r, c->today, &sd)) != 0)
             break;
-        json_t *it = contract_item_json(r, &sd);
-        contract_item_context(it, r);
-        json_object_set_new(it, "usage", json_pack("{s:s,s:I}", "quantity", qty, "records",
-                                                   (json_int_t)nrec));
-        rc = contract_emit(c, "receivable.amount_set", "receivable", r->id, a->k.id, it);
+        char *it = contract_amount_set_text(r, &sd, qty, nrec);
+        rc = it ? contract_emit_text(c, "receivable.amount_set", "receivable", r->id, a->k.id, it)
+                : CPQD_ENOMEM;
+        free(it);
     }
-    json_t *items = rc == 0 ? contract_line_items_json(c, a, li, seq) : NULL;
-    json_t *next = rc == 0 ? contract_line_items_json(c, a, li, seq + 1) : NULL;
-    if (rc == 0 && (!items || !next))
-        rc = CPQD_ENOMEM;
+    char *text = rc == 0 ? contract_period_closed_text(c, a, li, seq, qty, nrec) : NULL;
     if (rc == 0)
-        rc = contract_emit(c, "usage.period_closed", "contract", a->k.id, a->k.id,
-                           json_pack("{s:s,s:s,s:s,s:s,s:i,s:i,s:s,s:I,s:s,s:O,s:O}",
-                                     "contract_id", a->k.id, "contract_number", a->k.number,
-                                     "currency", a->k.currency, "line", a->b.ids[li], "line_no",
-                                     (int)li, "seq", seq, "quantity", qty, "records",
-                                     (json_int_t)nrec, "total", a->k.total, "items", items,
-                                     "next", next));
-    json_decref(items);
-    json_decref(next);
+        rc = text ? contract_emit_text(c, "usage.period_closed", "contract", a->k.id, a->k.id,
+                                       text)
+                  : CPQD_ENOMEM;
+    free(text);
     return rc;
 }
 
 /* Closes period seq of usage line li (a no-op if closed); *res gets
- * {"line","seq","period_from","period_to","quantity","records","amount",
- * "closed_now"}. */
-static int close_one(svc_ctx *c, contract_after *a, size_t li, int seq, json_t **res, cpqd_errs *errs)
+ * what it did. */
+static int close_one(svc_ctx *c, contract_after *a, size_t li, int seq, contract_closed *res,
+                     cpqd_errs *errs)
 {
     sched_list list = {0};
     money_dec qty, amount = {0, a->minor};
     size_t nrec = 0;
-    char q[MONEY_FMT_MAX], am[MONEY_FMT_MAX], from[DATE_FMT_LEN], to[DATE_FMT_LEN];
+    char *q = res->qty, *am = res->amount;
     bool was_closed = period_closed(a, li, seq);
     int rc = usage_total(c, a, li, seq, &qty, &nrec, errs);
     if (rc == 0 && !was_closed)
@@ -915,43 +798,41 @@ static int close_one(svc_ctx *c, contract_after *a, size_t li, int seq, json_t *
                      ? money_add(amount, v, &amount)
                      : CPQD_EINTERNAL;
         }
-    if (rc == 0 && (money_format(qty, q, sizeof(q)) < 0 || money_format(amount, am, sizeof(am)) < 0))
+    if (rc == 0 && (money_format(qty, q, sizeof(res->qty)) < 0 ||
+                    money_format(amount, am, sizeof(res->amount)) < 0))
         rc = CPQD_ERANGE;
     if (rc == 0 && !was_closed)
         rc = close_emit(c, a, li, seq, q, nrec);
     if (rc == 0) {
         int months = period_months(a->b.lines[li].period);
-        date_format(sched_period_start(a->b.lines[li].start_on, months, seq), from);
-        date_format(sched_period_start(a->b.lines[li].start_on, months, seq + 1), to);
-        *res = json_pack("{s:s,s:i,s:i,s:s,s:s,s:s,s:I,s:s,s:b}", "line", a->b.ids[li], "line_no",
-                         (int)li, "seq", seq, "period_from", from, "period_to", to, "quantity", q,
-                         "records", (json_int_t)nrec, "amount", am, "closed_now", !was_closed);
-        rc = *res ? 0 : CPQD_ENOMEM;
+        date_format(sched_period_start(a->b.lines[li].start_on, months, seq), res->from);
+        date_format(sched_period_start(a->b.lines[li].start_on, months, seq + 1), res->to);
+        res->li = li;
+        res->seq = seq;
+        res->records = nrec;
+        res->closed_now = !was_closed;
     }
     sched_list_fini(&list);
     return rc;
 }
 
-typedef struct close_req {
-    json_t *root;
-    const char *contract_id, *period, *line;
-} close_req;
 
 static int close_run(svc_ctx *c, void *ctx, svc_reply *out, cpqd_errs *errs)
 {
-    close_req *r = ctx;
+    contract_close_req *r = ctx;
     contract_after a;
-    json_t *done = json_array();
     int rc = contract_after_open(c, r->contract_id, &a, errs);
+    /* one result per line at most (a is zeroed when the open failed) */
+    contract_closed *done = calloc(a.b.n ? a.b.n : 1, sizeof(*done));
+    size_t ndone = 0;
     if (rc == 0 && !done)
         rc = CPQD_ENOMEM;
     size_t only = 0;
     if (r->line && (rc = contract_line_find(&a, r->line, &only, errs)) == 0 &&
         a.b.lines[only].mode != CAT_MODE_USAGE)
         rc = contract_wrong_mode(&a, only, "usage periods", errs);
-    for (size_t li = 0; rc == 0 && li < a.b.n; li++) {
+    for (size_t li = 0; rc == 0 && done && li < a.b.n; li++) {
         int seq = 0;
-        json_t *res = NULL;
         if (a.b.lines[li].mode != CAT_MODE_USAGE || (r->line && li != only))
             continue;
         /* without a line, a period text that is not one of this line's
@@ -960,68 +841,55 @@ static int close_run(svc_ctx *c, void *ctx, svc_reply *out, cpqd_errs *errs)
             rc = r->line ? period_seq(&a.b.lines[li], r->period, &seq, errs) : 0;
             continue;
         }
-        if ((rc = close_one(c, &a, li, seq, &res, errs)) == 0)
-            json_array_append_new(done, res);
+        if ((rc = close_one(c, &a, li, seq, &done[ndone], errs)) == 0)
+            ndone++;
     }
-    if (rc == 0 && json_array_size(done) == 0 && !r->line)
+    if (rc == 0 && ndone == 0 && !r->line)
         rc = contract_bad(errs, "period: no usage line of the contract has that billing period");
+    if (rc == 0 && !done)
+        rc = CPQD_ENOMEM;
     if (rc == 0) {
-        out->body = contract_dump(json_pack("{s:s,s:s,s:s,s:O}", "contract_id", a.k.id,
-                                            "contract_number", a.k.number, "total", a.k.total,
-                                            "closed", done));
+        out->body = contract_closed_text(&a, done, ndone);
         rc = out->body ? 0 : CPQD_ENOMEM;
     }
-    json_decref(done);
+    free(done);
     contract_after_fini(&a);
-    return rc;
-}
-
-static int close_parse(const char *body, size_t len, close_req *r, cpqd_errs *errs)
-{
-    static const char *const keys[] = {"line", NULL};
-    r->root = len ? contract_parse_object(body, len, errs) : json_object();
-    if (!r->root)
-        return CPQD_EINVAL;
-    int rc = contract_only_keys(r->root, keys, "", errs);
-    json_t *l = json_object_get(r->root, "line");
-    if (rc == 0 && l && !json_is_string(l))
-        rc = contract_bad(errs, "line: must be a line id");
-    r->line = json_string_value(l);
     return rc;
 }
 
 int contract_period_close(svc_ctx *c, const char *id, const char *period, const char *body,
                           size_t len, svc_reply *out, cpqd_errs *errs)
 {
-    close_req r = {.contract_id = id, .period = period};
+    contract_close_req r = {.contract_id = id, .period = period};
     memset(out, 0, sizeof(*out));
-    int rc = close_parse(body, len, &r, errs);
+    int rc = contract_close_parse(body, len, &r, errs);
     if (rc == 0)
         rc = period_text_check(period, errs);
     if (rc == 0)
         rc = svc_tx(c, close_run, &r, out, errs);
-    json_decref(r.root);
+    contract_json_free(r.root);
     return rc;
 }
 
 int contract_after_body_check(const char *what, const char *body, size_t len, cpqd_errs *errs)
 {
     int rc = CPQD_ENOTFOUND;
-    json_t *root = NULL;
-    if (!strcmp(what, "delivered") || !strcmp(what, "accepted") || !strcmp(what, "milestone")) {
-        event_req e = {.event = what};
-        rc = event_parse(body, len, !strcmp(what, "milestone"), &e, errs);
+    struct json_t *root = NULL;
+    contract_event ev;
+    if (contract_event_parse_name(what, &ev) == 0) {
+        contract_event_req e = {.event = ev};
+        rc = contract_event_parse(body, len, ev == CONTRACT_EVENT_MILESTONE, &e, errs);
         root = e.root;
     } else if (!strcmp(what, "usage")) {
-        usage_req u = {0};
-        rc = usage_parse(body, len, &u, errs);
+        contract_usage_req u = {0};
+        rc = contract_usage_parse(body, len, &u, errs);
         root = u.root;
     } else if (!strcmp(what, "close")) {
-        close_req r = {0};
-        rc = close_parse(body, len, &r, errs);
+        contract_close_req r = {0};
+        rc = contract_close_parse(body, len, &r, errs);
         root = r.root;
     }
-    json_decref(root);
+    contract_json_free(root);
     return rc;
 }
 
@@ -1035,7 +903,7 @@ static int close_item_run(svc_ctx *c, void *arg, cpqd_errs *errs)
 {
     close_item *x = arg;
     contract_after a;
-    json_t *res = NULL;
+    contract_closed res;
     int rc = contract_after_open(c, x->open->contract_id, &a, errs);
     if (rc == 0 && (size_t)x->open->line_no >= a.b.n) {
         errs_add(errs, CPQD_EINTERNAL, NULL, 0, 0, "contract %.64s has no line %d",
@@ -1044,8 +912,7 @@ static int close_item_run(svc_ctx *c, void *arg, cpqd_errs *errs)
     }
     if (rc == 0)
         rc = close_one(c, &a, (size_t)x->open->line_no, x->open->seq, &res, errs);
-    *x->closed += rc == 0 && res;
-    json_decref(res);
+    *x->closed += rc == 0;
     contract_after_fini(&a);
     return rc;
 }

@@ -3,8 +3,8 @@
  * accepted (docs/receivables.md "Finding contracts and payments"): the
  * contract list, one receivable with its payments, a contract's payments.
  *
- * Owns: these reads and their JSON, pages included (one shape for every
- * list: {"items", "next"}). Does not own: the rows (store), an item's
+ * Owns: these reads and their pages (one shape for every list: {"items",
+ * "next"}, written by contract_json.c). Does not own: the rows (store), an item's
  * standing (contract.c, sched), who may call (the route table).
  *
  * Every read is scoped: a partner key sees its own partner's contracts
@@ -15,16 +15,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const contract_statuses[] = {"open", "overdue", "settled", NULL};
+/* A contract's standing as of today, from its items. */
+typedef enum contract_state {
+    CONTRACT_OPEN,
+    CONTRACT_OVERDUE, /* an item is overdue */
+    CONTRACT_SETTLED, /* every item is paid */
+    CONTRACT_STATE_N,
+} contract_state;
+
+const char *const contract_statuses[CONTRACT_STATE_N + 1] = {
+    [CONTRACT_OPEN] = "open", [CONTRACT_OVERDUE] = "overdue", [CONTRACT_SETTLED] = "settled",
+    [CONTRACT_STATE_N] = NULL};
 
 #define FIND_SCAN_PAGES 20 /* pages a status filter reads at most per request */
-
-static json_t *payment_json(const store_payment *p)
-{
-    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "id", p->id, "receivable_id",
-                     p->receivable_id, "client_id", p->client_id, "amount", p->amount,
-                     "paid_on", p->paid_on, "created_at", p->created_at);
-}
 
 static void payments_free(store_payment *v, size_t n)
 {
@@ -36,7 +39,7 @@ static void payments_free(store_payment *v, size_t n)
 /* ---- GET /v1/contracts ---- */
 
 /* The status of contract k as of today from its items. */
-static int contract_status(svc_ctx *c, const store_contract *k, const char **out)
+static int contract_status(svc_ctx *c, const store_contract *k, contract_state *out)
 {
     store_receivable *rows = NULL;
     size_t n = 0;
@@ -50,7 +53,7 @@ static int contract_status(svc_ctx *c, const store_contract *k, const char **out
         settled &= sd.status == SCHED_ST_PAID;
     }
     contract_rows_free(rows, n);
-    *out = overdue ? "overdue" : settled ? "settled" : "open";
+    *out = overdue ? CONTRACT_OVERDUE : settled ? CONTRACT_SETTLED : CONTRACT_OPEN;
     return rc;
 }
 
@@ -71,13 +74,14 @@ static int cursor_check(svc_ctx *c, const char *after, cpqd_errs *errs)
                : rc;
 }
 
-/* One page of heads into arr, limit f->limit; *next gets the id of the
+/* One page of heads (in state `only`; CONTRACT_STATE_N: any) into arr,
+ * limit f->limit; *next gets the id of the
  * last contract looked at when more follow (a status filter may read
  * several batches, FIND_SCAN_PAGES at most: then a page holds fewer than
  * limit, and following `next` goes on). f->after is replaced as it goes
  * (malloc'ed). */
-static int list_scan(svc_ctx *c, store_contract_filter *f, const char *status, json_t *arr,
-                     char **next)
+static int list_scan(svc_ctx *c, store_contract_filter *f, contract_state only,
+                     struct json_t *arr, char **next)
 {
     int rc = 0;
     size_t limit = f->limit;
@@ -88,23 +92,19 @@ static int list_scan(svc_ctx *c, store_contract_filter *f, const char *status, j
         if ((rc = store_contract_list(c->st, f, &v, &n)) != 0)
             break;
         const char *last = NULL;
-        for (; rc == 0 && i < n && json_array_size(arr) < limit; i++) {
-            const char *st = NULL;
+        for (; rc == 0 && i < n && contract_list_size(arr) < limit; i++) {
+            contract_state st = CONTRACT_OPEN;
             if ((rc = contract_status(c, &v[i], &st)) != 0)
                 break;
-            if (!status || !strcmp(status, st)) {
-                json_t *o = contract_head_json(&v[i]);
-                if (o)
-                    json_object_set_new(o, "status", json_string(st));
-                rc = o && json_array_append_new(arr, o) == 0 ? 0 : CPQD_ENOMEM;
-            }
+            if (only == CONTRACT_STATE_N || only == st)
+                rc = contract_list_add_head(arr, &v[i], contract_statuses[st]);
             last = v[i].id;
         }
         bool more = i < n || n == limit + 1;
         char *at = rc == 0 && more && last ? strdup(last) : NULL;
         if (rc == 0 && more && last && !at)
             rc = CPQD_ENOMEM;
-        if (at && (json_array_size(arr) == limit || scan == FIND_SCAN_PAGES - 1)) {
+        if (at && (contract_list_size(arr) == limit || scan == FIND_SCAN_PAGES - 1)) {
             *next = at;
         } else if (at) {
             free((char *)f->after);
@@ -119,12 +119,13 @@ static int list_scan(svc_ctx *c, store_contract_filter *f, const char *status, j
     return rc;
 }
 
-static bool status_known(const char *s)
+/* The state named s (NULL: any, CONTRACT_STATE_N), or -1. */
+static int state_of(const char *s)
 {
-    for (size_t i = 0; contract_statuses[i]; i++)
+    for (int i = 0; s && i < CONTRACT_STATE_N; i++)
         if (!strcmp(s, contract_statuses[i]))
-            return true;
-    return false;
+            return i;
+    return s ? -1 : CONTRACT_STATE_N;
 }
 
 int contract_list(svc_ctx *c, const store_contract_filter *f, const char *status,
@@ -139,7 +140,8 @@ int contract_list(svc_ctx *c, const store_contract_filter *f, const char *status
         }
         scoped.partner = c->caller->partner_id ? c->caller->partner_id : "";
     }
-    if (status && !status_known(status))
+    int only = state_of(status);
+    if (only < 0)
         return contract_bad(errs, "status: open, overdue or settled");
     int rc = f->after ? cursor_check(c, f->after, errs) : 0;
     if (rc)
@@ -147,17 +149,14 @@ int contract_list(svc_ctx *c, const store_contract_filter *f, const char *status
     scoped.after = f->after ? strdup(f->after) : NULL;
     if (f->after && !scoped.after)
         return CPQD_ENOMEM;
-    json_t *arr = json_array();
+    struct json_t *arr = contract_list_new();
     char *next = NULL;
-    rc = arr ? list_scan(c, &scoped, status, arr, &next) : CPQD_ENOMEM;
+    rc = arr ? list_scan(c, &scoped, (contract_state)only, arr, &next) : CPQD_ENOMEM;
     free((char *)scoped.after);
     if (rc == 0)
-        rc = (out->body = contract_dump(json_pack("{s:o,s:o}", "items", arr, "next",
-                                                  next ? json_string(next) : json_null())))
-                 ? 0
-                 : CPQD_ENOMEM;
+        rc = (out->body = contract_page_text(arr, next)) ? 0 : CPQD_ENOMEM;
     else
-        json_decref(arr);
+        contract_json_free(arr);
     free(next);
     return rc;
 }
@@ -184,14 +183,8 @@ int contract_receivable_get(svc_ctx *c, const char *rid, svc_reply *out, cpqd_er
         return rc;
     if ((rc = contract_row_standing(c, &r, c->today, &sd)) == 0)
         rc = store_payments_of(c->st, r.id, &ps, &n);
-    if (rc == 0) {
-        json_t *o = contract_item_json(&r, &sd), *pays = json_array();
-        contract_item_context(o, &r);
-        for (size_t i = 0; i < n && pays; i++)
-            json_array_append_new(pays, payment_json(&ps[i]));
-        json_object_set_new(o, "payments", pays);
-        rc = pays && (out->body = contract_dump(o)) ? 0 : CPQD_ENOMEM;
-    }
+    if (rc == 0)
+        rc = (out->body = contract_receivable_text(&r, &sd, ps, n)) ? 0 : CPQD_ENOMEM;
     payments_free(ps, n);
     store_receivable_fini(&r);
     return rc;
@@ -222,17 +215,11 @@ int contract_payments(svc_ctx *c, const char *id, const svc_page *pg, svc_reply 
         if (first++ == n)
             rc = contract_bad(errs, "after: not the `next` of a page of this list");
     }
-    json_t *arr = rc == 0 ? json_array() : NULL;
     size_t end = first + pg->limit < n ? first + pg->limit : n;
-    for (size_t i = first; arr && i < end; i++)
-        json_array_append_new(arr, payment_json(&ps[i]));
-    if (rc == 0 && !arr)
-        rc = CPQD_ENOMEM;
     if (rc == 0)
-        rc = (out->body = contract_dump(json_pack(
-                  "{s:s,s:s,s:s,s:o,s:o}", "contract_id", k.id, "contract_number", k.number,
-                  "currency", k.currency, "items", arr,
-                  "next", end < n ? json_string(ps[end - 1].id) : json_null())))
+        rc = (out->body = contract_payments_text(&k, end > first ? ps + first : NULL,
+                                                 end > first ? end - first : 0,
+                                                 end < n ? ps[end - 1].id : NULL))
                  ? 0
                  : CPQD_ENOMEM;
     payments_free(ps, n);

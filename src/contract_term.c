@@ -24,9 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHANGE_ID_MAX 128
-#define SEATS_MAX 1000000000LL /* a seat count above this is refused */
-#define TERM_MAX 10000         /* highest term number a request may name */
 /* Renewals one sweep makes per line at most (a monthly line 100 years
  * behind); the next sweep continues. */
 #define RENEW_CATCHUP_MAX SCHED_MAX_MONTHS
@@ -54,30 +51,34 @@ static int dec_of(const char *s, money_dec *v)
     return s && money_parse(s, strlen(s), v) == 0 ? 0 : CPQD_EINTERNAL;
 }
 
-/* The stored priced line of contract line li. */
-static json_t *priced_line(const contract_after *a, size_t li)
+/* The stored priced line of contract line li, or NULL. */
+static const contract_priced_line *priced_line(const contract_after *a, size_t li)
 {
-    size_t i;
-    json_t *pl;
-    json_array_foreach(json_object_get(a->b.priced, "lines"), i, pl)
-    {
-        const char *id = json_string_value(json_object_get(pl, "id"));
+    for (size_t i = 0; i < a->b.nplines; i++) {
+        const char *id = a->b.plines[i].id;
         if (id && !strcmp(id, a->b.ids[li]))
-            return pl;
+            return &a->b.plines[i];
     }
     return NULL;
 }
 
-/* The end of a term change: on success the reply is res (consumed either
+/* The product sku of contract line li, or NULL. */
+static const char *line_sku(const contract_after *a, size_t li)
+{
+    const contract_priced_line *pl = priced_line(a, li);
+    return pl ? pl->sku : NULL;
+}
+
+/* The end of a term change: on success the reply is res (taken either
  * way); the loaded terms and contract are freed. */
-static int term_done(int rc, int created, json_t *res, terms *t, contract_after *a,
+static int term_done(int rc, int created, char *res, terms *t, contract_after *a,
                      svc_reply *out)
 {
     if (rc == 0) {
         out->created = created;
-        rc = (out->body = contract_dump(res)) ? 0 : CPQD_ENOMEM;
+        out->body = res;
     } else {
-        json_decref(res);
+        free(res);
     }
     terms_fini(t);
     contract_after_fini(a);
@@ -89,8 +90,8 @@ static int terms_load(svc_ctx *c, const contract_after *a, size_t li, terms *t)
     memset(t, 0, sizeof(*t));
     t->li = li;
     t->base0 = a->b.lines[li].total;
-    json_t *pl = priced_line(a, li);
-    int rc = dec_of(json_string_value(json_object_get(pl, "quantity")), &t->qty0);
+    const contract_priced_line *pl = priced_line(a, li);
+    int rc = dec_of(pl ? pl->quantity : NULL, &t->qty0);
     if (rc == 0 && money_sign(t->qty0) <= 0)
         rc = CPQD_EINTERNAL;
     if (rc == 0)
@@ -164,13 +165,10 @@ static int amount_authorized(svc_ctx *c, const contract_after *a, size_t li, dat
 {
     if (money_cmp(reference, asked) == 0)
         return 0;
-    const char *sku = json_string_value(json_object_get(priced_line(a, li), "sku"));
+    const char *sku = line_sku(a, li);
     const cat_product *p = sku ? cat_snapshot_product(c->snap, sku, strlen(sku)) : NULL;
     const svc_caller *k = c->caller;
-    json_error_t je;
-    json_t *req = a->q.request ? json_loads(a->q.request, 0, &je) : NULL;
-    const char *segment = json_string_value(
-        json_object_get(json_object_get(req, "customer"), "segment"));
+    char *segment = contract_quote_segment(&a->q, false);
     price_who who = svc_who(k);
     price_change ch = {.field = "period_amount",
                        .product = p,
@@ -184,7 +182,7 @@ static int amount_authorized(svc_ctx *c, const contract_after *a, size_t li, dat
                        .partner_id = a->q.partner_id};
     price_verdict v;
     int rc = p ? price_change_check(c->snap, &who, &ch, &v) : CPQD_EINTERNAL;
-    json_decref(req);
+    free(segment);
     if (rc == 0 && !v.allowed) {
         if (v.level)
             errs_add(errs, CPQD_EFORBIDDEN, NULL, 0, 0, "%s; a %s may set it", v.reason, v.level);
@@ -237,61 +235,12 @@ static int money_text(money_dec v, int minor, char *buf, size_t cap)
     return 0;
 }
 
-/* The rows of the items of list (by key), as JSON items as of today. */
-static json_t *rows_json(svc_ctx *c, contract_after *a, const sched_list *list)
-{
-    json_t *arr = json_array();
-    for (size_t i = 0; arr && i < list->n; i++) {
-        store_receivable *r = contract_row_of(a, &list->items[i]);
-        sched_standing sd;
-        if (!r)
-            continue;
-        if (contract_row_standing(c, r, c->today, &sd) != 0) {
-            json_decref(arr);
-            return NULL;
-        }
-        json_array_append_new(arr, contract_item_json(r, &sd));
-    }
-    return arr;
-}
-
 /* ---- renewals ---- */
-
-typedef struct renew_req {
-    json_t *root;
-    const char *contract_id, *line;
-    int term; /* 0: the next one */
-    bool has_amount;
-    money_dec amount;
-} renew_req;
-
-static int renew_parse(const char *body, size_t len, renew_req *r, cpqd_errs *errs)
-{
-    static const char *const keys[] = {"term", "period_amount", NULL};
-    r->root = len ? contract_parse_object(body, len, errs) : json_object();
-    if (!r->root)
-        return CPQD_EINVAL;
-    int rc = contract_only_keys(r->root, keys, "", errs);
-    json_t *t = json_object_get(r->root, "term"), *p = json_object_get(r->root, "period_amount");
-    if (rc == 0 && t &&
-        (!json_is_integer(t) || json_integer_value(t) < 1 || json_integer_value(t) > TERM_MAX))
-        rc = contract_bad(errs, "term: the renewal term number, an integer from 1 (the first "
-                                "renewal) to 10000");
-    if (rc == 0 && t)
-        r->term = (int)json_integer_value(t);
-    const char *pt = json_string_value(p);
-    if (rc == 0 && p &&
-        (!pt || money_parse(pt, strlen(pt), &r->amount) != 0 || money_sign(r->amount) < 0))
-        rc = contract_bad(errs, "period_amount: a decimal string >= 0, the renewal price of one "
-                                "full billing period");
-    r->has_amount = rc == 0 && p;
-    return rc;
-}
 
 /* {"contract_id",…,"term","term_from","term_to","period_amount",…,"items"}
  * of renewal ch of line li. */
-static int renewal_json(svc_ctx *c, contract_after *a, size_t li, const store_line_change *ch,
-                        json_t **out, cpqd_errs *errs)
+static int renewal_text(svc_ctx *c, contract_after *a, size_t li, const store_line_change *ch,
+                        char **out, cpqd_errs *errs)
 {
     sched_list l = {0};
     money_dec amount;
@@ -302,22 +251,11 @@ static int renewal_json(svc_ctx *c, contract_after *a, size_t li, const store_li
         rc = term_items(a, li, ch->term_no, amount, &l, errs);
     if (rc == 0)
         rc = term_bounds(a, li, ch->term_no, &lo, &hi, errs);
-    json_t *items = rc == 0 ? rows_json(c, a, &l) : NULL;
-    if (rc == 0 && !items)
-        rc = CPQD_ENOMEM;
     if (rc == 0) {
         date_format(lo, from);
         date_format(hi, to);
-        *out = json_pack("{s:s,s:s,s:s,s:s,s:i,s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:O}",
-                         "contract_id", a->k.id, "contract_number", a->k.number, "currency",
-                         a->k.currency, "line", a->b.ids[li], "line_no", (int)li, "term",
-                         ch->term_no, "term_from", from, "term_to", to, "period_amount",
-                         ch->period_amount, "previous_period_amount", ch->old_amount, "quantity",
-                         ch->quantity, "source", ch->source, "renewed_by", ch->created_by,
-                         "renewed_at", ch->created_at, "total", a->k.total, "items", items);
-        rc = *out ? 0 : CPQD_ENOMEM;
+        rc = contract_renewal_text(c, a, li, ch, from, to, &l, out);
     }
-    json_decref(items);
     sched_list_fini(&l);
     return rc;
 }
@@ -337,17 +275,17 @@ static int items_add(svc_ctx *c, contract_after *a, const sched_list *list)
 
 /* Writes renewal `term` of line li (the next one) at amount (NULL: the
  * amount in force at the end of the previous term): items, change row,
- * contract total, event contract.renewed. *json (if wanted) gets the
+ * contract total, event contract.renewed. *text (if wanted) gets the
  * renewal. */
 static int renew_write(svc_ctx *c, contract_after *a, terms *t, int term, const money_dec *amount,
-                       const char *source, json_t **json, cpqd_errs *errs)
+                       const char *source, char **text, cpqd_errs *errs)
 {
     sched_list l = {0};
     date_days lo = SCHED_NO_DATE, hi = SCHED_NO_DATE;
     money_dec prev = {0, 0}, qty = {0, 0}, amt;
     char am[MONEY_FMT_MAX] = "", pv[MONEY_FMT_MAX] = "", q[MONEY_FMT_MAX] = "", id[32];
     char from[DATE_FMT_LEN] = "";
-    json_t *ev = NULL;
+    char *ev = NULL;
     int rc = term_bounds(a, t->li, term - 1, &lo, &hi, errs);
     if (rc == 0)
         rc = in_force(t, term - 1, hi - 1, &prev, &qty);
@@ -383,12 +321,14 @@ static int renew_write(svc_ctx *c, contract_after *a, terms *t, int term, const 
     if (rc == 0)
         rc = contract_total_update(c, a, errs);
     if (rc == 0)
-        rc = renewal_json(c, a, t->li, &ch, &ev, errs);
+        rc = renewal_text(c, a, t->li, &ch, &ev, errs);
     if (rc == 0)
-        rc = contract_emit(c, "contract.renewed", "contract", a->k.id, a->k.id, json_incref(ev));
-    if (rc == 0 && json)
-        *json = json_incref(ev);
-    json_decref(ev);
+        rc = contract_emit_text(c, "contract.renewed", "contract", a->k.id, a->k.id, ev);
+    if (rc == 0 && text) {
+        *text = ev;
+        ev = NULL;
+    }
+    free(ev);
     free(ch.created_at);
     sched_list_fini(&l);
     return rc;
@@ -396,11 +336,11 @@ static int renew_write(svc_ctx *c, contract_after *a, terms *t, int term, const 
 
 static int renew_run(svc_ctx *c, void *ctx, svc_reply *out, cpqd_errs *errs)
 {
-    renew_req *r = ctx;
+    contract_renew_req *r = ctx;
     contract_after a;
     terms t = {0};
     size_t li = 0;
-    json_t *res = NULL;
+    char *res = NULL;
     int created = 0;
     int rc = contract_after_open(c, r->contract_id, &a, errs);
     if (rc == 0)
@@ -419,7 +359,7 @@ static int renew_run(svc_ctx *c, void *ctx, svc_reply *out, cpqd_errs *errs)
                  old->period_amount);
         rc = CPQD_ECONFLICT;
     } else if (rc == 0 && old) {
-        rc = renewal_json(c, &a, li, old, &res, errs);
+        rc = renewal_text(c, &a, li, old, &res, errs);
     } else if (rc == 0 && term > t.renewed + 1) {
         errs_add(errs, CPQD_ECONFLICT, NULL, 0, 0,
                  "line '%.64s': term %d cannot be renewed before term %d", r->line, term,
@@ -435,19 +375,19 @@ static int renew_run(svc_ctx *c, void *ctx, svc_reply *out, cpqd_errs *errs)
 int contract_line_renew(svc_ctx *c, const char *id, const char *line, const char *body,
                         size_t len, svc_reply *out, cpqd_errs *errs)
 {
-    renew_req r = {.contract_id = id, .line = line};
+    contract_renew_req r = {.contract_id = id, .line = line};
     memset(out, 0, sizeof(*out));
-    int rc = renew_parse(body, len, &r, errs);
+    int rc = contract_renew_parse(body, len, &r, errs);
     if (rc == 0)
         rc = svc_tx(c, renew_run, &r, out, errs);
-    json_decref(r.root);
+    contract_json_free(r.root);
     return rc;
 }
 
 /* Whether line li's product renews by itself (catalog auto_renew). */
 static bool auto_renews(const svc_ctx *c, const contract_after *a, size_t li)
 {
-    const char *sku = json_string_value(json_object_get(priced_line(a, li), "sku"));
+    const char *sku = line_sku(a, li);
     const cat_product *p = sku ? cat_snapshot_product(c->snap, sku, strlen(sku)) : NULL;
     return p && p->delivery.mode == CAT_MODE_SUBSCRIPTION && p->delivery.auto_renew;
 }
@@ -523,71 +463,20 @@ int contract_renew_due(svc_ctx *c, sweep_run *w, size_t *renewed)
 
 /* ---- seat changes ---- */
 
-typedef struct seat_req {
-    json_t *root;
-    const char *contract_id, *line, *id, *on_text;
-    long long qty;
-    date_days on;
-    bool has_amount;
-    money_dec amount;
-} seat_req;
-
-/* A positive integer, as a JSON integer or a string of digits. */
-static bool seats_of(json_t *v, long long *out)
-{
-    const char *s = json_string_value(v);
-    if (json_is_integer(v)) {
-        *out = json_integer_value(v);
-        return *out >= 1 && *out <= SEATS_MAX;
-    }
-    if (!s || !*s || strlen(s) > 10 || strspn(s, "0123456789") != strlen(s))
-        return false;
-    *out = strtoll(s, NULL, 10);
-    return *out >= 1 && *out <= SEATS_MAX;
-}
-
-static int seat_parse(const char *body, size_t len, seat_req *r, cpqd_errs *errs)
-{
-    static const char *const keys[] = {"id", "quantity", "effective_on", "period_amount", NULL};
-    r->on = SCHED_NO_DATE;
-    if (!(r->root = contract_parse_object(body, len, errs)))
-        return CPQD_EINVAL;
-    int rc = contract_only_keys(r->root, keys, "", errs);
-    json_t *id = json_object_get(r->root, "id"), *p = json_object_get(r->root, "period_amount");
-    r->id = json_string_value(id);
-    if (rc == 0 && (!r->id || json_string_length(id) < 1 || json_string_length(id) > CHANGE_ID_MAX))
-        rc = contract_bad(errs, "id: required, the change id (1 to 128 characters)");
-    if (rc == 0 && !seats_of(json_object_get(r->root, "quantity"), &r->qty))
-        rc = contract_bad(errs, "quantity: required, the new number of seats, a positive integer "
-                                "such as \"12\"");
-    if (rc == 0)
-        rc = contract_date_member(r->root, "effective_on", "", &r->on, errs);
-    if (rc == 0 && r->on == SCHED_NO_DATE)
-        rc = contract_bad(errs, "effective_on: required, a date YYYY-MM-DD");
-    r->on_text = json_string_value(json_object_get(r->root, "effective_on"));
-    const char *pt = json_string_value(p);
-    if (rc == 0 && p &&
-        (!pt || money_parse(pt, strlen(pt), &r->amount) != 0 || money_sign(r->amount) < 0))
-        rc = contract_bad(errs, "period_amount: a decimal string >= 0, the full period's amount "
-                                "at the new quantity");
-    r->has_amount = rc == 0 && p;
-    return rc;
-}
-
 int contract_term_body_check(const char *what, const char *body, size_t len, cpqd_errs *errs)
 {
     int rc = CPQD_ENOTFOUND;
-    json_t *root = NULL;
+    struct json_t *root = NULL;
     if (!strcmp(what, "renew")) {
-        renew_req r = {0};
-        rc = renew_parse(body, len, &r, errs);
+        contract_renew_req r = {0};
+        rc = contract_renew_parse(body, len, &r, errs);
         root = r.root;
     } else if (!strcmp(what, "seats")) {
-        seat_req r = {0};
-        rc = seat_parse(body, len, &r, errs);
+        contract_seat_req r = {0};
+        rc = contract_seat_parse(body, len, &r, errs);
         root = r.root;
     }
-    json_decref(root);
+    contract_json_free(root);
     return rc;
 }
 
@@ -606,35 +495,21 @@ static int change_sum(const contract_after *a, size_t li, const char *kind, int 
     return money_format(s, buf, cap) < 0 ? CPQD_ERANGE : 0;
 }
 
-/* The change ch of line li with the line's items as of today. */
-static int seat_json(svc_ctx *c, contract_after *a, size_t li, const store_line_change *ch,
-                     json_t **out)
+/* The change ch of line li with the line's items as of today (*reply)
+ * and, when event is not NULL, its receivables.rescheduled. */
+static int seat_text(svc_ctx *c, contract_after *a, size_t li, const store_line_change *ch,
+                     char **reply, char **event)
 {
     char cr[MONEY_FMT_MAX], chg[MONEY_FMT_MAX];
     int rc = change_sum(a, li, "credit", ch->change_no, cr, sizeof(cr));
     if (rc == 0)
         rc = change_sum(a, li, "charge", ch->change_no, chg, sizeof(chg));
-    json_t *items = rc == 0 ? contract_line_items_json(c, a, li, -1) : NULL;
-    if (rc == 0 && !items)
-        rc = CPQD_ENOMEM;
-    if (rc == 0) {
-        *out = json_pack(
-            "{s:s,s:s,s:s,s:s,s:s,s:i,s:i,s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,"
-            "s:s,s:O}",
-            "id", ch->client_id, "contract_id", a->k.id, "contract_number", a->k.number, "currency",
-            a->k.currency, "line", a->b.ids[li], "line_no", (int)li, "term", ch->term_no,
-            "change_no", ch->change_no, "effective_on", ch->effective_on, "quantity", ch->quantity,
-            "previous_quantity", ch->old_quantity, "period_amount", ch->period_amount,
-            "previous_period_amount", ch->old_amount, "credit", cr, "charge", chg, "created_by",
-            ch->created_by, "created_at", ch->created_at, "total", a->k.total, "items", items);
-        rc = *out ? 0 : CPQD_ENOMEM;
-    }
-    json_decref(items);
+    if (rc == 0)
+        rc = contract_seat_text(c, a, li, ch, cr, chg, ch->effective_on, reply, event);
     return rc;
 }
-
 /* The same change id again: the same change (200) or a conflict. */
-static int seat_replay(const contract_after *a, const seat_req *r, const store_line_change *old,
+static int seat_replay(const contract_after *a, const contract_seat_req *r, const store_line_change *old,
                        size_t li, cpqd_errs *errs)
 {
     money_dec was;
@@ -654,7 +529,7 @@ static int seat_replay(const contract_after *a, const seat_req *r, const store_l
 
 /* What may change, and when: a date within a scheduled term, on or
  * after signing and after the line's last change. *term gets its term. */
-static int seat_when(contract_after *a, const terms *t, const seat_req *r, int *term,
+static int seat_when(contract_after *a, const terms *t, const contract_seat_req *r, int *term,
                      cpqd_errs *errs)
 {
     char d[DATE_FMT_LEN], e[DATE_FMT_LEN];
@@ -753,26 +628,9 @@ static int seat_items(svc_ctx *c, contract_after *a, sched_list *l, int change_n
     return rc;
 }
 
-/* Writes receivables.rescheduled for the change; consumes change. */
-static int seat_emit(svc_ctx *c, contract_after *a, size_t li, const seat_req *r, json_t *change)
-{
-    json_t *items = contract_line_items_json(c, a, li, -1);
-    if (!items) {
-        json_decref(change);
-        return CPQD_ENOMEM;
-    }
-    /* json_pack takes change and items, also when it fails */
-    json_t *p = json_pack("{s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:o,s:o}", "contract_id", a->k.id,
-                          "contract_number", a->k.number, "currency", a->k.currency, "line",
-                          a->b.ids[li], "line_no", (int)li, "event", "seat_change", "ref", r->id,
-                          "on", r->on_text, "change", change, "items", items);
-    return p ? contract_emit(c, "receivables.rescheduled", "contract", a->k.id, a->k.id, p)
-             : CPQD_ENOMEM;
-}
-
 /* A new seat change of line li in term `term`. */
-static int seat_write(svc_ctx *c, contract_after *a, terms *t, const seat_req *r, int term,
-                      json_t **res, cpqd_errs *errs)
+static int seat_write(svc_ctx *c, contract_after *a, terms *t, const contract_seat_req *r, int term,
+                      char **res, cpqd_errs *errs)
 {
     money_dec old = {0, 0}, oq = {0, 0}, neu = {0, 0};
     sched_list l = {0};
@@ -819,10 +677,12 @@ static int seat_write(svc_ctx *c, contract_after *a, terms *t, const seat_req *r
         rc = store_line_change_add(c->st, &ch);
     if (rc == 0)
         rc = contract_total_update(c, a, errs);
+    char *ev = NULL;
     if (rc == 0)
-        rc = seat_json(c, a, t->li, &ch, res);
+        rc = seat_text(c, a, t->li, &ch, res, &ev);
     if (rc == 0)
-        rc = seat_emit(c, a, t->li, r, json_incref(*res));
+        rc = contract_emit_text(c, "receivables.rescheduled", "contract", a->k.id, a->k.id, ev);
+    free(ev);
     free(ch.created_at);
     sched_list_fini(&l);
     return rc;
@@ -830,7 +690,7 @@ static int seat_write(svc_ctx *c, contract_after *a, terms *t, const seat_req *r
 
 /* The new seats are a quantity the line's product is sold in
  * (docs/catalog.md "Quantities"), as a quote's would be. */
-static int seat_qty_check(const svc_ctx *c, const contract_after *a, size_t li, const seat_req *r,
+static int seat_qty_check(const svc_ctx *c, const contract_after *a, size_t li, const contract_seat_req *r,
                           cpqd_errs *errs)
 {
     const cat_product *p = contract_line_product(c, a, li);
@@ -843,12 +703,12 @@ static int seat_qty_check(const svc_ctx *c, const contract_after *a, size_t li, 
 
 static int seat_run(svc_ctx *c, void *ctx, svc_reply *out, cpqd_errs *errs)
 {
-    seat_req *r = ctx;
+    contract_seat_req *r = ctx;
     contract_after a;
     terms t = {0};
     size_t li = 0;
     int term = 0, created = 0;
-    json_t *res = NULL;
+    char *res = NULL;
     const store_line_change *old = NULL;
     int rc = contract_after_open(c, r->contract_id, &a, errs);
     if (rc == 0)
@@ -865,7 +725,7 @@ static int seat_run(svc_ctx *c, void *ctx, svc_reply *out, cpqd_errs *errs)
     if (rc == 0 && old) {
         rc = seat_replay(&a, r, old, li, errs);
         if (rc == 0)
-            rc = seat_json(c, &a, li, old, &res);
+            rc = seat_text(c, &a, li, old, &res, NULL);
     } else if (rc == 0) {
         rc = seat_when(&a, &t, r, &term, errs);
         if (rc == 0)
@@ -878,11 +738,11 @@ static int seat_run(svc_ctx *c, void *ctx, svc_reply *out, cpqd_errs *errs)
 int contract_seat_change(svc_ctx *c, const char *id, const char *line, const char *body,
                          size_t len, svc_reply *out, cpqd_errs *errs)
 {
-    seat_req r = {.contract_id = id, .line = line};
+    contract_seat_req r = {.contract_id = id, .line = line};
     memset(out, 0, sizeof(*out));
-    int rc = seat_parse(body, len, &r, errs);
+    int rc = contract_seat_parse(body, len, &r, errs);
     if (rc == 0)
         rc = svc_tx(c, seat_run, &r, out, errs);
-    json_decref(r.root);
+    contract_json_free(r.root);
     return rc;
 }

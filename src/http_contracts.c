@@ -94,16 +94,16 @@ int http_op_contract_delivered(http_ctx *c, svc_ctx *qc, const char *body, size_
                                const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
     (void)q;
-    return contract_line_event(qc, http_ctx_param(c, 0), http_ctx_param(c, 1), "delivered", body,
-                               len, out, errs);
+    return contract_line_event(qc, http_ctx_param(c, 0), http_ctx_param(c, 1),
+                               CONTRACT_EVENT_DELIVERED, body, len, out, errs);
 }
 
 int http_op_contract_accepted(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
                               const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
     (void)q;
-    return contract_line_event(qc, http_ctx_param(c, 0), http_ctx_param(c, 1), "accepted", body,
-                               len, out, errs);
+    return contract_line_event(qc, http_ctx_param(c, 0), http_ctx_param(c, 1),
+                               CONTRACT_EVENT_ACCEPTED, body, len, out, errs);
 }
 
 int http_op_contract_milestone(http_ctx *c, svc_ctx *qc, const char *body, size_t len,

@@ -1,10 +1,11 @@
 /*
  * quote: the status machine and the writes of quotes (create, revise,
- * status moves, accept's move), their reads and views; see
- * include/cpqd/quote.h and docs/quotes.md. The printable document
- * (quote_doc.c), catalog archives and re-pricing (quote_archive.c), the
- * price history (quote_history.c) and promotion usage (quote_usage.c)
- * have files of their own.
+ * status moves, accept's move), their reads, who may see and do what;
+ * see include/cpqd/quote.h and docs/quotes.md. Request bodies and JSON
+ * views are the codec's (quote_json.c): this file works on typed values.
+ * The printable document (quote_doc.c), catalog archives and re-pricing
+ * (quote_archive.c), the price history (quote_history.c) and promotion
+ * usage (quote_usage.c) have files of their own.
  *
  * One request, one store transaction: the idempotency lookup, the quote
  * (or version, or status move) and the idempotency record are written
@@ -19,10 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <jansson.h>
-
-#define QUOTE_DEFAULT_VALID_DAYS 30
 
 /* ---- the status machine ---- */
 
@@ -150,144 +147,6 @@ static bool in_scope(const svc_ctx *c, const store_quote *q)
     return q->partner_id && c->caller->partner_id && !strcmp(q->partner_id, c->caller->partner_id);
 }
 
-/* ---- JSON of a quote ---- */
-
-/* Drops what a partner must not see from a stored priced result. */
-void quote_partner_filter(json_t *priced)
-{
-    json_t *lines = json_object_get(priced, "lines");
-    size_t i;
-    json_t *l;
-    json_array_foreach(lines, i, l)
-    {
-        json_object_del(l, "cost");
-        json_object_del(l, "margin");
-        json_object_del(json_object_get(l, "approval"), "out_of_bounds");
-        size_t k;
-        json_t *st;
-        json_array_foreach(json_object_get(l, "waterfall"), k, st)
-        {
-            const char *kind = json_string_value(json_object_get(st, "step"));
-            if (kind && (!strcmp(kind, "floor") || !strcmp(kind, "ceiling"))) {
-                json_object_set_new(st, "step", json_string("adjustment"));
-                json_object_set_new(st, "label", json_string("price adjusted to the book's limits"));
-                json_object_del(st, "ref");
-                json_object_set_new(st, "source", json_null());
-            }
-        }
-    }
-}
-
-static json_t *jstr_or_null(const char *s)
-{
-    return s ? json_string(s) : json_null();
-}
-
-static json_t *quote_json(const svc_ctx *c, const store_quote *q, bool with_priced)
-{
-    quote_status status = quote_effective_status(c, q);
-    json_t *o = json_object();
-    if (!o)
-        return NULL;
-    json_object_set_new(o, "id", json_string(q->id));
-    json_object_set_new(o, "number", json_string(q->number));
-    json_object_set_new(o, "version", json_integer(q->version));
-    json_object_set_new(o, "status", json_string(quote_status_name(status)));
-    json_object_set_new(o, "customer_id", jstr_or_null(q->customer_id));
-    json_object_set_new(o, "partner_id", jstr_or_null(q->partner_id));
-    json_object_set_new(o, "currency", jstr_or_null(q->currency));
-    json_object_set_new(o, "total", jstr_or_null(q->total));
-    json_object_set_new(o, "valid_until", jstr_or_null(q->valid_until));
-    json_object_set_new(o, "approval_required", json_boolean(q->approval_required));
-    json_object_set_new(o, "approval_level", jstr_or_null(q->approval_level));
-    json_object_set_new(o, "catalog_version", jstr_or_null(q->catalog_version));
-    json_object_set_new(o, "created_by", jstr_or_null(q->created_by));
-    json_object_set_new(o, "created_at", jstr_or_null(q->created_at));
-    json_object_set_new(o, "updated_at", jstr_or_null(q->updated_at));
-    json_t *acts = json_array();
-    for (int a = 0; acts && a < QUOTE_ACTION_N; a++)
-        if (quote_next(status, (quote_action)a) != QUOTE_STATUS_N)
-            json_array_append_new(acts, json_string(action_names[a]));
-    json_object_set_new(o, "actions", acts ? acts : json_array());
-    store_contract k;
-    if (status == QUOTE_ACCEPTED && c->st && store_contract_by_quote(c->st, q->id, &k) == 0) {
-        json_object_set_new(o, "contract_id", json_string(k.id)); /* the contract it became */
-        store_contract_fini(&k);
-    }
-    if (with_priced && q->priced) {
-        json_error_t je;
-        json_t *p = json_loads(q->priced, 0, &je);
-        if (p && quote_partner_caller(c))
-            quote_partner_filter(p);
-        json_object_set_new(o, "priced", p ? p : json_null());
-    }
-    return o;
-}
-
-/* The quote's status history (who moved it, when, with what note). */
-static json_t *history_json(const svc_ctx *c, const char *id)
-{
-    store_event *ev = NULL;
-    size_t n = 0;
-    json_t *a = json_array();
-    if (!a || store_quote_history(c->st, id, &ev, &n) != 0)
-        return a;
-    for (size_t i = 0; i < n; i++) {
-        json_array_append_new(
-            a, json_pack("{s:o,s:s,s:I,s:o,s:o,s:o}", "from", jstr_or_null(ev[i].from), "to",
-                         ev[i].to ? ev[i].to : "", "version", (json_int_t)ev[i].version, "actor",
-                         jstr_or_null(ev[i].actor), "note", jstr_or_null(ev[i].note), "at",
-                         jstr_or_null(ev[i].at)));
-        store_event_fini(&ev[i]);
-    }
-    free(ev);
-    return a;
-}
-
-char *quote_dump(json_t *o)
-{
-    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
-    return s;
-}
-
-/* The quote as an internal caller sees it, with its priced result and
- * its history, as text: the priced result is the stored text verbatim
- * (not parsed and written again: it is most of the bytes), at
- * *priced_at for *priced_len bytes (0: the quote has none). */
-static char *quote_text(const svc_ctx *c, const store_quote *q, size_t *priced_at,
-                        size_t *priced_len)
-{
-    char *head = quote_dump(quote_json(c, q, false));
-    char *hist = quote_dump(history_json(c, q->id));
-    size_t hl = head ? strlen(head) : 0, pl = q->priced ? strlen(q->priced) : 0;
-    size_t tl = hist ? strlen(hist) : 0;
-    char *t = head && hist && hl > 1 ? malloc(hl + pl + tl + 32) : NULL;
-    size_t n = 0;
-    *priced_at = *priced_len = 0;
-    if (t) {
-        /* head is {...}: the members go on before its closing brace */
-        memcpy(t, head, hl - 1);
-        n = hl - 1;
-        if (q->priced) {
-            memcpy(t + n, ",\"priced\":", 10);
-            n += 10;
-            *priced_at = n;
-            *priced_len = pl;
-            memcpy(t + n, q->priced, pl);
-            n += pl;
-        }
-        memcpy(t + n, ",\"history\":", 11);
-        n += 11;
-        memcpy(t + n, hist, tl);
-        n += tl;
-        memcpy(t + n, "}", 2);
-    }
-    free(head);
-    free(hist);
-    return t;
-}
-
 /* The entity tag of the state q shows: its version, (effective) status
  * and last change; any revise or move changes it. */
 static void quote_etag(const svc_ctx *c, const store_quote *q, char etag[SVC_ETAG_LEN])
@@ -301,19 +160,6 @@ static void quote_etag(const svc_ctx *c, const store_quote *q, char etag[SVC_ETA
         return;
     }
     snprintf(etag, SVC_ETAG_LEN, "\"%.16s\"", hex);
-}
-
-/* A quote with its priced result and its history. */
-static char *quote_full(const svc_ctx *c, const store_quote *q)
-{
-    if (!quote_partner_caller(c)) {
-        size_t at, len;
-        return quote_text(c, q, &at, &len);
-    }
-    json_t *o = quote_json(c, q, true);
-    if (o)
-        json_object_set_new(o, "history", history_json(c, q->id));
-    return quote_dump(o);
 }
 
 /* Writes event `type` about q with payload (the quote as an internal
@@ -344,7 +190,7 @@ static int quote_emit(const svc_ctx *c, const char *type, const store_quote *q)
     svc_ctx as_crm = *c;
     as_crm.caller = &crm;
     size_t at = 0, len = 0;
-    char *payload = quote_text(&as_crm, q, &at, &len);
+    char *payload = quote_json_text(&as_crm, q, &at, &len);
     if (!payload)
         return CPQD_ENOMEM;
     int rc = emit_text(c, type, q, payload, at, len);
@@ -359,36 +205,16 @@ static int reply_emit(const svc_ctx *c, const char *type, const store_quote *q, 
 {
     quote_etag(c, q, out->etag);
     if (quote_partner_caller(c)) {
-        out->body = quote_full(c, q);
+        out->body = quote_json_full(c, q);
         return out->body ? quote_emit(c, type, q) : CPQD_ENOMEM;
     }
     size_t at = 0, len = 0;
-    out->body = quote_text(c, q, &at, &len);
+    out->body = quote_json_text(c, q, &at, &len);
     return out->body ? emit_text(c, type, q, out->body, at, len) : CPQD_ENOMEM;
-}
-
-const char *quote_jget(json_t *o, const char *k)
-{
-    const char *v = json_string_value(json_object_get(o, k));
-    return v ? v : "";
 }
 
 /* ---- pricing a quote request ---- */
 
-typedef struct qreq {
-    price_req_buf *buf;
-    price_request *rq;
-    char *request;     /* normalised JSON text of the whole body */
-    char valid_until[DATE_FMT_LEN];
-    const char *partner_id; /* points into buf or the caller */
-    money_dec max_discount;
-} qreq;
-
-static void qreq_fini(qreq *r)
-{
-    price_req_buf_free(r->buf);
-    free(r->request);
-}
 
 /* A revision keeps its quote's partner (docs/quotes.md): a staff caller
  * may leave partner_id out (the quote's applies, so the revision prices
@@ -433,60 +259,22 @@ static int date_authorized(const svc_ctx *c, const price_request *rq, cpqd_errs 
     return CPQD_EFORBIDDEN;
 }
 
-/* Splits "valid_until" off the body, parses the rest as a price request
- * and applies the caller's identity; a revision (cur) keeps the quote's
+/* Parses a quote request and applies the caller's identity and the
+ * money authority over its date; a revision (cur) keeps the quote's
  * partner. */
-static int qreq_parse(svc_ctx *c, const char *body, size_t len, const store_quote *cur, qreq *r,
-                      cpqd_errs *errs)
+static int qreq_parse(svc_ctx *c, const char *body, size_t len, const store_quote *cur,
+                      quote_req *r, cpqd_errs *errs)
 {
-    memset(r, 0, sizeof(*r));
-    json_error_t je;
-    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
-    if (!root || !json_is_object(root)) {
-        errs_add(errs, CPQD_EINVAL, NULL, 0, 0,
-                 root ? "body: must be a JSON object"
-                      : "invalid JSON at line %d column %d: %s",
-                 je.line, je.column, je.text);
-        json_decref(root);
-        return CPQD_EINVAL;
-    }
-    date_days until = c->today + QUOTE_DEFAULT_VALID_DAYS;
-    json_t *vu = json_object_get(root, "valid_until");
-    if (vu && (!json_is_string(vu) ||
-               date_parse(json_string_value(vu), json_string_length(vu), &until) != 0)) {
-        errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "valid_until: must be a date YYYY-MM-DD");
-        json_decref(root);
-        return CPQD_EINVAL;
-    }
-    if (until < c->today) {
-        errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "valid_until: must not be in the past");
-        json_decref(root);
-        return CPQD_EINVAL;
-    }
-    date_format(until, r->valid_until);
-    /* the pricing date is pinned in the stored request: a quote re-priced
-     * later prices on the same date */
-    if (!json_object_get(root, "date")) {
-        char today[DATE_FMT_LEN];
-        date_format(c->today, today);
-        json_object_set_new(root, "date", json_string(today));
-    }
-    /* the rest is a price request: read from the same tree */
-    static const char *const ours[] = {"valid_until", NULL};
-    int rc = price_json_parse_tree(root, ours, &r->buf, &r->rq, errs);
-    if (rc) {
-        json_decref(root);
+    int rc = quote_json_req_parse(body, len, c->today, r, errs);
+    if (rc)
         return rc;
-    }
     const svc_caller *k = c->caller;
     price_request *rq = r->rq;
     rq->qty_use = PRICE_QTY_STORED;
     if ((rc = svc_limit_lines(c, rq->nlines, errs)) != 0 ||
         (rc = date_authorized(c, rq, errs)) != 0 ||
-        (cur && !quote_partner_caller(c) && (rc = keep_partner(rq, cur, errs)) != 0)) {
-        json_decref(root);
+        (cur && !quote_partner_caller(c) && (rc = keep_partner(rq, cur, errs)) != 0))
         return rc;
-    }
     if (quote_partner_caller(c)) {
         rq->role = "partner";
         rq->partner_id = k->partner_id;
@@ -504,29 +292,11 @@ static int qreq_parse(svc_ctx *c, const char *body, size_t len, const store_quot
         rq->authority = k->authority;
     }
     r->partner_id = rq->partner_id;
-    /* the stored request carries the identity it was priced with, so a
-     * re-price on the original catalogs is the same computation (clients
-     * cannot send "caller": the price request parser refuses it) */
-    char auth[MONEY_FMT_MAX] = "";
-    if (rq->has_authority && money_format(rq->authority, auth, sizeof(auth)) < 0)
-        auth[0] = '\0';
-    json_object_set_new(root, "caller",
-                        json_pack("{s:s?,s:s?,s:s?,s:s?}", "role", rq->role, "partner_id",
-                                  rq->partner_id, "segment", rq->segment, "authority",
-                                  *auth ? auth : NULL));
-    r->request = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(root);
-    if (!r->request)
-        return CPQD_ENOMEM;
-    r->max_discount = money_from_int(0);
-    for (size_t i = 0; i < rq->nlines; i++)
-        if (rq->lines[i].has_discount && money_cmp(rq->lines[i].discount, r->max_discount) > 0)
-            r->max_discount = rq->lines[i].discount;
-    return 0;
+    return quote_json_req_seal(r);
 }
 
 /* Prices r and fills the quote's priced fields. */
-static int qreq_price(svc_ctx *c, qreq *r, store_quote *q, cpqd_errs *errs)
+static int qreq_price(svc_ctx *c, const quote_req *r, store_quote *q, cpqd_errs *errs)
 {
     price_result res;
     int rc = price_compute(c->pw, c->snap, c->usage, r->rq, &res, errs);
@@ -607,7 +377,7 @@ int quote_create(svc_ctx *c, const char *body, size_t len, const char *idem_key,
 {
     static const char route[] = "POST /v1/quotes";
     char hash[65];
-    qreq r;
+    quote_req r;
     store_quote q;
     memset(out, 0, sizeof(*out));
     memset(&q, 0, sizeof(q));
@@ -629,7 +399,7 @@ int quote_create(svc_ctx *c, const char *body, size_t len, const char *idem_key,
         if ((rc = svc_tx(c, create_run, &w, out, errs)) == 0 && !w.replayed)
             svc_limit_count(c, stored_bytes(&q));
     }
-    qreq_fini(&r);
+    quote_req_fini(&r);
     store_quote_fini(&q);
     return rc == 1 ? 0 : rc;
 }
@@ -673,7 +443,7 @@ int quote_get(svc_ctx *c, const char *id, int version, svc_reply *out, cpqd_errs
     if (rc)
         return rc;
     quote_etag(c, &q, out->etag);
-    out->body = quote_full(c, &q);
+    out->body = quote_json_full(c, &q);
     store_quote_fini(&q);
     return out->body ? 0 : CPQD_ENOMEM;
 }
@@ -719,24 +489,10 @@ int quote_list(svc_ctx *c, const store_quote_filter *f, svc_reply *out, cpqd_err
         errs_add(errs, rc, NULL, 0, 0, "cannot list quotes");
         return rc;
     }
-    json_t *o = json_object(), *arr = json_array();
-    for (size_t i = 0; i < n; i++) {
-        if (arr && i < limit)
-            json_array_append_new(arr, quote_json(c, &items[i], false));
-    }
-    json_t *next = n > limit ? json_string(items[limit - 1].id) : json_null();
+    out->body = quote_json_list(c, items, n > limit ? limit : n, n > limit);
     for (size_t i = 0; i < n; i++)
         store_quote_fini(&items[i]);
     free(items);
-    if (!o || !arr || !next) {
-        json_decref(o);
-        json_decref(arr);
-        json_decref(next);
-        return CPQD_ENOMEM;
-    }
-    json_object_set_new(o, "items", arr);
-    json_object_set_new(o, "next", next);
-    out->body = quote_dump(o);
     return out->body ? 0 : CPQD_ENOMEM;
 }
 
@@ -826,7 +582,7 @@ int quote_revise(svc_ctx *c, const char *id, const char *body, size_t len,
 {
     char route[128], hash[65];
     store_quote seen = {0}, q = {0};
-    qreq r;
+    quote_req r;
     memset(out, 0, sizeof(*out));
     memset(&r, 0, sizeof(r));
     snprintf(route, sizeof(route), "POST /v1/quotes/%.64s/revise", id);
@@ -851,42 +607,8 @@ int quote_revise(svc_ctx *c, const char *id, const char *body, size_t len,
     }
     store_quote_fini(&seen);
     store_quote_fini(&q);
-    qreq_fini(&r);
+    quote_req_fini(&r);
     return rc == 1 ? 0 : rc;
-}
-
-/* The largest requested discount of a stored request, and whether any
- * price was flagged (outside a floor or ceiling). */
-static void request_facts(const store_quote *q, money_dec *max_disc, bool *flagged)
-{
-    json_error_t je;
-    *max_disc = money_from_int(0);
-    *flagged = false;
-    json_t *req = q->request ? json_loads(q->request, 0, &je) : NULL;
-    size_t i;
-    json_t *l;
-    json_array_foreach(json_object_get(req, "lines"), i, l)
-    {
-        json_t *d = json_object_get(l, "discount");
-        money_dec v;
-        if (json_is_string(d) && money_parse(json_string_value(d), json_string_length(d), &v) == 0 &&
-            money_cmp(v, *max_disc) > 0)
-            *max_disc = v;
-        if (json_is_integer(d) && money_cmp(money_from_int(json_integer_value(d)), *max_disc) > 0)
-            *max_disc = money_from_int(json_integer_value(d));
-    }
-    json_decref(req);
-    json_t *priced = q->priced ? json_loads(q->priced, 0, &je) : NULL;
-    json_array_foreach(json_object_get(priced, "lines"), i, l)
-    {
-        json_t *a = json_object_get(l, "approval");
-        const char *why = json_string_value(json_object_get(a, "reason"));
-        /* results stored before out_of_bounds named it in their reason */
-        if (json_is_true(json_object_get(a, "out_of_bounds")) ||
-            (why && (strstr(why, "floor") || strstr(why, "ceiling"))))
-            *flagged = true;
-    }
-    json_decref(priced);
 }
 
 /* The caller's discount authority (percent): the price module's rule
@@ -941,37 +663,17 @@ static const char *needed_level(const svc_ctx *c, money_dec max_disc, bool flagg
     return best ? best : top;
 }
 
-static int note_of(const char *body, size_t len, char **note, cpqd_errs *errs)
-{
-    *note = NULL;
-    if (!body || len == 0)
-        return 0;
-    json_error_t je;
-    json_t *o = json_loadb(body, len, 0, &je);
-    json_t *n = o ? json_object_get(o, "note") : NULL;
-    if (!o || !json_is_object(o) || json_object_size(o) > (n ? 1u : 0u) ||
-        (n && (!json_is_string(n) || json_string_length(n) > 2000))) {
-        errs_add(errs, CPQD_EINVAL, NULL, 0, 0,
-                 "body: must be empty or {\"note\": \"...\"} (at most 2000 bytes)");
-        json_decref(o);
-        return CPQD_EINVAL;
-    }
-    *note = n ? strdup(json_string_value(n)) : NULL;
-    json_decref(o);
-    return 0;
-}
-
 int quote_body_check(svc_ctx *c, bool action, const char *body, size_t len, cpqd_errs *errs)
 {
     if (action) {
         char *note = NULL;
-        int rc = note_of(body, len, &note, errs);
+        int rc = quote_json_note_parse(body, len, &note, errs);
         free(note);
         return rc;
     }
-    qreq r;
+    quote_req r;
     int rc = qreq_parse(c, body, len, NULL, &r, errs);
-    qreq_fini(&r);
+    quote_req_fini(&r);
     return rc;
 }
 
@@ -981,10 +683,11 @@ int quote_body_check(svc_ctx *c, bool action, const char *body, size_t len, cpqd
  * CPQD_EFORBIDDEN. Records the level on q. */
 static int approval_authorized(const svc_ctx *c, store_quote *q, cpqd_errs *errs)
 {
-    money_dec auth = money_from_int(0), need, max_disc;
-    bool has_auth = caller_authority(c, &auth), flagged;
-    request_facts(q, &max_disc, &flagged);
-    const char *lvl = needed_level(c, max_disc, flagged);
+    money_dec auth = money_from_int(0), need;
+    bool has_auth = caller_authority(c, &auth);
+    quote_facts f;
+    quote_json_facts(q, &f);
+    const char *lvl = needed_level(c, f.max_discount, f.flagged);
     free(q->approval_level);
     q->approval_level = lvl ? strdup(lvl) : NULL;
     if (!q->approval_level || !level_percent(c, q->approval_level, &need) ||
@@ -1005,11 +708,13 @@ static int approval_authorized(const svc_ctx *c, store_quote *q, cpqd_errs *errs
  * bounds, else pending_approval. */
 static quote_status submitted(const svc_ctx *c, const store_quote *q)
 {
-    money_dec auth = money_from_int(0), max_disc;
-    bool has_auth = caller_authority(c, &auth), flagged;
-    request_facts(q, &max_disc, &flagged);
-    bool within = money_is_zero(max_disc) || (has_auth && money_cmp(max_disc, auth) <= 0);
-    return within && !flagged ? QUOTE_APPROVED : QUOTE_PENDING_APPROVAL;
+    money_dec auth = money_from_int(0);
+    bool has_auth = caller_authority(c, &auth);
+    quote_facts f;
+    quote_json_facts(q, &f);
+    bool within = money_is_zero(f.max_discount) ||
+                  (has_auth && money_cmp(f.max_discount, auth) <= 0);
+    return within && !f.flagged ? QUOTE_APPROVED : QUOTE_PENDING_APPROVAL;
 }
 
 typedef struct qmove {
@@ -1053,7 +758,7 @@ int quote_move(svc_ctx *c, const char *id, quote_action action, const char *body
 {
     char *note = NULL;
     memset(out, 0, sizeof(*out));
-    int rc = note_of(body, len, &note, errs);
+    int rc = quote_json_note_parse(body, len, &note, errs);
     if (rc)
         return rc;
     qmove m = {.id = id, .action = action, .note = note};

@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #define QUOTE_ARCHIVE_FILE_MAX ((size_t)1 << 30) /* bytes of one archived catalog or rule file */
 
 /* ---- catalog archives and re-pricing ---- */

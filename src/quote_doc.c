@@ -30,6 +30,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <jansson.h>
+
 /* ---- a growable buffer ---- */
 
 typedef struct hbuf {

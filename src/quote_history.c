@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #define QUOTE_HISTORY_SCAN 500 /* accepted quotes the price history reads, newest first */
 
 /* ---- price history (历史报价参考) ---- */

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 /* ---- promotion usage counters ---- */
 
 static int usage_scope(store *st, const char *promo, const char *scope, int64_t *uses,

@@ -103,14 +103,30 @@ int contract_sweep_failures(svc_ctx *c, const char *status, const svc_page *pg, 
  * signing"). Each is one transaction with its events; a replay of the
  * same request writes nothing and answers 200 (created = 0). ---- */
 
+/* What happened to a contract line after signing: its goods delivered,
+ * its services accepted, one of its milestones accepted. */
+typedef enum contract_event {
+    CONTRACT_EVENT_DELIVERED,
+    CONTRACT_EVENT_ACCEPTED,
+    CONTRACT_EVENT_MILESTONE,
+    CONTRACT_EVENT_N,
+} contract_event;
+
+/* "delivered", "accepted", "milestone" as stored and shown; "?" if
+ * invalid. */
+const char *contract_event_name(contract_event e);
+/* An event by name: 0, or CPQD_EINVAL. */
+int contract_event_parse_name(const char *s, contract_event *out);
+
 /* POST /v1/contracts/{id}/lines/{line}/delivered and .../accepted:
- * {"on": date}. event is "delivered" or "accepted". Recomputes the
+ * {"on": date}. event is CONTRACT_EVENT_DELIVERED or
+ * CONTRACT_EVENT_ACCEPTED. Recomputes the
  * line's items (sched_line_build) and updates their due dates by key;
  * writes receivables.rescheduled. *out gets the contract. CPQD_EINVAL for
  * a date before signing, CPQD_ECONFLICT for another date already
  * recorded or a line of a mode without that event, CPQD_ENOTFOUND for
  * an unknown line. */
-int contract_line_event(svc_ctx *c, const char *id, const char *line, const char *event,
+int contract_line_event(svc_ctx *c, const char *id, const char *line, contract_event event,
                         const char *body, size_t len, svc_reply *out, cpqd_errs *errs);
 
 /* POST /v1/contracts/{id}/milestones/{m}/accept: {"on", "line"?} (line

@@ -205,5 +205,11 @@ void quote_usage_plan_free(quote_usage_plan *p);
 int quote_usage_redeem(svc_ctx *c, const store_quote *q, const quote_usage_plan *plan,
                        cpqd_errs *errs);
 
+/* A request body body[0..len) as a JSON object, duplicate keys refused
+ * (quote_json.c; the codecs of quotes and contracts read bodies alike):
+ * the value (the caller's, to json_decref), or NULL with "body: must be
+ * a JSON object" or "invalid JSON at line L column C: ..." in errs. */
+struct json_t *quote_json_body(const char *body, size_t len, cpqd_errs *errs);
+
 
 #endif
