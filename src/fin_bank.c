@@ -376,7 +376,7 @@ static int match_write(svc_ctx *c, const fin_credit_ref *cr, const store_credit 
     json_t *v = rc == 0 ? match_json(c, &m, al, n, row, ap) : NULL;
     snprintf(key, sizeof(key), "credit:%s", cr->id);
     if (rc == 0)
-        rc = v ? fin_emit(c, "payment.matched", "match", m.id, key, json_deep_copy(v))
+        rc = v ? fin_emit(c, "payment.matched", "match", m.id, key, json_incref(v))
                : CPQD_ENOMEM;
     if (rc == 0 && mid && !(*mid = strdup(m.id)))
         rc = CPQD_ENOMEM;
@@ -600,7 +600,9 @@ int fin_statement_import(svc_ctx *c, const char *format, const char *content_typ
         bank_statement_fini(&bs);
         return rc == 1 ? fin_replay_location(out, "/v1/bank/statements/") : rc;
     }
-    rc = import_in_tx(&x, out, &id, errs);
+    /* thousands of rows that stand or fall together */
+    if ((rc = store_flat_begin(c->st)) == 0)
+        rc = store_flat_end(c->st, import_in_tx(&x, out, &id, errs));
     if (rc == 0)
         rc = svc_idem_record(c, route, idem_key, hash, out, id);
     if (rc == 0)

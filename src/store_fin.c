@@ -152,6 +152,9 @@ const char *const store_fin_sql[STMT_COUNT - STMT_FIN_FIRST] = {
         " AND category = $4 AND posted = $5",
     F(STMT_FIN_CONTRACT_IDS) =
         "SELECT id FROM contracts ORDER BY number",
+    /* a counter of flat writes written back (store_flat_end) */
+    F(STMT_FIN_COUNTER_SET) =
+        "UPDATE fin_counters SET last_seq = $1 WHERE counter = $2",
 #undef F
 };
 /* clang-format on */
@@ -265,6 +268,8 @@ int store_fin_next(store *st, const char *name, int64_t *seq)
     store_stmt *s;
     if (!store_text_ok(name))
         return store_failf(st, CPQD_EINVAL, "counter: a name is required");
+    if (store_flat_seq_take(st, STMT_FIN_COUNTER_SET, name, seq))
+        return 0;
     int rc = prep(st, STMT_FIN_COUNTER_NEXT, &s);
     if (rc)
         return rc;
@@ -275,6 +280,8 @@ int store_fin_next(store *st, const char *name, int64_t *seq)
     else
         rc = store_fail(st, r, "counter");
     store_stmt_done(s);
+    if (rc == 0)
+        store_flat_seq_note(st, STMT_FIN_COUNTER_SET, name, *seq);
     return rc;
 }
 
