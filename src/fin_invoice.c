@@ -447,6 +447,10 @@ static int issue_write(const issue_ctx *x, json_t **view, char **id, cpqd_errs *
         rc = invoice_build(&r, &inv, errs);
     if (rc == 0)
         rc = doc_write(x, &inv, NULL, seq, true, view, errs);
+    /* the customer's credit pays what the invoice asks for */
+    size_t applied = 0;
+    for (size_t i = 0; rc == 0 && x->kind == INVOICE_KIND_INVOICE && i < x->n; i++)
+        rc = fin_credit_apply_item(x->c, x->sel[i]->id, &applied, errs);
     if (rc == 0 && id)
         rc = (*id = strdup(json_string_value(json_object_get(*view, "id")))) ? 0 : CPQD_ENOMEM;
     invoice_fini(&inv);
@@ -945,6 +949,39 @@ typedef struct sweep_inv {
     size_t *issued;
 } sweep_inv;
 
+/* The customer's open credit applied to the items of contract a that
+ * fell due by `on` (fin_credit_apply_item: once per item). */
+static int sweep_credit(svc_ctx *c, contract_after *a, date_days on, cpqd_errs *errs)
+{
+    store_credit *v = NULL;
+    size_t n = 0, applied = 0;
+    char d[DATE_FMT_LEN];
+    date_format(on, d);
+    int rc = store_credits_open_of(c->st, a->k.customer_id, a->k.currency, &v, &n);
+    if (rc)
+        return fin_store_fail(c, errs, rc, "customer credit");
+    for (size_t i = 0; i < n; i++)
+        store_credit_fini(&v[i]);
+    free(v);
+    /* the oldest due first; among equals, in the contract's order */
+    for (char last[DATE_FMT_LEN] = ""; rc == 0 && n;) {
+        const store_receivable *next = NULL;
+        for (size_t i = 0; i < a->n; i++) {
+            const char *due = a->rows[i].due_on;
+            if (due && strcmp(due, d) <= 0 && strcmp(due, last) > 0 &&
+                (!next || strcmp(due, next->due_on) < 0))
+                next = &a->rows[i];
+        }
+        if (!next)
+            break;
+        snprintf(last, sizeof(last), "%s", next->due_on);
+        for (size_t i = 0; rc == 0 && i < a->n; i++)
+            if (a->rows[i].due_on && !strcmp(a->rows[i].due_on, last))
+                rc = fin_credit_apply_item(c, a->rows[i].id, &applied, errs);
+    }
+    return rc;
+}
+
 static int sweep_one(svc_ctx *c, void *arg, cpqd_errs *errs)
 {
     sweep_inv *s = arg;
@@ -953,8 +990,10 @@ static int sweep_one(svc_ctx *c, void *arg, cpqd_errs *errs)
     issue_ctx x = {.c = c, .a = &a, .on = s->as_of, .source = "sweep"};
     if (rc == 0 && (fin_contract_catalog(c, &a, &x.cc, NULL) != 0 ||
                     x.cc->finance->issue == CAT_INVOICE_MANUAL)) {
+        /* invoiced on request only */
+        rc = sweep_credit(c, &a, s->as_of, errs);
         contract_after_fini(&a);
-        return 0; /* invoiced on request only */
+        return rc;
     }
     for (int k = 0; rc == 0 && k < 2; k++) {
         json_t *view = NULL;
@@ -966,6 +1005,8 @@ static int sweep_one(svc_ctx *c, void *arg, cpqd_errs *errs)
             (*s->issued)++;
         json_decref(view);
     }
+    if (rc == 0)
+        rc = sweep_credit(c, &a, s->as_of, errs);
     free(x.sel);
     contract_after_fini(&a);
     return rc;

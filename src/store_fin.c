@@ -155,6 +155,14 @@ const char *const store_fin_sql[STMT_COUNT - STMT_FIN_FIRST] = {
     /* a counter of flat writes written back (store_flat_end) */
     F(STMT_FIN_COUNTER_SET) =
         "UPDATE fin_counters SET last_seq = $1 WHERE counter = $2",
+    /* a customer's credit: matched credits not applied in full (the
+     * caller compares the amounts exactly) */
+    F(STMT_FIN_CREDITS_OPEN_OF) =
+        "SELECT " CREDIT_COLS " FROM bank_credits WHERE customer_id = $1 AND currency = $2"
+        " AND status = 'matched' AND applied <> amount ORDER BY seq",
+    F(STMT_FIN_CREDIT_APPLIED_TO) =
+        "SELECT 1 FROM match_allocations a JOIN matches m ON m.id = a.match_id"
+        " WHERE a.receivable_id = $1 AND m.rule = 'customer_credit'",
 #undef F
 };
 /* clang-format on */
@@ -783,6 +791,39 @@ int store_credits_seen(store *st, const char *const *tx_ids, size_t n, bool *see
             rc = store_fail(st, r, "credit seen");
         store_stmt_done(s);
     }
+    return rc;
+}
+
+int store_credits_open_of(store *st, const char *customer, const char *currency,
+                          store_credit **items, size_t *n)
+{
+    store_stmt *s;
+    *items = NULL, *n = 0;
+    if (!store_text_ok(customer) || !store_text_ok(currency))
+        return store_failf(st, CPQD_EINVAL, "customer credit: customer and currency required");
+    int rc = prep(st, STMT_FIN_CREDITS_OPEN_OF, &s);
+    if (rc)
+        return rc;
+    store_bind_text(st, s, 1, customer);
+    store_bind_text(st, s, 2, currency);
+    return rows_read(st, s, sizeof(store_credit), credit_read, (row_fini_fn)store_credit_fini,
+                     (void **)items, n);
+}
+
+int store_credit_applied_to(store *st, const char *rid, bool *applied)
+{
+    store_stmt *s;
+    *applied = false;
+    int rc = store_text_ok(rid) ? prep(st, STMT_FIN_CREDIT_APPLIED_TO, &s)
+                                : store_failf(st, CPQD_EINVAL, "customer credit: an item required");
+    if (rc)
+        return rc;
+    store_bind_text(st, s, 1, rid);
+    int r = store_step(st, s);
+    *applied = r == STORE_ROW;
+    if (r != STORE_ROW && r != STORE_DONE)
+        rc = store_fail(st, r, "customer credit applied");
+    store_stmt_done(s);
     return rc;
 }
 

@@ -149,6 +149,8 @@ typedef enum store_stmt_id {
     STMT_FIN_REVENUE_UPDATE,
     STMT_FIN_CONTRACT_IDS,
     STMT_FIN_COUNTER_SET,
+    STMT_FIN_CREDITS_OPEN_OF,
+    STMT_FIN_CREDIT_APPLIED_TO,
     STMT_COUNT
 } store_stmt_id;
 

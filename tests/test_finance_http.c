@@ -16,7 +16,8 @@
  * caller's authority, the voucher feed (every voucher balanced, the
  * pages, the CSV), revenue as of a date, customers' credit limits and
  * flags with the accept's credit approval, the sweep's invoices and
- * revenue vouchers; every bad input answered with its error and nothing
+ * revenue vouchers; customer credit applied to items that fell due and
+ * to invoices, once per item; every bad input answered with its error and nothing
  * changed.
  */
 #include <setjmp.h>
@@ -1113,6 +1114,95 @@ static void test_sweep_skips_catalogs_without_finance(void **state)
     json_decref(s), json_decref(c), json_decref(q);
 }
 
+/* The id of the latest match of credit bc, and its count. */
+static char *last_match(fx *f, const char *bc, size_t *n)
+{
+    char *p = tu_fmt("/v1/bank/credits/%s", bc);
+    json_t *cr = get_ok(f, K_MANAGER, p), *ms = json_object_get(cr, "matches");
+    *n = json_array_size(ms);
+    char *id = strdup(js(json_array_get(ms, *n - 1), "id"));
+    free(p);
+    json_decref(cr);
+    return id;
+}
+
+static void outstanding_is(fx *f, json_t *c, const char *line, const char *amount,
+                           const char *want)
+{
+    json_t *it = item_now(f, js(c, "id"), item_id(c, line, amount));
+    assert_string_equal(js(it, "outstanding"), want);
+    json_decref(it);
+}
+
+/* An advance kept as C-1's credit pays C-1's items that fell due, the
+ * oldest first, when the sweep finds them; once per item: a reversed
+ * application is not made again, the money goes to the next item. Not
+ * another customer's items. */
+static void test_customer_credit_applied_when_due(void **state)
+{
+    fx *f = *state;
+    json_t *c = contract_new(f, "C-1", DONE_ALL), *c2 = contract_new(f, "C-2", DONE_ALL);
+    json_decref(import(f, K_CRM, CSV_HEAD "ICBC-7,2026-12-01,500.00,CNY,Unknown Payer,,\n", 201));
+    json_t *q = get_ok(f, K_MANAGER, "/v1/bank/credits?status=unmatched");
+    char *bc = strdup(js(json_array_get(json_object_get(q, "items"), 0), "id"));
+    json_decref(q);
+    char *p = tu_fmt("/v1/bank/credits/%s/match", bc);
+    json_decref(post_ok(f, K_MANAGER, p, "{\"allocations\":[],\"customer_id\":\"C-1\"}", 201));
+    free(p);
+    /* kept: nothing is applied before the sweep */
+    outstanding_is(f, c, "box", "339.00", "339.00");
+    size_t matched = events_of(f, "payment.matched"), n = 0;
+    json_decref(post_ok(f, K_CRM, "/v1/receivables/sweep", "{\"as_of\":\"2026-12-01\"}", 200));
+    /* 500.00 = 339.00 + 161.00 of the 791.00; SETUP and C-2 untouched */
+    outstanding_is(f, c, "box", "339.00", "0.00");
+    outstanding_is(f, c, "box", "791.00", "630.00");
+    outstanding_is(f, c, "setup", "106.00", "106.00");
+    outstanding_is(f, c2, "box", "339.00", "339.00");
+    assert_int_equal(events_of(f, "payment.matched"), matched + 2);
+    char *m = last_match(f, bc, &n);
+    assert_int_equal(n, 3); /* kept, 339.00, 161.00 */
+    /* a second sweep changes nothing */
+    json_decref(post_ok(f, K_CRM, "/v1/receivables/sweep", "{\"as_of\":\"2026-12-01\"}", 200));
+    assert_int_equal(events_of(f, "payment.matched"), matched + 2);
+    /* reversed: not applied to that item again; SETUP gets 106.00 of it */
+    p = tu_fmt("/v1/matches/%s/reverse", m);
+    json_t *r = post_ok(f, K_MANAGER, p, "{}", 200);
+    assert_string_equal(js(r, "rule"), "customer_credit");
+    json_decref(r);
+    free(p), free(m);
+    outstanding_is(f, c, "box", "791.00", "791.00");
+    json_decref(post_ok(f, K_CRM, "/v1/receivables/sweep", "{\"as_of\":\"2026-12-01\"}", 200));
+    outstanding_is(f, c, "box", "791.00", "791.00");
+    outstanding_is(f, c, "setup", "106.00", "0.00");
+    p = tu_fmt("/v1/bank/credits/%s", bc);
+    json_t *cr = get_ok(f, K_MANAGER, p);
+    assert_string_equal(js(cr, "applied"), "445.00");
+    assert_string_equal(js(cr, "unapplied"), "55.00");
+    json_decref(cr);
+    free(p), free(bc);
+    size_t lines = 0;
+    vouchers_all(f, 100, &lines); /* every voucher balanced */
+    json_decref(c), json_decref(c2);
+}
+
+/* An invoice takes the customer's credit at once, whatever its items' due dates. */
+static void test_customer_credit_applied_on_invoice(void **state)
+{
+    fx *f = *state;
+    json_t *c = contract_new(f, "C-1", "{\"signed_on\":\"2026-12-01\"}");
+    json_decref(import(f, K_CRM, CSV_HEAD "ICBC-8,2026-12-01,1000.00,CNY,Unknown Payer,,\n", 201));
+    json_t *q = get_ok(f, K_MANAGER, "/v1/bank/credits?status=unmatched");
+    char *p = tu_fmt("/v1/bank/credits/%s/match",
+                     js(json_array_get(json_object_get(q, "items"), 0), "id"));
+    json_decref(post_ok(f, K_MANAGER, p, "{\"allocations\":[],\"customer_id\":\"C-1\"}", 201));
+    free(p);
+    json_decref(q);
+    json_decref(issue(f, K_REP, js(c, "id"), ""));
+    outstanding_is(f, c, "box", "339.00", "0.00");
+    outstanding_is(f, c, "box", "791.00", "791.00"); /* not invoiced, not due */
+    json_decref(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1129,6 +1219,8 @@ int main(void)
         TF(test_credit_limit_needs_manager_approval),
         TF(test_customer_identity),
         TF(test_sweep_invoices_by_policy_and_posts_revenue),
+        TF(test_customer_credit_applied_when_due),
+        TF(test_customer_credit_applied_on_invoice),
         T(test_invoice_bundled_service_own_class),
         T(test_sweep_skips_catalogs_without_finance),
     };

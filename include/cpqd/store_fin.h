@@ -161,6 +161,13 @@ int store_credits_seen(store *st, const char *const *tx_ids, size_t n, bool *see
  * customer (NULL: any), at most limit (0: all). */
 int store_credits_list(store *st, const char *status, const char *customer, int64_t after,
                        size_t limit, store_credit **items, size_t *n);
+/* The customer credit of customer in currency: its matched credits not
+ * applied in full, oldest first (none: *n 0). */
+int store_credits_open_of(store *st, const char *customer, const char *currency,
+                          store_credit **items, size_t *n);
+/* *applied: customer credit was applied automatically to item rid
+ * before (a match of rule customer_credit names it, reversed or not). */
+int store_credit_applied_to(store *st, const char *rid, bool *applied);
 /* Sets credit id's applied (from old_applied: CPQD_ECONFLICT if it moved),
  * status, rule, reason (may be NULL) and customer_id (NULL keeps it). */
 int store_credit_update(store *st, const char *id, const char *old_applied,
