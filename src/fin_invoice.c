@@ -755,6 +755,63 @@ int fin_invoices_of(svc_ctx *c, const char *contract_id, const char *after, cons
     return rc;
 }
 
+const char *const fin_invoice_statuses[] = {"issued", "partially_cancelled", "cancelled", NULL};
+
+/* The filters of GET /v1/invoices checked: dates, status, the cursor (an
+ * invoice: a `next` of this list). */
+static int list_check(svc_ctx *c, const fin_invoice_query *q, cpqd_errs *errs)
+{
+    date_days d;
+    const char *const dates[2][2] = {{"issued_from", q->issued_from},
+                                     {"issued_to", q->issued_to}};
+    for (int i = 0; i < 2; i++)
+        if (dates[i][1] && date_parse(dates[i][1], strlen(dates[i][1]), &d) != 0)
+            return fin_fail(errs, CPQD_EINVAL, "%s: a date YYYY-MM-DD", dates[i][0]);
+    bool known = !q->status;
+    for (size_t i = 0; !known && fin_invoice_statuses[i]; i++)
+        known = !strcmp(q->status, fin_invoice_statuses[i]);
+    if (!known)
+        return fin_fail(errs, CPQD_EINVAL, "status: issued, partially_cancelled or cancelled");
+    store_invoice v;
+    int rc = q->page.after ? store_invoice_get(c->st, q->page.after, &v) : 0;
+    if (q->page.after && rc == 0)
+        store_invoice_fini(&v);
+    if (rc == CPQD_ENOTFOUND || rc == CPQD_EINVAL)
+        return fin_fail(errs, CPQD_EINVAL, "after: not the `next` of a page of this list");
+    return rc ? fin_store_fail(c, errs, rc, "invoice") : 0;
+}
+
+int fin_invoices_list(svc_ctx *c, const fin_invoice_query *q, svc_reply *out, cpqd_errs *errs)
+{
+    store_invoice *v = NULL;
+    size_t n = 0, limit = q->page.limit;
+    memset(out, 0, sizeof(*out));
+    int rc = list_check(c, q, errs);
+    if (rc)
+        return rc;
+    /* one more than the page tells whether anything follows */
+    store_invoice_filter f = {q->customer, q->contract,      q->status,
+                              q->issued_from, q->issued_to, q->page.after, limit + 1};
+    if ((rc = store_invoice_list(c->st, &f, &v, &n)) != 0)
+        rc = fin_store_fail(c, errs, rc, "invoices");
+    json_t *items = json_array();
+    for (size_t i = 0; rc == 0 && i < n && i < limit; i++) {
+        json_t *o = NULL;
+        if ((rc = view_of(c, &v[i], &o, errs)) == 0 && json_array_append_new(items, o) != 0)
+            rc = CPQD_ENOMEM;
+    }
+    json_t *next = n > limit ? json_string(v[limit - 1].id) : json_null();
+    if (rc == 0)
+        rc = (out->body = contract_dump(json_pack("{s:O,s:O}", "items", items, "next", next)))
+                 ? 0
+                 : CPQD_ENOMEM;
+    json_decref(items), json_decref(next);
+    for (size_t i = 0; i < n; i++)
+        store_invoice_fini(&v[i]);
+    free(v);
+    return rc;
+}
+
 int fin_invoice_document(svc_ctx *c, const char *id, const char *lang, svc_reply *out,
                          cpqd_errs *errs)
 {

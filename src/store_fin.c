@@ -160,6 +160,22 @@ const char *const store_fin_sql[STMT_COUNT - STMT_FIN_FIRST] = {
     F(STMT_FIN_CREDITS_OPEN_OF) =
         "SELECT " CREDIT_COLS " FROM bank_credits WHERE customer_id = $1 AND currency = $2"
         " AND status = 'matched' AND applied <> amount ORDER BY seq",
+    /* GET /v1/invoices: newest first; the status as fin_invoice computes
+     * it from the items' cancellations */
+    F(STMT_FIN_INVOICE_LIST) =
+        "SELECT " INVOICE_COLS " FROM invoices i"
+        " WHERE (CAST($1 AS TEXT) IS NULL OR i.customer_id = $1)"
+        " AND (CAST($2 AS TEXT) IS NULL OR i.contract_id = $2)"
+        " AND (CAST($3 AS TEXT) IS NULL OR $3 = CASE"
+        "  WHEN i.kind <> 'invoice' OR NOT EXISTS (SELECT 1 FROM invoice_items x"
+        "   WHERE x.invoice_id = i.id AND x.cancelled_by IS NOT NULL) THEN 'issued'"
+        "  WHEN EXISTS (SELECT 1 FROM invoice_items x"
+        "   WHERE x.invoice_id = i.id AND x.cancelled_by IS NULL) THEN 'partially_cancelled'"
+        "  ELSE 'cancelled' END)"
+        " AND (CAST($4 AS TEXT) IS NULL OR i.issued_on >= $4)"
+        " AND (CAST($5 AS TEXT) IS NULL OR i.issued_on <= $5)"
+        " AND (CAST($6 AS TEXT) IS NULL OR i.seq < (SELECT a.seq FROM invoices a WHERE a.id = $6))"
+        " ORDER BY i.seq DESC LIMIT $7",
     F(STMT_FIN_CREDIT_APPLIED_TO) =
         "SELECT 1 FROM match_allocations a JOIN matches m ON m.id = a.match_id"
         " WHERE a.receivable_id = $1 AND m.rule = 'customer_credit'",
@@ -567,6 +583,25 @@ int store_invoices_of(store *st, const char *contract_id, int64_t after, size_t 
     store_bind_text(st, s, 1, contract_id);
     store_bind_int64(st, s, 2, after);
     store_bind_int64(st, s, 3, (int64_t)limit);
+    return rows_read(st, s, sizeof(store_invoice), invoice_read, (row_fini_fn)store_invoice_fini,
+                     (void **)items, n);
+}
+
+int store_invoice_list(store *st, const store_invoice_filter *f, store_invoice **items,
+                       size_t *n)
+{
+    store_stmt *s;
+    *items = NULL, *n = 0;
+    if (f->limit < 1 || f->limit > STORE_PER_PAGE_MAX + 1 || !store_opt_text_ok(f->customer) ||
+        !store_opt_text_ok(f->contract) || !store_opt_text_ok(f->status) ||
+        !store_date_ok(f->from) || !store_date_ok(f->to) || !store_opt_text_ok(f->after))
+        return store_failf(st, CPQD_EINVAL, "invoices: a filter, the cursor or limit is out of range");
+    int rc = prep(st, STMT_FIN_INVOICE_LIST, &s);
+    if (rc)
+        return rc;
+    const char *v[] = {f->customer, f->contract, f->status, f->from, f->to, f->after};
+    bind_texts(st, s, 1, v, 6);
+    store_bind_int64(st, s, 7, (int64_t)f->limit);
     return rows_read(st, s, sizeof(store_invoice), invoice_read, (row_fini_fn)store_invoice_fini,
                      (void **)items, n);
 }

@@ -151,6 +151,7 @@ typedef enum store_stmt_id {
     STMT_FIN_COUNTER_SET,
     STMT_FIN_CREDITS_OPEN_OF,
     STMT_FIN_CREDIT_APPLIED_TO,
+    STMT_FIN_INVOICE_LIST,
     STMT_COUNT
 } store_stmt_id;
 
