@@ -376,7 +376,7 @@ static int match_write(svc_ctx *c, const fin_credit_ref *cr, const store_credit 
     json_t *v = rc == 0 ? match_json(c, &m, al, n, row, ap) : NULL;
     snprintf(key, sizeof(key), "credit:%s", cr->id);
     if (rc == 0)
-        rc = v ? fin_emit(c, "payment.matched", "match", m.id, key, json_deep_copy(v))
+        rc = v ? fin_emit(c, "payment.matched", "match", m.id, key, json_incref(v))
                : CPQD_ENOMEM;
     if (rc == 0 && mid && !(*mid = strdup(m.id)))
         rc = CPQD_ENOMEM;
@@ -600,7 +600,9 @@ int fin_statement_import(svc_ctx *c, const char *format, const char *content_typ
         bank_statement_fini(&bs);
         return rc == 1 ? fin_replay_location(out, "/v1/bank/statements/") : rc;
     }
-    rc = import_in_tx(&x, out, &id, errs);
+    /* thousands of rows that stand or fall together */
+    if ((rc = store_flat_begin(c->st)) == 0)
+        rc = store_flat_end(c->st, import_in_tx(&x, out, &id, errs));
     if (rc == 0)
         rc = svc_idem_record(c, route, idem_key, hash, out, id);
     if (rc == 0)
@@ -1335,4 +1337,100 @@ int fin_write_off_get(svc_ctx *c, const char *id, svc_reply *out, cpqd_errs *err
     out->body = contract_dump(write_off_json(c, &w));
     store_write_off_fini(&w);
     return out->body ? 0 : CPQD_ENOMEM;
+}
+
+/* ---- customer credit applied automatically ---- */
+
+/* The open item an application pays: its row, what it is worth, what
+ * is paid of it (as a number and as stored) and what is outstanding. */
+typedef struct credit_target {
+    const store_receivable *r;
+    money_dec amount, paid, outstanding;
+    char paid_text[MONEY_FMT_MAX];
+} credit_target;
+
+/* Applies what is unapplied of credit cr (of the customer's credit) to
+ * item t, up to what is outstanding: a match of rule customer_credit
+ * (its payment, voucher, payment.matched, receivable.paid when it
+ * settles the item) and the credit's applied amount moved. A credit
+ * whose issuer no catalog names now is left as it is. */
+static int credit_apply_from(svc_ctx *c, const store_credit *cr, credit_target *t, size_t *applied,
+                             cpqd_errs *errs)
+{
+    store_statement s;
+    fin_credit_ref ref;
+    money_dec amount, done, open, take, zero = {0, 0};
+    store_match *prior = NULL;
+    size_t nprior = 0;
+    char ap[MONEY_FMT_MAX];
+    int rc = store_statement_get(c->st, cr->statement_id, &s);
+    if (rc)
+        return fin_store_fail(c, errs, rc, "statement");
+    bool posts = fin_issuer_catalog(c->snap, s.issuer) != NULL;
+    store_statement_fini(&s);
+    if (!posts)
+        return 0;
+    if ((rc = credit_finance(c, cr, &ref, errs)) != 0)
+        return rc;
+    if (fin_money_of(cr->amount, &amount) || fin_money_of(cr->applied, &done) ||
+        money_sub(amount, done, &open))
+        return CPQD_EINTERNAL;
+    if (money_sign(open) <= 0)
+        return 0;
+    take = money_cmp(open, t->outstanding) < 0 ? open : t->outstanding;
+    zero.scale = ref.minor;
+    if ((rc = store_matches_of(c->st, cr->id, &prior, &nprior)) != 0)
+        return fin_store_fail(c, errs, rc, "matches");
+    for (size_t i = 0; i < nprior; i++)
+        store_match_fini(&prior[i]);
+    free(prior);
+    fin_apply x = {t->r->id, t->r->contract_id, t->r->contract_number, take, t->amount, t->paid,
+                   t->paid_text, ""};
+    rc = match_write(c, &ref, cr, (int)nprior + 1, "auto", "customer_credit", cr->customer_id, &x,
+                     1, zero, NULL, NULL, NULL, errs);
+    if (rc == 0)
+        rc = money_add(done, take, &done);
+    if (rc == 0)
+        rc = fin_money_text(done, ref.minor, ap);
+    if (rc == 0 && (rc = store_credit_update(c->st, cr->id, cr->applied, ap, "matched", cr->rule,
+                                             NULL, NULL)) != 0)
+        rc = fin_store_fail(c, errs, rc, "credit");
+    if (rc == 0)
+        rc = money_add(t->paid, take, &t->paid);
+    if (rc == 0)
+        rc = money_sub(t->outstanding, take, &t->outstanding);
+    if (rc == 0) {
+        snprintf(t->paid_text, sizeof(t->paid_text), "%s", x.new_paid);
+        (*applied)++;
+    }
+    return rc;
+}
+
+int fin_credit_apply_item(svc_ctx *c, const char *rid, size_t *applied, cpqd_errs *errs)
+{
+    store_receivable r = {0};
+    store_credit *v = NULL;
+    size_t n = 0;
+    bool before = false;
+    credit_target t = {.r = &r};
+    int rc = store_receivable_get(c->st, rid, &r);
+    if (rc)
+        return fin_store_fail(c, errs, rc, "receivable");
+    if (!r.amount_known || !r.due_on || fin_money_of(r.amount, &t.amount) ||
+        fin_money_of(r.paid, &t.paid) || money_sub(t.amount, t.paid, &t.outstanding) ||
+        money_sign(t.outstanding) <= 0)
+        goto out; /* nothing to pay: settled, a credit item, not known yet */
+    snprintf(t.paid_text, sizeof(t.paid_text), "%s", r.paid);
+    /* once per item: a person who reversed an application decided */
+    if ((rc = store_credit_applied_to(c->st, rid, &before)) != 0 ||
+        (!before && (rc = store_credits_open_of(c->st, r.customer_id, r.currency, &v, &n)) != 0))
+        rc = fin_store_fail(c, errs, rc, "customer credit");
+    for (size_t i = 0; rc == 0 && !before && i < n && money_sign(t.outstanding) > 0; i++)
+        rc = credit_apply_from(c, &v[i], &t, applied, errs);
+out:
+    for (size_t i = 0; i < n; i++)
+        store_credit_fini(&v[i]);
+    free(v);
+    store_receivable_fini(&r);
+    return rc;
 }

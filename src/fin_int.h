@@ -99,6 +99,18 @@ int fin_net_of(money_dec g, money_dec r, int minor, money_dec *out);
 int fin_item_tax(const svc_ctx *c, const contract_after *a, const store_receivable *r,
                  const char **tax_class, money_dec *rate);
 
+/* ---- customer credit (src/fin_bank.c) ---- */
+
+/* Applies the open customer credit of item rid's customer (matched bank
+ * credits not applied in full, in the item's currency, oldest first) to
+ * what is outstanding of the item, in the caller's transaction: per
+ * credit a match of rule customer_credit with its payment, voucher and
+ * events, reversible like any match. Once per item: nothing when an
+ * application named it before (reversed or not), when nothing is
+ * outstanding or when its due date is not known. *applied counts the
+ * matches written. */
+int fin_credit_apply_item(svc_ctx *c, const char *rid, size_t *applied, cpqd_errs *errs);
+
 /* ---- the sweep's parts ---- */
 int fin_invoice_sweep(svc_ctx *c, struct sweep_run *w, size_t *issued);
 int fin_revenue_sweep(svc_ctx *c, struct sweep_run *w, size_t *posted);

@@ -447,6 +447,10 @@ static int issue_write(const issue_ctx *x, json_t **view, char **id, cpqd_errs *
         rc = invoice_build(&r, &inv, errs);
     if (rc == 0)
         rc = doc_write(x, &inv, NULL, seq, true, view, errs);
+    /* the customer's credit pays what the invoice asks for */
+    size_t applied = 0;
+    for (size_t i = 0; rc == 0 && x->kind == INVOICE_KIND_INVOICE && i < x->n; i++)
+        rc = fin_credit_apply_item(x->c, x->sel[i]->id, &applied, errs);
     if (rc == 0 && id)
         rc = (*id = strdup(json_string_value(json_object_get(*view, "id")))) ? 0 : CPQD_ENOMEM;
     invoice_fini(&inv);
@@ -751,6 +755,63 @@ int fin_invoices_of(svc_ctx *c, const char *contract_id, const char *after, cons
     return rc;
 }
 
+const char *const fin_invoice_statuses[] = {"issued", "partially_cancelled", "cancelled", NULL};
+
+/* The filters of GET /v1/invoices checked: dates, status, the cursor (an
+ * invoice: a `next` of this list). */
+static int list_check(svc_ctx *c, const fin_invoice_query *q, cpqd_errs *errs)
+{
+    date_days d;
+    const char *const dates[2][2] = {{"issued_from", q->issued_from},
+                                     {"issued_to", q->issued_to}};
+    for (int i = 0; i < 2; i++)
+        if (dates[i][1] && date_parse(dates[i][1], strlen(dates[i][1]), &d) != 0)
+            return fin_fail(errs, CPQD_EINVAL, "%s: a date YYYY-MM-DD", dates[i][0]);
+    bool known = !q->status;
+    for (size_t i = 0; !known && fin_invoice_statuses[i]; i++)
+        known = !strcmp(q->status, fin_invoice_statuses[i]);
+    if (!known)
+        return fin_fail(errs, CPQD_EINVAL, "status: issued, partially_cancelled or cancelled");
+    store_invoice v;
+    int rc = q->page.after ? store_invoice_get(c->st, q->page.after, &v) : 0;
+    if (q->page.after && rc == 0)
+        store_invoice_fini(&v);
+    if (rc == CPQD_ENOTFOUND || rc == CPQD_EINVAL)
+        return fin_fail(errs, CPQD_EINVAL, "after: not the `next` of a page of this list");
+    return rc ? fin_store_fail(c, errs, rc, "invoice") : 0;
+}
+
+int fin_invoices_list(svc_ctx *c, const fin_invoice_query *q, svc_reply *out, cpqd_errs *errs)
+{
+    store_invoice *v = NULL;
+    size_t n = 0, limit = q->page.limit;
+    memset(out, 0, sizeof(*out));
+    int rc = list_check(c, q, errs);
+    if (rc)
+        return rc;
+    /* one more than the page tells whether anything follows */
+    store_invoice_filter f = {q->customer, q->contract,      q->status,
+                              q->issued_from, q->issued_to, q->page.after, limit + 1};
+    if ((rc = store_invoice_list(c->st, &f, &v, &n)) != 0)
+        rc = fin_store_fail(c, errs, rc, "invoices");
+    json_t *items = json_array();
+    for (size_t i = 0; rc == 0 && i < n && i < limit; i++) {
+        json_t *o = NULL;
+        if ((rc = view_of(c, &v[i], &o, errs)) == 0 && json_array_append_new(items, o) != 0)
+            rc = CPQD_ENOMEM;
+    }
+    json_t *next = n > limit ? json_string(v[limit - 1].id) : json_null();
+    if (rc == 0)
+        rc = (out->body = contract_dump(json_pack("{s:O,s:O}", "items", items, "next", next)))
+                 ? 0
+                 : CPQD_ENOMEM;
+    json_decref(items), json_decref(next);
+    for (size_t i = 0; i < n; i++)
+        store_invoice_fini(&v[i]);
+    free(v);
+    return rc;
+}
+
 int fin_invoice_document(svc_ctx *c, const char *id, const char *lang, svc_reply *out,
                          cpqd_errs *errs)
 {
@@ -945,6 +1006,39 @@ typedef struct sweep_inv {
     size_t *issued;
 } sweep_inv;
 
+/* The customer's open credit applied to the items of contract a that
+ * fell due by `on` (fin_credit_apply_item: once per item). */
+static int sweep_credit(svc_ctx *c, contract_after *a, date_days on, cpqd_errs *errs)
+{
+    store_credit *v = NULL;
+    size_t n = 0, applied = 0;
+    char d[DATE_FMT_LEN];
+    date_format(on, d);
+    int rc = store_credits_open_of(c->st, a->k.customer_id, a->k.currency, &v, &n);
+    if (rc)
+        return fin_store_fail(c, errs, rc, "customer credit");
+    for (size_t i = 0; i < n; i++)
+        store_credit_fini(&v[i]);
+    free(v);
+    /* the oldest due first; among equals, in the contract's order */
+    for (char last[DATE_FMT_LEN] = ""; rc == 0 && n;) {
+        const store_receivable *next = NULL;
+        for (size_t i = 0; i < a->n; i++) {
+            const char *due = a->rows[i].due_on;
+            if (due && strcmp(due, d) <= 0 && strcmp(due, last) > 0 &&
+                (!next || strcmp(due, next->due_on) < 0))
+                next = &a->rows[i];
+        }
+        if (!next)
+            break;
+        snprintf(last, sizeof(last), "%s", next->due_on);
+        for (size_t i = 0; rc == 0 && i < a->n; i++)
+            if (a->rows[i].due_on && !strcmp(a->rows[i].due_on, last))
+                rc = fin_credit_apply_item(c, a->rows[i].id, &applied, errs);
+    }
+    return rc;
+}
+
 static int sweep_one(svc_ctx *c, void *arg, cpqd_errs *errs)
 {
     sweep_inv *s = arg;
@@ -953,8 +1047,10 @@ static int sweep_one(svc_ctx *c, void *arg, cpqd_errs *errs)
     issue_ctx x = {.c = c, .a = &a, .on = s->as_of, .source = "sweep"};
     if (rc == 0 && (fin_contract_catalog(c, &a, &x.cc, NULL) != 0 ||
                     x.cc->finance->issue == CAT_INVOICE_MANUAL)) {
+        /* invoiced on request only */
+        rc = sweep_credit(c, &a, s->as_of, errs);
         contract_after_fini(&a);
-        return 0; /* invoiced on request only */
+        return rc;
     }
     for (int k = 0; rc == 0 && k < 2; k++) {
         json_t *view = NULL;
@@ -966,6 +1062,8 @@ static int sweep_one(svc_ctx *c, void *arg, cpqd_errs *errs)
             (*s->issued)++;
         json_decref(view);
     }
+    if (rc == 0)
+        rc = sweep_credit(c, &a, s->as_of, errs);
     free(x.sel);
     contract_after_fini(&a);
     return rc;

@@ -20,6 +20,9 @@ const char *const http_fin_import_params[] = {"format", "issuer", NULL};
 const char *const http_fin_credits_params[] = {"status", "customer", "after", "limit", NULL};
 const char *const http_fin_vouchers_params[] = {"after", "limit", "format", NULL};
 const char *const http_fin_revenue_params[] = {"as_of", NULL};
+const char *const http_fin_invoice_list_params[] = {"customer",  "contract", "status",
+                                                    "issued_from", "issued_to", "after",
+                                                    "limit",     NULL};
 
 /* The value of query parameter key, or NULL. */
 static const char *qval(const http_query *q, const char *key)
@@ -46,6 +49,24 @@ HTTP_OP(http_op_fin_invoices)
     (void)body, (void)len;
     return fin_invoices_of(qc, http_ctx_param(c, 0), qval(q, "after"), qval(q, "limit"), out,
                            errs);
+}
+
+static int op_invoice_list(http_ctx *c, struct svc_ctx *qc, const char *body, size_t len,
+                           const http_query *q, struct svc_reply *out, cpqd_errs *errs)
+{
+    (void)c, (void)body, (void)len;
+    fin_invoice_query fq = {qval(q, "customer"),    qval(q, "contract"),
+                            qval(q, "status"),      qval(q, "issued_from"),
+                            qval(q, "issued_to"),   http_page_of(q, SVC_PAGE_DEFAULT)};
+    return fin_invoices_list(qc, &fq, out, errs);
+}
+
+void http_fin_invoice_list(http_ctx *c, const http_query *q)
+{
+    svc_page pg;
+    if (http_query_enum(c, q, "status", fin_invoice_statuses, NULL) &&
+        http_page_read(c, q, SVC_PAGE_DEFAULT, &pg))
+        http_quote_run(c, q, op_invoice_list, "listing invoices");
 }
 
 HTTP_OP(http_op_fin_invoice)

@@ -254,6 +254,8 @@ extern const char *const http_fin_import_params[];   /* format, issuer */
 extern const char *const http_fin_credits_params[];  /* status, customer, after, limit */
 extern const char *const http_fin_vouchers_params[]; /* after, limit, format */
 extern const char *const http_fin_revenue_params[];  /* as_of */
+/* customer, contract, status, issued_from, issued_to, after, limit */
+extern const char *const http_fin_invoice_list_params[];
 HTTP_OP(http_op_fin_issue);          /* POST /v1/contracts/{}/invoices */
 HTTP_OP(http_op_fin_invoices);       /* GET /v1/contracts/{}/invoices */
 HTTP_OP(http_op_fin_invoice);        /* GET /v1/invoices/{} */
@@ -272,6 +274,7 @@ HTTP_OP(http_op_fin_customer_get);   /* GET /v1/customers/{} */
 HTTP_OP(http_op_fin_approve_credit); /* POST /v1/quotes/{}/approve-credit */
 /* Routes with an enum-valued parameter (checked first). */
 void http_fin_document(http_ctx *c, const http_query *q); /* GET /v1/invoices/{}/document */
+void http_fin_invoice_list(http_ctx *c, const http_query *q); /* GET /v1/invoices */
 void http_fin_import(http_ctx *c, const http_query *q);   /* POST /v1/bank/statements */
 void http_fin_credits(http_ctx *c, const http_query *q);  /* GET /v1/bank/credits */
 void http_fin_vouchers(http_ctx *c, const http_query *q); /* GET /v1/vouchers */

@@ -1177,6 +1177,8 @@ static const http_route http_routes[] = {
      OP(http_op_fin_invoices, "listing the invoices")},
     {"/v1/contracts/{}/revenue", EVHTTP_REQ_GET, R_STAFF | R(AUTH_ROLE_CRM),
      http_fin_revenue_params, OP(http_op_fin_revenue, "reading the revenue")},
+    {"/v1/invoices", EVHTTP_REQ_GET, R_STAFF | R(AUTH_ROLE_CRM), http_fin_invoice_list_params,
+     FN(http_fin_invoice_list)},
     {"/v1/invoices/{}", EVHTTP_REQ_GET, R_STAFF | R(AUTH_ROLE_CRM), NULL,
      OP(http_op_fin_invoice, "reading the invoice")},
     {"/v1/invoices/{}/document", EVHTTP_REQ_GET, R_STAFF | R(AUTH_ROLE_CRM), http_fin_doc_params,

@@ -317,6 +317,8 @@ int store_write_begin(store *st, bool *own)
     if (tx_lost(st))
         return store_failf(st, CPQD_EIO, "write: the transaction was rolled back after an error");
     *own = !store_in_tx(st);
+    if (!*own && st->flat)
+        return 0; /* the caller's scope undoes everything (store_flat_begin) */
     int rc = store_tx(st, *own ? STORE_TX_BEGIN : STORE_TX_SAVEPOINT);
     if (rc != 0) {
         int code = store_fail(st, rc, "begin");
@@ -327,6 +329,8 @@ int store_write_begin(store *st, bool *own)
 
 int store_write_end(store *st, bool own, int rc)
 {
+    if (!own && st->flat)
+        return rc;
     if (rc == 0) {
         int r = store_tx(st, own ? STORE_TX_COMMIT : STORE_TX_RELEASE);
         if (r == 0)
@@ -355,6 +359,71 @@ int store_scope_begin(store *st)
 int store_scope_end(store *st, int rc)
 {
     return store_write_end(st, false, rc);
+}
+
+int store_flat_begin(store *st)
+{
+    if (!store_in_tx(st))
+        return store_failf(st, CPQD_EINVAL, "flat writes: no transaction is open");
+    st->flat = true;
+    st->nseqs = 0;
+    return 0;
+}
+
+static store_flat_seq *flat_seq_find(store *st, store_stmt_id set, const char *name)
+{
+    for (size_t i = 0; i < st->nseqs; i++)
+        if (st->seqs[i].set == set && !strcmp(st->seqs[i].name, name))
+            return &st->seqs[i];
+    return NULL;
+}
+
+bool store_flat_seq_take(store *st, store_stmt_id set, const char *name, int64_t *seq)
+{
+    store_flat_seq *q = st->flat ? flat_seq_find(st, set, name) : NULL;
+    if (!q)
+        return false;
+    *seq = ++q->last;
+    q->dirty = true;
+    return true;
+}
+
+void store_flat_seq_note(store *st, store_stmt_id set, const char *name, int64_t seq)
+{
+    if (!st->flat || st->nseqs == STORE_FLAT_SEQS || strlen(name) >= sizeof(st->seqs[0].name))
+        return; /* not remembered: the next number comes from the table too */
+    store_flat_seq *q = &st->seqs[st->nseqs++];
+    q->set = set;
+    snprintf(q->name, sizeof(q->name), "%s", name);
+    q->last = seq;
+    q->dirty = false;
+}
+
+/* The counters handed out from memory, written back. */
+static int flat_seqs_write(store *st)
+{
+    for (size_t i = 0; i < st->nseqs; i++) {
+        store_stmt *s;
+        const store_flat_seq *q = &st->seqs[i];
+        int rc = q->dirty ? store_prepare(st, q->set, &s) : 0;
+        if (rc || !q->dirty)
+            continue;
+        store_bind_int64(st, s, 1, q->last);
+        if (*q->name)
+            store_bind_text(st, s, 2, q->name);
+        if ((rc = store_run(st, s, "counter", NULL)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+int store_flat_end(store *st, int rc)
+{
+    if (rc == 0)
+        rc = flat_seqs_write(st);
+    st->flat = false;
+    st->nseqs = 0;
+    return rc;
 }
 
 int store_read_begin(store *st, bool *own)

@@ -567,22 +567,17 @@ int store_payments_of_contract(store *st, const char *id, store_payment **items,
 static int payment_write(store *st, const store_payment *p, const char *old_paid,
                          const char *new_paid, char *id, const char *now)
 {
-    store_payment x;
-    int rc = store_payment_get(st, p->receivable_id, p->client_id, &x), changed = 0;
-    if (rc == 0) {
-        store_payment_fini(&x);
-        return store_failf(st, CPQD_ECONFLICT, "payment %.64s was already recorded", p->client_id);
-    }
-    if (rc != CPQD_ENOTFOUND)
-        return rc;
     store_stmt *s;
+    int rc, changed = 0;
     if ((rc = store_random_id(st, "p_", id, STORE_PAYMENT_ID_LEN)) != 0 ||
         (rc = store_prepare(st, STMT_PAYMENT_INSERT, &s)) != 0)
         return rc;
     const char *t[] = {id, p->receivable_id, p->client_id, p->amount, p->paid_on, now};
     bind_texts(st, s, 1, t, 6);
-    if ((rc = store_run(st, s, "payment insert", NULL)) != 0 ||
-        (rc = store_prepare(st, STMT_RECV_SET_PAID, &s)) != 0)
+    /* the insert finds a client id recorded before (no read first) */
+    if ((rc = store_run(st, s, "payment insert", &changed)) == 0 && changed == 0)
+        rc = store_failf(st, CPQD_ECONFLICT, "payment %.64s was already recorded", p->client_id);
+    if (rc != 0 || (rc = store_prepare(st, STMT_RECV_SET_PAID, &s)) != 0)
         return rc;
     const char *u[] = {new_paid, p->receivable_id, old_paid};
     bind_texts(st, s, 1, u, 3);

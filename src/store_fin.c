@@ -152,6 +152,33 @@ const char *const store_fin_sql[STMT_COUNT - STMT_FIN_FIRST] = {
         " AND category = $4 AND posted = $5",
     F(STMT_FIN_CONTRACT_IDS) =
         "SELECT id FROM contracts ORDER BY number",
+    /* a counter of flat writes written back (store_flat_end) */
+    F(STMT_FIN_COUNTER_SET) =
+        "UPDATE fin_counters SET last_seq = $1 WHERE counter = $2",
+    /* a customer's credit: matched credits not applied in full (the
+     * caller compares the amounts exactly) */
+    F(STMT_FIN_CREDITS_OPEN_OF) =
+        "SELECT " CREDIT_COLS " FROM bank_credits WHERE customer_id = $1 AND currency = $2"
+        " AND status = 'matched' AND applied <> amount ORDER BY seq",
+    /* GET /v1/invoices: newest first; the status as fin_invoice computes
+     * it from the items' cancellations */
+    F(STMT_FIN_INVOICE_LIST) =
+        "SELECT " INVOICE_COLS " FROM invoices i"
+        " WHERE (CAST($1 AS TEXT) IS NULL OR i.customer_id = $1)"
+        " AND (CAST($2 AS TEXT) IS NULL OR i.contract_id = $2)"
+        " AND (CAST($3 AS TEXT) IS NULL OR $3 = CASE"
+        "  WHEN i.kind <> 'invoice' OR NOT EXISTS (SELECT 1 FROM invoice_items x"
+        "   WHERE x.invoice_id = i.id AND x.cancelled_by IS NOT NULL) THEN 'issued'"
+        "  WHEN EXISTS (SELECT 1 FROM invoice_items x"
+        "   WHERE x.invoice_id = i.id AND x.cancelled_by IS NULL) THEN 'partially_cancelled'"
+        "  ELSE 'cancelled' END)"
+        " AND (CAST($4 AS TEXT) IS NULL OR i.issued_on >= $4)"
+        " AND (CAST($5 AS TEXT) IS NULL OR i.issued_on <= $5)"
+        " AND (CAST($6 AS TEXT) IS NULL OR i.seq < (SELECT a.seq FROM invoices a WHERE a.id = $6))"
+        " ORDER BY i.seq DESC LIMIT $7",
+    F(STMT_FIN_CREDIT_APPLIED_TO) =
+        "SELECT 1 FROM match_allocations a JOIN matches m ON m.id = a.match_id"
+        " WHERE a.receivable_id = $1 AND m.rule = 'customer_credit'",
 #undef F
 };
 /* clang-format on */
@@ -265,6 +292,8 @@ int store_fin_next(store *st, const char *name, int64_t *seq)
     store_stmt *s;
     if (!store_text_ok(name))
         return store_failf(st, CPQD_EINVAL, "counter: a name is required");
+    if (store_flat_seq_take(st, STMT_FIN_COUNTER_SET, name, seq))
+        return 0;
     int rc = prep(st, STMT_FIN_COUNTER_NEXT, &s);
     if (rc)
         return rc;
@@ -275,6 +304,8 @@ int store_fin_next(store *st, const char *name, int64_t *seq)
     else
         rc = store_fail(st, r, "counter");
     store_stmt_done(s);
+    if (rc == 0)
+        store_flat_seq_note(st, STMT_FIN_COUNTER_SET, name, *seq);
     return rc;
 }
 
@@ -556,6 +587,25 @@ int store_invoices_of(store *st, const char *contract_id, int64_t after, size_t 
                      (void **)items, n);
 }
 
+int store_invoice_list(store *st, const store_invoice_filter *f, store_invoice **items,
+                       size_t *n)
+{
+    store_stmt *s;
+    *items = NULL, *n = 0;
+    if (f->limit < 1 || f->limit > STORE_PER_PAGE_MAX + 1 || !store_opt_text_ok(f->customer) ||
+        !store_opt_text_ok(f->contract) || !store_opt_text_ok(f->status) ||
+        !store_date_ok(f->from) || !store_date_ok(f->to) || !store_opt_text_ok(f->after))
+        return store_failf(st, CPQD_EINVAL, "invoices: a filter, the cursor or limit is out of range");
+    int rc = prep(st, STMT_FIN_INVOICE_LIST, &s);
+    if (rc)
+        return rc;
+    const char *v[] = {f->customer, f->contract, f->status, f->from, f->to, f->after};
+    bind_texts(st, s, 1, v, 6);
+    store_bind_int64(st, s, 7, (int64_t)f->limit);
+    return rows_read(st, s, sizeof(store_invoice), invoice_read, (row_fini_fn)store_invoice_fini,
+                     (void **)items, n);
+}
+
 int store_invoice_items_of(store *st, const char *id, store_invoice_item **items, size_t *n)
 {
     store_stmt *s;
@@ -776,6 +826,39 @@ int store_credits_seen(store *st, const char *const *tx_ids, size_t n, bool *see
             rc = store_fail(st, r, "credit seen");
         store_stmt_done(s);
     }
+    return rc;
+}
+
+int store_credits_open_of(store *st, const char *customer, const char *currency,
+                          store_credit **items, size_t *n)
+{
+    store_stmt *s;
+    *items = NULL, *n = 0;
+    if (!store_text_ok(customer) || !store_text_ok(currency))
+        return store_failf(st, CPQD_EINVAL, "customer credit: customer and currency required");
+    int rc = prep(st, STMT_FIN_CREDITS_OPEN_OF, &s);
+    if (rc)
+        return rc;
+    store_bind_text(st, s, 1, customer);
+    store_bind_text(st, s, 2, currency);
+    return rows_read(st, s, sizeof(store_credit), credit_read, (row_fini_fn)store_credit_fini,
+                     (void **)items, n);
+}
+
+int store_credit_applied_to(store *st, const char *rid, bool *applied)
+{
+    store_stmt *s;
+    *applied = false;
+    int rc = store_text_ok(rid) ? prep(st, STMT_FIN_CREDIT_APPLIED_TO, &s)
+                                : store_failf(st, CPQD_EINVAL, "customer credit: an item required");
+    if (rc)
+        return rc;
+    store_bind_text(st, s, 1, rid);
+    int r = store_step(st, s);
+    *applied = r == STORE_ROW;
+    if (r != STORE_ROW && r != STORE_DONE)
+        rc = store_fail(st, r, "customer credit applied");
+    store_stmt_done(s);
     return rc;
 }
 

@@ -110,6 +110,7 @@ typedef enum store_stmt_id {
     STMT_SWEEP_FAIL_RESOLVE,
     STMT_SWEEP_FAIL_LIST,
     STMT_OUTBOX_PRUNE,
+    STMT_OUTBOX_SEQ_SET,
     /* the finance loop (store_fin.c, migration 9): their SQL is
      * store_fin_sql[id - STMT_FIN_FIRST] */
     STMT_FIN_FIRST,
@@ -147,6 +148,10 @@ typedef enum store_stmt_id {
     STMT_FIN_REVENUE_INSERT,
     STMT_FIN_REVENUE_UPDATE,
     STMT_FIN_CONTRACT_IDS,
+    STMT_FIN_COUNTER_SET,
+    STMT_FIN_CREDITS_OPEN_OF,
+    STMT_FIN_CREDIT_APPLIED_TO,
+    STMT_FIN_INVOICE_LIST,
     STMT_COUNT
 } store_stmt_id;
 
@@ -258,6 +263,16 @@ struct store_driver {
 extern const store_driver store_sqlite_driver;
 extern const store_driver store_pg_driver;
 
+/* A counter handed out from memory in a flat scope: `set` writes its
+ * last number back ($1 the number, $2 the name unless it is ""). */
+#define STORE_FLAT_SEQS 8
+typedef struct store_flat_seq {
+    store_stmt_id set;
+    char name[32];
+    int64_t last;
+    bool dirty; /* numbers were handed out since it was read */
+} store_flat_seq;
+
 struct store {
     const store_driver *drv;
     void *conn;                   /* the driver's connection */
@@ -270,6 +285,9 @@ struct store {
     char err[512];                /* store_last_error, or a driver's reason */
     uint64_t tx_t0;               /* metrics_now_ns at the write transaction's BEGIN, 0 if none */
     size_t batch;                 /* requests the next store_commit carries (0: one) */
+    bool flat;                    /* store_flat_begin: inner write scopes take no savepoint */
+    store_flat_seq seqs[STORE_FLAT_SEQS]; /* counters handed out from memory while flat */
+    size_t nseqs;
 };
 
 #define STORE_TS_LEN 21 /* "2026-11-26T08:41:14Z" + NUL */
@@ -348,6 +366,17 @@ int store_write_end(store *st, bool own, int rc);
  * Returns 0 or a code with the reason in st->err. */
 int store_read_begin(store *st, bool *own);
 void store_read_end(store *st, bool own);
+
+/* Counters in a flat scope (store_flat_begin), where the transaction
+ * holds the write lock and every number it takes stands or falls with
+ * it: the first number of a counter comes from its table (the caller's
+ * UPDATE ... RETURNING, which locks the row to commit) and is noted with
+ * store_flat_seq_note; the next ones come from memory
+ * (store_flat_seq_take: true and *seq), and store_flat_end writes the
+ * last one back with statement `set`. Outside a flat scope take returns
+ * false and note does nothing. */
+bool store_flat_seq_take(store *st, store_stmt_id set, const char *name, int64_t *seq);
+void store_flat_seq_note(store *st, store_stmt_id set, const char *name, int64_t seq);
 
 /* ---- helpers ---- */
 

@@ -90,6 +90,8 @@ static int check_new(store *st, const store_outbox_new *in)
 static int seq_next(store *st, int64_t *seq)
 {
     store_stmt *s;
+    if (store_flat_seq_take(st, STMT_OUTBOX_SEQ_SET, "", seq))
+        return 0;
     int rc = store_prepare(st, STMT_OUTBOX_SEQ_NEXT, &s);
     if (rc != 0)
         return rc;
@@ -99,6 +101,8 @@ static int seq_next(store *st, int64_t *seq)
     else
         rc = store_fail(st, r, "outbox seq");
     store_stmt_done(s);
+    if (rc == 0)
+        store_flat_seq_note(st, STMT_OUTBOX_SEQ_SET, "", *seq);
     return rc;
 }
 

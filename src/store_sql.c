@@ -798,7 +798,7 @@ const char *const store_sql[STMT_COUNT] = {
         " AND service = $9 AND seq = $10 AND part = $11",
     [STMT_PAYMENT_INSERT] =
         "INSERT INTO payments (id, receivable_id, client_id, amount, paid_on, created_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6)",
+        " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (receivable_id, client_id) DO NOTHING",
     [STMT_PAYMENT_GET] =
         "SELECT " PAYMENT_COLS " FROM payments WHERE receivable_id = $1 AND client_id = $2",
     [STMT_PAYMENTS_OF] =
@@ -882,5 +882,8 @@ const char *const store_sql[STMT_COUNT] = {
         " ORDER BY last_failed_at DESC, item LIMIT $2",
     [STMT_OUTBOX_PRUNE] =
         "DELETE FROM outbox WHERE status = 'delivered' AND delivered_at < $1",
+    /* a counter of flat writes written back (store_flat_end) */
+    [STMT_OUTBOX_SEQ_SET] =
+        "UPDATE outbox_counter SET last_seq = $1 WHERE id = 1",
 };
 /* clang-format on */

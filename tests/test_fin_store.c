@@ -6,7 +6,8 @@
  * transaction imported once; guarded updates (a credit's applied amount,
  * a payment removed, revenue posted) that lose cleanly when the value
  * moved; matches reversed once; the voucher feed in order with its
- * cursor; customers; a failed write that leaves nothing; a version-8
+ * cursor; customers; a failed write that leaves nothing; flat writes
+ * (counters in memory, written back; undone whole); a version-8
  * database migrated with its sweep failures kept.
  */
 #include <setjmp.h>
@@ -417,6 +418,48 @@ static void test_fin_failed_write_leaves_nothing(void **state)
     free(v.id), free(v.created_at);
 }
 
+/* Flat writes (a statement's import): counters count in memory and are
+ * written back at the end, so the numbers go on from there; undone, a
+ * flat scope gives back its numbers and rows, whatever failed inside. */
+static void test_fin_flat_writes_count_and_undo(void **state)
+{
+    fx *f = *state;
+    int64_t n = 0;
+    char id[STORE_OUTBOX_ID_LEN];
+    store_outbox_new ev = {.type = "payment.matched", .resource_kind = "match",
+                           .resource_id = "m_1", .order_key = "credit:1", .payload = "{}"};
+    assert_int_equal(store_flat_begin(f->st), CPQD_EINVAL); /* no transaction */
+    assert_int_equal(store_begin(f->st), 0);
+    assert_int_equal(store_flat_begin(f->st), 0);
+    for (int k = 1; k <= 3; k++) {
+        assert_int_equal(store_fin_next(f->st, "feed:voucher", &n), 0);
+        assert_int_equal(n, k);
+        assert_int_equal(store_outbox_add(f->st, &ev, id, &n), 0);
+        assert_int_equal(n, k);
+    }
+    assert_int_equal(store_flat_end(f->st, 0), 0);
+    assert_int_equal(store_commit(f->st), 0);
+    assert_int_equal(count(f, "SELECT last_seq FROM fin_counters WHERE counter = 'feed:voucher'"),
+                     3);
+    assert_int_equal(count(f, "SELECT last_seq FROM outbox_counter"), 3);
+    assert_int_equal(store_fin_next(f->st, "feed:voucher", &n), 0);
+    assert_int_equal(n, 4);
+    /* undone: a failing write inside (a bad payload) and everything before it */
+    assert_int_equal(store_begin(f->st), 0);
+    assert_int_equal(store_flat_begin(f->st), 0);
+    assert_int_equal(store_fin_next(f->st, "feed:voucher", &n), 0);
+    assert_int_equal(store_fin_next(f->st, "feed:voucher", &n), 0);
+    assert_int_equal(n, 6);
+    assert_int_equal(store_outbox_add(f->st, &ev, id, NULL), 0);
+    ev.payload = "";
+    assert_int_equal(store_flat_end(f->st, store_outbox_add(f->st, &ev, id, NULL)), CPQD_EINVAL);
+    store_rollback(f->st);
+    assert_int_equal(count(f, "SELECT count(*) FROM outbox"), 3);
+    assert_int_equal(count(f, "SELECT last_seq FROM outbox_counter"), 3);
+    assert_int_equal(store_fin_next(f->st, "feed:voucher", &n), 0);
+    assert_int_equal(n, 5);
+}
+
 /* A database at version 8 with a sweep failure migrates on (finance: 10): the row
  * is kept and the finance kinds are accepted. */
 static void test_fin_migration_keeps_sweep_failures(void **state)
@@ -477,6 +520,7 @@ int main(void)
         T(test_fin_vouchers_in_order_and_revenue),
         T(test_fin_customers),
         T(test_fin_failed_write_leaves_nothing),
+        T(test_fin_flat_writes_count_and_undo),
         T(test_fin_migration_keeps_sweep_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

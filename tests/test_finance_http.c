@@ -16,7 +16,9 @@
  * caller's authority, the voucher feed (every voucher balanced, the
  * pages, the CSV), revenue as of a date, customers' credit limits and
  * flags with the accept's credit approval, the sweep's invoices and
- * revenue vouchers; every bad input answered with its error and nothing
+ * revenue vouchers; customer credit applied to items that fell due and
+ * to invoices, once per item; the invoice list with its filters and
+ * pages; every bad input answered with its error and nothing
  * changed.
  */
 #include <setjmp.h>
@@ -1113,6 +1115,169 @@ static void test_sweep_skips_catalogs_without_finance(void **state)
     json_decref(s), json_decref(c), json_decref(q);
 }
 
+/* The id of the latest match of credit bc, and its count. */
+static char *last_match(fx *f, const char *bc, size_t *n)
+{
+    char *p = tu_fmt("/v1/bank/credits/%s", bc);
+    json_t *cr = get_ok(f, K_MANAGER, p), *ms = json_object_get(cr, "matches");
+    *n = json_array_size(ms);
+    char *id = strdup(js(json_array_get(ms, *n - 1), "id"));
+    free(p);
+    json_decref(cr);
+    return id;
+}
+
+static void outstanding_is(fx *f, json_t *c, const char *line, const char *amount,
+                           const char *want)
+{
+    json_t *it = item_now(f, js(c, "id"), item_id(c, line, amount));
+    assert_string_equal(js(it, "outstanding"), want);
+    json_decref(it);
+}
+
+/* An advance kept as C-1's credit pays C-1's items that fell due, the
+ * oldest first, when the sweep finds them; once per item: a reversed
+ * application is not made again, the money goes to the next item. Not
+ * another customer's items. */
+static void test_customer_credit_applied_when_due(void **state)
+{
+    fx *f = *state;
+    json_t *c = contract_new(f, "C-1", DONE_ALL), *c2 = contract_new(f, "C-2", DONE_ALL);
+    json_decref(import(f, K_CRM, CSV_HEAD "ICBC-7,2026-12-01,500.00,CNY,Unknown Payer,,\n", 201));
+    json_t *q = get_ok(f, K_MANAGER, "/v1/bank/credits?status=unmatched");
+    char *bc = strdup(js(json_array_get(json_object_get(q, "items"), 0), "id"));
+    json_decref(q);
+    char *p = tu_fmt("/v1/bank/credits/%s/match", bc);
+    json_decref(post_ok(f, K_MANAGER, p, "{\"allocations\":[],\"customer_id\":\"C-1\"}", 201));
+    free(p);
+    /* kept: nothing is applied before the sweep */
+    outstanding_is(f, c, "box", "339.00", "339.00");
+    size_t matched = events_of(f, "payment.matched"), n = 0;
+    json_decref(post_ok(f, K_CRM, "/v1/receivables/sweep", "{\"as_of\":\"2026-12-01\"}", 200));
+    /* 500.00 = 339.00 + 161.00 of the 791.00; SETUP and C-2 untouched */
+    outstanding_is(f, c, "box", "339.00", "0.00");
+    outstanding_is(f, c, "box", "791.00", "630.00");
+    outstanding_is(f, c, "setup", "106.00", "106.00");
+    outstanding_is(f, c2, "box", "339.00", "339.00");
+    assert_int_equal(events_of(f, "payment.matched"), matched + 2);
+    char *m = last_match(f, bc, &n);
+    assert_int_equal(n, 3); /* kept, 339.00, 161.00 */
+    /* a second sweep changes nothing */
+    json_decref(post_ok(f, K_CRM, "/v1/receivables/sweep", "{\"as_of\":\"2026-12-01\"}", 200));
+    assert_int_equal(events_of(f, "payment.matched"), matched + 2);
+    /* reversed: not applied to that item again; SETUP gets 106.00 of it */
+    p = tu_fmt("/v1/matches/%s/reverse", m);
+    json_t *r = post_ok(f, K_MANAGER, p, "{}", 200);
+    assert_string_equal(js(r, "rule"), "customer_credit");
+    json_decref(r);
+    free(p), free(m);
+    outstanding_is(f, c, "box", "791.00", "791.00");
+    json_decref(post_ok(f, K_CRM, "/v1/receivables/sweep", "{\"as_of\":\"2026-12-01\"}", 200));
+    outstanding_is(f, c, "box", "791.00", "791.00");
+    outstanding_is(f, c, "setup", "106.00", "0.00");
+    p = tu_fmt("/v1/bank/credits/%s", bc);
+    json_t *cr = get_ok(f, K_MANAGER, p);
+    assert_string_equal(js(cr, "applied"), "445.00");
+    assert_string_equal(js(cr, "unapplied"), "55.00");
+    json_decref(cr);
+    free(p), free(bc);
+    size_t lines = 0;
+    vouchers_all(f, 100, &lines); /* every voucher balanced */
+    json_decref(c), json_decref(c2);
+}
+
+/* An invoice takes the customer's credit at once, whatever its items' due dates. */
+static void test_customer_credit_applied_on_invoice(void **state)
+{
+    fx *f = *state;
+    json_t *c = contract_new(f, "C-1", "{\"signed_on\":\"2026-12-01\"}");
+    json_decref(import(f, K_CRM, CSV_HEAD "ICBC-8,2026-12-01,1000.00,CNY,Unknown Payer,,\n", 201));
+    json_t *q = get_ok(f, K_MANAGER, "/v1/bank/credits?status=unmatched");
+    char *p = tu_fmt("/v1/bank/credits/%s/match",
+                     js(json_array_get(json_object_get(q, "items"), 0), "id"));
+    json_decref(post_ok(f, K_MANAGER, p, "{\"allocations\":[],\"customer_id\":\"C-1\"}", 201));
+    free(p);
+    json_decref(q);
+    json_decref(issue(f, K_REP, js(c, "id"), ""));
+    outstanding_is(f, c, "box", "339.00", "0.00");
+    outstanding_is(f, c, "box", "791.00", "791.00"); /* not invoiced, not due */
+    json_decref(c);
+}
+
+/* The numbers of GET path's items, comma-separated, and its next. */
+static char *numbers_of(fx *f, const char *path, char *next, size_t cap)
+{
+    json_t *v = get_ok(f, K_REP, path), *x;
+    size_t i, len = 0;
+    char buf[512] = "";
+    json_array_foreach(json_object_get(v, "items"), i, x) len +=
+        (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s", i ? "," : "", js(x, "number"));
+    json_t *n = json_object_get(v, "next");
+    snprintf(next, cap, "%s", json_is_string(n) ? json_string_value(n) : "null");
+    json_decref(v);
+    return strdup(buf);
+}
+
+static void numbers_are(fx *f, const char *path, const char *want, const char *want_next)
+{
+    char next[64], *got = numbers_of(f, path, next, sizeof(next));
+    if (strcmp(got, want))
+        fail_msg("GET %s: %s, expected %s", path, got, want);
+    if (want_next)
+        assert_string_equal(next, want_next);
+    free(got);
+}
+
+/* GET /v1/invoices: newest first, filtered by customer, contract, status
+ * and issue dates, in pages whose cursor only this list gives. */
+static void test_invoice_list_filters_and_pages(void **state)
+{
+    fx *f = *state;
+    json_t *a = contract_new(f, "C-1", DONE_ALL), *b = contract_new(f, "C-2", DONE_ALL);
+    json_t *v1 = issue(f, K_REP, js(a, "id"), ""); /* INV-T-2026-000001, C-1 */
+    json_decref(issue(f, K_REP, js(b, "id"), "")); /* INV-T-2026-000002, C-2 */
+    char *p = tu_fmt("/v1/invoices/%s/cancel", js(v1, "id"));
+    json_decref(post_ok(f, K_MANAGER, p, "", 201)); /* CN-T-2026-000001 */
+    free(p);
+    json_decref(issue(f, K_REP, js(a, "id"), "{\"issued_on\":\"2026-12-03\"}"));
+    numbers_are(f, "/v1/invoices",
+                "INV-T-2026-000003,CN-T-2026-000001,INV-T-2026-000002,INV-T-2026-000001", "null");
+    numbers_are(f, "/v1/invoices?customer=C-2", "INV-T-2026-000002", "null");
+    p = tu_fmt("/v1/invoices?contract=%s", js(a, "id"));
+    numbers_are(f, p, "INV-T-2026-000003,CN-T-2026-000001,INV-T-2026-000001", "null");
+    free(p);
+    numbers_are(f, "/v1/invoices?status=cancelled", "INV-T-2026-000001", "null");
+    numbers_are(f, "/v1/invoices?status=issued&customer=C-1",
+                "INV-T-2026-000003,CN-T-2026-000001", "null");
+    numbers_are(f, "/v1/invoices?status=partially_cancelled", "", "null");
+    numbers_are(f, "/v1/invoices?issued_from=2026-12-02", "INV-T-2026-000003", "null");
+    numbers_are(f, "/v1/invoices?issued_to=2026-12-01&issued_from=2026-12-01",
+                "CN-T-2026-000001,INV-T-2026-000002,INV-T-2026-000001", "null");
+    numbers_are(f, "/v1/invoices?customer=C-9", "", "null");
+    /* pages */
+    char next[64], *got = numbers_of(f, "/v1/invoices?limit=3", next, sizeof(next));
+    assert_string_equal(got, "INV-T-2026-000003,CN-T-2026-000001,INV-T-2026-000002");
+    free(got);
+    p = tu_fmt("/v1/invoices?limit=3&after=%s", next);
+    numbers_are(f, p, "INV-T-2026-000001", "null");
+    free(p);
+    /* bad filters and foreign cursors: 400, nothing listed */
+    expect_error(f, K_REP, "GET", "/v1/invoices?after=Q-2026-000001", NULL, NULL, 400,
+                 "after: not the `next` of a page of this list");
+    expect_error(f, K_REP, "GET", "/v1/invoices?after=1", NULL, NULL, 400,
+                 "after: not the `next` of a page of this list");
+    p = tu_fmt("/v1/invoices?after=%s", js(a, "id"));
+    expect_error(f, K_REP, "GET", p, NULL, NULL, 400, "after: not the `next`");
+    free(p);
+    expect_error(f, K_REP, "GET", "/v1/invoices?status=paid", NULL, NULL, 400, "status");
+    expect_error(f, K_REP, "GET", "/v1/invoices?issued_from=2026-13-01", NULL, NULL, 400,
+                 "issued_from: a date YYYY-MM-DD");
+    expect_error(f, K_REP, "GET", "/v1/invoices?limit=0", NULL, NULL, 400, "limit");
+    expect_error(f, K_REP, "GET", "/v1/invoices?sort=number", NULL, NULL, 400, "sort");
+    expect_error(f, K_PARTNER_A, "GET", "/v1/invoices", NULL, NULL, 403, "may not call");
+    json_decref(v1), json_decref(a), json_decref(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1129,6 +1294,9 @@ int main(void)
         TF(test_credit_limit_needs_manager_approval),
         TF(test_customer_identity),
         TF(test_sweep_invoices_by_policy_and_posts_revenue),
+        TF(test_customer_credit_applied_when_due),
+        TF(test_customer_credit_applied_on_invoice),
+        TF(test_invoice_list_filters_and_pages),
         T(test_invoice_bundled_service_own_class),
         T(test_sweep_skips_catalogs_without_finance),
     };

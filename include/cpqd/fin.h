@@ -46,6 +46,19 @@ int fin_invoice_issue(svc_ctx *c, const char *contract_id, const char *body, siz
 /* GET /v1/contracts/{id}/invoices?after=&limit= */
 int fin_invoices_of(svc_ctx *c, const char *contract_id, const char *after, const char *limit,
                     svc_reply *out, cpqd_errs *errs);
+/* GET /v1/invoices: invoices and credit notes, newest first, as
+ * {"items", "next"} (next: the last one's id when more follow, else
+ * null). Filters (NULL: any): customer and contract ids, status
+ * (issued, partially_cancelled, cancelled), issued on or after
+ * issued_from and on or before issued_to (YYYY-MM-DD). CPQD_EINVAL for
+ * a bad date or status, or a page.after this list did not give. */
+/* The statuses of a document, NULL-terminated. */
+extern const char *const fin_invoice_statuses[];
+typedef struct fin_invoice_query {
+    const char *customer, *contract, *status, *issued_from, *issued_to;
+    svc_page page;
+} fin_invoice_query;
+int fin_invoices_list(svc_ctx *c, const fin_invoice_query *q, svc_reply *out, cpqd_errs *errs);
 /* GET /v1/invoices/{id} */
 int fin_invoice_get(svc_ctx *c, const char *id, svc_reply *out, cpqd_errs *errs);
 /* GET /v1/invoices/{id}/document?lang=zh|en (NULL: both languages):

@@ -156,6 +156,20 @@ void store_rollback(store *st);
 int store_scope_begin(store *st);
 int store_scope_end(store *st, int rc);
 
+/* Flat writes, for many writes that succeed or fail together (a bank
+ * statement's thousands of rows) inside the caller's open transaction
+ * or scope: until store_flat_end, the store's calls take no savepoint
+ * of their own (a savepoint per call copies every page it touches; on
+ * PostgreSQL it is a round trip), and counters count in memory (written
+ * back by store_flat_end). A call that fails may then leave part of its
+ * writes, and numbers taken are not given back: on any failure the
+ * caller must undo the enclosing transaction or scope. Scopes do not
+ * nest inside flat writes. store_flat_begin returns 0 or CPQD_EINVAL
+ * outside a transaction; store_flat_end returns rc, or the failure of
+ * writing the counters back. */
+int store_flat_begin(store *st);
+int store_flat_end(store *st, int rc);
+
 /* ---- for tests and operators ----
  * In every build, reachable from no route or command: the store's tests
  * look behind the API through these (so the same tests run on every

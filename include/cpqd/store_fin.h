@@ -107,6 +107,17 @@ int store_invoice_get(store *st, const char *id, store_invoice *out);
  * first, at most limit (1..STORE_PER_PAGE_MAX). */
 int store_invoices_of(store *st, const char *contract_id, int64_t after, size_t limit,
                       store_invoice **items, size_t *n);
+/* GET /v1/invoices: documents of customer and contract (exact ids),
+ * status (issued, partially_cancelled, cancelled: from the items'
+ * cancellations), issued from..to (YYYY-MM-DD, inclusive); NULL: any.
+ * after: an invoice id, only documents listed after it. */
+typedef struct store_invoice_filter {
+    const char *customer, *contract, *status, *from, *to, *after;
+    size_t limit; /* 1..STORE_PER_PAGE_MAX + 1 */
+} store_invoice_filter;
+/* The matching documents, newest first (feed order), at most limit. */
+int store_invoice_list(store *st, const store_invoice_filter *f, store_invoice **items,
+                       size_t *n);
 /* The items of invoice id (any state). */
 int store_invoice_items_of(store *st, const char *id, store_invoice_item **items, size_t *n);
 /* Marks the items receivable_ids[0..n) of invoice id cancelled by credit
@@ -161,6 +172,13 @@ int store_credits_seen(store *st, const char *const *tx_ids, size_t n, bool *see
  * customer (NULL: any), at most limit (0: all). */
 int store_credits_list(store *st, const char *status, const char *customer, int64_t after,
                        size_t limit, store_credit **items, size_t *n);
+/* The customer credit of customer in currency: its matched credits not
+ * applied in full, oldest first (none: *n 0). */
+int store_credits_open_of(store *st, const char *customer, const char *currency,
+                          store_credit **items, size_t *n);
+/* *applied: customer credit was applied automatically to item rid
+ * before (a match of rule customer_credit names it, reversed or not). */
+int store_credit_applied_to(store *st, const char *rid, bool *applied);
 /* Sets credit id's applied (from old_applied: CPQD_ECONFLICT if it moved),
  * status, rule, reason (may be NULL) and customer_id (NULL keeps it). */
 int store_credit_update(store *st, const char *id, const char *old_applied,
