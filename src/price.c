@@ -324,8 +324,7 @@ int price_rule(pctx *c, const char *path, cat_pos declared, const rules_value *i
     const rules_chunk *ch = cat_snapshot_rule(c->s, path);
     if (!ch)
         return perr(c, CPQD_EINTERNAL, declared, "rule '%s' is not compiled", path);
-    c->w->evals++;
-    int rc = rules_eval(c->w->rules, ch, input, accept, res);
+    int rc = price_rcache_eval(c->w, c->s, ch, input, accept, res);
     if (rc == 0)
         return 0;
     if (rc == CPQD_ENOMEM)
@@ -573,8 +572,8 @@ static int run_formula(pctx *c, pline *l, const price_line_in *in, const char *p
                        money_dec *unit)
 {
     rules_value input;
-    rules_result *res = arena_alloc(c->a, sizeof(*res));
-    int rc = res ? price_formula_input(c, l, in, *unit, &input) : CPQD_ENOMEM;
+    rules_result *res = c->w->res; /* 4 KiB: one per worker, not one per line */
+    int rc = price_formula_input(c, l, in, *unit, &input);
     if (rc)
         return rc;
     if ((rc = price_rule(c, path, pos, &input, RULES_ACCEPT_MONEY, res)))
@@ -1014,7 +1013,12 @@ price_worker *price_worker_new(void)
     if (!w)
         return NULL;
     w->rules = rules_state_new(NULL, &err);
-    if (!w->rules) {
+    w->rcache = price_rcache_new();
+    w->res = malloc(sizeof(*w->res));
+    if (!w->rules || !w->rcache || !w->res) {
+        rules_state_free(w->rules);
+        price_rcache_free(w->rcache);
+        free(w->res);
         free(w);
         return NULL;
     }
@@ -1026,6 +1030,8 @@ void price_worker_free(price_worker *w)
     if (!w)
         return;
     rules_state_free(w->rules);
+    price_rcache_free(w->rcache);
+    free(w->res);
     solver_ctx_free(w->solver);
     free(w);
 }
@@ -1204,6 +1210,7 @@ int price_compute(price_worker *w, const cat_snapshot *s, price_store *st,
     if (!c.a)
         return CPQD_ENOMEM;
     size_t evals0 = w->evals;
+    uint64_t hits0 = price_rcache_hits(w->rcache);
     out->date = rq->date;
     out->discount = pw_zero();
     if (rq->has_currency) {
@@ -1230,6 +1237,7 @@ int price_compute(price_worker *w, const cat_snapshot *s, price_store *st,
         goto out;
     out->nlines = c.nlines;
     out->rule_evals = w->evals - evals0;
+    out->rule_reused = (size_t)(price_rcache_hits(w->rcache) - hits0);
 out:
     price_config_fini(&c);
     if (rc == CPQD_ERANGE) {

@@ -50,8 +50,12 @@ typedef struct pctx {
     size_t nmemo, capmemo;   /* capmemo: a power of two, or 0 */
 } pctx;
 
+typedef struct price_rcache price_rcache;
+
 struct price_worker {
     rules_state *rules;
+    price_rcache *rcache;      /* rule results by input (price_rcache.c); NULL: none */
+    rules_result *res;         /* the result of the rule run last: read before the next */
     struct solver_ctx *solver; /* made on the first configured line */
     uint64_t serial;           /* newest cat_snapshot_serial priced on */
     size_t evals;
@@ -87,6 +91,18 @@ bool price_fx_rate(pctx *c, const cat_catalog *cc, const char *from, money_dec *
 /* An amount of the book's currency in the request currency, rounded to
  * the request currency's minor units (or 6 places for unit prices). */
 int price_convert(pctx *c, money_dec v, money_dec rate, bool unit_price, money_dec *out);
+
+/* The rule-result cache of a worker (price_rcache.c). */
+price_rcache *price_rcache_new(void);
+void price_rcache_free(price_rcache *rc);
+/* Evaluations answered from the cache since it was made. */
+uint64_t price_rcache_hits(const price_rcache *rc);
+/* rules_eval of ch on input in w's sandbox, or the result it gave before
+ * for the same snapshot, chunk, accepted types and input bytes (only
+ * successful results are kept). Counts real evaluations in w->evals.
+ * Returns what rules_eval returns. */
+int price_rcache_eval(price_worker *w, const cat_snapshot *s, const rules_chunk *ch,
+                      const rules_value *input, unsigned accept, rules_result *res);
 
 /* Runs a Lua rule; turns failures into errors that name the rule. */
 int price_rule(pctx *c, const char *path, cat_pos declared, const rules_value *input,

@@ -438,6 +438,7 @@ typedef struct jw {
     size_t len, cap;
     bool failed;
     const cat_snapshot *s; /* to name files relative to the catalog and rules directories */
+    const char *pos_file, *pos_rel; /* the last file named, and its relative name */
 } jw;
 
 static void jw_grow(jw *w, size_t more)
@@ -456,7 +457,7 @@ static void jw_grow(jw *w, size_t more)
     w->cap = cap;
 }
 
-static void jw_raw(jw *w, const char *s, size_t n)
+static inline void jw_raw(jw *w, const char *s, size_t n)
 {
     jw_grow(w, n);
     if (w->failed)
@@ -471,47 +472,73 @@ static void jw_lit(jw *w, const char *s)
     jw_raw(w, s, strlen(s));
 }
 
+/* Bytes a JSON string cannot hold as they are: 1 (escaped), or 2 for the
+ * NUL that ends the C string. */
+static const unsigned char jw_special[256] = {
+    2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    ['"'] = 1, ['\\'] = 1,
+};
+
+/* The escaped bytes of s up to its NUL, no quotes; its length in *len. */
+static void jw_esc(jw *w, const char *s, size_t *len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    for (;;) {
+        size_t run = 0;
+        while (!jw_special[p[run]])
+            run++;
+        jw_raw(w, (const char *)p, run);
+        p += run;
+        if (!*p || w->failed)
+            break;
+        unsigned char ch = *p++;
+        char e[6] = {'\\', (char)ch};
+        size_t n = 2;
+        if (ch == '\n') {
+            e[1] = 'n';
+        } else if (ch < 0x20) {
+            char hex[3];
+            digest_hex(&ch, 1, hex);
+            memcpy(e + 1, "u00", 3);
+            e[4] = hex[0];
+            e[5] = hex[1];
+            n = 6;
+        }
+        jw_raw(w, e, n);
+    }
+    if (len)
+        *len = (size_t)((const char *)p - s);
+}
+
 static void jw_str(jw *w, const char *s)
 {
     if (!s) {
-        jw_lit(w, "null");
+        jw_raw(w, "null", 4);
         return;
     }
-    size_t n = strlen(s);
-    jw_grow(w, n * 6 + 2);
+    jw_raw(w, "\"", 1);
+    jw_esc(w, s, NULL);
+    jw_raw(w, "\"", 1);
+}
+
+/* "key": (keys are the service's own identifiers: nothing to escape) */
+static inline void jw_key(jw *w, bool *first, const char *k)
+{
+    size_t n = strlen(k);
+    jw_grow(w, n + 4);
     if (w->failed)
         return;
     char *o = w->b + w->len;
+    if (!*first)
+        *o++ = ',';
+    *first = false;
     *o++ = '"';
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        unsigned char ch = *p;
-        if (ch == '"' || ch == '\\') {
-            *o++ = '\\';
-            *o++ = (char)ch;
-        } else if (ch == '\n') {
-            *o++ = '\\';
-            *o++ = 'n';
-        } else if (ch < 0x20) {
-            memcpy(o, "\\u00", 4);
-            digest_hex(&ch, 1, o + 4); /* its NUL is overwritten next */
-            o += 6;
-        } else {
-            *o++ = (char)ch;
-        }
-    }
+    memcpy(o, k, n);
+    o += n;
     *o++ = '"';
+    *o++ = ':';
     w->len = (size_t)(o - w->b);
     w->b[w->len] = '\0';
-}
-
-/* "key": */
-static void jw_key(jw *w, bool *first, const char *k)
-{
-    if (!*first)
-        jw_raw(w, ",", 1);
-    *first = false;
-    jw_str(w, k);
-    jw_raw(w, ":", 1);
 }
 
 static void jw_kstr(jw *w, bool *first, const char *k, const char *v)
@@ -548,17 +575,27 @@ static void jw_kpos(jw *w, bool *first, const char *k, cat_pos pos)
 {
     jw_key(w, first, k);
     if (!pos.file) {
-        jw_lit(w, "null");
+        jw_raw(w, "null", 4);
         return;
     }
-    const char *file = cat_snapshot_relpath(w->s, pos.file);
-    if (!pos.line) {
-        jw_str(w, file);
-        return;
+    /* the same few files over and over: the relative name of the last */
+    if (pos.file != w->pos_file) {
+        w->pos_file = pos.file;
+        w->pos_rel = cat_snapshot_relpath(w->s, pos.file);
     }
-    char buf[600];
-    snprintf(buf, sizeof(buf), "%s:%u", file, pos.line);
-    jw_str(w, buf);
+    jw_raw(w, "\"", 1);
+    jw_esc(w, w->pos_rel, NULL);
+    if (pos.line) {
+        char buf[16];
+        char *p = buf + sizeof(buf);
+        unsigned v = pos.line;
+        do
+            *--p = (char)('0' + v % 10);
+        while ((v /= 10) != 0);
+        *--p = ':';
+        jw_raw(w, p, (size_t)(buf + sizeof(buf) - p));
+    }
+    jw_raw(w, "\"", 1);
 }
 
 static void jw_step(jw *w, const price_step *st, int minor, bool partner_view)

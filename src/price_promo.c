@@ -220,8 +220,8 @@ static int run_limit(pctx *c, const pcand *pc, money_dec granted, money_dec quot
                                           c->rq->partner_id, &u)))
         return rc;
     rules_value input;
-    rules_result *res = arena_alloc(c->a, sizeof(*res));
-    if (!res || (rc = price_limit_input(c, pc->p, granted, quote, &u, &input)))
+    rules_result *res = c->w->res; /* read before the next rule runs */
+    if ((rc = price_limit_input(c, pc->p, granted, quote, &u, &input)))
         return CPQD_ENOMEM;
     if ((rc = price_rule(c, pc->p->limit, pc->p->pos, &input, PRICE_LIMIT_ACCEPT, res)))
         return rc;

@@ -215,6 +215,8 @@ typedef struct price_result {
     bool approval_required;
     const char *approval_level; /* highest level any line needs */
     size_t rule_evals;     /* Lua evaluations run */
+    size_t rule_reused;    /* rule results reused: the same rule on the same input earlier
+                              on the same worker and snapshot (not run again) */
 } price_result;
 
 /* ---- the engine ---- */
