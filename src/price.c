@@ -27,12 +27,25 @@ money_dec pw_min(money_dec a, money_dec b)
     return money_cmp(a, b) <= 0 ? a : b;
 }
 
+/* money_normalize, stripping trailing zeros eight, four, two at a time
+ * before one by one (a working amount carries up to ten of them) */
 static int pw_fit(money_dec v, money_dec *out)
 {
-    money_dec n;
-    int rc = money_normalize(v, &n);
-    if (rc)
-        return rc;
+    money_dec n = v;
+    if (!money_is_valid(v))
+        return CPQD_ERANGE;
+    if (n.coef == 0) {
+        n.scale = 0;
+    } else {
+        while (n.scale >= 8 && n.coef % 100000000 == 0)
+            n.coef /= 100000000, n.scale -= 8;
+        while (n.scale >= 4 && n.coef % 10000 == 0)
+            n.coef /= 10000, n.scale -= 4;
+        while (n.scale >= 2 && n.coef % 100 == 0)
+            n.coef /= 100, n.scale -= 2;
+        while (n.scale >= 1 && n.coef % 10 == 0)
+            n.coef /= 10, n.scale -= 1;
+    }
     if (n.scale > PRICE_WORK_SCALE)
         return money_rescale(n, PRICE_WORK_SCALE, MONEY_HALF_EVEN, out);
     *out = n;
@@ -84,6 +97,37 @@ char *pfmt(pctx *c, const char *fmt, ...)
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
     return arena_strdup(c->a, buf);
+}
+
+#define PLABEL_SLOTS 64 /* a power of two */
+
+typedef struct plabel_memo {
+    const char *fmt; /* NULL: empty */
+    const void *k1;
+    int64_t k2;
+    int k3;
+    const char *text;
+} plabel_memo;
+
+const char *plabel(pctx *c, const void *k1, int64_t k2, int k3, const char *fmt, ...)
+{
+    if (!c->labels && !(c->labels = arena_calloc(c->a, PLABEL_SLOTS, sizeof(*c->labels))))
+        return NULL;
+    uint64_t h = ((uint64_t)(uintptr_t)fmt ^ (uint64_t)(uintptr_t)k1 * 31 ^ (uint64_t)k2 * 131 ^
+                  (uint64_t)k3) *
+                 0x9e3779b97f4a7c15ull;
+    plabel_memo *m = &c->labels[h >> 58]; /* 64 slots: the top six bits */
+    if (m->fmt == fmt && m->k1 == k1 && m->k2 == k2 && m->k3 == k3)
+        return m->text;
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    const char *t = arena_strdup(c->a, buf);
+    if (t)
+        *m = (plabel_memo){fmt, k1, k2, k3, t};
+    return t;
 }
 
 const char *pmoney(pctx *c, money_dec v)
@@ -447,8 +491,11 @@ static int step_adders(pctx *c, pline *l, const price_line_in *in, money_dec *un
             (rc = pw_add(*unit, add, unit)) || (rc = pw_mul(add, l->o->qty, &ext)) ||
             (rc = pw_add(l->amount, ext, &l->amount)))
             return rc;
-        rc = pline_step(c, l, PRICE_STEP_ADDER, pfmt(c, "%s = %s", pa->attr->id, v),
-                        pfmt(c, "%s=%s", pa->attr->id, v), ext, ad->pos);
+        /* v is ad's id (price_adder_of matched it): (ad, attribute) decide both */
+        rc = pline_step(c, l, PRICE_STEP_ADDER,
+                        plabel(c, ad, (int64_t)(uintptr_t)pa->attr, 0, "%s = %s", pa->attr->id, v),
+                        plabel(c, ad, (int64_t)(uintptr_t)pa->attr, 0, "%s=%s", pa->attr->id, v),
+                        ext, ad->pos);
         if (rc)
             return rc;
     }
@@ -597,7 +644,8 @@ static int run_formula(pctx *c, pline *l, const price_line_in *in, const char *p
     if (money_is_zero(d))
         return 0;
     cat_pos src = {rules_chunk_name(cat_snapshot_rule(c->s, path)), 0, 0};
-    return pline_step(c, l, PRICE_STEP_FORMULA, pfmt(c, "formula %s", path), path, ext, src);
+    return pline_step(c, l, PRICE_STEP_FORMULA, plabel(c, path, 0, 0, "formula %s", path), path,
+                      ext, src);
 }
 
 bool price_has_formula(const cat_product *p)
@@ -723,7 +771,9 @@ static int step_discount(pctx *c, pline *l, const price_line_in *in)
                       pfmt(c, "discount %s%% exceeds the %s authority of %s%%",
                            pmoney(c, in->discount), role, pmoney(c, auth)));
     return pline_step(c, l, PRICE_STEP_DISCOUNT,
-                      pfmt(c, "requested discount %s%%", pmoney(c, in->discount)), NULL,
+                      plabel(c, NULL, in->discount.coef, in->discount.scale,
+                             "requested discount %s%%", pmoney(c, in->discount)),
+                      NULL,
                       money_neg(d), no_pos);
 }
 
@@ -760,9 +810,10 @@ static int price_line(pctx *c, pline *l, const price_line_in *in)
     l->amount = base;
     unit = o->list_unit;
     const char *lbl = strcmp(l->book->currency, c->r->currency)
-                          ? pfmt(c, "list price (book %s, %s converted at %s)", l->book->id,
-                                 l->book->currency, pmoney(c, l->rate))
-                          : pfmt(c, "list price (book %s)", l->book->id);
+                          ? plabel(c, l->book, l->rate.coef, l->rate.scale,
+                                   "list price (book %s, %s converted at %s)", l->book->id,
+                                   l->book->currency, pmoney(c, l->rate))
+                          : plabel(c, l->book, 0, 0, "list price (book %s)", l->book->id);
     if ((rc = pline_step(c, l, PRICE_STEP_LIST, lbl, l->book->id, base, l->entry->pos)) ||
         (rc = step_adders(c, l, in, &unit)) || (rc = step_options(c, l, in, &unit)) ||
         (rc = step_formulas(c, l, in, &unit)) || (rc = pw_sub(l->amount, base, &l->extras)) ||
@@ -1153,7 +1204,17 @@ static int add_lines(pctx *c)
         pline *l = &c->lines[c->nlines];
         price_line_out *o = &c->r->lines[c->nlines];
         l->o = o;
-        o->id = in->id ? in->id : pfmt(c, "%zu", i + 1);
+        if (in->id) {
+            o->id = in->id;
+        } else { /* its 1-based position */
+            char buf[24], *p = buf + sizeof(buf);
+            size_t v = i + 1;
+            *--p = '\0';
+            do
+                *--p = (char)('0' + v % 10);
+            while ((v /= 10) != 0);
+            o->id = arena_strndup(c->a, p, (size_t)(buf + sizeof(buf) - 1 - p));
+        }
         o->qty = in->qty;
         l->p = in->sku ? cat_snapshot_product(c->s, in->sku, strlen(in->sku)) : NULL;
         if (!l->p) {

@@ -48,6 +48,7 @@ typedef struct pctx {
     size_t nbuilt, capbuilt;
     struct price_memo *memo; /* configured lines by their text (price_config.c), arena */
     size_t nmemo, capmemo;   /* capmemo: a power of two, or 0 */
+    struct plabel_memo *labels; /* step labels made so far (plabel), arena; NULL until used */
 } pctx;
 
 typedef struct price_rcache price_rcache;
@@ -76,6 +77,12 @@ int pline_step(pctx *c, pline *l, price_step_kind k, const char *label, const ch
                money_dec delta, cat_pos src);
 /* Printf into the request arena; NULL on ENOMEM. */
 char *pfmt(pctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* pfmt, once per request for each key: the text a step label gets from
+ * fmt is wholly decided by (fmt, k1, k2, k3) (the caller's promise: k1 a
+ * catalog object or string, k2 and k3 the numbers it shows), so lines
+ * with the same label share one copy instead of formatting it again. */
+const char *plabel(pctx *c, const void *k1, int64_t k2, int k3, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 /* Money as text in the request arena. */
 const char *pmoney(pctx *c, money_dec v);
 

@@ -496,6 +496,7 @@ static int apply(pctx *c, const pcand *pc, money_dec *amt, bool record, papply *
     ap->granted = pw_min(cap, granted);
     if (ap->refused)
         return 0;
+    const char *label = record ? plabel(c, pc->p, 0, 0, "promotion %s", pc->p->name) : NULL;
     for (size_t i = 0; i < n; i++) {
         if (money_is_zero(d[i]))
             continue;
@@ -504,8 +505,7 @@ static int apply(pctx *c, const pcand *pc, money_dec *amt, bool record, papply *
         if (record) {
             pline *l = &c->lines[i];
             l->amount = amt[i];
-            if ((rc = pline_step(c, l, PRICE_STEP_PROMOTION,
-                                 pfmt(c, "promotion %s", pc->p->name), pc->p->id, money_neg(d[i]),
+            if ((rc = pline_step(c, l, PRICE_STEP_PROMOTION, label, pc->p->id, money_neg(d[i]),
                                  pc->p->pos)))
                 return rc;
         }
