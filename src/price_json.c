@@ -6,9 +6,9 @@
  * decimal text ever reaches a price. Unknown fields are errors, so a misspelt
  * `discount` is never silently ignored.
  */
-#include "cpqd/arena.h"
+#include "price_int.h"
+
 #include "cpqd/digest.h"
-#include "cpqd/price.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,11 +18,6 @@
 #include <jansson.h>
 
 #define JSON_MAX_DEPTH 16
-
-struct price_req_buf {
-    arena *a;
-    price_request rq;
-};
 
 typedef struct jp {
     arena *a;
@@ -430,6 +425,10 @@ out:
 int price_json_parse(const char *body, size_t len, price_req_buf **buf, price_request **out,
                      cpqd_errs *errs)
 {
+    /* the common case without a tree; anything else as it always was */
+    int rc = price_json_parse_fast(body, len, buf, out);
+    if (rc != PJF_OTHER)
+        return rc;
     *buf = NULL;
     *out = NULL;
     json_error_t je;
@@ -439,7 +438,7 @@ int price_json_parse(const char *body, size_t len, price_req_buf **buf, price_re
                  je.column, je.text);
         return CPQD_EINVAL;
     }
-    int rc = parse_tree(root, NULL, buf, out, errs);
+    rc = parse_tree(root, NULL, buf, out, errs);
     json_decref(root);
     return rc;
 }
