@@ -684,7 +684,7 @@ static void h_price(http_ctx *c, const http_query *q)
         rc = price_compute(c->w->price, c->snap, &usage.base, rq, &res, errs);
     if (rc == 0) {
         reply_text(c, 200, "OK", price_json_render(&res, c->snap, partner));
-        price_result_fini(&res);
+        price_result_recycle(c->w->price, &res); /* its memory serves the next request */
     } else if (!errs || errs_count(errs) == 0) {
         reply_problem(c, problem_of_code(rc), NULL, "pricing failed: %s", err_code_name(rc));
     } else {

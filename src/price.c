@@ -1083,8 +1083,19 @@ void price_worker_free(price_worker *w)
     rules_state_free(w->rules);
     price_rcache_free(w->rcache);
     free(w->res);
+    arena_free(w->spare);
     solver_ctx_free(w->solver);
     free(w);
+}
+
+void price_result_recycle(price_worker *w, price_result *r)
+{
+    if (r && r->mem && w && !w->spare) {
+        arena_recycle(r->mem, PRICE_ARENA_KEEP);
+        w->spare = r->mem;
+        r->mem = NULL;
+    }
+    price_result_fini(r);
 }
 
 void price_result_fini(price_result *r)
@@ -1267,7 +1278,8 @@ int price_compute(price_worker *w, const cat_snapshot *s, price_store *st,
         w->serial = cat_snapshot_serial(s);
     }
     pctx c = {.w = w, .s = s, .store = st, .rq = rq, .r = out, .errs = errs};
-    out->mem = c.a = arena_new(64 << 10);
+    out->mem = c.a = w->spare ? w->spare : arena_new(64 << 10);
+    w->spare = NULL;
     if (!c.a)
         return CPQD_ENOMEM;
     size_t evals0 = w->evals;
@@ -1305,6 +1317,6 @@ out:
         errs_add(errs, CPQD_ERANGE, NULL, 0, 0, "an amount is too large to compute exactly");
     }
     if (rc)
-        price_result_fini(out);
+        price_result_recycle(w, out);
     return rc;
 }

@@ -57,6 +57,7 @@ struct price_worker {
     rules_state *rules;
     price_rcache *rcache;      /* rule results by input (price_rcache.c); NULL: none */
     rules_result *res;         /* the result of the rule run last: read before the next */
+    arena *spare;              /* a result's arena given back (price_result_recycle) */
     struct solver_ctx *solver; /* made on the first configured line */
     uint64_t serial;           /* newest cat_snapshot_serial priced on */
     size_t evals;

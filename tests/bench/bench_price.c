@@ -117,7 +117,7 @@ static void bench_lines(const cat_snapshot *s, price_worker *w, price_store *st,
         for (size_t i = 0; i < res.npromos; i++)
             promos += res.promos[i].applied;
         free(text);
-        price_result_fini(&res);
+        price_result_recycle(w, &res); /* as the server does */
         price_req_buf_free(buf);
         errs_free(e);
     }
