@@ -49,6 +49,8 @@ typedef struct pctx {
     struct price_memo *memo; /* configured lines by their text (price_config.c), arena */
     size_t nmemo, capmemo;   /* capmemo: a power of two, or 0 */
     struct plabel_memo *labels; /* step labels made so far (plabel), arena; NULL until used */
+    struct pusage_memo *usage;  /* usage counters read so far, by promotion (price_promo.c) */
+    size_t nusage;
 } pctx;
 
 typedef struct price_rcache price_rcache;

@@ -206,6 +206,34 @@ int price_limit_input(pctx *c, const cat_promotion *p, money_dec granted, money_
     return 0;
 }
 
+/* A promotion's usage counters, read from the store once per request:
+ * every candidate combination and the final application see the same
+ * counters (and the store is asked once, not once per combination). */
+typedef struct pusage_memo {
+    const cat_promotion *p;
+    price_usage u;
+} pusage_memo;
+
+static int usage_of(pctx *c, const cat_promotion *p, price_usage *u)
+{
+    for (size_t i = 0; i < c->nusage; i++)
+        if (c->usage[i].p == p) {
+            *u = c->usage[i].u;
+            return 0;
+        }
+    int rc = c->store->usage(c->store, p->id, c->rq->customer_id, c->rq->partner_id, u);
+    if (rc)
+        return rc;
+    pusage_memo *v = arena_alloc(c->a, (c->nusage + 1) * sizeof(*v));
+    if (!v)
+        return CPQD_ENOMEM;
+    if (c->nusage)
+        memcpy(v, c->usage, c->nusage * sizeof(*v));
+    v[c->nusage++] = (pusage_memo){p, *u};
+    c->usage = v;
+    return 0;
+}
+
 /* Runs the limit rule on a proposed discount; *cap becomes the allowed
  * discount (granted, less, or zero when refused). */
 static int run_limit(pctx *c, const pcand *pc, money_dec granted, money_dec quote,
@@ -216,8 +244,7 @@ static int run_limit(pctx *c, const pcand *pc, money_dec granted, money_dec quot
         return 0;
     price_usage u = {0, 0, 0, money_from_int(0)};
     int rc;
-    if (c->store && (rc = c->store->usage(c->store, pc->p->id, c->rq->customer_id,
-                                          c->rq->partner_id, &u)))
+    if (c->store && (rc = usage_of(c, pc->p, &u)))
         return rc;
     rules_value input;
     rules_result *res = c->w->res; /* read before the next rule runs */

@@ -1676,8 +1676,41 @@ static void test_price_limit_nil_and_true(void **state)
     assert_true(promo(&x, "lim-true")->applied);
     assert_string_equal(fmt(promo(&x, "lim-true")->amount), "9");
     assert_string_equal(fmt(line(&x, "l")->net), "81.00");
-    assert_true(x.r.rule_evals > 0);
+    assert_true(x.r.rule_evals + x.r.rule_reused > 0); /* ran, or its result reused */
     run_fini(&x);
+}
+
+/* A store that counts the usage reads it answers (from a memstore). */
+typedef struct counting_store {
+    price_store base;
+    price_store *inner;
+    size_t reads;
+} counting_store;
+
+static int counting_usage(price_store *st, const char *promo, const char *customer,
+                          const char *partner, price_usage *out)
+{
+    counting_store *c = (counting_store *)st;
+    c->reads++;
+    return c->inner->usage(c->inner, promo, customer, partner, out);
+}
+
+/* Each promotion's counters are read once per request, however many
+ * combinations its limit rule is tried in: lim-nil and lim-true are
+ * tried together, then applied (two rule runs each). */
+static void test_price_limit_usage_read_once(void **state)
+{
+    (void)state;
+    counting_store st = {{counting_usage}, price_memstore_new(), 0};
+    assert_non_null(st.inner);
+    run x;
+    promo_run(&x, &st.base, 11, NULL, "{'id':'l','sku':'P-LIM','quantity':'1'}");
+    assert_true(promo(&x, "lim-nil")->applied);
+    assert_true(promo(&x, "lim-true")->applied);
+    assert_string_equal(fmt(line(&x, "l")->net), "81.00");
+    assert_int_equal(st.reads, 2);
+    run_fini(&x);
+    price_memstore_free(st.inner);
 }
 
 static void test_price_limit_false_refuses(void **state)
@@ -2416,6 +2449,7 @@ int main(void)
         cmocka_unit_test(test_price_reload_drops_compiled_rules_of_older_snapshot),
         cmocka_unit_test(test_price_formula_failures),
         cmocka_unit_test(test_price_rule_results_reused),
+        cmocka_unit_test(test_price_limit_usage_read_once),
         cmocka_unit_test(test_price_rule_failures_not_reused),
         cmocka_unit_test(test_price_json_fast_agrees),
         cmocka_unit_test(test_price_json_fast_random_edits),
