@@ -1121,22 +1121,16 @@ const char *price_step_name(price_step_kind k)
 }
 
 /* Room for the free-item lines promotions may add: each free-item
- * promotion of a catalog the request touches adds at most one line, so
- * there is room for all of them (no limit on a money path). */
+ * promotion adds at most one line, so there is room for all of them (no
+ * limit on a money path). Counted over every catalog of the snapshot
+ * (a few promotions), not by looking up every line's product. */
 static int free_item_room(pctx *c, size_t *out)
 {
-    size_t ncat = cat_snapshot_catalog_count(c->s), n = 0;
-    bool *touched = arena_calloc(c->a, ncat + 1, sizeof(*touched));
-    if (!touched)
-        return CPQD_ENOMEM;
-    for (size_t i = 0; i < c->rq->nlines; i++) {
-        const char *sku = c->rq->lines[i].sku;
-        const cat_product *p = sku ? cat_snapshot_product(c->s, sku, strlen(sku)) : NULL;
-        if (!p || p->catalog->index >= ncat || touched[p->catalog->index])
-            continue;
-        touched[p->catalog->index] = true;
-        for (size_t k = 0; k < p->catalog->npromotions; k++)
-            n += p->catalog->promotions[k].effect == CAT_EFF_FREE_ITEM;
+    size_t n = 0;
+    for (size_t i = 0; i < cat_snapshot_catalog_count(c->s); i++) {
+        const cat_catalog *cc = cat_snapshot_catalog_at(c->s, i);
+        for (size_t k = 0; k < cc->npromotions; k++)
+            n += cc->promotions[k].effect == CAT_EFF_FREE_ITEM;
     }
     *out = n;
     return 0;
@@ -1185,10 +1179,10 @@ int price_probe_line(price_worker *w, const cat_snapshot *s, const price_request
  * "Quantities"): a stored quote never holds 0 or a fraction of a
  * discrete product; a what-if may price 0; a stored request priced again
  * is taken as it was stored. */
-static int line_qty_check(pctx *c, size_t i, const price_line_in *in, const char *id)
+static int line_qty_check(pctx *c, size_t i, const cat_product *p, const price_line_in *in,
+                          const char *id)
 {
     char why[256], field[48];
-    const cat_product *p = cat_snapshot_product(c->s, in->sku, strlen(in->sku));
     price_qty_use use = c->rq->qty_use;
     if (use == PRICE_QTY_RECORDED ||
         cat_qty_check(p, in->qty, use == PRICE_QTY_WHATIF, why, sizeof(why)) == 0)
@@ -1235,7 +1229,7 @@ static int add_lines(pctx *c)
             continue;
         }
         o->product = l->p;
-        if ((r = line_qty_check(c, i, in, o->id)) != 0) {
+        if ((r = line_qty_check(c, i, l->p, in, o->id)) != 0) {
             rc = rc ? rc : r;
             continue;
         }

@@ -471,11 +471,15 @@ typedef struct jw {
     bool failed;
     const cat_snapshot *s; /* to name files relative to the catalog and rules directories */
     const char *pos_file, *pos_rel; /* the last file named, and its relative name */
+    struct {
+        const char *s;    /* a string written before (the same pointer: the same bytes) */
+        size_t off, len;  /* where its escaped text is in b */
+    } seen[256];          /* labels, refs, names, SKUs repeat from line to line */
 } jw;
 
-static void jw_grow(jw *w, size_t more)
+static void jw_grow_slow(jw *w, size_t more)
 {
-    if (w->failed || w->len + more + 1 <= w->cap)
+    if (w->failed)
         return;
     size_t cap = w->cap ? w->cap : 4096;
     while (cap < w->len + more + 1)
@@ -487,6 +491,12 @@ static void jw_grow(jw *w, size_t more)
     }
     w->b = b;
     w->cap = cap;
+}
+
+static inline void jw_grow(jw *w, size_t more)
+{
+    if (w->len + more + 1 > w->cap)
+        jw_grow_slow(w, more);
 }
 
 static inline void jw_raw(jw *w, const char *s, size_t n)
@@ -548,8 +558,23 @@ static void jw_str(jw *w, const char *s)
         jw_raw(w, "null", 4);
         return;
     }
+    size_t slot = (((uintptr_t)s >> 3) ^ ((uintptr_t)s >> 11)) & 255;
     jw_raw(w, "\"", 1);
-    jw_esc(w, s, NULL);
+    if (w->seen[slot].s == s) { /* copied from where it was escaped before */
+        size_t off = w->seen[slot].off, n = w->seen[slot].len;
+        jw_grow(w, n);
+        if (w->failed)
+            return;
+        memcpy(w->b + w->len, w->b + off, n);
+        w->len += n;
+        w->b[w->len] = '\0';
+    } else {
+        size_t off = w->len;
+        jw_esc(w, s, NULL);
+        w->seen[slot].s = s;
+        w->seen[slot].off = off;
+        w->seen[slot].len = w->len - off;
+    }
     jw_raw(w, "\"", 1);
 }
 
