@@ -422,10 +422,21 @@ static bool in_bom(const cat_product *p, const char *sku, int depth)
 
 /* The line's attribute values: each one the product's, valid for it and
  * offered; with `require`, every required attribute has a value (given
- * or default). */
-static int check_attrs(pctx *c, pline *l, const price_line_in *in, bool require)
+ * or default). With `only_require`, the values were checked already (the
+ * same attributes): only that every required one has a value. */
+static int check_attrs(pctx *c, pline *l, const price_line_in *in, bool require,
+                       bool only_require)
 {
     const cat_product *p = l->p;
+    if (only_require) {
+        for (size_t k = 0; require && k < p->nattrs; k++) {
+            const cat_prod_attr *pa = &p->attrs[k];
+            if (pa->required && !pa->default_value && !line_attr(in, pa->attr->id))
+                return perr(c, CPQD_EINVAL, no_pos, "line %s: attribute '%s' of %s is required",
+                            l->o->id, pa->attr->id, p->sku);
+        }
+        return 0;
+    }
     for (size_t i = 0; i < in->nattrs; i++) {
         bool known = false;
         for (size_t k = 0; k < p->nattrs && !known; k++)
@@ -462,10 +473,11 @@ static int check_attrs(pctx *c, pline *l, const price_line_in *in, bool require)
     return 0;
 }
 
-static int step_adders(pctx *c, pline *l, const price_line_in *in, money_dec *unit)
+static int step_adders(pctx *c, pline *l, const price_line_in *in, bool checked,
+                       money_dec *unit)
 {
     const cat_product *p = l->p;
-    int rc0 = check_attrs(c, l, in, !c->probe);
+    int rc0 = check_attrs(c, l, in, !c->probe, checked);
     if (rc0)
         return rc0;
     for (size_t k = 0; k < p->nattrs; k++) {
@@ -762,14 +774,18 @@ static int step_discount(pctx *c, pline *l, const price_line_in *in)
     const cat_catalog *cc = l->p->catalog;
     money_dec auth;
     const char *role = c->rq->role ? c->rq->role : "rep"; /* the default, as in authority() */
+    /* the reasons: decided by the catalog (its authorities) and the
+     * discount, the role being the request's */
     if (!authority(c, cc, &auth))
         need_approval(c, l, price_level_for(cc, in->discount),
-                      pfmt(c, "discount %s%%: the %s role has no discount authority",
-                           pmoney(c, in->discount), role));
+                      plabel(c, cc, in->discount.coef, in->discount.scale,
+                             "discount %s%%: the %s role has no discount authority",
+                             pmoney(c, in->discount), role));
     else if (money_cmp(in->discount, auth) > 0)
         need_approval(c, l, price_level_for(cc, in->discount),
-                      pfmt(c, "discount %s%% exceeds the %s authority of %s%%",
-                           pmoney(c, in->discount), role, pmoney(c, auth)));
+                      plabel(c, cc, in->discount.coef, in->discount.scale,
+                             "discount %s%% exceeds the %s authority of %s%%",
+                             pmoney(c, in->discount), role, pmoney(c, auth)));
     return pline_step(c, l, PRICE_STEP_DISCOUNT,
                       plabel(c, NULL, in->discount.coef, in->discount.scale,
                              "requested discount %s%%", pmoney(c, in->discount)),
@@ -784,9 +800,12 @@ static int price_line(pctx *c, pline *l, const price_line_in *in)
      * from (price_config.c): the options and attributes below are those
      * of a valid configuration */
     price_line_in configured;
-    int rc0 = check_attrs(c, l, in, false);
+    int rc0 = check_attrs(c, l, in, false, false);
     if (rc0 || (rc0 = price_line_configure(c, l, in, &configured)))
         return rc0;
+    /* the same attributes as checked above (not a configuration's): step 2
+     * need not check their values again */
+    bool checked = configured.attrs == in->attrs && configured.nattrs == in->nattrs;
     in = &configured;
     const cat_product *p = l->p;
     price_line_out *o = l->o;
@@ -815,7 +834,7 @@ static int price_line(pctx *c, pline *l, const price_line_in *in)
                                    l->book->currency, pmoney(c, l->rate))
                           : plabel(c, l->book, 0, 0, "list price (book %s)", l->book->id);
     if ((rc = pline_step(c, l, PRICE_STEP_LIST, lbl, l->book->id, base, l->entry->pos)) ||
-        (rc = step_adders(c, l, in, &unit)) || (rc = step_options(c, l, in, &unit)) ||
+        (rc = step_adders(c, l, in, checked, &unit)) || (rc = step_options(c, l, in, &unit)) ||
         (rc = step_formulas(c, l, in, &unit)) || (rc = pw_sub(l->amount, base, &l->extras)) ||
         (rc = step_tiers(c, l, l->entry, l->rate, &base, l->book->id)) ||
         (rc = step_contract(c, l, base)) || (rc = step_discount(c, l, in)))
