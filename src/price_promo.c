@@ -493,16 +493,30 @@ static int cap_to(pctx *c, money_dec cap, money_dec granted, money_dec *d, money
     return 0;
 }
 
-/* Applies pc to amt[] (and, if record, to the lines with steps). */
-static int apply(pctx *c, const pcand *pc, money_dec *amt, bool record, papply *ap)
+/* What applying one promotion computed: its per-line discounts d[0..n)
+ * (on the n lines there were), the free-item value, the outcome. */
+typedef struct pdone {
+    money_dec *d;
+    money_dec free;
+    size_t n;
+    papply ap;
+} pdone;
+
+/* Computes pc's discounts on amt[] (no change to amt or the lines) into
+ * *out: effect, then the limit rule and its cap. */
+static int apply_compute(pctx *c, const pcand *pc, const money_dec *amt, pdone *out)
 {
     size_t n = c->nlines;
     money_dec *d = arena_calloc(c->a, n + 1, sizeof(*d));
     money_dec free, granted = pw_zero(), quote = pw_zero(), cap;
+    papply *ap = &out->ap;
     int rc;
     ap->granted = pw_zero();
     ap->note = NULL;
     ap->refused = false;
+    out->d = d;
+    out->n = n;
+    out->free = pw_zero();
     if (!d)
         return CPQD_ENOMEM;
     if ((rc = effect(c, pc, amt, d, &free)))
@@ -521,10 +535,21 @@ static int apply(pctx *c, const pcand *pc, money_dec *amt, bool record, papply *
         (rc = cap_to(c, cap, granted, d, &free)))
         return rc;
     ap->granted = pw_min(cap, granted);
-    if (ap->refused)
+    out->free = free;
+    return 0;
+}
+
+/* Takes the discounts of *done off amt[] (and, if record, off the lines,
+ * with their steps, and adds the free-item line). */
+static int apply_take(pctx *c, const pcand *pc, money_dec *amt, bool record, const pdone *done)
+{
+    int rc;
+    if (done->ap.refused)
         return 0;
+    const money_dec *d = done->d;
+    money_dec free = done->free;
     const char *label = record ? plabel(c, pc->p, 0, 0, "promotion %s", pc->p->name) : NULL;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < done->n; i++) {
         if (money_is_zero(d[i]))
             continue;
         if ((rc = pw_sub(amt[i], d[i], &amt[i])))
@@ -593,8 +618,11 @@ static int prio_cmp(const void *pa, const void *pb)
     return (a->order > b->order) - (a->order < b->order);
 }
 
-/* Total discount of a set (in priority order), without recording. */
-static int evaluate(pctx *c, pcand **set, size_t n, money_dec *total)
+/* Total discount of a set (in priority order), without recording; what
+ * each promotion computed goes to done[0..n) (the winner's is then taken
+ * off the lines as it is: the same amounts in the same order give the
+ * same discounts, so computing them again would only repeat them). */
+static int evaluate(pctx *c, pcand **set, size_t n, money_dec *total, pdone *done)
 {
     money_dec *amt = arena_calloc(c->a, c->nlines + 1, sizeof(*amt));
     if (!amt)
@@ -603,9 +631,9 @@ static int evaluate(pctx *c, pcand **set, size_t n, money_dec *total)
         amt[i] = c->lines[i].amount;
     *total = pw_zero();
     for (size_t i = 0; i < n; i++) {
-        papply ap;
-        int rc = apply(c, set[i], amt, false, &ap);
-        if (rc || (rc = pw_add(*total, ap.granted, total)))
+        int rc = apply_compute(c, set[i], amt, &done[i]);
+        if (rc || (rc = apply_take(c, set[i], amt, false, &done[i])) ||
+            (rc = pw_add(*total, done[i].ap.granted, total)))
             return rc;
     }
     return 0;
@@ -652,7 +680,9 @@ int price_promotions(pctx *c)
     pcand **excl = arena_calloc(c->a, total, sizeof(*excl));
     pcand **set = arena_calloc(c->a, total, sizeof(*set));
     pcand **chosen = arena_calloc(c->a, total, sizeof(*chosen));
-    if (!all || !ok || !stack || !best || !excl || !set || !chosen)
+    pdone *done = arena_calloc(c->a, total, sizeof(*done));
+    pdone *chosen_done = arena_calloc(c->a, total, sizeof(*chosen_done));
+    if (!all || !ok || !stack || !best || !excl || !set || !chosen || !done || !chosen_done)
         return CPQD_ENOMEM;
     size_t nall = 0, nok = 0, nstack = 0, nbest = 0, nexcl = 0, nchosen = 0;
     int rc;
@@ -726,13 +756,14 @@ int price_promotions(pctx *c)
             continue;
         qsort(set, n, sizeof(*set), prio_cmp);
         money_dec got;
-        if ((rc = evaluate(c, set, n, &got)))
+        if ((rc = evaluate(c, set, n, &got, done)))
             return rc;
         int cmp = money_cmp(got, top);
         if (cmp > 0 || (cmp == 0 && n < top_n)) {
             top = got;
             top_n = n;
             memcpy(chosen, set, n * sizeof(*set));
+            memcpy(chosen_done, done, n * sizeof(*done));
             nchosen = n;
         }
     }
@@ -744,10 +775,16 @@ int price_promotions(pctx *c)
         amt[i] = c->lines[i].amount;
     const cat_promotion *alone = nchosen == 1 && chosen[0]->p->exclusive ? chosen[0]->p : NULL;
     for (size_t i = 0; i < nchosen; i++) {
-        papply ap;
-        if ((rc = apply(c, chosen[i], amt, true, &ap)))
+        /* as evaluated, unless a free-item line was added since: then the
+         * lines a limit rule sees (ctx.quote.lines) are more than then,
+         * and the promotion is computed again on them */
+        pdone *dn = &chosen_done[i];
+        if (dn->n != c->nlines && (rc = apply_compute(c, chosen[i], amt, dn)))
             return rc;
-        if ((rc = push_promo(c, chosen[i]->p, !ap.refused, ap.granted, ap.note)))
+        const papply *ap = &dn->ap;
+        if ((rc = apply_take(c, chosen[i], amt, true, dn)))
+            return rc;
+        if ((rc = push_promo(c, chosen[i]->p, !ap->refused, ap->granted, ap->note)))
             return rc;
     }
     for (size_t i = 0; i < nok; i++) {
