@@ -17,8 +17,9 @@ typedef struct chunk {
 
 struct arena {
     chunk *head;
+    chunk *spare; /* emptied chunks kept by arena_recycle, taken before malloc */
     size_t chunk_size;
-    size_t bytes; /* malloc'ed in chunks */
+    size_t bytes; /* malloc'ed in chunks (spare ones included) */
 };
 
 arena *arena_new(size_t chunk_size)
@@ -43,13 +44,44 @@ void arena_free(arena *a)
     if (!a)
         return;
     chunks_free(a->head);
+    chunks_free(a->spare);
     free(a);
+}
+
+void arena_recycle(arena *a, size_t keep)
+{
+    if (!a)
+        return;
+    /* the chunks kept before, then those in use: kept while keep lasts */
+    chunk *lists[2] = {a->spare, a->head};
+    a->spare = a->head = NULL;
+    for (int i = 0; i < 2; i++) {
+        for (chunk *c = lists[i], *next; c; c = next) {
+            next = c->next;
+            size_t sz = sizeof(chunk) + c->cap;
+            if (sz <= keep) {
+                keep -= sz;
+                c->used = 0;
+                c->next = a->spare;
+                a->spare = c;
+            } else {
+                a->bytes -= sz;
+                free(c);
+            }
+        }
+    }
 }
 
 void arena_reset(arena *a)
 {
-    if (!a || !a->head)
+    if (!a)
         return;
+    chunks_free(a->spare);
+    a->spare = NULL;
+    if (!a->head) {
+        a->bytes = 0;
+        return;
+    }
     chunk *last = a->head;
     chunk *rest = NULL;
     /* keep the oldest (first allocated) chunk: it is the list's tail */
@@ -73,15 +105,24 @@ static void *arena_take(arena *a, size_t size, size_t align)
     chunk *c = a->head;
     size_t at = c ? (c->used + align - 1) & ~(align - 1) : 0;
     if (!c || at > c->cap || c->cap - at < size) {
-        size_t cap = size > a->chunk_size ? size : a->chunk_size;
-        c = malloc(sizeof(chunk) + cap);
-        if (!c)
-            return NULL;
-        c->cap = cap;
+        /* a kept chunk that holds it, else a new one */
+        chunk **pp = &a->spare;
+        while (*pp && (*pp)->cap < size)
+            pp = &(*pp)->next;
+        if (*pp) {
+            c = *pp;
+            *pp = c->next;
+        } else {
+            size_t cap = size > a->chunk_size ? size : a->chunk_size;
+            c = malloc(sizeof(chunk) + cap);
+            if (!c)
+                return NULL;
+            c->cap = cap;
+            a->bytes += sizeof(chunk) + cap;
+        }
         c->used = 0;
         c->next = a->head;
         a->head = c;
-        a->bytes += sizeof(chunk) + cap;
         at = 0;
     }
     c->used = at + size;

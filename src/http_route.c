@@ -564,10 +564,19 @@ static bool need_snapshot(http_ctx *c)
 static void h_healthz(http_ctx *c, const http_query *q)
 {
     (void)q;
-    if (need_snapshot(c))
-        reply_json(
-            c, 200, "OK",
-            json_pack("{s:s,s:s}", "status", "ok", "version", cat_snapshot_version(c->snap)));
+    if (!need_snapshot(c))
+        return;
+    /* {"status":"ok","version":"<hex>"}, as jansson wrote it, without a
+     * tree: the probe load balancers send most often (docs/operations.md) */
+    static const char head[] = "{\"status\":\"ok\",\"version\":\"";
+    const char *v = cat_snapshot_version(c->snap);
+    struct evbuffer *buf = evbuffer_new();
+    int rc = buf && evbuffer_expand(buf, sizeof(head) + strlen(v) + 2) == 0 &&
+                     evbuffer_add(buf, head, sizeof(head) - 1) == 0 &&
+                     evbuffer_add(buf, v, strlen(v)) == 0 && evbuffer_add(buf, "\"}", 2) == 0
+                 ? 0
+                 : -1;
+    reply_send(c, 200, "OK", buf, rc);
 }
 
 static void h_catalog(http_ctx *c, const http_query *q)
@@ -684,7 +693,7 @@ static void h_price(http_ctx *c, const http_query *q)
         rc = price_compute(c->w->price, c->snap, &usage.base, rq, &res, errs);
     if (rc == 0) {
         reply_text(c, 200, "OK", price_json_render(&res, c->snap, partner));
-        price_result_fini(&res);
+        price_result_recycle(c->w->price, &res); /* its memory serves the next request */
     } else if (!errs || errs_count(errs) == 0) {
         reply_problem(c, problem_of_code(rc), NULL, "pricing failed: %s", err_code_name(rc));
     } else {

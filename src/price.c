@@ -27,12 +27,25 @@ money_dec pw_min(money_dec a, money_dec b)
     return money_cmp(a, b) <= 0 ? a : b;
 }
 
+/* money_normalize, stripping trailing zeros eight, four, two at a time
+ * before one by one (a working amount carries up to ten of them) */
 static int pw_fit(money_dec v, money_dec *out)
 {
-    money_dec n;
-    int rc = money_normalize(v, &n);
-    if (rc)
-        return rc;
+    money_dec n = v;
+    if (!money_is_valid(v))
+        return CPQD_ERANGE;
+    if (n.coef == 0) {
+        n.scale = 0;
+    } else {
+        while (n.scale >= 8 && n.coef % 100000000 == 0)
+            n.coef /= 100000000, n.scale -= 8;
+        while (n.scale >= 4 && n.coef % 10000 == 0)
+            n.coef /= 10000, n.scale -= 4;
+        while (n.scale >= 2 && n.coef % 100 == 0)
+            n.coef /= 100, n.scale -= 2;
+        while (n.scale >= 1 && n.coef % 10 == 0)
+            n.coef /= 10, n.scale -= 1;
+    }
     if (n.scale > PRICE_WORK_SCALE)
         return money_rescale(n, PRICE_WORK_SCALE, MONEY_HALF_EVEN, out);
     *out = n;
@@ -84,6 +97,37 @@ char *pfmt(pctx *c, const char *fmt, ...)
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
     return arena_strdup(c->a, buf);
+}
+
+#define PLABEL_SLOTS 64 /* a power of two */
+
+typedef struct plabel_memo {
+    const char *fmt; /* NULL: empty */
+    const void *k1;
+    int64_t k2;
+    int k3;
+    const char *text;
+} plabel_memo;
+
+const char *plabel(pctx *c, const void *k1, int64_t k2, int k3, const char *fmt, ...)
+{
+    if (!c->labels && !(c->labels = arena_calloc(c->a, PLABEL_SLOTS, sizeof(*c->labels))))
+        return NULL;
+    uint64_t h = ((uint64_t)(uintptr_t)fmt ^ (uint64_t)(uintptr_t)k1 * 31 ^ (uint64_t)k2 * 131 ^
+                  (uint64_t)k3) *
+                 0x9e3779b97f4a7c15ull;
+    plabel_memo *m = &c->labels[h >> 58]; /* 64 slots: the top six bits */
+    if (m->fmt == fmt && m->k1 == k1 && m->k2 == k2 && m->k3 == k3)
+        return m->text;
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    const char *t = arena_strdup(c->a, buf);
+    if (t)
+        *m = (plabel_memo){fmt, k1, k2, k3, t};
+    return t;
 }
 
 const char *pmoney(pctx *c, money_dec v)
@@ -324,8 +368,7 @@ int price_rule(pctx *c, const char *path, cat_pos declared, const rules_value *i
     const rules_chunk *ch = cat_snapshot_rule(c->s, path);
     if (!ch)
         return perr(c, CPQD_EINTERNAL, declared, "rule '%s' is not compiled", path);
-    c->w->evals++;
-    int rc = rules_eval(c->w->rules, ch, input, accept, res);
+    int rc = price_rcache_eval(c->w, c->s, ch, input, accept, res);
     if (rc == 0)
         return 0;
     if (rc == CPQD_ENOMEM)
@@ -379,10 +422,21 @@ static bool in_bom(const cat_product *p, const char *sku, int depth)
 
 /* The line's attribute values: each one the product's, valid for it and
  * offered; with `require`, every required attribute has a value (given
- * or default). */
-static int check_attrs(pctx *c, pline *l, const price_line_in *in, bool require)
+ * or default). With `only_require`, the values were checked already (the
+ * same attributes): only that every required one has a value. */
+static int check_attrs(pctx *c, pline *l, const price_line_in *in, bool require,
+                       bool only_require)
 {
     const cat_product *p = l->p;
+    if (only_require) {
+        for (size_t k = 0; require && k < p->nattrs; k++) {
+            const cat_prod_attr *pa = &p->attrs[k];
+            if (pa->required && !pa->default_value && !line_attr(in, pa->attr->id))
+                return perr(c, CPQD_EINVAL, no_pos, "line %s: attribute '%s' of %s is required",
+                            l->o->id, pa->attr->id, p->sku);
+        }
+        return 0;
+    }
     for (size_t i = 0; i < in->nattrs; i++) {
         bool known = false;
         for (size_t k = 0; k < p->nattrs && !known; k++)
@@ -419,10 +473,11 @@ static int check_attrs(pctx *c, pline *l, const price_line_in *in, bool require)
     return 0;
 }
 
-static int step_adders(pctx *c, pline *l, const price_line_in *in, money_dec *unit)
+static int step_adders(pctx *c, pline *l, const price_line_in *in, bool checked,
+                       money_dec *unit)
 {
     const cat_product *p = l->p;
-    int rc0 = check_attrs(c, l, in, !c->probe);
+    int rc0 = check_attrs(c, l, in, !c->probe, checked);
     if (rc0)
         return rc0;
     for (size_t k = 0; k < p->nattrs; k++) {
@@ -448,8 +503,11 @@ static int step_adders(pctx *c, pline *l, const price_line_in *in, money_dec *un
             (rc = pw_add(*unit, add, unit)) || (rc = pw_mul(add, l->o->qty, &ext)) ||
             (rc = pw_add(l->amount, ext, &l->amount)))
             return rc;
-        rc = pline_step(c, l, PRICE_STEP_ADDER, pfmt(c, "%s = %s", pa->attr->id, v),
-                        pfmt(c, "%s=%s", pa->attr->id, v), ext, ad->pos);
+        /* v is ad's id (price_adder_of matched it): (ad, attribute) decide both */
+        rc = pline_step(c, l, PRICE_STEP_ADDER,
+                        plabel(c, ad, (int64_t)(uintptr_t)pa->attr, 0, "%s = %s", pa->attr->id, v),
+                        plabel(c, ad, (int64_t)(uintptr_t)pa->attr, 0, "%s=%s", pa->attr->id, v),
+                        ext, ad->pos);
         if (rc)
             return rc;
     }
@@ -573,8 +631,8 @@ static int run_formula(pctx *c, pline *l, const price_line_in *in, const char *p
                        money_dec *unit)
 {
     rules_value input;
-    rules_result *res = arena_alloc(c->a, sizeof(*res));
-    int rc = res ? price_formula_input(c, l, in, *unit, &input) : CPQD_ENOMEM;
+    rules_result *res = c->w->res; /* 4 KiB: one per worker, not one per line */
+    int rc = price_formula_input(c, l, in, *unit, &input);
     if (rc)
         return rc;
     if ((rc = price_rule(c, path, pos, &input, RULES_ACCEPT_MONEY, res)))
@@ -598,7 +656,8 @@ static int run_formula(pctx *c, pline *l, const price_line_in *in, const char *p
     if (money_is_zero(d))
         return 0;
     cat_pos src = {rules_chunk_name(cat_snapshot_rule(c->s, path)), 0, 0};
-    return pline_step(c, l, PRICE_STEP_FORMULA, pfmt(c, "formula %s", path), path, ext, src);
+    return pline_step(c, l, PRICE_STEP_FORMULA, plabel(c, path, 0, 0, "formula %s", path), path,
+                      ext, src);
 }
 
 bool price_has_formula(const cat_product *p)
@@ -715,16 +774,22 @@ static int step_discount(pctx *c, pline *l, const price_line_in *in)
     const cat_catalog *cc = l->p->catalog;
     money_dec auth;
     const char *role = c->rq->role ? c->rq->role : "rep"; /* the default, as in authority() */
+    /* the reasons: decided by the catalog (its authorities) and the
+     * discount, the role being the request's */
     if (!authority(c, cc, &auth))
         need_approval(c, l, price_level_for(cc, in->discount),
-                      pfmt(c, "discount %s%%: the %s role has no discount authority",
-                           pmoney(c, in->discount), role));
+                      plabel(c, cc, in->discount.coef, in->discount.scale,
+                             "discount %s%%: the %s role has no discount authority",
+                             pmoney(c, in->discount), role));
     else if (money_cmp(in->discount, auth) > 0)
         need_approval(c, l, price_level_for(cc, in->discount),
-                      pfmt(c, "discount %s%% exceeds the %s authority of %s%%",
-                           pmoney(c, in->discount), role, pmoney(c, auth)));
+                      plabel(c, cc, in->discount.coef, in->discount.scale,
+                             "discount %s%% exceeds the %s authority of %s%%",
+                             pmoney(c, in->discount), role, pmoney(c, auth)));
     return pline_step(c, l, PRICE_STEP_DISCOUNT,
-                      pfmt(c, "requested discount %s%%", pmoney(c, in->discount)), NULL,
+                      plabel(c, NULL, in->discount.coef, in->discount.scale,
+                             "requested discount %s%%", pmoney(c, in->discount)),
+                      NULL,
                       money_neg(d), no_pos);
 }
 
@@ -735,9 +800,12 @@ static int price_line(pctx *c, pline *l, const price_line_in *in)
      * from (price_config.c): the options and attributes below are those
      * of a valid configuration */
     price_line_in configured;
-    int rc0 = check_attrs(c, l, in, false);
+    int rc0 = check_attrs(c, l, in, false, false);
     if (rc0 || (rc0 = price_line_configure(c, l, in, &configured)))
         return rc0;
+    /* the same attributes as checked above (not a configuration's): step 2
+     * need not check their values again */
+    bool checked = configured.attrs == in->attrs && configured.nattrs == in->nattrs;
     in = &configured;
     const cat_product *p = l->p;
     price_line_out *o = l->o;
@@ -761,11 +829,12 @@ static int price_line(pctx *c, pline *l, const price_line_in *in)
     l->amount = base;
     unit = o->list_unit;
     const char *lbl = strcmp(l->book->currency, c->r->currency)
-                          ? pfmt(c, "list price (book %s, %s converted at %s)", l->book->id,
-                                 l->book->currency, pmoney(c, l->rate))
-                          : pfmt(c, "list price (book %s)", l->book->id);
+                          ? plabel(c, l->book, l->rate.coef, l->rate.scale,
+                                   "list price (book %s, %s converted at %s)", l->book->id,
+                                   l->book->currency, pmoney(c, l->rate))
+                          : plabel(c, l->book, 0, 0, "list price (book %s)", l->book->id);
     if ((rc = pline_step(c, l, PRICE_STEP_LIST, lbl, l->book->id, base, l->entry->pos)) ||
-        (rc = step_adders(c, l, in, &unit)) || (rc = step_options(c, l, in, &unit)) ||
+        (rc = step_adders(c, l, in, checked, &unit)) || (rc = step_options(c, l, in, &unit)) ||
         (rc = step_formulas(c, l, in, &unit)) || (rc = pw_sub(l->amount, base, &l->extras)) ||
         (rc = step_tiers(c, l, l->entry, l->rate, &base, l->book->id)) ||
         (rc = step_contract(c, l, base)) || (rc = step_discount(c, l, in)))
@@ -1014,7 +1083,12 @@ price_worker *price_worker_new(void)
     if (!w)
         return NULL;
     w->rules = rules_state_new(NULL, &err);
-    if (!w->rules) {
+    w->rcache = price_rcache_new();
+    w->res = malloc(sizeof(*w->res));
+    if (!w->rules || !w->rcache || !w->res) {
+        rules_state_free(w->rules);
+        price_rcache_free(w->rcache);
+        free(w->res);
         free(w);
         return NULL;
     }
@@ -1026,8 +1100,21 @@ void price_worker_free(price_worker *w)
     if (!w)
         return;
     rules_state_free(w->rules);
+    price_rcache_free(w->rcache);
+    free(w->res);
+    arena_free(w->spare);
     solver_ctx_free(w->solver);
     free(w);
+}
+
+void price_result_recycle(price_worker *w, price_result *r)
+{
+    if (r && r->mem && w && !w->spare) {
+        arena_recycle(r->mem, PRICE_ARENA_KEEP);
+        w->spare = r->mem;
+        r->mem = NULL;
+    }
+    price_result_fini(r);
 }
 
 void price_result_fini(price_result *r)
@@ -1053,22 +1140,16 @@ const char *price_step_name(price_step_kind k)
 }
 
 /* Room for the free-item lines promotions may add: each free-item
- * promotion of a catalog the request touches adds at most one line, so
- * there is room for all of them (no limit on a money path). */
+ * promotion adds at most one line, so there is room for all of them (no
+ * limit on a money path). Counted over every catalog of the snapshot
+ * (a few promotions), not by looking up every line's product. */
 static int free_item_room(pctx *c, size_t *out)
 {
-    size_t ncat = cat_snapshot_catalog_count(c->s), n = 0;
-    bool *touched = arena_calloc(c->a, ncat + 1, sizeof(*touched));
-    if (!touched)
-        return CPQD_ENOMEM;
-    for (size_t i = 0; i < c->rq->nlines; i++) {
-        const char *sku = c->rq->lines[i].sku;
-        const cat_product *p = sku ? cat_snapshot_product(c->s, sku, strlen(sku)) : NULL;
-        if (!p || p->catalog->index >= ncat || touched[p->catalog->index])
-            continue;
-        touched[p->catalog->index] = true;
-        for (size_t k = 0; k < p->catalog->npromotions; k++)
-            n += p->catalog->promotions[k].effect == CAT_EFF_FREE_ITEM;
+    size_t n = 0;
+    for (size_t i = 0; i < cat_snapshot_catalog_count(c->s); i++) {
+        const cat_catalog *cc = cat_snapshot_catalog_at(c->s, i);
+        for (size_t k = 0; k < cc->npromotions; k++)
+            n += cc->promotions[k].effect == CAT_EFF_FREE_ITEM;
     }
     *out = n;
     return 0;
@@ -1117,10 +1198,10 @@ int price_probe_line(price_worker *w, const cat_snapshot *s, const price_request
  * "Quantities"): a stored quote never holds 0 or a fraction of a
  * discrete product; a what-if may price 0; a stored request priced again
  * is taken as it was stored. */
-static int line_qty_check(pctx *c, size_t i, const price_line_in *in, const char *id)
+static int line_qty_check(pctx *c, size_t i, const cat_product *p, const price_line_in *in,
+                          const char *id)
 {
     char why[256], field[48];
-    const cat_product *p = cat_snapshot_product(c->s, in->sku, strlen(in->sku));
     price_qty_use use = c->rq->qty_use;
     if (use == PRICE_QTY_RECORDED ||
         cat_qty_check(p, in->qty, use == PRICE_QTY_WHATIF, why, sizeof(why)) == 0)
@@ -1147,7 +1228,17 @@ static int add_lines(pctx *c)
         pline *l = &c->lines[c->nlines];
         price_line_out *o = &c->r->lines[c->nlines];
         l->o = o;
-        o->id = in->id ? in->id : pfmt(c, "%zu", i + 1);
+        if (in->id) {
+            o->id = in->id;
+        } else { /* its 1-based position */
+            char buf[24], *p = buf + sizeof(buf);
+            size_t v = i + 1;
+            *--p = '\0';
+            do
+                *--p = (char)('0' + v % 10);
+            while ((v /= 10) != 0);
+            o->id = arena_strndup(c->a, p, (size_t)(buf + sizeof(buf) - 1 - p));
+        }
         o->qty = in->qty;
         l->p = in->sku ? cat_snapshot_product(c->s, in->sku, strlen(in->sku)) : NULL;
         if (!l->p) {
@@ -1157,7 +1248,7 @@ static int add_lines(pctx *c)
             continue;
         }
         o->product = l->p;
-        if ((r = line_qty_check(c, i, in, o->id)) != 0) {
+        if ((r = line_qty_check(c, i, l->p, in, o->id)) != 0) {
             rc = rc ? rc : r;
             continue;
         }
@@ -1200,10 +1291,12 @@ int price_compute(price_worker *w, const cat_snapshot *s, price_store *st,
         w->serial = cat_snapshot_serial(s);
     }
     pctx c = {.w = w, .s = s, .store = st, .rq = rq, .r = out, .errs = errs};
-    out->mem = c.a = arena_new(64 << 10);
+    out->mem = c.a = w->spare ? w->spare : arena_new(64 << 10);
+    w->spare = NULL;
     if (!c.a)
         return CPQD_ENOMEM;
     size_t evals0 = w->evals;
+    uint64_t hits0 = price_rcache_hits(w->rcache);
     out->date = rq->date;
     out->discount = pw_zero();
     if (rq->has_currency) {
@@ -1230,12 +1323,13 @@ int price_compute(price_worker *w, const cat_snapshot *s, price_store *st,
         goto out;
     out->nlines = c.nlines;
     out->rule_evals = w->evals - evals0;
+    out->rule_reused = (size_t)(price_rcache_hits(w->rcache) - hits0);
 out:
     price_config_fini(&c);
     if (rc == CPQD_ERANGE) {
         errs_add(errs, CPQD_ERANGE, NULL, 0, 0, "an amount is too large to compute exactly");
     }
     if (rc)
-        price_result_fini(out);
+        price_result_recycle(w, out);
     return rc;
 }

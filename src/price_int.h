@@ -48,10 +48,18 @@ typedef struct pctx {
     size_t nbuilt, capbuilt;
     struct price_memo *memo; /* configured lines by their text (price_config.c), arena */
     size_t nmemo, capmemo;   /* capmemo: a power of two, or 0 */
+    struct plabel_memo *labels; /* step labels made so far (plabel), arena; NULL until used */
+    struct pusage_memo *usage;  /* usage counters read so far, by promotion (price_promo.c) */
+    size_t nusage;
 } pctx;
+
+typedef struct price_rcache price_rcache;
 
 struct price_worker {
     rules_state *rules;
+    price_rcache *rcache;      /* rule results by input (price_rcache.c); NULL: none */
+    rules_result *res;         /* the result of the rule run last: read before the next */
+    arena *spare;              /* a result's arena given back (price_result_recycle) */
     struct solver_ctx *solver; /* made on the first configured line */
     uint64_t serial;           /* newest cat_snapshot_serial priced on */
     size_t evals;
@@ -72,6 +80,12 @@ int pline_step(pctx *c, pline *l, price_step_kind k, const char *label, const ch
                money_dec delta, cat_pos src);
 /* Printf into the request arena; NULL on ENOMEM. */
 char *pfmt(pctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* pfmt, once per request for each key: the text a step label gets from
+ * fmt is wholly decided by (fmt, k1, k2, k3) (the caller's promise: k1 a
+ * catalog object or string, k2 and k3 the numbers it shows), so lines
+ * with the same label share one copy instead of formatting it again. */
+const char *plabel(pctx *c, const void *k1, int64_t k2, int k3, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 /* Money as text in the request arena. */
 const char *pmoney(pctx *c, money_dec v);
 
@@ -87,6 +101,18 @@ bool price_fx_rate(pctx *c, const cat_catalog *cc, const char *from, money_dec *
 /* An amount of the book's currency in the request currency, rounded to
  * the request currency's minor units (or 6 places for unit prices). */
 int price_convert(pctx *c, money_dec v, money_dec rate, bool unit_price, money_dec *out);
+
+/* The rule-result cache of a worker (price_rcache.c). */
+price_rcache *price_rcache_new(void);
+void price_rcache_free(price_rcache *rc);
+/* Evaluations answered from the cache since it was made. */
+uint64_t price_rcache_hits(const price_rcache *rc);
+/* rules_eval of ch on input in w's sandbox, or the result it gave before
+ * for the same snapshot, chunk, accepted types and input bytes (only
+ * successful results are kept). Counts real evaluations in w->evals.
+ * Returns what rules_eval returns. */
+int price_rcache_eval(price_worker *w, const cat_snapshot *s, const rules_chunk *ch,
+                      const rules_value *input, unsigned accept, rules_result *res);
 
 /* Runs a Lua rule; turns failures into errors that name the rule. */
 int price_rule(pctx *c, const char *path, cat_pos declared, const rules_value *input,
@@ -150,5 +176,24 @@ typedef struct price_probe {
 } price_probe;
 int price_probe_line(price_worker *w, const cat_snapshot *s, const price_request *rq,
                      price_probe *out, cpqd_errs *errs);
+
+/* ---- the wire form (price_json.c, price_json_fast.c) ---- */
+
+struct price_req_buf {
+    arena *a;
+    price_request rq;
+};
+
+#define PJF_OTHER 1 /* price_json_parse_fast: not for the fast path */
+
+/* A /v1/price body read without a JSON tree: 0 with *buf and *out as
+ * price_json_parse would make them for this body; PJF_OTHER when the body
+ * is invalid or anything the fast path leaves to the jansson path (which
+ * then reads it again and reports its errors); CPQD_ENOMEM. */
+int price_json_parse_fast(const char *body, size_t len, price_req_buf **buf,
+                          price_request **out);
+/* Whether two requests hold the same values (tests and fuzz_price check
+ * the fast path against the jansson path with it). */
+bool price_request_same(const price_request *a, const price_request *b);
 
 #endif

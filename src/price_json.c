@@ -6,9 +6,9 @@
  * decimal text ever reaches a price. Unknown fields are errors, so a misspelt
  * `discount` is never silently ignored.
  */
-#include "cpqd/arena.h"
+#include "price_int.h"
+
 #include "cpqd/digest.h"
-#include "cpqd/price.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,11 +18,6 @@
 #include <jansson.h>
 
 #define JSON_MAX_DEPTH 16
-
-struct price_req_buf {
-    arena *a;
-    price_request rq;
-};
 
 typedef struct jp {
     arena *a;
@@ -45,6 +40,30 @@ static const char *jp_field(jp *p, size_t i, const char *name)
     return s ? s : "?";
 }
 
+/* A field's name for an error: s, or "lines[i].name" when s is NULL,
+ * written only when there is an error to report (a valid line costs no
+ * formatting). */
+typedef struct jf {
+    const char *s;
+    size_t i;
+    const char *name;
+} jf;
+
+static jf JF(const char *s)
+{
+    return (jf){s, 0, NULL};
+}
+
+static jf JFL(size_t i, const char *name)
+{
+    return (jf){NULL, i, name};
+}
+
+static void jp_errf(jp *p, jf f, const char *msg)
+{
+    jp_err(p, f.s ? f.s : jp_field(p, f.i, f.name), msg);
+}
+
 /* Only the listed keys. */
 static void jp_keys(jp *p, json_t *o, const char *where, const char *const *allowed)
 {
@@ -63,39 +82,38 @@ static void jp_keys(jp *p, json_t *o, const char *where, const char *const *allo
     }
 }
 
-static const char *jp_str(jp *p, json_t *o, const char *key, const char *field, bool req,
-                          size_t max)
+static const char *jp_str(jp *p, json_t *o, const char *key, jf field, bool req, size_t max)
 {
     json_t *v = json_object_get(o, key);
     if (!v || json_is_null(v)) {
         if (req)
-            jp_err(p, field, "is required");
+            jp_errf(p, field, "is required");
         return NULL;
     }
     if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > max ||
         strlen(json_string_value(v)) != json_string_length(v)) {
         char buf[80];
         snprintf(buf, sizeof(buf), "must be a non-empty string of at most %zu bytes", max);
-        jp_err(p, field, buf);
+        jp_errf(p, field, buf);
         return NULL;
     }
     return arena_strdup(p->a, json_string_value(v));
 }
 
 /* A decimal given as a string ("2", "1.5") or a JSON integer. */
-static bool jp_dec(jp *p, json_t *v, const char *field, money_dec *out)
+static bool jp_dec(jp *p, json_t *v, jf field, money_dec *out)
 {
     if (json_is_integer(v)) {
         *out = money_from_int(json_integer_value(v));
         return true;
     }
     if (json_is_real(v)) {
-        jp_err(p, field, "must be a decimal string such as \"1.5\" (a JSON number with a fraction is not exact)");
+        jp_errf(p, field, "must be a decimal string such as \"1.5\" (a JSON number with a fraction is not exact)");
         return false;
     }
     if (!json_is_string(v) ||
         money_parse(json_string_value(v), json_string_length(v), out) != 0) {
-        jp_err(p, field, "must be a decimal string such as \"2\" or \"1.5\"");
+        jp_errf(p, field, "must be a decimal string such as \"2\" or \"1.5\"");
         return false;
     }
     return true;
@@ -103,14 +121,13 @@ static bool jp_dec(jp *p, json_t *v, const char *field, money_dec *out)
 
 static void jp_attrs(jp *p, json_t *o, size_t li, price_line_in *ln)
 {
-    const char *field = jp_field(p, li, "attributes");
     if (!json_is_object(o)) {
-        jp_err(p, field, "must be an object of attribute id -> value");
+        jp_errf(p, JFL(li, "attributes"), "must be an object of attribute id -> value");
         return;
     }
     size_t n = json_object_size(o);
     if (n > PRICE_MAX_ATTRS) {
-        jp_err(p, field, "too many attributes");
+        jp_errf(p, JFL(li, "attributes"), "too many attributes");
         return;
     }
     price_attr_in *v = arena_calloc(p->a, n + 1, sizeof(*v));
@@ -165,12 +182,12 @@ static void jp_options(jp *p, json_t *a, size_t li, price_line_in *ln)
         jp_keys(p, o, where, keys);
         char f[96];
         snprintf(f, sizeof(f), "%s.sku", where);
-        v[i].sku = jp_str(p, o, "sku", f, true, 128);
+        v[i].sku = jp_str(p, o, "sku", JF(f), true, 128);
         v[i].qty = money_from_int(1);
         json_t *q = json_object_get(o, "quantity");
         snprintf(f, sizeof(f), "%s.quantity", where);
         if (q)
-            jp_dec(p, q, f, &v[i].qty);
+            jp_dec(p, q, JF(f), &v[i].qty);
     }
     ln->options = v;
     ln->noptions = n;
@@ -199,7 +216,7 @@ static void jp_config(jp *p, json_t *a, size_t li, price_line_in *ln)
         static const char *const keys[] = {"path", "value", "quantity", "exclude", NULL};
         jp_keys(p, o, where, keys);
         snprintf(f, sizeof(f), "%s.path", where);
-        v[i].path = jp_str(p, o, "path", f, true, 256);
+        v[i].path = jp_str(p, o, "path", JF(f), true, 256);
         json_t *val = json_object_get(o, "value");
         char buf[32];
         if (json_is_integer(val)) {
@@ -207,11 +224,11 @@ static void jp_config(jp *p, json_t *a, size_t li, price_line_in *ln)
             v[i].value = arena_strdup(p->a, buf);
         } else {
             snprintf(f, sizeof(f), "%s.value", where);
-            v[i].value = jp_str(p, o, "value", f, true, 256);
+            v[i].value = jp_str(p, o, "value", JF(f), true, 256);
         }
         json_t *q = json_object_get(o, "quantity");
         snprintf(f, sizeof(f), "%s.quantity", where);
-        if (q && jp_dec(p, q, f, &v[i].qty))
+        if (q && jp_dec(p, q, JF(f), &v[i].qty))
             v[i].has_qty = true;
         json_t *x = json_object_get(o, "exclude");
         if (x && !json_is_boolean(x)) {
@@ -227,29 +244,40 @@ static void jp_config(jp *p, json_t *a, size_t li, price_line_in *ln)
 static void jp_line(jp *p, json_t *o, size_t i, price_line_in *ln)
 {
     char where[32];
-    snprintf(where, sizeof(where), "lines[%zu]", i);
     if (!json_is_object(o)) {
+        snprintf(where, sizeof(where), "lines[%zu]", i);
         jp_err(p, where, "must be an object");
         return;
     }
     static const char *const keys[] = {"id",       "sku",           "quantity", "attributes",
                                        "options",  "configuration", "discount", NULL};
-    jp_keys(p, o, where, keys);
-    ln->id = jp_str(p, o, "id", jp_field(p, i, "id"), false, 64);
-    ln->sku = jp_str(p, o, "sku", jp_field(p, i, "sku"), true, 128);
+    /* the keys checked first without the line's name, which only an
+     * unknown key needs */
+    const char *k;
+    json_t *kv;
+    json_object_foreach(o, k, kv)
+    {
+        bool ok = false;
+        for (const char *const *a = keys; *a && !ok; a++)
+            ok = strcmp(*a, k) == 0;
+        if (!ok) {
+            snprintf(where, sizeof(where), "lines[%zu]", i);
+            jp_keys(p, o, where, keys);
+            break;
+        }
+    }
+    ln->id = jp_str(p, o, "id", JFL(i, "id"), false, 64);
+    ln->sku = jp_str(p, o, "sku", JFL(i, "sku"), true, 128);
     json_t *q = json_object_get(o, "quantity");
     if (!q)
-        jp_err(p, jp_field(p, i, "quantity"), "is required");
-    else if (jp_dec(p, q, jp_field(p, i, "quantity"), &ln->qty) &&
-             money_sign(ln->qty) < 0)
-        jp_err(p, jp_field(p, i, "quantity"), "must not be negative");
+        jp_errf(p, JFL(i, "quantity"), "is required");
+    else if (jp_dec(p, q, JFL(i, "quantity"), &ln->qty) && money_sign(ln->qty) < 0)
+        jp_errf(p, JFL(i, "quantity"), "must not be negative");
     json_t *d = json_object_get(o, "discount");
-    if (d && !json_is_null(d) && jp_dec(p, d, jp_field(p, i, "discount"),
-                                        &ln->discount)) {
+    if (d && !json_is_null(d) && jp_dec(p, d, JFL(i, "discount"), &ln->discount)) {
         ln->has_discount = true;
         if (money_sign(ln->discount) < 0 || money_cmp(ln->discount, money_from_int(100)) > 0)
-            jp_err(p, jp_field(p, i, "discount"),
-                   "must be a percent within 0..100");
+            jp_errf(p, JFL(i, "discount"), "must be a percent within 0..100");
     }
     json_t *at = json_object_get(o, "attributes");
     if (at && !json_is_null(at))
@@ -279,8 +307,8 @@ static void jp_customer(jp *p, json_t *root, price_request *rq)
     }
     static const char *const keys[] = {"id", "segment", NULL};
     jp_keys(p, c, "customer", keys);
-    rq->customer_id = jp_str(p, c, "id", "customer.id", true, 128);
-    rq->segment = jp_str(p, c, "segment", "customer.segment", false, 64);
+    rq->customer_id = jp_str(p, c, "id", JF("customer.id"), true, 128);
+    rq->segment = jp_str(p, c, "segment", JF("customer.segment"), false, 64);
 }
 
 static void jp_coupons(jp *p, json_t *a, price_request *rq)
@@ -348,10 +376,10 @@ static int parse_tree(json_t *root, const char *const *ignore, price_req_buf **b
         jp_keys(&p, root, "", keys);
     }
     jp_customer(&p, root, rq);
-    rq->partner_id = jp_str(&p, root, "partner_id", "partner_id", false, 64);
-    rq->channel = jp_str(&p, root, "channel", "channel", false, 64);
-    rq->role = jp_str(&p, root, "role", "role", false, 32);
-    const char *cur = jp_str(&p, root, "currency", "currency", false, 3);
+    rq->partner_id = jp_str(&p, root, "partner_id", JF("partner_id"), false, 64);
+    rq->channel = jp_str(&p, root, "channel", JF("channel"), false, 64);
+    rq->role = jp_str(&p, root, "role", JF("role"), false, 32);
+    const char *cur = jp_str(&p, root, "currency", JF("currency"), false, 3);
     int minor;
     if (cur && money_currency_minor(cur, &minor) != 0)
         jp_err(&p, "currency", "must be an ISO 4217 currency code such as \"CNY\"");
@@ -359,7 +387,7 @@ static int parse_tree(json_t *root, const char *const *ignore, price_req_buf **b
         rq->has_currency = true;
         memcpy(rq->currency, cur, 4);
     }
-    const char *date = jp_str(&p, root, "date", "date", false, 10);
+    const char *date = jp_str(&p, root, "date", JF("date"), false, 10);
     rq->date = date_today();
     if (date && date_parse(date, strlen(date), &rq->date) != 0)
         jp_err(&p, "date", "must be a date YYYY-MM-DD");
@@ -397,6 +425,10 @@ out:
 int price_json_parse(const char *body, size_t len, price_req_buf **buf, price_request **out,
                      cpqd_errs *errs)
 {
+    /* the common case without a tree; anything else as it always was */
+    int rc = price_json_parse_fast(body, len, buf, out);
+    if (rc != PJF_OTHER)
+        return rc;
     *buf = NULL;
     *out = NULL;
     json_error_t je;
@@ -406,7 +438,7 @@ int price_json_parse(const char *body, size_t len, price_req_buf **buf, price_re
                  je.column, je.text);
         return CPQD_EINVAL;
     }
-    int rc = parse_tree(root, NULL, buf, out, errs);
+    rc = parse_tree(root, NULL, buf, out, errs);
     json_decref(root);
     return rc;
 }
@@ -438,11 +470,16 @@ typedef struct jw {
     size_t len, cap;
     bool failed;
     const cat_snapshot *s; /* to name files relative to the catalog and rules directories */
+    const char *pos_file, *pos_rel; /* the last file named, and its relative name */
+    struct {
+        const char *s;    /* a string written before (the same pointer: the same bytes) */
+        size_t off, len;  /* where its escaped text is in b */
+    } seen[256];          /* labels, refs, names, SKUs repeat from line to line */
 } jw;
 
-static void jw_grow(jw *w, size_t more)
+static void jw_grow_slow(jw *w, size_t more)
 {
-    if (w->failed || w->len + more + 1 <= w->cap)
+    if (w->failed)
         return;
     size_t cap = w->cap ? w->cap : 4096;
     while (cap < w->len + more + 1)
@@ -456,7 +493,13 @@ static void jw_grow(jw *w, size_t more)
     w->cap = cap;
 }
 
-static void jw_raw(jw *w, const char *s, size_t n)
+static inline void jw_grow(jw *w, size_t more)
+{
+    if (w->len + more + 1 > w->cap)
+        jw_grow_slow(w, more);
+}
+
+static inline void jw_raw(jw *w, const char *s, size_t n)
 {
     jw_grow(w, n);
     if (w->failed)
@@ -471,47 +514,88 @@ static void jw_lit(jw *w, const char *s)
     jw_raw(w, s, strlen(s));
 }
 
+/* Bytes a JSON string cannot hold as they are: 1 (escaped), or 2 for the
+ * NUL that ends the C string. */
+static const unsigned char jw_special[256] = {
+    2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    ['"'] = 1, ['\\'] = 1,
+};
+
+/* The escaped bytes of s up to its NUL, no quotes; its length in *len. */
+static void jw_esc(jw *w, const char *s, size_t *len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    for (;;) {
+        size_t run = 0;
+        while (!jw_special[p[run]])
+            run++;
+        jw_raw(w, (const char *)p, run);
+        p += run;
+        if (!*p || w->failed)
+            break;
+        unsigned char ch = *p++;
+        char e[6] = {'\\', (char)ch};
+        size_t n = 2;
+        if (ch == '\n') {
+            e[1] = 'n';
+        } else if (ch < 0x20) {
+            char hex[3];
+            digest_hex(&ch, 1, hex);
+            memcpy(e + 1, "u00", 3);
+            e[4] = hex[0];
+            e[5] = hex[1];
+            n = 6;
+        }
+        jw_raw(w, e, n);
+    }
+    if (len)
+        *len = (size_t)((const char *)p - s);
+}
+
 static void jw_str(jw *w, const char *s)
 {
     if (!s) {
-        jw_lit(w, "null");
+        jw_raw(w, "null", 4);
         return;
     }
-    size_t n = strlen(s);
-    jw_grow(w, n * 6 + 2);
+    size_t slot = (((uintptr_t)s >> 3) ^ ((uintptr_t)s >> 11)) & 255;
+    jw_raw(w, "\"", 1);
+    if (w->seen[slot].s == s) { /* copied from where it was escaped before */
+        size_t off = w->seen[slot].off, n = w->seen[slot].len;
+        jw_grow(w, n);
+        if (w->failed)
+            return;
+        memcpy(w->b + w->len, w->b + off, n);
+        w->len += n;
+        w->b[w->len] = '\0';
+    } else {
+        size_t off = w->len;
+        jw_esc(w, s, NULL);
+        w->seen[slot].s = s;
+        w->seen[slot].off = off;
+        w->seen[slot].len = w->len - off;
+    }
+    jw_raw(w, "\"", 1);
+}
+
+/* "key": (keys are the service's own identifiers: nothing to escape) */
+static inline void jw_key(jw *w, bool *first, const char *k)
+{
+    size_t n = strlen(k);
+    jw_grow(w, n + 4);
     if (w->failed)
         return;
     char *o = w->b + w->len;
+    if (!*first)
+        *o++ = ',';
+    *first = false;
     *o++ = '"';
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        unsigned char ch = *p;
-        if (ch == '"' || ch == '\\') {
-            *o++ = '\\';
-            *o++ = (char)ch;
-        } else if (ch == '\n') {
-            *o++ = '\\';
-            *o++ = 'n';
-        } else if (ch < 0x20) {
-            memcpy(o, "\\u00", 4);
-            digest_hex(&ch, 1, o + 4); /* its NUL is overwritten next */
-            o += 6;
-        } else {
-            *o++ = (char)ch;
-        }
-    }
+    memcpy(o, k, n);
+    o += n;
     *o++ = '"';
+    *o++ = ':';
     w->len = (size_t)(o - w->b);
     w->b[w->len] = '\0';
-}
-
-/* "key": */
-static void jw_key(jw *w, bool *first, const char *k)
-{
-    if (!*first)
-        jw_raw(w, ",", 1);
-    *first = false;
-    jw_str(w, k);
-    jw_raw(w, ":", 1);
 }
 
 static void jw_kstr(jw *w, bool *first, const char *k, const char *v)
@@ -548,17 +632,27 @@ static void jw_kpos(jw *w, bool *first, const char *k, cat_pos pos)
 {
     jw_key(w, first, k);
     if (!pos.file) {
-        jw_lit(w, "null");
+        jw_raw(w, "null", 4);
         return;
     }
-    const char *file = cat_snapshot_relpath(w->s, pos.file);
-    if (!pos.line) {
-        jw_str(w, file);
-        return;
+    /* the same few files over and over: the relative name of the last */
+    if (pos.file != w->pos_file) {
+        w->pos_file = pos.file;
+        w->pos_rel = cat_snapshot_relpath(w->s, pos.file);
     }
-    char buf[600];
-    snprintf(buf, sizeof(buf), "%s:%u", file, pos.line);
-    jw_str(w, buf);
+    jw_raw(w, "\"", 1);
+    jw_esc(w, w->pos_rel, NULL);
+    if (pos.line) {
+        char buf[16];
+        char *p = buf + sizeof(buf);
+        unsigned v = pos.line;
+        do
+            *--p = (char)('0' + v % 10);
+        while ((v /= 10) != 0);
+        *--p = ':';
+        jw_raw(w, p, (size_t)(buf + sizeof(buf) - p));
+    }
+    jw_raw(w, "\"", 1);
 }
 
 static void jw_step(jw *w, const price_step *st, int minor, bool partner_view)

@@ -206,6 +206,34 @@ int price_limit_input(pctx *c, const cat_promotion *p, money_dec granted, money_
     return 0;
 }
 
+/* A promotion's usage counters, read from the store once per request:
+ * every candidate combination and the final application see the same
+ * counters (and the store is asked once, not once per combination). */
+typedef struct pusage_memo {
+    const cat_promotion *p;
+    price_usage u;
+} pusage_memo;
+
+static int usage_of(pctx *c, const cat_promotion *p, price_usage *u)
+{
+    for (size_t i = 0; i < c->nusage; i++)
+        if (c->usage[i].p == p) {
+            *u = c->usage[i].u;
+            return 0;
+        }
+    int rc = c->store->usage(c->store, p->id, c->rq->customer_id, c->rq->partner_id, u);
+    if (rc)
+        return rc;
+    pusage_memo *v = arena_alloc(c->a, (c->nusage + 1) * sizeof(*v));
+    if (!v)
+        return CPQD_ENOMEM;
+    if (c->nusage)
+        memcpy(v, c->usage, c->nusage * sizeof(*v));
+    v[c->nusage++] = (pusage_memo){p, *u};
+    c->usage = v;
+    return 0;
+}
+
 /* Runs the limit rule on a proposed discount; *cap becomes the allowed
  * discount (granted, less, or zero when refused). */
 static int run_limit(pctx *c, const pcand *pc, money_dec granted, money_dec quote,
@@ -216,12 +244,11 @@ static int run_limit(pctx *c, const pcand *pc, money_dec granted, money_dec quot
         return 0;
     price_usage u = {0, 0, 0, money_from_int(0)};
     int rc;
-    if (c->store && (rc = c->store->usage(c->store, pc->p->id, c->rq->customer_id,
-                                          c->rq->partner_id, &u)))
+    if (c->store && (rc = usage_of(c, pc->p, &u)))
         return rc;
     rules_value input;
-    rules_result *res = arena_alloc(c->a, sizeof(*res));
-    if (!res || (rc = price_limit_input(c, pc->p, granted, quote, &u, &input)))
+    rules_result *res = c->w->res; /* read before the next rule runs */
+    if ((rc = price_limit_input(c, pc->p, granted, quote, &u, &input)))
         return CPQD_ENOMEM;
     if ((rc = price_rule(c, pc->p->limit, pc->p->pos, &input, PRICE_LIMIT_ACCEPT, res)))
         return rc;
@@ -466,16 +493,30 @@ static int cap_to(pctx *c, money_dec cap, money_dec granted, money_dec *d, money
     return 0;
 }
 
-/* Applies pc to amt[] (and, if record, to the lines with steps). */
-static int apply(pctx *c, const pcand *pc, money_dec *amt, bool record, papply *ap)
+/* What applying one promotion computed: its per-line discounts d[0..n)
+ * (on the n lines there were), the free-item value, the outcome. */
+typedef struct pdone {
+    money_dec *d;
+    money_dec free;
+    size_t n;
+    papply ap;
+} pdone;
+
+/* Computes pc's discounts on amt[] (no change to amt or the lines) into
+ * *out: effect, then the limit rule and its cap. */
+static int apply_compute(pctx *c, const pcand *pc, const money_dec *amt, pdone *out)
 {
     size_t n = c->nlines;
     money_dec *d = arena_calloc(c->a, n + 1, sizeof(*d));
     money_dec free, granted = pw_zero(), quote = pw_zero(), cap;
+    papply *ap = &out->ap;
     int rc;
     ap->granted = pw_zero();
     ap->note = NULL;
     ap->refused = false;
+    out->d = d;
+    out->n = n;
+    out->free = pw_zero();
     if (!d)
         return CPQD_ENOMEM;
     if ((rc = effect(c, pc, amt, d, &free)))
@@ -494,9 +535,21 @@ static int apply(pctx *c, const pcand *pc, money_dec *amt, bool record, papply *
         (rc = cap_to(c, cap, granted, d, &free)))
         return rc;
     ap->granted = pw_min(cap, granted);
-    if (ap->refused)
+    out->free = free;
+    return 0;
+}
+
+/* Takes the discounts of *done off amt[] (and, if record, off the lines,
+ * with their steps, and adds the free-item line). */
+static int apply_take(pctx *c, const pcand *pc, money_dec *amt, bool record, const pdone *done)
+{
+    int rc;
+    if (done->ap.refused)
         return 0;
-    for (size_t i = 0; i < n; i++) {
+    const money_dec *d = done->d;
+    money_dec free = done->free;
+    const char *label = record ? plabel(c, pc->p, 0, 0, "promotion %s", pc->p->name) : NULL;
+    for (size_t i = 0; i < done->n; i++) {
         if (money_is_zero(d[i]))
             continue;
         if ((rc = pw_sub(amt[i], d[i], &amt[i])))
@@ -504,8 +557,7 @@ static int apply(pctx *c, const pcand *pc, money_dec *amt, bool record, papply *
         if (record) {
             pline *l = &c->lines[i];
             l->amount = amt[i];
-            if ((rc = pline_step(c, l, PRICE_STEP_PROMOTION,
-                                 pfmt(c, "promotion %s", pc->p->name), pc->p->id, money_neg(d[i]),
+            if ((rc = pline_step(c, l, PRICE_STEP_PROMOTION, label, pc->p->id, money_neg(d[i]),
                                  pc->p->pos)))
                 return rc;
         }
@@ -566,8 +618,11 @@ static int prio_cmp(const void *pa, const void *pb)
     return (a->order > b->order) - (a->order < b->order);
 }
 
-/* Total discount of a set (in priority order), without recording. */
-static int evaluate(pctx *c, pcand **set, size_t n, money_dec *total)
+/* Total discount of a set (in priority order), without recording; what
+ * each promotion computed goes to done[0..n) (the winner's is then taken
+ * off the lines as it is: the same amounts in the same order give the
+ * same discounts, so computing them again would only repeat them). */
+static int evaluate(pctx *c, pcand **set, size_t n, money_dec *total, pdone *done)
 {
     money_dec *amt = arena_calloc(c->a, c->nlines + 1, sizeof(*amt));
     if (!amt)
@@ -576,9 +631,9 @@ static int evaluate(pctx *c, pcand **set, size_t n, money_dec *total)
         amt[i] = c->lines[i].amount;
     *total = pw_zero();
     for (size_t i = 0; i < n; i++) {
-        papply ap;
-        int rc = apply(c, set[i], amt, false, &ap);
-        if (rc || (rc = pw_add(*total, ap.granted, total)))
+        int rc = apply_compute(c, set[i], amt, &done[i]);
+        if (rc || (rc = apply_take(c, set[i], amt, false, &done[i])) ||
+            (rc = pw_add(*total, done[i].ap.granted, total)))
             return rc;
     }
     return 0;
@@ -625,7 +680,9 @@ int price_promotions(pctx *c)
     pcand **excl = arena_calloc(c->a, total, sizeof(*excl));
     pcand **set = arena_calloc(c->a, total, sizeof(*set));
     pcand **chosen = arena_calloc(c->a, total, sizeof(*chosen));
-    if (!all || !ok || !stack || !best || !excl || !set || !chosen)
+    pdone *done = arena_calloc(c->a, total, sizeof(*done));
+    pdone *chosen_done = arena_calloc(c->a, total, sizeof(*chosen_done));
+    if (!all || !ok || !stack || !best || !excl || !set || !chosen || !done || !chosen_done)
         return CPQD_ENOMEM;
     size_t nall = 0, nok = 0, nstack = 0, nbest = 0, nexcl = 0, nchosen = 0;
     int rc;
@@ -699,13 +756,14 @@ int price_promotions(pctx *c)
             continue;
         qsort(set, n, sizeof(*set), prio_cmp);
         money_dec got;
-        if ((rc = evaluate(c, set, n, &got)))
+        if ((rc = evaluate(c, set, n, &got, done)))
             return rc;
         int cmp = money_cmp(got, top);
         if (cmp > 0 || (cmp == 0 && n < top_n)) {
             top = got;
             top_n = n;
             memcpy(chosen, set, n * sizeof(*set));
+            memcpy(chosen_done, done, n * sizeof(*done));
             nchosen = n;
         }
     }
@@ -717,10 +775,16 @@ int price_promotions(pctx *c)
         amt[i] = c->lines[i].amount;
     const cat_promotion *alone = nchosen == 1 && chosen[0]->p->exclusive ? chosen[0]->p : NULL;
     for (size_t i = 0; i < nchosen; i++) {
-        papply ap;
-        if ((rc = apply(c, chosen[i], amt, true, &ap)))
+        /* as evaluated, unless a free-item line was added since: then the
+         * lines a limit rule sees (ctx.quote.lines) are more than then,
+         * and the promotion is computed again on them */
+        pdone *dn = &chosen_done[i];
+        if (dn->n != c->nlines && (rc = apply_compute(c, chosen[i], amt, dn)))
             return rc;
-        if ((rc = push_promo(c, chosen[i]->p, !ap.refused, ap.granted, ap.note)))
+        const papply *ap = &dn->ap;
+        if ((rc = apply_take(c, chosen[i], amt, true, dn)))
+            return rc;
+        if ((rc = push_promo(c, chosen[i]->p, !ap->refused, ap->granted, ap->note)))
             return rc;
     }
     for (size_t i = 0; i < nok; i++) {

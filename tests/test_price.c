@@ -597,6 +597,257 @@ static void test_price_reload_drops_compiled_rules_of_older_snapshot(void **stat
     price_worker_free(w);
 }
 
+/* ---- rule results reused (price_rcache.c) ---- */
+
+/* Prices json (quotes as ') with worker w on snapshot s: 0 or the error;
+ * *net gets the first line's net, *evals and *reused the rule counts. */
+static int price_with(price_worker *w, const cat_snapshot *s, const char *json, char *net,
+                      size_t *evals, size_t *reused)
+{
+    char *j = dq(json);
+    cpqd_errs *e = errs_new();
+    price_req_buf *buf = NULL;
+    price_request *rq = NULL;
+    price_result r;
+    assert_int_equal(price_json_parse(j, strlen(j), &buf, &rq, e), 0);
+    int rc = price_compute(w, s, NULL, rq, &r, e);
+    if (rc == 0) {
+        snprintf(net, 64, "%s", fmt(r.lines[0].net));
+        for (size_t i = 1; i < r.nlines; i++) /* every line's net, for the test to read */
+            snprintf(net + strlen(net), 64, " %s", fmt(r.lines[i].net));
+        *evals = r.rule_evals;
+        *reused = r.rule_reused;
+        price_result_fini(&r);
+    }
+    price_req_buf_free(buf);
+    errs_free(e);
+    free(j);
+    return rc;
+}
+
+/* The same rule on the same input gives the same result: a worker runs
+ * it once per snapshot. X-FRM-DEC runs cnyx/plus550.lua then
+ * cnyx/double.lua (test_price_formulas_results): 2 x 10.00 -> 62.00; at
+ * quantity 3 both rules see another input: 3 x 31.00 = 93.00. */
+static void test_price_rule_results_reused(void **state)
+{
+    (void)state;
+    price_worker *w = price_worker_new();
+    assert_non_null(w);
+    cat_snapshot *a = load_fixtures();
+    const char *req = "{'customer':{'id':'C-1'},'date':'2026-07-01','lines':["
+                      "{'sku':'X-FRM-DEC','quantity':'2'},{'sku':'X-FRM-DEC','quantity':'2'},"
+                      "{'sku':'X-FRM-DEC','quantity':'3'},{'sku':'X-FRM-DEC','quantity':'2'}]}";
+    char net[256];
+    size_t evals = 0, reused = 0;
+    assert_int_equal(price_with(w, a, req, net, &evals, &reused), 0);
+    assert_string_equal(net, "62.00 62.00 93.00 62.00");
+    assert_int_equal(evals, 4);  /* both rules at quantity 2, both at 3 */
+    assert_int_equal(reused, 4); /* lines 2 and 4 */
+    /* the same request again: nothing runs, the same amounts */
+    assert_int_equal(price_with(w, a, req, net, &evals, &reused), 0);
+    assert_string_equal(net, "62.00 62.00 93.00 62.00");
+    assert_int_equal(evals, 0);
+    assert_int_equal(reused, 8);
+    /* another customer is another input (ctx.customer): run again */
+    const char *other = "{'customer':{'id':'C-2'},'date':'2026-07-01','lines':["
+                        "{'sku':'X-FRM-DEC','quantity':'2'}]}";
+    assert_int_equal(price_with(w, a, other, net, &evals, &reused), 0);
+    assert_string_equal(net, "62.00");
+    assert_int_equal(evals, 2);
+    assert_int_equal(reused, 0);
+    /* a reload: its rules are other chunks; nothing of a's is reused */
+    cat_snapshot *b = load_fixtures();
+    assert_int_equal(price_with(w, b, req, net, &evals, &reused), 0);
+    assert_string_equal(net, "62.00 62.00 93.00 62.00");
+    assert_int_equal(evals, 4);
+    assert_int_equal(reused, 4);
+    cat_snapshot_release(a);
+    cat_snapshot_release(b);
+    price_worker_free(w);
+}
+
+/* A rule that fails is run again every time, and fails every time with
+ * its error: only successful results are kept. */
+static void test_price_rule_failures_not_reused(void **state)
+{
+    (void)state;
+    price_worker *w = price_worker_new();
+    assert_non_null(w);
+    const char *req = "{'customer':{'id':'C-1'},'date':'2026-07-01','lines':["
+                      "{'sku':'X-FRM-ERR','quantity':'1'},{'sku':'X-FRM-ERR','quantity':'1'}]}";
+    char net[256];
+    size_t evals, reused;
+    for (int round = 0; round < 2; round++) {
+        size_t before = w->evals;
+        assert_int_equal(price_with(w, g_snap, req, net, &evals, &reused), CPQD_ERULE);
+        assert_int_equal(w->evals - before, 2); /* both lines ran it */
+    }
+    price_worker_free(w);
+}
+
+/* ---- the wire form: the fast reader against jansson's (price_json_fast.c) ---- */
+
+/* Parses body (quotes as ') both ways. Returns the fast path's result;
+ * when it accepted, the jansson path must accept and agree. */
+static int both_ways(const char *text, size_t len)
+{
+    price_req_buf *fb = NULL, *tb = NULL;
+    price_request *fr = NULL, *tr = NULL;
+    int fast = price_json_parse_fast(text, len, &fb, &fr);
+    assert_true(fast == 0 || fast == PJF_OTHER);
+    cpqd_errs *e = errs_new();
+    json_error_t je;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    int tree = root ? price_json_parse_tree(root, NULL, &tb, &tr, e) : CPQD_EINVAL;
+    if (fast == 0) {
+        if (tree != 0) {
+            errs_dump(e);
+            fail_msg("the fast path accepted what jansson's refuses: %.*s", (int)len, text);
+        }
+        if (!price_request_same(fr, tr))
+            fail_msg("the two paths read different requests from %.*s", (int)len, text);
+    }
+    json_decref(root);
+    price_req_buf_free(fb);
+    price_req_buf_free(tb);
+    errs_free(e);
+    return fast;
+}
+
+static int both(const char *body)
+{
+    char *j = dq(body);
+    int rc = both_ways(j, strlen(j));
+    free(j);
+    return rc;
+}
+
+static void test_price_json_fast_agrees(void **state)
+{
+    (void)state;
+    /* read by the fast path, the same as jansson's */
+    static const char *const fast[] = {
+        "{'customer':{'id':'C-1'},'lines':[{'sku':'X','quantity':'1'}]}",
+        " {\n\t'lines' : [ {'quantity':2,'sku':'X'} ] , 'customer':{'segment':'vip','id':'C'} }\r\n",
+        "{'customer':{'id':'C-1','segment':null},'partner_id':'P-1','channel':'online',"
+        "'role':'manager','currency':'USD','date':'2026-12-31','coupons':['A','B'],"
+        "'lines':[{'id':'a','sku':'X','quantity':'1.50','discount':'12.5',"
+        "'attributes':{'colour':'red','floor':7,'neg':-3,'zero':-0},"
+        "'options':[{'sku':'O-1'},{'sku':'O-2','quantity':'0.5'},{'quantity':3,'sku':'O-3'}]},"
+        "{'sku':'Y','quantity':0,'configuration':[{'path':'a','value':'b'},"
+        "{'path':'@v','value':380,'quantity':'2','exclude':true},"
+        "{'path':'c/d','value':'e','exclude':false}],'options':[],'discount':null},"
+        "{'sku':'Z','quantity':'3','attributes':null,'options':null,'configuration':null,"
+        "'id':null}]}",
+        "{'customer':{'id':'\\\"q\\\\ \\/ \\b\\f\\n\\r\\t'},'lines':[{'sku':'X','quantity':'1'}]}",
+        "{'customer':{'id':'新家 客户'},'lines':[{'sku':'X','quantity':'1','attributes':"
+        "{'颜色':'白色'}}],'date':null,'currency':null}",
+        "{'customer':{'id':'C'},'lines':[{'sku':'X','quantity':'100','discount':100}],"
+        "'coupons':[]}",
+    };
+    for (size_t i = 0; i < sizeof(fast) / sizeof(fast[0]); i++)
+        if (both(fast[i]) != 0)
+            fail_msg("the fast path did not read body %zu", i);
+    /* left to jansson's path (which accepts or refuses them as always) */
+    static const char *const other[] = {
+        "", "[]", "{}", "null", "{'customer':{'id':'C'},'lines':[]}",
+        "{'customer':{'id':'C'},'lines':[{'sku':'X','quantity':'1'}]} x",
+        "{'customer':{'id':'C'},'lines':[{'sku':'X','quantity':'1'}],}",
+        "{'customer':{'id':'C'},'lines':[{'sku':'X','quantity':'1'},]}",
+        "{'customer':{'id':'\\u0041'},'lines':[{'sku':'X','quantity':'1'}]}",
+        "{'customer':{'id':'C','id':'D'},'lines':[{'sku':'X','quantity':'1'}]}",
+        "{'customer':{'id':'C'},'lines':[{'sku':'X','quantity':'1','sku':'Y'}]}",
+        "{'customer':{'id':'C'},'lines':[{'sku':'X','quantity':'1','attributes':{'a':'1','a':'2'}}]}",
+        "{'customer':{'id':'C'},'lines':[{'sku':'X','quantity':'1','discont':'5'}]}",
+        "{'customer':{'id':'C'},'lines':[{'sku':'X','quantity':1.5}]}",
+        "{'customer':{'id':'C'},'lines':[{'sku':'X','quantity':1e2}]}",
+        "{'customer':{'id':'C'},'lines':[{'sku':'X','quantity':01}]}",
+        "{'customer':{'id':'C'},'lines':[{'sku':'X','quantity':1234567890123456789}]}",
+        "{'customer':{'id':'C'},'lines':[{'sku':'X','quantity':'-1'}]}",
+        "{'customer':{'id':'C'},'lines':[{'sku':'X','quantity':'1','discount':'101'}]}",
+        "{'customer':{'id':'C'},'lines':[{'sku':'','quantity':'1'}]}",
+        "{'customer':{'id':'C'},'lines':[{'sku':'X'}]}",
+        "{'customer':{'id':'C'},'lines':[{'sku':'X','quantity':null}]}",
+        "{'customer':{'id':'C'},'lines':[{'sku':'X','quantity':'abc'}]}",
+        "{'customer':{'id':'C'},'lines':[{'sku':'X','quantity':'1','attributes':{'a':true}}]}",
+        "{'customer':{'id':'C'},'lines':[{'sku':'X','quantity':'1','attributes':[]}]}",
+        "{'customer':{'id':'C'},'lines':[{'sku':'X','quantity':'1','options':[{'quantity':'1'}]}]}",
+        "{'customer':{'id':'C'},'lines':[{'sku':'X','quantity':'1','options':[{'sku':'O','x':1}]}]}",
+        "{'customer':{'id':'C'},'lines':[{'sku':'X','quantity':'1','configuration':[{'path':'a'}]}]}",
+        "{'customer':{'id':'C'},'lines':[{'sku':'X','quantity':'1','configuration':"
+        "[{'path':'a','value':'b','exclude':null}]}]}",
+        "{'customer':{'id':'C'},'currency':'XXQ','lines':[{'sku':'X','quantity':'1'}]}",
+        "{'customer':{'id':'C'},'currency':'US','lines':[{'sku':'X','quantity':'1'}]}",
+        "{'customer':{'id':'C'},'date':'2026-13-01','lines':[{'sku':'X','quantity':'1'}]}",
+        "{'customer':{'id':'C'},'coupons':[''],'lines':[{'sku':'X','quantity':'1'}]}",
+        "{'customer':null,'lines':[{'sku':'X','quantity':'1'}]}",
+        "{'lines':[{'sku':'X','quantity':'1'}]}",
+        "{'customer':{'id':'C'}}",
+        "{'customer':{'id':'C'},'role':'','lines':[{'sku':'X','quantity':'1'}]}",
+        "{'customer':{'id':'C'},'lines':[{'sku':'X','quantity':'1'}],'extra':1}",
+        "{'customer':{'id':'C\x01'},'lines':[{'sku':'X','quantity':'1'}]}",
+        "{'customer':{'id':'\xc3\x28'},'lines':[{'sku':'X','quantity':'1'}]}",
+        "{'customer':{'id':'\xed\xa0\x80'},'lines':[{'sku':'X','quantity':'1'}]}",
+        "{'customer':{'id':'\xe0\x80\xaf'},'lines':[{'sku':'X','quantity':'1'}]}",
+    };
+    for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++)
+        if (both(other[i]) != PJF_OTHER)
+            fail_msg("the fast path read body %zu: %s", i, other[i]);
+    /* more lines than a request may hold: left to jansson's path */
+    size_t n = PRICE_MAX_LINES + 1, cap = 64 + n * 32, len = 0;
+    char *big = malloc(cap);
+    assert_non_null(big);
+    len += (size_t)snprintf(big, cap, "{\"customer\":{\"id\":\"C\"},\"lines\":[");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(big + len, cap - len, "%s{\"sku\":\"X\",\"quantity\":1}",
+                                i ? "," : "");
+    len += (size_t)snprintf(big + len, cap - len, "]}");
+    assert_int_equal(both_ways(big, len), PJF_OTHER);
+    free(big);
+}
+
+/* Random changes to a body that uses every field: whatever the fast path
+ * reads, jansson's path reads the same (both_ways checks it). */
+static void test_price_json_fast_random_edits(void **state)
+{
+    (void)state;
+    char *base = dq("{'customer':{'id':'C-1','segment':'vip'},'partner_id':'P','channel':'web',"
+                    "'currency':'CNY','date':'2026-11-05','coupons':['NEWHOME-2026'],"
+                    "'lines':[{'id':'a','sku':'APL-1','quantity':'2','discount':'5',"
+                    "'attributes':{'colour':'white','floor':7}},"
+                    "{'sku':'B','quantity':1,'options':[{'sku':'O','quantity':'0.5'}],"
+                    "'configuration':[{'path':'p','value':12,'exclude':false}]}]}");
+    size_t len = strlen(base);
+    static const char alphabet[] = "{}[]:,\"'\\ 0123456789-.eEnulltruefalse\x80\xc3\xa9\x01";
+    uint64_t seed = 17;
+    size_t accepted = 0;
+    char *t = malloc(len + 8);
+    assert_non_null(t);
+    for (int round = 0; round < 20000; round++) {
+        memcpy(t, base, len + 1);
+        size_t n = len;
+        for (int k = 0; k < 1 + round % 3; k++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            size_t at = (size_t)(seed >> 33) % n;
+            char ch = alphabet[(seed >> 17) % (sizeof(alphabet) - 1)];
+            switch ((seed >> 9) % 3) {
+            case 0: t[at] = ch; break;                                  /* replace */
+            case 1: memmove(t + at, t + at + 1, n - at); n--; break;   /* delete */
+            default:                                                    /* insert */
+                memmove(t + at + 1, t + at, n - at + 1);
+                t[at] = ch;
+                n++;
+                break;
+            }
+        }
+        accepted += both_ways(t, n) == 0;
+    }
+    assert_true(accepted > 100); /* many edits keep a valid body: the comparison ran */
+    free(t);
+    free(base);
+}
+
 static void test_price_formula_failures(void **state)
 {
     (void)state;
@@ -1425,8 +1676,41 @@ static void test_price_limit_nil_and_true(void **state)
     assert_true(promo(&x, "lim-true")->applied);
     assert_string_equal(fmt(promo(&x, "lim-true")->amount), "9");
     assert_string_equal(fmt(line(&x, "l")->net), "81.00");
-    assert_true(x.r.rule_evals > 0);
+    assert_true(x.r.rule_evals + x.r.rule_reused > 0); /* ran, or its result reused */
     run_fini(&x);
+}
+
+/* A store that counts the usage reads it answers (from a memstore). */
+typedef struct counting_store {
+    price_store base;
+    price_store *inner;
+    size_t reads;
+} counting_store;
+
+static int counting_usage(price_store *st, const char *promo, const char *customer,
+                          const char *partner, price_usage *out)
+{
+    counting_store *c = (counting_store *)st;
+    c->reads++;
+    return c->inner->usage(c->inner, promo, customer, partner, out);
+}
+
+/* Each promotion's counters are read once per request, however many
+ * combinations its limit rule is tried in: lim-nil and lim-true are
+ * tried together, then applied (two rule runs each). */
+static void test_price_limit_usage_read_once(void **state)
+{
+    (void)state;
+    counting_store st = {{counting_usage}, price_memstore_new(), 0};
+    assert_non_null(st.inner);
+    run x;
+    promo_run(&x, &st.base, 11, NULL, "{'id':'l','sku':'P-LIM','quantity':'1'}");
+    assert_true(promo(&x, "lim-nil")->applied);
+    assert_true(promo(&x, "lim-true")->applied);
+    assert_string_equal(fmt(line(&x, "l")->net), "81.00");
+    assert_int_equal(st.reads, 2);
+    run_fini(&x);
+    price_memstore_free(st.inner);
 }
 
 static void test_price_limit_false_refuses(void **state)
@@ -2164,6 +2448,11 @@ int main(void)
         cmocka_unit_test(test_price_formulas_results),
         cmocka_unit_test(test_price_reload_drops_compiled_rules_of_older_snapshot),
         cmocka_unit_test(test_price_formula_failures),
+        cmocka_unit_test(test_price_rule_results_reused),
+        cmocka_unit_test(test_price_limit_usage_read_once),
+        cmocka_unit_test(test_price_rule_failures_not_reused),
+        cmocka_unit_test(test_price_json_fast_agrees),
+        cmocka_unit_test(test_price_json_fast_random_edits),
         cmocka_unit_test(test_price_book_entry_subwindows),
         cmocka_unit_test(test_price_book_later_valid_from),
         cmocka_unit_test(test_price_book_segment_over_all),

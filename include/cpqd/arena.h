@@ -19,6 +19,10 @@ arena *arena_new(size_t chunk_size);
 void arena_free(arena *a);
 /* Frees all allocations but keeps the first chunk for reuse. */
 void arena_reset(arena *a);
+/* Frees all allocations; keeps chunks of up to keep bytes in all (the
+ * rest are freed) for the allocations that follow, so that an arena used
+ * again for work of the same size neither mallocs nor touches new pages. */
+void arena_recycle(arena *a, size_t keep);
 /* size bytes aligned for any type; NULL on ENOMEM or size overflow.
  * arena_alloc(a, 0) returns a valid unique pointer. Memory is zeroed. */
 void *arena_alloc(arena *a, size_t size);

@@ -215,6 +215,8 @@ typedef struct price_result {
     bool approval_required;
     const char *approval_level; /* highest level any line needs */
     size_t rule_evals;     /* Lua evaluations run */
+    size_t rule_reused;    /* rule results reused: the same rule on the same input earlier
+                              on the same worker and snapshot (not run again) */
 } price_result;
 
 /* ---- the engine ---- */
@@ -239,6 +241,12 @@ void price_register(void);
 int price_compute(price_worker *w, const cat_snapshot *s, price_store *st,
                   const price_request *rq, price_result *out, cpqd_errs *errs);
 void price_result_fini(price_result *r);
+/* As price_result_fini, but r's memory goes back to w (which priced it),
+ * emptied, for its next price_compute: a worker pricing request after
+ * request allocates and touches new memory only when one is larger than
+ * any before (up to PRICE_ARENA_KEEP bytes kept). */
+#define PRICE_ARENA_KEEP ((size_t)32 << 20)
+void price_result_recycle(price_worker *w, price_result *r);
 
 const char *price_step_name(price_step_kind k);
 

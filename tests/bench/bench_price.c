@@ -86,7 +86,8 @@ static void bench_lines(const cat_snapshot *s, price_worker *w, price_store *st,
     }
     size_t reps = n >= 10000 ? 15 : n >= 1000 ? 60 : n >= 20 ? 2000 : 5000;
     double *t = malloc(reps * sizeof(double));
-    size_t out_bytes = 0, evals = 0, promos = 0;
+    double *tp = malloc(reps * sizeof(double)), *tc = malloc(reps * sizeof(double));
+    size_t out_bytes = 0, evals = 0, reused = 0, promos = 0;
     for (size_t r = 0; r < reps; r++) {
         cpqd_errs *e = errs_new();
         price_req_buf *buf;
@@ -94,10 +95,14 @@ static void bench_lines(const cat_snapshot *s, price_worker *w, price_store *st,
         price_result res;
         double t0 = now_s();
         int rc = price_json_parse(body, strlen(body), &buf, &rq, e);
+        double t1 = now_s(), t2 = t1;
         if (rc == 0) {
             rq->role = "rep";
             rc = price_compute(w, s, st, rq, &res, e);
+            t2 = now_s();
         }
+        tp[r] = t1 - t0;
+        tc[r] = t2 - t1;
         if (rc != 0) {
             char *m = errs_count(e) ? errs_format(e, 0) : NULL;
             fprintf(stderr, "bench_price: %zu lines failed: %s\n", n, m ? m : "?");
@@ -107,19 +112,27 @@ static void bench_lines(const cat_snapshot *s, price_worker *w, price_store *st,
         t[r] = now_s() - t0;
         out_bytes = text ? strlen(text) : 0;
         evals = res.rule_evals;
+        reused = res.rule_reused;
         promos = 0;
         for (size_t i = 0; i < res.npromos; i++)
             promos += res.promos[i].applied;
         free(text);
-        price_result_fini(&res);
+        price_result_recycle(w, &res); /* as the server does */
         price_req_buf_free(buf);
         errs_free(e);
     }
     qsort(t, reps, sizeof(double), dbl_cmp);
+    qsort(tp, reps, sizeof(double), dbl_cmp);
+    qsort(tc, reps, sizeof(double), dbl_cmp);
     double best = t[0], med = t[reps / 2];
     printf("%6zu lines: best %9.3f ms  median %9.3f ms  per line %7.2f us  "
-           "(%zu runs, %zu rule evals, %zu promotions applied, %zu KiB response)\n",
-           n, best * 1e3, med * 1e3, med * 1e6 / (double)n, reps, evals, promos, out_bytes >> 10);
+           "(%zu runs, %zu rule evals + %zu reused, %zu promotions applied, %zu KiB response)\n",
+           n, best * 1e3, med * 1e3, med * 1e6 / (double)n, reps, evals, reused, promos,
+           out_bytes >> 10);
+    printf("%6zu lines: medians: parse %.3f ms, price %.3f ms, render (the rest) %.3f ms\n", n,
+           tp[reps / 2] * 1e3, tc[reps / 2] * 1e3, (med - tp[reps / 2] - tc[reps / 2]) * 1e3);
+    free(tp);
+    free(tc);
     free(t);
     free(body);
 }

@@ -3,11 +3,14 @@
  * price_json_parse; one that parses is priced on the sample catalogs as
  * the route prices it for a caller without API keys (role "rep" unless
  * the body names one) and rendered for an internal and a partner caller.
- * A result whose lines do not add up to its totals is a crash.
+ * A result whose lines do not add up to its totals is a crash, and so is
+ * a body the fast reader (price_json_fast.c) accepts that jansson's path
+ * refuses or reads otherwise.
  */
 #include "fuzz.h"
 
 #include "cpqd/money.h"
+#include "price_int.h"
 
 #include <jansson.h>
 
@@ -36,8 +39,29 @@ static void check_sums(const price_result *r)
         fz_fail("totals are not the sums of the lines", NULL);
 }
 
+/* The fast reader's contract: what it reads, jansson's path reads the same. */
+static void check_fast(const uint8_t *data, size_t size)
+{
+    price_req_buf *fb = NULL, *tb = NULL;
+    price_request *fr = NULL, *tr = NULL;
+    if (price_json_parse_fast((const char *)data, size, &fb, &fr) != 0)
+        return;
+    cpqd_errs *e = errs_new();
+    json_error_t je;
+    json_t *root = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, &je);
+    if (!root || price_json_parse_tree(root, NULL, &tb, &tr, e) != 0)
+        fz_fail("the fast reader accepted a body jansson's path refuses", NULL);
+    if (!price_request_same(fr, tr))
+        fz_fail("the fast reader and jansson's path read different requests", NULL);
+    json_decref(root);
+    price_req_buf_free(fb);
+    price_req_buf_free(tb);
+    errs_free(e);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    check_fast(data, size);
     static price_worker *w;
     static price_store *usage;
     cat_snapshot *s = fz_sample_snapshot();
