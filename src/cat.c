@@ -208,12 +208,17 @@ static int load_one(cat_build *b, const char *path, const char *shown, size_t re
      * add fails the version at its end) */
     digest_sha256_add(md, path + rel, strlen(path + rel) + 1);
     digest_sha256_add(md, h, 64);
-    arena *tree = arena_new(1 << 20);
-    yn *root = NULL;
-    rc = tree ? yn_parse(tree, shown, buf, len, b->errs, &root) : CPQD_ENOMEM;
-    if (rc == 0)
-        rc = cat_load_file(b, shown, h, root);
-    arena_free(tree);
+    /* products decoded as they are parsed; a file with errors is parsed
+     * again whole, for its errors to be reported as they always were */
+    rc = cat_load_stream(b, shown, h, buf, len);
+    if (rc == CAT_LOAD_RETRY) {
+        arena *tree = arena_new(1 << 20);
+        yn *root = NULL;
+        rc = tree ? yn_parse(tree, shown, buf, len, b->errs, &root) : CPQD_ENOMEM;
+        if (rc == 0)
+            rc = cat_load_file(b, shown, h, root);
+        arena_free(tree);
+    }
     free(buf);
     return rc;
 }

@@ -36,6 +36,21 @@ typedef struct yn {
 int yn_parse(arena *a, const char *file, const char *buf, size_t len, cpqd_errs *errs,
              yn **root);
 
+/* Hooks of yn_parse_stream: when the root mapping reaches its key
+ * 'products' with a sequence value, begin sees the root's pairs before
+ * it; if begin returns true, each item of that sequence is parsed alone,
+ * passed to item (nonzero stops the parse with that code) and freed, and
+ * the root's 'products' is a sequence node with n items and no vals. */
+typedef struct yn_stream {
+    bool (*begin)(void *ctx, const yn *before);
+    int (*item)(void *ctx, const yn *item);
+    void *ctx;
+} yn_stream;
+
+/* yn_parse with the hooks st (NULL: none). */
+int yn_parse_stream(arena *a, const char *file, const char *buf, size_t len, cpqd_errs *errs,
+                    const yn_stream *st, yn **root);
+
 /* Value of key in a map, or NULL. */
 const yn *yn_get(const yn *map, const char *key);
 const char *yn_type_name(yn_type t);
@@ -60,6 +75,15 @@ typedef struct cat_build {
  * have room for it: b->catalogs never grows, see cat_build). Collects
  * every error; returns 0 or a negative code if anything in it failed. */
 int cat_load_file(cat_build *b, const char *file, const char *hash, const yn *root);
+/* Parses and decodes one file's text with the products decoded as they
+ * are parsed, one product's tree at a time. Only for a file without
+ * errors: returns 0 when it was loaded as cat_load_file would load it,
+ * CPQD_ENOMEM, or CAT_LOAD_RETRY when anything in it failed, with
+ * nothing reported and nothing added to b (the caller then parses the
+ * whole tree and cat_load_file reports every error as ever). */
+#define CAT_LOAD_RETRY 1
+int cat_load_stream(cat_build *b, const char *file, const char *hash, const char *buf,
+                    size_t len);
 /* Cross-catalog checks and resolution (SKUs unique, references, BOM
  * cycles, constraint paths, rule files). Requires all files decoded. */
 int cat_load_link(cat_build *b, const cat_product **sorted, size_t nproducts);

@@ -21,6 +21,9 @@ typedef struct yb {
     int rc;
     yn **stack; /* children of the open containers, innermost last */
     size_t top, cap;
+    const yn_stream *st; /* yn_parse_stream's hooks, or NULL */
+    arena *scratch;      /* an item's tree while it is streamed */
+    bool streamed;       /* the hooks took the items of the root's 'products' */
 } yb;
 
 const char *yn_type_name(yn_type t)
@@ -189,6 +192,66 @@ static int yb_scalar(yb *b, yaml_event_t *ev, yn **out)
     return 0;
 }
 
+/* The root mapping n has reached its key 'products' with a sequence
+ * value: asks the hooks whether to stream its items, showing them the
+ * pairs before it (pushed since base). Sets *rc on ENOMEM. */
+static bool yb_stream_begin(yb *b, const yn *n, size_t base, int *rc)
+{
+    size_t pairs = (b->top - base) / 2;
+    yn **kv = malloc((pairs ? pairs : 1) * 2 * sizeof(yn *));
+    if (!kv) {
+        *rc = CPQD_ENOMEM;
+        return true;
+    }
+    for (size_t i = 0; i < pairs; i++) {
+        kv[i] = b->stack[base + 2 * i];
+        kv[pairs + i] = b->stack[base + 2 * i + 1];
+    }
+    yn before = *n;
+    before.n = (unsigned)pairs;
+    before.keys = kv;
+    before.vals = kv + pairs;
+    bool on = b->st->begin(b->st->ctx, &before);
+    free(kv);
+    b->streamed = on;
+    return on;
+}
+
+/* The items of the sequence that ev starts, each parsed into the scratch
+ * arena, handed to the item hook and dropped; *out is a sequence node
+ * with their count and no items. */
+static int yb_stream_items(yb *b, yaml_event_t *ev, yn **out)
+{
+    yn *seq = yn_node(b, YN_SEQ, ev->start_mark);
+    if (!seq)
+        return CPQD_ENOMEM;
+    *out = seq;
+    arena *keep = b->a;
+    size_t count = 0;
+    for (;;) {
+        yaml_event_t it;
+        if (yb_next(b, &it))
+            return b->rc;
+        if (it.type == YAML_SEQUENCE_END_EVENT) {
+            yaml_event_delete(&it);
+            break;
+        }
+        yn *item = NULL;
+        b->a = b->scratch;
+        int rc = yb_node(b, &it, 2, &item);
+        b->a = keep;
+        yaml_event_delete(&it);
+        if (!rc && !b->rc)
+            rc = b->st->item(b->st->ctx, item);
+        arena_reset(b->scratch);
+        if (rc || b->rc)
+            return rc ? rc : b->rc;
+        count++;
+    }
+    seq->n = count > UINT32_MAX ? UINT32_MAX : (unsigned)count;
+    return 0;
+}
+
 static int yb_children(yb *b, yn *n, yaml_event_type_t end, int depth)
 {
     size_t base = b->top;
@@ -208,7 +271,13 @@ static int yb_children(yb *b, yn *n, yaml_event_type_t end, int depth)
         if (n->type == YN_MAP) {
             if (yb_next(b, &ev))
                 return b->rc;
-            rc = yb_node(b, &ev, depth + 1, &val);
+            if (depth == 0 && b->st && !b->streamed && ev.type == YAML_SEQUENCE_START_EVENT &&
+                !ev.data.sequence_start.anchor && key->type == YN_SCALAR &&
+                strcmp(key->str, "products") == 0 && !yb_dup_key(b, base, key) &&
+                yb_stream_begin(b, n, base, &rc))
+                rc = rc ? rc : yb_stream_items(b, &ev, &val);
+            else
+                rc = yb_node(b, &ev, depth + 1, &val);
             yaml_event_delete(&ev);
             if (rc)
                 return rc;
@@ -301,12 +370,24 @@ static size_t utf8_scan(yb *b)
 int yn_parse(arena *a, const char *file, const char *buf, size_t len, cpqd_errs *errs,
              yn **root)
 {
-    yb b = {.a = a, .file = file, .buf = buf, .len = len, .errs = errs};
-    *root = NULL;
-    if (utf8_scan(&b))
-        return b.rc;
-    if (!yaml_parser_initialize(&b.parser))
+    return yn_parse_stream(a, file, buf, len, errs, NULL, root);
+}
+
+int yn_parse_stream(arena *a, const char *file, const char *buf, size_t len, cpqd_errs *errs,
+                    const yn_stream *st, yn **root)
+{
+    yb b = {.a = a, .file = file, .buf = buf, .len = len, .errs = errs, .st = st};
+    if (st && !(b.scratch = arena_new(64 << 10)))
         return CPQD_ENOMEM;
+    *root = NULL;
+    if (utf8_scan(&b)) {
+        arena_free(b.scratch);
+        return b.rc;
+    }
+    if (!yaml_parser_initialize(&b.parser)) {
+        arena_free(b.scratch);
+        return CPQD_ENOMEM;
+    }
     yaml_parser_set_input_string(&b.parser, (const unsigned char *)buf, len);
     yaml_parser_set_encoding(&b.parser, YAML_UTF8_ENCODING);
     int docs = 0, rc = 0;
@@ -330,6 +411,7 @@ int yn_parse(arena *a, const char *file, const char *buf, size_t len, cpqd_errs 
     }
     yaml_parser_delete(&b.parser);
     free(b.stack);
+    arena_free(b.scratch);
     if (rc == CPQD_ENOMEM)
         return rc;
     return b.rc ? b.rc : rc;
