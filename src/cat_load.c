@@ -16,6 +16,8 @@
 #include "cat_int.h"
 #include "cpqd/hash.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pcre2.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,6 +38,7 @@ typedef struct ld {
     size_t nindex;
     size_t *sku_slot;          /* otherwise: product index + 1 by SKU hash; 0: empty */
     size_t sku_cap;            /* power of two */
+    bool attrs_done;           /* attributes decoded before the products (streamed) */
     struct ld_cache *cache; /* lookup indexes, built on first use (ld_cache_free) */
 } ld;
 
@@ -2608,7 +2611,7 @@ static void ld_sections(ld *l, const yn *root, bool streamed)
     cat_term *t;
     cat_fx_rate *fx;
     cat_approval_level *ap;
-    const yn *attrs = streamed ? NULL : ld_seq(l, root, "attributes", false);
+    const yn *attrs = l->attrs_done ? NULL : ld_seq(l, root, "attributes", false);
     if (attrs)
         ld_attrs(l, attrs);
     LD_LIST(l, root, "segments", false, cat_segment, ld_segment, s, c->nsegments);
@@ -2657,7 +2660,7 @@ static int ld_start(ld *l, cat_build *b, const char *file, const char *hash)
     if (!l->file)
         return CPQD_ENOMEM;
     c->file = l->file;
-    c->hash = arena_strdup(b->a, hash);
+    c->hash = hash ? arena_strdup(b->a, hash) : NULL; /* NULL: set by the caller */
     return 0;
 }
 
@@ -2716,19 +2719,22 @@ typedef struct ld_stream {
     size_t n, cap;
 } ld_stream;
 
-/* Streams the products only when the header and the attributes they
- * need come before them (as in every sample and generated catalog). */
+/* Streams the products when the header they need (currency, tax
+ * classes) comes before them, as in every sample and generated catalog;
+ * so do the attributes, if any: a product that refers to an attribute
+ * not decoded yet is an error here, which sends the file to the retry
+ * (whole tree, attributes first). */
 static bool st_begin(void *ctx, const yn *before)
 {
     ld_stream *s = ctx;
     const yn *h = yn_get(before, "catalog");
-    const yn *attrs = yn_get(before, "attributes");
-    if (!h || !attrs)
+    if (!h)
         return false;
-    if (ld_header(&s->l, h) == 0 && !s->l.rc) {
+    if (ld_header(&s->l, h) == 0 && !s->l.rc && yn_get(before, "attributes")) {
         const yn *seq = ld_seq(&s->l, before, "attributes", false);
         if (seq)
             ld_attrs(&s->l, seq);
+        s->l.attrs_done = true;
     }
     s->begun = true;
     return true;
@@ -2756,21 +2762,68 @@ static int st_item(void *ctx, const yn *it)
     return 0;
 }
 
-int cat_load_stream(cat_build *b, const char *file, const char *hash, const char *buf,
-                    size_t len)
+/* The text of one file as yn_parse_stream reads it, hashed as it goes. */
+typedef struct ld_reader {
+    int fd;
+    digest_sha256_ctx *md;
+    bool failed;
+    char hex[DIGEST_SHA256_HEX_LEN]; /* the text's SHA-256, once read */
+} ld_reader;
+
+static long ld_read(void *ctx, unsigned char *out, size_t size)
+{
+    ld_reader *r = ctx;
+    for (;;) {
+        ssize_t n = read(r->fd, out, size);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 || digest_sha256_add(r->md, out, (size_t)n) != 0) {
+            r->failed = true;
+            return -1;
+        }
+        return (long)n;
+    }
+}
+
+static int ld_stream_file(cat_build *b, const char *file, ld_reader *rd);
+
+int cat_load_stream_path(cat_build *b, const char *file, const char *path,
+                         char hash[DIGEST_SHA256_HEX_LEN])
+{
+    ld_reader rd = {open(path, O_RDONLY | O_CLOEXEC), digest_sha256_new(), false, ""};
+    int rc = rd.fd < 0 ? CAT_LOAD_RETRY : rd.md ? 0 : CPQD_ENOMEM;
+    if (!rc)
+        rc = ld_stream_file(b, file, &rd);
+    if (!rc)
+        memcpy(hash, rd.hex, DIGEST_SHA256_HEX_LEN);
+    if (rd.fd >= 0)
+        close(rd.fd);
+    digest_sha256_free(rd.md);
+    return rc;
+}
+
+/* cat_load_stream_path on the text read from rd. */
+static int ld_stream_file(cat_build *b, const char *file, ld_reader *rd)
 {
     cpqd_errs *errs = b->errs, *quiet = errs_new();
     size_t ncatalogs = b->ncatalogs, nregexes = b->nregexes, nrule_files = b->nrule_files;
     ld_stream s = {0};
-    int rc = quiet ? ld_start(&s.l, b, file, hash) : CPQD_ENOMEM;
+    int rc = quiet ? ld_start(&s.l, b, file, NULL) : CPQD_ENOMEM;
     arena *tree = rc ? NULL : arena_new(1 << 20);
     if (!rc && !tree)
         rc = CPQD_ENOMEM;
     if (!rc) {
         b->errs = quiet; /* what fails here is reported by the retry */
         yn *root = NULL;
-        yn_stream hooks = {st_begin, st_item, &s};
-        rc = yn_parse_stream(tree, file, buf, len, quiet, &hooks, &root);
+        yn_stream hooks = {.begin = st_begin, .item = st_item, .ctx = &s, .read = ld_read,
+                           .read_ctx = rd};
+        rc = yn_parse_stream(tree, file, NULL, 0, quiet, &hooks, &root);
+        if (!rc) {
+            if (rd->failed || digest_sha256_end_hex(rd->md, rd->hex) != 0)
+                rc = CAT_LOAD_RETRY;
+            else if (!(s.l.cat->hash = arena_strdup(b->a, rd->hex)))
+                rc = CPQD_ENOMEM;
+        }
         if (!rc && !s.begun) {
             /* nothing streamed: the whole tree, decoded as cat_load_file
              * decodes it, errors reported */

@@ -22,6 +22,9 @@ typedef struct yb {
     yn **stack; /* children of the open containers, innermost last */
     size_t top, cap;
     const yn_stream *st; /* yn_parse_stream's hooks, or NULL */
+    unsigned char pend[4]; /* st->read: the start of a character cut by a piece */
+    size_t npend;
+    bool rfail;            /* st->read: a read error or bytes that are not UTF-8 */
     arena *scratch;      /* an item's tree while it is streamed */
     bool streamed;       /* the hooks took the items of the root's 'products' */
 } yb;
@@ -96,6 +99,65 @@ static yaml_mark_t mark_at(const yb *b, size_t off)
         i += n ? n : 1;
     }
     return m;
+}
+
+/* Whether s[0..n) (n < 4) starts some well-formed UTF-8 sequence. */
+static bool utf8_prefix(const unsigned char *s, size_t n)
+{
+    static const unsigned char second[] = {0x80, 0x90, 0xA0, 0xBF};
+    for (size_t k = 0; k < sizeof(second); k++) {
+        unsigned char t[4] = {0x80, 0x80, 0x80, 0x80};
+        memcpy(t, s, n);
+        if (n < 2)
+            t[1] = second[k];
+        if (utf8_seq(t, 4))
+            return true;
+    }
+    return false;
+}
+
+/* libyaml's read handler over st->read: hands on whole UTF-8 characters
+ * only, checked, and keeps a character cut at the end of a piece for the
+ * next one. */
+static int yb_read(void *data, unsigned char *out, size_t size, size_t *got)
+{
+    yb *b = data;
+    *got = 0;
+    if (b->rfail || size < sizeof(b->pend))
+        return 0;
+    memcpy(out, b->pend, b->npend);
+    size_t have = b->npend;
+    for (;;) {
+        long r = b->st->read(b->st->read_ctx, out + have, size - have);
+        if (r < 0 || (size_t)r > size - have) {
+            b->rfail = true;
+            return 0;
+        }
+        have += (size_t)r;
+        size_t i = 0;
+        while (i < have) {
+            if (out[i] < 0x80) {
+                i++;
+                continue;
+            }
+            size_t n = utf8_seq(out + i, have - i);
+            if (!n)
+                break;
+            i += n;
+        }
+        if (i < have && (r == 0 || have - i >= sizeof(b->pend) || !utf8_prefix(out + i, have - i))) {
+            b->rfail = true;
+            return 0;
+        }
+        b->npend = have - i;
+        memcpy(b->pend, out + i, b->npend);
+        if (i > 0 || r == 0) {
+            *got = i;
+            return 1;
+        }
+        memmove(out, b->pend, b->npend); /* only a cut character so far: read on */
+        have = b->npend;
+    }
 }
 
 static int yb_next(yb *b, yaml_event_t *ev)
@@ -380,7 +442,8 @@ int yn_parse_stream(arena *a, const char *file, const char *buf, size_t len, cpq
     if (st && !(b.scratch = arena_new(64 << 10)))
         return CPQD_ENOMEM;
     *root = NULL;
-    if (utf8_scan(&b)) {
+    bool reading = !buf && st && st->read;
+    if (!reading && utf8_scan(&b)) {
         arena_free(b.scratch);
         return b.rc;
     }
@@ -388,7 +451,10 @@ int yn_parse_stream(arena *a, const char *file, const char *buf, size_t len, cpq
         arena_free(b.scratch);
         return CPQD_ENOMEM;
     }
-    yaml_parser_set_input_string(&b.parser, (const unsigned char *)buf, len);
+    if (reading)
+        yaml_parser_set_input(&b.parser, yb_read, &b);
+    else
+        yaml_parser_set_input_string(&b.parser, (const unsigned char *)buf, len);
     yaml_parser_set_encoding(&b.parser, YAML_UTF8_ENCODING);
     int docs = 0, rc = 0;
     for (;;) {
@@ -412,6 +478,8 @@ int yn_parse_stream(arena *a, const char *file, const char *buf, size_t len, cpq
     yaml_parser_delete(&b.parser);
     free(b.stack);
     arena_free(b.scratch);
+    if (b.rfail)
+        return rc == CPQD_ENOMEM ? rc : CPQD_EINVAL;
     if (rc == CPQD_ENOMEM)
         return rc;
     return b.rc ? b.rc : rc;
