@@ -193,19 +193,33 @@ static void snapshot_free(cat_snapshot *s)
 static int load_one(cat_build *b, const char *path, const char *shown, size_t rel,
                     digest_sha256_ctx *md)
 {
+    /* the name relative to the catalog directory: the version must not
+     * depend on where the directory is or how it was spelled (a failed
+     * add fails the version at its end) */
+    char h[DIGEST_SHA256_HEX_LEN];
+    struct stat st;
+    int rc = CAT_LOAD_RETRY;
+    /* read as it is parsed, products decoded as they come (the text is
+     * never held whole); a file with anything wrong in it is read again
+     * whole and parsed whole, for its errors to be reported as ever */
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (uintmax_t)st.st_size <= CAT_MAX_FILE)
+        rc = cat_load_stream_path(b, shown, path, h);
+    if (rc != CAT_LOAD_RETRY) {
+        if (rc == 0) {
+            digest_sha256_add(md, path + rel, strlen(path + rel) + 1);
+            digest_sha256_add(md, h, 64);
+        }
+        return rc;
+    }
     char *buf = NULL;
     size_t len = 0;
-    int rc = read_file(path, &buf, &len, b->errs);
+    rc = read_file(path, &buf, &len, b->errs);
     if (rc)
         return rc;
-    char h[DIGEST_SHA256_HEX_LEN];
     if (digest_sha256_hex(buf, len, h) != 0) {
         free(buf);
         return CPQD_ENOMEM;
     }
-    /* the name relative to the catalog directory: the version must not
-     * depend on where the directory is or how it was spelled (a failed
-     * add fails the version at its end) */
     digest_sha256_add(md, path + rel, strlen(path + rel) + 1);
     digest_sha256_add(md, h, 64);
     arena *tree = arena_new(1 << 20);

@@ -7,6 +7,7 @@
 
 #include "cpqd/arena.h"
 #include "cpqd/cat.h"
+#include "cpqd/digest.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -36,6 +37,27 @@ typedef struct yn {
 int yn_parse(arena *a, const char *file, const char *buf, size_t len, cpqd_errs *errs,
              yn **root);
 
+/* Hooks of yn_parse_stream: when the root mapping reaches its key
+ * 'products' with a sequence value, begin sees the root's pairs before
+ * it; if begin returns true, each item of that sequence is parsed alone,
+ * passed to item (nonzero stops the parse with that code) and freed, and
+ * the root's 'products' is a sequence node with n items and no vals. */
+typedef struct yn_stream {
+    bool (*begin)(void *ctx, const yn *before);
+    int (*item)(void *ctx, const yn *item);
+    /* With no buf: the text, read in pieces into out[0..size): the bytes
+     * read (0 at its end) or -1. It is then checked for UTF-8 as it comes,
+     * and any fault (not UTF-8, a read error) fails the parse with
+     * nothing said of it but CPQD_EINVAL (the text is not at hand to
+     * point at: the caller reads it whole and parses it again). */
+    long (*read)(void *read_ctx, unsigned char *out, size_t size);
+    void *ctx, *read_ctx;
+} yn_stream;
+
+/* yn_parse with the hooks st (NULL: none); buf may be NULL with st->read. */
+int yn_parse_stream(arena *a, const char *file, const char *buf, size_t len, cpqd_errs *errs,
+                    const yn_stream *st, yn **root);
+
 /* Value of key in a map, or NULL. */
 const yn *yn_get(const yn *map, const char *key);
 const char *yn_type_name(yn_type t);
@@ -60,6 +82,19 @@ typedef struct cat_build {
  * have room for it: b->catalogs never grows, see cat_build). Collects
  * every error; returns 0 or a negative code if anything in it failed. */
 int cat_load_file(cat_build *b, const char *file, const char *hash, const yn *root);
+/* Parses and decodes the catalog file at path (named file in positions)
+ * as it is read, the products decoded as they are parsed, one product's
+ * tree at a time: the text and the whole tree are never held. Only for a
+ * file without errors: returns 0 when it was loaded as cat_load_file
+ * would load it (its SHA-256 in hash), CPQD_ENOMEM, or CAT_LOAD_RETRY
+ * when anything in it failed (a read, the UTF-8, the YAML, a check),
+ * with nothing reported and nothing added to b: the caller then reads
+ * the file whole, parses it whole and cat_load_file reports every error
+ * as ever. A file whose header or attributes come after its products is
+ * parsed whole here and decoded as cat_load_file does, errors reported. */
+#define CAT_LOAD_RETRY 1
+int cat_load_stream_path(cat_build *b, const char *file, const char *path,
+                         char hash[DIGEST_SHA256_HEX_LEN]);
 /* Cross-catalog checks and resolution (SKUs unique, references, BOM
  * cycles, constraint paths, rule files). Requires all files decoded. */
 int cat_load_link(cat_build *b, const cat_product **sorted, size_t nproducts);

@@ -16,6 +16,8 @@
 #include "cat_int.h"
 #include "cpqd/hash.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pcre2.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,8 +34,11 @@ typedef struct ld {
     cat_catalog *cat;
     int minor; /* minor units of the catalog currency */
     int rc;
-    const cat_product **index; /* this file's products sorted by SKU */
+    const cat_product **index; /* this file's products sorted by SKU, when two share one */
     size_t nindex;
+    size_t *sku_slot;          /* otherwise: product index + 1 by SKU hash; 0: empty */
+    size_t sku_cap;            /* power of two */
+    bool attrs_done;           /* attributes decoded before the products (streamed) */
     struct ld_cache *cache; /* lookup indexes, built on first use (ld_cache_free) */
 } ld;
 
@@ -1931,6 +1936,13 @@ static int prod_ptr_cmp(const void *pa, const void *pb)
 
 static const cat_product *ld_product_find(const ld *l, const char *sku)
 {
+    if (l->sku_cap) {
+        size_t h = ix_hash(sku, strlen(sku)) & (l->sku_cap - 1);
+        for (; l->sku_slot[h]; h = (h + 1) & (l->sku_cap - 1))
+            if (strcmp(l->cat->products[l->sku_slot[h] - 1].sku, sku) == 0)
+                return &l->cat->products[l->sku_slot[h] - 1];
+        return NULL;
+    }
     size_t lo = 0, hi = l->nindex;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -2376,9 +2388,41 @@ static void ld_resolve_products(ld *l)
             ld_resolve_constraint(l, &c->products[i], &c->products[i].constraints[k]);
 }
 
+/* Hashes the products by SKU (l->sku_slot); false when two share one
+ * (reported later: the lookups then find one of them by binary search,
+ * as they always did). ENOMEM in l->rc. */
+static bool ld_sku_hash(ld *l)
+{
+    size_t n = l->cat->nproducts, cap = 16;
+    while (cap < n * 2)
+        cap *= 2;
+    l->sku_slot = calloc(cap, sizeof(size_t));
+    if (!l->sku_slot) {
+        l->rc = CPQD_ENOMEM;
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *sku = l->cat->products[i].sku;
+        size_t h = ix_hash(sku, strlen(sku)) & (cap - 1);
+        for (; l->sku_slot[h]; h = (h + 1) & (cap - 1))
+            if (strcmp(l->cat->products[l->sku_slot[h] - 1].sku, sku) == 0) {
+                free(l->sku_slot);
+                l->sku_slot = NULL;
+                return false;
+            }
+        l->sku_slot[h] = i + 1;
+    }
+    l->sku_cap = cap;
+    return true;
+}
+
 static int ld_index(ld *l)
 {
     size_t n = l->cat->nproducts;
+    if (ld_sku_hash(l))
+        return 0;
+    if (l->rc == CPQD_ENOMEM)
+        return CPQD_ENOMEM;
     l->index = malloc((n ? n : 1) * sizeof(*l->index));
     if (!l->index)
         return l->rc = CPQD_ENOMEM;
@@ -2553,10 +2597,12 @@ static void ld_finance(ld *l, const yn *f)
 
 /* ---- one file ---- */
 
-static void ld_sections(ld *l, const yn *root)
+/* Decodes the sections of root in their fixed order. streamed: the
+ * attributes and products are decoded already (cat_load_stream). */
+static void ld_sections(ld *l, const yn *root, bool streamed)
 {
     cat_catalog *c = l->cat;
-    cat_product *p;
+    cat_product *p = (cat_product *)c->products;
     cat_price_book *pb;
     cat_promotion *pr;
     cat_formula *f;
@@ -2565,7 +2611,7 @@ static void ld_sections(ld *l, const yn *root)
     cat_term *t;
     cat_fx_rate *fx;
     cat_approval_level *ap;
-    const yn *attrs = ld_seq(l, root, "attributes", false);
+    const yn *attrs = l->attrs_done ? NULL : ld_seq(l, root, "attributes", false);
     if (attrs)
         ld_attrs(l, attrs);
     LD_LIST(l, root, "segments", false, cat_segment, ld_segment, s, c->nsegments);
@@ -2577,7 +2623,8 @@ static void ld_sections(ld *l, const yn *root)
     c->approvals = ap;
     LD_DUPS(l, ap, c->napprovals, cat_approval_level, "approval level");
     ld_approvals_order(l);
-    LD_LIST(l, root, "products", true, cat_product, ld_product, p, c->nproducts);
+    if (!streamed)
+        LD_LIST(l, root, "products", true, cat_product, ld_product, p, c->nproducts);
     LD_LIST(l, root, "price_books", false, cat_price_book, ld_book, pb, c->nbooks);
     LD_LIST(l, root, "promotions", false, cat_promotion, ld_promotion, pr, c->npromotions);
     LD_LIST(l, root, "formulas", false, cat_formula, ld_formula, f, c->nformulas);
@@ -2599,12 +2646,9 @@ static void ld_sections(ld *l, const yn *root)
         ld_err(l, yn_get(root, "products"), "a catalog needs at least one product");
 }
 
-int cat_load_file(cat_build *b, const char *file, const char *hash, const yn *root)
+/* Starts decoding a new catalog of b into l. */
+static int ld_start(ld *l, cat_build *b, const char *file, const char *hash)
 {
-    static const char *const keys[] = {"catalog", "attributes", "products", "price_books",
-                                       "promotions", "formulas", "partners", "segments",
-                                       "payment_terms", "fx_rates", "approval_levels",
-                                       "finance", NULL};
     /* growing the array would move the catalogs that products and books
      * of earlier files already point to: the caller sizes it once */
     if (b->ncatalogs == b->capcatalogs)
@@ -2612,34 +2656,217 @@ int cat_load_file(cat_build *b, const char *file, const char *hash, const yn *ro
     cat_catalog *c = &b->catalogs[b->ncatalogs];
     memset(c, 0, sizeof(*c));
     c->index = b->ncatalogs;
-    ld l = {.b = b, .a = b->a, .file = arena_strdup(b->a, file), .cat = c, .minor = 2};
-    if (!l.file)
+    *l = (ld){.b = b, .a = b->a, .file = arena_strdup(b->a, file), .cat = c, .minor = 2};
+    if (!l->file)
         return CPQD_ENOMEM;
-    c->file = l.file;
-    c->hash = arena_strdup(b->a, hash);
+    c->file = l->file;
+    c->hash = hash ? arena_strdup(b->a, hash) : NULL; /* NULL: set by the caller */
+    return 0;
+}
+
+/* Decodes the file's tree into l's catalog (streamed: its header,
+ * attributes and products are decoded already) and resolves it. */
+static int ld_file(ld *l, const yn *root, bool streamed)
+{
+    static const char *const keys[] = {"catalog", "attributes", "products", "price_books",
+                                       "promotions", "formulas", "partners", "segments",
+                                       "payment_terms", "fx_rates", "approval_levels",
+                                       "finance", NULL};
+    cat_build *b = l->b;
+    cat_catalog *c = l->cat;
     if (!root) {
-        ld_err(&l, NULL, "empty catalog file");
-        return l.rc;
+        ld_err(l, NULL, "empty catalog file");
+        return l->rc;
     }
-    if (!ld_keys(&l, root, "the catalog file", keys))
-        return l.rc;
-    const yn *h = ld_req(&l, root, "catalog", "the catalog file");
-    if (!h || ld_header(&l, h))
-        return l.rc ? l.rc : CPQD_EINVAL;
-    ld_sections(&l, root);
-    if (l.rc == CPQD_ENOMEM || ld_index(&l))
+    if (!ld_keys(l, root, "the catalog file", keys))
+        return l->rc;
+    const yn *h = ld_req(l, root, "catalog", "the catalog file");
+    if (!streamed && (!h || ld_header(l, h)))
+        return l->rc ? l->rc : CPQD_EINVAL;
+    ld_sections(l, root, streamed);
+    if (l->rc == CPQD_ENOMEM || ld_index(l))
         goto out;
-    ld_resolve_products(&l);
-    ld_resolve_books(&l);
-    ld_resolve_promotions(&l);
+    ld_resolve_products(l);
+    ld_resolve_books(l);
+    ld_resolve_promotions(l);
     if (yn_get(root, "finance"))
-        ld_finance(&l, yn_get(root, "finance"));
+        ld_finance(l, yn_get(root, "finance"));
 out:
-    free(l.index);
-    ld_cache_free(&l);
+    free(l->index);
+    l->index = NULL;
+    free(l->sku_slot);
+    l->sku_slot = NULL;
+    l->sku_cap = 0;
+    ld_cache_free(l);
     if (c->id)
         b->ncatalogs++;
-    return l.rc;
+    return l->rc;
+}
+
+int cat_load_file(cat_build *b, const char *file, const char *hash, const yn *root)
+{
+    ld l;
+    int rc = ld_start(&l, b, file, hash);
+    return rc ? rc : ld_file(&l, root, false);
+}
+
+/* ---- one file, its products streamed ---- */
+
+typedef struct ld_stream {
+    ld l;
+    bool begun;      /* header and attributes decoded, products streamed */
+    cat_product *v;  /* the products so far (malloc'ed) */
+    size_t n, cap;
+} ld_stream;
+
+/* Streams the products when the header they need (currency, tax
+ * classes) comes before them, as in every sample and generated catalog;
+ * so do the attributes, if any: a product that refers to an attribute
+ * not decoded yet is an error here, which sends the file to the retry
+ * (whole tree, attributes first). */
+static bool st_begin(void *ctx, const yn *before)
+{
+    ld_stream *s = ctx;
+    const yn *h = yn_get(before, "catalog");
+    if (!h)
+        return false;
+    if (ld_header(&s->l, h) == 0 && !s->l.rc && yn_get(before, "attributes")) {
+        const yn *seq = ld_seq(&s->l, before, "attributes", false);
+        if (seq)
+            ld_attrs(&s->l, seq);
+        s->l.attrs_done = true;
+    }
+    s->begun = true;
+    return true;
+}
+
+static int st_item(void *ctx, const yn *it)
+{
+    ld_stream *s = ctx;
+    if (s->l.rc)
+        return s->l.rc == CPQD_ENOMEM ? CPQD_ENOMEM : CAT_LOAD_RETRY;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 1024;
+        cat_product *v = cap > LD_MAX_ITEMS + 1024 ? NULL : realloc(s->v, cap * sizeof(*v));
+        if (!v)
+            return cap > LD_MAX_ITEMS + 1024 ? CAT_LOAD_RETRY : CPQD_ENOMEM;
+        s->v = v;
+        s->cap = cap;
+    }
+    cat_product *p = &s->v[s->n];
+    memset(p, 0, sizeof(*p));
+    if (ld_product(&s->l, it, p) == 0)
+        s->n++;
+    if (s->l.rc || s->n > LD_MAX_ITEMS)
+        return s->l.rc == CPQD_ENOMEM ? CPQD_ENOMEM : CAT_LOAD_RETRY;
+    return 0;
+}
+
+/* The text of one file as yn_parse_stream reads it, hashed as it goes. */
+typedef struct ld_reader {
+    int fd;
+    digest_sha256_ctx *md;
+    bool failed;
+    char hex[DIGEST_SHA256_HEX_LEN]; /* the text's SHA-256, once read */
+} ld_reader;
+
+static long ld_read(void *ctx, unsigned char *out, size_t size)
+{
+    ld_reader *r = ctx;
+    for (;;) {
+        ssize_t n = read(r->fd, out, size);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 || digest_sha256_add(r->md, out, (size_t)n) != 0) {
+            r->failed = true;
+            return -1;
+        }
+        return (long)n;
+    }
+}
+
+static int ld_stream_file(cat_build *b, const char *file, ld_reader *rd);
+
+int cat_load_stream_path(cat_build *b, const char *file, const char *path,
+                         char hash[DIGEST_SHA256_HEX_LEN])
+{
+    ld_reader rd = {open(path, O_RDONLY | O_CLOEXEC), digest_sha256_new(), false, ""};
+    int rc = rd.fd < 0 ? CAT_LOAD_RETRY : rd.md ? 0 : CPQD_ENOMEM;
+    if (!rc)
+        rc = ld_stream_file(b, file, &rd);
+    if (!rc)
+        memcpy(hash, rd.hex, DIGEST_SHA256_HEX_LEN);
+    if (rd.fd >= 0)
+        close(rd.fd);
+    digest_sha256_free(rd.md);
+    return rc;
+}
+
+/* cat_load_stream_path on the text read from rd. */
+static int ld_stream_file(cat_build *b, const char *file, ld_reader *rd)
+{
+    cpqd_errs *errs = b->errs, *quiet = errs_new();
+    size_t ncatalogs = b->ncatalogs, nregexes = b->nregexes, nrule_files = b->nrule_files;
+    ld_stream s = {0};
+    int rc = quiet ? ld_start(&s.l, b, file, NULL) : CPQD_ENOMEM;
+    arena *tree = rc ? NULL : arena_new(1 << 20);
+    if (!rc && !tree)
+        rc = CPQD_ENOMEM;
+    if (!rc) {
+        b->errs = quiet; /* what fails here is reported by the retry */
+        yn *root = NULL;
+        yn_stream hooks = {.begin = st_begin, .item = st_item, .ctx = &s, .read = ld_read,
+                           .read_ctx = rd};
+        rc = yn_parse_stream(tree, file, NULL, 0, quiet, &hooks, &root);
+        if (!rc) {
+            if (rd->failed || digest_sha256_end_hex(rd->md, rd->hex) != 0)
+                rc = CAT_LOAD_RETRY;
+            else if (!(s.l.cat->hash = arena_strdup(b->a, rd->hex)))
+                rc = CPQD_ENOMEM;
+        }
+        if (!rc && !s.begun) {
+            /* nothing streamed: the whole tree, decoded as cat_load_file
+             * decodes it, errors reported */
+            b->errs = errs;
+            rc = ld_file(&s.l, root, false);
+            arena_free(tree);
+            errs_free(quiet);
+            return rc;
+        }
+        if (!rc && !s.l.rc) {
+            cat_product *p = LD_ARRAY(&s.l, s.n, cat_product);
+            if (p) {
+                memcpy(p, s.v, s.n * sizeof(*p));
+                s.l.cat->products = p;
+                s.l.cat->nproducts = s.n;
+            } else {
+                s.l.rc = CPQD_ENOMEM;
+            }
+        }
+        free(s.v);
+        s.v = NULL;
+        if (!rc && !s.l.rc)
+            rc = ld_file(&s.l, root, true);
+        else
+            ld_cache_free(&s.l);
+        if (!rc && (s.l.rc || errs_count(quiet)))
+            rc = CAT_LOAD_RETRY;
+        b->errs = errs;
+    }
+    free(s.v);
+    arena_free(tree);
+    errs_free(quiet);
+    if (rc == 0)
+        return 0;
+    /* undo: the retry decodes the file again from its start */
+    b->ncatalogs = ncatalogs;
+    for (size_t i = nregexes; i < b->nregexes; i++)
+        pcre2_code_free(b->regexes[i]);
+    b->nregexes = nregexes;
+    for (size_t i = nrule_files; i < b->nrule_files; i++)
+        free(b->rule_files[i]);
+    b->nrule_files = nrule_files;
+    return rc == CPQD_ENOMEM ? rc : CAT_LOAD_RETRY;
 }
 
 static bool str_eq(const char *a, const char *b)

@@ -21,6 +21,12 @@ typedef struct yb {
     int rc;
     yn **stack; /* children of the open containers, innermost last */
     size_t top, cap;
+    const yn_stream *st; /* yn_parse_stream's hooks, or NULL */
+    unsigned char pend[4]; /* st->read: the start of a character cut by a piece */
+    size_t npend;
+    bool rfail;            /* st->read: a read error or bytes that are not UTF-8 */
+    arena *scratch;      /* an item's tree while it is streamed */
+    bool streamed;       /* the hooks took the items of the root's 'products' */
 } yb;
 
 const char *yn_type_name(yn_type t)
@@ -93,6 +99,65 @@ static yaml_mark_t mark_at(const yb *b, size_t off)
         i += n ? n : 1;
     }
     return m;
+}
+
+/* Whether s[0..n) (n < 4) starts some well-formed UTF-8 sequence. */
+static bool utf8_prefix(const unsigned char *s, size_t n)
+{
+    static const unsigned char second[] = {0x80, 0x90, 0xA0, 0xBF};
+    for (size_t k = 0; k < sizeof(second); k++) {
+        unsigned char t[4] = {0x80, 0x80, 0x80, 0x80};
+        memcpy(t, s, n);
+        if (n < 2)
+            t[1] = second[k];
+        if (utf8_seq(t, 4))
+            return true;
+    }
+    return false;
+}
+
+/* libyaml's read handler over st->read: hands on whole UTF-8 characters
+ * only, checked, and keeps a character cut at the end of a piece for the
+ * next one. */
+static int yb_read(void *data, unsigned char *out, size_t size, size_t *got)
+{
+    yb *b = data;
+    *got = 0;
+    if (b->rfail || size < sizeof(b->pend))
+        return 0;
+    memcpy(out, b->pend, b->npend);
+    size_t have = b->npend;
+    for (;;) {
+        long r = b->st->read(b->st->read_ctx, out + have, size - have);
+        if (r < 0 || (size_t)r > size - have) {
+            b->rfail = true;
+            return 0;
+        }
+        have += (size_t)r;
+        size_t i = 0;
+        while (i < have) {
+            if (out[i] < 0x80) {
+                i++;
+                continue;
+            }
+            size_t n = utf8_seq(out + i, have - i);
+            if (!n)
+                break;
+            i += n;
+        }
+        if (i < have && (r == 0 || have - i >= sizeof(b->pend) || !utf8_prefix(out + i, have - i))) {
+            b->rfail = true;
+            return 0;
+        }
+        b->npend = have - i;
+        memcpy(b->pend, out + i, b->npend);
+        if (i > 0 || r == 0) {
+            *got = i;
+            return 1;
+        }
+        memmove(out, b->pend, b->npend); /* only a cut character so far: read on */
+        have = b->npend;
+    }
 }
 
 static int yb_next(yb *b, yaml_event_t *ev)
@@ -189,6 +254,66 @@ static int yb_scalar(yb *b, yaml_event_t *ev, yn **out)
     return 0;
 }
 
+/* The root mapping n has reached its key 'products' with a sequence
+ * value: asks the hooks whether to stream its items, showing them the
+ * pairs before it (pushed since base). Sets *rc on ENOMEM. */
+static bool yb_stream_begin(yb *b, const yn *n, size_t base, int *rc)
+{
+    size_t pairs = (b->top - base) / 2;
+    yn **kv = malloc((pairs ? pairs : 1) * 2 * sizeof(yn *));
+    if (!kv) {
+        *rc = CPQD_ENOMEM;
+        return true;
+    }
+    for (size_t i = 0; i < pairs; i++) {
+        kv[i] = b->stack[base + 2 * i];
+        kv[pairs + i] = b->stack[base + 2 * i + 1];
+    }
+    yn before = *n;
+    before.n = (unsigned)pairs;
+    before.keys = kv;
+    before.vals = kv + pairs;
+    bool on = b->st->begin(b->st->ctx, &before);
+    free(kv);
+    b->streamed = on;
+    return on;
+}
+
+/* The items of the sequence that ev starts, each parsed into the scratch
+ * arena, handed to the item hook and dropped; *out is a sequence node
+ * with their count and no items. */
+static int yb_stream_items(yb *b, yaml_event_t *ev, yn **out)
+{
+    yn *seq = yn_node(b, YN_SEQ, ev->start_mark);
+    if (!seq)
+        return CPQD_ENOMEM;
+    *out = seq;
+    arena *keep = b->a;
+    size_t count = 0;
+    for (;;) {
+        yaml_event_t it;
+        if (yb_next(b, &it))
+            return b->rc;
+        if (it.type == YAML_SEQUENCE_END_EVENT) {
+            yaml_event_delete(&it);
+            break;
+        }
+        yn *item = NULL;
+        b->a = b->scratch;
+        int rc = yb_node(b, &it, 2, &item);
+        b->a = keep;
+        yaml_event_delete(&it);
+        if (!rc && !b->rc)
+            rc = b->st->item(b->st->ctx, item);
+        arena_reset(b->scratch);
+        if (rc || b->rc)
+            return rc ? rc : b->rc;
+        count++;
+    }
+    seq->n = count > UINT32_MAX ? UINT32_MAX : (unsigned)count;
+    return 0;
+}
+
 static int yb_children(yb *b, yn *n, yaml_event_type_t end, int depth)
 {
     size_t base = b->top;
@@ -208,7 +333,13 @@ static int yb_children(yb *b, yn *n, yaml_event_type_t end, int depth)
         if (n->type == YN_MAP) {
             if (yb_next(b, &ev))
                 return b->rc;
-            rc = yb_node(b, &ev, depth + 1, &val);
+            if (depth == 0 && b->st && !b->streamed && ev.type == YAML_SEQUENCE_START_EVENT &&
+                !ev.data.sequence_start.anchor && key->type == YN_SCALAR &&
+                strcmp(key->str, "products") == 0 && !yb_dup_key(b, base, key) &&
+                yb_stream_begin(b, n, base, &rc))
+                rc = rc ? rc : yb_stream_items(b, &ev, &val);
+            else
+                rc = yb_node(b, &ev, depth + 1, &val);
             yaml_event_delete(&ev);
             if (rc)
                 return rc;
@@ -301,13 +432,29 @@ static size_t utf8_scan(yb *b)
 int yn_parse(arena *a, const char *file, const char *buf, size_t len, cpqd_errs *errs,
              yn **root)
 {
-    yb b = {.a = a, .file = file, .buf = buf, .len = len, .errs = errs};
-    *root = NULL;
-    if (utf8_scan(&b))
-        return b.rc;
-    if (!yaml_parser_initialize(&b.parser))
+    return yn_parse_stream(a, file, buf, len, errs, NULL, root);
+}
+
+int yn_parse_stream(arena *a, const char *file, const char *buf, size_t len, cpqd_errs *errs,
+                    const yn_stream *st, yn **root)
+{
+    yb b = {.a = a, .file = file, .buf = buf, .len = len, .errs = errs, .st = st};
+    if (st && !(b.scratch = arena_new(64 << 10)))
         return CPQD_ENOMEM;
-    yaml_parser_set_input_string(&b.parser, (const unsigned char *)buf, len);
+    *root = NULL;
+    bool reading = !buf && st && st->read;
+    if (!reading && utf8_scan(&b)) {
+        arena_free(b.scratch);
+        return b.rc;
+    }
+    if (!yaml_parser_initialize(&b.parser)) {
+        arena_free(b.scratch);
+        return CPQD_ENOMEM;
+    }
+    if (reading)
+        yaml_parser_set_input(&b.parser, yb_read, &b);
+    else
+        yaml_parser_set_input_string(&b.parser, (const unsigned char *)buf, len);
     yaml_parser_set_encoding(&b.parser, YAML_UTF8_ENCODING);
     int docs = 0, rc = 0;
     for (;;) {
@@ -330,6 +477,9 @@ int yn_parse(arena *a, const char *file, const char *buf, size_t len, cpqd_errs 
     }
     yaml_parser_delete(&b.parser);
     free(b.stack);
+    arena_free(b.scratch);
+    if (b.rfail)
+        return rc == CPQD_ENOMEM ? rc : CPQD_EINVAL;
     if (rc == CPQD_ENOMEM)
         return rc;
     return b.rc ? b.rc : rc;

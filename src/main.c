@@ -30,6 +30,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -166,6 +167,29 @@ typedef struct check_sum {
     size_t catalogs, products;
 } check_sum;
 
+/* The price books' check of one snapshot, beside the configurator's. */
+typedef struct price_job {
+    const cat_snapshot *s;
+    cpqd_errs *notes;
+    int rc;
+} price_job;
+
+static void *price_job_run(void *arg)
+{
+    price_job *j = arg;
+    j->rc = j->notes ? price_check(j->s, j->notes) : CPQD_ENOMEM;
+    return NULL;
+}
+
+static void print_warnings(const cpqd_errs *notes)
+{
+    for (size_t i = 0; notes && i < errs_count(notes); i++) {
+        char *line = errs_format(notes, i);
+        fprintf(stderr, "warning: %s\n", line ? line : "?");
+        free(line);
+    }
+}
+
 /* Loads one path; on success prints its summary line. */
 static bool check_one(const char *path, const char *rules, bool name_it, cpqd_errs *errs,
                       check_sum *sum)
@@ -173,23 +197,31 @@ static bool check_one(const char *path, const char *rules, bool name_it, cpqd_er
     cat_snapshot *s = cat_snapshot_load_path(path, rules, errs);
     if (!s)
         return false;
+    size_t before = errs_count(errs);
+    /* price books against the configurator: a ceiling no configuration
+     * can meet (every order needs approval) is a warning. Read-only on
+     * the snapshot like a request, it runs on a thread of its own beside
+     * the checks below (inline if no thread can be had); its warnings
+     * follow the configurator's, as they always did. */
+    price_job pj = {s, errs_new(), 0};
+    pthread_t th;
+    bool threaded = pthread_create(&th, NULL, price_job_run, &pj) == 0;
     /* the configurator's static checks: a constraint that can never hold
      * and a product with no valid configuration are errors; dead and
      * always-forced options are warnings (reported, not failing) */
-    size_t before = errs_count(errs);
     cpqd_errs *notes = errs_new();
     if (!notes || solver_snapshot_check(s, errs, notes) != 0)
         errs_add(errs, CPQD_ENOMEM, path, 0, 0, "out of memory while checking constraints");
-    /* price books against the configurator: a ceiling no configuration
-     * can meet (every order needs approval) is a warning */
-    if (notes && price_check(s, notes) != 0)
+    if (threaded)
+        pthread_join(th, NULL);
+    else
+        price_job_run(&pj);
+    if (pj.rc != 0)
         errs_add(errs, CPQD_ENOMEM, path, 0, 0, "out of memory while checking price books");
-    for (size_t i = 0; notes && i < errs_count(notes); i++) {
-        char *line = errs_format(notes, i);
-        fprintf(stderr, "warning: %s\n", line ? line : "?");
-        free(line);
-    }
+    print_warnings(notes);
+    print_warnings(pj.notes);
     errs_free(notes);
+    errs_free(pj.notes);
     /* every formula and limit rule once on a sample line of each product
      * it applies to: a rule that always fails (a runaway loop, a runtime
      * error) is found here rather than by every price */

@@ -192,7 +192,348 @@ static int report_value(ck *k, size_t v, size_t i)
     return rc ? CPQD_ENOMEM : 0;
 }
 
+/* ---- the fast path: nothing to report, shown without a SAT solver ----
+ *
+ * Most products of a large catalog have nothing to report: every value
+ * is true in some valid configuration and every option of a group that
+ * may leave it out is left out in some. Such configurations are usually
+ * found by unit propagation of the value wanted and a short local search
+ * (WalkSAT) over the model's clauses with every constraint on; each one
+ * found satisfies every clause, so it is a proof. When a value is not
+ * found so, the exact check (solver_configure) runs as before and finds
+ * the same findings with their reasons: nothing changes but the time. */
+
+#define CK_FAST_MAX_LITS 65536 /* larger models (imported feature models) go to the exact
+                                  check at once: its setup is small beside their solving */
+#define CK_WALK_FLIPS 16      /* flips per clause of the model, per search */
+#define CK_WALK_MIN_FLIPS 256 /* ... but at least this many */
+
+typedef struct ck_walk {
+    size_t ncl;
+    int nsat;
+    uint32_t *start;        /* clause c: lits[start[c] .. start[c + 1]) */
+    int *lits;
+    uint32_t *ostart, *occ; /* clauses per literal (lit_x) */
+    uint32_t *ntrue;        /* true literals per clause */
+    uint32_t *unsat, *upos; /* the false clauses, and where each is in unsat */
+    size_t nunsat;
+    signed char *w;         /* per SAT variable: 1 true, 0 false */
+    signed char *fixed;     /* per SAT variable: set by propagation, not flipped */
+    int *trail;             /* the fixed literals, in order */
+    size_t ntrail;
+    int *log;               /* variables flipped since walk_seen */
+    size_t nlog;
+    uint64_t rng;
+} ck_walk;
+
+static void walk_free(ck_walk *k)
+{
+    free(k->start);
+    free(k->lits);
+    free(k->ostart);
+    free(k->occ);
+    free(k->ntrue);
+    free(k->unsat);
+    free(k->upos);
+    free(k->w);
+    free(k->fixed);
+    free(k->trail);
+    free(k->log);
+}
+
+static size_t lit_x(int l)
+{
+    return l > 0 ? 2 * (size_t)l : 2 * (size_t)-l + 1;
+}
+
+static bool holds_w(const ck_walk *k, int l)
+{
+    return l > 0 ? k->w[l] > 0 : k->w[-l] <= 0;
+}
+
+static void walk_flip(ck_walk *k, int v);
+static void walk_count(ck_walk *k);
+
+/* Fixes literal l and what unit propagation derives from it; false on a
+ * conflict (then l cannot hold with the literals fixed before it). */
+static bool walk_fix(ck_walk *k, int l)
+{
+    int v = l < 0 ? -l : l;
+    if (k->fixed[v])
+        return holds_w(k, l);
+    size_t q = k->ntrail;
+    if (!holds_w(k, l))
+        walk_flip(k, v);
+    k->fixed[v] = 1;
+    k->trail[k->ntrail++] = l;
+    while (q < k->ntrail) {
+        size_t y = lit_x(-k->trail[q++]); /* clauses where it is false */
+        for (uint32_t i = k->ostart[y]; i < k->ostart[y + 1]; i++) {
+            uint32_t c = k->occ[i];
+            int unit = 0, nfree = 0;
+            bool sat = false;
+            for (uint32_t j = k->start[c]; j < k->start[c + 1] && !sat; j++) {
+                int x = k->lits[j], xv = x < 0 ? -x : x;
+                if (k->fixed[xv])
+                    sat = holds_w(k, x);
+                else if (nfree++ == 0)
+                    unit = x;
+            }
+            if (sat || nfree > 1)
+                continue;
+            if (nfree == 0)
+                return false;
+            int uv = unit < 0 ? -unit : unit;
+            if (!holds_w(k, unit))
+                walk_flip(k, uv);
+            k->fixed[uv] = 1;
+            k->trail[k->ntrail++] = unit;
+        }
+    }
+    return true;
+}
+
+/* Frees the literals fixed after the first mark of them. */
+static void walk_unfix(ck_walk *k, size_t mark)
+{
+    while (k->ntrail > mark) {
+        int l = k->trail[--k->ntrail];
+        k->fixed[l < 0 ? -l : l] = 0;
+    }
+}
+
+/* The model's clauses with every constraint on (selector literals, which
+ * occur only negated, dropped) and their occurrences, the constant TRUE
+ * fixed. False on ENOMEM. */
+static bool walk_init(ck_walk *k, const solver_model *m)
+{
+    memset(k, 0, sizeof(*k));
+    k->nsat = m->nsat;
+    size_t nv = (size_t)m->nsat + 1, nx = 2 * nv;
+    signed char *is_sel = calloc(nv, 1);
+    k->start = malloc((m->nlits + 1) * sizeof(uint32_t));
+    k->lits = malloc((m->nlits ? m->nlits : 1) * sizeof(int));
+    k->ostart = calloc(nx + 1, sizeof(uint32_t));
+    k->w = calloc(nv, 1);
+    k->fixed = calloc(nv, 1);
+    k->trail = malloc(nv * sizeof(int));
+    k->log = malloc(nv * sizeof(int));
+    if (!is_sel || !k->start || !k->lits || !k->ostart || !k->w || !k->fixed || !k->trail ||
+        !k->log) {
+        free(is_sel);
+        return false;
+    }
+    for (size_t i = 0; i < m->nsels; i++)
+        is_sel[m->sels[i].sat] = 1;
+    size_t n = 0;
+    k->start[0] = 0;
+    for (size_t i = 0; i < m->nlits; i++) {
+        int l = m->clauses[i];
+        if (l == 0) {
+            k->start[++k->ncl] = (uint32_t)n;
+            continue;
+        }
+        if (l < 0 && is_sel[-l])
+            continue;
+        k->lits[n++] = l;
+        k->ostart[lit_x(l) + 1]++;
+    }
+    free(is_sel);
+    for (size_t x = 0; x < nx; x++)
+        k->ostart[x + 1] += k->ostart[x];
+    k->occ = malloc((n ? n : 1) * sizeof(uint32_t));
+    k->ntrue = calloc(k->ncl ? k->ncl : 1, sizeof(uint32_t));
+    k->unsat = malloc((k->ncl ? k->ncl : 1) * sizeof(uint32_t));
+    k->upos = malloc((k->ncl ? k->ncl : 1) * sizeof(uint32_t));
+    uint32_t *at = malloc(nx * sizeof(uint32_t));
+    if (!k->occ || !k->ntrue || !k->unsat || !k->upos || !at) {
+        free(at);
+        return false;
+    }
+    memcpy(at, k->ostart, nx * sizeof(uint32_t));
+    for (size_t c = 0; c < k->ncl; c++)
+        for (uint32_t j = k->start[c]; j < k->start[c + 1]; j++)
+            k->occ[at[lit_x(k->lits[j])]++] = (uint32_t)c;
+    free(at);
+    k->rng = 0x9E3779B97F4A7C15ull ^ m->nlits;
+    walk_count(k);
+    return true;
+}
+
+static uint64_t walk_rand(ck_walk *k)
+{
+    k->rng ^= k->rng << 13;
+    k->rng ^= k->rng >> 7;
+    k->rng ^= k->rng << 17;
+    return k->rng;
+}
+
+static void walk_flip(ck_walk *k, int v)
+{
+    int now = k->w[v] > 0 ? -v : v; /* the literal that becomes true */
+    k->w[v] = now > 0;
+    if (k->nlog < (size_t)k->nsat + 1)
+        k->log[k->nlog++] = v; /* (a variable flipped back and forth is logged twice:
+                                  the log is cleared when full, see walk_seen) */
+    size_t x = lit_x(now), y = lit_x(-now);
+    for (uint32_t j = k->ostart[x]; j < k->ostart[x + 1]; j++) {
+        uint32_t c = k->occ[j];
+        if (k->ntrue[c]++ == 0) {
+            uint32_t last = k->unsat[--k->nunsat];
+            k->unsat[k->upos[c]] = last;
+            k->upos[last] = k->upos[c];
+        }
+    }
+    for (uint32_t j = k->ostart[y]; j < k->ostart[y + 1]; j++) {
+        uint32_t c = k->occ[j];
+        if (--k->ntrue[c] == 0) {
+            k->upos[c] = (uint32_t)k->nunsat;
+            k->unsat[k->nunsat++] = c;
+        }
+    }
+}
+
+/* Counts the true literals of every clause under k->w. */
+static void walk_count(ck_walk *k)
+{
+    k->nunsat = 0;
+    for (size_t c = 0; c < k->ncl; c++) {
+        uint32_t t = 0;
+        for (uint32_t j = k->start[c]; j < k->start[c + 1]; j++)
+            t += holds_w(k, k->lits[j]);
+        k->ntrue[c] = t;
+        if (!t) {
+            k->upos[c] = (uint32_t)k->nunsat;
+            k->unsat[k->nunsat++] = (uint32_t)c;
+        }
+    }
+}
+
+/* WalkSAT from k->w, the fixed variables kept: true when k->w then
+ * satisfies every clause. */
+static bool walk_search(ck_walk *k)
+{
+    size_t flips = CK_WALK_FLIPS * k->ncl;
+    if (flips < CK_WALK_MIN_FLIPS)
+        flips = CK_WALK_MIN_FLIPS;
+    for (size_t f = 0; k->nunsat && f < flips; f++) {
+        uint32_t c = k->unsat[walk_rand(k) % k->nunsat];
+        int pick = 0;
+        size_t best = SIZE_MAX, nfree = 0;
+        for (uint32_t j = k->start[c]; j < k->start[c + 1]; j++) {
+            int l = k->lits[j], v = l < 0 ? -l : l;
+            if (k->fixed[v])
+                continue;
+            nfree++;
+            /* clauses that only the current (true) literal of v holds */
+            size_t y = lit_x(-l), brk = 0;
+            for (uint32_t i = k->ostart[y]; i < k->ostart[y + 1] && brk < best; i++)
+                brk += k->ntrue[k->occ[i]] == 1;
+            if (brk < best) {
+                best = brk;
+                pick = v;
+            }
+        }
+        if (!nfree)
+            return false;
+        if (best > 0 && walk_rand(k) % 2) { /* noise: a random free literal */
+            size_t r = walk_rand(k) % nfree;
+            for (uint32_t j = k->start[c]; j < k->start[c + 1]; j++) {
+                int v = k->lits[j] < 0 ? -k->lits[j] : k->lits[j];
+                if (!k->fixed[v] && r-- == 0) {
+                    pick = v;
+                    break;
+                }
+            }
+        }
+        walk_flip(k, pick);
+    }
+    return k->nunsat == 0;
+}
+
+/* Whether solver_check needs value i of sv seen true (every value but
+ * quantities) and false (options of a group that may leave them out)
+ * to have nothing to say about it. */
+static bool need_true(const solver_var *sv)
+{
+    return sv->kind != SOLVER_VAR_QTY;
+}
+
+static bool need_false(const solver_var *sv)
+{
+    return sv->kind == SOLVER_VAR_GROUP && sv->group->min < sv->nvalues;
+}
+
+/* Marks in seen (per value: 1 seen true, 2 seen false) what k->w shows:
+ * only the values whose variables were flipped since the last call,
+ * unless the log overflowed (then every value). */
+static void walk_seen(ck_walk *k, const solver_model *m, const size_t *vidx, uint8_t *seen,
+                      bool all)
+{
+    if (all || k->nlog == (size_t)k->nsat + 1) {
+        for (size_t g = 0; g < m->nvals; g++)
+            seen[g] |= holds_w(k, m->vlit[g]) ? 1 : 2;
+    } else {
+        for (size_t i = 0; i < k->nlog; i++) {
+            size_t g = vidx[k->log[i]];
+            if (g != SIZE_MAX)
+                seen[g] |= k->w[k->log[i]] > 0 ? 1 : 2;
+        }
+    }
+    k->nlog = 0;
+}
+
+bool sv_check_clear(const solver_model *m)
+{
+    ck_walk k;
+    size_t nv = (size_t)m->nsat + 1;
+    if (!m->nvals || m->nlits > CK_FAST_MAX_LITS)
+        return false;
+    bool ok = walk_init(&k, m) && walk_fix(&k, SV_TRUE) && walk_search(&k);
+    uint8_t *seen = ok ? calloc(m->nvals, 1) : NULL;
+    size_t *vidx = ok ? malloc(nv * sizeof(size_t)) : NULL; /* value per SAT variable */
+    ok = ok && seen && vidx;
+    for (size_t x = 0; ok && x < nv; x++)
+        vidx[x] = SIZE_MAX;
+    for (size_t g = 0; ok && g < m->nvals; g++) {
+        int x = m->vlit[g];
+        /* values on their own variables (as built): else the exact check */
+        if (x <= 0 || (size_t)x >= nv || vidx[x] != SIZE_MAX)
+            ok = false;
+        else
+            vidx[x] = g;
+    }
+    size_t root = ok ? k.ntrail : 0; /* what holds in every configuration */
+    if (ok)
+        walk_seen(&k, m, vidx, seen, true);
+    for (size_t v = 0; ok && v < m->nvars; v++) {
+        const solver_var *sv = &m->vars[v];
+        for (size_t i = 0; ok && i < sv->nvalues; i++) {
+            size_t f = sv_val(m, v, i);
+            for (uint8_t want = 1; ok && want <= 2; want++) {
+                if ((seen[f] & want) || (want == 1 ? !need_true(sv) : !need_false(sv)))
+                    continue;
+                /* the value fixed, from the last configuration found */
+                int l = want == 1 ? m->vlit[f] : -m->vlit[f];
+                ok = walk_fix(&k, l) && walk_search(&k);
+                walk_unfix(&k, root);
+                if (ok)
+                    walk_seen(&k, m, vidx, seen, false);
+            }
+        }
+    }
+    free(seen);
+    free(vidx);
+    walk_free(&k);
+    return ok;
+}
+
 int solver_check(const solver_model *m, cpqd_errs *errors, cpqd_errs *notes)
+{
+    return sv_check_clear(m) ? 0 : sv_check_exact(m, errors, notes);
+}
+
+int sv_check_exact(const solver_model *m, cpqd_errs *errors, cpqd_errs *notes)
 {
     solver_ctx *c = solver_ctx_new();
     solver_result r;

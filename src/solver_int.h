@@ -182,6 +182,14 @@ int sv_up_val(const sv_up *u, int l);
  * count. */
 size_t sv_snapshot_models(const cat_snapshot *s, const solver_model **out, size_t cap);
 
+/* solver_check's two ways (solver_check.c): sv_check_clear is true when
+ * valid configurations were found (local search, no SAT solver) showing
+ * every value true and every option of a group that may leave it out
+ * false, i.e. there is nothing to report for m (false proves nothing);
+ * sv_check_exact reports every finding with its reasons (SAT). */
+bool sv_check_clear(const solver_model *m);
+int sv_check_exact(const solver_model *m, cpqd_errs *errors, cpqd_errs *notes);
+
 /* How many models have a live solver in c (for tests). */
 size_t sv_ctx_live(const solver_ctx *c);
 

@@ -11,9 +11,12 @@
 #include <cmocka.h>
 
 #include "cpqd/cat.h"
+#include "cat_int.h"
+#include "testutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <pcre2.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -1028,6 +1031,407 @@ static void test_check_reports_every_file_at_once(void **state)
     free(all);
 }
 
+/* ---- the streamed loader against the whole tree ----
+ * cat_load_stream_path (the file read as it is parsed, products decoded
+ * one at a time) must give what cat_load_file gives on the whole tree,
+ * field by field; a file with errors must report them once, as ever. */
+
+static void dump_pos(FILE *f, cat_pos p)
+{
+    fprintf(f, "@%s:%u:%u", p.file ? p.file : "-", p.line, p.col);
+}
+
+static void dump_s(FILE *f, const char *s)
+{
+    fprintf(f, " [%s]", s ? s : "(null)");
+}
+
+static void dump_m(FILE *f, money_dec d)
+{
+    fprintf(f, " %lld/%d", (long long)d.coef, (int)d.scale);
+}
+
+/* Everything of c that the loader decodes, as text (malloc'ed). */
+static char *dump_catalog(const cat_catalog *c)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    dump_s(f, c->id);
+    dump_s(f, c->name);
+    dump_s(f, c->hash);
+    fprintf(f, " %s %d %zu\n", c->currency, c->rounding, c->ntax_classes);
+    for (size_t i = 0; i < c->nattrs; i++) {
+        const cat_attr *a = &c->attrs[i];
+        fprintf(f, "A");
+        dump_s(f, a->id);
+        dump_s(f, a->name);
+        dump_s(f, a->unit);
+        dump_s(f, a->pattern);
+        dump_s(f, a->default_value);
+        fprintf(f, " %d %zu %d", a->type, a->max_length, a->re != NULL);
+        dump_m(f, a->min);
+        dump_m(f, a->max);
+        dump_m(f, a->step);
+        for (size_t k = 0; k < a->nvalues; k++) {
+            dump_s(f, a->values[k].id);
+            dump_s(f, a->values[k].name);
+            dump_m(f, a->values[k].adder);
+            dump_pos(f, a->values[k].pos);
+        }
+        dump_pos(f, a->pos);
+        fprintf(f, "\n");
+    }
+    for (size_t i = 0; i < c->nproducts; i++) {
+        const cat_product *p = &c->products[i];
+        const cat_delivery *d = &p->delivery;
+        fprintf(f, "P");
+        dump_s(f, p->sku);
+        dump_s(f, p->name);
+        dump_s(f, p->category);
+        dump_s(f, p->uom);
+        dump_s(f, p->tax_class);
+        dump_s(f, p->description);
+        dump_s(f, p->formula);
+        fprintf(f, " %d %d %d %d %d %d %d %d %d %d", p->sellable, p->catalog == c, d->mode,
+                d->lead_time_days, d->acceptance_days, d->billing_period, d->term_months,
+                d->in_arrears, d->bill_day, d->auto_renew);
+        dump_s(f, d->payment_term);
+        dump_s(f, d->metered_unit);
+        dump_m(f, d->minimum_commitment);
+        for (size_t k = 0; k < d->nservice_items; k++)
+            dump_s(f, d->service_items[k]);
+        for (size_t k = 0; k < d->nmilestones; k++) {
+            dump_s(f, d->milestones[k].id);
+            dump_s(f, d->milestones[k].name);
+            dump_m(f, d->milestones[k].percent);
+            dump_m(f, d->milestones[k].amount);
+            dump_pos(f, d->milestones[k].pos);
+        }
+        for (size_t k = 0; k < p->nattrs; k++) {
+            const cat_prod_attr *a = &p->attrs[k];
+            fprintf(f, " PA%d", a->required);
+            dump_s(f, a->attr->id);
+            dump_s(f, a->default_value);
+            for (size_t j = 0; j < a->nvalues; j++)
+                dump_s(f, a->values[j]);
+            for (size_t j = 0; j < a->nadders; j++) {
+                dump_s(f, a->adders[j].id);
+                dump_m(f, a->adders[j].adder);
+            }
+            dump_pos(f, a->pos);
+        }
+        for (size_t k = 0; k < p->ngroups; k++) {
+            const cat_group *g = &p->groups[k];
+            fprintf(f, " G%u-%u", g->min, g->max);
+            dump_s(f, g->id);
+            dump_s(f, g->name);
+            dump_pos(f, g->pos);
+            for (size_t j = 0; j < g->noptions; j++) {
+                const cat_option *o = &g->options[j];
+                fprintf(f, " O%d%d", o->ranged, o->is_default);
+                dump_s(f, o->sku);
+                dump_s(f, o->product ? o->product->sku : NULL);
+                dump_m(f, o->qty);
+                dump_m(f, o->qty_min);
+                dump_m(f, o->qty_max);
+                dump_pos(f, o->pos);
+            }
+        }
+        for (size_t k = 0; k < p->nconstraints; k++) {
+            const cat_constraint *x = &p->constraints[k];
+            fprintf(f, " C%d %zu %zu %d", x->kind, x->nlits, x->nif, x->forbidden);
+            dump_s(f, x->id);
+            dump_s(f, x->description);
+            for (size_t j = 0; j < x->nlits; j++) {
+                fprintf(f, " L%d", x->lits[j].op);
+                dump_s(f, x->lits[j].path);
+                for (size_t q = 0; q < x->lits[j].nvalues; q++)
+                    dump_s(f, x->lits[j].values[q]);
+                dump_pos(f, x->lits[j].pos);
+            }
+            for (size_t j = 0; j < x->nvars; j++)
+                dump_s(f, x->vars[j]);
+            for (size_t j = 0; j < x->nrows * x->nvars; j++)
+                dump_s(f, x->cells[j]);
+            dump_s(f, x->qty_path);
+            dump_m(f, x->qty_min);
+            dump_m(f, x->qty_max);
+            dump_pos(f, x->pos);
+        }
+        dump_m(f, p->quantity.min);
+        dump_m(f, p->quantity.max);
+        dump_m(f, p->quantity.step);
+        fprintf(f, " %d", p->quantity.set);
+        dump_pos(f, p->pos);
+        fprintf(f, "\n");
+    }
+    for (size_t i = 0; i < c->nbooks; i++) {
+        const cat_price_book *b = &c->books[i];
+        fprintf(f, "B");
+        dump_s(f, b->id);
+        for (size_t k = 0; k < b->nentries; k++) {
+            dump_s(f, b->entries[k].sku);
+            dump_s(f, b->entries[k].product ? b->entries[k].product->sku : NULL);
+            dump_m(f, b->entries[k].list);
+            dump_pos(f, b->entries[k].pos);
+        }
+        fprintf(f, "\n");
+    }
+    fprintf(f, "%zu promotions, %zu partners, %zu segments, %zu terms\n", c->npromotions,
+            c->npartners, c->nsegments, c->nterms);
+    fclose(f);
+    return buf;
+}
+
+#define CAT_TEST_MAX (4u << 20) /* bytes of a catalog read by the tests below */
+
+typedef struct one_build {
+    cat_build b;
+    cpqd_errs *errs;
+} one_build;
+
+static void build_start(one_build *o, const char *rules)
+{
+    memset(o, 0, sizeof(*o));
+    o->errs = errs_new();
+    o->b = (cat_build){.a = arena_new(1 << 16), .errs = o->errs, .rules_dir = rules,
+                       .catalogs = calloc(1, sizeof(cat_catalog)), .capcatalogs = 1};
+    assert_non_null(o->b.a);
+    assert_non_null(o->b.catalogs);
+}
+
+static void build_end(one_build *o)
+{
+    for (size_t i = 0; i < o->b.nregexes; i++)
+        pcre2_code_free(o->b.regexes[i]);
+    free(o->b.regexes);
+    for (size_t i = 0; i < o->b.nrule_files; i++)
+        free(o->b.rule_files[i]);
+    free(o->b.rule_files);
+    free(o->b.catalogs);
+    arena_free(o->b.a);
+    errs_free(o->errs);
+}
+
+/* The catalog of path by the whole tree (cat_load_file) and streamed:
+ * the same catalog, no error either way (returns 0), or the stream's
+ * retry (CAT_LOAD_RETRY). */
+static int expect_streamed_same(const char *path, const char *rules)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    text = malloc(CAT_TEST_MAX);
+    len = fread(text, 1, CAT_TEST_MAX, f);
+    fclose(f);
+    one_build whole, streamed;
+    build_start(&whole, rules);
+    build_start(&streamed, rules);
+    char h[DIGEST_SHA256_HEX_LEN];
+    assert_int_equal(digest_sha256_hex(text, len, h), 0);
+    arena *tree = arena_new(1 << 16);
+    yn *root = NULL;
+    assert_int_equal(yn_parse(tree, path, text, len, whole.errs, &root), 0);
+    int rc = cat_load_file(&whole.b, path, h, root);
+    for (size_t i = 0; i < errs_count(whole.errs); i++) {
+        char *m = errs_format(whole.errs, i);
+        fprintf(stderr, "unexpected: %s\n", m);
+        free(m);
+    }
+    assert_int_equal(rc, 0);
+    arena_free(tree);
+    char hs[DIGEST_SHA256_HEX_LEN];
+    int srs = cat_load_stream_path(&streamed.b, path, path, hs);
+    if (srs == CAT_LOAD_RETRY) {
+        /* products before the attributes they use: nothing said, nothing
+         * added, the caller's retry is the whole tree's load */
+        assert_int_equal(errs_count(streamed.errs), 0);
+        assert_int_equal(streamed.b.ncatalogs, 0);
+        assert_int_equal(streamed.b.nregexes, 0);
+        build_end(&streamed);
+        build_end(&whole);
+        free(text);
+        return CAT_LOAD_RETRY;
+    }
+    assert_int_equal(srs, 0);
+    assert_string_equal(h, hs);
+    assert_int_equal(errs_count(whole.errs) + errs_count(streamed.errs), 0);
+    assert_int_equal(whole.b.ncatalogs, 1);
+    assert_int_equal(streamed.b.ncatalogs, 1);
+    assert_int_equal(whole.b.nregexes, streamed.b.nregexes);
+    char *a = dump_catalog(&whole.b.catalogs[0]), *b = dump_catalog(&streamed.b.catalogs[0]);
+    assert_string_equal(a, b);
+    assert_true(strlen(a) > 100);
+    free(a);
+    free(b);
+    build_end(&whole);
+    build_end(&streamed);
+    free(text);
+    return 0;
+}
+
+
+/* A catalog of n products with Chinese names (3-byte UTF-8 characters,
+ * so that the pieces the reader takes cut some of them), options, an
+ * attribute, a constraint and a price book; attributes before or after
+ * the products. */
+static char *gen_catalog(size_t n, bool attrs_after)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    const char *attrs = "attributes:\n"
+                        "  - id: colour\n"
+                        "    name: 颜色 Colour\n"
+                        "    type: enum\n"
+                        "    values:\n"
+                        "      - {id: grey, name: 浅灰}\n"
+                        "      - {id: red, name: 红色, adder: \"120.00\"}\n";
+    fprintf(f, "catalog:\n  id: big\n  version: \"1\"\n  name: 大目录 Big\n  currency: CNY\n"
+               "  timezone: Asia/Shanghai\n  tax: {prices_include_tax: false, classes: {standard: \"0.13\"}}\n");
+    if (!attrs_after)
+        fputs(attrs, f);
+    fprintf(f, "products:\n");
+    for (size_t i = 0; i < n; i++) {
+        fprintf(f, "  - sku: P-%05zu\n    name: 高压液压泵第%zu号 Pump %zu\n    category: pumps\n"
+                   "    delivery: {mode: goods}\n",
+                i, i, i);
+        if (i % 3 == 0 && i + 2 < n)
+            fprintf(f, "    attributes:\n      - {ref: colour, default: red}\n"
+                       "    groups:\n      - {id: acc, name: 附件, min: 0, max: 1, options: "
+                       "[{sku: P-%05zu, qty: 2}, {sku: P-%05zu}]}\n"
+                       "    constraints:\n      - id: c1\n"
+                       "        excludes: [\"@colour = red\", \"acc = P-%05zu\"]\n",
+                    i + 1, i + 2, i + 2);
+    }
+    if (attrs_after)
+        fputs(attrs, f);
+    fprintf(f, "price_books:\n  - id: list\n    name: 目录价\n    currency: CNY\n"
+               "    valid_from: 2026-01-01\n    entries:\n");
+    for (size_t i = 0; i < n; i += 2)
+        fprintf(f, "      - {sku: P-%05zu, list: \"%zu.50\"}\n", i, 100 + i);
+    fclose(f);
+    return buf;
+}
+
+static void test_cat_streamed_load_is_the_whole_tree_load(void **state)
+{
+    (void)state;
+    static const char *const samples[] = {"catalogs/appliances.yaml", "catalogs/cloud.yaml",
+                                          "catalogs/cnc.yaml", "catalogs/medical.yaml",
+                                          "catalogs/projects.yaml", "catalogs/saas.yaml"};
+    for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++)
+        assert_int_equal(expect_streamed_same(samples[i], "rules"), 0);
+    assert_int_equal(expect_streamed_same(GOOD "/demo.yaml", RULES), 0);
+    char *dir = tu_tmpdir();
+    for (int after = 0; after < 2; after++) {
+        char *text = gen_catalog(3000, after);
+        assert_true(strlen(text) > 200000);
+        assert_int_equal(tu_write(dir, "big.yaml", text), 0);
+        char path[512];
+        snprintf(path, sizeof(path), "%s/big.yaml", dir);
+        /* attributes after the products that use them: the retry */
+        assert_int_equal(expect_streamed_same(path, RULES), after ? CAT_LOAD_RETRY : 0);
+        free(text);
+    }
+    tu_rm_tree(dir);
+    free(dir);
+}
+
+/* Errors anywhere in a file that streams (header and attributes before
+ * the products) are reported once each, at their positions, as the whole
+ * tree reports them; the file is refused whole. */
+static void test_check_streamed_file_errors_once(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char *text = gen_catalog(400, false);
+    /* an unknown key in product 300, an unknown SKU in the book, invalid
+     * UTF-8 in a later copy, a syntax error in another */
+    char *at = strstr(text, "  - sku: P-00300\n");
+    assert_non_null(at);
+    size_t off = (size_t)(at - text) + strlen("  - sku: P-00300\n");
+    char *bad = NULL;
+    assert_true(asprintf(&bad, "%.*s    colour: red\n%s", (int)off, text, text + off) > 0);
+    char *entry = strstr(bad, "{sku: P-00398, list");
+    assert_non_null(entry);
+    memcpy(entry + 6, "Q", 1);
+    assert_int_equal(tu_write(dir, "bad.yaml", bad), 0);
+    unsigned key_line = 1, entry_line = 1;
+    for (const char *p = bad; p < bad + off; p++)
+        key_line += *p == '\n';
+    for (const char *p = bad; p < entry; p++)
+        entry_line += *p == '\n';
+    cpqd_errs *e = errs_new();
+    cat_snapshot *s = cat_snapshot_load_path(dir, RULES, e);
+    assert_null(s);
+    errs_sort(e);
+    for (size_t i = 0; errs_count(e) != 2 && i < errs_count(e); i++) {
+        char *m = errs_format(e, i);
+        fprintf(stderr, "got: %s\n", m);
+        free(m);
+    }
+    assert_int_equal(errs_count(e), 2);
+    char want[2][256];
+    snprintf(want[0], sizeof(want[0]), "%s/bad.yaml:%u:5: unknown key 'colour' in product", dir,
+             key_line);
+    snprintf(want[1], sizeof(want[1]),
+             "%s/bad.yaml:%u:9: price-book entry refers to unknown product 'Q-00398'", dir,
+             entry_line);
+    for (size_t i = 0; i < 2; i++) {
+        char *m = errs_format(e, i);
+        if (!strstr(m, want[i]))
+            fail_msg("expected\n  %s\ngot\n  %s", want[i], m);
+        free(m);
+    }
+    errs_free(e);
+    /* bytes that are not UTF-8 far into the file (a later piece) */
+    char *utf = strdup(text);
+    char *name = strstr(utf, "高压液压泵第390号");
+    assert_non_null(name);
+    memcpy(name, "\xFF" "ab", 3); /* a byte that is never UTF-8 in place of 高 */
+    unsigned utf_line = 1;
+    for (const char *p = utf; p < name; p++)
+        utf_line += *p == '\n';
+    assert_int_equal(tu_write(dir, "bad.yaml", utf), 0);
+    e = errs_new();
+    assert_null(cat_snapshot_load_path(dir, RULES, e));
+    for (size_t i = 0; errs_count(e) != 1 && i < errs_count(e); i++) {
+        char *g = errs_format(e, i);
+        fprintf(stderr, "got: %s\n", g);
+        free(g);
+    }
+    assert_int_equal(errs_count(e), 1);
+    char *m = errs_format(e, 0);
+    char w[256];
+    snprintf(w, sizeof(w), "%s/bad.yaml:%u:11: invalid UTF-8 (catalog files are UTF-8 text)", dir,
+             utf_line);
+    if (!strstr(m, w))
+        fail_msg("expected\n  %s\ngot\n  %s", w, m);
+    free(m);
+    errs_free(e);
+    /* a syntax error after the products */
+    char *syn = NULL;
+    assert_true(asprintf(&syn, "%sfinance: [\n", text) > 0);
+    assert_int_equal(tu_write(dir, "bad.yaml", syn), 0);
+    e = errs_new();
+    assert_null(cat_snapshot_load_path(dir, RULES, e));
+    assert_int_equal(errs_count(e), 1);
+    m = errs_format(e, 0);
+    assert_non_null(strstr(m, "YAML syntax error"));
+    free(m);
+    errs_free(e);
+    free(syn);
+    free(utf);
+    free(bad);
+    free(text);
+    tu_rm_tree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const char *root = getenv("CPQD_ROOT");
@@ -1042,6 +1446,8 @@ int main(void)
         cmocka_unit_test(test_cat_attr_value_check),
         cmocka_unit_test(test_cat_version_is_content_hash),
         cmocka_unit_test(test_cat_current_swap_keeps_old_alive),
+        cmocka_unit_test(test_cat_streamed_load_is_the_whole_tree_load),
+        cmocka_unit_test(test_check_streamed_file_errors_once),
         cmocka_unit_test(test_check_yaml_syntax),
         cmocka_unit_test(test_check_invalid_utf8_has_its_position),
         cmocka_unit_test(test_check_control_character_has_its_position),

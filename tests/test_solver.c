@@ -582,6 +582,67 @@ static void test_solver_check_rig_is_clean(void **state)
     cat_snapshot_release(s);
 }
 
+/* solver_check's fast way (sv_check_clear: local search, no SAT solver)
+ * says a model has nothing to report only when the exact way (SAT, with
+ * reasons) reports nothing for it, and solver_check reports what the
+ * exact way reports, model by model; on the fixtures with findings (dead
+ * options, a product without configuration, always-selected options) and
+ * the clean ones. Returns how many models the fast way cleared. */
+static bool check_ways_model(const solver_model *m, const char *where)
+{
+    cpqd_errs *e1 = errs_new(), *n1 = errs_new(), *e2 = errs_new(), *n2 = errs_new();
+    assert_int_equal(sv_check_exact(m, e1, n1), 0);
+    assert_int_equal(solver_check(m, e2, n2), 0);
+    bool clear = sv_check_clear(m);
+    if (clear && errs_count(e1) + errs_count(n1) > 0)
+        fail_msg("%s: %s cleared by the fast way, but the exact way finds something", where,
+                 m->product->sku);
+    char *a = joined(e1), *b = joined(e2), *c = joined(n1), *d = joined(n2);
+    assert_string_equal(a, b);
+    assert_string_equal(c, d);
+    free(a);
+    free(b);
+    free(c);
+    free(d);
+    errs_free(e1);
+    errs_free(n1);
+    errs_free(e2);
+    errs_free(n2);
+    return clear;
+}
+
+static size_t check_ways_agree(const char *dir, size_t *nmodels)
+{
+    cat_snapshot *s = load_ok(dir);
+    size_t n = sv_snapshot_models(s, NULL, 0), cleared = 0;
+    const solver_model **ms = calloc(n ? n : 1, sizeof(*ms));
+    assert_non_null(ms);
+    sv_snapshot_models(s, ms, n);
+    for (size_t i = 0; i < n; i++)
+        cleared += check_ways_model(ms[i], dir);
+    free(ms);
+    cat_snapshot_release(s);
+    *nmodels = n;
+    return cleared;
+}
+
+static void test_solver_check_fast_way_agrees_with_exact(void **state)
+{
+    (void)state;
+    size_t n = 0;
+    /* CHK-A has a dead and a forced option, CHK-B no configuration: not
+     * cleared; CHK-C is clean */
+    size_t cleared = check_ways_agree(CHECK, &n);
+    assert_true(n >= 3);
+    assert_true(cleared >= 1 && cleared <= n - 2);
+    cleared = check_ways_agree(RIG, &n);
+    assert_int_equal(cleared, n); /* clean: every model cleared without SAT */
+    cleared = check_ways_agree(PHP, &n);
+    assert_true(n > 0);
+    cleared = check_ways_agree("catalogs", &n);
+    assert_true(cleared > 0);
+}
+
 static void test_solver_sample_catalogs_compile_and_check(void **state)
 {
     (void)state;
@@ -1617,7 +1678,7 @@ static void test_solver_random_models_match_brute_force(void **state)
     char *dir = tu_tmpdir();
     solver_ctx *ctx = solver_ctx_new();
     int done = 0;
-    size_t compared = 0;
+    size_t compared = 0, cleared = 0;
     for (uint64_t seed = base; done < models; seed++) {
         rng r = {seed * 0x9E3779B97F4A7C15ULL + 1};
         r_model rm;
@@ -1636,6 +1697,11 @@ static void test_solver_random_models_match_brute_force(void **state)
         if (o_build(&o, &rm, s)) {
             const solver_model *m = model_of(s, "R");
             compared += o_play(&o, m, ctx, &r, seed);
+            /* solver_check's fast way against its exact way (itself
+             * checked against the oracle by o_play) */
+            char where[64];
+            snprintf(where, sizeof(where), "seed %llu", (unsigned long long)seed);
+            cleared += check_ways_model(m, where);
             done++;
         }
         o_free(&o);
@@ -1644,8 +1710,9 @@ static void test_solver_random_models_match_brute_force(void **state)
         free(yaml);
         r_free(&rm);
     }
-    print_message("random models: %d, value states compared: %zu (base seed %llu)\n", done,
-                  compared, (unsigned long long)base);
+    print_message("random models: %d, value states compared: %zu, %zu cleared by solver_check's "
+                  "fast way (base seed %llu)\n", done, compared, cleared,
+                  (unsigned long long)base);
     solver_ctx_free(ctx);
     tu_rm_tree(dir);
     free(dir);
@@ -1826,6 +1893,7 @@ int main(void)
         cmocka_unit_test(test_solver_reload_frees_solvers_of_older_snapshots),
         cmocka_unit_test(test_solver_check_reports_file_and_line),
         cmocka_unit_test(test_solver_check_rig_is_clean),
+        cmocka_unit_test(test_solver_check_fast_way_agrees_with_exact),
         cmocka_unit_test(test_solver_sample_catalogs_compile_and_check),
         cmocka_unit_test(test_solver_bom_quantity_defaults_beside_unselected_ranged),
         cmocka_unit_test(test_solver_cheapest_configuration),
