@@ -8,6 +8,7 @@
 # Every figure is printed under the command that produced it. Bounded: each
 # wrk run lasts $BENCH_SECONDS (default 10) on 127.0.0.1 only.
 # BENCH_WRITE_THREADS: the server's --threads (default: the server's own).
+# BENCH_PERF=FILE: perf record of the server during the acceptances.
 set -eu
 B=${1:-build/release}
 SECS=${BENCH_SECONDS:-10}
@@ -143,6 +144,9 @@ done
 echo "\$ wrk -t2 -c16 -d${SECS}s --latency -s wrk_ids.lua http://127.0.0.1:PORT -- /v1/quotes/%s/accept ids($n) accept.json KEY"
 echo "load average before: $(load)"
 t0=$(cpu_ticks)
+# BENCH_PERF=FILE: a perf profile of the server during the acceptances
+[ -n "${BENCH_PERF:-}" ] && { perf record -g -p "$PID" -o "$BENCH_PERF" -- sleep "$SECS" \
+    >/dev/null 2>&1 & }
 wrk -t2 -c16 -d"${SECS}s" --latency -s "$HERE/wrk_ids.lua" "http://127.0.0.1:$PORT" \
     -- /v1/quotes/%s/accept "$TMP/ids" "$TMP/accept.json" "$KACC" 2 > "$TMP/wrk-accept.txt"
 cpuacc=$(cpu_per $(($(cpu_ticks) - t0)) "$TMP/wrk-accept.txt")
