@@ -120,7 +120,7 @@ PG_STORE_TESTS := test_store test_contract_store test_fin_store test_outbox test
 PG_TESTS := $(PG_STORE_TESTS) test_quotes_http test_events_http test_contracts_http \
             test_contracts_events_http test_contracts_renew_http test_e2e \
             test_authority_http test_limits_http test_promo_budget_http test_finance_http test_portal_http test_ops_http \
-            test_outbox_instances_http
+            test_outbox_instances_http test_find_http
 
 check-pg: $(BUILD)/cpqd $(TESTS) $(TOOLS)
 	@echo "PostgreSQL: a throwaway cluster (tests/pg-cluster.sh)"

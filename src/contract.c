@@ -1042,26 +1042,49 @@ static int row_in_state(svc_ctx *c, const store_receivable *r, due_state st, dat
     return 0;
 }
 
-/* Calls fn for every item of the caller's (partner: its own) in state st
- * as of as_of. */
-static int due_each(svc_ctx *c, due_state st, date_days as_of, int days,
+#define DUE_PAGE_FULL 1 /* fn stops due_each: the page is full and one more follows */
+#define DUE_CHUNK 256    /* rows read at a time */
+
+/* Calls fn, in the list's order, for every item of the caller's (partner:
+ * its own) in state st as of as_of, of customer and contract when given,
+ * after the row from (NULL: from the start), until fn returns non-zero.
+ * Rows are read DUE_CHUNK at a time: a page stops reading once full. */
+static int due_each(svc_ctx *c, due_state st, date_days as_of, int days, const char *customer,
+                    const char *contract, const store_receivable *from,
                     int (*fn)(svc_ctx *c, const store_receivable *r, const sched_standing *sd,
                               void *ctx),
                     void *ctx)
 {
     char until[DATE_FMT_LEN];
-    store_receivable *rows = NULL;
-    size_t n = 0;
+    store_receivable *rows = NULL, *prev = NULL;
+    size_t n = 0, prev_n = 0;
     date_format(st == DUE_OVERDUE ? as_of - 1 : as_of + days, until);
-    const char *partner =
-        contract_partner_caller(c) ? (c->caller->partner_id ? c->caller->partner_id : "") : NULL;
-    int rc = store_receivables_due_until(c->st, until, partner, &rows, &n);
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        sched_standing sd;
-        bool yes;
-        rc = row_in_state(c, &rows[i], st, as_of, days, &sd, &yes);
-        if (rc == 0 && yes)
-            rc = fn(c, &rows[i], &sd, ctx);
+    store_due_filter f = {
+        .until = until,
+        .partner = contract_partner_caller(c)
+                       ? (c->caller->partner_id ? c->caller->partner_id : "")
+                       : NULL,
+        .customer = customer,
+        .contract = contract,
+        .after = from,
+        .limit = DUE_CHUNK,
+    };
+    int rc = 0;
+    for (;;) {
+        rc = store_receivables_due_page(c->st, &f, &rows, &n);
+        contract_rows_free(prev, prev_n); /* f.after pointed into it */
+        prev = NULL, prev_n = 0;
+        for (size_t i = 0; rc == 0 && i < n; i++) {
+            sched_standing sd;
+            bool yes;
+            rc = row_in_state(c, &rows[i], st, as_of, days, &sd, &yes);
+            if (rc == 0 && yes)
+                rc = fn(c, &rows[i], &sd, ctx);
+        }
+        if (rc != 0 || n < DUE_CHUNK)
+            break;
+        prev = rows, prev_n = n, f.after = &rows[n - 1];
+        rows = NULL, n = 0;
     }
     contract_rows_free(rows, n);
     return rc;
@@ -1077,29 +1100,10 @@ typedef struct due_page {
     char next_id[STORE_RECV_ID_LEN];
 } due_page;
 
-/* The order of store_receivables_due_until: due date, contract number,
- * line, id. */
-static int due_cmp(const store_receivable *a, const store_receivable *b)
-{
-    int d = strcmp(a->due_on ? a->due_on : "", b->due_on ? b->due_on : "");
-    if (!d)
-        d = strcmp(a->contract_number ? a->contract_number : "",
-                   b->contract_number ? b->contract_number : "");
-    if (!d)
-        d = (a->line_no > b->line_no) - (a->line_no < b->line_no);
-    return d ? d : strcmp(a->id, b->id);
-}
-
-#define DUE_PAGE_FULL 1 /* due_each stops: the page is full and one more follows */
-
 static int list_add(svc_ctx *c, const store_receivable *r, const sched_standing *sd, void *ctx)
 {
     (void)c;
     due_page *pg = ctx;
-    if ((pg->from && due_cmp(r, pg->from) <= 0) ||
-        (pg->q->customer && (!r->customer_id || strcmp(r->customer_id, pg->q->customer))) ||
-        (pg->q->contract && strcmp(r->contract_id, pg->q->contract)))
-        return 0;
     if (pg->n == pg->q->page.limit)
         return DUE_PAGE_FULL;
     int rc = contract_list_add_item(pg->items, r, sd);
@@ -1157,7 +1161,9 @@ int contract_due_list(svc_ctx *c, const contract_due_query *q, svc_reply *out, c
     if (rc == 0)
         rc = due_cursor(c, &pg, errs);
     if (rc == 0)
-        rc = (pg.items = contract_list_new()) ? due_each(c, st, as_of, days, list_add, &pg) : CPQD_ENOMEM;
+        rc = (pg.items = contract_list_new())
+                 ? due_each(c, st, as_of, days, q->customer, q->contract, pg.from, list_add, &pg)
+                 : CPQD_ENOMEM;
     if (rc == DUE_PAGE_FULL)
         rc = 0, pg.next = pg.next_id;
     if (pg.from)

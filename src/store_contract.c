@@ -458,6 +458,34 @@ int store_receivables_due_until(store *st, const char *until, const char *partne
     return recv_rows(st, s, items, n);
 }
 
+int store_receivables_due_page(store *st, const store_due_filter *f, store_receivable **items,
+                               size_t *n)
+{
+    store_stmt *s;
+    const store_receivable *a = f->after;
+    *items = NULL;
+    *n = 0;
+    if (!f->until || !store_date_ok(f->until) || !store_opt_text_ok(f->partner) ||
+        !store_opt_text_ok(f->customer) || !store_opt_text_ok(f->contract) || f->limit < 1 ||
+        (a && (!a->due_on || !a->contract_number || !a->id)))
+        return store_failf(st, CPQD_EINVAL,
+                           "receivables: a date YYYY-MM-DD, a limit and a whole cursor row are "
+                           "required");
+    int rc = store_prepare(st, STMT_RECV_DUE_PAGE, &s);
+    if (rc != 0)
+        return rc;
+    store_bind_text(st, s, 1, f->until);
+    store_bind_text(st, s, 2, f->partner);
+    store_bind_text(st, s, 3, f->customer);
+    store_bind_text(st, s, 4, f->contract);
+    store_bind_text(st, s, 5, a ? a->due_on : NULL);
+    store_bind_text(st, s, 6, a ? a->contract_number : "");
+    store_bind_int64(st, s, 7, a ? a->line_no : 0);
+    store_bind_text(st, s, 8, a ? a->id : "");
+    store_bind_int64(st, s, 9, (int64_t)(f->limit < INT32_MAX ? f->limit : INT32_MAX));
+    return recv_rows(st, s, items, n);
+}
+
 int store_receivable_get(store *st, const char *id, store_receivable *out)
 {
     store_stmt *s;

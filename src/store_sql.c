@@ -790,6 +790,17 @@ const char *const store_sql[STMT_COUNT] = {
         " WHERE r.due_on IS NOT NULL AND r.due_on <= $1"
         " AND (CAST($2 AS TEXT) IS NULL OR c.partner_id = $2)"
         " ORDER BY r.due_on, c.number, r.line_no, r.id",
+    /* a due list's page, filtered and paged in SQL (store_receivables_due_page):
+     * row values compare as the order does (byte order: SQLite's BINARY
+     * collation, PostgreSQL databases made with collation C) */
+    [STMT_RECV_DUE_PAGE] =
+        "SELECT " RECV_COLS " FROM receivables r JOIN contracts c ON c.id = r.contract_id"
+        " WHERE r.due_on IS NOT NULL AND r.due_on <= $1"
+        " AND (CAST($2 AS TEXT) IS NULL OR c.partner_id = $2)"
+        " AND (CAST($3 AS TEXT) IS NULL OR c.customer_id = $3)"
+        " AND (CAST($4 AS TEXT) IS NULL OR r.contract_id = $4)"
+        " AND (CAST($5 AS TEXT) IS NULL OR (r.due_on, c.number, r.line_no, r.id) > ($5, $6, $7, $8))"
+        " ORDER BY r.due_on, c.number, r.line_no, r.id LIMIT $9",
     [STMT_RECV_SET_PAID] =
         "UPDATE receivables SET paid = $1 WHERE id = $2 AND paid = $3",
     [STMT_RECV_SET_DATES] =

@@ -380,6 +380,70 @@ static void test_overdue_by_customer_and_contract_in_pages(void **state)
     json_decref(c);
 }
 
+/* A quote for customer cust of n lines, one dishwasher each (prepaid:
+ * n items due on signing), as JSON text (malloc'ed). */
+static char *many_lines(const char *cust, int n)
+{
+    char *body = tu_fmt("{\"customer\":{\"id\":\"%s\"},\"lines\":[", cust);
+    for (int i = 0; i < n; i++) {
+        char *more = tu_fmt("%s%s{\"id\":\"l%03d\",\"sku\":\"APL-DSH-13\",\"quantity\":\"1\"}",
+                            body, i ? "," : "", i);
+        free(body);
+        body = more;
+    }
+    char *done = tu_fmt("%s]}", body);
+    free(body);
+    return done;
+}
+
+/* A due list page longer than what the store reads at a time (256
+ * rows): the page goes on across those reads and the next page after it,
+ * in the list's order (due date, contract number, line), every item once;
+ * another customer's items, in between by contract number, are not
+ * listed. */
+static void test_due_list_pages_across_reads(void **state)
+{
+    fx *f = *state;
+    char *bodies[4] = {many_lines("C-MANY", 100), many_lines("C-OTHER", 50),
+                       many_lines("C-MANY", 100), many_lines("C-MANY", 100)};
+    json_t *k[4];
+    for (int i = 0; i < 4; i++)
+        k[i] = signed_contract(f, K_REP, bodies[i]);
+    const char *base = "/v1/receivables?status=overdue&as_of=2026-12-10&customer=C-MANY&limit=290";
+    char *after = NULL, *prev_key = NULL;
+    size_t seen = 0;
+    int pages = 0;
+    json_t *j;
+    for (; pages < 10; pages++) {
+        char *path = after ? tu_fmt("%s&after=%s", base, after) : tu_fmt("%s", base);
+        assert_int_equal(call(f, K_REP, "GET", path, NULL, &j), 200);
+        free(path);
+        for (size_t i = 0; i < nitems(j); i++) {
+            json_t *it = json_array_get(json_object_get(j, "items"), i);
+            assert_string_not_equal(js(it, "contract_id"), js(k[1], "id"));
+            /* contract number and line position order the items (one due date) */
+            char *key = tu_fmt("%s %s %04lld", js(it, "due_on"), js(it, "contract_number"),
+                               (long long)json_integer_value(json_object_get(it, "line_no")));
+            if (prev_key && strcmp(prev_key, key) >= 0)
+                fail_msg("item %zu out of order: %s after %s", seen, key, prev_key);
+            free(prev_key);
+            prev_key = key;
+            seen++;
+        }
+        free(after);
+        json_t *next = json_object_get(j, "next");
+        after = json_is_string(next) ? strdup(json_string_value(next)) : NULL;
+        json_decref(j);
+        if (!after)
+            break;
+    }
+    assert_int_equal(seen, 300);
+    assert_int_equal(pages, 1); /* 290, then 10 and no next */
+    free(prev_key);
+    for (int i = 0; i < 4; i++)
+        free(bodies[i]), json_decref(k[i]);
+}
+
 static void test_partially_paid_event_and_type_filter(void **state)
 {
     fx *f = *state;
@@ -559,6 +623,7 @@ int main(void)
         T(test_contracts_list_filters_and_scope),
         T(test_receivable_and_contract_payments),
         T(test_overdue_by_customer_and_contract_in_pages),
+        T(test_due_list_pages_across_reads),
         T(test_partially_paid_event_and_type_filter),
         T(test_location_on_201),
         T(test_if_match_refuses_a_stale_quote),

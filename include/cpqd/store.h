@@ -554,6 +554,19 @@ typedef struct store_contract_filter {
  * store_contract_fini). CPQD_EINVAL for a bad limit or filter. */
 int store_contract_list(store *st, const store_contract_filter *f, store_contract **items,
                         size_t *n);
+/* A due list's filter and page: items due on or before until (YYYY-MM-DD),
+ * of partner, customer and contract when given (NULL: any), strictly
+ * after the row after (NULL: from the start) in the order due date,
+ * contract number, line, id; at most limit (>= 1) of them. */
+typedef struct store_due_filter {
+    const char *until, *partner, *customer, *contract;
+    const store_receivable *after;
+    size_t limit;
+} store_due_filter;
+/* One page of such items: 0 (*items malloc'ed, free with
+ * store_receivable_fini each and free), CPQD_EINVAL, or the store's code. */
+int store_receivables_due_page(store *st, const store_due_filter *f, store_receivable **items,
+                               size_t *n);
 
 /* The items of contract id (any order): *items is a malloc'ed array of n
  * (free each with store_receivable_fini, then the array; NULL when n is 0). */
