@@ -94,4 +94,34 @@ static inline void tu_db_drop(char *location)
     free(location); /* SQLite: the file goes with the test's directory */
 }
 
+/* The fixture of a test on one store: a temporary directory, a fresh
+ * database location in it (tu_db_location) and a handle open on it. As
+ * cmocka's setup and teardown: *state is the tu_store_fx. */
+typedef struct tu_store_fx {
+    char *dir, *db;
+    store *st;
+} tu_store_fx;
+
+static inline int tu_store_fx_setup(void **state)
+{
+    tu_store_fx *f = calloc(1, sizeof(*f));
+    if (!f)
+        return -1;
+    f->dir = tu_tmpdir();
+    f->db = tu_db_location(f->dir, "cpqd");
+    *state = f;
+    return store_open(f->db, false, &f->st, NULL) == 0 ? 0 : -1;
+}
+
+static inline int tu_store_fx_teardown(void **state)
+{
+    tu_store_fx *f = *state;
+    store_close(f->st);
+    tu_db_drop(f->db);
+    tu_rm_tree(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
 #endif

@@ -18,34 +18,10 @@
 
 #include "store_fixture.h"
 
-typedef struct fx {
-    char *dir, *db;
-    store *st;
-} fx;
+typedef tu_store_fx fx;
 
-static int setup(void **state)
-{
-    fx *f = calloc(1, sizeof(*f));
-    if (!f)
-        return -1;
-    f->dir = tu_tmpdir();
-    f->db = tu_db_location(f->dir, "cpqd");
-    if (store_open(f->db, false, &f->st, NULL) != 0)
-        return -1;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx *f = *state;
-    store_close(f->st);
-    tu_db_drop(f->db);
-    tu_rm_tree(f->dir);
-    free(f->dir);
-    free(f);
-    return 0;
-}
+#define setup tu_store_fx_setup
+#define teardown tu_store_fx_teardown
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 

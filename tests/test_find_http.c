@@ -71,6 +71,15 @@ static size_t nitems(json_t *list)
     return json_array_size(json_object_get(list, "items"));
 }
 
+/* The next cursor of page j (malloc'ed), or NULL at the end; j is freed. */
+static char *take_next(json_t *j)
+{
+    json_t *next = json_object_get(j, "next");
+    char *after = json_is_string(next) ? strdup(json_string_value(next)) : NULL;
+    json_decref(j);
+    return after;
+}
+
 /* An approved quote for customer cust, accepted on 2026-12-01: its
  * contract (one item due on signing). */
 static json_t *signed_contract(fx *f, int k, const char *body)
@@ -364,10 +373,7 @@ static void test_overdue_by_customer_and_contract_in_pages(void **state)
         free(path);
         seen += nitems(j);
         free(after);
-        json_t *next = json_object_get(j, "next");
-        after = json_is_string(next) ? strdup(json_string_value(next)) : NULL;
-        json_decref(j);
-        if (!after)
+        if (!(after = take_next(j)))
             break;
     }
     assert_int_equal(seen, 3);
@@ -431,10 +437,7 @@ static void test_due_list_pages_across_reads(void **state)
             seen++;
         }
         free(after);
-        json_t *next = json_object_get(j, "next");
-        after = json_is_string(next) ? strdup(json_string_value(next)) : NULL;
-        json_decref(j);
-        if (!after)
+        if (!(after = take_next(j)))
             break;
     }
     assert_int_equal(seen, 300);

@@ -25,36 +25,9 @@
 static const auth_key key_a = {.id = "k_a", .role = AUTH_ROLE_PARTNER, .partner = "P-1"};
 static const auth_key key_b = {.id = "k_b", .role = AUTH_ROLE_REP};
 
-typedef struct fx {
-    char *dir, *db;
-    store *st, *other; /* two handles on one database: two instances */
-} fx;
-
-static int setup(void **state)
-{
-    fx *f = calloc(1, sizeof(*f));
-    if (!f)
-        return -1;
-    f->dir = tu_tmpdir();
-    f->db = tu_db_location(f->dir, "cpqd");
-    if (store_open(f->db, false, &f->st, NULL) != 0 ||
-        store_open(f->db, false, &f->other, NULL) != 0)
-        return -1;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx *f = *state;
-    store_close(f->st);
-    store_close(f->other);
-    tu_db_drop(f->db);
-    tu_rm_tree(f->dir);
-    free(f->dir);
-    free(f);
-    return 0;
-}
+typedef tu_store_fx fx;
+#define setup tu_store_fx_setup
+#define teardown tu_store_fx_teardown
 
 static int64_t rows(store *st)
 {
@@ -109,13 +82,16 @@ static void test_portal_session_shared_by_instances(void **state)
     fx *f = *state;
     char t[PORTAL_TOKEN_MAX];
     portal_session s, got;
+    store *other = NULL; /* a second handle on the database: another instance */
+    assert_int_equal(store_open(f->db, false, &other, NULL), 0);
     assert_int_equal(portal_session_new(f->st, &key_a, 60, t, &s), 0);
-    assert_int_equal(portal_session_find(f->other, t, strlen(t), &got), 0);
+    assert_int_equal(portal_session_find(other, t, strlen(t), &got), 0);
     assert_string_equal(got.key_id, "k_a");
     assert_string_equal(got.csrf, s.csrf);
-    assert_int_equal(portal_session_end(f->other, t, strlen(t)), 0);
+    assert_int_equal(portal_session_end(other, t, strlen(t)), 0);
     assert_int_equal(portal_session_find(f->st, t, strlen(t), &got), CPQD_ENOTFOUND);
     assert_int_equal(rows(f->st), 0);
+    store_close(other);
 }
 
 /* Only the token's SHA-256 is stored: the row is found by the digest,
@@ -144,7 +120,7 @@ static void test_portal_session_expires(void **state)
     struct timespec ts = {2, 100000000};
     nanosleep(&ts, NULL);
     assert_int_equal(rows(f->st), 1);
-    assert_int_equal(portal_session_find(f->other, t, strlen(t), &got), CPQD_ENOTFOUND);
+    assert_int_equal(portal_session_find(f->st, t, strlen(t), &got), CPQD_ENOTFOUND);
     assert_int_equal(rows(f->st), 0);
 }
 
