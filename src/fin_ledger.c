@@ -139,6 +139,42 @@ int fin_replay_location(svc_reply *out, const char *prefix)
     return rc;
 }
 
+typedef struct idem_job {
+    const char *route, *key, *hash;
+    fin_write_fn fn;
+    void *arg;
+    bool replayed; /* the key's stored reply was answered */
+} idem_job;
+
+static int idem_run(svc_ctx *c, void *arg, svc_reply *out, cpqd_errs *errs)
+{
+    idem_job *j = arg;
+    char *id = NULL;
+    /* again inside: a request with the same key may have committed since */
+    int rc = svc_idem_replay(c, j->route, j->key, j->hash, out, errs);
+    if (rc) {
+        j->replayed = rc == 1;
+        return rc == 1 ? 0 : rc;
+    }
+    rc = j->fn(c, j->arg, out, &id, errs);
+    if (rc == 0)
+        rc = svc_idem_record(c, j->route, j->key, j->hash, out, id);
+    free(id);
+    return rc;
+}
+
+int fin_idem_write(svc_ctx *c, const char *route, const char *idem_key, const char *body,
+                   size_t len, const char *prefix, fin_write_fn fn, void *arg, svc_reply *out,
+                   cpqd_errs *errs)
+{
+    char hash[65];
+    idem_job j = {route, idem_key, hash, fn, arg, false};
+    int rc = svc_idem_peek(c, route, idem_key, body, len, hash, out, errs);
+    if (rc == 0 && (rc = svc_tx(c, idem_run, &j, out, errs)) == 0 && j.replayed)
+        rc = 1;
+    return rc == 1 ? fin_replay_location(out, prefix) : rc;
+}
+
 int fin_emit(svc_ctx *c, const char *type, const char *kind, const char *rid,
              const char *order_key, json_t *payload)
 {
