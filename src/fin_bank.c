@@ -377,8 +377,7 @@ static int match_write(svc_ctx *c, const fin_credit_ref *cr, const store_credit 
     json_t *v = rc == 0 ? match_json(c, &m, al, n, row, ap) : NULL;
     snprintf(key, sizeof(key), "credit:%s", cr->id);
     if (rc == 0)
-        rc = v ? fin_emit(c, "payment.matched", "match", m.id, key, json_incref(v))
-               : CPQD_ENOMEM;
+        rc = v ? fin_emit(c, "payment.matched", "match", m.id, key, json_incref(v)) : CPQD_ENOMEM;
     if (rc == 0 && mid && !(*mid = strdup(m.id)))
         rc = CPQD_ENOMEM;
     if (rc == 0 && view)
@@ -1355,8 +1354,8 @@ static int credit_apply_from(svc_ctx *c, const store_credit *cr, credit_target *
     for (size_t i = 0; i < nprior; i++)
         store_match_fini(&prior[i]);
     free(prior);
-    fin_apply x = {t->r->id, t->r->contract_id, t->r->contract_number, take, t->amount, t->paid,
-                   t->paid_text, ""};
+    fin_apply x = {t->r->id,  t->r->contract_id, t->r->contract_number, take,
+                   t->amount, t->paid,           t->paid_text,          ""};
     rc = match_write(c, &ref, cr, (int)nprior + 1, "auto", "customer_credit", cr->customer_id, &x,
                      1, zero, NULL, NULL, NULL, errs);
     if (rc == 0)

@@ -750,8 +750,7 @@ const char *const fin_invoice_statuses[] = {"issued", "partially_cancelled", "ca
 static int list_check(svc_ctx *c, const fin_invoice_query *q, cpqd_errs *errs)
 {
     date_days d;
-    const char *const dates[2][2] = {{"issued_from", q->issued_from},
-                                     {"issued_to", q->issued_to}};
+    const char *const dates[2][2] = {{"issued_from", q->issued_from}, {"issued_to", q->issued_to}};
     for (int i = 0; i < 2; i++)
         if (dates[i][1] && date_parse(dates[i][1], strlen(dates[i][1]), &d) != 0)
             return fin_fail(errs, CPQD_EINVAL, "%s: a date YYYY-MM-DD", dates[i][0]);
@@ -778,8 +777,8 @@ int fin_invoices_list(svc_ctx *c, const fin_invoice_query *q, svc_reply *out, cp
     if (rc)
         return rc;
     /* one more than the page tells whether anything follows */
-    store_invoice_filter f = {q->customer, q->contract,      q->status,
-                              q->issued_from, q->issued_to, q->page.after, limit + 1};
+    store_invoice_filter f = {q->customer,  q->contract,   q->status, q->issued_from,
+                              q->issued_to, q->page.after, limit + 1};
     if ((rc = store_invoice_list(c->st, &f, &v, &n)) != 0)
         rc = fin_store_fail(c, errs, rc, "invoices");
     json_t *items = json_array();

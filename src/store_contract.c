@@ -300,7 +300,8 @@ int store_contract_list(store *st, const store_contract_filter *f, store_contrac
     const char *t[] = {f->customer, f->quote, f->partner, f->after};
     store_bind_texts(st, s, 1, t, 4);
     store_bind_int64(st, s, 5, (int64_t)f->limit);
-    return store_rows_read(st, s, sizeof(**items), contract_read_v, contract_fini_v, (void **)items, n);
+    return store_rows_read(st, s, sizeof(**items), contract_read_v, contract_fini_v, (void **)items,
+                           n);
 }
 
 /* ---- receivables ---- */
@@ -479,7 +480,8 @@ int store_payments_of(store *st, const char *rid, store_payment **items, size_t 
     if (rc != 0)
         return rc;
     store_bind_text(st, s, 1, rid);
-    return store_rows_read(st, s, sizeof(**items), payment_read_v, payment_fini_v, (void **)items, n);
+    return store_rows_read(st, s, sizeof(**items), payment_read_v, payment_fini_v, (void **)items,
+                           n);
 }
 
 int store_payments_of_contract(store *st, const char *id, store_payment **items, size_t *n)
@@ -493,7 +495,8 @@ int store_payments_of_contract(store *st, const char *id, store_payment **items,
     if (rc != 0)
         return rc;
     store_bind_text(st, s, 1, id);
-    return store_rows_read(st, s, sizeof(**items), payment_read_v, payment_fini_v, (void **)items, n);
+    return store_rows_read(st, s, sizeof(**items), payment_read_v, payment_fini_v, (void **)items,
+                           n);
 }
 
 static int payment_write(store *st, const store_payment *p, const char *old_paid,
@@ -646,7 +649,7 @@ int store_line_events_of(store *st, const char *contract_id, store_line_event **
         return rc;
     store_bind_text(st, s, 1, contract_id);
     return store_rows_read(st, s, sizeof(**items), line_event_read_v, line_event_fini_v,
-                     (void **)items, n);
+                           (void **)items, n);
 }
 
 int store_line_event_add(store *st, store_line_event *e, bool *first)

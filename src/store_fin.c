@@ -313,7 +313,7 @@ int store_customers_all(store *st, store_customer **items, size_t *n)
     if (rc)
         return rc;
     return store_rows_read(st, s, sizeof(store_customer), customer_read,
-                     (store_row_fini_fn)store_customer_fini, (void **)items, n);
+                           (store_row_fini_fn)store_customer_fini, (void **)items, n);
 }
 
 /* ---- open items ---- */
@@ -348,8 +348,8 @@ int store_fin_open_items(store *st, const char *customer, store_fin_item **items
     if (rc)
         return rc;
     store_bind_text(st, s, 1, customer);
-    return store_rows_read(st, s, sizeof(store_fin_item), item_read, (store_row_fini_fn)store_fin_item_fini,
-                     (void **)items, n);
+    return store_rows_read(st, s, sizeof(store_fin_item), item_read,
+                           (store_row_fini_fn)store_fin_item_fini, (void **)items, n);
 }
 
 /* ---- invoices ---- */
@@ -501,27 +501,27 @@ int store_invoices_of(store *st, const char *contract_id, int64_t after, size_t 
     store_bind_text(st, s, 1, contract_id);
     store_bind_int64(st, s, 2, after);
     store_bind_int64(st, s, 3, (int64_t)limit);
-    return store_rows_read(st, s, sizeof(store_invoice), invoice_read, (store_row_fini_fn)store_invoice_fini,
-                     (void **)items, n);
+    return store_rows_read(st, s, sizeof(store_invoice), invoice_read,
+                           (store_row_fini_fn)store_invoice_fini, (void **)items, n);
 }
 
-int store_invoice_list(store *st, const store_invoice_filter *f, store_invoice **items,
-                       size_t *n)
+int store_invoice_list(store *st, const store_invoice_filter *f, store_invoice **items, size_t *n)
 {
     store_stmt *s;
     *items = NULL, *n = 0;
     if (f->limit < 1 || f->limit > STORE_PER_PAGE_MAX + 1 || !store_opt_text_ok(f->customer) ||
         !store_opt_text_ok(f->contract) || !store_opt_text_ok(f->status) ||
         !store_date_ok(f->from) || !store_date_ok(f->to) || !store_opt_text_ok(f->after))
-        return store_failf(st, CPQD_EINVAL, "invoices: a filter, the cursor or limit is out of range");
+        return store_failf(st, CPQD_EINVAL,
+                           "invoices: a filter, the cursor or limit is out of range");
     int rc = store_prepare(st, STMT_FIN_INVOICE_LIST, &s);
     if (rc)
         return rc;
     const char *v[] = {f->customer, f->contract, f->status, f->from, f->to, f->after};
     store_bind_texts(st, s, 1, v, 6);
     store_bind_int64(st, s, 7, (int64_t)f->limit);
-    return store_rows_read(st, s, sizeof(store_invoice), invoice_read, (store_row_fini_fn)store_invoice_fini,
-                     (void **)items, n);
+    return store_rows_read(st, s, sizeof(store_invoice), invoice_read,
+                           (store_row_fini_fn)store_invoice_fini, (void **)items, n);
 }
 
 int store_invoice_items_of(store *st, const char *id, store_invoice_item **items, size_t *n)
@@ -532,7 +532,7 @@ int store_invoice_items_of(store *st, const char *id, store_invoice_item **items
         return rc;
     store_bind_text(st, s, 1, id);
     return store_rows_read(st, s, sizeof(store_invoice_item), invoice_item_read,
-                     (store_row_fini_fn)store_invoice_item_fini, (void **)items, n);
+                           (store_row_fini_fn)store_invoice_item_fini, (void **)items, n);
 }
 
 int store_invoice_items_cancel(store *st, const char *id, const char *const *receivable_ids,
@@ -567,7 +567,7 @@ int store_invoice_items_open(store *st, const char *contract_id, store_invoice_i
         return rc;
     store_bind_text(st, s, 1, contract_id);
     return store_rows_read(st, s, sizeof(store_invoice_item), invoice_item_read,
-                     (store_row_fini_fn)store_invoice_item_fini, (void **)items, n);
+                           (store_row_fini_fn)store_invoice_item_fini, (void **)items, n);
 }
 
 /* ---- statements ---- */
@@ -759,8 +759,8 @@ int store_credits_open_of(store *st, const char *customer, const char *currency,
         return rc;
     store_bind_text(st, s, 1, customer);
     store_bind_text(st, s, 2, currency);
-    return store_rows_read(st, s, sizeof(store_credit), credit_read, (store_row_fini_fn)store_credit_fini,
-                     (void **)items, n);
+    return store_rows_read(st, s, sizeof(store_credit), credit_read,
+                           (store_row_fini_fn)store_credit_fini, (void **)items, n);
 }
 
 int store_credit_applied_to(store *st, const char *rid, bool *applied)
@@ -793,8 +793,8 @@ int store_credits_list(store *st, const char *status, const char *customer, int6
     store_bind_text(st, s, 2, status);
     store_bind_text(st, s, 3, customer);
     store_bind_int64(st, s, 4, limit ? (int64_t)limit : NO_LIMIT);
-    return store_rows_read(st, s, sizeof(store_credit), credit_read, (store_row_fini_fn)store_credit_fini,
-                     (void **)items, n);
+    return store_rows_read(st, s, sizeof(store_credit), credit_read,
+                           (store_row_fini_fn)store_credit_fini, (void **)items, n);
 }
 
 int store_credit_update(store *st, const char *id, const char *old_applied, const char *applied,
@@ -939,8 +939,8 @@ int store_match_get(store *st, const char *id, store_match *out, store_alloc **a
         return rc;
     if ((rc = store_prepare(st, STMT_FIN_ALLOCS_OF, &s)) == 0) {
         store_bind_text(st, s, 1, id);
-        rc = store_rows_read(st, s, sizeof(store_alloc), alloc_read, (store_row_fini_fn)store_alloc_fini,
-                       (void **)allocs, n);
+        rc = store_rows_read(st, s, sizeof(store_alloc), alloc_read,
+                             (store_row_fini_fn)store_alloc_fini, (void **)allocs, n);
     }
     if (rc)
         store_match_fini(out);
@@ -954,8 +954,8 @@ int store_matches_of(store *st, const char *credit_id, store_match **items, size
     if (rc)
         return rc;
     store_bind_text(st, s, 1, credit_id);
-    return store_rows_read(st, s, sizeof(store_match), match_read, (store_row_fini_fn)store_match_fini,
-                     (void **)items, n);
+    return store_rows_read(st, s, sizeof(store_match), match_read,
+                           (store_row_fini_fn)store_match_fini, (void **)items, n);
 }
 
 int store_match_reverse(store *st, const char *id, const char *by, const char *note)
@@ -1146,8 +1146,8 @@ int store_vouchers_list(store *st, int64_t after, size_t limit, store_voucher **
         return rc;
     store_bind_int64(st, s, 1, after);
     store_bind_int64(st, s, 2, (int64_t)limit);
-    return store_rows_read(st, s, sizeof(store_voucher), voucher_read, (store_row_fini_fn)store_voucher_fini,
-                     (void **)items, n);
+    return store_rows_read(st, s, sizeof(store_voucher), voucher_read,
+                           (store_row_fini_fn)store_voucher_fini, (void **)items, n);
 }
 
 /* ---- revenue posted ---- */
@@ -1179,7 +1179,7 @@ int store_revenue_positions(store *st, const char *contract_id, store_revenue_po
         return rc;
     store_bind_text(st, s, 1, contract_id);
     return store_rows_read(st, s, sizeof(store_revenue_pos), revenue_read,
-                     (store_row_fini_fn)store_revenue_pos_fini, (void **)items, n);
+                           (store_row_fini_fn)store_revenue_pos_fini, (void **)items, n);
 }
 
 int store_revenue_post(store *st, const char *contract_id, const char *category, const char *old,
