@@ -20,7 +20,8 @@
  * changes nothing); an item's paid amount moves only with its payment
  * rows (each allocation is one); a credit's applied amount is the sum of
  * its active matches; every statement, match, reversal and write-off is
- * one transaction with its vouchers and events.
+ * one transaction with its vouchers and events (svc_tx: joined to a
+ * group commit when the service has a writer).
  */
 #include "fin_int.h"
 
@@ -376,8 +377,7 @@ static int match_write(svc_ctx *c, const fin_credit_ref *cr, const store_credit 
     json_t *v = rc == 0 ? match_json(c, &m, al, n, row, ap) : NULL;
     snprintf(key, sizeof(key), "credit:%s", cr->id);
     if (rc == 0)
-        rc = v ? fin_emit(c, "payment.matched", "match", m.id, key, json_incref(v))
-               : CPQD_ENOMEM;
+        rc = v ? fin_emit(c, "payment.matched", "match", m.id, key, json_incref(v)) : CPQD_ENOMEM;
     if (rc == 0 && mid && !(*mid = strdup(m.id)))
         rc = CPQD_ENOMEM;
     if (rc == 0 && view)
@@ -574,16 +574,23 @@ static int format_of(const char *format, const char *ctype, const char **out, cp
                     "text/csv)");
 }
 
+/* The import in its transaction: thousands of rows that stand or fall
+ * together, as flat writes (store_flat_begin). */
+static int import_run(svc_ctx *c, void *arg, svc_reply *out, char **id, cpqd_errs *errs)
+{
+    import_ctx *x = arg;
+    x->c = c; /* the transaction's connection */
+    int rc = store_flat_begin(c->st);
+    return rc ? rc : store_flat_end(c->st, import_in_tx(x, out, id, errs));
+}
+
 int fin_statement_import(svc_ctx *c, const char *format, const char *content_type,
                          const char *issuer, const char *body, size_t len, const char *idem_key,
                          svc_reply *out, cpqd_errs *errs)
 {
-    char route[160], hash[65];
     bank_statement bs = {0};
     import_ctx x = {.c = c, .bs = &bs};
-    char *id = NULL;
     memset(out, 0, sizeof(*out));
-    snprintf(route, sizeof(route), "POST /v1/bank/statements");
     /* parsed and checked before anything is opened: a bad statement
      * changes nothing */
     int rc = format_of(format, content_type, &x.format, errs);
@@ -593,25 +600,8 @@ int fin_statement_import(svc_ctx *c, const char *format, const char *content_typ
     if (rc == 0)
         rc = statement_issuer(c, issuer, bs.account, &x.cc, errs);
     if (rc == 0)
-        rc = svc_idem_peek(c, route, idem_key, body, len, hash, out, errs);
-    if (rc == 0)
-        rc = svc_idem_open(c, route, idem_key, hash, out, errs);
-    if (rc) {
-        bank_statement_fini(&bs);
-        return rc == 1 ? fin_replay_location(out, "/v1/bank/statements/") : rc;
-    }
-    /* thousands of rows that stand or fall together */
-    if ((rc = store_flat_begin(c->st)) == 0)
-        rc = store_flat_end(c->st, import_in_tx(&x, out, &id, errs));
-    if (rc == 0)
-        rc = svc_idem_record(c, route, idem_key, hash, out, id);
-    if (rc == 0)
-        rc = store_commit(c->st);
-    if (rc) {
-        store_rollback(c->st);
-        svc_reply_fini(out);
-    }
-    free(id);
+        rc = fin_idem_write(c, "POST /v1/bank/statements", idem_key, body, len,
+                            "/v1/bank/statements/", import_run, &x, out, errs);
     free(x.row.id), free(x.row.imported_at);
     free(x.seen_ids);
     match_run_fini(&x.run);
@@ -788,6 +778,7 @@ static int credit_finance(svc_ctx *c, const store_credit *cr, fin_credit_ref *re
 typedef struct manual_req {
     json_t *root, *allocs;
     const char *customer, *note;
+    const char *credit_id; /* the path's */
 } manual_req;
 
 static int manual_parse(const char *body, size_t len, manual_req *q, cpqd_errs *errs)
@@ -894,9 +885,11 @@ static const char *items_customer(const manual_items *m)
     return cu;
 }
 
-static int manual_in_tx(svc_ctx *c, const char *id, const manual_req *q, svc_reply *out,
-                        char **mid, cpqd_errs *errs)
+/* The write of POST /v1/bank/credits/{id}/match (a fin_write_fn). */
+static int manual_in_tx(svc_ctx *c, void *arg, svc_reply *out, char **mid, cpqd_errs *errs)
 {
+    const manual_req *q = arg;
+    const char *id = q->credit_id;
     store_credit cr = {0};
     fin_credit_ref ref;
     manual_items m = {0};
@@ -952,30 +945,15 @@ static int manual_in_tx(svc_ctx *c, const char *id, const manual_req *q, svc_rep
 int fin_credit_match(svc_ctx *c, const char *id, const char *body, size_t len,
                      const char *idem_key, svc_reply *out, cpqd_errs *errs)
 {
-    char route[128], hash[65];
+    char route[128];
     manual_req q;
-    char *mid = NULL;
     memset(out, 0, sizeof(*out));
     snprintf(route, sizeof(route), "POST /v1/bank/credits/%.64s/match", id);
     int rc = manual_parse(body, len, &q, errs);
+    q.credit_id = id;
     if (rc == 0)
-        rc = svc_idem_peek(c, route, idem_key, body, len, hash, out, errs);
-    if (rc == 0)
-        rc = svc_idem_open(c, route, idem_key, hash, out, errs);
-    if (rc) {
-        json_decref(q.root);
-        return rc == 1 ? fin_replay_location(out, "/v1/matches/") : rc;
-    }
-    rc = manual_in_tx(c, id, &q, out, &mid, errs);
-    if (rc == 0)
-        rc = svc_idem_record(c, route, idem_key, hash, out, mid);
-    if (rc == 0)
-        rc = store_commit(c->st);
-    if (rc) {
-        store_rollback(c->st);
-        svc_reply_fini(out);
-    }
-    free(mid);
+        rc = fin_idem_write(c, route, idem_key, body, len, "/v1/matches/", manual_in_tx, &q, out,
+                            errs);
     json_decref(q.root);
     return rc;
 }
@@ -1114,6 +1092,16 @@ static int reverse_in_tx(svc_ctx *c, const char *id, const char *note, svc_reply
     return rc;
 }
 
+typedef struct reverse_job {
+    const char *id, *note;
+} reverse_job;
+
+static int reverse_run(svc_ctx *c, void *arg, svc_reply *out, cpqd_errs *errs)
+{
+    const reverse_job *j = arg;
+    return reverse_in_tx(c, j->id, j->note, out, errs);
+}
+
 int fin_match_reverse(svc_ctx *c, const char *id, const char *body, size_t len, svc_reply *out,
                       cpqd_errs *errs)
 {
@@ -1126,15 +1114,9 @@ int fin_match_reverse(svc_ctx *c, const char *id, const char *body, size_t len, 
     int rc = contract_only_keys(root, keys, "", errs);
     if (rc == 0 && no && (!json_is_string(no) || json_string_length(no) > 500))
         rc = fin_fail(errs, CPQD_EINVAL, "note: text of at most 500 characters");
-    if (rc == 0 && (rc = store_begin(c->st)) == 0) {
-        rc = reverse_in_tx(c, id, json_string_value(no), out, errs);
-        if (rc == 0)
-            rc = store_commit(c->st);
-        if (rc)
-            store_rollback(c->st);
-    }
-    if (rc)
-        svc_reply_fini(out);
+    reverse_job j = {id, json_string_value(no)};
+    if (rc == 0)
+        rc = svc_tx(c, reverse_run, &j, out, errs);
     json_decref(root);
     return rc;
 }
@@ -1191,6 +1173,7 @@ typedef struct wo_req {
     json_t *root;
     const char *reason;
     bool has_amount;
+    const char *rid; /* the path's item */
 } wo_req;
 
 static int wo_parse(const char *body, size_t len, wo_req *q, cpqd_errs *errs)
@@ -1252,9 +1235,11 @@ static int wo_write(svc_ctx *c, const store_receivable *r, const cat_catalog *cc
     return rc;
 }
 
-static int wo_in_tx(svc_ctx *c, const char *rid, const wo_req *q, svc_reply *out, char **wid,
-                    cpqd_errs *errs)
+/* The write of POST /v1/receivables/{id}/write-off (a fin_write_fn). */
+static int wo_in_tx(svc_ctx *c, void *arg, svc_reply *out, char **wid, cpqd_errs *errs)
 {
+    const wo_req *q = arg;
+    const char *rid = q->rid;
     store_receivable r = {0};
     contract_after a = {0};
     const cat_catalog *cc = NULL;
@@ -1297,30 +1282,15 @@ static int wo_in_tx(svc_ctx *c, const char *rid, const wo_req *q, svc_reply *out
 int fin_write_off(svc_ctx *c, const char *rid, const char *body, size_t len,
                   const char *idem_key, svc_reply *out, cpqd_errs *errs)
 {
-    char route[128], hash[65];
+    char route[128];
     wo_req q;
-    char *wid = NULL;
     memset(out, 0, sizeof(*out));
     snprintf(route, sizeof(route), "POST /v1/receivables/%.64s/write-off", rid);
     int rc = wo_parse(body, len, &q, errs);
+    q.rid = rid;
     if (rc == 0)
-        rc = svc_idem_peek(c, route, idem_key, body, len, hash, out, errs);
-    if (rc == 0)
-        rc = svc_idem_open(c, route, idem_key, hash, out, errs);
-    if (rc) {
-        json_decref(q.root);
-        return rc == 1 ? fin_replay_location(out, "/v1/write-offs/") : rc;
-    }
-    rc = wo_in_tx(c, rid, &q, out, &wid, errs);
-    if (rc == 0)
-        rc = svc_idem_record(c, route, idem_key, hash, out, wid);
-    if (rc == 0)
-        rc = store_commit(c->st);
-    if (rc) {
-        store_rollback(c->st);
-        svc_reply_fini(out);
-    }
-    free(wid);
+        rc = fin_idem_write(c, route, idem_key, body, len, "/v1/write-offs/", wo_in_tx, &q, out,
+                            errs);
     json_decref(q.root);
     return rc;
 }
@@ -1384,8 +1354,8 @@ static int credit_apply_from(svc_ctx *c, const store_credit *cr, credit_target *
     for (size_t i = 0; i < nprior; i++)
         store_match_fini(&prior[i]);
     free(prior);
-    fin_apply x = {t->r->id, t->r->contract_id, t->r->contract_number, take, t->amount, t->paid,
-                   t->paid_text, ""};
+    fin_apply x = {t->r->id,  t->r->contract_id, t->r->contract_number, take,
+                   t->amount, t->paid,           t->paid_text,          ""};
     rc = match_write(c, &ref, cr, (int)nprior + 1, "auto", "customer_credit", cr->customer_id, &x,
                      1, zero, NULL, NULL, NULL, errs);
     if (rc == 0)

@@ -99,6 +99,21 @@ int fin_net_of(money_dec g, money_dec r, int minor, money_dec *out);
 int fin_item_tax(const svc_ctx *c, const contract_after *a, const store_receivable *r,
                  const char **tax_class, money_dec *rate);
 
+/* ---- idempotent writes (src/fin_ledger.c) ---- */
+
+/* The write of a route, inside the transaction: fills *out and *id (the
+ * new resource's id, malloc'ed, for the key's record). */
+typedef int (*fin_write_fn)(svc_ctx *c, void *arg, svc_reply *out, char **id, cpqd_errs *errs);
+/* Runs fn as the route's one transaction on svc_tx (group commit when
+ * the service has a writer) under Idempotency-Key idem_key (may be
+ * NULL): a request seen before with this key answers its stored reply
+ * (Location: prefix + its id) and writes nothing; a key used with
+ * another request is CPQD_ECONFLICT; otherwise fn's writes and the key's
+ * record commit together. *out is filled, or empty on failure. */
+int fin_idem_write(svc_ctx *c, const char *route, const char *idem_key, const char *body,
+                   size_t len, const char *prefix, fin_write_fn fn, void *arg, svc_reply *out,
+                   cpqd_errs *errs);
+
 /* ---- customer credit (src/fin_bank.c) ---- */
 
 /* Applies the open customer credit of item rid's customer (matched bank

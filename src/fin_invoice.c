@@ -601,7 +601,8 @@ typedef struct issue_req {
     json_t *root, *items;
     invoice_kind kind;
     bool kind_given;
-    date_days on; /* SCHED_NO_DATE: today */
+    date_days on;            /* SCHED_NO_DATE: today */
+    const char *contract_id; /* the path's */
 } issue_req;
 
 static int issue_parse(const char *body, size_t len, issue_req *q, cpqd_errs *errs)
@@ -635,9 +636,11 @@ static int issue_parse(const char *body, size_t len, issue_req *q, cpqd_errs *er
 }
 
 /* In the open transaction: the document, *out and its location. */
-static int issue_in_tx(svc_ctx *c, const char *contract_id, issue_req *q, svc_reply *out,
-                       char **id, cpqd_errs *errs)
+/* The write of POST /v1/contracts/{id}/invoices (a fin_write_fn). */
+static int issue_in_tx(svc_ctx *c, void *arg, svc_reply *out, char **id, cpqd_errs *errs)
 {
+    issue_req *q = arg;
+    const char *contract_id = q->contract_id;
     contract_after a;
     issue_ctx x = {.c = c, .a = &a, .kind = q->kind, .source = "api"};
     json_t *view = NULL;
@@ -672,30 +675,15 @@ static int issue_in_tx(svc_ctx *c, const char *contract_id, issue_req *q, svc_re
 int fin_invoice_issue(svc_ctx *c, const char *contract_id, const char *body, size_t len,
                       const char *idem_key, svc_reply *out, cpqd_errs *errs)
 {
-    char route[128], hash[65];
+    char route[128];
     issue_req q;
-    char *id = NULL;
     memset(out, 0, sizeof(*out));
     snprintf(route, sizeof(route), "POST /v1/contracts/%.64s/invoices", contract_id);
     int rc = issue_parse(body, len, &q, errs);
+    q.contract_id = contract_id;
     if (rc == 0)
-        rc = svc_idem_peek(c, route, idem_key, body, len, hash, out, errs);
-    if (rc == 0)
-        rc = svc_idem_open(c, route, idem_key, hash, out, errs);
-    if (rc) {
-        json_decref(q.root);
-        return rc == 1 ? fin_replay_location(out, "/v1/invoices/") : rc;
-    }
-    rc = issue_in_tx(c, contract_id, &q, out, &id, errs);
-    if (rc == 0)
-        rc = svc_idem_record(c, route, idem_key, hash, out, id);
-    if (rc == 0)
-        rc = store_commit(c->st);
-    if (rc) {
-        store_rollback(c->st);
-        svc_reply_fini(out);
-    }
-    free(id);
+        rc = fin_idem_write(c, route, idem_key, body, len, "/v1/invoices/", issue_in_tx, &q, out,
+                            errs);
     json_decref(q.root);
     return rc;
 }
@@ -762,8 +750,7 @@ const char *const fin_invoice_statuses[] = {"issued", "partially_cancelled", "ca
 static int list_check(svc_ctx *c, const fin_invoice_query *q, cpqd_errs *errs)
 {
     date_days d;
-    const char *const dates[2][2] = {{"issued_from", q->issued_from},
-                                     {"issued_to", q->issued_to}};
+    const char *const dates[2][2] = {{"issued_from", q->issued_from}, {"issued_to", q->issued_to}};
     for (int i = 0; i < 2; i++)
         if (dates[i][1] && date_parse(dates[i][1], strlen(dates[i][1]), &d) != 0)
             return fin_fail(errs, CPQD_EINVAL, "%s: a date YYYY-MM-DD", dates[i][0]);
@@ -790,8 +777,8 @@ int fin_invoices_list(svc_ctx *c, const fin_invoice_query *q, svc_reply *out, cp
     if (rc)
         return rc;
     /* one more than the page tells whether anything follows */
-    store_invoice_filter f = {q->customer, q->contract,      q->status,
-                              q->issued_from, q->issued_to, q->page.after, limit + 1};
+    store_invoice_filter f = {q->customer,  q->contract,   q->status, q->issued_from,
+                              q->issued_to, q->page.after, limit + 1};
     if ((rc = store_invoice_list(c->st, &f, &v, &n)) != 0)
         rc = fin_store_fail(c, errs, rc, "invoices");
     json_t *items = json_array();
@@ -847,6 +834,7 @@ int fin_invoice_document(svc_ctx *c, const char *id, const char *lang, svc_reply
 typedef struct cancel_req {
     json_t *root, *items;
     date_days on;
+    const char *id; /* the path's invoice */
 } cancel_req;
 
 static int cancel_parse(const char *body, size_t len, cancel_req *q, cpqd_errs *errs)
@@ -900,9 +888,11 @@ static int cancel_ids(const cancel_req *q, const store_invoice_item *items, size
     return 0;
 }
 
-static int cancel_in_tx(svc_ctx *c, const char *id, const cancel_req *q, svc_reply *out,
-                        char **cn_id, cpqd_errs *errs)
+/* The write of POST /v1/invoices/{id}/cancel (a fin_write_fn). */
+static int cancel_in_tx(svc_ctx *c, void *arg, svc_reply *out, char **cn_id, cpqd_errs *errs)
 {
+    const cancel_req *q = arg;
+    const char *id = q->id;
     store_invoice v = {0};
     store_invoice_item *items = NULL;
     size_t n = 0, k = 0;
@@ -970,30 +960,15 @@ static int cancel_in_tx(svc_ctx *c, const char *id, const cancel_req *q, svc_rep
 int fin_invoice_cancel(svc_ctx *c, const char *id, const char *body, size_t len,
                        const char *idem_key, svc_reply *out, cpqd_errs *errs)
 {
-    char route[128], hash[65];
+    char route[128];
     cancel_req q;
-    char *cn = NULL;
     memset(out, 0, sizeof(*out));
     snprintf(route, sizeof(route), "POST /v1/invoices/%.64s/cancel", id);
     int rc = cancel_parse(body, len, &q, errs);
+    q.id = id;
     if (rc == 0)
-        rc = svc_idem_peek(c, route, idem_key, body, len, hash, out, errs);
-    if (rc == 0)
-        rc = svc_idem_open(c, route, idem_key, hash, out, errs);
-    if (rc) {
-        json_decref(q.root);
-        return rc == 1 ? fin_replay_location(out, "/v1/invoices/") : rc;
-    }
-    rc = cancel_in_tx(c, id, &q, out, &cn, errs);
-    if (rc == 0)
-        rc = svc_idem_record(c, route, idem_key, hash, out, cn);
-    if (rc == 0)
-        rc = store_commit(c->st);
-    if (rc) {
-        store_rollback(c->st);
-        svc_reply_fini(out);
-    }
-    free(cn);
+        rc = fin_idem_write(c, route, idem_key, body, len, "/v1/invoices/", cancel_in_tx, &q, out,
+                            errs);
     json_decref(q.root);
     return rc;
 }

@@ -139,6 +139,42 @@ int fin_replay_location(svc_reply *out, const char *prefix)
     return rc;
 }
 
+typedef struct idem_job {
+    const char *route, *key, *hash;
+    fin_write_fn fn;
+    void *arg;
+    bool replayed; /* the key's stored reply was answered */
+} idem_job;
+
+static int idem_run(svc_ctx *c, void *arg, svc_reply *out, cpqd_errs *errs)
+{
+    idem_job *j = arg;
+    char *id = NULL;
+    /* again inside: a request with the same key may have committed since */
+    int rc = svc_idem_replay(c, j->route, j->key, j->hash, out, errs);
+    if (rc) {
+        j->replayed = rc == 1;
+        return rc == 1 ? 0 : rc;
+    }
+    rc = j->fn(c, j->arg, out, &id, errs);
+    if (rc == 0)
+        rc = svc_idem_record(c, j->route, j->key, j->hash, out, id);
+    free(id);
+    return rc;
+}
+
+int fin_idem_write(svc_ctx *c, const char *route, const char *idem_key, const char *body,
+                   size_t len, const char *prefix, fin_write_fn fn, void *arg, svc_reply *out,
+                   cpqd_errs *errs)
+{
+    char hash[65];
+    idem_job j = {route, idem_key, hash, fn, arg, false};
+    int rc = svc_idem_peek(c, route, idem_key, body, len, hash, out, errs);
+    if (rc == 0 && (rc = svc_tx(c, idem_run, &j, out, errs)) == 0 && j.replayed)
+        rc = 1;
+    return rc == 1 ? fin_replay_location(out, prefix) : rc;
+}
+
 int fin_emit(svc_ctx *c, const char *type, const char *kind, const char *rid,
              const char *order_key, json_t *payload)
 {
@@ -199,23 +235,58 @@ int fin_contract_catalog(const svc_ctx *c, const contract_after *a, const cat_ca
 
 /* ---- vouchers ---- */
 
-static json_t *voucher_lines_json(const voucher *v)
+/* s as a JSON string, as jansson's compact dump writes it (UTF-8 kept,
+ * quotes, backslashes and control characters escaped), or null. */
+static void json_text_put(FILE *f, const char *s)
 {
-    json_t *arr = json_array();
-    for (size_t i = 0; arr && i < v->nlines; i++) {
+    if (!s) {
+        fputs("null", f);
+        return;
+    }
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        static const char short_esc[] = "btn?fr"; /* \b \t \n (8..10), \f \r (12, 13) */
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p >= 8 && *p <= 13 && *p != 11)
+            fprintf(f, "\\%c", short_esc[*p - 8]);
+        else if (*p < 0x20)
+            fprintf(f, "\\u%04X", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+/* The lines of v as stored: [{"line_no","account","debit","credit","memo"}]
+ * (compact JSON, written directly: a statement writes thousands). */
+static char *voucher_lines_text(const voucher *v)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return NULL;
+    int rc = 0;
+    fputc('[', f);
+    for (size_t i = 0; rc == 0 && i < v->nlines; i++) {
         char d[MONEY_FMT_MAX], cr[MONEY_FMT_MAX];
         const voucher_line *l = &v->lines[i];
-        if (fin_money_text(l->debit, v->minor, d) != 0 ||
-            fin_money_text(l->credit, v->minor, cr) != 0 ||
-            json_array_append_new(arr, json_pack("{s:I,s:s,s:s,s:s,s:o}", "line_no",
-                                                 (json_int_t)(i + 1), "account", l->account,
-                                                 "debit", d, "credit", cr, "memo",
-                                                 fin_str_or_null(l->memo))) != 0) {
-            json_decref(arr);
-            return NULL;
+        if ((rc = fin_money_text(l->debit, v->minor, d)) == 0 &&
+            (rc = fin_money_text(l->credit, v->minor, cr)) == 0) {
+            fprintf(f, "%s{\"line_no\":%zu,\"account\":", i ? "," : "", i + 1);
+            json_text_put(f, l->account);
+            fprintf(f, ",\"debit\":\"%s\",\"credit\":\"%s\",\"memo\":", d, cr);
+            json_text_put(f, l->memo);
+            fputc('}', f);
         }
     }
-    return arr;
+    fputc(']', f);
+    if (fclose(f) != 0 || rc != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
 }
 
 int fin_voucher_post(svc_ctx *c, const voucher *v, cpqd_errs *errs)
@@ -227,7 +298,7 @@ int fin_voucher_post(svc_ctx *c, const voucher *v, cpqd_errs *errs)
     date_format(v->date, date);
     if ((rc = fin_money_text(v->total, v->minor, total)) != 0)
         return rc;
-    char *lines = contract_dump(voucher_lines_json(v));
+    char *lines = voucher_lines_text(v);
     if (!lines)
         return CPQD_ENOMEM;
     store_voucher sv = {.kind = (char *)voucher_kind_name(v->kind),

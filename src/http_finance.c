@@ -20,9 +20,8 @@ const char *const http_fin_import_params[] = {"format", "issuer", NULL};
 const char *const http_fin_credits_params[] = {"status", "customer", "after", "limit", NULL};
 const char *const http_fin_vouchers_params[] = {"after", "limit", "format", NULL};
 const char *const http_fin_revenue_params[] = {"as_of", NULL};
-const char *const http_fin_invoice_list_params[] = {"customer",  "contract", "status",
-                                                    "issued_from", "issued_to", "after",
-                                                    "limit",     NULL};
+const char *const http_fin_invoice_list_params[] = {
+    "customer", "contract", "status", "issued_from", "issued_to", "after", "limit", NULL};
 
 /* The value of query parameter key, or NULL. */
 static const char *qval(const http_query *q, const char *key)
@@ -55,9 +54,9 @@ static int op_invoice_list(http_ctx *c, struct svc_ctx *qc, const char *body, si
                            const http_query *q, struct svc_reply *out, cpqd_errs *errs)
 {
     (void)c, (void)body, (void)len;
-    fin_invoice_query fq = {qval(q, "customer"),    qval(q, "contract"),
-                            qval(q, "status"),      qval(q, "issued_from"),
-                            qval(q, "issued_to"),   http_page_of(q, SVC_PAGE_DEFAULT)};
+    fin_invoice_query fq = {qval(q, "customer"),  qval(q, "contract"),
+                            qval(q, "status"),    qval(q, "issued_from"),
+                            qval(q, "issued_to"), http_page_of(q, SVC_PAGE_DEFAULT)};
     return fin_invoices_list(qc, &fq, out, errs);
 }
 

@@ -842,6 +842,76 @@ int store_run_insert(store *st, store_stmt *s, const char *what)
     return rc;
 }
 
+void store_bind_texts(store *st, store_stmt *s, int first, const char *const *v, int n)
+{
+    for (int i = 0; i < n; i++)
+        store_bind_text(st, s, first + i, v[i]);
+}
+
+int store_cols_dup(store_stmt *s, char **const *cols, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (cols[i] && store_col_dup(s, i, cols[i]) != 0)
+            return CPQD_ENOMEM;
+    return 0;
+}
+
+void store_strs_free(char *const *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+}
+
+int store_rows_read(store *st, store_stmt *s, size_t size, store_row_read_fn read,
+                    store_row_fini_fn fini, void **items, size_t *n)
+{
+    char *v = NULL;
+    size_t k = 0, cap = 0;
+    int rc = 0, r = STORE_DONE;
+    *items = NULL;
+    *n = 0;
+    while (rc == 0 && (r = store_step(st, s)) == STORE_ROW) {
+        if (k == cap) {
+            size_t nc = cap ? cap * 2 : 8;
+            char *nv = realloc(v, nc * size);
+            if (!nv) {
+                rc = store_failf(st, CPQD_ENOMEM, "out of memory");
+                break;
+            }
+            v = nv, cap = nc;
+        }
+        memset(v + k * size, 0, size);
+        if ((rc = read(s, v + k * size)) == 0)
+            k++;
+    }
+    if (rc == 0 && r != STORE_DONE)
+        rc = store_fail(st, r, "rows");
+    store_stmt_done(s);
+    if (rc != 0 || k == 0) {
+        for (size_t i = 0; i < k; i++)
+            fini(v + i * size);
+        free(v);
+        return rc;
+    }
+    *items = v;
+    *n = k;
+    return 0;
+}
+
+int store_row_one(store *st, store_stmt *s, store_row_read_fn read, void *out, const char *what,
+                  const char *key)
+{
+    int rc, r = store_step(st, s);
+    if (r == STORE_ROW)
+        rc = read(s, out);
+    else if (r == STORE_DONE)
+        rc = store_failf(st, CPQD_ENOTFOUND, "%s %.64s: not found", what, key);
+    else
+        rc = store_fail(st, r, what);
+    store_stmt_done(s);
+    return rc;
+}
+
 int store_counter_next(store *st, store_stmt_id sid, int year, const char *what, int64_t *seq)
 {
     store_stmt *s;

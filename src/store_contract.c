@@ -29,21 +29,6 @@
 
 /* ---- helpers ---- */
 
-static void bind_texts(store *st, store_stmt *s, int first, const char *const *v, int n)
-{
-    for (int i = 0; i < n; i++)
-        store_bind_text(st, s, first + i, v[i]);
-}
-
-/* Reads the text columns listed in cols (NULL entries skipped). */
-static int cols_dup(store_stmt *s, char **const *cols, int n)
-{
-    for (int i = 0; i < n; i++)
-        if (cols[i] && store_col_dup(s, i, cols[i]) != 0)
-            return CPQD_ENOMEM;
-    return 0;
-}
-
 /* Ends the write begun with store_write_begin (committing when rc is 0);
  * once committed, *stamp (when given) becomes a copy of now. */
 static int write_end_stamp(store *st, bool own, int rc, const char *now, char **stamp)
@@ -62,57 +47,6 @@ static int write_end_stamp(store *st, bool own, int rc, const char *now, char **
     return 0;
 }
 
-/* Reads every row of s (bound) into a malloc'ed array of `size`-byte
- * elements with read(); fini frees one element. */
-static int rows_read(store *st, store_stmt *s, size_t size, int (*read)(store_stmt *, void *),
-                     void (*fini)(void *), void **items, size_t *n)
-{
-    char *v = NULL;
-    size_t k = 0, cap = 0;
-    int rc = 0, r = STORE_DONE;
-    while (rc == 0 && (r = store_step(st, s)) == STORE_ROW) {
-        if (k == cap) {
-            size_t nc = cap ? cap * 2 : 8;
-            char *nv = realloc(v, nc * size);
-            if (!nv) {
-                rc = CPQD_ENOMEM;
-                break;
-            }
-            v = nv, cap = nc;
-        }
-        if ((rc = read(s, v + k * size)) == 0)
-            k++;
-    }
-    if (rc == 0 && r != STORE_DONE)
-        rc = store_fail(st, r, "rows");
-    store_stmt_done(s);
-    if (rc != 0 || k == 0) {
-        for (size_t i = 0; i < k; i++)
-            fini(v + i * size);
-        free(v);
-        return rc;
-    }
-    *items = v;
-    *n = k;
-    return 0;
-}
-
-/* Reads the one row s (bound) yields into out with read(); no row is
- * CPQD_ENOTFOUND naming `what` and `key`. */
-static int row_one(store *st, store_stmt *s, int (*read)(store_stmt *, void *), void *out,
-                   const char *what, const char *key)
-{
-    int rc, r = store_step(st, s);
-    if (r == STORE_ROW)
-        rc = read(s, out);
-    else if (r == STORE_DONE)
-        rc = store_failf(st, CPQD_ENOTFOUND, "%s %.64s: not found", what, key);
-    else
-        rc = store_fail(st, r, what);
-    store_stmt_done(s);
-    return rc;
-}
-
 /* ---- contracts ---- */
 
 void store_contract_fini(store_contract *c)
@@ -122,8 +56,7 @@ void store_contract_fini(store_contract *c)
     char *const f[] = {c->id,       c->number,     c->quote_id,  c->customer_id, c->partner_id,
                        c->currency, c->total,      c->signed_on, c->start_on,    c->catalog_version,
                        c->request,  c->created_by, c->created_at};
-    for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
-        free(f[i]);
+    store_strs_free(f, sizeof(f) / sizeof(f[0]));
     memset(c, 0, sizeof(*c));
 }
 
@@ -136,8 +69,7 @@ void store_receivable_fini(store_receivable *r)
                        r->expected_on, r->period_from, r->period_to,       r->amount,
                        r->description, r->paid,        r->contract_number, r->currency,
                        r->partner_id,  r->customer_id};
-    for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
-        free(f[i]);
+    store_strs_free(f, sizeof(f) / sizeof(f[0]));
     memset(r, 0, sizeof(*r));
 }
 
@@ -206,7 +138,7 @@ static int head_insert(store *st, const store_contract *c, char *id, const char 
         const char *t[] = {
             c->customer_id, c->partner_id,      c->currency, c->total,      c->signed_on,
             c->start_on,    c->catalog_version, c->request,  c->created_by, now};
-        bind_texts(st, s, 7, t, 10);
+        store_bind_texts(st, s, 7, t, 10);
         rc = store_run_insert(st, s, "contract insert");
     }
     return rc;
@@ -221,7 +153,7 @@ static int item_insert(store *st, const store_receivable *r, const char *cid, ch
             (rc = store_prepare(st, STMT_RECV_INSERT, &s)) != 0)
             return rc;
         const char *a1[] = {id, cid, r->line_id};
-        bind_texts(st, s, 1, a1, 3);
+        store_bind_texts(st, s, 1, a1, 3);
         store_bind_int64(st, s, 4, r->line_no);
         store_bind_text(st, s, 5, r->kind);
         store_bind_int64(st, s, 6, r->service);
@@ -229,7 +161,7 @@ static int item_insert(store *st, const store_receivable *r, const char *cid, ch
         store_bind_int64(st, s, 8, r->part);
         const char *a2[] = {r->ref,         r->waits_for,   r->due_on,    r->bill_on,
                             r->expected_on, r->period_from, r->period_to, r->amount};
-        bind_texts(st, s, 9, a2, 8);
+        store_bind_texts(st, s, 9, a2, 8);
         store_bind_int64(st, s, 17, r->amount_known ? 1 : 0);
         store_bind_text(st, s, 18, r->description);
         store_bind_text(st, s, 19, r->paid);
@@ -311,7 +243,7 @@ static int contract_read(store_stmt *s, store_contract *out)
         &out->signed_on,   &out->start_on,   &out->catalog_version, &out->request,
         &out->created_by,  &out->created_at};
     out->quote_version = store_col_int(s, 3);
-    if (cols_dup(s, cols, 14) != 0) {
+    if (store_cols_dup(s, cols, 14) != 0) {
         store_contract_fini(out);
         return CPQD_ENOMEM;
     }
@@ -333,7 +265,7 @@ static int contract_one(store *st, store_stmt_id sid, const char *key, store_con
     if (rc != 0)
         return rc;
     store_bind_text(st, s, 1, key);
-    return row_one(st, s, contract_read_v, out, "contract", key);
+    return store_row_one(st, s, contract_read_v, out, "contract", key);
 }
 
 int store_contract_get(store *st, const char *id, store_contract *out)
@@ -366,9 +298,10 @@ int store_contract_list(store *st, const store_contract_filter *f, store_contrac
     if (rc != 0)
         return rc;
     const char *t[] = {f->customer, f->quote, f->partner, f->after};
-    bind_texts(st, s, 1, t, 4);
+    store_bind_texts(st, s, 1, t, 4);
     store_bind_int64(st, s, 5, (int64_t)f->limit);
-    return rows_read(st, s, sizeof(**items), contract_read_v, contract_fini_v, (void **)items, n);
+    return store_rows_read(st, s, sizeof(**items), contract_read_v, contract_fini_v, (void **)items,
+                           n);
 }
 
 /* ---- receivables ---- */
@@ -406,7 +339,7 @@ static int recv_read(store_stmt *s, store_receivable *out)
     out->seq = store_col_int(s, 6);
     out->part = store_col_int(s, 7);
     out->amount_known = store_col_int(s, 16) != 0;
-    if (cols_dup(s, cols, 23) != 0) {
+    if (store_cols_dup(s, cols, 23) != 0) {
         store_receivable_fini(out);
         return CPQD_ENOMEM;
     }
@@ -425,7 +358,7 @@ static void recv_fini_v(void *r)
 /* Steps s to the end, collecting items into a malloc'ed array. */
 static int recv_rows(store *st, store_stmt *s, store_receivable **items, size_t *n)
 {
-    return rows_read(st, s, sizeof(**items), recv_read_v, recv_fini_v, (void **)items, n);
+    return store_rows_read(st, s, sizeof(**items), recv_read_v, recv_fini_v, (void **)items, n);
 }
 
 int store_receivables_of(store *st, const char *contract_id, store_receivable **items, size_t *n)
@@ -496,7 +429,7 @@ int store_receivable_get(store *st, const char *id, store_receivable *out)
     if (rc != 0)
         return rc;
     store_bind_text(st, s, 1, id);
-    return row_one(st, s, recv_read_v, out, "receivable", id);
+    return store_row_one(st, s, recv_read_v, out, "receivable", id);
 }
 
 int store_receivable_set_dates(store *st, const store_receivable *r)
@@ -514,7 +447,7 @@ int store_receivable_set_dates(store *st, const store_receivable *r)
     if ((rc = store_prepare(st, STMT_RECV_SET_DATES, &s)) == 0) {
         const char *t[] = {r->waits_for,   r->due_on,      r->bill_on,
                            r->expected_on, r->description, r->contract_id};
-        bind_texts(st, s, 1, t, 6);
+        store_bind_texts(st, s, 1, t, 6);
         store_bind_int64(st, s, 7, r->line_no);
         store_bind_text(st, s, 8, r->kind);
         store_bind_int64(st, s, 9, r->service);
@@ -534,7 +467,7 @@ static int payment_read(store_stmt *s, store_payment *out)
     memset(out, 0, sizeof(*out));
     char **const cols[] = {&out->id,     &out->receivable_id, &out->client_id,
                            &out->amount, &out->paid_on,       &out->created_at};
-    if (cols_dup(s, cols, 6) != 0) {
+    if (store_cols_dup(s, cols, 6) != 0) {
         store_payment_fini(out);
         return CPQD_ENOMEM;
     }
@@ -561,7 +494,7 @@ int store_payment_get(store *st, const char *rid, const char *client_id, store_p
         return rc;
     store_bind_text(st, s, 1, rid);
     store_bind_text(st, s, 2, client_id);
-    return row_one(st, s, payment_read_v, out, "payment", client_id);
+    return store_row_one(st, s, payment_read_v, out, "payment", client_id);
 }
 
 int store_payments_of(store *st, const char *rid, store_payment **items, size_t *n)
@@ -575,7 +508,8 @@ int store_payments_of(store *st, const char *rid, store_payment **items, size_t 
     if (rc != 0)
         return rc;
     store_bind_text(st, s, 1, rid);
-    return rows_read(st, s, sizeof(**items), payment_read_v, payment_fini_v, (void **)items, n);
+    return store_rows_read(st, s, sizeof(**items), payment_read_v, payment_fini_v, (void **)items,
+                           n);
 }
 
 int store_payments_of_contract(store *st, const char *id, store_payment **items, size_t *n)
@@ -589,7 +523,8 @@ int store_payments_of_contract(store *st, const char *id, store_payment **items,
     if (rc != 0)
         return rc;
     store_bind_text(st, s, 1, id);
-    return rows_read(st, s, sizeof(**items), payment_read_v, payment_fini_v, (void **)items, n);
+    return store_rows_read(st, s, sizeof(**items), payment_read_v, payment_fini_v, (void **)items,
+                           n);
 }
 
 static int payment_write(store *st, const store_payment *p, const char *old_paid,
@@ -601,14 +536,14 @@ static int payment_write(store *st, const store_payment *p, const char *old_paid
         (rc = store_prepare(st, STMT_PAYMENT_INSERT, &s)) != 0)
         return rc;
     const char *t[] = {id, p->receivable_id, p->client_id, p->amount, p->paid_on, now};
-    bind_texts(st, s, 1, t, 6);
+    store_bind_texts(st, s, 1, t, 6);
     /* the insert finds a client id recorded before (no read first) */
     if ((rc = store_run(st, s, "payment insert", &changed)) == 0 && changed == 0)
         rc = store_failf(st, CPQD_ECONFLICT, "payment %.64s was already recorded", p->client_id);
     if (rc != 0 || (rc = store_prepare(st, STMT_RECV_SET_PAID, &s)) != 0)
         return rc;
     const char *u[] = {new_paid, p->receivable_id, old_paid};
-    bind_texts(st, s, 1, u, 3);
+    store_bind_texts(st, s, 1, u, 3);
     if ((rc = store_run(st, s, "receivable paid", &changed)) == 0 && changed == 0)
         rc =
             store_failf(st, CPQD_ECONFLICT, "receivable %.64s changed meanwhile", p->receivable_id);
@@ -656,7 +591,7 @@ int store_receivable_warn(store *st, const char *rid, const char *state, bool *f
         return rc;
     if ((rc = store_prepare(st, STMT_WARNING_INSERT, &s)) == 0) {
         const char *t[] = {rid, state, now};
-        bind_texts(st, s, 1, t, 3);
+        store_bind_texts(st, s, 1, t, 3);
         rc = store_run(st, s, "warning insert", &changed);
     }
     if ((rc = store_write_end(st, own, rc)) == 0)
@@ -691,7 +626,7 @@ static int line_event_read(store_stmt *s, store_line_event *out)
         &out->contract_id, NULL, &out->event, &out->ref, &out->happened_on, &out->recorded_by,
         &out->recorded_at};
     out->line_no = store_col_int(s, 1);
-    if (cols_dup(s, cols, 7) != 0) {
+    if (store_cols_dup(s, cols, 7) != 0) {
         store_line_event_fini(out);
         return CPQD_ENOMEM;
     }
@@ -706,7 +641,7 @@ static int usage_read(store_stmt *s, store_usage *out)
                            &out->recorded_by, &out->created_at};
     out->line_no = store_col_int(s, 2);
     out->seq = store_col_int(s, 3);
-    if (cols_dup(s, cols, 8) != 0) {
+    if (store_cols_dup(s, cols, 8) != 0) {
         store_usage_fini(out);
         return CPQD_ENOMEM;
     }
@@ -741,8 +676,8 @@ int store_line_events_of(store *st, const char *contract_id, store_line_event **
     if (rc != 0)
         return rc;
     store_bind_text(st, s, 1, contract_id);
-    return rows_read(st, s, sizeof(**items), line_event_read_v, line_event_fini_v,
-                     (void **)items, n);
+    return store_rows_read(st, s, sizeof(**items), line_event_read_v, line_event_fini_v,
+                           (void **)items, n);
 }
 
 int store_line_event_add(store *st, store_line_event *e, bool *first)
@@ -763,7 +698,7 @@ int store_line_event_add(store *st, store_line_event *e, bool *first)
         store_bind_text(st, s, 1, e->contract_id);
         store_bind_int64(st, s, 2, e->line_no);
         const char *t[] = {e->event, e->ref, e->happened_on, e->recorded_by, now};
-        bind_texts(st, s, 3, t, 5);
+        store_bind_texts(st, s, 3, t, 5);
         rc = store_run(st, s, "line event insert", &changed);
     }
     if ((rc = write_end_stamp(st, own, rc, now, changed ? &e->recorded_at : NULL)) != 0)
@@ -783,7 +718,7 @@ int store_usage_get(store *st, const char *contract_id, const char *client_id, s
         return rc;
     store_bind_text(st, s, 1, contract_id);
     store_bind_text(st, s, 2, client_id);
-    return row_one(st, s, usage_read_v, out, "usage record", client_id);
+    return store_row_one(st, s, usage_read_v, out, "usage record", client_id);
 }
 
 int store_usage_add(store *st, store_usage *u)
@@ -806,7 +741,7 @@ int store_usage_add(store *st, store_usage *u)
         store_bind_int64(st, s, 3, u->line_no);
         store_bind_int64(st, s, 4, u->seq);
         const char *t[] = {u->quantity, u->recorded_on, u->recorded_by, now};
-        bind_texts(st, s, 5, t, 4);
+        store_bind_texts(st, s, 5, t, 4);
         rc = store_run(st, s, "usage insert", &changed);
     }
     if (rc == 0 && !changed)
@@ -829,7 +764,7 @@ int store_usage_of_period(store *st, const char *contract_id, int line_no, int s
     store_bind_text(st, s, 1, contract_id);
     store_bind_int64(st, s, 2, line_no);
     store_bind_int64(st, s, 3, seq);
-    return rows_read(st, s, sizeof(**items), usage_read_v, usage_fini_v, (void **)items, n);
+    return store_rows_read(st, s, sizeof(**items), usage_read_v, usage_fini_v, (void **)items, n);
 }
 
 int store_receivable_set_amount(store *st, const store_receivable *r)
@@ -849,7 +784,7 @@ int store_receivable_set_amount(store *st, const store_receivable *r)
     if ((rc = store_prepare(st, STMT_RECV_SET_AMOUNT, &s)) == 0) {
         const char *t[] = {r->amount,      r->waits_for,   r->due_on,     r->bill_on,
                            r->expected_on, r->description, r->contract_id};
-        bind_texts(st, s, 1, t, 7);
+        store_bind_texts(st, s, 1, t, 7);
         store_bind_int64(st, s, 8, r->line_no);
         store_bind_text(st, s, 9, r->kind);
         store_bind_int64(st, s, 10, r->service);
@@ -932,7 +867,7 @@ int store_contract_set_total(store *st, const char *id, const char *old_total,
         return rc;
     if ((rc = store_prepare(st, STMT_CONTRACT_SET_TOTAL, &s)) == 0) {
         const char *t[] = {new_total, id, old_total};
-        bind_texts(st, s, 1, t, 3);
+        store_bind_texts(st, s, 1, t, 3);
         rc = store_run(st, s, "contract total", &changed);
     }
     if (rc == 0 && changed == 0)
@@ -963,7 +898,7 @@ static int change_read_v(store_stmt *s, void *out)
     c->line_no = store_col_int(s, 3);
     c->term_no = store_col_int(s, 4);
     c->change_no = store_col_int(s, 5);
-    if (cols_dup(s, cols, 14) != 0) {
+    if (store_cols_dup(s, cols, 14) != 0) {
         store_line_change_fini(c);
         return CPQD_ENOMEM;
     }
@@ -987,7 +922,7 @@ int store_line_changes_of(store *st, const char *contract_id, store_line_change 
     if (rc != 0)
         return rc;
     store_bind_text(st, s, 1, contract_id);
-    return rows_read(st, s, sizeof(**items), change_read_v, change_fini_v, (void **)items, n);
+    return store_rows_read(st, s, sizeof(**items), change_read_v, change_fini_v, (void **)items, n);
 }
 
 static bool change_ok(const store_line_change *c)
@@ -1014,13 +949,13 @@ int store_line_change_add(store *st, store_line_change *c)
         return rc;
     if ((rc = store_prepare(st, STMT_CHANGE_INSERT, &s)) == 0) {
         const char *t[] = {c->contract_id, c->kind, c->client_id};
-        bind_texts(st, s, 1, t, 3);
+        store_bind_texts(st, s, 1, t, 3);
         store_bind_int64(st, s, 4, c->line_no);
         store_bind_int64(st, s, 5, c->term_no);
         store_bind_int64(st, s, 6, c->change_no);
         const char *u[] = {c->effective_on,  c->quantity, c->old_quantity, c->period_amount,
                            c->old_amount,    c->source,   c->created_by,   now};
-        bind_texts(st, s, 7, u, 8);
+        store_bind_texts(st, s, 7, u, 8);
         rc = store_run(st, s, "line change insert", &changed);
     }
     if (rc == 0 && !changed)

@@ -187,88 +187,6 @@ const char *const store_fin_sql[STMT_COUNT - STMT_FIN_FIRST] = {
 
 /* ---- helpers ---- */
 
-static void bind_texts(store *st, store_stmt *s, int first, const char *const *v, int n)
-{
-    for (int i = 0; i < n; i++)
-        store_bind_text(st, s, first + i, v[i]);
-}
-
-/* Copies the text columns of s named in cols (NULL entries skipped). */
-static int cols_dup(store_stmt *s, char **const *cols, int n)
-{
-    for (int i = 0; i < n; i++)
-        if (cols[i] && store_col_dup(s, i, cols[i]) != 0)
-            return CPQD_ENOMEM;
-    return 0;
-}
-
-static void strs_free(char *const *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(v[i]);
-}
-
-typedef int (*row_read_fn)(store_stmt *, void *);
-typedef void (*row_fini_fn)(void *);
-
-/* Every row of s (bound) into a malloc'ed array of `size`-byte items. */
-static int rows_read(store *st, store_stmt *s, size_t size, row_read_fn read, row_fini_fn fini,
-                     void **items, size_t *n)
-{
-    char *v = NULL;
-    size_t k = 0, cap = 0;
-    int rc = 0, r = STORE_DONE;
-    *items = NULL;
-    *n = 0;
-    while (rc == 0 && (r = store_step(st, s)) == STORE_ROW) {
-        if (k == cap) {
-            size_t nc = cap ? cap * 2 : 8;
-            char *nv = realloc(v, nc * size);
-            if (!nv) {
-                rc = store_failf(st, CPQD_ENOMEM, "out of memory");
-                break;
-            }
-            v = nv, cap = nc;
-        }
-        memset(v + k * size, 0, size);
-        if ((rc = read(s, v + k * size)) == 0)
-            k++;
-    }
-    if (rc == 0 && r != STORE_DONE)
-        rc = store_fail(st, r, "rows");
-    store_stmt_done(s);
-    if (rc != 0 || k == 0) {
-        for (size_t i = 0; i < k; i++)
-            fini(v + i * size);
-        free(v);
-        return rc;
-    }
-    *items = v;
-    *n = k;
-    return 0;
-}
-
-/* The one row s (bound) yields into out; none is CPQD_ENOTFOUND. */
-static int row_one(store *st, store_stmt *s, row_read_fn read, void *out, const char *what,
-                   const char *key)
-{
-    int rc, r = store_step(st, s);
-    if (r == STORE_ROW)
-        rc = read(s, out);
-    else if (r == STORE_DONE)
-        rc = store_failf(st, CPQD_ENOTFOUND, "%s %.64s: not found", what, key);
-    else
-        rc = store_fail(st, r, what);
-    store_stmt_done(s);
-    return rc;
-}
-
-/* A statement with id sid, ready for binding: 0 or a code. */
-static int prep(store *st, store_stmt_id sid, store_stmt **s)
-{
-    return store_prepare(st, sid, s);
-}
-
 /* Replaces *field (a malloc'ed string or NULL) with a copy of v. */
 static int assign(store *st, char **field, const char *v)
 {
@@ -294,7 +212,7 @@ int store_fin_next(store *st, const char *name, int64_t *seq)
         return store_failf(st, CPQD_EINVAL, "counter: a name is required");
     if (store_flat_seq_take(st, STMT_FIN_COUNTER_SET, name, seq))
         return 0;
-    int rc = prep(st, STMT_FIN_COUNTER_NEXT, &s);
+    int rc = store_prepare(st, STMT_FIN_COUNTER_NEXT, &s);
     if (rc)
         return rc;
     store_bind_text(st, s, 1, name);
@@ -327,7 +245,7 @@ void store_customer_fini(store_customer *c)
     char *const f[] = {c->id,          c->name,        c->accounts,   c->credit_limit,
                        c->credit_currency, c->risk_flags, c->credit_note, c->updated_by,
                        c->updated_at};
-    strs_free(f, sizeof(f) / sizeof(f[0]));
+    store_strs_free(f, sizeof(f) / sizeof(f[0]));
     memset(c, 0, sizeof(*c));
 }
 
@@ -337,7 +255,7 @@ static int customer_read(store_stmt *s, void *p)
     char **const cols[] = {&c->id,         &c->name,        &c->accounts,
                            &c->credit_limit, &c->credit_currency, &c->risk_flags,
                            &c->credit_note, &c->updated_by,  &c->updated_at};
-    int rc = cols_dup(s, cols, 9);
+    int rc = store_cols_dup(s, cols, 9);
     if (rc)
         store_customer_fini(c);
     return rc;
@@ -349,11 +267,11 @@ int store_customer_get(store *st, const char *id, store_customer *out)
     memset(out, 0, sizeof(*out));
     if (!store_text_ok(id))
         return store_failf(st, CPQD_EINVAL, "customer: an id is required");
-    int rc = prep(st, STMT_FIN_CUSTOMER_GET, &s);
+    int rc = store_prepare(st, STMT_FIN_CUSTOMER_GET, &s);
     if (rc)
         return rc;
     store_bind_text(st, s, 1, id);
-    return row_one(st, s, customer_read, out, "customer", id);
+    return store_row_one(st, s, customer_read, out, "customer", id);
 }
 
 int store_customer_put(store *st, store_customer *c)
@@ -370,11 +288,11 @@ int store_customer_put(store *st, store_customer *c)
     int rc = store_write_begin(st, &own);
     if (rc)
         return rc;
-    if ((rc = prep(st, STMT_FIN_CUSTOMER_PUT, &s)) == 0) {
+    if ((rc = store_prepare(st, STMT_FIN_CUSTOMER_PUT, &s)) == 0) {
         const char *v[] = {c->id,         c->name,        c->accounts,   c->credit_limit,
                            c->credit_currency, c->risk_flags, c->credit_note, c->updated_by,
                            now};
-        bind_texts(st, s, 1, v, 9);
+        store_bind_texts(st, s, 1, v, 9);
         rc = store_run(st, s, "customer put", NULL);
     }
     char *at = NULL;
@@ -391,11 +309,11 @@ int store_customer_put(store *st, store_customer *c)
 int store_customers_all(store *st, store_customer **items, size_t *n)
 {
     store_stmt *s;
-    int rc = prep(st, STMT_FIN_CUSTOMERS_ALL, &s);
+    int rc = store_prepare(st, STMT_FIN_CUSTOMERS_ALL, &s);
     if (rc)
         return rc;
-    return rows_read(st, s, sizeof(store_customer), customer_read,
-                     (row_fini_fn)store_customer_fini, (void **)items, n);
+    return store_rows_read(st, s, sizeof(store_customer), customer_read,
+                           (store_row_fini_fn)store_customer_fini, (void **)items, n);
 }
 
 /* ---- open items ---- */
@@ -407,7 +325,7 @@ void store_fin_item_fini(store_fin_item *it)
     char *const f[] = {it->id,       it->contract_id, it->contract_number, it->customer_id,
                        it->partner_id, it->currency,  it->amount,          it->paid,
                        it->due_on,   it->invoice_id,  it->invoice_number};
-    strs_free(f, sizeof(f) / sizeof(f[0]));
+    store_strs_free(f, sizeof(f) / sizeof(f[0]));
     memset(it, 0, sizeof(*it));
 }
 
@@ -417,7 +335,7 @@ static int item_read(store_stmt *s, void *p)
     char **const cols[] = {&it->id,     &it->contract_id, &it->contract_number, &it->customer_id,
                            &it->partner_id, &it->currency, &it->amount,          &it->paid,
                            &it->due_on, &it->invoice_id, &it->invoice_number};
-    int rc = cols_dup(s, cols, 11);
+    int rc = store_cols_dup(s, cols, 11);
     if (rc)
         store_fin_item_fini(it);
     return rc;
@@ -426,12 +344,12 @@ static int item_read(store_stmt *s, void *p)
 int store_fin_open_items(store *st, const char *customer, store_fin_item **items, size_t *n)
 {
     store_stmt *s;
-    int rc = prep(st, STMT_FIN_OPEN_ITEMS, &s);
+    int rc = store_prepare(st, STMT_FIN_OPEN_ITEMS, &s);
     if (rc)
         return rc;
     store_bind_text(st, s, 1, customer);
-    return rows_read(st, s, sizeof(store_fin_item), item_read, (row_fini_fn)store_fin_item_fini,
-                     (void **)items, n);
+    return store_rows_read(st, s, sizeof(store_fin_item), item_read,
+                           (store_row_fini_fn)store_fin_item_fini, (void **)items, n);
 }
 
 /* ---- invoices ---- */
@@ -444,7 +362,7 @@ void store_invoice_fini(store_invoice *v)
                        v->contract_id, v->customer_id, v->currency, v->issued_on, v->due_on,
                        v->net,       v->tax,      v->total,    v->original_id, v->source,
                        v->document,  v->created_by, v->created_at};
-    strs_free(f, sizeof(f) / sizeof(f[0]));
+    store_strs_free(f, sizeof(f) / sizeof(f[0]));
     memset(v, 0, sizeof(*v));
 }
 
@@ -468,7 +386,7 @@ static int invoice_read(store_stmt *s, void *p)
     v->seq = store_col_int64(s, 1);
     v->year = store_col_int(s, 6);
     v->doc_seq = store_col_int64(s, 7);
-    int rc = cols_dup(s, cols, 21);
+    int rc = store_cols_dup(s, cols, 21);
     if (rc)
         store_invoice_fini(v);
     return rc;
@@ -478,7 +396,7 @@ static int invoice_item_read(store_stmt *s, void *p)
 {
     store_invoice_item *it = p;
     char **const cols[] = {&it->invoice_id, &it->receivable_id, &it->amount, &it->cancelled_by};
-    int rc = cols_dup(s, cols, 4);
+    int rc = store_cols_dup(s, cols, 4);
     if (rc)
         store_invoice_item_fini(it);
     return rc;
@@ -488,19 +406,19 @@ static int invoice_row_insert(store *st, const store_invoice *v, const char *id,
                               const char *now)
 {
     store_stmt *s;
-    int changed = 0, rc = prep(st, STMT_FIN_INVOICE_INSERT, &s);
+    int changed = 0, rc = store_prepare(st, STMT_FIN_INVOICE_INSERT, &s);
     if (rc)
         return rc;
     store_bind_text(st, s, 1, id);
     store_bind_int64(st, s, 2, seq);
     const char *a[] = {v->number, v->issuer, v->kind, v->reason};
-    bind_texts(st, s, 3, a, 4);
+    store_bind_texts(st, s, 3, a, 4);
     store_bind_int64(st, s, 7, v->year);
     store_bind_int64(st, s, 8, v->doc_seq);
     const char *b[] = {v->contract_id, v->customer_id, v->currency, v->issued_on, v->due_on,
                        v->net,         v->tax,         v->total,    v->original_id, v->source,
                        v->document,    v->created_by,  now};
-    bind_texts(st, s, 9, b, 13);
+    store_bind_texts(st, s, 9, b, 13);
     rc = store_run(st, s, "invoice insert", &changed);
     if (rc == 0 && changed == 0)
         rc = store_failf(st, CPQD_ECONFLICT, "invoice %.64s: its number is taken", v->number);
@@ -511,11 +429,11 @@ static int invoice_items_insert(store *st, const char *id, const store_invoice_i
                                 size_t n)
 {
     store_stmt *s;
-    int rc = prep(st, STMT_FIN_INVOICE_ITEM_INSERT, &s);
+    int rc = store_prepare(st, STMT_FIN_INVOICE_ITEM_INSERT, &s);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         int changed = 0;
         const char *v[] = {id, items[i].receivable_id, items[i].amount};
-        bind_texts(st, s, 1, v, 3);
+        store_bind_texts(st, s, 1, v, 3);
         rc = store_run(st, s, "invoice item insert", &changed);
         if (rc == 0 && changed == 0)
             rc = store_failf(st, CPQD_ECONFLICT, "receivable %.64s is already on a document",
@@ -564,11 +482,11 @@ int store_invoice_get(store *st, const char *id, store_invoice *out)
     memset(out, 0, sizeof(*out));
     if (!store_text_ok(id))
         return store_failf(st, CPQD_EINVAL, "invoice: an id is required");
-    int rc = prep(st, STMT_FIN_INVOICE_GET, &s);
+    int rc = store_prepare(st, STMT_FIN_INVOICE_GET, &s);
     if (rc)
         return rc;
     store_bind_text(st, s, 1, id);
-    return row_one(st, s, invoice_read, out, "invoice", id);
+    return store_row_one(st, s, invoice_read, out, "invoice", id);
 }
 
 int store_invoices_of(store *st, const char *contract_id, int64_t after, size_t limit,
@@ -577,44 +495,44 @@ int store_invoices_of(store *st, const char *contract_id, int64_t after, size_t 
     store_stmt *s;
     if (!store_text_ok(contract_id) || after < 0 || limit < 1 || limit > STORE_PER_PAGE_MAX)
         return store_failf(st, CPQD_EINVAL, "invoices: contract, cursor or limit out of range");
-    int rc = prep(st, STMT_FIN_INVOICES_OF, &s);
+    int rc = store_prepare(st, STMT_FIN_INVOICES_OF, &s);
     if (rc)
         return rc;
     store_bind_text(st, s, 1, contract_id);
     store_bind_int64(st, s, 2, after);
     store_bind_int64(st, s, 3, (int64_t)limit);
-    return rows_read(st, s, sizeof(store_invoice), invoice_read, (row_fini_fn)store_invoice_fini,
-                     (void **)items, n);
+    return store_rows_read(st, s, sizeof(store_invoice), invoice_read,
+                           (store_row_fini_fn)store_invoice_fini, (void **)items, n);
 }
 
-int store_invoice_list(store *st, const store_invoice_filter *f, store_invoice **items,
-                       size_t *n)
+int store_invoice_list(store *st, const store_invoice_filter *f, store_invoice **items, size_t *n)
 {
     store_stmt *s;
     *items = NULL, *n = 0;
     if (f->limit < 1 || f->limit > STORE_PER_PAGE_MAX + 1 || !store_opt_text_ok(f->customer) ||
         !store_opt_text_ok(f->contract) || !store_opt_text_ok(f->status) ||
         !store_date_ok(f->from) || !store_date_ok(f->to) || !store_opt_text_ok(f->after))
-        return store_failf(st, CPQD_EINVAL, "invoices: a filter, the cursor or limit is out of range");
-    int rc = prep(st, STMT_FIN_INVOICE_LIST, &s);
+        return store_failf(st, CPQD_EINVAL,
+                           "invoices: a filter, the cursor or limit is out of range");
+    int rc = store_prepare(st, STMT_FIN_INVOICE_LIST, &s);
     if (rc)
         return rc;
     const char *v[] = {f->customer, f->contract, f->status, f->from, f->to, f->after};
-    bind_texts(st, s, 1, v, 6);
+    store_bind_texts(st, s, 1, v, 6);
     store_bind_int64(st, s, 7, (int64_t)f->limit);
-    return rows_read(st, s, sizeof(store_invoice), invoice_read, (row_fini_fn)store_invoice_fini,
-                     (void **)items, n);
+    return store_rows_read(st, s, sizeof(store_invoice), invoice_read,
+                           (store_row_fini_fn)store_invoice_fini, (void **)items, n);
 }
 
 int store_invoice_items_of(store *st, const char *id, store_invoice_item **items, size_t *n)
 {
     store_stmt *s;
-    int rc = prep(st, STMT_FIN_INVOICE_ITEMS_OF, &s);
+    int rc = store_prepare(st, STMT_FIN_INVOICE_ITEMS_OF, &s);
     if (rc)
         return rc;
     store_bind_text(st, s, 1, id);
-    return rows_read(st, s, sizeof(store_invoice_item), invoice_item_read,
-                     (row_fini_fn)store_invoice_item_fini, (void **)items, n);
+    return store_rows_read(st, s, sizeof(store_invoice_item), invoice_item_read,
+                           (store_row_fini_fn)store_invoice_item_fini, (void **)items, n);
 }
 
 int store_invoice_items_cancel(store *st, const char *id, const char *const *receivable_ids,
@@ -627,11 +545,11 @@ int store_invoice_items_cancel(store *st, const char *id, const char *const *rec
     int rc = store_write_begin(st, &own);
     if (rc)
         return rc;
-    rc = prep(st, STMT_FIN_INVOICE_ITEM_CANCEL, &s);
+    rc = store_prepare(st, STMT_FIN_INVOICE_ITEM_CANCEL, &s);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         int changed = 0;
         const char *v[] = {by, id, receivable_ids[i]};
-        bind_texts(st, s, 1, v, 3);
+        store_bind_texts(st, s, 1, v, 3);
         rc = store_run(st, s, "invoice item cancel", &changed);
         if (rc == 0 && changed == 0)
             rc = store_failf(st, CPQD_ECONFLICT, "receivable %.64s is not open on invoice %.64s",
@@ -644,12 +562,12 @@ int store_invoice_items_open(store *st, const char *contract_id, store_invoice_i
                              size_t *n)
 {
     store_stmt *s;
-    int rc = prep(st, STMT_FIN_INVOICE_ITEMS_OPEN, &s);
+    int rc = store_prepare(st, STMT_FIN_INVOICE_ITEMS_OPEN, &s);
     if (rc)
         return rc;
     store_bind_text(st, s, 1, contract_id);
-    return rows_read(st, s, sizeof(store_invoice_item), invoice_item_read,
-                     (row_fini_fn)store_invoice_item_fini, (void **)items, n);
+    return store_rows_read(st, s, sizeof(store_invoice_item), invoice_item_read,
+                           (store_row_fini_fn)store_invoice_item_fini, (void **)items, n);
 }
 
 /* ---- statements ---- */
@@ -673,7 +591,7 @@ static int statement_read(store_stmt *s, void *p)
                              &x->unmatched};
     for (int i = 0; i < 5; i++)
         *ints[i] = store_col_int64(s, 5 + i);
-    int rc = cols_dup(s, cols, 12);
+    int rc = store_cols_dup(s, cols, 12);
     if (rc)
         store_statement_fini(x);
     return rc;
@@ -693,9 +611,9 @@ int store_statement_insert(store *st, store_statement *x)
     if (rc)
         return rc;
     rc = id_seq(st, "bs_", id, NULL, NULL);
-    if (rc == 0 && (rc = prep(st, STMT_FIN_STATEMENT_INSERT, &s)) == 0) {
+    if (rc == 0 && (rc = store_prepare(st, STMT_FIN_STATEMENT_INSERT, &s)) == 0) {
         const char *a[] = {id, x->issuer, x->format, x->ref, x->account};
-        bind_texts(st, s, 1, a, 5);
+        store_bind_texts(st, s, 1, a, 5);
         const int64_t v[] = {x->credits, x->duplicates, x->skipped, x->matched, x->unmatched};
         for (int i = 0; i < 5; i++)
             store_bind_int64(st, s, 6 + i, v[i]);
@@ -720,12 +638,12 @@ int store_statement_get(store *st, const char *id, store_statement *out)
 {
     store_stmt *s;
     memset(out, 0, sizeof(*out));
-    int rc = store_text_ok(id) ? prep(st, STMT_FIN_STATEMENT_GET, &s)
+    int rc = store_text_ok(id) ? store_prepare(st, STMT_FIN_STATEMENT_GET, &s)
                                : store_failf(st, CPQD_EINVAL, "statement: an id is required");
     if (rc)
         return rc;
     store_bind_text(st, s, 1, id);
-    return row_one(st, s, statement_read, out, "statement", id);
+    return store_row_one(st, s, statement_read, out, "statement", id);
 }
 
 /* ---- credits ---- */
@@ -739,7 +657,7 @@ void store_credit_fini(store_credit *c)
                        c->debtor_name, c->debtor_account, c->end_to_end_id, c->customer_id,
                        c->applied,     c->status,       c->rule,          c->reason,
                        c->suggestions, c->created_at};
-    strs_free(f, sizeof(f) / sizeof(f[0]));
+    store_strs_free(f, sizeof(f) / sizeof(f[0]));
     memset(c, 0, sizeof(*c));
 }
 
@@ -752,7 +670,7 @@ static int credit_read(store_stmt *s, void *p)
                            &c->end_to_end_id, &c->customer_id, &c->applied,    &c->status,
                            &c->rule,         &c->reason,     &c->suggestions,  &c->created_at};
     c->seq = store_col_int64(s, 1);
-    int rc = cols_dup(s, cols, 19);
+    int rc = store_cols_dup(s, cols, 19);
     if (rc)
         store_credit_fini(c);
     return rc;
@@ -777,7 +695,7 @@ int store_credit_insert(store *st, store_credit *c)
     if (rc)
         return rc;
     rc = id_seq(st, "bc_", id, "feed:credit", &seq);
-    if (rc == 0 && (rc = prep(st, STMT_FIN_CREDIT_INSERT, &s)) == 0) {
+    if (rc == 0 && (rc = store_prepare(st, STMT_FIN_CREDIT_INSERT, &s)) == 0) {
         store_bind_text(st, s, 1, id);
         store_bind_int64(st, s, 2, seq);
         const char *v[] = {c->statement_id, c->tx_id,       c->amount,         c->currency,
@@ -785,7 +703,7 @@ int store_credit_insert(store *st, store_credit *c)
                            c->debtor_account, c->end_to_end_id, c->customer_id, c->applied,
                            c->status,       c->rule,        c->reason,         c->suggestions,
                            now};
-        bind_texts(st, s, 3, v, 17);
+        store_bind_texts(st, s, 3, v, 17);
         rc = store_run(st, s, "credit insert", &changed);
         if (rc == 0 && changed == 0)
             rc = store_failf(st, CPQD_ECONFLICT, "bank transaction %.64s was imported before",
@@ -806,18 +724,18 @@ int store_credit_get(store *st, const char *id, store_credit *out)
 {
     store_stmt *s;
     memset(out, 0, sizeof(*out));
-    int rc = store_text_ok(id) ? prep(st, STMT_FIN_CREDIT_GET, &s)
+    int rc = store_text_ok(id) ? store_prepare(st, STMT_FIN_CREDIT_GET, &s)
                                : store_failf(st, CPQD_EINVAL, "credit: an id is required");
     if (rc)
         return rc;
     store_bind_text(st, s, 1, id);
-    return row_one(st, s, credit_read, out, "credit", id);
+    return store_row_one(st, s, credit_read, out, "credit", id);
 }
 
 int store_credits_seen(store *st, const char *const *tx_ids, size_t n, bool *seen)
 {
     store_stmt *s;
-    int rc = n ? prep(st, STMT_FIN_CREDIT_SEEN, &s) : 0;
+    int rc = n ? store_prepare(st, STMT_FIN_CREDIT_SEEN, &s) : 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         store_bind_text(st, s, 1, tx_ids[i]);
         int r = store_step(st, s);
@@ -836,20 +754,20 @@ int store_credits_open_of(store *st, const char *customer, const char *currency,
     *items = NULL, *n = 0;
     if (!store_text_ok(customer) || !store_text_ok(currency))
         return store_failf(st, CPQD_EINVAL, "customer credit: customer and currency required");
-    int rc = prep(st, STMT_FIN_CREDITS_OPEN_OF, &s);
+    int rc = store_prepare(st, STMT_FIN_CREDITS_OPEN_OF, &s);
     if (rc)
         return rc;
     store_bind_text(st, s, 1, customer);
     store_bind_text(st, s, 2, currency);
-    return rows_read(st, s, sizeof(store_credit), credit_read, (row_fini_fn)store_credit_fini,
-                     (void **)items, n);
+    return store_rows_read(st, s, sizeof(store_credit), credit_read,
+                           (store_row_fini_fn)store_credit_fini, (void **)items, n);
 }
 
 int store_credit_applied_to(store *st, const char *rid, bool *applied)
 {
     store_stmt *s;
     *applied = false;
-    int rc = store_text_ok(rid) ? prep(st, STMT_FIN_CREDIT_APPLIED_TO, &s)
+    int rc = store_text_ok(rid) ? store_prepare(st, STMT_FIN_CREDIT_APPLIED_TO, &s)
                                 : store_failf(st, CPQD_EINVAL, "customer credit: an item required");
     if (rc)
         return rc;
@@ -868,15 +786,15 @@ int store_credits_list(store *st, const char *status, const char *customer, int6
     store_stmt *s;
     if (after < 0 || limit > STORE_PER_PAGE_MAX)
         return store_failf(st, CPQD_EINVAL, "credits: cursor or limit out of range");
-    int rc = prep(st, STMT_FIN_CREDITS_LIST, &s);
+    int rc = store_prepare(st, STMT_FIN_CREDITS_LIST, &s);
     if (rc)
         return rc;
     store_bind_int64(st, s, 1, after);
     store_bind_text(st, s, 2, status);
     store_bind_text(st, s, 3, customer);
     store_bind_int64(st, s, 4, limit ? (int64_t)limit : NO_LIMIT);
-    return rows_read(st, s, sizeof(store_credit), credit_read, (row_fini_fn)store_credit_fini,
-                     (void **)items, n);
+    return store_rows_read(st, s, sizeof(store_credit), credit_read,
+                           (store_row_fini_fn)store_credit_fini, (void **)items, n);
 }
 
 int store_credit_update(store *st, const char *id, const char *old_applied, const char *applied,
@@ -893,9 +811,9 @@ int store_credit_update(store *st, const char *id, const char *old_applied, cons
     int rc = store_write_begin(st, &own);
     if (rc)
         return rc;
-    if ((rc = prep(st, STMT_FIN_CREDIT_UPDATE, &s)) == 0) {
+    if ((rc = store_prepare(st, STMT_FIN_CREDIT_UPDATE, &s)) == 0) {
         const char *v[] = {applied, status, rule, reason, customer_id, id, old_applied};
-        bind_texts(st, s, 1, v, 7);
+        store_bind_texts(st, s, 1, v, 7);
         rc = store_run(st, s, "credit update", &changed);
         if (rc == 0 && changed == 0)
             rc = store_failf(st, CPQD_ECONFLICT, "credit %.64s changed meanwhile", id);
@@ -913,7 +831,7 @@ void store_match_fini(store_match *m)
                        m->customer_id, m->amount,    m->overpaid,    m->note,
                        m->created_by, m->created_at, m->reversed_at, m->reversed_by,
                        m->reverse_note};
-    strs_free(f, sizeof(f) / sizeof(f[0]));
+    store_strs_free(f, sizeof(f) / sizeof(f[0]));
     memset(m, 0, sizeof(*m));
 }
 
@@ -933,7 +851,7 @@ static int match_read(store_stmt *s, void *p)
                            &m->note,        &m->created_by, &m->created_at, &m->reversed_at,
                            &m->reversed_by, &m->reverse_note};
     m->seq = store_col_int64(s, 1);
-    int rc = cols_dup(s, cols, 14);
+    int rc = store_cols_dup(s, cols, 14);
     if (rc)
         store_match_fini(m);
     return rc;
@@ -943,7 +861,7 @@ static int alloc_read(store_stmt *s, void *p)
 {
     store_alloc *a = p;
     char **const cols[] = {&a->match_id, &a->receivable_id, &a->amount, &a->payment_id};
-    int rc = cols_dup(s, cols, 4);
+    int rc = store_cols_dup(s, cols, 4);
     if (rc)
         store_alloc_fini(a);
     return rc;
@@ -953,14 +871,14 @@ static int match_row_insert(store *st, const store_match *m, const char *id, int
                             const char *now)
 {
     store_stmt *s;
-    int changed = 0, rc = prep(st, STMT_FIN_MATCH_INSERT, &s);
+    int changed = 0, rc = store_prepare(st, STMT_FIN_MATCH_INSERT, &s);
     if (rc)
         return rc;
     store_bind_text(st, s, 1, id);
     store_bind_int64(st, s, 2, seq);
     const char *v[] = {m->credit_id, m->kind, m->rule, m->customer_id, m->amount, m->overpaid,
                        m->note,      m->created_by, now};
-    bind_texts(st, s, 3, v, 9);
+    store_bind_texts(st, s, 3, v, 9);
     rc = store_run(st, s, "match insert", &changed);
     if (rc == 0 && changed == 0)
         rc = store_failf(st, CPQD_ECONFLICT, "match id taken");
@@ -988,10 +906,10 @@ int store_match_insert(store *st, store_match *m, const store_alloc *allocs, siz
     if (rc == 0)
         rc = match_row_insert(st, m, id, seq, now);
     if (rc == 0)
-        rc = prep(st, STMT_FIN_ALLOC_INSERT, &s);
+        rc = store_prepare(st, STMT_FIN_ALLOC_INSERT, &s);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         const char *v[] = {id, allocs[i].receivable_id, allocs[i].amount, allocs[i].payment_id};
-        bind_texts(st, s, 1, v, 4);
+        store_bind_texts(st, s, 1, v, 4);
         rc = store_run(st, s, "allocation insert", NULL);
     }
     char *a = NULL, *b = NULL;
@@ -1012,17 +930,17 @@ int store_match_get(store *st, const char *id, store_match *out, store_alloc **a
     memset(out, 0, sizeof(*out));
     if (allocs)
         *allocs = NULL, *n = 0;
-    int rc = store_text_ok(id) ? prep(st, STMT_FIN_MATCH_GET, &s)
+    int rc = store_text_ok(id) ? store_prepare(st, STMT_FIN_MATCH_GET, &s)
                                : store_failf(st, CPQD_EINVAL, "match: an id is required");
     if (rc)
         return rc;
     store_bind_text(st, s, 1, id);
-    if ((rc = row_one(st, s, match_read, out, "match", id)) != 0 || !allocs)
+    if ((rc = store_row_one(st, s, match_read, out, "match", id)) != 0 || !allocs)
         return rc;
-    if ((rc = prep(st, STMT_FIN_ALLOCS_OF, &s)) == 0) {
+    if ((rc = store_prepare(st, STMT_FIN_ALLOCS_OF, &s)) == 0) {
         store_bind_text(st, s, 1, id);
-        rc = rows_read(st, s, sizeof(store_alloc), alloc_read, (row_fini_fn)store_alloc_fini,
-                       (void **)allocs, n);
+        rc = store_rows_read(st, s, sizeof(store_alloc), alloc_read,
+                             (store_row_fini_fn)store_alloc_fini, (void **)allocs, n);
     }
     if (rc)
         store_match_fini(out);
@@ -1032,12 +950,12 @@ int store_match_get(store *st, const char *id, store_match *out, store_alloc **a
 int store_matches_of(store *st, const char *credit_id, store_match **items, size_t *n)
 {
     store_stmt *s;
-    int rc = prep(st, STMT_FIN_MATCHES_OF, &s);
+    int rc = store_prepare(st, STMT_FIN_MATCHES_OF, &s);
     if (rc)
         return rc;
     store_bind_text(st, s, 1, credit_id);
-    return rows_read(st, s, sizeof(store_match), match_read, (row_fini_fn)store_match_fini,
-                     (void **)items, n);
+    return store_rows_read(st, s, sizeof(store_match), match_read,
+                           (store_row_fini_fn)store_match_fini, (void **)items, n);
 }
 
 int store_match_reverse(store *st, const char *id, const char *by, const char *note)
@@ -1052,9 +970,9 @@ int store_match_reverse(store *st, const char *id, const char *by, const char *n
     int rc = store_write_begin(st, &own);
     if (rc)
         return rc;
-    if ((rc = prep(st, STMT_FIN_MATCH_REVERSE, &s)) == 0) {
+    if ((rc = store_prepare(st, STMT_FIN_MATCH_REVERSE, &s)) == 0) {
         const char *v[] = {now, by, note, id};
-        bind_texts(st, s, 1, v, 4);
+        store_bind_texts(st, s, 1, v, 4);
         rc = store_run(st, s, "match reverse", &changed);
         if (rc == 0 && changed == 0)
             rc = store_failf(st, CPQD_ECONFLICT, "match %.64s is reversed already", id);
@@ -1074,16 +992,16 @@ int store_payment_remove(store *st, const char *rid, const char *payment_id, con
     int rc = store_write_begin(st, &own);
     if (rc)
         return rc;
-    if ((rc = prep(st, STMT_FIN_PAYMENT_DELETE, &s)) == 0) {
+    if ((rc = store_prepare(st, STMT_FIN_PAYMENT_DELETE, &s)) == 0) {
         const char *v[] = {payment_id, rid};
-        bind_texts(st, s, 1, v, 2);
+        store_bind_texts(st, s, 1, v, 2);
         rc = store_run(st, s, "payment delete", &changed);
         if (rc == 0 && changed == 0)
             rc = store_failf(st, CPQD_ECONFLICT, "payment %.64s is gone", payment_id);
     }
-    if (rc == 0 && (rc = prep(st, STMT_RECV_SET_PAID, &s)) == 0) {
+    if (rc == 0 && (rc = store_prepare(st, STMT_RECV_SET_PAID, &s)) == 0) {
         const char *v[] = {new_paid, rid, old_paid};
-        bind_texts(st, s, 1, v, 3);
+        store_bind_texts(st, s, 1, v, 3);
         rc = store_run(st, s, "paid update", &changed);
         if (rc == 0 && changed == 0)
             rc = store_failf(st, CPQD_ECONFLICT, "receivable %.64s was paid meanwhile", rid);
@@ -1099,7 +1017,7 @@ void store_write_off_fini(store_write_off *w)
         return;
     char *const f[] = {w->id,         w->receivable_id, w->amount,    w->reason,
                        w->payment_id, w->created_by,    w->created_at};
-    strs_free(f, sizeof(f) / sizeof(f[0]));
+    store_strs_free(f, sizeof(f) / sizeof(f[0]));
     memset(w, 0, sizeof(*w));
 }
 
@@ -1108,7 +1026,7 @@ static int write_off_read(store_stmt *s, void *p)
     store_write_off *w = p;
     char **const cols[] = {&w->id,         &w->receivable_id, &w->amount,    &w->reason,
                            &w->payment_id, &w->created_by,    &w->created_at};
-    int rc = cols_dup(s, cols, 7);
+    int rc = store_cols_dup(s, cols, 7);
     if (rc)
         store_write_off_fini(w);
     return rc;
@@ -1128,10 +1046,10 @@ int store_write_off_insert(store *st, store_write_off *w)
     if (rc)
         return rc;
     rc = id_seq(st, "wo_", id, NULL, NULL);
-    if (rc == 0 && (rc = prep(st, STMT_FIN_WRITE_OFF_INSERT, &s)) == 0) {
+    if (rc == 0 && (rc = store_prepare(st, STMT_FIN_WRITE_OFF_INSERT, &s)) == 0) {
         const char *v[] = {id, w->receivable_id, w->amount, w->reason, w->payment_id,
                            w->created_by, now};
-        bind_texts(st, s, 1, v, 7);
+        store_bind_texts(st, s, 1, v, 7);
         rc = store_run(st, s, "write-off insert", &changed);
         if (rc == 0 && changed == 0)
             rc = store_failf(st, CPQD_ECONFLICT, "write-off id taken");
@@ -1151,12 +1069,12 @@ int store_write_off_get(store *st, const char *id, store_write_off *out)
 {
     store_stmt *s;
     memset(out, 0, sizeof(*out));
-    int rc = store_text_ok(id) ? prep(st, STMT_FIN_WRITE_OFF_GET, &s)
+    int rc = store_text_ok(id) ? store_prepare(st, STMT_FIN_WRITE_OFF_GET, &s)
                                : store_failf(st, CPQD_EINVAL, "write-off: an id is required");
     if (rc)
         return rc;
     store_bind_text(st, s, 1, id);
-    return row_one(st, s, write_off_read, out, "write-off", id);
+    return store_row_one(st, s, write_off_read, out, "write-off", id);
 }
 
 /* ---- vouchers ---- */
@@ -1167,7 +1085,7 @@ void store_voucher_fini(store_voucher *v)
         return;
     char *const f[] = {v->number,   v->kind,     v->date,  v->currency, v->source,
                        v->customer_id, v->contract, v->total, v->lines,    v->created_at};
-    strs_free(f, sizeof(f) / sizeof(f[0]));
+    store_strs_free(f, sizeof(f) / sizeof(f[0]));
     memset(v, 0, sizeof(*v));
 }
 
@@ -1178,7 +1096,7 @@ static int voucher_read(store_stmt *s, void *p)
                            &v->currency, &v->source,   &v->customer_id, &v->contract,
                            &v->total,    &v->lines,    &v->created_at};
     v->seq = store_col_int64(s, 0);
-    int rc = cols_dup(s, cols, 11);
+    int rc = store_cols_dup(s, cols, 11);
     if (rc)
         store_voucher_fini(v);
     return rc;
@@ -1200,11 +1118,11 @@ int store_voucher_add(store *st, store_voucher *v)
         return rc;
     rc = store_fin_next(st, "feed:voucher", &seq);
     snprintf(number, sizeof(number), "V-%06lld", (long long)seq);
-    if (rc == 0 && (rc = prep(st, STMT_FIN_VOUCHER_INSERT, &s)) == 0) {
+    if (rc == 0 && (rc = store_prepare(st, STMT_FIN_VOUCHER_INSERT, &s)) == 0) {
         store_bind_int64(st, s, 1, seq);
         const char *a[] = {number,         v->kind,     v->date,  v->currency, v->source,
                            v->customer_id, v->contract, v->total, v->lines,    now};
-        bind_texts(st, s, 2, a, 10);
+        store_bind_texts(st, s, 2, a, 10);
         rc = store_run(st, s, "voucher insert", NULL);
     }
     char *a = NULL, *b = NULL;
@@ -1223,13 +1141,13 @@ int store_vouchers_list(store *st, int64_t after, size_t limit, store_voucher **
     store_stmt *s;
     if (after < 0 || limit < 1 || limit > STORE_PER_PAGE_MAX)
         return store_failf(st, CPQD_EINVAL, "vouchers: cursor or limit out of range");
-    int rc = prep(st, STMT_FIN_VOUCHERS_LIST, &s);
+    int rc = store_prepare(st, STMT_FIN_VOUCHERS_LIST, &s);
     if (rc)
         return rc;
     store_bind_int64(st, s, 1, after);
     store_bind_int64(st, s, 2, (int64_t)limit);
-    return rows_read(st, s, sizeof(store_voucher), voucher_read, (row_fini_fn)store_voucher_fini,
-                     (void **)items, n);
+    return store_rows_read(st, s, sizeof(store_voucher), voucher_read,
+                           (store_row_fini_fn)store_voucher_fini, (void **)items, n);
 }
 
 /* ---- revenue posted ---- */
@@ -1246,7 +1164,7 @@ static int revenue_read(store_stmt *s, void *p)
 {
     store_revenue_pos *x = p;
     char **const cols[] = {&x->contract_id, &x->category, &x->posted, &x->upto};
-    int rc = cols_dup(s, cols, 4);
+    int rc = store_cols_dup(s, cols, 4);
     if (rc)
         store_revenue_pos_fini(x);
     return rc;
@@ -1256,12 +1174,12 @@ int store_revenue_positions(store *st, const char *contract_id, store_revenue_po
                             size_t *n)
 {
     store_stmt *s;
-    int rc = prep(st, STMT_FIN_REVENUE_OF, &s);
+    int rc = store_prepare(st, STMT_FIN_REVENUE_OF, &s);
     if (rc)
         return rc;
     store_bind_text(st, s, 1, contract_id);
-    return rows_read(st, s, sizeof(store_revenue_pos), revenue_read,
-                     (row_fini_fn)store_revenue_pos_fini, (void **)items, n);
+    return store_rows_read(st, s, sizeof(store_revenue_pos), revenue_read,
+                           (store_row_fini_fn)store_revenue_pos_fini, (void **)items, n);
 }
 
 int store_revenue_post(store *st, const char *contract_id, const char *category, const char *old,
@@ -1276,13 +1194,13 @@ int store_revenue_post(store *st, const char *contract_id, const char *category,
     int rc = store_write_begin(st, &own);
     if (rc)
         return rc;
-    if (!old && (rc = prep(st, STMT_FIN_REVENUE_INSERT, &s)) == 0) {
+    if (!old && (rc = store_prepare(st, STMT_FIN_REVENUE_INSERT, &s)) == 0) {
         const char *v[] = {contract_id, category, posted, upto};
-        bind_texts(st, s, 1, v, 4);
+        store_bind_texts(st, s, 1, v, 4);
         rc = store_run(st, s, "revenue insert", &changed);
-    } else if (old && (rc = prep(st, STMT_FIN_REVENUE_UPDATE, &s)) == 0) {
+    } else if (old && (rc = store_prepare(st, STMT_FIN_REVENUE_UPDATE, &s)) == 0) {
         const char *v[] = {posted, upto, contract_id, category, old};
-        bind_texts(st, s, 1, v, 5);
+        store_bind_texts(st, s, 1, v, 5);
         rc = store_run(st, s, "revenue update", &changed);
     }
     if (rc == 0 && changed == 0)
@@ -1295,7 +1213,7 @@ int store_fin_contract_ids(store *st, char ***ids, size_t *n)
     store_stmt *s;
     char **v = NULL;
     size_t k = 0, cap = 0;
-    int r = STORE_DONE, rc = prep(st, STMT_FIN_CONTRACT_IDS, &s);
+    int r = STORE_DONE, rc = store_prepare(st, STMT_FIN_CONTRACT_IDS, &s);
     *ids = NULL;
     *n = 0;
     while (rc == 0 && (r = store_step(st, s)) == STORE_ROW) {
@@ -1315,7 +1233,7 @@ int store_fin_contract_ids(store *st, char ***ids, size_t *n)
         rc = store_fail(st, r, "contract ids");
     store_stmt_done(s);
     if (rc) {
-        strs_free(v, k);
+        store_strs_free(v, k);
         free(v);
         return rc;
     }

@@ -433,6 +433,28 @@ int store_run_insert(store *st, store_stmt *s, const char *what);
  * caller's write scope. */
 int store_counter_next(store *st, store_stmt_id sid, int year, const char *what, int64_t *seq);
 
+/* ---- rows: what the record files share ---- */
+
+/* Reads the current row of s into *item (zeroed before): 0 or
+ * CPQD_ENOMEM, having freed what it copied. */
+typedef int (*store_row_read_fn)(store_stmt *s, void *item);
+typedef void (*store_row_fini_fn)(void *item); /* frees one item's fields */
+/* Binds v[0..n) (NULL: SQL NULL) to parameters first..first+n-1. */
+void store_bind_texts(store *st, store_stmt *s, int first, const char *const *v, int n);
+/* Copies text column i into *cols[i] for each non-NULL cols[i]:
+ * 0 or CPQD_ENOMEM (the copies made so far stay, for the caller's fini). */
+int store_cols_dup(store_stmt *s, char **const *cols, int n);
+void store_strs_free(char *const *v, size_t n); /* frees v[0..n) */
+/* Every row of s (bound) into a malloc'ed array of `size`-byte items
+ * (*items NULL and *n 0 when none), read by read; on failure what was
+ * read is freed with fini. Ends the statement's use. */
+int store_rows_read(store *st, store_stmt *s, size_t size, store_row_read_fn read,
+                    store_row_fini_fn fini, void **items, size_t *n);
+/* The one row s (bound) yields into out; none is CPQD_ENOTFOUND "<what>
+ * <key>: not found". Ends the statement's use. */
+int store_row_one(store *st, store_stmt *s, store_row_read_fn read, void *out, const char *what,
+                  const char *key);
+
 /* ---- packed texts (store_pack.c) ----
  * A large text (a priced result, a request, a reply, a payload, a
  * catalog file) is stored as STORE_PACK_MARK + base64 of its zstd frame;

@@ -3,8 +3,9 @@
  * application layer (include/cpqd/svc.h).
  *
  * Invariant: an operation that wrote something either committed it all
- * (and then answered) or left nothing: every write of quotes and
- * contracts goes through svc_tx, whose failure paths roll back.
+ * (and then answered) or left nothing: every write of quotes,
+ * contracts and the finance loop goes through svc_tx, whose failure
+ * paths roll back.
  */
 #include "cpqd/svc.h"
 
@@ -147,17 +148,6 @@ int svc_idem_replay(svc_ctx *c, const char *route, const char *key, const char *
                     svc_reply *out, cpqd_errs *errs)
 {
     return replay(c, route, key, hash, out, errs);
-}
-
-int svc_idem_open(svc_ctx *c, const char *route, const char *key, const char *hash, svc_reply *out,
-                  cpqd_errs *errs)
-{
-    int rc = store_begin(c->st);
-    if (rc)
-        return rc;
-    if ((rc = replay(c, route, key, hash, out, errs)) != 0)
-        store_rollback(c->st);
-    return rc;
 }
 
 int svc_idem_record(svc_ctx *c, const char *route, const char *key, const char *hash,

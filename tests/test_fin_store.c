@@ -426,8 +426,11 @@ static void test_fin_flat_writes_count_and_undo(void **state)
     fx *f = *state;
     int64_t n = 0;
     char id[STORE_OUTBOX_ID_LEN];
-    store_outbox_new ev = {.type = "payment.matched", .resource_kind = "match",
-                           .resource_id = "m_1", .order_key = "credit:1", .payload = "{}"};
+    store_outbox_new ev = {.type = "payment.matched",
+                           .resource_kind = "match",
+                           .resource_id = "m_1",
+                           .order_key = "credit:1",
+                           .payload = "{}"};
     assert_int_equal(store_flat_begin(f->st), CPQD_EINVAL); /* no transaction */
     assert_int_equal(store_begin(f->st), 0);
     assert_int_equal(store_flat_begin(f->st), 0);

@@ -1127,8 +1127,7 @@ static char *last_match(fx *f, const char *bc, size_t *n)
     return id;
 }
 
-static void outstanding_is(fx *f, json_t *c, const char *line, const char *amount,
-                           const char *want)
+static void outstanding_is(fx *f, json_t *c, const char *line, const char *amount, const char *want)
 {
     json_t *it = item_now(f, js(c, "id"), item_id(c, line, amount));
     assert_string_equal(js(it, "outstanding"), want);
@@ -1247,8 +1246,8 @@ static void test_invoice_list_filters_and_pages(void **state)
     numbers_are(f, p, "INV-T-2026-000003,CN-T-2026-000001,INV-T-2026-000001", "null");
     free(p);
     numbers_are(f, "/v1/invoices?status=cancelled", "INV-T-2026-000001", "null");
-    numbers_are(f, "/v1/invoices?status=issued&customer=C-1",
-                "INV-T-2026-000003,CN-T-2026-000001", "null");
+    numbers_are(f, "/v1/invoices?status=issued&customer=C-1", "INV-T-2026-000003,CN-T-2026-000001",
+                "null");
     numbers_are(f, "/v1/invoices?status=partially_cancelled", "", "null");
     numbers_are(f, "/v1/invoices?issued_from=2026-12-02", "INV-T-2026-000003", "null");
     numbers_are(f, "/v1/invoices?issued_to=2026-12-01&issued_from=2026-12-01",

@@ -116,8 +116,7 @@ typedef struct store_invoice_filter {
     size_t limit; /* 1..STORE_PER_PAGE_MAX + 1 */
 } store_invoice_filter;
 /* The matching documents, newest first (feed order), at most limit. */
-int store_invoice_list(store *st, const store_invoice_filter *f, store_invoice **items,
-                       size_t *n);
+int store_invoice_list(store *st, const store_invoice_filter *f, store_invoice **items, size_t *n);
 /* The items of invoice id (any state). */
 int store_invoice_items_of(store *st, const char *id, store_invoice_item **items, size_t *n);
 /* Marks the items receivable_ids[0..n) of invoice id cancelled by credit

@@ -153,13 +153,6 @@ int svc_idem_peek(svc_ctx *c, const char *route, const char *key, const char *bo
  * reply is in *out: answer it, write nothing) or an error as the peek. */
 int svc_idem_replay(svc_ctx *c, const char *route, const char *key, const char *hash,
                     svc_reply *out, cpqd_errs *errs);
-/* A write transaction of the request's own on c->st (outside group
- * commit: the finance routes, docs/finance.md), begun, then the key
- * looked up again in it: 0 (go on: the caller commits or rolls back), 1
- * (the stored reply is in *out: nothing open), or an error (nothing
- * open). */
-int svc_idem_open(svc_ctx *c, const char *route, const char *key, const char *hash, svc_reply *out,
-                  cpqd_errs *errs);
 /* Records reply r (for resource id) under key in the open transaction;
  * key NULL: nothing. */
 int svc_idem_record(svc_ctx *c, const char *route, const char *key, const char *hash,
