@@ -193,10 +193,10 @@ static bool integer(fp *f, int64_t *out)
     const char *d = p;
     int64_t v = 0;
     while (p < f->end && *p >= '0' && *p <= '9') {
+        if (p - d == 18) /* a 19th digit: could pass INT64_MAX, leave it to jansson */
+            return false;
         v = v * 10 + (*p - '0');
         p++;
-        if (p - d > 18)
-            return false;
     }
     size_t n = (size_t)(p - d);
     if (n == 0 || (n > 1 && *d == '0'))

@@ -764,6 +764,10 @@ static void test_price_json_fast_agrees(void **state)
         "{'customer':{'id':'C'},'lines':[{'sku':'X','quantity':1e2}]}",
         "{'customer':{'id':'C'},'lines':[{'sku':'X','quantity':01}]}",
         "{'customer':{'id':'C'},'lines':[{'sku':'X','quantity':1234567890123456789}]}",
+        /* 19 digits past INT64_MAX: the fast reader stops before it
+         * overflows (fuzz_price found it: tests/fuzz/regress/fuzz_price) */
+        "{'customer':{'id':'C'},'lines':[{'sku':'X','quantity':9223372036854775808}]}",
+        "{'customer':{'id':'C'},'lines':[{'sku':'X','quantity':-99999999999999999999}]}",
         "{'customer':{'id':'C'},'lines':[{'sku':'X','quantity':'-1'}]}",
         "{'customer':{'id':'C'},'lines':[{'sku':'X','quantity':'1','discount':'101'}]}",
         "{'customer':{'id':'C'},'lines':[{'sku':'','quantity':'1'}]}",
