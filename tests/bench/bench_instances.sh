@@ -14,6 +14,13 @@ TMP=$(mktemp -d)
 PIDS=""
 PGDIR=""
 cleanup() {
+    rc=$?
+    # a failed run shows the tail of each server's log before they go
+    if [ "$rc" -ne 0 ]; then
+        for f in "$TMP"/*.log; do
+            [ -f "$f" ] && { echo "== $f (exit $rc)"; tail -n 20 "$f"; } >&2
+        done
+    fi
     for p in $PIDS; do kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
     [ -n "$PGDIR" ] && sh tests/pg-cluster.sh stop "$PGDIR" >/dev/null 2>&1
     rm -rf "$TMP"
