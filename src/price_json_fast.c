@@ -284,6 +284,24 @@ static bool next_key(fp *f, bool *first, const char **k, size_t *klen)
     return true;
 }
 
+/* The index in keys of an object's next member (-1: no member left, or
+ * given up on a key that is unknown or seen before: the jansson path
+ * reports those). */
+static int next_member(fp *f, bool *first, const char *const *keys, unsigned *seen)
+{
+    const char *k;
+    size_t klen;
+    if (f->off || !next_key(f, first, &k, &klen))
+        return -1;
+    int w = which(k, klen, keys);
+    if (w < 0 || (*seen & (1u << w))) {
+        f->off = true;
+        return -1;
+    }
+    *seen |= 1u << w;
+    return w;
+}
+
 /* Same for an array: whether another element follows. */
 static bool next_elem(fp *f, bool *first)
 {
@@ -388,14 +406,8 @@ static void options(fp *f, price_line_in *ln)
         static const char *const keys[] = {"sku", "quantity", NULL};
         unsigned seen = 0;
         bool kfirst = true;
-        const char *k;
-        size_t klen;
         v[i].qty = money_from_int(1);
-        while (!f->off && next_key(f, &kfirst, &k, &klen)) {
-            int w = which(k, klen, keys);
-            if (w < 0 || (seen & (1u << w)))
-                GIVE_UP(f);
-            seen |= 1u << w;
+        for (int w; (w = next_member(f, &kfirst, keys, &seen)) >= 0;) {
             if (w == 0)
                 v[i].sku = str_field(f, true, 128);
             else
@@ -429,13 +441,7 @@ static void config(fp *f, price_line_in *ln)
         static const char *const keys[] = {"path", "value", "quantity", "exclude", NULL};
         unsigned seen = 0;
         bool kfirst = true;
-        const char *k;
-        size_t klen;
-        while (!f->off && next_key(f, &kfirst, &k, &klen)) {
-            int w = which(k, klen, keys);
-            if (w < 0 || (seen & (1u << w)))
-                GIVE_UP(f);
-            seen |= 1u << w;
+        for (int w; (w = next_member(f, &kfirst, keys, &seen)) >= 0;) {
             int64_t iv;
             switch (w) {
             case 0: v[i].path = str_field(f, true, 256); break;
@@ -478,13 +484,7 @@ static void line(fp *f, price_line_in *ln)
                                        "options",  "configuration", "discount", NULL};
     unsigned seen = 0;
     bool first = true;
-    const char *k;
-    size_t klen;
-    while (!f->off && next_key(f, &first, &k, &klen)) {
-        int w = which(k, klen, keys);
-        if (w < 0 || (seen & (1u << w)))
-            GIVE_UP(f);
-        seen |= 1u << w;
+    for (int w; (w = next_member(f, &first, keys, &seen)) >= 0;) {
         switch (w) {
         case 0: ln->id = str_field(f, false, 64); break;
         case 1: ln->sku = str_field(f, true, 128); break;
@@ -531,13 +531,7 @@ static void customer(fp *f, price_request *rq)
     static const char *const keys[] = {"id", "segment", NULL};
     unsigned seen = 0;
     bool first = true;
-    const char *k;
-    size_t klen;
-    while (!f->off && next_key(f, &first, &k, &klen)) {
-        int w = which(k, klen, keys);
-        if (w < 0 || (seen & (1u << w)))
-            GIVE_UP(f);
-        seen |= 1u << w;
+    for (int w; (w = next_member(f, &first, keys, &seen)) >= 0;) {
         if (w == 0)
             rq->customer_id = str_field(f, true, 128);
         else
