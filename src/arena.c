@@ -97,6 +97,29 @@ void arena_reset(arena *a)
     a->head = last;
 }
 
+void arena_adopt(arena *a, arena *from)
+{
+    if (!from)
+        return;
+    chunks_free(from->spare);
+    chunk *first = from->head;
+    if (first) {
+        chunk *last = first;
+        while (last->next)
+            last = last->next;
+        /* behind the chunk being filled, which goes on being filled */
+        if (a->head) {
+            last->next = a->head->next;
+            a->head->next = first;
+        } else {
+            a->head = first;
+        }
+        for (chunk *c = first; c != last->next; c = c->next)
+            a->bytes += sizeof(chunk) + c->cap;
+    }
+    free(from);
+}
+
 /* size bytes aligned to align (a power of two, at most max_align_t's). */
 static void *arena_take(arena *a, size_t size, size_t align)
 {

@@ -39,11 +39,11 @@ int yn_parse(arena *a, const char *file, const char *buf, size_t len, cpqd_errs 
 
 /* Hooks of yn_parse_stream: when the root mapping reaches its key
  * 'products' with a sequence value, begin sees the root's pairs before
- * it; if begin returns true, each item of that sequence is parsed alone,
+ * it and the key itself; if begin returns true, each item of that sequence is parsed alone,
  * passed to item (nonzero stops the parse with that code) and freed, and
  * the root's 'products' is a sequence node with n items and no vals. */
 typedef struct yn_stream {
-    bool (*begin)(void *ctx, const yn *before);
+    bool (*begin)(void *ctx, const yn *before, const yn *key);
     int (*item)(void *ctx, const yn *item);
     /* With no buf: the text, read in pieces into out[0..size): the bytes
      * read (0 at its end) or -1. It is then checked for UTF-8 as it comes,
@@ -52,6 +52,12 @@ typedef struct yn_stream {
      * point at: the caller reads it whole and parses it again). */
     long (*read)(void *read_ctx, unsigned char *out, size_t size);
     void *ctx, *read_ctx;
+    /* A piece of a file (cat_split.c): positions past line shift_from
+     * (1-based, in the piece) move down by shift_by lines. */
+    unsigned shift_from, shift_by;
+    /* The piece holds only items of the products sequence: its root is
+     * that sequence, each item passed to item (begin is not called). */
+    bool items_root;
 } yn_stream;
 
 /* yn_parse with the hooks st (NULL: none); buf may be NULL with st->read. */
@@ -76,6 +82,10 @@ typedef struct cat_build {
     size_t nregexes, capregexes;
     char **rule_files;      /* resolved rule paths used, for hashing */
     size_t nrule_files, caprule_files;
+    size_t split_min;       /* files of this many bytes or more: products parsed on two
+                               threads (cat_load_stream_path; 0: its default) */
+    double split_share;     /* of the products, to the first thread (0: the default) */
+    unsigned split_loads;   /* files loaded so */
 } cat_build;
 
 /* Decodes one file's tree into a new catalog appended to b (which must

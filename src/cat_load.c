@@ -14,15 +14,18 @@
  * nothing here keeps a pointer into the node tree.
  */
 #include "cat_int.h"
+#include "cat_split.h"
 #include "cpqd/hash.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pcre2.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define LD_MAX_ITEMS 10000000 /* items in one list: bounds every allocation */
@@ -36,11 +39,21 @@ typedef struct ld {
     int rc;
     const cat_product **index; /* this file's products sorted by SKU, when two share one */
     size_t nindex;
-    size_t *sku_slot;          /* otherwise: product index + 1 by SKU hash; 0: empty */
+    struct ld_sku *sku_slot;   /* otherwise: the products by SKU hash */
     size_t sku_cap;            /* power of two */
     bool attrs_done;           /* attributes decoded before the products (streamed) */
+    bool two_threads;          /* resolve options on two threads; any error fails the load
+                                  (ld_split_file: its retry reports them in order) */
     struct ld_cache *cache; /* lookup indexes, built on first use (ld_cache_free) */
 } ld;
+
+/* A slot of the SKU hash: the SKU itself and its hash's high bits, so
+ * that a probe reads neither a product nor a string it does not need. */
+struct ld_sku {
+    const char *sku; /* NULL: empty */
+    uint32_t i;      /* the product's index */
+    uint32_t tag;
+};
 
 static void ld_err(ld *l, const yn *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -1937,10 +1950,12 @@ static int prod_ptr_cmp(const void *pa, const void *pb)
 static const cat_product *ld_product_find(const ld *l, const char *sku)
 {
     if (l->sku_cap) {
-        size_t h = ix_hash(sku, strlen(sku)) & (l->sku_cap - 1);
-        for (; l->sku_slot[h]; h = (h + 1) & (l->sku_cap - 1))
-            if (strcmp(l->cat->products[l->sku_slot[h] - 1].sku, sku) == 0)
-                return &l->cat->products[l->sku_slot[h] - 1];
+        uint64_t hv = hash_fnv1a64(sku, strlen(sku));
+        uint32_t tag = (uint32_t)(hv >> 32);
+        size_t h = (size_t)(hv ^ (hv >> 31)) & (l->sku_cap - 1);
+        for (const struct ld_sku *e; (e = &l->sku_slot[h])->sku; h = (h + 1) & (l->sku_cap - 1))
+            if (e->tag == tag && strcmp(e->sku, sku) == 0)
+                return &l->cat->products[e->i];
         return NULL;
     }
     size_t lo = 0, hi = l->nindex;
@@ -2366,15 +2381,57 @@ static void ld_resolve_promotions(ld *l)
                        c->segments[i].payment_term);
 }
 
+/* The second half of the products' options, on a thread (their own
+ * errors: the caller only counts them). */
+typedef struct ld_opt_half {
+    ld l;
+    cat_build b;
+    pthread_t th;
+} ld_opt_half;
+
+static void *opt_half_run(void *arg)
+{
+    ld_opt_half *h = arg;
+    cat_catalog *c = h->l.cat;
+    for (size_t i = c->nproducts / 2; i < c->nproducts; i++)
+        ld_resolve_options(&h->l, (cat_product *)&c->products[i]);
+    return NULL;
+}
+
+/* Every product's options resolved, the second half on another thread:
+ * false (nothing done) when that thread cannot start. */
+static bool ld_resolve_options_two(ld *l)
+{
+    cat_catalog *c = l->cat;
+    ld_opt_half h = {.l = *l, .b = *l->b};
+    h.b.errs = errs_new();
+    h.l.b = &h.b;
+    h.l.cache = NULL;
+    h.l.rc = 0;
+    if (!h.b.errs || pthread_create(&h.th, NULL, opt_half_run, &h) != 0) {
+        errs_free(h.b.errs);
+        return false;
+    }
+    for (size_t i = 0; i < c->nproducts / 2; i++)
+        ld_resolve_options(l, (cat_product *)&c->products[i]);
+    pthread_join(h.th, NULL);
+    if (h.l.rc || errs_count(h.b.errs))
+        l->rc = h.l.rc ? h.l.rc : CPQD_EINVAL;
+    errs_free(h.b.errs);
+    return true;
+}
+
 static void ld_resolve_products(ld *l)
 {
     cat_catalog *c = l->cat;
     const char *dflt = c->tax_default       ? c->tax_default
                        : c->ntax_classes ? c->tax_classes[0].id
                                          : "standard";
+    bool options_done = l->two_threads && ld_resolve_options_two(l);
     for (size_t i = 0; i < c->nproducts; i++) {
         cat_product *p = (cat_product *)&c->products[i];
-        ld_resolve_options(l, p);
+        if (!options_done)
+            ld_resolve_options(l, p);
         if (!p->tax_class)
             p->tax_class = dflt;
         if (p->delivery.payment_term && !has_term(c, p->delivery.payment_term))
@@ -2396,21 +2453,23 @@ static bool ld_sku_hash(ld *l)
     size_t n = l->cat->nproducts, cap = 16;
     while (cap < n * 2)
         cap *= 2;
-    l->sku_slot = calloc(cap, sizeof(size_t));
+    l->sku_slot = calloc(cap, sizeof(*l->sku_slot));
     if (!l->sku_slot) {
         l->rc = CPQD_ENOMEM;
         return false;
     }
     for (size_t i = 0; i < n; i++) {
         const char *sku = l->cat->products[i].sku;
-        size_t h = ix_hash(sku, strlen(sku)) & (cap - 1);
-        for (; l->sku_slot[h]; h = (h + 1) & (cap - 1))
-            if (strcmp(l->cat->products[l->sku_slot[h] - 1].sku, sku) == 0) {
+        uint64_t hv = hash_fnv1a64(sku, strlen(sku));
+        uint32_t tag = (uint32_t)(hv >> 32);
+        size_t h = (size_t)(hv ^ (hv >> 31)) & (cap - 1);
+        for (; l->sku_slot[h].sku; h = (h + 1) & (cap - 1))
+            if (l->sku_slot[h].tag == tag && strcmp(l->sku_slot[h].sku, sku) == 0) {
                 free(l->sku_slot);
                 l->sku_slot = NULL;
                 return false;
             }
-        l->sku_slot[h] = i + 1;
+        l->sku_slot[h] = (struct ld_sku){sku, (uint32_t)i, tag};
     }
     l->sku_cap = cap;
     return true;
@@ -2724,8 +2783,9 @@ typedef struct ld_stream {
  * so do the attributes, if any: a product that refers to an attribute
  * not decoded yet is an error here, which sends the file to the retry
  * (whole tree, attributes first). */
-static bool st_begin(void *ctx, const yn *before)
+static bool st_begin(void *ctx, const yn *before, const yn *key)
 {
+    (void)key;
     ld_stream *s = ctx;
     const yn *h = yn_get(before, "catalog");
     if (!h)
@@ -2786,12 +2846,22 @@ static long ld_read(void *ctx, unsigned char *out, size_t size)
 }
 
 static int ld_stream_file(cat_build *b, const char *file, ld_reader *rd);
+static int ld_split_file(cat_build *b, const char *file, int fd, char hash[DIGEST_SHA256_HEX_LEN]);
 
 int cat_load_stream_path(cat_build *b, const char *file, const char *path,
                          char hash[DIGEST_SHA256_HEX_LEN])
 {
     ld_reader rd = {open(path, O_RDONLY | O_CLOEXEC), digest_sha256_new(), false, ""};
     int rc = rd.fd < 0 ? CAT_LOAD_RETRY : rd.md ? 0 : CPQD_ENOMEM;
+    /* a big file's products on two threads; whatever that cannot do is
+     * done by the one-thread stream from the start of the file */
+    if (!rc && (rc = ld_split_file(b, file, rd.fd, hash)) == 0) {
+        close(rd.fd);
+        digest_sha256_free(rd.md);
+        return 0;
+    }
+    if (rc == CAT_LOAD_RETRY)
+        rc = lseek(rd.fd, 0, SEEK_SET) == 0 ? 0 : CAT_LOAD_RETRY;
     if (!rc)
         rc = ld_stream_file(b, file, &rd);
     if (!rc)
@@ -2800,6 +2870,19 @@ int cat_load_stream_path(cat_build *b, const char *file, const char *path,
         close(rd.fd);
     digest_sha256_free(rd.md);
     return rc;
+}
+
+/* Takes back what a failed load of one file added to b: the caller
+ * decodes the file again from its start. */
+static void ld_undo(cat_build *b, size_t ncatalogs, size_t nregexes, size_t nrule_files)
+{
+    b->ncatalogs = ncatalogs;
+    for (size_t i = nregexes; i < b->nregexes; i++)
+        pcre2_code_free(b->regexes[i]);
+    b->nregexes = nregexes;
+    for (size_t i = nrule_files; i < b->nrule_files; i++)
+        free(b->rule_files[i]);
+    b->nrule_files = nrule_files;
 }
 
 /* cat_load_stream_path on the text read from rd. */
@@ -2858,14 +2941,188 @@ static int ld_stream_file(cat_build *b, const char *file, ld_reader *rd)
     errs_free(quiet);
     if (rc == 0)
         return 0;
-    /* undo: the retry decodes the file again from its start */
-    b->ncatalogs = ncatalogs;
-    for (size_t i = nregexes; i < b->nregexes; i++)
-        pcre2_code_free(b->regexes[i]);
-    b->nregexes = nregexes;
-    for (size_t i = nrule_files; i < b->nrule_files; i++)
-        free(b->rule_files[i]);
-    b->nrule_files = nrule_files;
+    ld_undo(b, ncatalogs, nregexes, nrule_files);
+    return rc == CPQD_ENOMEM ? rc : CAT_LOAD_RETRY;
+}
+
+/* ---- one big file, its products parsed on two threads ----
+ * cat_split.c cuts the file: piece 1 (the header, the first products and
+ * what follows them) is parsed and decoded here as the stream does, piece
+ * 2 (the other products) on a thread started once the header and the
+ * attributes that products need are decoded, into an ld of its own (its
+ * arena, errors and products; the catalog it reads is not written while
+ * it runs). The products of piece 2 follow those of piece 1, and the file
+ * is then decoded and resolved as a streamed one. Any fault, and any sign
+ * that the cut was not where the parses found the items, gives up with
+ * nothing added (CAT_LOAD_RETRY): the caller streams the file on one
+ * thread. */
+
+#define LD_SPLIT_MIN (4u << 20) /* smaller files: one thread */
+#define LD_SPLIT_SHARE 0.45     /* of the products' bytes, to piece 1 (which also holds
+                                    what follows them) */
+
+typedef struct ld_half { /* piece 2 */
+    ld_stream s;
+    cat_build b;          /* the build, with s's own arena and errors */
+    cat_piece rd;
+    const cat_split *sp;
+    arena *tree;
+    yn *root;
+    pthread_t th;
+    bool started;
+    int rc;
+    int hash_rc;                    /* cat_split_hash's, after the parse */
+    char hex[DIGEST_SHA256_HEX_LEN]; /* the whole file's SHA-256 */
+} ld_half;
+
+typedef struct ld_split {
+    ld_stream s; /* piece 1 */
+    ld_half h;
+    const cat_split *sp;
+    bool key_ok; /* the streamed 'products' key is the plan's */
+} ld_split;
+
+static void *half_run(void *arg)
+{
+    ld_half *h = arg;
+    yn_stream hooks = {.item = st_item, .ctx = &h->s, .read = cat_piece_read, .read_ctx = &h->rd,
+                       .shift_from = 0, .shift_by = h->sp->ls, .items_root = true};
+    h->rc = yn_parse_stream(h->tree, h->s.l.file, NULL, 0, h->b.errs, &hooks, &h->root);
+    h->hash_rc = h->rc ? CAT_SPLIT_NONE : cat_split_hash(h->rd.fd, h->sp->len, h->hex);
+    return NULL;
+}
+
+/* Piece 1's begin: the stream's, then piece 2's thread with a copy of
+ * the decoder as the header and attributes left it. */
+static bool split_begin(void *ctx, const yn *before, const yn *key)
+{
+    ld_split *x = ctx;
+    bool on = st_begin(&x->s, before, key);
+    x->key_ok = key->line == x->sp->lp + 1 && key->col == 1;
+    if (!on || !x->key_ok || x->s.l.rc)
+        return on;
+    ld_half *h = &x->h;
+    h->b = *x->s.l.b;
+    h->b.a = arena_new(1 << 20);
+    h->b.errs = errs_new();
+    h->tree = arena_new(1 << 16);
+    h->s.l = x->s.l;
+    h->s.l.b = &h->b;
+    h->s.l.a = h->b.a;
+    h->s.l.cache = NULL;
+    h->s.l.rc = 0;
+    if (h->b.a && h->b.errs && h->tree)
+        h->started = pthread_create(&h->th, NULL, half_run, h) == 0;
+    return on;
+}
+
+/* Whether the parses found the file as the plan cut it: piece 2 a
+ * sequence from its first line, and in piece 1 the key after 'products'
+ * starting at line e (or none, when the sequence ends the file). */
+static bool split_as_planned(const ld_split *x, const yn *root)
+{
+    const cat_split *sp = x->sp;
+    const yn *seq = x->h.root;
+    if (!x->key_ok || !seq || seq->type != YN_SEQ || seq->line != sp->ls + 1 ||
+        seq->col != sp->indent + 1 || !root || root->type != YN_MAP)
+        return false;
+    size_t i = 0;
+    while (i < root->n && strcmp(root->keys[i]->str, "products") != 0)
+        i++;
+    if (i == root->n)
+        return false;
+    if (sp->e == sp->len)
+        return i + 1 == root->n;
+    return i + 1 < root->n && root->keys[i + 1]->line == sp->le + 1 &&
+           root->keys[i + 1]->col == sp->ce + 1;
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+static int ld_split_file(cat_build *b, const char *file, int fd, char hash[DIGEST_SHA256_HEX_LEN])
+{
+    struct stat st0, st1;
+    size_t min = b->split_min ? b->split_min : LD_SPLIT_MIN;
+    if (fstat(fd, &st0) != 0 || (uintmax_t)st0.st_size < min)
+        return CAT_LOAD_RETRY;
+    cat_split sp;
+    int rc = cat_split_plan(fd, b->split_share > 0 ? b->split_share : LD_SPLIT_SHARE, &sp);
+    if (rc)
+        return rc == CPQD_ENOMEM ? rc : CAT_LOAD_RETRY;
+    cpqd_errs *errs = b->errs, *quiet = errs_new();
+    size_t ncatalogs = b->ncatalogs, nregexes = b->nregexes, nrule_files = b->nrule_files;
+    ld_split x = {.sp = &sp, .h.sp = &sp};
+    cat_piece rd;
+    cat_piece_init(&rd, fd, 0, sp.s);
+    cat_piece_add(&rd, sp.e, sp.len);
+    cat_piece_init(&x.h.rd, fd, sp.s, sp.e);
+    rc = quiet ? ld_start(&x.s.l, b, file, NULL) : CPQD_ENOMEM;
+    arena *tree = rc ? NULL : arena_new(1 << 20);
+    if (!rc && !tree)
+        rc = CPQD_ENOMEM;
+    yn *root = NULL;
+    if (!rc) {
+        b->errs = quiet;
+        yn_stream hooks = {.begin = split_begin, .item = st_item, .ctx = &x,
+                           .read = cat_piece_read, .read_ctx = &rd,
+                           .shift_from = sp.ls, .shift_by = sp.le - sp.ls};
+        if (sp.e == sp.len)
+            hooks.shift_by = 0; /* nothing follows the cut */
+        rc = yn_parse_stream(tree, file, NULL, 0, quiet, &hooks, &root);
+    }
+    ld_half *h = &x.h;
+    if (h->started)
+        pthread_join(h->th, NULL);
+    if (!rc && (!h->started || h->rc || h->hash_rc || h->s.l.rc || errs_count(h->b.errs) ||
+                h->s.n == 0 ||
+                h->b.nregexes != b->nregexes || h->b.nrule_files != b->nrule_files ||
+                !split_as_planned(&x, root) || fstat(fd, &st1) != 0 || !same_file(&st0, &st1)))
+        rc = h->rc == CPQD_ENOMEM || h->s.l.rc == CPQD_ENOMEM ? CPQD_ENOMEM : CAT_LOAD_RETRY;
+    if (!rc && !x.s.l.rc && !(x.s.l.cat->hash = arena_strdup(b->a, h->hex)))
+        x.s.l.rc = CPQD_ENOMEM;
+    if (!rc && !x.s.l.rc) {
+        size_t n = x.s.n + h->s.n;
+        cat_product *p = LD_ARRAY(&x.s.l, n, cat_product);
+        if (p) {
+            memcpy(p, x.s.v, x.s.n * sizeof(*p));
+            memcpy(p + x.s.n, h->s.v, h->s.n * sizeof(*p));
+            x.s.l.cat->products = p;
+            x.s.l.cat->nproducts = n;
+        } else {
+            x.s.l.rc = CPQD_ENOMEM;
+        }
+    }
+    ld_cache_free(&h->s.l);
+    free(h->s.v);
+    free(x.s.v);
+    x.s.v = NULL;
+    errs_free(h->b.errs);
+    arena_free(h->tree);
+    x.s.l.two_threads = true;
+    if (!rc && !x.s.l.rc)
+        rc = ld_file(&x.s.l, root, true);
+    else
+        ld_cache_free(&x.s.l);
+    if (!rc && (x.s.l.rc || errs_count(quiet)))
+        rc = CAT_LOAD_RETRY;
+    b->errs = errs;
+    arena_free(tree);
+    errs_free(quiet);
+    /* piece 2's products live in its arena: the snapshot's from now on */
+    if (rc == 0)
+        arena_adopt(b->a, h->b.a);
+    else
+        arena_free(h->b.a);
+    if (rc == 0) {
+        memcpy(hash, h->hex, DIGEST_SHA256_HEX_LEN);
+        b->split_loads++;
+        return 0;
+    }
+    ld_undo(b, ncatalogs, nregexes, nrule_files);
     return rc == CPQD_ENOMEM ? rc : CAT_LOAD_RETRY;
 }
 

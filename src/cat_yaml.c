@@ -187,6 +187,8 @@ static yn *yn_node(yb *b, yn_type t, yaml_mark_t m)
         return NULL;
     n->type = t;
     n->line = (unsigned)m.line + 1;
+    if (b->st && n->line > b->st->shift_from)
+        n->line += b->st->shift_by;
     n->col = (unsigned)m.column + 1;
     return n;
 }
@@ -257,7 +259,7 @@ static int yb_scalar(yb *b, yaml_event_t *ev, yn **out)
 /* The root mapping n has reached its key 'products' with a sequence
  * value: asks the hooks whether to stream its items, showing them the
  * pairs before it (pushed since base). Sets *rc on ENOMEM. */
-static bool yb_stream_begin(yb *b, const yn *n, size_t base, int *rc)
+static bool yb_stream_begin(yb *b, const yn *n, size_t base, const yn *key, int *rc)
 {
     size_t pairs = (b->top - base) / 2;
     yn **kv = malloc((pairs ? pairs : 1) * 2 * sizeof(yn *));
@@ -273,7 +275,7 @@ static bool yb_stream_begin(yb *b, const yn *n, size_t base, int *rc)
     before.n = (unsigned)pairs;
     before.keys = kv;
     before.vals = kv + pairs;
-    bool on = b->st->begin(b->st->ctx, &before);
+    bool on = b->st->begin(b->st->ctx, &before, key);
     free(kv);
     b->streamed = on;
     return on;
@@ -336,7 +338,7 @@ static int yb_children(yb *b, yn *n, yaml_event_type_t end, int depth)
             if (depth == 0 && b->st && !b->streamed && ev.type == YAML_SEQUENCE_START_EVENT &&
                 !ev.data.sequence_start.anchor && key->type == YN_SCALAR &&
                 strcmp(key->str, "products") == 0 && !yb_dup_key(b, base, key) &&
-                yb_stream_begin(b, n, base, &rc))
+                yb_stream_begin(b, n, base, key, &rc))
                 rc = rc ? rc : yb_stream_items(b, &ev, &val);
             else
                 rc = yb_node(b, &ev, depth + 1, &val);
@@ -466,7 +468,15 @@ int yn_parse_stream(arena *a, const char *file, const char *buf, size_t len, cpq
             yb_err(&b, ev.start_mark, "a catalog file holds one YAML document", NULL);
         int node = t == YAML_SCALAR_EVENT || t == YAML_SEQUENCE_START_EVENT ||
                    t == YAML_MAPPING_START_EVENT || t == YAML_ALIAS_EVENT;
-        if (node && docs == 1 && !*root) {
+        if (node && docs == 1 && !*root && st && st->items_root) {
+            if (t == YAML_SEQUENCE_START_EVENT && !ev.data.sequence_start.anchor) {
+                b.streamed = true;
+                rc = yb_stream_items(&b, &ev, root);
+            } else {
+                yb_err(&b, ev.start_mark, "not a sequence of products", NULL);
+                rc = CPQD_EINVAL;
+            }
+        } else if (node && docs == 1 && !*root) {
             rc = yb_node(&b, &ev, 0, root);
         } else if (node) {
             /* later documents were already reported; skip them */

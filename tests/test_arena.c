@@ -96,12 +96,42 @@ static void test_arena_recycle_large_blocks(void **state)
     arena_free(a);
 }
 
+/* arena_adopt: what one arena allocated lives on in the other (freed
+ * with it: ASan sees a leak or a double free otherwise), whose current
+ * chunk goes on being filled; adopting into an empty arena works too. */
+static void test_arena_adopt_moves_blocks(void **state)
+{
+    (void)state;
+    arena *a = arena_new(1024), *b = arena_new(1024), *c = arena_new(1024);
+    assert_true(a && b && c);
+    unsigned char *pa[3], *pb[5];
+    fill(a, 3, 100, pa);
+    fill(b, 5, 700, pb);
+    size_t before = arena_bytes(a), bb = arena_bytes(b);
+    unsigned char *tail = arena_alloc(a, 8); /* still in a's current chunk */
+    arena_adopt(a, b);
+    assert_int_equal(arena_bytes(a), before + bb);
+    unsigned char *next = arena_alloc(a, 8);
+    assert_ptr_equal(next, tail + 16); /* the same chunk, one aligned block on */
+    for (size_t i = 0; i < 5; i++)
+        for (size_t k = 0; k < 700; k++)
+            assert_int_equal(pb[i][k], i + 1);
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(pa[i][99], i + 1);
+    arena_adopt(c, a);
+    assert_int_equal(arena_bytes(c), before + bb);
+    assert_int_equal(pb[4][0], 5);
+    arena_adopt(c, NULL);
+    arena_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_arena_recycle_reuses_chunks),
         cmocka_unit_test(test_arena_recycle_keeps_at_most_keep),
         cmocka_unit_test(test_arena_recycle_large_blocks),
+        cmocka_unit_test(test_arena_adopt_moves_blocks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

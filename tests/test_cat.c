@@ -1218,7 +1218,19 @@ static void build_end(one_build *o)
 /* The catalog of path by the whole tree (cat_load_file) and streamed:
  * the same catalog, no error either way (returns 0), or the stream's
  * retry (CAT_LOAD_RETRY). */
+static int expect_streamed_split(const char *path, const char *rules, double share,
+                                 int want_split);
+
 static int expect_streamed_same(const char *path, const char *rules)
+{
+    return expect_streamed_split(path, rules, 0, -1);
+}
+
+/* expect_streamed_same with the products parsed on two threads from any
+ * size on (share: of the products to the first; 0 the default), and the
+ * two threads used (want_split 1), not used (0), or either (-1). */
+static int expect_streamed_split(const char *path, const char *rules, double share,
+                                 int want_split)
 {
     char *text = NULL;
     size_t len = 0;
@@ -1230,11 +1242,21 @@ static int expect_streamed_same(const char *path, const char *rules)
     one_build whole, streamed;
     build_start(&whole, rules);
     build_start(&streamed, rules);
+    if (want_split >= 0) {
+        streamed.b.split_min = 1;
+        streamed.b.split_share = share;
+    }
     char h[DIGEST_SHA256_HEX_LEN];
     assert_int_equal(digest_sha256_hex(text, len, h), 0);
     arena *tree = arena_new(1 << 16);
     yn *root = NULL;
-    assert_int_equal(yn_parse(tree, path, text, len, whole.errs, &root), 0);
+    int prc = yn_parse(tree, path, text, len, whole.errs, &root);
+    for (size_t i = 0; prc && i < errs_count(whole.errs); i++) {
+        char *m = errs_format(whole.errs, i);
+        fprintf(stderr, "unexpected: %s\n", m);
+        free(m);
+    }
+    assert_int_equal(prc, 0);
     int rc = cat_load_file(&whole.b, path, h, root);
     for (size_t i = 0; i < errs_count(whole.errs); i++) {
         char *m = errs_format(whole.errs, i);
@@ -1245,6 +1267,8 @@ static int expect_streamed_same(const char *path, const char *rules)
     arena_free(tree);
     char hs[DIGEST_SHA256_HEX_LEN];
     int srs = cat_load_stream_path(&streamed.b, path, path, hs);
+    if (want_split >= 0)
+        assert_int_equal(streamed.b.split_loads, srs == 0 ? (unsigned)want_split : 0);
     if (srs == CAT_LOAD_RETRY) {
         /* products before the attributes they use: nothing said, nothing
          * added, the caller's retry is the whole tree's load */
@@ -1337,6 +1361,101 @@ static void test_cat_streamed_load_is_the_whole_tree_load(void **state)
         assert_int_equal(expect_streamed_same(path, RULES), after ? CAT_LOAD_RETRY : 0);
         free(text);
     }
+    tu_rm_tree(dir);
+    free(dir);
+}
+
+/* Writes text to dir/name and checks its two-thread load against the
+ * whole tree's (want_split: whether the cut held). */
+static void split_case(const char *dir, const char *text, double share, int want_split)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/cut.yaml", dir);
+    assert_int_equal(tu_write(dir, "cut.yaml", text), 0);
+    assert_int_equal(expect_streamed_split(path, RULES, share, want_split), 0);
+}
+
+/* A big file's products parsed on two threads give the catalog the whole
+ * tree gives, positions included (the products after the cut, and the
+ * sections after the products, have their lines in the file); every
+ * sample that has a cut loads so too. Where the cut was not at an item
+ * (quoted text running over item lines), the two-thread load sees it and
+ * the file is loaded on one thread, the same catalog. */
+static void test_cat_split_load_is_the_whole_tree_load(void **state)
+{
+    (void)state;
+    static const char *const samples[] = {"catalogs/appliances.yaml", "catalogs/cloud.yaml",
+                                          "catalogs/cnc.yaml", "catalogs/medical.yaml",
+                                          "catalogs/projects.yaml", "catalogs/saas.yaml"};
+    for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++)
+        assert_int_equal(expect_streamed_split(samples[i], "rules", 0, 1), 0);
+    char *dir = tu_tmpdir();
+    char *text = gen_catalog(3000, false);
+    static const double shares[] = {0.01, 0.3, 0.5, 0.97};
+    for (size_t i = 0; i < sizeof(shares) / sizeof(shares[0]); i++)
+        split_case(dir, text, shares[i], 1);
+    /* the products last in the file */
+    char *end = strstr(text, "price_books:");
+    assert_non_null(end);
+    char *last = strndup(text, (size_t)(end - text));
+    split_case(dir, last, 0.5, 1);
+    /* items at the key's own indentation, comment lines at column 0
+     * between them, a block scalar whose lines look like items */
+    char *flat = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&flat, &n);
+    for (const char *p = text; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) + 1 : strlen(p);
+        bool in_products = p >= strstr(text, "products:") && p < end;
+        if (in_products && strncmp(p, "  ", 2) == 0)
+            fwrite(p + 2, 1, len - 2, f);
+        else
+            fwrite(p, 1, len, f);
+        if (in_products && strncmp(p, "  - sku: P-01500", 16) == 0)
+            fputs("# a comment at column 0\n  description: |\n    - sku: P-99999\n"
+                  "    - not an item\n",
+                  f);
+        p += len;
+    }
+    fclose(f);
+    split_case(dir, flat, 0.5, 1);
+    /* a quoted name running over an item line and a root key: the cut
+     * planned at that item line is seen for what it is (the key after the
+     * products is not where the plan found it), and one thread loads the
+     * file */
+    {
+        const char *name = "  - sku: P-01499\n    name: ";
+        char *at = strstr(text, name);
+        assert_non_null(at);
+        at += strlen(name);
+        char *eol = strchr(at, '\n');
+        char *quoted = NULL;
+        assert_true(asprintf(&quoted,
+                             "%.*s'open\n  - sku: P-77777\n    name: x\n    category: pumps\n"
+                             "    delivery: {mode: goods}\nprice_books:\n%s%s",
+                             (int)(at - text), text, "'", eol) > 0);
+        const char *first = strstr(quoted, "  - sku: P-00000");
+        const char *cut = strstr(quoted, "  - sku: P-77777");
+        const char *after = strstr(cut, "price_books:");
+        double share = (double)(cut - first - 1) / (double)(after - first);
+        split_case(dir, quoted, share, 0);
+        free(quoted);
+    }
+    /* CR LF line ends: no cut is planned */
+    char *crlf = NULL;
+    f = open_memstream(&crlf, &n);
+    for (const char *p = text; *p; p++) {
+        if (*p == '\n')
+            fputc('\r', f);
+        fputc(*p, f);
+    }
+    fclose(f);
+    split_case(dir, crlf, 0.5, 0);
+    free(crlf);
+    free(flat);
+    free(last);
+    free(text);
     tu_rm_tree(dir);
     free(dir);
 }
@@ -1447,6 +1566,7 @@ int main(void)
         cmocka_unit_test(test_cat_version_is_content_hash),
         cmocka_unit_test(test_cat_current_swap_keeps_old_alive),
         cmocka_unit_test(test_cat_streamed_load_is_the_whole_tree_load),
+        cmocka_unit_test(test_cat_split_load_is_the_whole_tree_load),
         cmocka_unit_test(test_check_streamed_file_errors_once),
         cmocka_unit_test(test_check_yaml_syntax),
         cmocka_unit_test(test_check_invalid_utf8_has_its_position),

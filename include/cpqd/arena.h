@@ -23,6 +23,10 @@ void arena_reset(arena *a);
  * rest are freed) for the allocations that follow, so that an arena used
  * again for work of the same size neither mallocs nor touches new pages. */
 void arena_recycle(arena *a, size_t keep);
+/* Moves everything allocated from `from` into a (freed with a from now
+ * on) and frees `from` itself; NULL is a no-op. Neither arena may be in
+ * use by another thread. */
+void arena_adopt(arena *a, arena *from);
 /* size bytes aligned for any type; NULL on ENOMEM or size overflow.
  * arena_alloc(a, 0) returns a valid unique pointer. Memory is zeroed. */
 void *arena_alloc(arena *a, size_t size);
