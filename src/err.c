@@ -118,6 +118,21 @@ oom:
     return CPQD_ENOMEM;
 }
 
+int errs_append(cpqd_errs *dst, const cpqd_errs *src)
+{
+    if (src && src->oom)
+        dst->oom = 1;
+    for (size_t i = 0; src && i < src->n; i++) {
+        const cpqd_err *x = &src->items[i];
+        if (errs_add(dst, x->code, x->file, x->line, x->col, "%s", x->msg) != 0)
+            return CPQD_ENOMEM;
+        for (size_t k = 0; k < x->nfields; k++)
+            if (errs_field(dst, x->fields[k].key, x->fields[k].value) != 0)
+                return CPQD_ENOMEM;
+    }
+    return 0;
+}
+
 size_t errs_count(const cpqd_errs *e)
 {
     return e ? e->n : 0;

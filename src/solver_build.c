@@ -19,6 +19,7 @@
 #include "solver_int.h"
 
 #include <ccadical.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -1684,6 +1685,43 @@ void solver_snapshot_free(void *ext)
     free(x);
 }
 
+/* The models of products [from, to) into e (n of them), errors into
+ * errs; rc as the loop always kept it: the code of the last product that
+ * failed, CPQD_ENOMEM stopping at once. */
+typedef struct sb_part {
+    cat_snapshot *s;
+    size_t from, to;
+    sv_entry *e;
+    size_t n;
+    cpqd_errs *errs;
+    uint64_t gen;
+    int rc;
+    pthread_t th;
+} sb_part;
+
+static void *sb_part_run(void *arg)
+{
+    sb_part *t = arg;
+    for (size_t i = t->from; i < t->to && t->rc != CPQD_ENOMEM; i++) {
+        const cat_product *p = cat_snapshot_product_at(t->s, i);
+        if (!configurable(p))
+            continue;
+        size_t before = errs_count(t->errs);
+        solver_model *m = solver_model_build(p, t->errs);
+        if (!m) {
+            t->rc = errs_count(t->errs) > before && errs_get(t->errs, before)->code != CPQD_ENOMEM
+                        ? errs_get(t->errs, before)->code
+                        : CPQD_ENOMEM;
+            continue;
+        }
+        m->gen = t->gen;
+        t->e[t->n++] = (sv_entry){p, m};
+    }
+    return NULL;
+}
+
+#define SB_TWO_MIN 4096 /* products from which the models are built on two threads */
+
 int solver_snapshot_build(cat_snapshot *s, cpqd_errs *errs, void **out)
 {
     *out = NULL;
@@ -1694,22 +1732,24 @@ int solver_snapshot_build(cat_snapshot *s, cpqd_errs *errs, void **out)
         return CPQD_ENOMEM;
     }
     uint64_t gen = cat_snapshot_serial(s);
-    int rc = 0;
-    for (size_t i = 0; i < np && rc != CPQD_ENOMEM; i++) {
-        const cat_product *p = cat_snapshot_product_at(s, i);
-        if (!configurable(p))
-            continue;
-        size_t before = errs_count(errs);
-        solver_model *m = solver_model_build(p, errs);
-        if (!m) {
-            rc = errs_count(errs) > before && errs_get(errs, before)->code != CPQD_ENOMEM
-                     ? errs_get(errs, before)->code
-                     : CPQD_ENOMEM;
-            continue;
-        }
-        m->gen = gen;
-        x->e[x->n++] = (sv_entry){p, m};
-    }
+    /* the second half of the products on a thread of its own, its errors
+     * after the first half's, as one loop would have reported them */
+    size_t half = np >= SB_TWO_MIN ? np / 2 : np;
+    sb_part a = {.s = s, .from = 0, .to = half, .e = x->e, .errs = errs, .gen = gen};
+    sb_part b = {.s = s, .from = half, .to = np, .e = x->e + half,
+                 .errs = half < np ? errs_new() : NULL, .gen = gen};
+    bool two = b.errs && pthread_create(&b.th, NULL, sb_part_run, &b) == 0;
+    sb_part_run(&a);
+    if (two)
+        pthread_join(b.th, NULL);
+    else if (b.errs)
+        sb_part_run(&b);
+    if (b.errs && errs_append(errs, b.errs) != 0)
+        b.rc = CPQD_ENOMEM;
+    errs_free(b.errs);
+    memmove(x->e + a.n, x->e + half, b.n * sizeof(*x->e));
+    x->n = a.n + b.n;
+    int rc = a.rc == CPQD_ENOMEM || b.rc == CPQD_ENOMEM ? CPQD_ENOMEM : b.rc ? b.rc : a.rc;
     if (rc) {
         solver_snapshot_free(x);
         return rc;

@@ -606,17 +606,6 @@ static void *ck_worker(void *arg)
     return NULL;
 }
 
-/* Appends src's entries to dst. */
-static int errs_append(cpqd_errs *dst, const cpqd_errs *src)
-{
-    for (size_t i = 0; src && i < errs_count(src); i++) {
-        const cpqd_err *e = errs_get(src, i);
-        if (errs_add(dst, e->code, e->file, e->line, e->col, "%s", e->msg))
-            return CPQD_ENOMEM;
-    }
-    return 0;
-}
-
 int solver_snapshot_check(const cat_snapshot *s, cpqd_errs *errors, cpqd_errs *notes)
 {
     ck_par p = {.n = sv_snapshot_models(s, NULL, 0)};

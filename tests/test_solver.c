@@ -1858,6 +1858,95 @@ static void test_solver_random_sessions_every_reason_minimal(void **state)
     free(dir);
 }
 
+/* A catalog of n configurable products (a group of one leaf each) and,
+ * when big_at is not SIZE_MAX, a product whose BOM unfolds into more than
+ * SOLVER_MAX_INSTANCES instances as the product at index big_at and
+ * another as the last. */
+static char *many_yaml(size_t n, size_t big_at)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    fputs("catalog:\n  id: many\n  version: \"1\"\n  name: Many\n  currency: CNY\n"
+          "  timezone: Asia/Shanghai\n  tax: {prices_include_tax: true, classes: {s: \"0.1\"}}\n"
+          "products:\n  - {sku: LEAF, name: Leaf, category: c, delivery: {mode: goods}}\n", f);
+    /* 70 x 70 configurable instances under a BIG: 1 + 70 + 4,900 > 4,096 */
+    for (int i = 0; i < 70; i++)
+        fprintf(f, "  - sku: N%03d\n    name: N\n    category: c\n    delivery: {mode: goods}\n"
+                   "    groups: [{id: g, name: G, min: 0, max: 1, options: [{sku: LEAF}]}]\n", i);
+    for (int i = 0; i < 70; i++) {
+        fprintf(f, "  - sku: M%03d\n    name: M\n    category: c\n    delivery: {mode: goods}\n"
+                   "    groups:\n      - {id: g, name: G, min: 0, max: 1, options: [", i);
+        for (int k = 0; k < 70; k++)
+            fprintf(f, "%s{sku: N%03d}", k ? ", " : "", k);
+        fputs("]}\n", f);
+    }
+    for (size_t i = 0; i < n; i++) {
+        bool big = big_at != SIZE_MAX && (i == big_at || i + 1 == n);
+        fprintf(f, "  - sku: %s%05zu\n    name: F\n    category: c\n    delivery: {mode: goods}\n"
+                   "    groups:\n      - {id: g, name: G, min: 0, max: 1, options: [",
+                big ? "BIG" : "F", i);
+        for (int k = 0; k < (big ? 70 : 1); k++)
+            fprintf(f, big ? "%s{sku: M%03d}" : "%s{sku: LEAF}", k ? ", " : "", k);
+        fputs("]}\n", f);
+    }
+    fclose(f);
+    return buf;
+}
+
+/* A snapshot of many products builds its models on two threads: every
+ * configurable product has its model, the same as one built alone; a
+ * model that cannot be built is reported in either half, in product
+ * order, and fails the load. */
+static void test_snapshot_models_on_two_threads(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char *yaml = many_yaml(5000, SIZE_MAX);
+    assert_int_equal(tu_write(dir, "many.yaml", yaml), 0);
+    free(yaml);
+    cat_snapshot *s = load_ok(dir);
+    size_t n = cat_snapshot_product_count(s), models = 0;
+    for (size_t i = 0; i < n; i++) {
+        const cat_product *p = cat_snapshot_product_at(s, i);
+        const solver_model *m = solver_snapshot_model(s, p);
+        if (!p->ngroups) {
+            assert_null(m);
+            continue;
+        }
+        assert_non_null(m);
+        assert_ptr_equal(m->product, p);
+        models++;
+        if (i % 97 != 0)
+            continue;
+        cpqd_errs *e = errs_new();
+        solver_model *alone = solver_model_build(p, e);
+        assert_non_null(alone);
+        assert_int_equal(m->nvars, alone->nvars);
+        assert_int_equal(m->ninsts, alone->ninsts);
+        assert_int_equal(m->nclauses, alone->nclauses);
+        assert_int_equal(m->nsat, alone->nsat);
+        solver_model_free(alone);
+        errs_free(e);
+    }
+    assert_int_equal(models, 5000 + 140);
+    assert_int_equal(sv_snapshot_models(s, NULL, 0), models);
+    cat_snapshot_release(s);
+
+    yaml = many_yaml(5000, 10);
+    assert_int_equal(tu_write(dir, "many.yaml", yaml), 0);
+    free(yaml);
+    cpqd_errs *e = errs_new();
+    assert_null(cat_snapshot_load_path(dir, NULL, e));
+    assert_int_equal(errs_count(e), 2);
+    assert_non_null(strstr(errs_get(e, 0)->msg, "product BIG00010: its BOM unfolds"));
+    assert_non_null(strstr(errs_get(e, 1)->msg, "product BIG04999: its BOM unfolds"));
+    assert_true(errs_get(e, 0)->line < errs_get(e, 1)->line);
+    errs_free(e);
+    tu_rm_tree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const char *root = getenv("CPQD_ROOT");
@@ -1887,6 +1976,7 @@ int main(void)
                                         rig_teardown),
         cmocka_unit_test_setup_teardown(test_solver_witnesses_reused_across_requests, rig_setup,
                                         rig_teardown),
+        cmocka_unit_test(test_snapshot_models_on_two_threads),
         cmocka_unit_test(test_solver_budget_truncates_explanations),
         cmocka_unit_test_setup_teardown(test_solver_why_explains_one_value, rig_setup,
                                         rig_teardown),

@@ -70,6 +70,9 @@ int errs_add(cpqd_errs *e, int code, const char *file, unsigned line, unsigned c
 /* Attaches key = value (copied) to the error added last. Returns 0,
  * CPQD_EINVAL if the list is empty, or CPQD_ENOMEM. */
 int errs_field(cpqd_errs *e, const char *key, const char *value);
+/* Appends a copy of every error of src (fields included) to dst, in
+ * order. Returns 0 or CPQD_ENOMEM. */
+int errs_append(cpqd_errs *dst, const cpqd_errs *src);
 size_t errs_count(const cpqd_errs *e);
 const cpqd_err *errs_get(const cpqd_errs *e, size_t i);
 /* Sorts by file, line, col (stable for equal positions). */
