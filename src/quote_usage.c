@@ -14,36 +14,29 @@
 
 /* ---- promotion usage counters ---- */
 
-static int usage_scope(store *st, const char *promo, const char *scope, int64_t *uses,
-                       money_dec *spent)
-{
-    char *text = NULL;
-    int rc = store_promo_usage(st, promo, scope, uses, &text);
-    if (rc == 0 && (!text || money_parse(text, strlen(text), spent) != 0))
-        rc = CPQD_EINTERNAL;
-    free(text);
-    return rc;
-}
-
 static int usage_of(price_store *ps, const char *promo, const char *customer, const char *partner,
                     price_usage *out)
 {
     quote_usage *u = (quote_usage *)ps;
-    char scope[300];
-    int64_t n;
-    money_dec ignored;
+    char cs[300], psc[300];
+    if (customer)
+        snprintf(cs, sizeof(cs), "c:%s", customer);
+    if (partner)
+        snprintf(psc, sizeof(psc), "p:%s", partner);
+    const char *scopes[3] = {"*", customer ? cs : NULL, partner ? psc : NULL};
+    int64_t uses[3];
+    char *spent[3];
     *out = (price_usage){0, 0, 0, money_from_int(0)};
-    int rc = usage_scope(u->st, promo, "*", &out->uses, &out->spent);
-    if (rc == 0 && customer) {
-        snprintf(scope, sizeof(scope), "c:%s", customer);
-        if ((rc = usage_scope(u->st, promo, scope, &n, &ignored)) == 0)
-            out->customer_uses = n;
-    }
-    if (rc == 0 && partner) {
-        snprintf(scope, sizeof(scope), "p:%s", partner);
-        if ((rc = usage_scope(u->st, promo, scope, &n, &ignored)) == 0)
-            out->partner_uses = n;
-    }
+    int rc = store_promo_usage_scopes(u->st, promo, scopes, uses, spent);
+    if (rc)
+        return rc;
+    if (money_parse(spent[0], strlen(spent[0]), &out->spent) != 0)
+        rc = CPQD_EINTERNAL;
+    out->uses = uses[0];
+    out->customer_uses = uses[1];
+    out->partner_uses = uses[2];
+    for (int k = 0; k < 3; k++)
+        free(spent[k]);
     return rc;
 }
 

@@ -871,6 +871,14 @@ const char *const store_sql[STMT_COUNT] = {
         " AND x.kind = 'period') ORDER BY c.number, r.line_no, r.seq, r.part",
     [STMT_PROMO_USAGE_GET] =
         "SELECT uses, spent FROM promotion_usage WHERE promotion = $1 AND scope = $2",
+    /* the scopes a limit rule reads, in one statement ($3, $4 may be
+     * NULL); three seeks on the key (an IN list builds a temporary table) */
+    [STMT_PROMO_USAGE_SCOPES] =
+        "SELECT scope, uses, spent FROM promotion_usage WHERE promotion = $1 AND scope = $2"
+        " UNION ALL SELECT scope, uses, spent FROM promotion_usage WHERE promotion = $1"
+        " AND scope = $3"
+        " UNION ALL SELECT scope, uses, spent FROM promotion_usage WHERE promotion = $1"
+        " AND scope = $4",
     [STMT_PROMO_USAGE_SET] =
         "INSERT INTO promotion_usage (promotion, scope, uses, spent) VALUES ($1, $2, $3, $4)"
         " ON CONFLICT (promotion, scope) DO UPDATE SET uses = $3, spent = $4",

@@ -37,6 +37,49 @@ int store_promo_usage(store *st, const char *promo, const char *scope, int64_t *
     return rc;
 }
 
+int store_promo_usage_scopes(store *st, const char *promo, const char *const scopes[3],
+                             int64_t uses[3], char *spent[3])
+{
+    store_stmt *s;
+    for (int k = 0; k < 3; k++) {
+        uses[k] = 0;
+        spent[k] = NULL;
+    }
+    if (!store_text_ok(promo) || !store_text_ok(scopes[0]))
+        return store_failf(st, CPQD_EINVAL, "usage: promotion and scope are required");
+    int rc = store_prepare(st, STMT_PROMO_USAGE_SCOPES, &s);
+    if (rc != 0)
+        return rc;
+    store_bind_text(st, s, 1, promo);
+    for (int k = 0; k < 3; k++)
+        store_bind_text(st, s, 2 + k, scopes[k]);
+    int r;
+    while (rc == 0 && (r = store_step(st, s)) == STORE_ROW) {
+        size_t n = 0;
+        const char *scope = store_col_text(s, 0, &n);
+        for (int k = 0; k < 3; k++) {
+            if (!scope || !scopes[k] || strlen(scopes[k]) != n || memcmp(scope, scopes[k], n) != 0 ||
+                spent[k])
+                continue;
+            uses[k] = store_col_int64(s, 1);
+            rc = store_col_dup(s, 2, &spent[k]);
+            break;
+        }
+    }
+    if (rc == 0 && r != STORE_DONE)
+        rc = store_fail(st, r, "usage get");
+    store_stmt_done(s);
+    for (int k = 0; k < 3 && rc == 0; k++)
+        if (!spent[k] && !(spent[k] = strdup("0")))
+            rc = CPQD_ENOMEM;
+    if (rc)
+        for (int k = 0; k < 3; k++) {
+            free(spent[k]);
+            spent[k] = NULL;
+        }
+    return rc;
+}
+
 static int add_one(store *st, const char *promo, const char *scope, money_dec amount)
 {
     int64_t uses;

@@ -372,6 +372,36 @@ static void test_store_promotion_usage(void **state)
     assert_int_equal(store_promo_usage(st, "d11", "*", &uses, &spent), 0);
     assert_int_equal(uses, 2); /* unchanged */
     free(spent);
+    /* the three scopes a limit rule reads, in one read: absent ones zero */
+    const char *scopes[3] = {"*", "c:C-1", "p:P-1"};
+    int64_t u3[3];
+    char *s3[3];
+    assert_int_equal(store_promo_usage_scopes(st, "d11", scopes, u3, s3), 0);
+    assert_int_equal(u3[0], 2);
+    assert_int_equal(u3[1], 1);
+    assert_int_equal(u3[2], 1);
+    assert_string_equal(s3[0], "360.00");
+    assert_string_equal(s3[1], "359.55");
+    assert_string_equal(s3[2], "359.55");
+    for (int k = 0; k < 3; k++)
+        free(s3[k]);
+    const char *some[3] = {"*", "c:C-9", NULL};
+    assert_int_equal(store_promo_usage_scopes(st, "d11", some, u3, s3), 0);
+    assert_int_equal(u3[0], 2);
+    assert_int_equal(u3[1], 0);
+    assert_int_equal(u3[2], 0);
+    assert_string_equal(s3[1], "0");
+    assert_string_equal(s3[2], "0");
+    for (int k = 0; k < 3; k++)
+        free(s3[k]);
+    const char *none[3] = {"*", NULL, NULL};
+    assert_int_equal(store_promo_usage_scopes(st, "d12", none, u3, s3), 0);
+    assert_int_equal(u3[0], 0);
+    assert_string_equal(s3[0], "0");
+    for (int k = 0; k < 3; k++)
+        free(s3[k]);
+    assert_int_equal(store_promo_usage_scopes(st, "", none, u3, s3), CPQD_EINVAL);
+    assert_null(s3[0]);
     store_close(st);
 }
 

@@ -750,6 +750,10 @@ void store_sweep_failure_fini(store_sweep_failure *f);
  * "p:<partner>"; zeros ("0") when never redeemed. */
 int store_promo_usage(store *st, const char *promo, const char *scope, int64_t *uses,
                       char **spent);
+/* store_promo_usage of up to three scopes in one read: scopes[0] is
+ * required, scopes[1] and [2] may be NULL (their counts then zeros). */
+int store_promo_usage_scopes(store *st, const char *promo, const char *const scopes[3],
+                             int64_t uses[3], char *spent[3]);
 /* Counts one redemption of promo worth amount (exact decimal text) in
  * every scope given (customer, partner may be NULL), in the caller's
  * transaction. */
