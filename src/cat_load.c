@@ -104,7 +104,7 @@ static bool ld_keys(ld *l, const yn *n, const char *what, const char *const *all
     for (size_t i = 0; i < n->n; i++) {
         const char *k = n->keys[i]->str;
         size_t j = 0;
-        while (allowed[j] && strcmp(allowed[j], k) != 0)
+        while (allowed[j] && (allowed[j][0] != k[0] || strcmp(allowed[j], k) != 0))
             j++;
         if (allowed[j])
             continue;
@@ -1991,12 +1991,54 @@ static void ld_option_qty_rule(ld *l, const cat_option *o)
     }
 }
 
-static void ld_resolve_options(ld *l, cat_product *p)
+/* The products of n SKUs (NULL: none), the hash probes of a batch
+ * overlapped: every slot is asked for before any is read, and every
+ * candidate's SKU and product before any is compared (each a cache miss
+ * in a catalog of 100,000 products, taken one at a time otherwise). */
+static void ld_find_batch(const ld *l, const char *const *sku, size_t n, const cat_product **out,
+                          size_t *slot)
 {
+    if (!l->sku_cap) {
+        for (size_t k = 0; k < n; k++)
+            out[k] = ld_product_find(l, sku[k]);
+        return;
+    }
+    size_t mask = l->sku_cap - 1;
+    for (size_t k = 0; k < n; k++) {
+        uint64_t hv = hash_fnv1a64(sku[k], strlen(sku[k]));
+        slot[k] = (size_t)(hv ^ (hv >> 31)) & mask;
+        out[k] = (const cat_product *)(uintptr_t)(hv >> 32); /* the tag, for now */
+        __builtin_prefetch(&l->sku_slot[slot[k]]);
+    }
+    for (size_t k = 0; k < n; k++) {
+        uint32_t tag = (uint32_t)(uintptr_t)out[k];
+        const struct ld_sku *e = &l->sku_slot[slot[k]];
+        if (e->sku && e->tag == tag) {
+            __builtin_prefetch(e->sku);
+            __builtin_prefetch(&l->cat->products[e->i]);
+        }
+    }
+    for (size_t k = 0; k < n; k++) {
+        uint32_t tag = (uint32_t)(uintptr_t)out[k];
+        size_t h = slot[k];
+        out[k] = NULL;
+        for (const struct ld_sku *e; (e = &l->sku_slot[h])->sku; h = (h + 1) & mask)
+            if (e->tag == tag && strcmp(e->sku, sku[k]) == 0) {
+                out[k] = &l->cat->products[e->i];
+                break;
+            }
+    }
+}
+
+/* Product p's options resolved (found: their products, in order, NULL
+ * where unknown) and checked, then its service items. */
+static void ld_options_check(ld *l, cat_product *p, const cat_product *const *found)
+{
+    size_t n = 0;
     for (size_t g = 0; g < p->ngroups; g++) {
         cat_option *o = (cat_option *)p->groups[g].options;
         for (size_t i = 0; i < p->groups[g].noptions; i++) {
-            o[i].product = ld_product_find(l, o[i].sku);
+            o[i].product = found[n++];
             if (!o[i].product)
                 ld_err_pos(l, o[i].pos, "option refers to unknown product '%s'", o[i].sku);
             else
@@ -2005,6 +2047,50 @@ static void ld_resolve_options(ld *l, cat_product *p)
     }
     for (size_t i = 0; i < p->delivery.nservice_items; i++)
         ld_check_sku(l, p->pos, p->delivery.service_items[i], "service_items");
+}
+
+#define LD_BATCH 256 /* options looked up together */
+
+static size_t ld_noptions(const cat_product *p)
+{
+    size_t n = 0;
+    for (size_t g = 0; g < p->ngroups; g++)
+        n += p->groups[g].noptions;
+    return n;
+}
+
+/* The options of products [from, to), a batch of products at a time;
+ * errors in product order, as one product at a time would report them. */
+static void ld_resolve_options_range(ld *l, size_t from, size_t to)
+{
+    cat_catalog *c = l->cat;
+    size_t cap = LD_BATCH;
+    for (size_t i = from; i < to; i++)
+        if (ld_noptions(&c->products[i]) > cap)
+            cap = ld_noptions(&c->products[i]);
+    const char **sku = malloc(cap * sizeof(*sku));
+    const cat_product **found = malloc(cap * sizeof(*found));
+    size_t *slot = malloc(cap * sizeof(*slot));
+    if (!sku || !found || !slot) {
+        l->rc = CPQD_ENOMEM;
+        goto out;
+    }
+    for (size_t i = from; i < to;) {
+        size_t n = 0, j = i;
+        for (; j < to && (j == i || n + ld_noptions(&c->products[j]) <= cap); j++)
+            for (size_t g = 0; g < c->products[j].ngroups; g++)
+                for (size_t k = 0; k < c->products[j].groups[g].noptions; k++)
+                    sku[n++] = c->products[j].groups[g].options[k].sku;
+        ld_find_batch(l, sku, n, found, slot);
+        for (n = 0; i < j; i++) {
+            ld_options_check(l, (cat_product *)&c->products[i], found + n);
+            n += ld_noptions(&c->products[i]);
+        }
+    }
+out:
+    free(sku);
+    free(found);
+    free(slot);
 }
 
 typedef struct ld_var {
@@ -2386,6 +2472,7 @@ static void ld_resolve_promotions(ld *l)
 typedef struct ld_opt_half {
     ld l;
     cat_build b;
+    size_t from; /* the first product of the second half (by options) */
     pthread_t th;
 } ld_opt_half;
 
@@ -2393,8 +2480,7 @@ static void *opt_half_run(void *arg)
 {
     ld_opt_half *h = arg;
     cat_catalog *c = h->l.cat;
-    for (size_t i = c->nproducts / 2; i < c->nproducts; i++)
-        ld_resolve_options(&h->l, (cat_product *)&c->products[i]);
+    ld_resolve_options_range(&h->l, h->from, c->nproducts);
     return NULL;
 }
 
@@ -2403,7 +2489,18 @@ static void *opt_half_run(void *arg)
 static bool ld_resolve_options_two(ld *l)
 {
     cat_catalog *c = l->cat;
-    ld_opt_half h = {.l = *l, .b = *l->b};
+    /* halves of the options, not of the products: catalogs list their
+     * configurable products apart from the parts their options name */
+    size_t total = 0, from = 0, seen = 0;
+    for (size_t i = 0; i < c->nproducts; i++)
+        for (size_t g = 0; g < c->products[i].ngroups; g++)
+            total += c->products[i].groups[g].noptions;
+    while (from < c->nproducts && seen < total / 2) {
+        for (size_t g = 0; g < c->products[from].ngroups; g++)
+            seen += c->products[from].groups[g].noptions;
+        from++;
+    }
+    ld_opt_half h = {.l = *l, .b = *l->b, .from = from};
     h.b.errs = errs_new();
     h.l.b = &h.b;
     h.l.cache = NULL;
@@ -2412,8 +2509,7 @@ static bool ld_resolve_options_two(ld *l)
         errs_free(h.b.errs);
         return false;
     }
-    for (size_t i = 0; i < c->nproducts / 2; i++)
-        ld_resolve_options(l, (cat_product *)&c->products[i]);
+    ld_resolve_options_range(l, 0, from);
     pthread_join(h.th, NULL);
     if (h.l.rc || errs_count(h.b.errs))
         l->rc = h.l.rc ? h.l.rc : CPQD_EINVAL;
@@ -2427,11 +2523,11 @@ static void ld_resolve_products(ld *l)
     const char *dflt = c->tax_default       ? c->tax_default
                        : c->ntax_classes ? c->tax_classes[0].id
                                          : "standard";
-    bool options_done = l->two_threads && ld_resolve_options_two(l);
+    /* every product's options first (their errors sort by position) */
+    if (!(l->two_threads && ld_resolve_options_two(l)))
+        ld_resolve_options_range(l, 0, c->nproducts);
     for (size_t i = 0; i < c->nproducts; i++) {
         cat_product *p = (cat_product *)&c->products[i];
-        if (!options_done)
-            ld_resolve_options(l, p);
         if (!p->tax_class)
             p->tax_class = dflt;
         if (p->delivery.payment_term && !has_term(c, p->delivery.payment_term))

@@ -42,8 +42,8 @@ const yn *yn_get(const yn *map, const char *key)
 {
     if (!map || map->type != YN_MAP)
         return NULL;
-    for (size_t i = 0; i < map->n; i++)
-        if (strcmp(map->keys[i]->str, key) == 0)
+    for (size_t i = 0; i < map->n; i++) /* the first byte first: most keys differ there */
+        if (map->keys[i]->str[0] == key[0] && strcmp(map->keys[i]->str, key) == 0)
             return map->vals[i];
     return NULL;
 }

@@ -316,6 +316,67 @@ static void test_check_unknown_product(void **s)
     expect_error("unknown_product.yaml", CHECK "/unknown_product.yaml:16:19: option refers to unknown product 'NOPE-1'");
 }
 
+/* Options are looked up in batches of products: a product with more
+ * options than a batch holds, and unknown SKUs among many known ones,
+ * each reported where it is, every option of the big product resolved. */
+static void test_cat_options_in_batches(void **s)
+{
+    (void)s;
+    char *dir = tu_tmpdir(), *yaml = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&yaml, &len);
+    fputs("catalog:\n  id: wide\n  version: \"1\"\n  name: Wide\n  currency: CNY\n"
+          "  timezone: Asia/Shanghai\n  tax: {prices_include_tax: true, classes: {s: \"0.1\"}}\n"
+          "products:\n", f);
+    for (int i = 0; i < 600; i++)
+        fprintf(f, "  - {sku: L%03d, name: L, category: c, delivery: {mode: goods}}\n", i);
+    for (int b = 0; b < 2; b++) {
+        fprintf(f, "  - sku: WIDE-%d\n    name: W\n    category: c\n    delivery: {mode: goods}\n"
+                   "    groups:\n      - id: g\n        name: G\n        min: 0\n        max: 1\n"
+                   "        options:\n", b);
+        for (int i = 0; i < 300; i++)
+            fprintf(f, "          - {sku: %s%03d}\n", b && (i == 7 || i == 299) ? "NOPE" : "L",
+                    b ? 599 - i : i);
+    }
+    fclose(f);
+    assert_int_equal(tu_write(dir, "wide.yaml", yaml), 0);
+    char *all = load_errors(dir);
+    /* WIDE-1's options start at line 8 (products:) + 600 + 10 + 300 + 10 + 1 */
+    char want[512];
+    snprintf(want, sizeof(want),
+             "%s/wide.yaml:936:13: option refers to unknown product 'NOPE592'\n"
+             "%s/wide.yaml:1228:13: option refers to unknown product 'NOPE300'\n",
+             dir, dir);
+    assert_string_equal(all, want);
+    free(all);
+    /* without the unknown ones: every option is its product */
+    for (char *p = strstr(yaml, "NOPE"); p; p = strstr(p, "NOPE"))
+        memmove(p + 1, p + 4, strlen(p + 4) + 1); /* NOPE592 -> N592 */
+    for (char *p = strstr(yaml, "{sku: N"); p; p = strstr(p, "{sku: N"))
+        p[6] = 'L';
+    assert_int_equal(tu_write(dir, "wide.yaml", yaml), 0);
+    cpqd_errs *e = errs_new();
+    cat_snapshot *snap = cat_snapshot_load_path(dir, RULES, e);
+    assert_non_null(snap);
+    for (int b = 0; b < 2; b++) {
+        char sku[16];
+        snprintf(sku, sizeof(sku), "WIDE-%d", b);
+        const cat_product *w = cat_snapshot_product(snap, sku, strlen(sku));
+        assert_non_null(w);
+        assert_int_equal(w->groups[0].noptions, 300);
+        for (size_t i = 0; i < 300; i++) {
+            const cat_option *o = &w->groups[0].options[i];
+            assert_non_null(o->product);
+            assert_string_equal(o->product->sku, o->sku);
+        }
+    }
+    cat_snapshot_release(snap);
+    errs_free(e);
+    free(yaml);
+    tu_rm_tree(dir);
+    free(dir);
+}
+
 static void test_check_bom_cycle(void **s)
 {
     (void)s;
@@ -1579,6 +1640,7 @@ int main(void)
         cmocka_unit_test(test_check_duplicate_sku),
         cmocka_unit_test(test_check_unknown_product),
         cmocka_unit_test(test_check_bom_cycle),
+        cmocka_unit_test(test_cat_options_in_batches),
         cmocka_unit_test(test_check_unknown_attribute),
         cmocka_unit_test(test_check_missing_rule_file),
         cmocka_unit_test(test_check_rule_that_does_not_compile),
