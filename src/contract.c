@@ -542,11 +542,16 @@ typedef struct accept_prep {
     store_contract k; /* id and number assigned by the insert */
     store_receivable *rows;
     quote_usage_plan *usage; /* the promotions to count */
+    /* the reply (= contract.signed) and receivables.scheduled, with slots
+     * for what the insert assigns (text NULL: built after it) */
+    contract_tmpl body, scheduled;
 } accept_prep;
 
 static void accept_prep_fini(accept_prep *p)
 {
     quote_usage_plan_free(p->usage);
+    contract_tmpl_fini(&p->body);
+    contract_tmpl_fini(&p->scheduled);
     contract_rows_free(p->rows, p->s.items.n);
     store_contract_fini(&p->k);
     sched_schedule_fini(&p->s);
@@ -585,6 +590,11 @@ static int accept_prepare(svc_ctx *c, const accept_req *r, const store_quote *q,
         rc = head_make(c, r, q, &p->s, &p->k);
     if (rc == 0)
         rc = quote_usage_plan_new(q, p->b.priced, &p->usage); /* parsed once */
+    /* the texts too, but for the few values the insert assigns (none:
+     * they are built after it) */
+    if (rc == 0 && contract_signed_tmpl(c, &p->k, p->rows, p->s.items.n, c->today, &p->body,
+                                        &p->scheduled) == CPQD_ENOMEM)
+        rc = CPQD_ENOMEM;
     return rc;
 }
 
@@ -604,9 +614,14 @@ static int accept_write(svc_ctx *c, const accept_req *r, const store_quote *q, a
     if (rc == 0)
         rc = quote_usage_redeem(c, q, p->usage, errs);
     char *scheduled = NULL;
-    /* the reply and the contract.signed event are the same text */
-    if (rc == 0)
+    /* the reply and the contract.signed event are the same text: built
+     * before the transaction but for the values the insert assigned */
+    if (rc == 0 && (contract_tmpl_fill(&p->body, k, rows, n, &out->body) != 0 ||
+                    contract_tmpl_fill(&p->scheduled, k, rows, n, &scheduled) != 0)) {
+        free(out->body);
+        out->body = NULL;
         rc = contract_signed_text(c, k, rows, n, c->today, &out->body, &scheduled);
+    }
     if (rc == 0)
         rc = contract_emit_text(c, "contract.signed", "contract", k->id, k->id, out->body);
     if (rc == 0)
@@ -684,7 +699,8 @@ static int accept_dates_bounded(const svc_ctx *c, const accept_req *r, cpqd_errs
 typedef struct accept_job {
     const char *route, *idem_key, *hash, *quote_id;
     const accept_req *r;
-    accept_prep *prep; /* NULL: the quote could not be accepted as read */
+    const store_quote *seen; /* the quote as read before the transaction */
+    accept_prep *prep;       /* NULL: the quote could not be accepted as read */
 } accept_job;
 
 /* Inside the transaction: the quote's move (it must still be the version
@@ -707,7 +723,7 @@ static int accept_run(svc_ctx *c, void *arg, svc_reply *out, cpqd_errs *errs)
      * a quote outside the caller's scope is accept's to answer) */
     rc = fin_credit_accept_check(c, j->quote_id, errs);
     if (rc == 0)
-        rc = quote_accept(c, j->quote_id, &q, errs);
+        rc = quote_accept(c, j->quote_id, j->seen, &q, errs);
     /* after quote_accept found the quote in the caller's scope */
     if (rc == 0 && contract_partner_caller(c))
         rc = partner_may_accept(c, errs);
@@ -756,7 +772,8 @@ int contract_accept(svc_ctx *c, const char *quote_id, const char *body, size_t l
         prepared = (rc = accept_prepare(c, &r, &seen, &prep, errs)) == 0;
     if (rc == 0) {
         accept_job j = {.route = route, .idem_key = idem_key, .hash = hash,
-                        .quote_id = quote_id, .r = &r, .prep = prepared ? &prep : NULL};
+                        .quote_id = quote_id, .r = &r, .seen = seen.id ? &seen : NULL,
+                        .prep = prepared ? &prep : NULL};
         rc = svc_tx(c, accept_run, &j, out, errs);
     }
     accept_prep_fini(&prep);

@@ -184,6 +184,29 @@ int contract_text(svc_ctx *c, const store_contract *k, store_receivable *rows, s
  * its receivables.scheduled payload (*scheduled). */
 int contract_signed_text(svc_ctx *c, const store_contract *k, store_receivable *rows, size_t n,
                          date_days as_of, char **body, char **scheduled);
+/* A text built before the insert, with slots for what the insert
+ * assigns (the contract's id, number and created_at, each item's id):
+ * contract_tmpl_fill splices them in, so the write transaction does not
+ * build the contract's JSON. */
+typedef struct contract_slot contract_slot;
+typedef struct contract_tmpl {
+    char *text; /* NULL: none (the text is built after the insert) */
+    size_t len, n;
+    contract_slot *slots;
+} contract_tmpl;
+/* contract_signed_text's two texts for the contract k with items rows,
+ * which are not inserted yet (their ids, k's id, number and created_at
+ * are not read, and no item has a payment). 0; CPQD_ENOMEM; any other
+ * code: no templates (a value of the contract looked like a slot). */
+int contract_signed_tmpl(svc_ctx *c, const store_contract *k, const store_receivable *rows,
+                         size_t n, date_days as_of, contract_tmpl *body,
+                         contract_tmpl *scheduled);
+/* The text of t with the values of the inserted k and rows[0..n) in its
+ * slots, into *out: byte for byte what contract_signed_text gives.
+ * CPQD_EINVAL (nothing in *out) when a value would need escaping. */
+int contract_tmpl_fill(const contract_tmpl *t, const store_contract *k,
+                       const store_receivable *rows, size_t n, char **out);
+void contract_tmpl_fini(contract_tmpl *t);
 /* GET /v1/contracts/{id}/receivables. */
 int contract_receivables_text(svc_ctx *c, const store_contract *k, store_receivable *rows,
                               size_t n, date_days as_of, char **out);

@@ -147,7 +147,8 @@ static int row_cmp(const void *pa, const void *pb)
 /* {"items": [...], "total"} of rows, sorted, with statuses as of as_of;
  * *lines (if wanted) gets [{"line","total"}] per contract line. */
 static int items_json(svc_ctx *c, store_receivable *rows, size_t n, const char *currency,
-                      date_days as_of, json_t **items, money_dec *total, json_t **lines)
+                      date_days as_of, bool fresh, json_t **items, money_dec *total,
+                      json_t **lines)
 {
     int minor = 2, rc = money_currency_minor(currency, &minor);
     sorted_row *v = n ? calloc(n, sizeof(*v)) : NULL;
@@ -165,7 +166,11 @@ static int items_json(svc_ctx *c, store_receivable *rows, size_t n, const char *
     json_t *a = json_array();
     for (size_t i = 0; rc == 0 && i < n; i++) {
         sched_standing sd;
-        if ((rc = contract_row_standing(c, v[i].r, as_of, &sd)) == 0)
+        /* fresh: not inserted yet, so without payments (none looked up) */
+        store_receivable r = *v[i].r;
+        if (fresh)
+            r.id = NULL;
+        if ((rc = contract_row_standing(c, &r, as_of, &sd)) == 0)
             json_array_append_new(a, contract_item_json(v[i].r, &sd));
     }
     if (rc == 0 && lines) {
@@ -211,13 +216,14 @@ json_t *contract_head_json(const store_contract *k)
                      k->created_by, "created_at", k->created_at);
 }
 
-/* The whole contract: head, lines and items as of as_of. */
-int contract_json_of(svc_ctx *c, const store_contract *k, store_receivable *rows, size_t n,
-                     date_days as_of, json_t **out)
+/* The whole contract: head, lines and items as of as_of (fresh: items
+ * not inserted yet). */
+static int json_of(svc_ctx *c, const store_contract *k, store_receivable *rows, size_t n,
+                   date_days as_of, bool fresh, json_t **out)
 {
     json_t *items = NULL, *lines = NULL;
     money_dec total;
-    int rc = items_json(c, rows, n, k->currency, as_of, &items, &total, &lines);
+    int rc = items_json(c, rows, n, k->currency, as_of, fresh, &items, &total, &lines);
     if (rc)
         return rc;
     json_t *o = contract_head_json(k);
@@ -230,6 +236,12 @@ int contract_json_of(svc_ctx *c, const store_contract *k, store_receivable *rows
     json_object_set_new(o, "items", items);
     *out = o;
     return 0;
+}
+
+int contract_json_of(svc_ctx *c, const store_contract *k, store_receivable *rows, size_t n,
+                     date_days as_of, json_t **out)
+{
+    return json_of(c, k, rows, n, as_of, false, out);
 }
 
 int contract_emit(svc_ctx *c, const char *type, const char *kind, const char *rid,
@@ -528,12 +540,12 @@ int contract_text(svc_ctx *c, const store_contract *k, store_receivable *rows, s
     return rc;
 }
 
-int contract_signed_text(svc_ctx *c, const store_contract *k, store_receivable *rows, size_t n,
-                         date_days as_of, char **body, char **scheduled)
+static int signed_texts(svc_ctx *c, const store_contract *k, store_receivable *rows, size_t n,
+                        date_days as_of, bool fresh, char **body, char **scheduled)
 {
     json_t *o = NULL;
     *body = *scheduled = NULL;
-    int rc = contract_json_of(c, k, rows, n, as_of, &o);
+    int rc = json_of(c, k, rows, n, as_of, fresh, &o);
     if (rc == 0 && !(*body = contract_dump(json_incref(o))))
         rc = CPQD_ENOMEM;
     if (rc == 0) {
@@ -547,13 +559,168 @@ int contract_signed_text(svc_ctx *c, const store_contract *k, store_receivable *
     return rc;
 }
 
+int contract_signed_text(svc_ctx *c, const store_contract *k, store_receivable *rows, size_t n,
+                         date_days as_of, char **body, char **scheduled)
+{
+    return signed_texts(c, k, rows, n, as_of, false, body, scheduled);
+}
+
+/* ---- the signed texts with slots ---- */
+
+/* A slot is the text of a marker, DEL kind index DEL (DEL, 0x7f, goes
+ * out of json_dumps unescaped): kind K the contract's id, N its number,
+ * T its created_at, R item `index`'s id. A value of the contract holding
+ * a DEL makes the markers ambiguous: then there is no template. */
+#define SLOT_MARK '\x7f'
+
+struct contract_slot {
+    size_t at, len; /* the marker's bytes in the text */
+    char kind;
+    size_t index;
+};
+
+void contract_tmpl_fini(contract_tmpl *t)
+{
+    free(t->text);
+    free(t->slots);
+    memset(t, 0, sizeof(*t));
+}
+
+/* The slots of text (consumed on success): each marker once, `want`
+ * of them, or CPQD_EINVAL. */
+static int tmpl_scan(char *text, size_t nrows, size_t want, contract_tmpl *t)
+{
+    size_t len = strlen(text), cap = 0;
+    for (size_t i = 0; i < len; i++)
+        cap += text[i] == SLOT_MARK;
+    unsigned char *seen = calloc(nrows + 3, 1);
+    t->slots = calloc(cap / 2 + 1, sizeof(*t->slots));
+    t->text = text;
+    t->len = len;
+    int rc = seen && t->slots ? 0 : CPQD_ENOMEM;
+    const char *p = text, *end = text + len;
+    while (rc == 0 && (p = memchr(p, SLOT_MARK, (size_t)(end - p))) != NULL) {
+        const char *q = p + 1;
+        char kind = q < end ? *q++ : 0;
+        size_t index = 0, digits = 0;
+        while (q < end && *q >= '0' && *q <= '9' && digits < 18)
+            index = index * 10 + (size_t)(*q++ - '0'), digits++;
+        size_t who = kind == 'K' ? 0 : kind == 'N' ? 1 : kind == 'T' ? 2 : 3 + index;
+        if (q >= end || *q != SLOT_MARK || (kind == 'R') != (digits > 0) ||
+            (kind != 'K' && kind != 'N' && kind != 'T' && kind != 'R') || who >= nrows + 3 ||
+            seen[who]++ || t->n >= cap / 2 + 1) {
+            rc = CPQD_EINVAL;
+            break;
+        }
+        t->slots[t->n++] = (contract_slot){(size_t)(p - text), (size_t)(q + 1 - p), kind, index};
+        p = q + 1;
+    }
+    free(seen);
+    if (rc == 0 && t->n != want)
+        rc = CPQD_EINVAL;
+    if (rc) {
+        t->text = NULL; /* the caller's */
+        free(t->slots);
+        memset(t, 0, sizeof(*t));
+    }
+    return rc;
+}
+
+int contract_signed_tmpl(svc_ctx *c, const store_contract *k, const store_receivable *rows,
+                         size_t n, date_days as_of, contract_tmpl *body, contract_tmpl *scheduled)
+{
+    memset(body, 0, sizeof(*body));
+    memset(scheduled, 0, sizeof(*scheduled));
+    char(*marks)[32] = calloc(n + 3, sizeof(*marks));
+    store_receivable *rr = calloc(n ? n : 1, sizeof(*rr));
+    store_contract kk = *k;
+    int rc = marks && rr ? 0 : CPQD_ENOMEM;
+    char *b = NULL, *sch = NULL;
+    if (rc == 0) {
+        static const char kinds[] = "KNT";
+        for (size_t i = 0; i < 3; i++)
+            snprintf(marks[i], sizeof(marks[i]), "%c%c%c", SLOT_MARK, kinds[i], SLOT_MARK);
+        kk.id = marks[0], kk.number = marks[1], kk.created_at = marks[2];
+        for (size_t i = 0; i < n; i++) {
+            snprintf(marks[3 + i], sizeof(marks[3 + i]), "%cR%zu%c", SLOT_MARK, i, SLOT_MARK);
+            rr[i] = rows[i];
+            rr[i].id = marks[3 + i];
+        }
+        rc = signed_texts(c, &kk, rr, n, as_of, true, &b, &sch);
+    }
+    if (rc == 0 && (rc = tmpl_scan(b, n, n + 3, body)) == 0)
+        b = NULL;
+    if (rc == 0 && (rc = tmpl_scan(sch, n, n + 2, scheduled)) == 0)
+        sch = NULL;
+    if (rc) {
+        contract_tmpl_fini(body);
+        contract_tmpl_fini(scheduled);
+    }
+    free(b);
+    free(sch);
+    free(rr);
+    free(marks);
+    return rc;
+}
+
+/* Whether s goes out of json_dumps as itself (printable ASCII, no quote
+ * or backslash). */
+static bool plain(const char *s)
+{
+    for (; s && *s; s++)
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f || *s == '"' || *s == '\\')
+            return false;
+    return s != NULL;
+}
+
+int contract_tmpl_fill(const contract_tmpl *t, const store_contract *k,
+                       const store_receivable *rows, size_t n, char **out)
+{
+    *out = NULL;
+    if (!t->text)
+        return CPQD_EINVAL;
+    size_t len = t->len;
+    for (size_t i = 0; i < t->n; i++) {
+        const contract_slot *sl = &t->slots[i];
+        const char *v = sl->kind == 'K'   ? k->id
+                        : sl->kind == 'N' ? k->number
+                        : sl->kind == 'T' ? k->created_at
+                        : sl->index < n   ? rows[sl->index].id
+                                          : NULL;
+        if (!plain(v))
+            return CPQD_EINVAL;
+        len = len - sl->len + strlen(v);
+    }
+    char *o = malloc(len + 1), *w = o;
+    if (!o)
+        return CPQD_ENOMEM;
+    size_t from = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        const contract_slot *sl = &t->slots[i];
+        const char *v = sl->kind == 'K'   ? k->id
+                        : sl->kind == 'N' ? k->number
+                        : sl->kind == 'T' ? k->created_at
+                                          : rows[sl->index].id;
+        size_t vl = strlen(v);
+        memcpy(w, t->text + from, sl->at - from);
+        w += sl->at - from;
+        memcpy(w, v, vl);
+        w += vl;
+        from = sl->at + sl->len;
+    }
+    memcpy(w, t->text + from, t->len - from);
+    w[t->len - from] = '\0';
+    *out = o;
+    return 0;
+}
+
 int contract_receivables_text(svc_ctx *c, const store_contract *k, store_receivable *rows, size_t n,
                               date_days as_of, char **out)
 {
     json_t *items = NULL;
     money_dec total;
     *out = NULL;
-    int rc = items_json(c, rows, n, k->currency, as_of, &items, &total, NULL);
+    int rc = items_json(c, rows, n, k->currency, as_of, false, &items, &total, NULL);
     char t[MONEY_FMT_MAX], d[DATE_FMT_LEN];
     date_format(as_of, d);
     if (rc == 0 && money_format(total, t, sizeof(t)) < 0)
