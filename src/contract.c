@@ -421,13 +421,15 @@ static int overrides_known(const accept_req *r, const cbuild *b, cpqd_errs *errs
     return rc;
 }
 
-int contract_cbuild_make(const svc_ctx *c, const accept_req *r, const store_quote *q, cbuild *b,
-                         cpqd_errs *errs)
+/* contract_cbuild_make; lite: b->priced holds only what a contract and
+ * promotion redemption read of it (contract_priced_read). */
+static int cbuild_make(const svc_ctx *c, const accept_req *r, const store_quote *q, bool lite,
+                       cbuild *b, cpqd_errs *errs)
 {
     memset(b, 0, sizeof(*b));
     date_days priced_on;
     const char *pd = NULL;
-    int rc = contract_priced_read(q, b, &pd);
+    int rc = contract_priced_read(q, lite, b, &pd);
     if (rc == CPQD_ENOMEM)
         return rc;
     if (rc || contract_date_text(pd, &priced_on) != 0) {
@@ -450,6 +452,12 @@ int contract_cbuild_make(const svc_ctx *c, const accept_req *r, const store_quot
     if (rc == 0 && b->n == 0)
         rc = contract_bad(errs, "the quote has no line with something to collect");
     return rc;
+}
+
+int contract_cbuild_make(const svc_ctx *c, const accept_req *r, const store_quote *q, cbuild *b,
+                         cpqd_errs *errs)
+{
+    return cbuild_make(c, r, q, false, b, errs);
 }
 
 /* ---- contract rows from the schedule ---- */
@@ -566,7 +574,8 @@ static int accept_prepare(svc_ctx *c, const accept_req *r, const store_quote *q,
     int minor = 2;
     memset(p, 0, sizeof(*p));
     p->version = q->version;
-    int rc = contract_cbuild_make(c, r, q, &p->b, errs);
+    /* the priced result is read once, for the schedule and the promotions */
+    int rc = cbuild_make(c, r, q, true, &p->b, errs);
     if (rc == 0) {
         sched_contract sc = {.currency = q->currency,
                              .rounding = p->b.has_rounding ? p->b.rounding : MONEY_HALF_EVEN,

@@ -146,8 +146,15 @@ int contract_accept_event(accept_req *r, const char *line, contract_event event,
 char *contract_accept_text(const accept_req *r);
 /* Quote q's priced result into b->priced and b->plines (*date: its
  * pricing date, borrowed): 0, CPQD_EINTERNAL (unreadable) or
- * CPQD_ENOMEM. */
-int contract_priced_read(const store_quote *q, cbuild *b, const char **date);
+ * CPQD_ENOMEM. lite: b->priced holds only what plines, the date and
+ * promotion redemption (quote_usage_redeem) read (contract_priced_lite). */
+int contract_priced_read(const store_quote *q, bool lite, cbuild *b, const char **date);
+/* Of stored priced result text, only date, subtotal, lines[].{id, sku,
+ * total, book, tax_rate, quantity, free_item_of (null: only whether it
+ * is there)} and promotions.applied[].{id, amount}, each as the full
+ * parse gives it; NULL when the text is anything but plain (an escape
+ * in one of those, an unexpected type, a syntax error): parse it whole. */
+struct json_t *contract_priced_lite(const char *text);
 /* The customer segment of quote q's stored request, malloc'ed; NULL when
  * none: as_priced, the one it was priced with (its caller's, else its
  * customer's); else its customer's. */

@@ -430,10 +430,293 @@ char *contract_accept_text(const accept_req *r)
 
 /* ---- what a contract reads of its quote ---- */
 
-int contract_priced_read(const store_quote *q, cbuild *b, const char **date)
+/* ---- the members of a stored priced result a contract reads ----
+ *
+ * A scanner over the stored text (written by jansson, so well-formed)
+ * that builds a tree of only what contract_priced_read and promotion
+ * redemption read: date, subtotal, each line's id, sku, total, book,
+ * tax_rate, quantity and whether it has free_item_of, and promotions'
+ * applied id and amount. The full tree is most of an acceptance's parse
+ * time (each line's waterfall, attributes and approvals), none of it
+ * read. Anything unusual (an escaped key or captured string, a member of
+ * an unexpected type, a malformed token) makes it give up: then the text
+ * is parsed whole, as before, so the answer is always the same. */
+
+typedef struct pscan {
+    const char *p, *end;
+    int depth;
+} pscan;
+
+#define PSCAN_DEPTH 256
+
+static void ps_ws(pscan *s)
+{
+    while (s->p < s->end && (*s->p == ' ' || *s->p == '\n' || *s->p == '\r' || *s->p == '\t'))
+        s->p++;
+}
+
+static bool ps_eat(pscan *s, char ch)
+{
+    ps_ws(s);
+    if (s->p < s->end && *s->p == ch) {
+        s->p++;
+        return true;
+    }
+    return false;
+}
+
+static bool ps_is(pscan *s, char ch)
+{
+    ps_ws(s);
+    return s->p < s->end && *s->p == ch;
+}
+
+/* A string at s: its raw bytes [*v, *v + *len); *esc if it holds an
+ * escape (its raw bytes are not its value). */
+static bool ps_str(pscan *s, const char **v, size_t *len, bool *esc)
+{
+    *esc = false;
+    if (!ps_eat(s, '"'))
+        return false;
+    const char *b = s->p;
+    while (s->p < s->end && *s->p != '"') {
+        unsigned char ch = (unsigned char)*s->p;
+        if (ch < 0x20)
+            return false;
+        if (ch == '\\') {
+            *esc = true;
+            if (++s->p >= s->end || !strchr("\"\\/bfnrtu", *s->p))
+                return false;
+        }
+        s->p++;
+    }
+    if (s->p >= s->end)
+        return false;
+    *v = b;
+    *len = (size_t)(s->p - b);
+    s->p++;
+    return true;
+}
+
+static bool ps_digits(pscan *s)
+{
+    const char *b = s->p;
+    while (s->p < s->end && *s->p >= '0' && *s->p <= '9')
+        s->p++;
+    return s->p > b;
+}
+
+static bool ps_skip(pscan *s);
+
+/* The rest of an object or array after its opening (a member: key ':'
+ * value), up to its close. */
+static bool ps_skip_items(pscan *s, char close, bool keys)
+{
+    if (ps_eat(s, close))
+        return true;
+    do {
+        const char *k;
+        size_t kl;
+        bool esc;
+        if (keys && (!ps_str(s, &k, &kl, &esc) || !ps_eat(s, ':')))
+            return false;
+        if (!ps_skip(s))
+            return false;
+    } while (ps_eat(s, ','));
+    return ps_eat(s, close);
+}
+
+/* Any value at s. */
+static bool ps_skip(pscan *s)
+{
+    ps_ws(s);
+    if (s->p >= s->end)
+        return false;
+    const char *v;
+    size_t n;
+    bool esc, ok;
+    switch (*s->p) {
+    case '"':
+        return ps_str(s, &v, &n, &esc);
+    case '{':
+    case '[':
+        if (++s->depth > PSCAN_DEPTH)
+            return false;
+        ok = *s->p == '{' ? (s->p++, ps_skip_items(s, '}', true))
+                          : (s->p++, ps_skip_items(s, ']', false));
+        s->depth--;
+        return ok;
+    case 't':
+    case 'f':
+    case 'n': {
+        static const char *const lit[] = {"true", "false", "null"};
+        for (int i = 0; i < 3; i++) {
+            size_t l = strlen(lit[i]);
+            if ((size_t)(s->end - s->p) >= l && !memcmp(s->p, lit[i], l)) {
+                s->p += l;
+                return true;
+            }
+        }
+        return false;
+    }
+    default:
+        /* -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+        if (*s->p == '-')
+            s->p++;
+        if (s->p < s->end && *s->p == '0')
+            s->p++;
+        else if (s->p >= s->end || *s->p < '1' || *s->p > '9' || !ps_digits(s))
+            return false;
+        if (s->p < s->end && *s->p == '.' && (s->p++, !ps_digits(s)))
+            return false;
+        if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
+            s->p++;
+            if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
+                s->p++;
+            if (!ps_digits(s))
+                return false;
+        }
+        return true;
+    }
+}
+
+/* Member k of into from the value at s: its string (a string without
+ * escapes), or none (any other type: json_string_value reads NULL). */
+static bool ps_text_member(pscan *s, const char *k, json_t *into)
+{
+    const char *v;
+    size_t n;
+    bool esc;
+    if (!ps_is(s, '"')) {
+        json_object_del(into, k);
+        return ps_skip(s);
+    }
+    if (!ps_str(s, &v, &n, &esc) || esc)
+        return false;
+    json_t *str = json_stringn(v, n);
+    return str && json_object_set_new(into, k, str) == 0;
+}
+
+typedef bool (*ps_member_fn)(pscan *s, const char *k, size_t kl, json_t *into);
+
+/* An object at s into `into`, member by member through f. */
+static bool ps_object(pscan *s, ps_member_fn f, json_t *into)
+{
+    if (!ps_eat(s, '{'))
+        return false;
+    if (ps_eat(s, '}'))
+        return true;
+    do {
+        const char *k;
+        size_t kl;
+        bool esc;
+        if (!ps_str(s, &k, &kl, &esc) || esc || !ps_eat(s, ':') || !f(s, k, kl, into))
+            return false;
+    } while (ps_eat(s, ','));
+    return ps_eat(s, '}');
+}
+
+/* An array of objects at s into the array `into`, each through f. */
+static bool ps_objects(pscan *s, ps_member_fn f, json_t *into)
+{
+    if (!ps_eat(s, '['))
+        return false;
+    if (ps_eat(s, ']'))
+        return true;
+    do {
+        json_t *o = json_object();
+        if (!o || json_array_append_new(into, o) != 0 || !ps_object(s, f, o))
+            return false;
+    } while (ps_eat(s, ','));
+    return ps_eat(s, ']');
+}
+
+static bool key_is(const char *k, size_t kl, const char *name)
+{
+    return strlen(name) == kl && !memcmp(k, name, kl);
+}
+
+static bool ps_one_of(const char *k, size_t kl, const char *const *names, const char **name)
+{
+    for (size_t i = 0; names[i]; i++)
+        if (key_is(k, kl, names[i])) {
+            *name = names[i];
+            return true;
+        }
+    return false;
+}
+
+static bool ps_line_member(pscan *s, const char *k, size_t kl, json_t *into)
+{
+    static const char *const texts[] = {"id", "sku", "total", "book", "tax_rate", "quantity", NULL};
+    const char *name;
+    if (ps_one_of(k, kl, texts, &name))
+        return ps_text_member(s, name, into);
+    if (key_is(k, kl, "free_item_of")) /* only whether it is there is read */
+        return ps_skip(s) && json_object_set_new(into, "free_item_of", json_null()) == 0;
+    return ps_skip(s);
+}
+
+static bool ps_applied_member(pscan *s, const char *k, size_t kl, json_t *into)
+{
+    static const char *const texts[] = {"id", "amount", NULL};
+    const char *name;
+    return ps_one_of(k, kl, texts, &name) ? ps_text_member(s, name, into) : ps_skip(s);
+}
+
+/* A member holding an array of objects (any other type: give up). */
+static bool ps_objects_member(pscan *s, const char *k, ps_member_fn f, json_t *into)
+{
+    json_t *a = json_array();
+    return a && json_object_set_new(into, k, a) == 0 && ps_objects(s, f, a);
+}
+
+static bool ps_promo_member(pscan *s, const char *k, size_t kl, json_t *into)
+{
+    return key_is(k, kl, "applied") ? ps_objects_member(s, "applied", ps_applied_member, into)
+                                    : ps_skip(s);
+}
+
+static bool ps_top_member(pscan *s, const char *k, size_t kl, json_t *into)
+{
+    static const char *const texts[] = {"date", "subtotal", NULL};
+    const char *name;
+    if (ps_one_of(k, kl, texts, &name))
+        return ps_text_member(s, name, into);
+    if (key_is(k, kl, "lines"))
+        return ps_objects_member(s, "lines", ps_line_member, into);
+    if (key_is(k, kl, "promotions")) {
+        json_t *o = json_object();
+        return o && json_object_set_new(into, "promotions", o) == 0 &&
+               ps_object(s, ps_promo_member, o);
+    }
+    return ps_skip(s);
+}
+
+/* The tree of what a contract reads of priced result text, or NULL
+ * (then parse it whole). */
+static json_t *priced_lite(const char *text)
+{
+    pscan s = {text, text + strlen(text), 0};
+    json_t *root = json_object();
+    if (!root || !ps_object(&s, ps_top_member, root) || (ps_ws(&s), s.p != s.end)) {
+        json_decref(root);
+        return NULL;
+    }
+    return root;
+}
+
+json_t *contract_priced_lite(const char *text)
+{
+    return text ? priced_lite(text) : NULL;
+}
+
+int contract_priced_read(const store_quote *q, bool lite, cbuild *b, const char **date)
 {
     json_error_t je;
-    b->priced = q->priced ? json_loads(q->priced, 0, &je) : NULL;
+    b->priced = lite && q->priced ? priced_lite(q->priced) : NULL;
+    if (!b->priced)
+        b->priced = q->priced ? json_loads(q->priced, 0, &je) : NULL;
     json_t *plines = json_object_get(b->priced, "lines");
     *date = json_string_value(json_object_get(b->priced, "date"));
     if (!plines || !*date)
