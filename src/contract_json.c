@@ -739,10 +739,45 @@ int contract_priced_read(const store_quote *q, bool lite, cbuild *b, const char 
     return 0;
 }
 
+static bool ps_segment_member(pscan *s, const char *k, size_t kl, json_t *into)
+{
+    return key_is(k, kl, "segment") ? ps_text_member(s, "segment", into) : ps_skip(s);
+}
+
+static bool ps_request_member(pscan *s, const char *k, size_t kl, json_t *into)
+{
+    static const char *const objs[] = {"caller", "customer", NULL};
+    const char *name;
+    if (!ps_one_of(k, kl, objs, &name))
+        return ps_skip(s);
+    if (!ps_is(s, '{')) { /* reads as absent */
+        json_object_del(into, name);
+        return ps_skip(s);
+    }
+    json_t *o = json_object();
+    return o && json_object_set_new(into, name, o) == 0 && ps_object(s, ps_segment_member, o);
+}
+
+json_t *contract_request_lite(const char *text)
+{
+    if (!text)
+        return NULL;
+    pscan s = {text, text + strlen(text), 0};
+    json_t *root = json_object();
+    if (!root || !ps_object(&s, ps_request_member, root) || (ps_ws(&s), s.p != s.end)) {
+        json_decref(root);
+        return NULL;
+    }
+    return root;
+}
+
 char *contract_quote_segment(const store_quote *q, bool as_priced)
 {
     json_error_t je;
-    json_t *req = q->request ? json_loads(q->request, 0, &je) : NULL;
+    /* only the two segments are read: the scanner, else the full parse */
+    json_t *req = contract_request_lite(q->request);
+    if (!req)
+        req = q->request ? json_loads(q->request, 0, &je) : NULL;
     const char *seg =
         as_priced ? json_string_value(json_object_get(json_object_get(req, "caller"), "segment"))
                   : NULL;

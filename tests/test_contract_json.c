@@ -5,7 +5,8 @@
  * line's id, sku, total, book, tax_rate, quantity and free_item_of, the
  * applied promotions' id and amount); on anything unusual (an escape in
  * one of those, a member of an unexpected type, a syntax error) it gives
- * up (NULL), and the full parse answers.
+ * up (NULL), and the full parse answers. The same for the segments a
+ * contract reads of a stored quote request (contract_request_lite).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -181,11 +182,46 @@ static void test_lite_gives_up(void **state)
     assert_null(contract_priced_lite(NULL));
 }
 
+/* The segments a contract reads of a stored request, both ways. */
+static void same_segments(const char *text)
+{
+    json_error_t je;
+    json_t *full = json_loads(text, 0, &je), *got = contract_request_lite(text);
+    assert_non_null(full);
+    if (!got)
+        fail_msg("gave up on %s", text);
+    static const char *const objs[] = {"caller", "customer"};
+    for (int i = 0; i < 2; i++) {
+        const char *a = json_string_value(json_object_get(json_object_get(full, objs[i]), "segment"));
+        const char *b = json_string_value(json_object_get(json_object_get(got, objs[i]), "segment"));
+        if ((a == NULL) != (b == NULL) || (a && strcmp(a, b)))
+            fail_msg("%s.segment: %s, the full parse %s (%s)", objs[i], b ? b : "none",
+                     a ? a : "none", text);
+    }
+    json_decref(full);
+    json_decref(got);
+}
+
+static void test_request_segments(void **state)
+{
+    (void)state;
+    same_segments("{\"customer\":{\"id\":\"C-1\",\"segment\":\"smb\"},\"lines\":[{\"id\":\"a\","
+                  "\"config\":{\"x\":[1,2,{\"y\":null}]}}],\"caller\":{\"segment\":\"gold\"}}");
+    same_segments("{\"customer\":{\"id\":\"C-1\"},\"date\":\"2026-12-01\"}");
+    same_segments("{\"caller\":7,\"customer\":{\"segment\":5}}");
+    same_segments("{\"caller\":{\"segment\":\"a\"},\"caller\":\"b\"}");
+    same_segments("{}");
+    assert_null(contract_request_lite("{\"customer\":{\"segment\":\"s\\u00e9\"}}"));
+    assert_null(contract_request_lite("{\"customer\":{\"segment\":\"s\"}"));
+    assert_null(contract_request_lite(NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lite_matches_full_parse),
         cmocka_unit_test(test_lite_gives_up),
+        cmocka_unit_test(test_request_segments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
