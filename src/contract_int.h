@@ -217,6 +217,11 @@ int contract_signed_tmpl(svc_ctx *c, const store_contract *k, const store_receiv
 int contract_tmpl_fill(const contract_tmpl *t, const store_contract *k,
                        const store_receivable *rows, size_t n, char **out);
 void contract_tmpl_fini(contract_tmpl *t);
+/* For tests: contract_signed_text's two texts of contract k with items
+ * rows not inserted yet (no payments looked up), written directly
+ * (CPQD_EINVAL when it gives up) or through jansson's tree. */
+int contract_fresh_texts(svc_ctx *c, const store_contract *k, store_receivable *rows, size_t n,
+                         date_days as_of, bool direct, char **body, char **scheduled);
 /* GET /v1/contracts/{id}/receivables. */
 int contract_receivables_text(svc_ctx *c, const store_contract *k, store_receivable *rows,
                               size_t n, date_days as_of, char **out);

@@ -944,6 +944,270 @@ static int tmpl_scan(char *text, size_t nrows, size_t want, contract_tmpl *t)
     return rc;
 }
 
+/* ---- the signed texts of a contract not inserted yet, written directly ----
+ *
+ * What json_dumps (JSON_COMPACT) writes of contract_json_of's tree, byte
+ * for byte, without building the tree (most of an acceptance's time
+ * outside the transaction). Only for texts in printable ASCII (and DEL,
+ * the slots' mark) with the escapes jansson uses for quotes, backslashes
+ * and control characters: anything else (a non-ASCII byte, a text
+ * missing where the tree would lose a member) gives up, and the tree
+ * writes it (test_contract_json compares both). */
+
+typedef struct sbuf {
+    char *p;
+    size_t n, cap;
+    bool bad; /* gave up (or out of memory) */
+} sbuf;
+
+static void sb_put(sbuf *b, const char *s, size_t n)
+{
+    if (b->bad)
+        return;
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (b->n + n + 1 > cap)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->bad = true;
+            return;
+        }
+        b->p = p, b->cap = cap;
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = '\0';
+}
+
+static void sb_lit(sbuf *b, const char *s)
+{
+    sb_put(b, s, strlen(s));
+}
+
+static void sb_str(sbuf *b, const char *s)
+{
+    if (!s) {
+        b->bad = true;
+        return;
+    }
+    sb_put(b, "\"", 1);
+    const char *run = s;
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch >= 0x20 && ch != '"' && ch != '\\' && ch < 0x80)
+            continue;
+        sb_put(b, run, (size_t)(s - run));
+        run = s + 1;
+        char e[8];
+        switch (ch) {
+        case '"': sb_lit(b, "\\\""); break;
+        case '\\': sb_lit(b, "\\\\"); break;
+        case '\b': sb_lit(b, "\\b"); break;
+        case '\f': sb_lit(b, "\\f"); break;
+        case '\n': sb_lit(b, "\\n"); break;
+        case '\r': sb_lit(b, "\\r"); break;
+        case '\t': sb_lit(b, "\\t"); break;
+        default:
+            if (ch >= 0x80) {
+                b->bad = true; /* UTF-8: the tree checks and writes it */
+                return;
+            }
+            snprintf(e, sizeof(e), "\\u%04X", ch);
+            sb_lit(b, e);
+        }
+    }
+    sb_put(b, run, (size_t)(s - run));
+    sb_put(b, "\"", 1);
+}
+
+/* ,"k": (no comma first) */
+static void sb_key(sbuf *b, const char *k, bool first)
+{
+    if (!first)
+        sb_put(b, ",", 1);
+    sb_put(b, "\"", 1);
+    sb_lit(b, k);
+    sb_put(b, "\":", 2);
+}
+
+static void sb_kstr(sbuf *b, const char *k, const char *v, bool first)
+{
+    sb_key(b, k, first);
+    sb_str(b, v);
+}
+
+static void sb_kstr_or_null(sbuf *b, const char *k, const char *v)
+{
+    sb_key(b, k, false);
+    if (v)
+        sb_str(b, v);
+    else
+        sb_lit(b, "null");
+}
+
+static void sb_kint(sbuf *b, const char *k, long long v)
+{
+    char t[32];
+    snprintf(t, sizeof(t), "%lld", v);
+    sb_key(b, k, false);
+    sb_lit(b, t);
+}
+
+/* contract_item_json's text. */
+static void sb_item(sbuf *b, const store_receivable *r, const sched_standing *sd)
+{
+    char paid[MONEY_FMT_MAX] = "0", outs[MONEY_FMT_MAX] = "0";
+    money_format(sd->paid, paid, sizeof(paid));
+    money_format(sd->outstanding, outs, sizeof(outs));
+    sb_put(b, "{", 1);
+    sb_key(b, "id", true);
+    if (r->id)
+        sb_str(b, r->id);
+    else
+        sb_lit(b, "null");
+    sb_kstr(b, "line", r->line_id, false);
+    sb_kint(b, "line_no", r->line_no);
+    sb_kstr(b, "kind", r->kind, false);
+    sb_kint(b, "service", r->service);
+    sb_kint(b, "seq", r->seq);
+    sb_kint(b, "part", r->part);
+    sb_kstr_or_null(b, "ref", r->ref);
+    sb_kstr_or_null(b, "waits_for", r->waits_for);
+    sb_kstr_or_null(b, "due_on", r->due_on);
+    sb_kstr_or_null(b, "bill_on", r->bill_on);
+    sb_kstr_or_null(b, "expected_on", r->expected_on);
+    sb_kstr_or_null(b, "period_from", r->period_from);
+    sb_kstr_or_null(b, "period_to", r->period_to);
+    sb_kstr(b, "amount", r->amount, false);
+    sb_key(b, "amount_known", false);
+    sb_lit(b, r->amount_known ? "true" : "false");
+    sb_kstr(b, "description", r->description, false);
+    sb_kstr(b, "status", sched_status_name(sd->status), false);
+    sb_kstr(b, "payment_status", sched_pay_status_name(sd->payment), false);
+    sb_kstr(b, "paid", paid, false);
+    sb_kstr(b, "outstanding", outs, false);
+    sb_kint(b, "days_overdue", sd->days_overdue);
+    sb_kstr_or_null(b, "aging",
+                    sd->aging == SCHED_AGING_NONE ? NULL : sched_aging_name(sd->aging));
+    sb_put(b, "}", 1);
+}
+
+/* "lines":[...],"items":[...] of rows not inserted yet (items_json's
+ * order and sums) into b. */
+static int sb_lines_items(sbuf *b, svc_ctx *c, store_receivable *rows, size_t n,
+                          const char *currency, date_days as_of)
+{
+    int minor = 2, rc = money_currency_minor(currency, &minor);
+    sorted_row *v = n ? calloc(n, sizeof(*v)) : NULL;
+    money_dec total = {0, minor < 0 ? 0 : minor};
+    if (rc == 0 && n && !v)
+        rc = CPQD_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        v[i].r = &rows[i];
+        rc = contract_row_item(&rows[i], &v[i].it);
+        if (rc == 0)
+            rc = money_add(total, v[i].it.amount, &total);
+    }
+    if (rc == 0 && n)
+        qsort(v, n, sizeof(*v), row_cmp);
+    sb_lit(b, ",\"lines\":[");
+    int max = -1;
+    for (size_t i = 0; i < n; i++)
+        max = rows[i].line_no > max ? rows[i].line_no : max;
+    bool first = true;
+    for (int l = 0; rc == 0 && l <= max; l++) {
+        money_dec s = {0, total.scale};
+        const char *id = NULL;
+        for (size_t i = 0; rc == 0 && i < n; i++)
+            if (v[i].r->line_no == l) {
+                id = v[i].r->line_id;
+                rc = money_add(s, v[i].it.amount, &s);
+            }
+        char t[MONEY_FMT_MAX];
+        if (!id || rc)
+            continue;
+        if (money_format(s, t, sizeof(t)) < 0) {
+            b->bad = true;
+            break;
+        }
+        sb_lit(b, first ? "{" : ",{");
+        first = false;
+        sb_kstr(b, "line", id, true);
+        sb_kint(b, "line_no", l);
+        sb_kstr(b, "total", t, false);
+        sb_put(b, "}", 1);
+    }
+    sb_lit(b, "],\"items\":[");
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        sched_standing sd;
+        store_receivable r = *v[i].r;
+        r.id = NULL; /* not inserted: no payments */
+        if ((rc = contract_row_standing(c, &r, as_of, &sd)) == 0) {
+            if (i)
+                sb_put(b, ",", 1);
+            sb_item(b, v[i].r, &sd);
+        }
+    }
+    sb_put(b, "]", 1);
+    free(v);
+    return rc;
+}
+
+/* signed_texts(fresh) written directly: 0, CPQD_EINVAL (gave up: use
+ * the tree), or another code. */
+static int signed_direct(svc_ctx *c, const store_contract *k, store_receivable *rows, size_t n,
+                         date_days as_of, char **body, char **scheduled)
+{
+    sbuf li = {0}, h = {0}, sc = {0};
+    *body = *scheduled = NULL;
+    int rc = sb_lines_items(&li, c, rows, n, k->currency, as_of);
+    /* contract_head_json */
+    sb_put(&h, "{", 1);
+    sb_kstr(&h, "id", k->id, true);
+    sb_kstr(&h, "number", k->number, false);
+    sb_kstr(&h, "quote_id", k->quote_id, false);
+    sb_kint(&h, "quote_version", k->quote_version);
+    sb_kstr(&h, "customer_id", k->customer_id, false);
+    sb_kstr_or_null(&h, "partner_id", k->partner_id);
+    const char *const hk[] = {"currency", "total",           "signed_on",  "start_on",
+                              "catalog_version", "created_by", "created_at"};
+    const char *const hv[] = {k->currency,        k->total,      k->signed_on, k->start_on,
+                              k->catalog_version, k->created_by, k->created_at};
+    for (size_t i = 0; i < sizeof(hk) / sizeof(hk[0]); i++)
+        sb_kstr(&h, hk[i], hv[i], false);
+    /* receivables.scheduled: its head, then the same lines and items */
+    sb_put(&sc, "{", 1);
+    sb_kstr(&sc, "contract_id", k->id, true);
+    sb_kstr(&sc, "contract_number", k->number, false);
+    sb_kstr(&sc, "currency", k->currency, false);
+    sb_kstr(&sc, "total", k->total, false);
+    if (rc == 0 && !li.bad) {
+        sb_put(&h, li.p, li.n);
+        sb_put(&sc, li.p, li.n);
+    }
+    sb_put(&h, "}", 1);
+    sb_put(&sc, "}", 1);
+    if (rc == 0 && (li.bad || h.bad || sc.bad))
+        rc = CPQD_EINVAL;
+    free(li.p);
+    if (rc) {
+        free(h.p);
+        free(sc.p);
+        return rc;
+    }
+    *body = h.p;
+    *scheduled = sc.p;
+    return 0;
+}
+
+int contract_fresh_texts(svc_ctx *c, const store_contract *k, store_receivable *rows, size_t n,
+                         date_days as_of, bool direct, char **body, char **scheduled)
+{
+    return direct ? signed_direct(c, k, rows, n, as_of, body, scheduled)
+                  : signed_texts(c, k, rows, n, as_of, true, body, scheduled);
+}
+
 int contract_signed_tmpl(svc_ctx *c, const store_contract *k, const store_receivable *rows,
                          size_t n, date_days as_of, contract_tmpl *body, contract_tmpl *scheduled)
 {
@@ -964,7 +1228,9 @@ int contract_signed_tmpl(svc_ctx *c, const store_contract *k, const store_receiv
             rr[i] = rows[i];
             rr[i].id = marks[3 + i];
         }
-        rc = signed_texts(c, &kk, rr, n, as_of, true, &b, &sch);
+        rc = signed_direct(c, &kk, rr, n, as_of, &b, &sch);
+        if (rc == CPQD_EINVAL) /* something the tree writes */
+            rc = signed_texts(c, &kk, rr, n, as_of, true, &b, &sch);
     }
     if (rc == 0 && (rc = tmpl_scan(b, n, n + 3, body)) == 0)
         b = NULL;

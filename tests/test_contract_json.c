@@ -6,7 +6,9 @@
  * applied promotions' id and amount); on anything unusual (an escape in
  * one of those, a member of an unexpected type, a syntax error) it gives
  * up (NULL), and the full parse answers. The same for the segments a
- * contract reads of a stored quote request (contract_request_lite).
+ * contract reads of a stored quote request (contract_request_lite). And
+ * the contract's signed texts written directly before its insert: the
+ * bytes jansson's tree gives (contract_fresh_texts).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +18,7 @@
 #include <cmocka.h> /* needs the four headers above, so its own block */
 
 #include "contract_int.h"
+#include "cpqd/date.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -216,12 +219,76 @@ static void test_request_segments(void **state)
     assert_null(contract_request_lite(NULL));
 }
 
+/* The texts of a contract not inserted yet, written directly and
+ * through jansson's tree: the same bytes (or the direct writer gave up,
+ * want_direct false). */
+static void same_texts(store_contract *k, store_receivable *rows, size_t n, date_days as_of,
+                       bool want_direct)
+{
+    svc_ctx c;
+    memset(&c, 0, sizeof(c)); /* no store: items not inserted have no payments */
+    char *b1 = NULL, *s1 = NULL, *b2 = NULL, *s2 = NULL;
+    int rc = contract_fresh_texts(&c, k, rows, n, as_of, true, &b1, &s1);
+    assert_int_equal(contract_fresh_texts(&c, k, rows, n, as_of, false, &b2, &s2), 0);
+    if (!want_direct) {
+        assert_int_equal(rc, CPQD_EINVAL);
+        assert_null(b1);
+    } else {
+        assert_int_equal(rc, 0);
+        assert_string_equal(b1, b2);
+        assert_string_equal(s1, s2);
+    }
+    free(b1), free(s1), free(b2), free(s2);
+}
+
+static void test_direct_texts_match_the_tree(void **state)
+{
+    (void)state;
+    /* every printable ASCII byte, the control bytes jansson escapes
+     * short and long, DEL */
+    char all[160];
+    size_t m = 0;
+    for (int ch = 1; ch < 0x80; ch++)
+        all[m++] = (char)ch;
+    all[m] = '\0';
+    store_contract k = {.id = "c_0001", .number = "C-2026-000001", .quote_id = "q_1",
+                        .quote_version = 3, .customer_id = "C \"1\"\\", .partner_id = NULL,
+                        .currency = "CNY", .total = "600.50", .signed_on = "2026-12-02",
+                        .start_on = "2027-01-31", .catalog_version = "sha256:ab",
+                        .created_by = "k_\t1", .created_at = "2026-12-01T10:00:00Z"};
+    store_receivable rows[] = {
+        {.id = "r_2", .line_id = "kettle", .line_no = 1, .kind = "installment", .amount = "298.00",
+         .amount_known = true, .description = all, .paid = "0.00", .due_on = "2026-12-05",
+         .bill_on = "2026-12-05"},
+        {.id = "r_1", .line_id = "oven", .line_no = 0, .kind = "installment", .amount = "300.00",
+         .amount_known = true, .description = "prepaid", .paid = "0.00", .due_on = "2026-12-02",
+         .bill_on = "2026-12-02"},
+        {.id = "r_3", .line_id = "line \"3\"", .line_no = 3, .kind = "installment",
+         .amount = "2.50", .amount_known = false, .description = "on delivery",
+         .paid = "0.00", .waits_for = "delivery", .expected_on = "2026-12-03", .ref = "m\n1"},
+        {.id = "r_4", .line_id = "seats", .line_no = 3, .kind = "period", .service = 1, .seq = 2,
+         .part = 1, .amount = "0.00", .amount_known = true, .description = "Q1",
+         .paid = "0.00", .due_on = "2026-11-20", .bill_on = "2026-11-05",
+         .period_from = "2026-10-31", .period_to = "2027-01-30"},
+    };
+    /* as of a day that makes one overdue, one due, others scheduled */
+    date_days as_of;
+    assert_int_equal(date_parse("2026-12-02", 10, &as_of), 0);
+    same_texts(&k, rows, 4, as_of, true);
+    k.partner_id = "P-101";
+    same_texts(&k, rows, 1, as_of, true);
+    /* non-ASCII: the tree writes it */
+    rows[1].description = "caf\xc3\xa9";
+    same_texts(&k, rows, 4, as_of, false);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lite_matches_full_parse),
         cmocka_unit_test(test_lite_gives_up),
         cmocka_unit_test(test_request_segments),
+        cmocka_unit_test(test_direct_texts_match_the_tree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

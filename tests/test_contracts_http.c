@@ -834,8 +834,9 @@ static json_t *event_of(json_t *ev, const char *type, const char *id)
  * lines and items in that order; quote.status_changed carries the
  * quote as the CRM reads it after the move (but the contract_id, which
  * did not exist yet), priced result and history included. Checked on
- * line ids that are plain and on one holding a DEL (U+007F) and a
- * quote, which the reply carries escaped as usual. */
+ * line ids that are plain, on ones holding a DEL (U+007F) and a quote,
+ * and on ones with a quote, a backslash and control characters, which
+ * the reply carries escaped as usual. */
 static void test_accept_reply_and_events_bytes(void **state)
 {
     fx *f = *state;
@@ -846,7 +847,10 @@ static void test_accept_reply_and_events_bytes(void **state)
         "{\"id\":\"\\u007fR1\\u007f\",\"sku\":\"APL-KTL-17\",\"quantity\":\"2\"}]}",
         "{\"customer\":{\"id\":\"S-1\"},\"date\":\"2026-12-01\",\"lines\":"
         "[{\"id\":\"seats\",\"sku\":\"SAS-CRM-STD-Q\",\"quantity\":\"10\","
-        "\"attributes\":{\"tenant\":\"acme\"}}]}"};
+        "\"attributes\":{\"tenant\":\"acme\"}}]}",
+        /* escaped without a DEL: written directly, escapes included */
+        "{\"customer\":{\"id\":\"C-\\\"2\\\\\"},\"date\":\"2026-12-01\",\"lines\":["
+        "{\"id\":\"o\\\"v\\\\e\\tn\\u0001\",\"sku\":\"APL-OVN-STEAM\",\"quantity\":\"1\"}]}"};
     for (size_t n = 0; n < sizeof(quotes) / sizeof(quotes[0]); n++) {
         json_t *q = approved_quote(f, K_REP, quotes[n]);
         char *path = tu_fmt("/v1/quotes/%s/accept", js(q, "id"));
