@@ -421,13 +421,15 @@ static int overrides_known(const accept_req *r, const cbuild *b, cpqd_errs *errs
     return rc;
 }
 
-int contract_cbuild_make(const svc_ctx *c, const accept_req *r, const store_quote *q, cbuild *b,
-                         cpqd_errs *errs)
+/* contract_cbuild_make; lite: b->priced holds only what a contract and
+ * promotion redemption read of it (contract_priced_read). */
+static int cbuild_make(const svc_ctx *c, const accept_req *r, const store_quote *q, bool lite,
+                       cbuild *b, cpqd_errs *errs)
 {
     memset(b, 0, sizeof(*b));
     date_days priced_on;
     const char *pd = NULL;
-    int rc = contract_priced_read(q, b, &pd);
+    int rc = contract_priced_read(q, lite, b, &pd);
     if (rc == CPQD_ENOMEM)
         return rc;
     if (rc || contract_date_text(pd, &priced_on) != 0) {
@@ -450,6 +452,12 @@ int contract_cbuild_make(const svc_ctx *c, const accept_req *r, const store_quot
     if (rc == 0 && b->n == 0)
         rc = contract_bad(errs, "the quote has no line with something to collect");
     return rc;
+}
+
+int contract_cbuild_make(const svc_ctx *c, const accept_req *r, const store_quote *q, cbuild *b,
+                         cpqd_errs *errs)
+{
+    return cbuild_make(c, r, q, false, b, errs);
 }
 
 /* ---- contract rows from the schedule ---- */
@@ -542,11 +550,16 @@ typedef struct accept_prep {
     store_contract k; /* id and number assigned by the insert */
     store_receivable *rows;
     quote_usage_plan *usage; /* the promotions to count */
+    /* the reply (= contract.signed) and receivables.scheduled, with slots
+     * for what the insert assigns (text NULL: built after it) */
+    contract_tmpl body, scheduled;
 } accept_prep;
 
 static void accept_prep_fini(accept_prep *p)
 {
     quote_usage_plan_free(p->usage);
+    contract_tmpl_fini(&p->body);
+    contract_tmpl_fini(&p->scheduled);
     contract_rows_free(p->rows, p->s.items.n);
     store_contract_fini(&p->k);
     sched_schedule_fini(&p->s);
@@ -561,7 +574,8 @@ static int accept_prepare(svc_ctx *c, const accept_req *r, const store_quote *q,
     int minor = 2;
     memset(p, 0, sizeof(*p));
     p->version = q->version;
-    int rc = contract_cbuild_make(c, r, q, &p->b, errs);
+    /* the priced result is read once, for the schedule and the promotions */
+    int rc = cbuild_make(c, r, q, true, &p->b, errs);
     if (rc == 0) {
         sched_contract sc = {.currency = q->currency,
                              .rounding = p->b.has_rounding ? p->b.rounding : MONEY_HALF_EVEN,
@@ -585,6 +599,11 @@ static int accept_prepare(svc_ctx *c, const accept_req *r, const store_quote *q,
         rc = head_make(c, r, q, &p->s, &p->k);
     if (rc == 0)
         rc = quote_usage_plan_new(q, p->b.priced, &p->usage); /* parsed once */
+    /* the texts too, but for the few values the insert assigns (none:
+     * they are built after it) */
+    if (rc == 0 && contract_signed_tmpl(c, &p->k, p->rows, p->s.items.n, c->today, &p->body,
+                                        &p->scheduled) == CPQD_ENOMEM)
+        rc = CPQD_ENOMEM;
     return rc;
 }
 
@@ -604,9 +623,14 @@ static int accept_write(svc_ctx *c, const accept_req *r, const store_quote *q, a
     if (rc == 0)
         rc = quote_usage_redeem(c, q, p->usage, errs);
     char *scheduled = NULL;
-    /* the reply and the contract.signed event are the same text */
-    if (rc == 0)
+    /* the reply and the contract.signed event are the same text: built
+     * before the transaction but for the values the insert assigned */
+    if (rc == 0 && (contract_tmpl_fill(&p->body, k, rows, n, &out->body) != 0 ||
+                    contract_tmpl_fill(&p->scheduled, k, rows, n, &scheduled) != 0)) {
+        free(out->body);
+        out->body = NULL;
         rc = contract_signed_text(c, k, rows, n, c->today, &out->body, &scheduled);
+    }
     if (rc == 0)
         rc = contract_emit_text(c, "contract.signed", "contract", k->id, k->id, out->body);
     if (rc == 0)
@@ -684,7 +708,8 @@ static int accept_dates_bounded(const svc_ctx *c, const accept_req *r, cpqd_errs
 typedef struct accept_job {
     const char *route, *idem_key, *hash, *quote_id;
     const accept_req *r;
-    accept_prep *prep; /* NULL: the quote could not be accepted as read */
+    const store_quote *seen; /* the quote as read before the transaction */
+    accept_prep *prep;       /* NULL: the quote could not be accepted as read */
 } accept_job;
 
 /* Inside the transaction: the quote's move (it must still be the version
@@ -707,7 +732,7 @@ static int accept_run(svc_ctx *c, void *arg, svc_reply *out, cpqd_errs *errs)
      * a quote outside the caller's scope is accept's to answer) */
     rc = fin_credit_accept_check(c, j->quote_id, errs);
     if (rc == 0)
-        rc = quote_accept(c, j->quote_id, &q, errs);
+        rc = quote_accept(c, j->quote_id, j->seen, &q, errs);
     /* after quote_accept found the quote in the caller's scope */
     if (rc == 0 && contract_partner_caller(c))
         rc = partner_may_accept(c, errs);
@@ -756,7 +781,8 @@ int contract_accept(svc_ctx *c, const char *quote_id, const char *body, size_t l
         prepared = (rc = accept_prepare(c, &r, &seen, &prep, errs)) == 0;
     if (rc == 0) {
         accept_job j = {.route = route, .idem_key = idem_key, .hash = hash,
-                        .quote_id = quote_id, .r = &r, .prep = prepared ? &prep : NULL};
+                        .quote_id = quote_id, .r = &r, .seen = seen.id ? &seen : NULL,
+                        .prep = prepared ? &prep : NULL};
         rc = svc_tx(c, accept_run, &j, out, errs);
     }
     accept_prep_fini(&prep);

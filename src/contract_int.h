@@ -146,8 +146,18 @@ int contract_accept_event(accept_req *r, const char *line, contract_event event,
 char *contract_accept_text(const accept_req *r);
 /* Quote q's priced result into b->priced and b->plines (*date: its
  * pricing date, borrowed): 0, CPQD_EINTERNAL (unreadable) or
- * CPQD_ENOMEM. */
-int contract_priced_read(const store_quote *q, cbuild *b, const char **date);
+ * CPQD_ENOMEM. lite: b->priced holds only what plines, the date and
+ * promotion redemption (quote_usage_redeem) read (contract_priced_lite). */
+int contract_priced_read(const store_quote *q, bool lite, cbuild *b, const char **date);
+/* Of stored priced result text, only date, subtotal, lines[].{id, sku,
+ * total, book, tax_rate, quantity, free_item_of (null: only whether it
+ * is there)} and promotions.applied[].{id, amount}, each as the full
+ * parse gives it; NULL when the text is anything but plain (an escape
+ * in one of those, an unexpected type, a syntax error): parse it whole. */
+struct json_t *contract_priced_lite(const char *text);
+/* Of a stored quote request, only caller.segment and customer.segment
+ * (as contract_priced_lite reads: NULL when anything is unusual). */
+struct json_t *contract_request_lite(const char *text);
 /* The customer segment of quote q's stored request, malloc'ed; NULL when
  * none: as_priced, the one it was priced with (its caller's, else its
  * customer's); else its customer's. */
@@ -184,6 +194,34 @@ int contract_text(svc_ctx *c, const store_contract *k, store_receivable *rows, s
  * its receivables.scheduled payload (*scheduled). */
 int contract_signed_text(svc_ctx *c, const store_contract *k, store_receivable *rows, size_t n,
                          date_days as_of, char **body, char **scheduled);
+/* A text built before the insert, with slots for what the insert
+ * assigns (the contract's id, number and created_at, each item's id):
+ * contract_tmpl_fill splices them in, so the write transaction does not
+ * build the contract's JSON. */
+typedef struct contract_slot contract_slot;
+typedef struct contract_tmpl {
+    char *text; /* NULL: none (the text is built after the insert) */
+    size_t len, n;
+    contract_slot *slots;
+} contract_tmpl;
+/* contract_signed_text's two texts for the contract k with items rows,
+ * which are not inserted yet (their ids, k's id, number and created_at
+ * are not read, and no item has a payment). 0; CPQD_ENOMEM; any other
+ * code: no templates (a value of the contract looked like a slot). */
+int contract_signed_tmpl(svc_ctx *c, const store_contract *k, const store_receivable *rows,
+                         size_t n, date_days as_of, contract_tmpl *body,
+                         contract_tmpl *scheduled);
+/* The text of t with the values of the inserted k and rows[0..n) in its
+ * slots, into *out: byte for byte what contract_signed_text gives.
+ * CPQD_EINVAL (nothing in *out) when a value would need escaping. */
+int contract_tmpl_fill(const contract_tmpl *t, const store_contract *k,
+                       const store_receivable *rows, size_t n, char **out);
+void contract_tmpl_fini(contract_tmpl *t);
+/* For tests: contract_signed_text's two texts of contract k with items
+ * rows not inserted yet (no payments looked up), written directly
+ * (CPQD_EINVAL when it gives up) or through jansson's tree. */
+int contract_fresh_texts(svc_ctx *c, const store_contract *k, store_receivable *rows, size_t n,
+                         date_days as_of, bool direct, char **body, char **scheduled);
 /* GET /v1/contracts/{id}/receivables. */
 int contract_receivables_text(svc_ctx *c, const store_contract *k, store_receivable *rows,
                               size_t n, date_days as_of, char **out);

@@ -147,7 +147,8 @@ static int row_cmp(const void *pa, const void *pb)
 /* {"items": [...], "total"} of rows, sorted, with statuses as of as_of;
  * *lines (if wanted) gets [{"line","total"}] per contract line. */
 static int items_json(svc_ctx *c, store_receivable *rows, size_t n, const char *currency,
-                      date_days as_of, json_t **items, money_dec *total, json_t **lines)
+                      date_days as_of, bool fresh, json_t **items, money_dec *total,
+                      json_t **lines)
 {
     int minor = 2, rc = money_currency_minor(currency, &minor);
     sorted_row *v = n ? calloc(n, sizeof(*v)) : NULL;
@@ -165,7 +166,11 @@ static int items_json(svc_ctx *c, store_receivable *rows, size_t n, const char *
     json_t *a = json_array();
     for (size_t i = 0; rc == 0 && i < n; i++) {
         sched_standing sd;
-        if ((rc = contract_row_standing(c, v[i].r, as_of, &sd)) == 0)
+        /* fresh: not inserted yet, so without payments (none looked up) */
+        store_receivable r = *v[i].r;
+        if (fresh)
+            r.id = NULL;
+        if ((rc = contract_row_standing(c, &r, as_of, &sd)) == 0)
             json_array_append_new(a, contract_item_json(v[i].r, &sd));
     }
     if (rc == 0 && lines) {
@@ -211,13 +216,14 @@ json_t *contract_head_json(const store_contract *k)
                      k->created_by, "created_at", k->created_at);
 }
 
-/* The whole contract: head, lines and items as of as_of. */
-int contract_json_of(svc_ctx *c, const store_contract *k, store_receivable *rows, size_t n,
-                     date_days as_of, json_t **out)
+/* The whole contract: head, lines and items as of as_of (fresh: items
+ * not inserted yet). */
+static int json_of(svc_ctx *c, const store_contract *k, store_receivable *rows, size_t n,
+                   date_days as_of, bool fresh, json_t **out)
 {
     json_t *items = NULL, *lines = NULL;
     money_dec total;
-    int rc = items_json(c, rows, n, k->currency, as_of, &items, &total, &lines);
+    int rc = items_json(c, rows, n, k->currency, as_of, fresh, &items, &total, &lines);
     if (rc)
         return rc;
     json_t *o = contract_head_json(k);
@@ -230,6 +236,12 @@ int contract_json_of(svc_ctx *c, const store_contract *k, store_receivable *rows
     json_object_set_new(o, "items", items);
     *out = o;
     return 0;
+}
+
+int contract_json_of(svc_ctx *c, const store_contract *k, store_receivable *rows, size_t n,
+                     date_days as_of, json_t **out)
+{
+    return json_of(c, k, rows, n, as_of, false, out);
 }
 
 int contract_emit(svc_ctx *c, const char *type, const char *kind, const char *rid,
@@ -418,10 +430,293 @@ char *contract_accept_text(const accept_req *r)
 
 /* ---- what a contract reads of its quote ---- */
 
-int contract_priced_read(const store_quote *q, cbuild *b, const char **date)
+/* ---- the members of a stored priced result a contract reads ----
+ *
+ * A scanner over the stored text (written by jansson, so well-formed)
+ * that builds a tree of only what contract_priced_read and promotion
+ * redemption read: date, subtotal, each line's id, sku, total, book,
+ * tax_rate, quantity and whether it has free_item_of, and promotions'
+ * applied id and amount. The full tree is most of an acceptance's parse
+ * time (each line's waterfall, attributes and approvals), none of it
+ * read. Anything unusual (an escaped key or captured string, a member of
+ * an unexpected type, a malformed token) makes it give up: then the text
+ * is parsed whole, as before, so the answer is always the same. */
+
+typedef struct pscan {
+    const char *p, *end;
+    int depth;
+} pscan;
+
+#define PSCAN_DEPTH 256
+
+static void ps_ws(pscan *s)
+{
+    while (s->p < s->end && (*s->p == ' ' || *s->p == '\n' || *s->p == '\r' || *s->p == '\t'))
+        s->p++;
+}
+
+static bool ps_eat(pscan *s, char ch)
+{
+    ps_ws(s);
+    if (s->p < s->end && *s->p == ch) {
+        s->p++;
+        return true;
+    }
+    return false;
+}
+
+static bool ps_is(pscan *s, char ch)
+{
+    ps_ws(s);
+    return s->p < s->end && *s->p == ch;
+}
+
+/* A string at s: its raw bytes [*v, *v + *len); *esc if it holds an
+ * escape (its raw bytes are not its value). */
+static bool ps_str(pscan *s, const char **v, size_t *len, bool *esc)
+{
+    *esc = false;
+    if (!ps_eat(s, '"'))
+        return false;
+    const char *b = s->p;
+    while (s->p < s->end && *s->p != '"') {
+        unsigned char ch = (unsigned char)*s->p;
+        if (ch < 0x20)
+            return false;
+        if (ch == '\\') {
+            *esc = true;
+            if (++s->p >= s->end || !strchr("\"\\/bfnrtu", *s->p))
+                return false;
+        }
+        s->p++;
+    }
+    if (s->p >= s->end)
+        return false;
+    *v = b;
+    *len = (size_t)(s->p - b);
+    s->p++;
+    return true;
+}
+
+static bool ps_digits(pscan *s)
+{
+    const char *b = s->p;
+    while (s->p < s->end && *s->p >= '0' && *s->p <= '9')
+        s->p++;
+    return s->p > b;
+}
+
+static bool ps_skip(pscan *s);
+
+/* The rest of an object or array after its opening (a member: key ':'
+ * value), up to its close. */
+static bool ps_skip_items(pscan *s, char close, bool keys)
+{
+    if (ps_eat(s, close))
+        return true;
+    do {
+        const char *k;
+        size_t kl;
+        bool esc;
+        if (keys && (!ps_str(s, &k, &kl, &esc) || !ps_eat(s, ':')))
+            return false;
+        if (!ps_skip(s))
+            return false;
+    } while (ps_eat(s, ','));
+    return ps_eat(s, close);
+}
+
+/* Any value at s. */
+static bool ps_skip(pscan *s)
+{
+    ps_ws(s);
+    if (s->p >= s->end)
+        return false;
+    const char *v;
+    size_t n;
+    bool esc, ok;
+    switch (*s->p) {
+    case '"':
+        return ps_str(s, &v, &n, &esc);
+    case '{':
+    case '[':
+        if (++s->depth > PSCAN_DEPTH)
+            return false;
+        ok = *s->p == '{' ? (s->p++, ps_skip_items(s, '}', true))
+                          : (s->p++, ps_skip_items(s, ']', false));
+        s->depth--;
+        return ok;
+    case 't':
+    case 'f':
+    case 'n': {
+        static const char *const lit[] = {"true", "false", "null"};
+        for (int i = 0; i < 3; i++) {
+            size_t l = strlen(lit[i]);
+            if ((size_t)(s->end - s->p) >= l && !memcmp(s->p, lit[i], l)) {
+                s->p += l;
+                return true;
+            }
+        }
+        return false;
+    }
+    default:
+        /* -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+        if (*s->p == '-')
+            s->p++;
+        if (s->p < s->end && *s->p == '0')
+            s->p++;
+        else if (s->p >= s->end || *s->p < '1' || *s->p > '9' || !ps_digits(s))
+            return false;
+        if (s->p < s->end && *s->p == '.' && (s->p++, !ps_digits(s)))
+            return false;
+        if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
+            s->p++;
+            if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
+                s->p++;
+            if (!ps_digits(s))
+                return false;
+        }
+        return true;
+    }
+}
+
+/* Member k of into from the value at s: its string (a string without
+ * escapes), or none (any other type: json_string_value reads NULL). */
+static bool ps_text_member(pscan *s, const char *k, json_t *into)
+{
+    const char *v;
+    size_t n;
+    bool esc;
+    if (!ps_is(s, '"')) {
+        json_object_del(into, k);
+        return ps_skip(s);
+    }
+    if (!ps_str(s, &v, &n, &esc) || esc)
+        return false;
+    json_t *str = json_stringn(v, n);
+    return str && json_object_set_new(into, k, str) == 0;
+}
+
+typedef bool (*ps_member_fn)(pscan *s, const char *k, size_t kl, json_t *into);
+
+/* An object at s into `into`, member by member through f. */
+static bool ps_object(pscan *s, ps_member_fn f, json_t *into)
+{
+    if (!ps_eat(s, '{'))
+        return false;
+    if (ps_eat(s, '}'))
+        return true;
+    do {
+        const char *k;
+        size_t kl;
+        bool esc;
+        if (!ps_str(s, &k, &kl, &esc) || esc || !ps_eat(s, ':') || !f(s, k, kl, into))
+            return false;
+    } while (ps_eat(s, ','));
+    return ps_eat(s, '}');
+}
+
+/* An array of objects at s into the array `into`, each through f. */
+static bool ps_objects(pscan *s, ps_member_fn f, json_t *into)
+{
+    if (!ps_eat(s, '['))
+        return false;
+    if (ps_eat(s, ']'))
+        return true;
+    do {
+        json_t *o = json_object();
+        if (!o || json_array_append_new(into, o) != 0 || !ps_object(s, f, o))
+            return false;
+    } while (ps_eat(s, ','));
+    return ps_eat(s, ']');
+}
+
+static bool key_is(const char *k, size_t kl, const char *name)
+{
+    return strlen(name) == kl && !memcmp(k, name, kl);
+}
+
+static bool ps_one_of(const char *k, size_t kl, const char *const *names, const char **name)
+{
+    for (size_t i = 0; names[i]; i++)
+        if (key_is(k, kl, names[i])) {
+            *name = names[i];
+            return true;
+        }
+    return false;
+}
+
+static bool ps_line_member(pscan *s, const char *k, size_t kl, json_t *into)
+{
+    static const char *const texts[] = {"id", "sku", "total", "book", "tax_rate", "quantity", NULL};
+    const char *name;
+    if (ps_one_of(k, kl, texts, &name))
+        return ps_text_member(s, name, into);
+    if (key_is(k, kl, "free_item_of")) /* only whether it is there is read */
+        return ps_skip(s) && json_object_set_new(into, "free_item_of", json_null()) == 0;
+    return ps_skip(s);
+}
+
+static bool ps_applied_member(pscan *s, const char *k, size_t kl, json_t *into)
+{
+    static const char *const texts[] = {"id", "amount", NULL};
+    const char *name;
+    return ps_one_of(k, kl, texts, &name) ? ps_text_member(s, name, into) : ps_skip(s);
+}
+
+/* A member holding an array of objects (any other type: give up). */
+static bool ps_objects_member(pscan *s, const char *k, ps_member_fn f, json_t *into)
+{
+    json_t *a = json_array();
+    return a && json_object_set_new(into, k, a) == 0 && ps_objects(s, f, a);
+}
+
+static bool ps_promo_member(pscan *s, const char *k, size_t kl, json_t *into)
+{
+    return key_is(k, kl, "applied") ? ps_objects_member(s, "applied", ps_applied_member, into)
+                                    : ps_skip(s);
+}
+
+static bool ps_top_member(pscan *s, const char *k, size_t kl, json_t *into)
+{
+    static const char *const texts[] = {"date", "subtotal", NULL};
+    const char *name;
+    if (ps_one_of(k, kl, texts, &name))
+        return ps_text_member(s, name, into);
+    if (key_is(k, kl, "lines"))
+        return ps_objects_member(s, "lines", ps_line_member, into);
+    if (key_is(k, kl, "promotions")) {
+        json_t *o = json_object();
+        return o && json_object_set_new(into, "promotions", o) == 0 &&
+               ps_object(s, ps_promo_member, o);
+    }
+    return ps_skip(s);
+}
+
+/* The tree of what a contract reads of priced result text, or NULL
+ * (then parse it whole). */
+static json_t *priced_lite(const char *text)
+{
+    pscan s = {text, text + strlen(text), 0};
+    json_t *root = json_object();
+    if (!root || !ps_object(&s, ps_top_member, root) || (ps_ws(&s), s.p != s.end)) {
+        json_decref(root);
+        return NULL;
+    }
+    return root;
+}
+
+json_t *contract_priced_lite(const char *text)
+{
+    return text ? priced_lite(text) : NULL;
+}
+
+int contract_priced_read(const store_quote *q, bool lite, cbuild *b, const char **date)
 {
     json_error_t je;
-    b->priced = q->priced ? json_loads(q->priced, 0, &je) : NULL;
+    b->priced = lite && q->priced ? priced_lite(q->priced) : NULL;
+    if (!b->priced)
+        b->priced = q->priced ? json_loads(q->priced, 0, &je) : NULL;
     json_t *plines = json_object_get(b->priced, "lines");
     *date = json_string_value(json_object_get(b->priced, "date"));
     if (!plines || !*date)
@@ -444,10 +739,45 @@ int contract_priced_read(const store_quote *q, cbuild *b, const char **date)
     return 0;
 }
 
+static bool ps_segment_member(pscan *s, const char *k, size_t kl, json_t *into)
+{
+    return key_is(k, kl, "segment") ? ps_text_member(s, "segment", into) : ps_skip(s);
+}
+
+static bool ps_request_member(pscan *s, const char *k, size_t kl, json_t *into)
+{
+    static const char *const objs[] = {"caller", "customer", NULL};
+    const char *name;
+    if (!ps_one_of(k, kl, objs, &name))
+        return ps_skip(s);
+    if (!ps_is(s, '{')) { /* reads as absent */
+        json_object_del(into, name);
+        return ps_skip(s);
+    }
+    json_t *o = json_object();
+    return o && json_object_set_new(into, name, o) == 0 && ps_object(s, ps_segment_member, o);
+}
+
+json_t *contract_request_lite(const char *text)
+{
+    if (!text)
+        return NULL;
+    pscan s = {text, text + strlen(text), 0};
+    json_t *root = json_object();
+    if (!root || !ps_object(&s, ps_request_member, root) || (ps_ws(&s), s.p != s.end)) {
+        json_decref(root);
+        return NULL;
+    }
+    return root;
+}
+
 char *contract_quote_segment(const store_quote *q, bool as_priced)
 {
     json_error_t je;
-    json_t *req = q->request ? json_loads(q->request, 0, &je) : NULL;
+    /* only the two segments are read: the scanner, else the full parse */
+    json_t *req = contract_request_lite(q->request);
+    if (!req)
+        req = q->request ? json_loads(q->request, 0, &je) : NULL;
     const char *seg =
         as_priced ? json_string_value(json_object_get(json_object_get(req, "caller"), "segment"))
                   : NULL;
@@ -528,12 +858,12 @@ int contract_text(svc_ctx *c, const store_contract *k, store_receivable *rows, s
     return rc;
 }
 
-int contract_signed_text(svc_ctx *c, const store_contract *k, store_receivable *rows, size_t n,
-                         date_days as_of, char **body, char **scheduled)
+static int signed_texts(svc_ctx *c, const store_contract *k, store_receivable *rows, size_t n,
+                        date_days as_of, bool fresh, char **body, char **scheduled)
 {
     json_t *o = NULL;
     *body = *scheduled = NULL;
-    int rc = contract_json_of(c, k, rows, n, as_of, &o);
+    int rc = json_of(c, k, rows, n, as_of, fresh, &o);
     if (rc == 0 && !(*body = contract_dump(json_incref(o))))
         rc = CPQD_ENOMEM;
     if (rc == 0) {
@@ -547,13 +877,434 @@ int contract_signed_text(svc_ctx *c, const store_contract *k, store_receivable *
     return rc;
 }
 
+int contract_signed_text(svc_ctx *c, const store_contract *k, store_receivable *rows, size_t n,
+                         date_days as_of, char **body, char **scheduled)
+{
+    return signed_texts(c, k, rows, n, as_of, false, body, scheduled);
+}
+
+/* ---- the signed texts with slots ---- */
+
+/* A slot is the text of a marker, DEL kind index DEL (DEL, 0x7f, goes
+ * out of json_dumps unescaped): kind K the contract's id, N its number,
+ * T its created_at, R item `index`'s id. A value of the contract holding
+ * a DEL makes the markers ambiguous: then there is no template. */
+#define SLOT_MARK '\x7f'
+
+struct contract_slot {
+    size_t at, len; /* the marker's bytes in the text */
+    char kind;
+    size_t index;
+};
+
+void contract_tmpl_fini(contract_tmpl *t)
+{
+    free(t->text);
+    free(t->slots);
+    memset(t, 0, sizeof(*t));
+}
+
+/* The slots of text (consumed on success): each marker once, `want`
+ * of them, or CPQD_EINVAL. */
+static int tmpl_scan(char *text, size_t nrows, size_t want, contract_tmpl *t)
+{
+    size_t len = strlen(text), cap = 0;
+    for (size_t i = 0; i < len; i++)
+        cap += text[i] == SLOT_MARK;
+    unsigned char *seen = calloc(nrows + 3, 1);
+    t->slots = calloc(cap / 2 + 1, sizeof(*t->slots));
+    t->text = text;
+    t->len = len;
+    int rc = seen && t->slots ? 0 : CPQD_ENOMEM;
+    const char *p = text, *end = text + len;
+    while (rc == 0 && (p = memchr(p, SLOT_MARK, (size_t)(end - p))) != NULL) {
+        const char *q = p + 1;
+        char kind = q < end ? *q++ : 0;
+        size_t index = 0, digits = 0;
+        while (q < end && *q >= '0' && *q <= '9' && digits < 18)
+            index = index * 10 + (size_t)(*q++ - '0'), digits++;
+        size_t who = kind == 'K' ? 0 : kind == 'N' ? 1 : kind == 'T' ? 2 : 3 + index;
+        if (q >= end || *q != SLOT_MARK || (kind == 'R') != (digits > 0) ||
+            (kind != 'K' && kind != 'N' && kind != 'T' && kind != 'R') || who >= nrows + 3 ||
+            seen[who]++ || t->n >= cap / 2 + 1) {
+            rc = CPQD_EINVAL;
+            break;
+        }
+        t->slots[t->n++] = (contract_slot){(size_t)(p - text), (size_t)(q + 1 - p), kind, index};
+        p = q + 1;
+    }
+    free(seen);
+    if (rc == 0 && t->n != want)
+        rc = CPQD_EINVAL;
+    if (rc) {
+        t->text = NULL; /* the caller's */
+        free(t->slots);
+        memset(t, 0, sizeof(*t));
+    }
+    return rc;
+}
+
+/* ---- the signed texts of a contract not inserted yet, written directly ----
+ *
+ * What json_dumps (JSON_COMPACT) writes of contract_json_of's tree, byte
+ * for byte, without building the tree (most of an acceptance's time
+ * outside the transaction). Only for texts in printable ASCII (and DEL,
+ * the slots' mark) with the escapes jansson uses for quotes, backslashes
+ * and control characters: anything else (a non-ASCII byte, a text
+ * missing where the tree would lose a member) gives up, and the tree
+ * writes it (test_contract_json compares both). */
+
+typedef struct sbuf {
+    char *p;
+    size_t n, cap;
+    bool bad; /* gave up (or out of memory) */
+} sbuf;
+
+static void sb_put(sbuf *b, const char *s, size_t n)
+{
+    if (b->bad)
+        return;
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (b->n + n + 1 > cap)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->bad = true;
+            return;
+        }
+        b->p = p, b->cap = cap;
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = '\0';
+}
+
+static void sb_lit(sbuf *b, const char *s)
+{
+    sb_put(b, s, strlen(s));
+}
+
+static void sb_str(sbuf *b, const char *s)
+{
+    if (!s) {
+        b->bad = true;
+        return;
+    }
+    sb_put(b, "\"", 1);
+    const char *run = s;
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch >= 0x20 && ch != '"' && ch != '\\' && ch < 0x80)
+            continue;
+        sb_put(b, run, (size_t)(s - run));
+        run = s + 1;
+        char e[8];
+        switch (ch) {
+        case '"': sb_lit(b, "\\\""); break;
+        case '\\': sb_lit(b, "\\\\"); break;
+        case '\b': sb_lit(b, "\\b"); break;
+        case '\f': sb_lit(b, "\\f"); break;
+        case '\n': sb_lit(b, "\\n"); break;
+        case '\r': sb_lit(b, "\\r"); break;
+        case '\t': sb_lit(b, "\\t"); break;
+        default:
+            if (ch >= 0x80) {
+                b->bad = true; /* UTF-8: the tree checks and writes it */
+                return;
+            }
+            snprintf(e, sizeof(e), "\\u%04X", ch);
+            sb_lit(b, e);
+        }
+    }
+    sb_put(b, run, (size_t)(s - run));
+    sb_put(b, "\"", 1);
+}
+
+/* ,"k": (no comma first) */
+static void sb_key(sbuf *b, const char *k, bool first)
+{
+    if (!first)
+        sb_put(b, ",", 1);
+    sb_put(b, "\"", 1);
+    sb_lit(b, k);
+    sb_put(b, "\":", 2);
+}
+
+static void sb_kstr(sbuf *b, const char *k, const char *v, bool first)
+{
+    sb_key(b, k, first);
+    sb_str(b, v);
+}
+
+static void sb_kstr_or_null(sbuf *b, const char *k, const char *v)
+{
+    sb_key(b, k, false);
+    if (v)
+        sb_str(b, v);
+    else
+        sb_lit(b, "null");
+}
+
+static void sb_kint(sbuf *b, const char *k, long long v)
+{
+    char t[32];
+    snprintf(t, sizeof(t), "%lld", v);
+    sb_key(b, k, false);
+    sb_lit(b, t);
+}
+
+/* contract_item_json's text. */
+static void sb_item(sbuf *b, const store_receivable *r, const sched_standing *sd)
+{
+    char paid[MONEY_FMT_MAX] = "0", outs[MONEY_FMT_MAX] = "0";
+    money_format(sd->paid, paid, sizeof(paid));
+    money_format(sd->outstanding, outs, sizeof(outs));
+    sb_put(b, "{", 1);
+    sb_key(b, "id", true);
+    if (r->id)
+        sb_str(b, r->id);
+    else
+        sb_lit(b, "null");
+    sb_kstr(b, "line", r->line_id, false);
+    sb_kint(b, "line_no", r->line_no);
+    sb_kstr(b, "kind", r->kind, false);
+    sb_kint(b, "service", r->service);
+    sb_kint(b, "seq", r->seq);
+    sb_kint(b, "part", r->part);
+    sb_kstr_or_null(b, "ref", r->ref);
+    sb_kstr_or_null(b, "waits_for", r->waits_for);
+    sb_kstr_or_null(b, "due_on", r->due_on);
+    sb_kstr_or_null(b, "bill_on", r->bill_on);
+    sb_kstr_or_null(b, "expected_on", r->expected_on);
+    sb_kstr_or_null(b, "period_from", r->period_from);
+    sb_kstr_or_null(b, "period_to", r->period_to);
+    sb_kstr(b, "amount", r->amount, false);
+    sb_key(b, "amount_known", false);
+    sb_lit(b, r->amount_known ? "true" : "false");
+    sb_kstr(b, "description", r->description, false);
+    sb_kstr(b, "status", sched_status_name(sd->status), false);
+    sb_kstr(b, "payment_status", sched_pay_status_name(sd->payment), false);
+    sb_kstr(b, "paid", paid, false);
+    sb_kstr(b, "outstanding", outs, false);
+    sb_kint(b, "days_overdue", sd->days_overdue);
+    sb_kstr_or_null(b, "aging",
+                    sd->aging == SCHED_AGING_NONE ? NULL : sched_aging_name(sd->aging));
+    sb_put(b, "}", 1);
+}
+
+/* "lines":[...],"items":[...] of rows not inserted yet (items_json's
+ * order and sums) into b. */
+static int sb_lines_items(sbuf *b, svc_ctx *c, store_receivable *rows, size_t n,
+                          const char *currency, date_days as_of)
+{
+    int minor = 2, rc = money_currency_minor(currency, &minor);
+    sorted_row *v = n ? calloc(n, sizeof(*v)) : NULL;
+    money_dec total = {0, minor < 0 ? 0 : minor};
+    if (rc == 0 && n && !v)
+        rc = CPQD_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        v[i].r = &rows[i];
+        rc = contract_row_item(&rows[i], &v[i].it);
+        if (rc == 0)
+            rc = money_add(total, v[i].it.amount, &total);
+    }
+    if (rc == 0 && n)
+        qsort(v, n, sizeof(*v), row_cmp);
+    sb_lit(b, ",\"lines\":[");
+    int max = -1;
+    for (size_t i = 0; i < n; i++)
+        max = rows[i].line_no > max ? rows[i].line_no : max;
+    bool first = true;
+    for (int l = 0; rc == 0 && l <= max; l++) {
+        money_dec s = {0, total.scale};
+        const char *id = NULL;
+        for (size_t i = 0; rc == 0 && i < n; i++)
+            if (v[i].r->line_no == l) {
+                id = v[i].r->line_id;
+                rc = money_add(s, v[i].it.amount, &s);
+            }
+        char t[MONEY_FMT_MAX];
+        if (!id || rc)
+            continue;
+        if (money_format(s, t, sizeof(t)) < 0) {
+            b->bad = true;
+            break;
+        }
+        sb_lit(b, first ? "{" : ",{");
+        first = false;
+        sb_kstr(b, "line", id, true);
+        sb_kint(b, "line_no", l);
+        sb_kstr(b, "total", t, false);
+        sb_put(b, "}", 1);
+    }
+    sb_lit(b, "],\"items\":[");
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        sched_standing sd;
+        store_receivable r = *v[i].r;
+        r.id = NULL; /* not inserted: no payments */
+        if ((rc = contract_row_standing(c, &r, as_of, &sd)) == 0) {
+            if (i)
+                sb_put(b, ",", 1);
+            sb_item(b, v[i].r, &sd);
+        }
+    }
+    sb_put(b, "]", 1);
+    free(v);
+    return rc;
+}
+
+/* signed_texts(fresh) written directly: 0, CPQD_EINVAL (gave up: use
+ * the tree), or another code. */
+static int signed_direct(svc_ctx *c, const store_contract *k, store_receivable *rows, size_t n,
+                         date_days as_of, char **body, char **scheduled)
+{
+    sbuf li = {0}, h = {0}, sc = {0};
+    *body = *scheduled = NULL;
+    int rc = sb_lines_items(&li, c, rows, n, k->currency, as_of);
+    /* contract_head_json */
+    sb_put(&h, "{", 1);
+    sb_kstr(&h, "id", k->id, true);
+    sb_kstr(&h, "number", k->number, false);
+    sb_kstr(&h, "quote_id", k->quote_id, false);
+    sb_kint(&h, "quote_version", k->quote_version);
+    sb_kstr(&h, "customer_id", k->customer_id, false);
+    sb_kstr_or_null(&h, "partner_id", k->partner_id);
+    const char *const hk[] = {"currency", "total",           "signed_on",  "start_on",
+                              "catalog_version", "created_by", "created_at"};
+    const char *const hv[] = {k->currency,        k->total,      k->signed_on, k->start_on,
+                              k->catalog_version, k->created_by, k->created_at};
+    for (size_t i = 0; i < sizeof(hk) / sizeof(hk[0]); i++)
+        sb_kstr(&h, hk[i], hv[i], false);
+    /* receivables.scheduled: its head, then the same lines and items */
+    sb_put(&sc, "{", 1);
+    sb_kstr(&sc, "contract_id", k->id, true);
+    sb_kstr(&sc, "contract_number", k->number, false);
+    sb_kstr(&sc, "currency", k->currency, false);
+    sb_kstr(&sc, "total", k->total, false);
+    if (rc == 0 && !li.bad) {
+        sb_put(&h, li.p, li.n);
+        sb_put(&sc, li.p, li.n);
+    }
+    sb_put(&h, "}", 1);
+    sb_put(&sc, "}", 1);
+    if (rc == 0 && (li.bad || h.bad || sc.bad))
+        rc = CPQD_EINVAL;
+    free(li.p);
+    if (rc) {
+        free(h.p);
+        free(sc.p);
+        return rc;
+    }
+    *body = h.p;
+    *scheduled = sc.p;
+    return 0;
+}
+
+int contract_fresh_texts(svc_ctx *c, const store_contract *k, store_receivable *rows, size_t n,
+                         date_days as_of, bool direct, char **body, char **scheduled)
+{
+    return direct ? signed_direct(c, k, rows, n, as_of, body, scheduled)
+                  : signed_texts(c, k, rows, n, as_of, true, body, scheduled);
+}
+
+int contract_signed_tmpl(svc_ctx *c, const store_contract *k, const store_receivable *rows,
+                         size_t n, date_days as_of, contract_tmpl *body, contract_tmpl *scheduled)
+{
+    memset(body, 0, sizeof(*body));
+    memset(scheduled, 0, sizeof(*scheduled));
+    char(*marks)[32] = calloc(n + 3, sizeof(*marks));
+    store_receivable *rr = calloc(n ? n : 1, sizeof(*rr));
+    store_contract kk = *k;
+    int rc = marks && rr ? 0 : CPQD_ENOMEM;
+    char *b = NULL, *sch = NULL;
+    if (rc == 0) {
+        static const char kinds[] = "KNT";
+        for (size_t i = 0; i < 3; i++)
+            snprintf(marks[i], sizeof(marks[i]), "%c%c%c", SLOT_MARK, kinds[i], SLOT_MARK);
+        kk.id = marks[0], kk.number = marks[1], kk.created_at = marks[2];
+        for (size_t i = 0; i < n; i++) {
+            snprintf(marks[3 + i], sizeof(marks[3 + i]), "%cR%zu%c", SLOT_MARK, i, SLOT_MARK);
+            rr[i] = rows[i];
+            rr[i].id = marks[3 + i];
+        }
+        rc = signed_direct(c, &kk, rr, n, as_of, &b, &sch);
+        if (rc == CPQD_EINVAL) /* something the tree writes */
+            rc = signed_texts(c, &kk, rr, n, as_of, true, &b, &sch);
+    }
+    if (rc == 0 && (rc = tmpl_scan(b, n, n + 3, body)) == 0)
+        b = NULL;
+    if (rc == 0 && (rc = tmpl_scan(sch, n, n + 2, scheduled)) == 0)
+        sch = NULL;
+    if (rc) {
+        contract_tmpl_fini(body);
+        contract_tmpl_fini(scheduled);
+    }
+    free(b);
+    free(sch);
+    free(rr);
+    free(marks);
+    return rc;
+}
+
+/* Whether s goes out of json_dumps as itself (printable ASCII, no quote
+ * or backslash). */
+static bool plain(const char *s)
+{
+    for (; s && *s; s++)
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f || *s == '"' || *s == '\\')
+            return false;
+    return s != NULL;
+}
+
+int contract_tmpl_fill(const contract_tmpl *t, const store_contract *k,
+                       const store_receivable *rows, size_t n, char **out)
+{
+    *out = NULL;
+    if (!t->text)
+        return CPQD_EINVAL;
+    size_t len = t->len;
+    for (size_t i = 0; i < t->n; i++) {
+        const contract_slot *sl = &t->slots[i];
+        const char *v = sl->kind == 'K'   ? k->id
+                        : sl->kind == 'N' ? k->number
+                        : sl->kind == 'T' ? k->created_at
+                        : sl->index < n   ? rows[sl->index].id
+                                          : NULL;
+        if (!plain(v))
+            return CPQD_EINVAL;
+        len = len - sl->len + strlen(v);
+    }
+    char *o = malloc(len + 1), *w = o;
+    if (!o)
+        return CPQD_ENOMEM;
+    size_t from = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        const contract_slot *sl = &t->slots[i];
+        const char *v = sl->kind == 'K'   ? k->id
+                        : sl->kind == 'N' ? k->number
+                        : sl->kind == 'T' ? k->created_at
+                                          : rows[sl->index].id;
+        size_t vl = strlen(v);
+        memcpy(w, t->text + from, sl->at - from);
+        w += sl->at - from;
+        memcpy(w, v, vl);
+        w += vl;
+        from = sl->at + sl->len;
+    }
+    memcpy(w, t->text + from, t->len - from);
+    w[t->len - from] = '\0';
+    *out = o;
+    return 0;
+}
+
 int contract_receivables_text(svc_ctx *c, const store_contract *k, store_receivable *rows, size_t n,
                               date_days as_of, char **out)
 {
     json_t *items = NULL;
     money_dec total;
     *out = NULL;
-    int rc = items_json(c, rows, n, k->currency, as_of, &items, &total, NULL);
+    int rc = items_json(c, rows, n, k->currency, as_of, false, &items, &total, NULL);
     char t[MONEY_FMT_MAX], d[DATE_FMT_LEN];
     date_format(as_of, d);
     if (rc == 0 && money_format(total, t, sizeof(t)) < 0)

@@ -451,7 +451,7 @@ static int quote_for_credit(svc_ctx *c, const char *id, store_quote *q, bool *ok
                             cpqd_errs *errs)
 {
     *ok = false;
-    int rc = store_quote_get(c->st, id, 0, q);
+    int rc = store_quote_get_head(c->st, id, q); /* no request nor priced result needed */
     if (rc == 0 && svc_is_partner(c->caller) &&
         (!q->partner_id || !c->caller->partner_id || strcmp(q->partner_id, c->caller->partner_id))) {
         store_quote_fini(q);

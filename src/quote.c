@@ -404,10 +404,11 @@ int quote_create(svc_ctx *c, const char *body, size_t len, const char *idem_key,
     return rc == 1 ? 0 : rc;
 }
 
-int quote_load_scoped(svc_ctx *c, const char *id, int version, store_quote *q,
+/* quote_load_scoped, of the latest version's head only when head. */
+static int load_scoped(svc_ctx *c, const char *id, int version, bool head, store_quote *q,
                        cpqd_errs *errs)
 {
-    int rc = store_quote_get(c->st, id, version, q);
+    int rc = head ? store_quote_get_head(c->st, id, q) : store_quote_get(c->st, id, version, q);
     if (rc == 0 && !in_scope(c, q)) {
         store_quote_fini(q);
         rc = CPQD_ENOTFOUND;
@@ -429,6 +430,12 @@ int quote_load_scoped(svc_ctx *c, const char *id, int version, store_quote *q,
         rc = CPQD_ESTALE;
     }
     return rc;
+}
+
+int quote_load_scoped(svc_ctx *c, const char *id, int version, store_quote *q,
+                       cpqd_errs *errs)
+{
+    return load_scoped(c, id, version, false, q, errs);
 }
 
 int quote_get(svc_ctx *c, const char *id, int version, svc_reply *out, cpqd_errs *errs)
@@ -767,11 +774,32 @@ int quote_move(svc_ctx *c, const char *id, quote_action action, const char *body
     return rc;
 }
 
-int quote_accept(svc_ctx *c, const char *id, store_quote *q, cpqd_errs *errs)
+/* The quote.status_changed event of q (a head), with the priced result
+ * of seen when it is the same version, else read again. */
+static int head_emit(const svc_ctx *c, const store_quote *seen, store_quote *q)
+{
+    if (seen && seen->id && !strcmp(seen->id, q->id) && seen->version == q->version) {
+        q->priced = seen->priced; /* borrowed for the event */
+        int rc = quote_emit(c, "quote.status_changed", q);
+        q->priced = NULL;
+        return rc;
+    }
+    store_quote full;
+    int rc = store_quote_get(c->st, q->id, q->version, &full);
+    if (rc == 0) {
+        /* the head as it is now (a version's updated_at follows the move) */
+        rc = quote_emit(c, "quote.status_changed", &full);
+        store_quote_fini(&full);
+    }
+    return rc;
+}
+
+int quote_accept(svc_ctx *c, const char *id, const store_quote *seen, store_quote *q,
+                 cpqd_errs *errs)
 {
     store_quote cur;
     memset(q, 0, sizeof(*q));
-    int rc = quote_load_scoped(c, id, 0, &cur, errs);
+    int rc = load_scoped(c, id, 0, true, &cur, errs);
     if (rc)
         return rc;
     quote_status st = quote_effective_status(c, &cur), to = quote_next(st, QUOTE_ACCEPT);
@@ -781,8 +809,8 @@ int quote_accept(svc_ctx *c, const char *id, store_quote *q, cpqd_errs *errs)
         rc = illegal(errs, id, st, QUOTE_ACCEPT);
     else if ((rc = store_quote_set_status(c->st, id, cur.status, quote_status_name(to),
                                           c->caller->key_id, NULL)) == 0 &&
-             (rc = store_quote_get(c->st, id, 0, q)) == 0 &&
-             (rc = quote_emit(c, "quote.status_changed", q)) != 0)
+             (rc = store_quote_get_head(c->st, id, q)) == 0 &&
+             (rc = head_emit(c, seen, q)) != 0)
         store_quote_fini(q);
     store_quote_fini(&cur);
     return rc;

@@ -88,7 +88,10 @@ int quote_usage_plan_new(const store_quote *q, json_t *priced, quote_usage_plan 
     if (!u)
         return CPQD_ENOMEM;
     u->priced = priced ? json_incref(priced) : q->priced ? json_loads(q->priced, 0, &je) : NULL;
-    u->request = q->request ? json_loads(q->request, 0, &je) : NULL;
+    /* the request gives the context of the limit rules: read only when a
+     * promotion was applied (quote_usage_redeem reads it for none else) */
+    json_t *applied = json_object_get(json_object_get(u->priced, "promotions"), "applied");
+    u->request = json_array_size(applied) && q->request ? json_loads(q->request, 0, &je) : NULL;
     return 0;
 }
 

@@ -100,17 +100,18 @@ static int quote_read(store_stmt *s, store_quote *out)
     return 0;
 }
 
-int store_quote_get(store *st, const char *id, int version, store_quote *out)
+static int quote_get(store *st, const char *id, int version, bool head, store_quote *out)
 {
     store_stmt *s;
     memset(out, 0, sizeof(*out));
     if (!store_text_ok(id) || version < 0)
         return store_failf(st, CPQD_EINVAL, "quote get: id missing or version negative");
-    int rc = store_prepare(st, STMT_QUOTE_GET, &s);
+    int rc = store_prepare(st, head ? STMT_QUOTE_GET_HEAD : STMT_QUOTE_GET, &s);
     if (rc != 0)
         return rc;
     store_bind_text(st, s, 1, id);
-    store_bind_int64(st, s, 2, version);
+    if (!head)
+        store_bind_int64(st, s, 2, version);
     int r = store_step(st, s);
     if (r == STORE_ROW)
         rc = quote_read(s, out);
@@ -120,6 +121,16 @@ int store_quote_get(store *st, const char *id, int version, store_quote *out)
         rc = store_fail(st, r, "quote get");
     store_stmt_done(s);
     return rc;
+}
+
+int store_quote_get(store *st, const char *id, int version, store_quote *out)
+{
+    return quote_get(st, id, version, false, out);
+}
+
+int store_quote_get_head(store *st, const char *id, store_quote *out)
+{
+    return quote_get(st, id, 0, true, out);
 }
 
 /* The latest version and status (*status malloc'ed) of quote id. */

@@ -669,6 +669,11 @@ const char *const store_sql[STMT_COUNT] = {
         "SELECT " QUOTE_COLS("v.request", "v.priced")
         " FROM quotes q JOIN quote_versions v ON v.quote_id = q.id"
         " WHERE q.id = $1 AND v.version = CASE WHEN $2 = 0 THEN q.latest_version ELSE $2 END",
+    /* the latest version without its request and priced result */
+    [STMT_QUOTE_GET_HEAD] =
+        "SELECT " QUOTE_COLS("NULL", "NULL")
+        " FROM quotes q JOIN quote_versions v ON v.quote_id = q.id AND v.version = q.latest_version"
+        " WHERE q.id = $1",
     [STMT_STATUS_UPDATE] =
         "UPDATE quotes SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4",
     [STMT_VERSION_STATUS_UPDATE] =

@@ -7,7 +7,8 @@
  * quote, idempotent accept, payments (partial, full, overpayment, too many
  * decimals, replay), the overdue and due-soon lists with as_of and aging,
  * the warning sweep (once per item and state), partner scoping (404), the
- * events in the pull feed, and kill -9 right after a 201.
+ * events in the pull feed, kill -9 right after a 201, and the bytes of
+ * the accept reply and its events.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -802,6 +803,116 @@ static void test_kill9_after_accept(void **state)
     json_decref(q);
 }
 
+/* The raw body of a call as k (malloc'ed), its status into *st. */
+static char *raw_call(fx *f, int k, const char *method, const char *path, const char *body,
+                      int *st)
+{
+    char hdr[512];
+    snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\r\n", f->key[k]);
+    tu_resp r;
+    assert_int_equal(tu_http(f->s.port, method, path, hdr, body, body ? strlen(body) : 0, &r), 0);
+    *st = r.status;
+    char *b = r.body ? strdup(r.body) : strdup("");
+    tu_resp_free(&r);
+    return b;
+}
+
+/* The event of type about resource id in the feed (borrowed from ev). */
+static json_t *event_of(json_t *ev, const char *type, const char *id)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(ev, i, e) if (!strcmp(js(e, "type"), type) &&
+                                     !strcmp(js(json_object_get(e, "resource"), "id"), id)) return e;
+    fail_msg("no %s event about %s", type, id);
+    return NULL;
+}
+
+/* The accept reply, byte for byte, is the contract as GET shows it the
+ * same day (no payment yet) and the payload of contract.signed; the
+ * payload of receivables.scheduled is its id, number, currency, total,
+ * lines and items in that order; quote.status_changed carries the
+ * quote as the CRM reads it after the move (but the contract_id, which
+ * did not exist yet), priced result and history included. Checked on
+ * line ids that are plain, on ones holding a DEL (U+007F) and a quote,
+ * and on ones with a quote, a backslash and control characters, which
+ * the reply carries escaped as usual. */
+static void test_accept_reply_and_events_bytes(void **state)
+{
+    fx *f = *state;
+    static const char *const quotes[] = {
+        GOODS_Q,
+        "{\"customer\":{\"id\":\"C-1\"},\"date\":\"2026-12-01\",\"lines\":["
+        "{\"id\":\"ov\\u007fen\\\"R0\",\"sku\":\"APL-OVN-STEAM\",\"quantity\":\"1\"},"
+        "{\"id\":\"\\u007fR1\\u007f\",\"sku\":\"APL-KTL-17\",\"quantity\":\"2\"}]}",
+        "{\"customer\":{\"id\":\"S-1\"},\"date\":\"2026-12-01\",\"lines\":"
+        "[{\"id\":\"seats\",\"sku\":\"SAS-CRM-STD-Q\",\"quantity\":\"10\","
+        "\"attributes\":{\"tenant\":\"acme\"}}]}",
+        /* escaped without a DEL: written directly, escapes included */
+        "{\"customer\":{\"id\":\"C-\\\"2\\\\\"},\"date\":\"2026-12-01\",\"lines\":["
+        "{\"id\":\"o\\\"v\\\\e\\tn\\u0001\",\"sku\":\"APL-OVN-STEAM\",\"quantity\":\"1\"}]}"};
+    for (size_t n = 0; n < sizeof(quotes) / sizeof(quotes[0]); n++) {
+        json_t *q = approved_quote(f, K_REP, quotes[n]);
+        char *path = tu_fmt("/v1/quotes/%s/accept", js(q, "id"));
+        int st;
+        char *reply = raw_call(f, K_REP, "POST", path, "{\"signed_on\":\"2026-12-02\"}", &st);
+        free(path);
+        if (st != 201)
+            fail_msg("accept %zu: %d %s", n, st, reply);
+        json_error_t je;
+        json_t *c = json_loads(reply, 0, &je);
+        assert_non_null(c);
+        assert_true(json_array_size(json_object_get(c, "items")) > 0);
+        path = tu_fmt("/v1/contracts/%s", js(c, "id"));
+        char *got = raw_call(f, K_REP, "GET", path, NULL, &st);
+        free(path);
+        assert_int_equal(st, 200);
+        assert_string_equal(reply, got);
+        free(got);
+        /* the feed dumps each payload again, compact, in its order */
+        json_t *ev = feed(f);
+        char *signed_p = json_dumps(json_object_get(event_of(ev, "contract.signed", js(c, "id")),
+                                                    "payload"),
+                                    JSON_COMPACT);
+        assert_string_equal(signed_p, reply);
+        free(signed_p);
+        json_t *want = json_pack("{s:s,s:s,s:s,s:s,s:O,s:O}", "contract_id", js(c, "id"),
+                                 "contract_number", js(c, "number"), "currency",
+                                 js(c, "currency"), "total", js(c, "total"), "lines",
+                                 json_object_get(c, "lines"), "items",
+                                 json_object_get(c, "items"));
+        char *w = json_dumps(want, JSON_COMPACT);
+        char *sch = json_dumps(
+            json_object_get(event_of(ev, "receivables.scheduled", js(c, "id")), "payload"),
+            JSON_COMPACT);
+        assert_string_equal(sch, w);
+        free(w), free(sch);
+        json_decref(want);
+        /* the quote's move: its last quote.status_changed */
+        json_t *moved = NULL, *e;
+        size_t i;
+        json_array_foreach(ev, i, e) if (!strcmp(js(e, "type"), "quote.status_changed") &&
+                                         !strcmp(js(json_object_get(e, "resource"), "id"),
+                                                 js(q, "id"))) moved = json_object_get(e, "payload");
+        assert_non_null(moved);
+        json_t *g;
+        path = tu_fmt("/v1/quotes/%s", js(q, "id"));
+        assert_int_equal(call(f, K_CRM, "GET", path, NULL, &g), 200);
+        free(path);
+        assert_string_equal(js(g, "contract_id"), js(c, "id"));
+        json_object_del(g, "contract_id");
+        assert_string_equal(js(moved, "status"), "accepted");
+        char *a = json_dumps(moved, JSON_COMPACT), *b = json_dumps(g, JSON_COMPACT);
+        assert_string_equal(a, b);
+        free(a), free(b);
+        json_decref(g);
+        json_decref(ev);
+        json_decref(c);
+        free(reply);
+        json_decref(q);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -815,6 +926,7 @@ int main(void)
         T(test_payment_term_partner_and_override),
         T(test_periodic_sweep),
         T(test_kill9_after_accept),
+        T(test_accept_reply_and_events_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -276,6 +276,11 @@ int store_quote_add_version(store *st, store_quote *q);
  * negative). */
 int store_quote_get(store *st, const char *id, int version, store_quote *out);
 
+/* The latest version of quote id as store_quote_get gives it, without
+ * its request and priced result (both NULL): what a status check needs,
+ * without reading and unpacking the bulk. Same errors. */
+int store_quote_get_head(store *st, const char *id, store_quote *out);
+
 /* Moves quote id from status `from` to `to` (the latest version's status
  * and the quote's), records who did it and an optional note (NULL) in the
  * quote's history. CPQD_ENOTFOUND; CPQD_ECONFLICT if the current status
