@@ -144,14 +144,15 @@ static int row_cmp(const void *pa, const void *pb)
     return sched_item_cmp(&((const sorted_row *)pa)->it, &((const sorted_row *)pb)->it);
 }
 
-/* {"items": [...], "total"} of rows, sorted, with statuses as of as_of;
- * *lines (if wanted) gets [{"line","total"}] per contract line. */
-static int items_json(svc_ctx *c, store_receivable *rows, size_t n, const char *currency,
-                      date_days as_of, bool fresh, json_t **items, money_dec *total,
-                      json_t **lines)
+/* rows[0..n) as schedule items in schedule order (*v: calloc'ed, freed
+ * by the caller even on failure) and their sum in currency's minor
+ * units. */
+static int sort_rows(store_receivable *rows, size_t n, const char *currency, sorted_row **out,
+                     money_dec *total)
 {
     int minor = 2, rc = money_currency_minor(currency, &minor);
     sorted_row *v = n ? calloc(n, sizeof(*v)) : NULL;
+    *out = v;
     *total = (money_dec){0, minor < 0 ? 0 : minor};
     if (rc == 0 && n && !v)
         rc = CPQD_ENOMEM;
@@ -163,6 +164,33 @@ static int items_json(svc_ctx *c, store_receivable *rows, size_t n, const char *
     }
     if (rc == 0 && n)
         qsort(v, n, sizeof(*v), row_cmp);
+    return rc;
+}
+
+/* The sum (at scale) of contract line l's items among v[0..n), and the
+ * line's id (NULL: no item of that line). */
+static int line_total(const sorted_row *v, size_t n, int l, int scale, money_dec *sum,
+                      const char **id)
+{
+    int rc = 0;
+    *sum = (money_dec){0, scale};
+    *id = NULL;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if (v[i].r->line_no == l) {
+            *id = v[i].r->line_id;
+            rc = money_add(*sum, v[i].it.amount, sum);
+        }
+    return rc;
+}
+
+/* {"items": [...], "total"} of rows, sorted, with statuses as of as_of;
+ * *lines (if wanted) gets [{"line","total"}] per contract line. */
+static int items_json(svc_ctx *c, store_receivable *rows, size_t n, const char *currency,
+                      date_days as_of, bool fresh, json_t **items, money_dec *total,
+                      json_t **lines)
+{
+    sorted_row *v = NULL;
+    int rc = sort_rows(rows, n, currency, &v, total);
     json_t *a = json_array();
     for (size_t i = 0; rc == 0 && i < n; i++) {
         sched_standing sd;
@@ -180,13 +208,9 @@ static int items_json(svc_ctx *c, store_receivable *rows, size_t n, const char *
         for (size_t i = 0; i < n; i++)
             max = rows[i].line_no > max ? rows[i].line_no : max;
         for (int l = 0; rc == 0 && l <= max; l++) {
-            money_dec s = {0, total->scale};
-            const char *id = NULL;
-            for (size_t i = 0; rc == 0 && i < n; i++)
-                if (v[i].r->line_no == l) {
-                    id = v[i].r->line_id;
-                    rc = money_add(s, v[i].it.amount, &s);
-                }
+            money_dec s;
+            const char *id;
+            rc = line_total(v, n, l, total->scale, &s, &id);
             char b[MONEY_FMT_MAX];
             if (id && rc == 0 && money_format(s, b, sizeof(b)) >= 0)
                 json_array_append_new(
@@ -1098,32 +1122,18 @@ static void sb_item(sbuf *b, const store_receivable *r, const sched_standing *sd
 static int sb_lines_items(sbuf *b, svc_ctx *c, store_receivable *rows, size_t n,
                           const char *currency, date_days as_of)
 {
-    int minor = 2, rc = money_currency_minor(currency, &minor);
-    sorted_row *v = n ? calloc(n, sizeof(*v)) : NULL;
-    money_dec total = {0, minor < 0 ? 0 : minor};
-    if (rc == 0 && n && !v)
-        rc = CPQD_ENOMEM;
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        v[i].r = &rows[i];
-        rc = contract_row_item(&rows[i], &v[i].it);
-        if (rc == 0)
-            rc = money_add(total, v[i].it.amount, &total);
-    }
-    if (rc == 0 && n)
-        qsort(v, n, sizeof(*v), row_cmp);
+    sorted_row *v = NULL;
+    money_dec total;
+    int rc = sort_rows(rows, n, currency, &v, &total);
     sb_lit(b, ",\"lines\":[");
     int max = -1;
     for (size_t i = 0; i < n; i++)
         max = rows[i].line_no > max ? rows[i].line_no : max;
     bool first = true;
     for (int l = 0; rc == 0 && l <= max; l++) {
-        money_dec s = {0, total.scale};
-        const char *id = NULL;
-        for (size_t i = 0; rc == 0 && i < n; i++)
-            if (v[i].r->line_no == l) {
-                id = v[i].r->line_id;
-                rc = money_add(s, v[i].it.amount, &s);
-            }
+        money_dec s;
+        const char *id;
+        rc = line_total(v, n, l, total.scale, &s, &id);
         char t[MONEY_FMT_MAX];
         if (!id || rc)
             continue;
