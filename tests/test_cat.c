@@ -359,7 +359,7 @@ static void test_cat_options_in_batches(void **s)
     cat_snapshot *snap = cat_snapshot_load_path(dir, RULES, e);
     assert_non_null(snap);
     for (int b = 0; b < 2; b++) {
-        char sku[16];
+        char sku[24];
         snprintf(sku, sizeof(sku), "WIDE-%d", b);
         const cat_product *w = cat_snapshot_product(snap, sku, strlen(sku));
         assert_non_null(w);
