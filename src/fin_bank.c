@@ -549,8 +549,7 @@ static int import_in_tx(import_ctx *x, svc_reply *out, char **id, cpqd_errs *err
         out->created = 1;
         out->body = contract_dump(statement_json(&x->row));
         *id = strdup(x->row.id);
-        rc = out->body && *id ? fin_location(out, "/v1/bank/statements/%s", x->row.id)
-                              : CPQD_ENOMEM;
+        rc = out->body && *id ? 0 : CPQD_ENOMEM;
     }
     return rc;
 }
@@ -600,8 +599,8 @@ int fin_statement_import(svc_ctx *c, const char *format, const char *content_typ
     if (rc == 0)
         rc = statement_issuer(c, issuer, bs.account, &x.cc, errs);
     if (rc == 0)
-        rc = fin_idem_write(c, "POST /v1/bank/statements", idem_key, body, len,
-                            "/v1/bank/statements/", import_run, &x, out, errs);
+        rc = fin_idem_write(c, "POST /v1/bank/statements", idem_key, body, len, import_run, &x,
+                            out, errs);
     free(x.row.id), free(x.row.imported_at);
     free(x.seen_ids);
     match_run_fini(&x.run);
@@ -931,7 +930,7 @@ static int manual_in_tx(svc_ctx *c, void *arg, svc_reply *out, char **mid, cpqd_
     if (rc == 0) {
         out->created = 1;
         out->body = contract_dump(json_incref(view));
-        rc = out->body ? fin_location(out, "/v1/matches/%s", *mid) : CPQD_ENOMEM;
+        rc = out->body ? 0 : CPQD_ENOMEM;
     }
     json_decref(view);
     for (size_t i = 0; i < nprior; i++)
@@ -952,8 +951,7 @@ int fin_credit_match(svc_ctx *c, const char *id, const char *body, size_t len,
     int rc = manual_parse(body, len, &q, errs);
     q.credit_id = id;
     if (rc == 0)
-        rc = fin_idem_write(c, route, idem_key, body, len, "/v1/matches/", manual_in_tx, &q, out,
-                            errs);
+        rc = fin_idem_write(c, route, idem_key, body, len, manual_in_tx, &q, out, errs);
     json_decref(q.root);
     return rc;
 }
@@ -1228,7 +1226,7 @@ static int wo_write(svc_ctx *c, const store_receivable *r, const cat_catalog *cc
         out->created = 1;
         out->body = contract_dump(json_incref(v));
         *wid = strdup(w.id);
-        rc = out->body && *wid ? fin_location(out, "/v1/write-offs/%s", w.id) : CPQD_ENOMEM;
+        rc = out->body && *wid ? 0 : CPQD_ENOMEM;
     }
     json_decref(v);
     free(p.id), free(p.created_at), free(w.id), free(w.created_at);
@@ -1289,8 +1287,7 @@ int fin_write_off(svc_ctx *c, const char *rid, const char *body, size_t len,
     int rc = wo_parse(body, len, &q, errs);
     q.rid = rid;
     if (rc == 0)
-        rc = fin_idem_write(c, route, idem_key, body, len, "/v1/write-offs/", wo_in_tx, &q, out,
-                            errs);
+        rc = fin_idem_write(c, route, idem_key, body, len, wo_in_tx, &q, out, errs);
     json_decref(q.root);
     return rc;
 }

@@ -40,11 +40,6 @@ int fin_amount_arg(json_t *o, const char *k, const char *where, int minor, money
 int fin_page_args(const char *after, const char *limit, int64_t *a, size_t *l, cpqd_errs *errs);
 /* {"items": items, "next": "<cursor>"} (consumes items). */
 char *fin_page_json(json_t *items, int64_t next);
-/* out->location = the formatted path. */
-int fin_location(svc_reply *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* After a replayed reply (svc_idem_*): out->location = prefix + its
- * body's "id". */
-int fin_replay_location(svc_reply *out, const char *prefix);
 /* Writes event type about resource rid, delivered in order with the
  * others of order_key ("contract:c_...", "credit:bc_..."); consumes
  * payload. */
@@ -107,12 +102,11 @@ typedef int (*fin_write_fn)(svc_ctx *c, void *arg, svc_reply *out, char **id, cp
 /* Runs fn as the route's one transaction on svc_tx (group commit when
  * the service has a writer) under Idempotency-Key idem_key (may be
  * NULL): a request seen before with this key answers its stored reply
- * (Location: prefix + its id) and writes nothing; a key used with
+ * (its Location is the route's: http_route.c) and writes nothing; a key used with
  * another request is CPQD_ECONFLICT; otherwise fn's writes and the key's
  * record commit together. *out is filled, or empty on failure. */
 int fin_idem_write(svc_ctx *c, const char *route, const char *idem_key, const char *body,
-                   size_t len, const char *prefix, fin_write_fn fn, void *arg, svc_reply *out,
-                   cpqd_errs *errs);
+                   size_t len, fin_write_fn fn, void *arg, svc_reply *out, cpqd_errs *errs);
 
 /* ---- customer credit (src/fin_bank.c) ---- */
 

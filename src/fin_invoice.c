@@ -665,7 +665,7 @@ static int issue_in_tx(svc_ctx *c, void *arg, svc_reply *out, char **id, cpqd_er
     if (rc == 0) {
         out->created = 1;
         out->body = contract_dump(view);
-        rc = out->body ? fin_location(out, "/v1/invoices/%s", *id) : CPQD_ENOMEM;
+        rc = out->body ? 0 : CPQD_ENOMEM;
     }
     free(x.sel);
     contract_after_fini(&a);
@@ -682,8 +682,7 @@ int fin_invoice_issue(svc_ctx *c, const char *contract_id, const char *body, siz
     int rc = issue_parse(body, len, &q, errs);
     q.contract_id = contract_id;
     if (rc == 0)
-        rc = fin_idem_write(c, route, idem_key, body, len, "/v1/invoices/", issue_in_tx, &q, out,
-                            errs);
+        rc = fin_idem_write(c, route, idem_key, body, len, issue_in_tx, &q, out, errs);
     json_decref(q.root);
     return rc;
 }
@@ -943,7 +942,7 @@ static int cancel_in_tx(svc_ctx *c, void *arg, svc_reply *out, char **cn_id, cpq
     if (rc == 0) {
         out->created = 1;
         out->body = contract_dump(json_incref(view));
-        rc = out->body ? fin_location(out, "/v1/invoices/%s", *cn_id) : CPQD_ENOMEM;
+        rc = out->body ? 0 : CPQD_ENOMEM;
     }
     json_decref(view);
     invoice_fini(&cn), invoice_fini(&orig);
@@ -967,8 +966,7 @@ int fin_invoice_cancel(svc_ctx *c, const char *id, const char *body, size_t len,
     int rc = cancel_parse(body, len, &q, errs);
     q.id = id;
     if (rc == 0)
-        rc = fin_idem_write(c, route, idem_key, body, len, "/v1/invoices/", cancel_in_tx, &q, out,
-                            errs);
+        rc = fin_idem_write(c, route, idem_key, body, len, cancel_in_tx, &q, out, errs);
     json_decref(q.root);
     return rc;
 }

@@ -117,28 +117,6 @@ char *fin_page_json(json_t *items, int64_t next)
     return items ? contract_dump(json_pack("{s:o,s:s}", "items", items, "next", cursor)) : NULL;
 }
 
-int fin_location(svc_reply *out, const char *fmt, ...)
-{
-    char buf[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    free(out->location);
-    out->location = strdup(buf);
-    return out->location ? 0 : CPQD_ENOMEM;
-}
-
-int fin_replay_location(svc_reply *out, const char *prefix)
-{
-    json_error_t je;
-    json_t *o = out->created && out->body ? json_loads(out->body, 0, &je) : NULL;
-    const char *id = json_string_value(json_object_get(o, "id"));
-    int rc = id ? fin_location(out, "%s%s", prefix, id) : 0;
-    json_decref(o);
-    return rc;
-}
-
 typedef struct idem_job {
     const char *route, *key, *hash;
     fin_write_fn fn;
@@ -164,15 +142,14 @@ static int idem_run(svc_ctx *c, void *arg, svc_reply *out, cpqd_errs *errs)
 }
 
 int fin_idem_write(svc_ctx *c, const char *route, const char *idem_key, const char *body,
-                   size_t len, const char *prefix, fin_write_fn fn, void *arg, svc_reply *out,
-                   cpqd_errs *errs)
+                   size_t len, fin_write_fn fn, void *arg, svc_reply *out, cpqd_errs *errs)
 {
     char hash[65];
     idem_job j = {route, idem_key, hash, fn, arg, false};
     int rc = svc_idem_peek(c, route, idem_key, body, len, hash, out, errs);
-    if (rc == 0 && (rc = svc_tx(c, idem_run, &j, out, errs)) == 0 && j.replayed)
-        rc = 1;
-    return rc == 1 ? fin_replay_location(out, prefix) : rc;
+    if (rc == 0)
+        rc = svc_tx(c, idem_run, &j, out, errs);
+    return rc == 1 ? 0 : rc; /* 1: the stored reply */
 }
 
 int fin_emit(svc_ctx *c, const char *type, const char *kind, const char *rid,

@@ -198,45 +198,11 @@ static char *loc_join(const char *a, size_t alen, const char *b, size_t blen)
     return s;
 }
 
-/* Where the resource a 201 made or changed lives (docs/api.md "Created"):
- * the resource whose id leads the body ({"id":"q_..."}: a quote,
- * {"id":"c_..."}: a contract, ...), else the one the route acts on, its
- * first two path segments and first {} (POST /v1/receivables/{id}/payments:
- * /v1/receivables/{id}). NULL when neither tells. */
-static char *location_of(http_ctx *c, const char *body)
-{
-    static const struct {
-        const char *prefix, *base;
-    } kinds[] = {{"q_", "/v1/quotes/"},
-                 {"c_", "/v1/contracts/"},
-                 {"r_", "/v1/receivables/"}};
-    static const char lead[] = "{\"id\":\"";
-    if (body && !strncmp(body, lead, sizeof(lead) - 1)) {
-        const char *id = body + sizeof(lead) - 1;
-        size_t len = strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789_-");
-        for (size_t i = 0; id[len] == '"' && i < sizeof(kinds) / sizeof(kinds[0]); i++)
-            if (!strncmp(id, kinds[i].prefix, 2))
-                return loc_join(kinds[i].base, strlen(kinds[i].base), id, len);
-    }
-    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(c->req));
-    const char *third = path ? strchr(path + 1, '/') : NULL;
-    third = third ? strchr(third + 1, '/') : NULL;
-    if (!third || !c->nparams || !c->params[0])
-        return NULL;
-    char *esc = evhttp_encode_uri(c->params[0]);
-    char *loc = NULL, *base = esc ? loc_join(path, (size_t)(third - path), "/", 1) : NULL;
-    if (base)
-        loc = loc_join(base, strlen(base), esc, strlen(esc));
-    free(base);
-    free(esc);
-    return loc;
-}
+static char *location_of(http_ctx *c, const char *body);
 
 static void reply_text(http_ctx *c, int status, const char *reason, char *text)
 {
-    /* the operation's own Location (svc_reply.location) comes first */
-    if (status == 201 &&
-        !evhttp_find_header(evhttp_request_get_output_headers(c->req), "Location")) {
+    if (status == 201) {
         char *loc = location_of(c, text);
         if (loc)
             evhttp_add_header(evhttp_request_get_output_headers(c->req), "Location", loc);
@@ -837,9 +803,6 @@ static void quote_run(http_ctx *c, const http_query *q, quote_fn fn, const char 
         http_outbox_wake(c->w->srv);
     if (rc == 0 && r.etag[0])
         evhttp_add_header(evhttp_request_get_output_headers(c->req), "ETag", r.etag);
-    if (rc == 0 && r.created && r.location)
-        evhttp_add_header(evhttp_request_get_output_headers(c->req), "Location", r.location);
-    free(r.location);
     if (rc == 0 && r.content_type)
         reply_doc(c, r.content_type, r.body);
     else if (rc == 0)
@@ -1111,12 +1074,60 @@ typedef struct http_route {
     http_handler fn;  /* a route that replies itself, or NULL */
     http_quote_fn op; /* else an operation of the application layer (svc), */
     const char *doing; /* run by quote_run; "what failed" in its errors */
+    /* where what a 201 made or changed lives (docs/api.md "Created"):
+     * loc followed by the reply's "id" (loc_param < 0) or by path
+     * segment loc_param; NULL: the route answers no 201 */
+    const char *loc;
+    int loc_param;
 } http_route;
 
 /* A row's handler: a route that replies itself (FN), or an operation of
- * the application layer run with its "doing" (OP). */
-#define FN(h) h, NULL, NULL
-#define OP(o, doing) NULL, o, doing
+ * the application layer run with its "doing" (OP); with the Location of
+ * its 201 (FN_LOC, OP_LOC: LOC_ID or LOC_AT). */
+#define FN(h) h, NULL, NULL, NULL, 0
+#define OP(o, doing) NULL, o, doing, NULL, 0
+#define FN_LOC(h, loc) h, NULL, NULL, loc
+#define OP_LOC(o, doing, loc) NULL, o, doing, loc
+#define LOC_ID(prefix) prefix, -1
+#define LOC_AT(prefix, i) prefix, i
+
+/* The top-level "id" of a reply (NULL: none), malloc'ed: read from its
+ * start when it leads, as every reply that creates one writes it, else
+ * by parsing. */
+static char *reply_id(const char *body)
+{
+    static const char lead[] = "{\"id\":\"";
+    if (!body)
+        return NULL;
+    if (!strncmp(body, lead, sizeof(lead) - 1)) {
+        const char *id = body + sizeof(lead) - 1;
+        size_t len = strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789_-");
+        if (id[len] == '"')
+            return strndup(id, len);
+    }
+    json_error_t je;
+    json_t *o = json_loads(body, 0, &je);
+    const char *id = json_string_value(json_object_get(o, "id"));
+    char *out = id ? strdup(id) : NULL;
+    json_decref(o);
+    return out;
+}
+
+/* Where the resource a 201 made or changed lives, by its route's rule
+ * (http_route.loc); NULL when the route has none. */
+static char *location_of(http_ctx *c, const char *body)
+{
+    const http_route *r = c->route;
+    if (!r || !r->loc)
+        return NULL;
+    char *id = r->loc_param < 0 ? reply_id(body) : NULL;
+    const char *seg = r->loc_param < 0 ? id : http_ctx_param(c, (size_t)r->loc_param);
+    char *esc = seg ? evhttp_encode_uri(seg) : NULL;
+    char *loc = esc ? loc_join(r->loc, strlen(r->loc), esc, strlen(esc)) : NULL;
+    free(esc);
+    free(id);
+    return loc;
+}
 
 /* The one table of routes and who may call them. Partner scoping of
  * what a route returns is in the views (catalog) and in quote.c. */
@@ -1135,20 +1146,20 @@ static const http_route http_routes[] = {
     {"/v1/price-history", EVHTTP_REQ_GET, R_ALL, history_params,
      OP(op_history, "reading the price history")},
     {"/v1/quotes", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     OP(op_create, "creating the quote")},
+     OP_LOC(op_create, "creating the quote", LOC_ID("/v1/quotes/"))},
     {"/v1/quotes", EVHTTP_REQ_GET, R_ALL, quote_params, FN(h_quote_list)},
     {"/v1/quotes/{}", EVHTTP_REQ_GET, R_ALL, NULL, OP(op_get, "reading the quote")},
     {"/v1/quotes/{}/versions/{}", EVHTTP_REQ_GET, R_ALL, NULL, OP(op_get, "reading the quote")},
     {"/v1/quotes/{}/document", EVHTTP_REQ_GET, R_ALL, document_params, FN(h_quote_document)},
     {"/v1/quotes/{}/reprice", EVHTTP_REQ_POST, R_ALL, reprice_params, FN(h_quote_reprice)},
     {"/v1/quotes/{}/revise", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     OP(op_revise, "revising the quote")},
+     OP_LOC(op_revise, "revising the quote", LOC_ID("/v1/quotes/"))},
     {"/v1/quotes/{}/submit", EVHTTP_REQ_POST, R_SELLERS, NULL, OP(op_action, "moving the quote")},
     {"/v1/quotes/{}/approve", EVHTTP_REQ_POST, R_STAFF, NULL, OP(op_action, "moving the quote")},
     {"/v1/quotes/{}/reject", EVHTTP_REQ_POST, R_STAFF, NULL, OP(op_action, "moving the quote")},
     {"/v1/quotes/{}/send", EVHTTP_REQ_POST, R_SELLERS, NULL, OP(op_action, "moving the quote")},
     {"/v1/quotes/{}/accept", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     OP(http_op_contract_accept, "accepting the quote")},
+     OP_LOC(http_op_contract_accept, "accepting the quote", LOC_ID("/v1/contracts/"))},
     {"/v1/contracts", EVHTTP_REQ_GET, R_ALL, http_contracts_params, FN(http_contracts_list)},
     {"/v1/contracts/{}", EVHTTP_REQ_GET, R_ALL, NULL,
      OP(http_op_contract_get, "reading the contract")},
@@ -1157,31 +1168,32 @@ static const http_route http_routes[] = {
     {"/v1/contracts/{}/receivables", EVHTTP_REQ_GET, R_ALL, http_as_of_params,
      OP(http_op_contract_receivables, "reading the receivables")},
     {"/v1/contracts/{}/lines/{}/delivered", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     OP(http_op_contract_delivered, "recording the delivery")},
+     OP_LOC(http_op_contract_delivered, "recording the delivery", LOC_AT("/v1/contracts/", 0))},
     {"/v1/contracts/{}/lines/{}/accepted", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     OP(http_op_contract_accepted, "recording the acceptance")},
+     OP_LOC(http_op_contract_accepted, "recording the acceptance", LOC_AT("/v1/contracts/", 0))},
     {"/v1/contracts/{}/milestones/{}/accept", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     OP(http_op_contract_milestone, "recording the milestone acceptance")},
+     OP_LOC(http_op_contract_milestone, "recording the milestone acceptance",
+            LOC_AT("/v1/contracts/", 0))},
     {"/v1/contracts/{}/usage", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     OP(http_op_contract_usage, "recording usage")},
+     OP_LOC(http_op_contract_usage, "recording usage", LOC_AT("/v1/contracts/", 0))},
     {"/v1/contracts/{}/periods/{}/close", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     OP(http_op_contract_close, "closing the period")},
+     OP_LOC(http_op_contract_close, "closing the period", LOC_AT("/v1/contracts/", 0))},
     {"/v1/contracts/{}/lines/{}/renew", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     OP(http_op_contract_renew, "renewing the line")},
+     OP_LOC(http_op_contract_renew, "renewing the line", LOC_AT("/v1/contracts/", 0))},
     {"/v1/contracts/{}/lines/{}/seats", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     OP(http_op_contract_seats, "changing the seats")},
+     OP_LOC(http_op_contract_seats, "changing the seats", LOC_AT("/v1/contracts/", 0))},
     {"/v1/receivables", EVHTTP_REQ_GET, R_ALL, http_receivables_params, FN(http_receivables_due)},
-    {"/v1/receivables/sweep", EVHTTP_REQ_POST, R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN), NULL, NULL,
-     http_op_contract_sweep, "sweeping receivables"},
+    {"/v1/receivables/sweep", EVHTTP_REQ_POST, R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN), NULL,
+     OP(http_op_contract_sweep, "sweeping receivables")},
     {"/v1/receivables/sweep/failures", EVHTTP_REQ_GET, R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN),
      http_sweep_failures_params, FN(http_sweep_failures)},
     {"/v1/receivables/{}", EVHTTP_REQ_GET, R_ALL, NULL,
      OP(http_op_receivable_get, "reading the receivable")},
-    {"/v1/receivables/{}/payments", EVHTTP_REQ_POST, R_STAFF | R(AUTH_ROLE_CRM), NULL, NULL,
-     http_op_contract_pay, "recording the payment"},
+    {"/v1/receivables/{}/payments", EVHTTP_REQ_POST, R_STAFF | R(AUTH_ROLE_CRM), NULL,
+     OP_LOC(http_op_contract_pay, "recording the payment", LOC_AT("/v1/receivables/", 0))},
     /* the finance loop (docs/finance.md; http_finance.c) */
     {"/v1/contracts/{}/invoices", EVHTTP_REQ_POST, R_STAFF | R(AUTH_ROLE_CRM), NULL,
-     OP(http_op_fin_issue, "issuing the invoice")},
+     OP_LOC(http_op_fin_issue, "issuing the invoice", LOC_ID("/v1/invoices/"))},
     {"/v1/contracts/{}/invoices", EVHTTP_REQ_GET, R_STAFF | R(AUTH_ROLE_CRM), http_fin_page_params,
      OP(http_op_fin_invoices, "listing the invoices")},
     {"/v1/contracts/{}/revenue", EVHTTP_REQ_GET, R_STAFF | R(AUTH_ROLE_CRM),
@@ -1193,22 +1205,22 @@ static const http_route http_routes[] = {
     {"/v1/invoices/{}/document", EVHTTP_REQ_GET, R_STAFF | R(AUTH_ROLE_CRM), http_fin_doc_params,
      FN(http_fin_document)},
     {"/v1/invoices/{}/cancel", EVHTTP_REQ_POST, R(AUTH_ROLE_MANAGER) | R(AUTH_ROLE_ADMIN), NULL,
-     OP(http_op_fin_cancel, "cancelling the invoice")},
+     OP_LOC(http_op_fin_cancel, "cancelling the invoice", LOC_ID("/v1/invoices/"))},
     {"/v1/bank/statements", EVHTTP_REQ_POST, R_FINANCE, http_fin_import_params,
-     FN(http_fin_import)},
+     FN_LOC(http_fin_import, LOC_ID("/v1/bank/statements/"))},
     {"/v1/bank/statements/{}", EVHTTP_REQ_GET, R_FINANCE, NULL,
      OP(http_op_fin_statement, "reading the statement")},
     {"/v1/bank/credits", EVHTTP_REQ_GET, R_FINANCE, http_fin_credits_params, FN(http_fin_credits)},
     {"/v1/bank/credits/{}", EVHTTP_REQ_GET, R_FINANCE, NULL,
      OP(http_op_fin_credit, "reading the bank credit")},
     {"/v1/bank/credits/{}/match", EVHTTP_REQ_POST, R(AUTH_ROLE_MANAGER) | R(AUTH_ROLE_ADMIN), NULL,
-     OP(http_op_fin_match, "matching the credit")},
+     OP_LOC(http_op_fin_match, "matching the credit", LOC_ID("/v1/matches/"))},
     {"/v1/matches/{}", EVHTTP_REQ_GET, R_FINANCE, NULL,
      OP(http_op_fin_match_get, "reading the match")},
     {"/v1/matches/{}/reverse", EVHTTP_REQ_POST, R(AUTH_ROLE_MANAGER) | R(AUTH_ROLE_ADMIN), NULL,
      OP(http_op_fin_reverse, "reversing the match")},
     {"/v1/receivables/{}/write-off", EVHTTP_REQ_POST, R(AUTH_ROLE_MANAGER) | R(AUTH_ROLE_ADMIN),
-     NULL, OP(http_op_fin_write_off, "writing off")},
+     NULL, OP_LOC(http_op_fin_write_off, "writing off", LOC_ID("/v1/write-offs/"))},
     {"/v1/write-offs/{}", EVHTTP_REQ_GET, R_FINANCE, NULL,
      OP(http_op_fin_write_off_get, "reading the write-off")},
     {"/v1/vouchers", EVHTTP_REQ_GET, R_FINANCE, http_fin_vouchers_params, FN(http_fin_vouchers)},

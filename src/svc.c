@@ -49,9 +49,7 @@ void svc_reply_fini(svc_reply *r)
     if (!r)
         return;
     free(r->body);
-    free(r->location);
     r->body = NULL;
-    r->location = NULL;
     r->created = 0;
     r->etag[0] = '\0';
     r->content_type = NULL;

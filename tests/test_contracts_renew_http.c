@@ -151,6 +151,39 @@ static json_t *quarterly(fx *f, json_t **q)
     return c;
 }
 
+/* A seat change's 201 names its contract (docs/api.md "Created"); the
+ * same change again (its id) is a 200 with the same reply. */
+static void test_seat_change_location(void **state)
+{
+    fx *f = *state;
+    json_t *q, *c = quarterly(f, &q);
+    char *path = SEATS(js(c, "id"), "seats"), *want = tu_fmt("/v1/contracts/%s", js(c, "id"));
+    char hdr[512];
+    snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\r\n", f->key[K_REP]);
+    const char *body = "{\"id\":\"up-9\",\"quantity\":\"12\",\"effective_on\":\"2027-05-10\"}";
+    char *first = NULL;
+    for (int i = 0; i < 2; i++) {
+        tu_resp r;
+        char loc[256];
+        assert_int_equal(tu_http(f->s.port, "POST", path, hdr, body, strlen(body), &r), 0);
+        assert_int_equal(r.status, i == 0 ? 201 : 200);
+        if (i == 0) {
+            assert_true(tu_header(&r, "Location", loc, sizeof(loc)));
+            assert_string_equal(loc, want);
+            first = strndup(r.body, r.body_len);
+        } else {
+            assert_false(tu_header(&r, "Location", loc, sizeof(loc)));
+            assert_string_equal(first, r.body ? r.body : "");
+        }
+        tu_resp_free(&r);
+    }
+    free(first);
+    free(want);
+    free(path);
+    json_decref(c);
+    json_decref(q);
+}
+
 /* Seats up then down on the quarterly line, each prorated by days of its
  * anchored quarter, and the later quarters repriced:
  *
@@ -687,6 +720,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_seat_changes_quarterly),
+        T(test_seat_change_location),
         T(test_renewal_monthly_sweep),
         T(test_term_changes_wrong_mode),
         T(test_term_changes_partner_scope),

@@ -91,7 +91,6 @@ typedef struct svc_reply {
     char etag[SVC_ETAG_LEN];  /* the state the body shows ("" if none): the ETag header */
     char *body;               /* malloc'ed text: JSON unless content_type says otherwise */
     const char *content_type; /* NULL: application/json */
-    char *location;           /* malloc'ed path of what a 201 created (its Location), or NULL */
 } svc_reply;
 
 void svc_reply_fini(svc_reply *r);
