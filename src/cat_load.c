@@ -2065,9 +2065,10 @@ static void ld_resolve_options_range(ld *l, size_t from, size_t to)
 {
     cat_catalog *c = l->cat;
     size_t cap = LD_BATCH;
-    for (size_t i = from; i < to; i++)
-        if (ld_noptions(&c->products[i]) > cap)
-            cap = ld_noptions(&c->products[i]);
+    for (size_t i = from; i < to; i++) {
+        size_t k = ld_noptions(&c->products[i]);
+        cap = k > cap ? k : cap;
+    }
     const char **sku = malloc(cap * sizeof(*sku));
     const cat_product **found = malloc(cap * sizeof(*found));
     size_t *slot = malloc(cap * sizeof(*slot));
@@ -2493,13 +2494,9 @@ static bool ld_resolve_options_two(ld *l)
      * configurable products apart from the parts their options name */
     size_t total = 0, from = 0, seen = 0;
     for (size_t i = 0; i < c->nproducts; i++)
-        for (size_t g = 0; g < c->products[i].ngroups; g++)
-            total += c->products[i].groups[g].noptions;
-    while (from < c->nproducts && seen < total / 2) {
-        for (size_t g = 0; g < c->products[from].ngroups; g++)
-            seen += c->products[from].groups[g].noptions;
-        from++;
-    }
+        total += ld_noptions(&c->products[i]);
+    while (from < c->nproducts && seen < total / 2)
+        seen += ld_noptions(&c->products[from++]);
     ld_opt_half h = {.l = *l, .b = *l->b, .from = from};
     h.b.errs = errs_new();
     h.l.b = &h.b;
@@ -2918,6 +2915,24 @@ static int st_item(void *ctx, const yn *it)
     return 0;
 }
 
+/* The catalog's products: a[0..na) then b[0..nb) (streamed, malloc'ed:
+ * the caller frees them), copied into the snapshot's arena. */
+static void ld_set_products(ld *l, const cat_product *a, size_t na, const cat_product *b,
+                            size_t nb)
+{
+    cat_product *p = LD_ARRAY(l, na + nb, cat_product);
+    if (!p) {
+        l->rc = CPQD_ENOMEM;
+        return;
+    }
+    if (na)
+        memcpy(p, a, na * sizeof(*p));
+    if (nb)
+        memcpy(p + na, b, nb * sizeof(*p));
+    l->cat->products = p;
+    l->cat->nproducts = na + nb;
+}
+
 /* The text of one file as yn_parse_stream reads it, hashed as it goes. */
 typedef struct ld_reader {
     int fd;
@@ -3012,16 +3027,8 @@ static int ld_stream_file(cat_build *b, const char *file, ld_reader *rd)
             errs_free(quiet);
             return rc;
         }
-        if (!rc && !s.l.rc) {
-            cat_product *p = LD_ARRAY(&s.l, s.n, cat_product);
-            if (p) {
-                memcpy(p, s.v, s.n * sizeof(*p));
-                s.l.cat->products = p;
-                s.l.cat->nproducts = s.n;
-            } else {
-                s.l.rc = CPQD_ENOMEM;
-            }
-        }
+        if (!rc && !s.l.rc)
+            ld_set_products(&s.l, s.v, s.n, NULL, 0);
         free(s.v);
         s.v = NULL;
         if (!rc && !s.l.rc)
@@ -3180,18 +3187,8 @@ static int ld_split_file(cat_build *b, const char *file, int fd, char hash[DIGES
         rc = h->rc == CPQD_ENOMEM || h->s.l.rc == CPQD_ENOMEM ? CPQD_ENOMEM : CAT_LOAD_RETRY;
     if (!rc && !x.s.l.rc && !(x.s.l.cat->hash = arena_strdup(b->a, h->hex)))
         x.s.l.rc = CPQD_ENOMEM;
-    if (!rc && !x.s.l.rc) {
-        size_t n = x.s.n + h->s.n;
-        cat_product *p = LD_ARRAY(&x.s.l, n, cat_product);
-        if (p) {
-            memcpy(p, x.s.v, x.s.n * sizeof(*p));
-            memcpy(p + x.s.n, h->s.v, h->s.n * sizeof(*p));
-            x.s.l.cat->products = p;
-            x.s.l.cat->nproducts = n;
-        } else {
-            x.s.l.rc = CPQD_ENOMEM;
-        }
-    }
+    if (!rc && !x.s.l.rc)
+        ld_set_products(&x.s.l, x.s.v, x.s.n, h->s.v, h->s.n);
     ld_cache_free(&h->s.l);
     free(h->s.v);
     free(x.s.v);
