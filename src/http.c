@@ -64,6 +64,15 @@ struct http_server {
     struct store *sweep_store;   /* its own connection, opened on first use */
     struct price_worker *sweep_price; /* made on first use */
     struct svc_writer *writer;   /* group commit of the quote family's writes */
+    /* the write pool (http_int.h): cfg.write_threads threads, each with
+     * its worker; a queue of tasks guarded by pool_lock */
+    http_worker *pool;
+    unsigned npool; /* threads started */
+    pthread_mutex_t pool_lock;
+    pthread_cond_t pool_work; /* a task was queued, or pool_stop */
+    http_task *pool_head, *pool_tail;
+    size_t pool_busy; /* tasks queued or running */
+    bool pool_stop;
 };
 
 static _Thread_local http_worker *http_self;
@@ -78,6 +87,7 @@ void http_config_init(http_config *cfg)
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     *cfg = (http_config){
         .threads = n > 0 && n < 1024 ? (unsigned)n : 1,
+        .write_threads = HTTP_DEFAULT_WRITE_THREADS,
         .max_body = HTTP_DEFAULT_MAX_BODY,
         .max_headers = HTTP_DEFAULT_MAX_HEADERS,
         .timeout_s = HTTP_DEFAULT_TIMEOUT,
@@ -182,9 +192,10 @@ static void worker_drain_check(evutil_socket_t fd, short what, void *arg)
     (void)what;
     clock_gettime(CLOCK_MONOTONIC, &now);
     bool late = now.tv_sec > w->drain_deadline.tv_sec;
-    if (w->inflight == 0 || late) {
-        if (w->inflight)
-            log_warn("w%u: drain deadline passed with %zu replies unfinished", w->id, w->inflight);
+    if ((w->inflight == 0 && w->pending == 0) || late) {
+        if (w->inflight || w->pending)
+            log_warn("w%u: drain deadline passed with %zu replies unfinished", w->id,
+                     w->inflight > w->pending ? w->inflight : w->pending);
         event_base_loopexit(w->base, NULL);
     }
 }
@@ -205,7 +216,8 @@ static void worker_stop(evutil_socket_t fd, short what, void *arg)
     }
     clock_gettime(CLOCK_MONOTONIC, &w->drain_deadline);
     w->drain_deadline.tv_sec += 2 * (time_t)w->cfg->timeout_s + 5;
-    if (w->inflight == 0 || !w->drain_ev || event_add(w->drain_ev, &tick) != 0)
+    if ((w->inflight == 0 && w->pending == 0) || !w->drain_ev ||
+        event_add(w->drain_ev, &tick) != 0)
         event_base_loopexit(w->base, NULL);
 }
 
@@ -299,6 +311,118 @@ static void worker_fini(http_worker *w)
         event_base_free(w->base);
 }
 
+/* ---- the write pool (http_int.h) ---- */
+
+static void *pool_main(void *arg)
+{
+    http_worker *pw = arg;
+    http_server *srv = pw->srv;
+    pthread_setname_np(pthread_self(), "cpqd-write"); /* for top -H and perf */
+    pthread_mutex_lock(&srv->pool_lock);
+    for (;;) {
+        while (!srv->pool_head && !srv->pool_stop)
+            pthread_cond_wait(&srv->pool_work, &srv->pool_lock);
+        http_task *t = srv->pool_head;
+        if (!t)
+            break; /* stopping, and every queued task has run */
+        srv->pool_head = t->next;
+        if (!srv->pool_head)
+            srv->pool_tail = NULL;
+        pthread_mutex_unlock(&srv->pool_lock);
+        t->run(t, pw); /* t belongs to its task from here */
+        pthread_mutex_lock(&srv->pool_lock);
+        srv->pool_busy--;
+    }
+    pthread_mutex_unlock(&srv->pool_lock);
+    return NULL;
+}
+
+bool http_pool_submit(http_server *srv, http_task *t)
+{
+    pthread_mutex_lock(&srv->pool_lock);
+    bool open = srv->npool > 0 && !srv->pool_stop;
+    if (open) {
+        t->next = NULL;
+        if (srv->pool_tail)
+            srv->pool_tail->next = t;
+        else
+            srv->pool_head = t;
+        srv->pool_tail = t;
+        srv->pool_busy++;
+        pthread_cond_signal(&srv->pool_work);
+    }
+    pthread_mutex_unlock(&srv->pool_lock);
+    return open;
+}
+
+void http_pool_load(http_server *srv, unsigned *threads, size_t *busy)
+{
+    pthread_mutex_lock(&srv->pool_lock);
+    *threads = srv->npool;
+    *busy = srv->pool_busy;
+    pthread_mutex_unlock(&srv->pool_lock);
+}
+
+/* Starts the pool's threads (with a writer only: reads never go there).
+ * The caller blocks the signals the main thread handles. */
+static int pool_start(http_server *srv)
+{
+    unsigned n = srv->writer ? srv->cfg.write_threads : 0;
+    if (n == 0)
+        return 0;
+    srv->pool = calloc(n, sizeof(*srv->pool));
+    if (!srv->pool)
+        return CPQD_ENOMEM;
+    for (unsigned i = 0; i < n; i++) {
+        http_worker *pw = &srv->pool[i];
+        *pw = (http_worker){.srv = srv, .cfg = &srv->cfg, .id = srv->cfg.threads + i,
+                            .writer = srv->writer};
+        if (pthread_create(&pw->thread, NULL, pool_main, pw) != 0)
+            return CPQD_ENOMEM;
+        pw->started = true;
+        pthread_mutex_lock(&srv->pool_lock);
+        srv->npool = i + 1;
+        pthread_mutex_unlock(&srv->pool_lock);
+    }
+    return 0;
+}
+
+/* Runs what is queued, then ends the pool's threads and frees their
+ * resources. Replies finished meanwhile wait on their workers' bases
+ * (workers_flush). */
+static void pool_stop(http_server *srv)
+{
+    if (!srv->pool)
+        return;
+    pthread_mutex_lock(&srv->pool_lock);
+    srv->pool_stop = true;
+    pthread_cond_broadcast(&srv->pool_work);
+    pthread_mutex_unlock(&srv->pool_lock);
+    for (unsigned i = 0; i < srv->cfg.write_threads; i++) {
+        if (srv->pool[i].started)
+            pthread_join(srv->pool[i].thread, NULL);
+        worker_fini(&srv->pool[i]);
+    }
+    free(srv->pool);
+    srv->pool = NULL;
+}
+
+/* After the workers and the pool stopped: sends the replies of
+ * operations the pool finished after their worker's loop had ended (its
+ * drain deadline passed), on this thread, so that nothing of theirs is
+ * left behind. */
+static void workers_flush(http_server *srv)
+{
+    for (unsigned i = 0; srv->workers && i < srv->cfg.threads; i++) {
+        http_worker *w = &srv->workers[i];
+        if (!w->base || w->pending == 0)
+            continue;
+        http_self = w;
+        event_base_loop(w->base, EVLOOP_NONBLOCK);
+        http_self = NULL;
+    }
+}
+
 /* Starts every worker thread with the signals the main thread handles
  * blocked, so they are delivered to the main thread only. */
 static int workers_start(http_server *srv)
@@ -317,6 +441,8 @@ static int workers_start(http_server *srv)
         else
             w->started = true;
     }
+    if (rc == 0)
+        rc = pool_start(srv);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return rc;
 }
@@ -590,7 +716,7 @@ static int signals_init(http_server *srv)
 static int config_check(const http_config *cfg)
 {
     if (!cfg->listen || !cfg->catalog_dir || cfg->threads < 1 || cfg->threads > 1024 ||
-        cfg->timeout_s < 1 || cfg->max_body < 1 || cfg->max_body > (size_t)1 << 40 ||
+        cfg->write_threads > 1024 || cfg->timeout_s < 1 || cfg->max_body < 1 || cfg->max_body > (size_t)1 << 40 ||
         cfg->max_headers < 256 || cfg->max_headers > (size_t)1 << 30) {
         log_error("invalid server configuration");
         return CPQD_EINVAL;
@@ -603,6 +729,8 @@ static void server_free(http_server *srv)
     if (!srv)
         return;
     workers_stop(srv);
+    pool_stop(srv);                  /* every write handed to it has run */
+    workers_flush(srv);              /* and is answered */
     svc_writer_stop(srv->writer);    /* after the drain: every write was answered */
     outbox_worker_stop(srv->outbox); /* after the drain: it may have committed events */
     for (unsigned i = 0; srv->workers && i < srv->cfg.threads; i++)
@@ -621,6 +749,8 @@ static void server_free(http_server *srv)
     if (srv->fd >= 0)
         close(srv->fd);
     pthread_mutex_destroy(&srv->reload_lock);
+    pthread_mutex_destroy(&srv->pool_lock);
+    pthread_cond_destroy(&srv->pool_work);
     free(srv);
 }
 
@@ -634,6 +764,8 @@ static http_server *server_new(const http_config *cfg, int *err)
     srv->cfg = *cfg;
     srv->fd = -1;
     pthread_mutex_init(&srv->reload_lock, NULL);
+    pthread_mutex_init(&srv->pool_lock, NULL);
+    pthread_cond_init(&srv->pool_work, NULL);
     srv->workers = calloc(cfg->threads, sizeof(*srv->workers));
     srv->base = event_base_new();
     *err = srv->workers && srv->base ? listen_open(cfg->listen, cfg->keyring == NULL, &srv->fd) : CPQD_ENOMEM;
@@ -688,8 +820,9 @@ int http_serve(const http_config *cfg)
     if (rc == 0) {
         char name[96];
         listen_name(srv->fd, name, sizeof(name));
-        log_info("listening on %s (%u threads, max body %zu bytes, timeout %us)", name,
-                 cfg->threads, cfg->max_body, cfg->timeout_s);
+        log_info("listening on %s (%u threads, %u write threads, max body %zu bytes, "
+                 "timeout %us)",
+                 name, cfg->threads, srv->npool, cfg->max_body, cfg->timeout_s);
         if (srv->sweep_ev)
             log_info("receivables sweep every %us", cfg->sweep_every_s);
         event_base_dispatch(srv->base);

@@ -46,6 +46,7 @@ typedef struct http_worker {
     pthread_t thread;
     bool started;    /* thread was created */
     size_t inflight; /* replies queued and not yet flushed */
+    size_t pending;  /* requests whose operation runs on the write pool */
     bool draining;
     struct timespec drain_deadline; /* CLOCK_MONOTONIC */
     struct price_worker *price;     /* this thread's pricing engine, made on first use */
@@ -90,6 +91,30 @@ int http_reload(http_server *srv, cpqd_errs *errs, http_reload_result *res);
 /* Tells the webhook delivery thread (if any) that an event was committed.
  * Any thread. */
 void http_outbox_wake(http_server *srv);
+
+/* ---- the write pool (http.c) ----
+ * A write waits for its batch's commit (svc_write.c: the fsync); on a
+ * worker thread that wait would hold the worker's event loop and every
+ * connection on it, and with one worker per core at most that many
+ * writes could share a batch. So a write operation is handed to a pool
+ * of --write-threads threads: the worker goes on serving, the pool's
+ * thread waits, as many writes as there are pool threads share a batch,
+ * and the reply goes back to the worker's loop (http_route.c "write
+ * operations on the pool"). Each pool thread has an http_worker of its
+ * own for its resources (store connection, pricing engine, solver),
+ * without an event base. */
+typedef struct http_task {
+    struct http_task *next;
+    /* runs on a pool thread with that thread's worker */
+    void (*run)(struct http_task *t, http_worker *pw);
+} http_task;
+
+/* Queues t for a pool thread: true, or false when the server has no
+ * pool or is stopping (then the caller runs the work itself). Any
+ * thread. Every queued task runs, also when the server stops. */
+bool http_pool_submit(http_server *srv, http_task *t);
+/* The pool's threads, and the tasks queued or running (GET /metrics). */
+void http_pool_load(http_server *srv, unsigned *threads, size_t *busy);
 
 /* ---- connections (http_conn.c) ---- */
 

@@ -140,6 +140,10 @@ typedef struct http_ctx {
     auth_keys *keys;  /* the key set it was authenticated with (a reference) */
     size_t bytes;     /* of the reply body, for the access log */
     bool slot_local;  /* holds a concurrency slot its connection did not take over */
+    bool deferred;    /* its operation went to the write pool, which ends the request */
+    uint64_t t0;      /* when it arrived (metrics_now_ns), for the access log */
+    const char *method; /* for the access log */
+    char *uri;          /* for the access log (malloc'ed; NULL below log level info) */
     char rid[HTTP_REQUEST_ID_MAX]; /* X-Request-Id */
 } http_ctx;
 
@@ -674,21 +678,32 @@ static void h_price(http_ctx *c, const http_query *q)
 
 /* ---- quotes (docs/quotes.md) ---- */
 
-/* This worker's store connection, opened on first use. */
-static store *need_store(http_ctx *c)
+/* w's store connection, opened on first use; NULL with why[0..cap)
+ * filled when it cannot be opened. Replies nothing (any thread's worker). */
+static store *worker_store(http_worker *w, char *why, size_t cap)
 {
-    if (c->w->store)
-        return c->w->store;
+    if (w->store)
+        return w->store;
     cpqd_errs *errs = errs_new();
-    int rc = errs ? store_open(c->w->cfg->db_path, false, &c->w->store, errs) : CPQD_ENOMEM;
+    int rc = errs ? store_open(w->cfg->db_path, false, &w->store, errs) : CPQD_ENOMEM;
     if (rc) {
         const cpqd_err *e = errs && errs_count(errs) ? errs_get(errs, 0) : NULL;
-        reply_problem(c, HP_UNAVAILABLE, NULL, "the store is not available: %s",
-                      e ? e->msg : err_code_name(rc));
-        c->w->store = NULL;
+        snprintf(why, cap, "the store is not available: %s", e ? e->msg : err_code_name(rc));
+        w->store = NULL;
     }
     errs_free(errs);
-    return c->w->store;
+    return w->store;
+}
+
+/* This worker's store connection, opened on first use; NULL after
+ * replying 503. */
+static store *need_store(http_ctx *c)
+{
+    char why[600];
+    store *st = worker_store(c->w, why, sizeof(why));
+    if (!st)
+        reply_problem(c, HP_UNAVAILABLE, NULL, "%s", why);
+    return st;
 }
 
 /* A 429's Retry-After: the first error's "retry_after" field. */
@@ -767,14 +782,26 @@ void http_reply_static(http_ctx *c, const char *content_type, const void *data, 
 /* Runs one quote operation with everything it needs. */
 typedef http_quote_fn quote_fn;
 
-static void quote_run(http_ctx *c, const http_query *q, quote_fn fn, const char *what)
+/* Calls fn with a svc_ctx of c's worker (its store, pricing engine and
+ * the writer), the request's snapshot and caller, today: fn's code, with
+ * *r and errs filled. When the worker's store or pricing engine cannot
+ * be had, fn is not called: *down is set and errs holds the reason (a
+ * 503). Replies nothing, so it may run on a write pool thread (c->w is
+ * then that thread's worker). */
+static int op_call(http_ctx *c, const http_query *q, quote_fn fn, const char *body, size_t len,
+                   svc_reply *r, cpqd_errs *errs, bool *down)
 {
-    if (!need_snapshot(c) || !need_store(c))
-        return;
-    if (!c->w->price && !(c->w->price = price_worker_new())) {
-        reply_problem(c, HP_OUT_OF_MEMORY, NULL, "out of memory");
-        return;
+    char why[600];
+    *down = true;
+    if (!worker_store(c->w, why, sizeof(why))) {
+        errs_add(errs, CPQD_EIO, NULL, 0, 0, "%s", why);
+        return CPQD_EIO;
     }
+    if (!c->w->price && !(c->w->price = price_worker_new())) {
+        errs_add(errs, CPQD_ENOMEM, NULL, 0, 0, "out of memory");
+        return CPQD_ENOMEM;
+    }
+    *down = false;
     svc_caller qk = {.key_id = c->caller.key_id,
                        .role = (auth_role)c->caller.auth_role,
                        .partner_id = c->caller.partner_id,
@@ -792,24 +819,140 @@ static void quote_run(http_ctx *c, const http_query *q, quote_fn fn, const char 
                     .caller = &qk,
                     .today = date_today(),
                     .if_match = http_ctx_header(c, "If-Match")};
-    struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
-    size_t len = evbuffer_get_length(in);
-    const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
-    cpqd_errs *errs = errs_new();
-    svc_reply r = {.created = 0};
-    int rc = errs ? fn(c, &qc, body, len, q, &r, errs) : CPQD_ENOMEM;
+    int rc = fn(c, &qc, body, len, q, r, errs);
     /* a committed POST may have written events: send them now */
     if (rc == 0 && evhttp_request_get_command(c->req) == EVHTTP_REQ_POST)
         http_outbox_wake(c->w->srv);
-    if (rc == 0 && r.etag[0])
-        evhttp_add_header(evhttp_request_get_output_headers(c->req), "ETag", r.etag);
-    if (rc == 0 && r.content_type)
-        reply_doc(c, r.content_type, r.body);
+    return rc;
+}
+
+/* Replies what op_call answered (on the request's own thread). */
+static void op_reply(http_ctx *c, int rc, svc_reply *r, cpqd_errs *errs, bool down,
+                     const char *what)
+{
+    if (down) {
+        const cpqd_err *e = errs_count(errs) ? errs_get(errs, 0) : NULL;
+        reply_problem(c, rc == CPQD_ENOMEM ? HP_OUT_OF_MEMORY : HP_UNAVAILABLE, NULL, "%s",
+                      e ? e->msg : err_code_name(rc));
+        return;
+    }
+    if (rc == 0 && r->etag[0])
+        evhttp_add_header(evhttp_request_get_output_headers(c->req), "ETag", r->etag);
+    if (rc == 0 && r->content_type)
+        reply_doc(c, r->content_type, r->body);
     else if (rc == 0)
-        reply_text(c, r.created ? 201 : 200, r.created ? "Created" : "OK", r.body);
+        reply_text(c, r->created ? 201 : 200, r->created ? "Created" : "OK", r->body);
     else
         reply_errs(c, rc, errs, what);
+    if (rc != 0)
+        free(r->body);
+    r->body = NULL;
+}
+
+static void quote_run(http_ctx *c, const http_query *q, quote_fn fn, const char *what)
+{
+    if (!need_snapshot(c))
+        return;
+    size_t len;
+    const char *body = http_ctx_body(c, &len);
+    cpqd_errs *errs = errs_new();
+    svc_reply r = {.created = 0};
+    bool down = false;
+    int rc = errs ? op_call(c, q, fn, body, len, &r, errs, &down) : CPQD_ENOMEM;
+    op_reply(c, rc, &r, errs, down, what);
     errs_free(errs);
+}
+
+/* ---- write operations on the pool (http_int.h "the write pool") ----
+ * The request moves off its worker's stack into a job: a pool thread
+ * runs the operation (op_call, with the pool thread's worker), then wakes
+ * the request's worker, whose loop sends the reply and ends the request
+ * (op_done). Meanwhile the request and its connection are left alone:
+ * evhttp reads nothing more from a connection whose request awaits its
+ * reply, and the worker's drain waits for w->pending. */
+typedef struct op_job {
+    http_task task;     /* the pool's link */
+    http_ctx c;         /* the request; c.w its own worker */
+    http_query q;       /* owns q.buf */
+    quote_fn fn;
+    const char *what;
+    const char *body;   /* the request's body (its input buffer, made contiguous) */
+    size_t len;
+    struct event *done; /* on the worker's base: op_done */
+    int rc;             /* what op_call answered */
+    bool down;
+    svc_reply r;
+    cpqd_errs *errs;
+} op_job;
+
+static void request_end(http_ctx *c);
+
+static void op_job_free(op_job *j)
+{
+    if (j->done)
+        event_free(j->done);
+    errs_free(j->errs);
+    free(j->r.body);
+    free(j);
+}
+
+/* On a pool thread. */
+static void op_task(http_task *t, http_worker *pw)
+{
+    op_job *j = (op_job *)t;
+    http_worker *home = j->c.w;
+    j->c.w = pw;
+    j->rc = op_call(&j->c, &j->q, j->fn, j->body, j->len, &j->r, j->errs, &j->down);
+    j->c.w = home;
+    event_active(j->done, EV_READ, 0); /* j belongs to the worker's thread from here */
+}
+
+/* On the request's worker, once op_task is done. */
+static void op_done(evutil_socket_t fd, short what, void *arg)
+{
+    op_job *j = arg;
+    (void)fd;
+    (void)what;
+    op_reply(&j->c, j->rc, &j->r, j->errs, j->down, j->what);
+    j->c.w->pending--;
+    request_end(&j->c);
+    free(j->q.buf);
+    op_job_free(j);
+}
+
+/* Hands the write operation fn to the write pool: true when it is
+ * queued (the job then owns the request and q->buf, and replies);
+ * false when there is no pool (reads, no store, stopping) or no memory:
+ * the caller runs it itself. */
+static bool op_defer(http_ctx *c, http_query *q, quote_fn fn, const char *what)
+{
+    enum evhttp_cmd_type m = evhttp_request_get_command(c->req);
+    if (m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD || !c->snap || !c->w->writer)
+        return false;
+    op_job *j = calloc(1, sizeof(*j));
+    if (!j)
+        return false;
+    j->done = event_new(c->w->base, -1, 0, op_done, j);
+    j->errs = errs_new();
+    if (!j->done || !j->errs) {
+        op_job_free(j);
+        return false;
+    }
+    j->c = *c;
+    j->q = *q;
+    j->fn = fn;
+    j->what = what;
+    j->body = http_ctx_body(c, &j->len); /* on this thread: it may move the buffer's bytes */
+    j->task.run = op_task;
+    c->w->pending++;
+    if (!http_pool_submit(c->w->srv, &j->task)) {
+        c->w->pending--;
+        op_job_free(j);
+        return false;
+    }
+    c->deferred = true;
+    q->buf = NULL;
+    return true;
 }
 
 void http_quote_run(http_ctx *c, const http_query *q, http_quote_fn fn, const char *what)
@@ -1481,11 +1624,10 @@ static void route_run(http_ctx *c, const http_route *r, const char *path)
                       why);
     else if (rc)
         reply_problem(c, problem_of_code(rc), NULL, "cannot parse the query string");
-    else
-        if (r->fn)
-            r->fn(c, &q);
-        else
-            quote_run(c, &q, r->op, r->doing);
+    else if (r->fn)
+        r->fn(c, &q);
+    else if (!op_defer(c, &q, r->op, r->doing))
+        quote_run(c, &q, r->op, r->doing);
     free(q.buf);
 }
 
@@ -1575,50 +1717,58 @@ static bool headers_unambiguous(http_ctx *c)
     return true;
 }
 
+/* The end of a request, after its reply: the access log, and what it
+ * held (snapshot, path segments, concurrency slot, key set). */
+static void request_end(http_ctx *c)
+{
+    cat_snapshot_release(c->snap);
+    for (size_t i = 0; i < c->nparams; i++)
+        free(c->params[i]);
+    const http_route *r = c->route;
+    bool known = c->caller.key_id != NULL;
+    http_access a = {
+        .worker = c->w->id,
+        .method = c->method,
+        .uri = c->uri,
+        .route = r ? r->path : NULL,
+        .route_no = r ? (unsigned)(r - http_routes) + 1 : 0,
+        .route_method = r ? cmd_name(r->method) : NULL,
+        .status = c->status,
+        .bytes = c->bytes,
+        .ns = metrics_now_ns() - c->t0,
+        .request_id = c->rid,
+        /* the key's public id, never the key (docs/auth.md) */
+        .key_id = c->caller.key_id,
+        .role = known ? auth_role_name((auth_role)c->caller.auth_role) : NULL,
+        .partner = known ? c->caller.partner_id : NULL,
+    };
+    http_access_done(&a);
+    if (c->slot_local)
+        limit_conc_release(c->caller.key_id);
+    auth_keys_release(c->keys);
+    free(c->uri);
+}
+
 void http_route_request(struct evhttp_request *req, void *arg)
 {
     http_worker *w = arg;
     http_ctx c = {.req = req, .w = w, .caller = {.role = HTTP_ROLE_INTERNAL}};
-    uint64_t t0 = metrics_now_ns();
+    c.t0 = metrics_now_ns();
     /* taken now: once replied to, req may be freed at any time */
-    const char *method = method_of(req);
-    char *uri = log_enabled(CPQD_LOG_INFO) ? strdup(evhttp_request_get_uri(req)) : NULL;
+    c.method = method_of(req);
+    c.uri = log_enabled(CPQD_LOG_INFO) ? strdup(evhttp_request_get_uri(req)) : NULL;
     http_conn_request_done(req);
     http_request_id(req, c.rid);
     evhttp_add_header(evhttp_request_get_output_headers(req), "X-Request-Id", c.rid);
     /* The request keeps this snapshot even if a reload publishes another
-     * meanwhile. The reply is fully serialised once dispatch returns, so
-     * the reference ends here rather than when the last byte is written:
-     * a slow client must not pin a replaced snapshot in memory. */
+     * meanwhile. The reply is fully serialised once it is sent, so the
+     * reference ends then rather than when the last byte is written: a
+     * slow client must not pin a replaced snapshot in memory. */
     c.snap = cat_current_acquire();
     if (headers_unambiguous(&c))
         dispatch(&c);
-    cat_snapshot_release(c.snap);
-    for (size_t i = 0; i < c.nparams; i++)
-        free(c.params[i]);
-    const http_route *r = c.route;
-    bool known = c.caller.key_id != NULL;
-    http_access a = {
-        .worker = w->id,
-        .method = method,
-        .uri = uri,
-        .route = r ? r->path : NULL,
-        .route_no = r ? (unsigned)(r - http_routes) + 1 : 0,
-        .route_method = r ? cmd_name(r->method) : NULL,
-        .status = c.status,
-        .bytes = c.bytes,
-        .ns = metrics_now_ns() - t0,
-        .request_id = c.rid,
-        /* the key's public id, never the key (docs/auth.md) */
-        .key_id = c.caller.key_id,
-        .role = known ? auth_role_name((auth_role)c.caller.auth_role) : NULL,
-        .partner = known ? c.caller.partner_id : NULL,
-    };
-    http_access_done(&a);
-    if (c.slot_local)
-        limit_conc_release(c.caller.key_id);
-    auth_keys_release(c.keys);
-    free(uri);
+    if (!c.deferred)
+        request_end(&c);
 }
 
 /* ---- libevent's own error replies ----

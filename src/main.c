@@ -65,7 +65,8 @@ static int cmd_help(int argc, char **argv);
 static const cmd commands[] = {
     {"serve", cmd_serve,
      "--catalogs DIR --listen ADDR:PORT [--config FILE] [--rules DIR] [--threads N]\n"
-     "        [--keys FILE] [--db PATH|URL] [--max-body BYTES] [--timeout SECONDS]\n"
+     "        [--write-threads N] [--keys FILE] [--db PATH|URL] [--max-body BYTES]\n"
+     "        [--timeout SECONDS]\n"
      "        [--webhook URL --webhook-secret FILE [--webhook-secret-previous FILE]\n"
      "         [--webhook-ca FILE] [--webhook-max-attempts N] [--webhook-lease SECONDS]]\n"
      "        [--sweep-every SECONDS] [--event-retention-days DAYS] [--session-ttl SECONDS]\n"
@@ -279,7 +280,8 @@ static int cmd_check(int argc, char **argv)
  * "Configuration"): a flag beats the environment, which beats the file,
  * which beats the default. */
 enum {
-    S_CATALOGS, S_RULES, S_LISTEN, S_THREADS, S_KEYS, S_DB, S_MAX_BODY, S_TIMEOUT, S_WEBHOOK,
+    S_CATALOGS, S_RULES, S_LISTEN, S_THREADS, S_WRITE_THREADS, S_KEYS, S_DB, S_MAX_BODY,
+    S_TIMEOUT, S_WEBHOOK,
     S_WEBHOOK_SECRET, S_WEBHOOK_SECRET_PREVIOUS, S_WEBHOOK_CA, S_WEBHOOK_MAX_ATTEMPTS,
     S_SWEEP_EVERY, S_CLOCK, S_LOG_LEVEL, S_LOG_FORMAT, S_METRICS_ACCESS, S_OUTBOX_STUCK_AFTER,
     S_WEBHOOK_LEASE, S_EVENT_RETENTION_DAYS, S_SESSION_TTL,
@@ -287,14 +289,16 @@ enum {
 };
 
 static const char *const setting_names[S_N] = {
-    "catalogs", "rules", "listen", "threads", "keys", "db", "max_body", "timeout", "webhook",
+    "catalogs", "rules", "listen", "threads", "write_threads", "keys", "db", "max_body",
+    "timeout", "webhook",
     "webhook_secret", "webhook_secret_previous", "webhook_ca", "webhook_max_attempts",
     "sweep_every", "clock", "log_level", "log_format", "metrics_access", "outbox_stuck_after",
     "webhook_lease", "event_retention_days", "session_ttl",
 };
 
 static const char *const setting_flags[S_N] = {
-    "--catalogs", "--rules", "--listen", "--threads", "--keys", "--db", "--max-body", "--timeout",
+    "--catalogs", "--rules", "--listen", "--threads", "--write-threads", "--keys", "--db",
+    "--max-body", "--timeout",
     "--webhook", "--webhook-secret", "--webhook-secret-previous", "--webhook-ca",
     "--webhook-max-attempts", "--sweep-every", "--clock", "--log-level", "--log-format",
     "--metrics-access", "--outbox-stuck-after", "--webhook-lease", "--event-retention-days",
@@ -337,6 +341,7 @@ static int serve_config_numbers(const serve_flags *sf, http_config *cfg)
 {
     unsigned long long v[S_N] = {0};
     v[S_THREADS] = cfg->threads;
+    v[S_WRITE_THREADS] = cfg->write_threads;
     v[S_MAX_BODY] = cfg->max_body;
     v[S_TIMEOUT] = cfg->timeout_s;
     v[S_WEBHOOK_MAX_ATTEMPTS] = cfg->webhook_max_attempts;
@@ -346,6 +351,8 @@ static int serve_config_numbers(const serve_flags *sf, http_config *cfg)
     v[S_EVENT_RETENTION_DAYS] = cfg->event_retention_days;
     v[S_SESSION_TTL] = cfg->session_ttl_s ? cfg->session_ttl_s : PORTAL_TTL_DEFAULT;
     int rc = num_setting(sf, S_THREADS, 1, 1024, "1 to 1024", &v[S_THREADS]);
+    if (!rc)
+        rc = num_setting(sf, S_WRITE_THREADS, 0, 1024, "0 to 1024", &v[S_WRITE_THREADS]);
     if (!rc)
         rc = num_setting(sf, S_MAX_BODY, 1, 1ull << 40, "bytes, at least 1", &v[S_MAX_BODY]);
     if (!rc)
@@ -371,6 +378,7 @@ static int serve_config_numbers(const serve_flags *sf, http_config *cfg)
     cfg->event_retention_days = (unsigned)v[S_EVENT_RETENTION_DAYS];
     cfg->session_ttl_s = (unsigned)v[S_SESSION_TTL];
     cfg->threads = (unsigned)v[S_THREADS];
+    cfg->write_threads = (unsigned)v[S_WRITE_THREADS];
     cfg->max_body = (size_t)v[S_MAX_BODY];
     cfg->timeout_s = (unsigned)v[S_TIMEOUT];
     cfg->webhook_max_attempts = (unsigned)v[S_WEBHOOK_MAX_ATTEMPTS];
@@ -633,6 +641,7 @@ static void config_print(const serve_flags *sf)
     char num[S_N][24] = {{0}};
     http_config_init(&d);
     snprintf(num[S_THREADS], 24, "%u", d.threads);
+    snprintf(num[S_WRITE_THREADS], 24, "%u", d.write_threads);
     snprintf(num[S_MAX_BODY], 24, "%zu", d.max_body);
     snprintf(num[S_TIMEOUT], 24, "%u", d.timeout_s);
     snprintf(num[S_WEBHOOK_MAX_ATTEMPTS], 24, "%u", d.webhook_max_attempts);

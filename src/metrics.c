@@ -446,6 +446,12 @@ static void render_gauges(FILE *f, const metrics_gauges *g)
     }
     gauge(f, "cpqd_webhook_enabled", "1 if this process delivers events (--webhook).",
           g->webhook_on);
+    gauge(f, "cpqd_write_threads", "Threads that run write operations (--write-threads).",
+          (long long)g->write_threads);
+    gauge(f, "cpqd_writes_in_progress",
+          "Write operations handed to the write threads and not yet done (queued, running or "
+          "waiting for their commit).",
+          (long long)g->writes_in_pool);
     gauge(f, "cpqd_start_time_seconds", "When the process loaded its first catalog (Unix time).",
           (long long)atomic_load_explicit(&started_at, memory_order_relaxed));
 }

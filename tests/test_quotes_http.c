@@ -728,6 +728,110 @@ static void test_kill9_concurrent_writers_lose_nothing(void **state)
     free(log2);
 }
 
+/* A write that waits for its commit holds no request thread: with one
+ * request thread, and the store's write lock held by this test (so the
+ * quote's batch cannot commit), the same thread still answers /metrics,
+ * /healthz and a read; once the lock is let go the quote is created.
+ * Before the write pool, the one thread waited inside the POST: the
+ * reads got nothing until the writer gave up (busy timeout) and the
+ * quote failed with a 500. */
+typedef struct bg_call {
+    fx *f;
+    int status;
+    char *id;
+} bg_call;
+
+static void *bg_create(void *arg)
+{
+    bg_call *b = arg;
+    char *body = tu_fmt(KETTLE, "");
+    json_t *j = NULL;
+    b->status = call(b->f, K_REP, "POST", "/v1/quotes", body, NULL, &j);
+    const char *id = json_string_value(json_object_get(j, "id"));
+    b->id = id ? strdup(id) : NULL;
+    json_decref(j);
+    free(body);
+    return NULL;
+}
+
+/* The value of gauge `name` in a /metrics scrape, -1 if absent. */
+static long metrics_gauge(fx *f, const char *name)
+{
+    char hdr[128];
+    snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\r\n", f->key[K_ADMIN]);
+    tu_resp r;
+    assert_int_equal(tu_http(f->s.port, "GET", "/metrics", hdr, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    char *line = tu_fmt("\n%s ", name);
+    const char *at = r.body ? strstr(r.body, line) : NULL;
+    long v = at ? strtol(at + strlen(line), NULL, 10) : -1;
+    free(line);
+    tu_resp_free(&r);
+    return v;
+}
+
+static void test_write_waits_off_the_request_thread(void **state)
+{
+    fx *f = *state;
+    char *old = create(f, K_REP, NULL);
+    assert_int_equal(tu_server_stop(&f->s), 0);
+    char *cats = tu_path("catalogs"), *rules = tu_path("rules");
+    char *log2 = tu_fmt("%s/one-thread.log", f->dir);
+    const char *args[] = {"--catalogs", cats, "--rules", rules, "--threads", "1",
+                          "--write-threads", "4", "--keys", f->keys, "--db", f->db, NULL};
+    assert_int_equal(tu_server_start(&f->s, log2, args), 0);
+    assert_int_equal(metrics_gauge(f, "cpqd_write_threads"), 4);
+    assert_int_equal(metrics_gauge(f, "cpqd_writes_in_progress"), 0);
+
+    store *st = NULL;
+    assert_int_equal(store_open(f->db, false, &st, NULL), 0);
+    assert_int_equal(store_begin(st), 0); /* the write lock, until the rollback below */
+    bg_call b = {.f = f};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, bg_create, &b), 0);
+    /* the quote is priced and waits for the lock (bounded: 400 scrapes) */
+    long busy = 0;
+    for (int i = 0; i < 400 && busy != 1; i++) {
+        busy = metrics_gauge(f, "cpqd_writes_in_progress");
+        if (busy != 1)
+            tu_sleep_ms(2);
+    }
+    assert_int_equal(busy, 1);
+    /* the one request thread answers meanwhile */
+    assert_int_equal(call(f, -1, "GET", "/healthz", NULL, NULL, NULL), 200);
+    char *p = tu_fmt("/v1/quotes/%s", old);
+    assert_int_equal(call(f, K_REP, "GET", p, NULL, NULL, NULL), 200);
+    store_rollback(st);
+    store_close(st);
+    pthread_join(t, NULL);
+    assert_int_equal(b.status, 201);
+    assert_non_null(b.id);
+    char *q = tu_fmt("/v1/quotes/%s", b.id);
+    assert_int_equal(call(f, K_REP, "GET", q, NULL, NULL, NULL), 200);
+    assert_int_equal(metrics_gauge(f, "cpqd_writes_in_progress"), 0);
+    assert_int_equal(tu_server_stop(&f->s), 0);
+
+    /* --write-threads 0: writes run on the request threads, as before */
+    free(log2);
+    log2 = tu_fmt("%s/no-pool.log", f->dir);
+    args[7] = "0";
+    assert_int_equal(tu_server_start(&f->s, log2, args), 0);
+    assert_int_equal(metrics_gauge(f, "cpqd_write_threads"), 0);
+    char *again = create(f, K_REP, NULL);
+    free(again);
+    assert_int_equal(tu_server_stop(&f->s), 0);
+    free(f->logp);
+    f->logp = tu_fmt("%s/after-pool.log", f->dir);
+    start(f);
+    free(q);
+    free(p);
+    free(b.id);
+    free(old);
+    free(cats);
+    free(rules);
+    free(log2);
+}
+
 /* Promotion limits read persistent usage counters: a redemption counts
  * when its quote becomes a contract. With Singles' Day capped at one
  * redemption, the second customer's price no longer gets it. */
@@ -983,6 +1087,7 @@ int main(void)
         cmocka_unit_test(test_request_log_names_the_key_id_never_the_key),
         cmocka_unit_test(test_kill9_loses_nothing),
         cmocka_unit_test(test_kill9_concurrent_writers_lose_nothing),
+        cmocka_unit_test(test_write_waits_off_the_request_thread),
         cmocka_unit_test(test_price_history),
         cmocka_unit_test(test_expiry),
         cmocka_unit_test(test_promotion_usage_counts_at_accept),

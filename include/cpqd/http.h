@@ -42,6 +42,7 @@
 #define HTTP_DEFAULT_MAX_BODY ((size_t)1 << 20)     /* bytes of a request body */
 #define HTTP_DEFAULT_MAX_HEADERS ((size_t)64 << 10) /* bytes of request line + headers */
 #define HTTP_DEFAULT_TIMEOUT 30                     /* seconds: see timeout_s */
+#define HTTP_DEFAULT_WRITE_THREADS 16               /* see write_threads */
 
 /* Server settings; the caller's, read-only while http_serve runs. */
 typedef struct http_config {
@@ -49,6 +50,9 @@ typedef struct http_config {
     const char *catalog_dir; /* reloaded from on SIGHUP and POST /v1/admin/reload */
     const char *rules_dir;   /* NULL: the loader's default (catalogs/../rules) */
     unsigned threads;        /* worker threads, >= 1 */
+    unsigned write_threads;  /* threads that run write operations while they wait for their
+                              * group commit (http.c "the write pool"); 0: on the worker
+                              * threads themselves */
     size_t max_body;         /* larger request bodies get 413 */
     size_t max_headers;      /* larger request heads get 413 */
     unsigned timeout_s;      /* a request not whole this long after its first byte, or a

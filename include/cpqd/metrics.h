@@ -99,6 +99,8 @@ typedef struct metrics_gauges {
     int64_t outbox_failed;      /* events parked as failed */
     int64_t outbox_oldest_ms;   /* age of the oldest pending event, ms; -1: none */
     bool webhook_on;            /* this process delivers (--webhook) */
+    unsigned write_threads;     /* threads of the write pool (--write-threads) */
+    size_t writes_in_pool;      /* write operations handed to it and not yet done */
 } metrics_gauges;
 
 /* Renders every series and g as Prometheus text into *out (malloc'ed,
