@@ -809,7 +809,26 @@ static void test_write_waits_off_the_request_thread(void **state)
     char *q = tu_fmt("/v1/quotes/%s", b.id);
     assert_int_equal(call(f, K_REP, "GET", q, NULL, NULL, NULL), 200);
     assert_int_equal(metrics_gauge(f, "cpqd_writes_in_progress"), 0);
-    assert_int_equal(tu_server_stop(&f->s), 0);
+
+    /* SIGTERM while a write waits: the drain answers it before exiting */
+    assert_int_equal(store_open(f->db, false, &st, NULL), 0);
+    assert_int_equal(store_begin(st), 0);
+    bg_call b2 = {.f = f};
+    assert_int_equal(pthread_create(&t, NULL, bg_create, &b2), 0);
+    busy = 0;
+    for (int i = 0; i < 400 && busy != 1; i++) {
+        busy = metrics_gauge(f, "cpqd_writes_in_progress");
+        if (busy != 1)
+            tu_sleep_ms(2);
+    }
+    assert_int_equal(busy, 1);
+    kill(f->s.pid, SIGTERM);
+    store_rollback(st);
+    store_close(st);
+    pthread_join(t, NULL);
+    assert_int_equal(b2.status, 201);
+    assert_int_equal(tu_wait_exit(f->s.pid, TU_WAIT_MS), 0);
+    f->s.pid = 0;
 
     /* --write-threads 0: writes run on the request threads, as before */
     free(log2);
@@ -819,6 +838,10 @@ static void test_write_waits_off_the_request_thread(void **state)
     assert_int_equal(metrics_gauge(f, "cpqd_write_threads"), 0);
     char *again = create(f, K_REP, NULL);
     free(again);
+    char *r2 = tu_fmt("/v1/quotes/%s", b2.id); /* the quote answered in the drain */
+    assert_int_equal(call(f, K_REP, "GET", r2, NULL, NULL, NULL), 200);
+    free(r2);
+    free(b2.id);
     assert_int_equal(tu_server_stop(&f->s), 0);
     free(f->logp);
     f->logp = tu_fmt("%s/after-pool.log", f->dir);
