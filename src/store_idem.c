@@ -18,15 +18,16 @@ void store_idem_fini(store_idem *x)
     if (!x)
         return;
     free(x->caller), free(x->key), free(x->route), free(x->body_hash);
-    free(x->response), free(x->resource_id), free(x->created_at);
+    free(x->response), free(x->resource_id), free(x->created_at), free(x->etag);
     memset(x, 0, sizeof(*x));
 }
 
 static int idem_read(store_stmt *s, store_idem *out)
 {
-    char **const f[] = {&out->caller, &out->key,      &out->route,       &out->body_hash,
-                        NULL,         &out->response, &out->resource_id, &out->created_at};
-    for (int i = 0; i < 8; i++) {
+    char **const f[] = {&out->caller,   &out->key,         &out->route,
+                        &out->body_hash, NULL,             &out->response,
+                        &out->resource_id, &out->created_at, &out->etag};
+    for (int i = 0; i < 9; i++) {
         size_t len = 0;
         const char *v = i == 5 ? store_col_text(s, i, &len) : NULL;
         /* the response is stored packed (store_pack.c) */
@@ -69,9 +70,9 @@ static int idem_check(store *st, const store_idem *in)
         return store_failf(st, CPQD_EINVAL,
                            "idempotency: caller, key, route and body_hash are required (UTF-8)");
     if (!in->response || (*in->response && !store_text_ok(in->response)) ||
-        !store_opt_text_ok(in->resource_id))
-        return store_failf(st, CPQD_EINVAL,
-                           "idempotency: response missing or not UTF-8, or resource_id empty");
+        !store_opt_text_ok(in->resource_id) || !store_opt_text_ok(in->etag))
+        return store_failf(st, CPQD_EINVAL, "idempotency: response missing or not UTF-8, or "
+                                            "resource_id or etag empty");
     if (in->status < 100 || in->status > 599)
         return store_failf(st, CPQD_EINVAL, "idempotency: status %d is not an HTTP status",
                            in->status);
@@ -97,6 +98,7 @@ static int idem_insert(store *st, const store_idem *in, const char *now)
     store_bind_text(st, s, 6, packed ? packed : in->response);
     store_bind_text(st, s, 7, in->resource_id);
     store_bind_text(st, s, 8, now);
+    store_bind_text(st, s, 9, in->etag);
     int r = store_step(st, s);
     if (r != STORE_DONE)
         rc = store_fail(st, r, "idempotency put");

@@ -498,6 +498,11 @@ const char *const store_migrations[STORE_SCHEMA_VERSION] = {
     ");"
     "CREATE INDEX portal_sessions_expiry ON portal_sessions (expires_ms);"
     "CREATE INDEX portal_sessions_key ON portal_sessions (key_id, expires_ms);",
+    /* 12 -> 13: the entity tag of a stored reply, so that a replay by
+     * Idempotency-Key carries the ETag the first reply had (docs/api.md
+     * "Concurrent edits"); NULL for records written before, and for
+     * replies without one. */
+    "ALTER TABLE idempotency ADD COLUMN etag TEXT;",
 };
 
 /* Every table of the schema but schema_version, parents before children
@@ -518,7 +523,7 @@ const store_table store_tables[] = {
     {"quote_events", "quote_id, seq, version, from_status, to_status, actor, note, at",
      "quote_id, seq"},
     {"idempotency",
-     "caller, idem_key, route, body_hash, status, response, resource_id, created_at",
+     "caller, idem_key, route, body_hash, status, response, resource_id, created_at, etag",
      "caller, idem_key"},
     {"catalog_archives", "version, catalog_dir, rules_dir, archived_at", "version"},
     {"catalog_files", "version, kind, path, content", "version, kind, path"},
@@ -696,11 +701,11 @@ const char *const store_sql[STMT_COUNT] = {
         "      AND (q.created_at, q.year, q.seq) < (a.created_at, a.year, a.seq)))"
         " ORDER BY q.created_at DESC, q.year DESC, q.seq DESC LIMIT $6",
     [STMT_IDEM_GET] =
-        "SELECT caller, idem_key, route, body_hash, status, response, resource_id, created_at"
-        " FROM idempotency WHERE caller = $1 AND idem_key = $2",
+        "SELECT caller, idem_key, route, body_hash, status, response, resource_id, created_at,"
+        " etag FROM idempotency WHERE caller = $1 AND idem_key = $2",
     [STMT_IDEM_INSERT] =
         "INSERT INTO idempotency (caller, idem_key, route, body_hash, status, response,"
-        " resource_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        " resource_id, created_at, etag) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     [STMT_VERSION_GET] =
         "SELECT COALESCE(MAX(version), 0) FROM schema_version",
     [STMT_VERSION_RECORD] =

@@ -125,6 +125,8 @@ static int replay(svc_ctx *c, const char *route, const char *key, const char *ha
         return CPQD_ECONFLICT;
     }
     out->created = x.status == 201;
+    if (x.etag && strlen(x.etag) < sizeof(out->etag))
+        memcpy(out->etag, x.etag, strlen(x.etag) + 1); /* the state the stored reply shows */
     out->body = x.response;
     x.response = NULL;
     store_idem_fini(&x);
@@ -159,7 +161,8 @@ int svc_idem_record(svc_ctx *c, const char *route, const char *key, const char *
                     .body_hash = (char *)hash,
                     .status = r->created ? 201 : 200,
                     .response = r->body,
-                    .resource_id = (char *)id};
+                    .resource_id = (char *)id,
+                    .etag = r->etag[0] ? (char *)r->etag : NULL};
     return store_idem_put(c->st, &x);
 }
 

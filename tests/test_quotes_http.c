@@ -266,6 +266,32 @@ static void test_idempotency(void **state)
     assert_int_equal(call(f, K_REP, "POST", "/v1/quotes", body, "Idempotency-Key: abc-1\r\n", &b), 201);
     assert_string_equal(js(a, "id"), js(b, "id"));
     assert_string_equal(js(a, "number"), js(b, "number"));
+    /* the replay carries the first reply's ETag (stored with it), and it
+     * is refused as stale once the quote moved on */
+    char hdr[256], e1[64] = "", e2[64] = "";
+    snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\r\nIdempotency-Key: abc-2\r\n",
+             f->key[K_REP]);
+    tu_resp r1, r2;
+    assert_int_equal(tu_http(f->s.port, "POST", "/v1/quotes", hdr, body, strlen(body), &r1), 0);
+    assert_int_equal(tu_http(f->s.port, "POST", "/v1/quotes", hdr, body, strlen(body), &r2), 0);
+    assert_int_equal(r1.status, 201);
+    assert_int_equal(r2.status, 201);
+    assert_non_null(tu_header(&r1, "ETag", e1, sizeof(e1)));
+    assert_non_null(tu_header(&r2, "ETag", e2, sizeof(e2)));
+    assert_string_equal(e1, e2);
+    json_error_t je;
+    json_t *q2 = json_loadb(r1.body, r1.body_len, 0, &je);
+    char *submit = tu_fmt("/v1/quotes/%s/submit", js(q2, "id"));
+    char *im = tu_fmt("If-Match: %s\r\n", e2);
+    assert_int_equal(call(f, K_REP, "POST", submit, "", im, NULL), 200);
+    assert_int_equal(call(f, K_REP, "POST", "/v1/quotes", body, "Idempotency-Key: abc-2\r\n", NULL),
+                     201);
+    assert_int_equal(call(f, K_REP, "POST", submit, "", im, NULL), 412); /* moved on */
+    free(im);
+    free(submit);
+    json_decref(q2);
+    tu_resp_free(&r1);
+    tu_resp_free(&r2);
     char *other = tu_fmt(KETTLE, ",\"discount\":\"1\"");
     assert_int_equal(call(f, K_REP, "POST", "/v1/quotes", other, "Idempotency-Key: abc-1\r\n", &c), 409);
     assert_string_equal(js(json_object_get(c, "error"), "code"), "conflict");

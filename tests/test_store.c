@@ -1770,7 +1770,7 @@ static const char *const move_rows[] = {
     "INSERT INTO quote_events VALUES ('q_2', 1, 1, NULL, 'sent', 'k', 'it''s \"quoted\"',"
     " '2026-11-27T00:00:00Z')",
     "INSERT INTO idempotency VALUES ('k', 'key-1', 'POST /v1/quotes', 'ab12', 201,"
-    " '{\"id\":\"q_1\"}', 'q_1', '2026-11-26T08:41:14Z')",
+    " '{\"id\":\"q_1\"}', 'q_1', '2026-11-26T08:41:14Z', '\"00ff00ff00ff00ff\"')",
     "INSERT INTO catalog_archives VALUES ('cat-1', 'catalogs', 'rules', '2026-11-26T08:41:14Z')",
     "INSERT INTO catalog_files VALUES ('cat-1', 'catalog', 'a.yaml', 'name: 电热水壶\n')",
     "INSERT INTO catalog_files VALUES ('cat-1', 'rule', 'x/r.lua', 'return 1\n')",

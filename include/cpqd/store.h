@@ -50,7 +50,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 12
+#define STORE_SCHEMA_VERSION 13
 #define STORE_DEFAULT_PATH "var/cpqd.db" /* `serve` and `migrate` without --db */
 #define STORE_BUSY_TIMEOUT_MS 5000       /* a writer waits this long for another */
 #define STORE_PER_PAGE_MAX 500
@@ -202,6 +202,7 @@ typedef struct store_idem {
     char *response;    /* response body ("" allowed) */
     char *resource_id; /* what it created, NULL if nothing */
     char *created_at;  /* assigned by store_idem_put */
+    char *etag;        /* the response's ETag (the state it showed), NULL if none */
 } store_idem;
 
 /* Fills *out (then free it with store_idem_fini). CPQD_ENOTFOUND if there

@@ -35,10 +35,12 @@ free_port() { # the first port nothing answers on (curl exits 7: refused)
     echo "$p"
 }
 
-# start NAME DB THREADS [CATALOGS RULES]: a server; sets PORT, adds its pid
+# start NAME DB THREADS [CATALOGS RULES]: a server; sets PORT, adds its pid.
+# With CPU=N set, the server runs on core N alone (taskset): one instance
+# stands for one machine's worth of cores, whatever its threads.
 start() {
     PORT=$(free_port "$(echo "$PIDS" | wc -w)")
-    "$B/cpqd" serve --catalogs "${4:-catalogs}" --rules "${5:-rules}" --listen 127.0.0.1:"$PORT" \
+    ${CPU:+taskset -c "$CPU"} "$B/cpqd" serve --catalogs "${4:-catalogs}" --rules "${5:-rules}" --listen 127.0.0.1:"$PORT" \
         --threads "$3" --log-level warn --db "$2" --keys "$TMP/keys.yaml" --sweep-every 0 \
         --clock 2026-11-05 >"$TMP/$1.log" 2>&1 &
     PIDS="$PIDS $!"
@@ -106,9 +108,10 @@ wrk_on() {
 echo "== machine: $(nproc) cores, $(uname -m), $(date -u +%Y-%m-%d), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "== POST /v1/quotes, 20 lines (the request of bench_price --write), durable commits:"
-echo "   wrk -t1 -c16 -d${SECS}s per instance, at the same time; instances --threads 1 each"
-echo "   (two instances use both cores where one uses one: instance scaling on this machine)"
-start sqlite1 "$TMP/bench.db" 1
+echo "   wrk -t1 -c16 -d${SECS}s per instance, at the same time; instances --threads 1 each,"
+echo "   each on one core of its own (taskset): two instances use both cores where one uses one,"
+echo "   instance scaling on this machine"
+CPU=0 start sqlite1 "$TMP/bench.db" 1
 wrk_on "SQLite, 1 instance" 16 "$PORT"
 stop_all
 
@@ -119,13 +122,13 @@ mkdb() { # mkdb NAME: a fresh database in byte order; prints its URL
     echo "$BASE" | sed "s|/postgres\$|/$1|"
 }
 DB1=$(mkdb bench1)
-start pg1 "$DB1" 1
+CPU=0 start pg1 "$DB1" 1
 wrk_on "PostgreSQL, 1 instance" 16 "$PORT"
 stop_all
 DB2=$(mkdb bench2)
-start pg2a "$DB2" 1
+CPU=0 start pg2a "$DB2" 1
 P1=$PORT
-start pg2b "$DB2" 1
+CPU=1 start pg2b "$DB2" 1
 wrk_on "PostgreSQL, 2 instances" 16 "$P1" "$PORT"
 stop_all
 

@@ -145,7 +145,7 @@ echo "\$ wrk -t2 -c16 -d${SECS}s --latency -s wrk_ids.lua http://127.0.0.1:PORT 
 echo "load average before: $(load)"
 t0=$(cpu_ticks)
 # BENCH_PERF=FILE: a perf profile of the server during the acceptances
-[ -n "${BENCH_PERF:-}" ] && { perf record -g -p "$PID" -o "$BENCH_PERF" -- sleep "$SECS" \
+[ -n "${BENCH_PERF:-}" ] && { perf record ${BENCH_PERF_ARGS:--g} -p "$PID" -o "$BENCH_PERF" -- sleep "$SECS" \
     >/dev/null 2>&1 & }
 wrk -t2 -c16 -d"${SECS}s" --latency -s "$HERE/wrk_ids.lua" "http://127.0.0.1:$PORT" \
     -- /v1/quotes/%s/accept "$TMP/ids" "$TMP/accept.json" "$KACC" 2 > "$TMP/wrk-accept.txt"
