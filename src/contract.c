@@ -1011,21 +1011,28 @@ static int pay_write(svc_ctx *c, const char *rid, const pay_req *p, svc_reply *o
     return rc;
 }
 
+/* A payment, parsed outside the transaction. */
+typedef struct pay_job {
+    const char *rid;
+    const pay_req *p;
+} pay_job;
+
+static int pay_run(svc_ctx *c, void *arg, svc_reply *out, cpqd_errs *errs)
+{
+    pay_job *j = arg;
+    return pay_write(c, j->rid, j->p, out, errs);
+}
+
 int contract_pay(svc_ctx *c, const char *rid, const char *body, size_t len, svc_reply *out,
                  cpqd_errs *errs)
 {
     pay_req p;
     memset(out, 0, sizeof(*out));
     int rc = contract_pay_parse(body, len, &p, errs);
-    if (rc == 0 && (rc = store_begin(c->st)) == 0) {
-        rc = pay_write(c, rid, &p, out, errs);
-        if (rc == 0)
-            rc = store_commit(c->st);
-        if (rc)
-            store_rollback(c->st);
+    if (rc == 0) {
+        pay_job j = {.rid = rid, .p = &p};
+        rc = svc_tx(c, pay_run, &j, out, errs);
     }
-    if (rc)
-        svc_reply_fini(out);
     contract_pay_fini(&p);
     return rc;
 }

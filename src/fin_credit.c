@@ -261,32 +261,41 @@ static int ident_parse(const char *body, size_t len, cust_req *q, cpqd_errs *err
     return rc;
 }
 
+/* A customer's write, parsed outside the transaction (svc_tx). */
+typedef struct cust_job {
+    const char *id;
+    cust_req *q;
+} cust_job;
+
+/* Inside the transaction: the customer's identity (name, accounts). */
+static int ident_run(svc_ctx *c, void *arg, svc_reply *out, cpqd_errs *errs)
+{
+    cust_job *j = arg;
+    store_customer cu = {0};
+    int rc = customer_or_new(c, j->id, &cu, errs);
+    if (rc == 0) {
+        const char *nm = json_string_value(json_object_get(j->q->root, "name"));
+        take(&cu.name, nm ? strdup(nm) : NULL);
+        take(&cu.accounts, j->q->accounts);
+        j->q->accounts = NULL;
+        rc = customer_write(c, &cu, out, errs);
+    }
+    store_customer_fini(&cu);
+    return rc;
+}
+
 int fin_customer_put(svc_ctx *c, const char *id, const char *body, size_t len, svc_reply *out,
                      cpqd_errs *errs)
 {
     cust_req q = {0};
-    store_customer cu = {0};
     memset(out, 0, sizeof(*out));
     int rc = id_check(id, errs);
     if (rc == 0)
         rc = ident_parse(body, len, &q, errs);
-    if (rc == 0 && (rc = store_begin(c->st)) == 0) {
-        rc = customer_or_new(c, id, &cu, errs);
-        if (rc == 0) {
-            const char *nm = json_string_value(json_object_get(q.root, "name"));
-            take(&cu.name, nm ? strdup(nm) : NULL);
-            take(&cu.accounts, q.accounts);
-            q.accounts = NULL;
-            rc = customer_write(c, &cu, out, errs);
-        }
-        if (rc == 0)
-            rc = store_commit(c->st);
-        if (rc)
-            store_rollback(c->st);
+    if (rc == 0) {
+        cust_job j = {.id = id, .q = &q};
+        rc = svc_tx(c, ident_run, &j, out, errs);
     }
-    if (rc)
-        svc_reply_fini(out);
-    store_customer_fini(&cu);
     free(q.accounts);
     json_decref(q.root);
     return rc;
@@ -326,36 +335,40 @@ static int credit_parse(const char *body, size_t len, cust_req *q, cpqd_errs *er
     return rc;
 }
 
+/* Inside the transaction: the customer's credit limit and flags. */
+static int credit_run(svc_ctx *c, void *arg, svc_reply *out, cpqd_errs *errs)
+{
+    cust_job *j = arg;
+    store_customer cu = {0};
+    int rc = customer_or_new(c, j->id, &cu, errs);
+    if (rc == 0) {
+        json_t *root = j->q->root;
+        const char *lim = json_string_value(json_object_get(root, "limit"));
+        const char *cur = json_string_value(json_object_get(root, "currency"));
+        const char *note = json_string_value(json_object_get(root, "note"));
+        take(&cu.credit_limit, lim ? strdup(lim) : NULL);
+        take(&cu.credit_currency, lim && cur ? strdup(cur) : NULL);
+        take(&cu.credit_note, note ? strdup(note) : NULL);
+        take(&cu.risk_flags, j->q->flags);
+        j->q->flags = NULL;
+        rc = customer_write(c, &cu, out, errs);
+    }
+    store_customer_fini(&cu);
+    return rc;
+}
+
 int fin_customer_credit_put(svc_ctx *c, const char *id, const char *body, size_t len,
                             svc_reply *out, cpqd_errs *errs)
 {
     cust_req q = {0};
-    store_customer cu = {0};
     memset(out, 0, sizeof(*out));
     int rc = id_check(id, errs);
     if (rc == 0)
         rc = credit_parse(body, len, &q, errs);
-    if (rc == 0 && (rc = store_begin(c->st)) == 0) {
-        rc = customer_or_new(c, id, &cu, errs);
-        if (rc == 0) {
-            const char *lim = json_string_value(json_object_get(q.root, "limit"));
-            const char *cur = json_string_value(json_object_get(q.root, "currency"));
-            const char *note = json_string_value(json_object_get(q.root, "note"));
-            take(&cu.credit_limit, lim ? strdup(lim) : NULL);
-            take(&cu.credit_currency, lim && cur ? strdup(cur) : NULL);
-            take(&cu.credit_note, note ? strdup(note) : NULL);
-            take(&cu.risk_flags, q.flags);
-            q.flags = NULL;
-            rc = customer_write(c, &cu, out, errs);
-        }
-        if (rc == 0)
-            rc = store_commit(c->st);
-        if (rc)
-            store_rollback(c->st);
+    if (rc == 0) {
+        cust_job j = {.id = id, .q = &q};
+        rc = svc_tx(c, credit_run, &j, out, errs);
     }
-    if (rc)
-        svc_reply_fini(out);
-    store_customer_fini(&cu);
     free(q.flags);
     json_decref(q.root);
     return rc;
@@ -495,13 +508,44 @@ int fin_credit_accept_check(svc_ctx *c, const char *quote_id, cpqd_errs *errs)
     return rc;
 }
 
+/* A credit approval: the quote and the approver's note. */
+typedef struct approve_job {
+    const char *quote_id;
+    const char *note;
+} approve_job;
+
+/* Inside the transaction: the quote's credit reasons, read and recorded
+ * as approved (once). */
+static int approve_run(svc_ctx *c, void *arg, svc_reply *out, cpqd_errs *errs)
+{
+    approve_job *j = arg;
+    store_quote q = {0};
+    char why[1024];
+    bool ok = false, done = false;
+    (void)out;
+    int rc = quote_for_credit(c, j->quote_id, &q, &ok, errs);
+    if (rc == 0 && !ok)
+        rc = fin_fail(errs, CPQD_ECONFLICT,
+                      "quote %s cannot be accepted (status %s, valid until %s): credit is "
+                      "approved for an approved or sent quote that has not expired",
+                      q.number, q.status, q.valid_until ? q.valid_until : "-");
+    if (rc == 0)
+        rc = credit_reasons(c, &q, why, sizeof(why), errs);
+    if (rc == 0 && !*why)
+        rc = fin_fail(errs, CPQD_ECONFLICT,
+                      "quote %s needs no credit approval: its customer has no flag and the "
+                      "quote is within the credit limit",
+                      q.number);
+    if (rc == 0 && (rc = approved_before(c, &q, &done, errs)) == 0 && !done)
+        rc = approval_record(c, &q, "", why, j->note, errs);
+    store_quote_fini(&q);
+    return rc;
+}
+
 int fin_credit_approve(svc_ctx *c, const char *quote_id, const char *body, size_t len,
                        svc_reply *out, cpqd_errs *errs)
 {
     static const char *const keys[] = {"note", NULL};
-    store_quote q = {0};
-    char why[1024];
-    bool ok = false, done = false;
     memset(out, 0, sizeof(*out));
     json_t *root = len ? contract_parse_object(body, len, errs) : json_object();
     if (!root)
@@ -510,30 +554,13 @@ int fin_credit_approve(svc_ctx *c, const char *quote_id, const char *body, size_
     int rc = contract_only_keys(root, keys, "", errs);
     if (rc == 0 && no && (!json_is_string(no) || json_string_length(no) > 500))
         rc = fin_fail(errs, CPQD_EINVAL, "note: text of at most 500 characters");
-    if (rc == 0 && (rc = store_begin(c->st)) == 0) {
-        rc = quote_for_credit(c, quote_id, &q, &ok, errs);
-        if (rc == 0 && !ok)
-            rc = fin_fail(errs, CPQD_ECONFLICT,
-                          "quote %s cannot be accepted (status %s, valid until %s): credit is "
-                          "approved for an approved or sent quote that has not expired",
-                          q.number, q.status, q.valid_until ? q.valid_until : "-");
-        if (rc == 0)
-            rc = credit_reasons(c, &q, why, sizeof(why), errs);
-        if (rc == 0 && !*why)
-            rc = fin_fail(errs, CPQD_ECONFLICT,
-                          "quote %s needs no credit approval: its customer has no flag and the "
-                          "quote is within the credit limit",
-                          q.number);
-        if (rc == 0 && (rc = approved_before(c, &q, &done, errs)) == 0 && !done)
-            rc = approval_record(c, &q, "", why, json_string_value(no), errs);
-        if (rc == 0)
-            rc = store_commit(c->st);
-        if (rc)
-            store_rollback(c->st);
+    if (rc == 0) {
+        approve_job j = {.quote_id = quote_id, .note = json_string_value(no)};
+        rc = svc_tx(c, approve_run, &j, out, errs);
     }
+    /* the quote as it is now, read after the commit */
     if (rc == 0)
         rc = quote_get(c, quote_id, 0, out, errs);
-    store_quote_fini(&q);
     json_decref(root);
     return rc;
 }
