@@ -201,6 +201,8 @@ svc_page http_page_of(const http_query *q, size_t def);
  * q->bad naming the parameter when known; free(q->buf) either way. */
 int http_query_parse(const char *raw, const char *const *allowed, http_query *q, char *why,
                      size_t cap);
+/* The value of query parameter key in q, or NULL when it is absent. */
+const char *http_query_value(const http_query *q, const char *key);
 /* The worker serving c. */
 http_worker *http_ctx_worker(const http_ctx *c);
 /* Decoded {} path segment i of c's route, or NULL. */
@@ -243,29 +245,15 @@ void http_reply_unauthorized(http_ctx *c, const char *msg);
 
 extern const char *const http_receivables_params[]; /* GET /v1/receivables */
 extern const char *const http_as_of_params[];       /* GET /v1/contracts/{}/receivables */
-/* The operations of the contract routes (the route table names them). */
+/* An operation that needs the request itself (a route table row's OP,
+ * or http_quote_run's): the http_quote_fn shape. */
 #define HTTP_OP(name)                                                                              \
     int name(http_ctx *c, struct svc_ctx *qc, const char *body, size_t len, const http_query *q,   \
              struct svc_reply *out, cpqd_errs *errs)
-HTTP_OP(http_op_contract_accept);      /* POST /v1/quotes/{}/accept */
-HTTP_OP(http_op_contract_get);         /* GET /v1/contracts/{} */
-HTTP_OP(http_op_contract_receivables); /* GET .../receivables */
-HTTP_OP(http_op_contract_pay);         /* POST /v1/receivables/{}/payments */
-HTTP_OP(http_op_contract_due);         /* GET /v1/receivables */
-HTTP_OP(http_op_contract_sweep);       /* POST /v1/receivables/sweep */
-HTTP_OP(http_op_contract_sweep_failures); /* GET /v1/receivables/sweep/failures */
 extern const char *const http_sweep_failures_params[];
 void http_sweep_failures(http_ctx *c, const http_query *q); /* (status checked) */
-HTTP_OP(http_op_contract_delivered);   /* POST .../lines/{}/delivered */
-HTTP_OP(http_op_contract_accepted);    /* POST .../lines/{}/accepted */
-HTTP_OP(http_op_contract_milestone);   /* POST .../milestones/{}/accept */
-HTTP_OP(http_op_contract_usage);       /* POST /v1/contracts/{}/usage */
-HTTP_OP(http_op_contract_close);       /* POST .../periods/{}/close */
-HTTP_OP(http_op_contract_renew);       /* POST .../lines/{}/renew */
-HTTP_OP(http_op_contract_seats);       /* POST .../lines/{}/seats */
 void http_receivables_due(http_ctx *c,
                           const http_query *q); /* GET /v1/receivables (status checked) */
-HTTP_OP(http_op_receivable_get);                /* GET /v1/receivables/{} */
 extern const char *const http_contracts_params[]; /* GET /v1/contracts */
 void http_contracts_list(http_ctx *c, const http_query *q);
 extern const char *const http_page_params[]; /* limit, after: a list with no filters */
@@ -281,22 +269,6 @@ extern const char *const http_fin_vouchers_params[]; /* after, limit, format */
 extern const char *const http_fin_revenue_params[];  /* as_of */
 /* customer, contract, status, issued_from, issued_to, after, limit */
 extern const char *const http_fin_invoice_list_params[];
-HTTP_OP(http_op_fin_issue);          /* POST /v1/contracts/{}/invoices */
-HTTP_OP(http_op_fin_invoices);       /* GET /v1/contracts/{}/invoices */
-HTTP_OP(http_op_fin_invoice);        /* GET /v1/invoices/{} */
-HTTP_OP(http_op_fin_cancel);         /* POST /v1/invoices/{}/cancel */
-HTTP_OP(http_op_fin_statement);      /* GET /v1/bank/statements/{} */
-HTTP_OP(http_op_fin_credit);         /* GET /v1/bank/credits/{} */
-HTTP_OP(http_op_fin_match);          /* POST /v1/bank/credits/{}/match */
-HTTP_OP(http_op_fin_match_get);      /* GET /v1/matches/{} */
-HTTP_OP(http_op_fin_reverse);        /* POST /v1/matches/{}/reverse */
-HTTP_OP(http_op_fin_write_off);      /* POST /v1/receivables/{}/write-off */
-HTTP_OP(http_op_fin_write_off_get);  /* GET /v1/write-offs/{} */
-HTTP_OP(http_op_fin_revenue);        /* GET /v1/contracts/{}/revenue */
-HTTP_OP(http_op_fin_customer_put);   /* PUT /v1/customers/{} */
-HTTP_OP(http_op_fin_credit_put);     /* PUT /v1/customers/{}/credit */
-HTTP_OP(http_op_fin_customer_get);   /* GET /v1/customers/{} */
-HTTP_OP(http_op_fin_approve_credit); /* POST /v1/quotes/{}/approve-credit */
 /* Routes with an enum-valued parameter (checked first). */
 void http_fin_document(http_ctx *c, const http_query *q); /* GET /v1/invoices/{}/document */
 void http_fin_invoice_list(http_ctx *c, const http_query *q); /* GET /v1/invoices */

@@ -17,6 +17,8 @@
 #include "http_int.h"
 
 #include "cpqd/auth.h"
+#include "cpqd/contract.h"
+#include "cpqd/fin.h"
 #include "cpqd/limit.h"
 #include "cpqd/log.h"
 #include "cpqd/metrics.h"
@@ -779,8 +781,91 @@ void http_reply_static(http_ctx *c, const char *content_type, const void *data, 
 }
 
 
+/* ---- operations of the application layer, and how a route calls one ----
+ * A route table row names the operation itself (quote_create,
+ * contract_accept, fin_write_off, ...) with the shape of its parameters;
+ * op_invoke hands it the request's path segments, body, Idempotency-Key
+ * or query values by that shape. An operation that needs more of the
+ * request (a version segment, the action in the path, response headers)
+ * is an http_quote_fn (OS_HTTP). */
+typedef enum op_shape {
+    OS_HTTP,           /* http_quote_fn: the request itself */
+    OS_BODY,           /* (body) */
+    OS_BODY_KEY,       /* (body, Idempotency-Key) */
+    OS_ID,             /* ({}) */
+    OS_ID_QUERY,       /* ({}, ?qa) */
+    OS_ID_QUERY2,      /* ({}, ?qa, ?qb) */
+    OS_ID_BODY,        /* ({}, body) */
+    OS_ID_BODY_KEY,    /* ({}, body, Idempotency-Key) */
+    OS_ID_SUB_BODY,    /* ({}, {}, body) */
+    OS_ID_SUB_EVENT,   /* ({}, {}, the row's contract event, body) */
+} op_shape;
+
+typedef struct http_op {
+    op_shape shape;
+    union {
+        http_quote_fn http;
+        int (*body)(svc_ctx *, const char *, size_t, svc_reply *, cpqd_errs *);
+        int (*body_key)(svc_ctx *, const char *, size_t, const char *, svc_reply *,
+                        cpqd_errs *);
+        int (*id)(svc_ctx *, const char *, svc_reply *, cpqd_errs *);
+        int (*id_query)(svc_ctx *, const char *, const char *, svc_reply *, cpqd_errs *);
+        int (*id_query2)(svc_ctx *, const char *, const char *, const char *, svc_reply *,
+                         cpqd_errs *);
+        int (*id_body)(svc_ctx *, const char *, const char *, size_t, svc_reply *, cpqd_errs *);
+        int (*id_body_key)(svc_ctx *, const char *, const char *, size_t, const char *,
+                           svc_reply *, cpqd_errs *);
+        int (*id_sub_body)(svc_ctx *, const char *, const char *, const char *, size_t,
+                           svc_reply *, cpqd_errs *);
+        int (*id_sub_event)(svc_ctx *, const char *, const char *, contract_event, const char *,
+                            size_t, svc_reply *, cpqd_errs *);
+    } f;
+    const char *qa, *qb;  /* OS_ID_QUERY, OS_ID_QUERY2: the query parameters passed */
+    contract_event event; /* OS_ID_SUB_EVENT */
+} http_op;
+
+static const char *idem_header(http_ctx *c);
+
+const char *http_query_value(const http_query *q, const char *key)
+{
+    for (size_t i = 0; i < q->n; i++)
+        if (!strcmp(q->p[i].key, key))
+            return q->p[i].val;
+    return NULL;
+}
+
+/* Calls op with what its shape takes of the request. */
+static int op_invoke(http_ctx *c, svc_ctx *qc, const http_op *op, const char *body, size_t len,
+                     const http_query *q, svc_reply *out, cpqd_errs *errs)
+{
+    const char *id = http_ctx_param(c, 0), *sub = http_ctx_param(c, 1);
+    switch (op->shape) {
+    case OS_HTTP:
+        return op->f.http(c, qc, body, len, q, out, errs);
+    case OS_BODY:
+        return op->f.body(qc, body, len, out, errs);
+    case OS_BODY_KEY:
+        return op->f.body_key(qc, body, len, idem_header(c), out, errs);
+    case OS_ID:
+        return op->f.id(qc, id, out, errs);
+    case OS_ID_QUERY:
+        return op->f.id_query(qc, id, http_query_value(q, op->qa), out, errs);
+    case OS_ID_QUERY2:
+        return op->f.id_query2(qc, id, http_query_value(q, op->qa), http_query_value(q, op->qb), out,
+                               errs);
+    case OS_ID_BODY:
+        return op->f.id_body(qc, id, body, len, out, errs);
+    case OS_ID_BODY_KEY:
+        return op->f.id_body_key(qc, id, body, len, idem_header(c), out, errs);
+    case OS_ID_SUB_BODY:
+        return op->f.id_sub_body(qc, id, sub, body, len, out, errs);
+    case OS_ID_SUB_EVENT:
+        return op->f.id_sub_event(qc, id, sub, op->event, body, len, out, errs);
+    }
+    return CPQD_EINTERNAL;
+}
+
 /* Runs one quote operation with everything it needs. */
-typedef http_quote_fn quote_fn;
 
 /* Calls fn with a svc_ctx of c's worker (its store, pricing engine and
  * the writer), the request's snapshot and caller, today: fn's code, with
@@ -788,8 +873,8 @@ typedef http_quote_fn quote_fn;
  * be had, fn is not called: *down is set and errs holds the reason (a
  * 503). Replies nothing, so it may run on a write pool thread (c->w is
  * then that thread's worker). */
-static int op_call(http_ctx *c, const http_query *q, quote_fn fn, const char *body, size_t len,
-                   svc_reply *r, cpqd_errs *errs, bool *down)
+static int op_call(http_ctx *c, const http_query *q, const http_op *op, const char *body,
+                   size_t len, svc_reply *r, cpqd_errs *errs, bool *down)
 {
     char why[600];
     *down = true;
@@ -819,7 +904,7 @@ static int op_call(http_ctx *c, const http_query *q, quote_fn fn, const char *bo
                     .caller = &qk,
                     .today = date_today(),
                     .if_match = http_ctx_header(c, "If-Match")};
-    int rc = fn(c, &qc, body, len, q, r, errs);
+    int rc = op_invoke(c, &qc, op, body, len, q, r, errs);
     /* a committed POST may have written events: send them now */
     if (rc == 0 && evhttp_request_get_command(c->req) == EVHTTP_REQ_POST)
         http_outbox_wake(c->w->srv);
@@ -849,7 +934,7 @@ static void op_reply(http_ctx *c, int rc, svc_reply *r, cpqd_errs *errs, bool do
     r->body = NULL;
 }
 
-static void quote_run(http_ctx *c, const http_query *q, quote_fn fn, const char *what)
+static void quote_run(http_ctx *c, const http_query *q, const http_op *op, const char *what)
 {
     if (!need_snapshot(c))
         return;
@@ -858,7 +943,7 @@ static void quote_run(http_ctx *c, const http_query *q, quote_fn fn, const char 
     cpqd_errs *errs = errs_new();
     svc_reply r = {.created = 0};
     bool down = false;
-    int rc = errs ? op_call(c, q, fn, body, len, &r, errs, &down) : CPQD_ENOMEM;
+    int rc = errs ? op_call(c, q, op, body, len, &r, errs, &down) : CPQD_ENOMEM;
     op_reply(c, rc, &r, errs, down, what);
     errs_free(errs);
 }
@@ -874,7 +959,7 @@ typedef struct op_job {
     http_task task;     /* the pool's link */
     http_ctx c;         /* the request; c.w its own worker */
     http_query q;       /* owns q.buf */
-    quote_fn fn;
+    http_op op;
     const char *what;
     const char *body;   /* the request's body (its input buffer, made contiguous) */
     size_t len;
@@ -902,7 +987,7 @@ static void op_task(http_task *t, http_worker *pw)
     op_job *j = (op_job *)t;
     http_worker *home = j->c.w;
     j->c.w = pw;
-    j->rc = op_call(&j->c, &j->q, j->fn, j->body, j->len, &j->r, j->errs, &j->down);
+    j->rc = op_call(&j->c, &j->q, &j->op, j->body, j->len, &j->r, j->errs, &j->down);
     j->c.w = home;
     event_active(j->done, EV_READ, 0); /* j belongs to the worker's thread from here */
 }
@@ -920,11 +1005,11 @@ static void op_done(evutil_socket_t fd, short what, void *arg)
     op_job_free(j);
 }
 
-/* Hands the write operation fn to the write pool: true when it is
+/* Hands the write operation op to the write pool: true when it is
  * queued (the job then owns the request and q->buf, and replies);
  * false when there is no pool (reads, no store, stopping) or no memory:
  * the caller runs it itself. */
-static bool op_defer(http_ctx *c, http_query *q, quote_fn fn, const char *what)
+static bool op_defer(http_ctx *c, http_query *q, const http_op *op, const char *what)
 {
     enum evhttp_cmd_type m = evhttp_request_get_command(c->req);
     if (m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD || !c->snap || !c->w->writer)
@@ -940,7 +1025,7 @@ static bool op_defer(http_ctx *c, http_query *q, quote_fn fn, const char *what)
     }
     j->c = *c;
     j->q = *q;
-    j->fn = fn;
+    j->op = *op;
     j->what = what;
     j->body = http_ctx_body(c, &j->len); /* on this thread: it may move the buffer's bytes */
     j->task.run = op_task;
@@ -957,7 +1042,8 @@ static bool op_defer(http_ctx *c, http_query *q, quote_fn fn, const char *what)
 
 void http_quote_run(http_ctx *c, const http_query *q, http_quote_fn fn, const char *what)
 {
-    quote_run(c, q, fn, what);
+    http_op op = {.shape = OS_HTTP, .f.http = fn};
+    quote_run(c, q, &op, what);
 }
 
 void http_ctx_out_header(http_ctx *c, const char *name, const char *value)
@@ -1016,13 +1102,6 @@ static const char *idem_header(http_ctx *c)
     return evhttp_find_header(evhttp_request_get_input_headers(c->req), "Idempotency-Key");
 }
 
-static int op_create(http_ctx *c, svc_ctx *qc, const char *body, size_t len, const http_query *q,
-                     svc_reply *out, cpqd_errs *errs)
-{
-    (void)q;
-    return quote_create(qc, body, len, idem_header(c), out, errs);
-}
-
 static int op_get(http_ctx *c, svc_ctx *qc, const char *body, size_t len, const http_query *q,
                   svc_reply *out, cpqd_errs *errs)
 {
@@ -1060,13 +1139,6 @@ static int op_list(http_ctx *c, svc_ctx *qc, const char *body, size_t len, const
     return quote_list(qc, &f, out, errs);
 }
 
-static int op_revise(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
-                     const http_query *q, svc_reply *out, cpqd_errs *errs)
-{
-    (void)q;
-    return quote_revise(qc, c->params[0], body, len, idem_header(c), out, errs);
-}
-
 static int op_action(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
                      const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
@@ -1082,11 +1154,8 @@ static int op_document(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
                        const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
     (void)body, (void)len;
-    const char *lang = NULL;
-    for (size_t i = 0; i < q->n; i++)
-        if (!strcmp(q->p[i].key, "lang"))
-            lang = q->p[i].val;
-    lang = quote_doc_lang_pick(lang, http_ctx_header(c, "Accept-Language"));
+    const char *lang =
+        quote_doc_lang_pick(http_query_value(q, "lang"), http_ctx_header(c, "Accept-Language"));
     int rc = quote_document(qc, c->params[0], lang, out, errs);
     if (rc == 0)
         evhttp_add_header(evhttp_request_get_output_headers(c->req), "Content-Language", lang);
@@ -1098,18 +1167,15 @@ static const char *const document_lang[] = {"zh", "en", NULL};
 static void h_quote_document(http_ctx *c, const http_query *q)
 {
     if (http_query_enum(c, q, "lang", document_lang, NULL))
-        quote_run(c, q, op_document, "rendering the quote");
+        http_quote_run(c, q, op_document, "rendering the quote");
 }
 
 static int op_reprice(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
                       const http_query *q, svc_reply *out, cpqd_errs *errs)
 {
     (void)body, (void)len;
-    const char *on = "original";
-    for (size_t i = 0; i < q->n; i++)
-        if (!strcmp(q->p[i].key, "on"))
-            on = q->p[i].val;
-    return quote_reprice(qc, c->params[0], on, out, errs);
+    const char *on = http_query_value(q, "on");
+    return quote_reprice(qc, c->params[0], on ? on : "original", out, errs);
 }
 
 static const char *const reprice_on[] = {"original", "current", NULL};
@@ -1117,7 +1183,7 @@ static const char *const reprice_on[] = {"original", "current", NULL};
 static void h_quote_reprice(http_ctx *c, const http_query *q)
 {
     if (http_query_enum(c, q, "on", reprice_on, NULL))
-        quote_run(c, q, op_reprice, "re-pricing the quote");
+        http_quote_run(c, q, op_reprice, "re-pricing the quote");
 }
 
 static int op_history(http_ctx *c, svc_ctx *qc, const char *body, size_t len,
@@ -1145,7 +1211,7 @@ static void h_quote_list(http_ctx *c, const http_query *q)
     svc_page pg;
     if (http_query_enum(c, q, "status", quote_status_names(), NULL) &&
         http_page_read(c, q, SVC_PAGE_DEFAULT, &pg))
-        quote_run(c, q, op_list, "listing quotes");
+        http_quote_run(c, q, op_list, "listing quotes");
 }
 
 /* POST /v1/configure (docs/configurator.md). */
@@ -1215,7 +1281,7 @@ typedef struct http_route {
     unsigned roles;   /* who may call it (docs/auth.md "Routes by role") */
     const char *const *params; /* allowed query parameters, NULL: none */
     http_handler fn;  /* a route that replies itself, or NULL */
-    http_quote_fn op; /* else an operation of the application layer (svc), */
+    http_op op;       /* else an operation of the application layer (svc), */
     const char *doing; /* run by quote_run; "what failed" in its errors */
     /* where what a 201 made or changed lives (docs/api.md "Created"):
      * loc followed by the reply's "id" (loc_param < 0) or by path
@@ -1226,13 +1292,24 @@ typedef struct http_route {
 
 /* A row's handler: a route that replies itself (FN), or an operation of
  * the application layer run with its "doing" (OP); with the Location of
- * its 201 (FN_LOC, OP_LOC: LOC_ID or LOC_AT). */
-#define FN(h) h, NULL, NULL, NULL, 0
-#define OP(o, doing) NULL, o, doing, NULL, 0
-#define FN_LOC(h, loc) h, NULL, NULL, loc
-#define OP_LOC(o, doing, loc) NULL, o, doing, loc
-#define LOC_ID(prefix) prefix, -1
-#define LOC_AT(prefix, i) prefix, i
+ * its 201 (LOC_ID or LOC_AT after it). */
+#define FN(h) .fn = h
+#define OP(o, what_) .op = {.shape = OS_HTTP, .f.http = o}, .doing = what_
+#define OP_AS(shape_, member, o, what_) .op = {.shape = shape_, .f.member = o}, .doing = what_
+#define OP_BODY(o, what_) OP_AS(OS_BODY, body, o, what_)
+#define OP_BODY_KEY(o, what_) OP_AS(OS_BODY_KEY, body_key, o, what_)
+#define OP_ID(o, what_) OP_AS(OS_ID, id, o, what_)
+#define OP_ID_BODY(o, what_) OP_AS(OS_ID_BODY, id_body, o, what_)
+#define OP_ID_BODY_KEY(o, what_) OP_AS(OS_ID_BODY_KEY, id_body_key, o, what_)
+#define OP_ID_SUB_BODY(o, what_) OP_AS(OS_ID_SUB_BODY, id_sub_body, o, what_)
+#define OP_ID_QUERY(o, qa_, what_)                                                                 \
+    .op = {.shape = OS_ID_QUERY, .f.id_query = o, .qa = qa_}, .doing = what_
+#define OP_ID_QUERY2(o, qa_, qb_, what_)                                                           \
+    .op = {.shape = OS_ID_QUERY2, .f.id_query2 = o, .qa = qa_, .qb = qb_}, .doing = what_
+#define OP_ID_SUB_EVENT(o, ev, what_)                                                              \
+    .op = {.shape = OS_ID_SUB_EVENT, .f.id_sub_event = o, .event = ev}, .doing = what_
+#define LOC_ID(prefix) .loc = prefix, .loc_param = -1
+#define LOC_AT(prefix, i) .loc = prefix, .loc_param = i
 
 /* The top-level "id" of a reply (NULL: none), malloc'ed: read from its
  * start when it leads, as every reply that creates one writes it, else
@@ -1289,92 +1366,91 @@ static const http_route http_routes[] = {
     {"/v1/price-history", EVHTTP_REQ_GET, R_ALL, history_params,
      OP(op_history, "reading the price history")},
     {"/v1/quotes", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     OP_LOC(op_create, "creating the quote", LOC_ID("/v1/quotes/"))},
+     OP_BODY_KEY(quote_create, "creating the quote"), LOC_ID("/v1/quotes/")},
     {"/v1/quotes", EVHTTP_REQ_GET, R_ALL, quote_params, FN(h_quote_list)},
     {"/v1/quotes/{}", EVHTTP_REQ_GET, R_ALL, NULL, OP(op_get, "reading the quote")},
     {"/v1/quotes/{}/versions/{}", EVHTTP_REQ_GET, R_ALL, NULL, OP(op_get, "reading the quote")},
     {"/v1/quotes/{}/document", EVHTTP_REQ_GET, R_ALL, document_params, FN(h_quote_document)},
     {"/v1/quotes/{}/reprice", EVHTTP_REQ_POST, R_ALL, reprice_params, FN(h_quote_reprice)},
     {"/v1/quotes/{}/revise", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     OP_LOC(op_revise, "revising the quote", LOC_ID("/v1/quotes/"))},
+     OP_ID_BODY_KEY(quote_revise, "revising the quote"), LOC_ID("/v1/quotes/")},
     {"/v1/quotes/{}/submit", EVHTTP_REQ_POST, R_SELLERS, NULL, OP(op_action, "moving the quote")},
     {"/v1/quotes/{}/approve", EVHTTP_REQ_POST, R_STAFF, NULL, OP(op_action, "moving the quote")},
     {"/v1/quotes/{}/reject", EVHTTP_REQ_POST, R_STAFF, NULL, OP(op_action, "moving the quote")},
     {"/v1/quotes/{}/send", EVHTTP_REQ_POST, R_SELLERS, NULL, OP(op_action, "moving the quote")},
     {"/v1/quotes/{}/accept", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     OP_LOC(http_op_contract_accept, "accepting the quote", LOC_ID("/v1/contracts/"))},
+     OP_ID_BODY_KEY(contract_accept, "accepting the quote"), LOC_ID("/v1/contracts/")},
     {"/v1/contracts", EVHTTP_REQ_GET, R_ALL, http_contracts_params, FN(http_contracts_list)},
     {"/v1/contracts/{}", EVHTTP_REQ_GET, R_ALL, NULL,
-     OP(http_op_contract_get, "reading the contract")},
+     OP_ID(contract_get, "reading the contract")},
     {"/v1/contracts/{}/payments", EVHTTP_REQ_GET, R_ALL, http_page_params,
      FN(http_contract_payments)},
     {"/v1/contracts/{}/receivables", EVHTTP_REQ_GET, R_ALL, http_as_of_params,
-     OP(http_op_contract_receivables, "reading the receivables")},
+     OP_ID_QUERY(contract_receivables, "as_of", "reading the receivables")},
     {"/v1/contracts/{}/lines/{}/delivered", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     OP_LOC(http_op_contract_delivered, "recording the delivery", LOC_AT("/v1/contracts/", 0))},
+     OP_ID_SUB_EVENT(contract_line_event, CONTRACT_EVENT_DELIVERED, "recording the delivery"), LOC_AT("/v1/contracts/", 0)},
     {"/v1/contracts/{}/lines/{}/accepted", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     OP_LOC(http_op_contract_accepted, "recording the acceptance", LOC_AT("/v1/contracts/", 0))},
+     OP_ID_SUB_EVENT(contract_line_event, CONTRACT_EVENT_ACCEPTED, "recording the acceptance"), LOC_AT("/v1/contracts/", 0)},
     {"/v1/contracts/{}/milestones/{}/accept", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     OP_LOC(http_op_contract_milestone, "recording the milestone acceptance",
-            LOC_AT("/v1/contracts/", 0))},
+     OP_ID_SUB_BODY(contract_milestone_accept, "recording the milestone acceptance"), LOC_AT("/v1/contracts/", 0)},
     {"/v1/contracts/{}/usage", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     OP_LOC(http_op_contract_usage, "recording usage", LOC_AT("/v1/contracts/", 0))},
+     OP_ID_BODY(contract_usage_record, "recording usage"), LOC_AT("/v1/contracts/", 0)},
     {"/v1/contracts/{}/periods/{}/close", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     OP_LOC(http_op_contract_close, "closing the period", LOC_AT("/v1/contracts/", 0))},
+     OP_ID_SUB_BODY(contract_period_close, "closing the period"), LOC_AT("/v1/contracts/", 0)},
     {"/v1/contracts/{}/lines/{}/renew", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     OP_LOC(http_op_contract_renew, "renewing the line", LOC_AT("/v1/contracts/", 0))},
+     OP_ID_SUB_BODY(contract_line_renew, "renewing the line"), LOC_AT("/v1/contracts/", 0)},
     {"/v1/contracts/{}/lines/{}/seats", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     OP_LOC(http_op_contract_seats, "changing the seats", LOC_AT("/v1/contracts/", 0))},
+     OP_ID_SUB_BODY(contract_seat_change, "changing the seats"), LOC_AT("/v1/contracts/", 0)},
     {"/v1/receivables", EVHTTP_REQ_GET, R_ALL, http_receivables_params, FN(http_receivables_due)},
     {"/v1/receivables/sweep", EVHTTP_REQ_POST, R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN), NULL,
-     OP(http_op_contract_sweep, "sweeping receivables")},
+     OP_BODY(contract_sweep, "sweeping receivables")},
     {"/v1/receivables/sweep/failures", EVHTTP_REQ_GET, R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN),
      http_sweep_failures_params, FN(http_sweep_failures)},
     {"/v1/receivables/{}", EVHTTP_REQ_GET, R_ALL, NULL,
-     OP(http_op_receivable_get, "reading the receivable")},
+     OP_ID(contract_receivable_get, "reading the receivable")},
     {"/v1/receivables/{}/payments", EVHTTP_REQ_POST, R_STAFF | R(AUTH_ROLE_CRM), NULL,
-     OP_LOC(http_op_contract_pay, "recording the payment", LOC_AT("/v1/receivables/", 0))},
+     OP_ID_BODY(contract_pay, "recording the payment"), LOC_AT("/v1/receivables/", 0)},
     /* the finance loop (docs/finance.md; http_finance.c) */
     {"/v1/contracts/{}/invoices", EVHTTP_REQ_POST, R_STAFF | R(AUTH_ROLE_CRM), NULL,
-     OP_LOC(http_op_fin_issue, "issuing the invoice", LOC_ID("/v1/invoices/"))},
+     OP_ID_BODY_KEY(fin_invoice_issue, "issuing the invoice"), LOC_ID("/v1/invoices/")},
     {"/v1/contracts/{}/invoices", EVHTTP_REQ_GET, R_STAFF | R(AUTH_ROLE_CRM), http_fin_page_params,
-     OP(http_op_fin_invoices, "listing the invoices")},
+     OP_ID_QUERY2(fin_invoices_of, "after", "limit", "listing the invoices")},
     {"/v1/contracts/{}/revenue", EVHTTP_REQ_GET, R_STAFF | R(AUTH_ROLE_CRM),
-     http_fin_revenue_params, OP(http_op_fin_revenue, "reading the revenue")},
+     http_fin_revenue_params, OP_ID_QUERY(fin_revenue, "as_of", "reading the revenue")},
     {"/v1/invoices", EVHTTP_REQ_GET, R_STAFF | R(AUTH_ROLE_CRM), http_fin_invoice_list_params,
      FN(http_fin_invoice_list)},
     {"/v1/invoices/{}", EVHTTP_REQ_GET, R_STAFF | R(AUTH_ROLE_CRM), NULL,
-     OP(http_op_fin_invoice, "reading the invoice")},
+     OP_ID(fin_invoice_get, "reading the invoice")},
     {"/v1/invoices/{}/document", EVHTTP_REQ_GET, R_STAFF | R(AUTH_ROLE_CRM), http_fin_doc_params,
      FN(http_fin_document)},
     {"/v1/invoices/{}/cancel", EVHTTP_REQ_POST, R(AUTH_ROLE_MANAGER) | R(AUTH_ROLE_ADMIN), NULL,
-     OP_LOC(http_op_fin_cancel, "cancelling the invoice", LOC_ID("/v1/invoices/"))},
+     OP_ID_BODY_KEY(fin_invoice_cancel, "cancelling the invoice"), LOC_ID("/v1/invoices/")},
     {"/v1/bank/statements", EVHTTP_REQ_POST, R_FINANCE, http_fin_import_params,
-     FN_LOC(http_fin_import, LOC_ID("/v1/bank/statements/"))},
+     FN(http_fin_import), LOC_ID("/v1/bank/statements/")},
     {"/v1/bank/statements/{}", EVHTTP_REQ_GET, R_FINANCE, NULL,
-     OP(http_op_fin_statement, "reading the statement")},
+     OP_ID(fin_statement_get, "reading the statement")},
     {"/v1/bank/credits", EVHTTP_REQ_GET, R_FINANCE, http_fin_credits_params, FN(http_fin_credits)},
     {"/v1/bank/credits/{}", EVHTTP_REQ_GET, R_FINANCE, NULL,
-     OP(http_op_fin_credit, "reading the bank credit")},
+     OP_ID(fin_credit_get, "reading the bank credit")},
     {"/v1/bank/credits/{}/match", EVHTTP_REQ_POST, R(AUTH_ROLE_MANAGER) | R(AUTH_ROLE_ADMIN), NULL,
-     OP_LOC(http_op_fin_match, "matching the credit", LOC_ID("/v1/matches/"))},
+     OP_ID_BODY_KEY(fin_credit_match, "matching the credit"), LOC_ID("/v1/matches/")},
     {"/v1/matches/{}", EVHTTP_REQ_GET, R_FINANCE, NULL,
-     OP(http_op_fin_match_get, "reading the match")},
+     OP_ID(fin_match_get, "reading the match")},
     {"/v1/matches/{}/reverse", EVHTTP_REQ_POST, R(AUTH_ROLE_MANAGER) | R(AUTH_ROLE_ADMIN), NULL,
-     OP(http_op_fin_reverse, "reversing the match")},
+     OP_ID_BODY(fin_match_reverse, "reversing the match")},
     {"/v1/receivables/{}/write-off", EVHTTP_REQ_POST, R(AUTH_ROLE_MANAGER) | R(AUTH_ROLE_ADMIN),
-     NULL, OP_LOC(http_op_fin_write_off, "writing off", LOC_ID("/v1/write-offs/"))},
+     NULL, OP_ID_BODY_KEY(fin_write_off, "writing off"), LOC_ID("/v1/write-offs/")},
     {"/v1/write-offs/{}", EVHTTP_REQ_GET, R_FINANCE, NULL,
-     OP(http_op_fin_write_off_get, "reading the write-off")},
+     OP_ID(fin_write_off_get, "reading the write-off")},
     {"/v1/vouchers", EVHTTP_REQ_GET, R_FINANCE, http_fin_vouchers_params, FN(http_fin_vouchers)},
     {"/v1/customers/{}", EVHTTP_REQ_PUT, R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN), NULL,
-     OP(http_op_fin_customer_put, "storing the customer")},
+     OP_ID_BODY(fin_customer_put, "storing the customer")},
     {"/v1/customers/{}", EVHTTP_REQ_GET, R_STAFF | R(AUTH_ROLE_CRM), NULL,
-     OP(http_op_fin_customer_get, "reading the customer")},
+     OP_ID(fin_customer_get, "reading the customer")},
     {"/v1/customers/{}/credit", EVHTTP_REQ_PUT, R(AUTH_ROLE_CRM) | R(AUTH_ROLE_ADMIN), NULL,
-     OP(http_op_fin_credit_put, "storing the credit limit")},
+     OP_ID_BODY(fin_customer_credit_put, "storing the credit limit")},
     {"/v1/quotes/{}/approve-credit", EVHTTP_REQ_POST, R(AUTH_ROLE_MANAGER) | R(AUTH_ROLE_ADMIN),
-     NULL, OP(http_op_fin_approve_credit, "approving the credit")},
+     NULL, OP_ID_BODY(fin_credit_approve, "approving the credit")},
     {"/portal", EVHTTP_REQ_GET, R_PUBLIC, NULL, FN(http_portal_asset)},
     {"/portal/", EVHTTP_REQ_GET, R_PUBLIC, NULL, FN(http_portal_asset)},
     {"/portal/{}", EVHTTP_REQ_GET, R_PUBLIC, NULL, FN(http_portal_asset)},
@@ -1626,8 +1702,8 @@ static void route_run(http_ctx *c, const http_route *r, const char *path)
         reply_problem(c, problem_of_code(rc), NULL, "cannot parse the query string");
     else if (r->fn)
         r->fn(c, &q);
-    else if (!op_defer(c, &q, r->op, r->doing))
-        quote_run(c, &q, r->op, r->doing);
+    else if (!op_defer(c, &q, &r->op, r->doing))
+        quote_run(c, &q, &r->op, r->doing);
     free(q.buf);
 }
 
