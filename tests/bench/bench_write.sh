@@ -8,7 +8,9 @@
 # Every figure is printed under the command that produced it. Bounded: each
 # wrk run lasts $BENCH_SECONDS (default 10) on 127.0.0.1 only.
 # BENCH_WRITE_THREADS: the server's --threads (default: the server's own).
-# BENCH_PERF=FILE: perf record of the server during the acceptances.
+# BENCH_PERF=FILE: perf record of the server during the acceptances;
+# BENCH_PERF_QUOTES=FILE: during the -c16 quotes (BENCH_PERF_ARGS: perf's
+# options, default -g).
 set -eu
 B=${1:-build/release}
 SECS=${BENCH_SECONDS:-10}
@@ -81,6 +83,11 @@ for c in 16 64; do
     echo "\$ wrk -t2 -c$c -d${SECS}s --latency -s wrk_post.lua http://127.0.0.1:PORT -- /v1/quotes quote-20.jsonl KEY"
     echo "load average before: $(load)"
     t0=$(cpu_ticks)
+    # BENCH_PERF_QUOTES=FILE: a perf profile of the server during the -c16 quotes
+    [ -n "${BENCH_PERF_QUOTES:-}" ] && [ "$c" = 16 ] && {
+        perf record ${BENCH_PERF_ARGS:--g} -p "$PID" -o "$BENCH_PERF_QUOTES" -- sleep "$SECS" \
+            >/dev/null 2>&1 &
+    }
     wrk -t2 -c$c -d"${SECS}s" --latency -s "$HERE/wrk_post.lua" "http://127.0.0.1:$PORT" \
         -- /v1/quotes "$TMP/quote-20.jsonl" "$key" > "$TMP/wrk-$c.txt"
     eval cpu$c=$(cpu_per $(($(cpu_ticks) - t0)) "$TMP/wrk-$c.txt")
