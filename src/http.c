@@ -65,13 +65,15 @@ struct http_server {
     struct price_worker *sweep_price; /* made on first use */
     struct svc_writer *writer;   /* group commit of the quote family's writes */
     /* the write pool (http_int.h): cfg.write_threads threads, each with
-     * its worker; a queue of tasks guarded by pool_lock */
-    http_worker *pool;
+     * its worker; the idle ones on a stack, tasks no idle thread took on
+     * a queue; all guarded by pool_lock */
+    struct pool_thread *pool;
     unsigned npool; /* threads started */
     pthread_mutex_t pool_lock;
-    pthread_cond_t pool_work; /* a task was queued, or pool_stop */
+    struct pool_thread *pool_idle; /* the most recently idle first */
     http_task *pool_head, *pool_tail;
     size_t pool_busy; /* tasks queued or running */
+    unsigned pool_used; /* threads that have run a task */
     bool pool_stop;
 };
 
@@ -311,27 +313,64 @@ static void worker_fini(http_worker *w)
         event_base_free(w->base);
 }
 
-/* ---- the write pool (http_int.h) ---- */
+/* ---- the write pool (http_int.h) ----
+ * A task goes to the thread that became idle last: under a light load the
+ * same few threads take every write, with their pricing engines, database
+ * connections and caches warm, and the others never make theirs. */
+
+typedef struct pool_thread {
+    http_worker w;            /* its resources; no event base */
+    pthread_cond_t wake;      /* a task was handed to it, or pool_stop */
+    http_task *task;          /* handed to it while it was idle */
+    bool used;                /* it has run a task (pool_lock) */
+    struct pool_thread *next; /* on srv->pool_idle */
+} pool_thread;
 
 static void *pool_main(void *arg)
 {
-    http_worker *pw = arg;
-    http_server *srv = pw->srv;
+    pool_thread *pt = arg;
+    http_server *srv = pt->w.srv;
     pthread_setname_np(pthread_self(), "cpqd-write"); /* for top -H and perf */
     pthread_mutex_lock(&srv->pool_lock);
     for (;;) {
-        while (!srv->pool_head && !srv->pool_stop)
-            pthread_cond_wait(&srv->pool_work, &srv->pool_lock);
-        http_task *t = srv->pool_head;
-        if (!t)
+        http_task *t = pt->task;
+        pt->task = NULL;
+        if (!t && srv->pool_head) {
+            t = srv->pool_head;
+            srv->pool_head = t->next;
+            if (!srv->pool_head)
+                srv->pool_tail = NULL;
+        }
+        if (!t && srv->pool_stop)
             break; /* stopping, and every queued task has run */
-        srv->pool_head = t->next;
-        if (!srv->pool_head)
-            srv->pool_tail = NULL;
+        if (t && !pt->used) {
+            pt->used = true;
+            srv->pool_used++;
+        }
+        if (!t) {
+            /* idle: the queue is empty; a task is handed to the thread idle last */
+            pt->next = srv->pool_idle;
+            srv->pool_idle = pt;
+            while (!pt->task && !srv->pool_stop)
+                pthread_cond_wait(&pt->wake, &srv->pool_lock);
+            continue;
+        }
         pthread_mutex_unlock(&srv->pool_lock);
-        t->run(t, pw); /* t belongs to its task from here */
+        t->run(t, &pt->w);
+        /* idle before the result goes out, so that the request it lets
+         * the client send next finds this thread on top of the stack */
         pthread_mutex_lock(&srv->pool_lock);
         srv->pool_busy--;
+        bool idle = !srv->pool_head && !srv->pool_stop;
+        if (idle) {
+            pt->next = srv->pool_idle;
+            srv->pool_idle = pt;
+        }
+        pthread_mutex_unlock(&srv->pool_lock);
+        t->post(t); /* t is not ours any more */
+        pthread_mutex_lock(&srv->pool_lock);
+        while (idle && !pt->task && !srv->pool_stop)
+            pthread_cond_wait(&pt->wake, &srv->pool_lock);
     }
     pthread_mutex_unlock(&srv->pool_lock);
     return NULL;
@@ -341,7 +380,13 @@ bool http_pool_submit(http_server *srv, http_task *t)
 {
     pthread_mutex_lock(&srv->pool_lock);
     bool open = srv->npool > 0 && !srv->pool_stop;
-    if (open) {
+    if (open && srv->pool_idle) { /* the queue is empty: hand it over */
+        pool_thread *pt = srv->pool_idle;
+        srv->pool_idle = pt->next;
+        pt->task = t;
+        srv->pool_busy++;
+        pthread_cond_signal(&pt->wake);
+    } else if (open) {
         t->next = NULL;
         if (srv->pool_tail)
             srv->pool_tail->next = t;
@@ -349,16 +394,16 @@ bool http_pool_submit(http_server *srv, http_task *t)
             srv->pool_head = t;
         srv->pool_tail = t;
         srv->pool_busy++;
-        pthread_cond_signal(&srv->pool_work);
     }
     pthread_mutex_unlock(&srv->pool_lock);
     return open;
 }
 
-void http_pool_load(http_server *srv, unsigned *threads, size_t *busy)
+void http_pool_load(http_server *srv, unsigned *threads, unsigned *used, size_t *busy)
 {
     pthread_mutex_lock(&srv->pool_lock);
     *threads = srv->npool;
+    *used = srv->pool_used;
     *busy = srv->pool_busy;
     pthread_mutex_unlock(&srv->pool_lock);
 }
@@ -374,12 +419,15 @@ static int pool_start(http_server *srv)
     if (!srv->pool)
         return CPQD_ENOMEM;
     for (unsigned i = 0; i < n; i++) {
-        http_worker *pw = &srv->pool[i];
-        *pw = (http_worker){.srv = srv, .cfg = &srv->cfg, .id = srv->cfg.threads + i,
-                            .writer = srv->writer};
-        if (pthread_create(&pw->thread, NULL, pool_main, pw) != 0)
+        pool_thread *pt = &srv->pool[i];
+        pt->w = (http_worker){.srv = srv, .cfg = &srv->cfg, .id = srv->cfg.threads + i,
+                              .writer = srv->writer};
+        pthread_cond_init(&pt->wake, NULL);
+        if (pthread_create(&pt->w.thread, NULL, pool_main, pt) != 0) {
+            pthread_cond_destroy(&pt->wake);
             return CPQD_ENOMEM;
-        pw->started = true;
+        }
+        pt->w.started = true;
         pthread_mutex_lock(&srv->pool_lock);
         srv->npool = i + 1;
         pthread_mutex_unlock(&srv->pool_lock);
@@ -396,12 +444,16 @@ static void pool_stop(http_server *srv)
         return;
     pthread_mutex_lock(&srv->pool_lock);
     srv->pool_stop = true;
-    pthread_cond_broadcast(&srv->pool_work);
+    for (unsigned i = 0; i < srv->npool; i++)
+        pthread_cond_signal(&srv->pool[i].wake);
     pthread_mutex_unlock(&srv->pool_lock);
     for (unsigned i = 0; i < srv->cfg.write_threads; i++) {
-        if (srv->pool[i].started)
-            pthread_join(srv->pool[i].thread, NULL);
-        worker_fini(&srv->pool[i]);
+        pool_thread *pt = &srv->pool[i];
+        if (pt->w.started) {
+            pthread_join(pt->w.thread, NULL);
+            pthread_cond_destroy(&pt->wake);
+        }
+        worker_fini(&pt->w);
     }
     free(srv->pool);
     srv->pool = NULL;
@@ -750,7 +802,6 @@ static void server_free(http_server *srv)
         close(srv->fd);
     pthread_mutex_destroy(&srv->reload_lock);
     pthread_mutex_destroy(&srv->pool_lock);
-    pthread_cond_destroy(&srv->pool_work);
     free(srv);
 }
 
@@ -765,7 +816,6 @@ static http_server *server_new(const http_config *cfg, int *err)
     srv->fd = -1;
     pthread_mutex_init(&srv->reload_lock, NULL);
     pthread_mutex_init(&srv->pool_lock, NULL);
-    pthread_cond_init(&srv->pool_work, NULL);
     srv->workers = calloc(cfg->threads, sizeof(*srv->workers));
     srv->base = event_base_new();
     *err = srv->workers && srv->base ? listen_open(cfg->listen, cfg->keyring == NULL, &srv->fd) : CPQD_ENOMEM;

@@ -107,14 +107,19 @@ typedef struct http_task {
     struct http_task *next;
     /* runs on a pool thread with that thread's worker */
     void (*run)(struct http_task *t, http_worker *pw);
+    /* then, once the thread is ready for the next task: hands the result
+     * over (t belongs to whoever it goes to from there) */
+    void (*post)(struct http_task *t);
 } http_task;
 
 /* Queues t for a pool thread: true, or false when the server has no
  * pool or is stopping (then the caller runs the work itself). Any
  * thread. Every queued task runs, also when the server stops. */
 bool http_pool_submit(http_server *srv, http_task *t);
-/* The pool's threads, and the tasks queued or running (GET /metrics). */
-void http_pool_load(http_server *srv, unsigned *threads, size_t *busy);
+/* The pool's threads, those that have run a task (each has made its
+ * database connection and pricing engine), and the tasks queued or
+ * running (GET /metrics). */
+void http_pool_load(http_server *srv, unsigned *threads, unsigned *used, size_t *busy);
 
 /* ---- connections (http_conn.c) ---- */
 

@@ -166,7 +166,8 @@ void http_metrics_serve(http_ctx *c, const http_query *q)
     (void)q;
     const cat_snapshot *s = http_ctx_snapshot(c);
     metrics_gauges g = {.webhook_on = http_ctx_worker(c)->cfg->webhook_url != NULL};
-    http_pool_load(http_ctx_worker(c)->srv, &g.write_threads, &g.writes_in_pool);
+    http_pool_load(http_ctx_worker(c)->srv, &g.write_threads, &g.write_threads_used,
+                   &g.writes_in_pool);
     if (s) {
         g.version = cat_snapshot_version(s);
         g.loaded_at = cat_snapshot_loaded_at(s);

@@ -989,6 +989,12 @@ static void op_task(http_task *t, http_worker *pw)
     j->c.w = pw;
     j->rc = op_call(&j->c, &j->q, &j->op, j->body, j->len, &j->r, j->errs, &j->down);
     j->c.w = home;
+}
+
+/* On the pool thread, once it is ready for the next task. */
+static void op_post(http_task *t)
+{
+    op_job *j = (op_job *)t;
     event_active(j->done, EV_READ, 0); /* j belongs to the worker's thread from here */
 }
 
@@ -1029,6 +1035,7 @@ static bool op_defer(http_ctx *c, http_query *q, const http_op *op, const char *
     j->what = what;
     j->body = http_ctx_body(c, &j->len); /* on this thread: it may move the buffer's bytes */
     j->task.run = op_task;
+    j->task.post = op_post;
     c->w->pending++;
     if (!http_pool_submit(c->w->srv, &j->task)) {
         c->w->pending--;

@@ -448,6 +448,10 @@ static void render_gauges(FILE *f, const metrics_gauges *g)
           g->webhook_on);
     gauge(f, "cpqd_write_threads", "Threads that run write operations (--write-threads).",
           (long long)g->write_threads);
+    gauge(f, "cpqd_write_threads_used",
+          "Write threads that have run a write since the start (each has its database "
+          "connection and pricing engine).",
+          (long long)g->write_threads_used);
     gauge(f, "cpqd_writes_in_progress",
           "Write operations handed to the write threads and not yet done (queued, running or "
           "waiting for their commit).",

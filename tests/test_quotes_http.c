@@ -808,6 +808,11 @@ static void test_write_waits_off_the_request_thread(void **state)
     assert_int_equal(tu_server_start(&f->s, log2, args), 0);
     assert_int_equal(metrics_gauge(f, "cpqd_write_threads"), 4);
     assert_int_equal(metrics_gauge(f, "cpqd_writes_in_progress"), 0);
+    assert_int_equal(metrics_gauge(f, "cpqd_write_threads_used"), 0);
+    /* one write at a time: each goes to the thread idle last, the same one */
+    for (int i = 0; i < 6; i++)
+        free(create(f, K_REP, NULL));
+    assert_int_equal(metrics_gauge(f, "cpqd_write_threads_used"), 1);
 
     store *st = NULL;
     assert_int_equal(store_open(f->db, false, &st, NULL), 0);

@@ -100,6 +100,7 @@ typedef struct metrics_gauges {
     int64_t outbox_oldest_ms;   /* age of the oldest pending event, ms; -1: none */
     bool webhook_on;            /* this process delivers (--webhook) */
     unsigned write_threads;     /* threads of the write pool (--write-threads) */
+    unsigned write_threads_used; /* those that have run a write */
     size_t writes_in_pool;      /* write operations handed to it and not yet done */
 } metrics_gauges;
 
