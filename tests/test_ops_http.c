@@ -23,6 +23,7 @@
 
 #include <jansson.h>
 #include <libgen.h>
+#include <poll.h>
 
 #include "contracts_fixture.h"
 
@@ -273,6 +274,10 @@ static void test_readyz_outbox_stuck(void **state)
     json_t *j;
     assert_int_equal(call(f, K_REP, "POST", "/v1/quotes", price_body, &j), 201);
     json_decref(j);
+    /* the delivery thread has claimed the event and connected (bounded:
+     * 30 s); its attempt now waits for an answer that never comes */
+    struct pollfd pl = {.fd = ls, .events = POLLIN};
+    assert_int_equal(poll(&pl, 1, 30000), 1);
     /* the event has been due since long ago (as after a hang) */
     store *st = NULL;
     assert_int_equal(store_debug_open(f->db, &st, NULL), 0);
