@@ -769,6 +769,139 @@ static void test_solver_cheapest_configuration(void **state)
     cat_snapshot_release(s);
 }
 
+/* ---- the BOM of a known configuration (solver_bom_of) ---- */
+
+/* Choices that select configuration values whole, as price_check makes
+ * them: every option true in it (a ranged one with the quantity its
+ * quantity variable has, else its least) and every attribute value but
+ * "any other value". Returns how many (ch holds solver_value_count). */
+static size_t whole_choices(const solver_model *m, const bool *values, solver_choice *ch)
+{
+    size_t n = 0;
+    for (size_t v = 0; v < solver_var_count(m); v++) {
+        const solver_var *sv = solver_var_at(m, v);
+        for (size_t i = 0; sv->kind != SOLVER_VAR_QTY && i < sv->nvalues; i++) {
+            if (!values[solver_value_index(m, v, i)] || (sv->has_other && i + 1 == sv->nvalues))
+                continue;
+            solver_choice c = {v, i, false, false, {0, 0}};
+            if (sv->kind == SOLVER_VAR_GROUP && sv->group->options[i].ranged) {
+                c.has_qty = true;
+                c.qty = sv->group->options[i].qty_min;
+                size_t q = m->vx[v].qty[i];
+                for (size_t j = 0; q != SIZE_MAX && j < m->vars[q].nvalues; j++)
+                    if (values[solver_value_index(m, q, j)])
+                        c.qty = m->vx[q].num[j];
+            }
+            ch[n++] = c;
+        }
+    }
+    return n;
+}
+
+static bool money_same(money_dec a, money_dec b)
+{
+    return a.coef == b.coef && a.scale == b.scale;
+}
+
+/* solver_bom_of(values) is solver_configure's BOM under the choices that
+ * select valid configuration values whole, line for line. */
+static void expect_bom_of_is_configured(solver_ctx *ctx, const solver_model *m, const bool *values,
+                                        uint64_t seed)
+{
+    solver_choice *ch = calloc(solver_value_count(m) + 1, sizeof(*ch));
+    assert_non_null(ch);
+    size_t n = whole_choices(m, values, ch);
+    solver_result r;
+    assert_int_equal(solver_configure(ctx, m, ch, n, SOLVER_EXPLAIN_NONE, &r), 0);
+    assert_true(r.consistent && r.bom_valid);
+    solver_bom_line *bom = NULL;
+    size_t nbom = 0;
+    int rc = solver_bom_of(m, ch, n, values, &bom, &nbom);
+    if (rc || nbom != r.nbom)
+        fail_msg("seed %llu: solver_bom_of %d, %zu lines; solver_configure %zu",
+                 (unsigned long long)seed, rc, nbom, r.nbom);
+    for (size_t i = 0; i < nbom; i++) {
+        const solver_bom_line *a = &bom[i], *b = &r.bom[i];
+        if (a->product != b->product || a->var != b->var || a->value != b->value ||
+            a->level != b->level || a->parent != b->parent || !money_same(a->qty, b->qty) ||
+            !money_same(a->total_qty, b->total_qty) || a->implied != b->implied)
+            fail_msg("seed %llu: BOM line %zu: %s against %s", (unsigned long long)seed, i,
+                     a->product->sku, b->product->sku);
+    }
+    free(bom);
+    solver_result_fini(&r);
+    free(ch);
+}
+
+/* CNC-5AX-650's cheapest configurations (under a few weightings) give
+ * the BOM solver_configure gives, quantities of ranged options included;
+ * solver_bom_of declines where only solving can say: an option of the
+ * configuration not chosen, a choice the configuration does not hold, a
+ * ranged option chosen without its quantity, a bad choice. */
+static void test_solver_bom_of_known_configuration(void **state)
+{
+    (void)state;
+    cat_snapshot *s = load_ok("catalogs");
+    const solver_model *m = model_of(s, "CNC-5AX-650");
+    size_t nv = solver_value_count(m);
+    uint64_t *w = calloc(nv + 1, sizeof(uint64_t));
+    solver_choice *ch = calloc(nv + 1, sizeof(*ch));
+    solver_ctx *ctx = solver_ctx_new();
+    assert_true(w && ch && ctx);
+    bool ranged_seen = false;
+    for (uint64_t seed = 1; seed <= 12; seed++) {
+        for (size_t i = 0; i < nv; i++) /* a different cheapest configuration each time */
+            w[i] = (i * 2654435761u + seed * 40503u) % (seed % 3 ? 97 : 3);
+        solver_cheapest_result r;
+        assert_int_equal(solver_cheapest(m, NULL, 0, w, 0, &r), 0);
+        assert_true(r.found);
+        expect_bom_of_is_configured(ctx, m, r.values, seed);
+        size_t n = whole_choices(m, r.values, ch);
+        assert_true(n > 1);
+        solver_bom_line *bom = NULL;
+        size_t nbom = 7;
+        /* an option true in the configuration left unchosen: it might be
+         * implied or not, only solving says */
+        size_t opt = SIZE_MAX;
+        for (size_t i = 0; i < n && opt == SIZE_MAX; i++)
+            if (solver_var_at(m, ch[i].var)->kind == SOLVER_VAR_GROUP)
+                opt = i;
+        assert_true(opt != SIZE_MAX);
+        solver_choice keep = ch[opt];
+        ch[opt] = ch[n - 1];
+        assert_int_equal(solver_bom_of(m, ch, n - 1, r.values, &bom, &nbom), CPQD_EINVAL);
+        assert_null(bom);
+        assert_int_equal(nbom, 0);
+        ch[opt] = keep;
+        /* a choice the configuration does not hold */
+        ch[opt].negated = true;
+        assert_int_equal(solver_bom_of(m, ch, n, r.values, &bom, &nbom), CPQD_EINVAL);
+        ch[opt].negated = false;
+        /* a ranged option with a quantity variable, chosen without it */
+        for (size_t i = 0; i < n; i++) {
+            if (!ch[i].has_qty || m->vx[ch[i].var].qty[ch[i].value] == SIZE_MAX)
+                continue;
+            ranged_seen = true;
+            ch[i].has_qty = false;
+            assert_int_equal(solver_bom_of(m, ch, n, r.values, &bom, &nbom), CPQD_EINVAL);
+            ch[i].has_qty = true;
+        }
+        /* a bad choice, as solver_configure refuses it */
+        ch[opt].value = 1u << 20;
+        assert_int_equal(solver_bom_of(m, ch, n, r.values, &bom, &nbom), CPQD_EINVAL);
+        ch[opt] = keep;
+        assert_int_equal(solver_bom_of(m, ch, n, r.values, &bom, &nbom), 0);
+        assert_true(nbom > 0);
+        free(bom);
+        solver_cheapest_fini(&r);
+    }
+    assert_true(ranged_seen);
+    solver_ctx_free(ctx);
+    free(ch);
+    free(w);
+    cat_snapshot_release(s);
+}
+
 /* ---- randomized brute-force oracle ----
  *
  * Small random catalogs: a root R with one or two groups, sub-assemblies
@@ -1546,9 +1679,9 @@ static void o_map(const oracle *o, const solver_model *m, size_t *svar, size_t *
 /* solver_cheapest against the oracle: random weights on the values; the
  * least cost over the valid configurations fitting q is the solver's,
  * and the configuration it returns is one of them with that cost. */
-static void o_check_cheapest(const oracle *o, const solver_model *m, const size_t *svar,
-                             const size_t *sval, const o_query *q, const solver_choice *ch,
-                             rng *r, uint64_t seed)
+static void o_check_cheapest(const oracle *o, const solver_model *m, solver_ctx *ctx,
+                             const size_t *svar, const size_t *sval, const o_query *q,
+                             const solver_choice *ch, rng *r, uint64_t seed)
 {
     uint64_t w[OB_WORDS * 64] = {0};
     uint64_t *flat = calloc(solver_value_count(m) + 1, sizeof(uint64_t));
@@ -1587,6 +1720,7 @@ static void o_check_cheapest(const oracle *o, const solver_model *m, const size_
         if (!valid)
             fail_msg("seed %llu: the cheapest configuration is not a valid one",
                      (unsigned long long)seed);
+        expect_bom_of_is_configured(ctx, m, res.values, seed);
     }
     solver_cheapest_fini(&res);
     free(flat);
@@ -1663,9 +1797,9 @@ static size_t o_play(const oracle *o, const solver_model *m, solver_ctx *ctx, rn
         }
         solver_result_fini(&res);
     }
-    o_check_cheapest(o, m, svar, sval, &q, ch, r, seed);
+    o_check_cheapest(o, m, ctx, svar, sval, &q, ch, r, seed);
     o_query none = {.enabled = ~(uint64_t)0, .want = -1};
-    o_check_cheapest(o, m, svar, sval, &none, NULL, r, seed);
+    o_check_cheapest(o, m, ctx, svar, sval, &none, NULL, r, seed);
     return compared;
 }
 
@@ -1987,6 +2121,7 @@ int main(void)
         cmocka_unit_test(test_solver_sample_catalogs_compile_and_check),
         cmocka_unit_test(test_solver_bom_quantity_defaults_beside_unselected_ranged),
         cmocka_unit_test(test_solver_cheapest_configuration),
+        cmocka_unit_test(test_solver_bom_of_known_configuration),
         cmocka_unit_test(test_solver_random_models_match_brute_force),
         cmocka_unit_test(test_solver_random_sessions_every_reason_minimal),
     };
