@@ -210,7 +210,10 @@ static int report_value(ck *k, size_t v, size_t i)
                                   check at once: its setup is small beside their solving */
 #define CK_WALK_FLIPS 16      /* flips per clause of the model, per search */
 #define CK_WALK_MIN_FLIPS 256 /* ... but at least this many */
+#define CK_PIN_FLIPS 64       /* flips after a value fixed alone, before propagation helps */
 
+/* The local search's state; its arrays are scratch kept from model to
+ * model by one thread (walk_room grows them). */
 typedef struct ck_walk {
     size_t ncl;
     int nsat;
@@ -227,6 +230,11 @@ typedef struct ck_walk {
     int *log;               /* variables flipped since walk_seen */
     size_t nlog;
     uint64_t rng;
+    signed char *is_sel;    /* walk_init: per SAT variable, a selector */
+    uint32_t *at;           /* walk_init: per literal, the next occurrence slot */
+    uint8_t *seen;          /* per value: 1 seen true, 2 seen false */
+    size_t *vidx;           /* per SAT variable: its value, or SIZE_MAX */
+    size_t cap_v, cap_l, cap_vals; /* room: SAT variables + 1, literals, values */
 } ck_walk;
 
 static void walk_free(ck_walk *k)
@@ -242,6 +250,50 @@ static void walk_free(ck_walk *k)
     free(k->fixed);
     free(k->trail);
     free(k->log);
+    free(k->is_sel);
+    free(k->at);
+    free(k->seen);
+    free(k->vidx);
+    memset(k, 0, sizeof(*k));
+}
+
+/* Room in k for nv SAT variables (the constant included), nlits
+ * literals (clauses: at most as many, each ends with one) and nvals
+ * values; false on ENOMEM (k is then empty). */
+static bool walk_room(ck_walk *k, size_t nv, size_t nlits, size_t nvals)
+{
+    if (nv <= k->cap_v && nlits <= k->cap_l && nvals <= k->cap_vals)
+        return true;
+    size_t cv = nv > 2 * k->cap_v ? nv : 2 * k->cap_v, cl = nlits > 2 * k->cap_l ? nlits : 2 * k->cap_l;
+    size_t cn = nvals > 2 * k->cap_vals ? nvals : 2 * k->cap_vals;
+    walk_free(k);
+    cl = cl ? cl : 1;
+    cn = cn ? cn : 1;
+    k->start = malloc((cl + 1) * sizeof(uint32_t));
+    k->lits = malloc(cl * sizeof(int));
+    k->ostart = malloc((2 * cv + 1) * sizeof(uint32_t));
+    k->occ = malloc(cl * sizeof(uint32_t));
+    k->ntrue = malloc(cl * sizeof(uint32_t));
+    k->unsat = malloc(cl * sizeof(uint32_t));
+    k->upos = malloc(cl * sizeof(uint32_t));
+    k->w = malloc(cv);
+    k->fixed = malloc(cv);
+    k->trail = malloc(cv * sizeof(int));
+    k->log = malloc(cv * sizeof(int));
+    k->is_sel = malloc(cv);
+    k->at = malloc(2 * cv * sizeof(uint32_t));
+    k->seen = malloc(cn);
+    k->vidx = malloc(cv * sizeof(size_t));
+    if (!k->start || !k->lits || !k->ostart || !k->occ || !k->ntrue || !k->unsat || !k->upos ||
+        !k->w || !k->fixed || !k->trail || !k->log || !k->is_sel || !k->at || !k->seen ||
+        !k->vidx) {
+        walk_free(k);
+        return false;
+    }
+    k->cap_v = cv;
+    k->cap_l = cl;
+    k->cap_vals = cn;
+    return true;
 }
 
 static size_t lit_x(int l)
@@ -310,24 +362,17 @@ static void walk_unfix(ck_walk *k, size_t mark)
  * fixed. False on ENOMEM. */
 static bool walk_init(ck_walk *k, const solver_model *m)
 {
-    memset(k, 0, sizeof(*k));
-    k->nsat = m->nsat;
     size_t nv = (size_t)m->nsat + 1, nx = 2 * nv;
-    signed char *is_sel = calloc(nv, 1);
-    k->start = malloc((m->nlits + 1) * sizeof(uint32_t));
-    k->lits = malloc((m->nlits ? m->nlits : 1) * sizeof(int));
-    k->ostart = calloc(nx + 1, sizeof(uint32_t));
-    k->w = calloc(nv, 1);
-    k->fixed = calloc(nv, 1);
-    k->trail = malloc(nv * sizeof(int));
-    k->log = malloc(nv * sizeof(int));
-    if (!is_sel || !k->start || !k->lits || !k->ostart || !k->w || !k->fixed || !k->trail ||
-        !k->log) {
-        free(is_sel);
+    if (!walk_room(k, nv, m->nlits, m->nvals))
         return false;
-    }
+    k->nsat = m->nsat;
+    k->ncl = k->nunsat = k->ntrail = k->nlog = 0;
+    memset(k->ostart, 0, (nx + 1) * sizeof(uint32_t));
+    memset(k->w, 0, nv);
+    memset(k->fixed, 0, nv);
+    memset(k->is_sel, 0, nv);
     for (size_t i = 0; i < m->nsels; i++)
-        is_sel[m->sels[i].sat] = 1;
+        k->is_sel[m->sels[i].sat] = 1;
     size_t n = 0;
     k->start[0] = 0;
     for (size_t i = 0; i < m->nlits; i++) {
@@ -336,28 +381,17 @@ static bool walk_init(ck_walk *k, const solver_model *m)
             k->start[++k->ncl] = (uint32_t)n;
             continue;
         }
-        if (l < 0 && is_sel[-l])
+        if (l < 0 && k->is_sel[-l])
             continue;
         k->lits[n++] = l;
         k->ostart[lit_x(l) + 1]++;
     }
-    free(is_sel);
     for (size_t x = 0; x < nx; x++)
         k->ostart[x + 1] += k->ostart[x];
-    k->occ = malloc((n ? n : 1) * sizeof(uint32_t));
-    k->ntrue = calloc(k->ncl ? k->ncl : 1, sizeof(uint32_t));
-    k->unsat = malloc((k->ncl ? k->ncl : 1) * sizeof(uint32_t));
-    k->upos = malloc((k->ncl ? k->ncl : 1) * sizeof(uint32_t));
-    uint32_t *at = malloc(nx * sizeof(uint32_t));
-    if (!k->occ || !k->ntrue || !k->unsat || !k->upos || !at) {
-        free(at);
-        return false;
-    }
-    memcpy(at, k->ostart, nx * sizeof(uint32_t));
+    memcpy(k->at, k->ostart, nx * sizeof(uint32_t));
     for (size_t c = 0; c < k->ncl; c++)
         for (uint32_t j = k->start[c]; j < k->start[c + 1]; j++)
-            k->occ[at[lit_x(k->lits[j])]++] = (uint32_t)c;
-    free(at);
+            k->occ[k->at[lit_x(k->lits[j])]++] = (uint32_t)c;
     k->rng = 0x9E3779B97F4A7C15ull ^ m->nlits;
     walk_count(k);
     return true;
@@ -412,13 +446,24 @@ static void walk_count(ck_walk *k)
     }
 }
 
-/* WalkSAT from k->w, the fixed variables kept: true when k->w then
- * satisfies every clause. */
-static bool walk_search(ck_walk *k)
+/* Fixes literal l alone, without propagation; false if l's variable is
+ * fixed the other way. */
+static bool walk_pin(ck_walk *k, int l)
 {
-    size_t flips = CK_WALK_FLIPS * k->ncl;
-    if (flips < CK_WALK_MIN_FLIPS)
-        flips = CK_WALK_MIN_FLIPS;
+    int v = l < 0 ? -l : l;
+    if (k->fixed[v])
+        return holds_w(k, l);
+    if (!holds_w(k, l))
+        walk_flip(k, v);
+    k->fixed[v] = 1;
+    k->trail[k->ntrail++] = l;
+    return true;
+}
+
+/* WalkSAT from k->w, the fixed variables kept, at most flips flips: true
+ * when k->w then satisfies every clause. */
+static bool walk_search_n(ck_walk *k, size_t flips)
+{
     for (size_t f = 0; k->nunsat && f < flips; f++) {
         uint32_t c = k->unsat[walk_rand(k) % k->nunsat];
         int pick = 0;
@@ -454,6 +499,12 @@ static bool walk_search(ck_walk *k)
     return k->nunsat == 0;
 }
 
+static bool walk_search(ck_walk *k)
+{
+    size_t flips = CK_WALK_FLIPS * k->ncl;
+    return walk_search_n(k, flips < CK_WALK_MIN_FLIPS ? CK_WALK_MIN_FLIPS : flips);
+}
+
 /* Whether solver_check needs value i of sv seen true (every value but
  * quantities) and false (options of a group that may leave them out)
  * to have nothing to say about it. */
@@ -486,18 +537,20 @@ static void walk_seen(ck_walk *k, const solver_model *m, const size_t *vidx, uin
     k->nlog = 0;
 }
 
-bool sv_check_clear(const solver_model *m)
+/* sv_check_clear with k's scratch. */
+static bool check_clear(ck_walk *k, const solver_model *m)
 {
-    ck_walk k;
     size_t nv = (size_t)m->nsat + 1;
     if (!m->nvals || m->nlits > CK_FAST_MAX_LITS)
         return false;
-    bool ok = walk_init(&k, m) && walk_fix(&k, SV_TRUE) && walk_search(&k);
-    uint8_t *seen = ok ? calloc(m->nvals, 1) : NULL;
-    size_t *vidx = ok ? malloc(nv * sizeof(size_t)) : NULL; /* value per SAT variable */
-    ok = ok && seen && vidx;
-    for (size_t x = 0; ok && x < nv; x++)
-        vidx[x] = SIZE_MAX;
+    bool ok = walk_init(k, m) && walk_fix(k, SV_TRUE) && walk_search(k);
+    uint8_t *seen = k->seen;
+    size_t *vidx = k->vidx; /* value per SAT variable */
+    if (ok) {
+        memset(seen, 0, m->nvals);
+        for (size_t x = 0; x < nv; x++)
+            vidx[x] = SIZE_MAX;
+    }
     for (size_t g = 0; ok && g < m->nvals; g++) {
         int x = m->vlit[g];
         /* values on their own variables (as built): else the exact check */
@@ -506,9 +559,9 @@ bool sv_check_clear(const solver_model *m)
         else
             vidx[x] = g;
     }
-    size_t root = ok ? k.ntrail : 0; /* what holds in every configuration */
+    size_t root = ok ? k->ntrail : 0; /* what holds in every configuration */
     if (ok)
-        walk_seen(&k, m, vidx, seen, true);
+        walk_seen(k, m, vidx, seen, true);
     for (size_t v = 0; ok && v < m->nvars; v++) {
         const solver_var *sv = &m->vars[v];
         for (size_t i = 0; ok && i < sv->nvalues; i++) {
@@ -516,24 +569,46 @@ bool sv_check_clear(const solver_model *m)
             for (uint8_t want = 1; ok && want <= 2; want++) {
                 if ((seen[f] & want) || (want == 1 ? !need_true(sv) : !need_false(sv)))
                     continue;
-                /* the value fixed, from the last configuration found */
+                /* the value fixed, from the last configuration found:
+                 * alone first (a few flips repair what it breaks), then
+                 * with what propagation derives from it */
                 int l = want == 1 ? m->vlit[f] : -m->vlit[f];
-                ok = walk_fix(&k, l) && walk_search(&k);
-                walk_unfix(&k, root);
+                ok = walk_pin(k, l) && walk_search_n(k, CK_PIN_FLIPS);
+                if (!ok) {
+                    walk_unfix(k, root);
+                    ok = walk_fix(k, l) && walk_search(k);
+                }
+                walk_unfix(k, root);
                 if (ok)
-                    walk_seen(&k, m, vidx, seen, false);
+                    walk_seen(k, m, vidx, seen, false);
             }
         }
     }
-    free(seen);
-    free(vidx);
+    return ok;
+}
+
+bool sv_check_clear(const solver_model *m)
+{
+    ck_walk k;
+    memset(&k, 0, sizeof(k));
+    bool ok = check_clear(&k, m);
     walk_free(&k);
     return ok;
 }
 
+/* solver_check with k's scratch for the fast way. */
+static int check_model(ck_walk *k, const solver_model *m, cpqd_errs *errors, cpqd_errs *notes)
+{
+    return check_clear(k, m) ? 0 : sv_check_exact(m, errors, notes);
+}
+
 int solver_check(const solver_model *m, cpqd_errs *errors, cpqd_errs *notes)
 {
-    return sv_check_clear(m) ? 0 : sv_check_exact(m, errors, notes);
+    ck_walk k;
+    memset(&k, 0, sizeof(k));
+    int rc = check_model(&k, m, errors, notes);
+    walk_free(&k);
+    return rc;
 }
 
 int sv_check_exact(const solver_model *m, cpqd_errs *errors, cpqd_errs *notes)
@@ -592,6 +667,8 @@ typedef struct ck_par {
 static void *ck_worker(void *arg)
 {
     ck_par *p = arg;
+    ck_walk k; /* scratch of the fast way, model after model */
+    memset(&k, 0, sizeof(k));
     for (;;) {
         size_t c = atomic_fetch_add(&p->next, 1);
         if (c >= p->nchunks || atomic_load(&p->rc))
@@ -599,10 +676,11 @@ static void *ck_worker(void *arg)
         cpqd_errs *e = p->errors[c] = errs_new(), *no = p->notes[c] = errs_new();
         int rc = e && no ? 0 : CPQD_ENOMEM;
         for (size_t i = c * CK_CHUNK; i < p->n && i < (c + 1) * CK_CHUNK && !rc; i++)
-            rc = solver_check(p->ms[i], e, no);
+            rc = check_model(&k, p->ms[i], e, no);
         if (rc)
             atomic_store(&p->rc, rc);
     }
+    walk_free(&k);
     return NULL;
 }
 
