@@ -210,7 +210,7 @@ static int report_value(ck *k, size_t v, size_t i)
                                   check at once: its setup is small beside their solving */
 #define CK_WALK_FLIPS 16      /* flips per clause of the model, per search */
 #define CK_WALK_MIN_FLIPS 256 /* ... but at least this many */
-#define CK_PIN_FLIPS 64       /* flips after a value fixed alone, before propagation helps */
+#define CK_PIN_FLIPS 8       /* flips after a value fixed alone, before propagation helps */
 
 /* The local search's state; its arrays are scratch kept from model to
  * model by one thread (walk_room grows them). */
