@@ -67,7 +67,7 @@ static bool below(const solver_model *m, size_t i, size_t J)
 
 /* Whether literal x cannot hold with instance J active under only the
  * selectors of J's subtree: then the model of J's own product reports it. */
-static bool local_unsat(CCaDiCaL *sat, const solver_model *m, size_t J, int x)
+static bool local_unsat_sat(CCaDiCaL *sat, const solver_model *m, size_t J, int x)
 {
     ccadical_assume(sat, m->insts[J].act);
     ccadical_assume(sat, x);
@@ -130,9 +130,13 @@ static int check_constraints(CCaDiCaL *sat, const solver_model *m, cpqd_errs *er
     return rc;
 }
 
+typedef struct ck_walk ck_walk;
+static int walk_local(ck_walk *k, const solver_model *m, size_t J, int x);
+
 typedef struct ck {
     const solver_model *m;
     CCaDiCaL *sat; /* the guarded clauses, on first use (ck_sat) */
+    ck_walk *walk; /* the local search's scratch */
     const solver_result *r;
     cpqd_errs *errors, *notes;
 } ck;
@@ -143,6 +147,22 @@ static CCaDiCaL *ck_sat(ck *k)
     if (!k->sat && (k->sat = ccadical_init()))
         sv_load_solver(k->m, k->sat, true);
     return k->sat;
+}
+
+/* local_unsat_sat, asked of the local search first: in the findings of
+ * a sub-assembly that its enclosing product's constraints cause (nearly
+ * all of them), a search finds the value possible under the
+ * sub-assembly's own constraints without a SAT solver. *out: the answer;
+ * returns 0 or CPQD_ENOMEM. */
+static int local_unsat(ck *k, size_t J, int x, bool *out)
+{
+    int said = walk_local(k->walk, k->m, J, x);
+    if (said)
+        return *out = said < 0, 0;
+    if (!ck_sat(k))
+        return CPQD_ENOMEM;
+    *out = local_unsat_sat(k->sat, k->m, J, x);
+    return 0;
 }
 
 /* Whether the option activating var v's instance is dead (reported above). */
@@ -165,12 +185,11 @@ static int report_value(ck *k, size_t v, size_t i)
     if (dead ? under_dead(k, v) : sv->kind != SOLVER_VAR_GROUP || sv->group->min >= sv->nvalues)
         return 0;
     int lit = sv_lit(m, v, i);
-    if (I != 0) {
-        if (!ck_sat(k))
-            return CPQD_ENOMEM;
-        if (local_unsat(k->sat, m, I, dead ? lit : -lit))
-            return 0;
-    }
+    bool local = false;
+    if (I != 0 && local_unsat(k, I, dead ? lit : -lit, &local))
+        return CPQD_ENOMEM;
+    if (local)
+        return 0;
     char *why = dead ? reason_text(&vr->reason) : NULL;
     if (dead && !why)
         return CPQD_ENOMEM;
@@ -214,7 +233,7 @@ static int report_value(ck *k, size_t v, size_t i)
 
 /* The local search's state; its arrays are scratch kept from model to
  * model by one thread (walk_room grows them). */
-typedef struct ck_walk {
+struct ck_walk {
     size_t ncl;
     int nsat;
     uint32_t *start;        /* clause c: lits[start[c] .. start[c + 1]) */
@@ -235,7 +254,11 @@ typedef struct ck_walk {
     uint8_t *seen;          /* per value: 1 seen true, 2 seen false */
     size_t *vidx;           /* per SAT variable: its value, or SIZE_MAX */
     size_t cap_v, cap_l, cap_vals; /* room: SAT variables + 1, literals, values */
-} ck_walk;
+    const solver_model *lm; /* walk_local: the clauses loaded are m's under instance lj's */
+    size_t lj;              /* selectors only, lj active (lm NULL: not loaded) */
+    size_t lroot;           /* ... fixed so far */
+    bool lok;               /* ... without conflict */
+};
 
 static void walk_free(ck_walk *k)
 {
@@ -357,31 +380,41 @@ static void walk_unfix(ck_walk *k, size_t mark)
     }
 }
 
-/* The model's clauses with every constraint on (selector literals, which
- * occur only negated, dropped) and their occurrences, the constant TRUE
- * fixed. False on ENOMEM. */
-static bool walk_init(ck_walk *k, const solver_model *m)
+/* The model's clauses with the constraints (and group cardinalities) of
+ * instance J's subtree on, every one when J is SIZE_MAX, the others off
+ * (their clauses dropped); the selector literals, which occur only
+ * negated, dropped; and their occurrences. False on ENOMEM. */
+static bool walk_init_on(ck_walk *k, const solver_model *m, size_t J)
 {
     size_t nv = (size_t)m->nsat + 1, nx = 2 * nv;
     if (!walk_room(k, nv, m->nlits, m->nvals))
         return false;
     k->nsat = m->nsat;
     k->ncl = k->nunsat = k->ntrail = k->nlog = 0;
+    k->lm = NULL;
     memset(k->ostart, 0, (nx + 1) * sizeof(uint32_t));
     memset(k->w, 0, nv);
     memset(k->fixed, 0, nv);
     memset(k->is_sel, 0, nv);
-    for (size_t i = 0; i < m->nsels; i++)
-        k->is_sel[m->sels[i].sat] = 1;
+    for (size_t i = 0; i < m->nsels; i++) /* 1 on, 2 off */
+        k->is_sel[m->sels[i].sat] = J == SIZE_MAX || below(m, m->sels[i].inst, J) ? 1 : 2;
     size_t n = 0;
+    bool off = false; /* the clause being read is of a constraint off: it holds */
     k->start[0] = 0;
     for (size_t i = 0; i < m->nlits; i++) {
         int l = m->clauses[i];
+        if (l == 0 && off) {
+            for (; n > k->start[k->ncl]; n--)
+                k->ostart[lit_x(k->lits[n - 1]) + 1]--;
+            off = false;
+            continue;
+        }
         if (l == 0) {
             k->start[++k->ncl] = (uint32_t)n;
             continue;
         }
-        if (l < 0 && k->is_sel[-l])
+        off |= l < 0 && k->is_sel[-l] == 2;
+        if (off || (l < 0 && k->is_sel[-l]))
             continue;
         k->lits[n++] = l;
         k->ostart[lit_x(l) + 1]++;
@@ -395,6 +428,13 @@ static bool walk_init(ck_walk *k, const solver_model *m)
     k->rng = 0x9E3779B97F4A7C15ull ^ m->nlits;
     walk_count(k);
     return true;
+}
+
+/* The model's clauses with every constraint on (selector literals, which
+ * occur only negated, dropped) and their occurrences. False on ENOMEM. */
+static bool walk_init(ck_walk *k, const solver_model *m)
+{
+    return walk_init_on(k, m, SIZE_MAX);
 }
 
 static uint64_t walk_rand(ck_walk *k)
@@ -587,6 +627,40 @@ static bool check_clear(ck_walk *k, const solver_model *m)
     return ok;
 }
 
+static int walk_local(ck_walk *k, const solver_model *m, size_t J, int x)
+{
+    if (m->nlits > CK_FAST_MAX_LITS)
+        return 0;
+    if (k->lm != m || k->lj != J) {
+        if (!walk_init_on(k, m, J))
+            return 0; /* no memory: the SAT solver says */
+        k->lok = walk_fix(k, SV_TRUE) && walk_fix(k, m->insts[J].act);
+        k->lroot = k->ntrail;
+        k->lm = m;
+        k->lj = J;
+    }
+    if (!k->lok)
+        return -1; /* J cannot be active under its own constraints */
+    int said = !walk_fix(k, x) ? -1 : walk_search(k) ? 1 : 0;
+    walk_unfix(k, k->lroot);
+    return said;
+}
+
+int sv_check_local(const solver_model *m, size_t J, int x, int *walk, bool *unsat)
+{
+    ck_walk w;
+    memset(&w, 0, sizeof(w));
+    *walk = walk_local(&w, m, J, x);
+    walk_free(&w);
+    CCaDiCaL *sat = ccadical_init();
+    if (!sat)
+        return CPQD_ENOMEM;
+    sv_load_solver(m, sat, true);
+    *unsat = local_unsat_sat(sat, m, J, x);
+    ccadical_release(sat);
+    return 0;
+}
+
 bool sv_check_clear(const solver_model *m)
 {
     ck_walk k;
@@ -597,9 +671,12 @@ bool sv_check_clear(const solver_model *m)
 }
 
 /* solver_check with k's scratch for the fast way. */
+static int check_exact(ck_walk *w, const solver_model *m, cpqd_errs *errors, cpqd_errs *notes);
+
+/* solver_check with k's scratch for the local search. */
 static int check_model(ck_walk *k, const solver_model *m, cpqd_errs *errors, cpqd_errs *notes)
 {
-    return check_clear(k, m) ? 0 : sv_check_exact(m, errors, notes);
+    return check_clear(k, m) ? 0 : check_exact(k, m, errors, notes);
 }
 
 int solver_check(const solver_model *m, cpqd_errs *errors, cpqd_errs *notes)
@@ -613,10 +690,19 @@ int solver_check(const solver_model *m, cpqd_errs *errors, cpqd_errs *notes)
 
 int sv_check_exact(const solver_model *m, cpqd_errs *errors, cpqd_errs *notes)
 {
+    ck_walk w;
+    memset(&w, 0, sizeof(w));
+    int rc = check_exact(&w, m, errors, notes);
+    walk_free(&w);
+    return rc;
+}
+
+static int check_exact(ck_walk *w, const solver_model *m, cpqd_errs *errors, cpqd_errs *notes)
+{
     solver_ctx *c = solver_ctx_new();
     solver_result r;
     memset(&r, 0, sizeof(r));
-    ck k = {m, NULL, &r, errors, notes};
+    ck k = {m, NULL, w, &r, errors, notes};
     int rc = CPQD_ENOMEM;
     if (!c)
         goto out;

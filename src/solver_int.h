@@ -189,6 +189,11 @@ size_t sv_snapshot_models(const cat_snapshot *s, const solver_model **out, size_
  * sv_check_exact reports every finding with its reasons (SAT). */
 bool sv_check_clear(const solver_model *m);
 int sv_check_exact(const solver_model *m, cpqd_errs *errors, cpqd_errs *notes);
+/* Whether literal x can hold with instance J (> 0) active under the
+ * constraints of J's subtree only, asked both ways sv_check_exact asks
+ * it (for tests): *walk from the local search (-1 no, 1 yes, 0 it cannot
+ * say), *unsat from a SAT solver. 0 or CPQD_ENOMEM. */
+int sv_check_local(const solver_model *m, size_t J, int x, int *walk, bool *unsat);
 
 /* How many models have a live solver in c (for tests). */
 size_t sv_ctx_live(const solver_ctx *c);

@@ -643,6 +643,88 @@ static void test_solver_check_fast_way_agrees_with_exact(void **state)
     assert_true(cleared > 0);
 }
 
+/* solver_check's question for a finding inside a sub-assembly (can the
+ * value hold with the sub-assembly active under its own constraints
+ * only? then the enclosing product reports it), asked of the local
+ * search and of a SAT solver: each answer the search gives is the SAT
+ * solver's, for every value, both ways, in every sub-assembly of the
+ * models of dir. counts[0..2]: the search said no, could not say, yes. */
+static void local_model_ways_agree(const solver_model *m, const char *where, size_t counts[3])
+{
+    for (size_t J = 1; J < m->ninsts; J++)
+        for (size_t f = 0; f < m->nvals; f++)
+            for (int sign = -1; sign <= 1; sign += 2) {
+                int walk = 2;
+                bool unsat = false;
+                assert_int_equal(sv_check_local(m, J, sign * m->vlit[f], &walk, &unsat), 0);
+                if (walk && (walk < 0) != unsat)
+                    fail_msg("%s: %s, instance %zu, value %zu (%d): search %d, SAT %s", where,
+                             m->product->sku, J, f, sign, walk, unsat ? "unsat" : "sat");
+                counts[walk + 1]++;
+            }
+}
+
+static void local_ways_agree(const char *dir, size_t counts[3])
+{
+    cat_snapshot *s = load_ok(dir);
+    size_t n = sv_snapshot_models(s, NULL, 0);
+    const solver_model **ms = calloc(n ? n : 1, sizeof(*ms));
+    assert_non_null(ms);
+    sv_snapshot_models(s, ms, n);
+    for (size_t k = 0; k < n; k++)
+        local_model_ways_agree(ms[k], dir, counts);
+    free(ms);
+    cat_snapshot_release(s);
+}
+
+static void test_solver_check_local_search_agrees_with_sat(void **state)
+{
+    (void)state;
+    /* tests/data/solver/local: in OUT, SUB's X-2 is refuted by
+     * propagation, its modes on1 and on2 (a pigeonhole) need the SAT
+     * solver, X-1 (dead by OUT's constraint) is possible in SUB alone */
+    cat_snapshot *s = load_ok("tests/data/solver/local");
+    const solver_model *m = model_of(s, "OUT");
+    size_t x = var_of(m, "core/SUB/extra"), mode = var_of(m, "core/SUB/@mode");
+    size_t J = m->vx[x].inst;
+    assert_true(J > 0);
+    int walk;
+    bool unsat;
+    assert_int_equal(sv_check_local(m, J, sv_lit(m, x, value_of(m, x, "X-2")), &walk, &unsat), 0);
+    assert_int_equal(walk, -1);
+    assert_true(unsat);
+    assert_int_equal(sv_check_local(m, J, sv_lit(m, mode, value_of(m, mode, "on1")), &walk, &unsat),
+                     0);
+    assert_int_equal(walk, 0); /* the search cannot say: the SAT solver does */
+    assert_true(unsat);
+    assert_int_equal(sv_check_local(m, J, sv_lit(m, x, value_of(m, x, "X-1")), &walk, &unsat), 0);
+    assert_int_equal(walk, 1);
+    assert_false(unsat);
+    cpqd_errs *errors = errs_new(), *notes = errs_new();
+    assert_int_equal(solver_snapshot_check(s, errors, notes), 0);
+    char *e = joined(notes);
+    /* OUT reports X-1 only; SUB reports X-2, on1, on2 */
+    assert_non_null(strstr(e, "product OUT: option X-1 of group extra in core/SUB can never be"));
+    assert_null(strstr(e, "product OUT: option X-2"));
+    assert_null(strstr(e, "product OUT: value on"));
+    assert_non_null(strstr(e, "product SUB: option X-2 of group extra can never be selected"));
+    assert_non_null(strstr(e, "product SUB: value on1 of attribute mode can never be chosen"));
+    assert_non_null(strstr(e, "product SUB: value on2 of attribute mode can never be chosen"));
+    assert_int_equal(errs_count(notes), 4);
+    free(e);
+    errs_free(errors);
+    errs_free(notes);
+    cat_snapshot_release(s);
+    size_t counts[3] = {0, 0, 0};
+    local_ways_agree("tests/data/solver/local", counts);
+    local_ways_agree(CHECK, counts);
+    local_ways_agree(RIG, counts);
+    local_ways_agree("catalogs", counts);
+    print_message("local question: search said no %zu, could not say %zu, yes %zu\n", counts[0],
+                  counts[1], counts[2]);
+    assert_true(counts[0] > 0 && counts[1] > 0 && counts[2] > 0);
+}
+
 static void test_solver_sample_catalogs_compile_and_check(void **state)
 {
     (void)state;
@@ -1812,7 +1894,7 @@ static void test_solver_random_models_match_brute_force(void **state)
     char *dir = tu_tmpdir();
     solver_ctx *ctx = solver_ctx_new();
     int done = 0;
-    size_t compared = 0, cleared = 0;
+    size_t compared = 0, cleared = 0, local[3] = {0, 0, 0};
     for (uint64_t seed = base; done < models; seed++) {
         rng r = {seed * 0x9E3779B97F4A7C15ULL + 1};
         r_model rm;
@@ -1836,6 +1918,8 @@ static void test_solver_random_models_match_brute_force(void **state)
             char where[64];
             snprintf(where, sizeof(where), "seed %llu", (unsigned long long)seed);
             cleared += check_ways_model(m, where);
+            if (done % 40 == 0) /* its question about sub-assemblies, both ways */
+                local_model_ways_agree(m, where, local);
             done++;
         }
         o_free(&o);
@@ -1845,8 +1929,8 @@ static void test_solver_random_models_match_brute_force(void **state)
         r_free(&rm);
     }
     print_message("random models: %d, value states compared: %zu, %zu cleared by solver_check's "
-                  "fast way (base seed %llu)\n", done, compared, cleared,
-                  (unsigned long long)base);
+                  "fast way (base seed %llu); local question: no %zu, cannot say %zu, yes %zu\n",
+                  done, compared, cleared, (unsigned long long)base, local[0], local[1], local[2]);
     solver_ctx_free(ctx);
     tu_rm_tree(dir);
     free(dir);
@@ -2122,6 +2206,7 @@ int main(void)
         cmocka_unit_test(test_solver_bom_quantity_defaults_beside_unselected_ranged),
         cmocka_unit_test(test_solver_cheapest_configuration),
         cmocka_unit_test(test_solver_bom_of_known_configuration),
+        cmocka_unit_test(test_solver_check_local_search_agrees_with_sat),
         cmocka_unit_test(test_solver_random_models_match_brute_force),
         cmocka_unit_test(test_solver_random_sessions_every_reason_minimal),
     };
