@@ -1658,9 +1658,12 @@ void sv_load_solver(const solver_model *m, struct CCaDiCaL *sat, bool guarded)
 
 /* ---- per snapshot ---- */
 
+#define SB_TWO_MIN 4096 /* products (models when freed) from which two threads share the work */
+
 typedef struct sv_entry {
     const cat_product *p;
     solver_model *m;
+    bool by_helper; /* built by the second thread of solver_snapshot_build */
 } sv_entry;
 
 typedef struct sv_snapshot {
@@ -1674,13 +1677,38 @@ static int entry_cmp(const void *pa, const void *pb)
     return a < c ? -1 : a > c;
 }
 
+/* The models of x that thread helper (or the first) built, freed. */
+typedef struct sv_free_job {
+    sv_snapshot *x;
+    bool helper;
+} sv_free_job;
+
+static void *sv_free_run(void *arg)
+{
+    const sv_free_job *j = arg;
+    for (size_t i = 0; i < j->x->n; i++)
+        if (j->x->e[i].by_helper == j->helper)
+            solver_model_free(j->x->e[i].m);
+    return NULL;
+}
+
 void solver_snapshot_free(void *ext)
 {
     sv_snapshot *x = ext;
     if (!x)
         return;
-    for (size_t i = 0; i < x->n; i++)
-        solver_model_free(x->e[i].m);
+    /* the models of a large catalog are hundreds of thousands of blocks,
+     * freed at the end of `cpqd check` while it waits: those of the
+     * build's second thread on a second thread (from the heap that
+     * thread left, so that the two do not contend for one) */
+    sv_free_job mine = {x, false}, other = {x, true};
+    pthread_t th;
+    bool two = x->n >= SB_TWO_MIN && pthread_create(&th, NULL, sv_free_run, &other) == 0;
+    sv_free_run(&mine);
+    if (two)
+        pthread_join(th, NULL);
+    else
+        sv_free_run(&other);
     free(x->e);
     free(x);
 }
@@ -1692,7 +1720,6 @@ void solver_snapshot_free(void *ext)
  * the end: the same models, errors and result as one loop. */
 
 #define SB_CHUNK 512      /* products per chunk */
-#define SB_TWO_MIN 4096   /* products from which the models are built on two threads */
 
 typedef struct sb_par {
     cat_snapshot *s;
@@ -1707,7 +1734,7 @@ typedef struct sb_par {
 } sb_par;
 
 /* The models of chunk c; false on ENOMEM. */
-static bool sb_chunk_run(sb_par *p, size_t c)
+static bool sb_chunk_run(sb_par *p, size_t c, bool helper)
 {
     size_t to = (c + 1) * SB_CHUNK < p->np ? (c + 1) * SB_CHUNK : p->np;
     cpqd_errs *errs = errs_new();
@@ -1728,7 +1755,7 @@ static bool sb_chunk_run(sb_par *p, size_t c)
             continue;
         }
         m->gen = p->gen;
-        p->e[c * SB_CHUNK + p->n[c]++] = (sv_entry){q, m};
+        p->e[c * SB_CHUNK + p->n[c]++] = (sv_entry){q, m, helper};
     }
     if (errs_count(errs))
         p->errs[c] = errs;
@@ -1737,16 +1764,20 @@ static bool sb_chunk_run(sb_par *p, size_t c)
     return p->rc[c] != CPQD_ENOMEM;
 }
 
-static void *sb_worker(void *arg)
+static void sb_work(sb_par *p, bool helper)
 {
-    sb_par *p = arg;
     for (;;) {
         size_t c = atomic_fetch_add(&p->next, 1);
         if (c >= p->nchunks || atomic_load(&p->nomem))
             break;
-        if (!sb_chunk_run(p, c))
+        if (!sb_chunk_run(p, c, helper))
             atomic_store(&p->nomem, 1);
     }
+}
+
+static void *sb_helper(void *arg)
+{
+    sb_work(arg, true);
     return NULL;
 }
 
@@ -1791,8 +1822,8 @@ int solver_snapshot_build(cat_snapshot *s, cpqd_errs *errs, void **out)
     }
     p.e = x->e;
     pthread_t th;
-    bool two = np >= SB_TWO_MIN && pthread_create(&th, NULL, sb_worker, &p) == 0;
-    sb_worker(&p); /* this thread too (alone for small catalogs, or without a thread) */
+    bool two = np >= SB_TWO_MIN && pthread_create(&th, NULL, sb_helper, &p) == 0;
+    sb_work(&p, false); /* this thread too (alone for small catalogs, or without a thread) */
     if (two)
         pthread_join(th, NULL);
     int rc = sb_join(&p, x, errs);
@@ -1813,7 +1844,7 @@ const solver_model *solver_snapshot_model(const cat_snapshot *s, const cat_produ
     const sv_snapshot *x = s ? cat_snapshot_ext(s, CAT_EXT_SOLVER) : NULL;
     if (!x || !p)
         return NULL;
-    sv_entry key = {p, NULL};
+    sv_entry key = {p, NULL, false};
     const sv_entry *e = bsearch(&key, x->e, x->n, sizeof(*x->e), entry_cmp);
     return e ? e->m : NULL;
 }
