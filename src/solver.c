@@ -486,6 +486,13 @@ size_t sv_ctx_live(const solver_ctx *c)
     return n;
 }
 
+void sv_ctx_drop(solver_ctx *c, const solver_model *m)
+{
+    for (size_t i = 0; i < SV_SLOTS; i++)
+        if (c->slot[i].uid == m->uid)
+            slot_clear(&c->slot[i]);
+}
+
 void solver_ctx_set_budget(solver_ctx *c, size_t sat_calls)
 {
     c->budget = sat_calls ? sat_calls : SV_DEFAULT_BUDGET;

@@ -671,38 +671,57 @@ bool sv_check_clear(const solver_model *m)
 }
 
 /* solver_check with k's scratch for the fast way. */
-static int check_exact(ck_walk *w, const solver_model *m, cpqd_errs *errors, cpqd_errs *notes);
+/* What a checking thread keeps from model to model: the local search's
+ * arrays, the exact way's context (made on first use, emptied after
+ * each model, so that each starts as in a new one). */
+typedef struct ck_scratch {
+    ck_walk walk;
+    solver_ctx *ctx;
+} ck_scratch;
 
-/* solver_check with k's scratch for the local search. */
-static int check_model(ck_walk *k, const solver_model *m, cpqd_errs *errors, cpqd_errs *notes)
+static void scratch_fini(ck_scratch *x)
 {
-    return check_clear(k, m) ? 0 : check_exact(k, m, errors, notes);
+    walk_free(&x->walk);
+    solver_ctx_free(x->ctx);
+    x->ctx = NULL;
+}
+
+static int check_exact(ck_scratch *x, const solver_model *m, cpqd_errs *errors,
+                       cpqd_errs *notes);
+
+/* solver_check with x's scratch. */
+static int check_model(ck_scratch *x, const solver_model *m, cpqd_errs *errors, cpqd_errs *notes)
+{
+    return check_clear(&x->walk, m) ? 0 : check_exact(x, m, errors, notes);
 }
 
 int solver_check(const solver_model *m, cpqd_errs *errors, cpqd_errs *notes)
 {
-    ck_walk k;
-    memset(&k, 0, sizeof(k));
-    int rc = check_model(&k, m, errors, notes);
-    walk_free(&k);
+    ck_scratch x;
+    memset(&x, 0, sizeof(x));
+    int rc = check_model(&x, m, errors, notes);
+    scratch_fini(&x);
     return rc;
 }
 
 int sv_check_exact(const solver_model *m, cpqd_errs *errors, cpqd_errs *notes)
 {
-    ck_walk w;
-    memset(&w, 0, sizeof(w));
-    int rc = check_exact(&w, m, errors, notes);
-    walk_free(&w);
+    ck_scratch x;
+    memset(&x, 0, sizeof(x));
+    int rc = check_exact(&x, m, errors, notes);
+    scratch_fini(&x);
     return rc;
 }
 
-static int check_exact(ck_walk *w, const solver_model *m, cpqd_errs *errors, cpqd_errs *notes)
+static int check_exact(ck_scratch *x, const solver_model *m, cpqd_errs *errors,
+                       cpqd_errs *notes)
 {
-    solver_ctx *c = solver_ctx_new();
+    if (!x->ctx)
+        x->ctx = solver_ctx_new();
+    solver_ctx *c = x->ctx;
     solver_result r;
     memset(&r, 0, sizeof(r));
-    ck k = {m, NULL, w, &r, errors, notes};
+    ck k = {m, NULL, &x->walk, &r, errors, notes};
     int rc = CPQD_ENOMEM;
     if (!c)
         goto out;
@@ -730,7 +749,8 @@ out:
     solver_result_fini(&r);
     if (k.sat)
         ccadical_release(k.sat);
-    solver_ctx_free(c);
+    if (c)
+        sv_ctx_drop(c, m);
     return rc;
 }
 
@@ -753,8 +773,8 @@ typedef struct ck_par {
 static void *ck_worker(void *arg)
 {
     ck_par *p = arg;
-    ck_walk k; /* scratch of the fast way, model after model */
-    memset(&k, 0, sizeof(k));
+    ck_scratch x; /* model after model */
+    memset(&x, 0, sizeof(x));
     for (;;) {
         size_t c = atomic_fetch_add(&p->next, 1);
         if (c >= p->nchunks || atomic_load(&p->rc))
@@ -762,11 +782,11 @@ static void *ck_worker(void *arg)
         cpqd_errs *e = p->errors[c] = errs_new(), *no = p->notes[c] = errs_new();
         int rc = e && no ? 0 : CPQD_ENOMEM;
         for (size_t i = c * CK_CHUNK; i < p->n && i < (c + 1) * CK_CHUNK && !rc; i++)
-            rc = check_model(&k, p->ms[i], e, no);
+            rc = check_model(&x, p->ms[i], e, no);
         if (rc)
             atomic_store(&p->rc, rc);
     }
-    walk_free(&k);
+    scratch_fini(&x);
     return NULL;
 }
 

@@ -182,6 +182,10 @@ int sv_up_val(const sv_up *u, int l);
  * count. */
 size_t sv_snapshot_models(const cat_snapshot *s, const solver_model **out, size_t cap);
 
+/* Frees model m's solvers and what c remembers of it: c then holds as
+ * much as a new context (solver_check's, emptied after each model). */
+void sv_ctx_drop(struct solver_ctx *c, const solver_model *m);
+
 /* solver_check's two ways (solver_check.c): sv_check_clear is true when
  * valid configurations were found (local search, no SAT solver) showing
  * every value true and every option of a group that may leave it out
