@@ -501,30 +501,33 @@ static bool walk_pin(ck_walk *k, int l)
 }
 
 /* WalkSAT from k->w, the fixed variables kept, at most flips flips: true
- * when k->w then satisfies every clause. */
+ * when k->w then satisfies every clause. In a false clause, a literal
+ * whose flip makes no other clause false is taken, else a random one
+ * (on these small structured models a pure random walk between such
+ * free moves finds configurations in fewer steps than weighing how many
+ * clauses each flip breaks). */
 static bool walk_search_n(ck_walk *k, size_t flips)
 {
     for (size_t f = 0; k->nunsat && f < flips; f++) {
         uint32_t c = k->unsat[walk_rand(k) % k->nunsat];
         int pick = 0;
-        size_t best = SIZE_MAX, nfree = 0;
-        for (uint32_t j = k->start[c]; j < k->start[c + 1]; j++) {
+        size_t nfree = 0;
+        for (uint32_t j = k->start[c]; j < k->start[c + 1] && !pick; j++) {
             int l = k->lits[j], v = l < 0 ? -l : l;
             if (k->fixed[v])
                 continue;
             nfree++;
-            /* clauses that only the current (true) literal of v holds */
-            size_t y = lit_x(-l), brk = 0;
-            for (uint32_t i = k->ostart[y]; i < k->ostart[y + 1] && brk < best; i++)
-                brk += k->ntrue[k->occ[i]] == 1;
-            if (brk < best) {
-                best = brk;
+            /* a clause that only the current (true) literal of v holds? */
+            size_t y = lit_x(-l);
+            bool breaks = false;
+            for (uint32_t i = k->ostart[y]; i < k->ostart[y + 1] && !breaks; i++)
+                breaks = k->ntrue[k->occ[i]] == 1;
+            if (!breaks)
                 pick = v;
-            }
         }
-        if (!nfree)
-            return false;
-        if (best > 0 && walk_rand(k) % 2) { /* noise: a random free literal */
+        if (!pick) {
+            if (!nfree)
+                return false;
             size_t r = walk_rand(k) % nfree;
             for (uint32_t j = k->start[c]; j < k->start[c + 1]; j++) {
                 int v = k->lits[j] < 0 ? -k->lits[j] : k->lits[j];
