@@ -630,6 +630,12 @@ static bool check_clear(ck_walk *k, const solver_model *m)
     return ok;
 }
 
+/* Whether literal x can hold with instance J active under the
+ * constraints of J's subtree only, by the local search: -1 no (unit
+ * propagation refutes it), 1 yes (a search found an assignment with it
+ * that satisfies every clause of those constraints), 0 it cannot say.
+ * The clauses stay loaded in k for the next question on the same model
+ * and instance. */
 static int walk_local(ck_walk *k, const solver_model *m, size_t J, int x)
 {
     if (m->nlits > CK_FAST_MAX_LITS)
@@ -673,7 +679,6 @@ bool sv_check_clear(const solver_model *m)
     return ok;
 }
 
-/* solver_check with k's scratch for the fast way. */
 /* What a checking thread keeps from model to model: the local search's
  * arrays, the exact way's context (made on first use, emptied after
  * each model, so that each starts as in a new one). */
