@@ -1160,7 +1160,13 @@ int price_probe_line(price_worker *w, const cat_snapshot *s, const price_request
 {
     memset(out, 0, sizeof(*out));
     price_result res = {0};
-    pctx c = {.w = w, .s = s, .rq = rq, .r = &res, .errs = errs, .probe = true, .known = known,
+    pctx c = {.w = w,
+              .s = s,
+              .rq = rq,
+              .r = &res,
+              .errs = errs,
+              .probe = true,
+              .known = known,
               .caplines = 1};
     const cat_product *p =
         rq->nlines == 1 && rq->lines[0].sku

@@ -250,8 +250,7 @@ static bool chosen(const solver_choice *ch, size_t n, size_t var)
  * then the root attributes' defaults where it has no value of them
  * (attr_choices); *nuser: how many are the configuration's. CPQD_EINVAL
  * where configuring the line would fail on them. */
-static int line_choices(pk *k, const price_line_in *ln, solver_choice *ch, size_t *n,
-                        size_t *nuser)
+static int line_choices(pk *k, const price_line_in *ln, solver_choice *ch, size_t *n, size_t *nuser)
 {
     const solver_model *m = k->m;
     *n = 0;
@@ -545,8 +544,15 @@ int price_check_with(const cat_snapshot *s, cpqd_errs *notes, price_check_way wa
                 const solver_model *m = model_for(s, p, &own);
                 if (!m)
                     continue;
-                pk k = {.w = w, .s = s, .p = p, .b = b, .e = e, .m = m, .notes = notes,
-                        .way = way, .st = st};
+                pk k = {.w = w,
+                        .s = s,
+                        .p = p,
+                        .b = b,
+                        .e = e,
+                        .m = m,
+                        .notes = notes,
+                        .way = way,
+                        .st = st};
                 rc = check_entry(&k);
                 solver_model_free(own);
             }

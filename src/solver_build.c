@@ -1719,17 +1719,17 @@ void solver_snapshot_free(void *ext)
  * chunk's models and errors kept apart and joined in product order at
  * the end: the same models, errors and result as one loop. */
 
-#define SB_CHUNK 512      /* products per chunk */
+#define SB_CHUNK 512 /* products per chunk */
 
 typedef struct sb_par {
     cat_snapshot *s;
     size_t np, nchunks;
-    atomic_size_t next;   /* the next chunk to take */
-    atomic_int nomem;     /* out of memory: every thread stops */
-    sv_entry *e;          /* chunk c's models from e[c * SB_CHUNK] */
-    size_t *n;            /* per chunk: its models */
-    cpqd_errs **errs;     /* per chunk: its errors (NULL: none) */
-    int *rc;              /* per chunk: the code of its last product that failed */
+    atomic_size_t next; /* the next chunk to take */
+    atomic_int nomem;   /* out of memory: every thread stops */
+    sv_entry *e;        /* chunk c's models from e[c * SB_CHUNK] */
+    size_t *n;          /* per chunk: its models */
+    cpqd_errs **errs;   /* per chunk: its errors (NULL: none) */
+    int *rc;            /* per chunk: the code of its last product that failed */
     uint64_t gen;
 } sb_par;
 
@@ -1803,8 +1803,8 @@ int solver_snapshot_build(cat_snapshot *s, cpqd_errs *errs, void **out)
     *out = NULL;
     size_t np = cat_snapshot_product_count(s);
     sv_snapshot *x = calloc(1, sizeof(*x));
-    sb_par p = {.s = s, .np = np, .nchunks = (np + SB_CHUNK - 1) / SB_CHUNK,
-                .gen = cat_snapshot_serial(s)};
+    sb_par p = {
+        .s = s, .np = np, .nchunks = (np + SB_CHUNK - 1) / SB_CHUNK, .gen = cat_snapshot_serial(s)};
     atomic_init(&p.next, 0);
     atomic_init(&p.nomem, 0);
     size_t nc = p.nchunks ? p.nchunks : 1;

@@ -229,7 +229,7 @@ static int report_value(ck *k, size_t v, size_t i)
                                   check at once: its setup is small beside their solving */
 #define CK_WALK_FLIPS 16      /* flips per clause of the model, per search */
 #define CK_WALK_MIN_FLIPS 256 /* ... but at least this many */
-#define CK_PIN_FLIPS 8       /* flips after a value fixed alone, before propagation helps */
+#define CK_PIN_FLIPS 8        /* flips after a value fixed alone, before propagation helps */
 
 /* The local search's state; its arrays are scratch kept from model to
  * model by one thread (walk_room grows them). */
@@ -249,15 +249,15 @@ struct ck_walk {
     int *log;               /* variables flipped since walk_seen */
     size_t nlog;
     uint64_t rng;
-    signed char *is_sel;    /* walk_init: per SAT variable, a selector */
-    uint32_t *at;           /* walk_init: per literal, the next occurrence slot */
-    uint8_t *seen;          /* per value: 1 seen true, 2 seen false */
-    size_t *vidx;           /* per SAT variable: its value, or SIZE_MAX */
+    signed char *is_sel;           /* walk_init: per SAT variable, a selector */
+    uint32_t *at;                  /* walk_init: per literal, the next occurrence slot */
+    uint8_t *seen;                 /* per value: 1 seen true, 2 seen false */
+    size_t *vidx;                  /* per SAT variable: its value, or SIZE_MAX */
     size_t cap_v, cap_l, cap_vals; /* room: SAT variables + 1, literals, values */
-    const solver_model *lm; /* walk_local: the clauses loaded are m's under instance lj's */
-    size_t lj;              /* selectors only, lj active (lm NULL: not loaded) */
-    size_t lroot;           /* ... fixed so far */
-    bool lok;               /* ... without conflict */
+    const solver_model *lm;        /* walk_local: the clauses loaded are m's under instance lj's */
+    size_t lj;                     /* selectors only, lj active (lm NULL: not loaded) */
+    size_t lroot;                  /* ... fixed so far */
+    bool lok;                      /* ... without conflict */
 };
 
 static void walk_free(ck_walk *k)
@@ -287,7 +287,8 @@ static bool walk_room(ck_walk *k, size_t nv, size_t nlits, size_t nvals)
 {
     if (nv <= k->cap_v && nlits <= k->cap_l && nvals <= k->cap_vals)
         return true;
-    size_t cv = nv > 2 * k->cap_v ? nv : 2 * k->cap_v, cl = nlits > 2 * k->cap_l ? nlits : 2 * k->cap_l;
+    size_t cv = nv > 2 * k->cap_v ? nv : 2 * k->cap_v,
+           cl = nlits > 2 * k->cap_l ? nlits : 2 * k->cap_l;
     size_t cn = nvals > 2 * k->cap_vals ? nvals : 2 * k->cap_vals;
     walk_free(k);
     cl = cl ? cl : 1;
@@ -694,8 +695,7 @@ static void scratch_fini(ck_scratch *x)
     x->ctx = NULL;
 }
 
-static int check_exact(ck_scratch *x, const solver_model *m, cpqd_errs *errors,
-                       cpqd_errs *notes);
+static int check_exact(ck_scratch *x, const solver_model *m, cpqd_errs *errors, cpqd_errs *notes);
 
 /* solver_check with x's scratch. */
 static int check_model(ck_scratch *x, const solver_model *m, cpqd_errs *errors, cpqd_errs *notes)
@@ -721,8 +721,7 @@ int sv_check_exact(const solver_model *m, cpqd_errs *errors, cpqd_errs *notes)
     return rc;
 }
 
-static int check_exact(ck_scratch *x, const solver_model *m, cpqd_errs *errors,
-                       cpqd_errs *notes)
+static int check_exact(ck_scratch *x, const solver_model *m, cpqd_errs *errors, cpqd_errs *notes)
 {
     if (!x->ctx)
         x->ctx = solver_ctx_new();

@@ -2059,8 +2059,7 @@ static char *check_both_ways(const char *path, const char *rules, price_check_st
     assert_non_null(s);
     char *text[3];
     price_check_stats stats[3];
-    static const price_check_way ways[3] = {PRICE_CHECK_KNOWN, PRICE_CHECK_AGAIN,
-                                            PRICE_CHECK_BOTH};
+    static const price_check_way ways[3] = {PRICE_CHECK_KNOWN, PRICE_CHECK_AGAIN, PRICE_CHECK_BOTH};
     for (int i = 0; i < 3; i++) {
         cpqd_errs *notes = errs_new();
         assert_int_equal(price_check_with(s, notes, ways[i], &stats[i]), 0);
@@ -2118,8 +2117,8 @@ static void test_price_check_known_configuration_priced_as_again(void **state)
     text = check_both_ways(tmp, rules, &st);
     assert_true(st.known > 50);
     assert_true(st.again > 0);
-    fprintf(stderr, "gencat 3000: %zu candidates priced as found, %zu configured again\n",
-            st.known, st.again);
+    fprintf(stderr, "gencat 3000: %zu candidates priced as found, %zu configured again\n", st.known,
+            st.again);
     free(text);
     free(rules);
     tu_rm_tree(tmp);
