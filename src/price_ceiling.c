@@ -16,7 +16,9 @@
  * (each option's list price times its quantity, each attribute value's
  * adder), so the configurator's branch and bound finds the least of
  * them exactly; the candidate is then priced by the engine (steps 1-5,
- * formulas included). When formulas apply, every combination of the
+ * formulas included), from the BOM read off the configuration found
+ * (known_line) rather than by asking the configurator again, where the
+ * two are sure to agree. When formulas apply, every combination of the
  * root attributes' values gets its own cheapest configuration, since a
  * formula may read them (exact for formulas that read attributes and
  * never lower a price when options add to it).
