@@ -1156,11 +1156,18 @@ static int free_item_room(pctx *c, size_t *out)
 }
 
 int price_probe_line(price_worker *w, const cat_snapshot *s, const price_request *rq,
-                     price_probe *out, cpqd_errs *errs)
+                     const price_line_in *known, price_probe *out, cpqd_errs *errs)
 {
     memset(out, 0, sizeof(*out));
     price_result res = {0};
-    pctx c = {.w = w, .s = s, .rq = rq, .r = &res, .errs = errs, .probe = true, .caplines = 1};
+    pctx c = {.w = w,
+              .s = s,
+              .rq = rq,
+              .r = &res,
+              .errs = errs,
+              .probe = true,
+              .known = known,
+              .caplines = 1};
     const cat_product *p =
         rq->nlines == 1 && rq->lines[0].sku
             ? cat_snapshot_product(s, rq->lines[0].sku, strlen(rq->lines[0].sku))

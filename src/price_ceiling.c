@@ -16,7 +16,9 @@
  * (each option's list price times its quantity, each attribute value's
  * adder), so the configurator's branch and bound finds the least of
  * them exactly; the candidate is then priced by the engine (steps 1-5,
- * formulas included). When formulas apply, every combination of the
+ * formulas included), from the BOM read off the configuration found
+ * (known_line) rather than by asking the configurator again, where the
+ * two are sure to agree. When formulas apply, every combination of the
  * root attributes' values gets its own cheapest configuration, since a
  * formula may read them (exact for formulas that read attributes and
  * never lower a price when options add to it).
@@ -53,6 +55,8 @@ typedef struct pk {
     bool elsewhere; /* a candidate was priced from another entry */
     money_dec best; /* the cheapest candidate's price per unit */
     const char *best_text;
+    price_check_way way;
+    price_check_stats *st; /* or NULL */
 } pk;
 
 static const char *pk_fmt(pk *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -234,6 +238,153 @@ static int candidate_line(pk *k, const solver_cheapest_result *r, price_line_in 
     return 0;
 }
 
+/* Whether a positive choice among ch[0..n) is on variable var. */
+static bool chosen(const solver_choice *ch, size_t n, size_t var)
+{
+    for (size_t i = 0; i < n; i++)
+        if (ch[i].var == var && !ch[i].negated)
+            return true;
+    return false;
+}
+
+/* The choices price_line_configure makes of candidate line ln (a
+ * configuration, no attributes): its configuration's (config_choices),
+ * then the root attributes' defaults where it has no value of them
+ * (attr_choices); *nuser: how many are the configuration's. CPQD_EINVAL
+ * where configuring the line would fail on them. */
+static int line_choices(pk *k, const price_line_in *ln, solver_choice *ch, size_t *n, size_t *nuser)
+{
+    const solver_model *m = k->m;
+    *n = 0;
+    for (size_t i = 0; i < ln->nconfig; i++) {
+        const price_choice_in *cf = &ln->config[i];
+        const char *why = NULL;
+        size_t var = solver_var_find(m, cf->path, strlen(cf->path));
+        size_t val = var == SIZE_MAX
+                         ? SIZE_MAX
+                         : solver_value_find(m, var, cf->value, strlen(cf->value), &why);
+        if (val == SIZE_MAX)
+            return CPQD_EINVAL;
+        const solver_var *sv = solver_var_at(m, var);
+        char q[256];
+        if (cf->has_qty && sv->kind == SOLVER_VAR_GROUP && sv->group->options[val].ranged &&
+            cat_qty_check(sv->group->options[val].product, cf->qty, false, q, sizeof(q)) != 0)
+            return CPQD_EINVAL;
+        ch[(*n)++] = (solver_choice){var, val, cf->exclude, cf->has_qty, cf->qty};
+    }
+    *nuser = *n;
+    for (size_t a = 0; a < k->p->nattrs; a++) {
+        const cat_prod_attr *pa = &k->p->attrs[a];
+        char path[128];
+        snprintf(path, sizeof(path), "@%s", pa->attr->id);
+        size_t var = solver_var_find(m, path, strlen(path));
+        if (var == SIZE_MAX || chosen(ch, *n, var))
+            continue;
+        const char *v = pa->default_value, *why = NULL;
+        size_t val = v ? solver_value_find(m, var, v, strlen(v), &why) : SIZE_MAX;
+        if (val != SIZE_MAX)
+            ch[(*n)++] = (solver_choice){var, val, false, false, {0, 0}};
+    }
+    return 0;
+}
+
+/* Candidate line ln as price_line_configure would configure it (the
+ * options and root attributes of take_bom), read from the configuration
+ * r found instead of solving it again: under the same choices, which
+ * select r's configuration whole, solver_bom_of gives the BOM that
+ * solver_configure would. CPQD_EINVAL when that does not hold (a root
+ * attribute's default other than r's value, say) or a choice would fail:
+ * then only configuring the line again can say; CPQD_ENOMEM. */
+static int known_line(pk *k, const solver_cheapest_result *r, const price_line_in *ln,
+                      price_line_in *out)
+{
+    size_t n, nuser, nbom;
+    solver_choice *ch = arena_calloc(k->c.a, ln->nconfig + k->p->nattrs + 1, sizeof(*ch));
+    if (!ch)
+        return CPQD_ENOMEM;
+    /* the line's own attributes are checked against the choices; a line
+     * without configuration is configured from the product's defaults */
+    if (ln->nattrs || (!ln->nconfig && !ln->has_config))
+        return CPQD_EINVAL;
+    solver_bom_line *bom;
+    int rc = line_choices(k, ln, ch, &n, &nuser);
+    if (rc || (rc = solver_bom_of(k->m, ch, n, r->values, &bom, &nbom)))
+        return rc == CPQD_ENOMEM ? rc : CPQD_EINVAL;
+    price_option_in *opts = arena_calloc(k->c.a, nbom + 1, sizeof(*opts));
+    price_attr_in *attrs = arena_calloc(k->c.a, nuser + 1, sizeof(*attrs));
+    for (size_t i = 0; opts && i < nbom; i++)
+        opts[i] = (price_option_in){bom[i].product->sku, bom[i].total_qty};
+    free(bom);
+    if (!opts || !attrs)
+        return CPQD_ENOMEM;
+    size_t na = 0;
+    for (size_t i = 0; i < nuser; i++) {
+        const solver_var *sv = solver_var_at(k->m, ch[i].var);
+        if (!ch[i].negated && sv->kind == SOLVER_VAR_ATTR && sv->depth == 0)
+            attrs[na++] = (price_attr_in){sv->attr->attr->id, ln->config[i].value};
+    }
+    *out = *ln;
+    out->options = opts;
+    out->noptions = nbom;
+    out->attrs = attrs;
+    out->nattrs = na;
+    return 0;
+}
+
+/* Steps 1-6 on line ln (configured as known says unless NULL). */
+static int probe(pk *k, const price_line_in *ln, const price_line_in *known, price_probe *pr)
+{
+    k->rq.lines = ln;
+    k->rq.nlines = 1;
+    cpqd_errs *e = errs_new();
+    int rc = e ? price_probe_line(k->w, k->s, &k->rq, known, pr, e) : CPQD_ENOMEM;
+    errs_free(e);
+    k->rq.lines = NULL;
+    k->rq.nlines = 0;
+    return rc;
+}
+
+static bool probe_same(int rc1, const price_probe *a, int rc2, const price_probe *b)
+{
+    if (rc1 || rc2)
+        return rc1 == rc2;
+    return a->amount.coef == b->amount.coef && a->amount.scale == b->amount.scale &&
+           a->entry == b->entry && a->book == b->book;
+}
+
+/* Prices candidate line ln (from known unless NULL) and keeps it if it
+ * is the cheapest so far. */
+static int price_candidate(pk *k, const price_line_in *ln, const price_line_in *known,
+                           const char *text)
+{
+    price_probe pr;
+    int prc = probe(k, ln, known, &pr);
+    if (k->st && known)
+        k->st->known++;
+    if (k->st && !known)
+        k->st->again++;
+    if (known && k->way == PRICE_CHECK_BOTH && prc != CPQD_ENOMEM) {
+        price_probe again;
+        int arc = probe(k, ln, NULL, &again);
+        if (arc != CPQD_ENOMEM && !probe_same(prc, &pr, arc, &again) && k->st)
+            k->st->differ++;
+        prc = arc; /* the way before decides */
+        pr = again;
+    }
+    if (prc == CPQD_ENOMEM)
+        return prc;
+    if (prc)
+        k->inexact = true;
+    else if (pr.entry != k->e)
+        k->elsewhere = true; /* another entry's bounds apply on that day */
+    else if (!k->priced || money_cmp(pr.amount, k->best) < 0) {
+        k->priced = true;
+        k->best = pr.amount;
+        k->best_text = text;
+    }
+    return 0;
+}
+
 /* Prices the cheapest configuration under the choices (attribute values
  * of one combination) and keeps it if it is the cheapest so far. */
 static int try_choices(pk *k, const solver_choice *ch, size_t n)
@@ -245,28 +396,11 @@ static int try_choices(pk *k, const solver_choice *ch, size_t n)
         return rc == CPQD_EINVAL ? 0 : rc; /* no configuration with these values */
     }
     k->inexact |= !r.exact;
-    price_line_in ln;
+    price_line_in ln, known;
     const char *text;
     if (!(rc = candidate_line(k, &r, &ln, &text))) {
-        k->rq.lines = &ln;
-        k->rq.nlines = 1;
-        price_probe pr;
-        cpqd_errs *e = errs_new();
-        int prc = e ? price_probe_line(k->w, k->s, &k->rq, &pr, e) : CPQD_ENOMEM;
-        if (prc == CPQD_ENOMEM)
-            rc = prc;
-        else if (prc)
-            k->inexact = true;
-        else if (pr.entry != k->e)
-            k->elsewhere = true; /* another entry's bounds apply on that day */
-        else if (!k->priced || money_cmp(pr.amount, k->best) < 0) {
-            k->priced = true;
-            k->best = pr.amount;
-            k->best_text = text;
-        }
-        errs_free(e);
-        k->rq.lines = NULL;
-        k->rq.nlines = 0;
+        int kr = k->way == PRICE_CHECK_AGAIN ? CPQD_EINVAL : known_line(k, &r, &ln, &known);
+        rc = kr == CPQD_ENOMEM ? kr : price_candidate(k, &ln, kr ? NULL : &known, text);
     }
     solver_cheapest_fini(&r);
     return rc;
@@ -386,6 +520,14 @@ static const solver_model *model_for(const cat_snapshot *s, const cat_product *p
 
 int price_check(const cat_snapshot *s, cpqd_errs *notes)
 {
+    return price_check_with(s, notes, PRICE_CHECK_KNOWN, NULL);
+}
+
+int price_check_with(const cat_snapshot *s, cpqd_errs *notes, price_check_way way,
+                     price_check_stats *st)
+{
+    if (st)
+        *st = (price_check_stats){0, 0, 0};
     price_worker *w = price_worker_new();
     if (!w)
         return CPQD_ENOMEM;
@@ -404,7 +546,15 @@ int price_check(const cat_snapshot *s, cpqd_errs *notes)
                 const solver_model *m = model_for(s, p, &own);
                 if (!m)
                     continue;
-                pk k = {.w = w, .s = s, .p = p, .b = b, .e = e, .m = m, .notes = notes};
+                pk k = {.w = w,
+                        .s = s,
+                        .p = p,
+                        .b = b,
+                        .e = e,
+                        .m = m,
+                        .notes = notes,
+                        .way = way,
+                        .st = st};
                 rc = check_entry(&k);
                 solver_model_free(own);
             }

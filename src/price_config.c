@@ -705,6 +705,15 @@ int price_line_configure(pctx *c, pline *l, const price_line_in *in, price_line_
     const cat_product *p = l->p;
     if (!p->ngroups && !p->nconstraints && !in->nconfig && !in->has_config)
         return 0; /* attributes alone: the waterfall checks them */
+    if (c->known) { /* configured by the caller (price_probe_line) */
+        out->options = c->known->options;
+        out->noptions = c->known->noptions;
+        out->attrs = c->known->attrs;
+        out->nattrs = c->known->nattrs;
+        l->o->configured = true;
+        l->o->config_source = PRICE_CONFIG_GIVEN;
+        return 0; /* config_complete unknown: a probe does not report it */
+    }
     const char *key = memo_key(c, p, in);
     uint64_t h = key ? memo_hash(key) : 0;
     const price_memo *hit = key && c->capmemo ? memo_slot(c, h, key) : NULL;

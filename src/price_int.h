@@ -44,6 +44,8 @@ typedef struct pctx {
     size_t nlines, caplines;
     int minor; /* minor units of the request currency */
     bool probe;         /* price_probe_line: a required attribute may have no value */
+    const price_line_in *known; /* price_probe_line: the line's configuration as
+                                   price_line_configure would make it, or NULL */
     price_built *built; /* malloc'ed, freed by price_config_fini */
     size_t nbuilt, capbuilt;
     struct price_memo *memo; /* configured lines by their text (price_config.c), arena */
@@ -167,15 +169,38 @@ bool price_has_formula(const cat_product *p);
 
 /* One line through steps 1-6 (no promotions, floor or rounding), for
  * `cpqd check` (price_check.c): rq has exactly one line and a currency;
- * a required attribute may be left without a value. *out: the line's
- * amount and the entry whose floor and ceiling apply to it. */
+ * a required attribute may be left without a value. known, unless NULL,
+ * is that line as price_line_configure would configure it (the options
+ * of a valid configuration, which the caller vouches for: see
+ * price_ceiling.c), taken instead of asking the configurator. *out: the
+ * line's amount and the entry whose floor and ceiling apply to it. */
 typedef struct price_probe {
     money_dec amount;
     const cat_pb_entry *entry;
     const cat_price_book *book;
 } price_probe;
 int price_probe_line(price_worker *w, const cat_snapshot *s, const price_request *rq,
-                     price_probe *out, cpqd_errs *errs);
+                     const price_line_in *known, price_probe *out, cpqd_errs *errs);
+
+/* How price_check prices the cheapest configuration of each entry
+ * (price_ceiling.c): from the configuration the search found (the
+ * default), by configuring the line again as a request would, or both,
+ * counting where the two differ (tests compare them). */
+typedef enum price_check_way {
+    PRICE_CHECK_KNOWN,
+    PRICE_CHECK_AGAIN,
+    PRICE_CHECK_BOTH,
+} price_check_way;
+
+typedef struct price_check_stats {
+    size_t known;  /* candidates priced from their configuration */
+    size_t again;  /* candidates configured again (that way, or known could not say) */
+    size_t differ; /* PRICE_CHECK_BOTH: amount, scale, entry or failure not the same */
+} price_check_stats;
+
+/* price_check priced the given way; st (may be NULL) counts. */
+int price_check_with(const cat_snapshot *s, cpqd_errs *notes, price_check_way way,
+                     price_check_stats *st);
 
 /* ---- the wire form (price_json.c, price_json_fast.c) ---- */
 

@@ -486,6 +486,13 @@ size_t sv_ctx_live(const solver_ctx *c)
     return n;
 }
 
+void sv_ctx_drop(solver_ctx *c, const solver_model *m)
+{
+    for (size_t i = 0; i < SV_SLOTS; i++)
+        if (c->slot[i].uid == m->uid)
+            slot_clear(&c->slot[i]);
+}
+
 void solver_ctx_set_budget(solver_ctx *c, size_t sat_calls)
 {
     c->budget = sat_calls ? sat_calls : SV_DEFAULT_BUDGET;
@@ -2001,6 +2008,89 @@ static int bom_walk(sv_bom *b, size_t inst, size_t parent, money_dec ptotal, siz
         }
     }
     return 0;
+}
+
+/* ---- the BOM of a known configuration ---- */
+
+/* Whether a positive choice gives the quantity of option o of group gv. */
+static bool qty_chosen(const sv_run *r, const solver_choice *ch, size_t gv, size_t o)
+{
+    for (size_t i = 0; i < r->nch; i++)
+        if (ch[i].var == gv && ch[i].value == o && ch[i].has_qty && !ch[i].negated)
+            return true;
+    return false;
+}
+
+/* The states solver_configure gives these choices where bom_walk reads
+ * them, from a valid configuration they select whole: chosen values
+ * (and their quantities) SELECTED, other options not picked; CPQD_EINVAL
+ * when values does not show that (see solver_bom_of). */
+static int known_states(const sv_run *r, const solver_choice *ch, const bool *values,
+                        solver_value_result *block)
+{
+    const solver_model *m = r->m;
+    for (size_t i = 0; i < m->nvals; i++)
+        block[i].state = SOLVER_POSSIBLE;
+    for (size_t i = 0; i < r->nch; i++) {
+        if (r->cneg[i] ? values[r->cv[i]] : !values[r->cv[i]])
+            return CPQD_EINVAL; /* a choice values does not satisfy */
+        if (r->cneg[i])
+            continue;
+        block[r->cv[i]].state = SOLVER_SELECTED;
+        if (r->qv[i] != SIZE_MAX) {
+            if (!values[r->qv[i]])
+                return CPQD_EINVAL;
+            block[r->qv[i]].state = SOLVER_SELECTED;
+        }
+    }
+    for (size_t v = 0; v < m->nvars; v++) {
+        const solver_var *sv = &m->vars[v];
+        for (size_t i = 0; sv->kind == SOLVER_VAR_GROUP && i < sv->nvalues; i++) {
+            size_t f = sv_val(m, v, i);
+            /* an option of values left unchosen may be implied by the
+             * choices, and an unchosen quantity read from a solution */
+            if (values[f] && block[f].state != SOLVER_SELECTED)
+                return CPQD_EINVAL;
+            if (values[f] && sv->group->options[i].ranged && m->vx[v].qty[i] != SIZE_MAX &&
+                !qty_chosen(r, ch, v, i))
+                return CPQD_EINVAL;
+        }
+    }
+    return 0;
+}
+
+int solver_bom_of(const solver_model *m, const solver_choice *choices, size_t nchoices,
+                  const bool *values, solver_bom_line **out, size_t *nout)
+{
+    *out = NULL;
+    *nout = 0;
+    sv_run r = {.m = m, .nch = nchoices};
+    solver_result res;
+    memset(&res, 0, sizeof(res));
+    int rc = CPQD_ENOMEM;
+    r.cv = malloc((nchoices ? nchoices : 1) * sizeof(size_t));
+    r.qv = malloc((nchoices ? nchoices : 1) * sizeof(size_t));
+    r.cneg = malloc((nchoices ? nchoices : 1) * sizeof(bool));
+    if (!r.cv || !r.qv || !r.cneg)
+        goto out;
+    if ((rc = read_choices(&r, choices, nchoices)) || (rc = alloc_values(m, &res)) ||
+        (rc = known_states(&r, choices, values, res.values[0])))
+        goto out;
+    sv_done d = {0}; /* no completion: every quantity walked is chosen */
+    sv_bom b = {&r, choices, &res, &d, NULL, 0, 0};
+    rc = bom_walk(&b, 0, SIZE_MAX, money_from_int(1), 1);
+    if (rc)
+        free(b.lines);
+    else {
+        *out = b.lines;
+        *nout = b.n;
+    }
+out:
+    solver_result_fini(&res);
+    free(r.cv);
+    free(r.qv);
+    free(r.cneg);
+    return rc;
 }
 
 /* ---- the query ---- */

@@ -1658,9 +1658,12 @@ void sv_load_solver(const solver_model *m, struct CCaDiCaL *sat, bool guarded)
 
 /* ---- per snapshot ---- */
 
+#define SB_TWO_MIN 4096 /* products (models when freed) from which two threads share the work */
+
 typedef struct sv_entry {
     const cat_product *p;
     solver_model *m;
+    bool by_helper; /* built by the second thread of solver_snapshot_build */
 } sv_entry;
 
 typedef struct sv_snapshot {
@@ -1674,82 +1677,159 @@ static int entry_cmp(const void *pa, const void *pb)
     return a < c ? -1 : a > c;
 }
 
+/* The models of x that thread helper (or the first) built, freed. */
+typedef struct sv_free_job {
+    sv_snapshot *x;
+    bool helper;
+} sv_free_job;
+
+static void *sv_free_run(void *arg)
+{
+    const sv_free_job *j = arg;
+    for (size_t i = 0; i < j->x->n; i++)
+        if (j->x->e[i].by_helper == j->helper)
+            solver_model_free(j->x->e[i].m);
+    return NULL;
+}
+
 void solver_snapshot_free(void *ext)
 {
     sv_snapshot *x = ext;
     if (!x)
         return;
-    for (size_t i = 0; i < x->n; i++)
-        solver_model_free(x->e[i].m);
+    /* the models of a large catalog are hundreds of thousands of blocks,
+     * freed at the end of `cpqd check` while it waits: those of the
+     * build's second thread on a second thread (from the heap that
+     * thread left, so that the two do not contend for one) */
+    sv_free_job mine = {x, false}, other = {x, true};
+    pthread_t th;
+    bool two = x->n >= SB_TWO_MIN && pthread_create(&th, NULL, sv_free_run, &other) == 0;
+    sv_free_run(&mine);
+    if (two)
+        pthread_join(th, NULL);
+    else
+        sv_free_run(&other);
     free(x->e);
     free(x);
 }
 
-/* The models of products [from, to) into e (n of them), errors into
- * errs; rc as the loop always kept it: the code of the last product that
- * failed, CPQD_ENOMEM stopping at once. */
-typedef struct sb_part {
-    cat_snapshot *s;
-    size_t from, to;
-    sv_entry *e;
-    size_t n;
-    cpqd_errs *errs;
-    uint64_t gen;
-    int rc;
-    pthread_t th;
-} sb_part;
+/* ---- building every model on the machine's cores ----
+ * Products are taken in chunks by two threads (the models of a catalog
+ * are not spread evenly: halves by count left one thread waiting), each
+ * chunk's models and errors kept apart and joined in product order at
+ * the end: the same models, errors and result as one loop. */
 
-static void *sb_part_run(void *arg)
+#define SB_CHUNK 512 /* products per chunk */
+
+typedef struct sb_par {
+    cat_snapshot *s;
+    size_t np, nchunks;
+    atomic_size_t next; /* the next chunk to take */
+    atomic_int nomem;   /* out of memory: every thread stops */
+    sv_entry *e;        /* chunk c's models from e[c * SB_CHUNK] */
+    size_t *n;          /* per chunk: its models */
+    cpqd_errs **errs;   /* per chunk: its errors (NULL: none) */
+    int *rc;            /* per chunk: the code of its last product that failed */
+    uint64_t gen;
+} sb_par;
+
+/* The models of chunk c; false on ENOMEM. */
+static bool sb_chunk_run(sb_par *p, size_t c, bool helper)
 {
-    sb_part *t = arg;
-    for (size_t i = t->from; i < t->to && t->rc != CPQD_ENOMEM; i++) {
-        const cat_product *p = cat_snapshot_product_at(t->s, i);
-        if (!configurable(p))
+    size_t to = (c + 1) * SB_CHUNK < p->np ? (c + 1) * SB_CHUNK : p->np;
+    cpqd_errs *errs = errs_new();
+    if (!errs)
+        return false;
+    for (size_t i = c * SB_CHUNK; i < to; i++) {
+        const cat_product *q = cat_snapshot_product_at(p->s, i);
+        if (!configurable(q))
             continue;
-        size_t before = errs_count(t->errs);
-        solver_model *m = solver_model_build(p, t->errs);
+        size_t before = errs_count(errs);
+        solver_model *m = solver_model_build(q, errs);
         if (!m) {
-            t->rc = errs_count(t->errs) > before && errs_get(t->errs, before)->code != CPQD_ENOMEM
-                        ? errs_get(t->errs, before)->code
-                        : CPQD_ENOMEM;
+            p->rc[c] = errs_count(errs) > before && errs_get(errs, before)->code != CPQD_ENOMEM
+                           ? errs_get(errs, before)->code
+                           : CPQD_ENOMEM;
+            if (p->rc[c] == CPQD_ENOMEM)
+                break;
             continue;
         }
-        m->gen = t->gen;
-        t->e[t->n++] = (sv_entry){p, m};
+        m->gen = p->gen;
+        p->e[c * SB_CHUNK + p->n[c]++] = (sv_entry){q, m, helper};
     }
+    if (errs_count(errs))
+        p->errs[c] = errs;
+    else
+        errs_free(errs);
+    return p->rc[c] != CPQD_ENOMEM;
+}
+
+static void sb_work(sb_par *p, bool helper)
+{
+    for (;;) {
+        size_t c = atomic_fetch_add(&p->next, 1);
+        if (c >= p->nchunks || atomic_load(&p->nomem))
+            break;
+        if (!sb_chunk_run(p, c, helper))
+            atomic_store(&p->nomem, 1);
+    }
+}
+
+static void *sb_helper(void *arg)
+{
+    sb_work(arg, true);
     return NULL;
 }
 
-#define SB_TWO_MIN 4096 /* products from which the models are built on two threads */
+/* Joins the chunks in order into x and errs: the code of the last
+ * product that failed, CPQD_ENOMEM before any. */
+static int sb_join(sb_par *p, sv_snapshot *x, cpqd_errs *errs)
+{
+    int rc = atomic_load(&p->nomem) ? CPQD_ENOMEM : 0;
+    for (size_t c = 0; c < p->nchunks; c++) {
+        memmove(x->e + x->n, p->e + c * SB_CHUNK, p->n[c] * sizeof(*x->e));
+        x->n += p->n[c];
+        if (p->errs[c] && errs_append(errs, p->errs[c]) != 0)
+            rc = CPQD_ENOMEM;
+        errs_free(p->errs[c]);
+        if (p->rc[c] && rc != CPQD_ENOMEM)
+            rc = p->rc[c];
+    }
+    return rc;
+}
 
 int solver_snapshot_build(cat_snapshot *s, cpqd_errs *errs, void **out)
 {
     *out = NULL;
     size_t np = cat_snapshot_product_count(s);
     sv_snapshot *x = calloc(1, sizeof(*x));
-    if (!x || !(x->e = calloc(np ? np : 1, sizeof(*x->e)))) {
+    sb_par p = {
+        .s = s, .np = np, .nchunks = (np + SB_CHUNK - 1) / SB_CHUNK, .gen = cat_snapshot_serial(s)};
+    atomic_init(&p.next, 0);
+    atomic_init(&p.nomem, 0);
+    size_t nc = p.nchunks ? p.nchunks : 1;
+    p.n = calloc(nc, sizeof(size_t));
+    p.errs = calloc(nc, sizeof(cpqd_errs *));
+    p.rc = calloc(nc, sizeof(int));
+    if (!x || !(x->e = calloc(np ? np : 1, sizeof(*x->e))) || !p.n || !p.errs || !p.rc) {
+        if (x)
+            free(x->e);
         free(x);
+        free(p.n);
+        free(p.errs);
+        free(p.rc);
         return CPQD_ENOMEM;
     }
-    uint64_t gen = cat_snapshot_serial(s);
-    /* the second half of the products on a thread of its own, its errors
-     * after the first half's, as one loop would have reported them */
-    size_t half = np >= SB_TWO_MIN ? np / 2 : np;
-    sb_part a = {.s = s, .from = 0, .to = half, .e = x->e, .errs = errs, .gen = gen};
-    sb_part b = {.s = s, .from = half, .to = np, .e = x->e + half,
-                 .errs = half < np ? errs_new() : NULL, .gen = gen};
-    bool two = b.errs && pthread_create(&b.th, NULL, sb_part_run, &b) == 0;
-    sb_part_run(&a);
+    p.e = x->e;
+    pthread_t th;
+    bool two = np >= SB_TWO_MIN && pthread_create(&th, NULL, sb_helper, &p) == 0;
+    sb_work(&p, false); /* this thread too (alone for small catalogs, or without a thread) */
     if (two)
-        pthread_join(b.th, NULL);
-    else if (b.errs)
-        sb_part_run(&b);
-    if (b.errs && errs_append(errs, b.errs) != 0)
-        b.rc = CPQD_ENOMEM;
-    errs_free(b.errs);
-    memmove(x->e + a.n, x->e + half, b.n * sizeof(*x->e));
-    x->n = a.n + b.n;
-    int rc = a.rc == CPQD_ENOMEM || b.rc == CPQD_ENOMEM ? CPQD_ENOMEM : b.rc ? b.rc : a.rc;
+        pthread_join(th, NULL);
+    int rc = sb_join(&p, x, errs);
+    free(p.n);
+    free(p.errs);
+    free(p.rc);
     if (rc) {
         solver_snapshot_free(x);
         return rc;
@@ -1764,7 +1844,7 @@ const solver_model *solver_snapshot_model(const cat_snapshot *s, const cat_produ
     const sv_snapshot *x = s ? cat_snapshot_ext(s, CAT_EXT_SOLVER) : NULL;
     if (!x || !p)
         return NULL;
-    sv_entry key = {p, NULL};
+    sv_entry key = {p, NULL, false};
     const sv_entry *e = bsearch(&key, x->e, x->n, sizeof(*x->e), entry_cmp);
     return e ? e->m : NULL;
 }

@@ -67,7 +67,7 @@ static bool below(const solver_model *m, size_t i, size_t J)
 
 /* Whether literal x cannot hold with instance J active under only the
  * selectors of J's subtree: then the model of J's own product reports it. */
-static bool local_unsat(CCaDiCaL *sat, const solver_model *m, size_t J, int x)
+static bool local_unsat_sat(CCaDiCaL *sat, const solver_model *m, size_t J, int x)
 {
     ccadical_assume(sat, m->insts[J].act);
     ccadical_assume(sat, x);
@@ -130,9 +130,13 @@ static int check_constraints(CCaDiCaL *sat, const solver_model *m, cpqd_errs *er
     return rc;
 }
 
+typedef struct ck_walk ck_walk;
+static int walk_local(ck_walk *k, const solver_model *m, size_t J, int x);
+
 typedef struct ck {
     const solver_model *m;
     CCaDiCaL *sat; /* the guarded clauses, on first use (ck_sat) */
+    ck_walk *walk; /* the local search's scratch */
     const solver_result *r;
     cpqd_errs *errors, *notes;
 } ck;
@@ -143,6 +147,22 @@ static CCaDiCaL *ck_sat(ck *k)
     if (!k->sat && (k->sat = ccadical_init()))
         sv_load_solver(k->m, k->sat, true);
     return k->sat;
+}
+
+/* local_unsat_sat, asked of the local search first: in the findings of
+ * a sub-assembly that its enclosing product's constraints cause (nearly
+ * all of them), a search finds the value possible under the
+ * sub-assembly's own constraints without a SAT solver. *out: the answer;
+ * returns 0 or CPQD_ENOMEM. */
+static int local_unsat(ck *k, size_t J, int x, bool *out)
+{
+    int said = walk_local(k->walk, k->m, J, x);
+    if (said)
+        return *out = said < 0, 0;
+    if (!ck_sat(k))
+        return CPQD_ENOMEM;
+    *out = local_unsat_sat(k->sat, k->m, J, x);
+    return 0;
 }
 
 /* Whether the option activating var v's instance is dead (reported above). */
@@ -165,12 +185,11 @@ static int report_value(ck *k, size_t v, size_t i)
     if (dead ? under_dead(k, v) : sv->kind != SOLVER_VAR_GROUP || sv->group->min >= sv->nvalues)
         return 0;
     int lit = sv_lit(m, v, i);
-    if (I != 0) {
-        if (!ck_sat(k))
-            return CPQD_ENOMEM;
-        if (local_unsat(k->sat, m, I, dead ? lit : -lit))
-            return 0;
-    }
+    bool local = false;
+    if (I != 0 && local_unsat(k, I, dead ? lit : -lit, &local))
+        return CPQD_ENOMEM;
+    if (local)
+        return 0;
     char *why = dead ? reason_text(&vr->reason) : NULL;
     if (dead && !why)
         return CPQD_ENOMEM;
@@ -210,8 +229,11 @@ static int report_value(ck *k, size_t v, size_t i)
                                   check at once: its setup is small beside their solving */
 #define CK_WALK_FLIPS 16      /* flips per clause of the model, per search */
 #define CK_WALK_MIN_FLIPS 256 /* ... but at least this many */
+#define CK_PIN_FLIPS 8        /* flips after a value fixed alone, before propagation helps */
 
-typedef struct ck_walk {
+/* The local search's state; its arrays are scratch kept from model to
+ * model by one thread (walk_room grows them). */
+struct ck_walk {
     size_t ncl;
     int nsat;
     uint32_t *start;        /* clause c: lits[start[c] .. start[c + 1]) */
@@ -227,7 +249,16 @@ typedef struct ck_walk {
     int *log;               /* variables flipped since walk_seen */
     size_t nlog;
     uint64_t rng;
-} ck_walk;
+    signed char *is_sel;           /* walk_init: per SAT variable, a selector */
+    uint32_t *at;                  /* walk_init: per literal, the next occurrence slot */
+    uint8_t *seen;                 /* per value: 1 seen true, 2 seen false */
+    size_t *vidx;                  /* per SAT variable: its value, or SIZE_MAX */
+    size_t cap_v, cap_l, cap_vals; /* room: SAT variables + 1, literals, values */
+    const solver_model *lm;        /* walk_local: the clauses loaded are m's under instance lj's */
+    size_t lj;                     /* selectors only, lj active (lm NULL: not loaded) */
+    size_t lroot;                  /* ... fixed so far */
+    bool lok;                      /* ... without conflict */
+};
 
 static void walk_free(ck_walk *k)
 {
@@ -242,6 +273,51 @@ static void walk_free(ck_walk *k)
     free(k->fixed);
     free(k->trail);
     free(k->log);
+    free(k->is_sel);
+    free(k->at);
+    free(k->seen);
+    free(k->vidx);
+    memset(k, 0, sizeof(*k));
+}
+
+/* Room in k for nv SAT variables (the constant included), nlits
+ * literals (clauses: at most as many, each ends with one) and nvals
+ * values; false on ENOMEM (k is then empty). */
+static bool walk_room(ck_walk *k, size_t nv, size_t nlits, size_t nvals)
+{
+    if (nv <= k->cap_v && nlits <= k->cap_l && nvals <= k->cap_vals)
+        return true;
+    size_t cv = nv > 2 * k->cap_v ? nv : 2 * k->cap_v,
+           cl = nlits > 2 * k->cap_l ? nlits : 2 * k->cap_l;
+    size_t cn = nvals > 2 * k->cap_vals ? nvals : 2 * k->cap_vals;
+    walk_free(k);
+    cl = cl ? cl : 1;
+    cn = cn ? cn : 1;
+    k->start = malloc((cl + 1) * sizeof(uint32_t));
+    k->lits = malloc(cl * sizeof(int));
+    k->ostart = malloc((2 * cv + 1) * sizeof(uint32_t));
+    k->occ = malloc(cl * sizeof(uint32_t));
+    k->ntrue = malloc(cl * sizeof(uint32_t));
+    k->unsat = malloc(cl * sizeof(uint32_t));
+    k->upos = malloc(cl * sizeof(uint32_t));
+    k->w = malloc(cv);
+    k->fixed = malloc(cv);
+    k->trail = malloc(cv * sizeof(int));
+    k->log = malloc(cv * sizeof(int));
+    k->is_sel = malloc(cv);
+    k->at = malloc(2 * cv * sizeof(uint32_t));
+    k->seen = malloc(cn);
+    k->vidx = malloc(cv * sizeof(size_t));
+    if (!k->start || !k->lits || !k->ostart || !k->occ || !k->ntrue || !k->unsat || !k->upos ||
+        !k->w || !k->fixed || !k->trail || !k->log || !k->is_sel || !k->at || !k->seen ||
+        !k->vidx) {
+        walk_free(k);
+        return false;
+    }
+    k->cap_v = cv;
+    k->cap_l = cl;
+    k->cap_vals = cn;
+    return true;
 }
 
 static size_t lit_x(int l)
@@ -305,62 +381,61 @@ static void walk_unfix(ck_walk *k, size_t mark)
     }
 }
 
-/* The model's clauses with every constraint on (selector literals, which
- * occur only negated, dropped) and their occurrences, the constant TRUE
- * fixed. False on ENOMEM. */
-static bool walk_init(ck_walk *k, const solver_model *m)
+/* The model's clauses with the constraints (and group cardinalities) of
+ * instance J's subtree on, every one when J is SIZE_MAX, the others off
+ * (their clauses dropped); the selector literals, which occur only
+ * negated, dropped; and their occurrences. False on ENOMEM. */
+static bool walk_init_on(ck_walk *k, const solver_model *m, size_t J)
 {
-    memset(k, 0, sizeof(*k));
-    k->nsat = m->nsat;
     size_t nv = (size_t)m->nsat + 1, nx = 2 * nv;
-    signed char *is_sel = calloc(nv, 1);
-    k->start = malloc((m->nlits + 1) * sizeof(uint32_t));
-    k->lits = malloc((m->nlits ? m->nlits : 1) * sizeof(int));
-    k->ostart = calloc(nx + 1, sizeof(uint32_t));
-    k->w = calloc(nv, 1);
-    k->fixed = calloc(nv, 1);
-    k->trail = malloc(nv * sizeof(int));
-    k->log = malloc(nv * sizeof(int));
-    if (!is_sel || !k->start || !k->lits || !k->ostart || !k->w || !k->fixed || !k->trail ||
-        !k->log) {
-        free(is_sel);
+    if (!walk_room(k, nv, m->nlits, m->nvals))
         return false;
-    }
-    for (size_t i = 0; i < m->nsels; i++)
-        is_sel[m->sels[i].sat] = 1;
+    k->nsat = m->nsat;
+    k->ncl = k->nunsat = k->ntrail = k->nlog = 0;
+    k->lm = NULL;
+    memset(k->ostart, 0, (nx + 1) * sizeof(uint32_t));
+    memset(k->w, 0, nv);
+    memset(k->fixed, 0, nv);
+    memset(k->is_sel, 0, nv);
+    for (size_t i = 0; i < m->nsels; i++) /* 1 on, 2 off */
+        k->is_sel[m->sels[i].sat] = J == SIZE_MAX || below(m, m->sels[i].inst, J) ? 1 : 2;
     size_t n = 0;
+    bool off = false; /* the clause being read is of a constraint off: it holds */
     k->start[0] = 0;
     for (size_t i = 0; i < m->nlits; i++) {
         int l = m->clauses[i];
+        if (l == 0 && off) {
+            for (; n > k->start[k->ncl]; n--)
+                k->ostart[lit_x(k->lits[n - 1]) + 1]--;
+            off = false;
+            continue;
+        }
         if (l == 0) {
             k->start[++k->ncl] = (uint32_t)n;
             continue;
         }
-        if (l < 0 && is_sel[-l])
+        off |= l < 0 && k->is_sel[-l] == 2;
+        if (off || (l < 0 && k->is_sel[-l]))
             continue;
         k->lits[n++] = l;
         k->ostart[lit_x(l) + 1]++;
     }
-    free(is_sel);
     for (size_t x = 0; x < nx; x++)
         k->ostart[x + 1] += k->ostart[x];
-    k->occ = malloc((n ? n : 1) * sizeof(uint32_t));
-    k->ntrue = calloc(k->ncl ? k->ncl : 1, sizeof(uint32_t));
-    k->unsat = malloc((k->ncl ? k->ncl : 1) * sizeof(uint32_t));
-    k->upos = malloc((k->ncl ? k->ncl : 1) * sizeof(uint32_t));
-    uint32_t *at = malloc(nx * sizeof(uint32_t));
-    if (!k->occ || !k->ntrue || !k->unsat || !k->upos || !at) {
-        free(at);
-        return false;
-    }
-    memcpy(at, k->ostart, nx * sizeof(uint32_t));
+    memcpy(k->at, k->ostart, nx * sizeof(uint32_t));
     for (size_t c = 0; c < k->ncl; c++)
         for (uint32_t j = k->start[c]; j < k->start[c + 1]; j++)
-            k->occ[at[lit_x(k->lits[j])]++] = (uint32_t)c;
-    free(at);
+            k->occ[k->at[lit_x(k->lits[j])]++] = (uint32_t)c;
     k->rng = 0x9E3779B97F4A7C15ull ^ m->nlits;
     walk_count(k);
     return true;
+}
+
+/* The model's clauses with every constraint on (selector literals, which
+ * occur only negated, dropped) and their occurrences. False on ENOMEM. */
+static bool walk_init(ck_walk *k, const solver_model *m)
+{
+    return walk_init_on(k, m, SIZE_MAX);
 }
 
 static uint64_t walk_rand(ck_walk *k)
@@ -412,34 +487,48 @@ static void walk_count(ck_walk *k)
     }
 }
 
-/* WalkSAT from k->w, the fixed variables kept: true when k->w then
- * satisfies every clause. */
-static bool walk_search(ck_walk *k)
+/* Fixes literal l alone, without propagation; false if l's variable is
+ * fixed the other way. */
+static bool walk_pin(ck_walk *k, int l)
 {
-    size_t flips = CK_WALK_FLIPS * k->ncl;
-    if (flips < CK_WALK_MIN_FLIPS)
-        flips = CK_WALK_MIN_FLIPS;
+    int v = l < 0 ? -l : l;
+    if (k->fixed[v])
+        return holds_w(k, l);
+    if (!holds_w(k, l))
+        walk_flip(k, v);
+    k->fixed[v] = 1;
+    k->trail[k->ntrail++] = l;
+    return true;
+}
+
+/* WalkSAT from k->w, the fixed variables kept, at most flips flips: true
+ * when k->w then satisfies every clause. In a false clause, a literal
+ * whose flip makes no other clause false is taken, else a random one
+ * (on these small structured models a pure random walk between such
+ * free moves finds configurations in fewer steps than weighing how many
+ * clauses each flip breaks). */
+static bool walk_search_n(ck_walk *k, size_t flips)
+{
     for (size_t f = 0; k->nunsat && f < flips; f++) {
         uint32_t c = k->unsat[walk_rand(k) % k->nunsat];
         int pick = 0;
-        size_t best = SIZE_MAX, nfree = 0;
-        for (uint32_t j = k->start[c]; j < k->start[c + 1]; j++) {
+        size_t nfree = 0;
+        for (uint32_t j = k->start[c]; j < k->start[c + 1] && !pick; j++) {
             int l = k->lits[j], v = l < 0 ? -l : l;
             if (k->fixed[v])
                 continue;
             nfree++;
-            /* clauses that only the current (true) literal of v holds */
-            size_t y = lit_x(-l), brk = 0;
-            for (uint32_t i = k->ostart[y]; i < k->ostart[y + 1] && brk < best; i++)
-                brk += k->ntrue[k->occ[i]] == 1;
-            if (brk < best) {
-                best = brk;
+            /* a clause that only the current (true) literal of v holds? */
+            size_t y = lit_x(-l);
+            bool breaks = false;
+            for (uint32_t i = k->ostart[y]; i < k->ostart[y + 1] && !breaks; i++)
+                breaks = k->ntrue[k->occ[i]] == 1;
+            if (!breaks)
                 pick = v;
-            }
         }
-        if (!nfree)
-            return false;
-        if (best > 0 && walk_rand(k) % 2) { /* noise: a random free literal */
+        if (!pick) {
+            if (!nfree)
+                return false;
             size_t r = walk_rand(k) % nfree;
             for (uint32_t j = k->start[c]; j < k->start[c + 1]; j++) {
                 int v = k->lits[j] < 0 ? -k->lits[j] : k->lits[j];
@@ -452,6 +541,12 @@ static bool walk_search(ck_walk *k)
         walk_flip(k, pick);
     }
     return k->nunsat == 0;
+}
+
+static bool walk_search(ck_walk *k)
+{
+    size_t flips = CK_WALK_FLIPS * k->ncl;
+    return walk_search_n(k, flips < CK_WALK_MIN_FLIPS ? CK_WALK_MIN_FLIPS : flips);
 }
 
 /* Whether solver_check needs value i of sv seen true (every value but
@@ -486,18 +581,20 @@ static void walk_seen(ck_walk *k, const solver_model *m, const size_t *vidx, uin
     k->nlog = 0;
 }
 
-bool sv_check_clear(const solver_model *m)
+/* sv_check_clear with k's scratch. */
+static bool check_clear(ck_walk *k, const solver_model *m)
 {
-    ck_walk k;
     size_t nv = (size_t)m->nsat + 1;
     if (!m->nvals || m->nlits > CK_FAST_MAX_LITS)
         return false;
-    bool ok = walk_init(&k, m) && walk_fix(&k, SV_TRUE) && walk_search(&k);
-    uint8_t *seen = ok ? calloc(m->nvals, 1) : NULL;
-    size_t *vidx = ok ? malloc(nv * sizeof(size_t)) : NULL; /* value per SAT variable */
-    ok = ok && seen && vidx;
-    for (size_t x = 0; ok && x < nv; x++)
-        vidx[x] = SIZE_MAX;
+    bool ok = walk_init(k, m) && walk_fix(k, SV_TRUE) && walk_search(k);
+    uint8_t *seen = k->seen;
+    size_t *vidx = k->vidx; /* value per SAT variable */
+    if (ok) {
+        memset(seen, 0, m->nvals);
+        for (size_t x = 0; x < nv; x++)
+            vidx[x] = SIZE_MAX;
+    }
     for (size_t g = 0; ok && g < m->nvals; g++) {
         int x = m->vlit[g];
         /* values on their own variables (as built): else the exact check */
@@ -506,9 +603,9 @@ bool sv_check_clear(const solver_model *m)
         else
             vidx[x] = g;
     }
-    size_t root = ok ? k.ntrail : 0; /* what holds in every configuration */
+    size_t root = ok ? k->ntrail : 0; /* what holds in every configuration */
     if (ok)
-        walk_seen(&k, m, vidx, seen, true);
+        walk_seen(k, m, vidx, seen, true);
     for (size_t v = 0; ok && v < m->nvars; v++) {
         const solver_var *sv = &m->vars[v];
         for (size_t i = 0; ok && i < sv->nvalues; i++) {
@@ -516,32 +613,122 @@ bool sv_check_clear(const solver_model *m)
             for (uint8_t want = 1; ok && want <= 2; want++) {
                 if ((seen[f] & want) || (want == 1 ? !need_true(sv) : !need_false(sv)))
                     continue;
-                /* the value fixed, from the last configuration found */
+                /* the value fixed, from the last configuration found:
+                 * alone first (a few flips repair what it breaks), then
+                 * with what propagation derives from it */
                 int l = want == 1 ? m->vlit[f] : -m->vlit[f];
-                ok = walk_fix(&k, l) && walk_search(&k);
-                walk_unfix(&k, root);
+                ok = walk_pin(k, l) && walk_search_n(k, CK_PIN_FLIPS);
+                if (!ok) {
+                    walk_unfix(k, root);
+                    ok = walk_fix(k, l) && walk_search(k);
+                }
+                walk_unfix(k, root);
                 if (ok)
-                    walk_seen(&k, m, vidx, seen, false);
+                    walk_seen(k, m, vidx, seen, false);
             }
         }
     }
-    free(seen);
-    free(vidx);
+    return ok;
+}
+
+/* Whether literal x can hold with instance J active under the
+ * constraints of J's subtree only, by the local search: -1 no (unit
+ * propagation refutes it), 1 yes (a search found an assignment with it
+ * that satisfies every clause of those constraints), 0 it cannot say.
+ * The clauses stay loaded in k for the next question on the same model
+ * and instance. */
+static int walk_local(ck_walk *k, const solver_model *m, size_t J, int x)
+{
+    if (m->nlits > CK_FAST_MAX_LITS)
+        return 0;
+    if (k->lm != m || k->lj != J) {
+        if (!walk_init_on(k, m, J))
+            return 0; /* no memory: the SAT solver says */
+        k->lok = walk_fix(k, SV_TRUE) && walk_fix(k, m->insts[J].act);
+        k->lroot = k->ntrail;
+        k->lm = m;
+        k->lj = J;
+    }
+    if (!k->lok)
+        return -1; /* J cannot be active under its own constraints */
+    int said = !walk_fix(k, x) ? -1 : walk_search(k) ? 1 : 0;
+    walk_unfix(k, k->lroot);
+    return said;
+}
+
+int sv_check_local(const solver_model *m, size_t J, int x, int *walk, bool *unsat)
+{
+    ck_walk w;
+    memset(&w, 0, sizeof(w));
+    *walk = walk_local(&w, m, J, x);
+    walk_free(&w);
+    CCaDiCaL *sat = ccadical_init();
+    if (!sat)
+        return CPQD_ENOMEM;
+    sv_load_solver(m, sat, true);
+    *unsat = local_unsat_sat(sat, m, J, x);
+    ccadical_release(sat);
+    return 0;
+}
+
+bool sv_check_clear(const solver_model *m)
+{
+    ck_walk k;
+    memset(&k, 0, sizeof(k));
+    bool ok = check_clear(&k, m);
     walk_free(&k);
     return ok;
 }
 
+/* What a checking thread keeps from model to model: the local search's
+ * arrays, the exact way's context (made on first use, emptied after
+ * each model, so that each starts as in a new one). */
+typedef struct ck_scratch {
+    ck_walk walk;
+    solver_ctx *ctx;
+} ck_scratch;
+
+static void scratch_fini(ck_scratch *x)
+{
+    walk_free(&x->walk);
+    solver_ctx_free(x->ctx);
+    x->ctx = NULL;
+}
+
+static int check_exact(ck_scratch *x, const solver_model *m, cpqd_errs *errors, cpqd_errs *notes);
+
+/* solver_check with x's scratch. */
+static int check_model(ck_scratch *x, const solver_model *m, cpqd_errs *errors, cpqd_errs *notes)
+{
+    return check_clear(&x->walk, m) ? 0 : check_exact(x, m, errors, notes);
+}
+
 int solver_check(const solver_model *m, cpqd_errs *errors, cpqd_errs *notes)
 {
-    return sv_check_clear(m) ? 0 : sv_check_exact(m, errors, notes);
+    ck_scratch x;
+    memset(&x, 0, sizeof(x));
+    int rc = check_model(&x, m, errors, notes);
+    scratch_fini(&x);
+    return rc;
 }
 
 int sv_check_exact(const solver_model *m, cpqd_errs *errors, cpqd_errs *notes)
 {
-    solver_ctx *c = solver_ctx_new();
+    ck_scratch x;
+    memset(&x, 0, sizeof(x));
+    int rc = check_exact(&x, m, errors, notes);
+    scratch_fini(&x);
+    return rc;
+}
+
+static int check_exact(ck_scratch *x, const solver_model *m, cpqd_errs *errors, cpqd_errs *notes)
+{
+    if (!x->ctx)
+        x->ctx = solver_ctx_new();
+    solver_ctx *c = x->ctx;
     solver_result r;
     memset(&r, 0, sizeof(r));
-    ck k = {m, NULL, &r, errors, notes};
+    ck k = {m, NULL, &x->walk, &r, errors, notes};
     int rc = CPQD_ENOMEM;
     if (!c)
         goto out;
@@ -569,7 +756,8 @@ out:
     solver_result_fini(&r);
     if (k.sat)
         ccadical_release(k.sat);
-    solver_ctx_free(c);
+    if (c)
+        sv_ctx_drop(c, m);
     return rc;
 }
 
@@ -592,6 +780,8 @@ typedef struct ck_par {
 static void *ck_worker(void *arg)
 {
     ck_par *p = arg;
+    ck_scratch x; /* model after model */
+    memset(&x, 0, sizeof(x));
     for (;;) {
         size_t c = atomic_fetch_add(&p->next, 1);
         if (c >= p->nchunks || atomic_load(&p->rc))
@@ -599,10 +789,11 @@ static void *ck_worker(void *arg)
         cpqd_errs *e = p->errors[c] = errs_new(), *no = p->notes[c] = errs_new();
         int rc = e && no ? 0 : CPQD_ENOMEM;
         for (size_t i = c * CK_CHUNK; i < p->n && i < (c + 1) * CK_CHUNK && !rc; i++)
-            rc = solver_check(p->ms[i], e, no);
+            rc = check_model(&x, p->ms[i], e, no);
         if (rc)
             atomic_store(&p->rc, rc);
     }
+    scratch_fini(&x);
     return NULL;
 }
 

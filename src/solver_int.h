@@ -182,6 +182,10 @@ int sv_up_val(const sv_up *u, int l);
  * count. */
 size_t sv_snapshot_models(const cat_snapshot *s, const solver_model **out, size_t cap);
 
+/* Frees model m's solvers and what c remembers of it: c then holds as
+ * much as a new context (solver_check's, emptied after each model). */
+void sv_ctx_drop(struct solver_ctx *c, const solver_model *m);
+
 /* solver_check's two ways (solver_check.c): sv_check_clear is true when
  * valid configurations were found (local search, no SAT solver) showing
  * every value true and every option of a group that may leave it out
@@ -189,6 +193,11 @@ size_t sv_snapshot_models(const cat_snapshot *s, const solver_model **out, size_
  * sv_check_exact reports every finding with its reasons (SAT). */
 bool sv_check_clear(const solver_model *m);
 int sv_check_exact(const solver_model *m, cpqd_errs *errors, cpqd_errs *notes);
+/* Whether literal x can hold with instance J (> 0) active under the
+ * constraints of J's subtree only, asked both ways sv_check_exact asks
+ * it (for tests): *walk from the local search (-1 no, 1 yes, 0 it cannot
+ * say), *unsat from a SAT solver. 0 or CPQD_ENOMEM. */
+int sv_check_local(const solver_model *m, size_t J, int x, int *walk, bool *unsat);
 
 /* How many models have a live solver in c (for tests). */
 size_t sv_ctx_live(const solver_ctx *c);

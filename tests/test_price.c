@@ -31,6 +31,7 @@
 #include "testutil.h"
 
 #include <jansson.h>
+#include <libgen.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -2026,6 +2027,106 @@ static void test_price_check_ceilings_no_configuration_meets(void **state)
     cat_snapshot_release(s);
 }
 
+/* ---- cpqd check: the cheapest configuration priced as found ---- */
+
+/* Every note of e formatted, one a line (malloc'ed). */
+static char *notes_text(const cpqd_errs *e)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    for (size_t i = 0; i < errs_count(e); i++) {
+        char *line = errs_format(e, i);
+        fprintf(f, "%s\n", line ? line : "?");
+        free(line);
+    }
+    assert_int_equal(fclose(f), 0);
+    return buf;
+}
+
+/* price_check on the catalogs at path (with rules) each way: the notes
+ * of PRICE_CHECK_KNOWN and PRICE_CHECK_AGAIN are the same; with
+ * PRICE_CHECK_BOTH no candidate priced from its configuration differs
+ * from it configured again. *st: the counts of the default way; returns
+ * its notes. */
+static char *check_both_ways(const char *path, const char *rules, price_check_stats *st)
+{
+    cpqd_errs *e = errs_new();
+    cat_snapshot *s = cat_snapshot_load(path, rules, e);
+    if (!s)
+        errs_dump(e);
+    assert_non_null(s);
+    char *text[3];
+    price_check_stats stats[3];
+    static const price_check_way ways[3] = {PRICE_CHECK_KNOWN, PRICE_CHECK_AGAIN, PRICE_CHECK_BOTH};
+    for (int i = 0; i < 3; i++) {
+        cpqd_errs *notes = errs_new();
+        assert_int_equal(price_check_with(s, notes, ways[i], &stats[i]), 0);
+        text[i] = notes_text(notes);
+        errs_free(notes);
+    }
+    assert_string_equal(text[0], text[1]);
+    assert_string_equal(text[2], text[1]);
+    assert_int_equal(stats[1].known, 0); /* AGAIN: every candidate configured again */
+    assert_int_equal(stats[1].again, stats[0].known + stats[0].again);
+    assert_int_equal(stats[2].known, stats[0].known);
+    assert_int_equal(stats[2].differ, 0);
+    assert_int_equal(stats[0].differ, 0);
+    *st = stats[0];
+    free(text[1]);
+    free(text[2]);
+    errs_free(e);
+    cat_snapshot_release(s);
+    return text[0];
+}
+
+/* tests/data/price/check_known/known.yaml: K-RANGED (a sub-assembly with
+ * a ranged quantity) is priced from the configuration the search found,
+ * 160.00 > 150.00, warned; K-EMPTY (its cheapest has no options: a line
+ * without configuration is priced from the defaults, 110.00) and K-PLANT
+ * (the plant's default is not the cheapest's plant) are configured
+ * again, as before. The same on the ceiling fixture and on 3,000
+ * generated products (gencat, seed 1: ceilings on configurable products
+ * of every shape it makes). */
+static void test_price_check_known_configuration_priced_as_again(void **state)
+{
+    (void)state;
+    price_check_stats st;
+    char *rules = tu_fmt("%s/%s", tu_root(), RULES);
+    char *dir = tu_fmt("%s/tests/data/price/check_known", tu_root());
+    char *text = check_both_ways(dir, rules, &st);
+    assert_int_equal(st.known, 1);
+    assert_int_equal(st.again, 2);
+    if (!strstr(text, "known.yaml:102:9: K-RANGED (") ||
+        !strstr(text, "the cheapest, S-A, H-1, P-1, costs 160.00 per unit") ||
+        strstr(text, "K-EMPTY"))
+        fail_msg("notes: %s", text);
+    free(text);
+    free(dir);
+    dir = tu_fmt("%s/tests/data/price/check", tu_root());
+    text = check_both_ways(dir, rules, &st);
+    assert_true(st.known >= 6); /* 2 grades of each graded machine, one per other machine */
+    free(text);
+    free(dir);
+    free(rules);
+    char *bin = strdup(tu_bin()), *tmp = tu_tmpdir();
+    char *cmd = tu_fmt("'%s/gencat' 3000 --seed 1 > '%s/gen.yaml'", dirname(bin), tmp);
+    assert_int_equal(system(cmd), 0);
+    rules = tu_fmt("%s/rules", tu_root());
+    text = check_both_ways(tmp, rules, &st);
+    assert_true(st.known > 50);
+    assert_true(st.again > 0);
+    fprintf(stderr, "gencat 3000: %zu candidates priced as found, %zu configured again\n", st.known,
+            st.again);
+    free(text);
+    free(rules);
+    tu_rm_tree(tmp);
+    free(tmp);
+    free(cmd);
+    free(bin);
+}
+
 /* ---- randomized: the totals' invariants ---- */
 
 static uint64_t rnd_state;
@@ -2501,6 +2602,7 @@ int main(void)
         cmocka_unit_test(test_price_promotions_of_many_catalogs),
         cmocka_unit_test(test_price_free_items_of_many_promotions),
         cmocka_unit_test(test_price_check_ceilings_no_configuration_meets),
+        cmocka_unit_test(test_price_check_known_configuration_priced_as_again),
         cmocka_unit_test(test_price_quantity_rules),
         cmocka_unit_test(test_price_random_totals_add_up),
     };

@@ -643,6 +643,88 @@ static void test_solver_check_fast_way_agrees_with_exact(void **state)
     assert_true(cleared > 0);
 }
 
+/* solver_check's question for a finding inside a sub-assembly (can the
+ * value hold with the sub-assembly active under its own constraints
+ * only? then the enclosing product reports it), asked of the local
+ * search and of a SAT solver: each answer the search gives is the SAT
+ * solver's, for every value, both ways, in every sub-assembly of the
+ * models of dir. counts[0..2]: the search said no, could not say, yes. */
+static void local_model_ways_agree(const solver_model *m, const char *where, size_t counts[3])
+{
+    for (size_t J = 1; J < m->ninsts; J++)
+        for (size_t f = 0; f < m->nvals; f++)
+            for (int sign = -1; sign <= 1; sign += 2) {
+                int walk = 2;
+                bool unsat = false;
+                assert_int_equal(sv_check_local(m, J, sign * m->vlit[f], &walk, &unsat), 0);
+                if (walk && (walk < 0) != unsat)
+                    fail_msg("%s: %s, instance %zu, value %zu (%d): search %d, SAT %s", where,
+                             m->product->sku, J, f, sign, walk, unsat ? "unsat" : "sat");
+                counts[walk + 1]++;
+            }
+}
+
+static void local_ways_agree(const char *dir, size_t counts[3])
+{
+    cat_snapshot *s = load_ok(dir);
+    size_t n = sv_snapshot_models(s, NULL, 0);
+    const solver_model **ms = calloc(n ? n : 1, sizeof(*ms));
+    assert_non_null(ms);
+    sv_snapshot_models(s, ms, n);
+    for (size_t k = 0; k < n; k++)
+        local_model_ways_agree(ms[k], dir, counts);
+    free(ms);
+    cat_snapshot_release(s);
+}
+
+static void test_solver_check_local_search_agrees_with_sat(void **state)
+{
+    (void)state;
+    /* tests/data/solver/local: in OUT, SUB's X-2 is refuted by
+     * propagation, its modes on1 and on2 (a pigeonhole) need the SAT
+     * solver, X-1 (dead by OUT's constraint) is possible in SUB alone */
+    cat_snapshot *s = load_ok("tests/data/solver/local");
+    const solver_model *m = model_of(s, "OUT");
+    size_t x = var_of(m, "core/SUB/extra"), mode = var_of(m, "core/SUB/@mode");
+    size_t J = m->vx[x].inst;
+    assert_true(J > 0);
+    int walk;
+    bool unsat;
+    assert_int_equal(sv_check_local(m, J, sv_lit(m, x, value_of(m, x, "X-2")), &walk, &unsat), 0);
+    assert_int_equal(walk, -1);
+    assert_true(unsat);
+    assert_int_equal(sv_check_local(m, J, sv_lit(m, mode, value_of(m, mode, "on1")), &walk, &unsat),
+                     0);
+    assert_int_equal(walk, 0); /* the search cannot say: the SAT solver does */
+    assert_true(unsat);
+    assert_int_equal(sv_check_local(m, J, sv_lit(m, x, value_of(m, x, "X-1")), &walk, &unsat), 0);
+    assert_int_equal(walk, 1);
+    assert_false(unsat);
+    cpqd_errs *errors = errs_new(), *notes = errs_new();
+    assert_int_equal(solver_snapshot_check(s, errors, notes), 0);
+    char *e = joined(notes);
+    /* OUT reports X-1 only; SUB reports X-2, on1, on2 */
+    assert_non_null(strstr(e, "product OUT: option X-1 of group extra in core/SUB can never be"));
+    assert_null(strstr(e, "product OUT: option X-2"));
+    assert_null(strstr(e, "product OUT: value on"));
+    assert_non_null(strstr(e, "product SUB: option X-2 of group extra can never be selected"));
+    assert_non_null(strstr(e, "product SUB: value on1 of attribute mode can never be chosen"));
+    assert_non_null(strstr(e, "product SUB: value on2 of attribute mode can never be chosen"));
+    assert_int_equal(errs_count(notes), 4);
+    free(e);
+    errs_free(errors);
+    errs_free(notes);
+    cat_snapshot_release(s);
+    size_t counts[3] = {0, 0, 0};
+    local_ways_agree("tests/data/solver/local", counts);
+    local_ways_agree(CHECK, counts);
+    local_ways_agree(RIG, counts);
+    local_ways_agree("catalogs", counts);
+    print_message("local question: search said no %zu, could not say %zu, yes %zu\n", counts[0],
+                  counts[1], counts[2]);
+    assert_true(counts[0] > 0 && counts[1] > 0 && counts[2] > 0);
+}
+
 static void test_solver_sample_catalogs_compile_and_check(void **state)
 {
     (void)state;
@@ -765,6 +847,139 @@ static void test_solver_cheapest_configuration(void **state)
     /* a choice out of range is refused */
     ch.var = 1u << 30;
     assert_int_equal(solver_cheapest(m, &ch, 1, w, 0, &r), CPQD_EINVAL);
+    free(w);
+    cat_snapshot_release(s);
+}
+
+/* ---- the BOM of a known configuration (solver_bom_of) ---- */
+
+/* Choices that select configuration values whole, as price_check makes
+ * them: every option true in it (a ranged one with the quantity its
+ * quantity variable has, else its least) and every attribute value but
+ * "any other value". Returns how many (ch holds solver_value_count). */
+static size_t whole_choices(const solver_model *m, const bool *values, solver_choice *ch)
+{
+    size_t n = 0;
+    for (size_t v = 0; v < solver_var_count(m); v++) {
+        const solver_var *sv = solver_var_at(m, v);
+        for (size_t i = 0; sv->kind != SOLVER_VAR_QTY && i < sv->nvalues; i++) {
+            if (!values[solver_value_index(m, v, i)] || (sv->has_other && i + 1 == sv->nvalues))
+                continue;
+            solver_choice c = {v, i, false, false, {0, 0}};
+            if (sv->kind == SOLVER_VAR_GROUP && sv->group->options[i].ranged) {
+                c.has_qty = true;
+                c.qty = sv->group->options[i].qty_min;
+                size_t q = m->vx[v].qty[i];
+                for (size_t j = 0; q != SIZE_MAX && j < m->vars[q].nvalues; j++)
+                    if (values[solver_value_index(m, q, j)])
+                        c.qty = m->vx[q].num[j];
+            }
+            ch[n++] = c;
+        }
+    }
+    return n;
+}
+
+static bool money_same(money_dec a, money_dec b)
+{
+    return a.coef == b.coef && a.scale == b.scale;
+}
+
+/* solver_bom_of(values) is solver_configure's BOM under the choices that
+ * select valid configuration values whole, line for line. */
+static void expect_bom_of_is_configured(solver_ctx *ctx, const solver_model *m, const bool *values,
+                                        uint64_t seed)
+{
+    solver_choice *ch = calloc(solver_value_count(m) + 1, sizeof(*ch));
+    assert_non_null(ch);
+    size_t n = whole_choices(m, values, ch);
+    solver_result r;
+    assert_int_equal(solver_configure(ctx, m, ch, n, SOLVER_EXPLAIN_NONE, &r), 0);
+    assert_true(r.consistent && r.bom_valid);
+    solver_bom_line *bom = NULL;
+    size_t nbom = 0;
+    int rc = solver_bom_of(m, ch, n, values, &bom, &nbom);
+    if (rc || nbom != r.nbom)
+        fail_msg("seed %llu: solver_bom_of %d, %zu lines; solver_configure %zu",
+                 (unsigned long long)seed, rc, nbom, r.nbom);
+    for (size_t i = 0; i < nbom; i++) {
+        const solver_bom_line *a = &bom[i], *b = &r.bom[i];
+        if (a->product != b->product || a->var != b->var || a->value != b->value ||
+            a->level != b->level || a->parent != b->parent || !money_same(a->qty, b->qty) ||
+            !money_same(a->total_qty, b->total_qty) || a->implied != b->implied)
+            fail_msg("seed %llu: BOM line %zu: %s against %s", (unsigned long long)seed, i,
+                     a->product->sku, b->product->sku);
+    }
+    free(bom);
+    solver_result_fini(&r);
+    free(ch);
+}
+
+/* CNC-5AX-650's cheapest configurations (under a few weightings) give
+ * the BOM solver_configure gives, quantities of ranged options included;
+ * solver_bom_of declines where only solving can say: an option of the
+ * configuration not chosen, a choice the configuration does not hold, a
+ * ranged option chosen without its quantity, a bad choice. */
+static void test_solver_bom_of_known_configuration(void **state)
+{
+    (void)state;
+    cat_snapshot *s = load_ok("catalogs");
+    const solver_model *m = model_of(s, "CNC-5AX-650");
+    size_t nv = solver_value_count(m);
+    uint64_t *w = calloc(nv + 1, sizeof(uint64_t));
+    solver_choice *ch = calloc(nv + 1, sizeof(*ch));
+    solver_ctx *ctx = solver_ctx_new();
+    assert_true(w && ch && ctx);
+    bool ranged_seen = false;
+    for (uint64_t seed = 1; seed <= 12; seed++) {
+        for (size_t i = 0; i < nv; i++) /* a different cheapest configuration each time */
+            w[i] = (i * 2654435761u + seed * 40503u) % (seed % 3 ? 97 : 3);
+        solver_cheapest_result r;
+        assert_int_equal(solver_cheapest(m, NULL, 0, w, 0, &r), 0);
+        assert_true(r.found);
+        expect_bom_of_is_configured(ctx, m, r.values, seed);
+        size_t n = whole_choices(m, r.values, ch);
+        assert_true(n > 1);
+        solver_bom_line *bom = NULL;
+        size_t nbom = 7;
+        /* an option true in the configuration left unchosen: it might be
+         * implied or not, only solving says */
+        size_t opt = SIZE_MAX;
+        for (size_t i = 0; i < n && opt == SIZE_MAX; i++)
+            if (solver_var_at(m, ch[i].var)->kind == SOLVER_VAR_GROUP)
+                opt = i;
+        assert_true(opt != SIZE_MAX);
+        solver_choice keep = ch[opt];
+        ch[opt] = ch[n - 1];
+        assert_int_equal(solver_bom_of(m, ch, n - 1, r.values, &bom, &nbom), CPQD_EINVAL);
+        assert_null(bom);
+        assert_int_equal(nbom, 0);
+        ch[opt] = keep;
+        /* a choice the configuration does not hold */
+        ch[opt].negated = true;
+        assert_int_equal(solver_bom_of(m, ch, n, r.values, &bom, &nbom), CPQD_EINVAL);
+        ch[opt].negated = false;
+        /* a ranged option with a quantity variable, chosen without it */
+        for (size_t i = 0; i < n; i++) {
+            if (!ch[i].has_qty || m->vx[ch[i].var].qty[ch[i].value] == SIZE_MAX)
+                continue;
+            ranged_seen = true;
+            ch[i].has_qty = false;
+            assert_int_equal(solver_bom_of(m, ch, n, r.values, &bom, &nbom), CPQD_EINVAL);
+            ch[i].has_qty = true;
+        }
+        /* a bad choice, as solver_configure refuses it */
+        ch[opt].value = 1u << 20;
+        assert_int_equal(solver_bom_of(m, ch, n, r.values, &bom, &nbom), CPQD_EINVAL);
+        ch[opt] = keep;
+        assert_int_equal(solver_bom_of(m, ch, n, r.values, &bom, &nbom), 0);
+        assert_true(nbom > 0);
+        free(bom);
+        solver_cheapest_fini(&r);
+    }
+    assert_true(ranged_seen);
+    solver_ctx_free(ctx);
+    free(ch);
     free(w);
     cat_snapshot_release(s);
 }
@@ -1546,9 +1761,9 @@ static void o_map(const oracle *o, const solver_model *m, size_t *svar, size_t *
 /* solver_cheapest against the oracle: random weights on the values; the
  * least cost over the valid configurations fitting q is the solver's,
  * and the configuration it returns is one of them with that cost. */
-static void o_check_cheapest(const oracle *o, const solver_model *m, const size_t *svar,
-                             const size_t *sval, const o_query *q, const solver_choice *ch,
-                             rng *r, uint64_t seed)
+static void o_check_cheapest(const oracle *o, const solver_model *m, solver_ctx *ctx,
+                             const size_t *svar, const size_t *sval, const o_query *q,
+                             const solver_choice *ch, rng *r, uint64_t seed)
 {
     uint64_t w[OB_WORDS * 64] = {0};
     uint64_t *flat = calloc(solver_value_count(m) + 1, sizeof(uint64_t));
@@ -1587,6 +1802,7 @@ static void o_check_cheapest(const oracle *o, const solver_model *m, const size_
         if (!valid)
             fail_msg("seed %llu: the cheapest configuration is not a valid one",
                      (unsigned long long)seed);
+        expect_bom_of_is_configured(ctx, m, res.values, seed);
     }
     solver_cheapest_fini(&res);
     free(flat);
@@ -1663,9 +1879,9 @@ static size_t o_play(const oracle *o, const solver_model *m, solver_ctx *ctx, rn
         }
         solver_result_fini(&res);
     }
-    o_check_cheapest(o, m, svar, sval, &q, ch, r, seed);
+    o_check_cheapest(o, m, ctx, svar, sval, &q, ch, r, seed);
     o_query none = {.enabled = ~(uint64_t)0, .want = -1};
-    o_check_cheapest(o, m, svar, sval, &none, NULL, r, seed);
+    o_check_cheapest(o, m, ctx, svar, sval, &none, NULL, r, seed);
     return compared;
 }
 
@@ -1678,7 +1894,7 @@ static void test_solver_random_models_match_brute_force(void **state)
     char *dir = tu_tmpdir();
     solver_ctx *ctx = solver_ctx_new();
     int done = 0;
-    size_t compared = 0, cleared = 0;
+    size_t compared = 0, cleared = 0, local[3] = {0, 0, 0};
     for (uint64_t seed = base; done < models; seed++) {
         rng r = {seed * 0x9E3779B97F4A7C15ULL + 1};
         r_model rm;
@@ -1702,6 +1918,8 @@ static void test_solver_random_models_match_brute_force(void **state)
             char where[64];
             snprintf(where, sizeof(where), "seed %llu", (unsigned long long)seed);
             cleared += check_ways_model(m, where);
+            if (done % 40 == 0) /* its question about sub-assemblies, both ways */
+                local_model_ways_agree(m, where, local);
             done++;
         }
         o_free(&o);
@@ -1711,8 +1929,8 @@ static void test_solver_random_models_match_brute_force(void **state)
         r_free(&rm);
     }
     print_message("random models: %d, value states compared: %zu, %zu cleared by solver_check's "
-                  "fast way (base seed %llu)\n", done, compared, cleared,
-                  (unsigned long long)base);
+                  "fast way (base seed %llu); local question: no %zu, cannot say %zu, yes %zu\n",
+                  done, compared, cleared, (unsigned long long)base, local[0], local[1], local[2]);
     solver_ctx_free(ctx);
     tu_rm_tree(dir);
     free(dir);
@@ -1960,10 +2178,10 @@ int main(void)
                                         rig_teardown),
         cmocka_unit_test_setup_teardown(test_solver_table_and_requires_imply, rig_setup,
                                         rig_teardown),
-        cmocka_unit_test_setup_teardown(test_solver_nested_requires_reaches_depth_three,
-                                        rig_setup, rig_teardown),
-        cmocka_unit_test_setup_teardown(test_solver_forbidden_table_conflict_is_minimal,
-                                        rig_setup, rig_teardown),
+        cmocka_unit_test_setup_teardown(test_solver_nested_requires_reaches_depth_three, rig_setup,
+                                        rig_teardown),
+        cmocka_unit_test_setup_teardown(test_solver_forbidden_table_conflict_is_minimal, rig_setup,
+                                        rig_teardown),
         cmocka_unit_test_setup_teardown(test_solver_if_then_conflict, rig_setup, rig_teardown),
         cmocka_unit_test_setup_teardown(test_solver_quantity_bounds, rig_setup, rig_teardown),
         cmocka_unit_test_setup_teardown(test_solver_bom_rolls_up_quantities, rig_setup,
@@ -1987,6 +2205,8 @@ int main(void)
         cmocka_unit_test(test_solver_sample_catalogs_compile_and_check),
         cmocka_unit_test(test_solver_bom_quantity_defaults_beside_unselected_ranged),
         cmocka_unit_test(test_solver_cheapest_configuration),
+        cmocka_unit_test(test_solver_bom_of_known_configuration),
+        cmocka_unit_test(test_solver_check_local_search_agrees_with_sat),
         cmocka_unit_test(test_solver_random_models_match_brute_force),
         cmocka_unit_test(test_solver_random_sessions_every_reason_minimal),
     };

@@ -275,6 +275,22 @@ int solver_cheapest(const solver_model *m, const solver_choice *choices, size_t 
                     const uint64_t *weight, size_t max_calls, solver_cheapest_result *out);
 void solver_cheapest_fini(solver_cheapest_result *r);
 
+/* The exploded BOM (as solver_result.bom) that solver_configure gives
+ * for choices selecting every option of one valid configuration, read
+ * from that configuration without a SAT call: values (per flat value,
+ * true in it) must satisfy every clause of m, as a solver_cheapest result
+ * does. Under such choices each chosen value is selected and no other
+ * option is implied (values leaves it out), so the BOM is values' options
+ * at their chosen quantities, in solver_configure's order. Returns 0 with
+ * *out (malloc'ed, free it) and *nout; CPQD_EINVAL when the choices are
+ * bad as solver_configure finds them, or values does not show that they
+ * hold and select it whole (a choice false in values, an option true in
+ * values but not chosen, a ranged one chosen without its quantity): then
+ * only solver_configure can say; CPQD_ERANGE (a rolled-up quantity out
+ * of range) or CPQD_ENOMEM. */
+int solver_bom_of(const solver_model *m, const solver_choice *choices, size_t nchoices,
+                  const bool *values, solver_bom_line **out, size_t *nout);
+
 /* ---- static checks (cpqd check) ---- */
 
 /* Checks one model without choices: a product with no valid configuration
