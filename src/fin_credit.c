@@ -261,44 +261,62 @@ static int ident_parse(const char *body, size_t len, cust_req *q, cpqd_errs *err
     return rc;
 }
 
-/* A customer's write, parsed outside the transaction (svc_tx). */
+/* A customer's write: its request parsed outside the transaction
+ * (svc_tx), the fields it sets applied inside. */
 typedef struct cust_job {
     const char *id;
     cust_req *q;
+    void (*apply)(store_customer *cu, cust_req *q); /* takes what it sets from q */
 } cust_job;
 
-/* Inside the transaction: the customer's identity (name, accounts). */
-static int ident_run(svc_ctx *c, void *arg, svc_reply *out, cpqd_errs *errs)
+/* Inside the transaction: the customer (made if new) with j's fields. */
+static int customer_run(svc_ctx *c, void *arg, svc_reply *out, cpqd_errs *errs)
 {
     cust_job *j = arg;
     store_customer cu = {0};
     int rc = customer_or_new(c, j->id, &cu, errs);
     if (rc == 0) {
-        const char *nm = json_string_value(json_object_get(j->q->root, "name"));
-        take(&cu.name, nm ? strdup(nm) : NULL);
-        take(&cu.accounts, j->q->accounts);
-        j->q->accounts = NULL;
+        j->apply(&cu, j->q);
         rc = customer_write(c, &cu, out, errs);
     }
     store_customer_fini(&cu);
     return rc;
 }
 
-int fin_customer_put(svc_ctx *c, const char *id, const char *body, size_t len, svc_reply *out,
-                     cpqd_errs *errs)
+/* PUT of a customer's part: parse checks body into q, apply sets it. */
+static int customer_put(svc_ctx *c, const char *id, const char *body, size_t len,
+                        int (*parse)(const char *, size_t, cust_req *, cpqd_errs *),
+                        void (*apply)(store_customer *, cust_req *), svc_reply *out,
+                        cpqd_errs *errs)
 {
     cust_req q = {0};
     memset(out, 0, sizeof(*out));
     int rc = id_check(id, errs);
     if (rc == 0)
-        rc = ident_parse(body, len, &q, errs);
+        rc = parse(body, len, &q, errs);
     if (rc == 0) {
-        cust_job j = {.id = id, .q = &q};
-        rc = svc_tx(c, ident_run, &j, out, errs);
+        cust_job j = {.id = id, .q = &q, .apply = apply};
+        rc = svc_tx(c, customer_run, &j, out, errs);
     }
     free(q.accounts);
+    free(q.flags);
     json_decref(q.root);
     return rc;
+}
+
+/* The identity: name and accounts. */
+static void ident_apply(store_customer *cu, cust_req *q)
+{
+    const char *nm = json_string_value(json_object_get(q->root, "name"));
+    take(&cu->name, nm ? strdup(nm) : NULL);
+    take(&cu->accounts, q->accounts);
+    q->accounts = NULL;
+}
+
+int fin_customer_put(svc_ctx *c, const char *id, const char *body, size_t len, svc_reply *out,
+                     cpqd_errs *errs)
+{
+    return customer_put(c, id, body, len, ident_parse, ident_apply, out, errs);
 }
 
 static int credit_parse(const char *body, size_t len, cust_req *q, cpqd_errs *errs)
@@ -335,43 +353,23 @@ static int credit_parse(const char *body, size_t len, cust_req *q, cpqd_errs *er
     return rc;
 }
 
-/* Inside the transaction: the customer's credit limit and flags. */
-static int credit_run(svc_ctx *c, void *arg, svc_reply *out, cpqd_errs *errs)
+/* The credit limit, its currency and note, and the risk flags. */
+static void credit_apply(store_customer *cu, cust_req *q)
 {
-    cust_job *j = arg;
-    store_customer cu = {0};
-    int rc = customer_or_new(c, j->id, &cu, errs);
-    if (rc == 0) {
-        json_t *root = j->q->root;
-        const char *lim = json_string_value(json_object_get(root, "limit"));
-        const char *cur = json_string_value(json_object_get(root, "currency"));
-        const char *note = json_string_value(json_object_get(root, "note"));
-        take(&cu.credit_limit, lim ? strdup(lim) : NULL);
-        take(&cu.credit_currency, lim && cur ? strdup(cur) : NULL);
-        take(&cu.credit_note, note ? strdup(note) : NULL);
-        take(&cu.risk_flags, j->q->flags);
-        j->q->flags = NULL;
-        rc = customer_write(c, &cu, out, errs);
-    }
-    store_customer_fini(&cu);
-    return rc;
+    const char *lim = json_string_value(json_object_get(q->root, "limit"));
+    const char *cur = json_string_value(json_object_get(q->root, "currency"));
+    const char *note = json_string_value(json_object_get(q->root, "note"));
+    take(&cu->credit_limit, lim ? strdup(lim) : NULL);
+    take(&cu->credit_currency, lim && cur ? strdup(cur) : NULL);
+    take(&cu->credit_note, note ? strdup(note) : NULL);
+    take(&cu->risk_flags, q->flags);
+    q->flags = NULL;
 }
 
 int fin_customer_credit_put(svc_ctx *c, const char *id, const char *body, size_t len,
                             svc_reply *out, cpqd_errs *errs)
 {
-    cust_req q = {0};
-    memset(out, 0, sizeof(*out));
-    int rc = id_check(id, errs);
-    if (rc == 0)
-        rc = credit_parse(body, len, &q, errs);
-    if (rc == 0) {
-        cust_job j = {.id = id, .q = &q};
-        rc = svc_tx(c, credit_run, &j, out, errs);
-    }
-    free(q.flags);
-    json_decref(q.root);
-    return rc;
+    return customer_put(c, id, body, len, credit_parse, credit_apply, out, errs);
 }
 
 /* ---- the credit check of an accept ---- */

@@ -1693,9 +1693,17 @@ static int qty_value(const solver_model *m, size_t qvar, money_dec q, size_t *ou
     return CPQD_EINVAL;
 }
 
+/* Makes r's arrays for the choices (choices_free frees them) and reads
+ * ch into them: 0, CPQD_ENOMEM, or CPQD_EINVAL for a choice outside the
+ * model. */
 static int read_choices(sv_run *r, const solver_choice *ch, size_t n)
 {
     const solver_model *m = r->m;
+    r->cv = malloc((n ? n : 1) * sizeof(size_t));
+    r->qv = malloc((n ? n : 1) * sizeof(size_t));
+    r->cneg = malloc((n ? n : 1) * sizeof(bool));
+    if (!r->cv || !r->qv || !r->cneg)
+        return CPQD_ENOMEM;
     for (size_t i = 0; i < n; i++) {
         if (ch[i].var >= m->nvars || ch[i].value >= m->vars[ch[i].var].nvalues)
             return CPQD_EINVAL;
@@ -1721,6 +1729,13 @@ static int read_choices(sv_run *r, const solver_choice *ch, size_t n)
             return CPQD_EINVAL;
     }
     return 0;
+}
+
+static void choices_free(sv_run *r)
+{
+    free(r->cv);
+    free(r->qv);
+    free(r->cneg);
 }
 
 /* ---- results ---- */
@@ -2067,12 +2082,7 @@ int solver_bom_of(const solver_model *m, const solver_choice *choices, size_t nc
     sv_run r = {.m = m, .nch = nchoices};
     solver_result res;
     memset(&res, 0, sizeof(res));
-    int rc = CPQD_ENOMEM;
-    r.cv = malloc((nchoices ? nchoices : 1) * sizeof(size_t));
-    r.qv = malloc((nchoices ? nchoices : 1) * sizeof(size_t));
-    r.cneg = malloc((nchoices ? nchoices : 1) * sizeof(bool));
-    if (!r.cv || !r.qv || !r.cneg)
-        goto out;
+    int rc;
     if ((rc = read_choices(&r, choices, nchoices)) || (rc = alloc_values(m, &res)) ||
         (rc = known_states(&r, choices, values, res.values[0])))
         goto out;
@@ -2087,9 +2097,7 @@ int solver_bom_of(const solver_model *m, const solver_choice *choices, size_t nc
     }
 out:
     solver_result_fini(&res);
-    free(r.cv);
-    free(r.qv);
-    free(r.cneg);
+    choices_free(&r);
     return rc;
 }
 
@@ -2166,13 +2174,8 @@ int solver_why(solver_ctx *c, const solver_model *m, const solver_choice *choice
     if (var >= m->nvars || value >= m->vars[var].nvalues)
         return CPQD_EINVAL;
     sv_run r = {.c = c, .m = m, .nch = nchoices};
-    int rc = CPQD_ENOMEM;
-    r.cv = malloc((nchoices ? nchoices : 1) * sizeof(size_t));
-    r.qv = malloc((nchoices ? nchoices : 1) * sizeof(size_t));
-    r.cneg = malloc((nchoices ? nchoices : 1) * sizeof(bool));
-    if (!r.cv || !r.qv || !r.cneg)
-        goto out;
-    if ((rc = read_choices(&r, choices, nchoices)))
+    int rc = read_choices(&r, choices, nchoices);
+    if (rc)
         goto out;
     rc = CPQD_ENOMEM;
     if (!(r.sl = ctx_slot(c, m)))
@@ -2193,9 +2196,7 @@ out:
     if (rc)
         reason_fini(out);
     xs_fini(&r);
-    free(r.cv);
-    free(r.qv);
-    free(r.cneg);
+    choices_free(&r);
     return rc;
 }
 
@@ -2213,13 +2214,10 @@ int solver_configure(solver_ctx *c, const solver_model *m, const solver_choice *
     sv_run r = {.c = c, .m = m, .nch = nchoices};
     size_t words = (m->nvals + 63) / 64;
     int rc = CPQD_ENOMEM;
-    r.cv = malloc((nchoices ? nchoices : 1) * sizeof(size_t));
-    r.qv = malloc((nchoices ? nchoices : 1) * sizeof(size_t));
-    r.cneg = malloc((nchoices ? nchoices : 1) * sizeof(bool));
     r.can_t = calloc(words ? words : 1, sizeof(uint64_t));
     r.can_f = calloc(words ? words : 1, sizeof(uint64_t));
     r.ls_tl = malloc((2 * nchoices + 1) * sizeof(int));
-    if (!r.cv || !r.qv || !r.cneg || !r.can_t || !r.can_f || !r.ls_tl)
+    if (!r.can_t || !r.can_f || !r.ls_tl)
         goto out;
     if ((rc = read_choices(&r, choices, nchoices)))
         goto out;
@@ -2244,9 +2242,7 @@ out:
     if (rc) {
         solver_result_fini(out);
     }
-    free(r.cv);
-    free(r.qv);
-    free(r.cneg);
+    choices_free(&r);
     free(r.can_t);
     free(r.can_f);
     free(r.ls_tl);
