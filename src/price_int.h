@@ -209,14 +209,6 @@ struct price_req_buf {
     price_request rq;
 };
 
-#define PJF_OTHER 1 /* price_json_parse_fast: not for the fast path */
-
-/* A /v1/price body read without a JSON tree: 0 with *buf and *out as
- * price_json_parse would make them for this body; PJF_OTHER when the body
- * is invalid or anything the fast path leaves to the jansson path (which
- * then reads it again and reports its errors); CPQD_ENOMEM. */
-int price_json_parse_fast(const char *body, size_t len, price_req_buf **buf,
-                          price_request **out);
 /* Whether two requests hold the same values (tests and fuzz_price check
  * the fast path against the jansson path with it). */
 bool price_request_same(const price_request *a, const price_request *b);

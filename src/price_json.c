@@ -426,7 +426,7 @@ int price_json_parse(const char *body, size_t len, price_req_buf **buf, price_re
                      cpqd_errs *errs)
 {
     /* the common case without a tree; anything else as it always was */
-    int rc = price_json_parse_fast(body, len, buf, out);
+    int rc = price_json_parse_fast(body, len, NULL, buf, out);
     if (rc != PJF_OTHER)
         return rc;
     *buf = NULL;

@@ -585,7 +585,7 @@ static void lines(fp *f, price_request *rq)
     rq->nlines = n;
 }
 
-int price_json_parse_fast(const char *body, size_t len, price_req_buf **buf,
+int price_json_parse_fast(const char *body, size_t len, pjf_more *more, price_req_buf **buf,
                           price_request **out)
 {
     *buf = NULL;
@@ -598,8 +598,10 @@ int price_json_parse_fast(const char *body, size_t len, price_req_buf **buf,
     }
     b->a = f.a;
     price_request *rq = &b->rq;
-    static const char *const keys[] = {"customer", "partner_id", "channel", "role", "currency",
-                                       "date",     "coupons",    "lines",   NULL};
+    const char *keys[] = {"customer", "partner_id", "channel", "role", "currency",
+                          "date",     "coupons",    "lines",   more ? more->name : NULL, NULL};
+    if (more)
+        more->value = NULL;
     unsigned seen = 0;
     bool first = true;
     const char *k, *date = NULL, *cur = NULL;
@@ -624,7 +626,8 @@ int price_json_parse_fast(const char *body, size_t len, price_req_buf **buf,
             if (!is_null(&f))
                 coupons(&f, rq);
             break;
-        default: lines(&f, rq); break;
+        case 7: lines(&f, rq); break;
+        default: more->value = str_field(&f, true, 10); break;
         }
     }
     ws(&f);
@@ -639,9 +642,14 @@ int price_json_parse_fast(const char *body, size_t len, price_req_buf **buf,
             memcpy(rq->currency, cur, 4);
         }
     }
-    rq->date = date_today();
+    rq->date = more ? more->today : date_today();
     if (!f.off && date && date_parse(date, strlen(date), &rq->date) != 0)
         f.off = true;
+    if (more) {
+        more->dated = date != NULL;
+        if ((seen & 32u) && !date) /* "date": null */
+            f.off = true;
+    }
     if (f.off) {
         price_req_buf_free(b);
         return PJF_OTHER;

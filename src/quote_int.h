@@ -34,8 +34,12 @@ int quote_load_scoped(svc_ctx *c, const char *id, int version, store_quote *q, c
 typedef struct quote_req {
     price_req_buf *buf;
     price_request *rq;          /* in buf; the caller's identity goes on it */
-    struct json_t *tree;        /* the body, its date pinned (until sealed) */
-    char *request;              /* the normalised JSON text (sealed) */
+    struct json_t *tree;        /* the body, its date pinned (until sealed); NULL when read
+                                 * without a tree (then sealed from body) */
+    const char *body;           /* read without a tree: the body (the caller's), */
+    size_t len;                 /* its length */
+    bool dated;                 /* and whether it names its date */
+    char *request;              /* the stored JSON text (sealed) */
     char valid_until[DATE_FMT_LEN];
     const char *partner_id;     /* points into buf or the caller */
 } quote_req;
@@ -46,9 +50,11 @@ typedef struct quote_req {
  * reasons in errs) or CPQD_ENOMEM; *r always safe to quote_req_fini. */
 int quote_json_req_parse(const char *body, size_t len, date_days today, quote_req *r,
                          cpqd_errs *errs);
-/* The stored request text: the body with a "caller" member naming the
- * identity set on r->rq (role, partner_id, segment, authority), keys
- * sorted, into r->request. 0 or CPQD_ENOMEM. */
+/* The stored request text: the body with its pricing date and a "caller"
+ * member naming the identity set on r->rq (role, partner_id, segment,
+ * authority), into r->request: the body's text with the two members
+ * appended when it was read without a tree, else the tree's keys sorted
+ * (both read back the same). 0 or CPQD_ENOMEM. */
 int quote_json_req_seal(quote_req *r);
 void quote_req_fini(quote_req *r);
 /* A move's body: empty, or {"note": "..."} of at most 2000 bytes. *note

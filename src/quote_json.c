@@ -223,10 +223,36 @@ static int req_bad(json_t *root, cpqd_errs *errs, const char *msg)
     return CPQD_EINVAL;
 }
 
+/* The common body without a tree (price_json_fast.c): 0, PJF_OTHER
+ * (anything else, left to the tree, which reports its errors) or
+ * CPQD_ENOMEM. */
+static int req_parse_fast(const char *body, size_t len, date_days today, quote_req *r)
+{
+    pjf_more more = {.name = "valid_until", .today = today};
+    int rc = price_json_parse_fast(body, len, &more, &r->buf, &r->rq);
+    if (rc)
+        return rc;
+    date_days until = today + QUOTE_DEFAULT_VALID_DAYS;
+    if (more.value && (date_parse(more.value, strlen(more.value), &until) != 0 || until < today)) {
+        price_req_buf_free(r->buf);
+        r->buf = NULL;
+        r->rq = NULL;
+        return PJF_OTHER;
+    }
+    date_format(until, r->valid_until);
+    r->body = body;
+    r->len = len;
+    r->dated = more.dated;
+    return 0;
+}
+
 int quote_json_req_parse(const char *body, size_t len, date_days today, quote_req *r,
                          cpqd_errs *errs)
 {
     memset(r, 0, sizeof(*r));
+    int fast = req_parse_fast(body, len, today, r);
+    if (fast != PJF_OTHER)
+        return fast;
     json_t *root = quote_json_body(body, len, errs);
     if (!root)
         return CPQD_EINVAL;
@@ -239,8 +265,8 @@ int quote_json_req_parse(const char *body, size_t len, date_days today, quote_re
         return req_bad(root, errs, "valid_until: must not be in the past");
     date_format(until, r->valid_until);
     /* the pricing date is pinned in the stored request: a quote re-priced
-     * later prices on the same date */
-    if (!json_object_get(root, "date")) {
+     * later prices on the same date (a null date too) */
+    if (json_is_null(json_object_get(root, "date")) || !json_object_get(root, "date")) {
         char d[DATE_FMT_LEN];
         date_format(today, d);
         json_object_set_new(root, "date", json_string(d));
@@ -256,6 +282,60 @@ int quote_json_req_parse(const char *body, size_t len, date_days today, quote_re
     return 0;
 }
 
+/* Whether s (NULL: null) goes into JSON text as it is: no byte that
+ * needs an escape (UTF-8 is checked where the value came from). */
+static bool plain(const char *s)
+{
+    for (; s && *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == '"' || *s == '\\')
+            return false;
+    return true;
+}
+
+/* ,"k":"v" or ,"k":null (v plain) at p; the end. */
+static char *put_member(char *p, const char *k, const char *v, bool first)
+{
+    p += sprintf(p, first ? "\"%s\":" : ",\"%s\":", k);
+    p += v ? sprintf(p, "\"%s\"", v) : sprintf(p, "null");
+    return p;
+}
+
+/* The stored text from the body as it came: its closing brace replaced
+ * by the pinned date (when it named none) and the caller. 0, PJF_OTHER
+ * (a value that needs escapes: the tree writes it) or CPQD_ENOMEM. */
+static int seal_text(quote_req *r, const char *role, const char *auth)
+{
+    const price_request *rq = r->rq;
+    size_t n = r->len;
+    while (n && (r->body[n - 1] == ' ' || r->body[n - 1] == '\n' || r->body[n - 1] == '\r' ||
+                 r->body[n - 1] == '\t'))
+        n--;
+    if (!n || r->body[n - 1] != '}' || !plain(role) || !plain(rq->partner_id) ||
+        !plain(rq->segment))
+        return PJF_OTHER;
+    n--; /* the body is an object with its lines: never empty */
+    size_t cap = n + 160 + (role ? strlen(role) : 0) + (rq->partner_id ? strlen(rq->partner_id) : 0) +
+                 (rq->segment ? strlen(rq->segment) : 0) + strlen(auth);
+    char *t = malloc(cap), *p = t;
+    if (!t)
+        return CPQD_ENOMEM;
+    memcpy(p, r->body, n);
+    p += n;
+    if (!r->dated) {
+        char d[DATE_FMT_LEN];
+        date_format(r->rq->date, d);
+        p += sprintf(p, ",\"date\":\"%s\"", d);
+    }
+    p += sprintf(p, ",\"caller\":{");
+    p = put_member(p, "authority", *auth ? auth : NULL, true);
+    p = put_member(p, "partner_id", rq->partner_id, false);
+    p = put_member(p, "role", role, false);
+    p = put_member(p, "segment", rq->segment, false);
+    memcpy(p, "}}", 3);
+    r->request = t;
+    return 0;
+}
+
 int quote_json_req_seal(quote_req *r)
 {
     const price_request *rq = r->rq;
@@ -265,6 +345,20 @@ int quote_json_req_seal(quote_req *r)
     char auth[MONEY_FMT_MAX] = "";
     if (rq->has_authority && money_format(rq->authority, auth, sizeof(auth)) < 0)
         auth[0] = '\0';
+    if (!r->tree) {
+        int rc = seal_text(r, rq->role, auth);
+        if (rc != PJF_OTHER)
+            return rc;
+        json_error_t je; /* the body was read once: it is JSON */
+        r->tree = json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, &je);
+        if (!r->tree)
+            return CPQD_ENOMEM;
+        if (!r->dated) {
+            char d[DATE_FMT_LEN];
+            date_format(rq->date, d);
+            json_object_set_new(r->tree, "date", json_string(d));
+        }
+    }
     json_object_set_new(r->tree, "caller",
                         json_pack("{s:s?,s:s?,s:s?,s:s?}", "role", rq->role, "partner_id",
                                   rq->partner_id, "segment", rq->segment, "authority",

@@ -695,7 +695,7 @@ static int both_ways(const char *text, size_t len)
 {
     price_req_buf *fb = NULL, *tb = NULL;
     price_request *fr = NULL, *tr = NULL;
-    int fast = price_json_parse_fast(text, len, &fb, &fr);
+    int fast = price_json_parse_fast(text, len, NULL, &fb, &fr);
     assert_true(fast == 0 || fast == PJF_OTHER);
     cpqd_errs *e = errs_new();
     json_error_t je;

@@ -1029,6 +1029,49 @@ static void test_reprice(void **state)
     free(rules);
 }
 
+/* A quote's pricing date is pinned when it is made, when the body names
+ * none and when it names it as null: re-priced on its original catalogs
+ * days later (a restart with a later clock) it prices on the day it was
+ * made, so the result is the same byte for byte. */
+static void test_reprice_pins_a_null_date(void **state)
+{
+    fx *f = *state;
+    const char *bodies[] = {"{\"customer\":{\"id\":\"C-1\"},\"date\":null,"
+                            "\"lines\":[{\"sku\":\"APL-KTL-17\",\"quantity\":\"2\"}]}",
+                            " {\"customer\":{\"id\":\"C-1\"},\"valid_until\":\"2026-12-31\","
+                            "\"lines\":[{\"sku\":\"APL-KTL-17\",\"quantity\":\"2\"}]} \n"};
+    char *ids[2];
+    json_t *j;
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(call(f, K_REP, "POST", "/v1/quotes", bodies[i], NULL, &j), 201);
+        ids[i] = strdup(js(j, "id"));
+        assert_string_equal(js(json_object_get(j, "priced"), "date"), TU_TODAY);
+        json_decref(j);
+    }
+    assert_int_equal(tu_server_stop(&f->s), 0);
+    char *log2 = tu_fmt("%s/later.log", f->dir);
+    char *cats = tu_path("catalogs"), *rules = tu_path("rules");
+    const char *args[] = {"--clock", "2026-12-09", "--catalogs", cats,    "--rules", rules,
+                          "--keys",  f->keys,      "--db",       f->db,   NULL};
+    assert_int_equal(tu_server_start(&f->s, log2, args), 0);
+    for (int i = 0; i < 2; i++) {
+        char *orig = tu_fmt("/v1/quotes/%s/reprice?on=original", ids[i]);
+        assert_int_equal(call(f, K_REP, "POST", orig, "", NULL, &j), 200);
+        assert_true(json_is_true(json_object_get(j, "identical")));
+        assert_string_equal(js(json_object_get(j, "priced"), "date"), TU_TODAY);
+        json_decref(j);
+        free(orig);
+        free(ids[i]);
+    }
+    /* back to the suite's clock (a log of its own: the port is read from it) */
+    assert_int_equal(tu_server_stop(&f->s), 0);
+    char *log3 = tu_fmt("%s/today.log", f->dir);
+    assert_int_equal(tu_server_start(&f->s, log3, args + 2), 0);
+    free(log3);
+    free(log2);
+    free(cats);
+    free(rules);
+}
 /* Price history reads accepted quotes (accepting comes with contracts:
  * here the store marks them accepted directly, the server stopped). */
 static void test_price_history(void **state)
@@ -1146,6 +1189,7 @@ int main(void)
         cmocka_unit_test(test_expiry),
         cmocka_unit_test(test_promotion_usage_counts_at_accept),
         cmocka_unit_test(test_reprice),
+        cmocka_unit_test(test_reprice_pins_a_null_date),
     };
     return cmocka_run_group_tests_name("quotes_http", tests, setup, teardown);
 }

@@ -373,6 +373,26 @@ int price_json_parse(const char *body, size_t len, price_req_buf **buf, price_re
 struct json_t;
 int price_json_parse_tree(const struct json_t *root, const char *const *ignore,
                           price_req_buf **buf, price_request **out, cpqd_errs *errs);
+
+#define PJF_OTHER 1 /* price_json_parse_fast: not for the fast path */
+
+/* A quote's body (quote_json.c) is a price request with one member more;
+ * what the fast path reads of it. */
+typedef struct pjf_more {
+    const char *name;  /* the member: a string of 1..10 bytes, or absent */
+    const char *value; /* out: its value (in the request's arena), NULL when absent */
+    date_days today;   /* the pricing date of a body that names none */
+    bool dated;        /* out: the body names its date (a null one is left to the jansson path) */
+} pjf_more;
+
+/* A /v1/price body read without a JSON tree: 0 with *buf and *out as
+ * price_json_parse would make them for this body; PJF_OTHER when the body
+ * is invalid or anything the fast path leaves to the jansson path (which
+ * then reads it again and reports its errors); CPQD_ENOMEM. more (NULL
+ * for a price request) admits a quote's member. */
+int price_json_parse_fast(const char *body, size_t len, pjf_more *more, price_req_buf **buf,
+                          price_request **out);
+
 void price_req_buf_free(price_req_buf *buf);
 
 /* Renders r as the /v1/price response (a malloc'ed NUL-terminated JSON

@@ -44,7 +44,7 @@ static void check_fast(const uint8_t *data, size_t size)
 {
     price_req_buf *fb = NULL, *tb = NULL;
     price_request *fr = NULL, *tr = NULL;
-    if (price_json_parse_fast((const char *)data, size, &fb, &fr) != 0)
+    if (price_json_parse_fast((const char *)data, size, NULL, &fb, &fr) != 0)
         return;
     cpqd_errs *e = errs_new();
     json_error_t je;
