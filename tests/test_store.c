@@ -1344,7 +1344,10 @@ static void test_store_utf8_and_json_round_trip(void **state)
     insert_outputs_free(&q);
 
     /* not UTF-8: refused, as PostgreSQL would */
-    const char *bad[] = {"\xff", "\xc0\xaf", "\xed\xa0\x80", "\xe4\xb8", "\xf4\x90\x80\x80"};
+    const char *bad[] = {"\xff", "\xc0\xaf", "\xed\xa0\x80", "\xe4\xb8", "\xf4\x90\x80\x80",
+                         /* after runs of plain ASCII (read eight bytes at a time) */
+                         "abcdefgh\xff", "abcdefghijklmno\xe4\xb8", "abcdefghijklmnop\xed\xa0\x80" "xyz",
+                         "abcdefg\xc0\xaf" "abcdefgh"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         store_quote b = sample(bad[i]);
         assert_int_equal(store_quote_insert(st, &b, 2026), CPQD_EINVAL);
