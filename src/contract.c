@@ -598,7 +598,8 @@ static int accept_prepare(svc_ctx *c, const accept_req *r, const store_quote *q,
     if (rc == 0)
         rc = head_make(c, r, q, &p->s, &p->k);
     if (rc == 0)
-        rc = quote_usage_plan_new(q, p->b.priced, &p->usage); /* parsed once */
+        rc = quote_usage_plan_new(q, p->b.priced, contract_request_lite(q->request),
+                                  &p->usage); /* parsed once, and only what is read */
     /* the texts too, but for the few values the insert assigns (none:
      * they are built after it) */
     if (rc == 0 && contract_signed_tmpl(c, &p->k, p->rows, p->s.items.n, c->today, &p->body,

@@ -155,8 +155,9 @@ int contract_priced_read(const store_quote *q, bool lite, cbuild *b, const char 
  * parse gives it; NULL when the text is anything but plain (an escape
  * in one of those, an unexpected type, a syntax error): parse it whole. */
 struct json_t *contract_priced_lite(const char *text);
-/* Of a stored quote request, only caller.segment and customer.segment
- * (as contract_priced_lite reads: NULL when anything is unusual). */
+/* Of a stored quote request, only date, channel, caller.segment and
+ * customer.segment (as contract_priced_lite reads: NULL when anything is
+ * unusual): what a contract and promotion redemption read of it. */
 struct json_t *contract_request_lite(const char *text);
 /* The customer segment of quote q's stored request, malloc'ed; NULL when
  * none: as_priced, the one it was priced with (its caller's, else its

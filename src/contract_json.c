@@ -771,7 +771,10 @@ static bool ps_segment_member(pscan *s, const char *k, size_t kl, json_t *into)
 static bool ps_request_member(pscan *s, const char *k, size_t kl, json_t *into)
 {
     static const char *const objs[] = {"caller", "customer", NULL};
+    static const char *const texts[] = {"date", "channel", NULL};
     const char *name;
+    if (ps_one_of(k, kl, texts, &name))
+        return ps_text_member(s, name, into);
     if (!ps_one_of(k, kl, objs, &name))
         return ps_skip(s);
     if (!ps_is(s, '{')) { /* reads as absent */

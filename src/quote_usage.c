@@ -80,18 +80,24 @@ struct quote_usage_plan {
     json_t *priced, *request; /* NULL: absent or unreadable (nothing to count) */
 };
 
-int quote_usage_plan_new(const store_quote *q, json_t *priced, quote_usage_plan **out)
+int quote_usage_plan_new(const store_quote *q, json_t *priced, json_t *request,
+                         quote_usage_plan **out)
 {
     json_error_t je;
     quote_usage_plan *u = calloc(1, sizeof(*u));
     *out = u;
-    if (!u)
+    if (!u) {
+        json_decref(request);
         return CPQD_ENOMEM;
+    }
     u->priced = priced ? json_incref(priced) : q->priced ? json_loads(q->priced, 0, &je) : NULL;
     /* the request gives the context of the limit rules: read only when a
      * promotion was applied (quote_usage_redeem reads it for none else) */
     json_t *applied = json_object_get(json_object_get(u->priced, "promotions"), "applied");
-    u->request = json_array_size(applied) && q->request ? json_loads(q->request, 0, &je) : NULL;
+    if (json_array_size(applied) && q->request)
+        u->request = request ? request : json_loads(q->request, 0, &je);
+    else
+        json_decref(request);
     return 0;
 }
 

@@ -185,7 +185,15 @@ static void test_lite_gives_up(void **state)
     assert_null(contract_priced_lite(NULL));
 }
 
-/* The segments a contract reads of a stored request, both ways. */
+/* Both NULL or the same text. */
+static void same_text(const char *what, const char *a, const char *b, const char *text)
+{
+    if ((a == NULL) != (b == NULL) || (a && strcmp(a, b)))
+        fail_msg("%s: %s, the full parse %s (%s)", what, b ? b : "none", a ? a : "none", text);
+}
+
+/* What a contract and promotion redemption read of a stored request
+ * (the segments, date and channel), both ways. */
 static void same_segments(const char *text)
 {
     json_error_t je;
@@ -194,13 +202,15 @@ static void same_segments(const char *text)
     if (!got)
         fail_msg("gave up on %s", text);
     static const char *const objs[] = {"caller", "customer"};
-    for (int i = 0; i < 2; i++) {
-        const char *a = json_string_value(json_object_get(json_object_get(full, objs[i]), "segment"));
-        const char *b = json_string_value(json_object_get(json_object_get(got, objs[i]), "segment"));
-        if ((a == NULL) != (b == NULL) || (a && strcmp(a, b)))
-            fail_msg("%s.segment: %s, the full parse %s (%s)", objs[i], b ? b : "none",
-                     a ? a : "none", text);
-    }
+    for (int i = 0; i < 2; i++)
+        same_text(objs[i],
+                  json_string_value(json_object_get(json_object_get(full, objs[i]), "segment")),
+                  json_string_value(json_object_get(json_object_get(got, objs[i]), "segment")),
+                  text);
+    static const char *const tops[] = {"date", "channel"};
+    for (int i = 0; i < 2; i++)
+        same_text(tops[i], json_string_value(json_object_get(full, tops[i])),
+                  json_string_value(json_object_get(got, tops[i])), text);
     json_decref(full);
     json_decref(got);
 }
@@ -214,6 +224,10 @@ static void test_request_segments(void **state)
     same_segments("{\"caller\":7,\"customer\":{\"segment\":5}}");
     same_segments("{\"caller\":{\"segment\":\"a\"},\"caller\":\"b\"}");
     same_segments("{}");
+    same_segments("{\"channel\":\"partner-portal\",\"date\":\"2026-11-20\",\"lines\":[],"
+                  "\"channel\":\"web\"}");
+    same_segments("{\"channel\":null,\"date\":20261120}");
+    assert_null(contract_request_lite("{\"channel\":\"w\\u00e9b\"}"));
     assert_null(contract_request_lite("{\"customer\":{\"segment\":\"s\\u00e9\"}}"));
     assert_null(contract_request_lite("{\"customer\":{\"segment\":\"s\"}"));
     assert_null(contract_request_lite(NULL));

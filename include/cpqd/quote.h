@@ -193,11 +193,14 @@ bool quote_acceptable(const svc_ctx *c, const store_quote *q);
 /* What redeeming quote q's promotions needs of it: its priced result and
  * request, read once, before the write transaction (parsing them is most
  * of the work); priced: q->priced already parsed (a jansson value the
- * plan takes a reference of), or NULL to parse it. 0 (*out, free with
+ * plan takes a reference of), or NULL to parse it; request: what is read
+ * of q->request (its date, channel and segments; the plan takes it over),
+ * or NULL to parse it when a promotion was applied. 0 (*out, free with
  * quote_usage_plan_free; NULL is a no-op) or CPQD_ENOMEM. */
 typedef struct quote_usage_plan quote_usage_plan;
 struct json_t;
-int quote_usage_plan_new(const store_quote *q, struct json_t *priced, quote_usage_plan **out);
+int quote_usage_plan_new(const store_quote *q, struct json_t *priced, struct json_t *request,
+                         quote_usage_plan **out);
 void quote_usage_plan_free(quote_usage_plan *p);
 /* Counts the promotions applied in quote q's priced result (its
  * "promotions.applied", read into plan from the same version of q),
