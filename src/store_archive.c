@@ -11,6 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void archived_seen(store *st, const char *version)
+{
+    if (strlen(version) < sizeof(st->archived))
+        strcpy(st->archived, version);
+}
+
 int store_archive_get(store *st, const char *version, char **catalog_dir, char **rules_dir)
 {
     store_stmt *s;
@@ -20,6 +26,10 @@ int store_archive_get(store *st, const char *version, char **catalog_dir, char *
         *rules_dir = NULL;
     if (!store_text_ok(version))
         return store_failf(st, CPQD_EINVAL, "archive: a version is required");
+    /* asked on every quote: whether the version is there, known without a
+     * read once seen committed */
+    if (!catalog_dir && !rules_dir && !strcmp(version, st->archived))
+        return 0;
     int rc = store_prepare(st, STMT_ARCHIVE_GET, &s);
     if (rc != 0)
         return rc;
@@ -29,6 +39,8 @@ int store_archive_get(store *st, const char *version, char **catalog_dir, char *
         if ((catalog_dir && store_col_dup(s, 0, catalog_dir) != 0) ||
             (rules_dir && store_col_dup(s, 1, rules_dir) != 0))
             rc = CPQD_ENOMEM;
+        else if (!store_in_tx(st)) /* read outside a transaction: committed */
+            archived_seen(st, version);
     } else if (r == STORE_DONE) {
         rc = store_failf(st, CPQD_ENOTFOUND, "archive: no catalog version %.64s", version);
     } else {
@@ -106,7 +118,10 @@ int store_archive_put(store *st, const char *version, const char *catalog_dir,
         return rc;
     if ((rc = store_write_begin(st, &own)) != 0)
         return rc;
-    return store_write_end(st, own, put_all(st, version, catalog_dir, rules_dir, files, n));
+    rc = store_write_end(st, own, put_all(st, version, catalog_dir, rules_dir, files, n));
+    if (rc == 0 && own) /* committed (inside a caller's transaction: not yet) */
+        archived_seen(st, version);
+    return rc;
 }
 
 int store_archive_files(store *st, const char *version,

@@ -291,6 +291,8 @@ struct store {
     bool flat;                    /* store_flat_begin: inner write scopes take no savepoint */
     store_flat_seq seqs[STORE_FLAT_SEQS]; /* counters handed out from memory while flat */
     size_t nseqs;
+    char archived[72];            /* a catalog version seen archived and committed ("": none);
+                                   * archives never change or go (store_archive.c) */
 };
 
 #define STORE_TS_LEN 21 /* "2026-11-26T08:41:14Z" + NUL */

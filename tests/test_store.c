@@ -447,6 +447,21 @@ static void test_store_catalog_archive(void **state)
     store_archive_file bin = {false, "c.yaml", "a\0b", 3};
     assert_int_equal(store_archive_put(st, "v2", "catalogs", "rules", &bin, 1), CPQD_EINVAL);
     assert_int_equal(store_archive_get(st, "v2", NULL, NULL), CPQD_ENOTFOUND);
+    /* put and seen inside a transaction rolled back: not there, on this
+     * connection (which remembers versions seen committed) or another */
+    assert_int_equal(store_archive_get(st, "v1", NULL, NULL), 0);
+    assert_int_equal(store_begin(st), 0);
+    assert_int_equal(store_archive_put(st, "v3", "catalogs", "rules", &other, 1), 0);
+    assert_int_equal(store_archive_get(st, "v3", NULL, NULL), 0);
+    store_rollback(st);
+    assert_int_equal(store_archive_get(st, "v3", NULL, NULL), CPQD_ENOTFOUND);
+    assert_int_equal(store_archive_get(st, "v1", NULL, NULL), 0);
+    /* one put on another connection is seen here */
+    store *st2 = open_ok(f->db);
+    assert_int_equal(store_archive_put(st2, "v3", "catalogs", "rules", &other, 1), 0);
+    assert_int_equal(store_archive_get(st, "v3", NULL, NULL), 0);
+    assert_int_equal(store_archive_get(st2, "v3", NULL, NULL), 0);
+    store_close(st2);
     store_close(st);
 }
 
