@@ -670,8 +670,11 @@ static const char *needed_level(const svc_ctx *c, money_dec max_disc, bool flagg
     return best ? best : top;
 }
 
-int quote_body_check(svc_ctx *c, bool action, const char *body, size_t len, cpqd_errs *errs)
+int quote_body_check(svc_ctx *c, bool action, const char *body, size_t len, char **stored,
+                     cpqd_errs *errs)
 {
+    if (stored)
+        *stored = NULL;
     if (action) {
         char *note = NULL;
         int rc = quote_json_note_parse(body, len, &note, errs);
@@ -680,6 +683,10 @@ int quote_body_check(svc_ctx *c, bool action, const char *body, size_t len, cpqd
     }
     quote_req r;
     int rc = qreq_parse(c, body, len, NULL, &r, errs);
+    if (rc == 0 && stored) {
+        *stored = r.request;
+        r.request = NULL;
+    }
     quote_req_fini(&r);
     return rc;
 }

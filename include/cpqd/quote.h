@@ -112,8 +112,11 @@ int quote_move(svc_ctx *c, const char *id, quote_action action, const char *body
  * (action false: valid_until, the price request, c's caller and today
  * applied) or as quote_action does (action true: empty or {"note"}),
  * then frees it: nothing is priced, read or stored (tests/fuzz). Returns
- * 0, CPQD_EINVAL with the reasons in errs, or CPQD_ENOMEM. */
-int quote_body_check(svc_ctx *c, bool action, const char *body, size_t len, cpqd_errs *errs);
+ * 0, CPQD_EINVAL with the reasons in errs, or CPQD_ENOMEM. stored (NULL:
+ * not wanted) gets the request text a quote would store (malloc'ed; NULL
+ * for an action or a refused body). */
+int quote_body_check(svc_ctx *c, bool action, const char *body, size_t len, char **stored,
+                     cpqd_errs *errs);
 
 /* GET /v1/quotes/{id}/document: the latest version as a printable HTML
  * page (UTF-8, A4; docs/quotes.md "The quote document") for the customer:
