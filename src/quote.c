@@ -210,6 +210,13 @@ static int reply_emit(const svc_ctx *c, const char *type, const store_quote *q, 
     }
     size_t at = 0, len = 0;
     out->body = quote_json_text(c, q, &at, &len);
+    /* the priced part is the version's: a record of the reply references it */
+    if (out->body && len && strlen(q->id) < sizeof(out->priced_quote)) {
+        strcpy(out->priced_quote, q->id);
+        out->priced_version = q->version;
+        out->priced_at = at;
+        out->priced_len = len;
+    }
     return out->body ? emit_text(c, type, q, out->body, at, len) : CPQD_ENOMEM;
 }
 

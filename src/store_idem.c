@@ -7,6 +7,8 @@
  *
  * Invariant: a record is written once and never changed; a second put for
  * the same (caller, key) is CPQD_ECONFLICT and leaves the first intact.
+ * A reply that holds a quote version's priced result references it (a
+ * version never changes) and gets it back when read, byte for byte.
  */
 #include "store_int.h"
 
@@ -25,17 +27,19 @@ void store_idem_fini(store_idem *x)
 static int idem_read(store_stmt *s, store_idem *out)
 {
     char **const f[] = {&out->caller,   &out->key,         &out->route,
-                        &out->body_hash, NULL,             &out->response,
+                        &out->body_hash, NULL,             NULL,
                         &out->resource_id, &out->created_at, &out->etag};
-    for (int i = 0; i < 9; i++) {
-        size_t len = 0;
-        const char *v = i == 5 ? store_col_text(s, i, &len) : NULL;
-        /* the response is stored packed (store_pack.c) */
-        int rc = !f[i] ? 0 : v ? store_unpack(v, len, f[i], NULL) : store_col_dup(s, i, f[i]);
-        if (rc != 0) {
-            store_idem_fini(out);
-            return rc;
-        }
+    int rc = 0;
+    for (int i = 0; i < 9 && rc == 0; i++)
+        if (f[i] && store_col_dup(s, i, f[i]) != 0)
+            rc = CPQD_ENOMEM;
+    /* the response is stored packed (store_pack.c), without the priced
+     * result it references (column 10 at column 9) */
+    if (rc == 0)
+        rc = store_col_unpack_with(s, 5, 9, 10, &out->response);
+    if (rc != 0) {
+        store_idem_fini(out);
+        return rc;
     }
     out->status = store_col_int(s, 4);
     return 0;
@@ -69,7 +73,14 @@ static int idem_check(store *st, const store_idem *in)
         !store_text_ok(in->body_hash))
         return store_failf(st, CPQD_EINVAL,
                            "idempotency: caller, key, route and body_hash are required (UTF-8)");
-    if (!in->response || (*in->response && !store_text_ok(in->response)) ||
+    bool ref = in->priced_quote != NULL;
+    if (ref && (!in->response || !store_text_ok(in->priced_quote) || in->priced_version < 1 ||
+                in->priced_len == 0 || in->priced_at + in->priced_len > strlen(in->response)))
+        return store_failf(st, CPQD_EINVAL,
+                           "idempotency: the priced result referenced lies outside the response");
+    if (!in->response ||
+        (ref ? !store_text_ok_around(in->response, in->priced_at, in->priced_len)
+             : *in->response && !store_text_ok(in->response)) ||
         !store_opt_text_ok(in->resource_id) || !store_opt_text_ok(in->etag))
         return store_failf(st, CPQD_EINVAL, "idempotency: response missing or not UTF-8, or "
                                             "resource_id or etag empty");
@@ -88,22 +99,30 @@ static int idem_insert(store *st, const store_idem *in, const char *now)
     const char *a[] = {in->caller, in->key, in->route, in->body_hash};
     for (int i = 0; i < 4; i++)
         store_bind_text(st, s, i + 1, a[i]);
-    char *packed = NULL;
-    size_t n;
-    if (store_pack(in->response, strlen(in->response), STORE_PACK_FAST, &packed, &n) != 0) {
+    char *stored = NULL;
+    size_t cut = in->priced_quote ? in->priced_len : 0;
+    if (store_pack_without(in->response, cut ? in->priced_at : 0, cut, &stored) != 0) {
         store_stmt_done(s);
         return store_failf(st, CPQD_ENOMEM, "idempotency put: out of memory");
     }
     store_bind_int64(st, s, 5, in->status);
-    store_bind_text(st, s, 6, packed ? packed : in->response);
+    store_bind_text(st, s, 6, stored);
     store_bind_text(st, s, 7, in->resource_id);
     store_bind_text(st, s, 8, now);
     store_bind_text(st, s, 9, in->etag);
+    store_bind_text(st, s, 10, cut ? in->priced_quote : NULL);
+    if (cut) {
+        store_bind_int64(st, s, 11, in->priced_version);
+        store_bind_int64(st, s, 12, (int64_t)in->priced_at);
+    } else {
+        store_bind_text(st, s, 11, NULL);
+        store_bind_text(st, s, 12, NULL);
+    }
     int r = store_step(st, s);
     if (r != STORE_DONE)
         rc = store_fail(st, r, "idempotency put");
     store_stmt_done(s);
-    free(packed);
+    free(stored);
     return rc;
 }
 

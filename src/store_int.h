@@ -476,6 +476,19 @@ bool store_packed(const char *s, size_t len);
  * (*out_len, if wanted, its bytes): a copy when s is not packed. 0,
  * CPQD_ENOMEM, or CPQD_EIO for a packed text that does not unpack. */
 int store_unpack(const char *s, size_t len, char **out, size_t *out_len);
+/* A text that holds a quote version's priced result at [at, at + len)
+ * (an outbox payload, an idempotent reply) is stored without it, and the
+ * version referenced (store.h "outbox"): whether the rest, on both sides,
+ * is storable text (the priced part was checked when its version was). */
+bool store_text_ok_around(const char *text, size_t at, size_t len);
+/* text without [at, at + len) (len 0: all of it), packed, into *out
+ * (malloc'ed). 0 or CPQD_ENOMEM. */
+int store_pack_without(const char *text, size_t at, size_t len, char **out);
+/* Text column i unpacked, with the priced result of column priced_col
+ * (NULL: none referenced) put back in at the byte column at_col gives:
+ * what store_pack_without left out. 0, CPQD_ENOMEM or CPQD_EIO (does not
+ * unpack, or the place lies outside the text). */
+int store_col_unpack_with(store_stmt *s, int i, int at_col, int priced_col, char **out);
 /* store_col_dup that unpacks text column i: NULL for SQL NULL. 0,
  * CPQD_ENOMEM or CPQD_EIO (does not unpack). */
 int store_col_unpack(store_stmt *s, int i, char **out);

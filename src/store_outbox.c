@@ -73,13 +73,7 @@ static int check_new(store *st, const store_outbox_new *in)
         return store_failf(st, CPQD_EINVAL,
                            "outbox: resource id and ordering key are required (printable ASCII)");
     if (in->priced_quote) {
-        /* the referenced part is the version's, checked when it was
-         * stored: the rest, on both sides of it */
-        char *rest = strndup(in->payload, in->priced_at);
-        bool ok = rest && store_text_ok(rest) &&
-                  store_text_ok(in->payload + in->priced_at + in->priced_len);
-        free(rest);
-        if (!ok)
+        if (!store_text_ok_around(in->payload, in->priced_at, in->priced_len))
             return store_failf(st, CPQD_EINVAL, "outbox: payload is required (UTF-8 JSON text)");
     } else if (!store_text_ok(in->payload)) {
         return store_failf(st, CPQD_EINVAL, "outbox: payload is required (UTF-8 JSON text)");
@@ -124,24 +118,9 @@ static char *body_of(const char *id, const char *type, const char *created_at,
  * packed; *out is malloc'ed. */
 static int payload_stored(store *st, const store_outbox_new *in, char **out)
 {
-    size_t len = strlen(in->payload), cut = in->priced_quote ? in->priced_len : 0;
-    size_t at = cut ? in->priced_at : 0;
-    char *rest = malloc(len - cut + 1), *packed = NULL;
-    size_t n;
-    if (!rest)
+    size_t cut = in->priced_quote ? in->priced_len : 0;
+    if (store_pack_without(in->payload, cut ? in->priced_at : 0, cut, out) != 0)
         return store_failf(st, CPQD_ENOMEM, "outbox: out of memory");
-    memcpy(rest, in->payload, at);
-    memcpy(rest + at, in->payload + at + cut, len - at - cut);
-    rest[len - cut] = '\0';
-    if (store_pack(rest, len - cut, STORE_PACK_FAST, &packed, &n) != 0) {
-        free(rest);
-        return store_failf(st, CPQD_ENOMEM, "outbox: out of memory");
-    }
-    if (packed) {
-        free(rest);
-        rest = packed;
-    }
-    *out = rest;
     return 0;
 }
 
@@ -205,29 +184,6 @@ int store_outbox_add(store *st, const store_outbox_new *in, char id[STORE_OUTBOX
 
 /* ---- reads ---- */
 
-/* The payload of a row: as stored (unpacked), with the referenced
- * version's priced result (column 15) spliced back in at priced_at. */
-static int payload_read(store_stmt *s, store_outbox_event *e)
-{
-    int rc = store_col_unpack(s, 6, &e->payload);
-    if (rc || store_col_null(s, 15))
-        return rc;
-    char *priced = NULL;
-    size_t at = (size_t)store_col_int64(s, 14), plen = 0, len = strlen(e->payload);
-    if ((rc = store_col_unpack(s, 15, &priced)) != 0)
-        return rc;
-    plen = strlen(priced);
-    char *full = at <= len ? malloc(len + plen + 1) : NULL;
-    if (full) {
-        memcpy(full, e->payload, at);
-        memcpy(full + at, priced, plen);
-        memcpy(full + at + plen, e->payload + at, len - at + 1);
-        free(e->payload);
-        e->payload = full;
-    }
-    free(priced);
-    return full ? 0 : at <= len ? CPQD_ENOMEM : CPQD_EIO;
-}
 
 static int row_read(store_stmt *s, store_outbox_event *e)
 {
@@ -244,8 +200,8 @@ static int row_read(store_stmt *s, store_outbox_event *e)
     for (int i = 0; i < 14 && rc == 0; i++)
         if (f[i] && store_col_dup(s, i, f[i]) != 0)
             rc = CPQD_ENOMEM;
-    if (rc == 0)
-        rc = payload_read(s, e);
+    if (rc == 0) /* with the referenced version's priced result back in */
+        rc = store_col_unpack_with(s, 6, 14, 15, &e->payload);
     /* stored once: a body of "" is rebuilt, the same bytes every time */
     if (rc == 0 && e->body && !*e->body) {
         free(e->body);

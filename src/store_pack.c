@@ -159,3 +159,65 @@ int store_col_unpack(store_stmt *s, int i, char **out)
         return store_col_null(s, i) ? 0 : CPQD_ENOMEM;
     return store_unpack(v, len, out, NULL);
 }
+
+/* ---- texts that reference a priced result ---- */
+
+bool store_text_ok_around(const char *text, size_t at, size_t len)
+{
+    char *before = strndup(text, at);
+    bool ok = before && (!at || store_text_ok(before)) &&
+              (!text[at + len] || store_text_ok(text + at + len));
+    free(before);
+    return ok;
+}
+
+int store_pack_without(const char *text, size_t at, size_t len, char **out)
+{
+    size_t all = strlen(text), keep = all - len;
+    char *rest = malloc(keep + 1), *packed = NULL;
+    size_t n;
+    *out = NULL;
+    if (!rest)
+        return CPQD_ENOMEM;
+    memcpy(rest, text, at);
+    memcpy(rest + at, text + at + len, all - at - len);
+    rest[keep] = '\0';
+    if (store_pack(rest, keep, STORE_PACK_FAST, &packed, &n) != 0) {
+        free(rest);
+        return CPQD_ENOMEM;
+    }
+    if (packed) {
+        free(rest);
+        rest = packed;
+    }
+    *out = rest;
+    return 0;
+}
+
+int store_col_unpack_with(store_stmt *s, int i, int at_col, int priced_col, char **out)
+{
+    int rc = store_col_unpack(s, i, out);
+    if (rc || !*out || store_col_null(s, priced_col))
+        return rc;
+    char *priced = NULL;
+    int64_t at64 = store_col_int64(s, at_col);
+    size_t len = strlen(*out), plen;
+    if ((rc = store_col_unpack(s, priced_col, &priced)) != 0)
+        return rc;
+    if (at64 < 0 || (uint64_t)at64 > len) {
+        free(priced);
+        return CPQD_EIO;
+    }
+    size_t at = (size_t)at64;
+    plen = strlen(priced);
+    char *full = malloc(len + plen + 1);
+    if (full) {
+        memcpy(full, *out, at);
+        memcpy(full + at, priced, plen);
+        memcpy(full + at + plen, *out + at, len - at + 1);
+        free(*out);
+        *out = full;
+    }
+    free(priced);
+    return full ? 0 : CPQD_ENOMEM;
+}

@@ -503,6 +503,14 @@ const char *const store_migrations[STORE_SCHEMA_VERSION] = {
      * "Concurrent edits"); NULL for records written before, and for
      * replies without one. */
     "ALTER TABLE idempotency ADD COLUMN etag TEXT;",
+    /* 13 -> 14: a stored reply that holds a quote version's priced result
+     * (a quote made or revised with an Idempotency-Key: most of its
+     * bytes) references it as an outbox event does (6 -> 7) instead of
+     * storing it again: NULL for records written before, and for replies
+     * without one. */
+    "ALTER TABLE idempotency ADD COLUMN priced_quote TEXT;"
+    "ALTER TABLE idempotency ADD COLUMN priced_version INTEGER;"
+    "ALTER TABLE idempotency ADD COLUMN priced_at BIGINT;",
 };
 
 /* Every table of the schema but schema_version, parents before children
@@ -523,7 +531,8 @@ const store_table store_tables[] = {
     {"quote_events", "quote_id, seq, version, from_status, to_status, actor, note, at",
      "quote_id, seq"},
     {"idempotency",
-     "caller, idem_key, route, body_hash, status, response, resource_id, created_at, etag",
+     "caller, idem_key, route, body_hash, status, response, resource_id, created_at, etag,"
+     " priced_quote, priced_version, priced_at",
      "caller, idem_key"},
     {"catalog_archives", "version, catalog_dir, rules_dir, archived_at", "version"},
     {"catalog_files", "version, kind, path, content", "version, kind, path"},
@@ -701,11 +710,14 @@ const char *const store_sql[STMT_COUNT] = {
         "      AND (q.created_at, q.year, q.seq) < (a.created_at, a.year, a.seq)))"
         " ORDER BY q.created_at DESC, q.year DESC, q.seq DESC LIMIT $6",
     [STMT_IDEM_GET] =
-        "SELECT caller, idem_key, route, body_hash, status, response, resource_id, created_at,"
-        " etag FROM idempotency WHERE caller = $1 AND idem_key = $2",
+        "SELECT i.caller, i.idem_key, i.route, i.body_hash, i.status, i.response, i.resource_id,"
+        " i.created_at, i.etag, i.priced_at, v.priced FROM idempotency i"
+        " LEFT JOIN quote_versions v ON v.quote_id = i.priced_quote AND v.version = i.priced_version"
+        " WHERE i.caller = $1 AND i.idem_key = $2",
     [STMT_IDEM_INSERT] =
         "INSERT INTO idempotency (caller, idem_key, route, body_hash, status, response,"
-        " resource_id, created_at, etag) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        " resource_id, created_at, etag, priced_quote, priced_version, priced_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     [STMT_VERSION_GET] =
         "SELECT COALESCE(MAX(version), 0) FROM schema_version",
     [STMT_VERSION_RECORD] =

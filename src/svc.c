@@ -53,6 +53,9 @@ void svc_reply_fini(svc_reply *r)
     r->created = 0;
     r->etag[0] = '\0';
     r->content_type = NULL;
+    r->priced_quote[0] = '\0';
+    r->priced_version = 0;
+    r->priced_at = r->priced_len = 0;
 }
 
 /* svc_tx without a writer: a transaction of its own on c->st. */
@@ -163,6 +166,12 @@ int svc_idem_record(svc_ctx *c, const char *route, const char *key, const char *
                     .response = r->body,
                     .resource_id = (char *)id,
                     .etag = r->etag[0] ? (char *)r->etag : NULL};
+    if (r->priced_len) {
+        x.priced_quote = (char *)r->priced_quote;
+        x.priced_version = r->priced_version;
+        x.priced_at = r->priced_at;
+        x.priced_len = r->priced_len;
+    }
     return store_idem_put(c->st, &x);
 }
 

@@ -1308,6 +1308,46 @@ static void test_store_idem_put_get_duplicate(void **state)
     store_close(st);
 }
 
+/* A reply that holds a quote version's priced result references it: the
+ * record stores the rest, and get gives the reply back byte for byte. A
+ * reference outside the reply writes nothing. */
+static void test_store_idem_references_priced(void **state)
+{
+    fx *f = *state;
+    store *st = open_ok(f->db);
+    store_quote q = sample("C-9");
+    q.priced = "{\"total\":\"1180.00\",\"name\":\"电热水壶\"}";
+    assert_int_equal(store_quote_insert(st, &q, 2026), 0);
+    char reply[512];
+    int head = snprintf(reply, sizeof(reply), "{\"id\":\"%s\",\"priced\":", q.id);
+    snprintf(reply + head, sizeof(reply) - (size_t)head, "%s,\"history\":[]}", q.priced);
+    store_idem in = idem_sample();
+    in.response = reply;
+    in.resource_id = q.id;
+    in.priced_quote = q.id;
+    in.priced_version = 1;
+    in.priced_at = (size_t)head;
+    in.priced_len = strlen(q.priced);
+    /* outside the reply, or no version: refused */
+    store_idem bad = in;
+    bad.priced_at = strlen(reply) - 3;
+    assert_int_equal(store_idem_put(st, &bad), CPQD_EINVAL);
+    bad = in;
+    bad.priced_version = 0;
+    assert_int_equal(store_idem_put(st, &bad), CPQD_EINVAL);
+    assert_int_equal(db_int(f->db, "SELECT count(*) FROM idempotency"), 0);
+    assert_int_equal(store_idem_put(st, &in), 0);
+    store_idem out;
+    assert_int_equal(store_idem_get(st, in.caller, in.key, &out), 0);
+    assert_string_equal(out.response, reply);
+    store_idem_fini(&out);
+    /* stored without it (a short text: not packed) */
+    assert_int_equal(db_int(f->db, "SELECT length(response) FROM idempotency"),
+                     (long long)(strlen(reply) - strlen(q.priced)));
+    insert_outputs_free(&q);
+    store_close(st);
+}
+
 static void test_store_idem_bad_input_writes_nothing(void **state)
 {
     fx *f = *state;
@@ -1788,7 +1828,7 @@ static const char *const move_rows[] = {
     "INSERT INTO quote_events VALUES ('q_2', 1, 1, NULL, 'sent', 'k', 'it''s \"quoted\"',"
     " '2026-11-27T00:00:00Z')",
     "INSERT INTO idempotency VALUES ('k', 'key-1', 'POST /v1/quotes', 'ab12', 201,"
-    " '{\"id\":\"q_1\"}', 'q_1', '2026-11-26T08:41:14Z', '\"00ff00ff00ff00ff\"')",
+    " '{\"id\":\"q_1\"}', 'q_1', '2026-11-26T08:41:14Z', '\"00ff00ff00ff00ff\"', 'q_2', 2, 7)",
     "INSERT INTO catalog_archives VALUES ('cat-1', 'catalogs', 'rules', '2026-11-26T08:41:14Z')",
     "INSERT INTO catalog_files VALUES ('cat-1', 'catalog', 'a.yaml', 'name: 电热水壶\n')",
     "INSERT INTO catalog_files VALUES ('cat-1', 'rule', 'x/r.lua', 'return 1\n')",
@@ -2069,6 +2109,7 @@ int main(void)
         T(test_store_list_filters_and_pages),
         T(test_store_list_bad_filter),
         T(test_store_idem_put_get_duplicate),
+        T(test_store_idem_references_priced),
         T(test_store_idem_bad_input_writes_nothing),
         T(test_store_utf8_and_json_round_trip),
         T(test_store_money_text_exact),

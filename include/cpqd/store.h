@@ -50,7 +50,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 13
+#define STORE_SCHEMA_VERSION 14
 #define STORE_DEFAULT_PATH "var/cpqd.db" /* `serve` and `migrate` without --db */
 #define STORE_BUSY_TIMEOUT_MS 5000       /* a writer waits this long for another */
 #define STORE_PER_PAGE_MAX 500
@@ -203,6 +203,14 @@ typedef struct store_idem {
     char *resource_id; /* what it created, NULL if nothing */
     char *created_at;  /* assigned by store_idem_put */
     char *etag;        /* the response's ETag (the state it showed), NULL if none */
+    /* put only (priced_quote NULL: none): response[priced_at ..
+     * priced_at + priced_len) is the priced result of version
+     * priced_version of quote priced_quote, byte for byte as that version
+     * stores it; the record references it instead of storing it again,
+     * and get gives the whole response back */
+    char *priced_quote;
+    int priced_version;
+    size_t priced_at, priced_len;
 } store_idem;
 
 /* Fills *out (then free it with store_idem_fini). CPQD_ENOTFOUND if there

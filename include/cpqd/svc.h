@@ -86,11 +86,20 @@ typedef struct svc_page {
 /* What an operation answers. */
 #define SVC_ETAG_LEN 19 /* a quoted 16-hex-digit entity tag and its NUL */
 
+#define SVC_PRICED_ID_LEN 40
+
 typedef struct svc_reply {
     int created;              /* 1: something new was stored (201), 0: read or moved (200) */
     char etag[SVC_ETAG_LEN];  /* the state the body shows ("" if none): the ETag header */
     char *body;               /* malloc'ed text: JSON unless content_type says otherwise */
     const char *content_type; /* NULL: application/json */
+    /* body[priced_at .. priced_at + priced_len) is the priced result
+     * version priced_version of quote priced_quote stores, verbatim
+     * (priced_len 0: none): the reply's idempotency record references it
+     * rather than storing it again (store.h "store_idem") */
+    char priced_quote[SVC_PRICED_ID_LEN];
+    int priced_version;
+    size_t priced_at, priced_len;
 } svc_reply;
 
 void svc_reply_fini(svc_reply *r);
