@@ -3,17 +3,16 @@
  * matching, credit limit and risk flags) and the credit check of an
  * accept (docs/finance.md "Credit risk"; include/cpqd/fin.h).
  *
- * Owns: the customer records (their bodies and view: fin_credit_json.c),
- * a customer's open
- * receivables and unapplied money per currency, what makes an accept
- * need a manager's credit approval (the open receivables in the limit's
- * currency plus the quote over the limit, a quote in another currency
- * than the limit, any risk flag), and that approval, recorded in the
- * quote's history (an entry that keeps the status, its note starting
- * "credit approved").
+ * Owns: the customer records, a customer's open receivables and
+ * unapplied money per currency, what makes an accept need a manager's
+ * credit approval (the open receivables in the limit's currency plus
+ * the quote over the limit, a quote in another currency than the limit,
+ * any risk flag), and that approval, recorded in the quote's history (an
+ * entry that keeps the status, its note starting "credit approved").
  * Does not own: the accept itself (contract calls the check in its
  * transaction), the quote's status machine (quote), who may call which
- * route (http).
+ * route (http), the bodies and the view of a customer
+ * (fin_credit_json.c).
  *
  * Invariant: an accept that needs an approval and has none changes
  * nothing (the check fails inside the accept's transaction, which is
