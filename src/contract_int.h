@@ -70,7 +70,7 @@ typedef struct cbuild {
     date_days **ms;
     const char **ids; /* priced line ids (borrowed from priced) */
     size_t n;
-    struct json_t *priced;       /* the parsed priced result (fin_invoice.c reads its lines) */
+    struct json_t *priced;       /* the parsed priced result */
     contract_priced_line *plines; /* its lines */
     size_t nplines;
     money_round rounding;

@@ -24,6 +24,7 @@
  * group commit when the service has a writer).
  */
 #include "fin_int.h"
+#include "fin_json.h"
 
 #include "cpqd/bank.h"
 #include "cpqd/match.h"
@@ -97,7 +98,7 @@ typedef struct fin_ledger_in {
     size_t nmc;
     id_ix *by_id;         /* every customer id, sorted: bsearch */
     size_t nby_id;
-    json_t **accounts;    /* per table customer: its parsed accounts */
+    fin_stored_strings *accounts; /* per table customer: its accounts */
     const char **acc_str; /* every account string, in mc order */
     match_item *mi;    /* the items with something to pay: items[0..nmi) */
     size_t nmi;
@@ -110,7 +111,8 @@ static void ledger_fini(fin_ledger_in *l)
 {
     for (size_t i = 0; i < l->ncust; i++) {
         store_customer_fini(&l->cust[i]);
-        json_decref(l->accounts ? l->accounts[i] : NULL);
+        if (l->accounts)
+            fin_stored_strings_fini(&l->accounts[i]);
     }
     for (size_t i = 0; i < l->nitems; i++)
         store_fin_item_fini(&l->items[i]);
@@ -147,16 +149,17 @@ static size_t cust_index(const fin_ledger_in *l, const char *id)
 
 static int customers_load(svc_ctx *c, fin_ledger_in *l, cpqd_errs *errs)
 {
-    json_error_t je;
     size_t nacc = 0;
     int rc = store_customers_all(c->st, &l->cust, &l->ncust);
     if (rc)
         return fin_store_fail(c, errs, rc, "customers");
     l->accounts = calloc(l->ncust + 1, sizeof(*l->accounts));
-    for (size_t i = 0; l->accounts && i < l->ncust; i++) {
-        l->accounts[i] = json_loads(l->cust[i].accounts, 0, &je);
-        nacc += json_array_size(l->accounts[i]);
+    for (size_t i = 0; rc == 0 && l->accounts && i < l->ncust; i++) {
+        rc = fin_json_strings_read(l->cust[i].accounts, &l->accounts[i]);
+        nacc += l->accounts[i].n;
     }
+    if (rc)
+        return rc;
     size_t cap = l->ncust + l->nitems + 1;
     l->mc = calloc(cap, sizeof(*l->mc));
     l->by_id = calloc(cap, sizeof(*l->by_id));
@@ -169,10 +172,8 @@ static int customers_load(svc_ctx *c, fin_ledger_in *l, cpqd_errs *errs)
         m->id = l->cust[i].id;
         m->name = l->cust[i].name ? l->cust[i].name : "";
         m->accounts = &l->acc_str[a];
-        for (size_t k = 0; k < json_array_size(l->accounts[i]); k++)
-            if (json_string_value(json_array_get(l->accounts[i], k)))
-                l->acc_str[a++] = json_string_value(json_array_get(l->accounts[i], k)),
-                m->naccounts++;
+        for (size_t k = 0; k < l->accounts[i].n; k++)
+            l->acc_str[a++] = l->accounts[i].v[k], m->naccounts++;
     }
     return 0;
 }
@@ -260,37 +261,32 @@ typedef struct fin_credit_ref {
     const cat_finance *fin;
 } fin_credit_ref;
 
-/* Match m as the routes show it; the allocations' contracts come from
+/* Match m as the routes show it (fin_json_match), into *out or, when out
+ * is NULL, added to list l. The allocations' contracts come from
  * ap[0..n) when the caller has them (a match just written), else from
  * the store. */
-static json_t *match_json(svc_ctx *c, const store_match *m, const store_alloc *al, size_t n,
-                          const store_credit *cr, const fin_apply *ap)
+static int match_view(svc_ctx *c, const store_match *m, const store_alloc *al, size_t n,
+                      const store_credit *cr, const fin_apply *ap, fin_json_list *l, char **out)
 {
-    json_t *arr = json_array();
-    for (size_t i = 0; arr && i < n; i++) {
-        store_receivable r = {0};
-        bool got = !ap && store_receivable_get(c->st, al[i].receivable_id, &r) == 0;
-        const char *cid = ap ? ap[i].contract_id : got ? r.contract_id : NULL;
-        const char *cno = ap ? ap[i].contract_number : got ? r.contract_number : NULL;
-        json_array_append_new(arr, json_pack("{s:s,s:s,s:o,s:o,s:s}", "receivable_id",
-                                             al[i].receivable_id, "amount", al[i].amount,
-                                             "contract_id", fin_str_or_null(cid),
-                                             "contract_number", fin_str_or_null(cno),
-                                             "payment_id", al[i].payment_id));
-        if (got)
-            store_receivable_fini(&r);
+    fin_alloc_view *av = calloc(n ? n : 1, sizeof(*av));
+    store_receivable *r = calloc(n ? n : 1, sizeof(*r));
+    int rc = av && r ? 0 : CPQD_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        bool got = !ap && store_receivable_get(c->st, al[i].receivable_id, &r[i]) == 0;
+        if (!got)
+            memset(&r[i], 0, sizeof(r[i]));
+        av[i] = (fin_alloc_view){&al[i], ap ? ap[i].contract_id : r[i].contract_id,
+                                 ap ? ap[i].contract_number : r[i].contract_number};
     }
-    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:s,s:s,s:s,s:s,s:o,s:o,s:s,s:s,s:o,s:o,s:o,s:s}",
-                     "id", m->id, "credit_id", m->credit_id, "tx_id", cr ? cr->tx_id : "",
-                     "kind", m->kind, "rule", m->rule, "customer_id",
-                     fin_str_or_null(m->customer_id), "currency", cr ? cr->currency : "",
-                     "value_date", cr ? cr->value_date : "", "amount", m->amount, "overpaid",
-                     m->overpaid, "allocations", arr ? arr : json_array(), "note",
-                     fin_str_or_null(m->note), "created_by", m->created_by, "created_at",
-                     m->created_at, "reversed_at", fin_str_or_null(m->reversed_at),
-                     "reversed_by", fin_str_or_null(m->reversed_by), "reverse_note",
-                     fin_str_or_null(m->reverse_note), "status",
-                     m->reversed_at ? "reversed" : "active");
+    fin_match_view v = {m, av, n, cr};
+    if (rc == 0 && out)
+        rc = (*out = fin_json_match(&v)) ? 0 : CPQD_ENOMEM;
+    else if (rc == 0)
+        rc = fin_json_list_add_match(l, &v);
+    for (size_t i = 0; r && i < n; i++)
+        store_receivable_fini(&r[i]);
+    free(av), free(r);
+    return rc;
 }
 
 /* receivable.paid for item rid, settled by a match on `on`. */
@@ -303,10 +299,10 @@ static int emit_paid(svc_ctx *c, const char *rid, date_days on)
     if (rc == 0)
         rc = contract_row_standing(c, &r, on > c->today ? on : c->today, &sd);
     if (rc == 0) {
-        json_t *it = contract_item_json(&r, &sd);
-        contract_item_context(it, &r);
+        char *it = contract_item_text(&r, &sd);
         snprintf(key, sizeof(key), "contract:%s", r.contract_id);
         rc = fin_emit(c, "receivable.paid", "receivable", r.id, key, it);
+        free(it);
     }
     store_receivable_fini(&r);
     return rc;
@@ -347,10 +343,10 @@ static int payments_write(svc_ctx *c, const fin_credit_ref *cr, int k, fin_apply
 
 /* A match of credit cr by kind/rule for customer (may be NULL):
  * payments, the match, its voucher and payment.matched. *view gets the
- * match (may be NULL), *mid its id. */
+ * match as the routes show it (view may be NULL), *mid its id. */
 static int match_write(svc_ctx *c, const fin_credit_ref *cr, const store_credit *row, int k,
                        const char *kind, const char *rule, const char *customer, fin_apply *ap,
-                       size_t n, money_dec overpaid, const char *note, json_t **view,
+                       size_t n, money_dec overpaid, const char *note, char **view,
                        char **mid, cpqd_errs *errs)
 {
     store_alloc *al = calloc(n ? n : 1, sizeof(*al));
@@ -374,15 +370,17 @@ static int match_write(svc_ctx *c, const fin_credit_ref *cr, const store_credit 
     if (rc == 0)
         rc = fin_voucher_simple(c, cr->fin, VOUCHER_MATCH, cr->tx_id, customer, contract,
                                 cr->value_date, cr->currency, total, errs);
-    json_t *v = rc == 0 ? match_json(c, &m, al, n, row, ap) : NULL;
+    char *v = NULL;
+    if (rc == 0)
+        rc = match_view(c, &m, al, n, row, ap, NULL, &v);
     snprintf(key, sizeof(key), "credit:%s", cr->id);
     if (rc == 0)
-        rc = v ? fin_emit(c, "payment.matched", "match", m.id, key, json_incref(v)) : CPQD_ENOMEM;
+        rc = fin_emit(c, "payment.matched", "match", m.id, key, v);
     if (rc == 0 && mid && !(*mid = strdup(m.id)))
         rc = CPQD_ENOMEM;
     if (rc == 0 && view)
-        *view = json_incref(v);
-    json_decref(v);
+        *view = v, v = NULL;
+    free(v);
     for (size_t i = 0; al && i < n; i++)
         free(al[i].amount), free(al[i].payment_id);
     free(al);
@@ -437,17 +435,6 @@ static int seen_load(import_ctx *x, cpqd_errs *errs)
     return rc;
 }
 
-/* [{"receivable_id","score"}] of an unmatched credit's suggestions. */
-static char *suggestions_text(const import_ctx *x, const match_result *r)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < r->nsuggestions; i++)
-        json_array_append_new(a, json_pack("{s:s,s:i}", "receivable_id",
-                                           x->l.mi[r->suggestions[i].item].id, "score",
-                                           (int)r->suggestions[i].score));
-    return contract_dump(a);
-}
-
 /* Credit k stored with its payment voucher, and its match applied. */
 static int credit_import(import_ctx *x, size_t k, cpqd_errs *errs)
 {
@@ -468,7 +455,7 @@ static int credit_import(import_ctx *x, size_t k, cpqd_errs *errs)
     date_format(bc->value_date, vd);
     if (bc->booking_date != BANK_NO_DATE)
         date_format(bc->booking_date, bd);
-    char *sugg = rc == 0 ? suggestions_text(x, r) : NULL;
+    char *sugg = rc == 0 ? fin_json_suggestions(r, x->l.mi) : NULL;
     store_credit row = {.statement_id = x->row.id, .tx_id = (char *)bc->tx_id, .amount = amount,
                         .currency = (char *)bc->currency, .value_date = vd,
                         .booking_date = bc->booking_date != BANK_NO_DATE ? bd : NULL,
@@ -508,16 +495,6 @@ static int credit_import(import_ctx *x, size_t k, cpqd_errs *errs)
     return rc;
 }
 
-static json_t *statement_json(const store_statement *s)
-{
-    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:s,s:s}", "id", s->id, "issuer",
-                     s->issuer, "format", s->format, "statement_ref", s->ref, "account",
-                     s->account, "credits", (json_int_t)s->credits, "duplicates",
-                     (json_int_t)s->duplicates, "skipped", (json_int_t)s->skipped, "matched",
-                     (json_int_t)s->matched, "unmatched", (json_int_t)s->unmatched, "imported_by",
-                     s->imported_by, "imported_at", s->imported_at);
-}
-
 static int import_in_tx(import_ctx *x, svc_reply *out, char **id, cpqd_errs *errs)
 {
     svc_ctx *c = x->c;
@@ -547,7 +524,7 @@ static int import_in_tx(import_ctx *x, svc_reply *out, char **id, cpqd_errs *err
             rc = credit_import(x, k, errs);
     if (rc == 0) {
         out->created = 1;
-        out->body = contract_dump(statement_json(&x->row));
+        out->body = fin_json_statement(&x->row);
         *id = strdup(x->row.id);
         rc = out->body && *id ? 0 : CPQD_ENOMEM;
     }
@@ -618,61 +595,59 @@ int fin_statement_get(svc_ctx *c, const char *id, svc_reply *out, cpqd_errs *err
         return fin_fail(errs, rc, "no statement '%.64s'", id);
     if (rc)
         return fin_store_fail(c, errs, rc, "statement");
-    out->body = contract_dump(statement_json(&s));
+    out->body = fin_json_statement(&s);
     store_statement_fini(&s);
     return out->body ? 0 : CPQD_ENOMEM;
 }
 
 /* ---- the queue ---- */
 
-/* The stored suggestions with each item's standing now. */
-static json_t *suggestions_json(svc_ctx *c, const char *text)
+/* What is outstanding of item r now, as text ("0" when unreadable). */
+static void outstanding_text(const store_receivable *r, char outs[MONEY_FMT_MAX])
 {
-    json_error_t je;
-    json_t *in = json_loads(text, 0, &je), *out = json_array(), *s;
-    size_t i;
-    json_array_foreach(in, i, s)
-    {
-        store_receivable r;
-        const char *rid = json_string_value(json_object_get(s, "receivable_id"));
-        money_dec a, p, o;
-        char outs[MONEY_FMT_MAX] = "0";
-        if (!rid || store_receivable_get(c->st, rid, &r) != 0)
-            continue;
-        if (fin_money_of(r.amount, &a) == 0 && fin_money_of(r.paid, &p) == 0 &&
-            money_sub(a, p, &o) == 0)
-            money_format(o, outs, sizeof(outs));
-        json_array_append_new(out, json_pack("{s:s,s:O,s:s,s:s,s:s,s:o,s:s}", "receivable_id",
-                                             rid, "score", json_object_get(s, "score"),
-                                             "contract_id", r.contract_id, "contract_number",
-                                             r.contract_number, "customer_id", r.customer_id,
-                                             "due_on", fin_str_or_null(r.due_on), "outstanding",
-                                             outs));
-        store_receivable_fini(&r);
-    }
-    json_decref(in);
-    return out;
+    money_dec a, p, o;
+    snprintf(outs, MONEY_FMT_MAX, "0");
+    if (fin_money_of(r->amount, &a) == 0 && fin_money_of(r->paid, &p) == 0 &&
+        money_sub(a, p, &o) == 0)
+        money_format(o, outs, MONEY_FMT_MAX);
 }
 
-static json_t *credit_json(svc_ctx *c, const store_credit *cr)
+/* The stored suggestions of credit cr with each item's standing now
+ * (those whose item is gone left out); NULL when out of memory. */
+static fin_json_list *suggestions_of(svc_ctx *c, const store_credit *cr)
+{
+    fin_suggestion *v = NULL;
+    size_t n = 0;
+    fin_json_list *l = fin_json_list_new();
+    int rc = l ? fin_json_suggestions_read(cr->suggestions, &v, &n) : CPQD_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        store_receivable r;
+        char outs[MONEY_FMT_MAX];
+        if (store_receivable_get(c->st, v[i].receivable_id, &r) != 0)
+            continue;
+        outstanding_text(&r, outs);
+        rc = fin_json_list_add_suggestion(l, &v[i], &r, outs);
+        store_receivable_fini(&r);
+    }
+    fin_suggestions_free(v, n);
+    return l;
+}
+
+/* Credit cr as the queue shows it: into *out (with its matches, when
+ * matches is not NULL: consumed) or, when out is NULL, added to list l. */
+static int credit_view(svc_ctx *c, const store_credit *cr, fin_json_list *matches,
+                       fin_json_list *l, char **out)
 {
     money_dec a, ap, un;
     char u[MONEY_FMT_MAX] = "0";
     if (fin_money_of(cr->amount, &a) == 0 && fin_money_of(cr->applied, &ap) == 0 &&
         money_sub(a, ap, &un) == 0)
         money_format(un, u, sizeof(u));
-    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:s,s:s,s:s,s:s,s:o,s:s,s:s,s:s,s:s,s:o,s:o,s:s}",
-                     "id", cr->id, "statement_id", cr->statement_id, "tx_id", cr->tx_id, "amount",
-                     cr->amount, "currency", cr->currency, "value_date", cr->value_date,
-                     "booking_date", fin_str_or_null(cr->booking_date), "remittance",
-                     cr->remittance, "debtor_name", cr->debtor_name, "debtor_account",
-                     cr->debtor_account, "end_to_end_id", cr->end_to_end_id, "customer_id",
-                     fin_str_or_null(cr->customer_id), "applied", cr->applied, "unapplied", u,
-                     "status", cr->status, "rule", cr->rule, "reason",
-                     fin_str_or_null(cr->reason), "suggestions",
-                     strcmp(cr->status, "unmatched") ? json_array()
-                                                     : suggestions_json(c, cr->suggestions),
-                     "created_at", cr->created_at);
+    /* a matched credit suggests nothing */
+    fin_json_list *sugg = strcmp(cr->status, "unmatched") ? NULL : suggestions_of(c, cr);
+    if (out)
+        return (*out = fin_json_credit(cr, u, sugg, matches)) ? 0 : CPQD_ENOMEM;
+    return fin_json_list_add_credit(l, cr, u, sugg);
 }
 
 int fin_credits_list(svc_ctx *c, const char *status, const char *customer, const char *after,
@@ -685,19 +660,20 @@ int fin_credits_list(svc_ctx *c, const char *status, const char *customer, const
     int rc = fin_page_args(after, limit, &a, &l, errs);
     if (rc == 0 && (rc = store_credits_list(c->st, status, customer, a, l, &v, &n)) != 0)
         rc = fin_store_fail(c, errs, rc, "credits");
-    json_t *items = json_array();
+    fin_json_list *items = fin_json_list_new();
     int64_t next = a;
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        if (json_array_append_new(items, credit_json(c, &v[i])) != 0)
-            rc = CPQD_ENOMEM;
+        rc = credit_view(c, &v[i], NULL, items, NULL);
         next = v[i].seq;
     }
     for (size_t i = 0; i < n; i++)
         store_credit_fini(&v[i]);
     free(v);
-    if (rc == 0)
-        rc = (out->body = fin_page_json(json_incref(items), next)) ? 0 : CPQD_ENOMEM;
-    json_decref(items);
+    if (rc == 0) {
+        rc = (out->body = fin_json_page(items, next)) ? 0 : CPQD_ENOMEM;
+        items = NULL;
+    }
+    fin_json_list_free(items);
     return rc;
 }
 
@@ -709,20 +685,20 @@ static int credit_load(svc_ctx *c, const char *id, store_credit *cr, cpqd_errs *
     return rc ? fin_store_fail(c, errs, rc, "credit") : 0;
 }
 
-/* The matches of credit cr as JSON. */
-static json_t *matches_json(svc_ctx *c, const store_credit *cr)
+/* The matches of credit cr (those that cannot be read left out). */
+static fin_json_list *matches_of(svc_ctx *c, const store_credit *cr)
 {
     store_match *ms = NULL;
     size_t n = 0;
-    json_t *arr = json_array();
+    fin_json_list *l = fin_json_list_new();
     if (store_matches_of(c->st, cr->id, &ms, &n) != 0)
-        return arr;
+        return l;
     for (size_t i = 0; i < n; i++) {
         store_match m;
         store_alloc *al = NULL;
         size_t na = 0;
         if (store_match_get(c->st, ms[i].id, &m, &al, &na) == 0) {
-            json_array_append_new(arr, match_json(c, &m, al, na, cr, NULL));
+            match_view(c, &m, al, na, cr, NULL, l, NULL);
             for (size_t k = 0; k < na; k++)
                 store_alloc_fini(&al[k]);
             free(al);
@@ -731,7 +707,7 @@ static json_t *matches_json(svc_ctx *c, const store_credit *cr)
         store_match_fini(&ms[i]);
     }
     free(ms);
-    return arr;
+    return l;
 }
 
 int fin_credit_get(svc_ctx *c, const char *id, svc_reply *out, cpqd_errs *errs)
@@ -741,12 +717,9 @@ int fin_credit_get(svc_ctx *c, const char *id, svc_reply *out, cpqd_errs *errs)
     int rc = credit_load(c, id, &cr, errs);
     if (rc)
         return rc;
-    json_t *o = credit_json(c, &cr);
-    if (o)
-        json_object_set_new(o, "matches", matches_json(c, &cr));
-    out->body = contract_dump(o);
+    rc = credit_view(c, &cr, matches_of(c, &cr), NULL, &out->body);
     store_credit_fini(&cr);
-    return out->body ? 0 : CPQD_ENOMEM;
+    return rc;
 }
 
 /* The issuer catalog of the statement credit cr came with. */
@@ -774,47 +747,6 @@ static int credit_finance(svc_ctx *c, const store_credit *cr, fin_credit_ref *re
 
 /* ---- POST /v1/bank/credits/{id}/match ---- */
 
-typedef struct manual_req {
-    json_t *root, *allocs;
-    const char *customer, *note;
-    const char *credit_id; /* the path's */
-} manual_req;
-
-static int manual_parse(const char *body, size_t len, manual_req *q, cpqd_errs *errs)
-{
-    static const char *const keys[] = {"allocations", "customer_id", "note", NULL};
-    static const char *const akeys[] = {"receivable_id", "amount", NULL};
-    memset(q, 0, sizeof(*q));
-    if (!(q->root = contract_parse_object(body, len, errs)))
-        return CPQD_EINVAL;
-    int rc = contract_only_keys(q->root, keys, "", errs);
-    json_t *cu = json_object_get(q->root, "customer_id"), *no = json_object_get(q->root, "note");
-    q->allocs = json_object_get(q->root, "allocations");
-    q->customer = json_string_value(cu);
-    q->note = json_string_value(no);
-    if (rc == 0 && (!json_is_array(q->allocs) || json_array_size(q->allocs) > 1000))
-        rc = fin_fail(errs, CPQD_EINVAL,
-                      "allocations: required, a list of {\"receivable_id\", \"amount\"}");
-    if (rc == 0 && cu && (!q->customer || !*q->customer || json_string_length(cu) > 128))
-        rc = fin_fail(errs, CPQD_EINVAL, "customer_id: a customer id (1 to 128 characters)");
-    if (rc == 0 && no && (!q->note || json_string_length(no) > 500))
-        rc = fin_fail(errs, CPQD_EINVAL, "note: text of at most 500 characters");
-    if (rc == 0 && json_array_size(q->allocs) == 0 && !q->customer)
-        rc = fin_fail(errs, CPQD_EINVAL, "allocations: empty, and no customer_id to keep the "
-                                         "credit for");
-    for (size_t i = 0; rc == 0 && i < json_array_size(q->allocs); i++) {
-        json_t *a = json_array_get(q->allocs, i);
-        char where[40];
-        snprintf(where, sizeof(where), "allocations[%zu].", i);
-        if (!json_is_object(a))
-            rc = fin_fail(errs, CPQD_EINVAL, "allocations[%zu]: an object", i);
-        else if ((rc = contract_only_keys(a, akeys, where, errs)) == 0 &&
-                 !json_string_value(json_object_get(a, "receivable_id")))
-            rc = fin_fail(errs, CPQD_EINVAL, "%sreceivable_id: required", where);
-    }
-    return rc;
-}
-
 /* The items the allocations name, as the matcher checks them. */
 typedef struct manual_items {
     store_receivable *r;
@@ -833,10 +765,10 @@ static void manual_items_fini(manual_items *m)
     memset(m, 0, sizeof(*m));
 }
 
-static int manual_items_load(svc_ctx *c, const manual_req *q, int minor, manual_items *m,
+static int manual_items_load(svc_ctx *c, const fin_match_req *q, int minor, manual_items *m,
                              cpqd_errs *errs)
 {
-    size_t n = json_array_size(q->allocs), cap = n ? n : 1;
+    size_t n = q->nallocs, cap = n ? n : 1;
     m->r = calloc(cap, sizeof(*m->r));
     m->mi = calloc(cap, sizeof(*m->mi));
     m->open = calloc(cap, sizeof(*m->open));
@@ -845,12 +777,12 @@ static int manual_items_load(svc_ctx *c, const manual_req *q, int minor, manual_
     if (!m->r || !m->mi || !m->open || !m->al || !m->ap)
         return CPQD_ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        json_t *a = json_array_get(q->allocs, i);
-        const char *rid = json_string_value(json_object_get(a, "receivable_id"));
+        const char *rid = q->allocs[i].receivable_id;
         char where[40];
         money_dec amt, paid;
         snprintf(where, sizeof(where), "allocations[%zu].", i);
-        int rc = fin_amount_arg(a, "amount", where, minor, &m->al[i].amount, errs);
+        int rc = fin_amount_take(&q->allocs[i].amount, "amount", where, minor, &m->al[i].amount,
+                                 errs);
         if (rc)
             return rc;
         if ((rc = store_receivable_get(c->st, rid, &m->r[i])) == CPQD_ENOTFOUND)
@@ -887,7 +819,7 @@ static const char *items_customer(const manual_items *m)
 /* The write of POST /v1/bank/credits/{id}/match (a fin_write_fn). */
 static int manual_in_tx(svc_ctx *c, void *arg, svc_reply *out, char **mid, cpqd_errs *errs)
 {
-    const manual_req *q = arg;
+    const fin_match_req *q = arg;
     const char *id = q->credit_id;
     store_credit cr = {0};
     fin_credit_ref ref;
@@ -895,7 +827,7 @@ static int manual_in_tx(svc_ctx *c, void *arg, svc_reply *out, char **mid, cpqd_
     money_dec amount = {0, 0}, applied = {0, 0}, unapplied = {0, 0}, over = {0, 0}, total;
     store_match *prior = NULL;
     size_t nprior = 0;
-    json_t *view = NULL;
+    char *view = NULL;
     int rc = credit_load(c, id, &cr, errs);
     if (rc == 0)
         rc = credit_finance(c, &cr, &ref, errs);
@@ -929,10 +861,9 @@ static int manual_in_tx(svc_ctx *c, void *arg, svc_reply *out, char **mid, cpqd_
         rc = fin_store_fail(c, errs, rc, "credit");
     if (rc == 0) {
         out->created = 1;
-        out->body = contract_dump(json_incref(view));
-        rc = out->body ? 0 : CPQD_ENOMEM;
+        out->body = view, view = NULL;
     }
-    json_decref(view);
+    free(view);
     for (size_t i = 0; i < nprior; i++)
         store_match_fini(&prior[i]);
     free(prior);
@@ -945,14 +876,14 @@ int fin_credit_match(svc_ctx *c, const char *id, const char *body, size_t len,
                      const char *idem_key, svc_reply *out, cpqd_errs *errs)
 {
     char route[128];
-    manual_req q;
+    fin_match_req q;
     memset(out, 0, sizeof(*out));
     snprintf(route, sizeof(route), "POST /v1/bank/credits/%.64s/match", id);
-    int rc = manual_parse(body, len, &q, errs);
+    int rc = fin_json_match_parse(body, len, &q, errs);
     q.credit_id = id;
     if (rc == 0)
         rc = fin_idem_write(c, route, idem_key, body, len, manual_in_tx, &q, out, errs);
-    json_decref(q.root);
+    fin_match_req_fini(&q);
     return rc;
 }
 
@@ -970,7 +901,7 @@ int fin_match_get(svc_ctx *c, const char *id, svc_reply *out, cpqd_errs *errs)
         return fin_store_fail(c, errs, rc, "match");
     rc = credit_load(c, m.credit_id, &cr, errs);
     if (rc == 0)
-        rc = (out->body = contract_dump(match_json(c, &m, al, n, &cr, NULL))) ? 0 : CPQD_ENOMEM;
+        rc = match_view(c, &m, al, n, &cr, NULL, NULL, &out->body);
     for (size_t i = 0; i < n; i++)
         store_alloc_fini(&al[i]);
     free(al);
@@ -1074,14 +1005,15 @@ static int reverse_in_tx(svc_ctx *c, const char *id, const char *note, svc_reply
     store_match_fini(&m);
     if (rc == 0 && (rc = store_match_get(c->st, id, &m, NULL, NULL)) != 0)
         rc = fin_store_fail(c, errs, rc, "match");
-    json_t *v = rc == 0 ? match_json(c, &m, al, n, &cr, NULL) : NULL;
+    char *v = NULL;
+    if (rc == 0)
+        rc = match_view(c, &m, al, n, &cr, NULL, NULL, &v);
     snprintf(key, sizeof(key), "credit:%s", cr.id);
     if (rc == 0)
-        rc = v ? fin_emit(c, "payment.unmatched", "match", m.id, key, json_deep_copy(v))
-               : CPQD_ENOMEM;
+        rc = fin_emit(c, "payment.unmatched", "match", m.id, key, v);
     if (rc == 0)
-        rc = (out->body = contract_dump(json_incref(v))) ? 0 : CPQD_ENOMEM;
-    json_decref(v);
+        out->body = v, v = NULL;
+    free(v);
     for (size_t i = 0; i < n; i++)
         store_alloc_fini(&al[i]);
     free(al);
@@ -1103,40 +1035,30 @@ static int reverse_run(svc_ctx *c, void *arg, svc_reply *out, cpqd_errs *errs)
 int fin_match_reverse(svc_ctx *c, const char *id, const char *body, size_t len, svc_reply *out,
                       cpqd_errs *errs)
 {
-    static const char *const keys[] = {"note", NULL};
+    char *note = NULL;
     memset(out, 0, sizeof(*out));
-    json_t *root = len ? contract_parse_object(body, len, errs) : json_object();
-    if (!root)
-        return CPQD_EINVAL;
-    json_t *no = json_object_get(root, "note");
-    int rc = contract_only_keys(root, keys, "", errs);
-    if (rc == 0 && no && (!json_is_string(no) || json_string_length(no) > 500))
-        rc = fin_fail(errs, CPQD_EINVAL, "note: text of at most 500 characters");
-    reverse_job j = {id, json_string_value(no)};
+    int rc = fin_json_note_parse(body, len, &note, errs);
+    reverse_job j = {id, note};
     if (rc == 0)
         rc = svc_tx(c, reverse_run, &j, out, errs);
-    json_decref(root);
+    free(note);
     return rc;
 }
 
 /* ---- POST /v1/receivables/{id}/write-off ---- */
 
-static json_t *write_off_json(svc_ctx *c, const store_write_off *w)
+/* Write-off w with its item as it stands today (fin_json_write_off). */
+static char *write_off_text(svc_ctx *c, const store_write_off *w)
 {
     store_receivable r;
     sched_standing sd;
-    json_t *it = NULL;
-    if (store_receivable_get(c->st, w->receivable_id, &r) == 0) {
-        if (contract_row_standing(c, &r, c->today, &sd) == 0) {
-            it = contract_item_json(&r, &sd);
-            contract_item_context(it, &r);
-        }
-        store_receivable_fini(&r);
-    }
-    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o}", "id", w->id, "receivable_id",
-                     w->receivable_id, "amount", w->amount, "reason", w->reason, "payment_id",
-                     w->payment_id, "created_by", w->created_by, "created_at", w->created_at,
-                     "receivable", it ? it : json_null());
+    char *text;
+    if (store_receivable_get(c->st, w->receivable_id, &r) != 0)
+        return fin_json_write_off(w, NULL, NULL);
+    bool stands = contract_row_standing(c, &r, c->today, &sd) == 0;
+    text = fin_json_write_off(w, stands ? &r : NULL, &sd);
+    store_receivable_fini(&r);
+    return text;
 }
 
 /* The part of the item written off, in percent, within the caller's
@@ -1167,28 +1089,6 @@ static int write_off_authority(svc_ctx *c, const cat_catalog *cc, money_dec amou
     return CPQD_EFORBIDDEN;
 }
 
-typedef struct wo_req {
-    json_t *root;
-    const char *reason;
-    bool has_amount;
-    const char *rid; /* the path's item */
-} wo_req;
-
-static int wo_parse(const char *body, size_t len, wo_req *q, cpqd_errs *errs)
-{
-    static const char *const keys[] = {"amount", "reason", NULL};
-    memset(q, 0, sizeof(*q));
-    if (!(q->root = contract_parse_object(body, len, errs)))
-        return CPQD_EINVAL;
-    int rc = contract_only_keys(q->root, keys, "", errs);
-    json_t *r = json_object_get(q->root, "reason");
-    q->reason = json_string_value(r);
-    q->has_amount = json_object_get(q->root, "amount") != NULL;
-    if (rc == 0 && (!q->reason || !*q->reason || json_string_length(r) > 500))
-        rc = fin_fail(errs, CPQD_EINVAL, "reason: required, why it is given up (1 to 500 characters)");
-    return rc;
-}
-
 /* Writes off `amount` of item r: the payment row that settles it, the
  * record, the voucher and receivable.written_off. */
 static int wo_write(svc_ctx *c, const store_receivable *r, const cat_catalog *cc, int minor,
@@ -1217,18 +1117,17 @@ static int wo_write(svc_ctx *c, const store_receivable *r, const cat_catalog *cc
     if (rc == 0)
         rc = fin_voucher_simple(c, cc->finance, VOUCHER_WRITE_OFF, w.id, r->customer_id,
                                 r->contract_number, c->today, r->currency, amount, errs);
-    json_t *v = rc == 0 ? write_off_json(c, &w) : NULL;
+    char *v = rc == 0 ? write_off_text(c, &w) : NULL;
     snprintf(key, sizeof(key), "contract:%s", r->contract_id);
     if (rc == 0)
-        rc = v ? fin_emit(c, "receivable.written_off", "receivable", r->id, key, json_deep_copy(v))
-               : CPQD_ENOMEM;
+        rc = fin_emit(c, "receivable.written_off", "receivable", r->id, key, v);
     if (rc == 0) {
         out->created = 1;
-        out->body = contract_dump(json_incref(v));
+        out->body = v, v = NULL;
         *wid = strdup(w.id);
-        rc = out->body && *wid ? 0 : CPQD_ENOMEM;
+        rc = *wid ? 0 : CPQD_ENOMEM;
     }
-    json_decref(v);
+    free(v);
     free(p.id), free(p.created_at), free(w.id), free(w.created_at);
     return rc;
 }
@@ -1236,7 +1135,7 @@ static int wo_write(svc_ctx *c, const store_receivable *r, const cat_catalog *cc
 /* The write of POST /v1/receivables/{id}/write-off (a fin_write_fn). */
 static int wo_in_tx(svc_ctx *c, void *arg, svc_reply *out, char **wid, cpqd_errs *errs)
 {
-    const wo_req *q = arg;
+    const fin_wo_req *q = arg;
     const char *rid = q->rid;
     store_receivable r = {0};
     contract_after a = {0};
@@ -1260,8 +1159,8 @@ static int wo_in_tx(svc_ctx *c, void *arg, svc_reply *out, char **wid, cpqd_errs
         rc = fin_fail(errs, CPQD_ECONFLICT, "receivable %s has nothing outstanding to write off",
                       r.id);
     w = outs;
-    if (rc == 0 && q->has_amount)
-        rc = fin_amount_arg(q->root, "amount", "", a.minor, &w, errs);
+    if (rc == 0 && q->amount.given)
+        rc = fin_amount_take(&q->amount, "amount", "", a.minor, &w, errs);
     if (rc == 0 && money_cmp(w, outs) > 0) {
         char o[MONEY_FMT_MAX];
         fin_money_text(outs, a.minor, o);
@@ -1281,14 +1180,14 @@ int fin_write_off(svc_ctx *c, const char *rid, const char *body, size_t len,
                   const char *idem_key, svc_reply *out, cpqd_errs *errs)
 {
     char route[128];
-    wo_req q;
+    fin_wo_req q;
     memset(out, 0, sizeof(*out));
     snprintf(route, sizeof(route), "POST /v1/receivables/%.64s/write-off", rid);
-    int rc = wo_parse(body, len, &q, errs);
+    int rc = fin_json_wo_parse(body, len, &q, errs);
     q.rid = rid;
     if (rc == 0)
         rc = fin_idem_write(c, route, idem_key, body, len, wo_in_tx, &q, out, errs);
-    json_decref(q.root);
+    fin_wo_req_fini(&q);
     return rc;
 }
 
@@ -1301,7 +1200,7 @@ int fin_write_off_get(svc_ctx *c, const char *id, svc_reply *out, cpqd_errs *err
         return fin_fail(errs, rc, "no write-off '%.64s'", id);
     if (rc)
         return fin_store_fail(c, errs, rc, "write-off");
-    out->body = contract_dump(write_off_json(c, &w));
+    out->body = write_off_text(c, &w);
     store_write_off_fini(&w);
     return out->body ? 0 : CPQD_ENOMEM;
 }

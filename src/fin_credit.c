@@ -3,32 +3,29 @@
  * matching, credit limit and risk flags) and the credit check of an
  * accept (docs/finance.md "Credit risk"; include/cpqd/fin.h).
  *
- * Owns: the customer records and their JSON, a customer's open
- * receivables and unapplied money per currency, what makes an accept
- * need a manager's credit approval (the open receivables in the limit's
- * currency plus the quote over the limit, a quote in another currency
- * than the limit, any risk flag), and that approval, recorded in the
- * quote's history (an entry that keeps the status, its note starting
- * "credit approved").
+ * Owns: the customer records, a customer's open receivables and
+ * unapplied money per currency, what makes an accept need a manager's
+ * credit approval (the open receivables in the limit's currency plus
+ * the quote over the limit, a quote in another currency than the limit,
+ * any risk flag), and that approval, recorded in the quote's history (an
+ * entry that keeps the status, its note starting "credit approved").
  * Does not own: the accept itself (contract calls the check in its
  * transaction), the quote's status machine (quote), who may call which
- * route (http).
+ * route (http), the bodies and the view of a customer
+ * (fin_credit_json.c).
  *
  * Invariant: an accept that needs an approval and has none changes
  * nothing (the check fails inside the accept's transaction, which is
  * rolled back).
  */
 #include "fin_int.h"
-
-#include "cpqd/bank.h"
+#include "fin_json.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define CREDIT_APPROVED "credit approved"
-#define FIN_FLAGS_MAX 20
-#define FIN_ACCOUNTS_MAX 20
 
 /* ---- customers ---- */
 
@@ -41,66 +38,56 @@ static int id_check(const char *id, cpqd_errs *errs)
     return n >= 1 && n <= 128 ? 0 : fin_fail(errs, CPQD_EINVAL, "customer id: 1 to 128 characters");
 }
 
-/* A list of 0..max strings of 1..len characters, as stored JSON text;
- * norm: accounts (spaces removed, upper case). */
-static int strings_arg(json_t *v, const char *k, size_t max, size_t len, bool norm, char **out,
-                       cpqd_errs *errs)
+/* Amounts per currency, in order of first use. */
+typedef struct cur_sums {
+    fin_cur_amount *v;
+    size_t n;
+} cur_sums;
+
+static void cur_sums_fini(cur_sums *s)
 {
-    json_t *arr = json_array();
-    if (v && (!json_is_array(v) || json_array_size(v) > max)) {
-        json_decref(arr);
-        return fin_fail(errs, CPQD_EINVAL, "%s: a list of at most %zu strings", k, max);
-    }
-    for (size_t i = 0; v && i < json_array_size(v); i++) {
-        const char *s = json_string_value(json_array_get(v, i));
-        char buf[256];
-        size_t o = 0;
-        for (; s && *s && o + 1 < sizeof(buf); s++)
-            if (!norm || *s != ' ')
-                buf[o++] = (char)(norm && *s >= 'a' && *s <= 'z' ? *s - 32 : *s);
-        buf[o] = '\0';
-        if (!s || o == 0 || o > len) {
-            json_decref(arr);
-            return fin_fail(errs, CPQD_EINVAL, "%s[%zu]: a string of 1 to %zu characters", k, i,
-                            len);
-        }
-        json_array_append_new(arr, json_string(buf));
-    }
-    *out = json_dumps(arr, JSON_COMPACT);
-    json_decref(arr);
-    return *out ? 0 : CPQD_ENOMEM;
+    for (size_t i = 0; i < s->n; i++)
+        free(s->v[i].currency);
+    free(s->v);
+    memset(s, 0, sizeof(*s));
 }
 
-/* Sums (amount - a) per currency into arr [{"currency","amount"}]. */
-static int per_currency_add(json_t *arr, const char *cur, money_dec v)
+/* Adds v to the sum of currency cur in s (at the currency's places:
+ * CPQD_ERANGE for an amount with more). */
+static int per_currency_add(cur_sums *s, const char *cur, money_dec v)
 {
-    size_t i;
-    json_t *o;
     int minor = 2;
-    char t[MONEY_FMT_MAX];
+    size_t i = 0;
     money_currency_minor(cur, &minor);
-    json_array_foreach(arr, i, o)
-    {
-        if (strcmp(json_string_value(json_object_get(o, "currency")), cur))
-            continue;
-        money_dec was;
-        int rc = fin_money_of(json_string_value(json_object_get(o, "amount")), &was);
-        if (rc == 0)
-            rc = money_add(was, v, &was);
-        if (rc == 0)
-            rc = fin_money_text(was, minor, t);
-        if (rc == 0)
-            json_object_set_new(o, "amount", json_string(t));
-        return rc;
+    while (i < s->n && strcmp(s->v[i].currency, cur))
+        i++;
+    money_dec sum = v;
+    fin_cur_amount *e = i < s->n ? &s->v[i] : NULL;
+    int rc = e ? money_add(e->sum, v, &sum) : 0;
+    char t[MONEY_FMT_MAX];
+    if (rc == 0)
+        rc = fin_money_text(sum, minor, t);
+    if (rc == 0 && !e) {
+        fin_cur_amount *nv = realloc(s->v, (s->n + 1) * sizeof(*nv));
+        if (!nv)
+            return CPQD_ENOMEM;
+        s->v = nv;
+        e = &s->v[s->n];
+        if (!(e->currency = strdup(cur)))
+            return CPQD_ENOMEM;
+        s->n++;
     }
-    int rc = fin_money_text(v, minor, t);
-    return rc ? rc : json_array_append_new(arr, json_pack("{s:s,s:s}", "currency", cur, "amount", t));
+    if (rc == 0) { /* exact: fin_money_text refused anything else */
+        money_rescale(sum, minor, MONEY_HALF_EVEN, &e->sum);
+        memcpy(e->text, t, sizeof(t));
+    }
+    return rc;
 }
 
 /* The customer's open receivables (what is outstanding of items with a
  * known due date) per currency, and in currency cur into *in_cur (may
  * be NULL). */
-static int open_receivables(svc_ctx *c, const char *customer, const char *cur, json_t *arr,
+static int open_receivables(svc_ctx *c, const char *customer, const char *cur, cur_sums *arr,
                             money_dec *in_cur, cpqd_errs *errs)
 {
     store_fin_item *items = NULL;
@@ -130,7 +117,7 @@ static int open_receivables(svc_ctx *c, const char *customer, const char *cur, j
 
 /* Money received from the customer and not applied to items, per
  * currency. */
-static int unapplied(svc_ctx *c, const char *customer, json_t *arr, cpqd_errs *errs)
+static int unapplied(svc_ctx *c, const char *customer, cur_sums *arr, cpqd_errs *errs)
 {
     store_credit *v = NULL;
     size_t n = 0;
@@ -150,31 +137,21 @@ static int unapplied(svc_ctx *c, const char *customer, json_t *arr, cpqd_errs *e
     return rc;
 }
 
-static json_t *jparse(const char *text)
+/* Customer cu as GET shows it (fin_json_customer), into *out; *owes
+ * (may be NULL): whether it has open receivables or customer credit. */
+static int customer_view(svc_ctx *c, const store_customer *cu, char **out, bool *owes,
+                         cpqd_errs *errs)
 {
-    json_error_t je;
-    json_t *v = text ? json_loads(text, 0, &je) : NULL;
-    return v ? v : json_array();
-}
-
-static int customer_view(svc_ctx *c, const store_customer *cu, json_t **out, cpqd_errs *errs)
-{
-    json_t *open = json_array(), *credit = json_array();
-    int rc = open && credit ? open_receivables(c, cu->id, NULL, open, NULL, errs) : CPQD_ENOMEM;
+    cur_sums open = {0}, credit = {0};
+    int rc = open_receivables(c, cu->id, NULL, &open, NULL, errs);
     if (rc == 0)
-        rc = unapplied(c, cu->id, credit, errs);
+        rc = unapplied(c, cu->id, &credit, errs);
+    fin_customer_view v = {cu, open.v, credit.v, open.n, credit.n};
     if (rc == 0)
-        *out = json_pack("{s:s,s:o,s:o,s:{s:o,s:o,s:o,s:o},s:O,s:O,s:o,s:o}", "id", cu->id,
-                         "name", fin_str_or_null(cu->name), "accounts", jparse(cu->accounts),
-                         "credit", "limit", fin_str_or_null(cu->credit_limit), "currency",
-                         fin_str_or_null(cu->credit_currency), "risk_flags",
-                         jparse(cu->risk_flags), "note", fin_str_or_null(cu->credit_note),
-                         "open_receivables", open, "customer_credit", credit, "updated_by",
-                         fin_str_or_null(cu->updated_by), "updated_at",
-                         fin_str_or_null(cu->updated_at));
-    if (rc == 0 && !*out)
-        rc = CPQD_ENOMEM;
-    json_decref(open), json_decref(credit);
+        rc = (*out = fin_json_customer(&v)) ? 0 : CPQD_ENOMEM;
+    if (owes)
+        *owes = open.n || credit.n;
+    cur_sums_fini(&open), cur_sums_fini(&credit);
     return rc;
 }
 
@@ -196,23 +173,22 @@ static int customer_or_new(svc_ctx *c, const char *id, store_customer *cu, cpqd_
 int fin_customer_get(svc_ctx *c, const char *id, svc_reply *out, cpqd_errs *errs)
 {
     store_customer cu;
-    json_t *o = NULL;
+    char *o = NULL;
     memset(out, 0, sizeof(*out));
     int rc = store_customer_get(c->st, id, &cu);
-    bool known = rc == 0;
+    bool known = rc == 0, owes = false;
     /* one the CRM never described is shown while it owes or has credit */
     if (rc == CPQD_ENOTFOUND)
         rc = customer_or_new(c, id, &cu, errs);
     if (rc)
         return fin_store_fail(c, errs, rc, "customer");
-    rc = customer_view(c, &cu, &o, errs);
-    if (rc == 0 && !known && !json_array_size(json_object_get(o, "open_receivables")) &&
-        !json_array_size(json_object_get(o, "customer_credit")))
+    rc = customer_view(c, &cu, &o, &owes, errs);
+    if (rc == 0 && !known && !owes)
         rc = fin_fail(errs, CPQD_ENOTFOUND,
                       "no customer '%.64s' (the CRM has not sent it, and it owes nothing)", id);
     if (rc == 0)
-        rc = (out->body = contract_dump(json_incref(o))) ? 0 : CPQD_ENOMEM;
-    json_decref(o);
+        out->body = o, o = NULL;
+    free(o);
     store_customer_fini(&cu);
     return rc;
 }
@@ -227,46 +203,20 @@ static void take(char **field, char *v)
 /* Stores cu as the caller, in one transaction, and answers it. */
 static int customer_write(svc_ctx *c, store_customer *cu, svc_reply *out, cpqd_errs *errs)
 {
-    json_t *o = NULL;
     take(&cu->updated_by, strdup(c->caller->key_id ? c->caller->key_id : "anonymous"));
     take(&cu->updated_at, NULL); /* the put assigns it */
     int rc = cu->updated_by ? store_customer_put(c->st, cu) : CPQD_ENOMEM;
     if (rc)
         return fin_store_fail(c, errs, rc, "customer");
-    rc = customer_view(c, cu, &o, errs);
-    if (rc == 0)
-        rc = (out->body = contract_dump(o)) ? 0 : CPQD_ENOMEM;
-    return rc;
-}
-
-typedef struct cust_req {
-    json_t *root;
-    char *accounts, *flags;
-} cust_req;
-
-static int ident_parse(const char *body, size_t len, cust_req *q, cpqd_errs *errs)
-{
-    static const char *const keys[] = {"name", "accounts", NULL};
-    memset(q, 0, sizeof(*q));
-    if (!(q->root = contract_parse_object(body, len, errs)))
-        return CPQD_EINVAL;
-    int rc = contract_only_keys(q->root, keys, "", errs);
-    json_t *nm = json_object_get(q->root, "name");
-    if (rc == 0 && nm && !json_is_null(nm) &&
-        (!json_is_string(nm) || json_string_length(nm) < 1 || json_string_length(nm) > 300))
-        rc = fin_fail(errs, CPQD_EINVAL, "name: the legal name, 1 to 300 characters, or null");
-    if (rc == 0)
-        rc = strings_arg(json_object_get(q->root, "accounts"), "accounts", FIN_ACCOUNTS_MAX,
-                         BANK_MAX_ID, true, &q->accounts, errs);
-    return rc;
+    return customer_view(c, cu, &out->body, NULL, errs);
 }
 
 /* A customer's write: its request parsed outside the transaction
  * (svc_tx), the fields it sets applied inside. */
 typedef struct cust_job {
     const char *id;
-    cust_req *q;
-    void (*apply)(store_customer *cu, cust_req *q); /* takes what it sets from q */
+    fin_customer_req *q;
+    void (*apply)(store_customer *cu, fin_customer_req *q); /* takes what it sets from q */
 } cust_job;
 
 /* Inside the transaction: the customer (made if new) with j's fields. */
@@ -285,11 +235,11 @@ static int customer_run(svc_ctx *c, void *arg, svc_reply *out, cpqd_errs *errs)
 
 /* PUT of a customer's part: parse checks body into q, apply sets it. */
 static int customer_put(svc_ctx *c, const char *id, const char *body, size_t len,
-                        int (*parse)(const char *, size_t, cust_req *, cpqd_errs *),
-                        void (*apply)(store_customer *, cust_req *), svc_reply *out,
+                        int (*parse)(const char *, size_t, fin_customer_req *, cpqd_errs *),
+                        void (*apply)(store_customer *, fin_customer_req *), svc_reply *out,
                         cpqd_errs *errs)
 {
-    cust_req q = {0};
+    fin_customer_req q = {0};
     memset(out, 0, sizeof(*out));
     int rc = id_check(id, errs);
     if (rc == 0)
@@ -298,78 +248,38 @@ static int customer_put(svc_ctx *c, const char *id, const char *body, size_t len
         cust_job j = {.id = id, .q = &q, .apply = apply};
         rc = svc_tx(c, customer_run, &j, out, errs);
     }
-    free(q.accounts);
-    free(q.flags);
-    json_decref(q.root);
+    fin_customer_req_fini(&q);
     return rc;
 }
 
 /* The identity: name and accounts. */
-static void ident_apply(store_customer *cu, cust_req *q)
+static void ident_apply(store_customer *cu, fin_customer_req *q)
 {
-    const char *nm = json_string_value(json_object_get(q->root, "name"));
-    take(&cu->name, nm ? strdup(nm) : NULL);
+    take(&cu->name, q->name);
     take(&cu->accounts, q->accounts);
-    q->accounts = NULL;
+    q->name = q->accounts = NULL;
 }
 
 int fin_customer_put(svc_ctx *c, const char *id, const char *body, size_t len, svc_reply *out,
                      cpqd_errs *errs)
 {
-    return customer_put(c, id, body, len, ident_parse, ident_apply, out, errs);
-}
-
-static int credit_parse(const char *body, size_t len, cust_req *q, cpqd_errs *errs)
-{
-    static const char *const keys[] = {"limit", "currency", "risk_flags", "note", NULL};
-    memset(q, 0, sizeof(*q));
-    if (!(q->root = contract_parse_object(body, len, errs)))
-        return CPQD_EINVAL;
-    int rc = contract_only_keys(q->root, keys, "", errs);
-    json_t *lim = json_object_get(q->root, "limit"), *cur = json_object_get(q->root, "currency");
-    json_t *note = json_object_get(q->root, "note");
-    int minor = 0;
-    money_dec v, n;
-    if (rc == 0 && !lim)
-        rc = fin_fail(errs, CPQD_EINVAL, "limit: required, a decimal string, or null for none");
-    if (rc == 0 && !json_is_null(lim) &&
-        (!json_is_string(cur) || money_currency_minor(json_string_value(cur), &minor) != 0))
-        rc = fin_fail(errs, CPQD_EINVAL, "currency: the ISO 4217 code of the limit");
-    if (rc == 0 && !json_is_null(lim) &&
-        (!json_is_string(lim) ||
-         money_parse(json_string_value(lim), json_string_length(lim), &v) != 0 ||
-         money_sign(v) < 0 || !cat_amount_ok(v) || money_normalize(v, &n) != 0 ||
-         n.scale > minor))
-        rc = fin_fail(errs, CPQD_EINVAL,
-                      "limit: a decimal string >= 0 with at most the currency's places");
-    if (rc == 0 && json_is_null(lim) && cur && !json_is_null(cur))
-        rc = fin_fail(errs, CPQD_EINVAL, "currency: only with a limit");
-    if (rc == 0 && note && !json_is_null(note) &&
-        (!json_is_string(note) || json_string_length(note) > 500))
-        rc = fin_fail(errs, CPQD_EINVAL, "note: text of at most 500 characters, or null");
-    if (rc == 0)
-        rc = strings_arg(json_object_get(q->root, "risk_flags"), "risk_flags", FIN_FLAGS_MAX, 64,
-                         false, &q->flags, errs);
-    return rc;
+    return customer_put(c, id, body, len, fin_json_ident_parse, ident_apply, out, errs);
 }
 
 /* The credit limit, its currency and note, and the risk flags. */
-static void credit_apply(store_customer *cu, cust_req *q)
+static void credit_apply(store_customer *cu, fin_customer_req *q)
 {
-    const char *lim = json_string_value(json_object_get(q->root, "limit"));
-    const char *cur = json_string_value(json_object_get(q->root, "currency"));
-    const char *note = json_string_value(json_object_get(q->root, "note"));
-    take(&cu->credit_limit, lim ? strdup(lim) : NULL);
-    take(&cu->credit_currency, lim && cur ? strdup(cur) : NULL);
-    take(&cu->credit_note, note ? strdup(note) : NULL);
-    take(&cu->risk_flags, q->flags);
-    q->flags = NULL;
+    take(&cu->credit_limit, q->limit);
+    take(&cu->credit_currency, q->currency);
+    take(&cu->credit_note, q->note);
+    take(&cu->risk_flags, q->risk_flags);
+    q->limit = q->currency = q->note = q->risk_flags = NULL;
 }
 
 int fin_customer_credit_put(svc_ctx *c, const char *id, const char *body, size_t len,
                             svc_reply *out, cpqd_errs *errs)
 {
-    return customer_put(c, id, body, len, credit_parse, credit_apply, out, errs);
+    return customer_put(c, id, body, len, fin_json_limit_parse, credit_apply, out, errs);
 }
 
 /* ---- the credit check of an accept ---- */
@@ -386,13 +296,11 @@ static int credit_reasons(svc_ctx *c, const store_quote *q, char *why, size_t ca
         return 0; /* no limit, no flag */
     if (rc)
         return fin_store_fail(c, errs, rc, "customer");
-    json_t *flags = jparse(cu.risk_flags);
+    char *f = NULL;
     size_t len = 0;
-    if (json_array_size(flags)) {
-        char *f = json_dumps(flags, JSON_COMPACT);
+    if (fin_json_flagged(cu.risk_flags, &f))
         len += (size_t)snprintf(why, cap, "customer %s is flagged %s", cu.id, f ? f : "");
-        free(f);
-    }
+    free(f);
     if (cu.credit_limit && cu.credit_currency && strcmp(q->currency, cu.credit_currency) != 0)
         snprintf(why + len, cap - (len < cap ? len : cap), "%sthe quote is in %s and the credit limit in %s",
                  len ? "; " : "", q->currency, cu.credit_currency);
@@ -414,7 +322,6 @@ static int credit_reasons(svc_ctx *c, const store_quote *q, char *why, size_t ca
                      len ? "; " : "", o, t, s, cu.credit_currency, cu.credit_limit,
                      cu.credit_currency);
     }
-    json_decref(flags);
     store_customer_fini(&cu);
     return rc;
 }
@@ -543,22 +450,16 @@ static int approve_run(svc_ctx *c, void *arg, svc_reply *out, cpqd_errs *errs)
 int fin_credit_approve(svc_ctx *c, const char *quote_id, const char *body, size_t len,
                        svc_reply *out, cpqd_errs *errs)
 {
-    static const char *const keys[] = {"note", NULL};
+    char *note = NULL;
     memset(out, 0, sizeof(*out));
-    json_t *root = len ? contract_parse_object(body, len, errs) : json_object();
-    if (!root)
-        return CPQD_EINVAL;
-    json_t *no = json_object_get(root, "note");
-    int rc = contract_only_keys(root, keys, "", errs);
-    if (rc == 0 && no && (!json_is_string(no) || json_string_length(no) > 500))
-        rc = fin_fail(errs, CPQD_EINVAL, "note: text of at most 500 characters");
+    int rc = fin_json_note_parse(body, len, &note, errs);
     if (rc == 0) {
-        approve_job j = {.quote_id = quote_id, .note = json_string_value(no)};
+        approve_job j = {.quote_id = quote_id, .note = note};
         rc = svc_tx(c, approve_run, &j, out, errs);
     }
     /* the quote as it is now, read after the commit */
     if (rc == 0)
         rc = quote_get(c, quote_id, 0, out, errs);
-    json_decref(root);
+    free(note);
     return rc;
 }

@@ -1,13 +1,15 @@
 /*
  * fin_int: what the finance files share (fin_invoice.c, fin_bank.c,
- * fin_ledger.c, fin_credit.c). Not for other modules.
+ * fin_ledger.c, fin_credit.c and their codec, fin_json.h). Not for other
+ * modules.
  *
  * The finance operations read contracts the way the contract module's
  * own routes do (contract_int.h: the contract rebuilt with its lines,
- * items as JSON, events ordered per contract): they are the same layer
+ * items as its codec writes them, events ordered per contract): they are the same layer
  * of the application, one step further along the flow.
  *
- * Ownership as in fin.h; functions that consume a json_t say so.
+ * Ownership as in fin.h. JSON is the codec's (fin_json.h): these files
+ * work on typed values and the texts it makes.
  */
 #ifndef CPQD_FIN_INT_H
 #define CPQD_FIN_INT_H
@@ -18,8 +20,6 @@
 #include "cpqd/store_fin.h"
 #include "cpqd/voucher.h"
 
-#include <jansson.h>
-
 #define FIN_LIMIT_DEFAULT 100
 
 /* Adds a message to errs (NULL: none) and returns code. */
@@ -29,23 +29,19 @@ int fin_store_fail(svc_ctx *c, cpqd_errs *errs, int rc, const char *what);
 /* v at minor places (exactly: a value with more places is CPQD_ERANGE)
  * into buf. */
 int fin_money_text(money_dec v, int minor, char buf[MONEY_FMT_MAX]);
+/* v at minor places as fin_money_text writes it (minor < 0: as it is,
+ * a rate or a quantity; "0" when it does not fit) into buf; returns buf. */
+const char *fin_dec(money_dec v, int minor, char buf[MONEY_FMT_MAX]);
 /* A stored decimal text: 0 or CPQD_EINTERNAL. */
 int fin_money_of(const char *s, money_dec *out);
-/* A request amount: member k of o, a decimal string, > 0, at most the
- * places of currency and CAT_AMOUNT_MAX. where prefixes the message. */
-int fin_amount_arg(json_t *o, const char *k, const char *where, int minor, money_dec *out,
-                   cpqd_errs *errs);
 /* The cursor and limit of a list: after NULL is 0, limit NULL is
  * FIN_LIMIT_DEFAULT (1..STORE_PER_PAGE_MAX). */
 int fin_page_args(const char *after, const char *limit, int64_t *a, size_t *l, cpqd_errs *errs);
-/* {"items": items, "next": "<cursor>"} (consumes items). */
-char *fin_page_json(json_t *items, int64_t next);
 /* Writes event type about resource rid, delivered in order with the
- * others of order_key ("contract:c_...", "credit:bc_..."); consumes
- * payload. */
+ * others of order_key ("contract:c_...", "credit:bc_..."), with payload
+ * text (borrowed; NULL, a view that ran out of memory: CPQD_ENOMEM). */
 int fin_emit(svc_ctx *c, const char *type, const char *kind, const char *rid,
-             const char *order_key, json_t *payload);
-json_t *fin_str_or_null(const char *s);
+             const char *order_key, const char *payload);
 
 /* ---- catalogs ---- */
 

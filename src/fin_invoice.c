@@ -7,201 +7,23 @@
  * by the sweep), the document's lines from the contract's lines (the
  * product's name, category, unit, quantity and tax class; a bundled
  * service at its own class), its number (gap-free per issuer, kind and
- * year: the counter moves in the document's transaction), its JSON (the
- * typed document is stored as JSON and read back for the page and for a
- * cancellation), the voucher and the event.
+ * year: the counter moves in the document's transaction), the typed
+ * document stored and read back (for the page and for a cancellation),
+ * the document's status, the voucher and the event.
  * Does not own: tax and totals (invoice_build, invoice_cancel), the
- * page (invoice_render_html), the voucher lines (voucher).
+ * page (invoice_render_html), the voucher lines (voucher), the bodies,
+ * the stored document's and the views' JSON (fin_invoice_json.c).
  *
  * Invariant: an item is on at most one document that was not cancelled
  * (the store refuses a second); a document and its voucher and event are
  * written in one transaction or not at all.
  */
 #include "fin_int.h"
+#include "fin_json.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- the document as JSON ---- */
-
-static json_t *opt(const char *s)
-{
-    return fin_str_or_null(s);
-}
-
-static json_t *party_json(const invoice_party *p)
-{
-    return json_pack("{s:s,s:s,s:o,s:o,s:o,s:o}", "id", p->id, "name", p->name, "tax_id",
-                     opt(p->tax_id), "address", opt(p->address), "bank", opt(p->bank),
-                     "bank_account", opt(p->bank_account));
-}
-
-/* Formats v at the document's places (a rate as written). */
-static const char *dec(money_dec v, int minor, char buf[MONEY_FMT_MAX])
-{
-    if (minor >= 0 ? fin_money_text(v, minor, buf) != 0 : money_format(v, buf, MONEY_FMT_MAX) < 0)
-        snprintf(buf, MONEY_FMT_MAX, "0");
-    return buf;
-}
-
-static json_t *line_json(const invoice *inv, const invoice_line *l)
-{
-    char q[MONEY_FMT_MAX], r[MONEY_FMT_MAX], n[MONEY_FMT_MAX], t[MONEY_FMT_MAX], g[MONEY_FMT_MAX];
-    char due[DATE_FMT_LEN];
-    date_format(l->due_on, due);
-    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "receivable_id",
-                     l->item_id, "line", l->line_id, "sku", l->sku, "name", l->name, "category",
-                     l->category, "uom", opt(l->uom), "description", opt(l->desc), "tax_class",
-                     l->tax_class, "tax_rate", dec(l->rate, -1, r), "quantity",
-                     dec(l->quantity, -1, q), "net", dec(l->net, inv->minor, n), "tax",
-                     dec(l->tax, inv->minor, t), "total", dec(l->gross, inv->minor, g), "due_on",
-                     due);
-}
-
-static json_t *tax_json(const invoice *inv, const invoice_tax_total *x)
-{
-    char r[MONEY_FMT_MAX], n[MONEY_FMT_MAX], t[MONEY_FMT_MAX], g[MONEY_FMT_MAX];
-    return json_pack("{s:s,s:s,s:s,s:s,s:s}", "tax_class", x->tax_class, "tax_rate",
-                     dec(x->rate, -1, r), "net", dec(x->net, inv->minor, n), "tax",
-                     dec(x->tax, inv->minor, t), "total", dec(x->gross, inv->minor, g));
-}
-
-/* The typed document as stored (and shown, under the view's fields). */
-static json_t *doc_json(const invoice *inv)
-{
-    char n[MONEY_FMT_MAX], t[MONEY_FMT_MAX], g[MONEY_FMT_MAX], on[DATE_FMT_LEN], due[DATE_FMT_LEN];
-    json_t *lines = json_array(), *taxes = json_array();
-    for (size_t i = 0; lines && i < inv->nlines; i++)
-        json_array_append_new(lines, line_json(inv, &inv->lines[i]));
-    for (size_t i = 0; taxes && i < inv->ntaxes; i++)
-        json_array_append_new(taxes, tax_json(inv, &inv->taxes[i]));
-    if (!lines || !taxes || json_array_size(lines) != inv->nlines ||
-        json_array_size(taxes) != inv->ntaxes) {
-        json_decref(lines), json_decref(taxes);
-        return NULL;
-    }
-    date_format(inv->issued_on, on);
-    date_format(inv->due_on, due);
-    return json_pack(
-        "{s:s,s:s,s:s,s:o,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:s,s:s,s:o,s:o,s:s,s:s,s:s}", "number",
-        inv->number, "kind", invoice_kind_name(inv->kind), "reason",
-        invoice_reason_name(inv->reason), "original", *inv->original ? json_string(inv->original) : json_null(),
-        "currency", inv->currency, "issued_on", on, "due_on", due, "contract_id",
-        opt(inv->contract_id), "contract_number", opt(inv->contract_number), "issuer",
-        party_json(&inv->issuer), "customer", party_json(&inv->customer), "tax_rounding",
-        inv->tax_rule.per_document ? "per_document" : "per_line", "tax_rounding_mode",
-        money_round_name(inv->tax_rule.mode), "lines", lines, "taxes", taxes, "net",
-        dec(inv->net, inv->minor, n), "tax", dec(inv->tax, inv->minor, t), "total",
-        dec(inv->total, inv->minor, g));
-}
-
-static const char *jstr(json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
-
-static int jdec(json_t *o, const char *k, money_dec *v)
-{
-    return fin_money_of(jstr(o, k), v);
-}
-
-static int jdate(json_t *o, const char *k, date_days *d)
-{
-    const char *s = jstr(o, k);
-    return s && date_parse(s, strlen(s), d) == 0 ? 0 : CPQD_EINTERNAL;
-}
-
-static void party_read(json_t *o, invoice_party *p)
-{
-    *p = (invoice_party){jstr(o, "id"),      jstr(o, "name"), jstr(o, "tax_id"),
-                         jstr(o, "address"), jstr(o, "bank"), jstr(o, "bank_account")};
-}
-
-static int lines_read(json_t *arr, invoice *inv)
-{
-    size_t n = json_array_size(arr);
-    inv->lines = calloc(n ? n : 1, sizeof(*inv->lines));
-    if (!inv->lines)
-        return CPQD_ENOMEM;
-    inv->nlines = n;
-    for (size_t i = 0; i < n; i++) {
-        json_t *l = json_array_get(arr, i);
-        invoice_line *x = &inv->lines[i];
-        *x = (invoice_line){.item_id = jstr(l, "receivable_id"), .line_id = jstr(l, "line"),
-                            .sku = jstr(l, "sku"), .name = jstr(l, "name"),
-                            .category = jstr(l, "category"), .uom = jstr(l, "uom"),
-                            .desc = jstr(l, "description"), .tax_class = jstr(l, "tax_class")};
-        if (jdec(l, "quantity", &x->quantity) || jdec(l, "tax_rate", &x->rate) ||
-            jdec(l, "net", &x->net) || jdec(l, "tax", &x->tax) || jdec(l, "total", &x->gross) ||
-            jdate(l, "due_on", &x->due_on) || !x->item_id || !x->line_id || !x->tax_class)
-            return CPQD_EINTERNAL;
-    }
-    return 0;
-}
-
-static int taxes_read(json_t *arr, invoice *inv)
-{
-    size_t n = json_array_size(arr);
-    inv->taxes = calloc(n ? n : 1, sizeof(*inv->taxes));
-    if (!inv->taxes)
-        return CPQD_ENOMEM;
-    inv->ntaxes = n;
-    for (size_t i = 0; i < n; i++) {
-        json_t *t = json_array_get(arr, i);
-        invoice_tax_total *x = &inv->taxes[i];
-        x->tax_class = jstr(t, "tax_class");
-        if (!x->tax_class || jdec(t, "tax_rate", &x->rate) || jdec(t, "net", &x->net) ||
-            jdec(t, "tax", &x->tax) || jdec(t, "total", &x->gross))
-            return CPQD_EINTERNAL;
-    }
-    return 0;
-}
-
-/* The stored document d back into *inv, its strings borrowed from d
- * (which must outlive it); checked with invoice_check. */
-static int doc_read(json_t *d, invoice *inv)
-{
-    memset(inv, 0, sizeof(*inv));
-    const char *kind = jstr(d, "kind"), *reason = jstr(d, "reason"), *cur = jstr(d, "currency");
-    const char *num = jstr(d, "number"), *orig = jstr(d, "original");
-    if (!kind || !reason || !cur || strlen(cur) != 3 || !num || strlen(num) >= INVOICE_NUMBER_MAX ||
-        (orig && strlen(orig) >= INVOICE_NUMBER_MAX))
-        return CPQD_EINTERNAL;
-    inv->kind = strcmp(kind, "invoice") ? INVOICE_KIND_CREDIT_NOTE : INVOICE_KIND_INVOICE;
-    inv->reason = !strcmp(reason, "sale")     ? INVOICE_REASON_SALE
-                  : !strcmp(reason, "credit") ? INVOICE_REASON_CREDIT
-                                              : INVOICE_REASON_CANCELLATION;
-    snprintf(inv->number, sizeof(inv->number), "%s", num);
-    snprintf(inv->original, sizeof(inv->original), "%s", orig ? orig : "");
-    memcpy(inv->currency, cur, 4);
-    party_read(json_object_get(d, "issuer"), &inv->issuer);
-    party_read(json_object_get(d, "customer"), &inv->customer);
-    inv->contract_id = jstr(d, "contract_id");
-    inv->contract_number = jstr(d, "contract_number");
-    const char *tr = jstr(d, "tax_rounding"), *mode = jstr(d, "tax_rounding_mode");
-    inv->tax_rule.per_document = tr && !strcmp(tr, "per_document");
-    int rc = mode && money_round_parse(mode, &inv->tax_rule.mode) == 0 ? 0 : CPQD_EINTERNAL;
-    if (rc == 0)
-        rc = money_currency_minor(cur, &inv->minor) == 0 ? 0 : CPQD_EINTERNAL;
-    if (rc == 0)
-        rc = jdate(d, "issued_on", &inv->issued_on) || jdate(d, "due_on", &inv->due_on)
-                 ? CPQD_EINTERNAL
-                 : 0;
-    if (rc == 0)
-        rc = jdec(d, "net", &inv->net) || jdec(d, "tax", &inv->tax) || jdec(d, "total", &inv->total)
-                 ? CPQD_EINTERNAL
-                 : 0;
-    if (rc == 0)
-        rc = lines_read(json_object_get(d, "lines"), inv);
-    if (rc == 0)
-        rc = taxes_read(json_object_get(d, "taxes"), inv);
-    if (rc == 0 && (!inv->issuer.id || !inv->customer.id || invoice_check(inv, NULL) != 0))
-        rc = CPQD_EINTERNAL;
-    if (rc)
-        invoice_fini(inv);
-    return rc;
-}
 
 /* ---- the view ---- */
 
@@ -216,39 +38,25 @@ static const char *status_of(const store_invoice *v, const store_invoice_item *i
     return cancelled == n ? "cancelled" : "partially_cancelled";
 }
 
-/* The stored document v as GET shows it: the document with its id,
- * status, origin and the cancellations of its lines. */
-static int view_of(svc_ctx *c, const store_invoice *v, json_t **out, cpqd_errs *errs)
+/* The stored document v as GET shows it (fin_json_invoice_view, with
+ * its status and the states of its lines): into *out, or when out is
+ * NULL added to list l. */
+static int view_of(svc_ctx *c, const store_invoice *v, fin_json_list *l, char **out,
+                   cpqd_errs *errs)
 {
-    json_error_t je;
     store_invoice_item *items = NULL;
     size_t n = 0;
-    json_t *o = json_loads(v->document, 0, &je);
-    if (!o)
-        return fin_fail(errs, CPQD_EINTERNAL, "invoice %s: stored document unreadable", v->id);
     int rc = store_invoice_items_of(c->st, v->id, &items, &n);
-    if (rc) {
-        json_decref(o);
+    if (rc)
         return fin_store_fail(c, errs, rc, "invoice items");
-    }
-    json_t *cancelled = json_array();
-    for (size_t i = 0; cancelled && i < n; i++)
-        if (items[i].cancelled_by)
-            json_array_append_new(cancelled, json_pack("{s:s,s:s}", "receivable_id",
-                                                       items[i].receivable_id, "credit_note_id",
-                                                       items[i].cancelled_by));
-    json_object_set_new(o, "id", json_string(v->id));
-    json_object_set_new(o, "status", json_string(status_of(v, items, n)));
-    json_object_set_new(o, "original_id", opt(v->original_id));
-    json_object_set_new(o, "cancelled", cancelled ? cancelled : json_array());
-    json_object_set_new(o, "source", json_string(v->source));
-    json_object_set_new(o, "created_by", json_string(v->created_by));
-    json_object_set_new(o, "created_at", json_string(v->created_at));
+    fin_invoice_view w = {v, status_of(v, items, n), items, n};
+    rc = out ? fin_json_invoice_view(&w, out) : fin_json_list_add_invoice(l, &w);
+    if (rc == CPQD_EINTERNAL)
+        fin_fail(errs, rc, "invoice %s: stored document unreadable", v->id);
     for (size_t i = 0; i < n; i++)
         store_invoice_item_fini(&items[i]);
     free(items);
-    *out = o;
-    return 0;
+    return rc;
 }
 
 /* ---- issuing ---- */
@@ -274,12 +82,9 @@ static int year_of(date_days d)
 /* The quantity of contract line li in its quote's priced lines. */
 static money_dec line_qty(const contract_after *a, size_t li)
 {
-    size_t i;
-    json_t *pl;
     money_dec q = money_from_int(1);
-    json_array_foreach(json_object_get(a->b.priced, "lines"), i, pl)
-    {
-        const char *id = jstr(pl, "id"), *qs = jstr(pl, "quantity");
+    for (size_t i = 0; i < a->b.nplines; i++) {
+        const char *id = a->b.plines[i].id, *qs = a->b.plines[i].quantity;
         if (id && qs && !strcmp(id, a->b.ids[li]))
             money_parse(qs, strlen(qs), &q);
     }
@@ -364,12 +169,12 @@ static invoice_party issuer_party(const cat_issuer *is)
 }
 
 /* Writes document inv of contract x->a with its items, voucher and
- * event; *view gets what GET shows. */
+ * event; *view gets what GET shows, *id its id (both malloc'ed). */
 static int doc_write(const issue_ctx *x, const invoice *inv, const char *original_id,
-                     int64_t seq, bool with_items, json_t **view, cpqd_errs *errs)
+                     int64_t seq, bool with_items, char **view, char **id, cpqd_errs *errs)
 {
     svc_ctx *c = x->c;
-    char *text = contract_dump(doc_json(inv));
+    char *text = fin_json_invoice_doc(inv);
     char on[DATE_FMT_LEN], due[DATE_FMT_LEN], n[MONEY_FMT_MAX], t[MONEY_FMT_MAX], g[MONEY_FMT_MAX];
     date_format(inv->issued_on, on);
     date_format(inv->due_on, due);
@@ -384,9 +189,9 @@ static int doc_write(const issue_ctx *x, const invoice *inv, const char *origina
                        .currency = x->a->k.currency,
                        .issued_on = on,
                        .due_on = due,
-                       .net = (char *)dec(inv->net, inv->minor, n),
-                       .tax = (char *)dec(inv->tax, inv->minor, t),
-                       .total = (char *)dec(inv->total, inv->minor, g),
+                       .net = (char *)fin_dec(inv->net, inv->minor, n),
+                       .tax = (char *)fin_dec(inv->tax, inv->minor, t),
+                       .total = (char *)fin_dec(inv->total, inv->minor, g),
                        .original_id = (char *)original_id,
                        .source = (char *)x->source,
                        .document = text,
@@ -396,8 +201,8 @@ static int doc_write(const issue_ctx *x, const invoice *inv, const char *origina
     int rc = text && items && amt ? 0 : CPQD_ENOMEM;
     for (size_t i = 0; rc == 0 && with_items && i < inv->nlines; i++)
         items[i] = (store_invoice_item){.receivable_id = (char *)inv->lines[i].item_id,
-                                        .amount = (char *)dec(inv->lines[i].gross, inv->minor,
-                                                              amt[i])};
+                                        .amount = (char *)fin_dec(inv->lines[i].gross,
+                                                                  inv->minor, amt[i])};
     if (rc == 0 && (rc = store_invoice_insert(c->st, &v, items, with_items ? inv->nlines : 0)))
         rc = fin_store_fail(c, errs, rc, "invoice");
     voucher vo = {0};
@@ -405,19 +210,21 @@ static int doc_write(const issue_ctx *x, const invoice *inv, const char *origina
         rc = fin_voucher_post(c, &vo, errs);
     voucher_fini(&vo);
     if (rc == 0)
-        rc = view_of(c, &v, view, errs);
+        rc = view_of(c, &v, NULL, view, errs);
     char key[96];
     snprintf(key, sizeof(key), "contract:%s", x->a->k.id);
     if (rc == 0)
         rc = fin_emit(c, inv->kind == INVOICE_KIND_INVOICE ? "invoice.issued" : "credit_note.issued",
-                      "invoice", v.id, key, json_deep_copy(*view));
+                      "invoice", v.id, key, *view);
+    if (rc == 0)
+        *id = v.id, v.id = NULL;
     free(v.id), free(v.created_at), free(text), free(items), free(amt);
     return rc;
 }
 
-/* Builds and writes the document of x's items; *view and *id (may be
- * NULL) get it. */
-static int issue_write(const issue_ctx *x, json_t **view, char **id, cpqd_errs *errs)
+/* Builds and writes the document of x's items; *view (as GET shows it)
+ * and *id (may be NULL) get it. */
+static int issue_write(const issue_ctx *x, char **view, char **id, cpqd_errs *errs)
 {
     const cat_issuer *is = &x->cc->finance->issuer;
     invoice_src_line *lines = calloc(x->n ? x->n : 1, sizeof(*lines));
@@ -427,6 +234,7 @@ static int issue_write(const issue_ctx *x, json_t **view, char **id, cpqd_errs *
     char num[INVOICE_NUMBER_MAX];
     int64_t seq = 0;
     size_t nl = 0;
+    char *doc_id = NULL;
     int rc = lines && items ? src_make(x, lines, &nl, items, errs) : CPQD_ENOMEM;
     if (rc == 0)
         rc = number_next(x->c, is, x->kind, x->on, num, &seq, errs);
@@ -446,13 +254,14 @@ static int issue_write(const issue_ctx *x, json_t **view, char **id, cpqd_errs *
     if (rc == 0)
         rc = invoice_build(&r, &inv, errs);
     if (rc == 0)
-        rc = doc_write(x, &inv, NULL, seq, true, view, errs);
+        rc = doc_write(x, &inv, NULL, seq, true, view, &doc_id, errs);
     /* the customer's credit pays what the invoice asks for */
     size_t applied = 0;
     for (size_t i = 0; rc == 0 && x->kind == INVOICE_KIND_INVOICE && i < x->n; i++)
         rc = fin_credit_apply_item(x->c, x->sel[i]->id, &applied, errs);
     if (rc == 0 && id)
-        rc = (*id = strdup(json_string_value(json_object_get(*view, "id")))) ? 0 : CPQD_ENOMEM;
+        *id = doc_id, doc_id = NULL;
+    free(doc_id);
     invoice_fini(&inv);
     store_customer_fini(&cu);
     free(lines), free(items);
@@ -547,10 +356,11 @@ static store_receivable *row_by_id(contract_after *a, const char *id)
 
 /* The items the request names, checked: of this contract, once each,
  * known, not on a document, all of one sign (which gives the kind). */
-static int select_given(issue_ctx *x, json_t *ids, bool kind_given, cpqd_errs *errs)
+static int select_given(issue_ctx *x, const char *const *ids, size_t n, bool kind_given,
+                        cpqd_errs *errs)
 {
     store_invoice_item *open = NULL;
-    size_t no = 0, n = json_array_size(ids);
+    size_t no = 0;
     int rc = store_invoice_items_open(x->c->st, x->a->k.id, &open, &no);
     if (rc)
         return fin_store_fail(x->c, errs, rc, "invoiced items");
@@ -558,7 +368,7 @@ static int select_given(issue_ctx *x, json_t *ids, bool kind_given, cpqd_errs *e
     int pos = 0, neg = 0;
     rc = x->sel ? 0 : CPQD_ENOMEM;
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        const char *id = json_string_value(json_array_get(ids, i));
+        const char *id = ids[i];
         store_receivable *r = row_by_id(x->a, id);
         const store_invoice_item *d = r ? on_doc(open, no, id) : NULL;
         money_dec amt;
@@ -597,53 +407,13 @@ static int select_given(issue_ctx *x, json_t *ids, bool kind_given, cpqd_errs *e
 
 /* ---- POST /v1/contracts/{id}/invoices ---- */
 
-typedef struct issue_req {
-    json_t *root, *items;
-    invoice_kind kind;
-    bool kind_given;
-    date_days on;            /* SCHED_NO_DATE: today */
-    const char *contract_id; /* the path's */
-} issue_req;
-
-static int issue_parse(const char *body, size_t len, issue_req *q, cpqd_errs *errs)
-{
-    static const char *const keys[] = {"items", "kind", "issued_on", NULL};
-    memset(q, 0, sizeof(*q));
-    q->on = SCHED_NO_DATE;
-    q->root = len ? contract_parse_object(body, len, errs) : json_object();
-    if (!q->root)
-        return CPQD_EINVAL;
-    int rc = contract_only_keys(q->root, keys, "", errs);
-    json_t *k = json_object_get(q->root, "kind");
-    q->items = json_object_get(q->root, "items");
-    if (rc == 0 && k) {
-        const char *s = json_string_value(k);
-        q->kind_given = true;
-        if (s && !strcmp(s, "credit_note"))
-            q->kind = INVOICE_KIND_CREDIT_NOTE;
-        else if (!s || strcmp(s, "invoice"))
-            rc = fin_fail(errs, CPQD_EINVAL, "kind: \"invoice\" or \"credit_note\"");
-    }
-    if (rc == 0 && q->items && (!json_is_array(q->items) || json_array_size(q->items) == 0 ||
-                                json_array_size(q->items) > 1000))
-        rc = fin_fail(errs, CPQD_EINVAL, "items: a list of 1 to 1000 receivable ids");
-    for (size_t i = 0; rc == 0 && i < json_array_size(q->items); i++)
-        if (!json_is_string(json_array_get(q->items, i)))
-            rc = fin_fail(errs, CPQD_EINVAL, "items[%zu]: a receivable id (string)", i);
-    if (rc == 0)
-        rc = contract_date_member(q->root, "issued_on", "", &q->on, errs);
-    return rc;
-}
-
-/* In the open transaction: the document, *out and its location. */
 /* The write of POST /v1/contracts/{id}/invoices (a fin_write_fn). */
 static int issue_in_tx(svc_ctx *c, void *arg, svc_reply *out, char **id, cpqd_errs *errs)
 {
-    issue_req *q = arg;
-    const char *contract_id = q->contract_id;
+    const fin_doc_req *q = arg;
+    const char *contract_id = q->id;
     contract_after a;
     issue_ctx x = {.c = c, .a = &a, .kind = q->kind, .source = "api"};
-    json_t *view = NULL;
     x.on = q->on == SCHED_NO_DATE ? c->today : q->on;
     int rc = contract_after_open(c, contract_id, &a, errs);
     if (rc == 0)
@@ -651,7 +421,7 @@ static int issue_in_tx(svc_ctx *c, void *arg, svc_reply *out, char **id, cpqd_er
     if (rc == 0 && q->on != SCHED_NO_DATE)
         rc = contract_date_bound(c, a.r.signed_on, "issued_on", q->on, errs);
     if (rc == 0)
-        rc = q->items ? select_given(&x, q->items, q->kind_given, errs)
+        rc = q->items ? select_given(&x, q->items, q->nitems, q->kind_given, errs)
                       : select_auto(&x, x.on, -1, errs);
     if (rc == 0 && x.n == 0) {
         char d[DATE_FMT_LEN];
@@ -660,13 +430,14 @@ static int issue_in_tx(svc_ctx *c, void *arg, svc_reply *out, char **id, cpqd_er
                       a.k.number, x.kind == INVOICE_KIND_INVOICE ? "n" : "",
                       invoice_kind_name(x.kind), x.kind == INVOICE_KIND_INVOICE ? "charge" : "credit", d);
     }
+    char *view = NULL;
     if (rc == 0)
         rc = issue_write(&x, &view, id, errs);
     if (rc == 0) {
         out->created = 1;
-        out->body = contract_dump(view);
-        rc = out->body ? 0 : CPQD_ENOMEM;
+        out->body = view, view = NULL;
     }
+    free(view);
     free(x.sel);
     contract_after_fini(&a);
     return rc;
@@ -676,14 +447,14 @@ int fin_invoice_issue(svc_ctx *c, const char *contract_id, const char *body, siz
                       const char *idem_key, svc_reply *out, cpqd_errs *errs)
 {
     char route[128];
-    issue_req q;
+    fin_doc_req q;
     memset(out, 0, sizeof(*out));
     snprintf(route, sizeof(route), "POST /v1/contracts/%.64s/invoices", contract_id);
-    int rc = issue_parse(body, len, &q, errs);
-    q.contract_id = contract_id;
+    int rc = fin_json_issue_parse(body, len, &q, errs);
+    q.id = contract_id;
     if (rc == 0)
         rc = fin_idem_write(c, route, idem_key, body, len, issue_in_tx, &q, out, errs);
-    json_decref(q.root);
+    fin_doc_req_fini(&q);
     return rc;
 }
 
@@ -692,16 +463,13 @@ int fin_invoice_issue(svc_ctx *c, const char *contract_id, const char *body, siz
 int fin_invoice_get(svc_ctx *c, const char *id, svc_reply *out, cpqd_errs *errs)
 {
     store_invoice v;
-    json_t *o = NULL;
     memset(out, 0, sizeof(*out));
     int rc = store_invoice_get(c->st, id, &v);
     if (rc == CPQD_ENOTFOUND)
         return fin_fail(errs, rc, "no invoice '%.64s'", id);
     if (rc)
         return fin_store_fail(c, errs, rc, "invoice");
-    rc = view_of(c, &v, &o, errs);
-    if (rc == 0)
-        rc = (out->body = contract_dump(o)) ? 0 : CPQD_ENOMEM;
+    rc = view_of(c, &v, NULL, &out->body, errs);
     store_invoice_fini(&v);
     return rc;
 }
@@ -725,20 +493,20 @@ int fin_invoices_of(svc_ctx *c, const char *contract_id, const char *after, cons
         return fin_fail(errs, rc, "no contract '%.64s'", contract_id);
     if (rc == 0 && (rc = store_invoices_of(c->st, contract_id, a, l, &v, &n)) != 0)
         rc = fin_store_fail(c, errs, rc, "invoices");
-    json_t *items = json_array();
+    fin_json_list *items = fin_json_list_new();
     next = a;
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        json_t *o = NULL;
-        if ((rc = view_of(c, &v[i], &o, errs)) == 0 && json_array_append_new(items, o) != 0)
-            rc = CPQD_ENOMEM;
+        rc = view_of(c, &v[i], items, NULL, errs);
         next = v[i].seq;
     }
     for (size_t i = 0; i < n; i++)
         store_invoice_fini(&v[i]);
     free(v);
-    if (rc == 0)
-        rc = (out->body = fin_page_json(json_incref(items), next)) ? 0 : CPQD_ENOMEM;
-    json_decref(items);
+    if (rc == 0) {
+        rc = (out->body = fin_json_page(items, next)) ? 0 : CPQD_ENOMEM;
+        items = NULL;
+    }
+    fin_json_list_free(items);
     return rc;
 }
 
@@ -780,18 +548,15 @@ int fin_invoices_list(svc_ctx *c, const fin_invoice_query *q, svc_reply *out, cp
                               q->issued_to, q->page.after, limit + 1};
     if ((rc = store_invoice_list(c->st, &f, &v, &n)) != 0)
         rc = fin_store_fail(c, errs, rc, "invoices");
-    json_t *items = json_array();
-    for (size_t i = 0; rc == 0 && i < n && i < limit; i++) {
-        json_t *o = NULL;
-        if ((rc = view_of(c, &v[i], &o, errs)) == 0 && json_array_append_new(items, o) != 0)
-            rc = CPQD_ENOMEM;
+    fin_json_list *items = fin_json_list_new();
+    for (size_t i = 0; rc == 0 && i < n && i < limit; i++)
+        rc = view_of(c, &v[i], items, NULL, errs);
+    if (rc == 0) {
+        out->body = fin_json_page_id(items, n > limit ? v[limit - 1].id : NULL);
+        rc = out->body ? 0 : CPQD_ENOMEM;
+        items = NULL;
     }
-    json_t *next = n > limit ? json_string(v[limit - 1].id) : json_null();
-    if (rc == 0)
-        rc = (out->body = contract_dump(json_pack("{s:O,s:O}", "items", items, "next", next)))
-                 ? 0
-                 : CPQD_ENOMEM;
-    json_decref(items), json_decref(next);
+    fin_json_list_free(items);
     for (size_t i = 0; i < n; i++)
         store_invoice_fini(&v[i]);
     free(v);
@@ -802,8 +567,7 @@ int fin_invoice_document(svc_ctx *c, const char *id, const char *lang, svc_reply
                          cpqd_errs *errs)
 {
     store_invoice v;
-    invoice inv;
-    json_error_t je;
+    fin_stored_invoice d;
     memset(out, 0, sizeof(*out));
     invoice_lang l = !lang                 ? INVOICE_LANG_BILINGUAL
                      : !strcmp(lang, "zh") ? INVOICE_LANG_ZH
@@ -813,52 +577,23 @@ int fin_invoice_document(svc_ctx *c, const char *id, const char *lang, svc_reply
         return fin_fail(errs, rc, "no invoice '%.64s'", id);
     if (rc)
         return fin_store_fail(c, errs, rc, "invoice");
-    json_t *d = json_loads(v.document, 0, &je);
-    rc = d ? doc_read(d, &inv) : CPQD_EINTERNAL;
+    rc = fin_json_invoice_read(v.document, &d);
     size_t len = 0;
-    if (rc == 0) {
-        rc = invoice_render_html(&inv, l, &out->body, &len);
-        invoice_fini(&inv);
-    }
+    if (rc == 0)
+        rc = invoice_render_html(&d.inv, l, &out->body, &len);
     if (rc == CPQD_EINTERNAL)
         fin_fail(errs, rc, "invoice %s: stored document unreadable", id);
     out->content_type = "text/html; charset=utf-8";
-    json_decref(d);
+    fin_stored_invoice_fini(&d);
     store_invoice_fini(&v);
     return rc;
 }
 
 /* ---- cancellation ---- */
 
-typedef struct cancel_req {
-    json_t *root, *items;
-    date_days on;
-    const char *id; /* the path's invoice */
-} cancel_req;
-
-static int cancel_parse(const char *body, size_t len, cancel_req *q, cpqd_errs *errs)
-{
-    static const char *const keys[] = {"items", "issued_on", NULL};
-    memset(q, 0, sizeof(*q));
-    q->on = SCHED_NO_DATE;
-    q->root = len ? contract_parse_object(body, len, errs) : json_object();
-    if (!q->root)
-        return CPQD_EINVAL;
-    int rc = contract_only_keys(q->root, keys, "", errs);
-    q->items = json_object_get(q->root, "items");
-    if (rc == 0 && q->items && (!json_is_array(q->items) || json_array_size(q->items) == 0))
-        rc = fin_fail(errs, CPQD_EINVAL, "items: a list of receivable ids on the invoice");
-    for (size_t i = 0; rc == 0 && i < json_array_size(q->items); i++)
-        if (!json_is_string(json_array_get(q->items, i)))
-            rc = fin_fail(errs, CPQD_EINVAL, "items[%zu]: a receivable id (string)", i);
-    if (rc == 0)
-        rc = contract_date_member(q->root, "issued_on", "", &q->on, errs);
-    return rc;
-}
-
 /* The ids to cancel: those the request names (each open on v), or every
  * one still open. */
-static int cancel_ids(const cancel_req *q, const store_invoice_item *items, size_t n,
+static int cancel_ids(const fin_doc_req *q, const store_invoice_item *items, size_t n,
                       const char **ids, size_t *k, cpqd_errs *errs)
 {
     *k = 0;
@@ -868,8 +603,8 @@ static int cancel_ids(const cancel_req *q, const store_invoice_item *items, size
                 ids[(*k)++] = items[i].receivable_id;
         return *k ? 0 : fin_fail(errs, CPQD_ECONFLICT, "every line of the invoice is cancelled already");
     }
-    for (size_t i = 0; i < json_array_size(q->items); i++) {
-        const char *id = json_string_value(json_array_get(q->items, i));
+    for (size_t i = 0; i < q->nitems; i++) {
+        const char *id = q->items[i];
         const store_invoice_item *it = NULL;
         for (size_t j = 0; j < n && !it; j++)
             if (!strcmp(items[j].receivable_id, id))
@@ -890,14 +625,14 @@ static int cancel_ids(const cancel_req *q, const store_invoice_item *items, size
 /* The write of POST /v1/invoices/{id}/cancel (a fin_write_fn). */
 static int cancel_in_tx(svc_ctx *c, void *arg, svc_reply *out, char **cn_id, cpqd_errs *errs)
 {
-    const cancel_req *q = arg;
+    const fin_doc_req *q = arg;
     const char *id = q->id;
     store_invoice v = {0};
     store_invoice_item *items = NULL;
     size_t n = 0, k = 0;
-    json_error_t je;
-    json_t *d = NULL, *view = NULL;
-    invoice orig = {0}, cn = {0};
+    fin_stored_invoice orig = {0};
+    invoice cn = {0};
+    char *cid = NULL, *view = NULL;
     contract_after a = {0};
     int rc = store_invoice_get(c->st, id, &v);
     if (rc == CPQD_ENOTFOUND)
@@ -922,31 +657,25 @@ static int cancel_in_tx(svc_ctx *c, void *arg, svc_reply *out, char **cn_id, cpq
     date_days on = q->on == SCHED_NO_DATE ? c->today : q->on;
     if (rc == 0 && q->on != SCHED_NO_DATE)
         rc = contract_date_bound(c, a.r.signed_on, "issued_on", q->on, errs);
-    if (rc == 0 && !(d = json_loads(v.document, 0, &je)))
-        rc = CPQD_EINTERNAL;
     if (rc == 0)
-        rc = doc_read(d, &orig);
+        rc = fin_json_invoice_read(v.document, &orig);
     char num[INVOICE_NUMBER_MAX];
     int64_t seq = 0;
     if (rc == 0)
         rc = number_next(c, &x.cc->finance->issuer, INVOICE_KIND_CREDIT_NOTE, on, num, &seq, errs);
     if (rc == 0)
-        rc = invoice_cancel(&orig, ids, k, num, on, &cn, errs);
+        rc = invoice_cancel(&orig.inv, ids, k, num, on, &cn, errs);
     if (rc == 0)
-        rc = doc_write(&x, &cn, v.id, seq, false, &view, errs);
-    const char *cid = json_string_value(json_object_get(view, "id"));
+        rc = doc_write(&x, &cn, v.id, seq, false, &view, &cid, errs);
     if (rc == 0 && (rc = store_invoice_items_cancel(c->st, id, ids, k, cid)) != 0)
         rc = fin_store_fail(c, errs, rc, "cancel");
-    if (rc == 0 && !(*cn_id = strdup(cid)))
-        rc = CPQD_ENOMEM;
     if (rc == 0) {
         out->created = 1;
-        out->body = contract_dump(json_incref(view));
-        rc = out->body ? 0 : CPQD_ENOMEM;
+        out->body = view, view = NULL;
+        *cn_id = cid, cid = NULL;
     }
-    json_decref(view);
-    invoice_fini(&cn), invoice_fini(&orig);
-    json_decref(d);
+    free(cid), free(view);
+    invoice_fini(&cn), fin_stored_invoice_fini(&orig);
     free(ids);
     for (size_t i = 0; i < n; i++)
         store_invoice_item_fini(&items[i]);
@@ -960,14 +689,14 @@ int fin_invoice_cancel(svc_ctx *c, const char *id, const char *body, size_t len,
                        const char *idem_key, svc_reply *out, cpqd_errs *errs)
 {
     char route[128];
-    cancel_req q;
+    fin_doc_req q;
     memset(out, 0, sizeof(*out));
     snprintf(route, sizeof(route), "POST /v1/invoices/%.64s/cancel", id);
-    int rc = cancel_parse(body, len, &q, errs);
+    int rc = fin_json_cancel_parse(body, len, &q, errs);
     q.id = id;
     if (rc == 0)
         rc = fin_idem_write(c, route, idem_key, body, len, cancel_in_tx, &q, out, errs);
-    json_decref(q.root);
+    fin_doc_req_fini(&q);
     return rc;
 }
 
@@ -1026,14 +755,14 @@ static int sweep_one(svc_ctx *c, void *arg, cpqd_errs *errs)
         return rc;
     }
     for (int k = 0; rc == 0 && k < 2; k++) {
-        json_t *view = NULL;
+        char *view = NULL;
         x.kind = k ? INVOICE_KIND_CREDIT_NOTE : INVOICE_KIND_INVOICE;
         free(x.sel);
         x.sel = NULL, x.n = 0;
         rc = select_auto(&x, s->as_of, (int)x.cc->finance->issue, errs);
         if (rc == 0 && x.n && (rc = issue_write(&x, &view, NULL, errs)) == 0)
             (*s->issued)++;
-        json_decref(view);
+        free(view);
     }
     if (rc == 0)
         rc = sweep_credit(c, &a, s->as_of, errs);

@@ -9,13 +9,15 @@
  * route, and the sweep's revenue vouchers (what is recognised as of the
  * run's date less what was posted, per category).
  * Does not own: the voucher lines and balance (voucher), allocation and
- * recognition by date (revrec).
+ * recognition by date (revrec), the JSON of the feed and of revenue
+ * (fin_ledger_json.c).
  *
  * Invariant: posted revenue per contract and category equals the sum of
  * the revenue vouchers written for it, because both move in one scope
  * and the position update checks the old value.
  */
 #include "fin_int.h"
+#include "fin_json.h"
 
 #include "cpqd/revrec.h"
 
@@ -58,27 +60,16 @@ int fin_money_text(money_dec v, int minor, char buf[MONEY_FMT_MAX])
     return rc;
 }
 
+const char *fin_dec(money_dec v, int minor, char buf[MONEY_FMT_MAX])
+{
+    if (minor >= 0 ? fin_money_text(v, minor, buf) != 0 : money_format(v, buf, MONEY_FMT_MAX) < 0)
+        snprintf(buf, MONEY_FMT_MAX, "0");
+    return buf;
+}
+
 int fin_money_of(const char *s, money_dec *out)
 {
     return s && money_parse(s, strlen(s), out) == 0 ? 0 : CPQD_EINTERNAL;
-}
-
-int fin_amount_arg(json_t *o, const char *k, const char *where, int minor, money_dec *out,
-                   cpqd_errs *errs)
-{
-    json_t *v = json_object_get(o, k);
-    money_dec n;
-    if (!json_is_string(v) || money_parse(json_string_value(v), json_string_length(v), out) != 0 ||
-        money_sign(*out) <= 0)
-        return fin_fail(errs, CPQD_EINVAL, "%s%s: a positive decimal string such as \"100.00\"",
-                        where, k);
-    if (money_normalize(*out, &n) != 0 || n.scale > minor)
-        return fin_fail(errs, CPQD_EINVAL, "%s%s: %s has more than %d decimal places", where, k,
-                        json_string_value(v), minor);
-    if (!cat_amount_ok(*out))
-        return fin_fail(errs, CPQD_EINVAL, "%s%s: beyond the maximum amount %lld", where, k,
-                        (long long)CAT_AMOUNT_MAX);
-    return money_rescale(*out, minor, MONEY_HALF_EVEN, out);
 }
 
 /* Digits only, within [lo, hi]. */
@@ -108,13 +99,6 @@ int fin_page_args(const char *after, const char *limit, int64_t *a, size_t *l, c
     if (limit)
         *l = (size_t)v;
     return 0;
-}
-
-char *fin_page_json(json_t *items, int64_t next)
-{
-    char cursor[24];
-    snprintf(cursor, sizeof(cursor), "%lld", (long long)next);
-    return items ? contract_dump(json_pack("{s:o,s:s}", "items", items, "next", cursor)) : NULL;
 }
 
 typedef struct idem_job {
@@ -153,24 +137,16 @@ int fin_idem_write(svc_ctx *c, const char *route, const char *idem_key, const ch
 }
 
 int fin_emit(svc_ctx *c, const char *type, const char *kind, const char *rid,
-             const char *order_key, json_t *payload)
+             const char *order_key, const char *payload)
 {
-    char *text = contract_dump(payload);
-    if (!text)
+    if (!payload)
         return CPQD_ENOMEM;
     store_outbox_new ev = {.type = type,
                            .resource_kind = kind,
                            .resource_id = rid,
                            .order_key = order_key,
-                           .payload = text};
-    int rc = store_outbox_add(c->st, &ev, NULL, NULL);
-    free(text);
-    return rc;
-}
-
-json_t *fin_str_or_null(const char *s)
-{
-    return s ? json_string(s) : json_null();
+                           .payload = payload};
+    return store_outbox_add(c->st, &ev, NULL, NULL);
 }
 
 const cat_catalog *fin_issuer_catalog(const cat_snapshot *s, const char *issuer)
@@ -212,58 +188,15 @@ int fin_contract_catalog(const svc_ctx *c, const contract_after *a, const cat_ca
 
 /* ---- vouchers ---- */
 
-/* s as a JSON string, as jansson's compact dump writes it (UTF-8 kept,
- * quotes, backslashes and control characters escaped), or null. */
-static void json_text_put(FILE *f, const char *s)
+/* The CSV rows of stored voucher sv. */
+static int voucher_csv(const store_voucher *sv, char **buf, size_t *len)
 {
-    if (!s) {
-        fputs("null", f);
-        return;
-    }
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        static const char short_esc[] = "btn?fr"; /* \b \t \n (8..10), \f \r (12, 13) */
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p >= 8 && *p <= 13 && *p != 11)
-            fprintf(f, "\\%c", short_esc[*p - 8]);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04X", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
-/* The lines of v as stored: [{"line_no","account","debit","credit","memo"}]
- * (compact JSON, written directly: a statement writes thousands). */
-static char *voucher_lines_text(const voucher *v)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (!f)
-        return NULL;
-    int rc = 0;
-    fputc('[', f);
-    for (size_t i = 0; rc == 0 && i < v->nlines; i++) {
-        char d[MONEY_FMT_MAX], cr[MONEY_FMT_MAX];
-        const voucher_line *l = &v->lines[i];
-        if ((rc = fin_money_text(l->debit, v->minor, d)) == 0 &&
-            (rc = fin_money_text(l->credit, v->minor, cr)) == 0) {
-            fprintf(f, "%s{\"line_no\":%zu,\"account\":", i ? "," : "", i + 1);
-            json_text_put(f, l->account);
-            fprintf(f, ",\"debit\":\"%s\",\"credit\":\"%s\",\"memo\":", d, cr);
-            json_text_put(f, l->memo);
-            fputc('}', f);
-        }
-    }
-    fputc(']', f);
-    if (fclose(f) != 0 || rc != 0) {
-        free(buf);
-        return NULL;
-    }
-    return buf;
+    fin_stored_voucher d;
+    int rc = fin_json_voucher_read(sv, &d);
+    if (rc == 0)
+        rc = voucher_csv_rows(&d.v, sv->number, buf, len);
+    fin_stored_voucher_fini(&d);
+    return rc;
 }
 
 int fin_voucher_post(svc_ctx *c, const voucher *v, cpqd_errs *errs)
@@ -275,7 +208,7 @@ int fin_voucher_post(svc_ctx *c, const voucher *v, cpqd_errs *errs)
     date_format(v->date, date);
     if ((rc = fin_money_text(v->total, v->minor, total)) != 0)
         return rc;
-    char *lines = voucher_lines_text(v);
+    char *lines = fin_json_voucher_lines(v);
     if (!lines)
         return CPQD_ENOMEM;
     store_voucher sv = {.kind = (char *)voucher_kind_name(v->kind),
@@ -307,54 +240,6 @@ int fin_voucher_simple(svc_ctx *c, const cat_finance *fin, voucher_kind k, const
     return rc;
 }
 
-/* One stored voucher as the feed shows it. */
-static json_t *voucher_json(const store_voucher *v)
-{
-    json_error_t je;
-    json_t *lines = json_loads(v->lines, 0, &je);
-    return json_pack("{s:s,s:I,s:s,s:s,s:s,s:s,s:o,s:o,s:s,s:o,s:s}", "number", v->number, "seq",
-                     (json_int_t)v->seq, "kind", v->kind, "date", v->date, "currency",
-                     v->currency, "source", v->source, "customer_id",
-                     fin_str_or_null(v->customer_id), "contract", fin_str_or_null(v->contract),
-                     "total", v->total, "lines", lines ? lines : json_array(), "created_at",
-                     v->created_at);
-}
-
-/* The CSV rows of stored voucher v (lines rebuilt from its JSON). */
-static int voucher_csv(const store_voucher *sv, char **buf, size_t *len)
-{
-    json_error_t je;
-    json_t *lines = json_loads(sv->lines, 0, &je);
-    size_t n = json_array_size(lines);
-    voucher v = {.date = 0, .source = sv->source, .customer = sv->customer_id,
-                 .contract = sv->contract, .nlines = n};
-    int rc = lines && n ? 0 : CPQD_EINTERNAL;
-    snprintf(v.currency, sizeof(v.currency), "%s", sv->currency);
-    if (rc == 0)
-        rc = money_currency_minor(sv->currency, &v.minor) == 0 ? 0 : CPQD_EINTERNAL;
-    for (int k = VOUCHER_INVOICE; k <= VOUCHER_REVENUE; k++)
-        if (!strcmp(voucher_kind_name((voucher_kind)k), sv->kind))
-            v.kind = (voucher_kind)k;
-    if (rc == 0 && date_parse(sv->date, strlen(sv->date), &v.date) != 0)
-        rc = CPQD_EINTERNAL;
-    if (rc == 0 && !(v.lines = calloc(n, sizeof(*v.lines))))
-        rc = CPQD_ENOMEM;
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        json_t *l = json_array_get(lines, i);
-        v.lines[i].account = json_string_value(json_object_get(l, "account"));
-        v.lines[i].memo = json_string_value(json_object_get(l, "memo"));
-        if (!v.lines[i].account ||
-            fin_money_of(json_string_value(json_object_get(l, "debit")), &v.lines[i].debit) ||
-            fin_money_of(json_string_value(json_object_get(l, "credit")), &v.lines[i].credit))
-            rc = CPQD_EINTERNAL;
-    }
-    if (rc == 0)
-        rc = voucher_csv_rows(&v, sv->number, buf, len);
-    free(v.lines);
-    json_decref(lines);
-    return rc;
-}
-
 int fin_vouchers(svc_ctx *c, const char *after, const char *limit, const char *format,
                  svc_reply *out, cpqd_errs *errs)
 {
@@ -366,7 +251,7 @@ int fin_vouchers(svc_ctx *c, const char *after, const char *limit, const char *f
     int rc = fin_page_args(after, limit, &a, &l, errs);
     if (rc == 0 && (rc = store_vouchers_list(c->st, a, l, &v, &n)) != 0)
         rc = fin_store_fail(c, errs, rc, "vouchers");
-    json_t *items = json_array();
+    fin_json_list *items = fin_json_list_new();
     char *text = NULL;
     size_t tlen = 0;
     int64_t next = a;
@@ -379,8 +264,8 @@ int fin_vouchers(svc_ctx *c, const char *after, const char *limit, const char *f
         next = v[i].seq;
         if (csv)
             rc = voucher_csv(&v[i], &text, &tlen);
-        else if (json_array_append_new(items, voucher_json(&v[i])) != 0)
-            rc = CPQD_ENOMEM;
+        else
+            rc = fin_json_list_add_voucher(items, &v[i]);
     }
     for (size_t i = 0; i < n; i++)
         store_voucher_fini(&v[i]);
@@ -390,11 +275,12 @@ int fin_vouchers(svc_ctx *c, const char *after, const char *limit, const char *f
         out->content_type = "text/csv; charset=utf-8";
         text = NULL;
     } else if (rc == 0) {
-        out->body = fin_page_json(json_incref(items), next);
+        out->body = fin_json_page(items, next);
+        items = NULL;
         rc = out->body ? 0 : CPQD_ENOMEM;
     }
     free(text);
-    json_decref(items);
+    fin_json_list_free(items);
     return rc;
 }
 
@@ -556,49 +442,14 @@ int fin_revenue_plan(svc_ctx *c, contract_after *a, const cat_catalog *cc, fin_r
     return rc;
 }
 
-static json_t *ob_json(const revrec_obligation *o, const revrec_position *pos, int minor)
-{
-    char al[MONEY_FMT_MAX], re[MONEY_FMT_MAX], de[MONEY_FMT_MAX];
-    char on[DATE_FMT_LEN], from[DATE_FMT_LEN], to[DATE_FMT_LEN];
-    const revrec_obligation_in *in = o->in;
-    if (fin_money_text(o->allocated, minor, al) || fin_money_text(pos->recognised, minor, re) ||
-        fin_money_text(pos->deferred, minor, de))
-        return NULL;
-    if (in->on != REVREC_NO_DATE)
-        date_format(in->on, on);
-    if (in->from != REVREC_NO_DATE)
-        date_format(in->from, from), date_format(in->to, to);
-    bool at = in->pattern == REVREC_AT_EVENT, over = in->pattern == REVREC_OVER_TIME;
-    return json_pack("{s:s,s:o,s:s,s:s,s:o,s:o,s:o,s:s,s:s,s:s}", "line", in->line_id, "ref",
-                     fin_str_or_null(in->ref), "category", in->category, "pattern",
-                     revrec_pattern_name(in->pattern), "on",
-                     at && in->on != REVREC_NO_DATE ? json_string(on) : json_null(), "from",
-                     over && in->from != REVREC_NO_DATE ? json_string(from) : json_null(), "to",
-                     over && in->from != REVREC_NO_DATE ? json_string(to) : json_null(),
-                     "allocated", al, "recognised", re, "deferred", de);
-}
-
-static int revenue_json(contract_after *a, const fin_revplan *p, date_days as_of, json_t **out)
+/* The revenue route's reply: plan p of contract a as of as_of. */
+static int revenue_text(const contract_after *a, const fin_revplan *p, date_days as_of,
+                        char **out)
 {
     revrec_position *per = calloc(p->nobs ? p->nobs : 1, sizeof(*per)), tot;
     int rc = per ? revrec_as_of(p->plan, as_of, per, &tot) : CPQD_ENOMEM;
-    json_t *arr = json_array();
-    for (size_t i = 0; rc == 0 && i < p->nobs; i++)
-        if (json_array_append_new(arr, ob_json(&p->plan->ob[i], &per[i], a->minor)) != 0)
-            rc = CPQD_ENOMEM;
-    char al[MONEY_FMT_MAX], re[MONEY_FMT_MAX], de[MONEY_FMT_MAX], d[DATE_FMT_LEN];
-    if (rc == 0 && (fin_money_text(p->plan->total, a->minor, al) ||
-                    fin_money_text(tot.recognised, a->minor, re) ||
-                    fin_money_text(tot.deferred, a->minor, de)))
-        rc = CPQD_ERANGE;
-    date_format(as_of, d);
     if (rc == 0)
-        *out = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:O}", "contract_id", a->k.id,
-                         "contract_number", a->k.number, "currency", a->k.currency, "as_of", d,
-                         "allocated", al, "recognised", re, "deferred", de, "obligations", arr);
-    if (rc == 0 && !*out)
-        rc = CPQD_ENOMEM;
-    json_decref(arr);
+        rc = fin_json_revenue(a, p, per, &tot, as_of, out);
     free(per);
     return rc;
 }
@@ -610,7 +461,6 @@ int fin_revenue(svc_ctx *c, const char *contract_id, const char *as_of, svc_repl
     fin_revplan p = {0};
     const cat_catalog *cc = NULL;
     date_days d = c->today;
-    json_t *o = NULL;
     memset(out, 0, sizeof(*out));
     if (as_of && contract_date_text(as_of, &d) != 0)
         return fin_fail(errs, CPQD_EINVAL, "as_of: a date YYYY-MM-DD");
@@ -620,9 +470,7 @@ int fin_revenue(svc_ctx *c, const char *contract_id, const char *as_of, svc_repl
     if (rc == 0)
         rc = fin_revenue_plan(c, &a, cc, &p, errs);
     if (rc == 0)
-        rc = revenue_json(&a, &p, d, &o);
-    if (rc == 0)
-        rc = (out->body = contract_dump(o)) ? 0 : CPQD_ENOMEM;
+        rc = revenue_text(&a, &p, d, &out->body);
     fin_revenue_fini(&p);
     contract_after_fini(&a);
     return rc;
