@@ -190,8 +190,6 @@ static void reply_json(http_ctx *c, int status, const char *reason, json_t *body
 static void reply_send_as(http_ctx *c, int status, const char *reason, struct evbuffer *buf,
                           int rc, const char *content_type);
 
-/* Sends text (taken: a JSON document built elsewhere, or NULL when
- * building it failed: a 500). */
 /* a[0..alen) then b[0..blen), malloc'ed; NULL when out of memory. */
 static char *loc_join(const char *a, size_t alen, const char *b, size_t blen)
 {
@@ -206,6 +204,36 @@ static char *loc_join(const char *a, size_t alen, const char *b, size_t blen)
 
 static char *location_of(http_ctx *c, const char *body);
 
+static void text_free(const void *data, size_t len, void *extra)
+{
+    (void)len;
+    (void)extra;
+    free((void *)data);
+}
+
+#define REPLY_BY_REFERENCE 4096 /* bytes: a longer text is sent from where it is */
+
+/* A new buffer holding text (taken; freed once sent): a long one by
+ * reference, not copied (a priced result is some 20 KB). NULL when text
+ * is NULL or out of memory. */
+static struct evbuffer *buf_taking(char *text)
+{
+    struct evbuffer *buf = text ? evbuffer_new() : NULL;
+    size_t len = text ? strlen(text) : 0;
+    int rc = !buf ? -1
+             : len < REPLY_BY_REFERENCE ? evbuffer_add(buf, text, len)
+                                        : evbuffer_add_reference(buf, text, len, text_free, NULL);
+    if (len < REPLY_BY_REFERENCE || rc != 0)
+        free(text);
+    if (rc != 0 && buf) {
+        evbuffer_free(buf);
+        buf = NULL;
+    }
+    return buf;
+}
+
+/* Sends text (taken: a JSON document built elsewhere, or NULL when
+ * building it failed: a 500). */
 static void reply_text(http_ctx *c, int status, const char *reason, char *text)
 {
     if (status == 201) {
@@ -214,19 +242,17 @@ static void reply_text(http_ctx *c, int status, const char *reason, char *text)
             evhttp_add_header(evhttp_request_get_output_headers(c->req), "Location", loc);
         free(loc);
     }
-    struct evbuffer *buf = evbuffer_new();
-    int rc = text && buf ? evbuffer_add(buf, text, strlen(text)) : -1;
-    free(text);
-    reply_send(c, status, reason, buf, rc);
+    struct evbuffer *buf = buf_taking(text);
+    int rc = buf ? 0 : -1;
+    reply_send(c, status, reason, buf ? buf : evbuffer_new(), rc);
 }
 
 /* Sends a document of another type (taken; NULL: a 500 in JSON). */
 static void reply_doc(http_ctx *c, const char *content_type, char *text)
 {
-    struct evbuffer *buf = evbuffer_new();
-    int rc = text && buf ? evbuffer_add(buf, text, strlen(text)) : -1;
-    free(text);
-    reply_send_as(c, 200, "OK", buf, rc, content_type);
+    struct evbuffer *buf = buf_taking(text);
+    int rc = buf ? 0 : -1;
+    reply_send_as(c, 200, "OK", buf ? buf : evbuffer_new(), rc, content_type);
 }
 
 /* Sends buf (freed here) unless rc says building it failed. */
