@@ -733,7 +733,7 @@ static int accept_run(svc_ctx *c, void *arg, svc_reply *out, cpqd_errs *errs)
      * a quote outside the caller's scope is accept's to answer) */
     rc = fin_credit_accept_check(c, j->quote_id, errs);
     if (rc == 0)
-        rc = quote_accept(c, j->quote_id, j->seen, &q, errs);
+        rc = quote_accept(c, j->quote_id, &q, errs);
     /* after quote_accept found the quote in the caller's scope */
     if (rc == 0 && contract_partner_caller(c))
         rc = partner_may_accept(c, errs);
@@ -746,6 +746,9 @@ static int accept_run(svc_ctx *c, void *arg, svc_reply *out, cpqd_errs *errs)
     }
     if (rc == 0)
         rc = accept_write(c, j->r, &q, j->prep, out, &cid, errs);
+    /* the quote's move, once its contract exists: the event names it */
+    if (rc == 0)
+        rc = quote_accept_emit(c, j->seen, &q);
     if (rc == 0)
         rc = svc_idem_record(c, j->route, j->idem_key, j->hash, out, cid);
     free(cid);

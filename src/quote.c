@@ -808,8 +808,7 @@ static int head_emit(const svc_ctx *c, const store_quote *seen, store_quote *q)
     return rc;
 }
 
-int quote_accept(svc_ctx *c, const char *id, const store_quote *seen, store_quote *q,
-                 cpqd_errs *errs)
+int quote_accept(svc_ctx *c, const char *id, store_quote *q, cpqd_errs *errs)
 {
     store_quote cur;
     memset(q, 0, sizeof(*q));
@@ -822,12 +821,15 @@ int quote_accept(svc_ctx *c, const char *id, const store_quote *seen, store_quot
     else if (to == QUOTE_STATUS_N)
         rc = illegal(errs, id, st, QUOTE_ACCEPT);
     else if ((rc = store_quote_set_status(c->st, id, cur.status, quote_status_name(to),
-                                          c->caller->key_id, NULL)) == 0 &&
-             (rc = store_quote_get_head(c->st, id, q)) == 0 &&
-             (rc = head_emit(c, seen, q)) != 0)
-        store_quote_fini(q);
+                                          c->caller->key_id, NULL)) == 0)
+        rc = store_quote_get_head(c->st, id, q);
     store_quote_fini(&cur);
     return rc;
+}
+
+int quote_accept_emit(svc_ctx *c, const store_quote *seen, store_quote *q)
+{
+    return head_emit(c, seen, q);
 }
 
 bool quote_acceptable(const svc_ctx *c, const store_quote *q)

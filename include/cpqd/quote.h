@@ -178,16 +178,20 @@ void quote_archive_cache_clear(void);
 
 /* Inside an svc_tx write closure: moves quote id (as the caller may see
  * it, else CPQD_ENOTFOUND) from approved or sent to accepted, with its
- * history entry and a quote.status_changed event, and fills *q with the
- * head of the quote after the move (request and priced NULL; free with
- * store_quote_fini). seen (or NULL): the quote as read before the
- * transaction; while its version is still the latest, the event takes
- * its priced result (a version's never changes) instead of reading and
- * unpacking it again. CPQD_ECONFLICT with the allowed actions in errs
- * when accept is not allowed; a quote found expired is marked expired
- * and that is kept (svc_tx_keep) though the closure fails. */
-int quote_accept(svc_ctx *c, const char *id, const store_quote *seen, store_quote *q,
-                 cpqd_errs *errs);
+ * history entry, and fills *q with the head of the quote after the move
+ * (request and priced NULL; free with store_quote_fini); its event is
+ * quote_accept_emit's, once the contract is stored. CPQD_ECONFLICT with
+ * the allowed actions in errs when accept is not allowed; a quote found
+ * expired is marked expired and that is kept (svc_tx_keep) though the
+ * closure fails. */
+int quote_accept(svc_ctx *c, const char *id, store_quote *q, cpqd_errs *errs);
+/* The quote.status_changed event of q, moved by quote_accept, in the
+ * same transaction after its contract was stored: the payload is the
+ * quote as GET then shows it, contract_id included. seen (or NULL): the
+ * quote as read before the transaction; while its version is still the
+ * latest, the event takes its priced result (a version's never changes)
+ * instead of reading and unpacking it again. 0 or a store code. */
+int quote_accept_emit(svc_ctx *c, const store_quote *seen, store_quote *q);
 /* Quote q, as read, may be accepted now (approved or sent, not expired):
  * for preparing an acceptance outside the transaction, which
  * quote_accept then confirms inside it. */
