@@ -16,7 +16,8 @@
  * Invariants: a refused body is CPQD_EINVAL with its reasons; an accepted
  * one leaves no error and its typed request is the body's tree (read here
  * again with jansson) within the limits its parser promises: counts,
- * lengths, dates, amounts, valid UTF-8. The amounts of a match and a
+ * lengths (in bytes, as the parsers count them), dates, amounts, valid
+ * UTF-8. The amounts of a match and a
  * write-off are taken at each currency's places (0, 2, 3) as the
  * operations take them once the currency is known (fin_amount_take):
  * taken, an amount is its value exactly, positive, at those places and
@@ -44,9 +45,11 @@ static bool utf8_ok(const unsigned char *s, size_t n)
 {
     for (size_t i = 0; i < n;) {
         unsigned c = s[i];
-        size_t k = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
-                                                          : c >= 0xF0 && c <= 0xF4 ? 4
-                                                                                    : 0;
+        size_t k = c < 0x80                 ? 1
+                   : c >= 0xC2 && c <= 0xDF ? 2
+                   : c >= 0xE0 && c <= 0xEF ? 3
+                   : c >= 0xF0 && c <= 0xF4 ? 4
+                                            : 0;
         if (!k || i + k > n)
             return false;
         for (size_t j = 1; j < k; j++)
@@ -157,12 +160,14 @@ static void doc_round_trip(const invoice *inv)
     free(text);
 }
 
-static const invoice_party issuer = {"ACME-CLOUD", "杭州示例云科技有限公司 ACME Cloud Hangzhou Co., Ltd.",
-                                     "91330100MA0000000X", NULL, "招商银行杭州分行",
-                                     "571900000010101"};
+static const invoice_party issuer = {.id = "ACME-CLOUD",
+                                     .name = "杭州示例云科技有限公司 ACME Cloud Hangzhou Co., Ltd.",
+                                     .tax_id = "91330100MA0000000X",
+                                     .bank = "招商银行杭州分行",
+                                     .bank_account = "571900000010101"};
 static const invoice_party customer = {"C-1", "北京华信贸易有限公司", NULL, NULL, NULL, NULL};
-static const invoice_src_line src_line = {"train",      "SAS-SVC-TRAIN", "培训 Training", "services",
-                                          "day",        {2, 0},          "service",       {6, 2}};
+static const invoice_src_line src_line = {"train", "SAS-SVC-TRAIN", "培训 Training", "services",
+                                          "day",   {2, 0},          "service",       {6, 2}};
 
 /* Whether ids[0..n) are non-empty and distinct. */
 static bool ids_distinct(const char *const *ids, size_t n)
@@ -190,10 +195,10 @@ static int build(invoice_kind k, const char *const *ids, size_t n, date_days on,
         fz_fail("out of memory", NULL);
     for (size_t i = 0; i < n; i++) {
         int64_t amount = 1060000 + (int64_t)i * 7; /* minor units */
-        items[i] = (invoice_src_item){.id = ids[i],
-                                      .amount = {k == INVOICE_KIND_INVOICE ? amount : -amount,
-                                                 minor},
-                                      .due_on = on + (date_days)(i % 30)};
+        items[i] =
+            (invoice_src_item){.id = ids[i],
+                               .amount = {k == INVOICE_KIND_INVOICE ? amount : -amount, minor},
+                               .due_on = on + (date_days)(i % 30)};
     }
     invoice_request r = {.kind = k,
                          .number = "INV-FZ-2026-000001",
@@ -299,8 +304,9 @@ static void cancel_check(const fin_doc_req *q, json_t *b)
 static void amount_check(const fin_amount_in *a, json_t *v, char t[MONEY_FMT_MAX])
 {
     money_dec p = {0, 0};
-    bool valid = json_is_string(v) && money_parse(json_string_value(v), json_string_length(v),
-                                                  &p) == 0 && money_sign(p) > 0;
+    bool valid = json_is_string(v) &&
+                 money_parse(json_string_value(v), json_string_length(v), &p) == 0 &&
+                 money_sign(p) > 0;
     if (a->given != !!v || a->valid != valid || (valid && money_cmp(a->v, p)) ||
         (v && !same_str(a->text, json_string_value(v))))
         fz_fail("an amount is not the body's", json_string_value(v));
@@ -311,8 +317,7 @@ static void amount_check(const fin_amount_in *a, json_t *v, char t[MONEY_FMT_MAX
         money_dec out = {0, 0}, n;
         int rc = fin_amount_take(a, "amount", "", minors[i], &out, e);
         if (rc != 0 && (rc != CPQD_EINVAL || errs_count(e) == 0))
-            fz_fail("fin_amount_take refused without CPQD_EINVAL and a reason",
-                    err_code_name(rc));
+            fz_fail("fin_amount_take refused without CPQD_EINVAL and a reason", err_code_name(rc));
         fz_errs_render(e);
         errs_free(e);
         if (rc)
@@ -339,10 +344,16 @@ static void match_view_check(const fin_match_req *q, char (*amounts)[MONEY_FMT_M
                               *amounts[i] ? amounts[i] : "0.00", "p_1"};
         av[i] = (fin_alloc_view){&al[i], NULL, NULL};
     }
-    store_match m = {.id = "m_0123456789abcdef", .credit_id = "bc_0123456789abcdef",
-                     .kind = "manual", .rule = "manual", .customer_id = (char *)q->customer,
-                     .amount = "0.00", .overpaid = "0.00", .note = (char *)q->note,
-                     .created_by = "k_fuzz", .created_at = "2026-12-01T00:00:00Z"};
+    store_match m = {.id = "m_0123456789abcdef",
+                     .credit_id = "bc_0123456789abcdef",
+                     .kind = "manual",
+                     .rule = "manual",
+                     .customer_id = (char *)q->customer,
+                     .amount = "0.00",
+                     .overpaid = "0.00",
+                     .note = (char *)q->note,
+                     .created_by = "k_fuzz",
+                     .created_at = "2026-12-01T00:00:00Z"};
     fin_match_view v = {&m, av, q->nallocs, NULL};
     char *text = fin_json_match(&v);
     json_t *o = load(text, "a match view");
@@ -431,8 +442,9 @@ static void write_off_check(const fin_wo_req *q, json_t *b)
     if (!*q->reason)
         fz_fail("reason: empty", NULL);
     amount_check(&q->amount, member(b, "amount"), t);
-    store_write_off w = {"wo_0123456789abcdef", "r_1", *t ? t : "10600.00", (char *)q->reason,
-                         "p_1", "k_fuzz", "2026-12-01T00:00:00Z"};
+    store_write_off w = {"wo_0123456789abcdef", "r_1", *t ? t : "10600.00",
+                         (char *)q->reason,     "p_1", "k_fuzz",
+                         "2026-12-01T00:00:00Z"};
     char *text = fin_json_write_off(&w, NULL, NULL);
     json_t *o = load(text, "a write-off view");
     same_or_null(member(o, "reason"), q->reason, "a write-off view's reason");
@@ -468,8 +480,7 @@ static void strings_check(const char *stored, json_t *v, size_t max, size_t len,
             if (!norm || *s != ' ')
                 want[o++] = (char)(norm && *s >= 'a' && *s <= 'z' ? *s - 32 : *s);
         want[o] = '\0';
-        if (strcmp(d.v[i], want) || o == 0 || o > len ||
-            !utf8_ok((const unsigned char *)d.v[i], o))
+        if (strcmp(d.v[i], want) || o == 0 || o > len || !utf8_ok((const unsigned char *)d.v[i], o))
             fz_fail("a stored string is not the body's, or beyond its length", d.v[i]);
         free(want);
     }
@@ -521,8 +532,8 @@ static void limit_check(const fin_customer_req *q, json_t *b)
         same_text(q->limit, lim, SIZE_MAX, "limit");
         same_text(q->currency, member(b, "currency"), 3, "currency");
         if (money_currency_minor(q->currency, &minor) ||
-            money_parse(q->limit, strlen(q->limit), &v) || money_sign(v) < 0 ||
-            !cat_amount_ok(v) || money_normalize(v, &n) || n.scale > minor)
+            money_parse(q->limit, strlen(q->limit), &v) || money_sign(v) < 0 || !cat_amount_ok(v) ||
+            money_normalize(v, &n) || n.scale > minor)
             fz_fail("limit: not a decimal >= 0 at its currency's places", q->limit);
     } else if (!json_is_null(lim) || q->currency ||
                (member(b, "currency") && !json_is_null(member(b, "currency")))) {
@@ -538,8 +549,7 @@ static void limit_check(const fin_customer_req *q, json_t *b)
     same_or_null(member(cr, "limit"), q->limit, "a customer view's limit");
     same_or_null(member(cr, "currency"), q->currency, "a customer view's currency");
     same_or_null(member(cr, "note"), q->note, "a customer view's note");
-    strings_check(q->risk_flags, member(b, "risk_flags"), 20, 64, false,
-                  member(cr, "risk_flags"));
+    strings_check(q->risk_flags, member(b, "risk_flags"), 20, 64, false, member(cr, "risk_flags"));
     char *flags = NULL;
     bool any = fin_json_flagged(q->risk_flags, &flags);
     if (any != (json_array_size(member(cr, "risk_flags")) > 0) ||
@@ -559,10 +569,16 @@ static void note_check(const char *note, json_t *b)
         same_text(note, no, 500, "note");
     else if (no)
         fz_fail("note: given and not read", NULL);
-    store_match m = {.id = "m_0123456789abcdef", .credit_id = "bc_0123456789abcdef",
-                     .kind = "manual", .rule = "manual", .amount = "0.00", .overpaid = "0.00",
-                     .created_by = "k_fuzz", .created_at = "2026-12-01T00:00:00Z",
-                     .reversed_at = "2026-12-02T00:00:00Z", .reversed_by = "k_fuzz",
+    store_match m = {.id = "m_0123456789abcdef",
+                     .credit_id = "bc_0123456789abcdef",
+                     .kind = "manual",
+                     .rule = "manual",
+                     .amount = "0.00",
+                     .overpaid = "0.00",
+                     .created_by = "k_fuzz",
+                     .created_at = "2026-12-01T00:00:00Z",
+                     .reversed_at = "2026-12-02T00:00:00Z",
+                     .reversed_by = "k_fuzz",
                      .reverse_note = (char *)note};
     fin_match_view v = {&m, NULL, 0, NULL};
     char *text = fin_json_match(&v);
@@ -574,7 +590,15 @@ static void note_check(const char *note, json_t *b)
 
 /* ---- the routes ---- */
 
-typedef enum route { R_INVOICE, R_CANCEL, R_MATCH, R_WRITE_OFF, R_CUSTOMER, R_CREDIT, R_NOTE } route;
+typedef enum route {
+    R_INVOICE,
+    R_CANCEL,
+    R_MATCH,
+    R_WRITE_OFF,
+    R_CUSTOMER,
+    R_CREDIT,
+    R_NOTE
+} route;
 
 static const struct {
     const char *name;
