@@ -93,8 +93,8 @@ int fin_json_match_parse(const char *body, size_t len, fin_match_req *q, cpqd_er
         rc = fin_fail(errs, CPQD_EINVAL,
                       "allocations: required, a list of {\"receivable_id\", \"amount\"}");
     if (rc == 0 && cu && (!q->customer || !*q->customer || json_string_length(cu) > 128))
-        rc = fin_fail(errs, CPQD_EINVAL, "customer_id: a customer id (1 to 128 characters)");
-    if (rc == 0 && no && (!q->note || json_string_length(no) > 500))
+        rc = fin_fail(errs, CPQD_EINVAL, "customer_id: a customer id (1 to 128 bytes)");
+    if (rc == 0 && no && (!q->note || fin_json_chars(q->note) > 500))
         rc = fin_fail(errs, CPQD_EINVAL, "note: text of at most 500 characters");
     if (rc == 0 && json_array_size(allocs) == 0 && !q->customer)
         rc = fin_fail(errs, CPQD_EINVAL,
@@ -120,7 +120,7 @@ int fin_json_wo_parse(const char *body, size_t len, fin_wo_req *q, cpqd_errs *er
     json_t *r = json_object_get(q->root, "reason");
     q->reason = json_string_value(r);
     amount_in(q->root, "amount", &q->amount);
-    if (rc == 0 && (!q->reason || !*q->reason || json_string_length(r) > 500))
+    if (rc == 0 && (!q->reason || !*q->reason || fin_json_chars(q->reason) > 500))
         rc = fin_fail(errs, CPQD_EINVAL,
                       "reason: required, why it is given up (1 to 500 characters)");
     return rc;

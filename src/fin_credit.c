@@ -35,7 +35,7 @@ static int id_check(const char *id, cpqd_errs *errs)
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)id[i] < 0x20 || id[i] == 0x7f)
             n = 0;
-    return n >= 1 && n <= 128 ? 0 : fin_fail(errs, CPQD_EINVAL, "customer id: 1 to 128 characters");
+    return n >= 1 && n <= 128 ? 0 : fin_fail(errs, CPQD_EINVAL, "customer id: 1 to 128 bytes");
 }
 
 /* Amounts per currency, in order of first use. */

@@ -22,8 +22,9 @@
 
 /* ---- requests ---- */
 
-/* A list of 0..max strings of 1..len characters, as stored JSON text;
- * norm: accounts (spaces removed, upper case). */
+/* A list of 0..max strings of 1..len characters (len at most
+ * BANK_MAX_ID), as stored JSON text; norm: accounts (spaces removed,
+ * upper case). */
 static int strings_arg(json_t *v, const char *k, size_t max, size_t len, bool norm, char **out,
                        cpqd_errs *errs)
 {
@@ -34,13 +35,13 @@ static int strings_arg(json_t *v, const char *k, size_t max, size_t len, bool no
     }
     for (size_t i = 0; v && i < json_array_size(v); i++) {
         const char *s = json_string_value(json_array_get(v, i));
-        char buf[256];
+        char buf[4 * BANK_MAX_ID + 1]; /* len characters of up to 4 bytes */
         size_t o = 0;
         for (; s && *s && o + 1 < sizeof(buf); s++)
             if (!norm || *s != ' ')
                 buf[o++] = (char)(norm && *s >= 'a' && *s <= 'z' ? *s - 32 : *s);
         buf[o] = '\0';
-        if (!s || o == 0 || o > len) {
+        if (!s || *s || o == 0 || fin_json_chars(buf) > len) {
             json_decref(arr);
             return fin_fail(errs, CPQD_EINVAL, "%s[%zu]: a string of 1 to %zu characters", k, i,
                             len);
@@ -69,7 +70,8 @@ int fin_json_ident_parse(const char *body, size_t len, fin_customer_req *q, cpqd
     int rc = fin_json_object_parse(body, len, false, keys, &root, errs);
     json_t *nm = json_object_get(root, "name");
     if (rc == 0 && nm && !json_is_null(nm) &&
-        (!json_is_string(nm) || json_string_length(nm) < 1 || json_string_length(nm) > 300))
+        (!json_is_string(nm) || json_string_length(nm) < 1 ||
+         fin_json_chars(json_string_value(nm)) > 300))
         rc = fin_fail(errs, CPQD_EINVAL, "name: the legal name, 1 to 300 characters, or null");
     if (rc == 0)
         rc = strings_arg(json_object_get(root, "accounts"), "accounts", FIN_ACCOUNTS_MAX,
@@ -81,17 +83,19 @@ int fin_json_ident_parse(const char *body, size_t len, fin_customer_req *q, cpqd
 }
 
 /* limit (not null) a decimal >= 0 within the places of currency cur. */
-static bool limit_ok(json_t *lim, json_t *cur, cpqd_errs *errs, int *rc)
+/* The limit lim in currency cur into *v, or *rc and the reason. */
+static bool limit_ok(json_t *lim, json_t *cur, money_dec *v, cpqd_errs *errs, int *rc)
 {
     int minor = 0;
-    money_dec v, n;
+    money_dec n;
     if (!json_is_string(cur) || money_currency_minor(json_string_value(cur), &minor) != 0) {
         *rc = fin_fail(errs, CPQD_EINVAL, "currency: the ISO 4217 code of the limit");
         return false;
     }
     if (!json_is_string(lim) ||
-        money_parse(json_string_value(lim), json_string_length(lim), &v) != 0 ||
-        money_sign(v) < 0 || !cat_amount_ok(v) || money_normalize(v, &n) != 0 || n.scale > minor) {
+        money_parse(json_string_value(lim), json_string_length(lim), v) != 0 ||
+        money_sign(*v) < 0 || !cat_amount_ok(*v) || money_normalize(*v, &n) != 0 ||
+        n.scale > minor) {
         *rc = fin_fail(errs, CPQD_EINVAL,
                        "limit: a decimal string >= 0 with at most the currency's places");
         return false;
@@ -107,19 +111,27 @@ int fin_json_limit_parse(const char *body, size_t len, fin_customer_req *q, cpqd
     int rc = fin_json_object_parse(body, len, false, keys, &root, errs);
     json_t *lim = json_object_get(root, "limit"), *cur = json_object_get(root, "currency");
     json_t *note = json_object_get(root, "note");
+    money_dec v = money_from_int(0);
     if (rc == 0 && !lim)
         rc = fin_fail(errs, CPQD_EINVAL, "limit: required, a decimal string, or null for none");
     if (rc == 0 && !json_is_null(lim))
-        limit_ok(lim, cur, errs, &rc);
+        limit_ok(lim, cur, &v, errs, &rc);
     if (rc == 0 && json_is_null(lim) && cur && !json_is_null(cur))
         rc = fin_fail(errs, CPQD_EINVAL, "currency: only with a limit");
     if (rc == 0 && note && !json_is_null(note) &&
-        (!json_is_string(note) || json_string_length(note) > 500))
+        (!json_is_string(note) || fin_json_chars(json_string_value(note)) > 500))
         rc = fin_fail(errs, CPQD_EINVAL, "note: text of at most 500 characters, or null");
     if (rc == 0)
         rc = strings_arg(json_object_get(root, "risk_flags"), "risk_flags", FIN_FLAGS_MAX, 64,
                          false, &q->risk_flags, errs);
-    if (rc == 0 && (rc = text_of(root, "limit", &q->limit)) == 0 && q->limit)
+    /* kept in its canonical form, at the places given ("007.50" is
+     * "7.50", "-0.00" is "0.00") */
+    char canon[MONEY_FMT_MAX];
+    if (rc == 0 && !json_is_null(lim))
+        rc = money_format(v, canon, sizeof(canon)) < 0 ? CPQD_ERANGE
+             : (q->limit = strdup(canon)) ? 0
+                                          : CPQD_ENOMEM;
+    if (rc == 0 && q->limit)
         rc = text_of(root, "currency", &q->currency);
     if (rc == 0)
         rc = text_of(root, "note", &q->note);

@@ -50,6 +50,9 @@ char *fin_json_page_id(fin_json_list *l, const char *next);
 /* Between the codec files only (jansson's values): */
 struct json_t;
 struct json_t *fin_json_str_or_null(const char *s);
+/* The characters (code points) of UTF-8 text s: what a limit of names,
+ * notes and reasons counts (ids are limited in bytes). */
+size_t fin_json_chars(const char *s);
 /* Appends o (consumed) to l: 0, or CPQD_ENOMEM (o NULL included). */
 int fin_json_list_append(fin_json_list *l, struct json_t *o);
 /* l's items (consumed: l is freed), or NULL. */

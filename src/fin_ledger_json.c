@@ -23,6 +23,14 @@ struct fin_json_list {
     json_t *items; /* the array */
 };
 
+size_t fin_json_chars(const char *s)
+{
+    size_t n = 0;
+    for (; s && *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
 json_t *fin_json_str_or_null(const char *s)
 {
     return s ? json_string(s) : json_null();
@@ -94,7 +102,7 @@ int fin_json_note_parse(const char *body, size_t len, char **note, cpqd_errs *er
     *note = NULL;
     int rc = fin_json_object_parse(body, len, true, keys, &root, errs);
     json_t *no = json_object_get(root, "note");
-    if (rc == 0 && no && (!json_is_string(no) || json_string_length(no) > 500))
+    if (rc == 0 && no && (!json_is_string(no) || fin_json_chars(json_string_value(no)) > 500))
         rc = fin_fail(errs, CPQD_EINVAL, "note: text of at most 500 characters");
     if (rc == 0 && no && !(*note = strdup(json_string_value(no))))
         rc = CPQD_ENOMEM;

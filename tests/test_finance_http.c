@@ -863,6 +863,56 @@ static void test_revenue_as_of(void **state)
 
 /* ---- credit risk ---- */
 
+/* A string of n copies of the 3-byte character 信 (malloc'ed). */
+static char *chars(size_t n)
+{
+    char *s = malloc(3 * n + 1);
+    for (size_t i = 0; i < n; i++)
+        memcpy(s + 3 * i, "信", 3);
+    s[3 * n] = '\0';
+    return s;
+}
+
+/* A limit is kept in its canonical form; names, notes and reasons are
+ * limited in characters, not bytes (Chinese text takes three of them
+ * each); what is refused changes nothing. */
+static void test_credit_limit_canonical_and_texts_in_characters(void **state)
+{
+    fx *f = *state;
+    json_t *j;
+    static const char *const limits[][2] = {{"-0.00", "0.00"}, {"007.50", "7.50"}, {"1000", "1000"}};
+    for (size_t i = 0; i < 3; i++) {
+        char *b = tu_fmt("{\"limit\":\"%s\",\"currency\":\"CNY\"}", limits[i][0]);
+        assert_int_equal(call(f, K_CRM, "PUT", "/v1/customers/C-7/credit", b, &j), 200);
+        assert_string_equal(js(json_object_get(j, "credit"), "limit"), limits[i][1]);
+        json_decref(j);
+        free(b);
+    }
+    char *ok = chars(500), *over = chars(501), *name = chars(300), *long_name = chars(301);
+    char *b = tu_fmt("{\"limit\":\"5.00\",\"currency\":\"CNY\",\"note\":\"%s\"}", ok);
+    assert_int_equal(call(f, K_CRM, "PUT", "/v1/customers/C-7/credit", b, &j), 200);
+    assert_string_equal(js(json_object_get(j, "credit"), "note"), ok);
+    json_decref(j);
+    free(b);
+    b = tu_fmt("{\"limit\":\"9.00\",\"currency\":\"CNY\",\"note\":\"%s\"}", over);
+    expect_error(f, K_CRM, "PUT", "/v1/customers/C-7/credit", b, NULL, 400,
+                 "note: text of at most 500 characters");
+    free(b);
+    b = tu_fmt("{\"name\":\"%s\"}", name);
+    assert_int_equal(call(f, K_CRM, "PUT", "/v1/customers/C-7", b, &j), 200);
+    json_decref(j);
+    free(b);
+    b = tu_fmt("{\"name\":\"%s\"}", long_name);
+    expect_error(f, K_CRM, "PUT", "/v1/customers/C-7", b, NULL, 400, "name: the legal name, 1 to 300 characters");
+    free(b);
+    j = get_ok(f, K_CRM, "/v1/customers/C-7");
+    assert_string_equal(js(j, "name"), name);
+    assert_string_equal(js(json_object_get(j, "credit"), "limit"), "5.00");
+    assert_string_equal(js(json_object_get(j, "credit"), "note"), ok);
+    json_decref(j);
+    free(ok), free(over), free(name), free(long_name);
+}
+
 static void test_credit_limit_needs_manager_approval(void **state)
 {
     fx *f = *state;
@@ -1291,6 +1341,7 @@ int main(void)
         TF(test_vouchers_balance_pages_and_csv),
         TF(test_revenue_as_of),
         TF(test_credit_limit_needs_manager_approval),
+        TF(test_credit_limit_canonical_and_texts_in_characters),
         TF(test_customer_identity),
         TF(test_sweep_invoices_by_policy_and_posts_revenue),
         TF(test_customer_credit_applied_when_due),

@@ -16,8 +16,8 @@
  * Invariants: a refused body is CPQD_EINVAL with its reasons; an accepted
  * one leaves no error and its typed request is the body's tree (read here
  * again with jansson) within the limits its parser promises: counts,
- * lengths (in bytes, as the parsers count them), dates, amounts, valid
- * UTF-8. The amounts of a match and a
+ * lengths (ids in bytes, names, notes, reasons and flags in characters,
+ * as the parsers count them), dates, amounts, valid UTF-8. The amounts of a match and a
  * write-off are taken at each currency's places (0, 2, 3) as the
  * operations take them once the currency is known (fin_amount_take):
  * taken, an amount is its value exactly, positive, at those places and
@@ -64,6 +64,15 @@ static bool utf8_ok(const unsigned char *s, size_t n)
     return true;
 }
 
+/* The characters (code points) of valid UTF-8 s[0..n). */
+static size_t chars_of(const char *s, size_t n)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++)
+        c += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return c;
+}
+
 /* s (NUL-terminated, NULL: none) is the string member v exactly, at most
  * max bytes and valid UTF-8; what: the message of the crash. */
 static void same_text(const char *s, json_t *v, size_t max, const char *what)
@@ -73,6 +82,14 @@ static void same_text(const char *s, json_t *v, size_t max, const char *what)
         fz_fail(what, "not the body's string");
     if (strlen(s) > max || !utf8_ok((const unsigned char *)s, strlen(s)))
         fz_fail(what, "longer than its maximum, or not UTF-8");
+}
+
+/* same_text of a name, note or reason: max counts characters. */
+static void same_chars(const char *s, json_t *v, size_t max, const char *what)
+{
+    same_text(s, v, SIZE_MAX, what);
+    if (chars_of(s, strlen(s)) > max)
+        fz_fail(what, "more characters than its maximum");
 }
 
 /* A nullable text member of a view: s (NULL: null). */
@@ -427,7 +444,7 @@ static void match_check(const fin_match_req *q, json_t *b)
         fz_fail("customer_id: given and not read", NULL);
     }
     if (q->note)
-        same_text(q->note, member(b, "note"), 500, "note");
+        same_chars(q->note, member(b, "note"), 500, "note");
     else if (member(b, "note"))
         fz_fail("note: given and not read", NULL);
     match_view_check(q, amounts);
@@ -438,7 +455,7 @@ static void match_check(const fin_match_req *q, json_t *b)
 static void write_off_check(const fin_wo_req *q, json_t *b)
 {
     char t[MONEY_FMT_MAX];
-    same_text(q->reason, member(b, "reason"), 500, "reason");
+    same_chars(q->reason, member(b, "reason"), 500, "reason");
     if (!*q->reason)
         fz_fail("reason: empty", NULL);
     amount_check(&q->amount, member(b, "amount"), t);
@@ -459,7 +476,7 @@ static void write_off_check(const fin_wo_req *q, json_t *b)
 
 /* stored (the JSON list a parser made) is the body's list v (NULL: []),
  * each string with spaces removed and a-z upper-cased when norm, of 1 to
- * len bytes, at most max of them; also as the customer view shows it
+ * len characters, at most max of them; also as the customer view shows it
  * (shown) and as a customer's accounts are read back. */
 static void strings_check(const char *stored, json_t *v, size_t max, size_t len, bool norm,
                           json_t *shown)
@@ -480,7 +497,8 @@ static void strings_check(const char *stored, json_t *v, size_t max, size_t len,
             if (!norm || *s != ' ')
                 want[o++] = (char)(norm && *s >= 'a' && *s <= 'z' ? *s - 32 : *s);
         want[o] = '\0';
-        if (strcmp(d.v[i], want) || o == 0 || o > len || !utf8_ok((const unsigned char *)d.v[i], o))
+        if (strcmp(d.v[i], want) || o == 0 || chars_of(want, o) > len ||
+            !utf8_ok((const unsigned char *)d.v[i], o))
             fz_fail("a stored string is not the body's, or beyond its length", d.v[i]);
         free(want);
     }
@@ -510,7 +528,7 @@ static void ident_check(const fin_customer_req *q, json_t *b)
 {
     json_t *nm = member(b, "name");
     if (q->name)
-        same_text(q->name, nm, 300, "name");
+        same_chars(q->name, nm, 300, "name");
     else if (nm && !json_is_null(nm))
         fz_fail("name: given and not read", NULL);
     if (q->name && !*q->name)
@@ -529,7 +547,13 @@ static void limit_check(const fin_customer_req *q, json_t *b)
     int minor = -1;
     money_dec v, n;
     if (q->limit) {
-        same_text(q->limit, lim, SIZE_MAX, "limit");
+        /* kept in its canonical form: the body's value, written again */
+        money_dec given;
+        char canon[MONEY_FMT_MAX];
+        if (!json_is_string(lim) ||
+            money_parse(json_string_value(lim), json_string_length(lim), &given) ||
+            money_format(given, canon, sizeof(canon)) < 0 || strcmp(canon, q->limit))
+            fz_fail("limit: not the body's value in its canonical form", q->limit);
         same_text(q->currency, member(b, "currency"), 3, "currency");
         if (money_currency_minor(q->currency, &minor) ||
             money_parse(q->limit, strlen(q->limit), &v) || money_sign(v) < 0 || !cat_amount_ok(v) ||
@@ -540,7 +564,7 @@ static void limit_check(const fin_customer_req *q, json_t *b)
         fz_fail("limit: given and not read, or a currency without one", NULL);
     }
     if (q->note)
-        same_text(q->note, note, 500, "note");
+        same_chars(q->note, note, 500, "note");
     else if (note && !json_is_null(note))
         fz_fail("note: given and not read", NULL);
     if (q->name || q->accounts)
@@ -566,7 +590,7 @@ static void note_check(const char *note, json_t *b)
 {
     json_t *no = member(b, "note");
     if (note)
-        same_text(note, no, 500, "note");
+        same_chars(note, no, 500, "note");
     else if (no)
         fz_fail("note: given and not read", NULL);
     store_match m = {.id = "m_0123456789abcdef",
