@@ -34,7 +34,11 @@ static int idem_read(store_stmt *s, store_idem *out)
         if (f[i] && store_col_dup(s, i, f[i]) != 0)
             rc = CPQD_ENOMEM;
     /* the response is stored packed (store_pack.c), without the priced
-     * result it references (column 10 at column 9) */
+     * result it references (column 10 at column 9); a reference to a
+     * version that is not there (never, but for a damaged database)
+     * answers an error, not the reply without its priced result */
+    if (rc == 0 && !store_col_null(s, 9) && store_col_null(s, 10))
+        rc = CPQD_EIO;
     if (rc == 0)
         rc = store_col_unpack_with(s, 5, 9, 10, &out->response);
     if (rc != 0) {
@@ -57,12 +61,15 @@ int store_idem_get(store *st, const char *caller, const char *key, store_idem *o
     store_bind_text(st, s, 1, caller);
     store_bind_text(st, s, 2, key);
     int r = store_step(st, s);
-    if (r == STORE_ROW)
-        rc = idem_read(s, out);
-    else if (r == STORE_DONE)
+    if (r == STORE_ROW) {
+        if ((rc = idem_read(s, out)) == CPQD_EIO)
+            rc = store_failf(st, rc, "idempotency: the stored reply does not read back (its "
+                                     "quote version is not there, or it does not unpack)");
+    } else if (r == STORE_DONE) {
         rc = store_failf(st, CPQD_ENOTFOUND, "idempotency: no record for this key");
-    else
+    } else {
         rc = store_fail(st, r, "idempotency get");
+    }
     store_stmt_done(s);
     return rc;
 }

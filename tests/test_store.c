@@ -1344,6 +1344,14 @@ static void test_store_idem_references_priced(void **state)
     /* stored without it (a short text: not packed) */
     assert_int_equal(db_int(f->db, "SELECT length(response) FROM idempotency"),
                      (long long)(strlen(reply) - strlen(q.priced)));
+    /* a reference to a version that is not there: an error, never the
+     * reply without its priced result */
+    store_idem lost = in;
+    lost.key = "lost-1";
+    lost.priced_version = 9;
+    assert_int_equal(store_idem_put(st, &lost), 0);
+    assert_int_equal(store_idem_get(st, lost.caller, lost.key, &out), CPQD_EIO);
+    assert_null(out.response);
     insert_outputs_free(&q);
     store_close(st);
 }
