@@ -186,6 +186,7 @@ void contract_cbuild_fini(cbuild *b)
     }
     free(b->lines), free(b->svcs), free(b->ms), free(b->ids), free(b->plines);
     contract_json_free(b->priced);
+    contract_json_free(b->request);
     memset(b, 0, sizeof(*b));
 }
 
@@ -445,7 +446,9 @@ static int cbuild_make(const svc_ctx *c, const accept_req *r, const store_quote 
     if (!b->lines || !b->svcs || !b->ms || !b->ids)
         return CPQD_ENOMEM;
     rc = overrides_known(r, b, errs);
-    line_who who = {.partner_id = q->partner_id, .segment = contract_quote_segment(q, true)};
+    b->request = contract_request_read(q); /* read once: the promotions read it too */
+    line_who who = {.partner_id = q->partner_id,
+                    .segment = contract_request_segment(b->request, true)};
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = line_build(c, r, &who, b, &b->plines[i], priced_on, errs);
     free(who.segment);
@@ -598,8 +601,8 @@ static int accept_prepare(svc_ctx *c, const accept_req *r, const store_quote *q,
     if (rc == 0)
         rc = head_make(c, r, q, &p->s, &p->k);
     if (rc == 0)
-        rc = quote_usage_plan_new(q, p->b.priced, contract_request_lite(q->request),
-                                  &p->usage); /* parsed once, and only what is read */
+        rc = quote_usage_plan_new(q, p->b.priced, p->b.request,
+                                  &p->usage); /* read once */
     /* the texts too, but for the few values the insert assigns (none:
      * they are built after it) */
     if (rc == 0 && contract_signed_tmpl(c, &p->k, p->rows, p->s.items.n, c->today, &p->body,

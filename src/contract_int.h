@@ -71,6 +71,7 @@ typedef struct cbuild {
     const char **ids; /* priced line ids (borrowed from priced) */
     size_t n;
     struct json_t *priced;       /* the parsed priced result */
+    struct json_t *request;      /* what is read of the stored request (contract_request_read) */
     contract_priced_line *plines; /* its lines */
     size_t nplines;
     money_round rounding;
@@ -159,9 +160,15 @@ struct json_t *contract_priced_lite(const char *text);
  * customer.segment (as contract_priced_lite reads: NULL when anything is
  * unusual): what a contract and promotion redemption read of it. */
 struct json_t *contract_request_lite(const char *text);
-/* The customer segment of quote q's stored request, malloc'ed; NULL when
- * none: as_priced, the one it was priced with (its caller's, else its
- * customer's); else its customer's. */
+/* What a contract and promotion redemption read of quote q's stored
+ * request (contract_request_lite, else the whole parse; NULL when it is
+ * unreadable). */
+struct json_t *contract_request_read(const store_quote *q);
+/* The customer segment of a request so read (req may be NULL), malloc'ed;
+ * NULL when none: as_priced, the one it was priced with (its caller's,
+ * else its customer's); else its customer's. */
+char *contract_request_segment(const struct json_t *req, bool as_priced);
+/* contract_request_segment of q's request, read for it. */
 char *contract_quote_segment(const store_quote *q, bool as_priced);
 
 /* A payment (POST /v1/receivables/{id}/payments). */

@@ -798,19 +798,30 @@ json_t *contract_request_lite(const char *text)
     return root;
 }
 
-char *contract_quote_segment(const store_quote *q, bool as_priced)
+json_t *contract_request_read(const store_quote *q)
 {
     json_error_t je;
-    /* only the two segments are read: the scanner, else the full parse */
+    /* only what is read: the scanner, else the full parse */
     json_t *req = contract_request_lite(q->request);
-    if (!req)
-        req = q->request ? json_loads(q->request, 0, &je) : NULL;
+    return req ? req : q->request ? json_loads(q->request, 0, &je) : NULL;
+}
+
+char *contract_request_segment(const json_t *req, bool as_priced)
+{
+    /* read only: jansson's getters take a non-const json_t */
+    json_t *r = (json_t *)req;
     const char *seg =
-        as_priced ? json_string_value(json_object_get(json_object_get(req, "caller"), "segment"))
+        as_priced ? json_string_value(json_object_get(json_object_get(r, "caller"), "segment"))
                   : NULL;
     if (!seg)
-        seg = json_string_value(json_object_get(json_object_get(req, "customer"), "segment"));
-    char *s = seg ? strdup(seg) : NULL;
+        seg = json_string_value(json_object_get(json_object_get(r, "customer"), "segment"));
+    return seg ? strdup(seg) : NULL;
+}
+
+char *contract_quote_segment(const store_quote *q, bool as_priced)
+{
+    json_t *req = contract_request_read(q);
+    char *s = contract_request_segment(req, as_priced);
     json_decref(req);
     return s;
 }

@@ -768,8 +768,9 @@ static int signals_init(http_server *srv)
 static int config_check(const http_config *cfg)
 {
     if (!cfg->listen || !cfg->catalog_dir || cfg->threads < 1 || cfg->threads > 1024 ||
-        cfg->write_threads > 1024 || cfg->timeout_s < 1 || cfg->max_body < 1 || cfg->max_body > (size_t)1 << 40 ||
-        cfg->max_headers < 256 || cfg->max_headers > (size_t)1 << 30) {
+        cfg->write_threads > 1024 || cfg->timeout_s < 1 || cfg->max_body < 1 ||
+        cfg->max_body > (size_t)1 << 40 || cfg->max_headers < 256 ||
+        cfg->max_headers > (size_t)1 << 30) {
         log_error("invalid server configuration");
         return CPQD_EINVAL;
     }

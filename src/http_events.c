@@ -81,10 +81,8 @@ static int query_read(const http_query *q, events_query *eq, cpqd_errs *errs)
         errs_add(errs, CPQD_EINVAL, NULL, 0, 0, "after: a cursor from a previous \"next\"");
         return CPQD_EINVAL;
     }
-    for (size_t i = 0; i < q->n; i++)
-        if (!strcmp(q->p[i].key, "type"))
-            return types_read(q->p[i].val, eq, errs);
-    return 0;
+    const char *types = http_query_value(q, "type");
+    return types ? types_read(types, eq, errs) : 0;
 }
 
 static bool type_wanted(const events_query *eq, const char *type)

@@ -53,7 +53,7 @@ static int op_document(http_ctx *c, struct svc_ctx *qc, const char *body, size_t
     const char *lang = http_query_value(q, "lang");
     int rc = fin_invoice_document(qc, http_ctx_param(c, 0), lang, out, errs);
     if (rc == 0)
-        http_ctx_out_header(c, "Content-Language",
+        http_ctx_add_header(c, "Content-Language",
                             !lang ? "zh-CN, en" : !strcmp(lang, "zh") ? "zh-CN" : "en");
     return rc;
 }
@@ -69,8 +69,9 @@ void http_fin_document(http_ctx *c, const http_query *q)
 static int op_import(http_ctx *c, struct svc_ctx *qc, const char *body, size_t len,
                      const http_query *q, struct svc_reply *out, cpqd_errs *errs)
 {
-    return fin_statement_import(qc, http_query_value(q, "format"), http_ctx_header(c, "Content-Type"),
-                                http_query_value(q, "issuer"), body, len, idem(c), out, errs);
+    return fin_statement_import(qc, http_query_value(q, "format"),
+                                http_ctx_header(c, "Content-Type"), http_query_value(q, "issuer"),
+                                body, len, idem(c), out, errs);
 }
 
 static const char *const formats[] = {"camt053", "csv", NULL};
@@ -85,8 +86,8 @@ static int op_credits(http_ctx *c, struct svc_ctx *qc, const char *body, size_t 
                       const http_query *q, struct svc_reply *out, cpqd_errs *errs)
 {
     (void)c, (void)body, (void)len;
-    return fin_credits_list(qc, http_query_value(q, "status"), http_query_value(q, "customer"), http_query_value(q, "after"),
-                            http_query_value(q, "limit"), out, errs);
+    return fin_credits_list(qc, http_query_value(q, "status"), http_query_value(q, "customer"),
+                            http_query_value(q, "after"), http_query_value(q, "limit"), out, errs);
 }
 
 static const char *const credit_states[] = {"unmatched", "matched", NULL};
@@ -101,7 +102,8 @@ static int op_vouchers(http_ctx *c, struct svc_ctx *qc, const char *body, size_t
                        const http_query *q, struct svc_reply *out, cpqd_errs *errs)
 {
     (void)c, (void)body, (void)len;
-    return fin_vouchers(qc, http_query_value(q, "after"), http_query_value(q, "limit"), http_query_value(q, "format"), out, errs);
+    return fin_vouchers(qc, http_query_value(q, "after"), http_query_value(q, "limit"),
+                        http_query_value(q, "format"), out, errs);
 }
 
 static const char *const voucher_formats[] = {"json", "csv", NULL};

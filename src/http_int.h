@@ -280,8 +280,6 @@ void http_fin_invoice_list(http_ctx *c, const http_query *q); /* GET /v1/invoice
 void http_fin_import(http_ctx *c, const http_query *q);   /* POST /v1/bank/statements */
 void http_fin_credits(http_ctx *c, const http_query *q);  /* GET /v1/bank/credits */
 void http_fin_vouchers(http_ctx *c, const http_query *q); /* GET /v1/vouchers */
-/* Adds response header name: value to c's reply. */
-void http_ctx_out_header(http_ctx *c, const char *name, const char *value);
 
 /* ---- the portal and its sessions (http_portal.c, docs/portal.md) ---- */
 

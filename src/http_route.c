@@ -477,15 +477,12 @@ static int list_param(const http_param *p, http_list_query *lq, char *why, size_
 bool http_query_enum(http_ctx *c, const http_query *q, const char *key,
                      const char *const *values, const char **out)
 {
-    const http_param *p = NULL;
-    for (size_t i = 0; i < q->n && !p; i++)
-        if (!strcmp(q->p[i].key, key))
-            p = &q->p[i];
-    if (!p)
+    const char *v = http_query_value(q, key);
+    if (!v)
         return true;
-    if (name_in(p->val, values)) {
+    if (name_in(v, values)) {
         if (out)
-            *out = p->val;
+            *out = v;
         return true;
     }
     char list[256] = "";
@@ -499,7 +496,7 @@ bool http_query_enum(http_ctx *c, const http_query *q, const char *key,
     }
     json_t *details = allowed ? json_pack("[{s:s,s:o}]", "parameter", key, "allowed", allowed) : NULL;
     reply_problem(c, HP_INVALID_PARAMETER, details, "%s must be one of %s (got '%s')", key, list,
-                  printable(p->val));
+                  printable(v));
     return false;
 }
 
@@ -877,8 +874,8 @@ static int op_invoke(http_ctx *c, svc_ctx *qc, const http_op *op, const char *bo
     case OS_ID_QUERY:
         return op->f.id_query(qc, id, http_query_value(q, op->qa), out, errs);
     case OS_ID_QUERY2:
-        return op->f.id_query2(qc, id, http_query_value(q, op->qa), http_query_value(q, op->qb), out,
-                               errs);
+        return op->f.id_query2(qc, id, http_query_value(q, op->qa), http_query_value(q, op->qb),
+                               out, errs);
     case OS_ID_BODY:
         return op->f.id_body(qc, id, body, len, out, errs);
     case OS_ID_BODY_KEY:
@@ -890,8 +887,6 @@ static int op_invoke(http_ctx *c, svc_ctx *qc, const http_op *op, const char *bo
     }
     return CPQD_EINTERNAL;
 }
-
-/* Runs one quote operation with everything it needs. */
 
 /* Calls fn with a svc_ctx of c's worker (its store, pricing engine and
  * the writer), the request's snapshot and caller, today: fn's code, with
@@ -1077,11 +1072,6 @@ void http_quote_run(http_ctx *c, const http_query *q, http_quote_fn fn, const ch
 {
     http_op op = {.shape = OS_HTTP, .f.http = fn};
     quote_run(c, q, &op, what);
-}
-
-void http_ctx_out_header(http_ctx *c, const char *name, const char *value)
-{
-    evhttp_add_header(evhttp_request_get_output_headers(c->req), name, value);
 }
 
 const char *http_ctx_header(http_ctx *c, const char *name)
@@ -1421,11 +1411,14 @@ static const http_route http_routes[] = {
     {"/v1/contracts/{}/receivables", EVHTTP_REQ_GET, R_ALL, http_as_of_params,
      OP_ID_QUERY(contract_receivables, "as_of", "reading the receivables")},
     {"/v1/contracts/{}/lines/{}/delivered", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     OP_ID_SUB_EVENT(contract_line_event, CONTRACT_EVENT_DELIVERED, "recording the delivery"), LOC_AT("/v1/contracts/", 0)},
+     OP_ID_SUB_EVENT(contract_line_event, CONTRACT_EVENT_DELIVERED, "recording the delivery"),
+     LOC_AT("/v1/contracts/", 0)},
     {"/v1/contracts/{}/lines/{}/accepted", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     OP_ID_SUB_EVENT(contract_line_event, CONTRACT_EVENT_ACCEPTED, "recording the acceptance"), LOC_AT("/v1/contracts/", 0)},
+     OP_ID_SUB_EVENT(contract_line_event, CONTRACT_EVENT_ACCEPTED, "recording the acceptance"),
+     LOC_AT("/v1/contracts/", 0)},
     {"/v1/contracts/{}/milestones/{}/accept", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
-     OP_ID_SUB_BODY(contract_milestone_accept, "recording the milestone acceptance"), LOC_AT("/v1/contracts/", 0)},
+     OP_ID_SUB_BODY(contract_milestone_accept, "recording the milestone acceptance"),
+     LOC_AT("/v1/contracts/", 0)},
     {"/v1/contracts/{}/usage", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,
      OP_ID_BODY(contract_usage_record, "recording usage"), LOC_AT("/v1/contracts/", 0)},
     {"/v1/contracts/{}/periods/{}/close", EVHTTP_REQ_POST, R_SELLERS | R(AUTH_ROLE_CRM), NULL,

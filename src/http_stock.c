@@ -157,14 +157,6 @@ static bool field(const char *list, size_t i, char *buf, size_t cap)
     return true;
 }
 
-static const char *qv(const http_query *q, const char *key)
-{
-    for (size_t i = 0; i < q->n; i++)
-        if (!strcmp(q->p[i].key, key))
-            return q->p[i].val;
-    return NULL;
-}
-
 static size_t fields(const char *list)
 {
     size_t n = list && *list ? 1 : 0;
@@ -210,7 +202,7 @@ static int sku_entry(http_ctx *c, store *st, const char *sku, const char *qtext,
  * its BOM). */
 void http_stock_get(http_ctx *c, const http_query *q)
 {
-    const char *skus = qv(q, "sku"), *qs = qv(q, "quantity");
+    const char *skus = http_query_value(q, "sku"), *qs = http_query_value(q, "quantity");
     size_t n = fields(skus);
     if (!skus || n > STOCK_SKUS_MAX || (qs && fields(qs) != n)) {
         reply_one(c, CPQD_EINVAL, "%s",

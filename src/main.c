@@ -192,17 +192,20 @@ static void print_warnings(const cpqd_errs *notes)
     }
 }
 
-/* Releases the snapshot of the last path checked. A large catalog's
- * hundreds of thousands of small blocks would otherwise wait in glibc's
- * fast bins and be coalesced all at once, on this thread, when the first
- * large block is freed after them (a tenth of a second for 100,000
- * products); without fast bins they are coalesced as they are freed, on
- * the threads that free them. Nothing is allocated after it but the
- * messages. */
-static void release_last(cat_snapshot *s)
+/* Releases a checked path's snapshot; that of the last one (last)
+ * without glibc's fast bins: a large catalog's hundreds of thousands of
+ * small blocks would otherwise wait there and be coalesced all at once,
+ * on this thread, when the first large block is freed after them (a
+ * tenth of a second for 100,000 products); without them they are
+ * coalesced as they are freed, on the threads that free them. Nothing is
+ * allocated after the last but the messages. */
+static void check_release(cat_snapshot *s, bool last)
 {
 #ifdef M_MXFAST
-    mallopt(M_MXFAST, 0);
+    if (last)
+        mallopt(M_MXFAST, 0);
+#else
+    (void)last;
 #endif
     cat_snapshot_release(s);
 }
@@ -247,10 +250,7 @@ static bool check_one(const char *path, const char *rules, bool name_it, bool la
         errs_add(errs, CPQD_ENOMEM, path, 0, 0, "out of memory while running the rules");
     price_worker_free(pw);
     if (errs_count(errs) > before) {
-        if (last)
-            release_last(s);
-        else
-            cat_snapshot_release(s);
+        check_release(s, last);
         return false;
     }
     sum->catalogs += cat_snapshot_catalog_count(s);
@@ -258,10 +258,7 @@ static bool check_one(const char *path, const char *rules, bool name_it, bool la
     printf("ok: %zu catalogs, %zu products, version %s%s%s%s\n", cat_snapshot_catalog_count(s),
            cat_snapshot_product_count(s), cat_snapshot_version(s), name_it ? " (" : "",
            name_it ? path : "", name_it ? ")" : "");
-    if (last)
-        release_last(s);
-    else
-        cat_snapshot_release(s);
+    check_release(s, last);
     return true;
 }
 

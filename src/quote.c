@@ -174,8 +174,7 @@ static int emit_text(const svc_ctx *c, const char *type, const store_quote *q,
      * references it (store.h "outbox") */
     store_outbox_new ev = {.type = type, .resource_kind = "quote", .resource_id = q->id,
                            .order_key = key, .payload = payload,
-                           .priced_quote = len ? q->id : NULL, .priced_version = q->version,
-                           .priced_at = at, .priced_len = len};
+                           .priced = {len ? q->id : NULL, q->version, at, len}};
     return store_outbox_add(c->st, &ev, NULL, NULL);
 }
 

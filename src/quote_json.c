@@ -246,6 +246,15 @@ static int req_parse_fast(const char *body, size_t len, date_days today, quote_r
     return 0;
 }
 
+/* The pricing date is pinned in the stored request: a quote re-priced
+ * later prices on the same date. */
+static void pin_date(json_t *root, date_days d)
+{
+    char t[DATE_FMT_LEN];
+    date_format(d, t);
+    json_object_set_new(root, "date", json_string(t));
+}
+
 int quote_json_req_parse(const char *body, size_t len, date_days today, quote_req *r,
                          cpqd_errs *errs)
 {
@@ -264,13 +273,8 @@ int quote_json_req_parse(const char *body, size_t len, date_days today, quote_re
     if (until < today)
         return req_bad(root, errs, "valid_until: must not be in the past");
     date_format(until, r->valid_until);
-    /* the pricing date is pinned in the stored request: a quote re-priced
-     * later prices on the same date (a null date too) */
-    if (json_is_null(json_object_get(root, "date")) || !json_object_get(root, "date")) {
-        char d[DATE_FMT_LEN];
-        date_format(today, d);
-        json_object_set_new(root, "date", json_string(d));
-    }
+    if (json_is_null(json_object_get(root, "date")) || !json_object_get(root, "date"))
+        pin_date(root, today);
     /* the rest is a price request: read from the same tree */
     static const char *const ours[] = {"valid_until", NULL};
     int rc = price_json_parse_tree(root, ours, &r->buf, &r->rq, errs);
@@ -314,7 +318,8 @@ static int seal_text(quote_req *r, const char *role, const char *auth)
         !plain(rq->segment))
         return PJF_OTHER;
     n--; /* the body is an object with its lines: never empty */
-    size_t cap = n + 160 + (role ? strlen(role) : 0) + (rq->partner_id ? strlen(rq->partner_id) : 0) +
+    size_t cap = n + 160 + (role ? strlen(role) : 0) +
+                 (rq->partner_id ? strlen(rq->partner_id) : 0) +
                  (rq->segment ? strlen(rq->segment) : 0) + strlen(auth);
     char *t = malloc(cap), *p = t;
     if (!t)
@@ -353,11 +358,8 @@ int quote_json_req_seal(quote_req *r)
         r->tree = json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, &je);
         if (!r->tree)
             return CPQD_ENOMEM;
-        if (!r->dated) {
-            char d[DATE_FMT_LEN];
-            date_format(rq->date, d);
-            json_object_set_new(r->tree, "date", json_string(d));
-        }
+        if (!r->dated)
+            pin_date(r->tree, rq->date);
     }
     json_object_set_new(r->tree, "caller",
                         json_pack("{s:s?,s:s?,s:s?,s:s?}", "role", rq->role, "partner_id",

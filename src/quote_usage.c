@@ -86,18 +86,14 @@ int quote_usage_plan_new(const store_quote *q, json_t *priced, json_t *request,
     json_error_t je;
     quote_usage_plan *u = calloc(1, sizeof(*u));
     *out = u;
-    if (!u) {
-        json_decref(request);
+    if (!u)
         return CPQD_ENOMEM;
-    }
     u->priced = priced ? json_incref(priced) : q->priced ? json_loads(q->priced, 0, &je) : NULL;
     /* the request gives the context of the limit rules: read only when a
      * promotion was applied (quote_usage_redeem reads it for none else) */
     json_t *applied = json_object_get(json_object_get(u->priced, "promotions"), "applied");
     if (json_array_size(applied) && q->request)
-        u->request = request ? request : json_loads(q->request, 0, &je);
-    else
-        json_decref(request);
+        u->request = request ? json_incref(request) : json_loads(q->request, 0, &je);
     return 0;
 }
 

@@ -80,14 +80,11 @@ static int idem_check(store *st, const store_idem *in)
         !store_text_ok(in->body_hash))
         return store_failf(st, CPQD_EINVAL,
                            "idempotency: caller, key, route and body_hash are required (UTF-8)");
-    bool ref = in->priced_quote != NULL;
-    if (ref && (!in->response || !store_text_ok(in->priced_quote) || in->priced_version < 1 ||
-                in->priced_len == 0 || in->priced_at + in->priced_len > strlen(in->response)))
+    if (in->priced.quote && !store_priced_ref_ok(&in->priced, in->response))
         return store_failf(st, CPQD_EINVAL,
-                           "idempotency: the priced result referenced lies outside the response");
-    if (!in->response ||
-        (ref ? !store_text_ok_around(in->response, in->priced_at, in->priced_len)
-             : *in->response && !store_text_ok(in->response)) ||
+                           "idempotency: the priced result referenced lies outside the response, "
+                           "or the rest of it is not UTF-8");
+    if (!in->response || (!in->priced.quote && *in->response && !store_text_ok(in->response)) ||
         !store_opt_text_ok(in->resource_id) || !store_opt_text_ok(in->etag))
         return store_failf(st, CPQD_EINVAL, "idempotency: response missing or not UTF-8, or "
                                             "resource_id or etag empty");
@@ -107,8 +104,7 @@ static int idem_insert(store *st, const store_idem *in, const char *now)
     for (int i = 0; i < 4; i++)
         store_bind_text(st, s, i + 1, a[i]);
     char *stored = NULL;
-    size_t cut = in->priced_quote ? in->priced_len : 0;
-    if (store_pack_without(in->response, cut ? in->priced_at : 0, cut, &stored) != 0) {
+    if (store_pack_without(in->response, &in->priced, &stored) != 0) {
         store_stmt_done(s);
         return store_failf(st, CPQD_ENOMEM, "idempotency put: out of memory");
     }
@@ -117,14 +113,7 @@ static int idem_insert(store *st, const store_idem *in, const char *now)
     store_bind_text(st, s, 7, in->resource_id);
     store_bind_text(st, s, 8, now);
     store_bind_text(st, s, 9, in->etag);
-    store_bind_text(st, s, 10, cut ? in->priced_quote : NULL);
-    if (cut) {
-        store_bind_int64(st, s, 11, in->priced_version);
-        store_bind_int64(st, s, 12, (int64_t)in->priced_at);
-    } else {
-        store_bind_text(st, s, 11, NULL);
-        store_bind_text(st, s, 12, NULL);
-    }
+    store_bind_priced_ref(st, s, 10, &in->priced);
     int r = store_step(st, s);
     if (r != STORE_DONE)
         rc = store_fail(st, r, "idempotency put");

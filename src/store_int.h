@@ -476,14 +476,17 @@ bool store_packed(const char *s, size_t len);
  * (*out_len, if wanted, its bytes): a copy when s is not packed. 0,
  * CPQD_ENOMEM, or CPQD_EIO for a packed text that does not unpack. */
 int store_unpack(const char *s, size_t len, char **out, size_t *out_len);
-/* A text that holds a quote version's priced result at [at, at + len)
- * (an outbox payload, an idempotent reply) is stored without it, and the
- * version referenced (store.h "outbox"): whether the rest, on both sides,
- * is storable text (the priced part was checked when its version was). */
-bool store_text_ok_around(const char *text, size_t at, size_t len);
-/* text without [at, at + len) (len 0: all of it), packed, into *out
- * (malloc'ed). 0 or CPQD_ENOMEM. */
-int store_pack_without(const char *text, size_t at, size_t len, char **out);
+/* A text with a reference r to a priced result (store.h
+ * store_priced_ref; r->quote set): whether r names a version and lies
+ * within text, and the rest of text, on both sides, is storable text (the
+ * priced part was checked when its version was stored). */
+bool store_priced_ref_ok(const store_priced_ref *r, const char *text);
+/* text without what r references (all of it when r->quote is NULL),
+ * packed, into *out (malloc'ed). 0 or CPQD_ENOMEM. */
+int store_pack_without(const char *text, const store_priced_ref *r, char **out);
+/* Binds r's quote, version and place at parameters i, i + 1, i + 2 (SQL
+ * NULLs when r->quote is NULL). */
+void store_bind_priced_ref(store *st, store_stmt *s, int i, const store_priced_ref *r);
 /* Text column i unpacked, with the priced result of column priced_col
  * (NULL: none referenced) put back in at the byte column at_col gives:
  * what store_pack_without left out. 0, CPQD_ENOMEM or CPQD_EIO (does not

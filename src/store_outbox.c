@@ -61,23 +61,19 @@ static bool token_ok(const char *s)
 
 static int check_new(store *st, const store_outbox_new *in)
 {
-    if (in->priced_quote && (!token_ok(in->priced_quote) || in->priced_version < 1 || !in->payload ||
-                             in->priced_len == 0 ||
-                             in->priced_at + in->priced_len > strlen(in->payload)))
+    if (in->priced.quote &&
+        (!token_ok(in->priced.quote) || !store_priced_ref_ok(&in->priced, in->payload)))
         return store_failf(st, CPQD_EINVAL,
-                           "outbox: the priced result referenced lies outside the payload");
+                           "outbox: the priced result referenced lies outside the payload, or "
+                           "the rest of it is not UTF-8 JSON text");
     if (!name_ok(in->type) || !name_ok(in->resource_kind))
         return store_failf(st, CPQD_EINVAL,
                            "outbox: type and resource kind are required, [a-z0-9_.] only");
     if (!token_ok(in->resource_id) || !token_ok(in->order_key))
         return store_failf(st, CPQD_EINVAL,
                            "outbox: resource id and ordering key are required (printable ASCII)");
-    if (in->priced_quote) {
-        if (!store_text_ok_around(in->payload, in->priced_at, in->priced_len))
-            return store_failf(st, CPQD_EINVAL, "outbox: payload is required (UTF-8 JSON text)");
-    } else if (!store_text_ok(in->payload)) {
+    if (!in->priced.quote && !store_text_ok(in->payload))
         return store_failf(st, CPQD_EINVAL, "outbox: payload is required (UTF-8 JSON text)");
-    }
     return 0;
 }
 
@@ -118,8 +114,7 @@ static char *body_of(const char *id, const char *type, const char *created_at,
  * packed; *out is malloc'ed. */
 static int payload_stored(store *st, const store_outbox_new *in, char **out)
 {
-    size_t cut = in->priced_quote ? in->priced_len : 0;
-    if (store_pack_without(in->payload, cut ? in->priced_at : 0, cut, out) != 0)
+    if (store_pack_without(in->payload, &in->priced, out) != 0)
         return store_failf(st, CPQD_ENOMEM, "outbox: out of memory");
     return 0;
 }
@@ -146,17 +141,11 @@ static int insert(store *st, const store_outbox_new *in, char id[STORE_OUTBOX_ID
             break;
         /* the body is rebuilt when read (body_of): "" */
         const char *t[] = {id, in->type, in->resource_kind, in->resource_id, in->order_key,
-                           payload, "", created, due, in->priced_quote};
+                           payload, "", created, due};
         store_bind_int64(st, s, 1, *seq);
-        for (int i = 0; i < 10; i++)
+        for (int i = 0; i < 9; i++)
             store_bind_text(st, s, i + 2, t[i]);
-        if (in->priced_quote) {
-            store_bind_int64(st, s, 12, in->priced_version);
-            store_bind_int64(st, s, 13, (int64_t)in->priced_at);
-        } else {
-            store_bind_text(st, s, 12, NULL);
-            store_bind_text(st, s, 13, NULL);
-        }
+        store_bind_priced_ref(st, s, 11, &in->priced);
         rc = store_run_insert(st, s, "outbox add");
     }
     free(payload);

@@ -162,8 +162,12 @@ int store_col_unpack(store_stmt *s, int i, char **out)
 
 /* ---- texts that reference a priced result ---- */
 
-bool store_text_ok_around(const char *text, size_t at, size_t len)
+bool store_priced_ref_ok(const store_priced_ref *r, const char *text)
 {
+    size_t at = r->at, len = r->len;
+    if (!text || !store_text_ok(r->quote) || r->version < 1 || len == 0 ||
+        at + len > strlen(text))
+        return false;
     char *before = strndup(text, at);
     bool ok = before && (!at || store_text_ok(before)) &&
               (!text[at + len] || store_text_ok(text + at + len));
@@ -171,8 +175,21 @@ bool store_text_ok_around(const char *text, size_t at, size_t len)
     return ok;
 }
 
-int store_pack_without(const char *text, size_t at, size_t len, char **out)
+void store_bind_priced_ref(store *st, store_stmt *s, int i, const store_priced_ref *r)
 {
+    store_bind_text(st, s, i, r->quote);
+    if (r->quote) {
+        store_bind_int64(st, s, i + 1, r->version);
+        store_bind_int64(st, s, i + 2, (int64_t)r->at);
+    } else {
+        store_bind_text(st, s, i + 1, NULL);
+        store_bind_text(st, s, i + 2, NULL);
+    }
+}
+
+int store_pack_without(const char *text, const store_priced_ref *r, char **out)
+{
+    size_t at = r->quote ? r->at : 0, len = r->quote ? r->len : 0;
     size_t all = strlen(text), keep = all - len;
     char *rest = malloc(keep + 1), *packed = NULL;
     size_t n;

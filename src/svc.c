@@ -166,12 +166,9 @@ int svc_idem_record(svc_ctx *c, const char *route, const char *key, const char *
                     .response = r->body,
                     .resource_id = (char *)id,
                     .etag = r->etag[0] ? (char *)r->etag : NULL};
-    if (r->priced_len) {
-        x.priced_quote = (char *)r->priced_quote;
-        x.priced_version = r->priced_version;
-        x.priced_at = r->priced_at;
-        x.priced_len = r->priced_len;
-    }
+    if (r->priced_len)
+        x.priced = (store_priced_ref){r->priced_quote, r->priced_version, r->priced_at,
+                                      r->priced_len};
     return store_idem_put(c->st, &x);
 }
 

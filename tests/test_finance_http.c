@@ -903,7 +903,8 @@ static void test_credit_limit_canonical_and_texts_in_characters(void **state)
     json_decref(j);
     free(b);
     b = tu_fmt("{\"name\":\"%s\"}", long_name);
-    expect_error(f, K_CRM, "PUT", "/v1/customers/C-7", b, NULL, 400, "name: the legal name, 1 to 300 characters");
+    expect_error(f, K_CRM, "PUT", "/v1/customers/C-7", b, NULL, 400,
+                 "name: the legal name, 1 to 300 characters");
     free(b);
     j = get_ok(f, K_CRM, "/v1/customers/C-7");
     assert_string_equal(js(j, "name"), name);

@@ -135,8 +135,8 @@ static void test_outbox_references_the_priced_result_and_rebuilds_the_body(void 
     size_t at = strlen(q.id) + 18; /* {"id":"ID","priced": */
     assert_memory_equal(payload + at, priced, strlen(priced));
     store_outbox_new ev = {.type = "quote.created", .resource_kind = "quote", .resource_id = q.id,
-                           .order_key = "quote:q", .payload = payload, .priced_quote = q.id,
-                           .priced_version = 1, .priced_at = at, .priced_len = strlen(priced)};
+                           .order_key = "quote:q", .payload = payload,
+                           .priced = {q.id, 1, at, strlen(priced)}};
     char id[STORE_OUTBOX_ID_LEN];
     assert_int_equal(store_outbox_add(f->st, &ev, id, NULL), 0);
     for (int round = 0; round < 2; round++) {
@@ -169,7 +169,7 @@ static void test_outbox_references_the_priced_result_and_rebuilds_the_body(void 
                      0);
     assert_true(stored > 0 && (size_t)stored < strlen(priced) / 4);
     /* a reference that does not lie inside the payload is refused */
-    ev.priced_at = strlen(payload);
+    ev.priced.at = strlen(payload);
     assert_int_equal(store_outbox_add(f->st, &ev, NULL, NULL), CPQD_EINVAL);
     free(payload);
     free(priced);

@@ -1324,16 +1324,16 @@ static void test_store_idem_references_priced(void **state)
     store_idem in = idem_sample();
     in.response = reply;
     in.resource_id = q.id;
-    in.priced_quote = q.id;
-    in.priced_version = 1;
-    in.priced_at = (size_t)head;
-    in.priced_len = strlen(q.priced);
+    in.priced.quote = q.id;
+    in.priced.version = 1;
+    in.priced.at = (size_t)head;
+    in.priced.len = strlen(q.priced);
     /* outside the reply, or no version: refused */
     store_idem bad = in;
-    bad.priced_at = strlen(reply) - 3;
+    bad.priced.at = strlen(reply) - 3;
     assert_int_equal(store_idem_put(st, &bad), CPQD_EINVAL);
     bad = in;
-    bad.priced_version = 0;
+    bad.priced.version = 0;
     assert_int_equal(store_idem_put(st, &bad), CPQD_EINVAL);
     assert_int_equal(db_int(f->db, "SELECT count(*) FROM idempotency"), 0);
     assert_int_equal(store_idem_put(st, &in), 0);
@@ -1348,7 +1348,7 @@ static void test_store_idem_references_priced(void **state)
      * reply without its priced result */
     store_idem lost = in;
     lost.key = "lost-1";
-    lost.priced_version = 9;
+    lost.priced.version = 9;
     assert_int_equal(store_idem_put(st, &lost), 0);
     assert_int_equal(store_idem_get(st, lost.caller, lost.key, &out), CPQD_EIO);
     assert_null(out.response);

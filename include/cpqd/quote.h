@@ -201,7 +201,7 @@ bool quote_acceptable(const svc_ctx *c, const store_quote *q);
  * request, read once, before the write transaction (parsing them is most
  * of the work); priced: q->priced already parsed (a jansson value the
  * plan takes a reference of), or NULL to parse it; request: what is read
- * of q->request (its date, channel and segments; the plan takes it over),
+ * of q->request (its date, channel and segments; a reference is taken),
  * or NULL to parse it when a promotion was applied. 0 (*out, free with
  * quote_usage_plan_free; NULL is a no-op) or CPQD_ENOMEM. */
 typedef struct quote_usage_plan quote_usage_plan;

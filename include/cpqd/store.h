@@ -190,6 +190,19 @@ int store_debug_int(store *st, const char *sql, int64_t *out);
  * CPQD_EIO (0 disarms). */
 void store_test_fail_step(store *st, int n);
 
+/* ---- texts that reference a priced result ----
+ * A text that holds a quote version's priced result verbatim (an event's
+ * payload, an idempotent reply): text[at .. at + len) is the priced
+ * result of version `version` of quote `quote`, byte for byte as that
+ * version stores it, which must exist (quote NULL: none). The store keeps
+ * the rest of the text and the reference, and puts the version's text
+ * back in when it is read (a version's priced result never changes). */
+typedef struct store_priced_ref {
+    const char *quote;
+    int version;
+    size_t at, len;
+} store_priced_ref;
+
 /* ---- idempotency records ---- */
 
 /* What a request with an Idempotency-Key produced, keyed by (caller, key). */
@@ -203,14 +216,7 @@ typedef struct store_idem {
     char *resource_id; /* what it created, NULL if nothing */
     char *created_at;  /* assigned by store_idem_put */
     char *etag;        /* the response's ETag (the state it showed), NULL if none */
-    /* put only (priced_quote NULL: none): response[priced_at ..
-     * priced_at + priced_len) is the priced result of version
-     * priced_version of quote priced_quote, byte for byte as that version
-     * stores it; the record references it instead of storing it again,
-     * and get gives the whole response back */
-    char *priced_quote;
-    int priced_version;
-    size_t priced_at, priced_len;
+    store_priced_ref priced; /* put only: what the response holds of a version's */
 } store_idem;
 
 /* Fills *out (then free it with store_idem_fini). CPQD_ENOTFOUND if there
@@ -369,7 +375,7 @@ int store_archive_files(store *st, const char *version,
  * rebuilt from the event's id, type, created_at and payload when read,
  * which give the same bytes every time). A payload is stored packed
  * (store_pack.c), without a quote version's priced result that it
- * references (store_outbox_new.priced_quote). */
+ * references (store_outbox_new.priced). */
 
 #define STORE_OUTBOX_ID_LEN 20  /* "ev_" + 16 hex + NUL */
 #define STORE_OUTBOX_TYPE_MAX 64 /* bytes of an event type */
@@ -380,14 +386,7 @@ typedef struct store_outbox_new {
     const char *resource_id;   /* "q_..." */
     const char *order_key;     /* "quote:q_...": delivery order is per key */
     const char *payload;       /* JSON text of the full resource (not parsed here) */
-    /* Optional (priced_quote NULL: none): payload[priced_at ..
-     * priced_at + priced_len) is the priced result of version
-     * priced_version of quote priced_quote, byte for byte as that version
-     * stores it, which must exist: the event stores only the rest of its
-     * payload and splices the version's text back in when it is read. */
-    const char *priced_quote;
-    int priced_version;
-    size_t priced_at, priced_len;
+    store_priced_ref priced;   /* optional: what the payload holds of a version's */
 } store_outbox_new;
 
 typedef struct store_outbox_event {
