@@ -34,7 +34,7 @@ typedef tu_store_fx fx;
 static int64_t add(store *st, const char *type, const char *rid, const char *key,
                    const char *payload, char id[STORE_OUTBOX_ID_LEN])
 {
-    store_outbox_new ev = {type, "quote", rid, key, payload, NULL, 0, 0, 0};
+    store_outbox_new ev = {type, "quote", rid, key, payload, {NULL, 0, 0, 0}};
     char got[STORE_OUTBOX_ID_LEN];
     int64_t seq = 0;
     assert_int_equal(store_outbox_add(st, &ev, got, &seq), 0);
@@ -338,7 +338,7 @@ static void test_outbox_retry_park_and_replay(void **state)
 static void test_outbox_rollback_writes_nothing(void **state)
 {
     fx *f = *state;
-    store_outbox_new ev = {"quote.created", "quote", "q_1", "quote:q_1", "{}", NULL, 0, 0, 0};
+    store_outbox_new ev = {"quote.created", "quote", "q_1", "quote:q_1", "{}", {NULL, 0, 0, 0}};
     int64_t seq = 0;
     assert_int_equal(store_begin(f->st), 0);
     assert_int_equal(store_outbox_add(f->st, &ev, NULL, &seq), 0);
@@ -365,15 +365,15 @@ static void test_outbox_rejects_bad_input(void **state)
 {
     fx *f = *state;
     const store_outbox_new bad[] = {
-        {NULL, "quote", "q_1", "quote:q_1", "{}", NULL, 0, 0, 0},
-        {"Quote.Created", "quote", "q_1", "quote:q_1", "{}", NULL, 0, 0, 0},
-        {"quote created", "quote", "q_1", "quote:q_1", "{}", NULL, 0, 0, 0},
-        {"quote.\"x", "quote", "q_1", "quote:q_1", "{}", NULL, 0, 0, 0},
-        {"quote.created", "", "q_1", "quote:q_1", "{}", NULL, 0, 0, 0},
-        {"quote.created", "quote", "q \"1", "quote:q_1", "{}", NULL, 0, 0, 0},
-        {"quote.created", "quote", "q_1", NULL, "{}", NULL, 0, 0, 0},
-        {"quote.created", "quote", "q_1", "quote:q_1", "", NULL, 0, 0, 0},
-        {"quote.created", "quote", "q_1", "quote:q_1", "{\"x\":\"\xff\"}", NULL, 0, 0, 0},
+        {NULL, "quote", "q_1", "quote:q_1", "{}", {NULL, 0, 0, 0}},
+        {"Quote.Created", "quote", "q_1", "quote:q_1", "{}", {NULL, 0, 0, 0}},
+        {"quote created", "quote", "q_1", "quote:q_1", "{}", {NULL, 0, 0, 0}},
+        {"quote.\"x", "quote", "q_1", "quote:q_1", "{}", {NULL, 0, 0, 0}},
+        {"quote.created", "", "q_1", "quote:q_1", "{}", {NULL, 0, 0, 0}},
+        {"quote.created", "quote", "q \"1", "quote:q_1", "{}", {NULL, 0, 0, 0}},
+        {"quote.created", "quote", "q_1", NULL, "{}", {NULL, 0, 0, 0}},
+        {"quote.created", "quote", "q_1", "quote:q_1", "", {NULL, 0, 0, 0}},
+        {"quote.created", "quote", "q_1", "quote:q_1", "{\"x\":\"\xff\"}", {NULL, 0, 0, 0}},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(store_outbox_add(f->st, &bad[i], NULL, NULL), CPQD_EINVAL);
