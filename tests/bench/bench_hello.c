@@ -6,10 +6,14 @@
  * spreads connections over them). No routing, limits, logging or JSON:
  * what `GET /healthz` of cpqd serve costs beyond this is the service's.
  *
- *   bench_hello PORT [THREADS]    (127.0.0.1 only; SIGTERM or SIGINT stops it)
+ *   bench_hello PORT [THREADS [BODY_FILE]]
+ *       (127.0.0.1 only; SIGTERM or SIGINT stops it)
  *
  * make bench runs wrk on it right after the /healthz run and prints the
- * ratio of the two rates.
+ * ratio of the two rates. With BODY_FILE every answer is that file's bytes
+ * (application/json) instead: make bench gives it a 20-line price reply,
+ * which shows what carrying those bytes alone costs, the ceiling of the
+ * price ÷ healthz ratio whatever the pricing costs.
  */
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -19,6 +23,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,12 +38,49 @@ typedef struct worker {
     pthread_t thread;
 } worker;
 
+typedef struct body {
+    const char *text, *type;
+    size_t len;
+} body;
+
 static void hello(struct evhttp_request *req, void *arg)
 {
-    (void)arg;
-    evbuffer_add(evhttp_request_get_output_buffer(req), "ok\n", 3);
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain");
+    const body *b = arg;
+    evbuffer_add(evhttp_request_get_output_buffer(req), b->text, b->len);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", b->type);
     evhttp_send_reply(req, 200, "OK", NULL);
+}
+
+/* The whole of path, malloc'ed, in b; -1 when it cannot be read. */
+static int body_read(const char *path, body *b)
+{
+    FILE *f = fopen(path, "rb");
+    char *t = NULL;
+    size_t n = 0, cap = 0, got = 0;
+    int bad = !f;
+    while (!bad) {
+        if (n == cap) {
+            char *g = realloc(t, cap = cap ? 2 * cap : 65536);
+            if (!g) {
+                bad = 1;
+                break;
+            }
+            t = g;
+        }
+        if ((got = fread(t + n, 1, cap - n, f)) == 0)
+            break;
+        n += got;
+    }
+    if (f && ferror(f))
+        bad = 1;
+    if (f)
+        fclose(f);
+    if (bad) {
+        free(t);
+        return -1;
+    }
+    *b = (body){t, "application/json", n};
+    return 0;
 }
 
 static void *worker_main(void *arg)
@@ -48,7 +90,7 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static int worker_start(worker *w, int port)
+static int worker_start(worker *w, int port, body *b)
 {
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof(sa));
@@ -65,24 +107,37 @@ static int worker_start(worker *w, int port)
         -1, (struct sockaddr *)&sa, sizeof(sa));
     if (!l)
         return -1;
+    /* TCP_NODELAY, inherited by the accepted sockets on Linux, as cpqd
+     * serve sets it: a reply of several segments would otherwise wait for
+     * the client's delayed ACK */
+    int one = 1;
+    if (setsockopt(evconnlistener_get_fd(l), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0) {
+        evconnlistener_free(l);
+        return -1;
+    }
     if (!evhttp_bind_listener(w->http, l)) {
         evconnlistener_free(l);
         return -1;
     }
-    evhttp_set_gencb(w->http, hello, NULL);
+    evhttp_set_gencb(w->http, hello, b);
     return pthread_create(&w->thread, NULL, worker_main, w) ? -1 : 0;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || argc > 3) {
-        fprintf(stderr, "usage: bench_hello PORT [THREADS]\n");
+    if (argc < 2 || argc > 4) {
+        fprintf(stderr, "usage: bench_hello PORT [THREADS [BODY_FILE]]\n");
         return 2;
     }
     int port = atoi(argv[1]);
     int n = argc > 2 ? atoi(argv[2]) : 2;
     if (port <= 0 || port > 65535 || n < 1 || n > MAX_THREADS) {
         fprintf(stderr, "bench_hello: bad port or thread count\n");
+        return 2;
+    }
+    body b = {"ok\n", "text/plain", 3};
+    if (argc > 3 && body_read(argv[3], &b) != 0) {
+        fprintf(stderr, "bench_hello: cannot read %s\n", argv[3]);
         return 2;
     }
     if (evthread_use_pthreads() != 0)
@@ -99,7 +154,7 @@ int main(int argc, char **argv)
     memset(w, 0, sizeof(w));
     int started = 0, rc = 0;
     for (; started < n; started++)
-        if (worker_start(&w[started], port) != 0) {
+        if (worker_start(&w[started], port, &b) != 0) {
             fprintf(stderr, "bench_hello: cannot serve on 127.0.0.1:%d\n", port);
             rc = 1;
             break;
