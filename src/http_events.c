@@ -113,7 +113,7 @@ static json_t *event_json(const store_outbox_event *e, bool state)
         json_object_set_new(o, "status", str_or_null(e->status));
         json_object_set_new(o, "attempts", json_integer(e->attempts));
         json_object_set_new(o, "next_attempt_at", str_or_null(e->next_attempt_at));
-        json_object_set_new(o, "last_error", str_or_null(e->last_error));
+        json_object_set_new(o, "last_error", str_or_null(e->last_error ? e->last_error : e->damaged));
         json_object_set_new(o, "delivered_at", str_or_null(e->delivered_at));
     }
     return o;

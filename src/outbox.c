@@ -310,7 +310,16 @@ static void tick(outbox_worker *w)
         log_warn("outbox: cannot lease %s: %s", items[0].id, store_last_error(w->st));
     else if (n == 1 && !got)
         event_active(w->wake_ev, EV_READ, 0); /* another instance has it: the next one */
-    if (n == 1 && got) {
+    if (n == 1 && got && items[0].damaged) {
+        /* parked as failed with the reason: the events of its key wait
+         * behind it (their order holds), every other key goes on */
+        if (store_outbox_mark_failed(w->st, items[0].id, items[0].damaged, now, true) != 0)
+            log_warn("outbox: cannot park %s: %s", items[0].id, store_last_error(w->st));
+        else
+            event_active(w->wake_ev, EV_READ, 0);
+        metrics_outbox_attempt(METRICS_ATTEMPT_PARKED);
+        log_error("outbox: %s parked as failed, not sent: %s", items[0].id, items[0].damaged);
+    } else if (n == 1 && got) {
         snprintf(w->cur_id, sizeof(w->cur_id), "%s", items[0].id);
         w->cur_lease_ms = now + 1000 * (int64_t)w->lease_s;
         w->cur_attempts = items[0].attempts;

@@ -189,8 +189,18 @@ static int row_read(store_stmt *s, store_outbox_event *e)
     for (int i = 0; i < 14 && rc == 0; i++)
         if (f[i] && store_col_dup(s, i, f[i]) != 0)
             rc = CPQD_ENOMEM;
-    if (rc == 0) /* with the referenced version's priced result back in */
-        rc = store_col_unpack_with(s, 6, 14, 15, &e->payload);
+    /* with the referenced version's priced result back in; a row that
+     * cannot be read back is returned as damaged, not as an error */
+    if (rc == 0 && !store_col_null(s, 14) && store_col_null(s, 15))
+        e->damaged = "the quote version whose priced result its payload holds is missing";
+    else if (rc == 0 && (rc = store_col_unpack_with(s, 6, 14, 15, &e->payload)) == CPQD_EIO)
+        e->damaged = "its stored payload is corrupt (cannot be unpacked)";
+    if (e->damaged) {
+        rc = 0;
+        free(e->payload);
+        free(e->body);
+        e->payload = e->body = NULL;
+    }
     /* stored once: a body of "" is rebuilt, the same bytes every time */
     if (rc == 0 && e->body && !*e->body) {
         free(e->body);

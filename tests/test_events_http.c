@@ -582,6 +582,99 @@ static void test_failed_list_and_replay(void **state)
     free(qid);
 }
 
+/* The admin view of event id (from the admin feed, in whichever delivery
+ * state it is); NULL if not there. */
+static json_t *admin_event(fx *f, const char *id)
+{
+    static const char *const states[] = {"pending", "failed", "delivered"};
+    json_t *got = NULL;
+    for (int k = 0; k < 3 && !got; k++) {
+        json_t *j, *e;
+        size_t i;
+        char *path = tu_fmt("/v1/admin/events?limit=500&status=%s", states[k]);
+        assert_int_equal(call(f, K_ADMIN, "GET", path, NULL, &j), 200);
+        free(path);
+        json_array_foreach(json_object_get(j, "items"), i, e)
+        {
+            if (!got && !strcmp(js(e, "id"), id))
+                got = json_incref(e);
+        }
+        json_decref(j);
+    }
+    return got;
+}
+
+/* One damaged event (its quote version's priced result gone from the
+ * database) never stops the others: the feed still answers, with its
+ * payload null and the reason; the webhook parks it as failed with the
+ * reason, without sending it, holds the next event of the same quote
+ * behind it, and delivers the other quotes' events. */
+static void test_damaged_event_parked_others_delivered(void **state)
+{
+    fx *f = *state;
+    start(f, 0, NULL); /* no webhook yet: the events wait */
+    char *qa = create(f), *qb = create(f);
+    char *path = tu_fmt("/v1/quotes/%s/submit", qa);
+    assert_int_equal(call(f, K_REP, "POST", path, "", NULL), 200);
+    free(path);
+    char *bad = event_of(f, "quote.created", qa), *behind = event_of(f, "quote.status_changed", qa);
+    char *other = event_of(f, "quote.created", qb);
+    assert_non_null(bad), assert_non_null(behind), assert_non_null(other);
+    assert_int_equal(tu_server_stop(&f->s), 0);
+    store *st;
+    assert_int_equal(store_open(f->db, false, &st, NULL), 0);
+    char *sql = tu_fmt("UPDATE outbox SET priced_version = 99 WHERE id = '%s'", bad);
+    int64_t changed = 0;
+    assert_int_equal(store_debug_exec(st, sql, &changed), 0);
+    assert_int_equal(changed, 1);
+    free(sql);
+    store_close(st);
+
+    rx_start(&f->rx, 0);
+    start(f, f->rx.port, NULL);
+    wait_delivered(f, other);
+    json_t *e = NULL;
+    long long deadline = tu_now_ms() + 4 * TU_WAIT_MS;
+    while (tu_now_ms() < deadline) {
+        json_decref(e);
+        e = admin_event(f, bad);
+        assert_non_null(e);
+        if (!strcmp(js(e, "status"), "failed"))
+            break;
+        tu_sleep_ms(20);
+    }
+    assert_string_equal(js(e, "status"), "failed");
+    assert_true(json_is_null(json_object_get(e, "payload")));
+    assert_non_null(strstr(js(e, "last_error"), "priced result"));
+    json_decref(e);
+    e = admin_event(f, behind);
+    assert_string_equal(js(e, "status"), "pending"); /* its order holds */
+    json_decref(e);
+    pthread_mutex_lock(&f->rx.mu); /* neither was sent at all */
+    for (size_t k = 0; k < f->rx.n; k++)
+        assert_true(strcmp(f->rx.reqs[k].id, bad) && strcmp(f->rx.reqs[k].id, behind));
+    pthread_mutex_unlock(&f->rx.mu);
+    /* the pull feed answers, the damaged event's payload null */
+    json_t *items = feed_all(f), *x;
+    size_t i, seen = 0;
+    json_array_foreach(items, i, x)
+    {
+        if (!strcmp(js(x, "id"), bad)) {
+            assert_true(json_is_null(json_object_get(x, "payload")));
+            seen++;
+        } else {
+            assert_true(json_is_object(json_object_get(x, "payload")));
+        }
+    }
+    assert_int_equal(seen, 1);
+    json_decref(items);
+    /* the quote itself still reads */
+    path = tu_fmt("/v1/quotes/%s", qb);
+    assert_int_equal(call(f, K_REP, "GET", path, NULL, NULL), 200);
+    free(path);
+    free(bad), free(behind), free(other), free(qa), free(qb);
+}
+
 /* SIGTERM while an attempt waits for its reply: the server stops cleanly,
  * the event stays pending and its lease is given back, so the next start
  * sends it again at once, not when a long lease runs out. */
@@ -654,6 +747,7 @@ int main(void)
         T(test_kill9_between_commit_and_delivery),
         T(test_pull_feed_follows_cursor),
         T(test_failed_list_and_replay),
+        T(test_damaged_event_parked_others_delivered),
         T(test_stop_abandons_inflight_attempt),
         T(test_event_routes_by_role),
     };

@@ -176,6 +176,79 @@ static void test_outbox_references_the_priced_result_and_rebuilds_the_body(void 
     free(q.id), free(q.number), free(q.created_at), free(q.updated_at);
 }
 
+/* A row that cannot be read back (its packed payload corrupt, or the
+ * version whose priced result it references gone) comes back marked
+ * damaged, payload and body NULL, from every read: never an error that
+ * would stop the feed or the delivery of the other events. */
+static void test_outbox_damaged_rows_come_back_marked(void **state)
+{
+    fx *f = *state;
+    store_quote q = {.status = "draft", .customer_id = "C-1", .currency = "CNY",
+                     .total = "1.00", .catalog_version = "cat-1", .request = "{}",
+                     .priced = "{\"lines\":[]}", .created_by = "k"};
+    assert_int_equal(store_quote_insert(f->st, &q, 2026), 0);
+    char *payload = tu_fmt("{\"id\":\"%s\",\"priced\":%s}", q.id, q.priced);
+    store_outbox_new ev = {.type = "quote.created", .resource_kind = "quote", .resource_id = q.id,
+                           .order_key = "quote:a", .payload = payload,
+                           .priced = {q.id, 1, strlen(q.id) + 18, strlen(q.priced)}};
+    char lost[STORE_OUTBOX_ID_LEN], bad[STORE_OUTBOX_ID_LEN], fine[STORE_OUTBOX_ID_LEN];
+    assert_int_equal(store_outbox_add(f->st, &ev, lost, NULL), 0);
+    /* a payload long enough to be stored packed */
+    size_t cap = 4096, n = 0;
+    char *big = malloc(cap);
+    n += (size_t)snprintf(big + n, cap - n, "{\"v\":[");
+    for (int i = 0; i < 600; i++) /* 1,200 bytes: over STORE_PACK_MIN */
+        n += (size_t)snprintf(big + n, cap - n, "%s%d", i ? "," : "", i % 7);
+    snprintf(big + n, cap - n, "]}");
+    add(f->st, "quote.created", "q_b", "quote:b", big, bad);
+    add(f->st, "quote.created", "q_c", "quote:c", "{}", fine);
+    int64_t changed = 0;
+    char *sql = tu_fmt("UPDATE outbox SET priced_version = 9 WHERE id = '%s'", lost);
+    assert_int_equal(store_debug_exec(f->st, sql, &changed), 0);
+    assert_int_equal(changed, 1);
+    free(sql);
+    sql = tu_fmt("UPDATE outbox SET payload = substr(payload, 1, 30) WHERE id = '%s'"
+                 " AND payload LIKE '~z1~%%'",
+                 bad);
+    assert_int_equal(store_debug_exec(f->st, sql, &changed), 0);
+    assert_int_equal(changed, 1);
+    free(sql);
+
+    store_outbox_event *v = NULL;
+    size_t nv = 0;
+    assert_int_equal(store_outbox_due(f->st, date_wall_ms() + 1000, 10, &v, &nv), 0);
+    assert_int_equal(nv, 3);
+    for (size_t i = 0; i < nv; i++) {
+        bool ok = !strcmp(v[i].id, fine);
+        assert_true(ok ? !v[i].damaged : v[i].damaged != NULL);
+        assert_true(ok ? v[i].payload && v[i].body : !v[i].payload && !v[i].body);
+        assert_string_equal(v[i].status, "pending");
+    }
+    assert_non_null(strstr(v[0].damaged, "missing"));
+    assert_non_null(strstr(v[1].damaged, "corrupt"));
+    free_items(v, nv);
+    assert_int_equal(store_outbox_list(f->st, 0, NULL, 10, &v, &nv), 0);
+    assert_int_equal(nv, 3);
+    assert_non_null(v[0].damaged);
+    assert_non_null(v[1].damaged);
+    assert_string_equal(v[2].payload, "{}");
+    free_items(v, nv);
+    store_outbox_event e;
+    assert_int_equal(store_outbox_get(f->st, bad, &e), 0);
+    assert_non_null(e.damaged);
+    assert_null(e.payload);
+    store_outbox_event_fini(&e);
+    /* parked with its reason, it still reads, and blocks only its key */
+    assert_int_equal(store_outbox_mark_failed(f->st, lost, "damaged", 0, true), 0);
+    assert_int_equal(store_outbox_get(f->st, lost, &e), 0);
+    assert_string_equal(e.status, "failed");
+    assert_non_null(e.damaged);
+    store_outbox_event_fini(&e);
+    free(big);
+    free(payload);
+    free(q.id), free(q.number), free(q.created_at), free(q.updated_at);
+}
+
 /* Delivered events older than the retention are pruned; pending and
  * failed ones never are, and the cursor never goes back. */
 static void test_outbox_prune_deletes_only_delivered_before(void **state)
@@ -417,6 +490,7 @@ int main(void)
         T(test_outbox_add_assigns_id_seq_and_exact_body),
         T(test_outbox_list_follows_the_cursor),
         T(test_outbox_references_the_priced_result_and_rebuilds_the_body),
+        T(test_outbox_damaged_rows_come_back_marked),
         T(test_outbox_prune_deletes_only_delivered_before),
         T(test_outbox_seq_survives_reopen),
         T(test_outbox_due_in_order_per_key),

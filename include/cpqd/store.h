@@ -401,6 +401,12 @@ typedef struct store_outbox_event {
     char *next_attempt_at; /* ISO 8601 UTC with milliseconds */
     char *last_error;     /* NULL if none */
     char *delivered_at;   /* NULL until delivered */
+    /* why the stored payload cannot be read back (a damaged database: its
+     * packed text corrupt, or the quote version whose priced result it
+     * references missing); payload and body are then NULL. NULL normally.
+     * Reads return such an event rather than fail, so that one damaged row
+     * never stops the feed or the delivery of other events. */
+    const char *damaged;
 } store_outbox_event;
 
 /* Writes a pending event (due now) for in, joining the caller's
