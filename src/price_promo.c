@@ -214,24 +214,54 @@ typedef struct pusage_memo {
     price_usage u;
 } pusage_memo;
 
-static int usage_of(pctx *c, const cat_promotion *p, price_usage *u)
+static bool usage_known(const pctx *c, const cat_promotion *p, price_usage *u)
 {
     for (size_t i = 0; i < c->nusage; i++)
         if (c->usage[i].p == p) {
-            *u = c->usage[i].u;
-            return 0;
+            if (u)
+                *u = c->usage[i].u;
+            return true;
         }
-    int rc = c->store->usage(c->store, p->id, c->rq->customer_id, c->rq->partner_id, u);
+    return false;
+}
+
+/* Reads the counters of the n promotions of ps not read yet, in one call
+ * of the store, into the memo. */
+static int usage_read(pctx *c, const cat_promotion *const *ps, size_t n)
+{
+    pusage_memo *v = arena_alloc(c->a, (c->nusage + n + 1) * sizeof(*v));
+    const char **ids = arena_alloc(c->a, (n + 1) * sizeof(*ids));
+    price_usage *u = arena_alloc(c->a, (n + 1) * sizeof(*u));
+    size_t k = 0;
+    if (!v || !ids || !u)
+        return CPQD_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        bool twice = false;
+        for (size_t j = 0; j < i && !twice; j++)
+            twice = ps[j] == ps[i];
+        if (!twice && !usage_known(c, ps[i], NULL))
+            ids[k++] = ps[i]->id;
+    }
+    if (k == 0)
+        return 0;
+    int rc = c->store->usage(c->store, ids, k, c->rq->customer_id, c->rq->partner_id, u);
     if (rc)
         return rc;
-    pusage_memo *v = arena_alloc(c->a, (c->nusage + 1) * sizeof(*v));
-    if (!v)
-        return CPQD_ENOMEM;
     if (c->nusage)
         memcpy(v, c->usage, c->nusage * sizeof(*v));
-    v[c->nusage++] = (pusage_memo){p, *u};
+    for (size_t i = 0, at = 0; i < n && at < k; i++)
+        if (ps[i]->id == ids[at])
+            v[c->nusage++] = (pusage_memo){ps[i], u[at++]};
     c->usage = v;
     return 0;
+}
+
+static int usage_of(pctx *c, const cat_promotion *p, price_usage *u)
+{
+    int rc = usage_known(c, p, u) ? 0 : usage_read(c, &p, 1);
+    if (rc == 0 && !usage_known(c, p, u))
+        rc = CPQD_EINTERNAL;
+    return rc;
 }
 
 /* Runs the limit rule on a proposed discount; *cap becomes the allowed
@@ -703,6 +733,18 @@ int price_promotions(pctx *c)
             }
             ok[nok++] = pc;
         }
+    /* the counters of every limited candidate, in one read */
+    if (c->store) {
+        const cat_promotion **lim = arena_alloc(c->a, (nok + 1) * sizeof(*lim));
+        size_t nlim = 0;
+        if (!lim)
+            return CPQD_ENOMEM;
+        for (size_t i = 0; i < nok; i++)
+            if (ok[i]->p->limit)
+                lim[nlim++] = ok[i]->p;
+        if (nlim && (rc = usage_read(c, lim, nlim)))
+            return rc;
+    }
     /* groups: the highest priority of each group; the rest lose */
     for (size_t i = 0; i < nok; i++) {
         pcand *pc = ok[i];
@@ -859,24 +901,26 @@ static mem_count *mem_find(memstore *m, const char *promo, const char *who, bool
     return c;
 }
 
-static int mem_usage(price_store *st, const char *promo, const char *customer,
+static int mem_usage(price_store *st, const char *const *promos, size_t n, const char *customer,
                      const char *partner, price_usage *out)
 {
     memstore *m = (memstore *)st;
-    char who[200];
-    *out = (price_usage){0, 0, 0, money_from_int(0)};
+    char cwho[200], pwho[200];
+    snprintf(cwho, sizeof(cwho), "c:%s", customer ? customer : "");
+    snprintf(pwho, sizeof(pwho), "p:%s", partner ? partner : "");
     pthread_mutex_lock(&m->lock);
-    mem_count *c = mem_find(m, promo, "", false);
-    if (c) {
-        out->uses = c->uses;
-        out->spent = c->spent;
+    for (size_t i = 0; i < n; i++) {
+        out[i] = (price_usage){0, 0, 0, money_from_int(0)};
+        mem_count *c = mem_find(m, promos[i], "", false);
+        if (c) {
+            out[i].uses = c->uses;
+            out[i].spent = c->spent;
+        }
+        if (customer && (c = mem_find(m, promos[i], cwho, false)))
+            out[i].customer_uses = c->uses;
+        if (partner && (c = mem_find(m, promos[i], pwho, false)))
+            out[i].partner_uses = c->uses;
     }
-    snprintf(who, sizeof(who), "c:%s", customer ? customer : "");
-    if (customer && (c = mem_find(m, promo, who, false)))
-        out->customer_uses = c->uses;
-    snprintf(who, sizeof(who), "p:%s", partner ? partner : "");
-    if (partner && (c = mem_find(m, promo, who, false)))
-        out->partner_uses = c->uses;
     pthread_mutex_unlock(&m->lock);
     return 0;
 }

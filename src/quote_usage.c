@@ -14,8 +14,8 @@
 
 /* ---- promotion usage counters ---- */
 
-static int usage_of(price_store *ps, const char *promo, const char *customer, const char *partner,
-                    price_usage *out)
+static int usage_of(price_store *ps, const char *const *promos, size_t n, const char *customer,
+                    const char *partner, price_usage *out)
 {
     quote_usage *u = (quote_usage *)ps;
     char cs[300], psc[300];
@@ -24,19 +24,19 @@ static int usage_of(price_store *ps, const char *promo, const char *customer, co
     if (partner)
         snprintf(psc, sizeof(psc), "p:%s", partner);
     const char *scopes[3] = {"*", customer ? cs : NULL, partner ? psc : NULL};
-    int64_t uses[3];
-    char *spent[3];
-    *out = (price_usage){0, 0, 0, money_from_int(0)};
-    int rc = store_promo_usage_scopes(u->st, promo, scopes, uses, spent);
-    if (rc)
-        return rc;
-    if (money_parse(spent[0], strlen(spent[0]), &out->spent) != 0)
-        rc = CPQD_EINTERNAL;
-    out->uses = uses[0];
-    out->customer_uses = uses[1];
-    out->partner_uses = uses[2];
-    for (int k = 0; k < 3; k++)
-        free(spent[k]);
+    int64_t *uses = malloc((3 * n + 1) * sizeof(*uses));
+    char **spent = calloc(3 * n + 1, sizeof(*spent));
+    int rc = uses && spent ? store_promo_usage_many(u->st, promos, n, scopes, uses, spent)
+                           : CPQD_ENOMEM;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        out[i] = (price_usage){uses[3 * i], uses[3 * i + 1], uses[3 * i + 2], money_from_int(0)};
+        if (money_parse(spent[3 * i], strlen(spent[3 * i]), &out[i].spent) != 0)
+            rc = CPQD_EINTERNAL;
+    }
+    for (size_t j = 0; j < 3 * n && spent; j++)
+        free(spent[j]);
+    free(uses);
+    free(spent);
     return rc;
 }
 

@@ -893,14 +893,12 @@ const char *const store_sql[STMT_COUNT] = {
         " AND x.kind = 'period') ORDER BY c.number, r.line_no, r.seq, r.part",
     [STMT_PROMO_USAGE_GET] =
         "SELECT uses, spent FROM promotion_usage WHERE promotion = $1 AND scope = $2",
-    /* the scopes a limit rule reads, in one statement ($3, $4 may be
-     * NULL); three seeks on the key (an IN list builds a temporary table) */
-    [STMT_PROMO_USAGE_SCOPES] =
-        "SELECT scope, uses, spent FROM promotion_usage WHERE promotion = $1 AND scope = $2"
-        " UNION ALL SELECT scope, uses, spent FROM promotion_usage WHERE promotion = $1"
-        " AND scope = $3"
-        " UNION ALL SELECT scope, uses, spent FROM promotion_usage WHERE promotion = $1"
-        " AND scope = $4",
+    /* the scopes a limit rule reads ($9; $10, $11 may be NULL) of up to
+     * STORE_USAGE_READ promotions (unused ones NULL), in one statement:
+     * seeks on the key for each pair */
+    [STMT_PROMO_USAGE_MANY] =
+        "SELECT promotion, scope, uses, spent FROM promotion_usage"
+        " WHERE promotion IN ($1, $2, $3, $4, $5, $6, $7, $8) AND scope IN ($9, $10, $11)",
     [STMT_PROMO_USAGE_SET] =
         "INSERT INTO promotion_usage (promotion, scope, uses, spent) VALUES ($1, $2, $3, $4)"
         " ON CONFLICT (promotion, scope) DO UPDATE SET uses = $3, spent = $4",

@@ -37,45 +37,63 @@ int store_promo_usage(store *st, const char *promo, const char *scope, int64_t *
     return rc;
 }
 
-int store_promo_usage_scopes(store *st, const char *promo, const char *const scopes[3],
-                             int64_t uses[3], char *spent[3])
+/* Column i of s's row equals the text t (NULL: never). */
+static bool col_is(store_stmt *s, int i, const char *t)
+{
+    size_t n = 0;
+    const char *v = store_col_text(s, i, &n);
+    return v && t && strlen(t) == n && memcmp(v, t, n) == 0;
+}
+
+/* One read of up to STORE_USAGE_READ promotions (store_promo_usage_many). */
+static int usage_read(store *st, const char *const *promos, size_t n, const char *const scopes[3],
+                      int64_t *uses, char **spent)
 {
     store_stmt *s;
-    for (int k = 0; k < 3; k++) {
-        uses[k] = 0;
-        spent[k] = NULL;
-    }
-    if (!store_text_ok(promo) || !store_text_ok(scopes[0]))
-        return store_failf(st, CPQD_EINVAL, "usage: promotion and scope are required");
-    int rc = store_prepare(st, STMT_PROMO_USAGE_SCOPES, &s);
+    int rc = store_prepare(st, STMT_PROMO_USAGE_MANY, &s), r = STORE_DONE;
     if (rc != 0)
         return rc;
-    store_bind_text(st, s, 1, promo);
+    for (size_t i = 0; i < STORE_USAGE_READ; i++) /* unused slots NULL: they match nothing */
+        store_bind_text(st, s, (int)i + 1, i < n ? promos[i] : NULL);
     for (int k = 0; k < 3; k++)
-        store_bind_text(st, s, 2 + k, scopes[k]);
-    int r;
-    while (rc == 0 && (r = store_step(st, s)) == STORE_ROW) {
-        size_t n = 0;
-        const char *scope = store_col_text(s, 0, &n);
-        for (int k = 0; k < 3; k++) {
-            if (!scope || !scopes[k] || strlen(scopes[k]) != n || memcmp(scope, scopes[k], n) != 0 ||
-                spent[k])
-                continue;
-            uses[k] = store_col_int64(s, 1);
-            rc = store_col_dup(s, 2, &spent[k]);
-            break;
-        }
-    }
+        store_bind_text(st, s, STORE_USAGE_READ + 1 + k, scopes[k]);
+    while (rc == 0 && (r = store_step(st, s)) == STORE_ROW)
+        for (size_t i = 0; i < n && rc == 0; i++)
+            for (int k = 0; k < 3 && rc == 0; k++)
+                if (!spent[3 * i + k] && col_is(s, 0, promos[i]) && col_is(s, 1, scopes[k])) {
+                    uses[3 * i + k] = store_col_int64(s, 2);
+                    rc = store_col_dup(s, 3, &spent[3 * i + k]);
+                }
     if (rc == 0 && r != STORE_DONE)
         rc = store_fail(st, r, "usage get");
     store_stmt_done(s);
-    for (int k = 0; k < 3 && rc == 0; k++)
-        if (!spent[k] && !(spent[k] = strdup("0")))
+    return rc;
+}
+
+int store_promo_usage_many(store *st, const char *const *promos, size_t n,
+                           const char *const scopes[3], int64_t *uses, char **spent)
+{
+    for (size_t j = 0; j < 3 * n; j++) {
+        uses[j] = 0;
+        spent[j] = NULL;
+    }
+    bool ok = n > 0 && store_text_ok(scopes[0]);
+    for (size_t i = 0; i < n && ok; i++)
+        ok = store_text_ok(promos[i]);
+    if (!ok)
+        return store_failf(st, CPQD_EINVAL, "usage: promotions and a scope are required");
+    int rc = 0;
+    for (size_t at = 0; at < n && rc == 0; at += STORE_USAGE_READ) {
+        size_t m = n - at < STORE_USAGE_READ ? n - at : STORE_USAGE_READ;
+        rc = usage_read(st, promos + at, m, scopes, uses + 3 * at, spent + 3 * at);
+    }
+    for (size_t j = 0; j < 3 * n && rc == 0; j++)
+        if (!spent[j] && !(spent[j] = strdup("0")))
             rc = CPQD_ENOMEM;
     if (rc)
-        for (int k = 0; k < 3; k++) {
-            free(spent[k]);
-            spent[k] = NULL;
+        for (size_t j = 0; j < 3 * n; j++) {
+            free(spent[j]);
+            spent[j] = NULL;
         }
     return rc;
 }

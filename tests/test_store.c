@@ -374,9 +374,10 @@ static void test_store_promotion_usage(void **state)
     free(spent);
     /* the three scopes a limit rule reads, in one read: absent ones zero */
     const char *scopes[3] = {"*", "c:C-1", "p:P-1"};
+    const char *d11[] = {"d11"};
     int64_t u3[3];
     char *s3[3];
-    assert_int_equal(store_promo_usage_scopes(st, "d11", scopes, u3, s3), 0);
+    assert_int_equal(store_promo_usage_many(st, d11, 1, scopes, u3, s3), 0);
     assert_int_equal(u3[0], 2);
     assert_int_equal(u3[1], 1);
     assert_int_equal(u3[2], 1);
@@ -386,7 +387,7 @@ static void test_store_promotion_usage(void **state)
     for (int k = 0; k < 3; k++)
         free(s3[k]);
     const char *some[3] = {"*", "c:C-9", NULL};
-    assert_int_equal(store_promo_usage_scopes(st, "d11", some, u3, s3), 0);
+    assert_int_equal(store_promo_usage_many(st, d11, 1, some, u3, s3), 0);
     assert_int_equal(u3[0], 2);
     assert_int_equal(u3[1], 0);
     assert_int_equal(u3[2], 0);
@@ -395,13 +396,40 @@ static void test_store_promotion_usage(void **state)
     for (int k = 0; k < 3; k++)
         free(s3[k]);
     const char *none[3] = {"*", NULL, NULL};
-    assert_int_equal(store_promo_usage_scopes(st, "d12", none, u3, s3), 0);
+    const char *d12[] = {"d12"};
+    assert_int_equal(store_promo_usage_many(st, d12, 1, none, u3, s3), 0);
     assert_int_equal(u3[0], 0);
     assert_string_equal(s3[0], "0");
     for (int k = 0; k < 3; k++)
         free(s3[k]);
-    assert_int_equal(store_promo_usage_scopes(st, "", none, u3, s3), CPQD_EINVAL);
+    const char *empty[] = {""};
+    assert_int_equal(store_promo_usage_many(st, empty, 1, none, u3, s3), CPQD_EINVAL);
     assert_null(s3[0]);
+    /* many promotions, past one read's STORE_USAGE_READ: each its own
+     * counters, in the order asked, a repeated one twice */
+    enum { N = STORE_USAGE_READ + 3 };
+    const char *many[N];
+    char names[N][16];
+    for (int i = 0; i < N; i++) {
+        snprintf(names[i], sizeof(names[i]), "m%02d", i);
+        many[i] = names[i];
+        for (int r = 0; r < i % 3; r++)
+            assert_int_equal(store_promo_redeem(st, many[i], "C-1", NULL, "1.25"), 0);
+    }
+    many[N - 1] = "d11";
+    many[1] = "d11";
+    int64_t un[3 * N];
+    char *sn[3 * N];
+    assert_int_equal(store_promo_usage_many(st, many, N, scopes, un, sn), 0);
+    for (int i = 0; i < N; i++) {
+        bool is11 = i == 1 || i == N - 1;
+        assert_int_equal(un[3 * i], is11 ? 2 : i % 3);
+        assert_int_equal(un[3 * i + 1], is11 ? 1 : i % 3);
+        assert_int_equal(un[3 * i + 2], is11 ? 1 : 0);
+        assert_string_equal(sn[3 * i], is11 ? "360.00" : i % 3 == 2 ? "2.50" : i % 3 ? "1.25" : "0");
+    }
+    for (int j = 0; j < 3 * N; j++)
+        free(sn[j]);
     store_close(st);
 }
 

@@ -52,12 +52,15 @@ typedef struct price_usage {
 } price_usage;
 
 /* The store interface: a persistent one comes with quotes; the in-memory
- * one below implements the same contract. usage fills *out (zeros for a
- * promotion never redeemed); customer or partner may be NULL. */
+ * one below implements the same contract. usage fills out[0..n) with the
+ * counters of promos[0..n) (zeros for a promotion never redeemed), all
+ * read at once (a request's limited promotions see one state of the
+ * counters, and a database is asked once); customer or partner may be
+ * NULL. */
 typedef struct price_store price_store;
 struct price_store {
-    int (*usage)(price_store *st, const char *promo, const char *customer, const char *partner,
-                 price_usage *out);
+    int (*usage)(price_store *st, const char *const *promos, size_t n, const char *customer,
+                 const char *partner, price_usage *out);
 };
 
 /* In-memory store (tests, and the service until persistence lands). */

@@ -769,10 +769,14 @@ void store_sweep_failure_fini(store_sweep_failure *f);
  * "p:<partner>"; zeros ("0") when never redeemed. */
 int store_promo_usage(store *st, const char *promo, const char *scope, int64_t *uses,
                       char **spent);
-/* store_promo_usage of up to three scopes in one read: scopes[0] is
- * required, scopes[1] and [2] may be NULL (their counts then zeros). */
-int store_promo_usage_scopes(store *st, const char *promo, const char *const scopes[3],
-                             int64_t uses[3], char *spent[3]);
+/* store_promo_usage of n promotions (1..) in up to three scopes, in one
+ * read for every STORE_USAGE_READ of them: the counters of promos[i] in
+ * scopes[k] go to uses[3 * i + k] and spent[3 * i + k]. scopes[0] is
+ * required, scopes[1] and [2] may be NULL (their counts then zeros).
+ * On failure every spent[] is NULL. */
+#define STORE_USAGE_READ 8
+int store_promo_usage_many(store *st, const char *const *promos, size_t n,
+                           const char *const scopes[3], int64_t *uses, char **spent);
 /* Counts one redemption of promo worth amount (exact decimal text) in
  * every scope given (customer, partner may be NULL), in the caller's
  * transaction. */
