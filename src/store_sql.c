@@ -627,6 +627,14 @@ const size_t store_table_count = sizeof(store_tables) / sizeof(store_tables[0]);
     "o.id, o.seq, o.type, o.resource_kind, o.resource_id, o.order_key, o.payload, " body ","   \
     " o.created_at, o.status, o.attempts, o.next_attempt_at, o.last_error, o.delivered_at,"    \
     " o.priced_at, v.priced"
+/* One (promotion, scope) pair of STMT_PROMO_USAGE_n; the three scopes of
+ * the first promotion, and of another one. */
+#define USAGE_ARM(p, s)                                                                         \
+    "SELECT promotion, scope, uses, spent FROM promotion_usage WHERE promotion = $" p             \
+    " AND scope = $" s
+#define USAGE_ARMS1 USAGE_ARM("1", "2") " UNION ALL " USAGE_ARM("1", "3") " UNION ALL " USAGE_ARM("1", "4")
+#define USAGE_ARMS(p)                                                                           \
+    " UNION ALL " USAGE_ARM(p, "2") " UNION ALL " USAGE_ARM(p, "3") " UNION ALL " USAGE_ARM(p, "4")
 /* The version whose priced result an event references (none: NULLs). */
 #define OUTBOX_PRICED                                                                           \
     " LEFT JOIN quote_versions v ON v.quote_id = o.priced_quote"                                \
@@ -893,12 +901,14 @@ const char *const store_sql[STMT_COUNT] = {
         " AND x.kind = 'period') ORDER BY c.number, r.line_no, r.seq, r.part",
     [STMT_PROMO_USAGE_GET] =
         "SELECT uses, spent FROM promotion_usage WHERE promotion = $1 AND scope = $2",
-    /* the scopes a limit rule reads ($9; $10, $11 may be NULL) of up to
-     * STORE_USAGE_READ promotions (unused ones NULL), in one statement:
-     * seeks on the key for each pair */
-    [STMT_PROMO_USAGE_MANY] =
-        "SELECT promotion, scope, uses, spent FROM promotion_usage"
-        " WHERE promotion IN ($1, $2, $3, $4, $5, $6, $7, $8) AND scope IN ($9, $10, $11)",
+    /* the scopes a limit rule reads ($2; $3, $4 may be NULL) of 1, 2 or
+     * 4 promotions ($1, then $5..$7; unused ones NULL), in one statement:
+     * a seek on the key for each pair (an IN list would build two
+     * temporary tables on every run), no more pairs than asked for (each
+     * costs its seek, NULL or not) */
+    [STMT_PROMO_USAGE_1] = USAGE_ARMS1,
+    [STMT_PROMO_USAGE_2] = USAGE_ARMS1 USAGE_ARMS("5"),
+    [STMT_PROMO_USAGE_4] = USAGE_ARMS1 USAGE_ARMS("5") USAGE_ARMS("6") USAGE_ARMS("7"),
     [STMT_PROMO_USAGE_SET] =
         "INSERT INTO promotion_usage (promotion, scope, uses, spent) VALUES ($1, $2, $3, $4)"
         " ON CONFLICT (promotion, scope) DO UPDATE SET uses = $3, spent = $4",

@@ -50,13 +50,19 @@ static int usage_read(store *st, const char *const *promos, size_t n, const char
                       int64_t *uses, char **spent)
 {
     store_stmt *s;
-    int rc = store_prepare(st, STMT_PROMO_USAGE_MANY, &s), r = STORE_DONE;
+    size_t slots = n <= 1 ? 1 : n == 2 ? 2 : 4;
+    int rc = store_prepare(st, n <= 1 ? STMT_PROMO_USAGE_1 : n == 2 ? STMT_PROMO_USAGE_2
+                                                                   : STMT_PROMO_USAGE_4,
+                           &s),
+        r = STORE_DONE;
     if (rc != 0)
         return rc;
-    for (size_t i = 0; i < STORE_USAGE_READ; i++) /* unused slots NULL: they match nothing */
-        store_bind_text(st, s, (int)i + 1, i < n ? promos[i] : NULL);
+    /* the first promotion $1, the scopes $2..$4, the other promotions
+     * $5.. (store_sql.c); an unused slot NULL: it matches nothing */
+    for (size_t i = 0; i < slots; i++)
+        store_bind_text(st, s, i ? (int)i + 4 : 1, i < n ? promos[i] : NULL);
     for (int k = 0; k < 3; k++)
-        store_bind_text(st, s, STORE_USAGE_READ + 1 + k, scopes[k]);
+        store_bind_text(st, s, 2 + k, scopes[k]);
     while (rc == 0 && (r = store_step(st, s)) == STORE_ROW)
         for (size_t i = 0; i < n && rc == 0; i++)
             for (int k = 0; k < 3 && rc == 0; k++)

@@ -430,6 +430,14 @@ static void test_store_promotion_usage(void **state)
     }
     for (int j = 0; j < 3 * N; j++)
         free(sn[j]);
+    /* two (a statement of its own): the same counters */
+    assert_int_equal(store_promo_usage_many(st, many + 2, 2, scopes, un, sn), 0);
+    assert_int_equal(un[0], 2);
+    assert_int_equal(un[3], 0);
+    assert_string_equal(sn[0], "2.50");
+    assert_string_equal(sn[3], "0");
+    for (int j = 0; j < 6; j++)
+        free(sn[j]);
     store_close(st);
 }
 

@@ -774,7 +774,7 @@ int store_promo_usage(store *st, const char *promo, const char *scope, int64_t *
  * scopes[k] go to uses[3 * i + k] and spent[3 * i + k]. scopes[0] is
  * required, scopes[1] and [2] may be NULL (their counts then zeros).
  * On failure every spent[] is NULL. */
-#define STORE_USAGE_READ 8
+#define STORE_USAGE_READ 4
 int store_promo_usage_many(store *st, const char *const *promos, size_t n,
                            const char *const scopes[3], int64_t *uses, char **spent);
 /* Counts one redemption of promo worth amount (exact decimal text) in
