@@ -113,10 +113,23 @@ static int round_away(money_i128 r, money_i128 rest, int neg, int odd, money_rou
     return 0;
 }
 
-/* n / d rounded to an integer with mode; d > 0. */
+/* n / d rounded to an integer with mode; d > 0. Operands that fit 64
+ * bits (nearly all) are divided in 64 bits: a 128-bit division is a
+ * library call several times slower; dividing by 1 (a rescale to a
+ * larger scale) is no division at all. */
 static money_i128 div_round(money_i128 n, money_i128 d, money_round mode)
 {
-    money_i128 q = n / d, r = n % d; /* C truncates toward zero */
+    money_i128 q, r; /* C truncates toward zero */
+    if (d == 1)
+        return n;
+    if (n >= -(money_i128)INT64_MAX && n <= INT64_MAX && d <= INT64_MAX) {
+        int64_t n64 = (int64_t)n, d64 = (int64_t)d;
+        q = n64 / d64;
+        r = n64 % d64;
+    } else {
+        q = n / d;
+        r = n % d;
+    }
     if (r == 0)
         return q;
     int neg = n < 0;
@@ -216,6 +229,35 @@ int money_parse(const char *s, size_t len, money_dec *out)
     return 0;
 }
 
+/* Writes x in decimal backwards ending just before p, at least min
+ * digits (zero-padded; one at least), two digits a step; returns the
+ * first one written. */
+static char *put_digits(char *p, uint64_t x, int min)
+{
+    static const char pairs[] = "00010203040506070809101112131415161718192021222324"
+                                "25262728293031323334353637383940414243444546474849"
+                                "50515253545556575859606162636465666768697071727374"
+                                "75767778798081828384858687888990919293949596979899";
+    while (x >= 100) {
+        unsigned k = (unsigned)(x % 100) * 2;
+        x /= 100;
+        *--p = pairs[k + 1];
+        *--p = pairs[k];
+        min -= 2;
+    }
+    if (x >= 10) {
+        *--p = pairs[x * 2 + 1];
+        *--p = pairs[x * 2];
+        min -= 2;
+    } else {
+        *--p = (char)('0' + x);
+        min--;
+    }
+    for (; min > 0; min--)
+        *--p = '0';
+    return p;
+}
+
 int money_format(money_dec v, char *buf, size_t cap)
 {
     char tmp[MONEY_FMT_MAX];
@@ -223,13 +265,15 @@ int money_format(money_dec v, char *buf, size_t cap)
     if (!dec_ok(v))
         return CPQD_ERANGE;
     uint64_t mag = v.coef < 0 ? (uint64_t)-v.coef : (uint64_t)v.coef;
-    /* at least one digit before the point: 0.0035, not .0035 */
-    for (int i = 0; mag != 0 || i <= v.scale; i++) {
-        if (i == v.scale && i > 0)
-            *--p = '.';
-        *--p = (char)('0' + mag % 10);
-        mag /= 10;
+    /* the fraction, exactly scale digits; then at least one digit before
+     * the point: 0.0035, not .0035 */
+    if (v.scale > 0) {
+        uint64_t unit = (uint64_t)pow10_tab[v.scale];
+        p = put_digits(p, mag % unit, v.scale);
+        *--p = '.';
+        mag /= unit;
     }
+    p = put_digits(p, mag, 1);
     if (v.coef < 0)
         *--p = '-';
     size_t len = (size_t)(tmp + sizeof(tmp) - p);
