@@ -4,7 +4,8 @@
 set -eu
 PKGS="build-essential pkg-config libevent-dev libyaml-dev liblua5.4-dev \
 libpcre2-dev libcmocka-dev libjansson-dev libssl-dev libcadical-dev libxml2-dev libsqlite3-dev \
-libpq-dev libzstd-dev postgresql-15 wrk curl faketime python3-yaml python3-jsonschema"
+libpq-dev libzstd-dev postgresql-15 wrk curl faketime python3-yaml python3-jsonschema \
+valgrind"
 # webhooks over https: libevent's OpenSSL bufferevents (libevent_openssl,
 # with libevent-dev) over libssl; the openssl command makes the tests' CA
 PKGS="$PKGS libevent-openssl-2.1-7 openssl"

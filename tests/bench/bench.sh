@@ -201,6 +201,11 @@ echo "\$ tests/bench/bench_write.sh $B   (the server's default threads unless BE
 sh "$(dirname "$0")/bench_write.sh" "$B"
 
 echo
+echo "== instructions per request (callgrind; the same figure on a busy machine: for comparing builds)"
+echo "\$ tests/bench/bench_instr.sh $B"
+sh "$(dirname "$0")/bench_instr.sh" "$B"
+
+echo
 echo "== configurator on the public benchmarks (\$CPQD_SHARED/configbench, imported by cpqd import)"
 # Every sold configuration is replayed: BENCH_REPLAY_MEDIUM (default all
 # 8,252, about 20 s) and BENCH_REPLAY_BIG (default all 8,337, about 5
