@@ -32,9 +32,18 @@ typedef struct lite_stmt {
     sqlite3_stmt *s;
 } lite_stmt;
 
+/* The driver's connection (store.conn): the database handle and its
+ * transaction statements, prepared on first use (a savepoint is taken
+ * and released around most store calls: run through sqlite3_exec, each
+ * was compiled anew, about a tenth of an acceptance's instructions). */
+typedef struct lite_conn {
+    sqlite3 *db;
+    sqlite3_stmt *tx[STORE_TX_ROLLBACK_TO + 1];
+} lite_conn;
+
 static sqlite3 *db_of(const store *st)
 {
-    return st->conn;
+    return ((const lite_conn *)st->conn)->db;
 }
 
 static sqlite3_stmt *raw(store_stmt *s)
@@ -210,7 +219,15 @@ static int lite_tx(store *st, store_tx_op op)
         [STORE_TX_RELEASE] = "RELEASE store_write",
         [STORE_TX_ROLLBACK_TO] = "ROLLBACK TO store_write",
     };
-    return lite_exec(st, sql[op]);
+    lite_conn *c = st->conn;
+    if ((unsigned)op > (unsigned)STORE_TX_ROLLBACK_TO)
+        return store_failf(st, CPQD_EINTERNAL, "transaction: unknown operation %d", (int)op);
+    int rc = c->tx[op] ? SQLITE_OK : sqlite3_prepare_v2(c->db, sql[op], -1, &c->tx[op], NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(c->tx[op])) == SQLITE_DONE)
+        rc = SQLITE_OK;
+    if (c->tx[op])
+        sqlite3_reset(c->tx[op]); /* ends its run; the code is rc's */
+    return rc == SQLITE_OK ? 0 : lite_fail(st, c->db, rc);
 }
 
 /* SQLite leaves autocommit mode at BEGIN and returns to it at the end,
@@ -317,34 +334,44 @@ static int configure(store *st)
 
 static void lite_close(void *conn)
 {
+    lite_conn *c = conn;
+    if (!c)
+        return;
+    for (size_t i = 0; i < sizeof(c->tx) / sizeof(c->tx[0]); i++)
+        sqlite3_finalize(c->tx[i]);
     /* close rolls back an open transaction; _v2 never fails on a busy
      * statement, and none is left unfinalized anyway. */
-    sqlite3_close_v2(conn);
+    sqlite3_close_v2(c->db);
+    free(c);
 }
 
 static int lite_open(store *st, void **conn)
 {
-    sqlite3 *db = NULL;
     *conn = NULL;
     int rc = make_parent_dirs(st, st->location);
     if (rc != 0)
         return rc;
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-    int r = sqlite3_open_v2(st->location, &db, flags, NULL);
-    if (!db)
+    lite_conn *c = calloc(1, sizeof(*c));
+    if (!c)
         return store_failf(st, CPQD_ENOMEM, "%s: out of memory", st->location);
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    int r = sqlite3_open_v2(st->location, &c->db, flags, NULL);
+    if (!c->db) {
+        free(c);
+        return store_failf(st, CPQD_ENOMEM, "%s: out of memory", st->location);
+    }
     if (r != SQLITE_OK)
         rc = store_failf(st, r == SQLITE_NOMEM ? CPQD_ENOMEM : CPQD_EIO,
-                         "cannot open database %s: %s", st->location, sqlite3_errmsg(db));
-    st->conn = db; /* configure reads it */
+                         "cannot open database %s: %s", st->location, sqlite3_errmsg(c->db));
+    st->conn = c; /* configure reads it */
     if (rc == 0)
         rc = configure(st);
     st->conn = NULL;
     if (rc != 0) {
-        lite_close(db);
+        lite_close(c);
         return rc;
     }
-    *conn = db;
+    *conn = c;
     return 0;
 }
 
