@@ -38,12 +38,26 @@ keep() {
 }
 met() { awk "BEGIN { print ($1) ? \"yes\" : \"no\" }"; } # met 'EXPR' (awk syntax)
 
-free_port() { # the first port nothing answers on (curl exits 7: refused); /dev/tcp
-    p=$(( 20000 + $$ % 20000 ))  # is bash's, not sh's
-    while curl -s -o /dev/null --connect-timeout 1 "http://127.0.0.1:$p/"; [ $? -ne 7 ]; do
-        p=$((p + 1))
+. "$(dirname "$0")/common.sh" # free_port
+
+# hello_wrk [BODY_FILE]: bench_hello on a free port (answering BODY_FILE's
+# bytes if given, else "ok"), wrk -t2 -c64 on it, stopped; its rate in $rate
+hello_wrk() {
+    HPORT=$(free_port)
+    "$B/bench/bench_hello" "$HPORT" 2 ${1:+"$1"} &
+    HPID=$!
+    i=0
+    until curl -fs -o /dev/null "http://127.0.0.1:$HPORT/"; do
+        i=$((i + 1))
+        [ $i -gt 100 ] && { echo "bench_hello did not start" >&2; exit 1; }
+        sleep 0.1
     done
-    echo "$p"
+    echo "\$ wrk -t2 -c64 -d${SECS}s --latency http://127.0.0.1:PORT/"
+    wrk -t2 -c64 -d"${SECS}s" --latency "http://127.0.0.1:$HPORT/" > "$TMP/wrk.txt"
+    grep -E 'Requests/sec|Latency  |^ +(50|90|99)%|requests in|Non-2xx' "$TMP/wrk.txt"
+    rate=$(sed -n 's/^Requests\/sec: *//p' "$TMP/wrk.txt")
+    kill -TERM "$HPID"
+    wait "$HPID" || true
 }
 
 echo "== machine: $(nproc) cores, $(uname -m), $(date -u +%Y-%m-%d)"
@@ -136,42 +150,16 @@ echo "\$ wrk -t2 -c64 -d${SECS}s --latency http://127.0.0.1:PORT/healthz"
 wrk -t2 -c64 -d"${SECS}s" --latency "http://127.0.0.1:$PORT/healthz" > "$TMP/wrk.txt"
 grep -E 'Requests/sec|Latency  |^ +(50|90|99)%|requests in|Non-2xx' "$TMP/wrk.txt"
 health_rps=$(sed -n 's/^Requests\/sec: *//p' "$TMP/wrk.txt")
-HPORT=$(free_port)
 echo "\$ $B/bench/bench_hello PORT 2  (bare libevent evhttp, 2 threads, SO_REUSEPORT, 200 \"ok\")"
-"$B/bench/bench_hello" "$HPORT" 2 &
-HPID=$!
-i=0
-until curl -fs "http://127.0.0.1:$HPORT/" >/dev/null 2>&1; do
-    i=$((i + 1))
-    [ $i -gt 100 ] && { echo "bench_hello did not start" >&2; exit 1; }
-    sleep 0.1
-done
-echo "\$ wrk -t2 -c64 -d${SECS}s --latency http://127.0.0.1:PORT/"
-wrk -t2 -c64 -d"${SECS}s" --latency "http://127.0.0.1:$HPORT/" > "$TMP/wrk.txt"
-grep -E 'Requests/sec|Latency  |^ +(50|90|99)%|requests in|Non-2xx' "$TMP/wrk.txt"
-hello_rps=$(sed -n 's/^Requests\/sec: *//p' "$TMP/wrk.txt")
-kill -TERM "$HPID"
-wait "$HPID" || true
+hello_wrk
+hello_rps=$rate
 # The ceiling of row 3: a bare evhttp answering the 20-line price's reply
 # bytes, with no pricing at all, next to its own "ok" rate
 curl -fs -H 'Content-Type: application/json' --data-binary @"$TMP/price-20.json" \
     "http://127.0.0.1:$PORT/v1/price" > "$TMP/reply-20.json"
-HPORT=$(free_port)
 echo "\$ $B/bench/bench_hello PORT 2 reply-20.json  (the same, answering the $(wc -c < "$TMP/reply-20.json") bytes of the 20-line price reply)"
-"$B/bench/bench_hello" "$HPORT" 2 "$TMP/reply-20.json" &
-HPID=$!
-i=0
-until curl -fs -o /dev/null "http://127.0.0.1:$HPORT/"; do
-    i=$((i + 1))
-    [ $i -gt 100 ] && { echo "bench_hello did not start" >&2; exit 1; }
-    sleep 0.1
-done
-echo "\$ wrk -t2 -c64 -d${SECS}s --latency http://127.0.0.1:PORT/"
-wrk -t2 -c64 -d"${SECS}s" --latency "http://127.0.0.1:$HPORT/" > "$TMP/wrk.txt"
-grep -E 'Requests/sec|Latency  |^ +(50|90|99)%|requests in|Non-2xx' "$TMP/wrk.txt"
-bytes_rps=$(sed -n 's/^Requests\/sec: *//p' "$TMP/wrk.txt")
-kill -TERM "$HPID"
-wait "$HPID" || true
+hello_wrk "$TMP/reply-20.json"
+bytes_rps=$rate
 
 awk -v p="$price_rps" -v h="$health_rps" 'BEGIN {
     printf "20-line price requests run at %.0f%% of the /healthz rate (%.0f vs %.0f req/s)\n",

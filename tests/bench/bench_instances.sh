@@ -27,13 +27,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-free_port() { # the first port nothing answers on (curl exits 7: refused)
-    p=$(( 20000 + ($$ + ${1:-0}) % 20000 ))
-    while curl -s -o /dev/null --connect-timeout 1 "http://127.0.0.1:$p/"; [ $? -ne 7 ]; do
-        p=$((p + 1))
-    done
-    echo "$p"
-}
+. "$(dirname "$0")/common.sh" # free_port
 
 # start NAME DB THREADS [CATALOGS RULES]: a server; sets PORT, adds its pid.
 # With CPU=N set, the server runs on core N alone (taskset): one instance

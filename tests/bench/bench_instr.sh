@@ -33,10 +33,8 @@ if ! command -v valgrind >/dev/null || ! command -v callgrind_control >/dev/null
     echo "bench_instr: valgrind is not installed (make deps installs it)" >&2
     exit 1
 fi
-p=$(( 20000 + $$ % 20000 )) # the first port nothing answers on
-while curl -s -o /dev/null --connect-timeout 1 "http://127.0.0.1:$p/"; [ $? -ne 7 ]; do
-    p=$((p + 1))
-done
+. "$(dirname "$0")/common.sh" # free_port
+p=$(free_port 3571)
 U="http://127.0.0.1:$p"
 "$B/bench/bench_price" catalogs rules --write "$TMP" > /dev/null
 echo '{"signed_on": "2026-11-05"}' > "$TMP/accept.json"

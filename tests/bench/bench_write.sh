@@ -23,13 +23,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-free_port() { # the first port nothing answers on (curl exits 7: refused)
-    p=$(( 20000 + ($$ + 7919) % 20000 ))
-    while curl -s -o /dev/null --connect-timeout 1 "http://127.0.0.1:$p/"; [ $? -ne 7 ]; do
-        p=$((p + 1))
-    done
-    echo "$p"
-}
+. "$HERE/common.sh" # free_port
 
 # A rep key (its limits are lifted below: docs/auth.md "Limits").
 new_key() { # NAME [ROLE]
@@ -65,7 +59,7 @@ K64=$(new_key c64)
 KACC=$(new_key accept admin)
 awk '{ print } /^ *- id: / { print "    quotes_per_minute: 100000"; print "    bytes_per_day: 1000000000000" }' \
     "$TMP/keys.yaml" > "$TMP/keys.new" && mv "$TMP/keys.new" "$TMP/keys.yaml"
-PORT=$(free_port)
+PORT=$(free_port 7919)
 THREADS=${BENCH_WRITE_THREADS:+--threads $BENCH_WRITE_THREADS}
 echo "\$ cpqd serve --catalogs catalogs --rules rules --keys keys.yaml --db bench.db --clock 2026-11-05 $THREADS"
 # shellcheck disable=SC2086

@@ -1,0 +1,13 @@
+# Shared by the bench scripts (sourced, POSIX sh).
+#
+# free_port [SALT]: the first loopback port nothing answers on, from
+# 20000 + ($$ + SALT) % 20000 up (curl exits 7: connection refused;
+# /dev/tcp is bash's, not sh's). Scripts run by one another start from
+# different salts, so that their searches do not meet.
+free_port() {
+    p=$(( 20000 + ($$ + ${1:-0}) % 20000 ))
+    while curl -s -o /dev/null --connect-timeout 1 "http://127.0.0.1:$p/"; [ $? -ne 7 ]; do
+        p=$((p + 1))
+    done
+    echo "$p"
+}
