@@ -997,7 +997,19 @@ cat_qty_rule cat_qty_default(cat_mode m)
  * that (trailing zeros aside) and |v| <= CAT_QTY_MAX. */
 static bool qty_units(money_dec v, int64_t *out)
 {
+    static const int64_t p10[CAT_QTY_MAX_SCALE + 1] = {1, 10, 100, 1000, 10000, 100000, 1000000};
     money_dec n, w;
+    /* at most CAT_QTY_MAX_SCALE places already (nearly every quantity and
+     * rule): the units are the coefficient times a power of ten; a product
+     * that overflows is far over CAT_QTY_MAX */
+    if (v.scale >= 0 && v.scale <= CAT_QTY_MAX_SCALE && v.coef != INT64_MIN) {
+        int64_t u, lim = CAT_QTY_MAX * p10[CAT_QTY_MAX_SCALE];
+        if (__builtin_mul_overflow(v.coef, p10[CAT_QTY_MAX_SCALE - v.scale], &u) || u > lim ||
+            u < -lim)
+            return false;
+        *out = u;
+        return true;
+    }
     if (money_normalize(v, &n) != 0 || n.scale > CAT_QTY_MAX_SCALE ||
         money_cmp(n, money_from_int(CAT_QTY_MAX)) > 0 ||
         money_cmp(n, money_from_int(-CAT_QTY_MAX)) < 0 ||

@@ -718,6 +718,9 @@ static void test_cat_quantity_rules_loaded(void **state)
     assert_true(cat_qty_fits(&u->quantity, dq("999999999999.999999")));
     assert_false(cat_qty_fits(&u->quantity, dq("0.0000001")));
     assert_false(cat_qty_fits(&u->quantity, dq("9999999999999999")));
+    assert_false(cat_qty_fits(&u->quantity, dq("9223372036854775807"))); /* x 10^6 overflows */
+    assert_false(cat_qty_fits(&u->quantity, dq("-999999999999.999999")));
+    assert_true(cat_qty_fits(&u->quantity, dq("0.0000010"))); /* 7 places, 6 of them kept */
     assert_true(m->quantity.set);
     assert_string_equal(cat_qty_rule_text(&m->quantity, buf, sizeof(buf)),
                         "from 2.5 in steps of 2.5 to 100");
