@@ -731,12 +731,9 @@ static int accept_run(svc_ctx *c, void *arg, svc_reply *out, cpqd_errs *errs)
     int rc = svc_idem_replay(c, j->route, j->idem_key, j->hash, out, errs);
     if (rc)
         return rc == 1 ? 0 : rc;
-    /* one scope for the whole acceptance (the writer's, or the inline
-     * transaction): the store's calls inside take no savepoint of their
-     * own, and its counters count in memory (store_flat_begin); a failure
-     * undoes all of it, unless what was written is kept (an expired
-     * quote's marking: svc_tx_keep), complete by then */
-    if ((rc = store_flat_begin(c->st)) != 0)
+    /* flat: a failure undoes all of it, unless what was written is kept
+     * (an expired quote's marking: svc_tx_keep), complete by then */
+    if ((rc = svc_flat_begin(c)) != 0)
         return rc;
     /* credit risk, inside the write transaction: over the customer's
      * limit, or flagged, needs a manager's approval first (fin_credit.c;
@@ -761,9 +758,7 @@ static int accept_run(svc_ctx *c, void *arg, svc_reply *out, cpqd_errs *errs)
         rc = quote_accept_emit(c, j->seen, &q);
     if (rc == 0)
         rc = svc_idem_record(c, j->route, j->idem_key, j->hash, out, cid);
-    int frc = store_flat_end(c->st, rc == 0 || c->keep ? 0 : rc);
-    if (rc == 0)
-        rc = frc;
+    rc = svc_flat_end(c, rc);
     free(cid);
     store_quote_fini(&q);
     return rc;

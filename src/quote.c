@@ -370,12 +370,16 @@ static int create_run(svc_ctx *c, void *arg, svc_reply *out, cpqd_errs *errs)
         w->replayed = rc == 1;
         return rc == 1 ? 0 : rc;
     }
-    if ((rc = store_quote_insert(c->st, w->q, year_of(c->today))) != 0)
-        return rc;
+    /* flat: any failure undoes all of it */
+    if ((rc = svc_flat_begin(c)) != 0 ||
+        (rc = store_quote_insert(c->st, w->q, year_of(c->today))) != 0)
+        return svc_flat_end(c, rc);
     out->created = 1;
     /* read in the transaction: its first history entry */
     rc = reply_emit(c, "quote.created", w->q, out);
-    return rc ? rc : svc_idem_record(c, w->route, w->idem_key, w->hash, out, w->q->id);
+    if (rc == 0)
+        rc = svc_idem_record(c, w->route, w->idem_key, w->hash, out, w->q->id);
+    return svc_flat_end(c, rc);
 }
 
 int quote_create(svc_ctx *c, const char *body, size_t len, const char *idem_key,

@@ -90,6 +90,18 @@ void svc_tx_keep(svc_ctx *c)
     c->keep = true;
 }
 
+int svc_flat_begin(svc_ctx *c)
+{
+    return store_flat_begin(c->st);
+}
+
+int svc_flat_end(svc_ctx *c, int rc)
+{
+    /* kept writes keep their counters too */
+    int frc = store_flat_end(c->st, rc == 0 || c->keep ? 0 : rc);
+    return rc ? rc : frc;
+}
+
 /* ---- idempotency ---- */
 
 static int key_check(const char *key, cpqd_errs *errs)

@@ -125,6 +125,14 @@ int svc_tx(svc_ctx *c, svc_tx_fn fn, void *arg, svc_reply *out, cpqd_errs *errs)
 /* Inside fn: keep what fn wrote even though it returns an error (an
  * expired quote is marked so, and the move that found it is refused). */
 void svc_tx_keep(svc_ctx *c);
+/* Inside fn, around all of its writes: the store's calls run as flat
+ * writes in fn's one scope (store_flat_begin): no savepoint of their own,
+ * counters counted in memory and written back once. For a closure whose
+ * every failure is its own failure (svc_tx undoes all of it) or is kept
+ * whole (svc_tx_keep after complete writes). svc_flat_end returns rc, or
+ * the failure of writing the counters back. */
+int svc_flat_begin(svc_ctx *c);
+int svc_flat_end(svc_ctx *c, int rc);
 
 /* ---- group commit (svc_write.c) ----
  * One writer thread per process owns one connection to the database and
