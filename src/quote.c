@@ -424,6 +424,8 @@ static int load_scoped(svc_ctx *c, const char *id, int version, bool head, store
             errs_add(errs, rc, NULL, 0, 0, "no version %d of quote '%.64s'", version, id);
         else
             errs_add(errs, rc, NULL, 0, 0, "no quote '%.64s'", id);
+    } else if (rc == CPQD_EINTERNAL) { /* a damaged record: the store says which */
+        errs_add(errs, rc, NULL, 0, 0, "%s", store_last_error(c->st));
     }
     char etag[SVC_ETAG_LEN];
     if (rc == 0 && version == 0 && c->if_match &&
