@@ -468,7 +468,9 @@ int quote_get(svc_ctx *c, const char *id, int version, svc_reply *out, cpqd_errs
 static int cursor_check(svc_ctx *c, const char *after, cpqd_errs *errs)
 {
     store_quote q;
-    int rc = store_quote_get(c->st, after, 0, &q);
+    /* the head alone: a cursor quote whose priced result is damaged
+     * stops no page */
+    int rc = store_quote_get_head(c->st, after, &q);
     if (rc == 0) {
         bool ok = in_scope(c, &q);
         store_quote_fini(&q);
