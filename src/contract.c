@@ -1092,8 +1092,11 @@ static int row_in_state(svc_ctx *c, const store_receivable *r, due_state st, dat
 
 /* Calls fn, in the list's order, for every item of the caller's (partner:
  * its own) in state st as of as_of, of customer and contract when given,
- * after the row from (NULL: from the start), until fn returns non-zero.
- * Rows are read DUE_CHUNK at a time: a page stops reading once full. */
+ * after the row from (NULL: from the start), until fn returns non-zero;
+ * for an item whose standing cannot be computed (a damaged record: its
+ * amount, kind or a payment unreadable), with sd NULL: one such item
+ * stops the list of no one. Rows are read DUE_CHUNK at a time: a page
+ * stops reading once full. */
 static int due_each(svc_ctx *c, due_state st, date_days as_of, int days, const char *customer,
                     const char *contract, const store_receivable *from,
                     int (*fn)(svc_ctx *c, const store_receivable *r, const sched_standing *sd,
@@ -1125,6 +1128,8 @@ static int due_each(svc_ctx *c, due_state st, date_days as_of, int days, const c
             rc = row_in_state(c, &rows[i], st, as_of, days, &sd, &yes);
             if (rc == 0 && yes)
                 rc = fn(c, &rows[i], &sd, ctx);
+            else if (rc != 0 && rc != CPQD_EIO && rc != CPQD_ENOMEM)
+                rc = fn(c, &rows[i], NULL, ctx);
         }
         if (rc != 0 || n < DUE_CHUNK)
             break;
@@ -1140,6 +1145,7 @@ typedef struct due_page {
     const contract_due_query *q;
     store_receivable *from; /* the cursor's item: list only rows after it */
     struct json_t *items;
+    struct json_t *damaged; /* the items whose standing cannot be computed; NULL: none */
     size_t n;
     const char *next; /* the last item of a full page, once one more follows */
     char next_id[STORE_RECV_ID_LEN];
@@ -1150,7 +1156,9 @@ static int list_add(svc_ctx *c, const store_receivable *r, const sched_standing 
     (void)c;
     due_page *pg = ctx;
     if (pg->n == pg->q->page.limit)
-        return DUE_PAGE_FULL;
+        return DUE_PAGE_FULL; /* a damaged item then comes on the next page */
+    if (!sd)
+        return contract_list_add_damaged(&pg->damaged, r->id, CONTRACT_STANDING_DAMAGED);
     int rc = contract_list_add_item(pg->items, r, sd);
     if (rc)
         return rc;
@@ -1217,10 +1225,12 @@ int contract_due_list(svc_ctx *c, const contract_due_query *q, svc_reply *out, c
     char d[DATE_FMT_LEN];
     date_format(as_of, d);
     if (rc == 0) {
-        out->body = contract_due_text(q->status, d, pg.items, pg.next, st == DUE_SOON ? days : -1);
+        out->body = contract_due_text(q->status, d, pg.items, pg.damaged, pg.next,
+                                      st == DUE_SOON ? days : -1);
         return out->body ? 0 : CPQD_ENOMEM;
     }
     contract_json_free(pg.items);
+    contract_json_free(pg.damaged);
     return rc;
 }
 
@@ -1349,10 +1359,8 @@ static int warn_due(svc_ctx *c, sweep_run *w, due_state st, int days, size_t *em
         }
         cpqd_errs *why = r0 ? errs_new() : NULL;
         if (why)
-            errs_add(why, r0, NULL, 0, 0,
-                     "receivable '%.64s': its standing cannot be computed "
-                     "from the stored item and its payments",
-                     r->id);
+            errs_add(why, r0, NULL, 0, 0, "receivable '%.64s': %s", r->id,
+                     CONTRACT_STANDING_DAMAGED);
         rc = r0 && !why ? CPQD_ENOMEM
                         : sweep_outcome(c, w, "warning", r->contract_id, key, r->id, r0, why);
         errs_free(why);

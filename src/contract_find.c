@@ -12,6 +12,7 @@
  */
 #include "contract_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,17 +39,29 @@ static void payments_free(store_payment *v, size_t n)
 
 /* ---- GET /v1/contracts ---- */
 
-/* The status of contract k as of today from its items. */
-static int contract_status(svc_ctx *c, const store_contract *k, contract_state *out)
+/* The status of contract k as of today from its items. An item whose
+ * standing cannot be computed (a damaged record) is no failure of the
+ * list: *damaged (malloc'ed, else NULL) then says which, and the
+ * contract has no status. */
+static int contract_status(svc_ctx *c, const store_contract *k, contract_state *out,
+                           char **damaged)
 {
     store_receivable *rows = NULL;
     size_t n = 0;
     bool overdue = false, settled = true;
+    *damaged = NULL;
     int rc = store_receivables_of(c->st, k->id, &rows, &n);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         sched_standing sd;
-        if ((rc = contract_row_standing(c, &rows[i], c->today, &sd)) != 0)
+        if ((rc = contract_row_standing(c, &rows[i], c->today, &sd)) != 0) {
+            if (rc != CPQD_EIO && rc != CPQD_ENOMEM) {
+                rc = asprintf(damaged, "receivable %.64s: %s", rows[i].id,
+                              CONTRACT_STANDING_DAMAGED) < 0 ? CPQD_ENOMEM : 0;
+                if (rc)
+                    *damaged = NULL;
+            }
             break;
+        }
         overdue |= sd.status == SCHED_ST_OVERDUE;
         settled &= sd.status == SCHED_ST_PAID;
     }
@@ -81,7 +94,7 @@ static int cursor_check(svc_ctx *c, const char *after, cpqd_errs *errs)
  * limit, and following `next` goes on). f->after is replaced as it goes
  * (malloc'ed). */
 static int list_scan(svc_ctx *c, store_contract_filter *f, contract_state only,
-                     struct json_t *arr, char **next)
+                     struct json_t *arr, struct json_t **damaged, char **next)
 {
     int rc = 0;
     size_t limit = f->limit;
@@ -94,10 +107,14 @@ static int list_scan(svc_ctx *c, store_contract_filter *f, contract_state only,
         const char *last = NULL;
         for (; rc == 0 && i < n && contract_list_size(arr) < limit; i++) {
             contract_state st = CONTRACT_OPEN;
-            if ((rc = contract_status(c, &v[i], &st)) != 0)
+            char *why = NULL;
+            if ((rc = contract_status(c, &v[i], &st, &why)) != 0)
                 break;
-            if (only == CONTRACT_STATE_N || only == st)
+            if (why) /* whatever the filter: its status is not known */
+                rc = contract_list_add_damaged(damaged, v[i].id, why);
+            else if (only == CONTRACT_STATE_N || only == st)
                 rc = contract_list_add_head(arr, &v[i], contract_statuses[st]);
+            free(why);
             last = v[i].id;
         }
         bool more = i < n || n == limit + 1;
@@ -149,14 +166,16 @@ int contract_list(svc_ctx *c, const store_contract_filter *f, const char *status
     scoped.after = f->after ? strdup(f->after) : NULL;
     if (f->after && !scoped.after)
         return CPQD_ENOMEM;
-    struct json_t *arr = contract_list_new();
+    struct json_t *arr = contract_list_new(), *damaged = NULL;
     char *next = NULL;
-    rc = arr ? list_scan(c, &scoped, (contract_state)only, arr, &next) : CPQD_ENOMEM;
+    rc = arr ? list_scan(c, &scoped, (contract_state)only, arr, &damaged, &next) : CPQD_ENOMEM;
     free((char *)scoped.after);
-    if (rc == 0)
-        rc = (out->body = contract_page_text(arr, next)) ? 0 : CPQD_ENOMEM;
-    else
+    if (rc == 0) {
+        rc = (out->body = contract_page_text(arr, damaged, next)) ? 0 : CPQD_ENOMEM;
+    } else {
         contract_json_free(arr);
+        contract_json_free(damaged);
+    }
     free(next);
     return rc;
 }
@@ -183,6 +202,8 @@ int contract_receivable_get(svc_ctx *c, const char *rid, svc_reply *out, cpqd_er
         return rc;
     if ((rc = contract_row_standing(c, &r, c->today, &sd)) == 0)
         rc = store_payments_of(c->st, r.id, &ps, &n);
+    else if (rc != CPQD_EIO && rc != CPQD_ENOMEM) /* a damaged record */
+        errs_add(errs, rc, NULL, 0, 0, "receivable '%.64s': %s", rid, CONTRACT_STANDING_DAMAGED);
     if (rc == 0)
         rc = (out->body = contract_receivable_text(&r, &sd, ps, n)) ? 0 : CPQD_ENOMEM;
     payments_free(ps, n);

@@ -247,8 +247,16 @@ int contract_list_add_item(struct json_t *list, const store_receivable *r,
 /* A contract's head with its status, to a page of the contract list. */
 int contract_list_add_head(struct json_t *list, const store_contract *k, const char *status);
 size_t contract_list_size(const struct json_t *list);
-/* {"items", "next"} (next NULL: null); consumes items. */
-char *contract_page_text(struct json_t *items, const char *next);
+/* Adds {"id", "reason"} to *damaged (made on first use): a record a list
+ * leaves out because it is damaged, never silently (docs/receivables.md
+ * "Due soon and overdue"). 0 or CPQD_ENOMEM. */
+int contract_list_add_damaged(struct json_t **damaged, const char *id, const char *reason);
+/* Why a damaged receivable is left out of a list or the sweep. */
+#define CONTRACT_STANDING_DAMAGED                                                                  \
+    "its standing cannot be computed from the stored item and its payments"
+/* {"items", "next"[, "damaged" when not NULL]} (next NULL: null);
+ * consumes items and damaged. */
+char *contract_page_text(struct json_t *items, struct json_t *damaged, const char *next);
 /* GET /v1/receivables/{id}: item r with its contract's fields and its
  * payments ps[0..n). */
 char *contract_receivable_text(const store_receivable *r, const sched_standing *sd,
@@ -256,10 +264,10 @@ char *contract_receivable_text(const store_receivable *r, const sched_standing *
 /* A page of a contract's payments: ps[0..n), then next (NULL: none). */
 char *contract_payments_text(const store_contract *k, const store_payment *ps, size_t n,
                              const char *next);
-/* {"status", "as_of", "items", "next"[, "within" when within >= 0]};
- * consumes items. */
+/* {"status", "as_of", "items", "next"[, "within" when within >= 0]
+ * [, "damaged" when not NULL]}; consumes items and damaged. */
 char *contract_due_text(const char *status, const char *as_of, struct json_t *items,
-                        const char *next, int within);
+                        struct json_t *damaged, const char *next, int within);
 
 /* ---- after signing (contract_after.c) ---- */
 

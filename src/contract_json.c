@@ -1379,10 +1379,28 @@ size_t contract_list_size(const json_t *list)
     return json_array_size(list);
 }
 
-char *contract_page_text(json_t *items, const char *next)
+int contract_list_add_damaged(json_t **damaged, const char *id, const char *reason)
 {
-    return contract_dump(
-        json_pack("{s:o,s:o}", "items", items, "next", next ? json_string(next) : json_null()));
+    if (!*damaged && !(*damaged = json_array()))
+        return CPQD_ENOMEM;
+    json_t *o = json_pack("{s:s,s:s}", "id", id, "reason", reason);
+    return o && json_array_append_new(*damaged, o) == 0 ? 0 : CPQD_ENOMEM;
+}
+
+/* Sets "damaged" of o to damaged (consumed) when there is one. */
+static json_t *with_damaged(json_t *o, json_t *damaged)
+{
+    if (o && damaged)
+        json_object_set(o, "damaged", damaged);
+    json_decref(damaged);
+    return o;
+}
+
+char *contract_page_text(json_t *items, json_t *damaged, const char *next)
+{
+    return contract_dump(with_damaged(
+        json_pack("{s:o,s:o}", "items", items, "next", next ? json_string(next) : json_null()),
+        damaged));
 }
 
 static json_t *payment_json(const store_payment *p)
@@ -1416,14 +1434,14 @@ char *contract_payments_text(const store_contract *k, const store_payment *ps, s
                                    next ? json_string(next) : json_null()));
 }
 
-char *contract_due_text(const char *status, const char *as_of, json_t *items, const char *next,
-                        int within)
+char *contract_due_text(const char *status, const char *as_of, json_t *items, json_t *damaged,
+                        const char *next, int within)
 {
     json_t *o = json_pack("{s:s,s:s,s:o,s:o}", "status", status, "as_of", as_of, "items", items,
                           "next", next ? json_string(next) : json_null());
     if (o && within >= 0)
         json_object_set_new(o, "within", json_integer(within));
-    return contract_dump(o);
+    return contract_dump(with_damaged(o, damaged));
 }
 
 /* ---- the sweep ---- */

@@ -428,6 +428,8 @@ static int load_scoped(svc_ctx *c, const char *id, int version, bool head, store
             errs_add(errs, rc, NULL, 0, 0, "no version %d of quote '%.64s'", version, id);
         else
             errs_add(errs, rc, NULL, 0, 0, "no quote '%.64s'", id);
+    } else if (rc == CPQD_EINTERNAL) { /* a damaged record: the store says which */
+        errs_add(errs, rc, NULL, 0, 0, "%s", store_last_error(c->st));
     }
     char etag[SVC_ETAG_LEN];
     if (rc == 0 && version == 0 && c->if_match &&
@@ -470,7 +472,9 @@ int quote_get(svc_ctx *c, const char *id, int version, svc_reply *out, cpqd_errs
 static int cursor_check(svc_ctx *c, const char *after, cpqd_errs *errs)
 {
     store_quote q;
-    int rc = store_quote_get(c->st, after, 0, &q);
+    /* the head alone: a cursor quote whose priced result is damaged
+     * stops no page */
+    int rc = store_quote_get_head(c->st, after, &q);
     if (rc == 0) {
         bool ok = in_scope(c, &q);
         store_quote_fini(&q);

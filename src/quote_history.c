@@ -64,12 +64,14 @@ static void hist_free(hist_set *h)
     free(h->v);
 }
 
+#define HIST_BAD 1 /* hist_add: the line's unit_price does not parse */
+
 static int hist_add(hist_set *h, const store_quote *q, json_t *priced, json_t *line)
 {
     const char *u = json_string_value(json_object_get(line, "unit_price"));
     money_dec unit;
     if (!u || money_parse(u, strlen(u), &unit) != 0)
-        return 0;
+        return HIST_BAD;
     if (h->n == h->cap) {
         size_t cap = h->cap ? h->cap * 2 : 16;
         hist_pt *v = realloc(h->v, cap * sizeof(*v));
@@ -86,6 +88,52 @@ static int hist_add(hist_set *h, const store_quote *q, json_t *priced, json_t *l
     p->unit_text = strdup(u);
     p->customer = strdup(q->customer_id);
     return p->number && p->date && p->qty && p->unit_text && p->customer ? 0 : CPQD_ENOMEM;
+}
+
+/* Notes accepted quote q (its list head) as left out of the history,
+ * with the reason, in damaged. */
+static int hist_damaged(json_t *damaged, const store_quote *q, const char *why)
+{
+    json_t *d = json_pack("{s:s,s:s}", "quote", q->number, "reason", why);
+    return d && json_array_append_new(damaged, d) == 0 ? 0 : CPQD_ENOMEM;
+}
+
+/* Adds the prices of sku on accepted quote head (its latest version) to
+ * all and, of customer's, to mine. A damaged record (its priced result
+ * unreadable, a line's unit_price that does not parse) is left out and
+ * noted in damaged with the reason: one such quote stops the history of
+ * no one, nor is it dropped silently. */
+static int hist_quote(svc_ctx *c, const store_quote *head, const char *sku, const char *customer,
+                      hist_set *all, hist_set *mine, json_t *damaged)
+{
+    store_quote q;
+    int rc = store_quote_get(c->st, head->id, 0, &q);
+    if (rc == CPQD_EINTERNAL)
+        return hist_damaged(damaged, head, store_last_error(c->st));
+    if (rc)
+        return rc;
+    json_error_t je;
+    json_t *priced = q.priced ? json_loads(q.priced, 0, &je) : NULL, *line;
+    size_t k;
+    if (!priced)
+        rc = hist_damaged(damaged, head, "its stored priced result is not valid JSON");
+    json_array_foreach(json_object_get(priced, "lines"), k, line)
+    {
+        if (rc || strcmp(quote_jget(line, "sku"), sku) != 0 ||
+            json_object_get(line, "free_item_of"))
+            continue;
+        rc = hist_add(all, &q, priced, line);
+        if (!rc && customer && !strcmp(q.customer_id, customer))
+            rc = hist_add(mine, &q, priced, line);
+        if (rc == HIST_BAD) {
+            char why[96];
+            snprintf(why, sizeof(why), "its line %zu: the stored unit_price does not parse", k + 1);
+            rc = hist_damaged(damaged, head, why);
+        }
+    }
+    json_decref(priced);
+    store_quote_fini(&q);
+    return rc;
 }
 
 int quote_price_history(svc_ctx *c, const char *sku, const char *customer, size_t last,
@@ -108,26 +156,11 @@ int quote_price_history(svc_ctx *c, const char *sku, const char *customer, size_
         return rc;
     }
     hist_set all = {0}, mine = {0};
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        store_quote q;
-        if (store_quote_get(c->st, items[i].id, 0, &q) != 0)
-            continue;
-        json_error_t je;
-        json_t *priced = q.priced ? json_loads(q.priced, 0, &je) : NULL;
-        size_t k;
-        json_t *line;
-        json_array_foreach(json_object_get(priced, "lines"), k, line)
-        {
-            if (rc || strcmp(quote_jget(line, "sku"), sku) != 0 ||
-                json_object_get(line, "free_item_of"))
-                continue;
-            rc = hist_add(&all, &q, priced, line);
-            if (!rc && customer && !strcmp(q.customer_id, customer))
-                rc = hist_add(&mine, &q, priced, line);
-        }
-        json_decref(priced);
-        store_quote_fini(&q);
-    }
+    json_t *damaged = json_array();
+    if (!damaged)
+        rc = CPQD_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = hist_quote(c, &items[i], sku, customer, &all, &mine, damaged);
     for (size_t i = 0; i < n; i++)
         store_quote_fini(&items[i]);
     free(items);
@@ -137,9 +170,12 @@ int quote_price_history(svc_ctx *c, const char *sku, const char *customer, size_
             json_object_set_new(
                 o, "customer",
                 json_pack("{s:s,s:o}", "id", customer, "prices", hist_json(&mine, last)));
+        if (o && json_array_size(damaged))
+            json_object_set(o, "damaged", damaged);
         out->body = quote_dump(o);
         rc = out->body ? 0 : CPQD_ENOMEM;
     }
+    json_decref(damaged);
     hist_free(&all);
     hist_free(&mine);
     return rc;

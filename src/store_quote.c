@@ -74,8 +74,10 @@ void store_quote_fini(store_quote *q)
     memset(q, 0, sizeof(*q));
 }
 
-/* A row of QUOTE_COLS (store_sql.c) into *out. */
-static int quote_read(store_stmt *s, store_quote *out)
+/* A row of QUOTE_COLS (store_sql.c) into *out. CPQD_EIO when its
+ * request or priced result does not unpack (a damaged database): *col
+ * (may be NULL) then names it. */
+static int quote_read(store_stmt *s, store_quote *out, const char **col)
 {
     memset(out, 0, sizeof(*out));
     char **const text[] = {
@@ -91,6 +93,8 @@ static int quote_read(store_stmt *s, store_quote *out)
         /* request and priced are stored packed (store_pack.c) */
         int rc = !text[i] ? 0 : v ? store_unpack(v, len, text[i], NULL) : store_col_dup(s, i, text[i]);
         if (rc != 0) {
+            if (col)
+                *col = i == 9 ? "request" : "priced result";
             store_quote_fini(out);
             return rc;
         }
@@ -113,8 +117,18 @@ static int quote_get(store *st, const char *id, int version, bool head, store_qu
     if (!head)
         store_bind_int64(st, s, 2, version);
     int r = store_step(st, s);
-    if (r == STORE_ROW)
-        rc = quote_read(s, out);
+    if (r == STORE_ROW) {
+        const char *col = NULL;
+        /* one damaged record is an error of this quote, not of the
+         * database: a batch reading many (the sweep) fails it alone */
+        char ver[24] = "";
+        if (version)
+            snprintf(ver, sizeof(ver), " version %d", version);
+        if ((rc = quote_read(s, out, &col)) == CPQD_EIO)
+            rc = store_failf(st, CPQD_EINTERNAL,
+                             "quote %s%s: its stored %s is damaged (cannot be unpacked)", id, ver,
+                             col);
+    }
     else if (r == STORE_DONE)
         rc = store_failf(st, CPQD_ENOTFOUND, "quote %s version %d: not found", id, version);
     else
@@ -528,7 +542,7 @@ static int list_page(store *st, const store_quote_filter *f, const char *pattern
     store_bind_int64(st, s, 6, (int64_t)f->limit);
     while (rc == 0 && (r = store_step(st, s)) == STORE_ROW) {
         if ((rc = grow((void **)items, *n, &cap, sizeof(**items))) == 0 &&
-            (rc = quote_read(s, &(*items)[*n])) == 0)
+            (rc = quote_read(s, &(*items)[*n], NULL)) == 0)
             ++*n;
     }
     if (rc == 0 && r != STORE_DONE)

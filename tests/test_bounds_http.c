@@ -692,6 +692,63 @@ static void test_sweep_goes_on_past_a_bad_record(void **state)
     free(ia), free(ic), free(ii), free(ir), free(a), free(b), free(cc), free(c2);
 }
 
+/* A contract whose quote version's priced result no longer unpacks (a
+ * damaged database: its packed text corrupt) fails each of its sweep
+ * items alone, with the reason, like any other bad record: it never
+ * stops the sweep for the other customers (it did: the store's
+ * CPQD_EIO was taken for a failure of the database itself, so the sweep
+ * answered 500 and wrote nothing for anyone). */
+static void test_sweep_goes_on_past_a_damaged_quote_version(void **state)
+{
+    fx *f = *state;
+    json_t *j;
+    char *ok = saas_contract(f, "SW-OK"), *bad = saas_contract(f, "SW-BAD");
+    char *sql = tu_fmt("UPDATE quote_versions SET priced = '~z1~AAAA' WHERE quote_id = (SELECT "
+                       "quote_id FROM contracts WHERE id = '%s')",
+                       bad);
+    behind_the_api(f, sql);
+    free(sql);
+
+    expect_status(post(f, K_CRM, SWEEP(), "{\"as_of\":\"2027-03-01\"}", &j), 200, &j);
+    assert_int_equal(json_integer_value(json_object_get(j, "renewed_terms")), 2); /* OK's */
+    assert_int_equal(json_integer_value(json_object_get(j, "failed")), 3);
+    char *ir = tu_fmt("renewal:%s:0", bad), *ii = tu_fmt("invoice:%s", bad);
+    char *iv = tu_fmt("revenue:%s", bad);
+    const char *const items[] = {ir, ii, iv};
+    for (int k = 0; k < 3; k++) {
+        json_t *x = failure_of(json_object_get(j, "failures"), items[k]);
+        assert_non_null(x);
+        assert_string_equal(js(x, "contract_id"), bad);
+        assert_string_equal(js(x, "code"), "internal");
+        assert_non_null(strstr(js(x, "message"), "priced result is damaged"));
+    }
+    json_decref(j);
+    /* the other customer's line renewed; the damaged one is as it was */
+    json_t *r = receivables(f, K_REP, ok, "2027-03-01");
+    assert_string_equal(js(item_of(r, "seats", "period", 2), "period_from"), "2027-03-01");
+    json_decref(r);
+    json_t *ev = feed(f);
+    assert_int_equal(events_of(ev, "contract.renewed", ok), 2);
+    assert_int_equal(events_of(ev, "contract.renewed", bad), 0);
+    assert_int_equal(events_of(ev, "sweep.item_failed", bad), 3);
+    json_decref(ev);
+    assert_int_equal(call(f, K_ADMIN, "GET", "/v1/receivables/sweep/failures", NULL, &j), 200);
+    assert_int_equal(json_array_size(json_object_get(j, "items")), 3);
+    json_decref(j);
+    /* a read of that one quote answers 500 with the reason */
+    char *path = tu_fmt("/v1/contracts/%s", bad);
+    assert_int_equal(call(f, K_REP, "GET", path, NULL, &j), 200);
+    free(path);
+    path = tu_fmt("/v1/quotes/%s", js(j, "quote_id"));
+    json_decref(j);
+    assert_int_equal(call(f, K_REP, "GET", path, NULL, &j), 500);
+    free(path);
+    assert_string_equal(js(json_object_get(j, "error"), "code"), "internal");
+    assert_non_null(strstr(js(json_object_get(j, "error"), "message"), "priced result is damaged"));
+    json_decref(j);
+    free(ir), free(ii), free(iv), free(ok), free(bad);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -704,6 +761,7 @@ int main(void)
         T(test_payment_dates_are_bounded),
         T(test_event_dates_are_bounded),
         T(test_sweep_goes_on_past_a_bad_record),
+        T(test_sweep_goes_on_past_a_damaged_quote_version),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -496,6 +496,91 @@ static void test_payments_overdue_and_events(void **state)
     json_decref(q);
 }
 
+/* One receivable whose stored amount no longer parses (a damaged
+ * database) stops neither the overdue list nor the contract list, which
+ * CRMs poll: the others are listed, the damaged one is named in
+ * "damaged" with the reason (once, whatever the page size), never left
+ * out silently; the read of that one item answers 500 with the reason. */
+static void test_damaged_receivable_stops_no_list(void **state)
+{
+    fx *f = *state;
+    const char *accept = "{\"signed_on\":\"2026-12-02\",\"lines\":{\"kettle\":"
+                         "{\"delivered_on\":\"2026-12-05\"}}}";
+    json_t *qa = approved_quote(f, K_REP, GOODS_Q), *qb = approved_quote(f, K_REP, GOODS_Q);
+    json_t *a = accept_ok(f, K_REP, js(qa, "id"), accept), *b = accept_ok(f, K_REP, js(qb, "id"), accept);
+    char *bad = item_of(b, "oven");
+    store *st = NULL;
+    int64_t changed = 0;
+    assert_int_equal(store_debug_open(f->db, &st, NULL), 0);
+    char *sql = tu_fmt("UPDATE receivables SET amount = '12,5' WHERE id = '%s'", bad);
+    assert_int_equal(store_debug_exec(st, sql, &changed), 0);
+    assert_int_equal(changed, 1);
+    free(sql);
+    store_close(st);
+
+    /* overdue as of Jan 20 2027: the oven and the kettle of each */
+    json_t *j;
+    assert_int_equal(
+        call(f, K_CRM, "GET", "/v1/receivables?status=overdue&as_of=2027-01-20", NULL, &j), 200);
+    json_t *items = json_object_get(j, "items"), *it;
+    assert_int_equal(json_array_size(items), 3);
+    size_t i;
+    json_array_foreach(items, i, it) assert_string_not_equal(js(it, "id"), bad);
+    json_t *dmg = json_object_get(j, "damaged");
+    assert_int_equal(json_array_size(dmg), 1);
+    assert_string_equal(js(json_array_get(dmg, 0), "id"), bad);
+    assert_string_equal(js(json_array_get(dmg, 0), "reason"),
+                        "its standing cannot be computed from the stored item and its payments");
+    json_decref(j);
+    /* page by page: the same 3, the damaged one named once */
+    size_t listed = 0, named = 0;
+    char *after = NULL;
+    do {
+        char *path = tu_fmt("/v1/receivables?status=overdue&as_of=2027-01-20&limit=1%s%s",
+                            after ? "&after=" : "", after ? after : "");
+        assert_int_equal(call(f, K_CRM, "GET", path, NULL, &j), 200);
+        free(path);
+        free(after);
+        listed += json_array_size(json_object_get(j, "items"));
+        named += json_array_size(json_object_get(j, "damaged"));
+        json_t *next = json_object_get(j, "next");
+        after = json_is_string(next) ? strdup(json_string_value(next)) : NULL;
+        json_decref(j);
+    } while (after);
+    assert_int_equal(listed, 3);
+    assert_int_equal(named, 1);
+
+    /* the contract list: A with its status, B named with the reason */
+    const char *lists[] = {"/v1/contracts", "/v1/contracts?status=open"};
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(call(f, K_CRM, "GET", lists[k], NULL, &j), 200);
+        items = json_object_get(j, "items");
+        assert_int_equal(json_array_size(items), 1);
+        assert_string_equal(js(json_array_get(items, 0), "id"), js(a, "id"));
+        assert_string_equal(js(json_array_get(items, 0), "status"), "open");
+        dmg = json_object_get(j, "damaged");
+        assert_int_equal(json_array_size(dmg), 1);
+        assert_string_equal(js(json_array_get(dmg, 0), "id"), js(b, "id"));
+        assert_non_null(strstr(js(json_array_get(dmg, 0), "reason"), bad));
+        json_decref(j);
+    }
+
+    /* the one item alone: 500 with the reason; its sibling reads */
+    char *path = tu_fmt("/v1/receivables/%s", bad);
+    assert_int_equal(call(f, K_CRM, "GET", path, NULL, &j), 500);
+    free(path);
+    assert_non_null(strstr(js(json_object_get(j, "error"), "message"), "cannot be computed"));
+    json_decref(j);
+    char *kettle = item_of(b, "kettle");
+    path = tu_fmt("/v1/receivables/%s", kettle);
+    assert_int_equal(call(f, K_CRM, "GET", path, NULL, &j), 200);
+    free(path);
+    assert_string_equal(js(j, "id"), kettle);
+    json_decref(j);
+    free(kettle), free(bad);
+    json_decref(a), json_decref(b), json_decref(qa), json_decref(qb);
+}
+
 /* The payment_status of item rid in body c (an "items" array). */
 static const char *pay_status_of(json_t *c, const char *rid, const char **status)
 {
@@ -921,6 +1006,7 @@ int main(void)
         T(test_accept_other_modes),
         T(test_accept_refused_draft_expired_and_idempotent),
         T(test_payments_overdue_and_events),
+        T(test_damaged_receivable_stops_no_list),
         T(test_overdue_partly_paid_shows_both),
         T(test_partner_scoping),
         T(test_payment_term_partner_and_override),

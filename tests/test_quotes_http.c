@@ -1132,6 +1132,108 @@ static void test_price_history(void **state)
     free(p);
 }
 
+/* Three accepted quotes of customer C-DMG, b, c, a in the list's order,
+ * two of them damaged behind the API: b's priced result no longer
+ * unpacks, c's has a line whose unit_price does not parse. Neither stops
+ * the quote list (b is the cursor of the first page: the next page
+ * answers) nor the price history, which counts a alone and names b and
+ * c with the reason; the read of b alone answers 500 with the reason. */
+static void test_damaged_quote_stops_no_list(void **state)
+{
+    fx *f = *state;
+    const char *body = "{\"customer\":{\"id\":\"C-DMG\"},\"date\":\"2026-12-01\",\"lines\":[{\"sku\":"
+                       "\"APL-KTL-17\",\"quantity\":\"2\"}]}";
+    json_t *j;
+    char *q3[3];
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(call(f, K_REP, "POST", "/v1/quotes", body, NULL, &j), 201);
+        q3[i] = strdup(js(j, "id"));
+        json_decref(j);
+    }
+    assert_int_equal(tu_server_stop(&f->s), 0);
+    store *st = NULL;
+    assert_int_equal(store_open(f->db, false, &st, NULL), 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(store_quote_set_status(st, q3[i], "draft", "accepted", "test", NULL), 0);
+    store_close(st);
+    free(f->logp);
+    f->logp = tu_fmt("%s/damaged.log", f->dir);
+    start(f);
+    /* in the list's order: b, c, a */
+    assert_int_equal(call(f, K_REP, "GET", "/v1/quotes?customer=C-DMG", NULL, NULL, &j), 200);
+    json_t *items = json_object_get(j, "items");
+    assert_int_equal(json_array_size(items), 3);
+    char *b = strdup(js(json_array_get(items, 0), "id")), *c = strdup(js(json_array_get(items, 1), "id"));
+    char *number_c = strdup(js(json_array_get(items, 1), "number"));
+    char *number_a = strdup(js(json_array_get(items, 2), "number"));
+    json_decref(j);
+    assert_int_equal(call(f, K_REP, "GET", "/v1/price-history?sku=APL-KTL-17&customer=C-DMG", NULL,
+                          NULL, &j),
+                     200);
+    json_int_t before = json_integer_value(json_object_get(json_object_get(j, "overall"), "count"));
+    assert_null(json_object_get(j, "damaged"));
+    json_decref(j);
+
+    /* damaged behind the API; c's priced result stored unpacked, its
+     * first unit_price "12,5…" */
+    assert_int_equal(store_debug_open(f->db, &st, NULL), 0);
+    store_quote qc;
+    assert_int_equal(store_quote_get(st, c, 0, &qc), 0);
+    char *unit = strstr(qc.priced, "\"unit_price\":\"");
+    assert_non_null(unit);
+    assert_null(strchr(qc.priced, '\''));
+    unit += strlen("\"unit_price\":\"");
+    char *sql = tu_fmt("UPDATE quote_versions SET priced = '%.*s12,5%s' WHERE quote_id = '%s'",
+                       (int)(unit - qc.priced), qc.priced, unit + 2, c);
+    store_quote_fini(&qc);
+    int64_t changed = 0;
+    assert_int_equal(store_debug_exec(st, sql, &changed), 0);
+    assert_int_equal(changed, 1);
+    free(sql);
+    sql = tu_fmt("UPDATE quote_versions SET priced = '~z1~AAAA' WHERE quote_id = '%s'", b);
+    assert_int_equal(store_debug_exec(st, sql, &changed), 0);
+    assert_int_equal(changed, 1);
+    free(sql);
+    store_close(st);
+
+    assert_int_equal(call(f, K_REP, "GET", "/v1/quotes?customer=C-DMG&limit=1", NULL, NULL, &j),
+                     200);
+    assert_string_equal(js(json_array_get(json_object_get(j, "items"), 0), "id"), b);
+    char *path = tu_fmt("/v1/quotes?customer=C-DMG&limit=1&after=%s", js(j, "next"));
+    json_decref(j);
+    assert_int_equal(call(f, K_REP, "GET", path, NULL, NULL, &j), 200);
+    free(path);
+    assert_string_equal(js(json_array_get(json_object_get(j, "items"), 0), "id"), c);
+    json_decref(j);
+
+    assert_int_equal(call(f, K_REP, "GET", "/v1/price-history?sku=APL-KTL-17&customer=C-DMG", NULL,
+                          NULL, &j),
+                     200);
+    json_t *all = json_object_get(j, "overall");
+    assert_int_equal(json_integer_value(json_object_get(all, "count")), before - 2);
+    json_t *mine = json_object_get(json_object_get(j, "customer"), "prices");
+    assert_int_equal(json_integer_value(json_object_get(mine, "count")), 1);
+    assert_string_equal(js(json_array_get(json_object_get(mine, "last"), 0), "quote"), number_a);
+    json_t *dmg = json_object_get(j, "damaged");
+    assert_int_equal(json_array_size(dmg), 2);
+    json_t *d0 = json_array_get(dmg, 0), *d1 = json_array_get(dmg, 1); /* newest first */
+    assert_non_null(strstr(js(d0, "reason"), "priced result is damaged"));
+    assert_non_null(strstr(js(d0, "reason"), b));
+    assert_string_equal(js(d1, "quote"), number_c);
+    assert_string_equal(js(d1, "reason"), "its line 1: the stored unit_price does not parse");
+    json_decref(j);
+
+    path = tu_fmt("/v1/quotes/%s", b);
+    assert_int_equal(call(f, K_REP, "GET", path, NULL, NULL, &j), 500);
+    free(path);
+    assert_string_equal(js(json_object_get(j, "error"), "code"), "internal");
+    assert_non_null(strstr(js(json_object_get(j, "error"), "message"), "is damaged"));
+    json_decref(j);
+    for (int i = 0; i < 3; i++)
+        free(q3[i]);
+    free(b), free(c), free(number_c), free(number_a);
+}
+
 /* Past its valid_until a quote reads as expired, and cannot move: the
  * first attempt records expired and is refused. (valid_until is put in
  * the past directly in the database, the server stopped.) */
@@ -1194,6 +1296,7 @@ int main(void)
         cmocka_unit_test(test_kill9_concurrent_writers_lose_nothing),
         cmocka_unit_test(test_write_waits_off_the_request_thread),
         cmocka_unit_test(test_price_history),
+        cmocka_unit_test(test_damaged_quote_stops_no_list),
         cmocka_unit_test(test_expiry),
         cmocka_unit_test(test_promotion_usage_counts_at_accept),
         cmocka_unit_test(test_reprice),

@@ -1392,6 +1392,44 @@ static void test_store_idem_references_priced(void **state)
     store_close(st);
 }
 
+/* A quote version whose stored priced result does not unpack (a damaged
+ * database) fails the read of that quote alone, as CPQD_EINTERNAL with the
+ * reason, never as the database's CPQD_EIO (which stops a batch such as
+ * the sweep for everyone); the other quotes read, and the list, which
+ * reads no priced result, shows both. */
+static void test_store_quote_damaged_version_fails_alone(void **state)
+{
+    fx *f = *state;
+    store *st = open_ok(f->db);
+    char *bad = insert_one(st, "C-BAD", 2026, NULL), *ok = insert_one(st, "C-OK", 2026, NULL);
+    char *sql = tu_fmt("UPDATE quote_versions SET priced = '~z1~AAAA' WHERE quote_id = '%s'", bad);
+    int64_t changed = 0;
+    assert_int_equal(store_debug_exec(st, sql, &changed), 0);
+    assert_int_equal(changed, 1);
+    free(sql);
+    store_quote q;
+    assert_int_equal(store_quote_get(st, bad, 0, &q), CPQD_EINTERNAL);
+    assert_null(q.id);
+    assert_non_null(strstr(store_last_error(st), "priced result is damaged"));
+    assert_non_null(strstr(store_last_error(st), bad));
+    assert_int_equal(store_quote_get_head(st, bad, &q), 0); /* no bulk: it reads */
+    assert_string_equal(q.customer_id, "C-BAD");
+    store_quote_fini(&q);
+    assert_int_equal(store_quote_get(st, ok, 0, &q), 0);
+    assert_string_equal(q.priced, "{\"total\":\"1180.00\"}");
+    store_quote_fini(&q);
+    store_quote_filter lf = {.limit = 10};
+    store_quote *v = NULL;
+    size_t n = 0;
+    assert_int_equal(store_quote_list(st, &lf, &v, &n), 0);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++)
+        store_quote_fini(&v[i]);
+    free(v);
+    free(bad), free(ok);
+    store_close(st);
+}
+
 static void test_store_idem_bad_input_writes_nothing(void **state)
 {
     fx *f = *state;
@@ -2154,6 +2192,7 @@ int main(void)
         T(test_store_list_bad_filter),
         T(test_store_idem_put_get_duplicate),
         T(test_store_idem_references_priced),
+        T(test_store_quote_damaged_version_fails_alone),
         T(test_store_idem_bad_input_writes_nothing),
         T(test_store_utf8_and_json_round_trip),
         T(test_store_money_text_exact),

@@ -288,7 +288,9 @@ int store_quote_add_version(store *st, store_quote *q);
 
 /* Version `version` of quote id (0: the latest) into *out (free with
  * store_quote_fini). CPQD_ENOTFOUND, CPQD_EINVAL (id NULL/empty, version
- * negative). */
+ * negative), CPQD_EINTERNAL (a damaged record: its stored request or
+ * priced result does not unpack; the reason in store_last_error; an
+ * error of this quote alone, never taken for the database's CPQD_EIO). */
 int store_quote_get(store *st, const char *id, int version, store_quote *out);
 
 /* The latest version of quote id as store_quote_get gives it, without
