@@ -128,8 +128,7 @@ static int quote_get(store *st, const char *id, int version, bool head, store_qu
             rc = store_failf(st, CPQD_EINTERNAL,
                              "quote %s%s: its stored %s is damaged (cannot be unpacked)", id, ver,
                              col);
-    }
-    else if (r == STORE_DONE)
+    } else if (r == STORE_DONE)
         rc = store_failf(st, CPQD_ENOTFOUND, "quote %s version %d: not found", id, version);
     else
         rc = store_fail(st, r, "quote get");
