@@ -38,9 +38,14 @@ static const char *status_of(const store_invoice *v, const store_invoice_item *i
     return cancelled == n ? "cancelled" : "partially_cancelled";
 }
 
+/* Why a damaged invoice is left out of a list (named in its "damaged")
+ * and its own read fails. */
+#define INVOICE_DAMAGED "stored document unreadable"
+
 /* The stored document v as GET shows it (fin_json_invoice_view, with
  * its status and the states of its lines): into *out, or when out is
- * NULL added to list l. */
+ * NULL added to list l; a damaged one (its document unreadable) then
+ * named in l's "damaged" instead: one stops the list of no one. */
 static int view_of(svc_ctx *c, const store_invoice *v, fin_json_list *l, char **out,
                    cpqd_errs *errs)
 {
@@ -51,8 +56,10 @@ static int view_of(svc_ctx *c, const store_invoice *v, fin_json_list *l, char **
         return fin_store_fail(c, errs, rc, "invoice items");
     fin_invoice_view w = {v, status_of(v, items, n), items, n};
     rc = out ? fin_json_invoice_view(&w, out) : fin_json_list_add_invoice(l, &w);
-    if (rc == CPQD_EINTERNAL)
-        fin_fail(errs, rc, "invoice %s: stored document unreadable", v->id);
+    if (rc == CPQD_EINTERNAL && !out)
+        rc = fin_json_list_add_damaged(l, v->id, INVOICE_DAMAGED);
+    else if (rc == CPQD_EINTERNAL)
+        fin_fail(errs, rc, "invoice %s: " INVOICE_DAMAGED, v->id);
     for (size_t i = 0; i < n; i++)
         store_invoice_item_fini(&items[i]);
     free(items);
@@ -582,7 +589,7 @@ int fin_invoice_document(svc_ctx *c, const char *id, const char *lang, svc_reply
     if (rc == 0)
         rc = invoice_render_html(&d.inv, l, &out->body, &len);
     if (rc == CPQD_EINTERNAL)
-        fin_fail(errs, rc, "invoice %s: stored document unreadable", id);
+        fin_fail(errs, rc, "invoice %s: " INVOICE_DAMAGED, id);
     out->content_type = "text/html; charset=utf-8";
     fin_stored_invoice_fini(&d);
     store_invoice_fini(&v);

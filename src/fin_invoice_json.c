@@ -285,8 +285,10 @@ static int view_json(const fin_invoice_view *v, json_t **out)
 {
     json_error_t je;
     json_t *o = json_loads(v->v->document, 0, &je);
-    if (!o)
+    if (!json_is_object(o)) {
+        json_decref(o);
         return CPQD_EINTERNAL;
+    }
     json_t *cancelled = json_array();
     for (size_t i = 0; cancelled && i < v->n; i++)
         if (v->items[i].cancelled_by)

@@ -42,9 +42,15 @@ int fin_json_note_parse(const char *body, size_t len, char **note, cpqd_errs *er
 typedef struct fin_json_list fin_json_list;
 fin_json_list *fin_json_list_new(void);    /* NULL when out of memory */
 void fin_json_list_free(fin_json_list *l); /* NULL is a no-op */
-/* {"items", "next": "<next>"} (a list with a seq cursor); consumes l. */
+/* Names record id, left out of the list because it is damaged (a stored
+ * value that does not parse), with the reason: the page's "damaged"
+ * (docs/finance.md "The routes"). 0 or CPQD_ENOMEM. */
+int fin_json_list_add_damaged(fin_json_list *l, const char *id, const char *reason);
+/* {"items", "next": "<next>"[, "damaged"]} (a list with a seq cursor;
+ * "damaged" when a record was named); consumes l. */
 char *fin_json_page(fin_json_list *l, int64_t next);
-/* {"items", "next": next} (an id cursor; NULL: null); consumes l. */
+/* {"items", "next": next[, "damaged"]} (an id cursor; NULL: null);
+ * consumes l. */
 char *fin_json_page_id(fin_json_list *l, const char *next);
 
 /* Between the codec files only (jansson's values): */

@@ -20,7 +20,8 @@
 /* ---- shared ---- */
 
 struct fin_json_list {
-    json_t *items; /* the array */
+    json_t *items;   /* the array */
+    json_t *damaged; /* [{"id", "reason"}]: the records left out; NULL: none */
 };
 
 size_t fin_json_chars(const char *s)
@@ -39,6 +40,8 @@ json_t *fin_json_str_or_null(const char *s)
 fin_json_list *fin_json_list_new(void)
 {
     fin_json_list *l = malloc(sizeof(*l));
+    if (l)
+        l->damaged = NULL;
     if (l && !(l->items = json_array())) {
         free(l);
         l = NULL;
@@ -51,6 +54,7 @@ void fin_json_list_free(fin_json_list *l)
     if (!l)
         return;
     json_decref(l->items);
+    json_decref(l->damaged);
     free(l);
 }
 
@@ -63,6 +67,14 @@ int fin_json_list_append(fin_json_list *l, json_t *o)
     return json_array_append_new(l->items, o) == 0 ? 0 : CPQD_ENOMEM;
 }
 
+int fin_json_list_add_damaged(fin_json_list *l, const char *id, const char *reason)
+{
+    if (!l || (!l->damaged && !(l->damaged = json_array())))
+        return CPQD_ENOMEM;
+    json_t *o = json_pack("{s:s,s:s}", "id", id, "reason", reason);
+    return o && json_array_append_new(l->damaged, o) == 0 ? 0 : CPQD_ENOMEM;
+}
+
 json_t *fin_json_list_take(fin_json_list *l)
 {
     json_t *items = l ? json_incref(l->items) : NULL;
@@ -70,20 +82,31 @@ json_t *fin_json_list_take(fin_json_list *l)
     return items;
 }
 
+/* The page {"items", "next"[, "damaged"]} of l (consumed) with next. */
+static char *page_of(fin_json_list *l, json_t *next)
+{
+    json_t *damaged = l ? json_incref(l->damaged) : NULL, *items = fin_json_list_take(l);
+    json_t *o = items ? json_pack("{s:o,s:o}", "items", items, "next", next) : NULL;
+    if (!items)
+        json_decref(next);
+    if (o && damaged && json_object_set(o, "damaged", damaged) != 0) {
+        json_decref(o);
+        o = NULL;
+    }
+    json_decref(damaged);
+    return o ? contract_dump(o) : NULL;
+}
+
 char *fin_json_page(fin_json_list *l, int64_t next)
 {
     char cursor[24];
-    json_t *items = fin_json_list_take(l);
     snprintf(cursor, sizeof(cursor), "%lld", (long long)next);
-    return items ? contract_dump(json_pack("{s:o,s:s}", "items", items, "next", cursor)) : NULL;
+    return page_of(l, json_string(cursor));
 }
 
 char *fin_json_page_id(fin_json_list *l, const char *next)
 {
-    json_t *items = fin_json_list_take(l);
-    return items ? contract_dump(
-                       json_pack("{s:o,s:o}", "items", items, "next", fin_json_str_or_null(next)))
-                 : NULL;
+    return page_of(l, fin_json_str_or_null(next));
 }
 
 int fin_json_object_parse(const char *body, size_t len, bool empty_ok, const char *const *keys,

@@ -246,6 +246,28 @@ static size_t feed_size(fx *f, const char *path)
     return n;
 }
 
+/* Runs sql on the test's database behind the server (a damaged record,
+ * as a failing disk or a hand edit leaves it): exactly one row changed. */
+static void damage(fx *f, const char *sql)
+{
+    store *st = NULL;
+    int64_t changed = 0;
+    assert_int_equal(store_debug_open(f->db, &st, NULL), 0);
+    assert_int_equal(store_debug_exec(st, sql, &changed), 0);
+    assert_int_equal(changed, 1);
+    store_close(st);
+}
+
+/* The "damaged" of page j: exactly one, id with a reason holding why. */
+static void damaged_is(json_t *j, const char *id, const char *why)
+{
+    json_t *d = json_object_get(j, "damaged");
+    if (json_array_size(d) != 1)
+        fail_msg("damaged: %s", json_dumps(j, 0));
+    assert_string_equal(js(json_array_get(d, 0), "id"), id);
+    assert_non_null(strstr(js(json_array_get(d, 0), "reason"), why));
+}
+
 /* ---- invoices ---- */
 
 static void test_invoice_lines_tax_document_voucher_event(void **state)
@@ -1328,6 +1350,67 @@ static void test_invoice_list_filters_and_pages(void **state)
     json_decref(v1), json_decref(a), json_decref(b);
 }
 
+/* One invoice whose stored document is not JSON (a damaged database)
+ * stops neither GET /v1/invoices nor its contract's list: the others are
+ * listed as before, the damaged one is named in "damaged" with the
+ * reason (once, page by page); its own read answers 500 with the
+ * reason. */
+static void test_damaged_invoice_stops_no_list(void **state)
+{
+    fx *f = *state;
+    json_t *a = contract_new(f, "C-1", DONE_ALL), *b = contract_new(f, "C-2", DONE_ALL);
+    json_t *v1 = issue(f, K_REP, js(a, "id"), ""); /* INV-T-2026-000001, C-1 */
+    json_t *v2 = issue(f, K_REP, js(b, "id"), ""); /* INV-T-2026-000002, C-2 */
+    char *p2 = tu_fmt("/v1/invoices/%s", js(v2, "id"));
+    json_t *before = get_ok(f, K_REP, p2);
+    char *sql = tu_fmt("UPDATE invoices SET document = '{\"number\":' WHERE id = '%s'", js(v1, "id"));
+    damage(f, sql);
+    free(sql);
+    const char *why = "stored document unreadable";
+
+    json_t *j = get_ok(f, K_REP, "/v1/invoices");
+    assert_int_equal(json_array_size(json_object_get(j, "items")), 1);
+    assert_true(json_equal(json_array_get(json_object_get(j, "items"), 0), before));
+    damaged_is(j, js(v1, "id"), why);
+    assert_true(json_is_null(json_object_get(j, "next")));
+    json_decref(j);
+    /* page by page: v2, then v1 named once */
+    j = get_ok(f, K_REP, "/v1/invoices?limit=1");
+    assert_int_equal(json_array_size(json_object_get(j, "items")), 1);
+    assert_null(json_object_get(j, "damaged"));
+    char *p = tu_fmt("/v1/invoices?limit=1&after=%s", js(j, "next"));
+    json_decref(j);
+    j = get_ok(f, K_REP, p);
+    free(p);
+    assert_int_equal(json_array_size(json_object_get(j, "items")), 0);
+    damaged_is(j, js(v1, "id"), why);
+    assert_true(json_is_null(json_object_get(j, "next")));
+    json_decref(j);
+    /* the contracts' lists */
+    p = tu_fmt("/v1/contracts/%s/invoices", js(a, "id"));
+    j = get_ok(f, K_REP, p);
+    free(p);
+    assert_int_equal(json_array_size(json_object_get(j, "items")), 0);
+    damaged_is(j, js(v1, "id"), why);
+    json_decref(j);
+    p = tu_fmt("/v1/contracts/%s/invoices", js(b, "id"));
+    j = get_ok(f, K_REP, p);
+    free(p);
+    assert_int_equal(json_array_size(json_object_get(j, "items")), 1);
+    assert_true(json_equal(json_array_get(json_object_get(j, "items"), 0), before));
+    assert_null(json_object_get(j, "damaged"));
+    json_decref(j);
+    /* the damaged one alone: 500 with the reason; the other unchanged */
+    p = tu_fmt("/v1/invoices/%s", js(v1, "id"));
+    expect_error(f, K_REP, "GET", p, NULL, NULL, 500, why);
+    free(p);
+    j = get_ok(f, K_REP, p2);
+    assert_true(json_equal(j, before));
+    json_decref(j);
+    free(p2);
+    json_decref(before), json_decref(v1), json_decref(v2), json_decref(a), json_decref(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1348,6 +1431,7 @@ int main(void)
         TF(test_customer_credit_applied_when_due),
         TF(test_customer_credit_applied_on_invoice),
         TF(test_invoice_list_filters_and_pages),
+        TF(test_damaged_invoice_stops_no_list),
         T(test_invoice_bundled_service_own_class),
         T(test_sweep_skips_catalogs_without_finance),
     };
