@@ -203,7 +203,9 @@ char *fin_json_write_off(const store_write_off *w, const store_receivable *r,
 /* The lines of v as the store keeps them:
  * [{"line_no","account","debit","credit","memo"}]. */
 char *fin_json_voucher_lines(const voucher *v);
-/* One stored voucher as the feed shows it. */
+/* One stored voucher as the feed shows it: 0, CPQD_EINTERNAL when its
+ * lines, date, currency or total do not read (as fin_json_voucher_read;
+ * nothing added) or CPQD_ENOMEM. */
 int fin_json_list_add_voucher(fin_json_list *l, const store_voucher *v);
 /* A stored voucher back into typed form (for the ERP's CSV), its texts
  * borrowed from sv and root. 0, CPQD_EINTERNAL (unreadable) or

@@ -189,14 +189,21 @@ char *fin_json_voucher_lines(const voucher *v)
 
 int fin_json_list_add_voucher(fin_json_list *l, const store_voucher *v)
 {
-    json_error_t je;
-    json_t *lines = json_loads(v->lines, 0, &je);
+    fin_stored_voucher d;
+    money_dec total;
+    int rc = fin_json_voucher_read(v, &d);
+    if (rc == 0 && fin_money_of(v->total, &total) != 0)
+        rc = CPQD_EINTERNAL;
+    json_t *lines = rc == 0 ? json_incref(d.root) : NULL;
+    fin_stored_voucher_fini(&d);
+    if (rc)
+        return rc;
     return fin_json_list_append(
         l, json_pack("{s:s,s:I,s:s,s:s,s:s,s:s,s:o,s:o,s:s,s:o,s:s}", "number", v->number, "seq",
                      (json_int_t)v->seq, "kind", v->kind, "date", v->date, "currency", v->currency,
                      "source", v->source, "customer_id", fin_json_str_or_null(v->customer_id),
                      "contract", fin_json_str_or_null(v->contract), "total", v->total, "lines",
-                     lines ? lines : json_array(), "created_at", v->created_at));
+                     lines, "created_at", v->created_at));
 }
 
 int fin_json_voucher_read(const store_voucher *sv, fin_stored_voucher *d)

@@ -1411,6 +1411,54 @@ static void test_damaged_invoice_stops_no_list(void **state)
     json_decref(before), json_decref(v1), json_decref(v2), json_decref(a), json_decref(b);
 }
 
+/* A voucher whose stored lines do not parse is never exported as if it
+ * were fine (it was, with "lines": []): the feed names it in "damaged"
+ * with the reason and goes on with the others, unchanged; the ERP's CSV,
+ * which has no room to name it, refuses with the reason rather than
+ * leave it out. */
+static void test_damaged_voucher_never_exported(void **state)
+{
+    fx *f = *state;
+    json_t *a = contract_new(f, "C-1", DONE_ALL), *b = contract_new(f, "C-2", DONE_ALL);
+    json_decref(issue(f, K_REP, js(a, "id"), "")); /* V-000001 */
+    json_decref(issue(f, K_REP, js(b, "id"), "")); /* V-000002 */
+    json_t *before = get_ok(f, K_CRM, "/v1/vouchers");
+    assert_int_equal(json_array_size(json_object_get(before, "items")), 2);
+    json_t *v2 = json_array_get(json_object_get(before, "items"), 1);
+    assert_string_equal(js(v2, "number"), "V-000002");
+    damage(f, "UPDATE vouchers SET lines = '[{\"line_no\":1,' WHERE number = 'V-000001'");
+    const char *why = "stored voucher unreadable";
+
+    json_t *j = get_ok(f, K_CRM, "/v1/vouchers");
+    assert_int_equal(json_array_size(json_object_get(j, "items")), 1);
+    assert_true(json_equal(json_array_get(json_object_get(j, "items"), 0), v2));
+    damaged_is(j, "V-000001", why);
+    assert_string_equal(js(j, "next"), "2");
+    json_decref(j);
+    /* page by page: named once, the cursor past it */
+    j = get_ok(f, K_CRM, "/v1/vouchers?limit=1");
+    assert_int_equal(json_array_size(json_object_get(j, "items")), 0);
+    damaged_is(j, "V-000001", why);
+    assert_string_equal(js(j, "next"), "1");
+    json_decref(j);
+    j = get_ok(f, K_CRM, "/v1/vouchers?limit=1&after=1");
+    assert_int_equal(json_array_size(json_object_get(j, "items")), 1);
+    assert_true(json_equal(json_array_get(json_object_get(j, "items"), 0), v2));
+    assert_null(json_object_get(j, "damaged"));
+    json_decref(j);
+    /* the CSV: refused with the reason, not a ledger with a hole */
+    expect_error(f, K_CRM, "GET", "/v1/vouchers?format=csv", NULL, NULL, 500,
+                 "voucher V-000001: stored voucher unreadable");
+    char *csv = NULL, ct[64];
+    assert_int_equal(call_raw(f, K_CRM, "GET", "/v1/vouchers?format=csv&after=1", NULL, NULL, &csv,
+                              "Content-Type", ct, sizeof(ct)),
+                     200);
+    assert_non_null(strstr(csv, "\r\nV-000002,"));
+    assert_null(strstr(csv, "V-000001"));
+    free(csv);
+    json_decref(before), json_decref(a), json_decref(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1432,6 +1480,7 @@ int main(void)
         TF(test_customer_credit_applied_on_invoice),
         TF(test_invoice_list_filters_and_pages),
         TF(test_damaged_invoice_stops_no_list),
+        TF(test_damaged_voucher_never_exported),
         T(test_invoice_bundled_service_own_class),
         T(test_sweep_skips_catalogs_without_finance),
     };
