@@ -633,16 +633,24 @@ static fin_json_list *suggestions_of(svc_ctx *c, const store_credit *cr)
     return l;
 }
 
+/* Why a damaged credit is left out of the queue and its read fails. */
+#define CREDIT_DAMAGED "stored amount or applied amount does not parse"
+
 /* Credit cr as the queue shows it: into *out (with its matches, when
- * matches is not NULL: consumed) or, when out is NULL, added to list l. */
+ * matches is not NULL: consumed) or, when out is NULL, added to list l.
+ * A damaged one (what is unapplied of it cannot be computed) is never
+ * shown with a made-up figure: CPQD_EINTERNAL (out), or named in l's
+ * "damaged" (one stops the queue of no one). */
 static int credit_view(svc_ctx *c, const store_credit *cr, fin_json_list *matches,
                        fin_json_list *l, char **out)
 {
     money_dec a, ap, un;
-    char u[MONEY_FMT_MAX] = "0";
-    if (fin_money_of(cr->amount, &a) == 0 && fin_money_of(cr->applied, &ap) == 0 &&
-        money_sub(a, ap, &un) == 0)
-        money_format(un, u, sizeof(u));
+    char u[MONEY_FMT_MAX];
+    if (fin_money_of(cr->amount, &a) != 0 || fin_money_of(cr->applied, &ap) != 0 ||
+        money_sub(a, ap, &un) != 0 || money_format(un, u, sizeof(u)) < 0) {
+        fin_json_list_free(matches);
+        return out ? CPQD_EINTERNAL : fin_json_list_add_damaged(l, cr->id, CREDIT_DAMAGED);
+    }
     /* a matched credit suggests nothing */
     fin_json_list *sugg = strcmp(cr->status, "unmatched") ? NULL : suggestions_of(c, cr);
     if (out)
@@ -718,6 +726,8 @@ int fin_credit_get(svc_ctx *c, const char *id, svc_reply *out, cpqd_errs *errs)
     if (rc)
         return rc;
     rc = credit_view(c, &cr, matches_of(c, &cr), NULL, &out->body);
+    if (rc == CPQD_EINTERNAL)
+        fin_fail(errs, rc, "bank credit %s: " CREDIT_DAMAGED, cr.id);
     store_credit_fini(&cr);
     return rc;
 }

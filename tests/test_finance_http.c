@@ -1459,6 +1459,46 @@ static void test_damaged_voucher_never_exported(void **state)
     json_decref(before), json_decref(a), json_decref(b);
 }
 
+/* A bank credit whose stored amount does not parse is never shown with
+ * a made-up unapplied "0": the queue names it in "damaged" with the
+ * reason and lists the others, unchanged; its own read answers 500 with
+ * the reason. */
+static void test_damaged_credit_never_shown_wrong(void **state)
+{
+    fx *f = *state;
+    json_decref(import(f, K_CRM,
+                       CSV_HEAD "ICBC-1,2026-12-01,5.00,CNY,x,,\n"
+                                "ICBC-2,2026-12-01,7.00,CNY,y,,\n",
+                       201));
+    json_t *before = get_ok(f, K_MANAGER, "/v1/bank/credits");
+    json_t *items = json_object_get(before, "items");
+    assert_int_equal(json_array_size(items), 2);
+    json_t *c1 = json_array_get(items, 0), *c2 = json_array_get(items, 1);
+    assert_string_equal(js(c1, "tx_id"), "ICBC-1");
+    assert_string_equal(js(c2, "unapplied"), "7.00");
+    damage(f, "UPDATE bank_credits SET amount = '5,00' WHERE tx_id = 'ICBC-1'");
+    const char *why = "stored amount or applied amount does not parse";
+
+    const char *lists[] = {"/v1/bank/credits", "/v1/bank/credits?status=unmatched"};
+    for (int k = 0; k < 2; k++) {
+        json_t *j = get_ok(f, K_MANAGER, lists[k]);
+        assert_int_equal(json_array_size(json_object_get(j, "items")), 1);
+        assert_true(json_equal(json_array_get(json_object_get(j, "items"), 0), c2));
+        damaged_is(j, js(c1, "id"), why);
+        assert_string_equal(js(j, "next"), js(before, "next"));
+        json_decref(j);
+    }
+    char *p = tu_fmt("/v1/bank/credits/%s", js(c1, "id"));
+    expect_error(f, K_MANAGER, "GET", p, NULL, NULL, 500, why);
+    free(p);
+    p = tu_fmt("/v1/bank/credits/%s", js(c2, "id"));
+    json_t *j = get_ok(f, K_MANAGER, p);
+    free(p);
+    assert_string_equal(js(j, "unapplied"), "7.00");
+    json_decref(j);
+    json_decref(before);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1481,6 +1521,7 @@ int main(void)
         TF(test_invoice_list_filters_and_pages),
         TF(test_damaged_invoice_stops_no_list),
         TF(test_damaged_voucher_never_exported),
+        TF(test_damaged_credit_never_shown_wrong),
         T(test_invoice_bundled_service_own_class),
         T(test_sweep_skips_catalogs_without_finance),
     };
