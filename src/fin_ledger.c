@@ -189,7 +189,8 @@ int fin_contract_catalog(const svc_ctx *c, const contract_after *a, const cat_ca
 /* ---- vouchers ---- */
 
 /* Why a damaged voucher is left out of the feed. */
-#define VOUCHER_DAMAGED "stored voucher unreadable (its lines, date, currency or total do not parse)"
+#define VOUCHER_DAMAGED                                                                            \
+    "stored voucher unreadable (its lines, date, currency or total do not parse)"
 
 /* The CSV rows of stored voucher sv. */
 static int voucher_csv(const store_voucher *sv, char **buf, size_t *len)
@@ -274,7 +275,8 @@ int fin_vouchers(svc_ctx *c, const char *after, const char *limit, const char *f
         if (rc == CPQD_EINTERNAL && !csv)
             rc = fin_json_list_add_damaged(items, v[i].number, VOUCHER_DAMAGED);
         else if (rc == CPQD_EINTERNAL)
-            fin_fail(errs, rc, "voucher %s: " VOUCHER_DAMAGED "; the JSON feed names it", v[i].number);
+            fin_fail(errs, rc, "voucher %s: " VOUCHER_DAMAGED "; the JSON feed names it",
+                     v[i].number);
     }
     for (size_t i = 0; i < n; i++)
         store_voucher_fini(&v[i]);

@@ -1363,7 +1363,8 @@ static void test_damaged_invoice_stops_no_list(void **state)
     json_t *v2 = issue(f, K_REP, js(b, "id"), ""); /* INV-T-2026-000002, C-2 */
     char *p2 = tu_fmt("/v1/invoices/%s", js(v2, "id"));
     json_t *before = get_ok(f, K_REP, p2);
-    char *sql = tu_fmt("UPDATE invoices SET document = '{\"number\":' WHERE id = '%s'", js(v1, "id"));
+    char *sql =
+        tu_fmt("UPDATE invoices SET document = '{\"number\":' WHERE id = '%s'", js(v1, "id"));
     damage(f, sql);
     free(sql);
     const char *why = "stored document unreadable";
