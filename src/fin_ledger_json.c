@@ -69,10 +69,8 @@ int fin_json_list_append(fin_json_list *l, json_t *o)
 
 int fin_json_list_add_damaged(fin_json_list *l, const char *id, const char *reason)
 {
-    if (!l || (!l->damaged && !(l->damaged = json_array())))
-        return CPQD_ENOMEM;
-    json_t *o = json_pack("{s:s,s:s}", "id", id, "reason", reason);
-    return o && json_array_append_new(l->damaged, o) == 0 ? 0 : CPQD_ENOMEM;
+    /* the receivables lists' "damaged", the same shape (DamagedRecords) */
+    return l ? contract_list_add_damaged(&l->damaged, id, reason) : CPQD_ENOMEM;
 }
 
 json_t *fin_json_list_take(fin_json_list *l)
@@ -82,31 +80,19 @@ json_t *fin_json_list_take(fin_json_list *l)
     return items;
 }
 
-/* The page {"items", "next"[, "damaged"]} of l (consumed) with next. */
-static char *page_of(fin_json_list *l, json_t *next)
+/* The page of l (consumed), as the receivables lists write theirs:
+ * {"items", "next"[, "damaged"]} (next NULL: null). */
+char *fin_json_page_id(fin_json_list *l, const char *next)
 {
-    json_t *damaged = l ? json_incref(l->damaged) : NULL, *items = fin_json_list_take(l);
-    json_t *o = items ? json_pack("{s:o,s:o}", "items", items, "next", next) : NULL;
-    if (!items)
-        json_decref(next);
-    if (o && damaged && json_object_set(o, "damaged", damaged) != 0) {
-        json_decref(o);
-        o = NULL;
-    }
-    json_decref(damaged);
-    return o ? contract_dump(o) : NULL;
+    json_t *damaged = l ? json_incref(l->damaged) : NULL;
+    return contract_page_text(fin_json_list_take(l), damaged, next);
 }
 
 char *fin_json_page(fin_json_list *l, int64_t next)
 {
     char cursor[24];
     snprintf(cursor, sizeof(cursor), "%lld", (long long)next);
-    return page_of(l, json_string(cursor));
-}
-
-char *fin_json_page_id(fin_json_list *l, const char *next)
-{
-    return page_of(l, fin_json_str_or_null(next));
+    return fin_json_page_id(l, cursor);
 }
 
 int fin_json_object_parse(const char *body, size_t len, bool empty_ok, const char *const *keys,

@@ -37,10 +37,8 @@ static int idem_read(store_stmt *s, store_idem *out)
      * result it references (column 10 at column 9); a reference to a
      * version that is not there (never, but for a damaged database)
      * answers an error, not the reply without its priced result */
-    if (rc == 0 && !store_col_null(s, 9) && store_col_null(s, 10))
-        rc = CPQD_EIO;
-    if (rc == 0)
-        rc = store_col_unpack_with(s, 5, 9, 10, &out->response);
+    if (rc == 0 && (rc = store_col_unpack_with(s, 5, 9, 10, &out->response)) == CPQD_ENOTFOUND)
+        rc = CPQD_EIO; /* not found is the key's answer, not the version's */
     if (rc != 0) {
         store_idem_fini(out);
         return rc;

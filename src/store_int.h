@@ -490,9 +490,11 @@ int store_pack_without(const char *text, const store_priced_ref *r, char **out);
  * NULLs when r->quote is NULL). */
 void store_bind_priced_ref(store *st, store_stmt *s, int i, const store_priced_ref *r);
 /* Text column i unpacked, with the priced result of column priced_col
- * (NULL: none referenced) put back in at the byte column at_col gives:
- * what store_pack_without left out. 0, CPQD_ENOMEM or CPQD_EIO (does not
- * unpack, or the place lies outside the text). */
+ * put back in at the byte column at_col gives (NULL: none referenced):
+ * what store_pack_without left out. 0, CPQD_ENOMEM, CPQD_EIO (does not
+ * unpack, or the place lies outside the text) or CPQD_ENOTFOUND (a
+ * reference whose version is not there: a damaged database); *out is
+ * NULL on failure. */
 int store_col_unpack_with(store_stmt *s, int i, int at_col, int priced_col, char **out);
 /* store_col_dup that unpacks text column i: NULL for SQL NULL. 0,
  * CPQD_ENOMEM or CPQD_EIO (does not unpack). */

@@ -191,9 +191,9 @@ static int row_read(store_stmt *s, store_outbox_event *e)
             rc = CPQD_ENOMEM;
     /* with the referenced version's priced result back in; a row that
      * cannot be read back is returned as damaged, not as an error */
-    if (rc == 0 && !store_col_null(s, 14) && store_col_null(s, 15))
+    if (rc == 0 && (rc = store_col_unpack_with(s, 6, 14, 15, &e->payload)) == CPQD_ENOTFOUND)
         e->damaged = "the quote version whose priced result its payload holds is missing";
-    else if (rc == 0 && (rc = store_col_unpack_with(s, 6, 14, 15, &e->payload)) == CPQD_EIO)
+    else if (rc == CPQD_EIO)
         e->damaged = "its stored payload is corrupt (cannot be unpacked)";
     if (e->damaged) {
         rc = 0;

@@ -214,16 +214,24 @@ int store_pack_without(const char *text, const store_priced_ref *r, char **out)
 int store_col_unpack_with(store_stmt *s, int i, int at_col, int priced_col, char **out)
 {
     int rc = store_col_unpack(s, i, out);
-    if (rc || !*out || store_col_null(s, priced_col))
+    if (rc || !*out || store_col_null(s, at_col))
         return rc;
+    if (store_col_null(s, priced_col)) { /* referenced, and gone: never the text with a hole */
+        free(*out);
+        *out = NULL;
+        return CPQD_ENOTFOUND;
+    }
     char *priced = NULL;
     int64_t at64 = store_col_int64(s, at_col);
     size_t len = strlen(*out), plen;
-    if ((rc = store_col_unpack(s, priced_col, &priced)) != 0)
-        return rc;
-    if (at64 < 0 || (uint64_t)at64 > len) {
+    rc = store_col_unpack(s, priced_col, &priced);
+    if (rc == 0 && (at64 < 0 || (uint64_t)at64 > len))
+        rc = CPQD_EIO;
+    if (rc != 0) {
         free(priced);
-        return CPQD_EIO;
+        free(*out);
+        *out = NULL;
+        return rc;
     }
     size_t at = (size_t)at64;
     plen = strlen(priced);
@@ -232,9 +240,9 @@ int store_col_unpack_with(store_stmt *s, int i, int at_col, int priced_col, char
         memcpy(full, *out, at);
         memcpy(full + at, priced, plen);
         memcpy(full + at + plen, *out + at, len - at + 1);
-        free(*out);
-        *out = full;
     }
+    free(*out);
+    *out = full;
     free(priced);
     return full ? 0 : CPQD_ENOMEM;
 }

@@ -38,7 +38,7 @@ keep() {
 }
 met() { awk "BEGIN { print ($1) ? \"yes\" : \"no\" }"; } # met 'EXPR' (awk syntax)
 
-. "$(dirname "$0")/common.sh" # free_port
+. "$(dirname "$0")/common.sh" # free_port, wait_up
 
 # hello_wrk [BODY_FILE]: bench_hello on a free port (answering BODY_FILE's
 # bytes if given, else "ok"), wrk -t2 -c64 on it, stopped; its rate in $rate
@@ -46,12 +46,7 @@ hello_wrk() {
     HPORT=$(free_port)
     "$B/bench/bench_hello" "$HPORT" 2 ${1:+"$1"} &
     HPID=$!
-    i=0
-    until curl -fs -o /dev/null "http://127.0.0.1:$HPORT/"; do
-        i=$((i + 1))
-        [ $i -gt 100 ] && { echo "bench_hello did not start" >&2; exit 1; }
-        sleep 0.1
-    done
+    wait_up "http://127.0.0.1:$HPORT/" bench_hello || exit 1
     echo "\$ wrk -t2 -c64 -d${SECS}s --latency http://127.0.0.1:PORT/"
     wrk -t2 -c64 -d"${SECS}s" --latency "http://127.0.0.1:$HPORT/" > "$TMP/wrk.txt"
     grep -E 'Requests/sec|Latency  |^ +(50|90|99)%|requests in|Non-2xx' "$TMP/wrk.txt"
@@ -94,12 +89,7 @@ PORT=$(free_port)
 "$B/cpqd" serve --catalogs catalogs --listen 127.0.0.1:"$PORT" --threads 2 --log-level warn \
     --db "$TMP/bench.db" &
 PID=$!
-i=0
-until curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; do
-    i=$((i + 1))
-    [ $i -gt 100 ] && { echo "server did not start" >&2; exit 1; }
-    sleep 0.1
-done
+wait_up "http://127.0.0.1:$PORT/healthz" server || exit 1
 SKU=$(curl -fs "http://127.0.0.1:$PORT/v1/products?limit=1&mode=goods_with_service" |
       sed -n 's/.*"sku": *"\([^"]*\)".*/\1/p' | head -n 1)
 for path in /healthz "/v1/products/$SKU"; do
@@ -256,12 +246,7 @@ if [ -d "$CB" ]; then
     "$B/cpqd" serve --catalogs "$TMP/cb/medium" --listen 127.0.0.1:"$PORT" --log-level warn \
         --db "$TMP/x.db" &
     PID=$!
-    i=0
-    until curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; do
-        i=$((i + 1))
-        [ $i -gt 100 ] && { echo "server did not start" >&2; exit 1; }
-        sleep 0.1
-    done
+    wait_up "http://127.0.0.1:$PORT/healthz" server || exit 1
     SKU=$(sed -n 's/^  - sku: *"\{0,1\}\([^"]*\)"\{0,1\} *$/\1/p' "$TMP/cb/medium/catalog.yaml" | head -n 1)
     timeout 300 "$B/bench/bench_config" "$TMP/cb/medium/catalog.yaml" \
         --replay "$CB/renault_fargier/config_medium_filtered.txt" --limit "${BENCH_HTTP_REPLAY:-200}" \
@@ -287,12 +272,7 @@ if [ -d "$CB" ]; then
             "$B/cpqd" serve --catalogs "$TMP/cb/$1" --listen 127.0.0.1:"$PORT" --log-level error \
                 --db "$TMP/xp.db" &
             PID=$!
-            i=0
-            until curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; do
-                i=$((i + 1))
-                [ $i -gt 100 ] && { echo "server did not start" >&2; exit 1; }
-                sleep 0.1
-            done
+            wait_up "http://127.0.0.1:$PORT/healthz" server || exit 1
             echo "(run $run; the server: cpqd serve --catalogs cb/$1 --listen 127.0.0.1:PORT)"
             rc=0
             timeout 600 "$B/bench/bench_config" "$TMP/cb/$1/catalog.yaml" --walk "$2" --steps 5-40 \

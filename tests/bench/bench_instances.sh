@@ -27,7 +27,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-. "$(dirname "$0")/common.sh" # free_port
+. "$(dirname "$0")/common.sh" # free_port, wait_up
 
 # start NAME DB THREADS [CATALOGS RULES]: a server; sets PORT, adds its pid.
 # With CPU=N set, the server runs on core N alone (taskset): one instance

@@ -33,7 +33,7 @@ if ! command -v valgrind >/dev/null || ! command -v callgrind_control >/dev/null
     echo "bench_instr: valgrind is not installed (make deps installs it)" >&2
     exit 1
 fi
-. "$(dirname "$0")/common.sh" # free_port
+. "$(dirname "$0")/common.sh" # free_port, wait_up
 p=$(free_port 3571)
 U="http://127.0.0.1:$p"
 "$B/bench/bench_price" catalogs rules --write "$TMP" > /dev/null
@@ -44,12 +44,7 @@ valgrind --tool=callgrind --callgrind-out-file="$TMP/cg.out" "$B/cpqd" serve --c
     --rules rules --listen "127.0.0.1:$p" --log-level error --db "$TMP/x.db" --clock 2026-11-05 \
     2> "$TMP/valgrind.log" &
 PID=$!
-i=0
-until curl -fs -o /dev/null "$U/healthz"; do
-    i=$((i + 1))
-    [ $i -gt 240 ] && { echo "server did not start under valgrind" >&2; exit 1; }
-    sleep 0.5
-done
+wait_up "$U/healthz" "the server under valgrind" 120 || exit 1
 
 # send TIMES KIND: TIMES requests of KIND, one at a time; the statuses to FILE codes
 send() {

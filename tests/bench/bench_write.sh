@@ -23,7 +23,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-. "$HERE/common.sh" # free_port
+. "$HERE/common.sh" # free_port, wait_up
 
 # A rep key (its limits are lifted below: docs/auth.md "Limits").
 new_key() { # NAME [ROLE]
@@ -66,12 +66,7 @@ echo "\$ cpqd serve --catalogs catalogs --rules rules --keys keys.yaml --db benc
 "$B/cpqd" serve --catalogs catalogs --rules rules --keys "$TMP/keys.yaml" --listen 127.0.0.1:"$PORT" \
     --log-level warn --db "$TMP/bench.db" --clock 2026-11-05 --sweep-every 0 $THREADS 2>"$TMP/serve.log" &
 PID=$!
-i=0
-until curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; do
-    i=$((i + 1))
-    [ $i -gt 100 ] && { echo "server did not start" >&2; cat "$TMP/serve.log" >&2; exit 1; }
-    sleep 0.1
-done
+wait_up "http://127.0.0.1:$PORT/healthz" server || { cat "$TMP/serve.log" >&2; exit 1; }
 for c in 16 64; do
     eval key=\$K$c
     echo "\$ wrk -t2 -c$c -d${SECS}s --latency -s wrk_post.lua http://127.0.0.1:PORT -- /v1/quotes quote-20.jsonl KEY"

@@ -11,3 +11,15 @@ free_port() {
     done
     echo "$p"
 }
+
+# wait_up URL WHAT [SECONDS]: waits until URL answers 2xx, at most SECONDS
+# (default 10); else says that WHAT did not start and returns 1.
+wait_up() {
+    wu_n=$(( ${3:-10} * 10 )) # sh has no locals: names of its own
+    wu_i=0
+    until curl -fs -o /dev/null "$1"; do
+        wu_i=$((wu_i + 1))
+        [ $wu_i -gt $wu_n ] && { echo "$2 did not start" >&2; return 1; }
+        sleep 0.1
+    done
+}
